@@ -1,0 +1,107 @@
+// The storage contract every backend (level now, etcd later) fulfils: a flat, ordered key space of JSON
+// objects under one global, monotonically increasing revision, as etcd has it.
+
+/** A stored object: its JSON text and the revision of the write that produced it. */
+export interface StoredValue {
+  readonly key: string;
+  /** The object as JSON text; the store never parses it. */
+  readonly value: string;
+  /** Revision of the last write to this key (becomes the object's resourceVersion). */
+  readonly modRevision: number;
+  /** Revision at which this key was created (reset when a key is deleted and created again). */
+  readonly createRevision: number;
+}
+
+export interface ListOptions {
+  /** List keys starting with this prefix. */
+  readonly prefix: string;
+  /** At most this many items; 0 or absent means all. */
+  readonly limit?: number;
+  /** Resume after this key (exclusive); taken from a previous page's `next`. */
+  readonly startAfter?: string;
+  /** Drop items failing this test before counting them against `limit`. */
+  readonly filter?: (item: StoredValue) => boolean;
+}
+
+export interface ListResult {
+  readonly items: StoredValue[];
+  /** The store revision this list reflects. */
+  readonly revision: number;
+  /** The last key returned when more remain, else undefined. */
+  readonly next?: string;
+}
+
+export type WatchEventType = 'PUT' | 'DELETE';
+
+export interface StoreEvent {
+  readonly type: WatchEventType;
+  readonly key: string;
+  /** Revision of this write. */
+  readonly revision: number;
+  /** New value for PUT; undefined for DELETE. */
+  readonly value?: string;
+  /** Value before this write, when the key existed. */
+  readonly prevValue?: string;
+}
+
+/** Outcome of a conditional write. */
+export type WriteResult =
+  | { readonly ok: true; readonly revision: number }
+  | { readonly ok: false; readonly reason: 'exists' | 'not-found' | 'conflict'; readonly current?: StoredValue };
+
+export interface Watcher {
+  /** Events in revision order, starting after the requested revision; ends when closed. */
+  readonly events: AsyncIterable<StoreEvent>;
+  close(): void;
+}
+
+export interface Store {
+  /** Current revision (the newest write acknowledged). */
+  revision(): number;
+  /** Oldest revision still retained in history; watching from before it fails with CompactedError. */
+  compactedRevision(): number;
+
+  get(key: string): Promise<StoredValue | undefined>;
+  list(options: ListOptions): Promise<ListResult>;
+
+  /**
+   * Create `key`. The callback receives the revision the write will get, so the value can carry its own
+   * resourceVersion; it runs inside the write's critical section.
+   */
+  create(key: string, render: (revision: number) => string): Promise<WriteResult>;
+  /**
+   * Replace `key` only if its modRevision equals `expectedRevision` (an etcd transaction's compare).
+   */
+  update(key: string, expectedRevision: number, render: (revision: number) => string): Promise<WriteResult>;
+  /** Delete `key`, optionally only at `expectedRevision`. */
+  delete(key: string, expectedRevision?: number): Promise<WriteResult>;
+
+  /**
+   * Events for keys under `prefix` with revision > `afterRevision`, then live ones.
+   * Throws CompactedError at once when `afterRevision` < compactedRevision().
+   */
+  watch(prefix: string, afterRevision: number): Watcher;
+
+  /** Drop history at or below `revision`. */
+  compact(revision: number): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+const compactedBrand = Symbol.for('berth.storage.CompactedError');
+
+/** A watch or read asked for history the store has already dropped (Kubernetes: 410 Gone, reason Expired). */
+export class CompactedError extends Error {
+  readonly code = 'BERTH_STORE_COMPACTED';
+  readonly [compactedBrand] = true;
+  constructor(
+    readonly requested: number,
+    readonly oldest: number,
+  ) {
+    super(`too old resource version: ${requested} (${oldest})`);
+    this.name = 'CompactedError';
+  }
+  static isInstance(e: unknown): e is CompactedError {
+    return typeof e === 'object' && e !== null && compactedBrand in e;
+  }
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages berth runs and tests against, only those missing. Idempotent, no prompts.
+set -eu
+PACKAGES="crun runc conmon etcd-server docker-registry skopeo umoci busybox-static containernetworking-plugins podman iproute2 openssl"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "berth: need root to install Debian packages:$missing" >&2
+  exit 1
+fi
+echo "berth: installing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }
+# Debian starts these as services on install; berth and its tests run their own on loopback.
+for svc in etcd docker-registry; do
+  systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Everything `npm start` and `npm test` need on a fresh machine: Debian packages, npm deps, a build. Idempotent.
+set -eu
+cd "$(dirname "$0")/.."
+hack/install-debian-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >/dev/null
+fi
+npx tsc -b
