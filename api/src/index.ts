@@ -1,0 +1,5 @@
+// @berth/api: berth's kinds as types (generated from crds/) and pure helpers for Kubernetes-style objects.
+export * from './meta.js';
+export * from './crd.js';
+export * from './crds.js';
+export * from './generated/index.js';
