@@ -27,7 +27,10 @@ export interface ListResult {
   readonly items: StoredValue[];
   /** The store revision this list reflects. */
   readonly revision: number;
-  /** The last key returned when more remain, else undefined. */
+  /**
+   * The last key returned when more keys remain under the prefix, else undefined. With a filter, a page after
+   * `next` may turn out empty (as with etcd-backed Kubernetes lists).
+   */
   readonly next?: string;
 }
 
@@ -103,5 +106,60 @@ export class CompactedError extends Error {
   }
   static isInstance(e: unknown): e is CompactedError {
     return typeof e === 'object' && e !== null && compactedBrand in e;
+  }
+}
+
+const closedBrand = Symbol.for('berth.storage.StoreClosedError');
+
+/** The store (or watch cache) was closed; the operation was not carried out. */
+export class StoreClosedError extends Error {
+  readonly code = 'BERTH_STORE_CLOSED';
+  readonly [closedBrand] = true;
+  constructor() {
+    super('store is closed');
+    this.name = 'StoreClosedError';
+  }
+  static isInstance(e: unknown): e is StoreClosedError {
+    return typeof e === 'object' && e !== null && closedBrand in e;
+  }
+}
+
+const failedBrand = Symbol.for('berth.storage.StoreFailedError');
+
+/**
+ * A durable write failed (disk error). The store refuses every later write, because it can no longer tell
+ * which revisions reached the disk; reopen it to continue. The disk error is in `cause`.
+ */
+export class StoreFailedError extends Error {
+  readonly code = 'BERTH_STORE_FAILED';
+  readonly [failedBrand] = true;
+  constructor(cause: unknown) {
+    super(`store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreFailedError';
+  }
+  static isInstance(e: unknown): e is StoreFailedError {
+    return typeof e === 'object' && e !== null && failedBrand in e;
+  }
+}
+
+const tooSlowBrand = Symbol.for('berth.storage.WatchTooSlowError');
+
+/**
+ * A watcher fell so far behind that its events could no longer be buffered; it was ended so it cannot hold
+ * up writers or other watchers. The client should re-watch from its last revision (or relist on 410).
+ */
+export class WatchTooSlowError extends Error {
+  readonly code = 'BERTH_WATCH_TOO_SLOW';
+  readonly [tooSlowBrand] = true;
+  constructor(
+    /** Revision of the last event the watcher was given. */
+    readonly lastRevision: number,
+    readonly limit: number,
+  ) {
+    super(`watcher fell more than ${limit} events behind after revision ${lastRevision}`);
+    this.name = 'WatchTooSlowError';
+  }
+  static isInstance(e: unknown): e is WatchTooSlowError {
+    return typeof e === 'object' && e !== null && tooSlowBrand in e;
   }
 }
