@@ -1,0 +1,489 @@
+// The Runtime on crun (or runc) supervised by conmon: every container's state lives in files under the data root.
+//
+// Layout of `<root>/containers/<id>/` (rootfs/, upper/, work/ belong to the snapshotter):
+//   config.json     OCI bundle config          berth.json     created/started times, options
+//   conmon.pid      conmon's pid               container.pid  the container's first process
+//   exit/<id>       exit status, written by conmon when the process ends (mtime = finishedAt)
+//   container.log   k8s-file log (+ .1 after rotation)
+//   ctl, winsz      conmon's control fifos     attach         conmon's attach socket
+//   hosts, hostname, resolv.conf               bind-mounted over /etc
+//   oom             created by conmon when the memory cgroup reports an OOM kill
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { attachToContainer, writeConmonControl } from '../exec/attach-session.js';
+import { execInContainer } from '../exec/exec-session.js';
+import { v1CgroupDir } from '../host/cgroup-layout.js';
+import type { HostReport } from '../host/prepare-host.js';
+import { runCommand } from '../host/run-command.js';
+import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
+import { RuntimeError } from './errors.js';
+import {
+  cgroupsPathFor,
+  checkContainerId,
+  containerConfigToOciSpec,
+  defaultHostname,
+  hostsFileFor,
+  resolvConfFor,
+  type OciSpec,
+} from './oci-spec.js';
+import type {
+  AttachOptions,
+  ContainerConfig,
+  ContainerState,
+  ExecOptions,
+  LogRotationPolicy,
+  Runtime,
+  StdioSession,
+} from './runtime.js';
+
+export interface ConmonRuntimeOptions {
+  /** What prepareHost found: tools, cgroup layout, own limits. */
+  readonly host: HostReport;
+  /** The data root. @default '/var/lib/berth/node' */
+  readonly root?: string;
+  /** crun's state directory (`--root`). @default '/run/berth/crun' */
+  readonly runtimeRoot?: string;
+  /** conmon replaces a log larger than this with an empty one; a backstop for when the agent cannot rotate. @default 64 MiB */
+  readonly logSizeMax?: number;
+  /** How long to wait for conmon to report the created container. @default 30 s */
+  readonly createTimeoutMs?: number;
+}
+
+/** What berth.json holds. */
+interface ContainerRecord {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+}
+
+const OWNED_BY_SNAPSHOTTER = new Set(['rootfs', 'upper', 'work']);
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+async function writeAtomic(file: string, content: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
+
+function parsePid(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number.parseInt(text.trim(), 10);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** Alive and not a zombie (a reaped-but-unwaited process counts as gone). */
+async function processAlive(pid: number): Promise<boolean> {
+  const stat = await readOptional(`/proc/${pid}/stat`);
+  if (stat === undefined) return false;
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}
+
+/** Guards against pid reuse: the pid must still be in this container's cgroup. */
+async function inCgroup(pid: number, cgroupsPath: string): Promise<boolean> {
+  const text = await readOptional(`/proc/${pid}/cgroup`);
+  return text !== undefined && text.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`));
+}
+
+async function isConmonOf(pid: number, id: string): Promise<boolean> {
+  const cmdline = await readOptional(`/proc/${pid}/cmdline`);
+  return cmdline !== undefined && cmdline.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id);
+}
+
+/** crun's wording when the process's executable is missing or not executable. */
+const COMMAND_NOT_FOUND = /executable file `[^`]*` not found|exec(?:ve)?[^\n]*(No such file or directory|Permission denied)|not found in \$PATH/;
+const IMPOSSIBLE_LIMIT = /(memory|cpu|pids)\.[a-z_.]+[^\n]*(Invalid argument|Device or resource busy)/;
+
+function classifyRuntimeFailure(what: string, message: string): RuntimeError {
+  const text = message.trim();
+  if (COMMAND_NOT_FOUND.test(text)) return new RuntimeError('CommandNotFound', `${what}: the command does not exist in the container (${text})`, { stderr: text });
+  if (IMPOSSIBLE_LIMIT.test(text)) return new RuntimeError('ImpossibleLimits', `${what}: the kernel refused a resource limit (${text})`, { stderr: text });
+  return new RuntimeError('RuntimeFailed', `${what} failed: ${text === '' ? 'no message' : text}`, { stderr: text });
+}
+
+export class ConmonRuntime implements Runtime {
+  readonly root: string;
+  readonly runtimeRoot: string;
+  readonly #host: HostReport;
+  readonly #logSizeMax: number;
+  readonly #createTimeoutMs: number;
+
+  constructor(options: ConmonRuntimeOptions) {
+    this.#host = options.host;
+    this.root = options.root ?? '/var/lib/berth/node';
+    this.runtimeRoot = options.runtimeRoot ?? '/run/berth/crun';
+    this.#logSizeMax = options.logSizeMax ?? 64 * 1024 * 1024;
+    this.#createTimeoutMs = options.createTimeoutMs ?? 30_000;
+  }
+
+  containerDir(id: string): string {
+    return path.join(this.root, 'containers', id);
+  }
+
+  logPath(id: string): string {
+    return path.join(this.containerDir(id), 'container.log');
+  }
+
+  #socketDir(): string {
+    return path.join(this.root, 'attach');
+  }
+
+  #exitFile(id: string): string {
+    return path.join(this.containerDir(id), 'exit', id);
+  }
+
+  async #record(id: string): Promise<ContainerRecord> {
+    checkContainerId(id);
+    const text = await readOptional(path.join(this.containerDir(id), 'berth.json'));
+    if (text === undefined) throw new RuntimeError('ContainerNotFound', `container ${id} does not exist`);
+    return JSON.parse(text) as ContainerRecord;
+  }
+
+  async #runtime(args: readonly string[]) {
+    return runCommand(this.#host.runtime.path, [`--root=${this.runtimeRoot}`, ...args]);
+  }
+
+  async create(id: string, config: ContainerConfig): Promise<ContainerState> {
+    checkContainerId(id);
+    const dir = this.containerDir(id);
+    const rootfs = config.rootfs ?? path.join(dir, 'rootfs');
+    const hostname = config.hostname ?? defaultHostname(id);
+    const etcFiles = { hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf') };
+    // Validates before anything touches the disk.
+    const spec = containerConfigToOciSpec(id, config, { rootfs, etcFiles, nofileHardLimit: this.#host.nofileHardLimit });
+    try {
+      if (!(await stat(rootfs)).isDirectory()) throw new Error('not a directory');
+    } catch (err) {
+      throw new RuntimeError('InvalidConfig', `root filesystem ${rootfs} is missing`, { cause: err });
+    }
+    if ((await readOptional(path.join(dir, 'berth.json'))) !== undefined) {
+      throw new RuntimeError('ContainerExists', `container ${id} already exists`);
+    }
+    await mkdir(path.join(dir, 'exit'), { recursive: true });
+    await mkdir(this.#socketDir(), { recursive: true });
+    await mkdir(this.runtimeRoot, { recursive: true });
+    await writeFile(etcFiles.hosts, hostsFileFor(hostname, config.hosts));
+    await writeFile(etcFiles.hostname, `${hostname}\n`);
+    await writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers));
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    const record: ContainerRecord = { id, createdAt: new Date().toISOString(), tty: config.tty === true, stdin: config.stdin === true };
+    await writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
+    try {
+      await this.#spawnConmon(id, record);
+    } catch (err) {
+      await this.delete(id, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    return this.state(id);
+  }
+
+  /** Starts conmon, which double-forks away from the agent, runs `crun create`, and reports the pid on a pipe. */
+  async #spawnConmon(id: string, record: ContainerRecord): Promise<number> {
+    const dir = this.containerDir(id);
+    const args = [
+      '--cid', id,
+      '--cuuid', id,
+      '--name', id,
+      '--runtime', this.#host.runtime.path,
+      '--runtime-arg', `--root=${this.runtimeRoot}`,
+      '--bundle', dir,
+      '--conmon-pidfile', path.join(dir, 'conmon.pid'),
+      '--container-pidfile', path.join(dir, 'container.pid'),
+      '--exit-dir', path.join(dir, 'exit'),
+      '--log-path', `k8s-file:${this.logPath(id)}`,
+      '--log-size-max', String(this.#logSizeMax),
+      '--socket-dir-path', this.#socketDir(),
+      ...(record.tty ? ['--terminal'] : []),
+      ...(record.stdin ? ['--stdin', '--leave-stdin-open'] : []),
+    ];
+    const child = spawn(this.#host.conmon.path, args, {
+      cwd: dir, // conmon drops its `oom` marker in its working directory
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
+    });
+    const syncPipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    if (syncPipe === null) throw new RuntimeError('RuntimeFailed', 'conmon sync pipe missing');
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    child.unref();
+
+    const message = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(new RuntimeError('RuntimeFailed', `conmon did not report container ${id} within ${this.#createTimeoutMs} ms`)), this.#createTimeoutMs);
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new RuntimeError('RuntimeFailed', `conmon could not start: ${err.message}`, { cause: err }));
+      });
+      syncPipe.on('data', (b: Buffer) => {
+        buf += b.toString('utf8');
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          clearTimeout(timer);
+          resolve(buf.slice(0, nl));
+        }
+      });
+      syncPipe.on('end', () => {
+        clearTimeout(timer);
+        resolve(buf);
+      });
+    });
+    (syncPipe as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    if (message.trim() === '') {
+      // Closed without a word: conmon itself failed (bad flag, missing runtime) before forking.
+      await new Promise((r) => (child.exitCode === null ? child.once('close', r) : r(undefined)));
+      throw new RuntimeError('RuntimeFailed', `conmon failed: ${stderr.trim() || 'no message'}`, { stderr });
+    }
+    const report = JSON.parse(message) as { pid?: number; message?: string };
+    if (report.pid === undefined || report.pid <= 0) throw classifyRuntimeFailure(`creating container ${id}`, report.message ?? '');
+    return report.pid;
+  }
+
+  async start(id: string): Promise<ContainerState> {
+    const record = await this.#record(id);
+    if (record.startedAt !== undefined) throw new RuntimeError('RuntimeFailed', `container ${id} was already started`);
+    const startedAt = new Date().toISOString();
+    const r = await this.#runtime(['start', id]);
+    if (r.code !== 0) throw classifyRuntimeFailure(`starting container ${id}`, r.stderr);
+    await writeAtomic(path.join(this.containerDir(id), 'berth.json'), JSON.stringify({ ...record, startedAt }));
+    return this.state(id);
+  }
+
+  async run(id: string, config: ContainerConfig): Promise<ContainerState> {
+    await this.create(id, config);
+    try {
+      return await this.start(id);
+    } catch (err) {
+      await this.delete(id, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** OOM kills counted by the container's v1 memory cgroup, or conmon's marker file once the cgroup is gone. */
+  async #oomKilled(id: string): Promise<boolean> {
+    const memoryDir = v1CgroupDir(this.#host.cgroups, 'memory', cgroupsPathFor(id));
+    if (memoryDir !== undefined) {
+      const control = await readOptional(path.join(memoryDir, 'memory.oom_control'));
+      const m = control === undefined ? null : /^oom_kill (\d+)$/m.exec(control);
+      if (m !== null && Number(m[1]) > 0) return true;
+    } else if (this.#host.cgroups.unifiedMount !== undefined) {
+      const events = await readOptional(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'));
+      const m = events === undefined ? null : /^oom_kill (\d+)$/m.exec(events);
+      if (m !== null && Number(m[1]) > 0) return true;
+    }
+    return (await readOptional(path.join(this.containerDir(id), 'oom'))) !== undefined;
+  }
+
+  async state(id: string): Promise<ContainerState> {
+    const record = await this.#record(id);
+    const dir = this.containerDir(id);
+    const base = { id, createdAt: record.createdAt, startedAt: record.startedAt, logPath: this.logPath(id) };
+    const exitText = await readOptional(this.#exitFile(id));
+    if (exitText !== undefined) {
+      const exitCode = Number.parseInt(exitText.trim(), 10);
+      const finishedAt = (await stat(this.#exitFile(id))).mtime.toISOString();
+      const oomKilled = await this.#oomKilled(id);
+      return {
+        ...base,
+        status: 'exited',
+        pid: undefined,
+        conmonPid: undefined,
+        exitCode,
+        finishedAt,
+        oomKilled,
+        reason: oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+      };
+    }
+    const pid = parsePid(await readOptional(path.join(dir, 'container.pid')));
+    const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
+    const conmonAlive = conmonPid !== undefined && (await processAlive(conmonPid)) && (await isConmonOf(conmonPid, id));
+    const pidAlive = pid !== undefined && (await processAlive(pid)) && (await inCgroup(pid, cgroupsPathFor(id)));
+    // Between the process dying and conmon writing the exit file, it still counts as running.
+    const status = conmonAlive || pidAlive ? (record.startedAt === undefined ? 'created' : 'running') : 'unknown';
+    return {
+      ...base,
+      status,
+      pid: status === 'unknown' ? undefined : pid,
+      conmonPid: conmonAlive ? conmonPid : undefined,
+      exitCode: undefined,
+      finishedAt: undefined,
+      oomKilled: false,
+      reason: undefined,
+    };
+  }
+
+  async list(): Promise<ContainerState[]> {
+    let names: string[];
+    try {
+      names = await readdir(path.join(this.root, 'containers'));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    const states: ContainerState[] = [];
+    for (const name of names.sort()) {
+      try {
+        states.push(await this.state(name));
+      } catch (err) {
+        // A directory without berth.json is a snapshot being prepared, or not ours.
+        if (!RuntimeError.isInstance(err) || (err.code !== 'ContainerNotFound' && err.code !== 'InvalidConfig')) throw err;
+      }
+    }
+    return states;
+  }
+
+  async #waitForExit(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await readOptional(this.#exitFile(id))) !== undefined) return true;
+      const st = await this.state(id);
+      if (st.status === 'unknown') return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(10);
+    }
+  }
+
+  async kill(id: string, signal: NodeJS.Signals): Promise<void> {
+    const st = await this.state(id);
+    if ((st.status !== 'running' && st.status !== 'created') || st.pid === undefined) {
+      throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    }
+    try {
+      process.kill(st.pid, signal);
+    } catch (err) {
+      if (!isErrno(err, 'ESRCH')) throw err;
+    }
+  }
+
+  async stop(id: string, graceSeconds: number): Promise<ContainerState> {
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);
+    const st = await this.state(id);
+    if (st.status !== 'running' && st.status !== 'created') return st;
+    if (graceSeconds > 0) {
+      await this.kill(id, 'SIGTERM').catch(() => undefined);
+      if (await this.#waitForExit(id, graceSeconds * 1000)) return this.state(id);
+    }
+    await this.kill(id, 'SIGKILL').catch(() => undefined);
+    if (!(await this.#waitForExit(id, 10_000))) throw new RuntimeError('RuntimeFailed', `container ${id} did not exit after SIGKILL`);
+    return this.state(id);
+  }
+
+  async delete(id: string, options: { readonly force?: boolean } = {}): Promise<void> {
+    checkContainerId(id);
+    const dir = this.containerDir(id);
+    let st: ContainerState | undefined;
+    try {
+      st = await this.state(id);
+    } catch (err) {
+      if (!RuntimeError.isInstance(err) || err.code !== 'ContainerNotFound') throw err;
+    }
+    if (st !== undefined && (st.status === 'running' || st.status === 'created')) {
+      if (options.force !== true && st.status === 'running') {
+        throw new RuntimeError('RuntimeFailed', `container ${id} is running; stop it first or delete with force`);
+      }
+      if (st.pid !== undefined) {
+        try {
+          process.kill(st.pid, 'SIGKILL');
+        } catch (err) {
+          if (!isErrno(err, 'ESRCH')) throw err;
+        }
+      }
+    }
+    const del = await this.#runtime(['delete', '--force', id]);
+    if (del.code !== 0 && !/does not exist|not found|No such file/i.test(del.stderr)) {
+      throw new RuntimeError('RuntimeFailed', `deleting container ${id} failed: ${del.stderr.trim()}`, { stderr: del.stderr });
+    }
+    // conmon exits once the process is gone and its output drained; wait so nothing writes after removal.
+    const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
+    if (conmonPid !== undefined && (await isConmonOf(conmonPid, id))) {
+      const deadline = Date.now() + 5_000;
+      while ((await processAlive(conmonPid)) && Date.now() < deadline) await sleep(10);
+      if (await processAlive(conmonPid)) process.kill(conmonPid, 'SIGKILL');
+    }
+    // crun removes the cgroups; an interrupted create can leave empty ones behind.
+    for (const mount of new Set(this.#host.cgroups.v1.values())) {
+      await rmdir(path.join(mount, cgroupsPathFor(id))).catch(() => undefined);
+    }
+    if (this.#host.cgroups.unifiedMount !== undefined) {
+      await rmdir(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id))).catch(() => undefined);
+    }
+    await rm(path.join(this.#socketDir(), id), { force: true });
+    let entries: string[] = [];
+    try {
+      entries = await readdir(dir);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+    for (const entry of entries) {
+      if (OWNED_BY_SNAPSHOTTER.has(entry)) continue;
+      await rm(path.join(dir, entry), { recursive: true, force: true });
+    }
+    await rmdir(dir).catch(() => undefined);
+  }
+
+  async #runningSpec(id: string): Promise<OciSpec> {
+    const st = await this.state(id);
+    if (st.status !== 'running') throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    return JSON.parse(await readFile(path.join(this.containerDir(id), 'config.json'), 'utf8')) as OciSpec;
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<StdioSession> {
+    const spec = await this.#runningSpec(id);
+    return execInContainer(
+      {
+        id,
+        runtimePath: this.#host.runtime.path,
+        runtimeRoot: this.runtimeRoot,
+        containerDir: this.containerDir(id),
+        containerProcess: spec.process,
+        python: this.#host.python,
+      },
+      options,
+    );
+  }
+
+  async attach(id: string, options: AttachOptions = {}): Promise<StdioSession> {
+    await this.#runningSpec(id);
+    const record = await this.#record(id);
+    if (options.stdin === true && !record.stdin) throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
+    return attachToContainer(
+      {
+        socketPath: path.join(this.#socketDir(), id, 'attach'),
+        ctlPath: path.join(this.containerDir(id), 'ctl'),
+        tty: record.tty,
+        python: this.#host.python,
+      },
+      options,
+    );
+  }
+
+  async rotateLogs(policy: LogRotationPolicy): Promise<string[]> {
+    const rotated: string[] = [];
+    for (const st of await this.list()) {
+      const ctl = path.join(this.containerDir(st.id), 'ctl');
+      if (await rotateLogIfLarger(st.logPath, policy.maxBytes, () => writeConmonControl(ctl, '2 0 0\n'))) rotated.push(st.id);
+    }
+    return rotated;
+  }
+
+  /** Paths of a container's log files, oldest first (what the log reader takes). */
+  logFiles(id: string): string[] {
+    return [rotatedLogPath(this.logPath(id)), this.logPath(id)];
+  }
+}
