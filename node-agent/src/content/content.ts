@@ -39,7 +39,7 @@ export interface ContentWriter {
   /** Bytes already ingested (resumed from an earlier, interrupted write plus what was written since). */
   readonly offset: number;
   /** Appends every chunk of `source`; throws ContentTooLarge past the expected size. */
-  write(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void>;
+  write(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<void>;
   /** Verifies and publishes the blob; always ends the writer. Throws DigestMismatch (and drops the bytes). */
   commit(): Promise<Info>;
   /** Ends the writer and keeps the partial bytes for a resume under the same ref. */

@@ -164,7 +164,7 @@ class LocalWriter implements ContentWriter {
     return this.#offset;
   }
 
-  async write(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+  async write(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
     if (this.#ended) throw new Error(`content writer ${this.ref} is closed`);
     const limit = this.options.size;
     for await (const chunk of source) {

@@ -1,0 +1,168 @@
+// Pulls images by composing the registry client, the content store and the layer unpacker.
+import { join } from 'node:path';
+import { LocalContentStore } from '../content/local-store.js';
+import type { ContentStore } from '../content/content.js';
+import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../registry/client.js';
+import { RegistryProtocolError } from '../registry/errors.js';
+import { parseConfig, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from '../registry/manifest.js';
+import { formatReference, parseReference, type Reference } from '../registry/reference.js';
+import type { Remote } from '../registry/registry.js';
+import { LayerStore } from '../unpack/layer-store.js';
+import type { AppliedLayer, LayerUnpacker } from '../unpack/unpack.js';
+import type { ImageService, PulledImage, PulledLayer, PullOptions } from './images.js';
+
+export interface ImageStoreOptions {
+  /** The agent's data root (content/ and layers/ go below it). @default /var/lib/berth/node */
+  readonly root?: string;
+  /** TLS and timeouts of the registry client this store creates (ignored when `remote` is given). */
+  readonly registry?: RegistryClientOptions;
+  /** A remote to use instead of creating a RegistryClient (closed by the caller). */
+  readonly remote?: Remote;
+  /** Layers downloaded at once per pull. @default 3 */
+  readonly concurrency?: number;
+}
+
+/** Implements ImageService on the local content store and layer store. */
+export class ImageStore implements ImageService {
+  readonly content: ContentStore;
+  readonly layers: LayerUnpacker;
+  readonly #remote: Remote;
+  readonly #ownsRemote: boolean;
+  readonly #concurrency: number;
+
+  constructor(options: ImageStoreOptions = {}) {
+    const root = options.root ?? '/var/lib/berth/node';
+    const concurrency = options.concurrency ?? 3;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    this.content = new LocalContentStore(join(root, 'content'));
+    this.layers = new LayerStore(root);
+    this.#remote = options.remote ?? new RegistryClient(options.registry ?? {});
+    this.#ownsRemote = options.remote === undefined;
+    this.#concurrency = concurrency;
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsRemote) await this.#remote.close();
+  }
+
+  async pull(reference: string, options: PullOptions = {}): Promise<PulledImage> {
+    const ref = parseReference(reference);
+    const request: RequestOptions = {
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    const { digest, manifest } = await this.#manifest(ref, options, request);
+    options.onProgress?.({ kind: 'resolved', digest, layers: manifest.layers.length });
+    const config = await this.#config(ref, manifest, request);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw new RegistryProtocolError(`image ${formatReference(ref)} is inconsistent: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`);
+    }
+    let downloadedBytes = 0;
+    const layers = await mapBounded(manifest.layers, this.#concurrency, async (layer, i): Promise<PulledLayer> => {
+      const diffID = config.rootfs.diff_ids[i] as string;
+      let applied = await this.layers.get(layer.digest);
+      if (applied !== undefined) {
+        options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'cached' });
+      } else {
+        downloadedBytes += await this.#ensureBlob(ref, layer, options, request);
+        applied = await this.#unpack(layer, diffID, options);
+        options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'unpacked' });
+      }
+      if (applied.diffID !== diffID) throw new RegistryProtocolError(`layer ${layer.digest} of ${formatReference(ref)} unpacks to ${applied.diffID}, but the config lists ${diffID}`);
+      return { digest: layer.digest, diffID, size: layer.size, dir: applied.dir };
+    });
+    return { reference: formatReference(ref), digest, config, layers, downloadedBytes };
+  }
+
+  /** By digest and already stored: no network at all. Otherwise ask the registry (a tag may have moved). */
+  async #manifest(ref: Reference, options: PullOptions, request: RequestOptions): Promise<{ digest: string; manifest: ImageManifest }> {
+    if (ref.digest !== undefined && (await this.content.info(ref.digest)) !== undefined) {
+      const parsed = parseManifest(await this.content.readBlob(ref.digest), undefined);
+      if (parsed.kind === 'manifest') return { digest: ref.digest, manifest: parsed.manifest };
+    }
+    const resolved = await this.#remote.resolve(ref, { ...request, ...(options.platform ? { platform: options.platform } : {}) });
+    await this.#storeBytes(resolved.digest, resolved.manifestBytes);
+    if (resolved.index !== undefined) await this.#storeBytes(resolved.index.digest, resolved.index.bytes);
+    return { digest: resolved.digest, manifest: resolved.manifest };
+  }
+
+  async #config(ref: Reference, manifest: ImageManifest, request: RequestOptions): Promise<ImageConfig> {
+    if ((await this.content.info(manifest.config.digest)) !== undefined) return parseConfig(await this.content.readBlob(manifest.config.digest));
+    const bytes = await this.#remote.readBlob(ref, manifest.config, request);
+    await this.#storeBytes(manifest.config.digest, bytes);
+    return parseConfig(bytes);
+  }
+
+  async #storeBytes(digest: string, bytes: Buffer): Promise<void> {
+    if ((await this.content.info(digest)) !== undefined) return;
+    const writer = await this.content.writer({ ref: digest, digest, size: bytes.length });
+    if (writer.offset > 0 || (await this.content.info(digest)) !== undefined) {
+      // A stale partial or a concurrent commit: start clean (or stop, it is there).
+      await writer.close();
+      await this.content.abort(digest);
+      if ((await this.content.info(digest)) !== undefined) return;
+      return this.#storeBytes(digest, bytes);
+    }
+    await writer.write([bytes]);
+    await writer.commit();
+  }
+
+  /** Makes the layer blob present in the content store; returns the bytes downloaded. */
+  async #ensureBlob(ref: Reference, layer: Descriptor, options: PullOptions, request: RequestOptions): Promise<number> {
+    if ((await this.content.info(layer.digest)) !== undefined) return 0;
+    // The ref is the digest: concurrent pulls of one layer queue on it and the second finds it committed.
+    const writer = await this.content.writer({ ref: layer.digest, digest: layer.digest, size: layer.size, ...(options.signal ? { signal: options.signal } : {}) });
+    try {
+      if ((await this.content.info(layer.digest)) !== undefined) {
+        await writer.close();
+        return 0;
+      }
+      const resumeFrom = writer.offset;
+      options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'downloading', bytes: resumeFrom });
+      const { body, offset } = await this.#remote.fetchBlob(ref, layer, { ...request, offset: resumeFrom });
+      if (offset !== resumeFrom) {
+        // The registry ignored Range: drop the partial and take the whole blob.
+        body.destroy();
+        await writer.close();
+        await this.content.abort(layer.digest);
+        return this.#ensureBlob(ref, layer, options, request);
+      }
+      const before = writer.offset;
+      try {
+        await writer.write(body, options.signal);
+      } catch (error) {
+        body.destroy();
+        throw error;
+      }
+      const downloaded = writer.offset - before;
+      await writer.commit();
+      options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'downloaded', bytes: downloaded });
+      return downloaded;
+    } catch (error) {
+      // Keeps the partial bytes for a resume; a writer that committed or failed its commit is closed already.
+      await writer.close();
+      throw error;
+    }
+  }
+
+  #unpack(layer: Descriptor, diffID: string, options: PullOptions): Promise<AppliedLayer> {
+    return this.layers.unpack(layer.digest, () => this.content.reader(layer.digest), {
+      diffID,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once; results keep the input order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,26 @@
+// The snapshotter interface: a container's writable root filesystem on top of read-only image layers.
+//
+// Lifecycle: after the image service has unpacked an image's layers, `prepare(id, layerDirs)` gives the
+// container `<root>/containers/<id>/rootfs`, an overlay whose lowerdirs are the layers (top first) and
+// whose upperdir `<root>/containers/<id>/upper` takes every write the container makes. The runtime uses
+// `rootfs` as the bundle's root. `remove(id)` unmounts it and deletes upper, work and rootfs: the
+// container's changes are gone, the layers stay for other containers. Mounts outlive the agent, so on
+// start the agent calls `list()` / `prepare()` again, which adopt existing mounts instead of remounting.
+
+export interface Snapshot {
+  readonly id: string;
+  /** Mount point of the container's root filesystem. */
+  readonly rootfs: string;
+  readonly upper: string;
+  readonly work: string;
+}
+
+export interface Snapshotter {
+  /** Mounts (or adopts the existing mount of) the container's rootfs; idempotent. */
+  prepare(id: string, layerDirs: readonly string[]): Promise<Snapshot>;
+  /** Unmounts and deletes upper, work and rootfs; a missing snapshot is not an error. */
+  remove(id: string): Promise<void>;
+  isMounted(id: string): Promise<boolean>;
+  /** Every container snapshot currently mounted under the data root. */
+  list(): Promise<Snapshot[]>;
+}
