@@ -5,7 +5,8 @@
 #
 # The OCI layout is written by hand rather than with umoci so the build is byte-for-byte reproducible
 # (sorted tar, fixed mtimes, gzip -n): the same machine always pushes the same digest. The layout is kept in
-# ${BERTH_BUSYBOX_OCI:-/tmp/berth-busybox-oci}; the manifest digest is printed last.
+# ${BERTH_BUSYBOX_OCI:-/tmp/berth-busybox-oci}; the manifest digest is printed last. For a registry with
+# auth set BERTH_REGISTRY_CREDS=user:password.
 set -eu
 registry=${1:-127.0.0.1:5000}
 out=${BERTH_BUSYBOX_OCI:-/tmp/berth-busybox-oci}
@@ -48,5 +49,9 @@ printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$out/oci-layout"
 printf '%s' '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:'"$manifest"'","size":'"$manifest_size"',"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}' >"$out/index.json"
 
 # --preserve-digests: skopeo must push the manifest as built, so the printed digest is the pushed one.
-skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$out:latest" "docker://$registry/library/busybox:latest" >&2
+if [ -n "${BERTH_REGISTRY_CREDS:-}" ]; then
+  skopeo copy -q --preserve-digests --dest-tls-verify=false --dest-creds "$BERTH_REGISTRY_CREDS" "oci:$out:latest" "docker://$registry/library/busybox:latest" >&2
+else
+  skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$out:latest" "docker://$registry/library/busybox:latest" >&2
+fi
 echo "sha256:$manifest"

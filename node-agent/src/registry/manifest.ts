@@ -87,7 +87,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (typeof json !== 'object' || json === null) throw invalid('manifest');
   const m = json as Record<string, unknown>;
   const mediaType = typeof m.mediaType === 'string' ? m.mediaType : (contentType?.split(';')[0]?.trim() ?? '');
-  if (m.schemaVersion === 1 || mediaType.includes('manifest.v1+')) {
+  if (m.schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
     throw new UnsupportedMediaType('image uses Docker schema 1 manifests, which berth does not support; push it again with a current client');
   }
   if (mediaType === mediaTypes.ociIndex || mediaType === mediaTypes.dockerList || (mediaType === '' && Array.isArray(m.manifests))) {

@@ -1,0 +1,93 @@
+// Pulling the busybox image from a real loopback registry: layers unpacked once, cached pulls download nothing.
+import { mkdtemp, readFile, readlink, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ImageStore } from '../../src/images/image-store.js';
+import type { PullProgress } from '../../src/images/images.js';
+import { pushBusybox, startRegistry } from '../fixtures/registry.js';
+
+const registry = await startRegistry(t);
+const digest = await pushBusybox(t, registry.address);
+const image = `${registry.address}/library/busybox:latest`;
+
+async function newStore(): Promise<{ store: ImageStore; root: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'berth-images-test-'));
+  const store = new ImageStore({ root });
+  t.teardown(async () => {
+    await store.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  return { store, root };
+}
+
+t.test('pull by tag gives the pushed digest, the config and an unpacked layer', async (t) => {
+  const { store, root } = await newStore();
+  const events: PullProgress[] = [];
+  const pulled = await store.pull(image, { onProgress: (e) => events.push(e) });
+  t.equal(pulled.digest, digest);
+  t.equal(pulled.reference, image);
+  t.same(pulled.config.config?.Cmd, ['sh']);
+  t.match(pulled.config.config?.Env?.[0], /^PATH=/);
+  t.equal(pulled.layers.length, 1);
+  const layer = pulled.layers[0]!;
+  t.equal(layer.dir, join(root, 'layers', 'sha256', layer.digest.slice(7), 'fs'));
+  t.equal(layer.diffID, pulled.config.rootfs.diff_ids[0]);
+  t.ok((await stat(join(layer.dir, 'bin', 'busybox'))).isFile(), 'busybox binary unpacked');
+  t.equal(await readlink(join(layer.dir, 'bin', 'sh')), '/bin/busybox', 'applet symlinks kept verbatim');
+  t.match(await readFile(join(layer.dir, 'etc', 'passwd'), 'utf8'), /^root:x:0:0:/);
+  t.equal(pulled.downloadedBytes, layer.size, 'the layer was downloaded once');
+  t.ok((await stat(join(root, 'content', 'blobs', 'sha256', layer.digest.slice(7)))).isFile(), 'layer blob in the content store');
+  t.ok((await stat(join(root, 'content', 'blobs', 'sha256', digest.slice(7)))).isFile(), 'manifest in the content store');
+  t.same(
+    events.map((e) => (e.kind === 'layer' ? e.phase : e.kind)),
+    ['resolved', 'downloading', 'downloaded', 'unpacked'],
+  );
+});
+
+t.test('pull by digest', async (t) => {
+  const { store } = await newStore();
+  const pulled = await store.pull(`${registry.address}/library/busybox@${digest}`);
+  t.equal(pulled.digest, digest);
+  t.equal(pulled.layers.length, 1);
+});
+
+t.test('concurrent pulls of one image share one download and one unpack', async (t) => {
+  const { store } = await newStore();
+  const [a, b] = await Promise.all([store.pull(image), store.pull(image)]);
+  t.equal(a.layers[0]!.dir, b.layers[0]!.dir);
+  t.equal(a.downloadedBytes + b.downloadedBytes, a.layers[0]!.size, 'layer bytes fetched once in total');
+  t.ok((await stat(join(a.layers[0]!.dir, 'bin', 'busybox'))).isFile());
+});
+
+t.test('a second pull of a cached image downloads no blob', async (t) => {
+  const { store } = await newStore();
+  const first = await store.pull(image);
+  // Take the layer and config out of the registry: a pull that still tried to fetch them would fail.
+  const layerDigest = first.layers[0]!.digest;
+  const manifest = JSON.parse(await readFile(join(registry.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data'), 'utf8')) as {
+    config: { digest: string };
+  };
+  const removed: [string, Buffer][] = [];
+  for (const blob of [layerDigest, manifest.config.digest]) {
+    const path = registry.blobDataPath(blob);
+    removed.push([path, await readFile(path)]);
+    await unlink(path);
+  }
+  t.teardown(async () => {
+    const { writeFile } = await import('node:fs/promises');
+    for (const [path, bytes] of removed) await writeFile(path, bytes);
+  });
+  const events: PullProgress[] = [];
+  const second = await store.pull(image, { onProgress: (e) => events.push(e) });
+  t.equal(second.downloadedBytes, 0);
+  t.equal(second.layers[0]!.dir, first.layers[0]!.dir, 'same unpacked layer');
+  t.same(
+    events.map((e) => (e.kind === 'layer' ? e.phase : e.kind)),
+    ['resolved', 'cached'],
+  );
+  // By digest, a stored manifest needs no registry at all.
+  await registry.stop();
+  const offline = await store.pull(`${registry.address}/library/busybox@${digest}`);
+  t.equal(offline.layers[0]!.dir, first.layers[0]!.dir);
+});
