@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { CompactedError, WatchTooSlowError } from '../../src/storage/interface.js';
 import { LevelStore, type LevelStoreOptions } from '../../src/storage/level-store.js';
 import { ok, rejection, storeConformance, take, thrown, waitUntil } from './conformance.js';
@@ -23,7 +23,7 @@ t.test('conformance', async (t) => {
   });
 });
 
-async function openTemp(t: Tap, options: Omit<LevelStoreOptions, 'dir'> = {}): Promise<LevelStore> {
+async function openTemp(t: Test, options: Omit<LevelStoreOptions, 'dir'> = {}): Promise<LevelStore> {
   const dir = await tempDir();
   const store = await LevelStore.open({ ...options, dir });
   t.teardown(async () => {
@@ -32,7 +32,6 @@ async function openTemp(t: Tap, options: Omit<LevelStoreOptions, 'dir'> = {}): P
   });
   return store;
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 t.test('automatic compaction keeps a bounded window of history', async (t) => {
   const store = await openTemp(t, { historyRetention: { maxEvents: 20, checkIntervalMs: 20 } });

@@ -1,0 +1,367 @@
+// The watch cache: one watch on the store feeds an in-memory window of recent events that many watchers read,
+// so watches never touch the store and a slow watcher never holds up writers or other watchers.
+//
+// Design: the window is a ring of the most recent `capacity` events, shared by every subscriber. A subscriber
+// holds only a cursor into it and copies nothing, so a thousand watchers cost a thousand cursors. A subscriber
+// whose unread events get evicted from the ring has fallen too far behind: it is ended with WatchTooSlowError
+// (the ring is its bounded buffer). Consumers read with `next()` / `batches()` (one await per wake-up, the
+// cheap path for many watchers) or `events` (one event at a time, the Store `Watcher` shape).
+
+import { CompactedError, StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type Watcher } from './interface.js';
+
+export interface WatchCacheOptions {
+  /** Events kept in memory: how far back a watch can resume. @default 65_536 (over a minute at 1,000 writes/s) */
+  readonly capacity?: number;
+  /**
+   * On start, load up to this many of the store's most recent events, so clients can resume watches across an
+   * API server restart. Costs memory for their values. @default 4096
+   */
+  readonly preload?: number;
+  /** Most events handed out by one `next()` call. @default 1000 */
+  readonly maxBatch?: number;
+}
+
+interface Waiter {
+  readonly revision: number;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** WatchCache fans one store watch out to many prefix-filtered subscribers. */
+export class WatchCache {
+  private readonly store: Store;
+  private readonly capacity: number;
+  private readonly maxBatch: number;
+  private readonly ring: Array<StoreEvent | undefined>;
+  /** Sequence number the next event gets; event `seq` lives at `ring[seq % capacity]`. */
+  private headSeq = 0;
+  /** Every event with a revision above this is in the ring (it is the revision of the newest evicted one). */
+  private windowStart: number;
+  private seen: number;
+  private readonly subscribers = new Set<Subscription>();
+  /** Subscribers waiting for events, by prefix, so one scan of new events serves every waiter on a prefix. */
+  private readonly waiting = new Map<string, Set<Subscription>>();
+  private waiters: Waiter[] = [];
+  private flushScheduled = false;
+  private flushedSeq = 0;
+  private watcher: Watcher;
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(store: Store, options: WatchCacheOptions = {}) {
+    const capacity = options.capacity ?? 65_536;
+    const preload = options.preload ?? 4096;
+    const maxBatch = options.maxBatch ?? 1000;
+    for (const [name, value] of [
+      ['capacity', capacity],
+      ['preload', preload],
+      ['maxBatch', maxBatch],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < (name === 'preload' ? 0 : 1)) {
+        throw new RangeError(`WatchCache option ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.store = store;
+    this.capacity = capacity;
+    this.maxBatch = maxBatch;
+    this.ring = new Array<StoreEvent | undefined>(capacity);
+    // Revisions are dense in the level store; with gaps (etcd) preload simply yields fewer events.
+    const start = Math.max(store.compactedRevision(), store.revision() - Math.min(preload, capacity));
+    this.windowStart = start;
+    this.seen = start;
+    this.watcher = store.watch('', start);
+    void this.consume();
+  }
+
+  /** The newest revision the cache has received: a list at or below it can hand off to `subscribe` gap-free. */
+  revision(): number {
+    return this.seen;
+  }
+
+  /** Watches must start at or after this revision; older ones get CompactedError (410 Expired). */
+  oldestRevision(): number {
+    return this.windowStart;
+  }
+
+  /** Number of live subscribers. */
+  subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /**
+   * Resolves once the cache has received `revision` (e.g. after a write, so a watch the client opens next
+   * includes it). Rejects with StoreClosedError if the cache closes first, or with `signal.reason` on abort.
+   */
+  waitFor(revision: number, signal?: AbortSignal): Promise<void> {
+    if (this.seen >= revision) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    signal?.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { revision, resolve, reject };
+      this.waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /**
+   * Events for keys under `prefix` with revision > `afterRevision`, from the window then live.
+   * Throws CompactedError when the window no longer reaches back to `afterRevision`.
+   */
+  subscribe(prefix: string, afterRevision: number): CacheWatcher {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new StoreClosedError();
+    if (afterRevision < this.windowStart) throw new CompactedError(afterRevision, this.windowStart);
+    // First retained event newer than afterRevision (revisions increase with sequence numbers).
+    let lo = Math.max(0, this.headSeq - this.capacity);
+    let hi = this.headSeq;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.eventAt(mid) as StoreEvent).revision <= afterRevision) lo = mid + 1;
+      else hi = mid;
+    }
+    const sub = new Subscription(this.hub, prefix, afterRevision, lo);
+    this.subscribers.add(sub);
+    return sub;
+  }
+
+  /** Stop the store watch and end every subscriber's iteration normally. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher.close();
+    this.end(undefined);
+  }
+
+  private eventAt(seq: number): StoreEvent | undefined {
+    return this.ring[seq % this.capacity];
+  }
+
+  /** What subscriptions may call on their cache; kept off the public surface. */
+  private readonly hub: Hub = {
+    read: (sub) => this.read(sub),
+    park: (sub) => this.park(sub),
+    remove: (sub) => this.remove(sub),
+  };
+
+  /** Hand `sub` the next events after its cursor, or undefined if there are none yet. */
+  private read(sub: Subscription): StoreEvent[] | undefined {
+    const tail = this.headSeq - this.capacity;
+    if (sub.cursor < tail) {
+      sub.terminate(new WatchTooSlowError(sub.lastRevision, this.capacity));
+      return undefined;
+    }
+    let out: StoreEvent[] | undefined;
+    let cursor = sub.cursor;
+    while (cursor < this.headSeq) {
+      const e = this.ring[cursor % this.capacity] as StoreEvent;
+      cursor++;
+      if (e.revision > sub.afterRevision && e.key.startsWith(sub.prefix)) {
+        (out ??= []).push(e);
+        if (out.length >= this.maxBatch) break;
+      }
+    }
+    sub.cursor = cursor;
+    return out;
+  }
+
+  private park(sub: Subscription): void {
+    let group = this.waiting.get(sub.prefix);
+    if (!group) this.waiting.set(sub.prefix, (group = new Set()));
+    group.add(sub);
+  }
+
+  private remove(sub: Subscription): void {
+    this.subscribers.delete(sub);
+    const group = this.waiting.get(sub.prefix);
+    if (group?.delete(sub) && group.size === 0) this.waiting.delete(sub.prefix);
+  }
+
+  // ---- the store side ----
+
+  private async consume(): Promise<void> {
+    for (;;) {
+      try {
+        for await (const event of this.watcher.events) this.append(event);
+        // The store watch ended without our asking: the store closed.
+        if (!this.closed) this.fail(new StoreClosedError());
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        if (WatchTooSlowError.isInstance(err)) {
+          // We fell behind the store (a long pause); pick up where we were, the store still has the history.
+          try {
+            this.watcher = this.store.watch('', this.seen);
+            continue;
+          } catch (again) {
+            this.fail(again instanceof Error ? again : new Error(String(again)));
+            return;
+          }
+        }
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+    }
+  }
+
+  private append(event: StoreEvent): void {
+    if (event.revision <= this.seen) return; // a re-watch may repeat the boundary
+    const slot = this.headSeq % this.capacity;
+    const evicted = this.ring[slot];
+    if (evicted !== undefined) this.windowStart = evicted.revision;
+    this.ring[slot] = event;
+    this.headSeq++;
+    this.seen = event.revision;
+    // Coalesce: the store hands over a whole commit's events in one run of microtasks; wake readers once.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const from = Math.max(this.flushedSeq, this.headSeq - this.capacity);
+    this.flushedSeq = this.headSeq;
+    for (const [prefix, group] of this.waiting) {
+      let match = false;
+      for (let seq = from; seq < this.headSeq && !match; seq++) {
+        match = (this.ring[seq % this.capacity] as StoreEvent).key.startsWith(prefix);
+      }
+      if (!match) continue;
+      this.waiting.delete(prefix);
+      for (const sub of group) sub.wake();
+    }
+    // Subscribers busy elsewhere whose unread events were just evicted: end them now rather than at their
+    // next read, so their connections close promptly.
+    const tail = this.headSeq - this.capacity;
+    if (tail > 0) {
+      for (const sub of this.subscribers) {
+        if (sub.cursor < tail) sub.terminate(new WatchTooSlowError(sub.lastRevision, this.capacity));
+      }
+    }
+    if (this.waiters.length > 0) {
+      const ready = this.waiters.filter((w) => w.revision <= this.seen);
+      if (ready.length > 0) {
+        this.waiters = this.waiters.filter((w) => w.revision > this.seen);
+        for (const w of ready) w.resolve();
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    this.end(error);
+  }
+
+  private end(error: Error | undefined): void {
+    for (const sub of [...this.subscribers]) sub.terminate(error);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(error ?? new StoreClosedError());
+  }
+}
+
+/**
+ * One subscriber of a WatchCache. Read it with `next()` or `batches()` (cheapest: one await per wake-up), or
+ * `events` (one event at a time, the Store Watcher shape); one reader at a time.
+ */
+export interface CacheWatcher extends Watcher {
+  readonly prefix: string;
+  /** Revision of the last event handed out (or the revision the watch started after). */
+  readonly lastRevision: number;
+  /**
+   * The next events (at least one, in revision order), or undefined once the watcher is closed. Throws
+   * WatchTooSlowError if it fell out of the window, or the store's error if the cache failed.
+   */
+  next(): Promise<readonly StoreEvent[] | undefined>;
+  /** `next()` as an async iterable of batches; leaving the loop closes the watcher. */
+  batches(): AsyncIterable<readonly StoreEvent[]>;
+}
+
+interface Hub {
+  read(sub: Subscription): StoreEvent[] | undefined;
+  park(sub: Subscription): void;
+  remove(sub: Subscription): void;
+}
+
+/** A cursor into the cache's shared window. */
+class Subscription implements CacheWatcher {
+  readonly events: AsyncIterable<StoreEvent>;
+  cursor: number;
+  lastRevision: number;
+  private wakeUp: (() => void) | undefined;
+  private ended = false;
+  private error: Error | undefined;
+
+  constructor(
+    private readonly cache: Hub,
+    readonly prefix: string,
+    readonly afterRevision: number,
+    cursor: number,
+  ) {
+    this.cursor = cursor;
+    this.lastRevision = afterRevision;
+    this.events = {
+      [Symbol.asyncIterator]: async function* (this: Subscription) {
+        for await (const batch of this.batches()) yield* batch;
+      }.bind(this),
+    };
+  }
+
+  async next(): Promise<readonly StoreEvent[] | undefined> {
+    for (;;) {
+      if (this.ended) {
+        if (this.error) throw this.error;
+        return undefined;
+      }
+      const batch = this.cache.read(this);
+      if (batch) {
+        this.lastRevision = (batch[batch.length - 1] as StoreEvent).revision;
+        return batch;
+      }
+      if (this.ended) continue;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        this.cache.park(this);
+      });
+    }
+  }
+
+  async *batches(): AsyncGenerator<readonly StoreEvent[]> {
+    try {
+      for (;;) {
+        const batch = await this.next();
+        if (batch === undefined) return;
+        yield batch;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    this.terminate(undefined);
+  }
+
+  wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  terminate(error: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.cache.remove(this);
+    this.wake();
+  }
+}
