@@ -1,0 +1,229 @@
+// Reads conmon's k8s-file container logs (`<RFC3339Nano> stdout|stderr F|P <text>`) as a stream, with follow/tail/since.
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type LogStreamName = 'stdout' | 'stderr';
+
+/** One record as conmon wrote it; `partial` records continue in the next record of the same stream. */
+export interface LogRecord {
+  /** As written, e.g. `2026-11-25T16:58:53.806763548+00:00`. */
+  readonly time: string;
+  readonly stream: LogStreamName;
+  readonly partial: boolean;
+  readonly text: string;
+}
+
+/** One logical line: partial records joined. */
+export interface LogEntry {
+  /** RFC3339Nano in UTC (`…Z`), as Kubernetes prints with `timestamps`. */
+  readonly time: string;
+  /** Milliseconds since the epoch, for comparisons. */
+  readonly timeMs: number;
+  readonly stream: LogStreamName;
+  readonly text: string;
+}
+
+export interface LogReadOptions {
+  /** Keep reading as the container writes, across rotations, until `signal` aborts or `until` says done. @default false */
+  readonly follow?: boolean;
+  /** Only the last N lines (before following). @default all */
+  readonly tailLines?: number;
+  /** Only lines written in the last N seconds. @default all */
+  readonly sinceSeconds?: number;
+  /** Prefix each line with its RFC3339Nano timestamp (text stream only). @default false */
+  readonly timestamps?: boolean;
+  /** Only these streams. @default both */
+  readonly streams?: readonly LogStreamName[];
+  readonly signal?: AbortSignal;
+  /** Checked at end of file while following: true ends the stream (e.g. the container exited). */
+  readonly until?: () => Promise<boolean>;
+  /** How often to look for new data while following. @default 100 */
+  readonly pollMs?: number;
+}
+
+const RECORD = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s;
+
+export function parseLogRecord(line: string): LogRecord | undefined {
+  const m = RECORD.exec(line);
+  if (m === null) return undefined;
+  return { time: m[1] ?? '', stream: m[2] as LogStreamName, partial: m[3] === 'P', text: m[4] ?? '' };
+}
+
+/** `2026-…T…​.806763548+02:00` → `2026-…T…​.806763548Z` (UTC, nanoseconds kept) and epoch ms. */
+export function normalizeLogTime(time: string): { iso: string; ms: number } {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  if (m === null) {
+    const ms = Date.parse(time);
+    return { iso: Number.isNaN(ms) ? time : new Date(ms).toISOString(), ms: Number.isNaN(ms) ? 0 : ms };
+  }
+  const seconds = Date.parse(`${m[1] ?? ''}${m[3] ?? 'Z'}`);
+  const frac = (m[2] ?? '').padEnd(9, '0').slice(0, 9);
+  const iso = `${new Date(seconds).toISOString().slice(0, 19)}.${frac}Z`;
+  return { iso, ms: seconds + Number(frac.slice(0, 3)) };
+}
+
+const CHUNK = 64 * 1024;
+
+/** Reads complete lines from `handle` starting at `offset`; the incomplete tail stays unread. */
+async function* linesFrom(handle: FileHandle, offset: number): AsyncGenerator<{ line: string; end: number }> {
+  let position = offset;
+  let carry = Buffer.alloc(0);
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, 0, CHUNK, position + carry.length);
+    if (bytesRead === 0) return;
+    let data = carry.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
+      yield { line: data.subarray(start, nl).toString('utf8'), end: position + nl + 1 };
+      start = nl + 1;
+    }
+    position += start;
+    carry = Buffer.from(data.subarray(start));
+    data = Buffer.alloc(0);
+  }
+}
+
+interface Position {
+  readonly file: number;
+  readonly offset: number;
+}
+
+/** Where the last `n` logical lines start, scanning forward and keeping only n offsets (never the log). */
+async function tailStart(files: readonly string[], n: number, streams: ReadonlySet<LogStreamName>): Promise<Position> {
+  if (n <= 0) {
+    const last = files.length - 1;
+    return { file: last, offset: await sizeOf(files[last] ?? '') };
+  }
+  const ring: Position[] = [];
+  let lineStart: Position = { file: 0, offset: 0 };
+  let first = true;
+  for (let f = 0; f < files.length; f++) {
+    const handle = await openIfExists(files[f] ?? '');
+    if (handle === undefined) continue;
+    try {
+      if (first) lineStart = { file: f, offset: 0 };
+      first = false;
+      for await (const { line, end } of linesFrom(handle, 0)) {
+        const rec = parseLogRecord(line);
+        if (rec === undefined || rec.partial || !streams.has(rec.stream)) continue;
+        ring.push(lineStart);
+        if (ring.length > n) ring.shift();
+        lineStart = { file: f, offset: end };
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return ring[0] ?? { file: files.length - 1, offset: 0 };
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function openIfExists(file: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Log entries from `files` (oldest first: the rotated `.1`, then the live log). With `follow` it keeps
+ * reading the live file and, when the writer replaces it (rotation), finishes the old one and moves on.
+ */
+export async function* readLogEntries(files: readonly string[], options: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+  if (files.length === 0) return;
+  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new RangeError('tailLines must be a non-negative integer');
+  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new RangeError('sinceSeconds must be >= 0');
+  const streams = new Set<LogStreamName>(options.streams ?? ['stdout', 'stderr']);
+  const sinceMs = options.sinceSeconds === undefined ? undefined : Date.now() - options.sinceSeconds * 1000;
+  const start: Position = options.tailLines === undefined ? { file: 0, offset: 0 } : await tailStart(files, options.tailLines, streams);
+  const pending = new Map<LogStreamName, { time: string; text: string }>();
+  const pollMs = options.pollMs ?? 100;
+
+  function* consume(line: string): Generator<LogEntry> {
+    const rec = parseLogRecord(line);
+    if (rec === undefined || !streams.has(rec.stream)) return;
+    const before = pending.get(rec.stream);
+    const text = (before?.text ?? '') + rec.text;
+    const time = before?.time ?? rec.time;
+    if (rec.partial) {
+      pending.set(rec.stream, { time, text });
+      return;
+    }
+    pending.delete(rec.stream);
+    const t = normalizeLogTime(time);
+    if (sinceMs !== undefined && t.ms < sinceMs) return;
+    yield { time: t.iso, timeMs: t.ms, stream: rec.stream, text };
+  }
+
+  const last = files.length - 1;
+  for (let f = start.file; f < last; f++) {
+    const handle = await openIfExists(files[f] ?? '');
+    if (handle === undefined) continue;
+    try {
+      for await (const { line } of linesFrom(handle, f === start.file ? start.offset : 0)) yield* consume(line);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  const livePath = files[last] ?? '';
+  let offset = start.file === last ? start.offset : 0;
+  let handle = await openIfExists(livePath);
+  try {
+    for (;;) {
+      if (options.signal?.aborted === true) return;
+      if (handle !== undefined) {
+        for await (const { line, end } of linesFrom(handle, offset)) {
+          offset = end;
+          yield* consume(line);
+        }
+      }
+      if (options.follow !== true) return;
+      // Rotated or replaced: the old file is read to its end above; continue with the new one.
+      const current = await stat(livePath).catch(() => undefined);
+      if (current !== undefined && (handle === undefined || current.ino !== (await handle.stat()).ino)) {
+        // Lines may have reached the old file between the read above and the writer reopening.
+        if (handle !== undefined) for await (const { line } of linesFrom(handle, offset)) yield* consume(line);
+        await handle?.close();
+        handle = await openIfExists(livePath);
+        offset = 0;
+        continue;
+      }
+      if (options.until !== undefined && (await options.until())) {
+        // One more pass: the writer may have flushed its last lines just before finishing.
+        if (handle !== undefined) for await (const { line, end } of linesFrom(handle, offset)) {
+          offset = end;
+          yield* consume(line);
+        }
+        return;
+      }
+      try {
+        await sleep(pollMs, undefined, options.signal === undefined ? undefined : { signal: options.signal });
+      } catch {
+        return;
+      }
+    }
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The `log` subresource's body: lines of text, optionally timestamped, streamed as they are read. */
+export function createLogStream(files: readonly string[], options: LogReadOptions = {}): Readable {
+  const timestamps = options.timestamps === true;
+  async function* lines(): AsyncGenerator<string> {
+    for await (const e of readLogEntries(files, options)) yield `${timestamps ? `${e.time} ` : ''}${e.text}\n`;
+  }
+  return Readable.from(lines(), { objectMode: false });
+}

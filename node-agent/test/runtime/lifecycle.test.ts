@@ -1,0 +1,144 @@
+// Real crun + conmon (root): containers run with their config and limits, report exits, and leave nothing after delete.
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { readLogEntries } from '../../src/logs/k8s-file.js';
+import { isRuntimeError } from '../../src/runtime/errors.js';
+import { setUp } from './harness.js';
+
+const h = await setUp(t);
+const exitedOrZombie = /^\d+ \(.*\) [ZX] /s;
+// conmon is re-parented to init, which may reap it a moment later: a zombie counts as gone.
+async function alive(pid: number | undefined): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat !== undefined && !exitedOrZombie.test(stat);
+}
+const exited = (s: { status: string }) => s.status === 'exited';
+
+t.test('echo: output lands in the log with stdout and stderr told apart', async (t) => {
+  const st = await h.run('echo', { args: ['sh', '-c', 'echo to-out; echo to-err >&2'] });
+  const done = await h.waitFor(st.id, exited);
+  t.equal(done.exitCode, 0);
+  t.equal(done.reason, 'Completed');
+  const entries = [];
+  for await (const e of readLogEntries(h.rt.logFiles(st.id))) entries.push(e);
+  t.same(
+    entries.map((e) => [e.stream, e.text]),
+    [
+      ['stdout', 'to-out'],
+      ['stderr', 'to-err'],
+    ],
+  );
+  t.match(entries[0]?.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+});
+
+t.test('env, working directory, hostname and user reach the process', async (t) => {
+  const st = await h.run('env', {
+    args: ['sh', '-c', 'echo "$GREETING"; pwd; hostname; id -u; id -g; cat /etc/resolv.conf | grep -c nameserver || true'],
+    env: { GREETING: 'hello there' },
+    cwd: '/tmp',
+    hostname: 'web-1',
+    user: { uid: 1000, gid: 1000 },
+  });
+  await h.waitFor(st.id, exited);
+  const lines = (await h.logText(st.id)).trim().split('\n').map((l) => l.split(' ').slice(3).join(' '));
+  t.same(lines, ['hello there', '/tmp', 'web-1', '1000', '1000', '0'], 'no resolver leaks in from the host');
+});
+
+t.test('memory, cpu and pids limits are in the container\'s cgroups', async (t) => {
+  const st = await h.run('limits', { args: ['sleep', '30'], resources: { memoryBytes: 64 * 1024 * 1024, cpuMillicores: 500, pids: 32 } });
+  t.equal(st.status, 'running');
+  const mem = h.host.cgroups.v1.get('memory') ?? '';
+  t.equal((await readFile(path.join(mem, 'berth', st.id, 'memory.limit_in_bytes'), 'utf8')).trim(), String(64 * 1024 * 1024));
+  t.equal((await readFile(path.join(mem, 'berth', st.id, 'memory.memsw.limit_in_bytes'), 'utf8').catch(() => String(64 * 1024 * 1024))).trim(), String(64 * 1024 * 1024), 'no swap beyond the limit');
+  const cpu = h.host.cgroups.v1.get('cpu') ?? '';
+  t.equal((await readFile(path.join(cpu, 'berth', st.id, 'cpu.cfs_quota_us'), 'utf8')).trim(), '50000');
+  const pids = h.host.cgroups.v1.get('pids') ?? '';
+  t.equal((await readFile(path.join(pids, 'berth', st.id, 'pids.max'), 'utf8')).trim(), '32');
+  const stopped = await h.rt.stop(st.id, 0);
+  t.equal(stopped.exitCode, 137);
+});
+
+t.test('the pids limit stops a fork bomb at the limit', async (t) => {
+  const st = await h.run('pids', { args: ['sh', '-c', 'for i in $(seq 1 20); do sleep 30 & done; wait'], resources: { pids: 8 } });
+  const done = await h.waitFor(st.id, exited);
+  // A shell whose fork fails gives up: the forks beyond the limit were refused by the kernel.
+  t.match(await h.logText(st.id), /can't fork|Resource temporarily unavailable/, 'forks beyond the limit fail');
+  t.not(done.exitCode, 0);
+  t.equal((await h.rt.stop(st.id, 0)).status, 'exited');
+});
+
+t.test('a memory hog is OOM-killed and the state says so', async (t) => {
+  const st = await h.run('oom', { args: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], resources: { memoryBytes: 16 * 1024 * 1024 } });
+  const done = await h.waitFor(st.id, exited, 20_000);
+  t.equal(done.status, 'exited');
+  t.equal(done.oomKilled, true);
+  t.equal(done.reason, 'OOMKilled');
+  t.equal(done.exitCode, 137);
+});
+
+t.test('stop: SIGTERM first, SIGKILL after the grace period', async (t) => {
+  // pid 1 without a handler ignores SIGTERM: stop must wait out the grace period, then kill.
+  const stubborn = await h.run('stop-hard', { args: ['sleep', '60'] });
+  const t0 = performance.now();
+  const s1 = await h.rt.stop(stubborn.id, 1);
+  const took = performance.now() - t0;
+  t.equal(s1.exitCode, 137);
+  t.ok(took >= 1000 && took < 3000, `took ${Math.round(took)} ms for a 1 s grace period`);
+
+  const polite = await h.run('stop-soft', { args: ['sh', '-c', 'trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done'] });
+  await new Promise((r) => setTimeout(r, 200));
+  const t1 = performance.now();
+  const s2 = await h.rt.stop(polite.id, 10);
+  t.equal(s2.exitCode, 0, 'exited on its own after SIGTERM');
+  t.ok(performance.now() - t1 < 2000, 'without waiting for the grace period');
+  t.match(await h.logText(polite.id), /bye/);
+  t.ok(s2.finishedAt !== undefined && s2.startedAt !== undefined && s2.finishedAt >= s2.startedAt);
+});
+
+t.test('exit codes and kill', async (t) => {
+  const st = await h.run('exit', { args: ['sh', '-c', 'exit 42'] });
+  t.equal((await h.waitFor(st.id, exited)).exitCode, 42);
+  t.equal((await h.rt.state(st.id)).reason, 'Error');
+  const k = await h.run('kill', { args: ['sh', '-c', 'trap "exit 7" USR1; while true; do sleep 0.1; done'] });
+  await new Promise((r) => setTimeout(r, 200));
+  await h.rt.kill(k.id, 'SIGUSR1');
+  t.equal((await h.waitFor(k.id, exited)).exitCode, 7);
+  await t.rejects(h.rt.kill(k.id, 'SIGTERM'), { code: 'ContainerNotRunning' });
+});
+
+t.test('a command that does not exist is a CommandNotFound error, leaving nothing behind', async (t) => {
+  const id = await h.newId('nocmd');
+  const err = await h.rt.run(id, { args: ['/no/such/program'] }).catch((e: unknown) => e);
+  t.ok(isRuntimeError(err, 'CommandNotFound'), `got ${String(err)}`);
+  t.match((err as Error).message, /no\/such\/program/);
+  const err2 = await h.rt.run(await h.newId('nocmd2'), { args: ['no-such-command'] }).catch((e: unknown) => e);
+  t.ok(isRuntimeError(err2, 'CommandNotFound'), `got ${String(err2)}`);
+  await t.rejects(h.rt.state(id), { code: 'ContainerNotFound' });
+  t.notOk(existsSync(path.join(h.host.cgroups.v1.get('memory') ?? '', 'berth', id)));
+});
+
+t.test('impossible limits and bad config are refused before anything runs', async (t) => {
+  const id = await h.newId('bad');
+  await t.rejects(h.rt.run(id, { args: ['true'], resources: { memoryBytes: 1024 } }), { code: 'ImpossibleLimits' });
+  await t.rejects(h.rt.run(id, { args: ['true'], resources: { pids: 0 } }), { code: 'ImpossibleLimits' });
+  await t.rejects(h.rt.run(id, { args: [] }), { code: 'InvalidConfig' });
+  await t.rejects(h.rt.run('Bad/Id', { args: ['true'] }), { code: 'InvalidConfig' });
+  await t.rejects(h.rt.state(id), { code: 'ContainerNotFound' });
+});
+
+t.test('delete removes process, cgroups, bundle, sockets and logs, but not the rootfs', async (t) => {
+  const st = await h.run('del', { args: ['sh', '-c', 'echo x > /tmp/written; sleep 60'], resources: { memoryBytes: 32 << 20, pids: 10 } });
+  t.equal(st.status, 'running');
+  await t.rejects(h.rt.delete(st.id), /running/, 'refuses a running container without force');
+  await h.rt.delete(st.id, { force: true });
+  t.notOk(existsSync(`/proc/${st.pid}`), 'process gone');
+  t.notOk(await alive(st.conmonPid), 'conmon gone');
+  for (const mount of new Set(h.host.cgroups.v1.values())) t.notOk(existsSync(path.join(mount, 'berth', st.id)), `no cgroup under ${mount}`);
+  const left = await readdir(h.rt.containerDir(st.id));
+  t.same(left, ['rootfs'], 'only the snapshotter\'s rootfs remains');
+  t.notOk(existsSync(path.join(h.root, 'attach', st.id)));
+  t.notOk(existsSync(path.join(h.runtimeRoot, st.id)), 'runtime state gone');
+  t.same((await h.rt.list()).map((s) => s.id).includes(st.id), false);
+});
