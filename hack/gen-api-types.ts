@@ -1,4 +1,5 @@
 // Generates api/src/generated/ (TypeScript types and the CRD objects) from crds/*.yaml; `--check` fails if stale.
+// Usage: node --import=tsx hack/gen-api-types.ts [--check] [--out DIR]
 //
 // crds/ is the single source of truth for berth's schemas. Before generating, this checks the rules the
 // CRDs promise: a description on every field, list-map keys that are required or defaulted, and a Service
@@ -42,7 +43,7 @@ interface Crd {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const crdDir = join(root, 'crds');
-const outDir = join(root, 'api', 'src', 'generated');
+const defaultOutDir = join(root, 'api', 'src', 'generated');
 const GROUP = 'berth.dev';
 const VERSION = 'v1alpha1';
 
@@ -265,7 +266,11 @@ async function generate(): Promise<Map<string, string>> {
 }
 
 async function main(): Promise<void> {
-  const check = process.argv.includes('--check');
+  const args = process.argv.slice(2);
+  const check = args.includes('--check');
+  // --out DIR: generate into (or check) another directory; tests use it to prove --check catches staleness.
+  const outAt = args.indexOf('--out');
+  const outDir = outAt >= 0 && args[outAt + 1] ? args[outAt + 1]! : defaultOutDir;
   const files = await generate();
   if (check) {
     const present = (await readdir(outDir).catch(() => [] as string[])).filter((f) => f.endsWith('.ts'));
