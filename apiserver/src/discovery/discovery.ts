@@ -1,0 +1,116 @@
+// Discovery documents generated from the live registry: aggregated (apidiscovery.k8s.io/v2) for kubectl, legacy
+// APIVersions / APIGroupList / APIResourceList for client-node and older clients.
+
+import type { ResourceRegistry } from '../registry/registry.js';
+import type { Resource } from '../registry/resource.js';
+
+export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
+
+const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const subresourceVerbs = ['get', 'patch', 'update'];
+
+/** Which aggregated discovery version the Accept header asks for, if any (v2 preferred). */
+export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
+  if (accept === undefined) return undefined;
+  for (const part of accept.split(',')) {
+    const params = new Map(part.split(';').slice(1).map((p) => p.trim().split('=') as [string, string]));
+    if (params.get('g') === 'apidiscovery.k8s.io' && params.get('as') === 'APIGroupDiscoveryList') {
+      const v = params.get('v');
+      if (v === 'v2' || v === 'v2beta1') return v;
+    }
+  }
+  return undefined;
+}
+
+function subresourcesOf(r: Resource): { name: string; kind: { group: string; version: string; kind: string } }[] {
+  const out = [];
+  if (r.subresources.status) out.push({ name: 'status', kind: { group: r.group, version: r.version, kind: r.kind } });
+  if (r.subresources.scale !== undefined) out.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
+  return out;
+}
+
+function aggregatedResource(r: Resource) {
+  return {
+    resource: r.plural,
+    responseKind: { group: r.group, version: r.version, kind: r.kind },
+    scope: r.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: r.singular,
+    verbs,
+    ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+    ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+    ...(subresourcesOf(r).length > 0
+      ? { subresources: subresourcesOf(r).map((s) => ({ subresource: s.name, responseKind: s.kind, verbs: subresourceVerbs })) }
+      : {}),
+  };
+}
+
+function aggregatedGroup(registry: ResourceRegistry, group: string, versions: readonly string[]) {
+  return {
+    metadata: { name: group },
+    versions: versions.map((version) => ({
+      version,
+      resources: registry.resourcesOf(group, version).sort((a, b) => a.plural.localeCompare(b.plural)).map(aggregatedResource),
+      freshness: 'Current',
+    })),
+  };
+}
+
+export function aggregatedDiscovery(registry: ResourceRegistry, core: boolean, version: 'v2' | 'v2beta1') {
+  const items = core
+    ? [aggregatedGroup(registry, '', ['v1'])]
+    : registry.groups().map((g) => aggregatedGroup(registry, g.name, g.versions));
+  return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items };
+}
+
+export const apiVersions = () => ({
+  kind: 'APIVersions',
+  versions: ['v1'],
+  serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '' }],
+});
+
+function apiGroup(name: string, versions: readonly string[]) {
+  const gvs = versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+  return { name, versions: gvs, preferredVersion: gvs[0] };
+}
+
+export const apiGroupList = (registry: ResourceRegistry) => ({
+  kind: 'APIGroupList',
+  apiVersion: 'v1',
+  groups: registry.groups().map((g) => apiGroup(g.name, g.versions)),
+});
+
+export function apiGroupDocument(registry: ResourceRegistry, group: string) {
+  const g = registry.groups().find((x) => x.name === group);
+  return g === undefined ? undefined : { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.name, g.versions) };
+}
+
+export function apiResourceList(registry: ResourceRegistry, group: string, version: string) {
+  const resources = registry.resourcesOf(group, version).sort((a, b) => a.plural.localeCompare(b.plural));
+  if (resources.length === 0) return undefined;
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group === '' ? version : `${group}/${version}`,
+    resources: resources.flatMap((r) => [
+      {
+        name: r.plural,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs,
+        ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+        ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+        storageVersionHash: '',
+      },
+      ...subresourcesOf(r).map((s) => ({
+        name: `${r.plural}/${s.name}`,
+        singularName: '',
+        namespaced: r.namespaced,
+        ...(s.name === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}),
+        kind: s.kind.kind,
+        verbs: subresourceVerbs,
+      })),
+    ]),
+  };
+}

@@ -1,0 +1,242 @@
+// The REST verbs on resources (get, list, watch, create, update, patch, delete, deletecollection) and their
+// status and scale subresources, for every kind alike: no per-kind handlers.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, badRequest, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
+import { decodeBody, mediaType, readBody } from '../http/body.js';
+import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
+import type { ResourceRequest } from '../http/request-info.js';
+import { ObjectStore, type ObjectScope, type Subresource, type WriteOptions } from '../objects/object-store.js';
+import { isPlainObject, type KubeObject } from '../objects/object.js';
+import { buildFilter } from '../objects/selectors.js';
+import { applyJsonPatch } from '../patch/json-patch.js';
+import { applyMergePatch } from '../patch/merge-patch.js';
+import type { JsonValue } from '../patch/json-value.js';
+import type { ResourceRegistry } from '../registry/registry.js';
+import { collectionPrefix, groupVersion, type Resource } from '../registry/resource.js';
+import { toTable } from '../table/table.js';
+import { serveWatch, type WatchSource } from '../watch/watch-stream.js';
+import type { FieldOwnership } from './field-ownership.js';
+import { scaleOf, applyScale } from './scale.js';
+
+export interface ResourceHandlerDeps {
+  readonly registry: ResourceRegistry;
+  readonly objects: ObjectStore;
+  readonly watchSource: WatchSource;
+  readonly fields: FieldOwnership;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly warnings?: readonly string[];
+}
+
+const unsupportedPatch = (accepted: string) =>
+  new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}`);
+
+/** Handles one resource request; returns the reply, or undefined when it streamed the answer itself (watch). */
+export async function handleResource(
+  deps: ResourceHandlerDeps,
+  info: ResourceRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  userAgent: string,
+  signal: AbortSignal,
+): Promise<Reply | undefined> {
+  const resource = deps.registry.get(info.group, info.version, info.resource);
+  if (resource === undefined) throw pathNotFound();
+  if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();
+  const scope: ObjectScope = { resource, namespace: resource.namespaced ? info.namespace : undefined };
+  const subresource = info.subresource;
+  if (subresource !== undefined && !(subresource === 'status' && resource.subresources.status) && !(subresource === 'scale' && resource.subresources.scale !== undefined)) {
+    throw pathNotFound();
+  }
+  if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
+  const table = wantsTable(req.headers.accept);
+
+  switch (info.verb) {
+    case 'get': {
+      const obj = await deps.objects.get(scope, info.name!);
+      if (subresource === 'scale') return { status: 200, body: scaleOf(resource, obj) };
+      return { status: 200, body: table ? toTable(resource, [obj], includeObject(query), { resourceVersion: obj.metadata.resourceVersion ?? '' }) : obj };
+    }
+    case 'list': {
+      const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
+      const limit = intParam(query, 'limit');
+      const result = await deps.objects.list(scope, {
+        ...(filter === undefined ? {} : { filter }),
+        ...(limit === undefined ? {} : { limit }),
+        ...(query.get('continue') ? { continueToken: query.get('continue')! } : {}),
+      });
+      const meta = { resourceVersion: String(result.revision), ...(result.continueToken === undefined ? {} : { continue: result.continueToken }) };
+      if (table) return { status: 200, body: toTable(resource, result.items, includeObject(query), meta) };
+      return { status: 200, body: { apiVersion: groupVersion(resource), kind: resource.listKind, metadata: meta, items: result.items } };
+    }
+    case 'watch': {
+      const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
+      await serveWatch(
+        res,
+        {
+          resource,
+          prefix: collectionPrefix(resource, scope.namespace),
+          filter,
+          resourceVersion: query.get('resourceVersion') ?? undefined,
+          initialState: () => deps.objects.list(scope, filter === undefined ? {} : { filter }),
+          bookmarks: query.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: intParam(query, 'timeoutSeconds'),
+          table: table ? { include: includeObject(query) } : undefined,
+          signal,
+        },
+        deps.watchSource,
+      );
+      return undefined;
+    }
+    case 'create': {
+      if (info.name !== undefined) throw methodNotAllowed('POST', `${info.resource}/${info.name}`);
+      const body = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+      const options = writeOptions(deps, query, resource, manager(query, userAgent), 'main');
+      const created = await deps.objects.create(scope, body, options);
+      return { status: 201, body: created, warnings: options.warnings };
+    }
+    case 'update': {
+      const body = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+      const part: Subresource = subresource === 'status' ? 'status' : 'main';
+      const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
+      if (subresource === 'scale') {
+        const { object } = await deps.objects.update(scope, info.name!, 'main', (cur) => applyScale(resource, cur, body), options);
+        return { status: 200, body: scaleOf(resource, object) };
+      }
+      const { object } = await deps.objects.update(scope, info.name!, part, () => body, options);
+      return { status: 200, body: object, warnings: options.warnings };
+    }
+    case 'patch':
+      return patch(deps, scope, info, req, query, userAgent);
+    case 'delete': {
+      const options = await deleteOptions(req, query);
+      const { object, gone } = await deps.objects.delete(scope, info.name!, options);
+      if (!gone || resource.strategy.returnsDeletedObject === true) return { status: 200, body: object };
+      return { status: 200, body: successStatus(resource, object) };
+    }
+    case 'deletecollection': {
+      const options = await deleteOptions(req, query);
+      const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
+      const { items, revision } = await deps.objects.list(scope, filter === undefined ? {} : { filter });
+      const deleted: KubeObject[] = [];
+      for (const item of items) {
+        try {
+          deleted.push((await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', { dryRun: options.dryRun })).object);
+        } catch (e) {
+          if (!(ApiError.isInstance(e) && e.code === 404)) throw e;
+        }
+      }
+      return { status: 200, body: { apiVersion: groupVersion(resource), kind: resource.listKind, metadata: { resourceVersion: String(revision) }, items: deleted } };
+    }
+  }
+}
+
+async function patch(
+  deps: ResourceHandlerDeps,
+  scope: ObjectScope,
+  info: ResourceRequest,
+  req: IncomingMessage,
+  query: URLSearchParams,
+  userAgent: string,
+): Promise<Reply> {
+  const { resource } = scope;
+  const type = mediaType(req.headers['content-type']);
+  const part: Subresource = info.subresource === 'status' ? 'status' : 'main';
+  const accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', ...(resource.builtin ? ['application/strategic-merge-patch+json'] : [])];
+  if (!accepted.includes(type)) throw unsupportedPatch(accepted.join(', '));
+  const body = decodeBody(await readBody(req), req.headers['content-type']);
+  const force = query.get('force');
+  if (type !== 'application/apply-patch+yaml' && force !== null) {
+    throw new ApiError('Invalid', 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', {
+      causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }],
+    });
+  }
+  if (type === 'application/apply-patch+yaml') {
+    const fieldManager = query.get('fieldManager');
+    if (fieldManager === null || fieldManager === '') {
+      throw new ApiError('Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
+      });
+    }
+    return deps.fields.apply(deps.objects, scope, info.name!, part, asObject(body), {
+      manager: fieldManager,
+      force: force === 'true',
+      dryRun: isDryRun(query.getAll('dryRun')),
+      fieldValidation: fieldValidation(query),
+    });
+  }
+  const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
+  const mutate = (current: KubeObject): KubeObject => {
+    if (info.subresource === 'scale') return applyScale(resource, current, asObject(applyMergePatch(scaleOf(resource, current) as unknown as JsonValue, body as JsonValue)));
+    switch (type) {
+      case 'application/json-patch+json':
+        return asObject(applyJsonPatch(current as unknown as JsonValue, body));
+      case 'application/strategic-merge-patch+json':
+        return asObject(deps.fields.strategicMerge(resource, current, body));
+      default:
+        if (!isPlainObject(body)) throw badRequest('the body of a merge patch must be a JSON object');
+        return asObject(applyMergePatch(current as unknown as JsonValue, body as JsonValue));
+    }
+  };
+  const { object } = await deps.objects.update(scope, info.name!, info.subresource === 'scale' ? 'main' : part, mutate, options);
+  return { status: 200, body: info.subresource === 'scale' ? scaleOf(resource, object) : object, warnings: options.warnings };
+}
+
+function asObject(v: unknown): KubeObject {
+  if (!isPlainObject(v)) throw badRequest('the body of the request must be a JSON object');
+  return v as KubeObject;
+}
+
+/** The field manager of a non-apply write: the parameter, else the User-Agent's product token (as Kubernetes). */
+function manager(query: URLSearchParams, userAgent: string): string {
+  const m = query.get('fieldManager');
+  if (m !== null && m !== '') {
+    if (m.length > 128) throw badRequest('fieldManager: Too long: may not be more than 128 bytes');
+    return m;
+  }
+  return userAgent.split('/')[0]?.trim() || 'unknown';
+}
+
+function writeOptions(deps: ResourceHandlerDeps, query: URLSearchParams, resource: Resource, fieldManager: string, part: Subresource): WriteOptions {
+  return {
+    dryRun: isDryRun(query.getAll('dryRun')),
+    fieldValidation: fieldValidation(query),
+    warnings: [],
+    trackFields: (before, after) => deps.fields.recordUpdate(resource, before, after, fieldManager, part),
+  };
+}
+
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
+  const raw = await readBody(req);
+  let body: Record<string, unknown> = {};
+  if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
+    const decoded = decodeBody(raw, req.headers['content-type']);
+    if (!isPlainObject(decoded)) throw badRequest('DeleteOptions must be a JSON object');
+    body = decoded;
+  }
+  const dryRunValues = [...query.getAll('dryRun'), ...(Array.isArray(body['dryRun']) ? (body['dryRun'] as unknown[]).map(String) : [])];
+  const pre = isPlainObject(body['preconditions']) ? body['preconditions'] : undefined;
+  const preconditions: { uid?: string; resourceVersion?: string } = {};
+  if (typeof pre?.['uid'] === 'string') preconditions.uid = pre['uid'];
+  if (typeof pre?.['resourceVersion'] === 'string') preconditions.resourceVersion = pre['resourceVersion'];
+  const policy = body['propagationPolicy'] ?? query.get('propagationPolicy');
+  if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(String(policy))) {
+    throw new ApiError('Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+  }
+  return { dryRun: isDryRun(dryRunValues), preconditions };
+}
+
+function successStatus(resource: Resource, obj: KubeObject) {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name: obj.metadata.name, group: resource.group, kind: resource.plural, uid: obj.metadata.uid },
+  };
+}

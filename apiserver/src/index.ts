@@ -1,0 +1,5 @@
+// @berth/apiserver: the Kubernetes-compatible API server, its storage and its PKI.
+export { ApiServer, kubernetesVersion, type ApiServerOptions } from './server.js';
+export { ensurePki, type Pki } from './pki/pki.js';
+export { LevelStore } from './storage/level-store.js';
+export type { Store } from './storage/interface.js';

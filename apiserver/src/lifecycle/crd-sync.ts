@@ -1,0 +1,82 @@
+// Keeps the registry serving exactly the stored CRDs (new ones within milliseconds of their write), and
+// finishes a CRD's deletion by deleting its custom resources first, as Kubernetes' cleanup finalizer does.
+
+import { decode } from '../objects/object-store.js';
+import type { CustomResourceDefinition } from '../registry/crd.js';
+import type { ResourceRegistry } from '../registry/registry.js';
+import { resourcePrefix } from '../registry/resource.js';
+import { crdCleanupFinalizer } from '../registry/strategies.js';
+import type { Store } from '../storage/interface.js';
+import type { WatchSource } from '../watch/watch-stream.js';
+
+const crdPrefix = '/registry/apiextensions.k8s.io/customresourcedefinitions/';
+
+export class CrdSync {
+  #closed = false;
+  #stop: (() => void) | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly watchSource: WatchSource,
+    private readonly registry: ResourceRegistry,
+  ) {}
+
+  /** Loads every stored CRD, then follows changes until closed. */
+  async start(): Promise<void> {
+    const { items, revision } = await this.store.list({ prefix: crdPrefix });
+    for (const item of items) await this.#apply(decode(item) as unknown as CustomResourceDefinition);
+    const watcher = this.watchSource.watch(crdPrefix, revision);
+    this.#stop = () => watcher.close();
+    this.#done = (async () => {
+      try {
+        for await (const e of watcher.events) {
+          if (e.type === 'DELETE') {
+            const name = e.key.slice(crdPrefix.length);
+            this.registry.removeCrd(name);
+          } else if (e.value !== undefined) {
+            await this.#apply(JSON.parse(e.value) as CustomResourceDefinition);
+          }
+        }
+      } catch (err) {
+        if (!this.#closed) console.error('berth: CRD watch ended:', err);
+      }
+    })();
+  }
+
+  async #apply(crd: CustomResourceDefinition): Promise<void> {
+    if (crd.metadata['deletionTimestamp'] !== undefined) {
+      this.registry.removeCrd(crd.metadata.name);
+      await this.#cleanup(crd);
+      return;
+    }
+    this.registry.upsertCrd(crd);
+  }
+
+  /** Deletes every custom resource of a terminating CRD, then the CRD itself. */
+  async #cleanup(crd: CustomResourceDefinition): Promise<void> {
+    const prefix = resourcePrefix({ group: crd.spec.group, plural: crd.spec.names.plural });
+    for (;;) {
+      const { items } = await this.store.list({ prefix, limit: 500 });
+      if (items.length === 0) break;
+      await Promise.all(items.map((i) => this.store.delete(i.key)));
+    }
+    const key = `${crdPrefix}${crd.metadata.name}`;
+    const current = await this.store.get(key);
+    if (current === undefined) return;
+    const obj = decode(current);
+    const remaining = (obj.metadata.finalizers ?? []).filter((f) => f !== crdCleanupFinalizer);
+    if (remaining.length === 0) {
+      await this.store.delete(key, current.modRevision);
+    } else if (remaining.length !== (obj.metadata.finalizers ?? []).length) {
+      obj.metadata.finalizers = remaining;
+      await this.store.update(key, current.modRevision, (rev) => JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rev) } }));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stop?.();
+    await this.#done;
+  }
+}

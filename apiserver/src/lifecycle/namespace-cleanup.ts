@@ -1,0 +1,90 @@
+// Finishes namespace deletion: once a namespace is terminating, deletes everything in it (waiting for objects
+// held by finalizers), then removes the namespace. Kubernetes runs this in its namespace controller; berth
+// runs it beside the store until the controllers package exists.
+
+import type { ObjectStore } from '../objects/object-store.js';
+import { decode, isTerminating } from '../objects/object-store.js';
+import type { ResourceRegistry } from '../registry/registry.js';
+import { collectionPrefix } from '../registry/resource.js';
+import type { Store } from '../storage/interface.js';
+import type { WatchSource } from '../watch/watch-stream.js';
+
+const namespacePrefix = '/registry/core/namespaces/';
+const retryMs = 1000;
+
+export class NamespaceCleanup {
+  #closed = false;
+  #stop: (() => void) | undefined;
+  #done: Promise<void> | undefined;
+  #busy = new Set<string>();
+  #timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly watchSource: WatchSource,
+    private readonly registry: ResourceRegistry,
+    private readonly objects: ObjectStore,
+  ) {}
+
+  async start(): Promise<void> {
+    const { items, revision } = await this.store.list({ prefix: namespacePrefix });
+    for (const item of items) this.#consider(item.key);
+    const watcher = this.watchSource.watch(namespacePrefix, revision);
+    this.#stop = () => watcher.close();
+    this.#done = (async () => {
+      try {
+        for await (const e of watcher.events) if (e.type === 'PUT') this.#consider(e.key);
+      } catch (err) {
+        if (!this.#closed) console.error('berth: namespace watch ended:', err);
+      }
+    })();
+  }
+
+  #consider(key: string): void {
+    if (this.#busy.has(key) || this.#closed) return;
+    this.#busy.add(key);
+    void this.#finish(key)
+      .catch((err: unknown) => console.error(`berth: deleting namespace ${key}:`, err))
+      .then((again) => {
+        this.#busy.delete(key);
+        if (again === true && !this.#closed) {
+          const t = setTimeout(() => {
+            this.#timers.delete(t);
+            this.#consider(key);
+          }, retryMs);
+          this.#timers.add(t);
+        }
+      });
+  }
+
+  /** Returns true while contents remain (held by finalizers), so the caller retries. */
+  async #finish(key: string): Promise<boolean> {
+    const stored = await this.store.get(key);
+    if (stored === undefined) return false;
+    const ns = decode(stored);
+    if (!isTerminating(ns)) return false;
+    const name = ns.metadata.name ?? '';
+    let remaining = 0;
+    for (const resource of this.registry.all()) {
+      if (!resource.namespaced || resource.version !== resource.storageVersion) continue;
+      const { items } = await this.store.list({ prefix: collectionPrefix(resource, name) });
+      remaining += items.length;
+      for (const item of items) {
+        const obj = decode(item);
+        if (isTerminating(obj)) continue;
+        await this.objects.delete({ resource, namespace: name }, obj.metadata.name ?? '', { dryRun: false }).catch(() => undefined);
+      }
+    }
+    if (remaining > 0) return true;
+    const latest = await this.store.get(key);
+    if (latest !== undefined && (decode(latest).metadata.finalizers ?? []).length === 0) await this.store.delete(key, latest.modRevision);
+    return latest !== undefined && (decode(latest).metadata.finalizers ?? []).length > 0;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#stop?.();
+    await this.#done;
+  }
+}

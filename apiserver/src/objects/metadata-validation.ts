@@ -1,0 +1,52 @@
+// Kubernetes' ObjectMeta rules: names per kind, label and annotation syntax, finalizer names, owner references,
+// and the fields an update may not change.
+
+import {
+  duplicate,
+  invalid,
+  isDNS1123Label,
+  isDNS1123Subdomain,
+  isQualifiedName,
+  required,
+  validateAnnotations,
+  validateLabels,
+  type FieldError,
+} from '@berth/api';
+import type { ObjectMeta } from './object.js';
+
+export function validateObjectMeta(meta: ObjectMeta, namespaced: boolean, nameIsLabel: boolean): FieldError[] {
+  const problems: FieldError[] = [];
+  const name = meta.name ?? '';
+  if (name === '') {
+    problems.push(required('metadata.name', 'name or generateName is required'));
+  } else {
+    for (const why of nameIsLabel ? isDNS1123Label(name) : isDNS1123Subdomain(name)) problems.push(invalid('metadata.name', name, why));
+  }
+  if (namespaced) {
+    const ns = meta.namespace ?? '';
+    if (ns === '') problems.push(required('metadata.namespace'));
+    else for (const why of isDNS1123Label(ns)) problems.push(invalid('metadata.namespace', ns, why));
+  }
+  problems.push(...validateLabels(meta.labels ?? {}, 'metadata.labels'));
+  problems.push(...validateAnnotations(meta.annotations ?? {}, 'metadata.annotations'));
+  (meta.finalizers ?? []).forEach((f, i) => {
+    for (const why of isQualifiedName(f)) problems.push(invalid(`metadata.finalizers[${i}]`, f, why));
+  });
+  const uids = new Set<string>();
+  (meta.ownerReferences ?? []).forEach((ref, i) => {
+    const at = `metadata.ownerReferences[${i}]`;
+    for (const k of ['apiVersion', 'kind', 'name', 'uid'] as const) {
+      if (typeof ref[k] !== 'string' || ref[k] === '') problems.push(required(`${at}.${k}`));
+    }
+    if (uids.has(ref.uid)) problems.push(duplicate(`${at}.uid`, ref.uid));
+    uids.add(ref.uid);
+  });
+  if ((meta.ownerReferences ?? []).filter((r) => r.controller === true).length > 1) {
+    problems.push(invalid('metadata.ownerReferences', meta.ownerReferences, 'Only one reference can have Controller set to true'));
+  }
+  return problems;
+}
+
+export function validateMetadataUpdate(next: ObjectMeta, prev: ObjectMeta): FieldError[] {
+  return next.name === prev.name ? [] : [invalid('metadata.name', next.name, 'field is immutable')];
+}

@@ -1,0 +1,403 @@
+// The generic store every resource goes through (Kubernetes' registry Store): create, update, patch-to-update,
+// delete with finalizers, get, list with selectors and paging. Per-kind behaviour comes from the resource's
+// strategy; stale resourceVersions, no-op writes and namespace checks are decided here, once.
+
+import { randomUUID } from 'node:crypto';
+import type { FieldError } from '@berth/api';
+import {
+  alreadyExists,
+  ApiError,
+  badRequest,
+  invalid,
+  notFound,
+  staleResourceVersion,
+} from '../errors/api-error.js';
+import { pendingFinalizers } from '../registry/strategy.js';
+import { collectionPrefix, groupVersion, objectKey, type Resource } from '../registry/resource.js';
+import type { ResourceRegistry } from '../registry/registry.js';
+import { applyDefaults } from '../schema/defaults.js';
+import { pruneUnknownFields } from '../schema/prune.js';
+import { validateAgainstSchema } from '../schema/validate.js';
+import type { Store, StoredValue } from '../storage/interface.js';
+import { validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
+import { cloneJson, jsonEqual, nowTimestamp, type KubeObject } from './object.js';
+import type { ObjectFilter } from './selectors.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface WriteOptions {
+  readonly dryRun: boolean;
+  readonly fieldValidation: FieldValidation;
+  /** Unknown-field warnings are appended here when fieldValidation is Warn. */
+  readonly warnings: string[];
+  /** Records who changed which fields (managedFields); set by the caller for the write's manager. */
+  readonly trackFields?: (before: KubeObject | undefined, after: KubeObject) => void;
+}
+
+export interface ObjectScope {
+  readonly resource: Resource;
+  readonly namespace: string | undefined;
+}
+
+/** Which part of an object a write may change (the main resource ignores status; /status changes only status). */
+export type Subresource = 'main' | 'status';
+
+const namespaceResource = { group: '', plural: 'namespaces' };
+
+/** Parses a stored value; every stored object is JSON written by this module. */
+export const decode = (v: StoredValue): KubeObject => JSON.parse(v.value) as KubeObject;
+
+/** A deletion in progress: the object stays until its finalizers are gone. */
+export const isTerminating = (obj: KubeObject): boolean => obj.metadata.deletionTimestamp !== undefined;
+
+export class ObjectStore {
+  constructor(
+    readonly store: Store,
+    readonly registry: ResourceRegistry,
+  ) {}
+
+  async get(scope: ObjectScope, name: string): Promise<KubeObject> {
+    const stored = await this.store.get(objectKey(scope.resource, scope.namespace, name));
+    if (stored === undefined) throw notFound(scope.resource, name);
+    return this.#present(scope.resource, decode(stored));
+  }
+
+  async list(
+    scope: ObjectScope,
+    options: { filter?: ObjectFilter; limit?: number; continueToken?: string },
+  ): Promise<{ items: KubeObject[]; revision: number; continueToken?: string; remaining?: number }> {
+    const startAfter = options.continueToken === undefined ? undefined : decodeContinue(options.continueToken);
+    const filter = options.filter;
+    const parsed = new Map<string, KubeObject>();
+    const result = await this.store.list({
+      prefix: collectionPrefix(scope.resource, scope.namespace),
+      ...(options.limit === undefined || options.limit <= 0 ? {} : { limit: options.limit }),
+      ...(startAfter === undefined ? {} : { startAfter }),
+      ...(filter === undefined
+        ? {}
+        : {
+            filter: (item: StoredValue) => {
+              const obj = decode(item);
+              if (!filter(obj)) return false;
+              parsed.set(item.key, obj);
+              return true;
+            },
+          }),
+    });
+    const items = result.items.map((i) => this.#present(scope.resource, parsed.get(i.key) ?? decode(i)));
+    return {
+      items,
+      revision: result.revision,
+      ...(result.next === undefined ? {} : { continueToken: encodeContinue(result.next) }),
+    };
+  }
+
+  async create(scope: ObjectScope, body: KubeObject, options: WriteOptions): Promise<KubeObject> {
+    const { resource } = scope;
+    const obj = cloneJson(body);
+    this.#checkEnvelope(scope, obj);
+    if (resource.namespaced) await this.#checkNamespaceWritable(obj.metadata.namespace ?? '');
+    if ((obj.metadata.name ?? '') === '' && obj.metadata.generateName !== undefined && obj.metadata.generateName !== '') {
+      obj.metadata.name = obj.metadata.generateName + randomSuffix();
+    }
+    this.#cleanInput(resource, obj, options, 'main');
+    const now = nowTimestamp();
+    const meta = obj.metadata;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = now;
+    meta.generation = 1;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.resourceVersion;
+    if (resource.subresources.status) delete obj['status'];
+    resource.strategy.prepareForCreate?.(obj);
+    resource.strategy.canonicalize?.(obj);
+    this.#validate(scope, obj, undefined);
+    options.trackFields?.(undefined, obj);
+    dropEmptyMaps(obj);
+    const stored = this.#toStorage(resource, obj);
+    if (options.dryRun) {
+      const existing = await this.store.get(objectKey(resource, scope.namespace, meta.name ?? ''));
+      if (existing !== undefined) throw alreadyExists(resource, meta.name ?? '');
+      return this.#present(resource, stored);
+    }
+    const key = objectKey(resource, scope.namespace, meta.name ?? '');
+    const result = await this.store.create(key, (rev) => render(stored, rev));
+    if (!result.ok) throw alreadyExists(resource, meta.name ?? '');
+    stored.metadata.resourceVersion = String(result.revision);
+    return this.#present(resource, stored);
+  }
+
+  /**
+   * Replaces an object with what `mutate` makes of the current one (PUT, every patch type, status writes),
+   * retrying on concurrent writes unless the caller pinned a resourceVersion.
+   */
+  async update(
+    scope: ObjectScope,
+    name: string,
+    subresource: Subresource,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    options: WriteOptions,
+    createIfMissing?: () => Promise<KubeObject>,
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const { resource } = scope;
+    const key = objectKey(resource, scope.namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.store.get(key);
+      if (stored === undefined) {
+        if (createIfMissing === undefined) throw notFound(resource, name);
+        return { object: await createIfMissing(), created: true };
+      }
+      const current = this.#present(resource, decode(stored));
+      const next = cloneJson(await mutate(cloneJson(current)));
+      this.#checkEnvelope(scope, next, name);
+      const pinned = next.metadata.resourceVersion;
+      if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
+        throw staleResourceVersion(resource, name);
+      }
+      this.#cleanInput(resource, next, options, subresource);
+      this.#carryServerFields(resource, next, current, subresource);
+      if (subresource === 'main') resource.strategy.prepareForUpdate?.(next, current);
+      resource.strategy.canonicalize?.(next);
+      this.#validate(scope, next, current);
+      options.trackFields?.(current, next);
+      dropEmptyMaps(next);
+      if (bumpsGeneration(next, current)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+      const finished = isTerminating(next) && pendingFinalizers(resource.strategy, next).length === 0;
+      if (unchanged(next, current) && !finished) return { object: current, created: false };
+      if (options.dryRun) return { object: this.#present(resource, this.#toStorage(resource, next)), created: false };
+      if (finished) {
+        const result = await this.store.delete(key, stored.modRevision);
+        if (result.ok) return { object: { ...next, metadata: { ...next.metadata, resourceVersion: String(result.revision) } }, created: false };
+      } else {
+        const toStore = this.#toStorage(resource, next);
+        const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
+        if (result.ok) {
+          toStore.metadata.resourceVersion = String(result.revision);
+          return { object: this.#present(resource, toStore), created: false };
+        }
+      }
+      if (pinned !== undefined && pinned !== '') throw staleResourceVersion(resource, name);
+      if (attempt > 50) throw staleResourceVersion(resource, name);
+    }
+  }
+
+  /**
+   * Deletes an object, or marks it terminating while finalizers remain. Returns the object as it is after the
+   * call and whether it is gone.
+   */
+  async delete(
+    scope: ObjectScope,
+    name: string,
+    options: { dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } },
+  ): Promise<{ object: KubeObject; gone: boolean }> {
+    const { resource } = scope;
+    const key = objectKey(resource, scope.namespace, name);
+    for (;;) {
+      const stored = await this.store.get(key);
+      if (stored === undefined) throw notFound(resource, name);
+      const current = this.#present(resource, decode(stored));
+      const pre = options.preconditions;
+      if (pre?.uid !== undefined && pre.uid !== current.metadata.uid) {
+        throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, { name, group: resource.group, kind: resource.plural });
+      }
+      if (pre?.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) {
+        throw new ApiError('Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, { name, group: resource.group, kind: resource.plural });
+      }
+      if (pendingFinalizers(resource.strategy, current).length > 0) {
+        if (isTerminating(current)) return { object: current, gone: false };
+        const next = cloneJson(current);
+        next.metadata.deletionTimestamp = nowTimestamp();
+        next.metadata.deletionGracePeriodSeconds = 0;
+        resource.strategy.onTerminating?.(next);
+        if (options.dryRun) return { object: next, gone: false };
+        const toStore = this.#toStorage(resource, next);
+        const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
+        if (!result.ok) continue;
+        toStore.metadata.resourceVersion = String(result.revision);
+        return { object: this.#present(resource, toStore), gone: false };
+      }
+      if (options.dryRun) return { object: current, gone: true };
+      const result = await this.store.delete(key, stored.modRevision);
+      if (!result.ok) continue;
+      return { object: { ...current, metadata: { ...current.metadata, resourceVersion: String(result.revision) } }, gone: true };
+    }
+  }
+
+  /** Body must name this resource's group/kind (any served version) and agree with the URL. */
+  #checkEnvelope(scope: ObjectScope, obj: KubeObject, urlName?: string): void {
+    const { resource } = scope;
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw badRequest('the body of the request must be a JSON object');
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
+      throw invalid(resource.kind, resource.group, '', [{ type: 'FieldValueTypeInvalid', field: 'metadata', message: 'metadata: Invalid value: must be an object' }]);
+    }
+    const expected = groupVersion(resource);
+    if (obj.apiVersion === undefined || obj.apiVersion === '') obj.apiVersion = expected;
+    if (obj.kind === undefined || obj.kind === '') obj.kind = resource.kind;
+    if (obj.kind !== resource.kind) {
+      throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${resource.kind})`);
+    }
+    const bodyVersion = String(obj.apiVersion);
+    if (groupOf(bodyVersion) !== resource.group || this.registry.get(resource.group, versionOf(bodyVersion), resource.plural) === undefined) {
+      throw badRequest(`the API version in the data (${bodyVersion}) does not match the expected API version (${expected})`);
+    }
+    obj.apiVersion = expected;
+    const meta = obj.metadata;
+    if (resource.namespaced) {
+      if (meta.namespace === undefined || meta.namespace === '') meta.namespace = scope.namespace ?? '';
+      else if (scope.namespace !== undefined && meta.namespace !== scope.namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+    } else {
+      delete meta.namespace;
+    }
+    if (urlName !== undefined && meta.name !== undefined && meta.name !== '' && meta.name !== urlName) {
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${urlName})`);
+    }
+    if (urlName !== undefined && (meta.name === undefined || meta.name === '')) meta.name = urlName;
+  }
+
+  /** Prunes undeclared fields (per fieldValidation) and applies schema defaults. */
+  #cleanInput(resource: Resource, obj: KubeObject, options: WriteOptions, subresource: Subresource): void {
+    const { metadata, ...rest } = obj;
+    const unknown = pruneUnknownFields(rest, resource.schema);
+    Object.assign(obj, rest);
+    for (const k of Object.keys(obj)) if (!(k in rest) && k !== 'metadata') delete obj[k];
+    unknown.push(...pruneUnknownFields(metadata, metaSchemaForPrune, ['metadata']));
+    if (unknown.length > 0) {
+      if (options.fieldValidation === 'Strict') {
+        throw badRequest(
+          `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`,
+        );
+      }
+      if (options.fieldValidation === 'Warn') for (const f of unknown) options.warnings.push(`unknown field "${f}"`);
+    }
+    if (subresource === 'main' || resource.subresources.status) applyDefaults(obj, resource.schema);
+  }
+
+  /** Server-owned fields come from the stored object whatever the client sent. */
+  #carryServerFields(resource: Resource, next: KubeObject, current: KubeObject, subresource: Subresource): void {
+    const meta = next.metadata;
+    const cur = current.metadata;
+    for (const k of ['uid', 'creationTimestamp', 'generation', 'namespace', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+      if (cur[k] === undefined) delete meta[k];
+      else (meta as Record<string, unknown>)[k] = cur[k];
+    }
+    if (!resource.subresources.status) return;
+    if (subresource === 'main') {
+      if (current['status'] === undefined) delete next['status'];
+      else next['status'] = cloneJson(current['status']);
+    } else {
+      // A status write changes only status (and may not touch metadata or spec).
+      const status = next['status'];
+      const kept = cloneJson(current);
+      for (const k of Object.keys(next)) delete next[k];
+      Object.assign(next, kept);
+      if (status === undefined) delete next['status'];
+      else next['status'] = status;
+      if (meta.resourceVersion === undefined) delete next.metadata.resourceVersion;
+      else next.metadata.resourceVersion = meta.resourceVersion;
+    }
+  }
+
+  #validate(scope: ObjectScope, obj: KubeObject, prev: KubeObject | undefined): void {
+    const { resource } = scope;
+    const problems: FieldError[] = validateObjectMeta(obj.metadata, resource.namespaced, resource.kind === 'Namespace');
+    if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
+    const { metadata: _, ...rest } = obj;
+    problems.push(...validateAgainstSchema(rest, resource.schema));
+    problems.push(...(resource.strategy.validate?.(obj) ?? []));
+    if (prev !== undefined) problems.push(...(resource.strategy.validateUpdate?.(obj, prev) ?? []));
+    if (problems.length > 0) throw invalid(resource.kind, resource.group, obj.metadata.name ?? '', problems);
+  }
+
+  async #checkNamespaceWritable(namespace: string): Promise<void> {
+    if (namespace === '') throw badRequest('a namespace must be specified');
+    const nsResource = this.registry.get('', 'v1', 'namespaces');
+    if (nsResource === undefined) return;
+    const stored = await this.store.get(objectKey(nsResource, undefined, namespace));
+    if (stored === undefined) throw notFound(namespaceResource, namespace);
+    if (isTerminating(decode(stored))) {
+      throw new ApiError('Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
+        name: namespace,
+        group: '',
+        kind: 'namespaces',
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+      });
+    }
+  }
+
+  /** Objects are stored in their resource's storage version. */
+  #toStorage(resource: Resource, obj: KubeObject): KubeObject {
+    return { ...obj, apiVersion: groupVersion({ group: resource.group, version: resource.storageVersion }) };
+  }
+
+  /** Objects are served in the version asked for (no schema conversion between versions yet). */
+  #present(resource: Resource, obj: KubeObject): KubeObject {
+    obj.apiVersion = groupVersion(resource);
+    return obj;
+  }
+}
+
+const metaSchemaForPrune = { type: 'object' as const, properties: Object.fromEntries(
+  ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields', 'selfLink'].map((k) => [k, { 'x-kubernetes-preserve-unknown-fields': true as const }]),
+) };
+
+const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+const versionOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion);
+
+/** The stored JSON, with the revision of the write as the object's resourceVersion. */
+function render(obj: KubeObject, revision: number): string {
+  obj.metadata.resourceVersion = String(revision);
+  return JSON.stringify(obj);
+}
+
+/** Go's omitempty on labels and annotations: an empty map is not stored (kubectl diff depends on it). */
+function dropEmptyMaps(obj: KubeObject): void {
+  const meta = obj.metadata;
+  for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields'] as const) {
+    const v = meta[k];
+    if (v !== undefined && (v === null || (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0))) delete meta[k];
+  }
+}
+
+/** A spec change is any change outside metadata and status. */
+function bumpsGeneration(next: KubeObject, prev: KubeObject): boolean {
+  const keys = new Set([...Object.keys(next), ...Object.keys(prev)]);
+  for (const k of keys) {
+    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
+    if (!jsonEqual(next[k], prev[k])) return true;
+  }
+  return false;
+}
+
+/** No-op writes keep the resourceVersion and emit no event; managedFields timestamps alone are no change. */
+function unchanged(next: KubeObject, prev: KubeObject): boolean {
+  const strip = (o: KubeObject) => ({
+    ...o,
+    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: o.metadata.managedFields?.map((m) => ({ ...m, time: undefined })) },
+  });
+  return jsonEqual(JSON.parse(JSON.stringify(strip(next))), JSON.parse(JSON.stringify(strip(prev))));
+}
+
+const suffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += suffixAlphabet[Math.floor(Math.random() * suffixAlphabet.length)];
+  return s;
+}
+
+function encodeContinue(key: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, start: key })).toString('base64url');
+}
+
+function decodeContinue(token: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: number; start?: unknown };
+    if (parsed.v === 1 && typeof parsed.start === 'string') return parsed.start;
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+}

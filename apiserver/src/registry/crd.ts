@@ -1,0 +1,110 @@
+// CustomResourceDefinitions: their shape, their validation, and how one becomes the served resources of its
+// versions.
+
+import { invalid, required, type FieldError } from '@berth/api';
+import type { KubeObject } from '../objects/object.js';
+import type { JSONSchemaProps } from '../schema/json-schema.js';
+import type { PrinterColumn, Resource, ScaleSubresource } from './resource.js';
+import { defaultStrategy, type Strategy } from './strategy.js';
+
+export interface CrdVersion {
+  name: string;
+  served: boolean;
+  storage: boolean;
+  schema?: { openAPIV3Schema?: JSONSchemaProps };
+  subresources?: { status?: Record<string, never>; scale?: ScaleSubresource };
+  additionalPrinterColumns?: PrinterColumn[];
+  selectableFields?: { jsonPath: string }[];
+  deprecated?: boolean;
+}
+
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; [key: string]: unknown };
+  spec: {
+    group: string;
+    names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[]; categories?: string[] };
+    scope: 'Namespaced' | 'Cluster';
+    versions: CrdVersion[];
+  };
+  status?: unknown;
+}
+
+const openSchema: JSONSchemaProps = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+
+/** Columns every custom resource gets when its CRD names none (Kubernetes shows NAME and AGE). */
+const defaultColumns: PrinterColumn[] = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }];
+
+/** The served resources of a CRD, one per served version, in the CRD's version order. */
+export function crdToResources(crd: CustomResourceDefinition, strategyFor: (kind: string, group: string) => Strategy | undefined, builtin: boolean): Resource[] {
+  const { group, names, scope } = crd.spec;
+  const storage = crd.spec.versions.find((v) => v.storage)?.name ?? crd.spec.versions[0]?.name ?? '';
+  return crd.spec.versions
+    .filter((v) => v.served)
+    .map((v) => ({
+      group,
+      version: v.name,
+      kind: names.kind,
+      listKind: names.listKind ?? `${names.kind}List`,
+      plural: names.plural,
+      singular: names.singular ?? names.kind.toLowerCase(),
+      namespaced: scope === 'Namespaced',
+      shortNames: names.shortNames ?? [],
+      categories: names.categories ?? [],
+      schema: v.schema?.openAPIV3Schema ?? openSchema,
+      subresources: {
+        status: v.subresources?.status !== undefined,
+        ...(v.subresources?.scale === undefined ? {} : { scale: v.subresources.scale }),
+      },
+      printerColumns: v.additionalPrinterColumns ?? (builtin ? [] : defaultColumns),
+      selectableFields: (v.selectableFields ?? []).map((f) => f.jsonPath.replace(/^\./, '')),
+      builtin,
+      storageVersion: storage,
+      strategy: strategyFor(names.kind, group) ?? defaultStrategy,
+    }));
+}
+
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The checks Kubernetes makes on a CRD before serving it (the ones that would break serving). */
+export function validateCrd(obj: KubeObject): FieldError[] {
+  const crd = obj as unknown as CustomResourceDefinition;
+  const problems: FieldError[] = [];
+  const spec = crd.spec;
+  if (spec === undefined) return problems;
+  const expectedName = `${spec.names?.plural}.${spec.group}`;
+  if (crd.metadata.name !== expectedName) problems.push(invalid('metadata.name', crd.metadata.name, 'must be spec.names.plural+"."+spec.group'));
+  if (!spec.group?.includes('.')) problems.push(invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
+  for (const [field, value] of [['plural', spec.names?.plural], ['singular', spec.names?.singular]] as const) {
+    if (value !== undefined && !dns1123Label.test(value)) {
+      problems.push(invalid(`spec.names.${field}`, value, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"));
+    }
+  }
+  if (spec.names?.kind !== undefined && !/^[A-Za-z][A-Za-z0-9]*$/.test(spec.names.kind)) problems.push(invalid('spec.names.kind', spec.names.kind, 'must be a valid kind name'));
+  const versions = spec.versions ?? [];
+  if (versions.length === 0) problems.push(required('spec.versions', 'must have exactly one version marked as storage version'));
+  else if (versions.filter((v) => v.storage).length !== 1) {
+    problems.push(invalid('spec.versions', versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
+  }
+  versions.forEach((v, i) => {
+    if (!dns1123Label.test(v.name ?? '')) problems.push(invalid(`spec.versions[${i}].name`, v.name, 'must be a DNS-1035 label'));
+    if (v.schema?.openAPIV3Schema === undefined) problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+  });
+  return problems;
+}
+
+/** A CRD's status as a real server reports it once the CRD is served. */
+export function establishedStatus(crd: CustomResourceDefinition, now: string): Record<string, unknown> {
+  const condition = (type: string, reason: string, message: string) => ({ type, status: 'True', lastTransitionTime: now, reason, message });
+  return {
+    acceptedNames: { ...crd.spec.names, listKind: crd.spec.names.listKind ?? `${crd.spec.names.kind}List`, singular: crd.spec.names.singular ?? crd.spec.names.kind.toLowerCase() },
+    conditions: [
+      condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
+      condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
+    ],
+    storedVersions: crd.spec.versions.filter((v) => v.storage).map((v) => v.name),
+  };
+}
+
+export const crdStrategyBase: Strategy = defaultStrategy;

@@ -1,0 +1,45 @@
+// Drops fields a structural schema does not declare (Kubernetes pruning) and reports each one, so
+// fieldValidation=Strict can refuse them and Warn can name them.
+
+import { isPlainObject } from '../objects/object.js';
+import { fieldPath, type JSONSchemaProps } from './json-schema.js';
+
+/** Fields of an embedded resource that are always allowed (the object's own envelope). */
+const embeddedEnvelope = ['apiVersion', 'kind', 'metadata'];
+
+/**
+ * Removes undeclared fields from `value` in place; returns their paths (e.g. `spec.bogus`).
+ * `path` is where `value` sits in the object.
+ */
+export function pruneUnknownFields(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[] = []): string[] {
+  const unknown: string[] = [];
+  walk(value, schema, path, unknown);
+  return unknown;
+}
+
+function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[], unknown: string[]): void {
+  if (schema === undefined) return;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => walk(item, schema.items, [...path, i], unknown));
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  const props = schema.properties;
+  const additional = schema.additionalProperties;
+  const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
+  for (const key of Object.keys(value)) {
+    const declared = props?.[key];
+    if (declared !== undefined) {
+      walk(value[key], declared, [...path, key], unknown);
+    } else if (typeof additional === 'object') {
+      walk(value[key], additional, [...path, key], unknown);
+    } else if (additional === true || preserve) {
+      continue;
+    } else if (schema['x-kubernetes-embedded-resource'] === true && embeddedEnvelope.includes(key)) {
+      continue;
+    } else if (props !== undefined || schema.type === 'object') {
+      unknown.push(fieldPath([...path, key]));
+      delete value[key];
+    }
+  }
+}

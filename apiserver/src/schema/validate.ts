@@ -1,0 +1,115 @@
+// Compiles a kind's OpenAPI v3 schema into an ajv validator and reports failures as Kubernetes field errors.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { invalid, notSupported, required, typeInvalid, type FieldError } from '@berth/api';
+import { isPlainObject } from '../objects/object.js';
+import { fieldPath, type JSONSchemaProps } from './json-schema.js';
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+const ajv = new Ajv({ allErrors: true, strict: false, logger: false, validateSchema: false });
+addFormats(ajv);
+
+const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
+
+/** Rewrites the Kubernetes-specific parts of a schema into plain JSON Schema that ajv understands. */
+function toAjvSchema(schema: JSONSchemaProps): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key.startsWith('x-kubernetes-') || key === 'default' || key === 'description' || key === 'example') continue;
+    if (key === 'properties' && isPlainObject(value)) {
+      out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toAjvSchema(v as JSONSchemaProps)]));
+    } else if ((key === 'items' || key === 'additionalProperties' || key === 'not') && isPlainObject(value)) {
+      out[key] = toAjvSchema(value as JSONSchemaProps);
+    } else if ((key === 'anyOf' || key === 'allOf' || key === 'oneOf') && Array.isArray(value)) {
+      out[key] = value.map((v) => toAjvSchema(v as JSONSchemaProps));
+    } else {
+      out[key] = value;
+    }
+  }
+  if (schema['x-kubernetes-int-or-string'] === true) {
+    delete out['type'];
+    out['anyOf'] = [{ type: 'integer' }, { type: 'string' }, ...(Array.isArray(out['anyOf']) ? out['anyOf'] : [])];
+  }
+  // Metadata is validated by the server's own rules, not the CRD schema.
+  if (isPlainObject(out['properties']) && 'metadata' in out['properties'] && 'apiVersion' in out['properties']) {
+    out['properties'] = { ...out['properties'], metadata: { type: 'object' } };
+  }
+  return out;
+}
+
+function validatorFor(schema: JSONSchemaProps): ValidateFunction {
+  let fn = compiled.get(schema);
+  if (fn === undefined) {
+    fn = ajv.compile(toAjvSchema(schema));
+    compiled.set(schema, fn);
+  }
+  return fn;
+}
+
+const pathOf = (instancePath: string): (string | number)[] =>
+  instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'null');
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  let v: unknown = root;
+  for (const p of path) v = isPlainObject(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[p] : undefined;
+  return v;
+}
+
+function toProblem(e: ErrorObject, root: unknown): FieldError | undefined {
+  const path = pathOf(e.instancePath);
+  const field = fieldPath(path);
+  const value = valueAt(root, path);
+  switch (e.keyword) {
+    case 'required': {
+      const missing = fieldPath([...path, String(e.params['missingProperty'])]);
+      return required(missing);
+    }
+    case 'enum': {
+      return notSupported(field, value, (e.params['allowedValues'] as unknown[]).map(String));
+    }
+    case 'type':
+      return typeInvalid(field, typeName(value), `${field} in body must be of type ${String(e.params['type'])}: ${show(value)}`);
+    case 'anyOf':
+    case 'oneOf':
+    case 'allOf':
+    case 'if':
+      return undefined;
+    default: {
+      const what = e.message ?? 'is invalid';
+      return invalid(field, value, `${field} in body ${what}`);
+    }
+  }
+}
+
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
+
+/** Validates an object (without its metadata) against its kind's schema; returns every problem found. */
+export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps): FieldError[] {
+  const fn = validatorFor(schema);
+  if (fn(obj)) return [];
+  const problems: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const e of fn.errors ?? []) {
+    const p = toProblem(e, obj);
+    if (p === undefined) continue;
+    const id = `${p.type} ${p.field} ${p.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    problems.push(p);
+  }
+  if (problems.length === 0 && (fn.errors?.length ?? 0) > 0) {
+    const e = fn.errors![0]!;
+    const field = fieldPath(pathOf(e.instancePath));
+    problems.push(invalid(field, valueAt(obj, pathOf(e.instancePath)), e.message ?? 'invalid'));
+  }
+  return problems;
+}

@@ -1,0 +1,229 @@
+// berth's API server: HTTPS, authentication, discovery, OpenAPI and the REST verbs over the durable store, put
+// together as one object with a lifecycle (start, close).
+
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { Authenticator, type UserInfo } from './auth/authenticate.js';
+import {
+  aggregatedContentType,
+  aggregatedContentTypeBeta,
+  aggregatedDiscovery,
+  apiGroupDocument,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregated,
+} from './discovery/discovery.js';
+import { ApiError, pathNotFound, type Status } from './errors/api-error.js';
+import type { FieldOwnership } from './handlers/field-ownership.js';
+import { plainFieldOwnership } from './handlers/plain-field-ownership.js';
+import { handleResource } from './handlers/resources.js';
+import { parseResourcePath } from './http/request-info.js';
+import { bootstrap } from './lifecycle/bootstrap.js';
+import { CrdSync } from './lifecycle/crd-sync.js';
+import { EventExpiry } from './lifecycle/event-expiry.js';
+import { NamespaceCleanup } from './lifecycle/namespace-cleanup.js';
+import { ObjectStore } from './objects/object-store.js';
+import { OpenApiCache } from './openapi/openapi.js';
+import type { Pki } from './pki/pki.js';
+import { ResourceRegistry } from './registry/registry.js';
+import { strategyFor } from './registry/strategies.js';
+import type { Store } from './storage/interface.js';
+import { WatchCache } from './storage/watch-cache.js';
+import type { WatchSource } from './watch/watch-stream.js';
+
+export interface ApiServerOptions {
+  readonly store: Store;
+  readonly pki: Pki;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Bearer tokens besides the admin token (node agents, controllers). */
+  readonly extraTokens?: ReadonlyMap<string, UserInfo>;
+  /** Field ownership engine (managedFields, apply, strategic merge). */
+  readonly fields?: FieldOwnership;
+}
+
+export const kubernetesVersion = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-berth',
+  gitCommit: '',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-25T00:00:00Z',
+  goVersion: 'node',
+  compiler: 'tsc',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+export class ApiServer {
+  private constructor(
+    private readonly server: Server,
+    private readonly cache: WatchCache,
+    private readonly background: { close(): Promise<void> }[],
+    readonly url: string,
+    readonly registry: ResourceRegistry,
+  ) {}
+
+  static async start(options: ApiServerOptions): Promise<ApiServer> {
+    const { store } = options;
+    const registry = new ResourceRegistry(strategyFor);
+    const objects = new ObjectStore(store, registry);
+    const cache = new WatchCache(store);
+    const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
+    const crdSync = new CrdSync(store, watchSource, registry);
+    await crdSync.start();
+    await bootstrap(objects, registry);
+    const namespaces = new NamespaceCleanup(store, watchSource, registry, objects);
+    await namespaces.start();
+    const events = new EventExpiry(store);
+    events.start();
+
+    const tokens = new Map(options.extraTokens ?? []);
+    tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+    const authenticator = new Authenticator(tokens);
+    const openapi = new OpenApiCache(registry);
+    const deps = { registry, objects, watchSource, fields: options.fields ?? plainFieldOwnership };
+
+    const app = new Koa();
+    app.use(async (ctx) => {
+      const url = new URL(ctx.req.url ?? '/', 'https://berth');
+      const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+      const controller = new AbortController();
+      ctx.req.on('close', () => controller.abort());
+      ctx.res.on('close', () => controller.abort());
+      try {
+        authenticator.authenticate(ctx.req, path);
+        const reply = await route(ctx, path, url.searchParams, controller.signal);
+        if (reply === undefined) {
+          ctx.respond = false;
+          return;
+        }
+        ctx.status = reply.status;
+        ctx.type = reply.type ?? 'application/json';
+        for (const w of reply.warnings ?? []) ctx.res.appendHeader('Warning', `299 - ${JSON.stringify(w)}`);
+        ctx.body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      } catch (e) {
+        if (ctx.res.headersSent) {
+          ctx.respond = false;
+          ctx.res.destroy();
+          return;
+        }
+        const status = toStatus(e);
+        ctx.status = status.code;
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify(status);
+      }
+    });
+
+    interface RouteReply {
+      status: number;
+      body: unknown;
+      type?: string;
+      warnings?: readonly string[];
+    }
+
+    async function route(ctx: Koa.Context, path: string, query: URLSearchParams, signal: AbortSignal): Promise<RouteReply | undefined> {
+      const method = ctx.method;
+      const json = (body: unknown): RouteReply => ({ status: 200, body });
+      if (method === 'GET' || method === 'HEAD') {
+        switch (path) {
+          case '/version':
+            return json(kubernetesVersion);
+          case '/livez':
+          case '/healthz':
+          case '/readyz':
+            return { status: 200, body: 'ok', type: 'text/plain' };
+          case '/api':
+          case '/apis': {
+            const aggregated = wantsAggregated(ctx.get('accept'));
+            if (aggregated !== undefined) {
+              return {
+                status: 200,
+                type: aggregated === 'v2' ? aggregatedContentType : aggregatedContentTypeBeta,
+                body: aggregatedDiscovery(registry, path === '/api', aggregated),
+              };
+            }
+            return json(path === '/api' ? apiVersions() : apiGroupList(registry));
+          }
+          case '/openapi/v2':
+            // An empty protobuf document: kubectl finds no schema and leaves validation to the server.
+            return { status: 200, body: '', type: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' };
+          case '/openapi/v3':
+            return json(openapi.index());
+        }
+        if (path.startsWith('/openapi/v3/')) {
+          const doc = openapi.documents().get(path.slice('/openapi/v3/'.length));
+          if (doc === undefined) throw pathNotFound();
+          ctx.set('ETag', `"${doc.hash}"`);
+          if (ctx.get('if-none-match') === `"${doc.hash}"`) return { status: 304, body: '' };
+          return { status: 200, body: doc.body };
+        }
+        const parts = path.split('/').filter((p) => p !== '');
+        if (parts[0] === 'api' && parts.length === 2) {
+          const list = apiResourceList(registry, '', parts[1]!);
+          if (list !== undefined) return json(list);
+        }
+        if (parts[0] === 'apis' && parts.length === 2) {
+          const group = apiGroupDocument(registry, parts[1]!);
+          if (group !== undefined) return json(group);
+        }
+        if (parts[0] === 'apis' && parts.length === 3) {
+          const list = apiResourceList(registry, parts[1]!, parts[2]!);
+          if (list !== undefined) return json(list);
+        }
+      }
+      const info = parseResourcePath(method, path, query);
+      if (info === undefined) throw pathNotFound();
+      if (info.verb === 'watch') {
+        const rv = query.get('resourceVersion');
+        if (rv !== null && /^\d+$/.test(rv) && Number(rv) > cache.revision()) await cache.waitFor(Math.min(Number(rv), store.revision()), signal);
+      }
+      return handleResource(deps, info, ctx.req, ctx.res, query, ctx.get('user-agent'), signal);
+    }
+
+    const server = createServer(
+      {
+        cert: options.pki.serverCert,
+        key: options.pki.serverKey,
+        ca: options.pki.caCert,
+        requestCert: true,
+        rejectUnauthorized: false,
+        keepAliveTimeout: 65_000,
+      },
+      app.callback(),
+    );
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return new ApiServer(server, cache, [crdSync, namespaces, events], `https://${host}:${address.port}`, registry);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    for (const b of this.background) await b.close();
+    this.cache.close();
+  }
+}
+
+/** Every failure becomes a Kubernetes Status; anything unexpected is a 500 that names no internals. */
+function toStatus(e: unknown): Status {
+  if (ApiError.isInstance(e)) return e.toStatus();
+  if (typeof e === 'object' && e !== null && 'toStatus' in e && typeof (e as { toStatus: unknown }).toStatus === 'function') {
+    return (e as { toStatus(): Status }).toStatus();
+  }
+  console.error('berth: internal error:', e);
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Internal error occurred: an error on the server prevented the request from succeeding', reason: 'InternalError', code: 500 };
+}

@@ -1,0 +1,168 @@
+// Serves one watch: newline-delimited JSON events flushed as they happen, synthetic ADDED events from
+// resourceVersion 0, selector transitions, bookmarks when asked, 410 Expired in-stream for compacted history.
+
+import type { ServerResponse } from 'node:http';
+import { badRequest } from '../errors/api-error.js';
+import type { ObjectFilter } from '../objects/selectors.js';
+import { decode } from '../objects/object-store.js';
+import type { KubeObject } from '../objects/object.js';
+import { groupVersion, type Resource } from '../registry/resource.js';
+import { CompactedError, type StoreEvent, type Watcher } from '../storage/interface.js';
+import { toTable, type IncludeObject } from '../table/table.js';
+
+/** Where watch events come from: the store itself or the watch cache in front of it. */
+export interface WatchSource {
+  watch(prefix: string, afterRevision: number): Watcher;
+}
+
+export interface WatchRequest {
+  readonly resource: Resource;
+  readonly prefix: string;
+  readonly filter: ObjectFilter | undefined;
+  /** `undefined` or 0: start with the current state as ADDED events. */
+  readonly resourceVersion: string | undefined;
+  readonly initialState: () => Promise<{ items: KubeObject[]; revision: number }>;
+  readonly bookmarks: boolean;
+  readonly timeoutSeconds: number | undefined;
+  readonly table: { include: IncludeObject } | undefined;
+  readonly signal: AbortSignal;
+}
+
+/** Blank-line heartbeat interval: keeps client-node 2.x's 30 s inactivity timeout from cycling idle watches. */
+const heartbeatMs = 20_000;
+const bookmarkMs = 60_000;
+/** Without timeoutSeconds a watch lasts 30-60 minutes, as on a real server. */
+const defaultTimeoutMs = () => (30 + Math.random() * 30) * 60_000;
+
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** Decoding and encoding shared by every watcher that sees the same store event. */
+const decoded = new WeakMap<StoreEvent, { object: KubeObject; prev: KubeObject | undefined }>();
+const encodedLines = new WeakMap<StoreEvent, Map<string, string>>();
+
+function objectsOf(e: StoreEvent): { object: KubeObject; prev: KubeObject | undefined } {
+  let d = decoded.get(e);
+  if (d === undefined) {
+    const prev = e.prevValue === undefined ? undefined : (JSON.parse(e.prevValue) as KubeObject);
+    let object: KubeObject;
+    if (e.value !== undefined) object = JSON.parse(e.value) as KubeObject;
+    else object = { ...prev!, metadata: { ...prev!.metadata, resourceVersion: String(e.revision) } };
+    d = { object, prev };
+    decoded.set(e, d);
+  }
+  return d;
+}
+
+export async function serveWatch(res: ServerResponse, request: WatchRequest, source: WatchSource): Promise<void> {
+  const { resource, filter } = request;
+  const servedVersion = groupVersion(resource);
+  const sameVersion = resource.version === resource.storageVersion;
+  let columnsSent = false;
+
+  const line = (type: string, object: unknown): string => `{"type":"${type}","object":${JSON.stringify(object)}}\n`;
+  const present = (obj: KubeObject): unknown => {
+    const o = sameVersion ? obj : { ...obj, apiVersion: servedVersion };
+    if (request.table === undefined) return o;
+    const t = toTable(resource, [o], request.table.include, { resourceVersion: obj.metadata.resourceVersion ?? '' }, !columnsSent);
+    columnsSent = true;
+    return t;
+  };
+
+  let after: number;
+  const initial: string[] = [];
+  if (request.resourceVersion === undefined || request.resourceVersion === '' || request.resourceVersion === '0') {
+    const state = await request.initialState();
+    for (const obj of state.items) initial.push(line('ADDED', present(obj)));
+    after = state.revision;
+  } else {
+    if (!/^\d+$/.test(request.resourceVersion)) throw badRequest(`invalid resource version: ${request.resourceVersion}`);
+    after = Number(request.resourceVersion);
+  }
+
+  let watcher: Watcher;
+  try {
+    watcher = source.watch(request.prefix, after);
+  } catch (e) {
+    if (!CompactedError.isInstance(e)) throw e;
+    writeHead(res);
+    res.end(line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: 'Expired', code: 410 }));
+    return;
+  }
+
+  writeHead(res);
+  if (initial.length > 0) res.write(initial.join(''));
+  let lastRevision = after;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = () => watcher.close();
+  request.signal.addEventListener('abort', stop, { once: true });
+  const timeoutMs = request.timeoutSeconds === undefined ? defaultTimeoutMs() : request.timeoutSeconds * 1000;
+  timers.push(setTimeout(stop, timeoutMs));
+  timers.push(setInterval(() => res.write('\n'), heartbeatMs));
+  if (request.bookmarks) {
+    timers.push(
+      setInterval(() => {
+        res.write(line('BOOKMARK', { kind: resource.kind, apiVersion: servedVersion, metadata: { resourceVersion: String(lastRevision) } }));
+      }, bookmarkMs),
+    );
+  }
+
+  try {
+    for await (const event of watcher.events) {
+      lastRevision = event.revision;
+      const out = render(event);
+      if (out !== undefined && !res.write(out)) await drained(res, request.signal);
+    }
+  } catch (e) {
+    if (CompactedError.isInstance(e)) {
+      res.write(line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: 'Expired', code: 410 }));
+    } else if (!request.signal.aborted) {
+      res.write(line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: (e as Error).message, reason: 'InternalError', code: 500 }));
+    }
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    request.signal.removeEventListener('abort', stop);
+    watcher.close();
+    res.end();
+  }
+
+  function render(event: StoreEvent): string | undefined {
+    // Fast path: no selector, JSON output, same version: the stored bytes go out as they are, encoded once.
+    if (filter === undefined && request.table === undefined && sameVersion && event.value !== undefined) {
+      const type: EventType = event.prevValue === undefined ? 'ADDED' : 'MODIFIED';
+      let lines = encodedLines.get(event);
+      if (lines === undefined) encodedLines.set(event, (lines = new Map()));
+      let out = lines.get(type);
+      if (out === undefined) lines.set(type, (out = `{"type":"${type}","object":${event.value}}\n`));
+      return out;
+    }
+    const { object, prev } = objectsOf(event);
+    if (event.type === 'DELETE') {
+      if (prev === undefined || (filter !== undefined && !filter(prev))) return undefined;
+      return line('DELETED', present(object));
+    }
+    const nowMatches = filter === undefined || filter(object);
+    const prevMatches = prev !== undefined && (filter === undefined || filter(prev));
+    if (nowMatches && prevMatches) return line('MODIFIED', present(object));
+    if (nowMatches) return line('ADDED', present(object));
+    if (prevMatches) return line('DELETED', present({ ...prev, metadata: { ...prev.metadata, resourceVersion: String(event.revision) } }));
+    return undefined;
+  }
+}
+
+function writeHead(res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
+}
+
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+

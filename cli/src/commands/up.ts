@@ -1,0 +1,63 @@
+// `berth up`: the all-in-one: the API server on the embedded store (controllers and the node agent join it as
+// they land), a generated PKI, and kubeconfigs that kubectl and client-node use without flags.
+
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
+import { mergeKubeconfig, writeKubeconfig } from '../kubeconfig.js';
+
+export interface UpOptions {
+  readonly dataDir: string;
+  readonly listen: string;
+  /** Write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config. */
+  readonly kubeconfig?: string;
+}
+
+export interface RunningBerth {
+  readonly server: ApiServer;
+  readonly kubeconfigPath: string;
+  close(): Promise<void>;
+}
+
+/** Parses `HOST:PORT`, `[::1]:PORT` or `:PORT`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (m === null) throw new Error(`--listen must be HOST:PORT, got "${listen}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`--listen port out of range: ${port}`);
+  return { host: m[1] ?? (m[2] === '' ? '127.0.0.1' : m[2]!), port };
+}
+
+export async function up(options: UpOptions): Promise<RunningBerth> {
+  const dataDir = resolve(options.dataDir);
+  const { host, port } = parseListen(options.listen);
+  const pki = await ensurePki(dataDir, [host]);
+  const store = await LevelStore.open({ dir: join(dataDir, 'store') });
+  let server: ApiServer;
+  try {
+    server = await ApiServer.start({ store, pki, host, port });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const entry = { name: 'berth', server: server.url, caCert: pki.caCert, token: pki.adminToken };
+  const ownKubeconfig = join(dataDir, 'kubeconfig');
+  await writeKubeconfig(ownKubeconfig, entry);
+  let kubeconfigPath = ownKubeconfig;
+  if (options.kubeconfig !== undefined) {
+    kubeconfigPath = resolve(options.kubeconfig);
+    await writeKubeconfig(kubeconfigPath, entry);
+  } else {
+    const target = process.env['KUBECONFIG']?.split(':')[0] || join(homedir(), '.kube', 'config');
+    await mergeKubeconfig(target, entry);
+    kubeconfigPath = target;
+  }
+  return {
+    server,
+    kubeconfigPath,
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}
