@@ -70,7 +70,8 @@ async function readOptional(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
+    // ESRCH: a /proc/<pid> file whose process exited while being read.
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return undefined;
     throw err;
   }
 }
