@@ -19,11 +19,10 @@ mkdir -p "$root/bin" "$root/etc" "$root/root" "$root/tmp" "$root/proc" "$root/sy
 chmod 1777 "$root/tmp"
 chmod 700 "$root/root"
 cp /bin/busybox "$root/bin/busybox"
-for applet in $(/bin/busybox --list-full); do
-  [ "$applet" = bin/busybox ] && continue
-  mkdir -p "$root/$(dirname "$applet")"
-  [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
-done
+# perl (Debian's essential perl-base) makes the ~400 applet symlinks in one process, not 800.
+/bin/busybox --list-full | ROOT="$root" perl -ne '
+  chomp; next if $_ eq "bin/busybox" || -l "$ENV{ROOT}/$_";
+  symlink("/bin/busybox", "$ENV{ROOT}/$_") or die "symlink $_: $!\n";'
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 

@@ -106,7 +106,8 @@ case "$cmd" in
       pid=$(cat "$pidfile")
       kill "$pid" 2>/dev/null || true
       i=0
-      while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+      # Short grace: the registry writes blobs by rename, so a kill never leaves a torn one.
+      while kill -0 "$pid" 2>/dev/null && [ $i -lt 6 ]; do sleep 0.05; i=$((i + 1)); done
       kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"

@@ -7,12 +7,18 @@ import { basicAuthorization, credentialsFor, parseChallenge, type Challenge, typ
 import { DigestMismatch, ImageNotFound, RegistryProtocolError, RegistryUnreachable, Unauthorized } from './errors.js';
 import { manifestAccept, parseConfig, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from './manifest.js';
 import { formatReference, isLoopback, type Reference } from './reference.js';
+import type { Remote } from './registry.js';
 
 export interface RegistryClientOptions {
   /** Extra PEM CA certificates trusted for HTTPS registries, on top of Node's built-in roots. */
   readonly ca?: string | readonly string[];
   /** Connect and response-header timeout in milliseconds. @default 30000 */
   readonly timeoutMs?: number;
+  /**
+   * Which registries are spoken to over plain HTTP; all others get HTTPS with certificate checks.
+   * @default loopback registries (127.0.0.0/8, ::1, localhost)
+   */
+  readonly plainHttp?: (registry: string) => boolean;
 }
 
 export interface RequestOptions {
@@ -46,13 +52,15 @@ export interface FetchedManifest {
 const maxDocumentBytes = 4 * 1024 * 1024;
 
 /** Holds one connection pool (with the configured CA) and the auth tokens obtained so far. */
-export class RegistryClient {
+export class RegistryClient implements Remote {
   readonly #dispatcher: Agent;
+  readonly #plainHttp: (registry: string) => boolean;
   /** `${registry}|${repository}|${username}` → Authorization header value that worked last. */
   readonly #authorizations = new Map<string, string>();
 
   constructor(options: RegistryClientOptions = {}) {
     const timeout = options.timeoutMs ?? 30_000;
+    this.#plainHttp = options.plainHttp ?? isLoopback;
     const extra = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
     this.#dispatcher = new Agent({
       connect: { timeout, ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}) },
@@ -131,7 +139,7 @@ export class RegistryClient {
   async #send(ref: Reference, path: string, headers: Record<string, string>, options: RequestOptions, followRedirects = false): Promise<Dispatcher.ResponseData> {
     const credentials = credentialsFor(options.credentials, ref.registry);
     const key = `${ref.registry}|${ref.repository}|${credentials?.username ?? ''}`;
-    const url = `${baseUrl(ref.registry)}${path}`;
+    const url = `${this.#baseUrl(ref.registry)}${path}`;
     for (let attempt = 0; ; attempt++) {
       const authorization = this.#authorizations.get(key);
       const res = await this.#request(ref, url, {
@@ -165,7 +173,7 @@ export class RegistryClient {
   async #authorize(ref: Reference, challenge: Challenge | undefined, credentials: Credentials | undefined, signal: AbortSignal | undefined): Promise<string> {
     if (challenge?.scheme === 'basic') {
       if (credentials === undefined) throw new Unauthorized(`registry ${ref.registry} requires credentials to pull ${ref.repository}; give an image pull secret`);
-      if (!isLoopback(ref.registry) && baseUrl(ref.registry).startsWith('http:')) throw new Unauthorized(`refusing to send credentials to ${ref.registry} over plain HTTP`);
+      if (!isLoopback(ref.registry) && this.#plainHttp(ref.registry)) throw new Unauthorized(`refusing to send credentials to ${ref.registry} over plain HTTP`);
       return basicAuthorization(credentials);
     }
     if (challenge?.scheme !== 'bearer' || challenge.params.realm === undefined) {
@@ -210,6 +218,22 @@ export class RegistryClient {
     }
   }
 
+  async #repositoryMissing(ref: Reference): Promise<boolean> {
+    try {
+      const res = await this.#send(ref, `/v2/${ref.repository}/tags/list?n=1`, {}, {});
+      const body = await res.body.text();
+      return res.statusCode === 404 && body.includes('NAME_UNKNOWN');
+    } catch {
+      return false;
+    }
+  }
+
+  #baseUrl(registry: string): string {
+    // Docker Hub's API lives on its own host; every other registry is spoken to at the host it is named by.
+    const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+    return `${this.#plainHttp(registry) ? 'http' : 'https'}://${host}`;
+  }
+
   async #statusError(ref: Reference, res: Dispatcher.ResponseData, what: string): Promise<Error> {
     let codes: string[] = [];
     let detail = '';
@@ -222,6 +246,8 @@ export class RegistryClient {
     }
     const name = formatReference(ref);
     if (res.statusCode === 404) {
+      // distribution answers MANIFEST_UNKNOWN for a missing repository too; its tag list tells them apart.
+      if (!codes.includes('NAME_UNKNOWN') && what.startsWith('manifest') && (await this.#repositoryMissing(ref))) codes.push('NAME_UNKNOWN');
       if (codes.includes('NAME_UNKNOWN')) return new ImageNotFound(`image ${name} not found: repository ${ref.repository} does not exist in registry ${ref.registry}`);
       if (what.startsWith('blob')) return new ImageNotFound(`image ${name} is incomplete: registry ${ref.registry} has no ${what}`);
       return new ImageNotFound(`image ${name} not found: registry ${ref.registry} has no ${ref.digest !== undefined ? `manifest ${ref.digest}` : `tag ${ref.tag ?? 'latest'}`} in ${ref.repository}`);
@@ -230,11 +256,6 @@ export class RegistryClient {
   }
 }
 
-function baseUrl(registry: string): string {
-  // Docker Hub's API lives on its own host; every other registry is spoken to at the host it is named by.
-  const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
-  return `${isLoopback(registry) ? 'http' : 'https'}://${host}`;
-}
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
