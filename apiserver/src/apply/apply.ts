@@ -4,6 +4,7 @@
 import { isJsonObject, jsonClone, jsonEqual, type JsonObject, type JsonValue } from '../patch/json-value.js';
 import type { ApplyConflict } from './conflicts.js';
 import {
+  decodeFieldsV1,
   difference,
   emptySet,
   equalSets,
@@ -31,7 +32,7 @@ import {
   type Managers,
 } from './managed-fields.js';
 import { compileSchema, type TypeNode } from './schema-type.js';
-import { compare, merge, removeItems, toFieldSet, withNamedFields, type Comparison } from './typed-value.js';
+import { compare, covers, merge, removeItems, toFieldSet, withNamedFields, type Comparison } from './typed-value.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -271,8 +272,9 @@ export function apply(opts: ApplyOptions): ApplyResult {
   const type = compileSchema(opts.schema);
   const filter = filterFor(opts);
   const liveObj = opts.live ? withoutManagedFields(opts.live) : {};
-  const managers = decodeManagedFields(metadataOf(opts.live)?.['managedFields']);
 
+  if (opts.live !== undefined && isNoOp(opts, type, filter, liveObj)) return { ok: true, object: opts.live, changed: false };
+  const managers = decodeManagedFields(metadataOf(opts.live)?.['managedFields']);
   // An object nobody tracks yet: its current fields go to `before-first-apply` (skipNonApplied).
   if (managers.size === 0 && opts.live !== undefined) trackUpdate(opts, type, {}, liveObj, managers, 'before-first-apply');
 
@@ -305,6 +307,35 @@ export function apply(opts: ApplyOptions): ApplyResult {
   const changed = opts.live === undefined || objectChanged || !jsonEqual(entries, liveEntries);
   if (!changed) return { ok: true, object: opts.live as JsonObject, changed: false };
   return { ok: true, object: jsonClone(withManagedFields(object, entries)), changed: true };
+}
+
+/**
+ * The re-apply GitOps does every minute: the config changes no value and the manager's recorded set is
+ * what it applies now. Then nothing can be pruned, no ownership moves, and only one entry is decoded.
+ */
+function isNoOp(opts: ApplyOptions, type: TypeNode, filter: Filter, liveObj: JsonObject): boolean {
+  if (!covers(liveObj, opts.config, type)) return false;
+  const entries = metadataOf(opts.live)?.['managedFields'];
+  if (!Array.isArray(entries)) return false;
+  const id = managerId(opts.manager, 'Apply', opts.apiVersion, opts.subresource);
+  let stored: FieldSet | undefined;
+  for (const e of entries) {
+    if (!isJsonObject(e) || e['operation'] !== 'Apply' || e['manager'] !== opts.manager) continue;
+    const sub = typeof e['subresource'] === 'string' && e['subresource'] !== '' ? e['subresource'] : undefined;
+    if (managerId(opts.manager, 'Apply', opts.apiVersion, sub) !== id || e['fieldsType'] !== 'FieldsV1') continue;
+    try {
+      stored = decodeFieldsV1(e['fieldsV1']);
+    } catch {
+      return false;
+    }
+  }
+  if (!stored || !equalSets(stored, difference(filter(toFieldSet(opts.config, type)), STRIP))) return false;
+  if (opts.manager === 'kubectl') {
+    const ann = metadataOf(liveObj)?.['annotations'];
+    const la = isJsonObject(ann as JsonValue) ? (ann as JsonObject)[LAST_APPLIED_ANNOTATION] : undefined;
+    if (typeof la === 'string' && la !== '' && la !== buildLastApplied(opts.config)) return false;
+  }
+  return true;
 }
 
 function applyOnce(

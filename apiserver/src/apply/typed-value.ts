@@ -384,3 +384,49 @@ export function pickTop(o: JsonObject, keep: (k: string) => boolean): JsonObject
   for (const k in o) if (keep(k)) out[k] = o[k] as JsonValue;
   return out;
 }
+
+// --- does a config change anything? ------------------------------------------------------------------
+
+/**
+ * True when `merge(lhs, rhs)` would equal `lhs` in content and order, checked without building the merge
+ * (the common no-op re-apply). False also when unsure; callers then take the full path.
+ */
+export function covers(lhs: JsonValue | undefined, rhs: JsonValue | undefined, t0: TypeNode): boolean {
+  if (rhs === undefined || lhs === rhs) return true;
+  if (lhs === undefined) return false;
+  const tl = resolveType(t0, lhs);
+  const t = resolveType(t0, rhs);
+  if (tl.kind !== t.kind) return false;
+  const shape = shapeOf(t, rhs);
+  if (shape !== shapeOf(tl, lhs) || shape === 'leaf') return jsonEqual(lhs, rhs);
+  if (shape === 'map') {
+    if (rhs === null) return isJsonObject(lhs) && !isEmptyObject(lhs);
+    if (!isJsonObject(lhs) || !isJsonObject(rhs)) return false;
+    if (isEmptyObject(rhs)) return isEmptyObject(lhs);
+    const mt = t as MapType;
+    for (const k in rhs) {
+      if (!covers(lhs[k], rhs[k], fieldType(mt, k).type)) return false;
+    }
+    return true;
+  }
+  if (rhs === null) return Array.isArray(lhs) && lhs.length > 0;
+  if (!Array.isArray(lhs) || !Array.isArray(rhs)) return false;
+  if (rhs.length === 0) return lhs.length === 0;
+  const lt = t as ListType;
+  // Every rhs item must match an lhs item, in the same relative order (then the merge keeps lhs's order).
+  const where = (): string => '';
+  const index = new Map<PathElement, number>();
+  for (let i = 0; i < lhs.length; i++) {
+    const pe = listItemElement(lt, lhs[i] as JsonValue, where);
+    if (index.has(pe)) return false;
+    index.set(pe, i);
+  }
+  let prev = -1;
+  for (const item of rhs) {
+    const i = index.get(listItemElement(lt, item, where));
+    if (i === undefined || i <= prev) return false;
+    prev = i;
+    if (!covers(lhs[i], item, lt.items)) return false;
+  }
+  return true;
+}
