@@ -32,7 +32,7 @@ export function isConditionFalse(conditions: readonly Condition[] | undefined, t
  */
 export function setCondition<C extends Condition>(
   conditions: readonly C[] | undefined,
-  condition: C,
+  condition: NoInfer<C>,
   now: Date = new Date(),
 ): { conditions: C[]; changed: boolean } {
   const list = [...(conditions ?? [])];
