@@ -19,6 +19,12 @@ export interface WatchCacheOptions {
   readonly preload?: number;
   /** Most events handed out by one `next()` call. @default 1000 */
   readonly maxBatch?: number;
+  /**
+   * Wake subscribers at most this often. After a quiet spell an event is dispatched at once; under a steady
+   * stream, events are handed out in batches this far apart, which bounds wake-ups to subscribers × 1000 /
+   * interval per second (what makes 1,000 watchers affordable). @default 5
+   */
+  readonly dispatchIntervalMs?: number;
 }
 
 interface Waiter {
@@ -42,7 +48,14 @@ export class WatchCache {
   /** Subscribers waiting for events, by prefix, so one scan of new events serves every waiter on a prefix. */
   private readonly waiting = new Map<string, Set<Subscription>>();
   private waiters: Waiter[] = [];
+  /** The last batch read per prefix, reused by subscribers at the same cursor (cleared on each dispatch). */
+  private readonly shared = new Map<
+    string,
+    { from: number; to: number; head: number; events: readonly StoreEvent[] | undefined }
+  >();
   private flushScheduled = false;
+  private lastFlush = 0;
+  private readonly dispatchIntervalMs: number;
   private flushedSeq = 0;
   private watcher: Watcher;
   private failure: Error | undefined;
@@ -52,18 +65,21 @@ export class WatchCache {
     const capacity = options.capacity ?? 65_536;
     const preload = options.preload ?? 4096;
     const maxBatch = options.maxBatch ?? 1000;
+    const dispatchIntervalMs = options.dispatchIntervalMs ?? 5;
     for (const [name, value] of [
       ['capacity', capacity],
       ['preload', preload],
       ['maxBatch', maxBatch],
+      ['dispatchIntervalMs', dispatchIntervalMs],
     ] as const) {
-      if (!Number.isSafeInteger(value) || value < (name === 'preload' ? 0 : 1)) {
+      if (!Number.isSafeInteger(value) || value < (name === 'preload' || name === 'dispatchIntervalMs' ? 0 : 1)) {
         throw new RangeError(`WatchCache option ${name} must be a positive integer, got ${value}`);
       }
     }
     this.store = store;
     this.capacity = capacity;
     this.maxBatch = maxBatch;
+    this.dispatchIntervalMs = dispatchIntervalMs;
     this.ring = new Array<StoreEvent | undefined>(capacity);
     // Revisions are dense in the level store; with gaps (etcd) preload simply yields fewer events.
     const start = Math.max(store.compactedRevision(), store.revision() - Math.min(preload, capacity));
@@ -152,11 +168,20 @@ export class WatchCache {
   };
 
   /** Hand `sub` the next events after its cursor, or undefined if there are none yet. */
-  private read(sub: Subscription): StoreEvent[] | undefined {
+  private read(sub: Subscription): readonly StoreEvent[] | undefined {
     const tail = this.headSeq - this.capacity;
     if (sub.cursor < tail) {
       sub.terminate(new WatchTooSlowError(sub.lastRevision, this.capacity));
       return undefined;
+    }
+    if (sub.cursor >= this.headSeq) return undefined;
+    // Subscribers on one prefix woken by one dispatch sit at the same cursor: filter once, share the batch.
+    const memo = this.shared.get(sub.prefix);
+    const first = this.eventAt(sub.cursor) as StoreEvent;
+    const unfiltered = first.revision > sub.afterRevision;
+    if (memo && memo.from === sub.cursor && memo.head === this.headSeq && unfiltered) {
+      sub.cursor = memo.to;
+      return memo.events;
     }
     let out: StoreEvent[] | undefined;
     let cursor = sub.cursor;
@@ -168,6 +193,7 @@ export class WatchCache {
         if (out.length >= this.maxBatch) break;
       }
     }
+    if (unfiltered) this.shared.set(sub.prefix, { from: sub.cursor, to: cursor, head: this.headSeq, events: out });
     sub.cursor = cursor;
     return out;
   }
@@ -219,15 +245,20 @@ export class WatchCache {
     this.ring[slot] = event;
     this.headSeq++;
     this.seen = event.revision;
-    // Coalesce: the store hands over a whole commit's events in one run of microtasks; wake readers once.
+    // Coalesce: the store hands over a whole commit's events in one run of microtasks, and under load several
+    // commits share one dispatch; wake readers once per dispatch.
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      const wait = this.lastFlush + this.dispatchIntervalMs - performance.now();
+      if (wait <= 0) process.nextTick(() => this.flush());
+      else setTimeout(() => this.flush(), wait);
     }
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    this.lastFlush = performance.now();
+    this.shared.clear();
     const from = Math.max(this.flushedSeq, this.headSeq - this.capacity);
     this.flushedSeq = this.headSeq;
     for (const [prefix, group] of this.waiting) {
@@ -287,7 +318,7 @@ export interface CacheWatcher extends Watcher {
 }
 
 interface Hub {
-  read(sub: Subscription): StoreEvent[] | undefined;
+  read(sub: Subscription): readonly StoreEvent[] | undefined;
   park(sub: Subscription): void;
   remove(sub: Subscription): void;
 }
