@@ -109,7 +109,7 @@ export async function execInContainer(target: ExecTarget, options: ExecOptions):
   const exited = exitCodeOf(child).finally(() => rm(processFile, { force: true }));
   const exitCode = exited.then((code) => {
     const line = notFound();
-    if (line !== undefined && (code === 127 || code === 126 || code === 1)) {
+    if (line !== undefined && (code === 255 || code === 127 || code === 126)) {
       throw new RuntimeError('CommandNotFound', `${options.args[0] ?? ''}: command not found in the container (${line})`);
     }
     return code;
