@@ -90,7 +90,7 @@ export class RegistryClient implements Remote {
   async fetchManifest(ref: Reference, tagOrDigest: string, options: RequestOptions = {}): Promise<FetchedManifest> {
     const path = `/v2/${ref.repository}/manifests/${tagOrDigest}`;
     const res = await this.#send(ref, path, { accept: manifestAccept }, options);
-    if (res.statusCode !== 200) throw await this.#statusError(ref, res, `manifest ${tagOrDigest}`);
+    if (res.statusCode !== 200) throw await this.#statusError(ref, res, `manifest ${tagOrDigest}`, options);
     const bytes = await readBounded(res.body, maxDocumentBytes, `manifest of ${formatReference(ref)}`);
     const actual = sha256Digest(bytes);
     const stated = headerValue(res.headers['docker-content-digest']);
@@ -119,7 +119,7 @@ export class RegistryClient implements Remote {
       await res.body.dump();
       return this.fetchBlob(ref, descriptor, { ...options, offset: 0 });
     }
-    throw await this.#statusError(ref, res, `blob ${descriptor.digest}`);
+    throw await this.#statusError(ref, res, `blob ${descriptor.digest}`, options);
   }
 
   /** A small blob (an image config) read whole and digest-checked. */
@@ -218,9 +218,9 @@ export class RegistryClient implements Remote {
     }
   }
 
-  async #repositoryMissing(ref: Reference): Promise<boolean> {
+  async #repositoryMissing(ref: Reference, options: RequestOptions): Promise<boolean> {
     try {
-      const res = await this.#send(ref, `/v2/${ref.repository}/tags/list?n=1`, {}, {});
+      const res = await this.#send(ref, `/v2/${ref.repository}/tags/list?n=1`, {}, options);
       const body = await res.body.text();
       return res.statusCode === 404 && body.includes('NAME_UNKNOWN');
     } catch {
@@ -234,7 +234,7 @@ export class RegistryClient implements Remote {
     return `${this.#plainHttp(registry) ? 'http' : 'https'}://${host}`;
   }
 
-  async #statusError(ref: Reference, res: Dispatcher.ResponseData, what: string): Promise<Error> {
+  async #statusError(ref: Reference, res: Dispatcher.ResponseData, what: string, options: RequestOptions): Promise<Error> {
     let codes: string[] = [];
     let detail = '';
     try {
@@ -247,7 +247,7 @@ export class RegistryClient implements Remote {
     const name = formatReference(ref);
     if (res.statusCode === 404) {
       // distribution answers MANIFEST_UNKNOWN for a missing repository too; its tag list tells them apart.
-      if (!codes.includes('NAME_UNKNOWN') && what.startsWith('manifest') && (await this.#repositoryMissing(ref))) codes.push('NAME_UNKNOWN');
+      if (!codes.includes('NAME_UNKNOWN') && what.startsWith('manifest') && (await this.#repositoryMissing(ref, options))) codes.push('NAME_UNKNOWN');
       if (codes.includes('NAME_UNKNOWN')) return new ImageNotFound(`image ${name} not found: repository ${ref.repository} does not exist in registry ${ref.registry}`);
       if (what.startsWith('blob')) return new ImageNotFound(`image ${name} is incomplete: registry ${ref.registry} has no ${what}`);
       return new ImageNotFound(`image ${name} not found: registry ${ref.registry} has no ${ref.digest !== undefined ? `manifest ${ref.digest}` : `tag ${ref.tag ?? 'latest'}`} in ${ref.repository}`);
