@@ -6,7 +6,7 @@
 // template whose spec is exactly the Container spec (the YAML repeats it because a CRD cannot $ref).
 import { readFile, readdir, writeFile, mkdir, rm } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { join, dirname } from 'node:path';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
@@ -281,10 +281,10 @@ async function main(): Promise<void> {
     }
     for (const name of present) if (!files.has(name)) stale.push(`${name} (not generated any more)`);
     if (stale.length) {
-      process.stderr.write(`api/src/generated/ is stale, run \`npm run gen\`: ${stale.join(', ')}\n`);
+      process.stderr.write(`${relative(root, outDir) || outDir}/ is stale, run \`npm run gen\`: ${stale.join(', ')}\n`);
       process.exit(1);
     }
-    process.stdout.write('api/src/generated/ is up to date\n');
+    process.stdout.write(`${relative(root, outDir)}/ is up to date\n`);
     return;
   }
   await rm(outDir, { recursive: true, force: true });
