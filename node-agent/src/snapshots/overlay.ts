@@ -1,7 +1,8 @@
 // The overlayfs snapshotter: <root>/containers/<id>/{upper,work,rootfs} over shared layer directories.
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SnapshotError } from './errors.js';
 import type { Snapshot, Snapshotter } from './snapshots.js';
@@ -39,7 +40,7 @@ export class OverlaySnapshotter implements Snapshotter {
       await mkdir(empty, { recursive: true });
       lowers = [empty];
     }
-    const { options, cwd } = mountOptions(lowers, snapshot);
+    const { options, cwd } = await mountOptions(this.#root, lowers, snapshot);
     try {
       await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, snapshot.rootfs], { cwd });
     } catch (error) {
@@ -85,26 +86,33 @@ export class OverlaySnapshotter implements Snapshotter {
 }
 
 /**
- * The overlay options. Absolute lowerdirs while they fit in a page; beyond that, paths relative to the
- * layers' common parent, with mount run there (what containerd does), which fits ~55 sha256 layers.
+ * The overlay options. Absolute lowerdirs while they fit in a page; beyond that (≈30 layers), short
+ * symlinks `<root>/layers/l/<16 hex>` → layer dir, named relative to that folder with mount run there
+ * (the trick Docker's overlay2 uses), which fits a few hundred layers.
  */
-export function mountOptions(lowers: readonly string[], snapshot: Snapshot): { options: string; cwd: string | undefined } {
+export async function mountOptions(root: string, lowers: readonly string[], snapshot: Snapshot): Promise<{ options: string; cwd: string | undefined }> {
   const tail = `,upperdir=${snapshot.upper},workdir=${snapshot.work}`;
   for (const dir of [...lowers, snapshot.upper, snapshot.work]) {
     if (/[,:]/.test(dir)) throw new SnapshotError('MOUNT_FAILED', `layer path ${dir} contains ',' or ':', which overlay options cannot carry`);
   }
   const absolute = `lowerdir=${lowers.join(':')}${tail}`;
   if (absolute.length <= maxMountData) return { options: absolute, cwd: undefined };
-  const parent = commonParent(lowers);
-  const relativeOptions = `lowerdir=${lowers.map((dir) => relative(parent, dir)).join(':')}${tail}`;
-  if (relativeOptions.length <= maxMountData) return { options: relativeOptions, cwd: parent };
+  const linkDir = join(root, 'layers', 'l');
+  await mkdir(linkDir, { recursive: true });
+  const names: string[] = [];
+  for (const dir of lowers) {
+    const name = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+    try {
+      await symlink(dir, join(linkDir, name));
+    } catch (error) {
+      // Same name, same target: the name is a hash of the target.
+      if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+    }
+    names.push(name);
+  }
+  const short = `lowerdir=${names.join(':')}${tail}`;
+  if (short.length <= maxMountData) return { options: short, cwd: linkDir };
   throw new SnapshotError('TOO_MANY_LAYERS', `image has too many layers (${lowers.length}) for one overlay mount`);
-}
-
-function commonParent(paths: readonly string[]): string {
-  let parent = dirname(paths[0] ?? sep);
-  while (!paths.every((p) => p.startsWith(parent.endsWith(sep) ? parent : parent + sep))) parent = dirname(parent);
-  return parent;
 }
 
 /** Mount points from /proc/self/mountinfo (octal escapes undone). */
