@@ -79,9 +79,9 @@ t.test('printer columns and selectable fields', async (t) => {
     [
       ['Image', '.spec.image'],
       ['Status', '.status.phase'],
-      ['Restarts', '.status.restartCount'],
       ['Node', '.spec.nodeName'],
       ['IP', '.status.ips[0].ip'],
+      ['Restarts', '.status.restartCount'],
       ['Age', '.metadata.creationTimestamp'],
     ],
   );

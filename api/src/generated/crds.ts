@@ -1318,12 +1318,6 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "description": "Lifecycle phase of the container."
             },
             {
-              "name": "Restarts",
-              "type": "integer",
-              "jsonPath": ".status.restartCount",
-              "description": "Number of restarts."
-            },
-            {
               "name": "Node",
               "type": "string",
               "jsonPath": ".spec.nodeName",
@@ -1334,6 +1328,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "type": "string",
               "jsonPath": ".status.ips[0].ip",
               "description": "First IP address of the container."
+            },
+            {
+              "name": "Restarts",
+              "type": "integer",
+              "jsonPath": ".status.restartCount",
+              "description": "Number of restarts."
             },
             {
               "name": "Age",
