@@ -4,17 +4,19 @@
 // Design: the window is a ring of the most recent `capacity` events, shared by every subscriber. A subscriber
 // holds only a cursor into it and copies nothing, so a thousand watchers cost a thousand cursors. A subscriber
 // whose unread events get evicted from the ring has fallen too far behind: it is ended with WatchTooSlowError
-// (the ring is its bounded buffer). Consumers read with `next()` / `batches()` (one await per wake-up, the
+// (the ring is its bounded buffer). A watch from before the window first replays the store's history, then
+// joins the window, so any revision the store retains can be resumed. Consumers read with `next()` / `batches()` (one await per wake-up, the
 // cheap path for many watchers) or `events` (one event at a time, the Store `Watcher` shape).
 
-import { CompactedError, StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type Watcher } from './interface.js';
+import { StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type Watcher } from './interface.js';
 
 export interface WatchCacheOptions {
   /** Events kept in memory: how far back a watch can resume. @default 65_536 (over a minute at 1,000 writes/s) */
   readonly capacity?: number;
   /**
-   * On start, load up to this many of the store's most recent events, so clients can resume watches across an
-   * API server restart. Costs memory for their values. @default 4096
+   * On start, load up to this many of the store's most recent events into the window. Not needed for
+   * correctness (a watch from before the window replays the store's history first), only to serve early
+   * resumes after a restart from memory; costs memory for their values. @default 0
    */
   readonly preload?: number;
   /** Most events handed out by one `next()` call. @default 1000 */
@@ -63,7 +65,7 @@ export class WatchCache {
 
   constructor(store: Store, options: WatchCacheOptions = {}) {
     const capacity = options.capacity ?? 65_536;
-    const preload = options.preload ?? 4096;
+    const preload = options.preload ?? 0;
     const maxBatch = options.maxBatch ?? 1000;
     const dispatchIntervalMs = options.dispatchIntervalMs ?? 5;
     for (const [name, value] of [
@@ -94,7 +96,7 @@ export class WatchCache {
     return this.seen;
   }
 
-  /** Watches must start at or after this revision; older ones get CompactedError (410 Expired). */
+  /** Watches from this revision on are served from memory; older ones replay the store's history first. */
   oldestRevision(): number {
     return this.windowStart;
   }
@@ -128,24 +130,36 @@ export class WatchCache {
   }
 
   /**
-   * Events for keys under `prefix` with revision > `afterRevision`, from the window then live.
-   * Throws CompactedError when the window no longer reaches back to `afterRevision`.
+   * Events for keys under `prefix` with revision > `afterRevision`, from the window then live; from before the
+   * window, the store's history is replayed first. Throws CompactedError when the store has compacted
+   * `afterRevision` away (Kubernetes: 410 Gone, Expired).
    */
   subscribe(prefix: string, afterRevision: number): CacheWatcher {
     if (this.failure) throw this.failure;
     if (this.closed) throw new StoreClosedError();
-    if (afterRevision < this.windowStart) throw new CompactedError(afterRevision, this.windowStart);
-    // First retained event newer than afterRevision (revisions increase with sequence numbers).
+    let sub: Subscription;
+    if (afterRevision < this.windowStart) {
+      // Older than the window: replay the store's history (CompactedError if the store dropped it too) up to
+      // what the window holds, then join the window. All keys, so the replay visibly passes that point.
+      const replay = this.store.watch('', afterRevision);
+      sub = new Subscription(this.hub, prefix, afterRevision, Number.MAX_SAFE_INTEGER, { watcher: replay, target: this.seen });
+    } else {
+      sub = new Subscription(this.hub, prefix, afterRevision, this.seek(afterRevision));
+    }
+    this.subscribers.add(sub);
+    return sub;
+  }
+
+  /** Sequence number of the first retained event newer than `revision` (revisions grow with sequence). */
+  private seek(revision: number): number {
     let lo = Math.max(0, this.headSeq - this.capacity);
     let hi = this.headSeq;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.eventAt(mid) as StoreEvent).revision <= afterRevision) lo = mid + 1;
+      if ((this.eventAt(mid) as StoreEvent).revision <= revision) lo = mid + 1;
       else hi = mid;
     }
-    const sub = new Subscription(this.hub, prefix, afterRevision, lo);
-    this.subscribers.add(sub);
-    return sub;
+    return lo;
   }
 
   /** Stop the store watch and end every subscriber's iteration normally. */
@@ -165,6 +179,9 @@ export class WatchCache {
     read: (sub) => this.read(sub),
     park: (sub) => this.park(sub),
     remove: (sub) => this.remove(sub),
+    seek: (revision) => (revision < this.windowStart ? undefined : this.seek(revision)),
+    maxBatch: () => this.maxBatch,
+    capacity: () => this.capacity,
   };
 
   /** Hand `sub` the next events after its cursor, or undefined if there are none yet. */
@@ -321,6 +338,16 @@ interface Hub {
   read(sub: Subscription): readonly StoreEvent[] | undefined;
   park(sub: Subscription): void;
   remove(sub: Subscription): void;
+  /** Cursor for events after `revision`, or undefined when the window no longer reaches back to it. */
+  seek(revision: number): number | undefined;
+  maxBatch(): number;
+  capacity(): number;
+}
+
+/** A subscription that started before the window, reading the store's history until it reaches `target`. */
+interface CatchUp {
+  readonly watcher: Watcher;
+  readonly target: number;
 }
 
 /** A cursor into the cache's shared window. */
@@ -328,18 +355,24 @@ class Subscription implements CacheWatcher {
   readonly events: AsyncIterable<StoreEvent>;
   cursor: number;
   lastRevision: number;
+  /** Events at or below this are never handed out (raised when a catch-up joins the window). */
+  afterRevision: number;
   private wakeUp: (() => void) | undefined;
   private ended = false;
   private error: Error | undefined;
+  private catchUp: (CatchUp & { readonly it: AsyncIterator<StoreEvent> }) | undefined;
 
   constructor(
     private readonly cache: Hub,
     readonly prefix: string,
-    readonly afterRevision: number,
+    afterRevision: number,
     cursor: number,
+    catchUp?: CatchUp,
   ) {
     this.cursor = cursor;
+    this.afterRevision = afterRevision;
     this.lastRevision = afterRevision;
+    if (catchUp) this.catchUp = { ...catchUp, it: catchUp.watcher.events[Symbol.asyncIterator]() };
     this.events = {
       [Symbol.asyncIterator]: async function* (this: Subscription) {
         for await (const batch of this.batches()) yield* batch;
@@ -353,6 +386,11 @@ class Subscription implements CacheWatcher {
         if (this.error) throw this.error;
         return undefined;
       }
+      if (this.catchUp) {
+        const replayed = await this.readCatchUp(this.catchUp);
+        if (replayed) return replayed;
+        continue;
+      }
       const batch = this.cache.read(this);
       if (batch) {
         this.lastRevision = (batch[batch.length - 1] as StoreEvent).revision;
@@ -364,6 +402,43 @@ class Subscription implements CacheWatcher {
         this.cache.park(this);
       });
     }
+  }
+
+  private async readCatchUp(c: CatchUp & { readonly it: AsyncIterator<StoreEvent> }): Promise<StoreEvent[] | undefined> {
+    const out: StoreEvent[] = [];
+    const max = this.cache.maxBatch();
+    while (out.length < max) {
+      let r: IteratorResult<StoreEvent>;
+      try {
+        r = await c.it.next();
+      } catch (err) {
+        this.terminate(err instanceof Error ? err : new Error(String(err)));
+        return undefined;
+      }
+      if (this.ended) return undefined;
+      if (r.done) {
+        this.terminate(new StoreClosedError());
+        return undefined;
+      }
+      const e = r.value;
+      if (e.revision <= c.target && e.revision > this.afterRevision && e.key.startsWith(this.prefix)) out.push(e);
+      if (e.revision >= c.target) {
+        // Everything up to the target came from the store; the window has all that follows, unless it moved on.
+        c.watcher.close();
+        this.catchUp = undefined;
+        const cursor = this.cache.seek(c.target);
+        if (cursor === undefined) {
+          this.terminate(new WatchTooSlowError(out[out.length - 1]?.revision ?? this.lastRevision, this.cache.capacity()));
+          return undefined;
+        }
+        this.cursor = cursor;
+        this.afterRevision = Math.max(this.afterRevision, c.target);
+        break;
+      }
+    }
+    if (out.length === 0) return undefined;
+    this.lastRevision = (out[out.length - 1] as StoreEvent).revision;
+    return out;
   }
 
   async *batches(): AsyncGenerator<readonly StoreEvent[]> {
@@ -392,6 +467,7 @@ class Subscription implements CacheWatcher {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
+    this.catchUp?.watcher.close();
     this.cache.remove(this);
     this.wake();
   }

@@ -59,25 +59,57 @@ t.test('subscribers get live events under their prefix, in order; waitFor tracks
   t.equal(await a.next(), undefined, 'a closed subscriber reads as ended');
 });
 
-t.test('a watch resumes from any revision in the window; older ones get CompactedError', async (t) => {
+t.test('a watch resumes from the window, or from the store history before it; compacted ones get 410', async (t) => {
   const { store, cache } = await setup(t, { capacity: 10 });
   const revs: number[] = [];
   for (let i = 0; i < 30; i++) revs.push(ok(t, await store.create(`/r/${i}`, () => `${i}`)));
   await cache.waitFor(revs[29] as number);
   t.equal(cache.oldestRevision(), revs[19], 'the window holds the last 10 events');
   const w = cache.subscribe('/r/', revs[24] as number);
-  t.same((await collect(w, 5)).map((e) => e.revision), revs.slice(25));
+  t.same((await collect(w, 5)).map((e) => e.revision), revs.slice(25), 'from the window');
   w.close();
+
+  const old = cache.subscribe('/r/', revs[5] as number);
+  t.same((await collect(old, 24)).map((e) => e.revision), revs.slice(6), 'from the store, then the window');
+  const live = ok(t, await store.create('/r/live', () => 'live'));
+  t.same((await collect(old, 1)).map((e) => e.revision), [live], 'then live, without a gap or repeat');
+  old.close();
+
+  await store.compact(revs[10] as number);
   const e = thrown(() => cache.subscribe('/r/', revs[5] as number));
-  t.ok(CompactedError.isInstance(e), 'too old: CompactedError (410 Expired)');
+  t.ok(CompactedError.isInstance(e), 'compacted in the store: CompactedError (410 Expired)');
   const events: StoreEvent[] = [];
   const it = cache.subscribe('/r/', revs[19] as number);
   for await (const ev of it.events) {
     events.push(ev);
-    if (events.length === 10) break;
+    if (events.length === 11) break;
   }
-  t.same(events.map((ev) => ev.revision), revs.slice(20), 'the Watcher-shaped iterator works too');
+  t.same(events.map((ev) => ev.revision), [...revs.slice(20), live], 'the Watcher-shaped iterator works too');
   t.equal(cache.subscriberCount(), 0, 'breaking out of the loop closes the subscriber');
+});
+
+t.test('a catch-up from history joins the window under concurrent writes without gap or repeat', async (t) => {
+  const { store, cache } = await setup(t, { capacity: 100 });
+  const acked: number[] = [];
+  let stop = false;
+  const writers = Array.from({ length: 8 }, async (_, w) => {
+    for (let n = 0; !stop; n++) acked.push(ok(t, await store.create(`/j/${w}/${n}`, () => 'v')));
+  });
+  await waitUntil(() => acked.length >= 500);
+  const from = Math.min(...acked.slice(0, 50));
+  const sub = cache.subscribe('/j/', from);
+  const got: number[] = [];
+  const reading = (async () => {
+    for await (const batch of sub.batches()) got.push(...batch.map((e) => e.revision));
+  })();
+  await waitUntil(() => acked.length >= 1500);
+  stop = true;
+  await Promise.all(writers);
+  const expected = acked.filter((r) => r > from).sort((x, y) => x - y);
+  await waitUntil(() => got.length >= expected.length);
+  sub.close();
+  await reading;
+  t.same(got, expected, 'the reader kept up: every event after the start, once, in order');
 });
 
 t.test('a subscriber that stops reading is ended; writers and other subscribers carry on', async (t) => {
@@ -93,16 +125,18 @@ t.test('a subscriber that stops reading is ended; writers and other subscribers 
   fast.close();
 });
 
-t.test('preloaded history lets watches resume across a restart of the cache', async (t) => {
+t.test('a new cache (as after a restart) resumes old watches, preloaded or not', async (t) => {
   const { store } = await setup(t);
   const revs: number[] = [];
   for (let i = 0; i < 20; i++) revs.push(ok(t, await store.create(`/p/${i}`, () => `${i}`)));
-  const cache = new WatchCache(store, { preload: 10 });
-  t.teardown(() => cache.close());
-  const w = cache.subscribe('/p/', revs[12] as number);
-  t.same((await collect(w, 7)).map((e) => e.revision), revs.slice(13));
-  t.ok(CompactedError.isInstance(thrown(() => cache.subscribe('/p/', revs[5] as number))));
-  w.close();
+  for (const preload of [0, 10]) {
+    const cache = new WatchCache(store, { preload });
+    t.equal(cache.oldestRevision(), (revs[19] as number) - preload);
+    const w = cache.subscribe('/p/', revs[2] as number);
+    t.same((await collect(w, 17)).map((e) => e.revision), revs.slice(3), `preload ${preload}`);
+    w.close();
+    cache.close();
+  }
 });
 
 t.test('list then subscribe at the list revision: no gap, no duplicate', async (t) => {
