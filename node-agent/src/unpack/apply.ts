@@ -94,6 +94,10 @@ export async function applyLayer(source: AsyncIterable<Uint8Array>, root: string
   return { diffID: `sha256:${hash.digest('hex')}`, size };
 }
 
+function isExists(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 'EEXIST';
+}
+
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstatSync(path);
@@ -206,22 +210,25 @@ class Applier {
     const mode = (header.mode ?? 0o644) & 0o7777;
     const uid = header.uid ?? 0;
     const gid = header.gid ?? 0;
-    const existing = lstatOrUndefined(path);
     if (header.type === 'directory') {
-      if (existing?.isDirectory() !== true) {
-        if (existing !== undefined) this.#remove(path);
+      try {
         mkdirSync(path, { mode: 0o755 });
+      } catch (error) {
+        if (!isExists(error)) throw error;
+        if (lstatSync(path).isDirectory() !== true) {
+          this.#remove(path);
+          mkdirSync(path, { mode: 0o755 });
+        }
       }
       this.#deferDir(path, header);
       return;
     }
-    if (existing !== undefined) this.#remove(path);
     switch (header.type) {
       case 'file':
       case 'contiguous-file':
       case undefined:
       case null: {
-        const fd = openSync(path, 'wx', 0o600);
+        const fd = this.#fresh(path, () => openSync(path, 'wx', 0o600));
         try {
           for await (const chunk of entry as AsyncIterable<Buffer>) {
             let written = 0;
@@ -237,7 +244,7 @@ class Applier {
       }
       case 'symlink': {
         // The target is stored verbatim: it is only ever followed inside the container (or by #resolveDir).
-        symlinkSync(header.linkname ?? '', path);
+        this.#fresh(path, () => symlinkSync(header.linkname ?? '', path));
         this.#owner(path, uid, gid);
         if (header.mtime !== undefined) lutimesSync(path, header.mtime, header.mtime);
         return;
@@ -249,7 +256,7 @@ class Applier {
         const targetDir = await this.#resolveDir(targetParent === '.' ? '' : targetParent, false);
         const target = join(targetDir, posix.basename(targetName));
         try {
-          linkSync(target, path);
+          this.#fresh(path, () => linkSync(target, path));
         } catch (error) {
           throw new UnpackError('LAYER_INVALID', `hard link ${JSON.stringify(header.name)} → ${JSON.stringify(header.linkname)}: target is not in the layer`, { cause: error });
         }
@@ -259,6 +266,7 @@ class Applier {
       case 'block-device':
       case 'fifo': {
         // Node cannot mknod; layers rarely hold devices, so one process per node is fine.
+        if (lstatOrUndefined(path) !== undefined) this.#remove(path);
         const kind = header.type === 'fifo' ? ['p'] : [header.type === 'block-device' ? 'b' : 'c', String(header.devmajor ?? 0), String(header.devminor ?? 0)];
         await execFileAsync('mknod', ['-m', mode.toString(8), path, ...kind]);
         this.#owner(path, uid, gid);
@@ -267,6 +275,21 @@ class Applier {
       default:
         // pax/GNU long-name headers are consumed by tar-stream; anything else carries no file.
         return;
+    }
+  }
+
+  /**
+   * Creates with an exclusive call (O_EXCL, symlink, link never follow the final component); when the
+   * name is taken by an earlier entry, that entry is removed and the call repeated. Trying first saves
+   * an lstat per entry, since names rarely repeat within a layer.
+   */
+  #fresh<T>(path: string, create: () => T): T {
+    try {
+      return create();
+    } catch (error) {
+      if (!isExists(error)) throw error;
+      this.#remove(path);
+      return create();
     }
   }
 

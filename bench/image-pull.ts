@@ -1,0 +1,74 @@
+// Image pull from a loopback registry into an empty store: berth's ImageStore vs `skopeo copy` to an OCI dir.
+//
+//   node --import=tsx bench/image-pull.ts [--runs N]
+//
+// Starts its own registry (hack/registry.sh, free port), pushes the busybox image, then alternates the two
+// pulls N times, each into a fresh empty directory. berth's pull also unpacks the layer (what a container
+// start needs); skopeo only stores blobs. Prints medians and the ratio (goal: berth ≤ 1.2× skopeo).
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ImageStore } from '../node-agent/src/images/image-store.js';
+
+const execFileAsync = promisify(execFile);
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const warmup = 2;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const port = await freePort();
+const work = await mkdtemp(join(tmpdir(), 'berth-bench-pull-'));
+const registryArgs = ['--port', String(port), '--dir', join(work, 'registry')];
+try {
+  await execFileAsync(join(repo, 'hack', 'registry.sh'), ['start', ...registryArgs]);
+  await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${port}`], { env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'layout') } });
+  const image = `127.0.0.1:${port}/library/busybox:latest`;
+  const berth: number[] = [];
+  const skopeo: number[] = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const root = await mkdtemp(join(work, 'berth-'));
+    const store = new ImageStore({ root });
+    let start = performance.now();
+    await store.pull(image);
+    const berthMs = performance.now() - start;
+    await store.close();
+    const dest = await mkdtemp(join(work, 'skopeo-'));
+    start = performance.now();
+    await execFileAsync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${image}`, `oci:${dest}:latest`]);
+    const skopeoMs = performance.now() - start;
+    if (i >= warmup) {
+      berth.push(berthMs);
+      skopeo.push(skopeoMs);
+    }
+    await rm(root, { recursive: true, force: true });
+    await rm(dest, { recursive: true, force: true });
+  }
+  const b = median(berth);
+  const s = median(skopeo);
+  console.log(`image pull, busybox (1 layer, ${runs} runs each, medians, loopback registry)`);
+  console.log(`  berth ImageStore.pull (download + verify + unpack): ${b.toFixed(1)} ms`);
+  console.log(`  skopeo copy docker:// → oci: (download only):        ${s.toFixed(1)} ms`);
+  console.log(`  ratio berth / skopeo: ${(b / s).toFixed(2)}× (goal ≤ 1.2×)`);
+} finally {
+  await execFileAsync(join(repo, 'hack', 'registry.sh'), ['stop', ...registryArgs]).catch(() => {});
+  await rm(work, { recursive: true, force: true });
+}
