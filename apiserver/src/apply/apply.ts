@@ -353,10 +353,10 @@ function applyOnce(
   const lastSet = last?.set;
   const set = filter(toFieldSet(ctx.config, type));
   // The stored entry is kept verbatim at the end if the (stripped) set comes out the same.
-  const lastOriginal = last?.original;
+  // An Apply entry is one per manager whatever the version; applying at another version moves it there.
+  const lastOriginal = last?.apiVersion === ctx.apiVersion ? last.original : undefined;
   if (last) {
-    last.set = set;
-    last.original = undefined;
+    managers.set(id, { ...last, apiVersion: ctx.apiVersion, set, original: undefined });
   } else {
     managers.set(id, { manager: ctx.manager, operation: 'Apply', apiVersion: ctx.apiVersion, subresource: ctx.subresource, time: undefined, set, original: undefined });
   }

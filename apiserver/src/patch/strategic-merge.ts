@@ -94,7 +94,7 @@ function mergeMap(original: JsonObject | undefined, patch: JsonObject, t: TypeNo
       if (!isDeleteList) {
         discardNulls(patchV);
         const [v, keep] = removeDirectives(patchV);
-        if (keep) orig[k] = v;
+        if (keep) orig[k] = v as JsonValue;
         else delete orig[k];
       }
       continue;
@@ -110,7 +110,7 @@ function mergeMap(original: JsonObject | undefined, patch: JsonObject, t: TypeNo
       orig[k] = lt?.patchMerge || isDeleteList ? mergeSlice(origV, patchV, lt, isDeleteList) : patchV;
     } else {
       const [v, keep] = removeDirectives(patchV);
-      if (keep) orig[k] = v;
+      if (keep) orig[k] = v as JsonValue;
       else delete orig[k];
     }
   }

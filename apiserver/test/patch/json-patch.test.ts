@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { applyJsonPatch, JsonPatchError, MAX_JSON_PATCH_OPERATIONS } from '../../src/patch/json-patch.js';
 import type { JsonValue } from '../../src/patch/json-value.js';
 
@@ -7,7 +7,7 @@ const obj = (): JsonValue => ({
   spec: { image: 'nginx', ports: [{ port: 80 }, { port: 443 }], args: ['a', 'b'] },
 });
 
-function fails(t: Tap.Test, doc: JsonValue, patch: unknown, code: string, message: string, status = 422): void {
+function fails(t: Test, doc: JsonValue, patch: unknown, code: string, message: string, status = 422): void {
   const before = JSON.stringify(doc);
   try {
     applyJsonPatch(doc, patch);
