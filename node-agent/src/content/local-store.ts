@@ -126,7 +126,8 @@ export class LocalContentStore implements ContentStore {
       signal?.throwIfAborted();
       const held = this.#locks.get(ref);
       if (held === undefined) break;
-      await (signal === undefined ? held : Promise.race([held, abortPromise(signal)]));
+      if (signal === undefined) await held;
+      else await untilDoneOrAborted(held, signal);
     }
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
@@ -224,11 +225,20 @@ class LocalWriter implements ContentWriter {
   }
 }
 
-function abortPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
+async function untilDoneOrAborted(done: Promise<void>, signal: AbortSignal): Promise<void> {
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      done,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function isNotFound(error: unknown): boolean {

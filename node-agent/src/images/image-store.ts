@@ -64,7 +64,9 @@ export class ImageStore implements ImageService {
       if (applied !== undefined) {
         options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'cached' });
       } else {
-        downloadedBytes += await this.#ensureBlob(ref, layer, options, request);
+        // Not `x += await …`: that reads x before the await and loses the other layers' bytes.
+        const fetched = await this.#ensureBlob(ref, layer, options, request);
+        downloadedBytes += fetched;
         applied = await this.#unpack(layer, diffID, options);
         options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'unpacked' });
       }
