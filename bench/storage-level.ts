@@ -185,8 +185,11 @@ async function benchWatch(dir: string): Promise<{ deliveries: number; p50: numbe
   return { deliveries: latencies.length * 10, p50: at(0.5), p99: at(0.99) };
 }
 
-/** RSS of a fresh process holding an open store of `objects` objects and a WatchCache, after settling. */
-async function idleRss(dir: string, objects: number): Promise<number> {
+/**
+ * RSS of a fresh process holding an open store of `objects` objects and a WatchCache, after settling, and of
+ * the same process before opening (Node plus the tsx loader, which a built server does not carry).
+ */
+async function idleRss(dir: string, objects: number): Promise<{ before: number; after: number }> {
   const storeDir = join(dir, 'idle');
   const store = await LevelStore.open({ dir: storeDir });
   for (let i = 0; i < objects; i += 500) {
@@ -198,12 +201,15 @@ async function idleRss(dir: string, objects: number): Promise<number> {
   const script = `
     import { LevelStore } from ${JSON.stringify(new URL('../apiserver/src/storage/level-store.ts', import.meta.url).href)};
     import { WatchCache } from ${JSON.stringify(new URL('../apiserver/src/storage/watch-cache.ts', import.meta.url).href)};
+    await new Promise((r) => setTimeout(r, 500));
+    globalThis.gc?.();
+    const before = process.memoryUsage().rss;
     const store = await LevelStore.open({ dir: ${JSON.stringify(storeDir)} });
     const cache = new WatchCache(store);
     await cache.waitFor(store.revision());
     await new Promise((r) => setTimeout(r, 1500));
     globalThis.gc?.();
-    console.log(process.memoryUsage().rss);
+    console.log(before, process.memoryUsage().rss);
     cache.close();
     await store.close();
   `;
@@ -215,7 +221,8 @@ async function idleRss(dir: string, objects: number): Promise<number> {
     proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
     proc.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`idle RSS probe exited ${code}`))));
   });
-  return Number(out.trim());
+  const [before, after] = out.trim().split(' ').map(Number);
+  return { before: before ?? 0, after: after ?? 0 };
 }
 
 const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(8);
@@ -231,7 +238,10 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'rss') {
     const rss = await idleRss(dir, 10_000);
-    console.log(`idle RSS, store with 10,000 objects + watch cache: ${(rss / 1024 / 1024).toFixed(1)} MB`);
+    const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
+    console.log(
+      `idle RSS, store with 10,000 objects + watch cache: ${mb(rss.after)} MB (process before opening: ${mb(rss.before)} MB, so the store adds ${mb(rss.after - rss.before)} MB)`,
+    );
   }
   await rm(dir, { recursive: true, force: true });
 }

@@ -5,8 +5,9 @@
 // holds only a cursor into it and copies nothing, so a thousand watchers cost a thousand cursors. A subscriber
 // whose unread events get evicted from the ring has fallen too far behind: it is ended with WatchTooSlowError
 // (the ring is its bounded buffer). A watch from before the window first replays the store's history, then
-// joins the window, so any revision the store retains can be resumed. Consumers read with `next()` / `batches()` (one await per wake-up, the
-// cheap path for many watchers) or `events` (one event at a time, the Store `Watcher` shape).
+// joins the window, so any revision the store retains can be resumed. Consumers read with `next()` /
+// `batches()` (one await per wake-up, the cheap path for many watchers) or `events` (one event at a time, the
+// Store `Watcher` shape).
 
 import { StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type Watcher } from './interface.js';
 
@@ -56,6 +57,7 @@ export class WatchCache {
     { from: number; to: number; head: number; events: readonly StoreEvent[] | undefined }
   >();
   private flushScheduled = false;
+  private waitersScheduled = false;
   private lastFlush = 0;
   private readonly dispatchIntervalMs: number;
   private flushedSeq = 0;
@@ -114,18 +116,25 @@ export class WatchCache {
     if (this.seen >= revision) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StoreClosedError());
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { revision, resolve, reject };
-      this.waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(signal.reason);
+      const onAbort = (): void => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        revision,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -262,6 +271,11 @@ export class WatchCache {
     this.ring[slot] = event;
     this.headSeq++;
     this.seen = event.revision;
+    // Writers waiting to see their write are released at once, not at the next dispatch.
+    if (this.waiters.length > 0 && !this.waitersScheduled) {
+      this.waitersScheduled = true;
+      process.nextTick(() => this.releaseWaiters());
+    }
     // Coalesce: the store hands over a whole commit's events in one run of microtasks, and under load several
     // commits share one dispatch; wake readers once per dispatch.
     if (!this.flushScheduled) {
@@ -295,13 +309,14 @@ export class WatchCache {
         if (sub.cursor < tail) sub.terminate(new WatchTooSlowError(sub.lastRevision, this.capacity));
       }
     }
-    if (this.waiters.length > 0) {
-      const ready = this.waiters.filter((w) => w.revision <= this.seen);
-      if (ready.length > 0) {
-        this.waiters = this.waiters.filter((w) => w.revision > this.seen);
-        for (const w of ready) w.resolve();
-      }
-    }
+  }
+
+  private releaseWaiters(): void {
+    this.waitersScheduled = false;
+    const ready = this.waiters.filter((w) => w.revision <= this.seen);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.revision > this.seen);
+    for (const w of ready) w.resolve();
   }
 
   private fail(error: Error): void {
