@@ -1,5 +1,5 @@
 import t from 'tap';
-import { apply } from '../../src/apply/index.js';
+import { apply, recordUpdate } from '../../src/apply/index.js';
 import type { JsonObject } from '../../src/patch/json-value.js';
 import { AV, ctr, schema } from './fixtures.js';
 
@@ -74,6 +74,11 @@ t.test('no-op re-apply of a ~2 KB object costs well under 1 ms', async (t) => {
     if (!r.ok || !r.changed) throw new Error('expected a change');
   }, 1000);
   t.comment(`no-op apply: ${(noop * 1000).toFixed(1)} µs/object; apply with one change: ${(oneChange * 1000).toFixed(1)} µs/object`);
+  const labelled = { ...live, metadata: { ...(live['metadata'] as JsonObject), labels: { ...((live['metadata'] as JsonObject)['labels'] as JsonObject), env: 'prod' } } };
+  const update = time(() => {
+    recordUpdate({ before: live, after: labelled, manager: 'kubectl-label', apiVersion: AV, schema, now: '2026-11-25T11:00:00Z' });
+  }, 1000);
+  t.comment(`recordUpdate of a one-label merge patch: ${(update * 1000).toFixed(1)} µs/object`);
   t.ok(noop < 1, `no-op apply ${noop.toFixed(3)} ms < 1 ms`);
   t.ok(oneChange < 2, `one-change apply ${oneChange.toFixed(3)} ms < 2 ms`);
 });

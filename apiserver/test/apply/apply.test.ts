@@ -151,6 +151,26 @@ t.test('removal: a field the manager applied before and omits now goes, unless s
   t.same(spec(l2), { image: 'nginx', replicas: 5 });
 });
 
+t.test('removal keeps what another manager shares inside a dropped struct', async (t) => {
+  let live = ssa(undefined, ctr({ resources: { limits: { cpu: '1', memory: '1Gi' } } }), 'a', T0);
+  live = ssa(live, ctr({ resources: { limits: { memory: '1Gi' } } }), 'b', T1);
+  live = ssa(live, ctr({}), 'a', T2);
+  t.same(spec(live), { resources: { limits: { memory: '1Gi' } } });
+  t.same(mf(live), [
+    entry('b', 'Apply', T1, { 'f:spec': { 'f:resources': { 'f:limits': { 'f:memory': {} } } } }),
+    entry('a', 'Apply', T2, { 'f:spec': {} }, {}),
+  ], 'a now owns only the (empty) spec it applied');
+});
+
+t.test('applying at another apiVersion moves the Apply entry there', async (t) => {
+  let live = ssa(undefined, ctr({ image: 'nginx' }), 'a', T0);
+  const r = apply({ live, config: { ...ctr({ image: 'nginx' }), apiVersion: 'berth.dev/v1beta1' }, manager: 'a', apiVersion: 'berth.dev/v1beta1', schema, now: T1 });
+  t.ok(r.ok);
+  if (!r.ok) return;
+  live = r.object;
+  t.same(mf(live), [{ ...entry('a', 'Apply', T1, { 'f:spec': { 'f:image': {} } }), apiVersion: 'berth.dev/v1beta1' }]);
+});
+
 t.test('map lists merge by key, keep others\' items, remove only the applier\'s dropped items', async (t) => {
   let live = ssa(undefined, ctr({ containers: [{ name: 'app', image: 'a:1' }, { name: 'log', image: 'l:1' }] }), 'a', T0);
   live = ssa(live, ctr({ containers: [{ name: 'sidecar', image: 's:1' }] }), 'b', T1);
