@@ -323,6 +323,7 @@ function isNoOp(opts: ApplyOptions, type: TypeNode, filter: Filter, liveObj: Jso
     if (!isJsonObject(e) || e['operation'] !== 'Apply' || e['manager'] !== opts.manager) continue;
     const sub = typeof e['subresource'] === 'string' && e['subresource'] !== '' ? e['subresource'] : undefined;
     if (managerId(opts.manager, 'Apply', opts.apiVersion, sub) !== id || e['fieldsType'] !== 'FieldsV1') continue;
+    if (e['apiVersion'] !== opts.apiVersion) return false; // the entry moves to this version: a write
     try {
       stored = decodeFieldsV1(e['fieldsV1']);
     } catch {
