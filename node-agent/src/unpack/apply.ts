@@ -76,8 +76,9 @@ export async function applyLayer(source: AsyncIterable<Uint8Array>, root: string
     decompressor === undefined
       ? pipeline(stream, hasher, feedExtract, pipeOptions)
       : pipeline(stream, decompressor, hasher, feedExtract, pipeOptions);
-  // The loop below reports the first failure; this keeps a feeding error from going unhandled meanwhile.
-  feeding.catch(() => {});
+  // extract is outside the pipeline: a failure upstream (bad gzip, a dropped connection) must end it too,
+  // or the loop below would wait for entries forever.
+  feeding.catch((error: unknown) => extract.destroy(error instanceof Error ? error : new Error(String(error))));
   const state = new Applier(root);
   try {
     for await (const entry of extract) {
@@ -112,7 +113,7 @@ function toUnpackError(error: unknown): unknown {
   if (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR')) return error;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('Z_')) return new UnpackError('LAYER_INVALID', `layer is not valid gzip: ${(error as Error).message}`, { cause: error });
-  if (error instanceof Error && /tar|header/i.test(error.message)) return new UnpackError('LAYER_INVALID', `layer is not a valid tar archive: ${error.message}`, { cause: error });
+  if (error instanceof Error && /Invalid tar header|Unexpected end of data/.test(error.message)) return new UnpackError('LAYER_INVALID', `layer is not a valid tar archive: ${error.message}`, { cause: error });
   return error;
 }
 
@@ -129,11 +130,16 @@ async function decompress(source: AsyncIterable<Uint8Array>): Promise<{ stream: 
   }
   const stream = Readable.from(
     (async function* () {
-      yield* held;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
+      try {
+        yield* held;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // On failure or abort, let the source (a file or an HTTP body) close rather than dangle.
+        await iterator.return?.();
       }
     })(),
     { objectMode: false },

@@ -1,9 +1,10 @@
 // Pulling the busybox image from a real loopback registry: layers unpacked once, cached pulls download nothing.
-import { mkdtemp, readFile, readlink, rm, stat, unlink } from 'node:fs/promises';
+import { access, mkdtemp, readFile, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ImageStore } from '../../src/images/image-store.js';
+import { OverlaySnapshotter } from '../../src/snapshots/overlay.js';
 import type { PullProgress } from '../../src/images/images.js';
 import { pushBusybox, startRegistry } from '../fixtures/registry.js';
 
@@ -60,6 +61,29 @@ t.test('concurrent pulls of one image share one download and one unpack', async 
   t.ok((await stat(join(a.layers[0]!.dir, 'bin', 'busybox'))).isFile());
 });
 
+t.test('two containers from one image share its unpacked layers', async (t) => {
+  const { store, root } = await newStore();
+  const snapshotter = new OverlaySnapshotter(root);
+  t.teardown(async () => {
+    await snapshotter.remove('a');
+    await snapshotter.remove('b');
+  });
+  const first = await store.pull(image);
+  const second = await store.pull(image);
+  t.equal(second.downloadedBytes, 0);
+  const lowers = (p: typeof first) => p.layers.map((l) => l.dir).reverse();
+  t.same(lowers(second), lowers(first), 'same layer directories');
+  const a = await snapshotter.prepare('a', lowers(first));
+  const b = await snapshotter.prepare('b', lowers(second));
+  t.ok((await stat(join(a.rootfs, 'bin', 'busybox'))).isFile());
+  t.ok((await stat(join(b.rootfs, 'bin', 'busybox'))).isFile());
+  await writeFile(join(a.rootfs, 'etc', 'only-in-a'), 'x');
+  await t.rejects(access(join(b.rootfs, 'etc', 'only-in-a')), 'b does not see a’s file');
+  await t.rejects(access(join(first.layers[0]!.dir, 'etc', 'only-in-a')), 'the shared layer is untouched');
+  await snapshotter.remove('a');
+  t.ok((await stat(join(first.layers[0]!.dir, 'bin', 'busybox'))).isFile(), 'layer stays after a container is removed');
+});
+
 t.test('a second pull of a cached image downloads no blob', async (t) => {
   const { store } = await newStore();
   const first = await store.pull(image);
@@ -75,7 +99,6 @@ t.test('a second pull of a cached image downloads no blob', async (t) => {
     await unlink(path);
   }
   t.teardown(async () => {
-    const { writeFile } = await import('node:fs/promises');
     for (const [path, bytes] of removed) await writeFile(path, bytes);
   });
   const events: PullProgress[] = [];

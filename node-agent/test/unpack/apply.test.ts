@@ -98,6 +98,13 @@ t.test('uncompressed and zstd layers', async (t) => {
   t.equal(result.diffID, `sha256:${createHash('sha256').update(layer).digest('hex')}`);
 });
 
+t.test('a layer that is not a tar (or not valid gzip) is LAYER_INVALID', async (t) => {
+  const garbage = Buffer.alloc(4096, 7);
+  await t.rejects(applyLayer(once(garbage), await tempDir('berth-unpack-')), { code: 'LAYER_INVALID' });
+  const badGzip = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), garbage]);
+  await t.rejects(applyLayer(once(badGzip), await tempDir('berth-unpack-')), { code: 'LAYER_INVALID' });
+});
+
 t.test('whiteouts become 0/0 char devices, opaque dirs get trusted.overlay.opaque', async (t) => {
   const layer = await makeTar([
     { header: { name: 'etc/.wh.gone', type: 'file', mode: 0o644 } },
