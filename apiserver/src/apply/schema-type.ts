@@ -105,6 +105,14 @@ function compileNode(s: JsonValue | undefined): TypeNode {
       : [];
     const items = compileNode(schema['items']);
     const strategy = str(schema['x-kubernetes-patch-strategy']) ?? '';
+    const patchMerge = strategy.split(',').includes('merge');
+    const mergeKey = str(schema['x-kubernetes-patch-merge-key']);
+    let listType: ListType['listType'] = lt === 'set' ? 'set' : lt === 'map' && keys.length > 0 ? 'map' : 'atomic';
+    if (lt === undefined && patchMerge) {
+      // Built-in schemas without a list type: a strategic-merge list is associative (kube-openapi's schemaconv).
+      listType = mergeKey !== undefined ? 'map' : 'set';
+      if (mergeKey !== undefined) keys.push(mergeKey);
+    }
     const keyDefaults = new Map<string, JsonValue>();
     if (items.kind === 'map') {
       const props = isJsonObject(schema['items'] as JsonValue) ? (schema['items'] as JsonObject)['properties'] : undefined;
@@ -115,12 +123,12 @@ function compileNode(s: JsonValue | undefined): TypeNode {
     }
     return {
       kind: 'list',
-      listType: lt === 'set' ? 'set' : lt === 'map' && keys.length > 0 ? 'map' : 'atomic',
+      listType,
       keys,
       keyDefaults,
       items,
-      patchMerge: strategy.split(',').includes('merge'),
-      patchMergeKey: str(schema['x-kubernetes-patch-merge-key']),
+      patchMerge,
+      patchMergeKey: mergeKey,
     };
   }
   const props = schema['properties'];

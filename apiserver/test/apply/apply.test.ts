@@ -366,3 +366,28 @@ t.test('bad apply bodies are refused as Kubernetes refuses them', async (t) => {
     code: 'BERTH_APPLY_INVALID_OBJECT',
   });
 });
+
+t.test('built-in schemas: a strategic-merge list without a list type is a map list keyed by its merge key', async (t) => {
+  const sa: JsonObject = {
+    type: 'object',
+    properties: {
+      secrets: {
+        type: 'array',
+        'x-kubernetes-patch-strategy': 'merge',
+        'x-kubernetes-patch-merge-key': 'name',
+        items: { type: 'object', properties: { name: { type: 'string' } } },
+      },
+      imagePullSecrets: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
+    },
+  };
+  const base = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa', namespace: 'default' } };
+  const a = apply({ live: undefined, config: { ...base, secrets: [{ name: 's1' }], imagePullSecrets: [{ name: 'p1' }] }, manager: 'a', apiVersion: 'v1', schema: sa, now: T0 });
+  if (!a.ok) throw new Error('conflict');
+  const b = apply({ live: a.object, config: { ...base, secrets: [{ name: 's2' }] }, manager: 'b', apiVersion: 'v1', schema: sa, now: T1 });
+  if (!b.ok) throw new Error('conflict');
+  t.same(b.object['secrets'], [{ name: 's1' }, { name: 's2' }]);
+  t.same(((b.object['metadata'] as JsonObject)['managedFields'] as JsonObject[]).map((e) => e['fieldsV1']), [
+    { 'f:imagePullSecrets': {}, 'f:secrets': { 'k:{"name":"s1"}': { '.': {}, 'f:name': {} } } },
+    { 'f:secrets': { 'k:{"name":"s2"}': { '.': {}, 'f:name': {} } } },
+  ]);
+});
