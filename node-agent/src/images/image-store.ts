@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { LocalContentStore } from '../content/local-store.js';
 import type { ContentStore } from '../content/content.js';
 import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../registry/client.js';
-import { RegistryProtocolError } from '../registry/errors.js';
+import { ContentError } from '../content/errors.js';
+import { RegistryProtocolError, RegistryUnreachable } from '../registry/errors.js';
 import { parseConfig, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from '../registry/manifest.js';
 import { formatReference, parseReference, type Reference } from '../registry/reference.js';
 import type { Remote } from '../registry/registry.js';
@@ -134,7 +135,9 @@ export class ImageStore implements ImageService {
         await writer.write(body, options.signal);
       } catch (error) {
         body.destroy();
-        throw error;
+        if (ContentError.isInstance(error) || options.signal?.aborted === true) throw error;
+        // A connection dropped mid-body: the bytes so far stay in the ingest for a resume.
+        throw new RegistryUnreachable(`download of layer ${layer.digest} from registry ${ref.registry} was interrupted after ${writer.offset} of ${layer.size} bytes: ${(error as Error).message}`, { cause: error });
       }
       const downloaded = writer.offset - before;
       await writer.commit();

@@ -1,5 +1,5 @@
 // Pulling the busybox image from a real loopback registry: layers unpacked once, cached pulls download nothing.
-import { access, mkdtemp, readFile, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -84,6 +84,21 @@ t.test('two containers from one image share its unpacked layers', async (t) => {
   t.ok((await stat(join(first.layers[0]!.dir, 'bin', 'busybox'))).isFile(), 'layer stays after a container is removed');
 });
 
+t.test('an aborted pull stops with the abort reason and publishes nothing', async (t) => {
+  const { store, root } = await newStore();
+  const controller = new AbortController();
+  const reason = new Error('container deleted');
+  const pulling = store.pull(image, {
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.kind === 'resolved') controller.abort(reason);
+    },
+  });
+  await t.rejects(pulling, reason);
+  const layerDirs = await readdir(join(root, 'layers', 'sha256')).catch(() => []);
+  t.same(layerDirs, [], 'no layer published');
+});
+
 t.test('a second pull of a cached image downloads no blob', async (t) => {
   const { store } = await newStore();
   const first = await store.pull(image);
@@ -111,6 +126,7 @@ t.test('a second pull of a cached image downloads no blob', async (t) => {
   );
   // By digest, a stored manifest needs no registry at all.
   await registry.stop();
+  await t.rejects(fetch(`http://${registry.address}/v2/`), 'registry is down');
   const offline = await store.pull(`${registry.address}/library/busybox@${digest}`);
   t.equal(offline.layers[0]!.dir, first.layers[0]!.dir);
 });
