@@ -7,7 +7,8 @@
 #   hack/registry.sh status [--port P] [--dir D]
 #
 # State (config, storage, pid file, log) lives in D, by default /tmp/berth-registry-P, so registries on
-# different ports never share anything. `start` returns once /v2/ answers and prints the address.
+# different ports never share anything. `start` returns once /v2/ answers and prints the address; if a
+# registry already runs on that port and dir it is left as is (stop it first to change its auth or TLS).
 set -eu
 
 cmd=${1:-}
