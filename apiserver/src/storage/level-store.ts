@@ -102,6 +102,8 @@ export class LevelStore implements Store {
   private closingDone: Promise<void> | undefined;
   private compaction: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private syncs = 0;
+  private syncedWrites = 0;
 
   private constructor(
     db: Level<string, string>,
@@ -191,9 +193,9 @@ export class LevelStore implements Store {
     return this.compacted;
   }
 
-  /** Number of keys stored. */
-  size(): number {
-    return this.index.size;
+  /** Counters for metrics: keys stored, sync batches committed and the writes they carried. */
+  stats(): { readonly keys: number; readonly syncs: number; readonly writes: number } {
+    return { keys: this.index.size, syncs: this.syncs, writes: this.syncedWrites };
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
@@ -442,6 +444,8 @@ export class LevelStore implements Store {
       // The revision counter rides in the same atomic batch, so it can never fall behind a stored write.
       ops.push({ type: 'put', key: META_REVISION, value: String(rev) });
       await this.db.batch(ops, { sync: true });
+      this.syncs++;
+      this.syncedWrites += events.length;
     }
 
     // Acknowledge: memory first, then watchers, then callers, so a caller that reads or watches next sees it.

@@ -55,10 +55,10 @@ t.test('age-based compaction drops events older than maxAgeMs', async (t) => {
 
 t.test('concurrent writes share syncs (group commit)', async (t) => {
   const store = await openTemp(t, { historyRetention: false });
-  // One writer at a time pays one fsync per write; 64 at once must be much cheaper per write.
   let begin = performance.now();
   for (let i = 0; i < 100; i++) ok(t, await store.create(`/s/${i}`, () => 'x'.repeat(1000)));
   const serial = (performance.now() - begin) / 100;
+  t.same(store.stats(), { keys: 100, syncs: 100, writes: 100 }, 'one writer at a time: one sync per write');
   begin = performance.now();
   await Promise.all(
     Array.from({ length: 64 }, async (_, w) => {
@@ -66,8 +66,10 @@ t.test('concurrent writes share syncs (group commit)', async (t) => {
     }),
   );
   const grouped = (performance.now() - begin) / 1280;
+  const { syncs, writes } = store.stats();
   t.comment(`per write: serial ${serial.toFixed(3)} ms, 64 concurrent ${grouped.toFixed(3)} ms`);
-  t.ok(grouped < serial / 4, 'concurrent writes cost far less than one fsync each');
+  t.equal(writes, 1380);
+  t.ok(syncs - 100 <= 1280 / 16, `64 concurrent writers shared syncs: ${syncs - 100} syncs for 1280 writes`);
 });
 
 t.test('a watcher that stops reading is ended with WatchTooSlowError, writers unaffected', async (t) => {
