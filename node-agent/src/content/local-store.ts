@@ -1,7 +1,7 @@
 // A content store on the local filesystem: <root>/blobs/sha256/<hex>, partial downloads in <root>/ingest/.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContentStore, ContentWriter, Info, WriterOptions } from './content.js';
@@ -46,7 +46,8 @@ export class LocalContentStore implements ContentStore {
     const handle = await open(path, 'r').catch((error: unknown) => {
       throw isNotFound(error) ? new ContentNotFound(digest) : error;
     });
-    return createReadStream('', { fd: handle.fd, autoClose: true }).on('close', () => void handle.close().catch(() => {}));
+    // The stream owns the handle and closes it when done or destroyed.
+    return handle.createReadStream();
   }
 
   async readBlob(digest: string): Promise<Buffer> {
@@ -93,6 +94,13 @@ export class LocalContentStore implements ContentStore {
       await mkdir(dir, { recursive: true });
       await mkdir(join(this.#root, 'blobs', 'sha256'), { recursive: true });
       const dataPath = join(dir, 'data');
+      // A ref reused for another digest must not resume the old bytes.
+      const digestPath = join(dir, 'digest');
+      const previous = await readFile(digestPath, 'utf8').catch(() => undefined);
+      if (previous !== options.digest) {
+        await rm(dataPath, { force: true });
+        await writeFile(digestPath, options.digest);
+      }
       const hash = createHash('sha256');
       let offset = 0;
       // Resume: re-hash what an earlier attempt left, so the final digest covers every byte.
