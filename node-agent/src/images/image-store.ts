@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LocalContentStore } from '../content/local-store.js';
 import type { ContentStore } from '../content/content.js';
 import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../registry/client.js';
-import { ContentError } from '../content/errors.js';
+import { ContentError, DigestMismatch } from '../content/errors.js';
 import { RegistryProtocolError, RegistryUnreachable } from '../registry/errors.js';
 import { parseConfig, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from '../registry/manifest.js';
 import { formatReference, parseReference, type Reference } from '../registry/reference.js';
@@ -150,11 +150,17 @@ export class ImageStore implements ImageService {
     }
   }
 
-  #unpack(layer: Descriptor, diffID: string, options: PullOptions): Promise<AppliedLayer> {
-    return this.layers.unpack(layer.digest, () => this.content.reader(layer.digest), {
-      diffID,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+  async #unpack(layer: Descriptor, diffID: string, options: PullOptions): Promise<AppliedLayer> {
+    try {
+      return await this.layers.unpack(layer.digest, () => this.content.reader(layer.digest), {
+        diffID,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      // A stored blob that unpacks wrong is dropped, so the next pull fetches it again instead of failing forever.
+      if (DigestMismatch.isInstance(error)) await this.content.delete(layer.digest);
+      throw error;
+    }
   }
 }
 
