@@ -53,7 +53,11 @@ export type WriteResult =
   | { readonly ok: false; readonly reason: 'exists' | 'not-found' | 'conflict'; readonly current?: StoredValue };
 
 export interface Watcher {
-  /** Events in revision order, starting after the requested revision; ends when closed. */
+  /**
+   * Events in revision order, starting after the requested revision; ends when closed, and throws
+   * WatchTooSlowError (or the store's error) when the watch was ended for the reader. Iterate it once;
+   * leaving the loop closes the watcher.
+   */
   readonly events: AsyncIterable<StoreEvent>;
   close(): void;
 }
@@ -69,7 +73,8 @@ export interface Store {
 
   /**
    * Create `key`. The callback receives the revision the write will get, so the value can carry its own
-   * resourceVersion; it runs inside the write's critical section.
+   * resourceVersion; it runs inside the write's critical section, so keep it quick. If it throws, that
+   * write's promise rejects with the error and nothing is written for it. Writes resolve once durable.
    */
   create(key: string, render: (revision: number) => string): Promise<WriteResult>;
   /**
@@ -85,7 +90,7 @@ export interface Store {
    */
   watch(prefix: string, afterRevision: number): Watcher;
 
-  /** Drop history at or below `revision`. */
+  /** Drop history at or below `revision` (never moves back; RangeError above `revision()`). */
   compact(revision: number): Promise<void>;
 
   close(): Promise<void>;
