@@ -16,8 +16,9 @@ export interface WatchCacheOptions {
   readonly capacity?: number;
   /**
    * On start, load up to this many of the store's most recent events into the window. Not needed for
-   * correctness (a watch from before the window replays the store's history first), only to serve early
-   * resumes after a restart from memory; costs memory for their values. @default 0
+   * correctness (a watch from before the window replays the store's history first), but after a restart
+   * every client resumes at once, and those resuming from recent revisions are then served from memory
+   * rather than each replaying the store. Costs memory for their values. @default 1024
    */
   readonly preload?: number;
   /** Most events handed out by one `next()` call. @default 1000 */
@@ -67,7 +68,7 @@ export class WatchCache {
 
   constructor(store: Store, options: WatchCacheOptions = {}) {
     const capacity = options.capacity ?? 65_536;
-    const preload = options.preload ?? 0;
+    const preload = options.preload ?? 1024;
     const maxBatch = options.maxBatch ?? 1000;
     const dispatchIntervalMs = options.dispatchIntervalMs ?? 5;
     for (const [name, value] of [
