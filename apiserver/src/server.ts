@@ -43,6 +43,8 @@ export interface ApiServerOptions {
   readonly extraTokens?: ReadonlyMap<string, UserInfo>;
   /** Field ownership engine (managedFields, apply, strategic merge). */
   readonly fields?: FieldOwnership;
+  /** Events the watch cache keeps (how far back watches can resume). */
+  readonly watchCacheCapacity?: number;
 }
 
 export const kubernetesVersion = {
@@ -70,7 +72,7 @@ export class ApiServer {
     const { store } = options;
     const registry = new ResourceRegistry(strategyFor);
     const objects = new ObjectStore(store, registry);
-    const cache = new WatchCache(store);
+    const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry);
     await crdSync.start();

@@ -8,13 +8,12 @@ import { resourcePrefix } from '../registry/resource.js';
 import { crdCleanupFinalizer } from '../registry/strategies.js';
 import type { Store } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
+import { follow, type Follower } from './follow.js';
 
 const crdPrefix = '/registry/apiextensions.k8s.io/customresourcedefinitions/';
 
 export class CrdSync {
-  #closed = false;
-  #stop: (() => void) | undefined;
-  #done: Promise<void> | undefined;
+  #follower: Follower | undefined;
 
   constructor(
     private readonly store: Store,
@@ -24,24 +23,22 @@ export class CrdSync {
 
   /** Loads every stored CRD, then follows changes until closed. */
   async start(): Promise<void> {
-    const { items, revision } = await this.store.list({ prefix: crdPrefix });
-    for (const item of items) await this.#apply(decode(item) as unknown as CustomResourceDefinition);
-    const watcher = this.watchSource.watch(crdPrefix, revision);
-    this.#stop = () => watcher.close();
-    this.#done = (async () => {
-      try {
-        for await (const e of watcher.events) {
-          if (e.type === 'DELETE') {
-            const name = e.key.slice(crdPrefix.length);
-            this.registry.removeCrd(name);
-          } else if (e.value !== undefined) {
-            await this.#apply(JSON.parse(e.value) as CustomResourceDefinition);
-          }
-        }
-      } catch (err) {
-        if (!this.#closed) console.error('berth: CRD watch ended:', err);
-      }
-    })();
+    this.#follower = follow(
+      this.store,
+      this.watchSource,
+      crdPrefix,
+      {
+        list: async (items) => {
+          for (const item of items) await this.#apply(decode(item) as unknown as CustomResourceDefinition);
+        },
+        event: async (e) => {
+          if (e.type === 'DELETE') this.registry.removeCrd(e.key.slice(crdPrefix.length));
+          else if (e.value !== undefined) await this.#apply(JSON.parse(e.value) as CustomResourceDefinition);
+        },
+      },
+      'CRD',
+    );
+    await this.#follower.ready;
   }
 
   async #apply(crd: CustomResourceDefinition): Promise<void> {
@@ -75,8 +72,6 @@ export class CrdSync {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#stop?.();
-    await this.#done;
+    await this.#follower?.close();
   }
 }

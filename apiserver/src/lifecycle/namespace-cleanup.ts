@@ -8,14 +8,14 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import { collectionPrefix } from '../registry/resource.js';
 import type { Store } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
+import { follow, type Follower } from './follow.js';
 
 const namespacePrefix = '/registry/core/namespaces/';
 const retryMs = 1000;
 
 export class NamespaceCleanup {
   #closed = false;
-  #stop: (() => void) | undefined;
-  #done: Promise<void> | undefined;
+  #follower: Follower | undefined;
   #busy = new Set<string>();
   #timers = new Set<NodeJS.Timeout>();
 
@@ -27,17 +27,21 @@ export class NamespaceCleanup {
   ) {}
 
   async start(): Promise<void> {
-    const { items, revision } = await this.store.list({ prefix: namespacePrefix });
-    for (const item of items) this.#consider(item.key);
-    const watcher = this.watchSource.watch(namespacePrefix, revision);
-    this.#stop = () => watcher.close();
-    this.#done = (async () => {
-      try {
-        for await (const e of watcher.events) if (e.type === 'PUT') this.#consider(e.key);
-      } catch (err) {
-        if (!this.#closed) console.error('berth: namespace watch ended:', err);
-      }
-    })();
+    this.#follower = follow(
+      this.store,
+      this.watchSource,
+      namespacePrefix,
+      {
+        list: async (items) => {
+          for (const item of items) this.#consider(item.key);
+        },
+        event: async (e) => {
+          if (e.type === 'PUT') this.#consider(e.key);
+        },
+      },
+      'namespace',
+    );
+    await this.#follower.ready;
   }
 
   #consider(key: string): void {
@@ -84,7 +88,6 @@ export class NamespaceCleanup {
   async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
-    this.#stop?.();
-    await this.#done;
+    await this.#follower?.close();
   }
 }

@@ -19,6 +19,8 @@ export interface TestServer {
   readonly kubeconfig: string;
   /** Runs kubectl; resolves with its output and exit code (never rejects on a non-zero exit). */
   kubectl(args: readonly string[], options?: { input?: string; env?: Record<string, string> }): Promise<KubectlResult>;
+  /** Drops the store's history up to `revision` (watches from before it get 410 Expired). */
+  compact(revision: number): Promise<void>;
   /** Stops the server, keeping the data dir (for restart tests). */
   stop(): Promise<void>;
   /** Starts it again on the same data dir and port. */
@@ -32,11 +34,11 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(options: { watchCacheCapacity?: number } = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
   let store = await LevelStore.open({ dir: join(dir, 'store') });
-  let server: ApiServer | undefined = await ApiServer.start({ store, pki, host: '127.0.0.1', port: 0 });
+  let server: ApiServer | undefined = await ApiServer.start({ store, pki, host: '127.0.0.1', port: 0, ...options });
   const url = server.url;
   const port = Number(new URL(url).port);
   const kubeconfig = join(dir, 'kubeconfig');
@@ -68,6 +70,7 @@ export async function startTestServer(): Promise<TestServer> {
         else child.stdin?.end();
       });
     },
+    compact: (revision) => store.compact(revision),
     async stop() {
       await server?.close();
       server = undefined;
@@ -75,7 +78,7 @@ export async function startTestServer(): Promise<TestServer> {
     },
     async restart() {
       store = await LevelStore.open({ dir: join(dir, 'store') });
-      server = await ApiServer.start({ store, pki, host: '127.0.0.1', port });
+      server = await ApiServer.start({ store, pki, host: '127.0.0.1', port, ...options });
     },
     async close() {
       if (server !== undefined) {
