@@ -17,7 +17,7 @@ import {
 } from './discovery/discovery.js';
 import { ApiError, pathNotFound, type Status } from './errors/api-error.js';
 import type { FieldOwnership } from './handlers/field-ownership.js';
-import { plainFieldOwnership } from './handlers/plain-field-ownership.js';
+import { managedFieldOwnership } from './handlers/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
 import { parseResourcePath } from './http/request-info.js';
 import { bootstrap } from './lifecycle/bootstrap.js';
@@ -86,7 +86,7 @@ export class ApiServer {
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
     const authenticator = new Authenticator(tokens);
     const openapi = new OpenApiCache(registry);
-    const deps = { registry, objects, watchSource, fields: options.fields ?? plainFieldOwnership };
+    const deps = { registry, objects, watchSource, fields: options.fields ?? managedFieldOwnership };
 
     const app = new Koa();
     app.use(async (ctx) => {

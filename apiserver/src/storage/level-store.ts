@@ -443,7 +443,14 @@ export class LevelStore implements Store {
     if (ops.length > 0) {
       // The revision counter rides in the same atomic batch, so it can never fall behind a stored write.
       ops.push({ type: 'put', key: META_REVISION, value: String(rev) });
-      await this.db.batch(ops, { sync: true });
+      // A chained batch copies each entry into the native batch as it goes; level's array form spends
+      // several times longer per entry on the main thread.
+      const batch = this.db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync: true });
       this.syncs++;
       this.syncedWrites += events.length;
     }

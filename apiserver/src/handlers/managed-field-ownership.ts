@@ -1,0 +1,108 @@
+// Field ownership wired to the apply engine: managedFields on every write, server-side apply through the generic
+// update path, strategic merge for built-in kinds, and the engine's failures turned into Kubernetes Statuses.
+
+import { apply, ApplyError, conflictStatus, InvalidObjectError, ManagedFieldsError, recordUpdate } from '../apply/index.js';
+import { ApiError, badRequest } from '../errors/api-error.js';
+import type { KubeObject } from '../objects/object.js';
+import { nowTimestamp } from '../objects/object.js';
+import type { JsonObject, JsonValue } from '../patch/json-value.js';
+import { applyStrategicMergePatch, StrategicMergeError } from '../patch/strategic-merge.js';
+import { objectMetaSchema } from '../registry/object-meta-schema.js';
+import { groupVersion, type Resource } from '../registry/resource.js';
+import type { ApplyOptions, FieldOwnership } from './field-ownership.js';
+
+/** A kind's schema with full ObjectMeta, built once per schema object (the engine caches by identity). */
+const schemas = new WeakMap<object, JsonObject>();
+function schemaOf(resource: Resource): JsonObject {
+  let s = schemas.get(resource.schema);
+  if (s === undefined) {
+    s = { ...resource.schema, properties: { ...(resource.schema.properties ?? {}), metadata: objectMetaSchema } } as unknown as JsonObject;
+    schemas.set(resource.schema, s);
+  }
+  return s;
+}
+
+/** Maps the engine's typed errors to the Status a Kubernetes server answers. */
+function translate(e: unknown): never {
+  if (ApplyError.isInstance(e) || ManagedFieldsError.isInstance(e)) throw badRequest(e.message);
+  if (InvalidObjectError.isInstance(e)) throw new ApiError('Invalid', e.message, { causes: [{ reason: 'FieldValueInvalid', message: e.message, field: e.path }] });
+  if (StrategicMergeError.isInstance(e)) throw e.httpStatus === 400 ? badRequest(e.message) : new ApiError('Invalid', e.message);
+  throw e;
+}
+
+class ConflictError extends ApiError {
+  constructor(private readonly status: ReturnType<typeof conflictStatus>) {
+    super('Conflict', status.message, status.details as never);
+  }
+  override toStatus() {
+    return this.status as unknown as ReturnType<ApiError['toStatus']>;
+  }
+}
+
+export const managedFieldOwnership: FieldOwnership = {
+  recordUpdate(resource, before, after, manager, part) {
+    try {
+      const fields = recordUpdate({
+        before: before as unknown as JsonObject | undefined,
+        after: after as unknown as JsonObject,
+        manager,
+        apiVersion: groupVersion(resource),
+        schema: schemaOf(resource),
+        now: nowTimestamp(),
+        subresource: part === 'status' ? 'status' : undefined,
+        statusSubresource: resource.subresources.status,
+      });
+      if (fields === undefined) delete after.metadata.managedFields;
+      else after.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
+    } catch (e) {
+      translate(e);
+    }
+  },
+
+  async apply(objects, scope, name, part, config, options: ApplyOptions) {
+    const { resource } = scope;
+    const configName = config.metadata?.name;
+    if (configName !== undefined && configName !== name) {
+      throw badRequest(`the name of the object (${configName}) does not match the name on the URL (${name})`);
+    }
+    const merge = (live: KubeObject | undefined): KubeObject => {
+      let result: ReturnType<typeof apply>;
+      try {
+        result = apply({
+          live: live as unknown as JsonObject | undefined,
+          config: config as unknown as JsonObject,
+          manager: options.manager,
+          apiVersion: groupVersion(resource),
+          force: options.force,
+          schema: schemaOf(resource),
+          now: nowTimestamp(),
+          subresource: part === 'status' ? 'status' : undefined,
+          statusSubresource: resource.subresources.status,
+        });
+      } catch (e) {
+        translate(e);
+      }
+      if (!result.ok) throw new ConflictError(conflictStatus(result.conflicts));
+      return result.object as unknown as KubeObject;
+    };
+    // Apply is strict about unknown fields whatever fieldValidation says (as the Kubernetes apiserver is).
+    const writeOptions = { dryRun: options.dryRun, fieldValidation: 'Strict' as const, warnings: [] };
+    let created = false;
+    const { object } = await objects.update(scope, name, part, (current) => merge(current), writeOptions, async () => {
+      if (part === 'status') throw new ApiError('NotFound', `${resource.plural}${resource.group === '' ? '' : `.${resource.group}`} "${name}" not found`);
+      created = true;
+      const fresh = merge(undefined);
+      fresh.metadata = { ...fresh.metadata, name };
+      return objects.create(scope, fresh, writeOptions);
+    });
+    return { status: created ? 201 : 200, body: object };
+  },
+
+  strategicMerge(resource, current, patch) {
+    try {
+      return applyStrategicMergePatch(current as unknown as JsonObject, patch as JsonValue, schemaOf(resource));
+    } catch (e) {
+      translate(e);
+    }
+  },
+};
