@@ -90,33 +90,43 @@ interface Position {
   readonly offset: number;
 }
 
-/** Where the last `n` logical lines start, scanning forward and keeping only n offsets (never the log). */
+/**
+ * Where reading must begin to see the last `n` logical lines, scanning forward and keeping only n
+ * offsets (never the log). A line's start is its first partial record, which may precede records of
+ * the other stream; the caller trims the surplus lines this lets in.
+ */
 async function tailStart(files: readonly string[], n: number, streams: ReadonlySet<LogStreamName>): Promise<Position> {
-  if (n <= 0) {
-    const last = files.length - 1;
-    return { file: last, offset: await sizeOf(files[last] ?? '') };
-  }
+  const last = files.length - 1;
+  if (n <= 0) return { file: last, offset: await sizeOf(files[last] ?? '') };
   const ring: Position[] = [];
-  let lineStart: Position = { file: 0, offset: 0 };
-  let first = true;
+  const pendingStart = new Map<LogStreamName, Position>();
   for (let f = 0; f < files.length; f++) {
     const handle = await openIfExists(files[f] ?? '');
     if (handle === undefined) continue;
     try {
-      if (first) lineStart = { file: f, offset: 0 };
-      first = false;
+      let recordStart = 0;
       for await (const { line, end } of linesFrom(handle, 0)) {
+        const here = { file: f, offset: recordStart };
+        recordStart = end;
         const rec = parseLogRecord(line);
-        if (rec === undefined || rec.partial || !streams.has(rec.stream)) continue;
-        ring.push(lineStart);
+        if (rec === undefined || !streams.has(rec.stream)) continue;
+        if (rec.partial) {
+          if (!pendingStart.has(rec.stream)) pendingStart.set(rec.stream, here);
+          continue;
+        }
+        ring.push(pendingStart.get(rec.stream) ?? here);
+        pendingStart.delete(rec.stream);
         if (ring.length > n) ring.shift();
-        lineStart = { file: f, offset: end };
       }
     } finally {
       await handle.close();
     }
   }
-  return ring[0] ?? { file: files.length - 1, offset: 0 };
+  let earliest: Position | undefined;
+  for (const p of ring) {
+    if (earliest === undefined || p.file < earliest.file || (p.file === earliest.file && p.offset < earliest.offset)) earliest = p;
+  }
+  return earliest ?? { file: last, offset: await sizeOf(files[last] ?? '') };
 }
 
 async function sizeOf(file: string): Promise<number> {
@@ -149,6 +159,24 @@ export async function* readLogEntries(files: readonly string[], options: LogRead
   const start: Position = options.tailLines === undefined ? { file: 0, offset: 0 } : await tailStart(files, options.tailLines, streams);
   const pending = new Map<LogStreamName, { time: string; text: string }>();
   const pollMs = options.pollMs ?? 100;
+  // While catching up on a tail, hold at most n entries so only the last n come out.
+  let tailRing: LogEntry[] | undefined = options.tailLines === undefined ? undefined : [];
+  function* emit(entries: Iterable<LogEntry>): Generator<LogEntry> {
+    for (const e of entries) {
+      if (tailRing === undefined) {
+        yield e;
+        continue;
+      }
+      tailRing.push(e);
+      if (tailRing.length > (options.tailLines ?? 0)) tailRing.shift();
+    }
+  }
+  function* flushTail(): Generator<LogEntry> {
+    if (tailRing === undefined) return;
+    const held = tailRing;
+    tailRing = undefined;
+    yield* held;
+  }
 
   function* consume(line: string): Generator<LogEntry> {
     const rec = parseLogRecord(line);
@@ -171,7 +199,7 @@ export async function* readLogEntries(files: readonly string[], options: LogRead
     const handle = await openIfExists(files[f] ?? '');
     if (handle === undefined) continue;
     try {
-      for await (const { line } of linesFrom(handle, f === start.file ? start.offset : 0)) yield* consume(line);
+      for await (const { line } of linesFrom(handle, f === start.file ? start.offset : 0)) yield* emit(consume(line));
     } finally {
       await handle.close();
     }
@@ -186,15 +214,16 @@ export async function* readLogEntries(files: readonly string[], options: LogRead
       if (handle !== undefined) {
         for await (const { line, end } of linesFrom(handle, offset)) {
           offset = end;
-          yield* consume(line);
+          yield* emit(consume(line));
         }
       }
+      yield* flushTail();
       if (options.follow !== true) return;
       // Rotated or replaced: the old file is read to its end above; continue with the new one.
       const current = await stat(livePath).catch(() => undefined);
       if (current !== undefined && (handle === undefined || current.ino !== (await handle.stat()).ino)) {
         // Lines may have reached the old file between the read above and the writer reopening.
-        if (handle !== undefined) for await (const { line } of linesFrom(handle, offset)) yield* consume(line);
+        if (handle !== undefined) for await (const { line } of linesFrom(handle, offset)) yield* emit(consume(line));
         await handle?.close();
         handle = await openIfExists(livePath);
         offset = 0;
@@ -204,7 +233,7 @@ export async function* readLogEntries(files: readonly string[], options: LogRead
         // One more pass: the writer may have flushed its last lines just before finishing.
         if (handle !== undefined) for await (const { line, end } of linesFrom(handle, offset)) {
           offset = end;
-          yield* consume(line);
+          yield* emit(consume(line));
         }
         return;
       }
