@@ -64,6 +64,7 @@ try {
   }
   const b = median(berth);
   const s = median(skopeo);
+  if (process.env.BENCH_VERBOSE) console.log(`berth ${berth.map((x) => x.toFixed(0)).join(" ")}\nskopeo ${skopeo.map((x) => x.toFixed(0)).join(" ")}`);
   console.log(`image pull, busybox (1 layer, ${runs} runs each, medians, loopback registry)`);
   console.log(`  berth ImageStore.pull (download + verify + unpack): ${b.toFixed(1)} ms`);
   console.log(`  skopeo copy docker:// → oci: (download only):        ${s.toFixed(1)} ms`);

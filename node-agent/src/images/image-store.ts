@@ -1,7 +1,8 @@
 // Pulls images by composing the registry client, the content store and the layer unpacker.
 import { join } from 'node:path';
 import { LocalContentStore } from '../content/local-store.js';
-import type { ContentStore } from '../content/content.js';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ContentStore, ContentWriter } from '../content/content.js';
 import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../registry/client.js';
 import { ContentError, DigestMismatch } from '../content/errors.js';
 import { RegistryProtocolError, RegistryUnreachable } from '../registry/errors.js';
@@ -65,10 +66,10 @@ export class ImageStore implements ImageService {
       if (applied !== undefined) {
         options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'cached' });
       } else {
+        const fetched = await this.#fetchLayer(ref, layer, diffID, options, request);
         // Not `x += await …`: that reads x before the await and loses the other layers' bytes.
-        const fetched = await this.#ensureBlob(ref, layer, options, request);
-        downloadedBytes += fetched;
-        applied = await this.#unpack(layer, diffID, options);
+        downloadedBytes += fetched.downloaded;
+        applied = fetched.applied;
         options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'unpacked' });
       }
       if (applied.diffID !== diffID) throw new RegistryProtocolError(`layer ${layer.digest} of ${formatReference(ref)} unpacks to ${applied.diffID}, but the config lists ${diffID}`);
@@ -110,15 +111,19 @@ export class ImageStore implements ImageService {
     await writer.commit();
   }
 
-  /** Makes the layer blob present in the content store; returns the bytes downloaded. */
-  async #ensureBlob(ref: Reference, layer: Descriptor, options: PullOptions, request: RequestOptions): Promise<number> {
-    if ((await this.content.info(layer.digest)) !== undefined) return 0;
+  /**
+   * Makes the layer present: a stored blob is unpacked from the store; a fresh download is unpacked while
+   * it streams in (and published only after the blob's digest checks out at commit); a partial one is
+   * resumed with a Range request, committed, then unpacked. Returns the applied layer and bytes fetched.
+   */
+  async #fetchLayer(ref: Reference, layer: Descriptor, diffID: string, options: PullOptions, request: RequestOptions): Promise<{ applied: AppliedLayer; downloaded: number }> {
+    if ((await this.content.info(layer.digest)) !== undefined) return { applied: await this.#unpack(layer, diffID, options), downloaded: 0 };
     // The ref is the digest: concurrent pulls of one layer queue on it and the second finds it committed.
     const writer = await this.content.writer({ ref: layer.digest, digest: layer.digest, size: layer.size, ...(options.signal ? { signal: options.signal } : {}) });
     try {
       if ((await this.content.info(layer.digest)) !== undefined) {
         await writer.close();
-        return 0;
+        return { applied: await this.#unpack(layer, diffID, options), downloaded: 0 };
       }
       const resumeFrom = writer.offset;
       options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'downloading', bytes: resumeFrom });
@@ -128,26 +133,87 @@ export class ImageStore implements ImageService {
         body.destroy();
         await writer.close();
         await this.content.abort(layer.digest);
-        return this.#ensureBlob(ref, layer, options, request);
+        return this.#fetchLayer(ref, layer, diffID, options, request);
       }
-      const before = writer.offset;
+      if (resumeFrom === 0) return await this.#streamLayer(ref, layer, diffID, writer, body, options);
       try {
         await writer.write(body, options.signal);
       } catch (error) {
         body.destroy();
-        if (ContentError.isInstance(error) || options.signal?.aborted === true) throw error;
-        // A connection dropped mid-body: the bytes so far stay in the ingest for a resume.
-        throw new RegistryUnreachable(`download of layer ${layer.digest} from registry ${ref.registry} was interrupted after ${writer.offset} of ${layer.size} bytes: ${(error as Error).message}`, { cause: error });
+        throw this.#downloadError(ref, layer, writer, error, options);
       }
-      const downloaded = writer.offset - before;
+      const downloaded = writer.offset - resumeFrom;
       await writer.commit();
       options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'downloaded', bytes: downloaded });
-      return downloaded;
+      return { applied: await this.#unpack(layer, diffID, options), downloaded };
     } catch (error) {
-      // Keeps the partial bytes for a resume; a writer that committed or failed its commit is closed already.
+      // Keeps partial bytes for a resume (close is a no-op for a writer that committed or failed commit),
+      // but not bytes that unpacked to the wrong diffID.
       await writer.close();
+      if (DigestMismatch.isInstance(error)) await this.content.abort(layer.digest);
       throw error;
     }
+  }
+
+  /** Download and unpack at once: each chunk goes to the ingest file and to the unpacker. */
+  async #streamLayer(ref: Reference, layer: Descriptor, diffID: string, writer: ContentWriter, body: Readable, options: PullOptions): Promise<{ applied: AppliedLayer; downloaded: number }> {
+    const pass = new PassThrough({ highWaterMark: 1 << 20 });
+    let feedError: unknown;
+    const feed = (async (): Promise<void> => {
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          await writer.write([chunk], options.signal);
+          // A destroyed pass (unpack failed, or the layer was unpacked by someone else) just stops getting bytes.
+          if (!pass.destroyed && !pass.write(chunk)) await drainedOrClosed(pass);
+        }
+        pass.end();
+      } catch (error) {
+        feedError = this.#downloadError(ref, layer, writer, error, options);
+        pass.destroy(feedError instanceof Error ? feedError : undefined);
+        throw feedError;
+      }
+      // Commit (fsync + rename) as soon as the bytes are in, while unpacking goes on: an fsync after
+      // the unpack would have to flush all of its metadata from the filesystem journal too.
+      await writer.commit();
+    })();
+    feed.catch(() => {});
+    let applied: AppliedLayer;
+    try {
+      applied = await this.layers.unpack(layer.digest, async () => pass, {
+        diffID,
+        ...(options.signal ? { signal: options.signal } : {}),
+        // Published only once the blob's digest has checked out.
+        beforePublish: () => feed,
+      });
+    } catch (error) {
+      // A failed download shows downstream as a broken tar: report the download's own error.
+      if (feedError !== undefined) throw feedError;
+      if (options.signal?.aborted === true) {
+        body.destroy();
+        throw error;
+      }
+      // Corrupt bytes usually break gzip or tar before the digest can be checked: finish the download
+      // and let the digest speak, since "the registry sent bad bytes" is the true cause.
+      pass.destroy();
+      await feed.catch((feedFailure: unknown) => {
+        if (DigestMismatch.isInstance(feedFailure)) throw feedFailure;
+      });
+      throw error;
+    }
+    // Unpacked by a concurrent pull without our bytes: the download still completes and commits.
+    pass.destroy();
+    await feed;
+    options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'downloaded', bytes: layer.size });
+    return { applied, downloaded: layer.size };
+  }
+
+  #downloadError(ref: Reference, layer: Descriptor, writer: ContentWriter, error: unknown, options: PullOptions): unknown {
+    if (ContentError.isInstance(error) || options.signal?.aborted === true) return error;
+    // A connection dropped mid-body: the bytes so far stay in the ingest for a resume.
+    return new RegistryUnreachable(
+      `download of layer ${layer.digest} from registry ${ref.registry} was interrupted after ${writer.offset} of ${layer.size} bytes: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 
   async #unpack(layer: Descriptor, diffID: string, options: PullOptions): Promise<AppliedLayer> {
@@ -162,6 +228,18 @@ export class ImageStore implements ImageService {
       throw error;
     }
   }
+}
+
+function drainedOrClosed(stream: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 /** Runs `work` over `items` with at most `limit` at once; results keep the input order. */

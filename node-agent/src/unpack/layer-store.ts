@@ -58,6 +58,7 @@ export class LayerStore implements LayerUnpacker {
       if (options.diffID !== undefined && options.diffID !== result.diffID) {
         throw new DigestMismatch(options.diffID, result.diffID, `layer ${digest} uncompressed (diffID)`);
       }
+      await options.beforePublish?.();
       await writeFile(join(tmp, 'diffid'), JSON.stringify({ diffID: result.diffID, size: result.size }));
       await mkdir(join(this.#root, 'sha256'), { recursive: true });
       const dir = this.#dir(digest);

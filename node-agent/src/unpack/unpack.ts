@@ -20,6 +20,11 @@ export interface UnpackOptions {
   /** When given, the uncompressed tar must hash to it (else DigestMismatch and nothing is kept). */
   readonly diffID?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Runs after the tree is complete and checked, before it is published under the digest; a throw
+   * discards it. Lets a caller that unpacks while downloading publish only once the blob is verified.
+   */
+  readonly beforePublish?: () => Promise<void>;
 }
 
 export interface LayerUnpacker {
