@@ -46,6 +46,28 @@ t.test('env, working directory, hostname and user reach the process', async (t) 
   t.same(lines, ['hello there', '/tmp', 'web-1', '1000', '1000', '0'], 'no resolver leaks in from the host');
 });
 
+t.test('hardening is in force inside: seccomp, no-new-privileges, capabilities, masked paths, read-only rootfs', async (t) => {
+  const st = await h.run('harden', {
+    args: ['sh', '-c', [
+      'grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/self/status',
+      'unshare -U true 2>/dev/null; echo "unshare=$?"',
+      'wc -c < /proc/timer_list',
+      'touch /newfile 2>/dev/null; echo "write=$?"',
+      'ulimit -Hn',
+    ].join('; ')],
+    readonlyRootfs: true,
+  });
+  await h.waitFor(st.id, exited);
+  const out = (await h.logText(st.id)).split('\n').map((l) => l.split(' ').slice(3).join(' ')).join('\n');
+  t.match(out, /Seccomp:\s+2/);
+  t.match(out, /NoNewPrivs:\s+1/);
+  t.match(out, /CapEff:\s+00000000800405fb/, 'Podman\'s default set, narrower than Docker\'s');
+  t.match(out, /unshare=[1-9]/, 'unshare is refused');
+  t.match(out, /^0$/m, '/proc/timer_list is masked');
+  t.match(out, /write=1/, 'the rootfs is read-only');
+  t.match(out, new RegExp(`^${h.host.nofileHardLimit}$`, 'm'), 'nofile hard limit is the agent\'s own');
+});
+
 t.test('memory, cpu and pids limits are in the container\'s cgroups', async (t) => {
   const st = await h.run('limits', { args: ['sleep', '30'], resources: { memoryBytes: 64 * 1024 * 1024, cpuMillicores: 500, pids: 32 } });
   t.equal(st.status, 'running');
