@@ -1980,7 +1980,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
           "schema": {
             "openAPIV3Schema": {
               "type": "object",
-              "description": "A Node is a machine that runs Containers, registered by its node agent, which reports capacity, addresses and versions and heartbeats through a coordination.k8s.io/v1 Lease in namespace berth-node-lease.",
+              "description": "A Node is a machine that runs Containers, registered by its node agent, which reports capacity, addresses and versions and heartbeats through a coordination.k8s.io/v1 Lease in namespace kube-node-lease.",
               "properties": {
                 "apiVersion": {
                   "type": "string",

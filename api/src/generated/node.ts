@@ -3,7 +3,7 @@ import type { Condition, ObjectList, ObjectMeta } from '../meta.js';
 import type { ResourceList } from './container.js';
 
 /**
- * A Node is a machine that runs Containers, registered by its node agent, which reports capacity, addresses and versions and heartbeats through a coordination.k8s.io/v1 Lease in namespace berth-node-lease.
+ * A Node is a machine that runs Containers, registered by its node agent, which reports capacity, addresses and versions and heartbeats through a coordination.k8s.io/v1 Lease in namespace kube-node-lease.
  */
 export interface Node {
   /**
