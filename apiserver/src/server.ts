@@ -2,7 +2,9 @@
 // together as one object with a lifecycle (start, close).
 
 import { createServer, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Koa from 'koa';
 import { Authenticator, type UserInfo } from './auth/authenticate.js';
 import {
@@ -19,6 +21,7 @@ import { ApiError, pathNotFound, type Status } from './errors/api-error.js';
 import type { FieldOwnership } from './handlers/field-ownership.js';
 import { managedFieldOwnership } from './handlers/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
+import { isProxied, relayRequest, relayUpgrade, resolveAgent, writeUpgradeError } from './handlers/node-proxy.js';
 import { parseResourcePath } from './http/request-info.js';
 import { bootstrap } from './lifecycle/bootstrap.js';
 import { CrdSync } from './lifecycle/crd-sync.js';
@@ -178,6 +181,12 @@ export class ApiServer {
       }
       const info = parseResourcePath(method, path, query);
       if (info === undefined) throw pathNotFound();
+      if (isProxied(info.group, info.resource, info.subresource)) {
+        if (info.subresource !== 'log' || method !== 'GET') throw new ApiError('BadRequest', `${info.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
+        const target = await resolveAgent(objects, registry, info.group, info.version, info.namespace ?? '', info.name ?? '', 'log', query.toString());
+        await relayRequest(target, ctx.req, ctx.res, signal);
+        return undefined;
+      }
       if (info.verb === 'watch') {
         const rv = query.get('resourceVersion');
         if (rv !== null && /^\d+$/.test(rv) && Number(rv) > cache.revision()) await cache.waitFor(Math.min(Number(rv), store.revision()), signal);
@@ -196,6 +205,20 @@ export class ApiServer {
       },
       app.callback(),
     );
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void (async () => {
+        try {
+          const url = new URL(req.url ?? '/', 'https://berth');
+          authenticator.authenticate(req, url.pathname);
+          const info = parseResourcePath('GET', url.pathname, url.searchParams);
+          if (info === undefined || !isProxied(info.group, info.resource, info.subresource) || info.subresource === 'log') throw pathNotFound();
+          const target = await resolveAgent(objects, registry, info.group, info.version, info.namespace ?? '', info.name ?? '', info.subresource!, url.searchParams.toString());
+          relayUpgrade(target, req, socket, head);
+        } catch (e) {
+          writeUpgradeError(socket, toStatus(e));
+        }
+      })();
+    });
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {

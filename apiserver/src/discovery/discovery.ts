@@ -3,12 +3,15 @@
 
 import type { ResourceRegistry } from '../registry/registry.js';
 import type { Resource } from '../registry/resource.js';
+import { proxiedSubresources } from '../handlers/node-proxy.js';
 
 export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const subresourceVerbs = ['get', 'patch', 'update'];
+/** log is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
+const verbsOf = (subresource: string): string[] => (subresource === 'log' ? ['get'] : subresource === 'exec' || subresource === 'attach' ? ['create', 'get'] : subresourceVerbs);
 
 /** Which aggregated discovery version the Accept header asks for, if any (v2 preferred). */
 export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
@@ -27,6 +30,7 @@ function subresourcesOf(r: Resource): { name: string; kind: { group: string; ver
   const out = [];
   if (r.subresources.status) out.push({ name: 'status', kind: { group: r.group, version: r.version, kind: r.kind } });
   if (r.subresources.scale !== undefined) out.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
+  for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? []) out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
   return out;
 }
 
@@ -40,7 +44,7 @@ function aggregatedResource(r: Resource) {
     ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length > 0 ? { categories: r.categories } : {}),
     ...(subresourcesOf(r).length > 0
-      ? { subresources: subresourcesOf(r).map((s) => ({ subresource: s.name, responseKind: s.kind, verbs: subresourceVerbs })) }
+      ? { subresources: subresourcesOf(r).map((s) => ({ subresource: s.name, responseKind: s.kind, verbs: verbsOf(s.name) })) }
       : {}),
   };
 }
@@ -109,7 +113,7 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
         namespaced: r.namespaced,
         ...(s.name === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}),
         kind: s.kind.kind,
-        verbs: subresourceVerbs,
+        verbs: verbsOf(s.name),
       })),
     ]),
   };

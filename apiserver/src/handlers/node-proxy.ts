@@ -1,0 +1,107 @@
+// The Container subresources a node agent serves (log, exec, attach): the API server authenticates the client,
+// finds the Container's node and that node's agent endpoint, and relays the request, streaming both ways.
+
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ApiError, badRequest, type Status } from '../errors/api-error.js';
+import type { ObjectStore } from '../objects/object-store.js';
+import { isPlainObject } from '../objects/object.js';
+import type { ResourceRegistry } from '../registry/registry.js';
+
+/** Subresources relayed to the node agent, per group/plural. */
+export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([['berth.dev/containers', ['log', 'exec', 'attach']]]);
+
+export const isProxied = (group: string, plural: string, subresource: string | undefined): boolean =>
+  subresource !== undefined && (proxiedSubresources.get(`${group}/${plural}`)?.includes(subresource) ?? false);
+
+export interface AgentTarget {
+  /** Unix socket of the agent (all-in-one berth). */
+  readonly socketPath: string;
+  /** Path on the agent: /containers/<namespace>/<name>/<subresource>?<query>. */
+  readonly path: string;
+}
+
+/** Finds where the agent of the Container's node listens. */
+export async function resolveAgent(
+  objects: ObjectStore,
+  registry: ResourceRegistry,
+  group: string,
+  version: string,
+  namespace: string,
+  name: string,
+  subresource: string,
+  query: string,
+): Promise<AgentTarget> {
+  const containers = registry.get(group, version, 'containers');
+  const nodes = registry.anyVersion(group, 'nodes');
+  if (containers === undefined || nodes === undefined) throw new ApiError('NotFound', 'the server could not find the requested resource');
+  const container = await objects.get({ resource: containers, namespace }, name);
+  const spec = container['spec'];
+  const nodeName = isPlainObject(spec) && typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
+  if (nodeName === '') throw badRequest(`container ${name} does not have a node assigned`);
+  const node = await objects.get({ resource: nodes, namespace: undefined }, nodeName);
+  const status = node['status'];
+  const endpoints = isPlainObject(status) ? status['daemonEndpoints'] : undefined;
+  const agent = isPlainObject(endpoints) ? endpoints['agentEndpoint'] : undefined;
+  const address = isPlainObject(agent) && typeof agent['address'] === 'string' ? agent['address'] : '';
+  if (!address.startsWith('unix:')) {
+    throw new ApiError('ServiceUnavailable', `the node agent of node ${nodeName} has no reachable endpoint (${address || 'none registered'})`);
+  }
+  const path = `/containers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
+  return { socketPath: address.slice('unix:'.length), path };
+}
+
+/** Relays a plain HTTP request (log) to the agent and streams its answer back. */
+export function relayRequest(target: AgentTarget, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest({ socketPath: target.socketPath, path: target.path, method: req.method, headers: { accept: req.headers.accept ?? '*/*' }, signal }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache, private' });
+      res.flushHeaders();
+      answer.pipe(res);
+      answer.on('end', resolve);
+      answer.on('error', resolve);
+    });
+    upstream.on('error', (e) => {
+      if (signal.aborted) return resolve();
+      reject(new ApiError('ServiceUnavailable', `error dialing the node agent: ${e.message}`));
+    });
+    upstream.end();
+  });
+}
+
+/** Relays an upgrade (exec, attach over WebSocket): the request goes to the agent, then bytes flow both ways. */
+export function relayUpgrade(target: AgentTarget, req: IncomingMessage, client: Duplex, head: Buffer): void {
+  const upstream: Socket = connect({ path: target.socketPath });
+  const forwarded = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions'];
+  upstream.on('connect', () => {
+    const lines = [`${req.method ?? 'GET'} ${target.path} HTTP/1.1`, 'Host: berth-node-agent'];
+    for (const h of forwarded) {
+      const v = req.headers[h];
+      if (v !== undefined) lines.push(`${h}: ${Array.isArray(v) ? v.join(', ') : v}`);
+    }
+    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  const end = () => {
+    upstream.destroy();
+    client.destroy();
+  };
+  upstream.on('error', (e) => {
+    if (!client.writableEnded) writeUpgradeError(client, new ApiError('ServiceUnavailable', `error dialing the node agent: ${e.message}`).toStatus());
+    end();
+  });
+  upstream.on('close', end);
+  client.on('error', end);
+  client.on('close', end);
+}
+
+/** Answers a failed upgrade with a plain HTTP Status response and closes the socket. */
+export function writeUpgradeError(client: Duplex, status: Status): void {
+  const body = JSON.stringify(status);
+  client.end(
+    `HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
