@@ -3,8 +3,10 @@
 set -u
 cd "$(dirname "$0")/.."
 out=$(mktemp)
-npx tap --reporter=tap "$@" 2>&1 | tee "$out"
-status=$?
+code=$(mktemp)
+{ npx tap --reporter=tap "$@" 2>&1; echo $? >"$code"; } | tee "$out"
+status=$(cat "$code")
+rm -f "$code"
 # tap's closing comment looks like: # { total: 120, pass: 118, fail: 2, skip: 0 }
 summary=$(grep -E '^# \{ total: [0-9]+' "$out" | tail -1)
 rm -f "$out"
