@@ -1,0 +1,166 @@
+// Benchmark of durable creates through the full HTTPS API: POSTs of a ~1 KB Container by 1, 16 and 64
+// concurrent keep-alive clients against `berth up` in its own process, side by side with Debian's etcd taking
+// puts of the same payloads through etcd3 from the same load generator; prints creates/s, p50/p99 and the ratio.
+// Not a test: run with
+//   node --conditions=berth-src --import=tsx bench/api-creates.ts [--seconds 5] [--entry built|src]
+//        [--concurrency 1,16,64] [--pin] [--cpu-prof DIR]
+
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  col,
+  container,
+  containersPath,
+  httpsPool,
+  ownCpuSeconds,
+  quantile,
+  startBerth,
+  type BerthProcess,
+} from './api-process.js';
+import { startEtcd, type EtcdPeer } from './etcd-peer.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    entry: { type: 'string', default: 'built' },
+    concurrency: { type: 'string', default: '1,16,64' },
+    // Server and etcd on CPU 0, the load generator on CPU 1, so neither steals the other's core.
+    pin: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const seconds = Number(values.seconds);
+if (!(seconds > 0)) throw new RangeError('--seconds must be a positive number');
+if (values.entry !== 'built' && values.entry !== 'src') throw new RangeError('--entry must be built or src');
+const concurrencies = values.concurrency.split(',').map(Number);
+// Each row first runs unmeasured for ROW_WARMUP_MS (connections, steady state); before the table both servers take
+// WARMUP_MS of 64-client load so the JIT has compiled the hot paths (a row at 1 client would not get there).
+const WARMUP_MS = 2000;
+const ROW_WARMUP_MS = 500;
+
+interface Row {
+  readonly ops: number;
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** CPU cores the server (or etcd) and the load generator kept busy while measuring. */
+  readonly serverCores: number;
+  readonly clientCores: number;
+}
+
+/** `concurrency` loops each issuing one write at a time: a warm-up, then `seconds` measured. */
+async function drive(
+  concurrency: number,
+  serverCpu: () => Promise<number>,
+  write: (name: string) => Promise<void>,
+  prefix: string,
+  warmupMs = ROW_WARMUP_MS,
+  measureSeconds = seconds,
+): Promise<Row> {
+  let seq = 0;
+  const loops = async (until: number, latencies: number[] | undefined): Promise<void> => {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < until) {
+          const name = `${prefix}-${seq++}`;
+          const t0 = performance.now();
+          await write(name);
+          latencies?.push(performance.now() - t0);
+        }
+      }),
+    );
+  };
+  await loops(performance.now() + warmupMs, undefined);
+  const latencies: number[] = [];
+  const [server0, client0] = [await serverCpu(), ownCpuSeconds()];
+  const begin = performance.now();
+  await loops(begin + measureSeconds * 1000, latencies);
+  const elapsed = (performance.now() - begin) / 1000;
+  const [server1, client1] = [await serverCpu(), ownCpuSeconds()];
+  latencies.sort((a, b) => a - b);
+  return {
+    ops: latencies.length,
+    perSecond: latencies.length / elapsed,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    serverCores: (server1 - server0) / elapsed,
+    clientCores: (client1 - client0) / elapsed,
+  };
+}
+
+const perOp = (r: Row): number => (r.serverCores * 1e6) / r.perSecond;
+
+async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number): Promise<Row> {
+  const pool = httpsPool(berth, concurrency);
+  const headers = { authorization: `Bearer ${berth.token}`, 'content-type': 'application/json', accept: 'application/json' };
+  try {
+    return await drive(
+      concurrency,
+      () => berth.cpuSeconds(),
+      async (name) => {
+        const res = await pool.request({ method: 'POST', path: containersPath, headers, body: JSON.stringify(container(name)) });
+        const text = await res.body.text();
+        if (res.statusCode !== 201) throw new Error(`POST ${name}: ${res.statusCode} ${text.slice(0, 300)}`);
+      },
+      warmup === undefined ? `c${concurrency}` : 'warm',
+      warmup,
+      warmup === undefined ? seconds : 0.1,
+    );
+  } finally {
+    await pool.close();
+  }
+}
+
+async function etcdRow(etcd: EtcdPeer, concurrency: number, warmup?: number): Promise<Row> {
+  return drive(
+    concurrency,
+    () => etcd.cpuSeconds(),
+    async (name) => {
+      await etcd.client.put(`/registry/berth.dev/containers/default/${name}`).value(JSON.stringify(container(name)));
+    },
+    warmup === undefined ? `c${concurrency}` : 'warm',
+    warmup,
+    warmup === undefined ? seconds : 0.1,
+  );
+}
+
+async function main(): Promise<void> {
+  if (values.pin) execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  const server = values.pin ? { cpus: '0' } : {};
+  const berth = await startBerth({ entry: values.entry as 'built' | 'src', ...server, ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }) });
+  let etcd: EtcdPeer | undefined;
+  try {
+    etcd = await startEtcd(server);
+    const bytes = JSON.stringify(container('c64-100000')).length;
+    console.log(
+      `durable creates of a ${bytes} B Container: berth (${values.entry}, pid ${berth.pid}) POST over HTTPS vs etcd ${etcd.url} put via etcd3; ` +
+        `${seconds} s per row after ${ROW_WARMUP_MS} ms warm-up (${WARMUP_MS} ms at 64 before the table); ${values.pin ? 'server/etcd pinned to CPU 0, load generator to CPU 1' : 'unpinned, 2 cores shared'}`,
+    );
+    console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews every figure)`);
+    console.log('clients |  berth/s  p50 ms  p99 ms srv cpu us/op cli cpu |   etcd/s  p50 ms  p99 ms srv cpu us/op cli cpu | berth/etcd');
+    await berthRow(berth, 64, WARMUP_MS);
+    await etcdRow(etcd, 64, WARMUP_MS);
+    const lines: string[] = [];
+    for (const c of concurrencies) {
+      const b = await berthRow(berth, c);
+      const e = await etcdRow(etcd, c);
+      console.log(
+        `${col(c, 7)} | ${col(b.perSecond, 8)} ${col(b.p50, 7, 2)} ${col(b.p99, 7, 2)} ${col(b.serverCores, 7, 2)} ${col(perOp(b), 5)} ${col(b.clientCores, 7, 2)} |` +
+          ` ${col(e.perSecond, 8)} ${col(e.p50, 7, 2)} ${col(e.p99, 7, 2)} ${col(e.serverCores, 7, 2)} ${col(perOp(e), 5)} ${col(e.clientCores, 7, 2)} | ${col(b.perSecond / e.perSecond, 9, 2)}x`,
+      );
+      lines.push(`creates/s @${c}: berth ${b.perSecond.toFixed(0)}, etcd ${e.perSecond.toFixed(0)}, ratio ${(b.perSecond / e.perSecond).toFixed(2)}x (berth p99 ${b.p99.toFixed(1)} ms)`);
+    }
+    console.log(
+      '(srv cpu / cli cpu: CPU cores kept busy during the row by the server process (berth or etcd) and by this load generator; us/op: server CPU per write)',
+    );
+    for (const l of lines) console.log(l);
+    const last = concurrencies.includes(64);
+    if (last) console.log('goals @64: >= 5000 creates/s, p99 <= 20 ms, >= 3x etcd');
+  } finally {
+    await etcd?.close();
+    await berth.close();
+  }
+}
+
+await main();

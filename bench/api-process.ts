@@ -1,0 +1,190 @@
+// Runs `berth up` in its own process for the API benchmarks (so the load generator's CPU is not the server's),
+// and gives them what they share: the ~1 KB Container they write, an HTTPS client pool trusting the server's CA,
+// percentiles, and per-process CPU and RSS read from /proc.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, Pool } from 'undici';
+import { parse } from 'yaml';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** user+system CPU seconds a process has used (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s). */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after it are counted from its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** VmRSS of a process in bytes. */
+export async function processRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (m === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** CPU seconds this (load generator) process has used. */
+export function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export interface BerthOptions {
+  /** 'built' runs cli/dist/main.js (after `npx tsc -b`); 'src' runs cli/src/main.ts through tsx. */
+  readonly entry?: 'built' | 'src';
+  /** Write a V8 CPU profile of the server into this directory when it stops. */
+  readonly cpuProfDir?: string;
+  /** Pin the server to these CPUs (taskset -c LIST), e.g. "0". */
+  readonly cpus?: string;
+}
+
+export interface BerthProcess {
+  readonly url: string;
+  readonly pid: number;
+  readonly token: string;
+  readonly caCert: string;
+  /** From spawn until GET /readyz answered 200. */
+  readonly spawnToReadyMs: number;
+  cpuSeconds(): Promise<number>;
+  rss(): Promise<number>;
+  /** SIGTERM (so a CPU profile is written), wait for exit, remove the data dir. */
+  close(): Promise<void>;
+}
+
+/** `berth up --data-dir <fresh temp dir> --listen 127.0.0.1:<free port>`, ready to serve. */
+export async function startBerth(options: BerthOptions = {}): Promise<BerthProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-bench-api-'));
+  const port = await freePort();
+  const kubeconfig = join(dir, 'bench-kubeconfig');
+  const nodeArgs: string[] = [];
+  if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
+  if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(repo, 'cli/src/main.ts'));
+  else nodeArgs.push(join(repo, 'cli/dist/main.js'));
+  const args = [...nodeArgs, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kubeconfig', kubeconfig];
+  const [command, argv] =
+    options.cpus === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
+  const started = performance.now();
+  const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'], cwd: repo });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const pid = proc.pid;
+  if (pid === undefined) throw new Error('berth did not start');
+  const url = `https://127.0.0.1:${port}`;
+  // /readyz is public, and the CA does not exist until the server made it: poll without verifying.
+  const probe = new Agent({ connect: { rejectUnauthorized: false }, pipelining: 0 });
+  let spawnToReadyMs = -1;
+  try {
+    for (const until = Date.now() + 30_000; Date.now() < until; ) {
+      if (proc.exitCode !== null) throw new Error(`berth up exited with ${proc.exitCode}`);
+      try {
+        const res = await probe.request({ origin: url, path: '/readyz', method: 'GET' });
+        await res.body.text();
+        if (res.statusCode === 200) {
+          spawnToReadyMs = performance.now() - started;
+          break;
+        }
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    await probe.close();
+  }
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  if (spawnToReadyMs < 0) {
+    await stop();
+    throw new Error('berth up was not ready within 30 s');
+  }
+  // The kubeconfig is written just after the server listens.
+  let config: string | undefined;
+  for (let i = 0; config === undefined && i < 500; i++) {
+    config = await readFile(kubeconfig, 'utf8').catch(() => undefined);
+    if (config === undefined) await new Promise((r) => setTimeout(r, 10));
+  }
+  if (config === undefined) throw new Error('berth up wrote no kubeconfig');
+  const kc = parse(config) as {
+    clusters: { cluster: { 'certificate-authority-data': string } }[];
+    users: { user: { token: string } }[];
+  };
+  const caCert = Buffer.from(kc.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString('utf8');
+  const token = kc.users[0]?.user.token ?? '';
+  return {
+    url,
+    pid,
+    token,
+    caCert,
+    spawnToReadyMs,
+    cpuSeconds: () => processCpuSeconds(pid),
+    rss: () => processRss(pid),
+    close: stop,
+  };
+}
+
+/** A keep-alive HTTPS pool of `connections` sockets to the server, verifying it with its CA. */
+export function httpsPool(berth: BerthProcess, connections: number): Pool {
+  return new Pool(berth.url, {
+    connections,
+    pipelining: 1,
+    connect: { ca: berth.caCert },
+    keepAliveTimeout: 60_000,
+  });
+}
+
+export const containersPath = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
+
+/** A ~1 KB berth Container; `annotations` lets a benchmark carry e.g. a send timestamp. */
+export function container(name: string, annotations: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { app: 'bench', tier: 'backend', release: 'stable' },
+      annotations: { 'bench.berth.dev/note': 'x'.repeat(380), ...annotations },
+    },
+    spec: {
+      image: 'registry.local/bench/app:1.0',
+      command: ['/bin/app', '--serve', '--port=8080'],
+      env: [
+        { name: 'MODE', value: 'bench' },
+        { name: 'LEVEL', value: 'info' },
+      ],
+      resources: { limits: { cpu: '250m', memory: '128Mi' } },
+      ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The value at quantile q of ascending `sorted`. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
+}
+
+export const col = (v: number | string, width: number, digits = 0): string =>
+  (typeof v === 'number' ? v.toFixed(digits) : v).padStart(width);
