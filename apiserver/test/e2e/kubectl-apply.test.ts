@@ -76,3 +76,31 @@ t.test('strategic merge patch for built-ins, 415 for custom resources', async (t
   t.equal(smp.code, 1);
   t.match(smp.stderr, /application\/strategic-merge-patch\+json is not supported/);
 });
+
+t.test('prune, kustomize, dry-run delete', async (t) => {
+  const ts = await startTestServer();
+  t.teardown(() => ts.close());
+  const k = ts.kubectl;
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const two = ['a', 'b'].map((n) => stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: n, labels: { set: 'demo' } }, spec: { image: 'busybox' } })).join('---\n');
+  await k(['apply', '-f', '-'], { input: two });
+  const onlyA = stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'a', labels: { set: 'demo' } }, spec: { image: 'busybox' } });
+  const pruned = await k(['apply', '--prune', '-l', 'set=demo', '--prune-allowlist=berth.dev/v1alpha1/Container', '-f', '-'], { input: onlyA });
+  t.equal(pruned.code, 0, pruned.stderr);
+  t.match(pruned.stdout, /container.berth.dev\/b pruned/);
+  t.equal((await k(['get', 'ctr', '-o', 'name'])).stdout, 'container.berth.dev/a\n');
+
+  const dir = join(ts.dir, 'kustomize');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'c.yaml'), stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'k' }, spec: { image: 'busybox' } }));
+  await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: ['c.yaml'], namePrefix: 'kz-', commonLabels: { via: 'kustomize' } }));
+  const kz = await k(['apply', '-k', dir]);
+  t.equal(kz.code, 0, kz.stderr);
+  t.equal((await k(['get', 'ctr', 'kz-k', '-o', 'jsonpath={.metadata.labels.via}'])).stdout, 'kustomize');
+
+  const dry = await k(['delete', 'ctr', 'a', '--dry-run=server']);
+  t.equal(dry.code, 0, dry.stderr);
+  t.match(dry.stdout, /deleted \(server dry run\)/);
+  t.equal((await k(['get', 'ctr', 'a', '-o', 'name'])).stdout, 'container.berth.dev/a\n', 'still there');
+});
