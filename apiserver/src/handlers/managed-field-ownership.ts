@@ -4,6 +4,7 @@
 import { apply, ApplyError, conflictStatus, InvalidObjectError, ManagedFieldsError, recordUpdate } from '../apply/index.js';
 import { ApiError, badRequest } from '../errors/api-error.js';
 import type { KubeObject } from '../objects/object.js';
+import { noChange } from '../objects/object-store.js';
 import { nowTimestamp } from '../objects/object.js';
 import type { JsonObject, JsonValue } from '../patch/json-value.js';
 import { applyStrategicMergePatch, StrategicMergeError } from '../patch/strategic-merge.js';
@@ -65,7 +66,7 @@ export const managedFieldOwnership: FieldOwnership = {
     if (configName !== undefined && configName !== name) {
       throw badRequest(`the name of the object (${configName}) does not match the name on the URL (${name})`);
     }
-    const merge = (live: KubeObject | undefined): KubeObject => {
+    const merge = (live: KubeObject | undefined): KubeObject | typeof noChange => {
       let result: ReturnType<typeof apply>;
       try {
         result = apply({
@@ -83,6 +84,8 @@ export const managedFieldOwnership: FieldOwnership = {
         translate(e);
       }
       if (!result.ok) throw new ConflictError(conflictStatus(result.conflicts));
+      // An apply that changes nothing skips the whole write pipeline: the GitOps no-op re-apply path.
+      if (!result.changed && live !== undefined) return noChange;
       return result.object as unknown as KubeObject;
     };
     // Apply is strict about unknown fields whatever fieldValidation says (as the Kubernetes apiserver is).
@@ -92,6 +95,7 @@ export const managedFieldOwnership: FieldOwnership = {
       if (part === 'status') throw new ApiError('NotFound', `${resource.plural}${resource.group === '' ? '' : `.${resource.group}`} "${name}" not found`);
       created = true;
       const fresh = merge(undefined);
+      if (fresh === noChange) throw new Error('apply of a new object reported no change');
       fresh.metadata = { ...fresh.metadata, name };
       return objects.create(scope, fresh, writeOptions);
     });

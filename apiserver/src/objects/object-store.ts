@@ -25,6 +25,9 @@ import type { ObjectFilter } from './selectors.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
+/** What an update's mutate function returns when it already knows the write changes nothing. */
+export const noChange: unique symbol = Symbol('berth.noChange');
+
 export interface WriteOptions {
   readonly dryRun: boolean;
   readonly fieldValidation: FieldValidation;
@@ -136,7 +139,7 @@ export class ObjectStore {
     scope: ObjectScope,
     name: string,
     subresource: Subresource,
-    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    mutate: (current: KubeObject) => KubeObject | typeof noChange | Promise<KubeObject | typeof noChange>,
     options: WriteOptions,
     createIfMissing?: () => Promise<KubeObject>,
   ): Promise<{ object: KubeObject; created: boolean }> {
@@ -149,7 +152,9 @@ export class ObjectStore {
         return { object: await createIfMissing(), created: true };
       }
       const current = this.#present(resource, decode(stored));
-      const next = cloneJson(await mutate(cloneJson(current)));
+      const mutated = await mutate(cloneJson(current));
+      if (mutated === noChange) return { object: current, created: false };
+      const next = cloneJson(mutated);
       this.#checkEnvelope(scope, next, name);
       const pinned = next.metadata.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
