@@ -56,7 +56,20 @@ t.test('kubectl against berth', async (t) => {
   });
 
   t.test('describe, explain, api-resources, get --raw', async (t) => {
+    const uid = (await k(['get', 'ctr', 'web', '-n', 'demo', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'web.pulled', namespace: 'demo' },
+      involvedObject: { apiVersion: 'berth.dev/v1alpha1', kind: 'Container', name: 'web', namespace: 'demo', uid },
+      reason: 'Pulled',
+      message: 'Successfully pulled image "busybox"',
+      type: 'Normal',
+      source: { component: 'berth-node-agent' },
+    };
+    t.equal((await k(['create', '-f', '-'], { input: JSON.stringify(event) })).code, 0);
     const d = await k(['describe', 'ctr', 'web', '-n', 'demo']);
+    t.match(d.stdout, /Normal\s+Pulled\s+\S+\s+berth-node-agent\s+Successfully pulled image "busybox"/, 'describe shows the Container\'s events');
     t.equal(d.code, 0, d.stderr);
     t.match(d.stdout, /Name:\s+web/);
     t.match(d.stdout, /Namespace:\s+demo/);
