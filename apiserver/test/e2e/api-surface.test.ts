@@ -1,0 +1,110 @@
+// The API surface beyond the kubectl walk-through: CRD lifecycle timing, discovery and OpenAPI formats,
+// subresources, selectable fields, deletecollection, Secret canonicalization and Event expiry.
+
+import t from 'tap';
+import { eventually, request, startTestServer } from './harness.js';
+
+const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json' });
+
+t.test('API surface', async (t) => {
+  const ts = await startTestServer();
+  t.teardown(() => ts.close());
+
+  t.test('health, version, discovery and OpenAPI documents', async (t) => {
+    t.equal((await request(ts, 'GET', '/livez', { token: '' })).text, 'ok');
+    t.equal((await request(ts, 'GET', '/readyz', { token: '' })).status, 200);
+    t.match((await request(ts, 'GET', '/version')).json(), { major: '1', minor: '32' });
+    const agg = await request(ts, 'GET', '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
+    t.match(String(agg.headers['content-type']), /g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList/);
+    t.ok(agg.json<{ items: { metadata: { name: string } }[] }>().items.some((g) => g.metadata.name === 'berth.dev'));
+    const legacy = await request(ts, 'GET', '/apis');
+    t.equal(legacy.json<{ kind: string }>().kind, 'APIGroupList');
+    const core = await request(ts, 'GET', '/api/v1');
+    t.ok(core.json<{ resources: { name: string }[] }>().resources.some((r) => r.name === 'namespaces/status'));
+    const gv = await request(ts, 'GET', '/apis/berth.dev/v1alpha1');
+    const names = gv.json<{ resources: { name: string }[] }>().resources.map((r) => r.name);
+    t.ok(names.includes('services/scale') && names.includes('containers/status') && names.includes('containers/log'));
+    const index = (await request(ts, 'GET', '/openapi/v3')).json<{ paths: Record<string, { serverRelativeURL: string }> }>();
+    const url = index.paths['apis/berth.dev/v1alpha1']!.serverRelativeURL;
+    const doc = (await request(ts, 'GET', url)).json<{ components: { schemas: Record<string, unknown> } }>();
+    t.ok(doc.components.schemas['dev.berth.v1alpha1.Container'], 'Container schema published');
+    t.equal((await request(ts, 'GET', '/openapi/v2')).status, 200);
+  });
+
+  t.test('a CRD is served within a second of its creation and gone with its objects when deleted', async (t) => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', default: 3 } } } } } } }],
+      },
+    };
+    const created = await request(ts, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', json(crd));
+    t.equal(created.status, 201);
+    const start = Date.now();
+    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 200, 1000), 'served within 1 s');
+    t.ok(Date.now() - start < 1000);
+    const established = (await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).json<{ status: { conditions: { type: string; status: string }[] } }>();
+    t.ok(established.status.conditions.some((c) => c.type === 'Established' && c.status === 'True'));
+    const w = await request(ts, 'POST', '/apis/example.com/v1/namespaces/default/widgets', json({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: {} }));
+    t.equal(w.json<{ spec: { size: number } }>().spec.size, 3, 'schema default applied');
+    t.equal((await request(ts, 'DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).status, 200);
+    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 404, 2000), 'no longer served');
+    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).status === 404, 2000), 'CRD gone');
+    // Recreated, the kind starts empty: its old objects were deleted with it.
+    await request(ts, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', json(crd));
+    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1/namespaces/default/widgets')).status === 200, 1000));
+    t.same((await request(ts, 'GET', '/apis/example.com/v1/namespaces/default/widgets')).json<{ items: unknown[] }>().items, []);
+  });
+
+  t.test('status and scale subresources, generation', async (t) => {
+    const base = '/apis/berth.dev/v1alpha1/namespaces/default/services';
+    const svc = { apiVersion: 'berth.dev/v1alpha1', kind: 'Service', metadata: { name: 's' }, spec: { replicas: 2, selector: { matchLabels: { app: 's' } }, template: { metadata: { labels: { app: 's' } }, spec: { image: 'busybox' } } }, status: { replicas: 99 } };
+    const created = (await request(ts, 'POST', base, json(svc))).json<{ status?: unknown; metadata: { generation: number } }>();
+    t.equal(created.status, undefined, 'create ignores status');
+    t.equal(created.metadata.generation, 1);
+    const st = await request(ts, 'PATCH', `${base}/s/status`, { body: '{"status":{"replicas":2},"spec":{"replicas":7}}', contentType: 'application/merge-patch+json' });
+    const afterStatus = st.json<{ spec: { replicas: number }; status: { replicas: number }; metadata: { generation: number } }>();
+    t.equal(afterStatus.status.replicas, 2);
+    t.equal(afterStatus.spec.replicas, 2, '/status writes only status');
+    t.equal(afterStatus.metadata.generation, 1, 'status writes do not bump generation');
+    const scale = (await request(ts, 'GET', `${base}/s/scale`)).json<{ kind: string; spec: { replicas: number }; status: { replicas: number } }>();
+    t.match(scale, { kind: 'Scale', spec: { replicas: 2 }, status: { replicas: 2 } });
+    const scaled = await request(ts, 'PATCH', `${base}/s/scale`, { body: '{"spec":{"replicas":5}}', contentType: 'application/merge-patch+json' });
+    t.equal(scaled.status, 200);
+    const after = (await request(ts, 'GET', `${base}/s`)).json<{ spec: { replicas: number }; metadata: { generation: number } }>();
+    t.equal(after.spec.replicas, 5);
+    t.equal(after.metadata.generation, 2);
+  });
+
+  t.test('selectable fields, deletecollection', async (t) => {
+    const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
+    for (const [name, node] of [['c1', 'n1'], ['c2', 'n2'], ['c3', 'n1']] as const) {
+      await request(ts, 'POST', base, json({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name, labels: { grp: 'x' } }, spec: { image: 'busybox', nodeName: node } }));
+    }
+    const onN1 = (await request(ts, 'GET', `${base}?fieldSelector=spec.nodeName%3Dn1`)).json<{ items: { metadata: { name: string } }[] }>();
+    t.same(onN1.items.map((i) => i.metadata.name), ['c1', 'c3']);
+    const notN1 = (await request(ts, 'GET', `${base}?fieldSelector=spec.nodeName!%3Dn1`)).json<{ items: { metadata: { name: string } }[] }>();
+    t.same(notN1.items.map((i) => i.metadata.name), ['c2']);
+    const paged = (await request(ts, 'GET', `${base}?limit=2`)).json<{ items: unknown[]; metadata: { continue: string } }>();
+    t.equal(paged.items.length, 2);
+    const rest = (await request(ts, 'GET', `${base}?limit=2&continue=${paged.metadata.continue}`)).json<{ items: unknown[]; metadata: { continue?: string } }>();
+    t.equal(rest.items.length, 1);
+    t.notOk(rest.metadata.continue);
+    const del = await request(ts, 'DELETE', `${base}?labelSelector=grp%3Dx`);
+    t.equal(del.status, 200);
+    t.same((await request(ts, 'GET', base)).json<{ items: unknown[] }>().items, []);
+  });
+
+  t.test('Secret stringData is written into data', async (t) => {
+    const s = await request(ts, 'POST', '/api/v1/namespaces/default/secrets', json({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, stringData: { password: 'hunter2' } }));
+    const body = s.json<{ data: Record<string, string>; stringData?: unknown; type: string }>();
+    t.equal(Buffer.from(body.data['password']!, 'base64').toString(), 'hunter2');
+    t.equal(body.stringData, undefined);
+    t.equal(body.type, 'Opaque');
+  });
+});
