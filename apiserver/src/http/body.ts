@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from '../errors/api-error.js';
+import { decodeKubernetesProtobuf } from './protobuf.js';
 
 /** Kubernetes' limit on a request body (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -28,11 +29,9 @@ export const mediaType = (contentType: string | undefined): string => (contentTy
 /** Decodes a JSON (or, for YAML media types, YAML) body; an empty body is an error. */
 export function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
+  if (type === 'application/vnd.kubernetes.protobuf') return decodeKubernetesProtobuf(raw);
   const text = raw.toString('utf8');
   if (text.trim() === '') throw badRequest('the body of the request was empty');
-  if (type.startsWith('application/vnd.kubernetes.protobuf')) {
-    throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
-  }
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml') {
     // kubectl and client-node send apply bodies as JSON (valid YAML); JSON.parse is far faster than a YAML parser.
     if (text.trimStart().startsWith('{')) {

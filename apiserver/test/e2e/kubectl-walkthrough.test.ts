@@ -137,6 +137,14 @@ t.test('kubectl against berth', async (t) => {
     t.match(gone.stderr, /NotFound/);
   });
 
+  t.test('kubectl create namespace/configmap/secret (protobuf bodies)', async (t) => {
+    t.match((await k(['create', 'namespace', 'made'])).stdout, /namespace\/made created/);
+    t.match((await k(['create', 'configmap', 'cm', '-n', 'made', '--from-literal=a=b'])).stdout, /created/);
+    t.match((await k(['create', 'secret', 'generic', 's', '-n', 'made', '--from-literal=pw=x'])).stdout, /created/);
+    t.equal((await k(['get', 'cm', 'cm', '-n', 'made', '-o', 'jsonpath={.data.a}'])).stdout, 'b');
+    t.equal(Buffer.from((await k(['get', 'secret', 's', '-n', 'made', '-o', 'jsonpath={.data.pw}'])).stdout, 'base64').toString(), 'x');
+  });
+
   t.test('delete a namespace with its contents', async (t) => {
     const del = await k(['delete', 'namespace', 'demo', '--timeout=30s']);
     t.equal(del.code, 0, del.stderr);
