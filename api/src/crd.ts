@@ -39,6 +39,13 @@ export interface JSONSchemaProps {
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
   'x-kubernetes-validations'?: { rule: string; message?: string; messageExpression?: string; reason?: string; fieldPath?: string }[];
+  /** Strategic merge patch semantics of built-in kinds (merge, replace, retainKeys), as Kubernetes publishes them. */
+  'x-kubernetes-patch-strategy'?: string;
+  /** The key list items are merged by under strategic merge patch. */
+  'x-kubernetes-patch-merge-key'?: string;
+  /** Published on OpenAPI documents (not in CRDs): which kinds a schema describes. */
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+  $ref?: string;
 }
 
 /** One extra column of `kubectl get` output, read from each object by a JSONPath. */

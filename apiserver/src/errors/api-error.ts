@@ -1,32 +1,8 @@
 // API errors as typed values, and the one table that turns each into the Kubernetes `Status` a client expects.
 
-import { invalidObjectMessage, toStatusCauses, type FieldError } from '@berth/api';
+import { invalidObjectMessage, toStatusCauses, type FieldError, type Status, type StatusCause, type StatusDetails } from '@berth/api';
 
-export interface StatusCause {
-  reason?: string;
-  message?: string;
-  field?: string;
-}
-
-export interface StatusDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-  uid?: string;
-  causes?: StatusCause[];
-  retryAfterSeconds?: number;
-}
-
-export interface Status {
-  kind: 'Status';
-  apiVersion: 'v1';
-  metadata: Record<string, never>;
-  status: 'Failure' | 'Success';
-  message?: string;
-  reason?: string;
-  details?: StatusDetails;
-  code: number;
-}
+export type { Status, StatusCause, StatusDetails } from '@berth/api';
 
 /** Kubernetes `StatusReason` values berth answers with, and the HTTP code each carries. */
 export const statusReasons = {

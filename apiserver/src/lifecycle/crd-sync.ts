@@ -42,8 +42,8 @@ export class CrdSync {
   }
 
   async #apply(crd: CustomResourceDefinition): Promise<void> {
-    if (crd.metadata['deletionTimestamp'] !== undefined) {
-      this.registry.removeCrd(crd.metadata.name);
+    if (crd.metadata.deletionTimestamp !== undefined) {
+      this.registry.removeCrd(crd.metadata.name ?? '');
       await this.#cleanup(crd);
       return;
     }

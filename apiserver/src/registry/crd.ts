@@ -1,35 +1,13 @@
 // CustomResourceDefinitions: their shape, their validation, and how one becomes the served resources of its
 // versions.
 
-import { invalid, required, type FieldError } from '@berth/api';
+import { invalid, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
 import type { KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
-import type { PrinterColumn, Resource, ScaleSubresource } from './resource.js';
+import type { PrinterColumn, Resource } from './resource.js';
 import { defaultStrategy, type Strategy } from './strategy.js';
 
-export interface CrdVersion {
-  name: string;
-  served: boolean;
-  storage: boolean;
-  schema?: { openAPIV3Schema?: JSONSchemaProps };
-  subresources?: { status?: Record<string, never>; scale?: ScaleSubresource };
-  additionalPrinterColumns?: PrinterColumn[];
-  selectableFields?: { jsonPath: string }[];
-  deprecated?: boolean;
-}
-
-export interface CustomResourceDefinition {
-  apiVersion: 'apiextensions.k8s.io/v1';
-  kind: 'CustomResourceDefinition';
-  metadata: { name: string; [key: string]: unknown };
-  spec: {
-    group: string;
-    names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[]; categories?: string[] };
-    scope: 'Namespaced' | 'Cluster';
-    versions: CrdVersion[];
-  };
-  status?: unknown;
-}
+export type { CustomResourceDefinition } from '@berth/api';
 
 const openSchema: JSONSchemaProps = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 

@@ -85,9 +85,10 @@ export class ResourceRegistry {
 
   /** Serves a stored CRD (replacing its previous definition). */
   upsertCrd(crd: CustomResourceDefinition): void {
-    this.#remove(crd.metadata.name);
+    const name = crd.metadata.name ?? '';
+    this.#remove(name);
     this.#add(crd, false);
-    this.#crds.set(crd.metadata.name, crd);
+    this.#crds.set(name, crd);
     this.#changed();
   }
 
