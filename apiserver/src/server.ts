@@ -46,6 +46,8 @@ export interface ApiServerOptions {
   readonly extraTokens?: ReadonlyMap<string, UserInfo>;
   /** Field ownership engine (managedFields, apply, strategic merge). */
   readonly fields?: FieldOwnership;
+  /** How often watches that allow bookmarks get one. @default 60_000 */
+  readonly bookmarkIntervalMs?: number;
   /** Events the watch cache keeps (how far back watches can resume). */
   readonly watchCacheCapacity?: number;
 }
@@ -89,7 +91,7 @@ export class ApiServer {
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
     const authenticator = new Authenticator(tokens);
     const openapi = new OpenApiCache(registry);
-    const deps = { registry, objects, watchSource, fields: options.fields ?? managedFieldOwnership };
+    const deps = { registry, objects, watchSource, fields: options.fields ?? managedFieldOwnership, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000 };
 
     const app = new Koa();
     app.use(async (ctx) => {

@@ -24,6 +24,7 @@ export interface ResourceHandlerDeps {
   readonly objects: ObjectStore;
   readonly watchSource: WatchSource;
   readonly fields: FieldOwnership;
+  readonly bookmarkIntervalMs: number;
 }
 
 export interface Reply {
@@ -85,6 +86,8 @@ export async function handleResource(
           resourceVersion: query.get('resourceVersion') ?? undefined,
           initialState: () => deps.objects.list(scope, filter === undefined ? {} : { filter }),
           bookmarks: query.get('allowWatchBookmarks') === 'true',
+          bookmarkIntervalMs: deps.bookmarkIntervalMs,
+          sendInitialEvents: query.get('sendInitialEvents') === 'true',
           timeoutSeconds: intParam(query, 'timeoutSeconds'),
           table: table ? { include: includeObject(query) } : undefined,
           signal,

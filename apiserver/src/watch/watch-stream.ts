@@ -23,6 +23,10 @@ export interface WatchRequest {
   readonly resourceVersion: string | undefined;
   readonly initialState: () => Promise<{ items: KubeObject[]; revision: number }>;
   readonly bookmarks: boolean;
+  /** How often bookmarks go out when asked for (a real server: about once a minute). */
+  readonly bookmarkIntervalMs: number;
+  /** Watch-list (`sendInitialEvents=true`): the current state as ADDED events, then a bookmark marking its end. */
+  readonly sendInitialEvents: boolean;
   readonly timeoutSeconds: number | undefined;
   readonly table: { include: IncludeObject } | undefined;
   readonly signal: AbortSignal;
@@ -30,7 +34,6 @@ export interface WatchRequest {
 
 /** Blank-line heartbeat interval: keeps client-node 2.x's 30 s inactivity timeout from cycling idle watches. */
 const heartbeatMs = 20_000;
-const bookmarkMs = 60_000;
 /** Without timeoutSeconds a watch lasts 30-60 minutes, as on a real server. */
 const defaultTimeoutMs = () => (30 + Math.random() * 30) * 60_000;
 
@@ -70,10 +73,13 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
 
   let after: number;
   const initial: string[] = [];
-  if (request.resourceVersion === undefined || request.resourceVersion === '' || request.resourceVersion === '0') {
+  if (request.sendInitialEvents || request.resourceVersion === undefined || request.resourceVersion === '' || request.resourceVersion === '0') {
     const state = await request.initialState();
     for (const obj of state.items) initial.push(line('ADDED', present(obj)));
     after = state.revision;
+    if (request.sendInitialEvents) {
+      initial.push(line('BOOKMARK', { kind: resource.kind, apiVersion: servedVersion, metadata: { resourceVersion: String(after), annotations: { 'k8s.io/initial-events-end': 'true' } } }));
+    }
   } else {
     if (!/^\d+$/.test(request.resourceVersion)) throw badRequest(`invalid resource version: ${request.resourceVersion}`);
     after = Number(request.resourceVersion);
@@ -102,7 +108,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     timers.push(
       setInterval(() => {
         res.write(line('BOOKMARK', { kind: resource.kind, apiVersion: servedVersion, metadata: { resourceVersion: String(lastRevision) } }));
-      }, bookmarkMs),
+      }, request.bookmarkIntervalMs),
     );
   }
 

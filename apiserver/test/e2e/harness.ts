@@ -34,7 +34,7 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-export async function startTestServer(options: { watchCacheCapacity?: number } = {}): Promise<TestServer> {
+export async function startTestServer(options: { watchCacheCapacity?: number; bookmarkIntervalMs?: number } = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
   let store = await LevelStore.open({ dir: join(dir, 'store') });

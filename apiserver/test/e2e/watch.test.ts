@@ -50,6 +50,22 @@ t.test('watch protocol: synthetic ADDED at 0, resume from a revision, 410 for co
   t.equal(ev.object.reason, 'Expired');
 });
 
+t.test('bookmarks when asked, watch-list initial events', async (t) => {
+  const ts = await startTestServer({ bookmarkIntervalMs: 200 });
+  t.teardown(() => ts.close());
+  await request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', { body: JSON.stringify(container('x')), contentType: 'application/json' });
+  const rv = (await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers')).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
+  const lines = (r: { text: string }) => r.text.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; object: { metadata: { resourceVersion: string; annotations?: Record<string, string> } } });
+  const withBookmarks = lines(await request(ts, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`));
+  t.ok(withBookmarks.length >= 2 && withBookmarks.every((e) => e.type === 'BOOKMARK' && e.object.metadata.resourceVersion === rv), 'bookmarks carry the current revision');
+  const without = await request(ts, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${rv}&timeoutSeconds=1`);
+  t.equal(without.text.trim(), '', 'no bookmarks unless asked');
+  const list = lines(await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1'));
+  t.equal(list[0]?.type, 'ADDED');
+  t.equal(list[1]?.type, 'BOOKMARK');
+  t.equal(list[1]?.object.metadata.annotations?.['k8s.io/initial-events-end'], 'true');
+});
+
 t.test('client-node informer sees every change once, across a restart', async (t) => {
   const ts = await startTestServer();
   t.teardown(() => ts.close());
