@@ -2,7 +2,8 @@
 // update path, strategic merge for built-in kinds, and the engine's failures turned into Kubernetes Statuses.
 
 import { apply, ApplyError, conflictStatus, InvalidObjectError, ManagedFieldsError, recordUpdate } from '../apply/index.js';
-import { ApiError, badRequest } from '../errors/api-error.js';
+import { ApiError, badRequest, invalid } from '../errors/api-error.js';
+import { validateMetadataTypes } from '../objects/metadata-validation.js';
 import type { KubeObject } from '../objects/object.js';
 import { noChange } from '../objects/object-store.js';
 import { nowTimestamp } from '../objects/object.js';
@@ -62,6 +63,8 @@ export const managedFieldOwnership: FieldOwnership = {
 
   async apply(objects, scope, name, part, config, options: ApplyOptions) {
     const { resource } = scope;
+    const typeProblems = validateMetadataTypes(config.metadata ?? {});
+    if (typeProblems.length > 0) throw invalid(resource.kind, resource.group, name, typeProblems);
     const configName = config.metadata?.name;
     if (configName !== undefined && configName !== name) {
       throw badRequest(`the name of the object (${configName}) does not match the name on the URL (${name})`);

@@ -12,7 +12,20 @@ import {
   validateLabels,
   type FieldError,
 } from '@berth/api';
+import { objectMetaSchema } from '../registry/object-meta-schema.js';
+import type { JSONSchemaProps } from '../schema/json-schema.js';
+import { validateAgainstSchema } from '../schema/validate.js';
 import type { ObjectMeta } from './object.js';
+
+const metadataEnvelope: JSONSchemaProps = { type: 'object', properties: { metadata: objectMetaSchema } };
+
+/**
+ * Type checks of metadata (labels a map of strings, finalizers a list of strings, …), run before anything reads
+ * it, so a mistyped field is a 422 and never reaches code that assumes the types.
+ */
+export function validateMetadataTypes(metadata: unknown): FieldError[] {
+  return validateAgainstSchema({ metadata }, metadataEnvelope);
+}
 
 export function validateObjectMeta(meta: ObjectMeta, namespaced: boolean, nameIsLabel: boolean): FieldError[] {
   const problems: FieldError[] = [];

@@ -19,7 +19,7 @@ import { applyDefaults } from '../schema/defaults.js';
 import { pruneUnknownFields } from '../schema/prune.js';
 import { validateAgainstSchema } from '../schema/validate.js';
 import type { Store, StoredValue } from '../storage/interface.js';
-import { validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
+import { validateMetadataTypes, validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
 import { cloneJson, jsonEqual, nowTimestamp, type KubeObject } from './object.js';
 import type { ObjectFilter } from './selectors.js';
 
@@ -234,8 +234,10 @@ export class ObjectStore {
     const { resource } = scope;
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw badRequest('the body of the request must be a JSON object');
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
-    if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
-      throw invalid(resource.kind, resource.group, '', [{ type: 'FieldValueTypeInvalid', field: 'metadata', message: 'metadata: Invalid value: must be an object' }]);
+    const typeProblems = validateMetadataTypes(obj.metadata);
+    if (typeProblems.length > 0) {
+      const name = typeof obj.metadata.name === 'string' ? obj.metadata.name : '';
+      throw invalid(resource.kind, resource.group, name, typeProblems);
     }
     const expected = groupVersion(resource);
     if (obj.apiVersion === undefined || obj.apiVersion === '') obj.apiVersion = expected;

@@ -118,6 +118,37 @@ t.test('bad input', async (t) => {
     t.equal((await request(ts, 'GET', '/version', { token: '' })).status, 200, '/version is public');
   });
 
+  t.test('mistyped metadata is a 4xx Status on create, update, patch and apply, never a 500', async (t) => {
+    const metas: unknown[] = [
+      [],
+      { name: 5 },
+      { name: 'm', labels: 5 },
+      { name: 'm', labels: { a: 5 } },
+      { name: 'm', annotations: 'x' },
+      { name: 'm', finalizers: 'x' },
+      { name: 'm', finalizers: [5] },
+      { name: 'm', ownerReferences: 'x' },
+      { name: 'm', ownerReferences: [5] },
+      { name: 'm', generateName: 5 },
+      { name: 'm', managedFields: 'x' },
+      { name: 'm', resourceVersion: 5 },
+    ];
+    await post(ts, good('m'));
+    for (const metadata of metas) {
+      const body = JSON.stringify({ ...good('m'), metadata });
+      for (const [method, p, type] of [
+        ['POST', path, 'application/json'],
+        ['PUT', `${path}/m`, 'application/json'],
+        ['PATCH', `${path}/m`, 'application/merge-patch+json'],
+        ['PATCH', `${path}/m?fieldManager=fuzz`, 'application/apply-patch+yaml'],
+      ] as const) {
+        const r = await request(ts, method, p, { body, contentType: type });
+        t.ok(r.status >= 400 && r.status < 500 && r.json<Status>().kind === 'Status', `${method} ${type} metadata=${JSON.stringify(metadata)} -> ${r.status}`);
+      }
+    }
+    await request(ts, 'DELETE', `${path}/m`);
+  });
+
   t.test('nothing was written by the failures', async (t) => {
     const names = (await request(ts, 'GET', path)).json<{ items: { metadata: { name: string } }[] }>().items.map((i) => i.metadata.name).sort();
     t.same(names, ['f', 'g', 'occ']);
