@@ -1,0 +1,176 @@
+// The agent's only way to the cluster: typed calls over the Kubernetes API with @kubernetes/client-node.
+//
+// Writes to berth's kinds go through CustomObjectsApi with explicit patch content types: client-node's defaults
+// (strategic merge, JSON patch) are wrong for custom resources, and status goes through `/status` only.
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import type { Container, ContainerStatus, Node } from '@berth/api';
+
+export const group = 'berth.dev';
+export const version = 'v1alpha1';
+
+export type JsonPatchOperation =
+  | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: unknown }
+  | { readonly op: 'remove'; readonly path: string };
+
+/** HTTP status of a failed API call, or undefined for errors that never got an answer. */
+export function apiStatusCode(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.statusCode ?? (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export const isNotFound = (err: unknown): boolean => apiStatusCode(err) === 404;
+export const isConflict = (err: unknown): boolean => apiStatusCode(err) === 409;
+/** A JSON patch `test` that failed (the object moved on): 422 from the server. */
+export const isInvalid = (err: unknown): boolean => apiStatusCode(err) === 422;
+
+/** The message of a Kubernetes Status body, when an API call failed with one. */
+export function apiErrorMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    if (typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as { message?: unknown };
+        if (typeof parsed.message === 'string') return parsed.message;
+      } catch {
+        return body;
+      }
+    }
+    if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = () => setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+export function loadKubeConfig(kubeconfig: KubeConfig | string): KubeConfig {
+  if (typeof kubeconfig !== 'string') return kubeconfig;
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return kc;
+}
+
+export class ClusterApi {
+  readonly kc: KubeConfig;
+  readonly custom: CustomObjectsApi;
+  readonly core: CoreV1Api;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  async listContainers(fieldSelector?: string): Promise<KubernetesListObject<KubernetesObject>> {
+    return (await this.custom.listCustomObjectForAllNamespaces({
+      group,
+      version,
+      plural: 'containers',
+      ...(fieldSelector !== undefined ? { fieldSelector } : {}),
+    })) as KubernetesListObject<KubernetesObject>;
+  }
+
+  async getContainer(namespace: string, name: string): Promise<Container> {
+    return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'containers', name })) as Container;
+  }
+
+  /** Merge patch of the Container itself (metadata, spec). */
+  async patchContainer(namespace: string, name: string, body: object): Promise<Container> {
+    return (await this.custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'containers', name, body }, mergePatch())) as Container;
+  }
+
+  /** JSON patch of the Container: `test` operations make it conditional without a resourceVersion. */
+  async jsonPatchContainer(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Container> {
+    return (await this.custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'containers', name, body: ops }, jsonPatch())) as Container;
+  }
+
+  /** Merge patch of `status` through the /status subresource; a null field removes it. */
+  async patchContainerStatus(namespace: string, name: string, status: Partial<Record<keyof ContainerStatus, unknown>>): Promise<Container> {
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      { group, version, namespace, plural: 'containers', name, body: { status } },
+      mergePatch(),
+    )) as Container;
+  }
+
+  async getNode(name: string): Promise<Node | undefined> {
+    try {
+      return (await this.custom.getClusterCustomObject({ group, version, plural: 'nodes', name })) as Node;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async createNode(node: Node): Promise<Node> {
+    return (await this.custom.createClusterCustomObject({ group, version, plural: 'nodes', body: node })) as Node;
+  }
+
+  async patchNodeStatus(name: string, status: object): Promise<Node> {
+    return (await this.custom.patchClusterCustomObjectStatus({ group, version, plural: 'nodes', name, body: { status } }, mergePatch())) as Node;
+  }
+
+  async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    try {
+      return await this.coordination.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  createLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
+    return this.coordination.createNamespacedLease({ namespace, body: lease });
+  }
+
+  replaceLease(namespace: string, name: string, lease: V1Lease): Promise<V1Lease> {
+    return this.coordination.replaceNamespacedLease({ namespace, name, body: lease });
+  }
+
+  createEvent(namespace: string, event: CoreV1Event): Promise<CoreV1Event> {
+    return this.core.createNamespacedEvent({ namespace, body: event });
+  }
+
+  patchEvent(namespace: string, name: string, body: object): Promise<CoreV1Event> {
+    return this.core.patchNamespacedEvent({ namespace, name, body }, mergePatch());
+  }
+
+  /** A ConfigMap's data, or undefined when it does not exist. */
+  async configMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const cm = await this.core.readNamespacedConfigMap({ namespace, name });
+      return { ...(cm.data ?? {}) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A Secret's decoded data (and its type), or undefined when it does not exist. */
+  async secretData(namespace: string, name: string): Promise<{ type: string; data: Record<string, string> } | undefined> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ namespace, name });
+      const data: Record<string, string> = {};
+      for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+      for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
+      return { type: secret.type ?? 'Opaque', data };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}

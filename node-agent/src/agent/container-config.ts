@@ -1,0 +1,250 @@
+// Maps a Container's spec and its image's config onto the runtime's ContainerConfig, as kubelet does for a Pod.
+//
+// command/args replace the image's Entrypoint/Cmd the Kubernetes way; env is image Env, then envFrom, then env
+// (with $(VAR) expansion and values from ConfigMaps, Secrets and the Container's own fields); limits come from
+// `resources.limits`. Anything that cannot be resolved is a CreateContainerConfigError with a message for users.
+import { lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { toBytes, toCount, toMillicores, type Container, type EnvVar, type Quantity } from '@berth/api';
+import type { ImageConfig } from '../registry/registry.js';
+import type { ContainerConfig, ContainerResources } from '../runtime/runtime.js';
+import { AgentError } from './errors.js';
+
+/** Reads ConfigMaps and Secrets of the Container's namespace (undefined when one does not exist). */
+export interface EnvSources {
+  configMap(name: string): Promise<Record<string, string> | undefined>;
+  secret(name: string): Promise<Record<string, string> | undefined>;
+}
+
+const configError = (message: string, cause?: unknown) => new AgentError('CreateContainerConfigError', message, cause === undefined ? {} : { cause });
+
+/** A C identifier-ish name, as Kubernetes accepts for envFrom keys (IsEnvVarName: no '=' and printable). */
+const envNamePattern = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/**
+ * Expands `$(VAR)` from `vars`; `$$` is a literal `$`; an unknown reference stays as written
+ * (Kubernetes' third_party/forked/golang/expansion).
+ */
+export function expandVariables(input: string, vars: ReadonlyMap<string, string>): string {
+  let out = '';
+  for (let i = 0; i < input.length; i++) {
+    const c = input[i];
+    if (c !== '$' || i + 1 >= input.length) {
+      out += c;
+      continue;
+    }
+    const next = input[i + 1];
+    if (next === '$') {
+      out += '$';
+      i++;
+    } else if (next === '(') {
+      const close = input.indexOf(')', i + 2);
+      if (close < 0) {
+        out += input.slice(i);
+        break;
+      }
+      const name = input.slice(i + 2, close);
+      const value = vars.get(name);
+      out += value ?? `$(${name})`;
+      i = close;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+function fieldValue(container: Container, fieldPath: string): string {
+  const meta = container.metadata;
+  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
+  if (m !== null) return (m[1] === 'labels' ? meta.labels : meta.annotations)?.[m[2] ?? ''] ?? '';
+  switch (fieldPath) {
+    case 'metadata.name':
+      return meta.name ?? '';
+    case 'metadata.namespace':
+      return meta.namespace ?? '';
+    case 'metadata.uid':
+      return meta.uid ?? '';
+    case 'spec.nodeName':
+      return container.spec.nodeName ?? '';
+    case 'status.ips[0].ip':
+      return container.status?.ips?.[0]?.ip ?? '';
+    default:
+      throw configError(`env fieldRef: unsupported fieldPath ${JSON.stringify(fieldPath)}`);
+  }
+}
+
+async function envVarValue(container: Container, v: EnvVar, vars: ReadonlyMap<string, string>, sources: EnvSources): Promise<string | undefined> {
+  const from = v.valueFrom;
+  if (from === undefined) return expandVariables(v.value ?? '', vars);
+  if (from.configMapKeyRef !== undefined) {
+    const ref = from.configMapKeyRef;
+    const data = await sources.configMap(ref.name);
+    if (data === undefined) {
+      if (ref.optional === true) return undefined;
+      throw configError(`configmap "${ref.name}" not found (env ${v.name})`);
+    }
+    const value = data[ref.key];
+    if (value === undefined) {
+      if (ref.optional === true) return undefined;
+      throw configError(`couldn't find key ${ref.key} in ConfigMap ${container.metadata.namespace ?? ''}/${ref.name} (env ${v.name})`);
+    }
+    return value;
+  }
+  if (from.secretKeyRef !== undefined) {
+    const ref = from.secretKeyRef;
+    const data = await sources.secret(ref.name);
+    if (data === undefined) {
+      if (ref.optional === true) return undefined;
+      throw configError(`secret "${ref.name}" not found (env ${v.name})`);
+    }
+    const value = data[ref.key];
+    if (value === undefined) {
+      if (ref.optional === true) return undefined;
+      throw configError(`couldn't find key ${ref.key} in Secret ${container.metadata.namespace ?? ''}/${ref.name} (env ${v.name})`);
+    }
+    return value;
+  }
+  if (from.fieldRef !== undefined) return fieldValue(container, from.fieldRef.fieldPath);
+  return '';
+}
+
+/** The Container's own variables (envFrom, then env), in Kubernetes' order; image Env is not part of expansion. */
+export async function resolveEnv(container: Container, sources: EnvSources): Promise<Map<string, string>> {
+  const vars = new Map<string, string>();
+  for (const src of container.spec.envFrom ?? []) {
+    const prefix = src.prefix ?? '';
+    let data: Record<string, string> | undefined;
+    if (src.configMapRef !== undefined) {
+      data = await sources.configMap(src.configMapRef.name);
+      if (data === undefined && src.configMapRef.optional !== true) throw configError(`configmap "${src.configMapRef.name}" not found (envFrom)`);
+    } else if (src.secretRef !== undefined) {
+      data = await sources.secret(src.secretRef.name);
+      if (data === undefined && src.secretRef.optional !== true) throw configError(`secret "${src.secretRef.name}" not found (envFrom)`);
+    }
+    for (const [k, v] of Object.entries(data ?? {})) {
+      if (envNamePattern.test(prefix + k)) vars.set(prefix + k, v);
+    }
+  }
+  for (const v of container.spec.env ?? []) {
+    const value = await envVarValue(container, v, vars, sources);
+    if (value !== undefined) vars.set(v.name, value);
+  }
+  return vars;
+}
+
+function imageEnv(image: ImageConfig): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const entry of image.config?.Env ?? []) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return env;
+}
+
+/** The argv Kubernetes runs: command replaces Entrypoint (and drops Cmd), args replace Cmd. */
+export function containerArgs(container: Container, image: ImageConfig, vars: ReadonlyMap<string, string>): string[] {
+  const { command, args } = container.spec;
+  const entrypoint = command ?? [...(image.config?.Entrypoint ?? [])];
+  const cmd = args ?? (command !== undefined ? [] : [...(image.config?.Cmd ?? [])]);
+  const expand = (s: string) => (command !== undefined || args !== undefined ? expandVariables(s, vars) : s);
+  const argv = [...entrypoint.map(expand), ...cmd.map(expand)];
+  if (argv.length === 0) throw configError(`no command: the Container sets neither command nor args and image ${container.spec.image} has no Entrypoint or Cmd`);
+  return argv;
+}
+
+function quantity(what: string, q: Quantity, convert: (q: Quantity) => number): number {
+  let n: number;
+  try {
+    n = convert(q);
+  } catch (err) {
+    throw configError(`resources.limits.${what}: ${(err as Error).message}`, err);
+  }
+  if (!(n > 0)) throw configError(`resources.limits.${what} must be positive, got ${String(q)}`);
+  return n;
+}
+
+export function containerResources(container: Container): ContainerResources {
+  const limits = container.spec.resources?.limits ?? {};
+  return {
+    ...(limits.cpu !== undefined ? { cpuMillicores: quantity('cpu', limits.cpu, toMillicores) } : {}),
+    ...(limits.memory !== undefined ? { memoryBytes: quantity('memory', limits.memory, toBytes) } : {}),
+    ...(limits.pids !== undefined ? { pids: quantity('pids', limits.pids, toCount) } : {}),
+  };
+}
+
+/** Reads /etc/<file> of the rootfs without following a symlink out of it. */
+async function rootfsEtc(rootfs: string, file: 'passwd' | 'group'): Promise<string | undefined> {
+  for (const p of [path.join(rootfs, 'etc'), path.join(rootfs, 'etc', file)]) {
+    try {
+      if ((await lstat(p)).isSymbolicLink()) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return readFile(path.join(rootfs, 'etc', file), 'utf8');
+}
+
+function lookupId(text: string | undefined, name: string, field: 2 | 3): number | undefined {
+  for (const line of (text ?? '').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f[field] !== undefined && /^\d+$/.test(f[field])) return Number(f[field]);
+  }
+  return undefined;
+}
+
+/** uid/gid from securityContext, else the image's User (`uid`, `uid:gid`, `name`, `name:group`), else root. */
+export async function containerUser(container: Container, image: ImageConfig, rootfs: string): Promise<{ uid: number; gid: number }> {
+  const sc = container.spec.securityContext;
+  const user = image.config?.User ?? '';
+  let uid = 0;
+  let gid = 0;
+  if (user !== '') {
+    const [u = '', g] = user.split(':');
+    const passwd = /^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g)) ? undefined : await rootfsEtc(rootfs, 'passwd');
+    if (/^\d+$/.test(u)) {
+      uid = Number(u);
+      gid = lookupId(passwd, u, 3) ?? uid;
+    } else {
+      const found = lookupId(passwd, u, 2);
+      if (found === undefined) throw configError(`image ${container.spec.image} runs as user "${u}", which its /etc/passwd does not name`);
+      uid = found;
+      gid = Number((passwd ?? '').split('\n').find((l) => l.split(':')[0] === u)?.split(':')[3] ?? uid);
+    }
+    if (g !== undefined && g !== '') {
+      if (/^\d+$/.test(g)) gid = Number(g);
+      else {
+        const found = lookupId(await rootfsEtc(rootfs, 'group'), g, 2);
+        if (found === undefined) throw configError(`image ${container.spec.image} runs as group "${g}", which its /etc/group does not name`);
+        gid = found;
+      }
+    }
+  }
+  if (sc?.runAsUser !== undefined) uid = sc.runAsUser;
+  if (sc?.runAsGroup !== undefined) gid = sc.runAsGroup;
+  if (sc?.runAsNonRoot === true && uid === 0) throw configError('securityContext.runAsNonRoot is set but the container would run as root (uid 0)');
+  return { uid, gid };
+}
+
+/** The whole mapping; `rootfs` is where the snapshot is mounted (read for user names). */
+export async function containerConfigFor(container: Container, image: ImageConfig, rootfs: string, sources: EnvSources): Promise<ContainerConfig> {
+  const vars = await resolveEnv(container, sources);
+  const env = imageEnv(image);
+  for (const [k, v] of vars) env.set(k, v);
+  const spec = container.spec;
+  const workingDir = spec.workingDir !== undefined && spec.workingDir !== '' ? spec.workingDir : image.config?.WorkingDir || '/';
+  if (!workingDir.startsWith('/')) throw configError(`workingDir ${JSON.stringify(workingDir)} must be an absolute path`);
+  const hostname = (spec.hostname ?? container.metadata.name ?? '').slice(0, 63).replace(/[^a-zA-Z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+  return {
+    args: containerArgs(container, image, vars),
+    env: Object.fromEntries(env),
+    cwd: workingDir,
+    user: await containerUser(container, image, rootfs),
+    ...(hostname !== '' ? { hostname } : {}),
+    tty: spec.tty === true,
+    stdin: spec.stdin === true,
+    resources: containerResources(container),
+    readonlyRootfs: spec.securityContext?.readOnlyRootFilesystem === true,
+    rootfs,
+  };
+}

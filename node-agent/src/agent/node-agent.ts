@@ -1,0 +1,191 @@
+// startNodeAgent: the node agent's lifecycle, composing host preparation, node heartbeat, informer, queue and reconciler.
+//
+// Everything it learns about the cluster it reads through the API, and everything it changes it writes through
+// the API: it never touches the apiserver's code or store. Closing it leaves running containers running (conmon
+// owns them); the next start re-adopts them without a restart.
+import os from 'node:os';
+import path from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { prepareHost, type HostReport } from '../host/prepare-host.js';
+import { ImageStore } from '../images/image-store.js';
+import type { RegistryClientOptions } from '../registry/registry.js';
+import { ConmonRuntime } from '../runtime/conmon-runtime.js';
+import { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { apiErrorMessage, ClusterApi, loadKubeConfig } from './cluster-api.js';
+import { EventRecorder } from './events.js';
+import { ExitWatcher } from './exit-watch.js';
+import { ImagePolicy } from './image-policy.js';
+import { ContainerInformer } from './informer.js';
+import { machineStatus } from './node-info.js';
+import { NodeHeartbeat } from './node-heartbeat.js';
+import { ContainerReconciler, type BackoffPolicy } from './reconciler.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface NodeAgentOptions {
+  /** A KubeConfig, or the path of a kubeconfig file. */
+  readonly kubeconfig: KubeConfig | string;
+  /** @default os.hostname() */
+  readonly nodeName?: string;
+  /** Data root: images, layers, containers. @default '/var/lib/berth/node' */
+  readonly root?: string;
+  /** crun's state directory. @default '/run/berth/crun' */
+  readonly runtimeRoot?: string;
+  /** Take Containers whose spec.nodeName is empty (all-in-one `berth up`, until a scheduler exists). @default false */
+  readonly adoptUnbound?: boolean;
+  /** Registries spoken to over plain HTTP. @default loopback registries only */
+  readonly plainHttpRegistries?: readonly string[];
+  /** Extra PEM CAs trusted for HTTPS registries. */
+  readonly registryCA?: string | readonly string[];
+  /** What the Node advertises as the agent's endpoint. @default `unix:<root>/agent.sock` */
+  readonly agentEndpoint?: string;
+  /** Parallel reconciles. @default 4 */
+  readonly workers?: number;
+  /** Restart back-off (CrashLoopBackOff). @default { baseMs: 10000, maxMs: 300000 } as kubelet */
+  readonly restartBackoff?: BackoffPolicy;
+  /** Back-off between failed pulls/creates. @default { baseMs: 10000, maxMs: 300000 } */
+  readonly retryBackoff?: BackoffPolicy;
+  /** @default 600000 (10 min) */
+  readonly backoffResetMs?: number;
+  /** Safety-net poll of running containers. @default 10000 */
+  readonly pollIntervalMs?: number;
+  /** @default 10000 */
+  readonly leaseRenewIntervalMs?: number;
+  /** Rotate container logs larger than this, checked every 10 s. @default 10 MiB */
+  readonly logMaxBytes?: number;
+  /** Where diagnostics go. @default stderr */
+  readonly log?: (message: string) => void;
+}
+
+export interface NodeAgent {
+  readonly nodeName: string;
+  readonly root: string;
+  readonly host: HostReport;
+  /** The runtime the agent drives; the streaming server uses it for logs, exec and attach. */
+  readonly runtime: ConmonRuntime;
+  /** The runtime id of a Container running on this node, or undefined. */
+  lookup(namespace: string, name: string): string | undefined;
+  /** Stops watching and reconciling; containers keep running. */
+  close(): Promise<void>;
+}
+
+export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  const nodeName = options.nodeName ?? os.hostname();
+  const root = path.resolve(options.root ?? '/var/lib/berth/node');
+  const log = options.log ?? ((m: string) => process.stderr.write(`berth-node-agent: ${m}\n`));
+  const workers = options.workers ?? 4;
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  const api = new ClusterApi(loadKubeConfig(options.kubeconfig));
+
+  const host = await prepareHost();
+  for (const action of host.actions) log(`host: ${action}`);
+  const runtime = new ConmonRuntime({ host, root, ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}) });
+  const snapshots = new OverlaySnapshotter(root);
+  const plain = options.plainHttpRegistries;
+  const registry: RegistryClientOptions = {
+    ...(options.registryCA !== undefined ? { ca: options.registryCA } : {}),
+    ...(plain !== undefined ? { plainHttp: (r: string) => plain.includes(r) } : {}),
+  };
+  const imageStore = new ImageStore({ root, registry });
+
+  const queue = new WorkQueue();
+  const exits = new ExitWatcher((key) => queue.add(key));
+  const events = new EventRecorder(api, { host: nodeName, onError: (err) => log(`event not recorded: ${apiErrorMessage(err)}`) });
+  const informer = new ContainerInformer(api, {
+    ...(options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` }),
+    onChange: (key) => queue.add(key),
+    onError: (err) => log(`container watch failed, restarting it: ${apiErrorMessage(err)}`),
+  });
+  const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
+  const reconciler = new ContainerReconciler({
+    nodeName,
+    adoptUnbound: options.adoptUnbound === true,
+    api,
+    cache: informer,
+    runtime,
+    snapshots,
+    images: new ImagePolicy(imageStore),
+    events,
+    exits,
+    restartBackoff: options.restartBackoff ?? kubeletBackoff,
+    retryBackoff: options.retryBackoff ?? kubeletBackoff,
+    backoffResetMs: options.backoffResetMs ?? 600_000,
+    pollIntervalMs: options.pollIntervalMs ?? 10_000,
+    log,
+  });
+
+  let heartbeat: NodeHeartbeat | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const running: Promise<void>[] = [];
+  try {
+    const machine = await machineStatus(host, options.agentEndpoint ?? `unix:${path.join(root, 'agent.sock')}`);
+    heartbeat = await NodeHeartbeat.start({
+      api,
+      nodeName,
+      machine,
+      ...(options.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: options.leaseRenewIntervalMs } : {}),
+      onError: (err) => log(`lease renewal failed: ${apiErrorMessage(err)}`),
+    });
+    await informer.start();
+
+    // Before any worker runs: what is on disk but no longer in the cluster goes; the rest is adopted by reconcile.
+    const known = new Set<string>();
+    for (const c of informer.list()) if (c.spec.nodeName === nodeName && c.metadata.uid !== undefined) known.add(c.metadata.uid);
+    await reconciler.sweepOrphans(known);
+  } catch (err) {
+    await heartbeat?.close();
+    await informer.close();
+    queue.close();
+    exits.close();
+    await imageStore.close();
+    throw err;
+  }
+
+  for (let i = 0; i < workers; i++) {
+    running.push(
+      (async () => {
+        for (;;) {
+          const key = await queue.get();
+          if (key === undefined) return;
+          try {
+            const result = await reconciler.reconcile(key);
+            queue.forget(key);
+            if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+          } catch (err) {
+            const delay = queue.addRateLimited(key);
+            log(`reconcile ${key} failed (retry in ${delay} ms): ${apiErrorMessage(err)}`);
+          } finally {
+            queue.done(key);
+          }
+        }
+      })(),
+    );
+  }
+  const rotate = setInterval(() => {
+    runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => log(`log rotation failed: ${(err as Error).message}`));
+  }, 10_000);
+  rotate.unref();
+  timers.push(rotate);
+
+  let closed: Promise<void> | undefined;
+  return {
+    nodeName,
+    root,
+    host,
+    runtime,
+    lookup: (namespace, name) => reconciler.lookup(namespace, name),
+    close() {
+      closed ??= (async () => {
+        for (const t of timers) clearInterval(t);
+        await informer.close();
+        queue.close();
+        // Reconciles in flight finish their step (a create or stop is not cut in half).
+        await Promise.all(running);
+        exits.close();
+        await events.flush();
+        await heartbeat?.close();
+        await imageStore.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// Registers this node's Node object and keeps it alive: a coordination.k8s.io/v1 Lease renewed every 10 s.
+//
+// As kubelet since 1.17: the Lease is the cheap, frequent heartbeat; the Node's status (capacity, nodeInfo,
+// the Ready condition's lastHeartbeatTime) is written at start and then only every `statusEveryRenewals` renewals.
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { formatTime, setCondition, type Node, type NodeCondition, type NodeStatus } from '@berth/api';
+import { group, isConflict, isNotFound, version, type ClusterApi } from './cluster-api.js';
+
+export const leaseNamespace = 'kube-node-lease';
+
+export interface NodeHeartbeatOptions {
+  readonly api: ClusterApi;
+  readonly nodeName: string;
+  /** Capacity, addresses, nodeInfo, endpoint (from machineStatus). */
+  readonly machine: NodeStatus;
+  /** @default 10000 */
+  readonly renewIntervalMs?: number;
+  /** @default 40 */
+  readonly leaseDurationSeconds?: number;
+  /** Node status is refreshed every this many lease renewals. @default 6 (one minute) */
+  readonly statusEveryRenewals?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export class NodeHeartbeat {
+  readonly #o: NodeHeartbeatOptions;
+  #node: Node | undefined;
+  #lease: V1Lease | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #renewals = 0;
+  #closed = false;
+  #inFlight: Promise<void> = Promise.resolve();
+
+  private constructor(options: NodeHeartbeatOptions) {
+    this.#o = options;
+  }
+
+  /** Creates or updates the Node and its Lease, then renews the Lease in the background. */
+  static async start(options: NodeHeartbeatOptions): Promise<NodeHeartbeat> {
+    const hb = new NodeHeartbeat(options);
+    await hb.#register();
+    await hb.#renewLease();
+    hb.#schedule();
+    return hb;
+  }
+
+  get node(): Node | undefined {
+    return this.#node;
+  }
+
+  async #register(): Promise<void> {
+    const { api, nodeName } = this.#o;
+    let node = await api.getNode(nodeName);
+    if (node === undefined) {
+      try {
+        node = await api.createNode({
+          apiVersion: `${group}/${version}`,
+          kind: 'Node',
+          metadata: {
+            name: nodeName,
+            labels: {
+              'kubernetes.io/hostname': nodeName,
+              'kubernetes.io/os': 'linux',
+              ...(this.#o.machine.nodeInfo?.architecture !== undefined ? { 'kubernetes.io/arch': this.#o.machine.nodeInfo.architecture } : {}),
+            },
+          },
+          spec: {},
+        });
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        node = await api.getNode(nodeName);
+      }
+    }
+    this.#node = node;
+    await this.#writeStatus();
+  }
+
+  async #writeStatus(): Promise<void> {
+    const now = new Date();
+    const ready: NodeCondition = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'AgentReady',
+      message: 'berth node agent is posting ready status',
+      lastHeartbeatTime: formatTime(now),
+    };
+    const { conditions } = setCondition(this.#node?.status?.conditions, ready, now);
+    const status: NodeStatus = { ...this.#o.machine, conditions };
+    this.#node = await this.#o.api.patchNodeStatus(this.#o.nodeName, status);
+  }
+
+  #leaseBody(): V1Lease {
+    const node = this.#node;
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: this.#o.nodeName,
+        namespace: leaseNamespace,
+        ...(this.#lease?.metadata?.resourceVersion !== undefined ? { resourceVersion: this.#lease.metadata.resourceVersion } : {}),
+        ...(node?.metadata.uid !== undefined
+          ? { ownerReferences: [{ apiVersion: `${group}/${version}`, kind: 'Node', name: this.#o.nodeName, uid: node.metadata.uid }] }
+          : {}),
+      },
+      spec: {
+        holderIdentity: this.#o.nodeName,
+        leaseDurationSeconds: this.#o.leaseDurationSeconds ?? 40,
+        renewTime: new V1MicroTime(),
+      },
+    };
+  }
+
+  async #renewLease(): Promise<void> {
+    const { api, nodeName } = this.#o;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      this.#lease ??= await api.readLease(leaseNamespace, nodeName);
+      try {
+        this.#lease = this.#lease === undefined ? await api.createLease(leaseNamespace, this.#leaseBody()) : await api.replaceLease(leaseNamespace, nodeName, this.#leaseBody());
+        return;
+      } catch (err) {
+        // Someone else wrote it (or it vanished): read it again and retry.
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+        this.#lease = undefined;
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#inFlight = this.#beat().finally(() => this.#schedule());
+    }, this.#o.renewIntervalMs ?? 10_000);
+    this.#timer.unref();
+  }
+
+  async #beat(): Promise<void> {
+    try {
+      await this.#renewLease();
+      this.#renewals += 1;
+      if (this.#renewals % (this.#o.statusEveryRenewals ?? 6) === 0) await this.#writeStatus();
+    } catch (err) {
+      this.#o.onError?.(err);
+    }
+  }
+
+  /** Stops renewing; the Lease then expires on its own, which is how the cluster learns the node is gone. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#inFlight;
+  }
+}

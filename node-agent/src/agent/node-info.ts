@@ -1,0 +1,69 @@
+// What this machine offers and runs, read from the kernel and the tools prepareHost found, as a Node's status.
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import type { NodeStatus } from '@berth/api';
+import type { HostReport } from '../host/prepare-host.js';
+
+async function readTrimmed(file: string): Promise<string | undefined> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function osImage(): Promise<string> {
+  const text = (await readTrimmed('/etc/os-release')) ?? '';
+  const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(text);
+  return m?.[1] ?? 'Linux';
+}
+
+/** `crun version 1.8.1` → `crun://1.8.1`, the form kubelet reports runtimes in. */
+function toolVersion(name: string, versionLine: string): string {
+  const m = /(\d+\.\d+(?:\.\d+)?\S*)/.exec(versionLine);
+  return `${name}://${m?.[1] ?? 'unknown'}`;
+}
+
+const goArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/** The node-agent package's version (the same relative path from src/ and dist/). */
+export async function agentVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return `v${typeof pkg.version === 'string' ? pkg.version : '0.0.0'}`;
+  } catch {
+    return 'v0.0.0';
+  }
+}
+
+/** Capacity, addresses, system info and endpoint of this node; conditions are the caller's. */
+export async function machineStatus(host: HostReport, endpointAddress: string): Promise<NodeStatus> {
+  const pidMax = Number((await readTrimmed('/proc/sys/kernel/pid_max')) ?? '32768');
+  const capacity = {
+    cpu: String(os.availableParallelism()),
+    memory: `${Math.floor(os.totalmem() / 1024)}Ki`,
+    pids: String(pidMax),
+  };
+  return {
+    capacity,
+    // Nothing is reserved for the system yet.
+    allocatable: { ...capacity },
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: os.hostname() },
+    ],
+    nodeInfo: {
+      machineID: (await readTrimmed('/etc/machine-id')) ?? '',
+      bootID: (await readTrimmed('/proc/sys/kernel/random/boot_id')) ?? '',
+      kernelVersion: os.release(),
+      osImage: await osImage(),
+      operatingSystem: 'linux',
+      architecture: goArch[os.arch()] ?? os.arch(),
+      runtimeVersion: toolVersion(host.runtime.name, host.runtime.version),
+      monitorVersion: toolVersion('conmon', host.conmon.version),
+      agentVersion: await agentVersion(),
+      cgroupVersion: host.cgroups.mode,
+    },
+    daemonEndpoints: { agentEndpoint: { address: endpointAddress } },
+  };
+}
