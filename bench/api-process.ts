@@ -53,6 +53,8 @@ export interface BerthOptions {
   readonly cpuProfDir?: string;
   /** Pin the server to these CPUs (taskset -c LIST), e.g. "0". */
   readonly cpus?: string;
+  /** Extra flags for the server's node, e.g. --max-semi-space-size=2, to try a setting without editing berth. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface BerthProcess {
@@ -73,7 +75,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-api-'));
   const port = await freePort();
   const kubeconfig = join(dir, 'bench-kubeconfig');
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...(options.nodeArgs ?? [])];
   if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
   if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(repo, 'cli/src/main.ts'));
   else nodeArgs.push(join(repo, 'cli/dist/main.js'));
