@@ -100,7 +100,13 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    // Whatever a failed round left behind, from all three peers.
     for (const s of await rt.list().catch(() => [])) await rt.delete(s.id, { force: true }).catch(() => undefined);
+    const left = await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'list', '-q']).catch(() => ({ stdout: '' }));
+    for (const name of left.stdout.split('\n').filter((n) => n !== '')) {
+      await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', name]).catch(() => undefined);
+    }
+    await execFileAsync('podman', [...podman, 'rm', '-f', '-t', '0', '--filter', `name=bench-${process.pid}-`]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
   const b = median(samples.berth);
