@@ -9,6 +9,7 @@
 //   hosts, hostname, resolv.conf               bind-mounted over /etc
 //   oom             created by conmon when the memory cgroup reports an OOM kill
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +18,7 @@ import { execInContainer } from '../exec/exec-session.js';
 import { v1CgroupDir } from '../host/cgroup-layout.js';
 import type { HostReport } from '../host/prepare-host.js';
 import { runCommand } from '../host/run-command.js';
+import { createLogStream, type LogReadOptions } from '../logs/k8s-file.js';
 import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
 import { RuntimeError } from './errors.js';
 import {
@@ -258,7 +260,7 @@ export class ConmonRuntime implements Runtime {
 
   async start(id: string): Promise<ContainerState> {
     const record = await this.#record(id);
-    if (record.startedAt !== undefined) throw new RuntimeError('RuntimeFailed', `container ${id} was already started`);
+    if (record.startedAt !== undefined) throw new RuntimeError('ContainerRunning', `container ${id} was already started`);
     const startedAt = new Date().toISOString();
     const r = await this.#runtime(['start', id]);
     if (r.code !== 0) throw classifyRuntimeFailure(`starting container ${id}`, r.stderr);
@@ -396,7 +398,7 @@ export class ConmonRuntime implements Runtime {
     }
     if (st !== undefined && (st.status === 'running' || st.status === 'created')) {
       if (options.force !== true && st.status === 'running') {
-        throw new RuntimeError('RuntimeFailed', `container ${id} is running; stop it first or delete with force`);
+        throw new RuntimeError('ContainerRunning', `container ${id} is running; stop it first or delete with force`);
       }
       if (st.pid !== undefined) {
         try {
@@ -481,6 +483,18 @@ export class ConmonRuntime implements Runtime {
       if (await rotateLogIfLarger(st.logPath, policy.maxBytes, () => writeConmonControl(ctl, '2 0 0\n'))) rotated.push(st.id);
     }
     return rotated;
+  }
+
+  /** The container's log as text; `follow` ends by itself once the container is no longer running. */
+  logs(id: string, options: LogReadOptions = {}): Readable {
+    checkContainerId(id);
+    return createLogStream(this.logFiles(id), {
+      until: async () => {
+        const st = await this.state(id).catch(() => undefined);
+        return st === undefined || (st.status !== 'running' && st.status !== 'created');
+      },
+      ...options,
+    });
   }
 
   /** Paths of a container's log files, oldest first (what the log reader takes). */

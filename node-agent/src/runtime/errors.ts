@@ -10,6 +10,7 @@ export type RuntimeErrorCode =
   | 'ContainerNotFound'
   | 'ContainerExists'
   | 'ContainerNotRunning'
+  | 'ContainerRunning'
   | 'HostNotReady';
 
 export class RuntimeError extends Error {

@@ -1,5 +1,6 @@
 // The container runtime's contract: what the agent asks of it, in the agent's words, with no OCI or crun in sight.
 import type { Readable, Writable } from 'node:stream';
+import type { LogReadOptions } from '../logs/k8s-file.js';
 
 /** How much of the machine a container may use; absent means unlimited. */
 export interface ContainerResources {
@@ -143,6 +144,8 @@ export interface Runtime {
   exec(id: string, options: ExecOptions): Promise<StdioSession>;
   /** Connects to the container's own stdio: output from now on, and stdin if it was started with one. */
   attach(id: string, options?: AttachOptions): Promise<StdioSession>;
+  /** The container's log as text (`follow`, `tailLines`, `sinceSeconds`, `timestamps`); a follow ends when the container does. */
+  logs(id: string, options?: LogReadOptions): Readable;
   /** Rotates logs larger than the policy allows; the agent calls this periodically. */
   rotateLogs(policy: LogRotationPolicy): Promise<string[]>;
 }

@@ -33,6 +33,18 @@ t.test('echo: output lands in the log with stdout and stderr told apart', async 
   t.match(entries[0]?.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
 });
 
+t.test('logs: a follow streams lines as they come and ends when the container exits', async (t) => {
+  const st = await h.run('follow', { args: ['sh', '-c', 'for i in 1 2 3; do echo "n $i"; sleep 0.2; done'] });
+  let body = '';
+  const t0 = performance.now();
+  for await (const chunk of h.rt.logs(st.id, { follow: true })) body += String(chunk);
+  t.equal(body, 'n 1\nn 2\nn 3\n');
+  t.ok(performance.now() - t0 >= 300, 'it waited for the lines still to come');
+  let tail = '';
+  for await (const chunk of h.rt.logs(st.id, { tailLines: 1, timestamps: true })) tail += String(chunk);
+  t.match(tail, /^\S+Z n 3\n$/);
+});
+
 t.test('env, working directory, hostname and user reach the process', async (t) => {
   const st = await h.run('env', {
     args: ['sh', '-c', 'echo "$GREETING"; pwd; hostname; id -u; id -g; cat /etc/resolv.conf | grep -c nameserver || true'],
@@ -153,7 +165,7 @@ t.test('impossible limits and bad config are refused before anything runs', asyn
 t.test('delete removes process, cgroups, bundle, sockets and logs, but not the rootfs', async (t) => {
   const st = await h.run('del', { args: ['sh', '-c', 'echo x > /tmp/written; sleep 60'], resources: { memoryBytes: 32 << 20, pids: 10 } });
   t.equal(st.status, 'running');
-  await t.rejects(h.rt.delete(st.id), /running/, 'refuses a running container without force');
+  await t.rejects(h.rt.delete(st.id), { code: 'ContainerRunning' }, 'refuses a running container without force');
   await h.rt.delete(st.id, { force: true });
   t.notOk(existsSync(`/proc/${st.pid}`), 'process gone');
   t.notOk(await alive(st.conmonPid), 'conmon gone');
