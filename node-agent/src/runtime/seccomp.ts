@@ -3,8 +3,8 @@
 // Why a denylist and not Docker's allowlist: an allowlist of ~350 syscalls must track every kernel and
 // libc (a missing entry breaks programs in ways that are hard to see), while the syscalls that matter
 // for escaping a container are few and well known. The cost: a syscall added by a future kernel is
-// allowed until it is listed here. The filter names only x86_64, so 32-bit (int 0x80) and x32 calls
-// hit libseccomp's bad-arch action (kill) instead of slipping past the list.
+// allowed until it is listed here. The filter names only the native architecture, so 32-bit
+// (int 0x80) and x32 calls hit libseccomp's bad-arch action (kill) instead of slipping past the list.
 
 export interface SeccompArg {
   readonly index: number;
@@ -45,10 +45,14 @@ const DENIED = [
 /** clone flags that make namespaces; clone() with any of them is refused (unshare and setns already are). */
 const CLONE_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000] as const;
 
-export function defaultSeccompProfile(): SeccompProfile {
+const NATIVE_ARCH: Readonly<Record<string, string>> = { x64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64', ppc64: 'SCMP_ARCH_PPC64LE', s390x: 'SCMP_ARCH_S390X', riscv64: 'SCMP_ARCH_RISCV64' };
+
+export function defaultSeccompProfile(arch: string = process.arch): SeccompProfile {
+  const native = NATIVE_ARCH[arch];
+  if (native === undefined) throw new Error(`no seccomp architecture known for ${arch}`);
   return {
     defaultAction: 'SCMP_ACT_ALLOW',
-    architectures: ['SCMP_ARCH_X86_64'],
+    architectures: [native],
     syscalls: [
       { names: [...DENIED], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
       // clone3 passes flags in memory seccomp cannot read; ENOSYS makes libc fall back to clone().
