@@ -178,13 +178,17 @@ export class ConmonRuntime implements Runtime {
     if ((await readOptional(path.join(dir, 'berth.json'))) !== undefined) {
       throw new RuntimeError('ContainerExists', `container ${id} already exists`);
     }
-    await mkdir(path.join(dir, 'exit'), { recursive: true });
-    await mkdir(this.#socketDir(), { recursive: true });
-    await mkdir(this.runtimeRoot, { recursive: true });
-    await writeFile(etcFiles.hosts, hostsFileFor(hostname, config.hosts));
-    await writeFile(etcFiles.hostname, `${hostname}\n`);
-    await writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers));
-    await writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    await Promise.all([
+      mkdir(path.join(dir, 'exit'), { recursive: true }),
+      mkdir(this.#socketDir(), { recursive: true }),
+      mkdir(this.runtimeRoot, { recursive: true }),
+    ]);
+    await Promise.all([
+      writeFile(etcFiles.hosts, hostsFileFor(hostname, config.hosts)),
+      writeFile(etcFiles.hostname, `${hostname}\n`),
+      writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers)),
+      writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2)),
+    ]);
     const record: ContainerRecord = { id, createdAt: new Date().toISOString(), tty: config.tty === true, stdin: config.stdin === true };
     await writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
     try {
