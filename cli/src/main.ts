@@ -2,6 +2,8 @@
 // The `berth` command.
 
 import { Command } from 'commander';
+import { exec } from './commands/exec.js';
+import { logs } from './commands/logs.js';
 import { up } from './commands/up.js';
 
 const program = new Command('berth').description('Docker-style workloads through a Kubernetes-style declarative API');
@@ -36,6 +38,32 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('logs')
+  .description("print a Container's log")
+  .argument('<name>', 'the Container')
+  .option('-n, --namespace <namespace>', "the Container's namespace (default: the kubeconfig context's)")
+  .option('-f, --follow', 'keep streaming new lines until the container stops')
+  .option('--tail <lines>', 'only the last N lines (-1 for all)')
+  .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
+  .option('--timestamps', 'prefix each line with its RFC3339 timestamp')
+  .action(async (name: string, opts: { namespace?: string; follow?: boolean; tail?: string; since?: string; timestamps?: boolean }) => {
+    await logs(name, opts);
+    process.exit(0);
+  });
+
+program
+  .command('exec')
+  .description('run a command in a running Container: berth exec [-i] [-t] NAME -- COMMAND [ARGS...]')
+  .argument('<name>', 'the Container')
+  .argument('<command...>', 'the command and its arguments (after --)')
+  .option('-n, --namespace <namespace>', "the Container's namespace (default: the kubeconfig context's)")
+  .option('-i, --stdin', "pass stdin to the command")
+  .option('-t, --tty', 'give the command a terminal (when stdin is one)')
+  .action(async (name: string, command: string[], opts: { namespace?: string; stdin?: boolean; tty?: boolean }) => {
+    process.exit(await exec(name, command, opts));
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -138,8 +138,9 @@ export async function serveRemoteCommand(ws: WebSocket, request: RemoteCommandRe
     ws.close(1000);
   };
 
+  const initialSize = request.tty ? lastSize : undefined;
   try {
-    session = await handlers.open(request.tty ? lastSize : undefined);
+    session = await handlers.open(initialSize);
   } catch (err) {
     sendStatusAndClose(failureStatus(err));
     await closed;
@@ -151,6 +152,8 @@ export async function serveRemoteCommand(ws: WebSocket, request: RemoteCommandRe
   }
   if (!request.stdin) session.stdin?.end();
   else session.stdin?.on('error', () => undefined); // EPIPE once the process exits is expected.
+  // A resize that arrived while the session was starting has not been applied yet.
+  if (request.tty && lastSize !== undefined && lastSize !== initialSize) session.resize(lastSize.cols, lastSize.rows).catch(() => undefined);
   for (const data of early.splice(0)) handle(data);
 
   const output = Promise.all([

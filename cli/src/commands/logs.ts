@@ -1,0 +1,151 @@
+// `berth logs`: a Container's log through the API (`…/containers/NAME/log`), streamed to stdout, optionally followed.
+//
+// Also home of `connectToApi`, the kubeconfig-derived connection that `berth exec` shares.
+
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+
+export interface ApiConnection {
+  /** The API server's base URL, e.g. https://127.0.0.1:6443. */
+  readonly server: URL;
+  /** `-n`, else the current context's namespace, else `default`. */
+  readonly namespace: string;
+  /** TLS material, Authorization header and agent for node:https or ws. */
+  readonly options: RequestOptions;
+}
+
+/** Reads KUBECONFIG (or ~/.kube/config) the way kubectl does and returns how to reach the API. */
+export async function connectToApi(namespaceFlag: string | undefined): Promise<ApiConnection> {
+  // Loaded on demand: client-node takes about a second to import and only these commands need it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromDefault();
+  } catch (e) {
+    throw new Error(`cannot read kubeconfig: ${(e as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null || cluster.server === '') throw new Error('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
+  let server: URL;
+  try {
+    server = new URL(cluster.server);
+  } catch {
+    throw new Error(`the kubeconfig's server "${cluster.server}" is not a URL`);
+  }
+  const options: RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+  return { server, namespace: namespaceFlag ?? (contextNamespace || 'default'), options };
+}
+
+/** `…/namespaces/NS/containers/NAME/SUBRESOURCE` on the API server. */
+export function containerPath(namespace: string, name: string, subresource: string): string {
+  return `/apis/berth.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/containers/${encodeURIComponent(name)}/${subresource}`;
+}
+
+/** The message of a Kubernetes Status body, or the body itself when it is not one. */
+export function statusMessage(code: number | undefined, body: string): string {
+  try {
+    const status = JSON.parse(body) as { message?: unknown };
+    if (typeof status.message === 'string' && status.message !== '') return status.message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  const text = body.trim().split('\n')[0] ?? '';
+  return `the server answered ${code ?? 'nothing'}${text === '' ? '' : `: ${text}`}`;
+}
+
+/** Go-style durations as kubectl's --since takes them: 10s, 5m, 1h30m, 1.5h. */
+export function parseDuration(text: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let seconds = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    seconds += Number(m[1]) * (units[m[2] ?? ''] ?? 0);
+    matched = re.lastIndex;
+  }
+  if (text === '' || matched !== text.length) throw new Error(`--since: "${text}" is not a duration (like 10s, 5m, 1h)`);
+  return seconds;
+}
+
+export interface LogsOptions {
+  readonly namespace?: string;
+  readonly follow?: boolean;
+  /** Lines from the end; -1 means all (kubectl's default). */
+  readonly tail?: string;
+  /** A duration such as 10s or 1h. */
+  readonly since?: string;
+  readonly timestamps?: boolean;
+  /** Stops a follow (or any read) early; the promise then resolves. */
+  readonly signal?: AbortSignal;
+}
+
+function logQuery(options: LogsOptions): URLSearchParams {
+  const query = new URLSearchParams();
+  if (options.follow === true) query.set('follow', 'true');
+  if (options.tail !== undefined) {
+    if (!/^-?\d+$/.test(options.tail) || Number(options.tail) < -1) throw new Error(`--tail: "${options.tail}" must be a number of lines (or -1 for all)`);
+    if (Number(options.tail) >= 0) query.set('tailLines', String(Number(options.tail)));
+  }
+  if (options.since !== undefined) {
+    const seconds = parseDuration(options.since);
+    if (seconds <= 0) throw new Error('--since must be longer than 0s');
+    query.set('sinceSeconds', String(Math.ceil(seconds)));
+  }
+  if (options.timestamps === true) query.set('timestamps', 'true');
+  return query;
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+/** Streams the log to `out`; rejects with a one-line reason on any failure. */
+export async function logs(name: string, options: LogsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const query = logQuery(options);
+  const api = await connectToApi(options.namespace);
+  const url = new URL(containerPath(api.namespace, name, 'log'), api.server);
+  url.search = query.toString();
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  await new Promise<void>((resolve, reject) => {
+    const req = send(url, { ...api.options, method: 'GET', headers: { ...api.options.headers, Accept: 'text/plain, */*' } }, (res) => {
+      if (res.statusCode !== 200) {
+        void readBody(res).then((body) => reject(new Error(statusMessage(res.statusCode, body))));
+        return;
+      }
+      res.on('data', (chunk: Buffer) => {
+        if (!out.write(chunk)) {
+          res.pause();
+          out.once('drain', () => res.resume());
+        }
+      });
+      res.on('end', () => resolve());
+      res.on('error', (e) => reject(new Error(`the log stream broke: ${e.message}`)));
+      res.on('aborted', () => {
+        if (options.signal?.aborted !== true) reject(new Error('the log stream was cut off by the server'));
+      });
+    });
+    req.on('error', (e) => {
+      if (options.signal?.aborted === true) resolve();
+      else reject(new Error(`cannot reach the API server at ${api.server.origin}: ${e.message}`));
+    });
+    options.signal?.addEventListener('abort', () => {
+      req.destroy();
+      resolve();
+    }, { once: true });
+    // `berth logs … | head` closes our stdout: that is the reader being done, not an error.
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') {
+        req.destroy();
+        resolve();
+      } else reject(e);
+    });
+    req.end();
+  });
+}
