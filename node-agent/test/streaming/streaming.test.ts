@@ -298,3 +298,28 @@ t.test('unknown containers and bad requests get clean errors', async (t) => {
   await sleep(500);
   await t.rejects(execIn('exited', ['true']), /^container "exited" is not running/);
 });
+
+t.test('close() ends follows and sessions in progress and removes the socket', async (t) => {
+  const own = path.join(data.root, 'second.sock');
+  const second = new StreamingServer({ socketPath: own, lookup: (ns, name) => onNode.get(`${ns}/${name}`), runtime: rt, pollMs: 20 });
+  await second.start();
+  const { request: httpRequest } = await import('node:http');
+  let text = '';
+  const ended = new Promise<string>((resolve) => {
+    httpRequest({ socketPath: own, path: '/containers/default/web/log?follow=true&tailLines=0' }, (res) => {
+      res.on('data', (b: Buffer) => (text += b.toString()));
+      res.on('close', () => resolve(`status ${res.statusCode}`));
+    }).end();
+  });
+  const ws = new WebSocket(`ws+unix://${own}:/containers/default/web/exec?command=sleep&command=30&stdout=true`, ['v5.channel.k8s.io']);
+  await new Promise((resolve) => ws.once('open', resolve));
+  const wsClosed = new Promise((resolve) => ws.once('close', resolve));
+  t.ok(await until(() => text.includes('tick')), 'following directly on the socket');
+  await second.close();
+  t.equal(await ended, 'status 200', 'the follow ended');
+  await wsClosed;
+  t.pass('the exec session ended');
+  await t.rejects(lstat(own), { code: 'ENOENT' }, 'socket file removed');
+  const sleeping = await execIn('web', ['sh', '-c', 'ps -o args | grep -c "^sleep 30" || true']);
+  t.equal(sleeping.stdout.trim(), '0', 'the exec\'d process is gone');
+});
