@@ -83,7 +83,15 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   const [command, argv] =
     options.cpus === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
   const started = performance.now();
-  const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'], cwd: repo });
+  const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: repo });
+  // Keep the server's stderr out of the tables (Koa logs every reset watch connection); show its tail if it dies.
+  let stderr = '';
+  let stopping = false;
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  proc.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`berth up exited (${code ?? signal}) during the benchmark; its stderr ended with:\n${stderr}\n`);
+  });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const pid = proc.pid;
   if (pid === undefined) throw new Error('berth did not start');
@@ -93,7 +101,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   let spawnToReadyMs = -1;
   try {
     for (const until = Date.now() + 30_000; Date.now() < until; ) {
-      if (proc.exitCode !== null) throw new Error(`berth up exited with ${proc.exitCode}`);
+      if (proc.exitCode !== null) throw new Error(`berth up exited with ${proc.exitCode}: ${stderr}`);
       try {
         const res = await probe.request({ origin: url, path: '/readyz', method: 'GET' });
         await res.body.text();
@@ -110,6 +118,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
     await probe.close();
   }
   const stop = async (): Promise<void> => {
+    stopping = true;
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
