@@ -62,12 +62,16 @@ export async function exec(name: string, command: readonly string[], options: Ex
   if (command.length === 0) throw new Error('exec needs a command: berth exec NAME -- COMMAND [ARGS...]');
   const stdinStream = stdio.stdin;
   const stdout = stdio.stdout;
+  const useStdin = options.stdin === true;
   let tty = options.tty === true;
-  if (tty && (stdinStream.isTTY !== true || stdinStream.setRawMode === undefined)) {
+  // As kubectl: a terminal needs the keyboard, so -t takes effect only with -i and a real terminal.
+  if (tty && !useStdin) {
+    stdio.stderr.write('Unable to use a TTY - stdin is not attached (add -i)\n');
+    tty = false;
+  } else if (tty && (stdinStream.isTTY !== true || stdinStream.setRawMode === undefined)) {
     stdio.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
     tty = false;
   }
-  const useStdin = options.stdin === true;
   const api = await connectToApi(options.namespace);
   const url = new URL(containerPath(api.namespace, name, 'exec'), api.server);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';

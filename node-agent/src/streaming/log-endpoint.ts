@@ -14,7 +14,7 @@ export interface LogSource {
 
 export async function serveLog(source: LogSource, request: LogRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
   if (request.previous) {
-    // The runtime keeps one log per container id and restarts reuse it: there is no separate previous instance.
+    // The runtime keeps one log per container id; no earlier instance's log is kept apart to serve.
     throw new StreamingError('BadRequest', 'previous terminated container not found: this node keeps no log of a previous instance');
   }
   const reader = createLogStream(source.files, {

@@ -22,8 +22,8 @@ export function chooseProtocol(offered: ReadonlySet<string>): string | undefined
 }
 
 export interface RemoteCommandHandlers {
-  /** Starts the exec or attach; `size` is the terminal size when the client sent one before the session existed. */
-  open(size: { cols: number; rows: number } | undefined): Promise<StdioSession>;
+  /** Starts the exec or attach. */
+  open(): Promise<StdioSession>;
   /** The Status to send once the session has ended (its output drained); `exitCode` rejected means it failed. */
   finish(exitCode: Promise<number>): Promise<Status>;
 }
@@ -91,7 +91,7 @@ export async function serveRemoteCommand(ws: WebSocket, request: RemoteCommandRe
     if (data.length === 0) return;
     const channel = data[0];
     if (session === undefined) {
-      // Resizes before the session exists become its initial size; stdin waits for it.
+      // Until the session exists only the latest size matters; stdin waits, in order.
       const size = channel === Channel.Resize ? parseResize(data.subarray(1)) : undefined;
       if (size !== undefined) lastSize = size;
       else early.push(data);
@@ -138,9 +138,8 @@ export async function serveRemoteCommand(ws: WebSocket, request: RemoteCommandRe
     ws.close(1000);
   };
 
-  const initialSize = request.tty ? lastSize : undefined;
   try {
-    session = await handlers.open(initialSize);
+    session = await handlers.open();
   } catch (err) {
     sendStatusAndClose(failureStatus(err));
     await closed;
@@ -152,8 +151,8 @@ export async function serveRemoteCommand(ws: WebSocket, request: RemoteCommandRe
   }
   if (!request.stdin) session.stdin?.end();
   else session.stdin?.on('error', () => undefined); // EPIPE once the process exits is expected.
-  // A resize that arrived while the session was starting has not been applied yet.
-  if (request.tty && lastSize !== undefined && lastSize !== initialSize) session.resize(lastSize.cols, lastSize.rows).catch(() => undefined);
+  // Clients send the terminal's size as soon as they connect, usually while the session is still starting.
+  if (request.tty && lastSize !== undefined) session.resize(lastSize.cols, lastSize.rows).catch(() => undefined);
   for (const data of early.splice(0)) handle(data);
 
   const output = Promise.all([

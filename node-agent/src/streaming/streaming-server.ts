@@ -107,7 +107,7 @@ export class StreamingServer {
     });
   }
 
-  /** Listens; the socket is only reachable by its owner (mode 0600) from the moment it has its name. */
+  /** Listens; the socket answers only its owner (mode 0600) from the moment it has its name. */
   async start(): Promise<void> {
     if (this.#started) throw new Error('StreamingServer already started');
     this.#started = true;
@@ -117,7 +117,7 @@ export class StreamingServer {
       if (!existing.isSocket()) throw new Error(`${this.socketPath} exists and is not a socket; not replacing it`);
       await rm(this.socketPath);
     }
-    // Bound under a temporary name, restricted, then renamed: no moment where others could connect.
+    // Bound under a temporary name, restricted, then renamed: the public name never has wider permissions.
     const temporary = `${this.socketPath}.${process.pid}.tmp`;
     await rm(temporary, { force: true });
     await new Promise<void>((resolve, reject) => {
@@ -222,10 +222,7 @@ export class StreamingServer {
   #execHandlers(id: string, request: RemoteCommandRequest) {
     const runtime = this.#options.runtime;
     return {
-      open: (size: { cols: number; rows: number } | undefined) =>
-        runtime
-          .exec(id, { args: request.command, tty: request.tty, stdin: request.stdin, ...(size === undefined ? {} : { size }) })
-          .catch((err: unknown) => Promise.reject(toStreamingError(err))),
+      open: () => runtime.exec(id, { args: request.command, tty: request.tty, stdin: request.stdin }).catch((err: unknown) => Promise.reject(toStreamingError(err))),
       finish: async (exitCode: Promise<number>): Promise<Status> => {
         let code: number;
         try {
