@@ -2,7 +2,7 @@
 // `berth logs` / `berth exec` and raw clients see what a user would (root; Debian crun, conmon, python3, util-linux script).
 import { execFile, spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
-import { lstat, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -29,23 +29,20 @@ const ts: TestServer = await startTestServer();
 const socketPath = path.join(data.root, 'agent.sock');
 // What the agent's reconcile loop knows: namespace/name → container id (the Container's uid).
 const onNode = new Map<string, string>();
-// The CLI's commands also run in this process (starting `berth` costs seconds under tsx): they read this.
-process.env['KUBECONFIG'] = ts.kubeconfig;
-
-// A file that is not a socket is someone else's: the server refuses it. A stale socket (a killed agent's) is replaced.
-await writeFile(socketPath, '');
-await t.rejects(new StreamingServer({ socketPath, lookup: () => undefined, runtime: rt }).start(), /not a socket/, 'refuses to replace a file that is not a socket');
-await rm(socketPath);
-await promisify(execFile)('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', socketPath]);
-const server = new StreamingServer({ socketPath, lookup: (ns, name) => onNode.get(`${ns}/${name}`), runtime: rt });
-await server.start();
-
+let server: StreamingServer | undefined;
 t.teardown(async () => {
-  await server.close();
+  await server?.close();
   for (const id of onNode.values()) await rt.delete(id, { force: true }).catch(() => undefined);
   await ts.close();
   await data.cleanup();
 });
+// The CLI's commands also run in this process (starting `berth` costs seconds under tsx): they read this.
+process.env['KUBECONFIG'] = ts.kubeconfig;
+
+// A stale socket (a killed agent's) is replaced by the next agent.
+await promisify(execFile)('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', socketPath]);
+server = new StreamingServer({ socketPath, lookup: (ns, name) => onNode.get(`${ns}/${name}`), runtime: rt });
+await server.start();
 
 async function api(method: string, p: string, body?: unknown, contentType = 'application/json') {
   const res = await request(ts, method, p, { ...(body === undefined ? {} : { body: JSON.stringify(body), contentType }) });
@@ -110,10 +107,15 @@ const logPath = (name: string, query = '') => `/apis/berth.dev/v1alpha1/namespac
 
 await container('web', { args: ['sh', '-c', 'echo hello from web; echo oops >&2; while true; do sleep 0.2; echo tick; done'] });
 
-t.test('the streaming socket is private to its owner', async (t) => {
+t.test('the streaming socket is private to its owner, and replaces only a stale socket', async (t) => {
   const st = await lstat(socketPath);
-  t.ok(st.isSocket());
+  t.ok(st.isSocket(), 'listening where a stale socket was');
   t.equal(st.mode & 0o777, 0o600);
+  // A file that is not a socket is someone else's.
+  const notASocket = path.join(data.root, 'not-a-socket');
+  await writeFile(notASocket, 'keep me');
+  await t.rejects(new StreamingServer({ socketPath: notASocket, lookup: () => undefined, runtime: rt }).start(), /not a socket/);
+  t.equal(await readFile(notASocket, 'utf8'), 'keep me');
 });
 
 /** `berth logs` in this process, collecting what it prints. */
@@ -203,7 +205,11 @@ t.test('tty exec: berth exec -it under a real terminal, and resize over the prot
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stdin.end();
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr: '' }));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr: '' });
+    });
   });
   t.equal(term.code, 4, `exit code through script(1): ${term.stdout}`);
   t.match(term.stdout, /\/dev\/pts\/\d+/, 'the command has a terminal');
