@@ -2,9 +2,8 @@
 // The `berth` command.
 
 import { Command } from 'commander';
-import { exec } from './commands/exec.js';
-import { logs } from './commands/logs.js';
-import { up } from './commands/up.js';
+
+// Commands load their modules on first use: `berth logs` need not load the API server.
 
 const program = new Command('berth').description('Docker-style workloads through a Kubernetes-style declarative API');
 
@@ -16,6 +15,7 @@ program
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
   .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string }) => {
     const started = performance.now();
+    const { up } = await import('./commands/up.js');
     const running = await up(opts);
     const ms = Math.round(performance.now() - started);
     process.stdout.write(
@@ -50,6 +50,7 @@ program
   .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
   .option('--timestamps', 'prefix each line with its RFC3339 timestamp')
   .action(async (name: string, opts: { namespace?: string; follow?: boolean; tail?: string; since?: string; timestamps?: boolean }) => {
+    const { logs } = await import('./commands/logs.js');
     await logs(name, opts);
     process.exit(0);
   });
@@ -63,6 +64,7 @@ program
   .option('-i, --stdin', "pass stdin to the command")
   .option('-t, --tty', 'give the command a terminal (when stdin is one)')
   .action(async (name: string, command: string[], opts: { namespace?: string; stdin?: boolean; tty?: boolean }) => {
+    const { exec } = await import('./commands/exec.js');
     process.exit(await exec(name, command, opts));
   });
 

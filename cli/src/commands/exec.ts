@@ -3,7 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
-import { connectToApi, containerPath, statusMessage } from './logs.js';
+import { connectToApi, containerPath, statusMessage } from '../api-connection.js';
 
 export interface ExecOptions {
   readonly namespace?: string;

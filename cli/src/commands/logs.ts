@@ -1,59 +1,8 @@
 // `berth logs`: a Container's log through the API (`…/containers/NAME/log`), streamed to stdout, optionally followed.
-//
-// Also home of `connectToApi`, the kubeconfig-derived connection that `berth exec` shares.
 
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-
-export interface ApiConnection {
-  /** The API server's base URL, e.g. https://127.0.0.1:6443. */
-  readonly server: URL;
-  /** `-n`, else the current context's namespace, else `default`. */
-  readonly namespace: string;
-  /** TLS material, Authorization header and agent for node:https or ws. */
-  readonly options: RequestOptions;
-}
-
-/** Reads KUBECONFIG (or ~/.kube/config) the way kubectl does and returns how to reach the API. */
-export async function connectToApi(namespaceFlag: string | undefined): Promise<ApiConnection> {
-  // Loaded on demand: client-node takes about a second to import and only these commands need it.
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (e) {
-    throw new Error(`cannot read kubeconfig: ${(e as Error).message.split('\n')[0] ?? ''}`);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null || cluster.server === '') throw new Error('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
-  let server: URL;
-  try {
-    server = new URL(cluster.server);
-  } catch {
-    throw new Error(`the kubeconfig's server "${cluster.server}" is not a URL`);
-  }
-  const options: RequestOptions = {};
-  await kc.applyToHTTPSOptions(options);
-  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  return { server, namespace: namespaceFlag ?? (contextNamespace || 'default'), options };
-}
-
-/** `…/namespaces/NS/containers/NAME/SUBRESOURCE` on the API server. */
-export function containerPath(namespace: string, name: string, subresource: string): string {
-  return `/apis/berth.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/containers/${encodeURIComponent(name)}/${subresource}`;
-}
-
-/** The message of a Kubernetes Status body, or the body itself when it is not one. */
-export function statusMessage(code: number | undefined, body: string): string {
-  try {
-    const status = JSON.parse(body) as { message?: unknown };
-    if (typeof status.message === 'string' && status.message !== '') return status.message;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const text = body.trim().split('\n')[0] ?? '';
-  return `the server answered ${code ?? 'nothing'}${text === '' ? '' : `: ${text}`}`;
-}
+import { connectToApi, containerPath, statusMessage } from '../api-connection.js';
 
 /** Go-style durations as kubectl's --since takes them: 10s, 5m, 1h30m, 1.5h. */
 export function parseDuration(text: string): number {
