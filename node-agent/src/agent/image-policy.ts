@@ -31,6 +31,13 @@ export class ImagePolicy {
   readonly #images: ImageService;
   /** reference as written → the last successful pull of it. */
   readonly #present = new Map<string, PulledImage>();
+  /** reference → the pull in flight, shared by everyone who asks meanwhile. */
+  readonly #inFlight = new Map<string, Promise<PulledImage>>();
+  /**
+   * Pulls run one at a time, as kubelet's serializeImagePulls does by default: concurrent first pulls into one
+   * content store race on its ingest files (see the report of the agent work), and a cached pull takes milliseconds.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(images: ImageService) {
     this.#images = images;
@@ -48,10 +55,19 @@ export class ImagePolicy {
     }
     await options.beforePull?.();
     try {
-      const image = await this.#images.pull(reference, {
-        ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      });
+      let pull = this.#inFlight.get(reference);
+      if (pull === undefined) {
+        const run = () =>
+          this.#images.pull(reference, {
+            ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+            ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          });
+        pull = this.#queue.then(run, run);
+        this.#queue = pull.catch(() => undefined);
+        this.#inFlight.set(reference, pull);
+        void pull.finally(() => this.#inFlight.delete(reference)).catch(() => undefined);
+      }
+      const image = await pull;
       this.#present.set(reference, image);
       return { image, pulled: true, ms: performance.now() - started };
     } catch (err) {

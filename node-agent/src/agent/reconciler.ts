@@ -3,6 +3,7 @@
 // Level-triggered: every call reads the Container from the informer cache and the container from the runtime,
 // and does whatever closes the gap (bind, add the finalizer, pull, create, start, restart after back-off, tear
 // down), writing status only when it would change. Running it twice in a row does nothing the second time.
+import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Container, ContainerStatus } from '@berth/api';
 import type { PulledImage } from '../images/images.js';
@@ -227,6 +228,8 @@ export class ContainerReconciler {
       await this.#o.runtime.delete(id, { force: true });
     }
     await this.#o.snapshots.remove(id);
+    // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours.
+    await rmdir(this.#o.runtime.containerDir(id)).catch(() => undefined);
   }
 
   async #writeStatus(c: Container, t: Tracked, obs: Observation): Promise<void> {
