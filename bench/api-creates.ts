@@ -3,7 +3,7 @@
 // puts of the same payloads through etcd3 from the same load generator; prints creates/s, p50/p99 and the ratio.
 // Not a test: run with
 //   node --conditions=berth-src --import=tsx bench/api-creates.ts [--seconds 5] [--entry built|src]
-//        [--concurrency 1,16,64] [--pin] [--cpu-prof DIR] [--server-node-arg=FLAG]...
+//        [--concurrency 1,16,64] [--pin] [--cpu-prof DIR] [--server-node-arg=FLAG]... [--up-arg=ARG]...
 
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     entry: { type: 'string', default: 'built' },
     // Passed to the server's node, e.g. --server-node-arg=--max-semi-space-size=2 (repeatable).
     'server-node-arg': { type: 'string', multiple: true, default: [] },
+    // Passed to `berth up` (repeatable).
+    'up-arg': { type: 'string', multiple: true, default: [] },
     concurrency: { type: 'string', default: '1,16,64' },
     // Server and etcd on CPU 0, the load generator on CPU 1, so neither steals the other's core.
     pin: { type: 'boolean', default: false },
@@ -130,7 +132,13 @@ async function etcdRow(etcd: EtcdPeer, concurrency: number, warmup?: number): Pr
 async function main(): Promise<void> {
   if (values.pin) execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const server = values.pin ? { cpus: '0' } : {};
-  const berth = await startBerth({ entry: values.entry as 'built' | 'src', nodeArgs: values['server-node-arg'], ...server, ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }) });
+  const berth = await startBerth({
+    entry: values.entry as 'built' | 'src',
+    nodeArgs: values['server-node-arg'],
+    upArgs: values['up-arg'],
+    ...server,
+    ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
+  });
   let etcd: EtcdPeer | undefined;
   try {
     etcd = await startEtcd(server);

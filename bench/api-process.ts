@@ -55,6 +55,8 @@ export interface BerthOptions {
   readonly cpus?: string;
   /** Extra flags for the server's node, e.g. --max-semi-space-size=2, to try a setting without editing berth. */
   readonly nodeArgs?: readonly string[];
+  /** Extra arguments for `berth up` itself. */
+  readonly upArgs?: readonly string[];
 }
 
 export interface BerthProcess {
@@ -79,7 +81,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
   if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(repo, 'cli/src/main.ts'));
   else nodeArgs.push(join(repo, 'cli/dist/main.js'));
-  const args = [...nodeArgs, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kubeconfig', kubeconfig];
+  const args = [...nodeArgs, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kubeconfig', kubeconfig, ...(options.upArgs ?? [])];
   const [command, argv] =
     options.cpus === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
   const started = performance.now();

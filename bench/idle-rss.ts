@@ -1,7 +1,7 @@
 // Benchmark of `berth up` at rest: time from spawn to /readyz 200 on a fresh data dir, and its resident memory
 // (VmRSS) after idling, next to Debian's etcd (spawn to /health, idle VmRSS) and a bare Node process for scale.
 // Not a test: run with
-//   node --conditions=berth-src --import=tsx bench/idle-rss.ts [--runs 3] [--idle 5] [--entry built|src] [--server-node-arg=FLAG]...
+//   node --conditions=berth-src --import=tsx bench/idle-rss.ts [--runs 3] [--idle 5] [--entry built|src] [--server-node-arg=FLAG]... [--up-arg=ARG]...
 
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     entry: { type: 'string', default: 'built' },
     // Passed to the server's node, e.g. --server-node-arg=--max-semi-space-size=2 (repeatable).
     'server-node-arg': { type: 'string', multiple: true, default: [] },
+    // Passed to `berth up` (repeatable).
+    'up-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const runs = Number(values.runs);
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const etcdReady: number[] = [];
   const etcdRss: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const berth = await startBerth({ entry: values.entry as 'built' | 'src', nodeArgs: values['server-node-arg'] });
+    const berth = await startBerth({ entry: values.entry as 'built' | 'src', nodeArgs: values['server-node-arg'], upArgs: values['up-arg'] });
     try {
       berthReady.push(berth.spawnToReadyMs);
       await sleep(idleMs);

@@ -3,7 +3,7 @@
 // latency (create acknowledged -> event read by a watcher) and, as the peer, the same with etcd3 watchers on
 // Debian's etcd under the same writes. Not a test: run with
 //   node --conditions=berth-src --import=tsx bench/watch-fanout.ts [--watchers 1000] [--rate 1000] [--seconds 5]
-//        [--per-node] [--entry built|src] [--only berth|etcd] [--cpu-prof DIR] [--server-node-arg=FLAG]...
+//        [--per-node] [--entry built|src] [--only berth|etcd] [--cpu-prof DIR] [--server-node-arg=FLAG]... [--up-arg=ARG]...
 // By default every watcher sees every write (watchers x rate deliveries/s). --per-node gives each watcher a field
 // selector spec.nodeName=node-I (etcd: a key prefix per node) and spreads the writes over the nodes, as node
 // agents watch their own Containers: one delivery per write.
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     entry: { type: 'string', default: 'built' },
     // Passed to the server's node, e.g. --server-node-arg=--max-semi-space-size=2 (repeatable).
     'server-node-arg': { type: 'string', multiple: true, default: [] },
+    // Passed to `berth up` (repeatable).
+    'up-arg': { type: 'string', multiple: true, default: [] },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
   },
@@ -130,7 +132,7 @@ async function waitForDeliveries(ledger: Ledger): Promise<void> {
 async function runBerth(): Promise<Result> {
   const berth: BerthProcess = await startBerth({
     entry: values.entry as 'built' | 'src',
-    nodeArgs: values['server-node-arg'],
+    nodeArgs: values['server-node-arg'], upArgs: values['up-arg'],
     ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
   });
   const ledger = new Ledger();
