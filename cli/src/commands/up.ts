@@ -1,9 +1,11 @@
-// `berth up`: the all-in-one: the API server on the embedded store (controllers and the node agent join it as
-// they land), a generated PKI, and kubeconfigs that kubectl and client-node use without flags.
+// `berth up`: the all-in-one: the API server on the embedded store, the node agent (controllers join as they land),
+// a generated PKI, and kubeconfigs that kubectl and client-node use without flags. The agent runs in this process
+// but talks to the server only over the API, with the kubeconfig written here.
 
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
+import { startNodeAgent, type NodeAgent } from '@berth/node-agent';
 import { mergeKubeconfig, writeKubeconfig } from '../kubeconfig.js';
 
 export interface UpOptions {
@@ -11,11 +13,17 @@ export interface UpOptions {
   readonly listen: string;
   /** Write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config. */
   readonly kubeconfig?: string;
+  /** Run the node agent (root, crun, conmon). @default true */
+  readonly agent?: boolean;
+  /** The Node's name. @default the host name */
+  readonly nodeName?: string;
 }
 
 export interface RunningBerth {
   readonly server: ApiServer;
   readonly kubeconfigPath: string;
+  readonly agent: NodeAgent | undefined;
+  /** Stops the agent (containers keep running; the next `berth up` re-adopts them), then the server. */
   close(): Promise<void>;
 }
 
@@ -52,10 +60,28 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     await mergeKubeconfig(target, entry);
     kubeconfigPath = target;
   }
+  let agent: NodeAgent | undefined;
+  if (options.agent !== false) {
+    try {
+      // Until a scheduler exists, the only node takes every unbound Container.
+      agent = await startNodeAgent({
+        kubeconfig: ownKubeconfig,
+        root: join(dataDir, 'node'),
+        adoptUnbound: true,
+        ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
+      });
+    } catch (e) {
+      await server.close();
+      await store.close();
+      throw new Error(`the node agent could not start: ${(e as Error).message}`, { cause: e });
+    }
+  }
   return {
     server,
     kubeconfigPath,
+    agent,
     async close() {
+      await agent?.close();
       await server.close();
       await store.close();
     },

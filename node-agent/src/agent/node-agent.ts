@@ -11,6 +11,7 @@ import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../registry/registry.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, loadKubeConfig } from './cluster-api.js';
 import { EventRecorder } from './events.js';
 import { ExitWatcher } from './exit-watch.js';
@@ -36,8 +37,8 @@ export interface NodeAgentOptions {
   readonly plainHttpRegistries?: readonly string[];
   /** Extra PEM CAs trusted for HTTPS registries. */
   readonly registryCA?: string | readonly string[];
-  /** What the Node advertises as the agent's endpoint. @default `unix:<root>/agent.sock` */
-  readonly agentEndpoint?: string;
+  /** Serve log/exec/attach on `<root>/agent.sock` (the endpoint the Node advertises, relayed by the API server). @default true */
+  readonly serveStreaming?: boolean;
   /** Parallel reconciles. @default 4 */
   readonly workers?: number;
   /** Restart back-off (CrashLoopBackOff). @default { baseMs: 10000, maxMs: 300000 } as kubelet */
@@ -114,10 +115,22 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
 
   let heartbeat: NodeHeartbeat | undefined;
+  let streaming: StreamingServer | undefined;
   const timers: NodeJS.Timeout[] = [];
   const running: Promise<void>[] = [];
+  const socketPath = path.join(root, 'agent.sock');
   try {
-    const machine = await machineStatus(host, options.agentEndpoint ?? `unix:${path.join(root, 'agent.sock')}`);
+    if (options.serveStreaming !== false) {
+      streaming = new StreamingServer({
+        socketPath,
+        lookup: (namespace, name) => reconciler.lookup(namespace, name),
+        runtime,
+        logFilesOf: (id) => runtime.logFiles(id),
+        onError: (err) => log(`streaming: ${(err as Error).message}`),
+      });
+      await streaming.start();
+    }
+    const machine = await machineStatus(host, `unix:${socketPath}`);
     heartbeat = await NodeHeartbeat.start({
       api,
       nodeName,
@@ -132,6 +145,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     for (const c of informer.list()) if (c.spec.nodeName === nodeName && c.metadata.uid !== undefined) known.add(c.metadata.uid);
     await reconciler.sweepOrphans(known);
   } catch (err) {
+    await streaming?.close();
     await heartbeat?.close();
     await informer.close();
     queue.close();
@@ -176,6 +190,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     close() {
       closed ??= (async () => {
         for (const t of timers) clearInterval(t);
+        await streaming?.close();
         await informer.close();
         queue.close();
         // Reconciles in flight finish their step (a create or stop is not cut in half).
