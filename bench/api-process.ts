@@ -57,6 +57,11 @@ export interface BerthOptions {
   readonly nodeArgs?: readonly string[];
   /** Extra arguments for `berth up` itself. */
   readonly upArgs?: readonly string[];
+  /**
+   * Run berth up's node agent. Off by default: it would adopt the benchmark's Containers and try to pull their
+   * (non-loopback) images, adding writes to what is measured and reaching for an address outside this machine.
+   */
+  readonly agent?: boolean;
 }
 
 export interface BerthProcess {
@@ -81,7 +86,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
   if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(repo, 'cli/src/main.ts'));
   else nodeArgs.push(join(repo, 'cli/dist/main.js'));
-  const args = [...nodeArgs, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kubeconfig', kubeconfig, ...(options.upArgs ?? [])];
+  const args = [...nodeArgs, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kubeconfig', kubeconfig, ...(options.agent === true ? [] : ['--no-agent']), ...(options.upArgs ?? [])];
   const [command, argv] =
     options.cpus === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
   const started = performance.now();

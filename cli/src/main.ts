@@ -13,7 +13,8 @@ program
   .option('--data-dir <dir>', 'where berth keeps its state', '/var/lib/berth')
   .option('--listen <host:port>', 'address of the HTTPS API', '127.0.0.1:6443')
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
-  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string }) => {
+  .option('--no-agent', 'run without the node agent (API server only: Containers stay unbound and nothing is pulled)')
+  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string; agent: boolean }) => {
     const started = performance.now();
     const { up } = await import('./commands/up.js');
     const running = await up(opts);
