@@ -1,7 +1,7 @@
 // Benchmark of `berth up` at rest: time from spawn to /readyz 200 on a fresh data dir, and its resident memory
 // (VmRSS) after idling, next to Debian's etcd (spawn to /health, idle VmRSS) and a bare Node process for scale.
 // Not a test: run with
-//   node --conditions=berth-src --import=tsx bench/idle-rss.ts [--runs 3] [--idle 5] [--entry built|src] [--server-node-arg=FLAG]... [--up-arg=ARG]...
+//   node --conditions=berth-src --import=tsx bench/idle-rss.ts [--runs 3] [--idle 5] [--entry built|src] [--server-node-arg=FLAG]... [--up-arg=ARG]... [--agent]
 
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     'server-node-arg': { type: 'string', multiple: true, default: [] },
     // Passed to `berth up` (repeatable).
     'up-arg': { type: 'string', multiple: true, default: [] },
+    // With berth up's node agent (off by default, as in the API benchmarks: issue 3's goal is the API server's).
+    agent: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -42,7 +44,7 @@ async function bareNodeRss(): Promise<number> {
 
 async function main(): Promise<void> {
   console.log(
-    `berth up (${values.entry}, fresh data dir each run) vs etcd: spawn -> ready, then VmRSS after ${idleMs / 1000} s idle; ${runs} runs, medians`,
+    `berth up (${values.entry}, ${values.agent ? 'with' : 'without'} the node agent, fresh data dir each run) vs etcd: spawn -> ready, then VmRSS after ${idleMs / 1000} s idle; ${runs} runs, medians`,
   );
   console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews every figure)`);
   const berthReady: number[] = [];
@@ -50,7 +52,12 @@ async function main(): Promise<void> {
   const etcdReady: number[] = [];
   const etcdRss: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const berth = await startBerth({ entry: values.entry as 'built' | 'src', nodeArgs: values['server-node-arg'], upArgs: values['up-arg'] });
+    const berth = await startBerth({
+      entry: values.entry as 'built' | 'src',
+      nodeArgs: values['server-node-arg'],
+      upArgs: values['up-arg'],
+      agent: values.agent,
+    });
     try {
       berthReady.push(berth.spawnToReadyMs);
       await sleep(idleMs);
