@@ -2,17 +2,24 @@
 //
 // Writes to berth's kinds go through CustomObjectsApi with explicit patch content types: client-node's defaults
 // (strategic merge, JSON patch) are wrong for custom resources, and status goes through `/status` only.
+import { Agent as HttpsAgent } from 'node:https';
 import {
   ApiException,
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
+  ServerConfiguration,
   setHeaderOptions,
+  type ApiConstructor,
+  type ApiType,
   type CoreV1Event,
   type KubernetesListObject,
   type KubernetesObject,
+  type RequestContext,
+  type SecurityAuthentication,
   type V1Lease,
 } from '@kubernetes/client-node';
 import type { Container, ContainerStatus, Node } from '@berth/api';
@@ -63,17 +70,62 @@ export function loadKubeConfig(kubeconfig: KubeConfig | string): KubeConfig {
   return kc;
 }
 
+/**
+ * client-node 1.4 gives every request a new https.Agent, so every call pays a TLS handshake on both ends (and in
+ * `berth up` both ends share one process). This authentication keeps kc's headers and TLS options but hands every
+ * request one keep-alive agent, built from the options of the first.
+ */
+class KeepAliveAuthentication implements SecurityAuthentication {
+  readonly #kc: KubeConfig;
+  #agent: HttpsAgent | undefined;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+  }
+
+  getName(): string {
+    return 'berth-keep-alive';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.#kc.applySecurityAuthentication(context);
+    const fresh = context.getAgent();
+    if (!(fresh instanceof HttpsAgent)) return;
+    this.#agent ??= new HttpsAgent({ ...fresh.options, keepAlive: true, maxSockets: 16 });
+    context.setAgent(this.#agent);
+    fresh.destroy();
+  }
+
+  close(): void {
+    this.#agent?.destroy();
+  }
+}
+
+function makeClient<T extends ApiType>(kc: KubeConfig, auth: SecurityAuthentication, type: ApiConstructor<T>): T {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+  return new type(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } }));
+}
+
 export class ClusterApi {
   readonly kc: KubeConfig;
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
 
+  readonly #auth: KeepAliveAuthentication;
+
   constructor(kc: KubeConfig) {
     this.kc = kc;
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
+    this.#auth = new KeepAliveAuthentication(kc);
+    this.custom = makeClient(kc, this.#auth, CustomObjectsApi);
+    this.core = makeClient(kc, this.#auth, CoreV1Api);
+    this.coordination = makeClient(kc, this.#auth, CoordinationV1Api);
+  }
+
+  /** Drops the kept-alive connections. */
+  close(): void {
+    this.#auth.close();
   }
 
   async listContainers(fieldSelector?: string): Promise<KubernetesListObject<KubernetesObject>> {

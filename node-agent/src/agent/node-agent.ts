@@ -151,6 +151,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     queue.close();
     exits.close();
     await imageStore.close();
+    api.close();
     throw err;
   }
 
@@ -199,6 +200,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         await events.flush();
         await heartbeat?.close();
         await imageStore.close();
+        api.close();
       })();
       return closed;
     },
