@@ -137,7 +137,15 @@ export class NodeHeartbeat {
     try {
       await this.#renewLease();
       this.#renewals += 1;
-      if (this.#renewals % (this.#o.statusEveryRenewals ?? 6) === 0) await this.#writeStatus();
+      if (this.#renewals % (this.#o.statusEveryRenewals ?? 6) === 0) {
+        try {
+          await this.#writeStatus();
+        } catch (err) {
+          // Someone deleted the Node: register it again, as kubelet does.
+          if (!isNotFound(err)) throw err;
+          await this.#register();
+        }
+      }
     } catch (err) {
       this.#o.onError?.(err);
     }

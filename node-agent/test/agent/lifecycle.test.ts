@@ -178,3 +178,13 @@ t.test('bad input gets a clear status and a Warning, and other Containers are un
   const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=bad-image' });
   t.ok(events.items.some((e) => e.type === 'Warning' && e.reason === 'Failed' && /nope/.test(e.message ?? '')), 'Warning Failed event');
 });
+
+t.test('the agent rides out an API server restart: its watch comes back and new Containers still run', async (t) => {
+  await cluster.server.stop();
+  await new Promise((r) => setTimeout(r, 1_000));
+  await cluster.server.restart();
+  await cluster.create('after-restart', { command: ['sleep', '3600'], terminationGracePeriodSeconds: 0 });
+  const c = await cluster.waitFor('after-restart', isRunning, 30_000);
+  t.equal(c.status?.phase, 'Running');
+  t.equal((await cluster.get('steady'))?.status?.phase, 'Running', 'what ran before still runs');
+});
