@@ -150,10 +150,9 @@ export class ContainerReconciler {
     }
     if (state.status === 'running') {
       if (t.generation !== undefined && c.metadata.generation !== undefined && t.generation < c.metadata.generation) {
-        // The spec changed under a running container: replace it, as a new Pod revision would.
-        this.#o.events.event(c, 'Normal', 'Killing', `Stopping container ${c.metadata.name ?? ''}: spec changed (generation ${c.metadata.generation})`);
-        await this.#o.runtime.stop(uid, t.grace);
-        await this.#o.runtime.delete(uid, { force: true });
+        // The spec changed under a running container: replace it (fresh writable layer, maybe another image), as a
+        // new Pod revision would.
+        await this.teardown(uid, c, t.grace);
         t.image = undefined;
         return this.#startContainer(c, t, c.status?.restartCount ?? 0);
       }

@@ -188,3 +188,19 @@ t.test('the agent rides out an API server restart: its watch comes back and new 
   t.equal(c.status?.phase, 'Running');
   t.equal((await cluster.get('steady'))?.status?.phase, 'Running', 'what ran before still runs');
 });
+
+t.test('a changed spec replaces the running container', async (t) => {
+  const before = await cluster.waitFor('after-restart', isRunning);
+  await cluster.custom.patchNamespacedCustomObject(
+    { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers', name: 'after-restart', body: [{ op: 'replace', path: '/spec/command', value: ['sh', '-c', 'echo v2; exec sleep 3600'] }] },
+  );
+  const after = await cluster.waitFor('after-restart', (c) => isRunning(c) && c.status?.pid !== before.status?.pid && c.status?.observedGeneration === c.metadata.generation, 20_000);
+  t.not(after.status?.pid, before.status?.pid, 'a new process');
+  t.equal(after.status?.observedGeneration, after.metadata.generation, 'status reflects the new generation');
+  let log = '';
+  for (let i = 0; i < 40 && !log.includes('v2'); i++) {
+    log = await readFile(agent.runtime.logPath(after.metadata.uid ?? ''), 'utf8').catch(() => '');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(log, /v2/, 'running the new command');
+});
