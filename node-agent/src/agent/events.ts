@@ -3,8 +3,9 @@
 // Like kubelet's recorder, a repeat of the same (object, type, reason, message) bumps `count` and
 // `lastTimestamp` of the Event already written instead of creating another. Writes happen in the background, in
 // order per Container: a failed Event never blocks or fails a reconcile.
+import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import type { Container } from '@berth/api';
+import { formatTime, type Container } from '@berth/api';
 import { isNotFound, type ClusterApi } from './cluster-api.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -12,7 +13,6 @@ export type EventType = 'Normal' | 'Warning';
 interface Recorded {
   readonly name: string;
   count: number;
-  readonly first: Date;
 }
 
 export class EventRecorder {
@@ -60,14 +60,15 @@ export class EventRecorder {
     if (seen !== undefined) {
       try {
         seen.count += 1;
-        await this.#api.patchEvent(namespace, seen.name, { count: seen.count, lastTimestamp: now.toISOString().replace(/\.\d{3}Z$/, 'Z') });
+        await this.#api.patchEvent(namespace, seen.name, { count: seen.count, lastTimestamp: formatTime(now) });
         return;
       } catch (err) {
         if (!isNotFound(err)) throw err;
         this.#recorded.delete(key);
       }
     }
-    const name = `${container.metadata.name ?? 'container'}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.#recorded.size)).toString(16)}`;
+    // kubelet's form, <object>.<hex time>, plus random bits so two Events in one millisecond never collide.
+    const name = `${container.metadata.name ?? 'container'}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
     const event: CoreV1Event = {
       apiVersion: 'v1',
       kind: 'Event',
@@ -91,6 +92,6 @@ export class EventRecorder {
       count: 1,
     };
     await this.#api.createEvent(namespace, event);
-    this.#recorded.set(key, { name, count: 1, first: now });
+    this.#recorded.set(key, { name, count: 1 });
   }
 }
