@@ -82,6 +82,7 @@ export class ApiServer {
     const crdSync = new CrdSync(store, watchSource, registry);
     await crdSync.start();
     await bootstrap(objects, registry);
+    await crdSync.refresh();
     const namespaces = new NamespaceCleanup(store, watchSource, registry, objects);
     await namespaces.start();
     const events = new EventExpiry(store);
@@ -94,12 +95,16 @@ export class ApiServer {
     const deps = { registry, objects, watchSource, fields: options.fields ?? managedFieldOwnership, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000 };
 
     const app = new Koa();
+    // Clients closing watches mid-stream are normal; errors are answered as Statuses below, not logged by koa.
+    app.silent = true;
     app.use(async (ctx) => {
       const url = new URL(ctx.req.url ?? '/', 'https://berth');
       const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
       const controller = new AbortController();
-      ctx.req.on('close', () => controller.abort());
-      ctx.res.on('close', () => controller.abort());
+      // The client went away before the answer was complete (a request's own 'close' fires once its body is read).
+      ctx.res.on('close', () => {
+        if (!ctx.res.writableFinished) controller.abort();
+      });
       try {
         authenticator.authenticate(ctx.req, path);
         const reply = await route(ctx, path, url.searchParams, controller.signal);

@@ -14,20 +14,20 @@ const options = (): WriteOptions => ({ dryRun: false, fieldValidation: 'Strict',
 export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry): Promise<void> {
   const namespaces = registry.get('', 'v1', 'namespaces')!;
   const crds = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
-  for (const name of standardNamespaces) {
-    await objects.create({ resource: namespaces, namespace: undefined }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, options()).catch(ignoreExists);
-  }
-  for (const crd of await loadBerthCrds()) {
-    const desired = crd as unknown as KubeObject;
+  // Concurrent, so the writes share a few syncs (group commit) instead of one each.
+  const ensureNamespace = (name: string) =>
+    objects.create({ resource: namespaces, namespace: undefined }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, options()).catch(ignoreExists);
+  const ensureCrd = async (crd: KubeObject) => {
     const scope = { resource: crds, namespace: undefined };
-    const name = desired.metadata.name ?? '';
+    const spec = crd['spec'];
     try {
-      await objects.create(scope, desired, options());
+      await objects.create(scope, crd, options());
     } catch (e) {
       ignoreExists(e);
-      await objects.update(scope, name, 'main', (current) => (jsonEqual(current['spec'], desired['spec']) ? current : { ...current, spec: desired['spec'] }), options());
+      await objects.update(scope, crd.metadata.name ?? '', 'main', (current) => (jsonEqual(current['spec'], spec) ? current : { ...current, spec }), options());
     }
-  }
+  };
+  await Promise.all([...standardNamespaces.map(ensureNamespace), ...(await loadBerthCrds()).map((crd) => ensureCrd(crd as unknown as KubeObject))]);
 }
 
 function ignoreExists(e: unknown): void {

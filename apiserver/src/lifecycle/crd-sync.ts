@@ -41,6 +41,12 @@ export class CrdSync {
     await this.#follower.ready;
   }
 
+  /** Serves every stored CRD now (after bootstrap wrote berth's own, so they are served before the first request). */
+  async refresh(): Promise<void> {
+    const { items } = await this.store.list({ prefix: crdPrefix });
+    for (const item of items) await this.#apply(decode(item) as unknown as CustomResourceDefinition);
+  }
+
   async #apply(crd: CustomResourceDefinition): Promise<void> {
     if (crd.metadata.deletionTimestamp !== undefined) {
       this.registry.removeCrd(crd.metadata.name ?? '');

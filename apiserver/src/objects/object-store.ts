@@ -95,9 +95,9 @@ export class ObjectStore {
     };
   }
 
-  async create(scope: ObjectScope, body: KubeObject, options: WriteOptions): Promise<KubeObject> {
+  /** Creates an object from `obj`, which the store takes ownership of (callers pass freshly decoded bodies). */
+  async create(scope: ObjectScope, obj: KubeObject, options: WriteOptions): Promise<KubeObject> {
     const { resource } = scope;
-    const obj = cloneJson(body);
     this.#checkEnvelope(scope, obj);
     if (resource.namespaced) await this.#checkNamespaceWritable(obj.metadata.namespace ?? '');
     if ((obj.metadata.name ?? '') === '' && obj.metadata.generateName !== undefined && obj.metadata.generateName !== '') {
@@ -154,7 +154,7 @@ export class ObjectStore {
       const current = this.#present(resource, decode(stored));
       const mutated = await mutate(cloneJson(current));
       if (mutated === noChange) return { object: current, created: false };
-      const next = cloneJson(mutated);
+      const next = mutated;
       this.#checkEnvelope(scope, next, name);
       const pinned = next.metadata.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {

@@ -8,8 +8,17 @@ import { isPlainObject, type KubeObject } from './object.js';
 
 export type ObjectFilter = (obj: KubeObject) => boolean;
 
+/** Per decoded object: a watch event's object is shared by every watcher that filters it. */
+const fieldsCache = new WeakMap<KubeObject, Record<string, string>>();
+
 /** Field selector values of an object: metadata.name, metadata.namespace and the kind's selectable fields. */
 export function selectableFieldsOf(resource: Resource, obj: KubeObject): Record<string, string> {
+  let fields = fieldsCache.get(obj);
+  if (fields === undefined) fieldsCache.set(obj, (fields = computeFields(resource, obj)));
+  return fields;
+}
+
+function computeFields(resource: Resource, obj: KubeObject): Record<string, string> {
   const fields: Record<string, string> = {
     'metadata.name': obj.metadata.name ?? '',
     'metadata.namespace': obj.metadata.namespace ?? '',
