@@ -70,6 +70,8 @@ interface Tracked {
   latest?: Container | undefined;
   /** The termination already announced with a BackOff event (finishedAt), so it is announced once. */
   backoffAnnounced?: string | undefined;
+  /** When the runtime first said 'unknown' for this container (see reconcile). */
+  unknownSince?: number | undefined;
 }
 
 const isTerminalPhase = (phase: ContainerStatus['phase']): boolean => phase === 'Succeeded' || phase === 'Failed';
@@ -149,6 +151,7 @@ export class ContainerReconciler {
       return this.#startContainer(c, t, c.status?.restartCount ?? 0);
     }
     if (state.status === 'running') {
+      t.unknownSince = undefined;
       if (t.generation !== undefined && c.metadata.generation !== undefined && t.generation < c.metadata.generation) {
         // The spec changed under a running container: replace it (fresh writable layer, maybe another image), as a
         // new Pod revision would.
@@ -161,6 +164,13 @@ export class ContainerReconciler {
       await this.#writeStatus(c, t, this.#runningObservation(c, state, t.image));
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
+    if (state.status === 'unknown') {
+      // Neither process nor monitor alive and no exit file yet. Seen briefly right after a fast exit under load,
+      // before the exit status is readable: look again shortly before calling the container lost.
+      t.unknownSince ??= Date.now();
+      if (Date.now() - t.unknownSince < 2_000) return { requeueAfterMs: 200 };
+    }
+    t.unknownSince = undefined;
     return this.#handleExit(c, t, state);
   }
 
@@ -350,6 +360,7 @@ export class ContainerReconciler {
     const uid = state.id;
     this.#o.exits.unwatch(uid);
     const vanished = state.status === 'unknown';
+    if (vanished) this.#o.log(`container ${uid} of ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: process and conmon gone without an exit status`);
     const exitCode = state.exitCode ?? (vanished ? 255 : 0);
     const reason = vanished ? 'Error' : (state.reason ?? (exitCode === 0 ? 'Completed' : 'Error'));
     const finishedAt = state.finishedAt ?? new Date().toISOString();
