@@ -45,7 +45,10 @@ t.test('addAfter keeps the earliest time; rate-limited retries double and forget
   q.forget('k');
   t.equal(q.addRateLimited('k'), 10, 'reset after success');
   const started = Date.now();
+  // The queue's timers do not hold the process open (the agent's other handles do); here something must.
+  const keepAlive = setTimeout(() => undefined, 1_000);
   t.equal(await q.get(), 'k');
+  clearTimeout(keepAlive);
   t.ok(Date.now() - started < 35, 'the earliest pending add wins');
   q.close();
 });
