@@ -39,7 +39,7 @@ export interface NodeAgentOptions {
   readonly registryCA?: string | readonly string[];
   /** Serve log/exec/attach on `<root>/agent.sock` (the endpoint the Node advertises, relayed by the API server). @default true */
   readonly serveStreaming?: boolean;
-  /** Parallel reconciles. @default 4 */
+  /** Parallel reconciles (a stop waiting out its grace period holds one). @default 8 */
   readonly workers?: number;
   /** Restart back-off (CrashLoopBackOff). @default { baseMs: 10000, maxMs: 300000 } as kubelet */
   readonly restartBackoff?: BackoffPolicy;
@@ -73,7 +73,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const nodeName = options.nodeName ?? os.hostname();
   const root = path.resolve(options.root ?? '/var/lib/berth/node');
   const log = options.log ?? ((m: string) => process.stderr.write(`berth-node-agent: ${m}\n`));
-  const workers = options.workers ?? 4;
+  const workers = options.workers ?? 8;
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const api = new ClusterApi(loadKubeConfig(options.kubeconfig));
 
