@@ -19,6 +19,7 @@ import type { EventRecorder } from './events.js';
 import type { ExitWatcher } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
 import { containerKey, splitKey } from './informer.js';
+import { pullCredentials } from './pull-secrets.js';
 
 export const finalizer = 'berth.dev/node-agent';
 
@@ -282,7 +283,9 @@ export class ContainerReconciler {
 
     let image: PulledImage;
     try {
+      const credentials = await pullCredentials(c, (n) => this.#o.api.secretData(namespace, n));
       const ensured = await this.#o.images.ensure(c, {
+        ...(credentials !== undefined ? { credentials } : {}),
         beforePull: async () => {
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
           await this.#writeStatus(c, t, failing({ phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } }, { ok: false, reason: 'ContainerCreating' }));

@@ -7,6 +7,7 @@ import t from 'tap';
 import type { Container, ContainerSpec } from '@berth/api';
 import { containerArgs, containerConfigFor, expandVariables } from '../../src/agent/container-config.js';
 import { AgentError } from '../../src/agent/errors.js';
+import { pullCredentials } from '../../src/agent/pull-secrets.js';
 import type { ImageConfig } from '../../src/registry/registry.js';
 
 const image = (config: ImageConfig['config']): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
@@ -78,4 +79,17 @@ t.test("users: numeric, names from the image's /etc/passwd, securityContext wins
   t.same((await run('web', { securityContext: { runAsUser: 7, runAsGroup: 8 } })).user, { uid: 7, gid: 8 });
   await t.rejects(run('nobody'), { code: 'CreateContainerConfigError' });
   await t.rejects(run('', { securityContext: { runAsNonRoot: true } }), { code: 'CreateContainerConfigError' });
+});
+
+t.test('image pull credentials come from the dockerconfigjson Secrets a Container names', async (t) => {
+  const secrets: Record<string, { type: string; data: Record<string, string> }> = {
+    a: { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths: { 'r.example:5000': { auth: 'YTpi' } } }) } },
+    b: { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths: { 'r.example:5000': { auth: 'other' }, other: { username: 'u', password: 'p' } } }) } },
+    opaque: { type: 'Opaque', data: {} },
+  };
+  const read = async (n: string) => secrets[n];
+  const withSecrets = (names: string[]) => ({ ...ctr({}), spec: { image: 'img', imagePullSecrets: names.map((name) => ({ name })) } }) as unknown as Container;
+  t.equal(await pullCredentials(ctr({}), read), undefined, 'none asked for');
+  t.same(await pullCredentials(withSecrets(['a', 'missing', 'b']), read), { auths: { 'r.example:5000': { auth: 'YTpi' }, other: { username: 'u', password: 'p' } } });
+  await t.rejects(pullCredentials(withSecrets(['opaque']), read), { code: 'ErrImagePull' });
 });

@@ -1,0 +1,44 @@
+// Registry credentials for a Container: the `kubernetes.io/dockerconfigjson` Secrets its spec.imagePullSecrets names.
+//
+// crds/container.yaml has no imagePullSecrets field yet (the API server prunes it), so today this finds none; the
+// field is read by name so that adding it to the CRD (a list of {name}) is all it takes.
+import type { Container } from '@berth/api';
+import type { DockerConfigJson } from '../registry/registry.js';
+import { AgentError } from './errors.js';
+
+export const dockerConfigJsonType = 'kubernetes.io/dockerconfigjson';
+
+/** The Secret names a Container asks for. */
+export function imagePullSecretNames(container: Container): string[] {
+  const refs = (container.spec as { imagePullSecrets?: unknown }).imagePullSecrets;
+  if (!Array.isArray(refs)) return [];
+  return refs.flatMap((r: unknown) => (typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string' ? [(r as { name: string }).name] : []));
+}
+
+/**
+ * Merges the `auths` of the named Secrets (earlier Secrets win for the same registry, as kubelet tries them in
+ * order). A missing Secret is skipped, as kubelet does; one of the wrong type or with bad JSON is an error.
+ */
+export async function pullCredentials(
+  container: Container,
+  readSecret: (name: string) => Promise<{ type: string; data: Record<string, string> } | undefined>,
+): Promise<DockerConfigJson | undefined> {
+  const names = imagePullSecretNames(container);
+  if (names.length === 0) return undefined;
+  const auths: Record<string, { auth?: string; username?: string; password?: string }> = {};
+  for (const name of names) {
+    const secret = await readSecret(name);
+    if (secret === undefined) continue;
+    if (secret.type !== dockerConfigJsonType) {
+      throw new AgentError('ErrImagePull', `image pull secret "${name}" has type ${secret.type}, not ${dockerConfigJsonType}`);
+    }
+    let parsed: DockerConfigJson;
+    try {
+      parsed = JSON.parse(secret.data['.dockerconfigjson'] ?? '') as DockerConfigJson;
+    } catch {
+      throw new AgentError('ErrImagePull', `image pull secret "${name}": .dockerconfigjson is not valid JSON`);
+    }
+    for (const [registry, entry] of Object.entries(parsed.auths ?? {})) if (!(registry in auths)) auths[registry] = { ...entry };
+  }
+  return { auths };
+}
