@@ -73,7 +73,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     } catch (e) {
       await server.close();
       await store.close();
-      throw new Error(`the node agent could not start: ${(e as Error).message}`, { cause: e });
+      throw new Error(`the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`, { cause: e });
     }
   }
   return {
