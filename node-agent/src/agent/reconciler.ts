@@ -71,6 +71,8 @@ interface Tracked {
   latest?: Container | undefined;
   /** The termination already announced with a BackOff event (finishedAt), so it is announced once. */
   backoffAnnounced?: string | undefined;
+  /** The generation whose pull or create failed; a newer spec resets the back-off. */
+  failedGeneration?: number | undefined;
   /** When the runtime first said 'unknown' for this container (see reconcile). */
   unknownSince?: number | undefined;
 }
@@ -164,6 +166,12 @@ export class ContainerReconciler {
       t.generation ??= c.metadata.generation;
       await this.#writeStatus(c, t, this.#runningObservation(c, state, t.image));
       return { requeueAfterMs: this.#o.pollIntervalMs };
+    }
+    if (t.generation !== undefined && c.metadata.generation !== undefined && t.generation < c.metadata.generation) {
+      // Exited, and the spec has changed since: run the new spec now instead of backing off on the old one.
+      await this.teardown(uid, undefined, 0);
+      t.image = undefined;
+      return this.#startContainer(c, t, c.status?.restartCount ?? 0);
     }
     if (state.status === 'unknown') {
       // Neither process nor monitor alive and no exit file yet. Seen briefly right after a fast exit under load,
@@ -274,6 +282,11 @@ export class ContainerReconciler {
     const name = c.metadata.name ?? '';
     const namespace = c.metadata.namespace ?? '';
     const now = Date.now();
+    if (t.failedGeneration !== c.metadata.generation) {
+      // A changed spec (a fixed image name, say) is tried at once, not after the old spec's back-off.
+      t.failures = 0;
+      t.retryAt = undefined;
+    }
     if (t.retryAt !== undefined && now < t.retryAt) return { requeueAfterMs: t.retryAt - now };
     const failing = (obs: Omit<Observation, 'restartCount' | 'running'>, running?: Observation['running']): Observation => ({
       ...obs,
@@ -306,6 +319,7 @@ export class ContainerReconciler {
       const reason = err.code === 'ErrImagePull' && t.failures > 0 ? 'ImagePullBackOff' : err.code;
       t.failures += 1;
       t.retryAt = Date.now() + delay;
+      t.failedGeneration = c.metadata.generation;
       this.#o.events.event(c, 'Warning', 'Failed', err.message);
       if (err.code === 'ErrImagePull') this.#o.events.event(c, 'Warning', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
       await this.#writeStatus(c, t, failing({ phase: 'Pending', reason, message: err.message, pulled: { ok: false, reason: err.code, message: err.message } }));
@@ -353,6 +367,7 @@ export class ContainerReconciler {
       const delay = backoffDelay(this.#o.retryBackoff, t.failures);
       t.failures += 1;
       t.retryAt = Date.now() + delay;
+      t.failedGeneration = c.metadata.generation;
       await this.#writeStatus(c, t, failing({ phase: 'Pending', reason, message, pulled }));
       return { requeueAfterMs: delay };
     }

@@ -177,6 +177,22 @@ t.test('bad input gets a clear status and a Warning, and other Containers are un
   t.equal(again?.status?.pid, steady.status?.pid, 'the running one kept its process');
   const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=bad-image' });
   t.ok(events.items.some((e) => e.type === 'Warning' && e.reason === 'Failed' && /nope/.test(e.message ?? '')), 'Warning Failed event');
+
+  // Fixing the spec is picked up: the right image runs.
+  await cluster.custom.patchNamespacedCustomObject({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'containers',
+    name: 'bad-image',
+    body: [
+      { op: 'replace', path: '/spec/image', value: cluster.image },
+      { op: 'add', path: '/spec/command', value: ['sleep', '3600'] },
+    ],
+  });
+  const fixed = await cluster.waitFor('bad-image', isRunning, 15_000);
+  t.equal(fixed.status?.phase, 'Running', 'a fixed image name runs');
+  t.equal(fixed.status?.reason, undefined, 'the pull error is cleared');
 });
 
 t.test('the agent rides out an API server restart: its watch comes back and new Containers still run', async (t) => {
