@@ -29,9 +29,8 @@ async function readKubeconfig(path: string): Promise<Cluster> {
 
 function startBerth(dir: string, port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', main, 'up', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--kubeconfig', join(dir, 'kc')], {
+    const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', main, 'up', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--kubeconfig', join(dir, 'kc'), '--no-agent'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BERTH_NO_NODE_AGENT: '1' },
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
-import { startNodeAgent, type NodeAgent } from '@berth/node-agent';
+import type { NodeAgent } from '@berth/node-agent';
 import { mergeKubeconfig, writeKubeconfig } from '../kubeconfig.js';
 
 export interface UpOptions {
@@ -64,6 +64,8 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   if (options.agent !== false) {
     try {
       // Until a scheduler exists, the only node takes every unbound Container.
+      // Loaded only when it runs: the agent pulls in client-node (about 70 MB and a second of start-up).
+      const { startNodeAgent } = await import('@berth/node-agent');
       agent = await startNodeAgent({
         kubeconfig: ownKubeconfig,
         root: join(dataDir, 'node'),
