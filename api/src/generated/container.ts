@@ -33,6 +33,17 @@ export interface ContainerSpec {
    */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /**
+   * Secrets of type kubernetes.io/dockerconfigjson in the same namespace holding credentials for the image's registry.
+   *
+   * Items: A reference to a Secret in the Container's namespace.
+   */
+  imagePullSecrets?: {
+    /**
+     * Name of the Secret.
+     */
+    name: string;
+  }[];
+  /**
    * Entrypoint array, not run in a shell. Replaces the image's ENTRYPOINT; the image's is used if this is not given.
    */
   command?: string[];

@@ -74,6 +74,27 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "Never"
                       ]
                     },
+                    "imagePullSecrets": {
+                      "type": "array",
+                      "description": "Secrets of type kubernetes.io/dockerconfigjson in the same namespace holding credentials for the image's registry.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "name"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "A reference to a Secret in the Container's namespace.",
+                        "required": [
+                          "name"
+                        ],
+                        "properties": {
+                          "name": {
+                            "type": "string",
+                            "description": "Name of the Secret."
+                          }
+                        }
+                      }
+                    },
                     "command": {
                       "type": "array",
                       "description": "Entrypoint array, not run in a shell. Replaces the image's ENTRYPOINT; the image's is used if this is not given.",
@@ -2544,6 +2565,27 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                 "IfNotPresent",
                                 "Never"
                               ]
+                            },
+                            "imagePullSecrets": {
+                              "type": "array",
+                              "description": "Secrets of type kubernetes.io/dockerconfigjson in the same namespace holding credentials for the image's registry.",
+                              "x-kubernetes-list-type": "map",
+                              "x-kubernetes-list-map-keys": [
+                                "name"
+                              ],
+                              "items": {
+                                "type": "object",
+                                "description": "A reference to a Secret in the Container's namespace.",
+                                "required": [
+                                  "name"
+                                ],
+                                "properties": {
+                                  "name": {
+                                    "type": "string",
+                                    "description": "Name of the Secret."
+                                  }
+                                }
+                              }
                             },
                             "command": {
                               "type": "array",
