@@ -8,6 +8,7 @@ import { decode } from '../objects/object-store.js';
 import type { KubeObject } from '../objects/object.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
 import { CompactedError, type StoreEvent, type Watcher } from '../storage/interface.js';
+import type { CacheWatcher } from '../storage/watch-cache.js';
 import { toTable, type IncludeObject } from '../table/table.js';
 
 /** Where watch events come from: the store itself or the watch cache in front of it. */
@@ -41,7 +42,7 @@ type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** Decoding and encoding shared by every watcher that sees the same store event. */
 const decoded = new WeakMap<StoreEvent, { object: KubeObject; prev: KubeObject | undefined }>();
-const encodedLines = new WeakMap<StoreEvent, Map<string, string>>();
+const encodedLines = new WeakMap<StoreEvent, Map<string, Buffer>>();
 
 function objectsOf(e: StoreEvent): { object: KubeObject; prev: KubeObject | undefined } {
   let d = decoded.get(e);
@@ -113,10 +114,17 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   }
 
   try {
-    for await (const event of watcher.events) {
-      lastRevision = event.revision;
-      const out = render(event);
-      if (out !== undefined && !res.write(out)) await drained(res, request.signal);
+    // One socket write per batch of events: with many watchers, TLS writes are the cost that matters.
+    for await (const batch of batchesOf(watcher)) {
+      const chunks: Buffer[] = [];
+      for (const event of batch) {
+        lastRevision = event.revision;
+        const out = render(event);
+        if (out !== undefined) chunks.push(out);
+      }
+      if (chunks.length === 0) continue;
+      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (!res.write(data)) await drained(res, request.signal);
     }
   } catch (e) {
     if (CompactedError.isInstance(e)) {
@@ -131,16 +139,22 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     res.end();
   }
 
-  function render(event: StoreEvent): string | undefined {
+  /** The event's line for this watcher, as bytes; encoded once and shared by every watcher on the fast path. */
+  function render(event: StoreEvent): Buffer | undefined {
     // Fast path: no selector, JSON output, same version: the stored bytes go out as they are, encoded once.
     if (filter === undefined && request.table === undefined && sameVersion && event.value !== undefined) {
       const type: EventType = event.prevValue === undefined ? 'ADDED' : 'MODIFIED';
       let lines = encodedLines.get(event);
       if (lines === undefined) encodedLines.set(event, (lines = new Map()));
       let out = lines.get(type);
-      if (out === undefined) lines.set(type, (out = `{"type":"${type}","object":${event.value}}\n`));
+      if (out === undefined) lines.set(type, (out = Buffer.from(`{"type":"${type}","object":${event.value}}\n`)));
       return out;
     }
+    const text = renderSlow(event);
+    return text === undefined ? undefined : Buffer.from(text);
+  }
+
+  function renderSlow(event: StoreEvent): string | undefined {
     const { object, prev } = objectsOf(event);
     if (event.type === 'DELETE') {
       if (prev === undefined || (filter !== undefined && !filter(prev))) return undefined;
@@ -153,6 +167,16 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     if (prevMatches) return line('DELETED', present({ ...prev, metadata: { ...prev.metadata, resourceVersion: String(event.revision) } }));
     return undefined;
   }
+}
+
+/** Events in the batches the source hands out (the watch cache), or one at a time (a plain store watch). */
+async function* batchesOf(watcher: Watcher): AsyncIterable<readonly StoreEvent[]> {
+  const batched = watcher as Partial<Pick<CacheWatcher, 'batches'>>;
+  if (typeof batched.batches === 'function') {
+    yield* batched.batches();
+    return;
+  }
+  for await (const event of watcher.events) yield [event];
 }
 
 function writeHead(res: ServerResponse): void {
