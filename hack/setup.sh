@@ -7,3 +7,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >/dev/null
 fi
 npx tsc -b
+chmod +x cli/dist/main.js
