@@ -100,11 +100,16 @@ export class ImageStore implements ImageService {
   async #storeBytes(digest: string, bytes: Buffer): Promise<void> {
     if ((await this.content.info(digest)) !== undefined) return;
     const writer = await this.content.writer({ ref: digest, digest, size: bytes.length });
-    if (writer.offset > 0 || (await this.content.info(digest)) !== undefined) {
-      // A stale partial or a concurrent commit: start clean (or stop, it is there).
+    if ((await this.content.info(digest)) !== undefined) {
+      // A concurrent pull committed it while this one waited for the ref: done. (Aborting here would delete the
+      // ingest dir under the next waiter.)
+      await writer.close();
+      return;
+    }
+    if (writer.offset > 0) {
+      // A stale partial from an interrupted run: start clean.
       await writer.close();
       await this.content.abort(digest);
-      if ((await this.content.info(digest)) !== undefined) return;
       return this.#storeBytes(digest, bytes);
     }
     await writer.write([bytes]);

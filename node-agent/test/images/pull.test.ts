@@ -61,6 +61,13 @@ t.test('concurrent pulls of one image share one download and one unpack', async 
   t.ok((await stat(join(a.layers[0]!.dir, 'bin', 'busybox'))).isFile());
 });
 
+t.test('many concurrent first pulls of one image all succeed (manifest and config writers queue, none aborts another)', async (t) => {
+  const { store } = await newStore();
+  const results = await Promise.allSettled(Array.from({ length: 6 }, () => store.pull(image)));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+  t.same(failures, []);
+});
+
 t.test('two containers from one image share its unpacked layers', async (t) => {
   const { store, root } = await newStore();
   const snapshotter = new OverlaySnapshotter(root);
