@@ -139,7 +139,7 @@ export class LevelStore implements Store {
       checkPositive('historyRetention.checkIntervalMs', options.historyRetention.checkIntervalMs);
     }
     await mkdir(options.dir, { recursive: true });
-    const db = new Level<string, string>(options.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const db = new Level<string, string>(options.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: 32 * 1024 * 1024 });
     await db.open();
     try {
       const [rev, compacted] = await db.getMany([META_REVISION, META_COMPACTED]);
