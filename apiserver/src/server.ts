@@ -69,6 +69,8 @@ export class ApiServer {
     private readonly server: Server,
     private readonly cache: WatchCache,
     private readonly background: { close(): Promise<void> }[],
+    /** exec/attach sessions: closeAllConnections() does not reach upgraded sockets. */
+    private readonly upgraded: Set<Duplex>,
     readonly url: string,
     readonly registry: ResourceRegistry,
   ) {}
@@ -80,13 +82,23 @@ export class ApiServer {
     const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry);
-    await crdSync.start();
-    await bootstrap(objects, registry);
-    await crdSync.refresh();
     const namespaces = new NamespaceCleanup(store, watchSource, registry, objects);
-    await namespaces.start();
     const events = new EventExpiry(store);
-    events.start();
+    const background = [crdSync, namespaces, events];
+    const stopBackground = async () => {
+      for (const b of background) await b.close().catch(() => undefined);
+      cache.close();
+    };
+    try {
+      await crdSync.start();
+      await bootstrap(objects, registry);
+      await crdSync.refresh();
+      await namespaces.start();
+      events.start();
+    } catch (e) {
+      await stopBackground();
+      throw e;
+    }
 
     const tokens = new Map(options.extraTokens ?? []);
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
@@ -98,14 +110,14 @@ export class ApiServer {
     // Clients closing watches mid-stream are normal; errors are answered as Statuses below, not logged by koa.
     app.silent = true;
     app.use(async (ctx) => {
-      const url = new URL(ctx.req.url ?? '/', 'https://berth');
-      const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
       const controller = new AbortController();
       // The client went away before the answer was complete (a request's own 'close' fires once its body is read).
       ctx.res.on('close', () => {
         if (!ctx.res.writableFinished) controller.abort();
       });
       try {
+        const url = new URL(ctx.req.url ?? '/', 'https://berth');
+        const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
         authenticator.authenticate(ctx.req, path);
         const reply = await route(ctx, path, url.searchParams, controller.signal);
         if (reply === undefined) {
@@ -114,7 +126,7 @@ export class ApiServer {
         }
         ctx.status = reply.status;
         ctx.type = reply.type ?? 'application/json';
-        for (const w of reply.warnings ?? []) ctx.res.appendHeader('Warning', `299 - ${JSON.stringify(w)}`);
+        for (const w of reply.warnings ?? []) ctx.res.appendHeader('Warning', `299 - ${headerSafeQuote(w)}`);
         ctx.body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       } catch (e) {
         if (ctx.res.headersSent) {
@@ -196,7 +208,10 @@ export class ApiServer {
       }
       if (info.verb === 'watch') {
         const rv = query.get('resourceVersion');
-        if (rv !== null && /^\d+$/.test(rv) && Number(rv) > cache.revision()) await cache.waitFor(Math.min(Number(rv), store.revision()), signal);
+        if (rv !== null && /^\d+$/.test(rv) && Number(rv) > store.revision()) {
+          throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${store.revision()}`, { retryAfterSeconds: 1, causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }] });
+        }
+        if (rv !== null && /^\d+$/.test(rv) && Number(rv) > cache.revision()) await cache.waitFor(Number(rv), signal);
       }
       return handleResource(deps, info, ctx.req, ctx.res, query, ctx.get('user-agent'), signal);
     }
@@ -212,7 +227,12 @@ export class ApiServer {
       },
       app.callback(),
     );
+    const upgraded = new Set<Duplex>();
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node leaves an upgraded socket without an error listener: a client reset would otherwise crash the server.
+      socket.on('error', () => socket.destroy());
+      upgraded.add(socket);
+      socket.once('close', () => upgraded.delete(socket));
       void (async () => {
         try {
           const url = new URL(req.url ?? '/', 'https://berth');
@@ -228,26 +248,37 @@ export class ApiServer {
     });
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      await stopBackground();
+      throw e;
+    }
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return new ApiServer(server, cache, [crdSync, namespaces, events], `https://${host}:${address.port}`, registry);
+    return new ApiServer(server, cache, background, upgraded, `https://${host}:${address.port}`, registry);
   }
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      for (const socket of this.upgraded) socket.destroy();
     });
     for (const b of this.background) await b.close();
     this.cache.close();
   }
+}
+
+/** A quoted header value: JSON string escapes, and \uXXXX for anything outside printable ASCII (headers are Latin-1). */
+function headerSafeQuote(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Every failure becomes a Kubernetes Status; anything unexpected is a 500 that names no internals. */

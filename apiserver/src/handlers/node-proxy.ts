@@ -3,11 +3,15 @@
 
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { basename, isAbsolute, normalize } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ApiError, badRequest, type Status } from '../errors/api-error.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { isPlainObject } from '../objects/object.js';
 import type { ResourceRegistry } from '../registry/registry.js';
+
+/** The file name every node agent's unix socket has. */
+export const agentSocketName = 'agent.sock';
 
 /** Subresources relayed to the node agent, per group/plural. */
 export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([['berth.dev/containers', ['log', 'exec', 'attach']]]);
@@ -48,8 +52,14 @@ export async function resolveAgent(
   if (!address.startsWith('unix:')) {
     throw new ApiError('ServiceUnavailable', `the node agent of node ${nodeName} has no reachable endpoint (${address || 'none registered'})`);
   }
+  const socketPath = address.slice('unix:'.length);
+  // Whoever can write a Node's status names this socket: dial only node-agent sockets, never an arbitrary one
+  // (a container runtime's or systemd's) with the client's request.
+  if (!isAbsolute(socketPath) || normalize(socketPath) !== socketPath || basename(socketPath) !== agentSocketName) {
+    throw new ApiError('ServiceUnavailable', `the node agent of node ${nodeName} registered an endpoint that is not an agent socket (${address})`);
+  }
   const path = `/containers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
-  return { socketPath: address.slice('unix:'.length), path };
+  return { socketPath, path };
 }
 
 /** Relays a plain HTTP request (log) to the agent and streams its answer back. */

@@ -7,7 +7,7 @@ import { decodeBody, mediaType, readBody } from '../http/body.js';
 import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
 import type { ResourceRequest } from '../http/request-info.js';
 import { ObjectStore, type ObjectScope, type Subresource, type WriteOptions } from '../objects/object-store.js';
-import { isPlainObject, type KubeObject } from '../objects/object.js';
+import { cloneJson, isPlainObject, type KubeObject } from '../objects/object.js';
 import { buildFilter } from '../objects/selectors.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
 import { applyMergePatch } from '../patch/merge-patch.js';
@@ -55,6 +55,7 @@ export async function handleResource(
     throw pathNotFound();
   }
   if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
+  if ((info.verb === 'update' || info.verb === 'patch') && info.name === undefined) throw methodNotAllowed(req.method ?? '', info.resource);
   const table = wantsTable(req.headers.accept);
 
   switch (info.verb) {
@@ -111,7 +112,7 @@ export async function handleResource(
         const { object } = await deps.objects.update(scope, info.name!, 'main', (cur) => applyScale(resource, cur, body), options);
         return { status: 200, body: scaleOf(resource, object) };
       }
-      const { object } = await deps.objects.update(scope, info.name!, part, () => body, options);
+      const { object } = await deps.objects.update(scope, info.name!, part, () => cloneJson(body), options);
       return { status: 200, body: object, warnings: options.warnings };
     }
     case 'patch':

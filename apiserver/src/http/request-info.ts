@@ -1,6 +1,8 @@
 // Reads a Kubernetes REST path into what it addresses (group, version, namespace, resource, name,
 // subresource) and the verb, the way the Kubernetes apiserver's RequestInfoFactory does.
 
+import { badRequest } from '../errors/api-error.js';
+
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export interface ResourceRequest {
@@ -18,7 +20,7 @@ const namespaceSubresources = new Set(['status', 'finalize']);
 
 /** Returns the resource addressed by `path`, or undefined when it is not a resource path (discovery, /version…). */
 export function parseResourcePath(method: string, path: string, query: URLSearchParams): ResourceRequest | undefined {
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path.split('/').filter((p) => p !== '').map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -52,6 +54,18 @@ export function parseResourcePath(method: string, path: string, query: URLSearch
     ...(name === undefined ? {} : { name }),
     ...(subresource === undefined ? {} : { subresource }),
   };
+}
+
+/** A path segment, percent-decoded; malformed escapes and encoded slashes are the client's error. */
+function decodeSegment(segment: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`malformed percent-encoding in the request path: ${JSON.stringify(segment)}`);
+  }
+  if (decoded.includes('/')) throw badRequest(`a path segment may not contain "/": ${JSON.stringify(decoded)}`);
+  return decoded;
 }
 
 function verbOf(method: string, hasName: boolean, watch: string | null): Verb | undefined {

@@ -6,7 +6,7 @@ import type { CustomResourceDefinition } from '../registry/crd.js';
 import type { ResourceRegistry } from '../registry/registry.js';
 import { resourcePrefix } from '../registry/resource.js';
 import { crdCleanupFinalizer } from '../registry/strategies.js';
-import type { Store } from '../storage/interface.js';
+import type { Store, StoredValue } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
 import { follow, type Follower } from './follow.js';
 
@@ -28,9 +28,7 @@ export class CrdSync {
       this.watchSource,
       crdPrefix,
       {
-        list: async (items) => {
-          for (const item of items) await this.#apply(decode(item) as unknown as CustomResourceDefinition);
-        },
+        list: (items) => this.#sync(items),
         event: async (e) => {
           if (e.type === 'DELETE') this.registry.removeCrd(e.key.slice(crdPrefix.length));
           else if (e.value !== undefined) await this.#apply(JSON.parse(e.value) as CustomResourceDefinition);
@@ -43,7 +41,13 @@ export class CrdSync {
 
   /** Serves every stored CRD now (after bootstrap wrote berth's own, so they are served before the first request). */
   async refresh(): Promise<void> {
-    const { items } = await this.store.list({ prefix: crdPrefix });
+    await this.#sync((await this.store.list({ prefix: crdPrefix })).items);
+  }
+
+  /** Serves exactly the listed CRDs: a CRD deleted while no watch was open stops being served too. */
+  async #sync(items: StoredValue[]): Promise<void> {
+    const listed = new Set(items.map((i) => i.key.slice(crdPrefix.length)));
+    for (const name of this.registry.crdNames()) if (!listed.has(name)) this.registry.removeCrd(name);
     for (const item of items) await this.#apply(decode(item) as unknown as CustomResourceDefinition);
   }
 

@@ -18,6 +18,7 @@ export class NamespaceCleanup {
   #follower: Follower | undefined;
   #busy = new Set<string>();
   #timers = new Set<NodeJS.Timeout>();
+  #inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -47,9 +48,13 @@ export class NamespaceCleanup {
   #consider(key: string): void {
     if (this.#busy.has(key) || this.#closed) return;
     this.#busy.add(key);
-    void this.#finish(key)
-      .catch((err: unknown) => console.error(`berth: deleting namespace ${key}:`, err))
+    const work = this.#finish(key)
+      .catch((err: unknown) => {
+        console.error(`berth: deleting namespace ${key}:`, err);
+        return true;
+      })
       .then((again) => {
+        this.#inFlight.delete(work);
         this.#busy.delete(key);
         if (again === true && !this.#closed) {
           const t = setTimeout(() => {
@@ -59,6 +64,7 @@ export class NamespaceCleanup {
           this.#timers.add(t);
         }
       });
+    this.#inFlight.add(work);
   }
 
   /** Returns true while contents remain (held by finalizers), so the caller retries. */
@@ -89,5 +95,6 @@ export class NamespaceCleanup {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     await this.#follower?.close();
+    await Promise.all(this.#inFlight);
   }
 }

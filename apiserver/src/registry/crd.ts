@@ -46,13 +46,16 @@ export function crdToResources(crd: CustomResourceDefinition, strategyFor: (kind
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The checks Kubernetes makes on a CRD before serving it (the ones that would break serving). */
-export function validateCrd(obj: KubeObject): FieldError[] {
+export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>): FieldError[] {
   const crd = obj as unknown as CustomResourceDefinition;
   const problems: FieldError[] = [];
   const spec = crd.spec;
   if (spec === undefined) return problems;
   const expectedName = `${spec.names?.plural}.${spec.group}`;
   if (crd.metadata.name !== expectedName) problems.push(invalid('metadata.name', crd.metadata.name, 'must be spec.names.plural+"."+spec.group'));
+  if (reservedNames.has(expectedName) || spec.group === 'apiextensions.k8s.io' || spec.group === 'coordination.k8s.io') {
+    problems.push(invalid('spec.group', spec.group, `${expectedName} is served by the API server itself and cannot be redefined`));
+  }
   if (!spec.group?.includes('.')) problems.push(invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
   for (const [field, value] of [['plural', spec.names?.plural], ['singular', spec.names?.singular]] as const) {
     if (value !== undefined && !dns1123Label.test(value)) {

@@ -47,6 +47,11 @@ export class ResourceRegistry {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Whether group/plural is one of the kinds the server serves itself (no CRD may take its place). */
+  isBuiltin(group: string, plural: string): boolean {
+    return this.all().some((r) => r.builtin && r.group === group && r.plural === plural);
+  }
+
   get(group: string, version: string, plural: string): Resource | undefined {
     return this.#byGroupVersion.get(groupVersion({ group, version }))?.get(plural);
   }
@@ -85,11 +90,17 @@ export class ResourceRegistry {
 
   /** Serves a stored CRD (replacing its previous definition). */
   upsertCrd(crd: CustomResourceDefinition): void {
+    if (this.isBuiltin(crd.spec.group, crd.spec.names.plural)) return;
     const name = crd.metadata.name ?? '';
     this.#remove(name);
     this.#add(crd, false);
     this.#crds.set(name, crd);
     this.#changed();
+  }
+
+  /** Names of the CRDs currently served. */
+  crdNames(): string[] {
+    return [...this.#crds.keys()];
   }
 
   removeCrd(name: string): void {

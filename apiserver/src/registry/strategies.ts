@@ -4,6 +4,7 @@ import { forbidden, invalid, tooLong, type FieldError } from '@berth/api';
 import { isPlainObject, nowTimestamp, type KubeObject } from '../objects/object.js';
 import { establishedStatus, validateCrd, type CustomResourceDefinition } from './crd.js';
 import type { Strategy } from './strategy.js';
+import { builtinDefinitions } from './builtin-kinds.js';
 
 /** The finalizer Kubernetes puts on every namespace: its contents must be deleted first. */
 export const namespaceFinalizer = 'kubernetes';
@@ -103,7 +104,7 @@ const crdStrategy: Strategy = {
       next['status'] = establishedStatus(next as unknown as CustomResourceDefinition, nowTimestamp());
     }
   },
-  validate: validateCrd,
+  validate: (obj) => validateCrd(obj, builtinCrdNames),
   validateUpdate(next, prev) {
     const a = next as unknown as CustomResourceDefinition;
     const b = prev as unknown as CustomResourceDefinition;
@@ -125,6 +126,9 @@ const eventStrategy: Strategy = {
     return { source: isPlainObject(src) && typeof src['component'] === 'string' ? src['component'] : '' };
   },
 };
+
+/** The built-in resources as CRD names (`configmaps`, `leases.coordination.k8s.io`): no CRD may claim them. */
+const builtinCrdNames = new Set(builtinDefinitions().map((d) => d.metadata.name ?? ''));
 
 const strategies = new Map<string, Strategy>([
   ['/Namespace', namespaceStrategy],

@@ -149,6 +149,25 @@ t.test('bad input', async (t) => {
     await request(ts, 'DELETE', `${path}/m`);
   });
 
+  t.test('paths, headers, CRDs and watches a client can get wrong', async (t) => {
+    expectStatus(t, await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/%E0%A4%A'), 400, 'BadRequest');
+    expectStatus(t, await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/a%2Fb'), 400, 'BadRequest');
+    const warned = await post(ts, { ...good('warn-utf8'), spec: { image: 'busybox', 中: 1 } }, '?fieldValidation=Warn');
+    t.equal(warned.status, 201, 'a non-ASCII unknown field still gets its warning, not a 500');
+    t.match(String(warned.headers['warning']), /unknown field \\"spec\.\\u4e2d\\"/);
+    const hijack = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'leases.coordination.k8s.io' },
+      spec: { group: 'coordination.k8s.io', names: { plural: 'leases', kind: 'Lease' }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+    };
+    expectStatus(t, await post(ts, hijack, '', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'), 422, 'Invalid', 'spec.group');
+    const future = await request(ts, 'GET', `${path}?watch=true&resourceVersion=99999999`);
+    expectStatus(t, future, 504, 'Timeout');
+    expectStatus(t, await request(ts, 'PUT', path, { body: JSON.stringify(good('x')), contentType: 'application/json' }), 405, 'MethodNotAllowed');
+    await request(ts, 'DELETE', `${path}/warn-utf8`);
+  });
+
   t.test('nothing was written by the failures', async (t) => {
     const names = (await request(ts, 'GET', path)).json<{ items: { metadata: { name: string } }[] }>().items.map((i) => i.metadata.name).sort();
     t.same(names, ['f', 'g', 'occ']);

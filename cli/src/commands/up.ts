@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
-import { mergeKubeconfig, writeKubeconfig } from '../kubeconfig.js';
+import { mergeKubeconfig, writeKubeconfig, type KubeconfigEntry } from '../kubeconfig.js';
 
 export interface UpOptions {
   readonly dataDir: string;
@@ -36,6 +36,21 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] === '' ? '127.0.0.1' : m[2]!), port };
 }
 
+/**
+ * Writes DATA_DIR/kubeconfig, and either `explicit` or a `berth` context merged into $KUBECONFIG or
+ * ~/.kube/config; returns the path users should use.
+ */
+async function writeKubeconfigs(dataDir: string, explicit: string | undefined, entry: KubeconfigEntry): Promise<string> {
+  await writeKubeconfig(join(dataDir, 'kubeconfig'), entry);
+  if (explicit !== undefined) {
+    await writeKubeconfig(resolve(explicit), entry);
+    return resolve(explicit);
+  }
+  const target = process.env['KUBECONFIG']?.split(':')[0] || join(homedir(), '.kube', 'config');
+  await mergeKubeconfig(target, entry);
+  return target;
+}
+
 export async function up(options: UpOptions): Promise<RunningBerth> {
   const dataDir = resolve(options.dataDir);
   const { host, port } = parseListen(options.listen);
@@ -48,17 +63,16 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     await store.close();
     throw e;
   }
-  const entry = { name: 'berth', server: server.url, caCert: pki.caCert, token: pki.adminToken };
-  const ownKubeconfig = join(dataDir, 'kubeconfig');
-  await writeKubeconfig(ownKubeconfig, entry);
-  let kubeconfigPath = ownKubeconfig;
-  if (options.kubeconfig !== undefined) {
-    kubeconfigPath = resolve(options.kubeconfig);
-    await writeKubeconfig(kubeconfigPath, entry);
-  } else {
-    const target = process.env['KUBECONFIG']?.split(':')[0] || join(homedir(), '.kube', 'config');
-    await mergeKubeconfig(target, entry);
-    kubeconfigPath = target;
+  const stopServer = async () => {
+    await server.close();
+    await store.close();
+  };
+  let kubeconfigPath: string;
+  try {
+    kubeconfigPath = await writeKubeconfigs(dataDir, options.kubeconfig, { name: 'berth', server: server.url, caCert: pki.caCert, token: pki.adminToken });
+  } catch (e) {
+    await stopServer();
+    throw new Error(`could not write the kubeconfig: ${(e as Error).message}`, { cause: e });
   }
   let agent: NodeAgent | undefined;
   if (options.agent !== false) {
@@ -67,14 +81,13 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
       // Loaded only when it runs: the agent pulls in client-node (about 70 MB and a second of start-up).
       const { startNodeAgent } = await import('@berth/node-agent');
       agent = await startNodeAgent({
-        kubeconfig: ownKubeconfig,
+        kubeconfig: join(dataDir, 'kubeconfig'),
         root: join(dataDir, 'node'),
         adoptUnbound: true,
         ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
       });
     } catch (e) {
-      await server.close();
-      await store.close();
+      await stopServer();
       throw new Error(`the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`, { cause: e });
     }
   }
@@ -84,8 +97,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     agent,
     async close() {
       await agent?.close();
-      await server.close();
-      await store.close();
+      await stopServer();
     },
   };
 }
