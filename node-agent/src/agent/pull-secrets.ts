@@ -1,7 +1,4 @@
 // Registry credentials for a Container: the `kubernetes.io/dockerconfigjson` Secrets its spec.imagePullSecrets names.
-//
-// crds/container.yaml has no imagePullSecrets field yet (the API server prunes it), so today this finds none; the
-// field is read by name so that adding it to the CRD (a list of {name}) is all it takes.
 import type { Container } from '@berth/api';
 import type { DockerConfigJson } from '../registry/registry.js';
 import { AgentError } from './errors.js';
@@ -38,6 +35,7 @@ export async function pullCredentials(
     } catch {
       throw new AgentError('ErrImagePull', `image pull secret "${name}": .dockerconfigjson is not valid JSON`);
     }
+    if (typeof parsed !== 'object' || parsed === null) throw new AgentError('ErrImagePull', `image pull secret "${name}": .dockerconfigjson is not a JSON object`);
     for (const [registry, entry] of Object.entries(parsed.auths ?? {})) if (!(registry in auths)) auths[registry] = { ...entry };
   }
   return { auths };

@@ -4,7 +4,7 @@ import { constants, open } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { RuntimeError } from '../runtime/errors.js';
 import type { StdioSession } from '../runtime/runtime.js';
-import { ATTACH_BRIDGE } from './python-helpers.js';
+import { ATTACH_BRIDGE } from './socket-bridges.js';
 
 export interface AttachTarget {
   /** conmon's attach socket (`<socket-dir>/<id>/attach`). */

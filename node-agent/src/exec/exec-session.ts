@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { RuntimeError } from '../runtime/errors.js';
 import type { OciProcess } from '../runtime/oci-spec.js';
 import type { ExecOptions, StdioSession } from '../runtime/runtime.js';
-import { CONSOLE_BRIDGE } from './python-helpers.js';
+import { CONSOLE_BRIDGE } from './socket-bridges.js';
 
 export interface ExecTarget {
   readonly id: string;
