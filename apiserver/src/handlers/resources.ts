@@ -160,7 +160,7 @@ async function patch(
       causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }],
     });
   }
-  if (type === 'application/apply-patch+yaml') {
+  if (type === 'application/apply-patch+yaml' && info.subresource !== 'scale') {
     const fieldManager = query.get('fieldManager');
     if (fieldManager === null || fieldManager === '') {
       throw new ApiError('Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
@@ -176,7 +176,12 @@ async function patch(
   }
   const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
   const mutate = (current: KubeObject): KubeObject => {
-    if (info.subresource === 'scale') return applyScale(resource, current, asObject(applyMergePatch(scaleOf(resource, current) as unknown as JsonValue, body as JsonValue)));
+    if (info.subresource === 'scale') {
+      // A Scale is patched as a Scale (an apply of one sets what it names, like a merge patch), then written back.
+      const scale = scaleOf(resource, current) as unknown as JsonValue;
+      const patched = type === 'application/json-patch+json' ? applyJsonPatch(scale, body) : applyMergePatch(scale, body as JsonValue);
+      return applyScale(resource, current, asObject(patched));
+    }
     switch (type) {
       case 'application/json-patch+json':
         return asObject(applyJsonPatch(current as unknown as JsonValue, body));

@@ -79,6 +79,10 @@ t.test('API surface', async (t) => {
     const after = (await request(ts, 'GET', `${base}/s`)).json<{ spec: { replicas: number }; metadata: { generation: number } }>();
     t.equal(after.spec.replicas, 5);
     t.equal(after.metadata.generation, 2);
+    const jsonPatched = await request(ts, 'PATCH', `${base}/s/scale`, { body: '[{"op":"replace","path":"/spec/replicas","value":3}]', contentType: 'application/json-patch+json' });
+    t.equal(jsonPatched.json<{ spec: { replicas: number } }>().spec.replicas, 3, 'JSON patch of /scale');
+    const applied = await request(ts, 'PATCH', `${base}/s/scale?fieldManager=hpa`, { body: '{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{"replicas":4}}', contentType: 'application/apply-patch+yaml' });
+    t.equal(applied.json<{ spec: { replicas: number } }>().spec.replicas, 4, 'apply of /scale');
   });
 
   t.test('selectable fields, deletecollection', async (t) => {
