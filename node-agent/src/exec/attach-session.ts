@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { RuntimeError } from '../runtime/errors.js';
 import type { StdioSession } from '../runtime/runtime.js';
 import { ATTACH_BRIDGE } from './socket-bridges.js';
+import { checkTerminalSize } from './exec-session.js';
 
 export interface AttachTarget {
   /** conmon's attach socket (`<socket-dir>/<id>/attach`). */
@@ -53,9 +54,7 @@ export async function attachToContainer(target: AttachTarget, options: { readonl
     stderr,
     async resize(cols: number, rows: number): Promise<void> {
       if (!target.tty) return;
-      if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols <= 0 || rows <= 0) {
-        throw new RuntimeError('InvalidConfig', `terminal size ${cols}x${rows} is not valid`);
-      }
+      checkTerminalSize(cols, rows);
       await writeConmonControl(target.ctlPath, `1 ${rows} ${cols}\n`);
     },
     exitCode,

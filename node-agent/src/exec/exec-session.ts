@@ -123,9 +123,7 @@ export async function execInContainer(target: ExecTarget, options: ExecOptions):
     stderr,
     async resize(cols: number, rows: number): Promise<void> {
       if (control === undefined) return;
-      if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols <= 0 || rows <= 0 || cols > 65535 || rows > 65535) {
-        throw new RuntimeError('InvalidConfig', `terminal size ${cols}x${rows} is not valid`);
-      }
+      checkTerminalSize(cols, rows);
       control.write(`${cols} ${rows}\n`);
     },
     exitCode,
@@ -138,4 +136,11 @@ export async function execInContainer(target: ExecTarget, options: ExecOptions):
       await exited.catch(() => undefined);
     },
   };
+}
+
+/** A terminal size a pty accepts (16-bit columns and rows); anything else is the caller's error. */
+export function checkTerminalSize(cols: number, rows: number): void {
+  if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols <= 0 || rows <= 0 || cols > 65535 || rows > 65535) {
+    throw new RuntimeError('InvalidConfig', `terminal size ${cols}x${rows} is not valid`);
+  }
 }
