@@ -69,8 +69,8 @@ export class ApiServer {
     private readonly server: Server,
     private readonly cache: WatchCache,
     private readonly background: { close(): Promise<void> }[],
-    /** exec/attach sessions: closeAllConnections() does not reach upgraded sockets. */
-    private readonly upgraded: Set<Duplex>,
+    /** Every open client socket, destroyed on close. */
+    private readonly sockets: Set<Duplex>,
     readonly url: string,
     readonly registry: ResourceRegistry,
   ) {}
@@ -227,12 +227,16 @@ export class ApiServer {
       },
       app.callback(),
     );
-    const upgraded = new Set<Duplex>();
+    // Every socket, from the TCP accept on: closeAllConnections() misses upgraded sockets and connections still in
+    // their TLS handshake, and a client that reconnects during close() would otherwise keep the server open.
+    const sockets = new Set<Duplex>();
+    server.on('connection', (socket: Duplex) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // Node leaves an upgraded socket without an error listener: a client reset would otherwise crash the server.
       socket.on('error', () => socket.destroy());
-      upgraded.add(socket);
-      socket.once('close', () => upgraded.delete(socket));
       void (async () => {
         try {
           const url = new URL(req.url ?? '/', 'https://berth');
@@ -262,14 +266,13 @@ export class ApiServer {
     }
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return new ApiServer(server, cache, background, upgraded, `https://${host}:${address.port}`, registry);
+    return new ApiServer(server, cache, background, sockets, `https://${host}:${address.port}`, registry);
   }
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
-      this.server.closeAllConnections();
-      for (const socket of this.upgraded) socket.destroy();
+      for (const socket of this.sockets) socket.destroy();
     });
     for (const b of this.background) await b.close();
     this.cache.close();
