@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 hack/install-debian-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund >/dev/null
+  # tap ships prebuilt with its default plugins (ts-node among them, which fails on TypeScript 7); build the set
+  # package.json names now, or the first run after an install loads the defaults.
+  npx tap build >/dev/null
 fi
 npx tsc -b
 chmod +x cli/dist/main.js

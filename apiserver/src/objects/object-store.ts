@@ -12,6 +12,7 @@ import {
   notFound,
   staleResourceVersion,
 } from '../errors/api-error.js';
+import { objectMetaSchema } from '../registry/object-meta-schema.js';
 import { pendingFinalizers } from '../registry/strategy.js';
 import { collectionPrefix, groupVersion, objectKey, type Resource } from '../registry/resource.js';
 import type { ResourceRegistry } from '../registry/registry.js';
@@ -271,7 +272,7 @@ export class ObjectStore {
     const unknown = pruneUnknownFields(rest, resource.schema);
     Object.assign(obj, rest);
     for (const k of Object.keys(obj)) if (!(k in rest) && k !== 'metadata') delete obj[k];
-    unknown.push(...pruneUnknownFields(metadata, metaSchemaForPrune, ['metadata']));
+    unknown.push(...pruneUnknownFields(metadata, objectMetaSchema, ['metadata']));
     if (unknown.length > 0) {
       if (options.fieldValidation === 'Strict') {
         throw badRequest(
@@ -347,10 +348,6 @@ export class ObjectStore {
   }
 }
 
-const metaSchemaForPrune = { type: 'object' as const, properties: Object.fromEntries(
-  ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields', 'selfLink'].map((k) => [k, { 'x-kubernetes-preserve-unknown-fields': true as const }]),
-) };
-
 const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
 const versionOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion);
 
@@ -381,11 +378,12 @@ function bumpsGeneration(next: KubeObject, prev: KubeObject): boolean {
 
 /** No-op writes keep the resourceVersion and emit no event; managedFields timestamps alone are no change. */
 function unchanged(next: KubeObject, prev: KubeObject): boolean {
-  const strip = (o: KubeObject) => ({
-    ...o,
-    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: o.metadata.managedFields?.map((m) => ({ ...m, time: undefined })) },
-  });
-  return jsonEqual(JSON.parse(JSON.stringify(strip(next))), JSON.parse(JSON.stringify(strip(prev))));
+  const { metadata: nextMeta, ...nextRest } = next;
+  const { metadata: prevMeta, ...prevRest } = prev;
+  const { resourceVersion: _n, managedFields: nextFields, ...nextIdentity } = nextMeta;
+  const { resourceVersion: _p, managedFields: prevFields, ...prevIdentity } = prevMeta;
+  const untimed = (fields: typeof nextFields) => fields?.map(({ time: _t, ...entry }) => entry);
+  return jsonEqual(nextRest, prevRest) && jsonEqual(nextIdentity, prevIdentity) && jsonEqual(untimed(nextFields), untimed(prevFields));
 }
 
 const suffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
