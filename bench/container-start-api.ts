@@ -9,7 +9,7 @@
 // watch event back. Two berth lines: imagePullPolicy IfNotPresent (no registry request) and Always (the default
 // for :latest: one manifest request to the loopback registry). Deletes are untimed. Needs root.
 // BENCH_VERBOSE=1 prints every sample.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +21,8 @@ import { prepareHost } from '../node-agent/src/host/prepare-host.js';
 import { containerConfigToOciSpec, hostsFileFor, resolvConfFor } from '../node-agent/src/runtime/oci-spec.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
 import { makeBusyboxRootfs } from '../node-agent/test/runtime/busybox-rootfs.js';
-import { freePort, startBerth } from './api-process.js';
+import { startBerth } from './api-process.js';
+import { exitOf, freePort, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,26 +34,6 @@ const runs = Number(arg('--runs') ?? 15);
 const entry = arg('--entry') === 'src' ? 'src' : 'built';
 const warmup = 2;
 const verbose = process.env['BENCH_VERBOSE'] === '1';
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-function exitOf(file: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', reject);
-    // 'exit', not 'close': `crun run -d` hands its stdio to the container, which keeps the pipe open.
-    child.on('exit', (code) => {
-      child.stderr.destroy();
-      resolve({ code, stderr });
-    });
-  });
-}
 
 /** Resolves waiters when the watch sees a Container reach a phase, or vanish. */
 class PhaseWatch {

@@ -7,7 +7,7 @@
 // rootfs directory and a loopback-only network namespace (podman: --network none). berth's run is
 // create + start under conmon, so its ratio to bare crun shows what supervision costs. Needs root.
 // BENCH_VERBOSE=1 prints every sample. (The API-driven start, apply → Running by watch, is added later.)
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,32 +17,13 @@ import { ConmonRuntime } from '../node-agent/src/runtime/conmon-runtime.js';
 import { containerConfigToOciSpec, hostsFileFor, resolvConfFor } from '../node-agent/src/runtime/oci-spec.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
 import { makeBusyboxRootfs } from '../node-agent/test/runtime/busybox-rootfs.js';
+import { exitOf, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 const warmup = 2;
 const verbose = process.env['BENCH_VERBOSE'] === '1';
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-function exitOf(file: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.on('error', reject);
-    // 'exit', not 'close': `crun run -d` hands its stdio to the container, which keeps the pipe open.
-    child.on('exit', (code) => {
-      child.stderr.destroy();
-      resolve({ code, stderr });
-    });
-  });
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/container-start needs root (crun, cgroups)');

@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { freePort, processCpuSeconds } from './api-process.js';
+import { processCpuSeconds } from './api-process.js';
+import { freePort } from './timing.js';
 
 export interface EtcdPeer {
   readonly url: string;

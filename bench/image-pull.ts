@@ -8,7 +8,6 @@
 // medians and ratios (goal: berth ≤ 1.2× skopeo). BENCH_VERBOSE=1 prints every sample.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,27 +16,13 @@ import { LocalContentStore } from '../node-agent/src/content/local-store.js';
 import { ImageStore } from '../node-agent/src/images/image-store.js';
 import { RegistryClient } from '../node-agent/src/registry/client.js';
 import { parseReference } from '../node-agent/src/registry/reference.js';
+import { freePort, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 const warmup = 2;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 const port = await freePort();
 const work = await mkdtemp(join(tmpdir(), 'berth-bench-pull-'));

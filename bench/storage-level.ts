@@ -5,12 +5,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { LevelStore } from '../apiserver/src/storage/level-store.js';
 import { WatchCache } from '../apiserver/src/storage/watch-cache.js';
+import { freePort } from './timing.js';
 
 const secondsFlag = process.argv.indexOf('--seconds');
 const seconds = secondsFlag >= 0 ? Number(process.argv[secondsFlag + 1]) : 3;
@@ -95,17 +95,6 @@ async function benchLevel(dir: string, concurrency: number): Promise<Figures & {
   } finally {
     await store.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function startEtcd(dir: string): Promise<{ proc: ChildProcess; url: string }> {

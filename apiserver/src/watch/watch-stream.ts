@@ -4,7 +4,6 @@
 import type { ServerResponse } from 'node:http';
 import { badRequest } from '../errors/api-error.js';
 import type { ObjectFilter } from '../objects/selectors.js';
-import { decode } from '../objects/object-store.js';
 import type { KubeObject } from '../objects/object.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
 import { CompactedError, type StoreEvent, type Watcher } from '../storage/interface.js';
