@@ -123,7 +123,9 @@ export type StatusReason =
   | 'UnsupportedMediaType'
   | 'InternalError'
   | 'Expired'
-  | 'ServiceUnavailable';
+  | 'ServiceUnavailable'
+  /** A remote command (exec/attach) ended with a non-zero exit code. */
+  | 'NonZeroExitCode';
 
 /** metav1.Status: the body of every failed (and some successful) API answers. */
 export interface Status {
@@ -134,7 +136,8 @@ export interface Status {
   message?: string;
   reason?: StatusReason;
   details?: StatusDetails;
-  code: number;
+  /** HTTP status code; absent on a Success sent on an exec/attach error channel. */
+  code?: number;
 }
 
 /** The status of a condition, as Kubernetes spells it. */

@@ -135,7 +135,7 @@ export class ApiServer {
           return;
         }
         const status = toStatus(e);
-        ctx.status = status.code;
+        ctx.status = status.code ?? 500;
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(status);
       }

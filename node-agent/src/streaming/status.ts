@@ -1,21 +1,8 @@
 // Failures of the streaming endpoints as typed errors, and the Kubernetes `Status` bodies (HTTP and error channel) they become.
 
-/** Kubernetes `metav1.Status`, as much of it as the streaming endpoints send. */
-export interface Status {
-  readonly kind: 'Status';
-  readonly apiVersion: 'v1';
-  readonly metadata: Record<string, never>;
-  readonly status: 'Success' | 'Failure';
-  readonly message?: string;
-  readonly reason?: string;
-  readonly details?: {
-    readonly name?: string;
-    readonly group?: string;
-    readonly kind?: string;
-    readonly causes?: ReadonlyArray<{ readonly reason?: string; readonly message?: string; readonly field?: string }>;
-  };
-  readonly code?: number;
-}
+import type { Status } from '@berth/api';
+
+export type { Status } from '@berth/api';
 
 /** Each code is the Kubernetes StatusReason it becomes, with that reason's HTTP code. */
 const httpCodes = {
