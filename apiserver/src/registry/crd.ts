@@ -1,7 +1,7 @@
 // CustomResourceDefinitions: their shape, their validation, and how one becomes the served resources of its
 // versions.
 
-import { invalid, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
+import { invalid, isDNS1035Label, isDNS1123Label, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
 import type { KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
 import type { PrinterColumn, Resource } from './resource.js';
@@ -43,8 +43,6 @@ export function crdToResources(crd: CustomResourceDefinition, strategyFor: (kind
     }));
 }
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 /** The checks Kubernetes makes on a CRD before serving it (the ones that would break serving). */
 export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>): FieldError[] {
   const crd = obj as unknown as CustomResourceDefinition;
@@ -58,9 +56,7 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
   }
   if (!spec.group?.includes('.')) problems.push(invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
   for (const [field, value] of [['plural', spec.names?.plural], ['singular', spec.names?.singular]] as const) {
-    if (value !== undefined && !dns1123Label.test(value)) {
-      problems.push(invalid(`spec.names.${field}`, value, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"));
-    }
+    if (value !== undefined) for (const why of isDNS1123Label(value)) problems.push(invalid(`spec.names.${field}`, value, why));
   }
   if (spec.names?.kind !== undefined && !/^[A-Za-z][A-Za-z0-9]*$/.test(spec.names.kind)) problems.push(invalid('spec.names.kind', spec.names.kind, 'must be a valid kind name'));
   const versions = spec.versions ?? [];
@@ -69,7 +65,7 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
     problems.push(invalid('spec.versions', versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
   }
   versions.forEach((v, i) => {
-    if (!dns1123Label.test(v.name ?? '')) problems.push(invalid(`spec.versions[${i}].name`, v.name, 'must be a DNS-1035 label'));
+    for (const why of isDNS1035Label(v.name ?? '')) problems.push(invalid(`spec.versions[${i}].name`, v.name, why));
     if (v.schema?.openAPIV3Schema === undefined) problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
   });
   return problems;
