@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { LocalContentStore } from '../node-agent/src/content/local-store.js';
 import { ImageStore } from '../node-agent/src/images/image-store.js';
-import { RegistryClient } from '../node-agent/src/registry/client.js';
-import { parseReference } from '../node-agent/src/registry/reference.js';
+import { RegistryClient } from '../node-agent/src/distribution/client.js';
+import { parseReference } from '../node-agent/src/distribution/reference.js';
 import { freePort, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);

@@ -18,14 +18,14 @@ import {
   wantsAggregated,
 } from './discovery/discovery.js';
 import { ApiError, pathNotFound, type Status } from './errors/api-error.js';
-import type { FieldOwnership } from './handlers/field-ownership.js';
-import { managedFieldOwnership } from './handlers/managed-field-ownership.js';
+import type { FieldOwnership } from './field-ownership/ownership.js';
+import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
 import { isProxied, relayRequest, relayUpgrade, resolveAgent, writeUpgradeError } from './handlers/node-proxy.js';
 import { parseResourcePath } from './http/request-info.js';
-import { bootstrap } from './lifecycle/bootstrap.js';
-import { CrdSync } from './lifecycle/crd-sync.js';
-import { EventExpiry } from './lifecycle/event-expiry.js';
+import { bootstrap } from './bootstrap/bootstrap.js';
+import { CrdSync } from './crd-establishment/crd-sync.js';
+import { EventExpiry } from './event-ttl/event-expiry.js';
 import { NamespaceCleanup } from './lifecycle/namespace-cleanup.js';
 import { ObjectStore } from './objects/object-store.js';
 import { OpenApiCache } from './openapi/openapi.js';

@@ -16,7 +16,7 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import { collectionPrefix, groupVersion, type Resource } from '../registry/resource.js';
 import { toTable } from '../table/table.js';
 import { serveWatch, type WatchSource } from '../watch/watch-stream.js';
-import type { FieldOwnership } from './field-ownership.js';
+import type { FieldOwnership } from '../field-ownership/ownership.js';
 import { scaleOf, applyScale } from './scale.js';
 
 export interface ResourceHandlerDeps {

@@ -8,7 +8,7 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import { collectionPrefix } from '../registry/resource.js';
 import type { Store } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
-import { follow, type Follower } from './follow.js';
+import { follow, type Follower } from '../storage/follow.js';
 
 const namespacePrefix = '/registry/core/namespaces/';
 const retryMs = 1000;

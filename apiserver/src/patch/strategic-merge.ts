@@ -3,7 +3,7 @@
 // replaced, and the `$patch`, `$retainKeys`, `$setElementOrder/…` and `$deleteFromPrimitiveList/…`
 // directives are honoured.
 
-import { compileSchema, fieldType, type ListType, type MapType, type TypeNode, UNTYPED } from '../apply/schema-type.js';
+import { compileSchema, fieldType, type ListType, type MapType, type TypeNode, UNTYPED } from '../field-ownership/schema-type.js';
 import { isJsonObject, jsonClone, type JsonObject, type JsonValue } from './json-value.js';
 
 const DIRECTIVE = '$patch';

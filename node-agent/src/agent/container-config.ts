@@ -6,7 +6,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toBytes, toCount, toMillicores, type Container, type EnvVar, type Quantity } from '@berth/api';
-import type { ImageConfig } from '../registry/registry.js';
+import type { ImageConfig } from '../distribution/distribution.js';
 import type { ContainerConfig, ContainerResources } from '../runtime/runtime.js';
 import { AgentError } from './errors.js';
 

@@ -5,7 +5,7 @@
 // agent already pulled for that reference. Pull errors become ErrImagePull with the registry's own message.
 import type { Container } from '@berth/api';
 import type { ImageService, PulledImage } from '../images/images.js';
-import { parseReference, type DockerConfigJson } from '../registry/registry.js';
+import { parseReference, type DockerConfigJson } from '../distribution/distribution.js';
 import { AgentError } from './errors.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { ImageStore } from '../images/image-store.js';
-import type { RegistryClientOptions } from '../registry/registry.js';
+import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';

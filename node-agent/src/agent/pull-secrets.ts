@@ -1,6 +1,6 @@
 // Registry credentials for a Container: the `kubernetes.io/dockerconfigjson` Secrets its spec.imagePullSecrets names.
 import type { Container } from '@berth/api';
-import type { DockerConfigJson } from '../registry/registry.js';
+import type { DockerConfigJson } from '../distribution/distribution.js';
 import { AgentError } from './errors.js';
 
 export const dockerConfigJsonType = 'kubernetes.io/dockerconfigjson';

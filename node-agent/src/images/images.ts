@@ -4,7 +4,7 @@
 // store, downloads only the layers that are not unpacked yet (bounded in parallel, resumable, digest
 // checked) and unpacks each once per digest. Its result lists the layers bottom first, each with the
 // directory a snapshotter uses as a lowerdir; two Containers of one image share those directories.
-import type { DockerConfigJson, ImageConfig, Platform } from '../registry/registry.js';
+import type { DockerConfigJson, ImageConfig, Platform } from '../distribution/distribution.js';
 
 export type PullProgress =
   | { readonly kind: 'resolved'; readonly digest: string; readonly layers: number }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex } from '../content/digest.js';
 import { DigestMismatch } from '../content/errors.js';
-import { applyLayer } from './apply.js';
+import { applyLayer } from './extract-layer.js';
 import type { AppliedLayer, LayerUnpacker, UnpackOptions } from './unpack.js';
 
 /** Implements LayerUnpacker on the local filesystem. */

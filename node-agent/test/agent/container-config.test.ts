@@ -8,7 +8,7 @@ import type { Container, ContainerSpec } from '@berth/api';
 import { containerArgs, containerConfigFor, expandVariables } from '../../src/agent/container-config.js';
 import { AgentError } from '../../src/agent/errors.js';
 import { pullCredentials } from '../../src/agent/pull-secrets.js';
-import type { ImageConfig } from '../../src/registry/registry.js';
+import type { ImageConfig } from '../../src/distribution/registry.js';
 
 const image = (config: ImageConfig['config']): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
 const ctr = (spec: Partial<ContainerSpec>): Container => ({

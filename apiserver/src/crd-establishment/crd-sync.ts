@@ -8,7 +8,7 @@ import { resourcePrefix } from '../registry/resource.js';
 import { crdCleanupFinalizer } from '../registry/strategies.js';
 import type { Store, StoredValue } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
-import { follow, type Follower } from './follow.js';
+import { follow, type Follower } from '../storage/follow.js';
 
 const crdPrefix = '/registry/apiextensions.k8s.io/customresourcedefinitions/';
 

@@ -1,7 +1,7 @@
 // Field ownership wired to the apply engine: managedFields on every write, server-side apply through the generic
 // update path, strategic merge for built-in kinds, and the engine's failures turned into Kubernetes Statuses.
 
-import { apply, ApplyError, conflictStatus, InvalidObjectError, ManagedFieldsError, recordUpdate } from '../apply/index.js';
+import { apply, ApplyError, conflictStatus, InvalidObjectError, ManagedFieldsError, recordUpdate } from './index.js';
 import { ApiError, badRequest, invalid } from '../errors/api-error.js';
 import { validateMetadataTypes } from '../objects/metadata-validation.js';
 import type { KubeObject } from '../objects/object.js';
@@ -11,7 +11,7 @@ import type { JsonObject, JsonValue } from '../patch/json-value.js';
 import { applyStrategicMergePatch, StrategicMergeError } from '../patch/strategic-merge.js';
 import { objectMetaSchema } from '../registry/object-meta-schema.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
-import type { ApplyOptions, FieldOwnership } from './field-ownership.js';
+import type { ApplyOptions, FieldOwnership } from './ownership.js';
 
 /** A kind's schema with full ObjectMeta, built once per schema object (the engine caches by identity). */
 const schemas = new WeakMap<object, JsonObject>();

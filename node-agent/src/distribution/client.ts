@@ -7,7 +7,7 @@ import { basicAuthorization, credentialsFor, parseChallenge, type Challenge, typ
 import { DigestMismatch, ImageNotFound, RegistryProtocolError, RegistryUnreachable, Unauthorized } from './errors.js';
 import { manifestAccept, parseConfig, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from './manifest.js';
 import { formatReference, isLoopback, type Reference } from './reference.js';
-import type { Remote } from './registry.js';
+import type { Remote } from './distribution.js';
 
 export interface RegistryClientOptions {
   /** Extra PEM CA certificates trusted for HTTPS registries, on top of Node's built-in roots. */

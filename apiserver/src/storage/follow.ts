@@ -1,7 +1,7 @@
 // Follows a key prefix the way an informer does: list, then watch from the list's revision; when the watch
 // fails (too slow, compacted, store hiccup) list again and carry on, until closed.
 
-import type { Store, StoreEvent, StoredValue } from '../storage/interface.js';
+import type { Store, StoreEvent, StoredValue } from './interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
 
 export interface Follower {

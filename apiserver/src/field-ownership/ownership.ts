@@ -1,10 +1,10 @@
 // Field ownership on writes: managedFields for every update, server-side apply, and strategic merge for
-// built-in kinds. The handlers depend on this interface; the merge engine lives in ../apply and ../patch.
+// built-in kinds. The handlers depend on this interface; the merge engine lives beside it and in ../patch.
 
 import type { ObjectStore, ObjectScope, Subresource, FieldValidation } from '../objects/object-store.js';
 import type { KubeObject } from '../objects/object.js';
 import type { Resource } from '../registry/resource.js';
-import type { Reply } from './resources.js';
+import type { Reply } from '../handlers/resources.js';
 
 export interface ApplyOptions {
   readonly manager: string;

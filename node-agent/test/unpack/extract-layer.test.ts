@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import tar from 'tar-stream';
-import { applyLayer } from '../../src/unpack/apply.js';
+import { applyLayer } from '../../src/unpack/extract-layer.js';
 import { UnpackError } from '../../src/unpack/errors.js';
 import { LayerStore } from '../../src/unpack/layer-store.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { EventExpiry } from '../src/lifecycle/event-expiry.js';
+import { EventExpiry } from '../src/event-ttl/event-expiry.js';
 import { LevelStore } from '../src/storage/level-store.js';
 
 t.test('events older than the TTL are swept, newer ones stay', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { apply, recordUpdate } from '../../src/apply/index.js';
+import { apply, recordUpdate } from '../../src/field-ownership/index.js';
 import type { JsonObject } from '../../src/patch/json-value.js';
 import { AV, ctr, schema } from './fixtures.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { apply, conflictStatus, recordUpdate, LAST_APPLIED_ANNOTATION, ApplyError, type ApplyConflict } from '../../src/apply/index.js';
+import { apply, conflictStatus, recordUpdate, LAST_APPLIED_ANNOTATION, ApplyError, type ApplyConflict } from '../../src/field-ownership/index.js';
 import type { JsonObject, JsonValue } from '../../src/patch/json-value.js';
 import { AV, ctr, schema, T0, T1, T2, T3 } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { decodeFieldsV1, encodeFieldsV1, pathString, toFieldSet, compileSchema } from '../../src/apply/index.js';
-import { members } from '../../src/apply/field-set.js';
+import { decodeFieldsV1, encodeFieldsV1, pathString, toFieldSet, compileSchema } from '../../src/field-ownership/index.js';
+import { members } from '../../src/field-ownership/field-set.js';
 import { schema } from './fixtures.js';
 
 t.test('FieldsV1 round trip: "." first, then f: sorted, then k: and v: by value', async (t) => {
