@@ -10,7 +10,7 @@
 // for :latest: one manifest request to the loopback registry). Deletes are untimed. Needs root.
 // BENCH_VERBOSE=1 prints every sample.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,11 @@ import { promisify } from 'node:util';
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Container } from '@berth/api';
 import { prepareHost } from '../node-agent/src/host/prepare-host.js';
-import { containerConfigToOciSpec, hostsFileFor, resolvConfFor } from '../node-agent/src/runtime/oci-spec.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
 import { makeBusyboxRootfs } from '../node-agent/test/runtime/busybox-rootfs.js';
 import { startBerth } from './api-process.js';
-import { exitOf, freePort, median } from './timing.js';
+import { startPeers } from './start-peers.js';
+import { freePort, median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,8 +88,9 @@ async function main(): Promise<void> {
   const registryDir = join(work, 'registry');
   await execFileAsync(join(repo, 'hack', 'registry.sh'), ['start', '--port', String(registryPort), '--dir', registryDir]);
   const berth = await startBerth({ agent: true, entry });
-  const podman = ['--cgroup-manager=cgroupfs', '--events-backend=file'];
-  const crunRoot = join(work, 'crun-run');
+  const rootfs = join(work, 'rootfs');
+  const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
+  const peers = startPeers(host, work, rootfs, config);
   const watch = new PhaseWatch();
   const samples = { ifNotPresent: [] as number[], always: [] as number[], crun: [] as number[], podman: [] as number[] };
   try {
@@ -113,10 +114,7 @@ async function main(): Promise<void> {
     }
     await watch.start(kc);
 
-    const rootfs = join(work, 'rootfs');
     await makeBusyboxRootfs(rootfs);
-    const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
-    const podmanRun = ['run', '-d', '--network', 'none', '--ulimit', `nofile=${host.nofileHardLimit}:${host.nofileHardLimit}`, '--ulimit', 'nproc=4096:4096', '--rootfs', rootfs, 'sleep', '1000'];
 
     const viaApi = async (name: string, pullPolicy: 'IfNotPresent' | 'Always'): Promise<number> => {
       const running = watch.until(name, (c) => c?.status?.phase === 'Running');
@@ -144,25 +142,8 @@ async function main(): Promise<void> {
       const ifNotPresentMs = await viaApi(`${id}-i`, 'IfNotPresent');
       const alwaysMs = await viaApi(`${id}-a`, 'Always');
 
-      const bundle = join(work, 'bundles', `${id}-c`);
-      await mkdir(bundle, { recursive: true });
-      const etcFiles = { hosts: join(bundle, 'hosts'), hostname: join(bundle, 'hostname'), resolvConf: join(bundle, 'resolv.conf') };
-      await writeFile(etcFiles.hosts, hostsFileFor('bench'));
-      await writeFile(etcFiles.hostname, 'bench\n');
-      await writeFile(etcFiles.resolvConf, resolvConfFor());
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(containerConfigToOciSpec(`${id}-c`, config, { rootfs, etcFiles, nofileHardLimit: host.nofileHardLimit })));
-      let t0 = performance.now();
-      const c = await exitOf(host.runtime.path, [`--root=${crunRoot}`, 'run', '-d', '--bundle', bundle, `${id}-c`]);
-      const crunMs = performance.now() - t0;
-      if (c.code !== 0) throw new Error(`crun run failed: ${c.stderr}`);
-      await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', `${id}-c`]);
-      await rm(bundle, { recursive: true, force: true });
-
-      t0 = performance.now();
-      const p = await exitOf('podman', [...podman, ...podmanRun.slice(0, 2), '--name', `${id}-p`, ...podmanRun.slice(2)]);
-      const podmanMs = performance.now() - t0;
-      if (p.code !== 0) throw new Error(`podman run failed: ${p.stderr}`);
-      await execFileAsync('podman', [...podman, 'rm', '-f', '-t', '0', `${id}-p`]);
+      const crunMs = await peers.crun(`${id}-c`);
+      const podmanMs = await peers.podman(`${id}-p`);
 
       if (verbose) {
         console.log(`round ${round}${keep ? '' : ' (warm-up)'}: api/IfNotPresent ${ifNotPresentMs.toFixed(1)} ms, api/Always ${alwaysMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`);
@@ -179,11 +160,7 @@ async function main(): Promise<void> {
     // berth's agent removes its containers as their Containers go; SIGTERM leaves any survivor to the next start,
     // so a failed round's leftovers are removed through the runtime's own tools below.
     await berth.close();
-    const left = await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'list', '-q']).catch(() => ({ stdout: '' }));
-    for (const name of left.stdout.split('\n').filter((n) => n !== '')) {
-      await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', name]).catch(() => undefined);
-    }
-    await execFileAsync('podman', [...podman, 'rm', '-f', '-t', '0', '--filter', `name=bench-${process.pid}-`]).catch(() => undefined);
+    await peers.cleanUp(`bench-${process.pid}-`);
     await execFileAsync(join(repo, 'hack', 'registry.sh'), ['stop', '--port', String(registryPort), '--dir', registryDir]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }

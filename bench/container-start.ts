@@ -6,20 +6,17 @@
 // The three peers alternate within each round so they share the machine's state. All use the same
 // rootfs directory and a loopback-only network namespace (podman: --network none). berth's run is
 // create + start under conmon, so its ratio to bare crun shows what supervision costs. Needs root.
-// BENCH_VERBOSE=1 prints every sample. (The API-driven start, apply → Running by watch, is added later.)
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// BENCH_VERBOSE=1 prints every sample. (container-start-api.ts times the API-driven start.)
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { prepareHost } from '../node-agent/src/host/prepare-host.js';
 import { ConmonRuntime } from '../node-agent/src/runtime/conmon-runtime.js';
-import { containerConfigToOciSpec, hostsFileFor, resolvConfFor } from '../node-agent/src/runtime/oci-spec.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
 import { makeBusyboxRootfs } from '../node-agent/test/runtime/busybox-rootfs.js';
-import { exitOf, median } from './timing.js';
+import { startPeers } from './start-peers.js';
+import { median } from './timing.js';
 
-const execFileAsync = promisify(execFile);
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 const warmup = 2;
@@ -32,11 +29,8 @@ async function main(): Promise<void> {
   const rootfs = join(work, 'rootfs');
   await makeBusyboxRootfs(rootfs);
   const rt = new ConmonRuntime({ host, root: join(work, 'berth'), runtimeRoot: join(work, 'berth-run') });
-  const crunRoot = join(work, 'crun-run');
   const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
-  const podman = ['--cgroup-manager=cgroupfs', '--events-backend=file'];
-  // podman asks for rlimits above root's own hard limits here unless told; these match what berth sets.
-  const podmanRun = ['run', '-d', '--network', 'none', '--ulimit', `nofile=${host.nofileHardLimit}:${host.nofileHardLimit}`, '--ulimit', 'nproc=4096:4096', '--rootfs', rootfs, 'sleep', '1000'];
+  const peers = startPeers(host, work, rootfs, config);
 
   const samples = { berth: [] as number[], crun: [] as number[], podman: [] as number[] };
   try {
@@ -52,26 +46,9 @@ async function main(): Promise<void> {
       await rt.delete(`${id}-b`, { force: true });
 
       // bare crun: the same spec, written beforehand; `crun run -d` returns once the process runs.
-      const bundle = join(work, 'bundles', `${id}-c`);
-      await mkdir(bundle, { recursive: true });
-      const etcFiles = { hosts: join(bundle, 'hosts'), hostname: join(bundle, 'hostname'), resolvConf: join(bundle, 'resolv.conf') };
-      await writeFile(etcFiles.hosts, hostsFileFor('bench'));
-      await writeFile(etcFiles.hostname, 'bench\n');
-      await writeFile(etcFiles.resolvConf, resolvConfFor());
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(containerConfigToOciSpec(`${id}-c`, config, { rootfs, etcFiles, nofileHardLimit: host.nofileHardLimit })));
-      t0 = performance.now();
-      const c = await exitOf(host.runtime.path, [`--root=${crunRoot}`, 'run', '-d', '--bundle', bundle, `${id}-c`]);
-      const crunMs = performance.now() - t0;
-      if (c.code !== 0) throw new Error(`crun run failed: ${c.stderr}`);
-      await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', `${id}-c`]);
-      await rm(bundle, { recursive: true, force: true });
-
+      const crunMs = await peers.crun(`${id}-c`);
       // podman: run -d on the same rootfs directory.
-      t0 = performance.now();
-      const p = await exitOf('podman', [...podman, ...podmanRun.slice(0, 2), '--name', `${id}-p`, ...podmanRun.slice(2)]);
-      const podmanMs = performance.now() - t0;
-      if (p.code !== 0) throw new Error(`podman run failed: ${p.stderr}`);
-      await execFileAsync('podman', [...podman, 'rm', '-f', '-t', '0', `${id}-p`]);
+      const podmanMs = await peers.podman(`${id}-p`);
 
       if (verbose) console.log(`round ${round}${keep ? '' : ' (warm-up)'}: berth ${berthMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`);
       if (keep) {
@@ -83,11 +60,7 @@ async function main(): Promise<void> {
   } finally {
     // Whatever a failed round left behind, from all three peers.
     for (const s of await rt.list().catch(() => [])) await rt.delete(s.id, { force: true }).catch(() => undefined);
-    const left = await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'list', '-q']).catch(() => ({ stdout: '' }));
-    for (const name of left.stdout.split('\n').filter((n) => n !== '')) {
-      await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', name]).catch(() => undefined);
-    }
-    await execFileAsync('podman', [...podman, 'rm', '-f', '-t', '0', '--filter', `name=bench-${process.pid}-`]).catch(() => undefined);
+    await peers.cleanUp(`bench-${process.pid}-`);
     await rm(work, { recursive: true, force: true });
   }
   const b = median(samples.berth);
