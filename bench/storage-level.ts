@@ -3,14 +3,14 @@
 // latency and the RSS of an idle store. Not a test: run with
 //   node --conditions=berth-src --import=tsx bench/storage-level.ts [--seconds 3]
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { LevelStore } from '../apiserver/src/storage/level-store.js';
 import { WatchCache } from '../apiserver/src/storage/watch-cache.js';
-import { freePort } from './timing.js';
+import { startEtcd } from './etcd-peer.js';
 
 const secondsFlag = process.argv.indexOf('--seconds');
 const seconds = secondsFlag >= 0 ? Number(process.argv[secondsFlag + 1]) : 3;
@@ -95,28 +95,6 @@ async function benchLevel(dir: string, concurrency: number): Promise<Figures & {
   } finally {
     await store.close();
   }
-}
-
-async function startEtcd(dir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const [client, peer] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${client}`;
-  const peerUrl = `http://127.0.0.1:${peer}`;
-  const proc = spawn(
-    '/usr/bin/etcd',
-    [
-      '--name=bench',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=${url}`,
-      `--advertise-client-urls=${url}`,
-      `--listen-peer-urls=${peerUrl}`,
-      `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=bench=${peerUrl}`,
-      '--logger=zap',
-      '--log-level=error',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  return { proc, url };
 }
 
 async function benchEtcd(client: Etcd3, concurrency: number): Promise<Figures> {
@@ -238,18 +216,9 @@ async function main(): Promise<void> {
 }
 
 async function benchWrites(dir: string): Promise<void> {
-  const etcd = await startEtcd(dir);
-  const client = new Etcd3({ hosts: etcd.url });
+  const etcd = await startEtcd();
+  const client = etcd.client;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await client.get('ready');
-        break;
-      } catch (err) {
-        if (i > 100) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
     console.log(`durable creates of ~${payload('c0-0', 1).length} B objects, ${seconds} s per row (etcd ${etcd.url})`);
     console.log('writers | level ops/s  p50 ms  p99 ms writes/sync | etcd ops/s  p50 ms  p99 ms | level/etcd');
     for (const c of CONCURRENCY) {
@@ -260,8 +229,7 @@ async function benchWrites(dir: string): Promise<void> {
       );
     }
   } finally {
-    client.close();
-    etcd.proc.kill('SIGKILL');
+    await etcd.close();
   }
 }
 
