@@ -1,0 +1,240 @@
+// A shared informer for one kind: list, then watch from the list's resourceVersion into an indexed cache, telling
+// registered handlers about every add, update and delete.
+//
+// It keeps going until stopped: a watch the server ends is reopened from the last resourceVersion; a watch or
+// list that fails (API server restarting, connection reset) is retried after a growing pause; and 410 Gone (the
+// resourceVersion fell out of the server's history) relists from scratch, turning what changed meanwhile into
+// the same add/update/delete events, as client-go's Reflector and client-node's ListWatch do.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ApiClient, WatchEvent } from '../client/api-client.js';
+import type { Resource } from '../client/resource.js';
+import { ApiCallError, checkNumber, ControllerRuntimeError, isGone } from '../errors.js';
+import { Indexer, keyOf, objectKey, type IndexFunc } from './indexer.js';
+
+export interface EventHandler<T> {
+  readonly add?: (obj: T) => void;
+  readonly update?: (oldObj: T, newObj: T) => void;
+  /** For a delete seen only on relist, `obj` is the last state the cache had. */
+  readonly delete?: (obj: T) => void;
+}
+
+export interface Backoff {
+  /** @default 100 */
+  readonly initialMs?: number;
+  /** @default 10000 */
+  readonly maxMs?: number;
+}
+
+export interface InformerOptions<T> {
+  /** Watch one namespace only; absent watches all (or the cluster-scoped kind). */
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly indexers?: Readonly<Record<string, IndexFunc<T>>>;
+  /** Pause before retrying a failed list or watch; doubles per consecutive failure. */
+  readonly reconnectBackoff?: Backoff;
+  /** Told about each failure the informer recovers from by itself. */
+  readonly onError?: (err: unknown) => void;
+}
+
+class GoneError extends ControllerRuntimeError {}
+
+export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
+  readonly resource: Resource;
+  readonly #client: ApiClient;
+  readonly #options: InformerOptions<T>;
+  readonly #store: Indexer<T>;
+  readonly #handlers = new Set<EventHandler<T>>();
+  readonly #stop = new AbortController();
+  readonly #initialMs: number;
+  readonly #maxMs: number;
+  readonly #synced: Promise<void>;
+  #markSynced: () => void = () => undefined;
+  #hasSynced = false;
+  #resourceVersion = '';
+  #loop: Promise<void> | undefined;
+
+  constructor(client: ApiClient, resource: Resource, options: InformerOptions<T> = {}) {
+    this.#initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, { positive: true });
+    this.#maxMs = checkNumber('reconnectBackoff.maxMs', options.reconnectBackoff?.maxMs ?? 10_000, { min: this.#initialMs });
+    this.#client = client;
+    this.resource = resource;
+    this.#options = options;
+    this.#store = new Indexer<T>(options.indexers);
+    this.#synced = new Promise((resolve) => (this.#markSynced = resolve));
+  }
+
+  /** Registers handlers; if the cache is already filled, `add` is called for every object in it first. */
+  addEventHandler(handler: EventHandler<T>): () => void {
+    this.#handlers.add(handler);
+    if (this.#hasSynced) for (const obj of this.#store.list()) this.#call(() => handler.add?.(obj));
+    return () => this.#handlers.delete(handler);
+  }
+
+  addIndexers(indexers: Readonly<Record<string, IndexFunc<T>>>): void {
+    this.#store.addIndexers(indexers);
+  }
+
+  /** Starts listing and watching in the background (once). */
+  start(): void {
+    if (this.#stop.signal.aborted) throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the informer was stopped; make a new one');
+    this.#loop ??= this.#run();
+  }
+
+  get hasSynced(): boolean {
+    return this.#hasSynced;
+  }
+
+  /** The resourceVersion the cache is at ('' before the first list). */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  /** Resolves once the first list has filled the cache; rejects with the signal's reason if it aborts first. */
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.#hasSynced) return;
+    signal?.throwIfAborted();
+    if (signal === undefined) return this.#synced;
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.#synced, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#store.get(keyOf(namespace, name));
+  }
+
+  getByKey(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+
+  /** Every cached object, or those of one namespace. */
+  list(namespace?: string): T[] {
+    return namespace === undefined ? this.#store.list() : this.#store.byIndex('namespace', namespace);
+  }
+
+  byIndex(indexName: string, value: string): T[] {
+    return this.#store.byIndex(indexName, value);
+  }
+
+  /** Stops the watch; the cache keeps its last contents. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (this.#resourceVersion === '' || !this.#hasSynced) await this.#relist(signal);
+        failures = 0;
+        const seen = await this.#watch(signal, () => (failures = 0));
+        // A watch the server closed at once is a server in trouble, not a reason to spin.
+        if (seen === 0 && !signal.aborted) await sleep(this.#initialMs, undefined, { signal }).catch(() => undefined);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (GoneError.isInstance(err) || isGone(err)) {
+          // Our resourceVersion is older than the server's history: start over with a fresh list, right away.
+          this.#resourceVersion = '';
+          continue;
+        }
+        this.#options.onError?.(err);
+        const pause = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(failures, 30));
+        failures += 1;
+        await sleep(pause, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  async #relist(signal: AbortSignal): Promise<void> {
+    const { items, resourceVersion } = await this.#client.list<T>(this.resource, this.#selectors(), signal);
+    if (signal.aborted) return;
+    const seen = new Set<string>();
+    for (const obj of items) {
+      seen.add(objectKey(obj));
+      this.#apply(obj);
+    }
+    for (const key of this.#store.keys()) {
+      if (seen.has(key)) continue;
+      const old = this.#store.remove(key);
+      if (old !== undefined) this.#emit((h) => h.delete?.(old));
+    }
+    this.#resourceVersion = resourceVersion;
+    if (!this.#hasSynced) {
+      this.#hasSynced = true;
+      this.#markSynced();
+    }
+  }
+
+  /** Follows one watch until it ends; returns how many events it carried. */
+  async #watch(signal: AbortSignal, onProgress: () => void): Promise<number> {
+    const events = this.#client.watch(this.resource, { ...this.#selectors(), resourceVersion: this.#resourceVersion }, signal);
+    let seen = 0;
+    for await (const e of events) {
+      this.#handle(e);
+      seen += 1;
+      onProgress();
+    }
+    return seen;
+  }
+
+  #handle(e: WatchEvent): void {
+    if (e.type === 'ERROR') {
+      const code = typeof e.object['code'] === 'number' ? e.object['code'] : 0;
+      const message = typeof e.object['message'] === 'string' ? e.object['message'] : 'watch error';
+      if (code === 410) throw new GoneError('BERTH_CONTROLLER_API', message);
+      throw new ApiCallError(code, message, e.object);
+    }
+    const obj = e.object as T;
+    const rv = obj.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== '') this.#resourceVersion = rv;
+    if (e.type === 'BOOKMARK') return;
+    if (e.type === 'DELETED') {
+      this.#store.remove(objectKey(obj));
+      this.#emit((h) => h.delete?.(obj));
+      return;
+    }
+    this.#apply(obj);
+  }
+
+  /** Stores `obj` and tells handlers, skipping a relist's unchanged copies. */
+  #apply(obj: T): void {
+    const old = this.#store.upsert(obj);
+    if (old === undefined) this.#emit((h) => h.add?.(obj));
+    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#emit((h) => h.update?.(old, obj));
+  }
+
+  #selectors(): { namespace?: string; labelSelector?: string; fieldSelector?: string } {
+    const o = this.#options;
+    return {
+      ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+      ...(o.labelSelector !== undefined ? { labelSelector: o.labelSelector } : {}),
+      ...(o.fieldSelector !== undefined ? { fieldSelector: o.fieldSelector } : {}),
+    };
+  }
+
+  #emit(fn: (h: EventHandler<T>) => void): void {
+    for (const h of this.#handlers) this.#call(() => fn(h));
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      // A handler's bug must not stop the watch for every other controller sharing it.
+      this.#options.onError?.(err);
+    }
+  }
+}
+
+export { keyOf, objectKey };
