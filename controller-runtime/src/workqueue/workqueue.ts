@@ -1,0 +1,144 @@
+// A queue of object keys for reconcile workers: deduplicated, one worker per key at a time, delayed and
+// rate-limited re-adds, and a shut-down that lets work in flight finish.
+//
+// The semantics are client-go's workqueue: a key added while it waits is queued once; a key added while a
+// worker holds it is queued again only after that worker calls done, so one key is never reconciled twice at
+// once and a change seen mid-reconcile is never lost.
+import { ExponentialBackoff, type ExponentialBackoffOptions, type RateLimiter } from './rate-limiter.js';
+
+export interface WorkQueueOptions extends ExponentialBackoffOptions {
+  /** Replaces the default per-key exponential back-off (baseDelayMs/maxDelayMs are then unused). */
+  readonly rateLimiter?: RateLimiter;
+  /** A clock for delayed adds, for tests. @default setTimeout */
+  readonly timers?: Timers;
+}
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class WorkQueue {
+  readonly rateLimiter: RateLimiter;
+  readonly #queue: string[] = [];
+  /** Keys that need processing: waiting in #queue, or to be queued again when their worker is done. */
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #delayed = new Map<string, { at: number; handle: unknown }>();
+  readonly #waiters: Array<(key: string | undefined) => void> = [];
+  readonly #idle: Array<() => void> = [];
+  readonly #timers: Timers;
+  #shuttingDown = false;
+  #dropQueued = false;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.rateLimiter = options.rateLimiter ?? new ExponentialBackoff(options);
+    this.#timers = options.timers ?? realTimers;
+  }
+
+  /** Keys waiting for a worker. */
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#dirty.add(key);
+    if (this.#processing.has(key)) return;
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) this.#hand(key, waiter);
+    else this.#queue.push(key);
+  }
+
+  /** Adds the key after `ms`; of two pending delayed adds of one key, the earlier wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.#shuttingDown) return;
+    if (!(ms > 0)) return this.add(key);
+    const at = Date.now() + ms;
+    const pending = this.#delayed.get(key);
+    if (pending !== undefined) {
+      if (pending.at <= at) return;
+      this.#timers.clear(pending.handle);
+    }
+    const handle = this.#timers.set(() => {
+      this.#delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.#delayed.set(key, { at, handle });
+  }
+
+  /** Re-adds after the rate limiter's back-off for this key; returns the delay. */
+  addRateLimited(key: string): number {
+    const delay = this.rateLimiter.when(key);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Clears the key's back-off (it reconciled cleanly, or was given up). */
+  forget(key: string): void {
+    this.rateLimiter.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.rateLimiter.retries(key);
+  }
+
+  /** The next key to work on; undefined once shut down and drained. Call `done(key)` when finished. */
+  get(): Promise<string | undefined> {
+    const key = this.#queue.shift();
+    if (key !== undefined) {
+      this.#dirty.delete(key);
+      this.#processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.#processing.delete(key);
+    if (this.#dirty.has(key)) {
+      if (this.#dropQueued) this.#dirty.delete(key);
+      else {
+        const waiter = this.#waiters.shift();
+        if (waiter !== undefined) this.#hand(key, waiter);
+        else this.#queue.push(key);
+      }
+    }
+    if (this.#processing.size === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /**
+   * Stops taking keys and drops delayed ones. With `drain` (the default) workers still get the keys already
+   * waiting (and those re-added while in flight); without it those are dropped. Resolves once nothing is queued
+   * or being processed; workers waiting in `get` are handed undefined.
+   */
+  async shutDown(options: { drain?: boolean } = {}): Promise<void> {
+    this.#shuttingDown = true;
+    this.#dropQueued = options.drain === false;
+    for (const { handle } of this.#delayed.values()) this.#timers.clear(handle);
+    this.#delayed.clear();
+    if (this.#dropQueued) {
+      for (const key of this.#queue) this.#dirty.delete(key);
+      this.#queue.length = 0;
+    }
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+    if (this.#processing.size === 0 && this.#queue.length === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  #hand(key: string, waiter: (key: string | undefined) => void): void {
+    this.#dirty.delete(key);
+    this.#processing.add(key);
+    waiter(key);
+  }
+}
