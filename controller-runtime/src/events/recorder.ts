@@ -1,0 +1,112 @@
+// Records core v1 Events about any object, so `kubectl describe` and `kubectl get events` show what a controller did.
+//
+// As client-go's recorder does, a repeat of the same (object, type, reason, message) bumps `count` and
+// `lastTimestamp` of the Event already written instead of creating another. Writes run in the background, in
+// order per object: a failed Event never blocks or fails a reconcile.
+import { randomBytes } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { formatTime } from '@berth/api';
+import type { ApiClient } from '../client/api-client.js';
+import type { Resource } from '../client/resource.js';
+import { InvalidOptionError, isNotFound } from '../errors.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+const events: Resource = { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
+
+export interface EventRecorderOptions {
+  /** `source.component` and `reportingComponent` of every Event, e.g. 'berth-scheduler'. */
+  readonly component: string;
+  /** `source.host` and `reportingInstance`. @default the component */
+  readonly host?: string;
+  readonly onError?: (err: unknown) => void;
+}
+
+interface Recorded {
+  readonly name: string;
+  readonly namespace: string;
+  count: number;
+}
+
+export class EventRecorder {
+  readonly #client: ApiClient;
+  readonly #component: string;
+  readonly #host: string;
+  readonly #onError: (err: unknown) => void;
+  /** Aggregation key → the Event written for it. */
+  readonly #recorded = new Map<string, Recorded>();
+  /** Per involved object: the tail of its write chain, so its Events land in order. */
+  readonly #chains = new Map<string, Promise<void>>();
+
+  constructor(client: ApiClient, options: EventRecorderOptions) {
+    if (typeof options.component !== 'string' || options.component === '') throw new InvalidOptionError('an event recorder needs a component name');
+    this.#client = client;
+    this.#component = options.component;
+    this.#host = options.host ?? options.component;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Queues an Event about `obj`; `flush()` waits for it. */
+  event(obj: KubernetesObject, type: EventType, reason: string, message: string): void {
+    const id = obj.metadata?.uid ?? `${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
+    const chain = (this.#chains.get(id) ?? Promise.resolve()).then(() => this.#write(obj, id, type, reason, message)).catch(this.#onError);
+    this.#chains.set(id, chain);
+    void chain.then(() => {
+      if (this.#chains.get(id) === chain) this.#chains.delete(id);
+    });
+  }
+
+  /** Forgets the aggregation state of an object that is gone. */
+  forget(uid: string): void {
+    for (const key of this.#recorded.keys()) if (key.startsWith(`${uid}\0`)) this.#recorded.delete(key);
+  }
+
+  /** Waits for every Event queued so far. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#chains.values()]);
+  }
+
+  async #write(obj: KubernetesObject, id: string, type: EventType, reason: string, message: string): Promise<void> {
+    const key = `${id}\0${type}\0${reason}\0${message}`;
+    const now = new Date();
+    const seen = this.#recorded.get(key);
+    if (seen !== undefined) {
+      try {
+        seen.count += 1;
+        await this.#client.patch(events, seen.namespace, seen.name, { count: seen.count, lastTimestamp: formatTime(now) });
+        return;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        this.#recorded.delete(key);
+      }
+    }
+    // Events of cluster-scoped objects live in 'default', as Kubernetes puts them.
+    const namespace = obj.metadata?.namespace ?? 'default';
+    // client-go's form, <object>.<hex time>, plus random bits so two Events in one millisecond never collide.
+    const name = `${obj.metadata?.name ?? 'object'}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
+    const ref = obj.metadata;
+    await this.#client.create(events, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: ref?.name ?? '',
+        ...(ref?.namespace !== undefined ? { namespace: ref.namespace } : {}),
+        ...(ref?.uid !== undefined ? { uid: ref.uid } : {}),
+        ...(ref?.resourceVersion !== undefined ? { resourceVersion: ref.resourceVersion } : {}),
+      },
+      type,
+      reason,
+      message,
+      source: { component: this.#component, host: this.#host },
+      reportingComponent: this.#component,
+      reportingInstance: this.#host,
+      firstTimestamp: formatTime(now),
+      lastTimestamp: formatTime(now),
+      count: 1,
+    } as KubernetesObject);
+    this.#recorded.set(key, { name, namespace, count: 1 });
+  }
+}
