@@ -18,8 +18,9 @@ export interface Timers {
   clear(handle: unknown): void;
 }
 
+// Not unref'd: a requeueAfter is work the process still owes; shutDown clears them.
 const realTimers: Timers = {
-  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  set: (fn, ms) => setTimeout(fn, ms),
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
