@@ -6,7 +6,6 @@
 // Status of a failed call, and one connection pool instead of a TLS handshake per request.
 import http from 'node:http';
 import https from 'node:https';
-import { createInterface } from 'node:readline';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { ApiCallError, InvalidOptionError } from '../errors.js';
 import { groupVersionPath, resourcePath, splitApiVersion, type KindRef, type Resource } from './resource.js';
@@ -154,13 +153,19 @@ export class ApiClient {
     };
     const res = await this.#send('GET', resourcePath(r, options.namespace), { query, signal });
     if (res.statusCode !== 200) throw await failure(res);
-    const lines = createInterface({ input: res, crlfDelay: Infinity });
     const onAbort = () => res.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const line of lines) {
-        if (line === '') continue;
-        yield JSON.parse(line) as WatchEvent;
+      // Split by hand: readline never ends when its input is destroyed rather than ended.
+      let buffered = '';
+      for await (const chunk of res) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line !== '') yield JSON.parse(line) as WatchEvent;
+        }
       }
     } catch (err) {
       if (!signal.aborted) throw err;
