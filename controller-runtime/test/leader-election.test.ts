@@ -1,0 +1,100 @@
+// Leader election on a real API server's coordination.k8s.io/v1 Lease: of two candidates one leads; when it
+// closes it releases the Lease and the other takes over at once; a holder that stops renewing loses the Lease
+// only after its duration, judged by the taker's own clock.
+import t from 'tap';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApiClient, LeaderElector, type LeaderElectionOptions } from '../src/index.js';
+import { eventually, leases, startApi } from './harness.js';
+
+interface Lease extends KubernetesObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+const fast = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 100 };
+
+function candidate(client: ApiClient, identity: string, extra: Partial<LeaderElectionOptions> = {}) {
+  const log: string[] = [];
+  let signal: AbortSignal | undefined;
+  const elector = new LeaderElector({
+    client,
+    namespace: 'default',
+    name: 'test-controller',
+    identity,
+    ...fast,
+    onStartedLeading: (s) => {
+      signal = s;
+      log.push('started');
+    },
+    onStoppedLeading: () => void log.push('stopped'),
+    ...extra,
+  });
+  return { elector, log, signal: () => signal };
+}
+
+t.test('two candidates: one leads; when it closes the other takes over', async (t) => {
+  const api = await startApi(t);
+  const clientA = new ApiClient({ kubeconfig: api.kc, userAgent: 'candidate-a' });
+  const clientB = new ApiClient({ kubeconfig: api.kc, userAgent: 'candidate-b' });
+  t.teardown(() => (clientA.close(), clientB.close()));
+  const a = candidate(clientA, 'a');
+  const b = candidate(clientB, 'b');
+  t.teardown(() => Promise.all([a.elector.close(), b.elector.close()]));
+  a.elector.start();
+  t.ok(await eventually(() => a.elector.isLeader), 'a leads');
+  b.elector.start();
+  const readLease = () => api.client.get<Lease>(leases, 'default', 'test-controller');
+  const first = await readLease();
+  t.match(first.spec, { holderIdentity: 'a', leaseDurationSeconds: 2, leaseTransitions: 0 });
+  t.ok(first.spec?.acquireTime !== undefined && first.spec.renewTime !== undefined);
+
+  // While a keeps renewing (renewTime moves twice), b sees a as leader and does not lead.
+  const renewals = new Set<string>([first.spec?.renewTime ?? '']);
+  t.ok(await eventually(async () => (renewals.add((await readLease()).spec?.renewTime ?? ''), renewals.size >= 3)), 'a renews');
+  t.equal(b.elector.leader, 'a', 'b observed the holder');
+  t.equal(b.elector.isLeader, false, 'b never led beside a');
+  t.same(b.log, []);
+
+  const closedAt = Date.now();
+  await a.elector.close();
+  t.same(a.log, ['started', 'stopped']);
+  t.equal(a.signal()?.aborted, true, "a's leading signal aborted");
+  t.ok(await eventually(() => b.elector.isLeader), 'b takes over');
+  t.ok(Date.now() - closedAt < fast.leaseDurationMs, `without waiting out the lease (${Date.now() - closedAt} ms): a released it`);
+  const after = await readLease();
+  t.match(after.spec, { holderIdentity: 'b', leaseTransitions: 1 });
+  t.not(after.spec?.acquireTime, first.spec?.acquireTime, 'acquireTime is the takeover time');
+});
+
+t.test('a Lease whose holder stopped renewing is taken only after its duration', async (t) => {
+  const api = await startApi(t);
+  const old = new Date(Date.now() - 3_600_000).toISOString().replace('Z', '000Z');
+  await api.client.create<Lease>(leases, {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'test-controller', namespace: 'default' },
+    // renewTime an hour ago: by the other machine's clock it looks long expired, but that clock is not trusted.
+    spec: { holderIdentity: 'ghost', leaseDurationSeconds: 1, acquireTime: old, renewTime: old, leaseTransitions: 4 },
+  } as Lease);
+  const client = new ApiClient({ kubeconfig: api.kc });
+  t.teardown(() => client.close());
+  const c = candidate(client, 'c');
+  t.teardown(() => c.elector.close());
+  const started = Date.now();
+  c.elector.start();
+  t.ok(await eventually(() => c.elector.isLeader), 'c takes the abandoned lease');
+  t.ok(Date.now() - started >= 1_000, `after watching it unrenewed for its duration (${Date.now() - started} ms)`);
+  t.match((await api.client.get<Lease>(leases, 'default', 'test-controller')).spec, { holderIdentity: 'c', leaseTransitions: 5 });
+});
+
+t.test('timings that cannot work are refused at construction', async (t) => {
+  const api = await startApi(t);
+  const base = { client: api.client, namespace: 'default', name: 'x', identity: 'i', onStartedLeading: () => undefined };
+  for (const bad of [
+    { leaseDurationMs: 1000, renewDeadlineMs: 1000 },
+    { renewDeadlineMs: 500, retryPeriodMs: 500 },
+    { retryPeriodMs: 0 },
+    { identity: '' },
+  ]) {
+    t.throws(() => new LeaderElector({ ...base, ...bad }), { name: 'InvalidOptionError', code: 'BERTH_CONTROLLER_INVALID_OPTION' }, JSON.stringify(bad));
+  }
+});
