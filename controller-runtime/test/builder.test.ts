@@ -34,7 +34,7 @@ t.test('owns() maps a child to its controlling owner; for() and watches() enqueu
   await t.rejects(newControllerManagedBy(mgr).for({ apiVersion: 'v1', kind: 'ConfigMap' }).complete(async () => undefined), { code: 'BERTH_CONTROLLER_STARTED' }, 'names are unique');
 
   const owner = await api.client.create(configMaps, configMap('owner'));
-  await mgr.start(AbortSignal.timeout(10_000));
+  await mgr.start();
   t.ok(await eventually(() => keys(seen).includes('default/owner')), 'for(): the object itself');
   t.equal(syncedAtFirstCall, true, 'workers started after the caches synced');
 

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
 import { ApiClient, type Resource } from '../src/index.js';
 
@@ -79,6 +79,6 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   return check();
 }
 
-export function configMap(name: string, data: Record<string, string> = {}, namespace = 'default'): { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; data: Record<string, string> } {
+export function configMap(name: string, data: Record<string, string> = {}, namespace = 'default'): KubernetesObject & { data: Record<string, string> } {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
 }

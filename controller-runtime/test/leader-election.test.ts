@@ -3,8 +3,8 @@
 // only after its duration, judged by the taker's own clock.
 import t from 'tap';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { ApiClient, LeaderElector, type LeaderElectionOptions } from '../src/index.js';
-import { eventually, leases, startApi } from './harness.js';
+import { ApiClient, LeaderElector, Manager, newControllerManagedBy, type LeaderElectionOptions } from '../src/index.js';
+import { configMap, configMaps, eventually, leases, startApi } from './harness.js';
 
 interface Lease extends KubernetesObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
@@ -84,6 +84,33 @@ t.test('a Lease whose holder stopped renewing is taken only after its duration',
   t.ok(await eventually(() => c.elector.isLeader), 'c takes the abandoned lease');
   t.ok(Date.now() - started >= 1_000, `after watching it unrenewed for its duration (${Date.now() - started} ms)`);
   t.match((await api.client.get<Lease>(leases, 'default', 'test-controller')).spec, { holderIdentity: 'c', leaseTransitions: 5 });
+});
+
+t.test("a manager with leader election runs its controllers only while it leads", async (t) => {
+  const api = await startApi(t);
+  const reconciledBy: string[] = [];
+  const managers: Manager[] = [];
+  for (const identity of ['m1', 'm2']) {
+    const mgr = new Manager({ kubeconfig: api.kc, userAgent: `manager-${identity}`, leaderElection: { namespace: 'default', name: 'managers', identity, ...fast } });
+    t.teardown(() => mgr.close());
+    await newControllerManagedBy(mgr)
+      .for({ apiVersion: 'v1', kind: 'ConfigMap' })
+      .complete(async (_ctx, req) => void reconciledBy.push(`${identity} ${req.name}`));
+    managers.push(mgr);
+  }
+  const [m1, m2] = managers as [Manager, Manager];
+  await m1.start();
+  await m1.elected;
+  await m2.start();
+  t.ok(m1.isLeader && !m2.isLeader, 'the first to start leads');
+  t.ok(m2.cache.hasSynced, "the follower's caches are warm all the same");
+  await api.client.create(configMaps, configMap('one'));
+  t.ok(await eventually(() => reconciledBy.includes('m1 one')));
+  t.notOk(reconciledBy.some((r) => r.startsWith('m2')), 'the follower reconciles nothing');
+  await m1.close();
+  await m2.elected;
+  t.ok(m2.isLeader, 'the follower leads once the leader closes');
+  t.ok(await eventually(() => reconciledBy.includes('m2 one')), 'and its controller starts on the existing objects');
 });
 
 t.test('timings that cannot work are refused at construction', async (t) => {

@@ -178,7 +178,9 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
 
   /** Follows one watch until it ends; returns how many events it carried. */
   async #watch(signal: AbortSignal, onProgress: () => void): Promise<number> {
-    const events = this.#client.watch(this.resource, { ...this.#selectors(), resourceVersion: this.#resourceVersion }, signal);
+    // 5 to 10 minutes, as client-go's reflector: a watch on a half-dead connection cannot go unnoticed forever.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const events = this.#client.watch(this.resource, { ...this.#selectors(), resourceVersion: this.#resourceVersion, timeoutSeconds }, signal);
     let seen = 0;
     for await (const e of events) {
       this.#handle(e);

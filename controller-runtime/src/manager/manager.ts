@@ -6,6 +6,7 @@ import { InformerCache } from '../cache/informer-cache.js';
 import type { Backoff } from '../cache/informer.js';
 import { ControllerRuntimeError } from '../errors.js';
 import { EventRecorder } from '../events/recorder.js';
+import { LeaderElector, type LeaderElectionOptions } from '../leader-election/lease-elector.js';
 import { silentLogger, type Logger } from '../reconcile/reconcile.js';
 
 /** Anything the manager starts after the caches sync and stops on close (a Controller is one). */
@@ -24,6 +25,12 @@ export interface ManagerOptions {
   /** Informers' retry pause after a failed list or watch. */
   readonly reconnectBackoff?: Backoff;
   readonly log?: Logger;
+  /**
+   * Run the controllers only while this process holds the Lease (caches fill on every candidate, so a new
+   * leader starts warm). Losing the Lease closes the manager, as controller-runtime exits: a process that may
+   * have missed changes while not leading starts over rather than guessing.
+   */
+  readonly leaderElection?: Omit<LeaderElectionOptions, 'client' | 'onStartedLeading' | 'onStoppedLeading' | 'onError'>;
 }
 
 export class Manager {
@@ -37,6 +44,10 @@ export class Manager {
   #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   #signal: AbortSignal | undefined;
   #closing: Promise<void> | undefined;
+  readonly #elector: LeaderElector | undefined;
+  #elected: () => void = () => undefined;
+  /** Resolves when this process leads (at once without leader election); runnables start after it. */
+  readonly elected: Promise<void>;
 
   constructor(options: ManagerOptions) {
     this.log = options.log ?? silentLogger;
@@ -49,6 +60,28 @@ export class Manager {
       ...(options.reconnectBackoff !== undefined ? { reconnectBackoff: options.reconnectBackoff } : {}),
       onError: (err) => this.log.error('watch failed, retrying', { error: err instanceof Error ? err.message : String(err) }),
     });
+    this.elected = new Promise((resolve) => (this.#elected = resolve));
+    const le = options.leaderElection;
+    this.#elector =
+      le === undefined
+        ? undefined
+        : new LeaderElector({
+            ...le,
+            client: this.client,
+            onStartedLeading: () => this.#elected(),
+            onStoppedLeading: () => {
+              if (this.#state === 'closed') return;
+              this.log.error('lost the leader lease; closing the manager', { lease: `${le.namespace}/${le.name}` });
+              void this.close();
+            },
+            onError: (err) => this.log.error('leader election', { error: err instanceof Error ? err.message : String(err) }),
+          });
+    if (this.#elector === undefined) this.#elected();
+  }
+
+  /** True while this process may run its controllers. */
+  get isLeader(): boolean {
+    return this.#elector === undefined ? this.#state === 'running' : this.#elector.isLeader;
   }
 
   /** Reserves a controller name; two controllers of one name would share logs and confuse everyone. */
@@ -75,23 +108,32 @@ export class Manager {
     return recorder;
   }
 
-  /** Starts the informers, waits for them to fill, then starts every runnable. Aborting `signal` closes the manager. */
+  /**
+   * Starts the informers and waits for them to fill. Runnables start then, or with leader election once this
+   * process leads (see `elected`). The manager runs until `signal` aborts or `close()` is called.
+   */
   async start(signal?: AbortSignal): Promise<void> {
     if (this.#state !== 'new') throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the manager was already started');
     this.#state = 'starting';
     this.#signal = signal;
     signal?.addEventListener('abort', () => void this.close(), { once: true });
     this.cache.start();
+    this.#elector?.start();
     await this.cache.waitForSync(signal);
+    if (this.#elector === undefined) await this.#run();
+    else void this.elected.then(() => this.#run());
+  }
+
+  async #run(): Promise<void> {
     if (this.#state !== 'starting') return;
     this.#state = 'running';
     for (const r of this.#runnables) await this.#startOne(r);
   }
 
   async #startOne(r: Runnable): Promise<void> {
-    if (this.#state !== 'running') return;
-    await r.start();
+    if (this.#state !== 'running' || this.#started.includes(r)) return;
     this.#started.push(r);
+    await r.start();
   }
 
   /** Stops runnables (last started first, each waiting for its work in flight), then the informers. */
@@ -99,6 +141,7 @@ export class Manager {
     this.#closing ??= (async () => {
       this.#state = 'closed';
       for (const r of this.#started.splice(0).reverse()) await r.stop();
+      await this.#elector?.close();
       await Promise.all(this.#recorders.map((r) => r.flush()));
       await this.cache.close();
       this.client.close();
