@@ -13,6 +13,7 @@ export {
   requestOf,
   silentLogger,
   TerminalError,
+  terminalErrorOf,
   withFields,
   type LogFields,
   type Logger,

@@ -91,6 +91,24 @@ t.test('a TerminalError is reported and not retried', async (t) => {
   await c.stop();
 });
 
+t.test('a TerminalError wrapped as the cause of another error is terminal too', async (t) => {
+  const limiter = new RecordingLimiter();
+  const c = new Controller({
+    name: 'wraps',
+    rateLimiter: limiter,
+    reconciler: async () => {
+      throw new Error('applying the spec', { cause: new TerminalError('the image reference is malformed') });
+    },
+  });
+  const o = outcomes(c);
+  c.start();
+  c.enqueue({ name: 'w' });
+  await o.next((n) => n >= 1);
+  t.same(o.seen, [['w', 'terminal']]);
+  t.same(limiter.delays, []);
+  await c.stop();
+});
+
 t.test('requeueAfter reconciles the key again after the delay, as a success', async (t) => {
   const limiter = new RecordingLimiter();
   const at: number[] = [];

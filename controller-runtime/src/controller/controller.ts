@@ -9,8 +9,9 @@ import {
   requestKey,
   requestOf,
   silentLogger,
-  TerminalError,
+  terminalErrorOf,
   withFields,
+  type TerminalError,
   type Logger,
   type ReconcileFunc,
   type Reconciler,
@@ -120,11 +121,12 @@ export class Controller {
         } else outcome = 'success';
       } catch (err) {
         error = err;
-        if (TerminalError.isInstance(err)) {
+        const terminal = terminalErrorOf(err);
+        if (terminal !== undefined) {
           this.queue.forget(key);
           outcome = 'terminal';
           log.error('reconcile gave up', { error: errorMessage(err) });
-          this.#options.onTerminal?.(req, err);
+          this.#options.onTerminal?.(req, terminal);
         } else {
           outcome = 'error';
           // A reconcile cut short by stop is not a failure to back off from: the next start lists everything.

@@ -61,6 +61,14 @@ export class TerminalError extends BerthError<'BERTH_RECONCILE_TERMINAL'> {
   }
 }
 
+/** The TerminalError in `err` or its `cause` chain (a reconciler may wrap one), if any. */
+export function terminalErrorOf(err: unknown): TerminalError | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+    if (TerminalError.isInstance(e)) return e;
+  }
+  return undefined;
+}
+
 /** The queue key of a request: `namespace/name`, or `name` when cluster-scoped. */
 export function requestKey(req: Request): string {
   return req.namespace === undefined || req.namespace === '' ? req.name : `${req.namespace}/${req.name}`;
