@@ -143,6 +143,9 @@ t.test('waitForSync gives up when its signal aborts; bad back-off options fail a
   await t.rejects(informer.waitForSync(AbortSignal.timeout(300)), { name: 'TimeoutError' });
   t.equal(informer.hasSynced, false);
   t.ok(errors.length >= 2, `kept retrying (${errors.length} failures reported)`);
+  const waiting = informer.waitForSync();
+  await informer.stop();
+  await t.rejects(waiting, { code: 'BERTH_CONTROLLER_NOT_SYNCED' }, 'a stop releases waiters of a sync that never came');
   for (const b of [{ initialMs: 0 }, { initialMs: 100, maxMs: 50 }]) {
     let thrown: unknown;
     try {

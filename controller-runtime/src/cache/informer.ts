@@ -51,6 +51,7 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   readonly #maxMs: number;
   readonly #synced: Promise<void>;
   #markSynced: () => void = () => undefined;
+  #failSync: (err: unknown) => void = () => undefined;
   #hasSynced = false;
   #resourceVersion = '';
   #loop: Promise<void> | undefined;
@@ -62,7 +63,12 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
     this.resource = resource;
     this.#options = options;
     this.#store = new Indexer<T>(options.indexers);
-    this.#synced = new Promise((resolve) => (this.#markSynced = resolve));
+    this.#synced = new Promise((resolve, reject) => {
+      this.#markSynced = resolve;
+      this.#failSync = reject;
+    });
+    // Only waiters care that a stop came before the sync; nobody waiting is no crash.
+    this.#synced.catch(() => undefined);
   }
 
   /** Registers handlers; if the cache is already filled, `add` is called for every object in it first. */
@@ -128,6 +134,7 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   /** Stops the watch; the cache keeps its last contents. */
   async stop(): Promise<void> {
     this.#stop.abort();
+    if (!this.#hasSynced) this.#failSync(new ControllerRuntimeError('BERTH_CONTROLLER_NOT_SYNCED', `the ${this.resource.plural} informer stopped before its cache synced`));
     await this.#loop;
   }
 

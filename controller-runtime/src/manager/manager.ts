@@ -119,7 +119,13 @@ export class Manager {
     signal?.addEventListener('abort', () => void this.close(), { once: true });
     this.cache.start();
     this.#elector?.start();
-    await this.cache.waitForSync(signal);
+    try {
+      await this.cache.waitForSync(signal);
+    } catch (err) {
+      // Closed while the caches were filling: not a failure of start.
+      if (this.#closing !== undefined) return;
+      throw err;
+    }
     if (this.#elector === undefined) await this.#run();
     else void this.elected.then(() => this.#run());
   }
