@@ -52,6 +52,8 @@ const nodeStatus = {
 t.test('nodes are v1 Nodes: discovery, short name, scope, status subresource, no berth.dev Node', async (t) => {
   const res = await k(['api-resources', '--api-group=', '-o', 'wide']);
   t.match(res.stdout, /^nodes\s+no\s+v1\s+false\s+Node\s/m, 'nodes, short name no, core v1, cluster-scoped');
+  const explain = await k(['explain', 'nodes.status.nodeInfo.kubeletVersion']);
+  t.match(explain.stdout, /KIND:\s+Node\nVERSION:\s+v1\n/, 'kubectl explain knows the v1 Node');
   const berth = await k(['api-resources', '--api-group=berth.dev']);
   t.notMatch(berth.stdout, /\bnodes\b/, 'berth.dev serves no Node kind');
   await call('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', labels: { 'kubernetes.io/hostname': 'worker-1' } } });
