@@ -79,7 +79,9 @@ interface Run {
 
 const dir = await mkdtemp(join(tmpdir(), 'berth-readme-'));
 const kubeconfig = join(dir, 'kubeconfig');
-const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache') };
+// The commands run as written; only scratch space is this test's own (busybox-image.sh's OCI layout, kubectl's
+// discovery cache), and the kubeconfig is the one `berth up --kubeconfig` wrote instead of ~/.kube/config.
+const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), BERTH_BUSYBOX_OCI: join(dir, 'busybox-oci') };
 
 /** Runs a README line with sh in the repository root, as a user would paste it. */
 function sh(command: string): { child: ChildProcess; output: () => string; done: Promise<Run> } {
