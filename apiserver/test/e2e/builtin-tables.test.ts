@@ -61,6 +61,9 @@ t.test('nodes are v1 Nodes: discovery, short name, scope, status subresource, no
   t.same((patched['status'] as Record<string, unknown>)['daemonEndpoints'], nodeStatus.daemonEndpoints, 'berth\'s agent endpoint is kept');
   const ignored = await call('PATCH', '/api/v1/nodes/worker-1', { status: { phase: 'Running' } }, 'application/merge-patch+json');
   t.notOk((ignored['status'] as Record<string, unknown>)['phase'], 'the main resource ignores status');
+  const withStatus = await call('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'fake-1' }, status: { nodeInfo: { kubeletVersion: 'v1.32.0' } } });
+  t.same(withStatus['status'], { nodeInfo: { kubeletVersion: 'v1.32.0' } }, 'a Node may be created with its status, as on Kubernetes');
+  await request(ts, 'DELETE', '/api/v1/nodes/fake-1');
 });
 
 t.test('kubectl get nodes: NAME STATUS ROLES AGE VERSION, and -o wide as Kubernetes prints them', async (t) => {
