@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Container } from '@berth/api';
 import { prepareHost } from '../node-agent/src/host/prepare-host.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     const target = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers' };
     // The node agent starts after /readyz: wait for its Node to be Ready.
     for (const until = Date.now() + 30_000; ; ) {
-      const nodes = (await api.listClusterCustomObject({ group: 'berth.dev', version: 'v1alpha1', plural: 'nodes' })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+      const nodes = await kc.makeApiClient(CoreV1Api).listNode();
       if (nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) break;
       if (Date.now() > until) throw new Error('the node agent did not register a Ready Node within 30 s');
       await new Promise((r) => setTimeout(r, 50));

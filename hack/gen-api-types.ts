@@ -87,16 +87,7 @@ const NAMED: Record<string, Record<string, string>> = {
     'status.layers[]': 'ImageLayer',
     'status.nodes[]': 'ImageNodeStatus',
   },
-  Node: {
-    spec: 'NodeSpec',
-    status: 'NodeStatus',
-    'spec.taints[]': 'Taint',
-    'status.capacity': '=ResourceList',
-    'status.allocatable': '=ResourceList',
-    'status.addresses[]': 'NodeAddress',
-    'status.conditions[]': 'NodeCondition',
-    'status.nodeInfo': 'NodeSystemInfo',
-  },
+
 };
 
 /** Types the generated files import rather than declare, and where from (relative to api/src/generated/). */

@@ -13,3 +13,6 @@ npx tsc -b
 # The benchmarks are not built, but they must keep compiling against the code they measure.
 npx tsc -p bench
 chmod +x cli/dist/main.js
+# npm links workspace bins at install time, and skips `berth` when cli/dist does not exist yet (a fresh clone):
+# link it now that the build made it, so `npx berth` runs.
+[ -e node_modules/.bin/berth ] || npm rebuild --ignore-scripts --no-audit --no-fund @berth/cli >/dev/null

@@ -3,7 +3,7 @@ import type { CustomResourceDefinition } from './crd.js';
 import { berthCrdData } from './generated/crds.js';
 
 /**
- * berth's CRDs (Container, Image, Network, Node, Service, Volume) exactly as written in crds/, as fresh copies
+ * berth's CRDs (Container, Image, Network, Service, Volume) exactly as written in crds/, as fresh copies
  * the caller may change. Async so a later version can read crds/ from disk without changing callers; today the
  * data is compiled in (api/src/generated/crds.ts), which keeps @berth/api free of I/O.
  */

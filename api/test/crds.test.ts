@@ -23,21 +23,20 @@ function byKind(crds: CustomResourceDefinition[], kind: string): CustomResourceD
   return crd;
 }
 
-t.test('loadBerthCrds returns the six kinds of crds/ as independent copies', async (t) => {
+t.test('loadBerthCrds returns the five kinds of crds/ as independent copies (Nodes are the built-in v1 Node)', async (t) => {
   const crds = await loadBerthCrds();
   t.same(crds.map((c) => c.metadata.name).sort(), [
     'containers.berth.dev',
     'images.berth.dev',
     'networks.berth.dev',
-    'nodes.berth.dev',
     'services.berth.dev',
     'volumes.berth.dev',
   ]);
   crds[0]!.spec.names.plural = 'changed';
   t.not((await loadBerthCrds())[0]!.spec.names.plural, 'changed', 'callers cannot change the shared data');
-  t.equal(berthKinds.length, 6);
+  t.equal(berthKinds.length, 5);
   const files = (await readdir(join(root, 'crds'))).filter((f) => f.endsWith('.yaml'));
-  t.equal(files.length, 6, 'one file per kind');
+  t.equal(files.length, 5, 'one file per kind');
 });
 
 t.test('names, scope, short names and categories', async (t) => {
@@ -48,7 +47,6 @@ t.test('names, scope, short names and categories', async (t) => {
     Volume: ['Namespaced', ['vol'], ['berth', 'all']],
     Network: ['Namespaced', ['net'], ['berth', 'all']],
     Image: ['Namespaced', ['img'], ['berth', 'all']],
-    Node: ['Cluster', ['no'], ['berth']],
   };
   for (const [kind, [scope, shortNames, categories]] of Object.entries(expect)) {
     const crd = byKind(crds, kind);

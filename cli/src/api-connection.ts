@@ -1,14 +1,32 @@
 // How the CLI reaches berth's API: the kubeconfig kubectl would use, turned into a URL and TLS/auth options for
 // raw HTTPS and WebSocket requests, plus the paths and error texts the commands share.
 
+import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
+
+/** The CLI's name on the wire: the server names the field manager of a write after it, as for kubectl. */
+export const cliName = 'berth-cli';
+
+/** `berth-cli/0.1.0 (linux/amd64)`, the shape of kubectl's `kubectl/v1.32.0 (linux/amd64)`. */
+export function userAgent(): string {
+  let version = '0.0.0';
+  try {
+    // The same relative path from src/ and dist/.
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    if (typeof pkg.version === 'string') version = pkg.version;
+  } catch {
+    // a broken install still talks to the server
+  }
+  const arch: Record<string, string> = { x64: 'amd64', ia32: '386' };
+  return `${cliName}/${version} (${process.platform}/${arch[process.arch] ?? process.arch})`;
+}
 
 export interface ApiConnection {
   /** The API server's base URL, e.g. https://127.0.0.1:6443. */
   readonly server: URL;
   /** `-n`, else the current context's namespace, else `default`. */
   readonly namespace: string;
-  /** TLS material, Authorization header and agent for node:https or ws. */
+  /** TLS material, Authorization and User-Agent headers, and agent for node:https or ws. */
   readonly options: RequestOptions;
 }
 
@@ -32,6 +50,7 @@ export async function connectToApi(namespaceFlag: string | undefined): Promise<A
   }
   const options: RequestOptions = {};
   await kc.applyToHTTPSOptions(options);
+  options.headers = { ...options.headers, 'User-Agent': userAgent() };
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
   return { server, namespace: namespaceFlag ?? (contextNamespace || 'default'), options };
 }

@@ -2,7 +2,6 @@
 export type * from './container.js';
 export type * from './image.js';
 export type * from './network.js';
-export type * from './node.js';
 export type * from './service.js';
 export type * from './volume.js';
 export * from './kinds.js';

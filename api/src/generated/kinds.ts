@@ -11,7 +11,7 @@ export interface BerthKind {
 }
 
 /** The kinds berth serves in berth.dev/v1alpha1. */
-export type BerthKindName = 'Container' | 'Image' | 'Network' | 'Node' | 'Service' | 'Volume';
+export type BerthKindName = 'Container' | 'Image' | 'Network' | 'Service' | 'Volume';
 
 /** berth's kinds, in crds/ file name order. */
 export const berthKinds: readonly BerthKind[] = [
@@ -38,14 +38,6 @@ export const berthKinds: readonly BerthKind[] = [
     "plural": "networks",
     "singular": "network",
     "namespaced": true
-  },
-  {
-    "group": "berth.dev",
-    "version": "v1alpha1",
-    "kind": "Node",
-    "plural": "nodes",
-    "singular": "node",
-    "namespaced": false
   },
   {
     "group": "berth.dev",

@@ -38,7 +38,7 @@ export async function resolveAgent(
   query: string,
 ): Promise<AgentTarget> {
   const containers = registry.get(group, version, 'containers');
-  const nodes = registry.anyVersion(group, 'nodes');
+  const nodes = registry.get('', 'v1', 'nodes');
   if (containers === undefined || nodes === undefined) throw new ApiError('NotFound', 'the server could not find the requested resource');
   const container = await objects.get({ resource: containers, namespace }, name);
   const spec = container['spec'];

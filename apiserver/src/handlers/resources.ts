@@ -13,6 +13,7 @@ import { applyJsonPatch } from '../patch/json-patch.js';
 import { applyMergePatch } from '../patch/merge-patch.js';
 import type { JsonValue } from '../patch/json-value.js';
 import type { ResourceRegistry } from '../registry/registry.js';
+import { unservedPods } from '../registry/unserved-pods.js';
 import { collectionPrefix, groupVersion, type Resource } from '../registry/resource.js';
 import { toTable } from '../table/table.js';
 import { serveWatch, type WatchSource } from '../watch/watch-stream.js';
@@ -47,7 +48,7 @@ export async function handleResource(
   signal: AbortSignal,
 ): Promise<Reply | undefined> {
   const resource = deps.registry.get(info.group, info.version, info.resource);
-  if (resource === undefined) throw pathNotFound();
+  if (resource === undefined) throw unservedPods(info.group, info.resource) ?? pathNotFound();
   if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();
   const scope: ObjectScope = { resource, namespace: resource.namespaced ? info.namespace : undefined };
   const subresource = info.subresource;

@@ -113,7 +113,7 @@ export class ObjectStore {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.resourceVersion;
-    if (resource.subresources.status) delete obj['status'];
+    if (resource.subresources.status && resource.strategy.statusOnCreate !== true) delete obj['status'];
     resource.strategy.prepareForCreate?.(obj);
     resource.strategy.canonicalize?.(obj);
     this.#validate(scope, obj, undefined);

@@ -127,6 +127,9 @@ const eventStrategy: Strategy = {
   },
 };
 
+/** As Kubernetes' node strategy: a Node may be created with its status (kubelet registers in one call). */
+const nodeStrategy: Strategy = { statusOnCreate: true };
+
 /** The built-in resources as CRD names (`configmaps`, `leases.coordination.k8s.io`): no CRD may claim them. */
 const builtinCrdNames = new Set(builtinDefinitions().map((d) => d.metadata.name ?? ''));
 
@@ -135,6 +138,7 @@ const strategies = new Map<string, Strategy>([
   ['/Secret', secretStrategy],
   ['/ConfigMap', configMapStrategy],
   ['/Event', eventStrategy],
+  ['/Node', nodeStrategy],
   ['apiextensions.k8s.io/CustomResourceDefinition', crdStrategy],
 ]);
 

@@ -21,6 +21,8 @@ export interface Strategy {
   pendingFinalizers?(obj: KubeObject): string[];
   /** Marks an object as terminating when a delete finds finalizers (e.g. a Namespace's phase). */
   onTerminating?(obj: KubeObject): void;
+  /** Whether create keeps the `status` it is given although the kind has a status subresource (Node). */
+  readonly statusOnCreate?: boolean;
   /** Whether DELETE answers with the object (Namespace) instead of a Success Status. */
   readonly returnsDeletedObject?: boolean;
 }

@@ -1,9 +1,14 @@
-// Server-side printing (`as=Table`): printer columns evaluated per object, as a CRD's table convertor does,
-// so `kubectl get` shows useful columns, `-o wide`, `-A`, `--show-labels` and `--sort-by` work.
+// Server-side printing (`as=Table`): printer columns evaluated per object, as a CRD's table convertor does (and,
+// for the kinds berth serves itself, cells computed as Kubernetes' printers do), so `kubectl get` shows useful
+// columns, `-o wide`, `-A`, `--show-labels` and `--sort-by` work.
 
 import type { KubeObject } from '../objects/object.js';
 import type { PrinterColumn, Resource } from '../registry/resource.js';
+import { computedCells, type CellFunction } from './computed-columns.js';
+import { humanDuration } from './human-duration.js';
 import { evaluateJsonPath } from './json-path.js';
+
+export { humanDuration } from './human-duration.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -31,9 +36,12 @@ const nameColumn: TableColumnDefinition = {
   priority: 0,
 };
 
+/** Whether the kind prints its name in a column of its own choosing (an Event's NAME is a wide column, last). */
+const printsName = (resource: Resource): boolean => resource.printerColumns.some((c) => c.format === 'name');
+
 export function columnDefinitions(resource: Resource): TableColumnDefinition[] {
   return [
-    nameColumn,
+    ...(printsName(resource) ? [] : [nameColumn]),
     ...resource.printerColumns.map((c) => ({
       name: c.name,
       type: c.type,
@@ -42,25 +50,6 @@ export function columnDefinitions(resource: Resource): TableColumnDefinition[] {
       priority: c.priority ?? 0,
     })),
   ];
-}
-
-/** Kubernetes' HumanDuration, as `kubectl get` prints ages: 5s, 3m20s, 7h, 4d2h, 2y30d. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  if (hours < 192) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  const years = Math.floor(hours / 24 / 365);
-  if (years < 8) return `${years}y${Math.floor(hours / 24) % 365}d`;
-  return `${years}y`;
 }
 
 function cell(obj: KubeObject, column: PrinterColumn, now: number): unknown {
@@ -91,13 +80,17 @@ export function toTable(
   withColumns = true,
 ): Table {
   const now = Date.now();
+  const computed = computedCells.get(`${resource.group}/${resource.kind}`) ?? {};
+  const columns = resource.printerColumns.map((c): CellFunction => computed[c.name] ?? ((obj) => cell(obj, c, now)));
+  const leading = printsName(resource) ? [] : [(obj: KubeObject) => obj.metadata.name ?? ''];
+  const cells = [...leading, ...columns];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: meta,
     columnDefinitions: withColumns ? columnDefinitions(resource) : [],
     rows: objects.map((obj) => {
-      const row: Table['rows'][number] = { cells: [obj.metadata.name ?? '', ...resource.printerColumns.map((c) => cell(obj, c, now))] };
+      const row: Table['rows'][number] = { cells: cells.map((f) => f(obj, now)) };
       if (include === 'Object') row.object = obj;
       else if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
       return row;

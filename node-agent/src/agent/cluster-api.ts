@@ -21,8 +21,9 @@ import {
   type RequestContext,
   type SecurityAuthentication,
   type V1Lease,
+  type V1Node,
 } from '@kubernetes/client-node';
-import type { Container, ContainerStatus, Node } from '@berth/api';
+import type { Container, ContainerStatus } from '@berth/api';
 
 export const group = 'berth.dev';
 export const version = 'v1alpha1';
@@ -159,21 +160,23 @@ export class ClusterApi {
     )) as Container;
   }
 
-  async getNode(name: string): Promise<Node | undefined> {
+  /** The v1 Node (client-node's typed shape: times as Dates, berth's extension fields dropped). */
+  async getNode(name: string): Promise<V1Node | undefined> {
     try {
-      return (await this.custom.getClusterCustomObject({ group, version, plural: 'nodes', name })) as Node;
+      return await this.core.readNode({ name });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
 
-  async createNode(node: Node): Promise<Node> {
-    return (await this.custom.createClusterCustomObject({ group, version, plural: 'nodes', body: node })) as Node;
+  createNode(node: V1Node): Promise<V1Node> {
+    return this.core.createNode({ body: node });
   }
 
-  async patchNodeStatus(name: string, status: object): Promise<Node> {
-    return (await this.custom.patchClusterCustomObjectStatus({ group, version, plural: 'nodes', name, body: { status } }, mergePatch())) as Node;
+  /** Merge patch of a Node's `status` through /status; the body is sent as given (berth's fields included). */
+  patchNodeStatus(name: string, status: object): Promise<V1Node> {
+    return this.core.patchNodeStatus({ name, body: { status } }, mergePatch());
   }
 
   async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {

@@ -1,10 +1,11 @@
-// Registers this node's Node object and keeps it alive: a coordination.k8s.io/v1 Lease renewed every 10 s.
+// Registers this node as a v1 Node and keeps it alive: a coordination.k8s.io/v1 Lease renewed every 10 s.
 //
 // As kubelet since 1.17: the Lease is the cheap, frequent heartbeat; the Node's status (capacity, nodeInfo,
 // the Ready condition's lastHeartbeatTime) is written at start and then only every `statusEveryRenewals` renewals.
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { formatTime, setCondition, type Node, type NodeCondition, type NodeStatus } from '@berth/api';
-import { group, isConflict, isNotFound, version, type ClusterApi } from './cluster-api.js';
+import { V1MicroTime, type V1Lease, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
+import { formatTime, setCondition } from '@berth/api';
+import { isConflict, isNotFound, type ClusterApi } from './cluster-api.js';
+import type { NodeCondition, NodeStatus } from './node-info.js';
 
 export const leaseNamespace = 'kube-node-lease';
 
@@ -24,7 +25,9 @@ export interface NodeHeartbeatOptions {
 
 export class NodeHeartbeat {
   readonly #o: NodeHeartbeatOptions;
-  #node: Node | undefined;
+  #node: V1Node | undefined;
+  /** The conditions last written (or read at registration), as JSON: client-node hands times back as Dates. */
+  #conditions: NodeCondition[] = [];
   #lease: V1Lease | undefined;
   #timer: NodeJS.Timeout | undefined;
   #renewals = 0;
@@ -44,7 +47,7 @@ export class NodeHeartbeat {
     return hb;
   }
 
-  get node(): Node | undefined {
+  get node(): V1Node | undefined {
     return this.#node;
   }
 
@@ -54,7 +57,7 @@ export class NodeHeartbeat {
     if (node === undefined) {
       try {
         node = await api.createNode({
-          apiVersion: `${group}/${version}`,
+          apiVersion: 'v1',
           kind: 'Node',
           metadata: {
             name: nodeName,
@@ -72,6 +75,7 @@ export class NodeHeartbeat {
       }
     }
     this.#node = node;
+    this.#conditions = (node?.status?.conditions ?? []).map(wireCondition);
     await this.#writeStatus();
   }
 
@@ -84,9 +88,10 @@ export class NodeHeartbeat {
       message: 'berth node agent is posting ready status',
       lastHeartbeatTime: formatTime(now),
     };
-    const { conditions } = setCondition(this.#node?.status?.conditions, ready, now);
+    const { conditions } = setCondition(this.#conditions, ready, now);
     const status: NodeStatus = { ...this.#o.machine, conditions };
     this.#node = await this.#o.api.patchNodeStatus(this.#o.nodeName, status);
+    this.#conditions = conditions;
   }
 
   #leaseBody(): V1Lease {
@@ -98,8 +103,8 @@ export class NodeHeartbeat {
         name: this.#o.nodeName,
         namespace: leaseNamespace,
         ...(this.#lease?.metadata?.resourceVersion !== undefined ? { resourceVersion: this.#lease.metadata.resourceVersion } : {}),
-        ...(node?.metadata.uid !== undefined
-          ? { ownerReferences: [{ apiVersion: `${group}/${version}`, kind: 'Node', name: this.#o.nodeName, uid: node.metadata.uid }] }
+        ...(node?.metadata?.uid !== undefined
+          ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.#o.nodeName, uid: node.metadata.uid }] }
           : {}),
       },
       spec: {
@@ -157,4 +162,19 @@ export class NodeHeartbeat {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#inFlight;
   }
+}
+
+/** A condition as client-node parsed it, back in its JSON form. */
+function wireCondition(c: V1NodeCondition): NodeCondition {
+  const time = (d: Date | undefined) => (d instanceof Date ? formatTime(d) : typeof d === 'string' ? d : undefined);
+  const lastTransitionTime = time(c.lastTransitionTime);
+  const lastHeartbeatTime = time(c.lastHeartbeatTime);
+  return {
+    type: c.type,
+    status: c.status as NodeCondition['status'],
+    ...(c.reason === undefined ? {} : { reason: c.reason }),
+    ...(c.message === undefined ? {} : { message: c.message }),
+    ...(lastTransitionTime === undefined ? {} : { lastTransitionTime }),
+    ...(lastHeartbeatTime === undefined ? {} : { lastHeartbeatTime }),
+  };
 }

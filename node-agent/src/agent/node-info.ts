@@ -1,8 +1,36 @@
-// What this machine offers and runs, read from the kernel and the tools prepareHost found, as a Node's status.
+// What this machine offers and runs, read from the kernel and the tools prepareHost found, as a v1 Node's status.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { NodeStatus } from '@berth/api';
+import type { Condition } from '@berth/api';
 import type { HostReport } from '../host/prepare-host.js';
+
+/** A v1 NodeCondition as it travels in JSON (times as RFC 3339 strings). */
+export interface NodeCondition extends Condition {
+  lastHeartbeatTime?: string;
+}
+
+/** The part of a v1 NodeStatus the agent writes; `monitorVersion`, `cgroupVersion`, `agentEndpoint` are berth's. */
+export interface NodeStatus {
+  capacity?: Record<string, string>;
+  allocatable?: Record<string, string>;
+  addresses?: { type: string; address: string }[];
+  conditions?: NodeCondition[];
+  nodeInfo?: {
+    machineID: string;
+    systemUUID: string;
+    bootID: string;
+    kernelVersion: string;
+    osImage: string;
+    containerRuntimeVersion: string;
+    kubeletVersion: string;
+    kubeProxyVersion: string;
+    operatingSystem: string;
+    architecture: string;
+    monitorVersion: string;
+    cgroupVersion: string;
+  };
+  daemonEndpoints?: { kubeletEndpoint?: { Port: number }; agentEndpoint?: { address: string } };
+}
 
 async function readTrimmed(file: string): Promise<string | undefined> {
   try {
@@ -54,16 +82,20 @@ export async function machineStatus(host: HostReport, endpointAddress: string): 
     ],
     nodeInfo: {
       machineID: (await readTrimmed('/etc/machine-id')) ?? '',
+      systemUUID: (await readTrimmed('/sys/class/dmi/id/product_uuid')) ?? '',
       bootID: (await readTrimmed('/proc/sys/kernel/random/boot_id')) ?? '',
       kernelVersion: os.release(),
       osImage: await osImage(),
       operatingSystem: 'linux',
       architecture: goArch[os.arch()] ?? os.arch(),
-      runtimeVersion: toolVersion(host.runtime.name, host.runtime.version),
+      containerRuntimeVersion: toolVersion(host.runtime.name, host.runtime.version),
+      // The agent is this node's kubelet: `kubectl get nodes` prints its version in VERSION.
+      kubeletVersion: await agentVersion(),
+      kubeProxyVersion: '',
       monitorVersion: toolVersion('conmon', host.conmon.version),
-      agentVersion: await agentVersion(),
       cgroupVersion: host.cgroups.mode,
     },
-    daemonEndpoints: { agentEndpoint: { address: endpointAddress } },
+    // No kubelet port: logs, exec and attach go through the agent's socket, relayed by the API server.
+    daemonEndpoints: { kubeletEndpoint: { Port: 0 }, agentEndpoint: { address: endpointAddress } },
   };
 }

@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CoreV1Api, CoordinationV1Api } from '@kubernetes/client-node';
 import t from 'tap';
-import type { Node } from '@berth/api';
+import type { NodeStatus } from '../../src/agent/node-info.js';
 import { cgroupsPathFor } from '../../src/runtime/oci-spec.js';
 import { setUpCluster } from './harness.js';
 
@@ -24,10 +24,13 @@ async function lowerdirOf(rootfs: string): Promise<string | undefined> {
 }
 
 t.test('the Node is registered with capacity, runtime versions and endpoint, and its Lease is renewed', async (t) => {
-  const node = (await cluster.custom.getClusterCustomObject({ group: 'berth.dev', version: 'v1alpha1', plural: 'nodes', name: cluster.nodeName })) as Node;
+  // Read as JSON, not through client-node's typed V1Node, which drops berth's extension fields.
+  const raw = await cluster.server.kubectl(['get', '--raw', `/api/v1/nodes/${cluster.nodeName}`]);
+  const node = JSON.parse(raw.stdout) as { apiVersion: string; status?: NodeStatus };
+  t.equal(node.apiVersion, 'v1', 'the Node is a v1 Node');
   t.match(node.status?.capacity?.cpu, /^\d+$/);
   t.match(node.status?.capacity?.memory, /^\d+Ki$/);
-  t.match(node.status?.nodeInfo?.runtimeVersion, /^(crun|runc):\/\/\d/);
+  t.match(node.status?.nodeInfo?.containerRuntimeVersion, /^(crun|runc):\/\/\d/);
   t.match(node.status?.nodeInfo?.monitorVersion, /^conmon:\/\/\d/);
   t.equal(node.status?.daemonEndpoints?.agentEndpoint?.address, `unix:${path.join(cluster.root, 'agent.sock')}`);
   t.same(node.status?.addresses?.find((a) => a.type === 'InternalIP'), { type: 'InternalIP', address: '127.0.0.1' });
@@ -38,8 +41,8 @@ t.test('the Node is registered with capacity, runtime versions and endpoint, and
   // client-node hands MicroTime back as the string it got.
   const renewed = new Date(String(lease.spec?.renewTime as unknown));
   t.ok(Date.now() - renewed.getTime() < 60_000, `renewed recently (${String(lease.spec?.renewTime as unknown)})`);
-  const get = await cluster.server.kubectl(['get', 'nodes.berth.dev', cluster.nodeName]);
-  t.match(get.stdout, new RegExp(`${cluster.nodeName}\\s+True`), 'kubectl shows it Ready');
+  const get = await cluster.server.kubectl(['get', 'nodes', cluster.nodeName]);
+  t.match(get.stdout, new RegExp(`${cluster.nodeName}\\s+Ready\\s+<none>\\s+\\S+\\s+v\\d`), 'kubectl shows it Ready, with ROLES, AGE and VERSION');
 });
 
 t.test('a busybox Container with command, env and memory limit: Pulling → Running, limit in its cgroup, Events, output', async (t) => {

@@ -50,8 +50,8 @@ async function api(method: string, p: string, body?: unknown, contentType = 'app
   return res.json<{ metadata: { uid: string } }>();
 }
 
-await api('POST', '/apis/berth.dev/v1alpha1/nodes', { apiVersion: 'berth.dev/v1alpha1', kind: 'Node', metadata: { name: NODE } });
-await api('PATCH', `/apis/berth.dev/v1alpha1/nodes/${NODE}/status`, { status: { daemonEndpoints: { agentEndpoint: { address: `unix:${socketPath}` } } } }, 'application/merge-patch+json');
+await api('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } });
+await api('PATCH', `/api/v1/nodes/${NODE}/status`, { status: { daemonEndpoints: { agentEndpoint: { address: `unix:${socketPath}` } } } }, 'application/merge-patch+json');
 
 /** A Container object bound to the node and, unless `apiOnly`, a real container for it under its uid. */
 async function container(name: string, config: ContainerConfig, apiOnly = false): Promise<string> {
