@@ -11,7 +11,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { mediaTypes } from '../../src/registry/manifest.js';
 import { parseReference } from '../../src/registry/reference.js';
-import { freePort, pushBusybox, startRegistry } from '../fixtures/registry.js';
+import { freePort, pushBusybox, startRegistry } from '@berth/testkit';
 
 const registry = await startRegistry(t);
 const digest = await pushBusybox(t, registry.address);
