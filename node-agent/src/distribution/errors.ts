@@ -1,7 +1,6 @@
 // Errors of talking to a registry, with stable codes and messages fit for a Container's status.
+import { BerthError } from '@berth/api';
 import { DigestMismatch } from '../content/errors.js';
-
-const brand = Symbol.for('berth.node-agent.RegistryError');
 
 export type RegistryErrorCode =
   | 'INVALID_REFERENCE'
@@ -12,49 +11,59 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'REGISTRY_ERROR';
 
-/** Base of every registry error; recognise with `RegistryError.isInstance`, never bare instanceof. */
-export class RegistryError extends Error {
-  readonly [brand] = true;
-  constructor(
-    readonly code: RegistryErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RegistryError';
-  }
-  static isInstance(value: unknown): value is RegistryError {
-    return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
-  }
-}
+type Options = { readonly cause?: unknown };
 
-function subclass<C extends RegistryErrorCode>(code: C, name: string) {
-  return class extends RegistryError {
-    declare readonly code: C;
-    constructor(message: string, options?: { cause?: unknown }) {
-      super(code, message, options);
-      this.name = name;
-    }
-    static override isInstance(value: unknown): value is RegistryError & { code: C } {
-      return RegistryError.isInstance(value) && value.code === code;
-    }
-  };
-}
+/** Base of every registry error; `RegistryError.isInstance` (or instanceof) holds across package copies. */
+export class RegistryError<Code extends RegistryErrorCode = RegistryErrorCode> extends BerthError<Code> {}
 
 /** The string is not an image reference (`host[:port]/repo[:tag][@sha256:…]`). */
-export const InvalidReference = subclass('INVALID_REFERENCE', 'InvalidReference');
+export class InvalidReference extends RegistryError<'INVALID_REFERENCE'> {
+  constructor(message: string, options?: Options) {
+    super('INVALID_REFERENCE', message, options);
+  }
+}
+
 /** The repository, tag or digest does not exist in the registry. */
-export const ImageNotFound = subclass('IMAGE_NOT_FOUND', 'ImageNotFound');
+export class ImageNotFound extends RegistryError<'IMAGE_NOT_FOUND'> {
+  constructor(message: string, options?: Options) {
+    super('IMAGE_NOT_FOUND', message, options);
+  }
+}
+
 /** The registry wants credentials, or refused the ones given. */
-export const Unauthorized = subclass('UNAUTHORIZED', 'Unauthorized');
+export class Unauthorized extends RegistryError<'UNAUTHORIZED'> {
+  constructor(message: string, options?: Options) {
+    super('UNAUTHORIZED', message, options);
+  }
+}
+
 /** No HTTP answer: connection refused, DNS, timeout, TLS failure. */
-export const RegistryUnreachable = subclass('REGISTRY_UNREACHABLE', 'RegistryUnreachable');
+export class RegistryUnreachable extends RegistryError<'REGISTRY_UNREACHABLE'> {
+  constructor(message: string, options?: Options) {
+    super('REGISTRY_UNREACHABLE', message, options);
+  }
+}
+
 /** A manifest list / index without a linux/amd64 entry. */
-export const NoMatchingPlatform = subclass('NO_MATCHING_PLATFORM', 'NoMatchingPlatform');
+export class NoMatchingPlatform extends RegistryError<'NO_MATCHING_PLATFORM'> {
+  constructor(message: string, options?: Options) {
+    super('NO_MATCHING_PLATFORM', message, options);
+  }
+}
+
 /** A manifest or config of a kind berth cannot run (schema 1, an artifact, …). */
-export const UnsupportedMediaType = subclass('UNSUPPORTED_MEDIA_TYPE', 'UnsupportedMediaType');
+export class UnsupportedMediaType extends RegistryError<'UNSUPPORTED_MEDIA_TYPE'> {
+  constructor(message: string, options?: Options) {
+    super('UNSUPPORTED_MEDIA_TYPE', message, options);
+  }
+}
+
 /** Any other unexpected answer (5xx, malformed JSON, bad Range reply). */
-export const RegistryProtocolError = subclass('REGISTRY_ERROR', 'RegistryProtocolError');
+export class RegistryProtocolError extends RegistryError<'REGISTRY_ERROR'> {
+  constructor(message: string, options?: Options) {
+    super('REGISTRY_ERROR', message, options);
+  }
+}
 
 // Digest mismatches are content errors (the store detects them too); re-exported so callers of the
 // registry find every pull error here.
