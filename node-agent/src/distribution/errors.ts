@@ -11,59 +11,37 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'REGISTRY_ERROR';
 
-type Options = { readonly cause?: unknown };
-
 /** Base of every registry error; `RegistryError.isInstance` (or instanceof) holds across package copies. */
 export class RegistryError<Code extends RegistryErrorCode = RegistryErrorCode> extends BerthError<Code> {}
 
+/**
+ * A RegistryError subclass for one code. `name` is set by hand (a class made here would be named `subclass`),
+ * and the name is what BerthError's brand (so `isInstance`) goes by.
+ */
+function registryError<C extends RegistryErrorCode>(code: C, name: string) {
+  const subclass = class extends RegistryError<C> {
+    constructor(message: string, options?: { readonly cause?: unknown }) {
+      super(code, message, options);
+    }
+  };
+  Object.defineProperty(subclass, 'name', { value: name });
+  return subclass;
+}
+
 /** The string is not an image reference (`host[:port]/repo[:tag][@sha256:…]`). */
-export class InvalidReference extends RegistryError<'INVALID_REFERENCE'> {
-  constructor(message: string, options?: Options) {
-    super('INVALID_REFERENCE', message, options);
-  }
-}
-
+export const InvalidReference = registryError('INVALID_REFERENCE', 'InvalidReference');
 /** The repository, tag or digest does not exist in the registry. */
-export class ImageNotFound extends RegistryError<'IMAGE_NOT_FOUND'> {
-  constructor(message: string, options?: Options) {
-    super('IMAGE_NOT_FOUND', message, options);
-  }
-}
-
+export const ImageNotFound = registryError('IMAGE_NOT_FOUND', 'ImageNotFound');
 /** The registry wants credentials, or refused the ones given. */
-export class Unauthorized extends RegistryError<'UNAUTHORIZED'> {
-  constructor(message: string, options?: Options) {
-    super('UNAUTHORIZED', message, options);
-  }
-}
-
+export const Unauthorized = registryError('UNAUTHORIZED', 'Unauthorized');
 /** No HTTP answer: connection refused, DNS, timeout, TLS failure. */
-export class RegistryUnreachable extends RegistryError<'REGISTRY_UNREACHABLE'> {
-  constructor(message: string, options?: Options) {
-    super('REGISTRY_UNREACHABLE', message, options);
-  }
-}
-
+export const RegistryUnreachable = registryError('REGISTRY_UNREACHABLE', 'RegistryUnreachable');
 /** A manifest list / index without a linux/amd64 entry. */
-export class NoMatchingPlatform extends RegistryError<'NO_MATCHING_PLATFORM'> {
-  constructor(message: string, options?: Options) {
-    super('NO_MATCHING_PLATFORM', message, options);
-  }
-}
-
+export const NoMatchingPlatform = registryError('NO_MATCHING_PLATFORM', 'NoMatchingPlatform');
 /** A manifest or config of a kind berth cannot run (schema 1, an artifact, …). */
-export class UnsupportedMediaType extends RegistryError<'UNSUPPORTED_MEDIA_TYPE'> {
-  constructor(message: string, options?: Options) {
-    super('UNSUPPORTED_MEDIA_TYPE', message, options);
-  }
-}
-
+export const UnsupportedMediaType = registryError('UNSUPPORTED_MEDIA_TYPE', 'UnsupportedMediaType');
 /** Any other unexpected answer (5xx, malformed JSON, bad Range reply). */
-export class RegistryProtocolError extends RegistryError<'REGISTRY_ERROR'> {
-  constructor(message: string, options?: Options) {
-    super('REGISTRY_ERROR', message, options);
-  }
-}
+export const RegistryProtocolError = registryError('REGISTRY_ERROR', 'RegistryProtocolError');
 
 // Digest mismatches are content errors (the store detects them too); re-exported so callers of the
 // registry find every pull error here.

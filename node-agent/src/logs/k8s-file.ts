@@ -147,15 +147,20 @@ async function openIfExists(file: string): Promise<FileHandle | undefined> {
   }
 }
 
+/** Throws InvalidArgumentError for options no read can honour (a negative tail or age, a 0 poll interval). */
+export function checkLogReadOptions(options: LogReadOptions): void {
+  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new InvalidArgumentError(`tailLines must be a non-negative integer, got ${options.tailLines}`);
+  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new InvalidArgumentError(`sinceSeconds must be >= 0, got ${options.sinceSeconds}`);
+  checkInteger('readLogEntries', 'pollMs', options.pollMs);
+}
+
 /**
  * Log entries from `files` (oldest first: the rotated `.1`, then the live log). With `follow` it keeps
  * reading the live file and, when the writer replaces it (rotation), finishes the old one and moves on.
  */
 export async function* readLogEntries(files: readonly string[], options: LogReadOptions = {}): AsyncGenerator<LogEntry> {
   // Checked before anything is opened (and even with no files), so a caller's bug shows on its first call.
-  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new InvalidArgumentError(`tailLines must be a non-negative integer, got ${options.tailLines}`);
-  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new InvalidArgumentError(`sinceSeconds must be >= 0, got ${options.sinceSeconds}`);
-  checkInteger('readLogEntries', 'pollMs', options.pollMs);
+  checkLogReadOptions(options);
   if (files.length === 0) return;
   const streams = new Set<LogStreamName>(options.streams ?? ['stdout', 'stderr']);
   const sinceMs = options.sinceSeconds === undefined ? undefined : Date.now() - options.sinceSeconds * 1000;

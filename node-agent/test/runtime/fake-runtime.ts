@@ -7,8 +7,8 @@
 // created with. It ignores what needs a kernel: env, cwd, user, limits, mounts, network (validated, not applied).
 import { PassThrough, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { checkInteger, InvalidArgumentError } from '@berth/api';
-import type { LogReadOptions, LogStreamName } from '../../src/logs/k8s-file.js';
+import { checkInteger } from '@berth/api';
+import { checkLogReadOptions, type LogReadOptions, type LogStreamName } from '../../src/logs/k8s-file.js';
 import { RuntimeError } from '../../src/runtime/errors.js';
 import { checkContainerId, validateContainerConfig } from '../../src/runtime/oci-spec.js';
 import type {
@@ -350,9 +350,7 @@ export class FakeRuntime implements Runtime {
     const host = this.host;
     async function* lines(): AsyncGenerator<string> {
       // The same checks, at the same moment, as the real log reader's.
-      if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new InvalidArgumentError(`tailLines must be a non-negative integer, got ${options.tailLines}`);
-      if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new InvalidArgumentError(`sinceSeconds must be >= 0, got ${options.sinceSeconds}`);
-      checkInteger('readLogEntries', 'pollMs', options.pollMs);
+      checkLogReadOptions(options);
       const c = host.containers.get(id);
       if (c === undefined) return;
       const streams = new Set(options.streams ?? ['stdout', 'stderr']);
