@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
 import { parse } from 'yaml';
-import { freePort } from './timing.js';
+import { freePort } from '@berth/testkit';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 

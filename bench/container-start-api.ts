@@ -19,10 +19,10 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/clie
 import type { Container } from '@berth/api';
 import { prepareHost } from '../node-agent/src/host/prepare-host.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
-import { makeBusyboxRootfs } from '../node-agent/test/runtime/busybox-rootfs.js';
+import { freePort, makeBusyboxRootfs } from '@berth/testkit';
 import { startBerth } from './api-process.js';
 import { startPeers } from './start-peers.js';
-import { freePort, median } from './timing.js';
+import { median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');

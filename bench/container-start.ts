@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { prepareHost } from '../node-agent/src/host/prepare-host.js';
 import { ConmonRuntime } from '../node-agent/src/runtime/conmon-runtime.js';
 import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
-import { makeBusyboxRootfs } from '../node-agent/test/runtime/busybox-rootfs.js';
+import { makeBusyboxRootfs } from '@berth/testkit';
 import { startPeers } from './start-peers.js';
 import { median } from './timing.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { processCpuSeconds } from './api-process.js';
-import { freePort } from './timing.js';
+import { freePort } from '@berth/testkit';
 
 export interface EtcdPeer {
   readonly url: string;

@@ -16,7 +16,8 @@ import { LocalContentStore } from '../node-agent/src/content/local-store.js';
 import { ImageStore } from '../node-agent/src/images/image-store.js';
 import { RegistryClient } from '../node-agent/src/distribution/client.js';
 import { parseReference } from '../node-agent/src/distribution/reference.js';
-import { freePort, median } from './timing.js';
+import { freePort } from '@berth/testkit';
+import { median } from './timing.js';
 
 const execFileAsync = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');

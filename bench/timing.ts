@@ -1,25 +1,12 @@
-// What every benchmark needs besides its subject: medians, a free loopback port, and a command's exit.
+// What every benchmark needs besides its subject: medians and a command's exit (free ports: @berth/testkit).
 
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 
 /** The median; the mean of the two middle values for an even count. */
 export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-/** A TCP port on 127.0.0.1 nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Runs a command to its exit, keeping its stderr for error messages. */

@@ -4,6 +4,7 @@ export * from './crd.js';
 export * from './crds.js';
 export * from './generated/index.js';
 export * from './errors.js';
+export * from './invalid-argument.js';
 export * from './field-errors.js';
 export * from './names.js';
 export * from './labels.js';

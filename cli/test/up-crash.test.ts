@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
+import { freePort } from '@berth/testkit';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
 const rounds = 20;
@@ -60,7 +61,8 @@ const cmPath = '/api/v1/namespaces/default/configmaps';
 t.test('no acknowledged write is lost across SIGKILLs', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-crash-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // One port for every round: each restart must come back where the kubeconfig points.
+  const port = await freePort();
   const acked = new Map<string, number>();
   let highestRv = 0;
   let lost = 0;

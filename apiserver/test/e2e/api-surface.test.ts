@@ -2,7 +2,7 @@
 // subresources, selectable fields, deletecollection, Secret canonicalization and Event expiry.
 
 import t from 'tap';
-import { eventually, request, startTestServer } from './harness.js';
+import { eventually, request, startTestServer } from '@berth/testkit';
 
 const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json' });
 

@@ -1,7 +1,7 @@
 // Bad input gets a clear Kubernetes Status with the right code, reason and field, and changes nothing.
 
 import t, { type Test } from 'tap';
-import { request, startTestServer, type RawResponse, type TestServer } from './harness.js';
+import { request, startTestServer, type RawResponse, type TestServer } from '@berth/testkit';
 
 const path = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
 const good = (name = 'web', extra: Record<string, unknown> = {}) => ({

@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { stringify } from 'yaml';
-import { request, startTestServer } from './harness.js';
+import { request, startTestServer } from '@berth/testkit';
 
 const ctr = (spec: Record<string, unknown>, labels: Record<string, string> = { app: 'web' }) =>
   stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'web', namespace: 'default', labels }, spec });

@@ -4,7 +4,7 @@
 import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { startTestServer, eventually } from './harness.js';
+import { startTestServer, eventually } from '@berth/testkit';
 
 const demo = new URL('../../../manifests/examples/demo.yaml', import.meta.url).pathname;
 

@@ -3,7 +3,7 @@
 
 import { connect } from 'node:net';
 import t from 'tap';
-import { request, startTestServer } from './harness.js';
+import { request, startTestServer } from '@berth/testkit';
 
 t.test('close() does not wait for half-open or watching clients', async (t) => {
   const ts = await startTestServer();

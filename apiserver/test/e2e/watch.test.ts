@@ -3,7 +3,7 @@
 
 import * as k8s from '@kubernetes/client-node';
 import t from 'tap';
-import { eventually, kubectlBackground, request, startTestServer } from './harness.js';
+import { eventually, kubectlBackground, request, startTestServer } from '@berth/testkit';
 
 const container = (name: string, image = 'busybox') => ({
   apiVersion: 'berth.dev/v1alpha1',

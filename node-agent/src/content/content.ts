@@ -38,7 +38,7 @@ export interface ContentWriter {
   readonly digest: string;
   /** Bytes already ingested (resumed from an earlier, interrupted write plus what was written since). */
   readonly offset: number;
-  /** Appends every chunk of `source`; throws ContentTooLarge past the expected size. */
+  /** Appends every chunk of `source`; throws ContentTooLarge past the expected size, ContentWriterClosed once ended. */
   write(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<void>;
   /** Verifies and publishes the blob; always ends the writer. Throws DigestMismatch (and drops the bytes). */
   commit(): Promise<Info>;

@@ -1,42 +1,26 @@
 // Errors of the content store and of blob verification, with stable codes a Container's status can carry.
+import { BerthError } from '@berth/api';
 
-const brand = Symbol.for('berth.node-agent.ContentError');
+export type ContentErrorCode = 'INVALID_DIGEST' | 'CONTENT_NOT_FOUND' | 'DIGEST_MISMATCH' | 'CONTENT_TOO_LARGE' | 'CONTENT_WRITER_CLOSED';
 
-/** Base of every content-store error; recognise with `ContentError.isInstance`, never bare instanceof. */
-export abstract class ContentError extends Error {
-  abstract readonly code: string;
-  readonly [brand] = true;
-  static isInstance(value: unknown): value is ContentError {
-    return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
-  }
-}
+/** Base of every content-store error; `ContentError.isInstance` (or instanceof) holds across package copies. */
+export abstract class ContentError<Code extends ContentErrorCode = ContentErrorCode> extends BerthError<Code> {}
 
 /** A string that is not `sha256:<64 lowercase hex>` (the only algorithm berth accepts). */
-export class InvalidDigest extends ContentError {
-  readonly code = 'INVALID_DIGEST';
+export class InvalidDigest extends ContentError<'INVALID_DIGEST'> {
   constructor(readonly digest: string) {
-    super(`invalid digest ${JSON.stringify(digest)}: expected sha256:<64 hex characters>`);
-    this.name = 'InvalidDigest';
-  }
-  static override isInstance(value: unknown): value is InvalidDigest {
-    return ContentError.isInstance(value) && value.code === 'INVALID_DIGEST';
+    super('INVALID_DIGEST', `invalid digest ${JSON.stringify(digest)}: expected sha256:<64 hex characters>`);
   }
 }
 
-export class ContentNotFound extends ContentError {
-  readonly code = 'CONTENT_NOT_FOUND';
+export class ContentNotFound extends ContentError<'CONTENT_NOT_FOUND'> {
   constructor(readonly digest: string) {
-    super(`content ${digest} not found in the content store`);
-    this.name = 'ContentNotFound';
-  }
-  static override isInstance(value: unknown): value is ContentNotFound {
-    return ContentError.isInstance(value) && value.code === 'CONTENT_NOT_FOUND';
+    super('CONTENT_NOT_FOUND', `content ${digest} not found in the content store`);
   }
 }
 
 /** Bytes whose sha256 or size is not what the manifest (or the caller) said: corruption or tampering. */
-export class DigestMismatch extends ContentError {
-  readonly code = 'DIGEST_MISMATCH';
+export class DigestMismatch extends ContentError<'DIGEST_MISMATCH'> {
   constructor(
     readonly expected: string,
     readonly actual: string,
@@ -48,22 +32,23 @@ export class DigestMismatch extends ContentError {
       expectedSize !== undefined && actualSize !== undefined && expectedSize !== actualSize
         ? ` (expected ${expectedSize} bytes, got ${actualSize})`
         : '';
-    super(`${what} digest mismatch: expected ${expected}, got ${actual}${sizes}; the registry served corrupt or tampered data`);
-    this.name = 'DigestMismatch';
-  }
-  static override isInstance(value: unknown): value is DigestMismatch {
-    return ContentError.isInstance(value) && value.code === 'DIGEST_MISMATCH';
+    super('DIGEST_MISMATCH', `${what} digest mismatch: expected ${expected}, got ${actual}${sizes}; the registry served corrupt or tampered data`);
   }
 }
 
 /** A write given more bytes than the expected size: stopped early so a hostile server cannot fill the disk. */
-export class ContentTooLarge extends ContentError {
-  readonly code = 'CONTENT_TOO_LARGE';
-  constructor(readonly digest: string, readonly expectedSize: number) {
-    super(`content ${digest} is larger than the expected ${expectedSize} bytes`);
-    this.name = 'ContentTooLarge';
+export class ContentTooLarge extends ContentError<'CONTENT_TOO_LARGE'> {
+  constructor(
+    readonly digest: string,
+    readonly expectedSize: number,
+  ) {
+    super('CONTENT_TOO_LARGE', `content ${digest} is larger than the expected ${expectedSize} bytes`);
   }
-  static override isInstance(value: unknown): value is ContentTooLarge {
-    return ContentError.isInstance(value) && value.code === 'CONTENT_TOO_LARGE';
+}
+
+/** A write, commit or abort on a writer that already committed or aborted: the caller's bug. */
+export class ContentWriterClosed extends ContentError<'CONTENT_WRITER_CLOSED'> {
+  constructor(readonly ref: string) {
+    super('CONTENT_WRITER_CLOSED', `content writer ${ref} is closed`);
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContentStore, ContentWriter, Info, WriterOptions } from './content.js';
 import { digestHex } from './digest.js';
-import { ContentNotFound, ContentTooLarge, DigestMismatch } from './errors.js';
+import { ContentNotFound, ContentTooLarge, ContentWriterClosed, DigestMismatch } from './errors.js';
 
 /**
  * Implements ContentStore. `root` is the store's own folder (the agent passes `<dataRoot>/content`).
@@ -174,7 +174,7 @@ class LocalWriter implements ContentWriter {
   }
 
   async write(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
-    if (this.#ended) throw new Error(`content writer ${this.ref} is closed`);
+    if (this.#ended) throw new ContentWriterClosed(this.ref);
     const limit = this.options.size;
     for await (const chunk of source) {
       signal?.throwIfAborted();
@@ -194,7 +194,7 @@ class LocalWriter implements ContentWriter {
   }
 
   async commit(): Promise<Info> {
-    if (this.#ended) throw new Error(`content writer ${this.ref} is closed`);
+    if (this.#ended) throw new ContentWriterClosed(this.ref);
     const actual = `sha256:${this.hash.digest('hex')}`;
     const size = this.#offset;
     const expectedSize = this.options.size;

@@ -1,6 +1,7 @@
 // An OCI distribution v2 client (pull side) on undici: manifests, blobs, bearer and basic auth.
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
+import { checkInteger } from '@berth/api';
 import { Agent, request, type Dispatcher } from 'undici';
 import { sha256Digest } from '../content/digest.js';
 import { basicAuthorization, credentialsFor, parseChallenge, type Challenge, type Credentials, type DockerConfigJson } from './auth.js';
@@ -59,6 +60,8 @@ export class RegistryClient implements Remote {
   readonly #authorizations = new Map<string, string>();
 
   constructor(options: RegistryClientOptions = {}) {
+    // undici reads a 0 timeout as "none": a typo must not turn into a pull that can hang forever.
+    checkInteger('RegistryClient', 'timeoutMs', options.timeoutMs);
     const timeout = options.timeoutMs ?? 30_000;
     this.#plainHttp = options.plainHttp ?? isLoopback;
     const extra = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];

@@ -1,7 +1,6 @@
 // Errors of talking to a registry, with stable codes and messages fit for a Container's status.
+import { BerthError } from '@berth/api';
 import { DigestMismatch } from '../content/errors.js';
-
-const brand = Symbol.for('berth.node-agent.RegistryError');
 
 export type RegistryErrorCode =
   | 'INVALID_REFERENCE'
@@ -12,49 +11,37 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'REGISTRY_ERROR';
 
-/** Base of every registry error; recognise with `RegistryError.isInstance`, never bare instanceof. */
-export class RegistryError extends Error {
-  readonly [brand] = true;
-  constructor(
-    readonly code: RegistryErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RegistryError';
-  }
-  static isInstance(value: unknown): value is RegistryError {
-    return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
-  }
-}
+/** Base of every registry error; `RegistryError.isInstance` (or instanceof) holds across package copies. */
+export class RegistryError<Code extends RegistryErrorCode = RegistryErrorCode> extends BerthError<Code> {}
 
-function subclass<C extends RegistryErrorCode>(code: C, name: string) {
-  return class extends RegistryError {
-    declare readonly code: C;
-    constructor(message: string, options?: { cause?: unknown }) {
+/**
+ * A RegistryError subclass for one code. `name` is set by hand (a class made here would be named `subclass`),
+ * and the name is what BerthError's brand (so `isInstance`) goes by.
+ */
+function registryError<C extends RegistryErrorCode>(code: C, name: string) {
+  const subclass = class extends RegistryError<C> {
+    constructor(message: string, options?: { readonly cause?: unknown }) {
       super(code, message, options);
-      this.name = name;
-    }
-    static override isInstance(value: unknown): value is RegistryError & { code: C } {
-      return RegistryError.isInstance(value) && value.code === code;
     }
   };
+  Object.defineProperty(subclass, 'name', { value: name });
+  return subclass;
 }
 
 /** The string is not an image reference (`host[:port]/repo[:tag][@sha256:…]`). */
-export const InvalidReference = subclass('INVALID_REFERENCE', 'InvalidReference');
+export const InvalidReference = registryError('INVALID_REFERENCE', 'InvalidReference');
 /** The repository, tag or digest does not exist in the registry. */
-export const ImageNotFound = subclass('IMAGE_NOT_FOUND', 'ImageNotFound');
+export const ImageNotFound = registryError('IMAGE_NOT_FOUND', 'ImageNotFound');
 /** The registry wants credentials, or refused the ones given. */
-export const Unauthorized = subclass('UNAUTHORIZED', 'Unauthorized');
+export const Unauthorized = registryError('UNAUTHORIZED', 'Unauthorized');
 /** No HTTP answer: connection refused, DNS, timeout, TLS failure. */
-export const RegistryUnreachable = subclass('REGISTRY_UNREACHABLE', 'RegistryUnreachable');
+export const RegistryUnreachable = registryError('REGISTRY_UNREACHABLE', 'RegistryUnreachable');
 /** A manifest list / index without a linux/amd64 entry. */
-export const NoMatchingPlatform = subclass('NO_MATCHING_PLATFORM', 'NoMatchingPlatform');
+export const NoMatchingPlatform = registryError('NO_MATCHING_PLATFORM', 'NoMatchingPlatform');
 /** A manifest or config of a kind berth cannot run (schema 1, an artifact, …). */
-export const UnsupportedMediaType = subclass('UNSUPPORTED_MEDIA_TYPE', 'UnsupportedMediaType');
+export const UnsupportedMediaType = registryError('UNSUPPORTED_MEDIA_TYPE', 'UnsupportedMediaType');
 /** Any other unexpected answer (5xx, malformed JSON, bad Range reply). */
-export const RegistryProtocolError = subclass('REGISTRY_ERROR', 'RegistryProtocolError');
+export const RegistryProtocolError = registryError('REGISTRY_ERROR', 'RegistryProtocolError');
 
 // Digest mismatches are content errors (the store detects them too); re-exported so callers of the
 // registry find every pull error here.

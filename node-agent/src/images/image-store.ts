@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { LocalContentStore } from '../content/local-store.js';
 import { PassThrough, type Readable } from 'node:stream';
+import { InvalidArgumentError } from '@berth/api';
 import type { ContentStore, ContentWriter } from '../content/content.js';
 import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../distribution/client.js';
 import { ContentError, DigestMismatch } from '../content/errors.js';
@@ -35,7 +36,7 @@ export class ImageStore implements ImageService {
   constructor(options: ImageStoreOptions = {}) {
     const root = options.root ?? '/var/lib/berth/node';
     const concurrency = options.concurrency ?? 3;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`ImageStore option concurrency must be a positive integer, got ${concurrency}`);
     this.content = new LocalContentStore(join(root, 'content'));
     this.layers = new LayerStore(root);
     this.#remote = options.remote ?? new RegistryClient(options.registry ?? {});

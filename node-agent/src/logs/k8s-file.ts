@@ -2,6 +2,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkInteger, InvalidArgumentError } from '@berth/api';
 
 export type LogStreamName = 'stdout' | 'stderr';
 
@@ -146,14 +147,21 @@ async function openIfExists(file: string): Promise<FileHandle | undefined> {
   }
 }
 
+/** Throws InvalidArgumentError for options no read can honour (a negative tail or age, a 0 poll interval). */
+export function checkLogReadOptions(options: LogReadOptions): void {
+  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new InvalidArgumentError(`tailLines must be a non-negative integer, got ${options.tailLines}`);
+  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new InvalidArgumentError(`sinceSeconds must be >= 0, got ${options.sinceSeconds}`);
+  checkInteger('readLogEntries', 'pollMs', options.pollMs);
+}
+
 /**
  * Log entries from `files` (oldest first: the rotated `.1`, then the live log). With `follow` it keeps
  * reading the live file and, when the writer replaces it (rotation), finishes the old one and moves on.
  */
 export async function* readLogEntries(files: readonly string[], options: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+  // Checked before anything is opened (and even with no files), so a caller's bug shows on its first call.
+  checkLogReadOptions(options);
   if (files.length === 0) return;
-  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new RangeError('tailLines must be a non-negative integer');
-  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new RangeError('sinceSeconds must be >= 0');
   const streams = new Set<LogStreamName>(options.streams ?? ['stdout', 'stderr']);
   const sinceMs = options.sinceSeconds === undefined ? undefined : Date.now() - options.sinceSeconds * 1000;
   const start: Position = options.tailLines === undefined ? { file: 0, offset: 0 } : await tailStart(files, options.tailLines, streams);

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkInteger } from '@berth/api';
 import { attachToContainer, writeConmonControl } from '../exec/attach-session.js';
 import { execInContainer } from '../exec/exec-session.js';
 import { v1CgroupDir } from '../host/cgroup-layout.js';
@@ -128,6 +129,8 @@ export class ConmonRuntime implements Runtime {
   readonly #createTimeoutMs: number;
 
   constructor(options: ConmonRuntimeOptions) {
+    checkInteger('ConmonRuntime', 'logSizeMax', options.logSizeMax);
+    checkInteger('ConmonRuntime', 'createTimeoutMs', options.createTimeoutMs);
     this.#host = options.host;
     this.root = options.root ?? '/var/lib/berth/node';
     this.runtimeRoot = options.runtimeRoot ?? '/run/berth/crun';
@@ -481,6 +484,7 @@ export class ConmonRuntime implements Runtime {
   }
 
   async rotateLogs(policy: LogRotationPolicy): Promise<string[]> {
+    checkInteger('rotateLogs', 'maxBytes', policy.maxBytes);
     const rotated: string[] = [];
     for (const st of await this.list()) {
       const ctl = path.join(this.containerDir(st.id), 'ctl');

@@ -1,6 +1,5 @@
 // Typed failures of the container runtime, each with a stable `code` callers can switch on.
-
-const brand = Symbol.for('berth.node-agent.RuntimeError');
+import { BerthError } from '@berth/api';
 
 export type RuntimeErrorCode =
   | 'CommandNotFound'
@@ -13,26 +12,14 @@ export type RuntimeErrorCode =
   | 'ContainerRunning'
   | 'HostNotReady';
 
-export class RuntimeError extends Error {
-  readonly code: RuntimeErrorCode;
+/** `RuntimeError.isInstance` (or instanceof) holds across package copies (BerthError's brand). */
+export class RuntimeError extends BerthError<RuntimeErrorCode> {
   /** crun's or conmon's own words, when a tool failed. */
   readonly stderr: string | undefined;
 
-  constructor(code: RuntimeErrorCode, message: string, options: { cause?: unknown; stderr?: string } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = `RuntimeError[${code}]`;
-    this.code = code;
+  constructor(code: RuntimeErrorCode, message: string, options: { readonly cause?: unknown; readonly stderr?: string } = {}) {
+    super(code, message, options);
     this.stderr = options.stderr;
-    Object.defineProperty(this, brand, { value: true });
-  }
-
-  /** True for a RuntimeError from any copy of this package (instanceof breaks across copies). */
-  static isInstance(value: unknown): value is RuntimeError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return RuntimeError.isInstance(value);
   }
 }
 

@@ -1,6 +1,6 @@
 // Failures of the streaming endpoints as typed errors, and the Kubernetes `Status` bodies (HTTP and error channel) they become.
 
-import type { Status } from '@berth/api';
+import { BerthError, type Status } from '@berth/api';
 
 export type { Status } from '@berth/api';
 
@@ -15,31 +15,17 @@ const httpCodes = {
 
 export type StreamingErrorCode = keyof typeof httpCodes;
 
-const brand = Symbol.for('berth.node-agent.StreamingError');
-
-export class StreamingError extends Error {
-  readonly code: StreamingErrorCode;
+/** `StreamingError.isInstance` (or instanceof) holds across package copies (BerthError's brand). */
+export class StreamingError extends BerthError<StreamingErrorCode> {
   readonly details: Status['details'];
 
-  constructor(code: StreamingErrorCode, message: string, options: { details?: Status['details']; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = `StreamingError[${code}]`;
-    this.code = code;
+  constructor(code: StreamingErrorCode, message: string, options: { readonly details?: Status['details']; readonly cause?: unknown } = {}) {
+    super(code, message, options);
     this.details = options.details;
-    Object.defineProperty(this, brand, { value: true });
   }
 
   get httpCode(): number {
     return httpCodes[this.code];
-  }
-
-  /** True for a StreamingError from any copy of this package (instanceof breaks across copies). */
-  static isInstance(value: unknown): value is StreamingError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return StreamingError.isInstance(value);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
+import { checkInteger, InvalidArgumentError } from '@berth/api';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { rotatedLogPath } from '../logs/rotation.js';
 import { isRuntimeError } from '../runtime/errors.js';
@@ -90,8 +91,9 @@ export class StreamingServer {
   #started = false;
 
   constructor(options: StreamingServerOptions) {
-    if (!path.isAbsolute(options.socketPath)) throw new TypeError(`socketPath must be absolute, got "${options.socketPath}"`);
-    if (typeof options.lookup !== 'function') throw new TypeError('lookup must be a function');
+    if (!path.isAbsolute(options.socketPath)) throw new InvalidArgumentError(`StreamingServer option socketPath must be absolute, got "${options.socketPath}"`);
+    if (typeof options.lookup !== 'function') throw new InvalidArgumentError('StreamingServer option lookup must be a function');
+    checkInteger('StreamingServer', 'pollMs', options.pollMs);
     this.socketPath = options.socketPath;
     this.#options = options;
     this.#http = createServer((req, res) => void this.#request(req, res));

@@ -7,12 +7,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Container } from '@berth/api';
-import { startTestServer, type TestServer } from '../../../apiserver/test/e2e/harness.js';
+import { pushBusybox, startRegistry, startTestServer, type TestServer } from '@berth/testkit';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/index.js';
 import { prepareHost } from '../../src/host/prepare-host.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../../src/snapshots/overlay.js';
-import { pushBusybox, startRegistry } from '../fixtures/registry.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { ImageStore } from '../../src/images/image-store.js';
-import { RegistryError } from '../../src/registry/errors.js';
-import type { DockerConfigJson } from '../../src/registry/auth.js';
-import { freePort, pushBusybox, startRegistry } from '../fixtures/registry.js';
+import { RegistryError } from '../../src/distribution/errors.js';
+import type { DockerConfigJson } from '../../src/distribution/auth.js';
+import { freePort, pushBusybox, startRegistry } from '@berth/testkit';
 
 const execFileAsync = promisify(execFile);
 const work = await mkdtemp(join(tmpdir(), 'berth-auth-test-'));

@@ -7,11 +7,11 @@ import { request } from 'undici';
 import { ContentError } from '../../src/content/errors.js';
 import { sha256Digest } from '../../src/content/digest.js';
 import { ImageStore } from '../../src/images/image-store.js';
-import { RegistryClient } from '../../src/registry/client.js';
-import { RegistryError } from '../../src/registry/errors.js';
-import { mediaTypes } from '../../src/registry/manifest.js';
-import { parseReference } from '../../src/registry/reference.js';
-import { freePort, pushBusybox, startRegistry } from '../fixtures/registry.js';
+import { RegistryClient } from '../../src/distribution/client.js';
+import { RegistryError } from '../../src/distribution/errors.js';
+import { mediaTypes } from '../../src/distribution/manifest.js';
+import { parseReference } from '../../src/distribution/reference.js';
+import { freePort, pushBusybox, startRegistry } from '@berth/testkit';
 
 const registry = await startRegistry(t);
 const digest = await pushBusybox(t, registry.address);

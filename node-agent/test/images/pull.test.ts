@@ -6,7 +6,7 @@ import t from 'tap';
 import { ImageStore } from '../../src/images/image-store.js';
 import { OverlaySnapshotter } from '../../src/snapshots/overlay.js';
 import type { PullProgress } from '../../src/images/images.js';
-import { pushBusybox, startRegistry } from '../fixtures/registry.js';
+import { pushBusybox, startRegistry } from '@berth/testkit';
 
 const registry = await startRegistry(t);
 const digest = await pushBusybox(t, registry.address);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { prepareHost, type HostReport } from '../../src/host/prepare-host.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import type { ContainerConfig, ContainerState } from '../../src/runtime/runtime.js';
-import { makeDataRoot } from './busybox-rootfs.js';
+import { makeDataRoot } from '@berth/testkit';
 
 interface Teardown {
   teardown(fn: () => unknown): void;

@@ -9,12 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { WebSocket, type RawData } from 'ws';
-import { request, startTestServer, type TestServer } from '../../../apiserver/test/e2e/harness.js';
+import { makeDataRoot, request, startTestServer, type TestServer } from '@berth/testkit';
 import { prepareHost } from '../../src/host/prepare-host.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import type { ContainerConfig } from '../../src/runtime/runtime.js';
 import { StreamingServer } from '../../src/streaming/streaming.js';
-import { makeDataRoot } from '../runtime/busybox-rootfs.js';
 import { exec } from '../../../cli/src/commands/exec.js';
 import { logs } from '../../../cli/src/commands/logs.js';
 

@@ -1,10 +1,11 @@
-// Starts a real berth API server (HTTPS, level store in a temp dir) for a test, and runs the real kubectl
-// against it with its own kubeconfig and discovery cache.
+// Test fixture: a real berth API server (HTTPS on a free loopback port, level store in a temp dir), with a
+// kubeconfig file for the real kubectl (own discovery cache) and a client-node KubeConfig.
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
 
@@ -16,7 +17,10 @@ export interface TestServer {
   readonly dir: string;
   readonly token: string;
   readonly caCert: string;
+  /** Path of a kubeconfig file (admin token, the server's CA, namespace default). */
   readonly kubeconfig: string;
+  /** A client-node KubeConfig loaded from `kubeconfig`, fresh on each call. */
+  kubeConfig(): KubeConfig;
   /** Runs kubectl; resolves with its output and exit code (never rejects on a non-zero exit). */
   kubectl(args: readonly string[], options?: { input?: string; env?: Record<string, string> }): Promise<KubectlResult>;
   /** Drops the store's history up to `revision` (watches from before it get 410 Expired). */
@@ -60,6 +64,11 @@ export async function startTestServer(options: { watchCacheCapacity?: number; bo
     token: pki.adminToken,
     caCert: pki.caCert,
     kubeconfig,
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfig);
+      return kc;
+    },
     kubectl(args, options = {}) {
       return new Promise((resolve) => {
         const child = execFile(kubectlBinary, [...args], { env: { ...env, ...options.env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -105,49 +114,4 @@ export function kubectlBackground(ts: TestServer, args: readonly string[]): { ou
         child.kill('SIGTERM');
       }),
   };
-}
-
-/** Polls `check` until it returns true or the time runs out. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
-
-export interface RawResponse {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-  json<T = Record<string, unknown>>(): T;
-}
-
-/** One HTTPS request to the test server, authenticated as admin unless `token` is given ('' = none). */
-export async function request(
-  ts: TestServer,
-  method: string,
-  path: string,
-  options: { body?: string | Buffer; contentType?: string; accept?: string; token?: string } = {},
-): Promise<RawResponse> {
-  const { request: httpsRequest } = await import('node:https');
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    const token = options.token ?? ts.token;
-    if (token !== '') headers['Authorization'] = `Bearer ${token}`;
-    if (options.contentType !== undefined) headers['Content-Type'] = options.contentType;
-    if (options.accept !== undefined) headers['Accept'] = options.accept;
-    const req = httpsRequest(new URL(path, ts.url), { method, headers, ca: ts.caCert }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }

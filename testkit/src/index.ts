@@ -1,0 +1,9 @@
+// @berth/testkit: the fixtures berth's tests share — a real API server, a loopback registry, busybox.
+export { kubectlBackground, kubectlBinary, startTestServer, type KubectlResult, type TestServer } from './api-server.js';
+export { makeBusyboxRootfs, makeDataRoot } from './busybox-rootfs.js';
+export { pushBusybox } from './busybox-image.js';
+export { eventually } from './eventually.js';
+export { freePort } from './free-port.js';
+export { request, type RawResponse } from './raw-request.js';
+export { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
+export type { Teardown } from './teardown.js';
