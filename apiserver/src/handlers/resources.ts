@@ -34,6 +34,9 @@ export interface Reply {
   readonly warnings?: readonly string[];
 }
 
+const undeletable = (r: Resource, name: string) =>
+  new ApiError('Forbidden', `${r.group === '' ? r.plural : `${r.plural}.${r.group}`} "${name}" is forbidden: this namespace may not be deleted`, { name, group: r.group, kind: r.plural });
+
 const unsupportedPatch = (accepted: string) =>
   new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}`);
 
@@ -119,12 +122,14 @@ export async function handleResource(
     case 'patch':
       return patch(deps, scope, info, req, query, userAgent);
     case 'delete': {
+      if (resource.strategy.undeletable?.has(info.name!)) throw undeletable(resource, info.name!);
       const options = await deleteOptions(req, query);
       const { object, gone } = await deps.objects.delete(scope, info.name!, options);
       if (!gone || resource.strategy.returnsDeletedObject === true) return { status: 200, body: object };
       return { status: 200, body: successStatus(resource, object) };
     }
     case 'deletecollection': {
+      if (resource.strategy.deleteCollection === false) throw methodNotAllowed('DELETE', info.resource);
       const options = await deleteOptions(req, query);
       const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
       const { items, revision } = await deps.objects.list(scope, filter === undefined ? {} : { filter });
