@@ -22,7 +22,9 @@ import type { FieldOwnership } from './field-ownership/ownership.js';
 import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
 import { isProxied, relayRequest, relayUpgrade, resolveAgent, writeUpgradeError } from './handlers/node-proxy.js';
+import { mustCloseConnection } from './http/body.js';
 import { parseResourcePath, requestTarget } from './http/request-info.js';
+import { answerClientError, answerConnect } from './http/socket-answers.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
@@ -134,6 +136,7 @@ export class ApiServer {
           return;
         }
         const status = toStatus(e);
+        if (mustCloseConnection(ctx.req)) ctx.set('Connection', 'close');
         ctx.status = status.code ?? 500;
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(status);
@@ -249,6 +252,8 @@ export class ApiServer {
         }
       })();
     });
+    server.on('clientError', answerClientError);
+    server.on('connect', answerConnect);
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     try {

@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
-import { decodeBody, mediaType, readBody } from '../http/body.js';
+import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
 import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
 import type { ResourceRequest } from '../http/request-info.js';
 import { ObjectStore, type ObjectScope, type Subresource, type WriteOptions } from '../objects/object-store.js';
@@ -103,13 +103,13 @@ export async function handleResource(
     }
     case 'create': {
       if (info.name !== undefined) throw methodNotAllowed('POST', `${info.resource}/${info.name}`);
-      const body = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+      const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const options = writeOptions(deps, query, resource, manager(query, userAgent), 'main');
       const created = await deps.objects.create(scope, body, options);
       return { status: 201, body: created, warnings: options.warnings };
     }
     case 'update': {
-      const body = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+      const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const part: Subresource = subresource === 'status' ? 'status' : 'main';
       const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
       if (subresource === 'scale') {
