@@ -48,4 +48,7 @@ t.test('namespace protection', async (t) => {
   t.notOk(nsVerbs.includes('deletecollection'));
   t.ok(nsVerbs.includes('delete'));
   t.ok(resources.find((r) => r.name === 'configmaps')?.verbs.includes('deletecollection'), 'other collections keep it');
+  const openapi = (await request(ts, 'GET', '/openapi/v3/api/v1')).json<{ paths: Record<string, Record<string, unknown>> }>().paths;
+  t.equal(openapi['/api/v1/namespaces']?.['delete'], undefined, 'OpenAPI offers no deletecollection on namespaces');
+  t.ok(openapi['/api/v1/namespaces/{namespace}/configmaps']?.['delete'] !== undefined);
 });
