@@ -2,7 +2,9 @@
 // (413, then the connection closes), CONNECT, requests Node's parser refuses, and media types that are not served.
 
 import t from 'tap';
+import { writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { request, startTestServer, type TestServer } from './harness.js';
 import { rawExchange, rawRequest, statusOf } from './raw-client.js';
 
@@ -96,6 +98,14 @@ t.test('hostile bodies and requests', async (t) => {
     t.equal(r.headers.connection, 'close');
     const ok = await request(ts, 'GET', `${cms}/keep`);
     t.equal(ok.status, 200, 'the server still answers');
+    // What a user sees: kubectl create of a 4 MiB ConfigMap gets the server's 413 (not a timeout or a reset).
+    const file = join(ts.dir, 'big.txt');
+    await writeFile(file, 'x'.repeat(4 * 1024 * 1024));
+    const started = Date.now();
+    const k = await ts.kubectl(['create', 'configmap', 'big', `--from-file=${file}`]);
+    t.not(k.code, 0);
+    t.match(k.stderr, /Request entity too large: limit is 3145728/);
+    t.ok(Date.now() - started < 10_000, 'kubectl got its answer promptly');
   });
 
   t.test('CONNECT and unparseable requests get a Status', async (t) => {
@@ -106,6 +116,11 @@ t.test('hostile bodies and requests', async (t) => {
     const garbage = await rawExchange(ts, 'NOT HTTP AT ALL\r\n\r\n');
     t.match(garbage, /^HTTP\/1\.1 400 /);
     t.match(garbage, /"kind":"Status"/);
+    for (const headers of ['Content-Length: 2\r\nContent-Length: 3', 'Content-Length: 2\r\nTransfer-Encoding: chunked', 'Content-Length: -1', 'X-Bad\u0001: y']) {
+      const r = await rawExchange(ts, `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\n${headers}\r\n\r\n{}`);
+      t.match(r, /^HTTP\/1\.1 400 /, JSON.stringify(headers));
+      t.match(r, /"kind":"Status"/);
+    }
     const badChunk = await rawExchange(ts, `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
     t.match(badChunk, /^HTTP\/1\.1 400 /);
     t.match(badChunk, /"kind":"Status"/);
