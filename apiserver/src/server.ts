@@ -22,7 +22,6 @@ import type { FieldOwnership } from './field-ownership/ownership.js';
 import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
 import { isProxied, relayRequest, relayUpgrade, resolveAgent, writeUpgradeError } from './handlers/node-proxy.js';
-import { mustCloseConnection } from './http/body.js';
 import { parseResourcePath, requestTarget } from './http/request-info.js';
 import { answerClientError, answerConnect } from './http/socket-answers.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
@@ -136,7 +135,6 @@ export class ApiServer {
           return;
         }
         const status = toStatus(e);
-        if (mustCloseConnection(ctx.req)) ctx.set('Connection', 'close');
         ctx.status = status.code ?? 500;
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(status);

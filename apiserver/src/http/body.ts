@@ -4,21 +4,14 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from '../errors/api-error.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';
+import { depthExceeds, flowDepthExceeds, jsonDepthExceeds, maxNestingDepth } from './nesting-depth.js';
 
 /** Kubernetes' limit on a request body (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
 
-/**
- * How deep a body may nest. Kubernetes' JSON decoder stops at 10,000 levels; berth's recursive merge, ownership
- * and validation code runs out of stack well before that, so berth draws the line where it still answers.
- */
-export const maxNestingDepth = 1000;
-
-/** Requests whose body was refused as too large: their answer closes the connection (the rest is never read). */
-const oversized = new WeakSet<IncomingMessage>();
-
-/** Whether the answer to `req` must close the connection because its body was not read to the end. */
-export const mustCloseConnection = (req: IncomingMessage): boolean => oversized.has(req);
+/** How much of a refused body is still read (and dropped), and for how long, before the connection is cut. */
+const maxDiscardBytes = 4 * maxBodyBytes;
+const maxDiscardMs = 5_000;
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
@@ -56,10 +49,23 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Stops reading an oversized body and marks its answer to close the connection, as Go's MaxBytesReader does. */
+/**
+ * Refuses an oversized body. The rest of it is read and dropped rather than left unread: closing a socket with
+ * unread data sends a TCP reset, and a client still writing its body (kubectl) then sees "broken pipe" instead of
+ * the 413 (Go's server avoids the same with its lingering close). A client that keeps on sending is cut off.
+ */
 function refuse(req: IncomingMessage): ApiError {
-  oversized.add(req);
-  req.pause();
+  let dropped = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, maxDiscardMs);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > maxDiscardBytes) cut();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.on('error', () => undefined);
+  req.resume();
   return new ApiError('RequestEntityTooLarge', `Request entity too large: limit is ${maxBodyBytes}`);
 }
 
@@ -105,7 +111,7 @@ export function decodeBody(raw: Buffer, contentType: string | undefined): unknow
     } catch (e) {
       throw badRequest(`error decoding YAML: ${(e as Error).message.split('\n')[0]}`);
     }
-    if (depthOf(value) > maxNestingDepth) throw tooDeep('YAML');
+    if (depthExceeds(value)) throw tooDeep('YAML');
     return value;
   }
   try {
@@ -120,55 +126,6 @@ const tooDeep = (format: string) => badRequest(`error decoding ${format}: exceed
 
 /** JSON.parse after a linear scan for nesting depth (JSON.parse itself is not recursive; berth's code is). */
 function parseJson(text: string): unknown {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > maxNestingDepth) throw tooDeep('JSON');
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
+  if (jsonDepthExceeds(text)) throw tooDeep('JSON');
   return JSON.parse(text) as unknown;
-}
-
-/** Whether YAML flow collections (`[`, `{`) nest deeper than allowed; quotes and comments are skipped. */
-function flowDepthExceeds(text: string): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-    } else if (c === "'") {
-      for (i++; i < text.length; i++) {
-        if (text[i] !== "'") continue;
-        if (text[i + 1] !== "'") break;
-        i++;
-      }
-    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === '[' || c === '{') {
-      if (++depth > maxNestingDepth) return true;
-    } else if ((c === ']' || c === '}') && depth > 0) depth--;
-  }
-  return false;
-}
-
-/** The nesting depth of decoded data, without recursion (a YAML document can nest as deep as it likes). */
-function depthOf(value: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  const seen = new Set<unknown>();
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
-    seen.add(v);
-    max = Math.max(max, d + 1);
-    if (max > maxNestingDepth) return max;
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
-  }
-  return max;
 }

@@ -1,5 +1,5 @@
 // Bad bodies and bad requests are 4xx Statuses, answered promptly: deep nesting, invalid UTF-8, oversized bodies
-// (413, then the connection closes), CONNECT, requests Node's parser refuses, and media types that are not served.
+// (413 at once, the rest read and dropped so the client sees it), CONNECT, requests Node's parser refuses, and media types that are not served.
 
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ const cms = '/api/v1/namespaces/default/configmaps';
 const containers = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
 
 /** Sends `chunks` × 64 KiB as a chunked body (no Content-Length); resolves with the answer and how long it took. */
-function chunkedUpload(ts: TestServer, path: string, chunks: number): Promise<{ status: number; connection: string | undefined; text: string; ms: number }> {
+function chunkedUpload(ts: TestServer, path: string, chunks: number): Promise<{ status: number; text: string; ms: number }> {
   const { hostname, port } = new URL(ts.url);
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -23,7 +23,7 @@ function chunkedUpload(ts: TestServer, path: string, chunks: number): Promise<{ 
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => {
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text, ms: Date.now() - started });
+          resolve({ status: res.statusCode ?? 0, text, ms: Date.now() - started });
         });
       },
     );
@@ -67,6 +67,13 @@ t.test('hostile bodies and requests', async (t) => {
         t.match(s?.message ?? '', /exceeded max depth|error decoding/);
       }
     }
+    // YAML aliases can make a cycle out of a short document: it nests without end.
+    for (const cycle of ['metadata: {name: c}\ndata: &x [*x]\n', 'metadata: {name: c}\nx: &x {a: *x}\n']) {
+      const r = await rawRequest(ts, 'POST', cms, { body: cycle, contentType: 'application/yaml' });
+      t.equal(r.status, 400, `${JSON.stringify(cycle)}: ${r.text.slice(0, 200)}`);
+      const a = await rawRequest(ts, 'PATCH', `${cms}/keep?fieldManager=t`, { body: cycle.replace('{name: c}', '{name: keep}'), contentType: 'application/apply-patch+yaml' });
+      t.equal(a.status, 400, `apply ${JSON.stringify(cycle)}: ${a.text.slice(0, 200)}`);
+    }
     const ok = `{"metadata":{"name":"shallow"},"data":{"k":"v"},"x":${'['.repeat(999)}${']'.repeat(999)}}`;
     t.equal((await rawRequest(ts, 'POST', cms, { body: ok, contentType: 'application/json' })).status, 201, '999 levels are fine');
   });
@@ -81,21 +88,24 @@ t.test('hostile bodies and requests', async (t) => {
     t.equal(n.status, 422, n.text);
   });
 
-  t.test('an oversized body gets its 413 promptly and the connection closes', async (t) => {
+  t.test('an oversized body gets its 413 promptly; a client that keeps sending is cut off', async (t) => {
     for (const chunks of [49, 60, 200, 800]) {
       const r = await chunkedUpload(ts, cms, chunks);
       t.equal(r.status, 413, `${chunks} × 64 KiB chunked`);
-      t.equal(r.connection, 'close');
       t.equal(statusOf(r.text)?.reason, 'RequestEntityTooLarge');
-      t.ok(r.ms < 5000, `answered in ${r.ms} ms`);
+      t.ok(r.ms < 3000, `answered in ${r.ms} ms`);
     }
-    const declared = await rawExchange(ts, `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{"a":`);
+    // The client declares 100 MB and sends a few bytes: the 413 comes at once, and the server does not wait forever.
+    const declaredAt = Date.now();
+    const head = `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{"a":`;
+    const declared = await rawExchange(ts, head, 10_000, /"code":413\}/);
     t.match(declared, /^HTTP\/1\.1 413 /);
-    t.match(declared, /Connection: close/i);
     t.match(declared, /"reason":"RequestEntityTooLarge"/);
+    t.ok(Date.now() - declaredAt < 3000, 'the 413 came before the body');
+    const stalled = await rawExchange(ts, head, 15_000);
+    t.match(stalled, /^HTTP\/1\.1 413 /, 'a client that never finishes its body is disconnected');
     const r = await rawRequest(ts, 'POST', cms, { body: Buffer.alloc(3 * 1024 * 1024 + 1, 'a'), contentType: 'application/json' });
     t.equal(r.status, 413);
-    t.equal(r.headers.connection, 'close');
     const ok = await request(ts, 'GET', `${cms}/keep`);
     t.equal(ok.status, 200, 'the server still answers');
     // What a user sees: kubectl create of a 4 MiB ConfigMap gets the server's 413 (not a timeout or a reset).

@@ -54,8 +54,11 @@ export function rawRequest(ts: TestServer, method: string, path: string, options
   });
 }
 
-/** Writes `text` as the whole request on a fresh TLS connection and returns what comes back until the server closes. */
-export function rawExchange(ts: TestServer, text: string | Buffer, timeoutMs = 10_000): Promise<string> {
+/**
+ * Writes `text` as the whole request on a fresh TLS connection and returns what comes back until the server closes
+ * (or, with `until`, until the answer so far matches it).
+ */
+export function rawExchange(ts: TestServer, text: string | Buffer, timeoutMs = 10_000, until?: RegExp): Promise<string> {
   const { hostname, port } = new URL(ts.url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port), ca: ts.caCert, servername: 'localhost', rejectUnauthorized: false }, () => socket.write(text));
@@ -64,7 +67,10 @@ export function rawExchange(ts: TestServer, text: string | Buffer, timeoutMs = 1
       socket.destroy();
       reject(new Error(`timeout, got so far: ${out.slice(0, 200)}`));
     }, timeoutMs);
-    socket.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      if (until?.test(out) === true) socket.destroy();
+    });
     socket.on('close', () => {
       clearTimeout(timer);
       resolve(out);
