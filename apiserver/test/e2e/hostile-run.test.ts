@@ -88,6 +88,7 @@ const served = fc.constantFrom(
   ['/api/v1', 'events'],
   ['/apis/berth.dev/v1alpha1', 'containers'],
   ['/apis/coordination.k8s.io/v1', 'leases'],
+  ['/api/v1', 'nodes'],
   ['/apis/berth.dev/v1alpha1', 'nodes'],
 );
 const resourcePath = fc
@@ -190,6 +191,7 @@ const templates: Record<string, unknown>[] = [
   { apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'web' }, spec: { image: 'busybox' } },
   { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'web' }, spec: { holderIdentity: 'x', leaseDurationSeconds: 5 } },
   { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web' }, involvedObject: { kind: 'ConfigMap', name: 'web' }, reason: 'R', message: 'm' },
+  { apiVersion: 'v1', kind: 'Node', metadata: { name: 'web' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
 ];
 const fieldPaths = ['metadata.name', 'metadata.namespace', 'metadata.labels', 'metadata.annotations', 'metadata.finalizers', 'metadata.ownerReferences', 'metadata.resourceVersion', 'metadata.generateName', 'metadata.managedFields', 'metadata.creationTimestamp', 'metadata.deletionTimestamp', 'metadata.uid', 'metadata', 'data', 'data.a', 'stringData', 'spec', 'spec.image', 'spec.restartPolicy', 'spec.leaseDurationSeconds', 'status', 'immutable', 'type', 'apiVersion', 'kind', 'involvedObject'];
 const plausibleBody = fc
@@ -326,6 +328,7 @@ const kinds: [path: string, template: number][] = [
   ['/apis/berth.dev/v1alpha1/namespaces/fuzz/containers', 3],
   ['/apis/coordination.k8s.io/v1/namespaces/fuzz/leases', 4],
   ['/api/v1/namespaces/fuzz/events', 5],
+  ['/api/v1/nodes', 6],
 ];
 const coherent: fc.Arbitrary<Hostile> = fc
   .record({
