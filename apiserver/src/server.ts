@@ -22,7 +22,8 @@ import type { FieldOwnership } from './field-ownership/ownership.js';
 import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
 import { isProxied, relayRequest, relayUpgrade, resolveAgent, writeUpgradeError } from './handlers/node-proxy.js';
-import { parseResourcePath } from './http/request-info.js';
+import { parseResourcePath, requestTarget } from './http/request-info.js';
+import { answerClientError, answerConnect } from './http/socket-answers.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
@@ -116,10 +117,9 @@ export class ApiServer {
         if (!ctx.res.writableFinished) controller.abort();
       });
       try {
-        const url = new URL(ctx.req.url ?? '/', 'https://berth');
-        const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+        const { path, query } = requestTarget(ctx.req.url);
         authenticator.authenticate(ctx.req, path);
-        const reply = await route(ctx, path, url.searchParams, controller.signal);
+        const reply = await route(ctx, path, query, controller.signal);
         if (reply === undefined) {
           ctx.respond = false;
           return;
@@ -239,17 +239,19 @@ export class ApiServer {
       socket.on('error', () => socket.destroy());
       void (async () => {
         try {
-          const url = new URL(req.url ?? '/', 'https://berth');
-          authenticator.authenticate(req, url.pathname);
-          const info = parseResourcePath('GET', url.pathname, url.searchParams);
+          const url = requestTarget(req.url);
+          authenticator.authenticate(req, url.path);
+          const info = parseResourcePath('GET', url.path, url.query);
           if (info === undefined || !isProxied(info.group, info.resource, info.subresource) || info.subresource === 'log') throw pathNotFound();
-          const target = await resolveAgent(objects, registry, info.group, info.version, info.namespace ?? '', info.name ?? '', info.subresource!, url.searchParams.toString());
+          const target = await resolveAgent(objects, registry, info.group, info.version, info.namespace ?? '', info.name ?? '', info.subresource!, url.query.toString());
           relayUpgrade(target, req, socket, head);
         } catch (e) {
           writeUpgradeError(socket, toStatus(e));
         }
       })();
     });
+    server.on('clientError', answerClientError);
+    server.on('connect', answerConnect);
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     try {

@@ -8,7 +8,8 @@ import { proxiedSubresources } from '../handlers/node-proxy.js';
 export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
-const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const verbsOfResource = (r: Resource): string[] => (r.strategy.deleteCollection === false ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs);
 const subresourceVerbs = ['get', 'patch', 'update'];
 /** log is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
 const verbsOf = (subresource: string): string[] => (subresource === 'log' ? ['get'] : subresource === 'exec' || subresource === 'attach' ? ['create', 'get'] : subresourceVerbs);
@@ -40,7 +41,7 @@ function aggregatedResource(r: Resource) {
     responseKind: { group: r.group, version: r.version, kind: r.kind },
     scope: r.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: r.singular,
-    verbs,
+    verbs: verbsOfResource(r),
     ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length > 0 ? { categories: r.categories } : {}),
     ...(subresourcesOf(r).length > 0
@@ -102,7 +103,7 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
         singularName: r.singular,
         namespaced: r.namespaced,
         kind: r.kind,
-        verbs,
+        verbs: verbsOfResource(r),
         ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
         ...(r.categories.length > 0 ? { categories: r.categories } : {}),
         storageVersionHash: '',

@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
-import { decodeBody, mediaType, readBody } from '../http/body.js';
+import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
 import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
 import type { ResourceRequest } from '../http/request-info.js';
 import { ObjectStore, type ObjectScope, type Subresource, type WriteOptions } from '../objects/object-store.js';
@@ -33,6 +33,9 @@ export interface Reply {
   readonly body: unknown;
   readonly warnings?: readonly string[];
 }
+
+const undeletable = (r: Resource, name: string) =>
+  new ApiError('Forbidden', `${r.group === '' ? r.plural : `${r.plural}.${r.group}`} "${name}" is forbidden: this namespace may not be deleted`, { name, group: r.group, kind: r.plural });
 
 const unsupportedPatch = (accepted: string) =>
   new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}`);
@@ -100,13 +103,13 @@ export async function handleResource(
     }
     case 'create': {
       if (info.name !== undefined) throw methodNotAllowed('POST', `${info.resource}/${info.name}`);
-      const body = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+      const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const options = writeOptions(deps, query, resource, manager(query, userAgent), 'main');
       const created = await deps.objects.create(scope, body, options);
       return { status: 201, body: created, warnings: options.warnings };
     }
     case 'update': {
-      const body = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+      const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const part: Subresource = subresource === 'status' ? 'status' : 'main';
       const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
       if (subresource === 'scale') {
@@ -119,12 +122,14 @@ export async function handleResource(
     case 'patch':
       return patch(deps, scope, info, req, query, userAgent);
     case 'delete': {
+      if (resource.strategy.undeletable?.has(info.name!)) throw undeletable(resource, info.name!);
       const options = await deleteOptions(req, query);
       const { object, gone } = await deps.objects.delete(scope, info.name!, options);
       if (!gone || resource.strategy.returnsDeletedObject === true) return { status: 200, body: object };
       return { status: 200, body: successStatus(resource, object) };
     }
     case 'deletecollection': {
+      if (resource.strategy.deleteCollection === false) throw methodNotAllowed('DELETE', info.resource);
       const options = await deleteOptions(req, query);
       const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
       const { items, revision } = await deps.objects.list(scope, filter === undefined ? {} : { filter });

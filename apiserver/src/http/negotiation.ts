@@ -40,5 +40,7 @@ export function intParam(query: URLSearchParams, name: string): number | undefin
   const v = query.get(name);
   if (v === null || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw badRequest(`${name}: Invalid value: "${v}": must be a non-negative integer`);
+  // Kubernetes parses these as int64; past that Go's strconv refuses them, and past 2^53 a JS number is not exact.
+  if (!Number.isSafeInteger(Number(v))) throw badRequest(`${name}: Invalid value: "${v}": value out of range`);
   return Number(v);
 }

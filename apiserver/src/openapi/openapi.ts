@@ -72,7 +72,9 @@ function pathsOf(r: Resource): Record<string, unknown> {
     [collection]: {
       get: { operationId: `list${r.kind}`, 'x-kubernetes-action': 'list', 'x-kubernetes-group-version-kind': gvk, parameters: listParams, responses: { '200': { description: 'OK' } } },
       post: { operationId: `create${r.kind}`, 'x-kubernetes-action': 'post', 'x-kubernetes-group-version-kind': gvk, parameters: writeParams, requestBody: { content: { 'application/json': { schema: ref } } }, responses: { '201': { description: 'Created' } } },
-      delete: { operationId: `deletecollection${r.kind}`, 'x-kubernetes-action': 'deletecollection', 'x-kubernetes-group-version-kind': gvk, parameters: listParams, responses: { '200': { description: 'OK' } } },
+      ...(r.strategy.deleteCollection === false
+        ? {}
+        : { delete: { operationId: `deletecollection${r.kind}`, 'x-kubernetes-action': 'deletecollection', 'x-kubernetes-group-version-kind': gvk, parameters: listParams, responses: { '200': { description: 'OK' } } } }),
       ...(r.namespaced ? { parameters: [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] } : {}),
     },
     [`${collection}/{name}`]: operations(r, 'main'),

@@ -11,6 +11,8 @@ export const namespaceFinalizer = 'kubernetes';
 /** The finalizer that holds a CRD until all its custom resources are deleted. */
 export const crdCleanupFinalizer = 'customresourcecleanup.apiextensions.k8s.io';
 
+// Kubernetes' NamespaceLifecycle admission refuses to delete default, kube-system and kube-public; berth also keeps
+// kube-node-lease (node heartbeats) and berth-system, which it creates only at bootstrap and would not bring back.
 const namespaceStrategy: Strategy = {
   prepareForCreate(obj) {
     obj['spec'] = { finalizers: [namespaceFinalizer] };
@@ -25,6 +27,8 @@ const namespaceStrategy: Strategy = {
     obj['status'] = { ...(isPlainObject(obj['status']) ? obj['status'] : {}), phase: 'Terminating' };
   },
   returnsDeletedObject: true,
+  undeletable: new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'berth-system']),
+  deleteCollection: false,
 };
 
 const specFinalizers = (obj: KubeObject): string[] | undefined => {

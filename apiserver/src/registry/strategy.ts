@@ -25,6 +25,10 @@ export interface Strategy {
   readonly statusOnCreate?: boolean;
   /** Whether DELETE answers with the object (Namespace) instead of a Success Status. */
   readonly returnsDeletedObject?: boolean;
+  /** Names no client may delete (Kubernetes' immortal namespaces): a 403 before anything is read. */
+  readonly undeletable?: ReadonlySet<string>;
+  /** Whether the collection serves `deletecollection` (Kubernetes serves none on namespaces). @default true */
+  readonly deleteCollection?: boolean;
 }
 
 /** Finalizers that keep a terminating object alive under its kind's rules. */

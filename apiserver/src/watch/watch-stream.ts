@@ -101,7 +101,8 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   const timers: NodeJS.Timeout[] = [];
   const stop = () => watcher.close();
   request.signal.addEventListener('abort', stop, { once: true });
-  const timeoutMs = request.timeoutSeconds === undefined ? defaultTimeoutMs() : request.timeoutSeconds * 1000;
+  // setTimeout fires at once past 2^31-1 ms (24.8 days): a huge timeoutSeconds means "very long", not "now".
+  const timeoutMs = request.timeoutSeconds === undefined ? defaultTimeoutMs() : Math.min(request.timeoutSeconds * 1000, 2 ** 31 - 1);
   timers.push(setTimeout(stop, timeoutMs));
   timers.push(setInterval(() => res.write('\n'), heartbeatMs));
   if (request.bookmarks) {
