@@ -3,7 +3,7 @@
 // ConfigMaps, Secrets, ServiceAccounts, Leases, CRDs, and a Container's STATUS (reason, else phase).
 
 import t from 'tap';
-import { request, startTestServer, type TestServer } from './harness.js';
+import { request, startTestServer, type TestServer } from '@berth/testkit';
 
 const ts: TestServer = await startTestServer();
 t.teardown(() => ts.close());

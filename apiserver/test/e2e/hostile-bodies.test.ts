@@ -5,7 +5,7 @@ import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { request, startTestServer, type TestServer } from './harness.js';
+import { request, startTestServer, type TestServer } from '@berth/testkit';
 import { rawExchange, rawRequest, statusOf } from './raw-client.js';
 
 const cms = '/api/v1/namespaces/default/configmaps';

@@ -5,7 +5,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { Agent } from 'node:https';
-import { request, startTestServer, type TestServer } from './harness.js';
+import { request, startTestServer, type TestServer } from '@berth/testkit';
 import { rawRequest, statusOf } from './raw-client.js';
 
 const seed = Number(process.env['BERTH_HOSTILE_SEED'] ?? 20261201);

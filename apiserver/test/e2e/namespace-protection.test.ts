@@ -2,7 +2,7 @@
 // namespaces, and its NamespaceLifecycle admission refuses to delete default, kube-system and kube-public.
 
 import t from 'tap';
-import { request, startTestServer } from './harness.js';
+import { request, startTestServer } from '@berth/testkit';
 import { rawRequest, statusOf } from './raw-client.js';
 
 const protectedNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'berth-system'];

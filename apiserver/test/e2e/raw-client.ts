@@ -4,7 +4,7 @@
 
 import { Agent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
-import type { TestServer } from './harness.js';
+import type { TestServer } from '@berth/testkit';
 
 export interface RawAnswer {
   readonly status: number;

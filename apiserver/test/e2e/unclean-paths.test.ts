@@ -3,7 +3,7 @@
 // namespace, 404 anywhere else), and nothing is deleted on the way.
 
 import t from 'tap';
-import { request, startTestServer, type TestServer } from './harness.js';
+import { request, startTestServer, type TestServer } from '@berth/testkit';
 import { rawRequest, statusOf } from './raw-client.js';
 
 const ns = '/api/v1/namespaces/paths';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import tar from 'tar-stream';
 import { applyLayer } from '../../src/unpack/extract-layer.js';
 import { UnpackError } from '../../src/unpack/errors.js';
@@ -44,7 +44,7 @@ async function tempDir(prefix: string): Promise<string> {
 /** A directory outside every target, with a file the hostile layers aim at; its state is checked after each. */
 const outside = await tempDir('berth-unpack-outside-');
 await writeFile(join(outside, 'secret'), 'untouched');
-async function assertOutsideUntouched(t: Tap.Test): Promise<void> {
+async function assertOutsideUntouched(t: Test): Promise<void> {
   t.same((await readdir(outside)).sort(), ['secret'], 'nothing created outside the target');
   t.equal(await readFile(join(outside, 'secret'), 'utf8'), 'untouched', 'outside file unchanged');
   t.equal((await stat(join(outside, 'secret'))).nlink, 1, 'outside file not hard-linked');
@@ -124,7 +124,7 @@ t.test('whiteouts become 0/0 char devices, opaque dirs get trusted.overlay.opaqu
 });
 
 t.test('hostile layers never write outside the target', async (t) => {
-  const cases: { name: string; entries: Entry[]; error?: string; inside?: (root: string) => Promise<void> }[] = [
+  const cases: { name: string; entries: Entry[]; error?: string; inside?: (root: string) => Promise<unknown> }[] = [
     {
       name: 'a ../ path is refused',
       entries: [{ header: { name: `../../../../../../..${outside}/pwned`, type: 'file', mode: 0o644 }, body: 'x' }],
