@@ -18,6 +18,8 @@ import {
   wantsAggregated,
 } from './discovery/discovery.js';
 import { ApiError, pathNotFound, type Status } from './errors/api-error.js';
+import { checkInteger, InvalidArgumentError } from './errors/invalid-argument.js';
+import { toApiError } from './errors/status.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
 import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
 import { handleResource } from './handlers/resources.js';
@@ -77,6 +79,7 @@ export class ApiServer {
   ) {}
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
+    checkOptions(options);
     const { store } = options;
     const registry = new ResourceRegistry(strategyFor);
     const objects = new ObjectStore(store, registry);
@@ -281,17 +284,26 @@ export class ApiServer {
   }
 }
 
+/**
+ * Options are refused before any I/O: a 0 bookmark interval would become `setInterval(…, 0)` on every watch, a
+ * bad port an error from deep inside listen().
+ */
+function checkOptions(options: ApiServerOptions): void {
+  checkInteger('ApiServer', 'bookmarkIntervalMs', options.bookmarkIntervalMs);
+  checkInteger('ApiServer', 'watchCacheCapacity', options.watchCacheCapacity);
+  checkInteger('ApiServer', 'port', options.port, 0);
+  if (options.port > 65_535) throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);
+  if (options.host === '') throw new InvalidArgumentError('ApiServer option host must not be empty');
+}
+
 /** A quoted header value: JSON string escapes, and \uXXXX for anything outside printable ASCII (headers are Latin-1). */
 function headerSafeQuote(text: string): string {
   return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Every failure becomes a Kubernetes Status; anything unexpected is a 500 that names no internals. */
+/** Every failure becomes a Kubernetes Status; anything unexpected is a 500 that names no internals (and is logged). */
 function toStatus(e: unknown): Status {
-  if (ApiError.isInstance(e)) return e.toStatus();
-  if (typeof e === 'object' && e !== null && 'toStatus' in e && typeof (e as { toStatus: unknown }).toStatus === 'function') {
-    return (e as { toStatus(): Status }).toStatus();
-  }
-  console.error('berth: internal error:', e);
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Internal error occurred: an error on the server prevented the request from succeeding', reason: 'InternalError', code: 500 };
+  const { error, internal } = toApiError(e);
+  if (internal) console.error('berth: internal error:', e);
+  return error.toStatus();
 }

@@ -1,6 +1,7 @@
 // Server-side apply and Update tracking: merges applied configs into live objects by the schema and keeps
 // metadata.managedFields as Kubernetes' fieldmanager (structured-merge-diff underneath) does.
 
+import { BerthError } from '@berth/api';
 import { isJsonObject, jsonClone, jsonEqual, type JsonObject, type JsonValue } from '../patch/json-value.js';
 import type { ApplyConflict } from './conflicts.js';
 import {
@@ -77,22 +78,8 @@ export type ApplyResult =
     }
   | { readonly ok: false; readonly conflicts: readonly ApplyConflict[] };
 
-const applyErrorBrand = Symbol.for('berth.apply.ApplyError');
-
 /** An apply request Kubernetes refuses with 400 BadRequest. */
-export class ApplyError extends Error {
-  readonly [applyErrorBrand] = true;
-  constructor(
-    readonly code: 'BERTH_APPLY_MANAGED_FIELDS_SET' | 'BERTH_APPLY_WRONG_VERSION',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApplyError';
-  }
-  static isInstance(e: unknown): e is ApplyError {
-    return typeof e === 'object' && e !== null && applyErrorBrand in e;
-  }
-}
+export class ApplyError extends BerthError<'BERTH_APPLY_MANAGED_FIELDS_SET' | 'BERTH_APPLY_WRONG_VERSION'> {}
 
 /** Fields never tracked: identity and server-owned metadata (apimachinery's stripMeta, plus deletionTimestamp). */
 const STRIP: FieldSet = (() => {

@@ -1,14 +1,15 @@
 // Field ownership wired to the apply engine: managedFields on every write, server-side apply through the generic
-// update path, strategic merge for built-in kinds, and the engine's failures turned into Kubernetes Statuses.
+// update path, strategic merge for built-in kinds. The engine's typed errors reach the client through
+// errors/status.ts, the one table of Statuses.
 
-import { apply, ApplyError, conflictStatus, InvalidObjectError, ManagedFieldsError, recordUpdate } from './index.js';
+import { apply, conflictStatus, recordUpdate } from './index.js';
 import { ApiError, badRequest, invalid } from '../errors/api-error.js';
 import { validateMetadataTypes } from '../objects/metadata-validation.js';
 import type { KubeObject } from '../objects/object.js';
 import { noChange } from '../objects/object-store.js';
 import { nowTimestamp } from '../objects/object.js';
 import type { JsonObject, JsonValue } from '../patch/json-value.js';
-import { applyStrategicMergePatch, StrategicMergeError } from '../patch/strategic-merge.js';
+import { applyStrategicMergePatch } from '../patch/strategic-merge.js';
 import { objectMetaSchema } from '../registry/object-meta-schema.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
 import type { ApplyOptions, FieldOwnership } from './ownership.js';
@@ -24,41 +25,26 @@ function schemaOf(resource: Resource): JsonObject {
   return s;
 }
 
-/** Maps the engine's typed errors to the Status a Kubernetes server answers. */
-function translate(e: unknown): never {
-  if (ApplyError.isInstance(e) || ManagedFieldsError.isInstance(e)) throw badRequest(e.message);
-  if (InvalidObjectError.isInstance(e)) throw new ApiError('Invalid', e.message, { causes: [{ reason: 'FieldValueInvalid', message: e.message, field: e.path }] });
-  if (StrategicMergeError.isInstance(e)) throw e.httpStatus === 400 ? badRequest(e.message) : new ApiError('Invalid', e.message);
-  throw e;
-}
-
-class ConflictError extends ApiError {
-  constructor(private readonly status: ReturnType<typeof conflictStatus>) {
-    super('Conflict', status.message, status.details as never);
-  }
-  override toStatus() {
-    return this.status as unknown as ReturnType<ApiError['toStatus']>;
-  }
+/** Apply conflicts as the 409 Status a Kubernetes server answers, one FieldManagerConflict cause per field. */
+function conflictError(conflicts: Parameters<typeof conflictStatus>[0]): ApiError {
+  const status = conflictStatus(conflicts);
+  return new ApiError('Conflict', status.message, { causes: [...status.details.causes] });
 }
 
 export const managedFieldOwnership: FieldOwnership = {
   recordUpdate(resource, before, after, manager, part) {
-    try {
-      const fields = recordUpdate({
-        before: before as unknown as JsonObject | undefined,
-        after: after as unknown as JsonObject,
-        manager,
-        apiVersion: groupVersion(resource),
-        schema: schemaOf(resource),
-        now: nowTimestamp(),
-        subresource: part === 'status' ? 'status' : undefined,
-        statusSubresource: resource.subresources.status,
-      });
-      if (fields === undefined) delete after.metadata.managedFields;
-      else after.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
-    } catch (e) {
-      translate(e);
-    }
+    const fields = recordUpdate({
+      before: before as unknown as JsonObject | undefined,
+      after: after as unknown as JsonObject,
+      manager,
+      apiVersion: groupVersion(resource),
+      schema: schemaOf(resource),
+      now: nowTimestamp(),
+      subresource: part === 'status' ? 'status' : undefined,
+      statusSubresource: resource.subresources.status,
+    });
+    if (fields === undefined) delete after.metadata.managedFields;
+    else after.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
   },
 
   async apply(objects, scope, name, part, config, options: ApplyOptions) {
@@ -70,23 +56,18 @@ export const managedFieldOwnership: FieldOwnership = {
       throw badRequest(`the name of the object (${configName}) does not match the name on the URL (${name})`);
     }
     const merge = (live: KubeObject | undefined): KubeObject | typeof noChange => {
-      let result: ReturnType<typeof apply>;
-      try {
-        result = apply({
-          live: live as unknown as JsonObject | undefined,
-          config: config as unknown as JsonObject,
-          manager: options.manager,
-          apiVersion: groupVersion(resource),
-          force: options.force,
-          schema: schemaOf(resource),
-          now: nowTimestamp(),
-          subresource: part === 'status' ? 'status' : undefined,
-          statusSubresource: resource.subresources.status,
-        });
-      } catch (e) {
-        translate(e);
-      }
-      if (!result.ok) throw new ConflictError(conflictStatus(result.conflicts));
+      const result = apply({
+        live: live as unknown as JsonObject | undefined,
+        config: config as unknown as JsonObject,
+        manager: options.manager,
+        apiVersion: groupVersion(resource),
+        force: options.force,
+        schema: schemaOf(resource),
+        now: nowTimestamp(),
+        subresource: part === 'status' ? 'status' : undefined,
+        statusSubresource: resource.subresources.status,
+      });
+      if (!result.ok) throw conflictError(result.conflicts);
       // An apply that changes nothing skips the whole write pipeline: the GitOps no-op re-apply path.
       if (!result.changed && live !== undefined) return noChange;
       return result.object as unknown as KubeObject;
@@ -106,10 +87,6 @@ export const managedFieldOwnership: FieldOwnership = {
   },
 
   strategicMerge(resource, current, patch) {
-    try {
-      return applyStrategicMergePatch(current as unknown as JsonObject, patch as JsonValue, schemaOf(resource));
-    } catch (e) {
-      translate(e);
-    }
+    return applyStrategicMergePatch(current as unknown as JsonObject, patch as JsonValue, schemaOf(resource));
   },
 };

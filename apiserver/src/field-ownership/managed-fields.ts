@@ -1,6 +1,7 @@
 // metadata.managedFields in and out: decoding entries into per-manager field sets, encoding them back in
 // Kubernetes' order, and capping the number of Update entries.
 
+import { BerthError } from '@berth/api';
 import { isJsonObject, type JsonObject, type JsonValue } from '../patch/json-value.js';
 import { decodeFieldsV1, encodeFieldsV1, equalSets, union, type FieldSet } from './field-set.js';
 
@@ -25,18 +26,10 @@ export function managerId(manager: string, operation: Operation, apiVersion: str
   return JSON.stringify([manager, operation, operation === 'Apply' ? '' : apiVersion, subresource ?? '']);
 }
 
-const managedFieldsBrand = Symbol.for('berth.apply.ManagedFieldsError');
-
 /** Client-written managedFields that cannot be decoded. */
-export class ManagedFieldsError extends Error {
-  readonly code = 'BERTH_MANAGED_FIELDS_INVALID';
-  readonly [managedFieldsBrand] = true;
+export class ManagedFieldsError extends BerthError<'BERTH_MANAGED_FIELDS_INVALID'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ManagedFieldsError';
-  }
-  static isInstance(e: unknown): e is ManagedFieldsError {
-    return typeof e === 'object' && e !== null && managedFieldsBrand in e;
+    super('BERTH_MANAGED_FIELDS_INVALID', message);
   }
 }
 

@@ -1,6 +1,7 @@
 // Schema-driven walks over JSON objects, as structured-merge-diff's typed package does them: the field
 // set an object sets, the difference between two objects, merging an applied config, removing fields.
 
+import { BerthError } from '@berth/api';
 import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../patch/json-value.js';
 import {
   emptySet,
@@ -14,21 +15,13 @@ import {
 } from './field-set.js';
 import { fieldType, resolveType, type ListType, type MapType, type TypeNode } from './schema-type.js';
 
-const invalidBrand = Symbol.for('berth.apply.InvalidObjectError');
-
 /** An object that the schema's list semantics cannot index (map-list item without keys, set of objects). */
-export class InvalidObjectError extends Error {
-  readonly code = 'BERTH_APPLY_INVALID_OBJECT';
-  readonly [invalidBrand] = true;
+export class InvalidObjectError extends BerthError<'BERTH_APPLY_INVALID_OBJECT'> {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(`${path}: ${message}`);
-    this.name = 'InvalidObjectError';
-  }
-  static isInstance(e: unknown): e is InvalidObjectError {
-    return typeof e === 'object' && e !== null && invalidBrand in e;
+    super('BERTH_APPLY_INVALID_OBJECT', `${path}: ${message}`);
   }
 }
 

@@ -138,7 +138,7 @@ export async function handleResource(
         try {
           deleted.push((await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', { dryRun: options.dryRun })).object);
         } catch (e) {
-          if (!(ApiError.isInstance(e) && e.code === 404)) throw e;
+          if (!(ApiError.isInstance(e) && e.reason === 'NotFound')) throw e;
         }
       }
       return { status: 200, body: { apiVersion: groupVersion(resource), kind: resource.listKind, metadata: { resourceVersion: String(revision) }, items: deleted } };

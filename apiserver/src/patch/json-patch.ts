@@ -1,7 +1,10 @@
 // RFC 6902 JSON patch (`application/json-patch+json`) on fast-json-patch, with the checks it lacks
 // (array indices with leading zeros) and failures turned into typed errors worded like Kubernetes'.
 
+import { BerthError } from '@berth/api';
 import jsonpatch from 'fast-json-patch';
+import type { Status } from '../errors/api-error.js';
+import { toApiError, toStatus } from '../errors/status.js';
 import { isJsonObject, jsonClone, jsonEqual, type JsonValue } from './json-value.js';
 
 /** Kubernetes refuses longer patches with 413 (apiserver's maxJSONPatchOperations). */
@@ -21,62 +24,33 @@ export type JsonPatchErrorCode =
   /** A `test` operation did not match (422). */
   | 'BERTH_JSON_PATCH_TEST_FAILED';
 
-const jsonPatchErrorBrand = Symbol.for('berth.patch.JsonPatchError');
-
 /**
  * A JSON patch that cannot be applied. `message` is the evanphx/json-patch wording that Kubernetes
- * reports; `httpStatus` and `reason` say which Status it becomes (see `toStatus`).
+ * reports; the Status it becomes (and so `httpStatus` and `reason`) comes from the API server's one table.
  */
-export class JsonPatchError extends Error {
-  readonly [jsonPatchErrorBrand] = true;
+export class JsonPatchError extends BerthError<JsonPatchErrorCode> {
   constructor(
-    readonly code: JsonPatchErrorCode,
+    code: JsonPatchErrorCode,
     message: string,
     /** Index of the failing operation, when one failed. */
     readonly operationIndex?: number,
   ) {
-    super(message);
-    this.name = 'JsonPatchError';
-  }
-  static isInstance(e: unknown): e is JsonPatchError {
-    return typeof e === 'object' && e !== null && jsonPatchErrorBrand in e;
+    super(code, message);
   }
   get httpStatus(): 400 | 413 | 422 {
-    if (this.code === 'BERTH_JSON_PATCH_MALFORMED') return 400;
-    if (this.code === 'BERTH_JSON_PATCH_TOO_LARGE') return 413;
-    return 422;
+    return toApiError(this).error.httpStatus as 400 | 413 | 422;
   }
   get reason(): 'BadRequest' | 'RequestEntityTooLarge' | 'Invalid' {
-    const s = this.httpStatus;
-    return s === 400 ? 'BadRequest' : s === 413 ? 'RequestEntityTooLarge' : 'Invalid';
+    return toApiError(this).error.reason as 'BadRequest' | 'RequestEntityTooLarge' | 'Invalid';
   }
-  /**
-   * The metav1.Status a real API server answers. A failed apply is 422 through apiserver's
-   * NewGenericServerResponse: a generic message, the patch error as an UnexpectedServerResponse cause.
-   */
+  /** The metav1.Status a real API server answers. */
   toStatus(): JsonPatchStatus {
-    const base = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure' } as const;
-    if (this.httpStatus !== 422) return { ...base, message: this.message, reason: this.reason, code: this.httpStatus };
-    return {
-      ...base,
-      message: 'the server rejected our request due to an error in our request',
-      reason: 'Invalid',
-      details: { causes: [{ reason: 'UnexpectedServerResponse', message: this.message }] },
-      code: 422,
-    };
+    return toStatus(this);
   }
 }
 
-export interface JsonPatchStatus {
-  readonly kind: 'Status';
-  readonly apiVersion: 'v1';
-  readonly metadata: Record<string, never>;
-  readonly status: 'Failure';
-  readonly message: string;
-  readonly reason: string;
-  readonly details?: { readonly causes: ReadonlyArray<{ readonly reason: string; readonly message: string }> };
-  readonly code: number;
-}
+/** The Status a failed JSON patch becomes (kept as a name for callers of the patch engine). */
+export type JsonPatchStatus = Status;
 
 export type JsonPatchOperation =
   | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: JsonValue }

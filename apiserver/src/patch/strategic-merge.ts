@@ -3,6 +3,8 @@
 // replaced, and the `$patch`, `$retainKeys`, `$setElementOrder/…` and `$deleteFromPrimitiveList/…`
 // directives are honoured.
 
+import { BerthError } from '@berth/api';
+import { toApiError } from '../errors/status.js';
 import { compileSchema, fieldType, type ListType, type MapType, type TypeNode, UNTYPED } from '../field-ownership/schema-type.js';
 import { isJsonObject, jsonClone, type JsonObject, type JsonValue } from './json-value.js';
 
@@ -17,23 +19,11 @@ export type StrategicMergeErrorCode =
   /** A patch the object cannot take: missing merge key, mixed list types (answered 422 Invalid). */
   | 'BERTH_SMP_INVALID';
 
-const smpErrorBrand = Symbol.for('berth.patch.StrategicMergeError');
-
 /** A strategic merge patch that cannot be applied; `message` is apimachinery's wording. */
-export class StrategicMergeError extends Error {
-  readonly [smpErrorBrand] = true;
-  constructor(
-    readonly code: StrategicMergeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StrategicMergeError';
-  }
-  static isInstance(e: unknown): e is StrategicMergeError {
-    return typeof e === 'object' && e !== null && smpErrorBrand in e;
-  }
+export class StrategicMergeError extends BerthError<StrategicMergeErrorCode> {
+  /** The HTTP status the API server answers with (from its one table). */
   get httpStatus(): 400 | 422 {
-    return this.code === 'BERTH_SMP_BAD_REQUEST' ? 400 : 422;
+    return toApiError(this).error.httpStatus as 400 | 422;
   }
 }
 

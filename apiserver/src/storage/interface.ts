@@ -1,6 +1,8 @@
 // The storage contract every backend (level now, etcd later) fulfils: a flat, ordered key space of JSON
 // objects under one global, monotonically increasing revision, as etcd has it.
 
+import { BerthError } from '@berth/api';
+
 /** A stored object: its JSON text and the revision of the write that produced it. */
 export interface StoredValue {
   readonly key: string;
@@ -90,81 +92,49 @@ export interface Store {
    */
   watch(prefix: string, afterRevision: number): Watcher;
 
-  /** Drop history at or below `revision` (never moves back; RangeError above `revision()`). */
+  /** Drop history at or below `revision` (never moves back; InvalidArgumentError above `revision()`). */
   compact(revision: number): Promise<void>;
 
   close(): Promise<void>;
 }
 
-const compactedBrand = Symbol.for('berth.storage.CompactedError');
-
 /** A watch or read asked for history the store has already dropped (Kubernetes: 410 Gone, reason Expired). */
-export class CompactedError extends Error {
-  readonly code = 'BERTH_STORE_COMPACTED';
-  readonly [compactedBrand] = true;
+export class CompactedError extends BerthError<'BERTH_STORE_COMPACTED'> {
   constructor(
     readonly requested: number,
     readonly oldest: number,
   ) {
-    super(`too old resource version: ${requested} (${oldest})`);
-    this.name = 'CompactedError';
-  }
-  static isInstance(e: unknown): e is CompactedError {
-    return typeof e === 'object' && e !== null && compactedBrand in e;
+    super('BERTH_STORE_COMPACTED', `too old resource version: ${requested} (${oldest})`);
   }
 }
-
-const closedBrand = Symbol.for('berth.storage.StoreClosedError');
 
 /** The store (or watch cache) was closed; the operation was not carried out. */
-export class StoreClosedError extends Error {
-  readonly code = 'BERTH_STORE_CLOSED';
-  readonly [closedBrand] = true;
+export class StoreClosedError extends BerthError<'BERTH_STORE_CLOSED'> {
   constructor() {
-    super('store is closed');
-    this.name = 'StoreClosedError';
-  }
-  static isInstance(e: unknown): e is StoreClosedError {
-    return typeof e === 'object' && e !== null && closedBrand in e;
+    super('BERTH_STORE_CLOSED', 'store is closed');
   }
 }
-
-const failedBrand = Symbol.for('berth.storage.StoreFailedError');
 
 /**
  * A durable write failed (disk error). The store refuses every later write, because it can no longer tell
  * which revisions reached the disk; reopen it to continue. The disk error is in `cause`.
  */
-export class StoreFailedError extends Error {
-  readonly code = 'BERTH_STORE_FAILED';
-  readonly [failedBrand] = true;
+export class StoreFailedError extends BerthError<'BERTH_STORE_FAILED'> {
   constructor(cause: unknown) {
-    super(`store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'StoreFailedError';
-  }
-  static isInstance(e: unknown): e is StoreFailedError {
-    return typeof e === 'object' && e !== null && failedBrand in e;
+    super('BERTH_STORE_FAILED', `store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
-
-const tooSlowBrand = Symbol.for('berth.storage.WatchTooSlowError');
 
 /**
  * A watcher fell so far behind that its events could no longer be buffered; it was ended so it cannot hold
  * up writers or other watchers. The client should re-watch from its last revision (or relist on 410).
  */
-export class WatchTooSlowError extends Error {
-  readonly code = 'BERTH_WATCH_TOO_SLOW';
-  readonly [tooSlowBrand] = true;
+export class WatchTooSlowError extends BerthError<'BERTH_WATCH_TOO_SLOW'> {
   constructor(
     /** Revision of the last event the watcher was given. */
     readonly lastRevision: number,
     readonly limit: number,
   ) {
-    super(`watcher fell more than ${limit} events behind after revision ${lastRevision}`);
-    this.name = 'WatchTooSlowError';
-  }
-  static isInstance(e: unknown): e is WatchTooSlowError {
-    return typeof e === 'object' && e !== null && tooSlowBrand in e;
+    super('BERTH_WATCH_TOO_SLOW', `watcher fell more than ${limit} events behind after revision ${lastRevision}`);
   }
 }

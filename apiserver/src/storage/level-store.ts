@@ -16,6 +16,7 @@ import {
   type Watcher,
   type WriteResult,
 } from './interface.js';
+import { checkInteger, InvalidArgumentError } from '../errors/invalid-argument.js';
 
 /** How much history LevelStore keeps for watch resume; whichever bound is tighter wins. */
 export interface HistoryRetention {
@@ -214,7 +215,7 @@ export class LevelStore implements Store {
   async list(options: ListOptions): Promise<ListResult> {
     this.assertOpen();
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`list limit must be a non-negative integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`list limit must be a non-negative integer, got ${limit}`);
     const { prefix, startAfter, filter } = options;
     // One explicit snapshot for the revision and the items, so the list is exactly the state at that revision.
     const snapshot = this.db.snapshot();
@@ -282,9 +283,9 @@ export class LevelStore implements Store {
 
   async compact(revision: number): Promise<void> {
     this.assertOpen();
-    if (!Number.isSafeInteger(revision) || revision < 0) throw new RangeError(`invalid revision ${revision}`);
+    if (!Number.isSafeInteger(revision) || revision < 0) throw new InvalidArgumentError(`invalid revision ${revision}`);
     if (revision > this.committed) {
-      throw new RangeError(`cannot compact revision ${revision}: the store is at ${this.committed}`);
+      throw new InvalidArgumentError(`cannot compact revision ${revision}: the store is at ${this.committed}`);
     }
     if (revision <= this.compacted) return;
     // Refuse watches from below `revision` at once; persist the mark before deleting, so a crash in between
@@ -660,7 +661,7 @@ function prefixEnd(s: string): string {
     if (last < 0xffff) return end.slice(0, -1) + String.fromCharCode(last + 1);
     end = end.slice(0, -1);
   }
-  throw new RangeError('no upper bound for an empty prefix');
+  throw new InvalidArgumentError('no upper bound for an empty prefix');
 }
 
 function decodeData(key: string, raw: string): StoredValue {
@@ -703,8 +704,5 @@ function decodeEvent(storageKey: string, raw: string): StoreEvent {
 }
 
 function checkPositive(name: string, value: number | undefined, allowZero = false): void {
-  if (value === undefined) return;
-  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && !allowZero)) {
-    throw new RangeError(`LevelStore option ${name} must be a positive integer, got ${value}`);
-  }
+  checkInteger('LevelStore', name, value, allowZero ? 0 : 1);
 }

@@ -9,6 +9,7 @@
 // `batches()` (one await per wake-up, the cheap path for many watchers) or `events` (one event at a time, the
 // Store `Watcher` shape).
 
+import { checkInteger } from '../errors/invalid-argument.js';
 import { StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type Watcher } from './interface.js';
 
 export interface WatchCacheOptions {
@@ -76,16 +77,10 @@ export class WatchCache {
     const preload = options.preload ?? 1024;
     const maxBatch = options.maxBatch ?? 1000;
     const dispatchIntervalMs = options.dispatchIntervalMs ?? 5;
-    for (const [name, value] of [
-      ['capacity', capacity],
-      ['preload', preload],
-      ['maxBatch', maxBatch],
-      ['dispatchIntervalMs', dispatchIntervalMs],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < (name === 'preload' || name === 'dispatchIntervalMs' ? 0 : 1)) {
-        throw new RangeError(`WatchCache option ${name} must be a positive integer, got ${value}`);
-      }
-    }
+    checkInteger('WatchCache', 'capacity', capacity);
+    checkInteger('WatchCache', 'preload', preload, 0);
+    checkInteger('WatchCache', 'maxBatch', maxBatch);
+    checkInteger('WatchCache', 'dispatchIntervalMs', dispatchIntervalMs, 0);
     this.store = store;
     this.capacity = capacity;
     this.maxBatch = maxBatch;

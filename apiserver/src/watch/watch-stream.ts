@@ -2,7 +2,8 @@
 // resourceVersion 0, selector transitions, bookmarks when asked, 410 Expired in-stream for compacted history.
 
 import type { ServerResponse } from 'node:http';
-import { badRequest } from '../errors/api-error.js';
+import { ApiError, badRequest } from '../errors/api-error.js';
+import { toStatus } from '../errors/status.js';
 import type { ObjectFilter } from '../objects/selectors.js';
 import type { KubeObject } from '../objects/object.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
@@ -91,7 +92,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   } catch (e) {
     if (!CompactedError.isInstance(e)) throw e;
     writeHead(res);
-    res.end(line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: 'Expired', code: 410 }));
+    res.end(line('ERROR', toStatus(e)));
     return;
   }
 
@@ -128,9 +129,10 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     }
   } catch (e) {
     if (CompactedError.isInstance(e)) {
-      res.write(line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: 'Expired', code: 410 }));
+      res.write(line('ERROR', toStatus(e)));
     } else if (!request.signal.aborted) {
-      res.write(line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: (e as Error).message, reason: 'InternalError', code: 500 }));
+      // A watch that ends mid-stream says why (a slow watcher, a closed store): the client re-watches either way.
+      res.write(line('ERROR', new ApiError('InternalError', (e as Error).message, undefined, { cause: e }).toStatus()));
     }
   } finally {
     for (const t of timers) clearTimeout(t);

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { InvalidArgumentError } from '../../src/errors/invalid-argument.js';
 import { CompactedError, WatchTooSlowError } from '../../src/storage/interface.js';
 import { LevelStore, type LevelStoreOptions } from '../../src/storage/level-store.js';
 import { ok, rejection, storeConformance, take, thrown, waitUntil } from './conformance.js';
@@ -108,5 +109,6 @@ t.test('a watch from a future revision starts there', async (t) => {
 });
 
 t.test('options are checked before opening', async (t) => {
-  await t.rejects(LevelStore.open({ dir: '/nonexistent-unused', maxBatch: 0 }), RangeError);
+  await t.rejects(LevelStore.open({ dir: '/nonexistent-unused', maxBatch: 0 }), InvalidArgumentError);
+  await t.rejects(LevelStore.open({ dir: '/nonexistent-unused', maxBatch: 0 }), { code: 'BERTH_INVALID_ARGUMENT' });
 });
