@@ -1,40 +1,28 @@
-// berth's API server: HTTPS, authentication, discovery, OpenAPI and the REST verbs over the durable store, put
-// together as one object with a lifecycle (start, close).
+// berth's API server: the request chain (request-chain/chain.ts) over HTTPS, the generic object store over the
+// durable store, and the in-server loops Kubernetes keeps there, put together as one object with a lifecycle.
 
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Koa from 'koa';
-import { Authenticator, type UserInfo } from './auth/authenticate.js';
-import {
-  aggregatedContentType,
-  aggregatedContentTypeBeta,
-  aggregatedDiscovery,
-  apiGroupDocument,
-  apiGroupList,
-  apiResourceList,
-  apiVersions,
-  wantsAggregated,
-} from './discovery/discovery.js';
-import { ApiError, pathNotFound, type Status } from './errors/api-error.js';
-import { checkInteger, InvalidArgumentError } from './errors/invalid-argument.js';
-import { toApiError } from './errors/status.js';
-import type { FieldOwnership } from './field-ownership/ownership.js';
-import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
-import { handleResource } from './handlers/resources.js';
-import { isProxied, relayRequest, relayUpgrade, resolveAgent, writeUpgradeError } from './handlers/node-proxy.js';
-import { parseResourcePath, requestTarget } from './http/request-info.js';
-import { answerClientError, answerConnect } from './http/socket-answers.js';
+import { Authenticator, type UserInfo } from './authentication/authenticator.js';
+import { alwaysAllow, type Authorizer } from './authorization/authorizer.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
+import { checkInteger, InvalidArgumentError } from './errors/invalid-argument.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
+import type { FieldOwnership } from './field-ownership/ownership.js';
+import { defaultLogger, type Logger } from './logging/logger.js';
+import { managedFieldOwnership } from './field-ownership/managed-field-ownership.js';
+import { agentUpgrade, writeUpgradeError } from './handlers/node-proxy.js';
+import { routes } from './handlers/routes.js';
+import { answerClientError, answerConnect } from './http/socket-answers.js';
 import { NamespaceCleanup } from './lifecycle/namespace-cleanup.js';
 import { ObjectStore } from './objects/object-store.js';
 import { OpenApiCache } from './openapi/openapi.js';
 import type { Pki } from './pki/pki.js';
 import { ResourceRegistry } from './registry/registry.js';
 import { strategyFor } from './registry/strategies.js';
+import { requestApp, upgradeListener, type ChainOptions } from './request-chain/chain.js';
 import type { Store } from './storage/interface.js';
 import { WatchCache } from './storage/watch-cache.js';
 import type { WatchSource } from './watch/watch-stream.js';
@@ -53,6 +41,10 @@ export interface ApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   /** Events the watch cache keeps (how far back watches can resume). */
   readonly watchCacheCapacity?: number;
+  /** Decides whether an authenticated user may make a request. @default every request is allowed */
+  readonly authorizer?: Authorizer;
+  /** Where the server logs (pino). @default warnings and errors as JSON lines on stderr */
+  readonly logger?: Logger;
 }
 
 export const kubernetesVersion = {
@@ -81,6 +73,7 @@ export class ApiServer {
   static async start(options: ApiServerOptions): Promise<ApiServer> {
     checkOptions(options);
     const { store } = options;
+    const log = options.logger ?? defaultLogger();
     const registry = new ResourceRegistry(strategyFor);
     const objects = new ObjectStore(store, registry);
     const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
@@ -106,118 +99,23 @@ export class ApiServer {
 
     const tokens = new Map(options.extraTokens ?? []);
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
-    const authenticator = new Authenticator(tokens);
-    const openapi = new OpenApiCache(registry);
-    const deps = { registry, objects, watchSource, fields: options.fields ?? managedFieldOwnership, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000 };
-
-    const app = new Koa();
-    // Clients closing watches mid-stream are normal; errors are answered as Statuses below, not logged by koa.
-    app.silent = true;
-    app.use(async (ctx) => {
-      const controller = new AbortController();
-      // The client went away before the answer was complete (a request's own 'close' fires once its body is read).
-      ctx.res.on('close', () => {
-        if (!ctx.res.writableFinished) controller.abort();
-      });
-      try {
-        const { path, query } = requestTarget(ctx.req.url);
-        authenticator.authenticate(ctx.req, path);
-        const reply = await route(ctx, path, query, controller.signal);
-        if (reply === undefined) {
-          ctx.respond = false;
-          return;
-        }
-        ctx.status = reply.status;
-        ctx.type = reply.type ?? 'application/json';
-        for (const w of reply.warnings ?? []) ctx.res.appendHeader('Warning', `299 - ${headerSafeQuote(w)}`);
-        ctx.body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-      } catch (e) {
-        if (ctx.res.headersSent) {
-          ctx.respond = false;
-          ctx.res.destroy();
-          return;
-        }
-        const status = toStatus(e);
-        ctx.status = status.code ?? 500;
-        ctx.type = 'application/json';
-        ctx.body = JSON.stringify(status);
-      }
-    });
-
-    interface RouteReply {
-      status: number;
-      body: unknown;
-      type?: string;
-      warnings?: readonly string[];
-    }
-
-    async function route(ctx: Koa.Context, path: string, query: URLSearchParams, signal: AbortSignal): Promise<RouteReply | undefined> {
-      const method = ctx.method;
-      const json = (body: unknown): RouteReply => ({ status: 200, body });
-      if (method === 'GET' || method === 'HEAD') {
-        switch (path) {
-          case '/version':
-            return json(kubernetesVersion);
-          case '/livez':
-          case '/healthz':
-          case '/readyz':
-            return { status: 200, body: 'ok', type: 'text/plain' };
-          case '/api':
-          case '/apis': {
-            const aggregated = wantsAggregated(ctx.get('accept'));
-            if (aggregated !== undefined) {
-              return {
-                status: 200,
-                type: aggregated === 'v2' ? aggregatedContentType : aggregatedContentTypeBeta,
-                body: aggregatedDiscovery(registry, path === '/api', aggregated),
-              };
-            }
-            return json(path === '/api' ? apiVersions() : apiGroupList(registry));
-          }
-          case '/openapi/v2':
-            // An empty protobuf document: kubectl finds no schema and leaves validation to the server.
-            return { status: 200, body: '', type: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' };
-          case '/openapi/v3':
-            return json(openapi.index());
-        }
-        if (path.startsWith('/openapi/v3/')) {
-          const doc = openapi.documents().get(path.slice('/openapi/v3/'.length));
-          if (doc === undefined) throw pathNotFound();
-          ctx.set('ETag', `"${doc.hash}"`);
-          if (ctx.get('if-none-match') === `"${doc.hash}"`) return { status: 304, body: '' };
-          return { status: 200, body: doc.body };
-        }
-        const parts = path.split('/').filter((p) => p !== '');
-        if (parts[0] === 'api' && parts.length === 2) {
-          const list = apiResourceList(registry, '', parts[1]!);
-          if (list !== undefined) return json(list);
-        }
-        if (parts[0] === 'apis' && parts.length === 2) {
-          const group = apiGroupDocument(registry, parts[1]!);
-          if (group !== undefined) return json(group);
-        }
-        if (parts[0] === 'apis' && parts.length === 3) {
-          const list = apiResourceList(registry, parts[1]!, parts[2]!);
-          if (list !== undefined) return json(list);
-        }
-      }
-      const info = parseResourcePath(method, path, query);
-      if (info === undefined) throw pathNotFound();
-      if (isProxied(info.group, info.resource, info.subresource)) {
-        if (info.subresource !== 'log' || method !== 'GET') throw new ApiError('BadRequest', `${info.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
-        const target = await resolveAgent(objects, registry, info.group, info.version, info.namespace ?? '', info.name ?? '', 'log', query.toString());
-        await relayRequest(target, ctx.req, ctx.res, signal);
-        return undefined;
-      }
-      if (info.verb === 'watch') {
-        const rv = query.get('resourceVersion');
-        if (rv !== null && /^\d+$/.test(rv) && Number(rv) > store.revision()) {
-          throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${store.revision()}`, { retryAfterSeconds: 1, causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }] });
-        }
-        if (rv !== null && /^\d+$/.test(rv) && Number(rv) > cache.revision()) await cache.waitFor(Number(rv), signal);
-      }
-      return handleResource(deps, info, ctx.req, ctx.res, query, ctx.get('user-agent'), signal);
-    }
+    const chain: ChainOptions = {
+      authenticator: new Authenticator(tokens),
+      authorizer: options.authorizer ?? alwaysAllow,
+      log,
+      routes: routes({
+        registry,
+        objects,
+        watchSource,
+        fields: options.fields ?? managedFieldOwnership,
+        bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+        store,
+        cache,
+        openapi: new OpenApiCache(registry),
+        version: kubernetesVersion,
+      }),
+    };
+    const app = requestApp(chain);
 
     const server = createServer(
       {
@@ -237,22 +135,8 @@ export class ApiServer {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Node leaves an upgraded socket without an error listener: a client reset would otherwise crash the server.
-      socket.on('error', () => socket.destroy());
-      void (async () => {
-        try {
-          const url = requestTarget(req.url);
-          authenticator.authenticate(req, url.path);
-          const info = parseResourcePath('GET', url.path, url.query);
-          if (info === undefined || !isProxied(info.group, info.resource, info.subresource) || info.subresource === 'log') throw pathNotFound();
-          const target = await resolveAgent(objects, registry, info.group, info.version, info.namespace ?? '', info.name ?? '', info.subresource!, url.query.toString());
-          relayUpgrade(target, req, socket, head);
-        } catch (e) {
-          writeUpgradeError(socket, toStatus(e));
-        }
-      })();
-    });
+    server.on('upgrade', upgradeListener(chain, agentUpgrade(objects, registry), writeUpgradeError));
+    // Requests that never reach the chain (unparsable, CONNECT) still get a Status.
     server.on('clientError', answerClientError);
     server.on('connect', answerConnect);
     server.requestTimeout = 0;
@@ -294,16 +178,4 @@ function checkOptions(options: ApiServerOptions): void {
   checkInteger('ApiServer', 'port', options.port, 0);
   if (options.port > 65_535) throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);
   if (options.host === '') throw new InvalidArgumentError('ApiServer option host must not be empty');
-}
-
-/** A quoted header value: JSON string escapes, and \uXXXX for anything outside printable ASCII (headers are Latin-1). */
-function headerSafeQuote(text: string): string {
-  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** Every failure becomes a Kubernetes Status; anything unexpected is a 500 that names no internals (and is logged). */
-function toStatus(e: unknown): Status {
-  const { error, internal } = toApiError(e);
-  if (internal) console.error('berth: internal error:', e);
-  return error.toStatus();
 }

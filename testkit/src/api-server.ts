@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
+import { ApiServer, ensurePki, LevelStore, type ApiServerOptions } from '@berth/apiserver';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
 export const kubectlBinary = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -38,7 +38,9 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-export async function startTestServer(options: { watchCacheCapacity?: number; bookmarkIntervalMs?: number } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: Partial<Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'logger'>> = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
   let store = await LevelStore.open({ dir: join(dir, 'store') });

@@ -4,7 +4,7 @@
 import type { ObjectStore, ObjectScope, Subresource, FieldValidation } from '../objects/object-store.js';
 import type { KubeObject } from '../objects/object.js';
 import type { Resource } from '../registry/resource.js';
-import type { Reply } from '../handlers/resources.js';
+import type { Reply } from '../request-chain/reply.js';
 
 export interface ApplyOptions {
   readonly manager: string;

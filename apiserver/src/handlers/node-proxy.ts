@@ -1,14 +1,17 @@
-// The Container subresources a node agent serves (log, exec, attach): the API server authenticates the client,
-// finds the Container's node and that node's agent endpoint, and relays the request, streaming both ways.
+// The Container subresources a node agent serves (log, exec, attach): once the request chain has authenticated
+// and authorized the client, find the Container's node and that node's agent endpoint, and relay the request,
+// streaming both ways.
 
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { basename, isAbsolute, normalize } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { ApiError, badRequest, type Status } from '../errors/api-error.js';
+import { ApiError, badRequest, pathNotFound, type Status } from '../errors/api-error.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { isPlainObject } from '../objects/object.js';
 import type { ResourceRegistry } from '../registry/registry.js';
+import type { UpgradeHandler } from '../request-chain/chain.js';
+import { required } from '../request-chain/state.js';
 
 /** The file name every node agent's unix socket has. */
 export const agentSocketName = 'agent.sock';
@@ -78,6 +81,20 @@ export function relayRequest(target: AgentTarget, req: IncomingMessage, res: Ser
     });
     upstream.end();
   });
+}
+
+/**
+ * The upgrade handler (exec, attach): the request chain has read, authenticated and authorized the request;
+ * this finds the agent and relays. Any other upgrade path is not found.
+ */
+export function agentUpgrade(objects: ObjectStore, registry: ResourceRegistry): UpgradeHandler {
+  return async (req, socket, head, state) => {
+    const info = required(state, 'requestInfo');
+    const r = info.resource;
+    if (r === undefined || !isProxied(r.group, r.resource, r.subresource) || r.subresource === 'log') throw pathNotFound();
+    const target = await resolveAgent(objects, registry, r.group, r.version, r.namespace ?? '', r.name ?? '', r.subresource!, info.query.toString());
+    relayUpgrade(target, req, socket, head);
+  };
 }
 
 /** Relays an upgrade (exec, attach over WebSocket): the request goes to the agent, then bytes flow both ways. */

@@ -18,6 +18,8 @@ import { collectionPrefix, groupVersion, type Resource } from '../registry/resou
 import { toTable } from '../table/table.js';
 import { serveWatch, type WatchSource } from '../watch/watch-stream.js';
 import type { FieldOwnership } from '../field-ownership/ownership.js';
+import type { UserInfo } from '../authentication/authenticator.js';
+import type { Reply } from '../request-chain/reply.js';
 import { scaleOf, applyScale } from './scale.js';
 
 export interface ResourceHandlerDeps {
@@ -28,10 +30,16 @@ export interface ResourceHandlerDeps {
   readonly bookmarkIntervalMs: number;
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly body: unknown;
-  readonly warnings?: readonly string[];
+/** One resource request as the request chain hands it over. */
+export interface ResourceCall {
+  readonly info: ResourceRequest;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly query: URLSearchParams;
+  readonly userAgent: string;
+  readonly signal: AbortSignal;
+  /** The authenticated user (admission sees who writes). */
+  readonly user: UserInfo;
 }
 
 const undeletable = (r: Resource, name: string) =>
@@ -41,15 +49,8 @@ const unsupportedPatch = (accepted: string) =>
   new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}`);
 
 /** Handles one resource request; returns the reply, or undefined when it streamed the answer itself (watch). */
-export async function handleResource(
-  deps: ResourceHandlerDeps,
-  info: ResourceRequest,
-  req: IncomingMessage,
-  res: ServerResponse,
-  query: URLSearchParams,
-  userAgent: string,
-  signal: AbortSignal,
-): Promise<Reply | undefined> {
+export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCall): Promise<Reply | undefined> {
+  const { info, req, res, query, userAgent, signal } = call;
   const resource = deps.registry.get(info.group, info.version, info.resource);
   if (resource === undefined) throw unservedPods(info.group, info.resource) ?? pathNotFound();
   if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();

@@ -1,0 +1,95 @@
+// The route table of the API server: every non-resource path it serves (version, health, discovery, OpenAPI),
+// then every resource path, each to its handler. Resource paths are told apart by the request info, not here.
+
+import { ApiError, pathNotFound } from '../errors/api-error.js';
+import {
+  aggregatedContentType,
+  aggregatedContentTypeBeta,
+  aggregatedDiscovery,
+  apiGroupDocument,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregated,
+} from '../discovery/discovery.js';
+import type { OpenApiCache } from '../openapi/openapi.js';
+import type { Reply } from '../request-chain/reply.js';
+import type { Route, RouteCall } from '../request-chain/router.js';
+import type { Store } from '../storage/interface.js';
+import type { WatchCache } from '../storage/watch-cache.js';
+import { isProxied, relayRequest, resolveAgent } from './node-proxy.js';
+import { handleResource, type ResourceHandlerDeps } from './resources.js';
+
+export interface RouteDeps extends ResourceHandlerDeps {
+  readonly store: Store;
+  readonly cache: WatchCache;
+  readonly openapi: OpenApiCache;
+  readonly version: unknown;
+}
+
+const read = ['GET', 'HEAD'] as const;
+const resourceMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const json = (body: unknown): Reply => ({ status: 200, body });
+const found = <T>(value: T | undefined): T => {
+  if (value === undefined) throw pathNotFound();
+  return value;
+};
+
+export function routes(deps: RouteDeps): Route[] {
+  const { registry, openapi } = deps;
+  const health = (): Reply => ({ status: 200, body: 'ok', type: 'text/plain' });
+  const discoveryRoot = (core: boolean) => (call: RouteCall): Reply => {
+    const aggregated = wantsAggregated(call.ctx.get('accept'));
+    if (aggregated === undefined) return json(core ? apiVersions() : apiGroupList(registry));
+    return { status: 200, type: aggregated === 'v2' ? aggregatedContentType : aggregatedContentTypeBeta, body: aggregatedDiscovery(registry, core, aggregated) };
+  };
+  return [
+    { methods: read, path: '/version', handle: () => json(deps.version) },
+    { methods: read, path: '/livez', handle: health },
+    { methods: read, path: '/healthz', handle: health },
+    { methods: read, path: '/readyz', handle: health },
+    { methods: read, path: '/api', handle: discoveryRoot(true) },
+    { methods: read, path: '/apis', handle: discoveryRoot(false) },
+    { methods: read, path: '/api/:version', handle: ({ params }) => json(found(apiResourceList(registry, '', params['version']!))) },
+    { methods: read, path: '/apis/:group', handle: ({ params }) => json(found(apiGroupDocument(registry, params['group']!))) },
+    { methods: read, path: '/apis/:group/:version', handle: ({ params }) => json(found(apiResourceList(registry, params['group']!, params['version']!))) },
+    // An empty protobuf document: kubectl finds no schema and leaves validation to the server.
+    { methods: read, path: '/openapi/v2', handle: () => ({ status: 200, body: '', type: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' }) },
+    { methods: read, path: '/openapi/v3', handle: () => json(openapi.index()) },
+    {
+      methods: read,
+      path: '/openapi/v3/*',
+      handle: ({ ctx, params }) => {
+        const doc = found(openapi.documents().get(params['*']!));
+        ctx.set('ETag', `"${doc.hash}"`);
+        if (ctx.get('if-none-match') === `"${doc.hash}"`) return { status: 304, body: '' };
+        return { status: 200, body: doc.body };
+      },
+    },
+    { methods: resourceMethods, path: { resource: true }, handle: (call) => resourceRoute(deps, call) },
+  ];
+}
+
+async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | undefined> {
+  const { ctx, info, signal } = call;
+  const resource = info.resource!;
+  const query = info.query;
+  if (isProxied(resource.group, resource.resource, resource.subresource)) {
+    if (resource.subresource !== 'log' || info.method !== 'GET') throw new ApiError('BadRequest', `${resource.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
+    const target = await resolveAgent(deps.objects, deps.registry, resource.group, resource.version, resource.namespace ?? '', resource.name ?? '', 'log', query.toString());
+    await relayRequest(target, ctx.req, ctx.res, signal);
+    return undefined;
+  }
+  if (resource.verb === 'watch') await awaitWatchRevision(deps, query.get('resourceVersion'), signal);
+  return handleResource(deps, { info: resource, req: ctx.req, res: ctx.res, query, userAgent: ctx.get('user-agent'), signal, user: call.user });
+}
+
+/** A watch from a revision the store has not reached is refused; one the cache has not caught up to waits for it. */
+async function awaitWatchRevision(deps: RouteDeps, rv: string | null, signal: AbortSignal): Promise<void> {
+  if (rv === null || !/^\d+$/.test(rv)) return;
+  const { store, cache } = deps;
+  if (Number(rv) > store.revision()) {
+    throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${store.revision()}`, { retryAfterSeconds: 1, causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }] });
+  }
+  if (Number(rv) > cache.revision()) await cache.waitFor(Number(rv), signal);
+}

@@ -1,0 +1,80 @@
+// The request chain, in order. Plain requests run as koa middleware:
+//
+//   errorStatus → abortSignal → requestInfo → authentication → authorization → router (route table → handler)
+//
+// and an upgrade (exec, attach over WebSocket) runs the same requestInfo → authentication → authorization
+// steps before its handler, its errors answered through the same Status table. Admission is not a step here:
+// it runs inside the object store's write path, where the object being written is known.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Koa, { type Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../authentication/authenticator.js';
+import type { Authorizer } from '../authorization/authorizer.js';
+import { abortSignal } from './abort-signal.js';
+import { authentication } from './authentication.js';
+import { authorization } from './authorization.js';
+import { answerStatus, errorStatus } from './error-status.js';
+import { requestInfo } from './request-info.js';
+import { router, type Route } from './router.js';
+import type { RequestFilter, RequestState } from './state.js';
+import type { Status } from '../errors/api-error.js';
+
+export interface ChainOptions {
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  readonly routes: readonly Route[];
+  readonly log: Logger;
+}
+
+/** The steps every request passes before its handler, plain or upgrade, in order. */
+export const requestFilters = (options: ChainOptions): readonly RequestFilter[] => [
+  requestInfo,
+  authentication(options.authenticator),
+  authorization(options.authorizer),
+];
+
+const asMiddleware =
+  (filter: RequestFilter): Middleware<RequestState> =>
+  async (ctx, next) => {
+    await filter(ctx.req, ctx.state);
+    await next();
+  };
+
+/** The koa app that answers plain requests. */
+export function requestApp(options: ChainOptions): Koa<RequestState> {
+  const app = new Koa<RequestState>();
+  // Clients closing watches mid-stream are normal; errors are answered as Statuses by errorStatus, not logged by koa.
+  app.silent = true;
+  app.use(errorStatus(options.log));
+  app.use(abortSignal);
+  for (const filter of requestFilters(options)) app.use(asMiddleware(filter));
+  app.use(router(options.routes));
+  return app;
+}
+
+/** What serves an upgrade once the chain let it through. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, state: RequestState) => Promise<void>;
+
+/** A listener for the server's 'upgrade' event: the same steps as a plain request, then `handle`. */
+export function upgradeListener(
+  options: ChainOptions,
+  handle: UpgradeHandler,
+  writeError: (socket: Duplex, status: Status) => void,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const filters = requestFilters(options);
+  return (req, socket, head) => {
+    // Node leaves an upgraded socket without an error listener: a client reset would otherwise crash the server.
+    socket.on('error', () => socket.destroy());
+    const state: RequestState = {};
+    void (async () => {
+      try {
+        for (const filter of filters) await filter(req, state);
+        await handle(req, socket, head, state);
+      } catch (e) {
+        writeError(socket, answerStatus(e, options.log, state));
+      }
+    })();
+  };
+}

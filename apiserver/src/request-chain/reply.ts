@@ -1,0 +1,30 @@
+// What a handler answers (status, body, content type, warnings), and how it is written to the response.
+
+import type { ParameterizedContext } from 'koa';
+import type { RequestState } from './state.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  /** @default 'application/json' */
+  readonly type?: string;
+  /** Sent as `Warning: 299 - "…"` headers, as Kubernetes sends admission and field-validation warnings. */
+  readonly warnings?: readonly string[];
+}
+
+/** Writes `reply`; undefined means the handler streamed its answer itself (watch, relayed log). */
+export function writeReply(ctx: ParameterizedContext<RequestState>, reply: Reply | undefined): void {
+  if (reply === undefined) {
+    ctx.respond = false;
+    return;
+  }
+  ctx.status = reply.status;
+  ctx.type = reply.type ?? 'application/json';
+  for (const w of reply.warnings ?? []) ctx.res.appendHeader('Warning', `299 - ${headerSafeQuote(w)}`);
+  ctx.body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+}
+
+/** A quoted header value: JSON string escapes, and \uXXXX for anything outside printable ASCII (headers are Latin-1). */
+function headerSafeQuote(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
