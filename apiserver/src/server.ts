@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Authenticator, type UserInfo } from './authentication/authenticator.js';
+import { noAdmission, type Admission } from './admission/admission.js';
 import { alwaysAllow, type Authorizer } from './authorization/authorizer.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
   readonly watchCacheCapacity?: number;
   /** Decides whether an authenticated user may make a request. @default every request is allowed */
   readonly authorizer?: Authorizer;
+  /** Mutating then validating admission plugins every write passes. @default none */
+  readonly admission?: Admission;
   /** Where the server logs (pino). @default warnings and errors as JSON lines on stderr */
   readonly logger?: Logger;
 }
@@ -75,7 +78,7 @@ export class ApiServer {
     const { store } = options;
     const log = options.logger ?? defaultLogger();
     const registry = new ResourceRegistry(strategyFor);
-    const objects = new ObjectStore(store, registry);
+    const objects = new ObjectStore(store, registry, options.admission ?? noAdmission);
     const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry);

@@ -6,7 +6,7 @@ import { apply, conflictStatus, recordUpdate } from './index.js';
 import { ApiError, badRequest, invalid } from '../errors/api-error.js';
 import { validateMetadataTypes } from '../objects/metadata-validation.js';
 import type { KubeObject } from '../objects/object.js';
-import { noChange } from '../objects/object-store.js';
+import { noChange, type WriteOptions } from '../objects/object-store.js';
 import { nowTimestamp } from '../objects/object.js';
 import type { JsonObject, JsonValue } from '../patch/json-value.js';
 import { applyStrategicMergePatch } from '../patch/strategic-merge.js';
@@ -73,7 +73,7 @@ export const managedFieldOwnership: FieldOwnership = {
       return result.object as unknown as KubeObject;
     };
     // Apply is strict about unknown fields whatever fieldValidation says (as the Kubernetes apiserver is).
-    const writeOptions = { dryRun: options.dryRun, fieldValidation: 'Strict' as const, warnings: [] };
+    const writeOptions: WriteOptions = { dryRun: options.dryRun, fieldValidation: 'Strict', warnings: [], ...(options.user === undefined ? {} : { user: options.user }) };
     let created = false;
     const { object } = await objects.update(scope, name, part, (current) => merge(current), writeOptions, async () => {
       if (part === 'status') throw new ApiError('NotFound', `${resource.plural}${resource.group === '' ? '' : `.${resource.group}`} "${name}" not found`);
@@ -83,7 +83,7 @@ export const managedFieldOwnership: FieldOwnership = {
       fresh.metadata = { ...fresh.metadata, name };
       return objects.create(scope, fresh, writeOptions);
     });
-    return { status: created ? 201 : 200, body: object };
+    return { status: created ? 201 : 200, body: object, warnings: writeOptions.warnings };
   },
 
   strategicMerge(resource, current, patch) {

@@ -2,6 +2,7 @@
 // built-in kinds. The handlers depend on this interface; the merge engine lives beside it and in ../patch.
 
 import type { ObjectStore, ObjectScope, Subresource, FieldValidation } from '../objects/object-store.js';
+import type { UserInfo } from '../authentication/authenticator.js';
 import type { KubeObject } from '../objects/object.js';
 import type { Resource } from '../registry/resource.js';
 import type { Reply } from '../request-chain/reply.js';
@@ -11,6 +12,8 @@ export interface ApplyOptions {
   readonly force: boolean;
   readonly dryRun: boolean;
   readonly fieldValidation: FieldValidation;
+  /** Who applies, for admission. */
+  readonly user?: UserInfo;
 }
 
 export interface FieldOwnership {

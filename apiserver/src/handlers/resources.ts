@@ -105,14 +105,14 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
     case 'create': {
       if (info.name !== undefined) throw methodNotAllowed('POST', `${info.resource}/${info.name}`);
       const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
-      const options = writeOptions(deps, query, resource, manager(query, userAgent), 'main');
+      const options = writeOptions(deps, call, resource, 'main');
       const created = await deps.objects.create(scope, body, options);
       return { status: 201, body: created, warnings: options.warnings };
     }
     case 'update': {
       const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const part: Subresource = subresource === 'status' ? 'status' : 'main';
-      const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
+      const options = writeOptions(deps, call, resource, part);
       if (subresource === 'scale') {
         const { object } = await deps.objects.update(scope, info.name!, 'main', (cur) => applyScale(resource, cur, body), options);
         return { status: 200, body: scaleOf(resource, object) };
@@ -121,13 +121,13 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       return { status: 200, body: object, warnings: options.warnings };
     }
     case 'patch':
-      return patch(deps, scope, info, req, query, userAgent);
+      return patch(deps, scope, call);
     case 'delete': {
       if (resource.strategy.undeletable?.has(info.name!)) throw undeletable(resource, info.name!);
-      const options = await deleteOptions(req, query);
+      const options = { ...(await deleteOptions(req, query)), user: call.user, warnings: [] };
       const { object, gone } = await deps.objects.delete(scope, info.name!, options);
-      if (!gone || resource.strategy.returnsDeletedObject === true) return { status: 200, body: object };
-      return { status: 200, body: successStatus(resource, object) };
+      if (!gone || resource.strategy.returnsDeletedObject === true) return { status: 200, body: object, warnings: options.warnings };
+      return { status: 200, body: successStatus(resource, object), warnings: options.warnings };
     }
     case 'deletecollection': {
       if (resource.strategy.deleteCollection === false) throw methodNotAllowed('DELETE', info.resource);
@@ -137,7 +137,7 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       const deleted: KubeObject[] = [];
       for (const item of items) {
         try {
-          deleted.push((await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', { dryRun: options.dryRun })).object);
+          deleted.push((await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', { dryRun: options.dryRun, user: call.user })).object);
         } catch (e) {
           if (!(ApiError.isInstance(e) && e.reason === 'NotFound')) throw e;
         }
@@ -147,14 +147,8 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
   }
 }
 
-async function patch(
-  deps: ResourceHandlerDeps,
-  scope: ObjectScope,
-  info: ResourceRequest,
-  req: IncomingMessage,
-  query: URLSearchParams,
-  userAgent: string,
-): Promise<Reply> {
+async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: ResourceCall): Promise<Reply> {
+  const { info, req, query } = call;
   const { resource } = scope;
   const type = mediaType(req.headers['content-type']);
   const part: Subresource = info.subresource === 'status' ? 'status' : 'main';
@@ -179,9 +173,10 @@ async function patch(
       force: force === 'true',
       dryRun: isDryRun(query.getAll('dryRun')),
       fieldValidation: fieldValidation(query),
+      user: call.user,
     });
   }
-  const options = writeOptions(deps, query, resource, manager(query, userAgent), part);
+  const options = writeOptions(deps, call, resource, part);
   const mutate = (current: KubeObject): KubeObject => {
     if (info.subresource === 'scale') {
       // A Scale is patched as a Scale (an apply of one sets what it names, like a merge patch), then written back.
@@ -218,12 +213,15 @@ function manager(query: URLSearchParams, userAgent: string): string {
   return userAgent.split('/')[0]?.trim() || 'unknown';
 }
 
-function writeOptions(deps: ResourceHandlerDeps, query: URLSearchParams, resource: Resource, fieldManager: string, part: Subresource): WriteOptions {
+function writeOptions(deps: ResourceHandlerDeps, call: ResourceCall, resource: Resource, part: Subresource): WriteOptions {
+  const { query } = call;
+  const fieldManager = manager(query, call.userAgent);
   return {
     dryRun: isDryRun(query.getAll('dryRun')),
     fieldValidation: fieldValidation(query),
     warnings: [],
     trackFields: (before, after) => deps.fields.recordUpdate(resource, before, after, fieldManager, part),
+    user: call.user,
   };
 }
 

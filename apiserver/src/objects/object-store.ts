@@ -1,6 +1,7 @@
 // The generic store every resource goes through (Kubernetes' registry Store): create, update, patch-to-update,
-// delete with finalizers, get, list with selectors and paging. Per-kind behaviour comes from the resource's
-// strategy; stale resourceVersions, no-op writes and namespace checks are decided here, once.
+// delete with finalizers, get, list with selectors and paging. Per-kind behaviour comes from the strategy of the
+// part written (main or /status), admission from the plugin lists; stale resourceVersions, no-op writes and
+// namespace checks are decided here, once.
 
 import { randomUUID } from 'node:crypto';
 import type { FieldError } from '@berth/api';
@@ -13,7 +14,10 @@ import {
   staleResourceVersion,
 } from '../errors/api-error.js';
 import { objectMetaSchema } from '../registry/object-meta-schema.js';
-import { pendingFinalizers } from '../registry/strategy.js';
+import { admitMutating, admitValidating, noAdmission, type Admission, type AdmissionAttributes, type AdmissionOperation } from '../admission/admission.js';
+import type { UserInfo } from '../authentication/authenticator.js';
+import { writeStrategy, type Subresource } from '../registry/status-strategy.js';
+import { pendingFinalizers, type Strategy } from '../registry/strategy.js';
 import { collectionPrefix, groupVersion, objectKey, type Resource } from '../registry/resource.js';
 import type { ResourceRegistry } from '../registry/registry.js';
 import { applyDefaults } from '../schema/defaults.js';
@@ -36,6 +40,16 @@ export interface WriteOptions {
   readonly warnings: string[];
   /** Records who changed which fields (managedFields); set by the caller for the write's manager. */
   readonly trackFields?: (before: KubeObject | undefined, after: KubeObject) => void;
+  /** Who writes, for admission; undefined for the server's own writes. */
+  readonly user?: UserInfo;
+}
+
+export interface DeleteOptions {
+  readonly dryRun: boolean;
+  readonly preconditions?: { uid?: string; resourceVersion?: string };
+  readonly user?: UserInfo;
+  /** Admission warnings are appended here. */
+  readonly warnings?: string[];
 }
 
 export interface ObjectScope {
@@ -43,8 +57,7 @@ export interface ObjectScope {
   readonly namespace: string | undefined;
 }
 
-/** Which part of an object a write may change (the main resource ignores status; /status changes only status). */
-export type Subresource = 'main' | 'status';
+export type { Subresource } from '../registry/status-strategy.js';
 
 const namespaceResource = { group: '', plural: 'namespaces' };
 
@@ -58,6 +71,8 @@ export class ObjectStore {
   constructor(
     readonly store: Store,
     readonly registry: ResourceRegistry,
+    /** Mutating then validating plugins every create, update and delete passes. */
+    private readonly admission: Admission = noAdmission,
   ) {}
 
   async get(scope: ObjectScope, name: string): Promise<KubeObject> {
@@ -105,6 +120,9 @@ export class ObjectStore {
       obj.metadata.name = obj.metadata.generateName + randomSuffix();
     }
     this.#cleanInput(resource, obj, options, 'main');
+    const strategy = writeStrategy(resource, 'main');
+    const attributes = admissionAttributes('CREATE', scope, undefined, obj, undefined, options);
+    options.warnings.push(...(await admitMutating(this.admission, attributes)));
     const now = nowTimestamp();
     const meta = obj.metadata;
     meta.uid = randomUUID();
@@ -113,10 +131,11 @@ export class ObjectStore {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.resourceVersion;
-    if (resource.subresources.status && resource.strategy.statusOnCreate !== true) delete obj['status'];
-    resource.strategy.prepareForCreate?.(obj);
-    resource.strategy.canonicalize?.(obj);
-    this.#validate(scope, obj, undefined);
+    strategy.prepareForCreate?.(obj);
+    strategy.canonicalize?.(obj);
+    this.#validate(scope, strategy, obj, undefined);
+    options.warnings.push(...(strategy.warningsOnCreate?.(obj) ?? []));
+    options.warnings.push(...(await admitValidating(this.admission, attributes)));
     options.trackFields?.(undefined, obj);
     dropEmptyMaps(obj);
     const stored = this.#toStorage(resource, obj);
@@ -162,10 +181,17 @@ export class ObjectStore {
         throw staleResourceVersion(resource, name);
       }
       this.#cleanInput(resource, next, options, subresource);
-      this.#carryServerFields(resource, next, current, subresource);
-      if (subresource === 'main') resource.strategy.prepareForUpdate?.(next, current);
-      resource.strategy.canonicalize?.(next);
-      this.#validate(scope, next, current);
+      this.#carryServerFields(next, current);
+      const strategy = writeStrategy(resource, subresource);
+      const attributes = admissionAttributes('UPDATE', scope, subresource, next, current, options);
+      const warnings = await admitMutating(this.admission, attributes);
+      strategy.prepareForUpdate?.(next, current);
+      strategy.canonicalize?.(next);
+      this.#validate(scope, strategy, next, current);
+      warnings.push(...(strategy.warningsOnUpdate?.(next, current) ?? []));
+      warnings.push(...(await admitValidating(this.admission, attributes)));
+      // A retried attempt starts over: only the attempt that is written reports its warnings.
+      options.warnings.push(...warnings);
       options.trackFields?.(current, next);
       dropEmptyMaps(next);
       if (bumpsGeneration(next, current)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
@@ -195,7 +221,7 @@ export class ObjectStore {
   async delete(
     scope: ObjectScope,
     name: string,
-    options: { dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } },
+    options: DeleteOptions,
   ): Promise<{ object: KubeObject; gone: boolean }> {
     const { resource } = scope;
     const key = objectKey(resource, scope.namespace, name);
@@ -210,6 +236,8 @@ export class ObjectStore {
       if (pre?.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) {
         throw new ApiError('Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, { name, group: resource.group, kind: resource.plural });
       }
+      const warnings = await admitValidating(this.admission, admissionAttributes('DELETE', scope, undefined, current, undefined, options));
+      options.warnings?.push(...warnings);
       if (pendingFinalizers(resource.strategy, current).length > 0) {
         if (isTerminating(current)) return { object: current, gone: false };
         const next = cloneJson(current);
@@ -284,39 +312,24 @@ export class ObjectStore {
     if (subresource === 'main' || resource.subresources.status) applyDefaults(obj, resource.schema);
   }
 
-  /** Server-owned fields come from the stored object whatever the client sent. */
-  #carryServerFields(resource: Resource, next: KubeObject, current: KubeObject, subresource: Subresource): void {
+  /** Server-owned metadata comes from the stored object whatever the client sent. */
+  #carryServerFields(next: KubeObject, current: KubeObject): void {
     const meta = next.metadata;
     const cur = current.metadata;
     for (const k of ['uid', 'creationTimestamp', 'generation', 'namespace', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
       if (cur[k] === undefined) delete meta[k];
       else (meta as Record<string, unknown>)[k] = cur[k];
     }
-    if (!resource.subresources.status) return;
-    if (subresource === 'main') {
-      if (current['status'] === undefined) delete next['status'];
-      else next['status'] = cloneJson(current['status']);
-    } else {
-      // A status write changes only status (and may not touch metadata or spec).
-      const status = next['status'];
-      const kept = cloneJson(current);
-      for (const k of Object.keys(next)) delete next[k];
-      Object.assign(next, kept);
-      if (status === undefined) delete next['status'];
-      else next['status'] = status;
-      if (meta.resourceVersion === undefined) delete next.metadata.resourceVersion;
-      else next.metadata.resourceVersion = meta.resourceVersion;
-    }
   }
 
-  #validate(scope: ObjectScope, obj: KubeObject, prev: KubeObject | undefined): void {
+  #validate(scope: ObjectScope, strategy: Strategy, obj: KubeObject, prev: KubeObject | undefined): void {
     const { resource } = scope;
     const problems: FieldError[] = validateObjectMeta(obj.metadata, resource.namespaced, resource.kind === 'Namespace');
     if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
     const { metadata: _, ...rest } = obj;
     problems.push(...validateAgainstSchema(rest, resource.schema));
-    problems.push(...(resource.strategy.validate?.(obj) ?? []));
-    if (prev !== undefined) problems.push(...(resource.strategy.validateUpdate?.(obj, prev) ?? []));
+    problems.push(...(strategy.validate?.(obj) ?? []));
+    if (prev !== undefined) problems.push(...(strategy.validateUpdate?.(obj, prev) ?? []));
     if (problems.length > 0) throw invalid(resource.kind, resource.group, obj.metadata.name ?? '', problems);
   }
 
@@ -346,6 +359,27 @@ export class ObjectStore {
     obj.apiVersion = groupVersion(resource);
     return obj;
   }
+}
+
+function admissionAttributes(
+  operation: AdmissionOperation,
+  scope: ObjectScope,
+  subresource: Subresource | undefined,
+  object: KubeObject,
+  oldObject: KubeObject | undefined,
+  options: { readonly dryRun: boolean; readonly user?: UserInfo },
+): AdmissionAttributes {
+  return {
+    operation,
+    resource: scope.resource,
+    subresource: subresource === 'status' ? 'status' : undefined,
+    namespace: scope.resource.namespaced ? (object.metadata.namespace ?? scope.namespace) : undefined,
+    name: object.metadata.name ?? '',
+    object,
+    oldObject,
+    user: options.user,
+    dryRun: options.dryRun,
+  };
 }
 
 const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');

@@ -1,20 +1,34 @@
 // A kind's behaviour beyond its schema, as small optional hooks the generic object store calls (Kubernetes'
-// RESTCreateStrategy / RESTUpdateStrategy idea). A kind with no special behaviour uses `defaultStrategy`.
+// RESTCreateStrategy / RESTUpdateStrategy idea). A kind with no special behaviour uses `defaultStrategy`; the
+// main resource and /status each wrap the kind's hooks in their own strategy (status-strategy.ts).
 
 import type { FieldError } from '@berth/api';
 import type { KubeObject } from '../objects/object.js';
+
+/**
+ * The top-level fields a write through a strategy may not change: they are reset to the stored object's, and
+ * server-side apply neither tracks nor lets the writer own them (Kubernetes' GetResetFields). Either `fields`
+ * are reset, or every field `allBut` the listed ones is.
+ */
+export type ResetFields = { readonly fields: readonly string[] } | { readonly allBut: readonly string[] };
 
 export interface Strategy {
   /** Fill server-owned fields on create (after defaulting, before validation). */
   prepareForCreate?(obj: KubeObject): void;
   /** Adjust `next` from `prev` on update (e.g. keep immutable server fields). */
   prepareForUpdate?(next: KubeObject, prev: KubeObject): void;
-  /** Kind-specific checks beyond the schema, on create and update. */
+  /** Kind-specific checks beyond the schema, on create and update: every problem at once. */
   validate?(obj: KubeObject): FieldError[];
   /** Checks that compare with the previous object (immutability). */
   validateUpdate?(next: KubeObject, prev: KubeObject): FieldError[];
+  /** Warnings for a valid create (deprecated fields, odd values): sent to the client, never refusing the write. */
+  warningsOnCreate?(obj: KubeObject): string[];
+  /** Warnings for a valid update. */
+  warningsOnUpdate?(next: KubeObject, prev: KubeObject): string[];
   /** Rewrite into canonical form before storing (e.g. Secret stringData into data). */
   canonicalize?(obj: KubeObject): void;
+  /** What a write through this strategy may not change (see ResetFields). @default nothing */
+  getResetFields?(): ResetFields | undefined;
   /** Values of selectable fields beyond metadata.name/namespace, for field selectors. */
   fieldsOf?(obj: KubeObject): Record<string, string>;
   /** Finalizers still holding a terminating object (default: metadata.finalizers). */

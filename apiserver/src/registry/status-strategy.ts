@@ -1,0 +1,63 @@
+// The strategies a write goes through, per part of the object (Kubernetes' pod Strategy and podStatusStrategy):
+// the main resource's resets status (it is written through /status), the status subresource's resets
+// everything but status. Both wrap the kind's own hooks, so a kind writes its rules once.
+
+import { cloneJson, type KubeObject } from '../objects/object.js';
+import type { Resource } from './resource.js';
+import type { ResetFields, Strategy } from './strategy.js';
+
+/** Which part of an object a write may change (the main resource ignores status; /status changes only status). */
+export type Subresource = 'main' | 'status';
+
+/** The strategy for a write to `part` of `resource`. */
+export function writeStrategy(resource: Resource, part: Subresource): Strategy {
+  if (part === 'status') return statusStrategy(resource.strategy);
+  return resource.subresources.status ? mainStrategy(resource.strategy) : resource.strategy;
+}
+
+const mainReset: ResetFields = { fields: ['status'] };
+const statusReset: ResetFields = { allBut: ['status'] };
+
+/**
+ * The main resource of a kind with a status subresource: create starts without status (unless the kind keeps
+ * the one it is given, as Node does), update keeps the old one.
+ */
+function mainStrategy(kind: Strategy): Strategy {
+  return {
+    ...kind,
+    prepareForCreate(obj) {
+      if (kind.statusOnCreate !== true) delete obj['status'];
+      kind.prepareForCreate?.(obj);
+    },
+    prepareForUpdate(next, prev) {
+      applyReset(mainReset, next, prev);
+      kind.prepareForUpdate?.(next, prev);
+    },
+    getResetFields: () => mainReset,
+  };
+}
+
+/** /status: only status changes (metadata, spec and every other field stay as stored); the kind still validates. */
+function statusStrategy(kind: Strategy): Strategy {
+  const { prepareForCreate: _create, prepareForUpdate: _update, ...rest } = kind;
+  return {
+    ...rest,
+    prepareForUpdate(next, prev) {
+      const resourceVersion = next.metadata.resourceVersion;
+      applyReset(statusReset, next, prev);
+      // The caller's resourceVersion stays: it is the precondition of the write, not part of what is kept.
+      if (resourceVersion === undefined) delete next.metadata.resourceVersion;
+      else next.metadata.resourceVersion = resourceVersion;
+    },
+    getResetFields: () => statusReset,
+  };
+}
+
+/** Gives `next` the stored values of the fields `reset` names. */
+export function applyReset(reset: ResetFields, next: KubeObject, prev: KubeObject): void {
+  const keys = 'fields' in reset ? reset.fields : [...new Set([...Object.keys(next), ...Object.keys(prev)])].filter((k) => !reset.allBut.includes(k));
+  for (const k of keys) {
+    if (prev[k] === undefined) delete next[k];
+    else next[k] = cloneJson(prev[k]);
+  }
+}
