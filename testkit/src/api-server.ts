@@ -39,7 +39,7 @@ export interface KubectlResult {
 }
 
 export async function startTestServer(
-  options: Partial<Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'logger'>> = {},
+  options: Partial<Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>> = {},
 ): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);

@@ -55,6 +55,11 @@ export interface WriteContext {
    * @default false
    */
   readonly statusSubresource?: boolean | undefined;
+  /**
+   * The top-level fields this write may not change, neither tracked nor owned (the strategy's GetResetFields);
+   * when given it replaces what `subresource` and `statusSubresource` imply.
+   */
+  readonly resetFields?: { readonly fields: readonly string[] } | { readonly allBut: readonly string[] } | undefined;
 }
 
 export interface ApplyOptions extends WriteContext {
@@ -91,42 +96,60 @@ const STRIP: FieldSet = (() => {
   return s;
 })();
 
-const STATUS_ONLY: FieldSet = (() => {
-  const s = emptySet();
-  insert(s, [fieldElement('status')]);
-  return s;
-})();
-
 type Filter = (s: FieldSet) => FieldSet;
 
-/** Which fields a write may own (Kubernetes' reset fields of the main resource and of /status). */
+type ResetFields = NonNullable<WriteContext['resetFields']>;
+
+/** What a write may not change: the strategy's reset fields, else Kubernetes' for the main resource and /status. */
+function resetOf(ctx: WriteContext): ResetFields | undefined {
+  if (ctx.resetFields !== undefined) return ctx.resetFields;
+  if (ctx.subresource === 'status') return { allBut: ['status'] };
+  if (ctx.statusSubresource) return { fields: ['status'] };
+  return undefined;
+}
+
+function topLevel(names: readonly string[]): FieldSet {
+  const s = emptySet();
+  for (const n of names) insert(s, [fieldElement(n)]);
+  return s;
+}
+
+/** Which fields a write may own: none of its reset fields. */
 function filterFor(ctx: WriteContext): Filter {
-  if (ctx.subresource === 'status') {
+  const reset = resetOf(ctx);
+  if (reset === undefined) return (s) => s;
+  if ('allBut' in reset) {
+    const kept = new Set(reset.allBut.map(fieldElement));
     return (s) => {
-      const st = s.children?.get(fieldElement('status'));
-      if (!st) return emptySet();
-      return { member: false, children: new Map([[fieldElement('status'), st]]) };
+      const children = new Map([...(s.children ?? [])].filter(([e]) => kept.has(e)));
+      return children.size === 0 ? emptySet() : { member: false, children };
     };
   }
-  if (ctx.statusSubresource) return (s) => (s.children?.has(fieldElement('status')) ? recursiveDifference(s, STATUS_ONLY) : s);
-  return (s) => s;
+  const dropped = topLevel(reset.fields);
+  const names = reset.fields.map(fieldElement);
+  return (s) => (names.some((e) => s.children?.has(e)) ? recursiveDifference(s, dropped) : s);
 }
 
 /** Give `next` the parts of `live` a write may not change (status on the main resource, the rest on /status). */
 function resetFields(ctx: WriteContext, live: JsonObject, next: JsonObject): JsonObject {
-  if (ctx.subresource === 'status') {
+  const reset = resetOf(ctx);
+  if (reset === undefined) return next;
+  if ('allBut' in reset) {
     const out: JsonObject = { ...live };
-    if (next['status'] === undefined) delete out['status'];
-    else out['status'] = next['status'];
+    for (const k of new Set([...Object.keys(live), ...Object.keys(next)])) {
+      if (!reset.allBut.includes(k)) continue;
+      if (next[k] === undefined) delete out[k];
+      else out[k] = next[k];
+    }
     return out;
   }
-  if (ctx.statusSubresource && !jsonEqual(live['status'], next['status'])) {
-    const out: JsonObject = { ...next };
-    if (live['status'] === undefined) delete out['status'];
-    else out['status'] = live['status'];
-    return out;
+  if (reset.fields.every((k) => jsonEqual(live[k], next[k]))) return next;
+  const out: JsonObject = { ...next };
+  for (const k of reset.fields) {
+    if (live[k] === undefined) delete out[k];
+    else out[k] = live[k];
   }
-  return next;
+  return out;
 }
 
 function metadataOf(o: JsonObject | undefined): JsonObject | undefined {

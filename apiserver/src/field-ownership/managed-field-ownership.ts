@@ -12,6 +12,7 @@ import type { JsonObject, JsonValue } from '../patch/json-value.js';
 import { applyStrategicMergePatch } from '../patch/strategic-merge.js';
 import { objectMetaSchema } from '../registry/object-meta-schema.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
+import { writeStrategy } from '../registry/status-strategy.js';
 import type { ApplyOptions, FieldOwnership } from './ownership.js';
 
 /** A kind's schema with full ObjectMeta, built once per schema object (the engine caches by identity). */
@@ -42,6 +43,7 @@ export const managedFieldOwnership: FieldOwnership = {
       now: nowTimestamp(),
       subresource: part === 'status' ? 'status' : undefined,
       statusSubresource: resource.subresources.status,
+      resetFields: writeStrategy(resource, part).getResetFields?.(),
     });
     if (fields === undefined) delete after.metadata.managedFields;
     else after.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
@@ -66,6 +68,7 @@ export const managedFieldOwnership: FieldOwnership = {
         now: nowTimestamp(),
         subresource: part === 'status' ? 'status' : undefined,
         statusSubresource: resource.subresources.status,
+        resetFields: writeStrategy(resource, part).getResetFields?.(),
       });
       if (!result.ok) throw conflictError(result.conflicts);
       // An apply that changes nothing skips the whole write pipeline: the GitOps no-op re-apply path.
