@@ -81,9 +81,9 @@ export class ApiServer {
     const objects = new ObjectStore(store, registry, options.admission ?? noAdmission);
     const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
-    const crdSync = new CrdSync(store, watchSource, registry);
-    const namespaces = new NamespaceCleanup(store, watchSource, registry, objects);
-    const events = new EventExpiry(store);
+    const crdSync = new CrdSync(store, watchSource, registry, log);
+    const namespaces = new NamespaceCleanup(store, watchSource, registry, objects, log);
+    const events = new EventExpiry(store, undefined, undefined, log);
     const background = [crdSync, namespaces, events];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);

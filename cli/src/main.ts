@@ -14,7 +14,8 @@ program
   .option('--listen <host:port>', 'address of the HTTPS API', '127.0.0.1:6443')
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
   .option('--no-agent', 'run without the node agent (API server only: Containers stay unbound and nothing is pulled)')
-  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string; agent: boolean }) => {
+  .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string; agent: boolean; logLevel: string }) => {
     const started = performance.now();
     const { up } = await import('./commands/up.js');
     const running = await up(opts);

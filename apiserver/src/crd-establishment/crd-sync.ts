@@ -9,6 +9,7 @@ import { crdCleanupFinalizer } from '../registry/strategies.js';
 import type { Store, StoredValue } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
 import { follow, type Follower } from '../storage/follow.js';
+import type { Logger } from '../logging/logger.js';
 
 const crdPrefix = '/registry/apiextensions.k8s.io/customresourcedefinitions/';
 
@@ -19,6 +20,7 @@ export class CrdSync {
     private readonly store: Store,
     private readonly watchSource: WatchSource,
     private readonly registry: ResourceRegistry,
+    private readonly log: Logger,
   ) {}
 
   /** Loads every stored CRD, then follows changes until closed. */
@@ -35,6 +37,7 @@ export class CrdSync {
         },
       },
       'CRD',
+      this.log,
     );
     await this.#follower.ready;
   }

@@ -1,6 +1,8 @@
 // Events expire an hour after their last occurrence, as Kubernetes stores them with a one-hour TTL.
 
 import { decode } from '../objects/object-store.js';
+import { checkInteger } from '../errors/invalid-argument.js';
+import { defaultLogger, type Logger } from '../logging/logger.js';
 import type { Store } from '../storage/interface.js';
 
 const eventPrefix = '/registry/core/events/';
@@ -13,13 +15,17 @@ export class EventExpiry {
     private readonly store: Store,
     private readonly ttlMs = 3600_000,
     private readonly intervalMs = 60_000,
-  ) {}
+    private readonly log: Logger = defaultLogger(),
+  ) {
+    checkInteger('EventExpiry', 'ttlMs', ttlMs);
+    checkInteger('EventExpiry', 'intervalMs', intervalMs);
+  }
 
   start(): void {
     this.#timer = setInterval(() => {
       this.#running ??= this.sweep().then(
         () => undefined,
-        (err: unknown) => console.error("berth: event expiry:", err),
+        (err: unknown) => this.log.warn({ err }, 'event expiry sweep failed'),
       ).finally(() => (this.#running = undefined));
     }, this.intervalMs);
     this.#timer.unref();

@@ -9,6 +9,7 @@ import { collectionPrefix } from '../registry/resource.js';
 import type { Store } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
 import { follow, type Follower } from '../storage/follow.js';
+import type { Logger } from '../logging/logger.js';
 
 const namespacePrefix = '/registry/core/namespaces/';
 const retryMs = 1000;
@@ -25,6 +26,7 @@ export class NamespaceCleanup {
     private readonly watchSource: WatchSource,
     private readonly registry: ResourceRegistry,
     private readonly objects: ObjectStore,
+    private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
@@ -41,6 +43,7 @@ export class NamespaceCleanup {
         },
       },
       'namespace',
+      this.log,
     );
     await this.#follower.ready;
   }
@@ -50,7 +53,7 @@ export class NamespaceCleanup {
     this.#busy.add(key);
     const work = this.#finish(key)
       .catch((err: unknown) => {
-        console.error(`berth: deleting namespace ${key}:`, err);
+        this.log.warn({ namespace: key, err }, 'deleting namespace failed; retrying');
         return true;
       })
       .then((again) => {

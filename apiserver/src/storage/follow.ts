@@ -2,6 +2,7 @@
 // fails (too slow, compacted, store hiccup) list again and carry on, until closed.
 
 import type { Store, StoreEvent, StoredValue } from './interface.js';
+import type { Logger } from '../logging/logger.js';
 import type { WatchSource } from '../watch/watch-stream.js';
 
 export interface Follower {
@@ -16,6 +17,7 @@ export function follow(
   prefix: string,
   handlers: { list(items: StoredValue[]): Promise<void>; event(e: StoreEvent): Promise<void> },
   name: string,
+  log: Logger,
 ): Follower {
   let closed = false;
   let stop: (() => void) | undefined;
@@ -40,7 +42,7 @@ export function follow(
       } catch (err) {
         if (first) return failReady(err);
         if (!closed) {
-          console.error(`berth: ${name} watch restarting:`, (err as Error).message);
+          log.warn({ follower: name, err }, 'watch restarting');
           await new Promise((r) => setTimeout(r, 100));
         }
       }

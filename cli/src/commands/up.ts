@@ -4,7 +4,7 @@
 
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiServer, ensurePki, LevelStore } from '@berth/apiserver';
+import { ApiServer, createLogger, ensurePki, LevelStore, type Logger } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
 import { mergeKubeconfig, writeKubeconfig, type KubeconfigEntry } from '../kubeconfig.js';
 
@@ -17,12 +17,16 @@ export interface UpOptions {
   readonly agent?: boolean;
   /** The Node's name. @default the host name */
   readonly nodeName?: string;
+  /** pino level of the JSON-lines log on stderr (fatal, error, warn, info, debug, trace, silent). @default 'info' */
+  readonly logLevel?: string;
 }
 
 export interface RunningBerth {
   readonly server: ApiServer;
   readonly kubeconfigPath: string;
   readonly agent: NodeAgent | undefined;
+  /** The one logger of this berth (the API server's; the agent's to come). */
+  readonly logger: Logger;
   /** Stops the agent (containers keep running; the next `berth up` re-adopts them), then the server. */
   close(): Promise<void>;
 }
@@ -54,11 +58,12 @@ async function writeKubeconfigs(dataDir: string, explicit: string | undefined, e
 export async function up(options: UpOptions): Promise<RunningBerth> {
   const dataDir = resolve(options.dataDir);
   const { host, port } = parseListen(options.listen);
+  const logger = createLogger({ level: options.logLevel ?? 'info' });
   const pki = await ensurePki(dataDir, [host]);
   const store = await LevelStore.open({ dir: join(dataDir, 'store') });
   let server: ApiServer;
   try {
-    server = await ApiServer.start({ store, pki, host, port });
+    server = await ApiServer.start({ store, pki, host, port, logger });
   } catch (e) {
     await store.close();
     throw e;
@@ -91,10 +96,12 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
       throw new Error(`the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`, { cause: e });
     }
   }
+  logger.info({ url: server.url, dataDir }, 'berth is up');
   return {
     server,
     kubeconfigPath,
     agent,
+    logger,
     async close() {
       await agent?.close();
       await stopServer();
