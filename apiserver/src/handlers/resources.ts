@@ -50,7 +50,7 @@ const unsupportedPatch = (accepted: string) =>
 
 /** Handles one resource request; returns the reply, or undefined when it streamed the answer itself (watch). */
 export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCall): Promise<Reply | undefined> {
-  const { info, req, res, query, userAgent, signal } = call;
+  const { info, req, res, query, signal } = call;
   const resource = deps.registry.get(info.group, info.version, info.resource);
   if (resource === undefined) throw unservedPods(info.group, info.resource) ?? pathNotFound();
   if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();

@@ -165,52 +165,57 @@ export class ObjectStore {
   ): Promise<{ object: KubeObject; created: boolean }> {
     const { resource } = scope;
     const key = objectKey(resource, scope.namespace, name);
-    for (let attempt = 0; ; attempt++) {
-      const stored = await this.store.get(key);
-      if (stored === undefined) {
-        if (createIfMissing === undefined) throw notFound(resource, name);
-        return { object: await createIfMissing(), created: true };
-      }
-      const current = this.#present(resource, decode(stored));
-      const mutated = await mutate(cloneJson(current));
-      if (mutated === noChange) return { object: current, created: false };
-      const next = mutated;
-      this.#checkEnvelope(scope, next, name);
-      const pinned = next.metadata.resourceVersion;
-      if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
-        throw staleResourceVersion(resource, name);
-      }
-      this.#cleanInput(resource, next, options, subresource);
-      this.#carryServerFields(next, current);
-      const strategy = writeStrategy(resource, subresource);
-      const attributes = admissionAttributes('UPDATE', scope, subresource, next, current, options);
-      const warnings = await admitMutating(this.admission, attributes);
-      strategy.prepareForUpdate?.(next, current);
-      strategy.canonicalize?.(next);
-      this.#validate(scope, strategy, next, current);
-      warnings.push(...(strategy.warningsOnUpdate?.(next, current) ?? []));
-      warnings.push(...(await admitValidating(this.admission, attributes)));
-      // A retried attempt starts over: only the attempt that is written reports its warnings.
-      options.warnings.push(...warnings);
-      options.trackFields?.(current, next);
-      dropEmptyMaps(next);
-      if (bumpsGeneration(next, current)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
-      const finished = isTerminating(next) && pendingFinalizers(resource.strategy, next).length === 0;
-      if (unchanged(next, current) && !finished) return { object: current, created: false };
-      if (options.dryRun) return { object: this.#present(resource, this.#toStorage(resource, next)), created: false };
-      if (finished) {
-        const result = await this.store.delete(key, stored.modRevision);
-        if (result.ok) return { object: { ...next, metadata: { ...next.metadata, resourceVersion: String(result.revision) } }, created: false };
-      } else {
-        const toStore = this.#toStorage(resource, next);
-        const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
-        if (result.ok) {
-          toStore.metadata.resourceVersion = String(result.revision);
-          return { object: this.#present(resource, toStore), created: false };
+    // Warnings of the attempt that ends the call only: a retried attempt starts over.
+    let warnings: string[] = [];
+    try {
+      for (let attempt = 0; ; attempt++) {
+        warnings = [];
+        const stored = await this.store.get(key);
+        if (stored === undefined) {
+          if (createIfMissing === undefined) throw notFound(resource, name);
+          return { object: await createIfMissing(), created: true };
         }
+        const current = this.#present(resource, decode(stored));
+        const mutated = await mutate(cloneJson(current));
+        if (mutated === noChange) return { object: current, created: false };
+        const next = mutated;
+        this.#checkEnvelope(scope, next, name);
+        const pinned = next.metadata.resourceVersion;
+        if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
+          throw staleResourceVersion(resource, name);
+        }
+        this.#cleanInput(resource, next, options, subresource);
+        this.#carryServerFields(next, current);
+        const strategy = writeStrategy(resource, subresource);
+        const attributes = admissionAttributes('UPDATE', scope, subresource, next, current, options);
+        warnings = await admitMutating(this.admission, attributes);
+        strategy.prepareForUpdate?.(next, current);
+        strategy.canonicalize?.(next);
+        this.#validate(scope, strategy, next, current);
+        warnings.push(...(strategy.warningsOnUpdate?.(next, current) ?? []));
+        warnings.push(...(await admitValidating(this.admission, attributes)));
+        options.trackFields?.(current, next);
+        dropEmptyMaps(next);
+        if (bumpsGeneration(next, current)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+        const finished = isTerminating(next) && pendingFinalizers(resource.strategy, next).length === 0;
+        if (unchanged(next, current) && !finished) return { object: current, created: false };
+        if (options.dryRun) return { object: this.#present(resource, this.#toStorage(resource, next)), created: false };
+        if (finished) {
+          const result = await this.store.delete(key, stored.modRevision);
+          if (result.ok) return { object: { ...next, metadata: { ...next.metadata, resourceVersion: String(result.revision) } }, created: false };
+        } else {
+          const toStore = this.#toStorage(resource, next);
+          const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
+          if (result.ok) {
+            toStore.metadata.resourceVersion = String(result.revision);
+            return { object: this.#present(resource, toStore), created: false };
+          }
+        }
+        if (pinned !== undefined && pinned !== '') throw staleResourceVersion(resource, name);
+        if (attempt > 50) throw staleResourceVersion(resource, name);
       }
-      if (pinned !== undefined && pinned !== '') throw staleResourceVersion(resource, name);
-      if (attempt > 50) throw staleResourceVersion(resource, name);
+    } finally {
+      options.warnings.push(...warnings);
     }
   }
 
@@ -225,36 +230,41 @@ export class ObjectStore {
   ): Promise<{ object: KubeObject; gone: boolean }> {
     const { resource } = scope;
     const key = objectKey(resource, scope.namespace, name);
-    for (;;) {
-      const stored = await this.store.get(key);
-      if (stored === undefined) throw notFound(resource, name);
-      const current = this.#present(resource, decode(stored));
-      const pre = options.preconditions;
-      if (pre?.uid !== undefined && pre.uid !== current.metadata.uid) {
-        throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, { name, group: resource.group, kind: resource.plural });
-      }
-      if (pre?.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) {
-        throw new ApiError('Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, { name, group: resource.group, kind: resource.plural });
-      }
-      const warnings = await admitValidating(this.admission, admissionAttributes('DELETE', scope, undefined, current, undefined, options));
-      options.warnings?.push(...warnings);
-      if (pendingFinalizers(resource.strategy, current).length > 0) {
-        if (isTerminating(current)) return { object: current, gone: false };
-        const next = cloneJson(current);
-        next.metadata.deletionTimestamp = nowTimestamp();
-        next.metadata.deletionGracePeriodSeconds = 0;
-        resource.strategy.onTerminating?.(next);
-        if (options.dryRun) return { object: next, gone: false };
-        const toStore = this.#toStorage(resource, next);
-        const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
+    let warnings: string[] = [];
+    try {
+      for (;;) {
+        warnings = [];
+        const stored = await this.store.get(key);
+        if (stored === undefined) throw notFound(resource, name);
+        const current = this.#present(resource, decode(stored));
+        const pre = options.preconditions;
+        if (pre?.uid !== undefined && pre.uid !== current.metadata.uid) {
+          throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, { name, group: resource.group, kind: resource.plural });
+        }
+        if (pre?.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) {
+          throw new ApiError('Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, { name, group: resource.group, kind: resource.plural });
+        }
+        warnings = await admitValidating(this.admission, admissionAttributes('DELETE', scope, undefined, current, undefined, options));
+        if (pendingFinalizers(resource.strategy, current).length > 0) {
+          if (isTerminating(current)) return { object: current, gone: false };
+          const next = cloneJson(current);
+          next.metadata.deletionTimestamp = nowTimestamp();
+          next.metadata.deletionGracePeriodSeconds = 0;
+          resource.strategy.onTerminating?.(next);
+          if (options.dryRun) return { object: next, gone: false };
+          const toStore = this.#toStorage(resource, next);
+          const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
+          if (!result.ok) continue;
+          toStore.metadata.resourceVersion = String(result.revision);
+          return { object: this.#present(resource, toStore), gone: false };
+        }
+        if (options.dryRun) return { object: current, gone: true };
+        const result = await this.store.delete(key, stored.modRevision);
         if (!result.ok) continue;
-        toStore.metadata.resourceVersion = String(result.revision);
-        return { object: this.#present(resource, toStore), gone: false };
+        return { object: { ...current, metadata: { ...current.metadata, resourceVersion: String(result.revision) } }, gone: true };
       }
-      if (options.dryRun) return { object: current, gone: true };
-      const result = await this.store.delete(key, stored.modRevision);
-      if (!result.ok) continue;
-      return { object: { ...current, metadata: { ...current.metadata, resourceVersion: String(result.revision) } }, gone: true };
+    } finally {
+      options.warnings?.push(...warnings);
     }
   }
 

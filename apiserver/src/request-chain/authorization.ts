@@ -6,5 +6,5 @@ import { required, type RequestFilter } from './state.js';
 
 export const authorization =
   (authorizer: Authorizer): RequestFilter =>
-  (req, state) =>
+  (_req, state) =>
     authorize(authorizer, required(state, 'user'), required(state, 'requestInfo'));
