@@ -66,3 +66,10 @@ t.test('the status strategy keeps everything but status, and the caller\'s resou
 t.test('a kind without a status subresource writes through its own strategy', async (t) => {
   t.equal(writeStrategy(resource(false), 'main'), kind);
 });
+
+t.test('a kind that keeps status on create (Node) keeps it through the main strategy', async (t) => {
+  const node = { strategy: { statusOnCreate: true }, subresources: { status: true } } as unknown as Resource;
+  const obj: KubeObject = { ...stored() };
+  writeStrategy(node, 'main').prepareForCreate?.(obj);
+  t.same(obj['status'], { ready: true });
+});
