@@ -3,7 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { UserInfo } from '../authentication/authenticator.js';
-import { ApiError } from '../errors/api-error.js';
+import { BerthError } from '@berth/api';
 import type { RequestInfo } from './request-info.js';
 
 /** Filled in chain order: requestInfo, then user; a step reads only what earlier steps set. */
@@ -20,6 +20,7 @@ export type RequestFilter = (req: IncomingMessage, state: RequestState) => void 
 /** A value an earlier step must have set; a missing one is a chain wired out of order (a bug, so a 500). */
 export function required<K extends keyof RequestState>(state: RequestState, key: K): NonNullable<RequestState[K]> {
   const value = state[key];
-  if (value === undefined) throw new ApiError('InternalError', `request chain misordered: ${key} is not set`);
+  // Not an ApiError: the client gets a bare 500 and the log gets the bug.
+  if (value === undefined) throw new BerthError('BERTH_REQUEST_CHAIN_MISORDERED', `request chain misordered: ${key} is not set`);
   return value as NonNullable<RequestState[K]>;
 }
