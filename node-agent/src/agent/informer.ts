@@ -4,7 +4,7 @@
 // a reset connection), so this wrapper starts it again after a short, growing pause.
 import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Container } from '@berth/api';
-import { group, version, type ClusterApi } from './cluster-api.js';
+import { group, version, type ClusterApi } from '../cluster/cluster-api.js';
 
 export interface ContainerInformerOptions {
   /** e.g. `spec.nodeName=node-1`; absent watches every Container. */

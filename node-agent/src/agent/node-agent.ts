@@ -12,14 +12,14 @@ import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
-import { apiErrorMessage, ClusterApi, loadKubeConfig } from './cluster-api.js';
-import { EventRecorder } from './events.js';
-import { ExitWatcher } from './exit-watch.js';
-import { ImagePolicy } from './image-policy.js';
+import { apiErrorMessage, ClusterApi, loadKubeConfig } from '../cluster/cluster-api.js';
+import { EventRecorder } from '../containers/events.js';
+import { ExitWatcher } from '../containers/exit-watch.js';
+import { ImagePolicy } from '../containers/image-policy.js';
 import { ContainerInformer } from './informer.js';
-import { machineStatus } from './node-info.js';
-import { NodeHeartbeat } from './node-heartbeat.js';
-import { ContainerReconciler, type BackoffPolicy } from './reconciler.js';
+import { machineStatus } from '../node/node-info.js';
+import { NodeHeartbeat } from '../node/node-heartbeat.js';
+import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface NodeAgentOptions {

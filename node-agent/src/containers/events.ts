@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { formatTime, type Container } from '@berth/api';
-import { isNotFound, type ClusterApi } from './cluster-api.js';
+import { isNotFound, type ClusterApi } from '../cluster/cluster-api.js';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -11,14 +11,14 @@ import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
 import { SnapshotError } from '../snapshots/errors.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
-import { isNotFound, type ClusterApi, type JsonPatchOperation } from './cluster-api.js';
+import { isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
 import { desiredStatus, statusPatch, type Observation } from './container-status.js';
 import { AgentError } from './errors.js';
 import type { EventRecorder } from './events.js';
 import type { ExitWatcher } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
-import { containerKey, splitKey } from './informer.js';
+import { containerKey, splitKey } from '../agent/informer.js';
 import { pullCredentials } from './pull-secrets.js';
 
 export const finalizer = 'berth.dev/node-agent';
