@@ -5,6 +5,7 @@
 import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Container } from '@berth/api';
 import { group, version, type ClusterApi } from '../cluster/cluster-api.js';
+import { containerKey } from '../containers/reconciler.js';
 
 export interface ContainerInformerOptions {
   /** e.g. `spec.nodeName=node-1`; absent watches every Container. */
@@ -15,21 +16,24 @@ export interface ContainerInformerOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-export function containerKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
-}
-
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf('/');
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
-
 const keyOf = (obj: KubernetesObject): string => containerKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+
+/**
+ * What an update must change to be worth a reconcile: the spec (generation), deletion, finalizers, identity.
+ * Status-only updates are the agent's own writes; reacting to them would retry a failed pull at once instead of
+ * after the queue's back-off (controller-runtime's GenerationChangedPredicate, plus metadata the agent acts on).
+ */
+function fingerprint(obj: KubernetesObject): string {
+  const m = obj.metadata;
+  return JSON.stringify([m?.uid, (m as { generation?: number } | undefined)?.generation, m?.deletionTimestamp, m?.finalizers]);
+}
 
 export class ContainerInformer {
   readonly #lw: ListWatch<KubernetesObject>;
   readonly #options: ContainerInformerOptions;
   #closed = false;
+  /** key → fingerprint of the last copy seen, to tell status-only updates apart. */
+  readonly #seen = new Map<string, string>();
   #restartDelayMs = 100;
   #restartTimer: NodeJS.Timeout | undefined;
 
@@ -37,13 +41,19 @@ export class ContainerInformer {
     this.#options = options;
     const path = `/apis/${group}/${version}/containers`;
     this.#lw = new ListWatch<KubernetesObject>(path, new Watch(api.kc), () => api.listContainers(options.fieldSelector), false, undefined, options.fieldSelector);
-    const changed = (obj: KubernetesObject) => {
+    const changed = (obj: KubernetesObject, kind: 'add' | 'update' | 'delete') => {
       this.#restartDelayMs = 100;
-      options.onChange(keyOf(obj));
+      const key = keyOf(obj);
+      const print = fingerprint(obj);
+      const before = this.#seen.get(key);
+      if (kind === 'delete') this.#seen.delete(key);
+      else this.#seen.set(key, print);
+      if (kind === 'update' && before === print) return;
+      options.onChange(key);
     };
-    this.#lw.on('add', changed);
-    this.#lw.on('update', changed);
-    this.#lw.on('delete', changed);
+    this.#lw.on('add', (obj) => changed(obj, 'add'));
+    this.#lw.on('update', (obj) => changed(obj, 'update'));
+    this.#lw.on('delete', (obj) => changed(obj, 'delete'));
     this.#lw.on('error', (err: unknown) => this.#restart(err));
   }
 

@@ -3,6 +3,7 @@
 // Everything it learns about the cluster it reads through the API, and everything it changes it writes through
 // the API: it never touches the apiserver's code or store. Closing it leaves running containers running (conmon
 // owns them); the next start re-adopts them without a restart.
+import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -88,15 +89,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   };
   const imageStore = new ImageStore({ root, registry });
 
-  const queue = new WorkQueue();
-  const exits = new ExitWatcher((key) => queue.add(key));
+  const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
+  const retryBackoff = options.retryBackoff ?? kubeletBackoff;
+  // The queue's per-key back-off is the one back-off of failed reconciles (pulls, creates, API errors).
+  const queue = new WorkQueue({ baseDelayMs: retryBackoff.baseMs, maxDelayMs: retryBackoff.maxMs });
+  // conmon records each exit under the container's directory; only this composition root knows that.
+  const exits = new ExitWatcher((id) => path.join(runtime.containerDir(id), 'exit'), (key) => queue.add(key));
   const events = new EventRecorder(api, { host: nodeName, onError: (err) => log(`event not recorded: ${apiErrorMessage(err)}`) });
   const informer = new ContainerInformer(api, {
     ...(options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` }),
     onChange: (key) => queue.add(key),
     onError: (err) => log(`container watch failed, restarting it: ${apiErrorMessage(err)}`),
   });
-  const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
   const reconciler = new ContainerReconciler({
     nodeName,
     adoptUnbound: options.adoptUnbound === true,
@@ -108,9 +112,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     events,
     exits,
     restartBackoff: options.restartBackoff ?? kubeletBackoff,
-    retryBackoff: options.retryBackoff ?? kubeletBackoff,
     backoffResetMs: options.backoffResetMs ?? 600_000,
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
+    // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours.
+    released: (id) => rmdir(runtime.containerDir(id)).catch(() => undefined),
     log,
   });
 
@@ -141,9 +146,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     await informer.start();
 
     // Before any worker runs: what is on disk but no longer in the cluster goes; the rest is adopted by reconcile.
-    const known = new Set<string>();
-    for (const c of informer.list()) if (c.spec.nodeName === nodeName && c.metadata.uid !== undefined) known.add(c.metadata.uid);
-    await reconciler.sweepOrphans(known);
+    await reconciler.sweepOrphans();
   } catch (err) {
     await streaming?.close();
     await heartbeat?.close();

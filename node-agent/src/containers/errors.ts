@@ -1,6 +1,5 @@
-// Failures of turning a Container into a container, each with the Kubernetes reason its status shows.
-
-const brand = Symbol.for('berth.node-agent.AgentError');
+// Failures of turning a Container into a container, each coded with the Kubernetes reason its status shows.
+import { BerthError } from '@berth/api';
 
 export type AgentErrorCode =
   /** The spec cannot be turned into a runtime config: a missing ConfigMap/Secret key, an unknown user, a bad quantity. */
@@ -12,22 +11,15 @@ export type AgentErrorCode =
   /** imagePullPolicy Never and the image is not on this node. */
   | 'ErrImageNeverPull';
 
-export class AgentError extends Error {
-  readonly code: AgentErrorCode;
+/** `code` is the reason status shows; `AgentError.isInstance` holds across copies of the package (BerthError's brand). */
+export class AgentError extends BerthError<AgentErrorCode> {}
 
-  constructor(code: AgentErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = `AgentError[${code}]`;
-    this.code = code;
-    Object.defineProperty(this, brand, { value: true });
-  }
-
-  /** True for an AgentError from any copy of this package (instanceof breaks across copies). */
-  static isInstance(value: unknown): value is AgentError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return AgentError.isInstance(value);
+/**
+ * A reconcile that wrote its failure to status and wants the queue's back-off before the next try (a failed pull or
+ * create). Thrown so the workqueue's per-key back-off is the one timer; its cause is the AgentError.
+ */
+export class BackOffError extends BerthError<'BackOff'> {
+  constructor(message: string, cause: unknown) {
+    super('BackOff', message, { cause });
   }
 }

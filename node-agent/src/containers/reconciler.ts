@@ -1,10 +1,11 @@
 // reconcile(key): makes this node's containers match the Containers bound to it, one key at a time.
 //
-// Level-triggered: every call reads the Container from the informer cache and the container from the runtime,
-// and does whatever closes the gap (bind, add the finalizer, pull, create, start, restart after back-off, tear
-// down), writing status only when it would change. Running it twice in a row does nothing the second time.
-import { rmdir } from 'node:fs/promises';
-import path from 'node:path';
+// Level-triggered: every call decides from what it observes — the Container (informer cache), the container's
+// state through the Runtime interface (running, exited with a code and finishedAt, OOM-killed), and the status it
+// wrote before (restartCount, observedGeneration, the last reason) — and keeps nothing of its own between calls.
+// Timing comes from two places only: `requeueAfterMs` for delays computed from observed status (CrashLoopBackOff
+// from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
+// pull or create, an API error). Running it twice in a row does nothing the second time.
 import type { Container, ContainerStatus } from '@berth/api';
 import type { PulledImage } from '../images/images.js';
 import { isRuntimeError } from '../runtime/errors.js';
@@ -12,13 +13,13 @@ import type { ContainerState, Runtime } from '../runtime/runtime.js';
 import { SnapshotError } from '../snapshots/errors.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import { isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
+import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
-import { desiredStatus, statusPatch, type Observation } from './container-status.js';
-import { AgentError } from './errors.js';
-import type { EventRecorder } from './events.js';
-import type { ExitWatcher } from './exit-watch.js';
+import { desiredStatus, statusPatch, toTime, type Observation } from './container-status.js';
+import { AgentError, BackOffError } from './errors.js';
+import type { EventType } from './events.js';
+import type { ExitNotifier } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
-import { containerKey, splitKey } from '../agent/informer.js';
 import { pullCredentials } from './pull-secrets.js';
 
 export const finalizer = 'berth.dev/node-agent';
@@ -35,61 +36,55 @@ export interface BackoffPolicy {
   readonly maxMs: number;
 }
 
+/** The API calls reconcile makes (ClusterApi has them; tests pass a fake). */
+export type ContainerApi = Pick<ClusterApi, 'patchContainer' | 'jsonPatchContainer' | 'patchContainerStatus' | 'secretData' | 'configMapData'>;
+
+/** Where reconcile reports what it did (EventRecorder writes core v1 Events). */
+export interface EventSink {
+  event(container: Container, type: EventType, reason: string, message: string): void;
+  forget(uid: string): void;
+}
+
 export interface ReconcilerOptions {
   readonly nodeName: string;
-  /** Bind Containers with an empty spec.nodeName to this node (all-in-one, until a scheduler exists). */
+  /**
+   * Bind Containers with an empty spec.nodeName to this node. Binding is the scheduler's job: this is the
+   * all-in-one convenience of `berth up` and stays only until the scheduler lands.
+   */
   readonly adoptUnbound: boolean;
-  readonly api: ClusterApi;
-  readonly cache: { get(namespace: string, name: string): Container | undefined };
-  readonly runtime: Runtime & { containerDir(id: string): string };
+  readonly api: ContainerApi;
+  /** The informer's cache: every Container this agent may act on. */
+  readonly cache: ObjectCache<Container> & { list(): Container[] };
+  readonly runtime: Runtime;
   readonly snapshots: Snapshotter;
   readonly images: ImagePolicy;
-  readonly events: EventRecorder;
-  readonly exits: ExitWatcher;
+  readonly events: EventSink;
+  readonly exits: ExitNotifier;
   /** Back-off between restarts of a container that exited (CrashLoopBackOff). */
   readonly restartBackoff: BackoffPolicy;
-  /** Back-off between failed pulls and failed creates. */
-  readonly retryBackoff: BackoffPolicy;
   /** A container that ran this long before exiting restarts after the base delay again. kubelet: 10 min. */
   readonly backoffResetMs: number;
-  /** Safety-net re-check of running containers (exits normally arrive through ExitWatcher). */
+  /** Safety-net re-check of running containers (exits normally arrive through the ExitNotifier). */
   readonly pollIntervalMs: number;
+  /** Called after a container and its snapshot are removed, for what the composition root keeps per id. */
+  readonly released?: (id: string) => Promise<void>;
   readonly log: (message: string) => void;
 }
 
-/** What the agent remembers about a Container between reconciles (all of it can be rebuilt after a restart). */
-interface Tracked {
-  readonly uid: string;
-  grace: number;
-  image?: PulledImage | undefined;
-  /** metadata.generation the running container was made from. */
-  generation?: number | undefined;
-  /** Consecutive failed pulls or creates, for their back-off. */
-  failures: number;
-  retryAt?: number | undefined;
-  /** The last object our own writes returned: fresher than the cache until the watch catches up. */
-  latest?: Container | undefined;
-  /** The termination already announced with a BackOff event (finishedAt), so it is announced once. */
-  backoffAnnounced?: string | undefined;
-  /** The generation whose pull or create failed; a newer spec resets the back-off. */
-  failedGeneration?: number | undefined;
-  /** When the runtime first said 'unknown' for this container (see reconcile). */
-  unknownSince?: number | undefined;
-}
-
 const isTerminalPhase = (phase: ContainerStatus['phase']): boolean => phase === 'Succeeded' || phase === 'Failed';
+const pullFailureReasons: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff']);
 
-/** The fresher of two copies of one object, by resourceVersion (berth's are revisions of one counter). */
-function newer(a: Container, b: Container | undefined): Container {
-  if (b === undefined || b.metadata.uid !== a.metadata.uid) return a;
-  const ra = a.metadata.resourceVersion ?? '';
-  const rb = b.metadata.resourceVersion ?? '';
-  if (/^\d+$/.test(ra) && /^\d+$/.test(rb)) return BigInt(rb) > BigInt(ra) ? b : a;
-  return a;
+export function restartDelay(policy: BackoffPolicy, restartCount: number): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(restartCount, 0), 30));
 }
 
-function backoffDelay(policy: BackoffPolicy, failures: number): number {
-  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(failures, 0), 30));
+export function containerKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
 function errorMessage(err: unknown): string {
@@ -98,98 +93,86 @@ function errorMessage(err: unknown): string {
 
 export class ContainerReconciler {
   readonly #o: ReconcilerOptions;
-  readonly #tracked = new Map<string, Tracked>();
+  readonly #cache: MutationCache<Container>;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
+    this.#cache = new MutationCache(options.cache);
   }
 
   /** The runtime id of a Container this agent runs (its uid), for log/exec/attach. */
   lookup(namespace: string, name: string): string | undefined {
-    const c = this.#o.cache.get(namespace, name);
+    const c = this.#cache.get(namespace, name);
     if (c === undefined || c.spec.nodeName !== this.#o.nodeName) return undefined;
     return c.metadata.uid;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
-    const cached = this.#o.cache.get(namespace, name);
-    const tracked = this.#tracked.get(key);
-    if (tracked !== undefined && (cached === undefined || cached.metadata.uid !== tracked.uid)) {
-      // The Container went away without our finalizer running (forced), or was replaced by a new one.
-      await this.teardown(tracked.uid, undefined, tracked.grace);
-      this.#tracked.delete(key);
-      this.#o.events.forget(tracked.uid);
+    let c = this.#cache.get(namespace, name);
+    if (c === undefined) {
+      // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
+      await this.sweepOrphans();
+      return {};
     }
-    if (cached === undefined) return {};
-    let c = newer(cached, this.#tracked.get(key)?.latest);
+    const deleting = c.metadata.deletionTimestamp !== undefined;
     if (c.spec.nodeName === undefined || c.spec.nodeName === '') {
-      if (!this.#o.adoptUnbound || c.metadata.deletionTimestamp !== undefined) return {};
-      c = await this.#bind(c);
+      if (!this.#o.adoptUnbound || deleting) return {};
+      // The watch event of the bind brings it back, bound.
+      await this.#bind(c);
+      return { requeueAfterMs: this.#o.pollIntervalMs };
     }
     if (c.spec.nodeName !== this.#o.nodeName) return {};
     const uid = c.metadata.uid ?? '';
-    let t = this.#tracked.get(key);
-    if (t === undefined) {
-      t = { uid, grace: c.spec.terminationGracePeriodSeconds ?? 30, failures: 0 };
-      if (c.status?.containerID === uid && c.status.observedGeneration !== undefined) t.generation = c.status.observedGeneration;
-      this.#tracked.set(key, t);
-    }
-    t.grace = c.spec.terminationGracePeriodSeconds ?? 30;
+    const grace = c.spec.terminationGracePeriodSeconds ?? 30;
 
-    if (c.metadata.deletionTimestamp !== undefined) {
+    if (deleting) {
       if (!(c.metadata.finalizers ?? []).includes(finalizer)) return {};
-      await this.teardown(uid, c, t.grace);
+      await this.teardown(uid, c, grace);
       await this.#removeFinalizer(c);
-      this.#tracked.delete(key);
       this.#o.events.forget(uid);
       return {};
     }
-    if (!(c.metadata.finalizers ?? []).includes(finalizer)) c = await this.#addFinalizer(c, t);
+    if (!(c.metadata.finalizers ?? []).includes(finalizer)) {
+      // As with the bind: the next step starts from the update this write causes.
+      await this.#addFinalizer(c);
+      return { requeueAfterMs: this.#o.pollIntervalMs };
+    }
 
     const state = await this.#state(uid);
+    // The generation the container on disk was made from, as its status recorded it; none recorded means current.
+    const madeFrom = c.status?.containerID === uid ? c.status.observedGeneration : undefined;
+    const specChanged = madeFrom !== undefined && c.metadata.generation !== undefined && madeFrom < c.metadata.generation;
+    const restartCount = c.status?.restartCount ?? 0;
+
     if (state === undefined || state.status === 'created') {
       if (state === undefined && isTerminalPhase(c.status?.phase) && c.status?.observedGeneration === c.metadata.generation) return {};
       if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
-      return this.#startContainer(c, t, c.status?.restartCount ?? 0);
+      // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
+      await this.sweepOrphans();
+      return this.#startContainer(c, restartCount);
+    }
+    if (specChanged) {
+      // The spec changed under the container: replace it (fresh writable layer, maybe another image), as a new Pod
+      // revision would, without backing off on the old spec.
+      await this.teardown(uid, state.status === 'running' ? c : undefined, state.status === 'running' ? grace : 0);
+      return this.#startContainer(c, restartCount);
     }
     if (state.status === 'running') {
-      t.unknownSince = undefined;
-      if (t.generation !== undefined && c.metadata.generation !== undefined && t.generation < c.metadata.generation) {
-        // The spec changed under a running container: replace it (fresh writable layer, maybe another image), as a
-        // new Pod revision would.
-        await this.teardown(uid, c, t.grace);
-        t.image = undefined;
-        return this.#startContainer(c, t, c.status?.restartCount ?? 0);
-      }
-      this.#o.exits.watch(uid, this.#exitDir(uid), key);
-      t.generation ??= c.metadata.generation;
-      await this.#writeStatus(c, t, this.#runningObservation(c, state, t.image));
+      this.#o.exits.watch(uid, key);
+      await this.#writeStatus(c, this.#runningObservation(c, state, undefined));
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
-    if (t.generation !== undefined && c.metadata.generation !== undefined && t.generation < c.metadata.generation) {
-      // Exited, and the spec has changed since: run the new spec now instead of backing off on the old one.
-      await this.teardown(uid, undefined, 0);
-      t.image = undefined;
-      return this.#startContainer(c, t, c.status?.restartCount ?? 0);
-    }
-    if (state.status === 'unknown') {
-      // Neither process nor monitor alive and no exit file yet. Seen briefly right after a fast exit under load,
-      // before the exit status is readable: look again shortly before calling the container lost.
-      t.unknownSince ??= Date.now();
-      if (Date.now() - t.unknownSince < 2_000) return { requeueAfterMs: 200 };
-    }
-    t.unknownSince = undefined;
-    return this.#handleExit(c, t, state);
+    return this.#handleExit(c, state);
   }
 
-  #exitDir(id: string): string {
-    return path.join(this.#o.runtime.containerDir(id), 'exit');
-  }
-
+  /** The runtime's view of `id`; undefined when nothing of it exists. */
   async #state(id: string): Promise<ContainerState | undefined> {
     try {
-      return await this.#o.runtime.state(id);
+      const state = await this.#o.runtime.state(id);
+      // 'unknown' (no process, no monitor, no exit status) can be a read that raced the monitor writing the exit
+      // status and leaving; a second read settles it. Still unknown means lost.
+      return state.status === 'unknown' ? await this.#o.runtime.state(id) : state;
     } catch (err) {
       if (isRuntimeError(err, 'ContainerNotFound')) return undefined;
       throw err;
@@ -200,19 +183,24 @@ export class ContainerReconciler {
   async #bind(c: Container): Promise<Container> {
     const finalizers = [...(c.metadata.finalizers ?? [])];
     if (!finalizers.includes(finalizer)) finalizers.push(finalizer);
-    return this.#o.api.patchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', {
-      metadata: { resourceVersion: c.metadata.resourceVersion, finalizers },
-      spec: { nodeName: this.#o.nodeName },
-    });
+    return this.#cache.mutated(
+      await this.#o.api.patchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', {
+        metadata: { resourceVersion: c.metadata.resourceVersion, finalizers },
+        spec: { nodeName: this.#o.nodeName },
+      }),
+    );
   }
 
-  async #addFinalizer(c: Container, t: Tracked): Promise<Container> {
-    const ops: JsonPatchOperation[] = [{ op: 'test', path: '/metadata/uid', value: c.metadata.uid }];
+  async #addFinalizer(c: Container): Promise<Container> {
+    // Conditional on the resourceVersion read: a stale copy gets a 409 and the queue retries with a fresh one,
+    // instead of adding the finalizer twice.
+    const ops: JsonPatchOperation[] = [
+      { op: 'test', path: '/metadata/uid', value: c.metadata.uid },
+      { op: 'test', path: '/metadata/resourceVersion', value: c.metadata.resourceVersion },
+    ];
     if (c.metadata.finalizers === undefined) ops.push({ op: 'add', path: '/metadata/finalizers', value: [finalizer] });
     else ops.push({ op: 'add', path: '/metadata/finalizers/-', value: finalizer });
-    const updated = await this.#o.api.jsonPatchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', ops);
-    t.latest = updated;
-    return updated;
+    return this.#cache.mutated(await this.#o.api.jsonPatchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', ops));
   }
 
   async #removeFinalizer(c: Container): Promise<void> {
@@ -226,7 +214,7 @@ export class ContainerReconciler {
         { op: 'remove', path: `/metadata/finalizers/${at}` },
       ]);
     } catch (err) {
-      // Gone already, or someone else moved the list: the next reconcile reads it again.
+      // Gone already; someone else moving the list is a 422 the queue retries with a fresh read.
       if (isNotFound(err)) return;
       throw err;
     }
@@ -246,19 +234,19 @@ export class ContainerReconciler {
       await this.#o.runtime.delete(id, { force: true });
     }
     await this.#o.snapshots.remove(id);
-    // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours.
-    await rmdir(this.#o.runtime.containerDir(id)).catch(() => undefined);
+    await this.#o.released?.(id);
   }
 
-  async #writeStatus(c: Container, t: Tracked, obs: Observation): Promise<void> {
+  /** Writes the status `obs` implies, if it differs; returns the Container as it now is. */
+  async #writeStatus(c: Container, obs: Observation): Promise<Container> {
     const current = c.status;
     const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation);
     const patch = statusPatch(current, desired);
-    if (patch === undefined) return;
+    if (patch === undefined) return c;
     try {
-      t.latest = await this.#o.api.patchContainerStatus(c.metadata.namespace ?? '', c.metadata.name ?? '', patch);
+      return this.#cache.mutated(await this.#o.api.patchContainerStatus(c.metadata.namespace ?? '', c.metadata.name ?? '', patch));
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return c;
       throw err;
     }
   }
@@ -276,18 +264,17 @@ export class ContainerReconciler {
     };
   }
 
-  /** Pull (by policy), snapshot, map the spec, create and start; failures become status, Events and a retry. */
-  async #startContainer(c: Container, t: Tracked, restartCount: number): Promise<ReconcileResult> {
+  /**
+   * Pull (by policy), snapshot, map the spec, create and start. A failure becomes status and an Event, then a
+   * BackOffError so the queue's back-off times the next try.
+   */
+  async #startContainer(c: Container, restartCount: number): Promise<ReconcileResult> {
     const uid = c.metadata.uid ?? '';
     const name = c.metadata.name ?? '';
     const namespace = c.metadata.namespace ?? '';
-    const now = Date.now();
-    if (t.failedGeneration !== c.metadata.generation) {
-      // A changed spec (a fixed image name, say) is tried at once, not after the old spec's back-off.
-      t.failures = 0;
-      t.retryAt = undefined;
-    }
-    if (t.retryAt !== undefined && now < t.retryAt) return { requeueAfterMs: t.retryAt - now };
+    // The last try of this spec failed to pull: we are backing off (kubelet's ImagePullBackOff).
+    const pullBackingOff =
+      pullFailureReasons.has(c.status?.reason ?? '') && c.status?.observedGeneration === c.metadata.generation;
     const failing = (obs: Omit<Observation, 'restartCount' | 'running'>, running?: Observation['running']): Observation => ({
       ...obs,
       restartCount,
@@ -301,12 +288,13 @@ export class ContainerReconciler {
         ...(credentials !== undefined ? { credentials } : {}),
         beforePull: async () => {
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
-          await this.#writeStatus(c, t, failing({ phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } }, { ok: false, reason: 'ContainerCreating' }));
-          c = t.latest ?? c;
+          // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
+          if (!pullBackingOff) {
+            c = await this.#writeStatus(c, failing({ phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } }, { ok: false, reason: 'ContainerCreating' }));
+          }
         },
       });
       image = ensured.image;
-      t.image = image;
       if (ensured.pulled) {
         const size = ensured.image.downloadedBytes;
         this.#o.events.event(c, 'Normal', 'Pulled', `Successfully pulled image "${c.spec.image}" in ${Math.round(ensured.ms)}ms${size > 0 ? ` (${size} bytes downloaded)` : ' (layers already on this node)'}`);
@@ -315,15 +303,14 @@ export class ContainerReconciler {
       }
     } catch (err) {
       if (!AgentError.isInstance(err)) throw err;
-      const delay = backoffDelay(this.#o.retryBackoff, t.failures);
-      const reason = err.code === 'ErrImagePull' && t.failures > 0 ? 'ImagePullBackOff' : err.code;
-      t.failures += 1;
-      t.retryAt = Date.now() + delay;
-      t.failedGeneration = c.metadata.generation;
+      // kubelet's words: the failed try is ErrImagePull; a spec that keeps failing is in ImagePullBackOff.
+      const backOff = err.code === 'ErrImagePull' && pullBackingOff;
+      const reason = backOff ? 'ImagePullBackOff' : err.code;
+      const message = backOff ? `Back-off pulling image "${c.spec.image}": ${err.message}` : err.message;
       this.#o.events.event(c, 'Warning', 'Failed', err.message);
-      if (err.code === 'ErrImagePull') this.#o.events.event(c, 'Warning', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
-      await this.#writeStatus(c, t, failing({ phase: 'Pending', reason, message: err.message, pulled: { ok: false, reason: err.code, message: err.message } }));
-      return { requeueAfterMs: delay };
+      if (err.code === 'ErrImagePull') this.#o.events.event(c, 'Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
+      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled: { ok: false, reason: err.code, message: err.message } }));
+      throw new BackOffError(`${reason}: ${err.message}`, err);
     }
 
     const pulled = { ok: true, reason: 'Pulled' } as const;
@@ -343,14 +330,10 @@ export class ContainerReconciler {
         await this.#o.runtime.create(uid, config);
       }
       this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
-      this.#o.exits.watch(uid, this.#exitDir(uid), containerKey(namespace, name));
+      this.#o.exits.watch(uid, containerKey(namespace, name));
       const state = await this.#o.runtime.start(uid);
       this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
-      t.failures = 0;
-      t.retryAt = undefined;
-      t.generation = c.metadata.generation;
-      t.backoffAnnounced = undefined;
-      await this.#writeStatus(c, t, { ...this.#runningObservation(c, state, image), restartCount, pulled });
+      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image), restartCount, pulled });
       return { requeueAfterMs: this.#o.pollIntervalMs };
     } catch (err) {
       const configError = AgentError.isInstance(err);
@@ -361,33 +344,30 @@ export class ContainerReconciler {
       this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
       if (!configError && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.
-        await this.#writeStatus(c, t, failing({ phase: 'Failed', reason, message, pulled }));
+        await this.#writeStatus(c, failing({ phase: 'Failed', reason, message, pulled }));
         return {};
       }
-      const delay = backoffDelay(this.#o.retryBackoff, t.failures);
-      t.failures += 1;
-      t.retryAt = Date.now() + delay;
-      t.failedGeneration = c.metadata.generation;
-      await this.#writeStatus(c, t, failing({ phase: 'Pending', reason, message, pulled }));
-      return { requeueAfterMs: delay };
+      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled }));
+      throw new BackOffError(`${reason}: ${message}`, err);
     }
   }
 
   /** The process ended: record it, then restart after back-off or settle, by restartPolicy. */
-  async #handleExit(c: Container, t: Tracked, state: ContainerState): Promise<ReconcileResult> {
+  async #handleExit(c: Container, state: ContainerState): Promise<ReconcileResult> {
     const uid = state.id;
     this.#o.exits.unwatch(uid);
     const vanished = state.status === 'unknown';
-    if (vanished) this.#o.log(`container ${uid} of ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: process and conmon gone without an exit status`);
+    const recorded = c.status?.containerID === uid ? c.status : undefined;
+    if (vanished && recorded?.finishedAt === undefined) this.#o.log(`container ${uid} of ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: process and conmon gone without an exit status`);
     const exitCode = state.exitCode ?? (vanished ? 255 : 0);
     const reason = vanished ? 'Error' : (state.reason ?? (exitCode === 0 ? 'Completed' : 'Error'));
-    const finishedAt = state.finishedAt ?? new Date().toISOString();
+    // A vanished container has no exit time of its own: the first time we saw it gone, as status recorded it.
+    const finishedAt = state.finishedAt ?? recorded?.finishedAt ?? new Date().toISOString();
     const policy = c.spec.restartPolicy ?? 'Always';
     const restart = policy === 'Always' || (policy === 'OnFailure' && (exitCode !== 0 || reason === 'OOMKilled'));
     const restartCount = c.status?.restartCount ?? 0;
     const base = {
       containerID: uid,
-      ...(t.image !== undefined ? { imageID: ImagePolicy.imageID(t.image) } : {}),
       exitCode,
       ...(exitCode > 128 ? { signal: exitCode - 128 } : {}),
       ...(state.startedAt !== undefined ? { startedAt: state.startedAt } : {}),
@@ -397,7 +377,7 @@ export class ContainerReconciler {
     };
     const exitMessage = vanished ? 'the container process and its monitor are gone without an exit status' : `exited with code ${exitCode}${reason === 'OOMKilled' ? ' (killed by the kernel: out of memory)' : ''}`;
     if (!restart) {
-      await this.#writeStatus(c, t, {
+      await this.#writeStatus(c, {
         ...base,
         phase: exitCode === 0 && reason === 'Completed' ? 'Succeeded' : 'Failed',
         reason,
@@ -406,25 +386,29 @@ export class ContainerReconciler {
       });
       return {};
     }
+    // kubelet's CrashLoopBackOff, from what status and the runtime say: the delay doubles with restartCount, and
+    // a run longer than backoffResetMs starts over at the base delay.
     const ranMs = state.startedAt === undefined ? 0 : Date.parse(finishedAt) - Date.parse(state.startedAt);
-    const delay = ranMs >= this.#o.backoffResetMs ? this.#o.restartBackoff.baseMs : backoffDelay(this.#o.restartBackoff, restartCount);
-    const due = Date.parse(finishedAt) + delay;
-    const wait = due - Date.now();
+    const delay = ranMs >= this.#o.backoffResetMs ? this.#o.restartBackoff.baseMs : restartDelay(this.#o.restartBackoff, restartCount);
+    const wait = Date.parse(finishedAt) + delay - Date.now();
     if (wait > 0) {
-      if (t.backoffAnnounced !== finishedAt) {
-        t.backoffAnnounced = finishedAt;
+      // Announced once per termination: status already saying CrashLoopBackOff for this exit means it was.
+      const announced = c.status?.reason === 'CrashLoopBackOff' && recorded?.finishedAt === toTime(finishedAt);
+      if (!announced) {
         this.#o.events.event(c, 'Warning', 'BackOff', `Back-off ${Math.round(delay / 1000)}s restarting failed container ${c.metadata.name ?? ''} (${reason}, exit code ${exitCode})`);
       }
       const message = `back-off ${Math.round(delay / 1000)}s restarting failed container; last run ${exitMessage}`;
-      await this.#writeStatus(c, t, { ...base, phase: 'Running', reason: 'CrashLoopBackOff', message, running: { ok: false, reason: 'CrashLoopBackOff', message } });
+      await this.#writeStatus(c, { ...base, phase: 'Running', reason: 'CrashLoopBackOff', message, running: { ok: false, reason: 'CrashLoopBackOff', message } });
       return { requeueAfterMs: wait };
     }
     await this.#o.runtime.delete(uid, { force: true });
-    return this.#startContainer(c, t, restartCount + 1);
+    return this.#startContainer(c, restartCount + 1);
   }
 
-  /** Removes containers and snapshots under the data root whose Container no longer exists. */
-  async sweepOrphans(known: ReadonlySet<string>): Promise<string[]> {
+  /** Removes containers and snapshots under the data root whose Container is not in the cache. */
+  async sweepOrphans(): Promise<string[]> {
+    const known = new Set<string>();
+    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
     const ids = new Set<string>();
     for (const s of await this.#o.runtime.list()) ids.add(s.id);
     for (const s of await this.#o.snapshots.list()) ids.add(s.id);
@@ -432,7 +416,9 @@ export class ContainerReconciler {
     for (const id of ids) {
       if (known.has(id)) continue;
       this.#o.log(`removing orphaned container ${id}: its Container is gone`);
+      // Its grace period went with its object.
       await this.teardown(id, undefined, 0);
+      this.#o.events.forget(id);
       removed.push(id);
     }
     return removed;
