@@ -87,6 +87,9 @@ export function splitKey(key: string): { namespace: string; name: string } {
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
+/** `10s`, as kubelet words its back-off; sub-second delays (tests) keep their milliseconds. */
+const formatDelay = (ms: number): string => (ms >= 1_000 ? `${Math.round(ms / 1_000)}s` : `${ms}ms`);
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -395,9 +398,9 @@ export class ContainerReconciler {
       // Announced once per termination: status already saying CrashLoopBackOff for this exit means it was.
       const announced = c.status?.reason === 'CrashLoopBackOff' && recorded?.finishedAt === toTime(finishedAt);
       if (!announced) {
-        this.#o.events.event(c, 'Warning', 'BackOff', `Back-off ${Math.round(delay / 1000)}s restarting failed container ${c.metadata.name ?? ''} (${reason}, exit code ${exitCode})`);
+        this.#o.events.event(c, 'Warning', 'BackOff', `Back-off ${formatDelay(delay)} restarting failed container ${c.metadata.name ?? ''} (${reason}, exit code ${exitCode})`);
       }
-      const message = `back-off ${Math.round(delay / 1000)}s restarting failed container; last run ${exitMessage}`;
+      const message = `back-off ${formatDelay(delay)} restarting failed container; last run ${exitMessage}`;
       await this.#writeStatus(c, { ...base, phase: 'Running', reason: 'CrashLoopBackOff', message, running: { ok: false, reason: 'CrashLoopBackOff', message } });
       return { requeueAfterMs: wait };
     }
