@@ -14,11 +14,12 @@ import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, loadKubeConfig } from '../cluster/cluster-api.js';
+import { userAgent } from '../cluster/writer-identity.js';
 import { EventRecorder } from '../containers/events.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { ContainerInformer } from './informer.js';
-import { machineStatus } from '../node/node-info.js';
+import { agentVersion, machineStatus } from '../node/node-info.js';
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
 import { WorkQueue } from './workqueue.js';
@@ -76,7 +77,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const log = options.log ?? ((m: string) => process.stderr.write(`berth-node-agent: ${m}\n`));
   const workers = options.workers ?? 8;
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-  const api = new ClusterApi(loadKubeConfig(options.kubeconfig));
+  const api = new ClusterApi(loadKubeConfig(options.kubeconfig), { userAgent: userAgent(await agentVersion()) });
 
   const host = await prepareHost();
   for (const action of host.actions) log(`host: ${action}`);

@@ -24,6 +24,7 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import type { Container, ContainerStatus } from '@berth/api';
+import { writerIdentity } from './writer-identity.js';
 
 export const group = 'berth.dev';
 export const version = 'v1alpha1';
@@ -102,10 +103,17 @@ class KeepAliveAuthentication implements SecurityAuthentication {
   }
 }
 
-function makeClient<T extends ApiType>(kc: KubeConfig, auth: SecurityAuthentication, type: ApiConstructor<T>): T {
+function makeClient<T extends ApiType>(kc: KubeConfig, auth: SecurityAuthentication, userAgent: string, type: ApiConstructor<T>): T {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-  return new type(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } }));
+  return new type(
+    createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth }, promiseMiddleware: [writerIdentity(userAgent)] }),
+  );
+}
+
+export interface ClusterApiOptions {
+  /** Sent on every request, e.g. `berth-node-agent/0.1.0 (linux/amd64)` (see userAgent()); every write also carries fieldManager=berth-node-agent. */
+  readonly userAgent: string;
 }
 
 export class ClusterApi {
@@ -116,12 +124,12 @@ export class ClusterApi {
 
   readonly #auth: KeepAliveAuthentication;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: ClusterApiOptions) {
     this.kc = kc;
     this.#auth = new KeepAliveAuthentication(kc);
-    this.custom = makeClient(kc, this.#auth, CustomObjectsApi);
-    this.core = makeClient(kc, this.#auth, CoreV1Api);
-    this.coordination = makeClient(kc, this.#auth, CoordinationV1Api);
+    this.custom = makeClient(kc, this.#auth, options.userAgent, CustomObjectsApi);
+    this.core = makeClient(kc, this.#auth, options.userAgent, CoreV1Api);
+    this.coordination = makeClient(kc, this.#auth, options.userAgent, CoordinationV1Api);
   }
 
   /** Drops the kept-alive connections. */
