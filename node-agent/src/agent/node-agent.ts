@@ -7,6 +7,7 @@ import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
@@ -21,6 +22,8 @@ import { ImagePolicy } from '../containers/image-policy.js';
 import { ContainerInformer } from './informer.js';
 import { agentVersion, machineStatus } from '../node/node-info.js';
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
+import { BackOffError } from '../containers/errors.js';
+import { NodeAgentOptionError } from './errors.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -55,8 +58,10 @@ export interface NodeAgentOptions {
   readonly leaseRenewIntervalMs?: number;
   /** Rotate container logs larger than this, checked every 10 s. @default 10 MiB */
   readonly logMaxBytes?: number;
-  /** Where diagnostics go. @default stderr */
-  readonly log?: (message: string) => void;
+  /** Where diagnostics go (`berth up` passes its own). @default a pino logger writing JSON lines to stderr at `logLevel` */
+  readonly logger?: Logger;
+  /** Level of the default logger; ignored when `logger` is given. @default 'info' */
+  readonly logLevel?: pino.LevelWithSilent;
 }
 
 export interface NodeAgent {
@@ -71,16 +76,29 @@ export interface NodeAgent {
   close(): Promise<void>;
 }
 
+/** Options that cannot work fail here, before the host is touched (a 0 interval would become a busy timer). */
+function checkOptions(options: NodeAgentOptions, workers: number): void {
+  if (!Number.isInteger(workers) || workers < 1) throw new NodeAgentOptionError('workers', `must be a positive integer, got ${workers}`);
+  for (const [name, policy] of [['restartBackoff', options.restartBackoff], ['retryBackoff', options.retryBackoff]] as const) {
+    if (policy === undefined) continue;
+    if (!(policy.baseMs > 0) || !(policy.maxMs >= policy.baseMs)) throw new NodeAgentOptionError(name, `needs baseMs > 0 and maxMs >= baseMs, got ${JSON.stringify(policy)}`);
+  }
+  for (const name of ['pollIntervalMs', 'leaseRenewIntervalMs', 'logMaxBytes', 'backoffResetMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new NodeAgentOptionError(name, `must be a positive number, got ${value}`);
+  }
+}
+
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const nodeName = options.nodeName ?? os.hostname();
   const root = path.resolve(options.root ?? '/var/lib/berth/node');
-  const log = options.log ?? ((m: string) => process.stderr.write(`berth-node-agent: ${m}\n`));
+  const logger = (options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2))).child({ component: 'berth-node-agent', node: nodeName });
   const workers = options.workers ?? 8;
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  checkOptions(options, workers);
   const api = new ClusterApi(loadKubeConfig(options.kubeconfig), { userAgent: userAgent(await agentVersion()) });
 
   const host = await prepareHost();
-  for (const action of host.actions) log(`host: ${action}`);
+  for (const action of host.actions) logger.info({ action }, 'host prepared');
   const runtime = new ConmonRuntime({ host, root, ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}) });
   const snapshots = new OverlaySnapshotter(root);
   const plain = options.plainHttpRegistries;
@@ -96,11 +114,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const queue = new WorkQueue({ baseDelayMs: retryBackoff.baseMs, maxDelayMs: retryBackoff.maxMs });
   // conmon records each exit under the container's directory; only this composition root knows that.
   const exits = new ExitWatcher((id) => path.join(runtime.containerDir(id), 'exit'), (key) => queue.add(key));
-  const events = new EventRecorder(api, { host: nodeName, onError: (err) => log(`event not recorded: ${apiErrorMessage(err)}`) });
+  const events = new EventRecorder(api, { host: nodeName, onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'event not recorded') });
   const informer = new ContainerInformer(api, {
     ...(options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` }),
     onChange: (key) => queue.add(key),
-    onError: (err) => log(`container watch failed, restarting it: ${apiErrorMessage(err)}`),
+    onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'container watch failed, restarting it'),
   });
   const reconciler = new ContainerReconciler({
     nodeName,
@@ -117,7 +135,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
     // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours.
     released: (id) => rmdir(runtime.containerDir(id)).catch(() => undefined),
-    log,
+    logger,
   });
 
   let heartbeat: NodeHeartbeat | undefined;
@@ -132,7 +150,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         lookup: (namespace, name) => reconciler.lookup(namespace, name),
         runtime,
         logFilesOf: (id) => runtime.logFiles(id),
-        onError: (err) => log(`streaming: ${(err as Error).message}`),
+        onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),
       });
       await streaming.start();
     }
@@ -142,7 +160,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       nodeName,
       machine,
       ...(options.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: options.leaseRenewIntervalMs } : {}),
-      onError: (err) => log(`lease renewal failed: ${apiErrorMessage(err)}`),
+      onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'lease renewal failed'),
     });
     await informer.start();
 
@@ -171,7 +189,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
             if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
           } catch (err) {
             const delay = queue.addRateLimited(key);
-            log(`reconcile ${key} failed (retry in ${delay} ms): ${apiErrorMessage(err)}`);
+            // A back-off the reconciler asked for (a failed pull or create, already in status) is not the agent failing.
+            const level = BackOffError.isInstance(err) ? 'info' : 'error';
+            logger[level]({ container: key, retryInMs: delay, err: apiErrorMessage(err) }, 'reconcile failed');
           } finally {
             queue.done(key);
           }
@@ -180,7 +200,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     );
   }
   const rotate = setInterval(() => {
-    runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => log(`log rotation failed: ${(err as Error).message}`));
+    runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'log rotation failed'));
   }, 10_000);
   rotate.unref();
   timers.push(rotate);

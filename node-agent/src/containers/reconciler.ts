@@ -7,6 +7,7 @@
 // from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
 // pull or create, an API error). Running it twice in a row does nothing the second time.
 import type { Container, ContainerStatus } from '@berth/api';
+import type { Logger } from 'pino';
 import type { PulledImage } from '../images/images.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
@@ -68,7 +69,7 @@ export interface ReconcilerOptions {
   readonly pollIntervalMs: number;
   /** Called after a container and its snapshot are removed, for what the composition root keeps per id. */
   readonly released?: (id: string) => Promise<void>;
-  readonly log: (message: string) => void;
+  readonly logger: Logger;
 }
 
 const isTerminalPhase = (phase: ContainerStatus['phase']): boolean => phase === 'Succeeded' || phase === 'Failed';
@@ -361,7 +362,7 @@ export class ContainerReconciler {
     this.#o.exits.unwatch(uid);
     const vanished = state.status === 'unknown';
     const recorded = c.status?.containerID === uid ? c.status : undefined;
-    if (vanished && recorded?.finishedAt === undefined) this.#o.log(`container ${uid} of ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: process and conmon gone without an exit status`);
+    if (vanished && recorded?.finishedAt === undefined) this.#o.logger.warn({ container: containerKey(c.metadata.namespace ?? '', c.metadata.name ?? ''), id: uid }, 'container process and conmon gone without an exit status');
     const exitCode = state.exitCode ?? (vanished ? 255 : 0);
     const reason = vanished ? 'Error' : (state.reason ?? (exitCode === 0 ? 'Completed' : 'Error'));
     // A vanished container has no exit time of its own: the first time we saw it gone, as status recorded it.
@@ -418,7 +419,7 @@ export class ContainerReconciler {
     const removed: string[] = [];
     for (const id of ids) {
       if (known.has(id)) continue;
-      this.#o.log(`removing orphaned container ${id}: its Container is gone`);
+      this.#o.logger.info({ id }, 'removing orphaned container: its Container is gone');
       // Its grace period went with its object.
       await this.teardown(id, undefined, 0);
       this.#o.events.forget(id);

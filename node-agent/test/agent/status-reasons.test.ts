@@ -2,12 +2,25 @@
 // CrashLoopBackOff, a missing image ErrImagePull then ImagePullBackOff, an OOM kill OOMKilled, a clean exit
 // Completed, a failing one Error — in status.reason, the Running/Ready conditions and the printed table.
 // Real crun, conmon, registry and API server; needs root.
+import { PassThrough } from 'node:stream';
 import { Watch } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { setUpCluster } from './harness.js';
 
-const cluster = await setUpCluster(t, { agent: true });
+const cluster = await setUpCluster(t);
+// The agent logs through the pino logger it is given (as `berth up` gives its own): JSON lines, with levels.
+const logStream = new PassThrough();
+const logLines: Array<Record<string, unknown>> = [];
+let partial = '';
+logStream.on('data', (b: Buffer) => {
+  const text = partial + b.toString('utf8');
+  const lines = text.split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) logLines.push(JSON.parse(line) as Record<string, unknown>);
+});
+await cluster.startAgent({ logger: pino({ level: 'info' }, logStream) });
 
 /** Every distinct status.reason of each Container, in the order a watch saw them. */
 const reasons = new Map<string, string[]>();
@@ -52,6 +65,9 @@ t.test('a missing image shows ErrImagePull, then ImagePullBackOff while the queu
   t.equal(condition(c, 'Ready')?.reason, 'ImagePullBackOff');
   t.same((reasons.get('noimage') ?? []).filter((r) => r !== 'Pulling').slice(0, 2), ['ErrImagePull', 'ImagePullBackOff'], 'a watch saw ErrImagePull first');
   t.match(await row('noimage'), /\bImagePullBackOff\b/, 'kubectl get shows it');
+  const logged = logLines.find((l) => l.container === 'default/noimage' && l.msg === 'reconcile failed');
+  t.equal(logged?.level, 30, 'the back-off is logged as a JSON line at info, not error');
+  t.equal(logged?.component, 'berth-node-agent');
   await cluster.remove('noimage');
 });
 

@@ -2,6 +2,7 @@
 // exited one with restartPolicy Always restarts after a back-off computed from status, a changed spec replaces the
 // container, a deletion stops and removes it; failed pulls show ErrImagePull then ImagePullBackOff and back off
 // through the queue (a thrown error), never through memory of its own.
+import { pino } from 'pino';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { ContainerReconciler, finalizer, type ReconcileResult } from '../../src/containers/reconciler.js';
@@ -31,7 +32,7 @@ function setUp(options: { adoptUnbound?: boolean } = {}) {
     restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
     backoffResetMs: 600_000,
     pollIntervalMs: 10_000,
-    log: () => undefined,
+    logger: pino({ level: 'silent' }),
   });
   /** Reconciles until a run changes nothing more (as the queue would, fed by the watch), at most 10 times. */
   const settle = async (name: string): Promise<ReconcileResult> => {
@@ -129,7 +130,7 @@ t.test('a fresh reconciler (an agent restart) reaches the same decision from the
   const a = await first.settle('crasher');
   const again = new ContainerReconciler({
     nodeName, adoptUnbound: false, api: first.api, cache: first.api, runtime: first.runtime, snapshots: first.snapshots, images: new ImagePolicy(first.images), events: first.events,
-    exits: { watch: () => undefined, unwatch: () => undefined }, restartBackoff: { baseMs: 10_000, maxMs: 300_000 }, backoffResetMs: 600_000, pollIntervalMs: 10_000, log: () => undefined,
+    exits: { watch: () => undefined, unwatch: () => undefined }, restartBackoff: { baseMs: 10_000, maxMs: 300_000 }, backoffResetMs: 600_000, pollIntervalMs: 10_000, logger: pino({ level: 'silent' }),
   });
   const writes = first.api.writes.length;
   const b = await again.reconcile('default/crasher');
