@@ -36,7 +36,10 @@ export interface NodeAgentOptions {
   readonly root?: string;
   /** crun's state directory. @default '/run/berth/crun' */
   readonly runtimeRoot?: string;
-  /** Take Containers whose spec.nodeName is empty (all-in-one `berth up`, until a scheduler exists). @default false */
+  /**
+   * Bind Containers whose spec.nodeName is empty to this node (all-in-one `berth up`). Binding is the scheduler's
+   * job: this convenience stays only until the scheduler lands, then goes. @default false
+   */
   readonly adoptUnbound?: boolean;
   /** Registries spoken to over plain HTTP. @default loopback registries only */
   readonly plainHttpRegistries?: readonly string[];
