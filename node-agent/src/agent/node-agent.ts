@@ -1,4 +1,5 @@
-// startNodeAgent: the node agent's lifecycle, composing host preparation, node heartbeat, informer, queue and reconciler.
+// startNodeAgent: the node agent's lifecycle, composing host preparation, node heartbeat and the Container controller
+// (a @berth/controller-runtime manager: shared informer, rate-limited queue, reconcile loop, Event recorder).
 //
 // Everything it learns about the cluster it reads through the API, and everything it changes it writes through
 // the API: it never touches the apiserver's code or store. Closing it leaves running containers running (conmon
@@ -6,7 +7,9 @@
 import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { Controller, Manager, requestOf, type Logger as RuntimeLogger } from '@berth/controller-runtime';
+import type { Container } from '@berth/api';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { ImageStore } from '../images/image-store.js';
@@ -15,17 +18,14 @@ import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, loadKubeConfig } from '../cluster/cluster-api.js';
-import { userAgent } from '../cluster/writer-identity.js';
-import { EventRecorder } from '../containers/events.js';
+import { fieldManager, userAgent } from '../cluster/writer-identity.js';
+import { containerChanges } from '../containers/container-changes.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
-import { ContainerInformer } from './informer.js';
 import { agentVersion, machineStatus } from '../node/node-info.js';
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
-import { BackOffError } from '../containers/errors.js';
 import { NodeAgentOptionError } from './errors.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
-import { WorkQueue } from './workqueue.js';
 
 export interface NodeAgentOptions {
   /** A KubeConfig, or the path of a kubeconfig file. */
@@ -92,13 +92,24 @@ function checkOptions(options: NodeAgentOptions, workers: number): void {
   }
 }
 
+/** controller-runtime's logging surface on a pino logger. */
+function runtimeLogger(logger: Logger): RuntimeLogger {
+  return {
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+  };
+}
+
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const nodeName = options.nodeName ?? os.hostname();
   const root = path.resolve(options.root ?? '/var/lib/berth/node');
   const logger = (options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2))).child({ component: 'berth-node-agent', node: nodeName });
   const workers = options.workers ?? 8;
   checkOptions(options, workers);
-  const api = new ClusterApi(loadKubeConfig(options.kubeconfig), { userAgent: userAgent(await agentVersion()) });
+  const kubeconfig = loadKubeConfig(options.kubeconfig);
+  const agent = userAgent(await agentVersion());
+  const api = new ClusterApi(kubeconfig, { userAgent: agent });
+  const manager = new Manager({ kubeconfig, userAgent: agent, fieldManager, log: runtimeLogger(logger) });
 
   const host = await prepareHost();
   for (const action of host.actions) logger.info({ action }, 'host prepared');
@@ -113,21 +124,29 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
 
   const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
   const retryBackoff = options.retryBackoff ?? kubeletBackoff;
-  // The queue's per-key back-off is the one back-off of failed reconciles (pulls, creates, API errors).
-  const queue = new WorkQueue({ baseDelayMs: retryBackoff.baseMs, maxDelayMs: retryBackoff.maxMs });
-  // conmon records each exit under the container's directory; only this composition root knows that.
-  const exits = new ExitWatcher((id) => path.join(runtime.containerDir(id), 'exit'), (key) => queue.add(key));
-  const events = new EventRecorder(api, { host: nodeName, onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'event not recorded') });
-  const informer = new ContainerInformer(api, {
-    ...(options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` }),
-    onChange: (key) => queue.add(key),
-    onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'container watch failed, restarting it'),
-  });
+  // conmon records each exit under the container's directory; only this composition root knows that. An exit
+  // enqueues the Container with the controller made below (no exit can come before the first reconcile).
+  const exits = new ExitWatcher((id) => path.join(runtime.containerDir(id), 'exit'), (key) => controller.enqueue(requestOf(key)));
+  // Without adoptUnbound, only Containers bound to this node are watched at all.
+  const informer = await manager.cache.informerFor<KubernetesObject>(
+    { group: 'berth.dev', version: 'v1alpha1', plural: 'containers', namespaced: true, kind: 'Container' },
+    options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` },
+  );
+  // berth's Container types its timestamps as strings, client-node's objects as Dates: the same JSON underneath.
+  const containers = {
+    get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
+    list: () => informer.list() as unknown as Container[],
+  };
+  const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
+  const events = {
+    event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event(c as unknown as KubernetesObject, type, reason, message),
+    forget: (uid: string) => recorder.forget(uid),
+  };
   const reconciler = new ContainerReconciler({
     nodeName,
     adoptUnbound: options.adoptUnbound === true,
     api,
-    cache: informer,
+    cache: containers,
     runtime,
     snapshots,
     images: new ImagePolicy(imageStore),
@@ -140,11 +159,20 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     released: (id) => rmdir(runtime.containerDir(id)).catch(() => undefined),
     logger,
   });
+  // The queue's per-key back-off is the one back-off of failed reconciles (pulls, creates, API errors).
+  const controller = new Controller({
+    name: 'container',
+    reconciler,
+    workers,
+    baseDelayMs: retryBackoff.baseMs,
+    maxDelayMs: retryBackoff.maxMs,
+    log: runtimeLogger(logger),
+  });
+  const unwatch = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
 
   let heartbeat: NodeHeartbeat | undefined;
   let streaming: StreamingServer | undefined;
   const timers: NodeJS.Timeout[] = [];
-  const running: Promise<void>[] = [];
   const socketPath = path.join(root, 'agent.sock');
   try {
     if (options.serveStreaming !== false) {
@@ -165,43 +193,22 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       ...(options.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: options.leaseRenewIntervalMs } : {}),
       onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'lease renewal failed'),
     });
-    await informer.start();
-
-    // Before any worker runs: what is on disk but no longer in the cluster goes; the rest is adopted by reconcile.
-    await reconciler.sweepOrphans();
+    // Once the cache is filled and before any worker runs: what is on disk but no longer in the cluster goes; the
+    // rest is adopted by reconcile. The manager starts its runnables in order.
+    await manager.add({ start: async () => void (await reconciler.sweepOrphans()), stop: async () => undefined });
+    await manager.add(controller);
+    await manager.start();
   } catch (err) {
+    unwatch();
     await streaming?.close();
     await heartbeat?.close();
-    await informer.close();
-    queue.close();
+    await manager.close();
     exits.close();
     await imageStore.close();
     api.close();
     throw err;
   }
 
-  for (let i = 0; i < workers; i++) {
-    running.push(
-      (async () => {
-        for (;;) {
-          const key = await queue.get();
-          if (key === undefined) return;
-          try {
-            const result = await reconciler.reconcile(key);
-            queue.forget(key);
-            if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
-          } catch (err) {
-            const delay = queue.addRateLimited(key);
-            // A back-off the reconciler asked for (a failed pull or create, already in status) is not the agent failing.
-            const level = BackOffError.isInstance(err) ? 'info' : 'error';
-            logger[level]({ container: key, retryInMs: delay, err: apiErrorMessage(err) }, 'reconcile failed');
-          } finally {
-            queue.done(key);
-          }
-        }
-      })(),
-    );
-  }
   const rotate = setInterval(() => {
     runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'log rotation failed'));
   }, 10_000);
@@ -219,12 +226,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       closed ??= (async () => {
         for (const t of timers) clearInterval(t);
         await streaming?.close();
-        await informer.close();
-        queue.close();
-        // Reconciles in flight finish their step (a create or stop is not cut in half).
-        await Promise.all(running);
+        unwatch();
+        // The controller stops first (reconciles in flight finish their step: a create or stop is not cut in half),
+        // then Events are flushed and the watch closed.
+        await manager.close();
         exits.close();
-        await events.flush();
         await heartbeat?.close();
         await imageStore.close();
         api.close();

@@ -16,8 +16,6 @@ import {
   type ApiConstructor,
   type ApiType,
   type CoreV1Event,
-  type KubernetesListObject,
-  type KubernetesObject,
   type RequestContext,
   type SecurityAuthentication,
   type V1Lease,
@@ -135,19 +133,6 @@ export class ClusterApi {
   /** Drops the kept-alive connections. */
   close(): void {
     this.#auth.close();
-  }
-
-  async listContainers(fieldSelector?: string): Promise<KubernetesListObject<KubernetesObject>> {
-    return (await this.custom.listCustomObjectForAllNamespaces({
-      group,
-      version,
-      plural: 'containers',
-      ...(fieldSelector !== undefined ? { fieldSelector } : {}),
-    })) as KubernetesListObject<KubernetesObject>;
-  }
-
-  async getContainer(namespace: string, name: string): Promise<Container> {
-    return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'containers', name })) as Container;
   }
 
   /** Merge patch of the Container itself (metadata, spec). */

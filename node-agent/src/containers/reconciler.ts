@@ -7,6 +7,7 @@
 // from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
 // pull or create, an API error). Running it twice in a row does nothing the second time.
 import type { Container, ContainerStatus } from '@berth/api';
+import { requestKey, type ReconcileContext, type Reconciler, type Request, type Result } from '@berth/controller-runtime';
 import type { Logger } from 'pino';
 import type { PulledImage } from '../images/images.js';
 import { isRuntimeError } from '../runtime/errors.js';
@@ -18,17 +19,12 @@ import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
 import { desiredStatus, statusPatch, toTime, type Observation } from './container-status.js';
 import { AgentError, BackOffError } from './errors.js';
-import type { EventType } from './events.js';
+import type { EventType } from '@berth/controller-runtime';
 import type { ExitNotifier } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
 import { pullCredentials } from './pull-secrets.js';
 
 export const finalizer = 'berth.dev/node-agent';
-
-/** What a reconcile asks of the queue: nothing, or to be looked at again after a while. */
-export interface ReconcileResult {
-  readonly requeueAfterMs?: number;
-}
 
 export interface BackoffPolicy {
   /** First delay; doubles per consecutive failure. kubelet: 10 s. */
@@ -79,15 +75,6 @@ export function restartDelay(policy: BackoffPolicy, restartCount: number): numbe
   return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(restartCount, 0), 30));
 }
 
-export function containerKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
-}
-
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf('/');
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
-
 /** `10s`, as kubelet words its back-off; sub-second delays (tests) keep their milliseconds. */
 const formatDelay = (ms: number): string => (ms >= 1_000 ? `${Math.round(ms / 1_000)}s` : `${ms}ms`);
 
@@ -95,7 +82,8 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export class ContainerReconciler {
+/** The node agent's Reconciler of Containers, run by a @berth/controller-runtime Controller. */
+export class ContainerReconciler implements Reconciler {
   readonly #o: ReconcilerOptions;
   readonly #cache: MutationCache<Container>;
 
@@ -111,8 +99,10 @@ export class ContainerReconciler {
     return c.metadata.uid;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
-    const { namespace, name } = splitKey(key);
+  async reconcile(ctx: ReconcileContext, req: Request): Promise<Result> {
+    const namespace = req.namespace ?? '';
+    const name = req.name;
+    const key = requestKey(req);
     let c = this.#cache.get(namespace, name);
     if (c === undefined) {
       // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
@@ -154,20 +144,20 @@ export class ContainerReconciler {
       if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
       // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
       await this.sweepOrphans();
-      return this.#startContainer(c, restartCount);
+      return this.#startContainer(ctx, c, restartCount);
     }
     if (specChanged) {
       // The spec changed under the container: replace it (fresh writable layer, maybe another image), as a new Pod
       // revision would, without backing off on the old spec.
       await this.teardown(uid, state.status === 'running' ? c : undefined, state.status === 'running' ? grace : 0);
-      return this.#startContainer(c, restartCount);
+      return this.#startContainer(ctx, c, restartCount);
     }
     if (state.status === 'running') {
       this.#o.exits.watch(uid, key);
       await this.#writeStatus(c, this.#runningObservation(c, state, undefined));
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
-    return this.#handleExit(c, state);
+    return this.#handleExit(ctx, c, state);
   }
 
   /** The runtime's view of `id`; undefined when nothing of it exists. */
@@ -272,7 +262,7 @@ export class ContainerReconciler {
    * Pull (by policy), snapshot, map the spec, create and start. A failure becomes status and an Event, then a
    * BackOffError so the queue's back-off times the next try.
    */
-  async #startContainer(c: Container, restartCount: number): Promise<ReconcileResult> {
+  async #startContainer(ctx: ReconcileContext, c: Container, restartCount: number): Promise<Result> {
     const uid = c.metadata.uid ?? '';
     const name = c.metadata.name ?? '';
     const namespace = c.metadata.namespace ?? '';
@@ -290,6 +280,8 @@ export class ContainerReconciler {
       const credentials = await pullCredentials(c, (n) => this.#o.api.secretData(namespace, n));
       const ensured = await this.#o.images.ensure(c, {
         ...(credentials !== undefined ? { credentials } : {}),
+        // An agent that stops gives up a pull in flight; the next start tries again.
+        signal: ctx.signal,
         beforePull: async () => {
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
           // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
@@ -306,7 +298,8 @@ export class ContainerReconciler {
         this.#o.events.event(c, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
       }
     } catch (err) {
-      if (!AgentError.isInstance(err)) throw err;
+      // A pull given up because the agent is stopping says nothing about the image.
+      if (!AgentError.isInstance(err) || ctx.signal.aborted) throw err;
       // kubelet's words: the failed try is ErrImagePull; a spec that keeps failing is in ImagePullBackOff.
       const backOff = err.code === 'ErrImagePull' && pullBackingOff;
       const reason = backOff ? 'ImagePullBackOff' : err.code;
@@ -334,7 +327,7 @@ export class ContainerReconciler {
         await this.#o.runtime.create(uid, config);
       }
       this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
-      this.#o.exits.watch(uid, containerKey(namespace, name));
+      this.#o.exits.watch(uid, requestKey({ namespace, name }));
       const state = await this.#o.runtime.start(uid);
       this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
       await this.#writeStatus(c, { ...this.#runningObservation(c, state, image), restartCount, pulled });
@@ -357,12 +350,12 @@ export class ContainerReconciler {
   }
 
   /** The process ended: record it, then restart after back-off or settle, by restartPolicy. */
-  async #handleExit(c: Container, state: ContainerState): Promise<ReconcileResult> {
+  async #handleExit(ctx: ReconcileContext, c: Container, state: ContainerState): Promise<Result> {
     const uid = state.id;
     this.#o.exits.unwatch(uid);
     const vanished = state.status === 'unknown';
     const recorded = c.status?.containerID === uid ? c.status : undefined;
-    if (vanished && recorded?.finishedAt === undefined) this.#o.logger.warn({ container: containerKey(c.metadata.namespace ?? '', c.metadata.name ?? ''), id: uid }, 'container process and conmon gone without an exit status');
+    if (vanished && recorded?.finishedAt === undefined) this.#o.logger.warn({ container: requestKey({ namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }), id: uid }, 'container process and conmon gone without an exit status');
     const exitCode = state.exitCode ?? (vanished ? 255 : 0);
     const reason = vanished ? 'Error' : (state.reason ?? (exitCode === 0 ? 'Completed' : 'Error'));
     // A vanished container has no exit time of its own: the first time we saw it gone, as status recorded it.
@@ -406,7 +399,7 @@ export class ContainerReconciler {
       return { requeueAfterMs: wait };
     }
     await this.#o.runtime.delete(uid, { force: true });
-    return this.#startContainer(c, restartCount + 1);
+    return this.#startContainer(ctx, c, restartCount + 1);
   }
 
   /** Removes containers and snapshots under the data root whose Container is not in the cache. */

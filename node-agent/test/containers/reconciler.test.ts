@@ -5,12 +5,15 @@
 import { pino } from 'pino';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { ContainerReconciler, finalizer, type ReconcileResult } from '../../src/containers/reconciler.js';
+import { silentLogger, type ReconcileContext, type Result } from '@berth/controller-runtime';
+import { ContainerReconciler, finalizer } from '../../src/containers/reconciler.js';
 import { ImagePolicy } from '../../src/containers/image-policy.js';
 import { BackOffError } from '../../src/containers/errors.js';
 import { FakeApi, FakeEvents, FakeImages, FakeRuntime, FakeSnapshotter } from './fakes.js';
 
 const nodeName = 'node-a';
+const ctx: ReconcileContext = { signal: new AbortController().signal, log: silentLogger, controller: 'container' };
+const req = (name: string) => ({ namespace: 'default', name });
 
 function setUp(options: { adoptUnbound?: boolean } = {}) {
   const api = new FakeApi();
@@ -35,11 +38,11 @@ function setUp(options: { adoptUnbound?: boolean } = {}) {
     logger: pino({ level: 'silent' }),
   });
   /** Reconciles until a run changes nothing more (as the queue would, fed by the watch), at most 10 times. */
-  const settle = async (name: string): Promise<ReconcileResult> => {
-    let result: ReconcileResult = {};
+  const settle = async (name: string): Promise<Result> => {
+    let result: Result = {};
     for (let i = 0; i < 10; i++) {
       const before = api.writes.length + runtime.calls.length;
-      result = await reconciler.reconcile(`default/${name}`);
+      result = await reconciler.reconcile(ctx, req(name));
       if (api.writes.length + runtime.calls.length === before) return result;
     }
     return result;
@@ -69,7 +72,7 @@ t.test('missing container → finalizer, create, start, Running status; a second
   t.ok(watched.has(uid), 'its exit is watched');
 
   const writes = api.writes.length;
-  const result = await reconciler.reconcile('default/web');
+  const result = await reconciler.reconcile(ctx, req('web'));
   t.equal(api.writes.length, writes, 'no write when nothing changed');
   t.same(runtime.calls, [`create ${uid}`, `start ${uid}`], 'no runtime call either');
   t.equal(result.requeueAfterMs, 10_000, 'the safety-net poll');
@@ -133,7 +136,7 @@ t.test('a fresh reconciler (an agent restart) reaches the same decision from the
     exits: { watch: () => undefined, unwatch: () => undefined }, restartBackoff: { baseMs: 10_000, maxMs: 300_000 }, backoffResetMs: 600_000, pollIntervalMs: 10_000, logger: pino({ level: 'silent' }),
   });
   const writes = first.api.writes.length;
-  const b = await again.reconcile('default/crasher');
+  const b = await again.reconcile(ctx, req('crasher'));
   t.ok(Math.abs((a.requeueAfterMs ?? 0) - (b.requeueAfterMs ?? 0)) < 1_000, 'same remaining back-off');
   t.equal(first.api.writes.length, writes, 'and nothing to write');
 });
