@@ -22,7 +22,7 @@ import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
-import { agentVersion, machineStatus } from '../node/node-info.js';
+import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
 import { NodeAgentOptionError } from './errors.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
@@ -107,7 +107,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const workers = options.workers ?? 8;
   checkOptions(options, workers);
   const kubeconfig = loadKubeConfig(options.kubeconfig);
-  const agent = userAgent(await agentVersion());
+  const agent = userAgent(await agentVersion(), process.platform, nodeArchitecture());
   const api = new ClusterApi(kubeconfig, { userAgent: agent });
   const manager = new Manager({ kubeconfig, userAgent: agent, fieldManager, log: runtimeLogger(logger) });
 

@@ -1,16 +1,13 @@
 // Says who is writing on every request the agent makes: a User-Agent, and `fieldManager` on every create, update
 // and patch, so managedFields name the agent (not client-node's `node-fetch`) and kubectl's conflicts say who.
-import os from 'node:os';
 import type { Middleware, RequestContext, ResponseContext } from '@kubernetes/client-node';
 
 /** The field manager of every write the node agent makes. */
 export const fieldManager = 'berth-node-agent';
 
-const goArch: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-
 /** `berth-node-agent/0.1.0 (linux/amd64)`, in the form kubectl's `kubectl/v1.32.0 (linux/amd64)` takes. */
-export function userAgent(version: string): string {
-  return `${fieldManager}/${version.replace(/^v/, '')} (${os.platform()}/${goArch[os.arch()] ?? os.arch()})`;
+export function userAgent(version: string, os: string, architecture: string): string {
+  return `${fieldManager}/${version.replace(/^v/, '')} (${os}/${architecture})`;
 }
 
 const writes: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
