@@ -2,7 +2,7 @@
 // writes say manager berth-node-agent (before, client-node's default made them `node-fetch`). Needs root.
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import t from 'tap';
-import type { Container, Node } from '@berth/api';
+import type { Container } from '@berth/api';
 import { setUpCluster } from './harness.js';
 
 const cluster = await setUpCluster(t, { agent: true });
@@ -46,10 +46,6 @@ t.test('Events, the Node and its Lease are written by berth-node-agent', async (
   for (const e of events.items) t.same([...new Set(managedFields(e).map((m) => m.manager))], ['berth-node-agent'], `Event ${e.reason ?? ''}`);
   const lease = await cluster.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: 'kube-node-lease', name: cluster.nodeName });
   t.same([...new Set(managedFields(lease).map((m) => m.manager))], ['berth-node-agent'], 'Lease');
-  // v1 Node once registration moves there (a concurrent change), berth.dev's Node until then.
-  const node = await cluster.kc
-    .makeApiClient(CoreV1Api)
-    .readNode({ name: cluster.nodeName })
-    .catch(async () => (await cluster.custom.getClusterCustomObject({ group, version, plural: 'nodes', name: cluster.nodeName })) as Node);
+  const node = await cluster.kc.makeApiClient(CoreV1Api).readNode({ name: cluster.nodeName });
   t.same([...new Set(managedFields(node).map((m) => m.manager))], ['berth-node-agent'], 'Node');
 });

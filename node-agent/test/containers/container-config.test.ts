@@ -10,7 +10,7 @@ import { AgentError } from '../../src/containers/errors.js';
 import { pullCredentials } from '../../src/containers/pull-secrets.js';
 import type { ImageConfig } from '../../src/distribution/distribution.js';
 
-const image = (config: ImageConfig['config']): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
+const image = (config: NonNullable<ImageConfig['config']>): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
 const ctr = (spec: Partial<ContainerSpec>): Container => ({
   apiVersion: 'berth.dev/v1alpha1',
   kind: 'Container',

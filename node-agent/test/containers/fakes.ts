@@ -1,95 +1,64 @@
-// In-memory stand-ins for the reconciler's collaborators: a Runtime whose processes are records a test moves
-// through their lifecycle (exit, OOM, vanish), a Snapshotter, an image service, and an API with a store.
-import { Readable } from 'node:stream';
+// In-memory stand-ins for the reconciler's collaborators: the shared FakeRuntime with call recording and the exits
+// it cannot make itself (OOM, vanish), a Snapshotter, an image service, and an API with a store.
 import type { Container } from '@berth/api';
 import type { ImageService, PulledImage } from '../../src/images/images.js';
-import { RuntimeError } from '../../src/runtime/errors.js';
-import type { ContainerConfig, ContainerState, Runtime, StdioSession } from '../../src/runtime/runtime.js';
+import type { ContainerConfig, ContainerState } from '../../src/runtime/runtime.js';
+import { FakeRuntime as SharedFakeRuntime } from '../runtime/fake-runtime.js';
 import type { Snapshot, Snapshotter } from '../../src/snapshots/snapshots.js';
 import type { ContainerApi, EventSink } from '../../src/containers/reconciler.js';
 import type { JsonPatchOperation } from '../../src/cluster/cluster-api.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-export class FakeRuntime implements Runtime {
-  readonly containers = new Map<string, Mutable<ContainerState> & { config: ContainerConfig }>();
-  /** Every call, in order, as `verb id`. */
+/**
+ * The shared FakeRuntime (it passes the Runtime conformance suite) with what these tests also need to see and
+ * steer: the calls made, in order, and exits the fake cannot produce itself (an OOM kill, a vanished monitor, an
+ * exit at a given time).
+ */
+export class FakeRuntime extends SharedFakeRuntime {
+  /** Every create, start, stop and delete, in order, as `verb id` (`stop id grace`). */
   readonly calls: string[] = [];
-  #pid = 1000;
+  readonly #oomKilled = new Set<string>();
+  readonly #vanished = new Set<string>();
 
-  #get(id: string) {
-    const c = this.containers.get(id);
-    if (c === undefined) throw new RuntimeError('ContainerNotFound', `container ${id} not found`);
-    return c;
-  }
-
-  async create(id: string, config: ContainerConfig): Promise<ContainerState> {
+  override async create(id: string, config: ContainerConfig): Promise<ContainerState> {
     this.calls.push(`create ${id}`);
-    if (this.containers.has(id)) throw new RuntimeError('ContainerExists', `container ${id} exists`);
-    if (config.args[0] === '/no/such/binary') throw new RuntimeError('CommandNotFound', `executable file not found: ${config.args[0]}`);
-    const state = { id, status: 'created' as const, pid: undefined, conmonPid: undefined, exitCode: undefined, createdAt: new Date().toISOString(), startedAt: undefined, finishedAt: undefined, oomKilled: false, reason: undefined, logPath: `/fake/${id}.log`, config };
-    this.containers.set(id, state);
-    return { ...state };
+    return super.create(id, config);
   }
 
-  async start(id: string): Promise<ContainerState> {
+  override async start(id: string): Promise<ContainerState> {
     this.calls.push(`start ${id}`);
-    const c = this.#get(id);
-    Object.assign(c, { status: 'running', pid: this.#pid++, startedAt: new Date().toISOString() });
-    return { ...c };
+    return super.start(id);
   }
 
-  async run(id: string, config: ContainerConfig): Promise<ContainerState> {
-    await this.create(id, config);
-    return this.start(id);
-  }
-
-  async state(id: string): Promise<ContainerState> {
-    return { ...this.#get(id) };
-  }
-
-  async list(): Promise<ContainerState[]> {
-    return [...this.containers.values()].map((c) => ({ ...c }));
-  }
-
-  /** The test's hand on the process: it exits (137 + oomKilled for an OOM kill). */
-  exit(id: string, exitCode: number, options: { oomKilled?: boolean; finishedAt?: Date } = {}): void {
-    const c = this.#get(id);
-    const oomKilled = options.oomKilled === true;
-    Object.assign(c, { status: 'exited', pid: undefined, exitCode, oomKilled, finishedAt: (options.finishedAt ?? new Date()).toISOString(), reason: oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error' });
-  }
-
-  async stop(id: string, graceSeconds: number): Promise<ContainerState> {
+  override async stop(id: string, graceSeconds: number): Promise<ContainerState> {
     this.calls.push(`stop ${id} ${graceSeconds}`);
-    const c = this.#get(id);
-    if (c.status !== 'running') throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
-    this.exit(id, 137);
-    return { ...c };
+    return super.stop(id, graceSeconds);
   }
 
-  async kill(id: string): Promise<void> {
-    this.exit(id, 137);
-  }
-
-  async delete(id: string): Promise<void> {
+  override async delete(id: string, options?: { readonly force?: boolean }): Promise<void> {
     this.calls.push(`delete ${id}`);
-    this.containers.delete(id);
+    this.#oomKilled.delete(id);
+    this.#vanished.delete(id);
+    return super.delete(id, options);
   }
 
-  async exec(): Promise<StdioSession> {
-    throw new Error('exec is not faked');
+  /** The process exits with `code`; `oomKilled` as the kernel's OOM killer would; `finishedAt` backdates it. */
+  exitWith(id: string, code: number, options: { oomKilled?: boolean; finishedAt?: Date } = {}): void {
+    if (this.host.containers.get(id)?.exitCode === undefined) this.exit(id, code);
+    const c = this.host.containers.get(id);
+    if (c !== undefined && options.finishedAt !== undefined) c.finishedAt = options.finishedAt.toISOString();
+    if (options.oomKilled === true) this.#oomKilled.add(id);
   }
 
-  async attach(): Promise<StdioSession> {
-    throw new Error('attach is not faked');
+  /** Process and monitor gone without an exit status (what ConmonRuntime reports as 'unknown'). */
+  vanish(id: string): void {
+    this.#vanished.add(id);
   }
 
-  logs(): Readable {
-    return Readable.from([]);
-  }
-
-  async rotateLogs(): Promise<string[]> {
-    return [];
+  override async state(id: string): Promise<ContainerState> {
+    const s = await super.state(id);
+    if (this.#vanished.has(id)) return { ...s, status: 'unknown', pid: undefined, conmonPid: undefined, exitCode: undefined, finishedAt: undefined, reason: undefined };
+    if (this.#oomKilled.has(id) && s.status === 'exited') return { ...s, oomKilled: true, reason: 'OOMKilled' };
+    return s;
   }
 }
 
@@ -115,7 +84,7 @@ export class FakeSnapshotter implements Snapshotter {
   }
 }
 
-/** Pulls succeed for any reference but those in `missing`. */
+/** Pulls succeed for any reference but those in `missing`; the image runs until SIGTERM. */
 export class FakeImages implements ImageService {
   readonly missing = new Set<string>();
   pulls = 0;
@@ -123,7 +92,7 @@ export class FakeImages implements ImageService {
   async pull(reference: string): Promise<PulledImage> {
     this.pulls += 1;
     if (this.missing.has(reference)) throw new Error(`manifest unknown: ${reference}`);
-    return { reference, digest: `sha256:${'a'.repeat(64)}`, config: { config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [] } }, layers: [], downloadedBytes: 0 } as unknown as PulledImage;
+    return { reference, digest: `sha256:${'a'.repeat(64)}`, config: { config: { Cmd: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 3600'] }, rootfs: { type: 'layers', diff_ids: [] } }, layers: [], downloadedBytes: 0 } as unknown as PulledImage;
   }
 
   async close(): Promise<void> {}
@@ -221,7 +190,7 @@ export class FakeApi implements ContainerApi {
   async patchContainerStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<Container> {
     this.writes.push(`status ${name}`);
     const c = this.#must(namespace, name);
-    return this.#store({ ...c, status: mergePatch((c.status ?? {}) as Record<string, unknown>, status) as Container['status'] });
+    return this.#store({ ...c, status: mergePatch((c.status ?? {}) as Record<string, unknown>, status) as NonNullable<Container['status']> });
   }
 
   async secretData(): Promise<undefined> {

@@ -15,9 +15,11 @@ const nodeName = 'node-a';
 const ctx: ReconcileContext = { signal: new AbortController().signal, log: silentLogger, controller: 'container' };
 const req = (name: string) => ({ namespace: 'default', name });
 
-function setUp(options: { adoptUnbound?: boolean } = {}) {
+function setUp(t: { teardown(fn: () => unknown): void }, options: { adoptUnbound?: boolean } = {}) {
   const api = new FakeApi();
   const runtime = new FakeRuntime();
+  // No fake process outlives its test.
+  t.teardown(() => runtime.host.shutdown());
   const snapshots = new FakeSnapshotter();
   const images = new FakeImages();
   const events = new FakeEvents();
@@ -57,12 +59,12 @@ const get = (api: FakeApi, name: string): Container => {
 };
 
 t.test('missing container → finalizer, create, start, Running status; a second reconcile does nothing', async (t) => {
-  const { api, runtime, watched, reconciler, settle } = setUp();
-  const c = api.add('web', { nodeName, command: ['sleep', '1'] });
+  const { api, runtime, watched, reconciler, settle } = setUp(t);
+  const c = api.add('web', { nodeName, command: ['sleep', '3600'] });
   await settle('web');
   const uid = c.metadata.uid ?? '';
   t.ok(get(api, 'web').metadata.finalizers?.includes(finalizer));
-  t.equal(runtime.containers.get(uid)?.status, 'running');
+  t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'running');
   t.same(runtime.calls, [`create ${uid}`, `start ${uid}`]);
   const status = get(api, 'web').status;
   t.equal(status?.phase, 'Running');
@@ -79,15 +81,15 @@ t.test('missing container → finalizer, create, start, Running status; a second
 });
 
 t.test('a Container of another node or unbound is left alone; adoptUnbound binds an unbound one', async (t) => {
-  const { api, runtime, settle } = setUp();
+  const { api, runtime, settle } = setUp(t);
   api.add('theirs', { nodeName: 'node-b' });
   api.add('unbound', {});
   await settle('theirs');
   await settle('unbound');
-  t.equal(runtime.containers.size, 0);
+  t.equal(runtime.host.containers.size, 0);
   t.same(api.writes, [], 'not written to');
 
-  const adopting = setUp({ adoptUnbound: true });
+  const adopting = setUp(t, { adoptUnbound: true });
   adopting.api.add('unbound', {});
   await adopting.settle('unbound');
   const c = get(adopting.api, 'unbound');
@@ -96,11 +98,11 @@ t.test('a Container of another node or unbound is left alone; adoptUnbound binds
 });
 
 t.test('exited with restartPolicy Always: CrashLoopBackOff for base × 2^restartCount after finishedAt, then restarted', async (t) => {
-  const { api, runtime, events, settle } = setUp();
+  const { api, runtime, events, settle } = setUp(t);
   const c = api.add('crasher', { nodeName, restartPolicy: 'Always' });
   await settle('crasher');
   const uid = c.metadata.uid ?? '';
-  runtime.exit(uid, 3);
+  runtime.exitWith(uid, 3);
   const wait = await settle('crasher');
   const s = get(api, 'crasher').status;
   t.equal(s?.reason, 'CrashLoopBackOff');
@@ -109,27 +111,27 @@ t.test('exited with restartPolicy Always: CrashLoopBackOff for base × 2^restart
   t.equal(s?.conditions?.find((x) => x.type === 'Ready')?.reason, 'CrashLoopBackOff');
   t.ok((wait.requeueAfterMs ?? 0) > 9_000 && (wait.requeueAfterMs ?? 0) <= 10_000, `requeued after the 10 s back-off (${wait.requeueAfterMs ?? 0} ms)`);
   t.equal(events.seen.filter((e) => e.includes('BackOff')).length, 1, 'BackOff announced once, however often it is reconciled');
-  t.equal(runtime.containers.get(uid)?.status, 'exited', 'not restarted during the back-off');
+  t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'exited', 'not restarted during the back-off');
 
   // The back-off is computed from observed finishedAt: an exit 11 s ago is due now.
-  runtime.exit(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
+  runtime.exitWith(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
   await settle('crasher');
-  t.equal(runtime.containers.get(uid)?.status, 'running', 'restarted once due');
+  t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'running', 'restarted once due');
   t.equal(get(api, 'crasher').status?.restartCount, 1);
   t.equal(get(api, 'crasher').status?.reason, undefined, 'Running again, no reason');
 
   // Second crash: restartCount 1 doubles the delay to 20 s.
-  runtime.exit(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
+  runtime.exitWith(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
   const second = await settle('crasher');
   t.ok((second.requeueAfterMs ?? 0) > 8_000 && (second.requeueAfterMs ?? 0) <= 9_000, `20 s from finishedAt (${second.requeueAfterMs ?? 0} ms left)`);
   t.equal(get(api, 'crasher').status?.reason, 'CrashLoopBackOff');
 });
 
 t.test('a fresh reconciler (an agent restart) reaches the same decision from the same observations', async (t) => {
-  const first = setUp();
+  const first = setUp(t);
   const c = first.api.add('crasher', { nodeName });
   await first.settle('crasher');
-  first.runtime.exit(c.metadata.uid ?? '', 1);
+  first.runtime.exitWith(c.metadata.uid ?? '', 1);
   const a = await first.settle('crasher');
   const again = new ContainerReconciler({
     nodeName, adoptUnbound: false, api: first.api, cache: first.api, runtime: first.runtime, snapshots: first.snapshots, images: new ImagePolicy(first.images), events: first.events,
@@ -142,7 +144,7 @@ t.test('a fresh reconciler (an agent restart) reaches the same decision from the
 });
 
 t.test('exit codes become Completed, Error and OOMKilled; restartPolicy decides between settling and restarting', async (t) => {
-  const { api, runtime, settle } = setUp();
+  const { api, runtime, settle } = setUp(t);
   const cases = [
     { name: 'done', policy: 'Never', exit: 0, oom: false, phase: 'Succeeded', reason: 'Completed' },
     { name: 'failed', policy: 'Never', exit: 2, oom: false, phase: 'Failed', reason: 'Error' },
@@ -153,7 +155,7 @@ t.test('exit codes become Completed, Error and OOMKilled; restartPolicy decides 
   for (const x of cases) {
     const c = api.add(x.name, { nodeName, restartPolicy: x.policy });
     await settle(x.name);
-    runtime.exit(c.metadata.uid ?? '', x.exit, { oomKilled: x.oom });
+    runtime.exitWith(c.metadata.uid ?? '', x.exit, { oomKilled: x.oom });
     const r = await settle(x.name);
     const s = get(api, x.name).status;
     t.equal(s?.phase, x.phase, `${x.name}: phase ${x.phase}`);
@@ -164,27 +166,27 @@ t.test('exit codes become Completed, Error and OOMKilled; restartPolicy decides 
 });
 
 t.test('a changed spec replaces the running container, with its grace period', async (t) => {
-  const { api, runtime, settle } = setUp();
-  const c = api.add('web', { nodeName, command: ['sleep', '1'], terminationGracePeriodSeconds: 5 });
+  const { api, runtime, settle } = setUp(t);
+  const c = api.add('web', { nodeName, command: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 3600'], terminationGracePeriodSeconds: 5 });
   await settle('web');
   const uid = c.metadata.uid ?? '';
-  api.editSpec('web', { command: ['sleep', '2'] });
+  api.editSpec('web', { command: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 7200'] });
   await settle('web');
   t.same(runtime.calls, [`create ${uid}`, `start ${uid}`, `stop ${uid} 5`, `delete ${uid}`, `create ${uid}`, `start ${uid}`]);
-  t.same(runtime.containers.get(uid)?.config.args, ['sleep', '2'], 'the new spec runs');
+  t.same(runtime.configOf(uid)?.args, ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 7200'], 'the new spec runs');
   t.equal(get(api, 'web').status?.observedGeneration, 2);
   t.equal(get(api, 'web').status?.restartCount, 0, 'a replacement is not a restart');
 });
 
 t.test('deleted → stop, remove container and snapshot, drop the finalizer; forced away → orphan removed', async (t) => {
-  const { api, runtime, snapshots, settle } = setUp();
+  const { api, runtime, snapshots, settle } = setUp(t);
   const c = api.add('web', { nodeName, terminationGracePeriodSeconds: 3 });
   await settle('web');
   const uid = c.metadata.uid ?? '';
   api.delete('web');
   await settle('web');
   t.equal(api.get('default', 'web'), undefined, 'the finalizer let go, so the Container is gone');
-  t.notOk(runtime.containers.has(uid), 'container removed');
+  t.notOk(runtime.host.containers.has(uid), 'container removed');
   t.notOk(snapshots.snapshots.has(uid), 'snapshot removed');
   t.ok(runtime.calls.includes(`stop ${uid} 3`), 'stopped with its grace period');
 
@@ -192,11 +194,11 @@ t.test('deleted → stop, remove container and snapshot, drop the finalizer; for
   await settle('forced');
   api.objects.delete('default/forced');
   await settle('forced');
-  t.notOk(runtime.containers.has(forced.metadata.uid ?? ''), 'the orphan of a force-removed Container is removed');
+  t.notOk(runtime.host.containers.has(forced.metadata.uid ?? ''), 'the orphan of a force-removed Container is removed');
 });
 
 t.test('a missing image: ErrImagePull, then ImagePullBackOff; each failure throws so the queue backs off; a fixed image runs', async (t) => {
-  const { api, images, runtime, events, settle } = setUp();
+  const { api, images, runtime, events, settle } = setUp(t);
   images.missing.add('nope:1');
   api.add('bad', { nodeName, image: 'nope:1' });
   await t.rejects(settle('bad'), BackOffError, 'a failed pull is an error for the queue');
@@ -212,7 +214,7 @@ t.test('a missing image: ErrImagePull, then ImagePullBackOff; each failure throw
   await t.rejects(settle('bad'), BackOffError);
   t.equal(api.writes.length, writes, 'failing the same way again writes nothing (so no watch event retriggers it)');
   t.equal(images.pulls, 3, 'one pull per reconcile');
-  t.equal(runtime.containers.size, 0);
+  t.equal(runtime.host.containers.size, 0);
 
   api.editSpec('bad', { image: 'busybox:1' });
   await settle('bad');
@@ -221,7 +223,7 @@ t.test('a missing image: ErrImagePull, then ImagePullBackOff; each failure throw
 });
 
 t.test('a command that does not exist: CreateContainerError, backed off by the queue, or Failed for good with Never', async (t) => {
-  const { api, settle } = setUp();
+  const { api, settle } = setUp(t);
   api.add('again', { nodeName, command: ['/no/such/binary'] });
   await t.rejects(settle('again'), BackOffError);
   t.equal(get(api, 'again').status?.reason, 'CreateContainerError');
@@ -232,11 +234,10 @@ t.test('a command that does not exist: CreateContainerError, backed off by the q
 });
 
 t.test('a container that vanished (no process, no monitor, no exit status) is an Error exit, restarted by policy', async (t) => {
-  const { api, runtime, settle } = setUp();
+  const { api, runtime, settle } = setUp(t);
   const c = api.add('lost', { nodeName, restartPolicy: 'Never' });
   await settle('lost');
-  const record = runtime.containers.get(c.metadata.uid ?? '');
-  if (record !== undefined) Object.assign(record, { status: 'unknown', pid: undefined });
+  runtime.vanish(c.metadata.uid ?? '');
   await settle('lost');
   t.equal(get(api, 'lost').status?.phase, 'Failed');
   t.equal(get(api, 'lost').status?.reason, 'Error');
