@@ -51,7 +51,10 @@ export interface NodeAgentOptions {
   readonly workers?: number;
   /** Restart back-off (CrashLoopBackOff). @default { baseMs: 10000, maxMs: 300000 } as kubelet */
   readonly restartBackoff?: BackoffPolicy;
-  /** Back-off between failed pulls/creates. @default { baseMs: 10000, maxMs: 300000 } */
+  /**
+   * The controller queue's per-key back-off after any failed reconcile: a failed pull (ImagePullBackOff) or create,
+   * an API error. kubelet's pod workers likewise retry any failed sync after 10 s. @default { baseMs: 10000, maxMs: 300000 }
+   */
   readonly retryBackoff?: BackoffPolicy;
   /** @default 600000 (10 min) */
   readonly backoffResetMs?: number;
