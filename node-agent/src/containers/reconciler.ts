@@ -1,4 +1,4 @@
-// reconcile(key): makes this node's containers match the Containers bound to it, one key at a time.
+// reconcile(ctx, req): makes this node's containers match the Containers bound to it, one Container at a time.
 //
 // Level-triggered: every call decides from what it observes — the Container (informer cache), the container's
 // state through the Runtime interface (running, exited with a code and finishedAt, OOM-killed), and the status it
@@ -7,7 +7,7 @@
 // from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
 // pull or create, an API error). Running it twice in a row does nothing the second time.
 import type { Container, ContainerStatus } from '@berth/api';
-import { requestKey, type ReconcileContext, type Reconciler, type Request, type Result } from '@berth/controller-runtime';
+import { requestKey, type EventType, type ReconcileContext, type Reconciler, type Request, type Result } from '@berth/controller-runtime';
 import type { Logger } from 'pino';
 import type { PulledImage } from '../images/images.js';
 import { isRuntimeError } from '../runtime/errors.js';
@@ -19,7 +19,6 @@ import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
 import { desiredStatus, statusPatch, toTime, type Observation } from './container-status.js';
 import { AgentError, BackOffError } from './errors.js';
-import type { EventType } from '@berth/controller-runtime';
 import type { ExitNotifier } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
 import { pullCredentials } from './pull-secrets.js';
@@ -36,7 +35,7 @@ export interface BackoffPolicy {
 /** The API calls reconcile makes (ClusterApi has them; tests pass a fake). */
 export type ContainerApi = Pick<ClusterApi, 'patchContainer' | 'jsonPatchContainer' | 'patchContainerStatus' | 'secretData' | 'configMapData'>;
 
-/** Where reconcile reports what it did (EventRecorder writes core v1 Events). */
+/** Where reconcile reports what it did (controller-runtime's EventRecorder writes core v1 Events). */
 export interface EventSink {
   event(container: Container, type: EventType, reason: string, message: string): void;
   forget(uid: string): void;
