@@ -106,7 +106,9 @@ function runtimeLogger(logger: Logger): RuntimeLogger {
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const nodeName = options.nodeName ?? os.hostname();
   const root = path.resolve(options.root ?? '/var/lib/berth/node');
-  const logger = (options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2))).child({ component: 'berth-node-agent', node: nodeName });
+  // A logger of our own is ours to flush on close; a given one belongs to the caller.
+  const baseLogger: Logger = options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2));
+  const logger = baseLogger.child({ component: 'berth-node-agent', node: nodeName });
   const workers = options.workers ?? 8;
   checkOptions(options, workers);
   const kubeconfig = loadKubeConfig(options.kubeconfig);
@@ -237,6 +239,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         await heartbeat?.close();
         await imageStore.close();
         api.close();
+        if (options.logger === undefined) baseLogger.flush();
       })();
       return closed;
     },
