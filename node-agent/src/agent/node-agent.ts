@@ -7,7 +7,7 @@
 import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Controller, Manager, requestOf, type Logger as RuntimeLogger } from '@berth/controller-runtime';
+import { Controller, loadKubeConfig, Manager, requestOf, type Logger as RuntimeLogger } from '@berth/controller-runtime';
 import type { Container } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
@@ -17,7 +17,7 @@ import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
-import { apiErrorMessage, ClusterApi, loadKubeConfig } from '../cluster/cluster-api.js';
+import { apiErrorMessage, ClusterApi } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
 import { ExitWatcher } from '../containers/exit-watch.js';

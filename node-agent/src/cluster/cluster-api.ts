@@ -1,4 +1,5 @@
-// The agent's only way to the cluster: typed calls over the Kubernetes API with @kubernetes/client-node.
+// The agent's typed calls to the cluster with @kubernetes/client-node: Container writes, Secrets and ConfigMaps it
+// reads, its Node and Lease. (The Container informer and Events go through @berth/controller-runtime's manager.)
 //
 // Writes to berth's kinds go through CustomObjectsApi with explicit patch content types: client-node's defaults
 // (strategic merge, JSON patch) are wrong for custom resources, and status goes through `/status` only.
@@ -15,7 +16,6 @@ import {
   setHeaderOptions,
   type ApiConstructor,
   type ApiType,
-  type CoreV1Event,
   type RequestContext,
   type SecurityAuthentication,
   type V1Lease,
@@ -62,13 +62,6 @@ export function apiErrorMessage(err: unknown): string {
 
 const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const jsonPatch = () => setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-
-export function loadKubeConfig(kubeconfig: KubeConfig | string): KubeConfig {
-  if (typeof kubeconfig !== 'string') return kubeconfig;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  return kc;
-}
 
 /**
  * client-node 1.4 gives every request a new https.Agent, so every call pays a TLS handshake on both ends (and in
@@ -187,14 +180,6 @@ export class ClusterApi {
 
   replaceLease(namespace: string, name: string, lease: V1Lease): Promise<V1Lease> {
     return this.coordination.replaceNamespacedLease({ namespace, name, body: lease });
-  }
-
-  createEvent(namespace: string, event: CoreV1Event): Promise<CoreV1Event> {
-    return this.core.createNamespacedEvent({ namespace, body: event });
-  }
-
-  patchEvent(namespace: string, name: string, body: object): Promise<CoreV1Event> {
-    return this.core.patchNamespacedEvent({ namespace, name, body }, mergePatch());
   }
 
   /** A ConfigMap's data, or undefined when it does not exist. */
