@@ -1,26 +1,31 @@
-// startNodeAgent: the node agent's lifecycle, composing host preparation, node heartbeat, informer, queue and reconciler.
+// startNodeAgent: the node agent's lifecycle, composing host preparation, node heartbeat and the Container controller
+// (a @berth/controller-runtime manager: shared informer, rate-limited queue, reconcile loop, Event recorder).
 //
 // Everything it learns about the cluster it reads through the API, and everything it changes it writes through
 // the API: it never touches the apiserver's code or store. Closing it leaves running containers running (conmon
 // owns them); the next start re-adopts them without a restart.
+import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { Controller, loadKubeConfig, Manager, requestOf, type Logger as RuntimeLogger } from '@berth/controller-runtime';
+import type { Container } from '@berth/api';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
-import { apiErrorMessage, ClusterApi, loadKubeConfig } from './cluster-api.js';
-import { EventRecorder } from './events.js';
-import { ExitWatcher } from './exit-watch.js';
-import { ImagePolicy } from './image-policy.js';
-import { ContainerInformer } from './informer.js';
-import { machineStatus } from './node-info.js';
-import { NodeHeartbeat } from './node-heartbeat.js';
-import { ContainerReconciler, type BackoffPolicy } from './reconciler.js';
-import { WorkQueue } from './workqueue.js';
+import { apiErrorMessage, ClusterApi } from '../cluster/cluster-api.js';
+import { fieldManager, userAgent } from '../cluster/writer-identity.js';
+import { containerChanges } from '../containers/container-changes.js';
+import { ExitWatcher } from '../containers/exit-watch.js';
+import { ImagePolicy } from '../containers/image-policy.js';
+import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
+import { NodeHeartbeat } from '../node/node-heartbeat.js';
+import { NodeAgentOptionError } from './errors.js';
+import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
 
 export interface NodeAgentOptions {
   /** A KubeConfig, or the path of a kubeconfig file. */
@@ -31,7 +36,10 @@ export interface NodeAgentOptions {
   readonly root?: string;
   /** crun's state directory. @default '/run/berth/crun' */
   readonly runtimeRoot?: string;
-  /** Take Containers whose spec.nodeName is empty (all-in-one `berth up`, until a scheduler exists). @default false */
+  /**
+   * Bind Containers whose spec.nodeName is empty to this node (all-in-one `berth up`). Binding is the scheduler's
+   * job: this convenience stays only until the scheduler lands, then goes. @default false
+   */
   readonly adoptUnbound?: boolean;
   /** Registries spoken to over plain HTTP. @default loopback registries only */
   readonly plainHttpRegistries?: readonly string[];
@@ -43,7 +51,10 @@ export interface NodeAgentOptions {
   readonly workers?: number;
   /** Restart back-off (CrashLoopBackOff). @default { baseMs: 10000, maxMs: 300000 } as kubelet */
   readonly restartBackoff?: BackoffPolicy;
-  /** Back-off between failed pulls/creates. @default { baseMs: 10000, maxMs: 300000 } */
+  /**
+   * The controller queue's per-key back-off after any failed reconcile: a failed pull (ImagePullBackOff) or create,
+   * an API error. kubelet's pod workers likewise retry any failed sync after 10 s. @default { baseMs: 10000, maxMs: 300000 }
+   */
   readonly retryBackoff?: BackoffPolicy;
   /** @default 600000 (10 min) */
   readonly backoffResetMs?: number;
@@ -53,8 +64,10 @@ export interface NodeAgentOptions {
   readonly leaseRenewIntervalMs?: number;
   /** Rotate container logs larger than this, checked every 10 s. @default 10 MiB */
   readonly logMaxBytes?: number;
-  /** Where diagnostics go. @default stderr */
-  readonly log?: (message: string) => void;
+  /** Where diagnostics go (`berth up` passes its own). @default a pino logger writing JSON lines to stderr at `logLevel` */
+  readonly logger?: Logger;
+  /** Level of the default logger; ignored when `logger` is given. @default 'info' */
+  readonly logLevel?: pino.LevelWithSilent;
 }
 
 export interface NodeAgent {
@@ -69,16 +82,42 @@ export interface NodeAgent {
   close(): Promise<void>;
 }
 
+/** Options that cannot work fail here, before the host is touched (a 0 interval would become a busy timer). */
+function checkOptions(options: NodeAgentOptions, workers: number): void {
+  if (!Number.isInteger(workers) || workers < 1) throw new NodeAgentOptionError('workers', `must be a positive integer, got ${workers}`);
+  for (const [name, policy] of [['restartBackoff', options.restartBackoff], ['retryBackoff', options.retryBackoff]] as const) {
+    if (policy === undefined) continue;
+    if (!(policy.baseMs > 0) || !(policy.maxMs >= policy.baseMs)) throw new NodeAgentOptionError(name, `needs baseMs > 0 and maxMs >= baseMs, got ${JSON.stringify(policy)}`);
+  }
+  for (const name of ['pollIntervalMs', 'leaseRenewIntervalMs', 'logMaxBytes', 'backoffResetMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new NodeAgentOptionError(name, `must be a positive number, got ${value}`);
+  }
+}
+
+/** controller-runtime's logging surface on a pino logger. */
+function runtimeLogger(logger: Logger): RuntimeLogger {
+  return {
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+  };
+}
+
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const nodeName = options.nodeName ?? os.hostname();
   const root = path.resolve(options.root ?? '/var/lib/berth/node');
-  const log = options.log ?? ((m: string) => process.stderr.write(`berth-node-agent: ${m}\n`));
+  // A logger of our own is ours to flush on close; a given one belongs to the caller.
+  const baseLogger: Logger = options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2));
+  const logger = baseLogger.child({ component: 'berth-node-agent', node: nodeName });
   const workers = options.workers ?? 8;
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-  const api = new ClusterApi(loadKubeConfig(options.kubeconfig));
+  checkOptions(options, workers);
+  const kubeconfig = loadKubeConfig(options.kubeconfig);
+  const agent = userAgent(await agentVersion(), process.platform, nodeArchitecture());
+  const api = new ClusterApi(kubeconfig, { userAgent: agent });
+  const manager = new Manager({ kubeconfig, userAgent: agent, fieldManager, log: runtimeLogger(logger) });
 
   const host = await prepareHost();
-  for (const action of host.actions) log(`host: ${action}`);
+  for (const action of host.actions) logger.info({ action }, 'host prepared');
   const runtime = new ConmonRuntime({ host, root, ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}) });
   const snapshots = new OverlaySnapshotter(root);
   const plain = options.plainHttpRegistries;
@@ -88,36 +127,57 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   };
   const imageStore = new ImageStore({ root, registry });
 
-  const queue = new WorkQueue();
-  const exits = new ExitWatcher((key) => queue.add(key));
-  const events = new EventRecorder(api, { host: nodeName, onError: (err) => log(`event not recorded: ${apiErrorMessage(err)}`) });
-  const informer = new ContainerInformer(api, {
-    ...(options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` }),
-    onChange: (key) => queue.add(key),
-    onError: (err) => log(`container watch failed, restarting it: ${apiErrorMessage(err)}`),
-  });
   const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
+  const retryBackoff = options.retryBackoff ?? kubeletBackoff;
+  // conmon records each exit under the container's directory; only this composition root knows that. An exit
+  // enqueues the Container with the controller made below (no exit can come before the first reconcile).
+  const exits = new ExitWatcher((id) => path.join(runtime.containerDir(id), 'exit'), (key) => controller.enqueue(requestOf(key)));
+  // Without adoptUnbound, only Containers bound to this node are watched at all.
+  const informer = await manager.cache.informerFor<KubernetesObject>(
+    { group: 'berth.dev', version: 'v1alpha1', plural: 'containers', namespaced: true, kind: 'Container' },
+    options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` },
+  );
+  // berth's Container types its timestamps as strings, client-node's objects as Dates: the same JSON underneath.
+  const containers = {
+    get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
+    list: () => informer.list() as unknown as Container[],
+  };
+  const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
+  const events = {
+    event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event(c as unknown as KubernetesObject, type, reason, message),
+    forget: (uid: string) => recorder.forget(uid),
+  };
   const reconciler = new ContainerReconciler({
     nodeName,
     adoptUnbound: options.adoptUnbound === true,
     api,
-    cache: informer,
+    cache: containers,
     runtime,
     snapshots,
     images: new ImagePolicy(imageStore),
     events,
     exits,
     restartBackoff: options.restartBackoff ?? kubeletBackoff,
-    retryBackoff: options.retryBackoff ?? kubeletBackoff,
     backoffResetMs: options.backoffResetMs ?? 600_000,
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
-    log,
+    // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours.
+    released: (id) => rmdir(runtime.containerDir(id)).catch(() => undefined),
+    logger,
   });
+  // The queue's per-key back-off is the one back-off of failed reconciles (pulls, creates, API errors).
+  const controller = new Controller({
+    name: 'container',
+    reconciler,
+    workers,
+    baseDelayMs: retryBackoff.baseMs,
+    maxDelayMs: retryBackoff.maxMs,
+    log: runtimeLogger(logger),
+  });
+  const unwatch = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
 
   let heartbeat: NodeHeartbeat | undefined;
   let streaming: StreamingServer | undefined;
   const timers: NodeJS.Timeout[] = [];
-  const running: Promise<void>[] = [];
   const socketPath = path.join(root, 'agent.sock');
   try {
     if (options.serveStreaming !== false) {
@@ -126,7 +186,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         lookup: (namespace, name) => reconciler.lookup(namespace, name),
         runtime,
         logFilesOf: (id) => runtime.logFiles(id),
-        onError: (err) => log(`streaming: ${(err as Error).message}`),
+        onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),
       });
       await streaming.start();
     }
@@ -136,47 +196,26 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       nodeName,
       machine,
       ...(options.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: options.leaseRenewIntervalMs } : {}),
-      onError: (err) => log(`lease renewal failed: ${apiErrorMessage(err)}`),
+      onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'lease renewal failed'),
     });
-    await informer.start();
-
-    // Before any worker runs: what is on disk but no longer in the cluster goes; the rest is adopted by reconcile.
-    const known = new Set<string>();
-    for (const c of informer.list()) if (c.spec.nodeName === nodeName && c.metadata.uid !== undefined) known.add(c.metadata.uid);
-    await reconciler.sweepOrphans(known);
+    // Once the cache is filled and before any worker runs: what is on disk but no longer in the cluster goes; the
+    // rest is adopted by reconcile. The manager starts its runnables in order.
+    await manager.add({ start: async () => void (await reconciler.sweepOrphans()), stop: async () => undefined });
+    await manager.add(controller);
+    await manager.start();
   } catch (err) {
+    unwatch();
     await streaming?.close();
     await heartbeat?.close();
-    await informer.close();
-    queue.close();
+    await manager.close();
     exits.close();
     await imageStore.close();
     api.close();
     throw err;
   }
 
-  for (let i = 0; i < workers; i++) {
-    running.push(
-      (async () => {
-        for (;;) {
-          const key = await queue.get();
-          if (key === undefined) return;
-          try {
-            const result = await reconciler.reconcile(key);
-            queue.forget(key);
-            if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
-          } catch (err) {
-            const delay = queue.addRateLimited(key);
-            log(`reconcile ${key} failed (retry in ${delay} ms): ${apiErrorMessage(err)}`);
-          } finally {
-            queue.done(key);
-          }
-        }
-      })(),
-    );
-  }
   const rotate = setInterval(() => {
-    runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => log(`log rotation failed: ${(err as Error).message}`));
+    runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'log rotation failed'));
   }, 10_000);
   rotate.unref();
   timers.push(rotate);
@@ -192,15 +231,15 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       closed ??= (async () => {
         for (const t of timers) clearInterval(t);
         await streaming?.close();
-        await informer.close();
-        queue.close();
-        // Reconciles in flight finish their step (a create or stop is not cut in half).
-        await Promise.all(running);
+        unwatch();
+        // The controller stops first (reconciles in flight finish their step: a create or stop is not cut in half),
+        // then Events are flushed and the watch closed.
+        await manager.close();
         exits.close();
-        await events.flush();
         await heartbeat?.close();
         await imageStore.close();
         api.close();
+        if (options.logger === undefined) baseLogger.flush();
       })();
       return closed;
     },

@@ -2,6 +2,6 @@
 import { startNodeAgent, type NodeAgentOptions } from '../../src/index.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as NodeAgentOptions;
-await startNodeAgent({ ...options, log: (m) => process.stderr.write(`agent-child: ${m}\n`) });
+await startNodeAgent({ ...options, logLevel: 'warn' });
 process.stdout.write('ready\n');
 setInterval(() => undefined, 1 << 30);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import type { Container } from '@berth/api';
 import { pushBusybox, startRegistry, startTestServer, type TestServer } from '@berth/testkit';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/index.js';
@@ -62,7 +63,7 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     restartBackoff: { baseMs: 300, maxMs: 2_000 },
     retryBackoff: { baseMs: 300, maxMs: 2_000 },
     pollIntervalMs: 2_000,
-    log: () => undefined,
+    logger: pino({ level: 'silent' }),
   };
   const group = 'berth.dev';
   const version = 'v1alpha1';

@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CoreV1Api, CoordinationV1Api } from '@kubernetes/client-node';
 import t from 'tap';
-import type { NodeStatus } from '../../src/agent/node-info.js';
+import type { NodeStatus } from '../../src/node/node-info.js';
 import { cgroupsPathFor } from '../../src/runtime/oci-spec.js';
 import { setUpCluster } from './harness.js';
 

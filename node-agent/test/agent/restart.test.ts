@@ -12,7 +12,8 @@ import { setUpCluster } from './harness.js';
 
 const count = 20;
 const cluster = await setUpCluster(t);
-const { log: _log, ...childOptions } = cluster.agentOptions;
+// A logger does not cross a process boundary; the child makes its own.
+const { logger: _logger, ...childOptions } = cluster.agentOptions;
 
 function startChild(): ChildProcess {
   const child = spawn(process.execPath, ['--import=tsx', '--conditions=berth-src', path.join(path.dirname(fileURLToPath(import.meta.url)), 'agent-child.ts'), JSON.stringify(childOptions)], {

@@ -1,4 +1,5 @@
-// The agent's only way to the cluster: typed calls over the Kubernetes API with @kubernetes/client-node.
+// The agent's typed calls to the cluster with @kubernetes/client-node: Container writes, Secrets and ConfigMaps it
+// reads, its Node and Lease. (The Container informer and Events go through @berth/controller-runtime's manager.)
 //
 // Writes to berth's kinds go through CustomObjectsApi with explicit patch content types: client-node's defaults
 // (strategic merge, JSON patch) are wrong for custom resources, and status goes through `/status` only.
@@ -15,15 +16,13 @@ import {
   setHeaderOptions,
   type ApiConstructor,
   type ApiType,
-  type CoreV1Event,
-  type KubernetesListObject,
-  type KubernetesObject,
   type RequestContext,
   type SecurityAuthentication,
   type V1Lease,
   type V1Node,
 } from '@kubernetes/client-node';
 import type { Container, ContainerStatus } from '@berth/api';
+import { writerIdentity } from './writer-identity.js';
 
 export const group = 'berth.dev';
 export const version = 'v1alpha1';
@@ -64,13 +63,6 @@ export function apiErrorMessage(err: unknown): string {
 const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const jsonPatch = () => setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
-export function loadKubeConfig(kubeconfig: KubeConfig | string): KubeConfig {
-  if (typeof kubeconfig !== 'string') return kubeconfig;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  return kc;
-}
-
 /**
  * client-node 1.4 gives every request a new https.Agent, so every call pays a TLS handshake on both ends (and in
  * `berth up` both ends share one process). This authentication keeps kc's headers and TLS options but hands every
@@ -102,10 +94,17 @@ class KeepAliveAuthentication implements SecurityAuthentication {
   }
 }
 
-function makeClient<T extends ApiType>(kc: KubeConfig, auth: SecurityAuthentication, type: ApiConstructor<T>): T {
+function makeClient<T extends ApiType>(kc: KubeConfig, auth: SecurityAuthentication, userAgent: string, type: ApiConstructor<T>): T {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-  return new type(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } }));
+  return new type(
+    createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth }, promiseMiddleware: [writerIdentity(userAgent)] }),
+  );
+}
+
+export interface ClusterApiOptions {
+  /** Sent on every request, e.g. `berth-node-agent/0.1.0 (linux/amd64)` (see userAgent()); every write also carries fieldManager=berth-node-agent. */
+  readonly userAgent: string;
 }
 
 export class ClusterApi {
@@ -116,30 +115,17 @@ export class ClusterApi {
 
   readonly #auth: KeepAliveAuthentication;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: ClusterApiOptions) {
     this.kc = kc;
     this.#auth = new KeepAliveAuthentication(kc);
-    this.custom = makeClient(kc, this.#auth, CustomObjectsApi);
-    this.core = makeClient(kc, this.#auth, CoreV1Api);
-    this.coordination = makeClient(kc, this.#auth, CoordinationV1Api);
+    this.custom = makeClient(kc, this.#auth, options.userAgent, CustomObjectsApi);
+    this.core = makeClient(kc, this.#auth, options.userAgent, CoreV1Api);
+    this.coordination = makeClient(kc, this.#auth, options.userAgent, CoordinationV1Api);
   }
 
   /** Drops the kept-alive connections. */
   close(): void {
     this.#auth.close();
-  }
-
-  async listContainers(fieldSelector?: string): Promise<KubernetesListObject<KubernetesObject>> {
-    return (await this.custom.listCustomObjectForAllNamespaces({
-      group,
-      version,
-      plural: 'containers',
-      ...(fieldSelector !== undefined ? { fieldSelector } : {}),
-    })) as KubernetesListObject<KubernetesObject>;
-  }
-
-  async getContainer(namespace: string, name: string): Promise<Container> {
-    return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'containers', name })) as Container;
   }
 
   /** Merge patch of the Container itself (metadata, spec). */
@@ -194,14 +180,6 @@ export class ClusterApi {
 
   replaceLease(namespace: string, name: string, lease: V1Lease): Promise<V1Lease> {
     return this.coordination.replaceNamespacedLease({ namespace, name, body: lease });
-  }
-
-  createEvent(namespace: string, event: CoreV1Event): Promise<CoreV1Event> {
-    return this.core.createNamespacedEvent({ namespace, body: event });
-  }
-
-  patchEvent(namespace: string, name: string, body: object): Promise<CoreV1Event> {
-    return this.core.patchNamespacedEvent({ namespace, name, body }, mergePatch());
   }
 
   /** A ConfigMap's data, or undefined when it does not exist. */

@@ -4,7 +4,7 @@
 // the Ready condition's lastHeartbeatTime) is written at start and then only every `statusEveryRenewals` renewals.
 import { V1MicroTime, type V1Lease, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
 import { formatTime, setCondition } from '@berth/api';
-import { isConflict, isNotFound, type ClusterApi } from './cluster-api.js';
+import { isConflict, isNotFound, type ClusterApi } from '../cluster/cluster-api.js';
 import type { NodeCondition, NodeStatus } from './node-info.js';
 
 export const leaseNamespace = 'kube-node-lease';

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { Container, ContainerSpec } from '@berth/api';
-import { containerArgs, containerConfigFor, expandVariables } from '../../src/agent/container-config.js';
-import { AgentError } from '../../src/agent/errors.js';
-import { pullCredentials } from '../../src/agent/pull-secrets.js';
-import type { ImageConfig } from '../../src/distribution/registry.js';
+import { containerArgs, containerConfigFor, expandVariables } from '../../src/containers/container-config.js';
+import { AgentError } from '../../src/containers/errors.js';
+import { pullCredentials } from '../../src/containers/pull-secrets.js';
+import type { ImageConfig } from '../../src/distribution/distribution.js';
 
-const image = (config: ImageConfig['config']): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
+const image = (config: NonNullable<ImageConfig['config']>): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
 const ctr = (spec: Partial<ContainerSpec>): Container => ({
   apiVersion: 'berth.dev/v1alpha1',
   kind: 'Container',

@@ -54,6 +54,11 @@ function toolVersion(name: string, versionLine: string): string {
 
 const goArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
+/** This machine's architecture in Kubernetes' (Go's) words: `amd64`, `arm64`, … */
+export function nodeArchitecture(): string {
+  return goArch[os.arch()] ?? os.arch();
+}
+
 /** The node-agent package's version (the same relative path from src/ and dist/). */
 export async function agentVersion(): Promise<string> {
   try {
@@ -87,7 +92,7 @@ export async function machineStatus(host: HostReport, endpointAddress: string): 
       kernelVersion: os.release(),
       osImage: await osImage(),
       operatingSystem: 'linux',
-      architecture: goArch[os.arch()] ?? os.arch(),
+      architecture: nodeArchitecture(),
       containerRuntimeVersion: toolVersion(host.runtime.name, host.runtime.version),
       // The agent is this node's kubelet: `kubectl get nodes` prints its version in VERSION.
       kubeletVersion: await agentVersion(),

@@ -1,0 +1,422 @@
+// reconcile(ctx, req): makes this node's containers match the Containers bound to it, one Container at a time.
+//
+// Level-triggered: every call decides from what it observes — the Container (informer cache), the container's
+// state through the Runtime interface (running, exited with a code and finishedAt, OOM-killed), and the status it
+// wrote before (restartCount, observedGeneration, the last reason) — and keeps nothing of its own between calls.
+// Timing comes from two places only: `requeueAfterMs` for delays computed from observed status (CrashLoopBackOff
+// from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
+// pull or create, an API error). Running it twice in a row does nothing the second time.
+import type { Container, ContainerStatus } from '@berth/api';
+import { requestKey, type EventType, type ReconcileContext, type Reconciler, type Request, type Result } from '@berth/controller-runtime';
+import type { Logger } from 'pino';
+import type { PulledImage } from '../images/images.js';
+import { isRuntimeError } from '../runtime/errors.js';
+import type { ContainerState, Runtime } from '../runtime/runtime.js';
+import { SnapshotError } from '../snapshots/errors.js';
+import type { Snapshotter } from '../snapshots/snapshots.js';
+import { isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
+import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
+import { containerConfigFor, type EnvSources } from './container-config.js';
+import { desiredStatus, statusPatch, toTime, type Observation } from './container-status.js';
+import { AgentError, BackOffError } from './errors.js';
+import type { ExitNotifier } from './exit-watch.js';
+import { ImagePolicy } from './image-policy.js';
+import { pullCredentials } from './pull-secrets.js';
+
+export const finalizer = 'berth.dev/node-agent';
+
+export interface BackoffPolicy {
+  /** First delay; doubles per consecutive failure. kubelet: 10 s. */
+  readonly baseMs: number;
+  /** kubelet: 5 min. */
+  readonly maxMs: number;
+}
+
+/** The API calls reconcile makes (ClusterApi has them; tests pass a fake). */
+export type ContainerApi = Pick<ClusterApi, 'patchContainer' | 'jsonPatchContainer' | 'patchContainerStatus' | 'secretData' | 'configMapData'>;
+
+/** Where reconcile reports what it did (controller-runtime's EventRecorder writes core v1 Events). */
+export interface EventSink {
+  event(container: Container, type: EventType, reason: string, message: string): void;
+  forget(uid: string): void;
+}
+
+export interface ReconcilerOptions {
+  readonly nodeName: string;
+  /**
+   * Bind Containers with an empty spec.nodeName to this node. Binding is the scheduler's job: this is the
+   * all-in-one convenience of `berth up` and stays only until the scheduler lands.
+   */
+  readonly adoptUnbound: boolean;
+  readonly api: ContainerApi;
+  /** The informer's cache: every Container this agent may act on. */
+  readonly cache: ObjectCache<Container> & { list(): Container[] };
+  readonly runtime: Runtime;
+  readonly snapshots: Snapshotter;
+  readonly images: ImagePolicy;
+  readonly events: EventSink;
+  readonly exits: ExitNotifier;
+  /** Back-off between restarts of a container that exited (CrashLoopBackOff). */
+  readonly restartBackoff: BackoffPolicy;
+  /** A container that ran this long before exiting restarts after the base delay again. kubelet: 10 min. */
+  readonly backoffResetMs: number;
+  /** Safety-net re-check of running containers (exits normally arrive through the ExitNotifier). */
+  readonly pollIntervalMs: number;
+  /** Called after a container and its snapshot are removed, for what the composition root keeps per id. */
+  readonly released?: (id: string) => Promise<void>;
+  readonly logger: Logger;
+}
+
+const isTerminalPhase = (phase: ContainerStatus['phase']): boolean => phase === 'Succeeded' || phase === 'Failed';
+const pullFailureReasons: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff']);
+
+export function restartDelay(policy: BackoffPolicy, restartCount: number): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(restartCount, 0), 30));
+}
+
+/** `10s`, as kubelet words its back-off; sub-second delays (tests) keep their milliseconds. */
+const formatDelay = (ms: number): string => (ms >= 1_000 ? `${Math.round(ms / 1_000)}s` : `${ms}ms`);
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The node agent's Reconciler of Containers, run by a @berth/controller-runtime Controller. */
+export class ContainerReconciler implements Reconciler {
+  readonly #o: ReconcilerOptions;
+  readonly #cache: MutationCache<Container>;
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = options;
+    this.#cache = new MutationCache(options.cache);
+  }
+
+  /** The runtime id of a Container this agent runs (its uid), for log/exec/attach. */
+  lookup(namespace: string, name: string): string | undefined {
+    const c = this.#cache.get(namespace, name);
+    if (c === undefined || c.spec.nodeName !== this.#o.nodeName) return undefined;
+    return c.metadata.uid;
+  }
+
+  async reconcile(ctx: ReconcileContext, req: Request): Promise<Result> {
+    const namespace = req.namespace ?? '';
+    const name = req.name;
+    const key = requestKey(req);
+    let c = this.#cache.get(namespace, name);
+    if (c === undefined) {
+      // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
+      await this.sweepOrphans();
+      return {};
+    }
+    const deleting = c.metadata.deletionTimestamp !== undefined;
+    if (c.spec.nodeName === undefined || c.spec.nodeName === '') {
+      if (!this.#o.adoptUnbound || deleting) return {};
+      // The watch event of the bind brings it back, bound.
+      await this.#bind(c);
+      return { requeueAfterMs: this.#o.pollIntervalMs };
+    }
+    if (c.spec.nodeName !== this.#o.nodeName) return {};
+    const uid = c.metadata.uid ?? '';
+    const grace = c.spec.terminationGracePeriodSeconds ?? 30;
+
+    if (deleting) {
+      if (!(c.metadata.finalizers ?? []).includes(finalizer)) return {};
+      await this.teardown(uid, c, grace);
+      await this.#removeFinalizer(c);
+      this.#o.events.forget(uid);
+      return {};
+    }
+    if (!(c.metadata.finalizers ?? []).includes(finalizer)) {
+      // As with the bind: the next step starts from the update this write causes.
+      await this.#addFinalizer(c);
+      return { requeueAfterMs: this.#o.pollIntervalMs };
+    }
+
+    const state = await this.#state(uid);
+    // The generation the container on disk was made from, as its status recorded it; none recorded means current.
+    const madeFrom = c.status?.containerID === uid ? c.status.observedGeneration : undefined;
+    const specChanged = madeFrom !== undefined && c.metadata.generation !== undefined && madeFrom < c.metadata.generation;
+    const restartCount = c.status?.restartCount ?? 0;
+
+    if (state === undefined || state.status === 'created') {
+      if (state === undefined && isTerminalPhase(c.status?.phase) && c.status?.observedGeneration === c.metadata.generation) return {};
+      if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
+      // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
+      await this.sweepOrphans();
+      return this.#startContainer(ctx, c, restartCount);
+    }
+    if (specChanged) {
+      // The spec changed under the container: replace it (fresh writable layer, maybe another image), as a new Pod
+      // revision would, without backing off on the old spec.
+      await this.teardown(uid, state.status === 'running' ? c : undefined, state.status === 'running' ? grace : 0);
+      return this.#startContainer(ctx, c, restartCount);
+    }
+    if (state.status === 'running') {
+      this.#o.exits.watch(uid, key);
+      await this.#writeStatus(c, this.#runningObservation(c, state, undefined));
+      return { requeueAfterMs: this.#o.pollIntervalMs };
+    }
+    return this.#handleExit(ctx, c, state);
+  }
+
+  /** The runtime's view of `id`; undefined when nothing of it exists. */
+  async #state(id: string): Promise<ContainerState | undefined> {
+    try {
+      const state = await this.#o.runtime.state(id);
+      // 'unknown' (no process, no monitor, no exit status) can be a read that raced the monitor writing the exit
+      // status and leaving; a second read settles it. Still unknown means lost.
+      return state.status === 'unknown' ? await this.#o.runtime.state(id) : state;
+    } catch (err) {
+      if (isRuntimeError(err, 'ContainerNotFound')) return undefined;
+      throw err;
+    }
+  }
+
+  /** Takes an unbound Container for this node; the finalizer comes with it, in one write. */
+  async #bind(c: Container): Promise<Container> {
+    const finalizers = [...(c.metadata.finalizers ?? [])];
+    if (!finalizers.includes(finalizer)) finalizers.push(finalizer);
+    return this.#cache.mutated(
+      await this.#o.api.patchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', {
+        metadata: { resourceVersion: c.metadata.resourceVersion, finalizers },
+        spec: { nodeName: this.#o.nodeName },
+      }),
+    );
+  }
+
+  async #addFinalizer(c: Container): Promise<Container> {
+    // Conditional on the resourceVersion read: a stale copy gets a 409 and the queue retries with a fresh one,
+    // instead of adding the finalizer twice.
+    const ops: JsonPatchOperation[] = [
+      { op: 'test', path: '/metadata/uid', value: c.metadata.uid },
+      { op: 'test', path: '/metadata/resourceVersion', value: c.metadata.resourceVersion },
+    ];
+    if (c.metadata.finalizers === undefined) ops.push({ op: 'add', path: '/metadata/finalizers', value: [finalizer] });
+    else ops.push({ op: 'add', path: '/metadata/finalizers/-', value: finalizer });
+    return this.#cache.mutated(await this.#o.api.jsonPatchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', ops));
+  }
+
+  async #removeFinalizer(c: Container): Promise<void> {
+    const list = c.metadata.finalizers ?? [];
+    const at = list.indexOf(finalizer);
+    if (at < 0) return;
+    try {
+      await this.#o.api.jsonPatchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', [
+        { op: 'test', path: '/metadata/uid', value: c.metadata.uid },
+        { op: 'test', path: `/metadata/finalizers/${at}`, value: finalizer },
+        { op: 'remove', path: `/metadata/finalizers/${at}` },
+      ]);
+    } catch (err) {
+      // Gone already; someone else moving the list is a 422 the queue retries with a fresh read.
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
+
+  /** Stops (with grace) and removes a container and its writable layer; a missing one is fine. */
+  async teardown(id: string, c: Container | undefined, graceSeconds: number): Promise<void> {
+    this.#o.exits.unwatch(id);
+    const state = await this.#state(id);
+    if (state !== undefined) {
+      if (state.status === 'running' || state.status === 'created') {
+        if (c !== undefined) this.#o.events.event(c, 'Normal', 'Killing', `Stopping container ${c.metadata.name ?? ''}`);
+        await this.#o.runtime.stop(id, graceSeconds).catch((err: unknown) => {
+          if (!isRuntimeError(err, 'ContainerNotRunning')) throw err;
+        });
+      }
+      await this.#o.runtime.delete(id, { force: true });
+    }
+    await this.#o.snapshots.remove(id);
+    await this.#o.released?.(id);
+  }
+
+  /** Writes the status `obs` implies, if it differs; returns the Container as it now is. */
+  async #writeStatus(c: Container, obs: Observation): Promise<Container> {
+    const current = c.status;
+    const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation);
+    const patch = statusPatch(current, desired);
+    if (patch === undefined) return c;
+    try {
+      return this.#cache.mutated(await this.#o.api.patchContainerStatus(c.metadata.namespace ?? '', c.metadata.name ?? '', patch));
+    } catch (err) {
+      if (isNotFound(err)) return c;
+      throw err;
+    }
+  }
+
+  #runningObservation(c: Container, state: ContainerState, image: PulledImage | undefined): Observation {
+    return {
+      phase: 'Running',
+      containerID: state.id,
+      ...(image !== undefined ? { imageID: ImagePolicy.imageID(image) } : {}),
+      ...(state.pid !== undefined ? { pid: state.pid } : {}),
+      ...(state.startedAt !== undefined ? { startedAt: state.startedAt } : {}),
+      restartCount: c.status?.restartCount ?? 0,
+      pulled: { ok: true, reason: 'Pulled' },
+      running: { ok: true, reason: 'Started' },
+    };
+  }
+
+  /**
+   * Pull (by policy), snapshot, map the spec, create and start. A failure becomes status and an Event, then a
+   * BackOffError so the queue's back-off times the next try.
+   */
+  async #startContainer(ctx: ReconcileContext, c: Container, restartCount: number): Promise<Result> {
+    const uid = c.metadata.uid ?? '';
+    const name = c.metadata.name ?? '';
+    const namespace = c.metadata.namespace ?? '';
+    // The last try of this spec failed to pull: we are backing off (kubelet's ImagePullBackOff).
+    const pullBackingOff =
+      pullFailureReasons.has(c.status?.reason ?? '') && c.status?.observedGeneration === c.metadata.generation;
+    const failing = (obs: Omit<Observation, 'restartCount' | 'running'>, running?: Observation['running']): Observation => ({
+      ...obs,
+      restartCount,
+      running: running ?? { ok: false, reason: obs.reason ?? 'ContainerCreating', ...(obs.message !== undefined ? { message: obs.message } : {}) },
+    });
+
+    let image: PulledImage;
+    try {
+      const credentials = await pullCredentials(c, (n) => this.#o.api.secretData(namespace, n));
+      const ensured = await this.#o.images.ensure(c, {
+        ...(credentials !== undefined ? { credentials } : {}),
+        // An agent that stops gives up a pull in flight; the next start tries again.
+        signal: ctx.signal,
+        beforePull: async () => {
+          this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
+          // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
+          if (!pullBackingOff) {
+            c = await this.#writeStatus(c, failing({ phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } }, { ok: false, reason: 'ContainerCreating' }));
+          }
+        },
+      });
+      image = ensured.image;
+      if (ensured.pulled) {
+        const size = ensured.image.downloadedBytes;
+        this.#o.events.event(c, 'Normal', 'Pulled', `Successfully pulled image "${c.spec.image}" in ${Math.round(ensured.ms)}ms${size > 0 ? ` (${size} bytes downloaded)` : ' (layers already on this node)'}`);
+      } else {
+        this.#o.events.event(c, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
+      }
+    } catch (err) {
+      // A pull given up because the agent is stopping says nothing about the image.
+      if (!AgentError.isInstance(err) || ctx.signal.aborted) throw err;
+      // kubelet's words: the failed try is ErrImagePull; a spec that keeps failing is in ImagePullBackOff.
+      const backOff = err.code === 'ErrImagePull' && pullBackingOff;
+      const reason = backOff ? 'ImagePullBackOff' : err.code;
+      const message = backOff ? `Back-off pulling image "${c.spec.image}": ${err.message}` : err.message;
+      this.#o.events.event(c, 'Warning', 'Failed', err.message);
+      if (err.code === 'ErrImagePull') this.#o.events.event(c, 'Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
+      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled: { ok: false, reason: err.code, message: err.message } }));
+      throw new BackOffError(`${reason}: ${err.message}`, err);
+    }
+
+    const pulled = { ok: true, reason: 'Pulled' } as const;
+    try {
+      const snapshot = await this.#o.snapshots.prepare(uid, image.layers.map((l) => l.dir).reverse());
+      const sources: EnvSources = {
+        configMap: (n) => this.#o.api.configMapData(namespace, n),
+        secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
+      };
+      const config = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
+      try {
+        await this.#o.runtime.create(uid, config);
+      } catch (err) {
+        if (!isRuntimeError(err, 'ContainerExists')) throw err;
+        // Left by an interrupted attempt: start over.
+        await this.#o.runtime.delete(uid, { force: true });
+        await this.#o.runtime.create(uid, config);
+      }
+      this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
+      this.#o.exits.watch(uid, requestKey({ namespace, name }));
+      const state = await this.#o.runtime.start(uid);
+      this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
+      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image), restartCount, pulled });
+      return { requeueAfterMs: this.#o.pollIntervalMs };
+    } catch (err) {
+      const configError = AgentError.isInstance(err);
+      if (!configError && !isRuntimeError(err) && !SnapshotError.isInstance(err)) throw err;
+      await this.#o.runtime.delete(uid, { force: true }).catch(() => undefined);
+      const reason = configError ? err.code : 'CreateContainerError';
+      const message = errorMessage(err);
+      this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
+      if (!configError && c.spec.restartPolicy === 'Never') {
+        // It will never run: say so for good instead of retrying.
+        await this.#writeStatus(c, failing({ phase: 'Failed', reason, message, pulled }));
+        return {};
+      }
+      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled }));
+      throw new BackOffError(`${reason}: ${message}`, err);
+    }
+  }
+
+  /** The process ended: record it, then restart after back-off or settle, by restartPolicy. */
+  async #handleExit(ctx: ReconcileContext, c: Container, state: ContainerState): Promise<Result> {
+    const uid = state.id;
+    this.#o.exits.unwatch(uid);
+    const vanished = state.status === 'unknown';
+    const recorded = c.status?.containerID === uid ? c.status : undefined;
+    if (vanished && recorded?.finishedAt === undefined) this.#o.logger.warn({ container: requestKey({ namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }), id: uid }, 'container process and conmon gone without an exit status');
+    const exitCode = state.exitCode ?? (vanished ? 255 : 0);
+    const reason = vanished ? 'Error' : (state.reason ?? (exitCode === 0 ? 'Completed' : 'Error'));
+    // A vanished container has no exit time of its own: the first time we saw it gone, as status recorded it.
+    const finishedAt = state.finishedAt ?? recorded?.finishedAt ?? new Date().toISOString();
+    const policy = c.spec.restartPolicy ?? 'Always';
+    const restart = policy === 'Always' || (policy === 'OnFailure' && (exitCode !== 0 || reason === 'OOMKilled'));
+    const restartCount = c.status?.restartCount ?? 0;
+    const base = {
+      containerID: uid,
+      exitCode,
+      ...(exitCode > 128 ? { signal: exitCode - 128 } : {}),
+      ...(state.startedAt !== undefined ? { startedAt: state.startedAt } : {}),
+      finishedAt,
+      restartCount,
+      pulled: { ok: true, reason: 'Pulled' },
+    };
+    const exitMessage = vanished ? 'the container process and its monitor are gone without an exit status' : `exited with code ${exitCode}${reason === 'OOMKilled' ? ' (killed by the kernel: out of memory)' : ''}`;
+    if (!restart) {
+      await this.#writeStatus(c, {
+        ...base,
+        phase: exitCode === 0 && reason === 'Completed' ? 'Succeeded' : 'Failed',
+        reason,
+        message: exitMessage,
+        running: { ok: false, reason, message: exitMessage },
+      });
+      return {};
+    }
+    // kubelet's CrashLoopBackOff, from what status and the runtime say: the delay doubles with restartCount, and
+    // a run longer than backoffResetMs starts over at the base delay.
+    const ranMs = state.startedAt === undefined ? 0 : Date.parse(finishedAt) - Date.parse(state.startedAt);
+    const delay = ranMs >= this.#o.backoffResetMs ? this.#o.restartBackoff.baseMs : restartDelay(this.#o.restartBackoff, restartCount);
+    const wait = Date.parse(finishedAt) + delay - Date.now();
+    if (wait > 0) {
+      // Announced once per termination: status already saying CrashLoopBackOff for this exit means it was.
+      const announced = c.status?.reason === 'CrashLoopBackOff' && recorded?.finishedAt === toTime(finishedAt);
+      if (!announced) {
+        this.#o.events.event(c, 'Warning', 'BackOff', `Back-off ${formatDelay(delay)} restarting failed container ${c.metadata.name ?? ''} (${reason}, exit code ${exitCode})`);
+      }
+      const message = `back-off ${formatDelay(delay)} restarting failed container; last run ${exitMessage}`;
+      await this.#writeStatus(c, { ...base, phase: 'Running', reason: 'CrashLoopBackOff', message, running: { ok: false, reason: 'CrashLoopBackOff', message } });
+      return { requeueAfterMs: wait };
+    }
+    await this.#o.runtime.delete(uid, { force: true });
+    return this.#startContainer(ctx, c, restartCount + 1);
+  }
+
+  /** Removes containers and snapshots under the data root whose Container is not in the cache. */
+  async sweepOrphans(): Promise<string[]> {
+    const known = new Set<string>();
+    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
+    const ids = new Set<string>();
+    for (const s of await this.#o.runtime.list()) ids.add(s.id);
+    for (const s of await this.#o.snapshots.list()) ids.add(s.id);
+    const removed: string[] = [];
+    for (const id of ids) {
+      if (known.has(id)) continue;
+      this.#o.logger.info({ id }, 'removing orphaned container: its Container is gone');
+      // Its grace period went with its object.
+      await this.teardown(id, undefined, 0);
+      this.#o.events.forget(id);
+      removed.push(id);
+    }
+    return removed;
+  }
+}
