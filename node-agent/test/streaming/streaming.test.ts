@@ -1,7 +1,6 @@
 // Real crun + conmon containers, a real StreamingServer on a unix socket and a real API server relaying to it:
 // `berth logs` / `berth exec` and raw clients see what a user would (root; Debian crun, conmon, python3, util-linux script).
 import { execFile, spawn } from 'node:child_process';
-import { PassThrough, Readable } from 'node:stream';
 import { lstat, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +13,6 @@ import { prepareHost } from '../../src/host/prepare-host.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import type { ContainerConfig } from '../../src/runtime/runtime.js';
 import { StreamingServer } from '../../src/streaming/streaming.js';
-import { exec } from '../../../cli/src/commands/exec.js';
-import { logs } from '../../../cli/src/commands/logs.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const berthMain = path.join(repo, 'cli/src/main.ts');
@@ -117,25 +114,23 @@ t.test('the streaming socket is private to its owner, and replaces only a stale 
   t.equal(await readFile(notASocket, 'utf8'), 'keep me');
 });
 
-/** `berth logs` in this process, collecting what it prints. */
-async function logsOf(name: string, options: Parameters<typeof logs>[1] = {}): Promise<string> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (b: Buffer) => (text += b.toString()));
-  await logs(name, options, out);
-  return text;
+/** `berth logs [flags] NAME` as a process, its stdout (it must succeed). */
+async function logsOf(name: string, flags: readonly string[] = []): Promise<string> {
+  const run = await berth(['logs', ...flags, name]);
+  if (run.code !== 0) throw new Error(`berth logs failed (${run.code}): ${run.stderr}`);
+  return run.stdout;
 }
 
-/** `berth exec` in this process, with `input` as its stdin. */
-async function execIn(name: string, command: string[], options: { stdin?: boolean } = {}, input = ''): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await exec(name, command, options, { stdin: Readable.from([Buffer.from(input)]), stdout, stderr });
-  return { code, stdout: out, stderr: err };
+/** `berth exec [-i] NAME -- COMMAND` as a process, with `input` as its stdin. */
+function execIn(name: string, command: string[], options: { stdin?: boolean } = {}, input = ''): Promise<Run> {
+  return berth(['exec', ...(options.stdin === true ? ['-i'] : []), name, '--', ...command], { input });
+}
+
+/** The stderr of a berth run that must fail (a non-zero exit with a reason). */
+async function failureOf(run: Promise<Run>): Promise<string> {
+  const { code, stdout, stderr } = await run;
+  if (code === 0) throw new Error(`berth succeeded where it should fail: ${stdout}`);
+  return stderr;
 }
 
 t.test('berth logs and GET …/log?tailLines= show the container\'s output through the API server', async (t) => {
@@ -156,25 +151,21 @@ t.test('berth logs and GET …/log?tailLines= show the container\'s output throu
   const limited = await request(ts, 'GET', logPath('web', '?limitBytes=8'));
   t.equal(limited.text, 'hello fr', 'limitBytes cuts the stream');
 
-  t.match(await logsOf('web', { tail: '1', timestamps: true }), /^\S+Z tick\n$/, 'berth logs --tail 1 --timestamps');
-  const since = await logsOf('web', { since: '1s' });
+  t.match(await logsOf('web', ['--tail', '1', '--timestamps']), /^\S+Z tick\n$/, 'berth logs --tail 1 --timestamps');
+  const since = await logsOf('web', ['--since', '1s']);
   t.notMatch(since, /hello from web/, '--since leaves out older lines');
   t.match(since, /tick/);
 });
 
 t.test('follow streams new lines, and ends on its own when the container exits', async (t) => {
-  const stop = new AbortController();
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (b: Buffer) => (text += b.toString()));
-  const following = logs('web', { follow: true, tail: '1', signal: stop.signal }, out);
-  t.ok(await until(() => (text.match(/tick/g) ?? []).length >= 4), `new lines arrive while following: ${JSON.stringify(text)}`);
-  stop.abort();
+  const following = berth(['logs', '-f', '--tail', '1', 'web']);
+  t.ok(await until(() => (following.stdout().match(/tick/g) ?? []).length >= 4), `new lines arrive while following: ${JSON.stringify(following.stdout())}`);
+  following.kill();
   await following;
 
   await container('short', { args: ['sh', '-c', 'echo first; sleep 1.5; echo second'] });
   const started = Date.now();
-  t.equal(await logsOf('short', { follow: true }), 'first\nsecond\n', 'the line written while following arrives, then the follow ends');
+  t.equal(await logsOf('short', ['-f']), 'first\nsecond\n', 'the line written while following arrives, then the follow ends');
   t.ok(Date.now() - started >= 1000, 'it waited for the second line');
 });
 
@@ -193,7 +184,7 @@ t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', asy
   t.equal(cat.code, 0, cat.stderr);
   t.equal(cat.stdout, 'piped through\ndone\n', 'stdin reaches the command and its end (v5 close) too');
 
-  await t.rejects(execIn('web', ['no-such-tool']), /no-such-tool/, 'a command that does not exist: a failure naming it');
+  t.match(await failureOf(execIn('web', ['no-such-tool'])), /no-such-tool/, 'a command that does not exist: a failure naming it');
 });
 
 t.test('tty exec: berth exec -it under a real terminal, and resize over the protocol', async (t) => {
@@ -289,19 +280,19 @@ t.test('unknown containers and bad requests get clean errors', async (t) => {
   const ghostLogs = await request(ts, 'GET', logPath('ghost'));
   t.equal(ghostLogs.status, 404);
   t.match(ghostLogs.json(), { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, details: { name: 'ghost', kind: 'containers' } });
-  await t.rejects(execIn('ghost', ['true']), { message: 'container "ghost" in namespace "default" is not running on this node' });
+  t.same(await failureOf(execIn('ghost', ['true'])), 'berth: container "ghost" in namespace "default" is not running on this node\n');
 
   const bad = await request(ts, 'GET', logPath('web', '?tailLines=-3'));
   t.equal(bad.status, 400);
   t.match(bad.json(), { kind: 'Status', reason: 'BadRequest', message: /tailLines/ });
-  await t.rejects(logsOf('web', { since: 'yesterday' }), /--since: "yesterday" is not a duration/);
+  t.match(await failureOf(berth(['logs', '--since', 'yesterday', 'web'])), /--since: "yesterday" is not a duration/);
 
   await t.rejects(openWebSocket('exec', 'stdout=true'), /upgrade refused: 400/, 'exec without a command');
   await t.rejects(openWebSocket('exec', 'command=true&stdout=true', ['channel.k8s.io']), /upgrade refused: 400/, 'an unsupported subprotocol');
 
   await container('exited', { args: ['true'] });
   await sleep(500);
-  await t.rejects(execIn('exited', ['true']), /^container "exited" is not running/);
+  t.match(await failureOf(execIn('exited', ['true'])), /^berth: container "exited" is not running/);
 });
 
 t.test('close() ends follows and sessions in progress and removes the socket', async (t) => {
