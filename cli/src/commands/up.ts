@@ -25,7 +25,7 @@ export interface RunningBerth {
   readonly server: ApiServer;
   readonly kubeconfigPath: string;
   readonly agent: NodeAgent | undefined;
-  /** The one logger of this berth (the API server's; the agent's to come). */
+  /** The one logger of this berth: the API server's, and the node agent's as a child. */
   readonly logger: Logger;
   /** Stops the agent (containers keep running; the next `berth up` re-adopts them), then the server. */
   close(): Promise<void>;
@@ -89,6 +89,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
         kubeconfig: join(dataDir, 'kubeconfig'),
         root: join(dataDir, 'node'),
         adoptUnbound: true,
+        logger: logger.child({ component: 'node-agent' }),
         ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
       });
     } catch (e) {
