@@ -9,4 +9,4 @@ export type { RequestInfo } from './request-chain/request-info.js';
 export type { Logger } from './logging/logger.js';
 export type { Admission, AdmissionAttributes, AdmissionOperation, MutatingAdmission, ValidatingAdmission } from './admission/admission.js';
 export { createLogger, isLogLevel, logLevels, type LogLevel } from './logging/logger.js';
-export { InvalidArgumentError } from './errors/invalid-argument.js';
+export { InvalidArgumentError } from '@berth/api';

@@ -9,7 +9,7 @@ import { noAdmission, type Admission } from './admission/admission.js';
 import { alwaysAllow, type Authorizer } from './authorization/authorizer.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
-import { checkInteger, InvalidArgumentError } from './errors/invalid-argument.js';
+import { checkInteger, InvalidArgumentError } from '@berth/api';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
 import { defaultLogger, type Logger } from './logging/logger.js';

@@ -1,12 +1,11 @@
 // ApiServer.start refuses options that cannot work before it touches the store or the network.
 
 import t from 'tap';
-import { BerthError } from '@berth/api';
+import { BerthError, InvalidArgumentError } from '@berth/api';
 import { ApiServer, ensurePki, type ApiServerOptions, type Store } from '@berth/apiserver';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../src/errors/invalid-argument.js';
 
 t.test('bad options are refused with InvalidArgumentError before any I/O', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-options-'));

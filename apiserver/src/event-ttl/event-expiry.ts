@@ -1,7 +1,7 @@
 // Events expire an hour after their last occurrence, as Kubernetes stores them with a one-hour TTL.
 
 import { decode } from '../objects/object-store.js';
-import { checkInteger } from '../errors/invalid-argument.js';
+import { checkInteger } from '@berth/api';
 import { defaultLogger, type Logger } from '../logging/logger.js';
 import type { Store } from '../storage/interface.js';
 

@@ -2,7 +2,7 @@
 // --log-level); the default logs warnings and errors to stderr, as the server's console.error once did.
 
 import { pino, type Level, type Logger } from 'pino';
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { InvalidArgumentError } from '@berth/api';
 
 export type { Logger } from 'pino';
 

@@ -16,7 +16,7 @@ import {
   type Watcher,
   type WriteResult,
 } from './interface.js';
-import { checkInteger, InvalidArgumentError } from '../errors/invalid-argument.js';
+import { checkInteger, InvalidArgumentError } from '@berth/api';
 
 /** How much history LevelStore keeps for watch resume; whichever bound is tighter wins. */
 export interface HistoryRetention {

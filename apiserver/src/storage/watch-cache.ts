@@ -9,7 +9,7 @@
 // `batches()` (one await per wake-up, the cheap path for many watchers) or `events` (one event at a time, the
 // Store `Watcher` shape).
 
-import { checkInteger } from '../errors/invalid-argument.js';
+import { checkInteger } from '@berth/api';
 import { StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type Watcher } from './interface.js';
 
 export interface WatchCacheOptions {

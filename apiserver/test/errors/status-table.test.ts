@@ -2,9 +2,8 @@
 // BerthErrors recognised by their class chain, with stable string codes.
 
 import t from 'tap';
-import { BerthError, ParseError, parseLabelSelector } from '@berth/api';
+import { BerthError, InvalidArgumentError, ParseError, parseLabelSelector } from '@berth/api';
 import { ApiError, badRequest, notFound, statusReasons } from '../../src/errors/api-error.js';
-import { InvalidArgumentError } from '../../src/errors/invalid-argument.js';
 import { toApiError, toStatus } from '../../src/errors/status.js';
 import { ApplyError } from '../../src/field-ownership/apply.js';
 import { ManagedFieldsError } from '../../src/field-ownership/managed-fields.js';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { InvalidArgumentError } from '../../src/errors/invalid-argument.js';
+import { InvalidArgumentError } from '@berth/api';
 import { CompactedError, WatchTooSlowError } from '../../src/storage/interface.js';
 import { LevelStore, type LevelStoreOptions } from '../../src/storage/level-store.js';
 import { ok, rejection, storeConformance, take, thrown, waitUntil } from './conformance.js';
