@@ -4,6 +4,7 @@
 import { invalid, isDNS1035Label, isDNS1123Label, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
 import type { KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
+import { checkSchemaPatterns } from '../schema/schema-checks.js';
 import type { PrinterColumn, Resource } from './resource.js';
 import { defaultStrategy, type Strategy } from './strategy.js';
 
@@ -67,6 +68,7 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
   versions.forEach((v, i) => {
     for (const why of isDNS1035Label(v.name ?? '')) problems.push(invalid(`spec.versions[${i}].name`, v.name, why));
     if (v.schema?.openAPIV3Schema === undefined) problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    else problems.push(...checkSchemaPatterns(v.schema.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
   });
   return problems;
 }

@@ -5,11 +5,13 @@ import addFormatsModule from 'ajv-formats';
 import { invalid, notSupported, required, typeInvalid, type FieldError } from '@berth/api';
 import { isPlainObject } from '../objects/object.js';
 import { fieldPath, type JSONSchemaProps } from './json-schema.js';
+import { re2Engine } from './regex.js';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-const ajv = new Ajv({ allErrors: true, strict: false, logger: false, validateSchema: false });
+// Patterns run on RE2 as in Kubernetes: Go syntax, and linear time whatever the pattern.
+const ajv = new Ajv({ allErrors: true, strict: false, logger: false, validateSchema: false, code: { regExp: re2Engine } });
 addFormats(ajv);
 
 const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();

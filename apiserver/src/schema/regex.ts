@@ -1,0 +1,40 @@
+// Regular expressions as Kubernetes runs them: RE2 (Go's regexp), linear in the input, so no schema pattern or
+// CEL `matches` can stall the server; compiled once per pattern.
+
+import { RE2JS } from 're2js';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
+
+const cache = new Map<string, RE2JS>();
+const cacheLimit = 4096;
+
+/** Compiles `pattern` with Go's syntax (`(?i)`, `\z`, `[[:alpha:]]`); throws an RE2JSSyntaxException naming the fault. */
+export function compileRe2(pattern: string): RE2JS {
+  let re = cache.get(pattern);
+  if (re === undefined) {
+    re = RE2JS.compile(pattern);
+    // A bounded cache: patterns come from CRDs and CEL literals, but a client can send many.
+    if (cache.size >= cacheLimit) cache.delete(cache.keys().next().value as string);
+    cache.set(pattern, re);
+  }
+  return re;
+}
+
+/** Why `pattern` is not a valid Go regular expression (Go's own wording), or undefined when it is. */
+export function re2Problem(pattern: string): string | undefined {
+  try {
+    compileRe2(pattern);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** Go's regexp.MatchString: does `pattern` match anywhere in `s`. */
+export const re2Test = (pattern: string, s: string): boolean => compileRe2(pattern).test(s);
+
+/** The engine ajv compiles `pattern` keywords with (it passes its "u" flag, which RE2 needs not: it is Unicode-aware). */
+export const re2Engine: RegExpEngine = Object.assign((pattern: string) => {
+  const re = compileRe2(pattern);
+  // ajv shares compiled patterns by their toString(), so it must name the pattern.
+  return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+}, { code: 're2' });
