@@ -24,7 +24,9 @@ const metadataEnvelope: JSONSchemaProps = { type: 'object', properties: { metada
  * it, so a mistyped field is a 422 and never reaches code that assumes the types.
  */
 export function validateMetadataTypes(metadata: unknown): FieldError[] {
-  return validateAgainstSchema({ metadata }, metadataEnvelope);
+  // A null field of ObjectMeta decodes as absent in Kubernetes (`creationTimestamp: null` from kubectl).
+  const present = typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? Object.fromEntries(Object.entries(metadata).filter(([, v]) => v !== null)) : metadata;
+  return validateAgainstSchema({ metadata: present }, metadataEnvelope);
 }
 
 export function validateObjectMeta(meta: ObjectMeta, namespaced: boolean, nameIsLabel: boolean): FieldError[] {

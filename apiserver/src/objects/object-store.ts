@@ -20,7 +20,7 @@ import { writeStrategy, type Subresource } from '../registry/status-strategy.js'
 import { pendingFinalizers, type Strategy } from '../registry/strategy.js';
 import { collectionPrefix, groupVersion, objectKey, type Resource } from '../registry/resource.js';
 import type { ResourceRegistry } from '../registry/registry.js';
-import { applyDefaults } from '../schema/defaults.js';
+import { applyDefaults, hasDefaults } from '../schema/defaults.js';
 import { pruneUnknownFields } from '../schema/prune.js';
 import { validateAgainstSchema } from '../schema/validate.js';
 import type { Store, StoredValue } from '../storage/interface.js';
@@ -273,6 +273,7 @@ export class ObjectStore {
     const { resource } = scope;
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw badRequest('the body of the request must be a JSON object');
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    dropMetadataNulls(obj.metadata);
     const typeProblems = validateMetadataTypes(obj.metadata);
     if (typeProblems.length > 0) {
       const name = typeof obj.metadata.name === 'string' ? obj.metadata.name : '';
@@ -307,7 +308,7 @@ export class ObjectStore {
   /** Prunes undeclared fields (per fieldValidation) and applies schema defaults. */
   #cleanInput(resource: Resource, obj: KubeObject, options: WriteOptions, subresource: Subresource): void {
     const { metadata, ...rest } = obj;
-    const unknown = pruneUnknownFields(rest, resource.schema);
+    const unknown = pruneUnknownFields(rest, resource.schema, [], true);
     Object.assign(obj, rest);
     for (const k of Object.keys(obj)) if (!(k in rest) && k !== 'metadata') delete obj[k];
     unknown.push(...pruneUnknownFields(metadata, objectMetaSchema, ['metadata']));
@@ -364,9 +365,10 @@ export class ObjectStore {
     return { ...obj, apiVersion: groupVersion({ group: resource.group, version: resource.storageVersion }) };
   }
 
-  /** Objects are served in the version asked for (no schema conversion between versions yet). */
+  /** Objects are served in the version asked for (no schema conversion between versions yet), defaulted as read. */
   #present(resource: Resource, obj: KubeObject): KubeObject {
     obj.apiVersion = groupVersion(resource);
+    defaultOnRead(resource, obj);
     return obj;
   }
 }
@@ -392,6 +394,11 @@ function admissionAttributes(
   };
 }
 
+/** Kubernetes defaults custom resources on every decode, reads from storage included (a default added later shows). */
+export function defaultOnRead(resource: Resource, obj: KubeObject): void {
+  if (hasDefaults(resource.schema)) applyDefaults(obj, resource.schema);
+}
+
 const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
 const versionOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion);
 
@@ -399,6 +406,16 @@ const versionOf = (apiVersion: string): string => (apiVersion.includes('/') ? ap
 function render(obj: KubeObject, revision: number): string {
   obj.metadata.resourceVersion = String(revision);
   return JSON.stringify(obj);
+}
+
+/**
+ * A null metadata field decodes as absent in Kubernetes (ObjectMeta is a Go struct): kubectl's own
+ * `--dry-run=client -o yaml` writes `creationTimestamp: null`.
+ */
+function dropMetadataNulls(meta: unknown): void {
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return;
+  const m = meta as Record<string, unknown>;
+  for (const k of Object.keys(m)) if (m[k] === null) delete m[k];
 }
 
 /** Go's omitempty on labels and annotations: an empty map is not stored (kubectl diff depends on it). */

@@ -2,9 +2,9 @@
 // versions.
 
 import { invalid, isDNS1035Label, isDNS1123Label, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
-import type { KubeObject } from '../objects/object.js';
+import { isPlainObject, type KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
-import { checkSchemaPatterns } from '../schema/schema-checks.js';
+import { checkSchemaPatterns, checkSchemaShape } from '../schema/schema-checks.js';
 import type { PrinterColumn, Resource } from './resource.js';
 import { defaultStrategy, type Strategy } from './strategy.js';
 
@@ -44,45 +44,68 @@ export function crdToResources(crd: CustomResourceDefinition, strategyFor: (kind
     }));
 }
 
-/** The checks Kubernetes makes on a CRD before serving it (the ones that would break serving). */
+/**
+ * The checks Kubernetes makes on a CRD before serving it (the ones that would break serving). The schema has
+ * checked types by now only if it ran first, so every read here tolerates any shape.
+ */
 export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>): FieldError[] {
-  const crd = obj as unknown as CustomResourceDefinition;
   const problems: FieldError[] = [];
-  const spec = crd.spec;
-  if (spec === undefined) return problems;
-  const expectedName = `${spec.names?.plural}.${spec.group}`;
-  if (crd.metadata.name !== expectedName) problems.push(invalid('metadata.name', crd.metadata.name, 'must be spec.names.plural+"."+spec.group'));
-  if (reservedNames.has(expectedName) || spec.group === 'apiextensions.k8s.io' || spec.group === 'coordination.k8s.io') {
-    problems.push(invalid('spec.group', spec.group, `${expectedName} is served by the API server itself and cannot be redefined`));
+  const spec = obj['spec'];
+  // A mistyped part is reported by the CRD schema's own type check; it is skipped here.
+  if (!isPlainObject(spec)) return spec === undefined ? [required('spec')] : [];
+  const names = isPlainObject(spec['names']) ? spec['names'] : {};
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const group = text(spec['group']);
+  const plural = text(names['plural']);
+  const singular = text(names['singular']);
+  const kind = text(names['kind']);
+  if (group === undefined || group === '') problems.push(required('spec.group'));
+  if (plural === undefined || plural === '') problems.push(required('spec.names.plural'));
+  if (kind === undefined || kind === '') problems.push(required('spec.names.kind'));
+  const expectedName = `${plural ?? ''}.${group ?? ''}`;
+  if (obj.metadata.name !== expectedName) problems.push(invalid('metadata.name', obj.metadata.name, 'must be spec.names.plural+"."+spec.group'));
+  if (reservedNames.has(expectedName) || group === 'apiextensions.k8s.io' || group === 'coordination.k8s.io') {
+    problems.push(invalid('spec.group', group, `${expectedName} is served by the API server itself and cannot be redefined`));
   }
-  if (!spec.group?.includes('.')) problems.push(invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
-  for (const [field, value] of [['plural', spec.names?.plural], ['singular', spec.names?.singular]] as const) {
-    if (value !== undefined) for (const why of isDNS1123Label(value)) problems.push(invalid(`spec.names.${field}`, value, why));
+  if (group !== undefined && group !== '' && !group.includes('.')) problems.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
+  for (const [field, value] of [['plural', plural], ['singular', singular]] as const) {
+    if (value !== undefined && value !== '') for (const why of isDNS1123Label(value)) problems.push(invalid(`spec.names.${field}`, value, why));
   }
-  if (spec.names?.kind !== undefined && !/^[A-Za-z][A-Za-z0-9]*$/.test(spec.names.kind)) problems.push(invalid('spec.names.kind', spec.names.kind, 'must be a valid kind name'));
-  const versions = spec.versions ?? [];
+  if (kind !== undefined && kind !== '' && !/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) problems.push(invalid('spec.names.kind', kind, 'must be a valid kind name'));
+  const versions = Array.isArray(spec['versions']) ? (spec['versions'] as unknown[]) : [];
   if (versions.length === 0) problems.push(required('spec.versions', 'must have exactly one version marked as storage version'));
-  else if (versions.filter((v) => v.storage).length !== 1) {
-    problems.push(invalid('spec.versions', versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
+  else if (versions.filter((v) => isPlainObject(v) && v['storage'] === true).length !== 1) {
+    problems.push(invalid('spec.versions', versions.map((v) => (isPlainObject(v) ? v['name'] : v)), 'must have exactly one version marked as storage version'));
   }
   versions.forEach((v, i) => {
-    for (const why of isDNS1035Label(v.name ?? '')) problems.push(invalid(`spec.versions[${i}].name`, v.name, why));
-    if (v.schema?.openAPIV3Schema === undefined) problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
-    else problems.push(...checkSchemaPatterns(v.schema.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
+    if (!isPlainObject(v)) return;
+    const name = text(v['name']) ?? '';
+    for (const why of isDNS1035Label(name)) problems.push(invalid(`spec.versions[${i}].name`, v['name'], why));
+    const schema = isPlainObject(v['schema']) ? v['schema']['openAPIV3Schema'] : undefined;
+    if (schema === undefined) problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    else {
+      const at = `spec.versions[${i}].schema.openAPIV3Schema`;
+      const shape = checkSchemaShape(schema, at);
+      problems.push(...(shape.length > 0 ? shape : checkSchemaPatterns(schema, at)));
+    }
   });
   return problems;
 }
 
-/** A CRD's status as a real server reports it once the CRD is served. */
+/** A CRD's status as a real server reports it once the CRD is served (for a malformed CRD, which validation refuses next, none). */
 export function establishedStatus(crd: CustomResourceDefinition, now: string): Record<string, unknown> {
+  const spec: unknown = crd.spec;
+  if (!isPlainObject(spec) || !isPlainObject(spec['names']) || !Array.isArray(spec['versions'])) return {};
+  const names = crd.spec.names;
+  const kind = typeof names.kind === 'string' ? names.kind : '';
   const condition = (type: string, reason: string, message: string) => ({ type, status: 'True', lastTransitionTime: now, reason, message });
   return {
-    acceptedNames: { ...crd.spec.names, listKind: crd.spec.names.listKind ?? `${crd.spec.names.kind}List`, singular: crd.spec.names.singular ?? crd.spec.names.kind.toLowerCase() },
+    acceptedNames: { ...names, listKind: names.listKind ?? `${kind}List`, singular: names.singular ?? kind.toLowerCase() },
     conditions: [
       condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
       condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
     ],
-    storedVersions: crd.spec.versions.filter((v) => v.storage).map((v) => v.name),
+    storedVersions: crd.spec.versions.filter((v) => isPlainObject(v) && v.storage).map((v) => v.name),
   };
 }
 

@@ -9,15 +9,16 @@ const embeddedEnvelope = ['apiVersion', 'kind', 'metadata'];
 
 /**
  * Removes undeclared fields from `value` in place; returns their paths (e.g. `spec.bogus`).
- * `path` is where `value` sits in the object.
+ * `path` is where `value` sits in the object. With `objectRoot`, `value` is a whole object, whose apiVersion, kind
+ * and metadata are allowed whether its schema lists them or not (most CRD schemas list only spec and status).
  */
-export function pruneUnknownFields(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[] = []): string[] {
+export function pruneUnknownFields(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[] = [], objectRoot = false): string[] {
   const unknown: string[] = [];
-  walk(value, schema, path, unknown);
+  walk(value, schema, path, unknown, objectRoot);
   return unknown;
 }
 
-function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[], unknown: string[]): void {
+function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[], unknown: string[], envelope = false): void {
   if (schema === undefined) return;
   if (Array.isArray(value)) {
     value.forEach((item, i) => walk(item, schema.items, [...path, i], unknown));
@@ -35,7 +36,7 @@ function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string
       walk(value[key], additional, [...path, key], unknown);
     } else if (additional === true || preserve) {
       continue;
-    } else if (schema['x-kubernetes-embedded-resource'] === true && embeddedEnvelope.includes(key)) {
+    } else if ((envelope || schema['x-kubernetes-embedded-resource'] === true) && embeddedEnvelope.includes(key)) {
       continue;
     } else if (props !== undefined || schema.type === 'object') {
       unknown.push(fieldPath([...path, key]));

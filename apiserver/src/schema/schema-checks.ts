@@ -41,3 +41,33 @@ export function checkSchemaPatterns(root: unknown, path: string): FieldError[] {
   }
   return problems;
 }
+
+const schemaTypes = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
+
+/**
+ * Shape problems a Go decoder of JSONSchemaProps would refuse (a string where a map of schemas belongs, an
+ * unknown type): caught here so that nothing downstream meets a schema of the wrong shape.
+ */
+export function checkSchemaShape(root: unknown, path: string): FieldError[] {
+  if (!isPlainObject(root)) return [invalid(path, root, 'must be an object')];
+  const problems: FieldError[] = [];
+  for (const { node, path: at } of schemaNodes(root, path)) {
+    const type = node['type'];
+    if (type !== undefined && (typeof type !== 'string' || !schemaTypes.has(type))) {
+      problems.push(invalid(`${at}.type`, type, 'must be one of "array", "boolean", "integer", "number", "object", "string"'));
+    }
+    const props = node['properties'];
+    if (props !== undefined && !isPlainObject(props)) problems.push(invalid(`${at}.properties`, props, 'must be a map of schemas'));
+    if (isPlainObject(props)) for (const [k, v] of Object.entries(props)) if (!isPlainObject(v)) problems.push(invalid(`${at}.properties[${k}]`, v, 'must be a schema'));
+    const items = node['items'];
+    if (items !== undefined && !isPlainObject(items)) problems.push(invalid(`${at}.items`, items, 'must be a schema'));
+    const additional = node['additionalProperties'];
+    if (additional !== undefined && typeof additional !== 'boolean' && !isPlainObject(additional)) problems.push(invalid(`${at}.additionalProperties`, additional, 'must be a schema or a boolean'));
+    for (const list of ['allOf', 'anyOf', 'oneOf', 'enum', 'x-kubernetes-validations', 'x-kubernetes-list-map-keys']) {
+      if (node[list] !== undefined && !Array.isArray(node[list])) problems.push(invalid(`${at}.${list}`, node[list], 'must be a list'));
+    }
+    const required = node['required'];
+    if (required !== undefined && (!Array.isArray(required) || required.some((r) => typeof r !== 'string'))) problems.push(invalid(`${at}.required`, required, 'must be a list of strings'));
+  }
+  return problems;
+}

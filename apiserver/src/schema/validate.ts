@@ -96,7 +96,13 @@ const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
 
 /** Validates an object (without its metadata) against its kind's schema; returns every problem found. */
 export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps): FieldError[] {
-  const fn = validatorFor(schema);
+  let fn: ValidateFunction;
+  try {
+    fn = validatorFor(schema);
+  } catch (e) {
+    // A schema stored before today's CRD checks may not compile: its objects are refused, the server stays up.
+    return [invalid('', '', `the schema of this kind cannot be compiled: ${e instanceof Error ? e.message : String(e)}`)];
+  }
   if (fn(obj)) return [];
   const problems: FieldError[] = [];
   const seen = new Set<string>();

@@ -6,6 +6,7 @@ import { ApiError, badRequest } from '../errors/api-error.js';
 import { toStatus } from '../errors/status.js';
 import type { ObjectFilter } from '../objects/selectors.js';
 import type { KubeObject } from '../objects/object.js';
+import { defaultOnRead } from '../objects/object-store.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
 import { CompactedError, type StoreEvent, type Watcher } from '../storage/interface.js';
 import type { CacheWatcher } from '../storage/watch-cache.js';
@@ -65,6 +66,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
 
   const line = (type: string, object: unknown): string => `{"type":"${type}","object":${JSON.stringify(object)}}\n`;
   const present = (obj: KubeObject): unknown => {
+    defaultOnRead(resource, obj);
     const o = sameVersion ? obj : { ...obj, apiVersion: servedVersion };
     if (request.table === undefined) return o;
     const t = toTable(resource, [o], request.table.include, { resourceVersion: obj.metadata.resourceVersion ?? '' }, !columnsSent);
