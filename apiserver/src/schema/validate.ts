@@ -2,7 +2,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { invalid, notSupported, required, typeInvalid, type FieldError } from '@berth/api';
+import { invalid, notSupported, required, tooLong, tooMany, typeInvalid, type FieldError } from '@berth/api';
 import { isPlainObject } from '../objects/object.js';
 import { fieldPath, type JSONSchemaProps } from './json-schema.js';
 import { re2Engine } from './regex.js';
@@ -32,8 +32,21 @@ function toAjvSchema(schema: JSONSchemaProps): Record<string, unknown> {
     }
   }
   if (schema['x-kubernetes-int-or-string'] === true) {
-    delete out['type'];
-    out['anyOf'] = [{ type: 'integer' }, { type: 'string' }, ...(Array.isArray(out['anyOf']) ? out['anyOf'] : [])];
+    // One type check, as Kubernetes makes it ("must be of type integer,string"); the anyOf of integer and
+    // string that generators write beside the extension says the same again.
+    out['type'] = ['integer', 'string'];
+    const rest = (Array.isArray(out['anyOf']) ? (out['anyOf'] as Record<string, unknown>[]) : []).filter(
+      (branch) => !(Object.keys(branch).length === 1 && (branch['type'] === 'integer' || branch['type'] === 'string')),
+    );
+    if (rest.length > 0) out['anyOf'] = rest;
+    else delete out['anyOf'];
+  }
+  // OpenAPI v3.0's exclusiveMaximum/Minimum are flags on maximum/minimum; ajv speaks the later numeric form.
+  for (const [flag, bound] of [['exclusiveMaximum', 'maximum'], ['exclusiveMinimum', 'minimum']] as const) {
+    if (out[flag] === true && typeof out[bound] === 'number') {
+      out[flag] = out[bound];
+      delete out[bound];
+    } else if (typeof out[flag] === 'boolean') delete out[flag];
   }
   // Metadata is validated by the server's own rules, not the CRD schema.
   if (isPlainObject(out['properties']) && 'metadata' in out['properties'] && 'apiVersion' in out['properties']) {
@@ -66,29 +79,64 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
   return v;
 }
 
+/** The value as Kubernetes' validator names it in errors: Go's %v of a JSON value. */
+const goValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'null');
+
+/** One ajv error as the field error Kubernetes reports for it (kube-openapi's wording, apiextensions' types). */
 function toProblem(e: ErrorObject, root: unknown): FieldError | undefined {
   const path = pathOf(e.instancePath);
   const field = fieldPath(path);
   const value = valueAt(root, path);
+  const p = e.params as Record<string, unknown>;
+  const inBody = (what: string) => `${field} in body ${what}`;
   switch (e.keyword) {
-    case 'required': {
-      const missing = fieldPath([...path, String(e.params['missingProperty'])]);
-      return required(missing);
+    case 'required':
+      return required(fieldPath([...path, String(p['missingProperty'])]));
+    case 'enum':
+      return notSupported(field, value, (p['allowedValues'] as unknown[]).map(goValue));
+    case 'type': {
+      const types = Array.isArray(p['type']) ? (p['type'] as string[]).join(',') : String(p['type']);
+      return typeInvalid(field, typeName(value), inBody(`must be of type ${types}: ${JSON.stringify(typeName(value))}`));
     }
-    case 'enum': {
-      return notSupported(field, value, (e.params['allowedValues'] as unknown[]).map(String));
-    }
-    case 'type':
-      return typeInvalid(field, typeName(value), `${field} in body must be of type ${String(e.params['type'])}: ${show(value)}`);
+    case 'format':
+      return invalid(field, value, inBody(`must be of type ${String(p['format'])}: ${show(value)}`));
+    case 'pattern':
+      return invalid(field, value, inBody(`should match '${String(p['pattern'])}'`));
+    case 'maxLength':
+      return tooLong(field, Number(p['limit']));
+    case 'minLength':
+      return invalid(field, value, inBody(`should be at least ${String(p['limit'])} chars long`));
+    case 'maxItems':
+      return tooMany(field, Array.isArray(value) ? value.length : -1, Number(p['limit']));
+    case 'minItems':
+      return invalid(field, value, inBody(`should have at least ${String(p['limit'])} items`));
+    case 'maxProperties':
+      return tooMany(field, isPlainObject(value) ? Object.keys(value).length : -1, Number(p['limit']));
+    case 'minProperties':
+      return invalid(field, value, inBody(`should have at least ${String(p['limit'])} properties`));
+    case 'maximum':
+      return invalid(field, value, inBody(`should be less than or equal to ${String(p['limit'])}`));
+    case 'exclusiveMaximum':
+      return invalid(field, value, inBody(`should be less than ${String(p['limit'])}`));
+    case 'minimum':
+      return invalid(field, value, inBody(`should be greater than or equal to ${String(p['limit'])}`));
+    case 'exclusiveMinimum':
+      return invalid(field, value, inBody(`should be greater than ${String(p['limit'])}`));
+    case 'multipleOf':
+      return invalid(field, value, inBody(`should be a multiple of ${String(p['multipleOf'])}`));
+    case 'uniqueItems':
+      return invalid(field, value, inBody("shouldn't contain duplicates"));
     case 'anyOf':
+      return invalid(field, '', `${JSON.stringify(field)} must validate at least one schema (anyOf)`);
     case 'oneOf':
+      return invalid(field, '', `${JSON.stringify(field)} must validate one and only one schema (oneOf)`);
+    case 'not':
+      return invalid(field, '', `${JSON.stringify(field)} must not validate the schema (not)`);
     case 'allOf':
     case 'if':
       return undefined;
-    default: {
-      const what = e.message ?? 'is invalid';
-      return invalid(field, value, `${field} in body ${what}`);
-    }
+    default:
+      return invalid(field, value, inBody(e.message ?? 'is invalid'));
   }
 }
 
