@@ -23,6 +23,7 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import { applyDefaults, hasDefaults } from '../schema/defaults.js';
 import { pruneUnknownFields } from '../schema/prune.js';
 import { validateAgainstSchema } from '../schema/validate.js';
+import { validateRules } from '../schema/cel/validator.js';
 import type { Store, StoredValue } from '../storage/interface.js';
 import { validateMetadataTypes, validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
 import { cloneJson, jsonEqual, nowTimestamp, type KubeObject } from './object.js';
@@ -339,6 +340,7 @@ export class ObjectStore {
     if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
     const { metadata: _, ...rest } = obj;
     problems.push(...validateAgainstSchema(rest, resource.schema));
+    problems.push(...validateRules(resource.schema, obj, prev));
     problems.push(...(strategy.validate?.(obj) ?? []));
     if (prev !== undefined) problems.push(...(strategy.validateUpdate?.(obj, prev) ?? []));
     if (problems.length > 0) throw invalid(resource.kind, resource.group, obj.metadata.name ?? '', problems);

@@ -1,8 +1,12 @@
 // Checks a CRD version's openAPIV3Schema before it is served, as Kubernetes does at CRD create/update: every
-// `pattern` must be a Go (RE2) regular expression. Each problem carries its path inside the CRD.
+// `pattern` must be a Go (RE2) regular expression and every CEL rule must compile within Kubernetes' cost
+// limits. Each problem carries its path inside the CRD.
 
-import { invalid, type FieldError } from '@berth/api';
+import { forbidden, invalid, notSupported, required, type FieldError } from '@berth/api';
 import { isPlainObject } from '../objects/object.js';
+import { compileExpression } from './cel/compile.js';
+import { exceedsMessage, perCrdEstimateLimit, perExpressionEstimateLimit } from './cel/cost.js';
+import type { JSONSchemaProps } from './json-schema.js';
 import { re2Problem } from './regex.js';
 
 /** A schema node and where it sits, e.g. `spec.versions[0].schema.openAPIV3Schema.properties[spec]`. */
@@ -69,5 +73,47 @@ export function checkSchemaShape(root: unknown, path: string): FieldError[] {
     const required = node['required'];
     if (required !== undefined && (!Array.isArray(required) || required.some((r) => typeof r !== 'string'))) problems.push(invalid(`${at}.required`, required, 'must be a list of strings'));
   }
+  return problems;
+}
+
+const supportedReasons = ['FieldValueDuplicate', 'FieldValueForbidden', 'FieldValueInvalid', 'FieldValueRequired'];
+
+/**
+ * Problems with the x-kubernetes-validations rules of a schema, as Kubernetes finds them at CRD create/update:
+ * empty rules and messages, unknown reasons, rules that do not compile, and rules over the cost limits.
+ */
+export function checkSchemaRules(root: unknown, path: string): FieldError[] {
+  const problems: FieldError[] = [];
+  let total = 0;
+  for (const { node, path: at } of schemaNodes(root, path)) {
+    const rules = node['x-kubernetes-validations'];
+    if (!Array.isArray(rules)) continue;
+    rules.forEach((r: unknown, i) => {
+      const here = `${at}.x-kubernetes-validations[${i}]`;
+      if (!isPlainObject(r) || typeof r['rule'] !== 'string' || r['rule'].trim() === '') return void problems.push(required(`${here}.rule`, 'rule is not specified'));
+      const rule = r['rule'];
+      const message = r['message'];
+      if (typeof message === 'string' && message.length > 0 && message.trim() === '') problems.push(invalid(`${here}.message`, message, 'message must be non-empty if specified'));
+      else if (typeof message === 'string' && /[\n\r]/.test(message.trim())) problems.push(invalid(`${here}.message`, message, 'message must not contain line breaks'));
+      else if (/[\n\r]/.test(rule.trim()) && (typeof message !== 'string' || message.trim() === '')) problems.push(required(`${here}.message`, 'message must be specified if rule contains line breaks'));
+      const reason = r['reason'];
+      if (reason !== undefined && !supportedReasons.includes(String(reason))) problems.push(notSupported(`${here}.reason`, reason, supportedReasons));
+      const schema = node as JSONSchemaProps;
+      const compiled = compileExpression(rule, schema);
+      if (!compiled.ok) return void problems.push(invalid(`${here}.rule`, rule, `compilation failed: ${compiled.error}`));
+      const cost = compiled.expression.estimatedCost;
+      if (cost > perExpressionEstimateLimit) problems.push(forbidden(`${here}.rule`, exceedsMessage('estimated rule cost', cost, perExpressionEstimateLimit)));
+      total += cost;
+      if (r['optionalOldSelf'] === true && !compiled.expression.usesOldSelf) problems.push(invalid(`${here}.optionalOldSelf`, true, 'may not be set if oldSelf is not used in rule'));
+      const messageExpression = r['messageExpression'];
+      if (typeof messageExpression === 'string' && messageExpression.trim() !== '') {
+        const m = compileExpression(messageExpression, schema);
+        if (!m.ok) problems.push(invalid(`${here}.messageExpression`, messageExpression, `messageExpression compilation failed: ${m.error}`));
+      } else if (typeof messageExpression === 'string' && messageExpression.length > 0) {
+        problems.push(required(`${here}.messageExpression`, 'messageExpression must be non-empty if specified'));
+      }
+    });
+  }
+  if (total > perCrdEstimateLimit) problems.push(forbidden(path, exceedsMessage('x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema', total, perCrdEstimateLimit)));
   return problems;
 }

@@ -1,0 +1,109 @@
+// Compiles a CRD's x-kubernetes-validations rule (and its messageExpression) once: parse, reject unknown
+// functions and variables as Kubernetes' type check would, estimate its cost, plan it for evaluation.
+
+import { parse, plan, type CelResult, type CelInput } from '@bufbuild/cel';
+import type { JSONSchemaProps } from '../json-schema.js';
+import { childrenOf, nodesOf, qualifiedName, type Expr } from './ast.js';
+import { estimateCost } from './cost.js';
+import { knownFunctionNames, validationEnv } from './environment.js';
+
+export interface ValidationRule {
+  readonly rule: string;
+  readonly message?: string;
+  readonly messageExpression?: string;
+  readonly reason?: string;
+  readonly fieldPath?: string;
+  readonly optionalOldSelf?: boolean;
+}
+
+export interface CompiledExpression {
+  readonly ast: Expr;
+  readonly run: (bindings: Record<string, CelInput>) => CelResult;
+  readonly usesOldSelf: boolean;
+  /** Static cost estimate from the schema's bounds. */
+  readonly estimatedCost: number;
+}
+
+export type Compiled = { readonly ok: true; readonly expression: CompiledExpression } | { readonly ok: false; readonly error: string };
+
+/** Identifiers usable as namespaces of qualified functions (`format.dns1123Label()`, `optional.none()`). */
+const namespaces = new Set(['optional', 'format', 'sets', 'strings', 'ip', 'math', 'lists', 'base64']);
+const typeNames = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
+
+const cache = new WeakMap<JSONSchemaProps, Map<string, Compiled>>();
+
+/** Compiles `source` for a rule on `schema` (cached per schema node and source). */
+export function compileExpression(source: string, schema: JSONSchemaProps): Compiled {
+  let perSchema = cache.get(schema);
+  if (perSchema === undefined) cache.set(schema, (perSchema = new Map()));
+  let compiled = perSchema.get(source);
+  if (compiled === undefined) perSchema.set(source, (compiled = compile(source, schema)));
+  return compiled;
+}
+
+function compile(source: string, schema: JSONSchemaProps): Compiled {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(source);
+  } catch (e) {
+    return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const problem = undeclared(parsed.expr, source, parsed.sourceInfo?.positions ?? {});
+  if (problem !== undefined) return { ok: false, error: problem };
+  let run: CompiledExpression['run'];
+  try {
+    const planned = plan(validationEnv, parsed);
+    run = (bindings) => planned(bindings);
+  } catch (e) {
+    return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const usesOldSelf = [...nodesOf(parsed.expr)].some((n) => n.exprKind.case === 'identExpr' && n.exprKind.value.name === 'oldSelf');
+  return { ok: true, expression: { ast: parsed.expr, run, usesOldSelf, estimatedCost: estimateCost(parsed.expr, { self: schema }) } };
+}
+
+/** The first reference to a variable or function the environment lacks, in cel-go's words. */
+function undeclared(root: Expr, source: string, positions: Record<string, number>): string | undefined {
+  const at = (e: Expr) => {
+    const offset = positions[String(e.id)] ?? 0;
+    const before = source.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+    return `<input>:${line}:${column}`;
+  };
+  const walk = (e: Expr, bound: ReadonlySet<string>): string | undefined => {
+    const k = e.exprKind;
+    if (k.case === 'identExpr') {
+      const name = k.value.name;
+      if (bound.has(name) || typeNames.has(name) || namespaces.has(name)) return undefined;
+      return `ERROR: ${at(e)}: undeclared reference to '${name}' (in container '')`;
+    }
+    if (k.case === 'callExpr') {
+      const ns = qualifiedName(k.value.target);
+      const qualified = ns !== undefined && namespaces.has(ns.split('.')[0]!) && !bound.has(ns.split('.')[0]!) ? `${ns}.${k.value.function}` : undefined;
+      const name = qualified ?? k.value.function;
+      if (!name.startsWith('_') && !name.startsWith('@') && !name.startsWith('!') && !knownFunctionNames.has(name)) {
+        return `ERROR: ${at(e)}: undeclared reference to '${name}' (in container '')`;
+      }
+      if (qualified !== undefined) {
+        for (const a of k.value.args) {
+          const p = walk(a, bound);
+          if (p !== undefined) return p;
+        }
+        return undefined;
+      }
+    }
+    if (k.case === 'comprehensionExpr') {
+      const c = k.value;
+      const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter((v) => v !== ''));
+      for (const x of [c.iterRange, c.accuInit]) if (x !== undefined) { const p = walk(x, bound); if (p !== undefined) return p; }
+      for (const x of [c.loopCondition, c.loopStep, c.result]) if (x !== undefined) { const p = walk(x, inner); if (p !== undefined) return p; }
+      return undefined;
+    }
+    for (const c of childrenOf(e)) {
+      const p = walk(c, bound);
+      if (p !== undefined) return p;
+    }
+    return undefined;
+  };
+  return walk(root, new Set(['self', 'oldSelf']));
+}

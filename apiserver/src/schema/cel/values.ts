@@ -1,0 +1,40 @@
+// Turns JSON values into CEL values the way Kubernetes types them from the schema: integers are CEL int,
+// numbers double, objects with properties are field-selectable with Kubernetes' escaping of property names.
+
+import type { CelInput } from '@bufbuild/cel';
+import { isPlainObject } from '../../objects/object.js';
+import type { JSONSchemaProps } from '../json-schema.js';
+
+const reserved = new Set(['true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var']);
+
+/** A property name as a CEL rule spells it: `__namespace__`, `foo__dash__bar`, `a__dot__b` (Kubernetes' escaping). */
+export function escapePropertyName(name: string): string {
+  if (reserved.has(name)) return `__${name}__`;
+  return name.replaceAll('__', '__underscores__').replaceAll('.', '__dot__').replaceAll('-', '__dash__').replaceAll('/', '__slash__');
+}
+
+/** The CEL value of `value` under `schema` (which may be undefined where the schema says nothing). */
+export function toCel(value: unknown, schema: JSONSchemaProps | undefined): CelInput {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') {
+    const asInt = schema?.type === 'integer' || schema?.['x-kubernetes-int-or-string'] === true || (schema?.type !== 'number' && Number.isInteger(value));
+    return asInt && Number.isInteger(value) ? BigInt(value) : value;
+  }
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map((item) => toCel(item, schema?.items));
+  if (isPlainObject(value)) {
+    const props = schema?.properties;
+    const additional = typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined;
+    const out: Record<string, CelInput> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const declared = props?.[k];
+      if (declared !== undefined) out[escapePropertyName(k)] = toCel(v, declared);
+      else out[k] = toCel(v, additional);
+    }
+    return out;
+  }
+  return null;
+}
+
+/** The type name Kubernetes shows as the "value" of a failed rule (`Invalid value: "object": …`). */
+export const schemaTypeName = (schema: JSONSchemaProps): string => schema.type ?? '';
