@@ -4,7 +4,7 @@
 import { parse, plan, type CelResult, type CelInput } from '@bufbuild/cel';
 import type { JSONSchemaProps } from '../json-schema.js';
 import { childrenOf, nodesOf, qualifiedName, type Expr } from './ast.js';
-import { estimateCost } from './cost.js';
+import { estimateCost, sizeDependent } from './cost.js';
 import { knownFunctionNames, validationEnv } from './environment.js';
 
 export interface ValidationRule {
@@ -22,6 +22,8 @@ export interface CompiledExpression {
   readonly usesOldSelf: boolean;
   /** Static cost estimate from the schema's bounds. */
   readonly estimatedCost: number;
+  /** Whether the cost at run time depends on the data (else it is the static estimate). */
+  readonly sizeDependent: boolean;
 }
 
 export type Compiled = { readonly ok: true; readonly expression: CompiledExpression } | { readonly ok: false; readonly error: string };
@@ -58,7 +60,7 @@ function compile(source: string, schema: JSONSchemaProps): Compiled {
     return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
   }
   const usesOldSelf = [...nodesOf(parsed.expr)].some((n) => n.exprKind.case === 'identExpr' && n.exprKind.value.name === 'oldSelf');
-  return { ok: true, expression: { ast: parsed.expr, run, usesOldSelf, estimatedCost: estimateCost(parsed.expr, { self: schema }) } };
+  return { ok: true, expression: { ast: parsed.expr, run, usesOldSelf, estimatedCost: estimateCost(parsed.expr, { self: schema }), sizeDependent: sizeDependent(parsed.expr) } };
 }
 
 /** The first reference to a variable or function the environment lacks, in cel-go's words. */

@@ -38,11 +38,22 @@ export function estimateCost(expr: Expr, inputs: CostInputs): number {
     ['self', { schema: inputs.self, value: inputs.values?.self, known: inputs.values !== undefined }],
     ['oldSelf', { schema: inputs.self, value: inputs.values?.oldSelf, known: inputs.values !== undefined }],
   ]);
-  const cap = inputs.values === undefined ? Infinity : Math.max(1, JSON.stringify(inputs.values.self ?? null).length);
-  return cost(expr, scope, cap);
+  let cap: number | undefined;
+  // At run time no size exceeds the object's own JSON length (computed only if a size is not known exactly).
+  const capOf = () => (cap ??= inputs.values === undefined ? Infinity : Math.max(1, JSON.stringify(inputs.values.self ?? null).length));
+  return cost(expr, scope, capOf);
 }
 
-function cost(e: Expr, scope: Map<string, Shape>, cap: number): number {
+/** Whether an expression's cost depends on the sizes of its inputs (comprehensions, string functions). */
+export function sizeDependent(expr: Expr): boolean {
+  for (const n of nodesOf(expr)) {
+    if (n.exprKind.case === 'comprehensionExpr') return true;
+    if (n.exprKind.case === 'callExpr' && stringFunctions.has(n.exprKind.value.function)) return true;
+  }
+  return false;
+}
+
+function cost(e: Expr, scope: Map<string, Shape>, cap: () => number): number {
   const k = e.exprKind;
   switch (k.case) {
     case 'constExpr':
@@ -102,7 +113,7 @@ function shapeOf(e: Expr | undefined, scope: Map<string, Shape>): Shape {
   return unknownShape;
 }
 
-function sizeOf(shape: Shape, cap: number): number {
+function sizeOf(shape: Shape, cap: () => number): number {
   if (shape.known) {
     const v = shape.value;
     if (Array.isArray(v)) return v.length;
@@ -112,7 +123,7 @@ function sizeOf(shape: Shape, cap: number): number {
   }
   const s = shape.schema;
   const bound = s?.maxItems ?? s?.maxProperties ?? s?.maxLength ?? (s?.type === 'string' ? maxRequestBytes : unboundedCount);
-  return Math.min(bound, cap);
+  return Math.min(bound, cap());
 }
 
 /** Kubernetes' wording for an estimate over a limit ("by factor of 12.3x"). */

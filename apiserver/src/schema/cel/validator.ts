@@ -95,7 +95,7 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
     if (expr.usesOldSelf && !hasOld && !optionalOld) continue;
     const bindings: Record<string, CelInput> = { self };
     if (expr.usesOldSelf) bindings['oldSelf'] = optionalOld ? optionalOf(hasOld ? toCel(old, schema) : undefined) : toCel(old, schema);
-    const cost = estimateCost(expr.ast, { self: schema, values: { self: value, oldSelf: old } });
+    const cost = expr.sizeDependent ? estimateCost(expr.ast, { self: schema, values: { self: value, oldSelf: old } }) : expr.estimatedCost;
     if (cost > run.budget) {
       run.problems.push(invalid(path, type, 'validation failed due to running out of cost budget, no further validation rules will be run'));
       run.stopped = true;

@@ -25,11 +25,12 @@ export function toCel(value: unknown, schema: JSONSchemaProps | undefined): CelI
   if (isPlainObject(value)) {
     const props = schema?.properties;
     const additional = typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined;
-    const out: Record<string, CelInput> = {};
+    // A Map, not a plain object: the engine reads Maps several times faster.
+    const out = new Map<string, CelInput>();
     for (const [k, v] of Object.entries(value)) {
       const declared = props?.[k];
-      if (declared !== undefined) out[escapePropertyName(k)] = toCel(v, declared);
-      else out[k] = toCel(v, additional);
+      if (declared !== undefined) out.set(escapePropertyName(k), toCel(v, declared));
+      else out.set(k, toCel(v, additional));
     }
     return out;
   }
