@@ -24,6 +24,7 @@ import { applyDefaults, hasDefaults } from '../schema/defaults.js';
 import { pruneUnknownFields } from '../schema/prune.js';
 import { validateAgainstSchema } from '../schema/validate.js';
 import { validateRules } from '../schema/cel/validator.js';
+import { unchangedAt } from '../schema/ratcheting.js';
 import type { Store, StoredValue } from '../storage/interface.js';
 import { validateMetadataTypes, validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
 import { cloneJson, jsonEqual, nowTimestamp, type KubeObject } from './object.js';
@@ -134,7 +135,7 @@ export class ObjectStore {
     delete meta.resourceVersion;
     strategy.prepareForCreate?.(obj);
     strategy.canonicalize?.(obj);
-    this.#validate(scope, strategy, obj, undefined);
+    this.#validate(scope, strategy, obj, undefined, options.warnings);
     options.warnings.push(...(strategy.warningsOnCreate?.(obj) ?? []));
     options.warnings.push(...(await admitValidating(this.admission, attributes)));
     options.trackFields?.(undefined, obj);
@@ -192,7 +193,7 @@ export class ObjectStore {
         warnings = await admitMutating(this.admission, attributes);
         strategy.prepareForUpdate?.(next, current);
         strategy.canonicalize?.(next);
-        this.#validate(scope, strategy, next, current);
+        this.#validate(scope, strategy, next, current, warnings);
         warnings.push(...(strategy.warningsOnUpdate?.(next, current) ?? []));
         warnings.push(...(await admitValidating(this.admission, attributes)));
         options.trackFields?.(current, next);
@@ -334,13 +335,16 @@ export class ObjectStore {
     }
   }
 
-  #validate(scope: ObjectScope, strategy: Strategy, obj: KubeObject, prev: KubeObject | undefined): void {
+  #validate(scope: ObjectScope, strategy: Strategy, obj: KubeObject, prev: KubeObject | undefined, warnings: string[]): void {
     const { resource } = scope;
     const problems: FieldError[] = validateObjectMeta(obj.metadata, resource.namespaced, resource.kind === 'Namespace');
     if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
     const { metadata: _, ...rest } = obj;
-    problems.push(...validateAgainstSchema(rest, resource.schema));
-    problems.push(...validateRules(resource.schema, obj, prev));
+    const schemaProblems = validateAgainstSchema(rest, resource.schema);
+    // Custom resources ratchet (as Kubernetes does): an error on a value the update did not change is dropped.
+    const ratchet = prev !== undefined && !resource.builtin;
+    problems.push(...(ratchet ? schemaProblems.filter((p) => !unchangedAt(p.field, obj, prev)) : schemaProblems));
+    problems.push(...validateRules(resource.schema, obj, prev, ratchet ? warnings : undefined));
     problems.push(...(strategy.validate?.(obj) ?? []));
     if (prev !== undefined) problems.push(...(strategy.validateUpdate?.(obj, prev) ?? []));
     if (problems.length > 0) throw invalid(resource.kind, resource.group, obj.metadata.name ?? '', problems);

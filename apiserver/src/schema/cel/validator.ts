@@ -3,8 +3,8 @@
 // an old value exists (or with optionalOldSelf); the object's cost budget stops evaluation when spent.
 
 import { isCelError, type CelInput, type CelValue } from '@bufbuild/cel';
-import { duplicate, forbidden, invalid, required, type FieldError } from '@berth/api';
-import { isPlainObject } from '../../objects/object.js';
+import { duplicate, fieldErrorString, forbidden, invalid, required, type FieldError } from '@berth/api';
+import { isPlainObject, jsonEqual } from '../../objects/object.js';
 import type { JSONSchemaProps } from '../json-schema.js';
 import { compileExpression, type ValidationRule } from './compile.js';
 import { estimateCost, perCallLimit, perObjectBudget } from './cost.js';
@@ -29,15 +29,18 @@ interface Run {
   budget: number;
   stopped: boolean;
   readonly problems: FieldError[];
+  /** Ratcheting: failures of rules on unchanged values go here, as warnings, when given. */
+  readonly warnings: string[] | undefined;
 }
 
 /**
  * Problems the rules of `schema` find in `obj` (a whole object; `old` is the stored one on update). At the
- * root, metadata shows only name and generateName, as in Kubernetes.
+ * root, metadata shows only name and generateName, as in Kubernetes. With `warnings`, a rule not using oldSelf
+ * that fails on a value equal to its old value is ratcheted: it warns instead of failing.
  */
-export function validateRules(schema: JSONSchemaProps, obj: unknown, old: unknown): FieldError[] {
+export function validateRules(schema: JSONSchemaProps, obj: unknown, old: unknown, warnings?: string[]): FieldError[] {
   if (!hasRules(schema)) return [];
-  const run: Run = { budget: perObjectBudget, stopped: false, problems: [] };
+  const run: Run = { budget: perObjectBudget, stopped: false, problems: [], warnings };
   walk(schema, rootView(obj), old === undefined ? undefined : rootView(old), old !== undefined, '', run);
   return run.problems;
 }
@@ -123,7 +126,9 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
       continue;
     }
     const at = withFieldPath(path, rule.fieldPath);
-    run.problems.push(failure(at, type, messageOf(rule, bindings, schema), rule.reason));
+    const problem = failure(at, type, messageOf(rule, bindings, schema), rule.reason);
+    if (run.warnings !== undefined && !expr.usesOldSelf && hasOld && jsonEqual(value, old)) run.warnings.push(fieldErrorString(problem));
+    else run.problems.push(problem);
   }
 }
 
