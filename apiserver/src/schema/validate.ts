@@ -1,18 +1,22 @@
 // Compiles a kind's OpenAPI v3 schema into an ajv validator and reports failures as Kubernetes field errors.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { invalid, notSupported, required, tooLong, tooMany, typeInvalid, type FieldError } from '@berth/api';
 import { isPlainObject } from '../objects/object.js';
 import { fieldPath, type JSONSchemaProps } from './json-schema.js';
+import { formatCheck } from './formats.js';
 import { re2Engine } from './regex.js';
-
-// ajv-formats is CommonJS with a default export.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+import type { SchemaValidateFunction } from 'ajv/dist/types/index.js';
 
 // Patterns run on RE2 as in Kubernetes: Go syntax, and linear time whatever the pattern.
 const ajv = new Ajv({ allErrors: true, strict: false, logger: false, validateSchema: false, code: { regExp: re2Engine } });
-addFormats(ajv);
+// Only the formats Kubernetes checks, checked its way; toAjvSchema drops every other format.
+const checkFormat: SchemaValidateFunction = (format: string, data: unknown): boolean => {
+  if (typeof data !== 'string' || formatCheck(format)?.(data) !== false) return true;
+  checkFormat.errors = [{ keyword: 'format', params: { format }, message: `must be of type ${format}` }];
+  return false;
+};
+ajv.addKeyword({ keyword: 'x-berth-format', errors: true, validate: checkFormat });
 
 const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
 
@@ -21,6 +25,10 @@ function toAjvSchema(schema: JSONSchemaProps): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key.startsWith('x-kubernetes-') || key === 'default' || key === 'description' || key === 'example') continue;
+    if (key === 'format') {
+      if (typeof value === 'string' && formatCheck(value) !== undefined) out['x-berth-format'] = value;
+      continue;
+    }
     if (key === 'properties' && isPlainObject(value)) {
       out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toAjvSchema(v as JSONSchemaProps)]));
     } else if ((key === 'items' || key === 'additionalProperties' || key === 'not') && isPlainObject(value)) {

@@ -30,6 +30,9 @@ t.test('schema errors in Kubernetes words', async (t) => {
               min: { type: 'integer', minimum: 1 },
               below: { type: 'number', maximum: 10, exclusiveMaximum: true },
               when: { type: 'string', format: 'date-time' },
+              every: { type: 'string', format: 'duration' },
+              expr: { type: 'string', format: 'regex' },
+              count: { type: 'integer', format: 'int32' },
             },
           },
         },
@@ -41,7 +44,7 @@ t.test('schema errors in Kubernetes words', async (t) => {
   const res = await postJson(
     ts,
     pathOf('Strict'),
-    widget('bad', { replicas: 'three', port: true, name: 'ABC', mode: 'x', level: 3, short: 'abc', list: ['a', 'b', 'c'], min: 0, below: 10, when: 'yesterday' }, {}, 'Strict'),
+    widget('bad', { replicas: 'three', port: true, name: 'ABC', mode: 'x', level: 3, short: 'abc', list: ['a', 'b', 'c'], min: 0, below: 10, when: 'yesterday', every: 'soon' }, {}, 'Strict'),
   );
   t.equal(res.status, 422, res.text);
   const s = res.json<Status>();
@@ -57,6 +60,7 @@ t.test('schema errors in Kubernetes words', async (t) => {
     'spec.min: Invalid value: 0: spec.min in body should be greater than or equal to 1',
     'spec.below: Invalid value: 10: spec.below in body should be less than 10',
     'spec.when: Invalid value: "yesterday": spec.when in body must be of type date-time: "yesterday"',
+    'spec.every: Invalid value: "soon": spec.every in body must be of type duration: "soon"',
   ];
   for (const line of expected) t.ok(s.message.includes(line), line);
   t.equal(s.details?.causes?.filter((c) => c.field === 'spec.port').length, 1, 'one message for int-or-string');
@@ -71,6 +75,9 @@ t.test('schema errors in Kubernetes words', async (t) => {
   const k = await ts.kubectl(['create', '-f', '-'], { input: JSON.stringify(widget('bad2', { image: 'x', replicas: 'three' }, {}, 'Strict')) });
   t.equal(k.code, 1);
   t.match(k.stderr, 'The Strict "bad2" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"');
-  const ok = await postJson(ts, pathOf('Strict'), widget('good', { image: 'x', port: 'http', below: 9.5, when: '2024-01-01T00:00:00Z' }, {}, 'Strict'));
+  // Formats are Kubernetes': Go durations, no check of regex or int32 (documentation only there).
+  const ok = await postJson(ts, pathOf('Strict'), widget('good', { image: 'x', port: 'http', below: 9.5, when: '2024-01-01T00:00:00Z', every: '1h30m', expr: '(?i)^web$', count: 3_000_000_000 }, {}, 'Strict'));
   t.equal(ok.status, 201, ok.text);
+  const days = await postJson(ts, pathOf('Strict'), widget('days', { image: 'x', every: '3 days', when: '2024-01-01T00:00:00+0100' }, {}, 'Strict'));
+  t.equal(days.status, 201, days.text);
 });
