@@ -99,7 +99,7 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
       const reason = r['reason'];
       if (reason !== undefined && !supportedReasons.includes(String(reason))) problems.push(notSupported(`${here}.reason`, reason, supportedReasons));
       const schema = node as JSONSchemaProps;
-      const compiled = compileExpression(rule, schema);
+      const compiled = compileExpression(rule, schema, at === path);
       if (!compiled.ok) return void problems.push(invalid(`${here}.rule`, rule, `compilation failed: ${compiled.error}`));
       const cost = compiled.expression.estimatedCost;
       if (cost > perExpressionEstimateLimit) problems.push(forbidden(`${here}.rule`, exceedsMessage('estimated rule cost', cost, perExpressionEstimateLimit)));
@@ -107,7 +107,7 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
       if (r['optionalOldSelf'] === true && !compiled.expression.usesOldSelf) problems.push(invalid(`${here}.optionalOldSelf`, true, 'may not be set if oldSelf is not used in rule'));
       const messageExpression = r['messageExpression'];
       if (typeof messageExpression === 'string' && messageExpression.trim() !== '') {
-        const m = compileExpression(messageExpression, schema);
+        const m = compileExpression(messageExpression, schema, at === path);
         if (!m.ok) problems.push(invalid(`${here}.messageExpression`, messageExpression, `messageExpression compilation failed: ${m.error}`));
       } else if (typeof messageExpression === 'string' && messageExpression.length > 0) {
         problems.push(required(`${here}.messageExpression`, 'messageExpression must be non-empty if specified'));

@@ -12,6 +12,7 @@ const rules = (...list: Record<string, unknown>[]) => ({ 'x-kubernetes-validatio
 
 const schema: JSONSchemaProps = {
   type: 'object',
+  ...rules({ rule: "self.kind == 'Ruled' && self.metadata.name.size() <= 20", message: 'names are short' }),
   properties: {
     spec: {
       type: 'object',
@@ -89,6 +90,8 @@ t.test('CEL validation rules', async (t) => {
     t.equal(s.details?.causes?.length, expected.length, s.message);
     t.same(s.details?.causes?.find((c) => c.field === 'spec.mode'), { reason: 'FieldValueForbidden', message: 'Forbidden: mode x is forbidden', field: 'spec.mode' });
     t.notMatch(s.message, /immutable|version|port keeps/, 'transition rules do not run on create');
+    const long = await postJson(ts, path, widget('a-name-longer-than-twenty', good, {}, 'Ruled'));
+    t.match(long.json<Status>().message, 'is invalid: <nil>: Invalid value: "object": names are short', 'a root rule sees metadata.name and kind');
   });
 
   t.test('transition rules run on update against the stored object', async (t) => {
@@ -119,6 +122,8 @@ t.test('CEL validation rules', async (t) => {
     t.match(syntax.message, 'spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: "self.x >": compilation failed: ERROR: <input>:1:');
     const unknown = await refused('Unknown', { type: 'object', ...rules({ rule: 'self.frobnicate()' }) });
     t.match(unknown.message, "compilation failed: ERROR: <input>:1:5: undeclared reference to 'frobnicate' (in container '')");
+    const field = await refused('Field', { type: 'object', properties: { replicas: { type: 'integer' } }, ...rules({ rule: 'self.replica > 0' }) });
+    t.match(field.message, "compilation failed: ERROR: <input>:1:5: undefined field 'replica'");
     const variable = await refused('Variable', { type: 'object', ...rules({ rule: 'other == 1' }) });
     t.match(variable.message, "undeclared reference to 'other'");
     const reason = await refused('Reason', { type: 'object', ...rules({ rule: 'true', reason: 'Nope' }) });

@@ -5,6 +5,7 @@ import { parse, plan, type CelResult, type CelInput } from '@bufbuild/cel';
 import type { JSONSchemaProps } from '../json-schema.js';
 import { childrenOf, nodesOf, qualifiedName, type Expr } from './ast.js';
 import { estimateCost, sizeDependent } from './cost.js';
+import { fieldSchema, isClosedObject } from './fields.js';
 import { knownFunctionNames, validationEnv } from './environment.js';
 
 export interface ValidationRule {
@@ -34,23 +35,26 @@ const typeNames = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', '
 
 const cache = new WeakMap<JSONSchemaProps, Map<string, Compiled>>();
 
-/** Compiles `source` for a rule on `schema` (cached per schema node and source). */
-export function compileExpression(source: string, schema: JSONSchemaProps): Compiled {
+/**
+ * Compiles `source` for a rule on `schema` (cached per schema node and source); `root` says the node is the
+ * kind's root, whose rules also see apiVersion, kind and metadata.
+ */
+export function compileExpression(source: string, schema: JSONSchemaProps, root = false): Compiled {
   let perSchema = cache.get(schema);
   if (perSchema === undefined) cache.set(schema, (perSchema = new Map()));
   let compiled = perSchema.get(source);
-  if (compiled === undefined) perSchema.set(source, (compiled = compile(source, schema)));
+  if (compiled === undefined) perSchema.set(source, (compiled = compile(source, schema, root)));
   return compiled;
 }
 
-function compile(source: string, schema: JSONSchemaProps): Compiled {
+function compile(source: string, schema: JSONSchemaProps, root: boolean): Compiled {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(source);
   } catch (e) {
     return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
   }
-  const problem = undeclared(parsed.expr, source, parsed.sourceInfo?.positions ?? {});
+  const problem = undeclared(parsed.expr, source, parsed.sourceInfo?.positions ?? {}, schema, root);
   if (problem !== undefined) return { ok: false, error: problem };
   let run: CompiledExpression['run'];
   try {
@@ -64,7 +68,7 @@ function compile(source: string, schema: JSONSchemaProps): Compiled {
 }
 
 /** The first reference to a variable or function the environment lacks, in cel-go's words. */
-function undeclared(root: Expr, source: string, positions: Record<string, number>): string | undefined {
+function undeclared(expr: Expr, source: string, positions: Record<string, number>, selfSchema: JSONSchemaProps, isRoot: boolean): string | undefined {
   const at = (e: Expr) => {
     const offset = positions[String(e.id)] ?? 0;
     const before = source.slice(0, offset);
@@ -72,8 +76,30 @@ function undeclared(root: Expr, source: string, positions: Record<string, number
     const column = offset - (before.lastIndexOf('\n') + 1) + 1;
     return `<input>:${line}:${column}`;
   };
+  // Schemas of the variables in scope: self and oldSelf, and iteration variables over lists of known items.
+  const typed = new Map<string, { schema: JSONSchemaProps; root: boolean }>([
+    ['self', { schema: selfSchema, root: isRoot }],
+    ['oldSelf', { schema: selfSchema, root: isRoot }],
+  ]);
+  const schemaOf = (e: Expr | undefined): { schema: JSONSchemaProps; root: boolean } | undefined => {
+    if (e === undefined) return undefined;
+    const k = e.exprKind;
+    if (k.case === 'identExpr') return typed.get(k.value.name);
+    if (k.case === 'selectExpr' && !k.value.testOnly) {
+      const base = schemaOf(k.value.operand);
+      const s = base === undefined ? undefined : fieldSchema(base.schema, k.value.field, base.root);
+      return s === undefined ? undefined : { schema: s, root: false };
+    }
+    return undefined;
+  };
   const walk = (e: Expr, bound: ReadonlySet<string>): string | undefined => {
     const k = e.exprKind;
+    if (k.case === 'selectExpr' && k.value.operand !== undefined) {
+      const base = schemaOf(k.value.operand);
+      if (base !== undefined && isClosedObject(base.schema) && fieldSchema(base.schema, k.value.field, base.root) === undefined) {
+        return `ERROR: ${at(e)}: undefined field '${k.value.field}'`;
+      }
+    }
     if (k.case === 'identExpr') {
       const name = k.value.name;
       if (bound.has(name) || typeNames.has(name) || namespaces.has(name)) return undefined;
@@ -97,9 +123,16 @@ function undeclared(root: Expr, source: string, positions: Record<string, number
     if (k.case === 'comprehensionExpr') {
       const c = k.value;
       const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter((v) => v !== ''));
-      for (const x of [c.iterRange, c.accuInit]) if (x !== undefined) { const p = walk(x, bound); if (p !== undefined) return p; }
-      for (const x of [c.loopCondition, c.loopStep, c.result]) if (x !== undefined) { const p = walk(x, inner); if (p !== undefined) return p; }
-      return undefined;
+      const range = schemaOf(c.iterRange);
+      const shadowed = typed.get(c.iterVar);
+      if (range?.schema.type === 'array' && range.schema.items !== undefined) typed.set(c.iterVar, { schema: range.schema.items, root: false });
+      else typed.delete(c.iterVar);
+      const restore = () => (shadowed === undefined ? typed.delete(c.iterVar) : typed.set(c.iterVar, shadowed));
+      let found: string | undefined;
+      for (const x of [c.iterRange, c.accuInit]) if (found === undefined && x !== undefined) found = walk(x, bound);
+      for (const x of [c.loopCondition, c.loopStep, c.result]) if (found === undefined && x !== undefined) found = walk(x, inner);
+      restore();
+      return found;
     }
     for (const c of childrenOf(e)) {
       const p = walk(c, bound);
@@ -107,5 +140,6 @@ function undeclared(root: Expr, source: string, positions: Record<string, number
     }
     return undefined;
   };
-  return walk(root, new Set(['self', 'oldSelf']));
+  return walk(expr, new Set(['self', 'oldSelf']));
 }
+

@@ -81,14 +81,18 @@ function walk(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld: boo
   }
 }
 
-function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld: boolean, path: string, run: Run): void {
+/** Kubernetes renders the root's (nil) field path as `<nil>`. */
+const shown = (path: string): string => (path === '' ? '<nil>' : path);
+
+function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld: boolean, nodePath: string, run: Run): void {
+  const path = shown(nodePath);
   const rules = (schema['x-kubernetes-validations'] ?? []) as ValidationRule[];
   if (rules.length === 0) return;
   const self = toCel(value, schema);
   const type = schemaTypeName(schema);
   for (const rule of rules) {
     if (run.stopped) return;
-    const compiled = compileExpression(rule.rule, schema);
+    const compiled = compileExpression(rule.rule, schema, nodePath === '');
     if (!compiled.ok) {
       run.problems.push(invalid(path, type, `rule compile error: compilation failed: ${compiled.error}`));
       continue;
@@ -125,8 +129,8 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
       run.problems.push(invalid(path, type, `rule did not evaluate to a bool evaluating rule: ${ruleErrorString(rule)}`));
       continue;
     }
-    const at = withFieldPath(path, rule.fieldPath);
-    const problem = failure(at, type, messageOf(rule, bindings, schema), rule.reason);
+    const at = shown(withFieldPath(nodePath, rule.fieldPath));
+    const problem = failure(at, type, messageOf(rule, bindings, schema, nodePath === ''), rule.reason);
     if (run.warnings !== undefined && !expr.usesOldSelf && hasOld && jsonEqual(value, old)) run.warnings.push(fieldErrorString(problem));
     else run.problems.push(problem);
   }
@@ -140,9 +144,9 @@ function celErrorText(message: string): string {
 
 const ruleErrorString = (rule: ValidationRule): string => (rule.message !== undefined && rule.message.trim() !== '' ? rule.message.trim() : rule.rule.trim());
 
-function messageOf(rule: ValidationRule, bindings: Record<string, CelInput>, schema: JSONSchemaProps): string {
+function messageOf(rule: ValidationRule, bindings: Record<string, CelInput>, schema: JSONSchemaProps, root: boolean): string {
   if (rule.messageExpression !== undefined && rule.messageExpression.trim() !== '') {
-    const compiled = compileExpression(rule.messageExpression, schema);
+    const compiled = compileExpression(rule.messageExpression, schema, root);
     if (compiled.ok) {
       const out = compiled.expression.run(bindings);
       if (typeof out === 'string' && out.trim() !== '' && !/[\n\r]/.test(out)) return out.trim();
