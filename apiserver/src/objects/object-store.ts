@@ -25,6 +25,7 @@ import { pruneUnknownFields } from '../schema/prune.js';
 import { validateAgainstSchema } from '../schema/validate.js';
 import { validateRules } from '../schema/cel/validator.js';
 import { unchangedAt } from '../schema/ratcheting.js';
+import { validateListTypes } from '../schema/list-types.js';
 import type { Store, StoredValue } from '../storage/interface.js';
 import { validateMetadataTypes, validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
 import { cloneJson, jsonEqual, nowTimestamp, type KubeObject } from './object.js';
@@ -344,6 +345,7 @@ export class ObjectStore {
     // Custom resources ratchet (as Kubernetes does): an error on a value the update did not change is dropped.
     const ratchet = prev !== undefined && !resource.builtin;
     problems.push(...(ratchet ? schemaProblems.filter((p) => !unchangedAt(p.field, obj, prev)) : schemaProblems));
+    if (!resource.builtin) problems.push(...validateListTypes(rest, resource.schema));
     problems.push(...validateRules(resource.schema, obj, prev, ratchet ? warnings : undefined));
     problems.push(...(strategy.validate?.(obj) ?? []));
     if (prev !== undefined) problems.push(...(strategy.validateUpdate?.(obj, prev) ?? []));

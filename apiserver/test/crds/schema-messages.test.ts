@@ -33,6 +33,8 @@ t.test('schema errors in Kubernetes words', async (t) => {
               every: { type: 'string', format: 'duration' },
               expr: { type: 'string', format: 'regex' },
               count: { type: 'integer', format: 'int32' },
+              tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+              ports: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } } },
             },
           },
         },
@@ -44,7 +46,7 @@ t.test('schema errors in Kubernetes words', async (t) => {
   const res = await postJson(
     ts,
     pathOf('Strict'),
-    widget('bad', { replicas: 'three', port: true, name: 'ABC', mode: 'x', level: 3, short: 'abc', list: ['a', 'b', 'c'], min: 0, below: 10, when: 'yesterday', every: 'soon' }, {}, 'Strict'),
+    widget('bad', { replicas: 'three', port: true, name: 'ABC', mode: 'x', level: 3, short: 'abc', list: ['a', 'b', 'c'], min: 0, below: 10, when: 'yesterday', every: 'soon', tags: ['a', 'b', 'a', 'a'], ports: [{ name: 'http', port: 80 }, { name: 'http', port: 81 }] }, {}, 'Strict'),
   );
   t.equal(res.status, 422, res.text);
   const s = res.json<Status>();
@@ -61,6 +63,8 @@ t.test('schema errors in Kubernetes words', async (t) => {
     'spec.below: Invalid value: 10: spec.below in body should be less than 10',
     'spec.when: Invalid value: "yesterday": spec.when in body must be of type date-time: "yesterday"',
     'spec.every: Invalid value: "soon": spec.every in body must be of type duration: "soon"',
+    'spec.tags[2]: Duplicate value: "a"',
+    'spec.ports[1]: Duplicate value: map[string]interface {}{"name":"http"}',
   ];
   for (const line of expected) t.ok(s.message.includes(line), line);
   t.equal(s.details?.causes?.filter((c) => c.field === 'spec.port').length, 1, 'one message for int-or-string');
