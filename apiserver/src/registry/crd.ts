@@ -4,7 +4,7 @@
 import { invalid, isDNS1035Label, isDNS1123Label, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
 import { isPlainObject, type KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
-import { checkSchemaPatterns, checkSchemaRules, checkSchemaShape } from '../schema/schema-checks.js';
+import { checkSchemaPatterns, checkSchemaRules, checkSchemaShape, checkStructural } from '../schema/schema-checks.js';
 import type { PrinterColumn, Resource } from './resource.js';
 import { defaultStrategy, type Strategy } from './strategy.js';
 
@@ -86,7 +86,7 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
     else {
       const at = `spec.versions[${i}].schema.openAPIV3Schema`;
       const shape = checkSchemaShape(schema, at);
-      problems.push(...(shape.length > 0 ? shape : [...checkSchemaPatterns(schema, at), ...checkSchemaRules(schema, at)]));
+      problems.push(...(shape.length > 0 ? shape : [...checkStructural(schema, at), ...checkSchemaPatterns(schema, at), ...checkSchemaRules(schema, at)]));
     }
   });
   return problems;

@@ -117,3 +117,93 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
   if (total > perCrdEstimateLimit) problems.push(forbidden(path, exceedsMessage('x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema', total, perCrdEstimateLimit)));
   return problems;
 }
+
+type Level = 'root' | 'item' | 'field';
+
+/**
+ * Kubernetes' structural-schema invariants (a v1 CRD must have a structural schema): every node has a type
+ * (unless int-or-string or preserve-unknown-fields), the root is an object without additionalProperties, arrays
+ * have items, the root's metadata restricts at most name and generateName, and logical junctors (allOf, anyOf,
+ * oneOf, not) hold value validations only.
+ */
+export function checkStructural(root: unknown, path: string): FieldError[] {
+  const problems: FieldError[] = [];
+  structural(root, 'root', path, problems);
+  return problems;
+}
+
+function structural(node: unknown, level: Level, at: string, problems: FieldError[]): void {
+  if (!isPlainObject(node)) return;
+  const type = node['type'];
+  const embedded = node['x-kubernetes-embedded-resource'] === true;
+  if (type === 'array' && node['items'] === undefined) problems.push(required(`${at}.items`, 'must be specified'));
+  if (isPlainObject(node['items'])) structural(node['items'], 'item', `${at}.items`, problems);
+  const props = isPlainObject(node['properties']) ? node['properties'] : {};
+  for (const [k, v] of Object.entries(props)) structural(v, 'field', `${at}.properties[${k}]`, problems);
+  if (node['additionalProperties'] !== undefined) {
+    if (level === 'root') problems.push(forbidden(`${at}.additionalProperties`, 'must not be used at the root'));
+    structural(node['additionalProperties'], 'field', `${at}.additionalProperties`, problems);
+  }
+  if (embedded && type !== 'object') {
+    problems.push(type === undefined ? required(`${at}.type`, 'must be object if x-kubernetes-embedded-resource is true') : invalid(`${at}.type`, type, 'must be object if x-kubernetes-embedded-resource is true'));
+  } else if (type === undefined && node['x-kubernetes-int-or-string'] !== true && node['x-kubernetes-preserve-unknown-fields'] !== true) {
+    const where = level === 'root' ? 'at the root' : level === 'item' ? 'for specified array items' : 'for specified object fields';
+    problems.push(required(`${at}.type`, `must not be empty ${where}`));
+  }
+  if (level === 'root' && type !== undefined && type !== 'object') problems.push(invalid(`${at}.type`, type, 'must be object at the root'));
+  const checkMetadata = level === 'root' || embedded;
+  for (const k of ['kind', 'apiVersion']) {
+    const p = props[k];
+    if (checkMetadata && isPlainObject(p) && p['type'] !== 'string') problems.push(invalid(`${at}.properties[${k}].type`, p['type'] ?? '', 'must be string'));
+  }
+  const metadata = props['metadata'];
+  if (isPlainObject(metadata)) {
+    if (checkMetadata && metadata['type'] !== 'object') problems.push(invalid(`${at}.properties[metadata].type`, metadata['type'] ?? '', 'must be object'));
+    const restricted = Object.keys(isPlainObject(metadata['properties']) ? metadata['properties'] : {});
+    if (level === 'root' && restricted.some((k) => k !== 'name' && k !== 'generateName')) {
+      problems.push(forbidden(`${at}.properties[metadata]`, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
+    }
+  }
+  const intOrString = (list: unknown) =>
+    Array.isArray(list) && list.length === 2 && isPlainObject(list[0]) && isPlainObject(list[1]) && list[0]['type'] === 'integer' && list[1]['type'] === 'string' && Object.keys(list[0]).length === 1 && Object.keys(list[1]).length === 1;
+  for (const junctor of ['allOf', 'anyOf', 'oneOf'] as const) {
+    const list = node[junctor];
+    if (!Array.isArray(list)) continue;
+    if (junctor === 'anyOf' && intOrString(list)) continue;
+    list.forEach((v: unknown, i) => {
+      if (junctor === 'allOf' && i === 0 && isPlainObject(v) && intOrString(v['anyOf'])) return;
+      nested(v, `${at}.${junctor}[${i}]`, problems);
+    });
+  }
+  if (node['not'] !== undefined) nested(node['not'], `${at}.not`, problems);
+}
+
+/** A schema under a logical junctor may hold value validations only. */
+function nested(node: unknown, at: string, problems: FieldError[]): void {
+  if (!isPlainObject(node)) return;
+  const forbid = (key: string, why: string) => {
+    if (node[key] !== undefined && node[key] !== false && !(Array.isArray(node[key]) && (node[key] as unknown[]).length === 0)) problems.push(forbidden(`${at}.${key}`, why));
+  };
+  forbid('type', 'must be empty to be structural');
+  forbid('additionalProperties', 'must be undefined to be structural');
+  forbid('default', 'must be undefined to be structural');
+  forbid('title', 'must be empty to be structural');
+  forbid('description', 'must be empty to be structural');
+  forbid('nullable', 'must be false to be structural');
+  forbid('x-kubernetes-preserve-unknown-fields', 'must be false to be structural');
+  forbid('x-kubernetes-embedded-resource', 'must be false to be structural');
+  forbid('x-kubernetes-int-or-string', 'must be false to be structural');
+  forbid('x-kubernetes-list-map-keys', 'must be empty to be structural');
+  forbid('x-kubernetes-list-type', 'must be undefined to be structural');
+  forbid('x-kubernetes-map-type', 'must be undefined to be structural');
+  forbid('x-kubernetes-validations', 'must be empty to be structural');
+  const props = isPlainObject(node['properties']) ? node['properties'] : {};
+  if ('metadata' in props) problems.push(forbidden(`${at}.properties[metadata]`, 'must not be specified in a nested context'));
+  for (const [k, v] of Object.entries(props)) nested(v, `${at}.properties[${k}]`, problems);
+  if (node['items'] !== undefined) nested(node['items'], `${at}.items`, problems);
+  for (const junctor of ['allOf', 'anyOf', 'oneOf']) {
+    const list = node[junctor];
+    if (Array.isArray(list)) list.forEach((v: unknown, i) => nested(v, `${at}.${junctor}[${i}]`, problems));
+  }
+  if (node['not'] !== undefined) nested(node['not'], `${at}.not`, problems);
+}

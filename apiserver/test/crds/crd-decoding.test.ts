@@ -107,4 +107,43 @@ t.test('custom resource decoding', async (t) => {
     const ready = await request(ts, 'GET', '/readyz');
     t.equal(ready.status, 200);
   });
+
+  t.test('a schema that is not structural is refused in Kubernetes words', async (t) => {
+    const res = await postJson(
+      ts,
+      crdsPath,
+      widgetCrd(
+        {
+          type: 'object',
+          properties: {
+            metadata: { type: 'object', properties: { labels: { type: 'object' } } },
+            spec: {
+              type: 'object',
+              properties: {
+                untyped: { description: 'no type' },
+                list: { type: 'array' },
+                port: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
+                either: { type: 'string', anyOf: [{ type: 'string', maxLength: 3 }, { pattern: '^x' }] },
+              },
+            },
+          },
+        },
+        {},
+        'Unstructured',
+      ),
+    );
+    t.equal(res.status, 422, res.text.slice(0, 300));
+    const s = res.json<Status>();
+    const at = 'spec.versions[0].schema.openAPIV3Schema';
+    for (const line of [
+      `${at}.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified`,
+      `${at}.properties[spec].properties[untyped].type: Required value: must not be empty for specified object fields`,
+      `${at}.properties[spec].properties[list].items: Required value: must be specified`,
+      `${at}.properties[spec].properties[either].anyOf[0].type: Forbidden: must be empty to be structural`,
+    ]) {
+      t.ok(s.message.includes(line), line);
+    }
+    t.notMatch(s.message, /properties\[port\]/, 'int-or-string with its anyOf pattern is structural');
+    t.equal(s.details?.causes?.length, 4, s.message);
+  });
 });
