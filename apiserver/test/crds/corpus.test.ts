@@ -17,6 +17,8 @@ interface Case {
   readonly defaults: readonly (readonly [string, string, string])[];
   readonly columns: readonly (readonly [string, RegExp])[];
   readonly invalid: { readonly yaml: string; readonly messages: readonly string[] };
+  /** An update of the example that a transition rule (oldSelf) refuses. */
+  readonly transition?: { readonly yaml: string; readonly messages: readonly string[] };
 }
 
 const cases: Case[] = [
@@ -177,6 +179,132 @@ spec:
       ],
     },
   },
+  {
+    name: 'Istio (every CRD of the release; PeerAuthentication exercised)',
+    crds: ['istio-crd-all.yaml'],
+    example: {
+      yaml: `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default}
+spec:
+  selector: {matchLabels: {app: web}}
+  mtls: {mode: STRICT}
+  portLevelMtls: {"8080": {mode: PERMISSIVE}}
+`,
+    },
+    explain: ['peerauthentication.spec.mtls.mode', /PERMISSIVE/],
+    defaults: [],
+    columns: [['peerauthentication', /default\s+STRICT\s+\d+s/]],
+    invalid: {
+      yaml: `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: bad-peer}
+spec:
+  selector: {matchLabels: {"app*": web}}
+  mtls: {mode: SOMETIMES}
+  portLevelMtls: {"0": {mode: STRICT}}
+`,
+      messages: [
+        `The PeerAuthentication "bad-peer" is invalid: `,
+        'spec.mtls.mode: Unsupported value: "SOMETIMES": supported values: "UNSET", "DISABLE", "PERMISSIVE", "STRICT"',
+        'spec.portLevelMtls: Invalid value: "object": port must be between 1-65535',
+        'spec.selector.matchLabels: Invalid value: "object": wildcard not allowed in label key match',
+      ],
+    },
+  },
+  {
+    name: 'Crossplane CompositeResourceDefinition',
+    crds: ['crossplane-compositeresourcedefinitions.yaml'],
+    example: {
+      yaml: `apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xpostgresqlinstances.example.org}
+spec:
+  group: example.org
+  names: {kind: XPostgreSQLInstance, plural: xpostgresqlinstances}
+  versions:
+  - name: v1alpha1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {storageGB: {type: integer}}}
+`,
+    },
+    explain: ['compositeresourcedefinition.spec.names', /plural/],
+    defaults: [],
+    columns: [['xrd', /xpostgresqlinstances\.example\.org\s+\d+s/]],
+    invalid: {
+      yaml: `apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xbad.example.org}
+spec:
+  group: example.org
+  names: {kind: XBad, plural: XBads}
+  versions: [{name: v1alpha1, served: true, referenceable: true}]
+`,
+      messages: [`The CompositeResourceDefinition "xbad.example.org" is invalid: `, 'spec.names: Invalid value: "object": Plural name must be lowercase'],
+    },
+    transition: {
+      yaml: `apiVersion: apiextensions.crossplane.io/v1
+kind: CompositeResourceDefinition
+metadata: {name: xpostgresqlinstances.example.org}
+spec:
+  group: example.org
+  names: {kind: XPostgreSQLDatabase, plural: xpostgresqlinstances}
+  versions:
+  - name: v1alpha1
+    served: true
+    referenceable: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {storageGB: {type: integer}}}
+`,
+      messages: [`The CompositeResourceDefinition "xpostgresqlinstances.example.org" is invalid: `, 'spec.names: Invalid value: "object": Value is immutable'],
+    },
+  },
+  {
+    name: 'Flux Bucket',
+    crds: ['flux-buckets.yaml'],
+    example: {
+      yaml: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: Bucket
+metadata: {name: podinfo}
+spec:
+  interval: 5m0s
+  bucketName: podinfo
+  endpoint: minio.example.com
+`,
+    },
+    explain: ['bucket.spec.bucketName', /BucketName is the name of the object storage bucket/],
+    defaults: [
+      ['bucket/podinfo', '{.spec.provider}', 'generic'],
+      ['bucket/podinfo', '{.spec.timeout}', '60s'],
+      ['bucket/podinfo', '{.status.observedGeneration}', '-1'],
+    ],
+    columns: [['bucket', /podinfo\s+minio\.example\.com\s+\d+s/]],
+    invalid: {
+      yaml: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: Bucket
+metadata: {name: bad-bucket}
+spec:
+  interval: 5 minutes
+  bucketName: podinfo
+  endpoint: minio.example.com
+  provider: generic
+  serviceAccountName: reader
+`,
+      messages: [
+        `The Bucket "bad-bucket" is invalid: `,
+        "spec.interval: Invalid value: \"5 minutes\": spec.interval in body should match '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$'",
+        "spec: Invalid value: \"object\": ServiceAccountName is not supported for the 'generic' Bucket provider",
+      ],
+    },
+  },
 ];
 
 const file = (name: string) => join(corpus, name);
@@ -225,6 +353,11 @@ t.test('real CRDs behave as on Kubernetes', async (t) => {
       const refused = await ts.kubectl(['apply', '-f', '-'], { input: c.invalid.yaml });
       t.not(refused.code, 0, 'the invalid objects are refused');
       for (const m of c.invalid.messages) t.ok(refused.stderr.includes(m), `${m}\n--- kubectl said:\n${refused.stderr}`);
+      if (c.transition !== undefined) {
+        const changed = await ts.kubectl(['apply', '-f', '-'], { input: c.transition.yaml });
+        t.not(changed.code, 0, 'the update a transition rule forbids is refused');
+        for (const m of c.transition.messages) t.ok(changed.stderr.includes(m), `${m}\n--- kubectl said:\n${changed.stderr}`);
+      }
     });
   }
 });

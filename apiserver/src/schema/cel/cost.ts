@@ -14,17 +14,27 @@ export const perCallLimit = 1_000_000;
 export const perObjectBudget = 10_000_000;
 
 const maxRequestBytes = 3 * 1024 * 1024;
-/** The shortest element of a list or map entry in JSON ("" plus a comma), so the most a request can hold. */
-const unboundedCount = Math.floor(maxRequestBytes / 3);
+/** The shortest element of a list or map entry in JSON ("" plus a comma). */
+const minElementBytes = 3;
+
+/** The fewest bytes one element of a list (value and comma) or map (key, colon, value, comma) of `s` takes. */
+function elementBytes(s: JSONSchemaProps | undefined): number {
+  const value = (v: JSONSchemaProps | undefined) => (v?.type === 'integer' || v?.type === 'number' || v?.type === 'boolean' ? 1 : 2);
+  if (s?.type === 'array') return value(s.items) + 1;
+  if (s?.type === 'object') return 2 + 1 + value(typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined) + 1;
+  return minElementBytes;
+}
 
 /** What the estimator knows about the value an expression yields. */
 interface Shape {
   readonly schema: JSONSchemaProps | undefined;
   readonly value?: unknown;
   readonly known: boolean;
+  /** The most bytes the value can take: a request's limit, shared among the elements of what holds it. */
+  readonly bytes: number;
 }
 
-const unknownShape: Shape = { schema: undefined, known: false };
+const unknownShape: Shape = { schema: undefined, known: false, bytes: maxRequestBytes };
 
 export interface CostInputs {
   readonly self: JSONSchemaProps;
@@ -35,8 +45,8 @@ export interface CostInputs {
 /** The estimated cost of `expr`. */
 export function estimateCost(expr: Expr, inputs: CostInputs): number {
   const scope = new Map<string, Shape>([
-    ['self', { schema: inputs.self, value: inputs.values?.self, known: inputs.values !== undefined }],
-    ['oldSelf', { schema: inputs.self, value: inputs.values?.oldSelf, known: inputs.values !== undefined }],
+    ['self', { schema: inputs.self, value: inputs.values?.self, known: inputs.values !== undefined, bytes: maxRequestBytes }],
+    ['oldSelf', { schema: inputs.self, value: inputs.values?.oldSelf, known: inputs.values !== undefined, bytes: maxRequestBytes }],
   ]);
   let cap: number | undefined;
   // At run time no size exceeds the object's own JSON length (computed only if a size is not known exactly).
@@ -57,6 +67,7 @@ function cost(e: Expr, scope: Map<string, Shape>, cap: () => number): number {
   const k = e.exprKind;
   switch (k.case) {
     case 'constExpr':
+      return 0;
     case 'identExpr':
       return 1;
     case 'selectExpr':
@@ -76,7 +87,8 @@ function cost(e: Expr, scope: Map<string, Shape>, cap: () => number): number {
       const range = shapeOf(c.iterRange, scope);
       const n = sizeOf(range, cap);
       const inner = new Map(scope);
-      inner.set(c.iterVar, { schema: elementSchema(range.schema), known: false });
+      // n elements share the request: each is at most 1/n of what holds them.
+      inner.set(c.iterVar, { schema: elementSchema(range.schema), known: false, bytes: Math.max(minElementBytes, Math.floor(range.bytes / Math.max(1, n))) });
       if (c.iterVar2 !== '') inner.set(c.iterVar2, unknownShape);
       inner.set(c.accuVar, unknownShape);
       const body = (c.loopCondition === undefined ? 0 : cost(c.loopCondition, inner, cap)) + (c.loopStep === undefined ? 0 : cost(c.loopStep, inner, cap));
@@ -108,7 +120,7 @@ function shapeOf(e: Expr | undefined, scope: Map<string, Shape>): Shape {
     const key = Object.keys(props).find((p) => escapePropertyName(p) === name);
     const schema = key !== undefined ? props[key] : typeof base.schema?.additionalProperties === 'object' ? base.schema.additionalProperties : undefined;
     const value = base.known && typeof base.value === 'object' && base.value !== null ? (base.value as Record<string, unknown>)[key ?? name] : undefined;
-    return { schema, value, known: base.known };
+    return { schema, value, known: base.known, bytes: base.bytes };
   }
   return unknownShape;
 }
@@ -122,8 +134,8 @@ function sizeOf(shape: Shape, cap: () => number): number {
     return 1;
   }
   const s = shape.schema;
-  const bound = s?.maxItems ?? s?.maxProperties ?? s?.maxLength ?? (s?.type === 'string' ? maxRequestBytes : unboundedCount);
-  return Math.min(bound, cap());
+  const fits = s?.type === 'string' ? shape.bytes : Math.floor(shape.bytes / elementBytes(s));
+  return Math.min(s?.maxItems ?? s?.maxProperties ?? s?.maxLength ?? fits, fits, cap());
 }
 
 /** Kubernetes' wording for an estimate over a limit ("by factor of 12.3x"). */
