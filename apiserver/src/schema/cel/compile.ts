@@ -109,7 +109,8 @@ function undeclared(expr: Expr, source: string, positions: Record<string, number
       const ns = qualifiedName(k.value.target);
       const qualified = ns !== undefined && namespaces.has(ns.split('.')[0]!) && !bound.has(ns.split('.')[0]!) ? `${ns}.${k.value.function}` : undefined;
       const name = qualified ?? k.value.function;
-      if (!name.startsWith('_') && !name.startsWith('@') && !name.startsWith('!') && !knownFunctionNames.has(name)) {
+      // Operators (`_+_`, `-_`, `!_`, `@in`) are not names a rule can misspell.
+      if (/^[A-Za-z]/.test(name) && !knownFunctionNames.has(name)) {
         return `ERROR: ${at(e)}: undeclared reference to '${name}' (in container '')`;
       }
       if (qualified !== undefined) {

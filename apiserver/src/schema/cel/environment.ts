@@ -1,9 +1,11 @@
 // The CEL environment of CRD validation rules: the standard library plus Kubernetes' extension libraries
-// (strings, lists, sets, regex on RE2, URLs, quantities, IP/CIDR, format, optionals), with `self` and `oldSelf`.
+// (strings, lists, sets, regex on RE2, URLs, quantities, IP/CIDR, format, optionals, base64), with `self` and
+// `oldSelf`.
 
 import { celEnv, type CelEnv } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { compileRe2 } from '../regex.js';
+import { encodersLibrary } from './lib/encoders.js';
 import { formatLibrary } from './lib/format.js';
 import { ipLibrary } from './lib/ip.js';
 import { listsLibrary } from './lib/lists.js';
@@ -12,7 +14,7 @@ import { quantityLibrary } from './lib/quantity.js';
 import { regexLibrary } from './lib/regex.js';
 import { urlLibrary } from './lib/url.js';
 
-export const kubernetesFunctions = [...strings, ...listsLibrary, ...regexLibrary, ...urlLibrary, ...quantityLibrary, ...ipLibrary, ...formatLibrary, ...optionalLibrary];
+export const kubernetesFunctions = [...strings, ...listsLibrary, ...regexLibrary, ...urlLibrary, ...quantityLibrary, ...ipLibrary, ...formatLibrary, ...optionalLibrary, ...encodersLibrary];
 
 /** Names a rule may call: the standard library's and the extensions' (unknown names fail compilation). */
 export const knownFunctionNames: ReadonlySet<string> = new Set([
