@@ -31,6 +31,8 @@ interface Run {
   readonly problems: FieldError[];
   /** Ratcheting: failures of rules on unchanged values go here, as warnings, when given. */
   readonly warnings: string[] | undefined;
+  /** CEL values already made of this object's subtrees (and the old object's). */
+  readonly converted: WeakMap<object, CelInput>;
 }
 
 /**
@@ -40,7 +42,7 @@ interface Run {
  */
 export function validateRules(schema: JSONSchemaProps, obj: unknown, old: unknown, warnings?: string[]): FieldError[] {
   if (!hasRules(schema)) return [];
-  const run: Run = { budget: perObjectBudget, stopped: false, problems: [], warnings };
+  const run: Run = { budget: perObjectBudget, stopped: false, problems: [], warnings, converted: new WeakMap() };
   walk(schema, rootView(obj), old === undefined ? undefined : rootView(old), old !== undefined, '', run);
   return run.problems;
 }
@@ -88,7 +90,7 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
   const path = shown(nodePath);
   const rules = (schema['x-kubernetes-validations'] ?? []) as ValidationRule[];
   if (rules.length === 0) return;
-  const self = toCel(value, schema);
+  const self = toCel(value, schema, run.converted);
   const type = schemaTypeName(schema);
   for (const rule of rules) {
     if (run.stopped) return;
@@ -101,7 +103,7 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
     const optionalOld = rule.optionalOldSelf === true;
     if (expr.usesOldSelf && !hasOld && !optionalOld) continue;
     const bindings: Record<string, CelInput> = { self };
-    if (expr.usesOldSelf) bindings['oldSelf'] = optionalOld ? optionalOf(hasOld ? toCel(old, schema) : undefined) : toCel(old, schema);
+    if (expr.usesOldSelf) bindings['oldSelf'] = optionalOld ? optionalOf(hasOld ? toCel(old, schema, run.converted) : undefined) : toCel(old, schema, run.converted);
     const cost = expr.sizeDependent ? estimateCost(expr.ast, { self: schema, values: { self: value, oldSelf: old } }) : expr.estimatedCost;
     if (cost > run.budget) {
       run.problems.push(invalid(path, type, 'validation failed due to running out of cost budget, no further validation rules will be run'));

@@ -16,8 +16,20 @@ export function escapePropertyName(name: string): string {
   return name.replaceAll('__', '__underscores__').replaceAll('.', '__dot__').replaceAll('-', '__dash__').replaceAll('/', '__slash__');
 }
 
-/** The CEL value of `value` under `schema` (which may be undefined where the schema says nothing). */
-export function toCel(value: unknown, schema: JSONSchemaProps | undefined): CelInput {
+/**
+ * The CEL value of `value` under `schema` (which may be undefined where the schema says nothing). `seen` keeps
+ * conversions of objects and lists for one validation, where nested rules would convert the same subtrees again.
+ */
+export function toCel(value: unknown, schema: JSONSchemaProps | undefined, seen?: WeakMap<object, CelInput>): CelInput {
+  if (seen !== undefined && typeof value === 'object' && value !== null) {
+    let done = seen.get(value);
+    if (done === undefined) seen.set(value, (done = convert(value, schema, seen)));
+    return done;
+  }
+  return convert(value, schema, seen);
+}
+
+function convert(value: unknown, schema: JSONSchemaProps | undefined, seen: WeakMap<object, CelInput> | undefined): CelInput {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') {
     const asInt = schema?.type === 'integer' || schema?.['x-kubernetes-int-or-string'] === true || (schema?.type !== 'number' && Number.isInteger(value));
@@ -25,7 +37,7 @@ export function toCel(value: unknown, schema: JSONSchemaProps | undefined): CelI
   }
   if (typeof value === 'string') return typedString(value, schema?.format);
   if (typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.map((item) => toCel(item, schema?.items));
+  if (Array.isArray(value)) return value.map((item) => toCel(item, schema?.items, seen));
   if (isPlainObject(value)) {
     const props = schema?.properties;
     const additional = typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined;
@@ -33,8 +45,8 @@ export function toCel(value: unknown, schema: JSONSchemaProps | undefined): CelI
     const out = new Map<string, CelInput>();
     for (const [k, v] of Object.entries(value)) {
       const declared = props?.[k];
-      if (declared !== undefined) out.set(escapePropertyName(k), toCel(v, declared));
-      else out.set(k, toCel(v, additional));
+      if (declared !== undefined) out.set(escapePropertyName(k), toCel(v, declared, seen));
+      else out.set(k, toCel(v, additional, seen));
     }
     return out;
   }
