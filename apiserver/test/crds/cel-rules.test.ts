@@ -3,7 +3,7 @@
 // Kubernetes extension libraries, and CRDs whose rules do not compile or cost too much are refused.
 
 import t from 'tap';
-import { request, startTestServer } from '../e2e/harness.js';
+import { request, startTestServer } from '@berth/testkit';
 import { validateRules } from '../../src/schema/cel/validator.js';
 import type { JSONSchemaProps } from '@berth/api';
 import { installCrd, pathOf, postJson, putJson, widget, widgetCrd, type Status } from './crd-fixture.js';

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import t from 'tap';
-import { startTestServer, type TestServer } from '../e2e/harness.js';
+import { startTestServer, type TestServer } from '@berth/testkit';
 
 const corpus = join(import.meta.dirname, 'corpus');
 

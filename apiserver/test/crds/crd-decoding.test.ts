@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { stringify } from 'yaml';
-import { request, startTestServer } from '../e2e/harness.js';
+import { request, startTestServer } from '@berth/testkit';
 import { installCrd, pathOf, postJson, putJson, widget, widgetCrd, type Status } from './crd-fixture.js';
 
 const crdsPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';

@@ -1,7 +1,7 @@
 // Builds small CRDs for tests and installs them through the real API, waiting until their resources are served.
 
 import type { JSONSchemaProps } from '@berth/api';
-import { eventually, request, type RawResponse, type TestServer } from '../e2e/harness.js';
+import { eventually, request, type RawResponse, type TestServer } from '@berth/testkit';
 
 export const group = 'tests.example.com';
 

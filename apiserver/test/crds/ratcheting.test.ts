@@ -3,7 +3,7 @@
 // they were (a rule failing on an unchanged value warns); changing them to another invalid value is refused.
 
 import t from 'tap';
-import { request, startTestServer } from '../e2e/harness.js';
+import { request, startTestServer } from '@berth/testkit';
 import { installCrd, pathOf, postJson, putJson, widget, widgetCrd, type Status } from './crd-fixture.js';
 
 const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ratchets.tests.example.com';

@@ -2,7 +2,7 @@
 // nobody else, Go syntax such as (?i) works, and a CRD whose pattern is not a Go regexp is refused.
 
 import t from 'tap';
-import { request, startTestServer } from '../e2e/harness.js';
+import { request, startTestServer } from '@berth/testkit';
 import { installCrd, pathOf, postJson, widget, widgetCrd, widgetsPath, type Status } from './crd-fixture.js';
 
 t.test('patterns run on RE2', async (t) => {

@@ -3,7 +3,7 @@
 // included.
 
 import t from 'tap';
-import { startTestServer } from '../e2e/harness.js';
+import { startTestServer } from '@berth/testkit';
 import { installCrd, pathOf, postJson, widget, widgetCrd, type Status } from './crd-fixture.js';
 
 t.test('schema errors in Kubernetes words', async (t) => {
