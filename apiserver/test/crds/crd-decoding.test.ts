@@ -56,6 +56,9 @@ t.test('custom resource decoding', async (t) => {
     t.same(list.json<{ items: { status?: unknown }[] }>().items[0]?.status, { phase: 'Pending' }, 'and in lists');
     const table = await ts.kubectl(['get', 'defaulted', 'd1', '-o', 'jsonpath={.status.phase}']);
     t.equal(table.stdout, 'Pending');
+    const watched = await request(ts, 'GET', `${pathOf('Defaulted')}?watch=true&resourceVersion=0&timeoutSeconds=1`);
+    const first = JSON.parse(watched.text.split('\n')[0] ?? '{}') as { type?: string; object?: { status?: unknown } };
+    t.same([first.type, first.object?.status], ['ADDED', { phase: 'Pending' }], 'and in watch events');
 
     // A default added to the CRD later shows on objects stored before it.
     const crd = (await request(ts, 'GET', `${crdsPath}/defaulteds.tests.example.com`)).json<{ spec: { versions: { schema: { openAPIV3Schema: typeof schema } }[] } }>();
