@@ -20,6 +20,7 @@ const schema: JSONSchemaProps = {
         { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' },
         { rule: "self.mode != 'x'", messageExpression: "'mode ' + self.mode + ' is forbidden'", reason: 'FieldValueForbidden', fieldPath: '.mode' },
         { rule: 'self.replicas % 2 == 0', messageExpression: "'replicas ' + string(self.replicas) + ' is odd'" },
+        { rule: "self.?limits.cpu.orValue('1') != '0' && self.?labels[?'tier'].orValue('web') != ''", message: 'optional syntax: cpu limit may not be 0' },
       ),
       properties: {
         minReplicas: { type: 'integer' },
@@ -42,6 +43,8 @@ const schema: JSONSchemaProps = {
           items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, port: { type: 'integer', ...rules({ rule: 'self == oldSelf', message: 'a port keeps its number' }) } } },
         },
         'dashed-name': { type: 'string' },
+        limits: { type: 'object', properties: { cpu: { type: 'string' } } },
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
         until: { type: 'string', format: 'date-time', ...rules({ rule: "self > timestamp('2020-01-01T00:00:00Z') && self.getFullYear() < 2100", message: 'until must be in this century' }) },
         every: { type: 'string', format: 'duration', ...rules({ rule: "self >= duration('1m')", message: 'every must be at least a minute' }) },
         token: { type: 'string', ...rules({ rule: "-size(self) < 0 && base64.decode(self).size() == 3 && self.findAll('[A-Z]').size() >= 0", message: 'token is three base64 bytes' }) },
@@ -69,7 +72,7 @@ t.test('CEL validation rules', async (t) => {
     const res = await postJson(
       ts,
       path,
-      widget('bad', { ...good, minReplicas: 5, mode: 'x', replicas: 3, name: 'a1', sorted: [3, 1], memory: '2Gi', subnet: '192.168.0.0/16', host: 'Not_A_Label', endpoint: 'http://x', tags: ['A'], until: '2019-01-01T00:00:00Z', every: '30s' }, {}, 'Ruled'),
+      widget('bad', { ...good, minReplicas: 5, mode: 'x', replicas: 3, name: 'a1', sorted: [3, 1], memory: '2Gi', subnet: '192.168.0.0/16', host: 'Not_A_Label', endpoint: 'http://x', tags: ['A'], limits: { cpu: '0' }, until: '2019-01-01T00:00:00Z', every: '30s' }, {}, 'Ruled'),
     );
     t.equal(res.status, 422, res.text);
     const s = res.json<Status>();
@@ -77,6 +80,7 @@ t.test('CEL validation rules', async (t) => {
       'spec: Invalid value: "object": minReplicas must not exceed maxReplicas',
       'spec.mode: Forbidden: mode x is forbidden',
       'spec: Invalid value: "object": replicas 3 is odd',
+      'spec: Invalid value: "object": optional syntax: cpu limit may not be 0',
       "spec.name: Invalid value: \"string\": failed rule: self.matches('(?i)^[a-z]+$')",
       'spec.sorted: Invalid value: "array": failed rule: self.isSorted() && self.sum() < 100',
       'spec.memory: Invalid value: "string": memory must be a quantity below 1Gi',
@@ -150,7 +154,7 @@ t.test('CEL validation rules', async (t) => {
     const started = process.hrtime.bigint();
     for (let i = 0; i < n; i++) validateRules(schema, obj, obj);
     const us = Number(process.hrtime.bigint() - started) / 1000 / n;
-    t.comment(`CEL rules per object (19 rules, update): ${us.toFixed(1)} µs`);
+    t.comment(`CEL rules per object (20 rules, update): ${us.toFixed(1)} µs`);
     t.ok(us < 5000, `${us.toFixed(1)} µs per object`);
   });
 });

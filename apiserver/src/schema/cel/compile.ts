@@ -7,6 +7,7 @@ import { childrenOf, nodesOf, qualifiedName, type Expr } from './ast.js';
 import { estimateCost, sizeDependent } from './cost.js';
 import { fieldSchema, isClosedObject } from './fields.js';
 import { knownFunctionNames, validationEnv } from './environment.js';
+import { lower, rewrite } from './optional-syntax.js';
 
 export interface ValidationRule {
   readonly rule: string;
@@ -50,7 +51,8 @@ export function compileExpression(source: string, schema: JSONSchemaProps, root 
 function compile(source: string, schema: JSONSchemaProps, root: boolean): Compiled {
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(source);
+    parsed = parse(rewrite(source));
+    parsed.expr = lower(parsed.expr);
   } catch (e) {
     return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
   }
