@@ -4,7 +4,7 @@
 import { invalid, isDNS1035Label, isDNS1123Label, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
 import { isPlainObject, type KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
-import { checkSchemaPatterns, checkSchemaRules, checkSchemaShape, checkStructural } from '../schema/schema-checks.js';
+import { checkSchemaDefaults, checkSchemaPatterns, checkSchemaRules, checkSchemaShape, checkStructural } from '../schema/schema-checks.js';
 import type { PrinterColumn, Resource } from './resource.js';
 import { defaultStrategy, type Strategy } from './strategy.js';
 
@@ -86,7 +86,12 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
     else {
       const at = `spec.versions[${i}].schema.openAPIV3Schema`;
       const shape = checkSchemaShape(schema, at);
-      problems.push(...(shape.length > 0 ? shape : [...checkStructural(schema, at), ...checkSchemaPatterns(schema, at), ...checkSchemaRules(schema, at)]));
+      if (shape.length > 0) problems.push(...shape);
+      else {
+        const patterns = checkSchemaPatterns(schema, at);
+        // Defaults are validated with the schema's patterns, so only once those compile.
+        problems.push(...checkStructural(schema, at), ...patterns, ...(patterns.length === 0 ? checkSchemaDefaults(schema, at) : []), ...checkSchemaRules(schema, at));
+      }
     }
   });
   return problems;

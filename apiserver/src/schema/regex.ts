@@ -3,21 +3,13 @@
 
 import { RE2JS } from 're2js';
 import type { RegExpEngine } from 'ajv/dist/types/index.js';
+import { BoundedCache } from './bounded-cache.js';
 
-const cache = new Map<string, RE2JS>();
-const cacheLimit = 4096;
+// Bounded: patterns come from CRDs and CEL literals, but a client can send many.
+const cache = new BoundedCache<RE2JS>(4096);
 
 /** Compiles `pattern` with Go's syntax (`(?i)`, `\z`, `[[:alpha:]]`); throws an RE2JSSyntaxException naming the fault. */
-export function compileRe2(pattern: string): RE2JS {
-  let re = cache.get(pattern);
-  if (re === undefined) {
-    re = RE2JS.compile(pattern);
-    // A bounded cache: patterns come from CRDs and CEL literals, but a client can send many.
-    if (cache.size >= cacheLimit) cache.delete(cache.keys().next().value as string);
-    cache.set(pattern, re);
-  }
-  return re;
-}
+export const compileRe2 = (pattern: string): RE2JS => cache.get(pattern, () => RE2JS.compile(pattern));
 
 /** Why `pattern` is not a valid Go regular expression (Go's own wording), or undefined when it is. */
 export function re2Problem(pattern: string): string | undefined {

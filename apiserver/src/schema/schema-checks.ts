@@ -1,13 +1,15 @@
 // Checks a CRD version's openAPIV3Schema before it is served, as Kubernetes does at CRD create/update: every
 // `pattern` must be a Go (RE2) regular expression and every CEL rule must compile within Kubernetes' cost
-// limits. Each problem carries its path inside the CRD.
+// limits, and every default valid. Each problem carries its path inside the CRD.
 
 import { forbidden, invalid, notSupported, required, type FieldError } from '@berth/api';
 import { isPlainObject } from '../objects/object.js';
 import { compileExpression } from './cel/compile.js';
 import { exceedsMessage, perCrdEstimateLimit, perExpressionEstimateLimit } from './cel/cost.js';
 import type { JSONSchemaProps } from './json-schema.js';
+import { pruneUnknownFields } from './prune.js';
 import { re2Problem } from './regex.js';
+import { validateAgainstSchema } from './validate.js';
 
 /** A schema node and where it sits, e.g. `spec.versions[0].schema.openAPIV3Schema.properties[spec]`. */
 export interface SchemaVisit {
@@ -206,4 +208,21 @@ function nested(node: unknown, at: string, problems: FieldError[]): void {
     if (Array.isArray(list)) list.forEach((v: unknown, i) => nested(v, `${at}.${junctor}[${i}]`, problems));
   }
   if (node['not'] !== undefined) nested(node['not'], `${at}.not`, problems);
+}
+
+/**
+ * Problems with the `default`s of a schema, as Kubernetes checks them at CRD create/update: each must validate
+ * against its own node's schema and hold no field the schema would prune.
+ */
+export function checkSchemaDefaults(root: unknown, path: string): FieldError[] {
+  const problems: FieldError[] = [];
+  for (const { node, path: at } of schemaNodes(root, path)) {
+    if (node['default'] === undefined || /\.(allOf|anyOf|oneOf)\[\d+\]|\.not(\.|$)/.test(at.slice(path.length))) continue;
+    const schema = node as JSONSchemaProps;
+    const value = structuredClone(node['default']);
+    const invalidDefault = validateAgainstSchema(value, schema, `${at}.default`);
+    problems.push(...invalidDefault);
+    if (invalidDefault.length === 0 && pruneUnknownFields(value, schema).length > 0) problems.push(invalid(`${at}.default`, node['default'], 'must not have unknown fields'));
+  }
+  return problems;
 }

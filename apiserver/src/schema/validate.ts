@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { invalid, notSupported, required, tooLong, tooMany, typeInvalid, type FieldError } from '@berth/api';
 import { isPlainObject } from '../objects/object.js';
 import { fieldPath, type JSONSchemaProps } from './json-schema.js';
+import { BoundedCache } from './bounded-cache.js';
 import { formatCheck } from './formats.js';
 import { re2Engine } from './regex.js';
 import type { SchemaValidateFunction } from 'ajv/dist/types/index.js';
@@ -63,10 +64,14 @@ function toAjvSchema(schema: JSONSchemaProps): Record<string, unknown> {
   return out;
 }
 
+/** Validators by the text of their ajv schema, so a CRD decoded again (or a repeated default) compiles once. */
+const byText = new BoundedCache<ValidateFunction>(2000);
+
 function validatorFor(schema: JSONSchemaProps): ValidateFunction {
   let fn = compiled.get(schema);
   if (fn === undefined) {
-    fn = ajv.compile(toAjvSchema(schema));
+    const ajvSchema = toAjvSchema(schema);
+    fn = byText.get(JSON.stringify(ajvSchema), () => ajv.compile(ajvSchema));
     compiled.set(schema, fn);
   }
   return fn;
@@ -91,15 +96,18 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
 const goValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'null');
 
 /** One ajv error as the field error Kubernetes reports for it (kube-openapi's wording, apiextensions' types). */
-function toProblem(e: ErrorObject, root: unknown): FieldError | undefined {
+/** `prefix` (where the validated value sits, e.g. a default inside a CRD) joined with a path inside the value. */
+const under = (prefix: string, inner: string): string => (prefix === '' ? inner : inner === '' ? prefix : inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`);
+
+function toProblem(e: ErrorObject, root: unknown, prefix: string): FieldError | undefined {
   const path = pathOf(e.instancePath);
-  const field = fieldPath(path);
+  const field = under(prefix, fieldPath(path));
   const value = valueAt(root, path);
   const p = e.params as Record<string, unknown>;
   const inBody = (what: string) => `${field} in body ${what}`;
   switch (e.keyword) {
     case 'required':
-      return required(fieldPath([...path, String(p['missingProperty'])]));
+      return required(under(prefix, fieldPath([...path, String(p['missingProperty'])])));
     case 'enum':
       return notSupported(field, value, (p['allowedValues'] as unknown[]).map(goValue));
     case 'type': {
@@ -150,8 +158,11 @@ function toProblem(e: ErrorObject, root: unknown): FieldError | undefined {
 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
 
-/** Validates an object (without its metadata) against its kind's schema; returns every problem found. */
-export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps): FieldError[] {
+/**
+ * Validates an object (without its metadata) against its kind's schema; returns every problem found. `prefix`
+ * places the value in a larger document (a CRD's default): field paths and messages then start with it.
+ */
+export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps, prefix = ''): FieldError[] {
   let fn: ValidateFunction;
   try {
     fn = validatorFor(schema);
@@ -163,7 +174,7 @@ export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps): Fi
   const problems: FieldError[] = [];
   const seen = new Set<string>();
   for (const e of fn.errors ?? []) {
-    const p = toProblem(e, obj);
+    const p = toProblem(e, obj, prefix);
     if (p === undefined) continue;
     const id = `${p.type} ${p.field} ${p.message}`;
     if (seen.has(id)) continue;
@@ -172,7 +183,7 @@ export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps): Fi
   }
   if (problems.length === 0 && (fn.errors?.length ?? 0) > 0) {
     const e = fn.errors![0]!;
-    const field = fieldPath(pathOf(e.instancePath));
+    const field = under(prefix, fieldPath(pathOf(e.instancePath)));
     problems.push(invalid(field, valueAt(obj, pathOf(e.instancePath)), e.message ?? 'invalid'));
   }
   return problems;

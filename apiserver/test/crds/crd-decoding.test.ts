@@ -111,6 +111,40 @@ t.test('custom resource decoding', async (t) => {
     t.equal(ready.status, 200);
   });
 
+  t.test('a CRD whose defaults do not validate is refused', async (t) => {
+    const res = await postJson(
+      ts,
+      crdsPath,
+      widgetCrd(
+        {
+          type: 'object',
+          properties: {
+            spec: {
+              type: 'object',
+              properties: {
+                replicas: { type: 'integer', default: 'three' },
+                mode: { type: 'string', enum: ['a', 'b'], default: 'c' },
+                limits: { type: 'object', properties: { cpu: { type: 'string' } }, default: { cpu: '1', gpu: '2' } },
+              },
+            },
+          },
+        },
+        {},
+        'BadDefault',
+      ),
+    );
+    t.equal(res.status, 422, res.text.slice(0, 300));
+    const s = res.json<Status>();
+    const at = 'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties';
+    for (const line of [
+      `${at}[replicas].default: Invalid value: "string": ${at}[replicas].default in body must be of type integer: "string"`,
+      `${at}[mode].default: Unsupported value: "c": supported values: "a", "b"`,
+      `${at}[limits].default: Invalid value: {"cpu":"1","gpu":"2"}: must not have unknown fields`,
+    ]) {
+      t.ok(s.message.includes(line), `${line}\n${s.message}`);
+    }
+  });
+
   t.test('a schema that is not structural is refused in Kubernetes words', async (t) => {
     const res = await postJson(
       ts,

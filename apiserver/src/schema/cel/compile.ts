@@ -8,6 +8,7 @@ import { estimateCost, sizeDependent } from './cost.js';
 import { fieldSchema, isClosedObject } from './fields.js';
 import { knownFunctionNames, validationEnv } from './environment.js';
 import { lower, rewrite } from './optional-syntax.js';
+import { BoundedCache } from '../bounded-cache.js';
 
 export interface ValidationRule {
   readonly rule: string;
@@ -48,23 +49,31 @@ export function compileExpression(source: string, schema: JSONSchemaProps, root 
   return compiled;
 }
 
-function compile(source: string, schema: JSONSchemaProps, root: boolean): Compiled {
-  let parsed: ReturnType<typeof parse>;
+interface Planned {
+  readonly parsed: ReturnType<typeof parse>;
+  readonly run: CompiledExpression['run'];
+}
+
+/** Parsing and planning depend on the source alone; the checks against a schema are redone per schema. */
+const plannedBySource = new BoundedCache<Planned | { readonly error: string }>(4000);
+
+function planSource(source: string): Planned | { readonly error: string } {
   try {
-    parsed = parse(rewrite(source));
+    const parsed = parse(rewrite(source));
     parsed.expr = lower(parsed.expr);
+    const planned = plan(validationEnv, parsed);
+    return { parsed, run: (bindings) => planned(bindings) };
   } catch (e) {
-    return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
+    return { error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
   }
+}
+
+function compile(source: string, schema: JSONSchemaProps, root: boolean): Compiled {
+  const planned = plannedBySource.get(source, () => planSource(source));
+  if ('error' in planned) return { ok: false, error: planned.error };
+  const { parsed, run } = planned;
   const problem = undeclared(parsed.expr, source, parsed.sourceInfo?.positions ?? {}, schema, root);
   if (problem !== undefined) return { ok: false, error: problem };
-  let run: CompiledExpression['run'];
-  try {
-    const planned = plan(validationEnv, parsed);
-    run = (bindings) => planned(bindings);
-  } catch (e) {
-    return { ok: false, error: `ERROR: ${e instanceof Error ? e.message : String(e)}` };
-  }
   const usesOldSelf = [...nodesOf(parsed.expr)].some((n) => n.exprKind.case === 'identExpr' && n.exprKind.value.name === 'oldSelf');
   return { ok: true, expression: { ast: parsed.expr, run, usesOldSelf, estimatedCost: estimateCost(parsed.expr, { self: schema }), sizeDependent: sizeDependent(parsed.expr) } };
 }
