@@ -1,0 +1,92 @@
+// The controller manager: one controller-runtime Manager (one client, one informer cache) running every berth
+// controller, on the leader only, elected on a Lease in kube-system, as kube-controller-manager runs.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { InvalidOptionError, Manager, silentLogger, type Controller, type Logger } from '@berth/controller-runtime';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
+
+/** User agent and field manager of every call the controllers make, and the name of their Lease. */
+export const controllerManagerName = 'berth-controller-manager';
+
+export interface LeaderElectionConfig {
+  /** This process among the candidates. @default `${hostname}_${random}` */
+  readonly identity?: string;
+  /** @default 'kube-system' */
+  readonly namespace?: string;
+  /** @default 'berth-controller-manager' */
+  readonly name?: string;
+  /** @default 15000 */
+  readonly leaseDurationMs?: number;
+  /** @default 10000 */
+  readonly renewDeadlineMs?: number;
+  /** @default 2000 */
+  readonly retryPeriodMs?: number;
+}
+
+export interface ControllerManagerOptions {
+  /** A KubeConfig, or the path of a kubeconfig file, for the API server the controllers work on. */
+  readonly kubeconfig: KubeConfig | string;
+  readonly logger?: Logger;
+  /** Run the controllers only while holding the Lease (false: always, for a single process). @default enabled */
+  readonly leaderElection?: LeaderElectionConfig | false;
+  readonly namespace?: NamespaceControllerOptions;
+}
+
+export interface RunningControllers {
+  readonly manager: Manager;
+  /** This process's leader-election identity (undefined without leader election). */
+  readonly identity: string | undefined;
+  /** The controllers by name (`namespace`). */
+  readonly controllers: ReadonlyMap<string, Controller>;
+  /** True while this process runs the controllers. */
+  readonly isLeader: boolean;
+  /** Stops the controllers (waiting for reconciles in flight) and releases the Lease. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the controllers against the API server in `kubeconfig`. Resolves once the caches are filled; with
+ * leader election the controllers then run as soon as this process holds the Lease.
+ */
+export async function startControllers(options: ControllerManagerOptions): Promise<RunningControllers> {
+  const le = options.leaderElection ?? {};
+  const identity = le === false ? undefined : (le.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`);
+  if (identity === '') throw new InvalidOptionError('leaderElection.identity must not be empty');
+  const manager = new Manager({
+    kubeconfig: options.kubeconfig,
+    userAgent: controllerManagerName,
+    fieldManager: controllerManagerName,
+    log: options.logger ?? silentLogger,
+    ...(le === false || identity === undefined
+      ? {}
+      : {
+          leaderElection: {
+            namespace: le.namespace ?? 'kube-system',
+            name: le.name ?? controllerManagerName,
+            identity,
+            ...(le.leaseDurationMs !== undefined ? { leaseDurationMs: le.leaseDurationMs } : {}),
+            ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+            ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
+          },
+        }),
+  });
+  const controllers = new Map<string, Controller>();
+  try {
+    const namespace = await addNamespaceController(manager, options.namespace);
+    controllers.set(namespace.name, namespace);
+    await manager.start();
+  } catch (err) {
+    await manager.close();
+    throw err;
+  }
+  return {
+    manager,
+    identity,
+    controllers,
+    get isLeader() {
+      return manager.isLeader;
+    },
+    close: () => manager.close(),
+  };
+}

@@ -1,0 +1,11 @@
+// @berth/controllers: berth's controllers, one folder each on @berth/controller-runtime, and the controller
+// manager that runs them all against the API server like any other client.
+export {
+  controllerManagerName,
+  startControllers,
+  type ControllerManagerOptions,
+  type LeaderElectionConfig,
+  type RunningControllers,
+} from './controller-manager.js';
+export { addNamespaceController, namespaceFinalizer, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
+export { NamespaceDeletionError } from './namespace/errors.js';
