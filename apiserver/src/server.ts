@@ -17,7 +17,6 @@ import { managedFieldOwnership } from './field-ownership/managed-field-ownership
 import { agentUpgrade, writeUpgradeError } from './handlers/node-proxy.js';
 import { routes } from './handlers/routes.js';
 import { answerClientError, answerConnect } from './http/socket-answers.js';
-import { NamespaceCleanup } from './lifecycle/namespace-cleanup.js';
 import { ObjectStore } from './objects/object-store.js';
 import { OpenApiCache } from './openapi/openapi.js';
 import type { Pki } from './pki/pki.js';
@@ -82,9 +81,8 @@ export class ApiServer {
     const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry, log);
-    const namespaces = new NamespaceCleanup(store, watchSource, registry, objects, log);
     const events = new EventExpiry(store, undefined, undefined, log);
-    const background = [crdSync, namespaces, events];
+    const background = [crdSync, events];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);
       cache.close();
@@ -93,7 +91,6 @@ export class ApiServer {
       await crdSync.start();
       await bootstrap(objects, registry);
       await crdSync.refresh();
-      await namespaces.start();
       events.start();
     } catch (e) {
       await stopBackground();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { ApiServer, ensurePki, LevelStore, type ApiServerOptions } from '@berth/apiserver';
+import { startControllers, type RunningControllers } from '@berth/controllers';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
 export const kubectlBinary = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -38,9 +39,16 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-export async function startTestServer(
-  options: Partial<Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>> = {},
-): Promise<TestServer> {
+export interface TestServerOptions extends Partial<Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>> {
+  /**
+   * Run berth's controllers (the namespace controller finishes namespace deletion) beside the server, as a real
+   * cluster does; they talk to it over the API with the admin kubeconfig. @default true
+   */
+  readonly controllers?: boolean;
+}
+
+export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
+  const { controllers: withControllers = true, ...options } = testOptions;
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
   let store = await LevelStore.open({ dir: join(dir, 'store') });
@@ -60,6 +68,8 @@ export async function startTestServer(
     }),
   );
   const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), HOME: dir };
+  // One process alone: no leader election (it would write a Lease every few seconds for nothing).
+  const controllers: RunningControllers | undefined = withControllers ? await startControllers({ kubeconfig, leaderElection: false }) : undefined;
   return {
     url,
     dir,
@@ -92,6 +102,7 @@ export async function startTestServer(
       server = await ApiServer.start({ store, pki, host: '127.0.0.1', port, ...options });
     },
     async close() {
+      await controllers?.close();
       if (server !== undefined) {
         await server.close();
         await store.close();

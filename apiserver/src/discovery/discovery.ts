@@ -12,7 +12,8 @@ const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch'
 const verbsOfResource = (r: Resource): string[] => (r.strategy.deleteCollection === false ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs);
 const subresourceVerbs = ['get', 'patch', 'update'];
 /** log is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
-const verbsOf = (subresource: string): string[] => (subresource === 'log' ? ['get'] : subresource === 'exec' || subresource === 'attach' ? ['create', 'get'] : subresourceVerbs);
+const verbsOf = (subresource: string): string[] =>
+  subresource === 'log' ? ['get'] : subresource === 'exec' || subresource === 'attach' ? ['create', 'get'] : subresource === 'finalize' ? ['update'] : subresourceVerbs;
 
 /** Which aggregated discovery version the Accept header asks for, if any (v2 preferred). */
 export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
@@ -31,6 +32,7 @@ function subresourcesOf(r: Resource): { name: string; kind: { group: string; ver
   const out = [];
   if (r.subresources.status) out.push({ name: 'status', kind: { group: r.group, version: r.version, kind: r.kind } });
   if (r.subresources.scale !== undefined) out.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
+  if (r.strategy.finalize !== undefined) out.push({ name: 'finalize', kind: { group: r.group, version: r.version, kind: r.kind } });
   for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? []) out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
   return out;
 }

@@ -56,9 +56,16 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
   if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();
   const scope: ObjectScope = { resource, namespace: resource.namespaced ? info.namespace : undefined };
   const subresource = info.subresource;
-  if (subresource !== undefined && !(subresource === 'status' && resource.subresources.status) && !(subresource === 'scale' && resource.subresources.scale !== undefined)) {
+  if (
+    subresource !== undefined &&
+    !(subresource === 'status' && resource.subresources.status) &&
+    !(subresource === 'scale' && resource.subresources.scale !== undefined) &&
+    !(subresource === 'finalize' && resource.strategy.finalize !== undefined)
+  ) {
     throw pathNotFound();
   }
+  // finalize is written with PUT only, as on Kubernetes.
+  if (subresource === 'finalize' && info.verb !== 'update') throw methodNotAllowed(req.method ?? '', `${info.resource}/finalize`);
   if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
   if ((info.verb === 'update' || info.verb === 'patch') && info.name === undefined) throw methodNotAllowed(req.method ?? '', info.resource);
   const table = wantsTable(req.headers.accept);
@@ -111,7 +118,7 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
     }
     case 'update': {
       const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
-      const part: Subresource = subresource === 'status' ? 'status' : 'main';
+      const part: Subresource = subresource === 'status' || subresource === 'finalize' ? subresource : 'main';
       const options = writeOptions(deps, call, resource, part);
       if (subresource === 'scale') {
         const { object } = await deps.objects.update(scope, info.name!, 'main', (cur) => applyScale(resource, cur, body), options);

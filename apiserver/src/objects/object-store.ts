@@ -392,7 +392,7 @@ function admissionAttributes(
   return {
     operation,
     resource: scope.resource,
-    subresource: subresource === 'status' ? 'status' : undefined,
+    subresource: subresource === 'main' ? undefined : subresource,
     namespace: scope.resource.namespaced ? (object.metadata.namespace ?? scope.namespace) : undefined,
     name: object.metadata.name ?? '',
     object,

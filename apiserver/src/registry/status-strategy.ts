@@ -6,12 +6,19 @@ import { cloneJson, type KubeObject } from '../objects/object.js';
 import type { Resource } from './resource.js';
 import type { ResetFields, Strategy } from './strategy.js';
 
-/** Which part of an object a write may change (the main resource ignores status; /status changes only status). */
-export type Subresource = 'main' | 'status';
+/**
+ * Which part of an object a write may change (the main resource ignores status; /status changes only status;
+ * finalize, the kind's own finalize strategy: a Namespace's spec.finalizers).
+ */
+export type Subresource = 'main' | 'status' | 'finalize';
+
+/** Resets every field: a write to a part its kind does not have changes nothing. */
+const unchangeable: Strategy = { prepareForUpdate: (next, prev) => applyReset({ allBut: [] }, next, prev), getResetFields: () => ({ allBut: [] }) };
 
 /** The strategy for a write to `part` of `resource`. */
 export function writeStrategy(resource: Resource, part: Subresource): Strategy {
   if (part === 'status') return statusStrategy(resource.strategy);
+  if (part === 'finalize') return resource.strategy.finalize ?? unchangeable;
   return resource.subresources.status ? mainStrategy(resource.strategy) : resource.strategy;
 }
 

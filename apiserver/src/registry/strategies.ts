@@ -3,6 +3,7 @@
 import { forbidden, invalid, tooLong, type FieldError } from '@berth/api';
 import { isPlainObject, nowTimestamp, type KubeObject } from '../objects/object.js';
 import { establishedStatus, validateCrd, type CustomResourceDefinition } from './crd.js';
+import { applyReset } from './status-strategy.js';
 import type { Strategy } from './strategy.js';
 import { builtinDefinitions } from './builtin-kinds.js';
 
@@ -15,7 +16,8 @@ export const crdCleanupFinalizer = 'customresourcecleanup.apiextensions.k8s.io';
 // kube-node-lease (node heartbeats) and berth-system, which it creates only at bootstrap and would not bring back.
 const namespaceStrategy: Strategy = {
   prepareForCreate(obj) {
-    obj['spec'] = { finalizers: [namespaceFinalizer] };
+    // The namespace controller's token is always there; finalizers the creator names are kept beside it.
+    obj['spec'] = { finalizers: [...new Set([...(specFinalizers(obj) ?? []), namespaceFinalizer])] };
     obj['status'] = { phase: 'Active' };
   },
   prepareForUpdate(next, prev) {
@@ -29,6 +31,19 @@ const namespaceStrategy: Strategy = {
   returnsDeletedObject: true,
   undeletable: new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'berth-system']),
   deleteCollection: false,
+  finalize: {
+    // PUT …/finalize changes spec.finalizers and nothing else (the namespace controller's last step).
+    prepareForUpdate(next, prev) {
+      const finalizers = specFinalizers(next) ?? [];
+      const resourceVersion = next.metadata.resourceVersion;
+      applyReset({ allBut: [] }, next, prev);
+      next['spec'] = { ...(isPlainObject(prev['spec']) ? prev['spec'] : {}), finalizers };
+      // The caller's resourceVersion stays: it is the precondition of the write.
+      if (resourceVersion === undefined) delete next.metadata.resourceVersion;
+      else next.metadata.resourceVersion = resourceVersion;
+    },
+    getResetFields: () => ({ allBut: ['spec'] }),
+  },
 };
 
 const specFinalizers = (obj: KubeObject): string[] | undefined => {

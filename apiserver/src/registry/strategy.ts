@@ -43,6 +43,8 @@ export interface Strategy {
   readonly undeletable?: ReadonlySet<string>;
   /** Whether the collection serves `deletecollection` (Kubernetes serves none on namespaces). @default true */
   readonly deleteCollection?: boolean;
+  /** The kind's finalize subresource (Namespace's PUT …/finalize): the strategy of a write through it. */
+  readonly finalize?: Strategy;
 }
 
 /** Finalizers that keep a terminating object alive under its kind's rules. */
