@@ -1,9 +1,11 @@
-// `berth up`: the all-in-one: the API server on the embedded store, the node agent (controllers join as they land),
-// a generated PKI, and kubeconfigs that kubectl and client-node use without flags. The agent runs in this process
-// but talks to the server only over the API, with the kubeconfig written here.
+// `berth up`: the all-in-one: the API server on the embedded store, the controller manager, the node agent, a
+// generated PKI, and kubeconfigs that kubectl and client-node use without flags. The controllers and the agent run
+// in this process but talk to the server only over the API, with the kubeconfig written here.
 
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ApiServer, createLogger, ensurePki, LevelStore, type Logger } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
 import { mergeKubeconfig, writeKubeconfig, type KubeconfigEntry } from '../kubeconfig.js';
@@ -27,7 +29,7 @@ export interface RunningBerth {
   readonly agent: NodeAgent | undefined;
   /** The one logger of this berth: the API server's, and the node agent's as a child. */
   readonly logger: Logger;
-  /** Stops the agent (containers keep running; the next `berth up` re-adopts them), then the server. */
+  /** Stops the agent (containers keep running; the next `berth up` re-adopts them), the controllers, then the server. */
   close(): Promise<void>;
 }
 
@@ -79,6 +81,9 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     await stopServer();
     throw new Error(`could not write the kubeconfig: ${(e as Error).message}`, { cause: e });
   }
+  // The controller manager (leader election on a kube-system Lease, as kube-controller-manager) starts once the
+  // server serves, on its own thread; the controllers catch up on what they find when their caches fill.
+  const stopControllers = startControllerManager(join(dataDir, 'kubeconfig'), options.logLevel ?? 'info', logger);
   let agent: NodeAgent | undefined;
   if (options.agent !== false) {
     try {
@@ -93,6 +98,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
         ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
       });
     } catch (e) {
+      await stopControllers();
       await stopServer();
       throw new Error(`the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`, { cause: e });
     }
@@ -105,7 +111,31 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     logger,
     async close() {
       await agent?.close();
+      await stopControllers();
       await stopServer();
     },
+  };
+}
+
+/** Starts the controller manager's thread; the function returned stops it (waiting for its Lease release). */
+function startControllerManager(kubeconfig: string, logLevel: string, logger: Logger): () => Promise<void> {
+  // The thread's module sits beside this one: .ts when berth runs from source (under tsx), .js once built.
+  const ext = extname(fileURLToPath(import.meta.url));
+  const entry = new URL(`./controller-manager-thread${ext}`, import.meta.url);
+  // Node 20 does not carry module hooks into workers: from source the thread registers tsx itself first.
+  const worker =
+    ext === '.ts'
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, {
+          eval: true,
+          workerData: { kubeconfig, logLevel },
+        })
+      : new Worker(entry, { workerData: { kubeconfig, logLevel } });
+  worker.on('error', (e) => logger.error({ component: 'controller-manager', error: e.message }, 'the controller manager failed'));
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  return async () => {
+    const closed = new Promise<void>((resolve) => worker.on('message', (m: unknown) => m === 'closed' && resolve()));
+    worker.postMessage('close');
+    await Promise.race([closed, exited]);
+    await worker.terminate();
   };
 }
