@@ -48,7 +48,7 @@ export async function addNamespaceController(mgr: Manager, options: NamespaceCon
   return newControllerManagedBy(mgr)
     .for(namespaces)
     .named('namespace')
-    .withOptions({ workers, baseDelayMs: 50, maxDelayMs: 30_000 })
+    .withOptions({ workers, baseDelayMs: 50, maxDelayMs: 30_000, log: mgr.log })
     .complete((ctx, req) => reconcileNamespace(client, requeueMs, ctx, req));
 }
 
