@@ -132,10 +132,15 @@ function startControllerManager(kubeconfig: string, logLevel: string, logger: Lo
       : new Worker(entry, { workerData: { kubeconfig, logLevel } });
   worker.on('error', (e) => logger.error({ component: 'controller-manager', error: e.message }, 'the controller manager failed'));
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let started = false;
+  worker.on('message', (m: unknown) => (started ||= m === 'started'));
   return async () => {
-    const closed = new Promise<void>((resolve) => worker.on('message', (m: unknown) => m === 'closed' && resolve()));
-    worker.postMessage('close');
-    await Promise.race([closed, exited]);
+    // Still loading: nothing to hand back yet, so no need to wait for it to finish starting.
+    if (started) {
+      const closed = new Promise<void>((resolve) => worker.on('message', (m: unknown) => m === 'closed' && resolve()));
+      worker.postMessage('close');
+      await Promise.race([closed, exited]);
+    }
     await worker.terminate();
   };
 }
