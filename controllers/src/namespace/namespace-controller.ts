@@ -14,6 +14,7 @@ import {
   type Request,
   type Resource,
   type Result,
+  type SharedInformer,
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { deleteContent } from './content-deleter.js';
@@ -45,16 +46,20 @@ export async function addNamespaceController(mgr: Manager, options: NamespaceCon
   if (!Number.isFinite(requeueMs) || requeueMs <= 0) throw new InvalidOptionError(`contentRemainingRequeueMs must be a number > 0, got ${requeueMs}`);
   if (!Number.isInteger(workers) || workers <= 0) throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
   const client = mgr.client;
+  // The informer for() watches, shared: it tells which namespaces are terminating without a request each.
+  const cache = await mgr.cache.informerFor<Namespace>(namespaces);
   return newControllerManagedBy(mgr)
     .for(namespaces)
     .named('namespace')
     .withOptions({ workers, baseDelayMs: 50, maxDelayMs: 30_000, log: mgr.log })
-    .complete((ctx, req) => reconcileNamespace(client, requeueMs, ctx, req));
+    .complete((ctx, req) => reconcileNamespace(client, cache, requeueMs, ctx, req));
 }
 
-async function reconcileNamespace(client: ApiClient, requeueMs: number, ctx: ReconcileContext, req: Request): Promise<Result | void> {
+async function reconcileNamespace(client: ApiClient, cache: SharedInformer<Namespace>, requeueMs: number, ctx: ReconcileContext, req: Request): Promise<Result | void> {
   const { signal } = ctx;
-  // Read the latest, not the cache: other writers (this controller's last pass, the API server) move it along.
+  if (cache.get(undefined, req.name)?.metadata?.deletionTimestamp === undefined) return;
+  // Terminating: act on the latest, not the cache, since other writers (this controller's last pass, the API
+  // server) move it along.
   let ns = await getNamespace(client, req.name, signal);
   if (ns?.metadata?.deletionTimestamp === undefined) return;
   if (!(ns.spec?.finalizers ?? []).includes(namespaceFinalizer)) return;
