@@ -69,7 +69,14 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
   );
   const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), HOME: dir };
   // One process alone: no leader election (it would write a Lease every few seconds for nothing).
-  const controllers: RunningControllers | undefined = withControllers ? await startControllers({ kubeconfig, leaderElection: false }) : undefined;
+  let controllers: RunningControllers | undefined;
+  try {
+    controllers = withControllers ? await startControllers({ kubeconfig, leaderElection: false }) : undefined;
+  } catch (e) {
+    await server.close();
+    await store.close();
+    throw e;
+  }
   return {
     url,
     dir,
