@@ -2,6 +2,7 @@
 // on a busy machine) and reconciling never stall the API server's. It talks to the server over the API with the
 // kubeconfig it is given, as a separate process would; the message 'close' stops it (Lease released) and it
 // answers 'closed'.
+import { hostname } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@berth/apiserver';
 import { startControllers } from '@berth/controllers';
@@ -14,6 +15,9 @@ const { kubeconfig, logLevel } = workerData as { kubeconfig: string; logLevel: s
 const log = createLogger({ level: logLevel }).child({ component: 'controller-manager' });
 const started = startControllers({
   kubeconfig,
+  // One berth up is the only candidate on its own API server: a stable identity lets it take its Lease back at once
+  // after a crash, instead of waiting out the Lease its previous run (same identity) left behind.
+  leaderElection: { identity: `${hostname()}_berth-up` },
   logger: { info: (message, fields) => log.info(fields ?? {}, message), error: (message, fields) => log.error(fields ?? {}, message) },
 });
 started.then(
