@@ -21,7 +21,7 @@ import { ObjectStore } from './objects/object-store.js';
 import { OpenApiCache } from './openapi/openapi.js';
 import type { Pki } from './pki/pki.js';
 import { ResourceRegistry } from './registry/registry.js';
-import { strategyFor } from './registry/strategies.js';
+import { strategyFor } from './registry/strategies/index.js';
 import { requestApp, upgradeListener, type ChainOptions } from './request-chain/chain.js';
 import type { Store } from './storage/interface.js';
 import { WatchCache } from './storage/watch-cache.js';

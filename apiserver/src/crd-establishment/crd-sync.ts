@@ -5,7 +5,7 @@ import { decode } from '../objects/object-store.js';
 import type { CustomResourceDefinition } from '../registry/crd.js';
 import type { ResourceRegistry } from '../registry/registry.js';
 import { resourcePrefix } from '../registry/resource.js';
-import { crdCleanupFinalizer } from '../registry/strategies.js';
+import { crdCleanupFinalizer } from '../registry/strategies/index.js';
 import type { Store, StoredValue } from '../storage/interface.js';
 import type { WatchSource } from '../watch/watch-stream.js';
 import { follow, type Follower } from '../storage/follow.js';

@@ -1,0 +1,24 @@
+// The built-in kinds that need behaviour beyond their schema, one module each; every other kind uses the default
+// strategy. A new kind with behaviour adds its module here.
+
+import type { Strategy } from '../strategy.js';
+import { configMapStrategy } from './configmap.js';
+import { crdStrategy } from './crd.js';
+import { eventStrategy } from './event.js';
+import { namespaceStrategy } from './namespace.js';
+import { nodeStrategy } from './node.js';
+import { secretStrategy } from './secret.js';
+
+export { crdCleanupFinalizer } from './crd.js';
+export { namespaceFinalizer } from './namespace.js';
+
+const strategies = new Map<string, Strategy>([
+  ['/Namespace', namespaceStrategy],
+  ['/Secret', secretStrategy],
+  ['/ConfigMap', configMapStrategy],
+  ['/Event', eventStrategy],
+  ['/Node', nodeStrategy],
+  ['apiextensions.k8s.io/CustomResourceDefinition', crdStrategy],
+]);
+
+export const strategyFor = (kind: string, group: string): Strategy | undefined => strategies.get(`${group}/${kind}`);
