@@ -47,7 +47,7 @@ class PhaseWatch {
       (type: string, obj: Container) => {
         const name = obj.metadata.name ?? '';
         const w = this.#waiters.get(name);
-        if (w !== undefined && w.until(type === 'DELETED' ? undefined : obj)) {
+        if (w?.until(type === 'DELETED' ? undefined : obj)) {
           this.#waiters.delete(name);
           w.resolve();
         }

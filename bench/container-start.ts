@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       const id = `bench-${process.pid}-${round}`;
 
       // berth: create + start through conmon, until the runtime reports running.
-      let t0 = performance.now();
+      const t0 = performance.now();
       const st = await rt.run(`${id}-b`, config);
       const berthMs = performance.now() - t0;
       if (st.status !== 'running') throw new Error(`berth container not running: ${st.status}`);

@@ -221,8 +221,8 @@ async function generate(): Promise<Map<string, string>> {
       .map(([from, types]) => `import type { ${types.sort().join(', ')} } from '${from}';\n`)
       .join('');
     const listType = `\n/** A list of ${kind} objects, as returned by list calls. */\nexport type ${kind}List = ObjectList<${kind}>;\n`;
-    body = body.trimEnd() + '\n';
-    files.set(`${base}.ts`, banner(`crds/${file}`) + importLines + '\n' + body + listType);
+    body = `${body.trimEnd()}\n`;
+    files.set(`${base}.ts`, `${banner(`crds/${file}`) + importLines}\n${body}${listType}`);
     exports.push(`export type * from './${base}.js';\n`);
   }
 
@@ -252,7 +252,7 @@ async function generate(): Promise<Map<string, string>> {
       `/** berth's kinds, in crds/ file name order. */\n` +
       `export const berthKinds: readonly BerthKind[] = ${JSON.stringify(kinds, null, 2)};\n`,
   );
-  files.set('index.ts', banner('crds/*.yaml') + exports.join('') + `export * from './kinds.js';\nexport * from './crds.js';\n`);
+  files.set('index.ts', `${banner('crds/*.yaml') + exports.join('')}export * from './kinds.js';\nexport * from './crds.js';\n`);
   return files;
 }
 

@@ -95,7 +95,7 @@ export function goQuote(s: string): string {
     else if (c >= 0x80 && c < 0xa0) out += `\\u${c.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
-  return out + '"';
+  return `${out}"`;
 }
 
 function renderValue(v: unknown): string {

@@ -91,7 +91,7 @@ export function parseFieldSelector(selector: string): ParsedFieldSelector {
 /** True when every term holds; a field missing from `fields` counts as the empty string, as in Kubernetes. */
 export function matchesFields(selector: ParsedFieldSelector, fields: Readonly<Record<string, string>>): boolean {
   for (const r of selector) {
-    const value = Object.prototype.hasOwnProperty.call(fields, r.field) ? fields[r.field]! : '';
+    const value = Object.hasOwn(fields, r.field) ? fields[r.field]! : '';
     if ((r.operator === '!=') === (value === r.value)) return false;
   }
   return true;

@@ -356,7 +356,7 @@ export function matchesLabels(selector: ParsedLabelSelector | null, labels: Read
   if (selector === null) return false;
   const ls = labels ?? {};
   for (const r of selector) {
-    const has = Object.prototype.hasOwnProperty.call(ls, r.key);
+    const has = Object.hasOwn(ls, r.key);
     const value = has ? ls[r.key]! : undefined;
     switch (r.operator) {
       case 'in':

@@ -35,7 +35,10 @@ t.test('two candidates: one leads; when it closes the other takes over', async (
   const api = await startApi(t);
   const clientA = new ApiClient({ kubeconfig: api.kc, userAgent: 'candidate-a' });
   const clientB = new ApiClient({ kubeconfig: api.kc, userAgent: 'candidate-b' });
-  t.teardown(() => (clientA.close(), clientB.close()));
+  t.teardown(() => {
+    clientA.close();
+    clientB.close();
+  });
   const a = candidate(clientA, 'a');
   const b = candidate(clientB, 'b');
   t.teardown(() => Promise.all([a.elector.close(), b.elector.close()]));
@@ -49,7 +52,10 @@ t.test('two candidates: one leads; when it closes the other takes over', async (
 
   // While a keeps renewing (renewTime moves twice), b sees a as leader and does not lead.
   const renewals = new Set<string>([first.spec?.renewTime ?? '']);
-  t.ok(await eventually(async () => (renewals.add((await readLease()).spec?.renewTime ?? ''), renewals.size >= 3)), 'a renews');
+  t.ok(await eventually(async () => {
+        renewals.add((await readLease()).spec?.renewTime ?? '');
+        return renewals.size >= 3;
+      }), 'a renews');
   t.equal(b.elector.leader, 'a', 'b observed the holder');
   t.equal(b.elector.isLeader, false, 'b never led beside a');
   t.same(b.log, []);

@@ -434,15 +434,15 @@ export function buildLastApplied(config: JsonObject): string {
     const { [LAST_APPLIED_ANNOTATION]: _drop, ...rest } = ann as JsonObject;
     obj = { ...config, metadata: { ...meta, annotations: rest } };
   }
-  return goJson(obj) + '\n';
+  return `${goJson(obj)}\n`;
 }
 
 function goJson(v: JsonValue): string {
   if (v === null || typeof v !== 'object') {
-    return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
+    return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
   }
-  if (Array.isArray(v)) return '[' + v.map(goJson).join(',') + ']';
-  return '{' + Object.keys(v).sort().map((k) => goJson(k) + ':' + goJson(v[k] as JsonValue)).join(',') + '}';
+  if (Array.isArray(v)) return `[${v.map(goJson).join(',')}]`;
+  return `{${Object.keys(v).sort().map((k) => `${goJson(k)}:${goJson(v[k] as JsonValue)}`).join(',')}}`;
 }
 
 // --- Update tracking ---------------------------------------------------------------------------------

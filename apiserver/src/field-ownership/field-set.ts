@@ -151,7 +151,7 @@ export function members(s: FieldSet): PathElement[][] {
 // --- path elements ---------------------------------------------------------------------------------
 
 export function fieldElement(name: string): PathElement {
-  return 'f:' + name;
+  return `f:${name}`;
 }
 
 /** `k:{...}` with the key fields sorted by name, as structured-merge-diff serializes them. */
@@ -161,13 +161,13 @@ export function keyElement(fields: ReadonlyArray<readonly [string, JsonValue]>):
   for (let i = 0; i < sorted.length; i++) {
     const [name, value] = sorted[i] as readonly [string, JsonValue];
     if (i > 0) s += ',';
-    s += JSON.stringify(name) + ':' + JSON.stringify(value);
+    s += `${JSON.stringify(name)}:${JSON.stringify(value)}`;
   }
-  return s + '}';
+  return `${s}}`;
 }
 
 export function valueElement(v: JsonValue): PathElement {
-  return 'v:' + JSON.stringify(v);
+  return `v:${JSON.stringify(v)}`;
 }
 
 /** Normalize an element read from client-written FieldsV1 (key order, number spelling). */
@@ -277,18 +277,18 @@ export function pathString(path: readonly PathElement[]): string {
     const body = pe.slice(2);
     switch (pe[0]) {
       case 'f':
-        s += '.' + body;
+        s += `.${body}`;
         break;
       case 'k': {
         const o = JSON.parse(body) as JsonObject;
-        s += '[' + Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',') + ']';
+        s += `[${Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
         break;
       }
       case 'v':
-        s += '[=' + body + ']';
+        s += `[=${body}]`;
         break;
       default:
-        s += '[' + body + ']';
+        s += `[${body}]`;
     }
   }
   return s;

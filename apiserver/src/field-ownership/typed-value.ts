@@ -218,7 +218,7 @@ function cmp(l: JsonValue | undefined, r: JsonValue | undefined, t0: TypeNode, p
       }
       if (ro) {
         for (const k in ro) {
-          if (lo && Object.prototype.hasOwnProperty.call(lo, k)) continue;
+          if (lo && Object.hasOwn(lo, k)) continue;
           path.push(fieldElement(k));
           cmp(undefined, ro[k], fieldType(mt, k).type, path, c);
           path.pop();

@@ -6,7 +6,7 @@ import { ApiError, badRequest, methodNotAllowed, pathNotFound } from '../errors/
 import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
 import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
 import type { ResourceRequest } from '../http/request-info.js';
-import { ObjectStore, type ObjectScope, type Subresource, type WriteOptions } from '../objects/object-store.js';
+import type { ObjectStore, ObjectScope, Subresource, WriteOptions } from '../objects/object-store.js';
 import { cloneJson, isPlainObject, type KubeObject } from '../objects/object.js';
 import { buildFilter } from '../objects/selectors.js';
 import { applyJsonPatch } from '../patch/json-patch.js';

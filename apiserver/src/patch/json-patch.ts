@@ -202,7 +202,7 @@ function resolve(
       cur = cur[n] as JsonValue;
       if (last) return cur === undefined ? { found: false, parentFound: true } : { found: true, parentFound: true, value: cur };
     } else if (isJsonObject(cur)) {
-      const has = Object.prototype.hasOwnProperty.call(cur, t);
+      const has = Object.hasOwn(cur, t);
       if (!has) return { found: false, parentFound: last };
       cur = cur[t] as JsonValue;
     } else {

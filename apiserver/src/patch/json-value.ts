@@ -22,11 +22,11 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
   if (Array.isArray(b)) return false;
   let n = 0;
   for (const k in a) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!Object.hasOwn(b, k)) return false;
     if (!jsonEqual(a[k], b[k])) return false;
     n++;
   }
-  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) n--;
+  for (const k in b) if (Object.hasOwn(b, k)) n--;
   return n === 0;
 }
 

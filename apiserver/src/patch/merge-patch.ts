@@ -13,7 +13,7 @@ export function applyMergePatch(target: JsonValue | undefined, patch: JsonValue)
   const base: JsonObject = isJsonObject(target) ? target : {};
   const out: JsonObject = {};
   for (const k in base) {
-    if (!Object.prototype.hasOwnProperty.call(patch, k)) {
+    if (!Object.hasOwn(patch, k)) {
       out[k] = base[k] as JsonValue;
       continue;
     }
@@ -21,7 +21,7 @@ export function applyMergePatch(target: JsonValue | undefined, patch: JsonValue)
     if (p !== null) out[k] = applyMergePatch(base[k], p);
   }
   for (const k in patch) {
-    if (Object.prototype.hasOwnProperty.call(base, k)) continue;
+    if (Object.hasOwn(base, k)) continue;
     const p = patch[k] as JsonValue;
     if (p !== null) out[k] = applyMergePatch(undefined, p);
   }

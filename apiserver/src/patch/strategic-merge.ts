@@ -179,7 +179,7 @@ function validateSetOrder(patchList: JsonValue[], order: JsonValue[], mergeKey: 
 
 function mergeKeyValueEqual(l: JsonValue, r: JsonValue, mergeKey: string): boolean {
   if (mergeKey === '') return l === r;
-  if (!isJsonObject(l) || !isJsonObject(r)) throw invalid('expected a map[string]interface {}, but received a ' + goType(isJsonObject(l) ? r : l));
+  if (!isJsonObject(l) || !isJsonObject(r)) throw invalid(`expected a map[string]interface {}, but received a ${goType(isJsonObject(l) ? r : l)}`);
   if (!(mergeKey in l)) throw noMergeKey(l, mergeKey);
   if (!(mergeKey in r)) throw noMergeKey(r, mergeKey);
   return l[mergeKey] === r[mergeKey];
@@ -398,10 +398,10 @@ function goType(v: JsonValue | undefined): string {
 }
 function goValue(v: JsonValue): string {
   if (v === null) return '<nil>';
-  if (Array.isArray(v)) return '[' + v.map(goValue).join(' ') + ']';
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
   if (typeof v === 'object') return goMap(v);
   return String(v);
 }
 function goMap(m: JsonObject): string {
-  return 'map[' + Object.keys(m).sort().map((k) => `${k}:${goValue(m[k] as JsonValue)}`).join(' ') + ']';
+  return `map[${Object.keys(m).sort().map((k) => `${k}:${goValue(m[k] as JsonValue)}`).join(' ')}]`;
 }

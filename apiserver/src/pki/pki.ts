@@ -110,7 +110,7 @@ async function issueCa(x509: X509): Promise<{ cert: string; key: string }> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString('pem') + '\n', key: await exportKey(keys.privateKey) };
+  return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
 }
 
 async function issueServing(x509: X509, caCertPem: string, caKeyPem: string, hosts: readonly string[]): Promise<{ cert: string; key: string }> {
@@ -133,7 +133,7 @@ async function issueServing(x509: X509, caCertPem: string, caKeyPem: string, hos
       new x509.SubjectAlternativeNameExtension(hosts.map((h) => (isIP(h) === 0 ? { type: 'dns' as const, value: h } : { type: 'ip' as const, value: h }))),
     ],
   });
-  return { cert: cert.toString('pem') + '\n', key: await exportKey(keys.privateKey) };
+  return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
 }
 
 /** Whether a serving certificate names every host (checked with Node's own parser, no library load). */

@@ -28,7 +28,7 @@ function walk(value: unknown, schema: JSONSchemaProps | undefined, path: string,
         for (const i of secondOccurrences(value.map((x) => JSON.stringify(keyOf(x))))) problems.push(duplicateOf(`${path}[${i}]`, keyOf(value[i])));
       }
     }
-    value.forEach((item, i) => walk(item, schema.items, `${path}[${i}]`, problems));
+    for (const [i, item] of value.entries()) walk(item, schema.items, `${path}[${i}]`, problems);
     return;
   }
   if (!isPlainObject(value)) return;

@@ -21,7 +21,7 @@ export function pruneUnknownFields(value: unknown, schema: JSONSchemaProps | und
 function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[], unknown: string[], envelope = false): void {
   if (schema === undefined) return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => walk(item, schema.items, [...path, i], unknown));
+    for (const [i, item] of value.entries()) walk(item, schema.items, [...path, i], unknown);
     return;
   }
   if (!isPlainObject(value)) return;
@@ -35,9 +35,7 @@ function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string
     } else if (typeof additional === 'object') {
       walk(value[key], additional, [...path, key], unknown);
     } else if (additional === true || preserve) {
-      continue;
     } else if ((envelope || schema['x-kubernetes-embedded-resource'] === true) && embeddedEnvelope.includes(key)) {
-      continue;
     } else if (props !== undefined || schema.type === 'object') {
       unknown.push(fieldPath([...path, key]));
       delete value[key];

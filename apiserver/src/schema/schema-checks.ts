@@ -92,7 +92,10 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
     if (!Array.isArray(rules)) continue;
     rules.forEach((r: unknown, i) => {
       const here = `${at}.x-kubernetes-validations[${i}]`;
-      if (!isPlainObject(r) || typeof r['rule'] !== 'string' || r['rule'].trim() === '') return void problems.push(required(`${here}.rule`, 'rule is not specified'));
+      if (!isPlainObject(r) || typeof r['rule'] !== 'string' || r['rule'].trim() === '') {
+        problems.push(required(`${here}.rule`, 'rule is not specified'));
+        return;
+      }
       const rule = r['rule'];
       const message = r['message'];
       if (typeof message === 'string' && message.length > 0 && message.trim() === '') problems.push(invalid(`${here}.message`, message, 'message must be non-empty if specified'));
@@ -102,7 +105,10 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
       if (reason !== undefined && !supportedReasons.includes(String(reason))) problems.push(notSupported(`${here}.reason`, reason, supportedReasons));
       const schema = node as JSONSchemaProps;
       const compiled = compileExpression(rule, schema, at === path);
-      if (!compiled.ok) return void problems.push(invalid(`${here}.rule`, rule, `compilation failed: ${compiled.error}`));
+      if (!compiled.ok) {
+        problems.push(invalid(`${here}.rule`, rule, `compilation failed: ${compiled.error}`));
+        return;
+      }
       const cost = compiled.expression.estimatedCost;
       if (cost > perExpressionEstimateLimit) problems.push(forbidden(`${here}.rule`, exceedsMessage('estimated rule cost', cost, perExpressionEstimateLimit)));
       total += cost;
@@ -205,7 +211,7 @@ function nested(node: unknown, at: string, problems: FieldError[]): void {
   if (node['items'] !== undefined) nested(node['items'], `${at}.items`, problems);
   for (const junctor of ['allOf', 'anyOf', 'oneOf']) {
     const list = node[junctor];
-    if (Array.isArray(list)) list.forEach((v: unknown, i) => nested(v, `${at}.${junctor}[${i}]`, problems));
+    if (Array.isArray(list)) for (const [i, v] of list.entries()) nested(v, `${at}.${junctor}[${i}]`, problems);
   }
   if (node['not'] !== undefined) nested(node['not'], `${at}.not`, problems);
 }

@@ -2,7 +2,7 @@
 // would resolve `..` and `%2e%2e` on the client side), bodies always carry a Content-Length, and every request has
 // a deadline, so a hang is a failure rather than a stuck test.
 
-import { Agent, request as httpsRequest } from 'node:https';
+import { type Agent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import type { TestServer } from '@berth/testkit';
 

@@ -332,7 +332,7 @@ t.test('at most 10 Update entries: the oldest fold into ancient-changes', async 
 t.test('kubectl: client-side then server-side apply migrates without spurious conflicts', async (t) => {
   // kubectl apply (client-side) created the object with the annotation, under kubectl-client-side-apply.
   const manifest = ctr({ image: 'nginx', replicas: 1 });
-  const la = JSON.stringify({ ...manifest, metadata: { ...(manifest['metadata'] as JsonObject), annotations: {} } }) + '\n';
+  const la = `${JSON.stringify({ ...manifest, metadata: { ...(manifest['metadata'] as JsonObject), annotations: {} } })}\n`;
   const created = write(undefined, { ...manifest, metadata: { ...(manifest['metadata'] as JsonObject), annotations: { [LAST_APPLIED_ANNOTATION]: la } } }, 'kubectl-client-side-apply', T0);
   // kubectl apply --server-side of a changed manifest: replicas differs from live, but live still equals
   // the last-applied value, so no conflict; the annotation is rewritten to the new config.

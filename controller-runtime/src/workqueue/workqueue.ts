@@ -63,7 +63,10 @@ export class WorkQueue {
   /** Adds the key after `ms`; of two pending delayed adds of one key, the earlier wins. */
   addAfter(key: string, ms: number): void {
     if (this.#shuttingDown) return;
-    if (!(ms > 0)) return this.add(key);
+    if (!(ms > 0)) {
+      this.add(key);
+      return;
+    }
     const at = Date.now() + ms;
     const pending = this.#delayed.get(key);
     if (pending !== undefined) {

@@ -52,6 +52,6 @@ export async function discoverDeletableResources(client: ApiClient, signal: Abor
       }
     }),
   );
-  resources.sort((a, b) => (a.group + '/' + a.plural).localeCompare(b.group + '/' + b.plural));
+  resources.sort((a, b) => (`${a.group}/${a.plural}`).localeCompare(`${b.group}/${b.plural}`));
   return { resources, failed };
 }

@@ -67,7 +67,7 @@ async function reconcileNamespace(client: ApiClient, cache: SharedInformer<Names
     ns = await writeStatus(client, ns, { ...ns.status, phase: 'Terminating' }, signal);
   }
 
-  let discovery;
+  let discovery: Awaited<ReturnType<typeof discoverDeletableResources>>;
   try {
     discovery = await discoverDeletableResources(client, signal);
   } catch (err) {

@@ -13,7 +13,8 @@ function compare(a: CelValue, b: CelValue): number {
 }
 
 const equal = (a: CelValue, b: CelValue): boolean => {
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a == b;
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) // biome-ignore lint/suspicious/noDoubleEquals: CEL compares int, uint and double by value: 1n == 1 must hold.
+    return a == b;
   return a === b || JSON.stringify(a, bigints) === JSON.stringify(b, bigints);
 };
 const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Map ? [...v.entries()] : v);

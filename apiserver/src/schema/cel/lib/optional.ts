@@ -9,7 +9,7 @@ import { OPAQUE, isOpaque, opaque, payloadOf } from './opaque.js';
 export const optionalOf = (v: CelInput | undefined): ReadonlyMap<string, CelInput> =>
   v === undefined ? opaque('optional.none', '') : opaque('optional', v);
 
-function valueOf(v: unknown): CelValue | undefined {
+function optionalValue(v: unknown): CelValue | undefined {
   return isOpaque('optional.none', v) ? undefined : payloadOf('optional', v);
 }
 
@@ -36,14 +36,14 @@ export const optionalLibrary: CelFunc[] = [
   celFunc('optional.of', [CelScalar.DYN], OPAQUE, (v) => optionalOf(v)),
   celFunc('optional.none', [], OPAQUE, () => optionalOf(undefined)),
   celMethod('hasValue', OPAQUE, [], CelScalar.BOOL, function () {
-    return valueOf(this) !== undefined;
+    return optionalValue(this) !== undefined;
   }),
   celMethod('value', OPAQUE, [], CelScalar.DYN, function () {
-    const v = valueOf(this);
+    const v = optionalValue(this);
     if (v === undefined) throw new Error('optional.none() dereference');
     return v;
   }),
   celMethod('orValue', OPAQUE, [CelScalar.DYN], CelScalar.DYN, function (other) {
-    return valueOf(this) ?? other;
+    return optionalValue(this) ?? other;
   }),
 ];
