@@ -1,0 +1,230 @@
+// Networks on the standard CNI plugins: bridge + host-local IPAM for each network, portmap for published ports,
+// each container in a named network namespace. What was done for a container is recorded in a JSON file before
+// the first plugin runs, so a DEL can undo it after any crash or restart.
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Cni, CNI_VERSION, type CniResult, type NetworkConfigList, type PluginConfig } from './cni.js';
+import { NetworkError } from './errors.js';
+import { NetnsDir } from './netns.js';
+import type { Attachment, AttachRequest, NetworkAddress, NetworkDefinition, Networks, PortMapping } from './network.js';
+import { portsClash, probePort } from './port-probe.js';
+
+export interface CniNetworksOptions {
+  /** Attachment records and host-local's leases live here (persistent: leases must outlive the agent). */
+  readonly stateDir: string;
+  /** Network namespaces are bind-mounted here (a tmpfs such as /run: they do not outlive a reboot). */
+  readonly netnsDir: string;
+  readonly cni?: Cni;
+}
+
+interface AttachedNetwork {
+  readonly name: string;
+  readonly ifName: string;
+  readonly config: NetworkConfigList;
+  /** Set once ADD succeeded. */
+  result?: CniResult;
+}
+
+/** The file kept per container. */
+interface AttachmentRecord {
+  readonly id: string;
+  readonly netns: string;
+  readonly networks: AttachedNetwork[];
+  readonly ports: readonly PortMapping[];
+  complete: boolean;
+}
+
+const BRIDGE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+function checkDefinition(net: NetworkDefinition): void {
+  const m = CIDR.exec(net.subnet);
+  if (m === null || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30 || Number(m[5]) < 8) {
+    throw new NetworkError('InvalidNetwork', `network ${net.name}: subnet ${JSON.stringify(net.subnet)} is not an IPv4 CIDR with a prefix of 8 to 30`);
+  }
+  if (!BRIDGE_NAME.test(net.bridge)) throw new NetworkError('InvalidNetwork', `network ${net.name}: bridge name ${JSON.stringify(net.bridge)} must be 1-15 of [a-zA-Z0-9_.-]`);
+}
+
+/** The conflist for one network of one container: bridge with host-local IPAM, then portmap when ports are published. */
+export function configList(net: NetworkDefinition, ports: readonly PortMapping[], ipamDir: string): NetworkConfigList {
+  const plugins: PluginConfig[] = [
+    {
+      type: 'bridge',
+      bridge: net.bridge,
+      isGateway: true,
+      // No masquerade: containers reach other members and published ports, not the world (nothing leaves this host).
+      ipMasq: false,
+      hairpinMode: true,
+      ...(net.mtu !== undefined ? { mtu: net.mtu } : {}),
+      ipam: {
+        type: 'host-local',
+        ranges: [[{ subnet: net.subnet, ...(net.gateway !== undefined ? { gateway: net.gateway } : {}) }]],
+        routes: [{ dst: '0.0.0.0/0' }],
+        dataDir: ipamDir,
+      },
+    },
+  ];
+  if (ports.length > 0) {
+    plugins.push({
+      type: 'portmap',
+      // snat: masquerade connections from the host's loopback, and route_localnet on the bridge so 127.0.0.1 can be DNATed.
+      snat: true,
+      capabilities: { portMappings: true },
+      runtimeConfig: {
+        portMappings: ports.map((p) => ({
+          hostPort: p.hostPort,
+          containerPort: p.containerPort,
+          protocol: p.protocol,
+          ...(p.hostIP !== '0.0.0.0' ? { hostIP: p.hostIP } : {}),
+        })),
+      },
+    });
+  }
+  return { cniVersion: CNI_VERSION, name: net.name, plugins };
+}
+
+function addressesOf(record: AttachmentRecord): NetworkAddress[] {
+  const out: NetworkAddress[] = [];
+  for (const n of record.networks) {
+    const ip = n.result?.ips?.[0];
+    if (ip === undefined) continue;
+    out.push({ network: n.name, ip: ip.address.split('/')[0] ?? ip.address, gateway: ip.gateway, interface: n.ifName });
+  }
+  return out;
+}
+
+const toAttachment = (r: AttachmentRecord): Attachment => ({ id: r.id, netns: r.netns, addresses: addressesOf(r), ports: r.ports });
+
+export class CniNetworks implements Networks {
+  readonly #recordsDir: string;
+  readonly #ipamDir: string;
+  readonly #netns: NetnsDir;
+  readonly #cni: Cni;
+  /** Port checks and the records they read are serialised: two containers must not both win one port. */
+  #portLock: Promise<unknown> = Promise.resolve();
+
+  constructor(options: CniNetworksOptions) {
+    this.#recordsDir = path.join(options.stateDir, 'attachments');
+    this.#ipamDir = path.join(options.stateDir, 'ipam');
+    this.#netns = new NetnsDir(options.netnsDir);
+    this.#cni = options.cni ?? new Cni();
+  }
+
+  /** host-local's lease directory (one folder per network, one file per leased address). */
+  get ipamDir(): string {
+    return this.#ipamDir;
+  }
+
+  async attach(id: string, request: AttachRequest): Promise<Attachment> {
+    const existing = await this.#read(id);
+    if (existing?.complete === true && (await this.#netns.exists(id))) return toAttachment(existing);
+    // Half made (a crash mid-attach) or its namespace gone (a reboot): start clean.
+    if (existing !== undefined) await this.detach(id);
+    if (request.networks.length === 0) throw new NetworkError('InvalidNetwork', 'attach needs at least one network');
+    for (const n of request.networks) checkDefinition(n);
+    const ports = request.ports ?? [];
+    const netns = this.#netns.pathOf(id);
+    const record: AttachmentRecord = {
+      id,
+      netns,
+      ports,
+      complete: false,
+      networks: request.networks.map((n, i) => ({ name: n.name, ifName: `eth${i}`, config: configList(n, i === 0 ? ports : [], this.#ipamDir) })),
+    };
+    const claim = async () => {
+      if (ports.length > 0) await this.#checkPorts(id, ports);
+      // Written before any plugin runs, so a crash in between leaves something detach can undo.
+      await this.#write(record);
+    };
+    const claimed = this.#portLock.then(claim);
+    this.#portLock = claimed.catch(() => undefined);
+    await claimed;
+    try {
+      await this.#netns.create(id);
+      for (const n of record.networks) {
+        n.result = await this.#cni.add(n.config, { containerId: id, netns, ifName: n.ifName });
+      }
+      record.complete = true;
+      await this.#write(record);
+      return toAttachment(record);
+    } catch (err) {
+      await this.detach(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Attachment | undefined> {
+    const r = await this.#read(id);
+    return r === undefined ? undefined : toAttachment(r);
+  }
+
+  async detach(id: string): Promise<void> {
+    const record = await this.#read(id);
+    const netns = this.#netns.pathOf(id);
+    let failure: unknown;
+    for (const n of [...(record?.networks ?? [])].reverse()) {
+      try {
+        // DEL is safe for what never got ADDed: plugins ignore missing leases, veths and chains.
+        await this.#cni.del(n.config, { containerId: id, netns, ifName: n.ifName }, n.result);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    // Keep the record while a DEL failed, so the next detach (or the orphan sweep) tries again.
+    if (failure !== undefined) throw failure;
+    await this.#netns.remove(id);
+    await rm(this.#recordPath(id), { force: true });
+  }
+
+  async list(): Promise<string[]> {
+    const ids = new Set(await this.#netns.list());
+    try {
+      for (const f of await readdir(this.#recordsDir)) if (f.endsWith('.json')) ids.add(f.slice(0, -'.json'.length));
+    } catch {
+      // Nothing recorded yet.
+    }
+    return [...ids];
+  }
+
+  async #checkPorts(id: string, ports: readonly PortMapping[]): Promise<void> {
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i] as PortMapping;
+      for (const q of ports.slice(0, i)) {
+        if (portsClash(p, q)) throw new NetworkError('PortInUse', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is published twice by this container`);
+      }
+    }
+    for (const other of await this.list()) {
+      if (other === id) continue;
+      const r = await this.#read(other);
+      for (const q of r?.ports ?? []) {
+        const p = ports.find((x) => portsClash(x, q));
+        if (p !== undefined) throw new NetworkError('PortInUse', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already published by container ${other}`);
+      }
+    }
+    for (const p of ports) {
+      const code = await probePort(p);
+      if (code === 'EADDRINUSE') throw new NetworkError('PortInUse', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already in use on this node`);
+      if (code !== undefined) throw new NetworkError('InvalidNetwork', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} cannot be published: ${code}`);
+    }
+  }
+
+  #recordPath(id: string): string {
+    return path.join(this.#recordsDir, `${id}.json`);
+  }
+
+  async #read(id: string): Promise<AttachmentRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.#recordPath(id), 'utf8')) as AttachmentRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #write(record: AttachmentRecord): Promise<void> {
+    await mkdir(this.#recordsDir, { recursive: true });
+    const file = this.#recordPath(record.id);
+    // Written whole or not at all: a torn record would strand its leases.
+    await writeFile(`${file}.tmp`, JSON.stringify(record));
+    await rename(`${file}.tmp`, file);
+  }
+}

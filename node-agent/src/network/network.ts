@@ -1,0 +1,72 @@
+// The container networking contract: what the agent asks of it, in the agent's words, with no CNI in sight.
+//
+// Lifecycle of one container's networking, keyed by the container's runtime id:
+//
+//   attach(id, { networks, ports })  makes a network namespace (bind-mounted under the node's run dir, so it
+//                                    outlives any one process), connects it to each network (a veth on that
+//                                    network's bridge, an address from its IPAM), publishes the ports, and
+//                                    records all of it on disk. The runtime then runs the container in `netns`.
+//                                    Calling it again for an attached id returns the same attachment (a container
+//                                    restarted by its restartPolicy keeps its address, as a Pod's sandbox does).
+//                                    A failure undoes whatever this call made: no veth, lease, rule or mount left.
+//   get(id)                          the recorded attachment (after an agent restart, too).
+//   detach(id)                       removes port rules, releases the addresses, deletes the veths and the
+//                                    namespace. Nothing attached is fine.
+//   list()                           every id with a record or a namespace: the agent detaches the ones whose
+//                                    Container is gone (leftovers of a crash or of a forced delete).
+
+/** A bridge network on this node. */
+export interface NetworkDefinition {
+  /** The network's name (CNI's network name; a Container's status.ips[].network). */
+  readonly name: string;
+  /** Linux bridge device, at most 15 characters. */
+  readonly bridge: string;
+  /** IPv4 CIDR the addresses come from. */
+  readonly subnet: string;
+  /** @default the subnet's first address */
+  readonly gateway?: string;
+  /** Sub-range (CIDR) of the subnet to allocate from. @default the whole subnet */
+  readonly ipRange?: string;
+  /** @default the kernel's (1500) */
+  readonly mtu?: number;
+}
+
+/** A published port: connections to hostIP:hostPort on the node reach containerPort in the container. */
+export interface PortMapping {
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp';
+  /** A node address; 0.0.0.0 means all of them. */
+  readonly hostIP: string;
+}
+
+export interface AttachRequest {
+  /** In order: the first gets eth0. At least one. */
+  readonly networks: readonly NetworkDefinition[];
+  /** Published on the first network. @default [] */
+  readonly ports?: readonly PortMapping[];
+}
+
+export interface NetworkAddress {
+  readonly network: string;
+  /** The container's address, without prefix length. */
+  readonly ip: string;
+  readonly gateway: string | undefined;
+  /** The interface inside the container (eth0, eth1, …). */
+  readonly interface: string;
+}
+
+export interface Attachment {
+  readonly id: string;
+  /** Path of the network namespace to run the container in. */
+  readonly netns: string;
+  readonly addresses: readonly NetworkAddress[];
+  readonly ports: readonly PortMapping[];
+}
+
+export interface Networks {
+  attach(id: string, request: AttachRequest): Promise<Attachment>;
+  get(id: string): Promise<Attachment | undefined>;
+  detach(id: string): Promise<void>;
+  list(): Promise<string[]>;
+}
