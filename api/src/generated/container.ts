@@ -85,7 +85,7 @@ export interface ContainerSpec {
    */
   volumes?: ContainerVolume[];
   /**
-   * Networks (berth Network objects in the same namespace) to attach the container to, unique by name. Unset means the namespace's "default" network unless networkMode is set.
+   * Networks (berth Network objects in the same namespace) to attach the container to, unique by name. Unset means the node's default bridge network ("berth", bridge berth0) unless networkMode is none or host.
    */
   networks?: NetworkAttachment[];
   /**
@@ -243,7 +243,7 @@ export interface ContainerPort {
    */
   hostPort?: number;
   /**
-   * Node address to bind the published port to. Defaults to 0.0.0.0 (all addresses).
+   * Node address to publish the port on; 0.0.0.0 means all of them. Defaults to 127.0.0.1 (the node's loopback only).
    */
   hostIP?: string;
   /**

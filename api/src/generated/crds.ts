@@ -298,7 +298,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                           },
                           "hostIP": {
                             "type": "string",
-                            "description": "Node address to bind the published port to. Defaults to 0.0.0.0 (all addresses)."
+                            "description": "Node address to publish the port on; 0.0.0.0 means all of them. Defaults to 127.0.0.1 (the node's loopback only)."
                           },
                           "protocol": {
                             "type": "string",
@@ -601,7 +601,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "networks": {
                       "type": "array",
-                      "description": "Networks (berth Network objects in the same namespace) to attach the container to, unique by name. Unset means the namespace's \"default\" network unless networkMode is set.",
+                      "description": "Networks (berth Network objects in the same namespace) to attach the container to, unique by name. Unset means the node's default bridge network (\"berth\", bridge berth0) unless networkMode is none or host.",
                       "x-kubernetes-list-type": "map",
                       "x-kubernetes-list-map-keys": [
                         "name"
@@ -2357,7 +2357,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                   },
                                   "hostIP": {
                                     "type": "string",
-                                    "description": "Node address to bind the published port to. Defaults to 0.0.0.0 (all addresses)."
+                                    "description": "Node address to publish the port on; 0.0.0.0 means all of them. Defaults to 127.0.0.1 (the node's loopback only)."
                                   },
                                   "protocol": {
                                     "type": "string",
@@ -2660,7 +2660,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                             },
                             "networks": {
                               "type": "array",
-                              "description": "Networks (berth Network objects in the same namespace) to attach the container to, unique by name. Unset means the namespace's \"default\" network unless networkMode is set.",
+                              "description": "Networks (berth Network objects in the same namespace) to attach the container to, unique by name. Unset means the node's default bridge network (\"berth\", bridge berth0) unless networkMode is none or host.",
                               "x-kubernetes-list-type": "map",
                               "x-kubernetes-list-map-keys": [
                                 "name"

@@ -14,6 +14,8 @@ import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
+import { CniNetworks } from '../network/cni-networks.js';
+import type { NetworkDefinition } from '../network/network.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
@@ -36,6 +38,13 @@ export interface NodeAgentOptions {
   readonly root?: string;
   /** crun's state directory. @default '/run/berth/crun' */
   readonly runtimeRoot?: string;
+  /** Where containers' network namespaces are bind-mounted. @default `netns` beside runtimeRoot ('/run/berth/netns') */
+  readonly netnsDir?: string;
+  /**
+   * The bridge network a Container that names no network joins. berth creates the bridge on the first such
+   * Container. @default { name: 'berth', bridge: 'berth0', subnet: '10.212.0.0/16' } (clear of Podman's 10.88/16 and Docker's 172.17/16)
+   */
+  readonly defaultNetwork?: NetworkDefinition;
   /**
    * Bind Containers whose spec.nodeName is empty to this node (all-in-one `berth up`). Binding is the scheduler's
    * job: this convenience stays only until the scheduler lands, then goes. @default false
@@ -82,6 +91,8 @@ export interface NodeAgent {
   close(): Promise<void>;
 }
 
+export const defaultNetwork: NetworkDefinition = { name: 'berth', bridge: 'berth0', subnet: '10.212.0.0/16' };
+
 /** Options that cannot work fail here, before the host is touched (a 0 interval would become a busy timer). */
 function checkOptions(options: NodeAgentOptions, workers: number): void {
   if (!Number.isInteger(workers) || workers < 1) throw new NodeAgentOptionError('workers', `must be a positive integer, got ${workers}`);
@@ -120,6 +131,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   for (const action of host.actions) logger.info({ action }, 'host prepared');
   const runtime = new ConmonRuntime({ host, root, ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}) });
   const snapshots = new OverlaySnapshotter(root);
+  const networks = new CniNetworks({
+    stateDir: path.join(root, 'network'),
+    netnsDir: options.netnsDir ?? path.join(path.dirname(path.resolve(options.runtimeRoot ?? '/run/berth/crun')), 'netns'),
+  });
   const plain = options.plainHttpRegistries;
   const registry: RegistryClientOptions = {
     ...(options.registryCA !== undefined ? { ca: options.registryCA } : {}),
@@ -154,6 +169,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     cache: containers,
     runtime,
     snapshots,
+    networking: {
+      networks,
+      defaultNetwork: options.defaultNetwork ?? defaultNetwork,
+      // User Networks are not run by this agent yet: naming one is a config error that says so.
+      resolve: async () => undefined,
+    },
     images: new ImagePolicy(imageStore),
     events,
     exits,

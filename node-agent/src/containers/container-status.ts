@@ -16,6 +16,8 @@ export interface Observation {
   readonly exitCode?: number;
   readonly signal?: number;
   readonly restartCount: number;
+  /** The container's addresses; undefined keeps what status says, [] clears them. */
+  readonly ips?: ReadonlyArray<{ readonly ip: string; readonly network: string }>;
   /** undefined: not tried yet. */
   readonly pulled?: { readonly ok: boolean; readonly reason: string; readonly message?: string };
   readonly running: { readonly ok: boolean; readonly reason: string; readonly message?: string };
@@ -64,7 +66,9 @@ export function desiredStatus(current: ContainerStatus | undefined, obs: Observa
   if (startedAt !== undefined) status.startedAt = startedAt;
   const finishedAt = toTime(obs.finishedAt);
   if (finishedAt !== undefined) status.finishedAt = finishedAt;
-  if (current?.ips !== undefined) status.ips = current.ips;
+  if (obs.ips !== undefined) {
+    if (obs.ips.length > 0) status.ips = obs.ips.map((a) => ({ ip: a.ip, network: a.network }));
+  } else if (current?.ips !== undefined) status.ips = current.ips;
   return status;
 }
 

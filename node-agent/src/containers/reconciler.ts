@@ -10,13 +10,16 @@ import type { Container, ContainerStatus } from '@berth/api';
 import { requestKey, type EventType, type ReconcileContext, type Reconciler, type Request, type Result } from '@berth/controller-runtime';
 import type { Logger } from 'pino';
 import type { PulledImage } from '../images/images.js';
+import { NetworkError } from '../network/errors.js';
+import type { NetworkDefinition, Networks } from '../network/network.js';
 import { isRuntimeError } from '../runtime/errors.js';
-import type { ContainerState, Runtime } from '../runtime/runtime.js';
+import type { ContainerNetwork, ContainerState, Runtime } from '../runtime/runtime.js';
 import { SnapshotError } from '../snapshots/errors.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import { isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
+import { networkPlan } from './container-network.js';
 import { desiredStatus, statusPatch, toTime, type Observation } from './container-status.js';
 import { AgentError, BackOffError } from './errors.js';
 import type { ExitNotifier } from './exit-watch.js';
@@ -34,6 +37,14 @@ export interface BackoffPolicy {
 
 /** The API calls reconcile makes (ClusterApi has them; tests pass a fake). */
 export type ContainerApi = Pick<ClusterApi, 'patchContainer' | 'jsonPatchContainer' | 'patchContainerStatus' | 'secretData' | 'configMapData'>;
+
+/** Container networking: the subsystem, the network a Container naming none joins, and how named ones are found. */
+export interface NetworkingOptions {
+  readonly networks: Networks;
+  readonly defaultNetwork: NetworkDefinition;
+  /** The Network `name` of `namespace` as this node runs it; undefined when it does not exist. */
+  resolve(namespace: string, name: string): Promise<NetworkDefinition | undefined>;
+}
 
 /** Where reconcile reports what it did (controller-runtime's EventRecorder writes core v1 Events). */
 export interface EventSink {
@@ -53,6 +64,8 @@ export interface ReconcilerOptions {
   readonly cache: ObjectCache<Container> & { list(): Container[] };
   readonly runtime: Runtime;
   readonly snapshots: Snapshotter;
+  /** Absent: every container gets only loopback, whatever its networkMode (unit tests with a fake runtime). */
+  readonly networking?: NetworkingOptions;
   readonly images: ImagePolicy;
   readonly events: EventSink;
   readonly exits: ExitNotifier;
@@ -226,6 +239,8 @@ export class ContainerReconciler implements Reconciler {
       }
       await this.#o.runtime.delete(id, { force: true });
     }
+    // After the process is gone: its address, veth and port rules go with it.
+    await this.#o.networking?.networks.detach(id);
     await this.#o.snapshots.remove(id);
     await this.#o.released?.(id);
   }
@@ -316,7 +331,9 @@ export class ContainerReconciler implements Reconciler {
         configMap: (n) => this.#o.api.configMapData(namespace, n),
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
       };
-      const config = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
+      const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
+      const { network, ips } = await this.#attach(c);
+      const config = { ...base, network };
       try {
         await this.#o.runtime.create(uid, config);
       } catch (err) {
@@ -329,23 +346,39 @@ export class ContainerReconciler implements Reconciler {
       this.#o.exits.watch(uid, requestKey({ namespace, name }));
       const state = await this.#o.runtime.start(uid);
       this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
-      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image), restartCount, pulled });
+      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image), restartCount, pulled, ips });
       return { requeueAfterMs: this.#o.pollIntervalMs };
     } catch (err) {
       const configError = AgentError.isInstance(err);
-      if (!configError && !isRuntimeError(err) && !SnapshotError.isInstance(err)) throw err;
+      const networkError = NetworkError.isInstance(err);
+      if (!configError && !networkError && !isRuntimeError(err) && !SnapshotError.isInstance(err)) throw err;
       await this.#o.runtime.delete(uid, { force: true }).catch(() => undefined);
-      const reason = configError ? err.code : 'CreateContainerError';
+      // Nothing half-made stays: the next try attaches afresh.
+      await this.#o.networking?.networks.detach(uid).catch((e: unknown) => this.#o.logger.warn({ id: uid, err: errorMessage(e) }, 'detaching after a failed start failed'));
+      const reason = configError ? err.code : networkError ? err.code : 'CreateContainerError';
       const message = errorMessage(err);
-      this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
+      if (networkError) this.#o.events.event(c, 'Warning', err.code === 'PortInUse' ? 'PortInUse' : 'FailedNetworkSetup', message);
+      else this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
       if (!configError && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.
         await this.#writeStatus(c, failing({ phase: 'Failed', reason, message, pulled }));
         return {};
       }
-      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled }));
+      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled, ips: [] }));
       throw new BackOffError(`${reason}: ${message}`, err);
     }
+  }
+
+  /** The container's network namespace by its networkMode, attached (or already attached) to its networks. */
+  async #attach(c: Container): Promise<{ network: ContainerNetwork; ips: NonNullable<Observation['ips']> }> {
+    const n = this.#o.networking;
+    if (n === undefined) return { network: { kind: 'loopback' }, ips: [] };
+    const namespace = c.metadata.namespace ?? '';
+    const plan = await networkPlan(c, n.defaultNetwork, (name) => n.resolve(namespace, name));
+    if (plan.mode === 'none') return { network: { kind: 'loopback' }, ips: [] };
+    if (plan.mode === 'host') return { network: { kind: 'host' }, ips: [] };
+    const attachment = await n.networks.attach(c.metadata.uid ?? '', plan.request);
+    return { network: { kind: 'namespace', path: attachment.netns }, ips: attachment.addresses.map((a) => ({ ip: a.ip, network: a.network })) };
   }
 
   /** The process ended: record it, then restart after back-off or settle, by restartPolicy. */
@@ -408,6 +441,7 @@ export class ContainerReconciler implements Reconciler {
     const ids = new Set<string>();
     for (const s of await this.#o.runtime.list()) ids.add(s.id);
     for (const s of await this.#o.snapshots.list()) ids.add(s.id);
+    for (const id of (await this.#o.networking?.networks.list()) ?? []) ids.add(id);
     const removed: string[] = [];
     for (const id of ids) {
       if (known.has(id)) continue;

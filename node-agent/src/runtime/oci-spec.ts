@@ -209,7 +209,8 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
     linux: {
       namespaces: [
         { type: 'pid' },
-        network.kind === 'namespace' ? { type: 'network', path: network.path } : { type: 'network' },
+        // No network entry at all is how OCI says "stay in the runtime's (the host's) namespace".
+        ...(network.kind === 'host' ? [] : [network.kind === 'namespace' ? { type: 'network', path: network.path } : { type: 'network' }]),
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },

@@ -11,8 +11,11 @@ import type { Container } from '@berth/api';
 import { pushBusybox, startRegistry, startTestServer, type TestServer } from '@berth/testkit';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/index.js';
 import { prepareHost } from '../../src/host/prepare-host.js';
+import { CniNetworks } from '../../src/network/cni-networks.js';
+import type { NetworkDefinition } from '../../src/network/network.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../../src/snapshots/overlay.js';
+import { deleteBridge, testNetwork } from '../network/host-state.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -28,6 +31,8 @@ export interface Cluster {
   readonly root: string;
   readonly runtimeRoot: string;
   readonly nodeName: string;
+  /** The default network of this cluster's agents: a bridge and /24 of its own, removed afterwards. */
+  readonly network: NetworkDefinition;
   /** Options a test agent runs with (fast back-offs), for starting one in this process or a child. */
   readonly agentOptions: NodeAgentOptions;
   startAgent(extra?: Partial<NodeAgentOptions>): Promise<NodeAgent>;
@@ -50,6 +55,7 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
   const root = await mkdtemp(path.join(tmpdir(), 'berth-agent-test-'));
   const runtimeRoot = path.join(root, 'run');
   const nodeName = `node-${randomBytes(3).toString('hex')}`;
+  const network = testNetwork();
   const kc = new KubeConfig();
   kc.loadFromFile(server.kubeconfig);
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -59,6 +65,7 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     nodeName,
     root,
     runtimeRoot,
+    defaultNetwork: network,
     adoptUnbound: true,
     restartBackoff: { baseMs: 300, maxMs: 2_000 },
     retryBackoff: { baseMs: 300, maxMs: 2_000 },
@@ -77,6 +84,7 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     root,
     runtimeRoot,
     nodeName,
+    network,
     agentOptions,
     async startAgent(extra = {}) {
       const agent = await startNodeAgent({ ...agentOptions, ...extra });
@@ -163,6 +171,9 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     const snaps = new OverlaySnapshotter(root);
     for (const s of await rt.list()) await rt.delete(s.id, { force: true }).catch(() => undefined);
     for (const s of await snaps.list()) await snaps.remove(s.id).catch(() => undefined);
+    const nets = new CniNetworks({ stateDir: path.join(root, 'network'), netnsDir: path.join(root, 'netns') });
+    for (const id of await nets.list()) await nets.detach(id).catch(() => undefined);
+    await deleteBridge(network.bridge);
     await rm(root, { recursive: true, force: true });
   });
   if (options.agent === true) await cluster.startAgent();
