@@ -15,8 +15,11 @@ const execFileAsync = promisify(execFile);
 export interface StartPeers {
   /** Milliseconds for `crun run -d` of `config` as container `id`. */
   crun(id: string): Promise<number>;
-  /** Milliseconds for `podman run -d` of `sleep 1000` on the same rootfs as container `id`. */
-  podman(id: string): Promise<number>;
+  /**
+   * Milliseconds for `podman run -d` of `sleep 1000` on the same rootfs as container `id`; `network` is podman's
+   * --network (default 'none'; 'bridge' is its default bridge network), `publish` its -p.
+   */
+  podman(id: string, options?: { readonly network?: 'none' | 'bridge'; readonly publish?: string }): Promise<number>;
   /** Force-removes whatever a failed run left: everything in crun's state dir, podman containers named `prefix…`. */
   cleanUp(prefix: string): Promise<void>;
 }
@@ -44,9 +47,10 @@ export function startPeers(host: HostReport, work: string, rootfs: string, confi
       await rm(bundle, { recursive: true, force: true });
       return ms;
     },
-    async podman(id) {
+    async podman(id, options = {}) {
+      const net = ['--network', options.network ?? 'none', ...(options.publish !== undefined ? ['-p', options.publish] : [])];
       const t0 = performance.now();
-      const p = await exitOf('podman', [...podmanGlobal, 'run', '-d', '--name', id, '--network', 'none', ...limits, '--rootfs', rootfs, 'sleep', '1000']);
+      const p = await exitOf('podman', [...podmanGlobal, 'run', '-d', '--name', id, ...net, ...limits, '--rootfs', rootfs, 'sleep', '1000']);
       const ms = performance.now() - t0;
       if (p.code !== 0) throw new Error(`podman run failed: ${p.stderr}`);
       await execFileAsync('podman', [...podmanGlobal, 'rm', '-f', '-t', '0', id]);
