@@ -4,7 +4,8 @@
 //
 //   node --import=tsx bench/container-start-network.ts [--runs N]
 //
-// Each sample times "network ready and container running" for one `sleep 1000`, then removes it untimed; the
+// Each sample times "network ready and container running" for one `sleep 1000` (berth: netns, then CNI ADD beside
+// the runtime's create, then start, as the agent does), then removes it untimed; the
 // teardown (CNI DEL + netns removal) is timed on its own. Peers alternate within each round so they share the
 // machine's state. berth's bridge is a throwaway one (its own name and /24), removed at the end. Needs root.
 // BENCH_VERBOSE=1 prints every sample.
@@ -57,9 +58,11 @@ async function main(): Promise<void> {
 
       for (const [key, ports] of [['berth bridge', []], ['berth bridge+port', [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }]]] as const) {
         const cid = `${id}-${ports.length === 0 ? 'n' : 'p'}`;
+        // As the agent does: the namespace first, then the CNI ADD beside the runtime's create, then start.
         t0 = performance.now();
-        const a = await networks.attach(cid, { networks: [net], ports });
-        await rt.run(cid, { ...config, network: { kind: 'namespace', path: a.netns } });
+        const netns = await networks.sandbox(cid);
+        await Promise.all([networks.attach(cid, { networks: [net], ports }), rt.create(cid, { ...config, network: { kind: 'namespace', path: netns } })]);
+        await rt.start(cid);
         row[key] = performance.now() - t0;
         await rt.delete(cid, { force: true });
         t0 = performance.now();

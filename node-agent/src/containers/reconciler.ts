@@ -332,16 +332,24 @@ export class ContainerReconciler implements Reconciler {
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
       };
       const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
-      const { network, ips } = await this.#attach(c);
+      const { network, attach } = await this.#network(c);
       const config = { ...base, network };
-      try {
-        await this.#o.runtime.create(uid, config);
-      } catch (err) {
-        if (!isRuntimeError(err, 'ContainerExists')) throw err;
-        // Left by an interrupted attempt: start over.
-        await this.#o.runtime.delete(uid, { force: true });
-        await this.#o.runtime.create(uid, config);
-      }
+      const create = async () => {
+        try {
+          await this.#o.runtime.create(uid, config);
+        } catch (err) {
+          if (!isRuntimeError(err, 'ContainerExists')) throw err;
+          // Left by an interrupted attempt: start over.
+          await this.#o.runtime.delete(uid, { force: true });
+          await this.#o.runtime.create(uid, config);
+        }
+      };
+      // The CNI plugins wire the namespace while the runtime creates the container in it (its process starts only
+      // after both): the attach costs a start little more than the namespace itself.
+      const [created, attached] = await Promise.allSettled([create(), attach()]);
+      if (attached.status === 'rejected') throw attached.reason;
+      if (created.status === 'rejected') throw created.reason;
+      const ips = attached.value;
       this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
       this.#o.exits.watch(uid, requestKey({ namespace, name }));
       const state = await this.#o.runtime.start(uid);
@@ -369,16 +377,24 @@ export class ContainerReconciler implements Reconciler {
     }
   }
 
-  /** The container's network namespace by its networkMode, attached (or already attached) to its networks. */
-  async #attach(c: Container): Promise<{ network: ContainerNetwork; ips: NonNullable<Observation['ips']> }> {
+  /**
+   * The container's network namespace by its networkMode (made now, for the runtime), and the attach to its
+   * networks (or the attachment it already has) to run beside the runtime's create.
+   */
+  async #network(c: Container): Promise<{ network: ContainerNetwork; attach: () => Promise<NonNullable<Observation['ips']>> }> {
+    const none = async () => [];
     const n = this.#o.networking;
-    if (n === undefined) return { network: { kind: 'loopback' }, ips: [] };
+    if (n === undefined) return { network: { kind: 'loopback' }, attach: none };
     const namespace = c.metadata.namespace ?? '';
     const plan = await networkPlan(c, n.defaultNetwork, (name) => n.resolve(namespace, name));
-    if (plan.mode === 'none') return { network: { kind: 'loopback' }, ips: [] };
-    if (plan.mode === 'host') return { network: { kind: 'host' }, ips: [] };
-    const attachment = await n.networks.attach(c.metadata.uid ?? '', plan.request);
-    return { network: { kind: 'namespace', path: attachment.netns }, ips: attachment.addresses.map((a) => ({ ip: a.ip, network: a.network })) };
+    if (plan.mode === 'none') return { network: { kind: 'loopback' }, attach: none };
+    if (plan.mode === 'host') return { network: { kind: 'host' }, attach: none };
+    const uid = c.metadata.uid ?? '';
+    const netns = await n.networks.sandbox(uid);
+    return {
+      network: { kind: 'namespace', path: netns },
+      attach: async () => (await n.networks.attach(uid, plan.request)).addresses.map((a) => ({ ip: a.ip, network: a.network })),
+    };
   }
 
   /** The process ended: record it, then restart after back-off or settle, by restartPolicy. */

@@ -115,11 +115,16 @@ export class CniNetworks implements Networks {
     return this.#ipamDir;
   }
 
+  async sandbox(id: string): Promise<string> {
+    return this.#netns.create(id);
+  }
+
   async attach(id: string, request: AttachRequest): Promise<Attachment> {
     const existing = await this.#read(id);
     if (existing?.complete === true && (await this.#netns.exists(id))) return toAttachment(existing);
-    // Half made (a crash mid-attach) or its namespace gone (a reboot): start clean.
-    if (existing !== undefined) await this.detach(id);
+    // Half made (a crash mid-attach) or its namespace gone (a reboot): undo the plugins' part and start over. The
+    // namespace itself stays: the runtime may be creating the container in it right now.
+    if (existing !== undefined) await this.#delAll(existing);
     if (request.networks.length === 0) throw new NetworkError('InvalidNetwork', 'attach needs at least one network');
     for (const n of request.networks) checkDefinition(n);
     const ports = request.ports ?? [];
@@ -160,20 +165,23 @@ export class CniNetworks implements Networks {
 
   async detach(id: string): Promise<void> {
     const record = await this.#read(id);
-    const netns = this.#netns.pathOf(id);
+    if (record !== undefined) await this.#delAll(record);
+    await this.#netns.remove(id);
+  }
+
+  /** CNI DEL of every network of the record, then the record; kept while a DEL failed so the next try repeats it. */
+  async #delAll(record: AttachmentRecord): Promise<void> {
     let failure: unknown;
-    for (const n of [...(record?.networks ?? [])].reverse()) {
+    for (const n of [...record.networks].reverse()) {
       try {
         // DEL is safe for what never got ADDed: plugins ignore missing leases, veths and chains.
-        await this.#cni.del(n.config, { containerId: id, netns, ifName: n.ifName }, n.result);
+        await this.#cni.del(n.config, { containerId: record.id, netns: record.netns, ifName: n.ifName }, n.result);
       } catch (err) {
         failure ??= err;
       }
     }
-    // Keep the record while a DEL failed, so the next detach (or the orphan sweep) tries again.
     if (failure !== undefined) throw failure;
-    await this.#netns.remove(id);
-    await rm(this.#recordPath(id), { force: true });
+    await rm(this.#recordPath(record.id), { force: true });
   }
 
   async list(): Promise<string[]> {

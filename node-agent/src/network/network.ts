@@ -2,8 +2,10 @@
 //
 // Lifecycle of one container's networking, keyed by the container's runtime id:
 //
-//   attach(id, { networks, ports })  makes a network namespace (bind-mounted under the node's run dir, so it
-//                                    outlives any one process), connects it to each network (a veth on that
+//   sandbox(id)                      makes the network namespace (bind-mounted under the node's run dir, so it
+//                                    outlives any one process) and returns its path. Quick (one spawn): the
+//                                    runtime can create the container in it while attach runs.
+//   attach(id, { networks, ports })  makes the namespace if sandbox did not, connects it to each network (a veth on that
 //                                    network's bridge, an address from its IPAM), publishes the ports, and
 //                                    records all of it on disk. The runtime then runs the container in `netns`.
 //                                    Calling it again for an attached id returns the same attachment (a container
@@ -65,6 +67,7 @@ export interface Attachment {
 }
 
 export interface Networks {
+  sandbox(id: string): Promise<string>;
   attach(id: string, request: AttachRequest): Promise<Attachment>;
   get(id: string): Promise<Attachment | undefined>;
   detach(id: string): Promise<void>;

@@ -51,7 +51,7 @@ async function networkError(p: Promise<unknown>): Promise<NetworkError | undefin
   return undefined;
 }
 
-const state = () => hostNetworkState(net.bridge, networks.ipamDir, netnsDir);
+const state = () => hostNetworkState(net.name, net.bridge, networks.ipamDir, netnsDir);
 
 t.test('attach gives an address and a published port that answers on 127.0.0.1; detach undoes it all', async (t) => {
   const before = await state();

@@ -14,8 +14,11 @@ export interface HostNetworkState {
   readonly netnsMounts: number;
 }
 
-/** Counts on bridge `bridge`, leases under `ipamDir`, portmap's per-container chains, mounts under `netnsDir`. */
-export async function hostNetworkState(bridge: string, ipamDir: string, netnsDir: string): Promise<HostNetworkState> {
+/**
+ * Counts on bridge `bridge`, leases under `ipamDir`, the rules of portmap's per-container chains of network
+ * `network` (others' tests run beside this one), mounts under `netnsDir`.
+ */
+export async function hostNetworkState(network: string, bridge: string, ipamDir: string, netnsDir: string): Promise<HostNetworkState> {
   const links = (await run('ip', ['-o', 'link', 'show', 'master', bridge]).catch(() => ({ stdout: '' }))).stdout;
   let leases = 0;
   try {
@@ -27,7 +30,14 @@ export async function hostNetworkState(bridge: string, ipamDir: string, netnsDir
     // No leases directory yet.
   }
   const nat = (await run('iptables-save', ['-t', 'nat'])).stdout;
-  const natRules = nat.split('\n').filter((l) => /CNI-DN-/.test(l)).length;
+  const lines = nat.split('\n');
+  // portmap's jump into a container's chain carries the network's name in its comment.
+  const chains = new Set<string>();
+  for (const l of lines) {
+    const m = /-j (CNI-DN-[0-9a-f]+)/.exec(l);
+    if (m?.[1] !== undefined && l.includes(`dnat name: \\"${network}\\"`)) chains.add(m[1]);
+  }
+  const natRules = lines.filter((l) => [...chains].some((c) => l.includes(c))).length;
   const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => path.dirname(l.split(' ')[4] ?? '') === netnsDir).length;
   return { veths: links.split('\n').filter((l) => l.trim() !== '').length, leases, natRules, netnsMounts: mounts };
 }
