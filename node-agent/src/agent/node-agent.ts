@@ -16,6 +16,7 @@ import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
+import { definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
@@ -172,8 +173,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     networking: {
       networks,
       defaultNetwork: options.defaultNetwork ?? defaultNetwork,
-      // User Networks are not run by this agent yet: naming one is a config error that says so.
-      resolve: async () => undefined,
+      resolve: async (namespace, name) => {
+        const net = await api.getNetwork(namespace, name);
+        return net === undefined ? undefined : definitionOf(net);
+      },
     },
     images: new ImagePolicy(imageStore),
     events,

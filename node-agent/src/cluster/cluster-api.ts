@@ -21,7 +21,7 @@ import {
   type V1Lease,
   type V1Node,
 } from '@kubernetes/client-node';
-import type { Container, ContainerStatus } from '@berth/api';
+import type { Container, ContainerStatus, Network } from '@berth/api';
 import { writerIdentity } from './writer-identity.js';
 
 export const group = 'berth.dev';
@@ -144,6 +144,16 @@ export class ClusterApi {
       { group, version, namespace, plural: 'containers', name, body: { status } },
       mergePatch(),
     )) as Container;
+  }
+
+  /** A berth Network, or undefined when it does not exist. */
+  async getNetwork(namespace: string, name: string): Promise<Network | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'networks', name })) as Network;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** The v1 Node (client-node's typed shape: times as Dates, berth's extension fields dropped). */

@@ -80,7 +80,7 @@ export function configList(net: NetworkDefinition, ports: readonly PortMapping[]
       },
     });
   }
-  return { cniVersion: CNI_VERSION, name: net.name, plugins };
+  return { cniVersion: CNI_VERSION, name: net.id ?? net.name, plugins };
 }
 
 function addressesOf(record: AttachmentRecord): NetworkAddress[] {

@@ -19,8 +19,10 @@
 
 /** A bridge network on this node. */
 export interface NetworkDefinition {
-  /** The network's name (CNI's network name; a Container's status.ips[].network). */
+  /** The network's name as users know it (a Container's status.ips[].network). */
   readonly name: string;
+  /** Unique on the node: CNI's network name and host-local's lease folder. @default name */
+  readonly id?: string;
   /** Linux bridge device, at most 15 characters. */
   readonly bridge: string;
   /** IPv4 CIDR the addresses come from. */
