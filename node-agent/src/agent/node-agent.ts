@@ -4,6 +4,7 @@
 // Everything it learns about the cluster it reads through the API, and everything it changes it writes through
 // the API: it never touches the apiserver's code or store. Closing it leaves running containers running (conmon
 // owns them); the next start re-adopts them without a restart.
+import { createHash } from 'node:crypto';
 import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,8 +40,13 @@ export interface NodeAgentOptions {
   readonly root?: string;
   /** crun's state directory. @default '/run/berth/crun' */
   readonly runtimeRoot?: string;
-  /** Where containers' network namespaces are bind-mounted. @default `netns` beside runtimeRoot ('/run/berth/netns') */
+  /**
+   * Where containers' network namespaces are bind-mounted; this agent's alone (it removes what it finds there
+   * without a Container). @default `netns/<digest of root>` beside runtimeRoot ('/run/berth/netns/…')
+   */
   readonly netnsDir?: string;
+  /** host-local's IP leases, shared by the agents of one host (they share its bridges). @default `ipam` beside runtimeRoot ('/run/berth/ipam') */
+  readonly ipamDir?: string;
   /**
    * The bridge network a Container that names no network joins. berth creates the bridge on the first such
    * Container. @default { name: 'berth', bridge: 'berth0', subnet: '10.212.0.0/16' } (clear of Podman's 10.88/16 and Docker's 172.17/16)
@@ -132,9 +138,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   for (const action of host.actions) logger.info({ action }, 'host prepared');
   const runtime = new ConmonRuntime({ host, root, ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}) });
   const snapshots = new OverlaySnapshotter(root);
+  const runDir = path.dirname(path.resolve(options.runtimeRoot ?? '/run/berth/crun'));
   const networks = new CniNetworks({
     stateDir: path.join(root, 'network'),
-    netnsDir: options.netnsDir ?? path.join(path.dirname(path.resolve(options.runtimeRoot ?? '/run/berth/crun')), 'netns'),
+    netnsDir: options.netnsDir ?? path.join(runDir, 'netns', createHash('sha256').update(root).digest('hex').slice(0, 12)),
+    ipamDir: options.ipamDir ?? path.join(runDir, 'ipam'),
   });
   const plain = options.plainHttpRegistries;
   const registry: RegistryClientOptions = {

@@ -10,10 +10,18 @@ import type { Attachment, AttachRequest, NetworkAddress, NetworkDefinition, Netw
 import { portsClash, probePort } from './port-probe.js';
 
 export interface CniNetworksOptions {
-  /** Attachment records and host-local's leases live here (persistent: leases must outlive the agent). */
+  /** Attachment records live here (one JSON file per container). */
   readonly stateDir: string;
-  /** Network namespaces are bind-mounted here (a tmpfs such as /run: they do not outlive a reboot). */
+  /**
+   * Network namespaces are bind-mounted here (a tmpfs such as /run: they do not outlive a reboot). Every id found
+   * here is this instance's to clean up, so two agents must not share it.
+   */
   readonly netnsDir: string;
+  /**
+   * host-local's leases. Share it between agents that share a bridge (its lock serialises them), and keep it where
+   * veths and namespaces live (a tmpfs): a lease means as long as they do. @default `<stateDir>/ipam`
+   */
+  readonly ipamDir?: string;
   readonly cni?: Cni;
 }
 
@@ -105,7 +113,7 @@ export class CniNetworks implements Networks {
 
   constructor(options: CniNetworksOptions) {
     this.#recordsDir = path.join(options.stateDir, 'attachments');
-    this.#ipamDir = path.join(options.stateDir, 'ipam');
+    this.#ipamDir = options.ipamDir ?? path.join(options.stateDir, 'ipam');
     this.#netns = new NetnsDir(options.netnsDir);
     this.#cni = options.cni ?? new Cni();
   }

@@ -65,6 +65,8 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     nodeName,
     root,
     runtimeRoot,
+    netnsDir: path.join(root, 'netns'),
+    ipamDir: path.join(root, 'ipam'),
     defaultNetwork: network,
     adoptUnbound: true,
     restartBackoff: { baseMs: 300, maxMs: 2_000 },
@@ -171,7 +173,7 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     const snaps = new OverlaySnapshotter(root);
     for (const s of await rt.list()) await rt.delete(s.id, { force: true }).catch(() => undefined);
     for (const s of await snaps.list()) await snaps.remove(s.id).catch(() => undefined);
-    const nets = new CniNetworks({ stateDir: path.join(root, 'network'), netnsDir: path.join(root, 'netns') });
+    const nets = new CniNetworks({ stateDir: path.join(root, 'network'), netnsDir: path.join(root, 'netns'), ipamDir: path.join(root, 'ipam') });
     for (const id of await nets.list()) await nets.detach(id).catch(() => undefined);
     await deleteBridge(network.bridge);
     await rm(root, { recursive: true, force: true });

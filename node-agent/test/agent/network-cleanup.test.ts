@@ -11,7 +11,7 @@ import { hostNetworkState } from '../network/host-state.js';
 import { setUpCluster } from './harness.js';
 
 const cluster = await setUpCluster(t);
-const state = () => hostNetworkState(cluster.network.name, cluster.network.bridge, path.join(cluster.root, 'network', 'ipam'), path.join(cluster.root, 'netns'));
+const state = () => hostNetworkState(cluster.network.name, cluster.network.bridge, path.join(cluster.root, 'ipam'), path.join(cluster.root, 'netns'));
 const isRunning = (c: Container) => c.status?.phase === 'Running';
 
 function get(url: string): Promise<number | undefined> {
