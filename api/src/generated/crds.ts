@@ -1819,7 +1819,24 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       }
                     }
                   },
-                  "default": {}
+                  "default": {},
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "!has(self.subnet) || (isCIDR(self.subnet) && cidr(self.subnet).ip().family() == 4 && cidr(self.subnet).prefixLength() >= 8 && cidr(self.subnet).prefixLength() <= 30 && string(cidr(self.subnet).masked()) == self.subnet)",
+                      "message": "subnet must be an IPv4 CIDR with its host bits zero and a prefix of 8 to 30, e.g. 10.89.1.0/24",
+                      "fieldPath": ".subnet"
+                    },
+                    {
+                      "rule": "!has(self.gateway) || (has(self.subnet) && isIP(self.gateway) && isCIDR(self.subnet) && cidr(self.subnet).containsIP(self.gateway) && ip(self.gateway) != cidr(self.subnet).ip())",
+                      "message": "gateway must be a host address inside subnet (which must be set)",
+                      "fieldPath": ".gateway"
+                    },
+                    {
+                      "rule": "!has(self.ipRange) || (has(self.subnet) && isCIDR(self.ipRange) && isCIDR(self.subnet) && cidr(self.subnet).containsCIDR(self.ipRange))",
+                      "message": "ipRange must be a CIDR inside subnet (which must be set)",
+                      "fieldPath": ".ipRange"
+                    }
+                  ]
                 },
                 "status": {
                   "type": "object",
