@@ -17,6 +17,7 @@ import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
+import { NetworkDns } from '../network/dns-server.js';
 import { definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -24,6 +25,7 @@ import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
+import { containerAddresses } from '../containers/container-names.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
@@ -166,6 +168,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
     list: () => informer.list() as unknown as Container[],
   };
+  const dns = new NetworkDns(
+    (network, name, client) => containerAddresses(containers.list(), network, name, client),
+    (err) => logger.warn({ err: err.message }, 'name server failed'),
+  );
   const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
   const events = {
     event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event(c as unknown as KubernetesObject, type, reason, message),
@@ -185,6 +191,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         const net = await api.getNetwork(namespace, name);
         return net === undefined ? undefined : definitionOf(net);
       },
+      dns,
     },
     images: new ImagePolicy(imageStore),
     events,
@@ -233,6 +240,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     // Once the cache is filled and before any worker runs: what is on disk but no longer in the cluster goes; the
     // rest is adopted by reconcile. The manager starts its runnables in order.
     await manager.add({ start: async () => void (await reconciler.sweepOrphans()), stop: async () => undefined });
+    // Name servers of the networks the adopted containers are on (they live in this process, not with conmon).
+    for (const id of await networks.list()) {
+      for (const a of (await networks.get(id))?.addresses ?? []) {
+        if (a.gateway !== undefined) await dns.ensure(a.network, a.gateway).catch((err: unknown) => logger.warn({ err: (err as Error).message, network: a.network }, 'name server could not start'));
+      }
+    }
     await manager.add(controller);
     await manager.start();
   } catch (err) {
@@ -268,6 +281,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         // then Events are flushed and the watch closed.
         await manager.close();
         exits.close();
+        await dns.close();
         await heartbeat?.close();
         await imageStore.close();
         api.close();

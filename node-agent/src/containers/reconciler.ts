@@ -11,7 +11,9 @@ import { requestKey, type EventType, type ReconcileContext, type Reconciler, typ
 import type { Logger } from 'pino';
 import type { PulledImage } from '../images/images.js';
 import { NetworkError } from '../network/errors.js';
+import type { NetworkDns } from '../network/dns-server.js';
 import type { NetworkDefinition, Networks } from '../network/network.js';
+import { gatewayOf } from '../network/user-networks.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerNetwork, ContainerState, Runtime } from '../runtime/runtime.js';
 import { SnapshotError } from '../snapshots/errors.js';
@@ -44,6 +46,8 @@ export interface NetworkingOptions {
   readonly defaultNetwork: NetworkDefinition;
   /** The Network `name` of `namespace` as this node runs it; undefined when it does not exist. */
   resolve(namespace: string, name: string): Promise<NetworkDefinition | undefined>;
+  /** Name servers on the networks' gateways; absent: containers get no resolver. */
+  readonly dns?: NetworkDns;
 }
 
 /** Where reconcile reports what it did (controller-runtime's EventRecorder writes core v1 Events). */
@@ -332,8 +336,8 @@ export class ContainerReconciler implements Reconciler {
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
       };
       const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
-      const { network, attach } = await this.#network(c);
-      const config = { ...base, network };
+      const { network, dnsServers, attach } = await this.#network(c);
+      const config = { ...base, network, dnsServers };
       const create = async () => {
         try {
           await this.#o.runtime.create(uid, config);
@@ -381,19 +385,28 @@ export class ContainerReconciler implements Reconciler {
    * The container's network namespace by its networkMode (made now, for the runtime), and the attach to its
    * networks (or the attachment it already has) to run beside the runtime's create.
    */
-  async #network(c: Container): Promise<{ network: ContainerNetwork; attach: () => Promise<NonNullable<Observation['ips']>> }> {
+  async #network(c: Container): Promise<{ network: ContainerNetwork; dnsServers: string[]; attach: () => Promise<NonNullable<Observation['ips']>> }> {
     const none = async () => [];
     const n = this.#o.networking;
-    if (n === undefined) return { network: { kind: 'loopback' }, attach: none };
+    if (n === undefined) return { network: { kind: 'loopback' }, dnsServers: [], attach: none };
     const namespace = c.metadata.namespace ?? '';
     const plan = await networkPlan(c, n.defaultNetwork, (name) => n.resolve(namespace, name));
-    if (plan.mode === 'none') return { network: { kind: 'loopback' }, attach: none };
-    if (plan.mode === 'host') return { network: { kind: 'host' }, attach: none };
+    if (plan.mode === 'none') return { network: { kind: 'loopback' }, dnsServers: [], attach: none };
+    if (plan.mode === 'host') return { network: { kind: 'host' }, dnsServers: [], attach: none };
     const uid = c.metadata.uid ?? '';
     const netns = await n.networks.sandbox(uid);
+    // Known before the attach ends (resolv.conf is written while it runs): the first network's gateway.
+    const first = plan.request.networks[0];
+    const gateway = first === undefined ? undefined : gatewayOf(first);
     return {
       network: { kind: 'namespace', path: netns },
-      attach: async () => (await n.networks.attach(uid, plan.request)).addresses.map((a) => ({ ip: a.ip, network: a.network })),
+      dnsServers: n.dns !== undefined && gateway !== undefined ? [gateway] : [],
+      attach: async () => {
+        const attachment = await n.networks.attach(uid, plan.request);
+        // Before the process starts, each network's name server is up on its bridge.
+        for (const a of attachment.addresses) if (a.gateway !== undefined) await n.dns?.ensure(a.network, a.gateway);
+        return attachment.addresses.map((a) => ({ ip: a.ip, network: a.network }));
+      },
     };
   }
 

@@ -20,6 +20,15 @@ export function cidrRange(cidr: string): [number, number] | undefined {
   return [base, base + size - 1];
 }
 
+/** The gateway a definition's bridge carries: its own, or the subnet's first host address (host-local's default). */
+export function gatewayOf(def: NetworkDefinition): string | undefined {
+  if (def.gateway !== undefined) return def.gateway;
+  const range = cidrRange(def.subnet);
+  if (range === undefined) return undefined;
+  const n = range[0] + 1;
+  return [24, 16, 8, 0].map((s) => String(Math.floor(n / 2 ** s) % 256)).join('.');
+}
+
 /** The definition of Network `net`; a Network this node cannot run is an InvalidNetwork error saying why. */
 export function definitionOf(net: Network): NetworkDefinition {
   const namespace = net.metadata?.namespace ?? '';

@@ -59,7 +59,8 @@ t.test('a Container with no network section gets an IP on the default bridge, sh
   t.equal(ip?.network, cluster.network.name);
   const inside = await execOut(agent, c.metadata.uid ?? '', ['ip', '-o', '-4', 'addr', 'show', 'eth0']);
   t.match(inside, `inet ${ip?.ip ?? '?'}/24`, 'eth0 inside carries it');
-  t.equal((await execOut(agent, c.metadata.uid ?? '', ['cat', '/etc/resolv.conf'])).includes('nameserver'), false, 'never the host resolver');
+  const resolv = await execOut(agent, c.metadata.uid ?? '', ['cat', '/etc/resolv.conf']);
+  t.same(resolv.split('\n').filter((l) => l.startsWith('nameserver')), [`nameserver ${prefix}.1`], "only the network's name server, never the host's");
   const wide = await cluster.server.kubectl(['get', 'ctr', 'plain', '-o', 'wide']);
   t.match(wide.stdout, new RegExp(`plain\\s+\\S+\\s+Running\\s+${cluster.nodeName}\\s+${(ip?.ip ?? '?').replace(/\./g, '\\.')}\\s`), 'IP column');
   await cluster.remove('plain');

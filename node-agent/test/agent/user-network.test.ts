@@ -39,7 +39,7 @@ t.test('two Containers on a user Network reach each other', async (t) => {
   await createNetwork('backend', { subnet, bridgeName });
   await cluster.create('server', {
     command: ['sh', '-c', 'mkdir -p /www && echo pong > /www/index.html && exec httpd -f -p 80 -h /www'],
-    networks: [{ name: 'backend' }],
+    networks: [{ name: 'backend', aliases: ['api'] }],
     terminationGracePeriodSeconds: 0,
   });
   await cluster.create('client', { command: ['sleep', '3600'], networks: [{ name: 'backend' }], terminationGracePeriodSeconds: 0 });
@@ -55,6 +55,17 @@ t.test('two Containers on a user Network reach each other', async (t) => {
     return page.includes('pong');
   });
   t.ok(got, `the client reached the server: ${JSON.stringify(page.slice(0, 60))}`);
+  t.equal((await execOut(client.metadata.uid ?? '', ['cat', '/etc/resolv.conf'])).split('\n')[0], `nameserver 10.215.${third}.1`, "the network's name server, never the host's");
+  let byName = '';
+  const named = await eventually(async () => {
+    byName = await execOut(client.metadata.uid ?? '', ['sh', '-c', `printf 'GET / HTTP/1.0\r\n\r\n' | nc server 80`]);
+    return byName.includes('pong');
+  });
+  t.ok(named, `and by name: ${JSON.stringify(byName.slice(0, 60))}`);
+  const alias = await execOut(client.metadata.uid ?? '', ['nslookup', 'api', `10.215.${third}.1`]);
+  t.match(alias, ip?.ip ?? '?', `the alias resolves: ${alias}`);
+  const unknown = await execOut(client.metadata.uid ?? '', ['nslookup', 'example.com', `10.215.${third}.1`]);
+  t.match(unknown, /NXDOMAIN|can't find|can't resolve/i, `a name off the network is NXDOMAIN: ${unknown}`);
   await cluster.remove('server');
   await cluster.remove('client');
   t.ok(await cluster.waitGone('server'));

@@ -1,0 +1,95 @@
+// The name server of a network: answers its members' A queries for each other's names (and aliases) from what
+// the agent knows, NXDOMAIN for everything else (there is no upstream: the host's resolver is off this machine).
+// One UDP socket per network, on the bridge's gateway address, port 53. Packets are dns-packet's, not hand-parsed.
+import { createSocket, type Socket } from 'node:dgram';
+import dnsPacket from 'dns-packet';
+
+/** The addresses `name` has for a query from `client` on network `network`; undefined: no such name. */
+export type NameLookup = (network: string, name: string, client: string) => readonly string[] | undefined;
+
+const NXDOMAIN = 3;
+const SERVFAIL = 2;
+const TTL_SECONDS = 5;
+
+export class NetworkDns {
+  readonly #lookup: NameLookup;
+  /** By "network@gateway": a network's gateway is its bridge's address. */
+  readonly #servers = new Map<string, Promise<Socket>>();
+  readonly #onError: (err: Error) => void;
+
+  constructor(lookup: NameLookup, onError: (err: Error) => void = () => undefined) {
+    this.#lookup = lookup;
+    this.#onError = onError;
+  }
+
+  /** Serves `network` on `gateway`:53 (idempotent); the bridge must carry that address already. */
+  async ensure(network: string, gateway: string): Promise<void> {
+    const key = `${network}@${gateway}`;
+    let server = this.#servers.get(key);
+    if (server === undefined) {
+      server = this.#bind(network, gateway);
+      this.#servers.set(key, server);
+      server.catch(() => this.#servers.delete(key));
+    }
+    await server;
+  }
+
+  #bind(network: string, gateway: string): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = createSocket('udp4');
+      socket.once('error', reject);
+      socket.on('message', (msg, rinfo) => {
+        const reply = this.#answer(network, msg, rinfo.address);
+        if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address, (err) => err && this.#onError(err));
+      });
+      socket.bind({ address: gateway, port: 53, exclusive: true }, () => {
+        socket.off('error', reject);
+        socket.on('error', this.#onError);
+        resolve(socket);
+      });
+    });
+  }
+
+  #answer(network: string, msg: Buffer, client: string): Buffer | undefined {
+    let query: dnsPacket.DecodedPacket;
+    try {
+      query = dnsPacket.decode(msg);
+    } catch {
+      return undefined;
+    }
+    const rd = query.flag_rd ? dnsPacket.RECURSION_DESIRED : 0;
+    const answers: dnsPacket.Answer[] = [];
+    let rcode = 0;
+    try {
+      for (const q of query.questions ?? []) {
+        const name = q.name.replace(/\.$/, '').toLowerCase();
+        const ips = this.#lookup(network, name, client);
+        if (ips === undefined) {
+          rcode = NXDOMAIN;
+          continue;
+        }
+        // AAAA of a known name: no IPv6 here, an empty NOERROR answer (NODATA) rather than NXDOMAIN.
+        if (q.type === 'A') for (const ip of ips) answers.push({ type: 'A', name: q.name, ttl: TTL_SECONDS, data: ip });
+      }
+    } catch (err) {
+      this.#onError(err as Error);
+      rcode = SERVFAIL;
+    }
+    return dnsPacket.encode({
+      type: 'response',
+      ...(query.id !== undefined ? { id: query.id } : {}),
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | rd | rcode,
+      questions: query.questions ?? [],
+      answers: rcode === 0 ? answers : [],
+    });
+  }
+
+  async close(): Promise<void> {
+    const servers = [...this.#servers.values()];
+    this.#servers.clear();
+    for (const s of servers) {
+      const socket = await s.catch(() => undefined);
+      await new Promise<void>((r) => (socket === undefined ? r() : socket.close(() => r())));
+    }
+  }
+}
