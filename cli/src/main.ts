@@ -15,7 +15,8 @@ program
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
   .option('--no-agent', 'run without the node agent (API server only: Containers stay unbound and nothing is pulled)')
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
-  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string; agent: boolean; logLevel: string }) => {
+  .option('--allow-host-path <dir>', 'let Containers mount hostPath volumes under this directory (repeatable; none by default)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
+  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string; agent: boolean; logLevel: string; allowHostPath: string[] }) => {
     const started = performance.now();
     const { up } = await import('./commands/up.js');
     const running = await up(opts);

@@ -295,7 +295,7 @@ export interface VolumeMount {
    */
   readOnly?: boolean;
   /**
-   * Path within the volume to mount instead of its root. Defaults to "" (the volume's root).
+   * Path within the volume to mount instead of its root. Defaults to "" (the volume's root). Relative, without ".." components; a symlink inside the volume that points out of it is refused when the container starts.
    */
   subPath?: string;
 }

@@ -447,7 +447,8 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                           },
                           "mountPath": {
                             "type": "string",
-                            "description": "Absolute path within the container at which to mount the volume; must not contain \":\"."
+                            "description": "Absolute path within the container at which to mount the volume; must not contain \":\".",
+                            "pattern": "^/[^:]*$"
                           },
                           "readOnly": {
                             "type": "boolean",
@@ -455,7 +456,9 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                           },
                           "subPath": {
                             "type": "string",
-                            "description": "Path within the volume to mount instead of its root. Defaults to \"\" (the volume's root)."
+                            "description": "Path within the volume to mount instead of its root. Defaults to \"\" (the volume's root). Relative, without \"..\" components; a symlink inside the volume that points out of it is refused when the container starts.",
+                            "maxLength": 4096,
+                            "pattern": "^(([^/.][^/]*|\\.|\\.[^/.][^/]*|\\.\\.[^/]+)(/([^/.][^/]*|\\.|\\.[^/.][^/]*|\\.\\.[^/]+))*/?)?$"
                           }
                         }
                       }
@@ -472,6 +475,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "description": "A named source of files for volumeMounts.",
                         "required": [
                           "name"
+                        ],
+                        "x-kubernetes-validations": [
+                          {
+                            "rule": "[has(self.volumeRef), has(self.emptyDir), has(self.hostPath), has(self.configMap), has(self.secret)].filter(x, x).size() == 1",
+                            "message": "must set exactly one of volumeRef, emptyDir, hostPath, configMap, secret"
+                          }
                         ],
                         "properties": {
                           "name": {
@@ -2523,7 +2532,8 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                   },
                                   "mountPath": {
                                     "type": "string",
-                                    "description": "Absolute path within the container at which to mount the volume; must not contain \":\"."
+                                    "description": "Absolute path within the container at which to mount the volume; must not contain \":\".",
+                                    "pattern": "^/[^:]*$"
                                   },
                                   "readOnly": {
                                     "type": "boolean",
@@ -2531,7 +2541,9 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                   },
                                   "subPath": {
                                     "type": "string",
-                                    "description": "Path within the volume to mount instead of its root. Defaults to \"\" (the volume's root)."
+                                    "description": "Path within the volume to mount instead of its root. Defaults to \"\" (the volume's root). Relative, without \"..\" components; a symlink inside the volume that points out of it is refused when the container starts.",
+                                    "maxLength": 4096,
+                                    "pattern": "^(([^/.][^/]*|\\.|\\.[^/.][^/]*|\\.\\.[^/]+)(/([^/.][^/]*|\\.|\\.[^/.][^/]*|\\.\\.[^/]+))*/?)?$"
                                   }
                                 }
                               }
@@ -2548,6 +2560,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                 "description": "A named source of files for volumeMounts.",
                                 "required": [
                                   "name"
+                                ],
+                                "x-kubernetes-validations": [
+                                  {
+                                    "rule": "[has(self.volumeRef), has(self.emptyDir), has(self.hostPath), has(self.configMap), has(self.secret)].filter(x, x).size() == 1",
+                                    "message": "must set exactly one of volumeRef, emptyDir, hostPath, configMap, secret"
+                                  }
                                 ],
                                 "properties": {
                                   "name": {
@@ -3810,6 +3828,13 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "type": "string",
               "jsonPath": ".spec.reclaimPolicy",
               "description": "Reclaim policy.",
+              "priority": 1
+            },
+            {
+              "name": "Used-By",
+              "type": "string",
+              "jsonPath": ".status.usedBy",
+              "description": "Containers that mount the volume.",
               "priority": 1
             }
           ],

@@ -19,6 +19,8 @@ export interface UpOptions {
   readonly agent?: boolean;
   /** The Node's name. @default the host name */
   readonly nodeName?: string;
+  /** Host directories Containers may mount as hostPath volumes (the node agent's hostPathPrefixes). @default none */
+  readonly allowHostPath?: readonly string[];
   /** pino level of the JSON-lines log on stderr (fatal, error, warn, info, debug, trace, silent). @default 'info' */
   readonly logLevel?: string;
 }
@@ -96,6 +98,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
         adoptUnbound: true,
         logger: logger.child({ component: 'node-agent' }),
         ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
+        ...(options.allowHostPath !== undefined ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) } : {}),
       });
     } catch (e) {
       await stopControllers();

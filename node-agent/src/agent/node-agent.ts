@@ -9,7 +9,7 @@ import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Controller, loadKubeConfig, Manager, requestOf, type Logger as RuntimeLogger } from '@berth/controller-runtime';
-import type { Container } from '@berth/api';
+import type { Container, Volume } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
@@ -22,7 +22,7 @@ import { definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
-import { apiErrorMessage, ClusterApi } from '../cluster/cluster-api.js';
+import { apiErrorMessage, ClusterApi, isConflict, isInvalid } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
 import { containerAddresses } from '../containers/container-names.js';
@@ -32,6 +32,10 @@ import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
 import { NodeAgentOptionError } from './errors.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
+import { containerMounts, refreshProjected, type VolumeSources } from '../containers/container-volumes.js';
+import { LocalVolumes } from '../volumes/local.js';
+import { VolumeReconciler } from '../volumes/volume-reconciler.js';
+import { volumeNode, volumeRefs } from '../volumes/volume-refs.js';
 
 export interface NodeAgentOptions {
   /** A KubeConfig, or the path of a kubeconfig file. */
@@ -82,6 +86,11 @@ export interface NodeAgentOptions {
   readonly leaseRenewIntervalMs?: number;
   /** Rotate container logs larger than this, checked every 10 s. @default 10 MiB */
   readonly logMaxBytes?: number;
+  /**
+   * Host directories Containers may mount through hostPath volumes (a hostPath must resolve under one). A hostPath
+   * gives a container the host's files: off unless the node's admin lists directories here. @default [] (none)
+   */
+  readonly hostPathPrefixes?: readonly string[];
   /** Where diagnostics go (`berth up` passes its own). @default a pino logger writing JSON lines to stderr at `logLevel` */
   readonly logger?: Logger;
   /** Level of the default logger; ignored when `logger` is given. @default 'info' */
@@ -108,6 +117,10 @@ function checkOptions(options: NodeAgentOptions, workers: number): void {
   for (const [name, policy] of [['restartBackoff', options.restartBackoff], ['retryBackoff', options.retryBackoff]] as const) {
     if (policy === undefined) continue;
     if (!(policy.baseMs > 0) || !(policy.maxMs >= policy.baseMs)) throw new NodeAgentOptionError(name, `needs baseMs > 0 and maxMs >= baseMs, got ${JSON.stringify(policy)}`);
+  }
+  for (const dir of options.hostPathPrefixes ?? []) {
+    // A relative directory would depend on the agent's working directory, "/" would allow the whole host.
+    if (!path.isAbsolute(dir) || path.resolve(dir) === '/') throw new NodeAgentOptionError('hostPathPrefixes', `must be absolute directories other than /, got ${JSON.stringify(dir)}`);
   }
   for (const name of ['pollIntervalMs', 'leaseRenewIntervalMs', 'logMaxBytes', 'backoffResetMs'] as const) {
     const value = options[name];
@@ -152,6 +165,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     ...(plain !== undefined ? { plainHttp: (r: string) => plain.includes(r) } : {}),
   };
   const imageStore = new ImageStore({ root, registry });
+  const volumes = new LocalVolumes(root);
 
   const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
   const retryBackoff = options.retryBackoff ?? kubeletBackoff;
@@ -172,6 +186,37 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     (network, name, client) => containerAddresses(containers.list(), network, name, client),
     (err) => logger.warn({ err: err.message }, 'name server failed'),
   );
+  const volumeInformer = await manager.cache.informerFor<KubernetesObject>({ group: 'berth.dev', version: 'v1alpha1', plural: 'volumes', namespaced: true, kind: 'Volume' });
+  const volumeCache = { get: (namespace: string, name: string) => volumeInformer.get(namespace, name) as unknown as Volume | undefined };
+  const volumeSources = (c: Container): VolumeSources => {
+    const namespace = c.metadata.namespace ?? '';
+    return {
+      // A Volume created just before its Container may not be in the cache yet: then ask the API server.
+      volume: async (name) => volumeCache.get(namespace, name) ?? (await api.getVolume(namespace, name)),
+      configMap: (name) => api.configMapData(namespace, name),
+      secret: (name) => api.secretBytes(namespace, name),
+      claim: async (seen) => {
+        // The cached copy can be older than our own claim: a failed test re-reads and tries once more.
+        let v: Volume | undefined = seen;
+        for (let attempt = 0; attempt < 2 && v !== undefined; attempt++) {
+          const node = volumeNode(v);
+          if (node !== undefined) return node === nodeName;
+          try {
+            await api.jsonPatchVolumeStatus(namespace, v.metadata.name ?? '', [
+              { op: 'test', path: '/metadata/uid', value: v.metadata.uid },
+              { op: 'test', path: '/metadata/resourceVersion', value: v.metadata.resourceVersion },
+              v.status === undefined ? { op: 'add', path: '/status', value: { nodeName } } : { op: 'add', path: '/status/nodeName', value: nodeName },
+            ]);
+            return true;
+          } catch (err) {
+            if (!isInvalid(err) && !isConflict(err)) throw err;
+            v = await api.getVolume(namespace, v.metadata.name ?? '');
+          }
+        }
+        return false;
+      },
+    };
+  };
   const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
   const events = {
     event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event(c as unknown as KubernetesObject, type, reason, message),
@@ -199,8 +244,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     restartBackoff: options.restartBackoff ?? kubeletBackoff,
     backoffResetMs: options.backoffResetMs ?? 600_000,
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
-    // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours.
-    released: (id) => rmdir(runtime.containerDir(id)).catch(() => undefined),
+    // The runtime and the snapshotter each empty their part of the container's directory; the folder is ours, and
+    // so are its emptyDirs.
+    released: async (id) => {
+      await volumes.release(id);
+      await rmdir(runtime.containerDir(id)).catch(() => undefined);
+    },
+    mounts: (c) => containerMounts(c, { nodeName, volumes, sources: volumeSources(c), hostPathPrefixes: options.hostPathPrefixes ?? [] }),
+    refresh: async (c) => {
+      const changed = await refreshProjected(c, volumes, volumeSources(c));
+      if (changed.length > 0) logger.info({ container: `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`, volumes: changed }, 'updated ConfigMap and Secret volumes');
+    },
+    leftovers: () => volumes.owners(),
     logger,
   });
   // The queue's per-key back-off is the one back-off of failed reconciles (pulls, creates, API errors).
@@ -212,7 +267,43 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     maxDelayMs: retryBackoff.maxMs,
     log: runtimeLogger(logger),
   });
-  const unwatch = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
+  const volumeController = new Controller({
+    name: 'volume',
+    reconciler: new VolumeReconciler({
+      nodeName,
+      adoptUnbound: options.adoptUnbound === true,
+      api,
+      cache: volumeCache,
+      containers,
+      volumes,
+      event: (v, reason, message) => recorder.event(v as unknown as KubernetesObject, 'Normal', reason, message),
+    }),
+    workers: 2,
+    baseDelayMs: retryBackoff.baseMs,
+    maxDelayMs: retryBackoff.maxMs,
+    log: runtimeLogger(logger),
+  });
+  const unwatchContainers = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
+  // A Volume's users are Containers: every change of one re-checks the Volumes it names (protection, usedBy).
+  const volumesOf = (obj: KubernetesObject) => volumeRefs(obj as unknown as Container).map((name) => ({ namespace: obj.metadata?.namespace ?? '', name }));
+  const enqueueVolumes = (...objs: KubernetesObject[]) => {
+    for (const obj of objs) for (const r of volumesOf(obj)) volumeController.enqueue(r);
+  };
+  const unwatchUsers = informer.addEventHandler({
+    add: (obj) => enqueueVolumes(obj),
+    update: (oldObj, newObj) => enqueueVolumes(oldObj, newObj),
+    delete: (obj) => enqueueVolumes(obj),
+  });
+  const unwatchVolumes = volumeInformer.addEventHandler({
+    add: (obj) => volumeController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+    update: (_old, obj) => volumeController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+    delete: () => undefined,
+  });
+  const unwatch = () => {
+    unwatchContainers();
+    unwatchUsers();
+    unwatchVolumes();
+  };
 
   let heartbeat: NodeHeartbeat | undefined;
   let streaming: StreamingServer | undefined;
@@ -247,6 +338,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       }
     }
     await manager.add(controller);
+    await manager.add(volumeController);
     await manager.start();
   } catch (err) {
     unwatch();

@@ -21,7 +21,7 @@ import {
   type V1Lease,
   type V1Node,
 } from '@kubernetes/client-node';
-import type { Container, ContainerStatus, Network } from '@berth/api';
+import type { Container, ContainerStatus, Network, Volume, VolumeStatus } from '@berth/api';
 import { writerIdentity } from './writer-identity.js';
 
 export const group = 'berth.dev';
@@ -156,6 +156,31 @@ export class ClusterApi {
     }
   }
 
+  /** A Volume, or undefined when it does not exist. */
+  async getVolume(namespace: string, name: string): Promise<Volume | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'volumes', name })) as Volume;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** JSON patch of a Volume (its finalizers), made conditional by `test` operations. */
+  async jsonPatchVolume(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
+    return (await this.custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'volumes', name, body: ops }, jsonPatch())) as Volume;
+  }
+
+  /** JSON patch of a Volume's `status` through /status: `test` operations make a claim conditional. */
+  async jsonPatchVolumeStatus(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
+    return (await this.custom.patchNamespacedCustomObjectStatus({ group, version, namespace, plural: 'volumes', name, body: ops }, jsonPatch())) as Volume;
+  }
+
+  /** Merge patch of a Volume's `status` through /status; a null field removes it. */
+  async patchVolumeStatus(namespace: string, name: string, status: Partial<Record<keyof VolumeStatus, unknown>>): Promise<Volume> {
+    return (await this.custom.patchNamespacedCustomObjectStatus({ group, version, namespace, plural: 'volumes', name, body: { status } }, mergePatch())) as Volume;
+  }
+
   /** The v1 Node (client-node's typed shape: times as Dates, berth's extension fields dropped). */
   async getNode(name: string): Promise<V1Node | undefined> {
     try {
@@ -197,6 +222,20 @@ export class ClusterApi {
     try {
       const cm = await this.core.readNamespacedConfigMap({ namespace, name });
       return { ...(cm.data ?? {}) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A Secret's data as bytes (for files: a key may hold binary), or undefined when it does not exist. */
+  async secretBytes(namespace: string, name: string): Promise<Record<string, Buffer> | undefined> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ namespace, name });
+      const data: Record<string, Buffer> = {};
+      for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64');
+      for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = Buffer.from(v, 'utf8');
+      return data;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

@@ -15,7 +15,7 @@ import type { NetworkDns } from '../network/dns-server.js';
 import type { NetworkDefinition, Networks } from '../network/network.js';
 import { gatewayOf } from '../network/user-networks.js';
 import { isRuntimeError } from '../runtime/errors.js';
-import type { ContainerNetwork, ContainerState, Runtime } from '../runtime/runtime.js';
+import type { ContainerMount, ContainerNetwork, ContainerState, Runtime } from '../runtime/runtime.js';
 import { SnapshotError } from '../snapshots/errors.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import { isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
@@ -81,6 +81,15 @@ export interface ReconcilerOptions {
   readonly pollIntervalMs: number;
   /** Called after a container and its snapshot are removed, for what the composition root keeps per id. */
   readonly released?: (id: string) => Promise<void>;
+  /**
+   * The Container's volume mounts, their sources made on this node (volumes/); an AgentError is a config error.
+   * @default none
+   */
+  readonly mounts?: (c: Container) => Promise<readonly ContainerMount[]>;
+  /** Brings a running container's ConfigMap and Secret volumes up to date; called on each check of it. */
+  readonly refresh?: (c: Container) => Promise<void>;
+  /** Ids something outside the runtime and snapshotter still keeps files for (emptyDirs), for the orphan sweep. */
+  readonly leftovers?: () => Promise<readonly string[]>;
   readonly logger: Logger;
 }
 
@@ -170,6 +179,7 @@ export class ContainerReconciler implements Reconciler {
     }
     if (state.status === 'running') {
       this.#o.exits.watch(uid, key);
+      await this.#o.refresh?.(c);
       await this.#writeStatus(c, this.#runningObservation(c, state, undefined));
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
@@ -336,8 +346,10 @@ export class ContainerReconciler implements Reconciler {
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
       };
       const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
+      // Volumes first: a config error there should not cost a network attach.
+      const volumeMounts = (await this.#o.mounts?.(c)) ?? [];
       const { network, dnsServers, attach } = await this.#network(c);
-      const config = { ...base, network, dnsServers };
+      const config = { ...base, network, dnsServers, ...(volumeMounts.length > 0 ? { mounts: [...(base.mounts ?? []), ...volumeMounts] } : {}) };
       const create = async () => {
         try {
           await this.#o.runtime.create(uid, config);
@@ -471,6 +483,7 @@ export class ContainerReconciler implements Reconciler {
     for (const s of await this.#o.runtime.list()) ids.add(s.id);
     for (const s of await this.#o.snapshots.list()) ids.add(s.id);
     for (const id of (await this.#o.networking?.networks.list()) ?? []) ids.add(id);
+    for (const id of (await this.#o.leftovers?.()) ?? []) ids.add(id);
     const removed: string[] = [];
     for (const id of ids) {
       if (known.has(id)) continue;

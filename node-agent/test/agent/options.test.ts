@@ -12,6 +12,8 @@ for (const [option, extra] of [
   ['leaseRenewIntervalMs', { leaseRenewIntervalMs: -1 }],
   ['restartBackoff', { restartBackoff: { baseMs: 0, maxMs: 10 } }],
   ['retryBackoff', { retryBackoff: { baseMs: 100, maxMs: 10 } }],
+  ['hostPathPrefixes', { hostPathPrefixes: ['relative/dir'] }],
+  ['hostPathPrefixes', { hostPathPrefixes: ['/'] }],
 ] as const) {
   t.test(`${option}: refused at the door`, async (t) => {
     const err = await startNodeAgent({ ...base, ...extra }).catch((e: unknown) => e);
