@@ -10,7 +10,7 @@ import {
   CoreV1Api,
   createConfiguration,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   PatchStrategy,
   ServerConfiguration,
   setHeaderOptions,

@@ -128,7 +128,7 @@ export class ContainerReconciler implements Reconciler {
     const namespace = req.namespace ?? '';
     const name = req.name;
     const key = requestKey(req);
-    let c = this.#cache.get(namespace, name);
+    const c = this.#cache.get(namespace, name);
     if (c === undefined) {
       // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
       await this.sweepOrphans();

@@ -1,6 +1,6 @@
 // Connects to a running container's own stdio through conmon's attach socket, and resizes its terminal via conmon's ctl fifo.
 import { spawn } from 'node:child_process';
-import { constants, open } from 'node:fs/promises';
+import { constants, type FileHandle, open } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { RuntimeError } from '../runtime/errors.js';
 import type { StdioSession } from '../runtime/runtime.js';
@@ -18,7 +18,7 @@ export interface AttachTarget {
 
 /** Sends one control message to conmon ("1 rows cols" resizes, "2 0 0" reopens the log). */
 export async function writeConmonControl(ctlPath: string, message: string): Promise<boolean> {
-  let handle;
+  let handle: FileHandle;
   try {
     // Non-blocking: with no conmon reading (it exited) open fails with ENXIO instead of hanging.
     handle = await open(ctlPath, constants.O_WRONLY | constants.O_NONBLOCK);

@@ -102,12 +102,12 @@ async function processAlive(pid: number): Promise<boolean> {
 /** Guards against pid reuse: the pid must still be in this container's cgroup. */
 async function inCgroup(pid: number, cgroupsPath: string): Promise<boolean> {
   const text = await readOptional(`/proc/${pid}/cgroup`);
-  return text !== undefined && text.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`));
+  return text?.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`));
 }
 
 async function isConmonOf(pid: number, id: string): Promise<boolean> {
   const cmdline = await readOptional(`/proc/${pid}/cmdline`);
-  return cmdline !== undefined && cmdline.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id);
+  return cmdline?.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id);
 }
 
 /** crun's wording when the process's executable is missing or not executable. */

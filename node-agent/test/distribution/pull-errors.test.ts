@@ -58,7 +58,7 @@ const amd64 = JSON.parse(amd64Manifest.toString()) as { config: { digest: string
 
 t.test('reference parsing', async (t) => {
   t.same(parseReference('busybox'), { registry: 'docker.io', repository: 'library/busybox', tag: 'latest' });
-  t.same(parseReference('127.0.0.1:5000/library/busybox@' + digest), { registry: '127.0.0.1:5000', repository: 'library/busybox', digest });
+  t.same(parseReference(`127.0.0.1:5000/library/busybox@${digest}`), { registry: '127.0.0.1:5000', repository: 'library/busybox', digest });
   t.same(parseReference('localhost/a/b:v1'), { registry: 'localhost', repository: 'a/b', tag: 'v1' });
   t.same(parseReference('[::1]:5000/x:y'), { registry: '[::1]:5000', repository: 'x', tag: 'y' });
   for (const bad of ['', 'UPPER/case', 'a/b@sha256:short', 'a:b:c', 'host:5000/../etc']) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { createLogStream, normalizeLogTime, parseLogRecord, readLogEntries, type LogEntry } from '../../src/logs/k8s-file.js';
-import { rotateLogIfLarger, rotatedLogPath } from '../../src/logs/rotation.js';
+import { rotatedLogPath } from '../../src/logs/rotation.js';
 import { setUp } from '../runtime/harness.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-logs-'));

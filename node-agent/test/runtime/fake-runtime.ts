@@ -243,7 +243,14 @@ export class FakeRuntime implements Runtime {
         const ended = c.ended.signal;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceSeconds * 1000);
-          ended.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          ended.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
     }
@@ -389,7 +396,10 @@ export class FakeRuntime implements Runtime {
           // A new line, the container's end or the caller's abort wakes it; the poll re-asks `until`.
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, options.pollMs ?? 100);
-            wake = () => (clearTimeout(timer), resolve());
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
           });
           wake = undefined;
         }
