@@ -102,12 +102,12 @@ async function processAlive(pid: number): Promise<boolean> {
 /** Guards against pid reuse: the pid must still be in this container's cgroup. */
 async function inCgroup(pid: number, cgroupsPath: string): Promise<boolean> {
   const text = await readOptional(`/proc/${pid}/cgroup`);
-  return text?.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`));
+  return text?.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`)) ?? false;
 }
 
 async function isConmonOf(pid: number, id: string): Promise<boolean> {
   const cmdline = await readOptional(`/proc/${pid}/cmdline`);
-  return cmdline?.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id);
+  return cmdline?.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id) ?? false;
 }
 
 /** crun's wording when the process's executable is missing or not executable. */
