@@ -97,13 +97,22 @@ const perOp = (r: Row): number => (r.serverCores * 1e6) / r.perSecond;
 
 async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number): Promise<Row> {
   const pool = httpsPool(berth, concurrency);
-  const headers = { authorization: `Bearer ${berth.token}`, 'content-type': 'application/json', accept: 'application/json' };
+  const headers = {
+    authorization: `Bearer ${berth.token}`,
+    'content-type': 'application/json',
+    accept: 'application/json',
+  };
   try {
     return await drive(
       concurrency,
       () => berth.cpuSeconds(),
       async (name) => {
-        const res = await pool.request({ method: 'POST', path: containersPath, headers, body: JSON.stringify(container(name)) });
+        const res = await pool.request({
+          method: 'POST',
+          path: containersPath,
+          headers,
+          body: JSON.stringify(container(name)),
+        });
         const text = await res.body.text();
         if (res.statusCode !== 201) throw new Error(`POST ${name}: ${res.statusCode} ${text.slice(0, 300)}`);
       },
@@ -147,8 +156,14 @@ async function main(): Promise<void> {
       `durable creates of a ${bytes} B Container: berth (${values.entry}, pid ${berth.pid}) POST over HTTPS vs etcd ${etcd.url} put via etcd3; ` +
         `${seconds} s per row after ${ROW_WARMUP_MS} ms warm-up (${WARMUP_MS} ms at 64 before the table); ${values.pin ? 'server/etcd pinned to CPU 0, load generator to CPU 1' : 'unpinned, 2 cores shared'}`,
     );
-    console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews every figure)`);
-    console.log('clients |  berth/s  p50 ms  p99 ms srv cpu us/op cli cpu |   etcd/s  p50 ms  p99 ms srv cpu us/op cli cpu | berth/etcd');
+    console.log(
+      `load average before: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (other work on this machine skews every figure)`,
+    );
+    console.log(
+      'clients |  berth/s  p50 ms  p99 ms srv cpu us/op cli cpu |   etcd/s  p50 ms  p99 ms srv cpu us/op cli cpu | berth/etcd',
+    );
     await berthRow(berth, 64, WARMUP_MS);
     await etcdRow(etcd, 64, WARMUP_MS);
     const lines: string[] = [];
@@ -159,7 +174,9 @@ async function main(): Promise<void> {
         `${col(c, 7)} | ${col(b.perSecond, 8)} ${col(b.p50, 7, 2)} ${col(b.p99, 7, 2)} ${col(b.serverCores, 7, 2)} ${col(perOp(b), 5)} ${col(b.clientCores, 7, 2)} |` +
           ` ${col(e.perSecond, 8)} ${col(e.p50, 7, 2)} ${col(e.p99, 7, 2)} ${col(e.serverCores, 7, 2)} ${col(perOp(e), 5)} ${col(e.clientCores, 7, 2)} | ${col(b.perSecond / e.perSecond, 9, 2)}x`,
       );
-      lines.push(`creates/s @${c}: berth ${b.perSecond.toFixed(0)}, etcd ${e.perSecond.toFixed(0)}, ratio ${(b.perSecond / e.perSecond).toFixed(2)}x (berth p99 ${b.p99.toFixed(1)} ms)`);
+      lines.push(
+        `creates/s @${c}: berth ${b.perSecond.toFixed(0)}, etcd ${e.perSecond.toFixed(0)}, ratio ${(b.perSecond / e.perSecond).toFixed(2)}x (berth p99 ${b.p99.toFixed(1)} ms)`,
+      );
     }
     console.log(
       '(srv cpu / cli cpu: CPU cores kept busy during the row by the server process (berth or etcd) and by this load generator; us/op: server CPU per write)',

@@ -75,9 +75,22 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
   if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(repo, 'cli/src/main.ts'));
   else nodeArgs.push(join(repo, 'cli/dist/main.js'));
-  const args = [...nodeArgs, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kubeconfig', kubeconfig, ...(options.agent === true ? [] : ['--no-agent']), ...(options.upArgs ?? [])];
+  const args = [
+    ...nodeArgs,
+    'up',
+    '--data-dir',
+    join(dir, 'data'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--kubeconfig',
+    kubeconfig,
+    ...(options.agent === true ? [] : ['--no-agent']),
+    ...(options.upArgs ?? []),
+  ];
   const [command, argv] =
-    options.cpus === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
+    options.cpus === undefined
+      ? [process.execPath, args]
+      : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
   const started = performance.now();
   const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: repo });
   // Keep the server's stderr out of the tables (Koa logs every reset watch connection); show its tail if it dies.
@@ -86,7 +99,10 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   proc.once('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`berth up exited (${code ?? signal}) during the benchmark; its stderr ended with:\n${stderr}\n`);
+    if (!stopping)
+      process.stderr.write(
+        `berth up exited (${code ?? signal}) during the benchmark; its stderr ended with:\n${stderr}\n`,
+      );
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const pid = proc.pid;

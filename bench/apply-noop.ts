@@ -18,13 +18,26 @@ const store = await LevelStore.open({ dir: join(dir, 'store') });
 const server = await ApiServer.start({ store, pki, host: '127.0.0.1', port: 0 });
 const agent = new Agent({ keepAlive: true, ca: pki.caCert });
 
-function call(method: string, path: string, body?: string, contentType?: string): Promise<{ status: number; text: string }> {
+function call(
+  method: string,
+  path: string,
+  body?: string,
+  contentType?: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, server.url), { method, agent, headers: { Authorization: `Bearer ${pki.adminToken}`, ...(contentType ? { 'Content-Type': contentType } : {}) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('close', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      new URL(path, server.url),
+      {
+        method,
+        agent,
+        headers: { Authorization: `Bearer ${pki.adminToken}`, ...(contentType ? { 'Content-Type': contentType } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('close', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -35,7 +48,11 @@ const manifest = (i: number) =>
   JSON.stringify({
     apiVersion: 'berth.dev/v1alpha1',
     kind: 'Container',
-    metadata: { name: `app-${i}`, labels: { app: 'bench', tier: i % 2 === 0 ? 'web' : 'worker' }, annotations: { 'berth.dev/owner': 'gitops' } },
+    metadata: {
+      name: `app-${i}`,
+      labels: { app: 'bench', tier: i % 2 === 0 ? 'web' : 'worker' },
+      annotations: { 'berth.dev/owner': 'gitops' },
+    },
     spec: {
       image: '127.0.0.1:5000/library/busybox:latest',
       command: ['sh', '-c', 'exec httpd -f -p 80'],
@@ -49,7 +66,12 @@ const manifest = (i: number) =>
 
 const applyAll = async () => {
   for (let i = 0; i < objects; i++) {
-    const r = await call('PATCH', `${base}/app-${i}?fieldManager=gitops&force=true`, manifest(i), 'application/apply-patch+yaml');
+    const r = await call(
+      'PATCH',
+      `${base}/app-${i}?fieldManager=gitops&force=true`,
+      manifest(i),
+      'application/apply-patch+yaml',
+    );
     if (r.status >= 300) throw new Error(`apply failed: ${r.status} ${r.text}`);
   }
 };
@@ -65,7 +87,10 @@ const perObjectMs = async (fn: () => Promise<void>) => {
 
 await applyAll();
 const revisionBefore = store.revision();
-const watch = call('GET', `${base}?watch=true&resourceVersion=${revisionBefore}&timeoutSeconds=${Math.ceil((rounds * objects * 3) / 1000) + 5}`);
+const watch = call(
+  'GET',
+  `${base}?watch=true&resourceVersion=${revisionBefore}&timeoutSeconds=${Math.ceil((rounds * objects * 3) / 1000) + 5}`,
+);
 const applyTimes: number[] = [];
 const getTimes: number[] = [];
 for (let r = 0; r < rounds; r++) {
@@ -81,7 +106,9 @@ await rm(dir, { recursive: true, force: true });
 
 const a = median(applyTimes);
 const g = median(getTimes);
-console.log(`no-op server-side apply of ${objects} objects, ${rounds} rounds, sequential over one keep-alive HTTPS connection`);
+console.log(
+  `no-op server-side apply of ${objects} objects, ${rounds} rounds, sequential over one keep-alive HTTPS connection`,
+);
 console.log(`  apply (unchanged) per object: median ${a.toFixed(3)} ms`);
 console.log(`  GET of the same object:       median ${g.toFixed(3)} ms   (peer: one API round trip)`);
 console.log(`  ratio apply/GET: ${(a / g).toFixed(2)}x`);

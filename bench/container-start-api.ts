@@ -53,7 +53,8 @@ class PhaseWatch {
         }
       },
       (err: unknown) => {
-        if (err !== null && err !== undefined && this.#abort !== undefined) process.stderr.write(`watch ended: ${String(err)}\n`);
+        if (err !== null && err !== undefined && this.#abort !== undefined)
+          process.stderr.write(`watch ended: ${String(err)}\n`);
       },
     );
     this.#abort = () => req.abort();
@@ -81,20 +82,37 @@ class PhaseWatch {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/container-start-api needs root (crun, cgroups, overlay)');
-  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const host = await prepareHost();
   const work = await mkdtemp(join(tmpdir(), 'berth-bench-start-api-'));
   const registryPort = await freePort();
   const registryDir = join(work, 'registry');
-  await execFileAsync(join(repo, 'hack', 'registry.sh'), ['start', '--port', String(registryPort), '--dir', registryDir]);
+  await execFileAsync(join(repo, 'hack', 'registry.sh'), [
+    'start',
+    '--port',
+    String(registryPort),
+    '--dir',
+    registryDir,
+  ]);
   const berth = await startBerth({ agent: true, entry });
   const rootfs = join(work, 'rootfs');
   const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
   const peers = startPeers(host, work, rootfs, config);
   const watch = new PhaseWatch();
-  const samples = { ifNotPresent: [] as number[], always: [] as number[], crun: [] as number[], podman: [] as number[] };
+  const samples = {
+    ifNotPresent: [] as number[],
+    always: [] as number[],
+    crun: [] as number[],
+    podman: [] as number[],
+  };
   try {
-    await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${registryPort}`], { env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'oci') } });
+    await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${registryPort}`], {
+      env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'oci') },
+    });
     const image = `127.0.0.1:${registryPort}/library/busybox:latest`;
     const kc = new KubeConfig();
     kc.loadFromOptions({
@@ -146,7 +164,9 @@ async function main(): Promise<void> {
       const podmanMs = await peers.podman(`${id}-p`);
 
       if (verbose) {
-        console.log(`round ${round}${keep ? '' : ' (warm-up)'}: api/IfNotPresent ${ifNotPresentMs.toFixed(1)} ms, api/Always ${alwaysMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`);
+        console.log(
+          `round ${round}${keep ? '' : ' (warm-up)'}: api/IfNotPresent ${ifNotPresentMs.toFixed(1)} ms, api/Always ${alwaysMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`,
+        );
       }
       if (keep) {
         samples.ifNotPresent.push(ifNotPresentMs);
@@ -161,20 +181,32 @@ async function main(): Promise<void> {
     // so a failed round's leftovers are removed through the runtime's own tools below.
     await berth.close();
     await peers.cleanUp(`bench-${process.pid}-`);
-    await execFileAsync(join(repo, 'hack', 'registry.sh'), ['stop', '--port', String(registryPort), '--dir', registryDir]).catch(() => undefined);
+    await execFileAsync(join(repo, 'hack', 'registry.sh'), [
+      'stop',
+      '--port',
+      String(registryPort),
+      '--dir',
+      registryDir,
+    ]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
   const i = median(samples.ifNotPresent);
   const a = median(samples.always);
   const c = median(samples.crun);
   const p = median(samples.podman);
-  console.log(`container start, busybox, loopback-only network (${runs} runs each, medians, ${host.runtime.version}, ${host.conmon.version})`);
+  console.log(
+    `container start, busybox, loopback-only network (${runs} runs each, medians, ${host.runtime.version}, ${host.conmon.version})`,
+  );
   console.log(`  berth: create Container → Running by watch, IfNotPresent:  ${i.toFixed(1)} ms`);
   console.log(`  berth: create Container → Running by watch, Always:        ${a.toFixed(1)} ms`);
   console.log(`  bare crun run -d (prepared bundle):                        ${c.toFixed(1)} ms`);
   console.log(`  podman run -d --rootfs:                                    ${p.toFixed(1)} ms`);
-  console.log(`  ratio berth(IfNotPresent) / crun: ${(i / c).toFixed(2)}× (goal ≤ 3×); podman / berth: ${(p / i).toFixed(2)}× (goal ≥ 5×)`);
-  console.log(`  ratio berth(Always) / crun:       ${(a / c).toFixed(2)}×;              podman / berth: ${(p / a).toFixed(2)}×`);
+  console.log(
+    `  ratio berth(IfNotPresent) / crun: ${(i / c).toFixed(2)}× (goal ≤ 3×); podman / berth: ${(p / i).toFixed(2)}× (goal ≥ 5×)`,
+  );
+  console.log(
+    `  ratio berth(Always) / crun:       ${(a / c).toFixed(2)}×;              podman / berth: ${(p / a).toFixed(2)}×`,
+  );
 }
 
 await main();

@@ -39,11 +39,23 @@ async function main(): Promise<void> {
   const rt = new ConmonRuntime({ host, root: join(work, 'berth'), runtimeRoot: join(work, 'berth-run') });
   const networks = new CniNetworks({ stateDir: join(work, 'network'), netnsDir: join(work, 'netns') });
   const hex = randomBytes(2).toString('hex');
-  const net: NetworkDefinition = { name: `bench-${hex}`, bridge: `bb${hex}`, subnet: `10.214.${randomBytes(1)[0] ?? 0}.0/24` };
+  const net: NetworkDefinition = {
+    name: `bench-${hex}`,
+    bridge: `bb${hex}`,
+    subnet: `10.214.${randomBytes(1)[0] ?? 0}.0/24`,
+  };
   const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
   const peers = startPeers(host, work, rootfs, config);
 
-  const names = ['berth lo', 'berth bridge', 'berth bridge+port', 'berth detach', 'podman none', 'podman bridge', 'podman bridge+port'] as const;
+  const names = [
+    'berth lo',
+    'berth bridge',
+    'berth bridge+port',
+    'berth detach',
+    'podman none',
+    'podman bridge',
+    'podman bridge+port',
+  ] as const;
   const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<(typeof names)[number], number[]>;
   try {
     for (let round = 0; round < runs + warmup; round++) {
@@ -56,12 +68,21 @@ async function main(): Promise<void> {
       row['berth lo'] = performance.now() - t0;
       await rt.delete(`${id}-l`, { force: true });
 
-      for (const [key, ports] of [['berth bridge', []], ['berth bridge+port', [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }]]] as const) {
+      for (const [key, ports] of [
+        ['berth bridge', []],
+        [
+          'berth bridge+port',
+          [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }],
+        ],
+      ] as const) {
         const cid = `${id}-${ports.length === 0 ? 'n' : 'p'}`;
         // As the agent does: the namespace first, then the CNI ADD beside the runtime's create, then start.
         t0 = performance.now();
         const netns = await networks.sandbox(cid);
-        await Promise.all([networks.attach(cid, { networks: [net], ports }), rt.create(cid, { ...config, network: { kind: 'namespace', path: netns } })]);
+        await Promise.all([
+          networks.attach(cid, { networks: [net], ports }),
+          rt.create(cid, { ...config, network: { kind: 'namespace', path: netns } }),
+        ]);
         await rt.start(cid);
         row[key] = performance.now() - t0;
         await rt.delete(cid, { force: true });
@@ -72,9 +93,15 @@ async function main(): Promise<void> {
 
       row['podman none'] = await peers.podman(`${id}-pn`);
       row['podman bridge'] = await peers.podman(`${id}-pb`, { network: 'bridge' });
-      row['podman bridge+port'] = await peers.podman(`${id}-pp`, { network: 'bridge', publish: `127.0.0.1:${await freePort()}:80` });
+      row['podman bridge+port'] = await peers.podman(`${id}-pp`, {
+        network: 'bridge',
+        publish: `127.0.0.1:${await freePort()}:80`,
+      });
 
-      if (verbose) console.log(`round ${round}${keep ? '' : ' (warm-up)'}: ${names.map((n) => `${n} ${(row[n] ?? 0).toFixed(1)}`).join(', ')} ms`);
+      if (verbose)
+        console.log(
+          `round ${round}${keep ? '' : ' (warm-up)'}: ${names.map((n) => `${n} ${(row[n] ?? 0).toFixed(1)}`).join(', ')} ms`,
+        );
       if (keep) for (const n of names) samples[n].push(row[n] ?? 0);
     }
   } finally {
@@ -85,12 +112,19 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   const m = Object.fromEntries(names.map((n) => [n, median(samples[n])])) as Record<(typeof names)[number], number>;
-  const load = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`container start with and without networking (${runs} runs each, medians, load ${load}, ${host.runtime.version})`);
+  const load = (await import('node:os'))
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  console.log(
+    `container start with and without networking (${runs} runs each, medians, load ${load}, ${host.runtime.version})`,
+  );
   for (const n of names) console.log(`  ${n.padEnd(20)} ${m[n].toFixed(1)} ms`);
   const berthAdds = m['berth bridge'] - m['berth lo'];
   const podmanAdds = m['podman bridge'] - m['podman none'];
-  console.log(`  networking adds: berth ${berthAdds.toFixed(1)} ms (goal ≤ 40), with a port ${(m['berth bridge+port'] - m['berth lo']).toFixed(1)} ms; podman ${podmanAdds.toFixed(1)} ms, with a port ${(m['podman bridge+port'] - m['podman none']).toFixed(1)} ms`);
+  console.log(
+    `  networking adds: berth ${berthAdds.toFixed(1)} ms (goal ≤ 40), with a port ${(m['berth bridge+port'] - m['berth lo']).toFixed(1)} ms; podman ${podmanAdds.toFixed(1)} ms, with a port ${(m['podman bridge+port'] - m['podman none']).toFixed(1)} ms`,
+  );
   console.log(`  ratio podman bridge / berth bridge: ${(m['podman bridge'] / m['berth bridge']).toFixed(2)}×`);
 }
 

@@ -50,7 +50,10 @@ async function main(): Promise<void> {
       // podman: run -d on the same rootfs directory.
       const podmanMs = await peers.podman(`${id}-p`);
 
-      if (verbose) console.log(`round ${round}${keep ? '' : ' (warm-up)'}: berth ${berthMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`);
+      if (verbose)
+        console.log(
+          `round ${round}${keep ? '' : ' (warm-up)'}: berth ${berthMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`,
+        );
       if (keep) {
         samples.berth.push(berthMs);
         samples.crun.push(crunMs);
@@ -66,11 +69,15 @@ async function main(): Promise<void> {
   const b = median(samples.berth);
   const c = median(samples.crun);
   const p = median(samples.podman);
-  console.log(`container start, busybox rootfs, loopback-only network (${runs} runs each, medians, ${host.runtime.version}, ${host.conmon.version})`);
+  console.log(
+    `container start, busybox rootfs, loopback-only network (${runs} runs each, medians, ${host.runtime.version}, ${host.conmon.version})`,
+  );
   console.log(`  berth runtime (conmon + crun create/start): ${b.toFixed(1)} ms`);
   console.log(`  bare crun run -d:                          ${c.toFixed(1)} ms`);
   console.log(`  podman run -d --rootfs:                    ${p.toFixed(1)} ms`);
-  console.log(`  ratio berth / crun: ${(b / c).toFixed(2)}× (goal ≤ 3×); podman / berth: ${(p / b).toFixed(2)}× (goal ≥ 5×)`);
+  console.log(
+    `  ratio berth / crun: ${(b / c).toFixed(2)}× (goal ≤ 3×); podman / berth: ${(p / b).toFixed(2)}× (goal ≥ 5×)`,
+  );
 }
 
 await main();

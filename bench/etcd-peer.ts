@@ -48,7 +48,9 @@ export async function startEtcd(options: { cpus?: string } = {}): Promise<EtcdPe
     '--log-level=error',
   ];
   const [command, argv] =
-    options.cpus === undefined ? ['/usr/bin/etcd', etcdArgs] : ['/usr/bin/taskset', ['-c', options.cpus, '/usr/bin/etcd', ...etcdArgs]];
+    options.cpus === undefined
+      ? ['/usr/bin/etcd', etcdArgs]
+      : ['/usr/bin/taskset', ['-c', options.cpus, '/usr/bin/etcd', ...etcdArgs]];
   const proc: ChildProcess = spawn(command, argv, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const pid = proc.pid;

@@ -28,7 +28,11 @@ if (!(runs > 0 && idleMs >= 0)) throw new RangeError('--runs must be positive an
 if (values.entry !== 'built' && values.entry !== 'src') throw new RangeError('--entry must be built or src');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+const median = (xs: number[]): number =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 const mb = (bytes: number): number => bytes / 2 ** 20;
 
 /** VmRSS of a Node process that only waits: the floor any Node server starts from. */
@@ -46,7 +50,11 @@ async function main(): Promise<void> {
   console.log(
     `berth up (${values.entry}, ${values.agent ? 'with' : 'without'} the node agent, fresh data dir each run) vs etcd: spawn -> ready, then VmRSS after ${idleMs / 1000} s idle; ${runs} runs, medians`,
   );
-  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews every figure)`);
+  console.log(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other work on this machine skews every figure)`,
+  );
   const berthReady: number[] = [];
   const berthRss: number[] = [];
   const etcdReady: number[] = [];
@@ -78,8 +86,9 @@ async function main(): Promise<void> {
   console.log('process   | ready ms (median, min..max) | idle RSS MB (median, min..max)');
   const row = (label: string, ready: number[], rss: number[]) =>
     console.log(
-      `${label.padEnd(9)} | ${col(median(ready), 8)} (${Math.min(...ready).toFixed(0)}..${Math.max(...ready).toFixed(0)})`.padEnd(40) +
-        `| ${col(mb(median(rss)), 7, 1)} (${mb(Math.min(...rss)).toFixed(1)}..${mb(Math.max(...rss)).toFixed(1)})`,
+      `${`${label.padEnd(9)} | ${col(median(ready), 8)} (${Math.min(...ready).toFixed(0)}..${Math.max(...ready).toFixed(0)})`.padEnd(
+        40,
+      )}| ${col(mb(median(rss)), 7, 1)} (${mb(Math.min(...rss)).toFixed(1)}..${mb(Math.max(...rss)).toFixed(1)})`,
     );
   row('berth up', berthReady, berthRss);
   row('etcd', etcdReady, etcdRss);

@@ -30,7 +30,9 @@ const work = await mkdtemp(join(tmpdir(), 'berth-bench-pull-'));
 const registryArgs = ['--port', String(port), '--dir', join(work, 'registry')];
 try {
   await execFileAsync(join(repo, 'hack', 'registry.sh'), ['start', ...registryArgs]);
-  await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${port}`], { env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'layout') } });
+  await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${port}`], {
+    env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'layout') },
+  });
   const image = `127.0.0.1:${port}/library/busybox:latest`;
   const berth: number[] = [];
   const fetchOnly: number[] = [];
@@ -74,13 +76,21 @@ try {
   }
   const b = median(berth);
   const s = median(skopeo);
-  if (process.env.BENCH_VERBOSE) for (const [name, xs] of [['pull', berth], ['fetch', fetchOnly], ['skopeo', skopeo]] as const) console.log(name, xs.map((x) => x.toFixed(0)).join(' '));
+  if (process.env.BENCH_VERBOSE)
+    for (const [name, xs] of [
+      ['pull', berth],
+      ['fetch', fetchOnly],
+      ['skopeo', skopeo],
+    ] as const)
+      console.log(name, xs.map((x) => x.toFixed(0)).join(' '));
   console.log(`image pull, busybox (1 layer, ${runs} runs each, medians, loopback registry)`);
   console.log(`  berth ImageStore.pull (download + verify + unpack): ${b.toFixed(1)} ms`);
   const f = median(fetchOnly);
   console.log(`  berth fetch only (download + verify, no unpack):     ${f.toFixed(1)} ms`);
   console.log(`  skopeo copy docker:// → oci: (download only):        ${s.toFixed(1)} ms`);
-  console.log(`  ratio berth pull / skopeo: ${(b / s).toFixed(2)}× (goal ≤ 1.2×); berth fetch only / skopeo: ${(f / s).toFixed(2)}×`);
+  console.log(
+    `  ratio berth pull / skopeo: ${(b / s).toFixed(2)}× (goal ≤ 1.2×); berth fetch only / skopeo: ${(f / s).toFixed(2)}×`,
+  );
 } finally {
   await execFileAsync(join(repo, 'hack', 'registry.sh'), ['stop', ...registryArgs]).catch(() => {});
   await rm(work, { recursive: true, force: true });

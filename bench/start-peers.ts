@@ -33,7 +33,11 @@ export function startPeers(host: HostReport, work: string, rootfs: string, confi
     async crun(id) {
       const bundle = join(work, 'bundles', id);
       await mkdir(bundle, { recursive: true });
-      const etcFiles = { hosts: join(bundle, 'hosts'), hostname: join(bundle, 'hostname'), resolvConf: join(bundle, 'resolv.conf') };
+      const etcFiles = {
+        hosts: join(bundle, 'hosts'),
+        hostname: join(bundle, 'hostname'),
+        resolvConf: join(bundle, 'resolv.conf'),
+      };
       await writeFile(etcFiles.hosts, hostsFileFor('bench'));
       await writeFile(etcFiles.hostname, 'bench\n');
       await writeFile(etcFiles.resolvConf, resolvConfFor());
@@ -48,20 +52,42 @@ export function startPeers(host: HostReport, work: string, rootfs: string, confi
       return ms;
     },
     async podman(id, options = {}) {
-      const net = ['--network', options.network ?? 'none', ...(options.publish !== undefined ? ['-p', options.publish] : [])];
+      const net = [
+        '--network',
+        options.network ?? 'none',
+        ...(options.publish !== undefined ? ['-p', options.publish] : []),
+      ];
       const t0 = performance.now();
-      const p = await exitOf('podman', [...podmanGlobal, 'run', '-d', '--name', id, ...net, ...limits, '--rootfs', rootfs, 'sleep', '1000']);
+      const p = await exitOf('podman', [
+        ...podmanGlobal,
+        'run',
+        '-d',
+        '--name',
+        id,
+        ...net,
+        ...limits,
+        '--rootfs',
+        rootfs,
+        'sleep',
+        '1000',
+      ]);
       const ms = performance.now() - t0;
       if (p.code !== 0) throw new Error(`podman run failed: ${p.stderr}`);
       await execFileAsync('podman', [...podmanGlobal, 'rm', '-f', '-t', '0', id]);
       return ms;
     },
     async cleanUp(prefix) {
-      const left = await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'list', '-q']).catch(() => ({ stdout: '' }));
+      const left = await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'list', '-q']).catch(() => ({
+        stdout: '',
+      }));
       for (const name of left.stdout.split('\n').filter((n) => n !== '')) {
-        await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', name]).catch(() => undefined);
+        await execFileAsync(host.runtime.path, [`--root=${crunRoot}`, 'delete', '--force', name]).catch(
+          () => undefined,
+        );
       }
-      await execFileAsync('podman', [...podmanGlobal, 'rm', '-f', '-t', '0', '--filter', `name=${prefix}`]).catch(() => undefined);
+      await execFileAsync('podman', [...podmanGlobal, 'rm', '-f', '-t', '0', '--filter', `name=${prefix}`]).catch(
+        () => undefined,
+      );
     },
   };
 }

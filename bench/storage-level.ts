@@ -137,9 +137,11 @@ async function benchWatch(dir: string): Promise<{ deliveries: number; p50: numbe
     if (wait > 2) await new Promise((resolve) => setTimeout(resolve, wait));
     const name = `w${i}`;
     writes.push(
-      store.create(`/registry/containers/bench/${name}`, (rv) => payload(name, rv)).then((r) => {
-        if (r.ok) acknowledged.set(r.revision, performance.now());
-      }),
+      store
+        .create(`/registry/containers/bench/${name}`, (rv) => payload(name, rv))
+        .then((r) => {
+          if (r.ok) acknowledged.set(r.revision, performance.now());
+        }),
     );
   }
   await Promise.all(writes);
@@ -163,7 +165,9 @@ async function idleRss(dir: string, objects: number): Promise<{ before: number; 
   const store = await LevelStore.open({ dir: storeDir });
   for (let i = 0; i < objects; i += 500) {
     await Promise.all(
-      Array.from({ length: 500 }, (_, j) => store.create(`/registry/containers/idle/o${i + j}`, (rv) => payload(`o${i + j}`, rv))),
+      Array.from({ length: 500 }, (_, j) =>
+        store.create(`/registry/containers/idle/o${i + j}`, (rv) => payload(`o${i + j}`, rv)),
+      ),
     );
   }
   await store.close();

@@ -12,7 +12,16 @@ import { setMaxListeners } from 'node:events';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
-import { col, container, containersPath, httpsPool, ownCpuSeconds, quantile, startBerth, type BerthProcess } from './api-process.js';
+import {
+  col,
+  container,
+  containersPath,
+  httpsPool,
+  ownCpuSeconds,
+  quantile,
+  startBerth,
+  type BerthProcess,
+} from './api-process.js';
 import { startEtcd, type EtcdPeer } from './etcd-peer.js';
 
 const { values } = parseArgs({
@@ -34,7 +43,8 @@ const watchers = Number(values.watchers);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const perNode = values['per-node'];
-if (!(watchers > 0 && rate > 0 && seconds > 0)) throw new RangeError('--watchers, --rate and --seconds must be positive');
+if (!(watchers > 0 && rate > 0 && seconds > 0))
+  throw new RangeError('--watchers, --rate and --seconds must be positive');
 if (values.entry !== 'built' && values.entry !== 'src') throw new RangeError('--entry must be built or src');
 /** After the last write, how long watchers may take to catch up before what is missing counts as lost. */
 const DRAIN_MS = 10_000;
@@ -124,7 +134,10 @@ async function writeAtRate(ledger: Ledger, write: (seq: number, annotation: stri
 }
 
 async function waitForDeliveries(ledger: Ledger): Promise<void> {
-  for (const until = performance.now() + DRAIN_MS; performance.now() < until && ledger.delivered < ledger.expected(); ) {
+  for (
+    const until = performance.now() + DRAIN_MS;
+    performance.now() < until && ledger.delivered < ledger.expected();
+  ) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -132,7 +145,8 @@ async function waitForDeliveries(ledger: Ledger): Promise<void> {
 async function runBerth(): Promise<Result> {
   const berth: BerthProcess = await startBerth({
     entry: values.entry as 'built' | 'src',
-    nodeArgs: values['server-node-arg'], upArgs: values['up-arg'],
+    nodeArgs: values['server-node-arg'],
+    upArgs: values['up-arg'],
     ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
   });
   const ledger = new Ledger();
@@ -203,7 +217,9 @@ async function runBerth(): Promise<Result> {
     const refused = opened.find((o) => o.status === 'rejected');
     if (refused !== undefined) {
       abort.abort();
-      throw new Error(`${opened.filter((o) => o.status === 'rejected').length} of ${watchers} watches failed to open`, { cause: refused.reason });
+      throw new Error(`${opened.filter((o) => o.status === 'rejected').length} of ${watchers} watches failed to open`, {
+        cause: refused.reason,
+      });
     }
     const reading = opened.map((o) => (o as PromiseFulfilledResult<() => Promise<void>>).value());
     const watchSetupMs = performance.now() - setupBegin;
@@ -215,7 +231,12 @@ async function runBerth(): Promise<Result> {
     const [server0, client0] = [await berth.cpuSeconds(), ownCpuSeconds()];
     const t0 = performance.now();
     const writesPerSecond = await writeAtRate(ledger, async (seq, annotation) => {
-      const res = await writer.request({ method: 'POST', path: containersPath, headers: { ...headers, 'content-type': 'application/json' }, body: body(seq, annotation) });
+      const res = await writer.request({
+        method: 'POST',
+        path: containersPath,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: body(seq, annotation),
+      });
       const text = await res.body.text();
       if (res.statusCode !== 201) throw new Error(`POST w${seq}: ${res.statusCode} ${text.slice(0, 300)}`);
     });
@@ -267,7 +288,9 @@ async function runEtcd(): Promise<Result> {
     const t0 = performance.now();
     const writesPerSecond = await writeAtRate(ledger, async (seq, annotation) => {
       const obj = container(`w${seq}`, { [SENT]: annotation });
-      const key = perNode ? `/registry/containers/node-${seq % watchers}/w${seq}` : `/registry/containers/default/w${seq}`;
+      const key = perNode
+        ? `/registry/containers/node-${seq % watchers}/w${seq}`
+        : `/registry/containers/default/w${seq}`;
       await etcd.client.put(key).value(JSON.stringify(obj));
     });
     await waitForDeliveries(ledger);
@@ -295,11 +318,17 @@ async function main(): Promise<void> {
     `watch fan-out: ${watchers} watchers (${perNode ? 'each on its own node: fieldSelector spec.nodeName / etcd key prefix' : 'each on the whole collection'}), ` +
       `${rate} creates/s for ${seconds} s; latency sampled on every ${sampleEvery === 1 ? '' : `${sampleEvery}th `}watcher`,
   );
-  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine skews every figure)`);
+  console.log(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other work on this machine skews every figure)`,
+  );
   const results: Result[] = [];
   if (values.only !== 'etcd') results.push(await runBerth());
   if (values.only !== 'berth') results.push(await runEtcd());
-  console.log('server | writes/s | delivered/expected | ack->recv p50 ms p99 ms | send->recv p50 ms p99 ms max ms | setup ms | srv cpu cli cpu | srv RSS MB');
+  console.log(
+    'server | writes/s | delivered/expected | ack->recv p50 ms p99 ms | send->recv p50 ms p99 ms max ms | setup ms | srv cpu cli cpu | srv RSS MB',
+  );
   for (const r of results) {
     const f = r.ledger.figures();
     console.log(

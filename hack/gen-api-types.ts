@@ -87,7 +87,6 @@ const NAMED: Record<string, Record<string, string>> = {
     'status.layers[]': 'ImageLayer',
     'status.nodes[]': 'ImageNodeStatus',
   },
-
 };
 
 /** Types the generated files import rather than declare, and where from (relative to api/src/generated/). */
@@ -158,9 +157,13 @@ function prepare(crd: Crd): Schema {
   const schema = clone(crd.spec.versions[0]!.schema.openAPIV3Schema);
   const visit = (s: Schema, path: string): Schema => {
     const name = names[path];
-    if (name?.startsWith('=')) return { tsType: name.slice(1), ...(s.description ? { description: s.description } : {}) };
+    if (name?.startsWith('='))
+      return { tsType: name.slice(1), ...(s.description ? { description: s.description } : {}) };
     if (s['x-kubernetes-int-or-string']) {
-      return { tsType: s.pattern ? 'Quantity' : 'IntOrString', ...(s.description ? { description: s.description } : {}) };
+      return {
+        tsType: s.pattern ? 'Quantity' : 'IntOrString',
+        ...(s.description ? { description: s.description } : {}),
+      };
     }
     if (path.endsWith('conditions[]') && !name) return { tsType: 'Condition' };
     if (name) s.title = name;
@@ -173,7 +176,10 @@ function prepare(crd: Crd): Schema {
   };
   const out = visit(schema, '');
   out.title = kind;
-  out.properties!['apiVersion'] = { tsType: `'${GROUP}/${VERSION}'`, description: out.properties!['apiVersion']!.description! };
+  out.properties!['apiVersion'] = {
+    tsType: `'${GROUP}/${VERSION}'`,
+    description: out.properties!['apiVersion']!.description!,
+  };
   out.properties!['kind'] = { tsType: `'${kind}'`, description: out.properties!['kind']!.description! };
   out.properties!['metadata'] = { tsType: 'ObjectMeta', description: out.properties!['metadata']!.description! };
   out.required = ['apiVersion', 'kind', 'metadata', ...(out.required ?? [])];
@@ -191,7 +197,10 @@ async function generate(): Promise<Map<string, string>> {
   const service = crds.find((c) => c.crd.spec.names.kind === 'Service')?.crd;
   if (container && service) {
     const a = container.spec.versions[0]?.schema.openAPIV3Schema.properties?.['spec'];
-    const b = service.spec.versions[0]?.schema.openAPIV3Schema.properties?.['spec']?.properties?.['template']?.properties?.['spec'];
+    const b =
+      service.spec.versions[0]?.schema.openAPIV3Schema.properties?.['spec']?.properties?.['template']?.properties?.[
+        'spec'
+      ];
     if (!isDeepStrictEqual(a, b)) problems.push('service.yaml: spec.template.spec must equal container.yaml spec');
   } else {
     problems.push('crds/: container.yaml and service.yaml are both required');
@@ -252,7 +261,10 @@ async function generate(): Promise<Map<string, string>> {
       `/** berth's kinds, in crds/ file name order. */\n` +
       `export const berthKinds: readonly BerthKind[] = ${JSON.stringify(kinds, null, 2)};\n`,
   );
-  files.set('index.ts', `${banner('crds/*.yaml') + exports.join('')}export * from './kinds.js';\nexport * from './crds.js';\n`);
+  files.set(
+    'index.ts',
+    `${banner('crds/*.yaml') + exports.join('')}export * from './kinds.js';\nexport * from './crds.js';\n`,
+  );
   return files;
 }
 

@@ -44,7 +44,8 @@ export function setCondition<C extends Condition>(
   }
   const old = list[at]!;
   const next: C = { ...old, ...condition };
-  next.lastTransitionTime = old.status !== condition.status || old.lastTransitionTime === undefined ? transitionTime : old.lastTransitionTime;
+  next.lastTransitionTime =
+    old.status !== condition.status || old.lastTransitionTime === undefined ? transitionTime : old.lastTransitionTime;
   // Fields the new condition leaves out are cleared, as Kubernetes overwrites reason/message/observedGeneration.
   for (const key of ['reason', 'message', 'observedGeneration'] as const) {
     if (condition[key] === undefined) delete next[key];

@@ -38,7 +38,13 @@ export interface JSONSchemaProps {
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
-  'x-kubernetes-validations'?: { rule: string; message?: string; messageExpression?: string; reason?: string; fieldPath?: string }[];
+  'x-kubernetes-validations'?: {
+    rule: string;
+    message?: string;
+    messageExpression?: string;
+    reason?: string;
+    fieldPath?: string;
+  }[];
   /** Strategic merge patch semantics of built-in kinds (merge, replace, retainKeys), as Kubernetes publishes them. */
   'x-kubernetes-patch-strategy'?: string;
   /** The key list items are merged by under strategic merge patch. */
@@ -104,7 +110,15 @@ export interface CustomResourceDefinitionSpec {
 }
 
 export interface CustomResourceDefinitionStatus {
-  conditions?: (Condition & { type: 'Established' | 'NamesAccepted' | 'NonStructuralSchema' | 'Terminating' | 'KubernetesAPIApprovalPolicyConformant' | string })[];
+  conditions?: (Condition & {
+    type:
+      | 'Established'
+      | 'NamesAccepted'
+      | 'NonStructuralSchema'
+      | 'Terminating'
+      | 'KubernetesAPIApprovalPolicyConformant'
+      | string;
+  })[];
   acceptedNames?: CustomResourceDefinitionNames;
   storedVersions?: string[];
 }

@@ -57,7 +57,8 @@ export function notSupported(field: string, badValue: unknown, supported: readon
 }
 
 export function tooLong(field: string, maxBytes: number): FieldError {
-  const message = maxBytes >= 0 ? `may not be more than ${maxBytes} ${maxBytes === 1 ? 'byte' : 'bytes'}` : 'value is too long';
+  const message =
+    maxBytes >= 0 ? `may not be more than ${maxBytes} ${maxBytes === 1 ? 'byte' : 'bytes'}` : 'value is too long';
   return { type: 'FieldValueTooLong', field, message };
 }
 

@@ -49,17 +49,27 @@ export function unescapeFieldSelectorValue(s: string, input = s): string {
   for (const c of s) {
     if (inSlash) {
       if (c === '\\' || c === ',' || c === '=') out += c;
-      else throw new ParseError('BERTH_FIELD_SELECTOR_INVALID', `invalid field selector: invalid escape sequence: \\${c}`, input);
+      else
+        throw new ParseError(
+          'BERTH_FIELD_SELECTOR_INVALID',
+          `invalid field selector: invalid escape sequence: \\${c}`,
+          input,
+        );
       inSlash = false;
     } else if (c === '\\') {
       inSlash = true;
     } else if (c === ',' || c === '=') {
-      throw new ParseError('BERTH_FIELD_SELECTOR_INVALID', `invalid field selector: unescaped character in value: ${c}`, input);
+      throw new ParseError(
+        'BERTH_FIELD_SELECTOR_INVALID',
+        `invalid field selector: unescaped character in value: ${c}`,
+        input,
+      );
     } else {
       out += c;
     }
   }
-  if (inSlash) throw new ParseError('BERTH_FIELD_SELECTOR_INVALID', 'invalid field selector: invalid escape sequence: \\', input);
+  if (inSlash)
+    throw new ParseError('BERTH_FIELD_SELECTOR_INVALID', 'invalid field selector: invalid escape sequence: \\', input);
   return out;
 }
 
@@ -80,7 +90,11 @@ export function parseFieldSelector(selector: string): ParsedFieldSelector {
     if (part === '') continue;
     const split = splitTerm(part);
     if (!split) {
-      throw new ParseError('BERTH_FIELD_SELECTOR_INVALID', `invalid selector: '${selector}'; can't understand '${part}'`, selector);
+      throw new ParseError(
+        'BERTH_FIELD_SELECTOR_INVALID',
+        `invalid selector: '${selector}'; can't understand '${part}'`,
+        selector,
+      );
     }
     const [field, operator, raw] = split;
     out.push({ field, operator, value: unescapeFieldSelectorValue(raw, selector) });

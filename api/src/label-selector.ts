@@ -39,20 +39,24 @@ function requirementErrors(key: string, op: LabelOperator, values: readonly stri
   switch (op) {
     case 'in':
     case 'notin':
-      if (values.length === 0) errs.push(invalid(at('values'), values, "for 'in', 'notin' operators, values set can't be empty"));
+      if (values.length === 0)
+        errs.push(invalid(at('values'), values, "for 'in', 'notin' operators, values set can't be empty"));
       break;
     case '=':
     case '==':
     case '!=':
-      if (values.length !== 1) errs.push(invalid(at('values'), values, 'exact-match compatibility requires one single value'));
+      if (values.length !== 1)
+        errs.push(invalid(at('values'), values, 'exact-match compatibility requires one single value'));
       break;
     case 'exists':
     case '!':
-      if (values.length !== 0) errs.push(invalid(at('values'), values, 'values set must be empty for exists and does not exist'));
+      if (values.length !== 0)
+        errs.push(invalid(at('values'), values, 'values set must be empty for exists and does not exist'));
       break;
     case 'gt':
     case 'lt':
-      if (values.length !== 1) errs.push(invalid(at('values'), values, "for 'Gt', 'Lt' operators, exactly one value is required"));
+      if (values.length !== 1)
+        errs.push(invalid(at('values'), values, "for 'Gt', 'Lt' operators, exactly one value is required"));
       values.forEach((v, i) => {
         if (parseInt64(v) === undefined) {
           errs.push(invalid(`${at('values')}[${i}]`, v, "for 'Gt', 'Lt' operators, the value must be an integer"));
@@ -74,7 +78,12 @@ function aggregate(errs: FieldError[]): string {
   return msgs.length === 1 ? msgs[0]! : `[${msgs.join(', ')}]`;
 }
 
-function makeRequirement(key: string, operator: LabelOperator, values: Iterable<string>, path = ''): LabelRequirement | FieldError[] {
+function makeRequirement(
+  key: string,
+  operator: LabelOperator,
+  values: Iterable<string>,
+  path = '',
+): LabelRequirement | FieldError[] {
   const sorted = [...new Set(values)].sort();
   const errs = requirementErrors(key, operator, sorted, path);
   return errs.length ? errs : { key, operator, values: sorted };
@@ -82,21 +91,7 @@ function makeRequirement(key: string, operator: LabelOperator, values: Iterable<
 
 // ---- the string grammar (a lexer and a recursive descent parser, like labels.Parse) ----
 
-type Token =
-  | 'error'
-  | 'end'
-  | ')'
-  | ','
-  | '!'
-  | '=='
-  | '='
-  | '>'
-  | '<'
-  | '!='
-  | 'in'
-  | 'notin'
-  | '('
-  | 'identifier';
+type Token = 'error' | 'end' | ')' | ',' | '!' | '==' | '=' | '>' | '<' | '!=' | 'in' | 'notin' | '(' | 'identifier';
 
 const TOKENS: ReadonlyMap<string, Token> = new Map<string, Token>([
   [')', ')'],
@@ -163,7 +158,9 @@ class Parser {
   /** In value context the keywords `in` and `notin` are plain identifiers (`x in (in)`). */
   private peek(values: boolean): Item {
     const item = this.items[this.position]!;
-    return values && (item.token === 'in' || item.token === 'notin') ? { token: 'identifier', literal: item.literal } : item;
+    return values && (item.token === 'in' || item.token === 'notin')
+      ? { token: 'identifier', literal: item.literal }
+      : item;
   }
 
   private next(values: boolean): Item {
@@ -207,7 +204,8 @@ class Parser {
       const values = op === 'in' || op === 'notin' ? this.valueSet() : this.exactValue();
       return this.build(key, op, values);
     } catch (err) {
-      if (err instanceof SelectorSyntaxError) throw new SelectorSyntaxError(`unable to parse requirement: ${err.message}`);
+      if (err instanceof SelectorSyntaxError)
+        throw new SelectorSyntaxError(`unable to parse requirement: ${err.message}`);
       throw err;
     }
   }
@@ -339,11 +337,16 @@ export function labelSelectorFromMeta(selector: LabelSelector | null | undefined
     if (Array.isArray(r)) errs.push(...r);
     else reqs.push(r as LabelRequirement);
   };
-  for (const key of Object.keys(selector.matchLabels ?? {}).sort()) add(makeRequirement(key, '=', [selector.matchLabels![key]!]));
+  for (const key of Object.keys(selector.matchLabels ?? {}).sort())
+    add(makeRequirement(key, '=', [selector.matchLabels![key]!]));
   for (const expr of selector.matchExpressions ?? []) {
     const op = ({ In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' } as const)[expr.operator];
     if (!op) {
-      throw new ParseError('BERTH_LABEL_SELECTOR_INVALID', `${JSON.stringify(expr.operator)} is not a valid label selector operator`, JSON.stringify(selector));
+      throw new ParseError(
+        'BERTH_LABEL_SELECTOR_INVALID',
+        `${JSON.stringify(expr.operator)} is not a valid label selector operator`,
+        JSON.stringify(selector),
+      );
     }
     add(makeRequirement(expr.key, op, expr.values ?? []));
   }
@@ -352,7 +355,10 @@ export function labelSelectorFromMeta(selector: LabelSelector | null | undefined
 }
 
 /** True when every requirement holds for `labels` (Kubernetes' Requirement.Matches). */
-export function matchesLabels(selector: ParsedLabelSelector | null, labels: Readonly<Record<string, string>> | undefined): boolean {
+export function matchesLabels(
+  selector: ParsedLabelSelector | null,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
   if (selector === null) return false;
   const ls = labels ?? {};
   for (const r of selector) {

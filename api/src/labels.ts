@@ -19,7 +19,10 @@ export function validateLabelValue(value: string): string[] {
  * Every problem in a labels map, each reported on `field` (as Kubernetes does: the bad key or value is the
  * error's value, the path stays `metadata.labels`). Keys are checked in sorted order for stable output.
  */
-export function validateLabels(labels: Readonly<Record<string, string>> | undefined, field = 'metadata.labels'): FieldError[] {
+export function validateLabels(
+  labels: Readonly<Record<string, string>> | undefined,
+  field = 'metadata.labels',
+): FieldError[] {
   const errs: FieldError[] = [];
   for (const key of Object.keys(labels ?? {}).sort()) {
     for (const msg of validateLabelKey(key)) errs.push(invalid(field, key, msg));

@@ -11,7 +11,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function ajvFor(crd: CustomResourceDefinition): ReturnType<Ajv['compile']> {
   const ajv = new Ajv({ strict: false, useDefaults: true, allErrors: true });
-  for (const k of ['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-preserve-unknown-fields']) {
+  for (const k of [
+    'x-kubernetes-int-or-string',
+    'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys',
+    'x-kubernetes-map-type',
+    'x-kubernetes-preserve-unknown-fields',
+  ]) {
     ajv.addKeyword(k);
   }
   return ajv.compile(crd.spec.versions[0]!.schema!.openAPIV3Schema!);
@@ -23,21 +29,24 @@ function byKind(crds: CustomResourceDefinition[], kind: string): CustomResourceD
   return crd;
 }
 
-t.test('loadBerthCrds returns the five kinds of crds/ as independent copies (Nodes are the built-in v1 Node)', async (t) => {
-  const crds = await loadBerthCrds();
-  t.same(crds.map((c) => c.metadata.name).sort(), [
-    'containers.berth.dev',
-    'images.berth.dev',
-    'networks.berth.dev',
-    'services.berth.dev',
-    'volumes.berth.dev',
-  ]);
-  crds[0]!.spec.names.plural = 'changed';
-  t.not((await loadBerthCrds())[0]!.spec.names.plural, 'changed', 'callers cannot change the shared data');
-  t.equal(berthKinds.length, 5);
-  const files = (await readdir(join(root, 'crds'))).filter((f) => f.endsWith('.yaml'));
-  t.equal(files.length, 5, 'one file per kind');
-});
+t.test(
+  'loadBerthCrds returns the five kinds of crds/ as independent copies (Nodes are the built-in v1 Node)',
+  async (t) => {
+    const crds = await loadBerthCrds();
+    t.same(crds.map((c) => c.metadata.name).sort(), [
+      'containers.berth.dev',
+      'images.berth.dev',
+      'networks.berth.dev',
+      'services.berth.dev',
+      'volumes.berth.dev',
+    ]);
+    crds[0]!.spec.names.plural = 'changed';
+    t.not((await loadBerthCrds())[0]!.spec.names.plural, 'changed', 'callers cannot change the shared data');
+    t.equal(berthKinds.length, 5);
+    const files = (await readdir(join(root, 'crds'))).filter((f) => f.endsWith('.yaml'));
+    t.equal(files.length, 5, 'one file per kind');
+  },
+);
 
 t.test('names, scope, short names and categories', async (t) => {
   const crds = await loadBerthCrds();
@@ -83,13 +92,26 @@ t.test('printer columns and selectable fields', async (t) => {
       ['Age', '.metadata.creationTimestamp'],
     ],
   );
-  t.same(cols.filter((c) => c.priority === 1).map((c) => c.name), ['Ports', 'Reason', 'Container-ID']);
-  t.same(ctr.selectableFields, [{ jsonPath: '.spec.nodeName' }, { jsonPath: '.status.phase' }, { jsonPath: '.spec.image' }]);
+  t.same(
+    cols.filter((c) => c.priority === 1).map((c) => c.name),
+    ['Ports', 'Reason', 'Container-ID'],
+  );
+  t.same(ctr.selectableFields, [
+    { jsonPath: '.spec.nodeName' },
+    { jsonPath: '.status.phase' },
+    { jsonPath: '.spec.image' },
+  ]);
   const svc = byKind(crds, 'Service').spec.versions[0]!.additionalPrinterColumns!;
-  t.same(svc.filter((c) => !c.priority).map((c) => c.name), ['Desired', 'Ready', 'Up-to-date', 'Available', 'Image', 'Age']);
+  t.same(
+    svc.filter((c) => !c.priority).map((c) => c.name),
+    ['Desired', 'Ready', 'Up-to-date', 'Available', 'Image', 'Age'],
+  );
   for (const crd of crds) {
     const v = crd.spec.versions[0]!;
-    t.ok(v.additionalPrinterColumns!.some((c) => c.name === 'Age' && c.type === 'date'), `${crd.spec.names.kind} has Age`);
+    t.ok(
+      v.additionalPrinterColumns!.some((c) => c.name === 'Age' && c.type === 'date'),
+      `${crd.spec.names.kind} has Age`,
+    );
     t.ok((v.selectableFields ?? []).length <= 8, 'Kubernetes allows at most 8 selectable fields');
   }
 });
@@ -110,7 +132,9 @@ t.test('every field has a description and every list a list type', async (t) => 
 });
 
 t.test('list semantics for server-side apply', async (t) => {
-  const spec = byKind(await loadBerthCrds(), 'Container').spec.versions[0]!.schema!.openAPIV3Schema!.properties!['spec']!;
+  const spec = byKind(await loadBerthCrds(), 'Container').spec.versions[0]!.schema!.openAPIV3Schema!.properties![
+    'spec'
+  ]!;
   const p = spec.properties!;
   t.same([p['env']!['x-kubernetes-list-type'], p['env']!['x-kubernetes-list-map-keys']], ['map', ['name']]);
   t.same(p['ports']!['x-kubernetes-list-map-keys'], ['containerPort', 'protocol']);
@@ -142,11 +166,15 @@ t.test('every berth object in manifests/examples/ validates against its CRD', as
   const kinds = new Set<string>();
   for (const doc of docs) {
     const [group] = String(doc['apiVersion']).split('/');
-    const crd = group === 'berth.dev' ? byKind(crds, String(doc['kind'])) : group === 'example.com' ? demoCrd : undefined;
+    const crd =
+      group === 'berth.dev' ? byKind(crds, String(doc['kind'])) : group === 'example.com' ? demoCrd : undefined;
     if (!crd) continue;
     kinds.add(String(doc['kind']));
     const validate = ajvFor(crd);
-    t.ok(validate(doc), `${String(doc['kind'])} ${JSON.stringify((doc['metadata'] as { name: string }).name)}: ${JSON.stringify(validate.errors)}`);
+    t.ok(
+      validate(doc),
+      `${String(doc['kind'])} ${JSON.stringify((doc['metadata'] as { name: string }).name)}: ${JSON.stringify(validate.errors)}`,
+    );
   }
   t.same([...kinds].sort(), ['Backup', 'Container', 'Image', 'Network', 'Service', 'Volume']);
 });
@@ -164,11 +192,22 @@ t.test('schemas default like Kubernetes and reject bad values', async (t) => {
   t.equal(obj.spec['restartPolicy'], 'Always');
   t.equal(obj.spec['terminationGracePeriodSeconds'], 30);
   t.same(obj.spec['ports'], [{ containerPort: 80, protocol: 'TCP' }]);
-  t.match(obj.spec['livenessProbe'], { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 });
+  t.match(obj.spec['livenessProbe'], {
+    timeoutSeconds: 1,
+    periodSeconds: 10,
+    successThreshold: 1,
+    failureThreshold: 3,
+  });
   t.notOk(ctr({ ...obj, spec: { image: 'busybox', restartPolicy: 'Sometimes' } }), 'restartPolicy is an enum');
   t.notOk(ctr({ ...obj, spec: {} }), 'image is required');
-  t.notOk(ctr({ ...obj, spec: { image: 'b', resources: { limits: { memory: '12 apples' } } } }), 'quantities have a pattern');
-  t.ok(ctr({ ...obj, spec: { image: 'b', resources: { limits: { memory: '64Mi', cpu: 1, pids: 100 } } } }), 'int or string');
+  t.notOk(
+    ctr({ ...obj, spec: { image: 'b', resources: { limits: { memory: '12 apples' } } } }),
+    'quantities have a pattern',
+  );
+  t.ok(
+    ctr({ ...obj, spec: { image: 'b', resources: { limits: { memory: '64Mi', cpu: 1, pids: 100 } } } }),
+    'int or string',
+  );
 
   const svc = ajvFor(byKind(crds, 'Service'));
   const s = {
@@ -185,5 +224,9 @@ t.test('schemas default like Kubernetes and reject bad values', async (t) => {
   const vol = ajvFor(byKind(crds, 'Volume'));
   const v = { apiVersion: 'berth.dev/v1alpha1', kind: 'Volume', metadata: { name: 'v' } } as Record<string, unknown>;
   t.ok(vol(v));
-  t.same(v['spec'], { driver: 'local', accessMode: 'ReadWriteOnce', reclaimPolicy: 'Delete' }, 'spec defaults to {} then fills in');
+  t.same(
+    v['spec'],
+    { driver: 'local', accessMode: 'ReadWriteOnce', reclaimPolicy: 'Delete' },
+    'spec defaults to {} then fills in',
+  );
 });

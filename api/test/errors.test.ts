@@ -20,13 +20,16 @@ t.test('a subclass is recognised by brand, by instanceof, and by its code', asyn
   t.notOk(SprocketError.isInstance(new WidgetError('WidgetMissing', 'x')), 'a parent is not its subclass');
 });
 
-t.test('the brand survives a second copy of the package (a structurally separate class of the same name)', async (t) => {
-  // What a second copy of @berth/api loaded beside the first would hold: an unrelated class with the same name.
-  const copy = { WidgetError: class WidgetError extends BerthError {} };
-  const err = new copy.WidgetError('WidgetBroken', 'from the other copy');
-  t.ok(WidgetError.isInstance(err));
-  t.ok(err instanceof WidgetError);
-});
+t.test(
+  'the brand survives a second copy of the package (a structurally separate class of the same name)',
+  async (t) => {
+    // What a second copy of @berth/api loaded beside the first would hold: an unrelated class with the same name.
+    const copy = { WidgetError: class WidgetError extends BerthError {} };
+    const err = new copy.WidgetError('WidgetBroken', 'from the other copy');
+    t.ok(WidgetError.isInstance(err));
+    t.ok(err instanceof WidgetError);
+  },
+);
 
 t.test('plain errors and non-objects are not BerthErrors', async (t) => {
   t.notOk(BerthError.isInstance(new Error('x')));

@@ -20,7 +20,10 @@ import {
 
 t.test('each type renders like field.Error', async (t) => {
   t.equal(fieldErrorString(required('spec.image')), 'spec.image: Required value');
-  t.equal(fieldErrorString(required('spec.image', 'an image is needed')), 'spec.image: Required value: an image is needed');
+  t.equal(
+    fieldErrorString(required('spec.image', 'an image is needed')),
+    'spec.image: Required value: an image is needed',
+  );
   t.equal(
     fieldErrorString(invalid('spec.replicas', -1, 'must be greater than or equal to 0')),
     'spec.replicas: Invalid value: -1: must be greater than or equal to 0',
@@ -32,8 +35,14 @@ t.test('each type renders like field.Error', async (t) => {
     fieldErrorString(notSupported('spec.restartPolicy', 'Sometimes', ['Always', 'OnFailure', 'Never'])),
     'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
   );
-  t.equal(fieldErrorString(tooLong('metadata.annotations', 262144)), 'metadata.annotations: Too long: may not be more than 262144 bytes');
-  t.equal(fieldErrorString(forbidden('spec.nodeName', 'may not be changed')), 'spec.nodeName: Forbidden: may not be changed');
+  t.equal(
+    fieldErrorString(tooLong('metadata.annotations', 262144)),
+    'metadata.annotations: Too long: may not be more than 262144 bytes',
+  );
+  t.equal(
+    fieldErrorString(forbidden('spec.nodeName', 'may not be changed')),
+    'spec.nodeName: Forbidden: may not be changed',
+  );
   t.equal(fieldErrorString(duplicate('spec.ports[1]', '80/TCP')), 'spec.ports[1]: Duplicate value: "80/TCP"');
   t.equal(
     fieldErrorString(typeInvalid('spec.replicas', 'three', 'spec.replicas in body must be of type integer: "string"')),
@@ -51,13 +60,21 @@ t.test('aggregate and Invalid message', async (t) => {
   const name = invalid('metadata.name', 'Bad', isDNS1123Subdomain('Bad')[0]!);
   t.equal(aggregateMessage([]), '');
   t.equal(aggregateMessage([required('spec.image')]), 'spec.image: Required value');
-  t.equal(aggregateMessage([required('spec.image'), required('spec.image')]), 'spec.image: Required value', 'duplicates appear once');
+  t.equal(
+    aggregateMessage([required('spec.image'), required('spec.image')]),
+    'spec.image: Required value',
+    'duplicates appear once',
+  );
   t.equal(
     invalidObjectMessage('Container.berth.dev', 'Bad', [required('spec.image'), name]),
-    'Container.berth.dev "Bad" is invalid: [spec.image: Required value, metadata.name: Invalid value: "Bad": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character (e.g. \'example.com\', regex used for validation is \'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\')]',
+    "Container.berth.dev \"Bad\" is invalid: [spec.image: Required value, metadata.name: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')]",
   );
   t.same(toStatusCauses([required('spec.image'), invalid('spec.replicas', -1, 'must be greater than or equal to 0')]), [
     { reason: 'FieldValueRequired', message: 'Required value', field: 'spec.image' },
-    { reason: 'FieldValueInvalid', message: 'Invalid value: -1: must be greater than or equal to 0', field: 'spec.replicas' },
+    {
+      reason: 'FieldValueInvalid',
+      message: 'Invalid value: -1: must be greater than or equal to 0',
+      field: 'spec.replicas',
+    },
   ]);
 });

@@ -1,6 +1,13 @@
 // Field selectors parse, escape and match as Kubernetes' fields package does.
 import t from 'tap';
-import { escapeFieldSelectorValue, formatFieldSelector, matchesFields, parseFieldSelector, requiredFieldValue, selectorFields } from '@berth/api';
+import {
+  escapeFieldSelectorValue,
+  formatFieldSelector,
+  matchesFields,
+  parseFieldSelector,
+  requiredFieldValue,
+  selectorFields,
+} from '@berth/api';
 
 t.test('parsing', async (t) => {
   t.same(parseFieldSelector(''), []);
@@ -19,8 +26,14 @@ t.test('parsing', async (t) => {
 
 t.test('bad selectors get Kubernetes messages', async (t) => {
   const code = 'BERTH_FIELD_SELECTOR_INVALID';
-  t.throws(() => parseFieldSelector('metadata.name'), { code, message: "invalid selector: 'metadata.name'; can't understand 'metadata.name'" });
-  t.throws(() => parseFieldSelector('a!==b'), { code, message: 'invalid field selector: unescaped character in value: =' });
+  t.throws(() => parseFieldSelector('metadata.name'), {
+    code,
+    message: "invalid selector: 'metadata.name'; can't understand 'metadata.name'",
+  });
+  t.throws(() => parseFieldSelector('a!==b'), {
+    code,
+    message: 'invalid field selector: unescaped character in value: =',
+  });
   t.throws(() => parseFieldSelector('a=b,c'), { message: "invalid selector: 'a=b,c'; can't understand 'c'" });
   t.throws(() => parseFieldSelector('a=b\\x'), { message: 'invalid field selector: invalid escape sequence: \\x' });
   t.throws(() => parseFieldSelector('a=b\\'), { message: 'invalid field selector: invalid escape sequence: \\' });

@@ -3,7 +3,11 @@ import t, { type Test } from 'tap';
 import { ParseError, formatLabelSelector, labelSelectorFromMeta, matchesLabels, parseLabelSelector } from '@berth/api';
 
 const fails = (t: Test, s: string, message: string | RegExp): void => {
-  t.throws(() => parseLabelSelector(s), typeof message === 'string' ? { message, code: 'BERTH_LABEL_SELECTOR_INVALID' } : { message }, JSON.stringify(s));
+  t.throws(
+    () => parseLabelSelector(s),
+    typeof message === 'string' ? { message, code: 'BERTH_LABEL_SELECTOR_INVALID' } : { message },
+    JSON.stringify(s),
+  );
 };
 
 t.test('grammar', async (t) => {
@@ -14,9 +18,17 @@ t.test('grammar', async (t) => {
   t.same(parseLabelSelector('a!=b'), [{ key: 'a', operator: '!=', values: ['b'] }]);
   t.same(parseLabelSelector('a'), [{ key: 'a', operator: 'exists', values: [] }]);
   t.same(parseLabelSelector('!a'), [{ key: 'a', operator: '!', values: [] }]);
-  t.same(parseLabelSelector('a in (y, x,x)'), [{ key: 'a', operator: 'in', values: ['x', 'y'] }], 'values deduped and sorted');
+  t.same(
+    parseLabelSelector('a in (y, x,x)'),
+    [{ key: 'a', operator: 'in', values: ['x', 'y'] }],
+    'values deduped and sorted',
+  );
   t.same(parseLabelSelector('a notin(x)'), [{ key: 'a', operator: 'notin', values: ['x'] }]);
-  t.same(parseLabelSelector('x in (in, notin)'), [{ key: 'x', operator: 'in', values: ['in', 'notin'] }], 'keywords are values in a set');
+  t.same(
+    parseLabelSelector('x in (in, notin)'),
+    [{ key: 'x', operator: 'in', values: ['in', 'notin'] }],
+    'keywords are values in a set',
+  );
   t.same(parseLabelSelector('a in ()'), [{ key: 'a', operator: 'in', values: [''] }]);
   t.same(parseLabelSelector('a in (,b)'), [{ key: 'a', operator: 'in', values: ['', 'b'] }]);
   t.same(parseLabelSelector('a='), [{ key: 'a', operator: '=', values: [''] }]);
@@ -41,9 +53,17 @@ t.test('bad syntax gets Kubernetes messages', async (t) => {
   fails(t, 'a in (b', "unable to parse requirement: found '', expected: ',' or ')'");
   fails(t, 'a=(b)', "unable to parse requirement: found '(', expected: identifier");
   fails(t, '!a=b', "found '=', expected: ',' or 'end of string'");
-  fails(t, 'a>x', "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer");
+  fails(
+    t,
+    'a>x',
+    "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer",
+  );
   fails(t, '-a=b', /^unable to parse requirement: <nil>: Invalid value: "-a": name part must consist of/);
-  fails(t, 'a=-b', /^unable to parse requirement: values\[0\]\[a\]: Invalid value: "-b": a valid label must be an empty string/);
+  fails(
+    t,
+    'a=-b',
+    /^unable to parse requirement: values\[0\]\[a\]: Invalid value: "-b": a valid label must be an empty string/,
+  );
   try {
     parseLabelSelector('a b');
     t.fail('should throw');
@@ -107,5 +127,7 @@ t.test('metav1.LabelSelector', async (t) => {
   t.throws(() => labelSelectorFromMeta({ matchExpressions: [{ key: 'a', operator: 'Gt' as 'In', values: ['1'] }] }), {
     message: '"Gt" is not a valid label selector operator',
   });
-  t.throws(() => labelSelectorFromMeta({ matchLabels: { 'bad key': 'v' } }), { message: /^key: Invalid value: "bad key": name part/ });
+  t.throws(() => labelSelectorFromMeta({ matchLabels: { 'bad key': 'v' } }), {
+    message: /^key: Invalid value: "bad key": name part/,
+  });
 });

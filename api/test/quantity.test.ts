@@ -1,6 +1,15 @@
 // Quantities parse to exact values with Kubernetes' suffixes, rounding and error messages.
 import t from 'tap';
-import { compareQuantities, parseQuantity, quantityMilliValue, quantityValue, toBytes, toCount, toMillicores, validateQuantity } from '@berth/api';
+import {
+  compareQuantities,
+  parseQuantity,
+  quantityMilliValue,
+  quantityValue,
+  toBytes,
+  toCount,
+  toMillicores,
+  validateQuantity,
+} from '@berth/api';
 
 const FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const SUFFIX = "unable to parse quantity's suffix";
@@ -48,8 +57,10 @@ t.test('exact values', async (t) => {
 });
 
 t.test('invalid quantities', async (t) => {
-  for (const bad of ['', 'x', '1x', '1 Mi', '1.5.5', 'Mi', '1KiB', '--1', '1e3.5']) t.same(validateQuantity(bad), [FORMAT], JSON.stringify(bad));
-  for (const bad of ['1mm', '1e', '1i', '1Mi5', '1kk', '1m3']) t.same(validateQuantity(bad), [SUFFIX], JSON.stringify(bad));
+  for (const bad of ['', 'x', '1x', '1 Mi', '1.5.5', 'Mi', '1KiB', '--1', '1e3.5'])
+    t.same(validateQuantity(bad), [FORMAT], JSON.stringify(bad));
+  for (const bad of ['1mm', '1e', '1i', '1Mi5', '1kk', '1m3'])
+    t.same(validateQuantity(bad), [SUFFIX], JSON.stringify(bad));
   t.same(validateQuantity('1Mi'), []);
   t.same(validateQuantity(Number.NaN), [FORMAT]);
   t.throws(() => toBytes('1x'), { code: 'BERTH_QUANTITY_INVALID', message: FORMAT, input: '1x' });

@@ -7,6 +7,12 @@ export type { Authorizer, Decision } from './authorization/authorizer.js';
 export type { UserInfo } from './authentication/authenticator.js';
 export type { RequestInfo } from './request-chain/request-info.js';
 export type { Logger } from './logging/logger.js';
-export type { Admission, AdmissionAttributes, AdmissionOperation, MutatingAdmission, ValidatingAdmission } from './admission/admission.js';
+export type {
+  Admission,
+  AdmissionAttributes,
+  AdmissionOperation,
+  MutatingAdmission,
+  ValidatingAdmission,
+} from './admission/admission.js';
 export { createLogger, isLogLevel, logLevels, type LogLevel } from './logging/logger.js';
 export { InvalidArgumentError } from '@berth/api';

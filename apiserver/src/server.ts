@@ -78,7 +78,12 @@ export class ApiServer {
     const log = options.logger ?? defaultLogger();
     const registry = new ResourceRegistry(strategyFor);
     const objects = new ObjectStore(store, registry, options.admission ?? noAdmission);
-    const cache = new WatchCache(store, options.watchCacheCapacity === undefined ? {} : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) });
+    const cache = new WatchCache(
+      store,
+      options.watchCacheCapacity === undefined
+        ? {}
+        : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) },
+    );
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry, log);
     const events = new EventExpiry(store, undefined, undefined, log);
@@ -176,6 +181,7 @@ function checkOptions(options: ApiServerOptions): void {
   checkInteger('ApiServer', 'bookmarkIntervalMs', options.bookmarkIntervalMs);
   checkInteger('ApiServer', 'watchCacheCapacity', options.watchCacheCapacity);
   checkInteger('ApiServer', 'port', options.port, 0);
-  if (options.port > 65_535) throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);
+  if (options.port > 65_535)
+    throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);
   if (options.host === '') throw new InvalidArgumentError('ApiServer option host must not be empty');
 }

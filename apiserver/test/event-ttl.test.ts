@@ -15,7 +15,8 @@ t.test('events older than the TTL are swept, newer ones stay', async (t) => {
     await rm(dir, { recursive: true, force: true });
   });
   const now = Date.parse('2026-11-25T12:00:00Z');
-  const event = (name: string, last: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default' }, lastTimestamp: last });
+  const event = (name: string, last: string) =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default' }, lastTimestamp: last });
   await store.create('/registry/core/events/default/old', () => event('old', '2026-11-25T10:59:00Z'));
   await store.create('/registry/core/events/default/recent', () => event('recent', '2026-11-25T11:30:00Z'));
   await store.create('/registry/core/configmaps/default/keep', () => '{}');

@@ -5,7 +5,16 @@ import { evaluateJsonPath } from '../src/table/json-path.js';
 import { humanDuration } from '../src/table/table.js';
 
 t.test('JSONPath subset of printer columns', async (t) => {
-  const obj = { status: { ips: [{ ip: '10.0.0.2' }, { ip: '10.0.0.3' }], conditions: [{ type: 'Scheduled', status: 'True' }, { type: 'Ready', status: 'False' }] }, metadata: { labels: { 'app.kubernetes.io/name': 'x' } } };
+  const obj = {
+    status: {
+      ips: [{ ip: '10.0.0.2' }, { ip: '10.0.0.3' }],
+      conditions: [
+        { type: 'Scheduled', status: 'True' },
+        { type: 'Ready', status: 'False' },
+      ],
+    },
+    metadata: { labels: { 'app.kubernetes.io/name': 'x' } },
+  };
   t.same(evaluateJsonPath(obj, '.status.ips[0].ip'), ['10.0.0.2']);
   t.same(evaluateJsonPath(obj, '.status.ips[*].ip'), ['10.0.0.2', '10.0.0.3']);
   t.same(evaluateJsonPath(obj, '.status.conditions[?(@.type=="Ready")].status'), ['False']);

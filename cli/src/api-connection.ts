@@ -41,7 +41,8 @@ export async function connectToApi(namespaceFlag: string | undefined): Promise<A
     throw new Error(`cannot read kubeconfig: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
   const cluster = kc.getCurrentCluster();
-  if (cluster === null || cluster.server === '') throw new Error('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
+  if (cluster === null || cluster.server === '')
+    throw new Error('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
   let server: URL;
   try {
     server = new URL(cluster.server);
@@ -71,4 +72,3 @@ export function statusMessage(code: number | undefined, body: string): string {
   const text = body.trim().split('\n')[0] ?? '';
   return `the server answered ${code ?? 'nothing'}${text === '' ? '' : `: ${text}`}`;
 }
-

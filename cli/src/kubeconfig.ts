@@ -30,7 +30,10 @@ interface KubeconfigFile {
 }
 
 const entries = (e: KubeconfigEntry) => ({
-  cluster: { name: e.name, cluster: { server: e.server, 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') } },
+  cluster: {
+    name: e.name,
+    cluster: { server: e.server, 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') },
+  },
   user: { name: e.name, user: { token: e.token } },
   context: { name: e.name, context: { cluster: e.name, user: e.name, namespace: 'default' } },
 });
@@ -49,7 +52,14 @@ export async function mergeKubeconfig(path: string, entry: KubeconfigEntry): Pro
   let config: KubeconfigFile = { apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [] };
   try {
     const parsed = parse(await readFile(path, 'utf8')) as Partial<KubeconfigFile> | null;
-    if (parsed !== null && typeof parsed === 'object') config = { ...config, ...parsed, clusters: parsed.clusters ?? [], users: parsed.users ?? [], contexts: parsed.contexts ?? [] };
+    if (parsed !== null && typeof parsed === 'object')
+      config = {
+        ...config,
+        ...parsed,
+        clusters: parsed.clusters ?? [],
+        users: parsed.users ?? [],
+        contexts: parsed.contexts ?? [],
+      };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -64,6 +74,14 @@ export async function mergeKubeconfig(path: string, entry: KubeconfigEntry): Pro
 /** Writes a kubeconfig holding only the berth entry. */
 export async function writeKubeconfig(path: string, entry: KubeconfigEntry): Promise<void> {
   const { cluster, user, context } = entries(entry);
-  const config: KubeconfigFile = { apiVersion: 'v1', kind: 'Config', clusters: [cluster], users: [user], contexts: [context], 'current-context': entry.name, preferences: {} };
+  const config: KubeconfigFile = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [cluster],
+    users: [user],
+    contexts: [context],
+    'current-context': entry.name,
+    preferences: {},
+  };
   await writeAtomically(path, stringify(config));
 }

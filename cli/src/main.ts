@@ -15,33 +15,47 @@ program
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
   .option('--no-agent', 'run without the node agent (API server only: Containers stay unbound and nothing is pulled)')
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
-  .option('--allow-host-path <dir>', 'let Containers mount hostPath volumes under this directory (repeatable; none by default)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
-  .action(async (opts: { dataDir: string; listen: string; kubeconfig?: string; agent: boolean; logLevel: string; allowHostPath: string[] }) => {
-    const started = performance.now();
-    const { up } = await import('./commands/up.js');
-    const running = await up(opts);
-    const ms = Math.round(performance.now() - started);
-    process.stdout.write(
-      `berth is up at ${running.server.url} (ready in ${ms} ms)\n` +
-        `kubeconfig: ${running.kubeconfigPath} (context "berth")\n` +
-        `try: kubectl${opts.kubeconfig === undefined ? '' : ` --kubeconfig ${running.kubeconfigPath}`} get namespaces\n`,
-    );
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stdout.write(`berth: ${signal}, shutting down\n`);
-      running.close().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          process.stderr.write(`berth: shutdown failed: ${(e as Error).message}\n`);
-          process.exit(1);
-        },
+  .option(
+    '--allow-host-path <dir>',
+    'let Containers mount hostPath volumes under this directory (repeatable; none by default)',
+    (dir: string, dirs: string[]) => [...dirs, dir],
+    [] as string[],
+  )
+  .action(
+    async (opts: {
+      dataDir: string;
+      listen: string;
+      kubeconfig?: string;
+      agent: boolean;
+      logLevel: string;
+      allowHostPath: string[];
+    }) => {
+      const started = performance.now();
+      const { up } = await import('./commands/up.js');
+      const running = await up(opts);
+      const ms = Math.round(performance.now() - started);
+      process.stdout.write(
+        `berth is up at ${running.server.url} (ready in ${ms} ms)\n` +
+          `kubeconfig: ${running.kubeconfigPath} (context "berth")\n` +
+          `try: kubectl${opts.kubeconfig === undefined ? '' : ` --kubeconfig ${running.kubeconfigPath}`} get namespaces\n`,
       );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(`berth: ${signal}, shutting down\n`);
+        running.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            process.stderr.write(`berth: shutdown failed: ${(e as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    },
+  );
 
 program
   .command('logs')
@@ -52,11 +66,16 @@ program
   .option('--tail <lines>', 'only the last N lines (-1 for all)')
   .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
   .option('--timestamps', 'prefix each line with its RFC3339 timestamp')
-  .action(async (name: string, opts: { namespace?: string; follow?: boolean; tail?: string; since?: string; timestamps?: boolean }) => {
-    const { logs } = await import('./commands/logs.js');
-    await logs(name, opts);
-    process.exit(0);
-  });
+  .action(
+    async (
+      name: string,
+      opts: { namespace?: string; follow?: boolean; tail?: string; since?: string; timestamps?: boolean },
+    ) => {
+      const { logs } = await import('./commands/logs.js');
+      await logs(name, opts);
+      process.exit(0);
+    },
+  );
 
 program
   .command('exec')
@@ -64,7 +83,7 @@ program
   .argument('<name>', 'the Container')
   .argument('<command...>', 'the command and its arguments (after --)')
   .option('-n, --namespace <namespace>', "the Container's namespace (default: the kubeconfig context's)")
-  .option('-i, --stdin', "pass stdin to the command")
+  .option('-i, --stdin', 'pass stdin to the command')
   .option('-t, --tty', 'give the command a terminal (when stdin is one)')
   .action(async (name: string, command: string[], opts: { namespace?: string; stdin?: boolean; tty?: boolean }) => {
     const { exec } = await import('./commands/exec.js');

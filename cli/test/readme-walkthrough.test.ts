@@ -30,7 +30,8 @@ function splitComment(line: string): { command: string; note: string } {
     if (quote !== undefined) {
       if (c === quote) quote = undefined;
     } else if (c === "'" || c === '"') quote = c;
-    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) return { command: line.slice(0, i).trim(), note: line.slice(i + 1).trim() };
+    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!)))
+      return { command: line.slice(0, i).trim(), note: line.slice(i + 1).trim() };
   }
   return { command: line.trim(), note: '' };
 }
@@ -81,7 +82,12 @@ const dir = await mkdtemp(join(tmpdir(), 'berth-readme-'));
 const kubeconfig = join(dir, 'kubeconfig');
 // The commands run as written; only scratch space is this test's own (busybox-image.sh's OCI layout, kubectl's
 // discovery cache), and the kubeconfig is the one `berth up --kubeconfig` wrote instead of ~/.kube/config.
-const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), BERTH_BUSYBOX_OCI: join(dir, 'busybox-oci') };
+const env = {
+  ...process.env,
+  KUBECONFIG: kubeconfig,
+  KUBECACHEDIR: join(dir, 'kube-cache'),
+  BERTH_BUSYBOX_OCI: join(dir, 'busybox-oci'),
+};
 
 /** Runs a README line with sh in the repository root, as a user would paste it. */
 function sh(command: string): { child: ChildProcess; output: () => string; done: Promise<Run> } {
@@ -103,12 +109,15 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 const stop = async (child: ChildProcess, done: Promise<unknown>): Promise<void> => {
-  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+    process.kill(-child.pid, 'SIGTERM');
   await done;
 };
 
 t.test('README links only to files in the repository', async (t) => {
-  const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/i.test(l) && !l.startsWith('#'));
+  const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!)
+    .filter((l) => !/^[a-z]+:/i.test(l) && !l.startsWith('#'));
   t.ok(links.length > 0, 'the README has relative links');
   for (const link of links) {
     const path = join(repo, link.split('#')[0]!);
@@ -126,11 +135,19 @@ t.test('berth up --help promises only what berth up runs', async (t) => {
 
 t.test("the README's walk-through runs as written against berth up", async (t) => {
   const blocks = walkThrough(readme);
-  t.ok(blocks.flat().filter((s) => s.command.startsWith('kubectl ')).length >= 20, 'the walk-through has its kubectl commands');
-  t.ok(blocks.flat().some((s) => s.expectedError.length > 0), 'and its error examples');
+  t.ok(
+    blocks.flat().filter((s) => s.command.startsWith('kubectl ')).length >= 20,
+    'the walk-through has its kubectl commands',
+  );
+  t.ok(
+    blocks.flat().some((s) => s.expectedError.length > 0),
+    'and its error examples',
+  );
 
   const port = await freePort();
-  const up = sh(`node cli/dist/main.js up --data-dir ${join(dir, 'data')} --listen 127.0.0.1:${port} --kubeconfig ${kubeconfig}`);
+  const up = sh(
+    `node cli/dist/main.js up --data-dir ${join(dir, 'data')} --listen 127.0.0.1:${port} --kubeconfig ${kubeconfig}`,
+  );
   t.teardown(async () => {
     await stop(up.child, up.done);
     await rm(dir, { recursive: true, force: true });
@@ -154,15 +171,23 @@ t.test("the README's walk-through runs as written against berth up", async (t) =
         // `# Pending → Pulling → Running`: the watch must get to the last state; otherwise its first rows.
         const states = step.note.includes('→') ? step.note.split('→').map((s) => s.trim()) : [];
         const last = states.at(-1);
-        const seen = await until(() => (last === undefined ? /\n\S/.test(run.output()) : new RegExp(`\\s${last}\\s`).test(run.output())), 180_000);
-        t.ok(seen, `${step.command}: ${last === undefined ? 'prints the objects' : `shows ${last}`}`, { output: run.output() });
+        const seen = await until(
+          () => (last === undefined ? /\n\S/.test(run.output()) : new RegExp(`\\s${last}\\s`).test(run.output())),
+          180_000,
+        );
+        t.ok(seen, `${step.command}: ${last === undefined ? 'prints the objects' : `shows ${last}`}`, {
+          output: run.output(),
+        });
         watches.push({ step, run });
         continue;
       }
       const run = await sh(step.command).done;
       if (step.expectedError.length > 0) {
         t.not(run.code, 0, `${step.command} fails`);
-        for (const line of step.expectedError) t.ok(run.output.includes(line.replace(/\s*…$/, '')), `${step.command} prints: ${line}`, { output: run.output });
+        for (const line of step.expectedError)
+          t.ok(run.output.includes(line.replace(/\s*…$/, '')), `${step.command} prints: ${line}`, {
+            output: run.output,
+          });
       } else if (step.command.startsWith('kubectl diff ')) {
         // kubectl diff exits 1 when it found differences (the walk-through changed the objects) and >1 on errors.
         t.ok(run.code === 0 || run.code === 1, `${step.command} exits 0 or 1`, { output: run.output });

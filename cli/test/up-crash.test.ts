@@ -25,14 +25,34 @@ async function readKubeconfig(path: string): Promise<Cluster> {
     clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
     users: { user: { token: string } }[];
   };
-  return { server: kc.clusters[0]!.cluster.server, token: kc.users[0]!.user.token, ca: Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString() };
+  return {
+    server: kc.clusters[0]!.cluster.server,
+    token: kc.users[0]!.user.token,
+    ca: Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString(),
+  };
 }
 
 function startBerth(dir: string, port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', main, 'up', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--kubeconfig', join(dir, 'kc'), '--no-agent'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=berth-src',
+        '--import=tsx',
+        main,
+        'up',
+        '--data-dir',
+        dir,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--kubeconfig',
+        join(dir, 'kc'),
+        '--no-agent',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -43,14 +63,24 @@ function startBerth(dir: string, port: number): Promise<ChildProcess> {
   });
 }
 
-function call(c: Cluster, agent: Agent, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+function call(
+  c: Cluster,
+  agent: Agent,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
-    const req = request(new URL(path, c.server), { method, agent, headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', () => resolve({ status: 0, text }));
-    });
+    const req = request(
+      new URL(path, c.server),
+      { method, agent, headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', () => resolve({ status: 0, text }));
+      },
+    );
     req.on('error', () => resolve({ status: 0, text: '' }));
     req.end(body);
   });
@@ -71,16 +101,28 @@ t.test('no acknowledged write is lost across SIGKILLs', async (t) => {
     const cluster = await readKubeconfig(join(dir, 'kc'));
     const agent = new Agent({ keepAlive: true, ca: cluster.ca, maxSockets: writers });
     // Everything acknowledged before is still there, with a resourceVersion no lower than acknowledged.
-    const list = JSON.parse((await call(cluster, agent, 'GET', cmPath)).text) as { metadata: { resourceVersion: string }; items: { metadata: { name: string; resourceVersion: string } }[] };
+    const list = JSON.parse((await call(cluster, agent, 'GET', cmPath)).text) as {
+      metadata: { resourceVersion: string };
+      items: { metadata: { name: string; resourceVersion: string } }[];
+    };
     const present = new Map(list.items.map((i) => [i.metadata.name, Number(i.metadata.resourceVersion)]));
     for (const [name, rv] of acked) if ((present.get(name) ?? -1) < rv) lost++;
-    t.ok(Number(list.metadata.resourceVersion) >= highestRv, `round ${round}: revision did not go backwards (${list.metadata.resourceVersion} >= ${highestRv})`);
+    t.ok(
+      Number(list.metadata.resourceVersion) >= highestRv,
+      `round ${round}: revision did not go backwards (${list.metadata.resourceVersion} >= ${highestRv})`,
+    );
     let stop = false;
     let seq = 0;
     const write = async (w: number) => {
       while (!stop) {
         const name = `r${round}-w${w}-${seq++}`;
-        const r = await call(cluster, agent, 'POST', cmPath, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { round: String(round) } }));
+        const r = await call(
+          cluster,
+          agent,
+          'POST',
+          cmPath,
+          JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { round: String(round) } }),
+        );
         if (r.status === 201) {
           const rv = Number((JSON.parse(r.text) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
           acked.set(name, rv);

@@ -14,7 +14,10 @@ t.test('an unknown level is refused before the data dir is touched', async (t) =
   const parent = await mkdtemp(join(tmpdir(), 'berth-loglevel-'));
   t.teardown(() => rm(parent, { recursive: true, force: true }));
   const dataDir = join(parent, 'data');
-  await t.rejects(up({ dataDir, listen: '127.0.0.1:0', kubeconfig: join(parent, 'kc'), agent: false, logLevel: 'loud' }), { code: 'BERTH_INVALID_ARGUMENT', message: /log level must be one of/ });
+  await t.rejects(
+    up({ dataDir, listen: '127.0.0.1:0', kubeconfig: join(parent, 'kc'), agent: false, logLevel: 'loud' }),
+    { code: 'BERTH_INVALID_ARGUMENT', message: /log level must be one of/ },
+  );
   await t.rejects(access(dataDir), { code: 'ENOENT' }, 'nothing was written');
 });
 
@@ -22,9 +25,27 @@ t.test('the chosen level reaches the API server: info lines on stderr at info, n
   const parent = await mkdtemp(join(tmpdir(), 'berth-loglevel-'));
   t.teardown(() => rm(parent, { recursive: true, force: true }));
   const run = async (level: string): Promise<{ stdout: string; stderr: string }> => {
-    const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', main, 'up', '--data-dir', join(parent, level), '--listen', '127.0.0.1:0', '--kubeconfig', join(parent, `kc-${level}`), '--no-agent', '--log-level', level], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=berth-src',
+        '--import=tsx',
+        main,
+        'up',
+        '--data-dir',
+        join(parent, level),
+        '--listen',
+        '127.0.0.1:0',
+        '--kubeconfig',
+        join(parent, `kc-${level}`),
+        '--no-agent',
+        '--log-level',
+        level,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -41,7 +62,10 @@ t.test('the chosen level reaches the API server: info lines on stderr at info, n
     return { stdout, stderr };
   };
   const info = await run('info');
-  const lines = info.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = info.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.match(lines, [{ level: 30, msg: 'berth is up', name: 'berth' }], 'one JSON line at info');
   t.match(info.stdout, /berth is up at https:\/\/127\.0\.0\.1:\d+/, 'stdout keeps the human message');
   const warn = await run('warn');

@@ -13,20 +13,30 @@ import { stringify } from 'yaml';
 import { ensurePki } from '@berth/apiserver';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
-const version = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 const dir = await mkdtemp(join(tmpdir(), 'berth-cli-ua-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 const pki = await ensurePki(dir, ['127.0.0.1']);
 const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
-const notFound = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'containers.berth.dev "web" not found', reason: 'NotFound', code: 404 });
+const notFound = JSON.stringify({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  message: 'containers.berth.dev "web" not found',
+  reason: 'NotFound',
+  code: 404,
+});
 const server = createServer({ cert: pki.serverCert, key: pki.serverKey }, (req, res) => {
   seen.push({ path: req.url ?? '', headers: req.headers });
   res.writeHead(404, { 'Content-Type': 'application/json' }).end(notFound);
 });
 server.on('upgrade', (req, socket) => {
   seen.push({ path: req.url ?? '', headers: req.headers });
-  socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(notFound)}\r\n\r\n${notFound}`);
+  socket.end(
+    `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(notFound)}\r\n\r\n${notFound}`,
+  );
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -37,7 +47,15 @@ await writeFile(
   stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'berth', cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': Buffer.from(pki.caCert).toString('base64') } }],
+    clusters: [
+      {
+        name: 'berth',
+        cluster: {
+          server: `https://127.0.0.1:${port}`,
+          'certificate-authority-data': Buffer.from(pki.caCert).toString('base64'),
+        },
+      },
+    ],
     users: [{ name: 'admin', user: { token: pki.adminToken } }],
     contexts: [{ name: 'berth', context: { cluster: 'berth', user: 'admin' } }],
     'current-context': 'berth',
@@ -46,9 +64,14 @@ await writeFile(
 
 const berth = (args: string[]): Promise<{ code: number; stderr: string }> =>
   new Promise((resolve) => {
-    execFile(process.execPath, ['--conditions=berth-src', '--import=tsx', main, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } }, (err, _stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--conditions=berth-src', '--import=tsx', main, ...args],
+      { env: { ...process.env, KUBECONFIG: kubeconfig } },
+      (err, _stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });
+      },
+    );
   });
 
 const expected = new RegExp(`^berth-cli/${version.replace(/\./g, '\\.')} \\(linux/[a-z0-9]+\\)$`);
@@ -61,7 +84,10 @@ t.test('berth logs and berth exec send User-Agent berth-cli/<version> (<os>/<arc
   t.not(exec.code, 0);
   t.same(
     seen.map((r) => r.path.split('?')[0]),
-    ['/apis/berth.dev/v1alpha1/namespaces/default/containers/web/log', '/apis/berth.dev/v1alpha1/namespaces/default/containers/web/exec'],
+    [
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers/web/log',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers/web/exec',
+    ],
   );
   for (const r of seen) {
     t.match(r.headers['user-agent'], expected, `${r.path.split('?')[0]} says berth-cli`);

@@ -40,14 +40,29 @@ export function apiStatusCode(err: unknown): number | undefined {
 
 export const isNotFound = (err: unknown): boolean => apiStatusCode(err) === 404;
 export const isConflict = (err: unknown): boolean => apiStatusCode(err) === 409;
-export const isAlreadyExists = (err: unknown): boolean => apiStatusCode(err) === 409 && ApiCallError.isInstance(err) && err.reason === 'AlreadyExists';
+export const isAlreadyExists = (err: unknown): boolean =>
+  apiStatusCode(err) === 409 && ApiCallError.isInstance(err) && err.reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => apiStatusCode(err) === 410;
 
 /** Checks a numeric option at the door, so a bad value fails construction instead of becoming a busy loop. */
-export function checkNumber(name: string, value: number, rule: { min?: number; integer?: boolean; positive?: boolean }): number {
-  const ok = Number.isFinite(value) && (rule.integer !== true || Number.isInteger(value)) && (rule.positive !== true || value > 0) && (rule.min === undefined || value >= rule.min);
+export function checkNumber(
+  name: string,
+  value: number,
+  rule: { min?: number; integer?: boolean; positive?: boolean },
+): number {
+  const ok =
+    Number.isFinite(value) &&
+    (rule.integer !== true || Number.isInteger(value)) &&
+    (rule.positive !== true || value > 0) &&
+    (rule.min === undefined || value >= rule.min);
   if (!ok) {
-    const wants = [rule.integer === true ? 'an integer' : 'a number', rule.positive === true ? '> 0' : '', rule.min !== undefined ? `>= ${rule.min}` : ''].filter((s) => s !== '').join(' ');
+    const wants = [
+      rule.integer === true ? 'an integer' : 'a number',
+      rule.positive === true ? '> 0' : '',
+      rule.min !== undefined ? `>= ${rule.min}` : '',
+    ]
+      .filter((s) => s !== '')
+      .join(' ');
     throw new InvalidOptionError(`${name} must be ${wants}, got ${value}`);
   }
   return value;

@@ -1,7 +1,24 @@
 // @berth/controller-runtime: the one runtime berth's controllers share (informers, workqueue, reconcile loop,
 // builder, manager, Event recorder, leader election), split as kubernetes-sigs/controller-runtime is.
-export { ApiClient, loadKubeConfig, type ApiClientOptions, type ListOptions, type ObjectList, type PatchType, type WatchEvent, type WatchEventType, type WatchOptions } from './client/api-client.js';
-export { apiVersionOf, resourceId, resourcePath, splitApiVersion, type KindRef, type Resource } from './client/resource.js';
+export {
+  ApiClient,
+  loadKubeConfig,
+  type ApiClientOptions,
+  type ListOptions,
+  type ObjectList,
+  type PatchType,
+  type WatchEvent,
+  type WatchEventType,
+  type WatchOptions,
+} from './client/api-client.js';
+export {
+  apiVersionOf,
+  resourceId,
+  resourcePath,
+  splitApiVersion,
+  type KindRef,
+  type Resource,
+} from './client/resource.js';
 export { Indexer, keyOf, namespaceIndex, objectKey, type IndexFunc } from './cache/indexer.js';
 export { SharedInformer, type Backoff, type EventHandler, type InformerOptions } from './cache/informer.js';
 export { InformerCache, type InformerCacheOptions, type InformerSelector } from './cache/informer-cache.js';

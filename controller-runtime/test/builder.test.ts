@@ -27,11 +27,19 @@ t.test('owns() maps a child to its controlling owner; for() and watches() enqueu
   const other: Request[] = [];
   await newControllerManagedBy(mgr)
     .for({ apiVersion: 'v1', kind: 'ConfigMap' })
-    .watches({ apiVersion: 'v1', kind: 'Secret' }, (s: KubernetesObject) => (s.metadata?.labels?.['for'] !== undefined ? [{ namespace: 'default', name: s.metadata.labels['for'] }] : []))
+    .watches({ apiVersion: 'v1', kind: 'Secret' }, (s: KubernetesObject) =>
+      s.metadata?.labels?.['for'] !== undefined ? [{ namespace: 'default', name: s.metadata.labels['for'] }] : [],
+    )
     .named('labels')
     .complete({ reconcile: async (_ctx, req) => void other.push(req) });
   t.equal(mgr.cache.size, 2, 'ConfigMap and Secret informers, shared by both controllers');
-  await t.rejects(newControllerManagedBy(mgr).for({ apiVersion: 'v1', kind: 'ConfigMap' }).complete(async () => undefined), { code: 'BERTH_CONTROLLER_STARTED' }, 'names are unique');
+  await t.rejects(
+    newControllerManagedBy(mgr)
+      .for({ apiVersion: 'v1', kind: 'ConfigMap' })
+      .complete(async () => undefined),
+    { code: 'BERTH_CONTROLLER_STARTED' },
+    'names are unique',
+  );
 
   const owner = await api.client.create(configMaps, configMap('owner'));
   await mgr.start();
@@ -39,23 +47,49 @@ t.test('owns() maps a child to its controlling owner; for() and watches() enqueu
   t.equal(syncedAtFirstCall, true, 'workers started after the caches synced');
 
   seen.length = 0;
-  const ownerRef = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata?.uid ?? '', controller: true };
-  await api.client.create(secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'child', namespace: 'default', ownerReferences: [ownerRef] } } as KubernetesObject);
+  const ownerRef = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    name: 'owner',
+    uid: owner.metadata?.uid ?? '',
+    controller: true,
+  };
   await api.client.create(secrets, {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 'not-controlled', namespace: 'default', ownerReferences: [{ ...ownerRef, name: 'bystander', controller: false }] },
+    metadata: { name: 'child', namespace: 'default', ownerReferences: [ownerRef] },
   } as KubernetesObject);
   await api.client.create(secrets, {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 'other-kind', namespace: 'default', ownerReferences: [{ ...ownerRef, apiVersion: 'apps/v1', kind: 'Deployment', name: 'deploy' }] },
+    metadata: {
+      name: 'not-controlled',
+      namespace: 'default',
+      ownerReferences: [{ ...ownerRef, name: 'bystander', controller: false }],
+    },
   } as KubernetesObject);
-  await api.client.create(secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'labelled', namespace: 'default', labels: { for: 'target' } } } as KubernetesObject);
+  await api.client.create(secrets, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: 'other-kind',
+      namespace: 'default',
+      ownerReferences: [{ ...ownerRef, apiVersion: 'apps/v1', kind: 'Deployment', name: 'deploy' }],
+    },
+  } as KubernetesObject);
+  await api.client.create(secrets, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'labelled', namespace: 'default', labels: { for: 'target' } },
+  } as KubernetesObject);
   t.ok(await eventually(() => keys(other).includes('default/target')), 'watches(): the map function decides');
   // Once the labelled Secret's event has reached the second controller, the first has seen every Secret event too.
   t.ok(await eventually(() => keys(seen).includes('default/owner')));
-  t.same(new Set(keys(seen)), new Set(['default/owner']), 'owns(): only the controlling owner of the for() kind, never the child itself');
+  t.same(
+    new Set(keys(seen)),
+    new Set(['default/owner']),
+    'owns(): only the controlling owner of the for() kind, never the child itself',
+  );
 
   seen.length = 0;
   await api.client.patch(secrets, 'default', 'child', { metadata: { labels: { touched: 'yes' } } });
@@ -69,8 +103,17 @@ t.test('a builder without for() needs named() and a watch; for() twice is refuse
   const api = await startApi(t);
   const mgr = new Manager({ kubeconfig: api.kc });
   t.teardown(() => mgr.close());
-  await t.rejects(newControllerManagedBy(mgr).complete(async () => undefined), { name: 'InvalidOptionError' });
-  t.throws(() => newControllerManagedBy(mgr).for({ apiVersion: 'v1', kind: 'ConfigMap' }).for({ apiVersion: 'v1', kind: 'Secret' }), { name: 'InvalidOptionError' });
+  await t.rejects(
+    newControllerManagedBy(mgr).complete(async () => undefined),
+    { name: 'InvalidOptionError' },
+  );
+  t.throws(
+    () =>
+      newControllerManagedBy(mgr)
+        .for({ apiVersion: 'v1', kind: 'ConfigMap' })
+        .for({ apiVersion: 'v1', kind: 'Secret' }),
+    { name: 'InvalidOptionError' },
+  );
   const c = await newControllerManagedBy(mgr)
     .named('secret-watcher')
     .watches({ apiVersion: 'v1', kind: 'Secret' }, () => [{ name: 'x' }])

@@ -2,10 +2,21 @@
 // not retried, requeueAfter comes back after its delay, workers never share a key, and stop aborts the signal
 // and waits for reconciles in flight.
 import t from 'tap';
-import { Controller, ExponentialBackoff, InvalidOptionError, TerminalError, type Outcome, type RateLimiter, type Request } from '../src/index.js';
+import {
+  Controller,
+  ExponentialBackoff,
+  InvalidOptionError,
+  TerminalError,
+  type Outcome,
+  type RateLimiter,
+  type Request,
+} from '../src/index.js';
 
 /** Resolves with the first value `observe` reports that satisfies `pred`. */
-function outcomes(c: Controller): { seen: Array<[string, Outcome]>; next(pred: (n: number) => boolean): Promise<void> } {
+function outcomes(c: Controller): {
+  seen: Array<[string, Outcome]>;
+  next(pred: (n: number) => boolean): Promise<void>;
+} {
   const seen: Array<[string, Outcome]> = [];
   const waiters: Array<() => void> = [];
   c.observe((req, outcome) => {
@@ -53,7 +64,10 @@ t.test('an error is retried after a back-off that grows, and success forgets it'
   c.start();
   c.enqueue({ namespace: 'ns', name: 'a' });
   await o.next((n) => n >= 4);
-  t.same(o.seen.map(([, out]) => out), ['error', 'error', 'error', 'success']);
+  t.same(
+    o.seen.map(([, out]) => out),
+    ['error', 'error', 'error', 'success'],
+  );
   t.same(limiter.delays, [10, 20, 40], 'per-key exponential back-off');
   for (let i = 1; i < 4; i++) t.ok(at[i]! - at[i - 1]! >= limiter.delays[i - 1]! - 2, `retry ${i} waited its back-off`);
   t.equal(c.queue.numRequeues('ns/a'), 0, 'forgotten after success');
@@ -126,7 +140,10 @@ t.test('requeueAfter reconciles the key again after the delay, as a success', as
   c.start();
   c.enqueue({ namespace: 'ns', name: 'p' });
   await o.next((n) => n >= 2);
-  t.same(o.seen.map(([, out]) => out), ['requeue-after', 'success']);
+  t.same(
+    o.seen.map(([, out]) => out),
+    ['requeue-after', 'success'],
+  );
   t.ok(at[1]! - at[0]! >= 55, `came back after ${at[1]! - at[0]!} ms`);
   t.same(limiter.delays, [], 'not counted as a failure');
   await c.stop();
@@ -194,7 +211,11 @@ t.test('stop aborts the reconcile signal and waits for reconciles in flight', as
 t.test('bad controller options throw InvalidOptionError', async (t) => {
   const reconciler = async () => undefined;
   for (const o of [{ workers: 0 }, { workers: 1.5 }, { baseDelayMs: 0 }]) {
-    t.throws(() => new Controller({ name: 'x', reconciler, ...o }), { name: 'InvalidOptionError', code: 'BERTH_CONTROLLER_INVALID_OPTION' }, JSON.stringify(o));
+    t.throws(
+      () => new Controller({ name: 'x', reconciler, ...o }),
+      { name: 'InvalidOptionError', code: 'BERTH_CONTROLLER_INVALID_OPTION' },
+      JSON.stringify(o),
+    );
   }
   t.throws(() => new Controller({ name: 'Not A Name', reconciler }), { name: 'InvalidOptionError' });
   t.ok(InvalidOptionError.isInstance(new InvalidOptionError('x')));

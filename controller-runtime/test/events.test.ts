@@ -16,36 +16,49 @@ interface EventObject extends KubernetesObject {
   reportingInstance?: string;
 }
 
-t.test('Events name the object, the reason and the component; a repeat bumps count instead of adding one', async (t) => {
-  const api = await startApi(t);
-  const client = new ApiClient({ kubeconfig: api.kc, userAgent: 'berth-events-test', fieldManager: 'events-test-manager' });
-  t.teardown(() => client.close());
-  const recorder = new EventRecorder(client, { component: 'berth-test-controller', host: 'host-1' });
-  const cm = await api.client.create(configMaps, configMap('subject'));
-  recorder.event(cm, 'Normal', 'Synced', 'configuration applied');
-  recorder.event(cm, 'Warning', 'Invalid', 'key "x" is not allowed');
-  recorder.event(cm, 'Warning', 'Invalid', 'key "x" is not allowed');
-  recorder.event(cm, 'Warning', 'Invalid', 'key "x" is not allowed');
-  await recorder.flush();
+t.test(
+  'Events name the object, the reason and the component; a repeat bumps count instead of adding one',
+  async (t) => {
+    const api = await startApi(t);
+    const client = new ApiClient({
+      kubeconfig: api.kc,
+      userAgent: 'berth-events-test',
+      fieldManager: 'events-test-manager',
+    });
+    t.teardown(() => client.close());
+    const recorder = new EventRecorder(client, { component: 'berth-test-controller', host: 'host-1' });
+    const cm = await api.client.create(configMaps, configMap('subject'));
+    recorder.event(cm, 'Normal', 'Synced', 'configuration applied');
+    recorder.event(cm, 'Warning', 'Invalid', 'key "x" is not allowed');
+    recorder.event(cm, 'Warning', 'Invalid', 'key "x" is not allowed');
+    recorder.event(cm, 'Warning', 'Invalid', 'key "x" is not allowed');
+    await recorder.flush();
 
-  const { items } = await api.client.list<EventObject>(events, { namespace: 'default' });
-  t.equal(items.length, 2, 'three identical warnings are one Event');
-  const synced = items.find((e) => e.reason === 'Synced');
-  const invalid = items.find((e) => e.reason === 'Invalid');
-  t.match(synced, {
-    type: 'Normal',
-    message: 'configuration applied',
-    count: 1,
-    involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name: 'subject', namespace: 'default', uid: cm.metadata?.uid },
-    source: { component: 'berth-test-controller', host: 'host-1' },
-    reportingComponent: 'berth-test-controller',
-    reportingInstance: 'host-1',
-  });
-  t.match(invalid, { type: 'Warning', message: 'key "x" is not allowed', count: 3 });
-  t.ok(invalid?.metadata?.name?.startsWith('subject.'), 'named <object>.<suffix>');
-  const managers = (synced?.metadata?.managedFields ?? []).map((f) => f.manager);
-  t.ok(managers.includes('events-test-manager'), `written by the field manager given (${JSON.stringify(managers)})`);
-});
+    const { items } = await api.client.list<EventObject>(events, { namespace: 'default' });
+    t.equal(items.length, 2, 'three identical warnings are one Event');
+    const synced = items.find((e) => e.reason === 'Synced');
+    const invalid = items.find((e) => e.reason === 'Invalid');
+    t.match(synced, {
+      type: 'Normal',
+      message: 'configuration applied',
+      count: 1,
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        name: 'subject',
+        namespace: 'default',
+        uid: cm.metadata?.uid,
+      },
+      source: { component: 'berth-test-controller', host: 'host-1' },
+      reportingComponent: 'berth-test-controller',
+      reportingInstance: 'host-1',
+    });
+    t.match(invalid, { type: 'Warning', message: 'key "x" is not allowed', count: 3 });
+    t.ok(invalid?.metadata?.name?.startsWith('subject.'), 'named <object>.<suffix>');
+    const managers = (synced?.metadata?.managedFields ?? []).map((f) => f.manager);
+    t.ok(managers.includes('events-test-manager'), `written by the field manager given (${JSON.stringify(managers)})`);
+  },
+);
 
 t.test("a manager's recorders are flushed on close, and a recorder needs a component", async (t) => {
   const api = await startApi(t);
@@ -56,7 +69,10 @@ t.test("a manager's recorders are flushed on close, and a recorder needs a compo
   await mgr.start();
   await mgr.close();
   const { items } = await api.client.list<EventObject>(events, { namespace: 'default' });
-  t.same(items.map((e) => e.reason), ['Done']);
+  t.same(
+    items.map((e) => e.reason),
+    ['Done'],
+  );
   t.throws(() => new EventRecorder(api.client, { component: '' }), { name: 'InvalidOptionError' });
   t.ok(InvalidOptionError.isInstance(new InvalidOptionError('x')));
 });

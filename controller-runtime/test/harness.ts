@@ -18,10 +18,22 @@ export interface TestApi {
   restart(): Promise<void>;
 }
 
-export const configMaps: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+export const configMaps: Resource = {
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  kind: 'ConfigMap',
+  namespaced: true,
+};
 export const secrets: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
 export const events: Resource = { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
-export const leases: Resource = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
+export const leases: Resource = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+  namespaced: true,
+};
 
 export async function startApi(t: Teardown, options: { watchCacheCapacity?: number } = {}): Promise<TestApi> {
   const server = await startTestServer(options);
@@ -43,6 +55,10 @@ export async function startApi(t: Teardown, options: { watchCacheCapacity?: numb
   };
 }
 
-export function configMap(name: string, data: Record<string, string> = {}, namespace = 'default'): KubernetesObject & { data: Record<string, string> } {
+export function configMap(
+  name: string,
+  data: Record<string, string> = {},
+  namespace = 'default',
+): KubernetesObject & { data: Record<string, string> } {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
 }

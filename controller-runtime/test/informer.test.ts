@@ -12,9 +12,15 @@ const namespaces: Resource = { group: '', version: 'v1', plural: 'namespaces', k
 t.test('list + watch fill an indexed cache and tell handlers about adds, updates and deletes', async (t) => {
   const api = await startApi(t);
   await api.client.create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
-  await api.client.create(configMaps, { ...configMap('a', { v: '1' }), metadata: { name: 'a', namespace: 'default', labels: { app: 'web' } } });
+  await api.client.create(configMaps, {
+    ...configMap('a', { v: '1' }),
+    metadata: { name: 'a', namespace: 'default', labels: { app: 'web' } },
+  });
   await api.client.create(configMaps, configMap('b'));
-  await api.client.create(configMaps, { ...configMap('c', {}, 'other'), metadata: { name: 'c', namespace: 'other', labels: { app: 'web' } } });
+  await api.client.create(configMaps, {
+    ...configMap('c', {}, 'other'),
+    metadata: { name: 'c', namespace: 'other', labels: { app: 'web' } },
+  });
 
   const client = new ApiClient({ kubeconfig: api.kc, userAgent: 'informer-test' });
   t.teardown(() => client.close());
@@ -32,9 +38,29 @@ t.test('list + watch fill an indexed cache and tell handlers about adds, updates
   t.teardown(() => informer.stop());
   await informer.waitForSync(AbortSignal.timeout(10_000));
   t.equal(informer.hasSynced, true);
-  t.same(informer.list().map((o) => o.metadata?.name).sort(), ['a', 'b', 'c']);
-  t.same(informer.list('default').map((o) => o.metadata?.name).sort(), ['a', 'b'], 'by namespace');
-  t.same(informer.byIndex('app', 'web').map((o) => o.metadata?.name).sort(), ['a', 'c'], 'custom index');
+  t.same(
+    informer
+      .list()
+      .map((o) => o.metadata?.name)
+      .sort(),
+    ['a', 'b', 'c'],
+  );
+  t.same(
+    informer
+      .list('default')
+      .map((o) => o.metadata?.name)
+      .sort(),
+    ['a', 'b'],
+    'by namespace',
+  );
+  t.same(
+    informer
+      .byIndex('app', 'web')
+      .map((o) => o.metadata?.name)
+      .sort(),
+    ['a', 'c'],
+    'custom index',
+  );
   t.equal(informer.get('other', 'c')?.metadata?.namespace, 'other');
   t.same(seen.sort(), ['add a', 'add b', 'add c']);
 
@@ -49,9 +75,22 @@ t.test('list + watch fill an indexed cache and tell handlers about adds, updates
   await api.client.create(configMaps, configMap('d'));
   t.ok(await eventually(() => seen.length >= 3), `handlers saw ${JSON.stringify(seen)}`);
   t.same(seen, ['update a 1->2', 'delete b', 'add d']);
-  t.same(informer.list('default').map((o) => o.metadata?.name).sort(), ['a', 'd']);
-  t.same(informer.byIndex('app', 'web').map((o) => o.metadata?.name), ['c'], 'index follows the label change');
-  t.same(informer.byIndex('app', 'db').map((o) => o.metadata?.name), ['a']);
+  t.same(
+    informer
+      .list('default')
+      .map((o) => o.metadata?.name)
+      .sort(),
+    ['a', 'd'],
+  );
+  t.same(
+    informer.byIndex('app', 'web').map((o) => o.metadata?.name),
+    ['c'],
+    'index follows the label change',
+  );
+  t.same(
+    informer.byIndex('app', 'db').map((o) => o.metadata?.name),
+    ['a'],
+  );
   t.throws(() => informer.byIndex('nope', 'x'), { name: 'InvalidOptionError' });
 });
 
@@ -74,17 +113,27 @@ t.test('the informer cache hands every caller the same informer of a kind, so th
   const later = await cache.informerFor({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' });
   await later.waitForSync(AbortSignal.timeout(10_000));
   t.ok(later.hasSynced, 'an informer made after start starts at once');
-  await t.rejects(cache.informerFor({ apiVersion: 'v1', kind: 'NoSuchKind' }), { name: 'ApiCallError', statusCode: 404 });
+  await t.rejects(cache.informerFor({ apiVersion: 'v1', kind: 'NoSuchKind' }), {
+    name: 'ApiCallError',
+    statusCode: 404,
+  });
 });
 
 t.test('a watch whose resourceVersion fell out of the server history relists (410 Gone) and carries on', async (t) => {
   const api = await startApi(t, { watchCacheCapacity: 5 });
-  await api.client.create(configMaps, { ...configMap('watched'), metadata: { name: 'watched', namespace: 'default', labels: { app: 'x' } } });
+  await api.client.create(configMaps, {
+    ...configMap('watched'),
+    metadata: { name: 'watched', namespace: 'default', labels: { app: 'x' } },
+  });
   const client = new ApiClient({ kubeconfig: api.kc });
   t.teardown(() => client.close());
   const errors: unknown[] = [];
   // Only app=x is watched: writes to other objects move the server on without moving this informer's resourceVersion.
-  const informer = new SharedInformer(client, configMaps, { labelSelector: 'app=x', reconnectBackoff: { initialMs: 20, maxMs: 200 }, onError: (e) => errors.push(e) });
+  const informer = new SharedInformer(client, configMaps, {
+    labelSelector: 'app=x',
+    reconnectBackoff: { initialMs: 20, maxMs: 200 },
+    onError: (e) => errors.push(e),
+  });
   const adds: string[] = [];
   informer.addEventHandler({ add: (o) => adds.push(o.metadata?.name ?? '') });
   informer.start();
@@ -93,18 +142,31 @@ t.test('a watch whose resourceVersion fell out of the server history relists (41
   const startRv = Number(informer.resourceVersion);
 
   let last = '';
-  for (let i = 0; i < 20; i++) last = (await api.client.create(configMaps, configMap(`noise-${i}`))).metadata?.resourceVersion ?? '';
+  for (let i = 0; i < 20; i++)
+    last = (await api.client.create(configMaps, configMap(`noise-${i}`))).metadata?.resourceVersion ?? '';
   t.equal(Number(informer.resourceVersion), startRv, 'no event reached the informer');
   // History up to the last write is dropped, and a restart breaks the watch: resuming from the informer's
   // resourceVersion can only get 410 now.
   await api.compact(Number(last));
   await api.stop();
   await api.restart();
-  t.ok(await eventually(() => Number(informer.resourceVersion) >= Number(last)), `relisted to ${informer.resourceVersion} (last write ${last})`);
+  t.ok(
+    await eventually(() => Number(informer.resourceVersion) >= Number(last)),
+    `relisted to ${informer.resourceVersion} (last write ${last})`,
+  );
   t.same(adds, ['watched'], 'the relist found the cached object unchanged: no second add');
-  await api.client.create(configMaps, { ...configMap('after'), metadata: { name: 'after', namespace: 'default', labels: { app: 'x' } } });
+  await api.client.create(configMaps, {
+    ...configMap('after'),
+    metadata: { name: 'after', namespace: 'default', labels: { app: 'x' } },
+  });
   t.ok(await eventually(() => adds.includes('after')), 'and the new watch delivers changes');
-  t.same(informer.list().map((o) => o.metadata?.name).sort(), ['after', 'watched']);
+  t.same(
+    informer
+      .list()
+      .map((o) => o.metadata?.name)
+      .sort(),
+    ['after', 'watched'],
+  );
 });
 
 t.test('the informer resumes by itself after the API server is closed and started again', async (t) => {
@@ -112,9 +174,15 @@ t.test('the informer resumes by itself after the API server is closed and starte
   const client = new ApiClient({ kubeconfig: api.kc });
   t.teardown(() => client.close());
   const errors: unknown[] = [];
-  const informer = new SharedInformer(client, configMaps, { reconnectBackoff: { initialMs: 20, maxMs: 200 }, onError: (e) => errors.push(e) });
+  const informer = new SharedInformer(client, configMaps, {
+    reconnectBackoff: { initialMs: 20, maxMs: 200 },
+    onError: (e) => errors.push(e),
+  });
   const events: string[] = [];
-  informer.addEventHandler({ add: (o) => events.push(`add ${o.metadata?.name}`), delete: (o) => events.push(`delete ${o.metadata?.name}`) });
+  informer.addEventHandler({
+    add: (o) => events.push(`add ${o.metadata?.name}`),
+    delete: (o) => events.push(`delete ${o.metadata?.name}`),
+  });
   informer.start();
   t.teardown(() => informer.stop());
   await informer.waitForSync(AbortSignal.timeout(10_000));
@@ -126,18 +194,35 @@ t.test('the informer resumes by itself after the API server is closed and starte
   await api.restart();
   await api.client.create(configMaps, configMap('after-restart'));
   await api.client.delete(configMaps, 'default', 'before');
-  t.ok(await eventually(() => events.includes('delete before') && events.includes('add after-restart'), 15_000), `after restart: ${JSON.stringify(events)}`);
-  t.same(informer.list().map((o) => o.metadata?.name).sort(), ['after-restart']);
+  t.ok(
+    await eventually(() => events.includes('delete before') && events.includes('add after-restart'), 15_000),
+    `after restart: ${JSON.stringify(events)}`,
+  );
+  t.same(
+    informer
+      .list()
+      .map((o) => o.metadata?.name)
+      .sort(),
+    ['after-restart'],
+  );
 });
 
 t.test('waitForSync gives up when its signal aborts; bad back-off options fail at construction', async (t) => {
   const kc = new KubeConfig();
   // Nothing listens on port 9 of loopback: every list fails.
-  kc.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:9' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'http://127.0.0.1:9' }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
   const client = new ApiClient({ kubeconfig: kc });
   t.teardown(() => client.close());
   const errors: unknown[] = [];
-  const informer = new SharedInformer(client, configMaps, { reconnectBackoff: { initialMs: 10, maxMs: 20 }, onError: (e) => errors.push(e) });
+  const informer = new SharedInformer(client, configMaps, {
+    reconnectBackoff: { initialMs: 10, maxMs: 20 },
+    onError: (e) => errors.push(e),
+  });
   informer.start();
   t.teardown(() => informer.stop());
   await t.rejects(informer.waitForSync(AbortSignal.timeout(300)), { name: 'TimeoutError' });
@@ -145,7 +230,11 @@ t.test('waitForSync gives up when its signal aborts; bad back-off options fail a
   t.ok(errors.length >= 2, `kept retrying (${errors.length} failures reported)`);
   const waiting = informer.waitForSync();
   await informer.stop();
-  await t.rejects(waiting, { code: 'BERTH_CONTROLLER_NOT_SYNCED' }, 'a stop releases waiters of a sync that never came');
+  await t.rejects(
+    waiting,
+    { code: 'BERTH_CONTROLLER_NOT_SYNCED' },
+    'a stop releases waiters of a sync that never came',
+  );
   for (const b of [{ initialMs: 0 }, { initialMs: 100, maxMs: 50 }]) {
     let thrown: unknown;
     try {
@@ -155,5 +244,7 @@ t.test('waitForSync gives up when its signal aborts; bad back-off options fail a
     }
     t.ok(InvalidOptionError.isInstance(thrown), JSON.stringify(b));
   }
-  t.throws(() => new InformerCache(client, { reconnectBackoff: { maxMs: -1 } }), { code: 'BERTH_CONTROLLER_INVALID_OPTION' });
+  t.throws(() => new InformerCache(client, { reconnectBackoff: { maxMs: -1 } }), {
+    code: 'BERTH_CONTROLLER_INVALID_OPTION',
+  });
 });

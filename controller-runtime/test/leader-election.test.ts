@@ -7,7 +7,13 @@ import { ApiClient, LeaderElector, Manager, newControllerManagedBy, type LeaderE
 import { configMap, configMaps, eventually, leases, startApi } from './harness.js';
 
 interface Lease extends KubernetesObject {
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
 const fast = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 100 };
@@ -52,10 +58,13 @@ t.test('two candidates: one leads; when it closes the other takes over', async (
 
   // While a keeps renewing (renewTime moves twice), b sees a as leader and does not lead.
   const renewals = new Set<string>([first.spec?.renewTime ?? '']);
-  t.ok(await eventually(async () => {
-        renewals.add((await readLease()).spec?.renewTime ?? '');
-        return renewals.size >= 3;
-      }), 'a renews');
+  t.ok(
+    await eventually(async () => {
+      renewals.add((await readLease()).spec?.renewTime ?? '');
+      return renewals.size >= 3;
+    }),
+    'a renews',
+  );
   t.equal(b.elector.leader, 'a', 'b observed the holder');
   t.equal(b.elector.isLeader, false, 'b never led beside a');
   t.same(b.log, []);
@@ -65,7 +74,10 @@ t.test('two candidates: one leads; when it closes the other takes over', async (
   t.same(a.log, ['started', 'stopped']);
   t.equal(a.signal()?.aborted, true, "a's leading signal aborted");
   t.ok(await eventually(() => b.elector.isLeader), 'b takes over');
-  t.ok(Date.now() - closedAt < fast.leaseDurationMs, `without waiting out the lease (${Date.now() - closedAt} ms): a released it`);
+  t.ok(
+    Date.now() - closedAt < fast.leaseDurationMs,
+    `without waiting out the lease (${Date.now() - closedAt} ms): a released it`,
+  );
   const after = await readLease();
   t.match(after.spec, { holderIdentity: 'b', leaseTransitions: 1 });
   t.not(after.spec?.acquireTime, first.spec?.acquireTime, 'acquireTime is the takeover time');
@@ -89,15 +101,22 @@ t.test('a Lease whose holder stopped renewing is taken only after its duration',
   c.elector.start();
   t.ok(await eventually(() => c.elector.isLeader), 'c takes the abandoned lease');
   t.ok(Date.now() - started >= 1_000, `after watching it unrenewed for its duration (${Date.now() - started} ms)`);
-  t.match((await api.client.get<Lease>(leases, 'default', 'test-controller')).spec, { holderIdentity: 'c', leaseTransitions: 5 });
+  t.match((await api.client.get<Lease>(leases, 'default', 'test-controller')).spec, {
+    holderIdentity: 'c',
+    leaseTransitions: 5,
+  });
 });
 
-t.test("a manager with leader election runs its controllers only while it leads", async (t) => {
+t.test('a manager with leader election runs its controllers only while it leads', async (t) => {
   const api = await startApi(t);
   const reconciledBy: string[] = [];
   const managers: Manager[] = [];
   for (const identity of ['m1', 'm2']) {
-    const mgr = new Manager({ kubeconfig: api.kc, userAgent: `manager-${identity}`, leaderElection: { namespace: 'default', name: 'managers', identity, ...fast } });
+    const mgr = new Manager({
+      kubeconfig: api.kc,
+      userAgent: `manager-${identity}`,
+      leaderElection: { namespace: 'default', name: 'managers', identity, ...fast },
+    });
     t.teardown(() => mgr.close());
     await newControllerManagedBy(mgr)
       .for({ apiVersion: 'v1', kind: 'ConfigMap' })
@@ -112,7 +131,10 @@ t.test("a manager with leader election runs its controllers only while it leads"
   t.ok(m2.cache.hasSynced, "the follower's caches are warm all the same");
   await api.client.create(configMaps, configMap('one'));
   t.ok(await eventually(() => reconciledBy.includes('m1 one')));
-  t.notOk(reconciledBy.some((r) => r.startsWith('m2')), 'the follower reconciles nothing');
+  t.notOk(
+    reconciledBy.some((r) => r.startsWith('m2')),
+    'the follower reconciles nothing',
+  );
   await m1.close();
   await m2.elected;
   t.ok(m2.isLeader, 'the follower leads once the leader closes');
@@ -121,13 +143,23 @@ t.test("a manager with leader election runs its controllers only while it leads"
 
 t.test('timings that cannot work are refused at construction', async (t) => {
   const api = await startApi(t);
-  const base = { client: api.client, namespace: 'default', name: 'x', identity: 'i', onStartedLeading: () => undefined };
+  const base = {
+    client: api.client,
+    namespace: 'default',
+    name: 'x',
+    identity: 'i',
+    onStartedLeading: () => undefined,
+  };
   for (const bad of [
     { leaseDurationMs: 1000, renewDeadlineMs: 1000 },
     { renewDeadlineMs: 500, retryPeriodMs: 500 },
     { retryPeriodMs: 0 },
     { identity: '' },
   ]) {
-    t.throws(() => new LeaderElector({ ...base, ...bad }), { name: 'InvalidOptionError', code: 'BERTH_CONTROLLER_INVALID_OPTION' }, JSON.stringify(bad));
+    t.throws(
+      () => new LeaderElector({ ...base, ...bad }),
+      { name: 'InvalidOptionError', code: 'BERTH_CONTROLLER_INVALID_OPTION' },
+      JSON.stringify(bad),
+    );
   }
 });

@@ -59,7 +59,10 @@ t.test('a waiting worker gets the next key', async (t) => {
 t.test('back-off doubles per failure of a key, stops at the cap, and forget resets it', async (t) => {
   const timers = fakeTimers();
   const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 45, timers });
-  t.same([1, 2, 3, 4, 5].map(() => q.addRateLimited('a')), [10, 20, 40, 45, 45]);
+  t.same(
+    [1, 2, 3, 4, 5].map(() => q.addRateLimited('a')),
+    [10, 20, 40, 45, 45],
+  );
   t.equal(q.numRequeues('a'), 5);
   t.equal(q.addRateLimited('b'), 10, 'per key');
   q.forget('a');
@@ -89,7 +92,13 @@ t.test('a real delayed add arrives', async (t) => {
 });
 
 t.test('bad back-off options throw an InvalidOptionError before anything runs', async (t) => {
-  for (const options of [{ baseDelayMs: 0 }, { baseDelayMs: -1 }, { baseDelayMs: Number.NaN }, { baseDelayMs: 10, maxDelayMs: 5 }, { maxDelayMs: Infinity }]) {
+  for (const options of [
+    { baseDelayMs: 0 },
+    { baseDelayMs: -1 },
+    { baseDelayMs: Number.NaN },
+    { baseDelayMs: 10, maxDelayMs: 5 },
+    { maxDelayMs: Infinity },
+  ]) {
     let thrown: unknown;
     try {
       new WorkQueue(options);
@@ -102,25 +111,28 @@ t.test('bad back-off options throw an InvalidOptionError before anything runs', 
   t.doesNotThrow(() => new ExponentialBackoff({ baseDelayMs: 5, maxDelayMs: 5 }));
 });
 
-t.test('shutDown waits for keys in flight, drains queued ones, drops delayed ones and releases waiting workers', async (t) => {
-  const timers = fakeTimers();
-  const q = new WorkQueue({ timers });
-  q.add('busy');
-  q.add('queued');
-  t.equal(await q.get(), 'busy');
-  q.addAfter('later', 1000);
-  let finished = false;
-  const down = q.shutDown().then(() => (finished = true));
-  q.add('too-late');
-  t.same(timers.pending(), [], 'delayed adds dropped');
-  t.equal(await q.get(), 'queued', 'queued keys are still handed out');
-  q.done('busy');
-  await Promise.resolve();
-  t.equal(finished, false, 'still one key in flight');
-  q.done('queued');
-  await down;
-  t.equal(await q.get(), undefined, 'then workers are told to stop');
-});
+t.test(
+  'shutDown waits for keys in flight, drains queued ones, drops delayed ones and releases waiting workers',
+  async (t) => {
+    const timers = fakeTimers();
+    const q = new WorkQueue({ timers });
+    q.add('busy');
+    q.add('queued');
+    t.equal(await q.get(), 'busy');
+    q.addAfter('later', 1000);
+    let finished = false;
+    const down = q.shutDown().then(() => (finished = true));
+    q.add('too-late');
+    t.same(timers.pending(), [], 'delayed adds dropped');
+    t.equal(await q.get(), 'queued', 'queued keys are still handed out');
+    q.done('busy');
+    await Promise.resolve();
+    t.equal(finished, false, 'still one key in flight');
+    q.done('queued');
+    await down;
+    t.equal(await q.get(), undefined, 'then workers are told to stop');
+  },
+);
 
 t.test('shutDown without drain drops queued keys and returns once in-flight ones are done', async (t) => {
   const q = new WorkQueue();

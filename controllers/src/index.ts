@@ -7,5 +7,9 @@ export {
   type LeaderElectionConfig,
   type RunningControllers,
 } from './controller-manager.js';
-export { addNamespaceController, namespaceFinalizer, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
+export {
+  addNamespaceController,
+  namespaceFinalizer,
+  type NamespaceControllerOptions,
+} from './namespace/namespace-controller.js';
 export { NamespaceDeletionError } from './namespace/errors.js';

@@ -21,7 +21,8 @@ const allowedImports: Record<string, readonly string[]> = {
   testkit: ['api', 'controller-runtime', 'apiserver', 'controllers', 'node-agent'],
 };
 
-const workspaces = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+const workspaces = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { workspaces: string[] })
+  .workspaces;
 
 function* sourceFiles(dir: string): Generator<string> {
   if (!existsSync(dir)) return;
@@ -36,7 +37,8 @@ function* sourceFiles(dir: string): Generator<string> {
 /** Module specifiers of static imports, re-exports and dynamic imports with a literal. */
 function specifiers(text: string): string[] {
   const found: string[] = [];
-  const pattern = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  const pattern =
+    /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
   for (const m of text.matchAll(pattern)) found.push((m[1] ?? m[2] ?? m[3])!);
   return found;
 }
@@ -55,7 +57,10 @@ t.test('every workspace has import rules', async (t) => {
 t.test('imports flow one way between workspaces', async (t) => {
   const violations: string[] = [];
   for (const ws of workspaces) {
-    for (const [folder, isTest] of [['src', false], ['test', true]] as const) {
+    for (const [folder, isTest] of [
+      ['src', false],
+      ['test', true],
+    ] as const) {
       for (const file of sourceFiles(join(repo, ws, folder))) {
         const allowed = new Set([ws, ...(allowedImports[ws] ?? []), ...(isTest ? ['testkit'] : [])]);
         for (const spec of specifiers(readFileSync(file, 'utf8'))) {
@@ -65,11 +70,14 @@ t.test('imports flow one way between workspaces', async (t) => {
           else if (spec.startsWith('.')) {
             target = workspaceOf(resolve(dirname(file), spec));
             if (target !== ws) {
-              violations.push(`${where}: '${spec}' reaches outside ${ws}/ by relative path (import the package instead)`);
+              violations.push(
+                `${where}: '${spec}' reaches outside ${ws}/ by relative path (import the package instead)`,
+              );
               continue;
             }
           }
-          if (target !== undefined && !allowed.has(target)) violations.push(`${where}: ${ws} may not import @berth/${target}`);
+          if (target !== undefined && !allowed.has(target))
+            violations.push(`${where}: ${ws} may not import @berth/${target}`);
         }
       }
     }
@@ -88,11 +96,10 @@ t.test('@berth/api is pure: no Node built-ins, no I/O libraries', async (t) => {
 });
 
 t.test('the checker sees a violation when there is one', async (t) => {
-  t.same(specifiers("import { x } from '@berth/apiserver';\nexport * from './a.js';\nconst m = await import('node:fs');"), [
-    '@berth/apiserver',
-    './a.js',
-    'node:fs',
-  ]);
+  t.same(
+    specifiers("import { x } from '@berth/apiserver';\nexport * from './a.js';\nconst m = await import('node:fs');"),
+    ['@berth/apiserver', './a.js', 'node:fs'],
+  );
   t.equal(workspaceOf(join(repo, 'apiserver', 'src', 'server.ts')), 'apiserver');
   t.equal(workspaceOf(join(repo, 'bench', 'x.ts')), undefined);
 });

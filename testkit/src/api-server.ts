@@ -39,7 +39,10 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-export interface TestServerOptions extends Partial<Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>> {
+export interface TestServerOptions
+  extends Partial<
+    Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>
+  > {
   /**
    * Run berth's controllers (the namespace controller finishes namespace deletion) beside the server, as a real
    * cluster does; they talk to it over the API with the admin kubeconfig. @default true
@@ -61,7 +64,12 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'berth', cluster: { server: url, 'certificate-authority-data': Buffer.from(pki.caCert).toString('base64') } }],
+      clusters: [
+        {
+          name: 'berth',
+          cluster: { server: url, 'certificate-authority-data': Buffer.from(pki.caCert).toString('base64') },
+        },
+      ],
       users: [{ name: 'berth', user: { token: pki.adminToken } }],
       contexts: [{ name: 'berth', context: { cluster: 'berth', user: 'berth', namespace: 'default' } }],
       'current-context': 'berth',
@@ -90,10 +98,20 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
     },
     kubectl(args, options = {}) {
       return new Promise((resolve) => {
-        const child = execFile(kubectlBinary, [...args], { env: { ...env, ...options.env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-          const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
-          resolve({ code, stdout, stderr });
-        });
+        const child = execFile(
+          kubectlBinary,
+          [...args],
+          { env: { ...env, ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+          (err, stdout, stderr) => {
+            const code =
+              err === null
+                ? 0
+                : typeof (err as { code?: unknown }).code === 'number'
+                  ? (err as { code: number }).code
+                  : 1;
+            resolve({ code, stdout, stderr });
+          },
+        );
         if (options.input !== undefined) child.stdin?.end(options.input);
         else child.stdin?.end();
       });
@@ -120,8 +138,13 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
 }
 
 /** Starts `kubectl args` in the background (e.g. `get -w`), collecting its stdout. */
-export function kubectlBackground(ts: TestServer, args: readonly string[]): { output: () => string; stop: () => Promise<void> } {
-  const child = spawn(kubectlBinary, [...args], { env: { ...process.env, KUBECONFIG: ts.kubeconfig, KUBECACHEDIR: join(ts.dir, 'kube-cache'), HOME: ts.dir } });
+export function kubectlBackground(
+  ts: TestServer,
+  args: readonly string[],
+): { output: () => string; stop: () => Promise<void> } {
+  const child = spawn(kubectlBinary, [...args], {
+    env: { ...process.env, KUBECONFIG: ts.kubeconfig, KUBECACHEDIR: join(ts.dir, 'kube-cache'), HOME: ts.dir },
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -6,7 +6,11 @@ import { runHackScript } from './hack-script.js';
 import type { Teardown } from './teardown.js';
 
 /** Builds and pushes the busybox test image to `address`; returns its manifest digest. */
-export async function pushBusybox(t: Teardown, address: string, extraEnv: Record<string, string> = {}): Promise<string> {
+export async function pushBusybox(
+  t: Teardown,
+  address: string,
+  extraEnv: Record<string, string> = {},
+): Promise<string> {
   // Each push gets its own OCI layout dir, so parallel test files never rewrite each other's.
   const layout = await mkdtemp(join(tmpdir(), 'berth-busybox-oci-'));
   t.teardown(() => rm(layout, { recursive: true, force: true }));

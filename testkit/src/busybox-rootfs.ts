@@ -9,7 +9,8 @@ const run = promisify(execFile);
 
 /** Fills `dir` with /bin/busybox, its applet symlinks, /etc/passwd and /etc/group. */
 export async function makeBusyboxRootfs(dir: string): Promise<void> {
-  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home/user']) await mkdir(path.join(dir, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home/user'])
+    await mkdir(path.join(dir, d), { recursive: true });
   await chmod(path.join(dir, 'tmp'), 0o1777);
   await copyFile('/bin/busybox', path.join(dir, 'bin/busybox'));
   await chmod(path.join(dir, 'bin/busybox'), 0o755);
@@ -18,12 +19,17 @@ export async function makeBusyboxRootfs(dir: string): Promise<void> {
     if (applet === '' || applet === 'busybox') continue;
     await symlink('busybox', path.join(dir, 'bin', applet)).catch(() => undefined);
   }
-  await writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
+  await writeFile(
+    path.join(dir, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n',
+  );
   await writeFile(path.join(dir, 'etc/group'), 'root:x:0:\ntty:x:5:\nuser:x:1000:\n');
 }
 
 /** A throwaway data root with a prepared rootfs for each container id asked for. */
-export async function makeDataRoot(prefix = 'berth-rt-'): Promise<{ root: string; runtimeRoot: string; rootfsFor(id: string): Promise<string>; cleanup(): Promise<void> }> {
+export async function makeDataRoot(
+  prefix = 'berth-rt-',
+): Promise<{ root: string; runtimeRoot: string; rootfsFor(id: string): Promise<string>; cleanup(): Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), prefix));
   const runtimeRoot = path.join(root, 'run');
   return {

@@ -10,7 +10,11 @@ const execFileAsync = promisify(execFile);
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Runs `hack/<name>` with `args`; resolves with its stdout, rejects on a non-zero exit. */
-export async function runHackScript(name: string, args: readonly string[], env: Record<string, string> = {}): Promise<string> {
+export async function runHackScript(
+  name: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<string> {
   const { stdout } = await execFileAsync(join(repoRoot, 'hack', name), [...args], { env: { ...process.env, ...env } });
   return stdout;
 }

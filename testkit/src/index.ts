@@ -1,5 +1,12 @@
 // @berth/testkit: the fixtures berth's tests share — a real API server, a loopback registry, busybox.
-export { kubectlBackground, kubectlBinary, startTestServer, type KubectlResult, type TestServer, type TestServerOptions } from './api-server.js';
+export {
+  kubectlBackground,
+  kubectlBinary,
+  startTestServer,
+  type KubectlResult,
+  type TestServer,
+  type TestServerOptions,
+} from './api-server.js';
 export { makeBusyboxRootfs, makeDataRoot } from './busybox-rootfs.js';
 export { pushBusybox } from './busybox-image.js';
 export { eventually } from './eventually.js';

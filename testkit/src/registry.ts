@@ -9,7 +9,12 @@ import type { Teardown } from './teardown.js';
 export interface RegistryOptions {
   readonly htpasswd?: string;
   readonly tls?: { readonly cert: string; readonly key: string };
-  readonly token?: { readonly realm: string; readonly service: string; readonly issuer: string; readonly rootCertBundle: string };
+  readonly token?: {
+    readonly realm: string;
+    readonly service: string;
+    readonly issuer: string;
+    readonly rootCertBundle: string;
+  };
 }
 
 export interface TestRegistry {
@@ -28,7 +33,14 @@ export async function startRegistry(t: Teardown, options: RegistryOptions = {}):
   const args = ['start', '--port', String(port), '--dir', dir];
   if (options.htpasswd !== undefined) args.push('--htpasswd', options.htpasswd);
   if (options.tls !== undefined) args.push('--tls', options.tls.cert, options.tls.key);
-  if (options.token !== undefined) args.push('--token', options.token.realm, options.token.service, options.token.issuer, options.token.rootCertBundle);
+  if (options.token !== undefined)
+    args.push(
+      '--token',
+      options.token.realm,
+      options.token.service,
+      options.token.issuer,
+      options.token.rootCertBundle,
+    );
   const stop = async (): Promise<void> => {
     await runHackScript('registry.sh', ['stop', '--port', String(port), '--dir', dir]);
   };

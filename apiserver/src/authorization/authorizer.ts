@@ -25,7 +25,10 @@ function forbidden(user: UserInfo, request: RequestInfo, reason: string): ApiErr
   const r = request.resource;
   const why = reason === '' ? '' : `: ${reason}`;
   if (r === undefined) {
-    return new ApiError('Forbidden', `forbidden: User "${user.name}" cannot ${request.verb} path "${request.path}"${why}`);
+    return new ApiError(
+      'Forbidden',
+      `forbidden: User "${user.name}" cannot ${request.verb} path "${request.path}"${why}`,
+    );
   }
   const resource = r.subresource === undefined ? r.resource : `${r.resource}/${r.subresource}`;
   const where = r.namespace === undefined ? 'at the cluster scope' : `in the namespace "${r.namespace}"`;

@@ -16,7 +16,13 @@ export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry
   const crds = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
   // Concurrent, so the writes share a few syncs (group commit) instead of one each.
   const ensureNamespace = (name: string) =>
-    objects.create({ resource: namespaces, namespace: undefined }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, options()).catch(ignoreExists);
+    objects
+      .create(
+        { resource: namespaces, namespace: undefined },
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+        options(),
+      )
+      .catch(ignoreExists);
   const ensureCrd = async (crd: KubeObject) => {
     const scope = { resource: crds, namespace: undefined };
     const spec = crd['spec'];
@@ -24,10 +30,19 @@ export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry
       await objects.create(scope, crd, options());
     } catch (e) {
       ignoreExists(e);
-      await objects.update(scope, crd.metadata.name ?? '', 'main', (current) => (jsonEqual(current['spec'], spec) ? current : { ...current, spec }), options());
+      await objects.update(
+        scope,
+        crd.metadata.name ?? '',
+        'main',
+        (current) => (jsonEqual(current['spec'], spec) ? current : { ...current, spec }),
+        options(),
+      );
     }
   };
-  await Promise.all([...standardNamespaces.map(ensureNamespace), ...(await loadBerthCrds()).map((crd) => ensureCrd(crd as unknown as KubeObject))]);
+  await Promise.all([
+    ...standardNamespaces.map(ensureNamespace),
+    ...(await loadBerthCrds()).map((crd) => ensureCrd(crd as unknown as KubeObject)),
+  ]);
 }
 
 function ignoreExists(e: unknown): void {

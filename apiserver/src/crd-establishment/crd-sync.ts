@@ -80,7 +80,9 @@ export class CrdSync {
       await this.store.delete(key, current.modRevision);
     } else if (remaining.length !== (obj.metadata.finalizers ?? []).length) {
       obj.metadata.finalizers = remaining;
-      await this.store.update(key, current.modRevision, (rev) => JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rev) } }));
+      await this.store.update(key, current.modRevision, (rev) =>
+        JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rev) } }),
+      );
     }
   }
 

@@ -9,17 +9,29 @@ export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v
 export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-const verbsOfResource = (r: Resource): string[] => (r.strategy.deleteCollection === false ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs);
+const verbsOfResource = (r: Resource): string[] =>
+  r.strategy.deleteCollection === false ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs;
 const subresourceVerbs = ['get', 'patch', 'update'];
 /** log is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
 const verbsOf = (subresource: string): string[] =>
-  subresource === 'log' ? ['get'] : subresource === 'exec' || subresource === 'attach' ? ['create', 'get'] : subresource === 'finalize' ? ['update'] : subresourceVerbs;
+  subresource === 'log'
+    ? ['get']
+    : subresource === 'exec' || subresource === 'attach'
+      ? ['create', 'get']
+      : subresource === 'finalize'
+        ? ['update']
+        : subresourceVerbs;
 
 /** Which aggregated discovery version the Accept header asks for, if any (v2 preferred). */
 export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
   if (accept === undefined) return undefined;
   for (const part of accept.split(',')) {
-    const params = new Map(part.split(';').slice(1).map((p) => p.trim().split('=') as [string, string]));
+    const params = new Map(
+      part
+        .split(';')
+        .slice(1)
+        .map((p) => p.trim().split('=') as [string, string]),
+    );
     if (params.get('g') === 'apidiscovery.k8s.io' && params.get('as') === 'APIGroupDiscoveryList') {
       const v = params.get('v');
       if (v === 'v2' || v === 'v2beta1') return v;
@@ -31,9 +43,12 @@ export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | 
 function subresourcesOf(r: Resource): { name: string; kind: { group: string; version: string; kind: string } }[] {
   const out = [];
   if (r.subresources.status) out.push({ name: 'status', kind: { group: r.group, version: r.version, kind: r.kind } });
-  if (r.subresources.scale !== undefined) out.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
-  if (r.strategy.finalize !== undefined) out.push({ name: 'finalize', kind: { group: r.group, version: r.version, kind: r.kind } });
-  for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? []) out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
+  if (r.subresources.scale !== undefined)
+    out.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
+  if (r.strategy.finalize !== undefined)
+    out.push({ name: 'finalize', kind: { group: r.group, version: r.version, kind: r.kind } });
+  for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? [])
+    out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
   return out;
 }
 
@@ -47,7 +62,13 @@ function aggregatedResource(r: Resource) {
     ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length > 0 ? { categories: r.categories } : {}),
     ...(subresourcesOf(r).length > 0
-      ? { subresources: subresourcesOf(r).map((s) => ({ subresource: s.name, responseKind: s.kind, verbs: verbsOf(s.name) })) }
+      ? {
+          subresources: subresourcesOf(r).map((s) => ({
+            subresource: s.name,
+            responseKind: s.kind,
+            verbs: verbsOf(s.name),
+          })),
+        }
       : {}),
   };
 }
@@ -57,7 +78,10 @@ function aggregatedGroup(registry: ResourceRegistry, group: string, versions: re
     metadata: { name: group },
     versions: versions.map((version) => ({
       version,
-      resources: registry.resourcesOf(group, version).sort((a, b) => a.plural.localeCompare(b.plural)).map(aggregatedResource),
+      resources: registry
+        .resourcesOf(group, version)
+        .sort((a, b) => a.plural.localeCompare(b.plural))
+        .map(aggregatedResource),
       freshness: 'Current',
     })),
   };

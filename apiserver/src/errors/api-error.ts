@@ -1,7 +1,15 @@
 // API errors as typed values: the one table of Kubernetes Status reasons (each with its HTTP code and stable
 // error code), the ApiError every answer-worthy failure becomes, and the constructors for the common ones.
 
-import { BerthError, invalidObjectMessage, toStatusCauses, type FieldError, type Status, type StatusCause, type StatusDetails } from '@berth/api';
+import {
+  BerthError,
+  invalidObjectMessage,
+  toStatusCauses,
+  type FieldError,
+  type Status,
+  type StatusCause,
+  type StatusDetails,
+} from '@berth/api';
 
 export type { Status, StatusCause, StatusDetails } from '@berth/api';
 
@@ -90,15 +98,24 @@ export const badRequest = (message: string, causes?: StatusCause[]): ApiError =>
   new ApiError('BadRequest', message, causes === undefined ? undefined : { causes });
 
 export const methodNotAllowed = (method: string, what: string): ApiError =>
-  new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${what})`);
+  new ApiError(
+    'MethodNotAllowed',
+    `the server does not allow this method on the requested resource (${method} ${what})`,
+  );
 
-export const pathNotFound = (): ApiError => new ApiError('NotFound', 'the server could not find the requested resource');
+export const pathNotFound = (): ApiError =>
+  new ApiError('NotFound', 'the server could not find the requested resource');
 
 export const expired = (message: string): ApiError => new ApiError('Expired', message);
 
 /** The answer to a failure the server did not expect: a 500 that names no internals. */
 export const internalError = (cause?: unknown): ApiError =>
-  new ApiError('InternalError', 'Internal error occurred: an error on the server prevented the request from succeeding', undefined, cause === undefined ? undefined : { cause });
+  new ApiError(
+    'InternalError',
+    'Internal error occurred: an error on the server prevented the request from succeeding',
+    undefined,
+    cause === undefined ? undefined : { cause },
+  );
 
 /** 422 Invalid with one cause per problem; the message lists them all, as kubectl prints only the message. */
 export const invalid = (kind: string, group: string, name: string, problems: readonly FieldError[]): ApiError =>

@@ -21,7 +21,12 @@ const as =
  * patch error as an UnexpectedServerResponse cause.
  */
 const unexpectedServerResponse: Translate = (e) =>
-  new ApiError('Invalid', 'the server rejected our request due to an error in our request', { causes: [{ reason: 'UnexpectedServerResponse', message: e.message }] }, { cause: e });
+  new ApiError(
+    'Invalid',
+    'the server rejected our request due to an error in our request',
+    { causes: [{ reason: 'UnexpectedServerResponse', message: e.message }] },
+    { cause: e },
+  );
 
 type ClientFacingCode =
   | JsonPatchErrorCode
@@ -46,7 +51,12 @@ const byCode: Record<ClientFacingCode, Translate> = {
   BERTH_APPLY_WRONG_VERSION: as('BadRequest'),
   BERTH_MANAGED_FIELDS_INVALID: as('BadRequest'),
   BERTH_APPLY_INVALID_OBJECT: (e) =>
-    new ApiError('Invalid', e.message, { causes: [{ reason: 'FieldValueInvalid', message: e.message, field: (e as InvalidObjectError).path }] }, { cause: e }),
+    new ApiError(
+      'Invalid',
+      e.message,
+      { causes: [{ reason: 'FieldValueInvalid', message: e.message, field: (e as InvalidObjectError).path }] },
+      { cause: e },
+    ),
   BERTH_STORE_COMPACTED: as('Expired'),
   BERTH_LABEL_SELECTOR_INVALID: as('BadRequest'),
   BERTH_FIELD_SELECTOR_INVALID: as('BadRequest'),

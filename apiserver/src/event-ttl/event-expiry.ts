@@ -23,10 +23,12 @@ export class EventExpiry {
 
   start(): void {
     this.#timer = setInterval(() => {
-      this.#running ??= this.sweep().then(
-        () => undefined,
-        (err: unknown) => this.log.warn({ err }, 'event expiry sweep failed'),
-      ).finally(() => (this.#running = undefined));
+      this.#running ??= this.sweep()
+        .then(
+          () => undefined,
+          (err: unknown) => this.log.warn({ err }, 'event expiry sweep failed'),
+        )
+        .finally(() => (this.#running = undefined));
     }, this.intervalMs);
     this.#timer.unref();
   }
@@ -36,10 +38,16 @@ export class EventExpiry {
     let deleted = 0;
     let startAfter: string | undefined;
     for (;;) {
-      const page = await this.store.list({ prefix: eventPrefix, limit: 1000, ...(startAfter === undefined ? {} : { startAfter }) });
+      const page = await this.store.list({
+        prefix: eventPrefix,
+        limit: 1000,
+        ...(startAfter === undefined ? {} : { startAfter }),
+      });
       for (const item of page.items) {
         const ev = decode(item);
-        const last = [ev['lastTimestamp'], ev['eventTime'], ev['firstTimestamp'], ev.metadata.creationTimestamp].find((t) => typeof t === 'string') as string | undefined;
+        const last = [ev['lastTimestamp'], ev['eventTime'], ev['firstTimestamp'], ev.metadata.creationTimestamp].find(
+          (t) => typeof t === 'string',
+        ) as string | undefined;
         if (last !== undefined && now - Date.parse(last) > this.ttlMs) {
           const r = await this.store.delete(item.key, item.modRevision);
           if (r.ok) deleted++;

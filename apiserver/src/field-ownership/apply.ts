@@ -90,7 +90,18 @@ export class ApplyError extends BerthError<'BERTH_APPLY_MANAGED_FIELDS_SET' | 'B
 const STRIP: FieldSet = (() => {
   const s = emptySet();
   for (const p of [['apiVersion'], ['kind'], ['metadata']]) insert(s, p.map(fieldElement));
-  for (const f of ['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'clusterName', 'generation', 'managedFields', 'resourceVersion', 'deletionTimestamp']) {
+  for (const f of [
+    'name',
+    'namespace',
+    'creationTimestamp',
+    'selfLink',
+    'uid',
+    'clusterName',
+    'generation',
+    'managedFields',
+    'resourceVersion',
+    'deletionTimestamp',
+  ]) {
     insert(s, [fieldElement('metadata'), fieldElement(f)]);
   }
   return s;
@@ -234,7 +245,14 @@ function takeOwnership(
  * Record an Update by `manager` from `before` to `after` into `managers` (apimachinery's
  * managedFieldsUpdater + stripMeta + capManagers around structured-merge-diff's Update).
  */
-function trackUpdate(ctx: WriteContext, type: TypeNode, before: JsonObject, after: JsonObject, managers: Managers, manager: string): void {
+function trackUpdate(
+  ctx: WriteContext,
+  type: TypeNode,
+  before: JsonObject,
+  after: JsonObject,
+  managers: Managers,
+  manager: string,
+): void {
   const current = '\u0000current-operation';
   const r = takeOwnership(type, filterFor(ctx), before, after, managers, current, true);
   if (!('comparison' in r)) return;
@@ -283,10 +301,12 @@ export function apply(opts: ApplyOptions): ApplyResult {
   const filter = filterFor(opts);
   const liveObj = opts.live ? withoutManagedFields(opts.live) : {};
 
-  if (opts.live !== undefined && isNoOp(opts, type, filter, liveObj)) return { ok: true, object: opts.live, changed: false };
+  if (opts.live !== undefined && isNoOp(opts, type, filter, liveObj))
+    return { ok: true, object: opts.live, changed: false };
   const managers = decodeManagedFields(metadataOf(opts.live)?.['managedFields']);
   // An object nobody tracks yet: its current fields go to `before-first-apply` (skipNonApplied).
-  if (managers.size === 0 && opts.live !== undefined) trackUpdate(opts, type, {}, liveObj, managers, 'before-first-apply');
+  if (managers.size === 0 && opts.live !== undefined)
+    trackUpdate(opts, type, {}, liveObj, managers, 'before-first-apply');
 
   let r = applyOnce(opts, type, filter, liveObj, managers, opts.force === true);
   if ('conflicts' in r && opts.manager === 'kubectl') {
@@ -301,11 +321,18 @@ export function apply(opts: ApplyOptions): ApplyResult {
   let object = r.object;
   if (opts.manager === 'kubectl' && typeof metadataOf(object)?.['annotations'] === 'object') {
     const ann = (metadataOf(object) as JsonObject)['annotations'];
-    if (isJsonObject(ann as JsonValue) && typeof (ann as JsonObject)[LAST_APPLIED_ANNOTATION] === 'string' && (ann as JsonObject)[LAST_APPLIED_ANNOTATION] !== '') {
+    if (
+      isJsonObject(ann as JsonValue) &&
+      typeof (ann as JsonObject)[LAST_APPLIED_ANNOTATION] === 'string' &&
+      (ann as JsonObject)[LAST_APPLIED_ANNOTATION] !== ''
+    ) {
       const value = buildLastApplied(config);
       if ((ann as JsonObject)[LAST_APPLIED_ANNOTATION] !== value) {
         const meta = metadataOf(object) as JsonObject;
-        object = { ...object, metadata: { ...meta, annotations: { ...(ann as JsonObject), [LAST_APPLIED_ANNOTATION]: value } } };
+        object = {
+          ...object,
+          metadata: { ...meta, annotations: { ...(ann as JsonObject), [LAST_APPLIED_ANNOTATION]: value } },
+        };
       }
     }
   }
@@ -369,7 +396,15 @@ function applyOnce(
   if (last) {
     managers.set(id, { ...last, apiVersion: ctx.apiVersion, set, original: undefined });
   } else {
-    managers.set(id, { manager: ctx.manager, operation: 'Apply', apiVersion: ctx.apiVersion, subresource: ctx.subresource, time: undefined, set, original: undefined });
+    managers.set(id, {
+      manager: ctx.manager,
+      operation: 'Apply',
+      apiVersion: ctx.apiVersion,
+      subresource: ctx.subresource,
+      time: undefined,
+      set,
+      original: undefined,
+    });
   }
   // Pruning only matters when the manager dropped something it applied before.
   if (lastSet && !isEmpty(difference(lastSet, set))) merged = prune(type, merged, managers, lastSet);
@@ -399,7 +434,11 @@ function prune(type: TypeNode, merged: JsonObject, managers: Managers, lastSet: 
   for (const r of managers.values()) managed = union(managed, r.set);
   const mergedSet = withNamedFields(toFieldSet(merged, type), type);
   const prunedSet = withNamedFields(toFieldSet(pruned, type), type);
-  const ownedBack = removeItems(merged, difference(mergedSet, union(prunedSet, withNamedFields(managed, type))), type) as JsonObject;
+  const ownedBack = removeItems(
+    merged,
+    difference(mergedSet, union(prunedSet, withNamedFields(managed, type))),
+    type,
+  ) as JsonObject;
   const ownedSet = withNamedFields(toFieldSet(ownedBack, type), type);
   return removeItems(merged, intersection(difference(mergedSet, ownedSet), last), type) as JsonObject;
 }
@@ -439,10 +478,16 @@ export function buildLastApplied(config: JsonObject): string {
 
 function goJson(v: JsonValue): string {
   if (v === null || typeof v !== 'object') {
-    return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return JSON.stringify(v).replace(
+      /[<>&\u2028\u2029]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   }
   if (Array.isArray(v)) return `[${v.map(goJson).join(',')}]`;
-  return `{${Object.keys(v).sort().map((k) => `${goJson(k)}:${goJson(v[k] as JsonValue)}`).join(',')}}`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${goJson(k)}:${goJson(v[k] as JsonValue)}`)
+    .join(',')}}`;
 }
 
 // --- Update tracking ---------------------------------------------------------------------------------

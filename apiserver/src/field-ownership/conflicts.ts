@@ -25,7 +25,13 @@ export interface ConflictStatus {
   readonly status: 'Failure';
   readonly message: string;
   readonly reason: 'Conflict';
-  readonly details: { readonly causes: ReadonlyArray<{ readonly reason: 'FieldManagerConflict'; readonly message: string; readonly field: string }> };
+  readonly details: {
+    readonly causes: ReadonlyArray<{
+      readonly reason: 'FieldManagerConflict';
+      readonly message: string;
+      readonly field: string;
+    }>;
+  };
   readonly code: 409;
 }
 
@@ -33,7 +39,9 @@ export interface ConflictStatus {
  * How apimachinery's printManager names a manager: `"name"`, ` with subresource "status"`, and for Update
  * managers ` using <apiVersion>`. (The manager identity carries no time, so a real server never prints one.)
  */
-export function describeManager(c: Pick<ApplyConflict, 'manager' | 'operation' | 'apiVersion' | 'subresource'>): string {
+export function describeManager(
+  c: Pick<ApplyConflict, 'manager' | 'operation' | 'apiVersion' | 'subresource'>,
+): string {
   let s = JSON.stringify(c.manager);
   if (c.subresource) s += ` with subresource ${JSON.stringify(c.subresource)}`;
   if (c.operation === 'Update') s += ` using ${c.apiVersion}`;
@@ -43,7 +51,8 @@ export function describeManager(c: Pick<ApplyConflict, 'manager' | 'operation' |
 /** `Apply failed with 1 conflict: conflict with "x" using v1: .spec.image`, or the multi-conflict form. */
 export function conflictMessage(conflicts: readonly ApplyConflict[]): string {
   const first = conflicts[0];
-  if (conflicts.length === 1 && first) return `Apply failed with 1 conflict: conflict with ${describeManager(first)}: ${first.field}`;
+  if (conflicts.length === 1 && first)
+    return `Apply failed with 1 conflict: conflict with ${describeManager(first)}: ${first.field}`;
   const byManager = new Map<string, string[]>();
   for (const c of conflicts) {
     const m = describeManager(c);
@@ -70,7 +79,11 @@ export function conflictStatus(conflicts: readonly ApplyConflict[]): ConflictSta
     message: conflictMessage(conflicts),
     reason: 'Conflict',
     details: {
-      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict' as const, message: `conflict with ${describeManager(c)}`, field: c.field })),
+      causes: conflicts.map((c) => ({
+        reason: 'FieldManagerConflict' as const,
+        message: `conflict with ${describeManager(c)}`,
+        field: c.field,
+      })),
     },
     code: 409,
   };

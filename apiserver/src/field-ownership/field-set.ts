@@ -200,7 +200,17 @@ function compareElements(a: PathElement, b: PathElement): number {
 /** Value order of structured-merge-diff (value.Compare): numbers numerically, then by type. */
 function compareValues(a: JsonValue, b: JsonValue): number {
   const rank = (v: JsonValue): number =>
-    v === null ? 0 : typeof v === 'boolean' ? 1 : typeof v === 'number' ? 2 : typeof v === 'string' ? 3 : Array.isArray(v) ? 4 : 5;
+    v === null
+      ? 0
+      : typeof v === 'boolean'
+        ? 1
+        : typeof v === 'number'
+          ? 2
+          : typeof v === 'string'
+            ? 3
+            : Array.isArray(v)
+              ? 4
+              : 5;
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
@@ -281,7 +291,9 @@ export function pathString(path: readonly PathElement[]): string {
         break;
       case 'k': {
         const o = JSON.parse(body) as JsonObject;
-        s += `[${Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+        s += `[${Object.entries(o)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
         break;
       }
       case 'v':

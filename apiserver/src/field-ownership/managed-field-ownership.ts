@@ -20,7 +20,10 @@ const schemas = new WeakMap<object, JsonObject>();
 function schemaOf(resource: Resource): JsonObject {
   let s = schemas.get(resource.schema);
   if (s === undefined) {
-    s = { ...resource.schema, properties: { ...(resource.schema.properties ?? {}), metadata: objectMetaSchema } } as unknown as JsonObject;
+    s = {
+      ...resource.schema,
+      properties: { ...(resource.schema.properties ?? {}), metadata: objectMetaSchema },
+    } as unknown as JsonObject;
     schemas.set(resource.schema, s);
   }
   return s;
@@ -76,16 +79,32 @@ export const managedFieldOwnership: FieldOwnership = {
       return result.object as unknown as KubeObject;
     };
     // Apply is strict about unknown fields whatever fieldValidation says (as the Kubernetes apiserver is).
-    const writeOptions: WriteOptions = { dryRun: options.dryRun, fieldValidation: 'Strict', warnings: [], ...(options.user === undefined ? {} : { user: options.user }) };
+    const writeOptions: WriteOptions = {
+      dryRun: options.dryRun,
+      fieldValidation: 'Strict',
+      warnings: [],
+      ...(options.user === undefined ? {} : { user: options.user }),
+    };
     let created = false;
-    const { object } = await objects.update(scope, name, part, (current) => merge(current), writeOptions, async () => {
-      if (part === 'status') throw new ApiError('NotFound', `${resource.plural}${resource.group === '' ? '' : `.${resource.group}`} "${name}" not found`);
-      created = true;
-      const fresh = merge(undefined);
-      if (fresh === noChange) throw new Error('apply of a new object reported no change');
-      fresh.metadata = { ...fresh.metadata, name };
-      return objects.create(scope, fresh, writeOptions);
-    });
+    const { object } = await objects.update(
+      scope,
+      name,
+      part,
+      (current) => merge(current),
+      writeOptions,
+      async () => {
+        if (part === 'status')
+          throw new ApiError(
+            'NotFound',
+            `${resource.plural}${resource.group === '' ? '' : `.${resource.group}`} "${name}" not found`,
+          );
+        created = true;
+        const fresh = merge(undefined);
+        if (fresh === noChange) throw new Error('apply of a new object reported no change');
+        fresh.metadata = { ...fresh.metadata, name };
+        return objects.create(scope, fresh, writeOptions);
+      },
+    );
     return { status: created ? 201 : 200, body: object, warnings: writeOptions.warnings };
   },
 

@@ -22,7 +22,12 @@ export interface ManagerRecord {
 /** Managers keyed by identity: Apply entries are one per (manager, subresource), Update ones per apiVersion too. */
 export type Managers = Map<string, ManagerRecord>;
 
-export function managerId(manager: string, operation: Operation, apiVersion: string, subresource: string | undefined): string {
+export function managerId(
+  manager: string,
+  operation: Operation,
+  apiVersion: string,
+  subresource: string | undefined,
+): string {
   return JSON.stringify([manager, operation, operation === 'Apply' ? '' : apiVersion, subresource ?? '']);
 }
 
@@ -41,12 +46,16 @@ export function decodeManagedFields(entries: JsonValue | undefined): Managers {
   entries.forEach((e, i) => {
     if (!isJsonObject(e)) throw new ManagedFieldsError(`managed fields entry ${i} must be an object`);
     const operation = e['operation'];
-    if (operation !== 'Apply' && operation !== 'Update') throw new ManagedFieldsError('operation must be `Apply` or `Update`');
+    if (operation !== 'Apply' && operation !== 'Update')
+      throw new ManagedFieldsError('operation must be `Apply` or `Update`');
     const apiVersion = e['apiVersion'];
-    if (typeof apiVersion !== 'string' || apiVersion === '') throw new ManagedFieldsError('apiVersion must not be empty');
+    if (typeof apiVersion !== 'string' || apiVersion === '')
+      throw new ManagedFieldsError('apiVersion must not be empty');
     const fieldsType = e['fieldsType'];
-    if (fieldsType === undefined || fieldsType === '') throw new ManagedFieldsError(`missing fieldsType in managed fields entry ${i}`);
-    if (fieldsType !== 'FieldsV1') throw new ManagedFieldsError(`invalid fieldsType ${JSON.stringify(fieldsType)} in managed fields entry ${i}`);
+    if (fieldsType === undefined || fieldsType === '')
+      throw new ManagedFieldsError(`missing fieldsType in managed fields entry ${i}`);
+    if (fieldsType !== 'FieldsV1')
+      throw new ManagedFieldsError(`invalid fieldsType ${JSON.stringify(fieldsType)} in managed fields entry ${i}`);
     const manager = typeof e['manager'] === 'string' ? e['manager'] : '';
     const subresource = typeof e['subresource'] === 'string' && e['subresource'] !== '' ? e['subresource'] : undefined;
     let set: FieldSet;
@@ -72,7 +81,9 @@ export function decodeManagedFields(entries: JsonValue | undefined): Managers {
 export function isResetManagedFields(entries: JsonValue | undefined): boolean {
   if (!Array.isArray(entries)) return false;
   if (entries.length === 0) return true;
-  return entries.length === 1 && isJsonObject(entries[0] as JsonValue) && Object.keys(entries[0] as JsonObject).length === 0;
+  return (
+    entries.length === 1 && isJsonObject(entries[0] as JsonValue) && Object.keys(entries[0] as JsonObject).length === 0
+  );
 }
 
 /** Replace a record's set; marks the entry for re-encoding only when the set really changed. */

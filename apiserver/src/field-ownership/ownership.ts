@@ -18,9 +18,22 @@ export interface ApplyOptions {
 
 export interface FieldOwnership {
   /** Records the fields a non-apply write changed under `manager` (operation Update) in `after`'s managedFields. */
-  recordUpdate(resource: Resource, before: KubeObject | undefined, after: KubeObject, manager: string, part: Subresource): void;
+  recordUpdate(
+    resource: Resource,
+    before: KubeObject | undefined,
+    after: KubeObject,
+    manager: string,
+    part: Subresource,
+  ): void;
   /** Server-side apply of `config` to the named object (created when absent). */
-  apply(objects: ObjectStore, scope: ObjectScope, name: string, part: Subresource, config: KubeObject, options: ApplyOptions): Promise<Reply>;
+  apply(
+    objects: ObjectStore,
+    scope: ObjectScope,
+    name: string,
+    part: Subresource,
+    config: KubeObject,
+    options: ApplyOptions,
+  ): Promise<Reply>;
   /** Strategic merge patch of a built-in kind. */
   strategicMerge(resource: Resource, current: KubeObject, patch: unknown): unknown;
 }

@@ -42,9 +42,22 @@ export interface UntypedType {
 
 export const UNTYPED: UntypedType = { kind: 'untyped' };
 const SCALAR: ScalarType = { kind: 'scalar' };
-const DEDUCED_MAP: MapType = { kind: 'map', fields: new Map(), elements: UNTYPED, atomic: false, retainKeys: false, patchReplace: false };
+const DEDUCED_MAP: MapType = {
+  kind: 'map',
+  fields: new Map(),
+  elements: UNTYPED,
+  atomic: false,
+  retainKeys: false,
+  patchReplace: false,
+};
 const DEDUCED_LIST: ListType = {
-  kind: 'list', listType: 'atomic', keys: [], keyDefaults: new Map(), items: UNTYPED, patchMerge: false, patchMergeKey: undefined,
+  kind: 'list',
+  listType: 'atomic',
+  keys: [],
+  keyDefaults: new Map(),
+  items: UNTYPED,
+  patchMerge: false,
+  patchMergeKey: undefined,
 };
 
 /** The type that applies to `value` at a node typed `t` (untyped nodes are deduced from the value). */
@@ -115,9 +128,13 @@ function compileNode(s: JsonValue | undefined): TypeNode {
     }
     const keyDefaults = new Map<string, JsonValue>();
     if (items.kind === 'map') {
-      const props = isJsonObject(schema['items'] as JsonValue) ? (schema['items'] as JsonObject)['properties'] : undefined;
+      const props = isJsonObject(schema['items'] as JsonValue)
+        ? (schema['items'] as JsonObject)['properties']
+        : undefined;
       for (const k of keys) {
-        const d = isJsonObject(props as JsonValue) ? ((props as JsonObject)[k] as JsonObject | undefined)?.['default'] : undefined;
+        const d = isJsonObject(props as JsonValue)
+          ? ((props as JsonObject)[k] as JsonObject | undefined)?.['default']
+          : undefined;
         if (d !== undefined) keyDefaults.set(k, d);
       }
     }
@@ -133,7 +150,13 @@ function compileNode(s: JsonValue | undefined): TypeNode {
   }
   const props = schema['properties'];
   const addl = schema['additionalProperties'];
-  if (type === 'object' || isJsonObject(props as JsonValue) || addl !== undefined || preserve || schema['x-kubernetes-embedded-resource'] === true) {
+  if (
+    type === 'object' ||
+    isJsonObject(props as JsonValue) ||
+    addl !== undefined ||
+    preserve ||
+    schema['x-kubernetes-embedded-resource'] === true
+  ) {
     const fields = new Map<string, TypeNode>();
     if (isJsonObject(props as JsonValue)) {
       for (const [k, v] of Object.entries(props as JsonObject)) fields.set(k, compileNode(v));
@@ -141,7 +164,11 @@ function compileNode(s: JsonValue | undefined): TypeNode {
     if (schema['x-kubernetes-embedded-resource'] === true) {
       if (!fields.has('apiVersion')) fields.set('apiVersion', SCALAR);
       if (!fields.has('kind')) fields.set('kind', SCALAR);
-      if (!fields.has('metadata') || fields.get('metadata')?.kind !== 'map' || (fields.get('metadata') as MapType).fields.size === 0) {
+      if (
+        !fields.has('metadata') ||
+        fields.get('metadata')?.kind !== 'map' ||
+        (fields.get('metadata') as MapType).fields.size === 0
+      ) {
         fields.set('metadata', OBJECT_META);
       }
     }
@@ -166,7 +193,14 @@ function compileNode(s: JsonValue | undefined): TypeNode {
 }
 
 function map(fields: Record<string, TypeNode>, elements?: TypeNode): MapType {
-  return { kind: 'map', fields: new Map(Object.entries(fields)), elements, atomic: false, retainKeys: false, patchReplace: false };
+  return {
+    kind: 'map',
+    fields: new Map(Object.entries(fields)),
+    elements,
+    atomic: false,
+    retainKeys: false,
+    patchReplace: false,
+  };
 }
 
 const STRING_MAP = map({}, SCALAR);
@@ -190,12 +224,33 @@ export const OBJECT_META: MapType = map({
     listType: 'map',
     keys: ['uid'],
     keyDefaults: new Map(),
-    items: map({ apiVersion: SCALAR, kind: SCALAR, name: SCALAR, uid: SCALAR, controller: SCALAR, blockOwnerDeletion: SCALAR }),
+    items: map({
+      apiVersion: SCALAR,
+      kind: SCALAR,
+      name: SCALAR,
+      uid: SCALAR,
+      controller: SCALAR,
+      blockOwnerDeletion: SCALAR,
+    }),
     patchMerge: true,
     patchMergeKey: 'uid',
   },
   finalizers: {
-    kind: 'list', listType: 'set', keys: [], keyDefaults: new Map(), items: SCALAR, patchMerge: true, patchMergeKey: undefined,
+    kind: 'list',
+    listType: 'set',
+    keys: [],
+    keyDefaults: new Map(),
+    items: SCALAR,
+    patchMerge: true,
+    patchMergeKey: undefined,
   },
-  managedFields: { kind: 'list', listType: 'atomic', keys: [], keyDefaults: new Map(), items: UNTYPED, patchMerge: false, patchMergeKey: undefined },
+  managedFields: {
+    kind: 'list',
+    listType: 'atomic',
+    keys: [],
+    keyDefaults: new Map(),
+    items: UNTYPED,
+    patchMerge: false,
+    patchMergeKey: undefined,
+  },
 });

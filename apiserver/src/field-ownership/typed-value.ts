@@ -28,7 +28,8 @@ export class InvalidObjectError extends BerthError<'BERTH_APPLY_INVALID_OBJECT'>
 /** The path element that identifies `item` in an associative (set or map) list. */
 export function listItemElement(t: ListType, item: JsonValue, where: () => string): PathElement {
   if (t.listType === 'map') {
-    if (!isJsonObject(item)) throw new InvalidObjectError(where(), 'associative list with keys may not have non-map elements');
+    if (!isJsonObject(item))
+      throw new InvalidObjectError(where(), 'associative list with keys may not have non-map elements');
     const fields: Array<[string, JsonValue]> = [];
     for (const k of t.keys) {
       const v = item[k];
@@ -46,11 +47,14 @@ export function listItemElement(t: ListType, item: JsonValue, where: () => strin
     }
     return keyElement(fields);
   }
-  if (item === null) throw new InvalidObjectError(where(), "associative list without keys has an element that's an explicit null");
+  if (item === null)
+    throw new InvalidObjectError(where(), "associative list without keys has an element that's an explicit null");
   if (typeof item === 'object') {
     throw new InvalidObjectError(
       where(),
-      Array.isArray(item) ? 'not supported: associative list with lists as elements' : "associative list without keys has an element that's a map type",
+      Array.isArray(item)
+        ? 'not supported: associative list with lists as elements'
+        : "associative list without keys has an element that's a map type",
     );
   }
   return valueElement(item);
@@ -60,8 +64,10 @@ type Shape = 'leaf' | 'list' | 'map';
 
 /** How a value is walked at a node: atomic things and mismatched shapes are leaves. */
 function shapeOf(t: TypeNode, v: JsonValue | undefined): Shape {
-  if (t.kind === 'list') return t.listType === 'atomic' || !(Array.isArray(v) || v === null || v === undefined) ? 'leaf' : 'list';
-  if (t.kind === 'map') return t.atomic || !(isJsonObject(v as JsonValue) || v === null || v === undefined) ? 'leaf' : 'map';
+  if (t.kind === 'list')
+    return t.listType === 'atomic' || !(Array.isArray(v) || v === null || v === undefined) ? 'leaf' : 'list';
+  if (t.kind === 'map')
+    return t.atomic || !(isJsonObject(v as JsonValue) || v === null || v === undefined) ? 'leaf' : 'map';
   return 'leaf';
 }
 
@@ -167,7 +173,13 @@ export function compare(lhs: JsonValue | undefined, rhs: JsonValue | undefined, 
   return c;
 }
 
-function cmp(l: JsonValue | undefined, r: JsonValue | undefined, t0: TypeNode, path: PathElement[], c: Comparison): void {
+function cmp(
+  l: JsonValue | undefined,
+  r: JsonValue | undefined,
+  t0: TypeNode,
+  path: PathElement[],
+  c: Comparison,
+): void {
   if (l === r) return; // same reference (or both absent): nothing below can differ
   const tl = resolveType(t0, l);
   const tr = resolveType(t0, r);
@@ -239,7 +251,12 @@ function cmp(l: JsonValue | undefined, r: JsonValue | undefined, t0: TypeNode, p
 // --- merging an applied config into a live object (typed.Merge, keep-RHS rule) -----------------------
 
 /** Merge `rhs` into `lhs`: rhs wins on leaves, maps merge per key, associative lists merge per item. */
-export function merge(lhs: JsonValue | undefined, rhs: JsonValue | undefined, t0: TypeNode, path = ''): JsonValue | undefined {
+export function merge(
+  lhs: JsonValue | undefined,
+  rhs: JsonValue | undefined,
+  t0: TypeNode,
+  path = '',
+): JsonValue | undefined {
   if (rhs === undefined) return lhs;
   if (lhs === undefined) return rhs;
   const tl = resolveType(t0, lhs);
@@ -256,7 +273,10 @@ export function merge(lhs: JsonValue | undefined, rhs: JsonValue | undefined, t0
     const out: JsonObject = {};
     for (const k in lo) {
       const rv = ro[k];
-      out[k] = rv === undefined ? (lo[k] as JsonValue) : (merge(lo[k], rv, fieldType(mt, k).type, `${path}.${k}`) as JsonValue);
+      out[k] =
+        rv === undefined
+          ? (lo[k] as JsonValue)
+          : (merge(lo[k], rv, fieldType(mt, k).type, `${path}.${k}`) as JsonValue);
     }
     for (const k in ro) if (!(k in out)) out[k] = ro[k] as JsonValue;
     return out;

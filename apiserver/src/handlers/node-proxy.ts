@@ -17,7 +17,9 @@ import { required } from '../request-chain/state.js';
 export const agentSocketName = 'agent.sock';
 
 /** Subresources relayed to the node agent, per group/plural. */
-export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([['berth.dev/containers', ['log', 'exec', 'attach']]]);
+export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([
+  ['berth.dev/containers', ['log', 'exec', 'attach']],
+]);
 
 export const isProxied = (group: string, plural: string, subresource: string | undefined): boolean =>
   subresource !== undefined && (proxiedSubresources.get(`${group}/${plural}`)?.includes(subresource) ?? false);
@@ -42,7 +44,8 @@ export async function resolveAgent(
 ): Promise<AgentTarget> {
   const containers = registry.get(group, version, 'containers');
   const nodes = registry.get('', 'v1', 'nodes');
-  if (containers === undefined || nodes === undefined) throw new ApiError('NotFound', 'the server could not find the requested resource');
+  if (containers === undefined || nodes === undefined)
+    throw new ApiError('NotFound', 'the server could not find the requested resource');
   const container = await objects.get({ resource: containers, namespace }, name);
   const spec = container['spec'];
   const nodeName = isPlainObject(spec) && typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
@@ -53,28 +56,51 @@ export async function resolveAgent(
   const agent = isPlainObject(endpoints) ? endpoints['agentEndpoint'] : undefined;
   const address = isPlainObject(agent) && typeof agent['address'] === 'string' ? agent['address'] : '';
   if (!address.startsWith('unix:')) {
-    throw new ApiError('ServiceUnavailable', `the node agent of node ${nodeName} has no reachable endpoint (${address || 'none registered'})`);
+    throw new ApiError(
+      'ServiceUnavailable',
+      `the node agent of node ${nodeName} has no reachable endpoint (${address || 'none registered'})`,
+    );
   }
   const socketPath = address.slice('unix:'.length);
   // Whoever can write a Node's status names this socket: dial only node-agent sockets, never an arbitrary one
   // (a container runtime's or systemd's) with the client's request.
   if (!isAbsolute(socketPath) || normalize(socketPath) !== socketPath || basename(socketPath) !== agentSocketName) {
-    throw new ApiError('ServiceUnavailable', `the node agent of node ${nodeName} registered an endpoint that is not an agent socket (${address})`);
+    throw new ApiError(
+      'ServiceUnavailable',
+      `the node agent of node ${nodeName} registered an endpoint that is not an agent socket (${address})`,
+    );
   }
   const path = `/containers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
   return { socketPath, path };
 }
 
 /** Relays a plain HTTP request (log) to the agent and streams its answer back. */
-export function relayRequest(target: AgentTarget, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+export function relayRequest(
+  target: AgentTarget,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const upstream = httpRequest({ socketPath: target.socketPath, path: target.path, method: req.method, headers: { accept: req.headers.accept ?? '*/*' }, signal }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache, private' });
-      res.flushHeaders();
-      answer.pipe(res);
-      answer.on('end', resolve);
-      answer.on('error', resolve);
-    });
+    const upstream = httpRequest(
+      {
+        socketPath: target.socketPath,
+        path: target.path,
+        method: req.method,
+        headers: { accept: req.headers.accept ?? '*/*' },
+        signal,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, {
+          'Content-Type': answer.headers['content-type'] ?? 'text/plain',
+          'Cache-Control': 'no-cache, private',
+        });
+        res.flushHeaders();
+        answer.pipe(res);
+        answer.on('end', resolve);
+        answer.on('error', resolve);
+      },
+    );
     upstream.on('error', (e) => {
       if (signal.aborted) return resolve();
       reject(new ApiError('ServiceUnavailable', `error dialing the node agent: ${e.message}`));
@@ -91,8 +117,18 @@ export function agentUpgrade(objects: ObjectStore, registry: ResourceRegistry): 
   return async (req, socket, head, state) => {
     const info = required(state, 'requestInfo');
     const r = info.resource;
-    if (r === undefined || !isProxied(r.group, r.resource, r.subresource) || r.subresource === 'log') throw pathNotFound();
-    const target = await resolveAgent(objects, registry, r.group, r.version, r.namespace ?? '', r.name ?? '', r.subresource!, info.query.toString());
+    if (r === undefined || !isProxied(r.group, r.resource, r.subresource) || r.subresource === 'log')
+      throw pathNotFound();
+    const target = await resolveAgent(
+      objects,
+      registry,
+      r.group,
+      r.version,
+      r.namespace ?? '',
+      r.name ?? '',
+      r.subresource!,
+      info.query.toString(),
+    );
     relayUpgrade(target, req, socket, head);
   };
 }
@@ -100,7 +136,14 @@ export function agentUpgrade(objects: ObjectStore, registry: ResourceRegistry): 
 /** Relays an upgrade (exec, attach over WebSocket): the request goes to the agent, then bytes flow both ways. */
 export function relayUpgrade(target: AgentTarget, req: IncomingMessage, client: Duplex, head: Buffer): void {
   const upstream: Socket = connect({ path: target.socketPath });
-  const forwarded = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions'];
+  const forwarded = [
+    'connection',
+    'upgrade',
+    'sec-websocket-key',
+    'sec-websocket-version',
+    'sec-websocket-protocol',
+    'sec-websocket-extensions',
+  ];
   upstream.on('connect', () => {
     const lines = [`${req.method ?? 'GET'} ${target.path} HTTP/1.1`, 'Host: berth-node-agent'];
     for (const h of forwarded) {
@@ -117,7 +160,11 @@ export function relayUpgrade(target: AgentTarget, req: IncomingMessage, client: 
     client.destroy();
   };
   upstream.on('error', (e) => {
-    if (!client.writableEnded) writeUpgradeError(client, new ApiError('ServiceUnavailable', `error dialing the node agent: ${e.message}`).toStatus());
+    if (!client.writableEnded)
+      writeUpgradeError(
+        client,
+        new ApiError('ServiceUnavailable', `error dialing the node agent: ${e.message}`).toStatus(),
+      );
     end();
   });
   upstream.on('close', end);

@@ -43,10 +43,17 @@ export interface ResourceCall {
 }
 
 const undeletable = (r: Resource, name: string) =>
-  new ApiError('Forbidden', `${r.group === '' ? r.plural : `${r.plural}.${r.group}`} "${name}" is forbidden: this namespace may not be deleted`, { name, group: r.group, kind: r.plural });
+  new ApiError(
+    'Forbidden',
+    `${r.group === '' ? r.plural : `${r.plural}.${r.group}`} "${name}" is forbidden: this namespace may not be deleted`,
+    { name, group: r.group, kind: r.plural },
+  );
 
 const unsupportedPatch = (accepted: string) =>
-  new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}`);
+  new ApiError(
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
+  );
 
 /** Handles one resource request; returns the reply, or undefined when it streamed the answer itself (watch). */
 export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCall): Promise<Reply | undefined> {
@@ -65,31 +72,53 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
     throw pathNotFound();
   }
   // finalize is written with PUT only, as on Kubernetes.
-  if (subresource === 'finalize' && info.verb !== 'update') throw methodNotAllowed(req.method ?? '', `${info.resource}/finalize`);
-  if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb)) throw pathNotFound();
-  if ((info.verb === 'update' || info.verb === 'patch') && info.name === undefined) throw methodNotAllowed(req.method ?? '', info.resource);
+  if (subresource === 'finalize' && info.verb !== 'update')
+    throw methodNotAllowed(req.method ?? '', `${info.resource}/finalize`);
+  if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb))
+    throw pathNotFound();
+  if ((info.verb === 'update' || info.verb === 'patch') && info.name === undefined)
+    throw methodNotAllowed(req.method ?? '', info.resource);
   const table = wantsTable(req.headers.accept);
 
   switch (info.verb) {
     case 'get': {
       const obj = await deps.objects.get(scope, info.name!);
       if (subresource === 'scale') return { status: 200, body: scaleOf(resource, obj) };
-      return { status: 200, body: table ? toTable(resource, [obj], includeObject(query), { resourceVersion: obj.metadata.resourceVersion ?? '' }) : obj };
+      return {
+        status: 200,
+        body: table
+          ? toTable(resource, [obj], includeObject(query), { resourceVersion: obj.metadata.resourceVersion ?? '' })
+          : obj,
+      };
     }
     case 'list': {
-      const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
+      const filter = buildFilter(
+        resource,
+        query.get('labelSelector') ?? undefined,
+        query.get('fieldSelector') ?? undefined,
+      );
       const limit = intParam(query, 'limit');
       const result = await deps.objects.list(scope, {
         ...(filter === undefined ? {} : { filter }),
         ...(limit === undefined ? {} : { limit }),
         ...(query.get('continue') ? { continueToken: query.get('continue')! } : {}),
       });
-      const meta = { resourceVersion: String(result.revision), ...(result.continueToken === undefined ? {} : { continue: result.continueToken }) };
+      const meta = {
+        resourceVersion: String(result.revision),
+        ...(result.continueToken === undefined ? {} : { continue: result.continueToken }),
+      };
       if (table) return { status: 200, body: toTable(resource, result.items, includeObject(query), meta) };
-      return { status: 200, body: { apiVersion: groupVersion(resource), kind: resource.listKind, metadata: meta, items: result.items } };
+      return {
+        status: 200,
+        body: { apiVersion: groupVersion(resource), kind: resource.listKind, metadata: meta, items: result.items },
+      };
     }
     case 'watch': {
-      const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
+      const filter = buildFilter(
+        resource,
+        query.get('labelSelector') ?? undefined,
+        query.get('fieldSelector') ?? undefined,
+      );
       await serveWatch(
         res,
         {
@@ -121,7 +150,13 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       const part: Subresource = subresource === 'status' || subresource === 'finalize' ? subresource : 'main';
       const options = writeOptions(deps, call, resource, part);
       if (subresource === 'scale') {
-        const { object } = await deps.objects.update(scope, info.name!, 'main', (cur) => applyScale(resource, cur, body), options);
+        const { object } = await deps.objects.update(
+          scope,
+          info.name!,
+          'main',
+          (cur) => applyScale(resource, cur, body),
+          options,
+        );
         return { status: 200, body: scaleOf(resource, object) };
       }
       const { object } = await deps.objects.update(scope, info.name!, part, () => cloneJson(body), options);
@@ -133,23 +168,43 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       if (resource.strategy.undeletable?.has(info.name!)) throw undeletable(resource, info.name!);
       const options = { ...(await deleteOptions(req, query)), user: call.user, warnings: [] };
       const { object, gone } = await deps.objects.delete(scope, info.name!, options);
-      if (!gone || resource.strategy.returnsDeletedObject === true) return { status: 200, body: object, warnings: options.warnings };
+      if (!gone || resource.strategy.returnsDeletedObject === true)
+        return { status: 200, body: object, warnings: options.warnings };
       return { status: 200, body: successStatus(resource, object), warnings: options.warnings };
     }
     case 'deletecollection': {
       if (resource.strategy.deleteCollection === false) throw methodNotAllowed('DELETE', info.resource);
       const options = await deleteOptions(req, query);
-      const filter = buildFilter(resource, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
+      const filter = buildFilter(
+        resource,
+        query.get('labelSelector') ?? undefined,
+        query.get('fieldSelector') ?? undefined,
+      );
       const { items, revision } = await deps.objects.list(scope, filter === undefined ? {} : { filter });
       const deleted: KubeObject[] = [];
       for (const item of items) {
         try {
-          deleted.push((await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', { dryRun: options.dryRun, user: call.user })).object);
+          deleted.push(
+            (
+              await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', {
+                dryRun: options.dryRun,
+                user: call.user,
+              })
+            ).object,
+          );
         } catch (e) {
           if (!(ApiError.isInstance(e) && e.reason === 'NotFound')) throw e;
         }
       }
-      return { status: 200, body: { apiVersion: groupVersion(resource), kind: resource.listKind, metadata: { resourceVersion: String(revision) }, items: deleted } };
+      return {
+        status: 200,
+        body: {
+          apiVersion: groupVersion(resource),
+          kind: resource.listKind,
+          metadata: { resourceVersion: String(revision) },
+          items: deleted,
+        },
+      };
     }
   }
 }
@@ -159,21 +214,46 @@ async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resour
   const { resource } = scope;
   const type = mediaType(req.headers['content-type']);
   const part: Subresource = info.subresource === 'status' ? 'status' : 'main';
-  const accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', ...(resource.builtin ? ['application/strategic-merge-patch+json'] : [])];
+  const accepted = [
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    'application/apply-patch+yaml',
+    ...(resource.builtin ? ['application/strategic-merge-patch+json'] : []),
+  ];
   if (!accepted.includes(type)) throw unsupportedPatch(accepted.join(', '));
   const body = decodeBody(await readBody(req), req.headers['content-type']);
   const force = query.get('force');
   if (type !== 'application/apply-patch+yaml' && force !== null) {
-    throw new ApiError('Invalid', 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', {
-      causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }],
-    });
+    throw new ApiError(
+      'Invalid',
+      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+      {
+        causes: [
+          {
+            reason: 'FieldValueForbidden',
+            message: 'Forbidden: may not be specified for non-apply patch',
+            field: 'force',
+          },
+        ],
+      },
+    );
   }
   if (type === 'application/apply-patch+yaml' && info.subresource !== 'scale') {
     const fieldManager = query.get('fieldManager');
     if (fieldManager === null || fieldManager === '') {
-      throw new ApiError('Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
-        causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
-      });
+      throw new ApiError(
+        'Invalid',
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        {
+          causes: [
+            {
+              reason: 'FieldValueRequired',
+              message: 'Required value: is required for apply patch',
+              field: 'fieldManager',
+            },
+          ],
+        },
+      );
     }
     return deps.fields.apply(deps.objects, scope, info.name!, part, asObject(body), {
       manager: fieldManager,
@@ -188,7 +268,10 @@ async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resour
     if (info.subresource === 'scale') {
       // A Scale is patched as a Scale (an apply of one sets what it names, like a merge patch), then written back.
       const scale = scaleOf(resource, current) as unknown as JsonValue;
-      const patched = type === 'application/json-patch+json' ? applyJsonPatch(scale, body) : applyMergePatch(scale, body as JsonValue);
+      const patched =
+        type === 'application/json-patch+json'
+          ? applyJsonPatch(scale, body)
+          : applyMergePatch(scale, body as JsonValue);
       return applyScale(resource, current, asObject(patched));
     }
     switch (type) {
@@ -201,8 +284,18 @@ async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resour
         return asObject(applyMergePatch(current as unknown as JsonValue, body as JsonValue));
     }
   };
-  const { object } = await deps.objects.update(scope, info.name!, info.subresource === 'scale' ? 'main' : part, mutate, options);
-  return { status: 200, body: info.subresource === 'scale' ? scaleOf(resource, object) : object, warnings: options.warnings };
+  const { object } = await deps.objects.update(
+    scope,
+    info.name!,
+    info.subresource === 'scale' ? 'main' : part,
+    mutate,
+    options,
+  );
+  return {
+    status: 200,
+    body: info.subresource === 'scale' ? scaleOf(resource, object) : object,
+    warnings: options.warnings,
+  };
 }
 
 function asObject(v: unknown): KubeObject {
@@ -220,7 +313,12 @@ function manager(query: URLSearchParams, userAgent: string): string {
   return userAgent.split('/')[0]?.trim() || 'unknown';
 }
 
-function writeOptions(deps: ResourceHandlerDeps, call: ResourceCall, resource: Resource, part: Subresource): WriteOptions {
+function writeOptions(
+  deps: ResourceHandlerDeps,
+  call: ResourceCall,
+  resource: Resource,
+  part: Subresource,
+): WriteOptions {
   const { query } = call;
   const fieldManager = manager(query, call.userAgent);
   return {
@@ -232,7 +330,10 @@ function writeOptions(deps: ResourceHandlerDeps, call: ResourceCall, resource: R
   };
 }
 
-async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
+async function deleteOptions(
+  req: IncomingMessage,
+  query: URLSearchParams,
+): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
   const raw = await readBody(req);
   let body: Record<string, unknown> = {};
   if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
@@ -240,14 +341,20 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
     if (!isPlainObject(decoded)) throw badRequest('DeleteOptions must be a JSON object');
     body = decoded;
   }
-  const dryRunValues = [...query.getAll('dryRun'), ...(Array.isArray(body['dryRun']) ? (body['dryRun'] as unknown[]).map(String) : [])];
+  const dryRunValues = [
+    ...query.getAll('dryRun'),
+    ...(Array.isArray(body['dryRun']) ? (body['dryRun'] as unknown[]).map(String) : []),
+  ];
   const pre = isPlainObject(body['preconditions']) ? body['preconditions'] : undefined;
   const preconditions: { uid?: string; resourceVersion?: string } = {};
   if (typeof pre?.['uid'] === 'string') preconditions.uid = pre['uid'];
   if (typeof pre?.['resourceVersion'] === 'string') preconditions.resourceVersion = pre['resourceVersion'];
   const policy = body['propagationPolicy'] ?? query.get('propagationPolicy');
   if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(String(policy))) {
-    throw new ApiError('Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    throw new ApiError(
+      'Invalid',
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
   }
   return { dryRun: isDryRun(dryRunValues), preconditions };
 }

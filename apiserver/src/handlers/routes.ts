@@ -38,11 +38,17 @@ const found = <T>(value: T | undefined): T => {
 export function routes(deps: RouteDeps): Route[] {
   const { registry, openapi } = deps;
   const health = (): Reply => ({ status: 200, body: 'ok', type: 'text/plain' });
-  const discoveryRoot = (core: boolean) => (call: RouteCall): Reply => {
-    const aggregated = wantsAggregated(call.ctx.get('accept'));
-    if (aggregated === undefined) return json(core ? apiVersions() : apiGroupList(registry));
-    return { status: 200, type: aggregated === 'v2' ? aggregatedContentType : aggregatedContentTypeBeta, body: aggregatedDiscovery(registry, core, aggregated) };
-  };
+  const discoveryRoot =
+    (core: boolean) =>
+    (call: RouteCall): Reply => {
+      const aggregated = wantsAggregated(call.ctx.get('accept'));
+      if (aggregated === undefined) return json(core ? apiVersions() : apiGroupList(registry));
+      return {
+        status: 200,
+        type: aggregated === 'v2' ? aggregatedContentType : aggregatedContentTypeBeta,
+        body: aggregatedDiscovery(registry, core, aggregated),
+      };
+    };
   return [
     { methods: read, path: '/version', handle: () => json(deps.version) },
     { methods: read, path: '/livez', handle: health },
@@ -50,11 +56,27 @@ export function routes(deps: RouteDeps): Route[] {
     { methods: read, path: '/readyz', handle: health },
     { methods: read, path: '/api', handle: discoveryRoot(true) },
     { methods: read, path: '/apis', handle: discoveryRoot(false) },
-    { methods: read, path: '/api/:version', handle: ({ params }) => json(found(apiResourceList(registry, '', params['version']!))) },
-    { methods: read, path: '/apis/:group', handle: ({ params }) => json(found(apiGroupDocument(registry, params['group']!))) },
-    { methods: read, path: '/apis/:group/:version', handle: ({ params }) => json(found(apiResourceList(registry, params['group']!, params['version']!))) },
+    {
+      methods: read,
+      path: '/api/:version',
+      handle: ({ params }) => json(found(apiResourceList(registry, '', params['version']!))),
+    },
+    {
+      methods: read,
+      path: '/apis/:group',
+      handle: ({ params }) => json(found(apiGroupDocument(registry, params['group']!))),
+    },
+    {
+      methods: read,
+      path: '/apis/:group/:version',
+      handle: ({ params }) => json(found(apiResourceList(registry, params['group']!, params['version']!))),
+    },
     // An empty protobuf document: kubectl finds no schema and leaves validation to the server.
-    { methods: read, path: '/openapi/v2', handle: () => ({ status: 200, body: '', type: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' }) },
+    {
+      methods: read,
+      path: '/openapi/v2',
+      handle: () => ({ status: 200, body: '', type: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' }),
+    },
     { methods: read, path: '/openapi/v3', handle: () => json(openapi.index()) },
     {
       methods: read,
@@ -75,13 +97,31 @@ async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | 
   const resource = info.resource!;
   const query = info.query;
   if (isProxied(resource.group, resource.resource, resource.subresource)) {
-    if (resource.subresource !== 'log' || info.method !== 'GET') throw new ApiError('BadRequest', `${resource.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
-    const target = await resolveAgent(deps.objects, deps.registry, resource.group, resource.version, resource.namespace ?? '', resource.name ?? '', 'log', query.toString());
+    if (resource.subresource !== 'log' || info.method !== 'GET')
+      throw new ApiError('BadRequest', `${resource.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
+    const target = await resolveAgent(
+      deps.objects,
+      deps.registry,
+      resource.group,
+      resource.version,
+      resource.namespace ?? '',
+      resource.name ?? '',
+      'log',
+      query.toString(),
+    );
     await relayRequest(target, ctx.req, ctx.res, signal);
     return undefined;
   }
   if (resource.verb === 'watch') await awaitWatchRevision(deps, query.get('resourceVersion'), signal);
-  return handleResource(deps, { info: resource, req: ctx.req, res: ctx.res, query, userAgent: ctx.get('user-agent'), signal, user: call.user });
+  return handleResource(deps, {
+    info: resource,
+    req: ctx.req,
+    res: ctx.res,
+    query,
+    userAgent: ctx.get('user-agent'),
+    signal,
+    user: call.user,
+  });
 }
 
 /** A watch from a revision the store has not reached is refused; one the cache has not caught up to waits for it. */
@@ -89,7 +129,10 @@ async function awaitWatchRevision(deps: RouteDeps, rv: string | null, signal: Ab
   if (rv === null || !/^\d+$/.test(rv)) return;
   const { store, cache } = deps;
   if (Number(rv) > store.revision()) {
-    throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${store.revision()}`, { retryAfterSeconds: 1, causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }] });
+    throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${store.revision()}`, {
+      retryAfterSeconds: 1,
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    });
   }
   if (Number(rv) > cache.revision()) await cache.waitFor(Number(rv), signal);
 }

@@ -24,10 +24,15 @@ export function scaleOf(resource: Resource, obj: KubeObject): Scale {
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
     metadata: Object.fromEntries(
-      (['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp'] as const).filter((k) => m[k] !== undefined).map((k) => [k, m[k]]),
+      (['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp'] as const)
+        .filter((k) => m[k] !== undefined)
+        .map((k) => [k, m[k]]),
     ),
     spec: typeof specReplicas === 'number' ? { replicas: specReplicas } : {},
-    status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(typeof selector === 'string' ? { selector } : {}) },
+    status: {
+      replicas: typeof statusReplicas === 'number' ? statusReplicas : 0,
+      ...(typeof selector === 'string' ? { selector } : {}),
+    },
   };
 }
 
@@ -36,7 +41,9 @@ export function applyScale(resource: Resource, current: KubeObject, scale: KubeO
   const spec = scale['spec'];
   const replicas = isPlainObject(spec) ? spec['replicas'] : undefined;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    throw badRequest(`Scale.autoscaling "${current.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+    throw badRequest(
+      `Scale.autoscaling "${current.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+    );
   }
   const parts = resource.subresources.scale!.specReplicasPath.replace(/^\./, '').split('.');
   let target: Record<string, unknown> = current;

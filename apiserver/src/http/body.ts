@@ -70,7 +70,8 @@ function refuse(req: IncomingMessage): ApiError {
 }
 
 /** The media type without parameters, lower-cased. */
-export const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+export const mediaType = (contentType: string | undefined): string =>
+  (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
 const jsonTypes = new Set(['', 'application/json']);
 const yamlTypes = new Set(['application/yaml', 'text/yaml']);
@@ -81,7 +82,10 @@ export function decodeObjectBody(raw: Buffer, contentType: string | undefined, b
   const type = mediaType(contentType);
   if (!jsonTypes.has(type) && !yamlTypes.has(type) && !(builtin && type === protobufType)) {
     const accepted = ['application/json', 'application/yaml', ...(builtin ? [protobufType] : [])];
-    throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+    );
   }
   return decodeBody(raw, contentType);
 }

@@ -76,7 +76,12 @@ function objectMeta(buf: Buffer | number | undefined): Record<string, unknown> {
   if (!Buffer.isBuffer(buf)) return {};
   const f = readMessage(buf);
   const meta: Record<string, unknown> = {};
-  for (const [n, key] of [[1, 'name'], [2, 'generateName'], [3, 'namespace'], [6, 'resourceVersion']] as const) {
+  for (const [n, key] of [
+    [1, 'name'],
+    [2, 'generateName'],
+    [3, 'namespace'],
+    [6, 'resourceVersion'],
+  ] as const) {
     const v = str(f, n);
     if (v !== undefined && v !== '') meta[key] = v;
   }
@@ -84,7 +89,10 @@ function objectMeta(buf: Buffer | number | undefined): Record<string, unknown> {
   if (labels !== undefined) meta['labels'] = labels;
   const annotations = map(f, 12, false);
   if (annotations !== undefined) meta['annotations'] = annotations;
-  const finalizers = f.get(14)?.filter(Buffer.isBuffer).map((b) => b.toString('utf8'));
+  const finalizers = f
+    .get(14)
+    ?.filter(Buffer.isBuffer)
+    .map((b) => b.toString('utf8'));
   if (finalizers !== undefined) meta['finalizers'] = finalizers;
   return meta;
 }
@@ -105,11 +113,25 @@ export function decodeKubernetesProtobuf(body: Buffer): unknown {
     case 'v1/Namespace':
       return base;
     case 'v1/ConfigMap':
-      return { ...base, ...opt('data', map(obj, 2, false)), ...opt('binaryData', map(obj, 3, true)), ...opt('immutable', bool(obj, 4)) };
+      return {
+        ...base,
+        ...opt('data', map(obj, 2, false)),
+        ...opt('binaryData', map(obj, 3, true)),
+        ...opt('immutable', bool(obj, 4)),
+      };
     case 'v1/Secret':
-      return { ...base, ...opt('data', map(obj, 2, true)), ...opt('type', str(obj, 3)), ...opt('stringData', map(obj, 4, false)), ...opt('immutable', bool(obj, 5)) };
+      return {
+        ...base,
+        ...opt('data', map(obj, 2, true)),
+        ...opt('type', str(obj, 3)),
+        ...opt('stringData', map(obj, 4, false)),
+        ...opt('immutable', bool(obj, 5)),
+      };
     default:
-      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is accepted only for Namespace, ConfigMap and Secret)`);
+      throw new ApiError(
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is accepted only for Namespace, ConfigMap and Secret)`,
+      );
   }
 }
 

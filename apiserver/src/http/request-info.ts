@@ -96,7 +96,8 @@ function checkPathSegmentName(what: 'Name' | 'Namespace', value: string): void {
   if (value === '.' || value === '..') problems.push(`may not be '${value}'`);
   if (value.includes('/')) problems.push("may not contain '/'");
   if (value.includes('%')) problems.push("may not contain '%'");
-  if (problems.length > 0) throw badRequest(`${what} parameter invalid: ${JSON.stringify(value)}: ${problems.join(';')}`);
+  if (problems.length > 0)
+    throw badRequest(`${what} parameter invalid: ${JSON.stringify(value)}: ${problems.join(';')}`);
 }
 
 /** A path segment, percent-decoded; a malformed escape is the client's error. */

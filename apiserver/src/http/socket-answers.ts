@@ -9,7 +9,15 @@ import type { Status, StatusReason } from '../errors/api-error.js';
 type HttpSocket = Duplex & { _httpMessage?: { headersSent?: boolean } };
 
 function writeStatus(socket: Duplex, code: number, phrase: string, reason: StatusReason, message: string): void {
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code } satisfies Status);
+  const body = JSON.stringify({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  } satisfies Status);
   socket.end(
     `HTTP/1.1 ${code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -34,5 +42,11 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
 /** CONNECT serves nothing here (exec and attach use WebSocket upgrades): 405, as Kubernetes answers it. */
 export function answerConnect(req: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => socket.destroy());
-  writeStatus(socket, 405, 'Method Not Allowed', 'MethodNotAllowed', `the server does not allow this method on the requested resource (CONNECT ${req.url ?? ''})`);
+  writeStatus(
+    socket,
+    405,
+    'Method Not Allowed',
+    'MethodNotAllowed',
+    `the server does not allow this method on the requested resource (CONNECT ${req.url ?? ''})`,
+  );
 }

@@ -17,7 +17,8 @@ export const isLogLevel = (value: string): value is LogLevel => (logLevels as re
  * lost when the process exits. An unknown level is refused before anything is written.
  */
 export function createLogger(options: { readonly level: string; readonly name?: string }): Logger {
-  if (!isLogLevel(options.level)) throw new InvalidArgumentError(`log level must be one of ${logLevels.join(', ')}, got "${options.level}"`);
+  if (!isLogLevel(options.level))
+    throw new InvalidArgumentError(`log level must be one of ${logLevels.join(', ')}, got "${options.level}"`);
   return pino({ name: options.name ?? 'berth', level: options.level }, pino.destination({ fd: 2, sync: true }));
 }
 

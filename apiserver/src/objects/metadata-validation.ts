@@ -25,7 +25,10 @@ const metadataEnvelope: JSONSchemaProps = { type: 'object', properties: { metada
  */
 export function validateMetadataTypes(metadata: unknown): FieldError[] {
   // A null field of ObjectMeta decodes as absent in Kubernetes (`creationTimestamp: null` from kubectl).
-  const present = typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? Object.fromEntries(Object.entries(metadata).filter(([, v]) => v !== null)) : metadata;
+  const present =
+    typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
+      ? Object.fromEntries(Object.entries(metadata).filter(([, v]) => v !== null))
+      : metadata;
   return validateAgainstSchema({ metadata: present }, metadataEnvelope);
 }
 
@@ -35,7 +38,8 @@ export function validateObjectMeta(meta: ObjectMeta, namespaced: boolean, nameIs
   if (name === '') {
     problems.push(required('metadata.name', 'name or generateName is required'));
   } else {
-    for (const why of nameIsLabel ? isDNS1123Label(name) : isDNS1123Subdomain(name)) problems.push(invalid('metadata.name', name, why));
+    for (const why of nameIsLabel ? isDNS1123Label(name) : isDNS1123Subdomain(name))
+      problems.push(invalid('metadata.name', name, why));
   }
   if (namespaced) {
     const ns = meta.namespace ?? '';
@@ -57,7 +61,9 @@ export function validateObjectMeta(meta: ObjectMeta, namespaced: boolean, nameIs
     uids.add(ref.uid);
   });
   if ((meta.ownerReferences ?? []).filter((r) => r.controller === true).length > 1) {
-    problems.push(invalid('metadata.ownerReferences', meta.ownerReferences, 'Only one reference can have Controller set to true'));
+    problems.push(
+      invalid('metadata.ownerReferences', meta.ownerReferences, 'Only one reference can have Controller set to true'),
+    );
   }
   return problems;
 }

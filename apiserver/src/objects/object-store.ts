@@ -5,16 +5,16 @@
 
 import { randomUUID } from 'node:crypto';
 import type { FieldError } from '@berth/api';
-import {
-  alreadyExists,
-  ApiError,
-  badRequest,
-  invalid,
-  notFound,
-  staleResourceVersion,
-} from '../errors/api-error.js';
+import { alreadyExists, ApiError, badRequest, invalid, notFound, staleResourceVersion } from '../errors/api-error.js';
 import { objectMetaSchema } from '../registry/object-meta-schema.js';
-import { admitMutating, admitValidating, noAdmission, type Admission, type AdmissionAttributes, type AdmissionOperation } from '../admission/admission.js';
+import {
+  admitMutating,
+  admitValidating,
+  noAdmission,
+  type Admission,
+  type AdmissionAttributes,
+  type AdmissionOperation,
+} from '../admission/admission.js';
 import type { UserInfo } from '../authentication/authenticator.js';
 import { writeStrategy, type Subresource } from '../registry/status-strategy.js';
 import { pendingFinalizers, type Strategy } from '../registry/strategy.js';
@@ -119,7 +119,11 @@ export class ObjectStore {
     const { resource } = scope;
     this.#checkEnvelope(scope, obj);
     if (resource.namespaced) await this.#checkNamespaceWritable(obj.metadata.namespace ?? '');
-    if ((obj.metadata.name ?? '') === '' && obj.metadata.generateName !== undefined && obj.metadata.generateName !== '') {
+    if (
+      (obj.metadata.name ?? '') === '' &&
+      obj.metadata.generateName !== undefined &&
+      obj.metadata.generateName !== ''
+    ) {
       obj.metadata.name = obj.metadata.generateName + randomSuffix();
     }
     this.#cleanInput(resource, obj, options, 'main');
@@ -205,7 +209,11 @@ export class ObjectStore {
         if (options.dryRun) return { object: this.#present(resource, this.#toStorage(resource, next)), created: false };
         if (finished) {
           const result = await this.store.delete(key, stored.modRevision);
-          if (result.ok) return { object: { ...next, metadata: { ...next.metadata, resourceVersion: String(result.revision) } }, created: false };
+          if (result.ok)
+            return {
+              object: { ...next, metadata: { ...next.metadata, resourceVersion: String(result.revision) } },
+              created: false,
+            };
         } else {
           const toStore = this.#toStorage(resource, next);
           const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
@@ -242,12 +250,23 @@ export class ObjectStore {
         const current = this.#present(resource, decode(stored));
         const pre = options.preconditions;
         if (pre?.uid !== undefined && pre.uid !== current.metadata.uid) {
-          throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, { name, group: resource.group, kind: resource.plural });
+          throw new ApiError(
+            'Conflict',
+            `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+            { name, group: resource.group, kind: resource.plural },
+          );
         }
         if (pre?.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) {
-          throw new ApiError('Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, { name, group: resource.group, kind: resource.plural });
+          throw new ApiError(
+            'Conflict',
+            `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+            { name, group: resource.group, kind: resource.plural },
+          );
         }
-        warnings = await admitValidating(this.admission, admissionAttributes('DELETE', scope, undefined, current, undefined, options));
+        warnings = await admitValidating(
+          this.admission,
+          admissionAttributes('DELETE', scope, undefined, current, undefined, options),
+        );
         if (pendingFinalizers(resource.strategy, current).length > 0) {
           if (isTerminating(current)) return { object: current, gone: false };
           const next = cloneJson(current);
@@ -264,7 +283,10 @@ export class ObjectStore {
         if (options.dryRun) return { object: current, gone: true };
         const result = await this.store.delete(key, stored.modRevision);
         if (!result.ok) continue;
-        return { object: { ...current, metadata: { ...current.metadata, resourceVersion: String(result.revision) } }, gone: true };
+        return {
+          object: { ...current, metadata: { ...current.metadata, resourceVersion: String(result.revision) } },
+          gone: true,
+        };
       }
     } finally {
       options.warnings?.push(...warnings);
@@ -274,7 +296,8 @@ export class ObjectStore {
   /** Body must name this resource's group/kind (any served version) and agree with the URL. */
   #checkEnvelope(scope: ObjectScope, obj: KubeObject, urlName?: string): void {
     const { resource } = scope;
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw badRequest('the body of the request must be a JSON object');
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw badRequest('the body of the request must be a JSON object');
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     dropMetadataNulls(obj.metadata);
     const typeProblems = validateMetadataTypes(obj.metadata);
@@ -286,11 +309,18 @@ export class ObjectStore {
     if (obj.apiVersion === undefined || obj.apiVersion === '') obj.apiVersion = expected;
     if (obj.kind === undefined || obj.kind === '') obj.kind = resource.kind;
     if (obj.kind !== resource.kind) {
-      throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${resource.kind})`);
+      throw badRequest(
+        `the kind in the data (${String(obj.kind)}) does not match the expected kind (${resource.kind})`,
+      );
     }
     const bodyVersion = String(obj.apiVersion);
-    if (groupOf(bodyVersion) !== resource.group || this.registry.get(resource.group, versionOf(bodyVersion), resource.plural) === undefined) {
-      throw badRequest(`the API version in the data (${bodyVersion}) does not match the expected API version (${expected})`);
+    if (
+      groupOf(bodyVersion) !== resource.group ||
+      this.registry.get(resource.group, versionOf(bodyVersion), resource.plural) === undefined
+    ) {
+      throw badRequest(
+        `the API version in the data (${bodyVersion}) does not match the expected API version (${expected})`,
+      );
     }
     obj.apiVersion = expected;
     const meta = obj.metadata;
@@ -330,13 +360,26 @@ export class ObjectStore {
   #carryServerFields(next: KubeObject, current: KubeObject): void {
     const meta = next.metadata;
     const cur = current.metadata;
-    for (const k of ['uid', 'creationTimestamp', 'generation', 'namespace', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+    for (const k of [
+      'uid',
+      'creationTimestamp',
+      'generation',
+      'namespace',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+    ] as const) {
       if (cur[k] === undefined) delete meta[k];
       else (meta as Record<string, unknown>)[k] = cur[k];
     }
   }
 
-  #validate(scope: ObjectScope, strategy: Strategy, obj: KubeObject, prev: KubeObject | undefined, warnings: string[]): void {
+  #validate(
+    scope: ObjectScope,
+    strategy: Strategy,
+    obj: KubeObject,
+    prev: KubeObject | undefined,
+    warnings: string[],
+  ): void {
     const { resource } = scope;
     const problems: FieldError[] = validateObjectMeta(obj.metadata, resource.namespaced, resource.kind === 'Namespace');
     if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
@@ -359,12 +402,22 @@ export class ObjectStore {
     const stored = await this.store.get(objectKey(nsResource, undefined, namespace));
     if (stored === undefined) throw notFound(namespaceResource, namespace);
     if (isTerminating(decode(stored))) {
-      throw new ApiError('Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
-        name: namespace,
-        group: '',
-        kind: 'namespaces',
-        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
-      });
+      throw new ApiError(
+        'Forbidden',
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          name: namespace,
+          group: '',
+          kind: 'namespaces',
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${namespace} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      );
     }
   }
 
@@ -407,8 +460,10 @@ export function defaultOnRead(resource: Resource, obj: KubeObject): void {
   if (hasDefaults(resource.schema)) applyDefaults(obj, resource.schema);
 }
 
-const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
-const versionOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion);
+const groupOf = (apiVersion: string): string =>
+  apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+const versionOf = (apiVersion: string): string =>
+  apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion;
 
 /** The stored JSON, with the revision of the write as the object's resourceVersion. */
 function render(obj: KubeObject, revision: number): string {
@@ -431,7 +486,8 @@ function dropEmptyMaps(obj: KubeObject): void {
   const meta = obj.metadata;
   for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields'] as const) {
     const v = meta[k];
-    if (v !== undefined && (v === null || (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0))) delete meta[k];
+    if (v !== undefined && (v === null || (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0)))
+      delete meta[k];
   }
 }
 
@@ -452,7 +508,11 @@ function unchanged(next: KubeObject, prev: KubeObject): boolean {
   const { resourceVersion: _n, managedFields: nextFields, ...nextIdentity } = nextMeta;
   const { resourceVersion: _p, managedFields: prevFields, ...prevIdentity } = prevMeta;
   const untimed = (fields: typeof nextFields) => fields?.map(({ time: _t, ...entry }) => entry);
-  return jsonEqual(nextRest, prevRest) && jsonEqual(nextIdentity, prevIdentity) && jsonEqual(untimed(nextFields), untimed(prevFields));
+  return (
+    jsonEqual(nextRest, prevRest) &&
+    jsonEqual(nextIdentity, prevIdentity) &&
+    jsonEqual(untimed(nextFields), untimed(prevFields))
+  );
 }
 
 const suffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';

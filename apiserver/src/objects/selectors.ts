@@ -34,7 +34,11 @@ function stringAt(obj: unknown, path: string): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-export function buildFilter(resource: Resource, labelSelector: string | undefined, fieldSelector: string | undefined): ObjectFilter | undefined {
+export function buildFilter(
+  resource: Resource,
+  labelSelector: string | undefined,
+  fieldSelector: string | undefined,
+): ObjectFilter | undefined {
   const filters: ObjectFilter[] = [];
   if (labelSelector !== undefined && labelSelector.trim() !== '') {
     let selector: ReturnType<typeof parseLabelSelector>;

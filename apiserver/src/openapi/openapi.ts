@@ -16,12 +16,21 @@ export function schemaName(r: { group: string; version: string; kind: string }):
   return `${prefix}.${r.version}.${r.kind}`;
 }
 
-const query = (name: string, description: string, type = 'string') => ({ name, in: 'query', description, schema: { type }, uniqueItems: true });
+const query = (name: string, description: string, type = 'string') => ({
+  name,
+  in: 'query',
+  description,
+  schema: { type },
+  uniqueItems: true,
+});
 
 const writeParams = [
   query('dryRun', 'When present, indicates that modifications should not be persisted.'),
   query('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
-  query('fieldValidation', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.'),
+  query(
+    'fieldValidation',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.',
+  ),
 ];
 const listParams = [
   query('labelSelector', 'A selector to restrict the list of returned objects by their labels.'),
@@ -38,7 +47,10 @@ function operations(r: Resource, withStatus: 'main' | 'status') {
   const gvk = { group: r.group, version: r.version, kind: r.kind };
   const ref = { $ref: `#/components/schemas/${schemaName(r)}` };
   const body = { content: { 'application/json': { schema: ref }, 'application/yaml': { schema: ref } } };
-  const ok = (description: string) => ({ description, content: { 'application/json': { schema: ref }, 'application/yaml': { schema: ref } } });
+  const ok = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: ref }, 'application/yaml': { schema: ref } },
+  });
   const patchTypes = [
     'application/json-patch+json',
     'application/merge-patch+json',
@@ -49,7 +61,13 @@ function operations(r: Resource, withStatus: 'main' | 'status') {
   const suffix = withStatus === 'status' ? 'Status' : '';
   return {
     get: { operationId: `read${r.kind}${suffix}`, ...action('get'), responses: { '200': ok('OK') } },
-    put: { operationId: `replace${r.kind}${suffix}`, ...action('put'), parameters: writeParams, requestBody: body, responses: { '200': ok('OK'), '201': ok('Created') } },
+    put: {
+      operationId: `replace${r.kind}${suffix}`,
+      ...action('put'),
+      parameters: writeParams,
+      requestBody: body,
+      responses: { '200': ok('OK'), '201': ok('Created') },
+    },
     patch: {
       operationId: `patch${r.kind}${suffix}`,
       ...action('patch'),
@@ -58,7 +76,23 @@ function operations(r: Resource, withStatus: 'main' | 'status') {
       responses: { '200': ok('OK'), '201': ok('Created') },
     },
     ...(withStatus === 'main'
-      ? { delete: { operationId: `delete${r.kind}`, ...action('delete'), parameters: [query('dryRun', 'dry run'), query('gracePeriodSeconds', 'grace period', 'integer'), query('propagationPolicy', 'propagation policy')], responses: { '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${statusRef}` } } } } } } }
+      ? {
+          delete: {
+            operationId: `delete${r.kind}`,
+            ...action('delete'),
+            parameters: [
+              query('dryRun', 'dry run'),
+              query('gracePeriodSeconds', 'grace period', 'integer'),
+              query('propagationPolicy', 'propagation policy'),
+            ],
+            responses: {
+              '200': {
+                description: 'OK',
+                content: { 'application/json': { schema: { $ref: `#/components/schemas/${statusRef}` } } },
+              },
+            },
+          },
+        }
       : {}),
   };
 }
@@ -70,12 +104,35 @@ function pathsOf(r: Resource): Record<string, unknown> {
   const ref = { $ref: `#/components/schemas/${schemaName(r)}` };
   const paths: Record<string, unknown> = {
     [collection]: {
-      get: { operationId: `list${r.kind}`, 'x-kubernetes-action': 'list', 'x-kubernetes-group-version-kind': gvk, parameters: listParams, responses: { '200': { description: 'OK' } } },
-      post: { operationId: `create${r.kind}`, 'x-kubernetes-action': 'post', 'x-kubernetes-group-version-kind': gvk, parameters: writeParams, requestBody: { content: { 'application/json': { schema: ref } } }, responses: { '201': { description: 'Created' } } },
+      get: {
+        operationId: `list${r.kind}`,
+        'x-kubernetes-action': 'list',
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: listParams,
+        responses: { '200': { description: 'OK' } },
+      },
+      post: {
+        operationId: `create${r.kind}`,
+        'x-kubernetes-action': 'post',
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: writeParams,
+        requestBody: { content: { 'application/json': { schema: ref } } },
+        responses: { '201': { description: 'Created' } },
+      },
       ...(r.strategy.deleteCollection === false
         ? {}
-        : { delete: { operationId: `deletecollection${r.kind}`, 'x-kubernetes-action': 'deletecollection', 'x-kubernetes-group-version-kind': gvk, parameters: listParams, responses: { '200': { description: 'OK' } } } }),
-      ...(r.namespaced ? { parameters: [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] } : {}),
+        : {
+            delete: {
+              operationId: `deletecollection${r.kind}`,
+              'x-kubernetes-action': 'deletecollection',
+              'x-kubernetes-group-version-kind': gvk,
+              parameters: listParams,
+              responses: { '200': { description: 'OK' } },
+            },
+          }),
+      ...(r.namespaced
+        ? { parameters: [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] }
+        : {}),
     },
     [`${collection}/{name}`]: operations(r, 'main'),
   };
@@ -90,9 +147,18 @@ function publishedSchema(r: Resource): JSONSchemaProps {
     ...schema,
     properties: {
       ...(schema.properties ?? {}),
-      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-      metadata: { description: "Standard object's metadata.", allOf: [{ $ref: `#/components/schemas/${objectMetaRef}` }] },
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion defines the versioned schema of this representation of an object.',
+      },
+      kind: {
+        type: 'string',
+        description: 'Kind is a string value representing the REST resource this object represents.',
+      },
+      metadata: {
+        description: "Standard object's metadata.",
+        allOf: [{ $ref: `#/components/schemas/${objectMetaRef}` }],
+      },
     },
     'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
   };
@@ -120,7 +186,8 @@ export class OpenApiCache {
 
   index(): unknown {
     const paths: Record<string, { serverRelativeURL: string }> = {};
-    for (const [key, doc] of this.documents()) paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${doc.hash}` };
+    for (const [key, doc] of this.documents())
+      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${doc.hash}` };
     return { paths };
   }
 
@@ -141,7 +208,11 @@ export class OpenApiCache {
           schemas: {
             ...Object.fromEntries(resources.map((r) => [schemaName(r), publishedSchema(r)])),
             [objectMetaRef]: objectMetaSchema,
-            [statusRef]: { type: 'object', description: 'Status is a return value for calls that don\'t return other objects.', 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }] },
+            [statusRef]: {
+              type: 'object',
+              description: "Status is a return value for calls that don't return other objects.",
+              'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }],
+            },
           },
         },
       };

@@ -66,11 +66,17 @@ const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
  */
 export function parseJsonPatch(patch: unknown): JsonPatchOperation[] {
   if (!Array.isArray(patch)) {
-    throw new JsonPatchError('BERTH_JSON_PATCH_MALFORMED', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+    throw new JsonPatchError(
+      'BERTH_JSON_PATCH_MALFORMED',
+      'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+    );
   }
   for (const op of patch) {
     if (!isJsonObject(op as JsonValue)) {
-      throw new JsonPatchError('BERTH_JSON_PATCH_MALFORMED', 'json: cannot unmarshal array into Go value of type jsonpatch.Operation');
+      throw new JsonPatchError(
+        'BERTH_JSON_PATCH_MALFORMED',
+        'json: cannot unmarshal array into Go value of type jsonpatch.Operation',
+      );
     }
   }
   if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
@@ -93,7 +99,8 @@ export function applyJsonPatch(document: JsonValue, patch: unknown): JsonValue {
     const op = ops[i] as unknown as Record<string, unknown>;
     checkOperation(doc, op, i);
     try {
-      doc = jsonpatch.applyOperation(doc, op as unknown as jsonpatch.Operation, false, true, true, i).newDocument as JsonValue;
+      doc = jsonpatch.applyOperation(doc, op as unknown as jsonpatch.Operation, false, true, true, i)
+        .newDocument as JsonValue;
     } catch (e) {
       // checkOperation covers every failure fast-json-patch knows; this is the safety net.
       throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', e instanceof Error ? e.message : String(e), i);
@@ -105,27 +112,51 @@ export function applyJsonPatch(document: JsonValue, patch: unknown): JsonValue {
 function checkOperation(doc: JsonValue, op: Record<string, unknown>, index: number): void {
   const kind = op['op'];
   if (typeof kind !== 'string' || !OPS.has(kind)) {
-    throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', `Unexpected kind: ${typeof kind === 'string' ? kind : 'unknown'}`, index);
+    throw new JsonPatchError(
+      'BERTH_JSON_PATCH_INVALID_OPERATION',
+      `Unexpected kind: ${typeof kind === 'string' ? kind : 'unknown'}`,
+      index,
+    );
   }
   const path = op['path'];
   if (typeof path !== 'string') {
-    throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', 'operation missing path field: missing value', index);
+    throw new JsonPatchError(
+      'BERTH_JSON_PATCH_INVALID_OPERATION',
+      'operation missing path field: missing value',
+      index,
+    );
   }
   if ((kind === 'add' || kind === 'replace' || kind === 'test') && !('value' in op)) {
-    throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', 'operation, missing value field: missing value', index);
+    throw new JsonPatchError(
+      'BERTH_JSON_PATCH_INVALID_OPERATION',
+      'operation, missing value field: missing value',
+      index,
+    );
   }
   const tokens = parsePointer(path, `${kind} operation failed to decode path`, index);
   if (kind === 'move' || kind === 'copy') {
     const from = op['from'];
     if (typeof from !== 'string') {
-      throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', 'operation, missing from field: missing value', index);
+      throw new JsonPatchError(
+        'BERTH_JSON_PATCH_INVALID_OPERATION',
+        'operation, missing from field: missing value',
+        index,
+      );
     }
     const fromTokens = parsePointer(from, `${kind} operation failed to decode from`, index);
     if (!resolve(doc, fromTokens, false, index).found) {
-      throw new JsonPatchError('BERTH_JSON_PATCH_PATH_NOT_FOUND', `${kind} operation does not apply: doc is missing from path: ${from}: missing value`, index);
+      throw new JsonPatchError(
+        'BERTH_JSON_PATCH_PATH_NOT_FOUND',
+        `${kind} operation does not apply: doc is missing from path: ${from}: missing value`,
+        index,
+      );
     }
     if (kind === 'move' && fromTokens.length < tokens.length && fromTokens.every((t, j) => t === tokens[j])) {
-      throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', `move operation does not apply: from ${from} is a prefix of path ${path}`, index);
+      throw new JsonPatchError(
+        'BERTH_JSON_PATCH_INVALID_OPERATION',
+        `move operation does not apply: from ${from} is a prefix of path ${path}`,
+        index,
+      );
     }
   }
   const adding = kind === 'add' || kind === 'move' || kind === 'copy';
@@ -139,7 +170,10 @@ function checkOperation(doc: JsonValue, op: Record<string, unknown>, index: numb
   if (!r.parentFound) {
     const what = kind === 'move' || kind === 'copy' ? 'destination path' : 'path';
     const quoted = kind === 'add' || kind === 'remove' ? `"${path}"` : path;
-    const prefix = kind === 'test' ? 'test operation does not apply: is missing path' : `${kind} operation does not apply: doc is missing ${what}`;
+    const prefix =
+      kind === 'test'
+        ? 'test operation does not apply: is missing path'
+        : `${kind} operation does not apply: doc is missing ${what}`;
     throw new JsonPatchError('BERTH_JSON_PATCH_PATH_NOT_FOUND', `${prefix}: ${quoted}: missing value`, index);
   }
   // The parent exists but the final member does not.
@@ -152,20 +186,36 @@ function checkOperation(doc: JsonValue, op: Record<string, unknown>, index: numb
     );
   }
   if (kind === 'replace') {
-    throw new JsonPatchError('BERTH_JSON_PATCH_PATH_NOT_FOUND', `replace operation does not apply: doc is missing key: ${path}: missing value`, index);
+    throw new JsonPatchError(
+      'BERTH_JSON_PATCH_PATH_NOT_FOUND',
+      `replace operation does not apply: doc is missing key: ${path}: missing value`,
+      index,
+    );
   }
-  throw new JsonPatchError('BERTH_JSON_PATCH_PATH_NOT_FOUND', `test operation does not apply: is missing path: ${path}: missing value`, index);
+  throw new JsonPatchError(
+    'BERTH_JSON_PATCH_PATH_NOT_FOUND',
+    `test operation does not apply: is missing path: ${path}: missing value`,
+    index,
+  );
 }
 
 function parsePointer(pointer: string, what: string, index: number): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) {
-    throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', `${what}: invalid JSON pointer ${JSON.stringify(pointer)}`, index);
+    throw new JsonPatchError(
+      'BERTH_JSON_PATCH_INVALID_OPERATION',
+      `${what}: invalid JSON pointer ${JSON.stringify(pointer)}`,
+      index,
+    );
   }
   const parts = pointer.slice(1).split('/');
   for (const p of parts) {
     if (/~[^01]|~$/.test(p)) {
-      throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_OPERATION', `${what}: invalid JSON pointer ${JSON.stringify(pointer)}`, index);
+      throw new JsonPatchError(
+        'BERTH_JSON_PATCH_INVALID_OPERATION',
+        `${what}: invalid JSON pointer ${JSON.stringify(pointer)}`,
+        index,
+      );
     }
   }
   return parts.map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -189,7 +239,11 @@ function resolve(
       if (last && adding && t === '-') return { found: false, parentFound: true };
       if (!/^(0|[1-9][0-9]*)$/.test(t)) {
         if (/^[0-9]+$/.test(t)) {
-          throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_INDEX', `value was not a proper array index: '${t}': invalid index referenced`, index);
+          throw new JsonPatchError(
+            'BERTH_JSON_PATCH_INVALID_INDEX',
+            `value was not a proper array index: '${t}': invalid index referenced`,
+            index,
+          );
         }
         if (last) return { found: false, parentFound: true };
         return { found: false, parentFound: false };
@@ -197,10 +251,15 @@ function resolve(
       const n = Number(t);
       const limit = last && adding ? cur.length : cur.length - 1;
       if (n > limit) {
-        throw new JsonPatchError('BERTH_JSON_PATCH_INVALID_INDEX', `Unable to access invalid index: ${n}: invalid index referenced`, index);
+        throw new JsonPatchError(
+          'BERTH_JSON_PATCH_INVALID_INDEX',
+          `Unable to access invalid index: ${n}: invalid index referenced`,
+          index,
+        );
       }
       cur = cur[n] as JsonValue;
-      if (last) return cur === undefined ? { found: false, parentFound: true } : { found: true, parentFound: true, value: cur };
+      if (last)
+        return cur === undefined ? { found: false, parentFound: true } : { found: true, parentFound: true, value: cur };
     } else if (isJsonObject(cur)) {
       const has = Object.hasOwn(cur, t);
       if (!has) return { found: false, parentFound: last };

@@ -5,7 +5,14 @@
 
 import { BerthError } from '@berth/api';
 import { toApiError } from '../errors/status.js';
-import { compileSchema, fieldType, type ListType, type MapType, type TypeNode, UNTYPED } from '../field-ownership/schema-type.js';
+import {
+  compileSchema,
+  fieldType,
+  type ListType,
+  type MapType,
+  type TypeNode,
+  UNTYPED,
+} from '../field-ownership/schema-type.js';
 import { isJsonObject, jsonClone, type JsonObject, type JsonValue } from './json-value.js';
 
 const DIRECTIVE = '$patch';
@@ -37,7 +44,11 @@ const ERR_SET_ORDER = 'invalid patch format of setElementOrder list';
  * Apply a strategic merge `patch` to `original`, typed by the kind's schema (JSONSchemaProps with
  * `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key`). Inputs are not mutated.
  */
-export function applyStrategicMergePatch(original: JsonObject, patch: JsonValue, schema: JsonObject | undefined): JsonObject {
+export function applyStrategicMergePatch(
+  original: JsonObject,
+  patch: JsonValue,
+  schema: JsonObject | undefined,
+): JsonObject {
   if (!isJsonObject(patch)) throw bad('invalid JSON document');
   const type = compileSchema(schema);
   const out = mergeMap(jsonClone(original), jsonClone(patch), type);
@@ -136,8 +147,10 @@ function mergeSetElementOrder(original: JsonObject, patch: JsonObject, t: TypeNo
     const field = extractKey(key, SET_ELEMENT_ORDER, ERR_SET_ORDER);
     const origList = original[field];
     const patchList = patch[field];
-    if (origList !== undefined && !Array.isArray(origList)) throw invalid(`expected a []interface {}, but received a ${goType(origList)}`);
-    if (patchList !== undefined && !Array.isArray(patchList)) throw invalid(`expected a []interface {}, but received a ${goType(patchList)}`);
+    if (origList !== undefined && !Array.isArray(origList))
+      throw invalid(`expected a []interface {}, but received a ${goType(origList)}`);
+    if (patchList !== undefined && !Array.isArray(patchList))
+      throw invalid(`expected a []interface {}, but received a ${goType(patchList)}`);
     const ct = childType(t, field);
     const lt = ct.kind === 'list' ? ct : undefined;
     const mergeKey = lt?.patchMergeKey ?? '';
@@ -151,7 +164,8 @@ function mergeSetElementOrder(original: JsonObject, patch: JsonObject, t: TypeNo
     } else if (origList !== undefined && patchList !== undefined) {
       merged = lt?.patchMerge ? mergeSlice(origList, patchList, lt, false) : patchList;
     } else continue;
-    const [inOrder, serverOnly] = mergeKey === '' ? partitionPrimitives(merged, order) : partitionMaps(merged, order, mergeKey);
+    const [inOrder, serverOnly] =
+      mergeKey === '' ? partitionPrimitives(merged, order) : partitionMaps(merged, order, mergeKey);
     const kind = elementKind(origList ?? [], patchList ?? []);
     original[field] = normalizeElementOrder(inOrder, serverOnly, order, origList ?? [], mergeKey, kind);
     delete patch[field];
@@ -160,7 +174,8 @@ function mergeSetElementOrder(original: JsonObject, patch: JsonObject, t: TypeNo
 
 function validateSetOrder(patchList: JsonValue[], order: JsonValue[], mergeKey: string): void {
   if (order.length === 0 || patchList.length === 0) return;
-  const nonDelete = mergeKey !== '' ? patchList.filter((v) => !(isJsonObject(v) && v[DIRECTIVE] === 'delete')) : patchList;
+  const nonDelete =
+    mergeKey !== '' ? patchList.filter((v) => !(isJsonObject(v) && v[DIRECTIVE] === 'delete')) : patchList;
   let pi = 0;
   let oi = 0;
   while (pi < nonDelete.length && oi < order.length) {
@@ -173,13 +188,16 @@ function validateSetOrder(patchList: JsonValue[], order: JsonValue[], mergeKey: 
     oi++;
   }
   if (pi < nonDelete.length && oi >= order.length) {
-    throw invalid(`The order in patch list:\n${goValue(patchList)}\n doesn't match ${SET_ELEMENT_ORDER} list:\n${goValue(order)}\n`);
+    throw invalid(
+      `The order in patch list:\n${goValue(patchList)}\n doesn't match ${SET_ELEMENT_ORDER} list:\n${goValue(order)}\n`,
+    );
   }
 }
 
 function mergeKeyValueEqual(l: JsonValue, r: JsonValue, mergeKey: string): boolean {
   if (mergeKey === '') return l === r;
-  if (!isJsonObject(l) || !isJsonObject(r)) throw invalid(`expected a map[string]interface {}, but received a ${goType(isJsonObject(l) ? r : l)}`);
+  if (!isJsonObject(l) || !isJsonObject(r))
+    throw invalid(`expected a map[string]interface {}, but received a ${goType(isJsonObject(l) ? r : l)}`);
   if (!(mergeKey in l)) throw noMergeKey(l, mergeKey);
   if (!(mergeKey in r)) throw noMergeKey(r, mergeKey);
   return l[mergeKey] === r[mergeKey];
@@ -203,14 +221,20 @@ function elementKind(...lists: JsonValue[][]): Kind {
       if (prev === undefined) {
         if (k === 'array') throw invalid('lists of lists are not supported');
         prev = k;
-      } else if (prev !== k) throw invalid(`list element types are not identical: ${goValue(lists as unknown as JsonValue)}`);
+      } else if (prev !== k)
+        throw invalid(`list element types are not identical: ${goValue(lists as unknown as JsonValue)}`);
     }
   }
   if (prev === undefined) throw invalid('no elements in any of the given slices');
   return prev === 'object' ? 'map' : 'scalar';
 }
 
-function mergeSlice(original: JsonValue[], patch: JsonValue[], lt: ListType | undefined, isDeleteList: boolean): JsonValue[] {
+function mergeSlice(
+  original: JsonValue[],
+  patch: JsonValue[],
+  lt: ListType | undefined,
+  isDeleteList: boolean,
+): JsonValue[] {
   if (original.length === 0 && patch.length === 0) return original;
   const kind = elementKind(original, patch);
   const mergeKey = lt?.patchMergeKey ?? '';
@@ -232,7 +256,11 @@ function mergeSlice(original: JsonValue[], patch: JsonValue[], lt: ListType | un
   return normalizeElementOrder(inPatch, serverOnly, p, orig, mergeKey, kind);
 }
 
-function mergeSliceWithSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKey: string): [JsonValue[], JsonValue[]] {
+function mergeSliceWithSpecialElements(
+  original: JsonValue[],
+  patch: JsonValue[],
+  mergeKey: string,
+): [JsonValue[], JsonValue[]] {
   const plain: JsonValue[] = [];
   let replace = false;
   let orig = original;
@@ -254,7 +282,12 @@ function mergeSliceWithSpecialElements(original: JsonValue[], patch: JsonValue[]
   return replace ? [plain, []] : [orig, plain];
 }
 
-function mergeSliceWithoutSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKey: string, itemType: TypeNode): JsonValue[] {
+function mergeSliceWithoutSpecialElements(
+  original: JsonValue[],
+  patch: JsonValue[],
+  mergeKey: string,
+  itemType: TypeNode,
+): JsonValue[] {
   const out = [...original];
   for (const v of patch) {
     const m = v as JsonObject;
@@ -309,7 +342,8 @@ function partitionMaps(list: JsonValue[], by: JsonValue[], mergeKey: string): [J
 }
 
 function indexIn(l: JsonValue[], v: JsonValue, mergeKey: string, kind: Kind): number {
-  const get = (x: JsonValue): JsonValue | undefined => (kind === 'map' ? (isJsonObject(x) ? x[mergeKey] : undefined) : x);
+  const get = (x: JsonValue): JsonValue | undefined =>
+    kind === 'map' ? (isJsonObject(x) ? x[mergeKey] : undefined) : x;
   const want = get(v);
   for (let i = 0; i < l.length; i++) if (get(l[i] as JsonValue) === want) return i;
   return -1;
@@ -319,7 +353,8 @@ function normalizeSliceOrder(toSort: JsonValue[], order: JsonValue[], mergeKey: 
   let items = toSort;
   let toDelete: JsonValue[] = [];
   if (kind === 'map') {
-    for (const l of [toSort, order]) for (const v of l) if (isJsonObject(v) && !(mergeKey in v)) throw noMergeKey(v, mergeKey);
+    for (const l of [toSort, order])
+      for (const v of l) if (isJsonObject(v) && !(mergeKey in v)) throw noMergeKey(v, mergeKey);
     items = toSort.filter((v) => !(isJsonObject(v) && v[DIRECTIVE] === 'delete'));
     toDelete = toSort.filter((v) => isJsonObject(v) && v[DIRECTIVE] === 'delete');
   }
@@ -403,5 +438,8 @@ function goValue(v: JsonValue): string {
   return String(v);
 }
 function goMap(m: JsonObject): string {
-  return `map[${Object.keys(m).sort().map((k) => `${k}:${goValue(m[k] as JsonValue)}`).join(' ')}]`;
+  return `map[${Object.keys(m)
+    .sort()
+    .map((k) => `${k}:${goValue(m[k] as JsonValue)}`)
+    .join(' ')}]`;
 }

@@ -14,7 +14,13 @@ export interface Pki {
   readonly dir: string;
 }
 
-const files = { caCert: 'ca.crt', caKey: 'ca.key', serverCert: 'server.crt', serverKey: 'server.key', adminToken: 'admin.token' } as const;
+const files = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  serverCert: 'server.crt',
+  serverKey: 'server.key',
+  adminToken: 'admin.token',
+} as const;
 
 async function readIfPresent(path: string): Promise<string | undefined> {
   try {
@@ -53,7 +59,13 @@ export async function ensurePki(dataDir: string, hosts: readonly string[]): Prom
     await writePrivate(join(dir, files.adminToken), adminToken);
   }
   adminToken = adminToken.trim();
-  if (caCert === undefined || caKey === undefined || serverCert === undefined || serverKey === undefined || !(await covers(serverCert, wanted))) {
+  if (
+    caCert === undefined ||
+    caKey === undefined ||
+    serverCert === undefined ||
+    serverKey === undefined ||
+    !(await covers(serverCert, wanted))
+  ) {
     const x509 = await loadX509();
     if (caCert === undefined || caKey === undefined) {
       const ca = await issueCa(x509);
@@ -83,20 +95,26 @@ async function loadX509(): Promise<X509> {
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const years = (n: number) => new Date(Date.now() + n * 365 * 24 * 3600 * 1000);
-const serial = () => randomBytes(16).toString('hex').replace(/^[89a-f]/, '1');
+const serial = () =>
+  randomBytes(16)
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 
 async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd()}\n-----END PRIVATE KEY-----\n`;
 }
 
 async function importKey(pem: string): Promise<webcrypto.CryptoKey> {
   const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  return (await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign'])) ;
+  return await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign']);
 }
 
 async function issueCa(x509: X509): Promise<{ cert: string; key: string }> {
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']))  as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=berth-ca@${Math.floor(Date.now() / 1000)}`,
@@ -106,17 +124,25 @@ async function issueCa(x509: X509): Promise<{ cert: string; key: string }> {
     signingAlgorithm: algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
 }
 
-async function issueServing(x509: X509, caCertPem: string, caKeyPem: string, hosts: readonly string[]): Promise<{ cert: string; key: string }> {
+async function issueServing(
+  x509: X509,
+  caCertPem: string,
+  caKeyPem: string,
+  hosts: readonly string[],
+): Promise<{ cert: string; key: string }> {
   const ca = new x509.X509Certificate(caCertPem);
   const caKey = await importKey(caKeyPem);
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']))  as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=berth-apiserver',
@@ -130,7 +156,9 @@ async function issueServing(x509: X509, caCertPem: string, caKeyPem: string, hos
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(hosts.map((h) => (isIP(h) === 0 ? { type: 'dns' as const, value: h } : { type: 'ip' as const, value: h }))),
+      new x509.SubjectAlternativeNameExtension(
+        hosts.map((h) => (isIP(h) === 0 ? { type: 'dns' as const, value: h } : { type: 'ip' as const, value: h })),
+      ),
     ],
   });
   return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
@@ -142,5 +170,9 @@ async function covers(certPem: string, hosts: readonly string[]): Promise<boolea
   const cert = new X509Certificate(certPem);
   if (new Date(cert.validTo).getTime() < Date.now() + 7 * 24 * 3600 * 1000) return false;
   const san = cert.subjectAltName ?? '';
-  return hosts.every((h) => san.includes(isIP(h) === 0 ? `DNS:${h}` : `IP Address:${h === '::1' ? '0:0:0:0:0:0:0:1' : h}`) || (h === '::1' && san.includes('IP Address:::1')));
+  return hosts.every(
+    (h) =>
+      san.includes(isIP(h) === 0 ? `DNS:${h}` : `IP Address:${h === '::1' ? '0:0:0:0:0:0:0:1' : h}`) ||
+      (h === '::1' && san.includes('IP Address:::1')),
+  );
 }

@@ -1,10 +1,23 @@
 // CustomResourceDefinitions: their shape, their validation, and how one becomes the served resources of its
 // versions.
 
-import { invalid, isDNS1035Label, isDNS1123Label, required, type CustomResourceDefinition, type FieldError } from '@berth/api';
+import {
+  invalid,
+  isDNS1035Label,
+  isDNS1123Label,
+  required,
+  type CustomResourceDefinition,
+  type FieldError,
+} from '@berth/api';
 import { isPlainObject, type KubeObject } from '../objects/object.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
-import { checkSchemaDefaults, checkSchemaPatterns, checkSchemaRules, checkSchemaShape, checkStructural } from '../schema/schema-checks.js';
+import {
+  checkSchemaDefaults,
+  checkSchemaPatterns,
+  checkSchemaRules,
+  checkSchemaShape,
+  checkStructural,
+} from '../schema/schema-checks.js';
 import type { PrinterColumn, Resource } from './resource.js';
 import { defaultStrategy, type Strategy } from './strategy.js';
 
@@ -16,7 +29,11 @@ const openSchema: JSONSchemaProps = { type: 'object', 'x-kubernetes-preserve-unk
 const defaultColumns: PrinterColumn[] = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }];
 
 /** The served resources of a CRD, one per served version, in the CRD's version order. */
-export function crdToResources(crd: CustomResourceDefinition, strategyFor: (kind: string, group: string) => Strategy | undefined, builtin: boolean): Resource[] {
+export function crdToResources(
+  crd: CustomResourceDefinition,
+  strategyFor: (kind: string, group: string) => Strategy | undefined,
+  builtin: boolean,
+): Resource[] {
   const { group, names, scope } = crd.spec;
   const storage = crd.spec.versions.find((v) => v.storage)?.name ?? crd.spec.versions[0]?.name ?? '';
   return crd.spec.versions
@@ -63,26 +80,43 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
   if (plural === undefined || plural === '') problems.push(required('spec.names.plural'));
   if (kind === undefined || kind === '') problems.push(required('spec.names.kind'));
   const expectedName = `${plural ?? ''}.${group ?? ''}`;
-  if (obj.metadata.name !== expectedName) problems.push(invalid('metadata.name', obj.metadata.name, 'must be spec.names.plural+"."+spec.group'));
+  if (obj.metadata.name !== expectedName)
+    problems.push(invalid('metadata.name', obj.metadata.name, 'must be spec.names.plural+"."+spec.group'));
   if (reservedNames.has(expectedName) || group === 'apiextensions.k8s.io' || group === 'coordination.k8s.io') {
-    problems.push(invalid('spec.group', group, `${expectedName} is served by the API server itself and cannot be redefined`));
+    problems.push(
+      invalid('spec.group', group, `${expectedName} is served by the API server itself and cannot be redefined`),
+    );
   }
-  if (group !== undefined && group !== '' && !group.includes('.')) problems.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
-  for (const [field, value] of [['plural', plural], ['singular', singular]] as const) {
-    if (value !== undefined && value !== '') for (const why of isDNS1123Label(value)) problems.push(invalid(`spec.names.${field}`, value, why));
+  if (group !== undefined && group !== '' && !group.includes('.'))
+    problems.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
+  for (const [field, value] of [
+    ['plural', plural],
+    ['singular', singular],
+  ] as const) {
+    if (value !== undefined && value !== '')
+      for (const why of isDNS1123Label(value)) problems.push(invalid(`spec.names.${field}`, value, why));
   }
-  if (kind !== undefined && kind !== '' && !/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) problems.push(invalid('spec.names.kind', kind, 'must be a valid kind name'));
+  if (kind !== undefined && kind !== '' && !/^[A-Za-z][A-Za-z0-9]*$/.test(kind))
+    problems.push(invalid('spec.names.kind', kind, 'must be a valid kind name'));
   const versions = Array.isArray(spec['versions']) ? (spec['versions'] as unknown[]) : [];
-  if (versions.length === 0) problems.push(required('spec.versions', 'must have exactly one version marked as storage version'));
+  if (versions.length === 0)
+    problems.push(required('spec.versions', 'must have exactly one version marked as storage version'));
   else if (versions.filter((v) => isPlainObject(v) && v['storage'] === true).length !== 1) {
-    problems.push(invalid('spec.versions', versions.map((v) => (isPlainObject(v) ? v['name'] : v)), 'must have exactly one version marked as storage version'));
+    problems.push(
+      invalid(
+        'spec.versions',
+        versions.map((v) => (isPlainObject(v) ? v['name'] : v)),
+        'must have exactly one version marked as storage version',
+      ),
+    );
   }
   versions.forEach((v, i) => {
     if (!isPlainObject(v)) return;
     const name = text(v['name']) ?? '';
     for (const why of isDNS1035Label(name)) problems.push(invalid(`spec.versions[${i}].name`, v['name'], why));
     const schema = isPlainObject(v['schema']) ? v['schema']['openAPIV3Schema'] : undefined;
-    if (schema === undefined) problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    if (schema === undefined)
+      problems.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     else {
       const at = `spec.versions[${i}].schema.openAPIV3Schema`;
       const shape = checkSchemaShape(schema, at);
@@ -90,7 +124,12 @@ export function validateCrd(obj: KubeObject, reservedNames: ReadonlySet<string>)
       else {
         const patterns = checkSchemaPatterns(schema, at);
         // Defaults are validated with the schema's patterns, so only once those compile.
-        problems.push(...checkStructural(schema, at), ...patterns, ...(patterns.length === 0 ? checkSchemaDefaults(schema, at) : []), ...checkSchemaRules(schema, at));
+        problems.push(
+          ...checkStructural(schema, at),
+          ...patterns,
+          ...(patterns.length === 0 ? checkSchemaDefaults(schema, at) : []),
+          ...checkSchemaRules(schema, at),
+        );
       }
     }
   });
@@ -103,9 +142,19 @@ export function establishedStatus(crd: CustomResourceDefinition, now: string): R
   if (!isPlainObject(spec) || !isPlainObject(spec['names']) || !Array.isArray(spec['versions'])) return {};
   const names = crd.spec.names;
   const kind = typeof names.kind === 'string' ? names.kind : '';
-  const condition = (type: string, reason: string, message: string) => ({ type, status: 'True', lastTransitionTime: now, reason, message });
+  const condition = (type: string, reason: string, message: string) => ({
+    type,
+    status: 'True',
+    lastTransitionTime: now,
+    reason,
+    message,
+  });
   return {
-    acceptedNames: { ...names, listKind: names.listKind ?? `${kind}List`, singular: names.singular ?? kind.toLowerCase() },
+    acceptedNames: {
+      ...names,
+      listKind: names.listKind ?? `${kind}List`,
+      singular: names.singular ?? kind.toLowerCase(),
+    },
     conditions: [
       condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
       condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),

@@ -14,12 +14,30 @@ export const objectMetaSchema: JSONSchemaProps = {
     generateName: { type: 'string', description: 'Optional prefix the server uses to generate a unique name.' },
     namespace: { type: 'string', description: 'Namespace defines the space within which each name must be unique.' },
     uid: { type: 'string', description: 'UID is the unique in time and space value for this object. Read-only.' },
-    resourceVersion: { type: 'string', description: 'An opaque value that represents the internal version of this object.' },
-    generation: { type: 'integer', format: 'int64', description: 'A sequence number representing a specific generation of the desired state.' },
+    resourceVersion: {
+      type: 'string',
+      description: 'An opaque value that represents the internal version of this object.',
+    },
+    generation: {
+      type: 'integer',
+      format: 'int64',
+      description: 'A sequence number representing a specific generation of the desired state.',
+    },
     creationTimestamp: { type: 'string', format: 'date-time', description: 'When this object was created. Read-only.' },
-    deletionTimestamp: { type: 'string', format: 'date-time', description: 'When this object will be deleted. Read-only.' },
-    deletionGracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Seconds allowed for graceful termination.' },
-    labels: { ...stringMap, description: 'Map of string keys and values that can be used to organize and categorize objects.' },
+    deletionTimestamp: {
+      type: 'string',
+      format: 'date-time',
+      description: 'When this object will be deleted. Read-only.',
+    },
+    deletionGracePeriodSeconds: {
+      type: 'integer',
+      format: 'int64',
+      description: 'Seconds allowed for graceful termination.',
+    },
+    labels: {
+      ...stringMap,
+      description: 'Map of string keys and values that can be used to organize and categorize objects.',
+    },
     annotations: { ...stringMap, description: 'Unstructured key value map stored with a resource.' },
     finalizers: {
       type: 'array',

@@ -13,7 +13,10 @@ import type { ResetFields, Strategy } from './strategy.js';
 export type Subresource = 'main' | 'status' | 'finalize';
 
 /** Resets every field: a write to a part its kind does not have changes nothing. */
-const unchangeable: Strategy = { prepareForUpdate: (next, prev) => applyReset({ allBut: [] }, next, prev), getResetFields: () => ({ allBut: [] }) };
+const unchangeable: Strategy = {
+  prepareForUpdate: (next, prev) => applyReset({ allBut: [] }, next, prev),
+  getResetFields: () => ({ allBut: [] }),
+};
 
 /** The strategy for a write to `part` of `resource`. */
 export function writeStrategy(resource: Resource, part: Subresource): Strategy {
@@ -62,7 +65,10 @@ function statusStrategy(kind: Strategy): Strategy {
 
 /** Gives `next` the stored values of the fields `reset` names. */
 export function applyReset(reset: ResetFields, next: KubeObject, prev: KubeObject): void {
-  const keys = 'fields' in reset ? reset.fields : [...new Set([...Object.keys(next), ...Object.keys(prev)])].filter((k) => !reset.allBut.includes(k));
+  const keys =
+    'fields' in reset
+      ? reset.fields
+      : [...new Set([...Object.keys(next), ...Object.keys(prev)])].filter((k) => !reset.allBut.includes(k));
   for (const k of keys) {
     if (prev[k] === undefined) delete next[k];
     else next[k] = cloneJson(prev[k]);

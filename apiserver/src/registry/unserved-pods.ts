@@ -8,5 +8,7 @@ import { ApiError } from '../errors/api-error.js';
 /** The error for a request to the core group's `pods`, or undefined for every other resource. */
 export function unservedPods(group: string, plural: string): ApiError | undefined {
   if (group !== '' || plural !== 'pods') return undefined;
-  return new ApiError('Forbidden', 'pods is forbidden: berth runs Containers (containers.berth.dev), not Pods', { kind: 'pods' });
+  return new ApiError('Forbidden', 'pods is forbidden: berth runs Containers (containers.berth.dev), not Pods', {
+    kind: 'pods',
+  });
 }

@@ -10,7 +10,11 @@ import type { RequestState } from './state.js';
 /** The Status for `e`, logging it when it is an internal error (its details are never answered). */
 export function answerStatus(e: unknown, log: Logger, state: RequestState): Status {
   const { error, internal } = toApiError(e);
-  if (internal) log.error({ err: e, path: state.requestInfo?.path, verb: state.requestInfo?.verb, user: state.user?.name }, 'internal error');
+  if (internal)
+    log.error(
+      { err: e, path: state.requestInfo?.path, verb: state.requestInfo?.verb, user: state.user?.name },
+      'internal error',
+    );
   return error.toStatus();
 }
 

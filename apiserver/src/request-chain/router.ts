@@ -47,7 +47,10 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return have.length === want.length ? params : undefined;
 }
 
-function find(routes: readonly Route[], info: RequestInfo): { route: Route; params: Record<string, string> } | undefined {
+function find(
+  routes: readonly Route[],
+  info: RequestInfo,
+): { route: Route; params: Record<string, string> } | undefined {
   for (const route of routes) {
     if (!route.methods.includes(info.method)) continue;
     if (typeof route.path !== 'string') {
@@ -66,6 +69,12 @@ export const router =
     const info = required(ctx.state, 'requestInfo');
     const found = find(routes, info);
     if (found === undefined) throw pathNotFound();
-    const reply = await found.route.handle({ ctx, info, user: required(ctx.state, 'user'), signal: required(ctx.state, 'signal'), params: found.params });
+    const reply = await found.route.handle({
+      ctx,
+      info,
+      user: required(ctx.state, 'user'),
+      signal: required(ctx.state, 'signal'),
+      params: found.params,
+    });
     writeReply(ctx, reply);
   };

@@ -21,6 +21,7 @@ export type RequestFilter = (req: IncomingMessage, state: RequestState) => void 
 export function required<K extends keyof RequestState>(state: RequestState, key: K): NonNullable<RequestState[K]> {
   const value = state[key];
   // Not an ApiError: the client gets a bare 500 and the log gets the bug.
-  if (value === undefined) throw new BerthError('BERTH_REQUEST_CHAIN_MISORDERED', `request chain misordered: ${key} is not set`);
+  if (value === undefined)
+    throw new BerthError('BERTH_REQUEST_CHAIN_MISORDERED', `request chain misordered: ${key} is not set`);
   return value as NonNullable<RequestState[K]>;
 }

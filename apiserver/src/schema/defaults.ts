@@ -29,9 +29,11 @@ function findDefault(s: JSONSchemaProps | undefined): boolean {
 }
 
 const fieldSchema = (schema: JSONSchemaProps | undefined, key: string): JSONSchemaProps | undefined =>
-  schema?.properties?.[key] ?? (typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+  schema?.properties?.[key] ??
+  (typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined);
 
-const nonNullableNull = (v: unknown, s: JSONSchemaProps | undefined): boolean => v === null && s !== undefined && s.nullable !== true;
+const nonNullableNull = (v: unknown, s: JSONSchemaProps | undefined): boolean =>
+  v === null && s !== undefined && s.nullable !== true;
 
 /** Drops `null`s the schema does not allow and cannot default (Kubernetes' PruneNonNullableNullsWithoutDefaults). */
 function pruneNulls(value: unknown, schema: JSONSchemaProps | undefined): void {
@@ -59,14 +61,16 @@ function fill(value: unknown, schema: JSONSchemaProps | undefined): void {
   }
   if (!isPlainObject(value)) return;
   for (const [key, prop] of Object.entries(schema.properties ?? {})) {
-    if (prop.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], prop))) value[key] = cloneJson(prop.default);
+    if (prop.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], prop)))
+      value[key] = cloneJson(prop.default);
   }
   const additional = schema.additionalProperties;
   for (const key of Object.keys(value)) {
     const prop = schema.properties?.[key];
     if (prop !== undefined) fill(value[key], prop);
     else if (typeof additional === 'object') {
-      if (nonNullableNull(value[key], additional) && additional.default !== undefined) value[key] = cloneJson(additional.default);
+      if (nonNullableNull(value[key], additional) && additional.default !== undefined)
+        value[key] = cloneJson(additional.default);
       fill(value[key], additional);
     }
   }

@@ -24,18 +24,62 @@ const cidr: Check = (s) => {
   return isIP(addr) !== 0 && Number(len) <= (isIPv4(addr) ? 32 : 128);
 };
 
-const durationUnits = new Set(['ns', 'nano', 'nanos', 'nanosecond', 'nanoseconds', 'us', 'µs', 'micro', 'micros', 'microsecond', 'microseconds', 'ms', 'milli', 'millis', 'millisecond', 'milliseconds', 's', 'sec', 'secs', 'second', 'seconds', 'm', 'min', 'mins', 'minute', 'minutes', 'h', 'hr', 'hour', 'hours', 'd', 'day', 'days', 'w', 'wk', 'week', 'weeks']);
+const durationUnits = new Set([
+  'ns',
+  'nano',
+  'nanos',
+  'nanosecond',
+  'nanoseconds',
+  'us',
+  'µs',
+  'micro',
+  'micros',
+  'microsecond',
+  'microseconds',
+  'ms',
+  'milli',
+  'millis',
+  'millisecond',
+  'milliseconds',
+  's',
+  'sec',
+  'secs',
+  'second',
+  'seconds',
+  'm',
+  'min',
+  'mins',
+  'minute',
+  'minutes',
+  'h',
+  'hr',
+  'hour',
+  'hours',
+  'd',
+  'day',
+  'days',
+  'w',
+  'wk',
+  'week',
+  'weeks',
+]);
 
 /** strfmt's duration: Go's time.ParseDuration, or numbers with unit names (`3 days`, `1w`). */
 const duration: Check = (s) => {
   if (/^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(s) || s === '0') return true;
   const parts = [...s.matchAll(/(\d+)\s*([A-Za-zµ]+)/g)];
-  return parts.length > 0 && parts.every((p) => durationUnits.has(p[2]!.toLowerCase())) && s.replace(/(\d+)\s*([A-Za-zµ]+)/g, '').trim() === '';
+  return (
+    parts.length > 0 &&
+    parts.every((p) => durationUnits.has(p[2]!.toLowerCase())) &&
+    s.replace(/(\d+)\s*([A-Za-zµ]+)/g, '').trim() === ''
+  );
 };
 
 const date: Check = (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 /** strfmt's date-time layouts: RFC 3339 with or without seconds, fraction, zone (Z, ±07:00, ±0700). */
-const dateTime: Check = (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(s) && !Number.isNaN(Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')));
+const dateTime: Check = (s) =>
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(s) &&
+  !Number.isNaN(Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')));
 
 const isbn10: Check = (s) => {
   const d = s.replace(/[\s-]/g, '');
@@ -57,11 +101,16 @@ const formats: Record<string, Check> = {
   bsonobjectid: (s) => /^[0-9a-fA-F]{24}$/.test(s),
   uri: requestURI,
   email: (s) => /^[^\s@<>]+@[^\s@<>]+$/.test(s) || /^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(s),
-  hostname: (s) => s.length <= 255 && /^[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*\.?$/.test(s),
+  hostname: (s) =>
+    s.length <= 255 &&
+    /^[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*\.?$/.test(s),
   ipv4: (s) => isIP(s) !== 0,
   ipv6: (s) => isIP(s) !== 0,
   cidr,
-  mac: (s) => /^([0-9A-Fa-f]{2}([:-])){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}([:-])){7}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}([:-])){19}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2,9}[0-9A-Fa-f]{4}$/.test(s),
+  mac: (s) =>
+    /^([0-9A-Fa-f]{2}([:-])){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}([:-])){7}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}([:-])){19}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2,9}[0-9A-Fa-f]{4}$/.test(
+      s,
+    ),
   uuid: uuidOf(''),
   uuid3: uuidOf('3'),
   uuid4: uuidOf('4'),
@@ -69,10 +118,16 @@ const formats: Record<string, Check> = {
   isbn: (s) => isbn10(s) || isbn13(s),
   isbn10,
   isbn13,
-  creditcard: (s) => /^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$/.test(s.replace(/\D/g, '')),
+  creditcard: (s) =>
+    /^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$/.test(
+      s.replace(/\D/g, ''),
+    ),
   ssn: (s) => /^\d{3}[- ]?\d{2}[- ]?\d{4}$/.test(s),
   hexcolor: (s) => /^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(s),
-  rgbcolor: (s) => /^rgb\(\s*(25[0-5]|2[0-4]\d|1?\d?\d)\s*,\s*(25[0-5]|2[0-4]\d|1?\d?\d)\s*,\s*(25[0-5]|2[0-4]\d|1?\d?\d)\s*\)$/.test(s),
+  rgbcolor: (s) =>
+    /^rgb\(\s*(25[0-5]|2[0-4]\d|1?\d?\d)\s*,\s*(25[0-5]|2[0-4]\d|1?\d?\d)\s*,\s*(25[0-5]|2[0-4]\d|1?\d?\d)\s*\)$/.test(
+      s,
+    ),
   byte: (s) => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s),
   password: () => true,
   date,

@@ -17,15 +17,27 @@ function walk(value: unknown, schema: JSONSchemaProps | undefined, path: string,
   if (Array.isArray(value)) {
     const type = schema['x-kubernetes-list-type'];
     if (type === 'set') {
-      for (const i of secondOccurrences(value.map((v) => JSON.stringify(v)))) problems.push(duplicateOf(`${path}[${i}]`, value[i]));
+      for (const i of secondOccurrences(value.map((v) => JSON.stringify(v))))
+        problems.push(duplicateOf(`${path}[${i}]`, value[i]));
     } else if (type === 'map') {
       const bad = value.findIndex((x) => x !== null && !isPlainObject(x));
       if (bad >= 0) {
-        problems.push({ type: 'FieldValueInvalid', field: `${path}[${bad}]`, message: 'must be an object for an array of list-type map', badValue: value[bad] });
+        problems.push({
+          type: 'FieldValueInvalid',
+          field: `${path}[${bad}]`,
+          message: 'must be an object for an array of list-type map',
+          badValue: value[bad],
+        });
       } else {
         const keys = schema['x-kubernetes-list-map-keys'] ?? [];
-        const keyOf = (x: unknown) => Object.fromEntries(keys.filter((k) => isPlainObject(x) && x[k] !== undefined).map((k) => [k, (x as Record<string, unknown>)[k]]));
-        for (const i of secondOccurrences(value.map((x) => JSON.stringify(keyOf(x))))) problems.push(duplicateOf(`${path}[${i}]`, keyOf(value[i])));
+        const keyOf = (x: unknown) =>
+          Object.fromEntries(
+            keys
+              .filter((k) => isPlainObject(x) && x[k] !== undefined)
+              .map((k) => [k, (x as Record<string, unknown>)[k]]),
+          );
+        for (const i of secondOccurrences(value.map((x) => JSON.stringify(keyOf(x)))))
+          problems.push(duplicateOf(`${path}[${i}]`, keyOf(value[i])));
       }
     }
     for (const [i, item] of value.entries()) walk(item, schema.items, `${path}[${i}]`, problems);
@@ -35,7 +47,8 @@ function walk(value: unknown, schema: JSONSchemaProps | undefined, path: string,
   for (const [k, v] of Object.entries(value)) {
     const prop = schema.properties?.[k];
     if (prop !== undefined) walk(v, prop, path === '' ? k : `${path}.${k}`, problems);
-    else if (typeof schema.additionalProperties === 'object') walk(v, schema.additionalProperties, `${path}[${k}]`, problems);
+    else if (typeof schema.additionalProperties === 'object')
+      walk(v, schema.additionalProperties, `${path}[${k}]`, problems);
   }
 }
 
@@ -61,7 +74,11 @@ function goSyntax(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[]interface {}{${v.map(goNested).join(', ')}}`;
-  if (isPlainObject(v)) return `map[string]interface {}{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${goNested(v[k])}`).join(', ')}}`;
+  if (isPlainObject(v))
+    return `map[string]interface {}{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${goNested(v[k])}`)
+      .join(', ')}}`;
   return String(v);
 }
 

@@ -12,13 +12,24 @@ const embeddedEnvelope = ['apiVersion', 'kind', 'metadata'];
  * `path` is where `value` sits in the object. With `objectRoot`, `value` is a whole object, whose apiVersion, kind
  * and metadata are allowed whether its schema lists them or not (most CRD schemas list only spec and status).
  */
-export function pruneUnknownFields(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[] = [], objectRoot = false): string[] {
+export function pruneUnknownFields(
+  value: unknown,
+  schema: JSONSchemaProps | undefined,
+  path: (string | number)[] = [],
+  objectRoot = false,
+): string[] {
   const unknown: string[] = [];
   walk(value, schema, path, unknown, objectRoot);
   return unknown;
 }
 
-function walk(value: unknown, schema: JSONSchemaProps | undefined, path: (string | number)[], unknown: string[], envelope = false): void {
+function walk(
+  value: unknown,
+  schema: JSONSchemaProps | undefined,
+  path: (string | number)[],
+  unknown: string[],
+  envelope = false,
+): void {
   if (schema === undefined) return;
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) walk(item, schema.items, [...path, i], unknown);

@@ -25,8 +25,11 @@ export function re2Problem(pattern: string): string | undefined {
 export const re2Test = (pattern: string, s: string): boolean => compileRe2(pattern).test(s);
 
 /** The engine ajv compiles `pattern` keywords with (it passes its "u" flag, which RE2 needs not: it is Unicode-aware). */
-export const re2Engine: RegExpEngine = Object.assign((pattern: string) => {
-  const re = compileRe2(pattern);
-  // ajv shares compiled patterns by their toString(), so it must name the pattern.
-  return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
-}, { code: 're2' });
+export const re2Engine: RegExpEngine = Object.assign(
+  (pattern: string) => {
+    const re = compileRe2(pattern);
+    // ajv shares compiled patterns by their toString(), so it must name the pattern.
+    return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+  },
+  { code: 're2' },
+);

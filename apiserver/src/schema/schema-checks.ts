@@ -22,7 +22,8 @@ export function* schemaNodes(root: unknown, path: string): Generator<SchemaVisit
   if (!isPlainObject(root)) return;
   yield { node: root, path };
   const props = root['properties'];
-  if (isPlainObject(props)) for (const [k, v] of Object.entries(props)) yield* schemaNodes(v, `${path}.properties[${k}]`);
+  if (isPlainObject(props))
+    for (const [k, v] of Object.entries(props)) yield* schemaNodes(v, `${path}.properties[${k}]`);
   yield* schemaNodes(root['items'], `${path}.items`);
   yield* schemaNodes(root['additionalProperties'], `${path}.additionalProperties`);
   yield* schemaNodes(root['not'], `${path}.not`);
@@ -43,7 +44,8 @@ export function checkSchemaPatterns(root: unknown, path: string): FieldError[] {
       continue;
     }
     const why = re2Problem(pattern);
-    if (why !== undefined) problems.push(invalid(`${at}.pattern`, pattern, `must be a valid regular expression, but isn't: ${why}`));
+    if (why !== undefined)
+      problems.push(invalid(`${at}.pattern`, pattern, `must be a valid regular expression, but isn't: ${why}`));
   }
   return problems;
 }
@@ -60,20 +62,28 @@ export function checkSchemaShape(root: unknown, path: string): FieldError[] {
   for (const { node, path: at } of schemaNodes(root, path)) {
     const type = node['type'];
     if (type !== undefined && (typeof type !== 'string' || !schemaTypes.has(type))) {
-      problems.push(invalid(`${at}.type`, type, 'must be one of "array", "boolean", "integer", "number", "object", "string"'));
+      problems.push(
+        invalid(`${at}.type`, type, 'must be one of "array", "boolean", "integer", "number", "object", "string"'),
+      );
     }
     const props = node['properties'];
-    if (props !== undefined && !isPlainObject(props)) problems.push(invalid(`${at}.properties`, props, 'must be a map of schemas'));
-    if (isPlainObject(props)) for (const [k, v] of Object.entries(props)) if (!isPlainObject(v)) problems.push(invalid(`${at}.properties[${k}]`, v, 'must be a schema'));
+    if (props !== undefined && !isPlainObject(props))
+      problems.push(invalid(`${at}.properties`, props, 'must be a map of schemas'));
+    if (isPlainObject(props))
+      for (const [k, v] of Object.entries(props))
+        if (!isPlainObject(v)) problems.push(invalid(`${at}.properties[${k}]`, v, 'must be a schema'));
     const items = node['items'];
     if (items !== undefined && !isPlainObject(items)) problems.push(invalid(`${at}.items`, items, 'must be a schema'));
     const additional = node['additionalProperties'];
-    if (additional !== undefined && typeof additional !== 'boolean' && !isPlainObject(additional)) problems.push(invalid(`${at}.additionalProperties`, additional, 'must be a schema or a boolean'));
+    if (additional !== undefined && typeof additional !== 'boolean' && !isPlainObject(additional))
+      problems.push(invalid(`${at}.additionalProperties`, additional, 'must be a schema or a boolean'));
     for (const list of ['allOf', 'anyOf', 'oneOf', 'enum', 'x-kubernetes-validations', 'x-kubernetes-list-map-keys']) {
-      if (node[list] !== undefined && !Array.isArray(node[list])) problems.push(invalid(`${at}.${list}`, node[list], 'must be a list'));
+      if (node[list] !== undefined && !Array.isArray(node[list]))
+        problems.push(invalid(`${at}.${list}`, node[list], 'must be a list'));
     }
     const required = node['required'];
-    if (required !== undefined && (!Array.isArray(required) || required.some((r) => typeof r !== 'string'))) problems.push(invalid(`${at}.required`, required, 'must be a list of strings'));
+    if (required !== undefined && (!Array.isArray(required) || required.some((r) => typeof r !== 'string')))
+      problems.push(invalid(`${at}.required`, required, 'must be a list of strings'));
   }
   return problems;
 }
@@ -98,11 +108,15 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
       }
       const rule = r['rule'];
       const message = r['message'];
-      if (typeof message === 'string' && message.length > 0 && message.trim() === '') problems.push(invalid(`${here}.message`, message, 'message must be non-empty if specified'));
-      else if (typeof message === 'string' && /[\n\r]/.test(message.trim())) problems.push(invalid(`${here}.message`, message, 'message must not contain line breaks'));
-      else if (/[\n\r]/.test(rule.trim()) && (typeof message !== 'string' || message.trim() === '')) problems.push(required(`${here}.message`, 'message must be specified if rule contains line breaks'));
+      if (typeof message === 'string' && message.length > 0 && message.trim() === '')
+        problems.push(invalid(`${here}.message`, message, 'message must be non-empty if specified'));
+      else if (typeof message === 'string' && /[\n\r]/.test(message.trim()))
+        problems.push(invalid(`${here}.message`, message, 'message must not contain line breaks'));
+      else if (/[\n\r]/.test(rule.trim()) && (typeof message !== 'string' || message.trim() === ''))
+        problems.push(required(`${here}.message`, 'message must be specified if rule contains line breaks'));
       const reason = r['reason'];
-      if (reason !== undefined && !supportedReasons.includes(String(reason))) problems.push(notSupported(`${here}.reason`, reason, supportedReasons));
+      if (reason !== undefined && !supportedReasons.includes(String(reason)))
+        problems.push(notSupported(`${here}.reason`, reason, supportedReasons));
       const schema = node as JSONSchemaProps;
       const compiled = compileExpression(rule, schema, at === path);
       if (!compiled.ok) {
@@ -110,19 +124,36 @@ export function checkSchemaRules(root: unknown, path: string): FieldError[] {
         return;
       }
       const cost = compiled.expression.estimatedCost;
-      if (cost > perExpressionEstimateLimit) problems.push(forbidden(`${here}.rule`, exceedsMessage('estimated rule cost', cost, perExpressionEstimateLimit)));
+      if (cost > perExpressionEstimateLimit)
+        problems.push(
+          forbidden(`${here}.rule`, exceedsMessage('estimated rule cost', cost, perExpressionEstimateLimit)),
+        );
       total += cost;
-      if (r['optionalOldSelf'] === true && !compiled.expression.usesOldSelf) problems.push(invalid(`${here}.optionalOldSelf`, true, 'may not be set if oldSelf is not used in rule'));
+      if (r['optionalOldSelf'] === true && !compiled.expression.usesOldSelf)
+        problems.push(invalid(`${here}.optionalOldSelf`, true, 'may not be set if oldSelf is not used in rule'));
       const messageExpression = r['messageExpression'];
       if (typeof messageExpression === 'string' && messageExpression.trim() !== '') {
         const m = compileExpression(messageExpression, schema, at === path);
-        if (!m.ok) problems.push(invalid(`${here}.messageExpression`, messageExpression, `messageExpression compilation failed: ${m.error}`));
+        if (!m.ok)
+          problems.push(
+            invalid(`${here}.messageExpression`, messageExpression, `messageExpression compilation failed: ${m.error}`),
+          );
       } else if (typeof messageExpression === 'string' && messageExpression.length > 0) {
         problems.push(required(`${here}.messageExpression`, 'messageExpression must be non-empty if specified'));
       }
     });
   }
-  if (total > perCrdEstimateLimit) problems.push(forbidden(path, exceedsMessage('x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema', total, perCrdEstimateLimit)));
+  if (total > perCrdEstimateLimit)
+    problems.push(
+      forbidden(
+        path,
+        exceedsMessage(
+          'x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema',
+          total,
+          perCrdEstimateLimit,
+        ),
+      ),
+    );
   return problems;
 }
 
@@ -153,27 +184,51 @@ function structural(node: unknown, level: Level, at: string, problems: FieldErro
     structural(node['additionalProperties'], 'field', `${at}.additionalProperties`, problems);
   }
   if (embedded && type !== 'object') {
-    problems.push(type === undefined ? required(`${at}.type`, 'must be object if x-kubernetes-embedded-resource is true') : invalid(`${at}.type`, type, 'must be object if x-kubernetes-embedded-resource is true'));
-  } else if (type === undefined && node['x-kubernetes-int-or-string'] !== true && node['x-kubernetes-preserve-unknown-fields'] !== true) {
-    const where = level === 'root' ? 'at the root' : level === 'item' ? 'for specified array items' : 'for specified object fields';
+    problems.push(
+      type === undefined
+        ? required(`${at}.type`, 'must be object if x-kubernetes-embedded-resource is true')
+        : invalid(`${at}.type`, type, 'must be object if x-kubernetes-embedded-resource is true'),
+    );
+  } else if (
+    type === undefined &&
+    node['x-kubernetes-int-or-string'] !== true &&
+    node['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    const where =
+      level === 'root' ? 'at the root' : level === 'item' ? 'for specified array items' : 'for specified object fields';
     problems.push(required(`${at}.type`, `must not be empty ${where}`));
   }
-  if (level === 'root' && type !== undefined && type !== 'object') problems.push(invalid(`${at}.type`, type, 'must be object at the root'));
+  if (level === 'root' && type !== undefined && type !== 'object')
+    problems.push(invalid(`${at}.type`, type, 'must be object at the root'));
   const checkMetadata = level === 'root' || embedded;
   for (const k of ['kind', 'apiVersion']) {
     const p = props[k];
-    if (checkMetadata && isPlainObject(p) && p['type'] !== 'string') problems.push(invalid(`${at}.properties[${k}].type`, p['type'] ?? '', 'must be string'));
+    if (checkMetadata && isPlainObject(p) && p['type'] !== 'string')
+      problems.push(invalid(`${at}.properties[${k}].type`, p['type'] ?? '', 'must be string'));
   }
   const metadata = props['metadata'];
   if (isPlainObject(metadata)) {
-    if (checkMetadata && metadata['type'] !== 'object') problems.push(invalid(`${at}.properties[metadata].type`, metadata['type'] ?? '', 'must be object'));
+    if (checkMetadata && metadata['type'] !== 'object')
+      problems.push(invalid(`${at}.properties[metadata].type`, metadata['type'] ?? '', 'must be object'));
     const restricted = Object.keys(isPlainObject(metadata['properties']) ? metadata['properties'] : {});
     if (level === 'root' && restricted.some((k) => k !== 'name' && k !== 'generateName')) {
-      problems.push(forbidden(`${at}.properties[metadata]`, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
+      problems.push(
+        forbidden(
+          `${at}.properties[metadata]`,
+          'must not specify anything other than name and generateName, but metadata is implicitly specified',
+        ),
+      );
     }
   }
   const intOrString = (list: unknown) =>
-    Array.isArray(list) && list.length === 2 && isPlainObject(list[0]) && isPlainObject(list[1]) && list[0]['type'] === 'integer' && list[1]['type'] === 'string' && Object.keys(list[0]).length === 1 && Object.keys(list[1]).length === 1;
+    Array.isArray(list) &&
+    list.length === 2 &&
+    isPlainObject(list[0]) &&
+    isPlainObject(list[1]) &&
+    list[0]['type'] === 'integer' &&
+    list[1]['type'] === 'string' &&
+    Object.keys(list[0]).length === 1 &&
+    Object.keys(list[1]).length === 1;
   for (const junctor of ['allOf', 'anyOf', 'oneOf'] as const) {
     const list = node[junctor];
     if (!Array.isArray(list)) continue;
@@ -190,7 +245,12 @@ function structural(node: unknown, level: Level, at: string, problems: FieldErro
 function nested(node: unknown, at: string, problems: FieldError[]): void {
   if (!isPlainObject(node)) return;
   const forbid = (key: string, why: string) => {
-    if (node[key] !== undefined && node[key] !== false && !(Array.isArray(node[key]) && (node[key] as unknown[]).length === 0)) problems.push(forbidden(`${at}.${key}`, why));
+    if (
+      node[key] !== undefined &&
+      node[key] !== false &&
+      !(Array.isArray(node[key]) && (node[key] as unknown[]).length === 0)
+    )
+      problems.push(forbidden(`${at}.${key}`, why));
   };
   forbid('type', 'must be empty to be structural');
   forbid('additionalProperties', 'must be undefined to be structural');
@@ -206,7 +266,8 @@ function nested(node: unknown, at: string, problems: FieldError[]): void {
   forbid('x-kubernetes-map-type', 'must be undefined to be structural');
   forbid('x-kubernetes-validations', 'must be empty to be structural');
   const props = isPlainObject(node['properties']) ? node['properties'] : {};
-  if ('metadata' in props) problems.push(forbidden(`${at}.properties[metadata]`, 'must not be specified in a nested context'));
+  if ('metadata' in props)
+    problems.push(forbidden(`${at}.properties[metadata]`, 'must not be specified in a nested context'));
   for (const [k, v] of Object.entries(props)) nested(v, `${at}.properties[${k}]`, problems);
   if (node['items'] !== undefined) nested(node['items'], `${at}.items`, problems);
   for (const junctor of ['allOf', 'anyOf', 'oneOf']) {
@@ -223,12 +284,14 @@ function nested(node: unknown, at: string, problems: FieldError[]): void {
 export function checkSchemaDefaults(root: unknown, path: string): FieldError[] {
   const problems: FieldError[] = [];
   for (const { node, path: at } of schemaNodes(root, path)) {
-    if (node['default'] === undefined || /\.(allOf|anyOf|oneOf)\[\d+\]|\.not(\.|$)/.test(at.slice(path.length))) continue;
+    if (node['default'] === undefined || /\.(allOf|anyOf|oneOf)\[\d+\]|\.not(\.|$)/.test(at.slice(path.length)))
+      continue;
     const schema = node as JSONSchemaProps;
     const value = structuredClone(node['default']);
     const invalidDefault = validateAgainstSchema(value, schema, `${at}.default`);
     problems.push(...invalidDefault);
-    if (invalidDefault.length === 0 && pruneUnknownFields(value, schema).length > 0) problems.push(invalid(`${at}.default`, node['default'], 'must not have unknown fields'));
+    if (invalidDefault.length === 0 && pruneUnknownFields(value, schema).length > 0)
+      problems.push(invalid(`${at}.default`, node['default'], 'must not have unknown fields'));
   }
   return problems;
 }

@@ -10,7 +10,13 @@ import { re2Engine } from './regex.js';
 import type { SchemaValidateFunction } from 'ajv/dist/types/index.js';
 
 // Patterns run on RE2 as in Kubernetes: Go syntax, and linear time whatever the pattern.
-const ajv = new Ajv({ allErrors: true, strict: false, logger: false, validateSchema: false, code: { regExp: re2Engine } });
+const ajv = new Ajv({
+  allErrors: true,
+  strict: false,
+  logger: false,
+  validateSchema: false,
+  code: { regExp: re2Engine },
+});
 // Only the formats Kubernetes checks, checked its way; toAjvSchema drops every other format.
 const checkFormat: SchemaValidateFunction = (format: string, data: unknown): boolean => {
   if (typeof data !== 'string' || formatCheck(format)?.(data) !== false) return true;
@@ -51,7 +57,10 @@ function toAjvSchema(schema: JSONSchemaProps): Record<string, unknown> {
     else delete out['anyOf'];
   }
   // OpenAPI v3.0's exclusiveMaximum/Minimum are flags on maximum/minimum; ajv speaks the later numeric form.
-  for (const [flag, bound] of [['exclusiveMaximum', 'maximum'], ['exclusiveMinimum', 'minimum']] as const) {
+  for (const [flag, bound] of [
+    ['exclusiveMaximum', 'maximum'],
+    ['exclusiveMinimum', 'minimum'],
+  ] as const) {
     if (out[flag] === true && typeof out[bound] === 'number') {
       out[flag] = out[bound];
       delete out[bound];
@@ -84,20 +93,22 @@ const pathOf = (instancePath: string): (string | number)[] =>
     .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'null');
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? 'null'));
 
 function valueAt(root: unknown, path: (string | number)[]): unknown {
   let v: unknown = root;
-  for (const p of path) v = isPlainObject(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[p] : undefined;
+  for (const p of path)
+    v = isPlainObject(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[p] : undefined;
   return v;
 }
 
 /** The value as Kubernetes' validator names it in errors: Go's %v of a JSON value. */
-const goValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'null');
+const goValue = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'));
 
 /** One ajv error as the field error Kubernetes reports for it (kube-openapi's wording, apiextensions' types). */
 /** `prefix` (where the validated value sits, e.g. a default inside a CRD) joined with a path inside the value. */
-const under = (prefix: string, inner: string): string => (prefix === '' ? inner : inner === '' ? prefix : inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`);
+const under = (prefix: string, inner: string): string =>
+  prefix === '' ? inner : inner === '' ? prefix : inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`;
 
 function toProblem(e: ErrorObject, root: unknown, prefix: string): FieldError | undefined {
   const path = pathOf(e.instancePath);
@@ -112,7 +123,11 @@ function toProblem(e: ErrorObject, root: unknown, prefix: string): FieldError | 
       return notSupported(field, value, (p['allowedValues'] as unknown[]).map(goValue));
     case 'type': {
       const types = Array.isArray(p['type']) ? (p['type'] as string[]).join(',') : String(p['type']);
-      return typeInvalid(field, typeName(value), inBody(`must be of type ${types}: ${JSON.stringify(typeName(value))}`));
+      return typeInvalid(
+        field,
+        typeName(value),
+        inBody(`must be of type ${types}: ${JSON.stringify(typeName(value))}`),
+      );
     }
     case 'format':
       return invalid(field, value, inBody(`must be of type ${String(p['format'])}: ${show(value)}`));
@@ -156,7 +171,16 @@ function toProblem(e: ErrorObject, root: unknown, prefix: string): FieldError | 
   }
 }
 
-const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
+const typeName = (v: unknown): string =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'array'
+      : typeof v === 'number'
+        ? Number.isInteger(v)
+          ? 'integer'
+          : 'number'
+        : typeof v;
 
 /**
  * Validates an object (without its metadata) against its kind's schema; returns every problem found. `prefix`
@@ -168,7 +192,9 @@ export function validateAgainstSchema(obj: unknown, schema: JSONSchemaProps, pre
     fn = validatorFor(schema);
   } catch (e) {
     // A schema stored before today's CRD checks may not compile: its objects are refused, the server stays up.
-    return [invalid('', '', `the schema of this kind cannot be compiled: ${e instanceof Error ? e.message : String(e)}`)];
+    return [
+      invalid('', '', `the schema of this kind cannot be compiled: ${e instanceof Error ? e.message : String(e)}`),
+    ];
   }
   if (fn(obj)) return [];
   const problems: FieldError[] = [];

@@ -106,12 +106,7 @@ export class LevelStore implements Store {
   private syncs = 0;
   private syncedWrites = 0;
 
-  private constructor(
-    db: Level<string, string>,
-    revision: number,
-    compacted: number,
-    options: LevelStoreOptions,
-  ) {
+  private constructor(db: Level<string, string>, revision: number, compacted: number, options: LevelStoreOptions) {
     this.db = db;
     this.committed = revision;
     this.compacted = compacted;
@@ -140,11 +135,20 @@ export class LevelStore implements Store {
       checkPositive('historyRetention.checkIntervalMs', options.historyRetention.checkIntervalMs);
     }
     await mkdir(options.dir, { recursive: true });
-    const db = new Level<string, string>(options.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: 32 * 1024 * 1024 });
+    const db = new Level<string, string>(options.dir, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      writeBufferSize: 32 * 1024 * 1024,
+    });
     await db.open();
     try {
       const [rev, compacted] = await db.getMany([META_REVISION, META_COMPACTED]);
-      const store = new LevelStore(db, rev === undefined ? 0 : Number(rev), compacted === undefined ? 0 : Number(compacted), options);
+      const store = new LevelStore(
+        db,
+        rev === undefined ? 0 : Number(rev),
+        compacted === undefined ? 0 : Number(compacted),
+        options,
+      );
       await store.loadIndex();
       store.start();
       return store;
@@ -215,7 +219,8 @@ export class LevelStore implements Store {
   async list(options: ListOptions): Promise<ListResult> {
     this.assertOpen();
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`list limit must be a non-negative integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new InvalidArgumentError(`list limit must be a non-negative integer, got ${limit}`);
     const { prefix, startAfter, filter } = options;
     // One explicit snapshot for the revision and the items, so the list is exactly the state at that revision.
     const snapshot = this.db.snapshot();
@@ -422,7 +427,8 @@ export class LevelStore implements Store {
         let value: string;
         try {
           value = (w.render as (revision: number) => string)(revision);
-          if (typeof value !== 'string') throw new TypeError(`render for ${w.key} returned ${typeof value}, not a string`);
+          if (typeof value !== 'string')
+            throw new TypeError(`render for ${w.key} returned ${typeof value}, not a string`);
         } catch (error) {
           outcomes.push({ error });
           continue;
@@ -430,7 +436,10 @@ export class LevelStore implements Store {
         const createRevision = cur ? cur.createRevision : revision;
         overlay.set(w.key, { key: w.key, value, modRevision: revision, createRevision });
         const meta = `${revision},${createRevision}`;
-        ops.push({ type: 'put', key: DATA + w.key, value: `${meta},${value}` }, { type: 'put', key: INDEX + w.key, value: meta });
+        ops.push(
+          { type: 'put', key: DATA + w.key, value: `${meta},${value}` },
+          { type: 'put', key: INDEX + w.key, value: meta },
+        );
         const event: StoreEvent = cur
           ? { type: 'PUT', key: w.key, revision, value, prevValue: cur.value }
           : { type: 'PUT', key: w.key, revision, value };

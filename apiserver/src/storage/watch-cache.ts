@@ -152,7 +152,10 @@ export class WatchCache {
       // Older than the window: replay the store's history (CompactedError if the store dropped it too) up to
       // what the window holds, then join the window. All keys, so the replay visibly passes that point.
       const replay = this.store.watch('', afterRevision);
-      sub = new Subscription(this.hub, prefix, afterRevision, Number.MAX_SAFE_INTEGER, { watcher: replay, target: this.seen });
+      sub = new Subscription(this.hub, prefix, afterRevision, Number.MAX_SAFE_INTEGER, {
+        watcher: replay,
+        target: this.seen,
+      });
     } else {
       sub = new Subscription(this.hub, prefix, afterRevision, this.seek(afterRevision));
     }
@@ -430,7 +433,9 @@ class Subscription implements CacheWatcher {
     }
   }
 
-  private async readCatchUp(c: CatchUp & { readonly it: AsyncIterator<StoreEvent> }): Promise<StoreEvent[] | undefined> {
+  private async readCatchUp(
+    c: CatchUp & { readonly it: AsyncIterator<StoreEvent> },
+  ): Promise<StoreEvent[] | undefined> {
     const out: StoreEvent[] = [];
     const max = this.cache.maxBatch();
     while (out.length < max) {
@@ -454,7 +459,9 @@ class Subscription implements CacheWatcher {
         this.catchUp = undefined;
         const cursor = this.cache.seek(c.target);
         if (cursor === undefined) {
-          this.terminate(new WatchTooSlowError(out[out.length - 1]?.revision ?? this.lastRevision, this.cache.capacity()));
+          this.terminate(
+            new WatchTooSlowError(out[out.length - 1]?.revision ?? this.lastRevision, this.cache.capacity()),
+          );
           return undefined;
         }
         this.cursor = cursor;

@@ -62,20 +62,29 @@ const nodeStatus: CellFunction = (n) => {
 const nodeRoles: CellFunction = (n) => {
   const roles = new Set<string>();
   for (const [k, v] of Object.entries(n.metadata.labels ?? {})) {
-    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length)
+      roles.add(k.slice('node-role.kubernetes.io/'.length));
     else if (k === 'kubernetes.io/role' && v !== '') roles.add(v);
   }
   return roles.size === 0 ? '<none>' : [...roles].sort().join(',');
 };
-const nodeAddress = (type: string): CellFunction => (n) => {
-  const addresses = field(n, 'status', 'addresses');
-  const found = Array.isArray(addresses) ? addresses.find((a) => field(a, 'type') === type) : undefined;
-  return text(field(found, 'address')) || '<none>';
-};
-const nodeInfo = (key: string): CellFunction => (n) => orUnknown(field(n, 'status', 'nodeInfo', key));
+const nodeAddress =
+  (type: string): CellFunction =>
+  (n) => {
+    const addresses = field(n, 'status', 'addresses');
+    const found = Array.isArray(addresses) ? addresses.find((a) => field(a, 'type') === type) : undefined;
+    return text(field(found, 'address')) || '<none>';
+  };
+const nodeInfo =
+  (key: string): CellFunction =>
+  (n) =>
+    orUnknown(field(n, 'status', 'nodeInfo', key));
 
 /** Per `group/Kind`, per column name: the function that fills the column's cells. */
-export const computedCells: ReadonlyMap<string, Readonly<Record<string, CellFunction>>> = new Map<string, Record<string, CellFunction>>([
+export const computedCells: ReadonlyMap<string, Readonly<Record<string, CellFunction>>> = new Map<
+  string,
+  Record<string, CellFunction>
+>([
   [
     '/Event',
     {
@@ -104,5 +113,8 @@ export const computedCells: ReadonlyMap<string, Readonly<Record<string, CellFunc
   ['/ServiceAccount', { Secrets: (sa) => count(sa['secrets']) }],
   ['coordination.k8s.io/Lease', { Holder: (l) => text(field(l, 'spec', 'holderIdentity')) }],
   // What a user must know first, as `kubectl get pods` prints it: CrashLoopBackOff, ErrImagePull, OOMKilled…
-  ['berth.dev/Container', { Status: (c) => text(field(c, 'status', 'reason')) || text(field(c, 'status', 'phase')) || null }],
+  [
+    'berth.dev/Container',
+    { Status: (c) => text(field(c, 'status', 'reason')) || text(field(c, 'status', 'phase')) || null },
+  ],
 ]);

@@ -11,7 +11,8 @@ function compile(path: string): Step[] {
   let steps = cache.get(path);
   if (steps !== undefined) return steps;
   steps = [];
-  const re = /\.([^.[\]]+)|\[(\d+)\]|\[\*\]|\['([^']*)'\]|\["([^"]*)"\]|\[\?\(@\.([A-Za-z0-9_]+)\s*==\s*["']([^"']*)["']\)\]/g;
+  const re =
+    /\.([^.[\]]+)|\[(\d+)\]|\[\*\]|\['([^']*)'\]|\["([^"]*)"\]|\[\?\(@\.([A-Za-z0-9_]+)\s*==\s*["']([^"']*)["']\)\]/g;
   let m: RegExpExecArray | null;
   const body = path.trim().replace(/^\{(.*)\}$/, '$1');
   while ((m = re.exec(body)) !== null) {
@@ -37,7 +38,8 @@ export function evaluateJsonPath(root: unknown, path: string): unknown[] {
       } else if ('index' in step) {
         if (Array.isArray(v) && step.index < v.length) next.push(v[step.index]);
       } else if ('filter' in step) {
-        if (Array.isArray(v)) next.push(...v.filter((x) => isPlainObject(x) && String(x[step.filter.field]) === step.filter.value));
+        if (Array.isArray(v))
+          next.push(...v.filter((x) => isPlainObject(x) && String(x[step.filter.field]) === step.filter.value));
       } else if (Array.isArray(v)) {
         next.push(...v);
       }

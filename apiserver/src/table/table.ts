@@ -32,7 +32,8 @@ const nameColumn: TableColumnDefinition = {
   name: 'Name',
   type: 'string',
   format: 'name',
-  description: 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated.',
+  description:
+    'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated.',
   priority: 0,
 };
 
@@ -92,7 +93,8 @@ export function toTable(
     rows: objects.map((obj) => {
       const row: Table['rows'][number] = { cells: cells.map((f) => f(obj, now)) };
       if (include === 'Object') row.object = obj;
-      else if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+      else if (include === 'Metadata')
+        row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
       return row;
     }),
   };

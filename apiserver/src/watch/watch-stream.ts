@@ -69,22 +69,40 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     defaultOnRead(resource, obj);
     const o = sameVersion ? obj : { ...obj, apiVersion: servedVersion };
     if (request.table === undefined) return o;
-    const t = toTable(resource, [o], request.table.include, { resourceVersion: obj.metadata.resourceVersion ?? '' }, !columnsSent);
+    const t = toTable(
+      resource,
+      [o],
+      request.table.include,
+      { resourceVersion: obj.metadata.resourceVersion ?? '' },
+      !columnsSent,
+    );
     columnsSent = true;
     return t;
   };
 
   let after: number;
   const initial: string[] = [];
-  if (request.sendInitialEvents || request.resourceVersion === undefined || request.resourceVersion === '' || request.resourceVersion === '0') {
+  if (
+    request.sendInitialEvents ||
+    request.resourceVersion === undefined ||
+    request.resourceVersion === '' ||
+    request.resourceVersion === '0'
+  ) {
     const state = await request.initialState();
     for (const obj of state.items) initial.push(line('ADDED', present(obj)));
     after = state.revision;
     if (request.sendInitialEvents) {
-      initial.push(line('BOOKMARK', { kind: resource.kind, apiVersion: servedVersion, metadata: { resourceVersion: String(after), annotations: { 'k8s.io/initial-events-end': 'true' } } }));
+      initial.push(
+        line('BOOKMARK', {
+          kind: resource.kind,
+          apiVersion: servedVersion,
+          metadata: { resourceVersion: String(after), annotations: { 'k8s.io/initial-events-end': 'true' } },
+        }),
+      );
     }
   } else {
-    if (!/^\d+$/.test(request.resourceVersion)) throw badRequest(`invalid resource version: ${request.resourceVersion}`);
+    if (!/^\d+$/.test(request.resourceVersion))
+      throw badRequest(`invalid resource version: ${request.resourceVersion}`);
     after = Number(request.resourceVersion);
   }
 
@@ -105,13 +123,20 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   const stop = () => watcher.close();
   request.signal.addEventListener('abort', stop, { once: true });
   // setTimeout fires at once past 2^31-1 ms (24.8 days): a huge timeoutSeconds means "very long", not "now".
-  const timeoutMs = request.timeoutSeconds === undefined ? defaultTimeoutMs() : Math.min(request.timeoutSeconds * 1000, 2 ** 31 - 1);
+  const timeoutMs =
+    request.timeoutSeconds === undefined ? defaultTimeoutMs() : Math.min(request.timeoutSeconds * 1000, 2 ** 31 - 1);
   timers.push(setTimeout(stop, timeoutMs));
   timers.push(setInterval(() => res.write('\n'), heartbeatMs));
   if (request.bookmarks) {
     timers.push(
       setInterval(() => {
-        res.write(line('BOOKMARK', { kind: resource.kind, apiVersion: servedVersion, metadata: { resourceVersion: String(lastRevision) } }));
+        res.write(
+          line('BOOKMARK', {
+            kind: resource.kind,
+            apiVersion: servedVersion,
+            metadata: { resourceVersion: String(lastRevision) },
+          }),
+        );
       }, request.bookmarkIntervalMs),
     );
   }
@@ -168,7 +193,11 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     const prevMatches = prev !== undefined && (filter === undefined || filter(prev));
     if (nowMatches && prevMatches) return line('MODIFIED', present(object));
     if (nowMatches) return line('ADDED', present(object));
-    if (prevMatches) return line('DELETED', present({ ...prev, metadata: { ...prev.metadata, resourceVersion: String(event.revision) } }));
+    if (prevMatches)
+      return line(
+        'DELETED',
+        present({ ...prev, metadata: { ...prev.metadata, resourceVersion: String(event.revision) } }),
+      );
     return undefined;
   }
 }
@@ -184,7 +213,11 @@ async function* batchesOf(watcher: Watcher): AsyncIterable<readonly StoreEvent[]
 }
 
 function writeHead(res: ServerResponse): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
 }
 
@@ -199,4 +232,3 @@ function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
-

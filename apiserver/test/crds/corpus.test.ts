@@ -245,7 +245,10 @@ spec:
   names: {kind: XBad, plural: XBads}
   versions: [{name: v1alpha1, served: true, referenceable: true}]
 `,
-      messages: [`The CompositeResourceDefinition "xbad.example.org" is invalid: `, 'spec.names: Invalid value: "object": Plural name must be lowercase'],
+      messages: [
+        `The CompositeResourceDefinition "xbad.example.org" is invalid: `,
+        'spec.names: Invalid value: "object": Plural name must be lowercase',
+      ],
     },
     transition: {
       yaml: `apiVersion: apiextensions.crossplane.io/v1
@@ -264,7 +267,10 @@ spec:
         properties:
           spec: {type: object, properties: {storageGB: {type: integer}}}
 `,
-      messages: [`The CompositeResourceDefinition "xpostgresqlinstances.example.org" is invalid: `, 'spec.names: Invalid value: "object": Value is immutable'],
+      messages: [
+        `The CompositeResourceDefinition "xpostgresqlinstances.example.org" is invalid: `,
+        'spec.names: Invalid value: "object": Value is immutable',
+      ],
     },
   },
   {
@@ -300,8 +306,8 @@ spec:
 `,
       messages: [
         `The Bucket "bad-bucket" is invalid: `,
-        "spec.interval: Invalid value: \"5 minutes\": spec.interval in body should match '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$'",
-        "spec: Invalid value: \"object\": ServiceAccountName is not supported for the 'generic' Bucket provider",
+        'spec.interval: Invalid value: "5 minutes": spec.interval in body should match \'^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$\'',
+        'spec: Invalid value: "object": ServiceAccountName is not supported for the \'generic\' Bucket provider',
       ],
     },
   },
@@ -310,7 +316,9 @@ spec:
 const file = (name: string) => join(corpus, name);
 
 async function applyExample(ts: TestServer, c: Case) {
-  return c.example.file !== undefined ? ts.kubectl(['apply', '-f', file(c.example.file)]) : ts.kubectl(['apply', '-f', '-'], { input: c.example.yaml ?? '' });
+  return c.example.file !== undefined
+    ? ts.kubectl(['apply', '-f', file(c.example.file)])
+    : ts.kubectl(['apply', '-f', '-'], { input: c.example.yaml ?? '' });
 }
 
 t.test('real CRDs behave as on Kubernetes', async (t) => {
@@ -321,7 +329,8 @@ t.test('real CRDs behave as on Kubernetes', async (t) => {
       for (const crd of c.crds) {
         const installed = await ts.kubectl(['apply', '-f', file(crd)]);
         t.equal(installed.code, 0, `${crd} installs: ${installed.stderr}`);
-        const name = /customresourcedefinition\.apiextensions\.k8s\.io\/(\S+) created/.exec(installed.stdout)?.[1] ?? '';
+        const name =
+          /customresourcedefinition\.apiextensions\.k8s\.io\/(\S+) created/.exec(installed.stdout)?.[1] ?? '';
         const established = await ts.kubectl(['wait', '--for=condition=Established', `crd/${name}`, '--timeout=20s']);
         t.equal(established.code, 0, `${name} is Established: ${established.stderr}`);
         const again = await ts.kubectl(['apply', '-f', file(crd)]);
@@ -342,21 +351,41 @@ t.test('real CRDs behave as on Kubernetes', async (t) => {
         const got = await ts.kubectl(['get', ...resource.split(' ')]);
         t.match(got.stdout, row, `kubectl get ${resource} prints its columns:\n${got.stdout}`);
       }
-      const before = await ts.kubectl(['get', '-f', c.example.file !== undefined ? file(c.example.file) : '-', '-o', 'jsonpath={range .items[*]}{.metadata.resourceVersion} {end}'], { input: c.example.yaml ?? '' });
+      const before = await ts.kubectl(
+        [
+          'get',
+          '-f',
+          c.example.file !== undefined ? file(c.example.file) : '-',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.resourceVersion} {end}',
+        ],
+        { input: c.example.yaml ?? '' },
+      );
       const reapplied = await applyExample(ts, c);
       t.equal(reapplied.code, 0, reapplied.stderr);
       // kubectl may say "configured" (its merge patch replaces lists that hold defaults) but nothing is written.
       t.notMatch(reapplied.stdout, /created/, `re-applying the example creates nothing: ${reapplied.stdout}`);
-      const after = await ts.kubectl(['get', '-f', c.example.file !== undefined ? file(c.example.file) : '-', '-o', 'jsonpath={range .items[*]}{.metadata.resourceVersion} {end}'], { input: c.example.yaml ?? '' });
+      const after = await ts.kubectl(
+        [
+          'get',
+          '-f',
+          c.example.file !== undefined ? file(c.example.file) : '-',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.resourceVersion} {end}',
+        ],
+        { input: c.example.yaml ?? '' },
+      );
       t.equal(after.stdout, before.stdout, 'resourceVersions stay');
 
       const refused = await ts.kubectl(['apply', '-f', '-'], { input: c.invalid.yaml });
       t.not(refused.code, 0, 'the invalid objects are refused');
-      for (const m of c.invalid.messages) t.ok(refused.stderr.includes(m), `${m}\n--- kubectl said:\n${refused.stderr}`);
+      for (const m of c.invalid.messages)
+        t.ok(refused.stderr.includes(m), `${m}\n--- kubectl said:\n${refused.stderr}`);
       if (c.transition !== undefined) {
         const changed = await ts.kubectl(['apply', '-f', '-'], { input: c.transition.yaml });
         t.not(changed.code, 0, 'the update a transition rule forbids is refused');
-        for (const m of c.transition.messages) t.ok(changed.stderr.includes(m), `${m}\n--- kubectl said:\n${changed.stderr}`);
+        for (const m of c.transition.messages)
+          t.ok(changed.stderr.includes(m), `${m}\n--- kubectl said:\n${changed.stderr}`);
       }
     });
   }

@@ -15,14 +15,32 @@ t.test('custom resource decoding', async (t) => {
   t.teardown(() => ts.close());
 
   t.test('a schema listing only spec and status accepts apiVersion, kind and metadata', async (t) => {
-    await installCrd(ts, widgetCrd({ type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } }, status: { type: 'object' } } }, {}, 'Plain'));
+    await installCrd(
+      ts,
+      widgetCrd(
+        {
+          type: 'object',
+          properties: {
+            spec: { type: 'object', properties: { size: { type: 'integer' } } },
+            status: { type: 'object' },
+          },
+        },
+        {},
+        'Plain',
+      ),
+    );
     const manifest = stringify(widget('p1', { size: 3 }, {}, 'Plain'));
     const applied = await ts.kubectl(['apply', '-f', '-'], { input: manifest });
     t.equal(applied.code, 0, applied.stderr);
     t.match(applied.stdout, /plain.tests.example.com\/p1 created/);
-    const ssa = await ts.kubectl(['apply', '--server-side', '-f', '-'], { input: stringify(widget('p2', { size: 4 }, {}, 'Plain')) });
+    const ssa = await ts.kubectl(['apply', '--server-side', '-f', '-'], {
+      input: stringify(widget('p2', { size: 4 }, {}, 'Plain')),
+    });
     t.equal(ssa.code, 0, ssa.stderr);
-    const strict = await request(ts, 'POST', `${pathOf('Plain')}?fieldValidation=Strict`, { body: JSON.stringify(widget('p3', { size: 1, bogus: 1 }, {}, 'Plain')), contentType: 'application/json' });
+    const strict = await request(ts, 'POST', `${pathOf('Plain')}?fieldValidation=Strict`, {
+      body: JSON.stringify(widget('p3', { size: 1, bogus: 1 }, {}, 'Plain')),
+      contentType: 'application/json',
+    });
     t.equal(strict.status, 400, 'a truly unknown field is still refused under Strict');
     t.match(strict.json<Status>().message, /unknown field "spec.bogus"/);
     t.notMatch(strict.json<Status>().message, /apiVersion|"kind"/);
@@ -42,16 +60,32 @@ t.test('custom resource decoding', async (t) => {
             tags: { type: 'array' as const, items: { type: 'string' as const, default: 'x' } },
           },
         },
-        status: { type: 'object' as const, default: {}, properties: { phase: { type: 'string' as const, default: 'Pending' } } },
+        status: {
+          type: 'object' as const,
+          default: {},
+          properties: { phase: { type: 'string' as const, default: 'Pending' } },
+        },
       },
     };
     await installCrd(ts, widgetCrd(schema, {}, 'Defaulted'));
-    const res = await postJson(ts, pathOf('Defaulted'), widget('d1', { mode: null, opt: null, keep: null, tags: ['a', null] }, {}, 'Defaulted'));
+    const res = await postJson(
+      ts,
+      pathOf('Defaulted'),
+      widget('d1', { mode: null, opt: null, keep: null, tags: ['a', null] }, {}, 'Defaulted'),
+    );
     t.equal(res.status, 201, res.text);
     const spec = res.json<{ spec: Record<string, unknown> }>().spec;
-    t.same(spec, { replicas: 1, mode: 'auto', keep: null, tags: ['a', 'x'] }, 'null mode defaulted, null opt dropped, nullable keep kept');
+    t.same(
+      spec,
+      { replicas: 1, mode: 'auto', keep: null, tags: ['a', 'x'] },
+      'null mode defaulted, null opt dropped, nullable keep kept',
+    );
     const read = await request(ts, 'GET', `${pathOf('Defaulted')}/d1`);
-    t.same(read.json<{ status?: unknown }>().status, { phase: 'Pending' }, 'status defaults appear on the object read back');
+    t.same(
+      read.json<{ status?: unknown }>().status,
+      { phase: 'Pending' },
+      'status defaults appear on the object read back',
+    );
     const list = await request(ts, 'GET', pathOf('Defaulted'));
     t.same(list.json<{ items: { status?: unknown }[] }>().items[0]?.status, { phase: 'Pending' }, 'and in lists');
     const table = await ts.kubectl(['get', 'defaulted', 'd1', '-o', 'jsonpath={.status.phase}']);
@@ -61,27 +95,44 @@ t.test('custom resource decoding', async (t) => {
     t.same([first.type, first.object?.status], ['ADDED', { phase: 'Pending' }], 'and in watch events');
 
     // A default added to the CRD later shows on objects stored before it.
-    const crd = (await request(ts, 'GET', `${crdsPath}/defaulteds.tests.example.com`)).json<{ spec: { versions: { schema: { openAPIV3Schema: typeof schema } }[] } }>();
+    const crd = (await request(ts, 'GET', `${crdsPath}/defaulteds.tests.example.com`)).json<{
+      spec: { versions: { schema: { openAPIV3Schema: typeof schema } }[] };
+    }>();
     const props = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties as Record<string, unknown>;
     props['color'] = { type: 'string', default: 'blue' };
     const updated = await putJson(ts, `${crdsPath}/defaulteds.tests.example.com`, crd);
     t.equal(updated.status, 200, updated.text);
     let color: unknown;
     for (let i = 0; i < 100 && color === undefined; i++) {
-      color = (await request(ts, 'GET', `${pathOf('Defaulted')}/d1`)).json<{ spec: Record<string, unknown> }>().spec['color'];
+      color = (await request(ts, 'GET', `${pathOf('Defaulted')}/d1`)).json<{ spec: Record<string, unknown> }>().spec[
+        'color'
+      ];
       if (color === undefined) await new Promise((r) => setImmediate(r));
     }
     t.equal(color, 'blue', 'a later default is applied when the stored object is read');
   });
 
   t.test('metadata.creationTimestamp: null, as kubectl --dry-run=client -o yaml writes it', async (t) => {
-    const generated = await ts.kubectl(['create', 'configmap', 'cm1', '--from-literal=a=b', '--dry-run=client', '-o', 'yaml']);
+    const generated = await ts.kubectl([
+      'create',
+      'configmap',
+      'cm1',
+      '--from-literal=a=b',
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ]);
     t.match(generated.stdout, /creationTimestamp: null/);
     const applied = await ts.kubectl(['apply', '-f', '-'], { input: generated.stdout });
     t.equal(applied.code, 0, applied.stderr);
-    const ssa = await ts.kubectl(['apply', '--server-side', '-f', '-'], { input: generated.stdout.replace('cm1', 'cm2') });
+    const ssa = await ts.kubectl(['apply', '--server-side', '-f', '-'], {
+      input: generated.stdout.replace('cm1', 'cm2'),
+    });
     t.equal(ssa.code, 0, ssa.stderr);
-    const cr = await postJson(ts, pathOf('Plain'), { ...widget('p9', { size: 1 }, {}, 'Plain'), metadata: { name: 'p9', creationTimestamp: null } });
+    const cr = await postJson(ts, pathOf('Plain'), {
+      ...widget('p9', { size: 1 }, {}, 'Plain'),
+      metadata: { name: 'p9', creationTimestamp: null },
+    });
     t.equal(cr.status, 201, cr.text);
     t.match(cr.json<{ metadata: { creationTimestamp: string } }>().metadata.creationTimestamp, /^\d{4}-/);
   });
@@ -96,8 +147,27 @@ t.test('custom resource decoding', async (t) => {
       ['names a string', { ...base, spec: { ...spec, names: 'x' } }],
       ['versions a string', { ...base, spec: { ...spec, versions: 'v1' } }],
       ['a version a string', { ...base, spec: { ...spec, versions: ['v1'] } }],
-      ['schema a string', { ...base, spec: { ...spec, versions: [{ name: 'v1', served: true, storage: true, schema: 'x' }] } }],
-      ['properties a string', { ...base, spec: { ...spec, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: 'x' } } }] } }],
+      [
+        'schema a string',
+        { ...base, spec: { ...spec, versions: [{ name: 'v1', served: true, storage: true, schema: 'x' }] } },
+      ],
+      [
+        'properties a string',
+        {
+          ...base,
+          spec: {
+            ...spec,
+            versions: [
+              {
+                name: 'v1',
+                served: true,
+                storage: true,
+                schema: { openAPIV3Schema: { type: 'object', properties: 'x' } },
+              },
+            ],
+          },
+        },
+      ],
       ['kind a number', { ...base, spec: { ...spec, names: { plural: 'brokens', kind: 7 } } }],
     ];
     for (const [what, body] of cases) {
@@ -106,7 +176,10 @@ t.test('custom resource decoding', async (t) => {
       t.equal(res.json<Status>().kind, 'Status', what);
     }
     const missingNames = await postJson(ts, crdsPath, { ...base, spec: { ...spec, names: undefined } });
-    t.ok(missingNames.json<Status>().details?.causes?.some((c) => c.field?.startsWith('spec.names')), 'names missing is named');
+    t.ok(
+      missingNames.json<Status>().details?.causes?.some((c) => c.field?.startsWith('spec.names')),
+      'names missing is named',
+    );
     const ready = await request(ts, 'GET', '/readyz');
     t.equal(ready.status, 200);
   });

@@ -6,7 +6,11 @@ import { eventually, request, type RawResponse, type TestServer } from '@berth/t
 export const group = 'tests.example.com';
 
 /** A namespaced CRD `widgets.tests.example.com` (kind Widget, v1) with `schema` as its openAPIV3Schema. */
-export function widgetCrd(schema: JSONSchemaProps, extra: Record<string, unknown> = {}, kind = 'Widget'): Record<string, unknown> {
+export function widgetCrd(
+  schema: JSONSchemaProps,
+  extra: Record<string, unknown> = {},
+  kind = 'Widget',
+): Record<string, unknown> {
   const singular = kind.toLowerCase();
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -16,7 +20,16 @@ export function widgetCrd(schema: JSONSchemaProps, extra: Record<string, unknown
       group,
       names: { plural: `${singular}s`, singular, kind, listKind: `${kind}List` },
       scope: 'Namespaced',
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema }, subresources: { status: {} }, ...extra }],
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: schema },
+          subresources: { status: {} },
+          ...extra,
+        },
+      ],
     },
   };
 }
@@ -36,10 +49,16 @@ export async function installCrd(ts: TestServer, crd: Record<string, unknown>): 
   if (res.status !== 201) throw new Error(`CRD refused: ${res.status} ${res.text}`);
   const spec = crd['spec'] as { group: string; names: { plural: string }; versions: { name: string }[] };
   const path = `/apis/${spec.group}/${spec.versions[0]!.name}/${spec.names.plural}`;
-  if (!(await eventually(async () => (await request(ts, 'GET', path)).status === 200))) throw new Error(`${path} never served`);
+  if (!(await eventually(async () => (await request(ts, 'GET', path)).status === 200)))
+    throw new Error(`${path} never served`);
 }
 
-export const widget = (name: string, spec: unknown, extra: Record<string, unknown> = {}, kind = 'Widget'): Record<string, unknown> => ({
+export const widget = (
+  name: string,
+  spec: unknown,
+  extra: Record<string, unknown> = {},
+  kind = 'Widget',
+): Record<string, unknown> => ({
   apiVersion: `${group}/v1`,
   kind,
   metadata: { name, namespace: 'default' },

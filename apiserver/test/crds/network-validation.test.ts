@@ -10,7 +10,9 @@ const manifest = (name: string, spec: Record<string, unknown>) =>
   JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Network', metadata: { name, namespace: 'default' }, spec });
 
 t.test('a well-formed Network is accepted', async (t) => {
-  const ok = await server.kubectl(['apply', '-f', '-'], { input: manifest('good', { subnet: '10.89.1.0/24', gateway: '10.89.1.1', ipRange: '10.89.1.128/25' }) });
+  const ok = await server.kubectl(['apply', '-f', '-'], {
+    input: manifest('good', { subnet: '10.89.1.0/24', gateway: '10.89.1.1', ipRange: '10.89.1.128/25' }),
+  });
   t.equal(ok.code, 0, ok.stderr);
   const bare = await server.kubectl(['apply', '-f', '-'], { input: manifest('bare', {}) });
   t.equal(bare.code, 0, bare.stderr);
@@ -21,10 +23,18 @@ t.test('bad subnets, gateways and ranges are 422 with the field named', async (t
     ['malformed', { subnet: '10.89.1.0/33' }, /spec\.subnet: Invalid value.*subnet must be an IPv4 CIDR/],
     ['hostbits', { subnet: '10.89.1.7/24' }, /spec\.subnet: Invalid value.*host bits zero/],
     ['v6', { subnet: 'fd00::/64' }, /spec\.subnet: Invalid value/],
-    ['outside', { subnet: '10.89.1.0/24', gateway: '10.0.0.1' }, /spec\.gateway: Invalid value.*gateway must be a host address inside subnet/],
+    [
+      'outside',
+      { subnet: '10.89.1.0/24', gateway: '10.0.0.1' },
+      /spec\.gateway: Invalid value.*gateway must be a host address inside subnet/,
+    ],
     ['network-address', { subnet: '10.89.1.0/24', gateway: '10.89.1.0' }, /spec\.gateway: Invalid value/],
     ['no-subnet', { gateway: '10.89.1.1' }, /spec\.gateway: Invalid value/],
-    ['range', { subnet: '10.89.1.0/24', ipRange: '10.89.2.0/25' }, /spec\.ipRange: Invalid value.*ipRange must be a CIDR inside subnet/],
+    [
+      'range',
+      { subnet: '10.89.1.0/24', ipRange: '10.89.2.0/25' },
+      /spec\.ipRange: Invalid value.*ipRange must be a CIDR inside subnet/,
+    ],
   ];
   for (const [name, spec, expected] of cases) {
     const res = await server.kubectl(['apply', '-f', '-'], { input: manifest(name, spec) });

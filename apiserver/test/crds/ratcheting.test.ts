@@ -11,15 +11,40 @@ const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ratchet
 t.test('ratcheting of schema errors and CEL rules on unchanged values', async (t) => {
   const ts = await startTestServer();
   t.teardown(() => ts.close());
-  const loose = { type: 'object' as const, properties: { spec: { type: 'object' as const, properties: { name: { type: 'string' as const }, tags: { type: 'array' as const, items: { type: 'string' as const } }, note: { type: 'string' as const } } } } };
+  const loose = {
+    type: 'object' as const,
+    properties: {
+      spec: {
+        type: 'object' as const,
+        properties: {
+          name: { type: 'string' as const },
+          tags: { type: 'array' as const, items: { type: 'string' as const } },
+          note: { type: 'string' as const },
+        },
+      },
+    },
+  };
   await installCrd(ts, widgetCrd(loose, {}, 'Ratchet'));
-  const created = await postJson(ts, pathOf('Ratchet'), widget('old', { name: 'much-too-long', tags: ['a', 'b', 'c'], note: 'x' }, {}, 'Ratchet'));
+  const created = await postJson(
+    ts,
+    pathOf('Ratchet'),
+    widget('old', { name: 'much-too-long', tags: ['a', 'b', 'c'], note: 'x' }, {}, 'Ratchet'),
+  );
   t.equal(created.status, 201, created.text);
 
-  const crd = (await request(ts, 'GET', crdPath)).json<{ spec: { versions: { schema: { openAPIV3Schema: typeof loose } }[] } }>();
-  const props = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties as Record<string, Record<string, unknown>>;
+  const crd = (await request(ts, 'GET', crdPath)).json<{
+    spec: { versions: { schema: { openAPIV3Schema: typeof loose } }[] };
+  }>();
+  const props = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties as Record<
+    string,
+    Record<string, unknown>
+  >;
   props['name'] = { type: 'string', maxLength: 5 };
-  props['tags'] = { type: 'array', items: { type: 'string' }, 'x-kubernetes-validations': [{ rule: 'self.size() <= 2', message: 'at most two tags' }] };
+  props['tags'] = {
+    type: 'array',
+    items: { type: 'string' },
+    'x-kubernetes-validations': [{ rule: 'self.size() <= 2', message: 'at most two tags' }],
+  };
   const tightened = await putJson(ts, crdPath, crd);
   t.equal(tightened.status, 200, tightened.text);
 
@@ -32,10 +57,17 @@ t.test('ratcheting of schema errors and CEL rules on unchanged values', async (t
     ok = await putJson(ts, path, { ...current, spec: { ...current.spec, note: `y${i}` } });
   }
   t.equal(ok.status, 200, `an update leaving the invalid values alone is accepted: ${ok.text.slice(0, 300)}`);
-  t.match(String(ok.headers['warning']), /spec.tags: Invalid value: \\?"array\\?": at most two tags/, 'the unchanged rule failure warns');
+  t.match(
+    String(ok.headers['warning']),
+    /spec.tags: Invalid value: \\?"array\\?": at most two tags/,
+    'the unchanged rule failure warns',
+  );
 
   current = (await request(ts, 'GET', path)).json<{ spec: Record<string, unknown> }>();
-  const refused = await putJson(ts, path, { ...current, spec: { ...current.spec, name: 'still-too-long', tags: ['a', 'b', 'c', 'd'] } });
+  const refused = await putJson(ts, path, {
+    ...current,
+    spec: { ...current.spec, name: 'still-too-long', tags: ['a', 'b', 'c', 'd'] },
+  });
   t.equal(refused.status, 422, refused.text);
   const s = refused.json<Status>();
   t.match(s.message, 'spec.name: Too long: may not be more than 5 bytes');

@@ -20,7 +20,17 @@ t.test('patterns run on RE2', async (t) => {
       },
     }),
   );
-  await installCrd(ts, widgetCrd({ type: 'object', properties: { spec: { type: 'object', properties: { code: { type: 'string', pattern: '(?i)^abc$' } } } } }, {}, 'Gizmo'));
+  await installCrd(
+    ts,
+    widgetCrd(
+      {
+        type: 'object',
+        properties: { spec: { type: 'object', properties: { code: { type: 'string', pattern: '(?i)^abc$' } } } },
+      },
+      {},
+      'Gizmo',
+    ),
+  );
 
   t.test('a catastrophic pattern answers promptly and /readyz stays responsive', async (t) => {
     const started = Date.now();
@@ -47,7 +57,19 @@ t.test('patterns run on RE2', async (t) => {
   });
 
   t.test('a CRD whose pattern is not a Go regexp is refused', async (t) => {
-    const crd = widgetCrd({ type: 'object', properties: { spec: { type: 'object', properties: { foo: { type: 'string', pattern: '+' }, bar: { type: 'string', pattern: '(?=x)' } } } } }, {}, 'Gadget');
+    const crd = widgetCrd(
+      {
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            properties: { foo: { type: 'string', pattern: '+' }, bar: { type: 'string', pattern: '(?=x)' } },
+          },
+        },
+      },
+      {},
+      'Gadget',
+    );
     const res = await postJson(ts, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
     t.equal(res.status, 422, res.text);
     const s = res.json<Status>();
@@ -56,7 +78,14 @@ t.test('patterns run on RE2', async (t) => {
       s.message,
       'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[foo].pattern: Invalid value: "+": must be a valid regular expression, but isn\'t: error parsing regexp: missing argument to repetition operator: `+`',
     );
-    t.match(s.message, 'properties[bar].pattern: Invalid value: "(?=x)": must be a valid regular expression, but isn\'t: error parsing regexp: invalid or unsupported Perl syntax: `(?=`');
-    t.ok(s.details?.causes?.some((c) => c.field === 'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[foo].pattern'));
+    t.match(
+      s.message,
+      'properties[bar].pattern: Invalid value: "(?=x)": must be a valid regular expression, but isn\'t: error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    );
+    t.ok(
+      s.details?.causes?.some(
+        (c) => c.field === 'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[foo].pattern',
+      ),
+    );
   });
 });

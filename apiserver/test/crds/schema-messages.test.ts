@@ -34,7 +34,12 @@ t.test('schema errors in Kubernetes words', async (t) => {
               expr: { type: 'string', format: 'regex' },
               count: { type: 'integer', format: 'int32' },
               tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
-              ports: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } } },
+              ports: {
+                type: 'array',
+                'x-kubernetes-list-type': 'map',
+                'x-kubernetes-list-map-keys': ['name'],
+                items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } },
+              },
             },
           },
         },
@@ -46,7 +51,29 @@ t.test('schema errors in Kubernetes words', async (t) => {
   const res = await postJson(
     ts,
     pathOf('Strict'),
-    widget('bad', { replicas: 'three', port: true, name: 'ABC', mode: 'x', level: 3, short: 'abc', list: ['a', 'b', 'c'], min: 0, below: 10, when: 'yesterday', every: 'soon', tags: ['a', 'b', 'a', 'a'], ports: [{ name: 'http', port: 80 }, { name: 'http', port: 81 }] }, {}, 'Strict'),
+    widget(
+      'bad',
+      {
+        replicas: 'three',
+        port: true,
+        name: 'ABC',
+        mode: 'x',
+        level: 3,
+        short: 'abc',
+        list: ['a', 'b', 'c'],
+        min: 0,
+        below: 10,
+        when: 'yesterday',
+        every: 'soon',
+        tags: ['a', 'b', 'a', 'a'],
+        ports: [
+          { name: 'http', port: 80 },
+          { name: 'http', port: 81 },
+        ],
+      },
+      {},
+      'Strict',
+    ),
   );
   t.equal(res.status, 422, res.text);
   const s = res.json<Status>();
@@ -54,7 +81,7 @@ t.test('schema errors in Kubernetes words', async (t) => {
     'spec.image: Required value',
     'spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
     'spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean"',
-    "spec.name: Invalid value: \"ABC\": spec.name in body should match '^[a-z]+$'",
+    'spec.name: Invalid value: "ABC": spec.name in body should match \'^[a-z]+$\'',
     'spec.mode: Unsupported value: "x": supported values: "a", "b"',
     'spec.level: Unsupported value: 3: supported values: "1", "2"',
     'spec.short: Too long: may not be more than 2 bytes',
@@ -71,17 +98,47 @@ t.test('schema errors in Kubernetes words', async (t) => {
   t.equal(s.details?.causes?.length, expected.length, `exactly these causes: ${s.message}`);
   t.same(
     s.details?.causes?.find((c) => c.field === 'spec.mode'),
-    { reason: 'FieldValueNotSupported', message: 'Unsupported value: "x": supported values: "a", "b"', field: 'spec.mode' },
+    {
+      reason: 'FieldValueNotSupported',
+      message: 'Unsupported value: "x": supported values: "a", "b"',
+      field: 'spec.mode',
+    },
   );
   t.match(s.message, /^Strict.tests.example.com "bad" is invalid: \[/);
 
   // kubectl shows the same words.
-  const k = await ts.kubectl(['create', '-f', '-'], { input: JSON.stringify(widget('bad2', { image: 'x', replicas: 'three' }, {}, 'Strict')) });
+  const k = await ts.kubectl(['create', '-f', '-'], {
+    input: JSON.stringify(widget('bad2', { image: 'x', replicas: 'three' }, {}, 'Strict')),
+  });
   t.equal(k.code, 1);
-  t.match(k.stderr, 'The Strict "bad2" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"');
+  t.match(
+    k.stderr,
+    'The Strict "bad2" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
+  );
   // Formats are Kubernetes': Go durations, no check of regex or int32 (documentation only there).
-  const ok = await postJson(ts, pathOf('Strict'), widget('good', { image: 'x', port: 'http', below: 9.5, when: '2024-01-01T00:00:00Z', every: '1h30m', expr: '(?i)^web$', count: 3_000_000_000 }, {}, 'Strict'));
+  const ok = await postJson(
+    ts,
+    pathOf('Strict'),
+    widget(
+      'good',
+      {
+        image: 'x',
+        port: 'http',
+        below: 9.5,
+        when: '2024-01-01T00:00:00Z',
+        every: '1h30m',
+        expr: '(?i)^web$',
+        count: 3_000_000_000,
+      },
+      {},
+      'Strict',
+    ),
+  );
   t.equal(ok.status, 201, ok.text);
-  const days = await postJson(ts, pathOf('Strict'), widget('days', { image: 'x', every: '3 days', when: '2024-01-01T00:00:00+0100' }, {}, 'Strict'));
+  const days = await postJson(
+    ts,
+    pathOf('Strict'),
+    widget('days', { image: 'x', every: '3 days', when: '2024-01-01T00:00:00+0100' }, {}, 'Strict'),
+  );
   t.equal(days.status, 201, days.text);
 });

@@ -31,9 +31,13 @@ const admission: Admission = {
         seen.push(describe('validating', a));
         const data = a.object['data'] as Record<string, string> | undefined;
         if (a.operation !== 'DELETE' && data?.['forbidden'] !== undefined) {
-          throw new ApiError('Forbidden', 'admission plugin "no-forbidden-key" denied the request: key "forbidden" is not allowed');
+          throw new ApiError(
+            'Forbidden',
+            'admission plugin "no-forbidden-key" denied the request: key "forbidden" is not allowed',
+          );
         }
-        if (a.operation === 'DELETE' && a.object.metadata.name === 'keep') throw new ApiError('Forbidden', 'admission plugin "no-forbidden-key" denied the request: keep stays');
+        if (a.operation === 'DELETE' && a.object.metadata.name === 'keep')
+          throw new ApiError('Forbidden', 'admission plugin "no-forbidden-key" denied the request: keep stays');
         return undefined;
       },
     },
@@ -47,34 +51,59 @@ t.before(async () => {
 t.teardown(() => ts.close());
 
 const path = '/api/v1/namespaces/default/configmaps';
-const post = (body: unknown, query = '') => request(ts, 'POST', `${path}${query}`, { body: JSON.stringify(body), contentType: 'application/json' });
+const post = (body: unknown, query = '') =>
+  request(ts, 'POST', `${path}${query}`, { body: JSON.stringify(body), contentType: 'application/json' });
 
 t.test('create: mutating, then validating on the mutated object; the warning reaches the client', async (t) => {
   seen.length = 0;
   const res = await post({ metadata: { name: 'a' }, data: { k: 'v' } });
   t.equal(res.status, 201);
-  t.same(res.json<{ metadata: { labels: Record<string, string> } }>().metadata.labels, { admitted: 'yes' }, 'the mutation is stored');
+  t.same(
+    res.json<{ metadata: { labels: Record<string, string> } }>().metadata.labels,
+    { admitted: 'yes' },
+    'the mutation is stored',
+  );
   t.equal(res.headers['warning'], '299 - "labelled by admission"');
-  t.same(seen, ['mutating CREATE configmaps/a user=admin dryRun=false label=- old=-', 'validating CREATE configmaps/a user=admin dryRun=false label=yes old=-']);
+  t.same(seen, [
+    'mutating CREATE configmaps/a user=admin dryRun=false label=- old=-',
+    'validating CREATE configmaps/a user=admin dryRun=false label=yes old=-',
+  ]);
   const stored = await request(ts, 'GET', `${path}/a`);
   t.equal(stored.json<{ metadata: { labels: Record<string, string> } }>().metadata.labels['admitted'], 'yes');
 });
 
-t.test('a validating refusal is the plugin\'s Status and nothing is stored', async (t) => {
+t.test("a validating refusal is the plugin's Status and nothing is stored", async (t) => {
   const res = await post({ metadata: { name: 'b' }, data: { forbidden: 'x' } });
   t.equal(res.status, 403);
-  t.match(res.json(), { kind: 'Status', reason: 'Forbidden', message: 'admission plugin "no-forbidden-key" denied the request: key "forbidden" is not allowed' });
+  t.match(res.json(), {
+    kind: 'Status',
+    reason: 'Forbidden',
+    message: 'admission plugin "no-forbidden-key" denied the request: key "forbidden" is not allowed',
+  });
   t.equal((await request(ts, 'GET', `${path}/b`)).status, 404);
 });
 
 t.test('update and dry run: plugins see the old object and the dry-run flag', async (t) => {
   seen.length = 0;
-  const res = await request(ts, 'PATCH', `${path}/a?dryRun=All`, { body: JSON.stringify({ data: { k: 'w' } }), contentType: 'application/merge-patch+json' });
+  const res = await request(ts, 'PATCH', `${path}/a?dryRun=All`, {
+    body: JSON.stringify({ data: { k: 'w' } }),
+    contentType: 'application/merge-patch+json',
+  });
   t.equal(res.status, 200);
-  t.same(seen, ['mutating UPDATE configmaps/a user=admin dryRun=true label=yes old=yes', 'validating UPDATE configmaps/a user=admin dryRun=true label=yes old=yes']);
-  const refused = await request(ts, 'PATCH', `${path}/a`, { body: JSON.stringify({ data: { forbidden: 'y' } }), contentType: 'application/merge-patch+json' });
+  t.same(seen, [
+    'mutating UPDATE configmaps/a user=admin dryRun=true label=yes old=yes',
+    'validating UPDATE configmaps/a user=admin dryRun=true label=yes old=yes',
+  ]);
+  const refused = await request(ts, 'PATCH', `${path}/a`, {
+    body: JSON.stringify({ data: { forbidden: 'y' } }),
+    contentType: 'application/merge-patch+json',
+  });
   t.equal(refused.status, 403);
-  t.same((await request(ts, 'GET', `${path}/a`)).json<{ data: unknown }>().data, { k: 'v' }, 'neither write changed the object');
+  t.same(
+    (await request(ts, 'GET', `${path}/a`)).json<{ data: unknown }>().data,
+    { k: 'v' },
+    'neither write changed the object',
+  );
 });
 
 t.test('delete passes validating admission', async (t) => {

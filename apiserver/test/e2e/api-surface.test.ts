@@ -14,7 +14,9 @@ t.test('API surface', async (t) => {
     t.equal((await request(ts, 'GET', '/livez', { token: '' })).text, 'ok');
     t.equal((await request(ts, 'GET', '/readyz', { token: '' })).status, 200);
     t.match((await request(ts, 'GET', '/version')).json(), { major: '1', minor: '32' });
-    const agg = await request(ts, 'GET', '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
+    const agg = await request(ts, 'GET', '/apis', {
+      accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json',
+    });
     t.match(String(agg.headers['content-type']), /g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList/);
     t.ok(agg.json<{ items: { metadata: { name: string } }[] }>().items.some((g) => g.metadata.name === 'berth.dev'));
     const legacy = await request(ts, 'GET', '/apis');
@@ -24,7 +26,9 @@ t.test('API surface', async (t) => {
     const gv = await request(ts, 'GET', '/apis/berth.dev/v1alpha1');
     const names = gv.json<{ resources: { name: string }[] }>().resources.map((r) => r.name);
     t.ok(names.includes('services/scale') && names.includes('containers/status') && names.includes('containers/log'));
-    const index = (await request(ts, 'GET', '/openapi/v3')).json<{ paths: Record<string, { serverRelativeURL: string }> }>();
+    const index = (await request(ts, 'GET', '/openapi/v3')).json<{
+      paths: Record<string, { serverRelativeURL: string }>;
+    }>();
     const url = index.paths['apis/berth.dev/v1alpha1']!.serverRelativeURL;
     const doc = (await request(ts, 'GET', url)).json<{ components: { schemas: Record<string, unknown> } }>();
     t.ok(doc.components.schemas['dev.berth.v1alpha1.Container'], 'Container schema published');
@@ -40,63 +44,174 @@ t.test('API surface', async (t) => {
         group: 'example.com',
         names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
         scope: 'Namespaced',
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', default: 3 } } } } } } }],
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: { spec: { type: 'object', properties: { size: { type: 'integer', default: 3 } } } },
+              },
+            },
+          },
+        ],
       },
     };
     const created = await request(ts, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', json(crd));
     t.equal(created.status, 201);
     const start = Date.now();
-    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 200, 1000), 'served within 1 s');
+    t.ok(
+      await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 200, 1000),
+      'served within 1 s',
+    );
     t.ok(Date.now() - start < 1000);
-    const established = (await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).json<{ status: { conditions: { type: string; status: string }[] } }>();
+    const established = (
+      await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')
+    ).json<{ status: { conditions: { type: string; status: string }[] } }>();
     t.ok(established.status.conditions.some((c) => c.type === 'Established' && c.status === 'True'));
-    const w = await request(ts, 'POST', '/apis/example.com/v1/namespaces/default/widgets', json({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: {} }));
+    const w = await request(
+      ts,
+      'POST',
+      '/apis/example.com/v1/namespaces/default/widgets',
+      json({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: {} }),
+    );
     t.equal(w.json<{ spec: { size: number } }>().spec.size, 3, 'schema default applied');
-    t.equal((await request(ts, 'DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).status, 200);
-    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 404, 2000), 'no longer served');
-    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).status === 404, 2000), 'CRD gone');
+    t.equal(
+      (await request(ts, 'DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com'))
+        .status,
+      200,
+    );
+    t.ok(
+      await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 404, 2000),
+      'no longer served',
+    );
+    t.ok(
+      await eventually(
+        async () =>
+          (await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com'))
+            .status === 404,
+        2000,
+      ),
+      'CRD gone',
+    );
     // Recreated, the kind starts empty: its old objects were deleted with it.
     await request(ts, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', json(crd));
-    t.ok(await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1/namespaces/default/widgets')).status === 200, 1000));
-    t.same((await request(ts, 'GET', '/apis/example.com/v1/namespaces/default/widgets')).json<{ items: unknown[] }>().items, []);
+    t.ok(
+      await eventually(
+        async () => (await request(ts, 'GET', '/apis/example.com/v1/namespaces/default/widgets')).status === 200,
+        1000,
+      ),
+    );
+    t.same(
+      (await request(ts, 'GET', '/apis/example.com/v1/namespaces/default/widgets')).json<{ items: unknown[] }>().items,
+      [],
+    );
   });
 
   t.test('status and scale subresources, generation', async (t) => {
     const base = '/apis/berth.dev/v1alpha1/namespaces/default/services';
-    const svc = { apiVersion: 'berth.dev/v1alpha1', kind: 'Service', metadata: { name: 's' }, spec: { replicas: 2, selector: { matchLabels: { app: 's' } }, template: { metadata: { labels: { app: 's' } }, spec: { image: 'busybox' } } }, status: { replicas: 99 } };
-    const created = (await request(ts, 'POST', base, json(svc))).json<{ status?: unknown; metadata: { generation: number } }>();
+    const svc = {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 's' } },
+        template: { metadata: { labels: { app: 's' } }, spec: { image: 'busybox' } },
+      },
+      status: { replicas: 99 },
+    };
+    const created = (await request(ts, 'POST', base, json(svc))).json<{
+      status?: unknown;
+      metadata: { generation: number };
+    }>();
     t.equal(created.status, undefined, 'create ignores status');
     t.equal(created.metadata.generation, 1);
-    const st = await request(ts, 'PATCH', `${base}/s/status`, { body: '{"status":{"replicas":2},"spec":{"replicas":7}}', contentType: 'application/merge-patch+json' });
-    const afterStatus = st.json<{ spec: { replicas: number }; status: { replicas: number }; metadata: { generation: number } }>();
+    const st = await request(ts, 'PATCH', `${base}/s/status`, {
+      body: '{"status":{"replicas":2},"spec":{"replicas":7}}',
+      contentType: 'application/merge-patch+json',
+    });
+    const afterStatus = st.json<{
+      spec: { replicas: number };
+      status: { replicas: number };
+      metadata: { generation: number };
+    }>();
     t.equal(afterStatus.status.replicas, 2);
     t.equal(afterStatus.spec.replicas, 2, '/status writes only status');
     t.equal(afterStatus.metadata.generation, 1, 'status writes do not bump generation');
-    const scale = (await request(ts, 'GET', `${base}/s/scale`)).json<{ kind: string; spec: { replicas: number }; status: { replicas: number } }>();
+    const scale = (await request(ts, 'GET', `${base}/s/scale`)).json<{
+      kind: string;
+      spec: { replicas: number };
+      status: { replicas: number };
+    }>();
     t.match(scale, { kind: 'Scale', spec: { replicas: 2 }, status: { replicas: 2 } });
-    const scaled = await request(ts, 'PATCH', `${base}/s/scale`, { body: '{"spec":{"replicas":5}}', contentType: 'application/merge-patch+json' });
+    const scaled = await request(ts, 'PATCH', `${base}/s/scale`, {
+      body: '{"spec":{"replicas":5}}',
+      contentType: 'application/merge-patch+json',
+    });
     t.equal(scaled.status, 200);
-    const after = (await request(ts, 'GET', `${base}/s`)).json<{ spec: { replicas: number }; metadata: { generation: number } }>();
+    const after = (await request(ts, 'GET', `${base}/s`)).json<{
+      spec: { replicas: number };
+      metadata: { generation: number };
+    }>();
     t.equal(after.spec.replicas, 5);
     t.equal(after.metadata.generation, 2);
-    const jsonPatched = await request(ts, 'PATCH', `${base}/s/scale`, { body: '[{"op":"replace","path":"/spec/replicas","value":3}]', contentType: 'application/json-patch+json' });
+    const jsonPatched = await request(ts, 'PATCH', `${base}/s/scale`, {
+      body: '[{"op":"replace","path":"/spec/replicas","value":3}]',
+      contentType: 'application/json-patch+json',
+    });
     t.equal(jsonPatched.json<{ spec: { replicas: number } }>().spec.replicas, 3, 'JSON patch of /scale');
-    const applied = await request(ts, 'PATCH', `${base}/s/scale?fieldManager=hpa`, { body: '{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{"replicas":4}}', contentType: 'application/apply-patch+yaml' });
+    const applied = await request(ts, 'PATCH', `${base}/s/scale?fieldManager=hpa`, {
+      body: '{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{"replicas":4}}',
+      contentType: 'application/apply-patch+yaml',
+    });
     t.equal(applied.json<{ spec: { replicas: number } }>().spec.replicas, 4, 'apply of /scale');
   });
 
   t.test('selectable fields, deletecollection', async (t) => {
     const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
-    for (const [name, node] of [['c1', 'n1'], ['c2', 'n2'], ['c3', 'n1']] as const) {
-      await request(ts, 'POST', base, json({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name, labels: { grp: 'x' } }, spec: { image: 'busybox', nodeName: node } }));
+    for (const [name, node] of [
+      ['c1', 'n1'],
+      ['c2', 'n2'],
+      ['c3', 'n1'],
+    ] as const) {
+      await request(
+        ts,
+        'POST',
+        base,
+        json({
+          apiVersion: 'berth.dev/v1alpha1',
+          kind: 'Container',
+          metadata: { name, labels: { grp: 'x' } },
+          spec: { image: 'busybox', nodeName: node },
+        }),
+      );
     }
-    const onN1 = (await request(ts, 'GET', `${base}?fieldSelector=spec.nodeName%3Dn1`)).json<{ items: { metadata: { name: string } }[] }>();
-    t.same(onN1.items.map((i) => i.metadata.name), ['c1', 'c3']);
-    const notN1 = (await request(ts, 'GET', `${base}?fieldSelector=spec.nodeName!%3Dn1`)).json<{ items: { metadata: { name: string } }[] }>();
-    t.same(notN1.items.map((i) => i.metadata.name), ['c2']);
-    const paged = (await request(ts, 'GET', `${base}?limit=2`)).json<{ items: unknown[]; metadata: { continue: string } }>();
+    const onN1 = (await request(ts, 'GET', `${base}?fieldSelector=spec.nodeName%3Dn1`)).json<{
+      items: { metadata: { name: string } }[];
+    }>();
+    t.same(
+      onN1.items.map((i) => i.metadata.name),
+      ['c1', 'c3'],
+    );
+    const notN1 = (await request(ts, 'GET', `${base}?fieldSelector=spec.nodeName!%3Dn1`)).json<{
+      items: { metadata: { name: string } }[];
+    }>();
+    t.same(
+      notN1.items.map((i) => i.metadata.name),
+      ['c2'],
+    );
+    const paged = (await request(ts, 'GET', `${base}?limit=2`)).json<{
+      items: unknown[];
+      metadata: { continue: string };
+    }>();
     t.equal(paged.items.length, 2);
-    const rest = (await request(ts, 'GET', `${base}?limit=2&continue=${paged.metadata.continue}`)).json<{ items: unknown[]; metadata: { continue?: string } }>();
+    const rest = (await request(ts, 'GET', `${base}?limit=2&continue=${paged.metadata.continue}`)).json<{
+      items: unknown[];
+      metadata: { continue?: string };
+    }>();
     t.equal(rest.items.length, 1);
     t.notOk(rest.metadata.continue);
     const del = await request(ts, 'DELETE', `${base}?labelSelector=grp%3Dx`);
@@ -105,7 +220,12 @@ t.test('API surface', async (t) => {
   });
 
   t.test('Secret stringData is written into data', async (t) => {
-    const s = await request(ts, 'POST', '/api/v1/namespaces/default/secrets', json({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, stringData: { password: 'hunter2' } }));
+    const s = await request(
+      ts,
+      'POST',
+      '/api/v1/namespaces/default/secrets',
+      json({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, stringData: { password: 'hunter2' } }),
+    );
     const body = s.json<{ data: Record<string, string>; stringData?: unknown; type: string }>();
     t.equal(Buffer.from(body.data['password']!, 'base64').toString(), 'hunter2');
     t.equal(body.stringData, undefined);

@@ -21,7 +21,10 @@ interface Status {
 }
 
 const post = (ts: TestServer, body: unknown, query = '', p = path) =>
-  request(ts, 'POST', `${p}${query}`, { body: typeof body === 'string' ? body : JSON.stringify(body), contentType: 'application/json' });
+  request(ts, 'POST', `${p}${query}`, {
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    contentType: 'application/json',
+  });
 
 function expectStatus(t: Test, res: RawResponse, code: number, reason: string, field?: string): Status {
   t.equal(res.status, code, `HTTP ${code}: ${res.text.slice(0, 300)}`);
@@ -29,7 +32,11 @@ function expectStatus(t: Test, res: RawResponse, code: number, reason: string, f
   t.equal(s.kind, 'Status');
   t.equal(s.code, code);
   t.equal(s.reason, reason);
-  if (field !== undefined) t.ok(s.details?.causes?.some((c) => c.field === field), `a cause names ${field}`);
+  if (field !== undefined)
+    t.ok(
+      s.details?.causes?.some((c) => c.field === field),
+      `a cause names ${field}`,
+    );
   return s;
 }
 
@@ -40,10 +47,30 @@ t.test('bad input', async (t) => {
 
   t.test('names and labels', async (t) => {
     const s = expectStatus(t, await post(ts, good('Bad_Name')), 422, 'Invalid', 'metadata.name');
-    t.match(s.message, /Container.berth.dev "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
-    expectStatus(t, await post(ts, { ...good('x'), metadata: { name: 'x', labels: { 'bad key!': 'v' } } }), 422, 'Invalid', 'metadata.labels');
-    expectStatus(t, await post(ts, { ...good('x'), metadata: { name: 'x', labels: { ok: 'bad value!' } } }), 422, 'Invalid', 'metadata.labels');
-    expectStatus(t, await request(ts, 'GET', `${path}?labelSelector=${encodeURIComponent('a in (b')}`), 400, 'BadRequest');
+    t.match(
+      s.message,
+      /Container.berth.dev "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    );
+    expectStatus(
+      t,
+      await post(ts, { ...good('x'), metadata: { name: 'x', labels: { 'bad key!': 'v' } } }),
+      422,
+      'Invalid',
+      'metadata.labels',
+    );
+    expectStatus(
+      t,
+      await post(ts, { ...good('x'), metadata: { name: 'x', labels: { ok: 'bad value!' } } }),
+      422,
+      'Invalid',
+      'metadata.labels',
+    );
+    expectStatus(
+      t,
+      await request(ts, 'GET', `${path}?labelSelector=${encodeURIComponent('a in (b')}`),
+      400,
+      'BadRequest',
+    );
     expectStatus(t, await request(ts, 'GET', `${path}?fieldSelector=spec.bogus%3Dx`), 400, 'BadRequest');
   });
 
@@ -60,7 +87,13 @@ t.test('bad input', async (t) => {
     t.equal(ignore.headers['warning'], undefined);
     expectStatus(t, await post(ts, { ...good('h'), spec: { image: 5 } }), 422, 'Invalid', 'spec.image');
     expectStatus(t, await post(ts, { ...good('h'), spec: {} }), 422, 'Invalid', 'spec.image');
-    expectStatus(t, await post(ts, { ...good('h'), spec: { image: 'b', restartPolicy: 'Sometimes' } }), 422, 'Invalid', 'spec.restartPolicy');
+    expectStatus(
+      t,
+      await post(ts, { ...good('h'), spec: { image: 'b', restartPolicy: 'Sometimes' } }),
+      422,
+      'Invalid',
+      'spec.restartPolicy',
+    );
   });
 
   t.test('envelope: apiVersion, kind, namespace', async (t) => {
@@ -74,11 +107,20 @@ t.test('bad input', async (t) => {
     expectStatus(t, await post(ts, huge), 413, 'RequestEntityTooLarge');
     expectStatus(t, await post(ts, '{"apiVersion": '), 400, 'BadRequest');
     expectStatus(t, await post(ts, ''), 400, 'BadRequest');
-    const yaml = await request(ts, 'PATCH', `${path}/y?fieldManager=me`, { body: 'a: [b\n', contentType: 'application/apply-patch+yaml' });
+    const yaml = await request(ts, 'PATCH', `${path}/y?fieldManager=me`, {
+      body: 'a: [b\n',
+      contentType: 'application/apply-patch+yaml',
+    });
     expectStatus(t, yaml, 400, 'BadRequest');
-    const badPatch = await request(ts, 'PATCH', `${path}/f`, { body: '[{"op":"replace","path":"/spec/nope/x","value":1}]', contentType: 'application/json-patch+json' });
+    const badPatch = await request(ts, 'PATCH', `${path}/f`, {
+      body: '[{"op":"replace","path":"/spec/nope/x","value":1}]',
+      contentType: 'application/json-patch+json',
+    });
     t.ok(badPatch.status === 422 || badPatch.status === 404, `failed JSON patch: ${badPatch.status}`);
-    const noManager = await request(ts, 'PATCH', `${path}/f`, { body: JSON.stringify(good('f')), contentType: 'application/apply-patch+yaml' });
+    const noManager = await request(ts, 'PATCH', `${path}/f`, {
+      body: JSON.stringify(good('f')),
+      contentType: 'application/apply-patch+yaml',
+    });
     expectStatus(t, noManager, 422, 'Invalid');
     const weirdType = await request(ts, 'PATCH', `${path}/f`, { body: '{}', contentType: 'text/plain' });
     expectStatus(t, weirdType, 415, 'UnsupportedMediaType');
@@ -88,28 +130,73 @@ t.test('bad input', async (t) => {
     expectStatus(t, await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/gadgets'), 404, 'NotFound');
     const missing = expectStatus(t, await request(ts, 'GET', `${path}/nothere`), 404, 'NotFound');
     t.equal(missing.message, 'containers.berth.dev "nothere" not found');
-    const noNs = expectStatus(t, await post(ts, { ...good('n'), metadata: { name: 'n', namespace: 'nowhere' } }, '', '/apis/berth.dev/v1alpha1/namespaces/nowhere/containers'), 404, 'NotFound');
+    const noNs = expectStatus(
+      t,
+      await post(
+        ts,
+        { ...good('n'), metadata: { name: 'n', namespace: 'nowhere' } },
+        '',
+        '/apis/berth.dev/v1alpha1/namespaces/nowhere/containers',
+      ),
+      404,
+      'NotFound',
+    );
     t.equal(noNs.message, 'namespaces "nowhere" not found');
   });
 
   t.test('optimistic concurrency', async (t) => {
     const created = (await post(ts, good('occ'))).json<{ metadata: { resourceVersion: string } }>();
-    const first = await request(ts, 'PUT', `${path}/occ`, { body: JSON.stringify({ ...good('occ'), metadata: { name: 'occ', resourceVersion: created.metadata.resourceVersion }, spec: { image: 'one' } }), contentType: 'application/json' });
+    const first = await request(ts, 'PUT', `${path}/occ`, {
+      body: JSON.stringify({
+        ...good('occ'),
+        metadata: { name: 'occ', resourceVersion: created.metadata.resourceVersion },
+        spec: { image: 'one' },
+      }),
+      contentType: 'application/json',
+    });
     t.equal(first.status, 200);
-    const stale = await request(ts, 'PUT', `${path}/occ`, { body: JSON.stringify({ ...good('occ'), metadata: { name: 'occ', resourceVersion: created.metadata.resourceVersion }, spec: { image: 'two' } }), contentType: 'application/json' });
+    const stale = await request(ts, 'PUT', `${path}/occ`, {
+      body: JSON.stringify({
+        ...good('occ'),
+        metadata: { name: 'occ', resourceVersion: created.metadata.resourceVersion },
+        spec: { image: 'two' },
+      }),
+      contentType: 'application/json',
+    });
     const s = expectStatus(t, stale, 409, 'Conflict');
-    t.equal(s.message, 'Operation cannot be fulfilled on containers.berth.dev "occ": the object has been modified; please apply your changes to the latest version and try again');
+    t.equal(
+      s.message,
+      'Operation cannot be fulfilled on containers.berth.dev "occ": the object has been modified; please apply your changes to the latest version and try again',
+    );
     expectStatus(t, await post(ts, good('occ')), 409, 'AlreadyExists');
   });
 
   t.test('terminating namespace refuses new content', async (t) => {
     await post(ts, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dying' } }, '', '/api/v1/namespaces');
-    await post(ts, { ...good('holder'), metadata: { name: 'holder', namespace: 'dying', finalizers: ['berth.dev/hold'] } }, '', '/apis/berth.dev/v1alpha1/namespaces/dying/containers');
+    await post(
+      ts,
+      { ...good('holder'), metadata: { name: 'holder', namespace: 'dying', finalizers: ['berth.dev/hold'] } },
+      '',
+      '/apis/berth.dev/v1alpha1/namespaces/dying/containers',
+    );
     const del = await request(ts, 'DELETE', '/api/v1/namespaces/dying');
     t.equal(del.status, 200);
-    const s = expectStatus(t, await post(ts, { ...good('late'), metadata: { name: 'late', namespace: 'dying' } }, '', '/apis/berth.dev/v1alpha1/namespaces/dying/containers'), 403, 'Forbidden');
+    const s = expectStatus(
+      t,
+      await post(
+        ts,
+        { ...good('late'), metadata: { name: 'late', namespace: 'dying' } },
+        '',
+        '/apis/berth.dev/v1alpha1/namespaces/dying/containers',
+      ),
+      403,
+      'Forbidden',
+    );
     t.match(s.message, /being terminated/);
-    await request(ts, 'PATCH', '/apis/berth.dev/v1alpha1/namespaces/dying/containers/holder', { body: '{"metadata":{"finalizers":null}}', contentType: 'application/merge-patch+json' });
+    await request(ts, 'PATCH', '/apis/berth.dev/v1alpha1/namespaces/dying/containers/holder', {
+      body: '{"metadata":{"finalizers":null}}',
+      contentType: 'application/merge-patch+json',
+    });
   });
 
   t.test('authentication', async (t) => {
@@ -143,15 +230,28 @@ t.test('bad input', async (t) => {
         ['PATCH', `${path}/m?fieldManager=fuzz`, 'application/apply-patch+yaml'],
       ] as const) {
         const r = await request(ts, method, p, { body, contentType: type });
-        t.ok(r.status >= 400 && r.status < 500 && r.json<Status>().kind === 'Status', `${method} ${type} metadata=${JSON.stringify(metadata)} -> ${r.status}`);
+        t.ok(
+          r.status >= 400 && r.status < 500 && r.json<Status>().kind === 'Status',
+          `${method} ${type} metadata=${JSON.stringify(metadata)} -> ${r.status}`,
+        );
       }
     }
     await request(ts, 'DELETE', `${path}/m`);
   });
 
   t.test('paths, headers, CRDs and watches a client can get wrong', async (t) => {
-    expectStatus(t, await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/%E0%A4%A'), 400, 'BadRequest');
-    expectStatus(t, await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/a%2Fb'), 400, 'BadRequest');
+    expectStatus(
+      t,
+      await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/%E0%A4%A'),
+      400,
+      'BadRequest',
+    );
+    expectStatus(
+      t,
+      await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/a%2Fb'),
+      400,
+      'BadRequest',
+    );
     const warned = await post(ts, { ...good('warn-utf8'), spec: { image: 'busybox', 中: 1 } }, '?fieldValidation=Warn');
     t.equal(warned.status, 201, 'a non-ASCII unknown field still gets its warning, not a 500');
     t.match(String(warned.headers['warning']), /unknown field \\"spec\.\\u4e2d\\"/);
@@ -159,17 +259,36 @@ t.test('bad input', async (t) => {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name: 'leases.coordination.k8s.io' },
-      spec: { group: 'coordination.k8s.io', names: { plural: 'leases', kind: 'Lease' }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+      spec: {
+        group: 'coordination.k8s.io',
+        names: { plural: 'leases', kind: 'Lease' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+      },
     };
-    expectStatus(t, await post(ts, hijack, '', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'), 422, 'Invalid', 'spec.group');
+    expectStatus(
+      t,
+      await post(ts, hijack, '', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'),
+      422,
+      'Invalid',
+      'spec.group',
+    );
     const future = await request(ts, 'GET', `${path}?watch=true&resourceVersion=99999999`);
     expectStatus(t, future, 504, 'Timeout');
-    expectStatus(t, await request(ts, 'PUT', path, { body: JSON.stringify(good('x')), contentType: 'application/json' }), 405, 'MethodNotAllowed');
+    expectStatus(
+      t,
+      await request(ts, 'PUT', path, { body: JSON.stringify(good('x')), contentType: 'application/json' }),
+      405,
+      'MethodNotAllowed',
+    );
     await request(ts, 'DELETE', `${path}/warn-utf8`);
   });
 
   t.test('nothing was written by the failures', async (t) => {
-    const names = (await request(ts, 'GET', path)).json<{ items: { metadata: { name: string } }[] }>().items.map((i) => i.metadata.name).sort();
+    const names = (await request(ts, 'GET', path))
+      .json<{ items: { metadata: { name: string } }[] }>()
+      .items.map((i) => i.metadata.name)
+      .sort();
     t.same(names, ['f', 'g', 'occ']);
     t.equal(await countContainers(), 3);
   });

@@ -9,7 +9,12 @@ const ts: TestServer = await startTestServer();
 t.teardown(() => ts.close());
 const k = ts.kubectl;
 
-async function call(method: string, path: string, body: unknown, contentType = 'application/json'): Promise<Record<string, unknown>> {
+async function call(
+  method: string,
+  path: string,
+  body: unknown,
+  contentType = 'application/json',
+): Promise<Record<string, unknown>> {
   const res = await request(ts, method, path, { body: JSON.stringify(body), contentType });
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
   return res.json();
@@ -31,7 +36,16 @@ const nodeStatus = {
     { type: 'InternalIP', address: '127.0.0.1' },
     { type: 'Hostname', address: 'worker-1' },
   ],
-  conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', message: 'berth node agent is posting ready status', lastHeartbeatTime: minutesAgo(0), lastTransitionTime: minutesAgo(5) }],
+  conditions: [
+    {
+      type: 'Ready',
+      status: 'True',
+      reason: 'AgentReady',
+      message: 'berth node agent is posting ready status',
+      lastHeartbeatTime: minutesAgo(0),
+      lastTransitionTime: minutesAgo(5),
+    },
+  ],
   nodeInfo: {
     machineID: 'm',
     systemUUID: '',
@@ -56,13 +70,40 @@ t.test('nodes are v1 Nodes: discovery, short name, scope, status subresource, no
   t.match(explain.stdout, /KIND:\s+Node\nVERSION:\s+v1\n/, 'kubectl explain knows the v1 Node');
   const berth = await k(['api-resources', '--api-group=berth.dev']);
   t.notMatch(berth.stdout, /\bnodes\b/, 'berth.dev serves no Node kind');
-  await call('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', labels: { 'kubernetes.io/hostname': 'worker-1' } } });
-  const patched = await call('PATCH', '/api/v1/nodes/worker-1/status', { status: nodeStatus }, 'application/merge-patch+json');
-  t.same((patched['status'] as Record<string, unknown>)['daemonEndpoints'], nodeStatus.daemonEndpoints, 'berth\'s agent endpoint is kept');
-  const ignored = await call('PATCH', '/api/v1/nodes/worker-1', { status: { phase: 'Running' } }, 'application/merge-patch+json');
+  await call('POST', '/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'worker-1', labels: { 'kubernetes.io/hostname': 'worker-1' } },
+  });
+  const patched = await call(
+    'PATCH',
+    '/api/v1/nodes/worker-1/status',
+    { status: nodeStatus },
+    'application/merge-patch+json',
+  );
+  t.same(
+    (patched['status'] as Record<string, unknown>)['daemonEndpoints'],
+    nodeStatus.daemonEndpoints,
+    "berth's agent endpoint is kept",
+  );
+  const ignored = await call(
+    'PATCH',
+    '/api/v1/nodes/worker-1',
+    { status: { phase: 'Running' } },
+    'application/merge-patch+json',
+  );
   t.notOk((ignored['status'] as Record<string, unknown>)['phase'], 'the main resource ignores status');
-  const withStatus = await call('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'fake-1' }, status: { nodeInfo: { kubeletVersion: 'v1.32.0' } } });
-  t.same(withStatus['status'], { nodeInfo: { kubeletVersion: 'v1.32.0' } }, 'a Node may be created with its status, as on Kubernetes');
+  const withStatus = await call('POST', '/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'fake-1' },
+    status: { nodeInfo: { kubeletVersion: 'v1.32.0' } },
+  });
+  t.same(
+    withStatus['status'],
+    { nodeInfo: { kubeletVersion: 'v1.32.0' } },
+    'a Node may be created with its status, as on Kubernetes',
+  );
   await request(ts, 'DELETE', '/api/v1/nodes/fake-1');
 });
 
@@ -75,15 +116,47 @@ t.test('kubectl get nodes: NAME STATUS ROLES AGE VERSION, and -o wide as Kuberne
   ]);
   t.match(rows(get.stdout)[1]![3], /^\d+s$/, 'AGE is an age');
   const wide = await k(['get', 'no', '-o', 'wide']);
-  t.same(rows(wide.stdout)[0], ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME']);
-  t.same(rows(wide.stdout)[1]!.slice(4), ['v0.1.0', '127.0.0.1', '<none>', 'Debian GNU/Linux 12 (bookworm)', '6.1.0-28-amd64', 'crun://1.8.1']);
+  t.same(rows(wide.stdout)[0], [
+    'NAME',
+    'STATUS',
+    'ROLES',
+    'AGE',
+    'VERSION',
+    'INTERNAL-IP',
+    'EXTERNAL-IP',
+    'OS-IMAGE',
+    'KERNEL-VERSION',
+    'CONTAINER-RUNTIME',
+  ]);
+  t.same(rows(wide.stdout)[1]!.slice(4), [
+    'v0.1.0',
+    '127.0.0.1',
+    '<none>',
+    'Debian GNU/Linux 12 (bookworm)',
+    '6.1.0-28-amd64',
+    'crun://1.8.1',
+  ]);
 
   await k(['label', 'node', 'worker-1', 'node-role.kubernetes.io/control-plane=', 'node-role.kubernetes.io/worker=']);
-  t.equal(rows((await k(['get', 'nodes'])).stdout)[1]![2], 'control-plane,worker', 'ROLES from node-role.kubernetes.io/* labels, sorted');
+  t.equal(
+    rows((await k(['get', 'nodes'])).stdout)[1]![2],
+    'control-plane,worker',
+    'ROLES from node-role.kubernetes.io/* labels, sorted',
+  );
 
-  await call('PATCH', '/api/v1/nodes/worker-1/status', { status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }] } }, 'application/merge-patch+json');
+  await call(
+    'PATCH',
+    '/api/v1/nodes/worker-1/status',
+    { status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }] } },
+    'application/merge-patch+json',
+  );
   t.equal(rows((await k(['get', 'nodes'])).stdout)[1]![1], 'NotReady', 'a Ready condition not True is NotReady');
-  await call('PATCH', '/api/v1/nodes/worker-1/status', { status: { conditions: nodeStatus.conditions } }, 'application/merge-patch+json');
+  await call(
+    'PATCH',
+    '/api/v1/nodes/worker-1/status',
+    { status: { conditions: nodeStatus.conditions } },
+    'application/merge-patch+json',
+  );
 });
 
 t.test('cordon, uncordon, describe', async (t) => {
@@ -146,8 +219,30 @@ t.test('events: LAST SEEN as an age, TYPE, REASON, OBJECT as kind/name, MESSAGE;
   const wide = await k(['get', 'ev', '-o', 'wide', '--sort-by=.metadata.name']);
   t.same(rows(wide.stdout), [
     ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'SUBOBJECT', 'SOURCE', 'MESSAGE', 'FIRST SEEN', 'COUNT', 'NAME'],
-    ['20m', 'Normal', 'Starting', 'node/worker-1', '', 'berth-node-agent, worker-1', 'Starting berth node agent.', '45h', '7', 'node.2'],
-    ['30h', 'Warning', 'BackOff', 'container/web', '', 'berth-node-agent, worker-1', 'Back-off restarting failed container', '40h', '4', 'web.1'],
+    [
+      '20m',
+      'Normal',
+      'Starting',
+      'node/worker-1',
+      '',
+      'berth-node-agent, worker-1',
+      'Starting berth node agent.',
+      '45h',
+      '7',
+      'node.2',
+    ],
+    [
+      '30h',
+      'Warning',
+      'BackOff',
+      'container/web',
+      '',
+      'berth-node-agent, worker-1',
+      'Back-off restarting failed container',
+      '40h',
+      '4',
+      'web.1',
+    ],
   ]);
   const all = await k(['get', 'events', '-A', '--sort-by=.metadata.name']);
   t.same(rows(all.stdout)[0], ['NAMESPACE', 'LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
@@ -155,29 +250,78 @@ t.test('events: LAST SEEN as an age, TYPE, REASON, OBJECT as kind/name, MESSAGE;
 
 t.test('namespaces, configmaps, secrets, serviceaccounts, leases, CRDs', async (t) => {
   const ns = await k(['get', 'ns', 'default', 'kube-system']);
-  t.same(rows(ns.stdout).map((r) => [r[0], r[1]]), [['NAME', 'STATUS'], ['default', 'Active'], ['kube-system', 'Active']]);
+  t.same(
+    rows(ns.stdout).map((r) => [r[0], r[1]]),
+    [
+      ['NAME', 'STATUS'],
+      ['default', 'Active'],
+      ['kube-system', 'Active'],
+    ],
+  );
   t.same(rows(ns.stdout)[0], ['NAME', 'STATUS', 'AGE']);
 
-  await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'three' }, data: { a: '1', b: '2' }, binaryData: { c: 'AA==' } });
+  await call('POST', '/api/v1/namespaces/default/configmaps', {
+    metadata: { name: 'three' },
+    data: { a: '1', b: '2' },
+    binaryData: { c: 'AA==' },
+  });
   await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'empty' } });
   const cm = await k(['get', 'cm', 'empty', 'three']);
-  t.same(rows(cm.stdout).map((r) => r.slice(0, 2)), [['NAME', 'DATA'], ['empty', '0'], ['three', '3']]);
+  t.same(
+    rows(cm.stdout).map((r) => r.slice(0, 2)),
+    [
+      ['NAME', 'DATA'],
+      ['empty', '0'],
+      ['three', '3'],
+    ],
+  );
   t.equal(rows(cm.stdout)[0]![2], 'AGE');
 
-  await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'creds' }, stringData: { user: 'u', password: 'p' } });
-  await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'AA==', 'tls.key': 'AA==' } });
+  await call('POST', '/api/v1/namespaces/default/secrets', {
+    metadata: { name: 'creds' },
+    stringData: { user: 'u', password: 'p' },
+  });
+  await call('POST', '/api/v1/namespaces/default/secrets', {
+    metadata: { name: 'tls' },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': 'AA==', 'tls.key': 'AA==' },
+  });
   await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'nothing' } });
   const secrets = await k(['get', 'secrets', 'creds', 'nothing', 'tls']);
-  t.same(rows(secrets.stdout).map((r) => r.slice(0, 3)), [['NAME', 'TYPE', 'DATA'], ['creds', 'Opaque', '2'], ['nothing', 'Opaque', '0'], ['tls', 'kubernetes.io/tls', '2']]);
+  t.same(
+    rows(secrets.stdout).map((r) => r.slice(0, 3)),
+    [
+      ['NAME', 'TYPE', 'DATA'],
+      ['creds', 'Opaque', '2'],
+      ['nothing', 'Opaque', '0'],
+      ['tls', 'kubernetes.io/tls', '2'],
+    ],
+  );
 
-  await call('POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'builder' }, secrets: [{ name: 'creds' }] });
+  await call('POST', '/api/v1/namespaces/default/serviceaccounts', {
+    metadata: { name: 'builder' },
+    secrets: [{ name: 'creds' }],
+  });
   await call('POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'plain' } });
   const sa = await k(['get', 'sa', 'builder', 'plain']);
-  t.same(rows(sa.stdout).map((r) => r.slice(0, 2)), [['NAME', 'SECRETS'], ['builder', '1'], ['plain', '0']]);
+  t.same(
+    rows(sa.stdout).map((r) => r.slice(0, 2)),
+    [
+      ['NAME', 'SECRETS'],
+      ['builder', '1'],
+      ['plain', '0'],
+    ],
+  );
   t.equal(rows(sa.stdout)[0]![2], 'AGE');
 
-  await call('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', { metadata: { name: 'worker-1' }, spec: { holderIdentity: 'worker-1', leaseDurationSeconds: 40 } });
-  await call('POST', '/apis/coordination.k8s.io/v1/namespaces/default/leases', { metadata: { name: 'unheld' }, spec: {} });
+  await call('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+    metadata: { name: 'worker-1' },
+    spec: { holderIdentity: 'worker-1', leaseDurationSeconds: 40 },
+  });
+  await call('POST', '/apis/coordination.k8s.io/v1/namespaces/default/leases', {
+    metadata: { name: 'unheld' },
+    spec: {},
+  });
   const leases = await k(['get', 'leases', '-A', '--sort-by=.metadata.name']);
   t.equal(leases.code, 0, leases.stderr);
   t.match(leases.stdout, /^NAMESPACE\s+NAME\s+HOLDER\s+AGE\n/);
@@ -189,7 +333,19 @@ t.test('namespaces, configmaps, secrets, serviceaccounts, leases, CRDs', async (
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name: 'widgets.example.com' },
-      spec: { group: 'example.com', names: { plural: 'widgets', kind: 'Widget' }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+      spec: {
+        group: 'example.com',
+        names: { plural: 'widgets', kind: 'Widget' },
+        scope: 'Namespaced',
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
     }),
   });
   const crd = await k(['get', 'crd', 'widgets.example.com']);
@@ -199,10 +355,26 @@ t.test('namespaces, configmaps, secrets, serviceaccounts, leases, CRDs', async (
 
 t.test("a Container's STATUS is its reason when set, else its phase; RESTARTS and AGE", async (t) => {
   const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
-  for (const name of ['crashing', 'pulling', 'done']) await call('POST', base, { apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name }, spec: { image: 'busybox' } });
-  await call('PATCH', `${base}/crashing/status`, { status: { phase: 'Running', reason: 'CrashLoopBackOff', restartCount: 5 } }, 'application/merge-patch+json');
+  for (const name of ['crashing', 'pulling', 'done'])
+    await call('POST', base, {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name },
+      spec: { image: 'busybox' },
+    });
+  await call(
+    'PATCH',
+    `${base}/crashing/status`,
+    { status: { phase: 'Running', reason: 'CrashLoopBackOff', restartCount: 5 } },
+    'application/merge-patch+json',
+  );
   await call('PATCH', `${base}/pulling/status`, { status: { phase: 'Pulling' } }, 'application/merge-patch+json');
-  await call('PATCH', `${base}/done/status`, { status: { phase: 'Succeeded', reason: 'Completed' } }, 'application/merge-patch+json');
+  await call(
+    'PATCH',
+    `${base}/done/status`,
+    { status: { phase: 'Succeeded', reason: 'Completed' } },
+    'application/merge-patch+json',
+  );
   const get = await k(['get', 'ctr', 'crashing', 'done', 'pulling']);
   t.equal(get.code, 0, get.stderr);
   const table = rows(get.stdout);

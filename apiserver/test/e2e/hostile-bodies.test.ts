@@ -12,12 +12,24 @@ const cms = '/api/v1/namespaces/default/configmaps';
 const containers = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
 
 /** Sends `chunks` × 64 KiB as a chunked body (no Content-Length); resolves with the answer and how long it took. */
-function chunkedUpload(ts: TestServer, path: string, chunks: number): Promise<{ status: number; text: string; ms: number }> {
+function chunkedUpload(
+  ts: TestServer,
+  path: string,
+  chunks: number,
+): Promise<{ status: number; text: string; ms: number }> {
   const { hostname, port } = new URL(ts.url);
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { hostname, port, path, method: 'POST', headers: { Authorization: `Bearer ${ts.token}`, 'Content-Type': 'application/json' }, ca: ts.caCert, agent: false },
+      {
+        hostname,
+        port,
+        path,
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ts.token}`, 'Content-Type': 'application/json' },
+        ca: ts.caCert,
+        agent: false,
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -41,7 +53,10 @@ function chunkedUpload(ts: TestServer, path: string, chunks: number): Promise<{ 
 t.test('hostile bodies and requests', async (t) => {
   const ts = await startTestServer();
   t.teardown(() => ts.close());
-  await request(ts, 'POST', cms, { body: JSON.stringify({ metadata: { name: 'keep' }, data: { a: 'b' } }), contentType: 'application/json' });
+  await request(ts, 'POST', cms, {
+    body: JSON.stringify({ metadata: { name: 'keep' }, data: { a: 'b' } }),
+    contentType: 'application/json',
+  });
 
   t.test('deep nesting is a 400, at every write verb and in YAML', async (t) => {
     for (const depth of [1001, 5000, 20_000, 200_000]) {
@@ -54,7 +69,12 @@ t.test('hostile bodies and requests', async (t) => {
         ['PATCH', `${cms}/keep`, `{"x":${nested}}`, 'application/merge-patch+json'],
         ['PATCH', `${cms}/keep`, `{"x":${nested}}`, 'application/strategic-merge-patch+json'],
         ['PATCH', `${cms}/keep`, `[{"op":"add","path":"/x","value":${nested}}]`, 'application/json-patch+json'],
-        ['PATCH', `${cms}/keep?fieldManager=t`, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"keep"},"x":${nested}}`, 'application/apply-patch+yaml'],
+        [
+          'PATCH',
+          `${cms}/keep?fieldManager=t`,
+          `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"keep"},"x":${nested}}`,
+          'application/apply-patch+yaml',
+        ],
         ['PATCH', `${cms}/keep?fieldManager=t`, `x: ${deep}\n`, 'application/apply-patch+yaml'],
         ['POST', cms, `metadata: {name: d}\ndata: {x: ${deep}}\n`, 'application/yaml'],
         ['DELETE', `${cms}/keep`, `{"preconditions":${nested}}`, 'application/json'],
@@ -71,15 +91,26 @@ t.test('hostile bodies and requests', async (t) => {
     for (const cycle of ['metadata: {name: c}\ndata: &x [*x]\n', 'metadata: {name: c}\nx: &x {a: *x}\n']) {
       const r = await rawRequest(ts, 'POST', cms, { body: cycle, contentType: 'application/yaml' });
       t.equal(r.status, 400, `${JSON.stringify(cycle)}: ${r.text.slice(0, 200)}`);
-      const a = await rawRequest(ts, 'PATCH', `${cms}/keep?fieldManager=t`, { body: cycle.replace('{name: c}', '{name: keep}'), contentType: 'application/apply-patch+yaml' });
+      const a = await rawRequest(ts, 'PATCH', `${cms}/keep?fieldManager=t`, {
+        body: cycle.replace('{name: c}', '{name: keep}'),
+        contentType: 'application/apply-patch+yaml',
+      });
       t.equal(a.status, 400, `apply ${JSON.stringify(cycle)}: ${a.text.slice(0, 200)}`);
     }
     const ok = `{"metadata":{"name":"shallow"},"data":{"k":"v"},"x":${'['.repeat(999)}${']'.repeat(999)}}`;
-    t.equal((await rawRequest(ts, 'POST', cms, { body: ok, contentType: 'application/json' })).status, 201, '999 levels are fine');
+    t.equal(
+      (await rawRequest(ts, 'POST', cms, { body: ok, contentType: 'application/json' })).status,
+      201,
+      '999 levels are fine',
+    );
   });
 
   t.test('invalid UTF-8 reads as U+FFFD, as Go does', async (t) => {
-    const body = Buffer.concat([Buffer.from('{"metadata":{"name":"utf"},"data":{"k":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}}')]);
+    const body = Buffer.concat([
+      Buffer.from('{"metadata":{"name":"utf"},"data":{"k":"'),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('"}}'),
+    ]);
     const r = await rawRequest(ts, 'POST', cms, { body, contentType: 'application/json' });
     t.equal(r.status, 201, r.text);
     t.equal(JSON.parse(r.text).data.k, '\ufffd\ufffd\ufffd');
@@ -104,7 +135,10 @@ t.test('hostile bodies and requests', async (t) => {
     t.ok(Date.now() - declaredAt < 3000, 'the 413 came before the body');
     const stalled = await rawExchange(ts, head, 15_000);
     t.match(stalled, /^HTTP\/1\.1 413 /, 'a client that never finishes its body is disconnected');
-    const r = await rawRequest(ts, 'POST', cms, { body: Buffer.alloc(3 * 1024 * 1024 + 1, 'a'), contentType: 'application/json' });
+    const r = await rawRequest(ts, 'POST', cms, {
+      body: Buffer.alloc(3 * 1024 * 1024 + 1, 'a'),
+      contentType: 'application/json',
+    });
     t.equal(r.status, 413);
     const ok = await request(ts, 'GET', `${cms}/keep`);
     t.equal(ok.status, 200, 'the server still answers');
@@ -119,19 +153,33 @@ t.test('hostile bodies and requests', async (t) => {
   });
 
   t.test('CONNECT and unparseable requests get a Status', async (t) => {
-    const connect = await rawExchange(ts, `CONNECT ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\n\r\n`);
+    const connect = await rawExchange(
+      ts,
+      `CONNECT ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\n\r\n`,
+    );
     t.match(connect, /^HTTP\/1\.1 405 /);
     t.match(connect, /"kind":"Status"/);
     t.match(connect, /"reason":"MethodNotAllowed"/);
     const garbage = await rawExchange(ts, 'NOT HTTP AT ALL\r\n\r\n');
     t.match(garbage, /^HTTP\/1\.1 400 /);
     t.match(garbage, /"kind":"Status"/);
-    for (const headers of ['Content-Length: 2\r\nContent-Length: 3', 'Content-Length: 2\r\nTransfer-Encoding: chunked', 'Content-Length: -1', 'X-Bad\u0001: y']) {
-      const r = await rawExchange(ts, `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\n${headers}\r\n\r\n{}`);
+    for (const headers of [
+      'Content-Length: 2\r\nContent-Length: 3',
+      'Content-Length: 2\r\nTransfer-Encoding: chunked',
+      'Content-Length: -1',
+      'X-Bad\u0001: y',
+    ]) {
+      const r = await rawExchange(
+        ts,
+        `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\n${headers}\r\n\r\n{}`,
+      );
       t.match(r, /^HTTP\/1\.1 400 /, JSON.stringify(headers));
       t.match(r, /"kind":"Status"/);
     }
-    const badChunk = await rawExchange(ts, `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+    const badChunk = await rawExchange(
+      ts,
+      `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+    );
     t.match(badChunk, /^HTTP\/1\.1 400 /);
     t.match(badChunk, /"kind":"Status"/);
     // What Node's own client sends for a DELETE with a body and no length: the body reads as the next request.
@@ -150,15 +198,29 @@ t.test('hostile bodies and requests', async (t) => {
       const r = await rawRequest(ts, 'POST', cms, { body: cm, contentType: type });
       t.equal(r.status, 415, `${type}: ${r.text}`);
       t.equal(statusOf(r.text)?.reason, 'UnsupportedMediaType');
-      t.match(statusOf(r.text)?.message ?? '', 'accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf');
+      t.match(
+        statusOf(r.text)?.message ?? '',
+        'accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+      );
     }
-    const ctr = JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'pb' }, spec: { image: 'busybox' } });
-    const pb = await rawRequest(ts, 'POST', containers, { body: ctr, contentType: 'application/vnd.kubernetes.protobuf' });
+    const ctr = JSON.stringify({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name: 'pb' },
+      spec: { image: 'busybox' },
+    });
+    const pb = await rawRequest(ts, 'POST', containers, {
+      body: ctr,
+      contentType: 'application/vnd.kubernetes.protobuf',
+    });
     t.equal(pb.status, 415, 'custom resources are not served as protobuf');
     t.match(statusOf(pb.text)?.message ?? '', /accepted media types include: application\/json, application\/yaml$/);
     const put = await rawRequest(ts, 'PUT', `${cms}/keep`, { body: cm, contentType: 'application/xml' });
     t.equal(put.status, 415);
-    const yaml = await rawRequest(ts, 'POST', containers, { body: 'apiVersion: berth.dev/v1alpha1\nkind: Container\nmetadata: {name: y}\nspec: {image: busybox}\n', contentType: 'application/yaml' });
+    const yaml = await rawRequest(ts, 'POST', containers, {
+      body: 'apiVersion: berth.dev/v1alpha1\nkind: Container\nmetadata: {name: y}\nspec: {image: busybox}\n',
+      contentType: 'application/yaml',
+    });
     t.equal(yaml.status, 201, 'YAML is served');
   });
 });

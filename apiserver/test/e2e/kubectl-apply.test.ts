@@ -6,25 +6,38 @@ import { stringify } from 'yaml';
 import { request, startTestServer } from '@berth/testkit';
 
 const ctr = (spec: Record<string, unknown>, labels: Record<string, string> = { app: 'web' }) =>
-  stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'web', namespace: 'default', labels }, spec });
+  stringify({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: { name: 'web', namespace: 'default', labels },
+    spec,
+  });
 
 t.test('server-side apply with two field managers', async (t) => {
   const ts = await startTestServer();
   t.teardown(() => ts.close());
   const k = ts.kubectl;
-  const a = await k(['apply', '--server-side', '--field-manager=alice', '-f', '-'], { input: ctr({ image: 'busybox:1', env: [{ name: 'A', value: '1' }] }) });
+  const a = await k(['apply', '--server-side', '--field-manager=alice', '-f', '-'], {
+    input: ctr({ image: 'busybox:1', env: [{ name: 'A', value: '1' }] }),
+  });
   t.match(a.stdout, /serverside-applied/, a.stderr);
-  const b = await k(['apply', '--server-side', '--field-manager=bob', '-f', '-'], { input: ctr({ image: 'busybox:2' }, {}) });
+  const b = await k(['apply', '--server-side', '--field-manager=bob', '-f', '-'], {
+    input: ctr({ image: 'busybox:2' }, {}),
+  });
   t.equal(b.code, 1, 'conflict on a field another manager owns with another value');
   t.match(b.stderr, /conflict with "alice"/);
   t.match(b.stderr, /\.spec\.image/);
-  const forced = await k(['apply', '--server-side', '--field-manager=bob', '--force-conflicts', '-f', '-'], { input: ctr({ image: 'busybox:2' }, {}) });
+  const forced = await k(['apply', '--server-side', '--field-manager=bob', '--force-conflicts', '-f', '-'], {
+    input: ctr({ image: 'busybox:2' }, {}),
+  });
   t.equal(forced.code, 0, forced.stderr);
   const yaml = (await k(['get', 'ctr', 'web', '-o', 'yaml', '--show-managed-fields'])).stdout;
   t.match(yaml, /manager: bob/);
   t.match(yaml, /image: busybox:2/);
   // alice drops env from her config: it goes, as nobody else owns it; the image stays bob's.
-  const dropped = await k(['apply', '--server-side', '--field-manager=alice', '-f', '-'], { input: ctr({ image: 'busybox:2' }) });
+  const dropped = await k(['apply', '--server-side', '--field-manager=alice', '-f', '-'], {
+    input: ctr({ image: 'busybox:2' }),
+  });
   t.equal(dropped.code, 0, dropped.stderr);
   const obj = JSON.parse((await k(['get', 'ctr', 'web', '-o', 'json', '--show-managed-fields'])).stdout) as {
     spec: { env?: unknown; image: string };
@@ -55,7 +68,11 @@ t.test('client-side apply, then server-side apply of the same manifest, diff, dr
   t.equal(ssaDiff.code, 1, ssaDiff.stderr);
 
   const before = (await k(['get', 'ctr', 'web', '-o', 'jsonpath={.metadata.resourceVersion}'])).stdout;
-  const watch = request(ts, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${before}&timeoutSeconds=2`);
+  const watch = request(
+    ts,
+    'GET',
+    `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${before}&timeoutSeconds=2`,
+  );
   const dry = await k(['apply', '--dry-run=server', '-o', 'jsonpath={.spec.image}', '-f', '-'], { input: changed });
   t.equal(dry.stdout, 'busybox:9', 'dry run answers the would-be object');
   t.equal((await k(['get', 'ctr', 'web', '-o', 'jsonpath={.spec.image}'])).stdout, 'busybox:1', 'nothing stored');
@@ -67,7 +84,9 @@ t.test('strategic merge patch for built-ins, 415 for custom resources', async (t
   const ts = await startTestServer();
   t.teardown(() => ts.close());
   const k = ts.kubectl;
-  await k(['apply', '-f', '-'], { input: stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }) });
+  await k(['apply', '-f', '-'], {
+    input: stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }),
+  });
   const p = await k(['patch', 'cm', 'c', '-p', '{"data":{"b":"2"}}']);
   t.equal(p.code, 0, p.stderr);
   t.same(JSON.parse((await k(['get', 'cm', 'c', '-o', 'jsonpath={.data}'])).stdout), { a: '1', b: '2' });
@@ -83,18 +102,46 @@ t.test('prune, kustomize, dry-run delete', async (t) => {
   const k = ts.kubectl;
   const { mkdir, writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const two = ['a', 'b'].map((n) => stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: n, labels: { set: 'demo' } }, spec: { image: 'busybox' } })).join('---\n');
+  const two = ['a', 'b']
+    .map((n) =>
+      stringify({
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Container',
+        metadata: { name: n, labels: { set: 'demo' } },
+        spec: { image: 'busybox' },
+      }),
+    )
+    .join('---\n');
   await k(['apply', '-f', '-'], { input: two });
-  const onlyA = stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'a', labels: { set: 'demo' } }, spec: { image: 'busybox' } });
-  const pruned = await k(['apply', '--prune', '-l', 'set=demo', '--prune-allowlist=berth.dev/v1alpha1/Container', '-f', '-'], { input: onlyA });
+  const onlyA = stringify({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: { name: 'a', labels: { set: 'demo' } },
+    spec: { image: 'busybox' },
+  });
+  const pruned = await k(
+    ['apply', '--prune', '-l', 'set=demo', '--prune-allowlist=berth.dev/v1alpha1/Container', '-f', '-'],
+    { input: onlyA },
+  );
   t.equal(pruned.code, 0, pruned.stderr);
   t.match(pruned.stdout, /container.berth.dev\/b pruned/);
   t.equal((await k(['get', 'ctr', '-o', 'name'])).stdout, 'container.berth.dev/a\n');
 
   const dir = join(ts.dir, 'kustomize');
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'c.yaml'), stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'k' }, spec: { image: 'busybox' } }));
-  await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: ['c.yaml'], namePrefix: 'kz-', commonLabels: { via: 'kustomize' } }));
+  await writeFile(
+    join(dir, 'c.yaml'),
+    stringify({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name: 'k' },
+      spec: { image: 'busybox' },
+    }),
+  );
+  await writeFile(
+    join(dir, 'kustomization.yaml'),
+    stringify({ resources: ['c.yaml'], namePrefix: 'kz-', commonLabels: { via: 'kustomize' } }),
+  );
   const kz = await k(['apply', '-k', dir]);
   t.equal(kz.code, 0, kz.stderr);
   t.equal((await k(['get', 'ctr', 'kz-k', '-o', 'jsonpath={.metadata.labels.via}'])).stdout, 'kustomize');

@@ -69,7 +69,11 @@ t.test('kubectl against berth', async (t) => {
     };
     t.equal((await k(['create', '-f', '-'], { input: JSON.stringify(event) })).code, 0);
     const d = await k(['describe', 'ctr', 'web', '-n', 'demo']);
-    t.match(d.stdout, /Normal\s+Pulled\s+\S+\s+berth-node-agent\s+Successfully pulled image "busybox"/, 'describe shows the Container\'s events');
+    t.match(
+      d.stdout,
+      /Normal\s+Pulled\s+\S+\s+berth-node-agent\s+Successfully pulled image "busybox"/,
+      "describe shows the Container's events",
+    );
     t.equal(d.code, 0, d.stderr);
     t.match(d.stdout, /Name:\s+web/);
     t.match(d.stdout, /Namespace:\s+demo/);
@@ -87,8 +91,38 @@ t.test('kubectl against berth', async (t) => {
   t.test('label, annotate, patch (merge and json), replace, edit', async (t) => {
     t.match((await k(['label', 'ctr', 'web', '-n', 'demo', 'env=prod'])).stdout, /labeled/);
     t.match((await k(['annotate', 'ctr', 'web', '-n', 'demo', 'note=hello'])).stdout, /annotated/);
-    t.match((await k(['patch', 'ctr', 'web', '-n', 'demo', '--type', 'merge', '-p', '{"spec":{"restartPolicy":"OnFailure"}}'])).stdout, /patched/);
-    t.match((await k(['patch', 'ctr', 'web', '-n', 'demo', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/image","value":"127.0.0.1:5000/library/busybox:1"}]'])).stdout, /patched/);
+    t.match(
+      (
+        await k([
+          'patch',
+          'ctr',
+          'web',
+          '-n',
+          'demo',
+          '--type',
+          'merge',
+          '-p',
+          '{"spec":{"restartPolicy":"OnFailure"}}',
+        ])
+      ).stdout,
+      /patched/,
+    );
+    t.match(
+      (
+        await k([
+          'patch',
+          'ctr',
+          'web',
+          '-n',
+          'demo',
+          '--type',
+          'json',
+          '-p',
+          '[{"op":"replace","path":"/spec/image","value":"127.0.0.1:5000/library/busybox:1"}]',
+        ])
+      ).stdout,
+      /patched/,
+    );
     const got = JSON.parse((await k(['get', 'ctr', 'web', '-n', 'demo', '-o', 'json'])).stdout) as {
       metadata: { labels: Record<string, string>; annotations: Record<string, string>; generation: number };
       spec: { restartPolicy: string; image: string };
@@ -100,7 +134,10 @@ t.test('kubectl against berth', async (t) => {
     t.equal(got.metadata.generation, 3, 'two spec changes bump generation twice; label/annotate do not');
     t.match((await k(['label', 'ctr', 'web', '-n', 'demo', 'env-'])).stdout, /unlabeled/);
 
-    const yaml = (await k(['get', 'ctr', 'web', '-n', 'demo', '-o', 'yaml'])).stdout.replace('restartPolicy: OnFailure', 'restartPolicy: Never');
+    const yaml = (await k(['get', 'ctr', 'web', '-n', 'demo', '-o', 'yaml'])).stdout.replace(
+      'restartPolicy: OnFailure',
+      'restartPolicy: Never',
+    );
     const replaced = await k(['replace', '-f', '-'], { input: yaml });
     t.match(replaced.stdout, /replaced/, replaced.stderr);
     const stale = await k(['replace', '-f', '-'], { input: yaml });
@@ -118,7 +155,18 @@ t.test('kubectl against berth', async (t) => {
   t.test('wait --for=jsonpath sees a status change', async (t) => {
     const waiting = k(['wait', 'ctr/once', '-n', 'demo', '--for=jsonpath={.status.phase}=Succeeded', '--timeout=20s']);
     await new Promise((r) => setTimeout(r, 500));
-    const patched = await k(['patch', 'ctr', 'once', '-n', 'demo', '--subresource=status', '--type', 'merge', '-p', '{"status":{"phase":"Succeeded"}}']);
+    const patched = await k([
+      'patch',
+      'ctr',
+      'once',
+      '-n',
+      'demo',
+      '--subresource=status',
+      '--type',
+      'merge',
+      '-p',
+      '{"status":{"phase":"Succeeded"}}',
+    ]);
     t.equal(patched.code, 0, patched.stderr);
     const done = await waiting;
     t.equal(done.code, 0, done.stderr);
@@ -127,12 +175,34 @@ t.test('kubectl against berth', async (t) => {
 
   t.test('delete with and without finalizers', async (t) => {
     t.match((await k(['delete', 'backup', 'site-hourly', '-n', 'demo'])).stdout, /deleted/);
-    await k(['patch', 'ctr', 'once', '-n', 'demo', '--type', 'merge', '-p', '{"metadata":{"finalizers":["berth.dev/test"]}}']);
+    await k([
+      'patch',
+      'ctr',
+      'once',
+      '-n',
+      'demo',
+      '--type',
+      'merge',
+      '-p',
+      '{"metadata":{"finalizers":["berth.dev/test"]}}',
+    ]);
     const marked = await k(['delete', 'ctr', 'once', '-n', 'demo', '--wait=false']);
     t.equal(marked.code, 0, marked.stderr);
-    const still = JSON.parse((await k(['get', 'ctr', 'once', '-n', 'demo', '-o', 'json'])).stdout) as { metadata: { deletionTimestamp?: string } };
+    const still = JSON.parse((await k(['get', 'ctr', 'once', '-n', 'demo', '-o', 'json'])).stdout) as {
+      metadata: { deletionTimestamp?: string };
+    };
     t.ok(still.metadata.deletionTimestamp, 'marked for deletion while a finalizer remains');
-    await k(['patch', 'ctr', 'once', '-n', 'demo', '--type', 'json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    await k([
+      'patch',
+      'ctr',
+      'once',
+      '-n',
+      'demo',
+      '--type',
+      'json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers"}]',
+    ]);
     const gone = await k(['get', 'ctr', 'once', '-n', 'demo']);
     t.match(gone.stderr, /NotFound/);
   });
@@ -142,7 +212,13 @@ t.test('kubectl against berth', async (t) => {
     t.match((await k(['create', 'configmap', 'cm', '-n', 'made', '--from-literal=a=b'])).stdout, /created/);
     t.match((await k(['create', 'secret', 'generic', 's', '-n', 'made', '--from-literal=pw=x'])).stdout, /created/);
     t.equal((await k(['get', 'cm', 'cm', '-n', 'made', '-o', 'jsonpath={.data.a}'])).stdout, 'b');
-    t.equal(Buffer.from((await k(['get', 'secret', 's', '-n', 'made', '-o', 'jsonpath={.data.pw}'])).stdout, 'base64').toString(), 'x');
+    t.equal(
+      Buffer.from(
+        (await k(['get', 'secret', 's', '-n', 'made', '-o', 'jsonpath={.data.pw}'])).stdout,
+        'base64',
+      ).toString(),
+      'x',
+    );
   });
 
   t.test('delete a namespace with its contents', async (t) => {

@@ -11,7 +11,8 @@ t.test('an internal error is a bare 500 for the client and a JSON error line in 
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -19,21 +20,43 @@ t.test('an internal error is a bare 500 for the client and a JSON error line in 
   const ts = await startTestServer({
     logger,
     // A plugin with a bug: its plain Error is not an ApiError, so the server must not repeat it to the client.
-    admission: { mutating: [], validating: [{ name: 'buggy', validate: (a) => {
-      if (a.resource.plural === 'configmaps') throw new Error('secret detail /var/lib/berth');
-    } }] },
+    admission: {
+      mutating: [],
+      validating: [
+        {
+          name: 'buggy',
+          validate: (a) => {
+            if (a.resource.plural === 'configmaps') throw new Error('secret detail /var/lib/berth');
+          },
+        },
+      ],
+    },
   });
   t.teardown(() => ts.close());
-  const res = await request(ts, 'POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'x' } }), contentType: 'application/json' });
+  const res = await request(ts, 'POST', '/api/v1/namespaces/default/configmaps', {
+    body: JSON.stringify({ metadata: { name: 'x' } }),
+    contentType: 'application/json',
+  });
   t.equal(res.status, 500);
   t.same(res.json(), {
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'InternalError', code: 500,
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    reason: 'InternalError',
+    code: 500,
     message: 'Internal error occurred: an error on the server prevented the request from succeeding',
   });
   t.notMatch(res.text, /secret detail/);
   const errors = lines.filter((l) => l['level'] === 50);
   t.equal(errors.length, 1, 'logged once');
-  t.match(errors[0], { msg: 'internal error', verb: 'create', path: '/api/v1/namespaces/default/configmaps', user: 'admin', err: { message: 'secret detail /var/lib/berth' } });
+  t.match(errors[0], {
+    msg: 'internal error',
+    verb: 'create',
+    path: '/api/v1/namespaces/default/configmaps',
+    user: 'admin',
+    err: { message: 'secret detail /var/lib/berth' },
+  });
 });
 
 t.test('createLogger refuses an unknown level before writing anything', async (t) => {

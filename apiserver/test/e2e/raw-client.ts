@@ -30,18 +30,26 @@ export function rawRequest(ts: TestServer, method: string, path: string, options
     if (options.contentType !== undefined) headers['Content-Type'] = options.contentType;
     if (options.accept !== undefined) headers['Accept'] = options.accept;
     if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
-    const req = httpsRequest({ hostname, port, path, method, headers, ca: ts.caCert, agent: options.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started });
-      });
-      res.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
+    const req = httpsRequest(
+      { hostname, port, path, method, headers, ca: ts.caCert, agent: options.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+            ms: Date.now() - started,
+          });
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`timeout: ${method} ${path.slice(0, 200)}`));
@@ -58,10 +66,18 @@ export function rawRequest(ts: TestServer, method: string, path: string, options
  * Writes `text` as the whole request on a fresh TLS connection and returns what comes back until the server closes
  * (or, with `until`, until the answer so far matches it).
  */
-export function rawExchange(ts: TestServer, text: string | Buffer, timeoutMs = 10_000, until?: RegExp): Promise<string> {
+export function rawExchange(
+  ts: TestServer,
+  text: string | Buffer,
+  timeoutMs = 10_000,
+  until?: RegExp,
+): Promise<string> {
   const { hostname, port } = new URL(ts.url);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port), ca: ts.caCert, servername: 'localhost', rejectUnauthorized: false }, () => socket.write(text));
+    const socket = connect(
+      { host: hostname, port: Number(port), ca: ts.caCert, servername: 'localhost', rejectUnauthorized: false },
+      () => socket.write(text),
+    );
     let out = '';
     const timer = setTimeout(() => {
       socket.destroy();
@@ -80,10 +96,14 @@ export function rawExchange(ts: TestServer, text: string | Buffer, timeoutMs = 1
 }
 
 /** The Status in a raw HTTP answer's body, or undefined when the body is not one. */
-export function statusOf(text: string): { kind?: string; code?: number; reason?: string; message?: string } | undefined {
+export function statusOf(
+  text: string,
+): { kind?: string; code?: number; reason?: string; message?: string } | undefined {
   try {
     const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as { kind?: string; code?: number }) : undefined;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as { kind?: string; code?: number })
+      : undefined;
   } catch {
     return undefined;
   }

@@ -20,8 +20,15 @@ const seen: Seen[] = [];
 const authorizer: Authorizer = {
   authorize(user: UserInfo, info: RequestInfo) {
     const r = info.resource;
-    seen.push({ user: user.name, verb: info.verb, path: info.path, ...(r === undefined ? {} : { resource: r.resource }), ...(r?.subresource === undefined ? {} : { subresource: r.subresource }) });
-    if (r?.resource === 'configmaps' && r.verb === 'delete') return { allowed: false, reason: 'deleting configmaps is not allowed here' };
+    seen.push({
+      user: user.name,
+      verb: info.verb,
+      path: info.path,
+      ...(r === undefined ? {} : { resource: r.resource }),
+      ...(r?.subresource === undefined ? {} : { subresource: r.subresource }),
+    });
+    if (r?.resource === 'configmaps' && r.verb === 'delete')
+      return { allowed: false, reason: 'deleting configmaps is not allowed here' };
     if (r?.subresource === 'exec') return { allowed: false, reason: '' };
     return { allowed: true };
   },
@@ -39,7 +46,13 @@ async function upgrade(path: string, token: string | undefined): Promise<{ statu
   const { hostname, port } = new URL(ts.url);
   const socket = connect({ host: hostname, port: Number(port), ca: ts.caCert });
   await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-  const headers = ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol: v5.channel.k8s.io'];
+  const headers = [
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Protocol: v5.channel.k8s.io',
+  ];
   if (token !== undefined) headers.push(`Authorization: Bearer ${token}`);
   socket.write(`GET ${path} HTTP/1.1\r\nHost: berth\r\n${headers.join('\r\n')}\r\n\r\n`);
   let text = '';
@@ -50,12 +63,21 @@ async function upgrade(path: string, token: string | undefined): Promise<{ statu
 
 t.test('the authorizer sees the authenticated user and what the request addresses', async (t) => {
   seen.length = 0;
-  const created = await request(ts, 'POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'c1' }, data: { a: 'b' } }), contentType: 'application/json' });
+  const created = await request(ts, 'POST', '/api/v1/namespaces/default/configmaps', {
+    body: JSON.stringify({ metadata: { name: 'c1' }, data: { a: 'b' } }),
+    contentType: 'application/json',
+  });
   t.equal(created.status, 201);
-  t.same(seen, [{ user: 'admin', verb: 'create', path: '/api/v1/namespaces/default/configmaps', resource: 'configmaps' }]);
+  t.same(seen, [
+    { user: 'admin', verb: 'create', path: '/api/v1/namespaces/default/configmaps', resource: 'configmaps' },
+  ]);
   seen.length = 0;
   t.equal((await request(ts, 'GET', '/version')).status, 200);
-  t.same(seen, [{ user: 'admin', verb: 'get', path: '/version' }], 'non-resource paths are authorized by path and method');
+  t.same(
+    seen,
+    [{ user: 'admin', verb: 'get', path: '/version' }],
+    'non-resource paths are authorized by path and method',
+  );
 });
 
 t.test('a refusal is a 403 Status worded as Kubernetes words it, and nothing is deleted', async (t) => {
@@ -66,10 +88,15 @@ t.test('a refusal is a 403 Status worded as Kubernetes words it, and nothing is 
     status: 'Failure',
     reason: 'Forbidden',
     code: 403,
-    message: 'configmaps "c1" is forbidden: User "admin" cannot delete resource "configmaps" in API group "" in the namespace "default": deleting configmaps is not allowed here',
+    message:
+      'configmaps "c1" is forbidden: User "admin" cannot delete resource "configmaps" in API group "" in the namespace "default": deleting configmaps is not allowed here',
     details: { name: 'c1', group: '', kind: 'configmaps' },
   });
-  t.equal((await request(ts, 'GET', '/api/v1/namespaces/default/configmaps/c1')).status, 200, 'the ConfigMap is still there');
+  t.equal(
+    (await request(ts, 'GET', '/api/v1/namespaces/default/configmaps/c1')).status,
+    200,
+    'the ConfigMap is still there',
+  );
 });
 
 t.test('an unauthenticated request stops at authentication: the authorizer is never asked', async (t) => {
@@ -93,16 +120,34 @@ t.test('the upgrade path (exec) goes through the same authentication and authori
   t.match(JSON.parse(refused.body), {
     reason: 'Forbidden',
     code: 403,
-    message: 'containers.berth.dev "web" is forbidden: User "admin" cannot get resource "containers/exec" in API group "berth.dev" in the namespace "default"',
+    message:
+      'containers.berth.dev "web" is forbidden: User "admin" cannot get resource "containers/exec" in API group "berth.dev" in the namespace "default"',
   });
-  t.same(seen, [{ user: 'admin', verb: 'get', path: '/apis/berth.dev/v1alpha1/namespaces/default/containers/web/exec', resource: 'containers', subresource: 'exec' }]);
+  t.same(seen, [
+    {
+      user: 'admin',
+      verb: 'get',
+      path: '/apis/berth.dev/v1alpha1/namespaces/default/containers/web/exec',
+      resource: 'containers',
+      subresource: 'exec',
+    },
+  ]);
 });
 
 t.test('the route table: unknown paths and methods are 404 Statuses, discovery is served', async (t) => {
-  for (const [method, path] of [['GET', '/nothing/here'], ['POST', '/version'], ['GET', '/apis/no.such.group'], ['GET', '/openapi/v3/apis/no.such/v1']] as const) {
+  for (const [method, path] of [
+    ['GET', '/nothing/here'],
+    ['POST', '/version'],
+    ['GET', '/apis/no.such.group'],
+    ['GET', '/openapi/v3/apis/no.such/v1'],
+  ] as const) {
     const res = await request(ts, method, path);
     t.equal(res.status, 404, `${method} ${path}`);
-    t.match(res.json(), { kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' });
+    t.match(res.json(), {
+      kind: 'Status',
+      reason: 'NotFound',
+      message: 'the server could not find the requested resource',
+    });
   }
   t.match((await request(ts, 'GET', '/apis/berth.dev')).json(), { kind: 'APIGroup', name: 'berth.dev' });
   t.match((await request(ts, 'GET', '/api/v1')).json(), { kind: 'APIResourceList', groupVersion: 'v1' });

@@ -13,7 +13,9 @@ t.test('close() does not wait for half-open or watching clients', async (t) => {
   const raw = connect({ host: '127.0.0.1', port });
   raw.on('error', () => undefined);
   await new Promise((resolve) => raw.once('connect', resolve));
-  const watch = request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true').catch(() => undefined);
+  const watch = request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true').catch(
+    () => undefined,
+  );
   await new Promise((r) => setTimeout(r, 200));
   const started = Date.now();
   await ts.stop();

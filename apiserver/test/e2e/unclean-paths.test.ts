@@ -10,19 +10,31 @@ const ns = '/api/v1/namespaces/paths';
 const cms = `${ns}/configmaps`;
 
 async function configMapNames(ts: TestServer): Promise<string[]> {
-  return (await request(ts, 'GET', cms)).json<{ items: { metadata: { name: string } }[] }>().items.map((i) => i.metadata.name).sort();
+  return (await request(ts, 'GET', cms))
+    .json<{ items: { metadata: { name: string } }[] }>()
+    .items.map((i) => i.metadata.name)
+    .sort();
 }
 
 async function namespaceNames(ts: TestServer): Promise<string[]> {
-  return (await request(ts, 'GET', '/api/v1/namespaces')).json<{ items: { metadata: { name: string } }[] }>().items.map((i) => i.metadata.name).sort();
+  return (await request(ts, 'GET', '/api/v1/namespaces'))
+    .json<{ items: { metadata: { name: string } }[] }>()
+    .items.map((i) => i.metadata.name)
+    .sort();
 }
 
 t.test('unclean paths', async (t) => {
   const ts = await startTestServer();
   t.teardown(() => ts.close());
-  await request(ts, 'POST', '/api/v1/namespaces', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paths' } }), contentType: 'application/json' });
+  await request(ts, 'POST', '/api/v1/namespaces', {
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paths' } }),
+    contentType: 'application/json',
+  });
   for (const name of ['a', 'b']) {
-    const r = await request(ts, 'POST', cms, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: name } }), contentType: 'application/json' });
+    const r = await request(ts, 'POST', cms, {
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: name } }),
+      contentType: 'application/json',
+    });
     t.equal(r.status, 201);
   }
   const namespacesBefore = await namespaceNames(ts);

@@ -21,46 +21,136 @@ t.test('kubectl get -w prints changes as another client writes', async (t) => {
   t.ok(await eventually(() => /first/.test(watch.output())), 'lists what exists');
   await ts.kubectl(['apply', '-f', '-'], { input: JSON.stringify(container('second')) });
   t.ok(await eventually(() => /second/.test(watch.output())), 'prints a created object');
-  await ts.kubectl(['patch', 'ctr', 'first', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Running"}}']);
-  t.ok(await eventually(() => /first\s+busybox\s+Running/.test(watch.output())), `prints a status change: ${watch.output()}`);
+  await ts.kubectl([
+    'patch',
+    'ctr',
+    'first',
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"phase":"Running"}}',
+  ]);
+  t.ok(
+    await eventually(() => /first\s+busybox\s+Running/.test(watch.output())),
+    `prints a status change: ${watch.output()}`,
+  );
 });
 
-t.test('watch protocol: synthetic ADDED at 0, resume from a revision, 410 for compacted history, timeoutSeconds', async (t) => {
-  const ts = await startTestServer({ watchCacheCapacity: 8 });
-  t.teardown(() => ts.close());
-  const create = (name: string) =>
-    request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', { body: JSON.stringify(container(name)), contentType: 'application/json' });
-  const a = (await create('a')).json<{ metadata: { resourceVersion: string } }>();
-  await create('b');
-  const fromZero = await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=0&timeoutSeconds=1');
-  const zeroEvents = fromZero.text.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
-  t.same(zeroEvents.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'a'], ['ADDED', 'b']]);
-  const resumed = await request(ts, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${a.metadata.resourceVersion}&timeoutSeconds=1`);
-  const resumedEvents = resumed.text.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
-  t.same(resumedEvents.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'b']], 'only events after the revision');
-  const byName = await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&fieldSelector=metadata.name%3Db&resourceVersion=0&timeoutSeconds=1');
-  t.equal(byName.text.trim().split('\n').length, 1, 'field selector on metadata.name');
-  for (let i = 0; i < 10; i++) await create(`filler-${i}`);
-  const last = (await create('last')).json<{ metadata: { resourceVersion: string } }>();
-  await ts.compact(Number(last.metadata.resourceVersion) - 1);
-  const expired = await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=1&timeoutSeconds=1');
-  const ev = JSON.parse(expired.text.trim().split('\n')[0]!) as { type: string; object: { code: number; reason: string } };
-  t.equal(ev.type, 'ERROR');
-  t.equal(ev.object.code, 410);
-  t.equal(ev.object.reason, 'Expired');
-});
+t.test(
+  'watch protocol: synthetic ADDED at 0, resume from a revision, 410 for compacted history, timeoutSeconds',
+  async (t) => {
+    const ts = await startTestServer({ watchCacheCapacity: 8 });
+    t.teardown(() => ts.close());
+    const create = (name: string) =>
+      request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', {
+        body: JSON.stringify(container(name)),
+        contentType: 'application/json',
+      });
+    const a = (await create('a')).json<{ metadata: { resourceVersion: string } }>();
+    await create('b');
+    const fromZero = await request(
+      ts,
+      'GET',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=0&timeoutSeconds=1',
+    );
+    const zeroEvents = fromZero.text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+    t.same(
+      zeroEvents.map((e) => [e.type, e.object.metadata.name]),
+      [
+        ['ADDED', 'a'],
+        ['ADDED', 'b'],
+      ],
+    );
+    const resumed = await request(
+      ts,
+      'GET',
+      `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${a.metadata.resourceVersion}&timeoutSeconds=1`,
+    );
+    const resumedEvents = resumed.text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+    t.same(
+      resumedEvents.map((e) => [e.type, e.object.metadata.name]),
+      [['ADDED', 'b']],
+      'only events after the revision',
+    );
+    const byName = await request(
+      ts,
+      'GET',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&fieldSelector=metadata.name%3Db&resourceVersion=0&timeoutSeconds=1',
+    );
+    t.equal(byName.text.trim().split('\n').length, 1, 'field selector on metadata.name');
+    for (let i = 0; i < 10; i++) await create(`filler-${i}`);
+    const last = (await create('last')).json<{ metadata: { resourceVersion: string } }>();
+    await ts.compact(Number(last.metadata.resourceVersion) - 1);
+    const expired = await request(
+      ts,
+      'GET',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=1&timeoutSeconds=1',
+    );
+    const ev = JSON.parse(expired.text.trim().split('\n')[0]!) as {
+      type: string;
+      object: { code: number; reason: string };
+    };
+    t.equal(ev.type, 'ERROR');
+    t.equal(ev.object.code, 410);
+    t.equal(ev.object.reason, 'Expired');
+  },
+);
 
 t.test('bookmarks when asked, watch-list initial events', async (t) => {
   const ts = await startTestServer({ bookmarkIntervalMs: 200 });
   t.teardown(() => ts.close());
-  await request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', { body: JSON.stringify(container('x')), contentType: 'application/json' });
-  const rv = (await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers')).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
-  const lines = (r: { text: string }) => r.text.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; object: { metadata: { resourceVersion: string; annotations?: Record<string, string> } } });
-  const withBookmarks = lines(await request(ts, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`));
-  t.ok(withBookmarks.length >= 2 && withBookmarks.every((e) => e.type === 'BOOKMARK' && e.object.metadata.resourceVersion === rv), 'bookmarks carry the current revision');
-  const without = await request(ts, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${rv}&timeoutSeconds=1`);
+  await request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', {
+    body: JSON.stringify(container('x')),
+    contentType: 'application/json',
+  });
+  const rv = (await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers')).json<{
+    metadata: { resourceVersion: string };
+  }>().metadata.resourceVersion;
+  const lines = (r: { text: string }) =>
+    r.text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            object: { metadata: { resourceVersion: string; annotations?: Record<string, string> } };
+          },
+      );
+  const withBookmarks = lines(
+    await request(
+      ts,
+      'GET',
+      `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`,
+    ),
+  );
+  t.ok(
+    withBookmarks.length >= 2 &&
+      withBookmarks.every((e) => e.type === 'BOOKMARK' && e.object.metadata.resourceVersion === rv),
+    'bookmarks carry the current revision',
+  );
+  const without = await request(
+    ts,
+    'GET',
+    `/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&resourceVersion=${rv}&timeoutSeconds=1`,
+  );
   t.equal(without.text.trim(), '', 'no bookmarks unless asked');
-  const list = lines(await request(ts, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1'));
+  const list = lines(
+    await request(
+      ts,
+      'GET',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1',
+    ),
+  );
   t.equal(list[0]?.type, 'ADDED');
   t.equal(list[1]?.type, 'BOOKMARK');
   t.equal(list[1]?.object.metadata.annotations?.['k8s.io/initial-events-end'], 'true');
@@ -74,9 +164,20 @@ t.test('client-node informer sees every change once, across a restart', async (t
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   const path = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
   const seen: string[] = [];
-  const record = (type: string) => (obj: k8s.KubernetesObject) => seen.push(`${type} ${obj.metadata?.name} ${obj.metadata?.resourceVersion}`);
+  const record = (type: string) => (obj: k8s.KubernetesObject) =>
+    seen.push(`${type} ${obj.metadata?.name} ${obj.metadata?.resourceVersion}`);
   const start = () => {
-    const informer = k8s.makeInformer(kc, path, () => api.listNamespacedCustomObject({ group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers' }) as never);
+    const informer = k8s.makeInformer(
+      kc,
+      path,
+      () =>
+        api.listNamespacedCustomObject({
+          group: 'berth.dev',
+          version: 'v1alpha1',
+          namespace: 'default',
+          plural: 'containers',
+        }) as never,
+    );
     informer.on('add', record('add'));
     informer.on('update', record('update'));
     informer.on('delete', record('delete'));
@@ -89,15 +190,34 @@ t.test('client-node informer sees every change once, across a restart', async (t
     if (!stopped) setTimeout(() => void informer.start().catch(() => undefined), 200);
   });
   await informer.start();
-  const create = (name: string) => api.createNamespacedCustomObject({ group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers', body: container(name) });
+  const create = (name: string) =>
+    api.createNamespacedCustomObject({
+      group: 'berth.dev',
+      version: 'v1alpha1',
+      namespace: 'default',
+      plural: 'containers',
+      body: container(name),
+    });
   await create('one');
   await create('two');
   t.ok(await eventually(() => seen.filter((s) => s.startsWith('add')).length === 2), 'two adds');
   await ts.stop();
   await ts.restart();
   await create('three');
-  await api.deleteNamespacedCustomObject({ group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers', name: 'one' });
-  t.ok(await eventually(() => seen.some((s) => s.startsWith('add three')) && seen.some((s) => s.startsWith('delete one')), 15_000), seen.join('\n'));
+  await api.deleteNamespacedCustomObject({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'containers',
+    name: 'one',
+  });
+  t.ok(
+    await eventually(
+      () => seen.some((s) => s.startsWith('add three')) && seen.some((s) => s.startsWith('delete one')),
+      15_000,
+    ),
+    seen.join('\n'),
+  );
   const adds = seen.filter((s) => s.startsWith('add')).map((s) => s.split(' ')[1]);
   t.same([...adds].sort(), ['one', 'three', 'two'], 'each object added exactly once');
   t.equal(seen.filter((s) => s.startsWith('delete')).length, 1, 'one delete');

@@ -13,14 +13,25 @@ import { StrategicMergeError } from '../../src/patch/strategic-merge.js';
 import { CompactedError, StoreClosedError, StoreFailedError, WatchTooSlowError } from '../../src/storage/interface.js';
 
 t.test('every Status reason has its Kubernetes HTTP code and a distinct BERTH_ code', async (t) => {
-  t.same(
-    Object.fromEntries(Object.entries(statusReasons).map(([r, v]) => [r, v.httpStatus])),
-    {
-      BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, MethodNotAllowed: 405, NotAcceptable: 406,
-      AlreadyExists: 409, Conflict: 409, Gone: 410, Expired: 410, RequestEntityTooLarge: 413, UnsupportedMediaType: 415,
-      Invalid: 422, TooManyRequests: 429, InternalError: 500, ServiceUnavailable: 503, Timeout: 504,
-    },
-  );
+  t.same(Object.fromEntries(Object.entries(statusReasons).map(([r, v]) => [r, v.httpStatus])), {
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    NotAcceptable: 406,
+    AlreadyExists: 409,
+    Conflict: 409,
+    Gone: 410,
+    Expired: 410,
+    RequestEntityTooLarge: 413,
+    UnsupportedMediaType: 415,
+    Invalid: 422,
+    TooManyRequests: 429,
+    InternalError: 500,
+    ServiceUnavailable: 503,
+    Timeout: 504,
+  });
   const codes = Object.values(statusReasons).map((v) => v.code);
   t.equal(new Set(codes).size, codes.length, 'codes are distinct');
   for (const c of codes) t.match(c, /^BERTH_API_[A-Z_]+$/);
@@ -35,8 +46,14 @@ t.test('an ApiError is a BerthError with a string code and its HTTP status from 
   t.equal(e.httpStatus, 404);
   t.equal(e.name, 'ApiError');
   t.same(toStatus(e), {
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404,
-    message: 'containers.berth.dev "web" not found', details: { name: 'web', group: 'berth.dev', kind: 'containers' },
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    reason: 'NotFound',
+    code: 404,
+    message: 'containers.berth.dev "web" not found',
+    details: { name: 'web', group: 'berth.dev', kind: 'containers' },
   });
   t.notOk(ApiError.isInstance(new Error('plain')), 'a plain Error is not an ApiError');
   t.notOk(ApiError.isInstance(new StoreClosedError()), 'nor is another BerthError');
@@ -61,22 +78,33 @@ t.test('every apiserver error class extends BerthError and is told apart by its 
     t.equal(e.code, code, `${e.name} has code ${code}`);
     t.equal(e.name, e.constructor.name);
     for (const [other] of errors) {
-      if (other.constructor !== e.constructor) t.notOk(other instanceof (e.constructor as typeof BerthError), `${other.name} is not a ${e.name}`);
+      if (other.constructor !== e.constructor)
+        t.notOk(other instanceof (e.constructor as typeof BerthError), `${other.name} is not a ${e.name}`);
     }
   }
   t.equal(new StoreFailedError(new Error('disk')).cause instanceof Error, true, 'the wrapped error is the cause');
 });
 
-t.test('other subsystems\' errors become the Status a Kubernetes server answers', async (t) => {
+t.test("other subsystems' errors become the Status a Kubernetes server answers", async (t) => {
   const cases: [unknown, string, number, string][] = [
-    [new ApplyError('BERTH_APPLY_MANAGED_FIELDS_SET', 'metadata.managedFields must be nil'), 'BadRequest', 400, 'metadata.managedFields must be nil'],
+    [
+      new ApplyError('BERTH_APPLY_MANAGED_FIELDS_SET', 'metadata.managedFields must be nil'),
+      'BadRequest',
+      400,
+      'metadata.managedFields must be nil',
+    ],
     [new ManagedFieldsError('managedFields must be a list'), 'BadRequest', 400, 'managedFields must be a list'],
     [new InvalidObjectError('.spec.ports', 'no key'), 'Invalid', 422, '.spec.ports: no key'],
     [new StrategicMergeError('BERTH_SMP_BAD_REQUEST', 'bad'), 'BadRequest', 400, 'bad'],
     [new StrategicMergeError('BERTH_SMP_INVALID', 'inv'), 'Invalid', 422, 'inv'],
     [new JsonPatchError('BERTH_JSON_PATCH_MALFORMED', 'm'), 'BadRequest', 400, 'm'],
     [new JsonPatchError('BERTH_JSON_PATCH_TOO_LARGE', 'big'), 'RequestEntityTooLarge', 413, 'big'],
-    [new JsonPatchError('BERTH_JSON_PATCH_PATH_NOT_FOUND', 'p'), 'Invalid', 422, 'the server rejected our request due to an error in our request'],
+    [
+      new JsonPatchError('BERTH_JSON_PATCH_PATH_NOT_FOUND', 'p'),
+      'Invalid',
+      422,
+      'the server rejected our request due to an error in our request',
+    ],
     [new CompactedError(3, 9), 'Expired', 410, 'too old resource version: 3 (9)'],
     [badRequest('plain'), 'BadRequest', 400, 'plain'],
   ];
@@ -85,7 +113,9 @@ t.test('other subsystems\' errors become the Status a Kubernetes server answers'
     t.match(status, { kind: 'Status', status: 'Failure', reason, code, message }, `${(e as Error).name}: ${reason}`);
     t.notOk(toApiError(e).internal);
   }
-  t.same(toStatus(new InvalidObjectError('.spec.ports', 'no key')).details, { causes: [{ reason: 'FieldValueInvalid', message: '.spec.ports: no key', field: '.spec.ports' }] });
+  t.same(toStatus(new InvalidObjectError('.spec.ports', 'no key')).details, {
+    causes: [{ reason: 'FieldValueInvalid', message: '.spec.ports: no key', field: '.spec.ports' }],
+  });
   let parse: unknown;
   try {
     parseLabelSelector('a in (');
@@ -97,11 +127,22 @@ t.test('other subsystems\' errors become the Status a Kubernetes server answers'
 });
 
 t.test('anything else is a 500 that names no internals, flagged for the log', async (t) => {
-  for (const e of [new Error('secret path /var/lib/x'), new StoreClosedError(), new InvalidArgumentError('bad option'), 'a string', undefined]) {
+  for (const e of [
+    new Error('secret path /var/lib/x'),
+    new StoreClosedError(),
+    new InvalidArgumentError('bad option'),
+    'a string',
+    undefined,
+  ]) {
     const { error, internal } = toApiError(e);
     t.ok(internal);
     t.same(error.toStatus(), {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'InternalError', code: 500,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      reason: 'InternalError',
+      code: 500,
       message: 'Internal error occurred: an error on the server prevented the request from succeeding',
     });
     t.equal(error.cause, e, 'the original error is kept as the cause');

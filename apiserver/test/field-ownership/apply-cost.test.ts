@@ -13,8 +13,14 @@ function manifest(image: string): JsonObject {
       args: ['--port=8080', '--log-level=info', '--metrics'],
       tags: ['web', 'frontend', 'public'],
       env: {
-        LOG_LEVEL: 'info', REGION: 'eu-west-1', FEATURE_X: 'on', DB_HOST: 'db.default.svc', DB_PORT: '5432',
-        CACHE_URL: 'redis://cache.default.svc:6379/0', SESSION_TTL: '3600', OTEL_EXPORTER: 'otlp://collector.observability.svc:4317',
+        LOG_LEVEL: 'info',
+        REGION: 'eu-west-1',
+        FEATURE_X: 'on',
+        DB_HOST: 'db.default.svc',
+        DB_PORT: '5432',
+        CACHE_URL: 'redis://cache.default.svc:6379/0',
+        SESSION_TTL: '3600',
+        OTEL_EXPORTER: 'otlp://collector.observability.svc:4317',
       },
       ports: [
         { port: 80, name: 'http' },
@@ -29,14 +35,20 @@ function manifest(image: string): JsonObject {
       selector: { app: 'web', tier: 'frontend' },
     },
     {
-      labels: { app: 'web', tier: 'frontend', 'app.kubernetes.io/managed-by': 'gitops', 'app.kubernetes.io/version': '1.4.2' },
+      labels: {
+        app: 'web',
+        tier: 'frontend',
+        'app.kubernetes.io/managed-by': 'gitops',
+        'app.kubernetes.io/version': '1.4.2',
+      },
       annotations: {
         'berth.dev/description': 'The public web frontend serving the marketing site and the API gateway.',
         'berth.dev/owner': 'team-web@example.com',
         'gitops.example.com/source': 'git@example.com:platform/deploy.git//apps/web?ref=main',
         'gitops.example.com/revision': '4f2a9c1e7b3d5a8f0c6e2b9d1a7f3c5e8b0d2a4f',
         'berth.dev/runbook': 'https://wiki.example.com/runbooks/web-frontend#restarts-and-rollbacks',
-        'berth.dev/notes': 'Scaled to three replicas for the autumn campaign; revisit after traffic review in December.',
+        'berth.dev/notes':
+          'Scaled to three replicas for the autumn campaign; revisit after traffic review in December.',
       },
     },
   );
@@ -58,7 +70,14 @@ function time(fn: () => void, n: number): number {
 t.test('no-op re-apply of a ~2 KB object costs well under 1 ms', async (t) => {
   const config = manifest('registry.example.com/web:1.4.2');
   t.ok(JSON.stringify(config).length >= 1500, `manifest is ${JSON.stringify(config).length} bytes`);
-  const first = apply({ live: undefined, config, manager: 'gitops', apiVersion: AV, schema, now: '2026-11-25T10:00:00Z' });
+  const first = apply({
+    live: undefined,
+    config,
+    manager: 'gitops',
+    apiVersion: AV,
+    schema,
+    now: '2026-11-25T10:00:00Z',
+  });
   if (!first.ok) throw new Error('conflict');
   // A second manager makes the ownership realistic (the agent's status writer, a label writer).
   const live = first.object;
@@ -70,13 +89,35 @@ t.test('no-op re-apply of a ~2 KB object costs well under 1 ms', async (t) => {
   }, 1000);
   const changedConfig = manifest('registry.example.com/web:1.4.3');
   const oneChange = time(() => {
-    const r = apply({ live, config: changedConfig, manager: 'gitops', apiVersion: AV, schema, now: '2026-11-25T11:00:00Z' });
+    const r = apply({
+      live,
+      config: changedConfig,
+      manager: 'gitops',
+      apiVersion: AV,
+      schema,
+      now: '2026-11-25T11:00:00Z',
+    });
     if (!r.ok || !r.changed) throw new Error('expected a change');
   }, 1000);
-  t.comment(`no-op apply: ${(noop * 1000).toFixed(1)} µs/object; apply with one change: ${(oneChange * 1000).toFixed(1)} µs/object`);
-  const labelled = { ...live, metadata: { ...(live['metadata'] as JsonObject), labels: { ...((live['metadata'] as JsonObject)['labels'] as JsonObject), env: 'prod' } } };
+  t.comment(
+    `no-op apply: ${(noop * 1000).toFixed(1)} µs/object; apply with one change: ${(oneChange * 1000).toFixed(1)} µs/object`,
+  );
+  const labelled = {
+    ...live,
+    metadata: {
+      ...(live['metadata'] as JsonObject),
+      labels: { ...((live['metadata'] as JsonObject)['labels'] as JsonObject), env: 'prod' },
+    },
+  };
   const update = time(() => {
-    recordUpdate({ before: live, after: labelled, manager: 'kubectl-label', apiVersion: AV, schema, now: '2026-11-25T11:00:00Z' });
+    recordUpdate({
+      before: live,
+      after: labelled,
+      manager: 'kubectl-label',
+      apiVersion: AV,
+      schema,
+      now: '2026-11-25T11:00:00Z',
+    });
   }, 1000);
   t.comment(`recordUpdate of a one-label merge patch: ${(update * 1000).toFixed(1)} µs/object`);
   t.ok(noop < 1, `no-op apply ${noop.toFixed(3)} ms < 1 ms`);

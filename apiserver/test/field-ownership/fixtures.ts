@@ -21,14 +21,25 @@ export const schema: JsonObject = {
           'x-kubernetes-list-map-keys': ['port', 'protocol'],
           items: {
             type: 'object',
-            properties: { port: { type: 'integer' }, protocol: { type: 'string', default: 'TCP' }, name: { type: 'string' } },
+            properties: {
+              port: { type: 'integer' },
+              protocol: { type: 'string', default: 'TCP' },
+              name: { type: 'string' },
+            },
           },
         },
         containers: {
           type: 'array',
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['name'],
-          items: { type: 'object', properties: { name: { type: 'string' }, image: { type: 'string' }, args: { type: 'array', items: { type: 'string' } } } },
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              image: { type: 'string' },
+              args: { type: 'array', items: { type: 'string' } },
+            },
+          },
         },
         args: { type: 'array', items: { type: 'string' } },
         tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
@@ -37,7 +48,10 @@ export const schema: JsonObject = {
         resources: {
           type: 'object',
           properties: {
-            limits: { type: 'object', properties: { cpu: { 'x-kubernetes-int-or-string': true }, memory: { type: 'string' } } },
+            limits: {
+              type: 'object',
+              properties: { cpu: { 'x-kubernetes-int-or-string': true }, memory: { type: 'string' } },
+            },
             requests: { type: 'object', properties: { cpu: { 'x-kubernetes-int-or-string': true } } },
           },
         },

@@ -34,9 +34,16 @@ const schema: JsonObject = {
           type: 'array',
           'x-kubernetes-patch-strategy': 'merge,retainKeys',
           'x-kubernetes-patch-merge-key': 'name',
-          items: { type: 'object', properties: { name: { type: 'string' }, hostPath: { type: 'object' }, emptyDir: { type: 'object' } } },
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, hostPath: { type: 'object' }, emptyDir: { type: 'object' } },
+          },
         },
-        nodeSelector: { type: 'object', additionalProperties: { type: 'string' }, 'x-kubernetes-patch-strategy': 'replace' },
+        nodeSelector: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          'x-kubernetes-patch-strategy': 'replace',
+        },
         tolerations: { type: 'array', items: { type: 'object' } },
       },
     },
@@ -67,7 +74,14 @@ function spec(o: JsonObject): JsonObject {
 }
 
 t.test('lists with patch strategy merge merge by their key; items merge recursively', async (t) => {
-  const out = smp({ spec: { containers: [{ name: 'app', image: 'app:2', ports: [{ containerPort: 443 }] }, { name: 'new', image: 'n:1' }] } });
+  const out = smp({
+    spec: {
+      containers: [
+        { name: 'app', image: 'app:2', ports: [{ containerPort: 443 }] },
+        { name: 'new', image: 'n:1' },
+      ],
+    },
+  });
   // apimachinery's mergeSortedSlice puts a patch item the live list lacks before the server-only items
   // that follow it: [app, new, log], and [443, 80].
   t.same(spec(out)['containers'], [
@@ -82,11 +96,17 @@ t.test('lists with patch strategy merge merge by their key; items merge recursiv
       containers: [{ name: 'new', image: 'n:1' }],
     },
   });
-  t.same((spec(ordered)['containers'] as JsonObject[]).map((c) => c['name']), ['app', 'log', 'new']);
+  t.same(
+    (spec(ordered)['containers'] as JsonObject[]).map((c) => c['name']),
+    ['app', 'log', 'new'],
+  );
 });
 
 t.test('other lists are replaced; null deletes; maps merge', async (t) => {
-  const out = smp({ metadata: { labels: { app: null, tier: 'web' } }, spec: { containers: [{ name: 'app', args: ['b', 'c'] }], tolerations: [{ key: 'k' }] } });
+  const out = smp({
+    metadata: { labels: { app: null, tier: 'web' } },
+    spec: { containers: [{ name: 'app', args: ['b', 'c'] }], tolerations: [{ key: 'k' }] },
+  });
   t.same((out['metadata'] as JsonObject)['labels'], { tier: 'web' });
   t.same((spec(out)['containers'] as JsonObject[])[0]?.['args'], ['b', 'c']);
   t.same(spec(out)['tolerations'], [{ key: 'k' }]);
@@ -100,7 +120,9 @@ t.test('$patch: delete removes a list item by merge key; $patch: replace replace
   t.same(spec(smp({ spec: { containers: [{ name: 'log', $patch: 'delete' }] } }))['containers'], [
     { name: 'app', image: 'app:1', args: ['a'], ports: [{ containerPort: 80 }] },
   ]);
-  t.same(spec(smp({ spec: { containers: [{ name: 'only', image: 'o:1' }, { $patch: 'replace' }] } }))['containers'], [{ name: 'only', image: 'o:1' }]);
+  t.same(spec(smp({ spec: { containers: [{ name: 'only', image: 'o:1' }, { $patch: 'replace' }] } }))['containers'], [
+    { name: 'only', image: 'o:1' },
+  ]);
   t.same(smp({ metadata: { $patch: 'replace', name: 'q' } })['metadata'], { name: 'q' });
   t.same(smp({ spec: { $patch: 'delete' } })['spec'], {});
 });
@@ -108,21 +130,34 @@ t.test('$patch: delete removes a list item by merge key; $patch: replace replace
 t.test('primitive lists with strategy merge: union, and $deleteFromPrimitiveList', async (t) => {
   const s: JsonObject = { ...schema, properties: { ...(schema['properties'] as JsonObject) } };
   const o = { metadata: { name: 'p', finalizers: ['x', 'y'] } };
-  t.same((applyStrategicMergePatch(o, { metadata: { finalizers: ['z'] } }, s)['metadata'] as JsonObject)['finalizers'], ['z', 'x', 'y']);
   t.same(
-    (applyStrategicMergePatch(o, { metadata: { '$deleteFromPrimitiveList/finalizers': ['x'] } }, s)['metadata'] as JsonObject)['finalizers'],
+    (applyStrategicMergePatch(o, { metadata: { finalizers: ['z'] } }, s)['metadata'] as JsonObject)['finalizers'],
+    ['z', 'x', 'y'],
+  );
+  t.same(
+    (
+      applyStrategicMergePatch(o, { metadata: { '$deleteFromPrimitiveList/finalizers': ['x'] } }, s)[
+        'metadata'
+      ] as JsonObject
+    )['finalizers'],
     ['y'],
   );
 });
 
 t.test('$setElementOrder orders the merged list', async (t) => {
   const out = smp({
-    spec: { '$setElementOrder/containers': [{ name: 'log' }, { name: 'app' }], containers: [{ name: 'app', image: 'app:2' }] },
+    spec: {
+      '$setElementOrder/containers': [{ name: 'log' }, { name: 'app' }],
+      containers: [{ name: 'app', image: 'app:2' }],
+    },
   });
-  t.same((spec(out)['containers'] as JsonObject[]).map((c) => [c['name'], c['image']]), [
-    ['log', 'log:1'],
-    ['app', 'app:2'],
-  ]);
+  t.same(
+    (spec(out)['containers'] as JsonObject[]).map((c) => [c['name'], c['image']]),
+    [
+      ['log', 'log:1'],
+      ['app', 'app:2'],
+    ],
+  );
 });
 
 t.test('$retainKeys drops the keys not listed (switching a volume source)', async (t) => {
@@ -135,13 +170,25 @@ t.test('a ConfigMap: data merges per key', async (t) => {
   t.same(applyStrategicMergePatch(cm, { data: { b: null, c: '3' } }, schema)['data'], { a: '1', c: '3' });
 });
 
-t.test('bad patches are typed errors with apimachinery\'s wording', async (t) => {
+t.test("bad patches are typed errors with apimachinery's wording", async (t) => {
   const cases: Array<[JsonValue, string, number]> = [
     [{ spec: { containers: [{ image: 'x' }] } }, 'map: map[image:x] does not contain declared merge key: name', 422],
-    [{ spec: { containers: [{ name: 'app', $patch: 'frob' }] } }, 'unknown patch type: frob in map: map[$patch:frob name:app]', 422],
+    [
+      { spec: { containers: [{ name: 'app', $patch: 'frob' }] } },
+      'unknown patch type: frob in map: map[$patch:frob name:app]',
+      422,
+    ],
     [{ spec: { volumes: [{ name: 'data', $retainKeys: 'name' }] } }, 'invalid patch format of retainKeys', 400],
-    [{ spec: { volumes: [{ name: 'data', $retainKeys: ['name'], emptyDir: {} }] } }, 'invalid patch format of retainKeys', 400],
-    [{ spec: { containers: [{ name: 'app', $patch: 'merge' }] } }, 'merging lists cannot yet be specified in the patch', 422],
+    [
+      { spec: { volumes: [{ name: 'data', $retainKeys: ['name'], emptyDir: {} }] } },
+      'invalid patch format of retainKeys',
+      400,
+    ],
+    [
+      { spec: { containers: [{ name: 'app', $patch: 'merge' }] } },
+      'merging lists cannot yet be specified in the patch',
+      422,
+    ],
     [['not', 'a', 'map'], 'invalid JSON document', 400],
   ];
   for (const [patch, message, status] of cases) {

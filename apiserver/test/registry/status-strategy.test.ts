@@ -30,7 +30,7 @@ const stored = (): KubeObject => ({
   status: { ready: true },
 });
 
-t.test('the main strategy keeps the stored status, then runs the kind\'s hook', async (t) => {
+t.test("the main strategy keeps the stored status, then runs the kind's hook", async (t) => {
   calls.length = 0;
   const s = writeStrategy(resource(true), 'main');
   const next: KubeObject = { ...stored(), spec: { replicas: 3 }, status: { ready: false, hacked: true } };
@@ -39,7 +39,7 @@ t.test('the main strategy keeps the stored status, then runs the kind\'s hook', 
   t.same(next['status'], { ready: true }, 'status is the stored one');
   t.same(calls, ['update:{"ready":true}'], 'the kind sees the kept status');
   t.same(s.getResetFields?.(), { fields: ['status'] });
-  t.equal(s.returnsDeletedObject, true, 'the kind\'s other hooks are kept');
+  t.equal(s.returnsDeletedObject, true, "the kind's other hooks are kept");
   t.same(s.warningsOnUpdate?.(next, stored()), ['from the kind']);
 });
 
@@ -51,13 +51,19 @@ t.test('the main strategy creates without status, before the kind fills its own'
   t.same(calls, ['create:null']);
 });
 
-t.test('the status strategy keeps everything but status, and the caller\'s resourceVersion', async (t) => {
+t.test("the status strategy keeps everything but status, and the caller's resourceVersion", async (t) => {
   calls.length = 0;
   const s = writeStrategy(resource(true), 'status');
-  const next: KubeObject = { apiVersion: 'berth.dev/v1alpha1', kind: 'Thing', metadata: { name: 'a', resourceVersion: '4', labels: { y: '2' } }, spec: { replicas: 9 }, status: { ready: false } };
+  const next: KubeObject = {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Thing',
+    metadata: { name: 'a', resourceVersion: '4', labels: { y: '2' } },
+    spec: { replicas: 9 },
+    status: { ready: false },
+  };
   s.prepareForUpdate?.(next, stored());
   t.same(next, { ...stored(), metadata: { ...stored().metadata, resourceVersion: '4' }, status: { ready: false } });
-  t.same(calls, [], 'the kind\'s prepareForUpdate is for the main resource only');
+  t.same(calls, [], "the kind's prepareForUpdate is for the main resource only");
   t.equal(s.prepareForCreate, undefined, 'nothing is created through /status');
   t.same(s.getResetFields?.(), { allBut: ['status'] });
   t.equal(typeof s.validate, 'function', 'the kind still validates status writes');

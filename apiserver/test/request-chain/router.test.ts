@@ -23,8 +23,16 @@ t.test('request info is read once: path without trailing slashes, resource or no
     resource: { group: '', version: 'v1', namespace: 'default', resource: 'configmaps', verb: 'watch' },
   });
   t.match(readRequestInfo('POST', '/version'), { path: '/version', verb: 'post', resource: undefined });
-  t.match(readRequestInfo('GET', '/apis/berth.dev/v1alpha1'), { resource: undefined, verb: 'get' }, 'a group version is discovery, not a resource');
-  t.match(readRequestInfo('GET', '/openapi/v3/%zz'), { resource: undefined }, 'non-resource paths are not decoded as resource segments');
+  t.match(
+    readRequestInfo('GET', '/apis/berth.dev/v1alpha1'),
+    { resource: undefined, verb: 'get' },
+    'a group version is discovery, not a resource',
+  );
+  t.match(
+    readRequestInfo('GET', '/openapi/v3/%zz'),
+    { resource: undefined },
+    'non-resource paths are not decoded as resource segments',
+  );
   t.throws(() => readRequestInfo('GET', '/api/v1/namespaces/%zz/pods'), { code: 'BERTH_API_BAD_REQUEST' });
   t.same(readRequestInfo('GET', '/').path, '/');
 });

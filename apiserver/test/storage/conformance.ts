@@ -47,7 +47,11 @@ export function storeConformance(t: Test, makeFixture: () => Promise<StoreFixtur
     const a2 = ok(t, await store.update('/r/a', a, (rev) => `{"rv":${rev}}`));
     t.ok(a2 > b);
     const got = await store.get('/r/a');
-    t.same(got, { key: '/r/a', value: `{"rv":${a2}}`, modRevision: a2, createRevision: a }, 'render saw its own revision');
+    t.same(
+      got,
+      { key: '/r/a', value: `{"rv":${a2}}`, modRevision: a2, createRevision: a },
+      'render saw its own revision',
+    );
     const d = ok(t, await store.delete('/r/a'));
     t.ok(d > a2, 'delete takes a revision too');
     t.equal(await store.get('/r/a'), undefined, 'deleted key is gone');
@@ -120,7 +124,11 @@ export function storeConformance(t: Test, makeFixture: () => Promise<StoreFixtur
       pages++;
     } while (startAfter !== undefined && pages < 10);
     t.equal(pages, 3);
-    t.same(keys, all.items.map((i) => i.key), 'pages join up without gaps or repeats');
+    t.same(
+      keys,
+      all.items.map((i) => i.key),
+      'pages join up without gaps or repeats',
+    );
     const exact = await store.list({ prefix: '/l/a/', limit: 25 });
     t.equal(exact.next, undefined, 'no next when the page ends the prefix');
 
@@ -132,7 +140,10 @@ export function storeConformance(t: Test, makeFixture: () => Promise<StoreFixtur
     );
     t.equal(even.next, '/l/a/08');
     const rest = await store.list({ prefix: '/l/a/', startAfter: '/l/a/08', filter: (i) => Number(i.value) % 2 === 0 });
-    t.same(rest.items.map((i) => i.value), ['10', '12', '14', '16', '18', '20', '22', '24']);
+    t.same(
+      rest.items.map((i) => i.value),
+      ['10', '12', '14', '16', '18', '20', '22', '24'],
+    );
     t.same((await store.list({ prefix: '/l/nothing/' })).items, []);
   });
 
@@ -221,9 +232,16 @@ export function storeConformance(t: Test, makeFixture: () => Promise<StoreFixtur
     await store.compact(mid);
     t.equal(store.compactedRevision(), mid);
     const e = thrown(() => store.watch('/k/', mid - 1));
-    t.ok(CompactedError.isInstance(e) && e.requested === mid - 1 && e.oldest === mid, 'CompactedError with both revisions');
+    t.ok(
+      CompactedError.isInstance(e) && e.requested === mid - 1 && e.oldest === mid,
+      'CompactedError with both revisions',
+    );
     const watcher = store.watch('/k/', mid);
-    t.same((await take(watcher, 5)).map((e) => e.revision), revs.slice(5), 'history after the mark survives');
+    t.same(
+      (await take(watcher, 5)).map((e) => e.revision),
+      revs.slice(5),
+      'history after the mark survives',
+    );
     watcher.close();
     await store.compact(revs[2] as number);
     t.equal(store.compactedRevision(), mid, 'compaction never moves backwards');

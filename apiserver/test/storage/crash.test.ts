@@ -74,9 +74,7 @@ t.test(`every acknowledged write survives kill -9 (${ROUNDS} rounds)`, async (t)
 
       const newest = new Map<string, number>();
       for (const [key, rev] of acks) newest.set(key, Math.max(rev, newest.get(key) ?? 0));
-      const items = new Map(
-        (await store.list({ prefix: `/crash/${round}/` })).items.map((i) => [i.key, i] as const),
-      );
+      const items = new Map((await store.list({ prefix: `/crash/${round}/` })).items.map((i) => [i.key, i] as const));
       let missing = 0;
       for (const [key, rev] of newest) {
         const item = items.get(key);
@@ -96,7 +94,11 @@ t.test(`every acknowledged write survives kill -9 (${ROUNDS} rounds)`, async (t)
         const gaps = events.filter((e, i) => e.revision !== lastRevision + i + 1).length;
         t.equal(gaps, 0, `round ${round}: history ${lastRevision + 1}..${revision} is contiguous`);
         const byRevision = new Map(events.map((e) => [e.revision, e.key]));
-        t.equal(acks.filter(([key, rev]) => byRevision.get(rev) !== key).length, 0, `round ${round}: each ack is in history`);
+        t.equal(
+          acks.filter(([key, rev]) => byRevision.get(rev) !== key).length,
+          0,
+          `round ${round}: each ack is in history`,
+        );
       }
       lastRevision = revision;
       totalAcks += acks.length;

@@ -104,7 +104,10 @@ t.test('a watch from a future revision starts there', async (t) => {
   const now = store.revision();
   const w = store.watch('/f/', now + 2);
   for (let i = 0; i < 4; i++) ok(t, await store.create(`/f/${i}`, () => 'v'));
-  t.same((await take(w, 2)).map((e) => e.revision), [now + 3, now + 4]);
+  t.same(
+    (await take(w, 2)).map((e) => e.revision),
+    [now + 3, now + 4],
+  );
   w.close();
 });
 

@@ -10,7 +10,6 @@ import { LevelStore } from '../../src/storage/level-store.js';
 import { WatchCache, type CacheWatcher, type WatchCacheOptions } from '../../src/storage/watch-cache.js';
 import { ok, rejection, thrown, waitUntil } from './conformance.js';
 
-
 async function setup(t: Test, options?: WatchCacheOptions): Promise<{ store: LevelStore; cache: WatchCache }> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-watch-cache-'));
   const store = await LevelStore.open({ dir });
@@ -51,7 +50,10 @@ t.test('subscribers get live events under their prefix, in order; waitFor tracks
       ['/a/1', r3, 'three', 'one'],
     ],
   );
-  t.same((await collect(all, 3)).map((e) => e.revision), [r1, r2, r3]);
+  t.same(
+    (await collect(all, 3)).map((e) => e.revision),
+    [r1, r2, r3],
+  );
   t.equal(cache.subscriberCount(), 2);
   a.close();
   all.close();
@@ -66,13 +68,25 @@ t.test('a watch resumes from the window, or from the store history before it; co
   await cache.waitFor(revs[29] as number);
   t.equal(cache.oldestRevision(), revs[19], 'the window holds the last 10 events');
   const w = cache.subscribe('/r/', revs[24] as number);
-  t.same((await collect(w, 5)).map((e) => e.revision), revs.slice(25), 'from the window');
+  t.same(
+    (await collect(w, 5)).map((e) => e.revision),
+    revs.slice(25),
+    'from the window',
+  );
   w.close();
 
   const old = cache.subscribe('/r/', revs[5] as number);
-  t.same((await collect(old, 24)).map((e) => e.revision), revs.slice(6), 'from the store, then the window');
+  t.same(
+    (await collect(old, 24)).map((e) => e.revision),
+    revs.slice(6),
+    'from the store, then the window',
+  );
   const live = ok(t, await store.create('/r/live', () => 'live'));
-  t.same((await collect(old, 1)).map((e) => e.revision), [live], 'then live, without a gap or repeat');
+  t.same(
+    (await collect(old, 1)).map((e) => e.revision),
+    [live],
+    'then live, without a gap or repeat',
+  );
   old.close();
 
   await store.compact(revs[10] as number);
@@ -84,7 +98,11 @@ t.test('a watch resumes from the window, or from the store history before it; co
     events.push(ev);
     if (events.length === 11) break;
   }
-  t.same(events.map((ev) => ev.revision), [...revs.slice(20), live], 'the Watcher-shaped iterator works too');
+  t.same(
+    events.map((ev) => ev.revision),
+    [...revs.slice(20), live],
+    'the Watcher-shaped iterator works too',
+  );
   t.equal(cache.subscriberCount(), 0, 'breaking out of the loop closes the subscriber');
 });
 
@@ -133,7 +151,11 @@ t.test('a new cache (as after a restart) resumes old watches, preloaded or not',
     const cache = new WatchCache(store, { preload });
     t.equal(cache.oldestRevision(), (revs[19] as number) - preload);
     const w = cache.subscribe('/p/', revs[2] as number);
-    t.same((await collect(w, 17)).map((e) => e.revision), revs.slice(3), `preload ${preload}`);
+    t.same(
+      (await collect(w, 17)).map((e) => e.revision),
+      revs.slice(3),
+      `preload ${preload}`,
+    );
     w.close();
     cache.close();
   }
@@ -212,7 +234,10 @@ t.test('1,000 subscribers on 100 prefixes while writing: every event delivered',
     }),
   );
   const counts = await Promise.all(readers);
-  t.ok(counts.every((c) => c === 20), 'each subscriber saw exactly its prefix');
+  t.ok(
+    counts.every((c) => c === 20),
+    'each subscriber saw exactly its prefix',
+  );
   latencies.sort((a, b) => a - b);
   const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
   t.comment(`20,000 deliveries, delivery after acknowledgement p99 ${p99.toFixed(2)} ms`);

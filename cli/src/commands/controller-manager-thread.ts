@@ -18,7 +18,10 @@ const started = startControllers({
   // One berth up is the only candidate on its own API server: a stable identity lets it take its Lease back at once
   // after a crash, instead of waiting out the Lease its previous run (same identity) left behind.
   leaderElection: { identity: `${hostname()}_berth-up` },
-  logger: { info: (message, fields) => log.info(fields ?? {}, message), error: (message, fields) => log.error(fields ?? {}, message) },
+  logger: {
+    info: (message, fields) => log.info(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
+  },
 });
 started.then(
   () => port.postMessage('started'),

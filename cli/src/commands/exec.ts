@@ -58,7 +58,12 @@ export interface ExecStdio {
 }
 
 /** Runs `command` in the container; resolves with its exit code, rejects with a one-line reason. */
-export async function exec(name: string, command: readonly string[], options: ExecOptions, stdio: ExecStdio = process): Promise<number> {
+export async function exec(
+  name: string,
+  command: readonly string[],
+  options: ExecOptions,
+  stdio: ExecStdio = process,
+): Promise<number> {
   if (command.length === 0) throw new Error('exec needs a command: berth exec NAME -- COMMAND [ARGS...]');
   const stdinStream = stdio.stdin;
   const stdout = stdio.stdout;
@@ -107,9 +112,13 @@ export async function exec(name: string, command: readonly string[], options: Ex
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ error: new Error(statusMessage(res.statusCode, Buffer.concat(chunks).toString('utf8'))) }));
+      res.on('end', () =>
+        done({ error: new Error(statusMessage(res.statusCode, Buffer.concat(chunks).toString('utf8'))) }),
+      );
     });
-    ws.on('error', (e) => done({ error: new Error(`cannot reach the API server at ${api.server.origin}: ${e.message}`) }));
+    ws.on('error', (e) =>
+      done({ error: new Error(`cannot reach the API server at ${api.server.origin}: ${e.message}`) }),
+    );
 
     ws.on('open', () => {
       const v5 = ws.protocol === 'v5.channel.k8s.io';
@@ -118,7 +127,8 @@ export async function exec(name: string, command: readonly string[], options: Ex
         rawMode = true;
         const sendSize = () => {
           const { columns = 0, rows = 0 } = stdout;
-          if (columns > 0 && rows > 0 && ws.readyState === WebSocket.OPEN) ws.send(frame(RESIZE, JSON.stringify({ Width: columns, Height: rows })));
+          if (columns > 0 && rows > 0 && ws.readyState === WebSocket.OPEN)
+            ws.send(frame(RESIZE, JSON.stringify({ Width: columns, Height: rows })));
         };
         sendSize();
         // A terminal's stdout re-reads its size and emits 'resize' on SIGWINCH.

@@ -14,7 +14,8 @@ export function parseDuration(text: string): number {
     seconds += Number(m[1]) * (units[m[2] ?? ''] ?? 0);
     matched = re.lastIndex;
   }
-  if (text === '' || matched !== text.length) throw new Error(`--since: "${text}" is not a duration (like 10s, 5m, 1h)`);
+  if (text === '' || matched !== text.length)
+    throw new Error(`--since: "${text}" is not a duration (like 10s, 5m, 1h)`);
   return seconds;
 }
 
@@ -34,7 +35,8 @@ function logQuery(options: LogsOptions): URLSearchParams {
   const query = new URLSearchParams();
   if (options.follow === true) query.set('follow', 'true');
   if (options.tail !== undefined) {
-    if (!/^-?\d+$/.test(options.tail) || Number(options.tail) < -1) throw new Error(`--tail: "${options.tail}" must be a number of lines (or -1 for all)`);
+    if (!/^-?\d+$/.test(options.tail) || Number(options.tail) < -1)
+      throw new Error(`--tail: "${options.tail}" must be a number of lines (or -1 for all)`);
     if (Number(options.tail) >= 0) query.set('tailLines', String(Number(options.tail)));
   }
   if (options.since !== undefined) {
@@ -56,38 +58,50 @@ function readBody(res: IncomingMessage): Promise<string> {
 }
 
 /** Streams the log to `out`; rejects with a one-line reason on any failure. */
-export async function logs(name: string, options: LogsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function logs(
+  name: string,
+  options: LogsOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const query = logQuery(options);
   const api = await connectToApi(options.namespace);
   const url = new URL(containerPath(api.namespace, name, 'log'), api.server);
   url.search = query.toString();
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   await new Promise<void>((resolve, reject) => {
-    const req = send(url, { ...api.options, method: 'GET', headers: { ...api.options.headers, Accept: 'text/plain, */*' } }, (res) => {
-      if (res.statusCode !== 200) {
-        void readBody(res).then((body) => reject(new Error(statusMessage(res.statusCode, body))));
-        return;
-      }
-      res.on('data', (chunk: Buffer) => {
-        if (!out.write(chunk)) {
-          res.pause();
-          out.once('drain', () => res.resume());
+    const req = send(
+      url,
+      { ...api.options, method: 'GET', headers: { ...api.options.headers, Accept: 'text/plain, */*' } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          void readBody(res).then((body) => reject(new Error(statusMessage(res.statusCode, body))));
+          return;
         }
-      });
-      res.on('end', () => resolve());
-      res.on('error', (e) => reject(new Error(`the log stream broke: ${e.message}`)));
-      res.on('aborted', () => {
-        if (options.signal?.aborted !== true) reject(new Error('the log stream was cut off by the server'));
-      });
-    });
+        res.on('data', (chunk: Buffer) => {
+          if (!out.write(chunk)) {
+            res.pause();
+            out.once('drain', () => res.resume());
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', (e) => reject(new Error(`the log stream broke: ${e.message}`)));
+        res.on('aborted', () => {
+          if (options.signal?.aborted !== true) reject(new Error('the log stream was cut off by the server'));
+        });
+      },
+    );
     req.on('error', (e) => {
       if (options.signal?.aborted === true) resolve();
       else reject(new Error(`cannot reach the API server at ${api.server.origin}: ${e.message}`));
     });
-    options.signal?.addEventListener('abort', () => {
-      req.destroy();
-      resolve();
-    }, { once: true });
+    options.signal?.addEventListener(
+      'abort',
+      () => {
+        req.destroy();
+        resolve();
+      },
+      { once: true },
+    );
     // `berth logs … | head` closes our stdout: that is the reader being done, not an error.
     out.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') {

@@ -48,7 +48,11 @@ export function parseListen(listen: string): { host: string; port: number } {
  * Writes DATA_DIR/kubeconfig, and either `explicit` or a `berth` context merged into $KUBECONFIG or
  * ~/.kube/config; returns the path users should use.
  */
-async function writeKubeconfigs(dataDir: string, explicit: string | undefined, entry: KubeconfigEntry): Promise<string> {
+async function writeKubeconfigs(
+  dataDir: string,
+  explicit: string | undefined,
+  entry: KubeconfigEntry,
+): Promise<string> {
   await writeKubeconfig(join(dataDir, 'kubeconfig'), entry);
   if (explicit !== undefined) {
     await writeKubeconfig(resolve(explicit), entry);
@@ -78,7 +82,12 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   };
   let kubeconfigPath: string;
   try {
-    kubeconfigPath = await writeKubeconfigs(dataDir, options.kubeconfig, { name: 'berth', server: server.url, caCert: pki.caCert, token: pki.adminToken });
+    kubeconfigPath = await writeKubeconfigs(dataDir, options.kubeconfig, {
+      name: 'berth',
+      server: server.url,
+      caCert: pki.caCert,
+      token: pki.adminToken,
+    });
   } catch (e) {
     await stopServer();
     throw new Error(`could not write the kubeconfig: ${(e as Error).message}`, { cause: e });
@@ -98,12 +107,17 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
         adoptUnbound: true,
         logger: logger.child({ component: 'node-agent' }),
         ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
-        ...(options.allowHostPath !== undefined ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) } : {}),
+        ...(options.allowHostPath !== undefined
+          ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }
+          : {}),
       });
     } catch (e) {
       await stopControllers();
       await stopServer();
-      throw new Error(`the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`, { cause: e });
+      throw new Error(
+        `the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`,
+        { cause: e },
+      );
     }
   }
   logger.info({ url: server.url, dataDir }, 'berth is up');
@@ -128,12 +142,17 @@ function startControllerManager(kubeconfig: string, logLevel: string, logger: Lo
   // Node 20 does not carry module hooks into workers: from source the thread registers tsx itself first.
   const worker =
     ext === '.ts'
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, {
-          eval: true,
-          workerData: { kubeconfig, logLevel },
-        })
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+          {
+            eval: true,
+            workerData: { kubeconfig, logLevel },
+          },
+        )
       : new Worker(entry, { workerData: { kubeconfig, logLevel } });
-  worker.on('error', (e) => logger.error({ component: 'controller-manager', error: e.message }, 'the controller manager failed'));
+  worker.on('error', (e) =>
+    logger.error({ component: 'controller-manager', error: e.message }, 'the controller manager failed'),
+  );
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let started = false;
   worker.on('message', (m: unknown) => (started ||= m === 'started'));

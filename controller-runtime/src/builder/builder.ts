@@ -31,7 +31,8 @@ export class Builder {
 
   /** The kind this controller reconciles; its events enqueue the object's own key. Called once. */
   for(kind: KindRef, selector: InformerSelector = {}): this {
-    if (this.#for !== undefined) throw new InvalidOptionError('for() was already called: a controller reconciles one kind');
+    if (this.#for !== undefined)
+      throw new InvalidOptionError('for() was already called: a controller reconciles one kind');
     this.#for = { kind, selector, map: 'object' };
     return this;
   }

@@ -25,16 +25,26 @@ export class InformerCache {
 
   constructor(client: ApiClient, options: InformerCacheOptions = {}) {
     // Checked here so bad back-off options fail now, not at the first informer.
-    const initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, { positive: true });
+    const initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, {
+      positive: true,
+    });
     checkNumber('reconnectBackoff.maxMs', options.reconnectBackoff?.maxMs ?? 10_000, { min: initialMs });
     this.client = client;
     this.#options = options;
   }
 
   /** The shared informer of a kind (made on first ask; started at once if the cache already runs). */
-  async informerFor<T extends KubernetesObject = KubernetesObject>(kind: KindRef, selector: InformerSelector = {}): Promise<SharedInformer<T>> {
+  async informerFor<T extends KubernetesObject = KubernetesObject>(
+    kind: KindRef,
+    selector: InformerSelector = {},
+  ): Promise<SharedInformer<T>> {
     const resource = await this.client.resolve(kind);
-    const key = [resourceId(resource), selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? ''].join('\0');
+    const key = [
+      resourceId(resource),
+      selector.namespace ?? '',
+      selector.labelSelector ?? '',
+      selector.fieldSelector ?? '',
+    ].join('\0');
     let informer = this.#informers.get(key);
     if (informer === undefined) {
       informer = new SharedInformer(this.client, resource, {

@@ -57,8 +57,12 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   #loop: Promise<void> | undefined;
 
   constructor(client: ApiClient, resource: Resource, options: InformerOptions<T> = {}) {
-    this.#initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, { positive: true });
-    this.#maxMs = checkNumber('reconnectBackoff.maxMs', options.reconnectBackoff?.maxMs ?? 10_000, { min: this.#initialMs });
+    this.#initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, {
+      positive: true,
+    });
+    this.#maxMs = checkNumber('reconnectBackoff.maxMs', options.reconnectBackoff?.maxMs ?? 10_000, {
+      min: this.#initialMs,
+    });
     this.#client = client;
     this.resource = resource;
     this.#options = options;
@@ -84,7 +88,8 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
 
   /** Starts listing and watching in the background (once). */
   start(): void {
-    if (this.#stop.signal.aborted) throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the informer was stopped; make a new one');
+    if (this.#stop.signal.aborted)
+      throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the informer was stopped; make a new one');
     this.#loop ??= this.#run();
   }
 
@@ -134,7 +139,13 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   /** Stops the watch; the cache keeps its last contents. */
   async stop(): Promise<void> {
     this.#stop.abort();
-    if (!this.#hasSynced) this.#failSync(new ControllerRuntimeError('BERTH_CONTROLLER_NOT_SYNCED', `the ${this.resource.plural} informer stopped before its cache synced`));
+    if (!this.#hasSynced)
+      this.#failSync(
+        new ControllerRuntimeError(
+          'BERTH_CONTROLLER_NOT_SYNCED',
+          `the ${this.resource.plural} informer stopped before its cache synced`,
+        ),
+      );
     await this.#loop;
   }
 
@@ -187,7 +198,11 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   async #watch(signal: AbortSignal, onProgress: () => void): Promise<number> {
     // 5 to 10 minutes, as client-go's reflector: a watch on a half-dead connection cannot go unnoticed forever.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-    const events = this.#client.watch(this.resource, { ...this.#selectors(), resourceVersion: this.#resourceVersion, timeoutSeconds }, signal);
+    const events = this.#client.watch(
+      this.resource,
+      { ...this.#selectors(), resourceVersion: this.#resourceVersion, timeoutSeconds },
+      signal,
+    );
     let seen = 0;
     for await (const e of events) {
       this.#handle(e);

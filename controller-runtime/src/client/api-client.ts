@@ -71,7 +71,8 @@ export class ApiClient {
     this.userAgent = options.userAgent ?? 'berth-controller-runtime';
     this.fieldManager = options.fieldManager ?? this.userAgent;
     if (this.userAgent === '') throw new InvalidOptionError('userAgent must not be empty');
-    if (this.fieldManager === '' || this.fieldManager.length > 128) throw new InvalidOptionError('fieldManager must be 1 to 128 characters');
+    if (this.fieldManager === '' || this.fieldManager.length > 128)
+      throw new InvalidOptionError('fieldManager must be 1 to 128 characters');
     this.kubeconfig = loadKubeConfig(options.kubeconfig);
     const cluster = this.kubeconfig.getCurrentCluster();
     if (cluster === null) throw new InvalidOptionError('the kubeconfig has no current cluster');
@@ -80,7 +81,14 @@ export class ApiClient {
 
   /** Resolves a kind to its REST coordinates, asking discovery once per group/version. */
   async resolve(ref: KindRef): Promise<Resource> {
-    if ('plural' in ref) return { group: ref.group, version: ref.version, plural: ref.plural, namespaced: ref.namespaced, kind: ref.kind ?? '' };
+    if ('plural' in ref)
+      return {
+        group: ref.group,
+        version: ref.version,
+        plural: ref.plural,
+        namespaced: ref.namespaced,
+        kind: ref.kind ?? '',
+      };
     const { group, version } = splitApiVersion(ref.apiVersion);
     const key = `${group}/${version}`;
     let resources = this.#discovery.get(key);
@@ -95,17 +103,33 @@ export class ApiClient {
   }
 
   async #discover(group: string, version: string): Promise<Resource[]> {
-    const list = (await this.request('GET', groupVersionPath(group, version))) as { resources?: { name: string; kind: string; namespaced: boolean }[] };
-    return (list.resources ?? []).filter((r) => !r.name.includes('/')).map((r) => ({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced }));
+    const list = (await this.request('GET', groupVersionPath(group, version))) as {
+      resources?: { name: string; kind: string; namespaced: boolean }[];
+    };
+    return (list.resources ?? [])
+      .filter((r) => !r.name.includes('/'))
+      .map((r) => ({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced }));
   }
 
-  async get<T extends KubernetesObject>(r: Resource, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<T> {
+  async get<T extends KubernetesObject>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return (await this.request('GET', resourcePath(r, namespace, name), { signal })) as T;
   }
 
-  async list<T extends KubernetesObject>(r: Resource, options: ListOptions = {}, signal?: AbortSignal): Promise<ObjectList<T>> {
+  async list<T extends KubernetesObject>(
+    r: Resource,
+    options: ListOptions = {},
+    signal?: AbortSignal,
+  ): Promise<ObjectList<T>> {
     const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
-    const list = (await this.request('GET', resourcePath(r, options.namespace), { query, signal })) as { items?: T[]; metadata?: { resourceVersion?: string } };
+    const list = (await this.request('GET', resourcePath(r, options.namespace), { query, signal })) as {
+      items?: T[];
+      metadata?: { resourceVersion?: string };
+    };
     return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
@@ -115,9 +139,17 @@ export class ApiClient {
   }
 
   /** PUT: optimistic concurrency on metadata.resourceVersion (a stale one is a 409 Conflict). */
-  async update<T extends KubernetesObject>(r: Resource, obj: T, options: { subresource?: string; signal?: AbortSignal } = {}): Promise<T> {
+  async update<T extends KubernetesObject>(
+    r: Resource,
+    obj: T,
+    options: { subresource?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
     const path = resourcePath(r, obj.metadata?.namespace, obj.metadata?.name ?? '', options.subresource);
-    return (await this.request('PUT', path, { body: obj, query: { fieldManager: this.fieldManager }, signal: options.signal })) as T;
+    return (await this.request('PUT', path, {
+      body: obj,
+      query: { fieldManager: this.fieldManager },
+      signal: options.signal,
+    })) as T;
   }
 
   async patch<T extends KubernetesObject>(
@@ -128,13 +160,29 @@ export class ApiClient {
     options: { type?: PatchType; subresource?: string; force?: boolean; signal?: AbortSignal } = {},
   ): Promise<T> {
     const type = options.type ?? 'merge';
-    const query = { fieldManager: this.fieldManager, force: type === 'apply' && options.force === true ? 'true' : undefined };
+    const query = {
+      fieldManager: this.fieldManager,
+      force: type === 'apply' && options.force === true ? 'true' : undefined,
+    };
     const path = resourcePath(r, namespace, name, options.subresource);
-    return (await this.request('PATCH', path, { body: patch, contentType: patchContentType[type], query, signal: options.signal })) as T;
+    return (await this.request('PATCH', path, {
+      body: patch,
+      contentType: patchContentType[type],
+      query,
+      signal: options.signal,
+    })) as T;
   }
 
-  async delete(r: Resource, namespace: string | undefined, name: string, options: { preconditionUid?: string; signal?: AbortSignal } = {}): Promise<void> {
-    const body = options.preconditionUid !== undefined ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: options.preconditionUid } } : undefined;
+  async delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    options: { preconditionUid?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const body =
+      options.preconditionUid !== undefined
+        ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: options.preconditionUid } }
+        : undefined;
     await this.request('DELETE', resourcePath(r, namespace, name), { body, signal: options.signal });
   }
 
@@ -179,7 +227,12 @@ export class ApiClient {
   async request(
     method: string,
     path: string,
-    options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined>; signal?: AbortSignal | undefined } = {},
+    options: {
+      body?: unknown;
+      contentType?: string;
+      query?: Record<string, string | undefined>;
+      signal?: AbortSignal | undefined;
+    } = {},
   ): Promise<unknown> {
     const res = await this.#send(method, path, options);
     if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) throw await failure(res);
@@ -190,7 +243,12 @@ export class ApiClient {
   async #send(
     method: string,
     path: string,
-    options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined>; signal?: AbortSignal | undefined },
+    options: {
+      body?: unknown;
+      contentType?: string;
+      query?: Record<string, string | undefined>;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<http.IncomingMessage> {
     options.signal?.throwIfAborted();
     const url = new URL(this.#server.pathname.replace(/\/$/, '') + path, this.#server);
@@ -199,16 +257,24 @@ export class ApiClient {
     await this.kubeconfig.applyToHTTPSOptions(tls);
     const secure = url.protocol === 'https:';
     this.#agent ??= secure
-      ? new https.Agent({ keepAlive: true, ...pick(tls, ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']) })
+      ? new https.Agent({
+          keepAlive: true,
+          ...pick(tls, ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']),
+        })
       : new http.Agent({ keepAlive: true });
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
     for (const [k, v] of Object.entries(tls.headers ?? {})) if (typeof v === 'string') headers[k] = v;
-    if (tls.auth !== undefined && tls.auth !== null) headers['Authorization'] = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+    if (tls.auth !== undefined && tls.auth !== null)
+      headers['Authorization'] = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     if (body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
     const send = secure ? https.request : http.request;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent: this.#agent, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, resolve);
+      const req = send(
+        url,
+        { method, headers, agent: this.#agent, ...(options.signal !== undefined ? { signal: options.signal } : {}) },
+        resolve,
+      );
       req.on('error', reject);
       req.end(body);
     });

@@ -3,7 +3,13 @@
 /** A kind as a caller names it: by apiVersion and kind (resolved through discovery), or by its REST coordinates. */
 export type KindRef =
   | { readonly apiVersion: string; readonly kind: string }
-  | { readonly group: string; readonly version: string; readonly plural: string; readonly namespaced: boolean; readonly kind?: string };
+  | {
+      readonly group: string;
+      readonly version: string;
+      readonly plural: string;
+      readonly namespaced: boolean;
+      readonly kind?: string;
+    };
 
 /** A kind resolved to what its REST paths need. */
 export interface Resource {
@@ -21,7 +27,9 @@ export function apiVersionOf(r: { readonly group: string; readonly version: stri
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 /** `/api/v1` or `/apis/<group>/<version>`. */

@@ -54,7 +54,9 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     if (typeof options.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.name)) {
-      throw new InvalidOptionError(`controller name must be a lowercase DNS-like name, got ${JSON.stringify(options.name)}`);
+      throw new InvalidOptionError(
+        `controller name must be a lowercase DNS-like name, got ${JSON.stringify(options.name)}`,
+      );
     }
     this.#workers = checkNumber('workers', options.workers ?? 1, { integer: true, min: 1 });
     this.name = options.name;
@@ -89,8 +91,10 @@ export class Controller {
 
   /** Starts the workers; the caches they read should have synced first (the manager sees to that). */
   start(): void {
-    if (this.#running !== undefined) throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', `controller ${this.name} was already started`);
-    if (this.#stop.signal.aborted) throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', `controller ${this.name} was stopped`);
+    if (this.#running !== undefined)
+      throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', `controller ${this.name} was already started`);
+    if (this.#stop.signal.aborted)
+      throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', `controller ${this.name} was stopped`);
     this.#running = Array.from({ length: this.#workers }, () => this.#work());
   }
 

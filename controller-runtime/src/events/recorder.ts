@@ -39,7 +39,8 @@ export class EventRecorder {
   readonly #chains = new Map<string, Promise<void>>();
 
   constructor(client: ApiClient, options: EventRecorderOptions) {
-    if (typeof options.component !== 'string' || options.component === '') throw new InvalidOptionError('an event recorder needs a component name');
+    if (typeof options.component !== 'string' || options.component === '')
+      throw new InvalidOptionError('an event recorder needs a component name');
     this.#client = client;
     this.#component = options.component;
     this.#host = options.host ?? options.component;
@@ -49,7 +50,9 @@ export class EventRecorder {
   /** Queues an Event about `obj`; `flush()` waits for it. */
   event(obj: KubernetesObject, type: EventType, reason: string, message: string): void {
     const id = obj.metadata?.uid ?? `${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
-    const chain = (this.#chains.get(id) ?? Promise.resolve()).then(() => this.#write(obj, id, type, reason, message)).catch(this.#onError);
+    const chain = (this.#chains.get(id) ?? Promise.resolve())
+      .then(() => this.#write(obj, id, type, reason, message))
+      .catch(this.#onError);
     this.#chains.set(id, chain);
     void chain.then(() => {
       if (this.#chains.get(id) === chain) this.#chains.delete(id);
@@ -73,7 +76,10 @@ export class EventRecorder {
     if (seen !== undefined) {
       try {
         seen.count += 1;
-        await this.#client.patch(events, seen.namespace, seen.name, { count: seen.count, lastTimestamp: formatTime(now) });
+        await this.#client.patch(events, seen.namespace, seen.name, {
+          count: seen.count,
+          lastTimestamp: formatTime(now),
+        });
         return;
       } catch (err) {
         if (!isNotFound(err)) throw err;

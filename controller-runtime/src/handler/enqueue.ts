@@ -35,16 +35,24 @@ export function enqueueForOwner<T extends KubernetesObject>(owner: OwnerKind): M
     const refs = obj.metadata?.ownerReferences ?? [];
     const out: Request[] = [];
     for (const ref of refs) {
-      if (ref.controller !== true || ref.kind !== owner.kind || splitApiVersion(ref.apiVersion).group !== owner.group) continue;
+      if (ref.controller !== true || ref.kind !== owner.kind || splitApiVersion(ref.apiVersion).group !== owner.group)
+        continue;
       const namespace = obj.metadata?.namespace;
-      out.push(owner.namespaced && namespace !== undefined && namespace !== '' ? { namespace, name: ref.name } : { name: ref.name });
+      out.push(
+        owner.namespaced && namespace !== undefined && namespace !== ''
+          ? { namespace, name: ref.name }
+          : { name: ref.name },
+      );
     }
     return out;
   };
 }
 
 /** An informer handler that sends each event's requests to `enqueue`; an update maps both copies (owners move). */
-export function mappingHandler<T extends KubernetesObject>(map: MapFunc<T>, enqueue: (req: Request) => void): EventHandler<T> {
+export function mappingHandler<T extends KubernetesObject>(
+  map: MapFunc<T>,
+  enqueue: (req: Request) => void,
+): EventHandler<T> {
   return {
     add: (obj) => map(obj).forEach(enqueue),
     update: (oldObj, newObj) => {

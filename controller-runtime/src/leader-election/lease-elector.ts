@@ -10,7 +10,13 @@ import type { ApiClient } from '../client/api-client.js';
 import type { Resource } from '../client/resource.js';
 import { checkNumber, InvalidOptionError, isConflict, isNotFound } from '../errors.js';
 
-const leases: Resource = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
+const leases: Resource = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+  namespaced: true,
+};
 
 interface LeaseSpec {
   holderIdentity?: string;
@@ -67,13 +73,16 @@ export class LeaderElector {
 
   constructor(options: LeaderElectionOptions) {
     for (const k of ['namespace', 'name', 'identity'] as const) {
-      if (typeof options[k] !== 'string' || options[k] === '') throw new InvalidOptionError(`leader election needs a non-empty ${k}`);
+      if (typeof options[k] !== 'string' || options[k] === '')
+        throw new InvalidOptionError(`leader election needs a non-empty ${k}`);
     }
     this.#leaseDurationMs = checkNumber('leaseDurationMs', options.leaseDurationMs ?? 15_000, { positive: true });
     this.#renewDeadlineMs = checkNumber('renewDeadlineMs', options.renewDeadlineMs ?? 10_000, { positive: true });
     this.#retryPeriodMs = checkNumber('retryPeriodMs', options.retryPeriodMs ?? 2_000, { positive: true });
-    if (this.#leaseDurationMs <= this.#renewDeadlineMs) throw new InvalidOptionError('leaseDurationMs must be greater than renewDeadlineMs');
-    if (this.#renewDeadlineMs <= this.#retryPeriodMs) throw new InvalidOptionError('renewDeadlineMs must be greater than retryPeriodMs');
+    if (this.#leaseDurationMs <= this.#renewDeadlineMs)
+      throw new InvalidOptionError('leaseDurationMs must be greater than renewDeadlineMs');
+    if (this.#renewDeadlineMs <= this.#retryPeriodMs)
+      throw new InvalidOptionError('renewDeadlineMs must be greater than retryPeriodMs');
     this.#o = options;
   }
 
@@ -145,7 +154,13 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.#o.name, namespace: this.#o.namespace },
-          spec: { holderIdentity: me, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: me,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
         } as Lease);
         this.#see(created);
         return true;
@@ -181,7 +196,10 @@ export class LeaderElector {
     if (lease?.spec?.holderIdentity !== this.#o.identity) return;
     const now = microTime(new Date());
     try {
-      const released: Lease = { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } };
+      const released: Lease = {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+      };
       this.#see(await this.#o.client.update<Lease>(leases, released));
     } catch (err) {
       // Not released: the others wait out the lease duration instead.
@@ -191,8 +209,16 @@ export class LeaderElector {
 
   #see(lease: Lease): void {
     this.#lease = lease;
-    const record = { holder: lease.spec?.holderIdentity ?? '', renewTime: lease.spec?.renewTime ?? '', rv: lease.metadata?.resourceVersion ?? '' };
-    if (this.#observed === undefined || this.#observed.holder !== record.holder || this.#observed.renewTime !== record.renewTime) {
+    const record = {
+      holder: lease.spec?.holderIdentity ?? '',
+      renewTime: lease.spec?.renewTime ?? '',
+      rv: lease.metadata?.resourceVersion ?? '',
+    };
+    if (
+      this.#observed === undefined ||
+      this.#observed.holder !== record.holder ||
+      this.#observed.renewTime !== record.renewTime
+    ) {
       this.#observed = record;
       this.#observedAt = Date.now();
     }

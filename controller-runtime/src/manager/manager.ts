@@ -58,7 +58,8 @@ export class Manager {
     });
     this.cache = new InformerCache(this.client, {
       ...(options.reconnectBackoff !== undefined ? { reconnectBackoff: options.reconnectBackoff } : {}),
-      onError: (err) => this.log.error('watch failed, retrying', { error: err instanceof Error ? err.message : String(err) }),
+      onError: (err) =>
+        this.log.error('watch failed, retrying', { error: err instanceof Error ? err.message : String(err) }),
     });
     this.elected = new Promise((resolve) => (this.#elected = resolve));
     const le = options.leaderElection;
@@ -74,7 +75,8 @@ export class Manager {
               this.log.error('lost the leader lease; closing the manager', { lease: `${le.namespace}/${le.name}` });
               void this.close();
             },
-            onError: (err) => this.log.error('leader election', { error: err instanceof Error ? err.message : String(err) }),
+            onError: (err) =>
+              this.log.error('leader election', { error: err instanceof Error ? err.message : String(err) }),
           });
     if (this.#elector === undefined) this.#elected();
   }
@@ -86,7 +88,11 @@ export class Manager {
 
   /** Reserves a controller name; two controllers of one name would share logs and confuse everyone. */
   claimName(name: string): void {
-    if (this.#names.has(name)) throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', `a controller named ${name} already exists in this manager`);
+    if (this.#names.has(name))
+      throw new ControllerRuntimeError(
+        'BERTH_CONTROLLER_STARTED',
+        `a controller named ${name} already exists in this manager`,
+      );
     this.#names.add(name);
   }
 
@@ -103,7 +109,11 @@ export class Manager {
 
   /** An Event recorder whose Events name `component` as their source; flushed on close. */
   eventRecorder(component: string, options: { host?: string } = {}): EventRecorder {
-    const recorder = new EventRecorder(this.client, { component, ...options, onError: (err) => this.log.error('event not recorded', { error: String(err) }) });
+    const recorder = new EventRecorder(this.client, {
+      component,
+      ...options,
+      onError: (err) => this.log.error('event not recorded', { error: String(err) }),
+    });
     this.#recorders.push(recorder);
     return recorder;
   }
@@ -113,7 +123,8 @@ export class Manager {
    * process leads (see `elected`). The manager runs until `signal` aborts or `close()` is called.
    */
   async start(signal?: AbortSignal): Promise<void> {
-    if (this.#state !== 'new') throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the manager was already started');
+    if (this.#state !== 'new')
+      throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the manager was already started');
     this.#state = 'starting';
     this.#signal = signal;
     signal?.addEventListener('abort', () => void this.close(), { once: true });

@@ -63,7 +63,11 @@ export class TerminalError extends BerthError<'BERTH_RECONCILE_TERMINAL'> {
 
 /** The TerminalError in `err` or its `cause` chain (a reconciler may wrap one), if any. */
 export function terminalErrorOf(err: unknown): TerminalError | undefined {
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e !== undefined && e !== null && depth < 16;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (TerminalError.isInstance(e)) return e;
   }
   return undefined;

@@ -25,7 +25,8 @@ export class ExponentialBackoff implements RateLimiter {
   constructor(options: ExponentialBackoffOptions = {}) {
     this.baseDelayMs = checkNumber('baseDelayMs', options.baseDelayMs ?? 5, { positive: true });
     this.maxDelayMs = checkNumber('maxDelayMs', options.maxDelayMs ?? 1_000_000, { positive: true });
-    if (this.maxDelayMs < this.baseDelayMs) throw new InvalidOptionError(`maxDelayMs (${this.maxDelayMs}) must be >= baseDelayMs (${this.baseDelayMs})`);
+    if (this.maxDelayMs < this.baseDelayMs)
+      throw new InvalidOptionError(`maxDelayMs (${this.maxDelayMs}) must be >= baseDelayMs (${this.baseDelayMs})`);
   }
 
   when(key: string): number {

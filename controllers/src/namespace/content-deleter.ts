@@ -17,7 +17,12 @@ export interface ContentReport {
 /** `configmaps` for the core group, `widgets.example.com` otherwise (Kubernetes' GroupResource form). */
 export const groupResource = (r: DeletableResource): string => (r.group === '' ? r.plural : `${r.plural}.${r.group}`);
 
-export async function deleteContent(client: ApiClient, namespace: string, resources: readonly DeletableResource[], signal: AbortSignal): Promise<ContentReport> {
+export async function deleteContent(
+  client: ApiClient,
+  namespace: string,
+  resources: readonly DeletableResource[],
+  signal: AbortSignal,
+): Promise<ContentReport> {
   const remaining = new Map<string, number>();
   const finalizers = new Map<string, number>();
   const failures = new Map<string, string>();
@@ -28,7 +33,8 @@ export async function deleteContent(client: ApiClient, namespace: string, resour
       await deleteAll(client, r, namespace, signal);
       const { items } = await client.list<KubernetesObject>(r, { namespace }, signal);
       if (items.length > 0) remaining.set(name, items.length);
-      for (const item of items) for (const f of item.metadata?.finalizers ?? []) finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
+      for (const item of items)
+        for (const f of item.metadata?.finalizers ?? []) finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
     } catch (err) {
       if (signal.aborted) throw err;
       failures.set(name, err instanceof Error ? err.message : String(err));
@@ -37,7 +43,12 @@ export async function deleteContent(client: ApiClient, namespace: string, resour
   return { remaining, finalizers, failures };
 }
 
-async function deleteAll(client: ApiClient, r: DeletableResource, namespace: string, signal: AbortSignal): Promise<void> {
+async function deleteAll(
+  client: ApiClient,
+  r: DeletableResource,
+  namespace: string,
+  signal: AbortSignal,
+): Promise<void> {
   if (r.deleteCollection) {
     await client.request('DELETE', resourcePath(r, namespace), { signal });
     return;

@@ -22,7 +22,11 @@ interface ApiResource {
 }
 
 interface GroupList {
-  readonly groups?: readonly { readonly name: string; readonly preferredVersion?: { readonly version: string }; readonly versions?: readonly { readonly version: string }[] }[];
+  readonly groups?: readonly {
+    readonly name: string;
+    readonly preferredVersion?: { readonly version: string };
+    readonly versions?: readonly { readonly version: string }[];
+  }[];
 }
 
 export async function discoverDeletableResources(client: ApiClient, signal: AbortSignal): Promise<Discovery> {
@@ -44,7 +48,14 @@ export async function discoverDeletableResources(client: ApiClient, signal: Abor
         for (const r of list.resources ?? []) {
           const verbs = new Set(r.verbs ?? []);
           if (r.name.includes('/') || !r.namespaced || !verbs.has('delete') || !verbs.has('list')) continue;
-          resources.push({ group, version, plural: r.name, kind: r.kind, namespaced: true, deleteCollection: verbs.has('deletecollection') });
+          resources.push({
+            group,
+            version,
+            plural: r.name,
+            kind: r.kind,
+            namespaced: true,
+            deleteCollection: verbs.has('deletecollection'),
+          });
         }
       } catch (err) {
         if (signal.aborted) throw err;
@@ -52,6 +63,6 @@ export async function discoverDeletableResources(client: ApiClient, signal: Abor
       }
     }),
   );
-  resources.sort((a, b) => (`${a.group}/${a.plural}`).localeCompare(`${b.group}/${b.plural}`));
+  resources.sort((a, b) => `${a.group}/${a.plural}`.localeCompare(`${b.group}/${b.plural}`));
   return { resources, failed };
 }

@@ -25,29 +25,76 @@ const listed = (m: ReadonlyMap<string, string>): string =>
 /** The discovery condition alone (when discovery failed before any content was looked at). */
 export function discoveryCondition(failed: ReadonlyMap<string, string>): NamespaceCondition {
   return failed.size === 0
-    ? { type: discoveryFailure, status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' }
-    : { type: discoveryFailure, status: 'True', reason: 'DiscoveryFailed', message: `Discovery failed for some groups, ${failed.size} failing: ${listed(failed)}` };
+    ? {
+        type: discoveryFailure,
+        status: 'False',
+        reason: 'ResourcesDiscovered',
+        message: 'All resources successfully discovered',
+      }
+    : {
+        type: discoveryFailure,
+        status: 'True',
+        reason: 'DiscoveryFailed',
+        message: `Discovery failed for some groups, ${failed.size} failing: ${listed(failed)}`,
+      };
 }
 
 /** All four conditions after a pass over the content. */
-export function deletionConditions(discoveryFailed: ReadonlyMap<string, string>, report: ContentReport): NamespaceCondition[] {
+export function deletionConditions(
+  discoveryFailed: ReadonlyMap<string, string>,
+  report: ContentReport,
+): NamespaceCondition[] {
   const { failures, remaining, finalizers } = report;
   return [
     discoveryCondition(discoveryFailed),
     failures.size === 0
-      ? { type: contentFailure, status: 'False', reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' }
-      : { type: contentFailure, status: 'True', reason: 'ContentDeletionFailed', message: `Failed to delete all resource types, ${failures.size} remaining: ${listed(failures)}` },
+      ? {
+          type: contentFailure,
+          status: 'False',
+          reason: 'ContentDeleted',
+          message: 'All content successfully deleted, may be waiting on finalization',
+        }
+      : {
+          type: contentFailure,
+          status: 'True',
+          reason: 'ContentDeletionFailed',
+          message: `Failed to delete all resource types, ${failures.size} remaining: ${listed(failures)}`,
+        },
     remaining.size === 0
-      ? { type: contentRemaining, status: 'False', reason: 'ContentRemoved', message: 'All content successfully removed' }
-      : { type: contentRemaining, status: 'True', reason: 'SomeResourcesRemain', message: `Some resources are remaining: ${counted(remaining, 'has')}` },
+      ? {
+          type: contentRemaining,
+          status: 'False',
+          reason: 'ContentRemoved',
+          message: 'All content successfully removed',
+        }
+      : {
+          type: contentRemaining,
+          status: 'True',
+          reason: 'SomeResourcesRemain',
+          message: `Some resources are remaining: ${counted(remaining, 'has')}`,
+        },
     finalizers.size === 0
-      ? { type: finalizersRemaining, status: 'False', reason: 'ContentHasNoFinalizers', message: 'All content-preserving finalizers finished' }
-      : { type: finalizersRemaining, status: 'True', reason: 'SomeFinalizersRemain', message: `Some content in the namespace has finalizers remaining: ${counted(finalizers, 'in')}` },
+      ? {
+          type: finalizersRemaining,
+          status: 'False',
+          reason: 'ContentHasNoFinalizers',
+          message: 'All content-preserving finalizers finished',
+        }
+      : {
+          type: finalizersRemaining,
+          status: 'True',
+          reason: 'SomeFinalizersRemain',
+          message: `Some content in the namespace has finalizers remaining: ${counted(finalizers, 'in')}`,
+        },
   ];
 }
 
 /** `conditions` with each of `updates` set (transition times kept when a status stays), and whether any changed. */
-export function withConditions(conditions: readonly NamespaceCondition[] | undefined, updates: readonly NamespaceCondition[], now = new Date()): { conditions: NamespaceCondition[]; changed: boolean } {
+export function withConditions(
+  conditions: readonly NamespaceCondition[] | undefined,
+  updates: readonly NamespaceCondition[],
+  now = new Date(),
+): { conditions: NamespaceCondition[]; changed: boolean } {
   let list = [...(conditions ?? [])];
   let changed = false;
   for (const u of updates) {

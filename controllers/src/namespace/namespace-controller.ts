@@ -19,7 +19,12 @@ import {
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { deleteContent } from './content-deleter.js';
 import { discoverDeletableResources } from './deletable-resources.js';
-import { deletionConditions, discoveryCondition, withConditions, type NamespaceCondition } from './deletion-conditions.js';
+import {
+  deletionConditions,
+  discoveryCondition,
+  withConditions,
+  type NamespaceCondition,
+} from './deletion-conditions.js';
 import { NamespaceDeletionError } from './errors.js';
 
 /** The token this controller owns in every Namespace's spec.finalizers (the API server adds it on create). */
@@ -40,11 +45,16 @@ export interface NamespaceControllerOptions {
 }
 
 /** Adds the namespace controller to `mgr`. */
-export async function addNamespaceController(mgr: Manager, options: NamespaceControllerOptions = {}): Promise<Controller> {
+export async function addNamespaceController(
+  mgr: Manager,
+  options: NamespaceControllerOptions = {},
+): Promise<Controller> {
   const requeueMs = options.contentRemainingRequeueMs ?? 1000;
   const workers = options.workers ?? 2;
-  if (!Number.isFinite(requeueMs) || requeueMs <= 0) throw new InvalidOptionError(`contentRemainingRequeueMs must be a number > 0, got ${requeueMs}`);
-  if (!Number.isInteger(workers) || workers <= 0) throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
+  if (!Number.isFinite(requeueMs) || requeueMs <= 0)
+    throw new InvalidOptionError(`contentRemainingRequeueMs must be a number > 0, got ${requeueMs}`);
+  if (!Number.isInteger(workers) || workers <= 0)
+    throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
   const client = mgr.client;
   // The informer for() watches, shared: it tells which namespaces are terminating without a request each.
   const cache = await mgr.cache.informerFor<Namespace>(namespaces);
@@ -55,7 +65,13 @@ export async function addNamespaceController(mgr: Manager, options: NamespaceCon
     .complete((ctx, req) => reconcileNamespace(client, cache, requeueMs, ctx, req));
 }
 
-async function reconcileNamespace(client: ApiClient, cache: SharedInformer<Namespace>, requeueMs: number, ctx: ReconcileContext, req: Request): Promise<Result | void> {
+async function reconcileNamespace(
+  client: ApiClient,
+  cache: SharedInformer<Namespace>,
+  requeueMs: number,
+  ctx: ReconcileContext,
+  req: Request,
+): Promise<Result | void> {
   const { signal } = ctx;
   if (cache.get(undefined, req.name)?.metadata?.deletionTimestamp === undefined) return;
   // Terminating: act on the latest, not the cache, since other writers (this controller's last pass, the API
@@ -82,7 +98,11 @@ async function reconcileNamespace(client: ApiClient, cache: SharedInformer<Names
     throw new NamespaceDeletionError(`namespace ${req.name} not emptied: ${why}`);
   }
   if (report.remaining.size > 0) {
-    ctx.log.info('content remains', { namespace: req.name, remaining: Object.fromEntries(report.remaining), finalizers: Object.fromEntries(report.finalizers) });
+    ctx.log.info('content remains', {
+      namespace: req.name,
+      remaining: Object.fromEntries(report.remaining),
+      finalizers: Object.fromEntries(report.finalizers),
+    });
     return { requeueAfterMs: requeueMs };
   }
   await finalize(client, ns, signal);
@@ -99,11 +119,21 @@ async function getNamespace(client: ApiClient, name: string, signal: AbortSignal
 }
 
 /** PUT /status (optimistic: a concurrent write is a 409 and the queue retries with the latest). */
-async function writeStatus(client: ApiClient, ns: Namespace, status: NonNullable<Namespace['status']>, signal: AbortSignal): Promise<Namespace> {
+async function writeStatus(
+  client: ApiClient,
+  ns: Namespace,
+  status: NonNullable<Namespace['status']>,
+  signal: AbortSignal,
+): Promise<Namespace> {
   return client.update<Namespace>(namespaces, { ...ns, status }, { subresource: 'status', signal });
 }
 
-async function setConditions(client: ApiClient, ns: Namespace, updates: NamespaceCondition[], signal: AbortSignal): Promise<Namespace> {
+async function setConditions(
+  client: ApiClient,
+  ns: Namespace,
+  updates: NamespaceCondition[],
+  signal: AbortSignal,
+): Promise<Namespace> {
   const { conditions, changed } = withConditions(ns.status?.conditions, updates);
   return changed ? writeStatus(client, ns, { ...ns.status, conditions }, signal) : ns;
 }
@@ -113,7 +143,11 @@ async function finalize(client: ApiClient, ns: Namespace, signal: AbortSignal): 
   const finalizers = (ns.spec?.finalizers ?? []).filter((f) => f !== namespaceFinalizer);
   const body: Namespace = { ...ns, spec: { ...ns.spec, finalizers } };
   try {
-    await client.request('PUT', resourcePath(namespaces, undefined, ns.metadata?.name ?? '', 'finalize'), { body, query: { fieldManager: client.fieldManager }, signal });
+    await client.request('PUT', resourcePath(namespaces, undefined, ns.metadata?.name ?? '', 'finalize'), {
+      body,
+      query: { fieldManager: client.fieldManager },
+      signal,
+    });
   } catch (err) {
     // Gone already: another writer finished it (the API server removes a finalized Namespace at once).
     if (!isNotFound(err)) throw err;

@@ -8,7 +8,13 @@ import { createHash } from 'node:crypto';
 import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Controller, loadKubeConfig, Manager, requestOf, type Logger as RuntimeLogger } from '@berth/controller-runtime';
+import {
+  Controller,
+  loadKubeConfig,
+  Manager,
+  requestOf,
+  type Logger as RuntimeLogger,
+} from '@berth/controller-runtime';
 import type { Container, Volume } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
@@ -113,18 +119,28 @@ export const defaultNetwork: NetworkDefinition = { name: 'berth', bridge: 'berth
 
 /** Options that cannot work fail here, before the host is touched (a 0 interval would become a busy timer). */
 function checkOptions(options: NodeAgentOptions, workers: number): void {
-  if (!Number.isInteger(workers) || workers < 1) throw new NodeAgentOptionError('workers', `must be a positive integer, got ${workers}`);
-  for (const [name, policy] of [['restartBackoff', options.restartBackoff], ['retryBackoff', options.retryBackoff]] as const) {
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new NodeAgentOptionError('workers', `must be a positive integer, got ${workers}`);
+  for (const [name, policy] of [
+    ['restartBackoff', options.restartBackoff],
+    ['retryBackoff', options.retryBackoff],
+  ] as const) {
     if (policy === undefined) continue;
-    if (!(policy.baseMs > 0) || !(policy.maxMs >= policy.baseMs)) throw new NodeAgentOptionError(name, `needs baseMs > 0 and maxMs >= baseMs, got ${JSON.stringify(policy)}`);
+    if (!(policy.baseMs > 0) || !(policy.maxMs >= policy.baseMs))
+      throw new NodeAgentOptionError(name, `needs baseMs > 0 and maxMs >= baseMs, got ${JSON.stringify(policy)}`);
   }
   for (const dir of options.hostPathPrefixes ?? []) {
     // A relative directory would depend on the agent's working directory, "/" would allow the whole host.
-    if (!path.isAbsolute(dir) || path.resolve(dir) === '/') throw new NodeAgentOptionError('hostPathPrefixes', `must be absolute directories other than /, got ${JSON.stringify(dir)}`);
+    if (!path.isAbsolute(dir) || path.resolve(dir) === '/')
+      throw new NodeAgentOptionError(
+        'hostPathPrefixes',
+        `must be absolute directories other than /, got ${JSON.stringify(dir)}`,
+      );
   }
   for (const name of ['pollIntervalMs', 'leaseRenewIntervalMs', 'logMaxBytes', 'backoffResetMs'] as const) {
     const value = options[name];
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new NodeAgentOptionError(name, `must be a positive number, got ${value}`);
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+      throw new NodeAgentOptionError(name, `must be a positive number, got ${value}`);
   }
 }
 
@@ -151,12 +167,17 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
 
   const host = await prepareHost();
   for (const action of host.actions) logger.info({ action }, 'host prepared');
-  const runtime = new ConmonRuntime({ host, root, ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}) });
+  const runtime = new ConmonRuntime({
+    host,
+    root,
+    ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}),
+  });
   const snapshots = new OverlaySnapshotter(root);
   const runDir = path.dirname(path.resolve(options.runtimeRoot ?? '/run/berth/crun'));
   const networks = new CniNetworks({
     stateDir: path.join(root, 'network'),
-    netnsDir: options.netnsDir ?? path.join(runDir, 'netns', createHash('sha256').update(root).digest('hex').slice(0, 12)),
+    netnsDir:
+      options.netnsDir ?? path.join(runDir, 'netns', createHash('sha256').update(root).digest('hex').slice(0, 12)),
     ipamDir: options.ipamDir ?? path.join(runDir, 'ipam'),
   });
   const plain = options.plainHttpRegistries;
@@ -171,7 +192,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const retryBackoff = options.retryBackoff ?? kubeletBackoff;
   // conmon records each exit under the container's directory; only this composition root knows that. An exit
   // enqueues the Container with the controller made below (no exit can come before the first reconcile).
-  const exits = new ExitWatcher((id) => path.join(runtime.containerDir(id), 'exit'), (key) => controller.enqueue(requestOf(key)));
+  const exits = new ExitWatcher(
+    (id) => path.join(runtime.containerDir(id), 'exit'),
+    (key) => controller.enqueue(requestOf(key)),
+  );
   // Without adoptUnbound, only Containers bound to this node are watched at all.
   const informer = await manager.cache.informerFor<KubernetesObject>(
     { group: 'berth.dev', version: 'v1alpha1', plural: 'containers', namespaced: true, kind: 'Container' },
@@ -186,8 +210,16 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     (network, name, client) => containerAddresses(containers.list(), network, name, client),
     (err) => logger.warn({ err: err.message }, 'name server failed'),
   );
-  const volumeInformer = await manager.cache.informerFor<KubernetesObject>({ group: 'berth.dev', version: 'v1alpha1', plural: 'volumes', namespaced: true, kind: 'Volume' });
-  const volumeCache = { get: (namespace: string, name: string) => volumeInformer.get(namespace, name) as unknown as Volume | undefined };
+  const volumeInformer = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'volumes',
+    namespaced: true,
+    kind: 'Volume',
+  });
+  const volumeCache = {
+    get: (namespace: string, name: string) => volumeInformer.get(namespace, name) as unknown as Volume | undefined,
+  };
   const volumeSources = (c: Container): VolumeSources => {
     const namespace = c.metadata.namespace ?? '';
     return {
@@ -205,7 +237,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
             await api.jsonPatchVolumeStatus(namespace, v.metadata.name ?? '', [
               { op: 'test', path: '/metadata/uid', value: v.metadata.uid },
               { op: 'test', path: '/metadata/resourceVersion', value: v.metadata.resourceVersion },
-              v.status === undefined ? { op: 'add', path: '/status', value: { nodeName } } : { op: 'add', path: '/status/nodeName', value: nodeName },
+              v.status === undefined
+                ? { op: 'add', path: '/status', value: { nodeName } }
+                : { op: 'add', path: '/status/nodeName', value: nodeName },
             ]);
             return true;
           } catch (err) {
@@ -219,7 +253,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   };
   const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
   const events = {
-    event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event(c as unknown as KubernetesObject, type, reason, message),
+    event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) =>
+      recorder.event(c as unknown as KubernetesObject, type, reason, message),
     forget: (uid: string) => recorder.forget(uid),
   };
   const reconciler = new ContainerReconciler({
@@ -250,10 +285,20 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       await volumes.release(id);
       await rmdir(runtime.containerDir(id)).catch(() => undefined);
     },
-    mounts: (c) => containerMounts(c, { nodeName, volumes, sources: volumeSources(c), hostPathPrefixes: options.hostPathPrefixes ?? [] }),
+    mounts: (c) =>
+      containerMounts(c, {
+        nodeName,
+        volumes,
+        sources: volumeSources(c),
+        hostPathPrefixes: options.hostPathPrefixes ?? [],
+      }),
     refresh: async (c) => {
       const changed = await refreshProjected(c, volumes, volumeSources(c));
-      if (changed.length > 0) logger.info({ container: `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`, volumes: changed }, 'updated ConfigMap and Secret volumes');
+      if (changed.length > 0)
+        logger.info(
+          { container: `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`, volumes: changed },
+          'updated ConfigMap and Secret volumes',
+        );
     },
     leftovers: () => volumes.owners(),
     logger,
@@ -285,7 +330,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
   const unwatchContainers = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
   // A Volume's users are Containers: every change of one re-checks the Volumes it names (protection, usedBy).
-  const volumesOf = (obj: KubernetesObject) => volumeRefs(obj as unknown as Container).map((name) => ({ namespace: obj.metadata?.namespace ?? '', name }));
+  const volumesOf = (obj: KubernetesObject) =>
+    volumeRefs(obj as unknown as Container).map((name) => ({ namespace: obj.metadata?.namespace ?? '', name }));
   const enqueueVolumes = (...objs: KubernetesObject[]) => {
     for (const obj of objs) for (const r of volumesOf(obj)) volumeController.enqueue(r);
   };
@@ -295,8 +341,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     delete: (obj) => enqueueVolumes(obj),
   });
   const unwatchVolumes = volumeInformer.addEventHandler({
-    add: (obj) => volumeController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
-    update: (_old, obj) => volumeController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+    add: (obj) =>
+      volumeController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+    update: (_old, obj) =>
+      volumeController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
     delete: () => undefined,
   });
   const unwatch = () => {
@@ -334,7 +382,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     // Name servers of the networks the adopted containers are on (they live in this process, not with conmon).
     for (const id of await networks.list()) {
       for (const a of (await networks.get(id))?.addresses ?? []) {
-        if (a.gateway !== undefined) await dns.ensure(a.network, a.gateway).catch((err: unknown) => logger.warn({ err: (err as Error).message, network: a.network }, 'name server could not start'));
+        if (a.gateway !== undefined)
+          await dns
+            .ensure(a.network, a.gateway)
+            .catch((err: unknown) =>
+              logger.warn({ err: (err as Error).message, network: a.network }, 'name server could not start'),
+            );
       }
     }
     await manager.add(controller);
@@ -352,7 +405,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   }
 
   const rotate = setInterval(() => {
-    runtime.rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'log rotation failed'));
+    runtime
+      .rotateLogs({ maxBytes: options.logMaxBytes ?? 10 * 1024 * 1024 })
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'log rotation failed'));
   }, 10_000);
   rotate.unref();
   timers.push(rotate);

@@ -34,7 +34,8 @@ export type JsonPatchOperation =
 /** HTTP status of a failed API call, or undefined for errors that never got an answer. */
 export function apiStatusCode(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.statusCode ?? (err as { code?: unknown } | null)?.code;
+  const code =
+    (err as { code?: unknown; statusCode?: unknown } | null)?.statusCode ?? (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
@@ -55,7 +56,8 @@ export function apiErrorMessage(err: unknown): string {
         return body;
       }
     }
-    if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
+    if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string')
+      return (body as { message: string }).message;
   }
   return err instanceof Error ? err.message : String(err);
 }
@@ -94,11 +96,20 @@ class KeepAliveAuthentication implements SecurityAuthentication {
   }
 }
 
-function makeClient<T extends ApiType>(kc: KubeConfig, auth: SecurityAuthentication, userAgent: string, type: ApiConstructor<T>): T {
+function makeClient<T extends ApiType>(
+  kc: KubeConfig,
+  auth: SecurityAuthentication,
+  userAgent: string,
+  type: ApiConstructor<T>,
+): T {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
   return new type(
-    createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth }, promiseMiddleware: [writerIdentity(userAgent)] }),
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: auth },
+      promiseMiddleware: [writerIdentity(userAgent)],
+    }),
   );
 }
 
@@ -130,16 +141,26 @@ export class ClusterApi {
 
   /** Merge patch of the Container itself (metadata, spec). */
   async patchContainer(namespace: string, name: string, body: object): Promise<Container> {
-    return (await this.custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'containers', name, body }, mergePatch())) as Container;
+    return (await this.custom.patchNamespacedCustomObject(
+      { group, version, namespace, plural: 'containers', name, body },
+      mergePatch(),
+    )) as Container;
   }
 
   /** JSON patch of the Container: `test` operations make it conditional without a resourceVersion. */
   async jsonPatchContainer(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Container> {
-    return (await this.custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'containers', name, body: ops }, jsonPatch())) as Container;
+    return (await this.custom.patchNamespacedCustomObject(
+      { group, version, namespace, plural: 'containers', name, body: ops },
+      jsonPatch(),
+    )) as Container;
   }
 
   /** Merge patch of `status` through the /status subresource; a null field removes it. */
-  async patchContainerStatus(namespace: string, name: string, status: Partial<Record<keyof ContainerStatus, unknown>>): Promise<Container> {
+  async patchContainerStatus(
+    namespace: string,
+    name: string,
+    status: Partial<Record<keyof ContainerStatus, unknown>>,
+  ): Promise<Container> {
     return (await this.custom.patchNamespacedCustomObjectStatus(
       { group, version, namespace, plural: 'containers', name, body: { status } },
       mergePatch(),
@@ -149,7 +170,13 @@ export class ClusterApi {
   /** A berth Network, or undefined when it does not exist. */
   async getNetwork(namespace: string, name: string): Promise<Network | undefined> {
     try {
-      return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'networks', name })) as Network;
+      return (await this.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'networks',
+        name,
+      })) as Network;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -159,7 +186,13 @@ export class ClusterApi {
   /** A Volume, or undefined when it does not exist. */
   async getVolume(namespace: string, name: string): Promise<Volume | undefined> {
     try {
-      return (await this.custom.getNamespacedCustomObject({ group, version, namespace, plural: 'volumes', name })) as Volume;
+      return (await this.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'volumes',
+        name,
+      })) as Volume;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -168,17 +201,30 @@ export class ClusterApi {
 
   /** JSON patch of a Volume (its finalizers), made conditional by `test` operations. */
   async jsonPatchVolume(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
-    return (await this.custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'volumes', name, body: ops }, jsonPatch())) as Volume;
+    return (await this.custom.patchNamespacedCustomObject(
+      { group, version, namespace, plural: 'volumes', name, body: ops },
+      jsonPatch(),
+    )) as Volume;
   }
 
   /** JSON patch of a Volume's `status` through /status: `test` operations make a claim conditional. */
   async jsonPatchVolumeStatus(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
-    return (await this.custom.patchNamespacedCustomObjectStatus({ group, version, namespace, plural: 'volumes', name, body: ops }, jsonPatch())) as Volume;
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      { group, version, namespace, plural: 'volumes', name, body: ops },
+      jsonPatch(),
+    )) as Volume;
   }
 
   /** Merge patch of a Volume's `status` through /status; a null field removes it. */
-  async patchVolumeStatus(namespace: string, name: string, status: Partial<Record<keyof VolumeStatus, unknown>>): Promise<Volume> {
-    return (await this.custom.patchNamespacedCustomObjectStatus({ group, version, namespace, plural: 'volumes', name, body: { status } }, mergePatch())) as Volume;
+  async patchVolumeStatus(
+    namespace: string,
+    name: string,
+    status: Partial<Record<keyof VolumeStatus, unknown>>,
+  ): Promise<Volume> {
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      { group, version, namespace, plural: 'volumes', name, body: { status } },
+      mergePatch(),
+    )) as Volume;
   }
 
   /** The v1 Node (client-node's typed shape: times as Dates, berth's extension fields dropped). */
@@ -243,7 +289,10 @@ export class ClusterApi {
   }
 
   /** A Secret's decoded data (and its type), or undefined when it does not exist. */
-  async secretData(namespace: string, name: string): Promise<{ type: string; data: Record<string, string> } | undefined> {
+  async secretData(
+    namespace: string,
+    name: string,
+  ): Promise<{ type: string; data: Record<string, string> } | undefined> {
     try {
       const secret = await this.core.readNamespacedSecret({ namespace, name });
       const data: Record<string, string> = {};

@@ -6,7 +6,9 @@
 
 /** The little of an object this cache reads (berth's and client-node's types both fit). */
 interface Versioned {
-  readonly metadata?: { readonly namespace?: string; readonly name?: string; readonly uid?: string; readonly resourceVersion?: string } | undefined;
+  readonly metadata?:
+    | { readonly namespace?: string; readonly name?: string; readonly uid?: string; readonly resourceVersion?: string }
+    | undefined;
 }
 
 export interface ObjectCache<T> {

@@ -26,7 +26,10 @@ export function actionableChange(oldObj: KubernetesObject, newObj: KubernetesObj
   );
 }
 
-const requestFor = (obj: KubernetesObject): Request => ({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
+const requestFor = (obj: KubernetesObject): Request => ({
+  namespace: obj.metadata?.namespace ?? '',
+  name: obj.metadata?.name ?? '',
+});
 
 /** An informer handler enqueueing each Container whose change is actionable. */
 export function containerChanges(enqueue: (req: Request) => void): EventHandler<KubernetesObject> {

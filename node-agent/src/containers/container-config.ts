@@ -16,7 +16,8 @@ export interface EnvSources {
   secret(name: string): Promise<Record<string, string> | undefined>;
 }
 
-const configError = (message: string, cause?: unknown) => new AgentError('CreateContainerConfigError', message, cause === undefined ? {} : { cause });
+const configError = (message: string, cause?: unknown) =>
+  new AgentError('CreateContainerConfigError', message, cause === undefined ? {} : { cause });
 
 /** A C identifier-ish name, as Kubernetes accepts for envFrom keys (IsEnvVarName: no '=' and printable). */
 const envNamePattern = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -74,7 +75,12 @@ function fieldValue(container: Container, fieldPath: string): string {
   }
 }
 
-async function envVarValue(container: Container, v: EnvVar, vars: ReadonlyMap<string, string>, sources: EnvSources): Promise<string | undefined> {
+async function envVarValue(
+  container: Container,
+  v: EnvVar,
+  vars: ReadonlyMap<string, string>,
+  sources: EnvSources,
+): Promise<string | undefined> {
   const from = v.valueFrom;
   if (from === undefined) return expandVariables(v.value ?? '', vars);
   if (from.configMapKeyRef !== undefined) {
@@ -87,7 +93,9 @@ async function envVarValue(container: Container, v: EnvVar, vars: ReadonlyMap<st
     const value = data[ref.key];
     if (value === undefined) {
       if (ref.optional === true) return undefined;
-      throw configError(`couldn't find key ${ref.key} in ConfigMap ${container.metadata.namespace ?? ''}/${ref.name} (env ${v.name})`);
+      throw configError(
+        `couldn't find key ${ref.key} in ConfigMap ${container.metadata.namespace ?? ''}/${ref.name} (env ${v.name})`,
+      );
     }
     return value;
   }
@@ -101,7 +109,9 @@ async function envVarValue(container: Container, v: EnvVar, vars: ReadonlyMap<st
     const value = data[ref.key];
     if (value === undefined) {
       if (ref.optional === true) return undefined;
-      throw configError(`couldn't find key ${ref.key} in Secret ${container.metadata.namespace ?? ''}/${ref.name} (env ${v.name})`);
+      throw configError(
+        `couldn't find key ${ref.key} in Secret ${container.metadata.namespace ?? ''}/${ref.name} (env ${v.name})`,
+      );
     }
     return value;
   }
@@ -117,10 +127,12 @@ export async function resolveEnv(container: Container, sources: EnvSources): Pro
     let data: Record<string, string> | undefined;
     if (src.configMapRef !== undefined) {
       data = await sources.configMap(src.configMapRef.name);
-      if (data === undefined && src.configMapRef.optional !== true) throw configError(`configmap "${src.configMapRef.name}" not found (envFrom)`);
+      if (data === undefined && src.configMapRef.optional !== true)
+        throw configError(`configmap "${src.configMapRef.name}" not found (envFrom)`);
     } else if (src.secretRef !== undefined) {
       data = await sources.secret(src.secretRef.name);
-      if (data === undefined && src.secretRef.optional !== true) throw configError(`secret "${src.secretRef.name}" not found (envFrom)`);
+      if (data === undefined && src.secretRef.optional !== true)
+        throw configError(`secret "${src.secretRef.name}" not found (envFrom)`);
     }
     for (const [k, v] of Object.entries(data ?? {})) {
       if (envNamePattern.test(prefix + k)) vars.set(prefix + k, v);
@@ -149,7 +161,10 @@ export function containerArgs(container: Container, image: ImageConfig, vars: Re
   const cmd = args ?? (command !== undefined ? [] : [...(image.config?.Cmd ?? [])]);
   const expand = (s: string) => (command !== undefined || args !== undefined ? expandVariables(s, vars) : s);
   const argv = [...entrypoint.map(expand), ...cmd.map(expand)];
-  if (argv.length === 0) throw configError(`no command: the Container sets neither command nor args and image ${container.spec.image} has no Entrypoint or Cmd`);
+  if (argv.length === 0)
+    throw configError(
+      `no command: the Container sets neither command nor args and image ${container.spec.image} has no Entrypoint or Cmd`,
+    );
   return argv;
 }
 
@@ -194,47 +209,70 @@ function lookupId(text: string | undefined, name: string, field: 2 | 3): number 
 }
 
 /** uid/gid from securityContext, else the image's User (`uid`, `uid:gid`, `name`, `name:group`), else root. */
-export async function containerUser(container: Container, image: ImageConfig, rootfs: string): Promise<{ uid: number; gid: number }> {
+export async function containerUser(
+  container: Container,
+  image: ImageConfig,
+  rootfs: string,
+): Promise<{ uid: number; gid: number }> {
   const sc = container.spec.securityContext;
   const user = image.config?.User ?? '';
   let uid = 0;
   let gid = 0;
   if (user !== '') {
     const [u = '', g] = user.split(':');
-    const passwd = /^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g)) ? undefined : await rootfsEtc(rootfs, 'passwd');
+    const passwd =
+      /^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g)) ? undefined : await rootfsEtc(rootfs, 'passwd');
     if (/^\d+$/.test(u)) {
       uid = Number(u);
       gid = lookupId(passwd, u, 3) ?? uid;
     } else {
       const found = lookupId(passwd, u, 2);
-      if (found === undefined) throw configError(`image ${container.spec.image} runs as user "${u}", which its /etc/passwd does not name`);
+      if (found === undefined)
+        throw configError(`image ${container.spec.image} runs as user "${u}", which its /etc/passwd does not name`);
       uid = found;
-      gid = Number((passwd ?? '').split('\n').find((l) => l.split(':')[0] === u)?.split(':')[3] ?? uid);
+      gid = Number(
+        (passwd ?? '')
+          .split('\n')
+          .find((l) => l.split(':')[0] === u)
+          ?.split(':')[3] ?? uid,
+      );
     }
     if (g !== undefined && g !== '') {
       if (/^\d+$/.test(g)) gid = Number(g);
       else {
         const found = lookupId(await rootfsEtc(rootfs, 'group'), g, 2);
-        if (found === undefined) throw configError(`image ${container.spec.image} runs as group "${g}", which its /etc/group does not name`);
+        if (found === undefined)
+          throw configError(`image ${container.spec.image} runs as group "${g}", which its /etc/group does not name`);
         gid = found;
       }
     }
   }
   if (sc?.runAsUser !== undefined) uid = sc.runAsUser;
   if (sc?.runAsGroup !== undefined) gid = sc.runAsGroup;
-  if (sc?.runAsNonRoot === true && uid === 0) throw configError('securityContext.runAsNonRoot is set but the container would run as root (uid 0)');
+  if (sc?.runAsNonRoot === true && uid === 0)
+    throw configError('securityContext.runAsNonRoot is set but the container would run as root (uid 0)');
   return { uid, gid };
 }
 
 /** The whole mapping; `rootfs` is where the snapshot is mounted (read for user names). */
-export async function containerConfigFor(container: Container, image: ImageConfig, rootfs: string, sources: EnvSources): Promise<ContainerConfig> {
+export async function containerConfigFor(
+  container: Container,
+  image: ImageConfig,
+  rootfs: string,
+  sources: EnvSources,
+): Promise<ContainerConfig> {
   const vars = await resolveEnv(container, sources);
   const env = imageEnv(image);
   for (const [k, v] of vars) env.set(k, v);
   const spec = container.spec;
-  const workingDir = spec.workingDir !== undefined && spec.workingDir !== '' ? spec.workingDir : image.config?.WorkingDir || '/';
-  if (!workingDir.startsWith('/')) throw configError(`workingDir ${JSON.stringify(workingDir)} must be an absolute path`);
-  const hostname = (spec.hostname ?? container.metadata.name ?? '').slice(0, 63).replace(/[^a-zA-Z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+  const workingDir =
+    spec.workingDir !== undefined && spec.workingDir !== '' ? spec.workingDir : image.config?.WorkingDir || '/';
+  if (!workingDir.startsWith('/'))
+    throw configError(`workingDir ${JSON.stringify(workingDir)} must be an absolute path`);
+  const hostname = (spec.hostname ?? container.metadata.name ?? '')
+    .slice(0, 63)
+    .replace(/[^a-zA-Z0-9.-]/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
   return {
     args: containerArgs(container, image, vars),
     env: Object.fromEntries(env),

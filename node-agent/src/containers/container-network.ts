@@ -20,10 +20,19 @@ export function publishedPorts(c: Container): PortMapping[] {
   for (const p of c.spec.ports ?? []) {
     if (p.hostPort === undefined) continue;
     const protocol = p.protocol ?? 'TCP';
-    if (protocol === 'SCTP') throw configError(`ports: SCTP (containerPort ${p.containerPort}) cannot be published on this node; use TCP or UDP`);
+    if (protocol === 'SCTP')
+      throw configError(
+        `ports: SCTP (containerPort ${p.containerPort}) cannot be published on this node; use TCP or UDP`,
+      );
     const hostIP = p.hostIP === undefined || p.hostIP === '' ? '127.0.0.1' : p.hostIP;
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(hostIP)) throw configError(`ports: hostIP ${JSON.stringify(hostIP)} is not an IPv4 address`);
-    out.push({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: protocol === 'UDP' ? 'udp' : 'tcp', hostIP });
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(hostIP))
+      throw configError(`ports: hostIP ${JSON.stringify(hostIP)} is not an IPv4 address`);
+    out.push({
+      hostPort: p.hostPort,
+      containerPort: p.containerPort,
+      protocol: protocol === 'UDP' ? 'udp' : 'tcp',
+      hostIP,
+    });
   }
   return out;
 }
@@ -41,7 +50,8 @@ export async function networkPlan(
   const ports = publishedPorts(c);
   if (mode === 'host') return { mode };
   if (mode === 'none') {
-    if (ports.length > 0) throw configError('ports: a container with networkMode "none" cannot publish ports (it has only loopback)');
+    if (ports.length > 0)
+      throw configError('ports: a container with networkMode "none" cannot publish ports (it has only loopback)');
     return { mode };
   }
   const named = c.spec.networks ?? [];
@@ -49,7 +59,8 @@ export async function networkPlan(
   const networks: NetworkDefinition[] = [];
   for (const n of named) {
     const def = await resolve(n.name);
-    if (def === undefined) throw configError(`network "${n.name}" not found in namespace ${c.metadata.namespace ?? ''}`);
+    if (def === undefined)
+      throw configError(`network "${n.name}" not found in namespace ${c.metadata.namespace ?? ''}`);
     networks.push(def);
   }
   return { mode, request: { networks, ports } };

@@ -24,9 +24,16 @@ export interface Observation {
 }
 
 /** Kubernetes timestamps are whole seconds (metav1.Time). */
-export const toTime = (iso: string | undefined): string | undefined => (iso === undefined ? undefined : formatTime(new Date(iso)));
+export const toTime = (iso: string | undefined): string | undefined =>
+  iso === undefined ? undefined : formatTime(new Date(iso));
 
-function condition(type: string, ok: boolean, reason: string, message: string | undefined, generation: number | undefined): Condition {
+function condition(
+  type: string,
+  ok: boolean,
+  reason: string,
+  message: string | undefined,
+  generation: number | undefined,
+): Condition {
   return {
     type,
     status: ok ? 'True' : 'False',
@@ -37,16 +44,25 @@ function condition(type: string, ok: boolean, reason: string, message: string | 
 }
 
 /** The full status the Container should have; conditions keep their lastTransitionTime when unchanged. */
-export function desiredStatus(current: ContainerStatus | undefined, obs: Observation, nodeName: string, generation: number | undefined, now = new Date()): ContainerStatus {
+export function desiredStatus(
+  current: ContainerStatus | undefined,
+  obs: Observation,
+  nodeName: string,
+  generation: number | undefined,
+  now = new Date(),
+): ContainerStatus {
   let conditions = current?.conditions;
   const set = (c: Condition) => {
     conditions = setCondition(conditions, c, now).conditions;
   };
   set(condition('Scheduled', true, 'Scheduled', `bound to node ${nodeName}`, generation));
-  if (obs.pulled !== undefined) set(condition('Pulled', obs.pulled.ok, obs.pulled.reason, obs.pulled.message, generation));
+  if (obs.pulled !== undefined)
+    set(condition('Pulled', obs.pulled.ok, obs.pulled.reason, obs.pulled.message, generation));
   set(condition('Running', obs.running.ok, obs.running.reason, obs.running.message, generation));
   // No readiness probes yet: a running container is ready.
-  set(condition('Ready', obs.running.ok, obs.running.ok ? 'ContainerRunning' : obs.running.reason, undefined, generation));
+  set(
+    condition('Ready', obs.running.ok, obs.running.ok ? 'ContainerRunning' : obs.running.reason, undefined, generation),
+  );
   const status: ContainerStatus = {
     phase: obs.phase,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
@@ -75,7 +91,10 @@ export function desiredStatus(current: ContainerStatus | undefined, obs: Observa
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** A JSON merge patch turning `current` into `desired` (null removes a field), or undefined when they agree. */
-export function statusPatch(current: ContainerStatus | undefined, desired: ContainerStatus): Record<string, unknown> | undefined {
+export function statusPatch(
+  current: ContainerStatus | undefined,
+  desired: ContainerStatus,
+): Record<string, unknown> | undefined {
   const patch: Record<string, unknown> = {};
   const cur = (current ?? {}) as Record<string, unknown>;
   const want = desired as Record<string, unknown>;

@@ -44,14 +44,20 @@ export class ImagePolicy {
   }
 
   /** `beforePull` runs only when the registry will be asked (so status can say Pulling). */
-  async ensure(container: Container, options: { credentials?: DockerConfigJson; beforePull?: () => Promise<void>; signal?: AbortSignal } = {}): Promise<EnsuredImage> {
+  async ensure(
+    container: Container,
+    options: { credentials?: DockerConfigJson; beforePull?: () => Promise<void>; signal?: AbortSignal } = {},
+  ): Promise<EnsuredImage> {
     const reference = container.spec.image;
     const policy = pullPolicy(container);
     const local = this.#present.get(reference);
     const started = performance.now();
     if (local !== undefined && policy !== 'Always') return { image: local, pulled: false, ms: 0 };
     if (policy === 'Never') {
-      throw new AgentError('ErrImageNeverPull', `container image "${reference}" is not present with pull policy of Never`);
+      throw new AgentError(
+        'ErrImageNeverPull',
+        `container image "${reference}" is not present with pull policy of Never`,
+      );
     }
     await options.beforePull?.();
     try {
@@ -71,7 +77,9 @@ export class ImagePolicy {
       this.#present.set(reference, image);
       return { image, pulled: true, ms: performance.now() - started };
     } catch (err) {
-      throw new AgentError('ErrImagePull', `failed to pull image "${reference}": ${(err as Error).message}`, { cause: err });
+      throw new AgentError('ErrImagePull', `failed to pull image "${reference}": ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -79,7 +87,12 @@ export class ImagePolicy {
   static imageID(image: PulledImage): string {
     const at = image.reference.indexOf('@');
     const lastColon = image.reference.lastIndexOf(':');
-    const repo = at >= 0 ? image.reference.slice(0, at) : lastColon > image.reference.lastIndexOf('/') ? image.reference.slice(0, lastColon) : image.reference;
+    const repo =
+      at >= 0
+        ? image.reference.slice(0, at)
+        : lastColon > image.reference.lastIndexOf('/')
+          ? image.reference.slice(0, lastColon)
+          : image.reference;
     return `${repo}@${image.digest}`;
   }
 }

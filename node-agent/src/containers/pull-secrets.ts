@@ -9,7 +9,11 @@ export const dockerConfigJsonType = 'kubernetes.io/dockerconfigjson';
 export function imagePullSecretNames(container: Container): string[] {
   const refs = (container.spec as { imagePullSecrets?: unknown }).imagePullSecrets;
   if (!Array.isArray(refs)) return [];
-  return refs.flatMap((r: unknown) => (typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string' ? [(r as { name: string }).name] : []));
+  return refs.flatMap((r: unknown) =>
+    typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string'
+      ? [(r as { name: string }).name]
+      : [],
+  );
 }
 
 /**
@@ -27,7 +31,10 @@ export async function pullCredentials(
     const secret = await readSecret(name);
     if (secret === undefined) continue;
     if (secret.type !== dockerConfigJsonType) {
-      throw new AgentError('ErrImagePull', `image pull secret "${name}" has type ${secret.type}, not ${dockerConfigJsonType}`);
+      throw new AgentError(
+        'ErrImagePull',
+        `image pull secret "${name}" has type ${secret.type}, not ${dockerConfigJsonType}`,
+      );
     }
     let parsed: DockerConfigJson;
     try {
@@ -35,8 +42,10 @@ export async function pullCredentials(
     } catch {
       throw new AgentError('ErrImagePull', `image pull secret "${name}": .dockerconfigjson is not valid JSON`);
     }
-    if (typeof parsed !== 'object' || parsed === null) throw new AgentError('ErrImagePull', `image pull secret "${name}": .dockerconfigjson is not a JSON object`);
-    for (const [registry, entry] of Object.entries(parsed.auths ?? {})) if (!(registry in auths)) auths[registry] = { ...entry };
+    if (typeof parsed !== 'object' || parsed === null)
+      throw new AgentError('ErrImagePull', `image pull secret "${name}": .dockerconfigjson is not a JSON object`);
+    for (const [registry, entry] of Object.entries(parsed.auths ?? {}))
+      if (!(registry in auths)) auths[registry] = { ...entry };
   }
   return { auths };
 }

@@ -7,7 +7,14 @@
 // from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
 // pull or create, an API error). Running it twice in a row does nothing the second time.
 import type { Container, ContainerStatus } from '@berth/api';
-import { requestKey, type EventType, type ReconcileContext, type Reconciler, type Request, type Result } from '@berth/controller-runtime';
+import {
+  requestKey,
+  type EventType,
+  type ReconcileContext,
+  type Reconciler,
+  type Request,
+  type Result,
+} from '@berth/controller-runtime';
 import type { Logger } from 'pino';
 import type { PulledImage } from '../images/images.js';
 import { NetworkError } from '../network/errors.js';
@@ -38,7 +45,10 @@ export interface BackoffPolicy {
 }
 
 /** The API calls reconcile makes (ClusterApi has them; tests pass a fake). */
-export type ContainerApi = Pick<ClusterApi, 'patchContainer' | 'jsonPatchContainer' | 'patchContainerStatus' | 'secretData' | 'configMapData'>;
+export type ContainerApi = Pick<
+  ClusterApi,
+  'patchContainer' | 'jsonPatchContainer' | 'patchContainerStatus' | 'secretData' | 'configMapData'
+>;
 
 /** Container networking: the subsystem, the network a Container naming none joins, and how named ones are found. */
 export interface NetworkingOptions {
@@ -161,11 +171,17 @@ export class ContainerReconciler implements Reconciler {
     const state = await this.#state(uid);
     // The generation the container on disk was made from, as its status recorded it; none recorded means current.
     const madeFrom = c.status?.containerID === uid ? c.status.observedGeneration : undefined;
-    const specChanged = madeFrom !== undefined && c.metadata.generation !== undefined && madeFrom < c.metadata.generation;
+    const specChanged =
+      madeFrom !== undefined && c.metadata.generation !== undefined && madeFrom < c.metadata.generation;
     const restartCount = c.status?.restartCount ?? 0;
 
     if (state === undefined || state.status === 'created') {
-      if (state === undefined && isTerminalPhase(c.status?.phase) && c.status?.observedGeneration === c.metadata.generation) return {};
+      if (
+        state === undefined &&
+        isTerminalPhase(c.status?.phase) &&
+        c.status?.observedGeneration === c.metadata.generation
+      )
+        return {};
       if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
       // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
       await this.sweepOrphans();
@@ -220,7 +236,9 @@ export class ContainerReconciler implements Reconciler {
     ];
     if (c.metadata.finalizers === undefined) ops.push({ op: 'add', path: '/metadata/finalizers', value: [finalizer] });
     else ops.push({ op: 'add', path: '/metadata/finalizers/-', value: finalizer });
-    return this.#cache.mutated(await this.#o.api.jsonPatchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', ops));
+    return this.#cache.mutated(
+      await this.#o.api.jsonPatchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', ops),
+    );
   }
 
   async #removeFinalizer(c: Container): Promise<void> {
@@ -246,7 +264,8 @@ export class ContainerReconciler implements Reconciler {
     const state = await this.#state(id);
     if (state !== undefined) {
       if (state.status === 'running' || state.status === 'created') {
-        if (c !== undefined) this.#o.events.event(c, 'Normal', 'Killing', `Stopping container ${c.metadata.name ?? ''}`);
+        if (c !== undefined)
+          this.#o.events.event(c, 'Normal', 'Killing', `Stopping container ${c.metadata.name ?? ''}`);
         await this.#o.runtime.stop(id, graceSeconds).catch((err: unknown) => {
           if (!isRuntimeError(err, 'ContainerNotRunning')) throw err;
         });
@@ -266,7 +285,9 @@ export class ContainerReconciler implements Reconciler {
     const patch = statusPatch(current, desired);
     if (patch === undefined) return c;
     try {
-      return this.#cache.mutated(await this.#o.api.patchContainerStatus(c.metadata.namespace ?? '', c.metadata.name ?? '', patch));
+      return this.#cache.mutated(
+        await this.#o.api.patchContainerStatus(c.metadata.namespace ?? '', c.metadata.name ?? '', patch),
+      );
     } catch (err) {
       if (isNotFound(err)) return c;
       throw err;
@@ -297,10 +318,17 @@ export class ContainerReconciler implements Reconciler {
     // The last try of this spec failed to pull: we are backing off (kubelet's ImagePullBackOff).
     const pullBackingOff =
       pullFailureReasons.has(c.status?.reason ?? '') && c.status?.observedGeneration === c.metadata.generation;
-    const failing = (obs: Omit<Observation, 'restartCount' | 'running'>, running?: Observation['running']): Observation => ({
+    const failing = (
+      obs: Omit<Observation, 'restartCount' | 'running'>,
+      running?: Observation['running'],
+    ): Observation => ({
       ...obs,
       restartCount,
-      running: running ?? { ok: false, reason: obs.reason ?? 'ContainerCreating', ...(obs.message !== undefined ? { message: obs.message } : {}) },
+      running: running ?? {
+        ok: false,
+        reason: obs.reason ?? 'ContainerCreating',
+        ...(obs.message !== undefined ? { message: obs.message } : {}),
+      },
     });
 
     let image: PulledImage;
@@ -314,14 +342,25 @@ export class ContainerReconciler implements Reconciler {
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
           // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
           if (!pullBackingOff) {
-            c = await this.#writeStatus(c, failing({ phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } }, { ok: false, reason: 'ContainerCreating' }));
+            c = await this.#writeStatus(
+              c,
+              failing(
+                { phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } },
+                { ok: false, reason: 'ContainerCreating' },
+              ),
+            );
           }
         },
       });
       image = ensured.image;
       if (ensured.pulled) {
         const size = ensured.image.downloadedBytes;
-        this.#o.events.event(c, 'Normal', 'Pulled', `Successfully pulled image "${c.spec.image}" in ${Math.round(ensured.ms)}ms${size > 0 ? ` (${size} bytes downloaded)` : ' (layers already on this node)'}`);
+        this.#o.events.event(
+          c,
+          'Normal',
+          'Pulled',
+          `Successfully pulled image "${c.spec.image}" in ${Math.round(ensured.ms)}ms${size > 0 ? ` (${size} bytes downloaded)` : ' (layers already on this node)'}`,
+        );
       } else {
         this.#o.events.event(c, 'Normal', 'Pulled', `Container image "${c.spec.image}" already present on machine`);
       }
@@ -333,8 +372,12 @@ export class ContainerReconciler implements Reconciler {
       const reason = backOff ? 'ImagePullBackOff' : err.code;
       const message = backOff ? `Back-off pulling image "${c.spec.image}": ${err.message}` : err.message;
       this.#o.events.event(c, 'Warning', 'Failed', err.message);
-      if (err.code === 'ErrImagePull') this.#o.events.event(c, 'Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
-      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled: { ok: false, reason: err.code, message: err.message } }));
+      if (err.code === 'ErrImagePull')
+        this.#o.events.event(c, 'Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
+      await this.#writeStatus(
+        c,
+        failing({ phase: 'Pending', reason, message, pulled: { ok: false, reason: err.code, message: err.message } }),
+      );
       throw new BackOffError(`${reason}: ${err.message}`, err);
     }
 
@@ -349,7 +392,12 @@ export class ContainerReconciler implements Reconciler {
       // Volumes first: a config error there should not cost a network attach.
       const volumeMounts = (await this.#o.mounts?.(c)) ?? [];
       const { network, dnsServers, attach } = await this.#network(c);
-      const config = { ...base, network, dnsServers, ...(volumeMounts.length > 0 ? { mounts: [...(base.mounts ?? []), ...volumeMounts] } : {}) };
+      const config = {
+        ...base,
+        network,
+        dnsServers,
+        ...(volumeMounts.length > 0 ? { mounts: [...(base.mounts ?? []), ...volumeMounts] } : {}),
+      };
       const create = async () => {
         try {
           await this.#o.runtime.create(uid, config);
@@ -378,10 +426,15 @@ export class ContainerReconciler implements Reconciler {
       if (!configError && !networkError && !isRuntimeError(err) && !SnapshotError.isInstance(err)) throw err;
       await this.#o.runtime.delete(uid, { force: true }).catch(() => undefined);
       // Nothing half-made stays: the next try attaches afresh.
-      await this.#o.networking?.networks.detach(uid).catch((e: unknown) => this.#o.logger.warn({ id: uid, err: errorMessage(e) }, 'detaching after a failed start failed'));
+      await this.#o.networking?.networks
+        .detach(uid)
+        .catch((e: unknown) =>
+          this.#o.logger.warn({ id: uid, err: errorMessage(e) }, 'detaching after a failed start failed'),
+        );
       const reason = configError ? err.code : networkError ? err.code : 'CreateContainerError';
       const message = errorMessage(err);
-      if (networkError) this.#o.events.event(c, 'Warning', err.code === 'PortInUse' ? 'PortInUse' : 'FailedNetworkSetup', message);
+      if (networkError)
+        this.#o.events.event(c, 'Warning', err.code === 'PortInUse' ? 'PortInUse' : 'FailedNetworkSetup', message);
       else this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
       if (!configError && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.
@@ -397,7 +450,11 @@ export class ContainerReconciler implements Reconciler {
    * The container's network namespace by its networkMode (made now, for the runtime), and the attach to its
    * networks (or the attachment it already has) to run beside the runtime's create.
    */
-  async #network(c: Container): Promise<{ network: ContainerNetwork; dnsServers: string[]; attach: () => Promise<NonNullable<Observation['ips']>> }> {
+  async #network(c: Container): Promise<{
+    network: ContainerNetwork;
+    dnsServers: string[];
+    attach: () => Promise<NonNullable<Observation['ips']>>;
+  }> {
     const none = async () => [];
     const n = this.#o.networking;
     if (n === undefined) return { network: { kind: 'loopback' }, dnsServers: [], attach: none };
@@ -428,7 +485,11 @@ export class ContainerReconciler implements Reconciler {
     this.#o.exits.unwatch(uid);
     const vanished = state.status === 'unknown';
     const recorded = c.status?.containerID === uid ? c.status : undefined;
-    if (vanished && recorded?.finishedAt === undefined) this.#o.logger.warn({ container: requestKey({ namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }), id: uid }, 'container process and conmon gone without an exit status');
+    if (vanished && recorded?.finishedAt === undefined)
+      this.#o.logger.warn(
+        { container: requestKey({ namespace: c.metadata.namespace ?? '', name: c.metadata.name ?? '' }), id: uid },
+        'container process and conmon gone without an exit status',
+      );
     const exitCode = state.exitCode ?? (vanished ? 255 : 0);
     const reason = vanished ? 'Error' : (state.reason ?? (exitCode === 0 ? 'Completed' : 'Error'));
     // A vanished container has no exit time of its own: the first time we saw it gone, as status recorded it.
@@ -445,7 +506,9 @@ export class ContainerReconciler implements Reconciler {
       restartCount,
       pulled: { ok: true, reason: 'Pulled' },
     };
-    const exitMessage = vanished ? 'the container process and its monitor are gone without an exit status' : `exited with code ${exitCode}${reason === 'OOMKilled' ? ' (killed by the kernel: out of memory)' : ''}`;
+    const exitMessage = vanished
+      ? 'the container process and its monitor are gone without an exit status'
+      : `exited with code ${exitCode}${reason === 'OOMKilled' ? ' (killed by the kernel: out of memory)' : ''}`;
     if (!restart) {
       await this.#writeStatus(c, {
         ...base,
@@ -459,16 +522,30 @@ export class ContainerReconciler implements Reconciler {
     // kubelet's CrashLoopBackOff, from what status and the runtime say: the delay doubles with restartCount, and
     // a run longer than backoffResetMs starts over at the base delay.
     const ranMs = state.startedAt === undefined ? 0 : Date.parse(finishedAt) - Date.parse(state.startedAt);
-    const delay = ranMs >= this.#o.backoffResetMs ? this.#o.restartBackoff.baseMs : restartDelay(this.#o.restartBackoff, restartCount);
+    const delay =
+      ranMs >= this.#o.backoffResetMs
+        ? this.#o.restartBackoff.baseMs
+        : restartDelay(this.#o.restartBackoff, restartCount);
     const wait = Date.parse(finishedAt) + delay - Date.now();
     if (wait > 0) {
       // Announced once per termination: status already saying CrashLoopBackOff for this exit means it was.
       const announced = c.status?.reason === 'CrashLoopBackOff' && recorded?.finishedAt === toTime(finishedAt);
       if (!announced) {
-        this.#o.events.event(c, 'Warning', 'BackOff', `Back-off ${formatDelay(delay)} restarting failed container ${c.metadata.name ?? ''} (${reason}, exit code ${exitCode})`);
+        this.#o.events.event(
+          c,
+          'Warning',
+          'BackOff',
+          `Back-off ${formatDelay(delay)} restarting failed container ${c.metadata.name ?? ''} (${reason}, exit code ${exitCode})`,
+        );
       }
       const message = `back-off ${formatDelay(delay)} restarting failed container; last run ${exitMessage}`;
-      await this.#writeStatus(c, { ...base, phase: 'Running', reason: 'CrashLoopBackOff', message, running: { ok: false, reason: 'CrashLoopBackOff', message } });
+      await this.#writeStatus(c, {
+        ...base,
+        phase: 'Running',
+        reason: 'CrashLoopBackOff',
+        message,
+        running: { ok: false, reason: 'CrashLoopBackOff', message },
+      });
       return { requeueAfterMs: wait };
     }
     await this.#o.runtime.delete(uid, { force: true });

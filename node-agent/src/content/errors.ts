@@ -1,7 +1,12 @@
 // Errors of the content store and of blob verification, with stable codes a Container's status can carry.
 import { BerthError } from '@berth/api';
 
-export type ContentErrorCode = 'INVALID_DIGEST' | 'CONTENT_NOT_FOUND' | 'DIGEST_MISMATCH' | 'CONTENT_TOO_LARGE' | 'CONTENT_WRITER_CLOSED';
+export type ContentErrorCode =
+  | 'INVALID_DIGEST'
+  | 'CONTENT_NOT_FOUND'
+  | 'DIGEST_MISMATCH'
+  | 'CONTENT_TOO_LARGE'
+  | 'CONTENT_WRITER_CLOSED';
 
 /** Base of every content-store error; `ContentError.isInstance` (or instanceof) holds across package copies. */
 export abstract class ContentError<Code extends ContentErrorCode = ContentErrorCode> extends BerthError<Code> {}
@@ -32,7 +37,10 @@ export class DigestMismatch extends ContentError<'DIGEST_MISMATCH'> {
       expectedSize !== undefined && actualSize !== undefined && expectedSize !== actualSize
         ? ` (expected ${expectedSize} bytes, got ${actualSize})`
         : '';
-    super('DIGEST_MISMATCH', `${what} digest mismatch: expected ${expected}, got ${actual}${sizes}; the registry served corrupt or tampered data`);
+    super(
+      'DIGEST_MISMATCH',
+      `${what} digest mismatch: expected ${expected}, got ${actual}${sizes}; the registry served corrupt or tampered data`,
+    );
   }
 }
 

@@ -124,7 +124,13 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  async #newWriter(options: WriterOptions, dir: string, hash: Hash, offset: number, release: () => void): Promise<ContentWriter> {
+  async #newWriter(
+    options: WriterOptions,
+    dir: string,
+    hash: Hash,
+    offset: number,
+    release: () => void,
+  ): Promise<ContentWriter> {
     const handle = await open(join(dir, 'data'), 'a');
     return new LocalWriter(this, options, dir, handle, hash, offset, release);
   }

@@ -2,7 +2,9 @@
 
 /** The parsed `.dockerconfigjson` of a `kubernetes.io/dockerconfigjson` Secret. */
 export interface DockerConfigJson {
-  readonly auths?: Readonly<Record<string, { readonly auth?: string; readonly username?: string; readonly password?: string }>>;
+  readonly auths?: Readonly<
+    Record<string, { readonly auth?: string; readonly username?: string; readonly password?: string }>
+  >;
 }
 
 export interface Credentials {
@@ -14,7 +16,10 @@ const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.do
 
 /** `https://host:port/v1/` → `host:port`, as docker writes keys of `auths`. */
 function normalizeKey(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+  const host = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
   return dockerHubAliases.has(host) ? 'docker.io' : host;
 }
 
@@ -29,7 +34,8 @@ export function credentialsFor(config: DockerConfigJson | undefined, registry: s
       const colon = decoded.indexOf(':');
       if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     }
-    if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+    if (typeof entry.username === 'string' && typeof entry.password === 'string')
+      return { username: entry.username, password: entry.password };
   }
   return undefined;
 }

@@ -4,9 +4,25 @@ import type { Readable } from 'node:stream';
 import { checkInteger } from '@berth/api';
 import { Agent, request, type Dispatcher } from 'undici';
 import { sha256Digest } from '../content/digest.js';
-import { basicAuthorization, credentialsFor, parseChallenge, type Challenge, type Credentials, type DockerConfigJson } from './auth.js';
+import {
+  basicAuthorization,
+  credentialsFor,
+  parseChallenge,
+  type Challenge,
+  type Credentials,
+  type DockerConfigJson,
+} from './auth.js';
 import { DigestMismatch, ImageNotFound, RegistryProtocolError, RegistryUnreachable, Unauthorized } from './errors.js';
-import { manifestAccept, parseConfig, parseManifest, selectPlatform, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from './manifest.js';
+import {
+  manifestAccept,
+  parseConfig,
+  parseManifest,
+  selectPlatform,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from './manifest.js';
 import { formatReference, isLoopback, type Reference } from './reference.js';
 import type { Remote } from './distribution.js';
 
@@ -81,12 +97,20 @@ export class RegistryClient implements Remote {
   async resolve(ref: Reference, options: ResolveOptions = {}): Promise<ResolvedImage> {
     const first = await this.fetchManifest(ref, ref.digest ?? ref.tag ?? 'latest', options);
     const parsed = parseManifest(first.bytes, first.contentType);
-    if (parsed.kind === 'manifest') return { reference: ref, digest: first.digest, manifest: parsed.manifest, manifestBytes: first.bytes };
+    if (parsed.kind === 'manifest')
+      return { reference: ref, digest: first.digest, manifest: parsed.manifest, manifestBytes: first.bytes };
     const chosen = selectPlatform(parsed.index, options.platform);
     const second = await this.fetchManifest(ref, chosen.digest, options);
     const inner = parseManifest(second.bytes, second.contentType);
-    if (inner.kind !== 'manifest') throw new RegistryProtocolError(`index ${first.digest} points at another index for its platform entry`);
-    return { reference: ref, digest: second.digest, manifest: inner.manifest, manifestBytes: second.bytes, index: { digest: first.digest, bytes: first.bytes } };
+    if (inner.kind !== 'manifest')
+      throw new RegistryProtocolError(`index ${first.digest} points at another index for its platform entry`);
+    return {
+      reference: ref,
+      digest: second.digest,
+      manifest: inner.manifest,
+      manifestBytes: second.bytes,
+      index: { digest: first.digest, bytes: first.bytes },
+    };
   }
 
   /** Fetches a manifest by tag or digest and checks its digest (against the digest asked for, or the one the registry states). */
@@ -97,8 +121,13 @@ export class RegistryClient implements Remote {
     const bytes = await readBounded(res.body, maxDocumentBytes, `manifest of ${formatReference(ref)}`);
     const actual = sha256Digest(bytes);
     const stated = headerValue(res.headers['docker-content-digest']);
-    const expected = tagOrDigest.startsWith('sha256:') ? tagOrDigest : stated?.startsWith('sha256:') ? stated : undefined;
-    if (expected !== undefined && expected !== actual) throw new DigestMismatch(expected, actual, `manifest of ${formatReference(ref)}`);
+    const expected = tagOrDigest.startsWith('sha256:')
+      ? tagOrDigest
+      : stated?.startsWith('sha256:')
+        ? stated
+        : undefined;
+    if (expected !== undefined && expected !== actual)
+      throw new DigestMismatch(expected, actual, `manifest of ${formatReference(ref)}`);
     return { digest: actual, bytes, contentType: headerValue(res.headers['content-type']) };
   }
 
@@ -107,7 +136,11 @@ export class RegistryClient implements Remote {
    * the body really starts: 0 when it sent the whole blob). The caller verifies the digest (the content
    * store does so at commit).
    */
-  async fetchBlob(ref: Reference, descriptor: Descriptor, options: RequestOptions & { readonly offset?: number } = {}): Promise<{ body: Readable; offset: number }> {
+  async fetchBlob(
+    ref: Reference,
+    descriptor: Descriptor,
+    options: RequestOptions & { readonly offset?: number } = {},
+  ): Promise<{ body: Readable; offset: number }> {
     const offset = options.offset ?? 0;
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
     const res = await this.#send(ref, `/v2/${ref.repository}/blobs/${descriptor.digest}`, headers, options, true);
@@ -116,7 +149,9 @@ export class RegistryClient implements Remote {
       const range = /^bytes (\d+)-/.exec(headerValue(res.headers['content-range']) ?? '');
       if (range?.[1] !== undefined && Number(range[1]) === offset) return { body: res.body, offset };
       await res.body.dump();
-      throw new RegistryProtocolError(`registry ${ref.registry} answered a Range request for ${descriptor.digest} with the wrong range`);
+      throw new RegistryProtocolError(
+        `registry ${ref.registry} answered a Range request for ${descriptor.digest} with the wrong range`,
+      );
     }
     if (res.statusCode === 416 && offset > 0) {
       await res.body.dump();
@@ -127,11 +162,15 @@ export class RegistryClient implements Remote {
 
   /** A small blob (an image config) read whole and digest-checked. */
   async readBlob(ref: Reference, descriptor: Descriptor, options: RequestOptions = {}): Promise<Buffer> {
-    if (descriptor.size > maxDocumentBytes) throw new RegistryProtocolError(`blob ${descriptor.digest} is too large (${descriptor.size} bytes) to be a config`);
+    if (descriptor.size > maxDocumentBytes)
+      throw new RegistryProtocolError(
+        `blob ${descriptor.digest} is too large (${descriptor.size} bytes) to be a config`,
+      );
     const { body } = await this.fetchBlob(ref, descriptor, options);
     const bytes = await readBounded(body, descriptor.size, `blob ${descriptor.digest}`);
     const actual = sha256Digest(bytes);
-    if (actual !== descriptor.digest || bytes.length !== descriptor.size) throw new DigestMismatch(descriptor.digest, actual, 'image config', descriptor.size, bytes.length);
+    if (actual !== descriptor.digest || bytes.length !== descriptor.size)
+      throw new DigestMismatch(descriptor.digest, actual, 'image config', descriptor.size, bytes.length);
     return bytes;
   }
 
@@ -139,7 +178,13 @@ export class RegistryClient implements Remote {
     return parseConfig(await this.readBlob(ref, manifest.config, options));
   }
 
-  async #send(ref: Reference, path: string, headers: Record<string, string>, options: RequestOptions, followRedirects = false): Promise<Dispatcher.ResponseData> {
+  async #send(
+    ref: Reference,
+    path: string,
+    headers: Record<string, string>,
+    options: RequestOptions,
+    followRedirects = false,
+  ): Promise<Dispatcher.ResponseData> {
     const credentials = credentialsFor(options.credentials, ref.registry);
     const key = `${ref.registry}|${ref.repository}|${credentials?.username ?? ''}`;
     const url = `${this.#baseUrl(ref.registry)}${path}`;
@@ -155,7 +200,9 @@ export class RegistryClient implements Remote {
       if (res.statusCode !== 401) {
         if (res.statusCode === 403) {
           await res.body.dump();
-          throw new Unauthorized(`registry ${ref.registry} denied access to ${ref.repository}${credentials ? ` for user ${credentials.username}` : ''}`);
+          throw new Unauthorized(
+            `registry ${ref.registry} denied access to ${ref.repository}${credentials ? ` for user ${credentials.username}` : ''}`,
+          );
         }
         return res;
       }
@@ -173,20 +220,33 @@ export class RegistryClient implements Remote {
     }
   }
 
-  async #authorize(ref: Reference, challenge: Challenge | undefined, credentials: Credentials | undefined, signal: AbortSignal | undefined): Promise<string> {
+  async #authorize(
+    ref: Reference,
+    challenge: Challenge | undefined,
+    credentials: Credentials | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     if (challenge?.scheme === 'basic') {
-      if (credentials === undefined) throw new Unauthorized(`registry ${ref.registry} requires credentials to pull ${ref.repository}; give an image pull secret`);
-      if (!isLoopback(ref.registry) && this.#plainHttp(ref.registry)) throw new Unauthorized(`refusing to send credentials to ${ref.registry} over plain HTTP`);
+      if (credentials === undefined)
+        throw new Unauthorized(
+          `registry ${ref.registry} requires credentials to pull ${ref.repository}; give an image pull secret`,
+        );
+      if (!isLoopback(ref.registry) && this.#plainHttp(ref.registry))
+        throw new Unauthorized(`refusing to send credentials to ${ref.registry} over plain HTTP`);
       return basicAuthorization(credentials);
     }
     if (challenge?.scheme !== 'bearer' || challenge.params.realm === undefined) {
-      throw new Unauthorized(`registry ${ref.registry} asked for an authentication scheme berth does not support (${challenge?.scheme ?? 'none given'})`);
+      throw new Unauthorized(
+        `registry ${ref.registry} asked for an authentication scheme berth does not support (${challenge?.scheme ?? 'none given'})`,
+      );
     }
     let realm: URL;
     try {
       realm = new URL(challenge.params.realm);
     } catch {
-      throw new Unauthorized(`registry ${ref.registry} gave an invalid token realm ${JSON.stringify(challenge.params.realm)}`);
+      throw new Unauthorized(
+        `registry ${ref.registry} gave an invalid token realm ${JSON.stringify(challenge.params.realm)}`,
+      );
     }
     if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopback(realm.host))) {
       throw new Unauthorized(`registry ${ref.registry} gave a token realm that is not HTTPS (${realm.href}); refusing`);
@@ -206,13 +266,26 @@ export class RegistryClient implements Remote {
           : `token server of ${ref.registry} refused an anonymous token (HTTP ${res.statusCode}); give an image pull secret`,
       );
     }
-    const body = JSON.parse((await readBounded(res.body, 1024 * 1024, 'token response')).toString('utf8')) as { token?: unknown; access_token?: unknown };
-    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
-    if (token === undefined || token === '') throw new Unauthorized(`token server of ${ref.registry} returned no token`);
+    const body = JSON.parse((await readBounded(res.body, 1024 * 1024, 'token response')).toString('utf8')) as {
+      token?: unknown;
+      access_token?: unknown;
+    };
+    const token =
+      typeof body.token === 'string'
+        ? body.token
+        : typeof body.access_token === 'string'
+          ? body.access_token
+          : undefined;
+    if (token === undefined || token === '')
+      throw new Unauthorized(`token server of ${ref.registry} returned no token`);
     return `Bearer ${token}`;
   }
 
-  async #request(ref: Reference, url: string, options: Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { method: 'GET' }): Promise<Dispatcher.ResponseData> {
+  async #request(
+    ref: Reference,
+    url: string,
+    options: Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { method: 'GET' },
+  ): Promise<Dispatcher.ResponseData> {
     try {
       return await request(url, { ...options, dispatcher: this.#dispatcher });
     } catch (error) {
@@ -237,11 +310,18 @@ export class RegistryClient implements Remote {
     return `${this.#plainHttp(registry) ? 'http' : 'https'}://${host}`;
   }
 
-  async #statusError(ref: Reference, res: Dispatcher.ResponseData, what: string, options: RequestOptions): Promise<Error> {
+  async #statusError(
+    ref: Reference,
+    res: Dispatcher.ResponseData,
+    what: string,
+    options: RequestOptions,
+  ): Promise<Error> {
     let codes: string[] = [];
     let detail = '';
     try {
-      const body = JSON.parse((await readBounded(res.body, 64 * 1024, 'error body')).toString('utf8')) as { errors?: { code?: string; message?: string }[] };
+      const body = JSON.parse((await readBounded(res.body, 64 * 1024, 'error body')).toString('utf8')) as {
+        errors?: { code?: string; message?: string }[];
+      };
       codes = (body.errors ?? []).map((e) => e.code ?? '');
       detail = (body.errors ?? []).map((e) => e.message ?? e.code ?? '').join('; ');
     } catch {
@@ -250,15 +330,27 @@ export class RegistryClient implements Remote {
     const name = formatReference(ref);
     if (res.statusCode === 404) {
       // distribution answers MANIFEST_UNKNOWN for a missing repository too; its tag list tells them apart.
-      if (!codes.includes('NAME_UNKNOWN') && what.startsWith('manifest') && (await this.#repositoryMissing(ref, options))) codes.push('NAME_UNKNOWN');
-      if (codes.includes('NAME_UNKNOWN')) return new ImageNotFound(`image ${name} not found: repository ${ref.repository} does not exist in registry ${ref.registry}`);
-      if (what.startsWith('blob')) return new ImageNotFound(`image ${name} is incomplete: registry ${ref.registry} has no ${what}`);
-      return new ImageNotFound(`image ${name} not found: registry ${ref.registry} has no ${ref.digest !== undefined ? `manifest ${ref.digest}` : `tag ${ref.tag ?? 'latest'}`} in ${ref.repository}`);
+      if (
+        !codes.includes('NAME_UNKNOWN') &&
+        what.startsWith('manifest') &&
+        (await this.#repositoryMissing(ref, options))
+      )
+        codes.push('NAME_UNKNOWN');
+      if (codes.includes('NAME_UNKNOWN'))
+        return new ImageNotFound(
+          `image ${name} not found: repository ${ref.repository} does not exist in registry ${ref.registry}`,
+        );
+      if (what.startsWith('blob'))
+        return new ImageNotFound(`image ${name} is incomplete: registry ${ref.registry} has no ${what}`);
+      return new ImageNotFound(
+        `image ${name} not found: registry ${ref.registry} has no ${ref.digest !== undefined ? `manifest ${ref.digest}` : `tag ${ref.tag ?? 'latest'}`} in ${ref.repository}`,
+      );
     }
-    return new RegistryProtocolError(`registry ${ref.registry} answered HTTP ${res.statusCode} for ${what} of ${name}${detail ? `: ${detail}` : ''}`);
+    return new RegistryProtocolError(
+      `registry ${ref.registry} answered HTTP ${res.statusCode} for ${what} of ${name}${detail ? `: ${detail}` : ''}`,
+    );
   }
 }
-
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -289,7 +381,10 @@ function unreachable(registry: string, error: unknown): Error {
   const cause = (error as { cause?: { code?: unknown } }).cause;
   const causeCode = String(cause?.code ?? '');
   if (tlsCodes.has(code) || tlsCodes.has(causeCode)) {
-    return new RegistryUnreachable(`TLS certificate of registry ${registry} is not trusted (${code || causeCode}); configure the registry's CA`, { cause: error });
+    return new RegistryUnreachable(
+      `TLS certificate of registry ${registry} is not trusted (${code || causeCode}); configure the registry's CA`,
+      { cause: error },
+    );
   }
   const reason = causeCode || code || (error instanceof Error ? error.message : String(error));
   return new RegistryUnreachable(`cannot reach registry ${registry}: ${reason}`, { cause: error });

@@ -13,13 +13,34 @@ export interface Remote {
   fetchManifest(ref: Reference, tagOrDigest: string, options?: RequestOptions): Promise<FetchedManifest>;
   fetchConfig(ref: Reference, manifest: ImageManifest, options?: RequestOptions): Promise<ImageConfig>;
   readBlob(ref: Reference, descriptor: Descriptor, options?: RequestOptions): Promise<Buffer>;
-  fetchBlob(ref: Reference, descriptor: Descriptor, options?: RequestOptions & { readonly offset?: number }): Promise<{ body: Readable; offset: number }>;
+  fetchBlob(
+    ref: Reference,
+    descriptor: Descriptor,
+    options?: RequestOptions & { readonly offset?: number },
+  ): Promise<{ body: Readable; offset: number }>;
   close(): Promise<void>;
 }
 
 export type { DockerConfigJson, Credentials } from './auth.js';
 export { credentialsFor } from './auth.js';
-export { RegistryClient, type RegistryClientOptions, type RequestOptions, type ResolveOptions, type ResolvedImage, type FetchedManifest } from './client.js';
+export {
+  RegistryClient,
+  type RegistryClientOptions,
+  type RequestOptions,
+  type ResolveOptions,
+  type ResolvedImage,
+  type FetchedManifest,
+} from './client.js';
 export * from './errors.js';
-export { mediaTypes, parseManifest, parseConfig, selectPlatform, type Descriptor, type ImageConfig, type ImageManifest, type ImageIndex, type Platform } from './manifest.js';
+export {
+  mediaTypes,
+  parseManifest,
+  parseConfig,
+  selectPlatform,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type ImageIndex,
+  type Platform,
+} from './manifest.js';
 export { parseReference, formatReference, isLoopback, type Reference } from './reference.js';

@@ -12,7 +12,12 @@ export const mediaTypes = {
 } as const;
 
 /** What a manifest request accepts, in order of preference. */
-export const manifestAccept = [mediaTypes.ociIndex, mediaTypes.dockerList, mediaTypes.ociManifest, mediaTypes.dockerManifest].join(', ');
+export const manifestAccept = [
+  mediaTypes.ociIndex,
+  mediaTypes.dockerList,
+  mediaTypes.ociManifest,
+  mediaTypes.dockerManifest,
+].join(', ');
 
 const layerMediaTypes = new Set([
   'application/vnd.oci.image.layer.v1.tar',
@@ -58,14 +63,23 @@ export interface ImageConfig {
   readonly rootfs: { readonly type: string; readonly diff_ids: readonly string[] };
 }
 
-export type ParsedManifest = { readonly kind: 'index'; readonly index: ImageIndex } | { readonly kind: 'manifest'; readonly manifest: ImageManifest };
+export type ParsedManifest =
+  | { readonly kind: 'index'; readonly index: ImageIndex }
+  | { readonly kind: 'manifest'; readonly manifest: ImageManifest };
 
 const invalid = (what: string) => new RegistryProtocolError(`registry returned an invalid ${what}`);
 
 function parseDescriptor(value: unknown, what: string): Descriptor {
   if (typeof value !== 'object' || value === null) throw invalid(what);
   const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string' || typeof d.digest !== 'string' || !isDigest(d.digest) || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+  if (
+    typeof d.mediaType !== 'string' ||
+    typeof d.digest !== 'string' ||
+    !isDigest(d.digest) ||
+    typeof d.size !== 'number' ||
+    !Number.isSafeInteger(d.size) ||
+    d.size < 0
+  ) {
     throw invalid(`${what} (descriptor needs mediaType, a sha256 digest and a size)`);
   }
   const p = d.platform as Record<string, unknown> | undefined;
@@ -88,13 +102,29 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   const m = json as Record<string, unknown>;
   const mediaType = typeof m.mediaType === 'string' ? m.mediaType : (contentType?.split(';')[0]?.trim() ?? '');
   if (m.schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
-    throw new UnsupportedMediaType('image uses Docker schema 1 manifests, which berth does not support; push it again with a current client');
+    throw new UnsupportedMediaType(
+      'image uses Docker schema 1 manifests, which berth does not support; push it again with a current client',
+    );
   }
-  if (mediaType === mediaTypes.ociIndex || mediaType === mediaTypes.dockerList || (mediaType === '' && Array.isArray(m.manifests))) {
+  if (
+    mediaType === mediaTypes.ociIndex ||
+    mediaType === mediaTypes.dockerList ||
+    (mediaType === '' && Array.isArray(m.manifests))
+  ) {
     if (!Array.isArray(m.manifests)) throw invalid('index');
-    return { kind: 'index', index: { mediaType: mediaType || mediaTypes.ociIndex, manifests: m.manifests.map((d) => parseDescriptor(d, 'index entry')) } };
+    return {
+      kind: 'index',
+      index: {
+        mediaType: mediaType || mediaTypes.ociIndex,
+        manifests: m.manifests.map((d) => parseDescriptor(d, 'index entry')),
+      },
+    };
   }
-  if (mediaType === mediaTypes.ociManifest || mediaType === mediaTypes.dockerManifest || (mediaType === '' && m.config !== undefined)) {
+  if (
+    mediaType === mediaTypes.ociManifest ||
+    mediaType === mediaTypes.dockerManifest ||
+    (mediaType === '' && m.config !== undefined)
+  ) {
     if (!Array.isArray(m.layers)) throw invalid('manifest (no layers)');
     const config = parseDescriptor(m.config, 'manifest config');
     if (config.mediaType !== mediaTypes.ociConfig && config.mediaType !== mediaTypes.dockerConfig) {
@@ -102,7 +132,8 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     }
     const layers = m.layers.map((d) => parseDescriptor(d, 'manifest layer'));
     for (const layer of layers) {
-      if (!layerMediaTypes.has(layer.mediaType)) throw new UnsupportedMediaType(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`);
+      if (!layerMediaTypes.has(layer.mediaType))
+        throw new UnsupportedMediaType(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`);
     }
     return { kind: 'manifest', manifest: { mediaType: mediaType || mediaTypes.ociManifest, config, layers } };
   }
@@ -118,9 +149,13 @@ export const defaultPlatform: Platform = { os: 'linux', architecture: 'amd64' };
 
 /** The index entry for `platform` (first match, as docker does; attestation entries have no platform). */
 export function selectPlatform(index: ImageIndex, platform: Platform = defaultPlatform): Descriptor {
-  const match = index.manifests.find((d) => d.platform?.os === platform.os && d.platform.architecture === platform.architecture);
+  const match = index.manifests.find(
+    (d) => d.platform?.os === platform.os && d.platform.architecture === platform.architecture,
+  );
   if (match === undefined) {
-    const offered = index.manifests.flatMap((d) => (d.platform ? [`${d.platform.os}/${d.platform.architecture}`] : [])).join(', ') || 'none';
+    const offered =
+      index.manifests.flatMap((d) => (d.platform ? [`${d.platform.os}/${d.platform.architecture}`] : [])).join(', ') ||
+      'none';
     throw new NoMatchingPlatform(`image has no ${platform.os}/${platform.architecture} variant (offers: ${offered})`);
   }
   return match;
@@ -135,7 +170,14 @@ export function parseConfig(body: Buffer): ImageConfig {
   }
   const c = json as Record<string, unknown> | null;
   const rootfs = c?.rootfs as Record<string, unknown> | undefined;
-  if (typeof c !== 'object' || c === null || typeof rootfs !== 'object' || rootfs === null || !Array.isArray(rootfs.diff_ids) || !rootfs.diff_ids.every((d) => typeof d === 'string' && isDigest(d))) {
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof rootfs !== 'object' ||
+    rootfs === null ||
+    !Array.isArray(rootfs.diff_ids) ||
+    !rootfs.diff_ids.every((d) => typeof d === 'string' && isDigest(d))
+  ) {
     throw invalid('image config (rootfs.diff_ids missing)');
   }
   return c as unknown as ImageConfig;

@@ -13,7 +13,8 @@ export interface Reference {
 
 const componentPattern = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const tagPattern = /^[\w][\w.-]{0,127}$/;
-const hostPattern = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+const hostPattern =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
 
 /**
  * Parses a reference. Like docker, a first path component with no `.` or `:` that is not `localhost`
@@ -42,14 +43,18 @@ export function parseReference(input: string): Reference {
   const parts = rest.split('/');
   let registry = 'docker.io';
   const first = parts[0] ?? '';
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
+  if (
+    parts.length > 1 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))
+  ) {
     registry = first;
     parts.shift();
     if (!hostPattern.test(registry)) throw bad(`invalid registry host ${JSON.stringify(registry)}`);
   }
   if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');
   for (const part of parts) {
-    if (!componentPattern.test(part)) throw bad(`invalid repository path component ${JSON.stringify(part)} (lowercase letters, digits, separators)`);
+    if (!componentPattern.test(part))
+      throw bad(`invalid repository path component ${JSON.stringify(part)} (lowercase letters, digits, separators)`);
   }
   if (tag === undefined && digest === undefined) tag = 'latest';
   return {

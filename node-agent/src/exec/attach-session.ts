@@ -23,7 +23,8 @@ export async function writeConmonControl(ctlPath: string, message: string): Prom
     // Non-blocking: with no conmon reading (it exited) open fails with ENXIO instead of hanging.
     handle = await open(ctlPath, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENXIO' || (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO' || (err as NodeJS.ErrnoException).code === 'ENOENT')
+      return false;
     throw err;
   }
   try {
@@ -34,8 +35,15 @@ export async function writeConmonControl(ctlPath: string, message: string): Prom
   }
 }
 
-export async function attachToContainer(target: AttachTarget, options: { readonly stdin?: boolean } = {}): Promise<StdioSession> {
-  if (target.python === undefined) throw new RuntimeError('HostNotReady', 'attach needs python3 (Debian python3) to speak to conmon\'s seqpacket socket');
+export async function attachToContainer(
+  target: AttachTarget,
+  options: { readonly stdin?: boolean } = {},
+): Promise<StdioSession> {
+  if (target.python === undefined)
+    throw new RuntimeError(
+      'HostNotReady',
+      "attach needs python3 (Debian python3) to speak to conmon's seqpacket socket",
+    );
   const child = spawn(target.python, ['-c', ATTACH_BRIDGE, target.socketPath, options.stdin === true ? '1' : '0'], {
     stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
@@ -44,7 +52,9 @@ export async function attachToContainer(target: AttachTarget, options: { readonl
   child.stdout?.pipe(stdout);
   child.stderr?.pipe(stderr);
   const exitCode = new Promise<number>((resolve, reject) => {
-    child.on('error', (err) => reject(new RuntimeError('RuntimeFailed', `attach could not start: ${err.message}`, { cause: err })));
+    child.on('error', (err) =>
+      reject(new RuntimeError('RuntimeFailed', `attach could not start: ${err.message}`, { cause: err })),
+    );
     child.on('close', (code) => resolve(code ?? 0));
   });
   exitCode.catch(() => undefined);

@@ -38,16 +38,21 @@ function execProcess(base: OciProcess, options: ExecOptions): OciProcess {
     args: options.args,
     env: [...env].map(([k, v]) => `${k}=${v}`),
     cwd: options.cwd ?? base.cwd,
-    ...(options.tty === true && options.size !== undefined ? { consoleSize: { height: options.size.rows, width: options.size.cols } } : {}),
+    ...(options.tty === true && options.size !== undefined
+      ? { consoleSize: { height: options.size.rows, width: options.size.cols } }
+      : {}),
   };
 }
 
 /** crun's words when argv[0] cannot be found or run; stable across crun 1.x. */
-const NOT_FOUND = /executable file `[^`]*` not found|exec(?:utable)?[^\n]*: No such file or directory|: Permission denied/;
+const NOT_FOUND =
+  /executable file `[^`]*` not found|exec(?:utable)?[^\n]*: No such file or directory|: Permission denied/;
 
 function exitCodeOf(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(new RuntimeError('RuntimeFailed', `exec could not start: ${err.message}`, { cause: err })));
+    child.on('error', (err) =>
+      reject(new RuntimeError('RuntimeFailed', `exec could not start: ${err.message}`, { cause: err })),
+    );
     child.on('close', (code, signal) => {
       resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal)));
     });
@@ -70,7 +75,11 @@ function sniffNotFound(source: NodeJS.ReadableStream, sink: PassThrough): () => 
     if (head.length < 4096) {
       head += chunk.toString('utf8');
       const m = NOT_FOUND.exec(head);
-      if (m !== null && found === undefined) found = head.split('\n').find((l) => NOT_FOUND.test(l))?.trim();
+      if (m !== null && found === undefined)
+        found = head
+          .split('\n')
+          .find((l) => NOT_FOUND.test(l))
+          ?.trim();
     }
   });
   source.pipe(sink);
@@ -78,8 +87,10 @@ function sniffNotFound(source: NodeJS.ReadableStream, sink: PassThrough): () => 
 }
 
 export async function execInContainer(target: ExecTarget, options: ExecOptions): Promise<StdioSession> {
-  if (options.args.length === 0 || options.args[0] === '') throw new RuntimeError('InvalidConfig', 'exec needs a command');
-  if (options.cwd !== undefined && !path.isAbsolute(options.cwd)) throw new RuntimeError('InvalidConfig', 'exec cwd must be absolute');
+  if (options.args.length === 0 || options.args[0] === '')
+    throw new RuntimeError('InvalidConfig', 'exec needs a command');
+  if (options.cwd !== undefined && !path.isAbsolute(options.cwd))
+    throw new RuntimeError('InvalidConfig', 'exec cwd must be absolute');
   const tty = options.tty === true;
   if (tty && target.python === undefined) {
     throw new RuntimeError('HostNotReady', 'tty exec needs python3 (Debian python3) to receive the pty from crun');
@@ -93,9 +104,22 @@ export async function execInContainer(target: ExecTarget, options: ExecOptions):
   let control: NodeJS.WritableStream | undefined;
   if (tty) {
     const socketPath = path.join(target.containerDir, `console-${token}.sock`);
-    child = spawn(target.python ?? 'python3', ['-c', CONSOLE_BRIDGE, socketPath, target.runtimePath, ...runtimeArgs, '--tty', `--console-socket=${socketPath}`, target.id], {
-      stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      target.python ?? 'python3',
+      [
+        '-c',
+        CONSOLE_BRIDGE,
+        socketPath,
+        target.runtimePath,
+        ...runtimeArgs,
+        '--tty',
+        `--console-socket=${socketPath}`,
+        target.id,
+      ],
+      {
+        stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+      },
+    );
     control = (child.stdio[3] ?? undefined) as NodeJS.WritableStream | undefined;
   } else {
     child = spawn(target.runtimePath, [...runtimeArgs, target.id], {
@@ -110,7 +134,10 @@ export async function execInContainer(target: ExecTarget, options: ExecOptions):
   const exitCode = exited.then((code) => {
     const line = notFound();
     if (line !== undefined && (code === 255 || code === 127 || code === 126)) {
-      throw new RuntimeError('CommandNotFound', `${options.args[0] ?? ''}: command not found in the container (${line})`);
+      throw new RuntimeError(
+        'CommandNotFound',
+        `${options.args[0] ?? ''}: command not found in the container (${line})`,
+      );
     }
     return code;
   });

@@ -41,10 +41,24 @@ export function parseMountInfo(text: string): MountEntry[] {
   return entries;
 }
 
-const V1_NON_CONTROLLER_OPTIONS = new Set(['rw', 'ro', 'nosuid', 'nodev', 'noexec', 'relatime', 'xattr', 'clone_children', 'noprefix']);
+const V1_NON_CONTROLLER_OPTIONS = new Set([
+  'rw',
+  'ro',
+  'nosuid',
+  'nodev',
+  'noexec',
+  'relatime',
+  'xattr',
+  'clone_children',
+  'noprefix',
+]);
 
 /** Classifies mountinfo text; `unifiedControllers` is read separately because it lives in the hierarchy. */
-export function classifyCgroupMounts(mountinfo: string): { mode: CgroupMode; v1: Map<string, string>; unifiedMount: string | undefined } {
+export function classifyCgroupMounts(mountinfo: string): {
+  mode: CgroupMode;
+  v1: Map<string, string>;
+  unifiedMount: string | undefined;
+} {
   const v1 = new Map<string, string>();
   let unifiedMount: string | undefined;
   for (const m of parseMountInfo(mountinfo)) {

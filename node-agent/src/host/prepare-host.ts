@@ -74,9 +74,13 @@ async function mountHugetlbV1(cgroupRoot: string): Promise<void> {
   const script = `mountpoint -q "$1" || { mkdir -p "$1" && mount -t cgroup -o hugetlb cgroup "$1"; }`;
   const r = await runCommand('flock', ['/run/berth-host-prepare.lock', 'sh', '-c', script, 'sh', target]);
   if (r.code !== 0) {
-    throw new RuntimeError('HostNotReady', `mounting a v1 hugetlb cgroup hierarchy at ${target} failed: ${r.stderr.trim()}`, {
-      stderr: r.stderr,
-    });
+    throw new RuntimeError(
+      'HostNotReady',
+      `mounting a v1 hugetlb cgroup hierarchy at ${target} failed: ${r.stderr.trim()}`,
+      {
+        stderr: r.stderr,
+      },
+    );
   }
 }
 
@@ -101,10 +105,15 @@ export async function prepareHost(options: PrepareHostOptions = {}): Promise<Hos
     if (!cgroups.v1.has('hugetlb')) {
       throw new RuntimeError('HostNotReady', 'mounted a v1 hugetlb hierarchy but mountinfo does not show it');
     }
-    actions.push(`mounted a v1 hugetlb cgroup hierarchy at ${cgroups.v1.get('hugetlb') ?? ''} (crun rejects hugetlb on the v2 side of a hybrid host)`);
+    actions.push(
+      `mounted a v1 hugetlb cgroup hierarchy at ${cgroups.v1.get('hugetlb') ?? ''} (crun rejects hugetlb on the v2 side of a hybrid host)`,
+    );
   }
   if (cgroups.mode !== 'v2' && !cgroups.v1.has('memory')) {
-    throw new RuntimeError('HostNotReady', 'cgroup v1 host without a memory hierarchy: memory limits cannot be enforced');
+    throw new RuntimeError(
+      'HostNotReady',
+      'cgroup v1 host without a memory hierarchy: memory limits cannot be enforced',
+    );
   }
 
   const order: Array<'crun' | 'runc'> = options.preferRuntime === 'runc' ? ['runc', 'crun'] : ['crun', 'runc'];
@@ -116,9 +125,14 @@ export async function prepareHost(options: PrepareHostOptions = {}): Promise<Hos
       break;
     }
   }
-  if (runtime === undefined) throw new RuntimeError('HostNotReady', 'neither crun nor runc is installed (hack/install-debian-deps.sh installs both)');
+  if (runtime === undefined)
+    throw new RuntimeError(
+      'HostNotReady',
+      'neither crun nor runc is installed (hack/install-debian-deps.sh installs both)',
+    );
   const conmonPath = await findExecutable('conmon', searchPath);
-  if (conmonPath === undefined) throw new RuntimeError('HostNotReady', 'conmon is not installed (hack/install-debian-deps.sh installs it)');
+  if (conmonPath === undefined)
+    throw new RuntimeError('HostNotReady', 'conmon is not installed (hack/install-debian-deps.sh installs it)');
   const conmon = { path: conmonPath, version: await toolVersion(conmonPath) };
 
   // Only the distribution's python: version managers' shims depend on the caller's environment.

@@ -7,7 +7,13 @@ import type { ContentStore, ContentWriter } from '../content/content.js';
 import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../distribution/client.js';
 import { ContentError, DigestMismatch } from '../content/errors.js';
 import { RegistryProtocolError, RegistryUnreachable } from '../distribution/errors.js';
-import { parseConfig, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from '../distribution/manifest.js';
+import {
+  parseConfig,
+  parseManifest,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+} from '../distribution/manifest.js';
 import { formatReference, parseReference, type Reference } from '../distribution/reference.js';
 import type { Remote } from '../distribution/distribution.js';
 import { LayerStore } from '../unpack/layer-store.js';
@@ -36,7 +42,8 @@ export class ImageStore implements ImageService {
   constructor(options: ImageStoreOptions = {}) {
     const root = options.root ?? '/var/lib/berth/node';
     const concurrency = options.concurrency ?? 3;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`ImageStore option concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new InvalidArgumentError(`ImageStore option concurrency must be a positive integer, got ${concurrency}`);
     this.content = new LocalContentStore(join(root, 'content'));
     this.layers = new LayerStore(root);
     this.#remote = options.remote ?? new RegistryClient(options.registry ?? {});
@@ -58,7 +65,9 @@ export class ImageStore implements ImageService {
     options.onProgress?.({ kind: 'resolved', digest, layers: manifest.layers.length });
     const config = await this.#config(ref, manifest, request);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-      throw new RegistryProtocolError(`image ${formatReference(ref)} is inconsistent: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`);
+      throw new RegistryProtocolError(
+        `image ${formatReference(ref)} is inconsistent: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`,
+      );
     }
     let downloadedBytes = 0;
     const layers = await mapBounded(manifest.layers, this.#concurrency, async (layer, i): Promise<PulledLayer> => {
@@ -73,26 +82,37 @@ export class ImageStore implements ImageService {
         applied = fetched.applied;
         options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'unpacked' });
       }
-      if (applied.diffID !== diffID) throw new RegistryProtocolError(`layer ${layer.digest} of ${formatReference(ref)} unpacks to ${applied.diffID}, but the config lists ${diffID}`);
+      if (applied.diffID !== diffID)
+        throw new RegistryProtocolError(
+          `layer ${layer.digest} of ${formatReference(ref)} unpacks to ${applied.diffID}, but the config lists ${diffID}`,
+        );
       return { digest: layer.digest, diffID, size: layer.size, dir: applied.dir };
     });
     return { reference: formatReference(ref), digest, config, layers, downloadedBytes };
   }
 
   /** By digest and already stored: no network at all. Otherwise ask the registry (a tag may have moved). */
-  async #manifest(ref: Reference, options: PullOptions, request: RequestOptions): Promise<{ digest: string; manifest: ImageManifest }> {
+  async #manifest(
+    ref: Reference,
+    options: PullOptions,
+    request: RequestOptions,
+  ): Promise<{ digest: string; manifest: ImageManifest }> {
     if (ref.digest !== undefined && (await this.content.info(ref.digest)) !== undefined) {
       const parsed = parseManifest(await this.content.readBlob(ref.digest), undefined);
       if (parsed.kind === 'manifest') return { digest: ref.digest, manifest: parsed.manifest };
     }
-    const resolved = await this.#remote.resolve(ref, { ...request, ...(options.platform ? { platform: options.platform } : {}) });
+    const resolved = await this.#remote.resolve(ref, {
+      ...request,
+      ...(options.platform ? { platform: options.platform } : {}),
+    });
     await this.#storeBytes(resolved.digest, resolved.manifestBytes);
     if (resolved.index !== undefined) await this.#storeBytes(resolved.index.digest, resolved.index.bytes);
     return { digest: resolved.digest, manifest: resolved.manifest };
   }
 
   async #config(ref: Reference, manifest: ImageManifest, request: RequestOptions): Promise<ImageConfig> {
-    if ((await this.content.info(manifest.config.digest)) !== undefined) return parseConfig(await this.content.readBlob(manifest.config.digest));
+    if ((await this.content.info(manifest.config.digest)) !== undefined)
+      return parseConfig(await this.content.readBlob(manifest.config.digest));
     const bytes = await this.#remote.readBlob(ref, manifest.config, request);
     await this.#storeBytes(manifest.config.digest, bytes);
     return parseConfig(bytes);
@@ -122,10 +142,22 @@ export class ImageStore implements ImageService {
    * it streams in (and published only after the blob's digest checks out at commit); a partial one is
    * resumed with a Range request, committed, then unpacked. Returns the applied layer and bytes fetched.
    */
-  async #fetchLayer(ref: Reference, layer: Descriptor, diffID: string, options: PullOptions, request: RequestOptions): Promise<{ applied: AppliedLayer; downloaded: number }> {
-    if ((await this.content.info(layer.digest)) !== undefined) return { applied: await this.#unpack(layer, diffID, options), downloaded: 0 };
+  async #fetchLayer(
+    ref: Reference,
+    layer: Descriptor,
+    diffID: string,
+    options: PullOptions,
+    request: RequestOptions,
+  ): Promise<{ applied: AppliedLayer; downloaded: number }> {
+    if ((await this.content.info(layer.digest)) !== undefined)
+      return { applied: await this.#unpack(layer, diffID, options), downloaded: 0 };
     // The ref is the digest: concurrent pulls of one layer queue on it and the second finds it committed.
-    const writer = await this.content.writer({ ref: layer.digest, digest: layer.digest, size: layer.size, ...(options.signal ? { signal: options.signal } : {}) });
+    const writer = await this.content.writer({
+      ref: layer.digest,
+      digest: layer.digest,
+      size: layer.size,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     try {
       if ((await this.content.info(layer.digest)) !== undefined) {
         await writer.close();
@@ -162,7 +194,14 @@ export class ImageStore implements ImageService {
   }
 
   /** Download and unpack at once: each chunk goes to the ingest file and to the unpacker. */
-  async #streamLayer(ref: Reference, layer: Descriptor, diffID: string, writer: ContentWriter, body: Readable, options: PullOptions): Promise<{ applied: AppliedLayer; downloaded: number }> {
+  async #streamLayer(
+    ref: Reference,
+    layer: Descriptor,
+    diffID: string,
+    writer: ContentWriter,
+    body: Readable,
+    options: PullOptions,
+  ): Promise<{ applied: AppliedLayer; downloaded: number }> {
     const pass = new PassThrough({ highWaterMark: 1 << 20 });
     let feedError: unknown;
     const feed = (async (): Promise<void> => {
@@ -213,7 +252,13 @@ export class ImageStore implements ImageService {
     return { applied, downloaded: layer.size };
   }
 
-  #downloadError(ref: Reference, layer: Descriptor, writer: ContentWriter, error: unknown, options: PullOptions): unknown {
+  #downloadError(
+    ref: Reference,
+    layer: Descriptor,
+    writer: ContentWriter,
+    error: unknown,
+    options: PullOptions,
+  ): unknown {
     if (ContentError.isInstance(error) || options.signal?.aborted === true) return error;
     // A connection dropped mid-body: the bytes so far stay in the ingest for a resume.
     return new RegistryUnreachable(
@@ -249,7 +294,11 @@ function drainedOrClosed(stream: PassThrough): Promise<void> {
 }
 
 /** Runs `work` over `items` with at most `limit` at once; results keep the input order. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

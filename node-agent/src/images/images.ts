@@ -8,7 +8,12 @@ import type { DockerConfigJson, ImageConfig, Platform } from '../distribution/di
 
 export type PullProgress =
   | { readonly kind: 'resolved'; readonly digest: string; readonly layers: number }
-  | { readonly kind: 'layer'; readonly digest: string; readonly phase: 'cached' | 'downloading' | 'downloaded' | 'unpacked'; readonly bytes?: number };
+  | {
+      readonly kind: 'layer';
+      readonly digest: string;
+      readonly phase: 'cached' | 'downloading' | 'downloaded' | 'unpacked';
+      readonly bytes?: number;
+    };
 
 export interface PullOptions {
   /** Parsed dockerconfigjson of the Container's image pull secret. */

@@ -125,7 +125,8 @@ async function tailStart(files: readonly string[], n: number, streams: ReadonlyS
   }
   let earliest: Position | undefined;
   for (const p of ring) {
-    if (earliest === undefined || p.file < earliest.file || (p.file === earliest.file && p.offset < earliest.offset)) earliest = p;
+    if (earliest === undefined || p.file < earliest.file || (p.file === earliest.file && p.offset < earliest.offset))
+      earliest = p;
   }
   return earliest ?? { file: last, offset: await sizeOf(files[last] ?? '') };
 }
@@ -149,8 +150,10 @@ async function openIfExists(file: string): Promise<FileHandle | undefined> {
 
 /** Throws InvalidArgumentError for options no read can honour (a negative tail or age, a 0 poll interval). */
 export function checkLogReadOptions(options: LogReadOptions): void {
-  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0)) throw new InvalidArgumentError(`tailLines must be a non-negative integer, got ${options.tailLines}`);
-  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0)) throw new InvalidArgumentError(`sinceSeconds must be >= 0, got ${options.sinceSeconds}`);
+  if (options.tailLines !== undefined && (!Number.isInteger(options.tailLines) || options.tailLines < 0))
+    throw new InvalidArgumentError(`tailLines must be a non-negative integer, got ${options.tailLines}`);
+  if (options.sinceSeconds !== undefined && !(options.sinceSeconds >= 0))
+    throw new InvalidArgumentError(`sinceSeconds must be >= 0, got ${options.sinceSeconds}`);
   checkInteger('readLogEntries', 'pollMs', options.pollMs);
 }
 
@@ -158,13 +161,17 @@ export function checkLogReadOptions(options: LogReadOptions): void {
  * Log entries from `files` (oldest first: the rotated `.1`, then the live log). With `follow` it keeps
  * reading the live file and, when the writer replaces it (rotation), finishes the old one and moves on.
  */
-export async function* readLogEntries(files: readonly string[], options: LogReadOptions = {}): AsyncGenerator<LogEntry> {
+export async function* readLogEntries(
+  files: readonly string[],
+  options: LogReadOptions = {},
+): AsyncGenerator<LogEntry> {
   // Checked before anything is opened (and even with no files), so a caller's bug shows on its first call.
   checkLogReadOptions(options);
   if (files.length === 0) return;
   const streams = new Set<LogStreamName>(options.streams ?? ['stdout', 'stderr']);
   const sinceMs = options.sinceSeconds === undefined ? undefined : Date.now() - options.sinceSeconds * 1000;
-  const start: Position = options.tailLines === undefined ? { file: 0, offset: 0 } : await tailStart(files, options.tailLines, streams);
+  const start: Position =
+    options.tailLines === undefined ? { file: 0, offset: 0 } : await tailStart(files, options.tailLines, streams);
   const pending = new Map<LogStreamName, { time: string; text: string }>();
   const pollMs = options.pollMs ?? 100;
   // While catching up on a tail, hold at most n entries so only the last n come out.
@@ -239,10 +246,11 @@ export async function* readLogEntries(files: readonly string[], options: LogRead
       }
       if (options.until !== undefined && (await options.until())) {
         // One more pass: the writer may have flushed its last lines just before finishing.
-        if (handle !== undefined) for await (const { line, end } of linesFrom(handle, offset)) {
-          offset = end;
-          yield* emit(consume(line));
-        }
+        if (handle !== undefined)
+          for await (const { line, end } of linesFrom(handle, offset)) {
+            offset = end;
+            yield* emit(consume(line));
+          }
         return;
       }
       try {

@@ -15,7 +15,11 @@ export function rotatedLogPath(logPath: string): string {
  * and `reopen` tells the writer to start a new file. Lines written between the two land in `.1`, where
  * readers still find them. Returns whether it rotated.
  */
-export async function rotateLogIfLarger(logPath: string, maxBytes: number, reopen: () => Promise<boolean>): Promise<boolean> {
+export async function rotateLogIfLarger(
+  logPath: string,
+  maxBytes: number,
+  reopen: () => Promise<boolean>,
+): Promise<boolean> {
   let size: number;
   try {
     size = (await stat(logPath)).size;

@@ -48,9 +48,16 @@ const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 function checkDefinition(net: NetworkDefinition): void {
   const m = CIDR.exec(net.subnet);
   if (m === null || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30 || Number(m[5]) < 8) {
-    throw new NetworkError('InvalidNetwork', `network ${net.name}: subnet ${JSON.stringify(net.subnet)} is not an IPv4 CIDR with a prefix of 8 to 30`);
+    throw new NetworkError(
+      'InvalidNetwork',
+      `network ${net.name}: subnet ${JSON.stringify(net.subnet)} is not an IPv4 CIDR with a prefix of 8 to 30`,
+    );
   }
-  if (!BRIDGE_NAME.test(net.bridge)) throw new NetworkError('InvalidNetwork', `network ${net.name}: bridge name ${JSON.stringify(net.bridge)} must be 1-15 of [a-zA-Z0-9_.-]`);
+  if (!BRIDGE_NAME.test(net.bridge))
+    throw new NetworkError(
+      'InvalidNetwork',
+      `network ${net.name}: bridge name ${JSON.stringify(net.bridge)} must be 1-15 of [a-zA-Z0-9_.-]`,
+    );
 }
 
 /** The conflist for one network of one container: bridge with host-local IPAM, then portmap when ports are published. */
@@ -101,7 +108,12 @@ function addressesOf(record: AttachmentRecord): NetworkAddress[] {
   return out;
 }
 
-const toAttachment = (r: AttachmentRecord): Attachment => ({ id: r.id, netns: r.netns, addresses: addressesOf(r), ports: r.ports });
+const toAttachment = (r: AttachmentRecord): Attachment => ({
+  id: r.id,
+  netns: r.netns,
+  addresses: addressesOf(r),
+  ports: r.ports,
+});
 
 export class CniNetworks implements Networks {
   readonly #recordsDir: string;
@@ -142,7 +154,11 @@ export class CniNetworks implements Networks {
       netns,
       ports,
       complete: false,
-      networks: request.networks.map((n, i) => ({ name: n.name, ifName: `eth${i}`, config: configList(n, i === 0 ? ports : [], this.#ipamDir) })),
+      networks: request.networks.map((n, i) => ({
+        name: n.name,
+        ifName: `eth${i}`,
+        config: configList(n, i === 0 ? ports : [], this.#ipamDir),
+      })),
     };
     const claim = async () => {
       if (ports.length > 0) await this.#checkPorts(id, ports);
@@ -206,7 +222,11 @@ export class CniNetworks implements Networks {
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i] as PortMapping;
       for (const q of ports.slice(0, i)) {
-        if (portsClash(p, q)) throw new NetworkError('PortInUse', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is published twice by this container`);
+        if (portsClash(p, q))
+          throw new NetworkError(
+            'PortInUse',
+            `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is published twice by this container`,
+          );
       }
     }
     for (const other of await this.list()) {
@@ -214,13 +234,25 @@ export class CniNetworks implements Networks {
       const r = await this.#read(other);
       for (const q of r?.ports ?? []) {
         const p = ports.find((x) => portsClash(x, q));
-        if (p !== undefined) throw new NetworkError('PortInUse', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already published by container ${other}`);
+        if (p !== undefined)
+          throw new NetworkError(
+            'PortInUse',
+            `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already published by container ${other}`,
+          );
       }
     }
     for (const p of ports) {
       const code = await probePort(p);
-      if (code === 'EADDRINUSE') throw new NetworkError('PortInUse', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already in use on this node`);
-      if (code !== undefined) throw new NetworkError('InvalidNetwork', `host port ${p.hostIP}:${p.hostPort}/${p.protocol} cannot be published: ${code}`);
+      if (code === 'EADDRINUSE')
+        throw new NetworkError(
+          'PortInUse',
+          `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already in use on this node`,
+        );
+      if (code !== undefined)
+        throw new NetworkError(
+          'InvalidNetwork',
+          `host port ${p.hostIP}:${p.hostPort}/${p.protocol} cannot be published: ${code}`,
+        );
     }
   }
 

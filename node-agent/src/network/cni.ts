@@ -72,9 +72,20 @@ export class Cni {
     if (first !== undefined) throw first;
   }
 
-  async #exec(command: 'ADD' | 'DEL' | 'CHECK', list: NetworkConfigList, plugin: PluginConfig, args: CniRuntimeArgs, prevResult: CniResult | undefined): Promise<CniResult> {
+  async #exec(
+    command: 'ADD' | 'DEL' | 'CHECK',
+    list: NetworkConfigList,
+    plugin: PluginConfig,
+    args: CniRuntimeArgs,
+    prevResult: CniResult | undefined,
+  ): Promise<CniResult> {
     // The runtime injects name, cniVersion and prevResult into each plugin's config (spec: "Network configuration list").
-    const config = { ...plugin, cniVersion: list.cniVersion, name: list.name, ...(prevResult !== undefined ? { prevResult } : {}) };
+    const config = {
+      ...plugin,
+      cniVersion: list.cniVersion,
+      name: list.name,
+      ...(prevResult !== undefined ? { prevResult } : {}),
+    };
     const env: NodeJS.ProcessEnv = {
       // Plugins run iptables and friends from PATH.
       PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -94,20 +105,28 @@ export class Cni {
       } catch {
         // Not JSON: stderr says it.
       }
-      throw new NetworkError('NetworkPluginFailed', `CNI ${plugin.type} ${command} on network ${list.name} failed: ${detail}`);
+      throw new NetworkError(
+        'NetworkPluginFailed',
+        `CNI ${plugin.type} ${command} on network ${list.name} failed: ${detail}`,
+      );
     }
     if (command !== 'ADD') return prevResult ?? { cniVersion: list.cniVersion };
     try {
       return JSON.parse(out.stdout) as CniResult;
     } catch (err) {
-      throw new NetworkError('NetworkPluginFailed', `CNI ${plugin.type} ADD on network ${list.name} printed no JSON result`, { cause: err });
+      throw new NetworkError(
+        'NetworkPluginFailed',
+        `CNI ${plugin.type} ADD on network ${list.name} printed no JSON result`,
+        { cause: err },
+      );
     }
   }
 
   readonly #found = new Map<string, string>();
 
   async #find(type: string): Promise<string> {
-    if (!/^[a-z0-9_-]+$/i.test(type)) throw new NetworkError('InvalidNetwork', `CNI plugin type ${JSON.stringify(type)} is not a plugin name`);
+    if (!/^[a-z0-9_-]+$/i.test(type))
+      throw new NetworkError('InvalidNetwork', `CNI plugin type ${JSON.stringify(type)} is not a plugin name`);
     const hit = this.#found.get(type);
     if (hit !== undefined) return hit;
     for (const dir of this.#dirs) {
@@ -120,6 +139,9 @@ export class Cni {
         // Next directory.
       }
     }
-    throw new NetworkError('NetworkPluginFailed', `CNI plugin ${type} not found in ${this.#dirs.join(', ')} (Debian package containernetworking-plugins)`);
+    throw new NetworkError(
+      'NetworkPluginFailed',
+      `CNI plugin ${type} not found in ${this.#dirs.join(', ')} (Debian package containernetworking-plugins)`,
+    );
   }
 }

@@ -26,7 +26,10 @@ export class NetnsDir {
     const out = await runCommand('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
     if (out.code !== 0) {
       await this.remove(id).catch(() => undefined);
-      throw new NetworkError('NetnsFailed', `creating network namespace ${file} failed: ${out.stderr.trim() || `exit ${out.code ?? out.signal}`}`);
+      throw new NetworkError(
+        'NetnsFailed',
+        `creating network namespace ${file} failed: ${out.stderr.trim() || `exit ${out.code ?? out.signal}`}`,
+      );
     }
     return file;
   }
@@ -41,7 +44,8 @@ export class NetnsDir {
     const file = this.pathOf(id);
     if ((await mountedUnder(this.dir)).has(file)) {
       const out = await runCommand('umount', [file]);
-      if (out.code !== 0) throw new NetworkError('NetnsFailed', `unmounting network namespace ${file} failed: ${out.stderr.trim()}`);
+      if (out.code !== 0)
+        throw new NetworkError('NetnsFailed', `unmounting network namespace ${file} failed: ${out.stderr.trim()}`);
     }
     await rm(file, { force: true });
   }

@@ -14,16 +14,24 @@ export function probePort(port: PortMapping): Promise<string | undefined> {
         socket.close();
         failed(err);
       });
-      socket.bind({ address: port.hostIP, port: port.hostPort, exclusive: true }, () => socket.close(() => resolve(undefined)));
+      socket.bind({ address: port.hostIP, port: port.hostPort, exclusive: true }, () =>
+        socket.close(() => resolve(undefined)),
+      );
       return;
     }
     const server = createServer();
     server.once('error', failed);
-    server.listen({ host: port.hostIP, port: port.hostPort, exclusive: true }, () => server.close(() => resolve(undefined)));
+    server.listen({ host: port.hostIP, port: port.hostPort, exclusive: true }, () =>
+      server.close(() => resolve(undefined)),
+    );
   });
 }
 
 /** Two mappings claim the same host socket (0.0.0.0 overlaps every address). */
 export function portsClash(a: PortMapping, b: PortMapping): boolean {
-  return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIP === b.hostIP || a.hostIP === '0.0.0.0' || b.hostIP === '0.0.0.0');
+  return (
+    a.protocol === b.protocol &&
+    a.hostPort === b.hostPort &&
+    (a.hostIP === b.hostIP || a.hostIP === '0.0.0.0' || b.hostIP === '0.0.0.0')
+  );
 }

@@ -35,15 +35,28 @@ export function definitionOf(net: Network): NetworkDefinition {
   const name = net.metadata?.name ?? '';
   const where = `Network ${namespace}/${name}`;
   const spec = net.spec ?? {};
-  if (spec.subnet === undefined) throw new NetworkError('InvalidNetwork', `${where} has no spec.subnet (allocation from a pool is not implemented yet)`);
+  if (spec.subnet === undefined)
+    throw new NetworkError(
+      'InvalidNetwork',
+      `${where} has no spec.subnet (allocation from a pool is not implemented yet)`,
+    );
   const range = cidrRange(spec.subnet);
-  if (range === undefined) throw new NetworkError('InvalidNetwork', `${where}: spec.subnet ${JSON.stringify(spec.subnet)} is not an IPv4 CIDR with its host bits zero`);
+  if (range === undefined)
+    throw new NetworkError(
+      'InvalidNetwork',
+      `${where}: spec.subnet ${JSON.stringify(spec.subnet)} is not an IPv4 CIDR with its host bits zero`,
+    );
   if (spec.gateway !== undefined) {
     const gw = toInt(spec.gateway);
-    if (gw === undefined || gw <= range[0] || gw >= range[1]) throw new NetworkError('InvalidNetwork', `${where}: spec.gateway ${spec.gateway} is not a host address of ${spec.subnet}`);
+    if (gw === undefined || gw <= range[0] || gw >= range[1])
+      throw new NetworkError(
+        'InvalidNetwork',
+        `${where}: spec.gateway ${spec.gateway} is not a host address of ${spec.subnet}`,
+      );
   }
   // Bridge names are at most 15 characters: a digest of namespace/name keeps them unique on the node.
-  const bridge = spec.bridgeName ?? `bn${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 10)}`;
+  const bridge =
+    spec.bridgeName ?? `bn${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 10)}`;
   return {
     name,
     // Namespaces are DNS labels and names DNS subdomains: '_' appears in neither, so this is unique.

@@ -64,7 +64,9 @@ export class NodeHeartbeat {
             labels: {
               'kubernetes.io/hostname': nodeName,
               'kubernetes.io/os': 'linux',
-              ...(this.#o.machine.nodeInfo?.architecture !== undefined ? { 'kubernetes.io/arch': this.#o.machine.nodeInfo.architecture } : {}),
+              ...(this.#o.machine.nodeInfo?.architecture !== undefined
+                ? { 'kubernetes.io/arch': this.#o.machine.nodeInfo.architecture }
+                : {}),
             },
           },
           spec: {},
@@ -102,7 +104,9 @@ export class NodeHeartbeat {
       metadata: {
         name: this.#o.nodeName,
         namespace: leaseNamespace,
-        ...(this.#lease?.metadata?.resourceVersion !== undefined ? { resourceVersion: this.#lease.metadata.resourceVersion } : {}),
+        ...(this.#lease?.metadata?.resourceVersion !== undefined
+          ? { resourceVersion: this.#lease.metadata.resourceVersion }
+          : {}),
         ...(node?.metadata?.uid !== undefined
           ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.#o.nodeName, uid: node.metadata.uid }] }
           : {}),
@@ -120,7 +124,10 @@ export class NodeHeartbeat {
     for (let attempt = 0; attempt < 3; attempt++) {
       this.#lease ??= await api.readLease(leaseNamespace, nodeName);
       try {
-        this.#lease = this.#lease === undefined ? await api.createLease(leaseNamespace, this.#leaseBody()) : await api.replaceLease(leaseNamespace, nodeName, this.#leaseBody());
+        this.#lease =
+          this.#lease === undefined
+            ? await api.createLease(leaseNamespace, this.#leaseBody())
+            : await api.replaceLease(leaseNamespace, nodeName, this.#leaseBody());
         return;
       } catch (err) {
         // Someone else wrote it (or it vanished): read it again and retry.

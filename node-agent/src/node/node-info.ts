@@ -52,7 +52,15 @@ function toolVersion(name: string, versionLine: string): string {
   return `${name}://${m?.[1] ?? 'unknown'}`;
 }
 
-const goArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const goArch: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 /** This machine's architecture in Kubernetes' (Go's) words: `amd64`, `arm64`, … */
 export function nodeArchitecture(): string {
@@ -62,7 +70,9 @@ export function nodeArchitecture(): string {
 /** The node-agent package's version (the same relative path from src/ and dist/). */
 export async function agentVersion(): Promise<string> {
   try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     return `v${typeof pkg.version === 'string' ? pkg.version : '0.0.0'}`;
   } catch {
     return 'v0.0.0';

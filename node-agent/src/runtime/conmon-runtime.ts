@@ -111,13 +111,20 @@ async function isConmonOf(pid: number, id: string): Promise<boolean> {
 }
 
 /** crun's wording when the process's executable is missing or not executable. */
-const COMMAND_NOT_FOUND = /executable file `[^`]*` not found|exec(?:ve)?[^\n]*(No such file or directory|Permission denied)|not found in \$PATH/;
+const COMMAND_NOT_FOUND =
+  /executable file `[^`]*` not found|exec(?:ve)?[^\n]*(No such file or directory|Permission denied)|not found in \$PATH/;
 const IMPOSSIBLE_LIMIT = /(memory|cpu|pids)\.[a-z_.]+[^\n]*(Invalid argument|Device or resource busy)/;
 
 function classifyRuntimeFailure(what: string, message: string): RuntimeError {
   const text = message.trim();
-  if (COMMAND_NOT_FOUND.test(text)) return new RuntimeError('CommandNotFound', `${what}: the command does not exist in the container (${text})`, { stderr: text });
-  if (IMPOSSIBLE_LIMIT.test(text)) return new RuntimeError('ImpossibleLimits', `${what}: the kernel refused a resource limit (${text})`, { stderr: text });
+  if (COMMAND_NOT_FOUND.test(text))
+    return new RuntimeError('CommandNotFound', `${what}: the command does not exist in the container (${text})`, {
+      stderr: text,
+    });
+  if (IMPOSSIBLE_LIMIT.test(text))
+    return new RuntimeError('ImpossibleLimits', `${what}: the kernel refused a resource limit (${text})`, {
+      stderr: text,
+    });
   return new RuntimeError('RuntimeFailed', `${what} failed: ${text === '' ? 'no message' : text}`, { stderr: text });
 }
 
@@ -170,9 +177,17 @@ export class ConmonRuntime implements Runtime {
     const dir = this.containerDir(id);
     const rootfs = config.rootfs ?? path.join(dir, 'rootfs');
     const hostname = config.hostname ?? defaultHostname(id);
-    const etcFiles = { hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf') };
+    const etcFiles = {
+      hosts: path.join(dir, 'hosts'),
+      hostname: path.join(dir, 'hostname'),
+      resolvConf: path.join(dir, 'resolv.conf'),
+    };
     // Validates before anything touches the disk.
-    const spec = containerConfigToOciSpec(id, config, { rootfs, etcFiles, nofileHardLimit: this.#host.nofileHardLimit });
+    const spec = containerConfigToOciSpec(id, config, {
+      rootfs,
+      etcFiles,
+      nofileHardLimit: this.#host.nofileHardLimit,
+    });
     try {
       if (!(await stat(rootfs)).isDirectory()) throw new Error('not a directory');
     } catch (err) {
@@ -192,7 +207,12 @@ export class ConmonRuntime implements Runtime {
       writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers)),
       writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2)),
     ]);
-    const record: ContainerRecord = { id, createdAt: new Date().toISOString(), tty: config.tty === true, stdin: config.stdin === true };
+    const record: ContainerRecord = {
+      id,
+      createdAt: new Date().toISOString(),
+      tty: config.tty === true,
+      stdin: config.stdin === true,
+    };
     await writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
     try {
       await this.#spawnConmon(id, record);
@@ -207,18 +227,30 @@ export class ConmonRuntime implements Runtime {
   async #spawnConmon(id: string, record: ContainerRecord): Promise<number> {
     const dir = this.containerDir(id);
     const args = [
-      '--cid', id,
-      '--cuuid', id,
-      '--name', id,
-      '--runtime', this.#host.runtime.path,
-      '--runtime-arg', `--root=${this.runtimeRoot}`,
-      '--bundle', dir,
-      '--conmon-pidfile', path.join(dir, 'conmon.pid'),
-      '--container-pidfile', path.join(dir, 'container.pid'),
-      '--exit-dir', path.join(dir, 'exit'),
-      '--log-path', `k8s-file:${this.logPath(id)}`,
-      '--log-size-max', String(this.#logSizeMax),
-      '--socket-dir-path', this.#socketDir(),
+      '--cid',
+      id,
+      '--cuuid',
+      id,
+      '--name',
+      id,
+      '--runtime',
+      this.#host.runtime.path,
+      '--runtime-arg',
+      `--root=${this.runtimeRoot}`,
+      '--bundle',
+      dir,
+      '--conmon-pidfile',
+      path.join(dir, 'conmon.pid'),
+      '--container-pidfile',
+      path.join(dir, 'container.pid'),
+      '--exit-dir',
+      path.join(dir, 'exit'),
+      '--log-path',
+      `k8s-file:${this.logPath(id)}`,
+      '--log-size-max',
+      String(this.#logSizeMax),
+      '--socket-dir-path',
+      this.#socketDir(),
       ...(record.tty ? ['--terminal'] : []),
       ...(record.stdin ? ['--stdin', '--leave-stdin-open'] : []),
     ];
@@ -236,7 +268,16 @@ export class ConmonRuntime implements Runtime {
 
     const message = await new Promise<string>((resolve, reject) => {
       let buf = '';
-      const timer = setTimeout(() => reject(new RuntimeError('RuntimeFailed', `conmon did not report container ${id} within ${this.#createTimeoutMs} ms`)), this.#createTimeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new RuntimeError(
+              'RuntimeFailed',
+              `conmon did not report container ${id} within ${this.#createTimeoutMs} ms`,
+            ),
+          ),
+        this.#createTimeoutMs,
+      );
       child.on('error', (err) => {
         clearTimeout(timer);
         reject(new RuntimeError('RuntimeFailed', `conmon could not start: ${err.message}`, { cause: err }));
@@ -261,13 +302,15 @@ export class ConmonRuntime implements Runtime {
       throw new RuntimeError('RuntimeFailed', `conmon failed: ${stderr.trim() || 'no message'}`, { stderr });
     }
     const report = JSON.parse(message) as { pid?: number; message?: string };
-    if (report.pid === undefined || report.pid <= 0) throw classifyRuntimeFailure(`creating container ${id}`, report.message ?? '');
+    if (report.pid === undefined || report.pid <= 0)
+      throw classifyRuntimeFailure(`creating container ${id}`, report.message ?? '');
     return report.pid;
   }
 
   async start(id: string): Promise<ContainerState> {
     const record = await this.#record(id);
-    if (record.startedAt !== undefined) throw new RuntimeError('ContainerRunning', `container ${id} was already started`);
+    if (record.startedAt !== undefined)
+      throw new RuntimeError('ContainerRunning', `container ${id} was already started`);
     const startedAt = new Date().toISOString();
     const r = await this.#runtime(['start', id]);
     if (r.code !== 0) throw classifyRuntimeFailure(`starting container ${id}`, r.stderr);
@@ -293,7 +336,9 @@ export class ConmonRuntime implements Runtime {
       const m = control === undefined ? null : /^oom_kill (\d+)$/m.exec(control);
       if (m !== null && Number(m[1]) > 0) return true;
     } else if (this.#host.cgroups.unifiedMount !== undefined) {
-      const events = await readOptional(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'));
+      const events = await readOptional(
+        path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'),
+      );
       const m = events === undefined ? null : /^oom_kill (\d+)$/m.exec(events);
       if (m !== null && Number(m[1]) > 0) return true;
     }
@@ -352,7 +397,8 @@ export class ConmonRuntime implements Runtime {
         states.push(await this.state(name));
       } catch (err) {
         // A directory without berth.json is a snapshot being prepared, or not ours.
-        if (!RuntimeError.isInstance(err) || (err.code !== 'ContainerNotFound' && err.code !== 'InvalidConfig')) throw err;
+        if (!RuntimeError.isInstance(err) || (err.code !== 'ContainerNotFound' && err.code !== 'InvalidConfig'))
+          throw err;
       }
     }
     return states;
@@ -382,7 +428,8 @@ export class ConmonRuntime implements Runtime {
   }
 
   async stop(id: string, graceSeconds: number): Promise<ContainerState> {
-    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0)
+      throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);
     const st = await this.state(id);
     if (st.status !== 'running' && st.status !== 'created') return st;
     if (graceSeconds > 0) {
@@ -390,7 +437,8 @@ export class ConmonRuntime implements Runtime {
       if (await this.#waitForExit(id, graceSeconds * 1000)) return this.state(id);
     }
     await this.kill(id, 'SIGKILL').catch(() => undefined);
-    if (!(await this.#waitForExit(id, 10_000))) throw new RuntimeError('RuntimeFailed', `container ${id} did not exit after SIGKILL`);
+    if (!(await this.#waitForExit(id, 10_000)))
+      throw new RuntimeError('RuntimeFailed', `container ${id} did not exit after SIGKILL`);
     return this.state(id);
   }
 
@@ -417,7 +465,9 @@ export class ConmonRuntime implements Runtime {
     }
     const del = await this.#runtime(['delete', '--force', id]);
     if (del.code !== 0 && !/does not exist|not found|No such file/i.test(del.stderr)) {
-      throw new RuntimeError('RuntimeFailed', `deleting container ${id} failed: ${del.stderr.trim()}`, { stderr: del.stderr });
+      throw new RuntimeError('RuntimeFailed', `deleting container ${id} failed: ${del.stderr.trim()}`, {
+        stderr: del.stderr,
+      });
     }
     // conmon exits once the process is gone and its output drained; wait so nothing writes after removal.
     const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
@@ -471,7 +521,8 @@ export class ConmonRuntime implements Runtime {
   async attach(id: string, options: AttachOptions = {}): Promise<StdioSession> {
     await this.#runningSpec(id);
     const record = await this.#record(id);
-    if (options.stdin === true && !record.stdin) throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
+    if (options.stdin === true && !record.stdin)
+      throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
     return attachToContainer(
       {
         socketPath: path.join(this.#socketDir(), id, 'attach'),
@@ -488,7 +539,8 @@ export class ConmonRuntime implements Runtime {
     const rotated: string[] = [];
     for (const st of await this.list()) {
       const ctl = path.join(this.containerDir(st.id), 'ctl');
-      if (await rotateLogIfLarger(st.logPath, policy.maxBytes, () => writeConmonControl(ctl, '2 0 0\n'))) rotated.push(st.id);
+      if (await rotateLogIfLarger(st.logPath, policy.maxBytes, () => writeConmonControl(ctl, '2 0 0\n')))
+        rotated.push(st.id);
     }
     return rotated;
   }

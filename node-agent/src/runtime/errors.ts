@@ -17,7 +17,11 @@ export class RuntimeError extends BerthError<RuntimeErrorCode> {
   /** crun's or conmon's own words, when a tool failed. */
   readonly stderr: string | undefined;
 
-  constructor(code: RuntimeErrorCode, message: string, options: { readonly cause?: unknown; readonly stderr?: string } = {}) {
+  constructor(
+    code: RuntimeErrorCode,
+    message: string,
+    options: { readonly cause?: unknown; readonly stderr?: string } = {},
+  ) {
     super(code, message, options);
     this.stderr = options.stderr;
   }

@@ -47,7 +47,13 @@ export interface OciMount {
 }
 
 export interface OciResources {
-  readonly devices: ReadonlyArray<{ readonly allow: boolean; readonly type?: string; readonly major?: number; readonly minor?: number; readonly access: string }>;
+  readonly devices: ReadonlyArray<{
+    readonly allow: boolean;
+    readonly type?: string;
+    readonly major?: number;
+    readonly minor?: number;
+    readonly access: string;
+  }>;
   readonly memory?: { readonly limit: number; readonly swap: number };
   readonly cpu?: { readonly quota: number; readonly period: number };
   readonly pids?: { readonly limit: number };
@@ -67,14 +73,32 @@ export interface OciSpecOptions {
  * need and which raw sockets, device nodes and audit spoofing would use.
  */
 export const DEFAULT_CAPABILITIES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_NET_BIND_SERVICE',
-  'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SETFCAP',
+  'CAP_SETGID',
+  'CAP_SETPCAP',
+  'CAP_SETUID',
+  'CAP_SYS_CHROOT',
 ] as const;
 
 /** Docker's masked and read-only /proc and /sys paths. */
 export const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/sched_debug',
-  '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/devices/virtual/powercap', '/sys/firmware',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/sys/devices/virtual/powercap',
+  '/sys/firmware',
 ] as const;
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
 
@@ -93,7 +117,10 @@ export function cgroupsPathFor(id: string): string {
 
 export function checkContainerId(id: string): void {
   if (!ID_PATTERN.test(id)) {
-    throw new RuntimeError('InvalidConfig', `container id ${JSON.stringify(id)} must be 1-64 of [a-z0-9_.-], starting with a letter or digit`);
+    throw new RuntimeError(
+      'InvalidConfig',
+      `container id ${JSON.stringify(id)} must be 1-64 of [a-z0-9_.-], starting with a letter or digit`,
+    );
   }
 }
 
@@ -106,25 +133,34 @@ export function validateContainerConfig(config: ContainerConfig): void {
   const invalid: string[] = [];
   const impossible: string[] = [];
   if (config.args.length === 0 || config.args[0] === '') invalid.push('args must name a command');
-  if (config.cwd !== undefined && !path.isAbsolute(config.cwd)) invalid.push(`cwd ${JSON.stringify(config.cwd)} must be absolute`);
+  if (config.cwd !== undefined && !path.isAbsolute(config.cwd))
+    invalid.push(`cwd ${JSON.stringify(config.cwd)} must be absolute`);
   for (const name of Object.keys(config.env ?? {})) {
     if (name === '' || name.includes('=')) invalid.push(`env name ${JSON.stringify(name)} is not valid`);
   }
   const user = config.user;
-  if (user !== undefined && (!isNonNegativeInteger(user.uid) || !isNonNegativeInteger(user.gid))) invalid.push('user uid and gid must be non-negative integers');
+  if (user !== undefined && (!isNonNegativeInteger(user.uid) || !isNonNegativeInteger(user.gid)))
+    invalid.push('user uid and gid must be non-negative integers');
   for (const m of config.mounts ?? []) {
-    if (!path.isAbsolute(m.destination)) invalid.push(`mount destination ${JSON.stringify(m.destination)} must be absolute`);
-    if ((m.type ?? 'bind') === 'bind' && (m.source === undefined || !path.isAbsolute(m.source))) invalid.push(`bind mount to ${m.destination} needs an absolute source`);
+    if (!path.isAbsolute(m.destination))
+      invalid.push(`mount destination ${JSON.stringify(m.destination)} must be absolute`);
+    if ((m.type ?? 'bind') === 'bind' && (m.source === undefined || !path.isAbsolute(m.source)))
+      invalid.push(`bind mount to ${m.destination} needs an absolute source`);
   }
-  if (config.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(config.hostname)) invalid.push(`hostname ${JSON.stringify(config.hostname)} is not valid`);
+  if (config.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(config.hostname))
+    invalid.push(`hostname ${JSON.stringify(config.hostname)} is not valid`);
   const r = config.resources ?? {};
   if (r.memoryBytes !== undefined && (!isNonNegativeInteger(r.memoryBytes) || r.memoryBytes < MIN_MEMORY_BYTES)) {
     impossible.push(`memory limit ${r.memoryBytes} bytes is below the minimum of ${MIN_MEMORY_BYTES} (6Mi)`);
   }
-  if (r.cpuMillicores !== undefined && (!Number.isFinite(r.cpuMillicores) || (r.cpuMillicores * CFS_PERIOD_US) / 1000 < MIN_CFS_QUOTA_US)) {
+  if (
+    r.cpuMillicores !== undefined &&
+    (!Number.isFinite(r.cpuMillicores) || (r.cpuMillicores * CFS_PERIOD_US) / 1000 < MIN_CFS_QUOTA_US)
+  ) {
     impossible.push(`cpu limit ${r.cpuMillicores}m is below the minimum of 10m`);
   }
-  if (r.pids !== undefined && (!Number.isSafeInteger(r.pids) || r.pids < 1)) impossible.push(`pids limit ${r.pids} must be at least 1`);
+  if (r.pids !== undefined && (!Number.isSafeInteger(r.pids) || r.pids < 1))
+    impossible.push(`pids limit ${r.pids} must be at least 1`);
   if (invalid.length > 0) throw new RuntimeError('InvalidConfig', invalid.join('; '));
   if (impossible.length > 0) throw new RuntimeError('ImpossibleLimits', impossible.join('; '));
 }
@@ -137,13 +173,22 @@ function resources(config: ContainerConfig): OciResources {
       { allow: false, access: 'rwm' },
       ...(
         [
-          [1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2],
+          [1, 3],
+          [1, 5],
+          [1, 7],
+          [1, 8],
+          [1, 9],
+          [5, 0],
+          [5, 1],
+          [5, 2],
         ] as const
       ).map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
       { allow: true, type: 'c', major: 136, access: 'rwm' }, // /dev/pts/*
     ],
     ...(r.memoryBytes === undefined ? {} : { memory: { limit: r.memoryBytes, swap: r.memoryBytes } }),
-    ...(r.cpuMillicores === undefined ? {} : { cpu: { quota: Math.round((r.cpuMillicores * CFS_PERIOD_US) / 1000), period: CFS_PERIOD_US } }),
+    ...(r.cpuMillicores === undefined
+      ? {}
+      : { cpu: { quota: Math.round((r.cpuMillicores * CFS_PERIOD_US) / 1000), period: CFS_PERIOD_US } }),
     ...(r.pids === undefined ? {} : { pids: { limit: r.pids } }),
   };
 }
@@ -151,28 +196,77 @@ function resources(config: ContainerConfig): OciResources {
 function mounts(config: ContainerConfig, options: OciSpecOptions): OciMount[] {
   const list: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-    { destination: '/etc/hosts', type: 'bind', source: options.etcFiles.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
-    { destination: '/etc/hostname', type: 'bind', source: options.etcFiles.hostname, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
-    { destination: '/etc/resolv.conf', type: 'bind', source: options.etcFiles.resolvConf, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
+    {
+      destination: '/etc/hosts',
+      type: 'bind',
+      source: options.etcFiles.hosts,
+      options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    },
+    {
+      destination: '/etc/hostname',
+      type: 'bind',
+      source: options.etcFiles.hostname,
+      options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    },
+    {
+      destination: '/etc/resolv.conf',
+      type: 'bind',
+      source: options.etcFiles.resolvConf,
+      options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    },
   ];
   for (const m of config.mounts ?? []) {
     if ((m.type ?? 'bind') === 'tmpfs') {
-      list.push({ destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', ...(m.readOnly === true ? ['ro'] : [])] });
+      list.push({
+        destination: m.destination,
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'nodev', 'mode=1777', ...(m.readOnly === true ? ['ro'] : [])],
+      });
     } else {
-      list.push({ destination: m.destination, type: 'bind', source: m.source ?? '', options: ['rbind', 'nosuid', 'nodev', m.readOnly === true ? 'ro' : 'rw'] });
+      list.push({
+        destination: m.destination,
+        type: 'bind',
+        source: m.source ?? '',
+        options: ['rbind', 'nosuid', 'nodev', m.readOnly === true ? 'ro' : 'rw'],
+      });
     }
   }
   return list;
 }
 
 function environment(config: ContainerConfig): string[] {
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, ...(config.tty === true ? { TERM: 'xterm' } : {}), ...(config.env ?? {}) };
+  const env: Record<string, string> = {
+    PATH: DEFAULT_PATH,
+    ...(config.tty === true ? { TERM: 'xterm' } : {}),
+    ...(config.env ?? {}),
+  };
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
 
@@ -200,7 +294,13 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
       cwd: config.cwd ?? '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       // Never above the agent's own hard limit: the kernel refuses raising it without CAP_SYS_RESOURCE.
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: Math.min(options.nofileHardLimit, 1_048_576), soft: Math.min(options.nofileHardLimit, 1_048_576) }],
+      rlimits: [
+        {
+          type: 'RLIMIT_NOFILE',
+          hard: Math.min(options.nofileHardLimit, 1_048_576),
+          soft: Math.min(options.nofileHardLimit, 1_048_576),
+        },
+      ],
       noNewPrivileges: true,
     },
     root: { path: options.rootfs, readonly: config.readonlyRootfs === true },
@@ -210,7 +310,9 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
       namespaces: [
         { type: 'pid' },
         // No network entry at all is how OCI says "stay in the runtime's (the host's) namespace".
-        ...(network.kind === 'host' ? [] : [network.kind === 'namespace' ? { type: 'network', path: network.path } : { type: 'network' }]),
+        ...(network.kind === 'host'
+          ? []
+          : [network.kind === 'namespace' ? { type: 'network', path: network.path } : { type: 'network' }]),
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },

@@ -24,7 +24,10 @@ export interface ContainerMount {
 }
 
 /** The container's network namespace: a fresh one with only loopback, one someone else made (CNI), or the host's. */
-export type ContainerNetwork = { readonly kind: 'loopback' } | { readonly kind: 'namespace'; readonly path: string } | { readonly kind: 'host' };
+export type ContainerNetwork =
+  | { readonly kind: 'loopback' }
+  | { readonly kind: 'namespace'; readonly path: string }
+  | { readonly kind: 'host' };
 
 /**
  * Everything the runtime needs to run one container. Narrow on purpose: the agent maps a Container's

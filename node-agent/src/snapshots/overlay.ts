@@ -22,7 +22,8 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   #paths(id: string): Snapshot {
-    if (!idPattern.test(id)) throw new SnapshotError('INVALID_SNAPSHOT_ID', `invalid container id ${JSON.stringify(id)} for a snapshot`);
+    if (!idPattern.test(id))
+      throw new SnapshotError('INVALID_SNAPSHOT_ID', `invalid container id ${JSON.stringify(id)} for a snapshot`);
     const dir = join(this.#root, 'containers', id);
     return { id, rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work') };
   }
@@ -45,7 +46,11 @@ export class OverlaySnapshotter implements Snapshotter {
       await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, snapshot.rootfs], { cwd });
     } catch (error) {
       const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-      throw new SnapshotError('MOUNT_FAILED', `cannot mount the root filesystem of container ${id}: ${stderr || (error as Error).message}`, { cause: error });
+      throw new SnapshotError(
+        'MOUNT_FAILED',
+        `cannot mount the root filesystem of container ${id}: ${stderr || (error as Error).message}`,
+        { cause: error },
+      );
     }
     return snapshot;
   }
@@ -60,11 +65,14 @@ export class OverlaySnapshotter implements Snapshotter {
         try {
           await execFileAsync('umount', ['-l', snapshot.rootfs]);
         } catch {
-          throw new SnapshotError('UNMOUNT_FAILED', `cannot unmount the root filesystem of container ${id}`, { cause: error });
+          throw new SnapshotError('UNMOUNT_FAILED', `cannot unmount the root filesystem of container ${id}`, {
+            cause: error,
+          });
         }
       }
     }
-    for (const path of [snapshot.rootfs, snapshot.upper, snapshot.work]) await rm(path, { recursive: true, force: true });
+    for (const path of [snapshot.rootfs, snapshot.upper, snapshot.work])
+      await rm(path, { recursive: true, force: true });
   }
 
   async isMounted(id: string): Promise<boolean> {
@@ -81,7 +89,10 @@ export class OverlaySnapshotter implements Snapshotter {
       if ((error as { code?: unknown }).code === 'ENOENT') return [];
       throw error;
     }
-    return ids.filter((id) => idPattern.test(id)).map((id) => this.#paths(id)).filter((s) => mounted.has(s.rootfs));
+    return ids
+      .filter((id) => idPattern.test(id))
+      .map((id) => this.#paths(id))
+      .filter((s) => mounted.has(s.rootfs));
   }
 }
 
@@ -90,10 +101,18 @@ export class OverlaySnapshotter implements Snapshotter {
  * symlinks `<root>/layers/l/<16 hex>` → layer dir, named relative to that folder with mount run there
  * (the trick Docker's overlay2 uses), which fits a few hundred layers.
  */
-export async function mountOptions(root: string, lowers: readonly string[], snapshot: Snapshot): Promise<{ options: string; cwd: string | undefined }> {
+export async function mountOptions(
+  root: string,
+  lowers: readonly string[],
+  snapshot: Snapshot,
+): Promise<{ options: string; cwd: string | undefined }> {
   const tail = `,upperdir=${snapshot.upper},workdir=${snapshot.work}`;
   for (const dir of [...lowers, snapshot.upper, snapshot.work]) {
-    if (/[,:]/.test(dir)) throw new SnapshotError('MOUNT_FAILED', `layer path ${dir} contains ',' or ':', which overlay options cannot carry`);
+    if (/[,:]/.test(dir))
+      throw new SnapshotError(
+        'MOUNT_FAILED',
+        `layer path ${dir} contains ',' or ':', which overlay options cannot carry`,
+      );
   }
   const absolute = `lowerdir=${lowers.join(':')}${tail}`;
   if (absolute.length <= maxMountData) return { options: absolute, cwd: undefined };
@@ -121,7 +140,8 @@ async function mountPoints(): Promise<Set<string>> {
   const points = new Set<string>();
   for (const line of text.split('\n')) {
     const field = line.split(' ')[4];
-    if (field !== undefined) points.add(field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+    if (field !== undefined)
+      points.add(field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
   }
   return points;
 }

@@ -12,10 +12,18 @@ export interface LogSource {
   readonly ended: () => Promise<boolean>;
 }
 
-export async function serveLog(source: LogSource, request: LogRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
+export async function serveLog(
+  source: LogSource,
+  request: LogRequest,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   if (request.previous) {
     // The runtime keeps one log per container id; no earlier instance's log is kept apart to serve.
-    throw new StreamingError('BadRequest', 'previous terminated container not found: this node keeps no log of a previous instance');
+    throw new StreamingError(
+      'BadRequest',
+      'previous terminated container not found: this node keeps no log of a previous instance',
+    );
   }
   const reader = createLogStream(source.files, {
     follow: request.follow,
@@ -25,7 +33,11 @@ export async function serveLog(source: LogSource, request: LogRequest, res: Serv
     signal,
     until: source.ended,
   });
-  res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(200, {
+    'Content-Type': 'text/plain',
+    'Cache-Control': 'no-cache, private',
+    'X-Content-Type-Options': 'nosniff',
+  });
   // Clients following a quiet log should see the answer start before the first line.
   res.flushHeaders();
   let left = request.limitBytes ?? Infinity;

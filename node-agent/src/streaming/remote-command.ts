@@ -79,7 +79,11 @@ function parseResize(data: Buffer): TerminalSize | undefined {
  * the error channel, then a normal close. A client that disconnects ends the session (an exec'd process
  * gets SIGTERM, or a hangup on its terminal).
  */
-export async function serveRemoteCommand(ws: WebSocket, request: RemoteCommandRequest, handlers: RemoteCommandHandlers): Promise<void> {
+export async function serveRemoteCommand(
+  ws: WebSocket,
+  request: RemoteCommandRequest,
+  handlers: RemoteCommandHandlers,
+): Promise<void> {
   const v5 = ws.protocol === V5_PROTOCOL;
   let session: StdioSession | undefined;
   let stdinEnded = false;

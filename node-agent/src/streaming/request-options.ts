@@ -12,12 +12,16 @@ function integer(query: URLSearchParams, name: string, min: number): number | un
   const v = query.get(name);
   if (v === null) return undefined;
   if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
-    throw new StreamingError('BadRequest', `${name}: invalid value "${v}": must be an integer`, { details: { causes: [{ reason: 'FieldValueInvalid', field: name, message: 'must be an integer' }] } });
+    throw new StreamingError('BadRequest', `${name}: invalid value "${v}": must be an integer`, {
+      details: { causes: [{ reason: 'FieldValueInvalid', field: name, message: 'must be an integer' }] },
+    });
   }
   const n = Number(v);
   if (n < min) {
     const rule = min === 0 ? 'must be greater than or equal to 0' : `must be greater than or equal to ${min}`;
-    throw new StreamingError('BadRequest', `${name}: invalid value ${n}: ${rule}`, { details: { causes: [{ reason: 'FieldValueInvalid', field: name, message: rule }] } });
+    throw new StreamingError('BadRequest', `${name}: invalid value ${n}: ${rule}`, {
+      details: { causes: [{ reason: 'FieldValueInvalid', field: name, message: rule }] },
+    });
   }
   return n;
 }
@@ -35,11 +39,13 @@ export interface LogRequest {
 export function parseLogRequest(query: URLSearchParams): LogRequest {
   const sinceSeconds = integer(query, 'sinceSeconds', 1);
   const sinceTime = query.get('sinceTime');
-  if (sinceSeconds !== undefined && sinceTime !== null) throw new StreamingError('BadRequest', 'at most one of sinceTime or sinceSeconds may be specified');
+  if (sinceSeconds !== undefined && sinceTime !== null)
+    throw new StreamingError('BadRequest', 'at most one of sinceTime or sinceSeconds may be specified');
   let since = sinceSeconds;
   if (sinceTime !== null) {
     const ms = Date.parse(sinceTime);
-    if (Number.isNaN(ms) || !/^\d{4}-\d\d-\d\dT/.test(sinceTime)) throw new StreamingError('BadRequest', `sinceTime: invalid value "${sinceTime}": must be an RFC3339 time`);
+    if (Number.isNaN(ms) || !/^\d{4}-\d\d-\d\dT/.test(sinceTime))
+      throw new StreamingError('BadRequest', `sinceTime: invalid value "${sinceTime}": must be an RFC3339 time`);
     since = Math.max(0, (Date.now() - ms) / 1000);
   }
   return {
@@ -68,7 +74,9 @@ export function parseRemoteCommandRequest(query: URLSearchParams, kind: 'exec' |
   const stdout = bool(query, 'stdout');
   const tty = bool(query, 'tty');
   const stderr = bool(query, 'stderr') && !tty;
-  if (!stdin && !stdout && !bool(query, 'stderr')) throw new StreamingError('BadRequest', 'you must specify at least 1 of stdin, stdout, stderr');
-  if (kind === 'exec' && (command.length === 0 || command[0] === '')) throw new StreamingError('BadRequest', 'you must specify at least one command for the container');
+  if (!stdin && !stdout && !bool(query, 'stderr'))
+    throw new StreamingError('BadRequest', 'you must specify at least 1 of stdin, stdout, stderr');
+  if (kind === 'exec' && (command.length === 0 || command[0] === ''))
+    throw new StreamingError('BadRequest', 'you must specify at least one command for the container');
   return { command: kind === 'exec' ? command : [], stdin, stdout, stderr, tty };
 }

@@ -19,7 +19,11 @@ export type StreamingErrorCode = keyof typeof httpCodes;
 export class StreamingError extends BerthError<StreamingErrorCode> {
   readonly details: Status['details'];
 
-  constructor(code: StreamingErrorCode, message: string, options: { readonly details?: Status['details']; readonly cause?: unknown } = {}) {
+  constructor(
+    code: StreamingErrorCode,
+    message: string,
+    options: { readonly details?: Status['details']; readonly cause?: unknown } = {},
+  ) {
     super(code, message, options);
     this.details = options.details;
   }
@@ -31,7 +35,9 @@ export class StreamingError extends BerthError<StreamingErrorCode> {
 
 /** The Status a failure becomes; anything that is not a StreamingError is an InternalError. */
 export function failureStatus(err: unknown): Status {
-  const e = StreamingError.isInstance(err) ? err : new StreamingError('InternalError', err instanceof Error ? err.message : String(err));
+  const e = StreamingError.isInstance(err)
+    ? err
+    : new StreamingError('InternalError', err instanceof Error ? err.message : String(err));
   return {
     kind: 'Status',
     apiVersion: 'v1',

@@ -14,7 +14,14 @@ import type { ContainerState, Runtime } from '../runtime/runtime.js';
 import { serveLog } from './log-endpoint.js';
 import { chooseProtocol, REMOTE_COMMAND_PROTOCOLS, serveRemoteCommand } from './remote-command.js';
 import { parseLogRequest, parseRemoteCommandRequest, type RemoteCommandRequest } from './request-options.js';
-import { containerNotFound, failureStatus, nonZeroExitStatus, StreamingError, successStatus, type Status } from './status.js';
+import {
+  containerNotFound,
+  failureStatus,
+  nonZeroExitStatus,
+  StreamingError,
+  successStatus,
+  type Status,
+} from './status.js';
 
 /** The agent's answer to "which container on this node is namespace/name": its runtime id, or undefined. */
 export type ContainerLookup = (namespace: string, name: string) => string | undefined | Promise<string | undefined>;
@@ -46,7 +53,12 @@ function parseTarget(url: string | undefined): Target | undefined {
   const m = /^\/containers\/([^/]+)\/([^/]+)\/(log|exec|attach)$/.exec(u.pathname);
   if (m === null) return undefined;
   try {
-    return { namespace: decodeURIComponent(m[1] ?? ''), name: decodeURIComponent(m[2] ?? ''), subresource: m[3] as Subresource, query: u.searchParams };
+    return {
+      namespace: decodeURIComponent(m[1] ?? ''),
+      name: decodeURIComponent(m[2] ?? ''),
+      subresource: m[3] as Subresource,
+      query: u.searchParams,
+    };
   } catch {
     return undefined;
   }
@@ -62,7 +74,9 @@ function writeStatus(res: ServerResponse, status: Status): void {
 function refuseUpgrade(socket: Duplex, status: Status): void {
   const body = JSON.stringify(status);
   const code = status.code ?? 500;
-  socket.end(`HTTP/1.1 ${code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Runtime failures in the API's words. */
@@ -77,7 +91,9 @@ function toStreamingError(err: unknown): unknown {
     case 'HostNotReady':
       return new StreamingError('ServiceUnavailable', err.message, { cause: err });
     default:
-      return new StreamingError('InternalError', `error executing command in container: ${err.message}`, { cause: err });
+      return new StreamingError('InternalError', `error executing command in container: ${err.message}`, {
+        cause: err,
+      });
   }
 }
 
@@ -91,13 +107,18 @@ export class StreamingServer {
   #started = false;
 
   constructor(options: StreamingServerOptions) {
-    if (!path.isAbsolute(options.socketPath)) throw new InvalidArgumentError(`StreamingServer option socketPath must be absolute, got "${options.socketPath}"`);
-    if (typeof options.lookup !== 'function') throw new InvalidArgumentError('StreamingServer option lookup must be a function');
+    if (!path.isAbsolute(options.socketPath))
+      throw new InvalidArgumentError(`StreamingServer option socketPath must be absolute, got "${options.socketPath}"`);
+    if (typeof options.lookup !== 'function')
+      throw new InvalidArgumentError('StreamingServer option lookup must be a function');
     checkInteger('StreamingServer', 'pollMs', options.pollMs);
     this.socketPath = options.socketPath;
     this.#options = options;
     this.#http = createServer((req, res) => void this.#request(req, res));
-    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#upgrade(req, socket, head));
+    this.#http.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#upgrade(req, socket, head),
+    );
     this.#http.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
@@ -164,8 +185,13 @@ export class StreamingServer {
     try {
       const target = parseTarget(req.url);
       if (target === undefined) throw new StreamingError('NotFound', `no such endpoint: ${req.url ?? ''}`);
-      if (target.subresource !== 'log') throw new StreamingError('BadRequest', `${target.subresource} needs a WebSocket upgrade (${REMOTE_COMMAND_PROTOCOLS.join(', ')})`);
-      if (req.method !== 'GET') throw new StreamingError('MethodNotAllowed', `${req.method ?? ''} is not allowed on log`);
+      if (target.subresource !== 'log')
+        throw new StreamingError(
+          'BadRequest',
+          `${target.subresource} needs a WebSocket upgrade (${REMOTE_COMMAND_PROTOCOLS.join(', ')})`,
+        );
+      if (req.method !== 'GET')
+        throw new StreamingError('MethodNotAllowed', `${req.method ?? ''} is not allowed on log`);
       const request = parseLogRequest(target.query);
       const { id, state } = await this.#container(target.namespace, target.name);
       const files = this.#options.logFilesOf?.(id, state) ?? [rotatedLogPath(state.logPath), state.logPath];
@@ -197,21 +223,38 @@ export class StreamingServer {
     let id: string;
     try {
       const target = parseTarget(req.url);
-      if (target === undefined || target.subresource === 'log') throw new StreamingError('NotFound', `no WebSocket endpoint at ${req.url ?? ''}`);
-      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new StreamingError('BadRequest', 'only WebSocket upgrades are served');
-      const offered = new Set((req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''));
+      if (target === undefined || target.subresource === 'log')
+        throw new StreamingError('NotFound', `no WebSocket endpoint at ${req.url ?? ''}`);
+      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+        throw new StreamingError('BadRequest', 'only WebSocket upgrades are served');
+      const offered = new Set(
+        (req.headers['sec-websocket-protocol'] ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== ''),
+      );
       if (chooseProtocol(offered) === undefined) {
-        throw new StreamingError('BadRequest', `requested protocol(s) are not supported: [${[...offered].join(' ')}]; supports [${REMOTE_COMMAND_PROTOCOLS.join(' ')}]`);
+        throw new StreamingError(
+          'BadRequest',
+          `requested protocol(s) are not supported: [${[...offered].join(' ')}]; supports [${REMOTE_COMMAND_PROTOCOLS.join(' ')}]`,
+        );
       }
       request = parseRemoteCommandRequest(target.query, target.subresource);
       const found = await this.#container(target.namespace, target.name);
       if (found.state.status !== 'running') {
-        throw new StreamingError('BadRequest', `container "${target.name}" is not running (${found.state.status}); cannot ${target.subresource}`);
+        throw new StreamingError(
+          'BadRequest',
+          `container "${target.name}" is not running (${found.state.status}); cannot ${target.subresource}`,
+        );
       }
       id = found.id;
       const kind = target.subresource;
       this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        serveRemoteCommand(ws, request, kind === 'exec' ? this.#execHandlers(id, request) : this.#attachHandlers(id, request)).catch((err: unknown) => {
+        serveRemoteCommand(
+          ws,
+          request,
+          kind === 'exec' ? this.#execHandlers(id, request) : this.#attachHandlers(id, request),
+        ).catch((err: unknown) => {
           this.#options.onError?.(err);
           ws.terminate();
         });
@@ -224,7 +267,10 @@ export class StreamingServer {
   #execHandlers(id: string, request: RemoteCommandRequest) {
     const runtime = this.#options.runtime;
     return {
-      open: () => runtime.exec(id, { args: request.command, tty: request.tty, stdin: request.stdin }).catch((err: unknown) => Promise.reject(toStreamingError(err))),
+      open: () =>
+        runtime
+          .exec(id, { args: request.command, tty: request.tty, stdin: request.stdin })
+          .catch((err: unknown) => Promise.reject(toStreamingError(err))),
       finish: async (exitCode: Promise<number>): Promise<Status> => {
         let code: number;
         try {
@@ -240,7 +286,8 @@ export class StreamingServer {
   #attachHandlers(id: string, request: RemoteCommandRequest) {
     const runtime = this.#options.runtime;
     return {
-      open: () => runtime.attach(id, { stdin: request.stdin }).catch((err: unknown) => Promise.reject(toStreamingError(err))),
+      open: () =>
+        runtime.attach(id, { stdin: request.stdin }).catch((err: unknown) => Promise.reject(toStreamingError(err))),
       // An attach ends with the container: report how it exited, as `docker attach` does.
       finish: async (ended: Promise<number>): Promise<Status> => {
         await ended.catch(() => undefined);
@@ -248,7 +295,8 @@ export class StreamingServer {
         for (;;) {
           const st = await runtime.state(id).catch(() => undefined);
           if (st === undefined) return successStatus;
-          if (st.status === 'exited') return st.exitCode === undefined || st.exitCode === 0 ? successStatus : nonZeroExitStatus(st.exitCode);
+          if (st.status === 'exited')
+            return st.exitCode === undefined || st.exitCode === 0 ? successStatus : nonZeroExitStatus(st.exitCode);
           // Still running: the attach itself ended (conmon closed it); nothing to report.
           if (Date.now() > deadline) return successStatus;
           await sleep(20);

@@ -11,7 +11,22 @@
 // still turns between entries and between the chunks of a file.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { posix, join } from 'node:path';
@@ -50,7 +65,11 @@ const opaqueMarker = '.wh..wh..opq';
  * Applies the layer read from `source` into `root` (an existing, private directory). Never buffers the
  * layer: bytes flow from `source` through decompression into files.
  */
-export async function applyLayer(source: AsyncIterable<Uint8Array>, root: string, options: { signal?: AbortSignal } = {}): Promise<ApplyResult> {
+export async function applyLayer(
+  source: AsyncIterable<Uint8Array>,
+  root: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<ApplyResult> {
   const { stream, decompressor } = await decompress(source);
   const hash = createHash('sha256');
   let size = 0;
@@ -110,15 +129,20 @@ function lstatOrUndefined(path: string): Stats | undefined {
 
 function toUnpackError(error: unknown): unknown {
   if (UnpackError.isInstance(error)) return error;
-  if (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR')) return error;
+  if (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR'))
+    return error;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('Z_')) return new UnpackError('LAYER_INVALID', `layer is not valid gzip: ${(error as Error).message}`, { cause: error });
-  if (error instanceof Error && /Invalid tar header|Unexpected end of data/.test(error.message)) return new UnpackError('LAYER_INVALID', `layer is not a valid tar archive: ${error.message}`, { cause: error });
+  if (typeof code === 'string' && code.startsWith('Z_'))
+    return new UnpackError('LAYER_INVALID', `layer is not valid gzip: ${(error as Error).message}`, { cause: error });
+  if (error instanceof Error && /Invalid tar header|Unexpected end of data/.test(error.message))
+    return new UnpackError('LAYER_INVALID', `layer is not a valid tar archive: ${error.message}`, { cause: error });
   return error;
 }
 
 /** Sniffs the first bytes to pick a decompressor, so a wrong media type in a manifest does not matter. */
-async function decompress(source: AsyncIterable<Uint8Array>): Promise<{ stream: Readable; decompressor: Duplex | undefined }> {
+async function decompress(
+  source: AsyncIterable<Uint8Array>,
+): Promise<{ stream: Readable; decompressor: Duplex | undefined }> {
   const iterator = source[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
   const held: Uint8Array[] = [];
@@ -145,7 +169,8 @@ async function decompress(source: AsyncIterable<Uint8Array>): Promise<{ stream: 
     { objectMode: false },
   );
   if (head[0] === 0x1f && head[1] === 0x8b) return { stream, decompressor: createGunzip() };
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return { stream, decompressor: zstdDecompressor() };
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
+    return { stream, decompressor: zstdDecompressor() };
   return { stream, decompressor: undefined };
 }
 
@@ -156,10 +181,15 @@ function zstdDecompressor(): Duplex {
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.on('error', (error) =>
-    duplex.destroy(new UnpackError('LAYER_UNSUPPORTED_COMPRESSION', `zstd layer needs the zstd command: ${error.message}`, { cause: error })),
+    duplex.destroy(
+      new UnpackError('LAYER_UNSUPPORTED_COMPRESSION', `zstd layer needs the zstd command: ${error.message}`, {
+        cause: error,
+      }),
+    ),
   );
   child.on('exit', (code) => {
-    if (code !== 0 && code !== null) duplex.destroy(new UnpackError('LAYER_INVALID', `layer is not valid zstd: ${stderr.trim()}`));
+    if (code !== 0 && code !== null)
+      duplex.destroy(new UnpackError('LAYER_INVALID', `layer is not valid zstd: ${stderr.trim()}`));
   });
   duplex.on('close', () => child.kill());
   return duplex;
@@ -193,7 +223,8 @@ class Applier {
         if (base === opaqueMarker) this.#setXattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
         else if (!base.startsWith(`${whiteoutPrefix}${whiteoutPrefix}`)) {
           const hidden = base.slice(whiteoutPrefix.length);
-          if (hidden === '' || hidden === '.' || hidden === '..') throw new UnpackError('LAYER_INVALID', `invalid whiteout ${JSON.stringify(header.name)}`);
+          if (hidden === '' || hidden === '.' || hidden === '..')
+            throw new UnpackError('LAYER_INVALID', `invalid whiteout ${JSON.stringify(header.name)}`);
           this.#deferred.whiteouts.push(join(parent, hidden));
         }
         return;
@@ -203,7 +234,8 @@ class Applier {
       const pax = (header as tar.Header).pax;
       if (typeof pax === 'object' && pax !== null) {
         for (const [key, value] of Object.entries(pax)) {
-          if (key.startsWith('SCHILY.xattr.') && typeof value === 'string') this.#setXattr(path, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'latin1'));
+          if (key.startsWith('SCHILY.xattr.') && typeof value === 'string')
+            this.#setXattr(path, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'latin1'));
         }
       }
     } finally {
@@ -257,14 +289,19 @@ class Applier {
       }
       case 'link': {
         const targetName = cleanName(header.linkname ?? '');
-        if (targetName === '') throw new UnpackError('LAYER_INVALID', `hard link ${JSON.stringify(header.name)} has no target`);
+        if (targetName === '')
+          throw new UnpackError('LAYER_INVALID', `hard link ${JSON.stringify(header.name)} has no target`);
         const targetParent = posix.dirname(targetName);
         const targetDir = await this.#resolveDir(targetParent === '.' ? '' : targetParent, false);
         const target = join(targetDir, posix.basename(targetName));
         try {
           this.#fresh(path, () => linkSync(target, path));
         } catch (error) {
-          throw new UnpackError('LAYER_INVALID', `hard link ${JSON.stringify(header.name)} → ${JSON.stringify(header.linkname)}: target is not in the layer`, { cause: error });
+          throw new UnpackError(
+            'LAYER_INVALID',
+            `hard link ${JSON.stringify(header.name)} → ${JSON.stringify(header.linkname)}: target is not in the layer`,
+            { cause: error },
+          );
         }
         return;
       }
@@ -273,7 +310,10 @@ class Applier {
       case 'fifo': {
         // Node cannot mknod; layers rarely hold devices, so one process per node is fine.
         if (lstatOrUndefined(path) !== undefined) this.#remove(path);
-        const kind = header.type === 'fifo' ? ['p'] : [header.type === 'block-device' ? 'b' : 'c', String(header.devmajor ?? 0), String(header.devminor ?? 0)];
+        const kind =
+          header.type === 'fifo'
+            ? ['p']
+            : [header.type === 'block-device' ? 'b' : 'c', String(header.devmajor ?? 0), String(header.devminor ?? 0)];
         await execFileAsync('mknod', ['-m', mode.toString(8), path, ...kind]);
         this.#owner(path, uid, gid);
         return;
@@ -306,12 +346,18 @@ class Applier {
 
   #remove(path: string): void {
     this.#dirCache.clear();
-    for (const dir of this.#deferred.dirs.keys()) if (dir === path || dir.startsWith(`${path}/`)) this.#deferred.dirs.delete(dir);
+    for (const dir of this.#deferred.dirs.keys())
+      if (dir === path || dir.startsWith(`${path}/`)) this.#deferred.dirs.delete(dir);
     rmSync(path, { recursive: true, force: true });
   }
 
   #deferDir(path: string, header: tar.Header): void {
-    this.#deferred.dirs.set(path, { mode: (header.mode ?? 0o755) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0, mtime: header.mtime });
+    this.#deferred.dirs.set(path, {
+      mode: (header.mode ?? 0o755) & 0o7777,
+      uid: header.uid ?? 0,
+      gid: header.gid ?? 0,
+      mtime: header.mtime,
+    });
   }
 
   #setXattr(path: string, name: string, value: Buffer): void {
@@ -345,14 +391,18 @@ class Applier {
         mkdirSync(path, { mode: 0o755 });
         stack.push(component);
       } else if (st.isSymbolicLink()) {
-        if (++hops > maxSymlinkHops) throw new UnpackError('LAYER_INVALID', `too many symlinks resolving ${JSON.stringify(name)}`);
+        if (++hops > maxSymlinkHops)
+          throw new UnpackError('LAYER_INVALID', `too many symlinks resolving ${JSON.stringify(name)}`);
         const target = readlinkSync(path);
         if (target.startsWith('/')) stack.length = 0;
         queue.unshift(...target.split('/'));
       } else if (st.isDirectory()) {
         stack.push(component);
       } else {
-        throw new UnpackError('LAYER_INVALID', `path ${JSON.stringify(name)} goes through ${JSON.stringify(posix.join(...stack, component))}, which is not a directory`);
+        throw new UnpackError(
+          'LAYER_INVALID',
+          `path ${JSON.stringify(name)} goes through ${JSON.stringify(posix.join(...stack, component))}, which is not a directory`,
+        );
       }
     }
     const resolved = join(this.#root, ...stack);
@@ -393,7 +443,8 @@ async function restoreXattrs(xattrs: Map<string, Map<string, Buffer>>): Promise<
   } catch (error) {
     // "Where possible": e.g. security.* names the kernel refuses. Opaque markers are trusted.* and work as root.
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    if (/trusted\.overlay\.opaque/.test(stderr)) throw new UnpackError('LAYER_INVALID', `cannot mark opaque directory: ${stderr.trim()}`, { cause: error });
+    if (/trusted\.overlay\.opaque/.test(stderr))
+      throw new UnpackError('LAYER_INVALID', `cannot mark opaque directory: ${stderr.trim()}`, { cause: error });
   } finally {
     await rm(file, { force: true });
   }
@@ -403,7 +454,10 @@ async function restoreXattrs(xattrs: Map<string, Map<string, Buffer>>): Promise<
 function escapePath(path: string): string {
   let out = '';
   for (const byte of Buffer.from(path)) {
-    out += byte < 0x21 || byte > 0x7e || byte === 0x5c ? `\\${byte.toString(8).padStart(3, '0')}` : String.fromCharCode(byte);
+    out +=
+      byte < 0x21 || byte > 0x7e || byte === 0x5c
+        ? `\\${byte.toString(8).padStart(3, '0')}`
+        : String.fromCharCode(byte);
   }
   return out;
 }
@@ -417,7 +471,10 @@ export function cleanName(raw: string): string {
   if (relative === '' || relative === '.' || relative === './') return '';
   const normal = posix.normalize(relative).replace(/\/+$/, '');
   if (normal === '..' || normal.startsWith('../')) {
-    throw new UnpackError('LAYER_PATH_ESCAPE', `layer entry ${JSON.stringify(raw)} points outside the layer; refusing to unpack it`);
+    throw new UnpackError(
+      'LAYER_PATH_ESCAPE',
+      `layer entry ${JSON.stringify(raw)} points outside the layer; refusing to unpack it`,
+    );
   }
   return normal === '.' ? '' : normal;
 }

@@ -7,7 +7,11 @@ const cluster = await setUpCluster(t);
 const agent = await cluster.startAgent({ adoptUnbound: false });
 
 t.test('only Containers whose spec.nodeName is this node run here', async (t) => {
-  await cluster.create('mine', { command: ['sleep', '3600'], nodeName: cluster.nodeName, terminationGracePeriodSeconds: 0 });
+  await cluster.create('mine', {
+    command: ['sleep', '3600'],
+    nodeName: cluster.nodeName,
+    terminationGracePeriodSeconds: 0,
+  });
   await cluster.create('unbound', { command: ['sleep', '3600'] });
   await cluster.create('elsewhere', { command: ['sleep', '3600'], nodeName: 'some-other-node' });
   const mine = await cluster.waitFor('mine', (c) => c.status?.phase === 'Running');

@@ -9,7 +9,10 @@ import t from 'tap';
 import { eventually, freePort } from '@berth/testkit';
 import { setUpCluster } from './harness.js';
 
-const manifest = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../manifests/examples/container-busybox.yaml');
+const manifest = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../manifests/examples/container-busybox.yaml',
+);
 const cluster = await setUpCluster(t, { agent: true });
 
 function get(url: string): Promise<{ status: number; body: string } | undefined> {
@@ -28,7 +31,10 @@ t.test('container-busybox.yaml answers on 127.0.0.1:<hostPort>', async (t) => {
   t.match(text, 'serving HTTP on 127.0.0.1:8080', 'and says so');
   const port = await freePort();
   const file = path.join(cluster.root, 'container-busybox.yaml');
-  await writeFile(file, text.replace('127.0.0.1:5000/library/busybox:latest', cluster.image).replace('hostPort: 8080', `hostPort: ${port}`));
+  await writeFile(
+    file,
+    text.replace('127.0.0.1:5000/library/busybox:latest', cluster.image).replace('hostPort: 8080', `hostPort: ${port}`),
+  );
   const applied = await cluster.server.kubectl(['apply', '-f', file]);
   t.match(applied.stdout, 'container.berth.dev/hello created');
   await cluster.waitFor('hello', (c) => c.status?.phase === 'Running');

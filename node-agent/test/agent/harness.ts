@@ -99,7 +99,12 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
         version,
         namespace,
         plural,
-        body: { apiVersion: `${group}/${version}`, kind: 'Container', metadata: { name, namespace }, spec: { image: cluster.image, ...spec } },
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'Container',
+          metadata: { name, namespace },
+          spec: { image: cluster.image, ...spec },
+        },
       })) as Container;
     },
     async get(name, namespace = 'default') {
@@ -156,12 +161,17 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
 
   t.teardown(async () => {
     // Delete every Container through the API while an agent still runs, so finalizers are honoured…
-    const list = (await custom.listCustomObjectForAllNamespaces({ group, version, plural }).catch(() => ({ items: [] }))) as { items: Container[] };
+    const list = (await custom
+      .listCustomObjectForAllNamespaces({ group, version, plural })
+      .catch(() => ({ items: [] }))) as { items: Container[] };
     if (agents.length > 0) {
-      for (const c of list.items) await cluster.remove(c.metadata.name ?? '', c.metadata.namespace).catch(() => undefined);
+      for (const c of list.items)
+        await cluster.remove(c.metadata.name ?? '', c.metadata.namespace).catch(() => undefined);
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline) {
-        const left = (await custom.listCustomObjectForAllNamespaces({ group, version, plural }).catch(() => ({ items: [] }))) as { items: unknown[] };
+        const left = (await custom
+          .listCustomObjectForAllNamespaces({ group, version, plural })
+          .catch(() => ({ items: [] }))) as { items: unknown[] };
         if (left.items.length === 0) break;
         await sleep(100);
       }
@@ -173,7 +183,11 @@ export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {
     const snaps = new OverlaySnapshotter(root);
     for (const s of await rt.list()) await rt.delete(s.id, { force: true }).catch(() => undefined);
     for (const s of await snaps.list()) await snaps.remove(s.id).catch(() => undefined);
-    const nets = new CniNetworks({ stateDir: path.join(root, 'network'), netnsDir: path.join(root, 'netns'), ipamDir: path.join(root, 'ipam') });
+    const nets = new CniNetworks({
+      stateDir: path.join(root, 'network'),
+      netnsDir: path.join(root, 'netns'),
+      ipamDir: path.join(root, 'ipam'),
+    });
     for (const id of await nets.list()) await nets.detach(id).catch(() => undefined);
     await deleteBridge(network.bridge);
     await rm(root, { recursive: true, force: true });

@@ -11,7 +11,13 @@ import { hostNetworkState } from '../network/host-state.js';
 import { setUpCluster } from './harness.js';
 
 const cluster = await setUpCluster(t);
-const state = () => hostNetworkState(cluster.network.name, cluster.network.bridge, path.join(cluster.root, 'ipam'), path.join(cluster.root, 'netns'));
+const state = () =>
+  hostNetworkState(
+    cluster.network.name,
+    cluster.network.bridge,
+    path.join(cluster.root, 'ipam'),
+    path.join(cluster.root, 'netns'),
+  );
 const isRunning = (c: Container) => c.status?.phase === 'Running';
 
 function get(url: string): Promise<number | undefined> {
@@ -25,7 +31,10 @@ function get(url: string): Promise<number | undefined> {
 
 const httpd = (hostPort: number) => ({
   command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www'],
-  ports: [{ containerPort: 80, hostPort }, { containerPort: 53, hostPort, protocol: 'UDP' }],
+  ports: [
+    { containerPort: 80, hostPort },
+    { containerPort: 53, hostPort, protocol: 'UDP' },
+  ],
   terminationGracePeriodSeconds: 0,
 });
 
@@ -49,7 +58,14 @@ t.test('20 create/delete cycles leave veths, leases, NAT rules and netns mounts 
     );
   }
   // The counters do count: with containers up, each was above its starting value.
-  t.ok(during !== undefined && during.veths > before.veths && during.leases > before.leases && during.natRules > before.natRules && during.netnsMounts > before.netnsMounts, `while running: ${JSON.stringify(during)}`);
+  t.ok(
+    during !== undefined &&
+      during.veths > before.veths &&
+      during.leases > before.leases &&
+      during.natRules > before.natRules &&
+      during.netnsMounts > before.netnsMounts,
+    `while running: ${JSON.stringify(during)}`,
+  );
   t.same(await state(), before, `after ${cycles} cycles: ${JSON.stringify(before)}`);
   await agent.close();
 });
@@ -74,10 +90,13 @@ t.test('an agent restart keeps running networking and removes what a Container d
   t.equal((await state()).veths, before.veths + 2, "gone's veth is still there with no agent");
 
   await cluster.startAgent();
-  t.ok(await eventually(async () => (await state()).veths === before.veths + 1, 15_000), "the new agent removed gone's veth");
+  t.ok(
+    await eventually(async () => (await state()).veths === before.veths + 1, 15_000),
+    "the new agent removed gone's veth",
+  );
   const after = await state();
-  t.equal(after.leases, before.leases + 1, "and its lease");
-  t.equal(after.netnsMounts, before.netnsMounts + 1, "and its netns");
+  t.equal(after.leases, before.leases + 1, 'and its lease');
+  t.equal(after.netnsMounts, before.netnsMounts + 1, 'and its netns');
   t.equal(await get(`http://127.0.0.1:${gonePort}/`), undefined, 'its port no longer published');
   t.equal(await get(`http://127.0.0.1:${keptPort}/`), 200, 'kept still answers');
   const again = await cluster.waitFor('kept', isRunning);

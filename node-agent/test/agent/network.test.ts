@@ -45,7 +45,11 @@ async function getEventually(url: string): Promise<{ status: number; body: strin
 }
 
 const httpd = (hostPort: number, extra: Record<string, unknown> = {}) => ({
-  command: ['sh', '-c', 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'],
+  command: [
+    'sh',
+    '-c',
+    'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www',
+  ],
   ports: [{ containerPort: 80, hostPort }],
   terminationGracePeriodSeconds: 1,
   ...extra,
@@ -60,22 +64,33 @@ t.test('a Container with no network section gets an IP on the default bridge, sh
   const inside = await execOut(agent, c.metadata.uid ?? '', ['ip', '-o', '-4', 'addr', 'show', 'eth0']);
   t.match(inside, `inet ${ip?.ip ?? '?'}/24`, 'eth0 inside carries it');
   const resolv = await execOut(agent, c.metadata.uid ?? '', ['cat', '/etc/resolv.conf']);
-  t.same(resolv.split('\n').filter((l) => l.startsWith('nameserver')), [`nameserver ${prefix}.1`], "only the network's name server, never the host's");
+  t.same(
+    resolv.split('\n').filter((l) => l.startsWith('nameserver')),
+    [`nameserver ${prefix}.1`],
+    "only the network's name server, never the host's",
+  );
   const wide = await cluster.server.kubectl(['get', 'ctr', 'plain', '-o', 'wide']);
-  t.match(wide.stdout, new RegExp(`plain\\s+\\S+\\s+Running\\s+${cluster.nodeName}\\s+${(ip?.ip ?? '?').replace(/\./g, '\\.')}\\s`), 'IP column');
+  t.match(
+    wide.stdout,
+    new RegExp(`plain\\s+\\S+\\s+Running\\s+${cluster.nodeName}\\s+${(ip?.ip ?? '?').replace(/\./g, '\\.')}\\s`),
+    'IP column',
+  );
   await cluster.remove('plain');
   t.ok(await cluster.waitGone('plain'));
 });
 
-t.test('busybox httpd with a hostPort answers a GET on the host 127.0.0.1:PORT; deleting it frees the port', async (t) => {
-  const port = await freePort();
-  await cluster.create('web', httpd(port));
-  await cluster.waitFor('web', isRunning);
-  t.same(await getEventually(`http://127.0.0.1:${port}/index.html`), { status: 200, body: 'hello from web\n' });
-  await cluster.remove('web');
-  t.ok(await cluster.waitGone('web'));
-  t.equal(await get(`http://127.0.0.1:${port}/index.html`), undefined, 'nothing answers once it is gone');
-});
+t.test(
+  'busybox httpd with a hostPort answers a GET on the host 127.0.0.1:PORT; deleting it frees the port',
+  async (t) => {
+    const port = await freePort();
+    await cluster.create('web', httpd(port));
+    await cluster.waitFor('web', isRunning);
+    t.same(await getEventually(`http://127.0.0.1:${port}/index.html`), { status: 200, body: 'hello from web\n' });
+    await cluster.remove('web');
+    t.ok(await cluster.waitGone('web'));
+    t.equal(await get(`http://127.0.0.1:${port}/index.html`), undefined, 'nothing answers once it is gone');
+  },
+);
 
 t.test('networkMode none keeps only lo; host shares the node namespace', async (t) => {
   await cluster.create('alone', { command: ['sleep', '3600'], networkMode: 'none', terminationGracePeriodSeconds: 0 });
@@ -85,7 +100,14 @@ t.test('networkMode none keeps only lo; host shares the node namespace', async (
   t.equal(alone.status?.ips, undefined);
   t.equal(hosted.status?.ips, undefined);
   const links = await execOut(agent, alone.metadata.uid ?? '', ['ip', '-o', 'link']);
-  t.same(links.trim().split('\n').map((l) => l.split(':')[1]?.trim()), ['lo'], 'only lo');
+  t.same(
+    links
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[1]?.trim()),
+    ['lo'],
+    'only lo',
+  );
   const hostLinks = await execOut(agent, hosted.metadata.uid ?? '', ['ip', '-o', 'link']);
   t.match(hostLinks, cluster.network.bridge, "the node's links, our bridge among them");
   await cluster.remove('alone');
@@ -94,30 +116,36 @@ t.test('networkMode none keeps only lo; host shares the node namespace', async (
   t.ok(await cluster.waitGone('hosted'));
 });
 
-t.test('a host port already in use is reason PortInUse and a Warning Event, then the container starts once it is free', async (t) => {
-  const holder = createServer();
-  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
-  const port = (holder.address() as AddressInfo).port;
-  await cluster.create('clash', httpd(port));
-  const c = await cluster.waitFor('clash', (x) => x.status?.reason === 'PortInUse');
-  t.equal(c.status?.reason, 'PortInUse');
-  t.match(c.status?.message, `127.0.0.1:${port}/tcp is already in use`);
-  t.equal(c.status?.ips, undefined, 'no address while it cannot start');
-  const warned = await eventually(async () => {
-    const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=clash' });
-    return events.items.some((e) => e.type === 'Warning' && e.reason === 'PortInUse');
-  });
-  t.ok(warned, 'a Warning Event PortInUse');
-  await new Promise((r) => holder.close(r));
-  await cluster.waitFor('clash', isRunning);
-  t.same(await getEventually(`http://127.0.0.1:${port}/index.html`), { status: 200, body: 'hello from clash\n' });
+t.test(
+  'a host port already in use is reason PortInUse and a Warning Event, then the container starts once it is free',
+  async (t) => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as AddressInfo).port;
+    await cluster.create('clash', httpd(port));
+    const c = await cluster.waitFor('clash', (x) => x.status?.reason === 'PortInUse');
+    t.equal(c.status?.reason, 'PortInUse');
+    t.match(c.status?.message, `127.0.0.1:${port}/tcp is already in use`);
+    t.equal(c.status?.ips, undefined, 'no address while it cannot start');
+    const warned = await eventually(async () => {
+      const events = await core.listNamespacedEvent({
+        namespace: 'default',
+        fieldSelector: 'involvedObject.name=clash',
+      });
+      return events.items.some((e) => e.type === 'Warning' && e.reason === 'PortInUse');
+    });
+    t.ok(warned, 'a Warning Event PortInUse');
+    await new Promise((r) => holder.close(r));
+    await cluster.waitFor('clash', isRunning);
+    t.same(await getEventually(`http://127.0.0.1:${port}/index.html`), { status: 200, body: 'hello from clash\n' });
 
-  // A second Container asking for the same port is refused while the first holds it.
-  await cluster.create('clash2', httpd(port));
-  const second = await cluster.waitFor('clash2', (x) => x.status?.reason === 'PortInUse');
-  t.match(second.status?.message, 'already published by container');
-  await cluster.remove('clash2');
-  await cluster.remove('clash');
-  t.ok(await cluster.waitGone('clash'));
-  t.ok(await cluster.waitGone('clash2'));
-});
+    // A second Container asking for the same port is refused while the first holds it.
+    await cluster.create('clash2', httpd(port));
+    const second = await cluster.waitFor('clash2', (x) => x.status?.reason === 'PortInUse');
+    t.match(second.status?.message, 'already published by container');
+    await cluster.remove('clash2');
+    await cluster.remove('clash');
+    t.ok(await cluster.waitGone('clash'));
+    t.ok(await cluster.waitGone('clash2'));
+  },
+);

@@ -16,10 +16,19 @@ const cluster = await setUpCluster(t);
 const { logger: _logger, ...childOptions } = cluster.agentOptions;
 
 function startChild(): ChildProcess {
-  const child = spawn(process.execPath, ['--import=tsx', '--conditions=berth-src', path.join(path.dirname(fileURLToPath(import.meta.url)), 'agent-child.ts'), JSON.stringify(childOptions)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import=tsx',
+      '--conditions=berth-src',
+      path.join(path.dirname(fileURLToPath(import.meta.url)), 'agent-child.ts'),
+      JSON.stringify(childOptions),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    },
+  );
   t.teardown(() => {
     try {
       process.kill(-(child.pid ?? 0), 'SIGKILL');
@@ -46,10 +55,20 @@ t.test(`kill -9 the agent with ${count} running containers: same pids, still Run
   await ready(child);
   const names = Array.from({ length: count }, (_, i) => `keep-${i}`);
   const started = Date.now();
-  await Promise.all(names.map((n) => cluster.create(n, { command: ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.1; done'], terminationGracePeriodSeconds: 1 })));
+  await Promise.all(
+    names.map((n) =>
+      cluster.create(n, {
+        command: ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.1; done'],
+        terminationGracePeriodSeconds: 1,
+      }),
+    ),
+  );
   const before = new Map<string, Container>();
   for (const n of names) before.set(n, await cluster.waitFor(n, (c) => c.status?.phase === 'Running', 60_000));
-  t.ok(names.every((n) => before.get(n)?.status?.phase === 'Running'), `${count} Running in ${Date.now() - started} ms`);
+  t.ok(
+    names.every((n) => before.get(n)?.status?.phase === 'Running'),
+    `${count} Running in ${Date.now() - started} ms`,
+  );
 
   await cluster.create('deleted-while-down', { command: ['sleep', '3600'], terminationGracePeriodSeconds: 1 });
   await cluster.create('forced-while-down', { command: ['sleep', '3600'], terminationGracePeriodSeconds: 1 });
@@ -63,12 +82,22 @@ t.test(`kill -9 the agent with ${count} running containers: same pids, still Run
 
   // While the agent is down: one Container is deleted (the finalizer holds it), one is force-removed.
   await cluster.remove('deleted-while-down');
-  await cluster.custom.patchNamespacedCustomObject(
-    { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers', name: 'forced-while-down', body: [{ op: 'remove', path: '/metadata/finalizers' }] },
-  );
+  await cluster.custom.patchNamespacedCustomObject({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'containers',
+    name: 'forced-while-down',
+    body: [{ op: 'remove', path: '/metadata/finalizers' }],
+  });
   await cluster.remove('forced-while-down');
   t.equal(await cluster.get('forced-while-down'), undefined, 'force-removed from the API');
-  const logSizes = await Promise.all(names.map(async (n) => (await stat(path.join(cluster.root, 'containers', before.get(n)?.metadata.uid ?? '', 'container.log'))).size));
+  const logSizes = await Promise.all(
+    names.map(
+      async (n) =>
+        (await stat(path.join(cluster.root, 'containers', before.get(n)?.metadata.uid ?? '', 'container.log'))).size,
+    ),
+  );
   await sleep(300);
 
   const restarted = Date.now();
@@ -76,7 +105,11 @@ t.test(`kill -9 the agent with ${count} running containers: same pids, still Run
   t.ok(await cluster.waitGone('deleted-while-down', 15_000), 'the deletion made while the agent was down completed');
   t.notOk(await alive(deleted.status?.pid ?? 0), 'its process was stopped');
   t.notOk(await alive(forced.status?.pid ?? 0), 'the orphan of the force-removed Container was stopped');
-  await t.rejects(stat(path.join(cluster.root, 'containers', forced.metadata.uid ?? '')), { code: 'ENOENT' }, 'and its files removed');
+  await t.rejects(
+    stat(path.join(cluster.root, 'containers', forced.metadata.uid ?? '')),
+    { code: 'ENOENT' },
+    'and its files removed',
+  );
   await sleep(500);
   for (const n of names) {
     const b = before.get(n);
@@ -87,7 +120,8 @@ t.test(`kill -9 the agent with ${count} running containers: same pids, still Run
     t.equal(agent.lookup('default', n), b?.metadata.uid);
   }
   for (const [i, n] of names.entries()) {
-    const size = (await stat(path.join(cluster.root, 'containers', before.get(n)?.metadata.uid ?? '', 'container.log'))).size;
+    const size = (await stat(path.join(cluster.root, 'containers', before.get(n)?.metadata.uid ?? '', 'container.log')))
+      .size;
     t.ok(size > (logSizes[i] ?? 0), `${n} log kept growing`);
   }
   t.comment(`re-adoption took ${Date.now() - restarted} ms`);
@@ -95,7 +129,11 @@ t.test(`kill -9 the agent with ${count} running containers: same pids, still Run
   // The adopted containers are managed as before: an exit is noticed and restarted.
   const victim = before.get('keep-0')?.status?.pid ?? 0;
   process.kill(victim, 'SIGKILL');
-  const again = await cluster.waitFor('keep-0', (c) => (c.status?.restartCount ?? 0) >= 1 && c.status?.phase === 'Running', 15_000);
+  const again = await cluster.waitFor(
+    'keep-0',
+    (c) => (c.status?.restartCount ?? 0) >= 1 && c.status?.phase === 'Running',
+    15_000,
+  );
   t.equal(again.status?.restartCount, 1, 'a killed adopted container is restarted');
   t.not(again.status?.pid, victim);
 });

@@ -55,7 +55,11 @@ const condition = (c: Container, type: string) => c.status?.conditions?.find((x)
 
 t.test('a crash-looping busybox shows CrashLoopBackOff, with the exit code of its last run', async (t) => {
   await cluster.create('crashloop', { command: ['sh', '-c', 'exit 3'], restartPolicy: 'Always' });
-  const c = await cluster.waitFor('crashloop', (x) => x.status?.reason === 'CrashLoopBackOff' && (x.status.restartCount ?? 0) >= 1, 30_000);
+  const c = await cluster.waitFor(
+    'crashloop',
+    (x) => x.status?.reason === 'CrashLoopBackOff' && (x.status.restartCount ?? 0) >= 1,
+    30_000,
+  );
   t.equal(c.status?.reason, 'CrashLoopBackOff');
   t.equal(c.status?.exitCode, 3);
   t.equal(condition(c, 'Running')?.reason, 'CrashLoopBackOff');
@@ -71,28 +75,46 @@ t.test('a missing image shows ErrImagePull, then ImagePullBackOff while the queu
   t.match(c.status?.message, /does-not-exist/);
   t.equal(condition(c, 'Pulled')?.status, 'False');
   t.equal(condition(c, 'Ready')?.reason, 'ImagePullBackOff');
-  t.same((reasons.get('noimage') ?? []).filter((r) => r !== 'Pulling').slice(0, 2), ['ErrImagePull', 'ImagePullBackOff'], 'a watch saw ErrImagePull first');
+  t.same(
+    (reasons.get('noimage') ?? []).filter((r) => r !== 'Pulling').slice(0, 2),
+    ['ErrImagePull', 'ImagePullBackOff'],
+    'a watch saw ErrImagePull first',
+  );
   t.equal(await row('noimage'), 'ImagePullBackOff', 'kubectl get shows it as STATUS');
   const logged = logLines.find((l) => l.request === 'default/noimage' && l.msg === 'reconcile failed');
-  t.ok(typeof logged?.level === 'number' && typeof logged.retryInMs === 'number', 'the back-off is logged as a JSON line with its level and delay');
+  t.ok(
+    typeof logged?.level === 'number' && typeof logged.retryInMs === 'number',
+    'the back-off is logged as a JSON line with its level and delay',
+  );
   t.equal(logged?.component, 'berth-node-agent');
   await cluster.remove('noimage');
 });
 
-t.test('an OOM-killed container shows OOMKilled (memory.oom_control oom_kill), then CrashLoopBackOff under Always', async (t) => {
-  await cluster.create('oom', { command: ['sh', '-c', 'x=0123456789; while true; do x="$x$x"; done'], resources: { limits: { memory: '16Mi' } }, restartPolicy: 'Never' });
-  const c = await cluster.waitFor('oom', (x) => x.status?.phase === 'Failed', 30_000);
-  t.equal(c.status?.reason, 'OOMKilled');
-  t.equal(c.status?.exitCode, 137);
-  t.equal(condition(c, 'Running')?.reason, 'OOMKilled');
-  t.equal(await row('oom'), 'OOMKilled', 'kubectl get shows it as STATUS');
+t.test(
+  'an OOM-killed container shows OOMKilled (memory.oom_control oom_kill), then CrashLoopBackOff under Always',
+  async (t) => {
+    await cluster.create('oom', {
+      command: ['sh', '-c', 'x=0123456789; while true; do x="$x$x"; done'],
+      resources: { limits: { memory: '16Mi' } },
+      restartPolicy: 'Never',
+    });
+    const c = await cluster.waitFor('oom', (x) => x.status?.phase === 'Failed', 30_000);
+    t.equal(c.status?.reason, 'OOMKilled');
+    t.equal(c.status?.exitCode, 137);
+    t.equal(condition(c, 'Running')?.reason, 'OOMKilled');
+    t.equal(await row('oom'), 'OOMKilled', 'kubectl get shows it as STATUS');
 
-  await cluster.create('oom-loop', { command: ['sh', '-c', 'x=0123456789; while true; do x="$x$x"; done'], resources: { limits: { memory: '16Mi' } }, restartPolicy: 'Always' });
-  const loop = await cluster.waitFor('oom-loop', (x) => x.status?.reason === 'CrashLoopBackOff', 30_000);
-  t.match(loop.status?.message, /out of memory/, `the back-off says why: ${loop.status?.message ?? ''}`);
-  await cluster.remove('oom');
-  await cluster.remove('oom-loop');
-});
+    await cluster.create('oom-loop', {
+      command: ['sh', '-c', 'x=0123456789; while true; do x="$x$x"; done'],
+      resources: { limits: { memory: '16Mi' } },
+      restartPolicy: 'Always',
+    });
+    const loop = await cluster.waitFor('oom-loop', (x) => x.status?.reason === 'CrashLoopBackOff', 30_000);
+    t.match(loop.status?.message, /out of memory/, `the back-off says why: ${loop.status?.message ?? ''}`);
+    await cluster.remove('oom');
+    await cluster.remove('oom-loop');
+  },
+);
 
 t.test('exit 0 is Completed, a non-zero exit is Error', async (t) => {
   await cluster.create('ok', { command: ['true'], restartPolicy: 'Never' });

@@ -21,7 +21,10 @@ t.teardown(() => deleteBridge(bridgeName));
 
 async function createNetwork(name: string, spec: Record<string, unknown>): Promise<void> {
   await cluster.custom.createNamespacedCustomObject({
-    group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'networks',
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'networks',
     body: { apiVersion: 'berth.dev/v1alpha1', kind: 'Network', metadata: { name }, spec },
   });
 }
@@ -42,7 +45,11 @@ t.test('two Containers on a user Network reach each other', async (t) => {
     networks: [{ name: 'backend', aliases: ['api'] }],
     terminationGracePeriodSeconds: 0,
   });
-  await cluster.create('client', { command: ['sleep', '3600'], networks: [{ name: 'backend' }], terminationGracePeriodSeconds: 0 });
+  await cluster.create('client', {
+    command: ['sleep', '3600'],
+    networks: [{ name: 'backend' }],
+    terminationGracePeriodSeconds: 0,
+  });
   const server = await cluster.waitFor('server', isRunning);
   const client = await cluster.waitFor('client', isRunning);
   const ip = server.status?.ips?.[0];
@@ -51,11 +58,19 @@ t.test('two Containers on a user Network reach each other', async (t) => {
   t.match(client.status?.ips?.[0]?.ip, new RegExp(`^10\\.215\\.${third}\\.\\d+$`));
   let page = '';
   const got = await eventually(async () => {
-    page = await execOut(client.metadata.uid ?? '', ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc ${ip?.ip ?? '?'} 80`]);
+    page = await execOut(client.metadata.uid ?? '', [
+      'sh',
+      '-c',
+      `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc ${ip?.ip ?? '?'} 80`,
+    ]);
     return page.includes('pong');
   });
   t.ok(got, `the client reached the server: ${JSON.stringify(page.slice(0, 60))}`);
-  t.equal((await execOut(client.metadata.uid ?? '', ['cat', '/etc/resolv.conf'])).split('\n')[0], `nameserver 10.215.${third}.1`, "the network's name server, never the host's");
+  t.equal(
+    (await execOut(client.metadata.uid ?? '', ['cat', '/etc/resolv.conf'])).split('\n')[0],
+    `nameserver 10.215.${third}.1`,
+    "the network's name server, never the host's",
+  );
   let byName = '';
   const named = await eventually(async () => {
     byName = await execOut(client.metadata.uid ?? '', ['sh', '-c', `printf 'GET / HTTP/1.0\r\n\r\n' | nc server 80`]);
@@ -73,16 +88,27 @@ t.test('two Containers on a user Network reach each other', async (t) => {
 });
 
 t.test('a missing Network and one without a subnet are reasons with Warning Events', async (t) => {
-  await cluster.create('lost', { command: ['sleep', '3600'], networks: [{ name: 'nosuch' }], terminationGracePeriodSeconds: 0 });
+  await cluster.create('lost', {
+    command: ['sleep', '3600'],
+    networks: [{ name: 'nosuch' }],
+    terminationGracePeriodSeconds: 0,
+  });
   const lost = await cluster.waitFor('lost', (c) => c.status?.reason === 'CreateContainerConfigError');
   t.match(lost.status?.message, 'network "nosuch" not found');
   // (A gateway outside its subnet never gets this far: the CRD's CEL rules refuse it with a 422.)
   await createNetwork('poolless', {});
-  await cluster.create('skewed-member', { command: ['sleep', '3600'], networks: [{ name: 'poolless' }], terminationGracePeriodSeconds: 0 });
+  await cluster.create('skewed-member', {
+    command: ['sleep', '3600'],
+    networks: [{ name: 'poolless' }],
+    terminationGracePeriodSeconds: 0,
+  });
   const skewed = await cluster.waitFor('skewed-member', (c) => c.status?.reason === 'InvalidNetwork');
   t.match(skewed.status?.message, 'has no spec.subnet');
   const warned = await eventually(async () => {
-    const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=skewed-member' });
+    const events = await core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: 'involvedObject.name=skewed-member',
+    });
     return events.items.some((e) => e.type === 'Warning' && e.reason === 'FailedNetworkSetup');
   });
   t.ok(warned, 'a Warning Event');

@@ -7,7 +7,10 @@ interface Obj {
   metadata: { namespace: string; name: string; uid: string; resourceVersion: string };
   note?: string;
 }
-const obj = (uid: string, rv: string, note?: string): Obj => ({ metadata: { namespace: 'ns', name: 'c', uid, resourceVersion: rv }, ...(note !== undefined ? { note } : {}) });
+const obj = (uid: string, rv: string, note?: string): Obj => ({
+  metadata: { namespace: 'ns', name: 'c', uid, resourceVersion: rv },
+  ...(note !== undefined ? { note } : {}),
+});
 
 function setUp() {
   const informer = new Map<string, Obj>();

@@ -6,7 +6,12 @@ import type { Request } from '@berth/controller-runtime';
 import { actionableChange, containerChanges } from '../../src/containers/container-changes.js';
 
 const obj = (meta: Record<string, unknown>, status?: Record<string, unknown>): KubernetesObject =>
-  ({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'c', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '5', ...meta }, ...(status !== undefined ? { status } : {}) }) as KubernetesObject;
+  ({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: { name: 'c', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '5', ...meta },
+    ...(status !== undefined ? { status } : {}),
+  }) as KubernetesObject;
 
 t.test('status-only and resourceVersion-only updates are not actionable', async (t) => {
   t.notOk(actionableChange(obj({}), obj({ resourceVersion: '6' }, { phase: 'Running' })));

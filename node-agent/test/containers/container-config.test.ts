@@ -10,7 +10,10 @@ import { AgentError } from '../../src/containers/errors.js';
 import { pullCredentials } from '../../src/containers/pull-secrets.js';
 import type { ImageConfig } from '../../src/distribution/distribution.js';
 
-const image = (config: NonNullable<ImageConfig['config']>): ImageConfig => ({ config, rootfs: { type: 'layers', diff_ids: [] } });
+const image = (config: NonNullable<ImageConfig['config']>): ImageConfig => ({
+  config,
+  rootfs: { type: 'layers', diff_ids: [] },
+});
 const ctr = (spec: Partial<ContainerSpec>): Container => ({
   apiVersion: 'berth.dev/v1alpha1',
   kind: 'Container',
@@ -24,7 +27,12 @@ t.test('command replaces Entrypoint and drops Cmd; args alone replace Cmd', asyn
   t.same(containerArgs(ctr({}), img, new Map()), ['/entry', 'default']);
   t.same(containerArgs(ctr({ command: ['/bin/x'] }), img, new Map()), ['/bin/x']);
   t.same(containerArgs(ctr({ args: ['a'] }), img, new Map()), ['/entry', 'a']);
-  t.same(containerArgs(ctr({ command: ['/bin/x'], args: ['$(A)', '$$(A)', '$(B)'] }), img, new Map([['A', '1']])), ['/bin/x', '1', '$(A)', '$(B)']);
+  t.same(containerArgs(ctr({ command: ['/bin/x'], args: ['$(A)', '$$(A)', '$(B)'] }), img, new Map([['A', '1']])), [
+    '/bin/x',
+    '1',
+    '$(A)',
+    '$(B)',
+  ]);
   t.throws(() => containerArgs(ctr({}), image({}), new Map()), { code: 'CreateContainerConfigError' });
 });
 
@@ -37,59 +45,98 @@ t.test('expandVariables follows Kubernetes: $$ escapes, unknown and unterminated
   t.equal(expandVariables('cost $5', vars), 'cost $5');
 });
 
-t.test('env: image, envFrom with prefix, env with references, fieldRef; missing sources are config errors', async (t) => {
-  const root = await mkdtemp(path.join(tmpdir(), 'berth-config-test-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const sources = {
-    configMap: async (n: string) => (n === 'cm' ? { a: '1', 'bad key': 'x' } : undefined),
-    secret: async (n: string) => (n === 's' ? { pw: 'p' } : undefined),
-  };
-  const c = ctr({
-    envFrom: [{ configMapRef: { name: 'cm' }, prefix: 'CM_' }],
-    env: [
-      { name: 'PATH', value: '/x' },
-      { name: 'REF', value: 'v=$(CM_a)' },
-      { name: 'PW', valueFrom: { secretKeyRef: { name: 's', key: 'pw' } } },
-      { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
-      { name: 'OPT', valueFrom: { configMapKeyRef: { name: 'gone', key: 'k', optional: true } } },
-    ],
-    resources: { limits: { memory: '64Mi', cpu: '250m', pids: '1k' } },
-  });
-  const config = await containerConfigFor(c, image({ Env: ['PATH=/usr/bin', 'HOME=/root'], Cmd: ['sh'] }), root, sources);
-  t.same(config.env, { PATH: '/x', HOME: '/root', CM_a: '1', REF: 'v=1', PW: 'p', APP: 'web' });
-  t.same(config.resources, { memoryBytes: 64 * 1024 * 1024, cpuMillicores: 250, pids: 1000 });
-  t.equal(config.hostname, 'c');
-  const missing = await containerConfigFor(ctr({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }), image({ Cmd: ['sh'] }), root, noSources).catch((err: unknown) => err);
-  t.ok(AgentError.isInstance(missing) && missing.code === 'CreateContainerConfigError', 'a missing Secret is a CreateContainerConfigError');
-  t.match((missing as Error).message, /secret "nope" not found/);
-  await t.rejects(containerConfigFor(ctr({ resources: { limits: { memory: 'lots' } } }), image({ Cmd: ['sh'] }), root, noSources), { code: 'CreateContainerConfigError' });
-});
+t.test(
+  'env: image, envFrom with prefix, env with references, fieldRef; missing sources are config errors',
+  async (t) => {
+    const root = await mkdtemp(path.join(tmpdir(), 'berth-config-test-'));
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    const sources = {
+      configMap: async (n: string) => (n === 'cm' ? { a: '1', 'bad key': 'x' } : undefined),
+      secret: async (n: string) => (n === 's' ? { pw: 'p' } : undefined),
+    };
+    const c = ctr({
+      envFrom: [{ configMapRef: { name: 'cm' }, prefix: 'CM_' }],
+      env: [
+        { name: 'PATH', value: '/x' },
+        { name: 'REF', value: 'v=$(CM_a)' },
+        { name: 'PW', valueFrom: { secretKeyRef: { name: 's', key: 'pw' } } },
+        { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+        { name: 'OPT', valueFrom: { configMapKeyRef: { name: 'gone', key: 'k', optional: true } } },
+      ],
+      resources: { limits: { memory: '64Mi', cpu: '250m', pids: '1k' } },
+    });
+    const config = await containerConfigFor(
+      c,
+      image({ Env: ['PATH=/usr/bin', 'HOME=/root'], Cmd: ['sh'] }),
+      root,
+      sources,
+    );
+    t.same(config.env, { PATH: '/x', HOME: '/root', CM_a: '1', REF: 'v=1', PW: 'p', APP: 'web' });
+    t.same(config.resources, { memoryBytes: 64 * 1024 * 1024, cpuMillicores: 250, pids: 1000 });
+    t.equal(config.hostname, 'c');
+    const missing = await containerConfigFor(
+      ctr({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }),
+      image({ Cmd: ['sh'] }),
+      root,
+      noSources,
+    ).catch((err: unknown) => err);
+    t.ok(
+      AgentError.isInstance(missing) && missing.code === 'CreateContainerConfigError',
+      'a missing Secret is a CreateContainerConfigError',
+    );
+    t.match((missing as Error).message, /secret "nope" not found/);
+    await t.rejects(
+      containerConfigFor(ctr({ resources: { limits: { memory: 'lots' } } }), image({ Cmd: ['sh'] }), root, noSources),
+      { code: 'CreateContainerConfigError' },
+    );
+  },
+);
 
-t.test("users: numeric, names from the image's /etc/passwd, securityContext wins, runAsNonRoot refuses root", async (t) => {
-  const root = await mkdtemp(path.join(tmpdir(), 'berth-config-test-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  await mkdir(path.join(root, 'etc'));
-  await writeFile(path.join(root, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\nweb:x:1000:1001::/home/web:/bin/sh\n');
-  await writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\nstaff:x:50:\n');
-  const run = (user: string, spec: Partial<ContainerSpec> = {}) => containerConfigFor(ctr(spec), image({ User: user, Cmd: ['sh'] }), root, noSources);
-  t.same((await run('')).user, { uid: 0, gid: 0 });
-  t.same((await run('42')).user, { uid: 42, gid: 42 });
-  t.same((await run('web')).user, { uid: 1000, gid: 1001 });
-  t.same((await run('web:staff')).user, { uid: 1000, gid: 50 });
-  t.same((await run('web', { securityContext: { runAsUser: 7, runAsGroup: 8 } })).user, { uid: 7, gid: 8 });
-  await t.rejects(run('nobody'), { code: 'CreateContainerConfigError' });
-  await t.rejects(run('', { securityContext: { runAsNonRoot: true } }), { code: 'CreateContainerConfigError' });
-});
+t.test(
+  "users: numeric, names from the image's /etc/passwd, securityContext wins, runAsNonRoot refuses root",
+  async (t) => {
+    const root = await mkdtemp(path.join(tmpdir(), 'berth-config-test-'));
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    await mkdir(path.join(root, 'etc'));
+    await writeFile(
+      path.join(root, 'etc', 'passwd'),
+      'root:x:0:0::/root:/bin/sh\nweb:x:1000:1001::/home/web:/bin/sh\n',
+    );
+    await writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\nstaff:x:50:\n');
+    const run = (user: string, spec: Partial<ContainerSpec> = {}) =>
+      containerConfigFor(ctr(spec), image({ User: user, Cmd: ['sh'] }), root, noSources);
+    t.same((await run('')).user, { uid: 0, gid: 0 });
+    t.same((await run('42')).user, { uid: 42, gid: 42 });
+    t.same((await run('web')).user, { uid: 1000, gid: 1001 });
+    t.same((await run('web:staff')).user, { uid: 1000, gid: 50 });
+    t.same((await run('web', { securityContext: { runAsUser: 7, runAsGroup: 8 } })).user, { uid: 7, gid: 8 });
+    await t.rejects(run('nobody'), { code: 'CreateContainerConfigError' });
+    await t.rejects(run('', { securityContext: { runAsNonRoot: true } }), { code: 'CreateContainerConfigError' });
+  },
+);
 
 t.test('image pull credentials come from the dockerconfigjson Secrets a Container names', async (t) => {
   const secrets: Record<string, { type: string; data: Record<string, string> }> = {
-    a: { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths: { 'r.example:5000': { auth: 'YTpi' } } }) } },
-    b: { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths: { 'r.example:5000': { auth: 'other' }, other: { username: 'u', password: 'p' } } }) } },
+    a: {
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': JSON.stringify({ auths: { 'r.example:5000': { auth: 'YTpi' } } }) },
+    },
+    b: {
+      type: 'kubernetes.io/dockerconfigjson',
+      data: {
+        '.dockerconfigjson': JSON.stringify({
+          auths: { 'r.example:5000': { auth: 'other' }, other: { username: 'u', password: 'p' } },
+        }),
+      },
+    },
     opaque: { type: 'Opaque', data: {} },
   };
   const read = async (n: string) => secrets[n];
-  const withSecrets = (names: string[]) => ({ ...ctr({}), spec: { image: 'img', imagePullSecrets: names.map((name) => ({ name })) } }) as unknown as Container;
+  const withSecrets = (names: string[]) =>
+    ({ ...ctr({}), spec: { image: 'img', imagePullSecrets: names.map((name) => ({ name })) } }) as unknown as Container;
   t.equal(await pullCredentials(ctr({}), read), undefined, 'none asked for');
-  t.same(await pullCredentials(withSecrets(['a', 'missing', 'b']), read), { auths: { 'r.example:5000': { auth: 'YTpi' }, other: { username: 'u', password: 'p' } } });
+  t.same(await pullCredentials(withSecrets(['a', 'missing', 'b']), read), {
+    auths: { 'r.example:5000': { auth: 'YTpi' }, other: { username: 'u', password: 'p' } },
+  });
   await t.rejects(pullCredentials(withSecrets(['opaque']), read), { code: 'ErrImagePull' });
 });

@@ -56,7 +56,16 @@ export class FakeRuntime extends SharedFakeRuntime {
 
   override async state(id: string): Promise<ContainerState> {
     const s = await super.state(id);
-    if (this.#vanished.has(id)) return { ...s, status: 'unknown', pid: undefined, conmonPid: undefined, exitCode: undefined, finishedAt: undefined, reason: undefined };
+    if (this.#vanished.has(id))
+      return {
+        ...s,
+        status: 'unknown',
+        pid: undefined,
+        conmonPid: undefined,
+        exitCode: undefined,
+        finishedAt: undefined,
+        reason: undefined,
+      };
     if (this.#oomKilled.has(id) && s.status === 'exited') return { ...s, oomKilled: true, reason: 'OOMKilled' };
     return s;
   }
@@ -92,7 +101,16 @@ export class FakeImages implements ImageService {
   async pull(reference: string): Promise<PulledImage> {
     this.pulls += 1;
     if (this.missing.has(reference)) throw new Error(`manifest unknown: ${reference}`);
-    return { reference, digest: `sha256:${'a'.repeat(64)}`, config: { config: { Cmd: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 3600'] }, rootfs: { type: 'layers', diff_ids: [] } }, layers: [], downloadedBytes: 0 } as unknown as PulledImage;
+    return {
+      reference,
+      digest: `sha256:${'a'.repeat(64)}`,
+      config: {
+        config: { Cmd: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 3600'] },
+        rootfs: { type: 'layers', diff_ids: [] },
+      },
+      layers: [],
+      downloadedBytes: 0,
+    } as unknown as PulledImage;
   }
 
   async close(): Promise<void> {}
@@ -102,7 +120,14 @@ function mergePatch(target: Record<string, unknown>, patch: Record<string, unkno
   const out = { ...target };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null && !Array.isArray(out[k])) out[k] = mergePatch(out[k] as Record<string, unknown>, v as Record<string, unknown>);
+    else if (
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      typeof out[k] === 'object' &&
+      out[k] !== null &&
+      !Array.isArray(out[k])
+    )
+      out[k] = mergePatch(out[k] as Record<string, unknown>, v as Record<string, unknown>);
     else out[k] = structuredClone(v);
   }
   return out;
@@ -121,7 +146,14 @@ export class FakeApi implements ContainerApi {
     const c: Container = {
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'Container',
-      metadata: { name, namespace: 'default', uid: `uid-${this.#uid++}`, generation: 1, resourceVersion: String(this.#rv++), ...meta },
+      metadata: {
+        name,
+        namespace: 'default',
+        uid: `uid-${this.#uid++}`,
+        generation: 1,
+        resourceVersion: String(this.#rv++),
+        ...meta,
+      },
       spec: { image: 'busybox:1', ...spec },
     };
     this.objects.set(`default/${name}`, c);
@@ -139,7 +171,11 @@ export class FakeApi implements ContainerApi {
   /** A user's edit of the spec: generation goes up. */
   editSpec(name: string, spec: Partial<Container['spec']>): void {
     const c = this.#must('default', name);
-    this.#store({ ...c, metadata: { ...c.metadata, generation: (c.metadata.generation ?? 1) + 1 }, spec: { ...c.spec, ...spec } });
+    this.#store({
+      ...c,
+      metadata: { ...c.metadata, generation: (c.metadata.generation ?? 1) + 1 },
+      spec: { ...c.spec, ...spec },
+    });
   }
 
   /** A delete: with finalizers it only sets deletionTimestamp. */
@@ -158,14 +194,20 @@ export class FakeApi implements ContainerApi {
   #store(c: Container): Container {
     const next = structuredClone({ ...c, metadata: { ...c.metadata, resourceVersion: String(this.#rv++) } });
     const key = `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;
-    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) this.objects.delete(key);
+    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0)
+      this.objects.delete(key);
     else this.objects.set(key, next);
     return structuredClone(next);
   }
 
   async patchContainer(namespace: string, name: string, body: object): Promise<Container> {
     this.writes.push(`patch ${name}`);
-    return this.#store(mergePatch(this.#must(namespace, name) as unknown as Record<string, unknown>, body as Record<string, unknown>) as unknown as Container);
+    return this.#store(
+      mergePatch(
+        this.#must(namespace, name) as unknown as Record<string, unknown>,
+        body as Record<string, unknown>,
+      ) as unknown as Container,
+    );
   }
 
   async jsonPatchContainer(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Container> {
@@ -176,7 +218,12 @@ export class FakeApi implements ContainerApi {
       if (top !== 'metadata') throw new Error(`fake json patch handles metadata only: ${op.path}`);
       const meta = c.metadata as Record<string, unknown>;
       if (op.op === 'test') {
-        if (index !== undefined ? (meta[field ?? ''] as unknown[])[Number(index)] !== op.value : meta[field ?? ''] !== op.value) throw Object.assign(new Error('test failed'), { code: 422 });
+        if (
+          index !== undefined
+            ? (meta[field ?? ''] as unknown[])[Number(index)] !== op.value
+            : meta[field ?? ''] !== op.value
+        )
+          throw Object.assign(new Error('test failed'), { code: 422 });
       } else if (op.op === 'add') {
         if (index === '-') (meta[field ?? ''] as unknown[]).push(op.value);
         else meta[field ?? ''] = op.value;
@@ -190,7 +237,10 @@ export class FakeApi implements ContainerApi {
   async patchContainerStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<Container> {
     this.writes.push(`status ${name}`);
     const c = this.#must(namespace, name);
-    return this.#store({ ...c, status: mergePatch((c.status ?? {}) as Record<string, unknown>, status) as NonNullable<Container['status']> });
+    return this.#store({
+      ...c,
+      status: mergePatch((c.status ?? {}) as Record<string, unknown>, status) as NonNullable<Container['status']>,
+    });
   }
 
   async secretData(): Promise<undefined> {
@@ -211,4 +261,3 @@ export class FakeEvents implements EventSink {
 
   forget(): void {}
 }
-

@@ -97,35 +97,48 @@ t.test('a Container of another node or unbound is left alone; adoptUnbound binds
   t.equal(c.status?.phase, 'Running');
 });
 
-t.test('exited with restartPolicy Always: CrashLoopBackOff for base × 2^restartCount after finishedAt, then restarted', async (t) => {
-  const { api, runtime, events, settle } = setUp(t);
-  const c = api.add('crasher', { nodeName, restartPolicy: 'Always' });
-  await settle('crasher');
-  const uid = c.metadata.uid ?? '';
-  runtime.exitWith(uid, 3);
-  const wait = await settle('crasher');
-  const s = get(api, 'crasher').status;
-  t.equal(s?.reason, 'CrashLoopBackOff');
-  t.equal(s?.phase, 'Running');
-  t.equal(s?.exitCode, 3);
-  t.equal(s?.conditions?.find((x) => x.type === 'Ready')?.reason, 'CrashLoopBackOff');
-  t.ok((wait.requeueAfterMs ?? 0) > 9_000 && (wait.requeueAfterMs ?? 0) <= 10_000, `requeued after the 10 s back-off (${wait.requeueAfterMs ?? 0} ms)`);
-  t.equal(events.seen.filter((e) => e.includes('BackOff')).length, 1, 'BackOff announced once, however often it is reconciled');
-  t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'exited', 'not restarted during the back-off');
+t.test(
+  'exited with restartPolicy Always: CrashLoopBackOff for base × 2^restartCount after finishedAt, then restarted',
+  async (t) => {
+    const { api, runtime, events, settle } = setUp(t);
+    const c = api.add('crasher', { nodeName, restartPolicy: 'Always' });
+    await settle('crasher');
+    const uid = c.metadata.uid ?? '';
+    runtime.exitWith(uid, 3);
+    const wait = await settle('crasher');
+    const s = get(api, 'crasher').status;
+    t.equal(s?.reason, 'CrashLoopBackOff');
+    t.equal(s?.phase, 'Running');
+    t.equal(s?.exitCode, 3);
+    t.equal(s?.conditions?.find((x) => x.type === 'Ready')?.reason, 'CrashLoopBackOff');
+    t.ok(
+      (wait.requeueAfterMs ?? 0) > 9_000 && (wait.requeueAfterMs ?? 0) <= 10_000,
+      `requeued after the 10 s back-off (${wait.requeueAfterMs ?? 0} ms)`,
+    );
+    t.equal(
+      events.seen.filter((e) => e.includes('BackOff')).length,
+      1,
+      'BackOff announced once, however often it is reconciled',
+    );
+    t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'exited', 'not restarted during the back-off');
 
-  // The back-off is computed from observed finishedAt: an exit 11 s ago is due now.
-  runtime.exitWith(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
-  await settle('crasher');
-  t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'running', 'restarted once due');
-  t.equal(get(api, 'crasher').status?.restartCount, 1);
-  t.equal(get(api, 'crasher').status?.reason, undefined, 'Running again, no reason');
+    // The back-off is computed from observed finishedAt: an exit 11 s ago is due now.
+    runtime.exitWith(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
+    await settle('crasher');
+    t.equal((await runtime.state(uid).catch(() => undefined))?.status, 'running', 'restarted once due');
+    t.equal(get(api, 'crasher').status?.restartCount, 1);
+    t.equal(get(api, 'crasher').status?.reason, undefined, 'Running again, no reason');
 
-  // Second crash: restartCount 1 doubles the delay to 20 s.
-  runtime.exitWith(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
-  const second = await settle('crasher');
-  t.ok((second.requeueAfterMs ?? 0) > 8_000 && (second.requeueAfterMs ?? 0) <= 9_000, `20 s from finishedAt (${second.requeueAfterMs ?? 0} ms left)`);
-  t.equal(get(api, 'crasher').status?.reason, 'CrashLoopBackOff');
-});
+    // Second crash: restartCount 1 doubles the delay to 20 s.
+    runtime.exitWith(uid, 3, { finishedAt: new Date(Date.now() - 11_000) });
+    const second = await settle('crasher');
+    t.ok(
+      (second.requeueAfterMs ?? 0) > 8_000 && (second.requeueAfterMs ?? 0) <= 9_000,
+      `20 s from finishedAt (${second.requeueAfterMs ?? 0} ms left)`,
+    );
+    t.equal(get(api, 'crasher').status?.reason, 'CrashLoopBackOff');
+  },
+);
 
 t.test('a fresh reconciler (an agent restart) reaches the same decision from the same observations', async (t) => {
   const first = setUp(t);
@@ -134,8 +147,19 @@ t.test('a fresh reconciler (an agent restart) reaches the same decision from the
   first.runtime.exitWith(c.metadata.uid ?? '', 1);
   const a = await first.settle('crasher');
   const again = new ContainerReconciler({
-    nodeName, adoptUnbound: false, api: first.api, cache: first.api, runtime: first.runtime, snapshots: first.snapshots, images: new ImagePolicy(first.images), events: first.events,
-    exits: { watch: () => undefined, unwatch: () => undefined }, restartBackoff: { baseMs: 10_000, maxMs: 300_000 }, backoffResetMs: 600_000, pollIntervalMs: 10_000, logger: pino({ level: 'silent' }),
+    nodeName,
+    adoptUnbound: false,
+    api: first.api,
+    cache: first.api,
+    runtime: first.runtime,
+    snapshots: first.snapshots,
+    images: new ImagePolicy(first.images),
+    events: first.events,
+    exits: { watch: () => undefined, unwatch: () => undefined },
+    restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
+    backoffResetMs: 600_000,
+    pollIntervalMs: 10_000,
+    logger: pino({ level: 'silent' }),
   });
   const writes = first.api.writes.length;
   const b = await again.reconcile(ctx, req('crasher'));
@@ -143,36 +167,50 @@ t.test('a fresh reconciler (an agent restart) reaches the same decision from the
   t.equal(first.api.writes.length, writes, 'and nothing to write');
 });
 
-t.test('exit codes become Completed, Error and OOMKilled; restartPolicy decides between settling and restarting', async (t) => {
-  const { api, runtime, settle } = setUp(t);
-  const cases = [
-    { name: 'done', policy: 'Never', exit: 0, oom: false, phase: 'Succeeded', reason: 'Completed' },
-    { name: 'failed', policy: 'Never', exit: 2, oom: false, phase: 'Failed', reason: 'Error' },
-    { name: 'hog', policy: 'Never', exit: 137, oom: true, phase: 'Failed', reason: 'OOMKilled' },
-    { name: 'clean', policy: 'OnFailure', exit: 0, oom: false, phase: 'Succeeded', reason: 'Completed' },
-    { name: 'retry', policy: 'OnFailure', exit: 1, oom: false, phase: 'Running', reason: 'CrashLoopBackOff' },
-  ] as const;
-  for (const x of cases) {
-    const c = api.add(x.name, { nodeName, restartPolicy: x.policy });
-    await settle(x.name);
-    runtime.exitWith(c.metadata.uid ?? '', x.exit, { oomKilled: x.oom });
-    const r = await settle(x.name);
-    const s = get(api, x.name).status;
-    t.equal(s?.phase, x.phase, `${x.name}: phase ${x.phase}`);
-    t.equal(s?.reason, x.reason, `${x.name}: reason ${x.reason}`);
-    t.equal(s?.exitCode, x.exit);
-    if (x.phase !== 'Running') t.same(r, {}, `${x.name}: settled, no requeue`);
-  }
-});
+t.test(
+  'exit codes become Completed, Error and OOMKilled; restartPolicy decides between settling and restarting',
+  async (t) => {
+    const { api, runtime, settle } = setUp(t);
+    const cases = [
+      { name: 'done', policy: 'Never', exit: 0, oom: false, phase: 'Succeeded', reason: 'Completed' },
+      { name: 'failed', policy: 'Never', exit: 2, oom: false, phase: 'Failed', reason: 'Error' },
+      { name: 'hog', policy: 'Never', exit: 137, oom: true, phase: 'Failed', reason: 'OOMKilled' },
+      { name: 'clean', policy: 'OnFailure', exit: 0, oom: false, phase: 'Succeeded', reason: 'Completed' },
+      { name: 'retry', policy: 'OnFailure', exit: 1, oom: false, phase: 'Running', reason: 'CrashLoopBackOff' },
+    ] as const;
+    for (const x of cases) {
+      const c = api.add(x.name, { nodeName, restartPolicy: x.policy });
+      await settle(x.name);
+      runtime.exitWith(c.metadata.uid ?? '', x.exit, { oomKilled: x.oom });
+      const r = await settle(x.name);
+      const s = get(api, x.name).status;
+      t.equal(s?.phase, x.phase, `${x.name}: phase ${x.phase}`);
+      t.equal(s?.reason, x.reason, `${x.name}: reason ${x.reason}`);
+      t.equal(s?.exitCode, x.exit);
+      if (x.phase !== 'Running') t.same(r, {}, `${x.name}: settled, no requeue`);
+    }
+  },
+);
 
 t.test('a changed spec replaces the running container, with its grace period', async (t) => {
   const { api, runtime, settle } = setUp(t);
-  const c = api.add('web', { nodeName, command: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 3600'], terminationGracePeriodSeconds: 5 });
+  const c = api.add('web', {
+    nodeName,
+    command: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 3600'],
+    terminationGracePeriodSeconds: 5,
+  });
   await settle('web');
   const uid = c.metadata.uid ?? '';
   api.editSpec('web', { command: ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 7200'] });
   await settle('web');
-  t.same(runtime.calls, [`create ${uid}`, `start ${uid}`, `stop ${uid} 5`, `delete ${uid}`, `create ${uid}`, `start ${uid}`]);
+  t.same(runtime.calls, [
+    `create ${uid}`,
+    `start ${uid}`,
+    `stop ${uid} 5`,
+    `delete ${uid}`,
+    `create ${uid}`,
+    `start ${uid}`,
+  ]);
   t.same(runtime.configOf(uid)?.args, ['sh', '-c', 'trap "exit 143" SIGTERM; sleep 7200'], 'the new spec runs');
   t.equal(get(api, 'web').status?.observedGeneration, 2);
   t.equal(get(api, 'web').status?.restartCount, 0, 'a replacement is not a restart');
@@ -197,49 +235,58 @@ t.test('deleted → stop, remove container and snapshot, drop the finalizer; for
   t.notOk(runtime.host.containers.has(forced.metadata.uid ?? ''), 'the orphan of a force-removed Container is removed');
 });
 
-t.test('a missing image: ErrImagePull, then ImagePullBackOff; each failure throws so the queue backs off; a fixed image runs', async (t) => {
-  const { api, images, runtime, events, settle } = setUp(t);
-  images.missing.add('nope:1');
-  api.add('bad', { nodeName, image: 'nope:1' });
-  await t.rejects(settle('bad'), BackOffError, 'a failed pull is an error for the queue');
-  t.equal(get(api, 'bad').status?.reason, 'ErrImagePull');
-  t.equal(get(api, 'bad').status?.phase, 'Pending');
-  t.equal(get(api, 'bad').status?.conditions?.find((x) => x.type === 'Pulled')?.status, 'False');
-  t.ok(events.seen.some((e) => e.startsWith('bad Warning Failed') && e.includes('nope')));
+t.test(
+  'a missing image: ErrImagePull, then ImagePullBackOff; each failure throws so the queue backs off; a fixed image runs',
+  async (t) => {
+    const { api, images, runtime, events, settle } = setUp(t);
+    images.missing.add('nope:1');
+    api.add('bad', { nodeName, image: 'nope:1' });
+    await t.rejects(settle('bad'), BackOffError, 'a failed pull is an error for the queue');
+    t.equal(get(api, 'bad').status?.reason, 'ErrImagePull');
+    t.equal(get(api, 'bad').status?.phase, 'Pending');
+    t.equal(get(api, 'bad').status?.conditions?.find((x) => x.type === 'Pulled')?.status, 'False');
+    t.ok(events.seen.some((e) => e.startsWith('bad Warning Failed') && e.includes('nope')));
 
-  await t.rejects(settle('bad'), BackOffError);
-  t.equal(get(api, 'bad').status?.reason, 'ImagePullBackOff', 'the next failure shows the back-off');
-  t.match(get(api, 'bad').status?.message, /Back-off pulling image "nope:1"/);
-  const writes = api.writes.length;
-  await t.rejects(settle('bad'), BackOffError);
-  t.equal(api.writes.length, writes, 'failing the same way again writes nothing (so no watch event retriggers it)');
-  t.equal(images.pulls, 3, 'one pull per reconcile');
-  t.equal(runtime.host.containers.size, 0);
+    await t.rejects(settle('bad'), BackOffError);
+    t.equal(get(api, 'bad').status?.reason, 'ImagePullBackOff', 'the next failure shows the back-off');
+    t.match(get(api, 'bad').status?.message, /Back-off pulling image "nope:1"/);
+    const writes = api.writes.length;
+    await t.rejects(settle('bad'), BackOffError);
+    t.equal(api.writes.length, writes, 'failing the same way again writes nothing (so no watch event retriggers it)');
+    t.equal(images.pulls, 3, 'one pull per reconcile');
+    t.equal(runtime.host.containers.size, 0);
 
-  api.editSpec('bad', { image: 'busybox:1' });
-  await settle('bad');
-  t.equal(get(api, 'bad').status?.phase, 'Running');
-  t.equal(get(api, 'bad').status?.reason, undefined, 'the pull error is cleared');
-});
+    api.editSpec('bad', { image: 'busybox:1' });
+    await settle('bad');
+    t.equal(get(api, 'bad').status?.phase, 'Running');
+    t.equal(get(api, 'bad').status?.reason, undefined, 'the pull error is cleared');
+  },
+);
 
-t.test('a command that does not exist: CreateContainerError, backed off by the queue, or Failed for good with Never', async (t) => {
-  const { api, settle } = setUp(t);
-  api.add('again', { nodeName, command: ['/no/such/binary'] });
-  await t.rejects(settle('again'), BackOffError);
-  t.equal(get(api, 'again').status?.reason, 'CreateContainerError');
-  api.add('never', { nodeName, command: ['/no/such/binary'], restartPolicy: 'Never' });
-  t.same(await settle('never'), {}, 'nothing to retry');
-  t.equal(get(api, 'never').status?.phase, 'Failed');
-  t.equal(get(api, 'never').status?.reason, 'CreateContainerError');
-});
+t.test(
+  'a command that does not exist: CreateContainerError, backed off by the queue, or Failed for good with Never',
+  async (t) => {
+    const { api, settle } = setUp(t);
+    api.add('again', { nodeName, command: ['/no/such/binary'] });
+    await t.rejects(settle('again'), BackOffError);
+    t.equal(get(api, 'again').status?.reason, 'CreateContainerError');
+    api.add('never', { nodeName, command: ['/no/such/binary'], restartPolicy: 'Never' });
+    t.same(await settle('never'), {}, 'nothing to retry');
+    t.equal(get(api, 'never').status?.phase, 'Failed');
+    t.equal(get(api, 'never').status?.reason, 'CreateContainerError');
+  },
+);
 
-t.test('a container that vanished (no process, no monitor, no exit status) is an Error exit, restarted by policy', async (t) => {
-  const { api, runtime, settle } = setUp(t);
-  const c = api.add('lost', { nodeName, restartPolicy: 'Never' });
-  await settle('lost');
-  runtime.vanish(c.metadata.uid ?? '');
-  await settle('lost');
-  t.equal(get(api, 'lost').status?.phase, 'Failed');
-  t.equal(get(api, 'lost').status?.reason, 'Error');
-  t.equal(get(api, 'lost').status?.exitCode, 255);
-});
+t.test(
+  'a container that vanished (no process, no monitor, no exit status) is an Error exit, restarted by policy',
+  async (t) => {
+    const { api, runtime, settle } = setUp(t);
+    const c = api.add('lost', { nodeName, restartPolicy: 'Never' });
+    await settle('lost');
+    runtime.vanish(c.metadata.uid ?? '');
+    await settle('lost');
+    t.equal(get(api, 'lost').status?.phase, 'Failed');
+    t.equal(get(api, 'lost').status?.reason, 'Error');
+    t.equal(get(api, 'lost').status?.exitCode, 255);
+  },
+);

@@ -160,7 +160,7 @@ export function contentStoreConformance(t: Test, name: string, makeStore: (t: Te
     await w1.write([one.subarray(0, 200)]);
     await w1.close();
     const w2 = await store.writer({ ref: 'reused', digest: sha256Digest(two), size: two.length });
-    t.equal(w2.offset, 0, 'the other digest\'s bytes are not resumed');
+    t.equal(w2.offset, 0, "the other digest's bytes are not resumed");
     await w2.write([two]);
     t.equal((await w2.commit()).digest, sha256Digest(two));
     t.same(await store.readBlob(sha256Digest(two)), two);

@@ -54,9 +54,11 @@ t.test('basic auth (htpasswd)', async (t) => {
   t.match(wrong.message, 'rejected the credentials of user alice');
 
   const otherHost = await errorOf(store.pull(image, { credentials: dockerConfig('127.0.0.2:1', 'alice', 's3cret') }));
-  t.equal(otherHost.code, 'UNAUTHORIZED', "credentials for another registry are not sent");
+  t.equal(otherHost.code, 'UNAUTHORIZED', 'credentials for another registry are not sent');
 
-  const pulled = await store.pull(image, { credentials: dockerConfig(`http://${registry.address}/v1/`, 'alice', 's3cret') });
+  const pulled = await store.pull(image, {
+    credentials: dockerConfig(`http://${registry.address}/v1/`, 'alice', 's3cret'),
+  });
   t.equal(pulled.digest, digest);
 });
 
@@ -64,7 +66,23 @@ t.test('bearer token auth against a token server the registry trusts', async (t)
   // A token issuer: ES256 JWTs whose x5c certificate is the registry's rootcertbundle.
   const key = join(work, 'token.key');
   const cert = join(work, 'token.crt');
-  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=berth-test-token']);
+  await execFileAsync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=berth-test-token',
+  ]);
   const keyPem = await readFile(key, 'utf8');
   const x5c = Buffer.from(new X509Certificate(await readFile(cert)).raw).toString('base64');
   const issued: string[] = [];
@@ -83,8 +101,20 @@ t.test('bearer token auth against a token server the registry trusts', async (t)
     const now = Math.floor(Date.now() / 1000);
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const header = b64({ alg: 'ES256', typ: 'JWT', x5c: [x5c] });
-    const claims = b64({ iss: 'berth-test-issuer', sub: 'bob', aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
-    const signature = createSign('sha256').update(`${header}.${claims}`).sign({ key: keyPem, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    const claims = b64({
+      iss: 'berth-test-issuer',
+      sub: 'bob',
+      aud: url.searchParams.get('service'),
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access,
+    });
+    const signature = createSign('sha256')
+      .update(`${header}.${claims}`)
+      .sign({ key: keyPem, dsaEncoding: 'ieee-p1363' })
+      .toString('base64url');
     const token = `${header}.${claims}.${signature}`;
     issued.push(url.searchParams.getAll('scope').join(' '));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
@@ -94,7 +124,12 @@ t.test('bearer token auth against a token server the registry trusts', async (t)
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const registry = await startRegistry(t, {
-    token: { realm: `http://127.0.0.1:${tokenPort}/token`, service: 'berth-test-registry', issuer: 'berth-test-issuer', rootCertBundle: cert },
+    token: {
+      realm: `http://127.0.0.1:${tokenPort}/token`,
+      service: 'berth-test-registry',
+      issuer: 'berth-test-issuer',
+      rootCertBundle: cert,
+    },
   });
   const digest = await pushBusybox(t, registry.address, { BERTH_REGISTRY_CREDS: 'bob:hunter2' });
   const image = `${registry.address}/library/busybox:latest`;
@@ -121,10 +156,51 @@ t.test('HTTPS with a private CA', async (t) => {
   const csr = join(work, 'server.csr');
   const serverCert = join(work, 'server.crt');
   const ext = join(work, 'server.ext');
-  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca, '-days', '1', '-subj', '/CN=berth test CA']);
-  await execFileAsync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', serverKey, '-out', csr, '-subj', '/CN=127.0.0.1']);
+  await execFileAsync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    ca,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=berth test CA',
+  ]);
+  await execFileAsync('openssl', [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    serverKey,
+    '-out',
+    csr,
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
   await writeFile(ext, 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  await execFileAsync('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', serverCert, '-days', '1', '-extfile', ext]);
+  await execFileAsync('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    serverCert,
+    '-days',
+    '1',
+    '-extfile',
+    ext,
+  ]);
   const registry = await startRegistry(t, { tls: { cert: serverCert, key: serverKey } });
   const digest = await pushBusybox(t, registry.address);
   const image = `${registry.address}/library/busybox:latest`;

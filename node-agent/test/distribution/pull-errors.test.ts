@@ -33,14 +33,22 @@ async function uploadBlob(bytes: Buffer): Promise<string> {
   await start.body.dump();
   const location = new URL(String(start.headers.location), `http://${registry.address}`);
   location.searchParams.set('digest', blobDigest);
-  const put = await request(location.href, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  const put = await request(location.href, {
+    method: 'PUT',
+    body: bytes,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   await put.body.dump();
   if (put.statusCode !== 201) throw new Error(`blob upload: ${put.statusCode}`);
   return blobDigest;
 }
 
 async function putManifest(ref: string, mediaType: string, bytes: Buffer): Promise<string> {
-  const res = await request(`${base}/manifests/${ref}`, { method: 'PUT', body: bytes, headers: { 'content-type': mediaType } });
+  const res = await request(`${base}/manifests/${ref}`, {
+    method: 'PUT',
+    body: bytes,
+    headers: { 'content-type': mediaType },
+  });
   const text = await res.body.text();
   if (res.statusCode !== 201) throw new Error(`manifest put ${ref}: ${res.statusCode} ${text}`);
   return sha256Digest(bytes);
@@ -53,31 +61,83 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-const amd64Manifest = await readFile(join(registry.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data'));
-const amd64 = JSON.parse(amd64Manifest.toString()) as { config: { digest: string; size: number }; layers: { digest: string; size: number; mediaType: string }[] };
+const amd64Manifest = await readFile(
+  join(
+    registry.dir,
+    'storage',
+    'docker',
+    'registry',
+    'v2',
+    'blobs',
+    'sha256',
+    digest.slice(7, 9),
+    digest.slice(7),
+    'data',
+  ),
+);
+const amd64 = JSON.parse(amd64Manifest.toString()) as {
+  config: { digest: string; size: number };
+  layers: { digest: string; size: number; mediaType: string }[];
+};
 
 t.test('reference parsing', async (t) => {
   t.same(parseReference('busybox'), { registry: 'docker.io', repository: 'library/busybox', tag: 'latest' });
-  t.same(parseReference(`127.0.0.1:5000/library/busybox@${digest}`), { registry: '127.0.0.1:5000', repository: 'library/busybox', digest });
+  t.same(parseReference(`127.0.0.1:5000/library/busybox@${digest}`), {
+    registry: '127.0.0.1:5000',
+    repository: 'library/busybox',
+    digest,
+  });
   t.same(parseReference('localhost/a/b:v1'), { registry: 'localhost', repository: 'a/b', tag: 'v1' });
   t.same(parseReference('[::1]:5000/x:y'), { registry: '[::1]:5000', repository: 'x', tag: 'y' });
   for (const bad of ['', 'UPPER/case', 'a/b@sha256:short', 'a:b:c', 'host:5000/../etc']) {
-    t.equal((await errorOf(Promise.resolve().then(() => parseReference(bad))) as RegistryError).code, 'INVALID_REFERENCE', bad);
+    t.equal(
+      ((await errorOf(Promise.resolve().then(() => parseReference(bad)))) as RegistryError).code,
+      'INVALID_REFERENCE',
+      bad,
+    );
   }
 });
 
 t.test('an OCI index resolves to its linux/amd64 manifest', async (t) => {
   // An arm64 sibling: same layer, config saying arm64.
-  const armConfig = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] } }));
+  const armConfig = Buffer.from(
+    JSON.stringify({
+      architecture: 'arm64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] },
+    }),
+  );
   const armConfigDigest = await uploadBlob(armConfig);
   const armManifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: { mediaType: mediaTypes.ociConfig, digest: armConfigDigest, size: armConfig.length }, layers: amd64.layers }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociManifest,
+      config: { mediaType: mediaTypes.ociConfig, digest: armConfigDigest, size: armConfig.length },
+      layers: amd64.layers,
+    }),
   );
   const armDigest = await putManifest('arm64', mediaTypes.ociManifest, armManifest);
-  const entry = (d: string, size: number, architecture: string) => ({ mediaType: mediaTypes.ociManifest, digest: d, size, platform: { os: 'linux', architecture } });
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [entry(armDigest, armManifest.length, 'arm64'), entry(digest, amd64Manifest.length, 'amd64')] }));
+  const entry = (d: string, size: number, architecture: string) => ({
+    mediaType: mediaTypes.ociManifest,
+    digest: d,
+    size,
+    platform: { os: 'linux', architecture },
+  });
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: [entry(armDigest, armManifest.length, 'arm64'), entry(digest, amd64Manifest.length, 'amd64')],
+    }),
+  );
   const indexDigest = await putManifest('multi', mediaTypes.ociIndex, index);
-  const armOnly = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [entry(armDigest, armManifest.length, 'arm64')] }));
+  const armOnly = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: [entry(armDigest, armManifest.length, 'arm64')],
+    }),
+  );
   await putManifest('armonly', mediaTypes.ociIndex, armOnly);
 
   const client = new RegistryClient();

@@ -2,7 +2,14 @@
 // and a class check that goes by brand, so callers switch on codes and classes, never on messages.
 import { BerthError, InvalidArgumentError, isBerthError } from '@berth/api';
 import t from 'tap';
-import { ContentError, ContentNotFound, ContentTooLarge, ContentWriterClosed, DigestMismatch, InvalidDigest } from '../../src/content/errors.js';
+import {
+  ContentError,
+  ContentNotFound,
+  ContentTooLarge,
+  ContentWriterClosed,
+  DigestMismatch,
+  InvalidDigest,
+} from '../../src/content/errors.js';
 import { RegistryClient } from '../../src/distribution/client.js';
 import {
   ImageNotFound,
@@ -41,7 +48,11 @@ t.test('each subsystem error is a BerthError with its stable code and its class 
     [new NoMatchingPlatform('m', { cause }), 'NO_MATCHING_PLATFORM', 'NoMatchingPlatform'],
     [new UnsupportedMediaType('m', { cause }), 'UNSUPPORTED_MEDIA_TYPE', 'UnsupportedMediaType'],
     [new RegistryProtocolError('m', { cause }), 'REGISTRY_ERROR', 'RegistryProtocolError'],
-    [new RuntimeError('ContainerNotFound', 'm', { cause, stderr: 'crun said no' }), 'ContainerNotFound', 'RuntimeError'],
+    [
+      new RuntimeError('ContainerNotFound', 'm', { cause, stderr: 'crun said no' }),
+      'ContainerNotFound',
+      'RuntimeError',
+    ],
     [new SnapshotError('MOUNT_FAILED', 'm', { cause }), 'MOUNT_FAILED', 'SnapshotError'],
     [new UnpackError('LAYER_INVALID', 'm', { cause }), 'LAYER_INVALID', 'UnpackError'],
     [new StreamingError('NotFound', 'm', { cause }), 'NotFound', 'StreamingError'],
@@ -73,7 +84,10 @@ t.test('a subclass check tells the subsystems and the specific errors apart', as
   t.notOk(ContentNotFound.isInstance(mismatch));
   t.notOk(RuntimeError.isInstance(new SnapshotError('MOUNT_FAILED', 'm')));
   t.notOk(BerthError.isInstance(new Error('plain')));
-  t.notOk(BerthError.isInstance({ code: 'CONTENT_NOT_FOUND', message: 'looks alike' }), 'a look-alike object is not one');
+  t.notOk(
+    BerthError.isInstance({ code: 'CONTENT_NOT_FOUND', message: 'looks alike' }),
+    'a look-alike object is not one',
+  );
 
   const gone = new RuntimeError('ContainerNotFound', 'm');
   t.ok(isRuntimeError(gone));
@@ -91,8 +105,20 @@ t.test('bad options are refused with InvalidArgumentError before any I/O', async
   t.throws(() => new ConmonRuntime({ host, root: '/nonexistent', createTimeoutMs: 0 }), invalid);
   t.throws(() => new ConmonRuntime({ host, root: '/nonexistent', logSizeMax: -1 }), invalid);
   await t.rejects(new ConmonRuntime({ host, root: '/nonexistent' }).rotateLogs({ maxBytes: 0 }), invalid);
-  t.throws(() => new StreamingServer({ socketPath: 'relative.sock', lookup: () => undefined, runtime: {} as never }), invalid);
-  t.throws(() => new StreamingServer({ socketPath: '/nonexistent/s.sock', lookup: () => undefined, runtime: {} as never, pollMs: 0 }), invalid);
+  t.throws(
+    () => new StreamingServer({ socketPath: 'relative.sock', lookup: () => undefined, runtime: {} as never }),
+    invalid,
+  );
+  t.throws(
+    () =>
+      new StreamingServer({
+        socketPath: '/nonexistent/s.sock',
+        lookup: () => undefined,
+        runtime: {} as never,
+        pollMs: 0,
+      }),
+    invalid,
+  );
   // The log files do not exist: the options are refused before anything is opened, even with no files at all.
   const first = (options: Parameters<typeof readLogEntries>[1]) => readLogEntries([], options).next();
   await t.rejects(first({ tailLines: -1 }), invalid);

@@ -19,16 +19,27 @@ async function until(read: () => string, pattern: RegExp, timeoutMs = 5000): Pro
   return read();
 }
 
-t.test('exec ps inside shows the container\'s own pid 1, and exit codes come back', async (t) => {
+t.test("exec ps inside shows the container's own pid 1, and exit codes come back", async (t) => {
   const st = await h.run('exec', { args: ['sleep', '60'], env: { FROM_CONTAINER: 'yes' } });
   const ps = await h.rt.exec(st.id, { args: ['ps', '-o', 'pid,args'] });
   const out = collect(ps.stdout);
   t.equal(await ps.exitCode, 0);
-  const lines = out().trim().split('\n').slice(1).map((l) => l.trim());
-  t.match(lines[0], /^1 sleep 60$/, 'pid 1 is the container\'s process');
-  t.ok(lines.every((l) => Number(l.split(' ')[0]) < 100), 'only the container\'s pid namespace is visible');
+  const lines = out()
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim());
+  t.match(lines[0], /^1 sleep 60$/, "pid 1 is the container's process");
+  t.ok(
+    lines.every((l) => Number(l.split(' ')[0]) < 100),
+    "only the container's pid namespace is visible",
+  );
 
-  const env = await h.rt.exec(st.id, { args: ['sh', '-c', 'echo $FROM_CONTAINER $EXTRA; pwd; echo oops >&2; exit 3'], env: { EXTRA: 'more' }, cwd: '/tmp' });
+  const env = await h.rt.exec(st.id, {
+    args: ['sh', '-c', 'echo $FROM_CONTAINER $EXTRA; pwd; echo oops >&2; exit 3'],
+    env: { EXTRA: 'more' },
+    cwd: '/tmp',
+  });
   const eo = collect(env.stdout);
   const ee = collect(env.stderr);
   t.equal(await env.exitCode, 3);
@@ -64,8 +75,11 @@ t.test('exec with a tty: a real terminal, resizable', async (t) => {
   t.equal(err(), '', 'nothing on stderr: a tty merges the streams');
 });
 
-t.test('attach: the container\'s own stdin and output', async (t) => {
-  const st = await h.run('attach', { args: ['sh', '-c', 'while read line; do echo "got $line"; echo "err $line" >&2; done'], stdin: true });
+t.test("attach: the container's own stdin and output", async (t) => {
+  const st = await h.run('attach', {
+    args: ['sh', '-c', 'while read line; do echo "got $line"; echo "err $line" >&2; done'],
+    stdin: true,
+  });
   const a = await h.rt.attach(st.id, { stdin: true });
   const out = collect(a.stdout);
   const err = collect(a.stderr);

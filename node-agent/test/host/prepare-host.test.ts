@@ -44,7 +44,9 @@ t.test('prepareHost makes crun usable and is idempotent', async (t) => {
   t.same(second.actions, [], 'a second run changes nothing');
   if (first.cgroups.mode !== 'v2') {
     t.ok(second.cgroups.v1.has('hugetlb'), 'hugetlb has a v1 hierarchy');
-    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => / - cgroup cgroup [^\n]*hugetlb/.test(l));
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+      .split('\n')
+      .filter((l) => / - cgroup cgroup [^\n]*hugetlb/.test(l));
     t.equal(mounts.length, 1, 'mounted once, not stacked');
   }
   t.match(second.runtime.name, /^(crun|runc)$/);

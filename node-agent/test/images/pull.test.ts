@@ -38,8 +38,14 @@ t.test('pull by tag gives the pushed digest, the config and an unpacked layer', 
   t.equal(await readlink(join(layer.dir, 'bin', 'sh')), '/bin/busybox', 'applet symlinks kept verbatim');
   t.match(await readFile(join(layer.dir, 'etc', 'passwd'), 'utf8'), /^root:x:0:0:/);
   t.equal(pulled.downloadedBytes, layer.size, 'the layer was downloaded once');
-  t.ok((await stat(join(root, 'content', 'blobs', 'sha256', layer.digest.slice(7)))).isFile(), 'layer blob in the content store');
-  t.ok((await stat(join(root, 'content', 'blobs', 'sha256', digest.slice(7)))).isFile(), 'manifest in the content store');
+  t.ok(
+    (await stat(join(root, 'content', 'blobs', 'sha256', layer.digest.slice(7)))).isFile(),
+    'layer blob in the content store',
+  );
+  t.ok(
+    (await stat(join(root, 'content', 'blobs', 'sha256', digest.slice(7)))).isFile(),
+    'manifest in the content store',
+  );
   t.same(
     events.map((e) => (e.kind === 'layer' ? e.phase : e.kind)),
     ['resolved', 'downloading', 'downloaded', 'unpacked'],
@@ -61,12 +67,17 @@ t.test('concurrent pulls of one image share one download and one unpack', async 
   t.ok((await stat(join(a.layers[0]!.dir, 'bin', 'busybox'))).isFile());
 });
 
-t.test('many concurrent first pulls of one image all succeed (manifest and config writers queue, none aborts another)', async (t) => {
-  const { store } = await newStore();
-  const results = await Promise.allSettled(Array.from({ length: 6 }, () => store.pull(image)));
-  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
-  t.same(failures, []);
-});
+t.test(
+  'many concurrent first pulls of one image all succeed (manifest and config writers queue, none aborts another)',
+  async (t) => {
+    const { store } = await newStore();
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => store.pull(image)));
+    const failures = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => String(r.reason));
+    t.same(failures, []);
+  },
+);
 
 t.test('two containers from one image share its unpacked layers', async (t) => {
   const { store, root } = await newStore();
@@ -111,7 +122,23 @@ t.test('a second pull of a cached image downloads no blob', async (t) => {
   const first = await store.pull(image);
   // Take the layer and config out of the registry: a pull that still tried to fetch them would fail.
   const layerDigest = first.layers[0]!.digest;
-  const manifest = JSON.parse(await readFile(join(registry.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data'), 'utf8')) as {
+  const manifest = JSON.parse(
+    await readFile(
+      join(
+        registry.dir,
+        'storage',
+        'docker',
+        'registry',
+        'v2',
+        'blobs',
+        'sha256',
+        digest.slice(7, 9),
+        digest.slice(7),
+        'data',
+      ),
+      'utf8',
+    ),
+  ) as {
     config: { digest: string };
   };
   const removed: [string, Buffer][] = [];

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { createLogStream, normalizeLogTime, parseLogRecord, readLogEntries, type LogEntry } from '../../src/logs/k8s-file.js';
+import {
+  createLogStream,
+  normalizeLogTime,
+  parseLogRecord,
+  readLogEntries,
+  type LogEntry,
+} from '../../src/logs/k8s-file.js';
 import { rotatedLogPath } from '../../src/logs/rotation.js';
 import { setUp } from '../runtime/harness.js';
 
@@ -53,16 +59,32 @@ t.test('partial records join per stream; tail counts whole lines; since and time
     ].join('\n'),
   );
   const entries = await all([rotatedLogPath(log), log]);
-  t.same(entries.map((e) => [e.stream, e.text]), [
-    ['stdout', 'old line'],
-    ['stderr', 'interleaved error'],
-    ['stdout', 'hello big world'],
-    ['stdout', 'last'],
-  ], 'a record still being written (no newline) is not returned yet');
-  t.same((await all([log], { tailLines: 2 })).map((e) => e.text), ['hello big world', 'last']);
-  t.same((await all([log], { tailLines: 0 })).map((e) => e.text), []);
-  t.same((await all([log], { sinceSeconds: 10 })).map((e) => e.text), ['interleaved error', 'hello big world', 'last']);
-  t.same((await all([log], { streams: ['stderr'] })).map((e) => e.text), ['interleaved error']);
+  t.same(
+    entries.map((e) => [e.stream, e.text]),
+    [
+      ['stdout', 'old line'],
+      ['stderr', 'interleaved error'],
+      ['stdout', 'hello big world'],
+      ['stdout', 'last'],
+    ],
+    'a record still being written (no newline) is not returned yet',
+  );
+  t.same(
+    (await all([log], { tailLines: 2 })).map((e) => e.text),
+    ['hello big world', 'last'],
+  );
+  t.same(
+    (await all([log], { tailLines: 0 })).map((e) => e.text),
+    [],
+  );
+  t.same(
+    (await all([log], { sinceSeconds: 10 })).map((e) => e.text),
+    ['interleaved error', 'hello big world', 'last'],
+  );
+  t.same(
+    (await all([log], { streams: ['stderr'] })).map((e) => e.text),
+    ['interleaved error'],
+  );
   const body = await text(createLogStream([log], { tailLines: 1, timestamps: true }));
   t.match(body, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123456789Z last\n$/);
   t.equal(await text(createLogStream([log], { tailLines: 1 })), 'last\n');
@@ -72,8 +94,14 @@ t.test('tail reaches into the rotated file when the live one is short', async (t
   const log = path.join(dir, 'b.log');
   await writeFile(rotatedLogPath(log), `${ts(3000)} stdout F one\n${ts(2000)} stdout F two\n`);
   await writeFile(log, `${ts(1000)} stdout F three\n`);
-  t.same((await all([rotatedLogPath(log), log], { tailLines: 2 })).map((e) => e.text), ['two', 'three']);
-  t.same((await all([rotatedLogPath(log), log])).map((e) => e.text), ['one', 'two', 'three']);
+  t.same(
+    (await all([rotatedLogPath(log), log], { tailLines: 2 })).map((e) => e.text),
+    ['two', 'three'],
+  );
+  t.same(
+    (await all([rotatedLogPath(log), log])).map((e) => e.text),
+    ['one', 'two', 'three'],
+  );
 });
 
 t.test('follow: new lines as they come, across a rotation, until done', async (t) => {
@@ -82,7 +110,12 @@ t.test('follow: new lines as they come, across a rotation, until done', async (t
   let done = false;
   const seen: string[] = [];
   const reader = (async () => {
-    for await (const e of readLogEntries([rotatedLogPath(log), log], { follow: true, pollMs: 20, until: async () => done })) seen.push(e.text);
+    for await (const e of readLogEntries([rotatedLogPath(log), log], {
+      follow: true,
+      pollMs: 20,
+      until: async () => done,
+    }))
+      seen.push(e.text);
   })();
   await sleep(100);
   await appendFile(log, `${ts(0)} stdout F second\n`);
@@ -108,12 +141,15 @@ t.test('follow: new lines as they come, across a rotation, until done', async (t
 
 t.test('rotation of a live conmon log keeps the old lines and the container keeps logging', async (t) => {
   const h = await setUp(t);
-  const st = await h.run('rotate', { args: ['sh', '-c', 'i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.01; done'] });
+  const st = await h.run('rotate', {
+    args: ['sh', '-c', 'i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.01; done'],
+  });
   const logs = h.rt.logFiles(st.id);
   const follow: string[] = [];
   let done = false;
   const reader = (async () => {
-    for await (const e of readLogEntries(logs, { follow: true, pollMs: 20, until: async () => done })) follow.push(e.text);
+    for await (const e of readLogEntries(logs, { follow: true, pollMs: 20, until: async () => done }))
+      follow.push(e.text);
   })();
   while ((await readFile(h.rt.logPath(st.id), 'utf8')).length <= 1000) await sleep(20);
   const rotated = await h.rt.rotateLogs({ maxBytes: 1000 });
@@ -126,6 +162,10 @@ t.test('rotation of a live conmon log keeps the old lines and the container keep
   await reader;
   const numbers = follow.map((l) => Number(l.split(' ')[1]));
   t.ok(numbers.length > 20);
-  t.same(numbers, numbers.map((_, i) => i), 'a follower saw every line once, in order, across the rotation');
+  t.same(
+    numbers,
+    numbers.map((_, i) => i),
+    'a follower saw every line once, in order, across the rotation',
+  );
   t.same(await h.rt.rotateLogs({ maxBytes: 1 << 20 }), [], 'small logs are left alone');
 });

@@ -58,16 +58,25 @@ t.test('attach gives an address and a published port that answers on 127.0.0.1; 
   const hostPort = await freePort();
   const id = 'net-a';
   used.add(id);
-  const a = await networks.attach(id, { networks: [net], ports: [{ hostPort, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] });
+  const a = await networks.attach(id, {
+    networks: [net],
+    ports: [{ hostPort, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }],
+  });
   t.equal(a.addresses.length, 1);
-  t.match(a.addresses[0]?.ip, new RegExp(`^${net.subnet.split('.').slice(0, 3).join('\\.')}\\.\\d+$`), 'address from the subnet');
+  t.match(
+    a.addresses[0]?.ip,
+    new RegExp(`^${net.subnet.split('.').slice(0, 3).join('\\.')}\\.\\d+$`),
+    'address from the subnet',
+  );
   t.equal(a.addresses[0]?.interface, 'eth0');
   t.same(await networks.attach(id, { networks: [net] }), a, 'attaching again returns the same attachment');
 
   const www = path.join(root, 'www');
   await mkdir(www, { recursive: true });
   await writeFile(path.join(www, 'index.html'), 'from the netns\n');
-  const httpd = spawn('nsenter', [`--net=${a.netns}`, 'busybox', 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
+  const httpd = spawn('nsenter', [`--net=${a.netns}`, 'busybox', 'httpd', '-f', '-p', '80', '-h', www], {
+    stdio: 'ignore',
+  });
   t.teardown(() => void httpd.kill());
   // httpd binds asynchronously: retry the GET until it is up (each try is a real connection).
   let res: { status: number; body: string } | undefined;
@@ -98,7 +107,12 @@ t.test('a taken port is PortInUse, and the failed attach leaves nothing behind',
   t.teardown(() => void holder.close());
   const hostPort = (holder.address() as AddressInfo).port;
   used.add('net-b');
-  const taken = await networkError(networks.attach('net-b', { networks: [net], ports: [{ hostPort, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] }));
+  const taken = await networkError(
+    networks.attach('net-b', {
+      networks: [net],
+      ports: [{ hostPort, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }],
+    }),
+  );
   t.equal(taken?.code, 'PortInUse');
   t.same(await state(), before);
   t.same(await networks.list(), []);
@@ -106,8 +120,16 @@ t.test('a taken port is PortInUse, and the failed attach leaves nothing behind',
   // A port another container published is taken too, though no socket holds it.
   const free = await freePort();
   used.add('net-c');
-  await networks.attach('net-c', { networks: [net], ports: [{ hostPort: free, containerPort: 80, protocol: 'udp', hostIP: '0.0.0.0' }] });
-  const published = await networkError(networks.attach('net-b', { networks: [net], ports: [{ hostPort: free, containerPort: 81, protocol: 'udp', hostIP: '127.0.0.1' }] }));
+  await networks.attach('net-c', {
+    networks: [net],
+    ports: [{ hostPort: free, containerPort: 80, protocol: 'udp', hostIP: '0.0.0.0' }],
+  });
+  const published = await networkError(
+    networks.attach('net-b', {
+      networks: [net],
+      ports: [{ hostPort: free, containerPort: 81, protocol: 'udp', hostIP: '127.0.0.1' }],
+    }),
+  );
   t.equal(published?.code, 'PortInUse');
   t.match(published?.message, /net-c/);
   await networks.detach('net-c');
@@ -115,6 +137,9 @@ t.test('a taken port is PortInUse, and the failed attach leaves nothing behind',
 });
 
 t.test('a bad subnet is InvalidNetwork before anything is made', async (t) => {
-  t.equal((await networkError(networks.attach('net-d', { networks: [{ ...net, subnet: '10.0.0.0/33' }] })))?.code, 'InvalidNetwork');
+  t.equal(
+    (await networkError(networks.attach('net-d', { networks: [{ ...net, subnet: '10.0.0.0/33' }] })))?.code,
+    'InvalidNetwork',
+  );
   t.same(await networks.list(), []);
 });

@@ -18,7 +18,12 @@ export interface HostNetworkState {
  * Counts on bridge `bridge`, leases under `ipamDir`, the rules of portmap's per-container chains of network
  * `network` (others' tests run beside this one), mounts under `netnsDir`.
  */
-export async function hostNetworkState(network: string, bridge: string, ipamDir: string, netnsDir: string): Promise<HostNetworkState> {
+export async function hostNetworkState(
+  network: string,
+  bridge: string,
+  ipamDir: string,
+  netnsDir: string,
+): Promise<HostNetworkState> {
   const links = (await run('ip', ['-o', 'link', 'show', 'master', bridge]).catch(() => ({ stdout: '' }))).stdout;
   let leases = 0;
   try {
@@ -38,7 +43,9 @@ export async function hostNetworkState(network: string, bridge: string, ipamDir:
     if (m?.[1] !== undefined && l.includes(`dnat name: \\"${network}\\"`)) chains.add(m[1]);
   }
   const natRules = lines.filter((l) => [...chains].some((c) => l.includes(c))).length;
-  const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => path.dirname(l.split(' ')[4] ?? '') === netnsDir).length;
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .filter((l) => path.dirname(l.split(' ')[4] ?? '') === netnsDir).length;
   return { veths: links.split('\n').filter((l) => l.trim() !== '').length, leases, natRules, netnsMounts: mounts };
 }
 

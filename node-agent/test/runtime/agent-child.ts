@@ -7,7 +7,12 @@ const host = await prepareHost();
 const rt = new ConmonRuntime({ host, root: root ?? '', runtimeRoot: runtimeRoot ?? '' });
 const states = [];
 for (const id of ids) {
-  states.push(await rt.run(id, { args: ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.05; done'], resources: { memoryBytes: 32 << 20 } }));
+  states.push(
+    await rt.run(id, {
+      args: ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.05; done'],
+      resources: { memoryBytes: 32 << 20 },
+    }),
+  );
 }
 process.stdout.write(`${JSON.stringify(states)}\n`);
 setInterval(() => undefined, 1 << 30);

@@ -28,8 +28,16 @@ export function parseProgram(args: readonly string[]): Step[] {
   }
   const name = command.replace(/^\/bin\//, '');
   if (name === 'sh') {
-    if (rest[0] !== '-c' || rest[1] === undefined) throw new RuntimeError('InvalidConfig', `the fake runtime runs sh only as sh -c SCRIPT, got ${JSON.stringify(args)}`);
-    return rest[1].split(/[;\n]/).map((s) => s.trim()).filter((s) => s !== '').map(parseStatement);
+    if (rest[0] !== '-c' || rest[1] === undefined)
+      throw new RuntimeError(
+        'InvalidConfig',
+        `the fake runtime runs sh only as sh -c SCRIPT, got ${JSON.stringify(args)}`,
+      );
+    return rest[1]
+      .split(/[;\n]/)
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map(parseStatement);
   }
   return [parseStatement([name, ...rest].join(' '))];
 }
@@ -40,8 +48,10 @@ function parseStatement(statement: string): Step {
   if (statement === 'false') return { op: 'status', code: 1 };
   if (statement === 'cat') return { op: 'cat' };
   if ((m = /^exit (\d+)$/.exec(statement)) !== null) return { op: 'exit', code: Number(m[1]) };
-  if ((m = /^sleep (\d+(?:\.\d+)?)(?: & wait)?$/.exec(statement)) !== null) return { op: 'sleep', ms: Number(m[1]) * 1000 };
-  if ((m = /^trap ["']exit (\d+)["'] (?:SIG)?([A-Z0-9]+)$/.exec(statement)) !== null) return { op: 'trap', signal: `SIG${m[2]}` as NodeJS.Signals, code: Number(m[1]) };
+  if ((m = /^sleep (\d+(?:\.\d+)?)(?: & wait)?$/.exec(statement)) !== null)
+    return { op: 'sleep', ms: Number(m[1]) * 1000 };
+  if ((m = /^trap ["']exit (\d+)["'] (?:SIG)?([A-Z0-9]+)$/.exec(statement)) !== null)
+    return { op: 'trap', signal: `SIG${m[2]}` as NodeJS.Signals, code: Number(m[1]) };
   if ((m = /^echo(?: (.*?))?( >&2)?$/.exec(statement)) !== null) {
     return { op: 'echo', text: unquote(m[1] ?? ''), stream: m[2] === undefined ? 'stdout' : 'stderr' };
   }

@@ -103,7 +103,8 @@ export class FakeRuntime implements Runtime {
   /** Ends a running container's process with `code`, as if it had exited by itself. */
   exit(id: string, code: number): void {
     const c = this.#get(id);
-    if (c.startedAt === undefined || c.exitCode !== undefined) throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    if (c.startedAt === undefined || c.exitCode !== undefined)
+      throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
     this.#finish(c, code);
   }
 
@@ -131,7 +132,12 @@ export class FakeRuntime implements Runtime {
     if (lines[lines.length - 1] === '') lines.pop();
     for (const t of lines) {
       const now = Date.now();
-      const line: LogLine = { time: logTime(now), timeMs: now, stream: c.config.tty === true ? 'stdout' : stream, text: t };
+      const line: LogLine = {
+        time: logTime(now),
+        timeMs: now,
+        stream: c.config.tty === true ? 'stdout' : stream,
+        text: t,
+      };
       c.log.push(line);
       c.liveBytes += `${line.time} ${line.stream} F ${t}\n`.length;
       for (const listener of c.onLine) listener(line);
@@ -194,9 +200,15 @@ export class FakeRuntime implements Runtime {
     const c = this.#get(id);
     this.#injected('start');
     if (c.startedAt !== undefined) throw new RuntimeError('ContainerRunning', `container ${id} was already started`);
-    if (c.exitCode !== undefined) throw new RuntimeError('RuntimeFailed', `starting container ${id} failed: it was killed before it started`);
+    if (c.exitCode !== undefined)
+      throw new RuntimeError('RuntimeFailed', `starting container ${id} failed: it was killed before it started`);
     c.startedAt = new Date().toISOString();
-    const io = { write: (stream: LogStreamName, text: string) => this.#append(c, stream, text), stdin: c.stdin, traps: c.traps, signal: c.ended.signal };
+    const io = {
+      write: (stream: LogStreamName, text: string) => this.#append(c, stream, text),
+      stdin: c.stdin,
+      traps: c.traps,
+      signal: c.ended.signal,
+    };
     playProgram(c.steps, io).then(
       (code) => this.#finish(c, code),
       () => undefined, // ended from outside (kill, trap, exit): #finish already ran
@@ -233,7 +245,8 @@ export class FakeRuntime implements Runtime {
   }
 
   async stop(id: string, graceSeconds: number): Promise<ContainerState> {
-    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0)
+      throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);
     const c = this.#get(id);
     this.#injected('stop');
     if (c.exitCode !== undefined) return this.#state(c);
@@ -264,7 +277,8 @@ export class FakeRuntime implements Runtime {
     const c = this.host.containers.get(id);
     if (c === undefined) return;
     const running = c.startedAt !== undefined && c.exitCode === undefined;
-    if (running && options.force !== true) throw new RuntimeError('ContainerRunning', `container ${id} is running; stop it first or delete with force`);
+    if (running && options.force !== true)
+      throw new RuntimeError('ContainerRunning', `container ${id} is running; stop it first or delete with force`);
     this.#finish(c, 137);
     this.host.containers.delete(id);
   }
@@ -272,7 +286,8 @@ export class FakeRuntime implements Runtime {
   async exec(id: string, options: ExecOptions): Promise<StdioSession> {
     const c = this.#get(id);
     this.#injected('exec');
-    if (c.startedAt === undefined || c.exitCode !== undefined) throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    if (c.startedAt === undefined || c.exitCode !== undefined)
+      throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
     const stdout = new PassThrough();
     const stderr = new PassThrough(); // stays empty with a tty
     const stdin = options.stdin === true ? new PassThrough() : undefined;
@@ -285,7 +300,8 @@ export class FakeRuntime implements Runtime {
     } catch (err) {
       notFound = err;
     }
-    const write = (stream: LogStreamName, text: string): void => void (stream === 'stderr' && options.tty !== true ? stderr : stdout).write(text);
+    const write = (stream: LogStreamName, text: string): void =>
+      void (stream === 'stderr' && options.tty !== true ? stderr : stdout).write(text);
     const exitCode = (async () => {
       try {
         // A process starts after exec returns (as crun's does), so the caller's readers are attached by then.
@@ -318,7 +334,8 @@ export class FakeRuntime implements Runtime {
   async attach(id: string, options: AttachOptions = {}): Promise<StdioSession> {
     const c = this.#get(id);
     this.#injected('attach');
-    if (options.stdin === true && c.stdin === undefined) throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
+    if (options.stdin === true && c.stdin === undefined)
+      throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
     if (c.exitCode !== undefined) throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
     const stdout = new PassThrough();
     const stderr = new PassThrough();

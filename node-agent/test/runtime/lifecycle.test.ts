@@ -47,45 +47,76 @@ t.test('logs: a follow streams lines as they come and ends when the container ex
 
 t.test('env, working directory, hostname and user reach the process', async (t) => {
   const st = await h.run('env', {
-    args: ['sh', '-c', 'echo "$GREETING"; pwd; hostname; id -u; id -g; cat /etc/resolv.conf | grep -c nameserver || true'],
+    args: [
+      'sh',
+      '-c',
+      'echo "$GREETING"; pwd; hostname; id -u; id -g; cat /etc/resolv.conf | grep -c nameserver || true',
+    ],
     env: { GREETING: 'hello there' },
     cwd: '/tmp',
     hostname: 'web-1',
     user: { uid: 1000, gid: 1000 },
   });
   await h.waitFor(st.id, exited);
-  const lines = (await h.logText(st.id)).trim().split('\n').map((l) => l.split(' ').slice(3).join(' '));
+  const lines = (await h.logText(st.id))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ').slice(3).join(' '));
   t.same(lines, ['hello there', '/tmp', 'web-1', '1000', '1000', '0'], 'no resolver leaks in from the host');
 });
 
-t.test('hardening is in force inside: seccomp, no-new-privileges, capabilities, masked paths, read-only rootfs', async (t) => {
-  const st = await h.run('harden', {
-    args: ['sh', '-c', [
-      'grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/self/status',
-      'unshare -U true 2>/dev/null; echo "unshare=$?"',
-      'wc -c < /proc/timer_list',
-      'touch /newfile 2>/dev/null; echo "write=$?"',
-      'ulimit -Hn',
-    ].join('; ')],
-    readonlyRootfs: true,
-  });
-  await h.waitFor(st.id, exited);
-  const out = (await h.logText(st.id)).split('\n').map((l) => l.split(' ').slice(3).join(' ')).join('\n');
-  t.match(out, /Seccomp:\s+2/);
-  t.match(out, /NoNewPrivs:\s+1/);
-  t.match(out, /CapEff:\s+00000000800405fb/, 'Podman\'s default set, narrower than Docker\'s');
-  t.match(out, /unshare=[1-9]/, 'unshare is refused');
-  t.match(out, /^0$/m, '/proc/timer_list is masked');
-  t.match(out, /write=1/, 'the rootfs is read-only');
-  t.match(out, new RegExp(`^${h.host.nofileHardLimit}$`, 'm'), 'nofile hard limit is the agent\'s own');
-});
+t.test(
+  'hardening is in force inside: seccomp, no-new-privileges, capabilities, masked paths, read-only rootfs',
+  async (t) => {
+    const st = await h.run('harden', {
+      args: [
+        'sh',
+        '-c',
+        [
+          'grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/self/status',
+          'unshare -U true 2>/dev/null; echo "unshare=$?"',
+          'wc -c < /proc/timer_list',
+          'touch /newfile 2>/dev/null; echo "write=$?"',
+          'ulimit -Hn',
+        ].join('; '),
+      ],
+      readonlyRootfs: true,
+    });
+    await h.waitFor(st.id, exited);
+    const out = (await h.logText(st.id))
+      .split('\n')
+      .map((l) => l.split(' ').slice(3).join(' '))
+      .join('\n');
+    t.match(out, /Seccomp:\s+2/);
+    t.match(out, /NoNewPrivs:\s+1/);
+    t.match(out, /CapEff:\s+00000000800405fb/, "Podman's default set, narrower than Docker's");
+    t.match(out, /unshare=[1-9]/, 'unshare is refused');
+    t.match(out, /^0$/m, '/proc/timer_list is masked');
+    t.match(out, /write=1/, 'the rootfs is read-only');
+    t.match(out, new RegExp(`^${h.host.nofileHardLimit}$`, 'm'), "nofile hard limit is the agent's own");
+  },
+);
 
-t.test('memory, cpu and pids limits are in the container\'s cgroups', async (t) => {
-  const st = await h.run('limits', { args: ['sleep', '30'], resources: { memoryBytes: 64 * 1024 * 1024, cpuMillicores: 500, pids: 32 } });
+t.test("memory, cpu and pids limits are in the container's cgroups", async (t) => {
+  const st = await h.run('limits', {
+    args: ['sleep', '30'],
+    resources: { memoryBytes: 64 * 1024 * 1024, cpuMillicores: 500, pids: 32 },
+  });
   t.equal(st.status, 'running');
   const mem = h.host.cgroups.v1.get('memory') ?? '';
-  t.equal((await readFile(path.join(mem, 'berth', st.id, 'memory.limit_in_bytes'), 'utf8')).trim(), String(64 * 1024 * 1024));
-  t.equal((await readFile(path.join(mem, 'berth', st.id, 'memory.memsw.limit_in_bytes'), 'utf8').catch(() => String(64 * 1024 * 1024))).trim(), String(64 * 1024 * 1024), 'no swap beyond the limit');
+  t.equal(
+    (await readFile(path.join(mem, 'berth', st.id, 'memory.limit_in_bytes'), 'utf8')).trim(),
+    String(64 * 1024 * 1024),
+  );
+  t.equal(
+    (
+      await readFile(path.join(mem, 'berth', st.id, 'memory.memsw.limit_in_bytes'), 'utf8').catch(() =>
+        String(64 * 1024 * 1024),
+      )
+    ).trim(),
+    String(64 * 1024 * 1024),
+    'no swap beyond the limit',
+  );
   const cpu = h.host.cgroups.v1.get('cpu') ?? '';
   t.equal((await readFile(path.join(cpu, 'berth', st.id, 'cpu.cfs_quota_us'), 'utf8')).trim(), '50000');
   const pids = h.host.cgroups.v1.get('pids') ?? '';
@@ -95,7 +126,10 @@ t.test('memory, cpu and pids limits are in the container\'s cgroups', async (t) 
 });
 
 t.test('the pids limit stops a fork bomb at the limit', async (t) => {
-  const st = await h.run('pids', { args: ['sh', '-c', 'for i in $(seq 1 20); do sleep 30 & done; wait'], resources: { pids: 8 } });
+  const st = await h.run('pids', {
+    args: ['sh', '-c', 'for i in $(seq 1 20); do sleep 30 & done; wait'],
+    resources: { pids: 8 },
+  });
   const done = await h.waitFor(st.id, exited);
   // A shell whose fork fails gives up: the forks beyond the limit were refused by the kernel.
   t.match(await h.logText(st.id), /can't fork|Resource temporarily unavailable/, 'forks beyond the limit fail');
@@ -104,7 +138,10 @@ t.test('the pids limit stops a fork bomb at the limit', async (t) => {
 });
 
 t.test('a memory hog is OOM-killed and the state says so', async (t) => {
-  const st = await h.run('oom', { args: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], resources: { memoryBytes: 16 * 1024 * 1024 } });
+  const st = await h.run('oom', {
+    args: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'],
+    resources: { memoryBytes: 16 * 1024 * 1024 },
+  });
   const done = await h.waitFor(st.id, exited, 20_000);
   t.equal(done.status, 'exited');
   t.equal(done.oomKilled, true);
@@ -121,7 +158,9 @@ t.test('stop: SIGTERM first, SIGKILL after the grace period', async (t) => {
   t.equal(s1.exitCode, 137);
   t.ok(took >= 1000 && took < 3000, `took ${Math.round(took)} ms for a 1 s grace period`);
 
-  const polite = await h.run('stop-soft', { args: ['sh', '-c', 'trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done'] });
+  const polite = await h.run('stop-soft', {
+    args: ['sh', '-c', 'trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done'],
+  });
   await new Promise((r) => setTimeout(r, 200));
   const t1 = performance.now();
   const s2 = await h.rt.stop(polite.id, 10);
@@ -163,15 +202,19 @@ t.test('impossible limits and bad config are refused before anything runs', asyn
 });
 
 t.test('delete removes process, cgroups, bundle, sockets and logs, but not the rootfs', async (t) => {
-  const st = await h.run('del', { args: ['sh', '-c', 'echo x > /tmp/written; sleep 60'], resources: { memoryBytes: 32 << 20, pids: 10 } });
+  const st = await h.run('del', {
+    args: ['sh', '-c', 'echo x > /tmp/written; sleep 60'],
+    resources: { memoryBytes: 32 << 20, pids: 10 },
+  });
   t.equal(st.status, 'running');
   await t.rejects(h.rt.delete(st.id), { code: 'ContainerRunning' }, 'refuses a running container without force');
   await h.rt.delete(st.id, { force: true });
   t.notOk(existsSync(`/proc/${st.pid}`), 'process gone');
   t.notOk(await alive(st.conmonPid), 'conmon gone');
-  for (const mount of new Set(h.host.cgroups.v1.values())) t.notOk(existsSync(path.join(mount, 'berth', st.id)), `no cgroup under ${mount}`);
+  for (const mount of new Set(h.host.cgroups.v1.values()))
+    t.notOk(existsSync(path.join(mount, 'berth', st.id)), `no cgroup under ${mount}`);
   const left = await readdir(h.rt.containerDir(st.id));
-  t.same(left, ['rootfs'], 'only the snapshotter\'s rootfs remains');
+  t.same(left, ['rootfs'], "only the snapshotter's rootfs remains");
   t.notOk(existsSync(path.join(h.root, 'attach', st.id)));
   t.notOk(existsSync(path.join(h.runtimeRoot, st.id)), 'runtime state gone');
   t.same((await h.rt.list()).map((s) => s.id).includes(st.id), false);

@@ -32,7 +32,12 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 /** Polls the state until `pred` holds (the runtime has no event to wait on); returns the last state seen. */
-async function waitFor(rt: Runtime, id: string, pred: (s: ContainerState) => boolean, timeoutMs = 10_000): Promise<ContainerState> {
+async function waitFor(
+  rt: Runtime,
+  id: string,
+  pred: (s: ContainerState) => boolean,
+  timeoutMs = 10_000,
+): Promise<ContainerState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await rt.state(id);
@@ -85,14 +90,24 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     t.equal(created.reason, undefined);
     t.ok(!Number.isNaN(Date.parse(created.createdAt)), 'createdAt is a time');
     t.equal((await rt.state(id)).status, 'created');
-    t.ok((await rt.list()).some((s) => s.id === id && s.status === 'created'), 'list has it');
+    t.ok(
+      (await rt.list()).some((s) => s.id === id && s.status === 'created'),
+      'list has it',
+    );
 
     const running = await rt.start(id);
     t.equal(running.status, 'running');
     t.ok(typeof running.pid === 'number' && running.pid > 0, 'a running container has a pid');
-    t.ok(running.startedAt !== undefined && running.startedAt >= running.createdAt, 'startedAt is set, not before createdAt');
+    t.ok(
+      running.startedAt !== undefined && running.startedAt >= running.createdAt,
+      'startedAt is set, not before createdAt',
+    );
     t.equal(await codeOf(rt.start(id)), 'ContainerRunning', 'start twice is refused');
-    t.equal(await codeOf(rt.create(id, { args: ['true'] })), 'ContainerExists', 'an id is taken while its container exists');
+    t.equal(
+      await codeOf(rt.create(id, { args: ['true'] })),
+      'ContainerExists',
+      'an id is taken while its container exists',
+    );
     t.equal((await rt.state(id)).status, 'running', 'the refused create left the container alone');
 
     await rt.kill(id, 'SIGKILL');
@@ -102,12 +117,18 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     t.equal(done.reason, 'Error');
     t.equal(done.oomKilled, false);
     t.equal(done.pid, undefined, 'no pid once exited');
-    t.ok(done.finishedAt !== undefined && running.startedAt !== undefined && done.finishedAt >= running.startedAt, 'finishedAt is set, not before startedAt');
+    t.ok(
+      done.finishedAt !== undefined && running.startedAt !== undefined && done.finishedAt >= running.startedAt,
+      'finishedAt is set, not before startedAt',
+    );
     t.equal(await codeOf(rt.kill(id, 'SIGKILL')), 'ContainerNotRunning', 'an exited container cannot be signalled');
 
     await rt.delete(id);
     t.equal(await codeOf(rt.state(id)), 'ContainerNotFound', 'state of a deleted container');
-    t.notOk((await rt.list()).some((s) => s.id === id), 'list no longer has it');
+    t.notOk(
+      (await rt.list()).some((s) => s.id === id),
+      'list no longer has it',
+    );
     await rt.delete(id);
     t.pass('deleting again is not an error');
     const reused = await rt.create(id, { args: ['true'] });
@@ -124,7 +145,14 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     const failsDone = await waitFor(rt, fails.id, exited);
     t.equal(failsDone.exitCode, 3);
     t.equal(failsDone.reason, 'Error');
-    t.same((await rt.list()).filter((s) => s.id === ok.id || s.id === fails.id).map((s) => s.exitCode).sort(), [0, 3], 'list reports the same exits');
+    t.same(
+      (await rt.list())
+        .filter((s) => s.id === ok.id || s.id === fails.id)
+        .map((s) => s.exitCode)
+        .sort(),
+      [0, 3],
+      'list reports the same exits',
+    );
   });
 
   t.test(`${name}: stop sends SIGTERM, then SIGKILL once the grace period is over`, async (t) => {
@@ -138,7 +166,9 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     t.equal(s1.exitCode, 137);
     t.ok(took >= 1000, `waited the 1 s grace period (${Math.round(took)} ms)`);
 
-    const polite = await rt.run(await newId('rc-polite'), { args: ['sh', '-c', 'trap "exit 0" TERM; echo ready; sleep 60 & wait'] });
+    const polite = await rt.run(await newId('rc-polite'), {
+      args: ['sh', '-c', 'trap "exit 0" TERM; echo ready; sleep 60 & wait'],
+    });
     t.ok(await logged(rt, polite.id, 'ready'), 'the trap is in place');
     const t1 = performance.now();
     const s2 = await rt.stop(polite.id, 30);
@@ -154,7 +184,9 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
 
   t.test(`${name}: kill delivers the signal; a trapped one ends the process its own way`, async (t) => {
     const { runtime: rt, newId } = await makeFixture(t);
-    const st = await rt.run(await newId('rc-usr1'), { args: ['sh', '-c', 'trap "exit 7" USR1; echo ready; sleep 60 & wait'] });
+    const st = await rt.run(await newId('rc-usr1'), {
+      args: ['sh', '-c', 'trap "exit 7" USR1; echo ready; sleep 60 & wait'],
+    });
     t.ok(await logged(rt, st.id, 'ready'), 'the trap is in place');
     await rt.kill(st.id, 'SIGUSR1');
     t.equal((await waitFor(rt, st.id, exited)).exitCode, 7);
@@ -179,12 +211,24 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     const empty = await newId('rc-noargs');
     t.equal(await codeOf(rt.run(empty, { args: [] })), 'InvalidConfig', 'no command');
     t.equal(await codeOf(rt.state(empty)), 'ContainerNotFound');
-    t.equal(await codeOf(rt.run('Bad/Id', { args: ['true'] })), 'InvalidConfig', 'an id that cannot name files and cgroups');
+    t.equal(
+      await codeOf(rt.run('Bad/Id', { args: ['true'] })),
+      'InvalidConfig',
+      'an id that cannot name files and cgroups',
+    );
     const tiny = await newId('rc-tiny');
-    t.equal(await codeOf(rt.run(tiny, { args: ['true'], resources: { memoryBytes: 1024 } })), 'ImpossibleLimits', 'a memory limit no process fits in');
+    t.equal(
+      await codeOf(rt.run(tiny, { args: ['true'], resources: { memoryBytes: 1024 } })),
+      'ImpossibleLimits',
+      'a memory limit no process fits in',
+    );
     t.equal(await codeOf(rt.state(tiny)), 'ContainerNotFound');
     const missing = await newId('rc-nocmd');
-    t.equal(await codeOf(rt.run(missing, { args: ['no-such-command'] })), 'CommandNotFound', 'a command the image does not have');
+    t.equal(
+      await codeOf(rt.run(missing, { args: ['no-such-command'] })),
+      'CommandNotFound',
+      'a command the image does not have',
+    );
     t.equal(await codeOf(rt.state(missing)), 'ContainerNotFound', 'the failed run cleaned up');
   });
 
@@ -197,19 +241,32 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     t.equal(await codeOf(rt.state(st.id)), 'ContainerNotFound');
     const created = await rt.create(await newId('rc-created'), { args: ['sleep', '60'] });
     await rt.delete(created.id);
-    t.equal(await codeOf(rt.state(created.id)), 'ContainerNotFound', 'a created, never started container deletes without force');
+    t.equal(
+      await codeOf(rt.state(created.id)),
+      'ContainerNotFound',
+      'a created, never started container deletes without force',
+    );
   });
 
   t.test(`${name}: logs hold the output; tail and timestamps; a follow ends when the container does`, async (t) => {
     const { runtime: rt, newId } = await makeFixture(t);
-    const st = await rt.run(await newId('rc-logs'), { args: ['sh', '-c', 'echo one; echo two; echo oops >&2; echo three'] });
+    const st = await rt.run(await newId('rc-logs'), {
+      args: ['sh', '-c', 'echo one; echo two; echo oops >&2; echo three'],
+    });
     await waitFor(rt, st.id, exited);
     const all = await text(rt.logs(st.id));
-    t.same(all.split('\n').filter((l) => l !== 'oops'), ['one', 'two', 'three', ''], 'stdout in order');
+    t.same(
+      all.split('\n').filter((l) => l !== 'oops'),
+      ['one', 'two', 'three', ''],
+      'stdout in order',
+    );
     t.ok(all.split('\n').includes('oops'), 'stderr too');
     t.equal(await text(rt.logs(st.id, { streams: ['stdout'], tailLines: 1 })), 'three\n');
     t.equal(await text(rt.logs(st.id, { streams: ['stderr'] })), 'oops\n');
-    t.match(await text(rt.logs(st.id, { streams: ['stdout'], tailLines: 1, timestamps: true })), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/);
+    t.match(
+      await text(rt.logs(st.id, { streams: ['stdout'], tailLines: 1, timestamps: true })),
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/,
+    );
     t.equal(await text(rt.logs(st.id, { tailLines: 0 })), '');
 
     const live = await rt.run(await newId('rc-follow'), { args: ['sh', '-c', 'echo n1; sleep 0.5; echo n2'] });
@@ -269,7 +326,13 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     const seen = await second.state(st.id);
     t.equal(seen.status, 'running');
     t.equal(seen.pid, st.pid, 'the same process, not a restart');
-    t.same((await second.list()).map((s) => s.id).filter((id) => id === st.id || id === done.id).sort(), [st.id, done.id].sort());
+    t.same(
+      (await second.list())
+        .map((s) => s.id)
+        .filter((id) => id === st.id || id === done.id)
+        .sort(),
+      [st.id, done.id].sort(),
+    );
     t.equal((await second.state(done.id)).exitCode, 4, 'and the exits the first one saw');
     t.equal((await second.stop(st.id, 0)).exitCode, 137);
     t.equal((await rt.state(st.id)).status, 'exited', 'the first instance sees it too');
@@ -278,7 +341,9 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
   t.test(`${name}: logs rotate past the policy's size and stay readable`, async (t) => {
     const { runtime: rt, newId } = await makeFixture(t);
     t.equal(await codeOf(rt.rotateLogs({ maxBytes: 0 })), 'BERTH_INVALID_ARGUMENT', 'a 0 size is refused');
-    const st = await rt.run(await newId('rc-rotate'), { args: ['sh', '-c', 'echo first; echo ready; sleep 60 & wait'] });
+    const st = await rt.run(await newId('rc-rotate'), {
+      args: ['sh', '-c', 'echo first; echo ready; sleep 60 & wait'],
+    });
     t.ok(await logged(rt, st.id, 'ready'));
     t.same(await rt.rotateLogs({ maxBytes: 1 << 30 }), [], 'nothing is that large');
     t.ok((await rt.rotateLogs({ maxBytes: 1 })).includes(st.id), 'a log over the size rotates');

@@ -29,7 +29,8 @@ async function layer(entries: { name: string; type?: 'file' | 'directory'; body?
   const done = (async () => {
     for await (const c of pack) chunks.push(c as Buffer);
   })();
-  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', mode: e.type === 'directory' ? 0o755 : 0o644 }, e.body ?? '');
+  for (const e of entries)
+    pack.entry({ name: e.name, type: e.type ?? 'file', mode: e.type === 'directory' ? 0o755 : 0o644 }, e.body ?? '');
   pack.finalize();
   await done;
   const blob = gzipSync(Buffer.concat(chunks));
@@ -92,9 +93,17 @@ t.test('remove unmounts and deletes the container’s changes, keeps layers and 
   await mkdir(join(root, 'containers', 'c1', 'runtime-owned'), { recursive: true });
   await snapshotter.remove('c1');
   t.equal(await snapshotter.isMounted('c1'), false);
-  t.same(await readdir(join(root, 'containers', 'c1')), ['runtime-owned'], 'upper, work, rootfs gone; other files left to the runtime');
+  t.same(
+    await readdir(join(root, 'containers', 'c1')),
+    ['runtime-owned'],
+    'upper, work, rootfs gone; other files left to the runtime',
+  );
   t.equal(await readFile(join(base, 'etc', 'hostname'), 'utf8'), 'base', 'layers stay');
-  t.equal(await readFile(join(root, 'containers', 'c2', 'rootfs', 'etc', 'hostname'), 'utf8'), 'top', 'c2 still mounted');
+  t.equal(
+    await readFile(join(root, 'containers', 'c2', 'rootfs', 'etc', 'hostname'), 'utf8'),
+    'top',
+    'c2 still mounted',
+  );
   await snapshotter.remove('c1');
   t.pass('removing twice is fine');
   await snapshotter.remove('c2');

@@ -16,14 +16,25 @@ export interface SnapshotterFixture {
   layer(files: Readonly<Record<string, string>>): Promise<string>;
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return SnapshotError.isInstance(error) ? error.code : `not a SnapshotError: ${String(error)}`;
 }
 
-export function snapshotterConformance(t: Test, name: string, makeFixture: (t: Test) => Promise<SnapshotterFixture>): void {
+export function snapshotterConformance(
+  t: Test,
+  name: string,
+  makeFixture: (t: Test) => Promise<SnapshotterFixture>,
+): void {
   t.test(`${name}: prepare stacks the layers top first and the snapshot is mounted and listed`, async (t) => {
     const f = await makeFixture(t);
     const base = await f.layer({ 'etc/hostname': 'base', 'etc/base-only': 'b' });
@@ -36,7 +47,10 @@ export function snapshotterConformance(t: Test, name: string, makeFixture: (t: T
     t.equal(await readFile(join(snap.rootfs, 'etc', 'base-only'), 'utf8'), 'b', 'lower layers show through');
     t.equal(await readFile(join(snap.rootfs, 'top-only'), 'utf8'), 't');
     t.equal(await f.snapshotter.isMounted('sc-stack'), true);
-    t.same((await f.snapshotter.list()).map((s) => s.id), ['sc-stack']);
+    t.same(
+      (await f.snapshotter.list()).map((s) => s.id),
+      ['sc-stack'],
+    );
     t.same(await f.snapshotter.list(), [snap], 'list reports the same paths prepare did');
   });
 
@@ -47,9 +61,9 @@ export function snapshotterConformance(t: Test, name: string, makeFixture: (t: T
     const b = await f.snapshotter.prepare('sc-write-b', [layer]);
     await writeFile(join(a.rootfs, 'etc', 'hostname'), 'changed by a');
     await writeFile(join(a.rootfs, 'scratch'), 'a only');
-    t.equal(await readFile(join(a.upper, 'scratch'), 'utf8'), 'a only', 'the write is in a\'s upper dir');
+    t.equal(await readFile(join(a.upper, 'scratch'), 'utf8'), 'a only', "the write is in a's upper dir");
     t.equal(await readFile(join(layer, 'etc', 'hostname'), 'utf8'), 'image', 'the layer is untouched');
-    t.equal(await readFile(join(b.rootfs, 'etc', 'hostname'), 'utf8'), 'image', 'b does not see a\'s change');
+    t.equal(await readFile(join(b.rootfs, 'etc', 'hostname'), 'utf8'), 'image', "b does not see a's change");
     t.equal(await exists(join(b.rootfs, 'scratch')), false);
   });
 
@@ -62,7 +76,11 @@ export function snapshotterConformance(t: Test, name: string, makeFixture: (t: T
     t.same(again, first, 'the same snapshot');
     t.equal(await readFile(join(again.rootfs, 'kept'), 'utf8'), 'yes', 'its changes are kept');
     const restarted = f.reopen();
-    t.same((await restarted.list()).map((s) => s.id), ['sc-adopt'], 'a new instance lists it');
+    t.same(
+      (await restarted.list()).map((s) => s.id),
+      ['sc-adopt'],
+      'a new instance lists it',
+    );
     t.equal(await restarted.isMounted('sc-adopt'), true);
     const adopted = await restarted.prepare('sc-adopt', [layer]);
     t.equal(await readFile(join(adopted.rootfs, 'kept'), 'utf8'), 'yes', 'and adopts it as it is');
@@ -76,7 +94,10 @@ export function snapshotterConformance(t: Test, name: string, makeFixture: (t: T
     await writeFile(join(gone.rootfs, 'scratch'), 'lost');
     await f.snapshotter.remove('sc-remove');
     t.equal(await f.snapshotter.isMounted('sc-remove'), false);
-    t.same((await f.snapshotter.list()).map((s) => s.id), ['sc-stays']);
+    t.same(
+      (await f.snapshotter.list()).map((s) => s.id),
+      ['sc-stays'],
+    );
     for (const path of [gone.rootfs, gone.upper, gone.work]) t.equal(await exists(path), false, `${path} is gone`);
     t.equal(await readFile(join(layer, 'etc', 'hostname'), 'utf8'), 'image', 'the layer stays');
     t.equal(await readFile(join(stays.rootfs, 'etc', 'hostname'), 'utf8'), 'image', 'the other snapshot stays');
@@ -101,7 +122,11 @@ export function snapshotterConformance(t: Test, name: string, makeFixture: (t: T
     const f = await makeFixture(t);
     const layer = await f.layer({ file: 'x' });
     for (const bad of ['../escape', 'a/b', '', '.hidden']) {
-      t.equal(await codeOf(f.snapshotter.prepare(bad, [layer])), 'INVALID_SNAPSHOT_ID', `prepare ${JSON.stringify(bad)}`);
+      t.equal(
+        await codeOf(f.snapshotter.prepare(bad, [layer])),
+        'INVALID_SNAPSHOT_ID',
+        `prepare ${JSON.stringify(bad)}`,
+      );
       t.equal(await codeOf(f.snapshotter.remove(bad)), 'INVALID_SNAPSHOT_ID', `remove ${JSON.stringify(bad)}`);
     }
     t.same(await f.snapshotter.list(), [], 'nothing was prepared');

@@ -36,18 +36,29 @@ t.teardown(async () => {
 process.env['KUBECONFIG'] = ts.kubeconfig;
 
 // A stale socket (a killed agent's) is replaced by the next agent.
-await promisify(execFile)('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', socketPath]);
+await promisify(execFile)('python3', [
+  '-c',
+  'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+  socketPath,
+]);
 server = new StreamingServer({ socketPath, lookup: (ns, name) => onNode.get(`${ns}/${name}`), runtime: rt });
 await server.start();
 
 async function api(method: string, p: string, body?: unknown, contentType = 'application/json') {
-  const res = await request(ts, method, p, { ...(body === undefined ? {} : { body: JSON.stringify(body), contentType }) });
+  const res = await request(ts, method, p, {
+    ...(body === undefined ? {} : { body: JSON.stringify(body), contentType }),
+  });
   if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${res.text}`);
   return res.json<{ metadata: { uid: string } }>();
 }
 
 await api('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } });
-await api('PATCH', `/api/v1/nodes/${NODE}/status`, { status: { daemonEndpoints: { agentEndpoint: { address: `unix:${socketPath}` } } } }, 'application/merge-patch+json');
+await api(
+  'PATCH',
+  `/api/v1/nodes/${NODE}/status`,
+  { status: { daemonEndpoints: { agentEndpoint: { address: `unix:${socketPath}` } } } },
+  'application/merge-patch+json',
+);
 
 /** A Container object bound to the node and, unless `apiOnly`, a real container for it under its uid. */
 async function container(name: string, config: ContainerConfig, apiOnly = false): Promise<string> {
@@ -72,7 +83,10 @@ interface Run {
 }
 
 /** `berth ARGS` from source, against the test server's kubeconfig. */
-function berth(args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<Run> & { stdout(): string; kill(): void } {
+function berth(
+  args: readonly string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<Run> & { stdout(): string; kill(): void } {
   const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', berthMain, ...args], {
     cwd: repo,
     env: { ...process.env, KUBECONFIG: ts.kubeconfig, HOME: ts.dir },
@@ -99,9 +113,12 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<boolean>
   return check();
 }
 
-const logPath = (name: string, query = '') => `/apis/berth.dev/v1alpha1/namespaces/default/containers/${name}/log${query}`;
+const logPath = (name: string, query = '') =>
+  `/apis/berth.dev/v1alpha1/namespaces/default/containers/${name}/log${query}`;
 
-await container('web', { args: ['sh', '-c', 'echo hello from web; echo oops >&2; while true; do sleep 0.2; echo tick; done'] });
+await container('web', {
+  args: ['sh', '-c', 'echo hello from web; echo oops >&2; while true; do sleep 0.2; echo tick; done'],
+});
 
 t.test('the streaming socket is private to its owner, and replaces only a stale socket', async (t) => {
   const st = await lstat(socketPath);
@@ -110,7 +127,10 @@ t.test('the streaming socket is private to its owner, and replaces only a stale 
   // A file that is not a socket is someone else's.
   const notASocket = path.join(data.root, 'not-a-socket');
   await writeFile(notASocket, 'keep me');
-  await t.rejects(new StreamingServer({ socketPath: notASocket, lookup: () => undefined, runtime: rt }).start(), /not a socket/);
+  await t.rejects(
+    new StreamingServer({ socketPath: notASocket, lookup: () => undefined, runtime: rt }).start(),
+    /not a socket/,
+  );
   t.equal(await readFile(notASocket, 'utf8'), 'keep me');
 });
 
@@ -133,7 +153,7 @@ async function failureOf(run: Promise<Run>): Promise<string> {
   return stderr;
 }
 
-t.test('berth logs and GET …/log?tailLines= show the container\'s output through the API server', async (t) => {
+t.test("berth logs and GET …/log?tailLines= show the container's output through the API server", async (t) => {
   await sleep(300);
   const all = await berth(['logs', 'web']);
   t.equal(all.code, 0, all.stderr);
@@ -159,24 +179,35 @@ t.test('berth logs and GET …/log?tailLines= show the container\'s output throu
 
 t.test('follow streams new lines, and ends on its own when the container exits', async (t) => {
   const following = berth(['logs', '-f', '--tail', '1', 'web']);
-  t.ok(await until(() => (following.stdout().match(/tick/g) ?? []).length >= 4), `new lines arrive while following: ${JSON.stringify(following.stdout())}`);
+  t.ok(
+    await until(() => (following.stdout().match(/tick/g) ?? []).length >= 4),
+    `new lines arrive while following: ${JSON.stringify(following.stdout())}`,
+  );
   following.kill();
   await following;
 
   await container('short', { args: ['sh', '-c', 'echo first; sleep 1.5; echo second'] });
   const started = Date.now();
-  t.equal(await logsOf('short', ['-f']), 'first\nsecond\n', 'the line written while following arrives, then the follow ends');
+  t.equal(
+    await logsOf('short', ['-f']),
+    'first\nsecond\n',
+    'the line written while following arrives, then the follow ends',
+  );
   t.ok(Date.now() - started >= 1000, 'it waited for the second line');
 });
 
 t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', async (t) => {
   const ps = await execIn('web', ['ps', '-o', 'pid,args']);
   t.equal(ps.code, 0, ps.stderr);
-  const lines = ps.stdout.trim().split('\n').slice(1).map((l) => l.trim());
-  t.match(lines[0], /^1 sh -c echo hello from web/, 'pid 1 is the container\'s own process');
+  const lines = ps.stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim());
+  t.match(lines[0], /^1 sh -c echo hello from web/, "pid 1 is the container's own process");
 
   const fail = await berth(['exec', 'web', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7']);
-  t.equal(fail.code, 7, 'the remote exit code is the berth binary\'s exit code');
+  t.equal(fail.code, 7, "the remote exit code is the berth binary's exit code");
   t.equal(fail.stdout, 'out\n');
   t.equal(fail.stderr, 'err\n');
 
@@ -184,14 +215,21 @@ t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', asy
   t.equal(cat.code, 0, cat.stderr);
   t.equal(cat.stdout, 'piped through\ndone\n', 'stdin reaches the command and its end (v5 close) too');
 
-  t.match(await failureOf(execIn('web', ['no-such-tool'])), /no-such-tool/, 'a command that does not exist: a failure naming it');
+  t.match(
+    await failureOf(execIn('web', ['no-such-tool'])),
+    /no-such-tool/,
+    'a command that does not exist: a failure naming it',
+  );
 });
 
 t.test('tty exec: berth exec -it under a real terminal, and resize over the protocol', async (t) => {
   // util-linux `script` gives berth a pty as stdin/stdout, as a user's terminal would.
   const cmd = `stty cols 91 rows 33; node --conditions=berth-src --import=tsx ${berthMain} exec -it web -- sh -c 'tty; stty size; exit 4'`;
   const term = await new Promise<Run>((resolve) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: repo, env: { ...process.env, KUBECONFIG: ts.kubeconfig, HOME: ts.dir } });
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+      cwd: repo,
+      env: { ...process.env, KUBECONFIG: ts.kubeconfig, HOME: ts.dir },
+    });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stdin.end();
@@ -203,7 +241,7 @@ t.test('tty exec: berth exec -it under a real terminal, and resize over the prot
   });
   t.equal(term.code, 4, `exit code through script(1): ${term.stdout}`);
   t.match(term.stdout, /\/dev\/pts\/\d+/, 'the command has a terminal');
-  t.match(term.stdout, /33 91/, 'of the user\'s terminal size');
+  t.match(term.stdout, /33 91/, "of the user's terminal size");
 
   const session = await openWebSocket('exec', 'command=sh&stdin=true&stdout=true&tty=true');
   t.equal(session.ws.protocol, 'v5.channel.k8s.io');
@@ -214,12 +252,24 @@ t.test('tty exec: berth exec -it under a real terminal, and resize over the prot
   session.send(0, 'stty size; exit 3\n');
   const status = await session.status();
   t.match(session.out(), /43 132/, 'resized');
-  t.match(status, { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
+  t.match(status, {
+    status: 'Failure',
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+  });
 });
 
 /** A raw remote-command client through the API server. */
-async function openWebSocket(subresource: 'exec' | 'attach', query: string, protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'], name = 'web') {
-  const url = new URL(`/apis/berth.dev/v1alpha1/namespaces/default/containers/${name}/${subresource}?${query}`, ts.url.replace('https', 'wss'));
+async function openWebSocket(
+  subresource: 'exec' | 'attach',
+  query: string,
+  protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'],
+  name = 'web',
+) {
+  const url = new URL(
+    `/apis/berth.dev/v1alpha1/namespaces/default/containers/${name}/${subresource}?${query}`,
+    ts.url.replace('https', 'wss'),
+  );
   const ws = new WebSocket(url, protocols, { ca: ts.caCert, headers: { Authorization: `Bearer ${ts.token}` } });
   let out = '';
   let err = '';
@@ -249,7 +299,9 @@ async function openWebSocket(subresource: 'exec' | 'attach', query: string, prot
 }
 
 t.test('the v4 protocol works too; v5 close ends stdin', async (t) => {
-  const v4 = await openWebSocket('exec', 'command=echo&command=v4%20here&stdout=true&stderr=true', ['v4.channel.k8s.io']);
+  const v4 = await openWebSocket('exec', 'command=echo&command=v4%20here&stdout=true&stderr=true', [
+    'v4.channel.k8s.io',
+  ]);
   t.equal(v4.ws.protocol, 'v4.channel.k8s.io');
   t.same(await v4.status(), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   t.equal(v4.out(), 'v4 here\n');
@@ -261,8 +313,11 @@ t.test('the v4 protocol works too; v5 close ends stdin', async (t) => {
   t.equal(v5.out().trim(), '12');
 });
 
-t.test('attach: the container\'s own stdin and output, and its exit code at the end', async (t) => {
-  await container('echoer', { args: ['sh', '-c', 'while read l; do [ "$l" = quit ] && exit 9; echo "got $l"; done'], stdin: true });
+t.test("attach: the container's own stdin and output, and its exit code at the end", async (t) => {
+  await container('echoer', {
+    args: ['sh', '-c', 'while read l; do [ "$l" = quit ] && exit 9; echo "got $l"; done'],
+    stdin: true,
+  });
   const a = await openWebSocket('attach', 'stdin=true&stdout=true&stderr=true', undefined, 'echoer');
   await sleep(100);
   a.send(0, 'hello\n');
@@ -274,13 +329,22 @@ t.test('attach: the container\'s own stdin and output, and its exit code at the 
 t.test('unknown containers and bad requests get clean errors', async (t) => {
   const nope = await berth(['logs', 'nope']);
   t.equal(nope.code, 1);
-  t.match(nope.stderr, /^berth: .*"nope" not found\n$/, 'no Container object: the API server\'s NotFound, one line');
+  t.match(nope.stderr, /^berth: .*"nope" not found\n$/, "no Container object: the API server's NotFound, one line");
 
   await container('ghost', { args: ['true'] }, true);
   const ghostLogs = await request(ts, 'GET', logPath('ghost'));
   t.equal(ghostLogs.status, 404);
-  t.match(ghostLogs.json(), { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, details: { name: 'ghost', kind: 'containers' } });
-  t.same(await failureOf(execIn('ghost', ['true'])), 'berth: container "ghost" in namespace "default" is not running on this node\n');
+  t.match(ghostLogs.json(), {
+    kind: 'Status',
+    status: 'Failure',
+    reason: 'NotFound',
+    code: 404,
+    details: { name: 'ghost', kind: 'containers' },
+  });
+  t.same(
+    await failureOf(execIn('ghost', ['true'])),
+    'berth: container "ghost" in namespace "default" is not running on this node\n',
+  );
 
   const bad = await request(ts, 'GET', logPath('web', '?tailLines=-3'));
   t.equal(bad.status, 400);
@@ -288,7 +352,11 @@ t.test('unknown containers and bad requests get clean errors', async (t) => {
   t.match(await failureOf(berth(['logs', '--since', 'yesterday', 'web'])), /--since: "yesterday" is not a duration/);
 
   await t.rejects(openWebSocket('exec', 'stdout=true'), /upgrade refused: 400/, 'exec without a command');
-  await t.rejects(openWebSocket('exec', 'command=true&stdout=true', ['channel.k8s.io']), /upgrade refused: 400/, 'an unsupported subprotocol');
+  await t.rejects(
+    openWebSocket('exec', 'command=true&stdout=true', ['channel.k8s.io']),
+    /upgrade refused: 400/,
+    'an unsupported subprotocol',
+  );
 
   await container('exited', { args: ['true'] });
   await sleep(500);
@@ -297,7 +365,12 @@ t.test('unknown containers and bad requests get clean errors', async (t) => {
 
 t.test('close() ends follows and sessions in progress and removes the socket', async (t) => {
   const own = path.join(data.root, 'second.sock');
-  const second = new StreamingServer({ socketPath: own, lookup: (ns, name) => onNode.get(`${ns}/${name}`), runtime: rt, pollMs: 20 });
+  const second = new StreamingServer({
+    socketPath: own,
+    lookup: (ns, name) => onNode.get(`${ns}/${name}`),
+    runtime: rt,
+    pollMs: 20,
+  });
   await second.start();
   const { request: httpRequest } = await import('node:http');
   let text = '';
@@ -307,7 +380,9 @@ t.test('close() ends follows and sessions in progress and removes the socket', a
       res.on('close', () => resolve(`status ${res.statusCode}`));
     }).end();
   });
-  const ws = new WebSocket(`ws+unix://${own}:/containers/default/web/exec?command=sleep&command=30&stdout=true`, ['v5.channel.k8s.io']);
+  const ws = new WebSocket(`ws+unix://${own}:/containers/default/web/exec?command=sleep&command=30&stdout=true`, [
+    'v5.channel.k8s.io',
+  ]);
   await new Promise((resolve) => ws.once('open', resolve));
   const wsClosed = new Promise((resolve) => ws.once('close', resolve));
   t.ok(await until(() => text.includes('tick')), 'following directly on the socket');
@@ -317,5 +392,5 @@ t.test('close() ends follows and sessions in progress and removes the socket', a
   t.pass('the exec session ended');
   await t.rejects(lstat(own), { code: 'ENOENT' }, 'socket file removed');
   const sleeping = await execIn('web', ['sh', '-c', 'ps -o args | grep -c "^sleep 30" || true']);
-  t.equal(sleeping.stdout.trim(), '0', 'the exec\'d process is gone');
+  t.equal(sleeping.stdout.trim(), '0', "the exec'd process is gone");
 });

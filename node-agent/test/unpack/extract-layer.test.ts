@@ -23,7 +23,9 @@ async function makeTar(entries: Entry[]): Promise<Buffer> {
     for await (const chunk of pack) chunks.push(chunk as Buffer);
   })();
   for (const e of entries) {
-    await new Promise<void>((resolve, reject) => pack.entry(e.header, e.body ?? '', (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(e.header, e.body ?? '', (err) => (err ? reject(err) : resolve())),
+    );
   }
   pack.finalize();
   await done;
@@ -79,7 +81,11 @@ t.test('files, dirs, symlinks, hard links, modes, owners, mtimes, xattrs; diffID
   t.equal((await stat(join(root, 'bin', 'tool'))).mode & 0o7777, 0o4755, 'setuid kept');
   t.equal(await readlink(join(root, 'bin', 'alias')), '/bin/tool');
   t.equal((await lstat(join(root, 'bin', 'alias'))).mtime.getTime(), mtime.getTime(), 'symlink mtime');
-  t.equal((await stat(join(root, 'bin', 'hard'))).ino, (await stat(join(root, 'bin', 'tool'))).ino, 'hard link shares the inode');
+  t.equal(
+    (await stat(join(root, 'bin', 'hard'))).ino,
+    (await stat(join(root, 'bin', 'tool'))).ino,
+    'hard link shares the inode',
+  );
   const { stdout } = await execFileAsync('getfattr', ['--only-values', '-n', 'user.berth', join(root, 'data', 'attr')]);
   t.equal(stdout, 'yes');
 });
@@ -119,7 +125,12 @@ t.test('whiteouts become 0/0 char devices, opaque dirs get trusted.overlay.opaqu
   t.equal(whiteout.rdev, 0, 'device 0/0');
   t.same(await readdir(join(root, 'etc')), ['gone'], 'no .wh. file left');
   t.same(await readdir(join(root, 'var', 'cache')), ['kept'], 'opaque marker not left as a file');
-  const { stdout } = await execFileAsync('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', join(root, 'var', 'cache')]);
+  const { stdout } = await execFileAsync('getfattr', [
+    '--only-values',
+    '-n',
+    'trusted.overlay.opaque',
+    join(root, 'var', 'cache'),
+  ]);
   t.equal(stdout, 'y');
 });
 
@@ -197,7 +208,12 @@ t.test('hostile layers never write outside the target', async (t) => {
         { header: { name: 'evil/.wh..wh..opq', type: 'file', mode: 0o644 } },
       ],
       inside: async (root) => {
-        const { stdout } = await execFileAsync('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', join(root, outside)]);
+        const { stdout } = await execFileAsync('getfattr', [
+          '--only-values',
+          '-n',
+          'trusted.overlay.opaque',
+          join(root, outside),
+        ]);
         t.equal(stdout, 'y');
       },
     },
@@ -207,7 +223,8 @@ t.test('hostile layers never write outside the target', async (t) => {
         { header: { name: 'evil', type: 'symlink', linkname: outside } },
         { header: { name: 'evil/', type: 'directory', mode: 0o777 } },
       ],
-      inside: async (root) => t.ok((await lstat(join(root, 'evil'))).isDirectory(), 'the symlink was replaced by a directory'),
+      inside: async (root) =>
+        t.ok((await lstat(join(root, 'evil'))).isDirectory(), 'the symlink was replaced by a directory'),
     },
   ];
   const before = (await stat(outside)).mode;
@@ -251,18 +268,26 @@ t.test('a layer store unpacks once and never leaves a half layer', async (t) => 
   t.equal(opened, 1, 'a finished layer is reused');
   t.same(await new LayerStore(root).get(digest), a, 'found again by a new store (agent restart)');
 
-  const bad = gzipSync(await makeTar([
-    { header: { name: 'first', type: 'file', mode: 0o644 }, body: 'x' },
-    { header: { name: '../escape', type: 'file', mode: 0o644 }, body: 'x' },
-  ]));
+  const bad = gzipSync(
+    await makeTar([
+      { header: { name: 'first', type: 'file', mode: 0o644 }, body: 'x' },
+      { header: { name: '../escape', type: 'file', mode: 0o644 }, body: 'x' },
+    ]),
+  );
   const badDigest = `sha256:${createHash('sha256').update(bad).digest('hex')}`;
   const { Readable } = await import('node:stream');
-  await t.rejects(store.unpack(badDigest, async () => Readable.from([bad])), { code: 'LAYER_PATH_ESCAPE' });
+  await t.rejects(
+    store.unpack(badDigest, async () => Readable.from([bad])),
+    { code: 'LAYER_PATH_ESCAPE' },
+  );
   t.equal(await store.get(badDigest), undefined, 'no layer recorded');
   t.same(await readdir(join(root, 'layers', 'tmp')), [], 'temp dir cleaned');
 
   const otherDigest = `sha256:${'1'.repeat(64)}`;
-  await t.rejects(store.unpack(otherDigest, async () => Readable.from([good]), { diffID: `sha256:${'0'.repeat(64)}` }), { code: 'DIGEST_MISMATCH' });
+  await t.rejects(
+    store.unpack(otherDigest, async () => Readable.from([good]), { diffID: `sha256:${'0'.repeat(64)}` }),
+    { code: 'DIGEST_MISMATCH' },
+  );
   t.equal(await store.get(otherDigest), undefined, 'a layer with the wrong diffID is not kept');
   await store.remove(digest);
   t.equal(await store.get(digest), undefined, 'removed');

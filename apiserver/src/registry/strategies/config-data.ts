@@ -10,7 +10,8 @@ export const configKeyMessage =
 /** ConfigMaps and Secrets marked `immutable: true` refuse changes to their data. */
 export function immutableData(next: KubeObject, prev: KubeObject): FieldError[] {
   if (prev['immutable'] !== true) return [];
-  const same = JSON.stringify([next['data'], next['binaryData'], next['immutable']]) === JSON.stringify([prev['data'], prev['binaryData'], prev['immutable']]);
+  const same =
+    JSON.stringify([next['data'], next['binaryData'], next['immutable']]) ===
+    JSON.stringify([prev['data'], prev['binaryData'], prev['immutable']]);
   return same ? [] : [forbidden('data', 'field is immutable when `immutable` is set')];
 }
-

@@ -21,4 +21,3 @@ export const configMapStrategy: Strategy = {
   },
   validateUpdate: immutableData,
 };
-

@@ -33,4 +33,3 @@ export const crdStrategy: Strategy = {
     return problems;
   },
 };
-

@@ -6,7 +6,8 @@ import type { Strategy } from '../strategy.js';
 export const eventStrategy: Strategy = {
   prepareForCreate(obj) {
     if (obj['firstTimestamp'] === undefined && obj['eventTime'] === undefined) obj['firstTimestamp'] = nowTimestamp();
-    if (obj['lastTimestamp'] === undefined && obj['eventTime'] === undefined) obj['lastTimestamp'] = obj['firstTimestamp'];
+    if (obj['lastTimestamp'] === undefined && obj['eventTime'] === undefined)
+      obj['lastTimestamp'] = obj['firstTimestamp'];
     if (obj['count'] === undefined) obj['count'] = 1;
   },
   fieldsOf(obj) {
@@ -14,4 +15,3 @@ export const eventStrategy: Strategy = {
     return { source: isPlainObject(src) && typeof src['component'] === 'string' ? src['component'] : '' };
   },
 };
-

@@ -46,4 +46,3 @@ const specFinalizers = (obj: KubeObject): string[] | undefined => {
   const spec = obj['spec'];
   return isPlainObject(spec) && Array.isArray(spec['finalizers']) ? (spec['finalizers'] as string[]) : undefined;
 };
-

@@ -38,4 +38,3 @@ export const secretStrategy: Strategy = {
   },
   validateUpdate: immutableData,
 };
-

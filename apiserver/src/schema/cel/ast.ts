@@ -15,7 +15,10 @@ export function childrenOf(e: Expr): Expr[] {
     case 'listExpr':
       return k.value.elements;
     case 'structExpr':
-      return k.value.entries.flatMap((en) => [...(en.keyKind.case === 'mapKey' ? [en.keyKind.value] : []), ...(en.value === undefined ? [] : [en.value])]);
+      return k.value.entries.flatMap((en) => [
+        ...(en.keyKind.case === 'mapKey' ? [en.keyKind.value] : []),
+        ...(en.value === undefined ? [] : [en.value]),
+      ]);
     case 'comprehensionExpr': {
       const c = k.value;
       return [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].filter((x): x is Expr => x !== undefined);

@@ -29,11 +29,25 @@ export interface CompiledExpression {
   readonly sizeDependent: boolean;
 }
 
-export type Compiled = { readonly ok: true; readonly expression: CompiledExpression } | { readonly ok: false; readonly error: string };
+export type Compiled =
+  | { readonly ok: true; readonly expression: CompiledExpression }
+  | { readonly ok: false; readonly error: string };
 
 /** Identifiers usable as namespaces of qualified functions (`format.dns1123Label()`, `optional.none()`). */
 const namespaces = new Set(['optional', 'format', 'sets', 'strings', 'ip', 'math', 'lists', 'base64']);
-const typeNames = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
+const typeNames = new Set([
+  'int',
+  'uint',
+  'double',
+  'bool',
+  'string',
+  'bytes',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'dyn',
+]);
 
 const cache = new WeakMap<JSONSchemaProps, Map<string, Compiled>>();
 
@@ -74,12 +88,29 @@ function compile(source: string, schema: JSONSchemaProps, root: boolean): Compil
   const { parsed, run } = planned;
   const problem = undeclared(parsed.expr, source, parsed.sourceInfo?.positions ?? {}, schema, root);
   if (problem !== undefined) return { ok: false, error: problem };
-  const usesOldSelf = [...nodesOf(parsed.expr)].some((n) => n.exprKind.case === 'identExpr' && n.exprKind.value.name === 'oldSelf');
-  return { ok: true, expression: { ast: parsed.expr, run, usesOldSelf, estimatedCost: estimateCost(parsed.expr, { self: schema }), sizeDependent: sizeDependent(parsed.expr) } };
+  const usesOldSelf = [...nodesOf(parsed.expr)].some(
+    (n) => n.exprKind.case === 'identExpr' && n.exprKind.value.name === 'oldSelf',
+  );
+  return {
+    ok: true,
+    expression: {
+      ast: parsed.expr,
+      run,
+      usesOldSelf,
+      estimatedCost: estimateCost(parsed.expr, { self: schema }),
+      sizeDependent: sizeDependent(parsed.expr),
+    },
+  };
 }
 
 /** The first reference to a variable or function the environment lacks, in cel-go's words. */
-function undeclared(expr: Expr, source: string, positions: Record<string, number>, selfSchema: JSONSchemaProps, isRoot: boolean): string | undefined {
+function undeclared(
+  expr: Expr,
+  source: string,
+  positions: Record<string, number>,
+  selfSchema: JSONSchemaProps,
+  isRoot: boolean,
+): string | undefined {
   const at = (e: Expr) => {
     const offset = positions[String(e.id)] ?? 0;
     const before = source.slice(0, offset);
@@ -107,7 +138,11 @@ function undeclared(expr: Expr, source: string, positions: Record<string, number
     const k = e.exprKind;
     if (k.case === 'selectExpr' && k.value.operand !== undefined) {
       const base = schemaOf(k.value.operand);
-      if (base !== undefined && isClosedObject(base.schema) && fieldSchema(base.schema, k.value.field, base.root) === undefined) {
+      if (
+        base !== undefined &&
+        isClosedObject(base.schema) &&
+        fieldSchema(base.schema, k.value.field, base.root) === undefined
+      ) {
         return `ERROR: ${at(e)}: undefined field '${k.value.field}'`;
       }
     }
@@ -118,7 +153,10 @@ function undeclared(expr: Expr, source: string, positions: Record<string, number
     }
     if (k.case === 'callExpr') {
       const ns = qualifiedName(k.value.target);
-      const qualified = ns !== undefined && namespaces.has(ns.split('.')[0]!) && !bound.has(ns.split('.')[0]!) ? `${ns}.${k.value.function}` : undefined;
+      const qualified =
+        ns !== undefined && namespaces.has(ns.split('.')[0]!) && !bound.has(ns.split('.')[0]!)
+          ? `${ns}.${k.value.function}`
+          : undefined;
       const name = qualified ?? k.value.function;
       // Operators (`_+_`, `-_`, `!_`, `@in`) are not names a rule can misspell.
       if (/^[A-Za-z]/.test(name) && !knownFunctionNames.has(name)) {
@@ -137,12 +175,14 @@ function undeclared(expr: Expr, source: string, positions: Record<string, number
       const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter((v) => v !== ''));
       const range = schemaOf(c.iterRange);
       const shadowed = typed.get(c.iterVar);
-      if (range?.schema.type === 'array' && range.schema.items !== undefined) typed.set(c.iterVar, { schema: range.schema.items, root: false });
+      if (range?.schema.type === 'array' && range.schema.items !== undefined)
+        typed.set(c.iterVar, { schema: range.schema.items, root: false });
       else typed.delete(c.iterVar);
       const restore = () => (shadowed === undefined ? typed.delete(c.iterVar) : typed.set(c.iterVar, shadowed));
       let found: string | undefined;
       for (const x of [c.iterRange, c.accuInit]) if (found === undefined && x !== undefined) found = walk(x, bound);
-      for (const x of [c.loopCondition, c.loopStep, c.result]) if (found === undefined && x !== undefined) found = walk(x, inner);
+      for (const x of [c.loopCondition, c.loopStep, c.result])
+        if (found === undefined && x !== undefined) found = walk(x, inner);
       restore();
       return found;
     }
@@ -154,4 +194,3 @@ function undeclared(expr: Expr, source: string, positions: Record<string, number
   };
   return walk(expr, new Set(['self', 'oldSelf']));
 }
-

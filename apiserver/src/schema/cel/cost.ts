@@ -19,9 +19,11 @@ const minElementBytes = 3;
 
 /** The fewest bytes one element of a list (value and comma) or map (key, colon, value, comma) of `s` takes. */
 function elementBytes(s: JSONSchemaProps | undefined): number {
-  const value = (v: JSONSchemaProps | undefined) => (v?.type === 'integer' || v?.type === 'number' || v?.type === 'boolean' ? 1 : 2);
+  const value = (v: JSONSchemaProps | undefined) =>
+    v?.type === 'integer' || v?.type === 'number' || v?.type === 'boolean' ? 1 : 2;
   if (s?.type === 'array') return value(s.items) + 1;
-  if (s?.type === 'object') return 2 + 1 + value(typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined) + 1;
+  if (s?.type === 'object')
+    return 2 + 1 + value(typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined) + 1;
   return minElementBytes;
 }
 
@@ -45,12 +47,24 @@ export interface CostInputs {
 /** The estimated cost of `expr`. */
 export function estimateCost(expr: Expr, inputs: CostInputs): number {
   const scope = new Map<string, Shape>([
-    ['self', { schema: inputs.self, value: inputs.values?.self, known: inputs.values !== undefined, bytes: maxRequestBytes }],
-    ['oldSelf', { schema: inputs.self, value: inputs.values?.oldSelf, known: inputs.values !== undefined, bytes: maxRequestBytes }],
+    [
+      'self',
+      { schema: inputs.self, value: inputs.values?.self, known: inputs.values !== undefined, bytes: maxRequestBytes },
+    ],
+    [
+      'oldSelf',
+      {
+        schema: inputs.self,
+        value: inputs.values?.oldSelf,
+        known: inputs.values !== undefined,
+        bytes: maxRequestBytes,
+      },
+    ],
   ]);
   let cap: number | undefined;
   // At run time no size exceeds the object's own JSON length (computed only if a size is not known exactly).
-  const capOf = () => (cap ??= inputs.values === undefined ? Infinity : Math.max(1, JSON.stringify(inputs.values.self ?? null).length));
+  const capOf = () =>
+    (cap ??= inputs.values === undefined ? Infinity : Math.max(1, JSON.stringify(inputs.values.self ?? null).length));
   return cost(expr, scope, capOf);
 }
 
@@ -88,11 +102,20 @@ function cost(e: Expr, scope: Map<string, Shape>, cap: () => number): number {
       const n = sizeOf(range, cap);
       const inner = new Map(scope);
       // n elements share the request: each is at most 1/n of what holds them.
-      inner.set(c.iterVar, { schema: elementSchema(range.schema), known: false, bytes: Math.max(minElementBytes, Math.floor(range.bytes / Math.max(1, n))) });
+      inner.set(c.iterVar, {
+        schema: elementSchema(range.schema),
+        known: false,
+        bytes: Math.max(minElementBytes, Math.floor(range.bytes / Math.max(1, n))),
+      });
       if (c.iterVar2 !== '') inner.set(c.iterVar2, unknownShape);
       inner.set(c.accuVar, unknownShape);
-      const body = (c.loopCondition === undefined ? 0 : cost(c.loopCondition, inner, cap)) + (c.loopStep === undefined ? 0 : cost(c.loopStep, inner, cap));
-      const around = [c.iterRange, c.accuInit, c.result].reduce((s, x) => s + (x === undefined ? 0 : cost(x, inner, cap)), 0);
+      const body =
+        (c.loopCondition === undefined ? 0 : cost(c.loopCondition, inner, cap)) +
+        (c.loopStep === undefined ? 0 : cost(c.loopStep, inner, cap));
+      const around = [c.iterRange, c.accuInit, c.result].reduce(
+        (s, x) => s + (x === undefined ? 0 : cost(x, inner, cap)),
+        0,
+      );
       return around + n * body;
     }
     default:
@@ -100,7 +123,32 @@ function cost(e: Expr, scope: Map<string, Shape>, cap: () => number): number {
   }
 }
 
-const stringFunctions = new Set(['matches', 'contains', 'startsWith', 'endsWith', 'split', 'replace', 'find', 'findAll', 'lowerAscii', 'upperAscii', 'indexOf', 'lastIndexOf', 'join', 'trim', 'substring', 'format', 'isSorted', 'sum', 'min', 'max', '@in', 'sets.contains', 'sets.equivalent', 'sets.intersects']);
+const stringFunctions = new Set([
+  'matches',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'split',
+  'replace',
+  'find',
+  'findAll',
+  'lowerAscii',
+  'upperAscii',
+  'indexOf',
+  'lastIndexOf',
+  'join',
+  'trim',
+  'substring',
+  'format',
+  'isSorted',
+  'sum',
+  'min',
+  'max',
+  '@in',
+  'sets.contains',
+  'sets.equivalent',
+  'sets.intersects',
+]);
 
 function elementSchema(s: JSONSchemaProps | undefined): JSONSchemaProps | undefined {
   if (s === undefined) return undefined;
@@ -118,8 +166,16 @@ function shapeOf(e: Expr | undefined, scope: Map<string, Shape>): Shape {
     const name = k.value.field;
     const props = base.schema?.properties ?? {};
     const key = Object.keys(props).find((p) => escapePropertyName(p) === name);
-    const schema = key !== undefined ? props[key] : typeof base.schema?.additionalProperties === 'object' ? base.schema.additionalProperties : undefined;
-    const value = base.known && typeof base.value === 'object' && base.value !== null ? (base.value as Record<string, unknown>)[key ?? name] : undefined;
+    const schema =
+      key !== undefined
+        ? props[key]
+        : typeof base.schema?.additionalProperties === 'object'
+          ? base.schema.additionalProperties
+          : undefined;
+    const value =
+      base.known && typeof base.value === 'object' && base.value !== null
+        ? (base.value as Record<string, unknown>)[key ?? name]
+        : undefined;
     return { schema, value, known: base.known, bytes: base.bytes };
   }
   return unknownShape;

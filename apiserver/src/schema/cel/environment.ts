@@ -14,16 +14,56 @@ import { quantityLibrary } from './lib/quantity.js';
 import { regexLibrary } from './lib/regex.js';
 import { urlLibrary } from './lib/url.js';
 
-export const kubernetesFunctions = [...strings, ...listsLibrary, ...regexLibrary, ...urlLibrary, ...quantityLibrary, ...ipLibrary, ...formatLibrary, ...optionalLibrary, ...encodersLibrary];
+export const kubernetesFunctions = [
+  ...strings,
+  ...listsLibrary,
+  ...regexLibrary,
+  ...urlLibrary,
+  ...quantityLibrary,
+  ...ipLibrary,
+  ...formatLibrary,
+  ...optionalLibrary,
+  ...encodersLibrary,
+];
 
 /** Names a rule may call: the standard library's and the extensions' (unknown names fail compilation). */
 export const knownFunctionNames: ReadonlySet<string> = new Set([
   ...kubernetesFunctions.map((f) => f.name),
   // CEL's standard library and macros, as the parser and planner name them.
-  ...['size', 'int', 'uint', 'double', 'string', 'bytes', 'bool', 'type', 'dyn', 'duration', 'timestamp', 'matches', 'contains', 'startsWith', 'endsWith'],
+  ...[
+    'size',
+    'int',
+    'uint',
+    'double',
+    'string',
+    'bytes',
+    'bool',
+    'type',
+    'dyn',
+    'duration',
+    'timestamp',
+    'matches',
+    'contains',
+    'startsWith',
+    'endsWith',
+  ],
   ...['has', 'all', 'exists', 'exists_one', 'map', 'filter'],
-  ...['getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds'],
+  ...[
+    'getFullYear',
+    'getMonth',
+    'getDate',
+    'getDayOfMonth',
+    'getDayOfWeek',
+    'getDayOfYear',
+    'getHours',
+    'getMinutes',
+    'getSeconds',
+    'getMilliseconds',
+  ],
 ]);
 
 /** The shared environment (immutable). */
-export const validationEnv: CelEnv = celEnv({ funcs: kubernetesFunctions, re2: { compile: (pattern) => compileRe2(pattern) } });
+export const validationEnv: CelEnv = celEnv({
+  funcs: kubernetesFunctions,
+  re2: { compile: (pattern) => compileRe2(pattern) },
+});

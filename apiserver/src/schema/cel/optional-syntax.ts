@@ -62,10 +62,19 @@ class Builder {
     this.#next = max + 1n;
   }
   call(fn: string, args: Expr[]): Expr {
-    return create(ExprSchema, { id: this.#next++, exprKind: { case: 'callExpr', value: create(Expr_CallSchema, { function: fn, args }) } });
+    return create(ExprSchema, {
+      id: this.#next++,
+      exprKind: { case: 'callExpr', value: create(Expr_CallSchema, { function: fn, args }) },
+    });
   }
   text(s: string): Expr {
-    return create(ExprSchema, { id: this.#next++, exprKind: { case: 'constExpr', value: create(ConstantSchema, { constantKind: { case: 'stringValue', value: s } }) } });
+    return create(ExprSchema, {
+      id: this.#next++,
+      exprKind: {
+        case: 'constExpr',
+        value: create(ConstantSchema, { constantKind: { case: 'stringValue', value: s } }),
+      },
+    });
   }
 }
 
@@ -77,16 +86,27 @@ export function lower(root: Expr): Expr {
     if (k.case === 'selectExpr' && k.value.operand !== undefined && !k.value.testOnly) {
       const base = node(k.value.operand);
       const marked = k.value.field.startsWith(selectMark);
-      if (marked || base.optional) return { expr: b.call(optionalSelectFunction, [base.expr, b.text(marked ? k.value.field.slice(selectMark.length) : k.value.field)]), optional: true };
+      if (marked || base.optional)
+        return {
+          expr: b.call(optionalSelectFunction, [
+            base.expr,
+            b.text(marked ? k.value.field.slice(selectMark.length) : k.value.field),
+          ]),
+          optional: true,
+        };
       k.value.operand = base.expr;
       return { expr: e, optional: false };
     }
     if (k.case === 'callExpr' && k.value.function === '_[_]' && k.value.args.length === 2) {
       const base = node(k.value.args[0]!);
       const key = k.value.args[1]!;
-      const markedKey = key.exprKind.case === 'callExpr' && key.exprKind.value.function === indexMark ? key.exprKind.value.args[0] : undefined;
+      const markedKey =
+        key.exprKind.case === 'callExpr' && key.exprKind.value.function === indexMark
+          ? key.exprKind.value.args[0]
+          : undefined;
       const lowered = lowerAll(markedKey ?? key);
-      if (markedKey !== undefined || base.optional) return { expr: b.call(optionalIndexFunction, [base.expr, lowered]), optional: true };
+      if (markedKey !== undefined || base.optional)
+        return { expr: b.call(optionalIndexFunction, [base.expr, lowered]), optional: true };
       k.value.args = [base.expr, lowered];
       return { expr: e, optional: false };
     }

@@ -51,7 +51,9 @@ function rootView(obj: unknown): unknown {
   if (!isPlainObject(obj)) return obj;
   const meta = isPlainObject(obj['metadata']) ? obj['metadata'] : {};
   const view: Record<string, unknown> = { ...obj };
-  view['metadata'] = Object.fromEntries(['name', 'generateName'].filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+  view['metadata'] = Object.fromEntries(
+    ['name', 'generateName'].filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]),
+  );
   return view;
 }
 
@@ -67,7 +69,10 @@ function walk(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld: boo
     const keys = schema['x-kubernetes-list-type'] === 'map' ? (schema['x-kubernetes-list-map-keys'] ?? []) : undefined;
     value.forEach((item, i) => {
       // Only items of a map-list correlate with old items (by their keys); other lists' items have no oldSelf.
-      const prev = keys === undefined ? undefined : oldItems.find((o) => isPlainObject(o) && isPlainObject(item) && keys.every((k) => o[k] === item[k]));
+      const prev =
+        keys === undefined
+          ? undefined
+          : oldItems.find((o) => isPlainObject(o) && isPlainObject(item) && keys.every((k) => o[k] === item[k]));
       walk(items, item, prev, prev !== undefined, `${path}[${i}]`, run);
     });
     return;
@@ -86,7 +91,14 @@ function walk(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld: boo
 /** Kubernetes renders the root's (nil) field path as `<nil>`. */
 const shown = (path: string): string => (path === '' ? '<nil>' : path);
 
-function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld: boolean, nodePath: string, run: Run): void {
+function evaluate(
+  schema: JSONSchemaProps,
+  value: unknown,
+  old: unknown,
+  hasOld: boolean,
+  nodePath: string,
+  run: Run,
+): void {
   const path = shown(nodePath);
   const rules = (schema['x-kubernetes-validations'] ?? []) as ValidationRule[];
   if (rules.length === 0) return;
@@ -103,15 +115,32 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
     const optionalOld = rule.optionalOldSelf === true;
     if (expr.usesOldSelf && !hasOld && !optionalOld) continue;
     const bindings: Record<string, CelInput> = { self };
-    if (expr.usesOldSelf) bindings['oldSelf'] = optionalOld ? optionalOf(hasOld ? toCel(old, schema, run.converted) : undefined) : toCel(old, schema, run.converted);
-    const cost = expr.sizeDependent ? estimateCost(expr.ast, { self: schema, values: { self: value, oldSelf: old } }) : expr.estimatedCost;
+    if (expr.usesOldSelf)
+      bindings['oldSelf'] = optionalOld
+        ? optionalOf(hasOld ? toCel(old, schema, run.converted) : undefined)
+        : toCel(old, schema, run.converted);
+    const cost = expr.sizeDependent
+      ? estimateCost(expr.ast, { self: schema, values: { self: value, oldSelf: old } })
+      : expr.estimatedCost;
     if (cost > run.budget) {
-      run.problems.push(invalid(path, type, 'validation failed due to running out of cost budget, no further validation rules will be run'));
+      run.problems.push(
+        invalid(
+          path,
+          type,
+          'validation failed due to running out of cost budget, no further validation rules will be run',
+        ),
+      );
       run.stopped = true;
       return;
     }
     if (cost > perCallLimit) {
-      run.problems.push(invalid(path, type, `'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: ${ruleErrorString(rule)}`));
+      run.problems.push(
+        invalid(
+          path,
+          type,
+          `'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: ${ruleErrorString(rule)}`,
+        ),
+      );
       run.stopped = true;
       return;
     }
@@ -123,17 +152,22 @@ function evaluate(schema: JSONSchemaProps, value: unknown, old: unknown, hasOld:
       result = e instanceof Error ? e : new Error(String(e));
     }
     if (isCelError(result) || result instanceof Error) {
-      run.problems.push(invalid(path, type, `${celErrorText(result.message)} evaluating rule: ${ruleErrorString(rule)}`));
+      run.problems.push(
+        invalid(path, type, `${celErrorText(result.message)} evaluating rule: ${ruleErrorString(rule)}`),
+      );
       continue;
     }
     if (result === true) continue;
     if (typeof result !== 'boolean') {
-      run.problems.push(invalid(path, type, `rule did not evaluate to a bool evaluating rule: ${ruleErrorString(rule)}`));
+      run.problems.push(
+        invalid(path, type, `rule did not evaluate to a bool evaluating rule: ${ruleErrorString(rule)}`),
+      );
       continue;
     }
     const at = shown(withFieldPath(nodePath, rule.fieldPath));
     const problem = failure(at, type, messageOf(rule, bindings, schema, nodePath === ''), rule.reason);
-    if (run.warnings !== undefined && !expr.usesOldSelf && hasOld && jsonEqual(value, old)) run.warnings.push(fieldErrorString(problem));
+    if (run.warnings !== undefined && !expr.usesOldSelf && hasOld && jsonEqual(value, old))
+      run.warnings.push(fieldErrorString(problem));
     else run.problems.push(problem);
   }
 }
@@ -144,9 +178,15 @@ function celErrorText(message: string): string {
   return missing !== null ? `no such key: ${missing[1]}` : message;
 }
 
-const ruleErrorString = (rule: ValidationRule): string => (rule.message !== undefined && rule.message.trim() !== '' ? rule.message.trim() : rule.rule.trim());
+const ruleErrorString = (rule: ValidationRule): string =>
+  rule.message !== undefined && rule.message.trim() !== '' ? rule.message.trim() : rule.rule.trim();
 
-function messageOf(rule: ValidationRule, bindings: Record<string, CelInput>, schema: JSONSchemaProps, root: boolean): string {
+function messageOf(
+  rule: ValidationRule,
+  bindings: Record<string, CelInput>,
+  schema: JSONSchemaProps,
+  root: boolean,
+): string {
   if (rule.messageExpression !== undefined && rule.messageExpression.trim() !== '') {
     const compiled = compileExpression(rule.messageExpression, schema, root);
     if (compiled.ok) {
@@ -154,13 +194,18 @@ function messageOf(rule: ValidationRule, bindings: Record<string, CelInput>, sch
       if (typeof out === 'string' && out.trim() !== '' && !/[\n\r]/.test(out)) return out.trim();
     }
   }
-  return rule.message !== undefined && rule.message.trim() !== '' ? rule.message.trim() : `failed rule: ${rule.rule.trim()}`;
+  return rule.message !== undefined && rule.message.trim() !== ''
+    ? rule.message.trim()
+    : `failed rule: ${rule.rule.trim()}`;
 }
 
 /** The rule's fieldPath (`.spec.replicas`, `.labels['app']`) appended to the node's path. */
 function withFieldPath(path: string, fieldPath: string | undefined): string {
   if (fieldPath === undefined || fieldPath.trim() === '') return path;
-  const normalized = fieldPath.trim().replace(/^\./, '').replace(/\[['"]([^'"]*)['"]\]/g, '[$1]');
+  const normalized = fieldPath
+    .trim()
+    .replace(/^\./, '')
+    .replace(/\[['"]([^'"]*)['"]\]/g, '[$1]');
   return path === '' ? normalized : normalized.startsWith('[') ? `${path}${normalized}` : `${path}.${normalized}`;
 }
 

@@ -8,12 +8,36 @@ import type { CelInput } from '@bufbuild/cel';
 import { isPlainObject } from '../../objects/object.js';
 import type { JSONSchemaProps } from '../json-schema.js';
 
-const reserved = new Set(['true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var']);
+const reserved = new Set([
+  'true',
+  'false',
+  'null',
+  'in',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+]);
 
 /** A property name as a CEL rule spells it: `__namespace__`, `foo__dash__bar`, `a__dot__b` (Kubernetes' escaping). */
 export function escapePropertyName(name: string): string {
   if (reserved.has(name)) return `__${name}__`;
-  return name.replaceAll('__', '__underscores__').replaceAll('.', '__dot__').replaceAll('-', '__dash__').replaceAll('/', '__slash__');
+  return name
+    .replaceAll('__', '__underscores__')
+    .replaceAll('.', '__dot__')
+    .replaceAll('-', '__dash__')
+    .replaceAll('/', '__slash__');
 }
 
 /**
@@ -29,10 +53,17 @@ export function toCel(value: unknown, schema: JSONSchemaProps | undefined, seen?
   return convert(value, schema, seen);
 }
 
-function convert(value: unknown, schema: JSONSchemaProps | undefined, seen: WeakMap<object, CelInput> | undefined): CelInput {
+function convert(
+  value: unknown,
+  schema: JSONSchemaProps | undefined,
+  seen: WeakMap<object, CelInput> | undefined,
+): CelInput {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') {
-    const asInt = schema?.type === 'integer' || schema?.['x-kubernetes-int-or-string'] === true || (schema?.type !== 'number' && Number.isInteger(value));
+    const asInt =
+      schema?.type === 'integer' ||
+      schema?.['x-kubernetes-int-or-string'] === true ||
+      (schema?.type !== 'number' && Number.isInteger(value));
     return asInt && Number.isInteger(value) ? BigInt(value) : value;
   }
   if (typeof value === 'string') return typedString(value, schema?.format);
@@ -64,18 +95,21 @@ function typedString(s: string, format: string | undefined): CelInput {
   }
   if (format === 'duration') {
     const nanos = goDurationNanos(s);
-    return nanos === undefined ? s : create(DurationSchema, { seconds: nanos / 1_000_000_000n, nanos: Number(nanos % 1_000_000_000n) });
+    return nanos === undefined
+      ? s
+      : create(DurationSchema, { seconds: nanos / 1_000_000_000n, nanos: Number(nanos % 1_000_000_000n) });
   }
   if (format === 'byte') return Uint8Array.from(Buffer.from(s, 'base64'));
   return s;
 }
 
-const unitNanos: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const unitNanos: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration, in nanoseconds: `1h30m`, `1.5s`, `-300ms`. */
 function goDurationNanos(s: string): bigint | undefined {
   if (!/^[-+]?((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.test(s)) return s === '0' ? 0n : undefined;
   let total = 0;
-  for (const [, num, unit] of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(num) * unitNanos[unit ?? 's']!;
+  for (const [, num, unit] of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g))
+    total += Number(num) * unitNanos[unit ?? 's']!;
   return BigInt(Math.round(s.startsWith('-') ? -total : total));
 }

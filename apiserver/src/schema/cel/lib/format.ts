@@ -26,7 +26,9 @@ const formats: Record<string, (s: string) => string[]> = {
 
 export const formatLibrary: CelFunc[] = [
   ...Object.keys(formats).map((name) => celFunc(`format.${name}`, [], OPAQUE, () => opaque('format', name))),
-  celFunc('format.named', [CelScalar.STRING], OPAQUE, (name) => optionalOf(name in formats ? opaque('format', name) : undefined)),
+  celFunc('format.named', [CelScalar.STRING], OPAQUE, (name) =>
+    optionalOf(name in formats ? opaque('format', name) : undefined),
+  ),
   celMethod('validate', OPAQUE, [CelScalar.STRING], OPAQUE, function (s) {
     const check = formats[String(payloadOf('format', this))]!;
     const problems = check(s);

@@ -58,7 +58,8 @@ const maskOf = (p: Prefix): bigint => {
   const bits = BigInt(bitsOf(p.address.family));
   return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(p.length))) - 1n);
 };
-const contains = (p: Prefix, a: Address) => p.address.family === a.family && (a.value & maskOf(p)) === (p.address.value & maskOf(p));
+const contains = (p: Prefix, a: Address) =>
+  p.address.family === a.family && (a.value & maskOf(p)) === (p.address.value & maskOf(p));
 
 const addressOf = (v: unknown): Address => parseAddress(String(payloadOf('ip', v)))!;
 const prefixOf = (v: unknown): Prefix => parsePrefix(String(payloadOf('cidr', v)))!;
@@ -81,7 +82,8 @@ const toPrefix = (v: unknown): Prefix => {
 
 export const ipLibrary: CelFunc[] = [
   celFunc('ip', [CelScalar.STRING], OPAQUE, (s) => {
-    if (parseAddress(s) === undefined) throw celError(`IP Address ${JSON.stringify(s)} parse error during conversion from string`);
+    if (parseAddress(s) === undefined)
+      throw celError(`IP Address ${JSON.stringify(s)} parse error during conversion from string`);
     return opaque('ip', s);
   }),
   celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => parseAddress(s) !== undefined),
@@ -110,7 +112,14 @@ export const ipLibrary: CelFunc[] = [
   }),
   celMethod('isGlobalUnicast', OPAQUE, [], CelScalar.BOOL, function () {
     const a = addressOf(this);
-    if (a.family === 4) return a.value !== 0xffffffffn && a.value >> 24n !== 0n && a.value >> 24n !== 127n && a.value >> 28n !== 0xen && a.value >> 16n !== 0xa9fen;
+    if (a.family === 4)
+      return (
+        a.value !== 0xffffffffn &&
+        a.value >> 24n !== 0n &&
+        a.value >> 24n !== 127n &&
+        a.value >> 28n !== 0xen &&
+        a.value >> 16n !== 0xa9fen
+      );
     return a.value !== 0n && a.value !== 1n && a.value >> 120n !== 0xffn && a.value >> 118n !== 0x3fan;
   }),
   celFunc('cidr', [CelScalar.STRING], OPAQUE, (s) => {

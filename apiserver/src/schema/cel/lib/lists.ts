@@ -1,19 +1,30 @@
 // Kubernetes' CEL lists and sets libraries: isSorted, sum, min, max, indexOf, lastIndexOf; sets.contains,
 // sets.equivalent, sets.intersects.
 
-import { CelScalar, celError, celFunc, celMethod, listType, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
+import {
+  CelScalar,
+  celError,
+  celFunc,
+  celMethod,
+  listType,
+  type CelFunc,
+  type CelList,
+  type CelValue,
+} from '@bufbuild/cel';
 
 const LIST = listType(CelScalar.DYN);
 
 function compare(a: CelValue, b: CelValue): number {
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a < b ? -1 : a > b ? 1 : 0;
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number'))
+    return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   throw celError('no such overload: values are not comparable');
 }
 
 const equal = (a: CelValue, b: CelValue): boolean => {
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) // biome-ignore lint/suspicious/noDoubleEquals: CEL compares int, uint and double by value: 1n == 1 must hold.
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number'))
+    // biome-ignore lint/suspicious/noDoubleEquals: CEL compares int, uint and double by value: 1n == 1 must hold.
     return a == b;
   return a === b || JSON.stringify(a, bigints) === JSON.stringify(b, bigints);
 };
@@ -67,7 +78,17 @@ export const listsLibrary: CelFunc[] = [
     }
     return found;
   }),
-  celFunc('sets.contains', [LIST, LIST], CelScalar.BOOL, (a, b) => [...b].every((x) => [...a].some((y) => equal(x, y)))),
-  celFunc('sets.equivalent', [LIST, LIST], CelScalar.BOOL, (a, b) => [...b].every((x) => [...a].some((y) => equal(x, y))) && [...a].every((x) => [...b].some((y) => equal(x, y)))),
-  celFunc('sets.intersects', [LIST, LIST], CelScalar.BOOL, (a, b) => [...a].some((x) => [...b].some((y) => equal(x, y)))),
+  celFunc('sets.contains', [LIST, LIST], CelScalar.BOOL, (a, b) =>
+    [...b].every((x) => [...a].some((y) => equal(x, y))),
+  ),
+  celFunc(
+    'sets.equivalent',
+    [LIST, LIST],
+    CelScalar.BOOL,
+    (a, b) =>
+      [...b].every((x) => [...a].some((y) => equal(x, y))) && [...a].every((x) => [...b].some((y) => equal(x, y))),
+  ),
+  celFunc('sets.intersects', [LIST, LIST], CelScalar.BOOL, (a, b) =>
+    [...a].some((x) => [...b].some((y) => equal(x, y))),
+  ),
 ];

@@ -8,7 +8,8 @@ export const OPAQUE: CelMapType = mapType(CelScalar.STRING, CelScalar.DYN);
 
 const key = (kind: string): string => `\u0000${kind}`;
 
-export const opaque = (kind: string, payload: CelInput): ReadonlyMap<string, CelInput> => new Map([[key(kind), payload]]);
+export const opaque = (kind: string, payload: CelInput): ReadonlyMap<string, CelInput> =>
+  new Map([[key(kind), payload]]);
 
 /** The payload of an opaque value of `kind`; throws a CEL error (no such overload) for anything else. */
 export function payloadOf(kind: string, v: unknown): CelValue {

@@ -1,7 +1,16 @@
 // CEL optional values, far enough for Kubernetes' rules: `optionalOldSelf` binds oldSelf as an optional, the
 // format library answers validate() with one, and `a.?b` / `m[?k]` (lowered by optional-syntax.ts) make them.
 
-import { CelScalar, celFunc, celMethod, isCelList, isCelMap, type CelFunc, type CelInput, type CelValue } from '@bufbuild/cel';
+import {
+  CelScalar,
+  celFunc,
+  celMethod,
+  isCelList,
+  isCelMap,
+  type CelFunc,
+  type CelInput,
+  type CelValue,
+} from '@bufbuild/cel';
 import { optionalIndexFunction, optionalSelectFunction } from '../optional-syntax.js';
 import { OPAQUE, isOpaque, opaque, payloadOf } from './opaque.js';
 
@@ -14,7 +23,8 @@ function optionalValue(v: unknown): CelValue | undefined {
 }
 
 /** The value under an optional (or a plain value), undefined for none. */
-const unwrap = (v: unknown): CelValue | undefined => (isOpaque('optional.none', v) ? undefined : isOpaque('optional', v) ? payloadOf('optional', v) : (v as CelValue));
+const unwrap = (v: unknown): CelValue | undefined =>
+  isOpaque('optional.none', v) ? undefined : isOpaque('optional', v) ? payloadOf('optional', v) : (v as CelValue);
 
 /** `x.?f` (and `.f` after one): optional.of(x.f) when x has field f, else none. */
 function select(x: unknown, field: string): ReadonlyMap<string, CelInput> {
@@ -25,8 +35,10 @@ function select(x: unknown, field: string): ReadonlyMap<string, CelInput> {
 /** `x[?k]`: optional.of(x[k]) when the list has index k or the map key k, else none. */
 function index(x: unknown, key: CelValue): ReadonlyMap<string, CelInput> {
   const v = unwrap(x);
-  if (isCelList(v) && typeof key === 'bigint') return optionalOf(key >= 0n && key < BigInt(v.size) ? v.get(Number(key)) : undefined);
-  if (isCelMap(v) && (typeof key === 'string' || typeof key === 'bigint' || typeof key === 'boolean')) return optionalOf(v.has(key) ? v.get(key) : undefined);
+  if (isCelList(v) && typeof key === 'bigint')
+    return optionalOf(key >= 0n && key < BigInt(v.size) ? v.get(Number(key)) : undefined);
+  if (isCelMap(v) && (typeof key === 'string' || typeof key === 'bigint' || typeof key === 'boolean'))
+    return optionalOf(v.has(key) ? v.get(key) : undefined);
   return optionalOf(undefined);
 }
 

@@ -21,13 +21,15 @@ function gcd(a: bigint, b: bigint): bigint {
   while (b) [a, b] = [b, a % b];
   return a;
 }
-const plus = (a: ParsedQuantity, b: ParsedQuantity, sign: bigint) => reduce(a.numerator * b.denominator + sign * b.numerator * a.denominator, a.denominator * b.denominator);
+const plus = (a: ParsedQuantity, b: ParsedQuantity, sign: bigint) =>
+  reduce(a.numerator * b.denominator + sign * b.numerator * a.denominator, a.denominator * b.denominator);
 const ofInt = (i: bigint): ParsedQuantity => ({ numerator: i, denominator: 1n, format: 'DecimalSI' });
 
 export const quantityLibrary: CelFunc[] = [
   celFunc('quantity', [CelScalar.STRING], OPAQUE, (s) => {
     const problems = validateQuantity(s);
-    if (problems.length > 0) throw celError(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+    if (problems.length > 0)
+      throw celError(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
     return make(parseQuantity(s));
   }),
   celFunc('isQuantity', [CelScalar.STRING], CelScalar.BOOL, (s) => validateQuantity(s).length === 0),

@@ -17,7 +17,13 @@ export const regexLibrary: CelFunc[] = [
   celMethod('findAll', CelScalar.STRING, [CelScalar.STRING], listType(CelScalar.STRING), function (pattern) {
     return findAll(this, pattern, -1);
   }),
-  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], listType(CelScalar.STRING), function (pattern, n) {
-    return findAll(this, pattern, Number(n));
-  }),
+  celMethod(
+    'findAll',
+    CelScalar.STRING,
+    [CelScalar.STRING, CelScalar.INT],
+    listType(CelScalar.STRING),
+    function (pattern, n) {
+      return findAll(this, pattern, Number(n));
+    },
+  ),
 ];
