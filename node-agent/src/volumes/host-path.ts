@@ -32,6 +32,15 @@ export async function hostPathSource(
   }
   const existing = await lstat(hostPath).catch(() => undefined);
   if (existing === undefined) {
+    // What exists of the path must already resolve inside (or above an allowed directory not made yet): a symlinked
+    // parent would make the new entry elsewhere.
+    let ancestor = path.dirname(path.resolve(hostPath));
+    while ((await lstat(ancestor).catch(() => undefined)) === undefined) ancestor = path.dirname(ancestor);
+    const realAncestor = await realpath(ancestor);
+    if (!allowed.some((root) => inside(root, realAncestor) || inside(realAncestor, root)))
+      throw refuse(
+        `hostPath ${JSON.stringify(hostPath)} would be made under ${realAncestor}, outside the directories this node allows`,
+      );
     if (type === 'DirectoryOrCreate') await mkdir(hostPath, { recursive: true, mode: 0o755 });
     else if (type === 'FileOrCreate') {
       await mkdir(path.dirname(hostPath), { recursive: true, mode: 0o755 });

@@ -36,6 +36,20 @@ t.test('only under an allowed directory, symlinks followed', async (t) => {
   );
 });
 
+t.test('OrCreate makes nothing through a symlink that leads outside', async (t) => {
+  const outside = path.join(top, 'outside-target');
+  await mkdir(outside);
+  await symlink(outside, path.join(allowed, 'out-link'));
+  await t.rejects(hostPathSource(path.join(allowed, 'out-link', 'd', 'e'), 'DirectoryOrCreate', [allowed]), {
+    code: 'HostPathNotAllowed',
+  });
+  await t.rejects(stat(path.join(outside, 'd')), 'no directory made outside');
+  await t.rejects(hostPathSource(path.join(allowed, 'out-link', 'f'), 'FileOrCreate', [allowed]), {
+    code: 'HostPathNotAllowed',
+  });
+  await t.rejects(stat(path.join(outside, 'f')), 'no file made outside');
+});
+
 t.test('types', async (t) => {
   t.ok(
     (await stat(await hostPathSource(path.join(allowed, 'made', 'dir'), 'DirectoryOrCreate', [allowed]))).isDirectory(),
