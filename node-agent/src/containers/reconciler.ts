@@ -415,6 +415,8 @@ export class ContainerReconciler implements Reconciler {
       if (created.status === 'rejected') throw created.reason;
       const ips = attached.value;
       this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
+      // A fresh container directory: a watch left on an earlier one (since removed) would see nothing.
+      this.#o.exits.unwatch(uid);
       this.#o.exits.watch(uid, requestKey({ namespace, name }));
       const state = await this.#o.runtime.start(uid);
       this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
@@ -424,6 +426,7 @@ export class ContainerReconciler implements Reconciler {
       const configError = AgentError.isInstance(err);
       const networkError = NetworkError.isInstance(err);
       if (!configError && !networkError && !isRuntimeError(err) && !SnapshotError.isInstance(err)) throw err;
+      this.#o.exits.unwatch(uid);
       await this.#o.runtime.delete(uid, { force: true }).catch(() => undefined);
       // Nothing half-made stays: the next try attaches afresh.
       await this.#o.networking?.networks

@@ -9,6 +9,7 @@ import { silentLogger, type ReconcileContext, type Result } from '@berth/control
 import { ContainerReconciler, finalizer } from '../../src/containers/reconciler.js';
 import { ImagePolicy } from '../../src/containers/image-policy.js';
 import { BackOffError } from '../../src/containers/errors.js';
+import { RuntimeError } from '../../src/runtime/errors.js';
 import { FakeApi, FakeEvents, FakeImages, FakeRuntime, FakeSnapshotter } from './fakes.js';
 
 const nodeName = 'node-a';
@@ -290,3 +291,15 @@ t.test(
     t.equal(get(api, 'lost').status?.exitCode, 255);
   },
 );
+
+t.test('a failed start leaves no exit watch behind: the retry watches the new container afresh', async (t) => {
+  const { api, runtime, watched, settle } = setUp(t);
+  const c = api.add('flaky', { nodeName, command: ['sleep', '3600'] });
+  const uid = c.metadata.uid ?? '';
+  runtime.failNext('start', new RuntimeError('RuntimeFailed', 'starting failed'));
+  await t.rejects(settle('flaky'), BackOffError);
+  t.notOk(watched.has(uid), 'the removed container is not watched');
+  await settle('flaky');
+  t.equal(get(api, 'flaky').status?.phase, 'Running');
+  t.ok(watched.has(uid), 'the new container is watched');
+});
