@@ -476,7 +476,17 @@ export class ContainerReconciler implements Reconciler {
       attach: async () => {
         const attachment = await n.networks.attach(uid, plan.request);
         // Before the process starts, each network's name server is up on its bridge.
-        for (const a of attachment.addresses) if (a.gateway !== undefined) await n.dns?.ensure(a.network, a.gateway);
+        for (const a of attachment.addresses) {
+          if (a.gateway === undefined) continue;
+          // A NetworkError, so the failure reaches status and the half-made container and attachment are undone.
+          await n.dns?.ensure(a.network, a.gateway).catch((err: unknown) => {
+            throw new NetworkError(
+              'NameServerFailed',
+              `the name server of network ${a.network} could not listen on ${a.gateway}:53: ${errorMessage(err)}`,
+              { cause: err },
+            );
+          });
+        }
         return attachment.addresses.map((a) => ({ ip: a.ip, network: a.network }));
       },
     };

@@ -9,7 +9,9 @@ export type NetworkErrorCode =
   /** The network namespace could not be made or removed. */
   | 'NetnsFailed'
   /** A network definition or port mapping that cannot work (bad subnet, bad name). */
-  | 'InvalidNetwork';
+  | 'InvalidNetwork'
+  /** A network's name server could not listen on its gateway (port 53 there held by something else). */
+  | 'NameServerFailed';
 
 /** `NetworkError.isInstance` (or instanceof) holds across package copies (BerthError's brand). */
 export class NetworkError extends BerthError<NetworkErrorCode> {}

@@ -10,6 +10,8 @@ import { ContainerReconciler, finalizer } from '../../src/containers/reconciler.
 import { ImagePolicy } from '../../src/containers/image-policy.js';
 import { BackOffError } from '../../src/containers/errors.js';
 import { RuntimeError } from '../../src/runtime/errors.js';
+import { NetworkDns } from '../../src/network/dns-server.js';
+import type { Networks } from '../../src/network/network.js';
 import { FakeApi, FakeEvents, FakeImages, FakeRuntime, FakeSnapshotter } from './fakes.js';
 
 const nodeName = 'node-a';
@@ -303,3 +305,58 @@ t.test('a failed start leaves no exit watch behind: the retry watches the new co
   t.equal(get(api, 'flaky').status?.phase, 'Running');
   t.ok(watched.has(uid), 'the new container is watched');
 });
+
+t.test(
+  'a name server that cannot listen on the gateway is a network error in status, and nothing half-made stays',
+  async (t) => {
+    const api = new FakeApi();
+    const runtime = new FakeRuntime();
+    t.teardown(() => runtime.host.shutdown());
+    const events = new FakeEvents();
+    const detached: string[] = [];
+    // 192.0.2.1 (TEST-NET-1) is no address of this host: binding it fails as a gateway held elsewhere would.
+    const networks: Networks = {
+      sandbox: async (id) => `/run/fake-netns/${id}`,
+      attach: async (id) => ({
+        id,
+        netns: `/run/fake-netns/${id}`,
+        addresses: [{ network: 'berth', ip: '192.0.2.2', gateway: '192.0.2.1', interface: 'eth0' }],
+        ports: [],
+      }),
+      get: async () => undefined,
+      detach: async (id) => void detached.push(id),
+      list: async () => [],
+    };
+    const dns = new NetworkDns(() => undefined);
+    t.teardown(() => dns.close());
+    const reconciler = new ContainerReconciler({
+      nodeName,
+      adoptUnbound: false,
+      api,
+      cache: api,
+      runtime,
+      snapshots: new FakeSnapshotter(),
+      images: new ImagePolicy(new FakeImages()),
+      events,
+      exits: { watch: () => undefined, unwatch: () => undefined },
+      networking: {
+        networks,
+        defaultNetwork: { name: 'berth', bridge: 'berth-test0', subnet: '192.0.2.0/24' },
+        resolve: async () => undefined,
+        dns,
+      },
+      restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
+      backoffResetMs: 600_000,
+      pollIntervalMs: 10_000,
+      logger: pino({ level: 'silent' }),
+    });
+    const c = api.add('dns', { nodeName, command: ['sleep', '3600'] });
+    const uid = c.metadata.uid ?? '';
+    await reconciler.reconcile(ctx, req('dns'));
+    await t.rejects(reconciler.reconcile(ctx, req('dns')), BackOffError);
+    t.equal(get(api, 'dns').status?.reason, 'NameServerFailed');
+    t.match(get(api, 'dns').status?.message, /192\.0\.2\.1/);
+    t.ok(detached.includes(uid), 'the attachment is undone');
+    await t.rejects(runtime.state(uid), { code: 'ContainerNotFound' }, 'the created container is removed');
+  },
+);
