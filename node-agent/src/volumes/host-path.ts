@@ -47,7 +47,12 @@ export async function hostPathSource(
       await writeFile(hostPath, '', { flag: 'a', mode: 0o644 });
     } else throw new VolumeError('HostPathInvalid', `hostPath ${JSON.stringify(hostPath)} does not exist`);
   }
-  const real = await realpath(hostPath);
+  const real = await realpath(hostPath).catch((err: NodeJS.ErrnoException) => {
+    // A dangling symlink: lstat found the link, not what it names.
+    if (err.code === 'ENOENT')
+      throw new VolumeError('HostPathInvalid', `hostPath ${JSON.stringify(hostPath)} does not exist`, { cause: err });
+    throw err;
+  });
   if (!allowed.some((root) => inside(root, real)))
     throw refuse(`hostPath ${JSON.stringify(hostPath)} resolves to ${real}, outside the directories this node allows`);
   const info = await stat(real);

@@ -62,3 +62,11 @@ t.test('types', async (t) => {
   });
   await t.rejects(hostPathSource(allowed, 'File', [allowed]), { code: 'HostPathInvalid', message: /not a file/ });
 });
+
+t.test('a dangling symlink is HostPathInvalid, not a raw ENOENT', async (t) => {
+  await symlink(path.join(allowed, 'nowhere'), path.join(allowed, 'dangling'));
+  await t.rejects(hostPathSource(path.join(allowed, 'dangling'), '', [allowed]), {
+    code: 'HostPathInvalid',
+    message: /does not exist/,
+  });
+});
