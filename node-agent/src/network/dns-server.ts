@@ -37,13 +37,15 @@ export class NetworkDns {
   #bind(network: string, gateway: string): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const socket = createSocket('udp4');
-      socket.once('error', reject);
+      // A failed bind leaves the socket open: close it, or each retry leaks one.
+      const failed = (err: Error) => socket.close(() => reject(err));
+      socket.once('error', failed);
       socket.on('message', (msg, rinfo) => {
         const reply = this.#answer(network, msg, rinfo.address);
         if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address, (err) => err && this.#onError(err));
       });
       socket.bind({ address: gateway, port: 53, exclusive: true }, () => {
-        socket.off('error', reject);
+        socket.off('error', failed);
         socket.on('error', this.#onError);
         resolve(socket);
       });
