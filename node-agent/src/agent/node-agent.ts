@@ -399,6 +399,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     await heartbeat?.close();
     await manager.close();
     exits.close();
+    await dns.close();
     await imageStore.close();
     api.close();
     throw err;
