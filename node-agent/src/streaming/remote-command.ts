@@ -22,11 +22,14 @@ export function chooseProtocol(offered: ReadonlySet<string>): string | undefined
 }
 
 export interface RemoteCommandHandlers {
-  /** Starts the exec or attach. */
-  open(): Promise<StdioSession>;
+  /** Starts the exec or attach; a tty starts at the client's terminal size when it sent one. */
+  open(size?: TerminalSize): Promise<StdioSession>;
   /** The Status to send once the session has ended (its output drained); `exitCode` rejected means it failed. */
   finish(exitCode: Promise<number>): Promise<Status>;
 }
+
+/** How long a tty session waits for the client's first terminal size before it starts anyway. */
+const initialSizeWaitMs = 1_000;
 
 /** Messages in flight per output channel before the session's output is paused (the client reads too slowly). */
 const HIGH_WATER = 64;
@@ -57,7 +60,7 @@ function forward(ws: WebSocket, source: Readable, channel: number | undefined): 
   });
 }
 
-interface TerminalSize {
+export interface TerminalSize {
   readonly cols: number;
   readonly rows: number;
 }
@@ -88,6 +91,8 @@ export async function serveRemoteCommand(
   let session: StdioSession | undefined;
   let stdinEnded = false;
   let lastSize: TerminalSize | undefined;
+  let sizeArrived: () => void = () => undefined;
+  const firstSize = new Promise<void>((resolve) => (sizeArrived = resolve));
   const early: Buffer[] = [];
   let clientGone = false;
 
@@ -97,8 +102,10 @@ export async function serveRemoteCommand(
     if (session === undefined) {
       // Until the session exists only the latest size matters; stdin waits, in order.
       const size = channel === Channel.Resize ? parseResize(data.subarray(1)) : undefined;
-      if (size !== undefined) lastSize = size;
-      else early.push(data);
+      if (size !== undefined) {
+        lastSize = size;
+        sizeArrived();
+      } else early.push(data);
       return;
     }
     if (channel === Channel.Stdin) {
@@ -142,8 +149,19 @@ export async function serveRemoteCommand(
     ws.close(1000);
   };
 
+  // Clients send the terminal's size right after connecting. A tty process that starts before it arrives sees a
+  // 0x0 terminal (busybox `stty size` fails), so wait a moment for it and start at that size (OCI consoleSize).
+  if (request.tty && lastSize === undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      firstSize,
+      closed,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, initialSizeWaitMs))),
+    ]);
+    clearTimeout(timer);
+  }
   try {
-    session = await handlers.open();
+    session = await handlers.open(lastSize);
   } catch (err) {
     sendStatusAndClose(failureStatus(err));
     await closed;

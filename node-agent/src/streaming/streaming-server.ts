@@ -12,7 +12,7 @@ import { rotatedLogPath } from '../logs/rotation.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
 import { serveLog } from './log-endpoint.js';
-import { chooseProtocol, REMOTE_COMMAND_PROTOCOLS, serveRemoteCommand } from './remote-command.js';
+import { chooseProtocol, REMOTE_COMMAND_PROTOCOLS, serveRemoteCommand, type TerminalSize } from './remote-command.js';
 import { parseLogRequest, parseRemoteCommandRequest, type RemoteCommandRequest } from './request-options.js';
 import {
   containerNotFound,
@@ -267,9 +267,14 @@ export class StreamingServer {
   #execHandlers(id: string, request: RemoteCommandRequest) {
     const runtime = this.#options.runtime;
     return {
-      open: () =>
+      open: (size?: TerminalSize) =>
         runtime
-          .exec(id, { args: request.command, tty: request.tty, stdin: request.stdin })
+          .exec(id, {
+            args: request.command,
+            tty: request.tty,
+            stdin: request.stdin,
+            ...(size === undefined ? {} : { size }),
+          })
           .catch((err: unknown) => Promise.reject(toStreamingError(err))),
       finish: async (exitCode: Promise<number>): Promise<Status> => {
         let code: number;
