@@ -74,6 +74,9 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
   // finalize is written with PUT only, as on Kubernetes.
   if (subresource === 'finalize' && info.verb !== 'update')
     throw methodNotAllowed(req.method ?? '', `${info.resource}/finalize`);
+  // status and scale serve get, update and patch only: a DELETE or watch there must not reach the object itself.
+  if ((subresource === 'status' || subresource === 'scale') && !['get', 'update', 'patch'].includes(info.verb))
+    throw methodNotAllowed(req.method ?? '', `${info.resource}/${subresource}`);
   if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb))
     throw pathNotFound();
   if ((info.verb === 'update' || info.verb === 'patch') && info.name === undefined)
