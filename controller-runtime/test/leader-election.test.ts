@@ -209,3 +209,32 @@ t.test('a leader whose renewals hang on a stalled connection stops leading at it
   t.same(a.log, ['started', 'stopped']);
   t.equal(a.signal()?.aborted, true);
 });
+
+t.test('a runnable failing to start once elected closes the manager instead of rejecting unobserved', async (t) => {
+  const api = await startApi(t);
+  const rejections: unknown[] = [];
+  const onRejection = (err: unknown) => void rejections.push(err);
+  process.on('unhandledRejection', onRejection);
+  t.teardown(() => void process.off('unhandledRejection', onRejection));
+  const mgr = new Manager({
+    kubeconfig: api.kc,
+    userAgent: 'manager-failing',
+    leaderElection: { namespace: 'default', name: 'failing', identity: 'f', ...fast },
+  });
+  t.teardown(() => mgr.close());
+  let stopped = false;
+  await mgr.add({
+    start: () => Promise.reject(new Error('cannot start')),
+    stop: async () => void (stopped = true),
+  });
+  await mgr.start();
+  await mgr.elected;
+  t.ok(await eventually(() => stopped), 'the manager closed (and stopped what it had started)');
+  t.ok(
+    await eventually(
+      async () => (await api.client.get<Lease>(leases, 'default', 'failing')).spec?.holderIdentity === '',
+    ),
+    'and released the Lease',
+  );
+  t.same(rejections, [], 'no unhandled rejection');
+});
