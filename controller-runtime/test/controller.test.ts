@@ -11,6 +11,7 @@ import {
   type RateLimiter,
   type Request,
 } from '../src/index.js';
+import { eventually } from './harness.js';
 
 /** Resolves with the first value `observe` reports that satisfies `pred`. */
 function outcomes(c: Controller): {
@@ -219,4 +220,34 @@ t.test('bad controller options throw InvalidOptionError', async (t) => {
   }
   t.throws(() => new Controller({ name: 'Not A Name', reconciler }), { name: 'InvalidOptionError' });
   t.ok(InvalidOptionError.isInstance(new InvalidOptionError('x')));
+});
+
+t.test('a throwing observer or onTerminal neither stops the worker nor rejects unobserved', async (t) => {
+  const rejections: unknown[] = [];
+  const onRejection = (err: unknown) => void rejections.push(err);
+  process.on('unhandledRejection', onRejection);
+  t.teardown(() => void process.off('unhandledRejection', onRejection));
+  const reconciled: string[] = [];
+  const c = new Controller({
+    name: 'callbacks',
+    reconciler: async (_ctx, req) => {
+      reconciled.push(req.name);
+      if (req.name === 'give-up') throw new TerminalError('no');
+    },
+    onTerminal: () => {
+      throw new Error('onTerminal bug');
+    },
+  });
+  c.observe(() => {
+    throw new Error('observer bug');
+  });
+  c.start();
+  t.teardown(() => c.stop());
+  // One worker: if a callback's throw ended it, 'second' would never be reconciled.
+  c.enqueue({ name: 'give-up' });
+  c.enqueue({ name: 'second' });
+  t.ok(await eventually(() => reconciled.length >= 2, 2_000), 'the worker went on after both callbacks threw');
+  t.same(reconciled, ['give-up', 'second']);
+  await new Promise<void>((r) => setImmediate(r));
+  t.same(rejections, [], 'no unhandled rejection');
 });

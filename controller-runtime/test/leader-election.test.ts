@@ -1,8 +1,9 @@
 // Leader election on a real API server's coordination.k8s.io/v1 Lease: of two candidates one leads; when it
 // closes it releases the Lease and the other takes over at once; a holder that stops renewing loses the Lease
 // only after its duration, judged by the taker's own clock.
+import net from 'node:net';
 import t from 'tap';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { ApiClient, LeaderElector, Manager, newControllerManagedBy, type LeaderElectionOptions } from '../src/index.js';
 import { configMap, configMaps, eventually, leases, startApi } from './harness.js';
 
@@ -162,4 +163,78 @@ t.test('timings that cannot work are refused at construction', async (t) => {
       JSON.stringify(bad),
     );
   }
+});
+
+t.test('a leader whose renewals hang on a stalled connection stops leading at its renew deadline', async (t) => {
+  const api = await startApi(t);
+  // A TCP relay in front of the API server that, once stalled, forwards nothing: requests hang, never fail.
+  let stalled = false;
+  const sockets = new Set<net.Socket>();
+  const target = new URL(api.kc.getCurrentCluster()?.server ?? '');
+  const relay = net.createServer((down) => {
+    const up = net.connect(Number(target.port), target.hostname);
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    }
+    down.on('data', (d) => void (stalled || up.write(d)));
+    up.on('data', (d) => void (stalled || down.write(d)));
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    relay.close();
+  });
+  const kc = new KubeConfig();
+  const cluster = api.kc.getCurrentCluster()!;
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, server: `https://127.0.0.1:${(relay.address() as net.AddressInfo).port}` }],
+    users: api.kc.users,
+    contexts: api.kc.contexts,
+    currentContext: api.kc.currentContext,
+  });
+  const client = new ApiClient({ kubeconfig: kc, userAgent: 'candidate-stalled' });
+  t.teardown(() => client.close());
+  const a = candidate(client, 'a');
+  t.teardown(() => a.elector.close());
+  a.elector.start();
+  t.ok(await eventually(() => a.elector.isLeader), 'a leads through the relay');
+  stalled = true;
+  const stalledAt = Date.now();
+  t.ok(await eventually(() => !a.elector.isLeader, 5_000), 'a stops leading although no renewal ever answered');
+  t.ok(
+    Date.now() - stalledAt < fast.leaseDurationMs,
+    `before the lease expires for others (${Date.now() - stalledAt} ms)`,
+  );
+  t.same(a.log, ['started', 'stopped']);
+  t.equal(a.signal()?.aborted, true);
+});
+
+t.test('a runnable failing to start once elected closes the manager instead of rejecting unobserved', async (t) => {
+  const api = await startApi(t);
+  const rejections: unknown[] = [];
+  const onRejection = (err: unknown) => void rejections.push(err);
+  process.on('unhandledRejection', onRejection);
+  t.teardown(() => void process.off('unhandledRejection', onRejection));
+  const mgr = new Manager({
+    kubeconfig: api.kc,
+    userAgent: 'manager-failing',
+    leaderElection: { namespace: 'default', name: 'failing', identity: 'f', ...fast },
+  });
+  t.teardown(() => mgr.close());
+  let stopped = false;
+  await mgr.add({
+    start: () => Promise.reject(new Error('cannot start')),
+    stop: async () => void (stopped = true),
+  });
+  await mgr.start();
+  await mgr.elected;
+  t.ok(await eventually(() => stopped), 'the manager closed (and stopped what it had started)');
+  t.ok(
+    await eventually(
+      async () => (await api.client.get<Lease>(leases, 'default', 'failing')).spec?.holderIdentity === '',
+    ),
+    'and released the Lease',
+  );
+  t.same(rejections, [], 'no unhandled rejection');
 });

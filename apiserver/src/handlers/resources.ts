@@ -8,7 +8,7 @@ import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '
 import type { ResourceRequest } from '../http/request-info.js';
 import type { ObjectStore, ObjectScope, Subresource, WriteOptions } from '../objects/object-store.js';
 import { cloneJson, isPlainObject, type KubeObject } from '../objects/object.js';
-import { buildFilter } from '../objects/selectors.js';
+import { buildFilter, type ObjectFilter } from '../objects/selectors.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
 import { applyMergePatch } from '../patch/merge-patch.js';
 import type { JsonValue } from '../patch/json-value.js';
@@ -74,6 +74,9 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
   // finalize is written with PUT only, as on Kubernetes.
   if (subresource === 'finalize' && info.verb !== 'update')
     throw methodNotAllowed(req.method ?? '', `${info.resource}/finalize`);
+  // status and scale serve get, update and patch only: a DELETE or watch there must not reach the object itself.
+  if ((subresource === 'status' || subresource === 'scale') && !['get', 'update', 'patch'].includes(info.verb))
+    throw methodNotAllowed(req.method ?? '', `${info.resource}/${subresource}`);
   if (resource.namespaced && info.namespace === undefined && !['list', 'watch'].includes(info.verb))
     throw pathNotFound();
   if ((info.verb === 'update' || info.verb === 'patch') && info.name === undefined)
@@ -114,11 +117,16 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       };
     }
     case 'watch': {
-      const filter = buildFilter(
+      const selected = buildFilter(
         resource,
         query.get('labelSelector') ?? undefined,
         query.get('fieldSelector') ?? undefined,
       );
+      // A watch on a named path (…/configmaps/web?watch=true) is a watch of that object, as Kubernetes narrows it
+      // with metadata.name: never the rest of the collection.
+      const name = info.name;
+      const filter: ObjectFilter | undefined =
+        name === undefined ? selected : (obj) => obj.metadata.name === name && (selected?.(obj) ?? true);
       await serveWatch(
         res,
         {

@@ -130,7 +130,7 @@ export class Controller {
           this.queue.forget(key);
           outcome = 'terminal';
           log.error('reconcile gave up', { error: errorMessage(err) });
-          this.#options.onTerminal?.(req, terminal);
+          this.#notify(log, () => this.#options.onTerminal?.(req, terminal));
         } else {
           outcome = 'error';
           // A reconcile cut short by stop is not a failure to back off from: the next start lists everything.
@@ -142,7 +142,16 @@ export class Controller {
       } finally {
         this.queue.done(key);
       }
-      for (const fn of this.#observers) fn(req, outcome, error);
+      for (const fn of this.#observers) this.#notify(log, () => fn(req, outcome, error));
+    }
+  }
+
+  /** Calls a caller's callback: its throw must not end this worker (nor reject a promise nobody awaits). */
+  #notify(log: Logger, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      log.error('controller callback failed', { error: errorMessage(err) });
     }
   }
 }

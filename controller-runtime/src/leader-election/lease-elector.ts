@@ -114,7 +114,7 @@ export class LeaderElector {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
       // Candidate: try until we hold the lease.
-      while (!stop.aborted && !(await this.#tryAcquireOrRenew())) await this.#pause();
+      while (!stop.aborted && !(await this.#tryAcquireOrRenew(stop))) await this.#pause();
       if (stop.aborted) break;
       await this.#lead();
     }
@@ -129,7 +129,10 @@ export class LeaderElector {
     while (!stop.aborted) {
       await this.#pause();
       if (stop.aborted) break;
-      if (await this.#tryAcquireOrRenew()) renewedAt = Date.now();
+      // Each try is cut off at the renew deadline (client-go's renew context): a request hanging on a stalled
+      // connection must not keep us leading while another candidate takes the expired lease.
+      const left = Math.max(1, renewedAt + this.#renewDeadlineMs - Date.now());
+      if (await this.#tryAcquireOrRenew(AbortSignal.any([stop, AbortSignal.timeout(left)]))) renewedAt = Date.now();
       else if (this.#leader !== this.#o.identity || Date.now() - renewedAt >= this.#renewDeadlineMs) break;
     }
     leading.abort();
@@ -139,7 +142,7 @@ export class LeaderElector {
   }
 
   /** One round: create the lease, renew ours, or take over an expired one. True when we hold it after. */
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const client = this.#o.client;
     const now = new Date();
     const me = this.#o.identity;
@@ -147,21 +150,25 @@ export class LeaderElector {
     try {
       let lease: Lease;
       try {
-        lease = await client.get<Lease>(leases, this.#o.namespace, this.#o.name);
+        lease = await client.get<Lease>(leases, this.#o.namespace, this.#o.name, signal);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        const created = await client.create<Lease>(leases, {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name: this.#o.name, namespace: this.#o.namespace },
-          spec: {
-            holderIdentity: me,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: microTime(now),
-            renewTime: microTime(now),
-            leaseTransitions: 0,
-          },
-        } as Lease);
+        const created = await client.create<Lease>(
+          leases,
+          {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.#o.name, namespace: this.#o.namespace },
+            spec: {
+              holderIdentity: me,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
+          } as Lease,
+          signal,
+        );
         this.#see(created);
         return true;
       }
@@ -183,7 +190,7 @@ export class LeaderElector {
         },
       };
       // The PUT carries the resourceVersion we read: if another candidate wrote in between, we lose with a 409.
-      this.#see(await client.update<Lease>(leases, next));
+      this.#see(await client.update<Lease>(leases, next, { signal }));
       return true;
     } catch (err) {
       if (!isConflict(err) && !this.#stop.signal.aborted) this.#o.onError?.(err);
@@ -200,7 +207,10 @@ export class LeaderElector {
         ...lease,
         spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
       };
-      this.#see(await this.#o.client.update<Lease>(leases, released));
+      // Bounded: a stalled connection must not hang close().
+      this.#see(
+        await this.#o.client.update<Lease>(leases, released, { signal: AbortSignal.timeout(this.#renewDeadlineMs) }),
+      );
     } catch (err) {
       // Not released: the others wait out the lease duration instead.
       this.#o.onError?.(err);

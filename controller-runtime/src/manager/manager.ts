@@ -138,7 +138,17 @@ export class Manager {
       throw err;
     }
     if (this.#elector === undefined) await this.#run();
-    else void this.elected.then(() => this.#run());
+    // Nobody awaits this start: a runnable that fails to start closes the manager (as losing the Lease does)
+    // instead of rejecting unobserved.
+    else
+      void this.elected
+        .then(() => this.#run())
+        .catch((err: unknown) => {
+          this.log.error('a runnable failed to start; closing the manager', {
+            error: err instanceof Error ? err.message : String(err),
+          });
+          return this.close();
+        });
   }
 
   async #run(): Promise<void> {
