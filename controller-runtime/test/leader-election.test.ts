@@ -237,4 +237,7 @@ t.test('a runnable failing to start once elected closes the manager instead of r
     'and released the Lease',
   );
   t.same(rejections, [], 'no unhandled rejection');
+  // What a supervisor (berth up's controller thread) waits on to start the controllers again.
+  const closedSeen = await Promise.race([mgr.closed.then(() => true), eventually(() => false, 2_000)]);
+  t.ok(closedSeen, 'manager.closed resolved though nobody called close()');
 });

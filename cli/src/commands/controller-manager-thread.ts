@@ -3,9 +3,10 @@
 // kubeconfig it is given, as a separate process would; the message 'close' stops it (Lease released) and it
 // answers 'closed'.
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@berth/apiserver';
-import { startControllers } from '@berth/controllers';
+import { type RunningControllers, startControllers } from '@berth/controllers';
 
 const port = parentPort;
 if (port === null) throw new Error('controller-manager-thread runs as a worker thread of berth up');
@@ -13,24 +14,50 @@ const { kubeconfig, logLevel } = workerData as { kubeconfig: string; logLevel: s
 
 // berth up's log format and level, in this thread's own logger (a logger cannot cross threads).
 const log = createLogger({ level: logLevel }).child({ component: 'controller-manager' });
-const started = startControllers({
-  kubeconfig,
-  // One berth up is the only candidate on its own API server: a stable identity lets it take its Lease back at once
-  // after a crash, instead of waiting out the Lease its previous run (same identity) left behind.
-  leaderElection: { identity: `${hostname()}_berth-up` },
-  logger: {
-    info: (message, fields) => log.info(fields ?? {}, message),
-    error: (message, fields) => log.error(fields ?? {}, message),
-  },
+const logger = {
+  info: (message: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, message),
+  error: (message: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, message),
+};
+let stopping = false;
+
+/**
+ * Starts the controllers; should the manager close on its own (its Lease lost when renewals stalled, a controller
+ * that failed to start), starts them again after `retryMs`, as a supervisor restarts kube-controller-manager.
+ */
+async function run(retryMs: number): Promise<RunningControllers | undefined> {
+  let running: RunningControllers;
+  try {
+    running = await startControllers({
+      kubeconfig,
+      // One berth up is the only candidate on its own API server: a stable identity lets it take its Lease back at
+      // once after a crash, instead of waiting out the Lease its previous run (same identity) left behind.
+      leaderElection: { identity: `${hostname()}_berth-up` },
+      logger,
+    });
+  } catch (e) {
+    log.error({ error: (e as Error).message }, 'the controller manager could not start');
+    if (stopping) return undefined;
+    await delay(retryMs);
+    return stopping ? undefined : run(Math.min(retryMs * 2, 30_000));
+  }
+  void running.manager.closed.then(async () => {
+    if (stopping) return;
+    log.error({}, 'the controller manager stopped on its own; starting it again');
+    await delay(1_000);
+    if (!stopping) current = run(1_000);
+  });
+  return running;
+}
+
+let current = run(1_000);
+void current.then((running) => {
+  if (running !== undefined) port.postMessage('started');
 });
-started.then(
-  () => port.postMessage('started'),
-  (e: unknown) => log.error({ error: (e as Error).message }, 'the controller manager could not start'),
-);
 port.on('message', (message: unknown) => {
   if (message !== 'close') return;
-  void started
-    .then((running) => running.close())
+  stopping = true;
+  void current
+    .then((running) => running?.close())
     .catch(() => undefined)
     .then(() => {
       port.postMessage('closed');

@@ -48,6 +48,9 @@ export class Manager {
   #elected: () => void = () => undefined;
   /** Resolves when this process leads (at once without leader election); runnables start after it. */
   readonly elected: Promise<void>;
+  #closedResolve: () => void = () => undefined;
+  /** Resolves once the manager has closed, whoever closed it (its owner, an abort, a lost Lease). */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#closedResolve = resolve));
 
   constructor(options: ManagerOptions) {
     this.log = options.log ?? silentLogger;
@@ -73,7 +76,7 @@ export class Manager {
             onStoppedLeading: () => {
               if (this.#state === 'closed') return;
               this.log.error('lost the leader lease; closing the manager', { lease: `${le.namespace}/${le.name}` });
-              void this.close();
+              this.#closeLogged();
             },
             onError: (err) =>
               this.log.error('leader election', { error: err instanceof Error ? err.message : String(err) }),
@@ -127,7 +130,7 @@ export class Manager {
       throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the manager was already started');
     this.#state = 'starting';
     this.#signal = signal;
-    signal?.addEventListener('abort', () => void this.close(), { once: true });
+    signal?.addEventListener('abort', () => this.#closeLogged(), { once: true });
     this.cache.start();
     this.#elector?.start();
     try {
@@ -172,7 +175,14 @@ export class Manager {
       await Promise.all(this.#recorders.map((r) => r.flush()));
       await this.cache.close();
       this.client.close();
-    })();
+    })().finally(() => this.#closedResolve());
     return this.#closing;
+  }
+
+  /** close() from a callback nobody awaits: a runnable whose stop() throws is logged, not an unhandled rejection. */
+  #closeLogged(): void {
+    this.close().catch((err: unknown) =>
+      this.log.error('closing the manager failed', { error: err instanceof Error ? err.message : String(err) }),
+    );
   }
 }
