@@ -11,4 +11,5 @@ export * from './labels.js';
 export * from './label-selector.js';
 export * from './field-selector.js';
 export * from './quantity.js';
+export * from './platform.js';
 export * from './conditions.js';

@@ -9,7 +9,7 @@ import { noAdmission, type Admission } from './admission/admission.js';
 import { alwaysAllow, type Authorizer } from './authorization/authorizer.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
-import { checkInteger, InvalidArgumentError } from '@berth/api';
+import { checkInteger, goArchitecture, InvalidArgumentError } from '@berth/api';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
 import { defaultLogger, type Logger } from './logging/logger.js';
@@ -58,7 +58,7 @@ export const kubernetesVersion = {
   buildDate: '2026-11-25T00:00:00Z',
   goVersion: 'node',
   compiler: 'tsc',
-  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  platform: `${process.platform}/${goArchitecture(process.arch)}`,
 };
 
 export class ApiServer {

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
+import { goArchitecture } from '@berth/api';
 
 /** The CLI's name on the wire: the server names the field manager of a write after it, as for kubectl. */
 export const cliName = 'berth-cli';
@@ -17,8 +18,7 @@ export function userAgent(): string {
   } catch {
     // a broken install still talks to the server
   }
-  const arch: Record<string, string> = { x64: 'amd64', ia32: '386' };
-  return `${cliName}/${version} (${process.platform}/${arch[process.arch] ?? process.arch})`;
+  return `${cliName}/${version} (${process.platform}/${goArchitecture(process.arch)})`;
 }
 
 export interface ApiConnection {

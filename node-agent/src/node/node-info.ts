@@ -1,7 +1,7 @@
 // What this machine offers and runs, read from the kernel and the tools prepareHost found, as a v1 Node's status.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { Condition } from '@berth/api';
+import { type Condition, goArchitecture } from '@berth/api';
 import type { HostReport } from '../host/prepare-host.js';
 
 /** A v1 NodeCondition as it travels in JSON (times as RFC 3339 strings). */
@@ -52,19 +52,9 @@ function toolVersion(name: string, versionLine: string): string {
   return `${name}://${m?.[1] ?? 'unknown'}`;
 }
 
-const goArch: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-};
-
 /** This machine's architecture in Kubernetes' (Go's) words: `amd64`, `arm64`, … */
 export function nodeArchitecture(): string {
-  return goArch[os.arch()] ?? os.arch();
+  return goArchitecture(os.arch());
 }
 
 /** The node-agent package's version (the same relative path from src/ and dist/). */
