@@ -61,20 +61,7 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-const amd64Manifest = await readFile(
-  join(
-    registry.dir,
-    'storage',
-    'docker',
-    'registry',
-    'v2',
-    'blobs',
-    'sha256',
-    digest.slice(7, 9),
-    digest.slice(7),
-    'data',
-  ),
-);
+const amd64Manifest = await readFile(registry.blobDataPath(digest));
 const amd64 = JSON.parse(amd64Manifest.toString()) as {
   config: { digest: string; size: number };
   layers: { digest: string; size: number; mediaType: string }[];

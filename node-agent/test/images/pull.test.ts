@@ -122,23 +122,7 @@ t.test('a second pull of a cached image downloads no blob', async (t) => {
   const first = await store.pull(image);
   // Take the layer and config out of the registry: a pull that still tried to fetch them would fail.
   const layerDigest = first.layers[0]!.digest;
-  const manifest = JSON.parse(
-    await readFile(
-      join(
-        registry.dir,
-        'storage',
-        'docker',
-        'registry',
-        'v2',
-        'blobs',
-        'sha256',
-        digest.slice(7, 9),
-        digest.slice(7),
-        'data',
-      ),
-      'utf8',
-    ),
-  ) as {
+  const manifest = JSON.parse(await readFile(registry.blobDataPath(digest), 'utf8')) as {
     config: { digest: string };
   };
   const removed: [string, Buffer][] = [];
