@@ -9,7 +9,7 @@ const program = new Command('berth').description('Docker-style workloads through
 
 program
   .command('up')
-  .description('run berth all-in-one: the API server on its embedded store and the node agent')
+  .description('run berth all-in-one: the API server on its embedded store, the controller manager and the node agent')
   .option('--data-dir <dir>', 'where berth keeps its state', '/var/lib/berth')
   .option('--listen <host:port>', 'address of the HTTPS API', '127.0.0.1:6443')
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
