@@ -19,6 +19,9 @@ const logger = {
   error: (message: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, message),
 };
 let stopping = false;
+// Cuts a restart's wait short when berth up stops.
+const stopped = new AbortController();
+const pause = (ms: number) => delay(ms, undefined, { signal: stopped.signal }).catch(() => undefined);
 
 /**
  * Starts the controllers; should the manager close on its own (its Lease lost when renewals stalled, a controller
@@ -37,13 +40,13 @@ async function run(retryMs: number): Promise<RunningControllers | undefined> {
   } catch (e) {
     log.error({ error: (e as Error).message }, 'the controller manager could not start');
     if (stopping) return undefined;
-    await delay(retryMs);
+    await pause(retryMs);
     return stopping ? undefined : run(Math.min(retryMs * 2, 30_000));
   }
   void running.manager.closed.then(async () => {
     if (stopping) return;
     log.error({}, 'the controller manager stopped on its own; starting it again');
-    await delay(1_000);
+    await pause(1_000);
     if (!stopping) current = run(1_000);
   });
   return running;
@@ -56,6 +59,7 @@ void current.then((running) => {
 port.on('message', (message: unknown) => {
   if (message !== 'close') return;
   stopping = true;
+  stopped.abort();
   void current
     .then((running) => running?.close())
     .catch(() => undefined)
