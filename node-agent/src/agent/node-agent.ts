@@ -36,6 +36,8 @@ import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
+import { execInContainer } from '../probes/probe-exec.js';
+import { Prober } from '../probes/prober.js';
 import { NodeAgentOptionError } from './errors.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
 import { containerMounts, refreshProjected, type VolumeSources } from '../containers/container-volumes.js';
@@ -257,6 +259,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       recorder.event(c as unknown as KubernetesObject, type, reason, message),
     forget: (uid: string) => recorder.forget(uid),
   };
+  // Probe results re-queue their Container with the controller made below (no probe runs before a reconcile).
+  const prober = new Prober({
+    exec: execInContainer(runtime),
+    event: events.event,
+    changed: (key) => controller.enqueue(requestOf(key)),
+  });
   const reconciler = new ContainerReconciler({
     nodeName,
     adoptUnbound: options.adoptUnbound === true,
@@ -301,6 +309,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         );
     },
     leftovers: () => volumes.owners(),
+    probes: prober,
     logger,
   });
   // The queue's per-key back-off is the one back-off of failed reconciles (pulls, creates, API errors).
@@ -399,6 +408,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     await heartbeat?.close();
     await manager.close();
     exits.close();
+    prober.close();
     await dns.close();
     await imageStore.close();
     api.close();
@@ -429,6 +439,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         // then Events are flushed and the watch closed.
         await manager.close();
         exits.close();
+        prober.close();
         await dns.close();
         await heartbeat?.close();
         await imageStore.close();

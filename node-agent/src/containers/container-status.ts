@@ -21,6 +21,8 @@ export interface Observation {
   /** undefined: not tried yet. */
   readonly pulled?: { readonly ok: boolean; readonly reason: string; readonly message?: string };
   readonly running: { readonly ok: boolean; readonly reason: string; readonly message?: string };
+  /** What the readiness (and startup) probes say; undefined: ready when running (no probes). */
+  readonly ready?: { readonly ok: boolean; readonly reason: string; readonly message?: string };
 }
 
 /** Kubernetes timestamps are whole seconds (metav1.Time). */
@@ -59,10 +61,12 @@ export function desiredStatus(
   if (obs.pulled !== undefined)
     set(condition('Pulled', obs.pulled.ok, obs.pulled.reason, obs.pulled.message, generation));
   set(condition('Running', obs.running.ok, obs.running.reason, obs.running.message, generation));
-  // No readiness probes yet: a running container is ready.
-  set(
-    condition('Ready', obs.running.ok, obs.running.ok ? 'ContainerRunning' : obs.running.reason, undefined, generation),
-  );
+  // A container that does not run is never ready; one without probes is ready when it runs.
+  const ready =
+    !obs.running.ok || obs.ready === undefined
+      ? { ok: obs.running.ok, reason: obs.running.ok ? 'ContainerRunning' : obs.running.reason }
+      : obs.ready;
+  set(condition('Ready', ready.ok, ready.reason, ready.ok ? undefined : ready.message, generation));
   const status: ContainerStatus = {
     phase: obs.phase,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),

@@ -34,6 +34,7 @@ import { AgentError, BackOffError } from './errors.js';
 import type { ExitNotifier } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
 import { pullCredentials } from './pull-secrets.js';
+import type { Prober, ProbeVerdict } from '../probes/prober.js';
 
 export const finalizer = 'berth.dev/node-agent';
 
@@ -100,6 +101,8 @@ export interface ReconcilerOptions {
   readonly refresh?: (c: Container) => Promise<void>;
   /** Ids something outside the runtime and snapshotter still keeps files for (emptyDirs), for the orphan sweep. */
   readonly leftovers?: () => Promise<readonly string[]>;
+  /** Liveness, readiness and startup probes; absent: a running container is ready and never killed for health. */
+  readonly probes?: Pick<Prober, 'sync' | 'verdict' | 'remove'>;
   readonly logger: Logger;
 }
 
@@ -195,11 +198,44 @@ export class ContainerReconciler implements Reconciler {
     }
     if (state.status === 'running') {
       this.#o.exits.watch(uid, key);
+      const verdict = this.#probe(c, state);
+      if (verdict?.kill !== undefined) return this.#killUnhealthy(ctx, c, state, verdict.kill.kind, grace);
       await this.#o.refresh?.(c);
-      await this.#writeStatus(c, this.#runningObservation(c, state, undefined));
+      await this.#writeStatus(c, this.#runningObservation(c, state, undefined, verdict));
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
     return this.#handleExit(ctx, c, state);
+  }
+
+  /** Probes this run of the container (from its start on) and says what they found so far. */
+  #probe(c: Container, state: ContainerState): ProbeVerdict | undefined {
+    const namespace = c.metadata.namespace ?? '';
+    const name = c.metadata.name ?? '';
+    this.#o.probes?.sync(c, state.id, requestKey({ namespace, name }), state.startedAt, () =>
+      this.#cache.get(namespace, name),
+    );
+    return this.#o.probes?.verdict(state.id);
+  }
+
+  /** A liveness or startup probe failed: stop the container, then restart it or not as any exit is, by restartPolicy. */
+  async #killUnhealthy(
+    ctx: ReconcileContext,
+    c: Container,
+    state: ContainerState,
+    kind: 'liveness' | 'startup',
+    grace: number,
+  ): Promise<Result> {
+    const policy = c.spec.restartPolicy ?? 'Always';
+    // kubelet's words; a probe-killed container exits non-zero, so OnFailure restarts it too.
+    const message = `Container ${c.metadata.name ?? ''} failed ${kind} probe${policy === 'Never' ? '' : ', will be restarted'}`;
+    this.#o.events.event(c, 'Normal', 'Killing', message);
+    this.#o.probes?.remove(state.id);
+    await this.#o.runtime.stop(state.id, grace).catch((err: unknown) => {
+      if (!isRuntimeError(err, 'ContainerNotRunning')) throw err;
+    });
+    const after = await this.#state(state.id);
+    if (after === undefined) return { requeueAfterMs: 0 };
+    return this.#handleExit(ctx, c, after);
   }
 
   /** The runtime's view of `id`; undefined when nothing of it exists. */
@@ -261,6 +297,7 @@ export class ContainerReconciler implements Reconciler {
   /** Stops (with grace) and removes a container and its writable layer; a missing one is fine. */
   async teardown(id: string, c: Container | undefined, graceSeconds: number): Promise<void> {
     this.#o.exits.unwatch(id);
+    this.#o.probes?.remove(id);
     const state = await this.#state(id);
     if (state !== undefined) {
       if (state.status === 'running' || state.status === 'created') {
@@ -294,8 +331,24 @@ export class ContainerReconciler implements Reconciler {
     }
   }
 
-  #runningObservation(c: Container, state: ContainerState, image: PulledImage | undefined): Observation {
+  #runningObservation(
+    c: Container,
+    state: ContainerState,
+    image: PulledImage | undefined,
+    verdict: ProbeVerdict | undefined,
+  ): Observation {
     return {
+      ...(verdict !== undefined
+        ? {
+            ready: verdict.ready
+              ? { ok: true, reason: 'ContainerRunning' }
+              : {
+                  ok: false,
+                  reason: verdict.started ? 'ReadinessProbeFailed' : 'StartupProbePending',
+                  ...(verdict.message !== undefined ? { message: verdict.message } : {}),
+                },
+          }
+        : {}),
       phase: 'Running',
       containerID: state.id,
       ...(image !== undefined ? { imageID: ImagePolicy.imageID(image) } : {}),
@@ -420,7 +473,9 @@ export class ContainerReconciler implements Reconciler {
       this.#o.exits.watch(uid, requestKey({ namespace, name }));
       const state = await this.#o.runtime.start(uid);
       this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
-      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image), restartCount, pulled, ips });
+      // Probed from its start: status says not ready until a readiness probe says so.
+      const verdict = this.#probe(c, state);
+      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image, verdict), restartCount, pulled, ips });
       return { requeueAfterMs: this.#o.pollIntervalMs };
     } catch (err) {
       const configError = AgentError.isInstance(err);
@@ -496,6 +551,7 @@ export class ContainerReconciler implements Reconciler {
   async #handleExit(ctx: ReconcileContext, c: Container, state: ContainerState): Promise<Result> {
     const uid = state.id;
     this.#o.exits.unwatch(uid);
+    this.#o.probes?.remove(uid);
     const vanished = state.status === 'unknown';
     const recorded = c.status?.containerID === uid ? c.status : undefined;
     if (vanished && recorded?.finishedAt === undefined)
