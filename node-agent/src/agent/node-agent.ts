@@ -15,7 +15,7 @@ import {
   requestOf,
   type Logger as RuntimeLogger,
 } from '@berth/controller-runtime';
-import type { Container, Volume } from '@berth/api';
+import type { Container, Service, Volume } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
@@ -38,6 +38,8 @@ import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
 import { execInContainer } from '../probes/probe-exec.js';
 import { Prober } from '../probes/prober.js';
+import { IptablesServicePorts } from '../service-ports/iptables-service-ports.js';
+import { ServicePortReconciler, servicePortsKey } from '../service-ports/service-port-reconciler.js';
 import { NodeAgentOptionError } from './errors.js';
 import { ContainerReconciler, type BackoffPolicy } from '../containers/reconciler.js';
 import { containerMounts, refreshProjected, type VolumeSources } from '../containers/container-volumes.js';
@@ -99,6 +101,16 @@ export interface NodeAgentOptions {
    * gives a container the host's files: off unless the node's admin lists directories here. @default [] (none)
    */
   readonly hostPathPrefixes?: readonly string[];
+  /**
+   * Publish Services' ports on this node (the routing mesh: iptables nat rules spreading new connections over the
+   * Ready replicas). @default true
+   */
+  readonly servicePorts?: boolean;
+  /**
+   * Remove the published Service ports when the agent closes. By default they stay, as the containers behind them
+   * keep running; the next start replaces them. @default false
+   */
+  readonly removeServicePortsOnClose?: boolean;
   /** Where diagnostics go (`berth up` passes its own). @default a pino logger writing JSON lines to stderr at `logLevel` */
   readonly logger?: Logger;
   /** Level of the default logger; ignored when `logger` is given. @default 'info' */
@@ -337,6 +349,56 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     maxDelayMs: retryBackoff.maxMs,
     log: runtimeLogger(logger),
   });
+  // The routing mesh sees every node's replicas (they share this host's bridges), not only this node's Containers.
+  let servicePorts: { controller: Controller; reconciler: ServicePortReconciler; unwatch: () => void } | undefined;
+  if (options.servicePorts !== false) {
+    const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
+      group: 'berth.dev',
+      version: 'v1alpha1',
+      plural: 'services',
+      namespaced: true,
+      kind: 'Service',
+    });
+    const allContainers =
+      options.adoptUnbound === true
+        ? informer
+        : await manager.cache.informerFor<KubernetesObject>({
+            group: 'berth.dev',
+            version: 'v1alpha1',
+            plural: 'containers',
+            namespaced: true,
+            kind: 'Container',
+          });
+    const spReconciler = new ServicePortReconciler({
+      services: { list: () => serviceInformer.list() as unknown as Service[] },
+      containers: { list: () => allContainers.list() as unknown as Container[] },
+      rules: new IptablesServicePorts(createHash('sha256').update(root).digest('hex').slice(0, 8)),
+      applied: (ports) =>
+        logger.info(
+          { ports: ports.map((p) => `${p.hostIP}:${p.port}/${p.protocol} → ${p.backends.length}`) },
+          'published Service ports',
+        ),
+    });
+    const spController = new Controller({
+      name: 'service-ports',
+      reconciler: spReconciler,
+      baseDelayMs: 500,
+      maxDelayMs: 10_000,
+      log: runtimeLogger(logger),
+    });
+    const poke = () => spController.enqueue(servicePortsKey);
+    const handler = { add: poke, update: poke, delete: poke };
+    const unwatchServices = serviceInformer.addEventHandler(handler);
+    const unwatchMembers = allContainers.addEventHandler(handler);
+    servicePorts = {
+      controller: spController,
+      reconciler: spReconciler,
+      unwatch: () => {
+        unwatchServices();
+        unwatchMembers();
+      },
+    };
+  }
   const unwatchContainers = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
   // A Volume's users are Containers: every change of one re-checks the Volumes it names (protection, usedBy).
   const volumesOf = (obj: KubernetesObject) =>
@@ -357,6 +419,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     delete: () => undefined,
   });
   const unwatch = () => {
+    servicePorts?.unwatch();
     unwatchContainers();
     unwatchUsers();
     unwatchVolumes();
@@ -401,6 +464,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }
     await manager.add(controller);
     await manager.add(volumeController);
+    if (servicePorts !== undefined) {
+      await manager.add(servicePorts.controller);
+      servicePorts.controller.enqueue(servicePortsKey);
+    }
     await manager.start();
   } catch (err) {
     unwatch();
@@ -438,6 +505,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         // The controller stops first (reconciles in flight finish their step: a create or stop is not cut in half),
         // then Events are flushed and the watch closed.
         await manager.close();
+        if (options.removeServicePortsOnClose === true)
+          await servicePorts?.reconciler
+            .removeAll()
+            .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'removing Service ports failed'));
         exits.close();
         prober.close();
         await dns.close();

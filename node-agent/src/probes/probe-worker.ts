@@ -12,6 +12,8 @@ export interface ProbeWorkerOptions {
   readonly probe: Probe;
   /** When the container's process started (initialDelaySeconds counts from here). */
   readonly startedAtMs: number;
+  /** The result before the first try. @default kubelet's for the kind */
+  readonly initial?: ProbeOutcome;
   run(): Promise<ProbeResult>;
   /** Whether to probe now at all (liveness and readiness wait for the startup probe). */
   enabled(): boolean;
@@ -40,7 +42,7 @@ export class ProbeWorker {
   constructor(options: ProbeWorkerOptions) {
     this.#o = options;
     this.kind = options.kind;
-    this.#result = initial[options.kind];
+    this.#result = options.initial ?? initial[options.kind];
     this.#schedule(0);
   }
 

@@ -74,6 +74,13 @@ export class Prober {
     this.#entries.set(id, entry);
     const startedAtMs = startedAt !== undefined ? Date.parse(startedAt) : Date.now();
     const hasStartup = c.spec.startupProbe !== undefined;
+    // A run status already called Ready (an agent restarted under a running container) stays so until a probe
+    // says otherwise, instead of dropping out of its Services while the first tries run.
+    const second = (iso: string | undefined) => (iso === undefined ? Number.NaN : Math.floor(Date.parse(iso) / 1_000));
+    const resumed =
+      c.status?.containerID === id &&
+      second(c.status.startedAt) === second(startedAt) &&
+      (c.status.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True');
     for (const [kind, probe] of probes) {
       const target = (): ProbeTarget => {
         const now = current() ?? c;
@@ -89,6 +96,7 @@ export class Prober {
           kind,
           probe,
           startedAtMs,
+          ...(resumed && kind !== 'liveness' ? { initial: 'success' as const } : {}),
           run: () => runProbe(probe, target()),
           // kubelet: liveness and readiness probes wait until the startup probe has succeeded.
           enabled: () => kind === 'startup' || !hasStartup || entry.workers.get('startup')?.result === 'success',

@@ -47,8 +47,11 @@ export interface Cluster {
   watchPhases(): Promise<{ phases(name: string): string[]; stop(): void }>;
 }
 
-export async function setUpCluster(t: Teardown, options: { agent?: boolean } = {}): Promise<Cluster> {
-  const server = await startTestServer();
+export async function setUpCluster(
+  t: Teardown,
+  options: { agent?: boolean; controllers?: boolean } = {},
+): Promise<Cluster> {
+  const server = await startTestServer(options.controllers === false ? { controllers: false } : {});
   t.teardown(() => server.close());
   const registry = await startRegistry(t);
   await pushBusybox(t, registry.address);

@@ -1,0 +1,8 @@
+// Failures of publishing Service ports on the node.
+import { BerthError } from '@berth/api';
+
+export type ServicePortErrorCode =
+  /** iptables-save or iptables-restore failed (its output is in the message). */
+  'IptablesFailed';
+
+export class ServicePortError extends BerthError<ServicePortErrorCode> {}
