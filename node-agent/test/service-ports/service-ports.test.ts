@@ -10,6 +10,8 @@ import t from 'tap';
 import type { Container } from '@berth/api';
 import { eventually, freePort } from '@berth/testkit';
 import type { NodeAgent } from '../../src/index.js';
+import { IptablesServicePorts } from '../../src/service-ports/iptables-service-ports.js';
+import type { PublishedPort } from '../../src/service-ports/service-endpoints.js';
 import { setUpCluster } from '../agent/harness.js';
 
 const run = promisify(execFile);
@@ -186,4 +188,37 @@ t.test('removeServicePortsOnClose takes the rules away with the agent', async (t
   t.same(await ourRules(), [], 'nothing left after close');
   agent = await cluster.startAgent();
   await deleteService();
+});
+
+t.test('cost: one sync of 100 ports × 5 backends is one iptables-save and one iptables-restore', async (t) => {
+  const costTag = randomBytes(4).toString('hex');
+  const rules = new IptablesServicePorts(costTag);
+  // TEST-NET addresses: never local, so nothing is ever DNATed; route_localnet is only touched for loopback ports.
+  const ports: PublishedPort[] = Array.from({ length: 100 }, (_, i) => ({
+    key: `cost/svc-${i}:${20_000 + i}/tcp`,
+    protocol: 'tcp',
+    hostIP: '192.0.2.1',
+    port: 20_000 + i,
+    backends: Array.from({ length: 5 }, (_, j) => ({
+      ip: `198.51.100.${j + 1}`,
+      port: 80,
+      container: `cost/c-${i}-${j}`,
+    })),
+  }));
+  t.teardown(() => rules.apply([]));
+  const timed = async (what: readonly PublishedPort[]) => {
+    const start = performance.now();
+    await rules.apply(what);
+    return Math.round(performance.now() - start);
+  };
+  const first = await timed(ports);
+  const { stdout } = await run('iptables-save', ['-t', 'nat']);
+  const count = stdout.split('\n').filter((l) => l.includes(costTag)).length;
+  const resync = await timed(ports);
+  const oneChanged = await timed(ports.map((p, i) => (i === 0 ? { ...p, backends: p.backends.slice(1) } : p)));
+  const removed = await timed([]);
+  t.ok(count > 1_000, `${count} lines of nat table for 500 endpoints`);
+  t.comment(
+    `apply: first ${first} ms, resync ${resync} ms, one endpoint fewer ${oneChanged} ms, remove all ${removed} ms (loaded machine: indicative)`,
+  );
 });
