@@ -74,50 +74,73 @@ const hookJumps = (names: ChainNames, tag: string): Array<{ chain: string; rule:
 
 const matchDestination = (hostIP: string): string => (hostIP === '0.0.0.0' ? '' : ` -d ${hostIP}/32`);
 
+/** A rendering: the iptables-restore input, and every chain of the desired state with its rules (for the next one). */
+export interface RenderedRules {
+  readonly input: string;
+  readonly chains: ReadonlyMap<string, string>;
+}
+
 /**
  * The iptables-restore input (for `--noflush`) turning `present` into `ports`: this agent's chains declared (which
- * empties them) and refilled, the hook jumps added when missing, chains no longer used deleted. With no port that
- * has a backend, everything of this agent's goes, jumps included.
+ * empties them) and refilled, the hook jumps added when missing, chains no longer used deleted. A chain whose rules
+ * are the same as in `previous` (the last rendering applied) and that is still there is left alone, as kube-proxy
+ * skips unchanged Services: a change of one port rewrites that port's chain and the two top chains only. With no
+ * port that has a backend, everything of this agent's goes, jumps included.
  */
-export function renderRules(tag: string, ports: readonly PublishedPort[], present: PresentRules): string {
+export function renderRules(
+  tag: string,
+  ports: readonly PublishedPort[],
+  present: PresentRules,
+  previous: ReadonlyMap<string, string> = new Map(),
+): RenderedRules {
   const names = chainNames(tag);
   const live = ports.filter((p) => p.backends.length > 0);
   const lines: string[] = ['*nat'];
-  const declared = new Set<string>();
-  const declare = (chain: string) => {
-    declared.add(chain);
-    lines.push(`:${chain} - [0:0]`);
-  };
   if (live.length === 0) {
     for (const rule of present.jumps) lines.push(rule.replace(/^-A /, '-D '));
-    for (const chain of present.chains) declare(chain);
+    for (const chain of present.chains) lines.push(`:${chain} - [0:0]`);
     for (const chain of present.chains) lines.push(`-X ${chain}`);
     lines.push('COMMIT', '');
-    return lines.join('\n');
+    return { input: lines.join('\n'), chains: new Map() };
   }
-  declare(names.ports);
-  declare(names.masquerade);
-  const rules: string[] = [];
+  const chains = new Map<string, string[]>([
+    [names.ports, []],
+    [names.masquerade, []],
+  ]);
+  const add = (chain: string, rule: string) => {
+    const list = chains.get(chain);
+    if (list === undefined) chains.set(chain, [rule]);
+    else list.push(rule);
+  };
   for (const p of live) {
     const portChain = names.port(p.key);
-    declare(portChain);
     const proto = `-p ${p.protocol} -m ${p.protocol}`;
-    rules.push(
+    add(
+      names.ports,
       `-A ${names.ports}${matchDestination(p.hostIP)} ${proto} --dport ${p.port} -m comment --comment "${p.key}" -j ${portChain}`,
     );
     const n = p.backends.length;
     p.backends.forEach((b, i) => {
       const backendChain = names.backend(p.key, b.ip, b.port);
-      declare(backendChain);
       // The i-th of n takes 1/(n-i) of what the earlier ones left: each gets 1/n of new connections.
       const pick = i === n - 1 ? '' : ` -m statistic --mode random --probability ${(1 / (n - i)).toFixed(10)}`;
-      rules.push(`-A ${portChain} -m comment --comment "${b.container}"${pick} -j ${backendChain}`);
-      rules.push(`-A ${backendChain} ${proto} -j DNAT --to-destination ${b.ip}:${b.port}`);
+      add(portChain, `-A ${portChain} -m comment --comment "${b.container}"${pick} -j ${backendChain}`);
+      add(backendChain, `-A ${backendChain} ${proto} -j DNAT --to-destination ${b.ip}:${b.port}`);
     });
     const origDst = p.hostIP === '0.0.0.0' ? '' : ` --ctorigdst ${p.hostIP}/32`;
-    rules.push(
+    add(
+      names.masquerade,
       `-A ${names.masquerade} -p ${p.protocol} -m conntrack --ctstate DNAT${origDst} --ctorigdstport ${p.port} -m comment --comment "${p.key}" -j MASQUERADE`,
     );
+  }
+  const rendered = new Map<string, string>();
+  const rules: string[] = [];
+  for (const [chain, list] of chains) {
+    const content = list.join('\n');
+    rendered.set(chain, content);
+    if (present.chains.has(chain) && previous.get(chain) === content) continue;
+    lines.push(`:${chain} - [0:0]`);
+    rules.push(...list);
   }
   for (const { chain, rule } of hookJumps(names, tag)) {
     const target = chain === 'POSTROUTING' ? names.masquerade : names.ports;
@@ -125,9 +148,9 @@ export function renderRules(tag: string, ports: readonly PublishedPort[], presen
   }
   lines.push(...rules);
   // Chains of ports and backends gone since: emptied by their declaration, then deleted (nothing jumps to them now).
-  const stale = [...present.chains].filter((c) => !declared.has(c));
+  const stale = [...present.chains].filter((c) => !chains.has(c));
   for (const chain of stale) lines.push(`:${chain} - [0:0]`);
   for (const chain of stale) lines.push(`-X ${chain}`);
   lines.push('COMMIT', '');
-  return lines.join('\n');
+  return { input: lines.join('\n'), chains: rendered };
 }

@@ -11,6 +11,8 @@ const isLoopbackOrAny = (ip: string): boolean => ip === '0.0.0.0' || ip.startsWi
 export class IptablesServicePorts {
   readonly #tag: string;
   readonly #localnet = new RouteLocalnet();
+  /** The chains of the last rendering applied: what need not be written again. */
+  #applied: ReadonlyMap<string, string> = new Map();
 
   /** `tag`: 8 hex digits naming this agent's chains. */
   constructor(tag: string) {
@@ -24,15 +26,38 @@ export class IptablesServicePorts {
     return presentRules(save.stdout, chainNames(this.#tag));
   }
 
-  /** Makes the nat table publish exactly `ports` (an empty list removes all of this agent's rules). */
-  async apply(ports: readonly PublishedPort[]): Promise<void> {
+  /** What the last apply left: its chains, and the three hook jumps it makes sure of. */
+  #remembered(): ReturnType<typeof presentRules> {
+    const names = chainNames(this.#tag);
+    return {
+      chains: new Set(this.#applied.keys()),
+      jumps: [
+        `-A PREROUTING -j ${names.ports}`,
+        `-A OUTPUT -j ${names.ports}`,
+        `-A POSTROUTING -j ${names.masquerade}`,
+      ],
+    };
+  }
+
+  /**
+   * Makes the nat table publish exactly `ports` (an empty list removes all of this agent's rules). `full` rewrites
+   * every chain (a resync repairing what someone else changed); otherwise unchanged chains are left alone.
+   */
+  async apply(ports: readonly PublishedPort[], options: { readonly full?: boolean } = {}): Promise<void> {
     const loopback = ports.filter((p) => isLoopbackOrAny(p.hostIP)).flatMap((p) => p.backends.map((b) => b.ip));
     await this.#localnet.ensure(new Set(loopback));
-    const present = await this.present();
+    // Between full syncs the table holds what the last apply wrote (a big nat table makes iptables-save cost as
+    // much as the restore): only a full sync, the first one included, reads it back.
+    // Removing jumps needs their exact words: that too reads the table. A failed apply forgets, so the retry reads it.
+    const remembered = options.full !== true && this.#applied.size > 0 && ports.some((p) => p.backends.length > 0);
+    const present = remembered ? this.#remembered() : await this.present();
     if (present.chains.size === 0 && ports.every((p) => p.backends.length === 0)) return;
-    const input = renderRules(this.#tag, ports, present);
+    const { input, chains } = renderRules(this.#tag, ports, present, options.full === true ? new Map() : this.#applied);
+    // Until it is known to have applied, nothing counts as written.
+    this.#applied = new Map();
     const out = await runCommand('iptables-restore', ['--noflush', '-w', '5'], { input });
     if (out.code !== 0)
       throw new ServicePortError('IptablesFailed', `iptables-restore: ${out.stderr.trim()}\n${input}`);
+    this.#applied = chains;
   }
 }

@@ -12,7 +12,7 @@ export const servicePortsKey = { name: 'service-ports' };
 export interface ServicePortReconcilerOptions {
   readonly services: { list(): Service[] };
   readonly containers: { list(): Container[] };
-  readonly rules: { apply(ports: readonly PublishedPort[]): Promise<void> };
+  readonly rules: { apply(ports: readonly PublishedPort[], options?: { readonly full?: boolean }): Promise<void> };
   /** Re-applies the rules this often even when nothing changed. @default 30000 */
   readonly resyncMs?: number;
   /** Told of each change applied (for logs). */
@@ -32,8 +32,9 @@ export class ServicePortReconciler implements Reconciler {
     const resyncMs = this.#o.resyncMs ?? 30_000;
     const ports = publishedPorts(this.#o.services.list(), this.#o.containers.list());
     const rendered = JSON.stringify(ports);
-    if (rendered !== this.#applied || Date.now() - this.#appliedAt >= resyncMs) {
-      await this.#o.rules.apply(ports);
+    const due = Date.now() - this.#appliedAt >= resyncMs;
+    if (rendered !== this.#applied || due) {
+      await this.#o.rules.apply(ports, { full: due });
       if (rendered !== this.#applied) this.#o.applied?.(ports);
       this.#applied = rendered;
       this.#appliedAt = Date.now();

@@ -79,7 +79,7 @@ t.test('rules spread evenly, jump in once, and delete what is no longer used', a
   );
   const stale = names.port('default/old:1/tcp');
   const fresh = renderRules('abcd1234', ports, { chains: new Set([stale]), jumps: [] });
-  const lines = fresh.split('\n');
+  const lines = fresh.input.split('\n');
   t.same(
     lines.filter((l) => l.includes('statistic')).map((l) => /--probability (\S+)/.exec(l)?.[1]),
     ['0.3333333333', '0.5000000000'],
@@ -96,15 +96,26 @@ t.test('rules spread evenly, jump in once, and delete what is no longer used', a
 
   // What iptables-save would print after it: the jumps are not added twice.
   const save = [
-    ...lines.filter((l) => l.startsWith(':')),
+    ...[...fresh.chains.keys()].map((c) => `:${c} - [0:0]`),
     ...lines.filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING) /.test(l)),
   ].join('\n');
   const present = presentRules(save, names);
   t.equal(present.jumps.length, 3);
-  const again = renderRules('abcd1234', ports, present).split('\n');
+  const again = renderRules('abcd1234', ports, present, fresh.chains).input.split('\n');
   t.equal(again.filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING) /.test(l)).length, 0, 'no second jump');
+  t.same(again, ['*nat', 'COMMIT', ''], 'nothing changed: nothing written');
+  const fewer = ports.map((p) => ({ ...p, backends: p.backends.slice(1) }));
+  const partial = renderRules('abcd1234', fewer, present, fresh.chains).input.split('\n');
+  t.same(
+    partial.filter((l) => l.startsWith(':')),
+    [
+      `:${names.port('default/web:8080/tcp')} - [0:0]`,
+      `:${names.backend('default/web:8080/tcp', '10.0.0.2', 8080)} - [0:0]`,
+    ],
+    "one backend fewer: only its port's chain is rewritten and the backend's deleted",
+  );
 
-  const none = renderRules('abcd1234', [], present).split('\n');
+  const none = renderRules('abcd1234', [], present).input.split('\n');
   t.equal(none.filter((l) => l.startsWith('-D ')).length, 3, 'the jumps are deleted');
   t.equal(none.filter((l) => l.startsWith('-X ')).length, present.chains.size, 'every chain of this agent goes');
   t.notOk(
