@@ -91,8 +91,9 @@ export class ProbeWorker {
     if (this.#run < needed) return;
     // Only a failure's words are shown (in the Ready condition and the kill); a success's body is not kept.
     if (outcome === 'success') output = '';
-    // The same result with the same words is no news; a first failure of a not-yet-ready container says why.
-    if (outcome === this.#result && output === this.#output) return;
+    // The same result is no news, except the first failure of a not-yet-ready container: it says why. (Later
+    // words of the same failure would rewrite status every period.)
+    if (outcome === this.#result && (outcome === 'success' || this.#output !== '')) return;
     this.#result = outcome;
     this.#output = output;
     // The container is about to be killed: no more tries until it runs again.
