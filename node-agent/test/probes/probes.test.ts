@@ -152,3 +152,25 @@ t.test('a failing liveness probe with restartPolicy Never leaves the container F
   const ev = await events('never');
   t.ok(ev.some((e) => e.reason === 'Killing' && e.message === 'Container never failed liveness probe'));
 });
+
+t.test('timeoutSeconds: an exec probe that outlives it fails, and its command does not pile up', async (t) => {
+  await cluster.create('slowexec', {
+    command: ['sleep', '3600'],
+    terminationGracePeriodSeconds: 0,
+    readinessProbe: { exec: { command: ['sleep', '30'] }, timeoutSeconds: 1, periodSeconds: 1, failureThreshold: 1 },
+  });
+  const c = await cluster.waitFor('slowexec', (c) => condition(c, 'Ready')?.message?.includes('timed out') === true);
+  t.equal(condition(c, 'Ready')?.message, 'readiness probe failed: command "sleep 30" timed out');
+  // Several periods later, at most the try in flight still runs: timed-out commands are hung up on.
+  const tries = await events('slowexec');
+  t.ok(
+    tries.some((e) => e.reason === 'Unhealthy'),
+    'Unhealthy Events',
+  );
+  const s = await agent.runtime.exec(c.metadata.uid ?? '', { args: ['ps'] });
+  let out = '';
+  s.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  await s.exitCode;
+  await s.close();
+  t.ok(out.split('\n').filter((l) => l.includes('sleep 30')).length <= 1, `no pile-up:\n${out}`);
+});
