@@ -46,6 +46,8 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
   const port = resolvePort(target.container, action.port);
   if (typeof port === 'string') return fail(port);
   const host = action.host !== undefined && action.host !== '' ? action.host : target.ip;
+  if (host === undefined && target.container.spec.networkMode === 'none')
+    return fail('networkMode "none": the container has no address to probe over the network; use an exec probe');
   // Status has not recorded the address yet (the probe raced the first status write): try again next period.
   if (host === undefined) return { outcome: 'unknown', output: 'the container has no IP address to probe yet' };
   if (probe.httpGet !== undefined) return httpProbe(probe.httpGet, host, port, timeoutMsOf(probe));
