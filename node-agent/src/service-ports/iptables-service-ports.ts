@@ -57,7 +57,11 @@ export class IptablesServicePorts {
     this.#applied = new Map();
     const out = await runCommand('iptables-restore', ['--noflush', '-w', '5'], { input });
     if (out.code !== 0)
-      throw new ServicePortError('IptablesFailed', `iptables-restore: ${out.stderr.trim()}\n${input}`);
+      // iptables-restore names the failing line by number: the first lines of the input are what makes it readable.
+      throw new ServicePortError(
+        'IptablesFailed',
+        `iptables-restore: ${out.stderr.trim()}\n${input.split('\n').slice(0, 40).join('\n')}`,
+      );
     this.#applied = chains;
   }
 }
