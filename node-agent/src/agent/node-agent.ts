@@ -321,6 +321,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         );
     },
     leftovers: () => volumes.owners(),
+    beforeStop: async (c) => servicePorts?.reconciler.drain(c),
     probes: prober,
     logger,
   });

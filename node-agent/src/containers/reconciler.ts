@@ -101,6 +101,8 @@ export interface ReconcilerOptions {
   readonly refresh?: (c: Container) => Promise<void>;
   /** Ids something outside the runtime and snapshotter still keeps files for (emptyDirs), for the orphan sweep. */
   readonly leftovers?: () => Promise<readonly string[]>;
+  /** Called before a deleted Container's container is stopped (the routing mesh drops it from its Services). */
+  readonly beforeStop?: (c: Container) => Promise<void>;
   /** Liveness, readiness and startup probes; absent: a running container is ready and never killed for health. */
   readonly probes?: Pick<Prober, 'sync' | 'verdict' | 'remove'>;
   readonly logger: Logger;
@@ -160,6 +162,12 @@ export class ContainerReconciler implements Reconciler {
 
     if (deleting) {
       if (!(c.metadata.finalizers ?? []).includes(finalizer)) return {};
+      // Out of its Services' published ports before it is told to stop: new connections go to the others.
+      await this.#o
+        .beforeStop?.(c)
+        .catch((err: unknown) =>
+          this.#o.logger.warn({ id: uid, err: errorMessage(err) }, 'taking the container out of its Services failed'),
+        );
       await this.teardown(uid, c, grace);
       await this.#removeFinalizer(c);
       this.#o.events.forget(uid);

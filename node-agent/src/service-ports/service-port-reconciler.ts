@@ -28,9 +28,34 @@ export class ServicePortReconciler implements Reconciler {
     this.#o = options;
   }
 
-  async reconcile(): Promise<Result> {
+  /** One sync at a time: the controller's and the ones asked for directly (`syncNow`) queue up here. */
+  #running: Promise<unknown> = Promise.resolve();
+
+  reconcile(): Promise<Result> {
+    const next = this.#running.then(() => this.#sync());
+    this.#running = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Containers (by uid) being stopped: out of every port even before a cache shows their deletion. */
+  readonly #leaving = new Set<string>();
+
+  /**
+   * Takes Container `c` out of its Services' ports and resolves once the rules say so (the caller stops it next).
+   * The informer this reads may not have seen `c`'s deletion yet: `c` is left out by its uid until it is gone.
+   */
+  async drain(c: Container): Promise<void> {
+    if (c.metadata.uid !== undefined) this.#leaving.add(c.metadata.uid);
+    await this.reconcile();
+  }
+
+  async #sync(): Promise<Result> {
     const resyncMs = this.#o.resyncMs ?? 30_000;
-    const ports = publishedPorts(this.#o.services.list(), this.#o.containers.list());
+    const all = this.#o.containers.list();
+    const present = new Set(all.map((c) => c.metadata.uid));
+    for (const uid of this.#leaving) if (!present.has(uid)) this.#leaving.delete(uid);
+    const members = this.#leaving.size === 0 ? all : all.filter((c) => !this.#leaving.has(c.metadata.uid ?? ''));
+    const ports = publishedPorts(this.#o.services.list(), members);
     const rendered = JSON.stringify(ports);
     const due = Date.now() - this.#appliedAt >= resyncMs;
     if (rendered !== this.#applied || due) {
@@ -44,7 +69,9 @@ export class ServicePortReconciler implements Reconciler {
 
   /** Removes every rule of this agent's (an agent told to clean up on close). */
   async removeAll(): Promise<void> {
-    await this.#o.rules.apply([]);
+    const done = this.#running.then(() => this.#o.rules.apply([]));
+    this.#running = done.catch(() => undefined);
+    await done;
     this.#applied = undefined;
   }
 }

@@ -22,6 +22,7 @@ function setUp(t: { teardown(fn: () => unknown): void }) {
   const verdicts = new Map<string, ProbeVerdict>();
   const synced: string[] = [];
   const removed: string[] = [];
+  const order: string[] = [];
   const reconciler = new ContainerReconciler({
     nodeName,
     adoptUnbound: false,
@@ -35,6 +36,11 @@ function setUp(t: { teardown(fn: () => unknown): void }) {
     restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
     backoffResetMs: 600_000,
     pollIntervalMs: 10_000,
+    beforeStop: async (c) => {
+      order.push(
+        `beforeStop ${c.metadata.name ?? ''} (stops so far: ${runtime.calls.filter((x) => x.startsWith('stop')).length})`,
+      );
+    },
     probes: {
       sync: (_c, id, _key, startedAt) => void synced.push(`${id} ${startedAt ?? ''}`),
       verdict: (id) => verdicts.get(id) ?? { started: true, ready: true },
@@ -50,7 +56,7 @@ function setUp(t: { teardown(fn: () => unknown): void }) {
     }
   };
   const get = (name: string): Container => api.get('default', name) as Container;
-  return { api, runtime, events, verdicts, synced, removed, settle, get };
+  return { api, runtime, events, verdicts, synced, removed, order, settle, get };
 }
 
 const ready = (c: Container) => c.status?.conditions?.find((x) => x.type === 'Ready');
@@ -114,4 +120,14 @@ t.test('a startup kill with restartPolicy Never leaves it Failed', async (t) => 
   t.ok(s.events.seen.includes('once Normal Killing: Container once failed startup probe'));
   t.equal(s.get('once').status?.phase, 'Failed');
   t.equal(s.get('once').status?.restartCount, 0);
+});
+
+t.test('a deleted Container leaves its Services (beforeStop) before its container is stopped', async (t) => {
+  const s = setUp(t);
+  const c = s.api.add('web', { nodeName, command: ['sleep', '3600'], terminationGracePeriodSeconds: 0 });
+  await s.settle('web');
+  s.api.delete('web');
+  await s.settle('web');
+  t.same(s.order, ['beforeStop web (stops so far: 0)'], 'asked once, before any stop');
+  t.ok(s.runtime.calls.includes(`stop ${c.metadata.uid ?? ''} 0`), 'then stopped');
 });

@@ -97,7 +97,7 @@ async function deleteService(): Promise<void> {
   });
 }
 
-for (const name of names) {
+async function createReplica(name: string): Promise<void> {
   await cluster.custom.createNamespacedCustomObject({
     group: 'berth.dev',
     version: 'v1alpha1',
@@ -121,6 +121,8 @@ for (const name of names) {
     },
   });
 }
+
+for (const name of names) await createReplica(name);
 const replicas = new Map<string, Container>();
 for (const name of names) replicas.set(name, await cluster.waitFor(name, isReady, 30_000));
 await createService();
@@ -150,6 +152,30 @@ t.test('a replica reaches the Service through the node, itself included (hairpin
   await s.close();
   const seen = new Set(out.split('\n').filter((l) => l !== ''));
   t.same([...seen].sort(), names, `all three answer a replica, web-0 itself too: ${out}`);
+});
+
+t.test('a deleted replica leaves the port before it is stopped: no failed GET under a client loop', async (t) => {
+  // The agent drains the port before it stops the container (the order is checked in reconciler-probes.test.ts);
+  // here a user's view of it: a client loop sees no failure.
+  await createReplica('web-3');
+  await cluster.waitFor('web-3', isReady, 30_000);
+  t.ok(await eventually(async () => (await spread(10)).has('web-3'), 10_000), 'web-3 in rotation');
+  let stop = false;
+  const answers: string[] = [];
+  const loop = (async () => {
+    while (!stop) answers.push((await get(`http://127.0.0.1:${port}/`)) ?? 'refused');
+  })();
+  await cluster.remove('web-3');
+  t.ok(await cluster.waitGone('web-3', 30_000), 'deleted');
+  stop = true;
+  await loop;
+  t.ok(answers.length > 20, `${answers.length} GETs during the deletion`);
+  t.equal(answers.filter((a) => a === 'refused').length, 0, 'none failed');
+  t.same(
+    [...new Set(answers)].filter((a) => !names.includes(a) && a !== 'web-3'),
+    [],
+    'only replicas answered',
+  );
 });
 
 t.test('a replica made unready leaves within a second, and comes back when ready', async (t) => {
