@@ -4,9 +4,11 @@
 // initialDelaySeconds keeps a passing probe from counting early. Needs root.
 import { CoreV1Api } from '@kubernetes/client-node';
 import t from 'tap';
-import type { Container } from '@berth/api';
+import type { Container, Probe } from '@berth/api';
 import { eventually } from '@berth/testkit';
 import type { NodeAgent } from '../../src/index.js';
+import { execInContainer } from '../../src/probes/probe-exec.js';
+import { runProbe } from '../../src/probes/probe-handlers.js';
 import { setUpCluster } from '../agent/harness.js';
 
 const cluster = await setUpCluster(t);
@@ -177,4 +179,25 @@ t.test('timeoutSeconds: an exec probe that outlives it fails, and its command do
   await s.exitCode;
   await s.close();
   t.ok(out.split('\n').filter((l) => l.includes('sleep 30')).length <= 1, `no pile-up:\n${out}`);
+});
+
+t.test('cost: one exec, httpGet and tcpSocket probe, timed', async (t) => {
+  const c = await cluster.waitFor('plain', ready, 10_000);
+  const exec = execInContainer(agent.runtime);
+  const target = {
+    container: c,
+    ip: c.status?.ips?.[0]?.ip,
+    exec: (args: readonly string[], timeoutMs: number) => exec(c.metadata.uid ?? '', args, timeoutMs),
+  };
+  const time = async (probe: Probe) => {
+    const start = performance.now();
+    for (let i = 0; i < 10; i++) t.equal((await runProbe(probe, target)).outcome, 'success');
+    return Math.round((performance.now() - start) / 10);
+  };
+  const execMs = await time({ exec: { command: ['true'] } });
+  const httpMs = await time({ httpGet: { path: '/', port: 80 } });
+  const tcpMs = await time({ tcpSocket: { port: 80 } });
+  t.comment(
+    `per probe: exec ${execMs} ms (crun exec), httpGet ${httpMs} ms, tcpSocket ${tcpMs} ms (loaded machine: indicative)`,
+  );
 });
