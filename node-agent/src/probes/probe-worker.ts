@@ -14,6 +14,8 @@ export interface ProbeWorkerOptions {
   readonly startedAtMs: number;
   /** The result before the first try. @default kubelet's for the kind */
   readonly initial?: ProbeOutcome;
+  /** Wait before the first try. @default 0 */
+  readonly firstDelayMs?: number;
   run(): Promise<ProbeResult>;
   /** Whether to probe now at all (liveness and readiness wait for the startup probe). */
   enabled(): boolean;
@@ -43,7 +45,7 @@ export class ProbeWorker {
     this.#o = options;
     this.kind = options.kind;
     this.#result = options.initial ?? initial[options.kind];
-    this.#schedule(0);
+    this.#schedule(options.firstDelayMs ?? 0);
   }
 
   get result(): ProbeOutcome {

@@ -97,6 +97,8 @@ export class Prober {
           probe,
           startedAtMs,
           ...(resumed && kind !== 'liveness' ? { initial: 'success' as const } : {}),
+          // As kubelet after a restart: the first tries of containers found running spread over a period, not all at once.
+          ...(resumed ? { firstDelayMs: Math.random() * (probe.periodSeconds ?? 10) * 1_000 } : {}),
           run: () => runProbe(probe, target()),
           // kubelet: liveness and readiness probes wait until the startup probe has succeeded.
           enabled: () => kind === 'startup' || !hasStartup || entry.workers.get('startup')?.result === 'success',
