@@ -157,7 +157,8 @@ export class ContainerReconciler implements Reconciler {
 
     if (deleting) {
       if (!(c.metadata.finalizers ?? []).includes(finalizer)) return {};
-      await this.teardown(uid, c, grace);
+      // The delete's grace period (`kubectl delete --grace-period`, the API server's choice), as kubelet honours it.
+      await this.teardown(uid, c, c.metadata.deletionGracePeriodSeconds ?? grace);
       await this.#removeFinalizer(c);
       this.#o.events.forget(uid);
       return {};
