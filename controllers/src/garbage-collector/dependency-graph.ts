@@ -27,7 +27,8 @@ export class DependencyGraph {
   /** Called with the uid of each object the collector should look at. */
   readonly #enqueue: (uid: string) => void;
   readonly #informers = new Map<string, SharedInformer>();
-  readonly #unwatch: Array<() => void> = [];
+  /** Per watched kind: how to stop listening to its informer. */
+  readonly #unwatch = new Map<string, () => void>();
 
   constructor(cache: InformerCache, enqueue: (uid: string) => void) {
     this.#cache = cache;
@@ -47,10 +48,28 @@ export class DependencyGraph {
         [ownerIndex]: (o) => ownerRefsOf(o).map((ref) => ref.uid),
       });
       this.#informers.set(id, informer);
-      this.#unwatch.push(informer.addEventHandler(this.#handler(informer.resource)));
+      this.#unwatch.set(id, informer.addEventHandler(this.#handler(informer.resource)));
       added.push(informer.resource);
     }
     return added;
+  }
+
+  /**
+   * Stops watching the kinds not in `served` (a deleted CRD's): their informers would retry a watch the API server
+   * answers with 404 forever. Returns those.
+   */
+  async forget(served: readonly Resource[]): Promise<Resource[]> {
+    const keep = new Set(served.map(resourceId));
+    const removed: Resource[] = [];
+    for (const [id, informer] of this.#informers) {
+      if (keep.has(id)) continue;
+      this.#unwatch.get(id)?.();
+      this.#unwatch.delete(id);
+      this.#informers.delete(id);
+      await this.#cache.remove(informer.resource);
+      removed.push(informer.resource);
+    }
+    return removed;
   }
 
   /** The kinds watched. */
@@ -87,7 +106,8 @@ export class DependencyGraph {
 
   /** Stops telling the collector about changes (the informers belong to the manager's cache). */
   close(): void {
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
+    for (const unwatch of this.#unwatch.values()) unwatch();
+    this.#unwatch.clear();
   }
 
   #handler(resource: Resource): EventHandler<KubernetesObject> {

@@ -1,10 +1,10 @@
 // The garbage collector, as kube-controller-manager's: it watches every kind discovery serves (a CRD added later
-// is picked up by the next resync of discovery), keeps the dependency graph over their caches, and deletes
+// is picked up by the next resync of discovery, a deleted one dropped), keeps the dependency graph over their caches, and deletes
 // dependents whose owners are gone, finishes foreground deletions and orphans dependents (collector.ts). Objects
 // of every kind share one queue, keyed by uid. After a restart the first lists show the dependents of owners
 // deleted meanwhile, which it then collects like any other.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Controller, InvalidOptionError, type Manager, type Runnable } from '@berth/controller-runtime';
+import { Controller, InvalidOptionError, type Manager, type Resource, type Runnable } from '@berth/controller-runtime';
 import { collect, type Collector } from './collector.js';
 import { DependencyGraph } from './dependency-graph.js';
 import { monitoredResources } from './monitored-resources.js';
@@ -53,6 +53,8 @@ export async function addGarbageCollector(mgr: Manager, options: GarbageCollecto
   return controller;
 }
 
+const groupResource = (r: Resource): string => (r.group === '' ? r.plural : `${r.plural}.${r.group}`);
+
 /** Reads discovery every period and starts watching kinds that appeared (Kubernetes' resyncMonitors). */
 class DiscoveryResync implements Runnable {
   readonly #mgr: Manager;
@@ -72,8 +74,11 @@ class DiscoveryResync implements Runnable {
     try {
       const { resources, failed } = await monitoredResources(this.#mgr.client, signal);
       const added = await this.#graph.monitor(resources);
-      if (added.length > 0)
-        this.#mgr.log.info('garbage collector watches', { resources: added.map((r) => `${r.plural}.${r.group}`) });
+      if (added.length > 0) this.#mgr.log.info('garbage collector watches', { resources: added.map(groupResource) });
+      // Only a complete discovery says a kind is gone (a group that failed to answer may still serve it).
+      const removed = failed.size === 0 ? await this.#graph.forget(resources) : [];
+      if (removed.length > 0)
+        this.#mgr.log.info('garbage collector stopped watching', { resources: removed.map(groupResource) });
       if (failed.size > 0)
         this.#mgr.log.error('garbage collector discovery failed for some groups', {
           failed: Object.fromEntries(failed),

@@ -369,3 +369,56 @@ t.test('a Service owning its Containers, deleted with each --cascade', async (t)
     t.equal(c?.metadata.ownerReferences, undefined, `${n} is no longer owned`);
   }
 });
+
+t.test(
+  'a CRD created after the collector started: its objects own and are owned; deleted, it is dropped',
+  async (t) => {
+    const ts = await startTestServer({ controllers: false });
+    const controllers = await startControllers({
+      kubeconfig: ts.kubeconfig,
+      leaderElection: false,
+      garbageCollector: { resyncPeriodMs: 200 },
+    });
+    t.teardown(async () => {
+      await controllers.close();
+      await ts.close();
+    });
+    const watchesBefore = controllers.manager.cache.size;
+    await create(ts, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+      },
+    });
+    t.ok(
+      await eventually(() => controllers.manager.cache.size === watchesBefore + 1, 30_000),
+      'the next discovery resync watches the new kind',
+    );
+    const widgets = (name = '') => `/apis/example.com/v1/namespaces/default/widgets${name === '' ? '' : `/${name}`}`;
+    const owner = await create(ts, widgets(), {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w' },
+    });
+    const cm = await create(ts, cmPath('default'), configMap('owned-by-widget', { ownerReferences: [refTo(owner)] }));
+    await create(ts, widgets(), {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'owned-by-configmap', ownerReferences: [refTo(cm)] },
+    });
+    t.equal((await ts.kubectl(['delete', 'widgets.example.com', 'w'])).code, 0);
+    t.ok(await gone(ts, cmPath('default', 'owned-by-widget')), "a Widget's dependent is collected");
+    t.ok(await gone(ts, widgets('owned-by-configmap')), 'and so is a Widget whose owner went');
+
+    t.equal((await ts.kubectl(['delete', 'crd', 'widgets.example.com'])).code, 0);
+    t.ok(
+      await eventually(() => controllers.manager.cache.size === watchesBefore, 30_000),
+      'the deleted kind is no longer watched',
+    );
+  },
+);
