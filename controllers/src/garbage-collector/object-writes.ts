@@ -1,7 +1,7 @@
 // The collector's writes, each conditional on what it read so that a concurrent change is a conflict to retry
 // rather than a lost update: delete with uid and resourceVersion preconditions and a propagation policy, and JSON
 // patches that test what they remove (a finalizer, an owner reference) before removing it.
-import { isNotFound, resourcePath, type ApiClient, type Resource } from '@berth/controller-runtime';
+import { isConflict, isNotFound, resourcePath, type ApiClient, type Resource } from '@berth/controller-runtime';
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
 import { ownerRefsOf, uidOf } from './owner-references.js';
 
@@ -28,7 +28,12 @@ export async function getLatest(
   }
 }
 
-/** Deletes `latest` if it is still that object at that resourceVersion; false when it was gone already. */
+/**
+ * Deletes `latest` if it is still that object at that resourceVersion (its owner references are what the decision
+ * was made on); false when it was gone already. A write meanwhile that left the owner references as they were (a
+ * status update) does not change the decision: the delete is tried once more at the new resourceVersion, as
+ * Kubernetes' collector does.
+ */
 export async function deleteObject(
   client: ApiClient,
   resource: Resource,
@@ -36,14 +41,32 @@ export async function deleteObject(
   policy: PropagationPolicy,
   signal: AbortSignal,
 ): Promise<boolean> {
+  try {
+    return await deleteAt(client, resource, latest, policy, signal);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    const live = await getLatest(client, resource, latest, signal);
+    if (live === undefined) return false;
+    if (JSON.stringify(ownerRefsOf(live)) !== JSON.stringify(ownerRefsOf(latest))) throw err;
+    return deleteAt(client, resource, live, policy, signal);
+  }
+}
+
+async function deleteAt(
+  client: ApiClient,
+  resource: Resource,
+  obj: KubernetesObject,
+  policy: PropagationPolicy,
+  signal: AbortSignal,
+): Promise<boolean> {
   const body = {
     apiVersion: 'v1',
     kind: 'DeleteOptions',
     propagationPolicy: policy,
-    preconditions: { uid: uidOf(latest), resourceVersion: latest.metadata?.resourceVersion },
+    preconditions: { uid: uidOf(obj), resourceVersion: obj.metadata?.resourceVersion },
   };
   try {
-    await client.request('DELETE', resourcePath(resource, latest.metadata?.namespace, latest.metadata?.name ?? ''), {
+    await client.request('DELETE', resourcePath(resource, obj.metadata?.namespace, obj.metadata?.name ?? ''), {
       body,
       signal,
     });
