@@ -60,7 +60,11 @@ export async function collect(gc: Collector, ctx: ReconcileContext, req: Request
   const latest = await getLatest(gc.client, item.resource, obj, ctx.signal);
   if (latest === undefined || isTerminating(latest)) return;
   const current: Item = { object: latest, resource: item.resource };
-  const refs = await classifyReferences(gc.client, gc.graph, current, ownerRefsOf(latest), ctx.signal);
+  // The owners were just classified: only references that changed since the cached copy are looked at again.
+  const unchanged = JSON.stringify(ownerRefsOf(latest)) === JSON.stringify(ownerRefsOf(obj));
+  const refs = unchanged
+    ? first
+    : await classifyReferences(gc.client, gc.graph, current, ownerRefsOf(latest), ctx.signal);
   if (settled(gc, current, refs, false)) return;
   await act(gc, ctx, current, refs);
 }
