@@ -225,6 +225,24 @@ t.test('kubectl delete --cascade on ConfigMaps owning ConfigMaps', async (t) => 
     t.ok(await gone(ts, cmPath('two', 'dep')), 'and the object goes with its last owner');
   });
 
+  t.test('foreground deletion of two objects that block each other does not wait forever', async (t) => {
+    await newNamespace(ts, 'cycle');
+    const x = await create(ts, cmPath('cycle'), configMap('x'));
+    const y = await create(
+      ts,
+      cmPath('cycle'),
+      configMap('y', { ownerReferences: [refTo(x, { blockOwnerDeletion: true })] }),
+    );
+    const patched = await request(ts, 'PATCH', cmPath('cycle', 'x'), {
+      body: JSON.stringify({ metadata: { ownerReferences: [refTo(y, { blockOwnerDeletion: true })] } }),
+      contentType: 'application/merge-patch+json',
+    });
+    t.equal(patched.status, 200, patched.text);
+    const res = await ts.kubectl(['delete', 'configmap', 'x', '-n', 'cycle', '--cascade=foreground', '--timeout=60s']);
+    t.equal(res.code, 0, res.stderr);
+    t.ok(await gone(ts, cmPath('cycle', 'y')), 'both go');
+  });
+
   t.test('owners deleted while the collector is down are collected after it starts again', async (t) => {
     await family(ts, 'down', { a: {}, b: {} });
     await family(ts, 'down-orphan', { c: {} });
