@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { InvalidOptionError, Manager, silentLogger, type Controller, type Logger } from '@berth/controller-runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
+import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -31,6 +32,7 @@ export interface ControllerManagerOptions {
   /** Run the controllers only while holding the Lease (false: always, for a single process). @default enabled */
   readonly leaderElection?: LeaderElectionConfig | false;
   readonly namespace?: NamespaceControllerOptions;
+  readonly garbageCollector?: GarbageCollectorOptions;
 }
 
 export interface RunningControllers {
@@ -75,6 +77,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
   try {
     const namespace = await addNamespaceController(manager, options.namespace);
     controllers.set(namespace.name, namespace);
+    const garbageCollector = await addGarbageCollector(manager, options.garbageCollector);
+    controllers.set(garbageCollector.name, garbageCollector);
     await manager.start();
   } catch (err) {
     await manager.close();

@@ -13,3 +13,9 @@ export {
   type NamespaceControllerOptions,
 } from './namespace/namespace-controller.js';
 export { NamespaceDeletionError } from './namespace/errors.js';
+export {
+  addGarbageCollector,
+  garbageCollectorComponent,
+  type GarbageCollectorOptions,
+} from './garbage-collector/garbage-collector.js';
+export { GarbageCollectionError } from './garbage-collector/errors.js';

@@ -22,6 +22,8 @@ export async function request(
     if (token !== '') headers['Authorization'] = `Bearer ${token}`;
     if (options.contentType !== undefined) headers['Content-Type'] = options.contentType;
     if (options.accept !== undefined) headers['Accept'] = options.accept;
+    // Node sends a DELETE's body unframed (no chunking by default for DELETE): say how long it is.
+    if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
     const req = httpsRequest(new URL(path, ts.url), { method, headers, ca: ts.caCert }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

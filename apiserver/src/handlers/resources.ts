@@ -9,6 +9,7 @@ import type { ResourceRequest } from '../http/request-info.js';
 import type { ObjectStore, ObjectScope, Subresource, WriteOptions } from '../objects/object-store.js';
 import { cloneJson, isPlainObject, type KubeObject } from '../objects/object.js';
 import { buildFilter, type ObjectFilter } from '../objects/selectors.js';
+import { parseDeletePropagation, type DeletePropagation } from '../objects/deletion.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
 import { applyMergePatch } from '../patch/merge-patch.js';
 import type { JsonValue } from '../patch/json-value.js';
@@ -176,13 +177,16 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       if (resource.strategy.undeletable?.has(info.name!)) throw undeletable(resource, info.name!);
       const options = { ...(await deleteOptions(req, query)), user: call.user, warnings: [] };
       const { object, gone } = await deps.objects.delete(scope, info.name!, options);
-      if (!gone || resource.strategy.returnsDeletedObject === true)
+      // 202 only for the deprecated orphanDependents=false, as Kubernetes answers (clients rely on 200 otherwise).
+      if (!gone)
+        return { status: options.orphanDependents === false ? 202 : 200, body: object, warnings: options.warnings };
+      if (resource.strategy.returnsDeletedObject === true)
         return { status: 200, body: object, warnings: options.warnings };
       return { status: 200, body: successStatus(resource, object), warnings: options.warnings };
     }
     case 'deletecollection': {
       if (resource.strategy.deleteCollection === false) throw methodNotAllowed('DELETE', info.resource);
-      const options = await deleteOptions(req, query);
+      const { preconditions: _, ...options } = await deleteOptions(req, query);
       const filter = buildFilter(
         resource,
         query.get('labelSelector') ?? undefined,
@@ -195,7 +199,7 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
           deleted.push(
             (
               await deps.objects.delete({ resource, namespace: item.metadata.namespace }, item.metadata.name ?? '', {
-                dryRun: options.dryRun,
+                ...options,
                 user: call.user,
               })
             ).object,
@@ -341,7 +345,7 @@ function writeOptions(
 async function deleteOptions(
   req: IncomingMessage,
   query: URLSearchParams,
-): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
+): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } } & DeletePropagation> {
   const raw = await readBody(req);
   let body: Record<string, unknown> = {};
   if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
@@ -357,14 +361,7 @@ async function deleteOptions(
   const preconditions: { uid?: string; resourceVersion?: string } = {};
   if (typeof pre?.['uid'] === 'string') preconditions.uid = pre['uid'];
   if (typeof pre?.['resourceVersion'] === 'string') preconditions.resourceVersion = pre['resourceVersion'];
-  const policy = body['propagationPolicy'] ?? query.get('propagationPolicy');
-  if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(String(policy))) {
-    throw new ApiError(
-      'Invalid',
-      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan", "nil"`,
-    );
-  }
-  return { dryRun: isDryRun(dryRunValues), preconditions };
+  return { dryRun: isDryRun(dryRunValues), preconditions, ...parseDeletePropagation(body, query) };
 }
 
 function successStatus(resource: Resource, obj: KubeObject) {

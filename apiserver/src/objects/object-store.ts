@@ -30,6 +30,7 @@ import type { Store, StoredValue } from '../storage/interface.js';
 import { validateMetadataTypes, validateObjectMeta, validateMetadataUpdate } from './metadata-validation.js';
 import { cloneJson, jsonEqual, nowTimestamp, type KubeObject } from './object.js';
 import type { ObjectFilter } from './selectors.js';
+import { planDeletion, validateGcFinalizers, type DeletePropagation } from './deletion.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -47,7 +48,7 @@ export interface WriteOptions {
   readonly user?: UserInfo;
 }
 
-export interface DeleteOptions {
+export interface DeleteOptions extends DeletePropagation {
   readonly dryRun: boolean;
   readonly preconditions?: { uid?: string; resourceVersion?: string };
   readonly user?: UserInfo;
@@ -267,12 +268,19 @@ export class ObjectStore {
           this.admission,
           admissionAttributes('DELETE', scope, undefined, current, undefined, options),
         );
-        if (pendingFinalizers(resource.strategy, current).length > 0) {
-          if (isTerminating(current)) return { object: current, gone: false };
-          const next = cloneJson(current);
-          next.metadata.deletionTimestamp = nowTimestamp();
-          next.metadata.deletionGracePeriodSeconds = 0;
+        const plan = planDeletion(
+          resource.strategy,
+          cloneJson(current),
+          options,
+          (obj) => pendingFinalizers(resource.strategy, obj).length > 0,
+          new Date(),
+        );
+        if (plan.step === 'pending') return { object: current, gone: false };
+        if (plan.step === 'mark') {
+          const next = plan.object;
           resource.strategy.onTerminating?.(next);
+          // Deleting again what is already terminating, the same way, changes nothing: no write, no event.
+          if (jsonEqual(next, current)) return { object: current, gone: false };
           if (options.dryRun) return { object: next, gone: false };
           const toStore = this.#toStorage(resource, next);
           const result = await this.store.update(key, stored.modRevision, (rev) => render(toStore, rev));
@@ -382,6 +390,7 @@ export class ObjectStore {
   ): void {
     const { resource } = scope;
     const problems: FieldError[] = validateObjectMeta(obj.metadata, resource.namespaced, resource.kind === 'Namespace');
+    problems.push(...validateGcFinalizers(obj.metadata.finalizers ?? []));
     if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
     const { metadata: _, ...rest } = obj;
     const schemaProblems = validateAgainstSchema(rest, resource.schema);

@@ -21,4 +21,4 @@ export const cloneJson = <T>(v: T): T => jsonClone(v as JsonValue) as T;
 export const jsonEqual = (a: unknown, b: unknown): boolean => equalJson(a as JsonValue, b as JsonValue);
 
 /** Kubernetes timestamps: RFC 3339 UTC with whole seconds. */
-export const nowTimestamp = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+export const nowTimestamp = (at: Date = new Date()): string => at.toISOString().replace(/\.\d+Z$/, 'Z');

@@ -33,6 +33,11 @@ export interface Strategy {
   fieldsOf?(obj: KubeObject): Record<string, string>;
   /** Finalizers still holding a terminating object (default: metadata.finalizers). */
   pendingFinalizers?(obj: KubeObject): string[];
+  /**
+   * Graceful deletion (Kubernetes' CheckGracefulDelete): the grace period a delete gives the object, from the one
+   * the client asked for (DeleteOptions.gracePeriodSeconds). Absent: the kind is deleted without grace.
+   */
+  gracePeriodOnDelete?(obj: KubeObject, requested: number | undefined): number;
   /** Marks an object as terminating when a delete finds finalizers (e.g. a Namespace's phase). */
   onTerminating?(obj: KubeObject): void;
   /** Whether create keeps the `status` it is given although the kind has a status subresource (Node). */

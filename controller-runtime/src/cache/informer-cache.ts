@@ -1,7 +1,7 @@
 // The process's informers, one per kind and selector set, so every controller watching a kind shares one watch.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClient } from '../client/api-client.js';
-import { resourceId, type KindRef } from '../client/resource.js';
+import { resourceId, type KindRef, type Resource } from '../client/resource.js';
 import { checkNumber } from '../errors.js';
 import { SharedInformer, type Backoff } from './informer.js';
 
@@ -39,12 +39,7 @@ export class InformerCache {
     selector: InformerSelector = {},
   ): Promise<SharedInformer<T>> {
     const resource = await this.client.resolve(kind);
-    const key = [
-      resourceId(resource),
-      selector.namespace ?? '',
-      selector.labelSelector ?? '',
-      selector.fieldSelector ?? '',
-    ].join('\0');
+    const key = informerKey(resource, selector);
     let informer = this.#informers.get(key);
     if (informer === undefined) {
       informer = new SharedInformer(this.client, resource, {
@@ -57,6 +52,18 @@ export class InformerCache {
     }
     // One informer serves every T a caller names for this kind; the type is the caller's claim.
     return informer as unknown as SharedInformer<T>;
+  }
+
+  /**
+   * Stops and forgets the informer of a kind the API server no longer serves (a deleted CRD), so it does not retry
+   * its watch forever; whoever still holds it keeps its last contents. Asking for the kind again makes a new one.
+   */
+  async remove(kind: KindRef, selector: InformerSelector = {}): Promise<void> {
+    const key = informerKey(await this.client.resolve(kind), selector);
+    const informer = this.#informers.get(key);
+    if (informer === undefined) return;
+    this.#informers.delete(key);
+    await informer.stop();
   }
 
   /** How many informers (watches) the cache holds. */
@@ -84,3 +91,8 @@ export class InformerCache {
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
   }
 }
+
+const informerKey = (resource: Resource, selector: InformerSelector): string =>
+  [resourceId(resource), selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? ''].join(
+    '\0',
+  );

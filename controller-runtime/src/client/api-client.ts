@@ -267,7 +267,11 @@ export class ApiClient {
     if (tls.auth !== undefined && tls.auth !== null)
       headers['Authorization'] = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    if (body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
+    if (body !== undefined) {
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      // Node sends a DELETE's body unframed (DELETE is not chunked by default): the server needs its length.
+      headers['Content-Length'] = String(body.length);
+    }
     const send = secure ? https.request : http.request;
     return new Promise((resolve, reject) => {
       const req = send(

@@ -12,6 +12,9 @@ import { InvalidOptionError, isNotFound } from '../errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 
+/** Aggregation keys remembered (client-go's LRU size). */
+const maxRecorded = 4096;
+
 const events: Resource = { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
 
 export interface EventRecorderOptions {
@@ -74,6 +77,9 @@ export class EventRecorder {
     const now = new Date();
     const seen = this.#recorded.get(key);
     if (seen !== undefined) {
+      // Most recently used last, so the bound drops the oldest.
+      this.#recorded.delete(key);
+      this.#recorded.set(key, seen);
       try {
         seen.count += 1;
         await this.#client.patch(events, seen.namespace, seen.name, {
@@ -114,5 +120,8 @@ export class EventRecorder {
       count: 1,
     } as KubernetesObject);
     this.#recorded.set(key, { name, namespace, count: 1 });
+    // Bounded as client-go's correlator is (an LRU of 4096): a long-lived controller records Events about objects
+    // that are long gone (the garbage collector, one per object it deletes). Map order is insertion order.
+    if (this.#recorded.size > maxRecorded) this.#recorded.delete(this.#recorded.keys().next().value as string);
   }
 }

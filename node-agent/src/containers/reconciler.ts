@@ -168,7 +168,8 @@ export class ContainerReconciler implements Reconciler {
         .catch((err: unknown) =>
           this.#o.logger.warn({ id: uid, err: errorMessage(err) }, 'taking the container out of its Services failed'),
         );
-      await this.teardown(uid, c, grace);
+      // The delete's grace period (`kubectl delete --grace-period`, the API server's choice), as kubelet honours it.
+      await this.teardown(uid, c, c.metadata.deletionGracePeriodSeconds ?? grace);
       await this.#removeFinalizer(c);
       this.#o.events.forget(uid);
       return {};

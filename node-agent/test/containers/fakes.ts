@@ -178,11 +178,12 @@ export class FakeApi implements ContainerApi {
     });
   }
 
-  /** A delete: with finalizers it only sets deletionTimestamp. */
-  delete(name: string): void {
+  /** A delete: with finalizers it only sets deletionTimestamp (and the grace period, when the delete gives one). */
+  delete(name: string, gracePeriodSeconds?: number): void {
     const c = this.#must('default', name);
+    const grace = gracePeriodSeconds === undefined ? {} : { deletionGracePeriodSeconds: gracePeriodSeconds };
     if ((c.metadata.finalizers ?? []).length === 0) this.objects.delete(`default/${name}`);
-    else this.#store({ ...c, metadata: { ...c.metadata, deletionTimestamp: new Date().toISOString() } });
+    else this.#store({ ...c, metadata: { ...c.metadata, deletionTimestamp: new Date().toISOString(), ...grace } });
   }
 
   #must(namespace: string, name: string): Container {

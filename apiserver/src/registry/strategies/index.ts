@@ -3,6 +3,7 @@
 
 import type { Strategy } from '../strategy.js';
 import { configMapStrategy } from './configmap.js';
+import { containerStrategy } from './container.js';
 import { crdStrategy } from './crd.js';
 import { eventStrategy } from './event.js';
 import { namespaceStrategy } from './namespace.js';
@@ -19,6 +20,7 @@ const strategies = new Map<string, Strategy>([
   ['/Event', eventStrategy],
   ['/Node', nodeStrategy],
   ['apiextensions.k8s.io/CustomResourceDefinition', crdStrategy],
+  ['berth.dev/Container', containerStrategy],
 ]);
 
 export const strategyFor = (kind: string, group: string): Strategy | undefined => strategies.get(`${group}/${kind}`);
