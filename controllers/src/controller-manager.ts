@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { InvalidOptionError, Manager, silentLogger, type Controller, type Logger } from '@berth/controller-runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
+import { addServiceController, type ServiceControllerOptions } from './service/service-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -31,13 +32,14 @@ export interface ControllerManagerOptions {
   /** Run the controllers only while holding the Lease (false: always, for a single process). @default enabled */
   readonly leaderElection?: LeaderElectionConfig | false;
   readonly namespace?: NamespaceControllerOptions;
+  readonly service?: ServiceControllerOptions;
 }
 
 export interface RunningControllers {
   readonly manager: Manager;
   /** This process's leader-election identity (undefined without leader election). */
   readonly identity: string | undefined;
-  /** The controllers by name (`namespace`). */
+  /** The controllers by name (`namespace`, `service`). */
   readonly controllers: ReadonlyMap<string, Controller>;
   /** True while this process runs the controllers. */
   readonly isLeader: boolean;
@@ -75,6 +77,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
   try {
     const namespace = await addNamespaceController(manager, options.namespace);
     controllers.set(namespace.name, namespace);
+    const service = await addServiceController(manager, options.service);
+    controllers.set(service.name, service);
     await manager.start();
   } catch (err) {
     await manager.close();

@@ -13,3 +13,11 @@ export {
   type NamespaceControllerOptions,
 } from './namespace/namespace-controller.js';
 export { NamespaceDeletionError } from './namespace/errors.js';
+export {
+  addServiceController,
+  serviceControllerName,
+  type ServiceControllerOptions,
+} from './service/service-controller.js';
+export { rollbackAnnotation, revisionAnnotation, serviceLabel, templateHashLabel } from './service/labels.js';
+export { templateHash } from './service/template-hash.js';
+export { ServiceControllerError } from './service/errors.js';
