@@ -329,7 +329,8 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
     currentRevision: oldest?.hash ?? hash,
     updateRevision: hash,
     minAvailable: desired - fenceposts.maxUnavailable,
-    acted: created.names.length > 0 || deleted.length > 0,
+    // Replacing a finished replica is not progress (a template that exits would otherwise never time out).
+    acted: plan.delete.length > 0,
     now: new Date(now),
   });
   if (outcome.changed) {

@@ -20,7 +20,7 @@ export interface StatusInput {
   readonly currentRevision: string;
   readonly updateRevision: string;
   readonly minAvailable: number;
-  /** This pass created or deleted replicas. */
+  /** This pass deleted replicas by plan (old ones rolled away, or a scale down). */
   readonly acted: boolean;
   readonly now: Date;
 }
@@ -35,12 +35,17 @@ export interface StatusOutcome {
   readonly complete: boolean;
 }
 
-function sameCounts(a: ServiceStatus | undefined, b: Counts): boolean {
+/**
+ * Progress as the Deployment controller's DeploymentProgressing sees it: more updated or available replicas, or
+ * fewer old ones. Ready alone is not progress here: a crash-looping replica turns Ready for a moment at every
+ * restart, and counting that would keep a stalled rollout from ever reaching its deadline.
+ */
+function progressed(a: ServiceStatus | undefined, b: Counts): boolean {
+  const oldBefore = (a?.replicas ?? 0) - (a?.updatedReplicas ?? 0);
   return (
-    (a?.replicas ?? 0) === b.replicas &&
-    (a?.readyReplicas ?? 0) === b.readyReplicas &&
-    (a?.updatedReplicas ?? 0) === b.updatedReplicas &&
-    (a?.availableReplicas ?? 0) === b.availableReplicas
+    b.updatedReplicas > (a?.updatedReplicas ?? 0) ||
+    b.availableReplicas > (a?.availableReplicas ?? 0) ||
+    b.replicas - b.updatedReplicas < oldBefore
   );
 }
 
@@ -90,14 +95,14 @@ export function computeStatus(input: StatusInput): StatusOutcome {
       message: `Service "${name}" has successfully progressed to revision ${input.updateRevision}.`,
     });
   } else {
-    const progressed =
+    const moved =
       input.acted ||
-      !sameCounts(old, counts) ||
+      progressed(old, counts) ||
       old?.observedGeneration !== generation ||
       prev === undefined ||
       prev.reason === 'ServicePaused' ||
       prev.reason === 'NewRevisionAvailable';
-    if (progressed) {
+    if (moved) {
       // Progress: the deadline counts from now (lastUpdateTime moves even when nothing else does).
       set({
         type: 'Progressing',

@@ -10,6 +10,7 @@ import {
   type TestServer,
   type Teardown,
 } from '@berth/testkit';
+import { Watch } from '@kubernetes/client-node';
 import { startControllers, type RunningControllers } from '../../src/index.js';
 
 export interface ServiceCluster {
@@ -89,6 +90,8 @@ export function httpdService(
         metadata: { labels: { app: name } },
         spec: {
           image,
+          // busybox httpd as PID 1 ignores SIGTERM: do not wait 30 s for each replica that goes.
+          terminationGracePeriodSeconds: 1,
           command: ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www'],
           ...(Object.keys(env).length > 0 ? { env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })) } : {}),
         },
@@ -100,3 +103,36 @@ export function httpdService(
 
 export const isReady = (c: Container) =>
   c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
+
+/**
+ * Watches a namespace's Containers and keeps, after every event since `reset()`, the fewest Ready and not
+ * terminating ones seen (what serves traffic), so a test can assert a rollout never dipped below a floor.
+ */
+export async function watchServing(
+  ts: TestServer,
+  ns: string,
+): Promise<{ min(): number; now(): number; reset(): void; stop(): void }> {
+  const kc = ts.kubeConfig();
+  const state = new Map<string, Container>();
+  let min = Number.POSITIVE_INFINITY;
+  const serving = () =>
+    [...state.values()].filter((x) => x.metadata.deletionTimestamp === undefined && isReady(x)).length;
+  const req = await new Watch(kc).watch(
+    `/apis/berth.dev/v1alpha1/namespaces/${ns}/containers`,
+    {},
+    (type: string, obj: Container) => {
+      if (type === 'DELETED') state.delete(obj.metadata.name ?? '');
+      else state.set(obj.metadata.name ?? '', obj);
+      min = Math.min(min, serving());
+    },
+    () => undefined,
+  );
+  return {
+    min: () => min,
+    now: serving,
+    reset: () => {
+      min = serving();
+    },
+    stop: () => req.abort(),
+  };
+}

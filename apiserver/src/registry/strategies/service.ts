@@ -16,6 +16,50 @@ function templateLabels(spec: Record<string, unknown>): Record<string, string> {
   return isPlainObject(metadata['labels']) ? (metadata['labels'] as Record<string, string>) : {};
 }
 
+const percent = /^[0-9]+%$/;
+
+/** maxSurge and maxUnavailable as Kubernetes validates a Deployment's (ValidateRollingUpdateDeployment). */
+function rollingUpdateErrors(spec: Record<string, unknown>): FieldError[] {
+  const strategy = isPlainObject(spec['strategy']) ? spec['strategy'] : {};
+  const ru = isPlainObject(strategy['rollingUpdate']) ? strategy['rollingUpdate'] : undefined;
+  if (ru === undefined) return [];
+  const problems: FieldError[] = [];
+  const zero: Record<string, boolean> = {};
+  for (const key of ['maxSurge', 'maxUnavailable']) {
+    const v = ru[key];
+    const path = `spec.strategy.rollingUpdate.${key}`;
+    if (v === undefined) continue;
+    if (typeof v === 'number') {
+      if (v < 0) problems.push(invalid(path, v, 'must be greater than or equal to 0'));
+      zero[key] = v === 0;
+    } else if (typeof v === 'string') {
+      if (!percent.test(v)) {
+        problems.push(
+          invalid(
+            path,
+            v,
+            "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+          ),
+        );
+      } else {
+        zero[key] = Number.parseInt(v, 10) === 0;
+        if (key === 'maxUnavailable' && Number.parseInt(v, 10) > 100)
+          problems.push(invalid(path, v, 'must not be greater than 100%'));
+      }
+    }
+  }
+  // Defaults: maxSurge 1, maxUnavailable 0 (crds/service.yaml); both 0 could never make progress.
+  if ((zero['maxSurge'] ?? false) && (zero['maxUnavailable'] ?? true))
+    problems.push(
+      invalid(
+        'spec.strategy.rollingUpdate.maxUnavailable',
+        ru['maxUnavailable'] ?? 0,
+        'may not be 0 when `maxSurge` is 0',
+      ),
+    );
+  return problems;
+}
+
 export const serviceStrategy: Strategy = {
   validate(obj) {
     const spec = specOf(obj);
@@ -31,7 +75,7 @@ export const serviceStrategy: Strategy = {
     if (parsed === null || parsed.length === 0)
       return [invalid('spec.selector', selector, 'empty selector is invalid for service')];
     const labels = templateLabels(spec);
-    const problems: FieldError[] = [];
+    const problems: FieldError[] = rollingUpdateErrors(spec);
     if (!matchesLabels(parsed, labels))
       problems.push(invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
     return problems;
