@@ -33,6 +33,11 @@ export interface ControllerManagerOptions {
   readonly leaderElection?: LeaderElectionConfig | false;
   readonly namespace?: NamespaceControllerOptions;
   readonly service?: ServiceControllerOptions;
+  /**
+   * Which controllers run, as kube-controller-manager's --controllers: names, '*' for all, '-name' to leave one
+   * out (['*', '-service']). @default ['*']
+   */
+  readonly controllers?: readonly string[];
 }
 
 export interface RunningControllers {
@@ -75,10 +80,14 @@ export async function startControllers(options: ControllerManagerOptions): Promi
   });
   const controllers = new Map<string, Controller>();
   try {
-    const namespace = await addNamespaceController(manager, options.namespace);
-    controllers.set(namespace.name, namespace);
-    const service = await addServiceController(manager, options.service);
-    controllers.set(service.name, service);
+    if (enabled(options.controllers, 'namespace')) {
+      const namespace = await addNamespaceController(manager, options.namespace);
+      controllers.set(namespace.name, namespace);
+    }
+    if (enabled(options.controllers, 'service')) {
+      const service = await addServiceController(manager, options.service);
+      controllers.set(service.name, service);
+    }
     await manager.start();
   } catch (err) {
     await manager.close();
@@ -93,4 +102,11 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     },
     close: () => manager.close(),
   };
+}
+
+/** kube-controller-manager's rule: a name is on if listed, off if listed with '-', else on when '*' is listed. */
+function enabled(list: readonly string[] | undefined, name: string): boolean {
+  const l = list ?? ['*'];
+  if (l.includes(`-${name}`)) return false;
+  return l.includes(name) || l.includes('*');
 }
