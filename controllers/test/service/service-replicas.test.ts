@@ -2,7 +2,9 @@
 // names `<service>-<hash>-<suffix>`, each serving; `kubectl scale` up and down converges through the scale
 // subresource; status and the revision are recorded; Containers matching the selector are adopted and ones that
 // stop matching are released; a restarted controller finding nothing to do writes nothing.
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
+import { parseAllDocuments } from 'yaml';
 import type { Container } from '@berth/api';
 import { eventually, request } from '@berth/testkit';
 import { revisionAnnotation, templateHashLabel } from '../../src/index.js';
@@ -113,7 +115,7 @@ t.test('adopts a matching orphan, releases a replica that stops matching', async
     apiVersion: 'berth.dev/v1alpha1',
     kind: 'Container',
     metadata: { name: 'stray', namespace: 'svc-adopt', labels: { app: 'keep' } },
-    spec: { image: c.image, command: ['sleep', '3600'] },
+    spec: { image: c.image, command: ['sleep', '3600'], terminationGracePeriodSeconds: 1 },
   };
   t.equal((await c.apply(bare)).code, 0);
   t.equal((await c.apply(httpdService(c.image, 'keep', 'svc-adopt', { replicas: 2 }))).code, 0);
@@ -199,4 +201,36 @@ t.test('a restarted controller finding everything as it should be writes nothing
   service?.enqueue({ namespace: 'svc-resync', name: 'calm' });
   t.equal(await seen, 'success', 'reconciled once more after the restart');
   t.same(await snapshot(), before, 'no object changed');
+});
+
+t.test("manifests/examples/demo.yaml's Service runs as its comments say", async (t) => {
+  const text = await readFile(new URL('../../../manifests/examples/demo.yaml', import.meta.url), 'utf8');
+  const docs = parseAllDocuments(text).map(
+    (d) => d.toJS() as { kind: string; spec?: { template?: { spec: { image: string } } } },
+  );
+  const ns = docs.find((d) => d.kind === 'Namespace');
+  const svc = docs.find((d) => d.kind === 'Service');
+  t.ok(ns && svc);
+  // The example pulls from `berth up`'s registry on :5000; this test's registry is on another port.
+  const spec = svc!.spec!.template!.spec;
+  spec.image = spec.image.replace('127.0.0.1:5000', c.registryAddress);
+  t.equal((await c.apply(ns!, svc!)).code, 0);
+  t.ok(
+    await eventually(async () => (await c.service('demo', 'api')).status?.availableReplicas === 2, 90_000),
+    'two replicas available',
+  );
+  const get = await c.kubectl(['get', 'svc', '-n', 'demo']);
+  t.match(get.stdout, /^NAME\s+DESIRED\s+READY\s+UP-TO-DATE\s+AVAILABLE/m);
+  t.match(get.stdout, /^api\s+2\s+2\s+2\s+2\s/m);
+  const hash = (await c.service('demo', 'api')).status?.updateRevision ?? '';
+  for (const x of await c.containers('demo')) {
+    t.match(x.metadata.name, new RegExp(`^api-${hash}-`));
+    const body = await fetch(`http://${x.status?.ips?.[0]?.ip}/`).then((r) => r.text());
+    t.equal(body.trim(), x.metadata.name, 'serves its own name');
+  }
+  t.equal((await c.kubectl(['scale', 'service/api', '-n', 'demo', '--replicas=4'])).code, 0);
+  t.ok(
+    await eventually(async () => (await c.service('demo', 'api')).status?.availableReplicas === 4, 90_000),
+    'scaled to four',
+  );
 });
