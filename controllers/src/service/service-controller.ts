@@ -3,6 +3,7 @@
 // selector, records the template as a revision, plans the rollout (rollout-plan.ts), creates and deletes replicas,
 // waits for the cache to show its writes, then writes status. It never deletes replicas because the Service is
 // being deleted: that is the garbage collector's job, by the ownerReferences it puts on them.
+import { setMaxListeners } from 'node:events';
 import {
   formatLabelSelector,
   labelSelectorFromMeta,
@@ -135,6 +136,8 @@ function safeSelector(svc: Service): ParsedLabelSelector | undefined {
 async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request): Promise<Result | void> {
   const { client, recorder } = deps;
   const { signal } = ctx;
+  // Each request in flight listens on the pass's signal; a burst of them is expected, not a leak.
+  setMaxListeners(deps.createBurst + 16, signal);
   const cached = asService(deps.services.get(req.namespace, req.name));
   // Gone, or being deleted: its replicas are the garbage collector's (ownerReferences), never deleted here.
   if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) return;
@@ -278,7 +281,7 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
     }
   }
 
-  const deleted = await deleteReplicas(client, [...finished, ...plan.delete], signal);
+  const deleted = await deleteReplicas(client, [...finished, ...plan.delete], deps.createBurst, signal);
   const created = await createReplicas(deps, service, createHash, createTemplate, plan.create, signal);
   if (created.names.length > 0)
     recorder.event(
@@ -354,8 +357,18 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
   if (waits.length > 0) return { requeueAfterMs: Math.min(...waits) + 50 };
 }
 
-async function deleteReplicas(client: ApiClient, doomed: readonly Container[], signal: AbortSignal): Promise<string[]> {
+async function deleteReplicas(
+  client: ApiClient,
+  doomed: readonly Container[],
+  burst: number,
+  signal: AbortSignal,
+): Promise<string[]> {
   const names: string[] = [];
+  for (let i = 0; i < doomed.length; i += burst) await deleteBatch(client, doomed.slice(i, i + burst), names, signal);
+  return names.sort();
+}
+
+async function deleteBatch(client: ApiClient, doomed: readonly Container[], names: string[], signal: AbortSignal) {
   await Promise.all(
     doomed.map(async (c) => {
       try {
@@ -369,7 +382,6 @@ async function deleteReplicas(client: ApiClient, doomed: readonly Container[], s
       }
     }),
   );
-  return names.sort();
 }
 
 /** `<service>-<hash>-<suffix>`, the service part cut so the name stays a DNS label (it is the hostname). */
