@@ -44,7 +44,14 @@ import {
 } from './replicas.js';
 import { planRollout, resolveFenceposts } from './rollout-plan.js';
 import { rollBack } from './rollback.js';
-import { configMaps, ensureRevision, listRevisions, pruneRevisions, revisionSelector } from './revisions.js';
+import {
+  configMaps,
+  ensureRevision,
+  listRevisions,
+  pruneRevisions,
+  revisionName,
+  revisionSelector,
+} from './revisions.js';
 import { computeStatus } from './service-status.js';
 import { randomSuffix, templateHash } from './template-hash.js';
 
@@ -203,11 +210,11 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
   const rev = await ensureRevision(client, service, revisions, hash, signal);
   if (rev.created)
     recorder.event(kube(service), 'Normal', 'NewRevision', `Recorded revision ${rev.revision} (template hash ${hash})`);
-  const revisionName = `${service.metadata.name}-${hash}`;
+  const revisionCm = revisionName(req.name, hash);
   await waitForCache(
     deps.revisions,
     () => {
-      const cm = deps.revisions.get(ns, revisionName) as
+      const cm = deps.revisions.get(ns, revisionCm) as
         | { metadata?: { annotations?: Record<string, string> } }
         | undefined;
       return cm?.metadata?.annotations?.[revisionAnnotation] === String(rev.revision);
