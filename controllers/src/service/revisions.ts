@@ -119,14 +119,28 @@ export async function ensureRevision(
   try {
     await client.create(configMaps, body as unknown as KubernetesObject, signal);
   } catch (err) {
-    // Made by an earlier pass whose cache had not caught up: number it now.
     if (!isAlreadyExists(err)) throw err;
+    // The name is taken: by an earlier pass of ours whose cache had not caught up, or by a deleted Service of the
+    // same name whose revisions were not collected (only one Service has a name at a time, so its owner is gone).
+    // Either way it is ours now, with this number, this template and this owner.
+    const found = await client.get<KubernetesObject>(
+      configMaps,
+      body.metadata.namespace,
+      body.metadata.name ?? '',
+      signal,
+    );
     await client.patch(
       configMaps,
-      service.metadata.namespace,
+      body.metadata.namespace,
       body.metadata.name ?? '',
       {
-        metadata: { annotations: { [revisionAnnotation]: String(next) } },
+        metadata: {
+          annotations: body.metadata.annotations,
+          labels: body.metadata.labels,
+          ownerReferences: body.metadata.ownerReferences,
+          resourceVersion: found.metadata?.resourceVersion,
+        },
+        data: body.data,
       },
       { signal },
     );
