@@ -4,7 +4,8 @@
 // ProgressDeadlineExceeded; the rollback annotation restores the previous revision; paused holds a rollout back;
 // the API server refuses a selector that does not match the template, negative replicas, a selector change.
 import t from 'tap';
-import type { Service } from '@berth/api';
+import type { Container, Service } from '@berth/api';
+import { Watch } from '@kubernetes/client-node';
 import { eventually } from '@berth/testkit';
 import { revisionAnnotation, templateHashLabel } from '../../src/index.js';
 import { httpdService, isReady, setUpServiceCluster, watchServing } from './cluster.js';
@@ -207,6 +208,39 @@ t.test('paused: a template change waits; resuming rolls it out', async (t) => {
     0,
   );
   t.ok(await converged('pause', 'web', 3), 'resumed and rolled out');
+});
+
+t.test('Recreate: every old replica is gone before the first new one is made', async (t) => {
+  await c.namespace('recreate');
+  const spec = { replicas: 2, strategy: { type: 'Recreate' } };
+  t.equal((await c.apply(httpdService(c.image, 'web', 'recreate', spec, { V: '1' }))).code, 0);
+  t.ok(await converged('recreate', 'web', 2));
+  const oldHash = (await c.service('recreate', 'web')).status?.updateRevision;
+  // Every Container seen, by name: its hash and when it was first seen and last seen existing.
+  const kc = c.ts.kubeConfig();
+  const seen = new Map<string, { hash: string | undefined; first: number; gone?: number }>();
+  const req = await new Watch(kc).watch(
+    '/apis/berth.dev/v1alpha1/namespaces/recreate/containers',
+    {},
+    (type: string, obj: Container) => {
+      const name = obj.metadata.name ?? '';
+      const e = seen.get(name) ?? { hash: obj.metadata.labels?.[templateHashLabel], first: performance.now() };
+      if (type === 'DELETED') e.gone = performance.now();
+      seen.set(name, e);
+    },
+    () => undefined,
+  );
+  t.teardown(() => req.abort());
+  t.ok(await eventually(() => seen.size === 2, 10_000));
+  t.equal((await c.apply(httpdService(c.image, 'web', 'recreate', spec, { V: '2' }))).code, 0);
+  t.ok(await converged('recreate', 'web', 2), 'the new template up');
+  const olds = [...seen.values()].filter((e) => e.hash === oldHash);
+  const news = [...seen.values()].filter((e) => e.hash !== oldHash);
+  t.equal(olds.length, 2);
+  t.equal(news.length, 2);
+  const lastOldGone = Math.max(...olds.map((e) => e.gone ?? Number.POSITIVE_INFINITY));
+  const firstNew = Math.min(...news.map((e) => e.first));
+  t.ok(lastOldGone <= firstNew, 'no new replica before the last old one was gone');
 });
 
 t.test('bad input: 422 for a selector not matching the template, negative replicas, a selector change', async (t) => {
