@@ -173,24 +173,20 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
     return; // the update brings the Service back with its new template
   }
 
+  // The Service as the API server has it now: still this one, not deleted (RecheckDeletionTimestamp).
+  const stillLive = async (): Promise<boolean> => {
+    try {
+      const live = (await client.get(services, ns, req.name, signal)) as unknown as Service;
+      return live.metadata.uid === uid && live.metadata.deletionTimestamp === undefined;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  };
+
   // Claim: adopt matching orphans, release what no longer matches.
   const candidates = deps.containers.list(ns).map(asContainer);
-  const claimed = await claimContainers(
-    client,
-    service,
-    selector,
-    candidates,
-    async () => {
-      try {
-        const live = (await client.get(services, ns, req.name, signal)) as unknown as Service;
-        return live.metadata.uid === uid && live.metadata.deletionTimestamp === undefined;
-      } catch (err) {
-        if (isNotFound(err)) return false;
-        throw err;
-      }
-    },
-    signal,
-  );
+  const claimed = await claimContainers(client, service, selector, candidates, stillLive, signal);
   if (claimed.adopted.length > 0)
     recorder.event(
       kube(service),
@@ -288,6 +284,8 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
     }
   }
 
+  // A cache that has not yet seen the Service's deletion must not make replicas nobody will own.
+  if (plan.create > 0 && !(await stillLive())) return;
   const deleted = await deleteReplicas(client, [...finished, ...plan.delete], deps.createBurst, signal);
   const created = await createReplicas(deps, service, createHash, createTemplate, plan.create, signal);
   if (created.names.length > 0)
