@@ -192,14 +192,14 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
       kube(service),
       'Normal',
       'Adopted',
-      `Adopted containers matching the selector: ${claimed.adopted.join(', ')}`,
+      `Adopted, matching the selector: ${someNames(claimed.adopted, 'container')}`,
     );
   if (claimed.released.length > 0)
     recorder.event(
       kube(service),
       'Normal',
       'Released',
-      `Released containers no longer matching the selector: ${claimed.released.join(', ')}`,
+      `Released, no longer matching the selector: ${someNames(claimed.released, 'container')}`,
     );
 
   // Record the template as the newest revision.
@@ -289,19 +289,9 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
   const deleted = await deleteReplicas(client, [...finished, ...plan.delete], deps.createBurst, signal);
   const created = await createReplicas(deps, service, createHash, createTemplate, plan.create, signal);
   if (created.names.length > 0)
-    recorder.event(
-      kube(service),
-      'Normal',
-      'SuccessfulCreate',
-      `Created replica${created.names.length > 1 ? 's' : ''}: ${created.names.join(', ')}`,
-    );
+    recorder.event(kube(service), 'Normal', 'SuccessfulCreate', `Created ${someNames(created.names, 'replica')}`);
   if (deleted.length > 0)
-    recorder.event(
-      kube(service),
-      'Normal',
-      'SuccessfulDelete',
-      `Deleted replica${deleted.length > 1 ? 's' : ''}: ${deleted.join(', ')}`,
-    );
+    recorder.event(kube(service), 'Normal', 'SuccessfulDelete', `Deleted ${someNames(deleted, 'replica')}`);
   if (created.error !== undefined) {
     recorder.event(kube(service), 'Warning', 'FailedCreate', `Error creating replica: ${messageOf(created.error)}`);
   }
@@ -447,6 +437,13 @@ async function createReplicas(
   return error === undefined
     ? { names }
     : { names, error: new ServiceControllerError('BERTH_SERVICE_CREATE', messageOf(error), { cause: error }) };
+}
+
+/** "3 replicas: a, b, c", naming at most 10 (an Event's message is for people, and Kubernetes cuts it at 1 KiB). */
+function someNames(names: readonly string[], noun: string): string {
+  const shown = names.slice(0, 10).join(', ');
+  const more = names.length > 10 ? ` and ${names.length - 10} more` : '';
+  return `${names.length} ${noun}${names.length === 1 ? '' : 's'}: ${shown}${more}`;
 }
 
 function messageOf(err: unknown): string {
