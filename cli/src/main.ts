@@ -90,6 +90,27 @@ program
     process.exit(await exec(name, command, opts));
   });
 
+const service = program.command('service').description("a Service's revisions and rollback");
+service
+  .command('history')
+  .description('list the revisions a Service keeps (the newest is current)')
+  .argument('<name>', 'the Service')
+  .option('-n, --namespace <namespace>', "the Service's namespace (default: the kubeconfig context's)")
+  .action(async (name: string, opts: { namespace?: string }) => {
+    const { serviceHistory } = await import('./commands/service.js');
+    await serviceHistory(name, opts);
+  });
+service
+  .command('rollback')
+  .description("put a previous revision's template back; the rollout then proceeds as for any change")
+  .argument('<name>', 'the Service')
+  .option('-n, --namespace <namespace>', "the Service's namespace (default: the kubeconfig context's)")
+  .option('--to-revision <n>', 'the revision to roll back to (default: the one before the current)')
+  .action(async (name: string, opts: { namespace?: string; toRevision?: string }) => {
+    const { serviceRollback } = await import('./commands/service.js');
+    await serviceRollback(name, opts);
+  });
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`berth: ${(e as Error).message}\n`);
   process.exit(1);

@@ -6,6 +6,7 @@ import { InvalidOptionError, Manager, silentLogger, type Controller, type Logger
 import type { KubeConfig } from '@kubernetes/client-node';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
 import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
+import { addServiceController, type ServiceControllerOptions } from './service/service-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -33,13 +34,19 @@ export interface ControllerManagerOptions {
   readonly leaderElection?: LeaderElectionConfig | false;
   readonly namespace?: NamespaceControllerOptions;
   readonly garbageCollector?: GarbageCollectorOptions;
+  readonly service?: ServiceControllerOptions;
+  /**
+   * Which controllers run, as kube-controller-manager's --controllers: names, '*' for all, '-name' to leave one
+   * out (['*', '-service']). @default ['*']
+   */
+  readonly controllers?: readonly string[];
 }
 
 export interface RunningControllers {
   readonly manager: Manager;
   /** This process's leader-election identity (undefined without leader election). */
   readonly identity: string | undefined;
-  /** The controllers by name (`namespace`). */
+  /** The controllers by name (`namespace`, `garbage-collector`, `service`). */
   readonly controllers: ReadonlyMap<string, Controller>;
   /** True while this process runs the controllers. */
   readonly isLeader: boolean;
@@ -75,10 +82,18 @@ export async function startControllers(options: ControllerManagerOptions): Promi
   });
   const controllers = new Map<string, Controller>();
   try {
-    const namespace = await addNamespaceController(manager, options.namespace);
-    controllers.set(namespace.name, namespace);
-    const garbageCollector = await addGarbageCollector(manager, options.garbageCollector);
-    controllers.set(garbageCollector.name, garbageCollector);
+    if (enabled(options.controllers, 'namespace')) {
+      const namespace = await addNamespaceController(manager, options.namespace);
+      controllers.set(namespace.name, namespace);
+    }
+    if (enabled(options.controllers, 'garbage-collector')) {
+      const garbageCollector = await addGarbageCollector(manager, options.garbageCollector);
+      controllers.set(garbageCollector.name, garbageCollector);
+    }
+    if (enabled(options.controllers, 'service')) {
+      const service = await addServiceController(manager, options.service);
+      controllers.set(service.name, service);
+    }
     await manager.start();
   } catch (err) {
     await manager.close();
@@ -93,4 +108,11 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     },
     close: () => manager.close(),
   };
+}
+
+/** kube-controller-manager's rule: a name is on if listed, off if listed with '-', else on when '*' is listed. */
+function enabled(list: readonly string[] | undefined, name: string): boolean {
+  const l = list ?? ['*'];
+  if (l.includes(`-${name}`)) return false;
+  return l.includes(name) || l.includes('*');
 }

@@ -19,3 +19,11 @@ export {
   type GarbageCollectorOptions,
 } from './garbage-collector/garbage-collector.js';
 export { GarbageCollectionError } from './garbage-collector/errors.js';
+export {
+  addServiceController,
+  serviceControllerName,
+  type ServiceControllerOptions,
+} from './service/service-controller.js';
+export { rollbackAnnotation, revisionAnnotation, serviceLabel, templateHashLabel } from './service/labels.js';
+export { templateHash } from './service/template-hash.js';
+export { ServiceControllerError } from './service/errors.js';

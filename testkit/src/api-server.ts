@@ -45,9 +45,10 @@ export interface TestServerOptions
   > {
   /**
    * Run berth's controllers (the namespace controller finishes namespace deletion) beside the server, as a real
-   * cluster does; they talk to it over the API with the admin kubeconfig. @default true
+   * cluster does; they talk to it over the API with the admin kubeconfig. A list picks them as
+   * kube-controller-manager's --controllers does (`['*', '-service']`). @default true
    */
-  readonly controllers?: boolean;
+  readonly controllers?: boolean | readonly string[];
 }
 
 export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
@@ -79,7 +80,14 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
   // One process alone: no leader election (it would write a Lease every few seconds for nothing).
   let controllers: RunningControllers | undefined;
   try {
-    controllers = withControllers ? await startControllers({ kubeconfig, leaderElection: false }) : undefined;
+    controllers =
+      withControllers === false
+        ? undefined
+        : await startControllers({
+            kubeconfig,
+            leaderElection: false,
+            ...(withControllers === true ? {} : { controllers: withControllers }),
+          });
   } catch (e) {
     await server.close();
     await store.close();

@@ -7,6 +7,7 @@ export {
   type TestServer,
   type TestServerOptions,
 } from './api-server.js';
+export { startTestAgent, type TestAgent } from './node-agent.js';
 export { makeBusyboxRootfs, makeDataRoot } from './busybox-rootfs.js';
 export { pushBusybox } from './busybox-image.js';
 export { eventually } from './eventually.js';

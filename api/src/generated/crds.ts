@@ -3372,6 +3372,20 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     "paused": {
                       "type": "boolean",
                       "description": "Pause rolling updates: template changes are recorded but not rolled out."
+                    },
+                    "revisionHistoryLimit": {
+                      "type": "integer",
+                      "format": "int32",
+                      "description": "Number of old revisions (templates no replica runs any more) kept for rollback. Defaults to 10.",
+                      "minimum": 0,
+                      "default": 10
+                    },
+                    "progressDeadlineSeconds": {
+                      "type": "integer",
+                      "format": "int32",
+                      "description": "Seconds a rollout may go without progress before the Progressing condition turns False with reason ProgressDeadlineExceeded. Defaults to 600.",
+                      "minimum": 1,
+                      "default": 600
                     }
                   }
                 },
@@ -3460,6 +3474,11 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                             "type": "string",
                             "format": "date-time",
                             "description": "Last time the condition changed from one status to another."
+                          },
+                          "lastUpdateTime": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "Last time the condition was updated; for Progressing, the last time the rollout made progress."
                           },
                           "reason": {
                             "type": "string",

@@ -47,6 +47,14 @@ export interface ServiceSpec {
    * Pause rolling updates: template changes are recorded but not rolled out.
    */
   paused?: boolean;
+  /**
+   * Number of old revisions (templates no replica runs any more) kept for rollback. Defaults to 10.
+   */
+  revisionHistoryLimit?: number;
+  /**
+   * Seconds a rollout may go without progress before the Progressing condition turns False with reason ProgressDeadlineExceeded. Defaults to 600.
+   */
+  progressDeadlineSeconds?: number;
 }
 /**
  * Template of the Containers the service creates.

@@ -276,7 +276,15 @@ async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resour
     });
   }
   const options = writeOptions(deps, call, resource, part);
+  // A patch pins the object's version only if it names one itself; otherwise a concurrent write makes the store
+  // apply it again to the newer object instead of answering 409 (Kubernetes' patcher retries the same way).
+  const pins = patchPinsResourceVersion(type, body);
   const mutate = (current: KubeObject): KubeObject => {
+    const out = patchOnce(current);
+    if (!pins && isPlainObject(out.metadata)) delete out.metadata.resourceVersion;
+    return out;
+  };
+  const patchOnce = (current: KubeObject): KubeObject => {
     if (info.subresource === 'scale') {
       // A Scale is patched as a Scale (an apply of one sets what it names, like a merge patch), then written back.
       const scale = scaleOf(resource, current) as unknown as JsonValue;
@@ -308,6 +316,21 @@ async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resour
     body: info.subresource === 'scale' ? scaleOf(resource, object) : object,
     warnings: options.warnings,
   };
+}
+
+/** Whether the patch itself sets metadata.resourceVersion (a precondition the writer asked for). */
+function patchPinsResourceVersion(type: string, body: unknown): boolean {
+  if (type === 'application/json-patch+json')
+    return (
+      Array.isArray(body) &&
+      body.some(
+        (op) =>
+          isPlainObject(op) && typeof op['path'] === 'string' && op['path'].startsWith('/metadata/resourceVersion'),
+      )
+    );
+  if (!isPlainObject(body)) return false;
+  const meta = body['metadata'];
+  return isPlainObject(meta) && meta['resourceVersion'] !== undefined && meta['resourceVersion'] !== null;
 }
 
 function asObject(v: unknown): KubeObject {

@@ -9,6 +9,7 @@ import { eventStrategy } from './event.js';
 import { namespaceStrategy } from './namespace.js';
 import { nodeStrategy } from './node.js';
 import { secretStrategy } from './secret.js';
+import { serviceStrategy } from './service.js';
 
 export { crdCleanupFinalizer } from './crd.js';
 export { namespaceFinalizer } from './namespace.js';
@@ -21,6 +22,7 @@ const strategies = new Map<string, Strategy>([
   ['/Node', nodeStrategy],
   ['apiextensions.k8s.io/CustomResourceDefinition', crdStrategy],
   ['berth.dev/Container', containerStrategy],
+  ['berth.dev/Service', serviceStrategy],
 ]);
 
 export const strategyFor = (kind: string, group: string): Strategy | undefined => strategies.get(`${group}/${kind}`);

@@ -1,0 +1,254 @@
+// Service replicas: (1) `berth up` (API server, controllers, node agent in its own process, image cached) takes a
+// 20-replica Service from create to status.readyReplicas 20, side by side in each round with `podman run -d` of the
+// same 20 busybox containers, one after another and all at once; (2) a resync of a Service over 1,000 unchanged
+// Containers (no agent: they stay Pending) writes nothing, and what one such reconcile costs in controller CPU.
+//
+//   npx tsc -b && node --conditions=berth-src --import=tsx bench/service-replicas.ts [--runs N] [--replicas N]
+//        [--resync-replicas N] [--entry built|src]
+//
+// Needs root (crun, cgroups, overlay). On a 2-core machine shared with other work the numbers are indicative only.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import type { Service } from '@berth/api';
+import { startControllers } from '@berth/controllers';
+import { freePort, makeBusyboxRootfs, startTestServer } from '@berth/testkit';
+import { prepareHost } from '../node-agent/src/host/prepare-host.js';
+import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
+import { startBerth } from './api-process.js';
+import { startPeers } from './start-peers.js';
+import { median } from './timing.js';
+
+const execFileAsync = promisify(execFile);
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const runs = Number(arg('--runs') ?? 3);
+const replicas = Number(arg('--replicas') ?? 20);
+const resyncReplicas = Number(arg('--resync-replicas') ?? 1000);
+const entry = arg('--entry') === 'src' ? 'src' : 'built';
+const svcPath = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'services' };
+const ctrPath = { ...svcPath, plural: 'containers' };
+
+function service(name: string, n: number, image: string): object {
+  return {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name },
+    spec: {
+      replicas: n,
+      selector: { matchLabels: { app: name } },
+      strategy: { rollingUpdate: { maxSurge: '25%' } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { image, imagePullPolicy: 'IfNotPresent', command: ['sleep', '1000'], terminationGracePeriodSeconds: 0 },
+      },
+    },
+  };
+}
+
+/** Resolves once a watch on the Service sees `pred`. */
+async function serviceUntil(kc: KubeConfig, name: string, pred: (s: Service) => boolean, timeoutMs = 120_000) {
+  let abort: (() => void) | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: not there within ${timeoutMs} ms`)), timeoutMs);
+    void new Watch(kc)
+      .watch(
+        '/apis/berth.dev/v1alpha1/namespaces/default/services',
+        { fieldSelector: `metadata.name=${name}` },
+        (_type: string, obj: Service) => {
+          if (pred(obj)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+        () => undefined,
+      )
+      .then((req) => {
+        abort = () => req.abort();
+      });
+  });
+  return { done: done.finally(() => abort?.()) };
+}
+
+async function removeService(api: CustomObjectsApi, name: string): Promise<void> {
+  // No garbage collector yet: the Service first (so nothing recreates them), then its Containers.
+  await api.deleteNamespacedCustomObject({ ...svcPath, name });
+  await api.deleteCollectionNamespacedCustomObject({ ...ctrPath, labelSelector: `app=${name}` });
+  for (const until = Date.now() + 120_000; Date.now() < until; ) {
+    const left = (await api.listNamespacedCustomObject({ ...ctrPath, labelSelector: `app=${name}` })) as {
+      items: unknown[];
+    };
+    if (left.items.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name}: Containers not gone within 120 s`);
+}
+
+async function readyBench(): Promise<void> {
+  const host = await prepareHost();
+  const work = await mkdtemp(join(tmpdir(), 'berth-bench-service-'));
+  const registryPort = await freePort();
+  const registryDir = join(work, 'registry');
+  await execFileAsync(join(repo, 'hack', 'registry.sh'), [
+    'start',
+    '--port',
+    String(registryPort),
+    '--dir',
+    registryDir,
+  ]);
+  const berth = await startBerth({ agent: true, entry });
+  const rootfs = join(work, 'rootfs');
+  const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
+  const peers = startPeers(host, work, rootfs, config);
+  const samples = { berth: [] as number[], podmanSerial: [] as number[], podmanParallel: [] as number[] };
+  try {
+    await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${registryPort}`], {
+      env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'oci') },
+    });
+    const image = `127.0.0.1:${registryPort}/library/busybox:latest`;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'berth', server: berth.url, caData: Buffer.from(berth.caCert).toString('base64') }],
+      users: [{ name: 'admin', token: berth.token }],
+      contexts: [{ name: 'berth', cluster: 'berth', user: 'admin' }],
+      currentContext: 'berth',
+    });
+    const api = kc.makeApiClient(CustomObjectsApi);
+    for (const until = Date.now() + 30_000; ; ) {
+      const nodes = await kc.makeApiClient(CoreV1Api).listNode();
+      if (nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) break;
+      if (Date.now() > until) throw new Error('the node agent did not register a Ready Node within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await makeBusyboxRootfs(rootfs);
+    // Warm-up: the image is pulled once, so every round measures it cached.
+    const warm = await serviceUntil(kc, 'warm', (s) => s.status?.readyReplicas === 1);
+    await api.createNamespacedCustomObject({ ...svcPath, body: service('warm', 1, image) });
+    await warm.done;
+    await removeService(api, 'warm');
+
+    for (let round = 0; round < runs; round++) {
+      const name = `bench-${round}`;
+      const ready = await serviceUntil(kc, name, (s) => s.status?.readyReplicas === replicas);
+      const t0 = performance.now();
+      await api.createNamespacedCustomObject({ ...svcPath, body: service(name, replicas, image) });
+      await ready.done;
+      samples.berth.push(performance.now() - t0);
+      await removeService(api, name);
+
+      let serial = 0;
+      for (let i = 0; i < replicas; i++) serial += await peers.podman(`bench-${process.pid}-${round}-s${i}`);
+      samples.podmanSerial.push(serial);
+      // All at once: each call times its own run from the common start, so the slowest is the wall time.
+      const parallel = await Promise.all(
+        Array.from({ length: replicas }, (_, i) => peers.podman(`bench-${process.pid}-${round}-p${i}`)),
+      );
+      samples.podmanParallel.push(Math.max(...parallel));
+      console.log(
+        `round ${round}: berth ${samples.berth.at(-1)?.toFixed(0)} ms, podman serial ${serial.toFixed(0)} ms, podman parallel ${Math.max(...parallel).toFixed(0)} ms`,
+      );
+    }
+  } finally {
+    await berth.close();
+    await peers.cleanUp(`bench-${process.pid}-`);
+    await execFileAsync(join(repo, 'hack', 'registry.sh'), [
+      'stop',
+      '--port',
+      String(registryPort),
+      '--dir',
+      registryDir,
+    ]).catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  }
+  console.log(
+    `${replicas}-replica Service, busybox cached, create → readyReplicas ${replicas} (${runs} runs, medians)`,
+  );
+  console.log(`  berth up (API + service controller + node agent):   ${median(samples.berth).toFixed(0)} ms`);
+  console.log(
+    `  podman run -d × ${replicas}, one after another:         ${median(samples.podmanSerial).toFixed(0)} ms`,
+  );
+  console.log(
+    `  podman run -d × ${replicas}, all at once:               ${median(samples.podmanParallel).toFixed(0)} ms`,
+  );
+}
+
+async function resyncBench(): Promise<void> {
+  const ts = await startTestServer({ controllers: false });
+  const options = { kubeconfig: ts.kubeconfig, leaderElection: false, controllers: ['service'] } as const;
+  try {
+    const kc = ts.kubeConfig();
+    const api = kc.makeApiClient(CustomObjectsApi);
+    let ctl = await startControllers(options);
+    const made = await serviceUntil(kc, 'many', (s) => s.status?.replicas === resyncReplicas, 600_000);
+    const t0 = performance.now();
+    await api.createNamespacedCustomObject({ ...svcPath, body: service('many', resyncReplicas, 'busybox') });
+    await made.done;
+    const createMs = performance.now() - t0;
+    await ctl.close();
+    const listRv = async () =>
+      ((await api.listNamespacedCustomObject({ ...ctrPath })) as { metadata: { resourceVersion: string } }).metadata
+        .resourceVersion;
+    const before = await listRv();
+
+    // A fresh manager: its first pass over the Service is the resync; then more passes, timed.
+    ctl = await startControllers(options);
+    const controller = ctl.controllers.get('service')!;
+    const passes = 20;
+    const cpu: number[] = [];
+    const wall: number[] = [];
+    for (let i = 0; i <= passes; i++) {
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const off = controller.observe((req, outcome, err) => {
+          if (req.name !== 'many') return;
+          off();
+          if (outcome === 'success' || outcome === 'requeue-after') resolve();
+          else reject(err instanceof Error ? err : new Error(outcome));
+        });
+        controller.enqueue({ namespace: 'default', name: 'many' });
+      });
+      const used = process.cpuUsage(c0);
+      if (i > 0) {
+        cpu.push((used.user + used.system) / 1000);
+        wall.push(performance.now() - w0);
+      }
+    }
+    await ctl.close();
+    const after = await listRv();
+    console.log(
+      `resync of a Service over ${resyncReplicas} unchanged Containers (no agent; API server in this process)`,
+    );
+    console.log(
+      `  the controller created the ${resyncReplicas} replicas in           ${(createMs / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `  writes during ${passes + 1} passes after a restart:               ${before === after ? 0 : `some (rv ${before} → ${after})`}`,
+    );
+    console.log(
+      `  one pass: median wall ${median(wall).toFixed(1)} ms, CPU ${median(cpu).toFixed(1)} ms (server and controller share the process)`,
+    );
+  } finally {
+    await ts.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/service-replicas needs root (crun, cgroups, overlay)');
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  await readyBench();
+  await resyncBench();
+}
+
+await main();

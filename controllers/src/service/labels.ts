@@ -1,0 +1,13 @@
+// The labels and annotations the service controller writes, in one place.
+
+/** On every replica and revision: the hash of the template it was made from (Kubernetes' pod-template-hash). */
+export const templateHashLabel = 'berth.dev/template-hash';
+/** On every revision ConfigMap: the Service it records (a revision is found by this label, not by its name). */
+export const serviceLabel = 'berth.dev/service';
+/** On the Service and its revision ConfigMaps: the revision number (Kubernetes' deployment.kubernetes.io/revision). */
+export const revisionAnnotation = 'berth.dev/revision';
+/**
+ * On a Service, set by a user: roll back to this revision number ("0" or "": the one before the current), as
+ * extensions/v1beta1 DeploymentRollback did; the controller rewrites spec.template and removes the annotation.
+ */
+export const rollbackAnnotation = 'berth.dev/rollback-to';
