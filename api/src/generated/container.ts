@@ -121,6 +121,33 @@ export interface ContainerSpec {
     [k: string]: string;
   };
   /**
+   * Node taints the container tolerates, as a Pod's tolerations. The scheduler places it only on nodes whose NoSchedule and NoExecute taints it tolerates.
+   *
+   * Items: Tolerates the taints matching key, value and effect.
+   */
+  tolerations?: {
+    /**
+     * Taint key to match; empty with operator Exists matches every taint.
+     */
+    key?: string;
+    /**
+     * Exists (any value) or Equal (the value below). Defaults to Equal.
+     */
+    operator?: 'Exists' | 'Equal';
+    /**
+     * Taint value to match with operator Equal.
+     */
+    value?: string;
+    /**
+     * Taint effect to match: NoSchedule, PreferNoSchedule or NoExecute; empty matches all.
+     */
+    effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+    /**
+     * With effect NoExecute, how long the container stays bound to a node after the taint appears (then, if it belongs to a Service, it is deleted and replaced elsewhere). Unset means the node lifecycle controller's grace period.
+     */
+    tolerationSeconds?: number;
+  }[];
+  /**
    * Node the container runs on. Set by the scheduler; setting it by hand bypasses scheduling.
    */
   nodeName?: string;

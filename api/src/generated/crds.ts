@@ -1169,6 +1169,47 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "type": "string"
                       }
                     },
+                    "tolerations": {
+                      "type": "array",
+                      "description": "Node taints the container tolerates, as a Pod's tolerations. The scheduler places it only on nodes whose NoSchedule and NoExecute taints it tolerates.",
+                      "x-kubernetes-list-type": "atomic",
+                      "items": {
+                        "type": "object",
+                        "description": "Tolerates the taints matching key, value and effect.",
+                        "properties": {
+                          "key": {
+                            "type": "string",
+                            "description": "Taint key to match; empty with operator Exists matches every taint."
+                          },
+                          "operator": {
+                            "type": "string",
+                            "description": "Exists (any value) or Equal (the value below). Defaults to Equal.",
+                            "enum": [
+                              "Exists",
+                              "Equal"
+                            ]
+                          },
+                          "value": {
+                            "type": "string",
+                            "description": "Taint value to match with operator Equal."
+                          },
+                          "effect": {
+                            "type": "string",
+                            "description": "Taint effect to match: NoSchedule, PreferNoSchedule or NoExecute; empty matches all.",
+                            "enum": [
+                              "NoSchedule",
+                              "PreferNoSchedule",
+                              "NoExecute"
+                            ]
+                          },
+                          "tolerationSeconds": {
+                            "type": "integer",
+                            "format": "int64",
+                            "description": "With effect NoExecute, how long the container stays bound to a node after the taint appears (then, if it belongs to a Service, it is deleted and replaced elsewhere). Unset means the node lifecycle controller's grace period."
+                          }
+                        }
+                      }
+                    },
                     "nodeName": {
                       "type": "string",
                       "description": "Node the container runs on. Set by the scheduler; setting it by hand bypasses scheduling."
@@ -3252,6 +3293,47 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                               "description": "Labels a Node must have for the container to be scheduled onto it.",
                               "additionalProperties": {
                                 "type": "string"
+                              }
+                            },
+                            "tolerations": {
+                              "type": "array",
+                              "description": "Node taints the container tolerates, as a Pod's tolerations. The scheduler places it only on nodes whose NoSchedule and NoExecute taints it tolerates.",
+                              "x-kubernetes-list-type": "atomic",
+                              "items": {
+                                "type": "object",
+                                "description": "Tolerates the taints matching key, value and effect.",
+                                "properties": {
+                                  "key": {
+                                    "type": "string",
+                                    "description": "Taint key to match; empty with operator Exists matches every taint."
+                                  },
+                                  "operator": {
+                                    "type": "string",
+                                    "description": "Exists (any value) or Equal (the value below). Defaults to Equal.",
+                                    "enum": [
+                                      "Exists",
+                                      "Equal"
+                                    ]
+                                  },
+                                  "value": {
+                                    "type": "string",
+                                    "description": "Taint value to match with operator Equal."
+                                  },
+                                  "effect": {
+                                    "type": "string",
+                                    "description": "Taint effect to match: NoSchedule, PreferNoSchedule or NoExecute; empty matches all.",
+                                    "enum": [
+                                      "NoSchedule",
+                                      "PreferNoSchedule",
+                                      "NoExecute"
+                                    ]
+                                  },
+                                  "tolerationSeconds": {
+                                    "type": "integer",
+                                    "format": "int64",
+                                    "description": "With effect NoExecute, how long the container stays bound to a node after the taint appears (then, if it belongs to a Service, it is deleted and replaced elsewhere). Unset means the node lifecycle controller's grace period."
+                                  }
+                                }
                               }
                             },
                             "nodeName": {

@@ -20,7 +20,9 @@ const verbsOf = (subresource: string): string[] =>
       ? ['create', 'get']
       : subresource === 'finalize'
         ? ['update']
-        : subresourceVerbs;
+        : subresource === 'binding'
+          ? ['create']
+          : subresourceVerbs;
 
 /** Which aggregated discovery version the Accept header asks for, if any (v2 preferred). */
 export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
@@ -47,6 +49,8 @@ function subresourcesOf(r: Resource): { name: string; kind: { group: string; ver
     out.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
   if (r.strategy.finalize !== undefined)
     out.push({ name: 'finalize', kind: { group: r.group, version: r.version, kind: r.kind } });
+  if (r.strategy.binding !== undefined)
+    out.push({ name: 'binding', kind: { group: r.group, version: r.version, kind: 'Binding' } });
   for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? [])
     out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
   return out;

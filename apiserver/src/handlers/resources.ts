@@ -2,7 +2,7 @@
 // status and scale subresources, for every kind alike: no per-kind handlers.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, badRequest, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
+import { ApiError, badRequest, conflict, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
 import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
 import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
 import type { ResourceRequest } from '../http/request-info.js';
@@ -68,13 +68,17 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
     subresource !== undefined &&
     !(subresource === 'status' && resource.subresources.status) &&
     !(subresource === 'scale' && resource.subresources.scale !== undefined) &&
-    !(subresource === 'finalize' && resource.strategy.finalize !== undefined)
+    !(subresource === 'finalize' && resource.strategy.finalize !== undefined) &&
+    !(subresource === 'binding' && resource.strategy.binding !== undefined)
   ) {
     throw pathNotFound();
   }
   // finalize is written with PUT only, as on Kubernetes.
   if (subresource === 'finalize' && info.verb !== 'update')
     throw methodNotAllowed(req.method ?? '', `${info.resource}/finalize`);
+  // binding is created with POST only, as pods/binding.
+  if (subresource === 'binding' && info.verb !== 'create')
+    throw methodNotAllowed(req.method ?? '', `${info.resource}/binding`);
   // status and scale serve get, update and patch only: a DELETE or watch there must not reach the object itself.
   if ((subresource === 'status' || subresource === 'scale') && !['get', 'update', 'patch'].includes(info.verb))
     throw methodNotAllowed(req.method ?? '', `${info.resource}/${subresource}`);
@@ -148,6 +152,7 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       return undefined;
     }
     case 'create': {
+      if (subresource === 'binding') return bind(deps, scope, call);
       if (info.name !== undefined) throw methodNotAllowed('POST', `${info.resource}/${info.name}`);
       const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const options = writeOptions(deps, call, resource, 'main');
@@ -331,6 +336,53 @@ function patchPinsResourceVersion(type: string, body: unknown): boolean {
   if (!isPlainObject(body)) return false;
   const meta = body['metadata'];
   return isPlainObject(meta) && meta['resourceVersion'] !== undefined && meta['resourceVersion'] !== null;
+}
+
+/**
+ * POST …/NAME/binding with a Binding (`target: { kind: Node, name }`), as pods/binding: sets spec.nodeName of an
+ * unbound object, once. Bound already (to any node) or terminating is a 409, so two schedulers cannot both win.
+ */
+async function bind(deps: ResourceHandlerDeps, scope: ObjectScope, call: ResourceCall): Promise<Reply> {
+  const { info, req } = call;
+  const { resource } = scope;
+  const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
+  const target = body['target'];
+  const node = isPlainObject(target) && typeof target['name'] === 'string' ? target['name'] : '';
+  if (node === '') throw new ApiError('Invalid', `Binding "${info.name!}" is invalid: target.name: Required value`);
+  if (isPlainObject(target) && target['kind'] !== undefined && target['kind'] !== 'Node')
+    throw new ApiError(
+      'Invalid',
+      `Binding "${info.name!}" is invalid: target.kind: Unsupported value: "${String(target['kind'])}": supported values: "Node"`,
+    );
+  const options = writeOptions(deps, call, resource, 'binding');
+  const name = info.name!;
+  await deps.objects.update(
+    scope,
+    name,
+    'binding',
+    (current) => {
+      const spec = isPlainObject(current['spec']) ? current['spec'] : {};
+      const bound = typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
+      if (bound !== '')
+        throw conflict(resource, name, `${resource.singular} ${name} is already assigned to node "${bound}"`);
+      if (current.metadata.deletionTimestamp !== undefined)
+        throw conflict(resource, name, `${resource.singular} ${name} is being deleted, cannot be assigned to a node`);
+      const meta = isPlainObject(body['metadata']) ? body['metadata'] : {};
+      if (typeof meta['uid'] === 'string' && meta['uid'] !== current.metadata.uid)
+        throw conflict(
+          resource,
+          name,
+          `the UID in the precondition (${meta['uid']}) does not match the UID in record (${current.metadata.uid ?? ''}). The object might have been deleted and then recreated`,
+        );
+      return { ...current, spec: { ...spec, nodeName: node } };
+    },
+    options,
+  );
+  return {
+    status: 201,
+    body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
+    warnings: options.warnings,
+  };
 }
 
 function asObject(v: unknown): KubeObject {

@@ -8,9 +8,9 @@ import type { ResetFields, Strategy } from './strategy.js';
 
 /**
  * Which part of an object a write may change (the main resource ignores status; /status changes only status;
- * finalize, the kind's own finalize strategy: a Namespace's spec.finalizers).
+ * finalize and binding, the kind's own strategy for them: a Namespace's spec.finalizers, a Container's node).
  */
-export type Subresource = 'main' | 'status' | 'finalize';
+export type Subresource = 'main' | 'status' | 'finalize' | 'binding';
 
 /** Resets every field: a write to a part its kind does not have changes nothing. */
 const unchangeable: Strategy = {
@@ -22,6 +22,7 @@ const unchangeable: Strategy = {
 export function writeStrategy(resource: Resource, part: Subresource): Strategy {
   if (part === 'status') return statusStrategy(resource.strategy);
   if (part === 'finalize') return resource.strategy.finalize ?? unchangeable;
+  if (part === 'binding') return resource.strategy.binding ?? unchangeable;
   return resource.subresources.status ? mainStrategy(resource.strategy) : resource.strategy;
 }
 

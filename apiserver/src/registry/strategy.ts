@@ -50,6 +50,8 @@ export interface Strategy {
   readonly deleteCollection?: boolean;
   /** The kind's finalize subresource (Namespace's PUT …/finalize): the strategy of a write through it. */
   readonly finalize?: Strategy;
+  /** The kind's binding subresource (a Container's POST …/binding, as pods/binding): the strategy of the bind. */
+  readonly binding?: Strategy;
 }
 
 /** Finalizers that keep a terminating object alive under its kind's rules. */

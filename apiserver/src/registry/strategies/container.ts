@@ -1,6 +1,11 @@
-// Containers: deleted gracefully, as Kubernetes deletes a Pod (podStrategy.CheckGracefulDelete).
+// Containers: deleted gracefully, as Kubernetes deletes a Pod (podStrategy.CheckGracefulDelete); and bound once.
+// spec.nodeName is the binding: it may be given at create (bypassing the scheduler) or set once on an unbound
+// Container; after that it never changes, and the scheduler binds through POST …/containers/NAME/binding
+// (Kubernetes' pods/binding), which refuses a Container already bound or terminating.
 
-import type { KubeObject } from '../../objects/object.js';
+import { invalid, type FieldError } from '@berth/api';
+import { isPlainObject, type KubeObject } from '../../objects/object.js';
+import { applyReset } from '../status-strategy.js';
 import type { Strategy } from '../strategy.js';
 
 /** The grace period when neither the delete nor the spec names one (the CRD's default, as a Pod's). */
@@ -21,4 +26,30 @@ export function containerGracePeriod(obj: KubeObject, requested: number | undefi
     : defaultGraceSeconds;
 }
 
-export const containerStrategy: Strategy = { gracePeriodOnDelete: containerGracePeriod };
+const nodeNameOf = (obj: KubeObject): string => {
+  const spec = obj['spec'];
+  return isPlainObject(spec) && typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
+};
+
+export const containerStrategy: Strategy = {
+  gracePeriodOnDelete: containerGracePeriod,
+  validateUpdate(next, prev) {
+    const problems: FieldError[] = [];
+    const before = nodeNameOf(prev);
+    if (before !== '' && nodeNameOf(next) !== before)
+      problems.push(invalid('spec.nodeName', nodeNameOf(next), 'field is immutable once the container is bound'));
+    return problems;
+  },
+  binding: {
+    // The handler sets spec.nodeName on a copy of the stored object; nothing else of it may change here.
+    prepareForUpdate(next, prev) {
+      const nodeName = nodeNameOf(next);
+      const resourceVersion = next.metadata.resourceVersion;
+      applyReset({ allBut: [] }, next, prev);
+      next['spec'] = { ...(isPlainObject(prev['spec']) ? prev['spec'] : {}), nodeName };
+      if (resourceVersion === undefined) delete next.metadata.resourceVersion;
+      else next.metadata.resourceVersion = resourceVersion;
+    },
+    getResetFields: () => ({ allBut: ['spec'] }),
+  },
+};
