@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
 import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
 import { addServiceController, type ServiceControllerOptions } from './service/service-controller.js';
+import { addSchedulerController, type SchedulerOptions } from './scheduler/scheduler-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -40,6 +41,7 @@ export interface ControllerManagerOptions {
    * out (['*', '-service']). @default ['*']
    */
   readonly controllers?: readonly string[];
+  readonly scheduler?: SchedulerOptions;
 }
 
 export interface RunningControllers {
@@ -94,6 +96,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
       const service = await addServiceController(manager, options.service);
       controllers.set(service.name, service);
     }
+    if (enabled(options.controllers, 'scheduler'))
+      controllers.set('scheduler', await addSchedulerController(manager, options.scheduler));
     await manager.start();
   } catch (err) {
     await manager.close();

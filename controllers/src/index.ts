@@ -27,3 +27,8 @@ export {
 export { rollbackAnnotation, revisionAnnotation, serviceLabel, templateHashLabel } from './service/labels.js';
 export { templateHash } from './service/template-hash.js';
 export { ServiceControllerError } from './service/errors.js';
+export {
+  addSchedulerController,
+  schedulerName,
+  type SchedulerOptions,
+} from './scheduler/scheduler-controller.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { ApiServer, ensurePki, LevelStore, type ApiServerOptions } from '@berth/apiserver';
-import { startControllers, type RunningControllers } from '@berth/controllers';
+import { startControllers, type ControllerManagerOptions, type RunningControllers } from '@berth/controllers';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
 export const kubectlBinary = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -46,9 +46,10 @@ export interface TestServerOptions
   /**
    * Run berth's controllers (the namespace controller finishes namespace deletion) beside the server, as a real
    * cluster does; they talk to it over the API with the admin kubeconfig. A list picks them as
-   * kube-controller-manager's --controllers does (`['*', '-service']`). @default true
+   * kube-controller-manager's --controllers does (`['*', '-service']`); an object gives the controller manager's
+   * options (`{ nodeLifecycle: { nodeMonitorGracePeriodMs: 2000 } }`). @default true
    */
-  readonly controllers?: boolean | readonly string[];
+  readonly controllers?: boolean | readonly string[] | Omit<ControllerManagerOptions, 'kubeconfig'>;
 }
 
 export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
@@ -86,7 +87,11 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
         : await startControllers({
             kubeconfig,
             leaderElection: false,
-            ...(withControllers === true ? {} : { controllers: withControllers }),
+            ...(withControllers === true
+              ? {}
+              : Array.isArray(withControllers)
+                ? { controllers: withControllers as readonly string[] }
+                : (withControllers as Omit<ControllerManagerOptions, 'kubeconfig'>)),
           });
   } catch (e) {
     await server.close();

@@ -98,13 +98,12 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   let agent: NodeAgent | undefined;
   if (options.agent !== false) {
     try {
-      // Until a scheduler exists, the only node takes every unbound Container.
+      // The controller manager's scheduler binds Containers to this node (or to another agent's, `berth agent`).
       // Loaded only when it runs: the agent pulls in client-node (about 70 MB and a second of start-up).
       const { startNodeAgent } = await import('@berth/node-agent');
       agent = await startNodeAgent({
         kubeconfig: join(dataDir, 'kubeconfig'),
         root: join(dataDir, 'node'),
-        adoptUnbound: true,
         logger: logger.child({ component: 'node-agent' }),
         ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
         ...(options.allowHostPath !== undefined

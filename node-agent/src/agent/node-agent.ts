@@ -69,8 +69,9 @@ export interface NodeAgentOptions {
    */
   readonly defaultNetwork?: NetworkDefinition;
   /**
-   * Bind Containers whose spec.nodeName is empty to this node (all-in-one `berth up`). Binding is the scheduler's
-   * job: this convenience stays only until the scheduler lands, then goes. @default false
+   * Bind Containers whose spec.nodeName is empty to this node, for an agent-only set-up without a scheduler (the
+   * node agent's own tests). With a scheduler (`berth up`, `berth controllers`) leave it off: the agent then runs
+   * only what is bound to it. @default false
    */
   readonly adoptUnbound?: boolean;
   /** Registries spoken to over plain HTTP. @default loopback registries only */

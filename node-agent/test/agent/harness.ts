@@ -51,7 +51,9 @@ export async function setUpCluster(
   t: Teardown,
   options: { agent?: boolean; controllers?: boolean } = {},
 ): Promise<Cluster> {
-  const server = await startTestServer(options.controllers === false ? { controllers: false } : {});
+  // Agent-only, as these tests were written: the agent binds unbound Containers itself (adoptUnbound), so the
+  // scheduler stays out of the way (controllers/test/scheduler/ covers the two together).
+  const server = await startTestServer({ controllers: options.controllers === false ? false : ['*', '-scheduler'] });
   t.teardown(() => server.close());
   const registry = await startRegistry(t);
   await pushBusybox(t, registry.address);

@@ -1,0 +1,47 @@
+// The kinds the scheduler and the node lifecycle controller read and write, and the few fields of a v1 Node they use.
+import type { Resource } from '@berth/controller-runtime';
+import type { Condition } from '@berth/api';
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+export const containers: Resource = {
+  group: 'berth.dev',
+  version: 'v1alpha1',
+  plural: 'containers',
+  kind: 'Container',
+  namespaced: true,
+};
+export const volumes: Resource = {
+  group: 'berth.dev',
+  version: 'v1alpha1',
+  plural: 'volumes',
+  kind: 'Volume',
+  namespaced: true,
+};
+export const nodes: Resource = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
+export const leases: Resource = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+  namespaced: true,
+};
+
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: TaintEffect;
+  timeAdded?: string;
+}
+
+/** A v1 Node as JSON, only the fields berth's controllers read. */
+export interface Node extends KubernetesObject {
+  spec?: { unschedulable?: boolean; taints?: Taint[] };
+  status?: { allocatable?: Record<string, string>; conditions?: (Condition & { lastHeartbeatTime?: string })[] };
+}
+
+/** A coordination.k8s.io/v1 Lease as JSON. */
+export interface Lease extends KubernetesObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
+}
