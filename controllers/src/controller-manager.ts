@@ -7,6 +7,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
 import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
 import { addServiceController, type ServiceControllerOptions } from './service/service-controller.js';
+import {
+  addNodeLifecycleController,
+  type NodeLifecycleControllerOptions,
+} from './node-lifecycle/node-lifecycle-controller.js';
 import { addSchedulerController, type SchedulerOptions } from './scheduler/scheduler-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
@@ -42,6 +46,7 @@ export interface ControllerManagerOptions {
    */
   readonly controllers?: readonly string[];
   readonly scheduler?: SchedulerOptions;
+  readonly nodeLifecycle?: NodeLifecycleControllerOptions;
 }
 
 export interface RunningControllers {
@@ -96,6 +101,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
       const service = await addServiceController(manager, options.service);
       controllers.set(service.name, service);
     }
+    if (enabled(options.controllers, 'node-lifecycle'))
+      controllers.set('node-lifecycle', await addNodeLifecycleController(manager, options.nodeLifecycle));
     if (enabled(options.controllers, 'scheduler'))
       controllers.set('scheduler', await addSchedulerController(manager, options.scheduler));
     await manager.start();

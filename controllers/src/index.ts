@@ -32,3 +32,9 @@ export {
   schedulerName,
   type SchedulerOptions,
 } from './scheduler/scheduler-controller.js';
+export {
+  addNodeLifecycleController,
+  nodeLeaseNamespace,
+  type NodeLifecycleControllerOptions,
+} from './node-lifecycle/node-lifecycle-controller.js';
+export { notReadyTaint, unreachableTaint } from './node-lifecycle/node-health.js';

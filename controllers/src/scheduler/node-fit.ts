@@ -1,9 +1,7 @@
 // The scheduler's filters, as kube-scheduler's plugins: for one Container and one Node, every reason the Node
 // cannot take it (empty: it fits). Reasons are worded as kube-scheduler words them, so the summary reads the same.
 import { parseQuantity, quantityMilliValue, type Container } from '@berth/api';
-import type { Node, Taint } from './kinds.js';
-
-export type Toleration = NonNullable<Container['spec']['tolerations']>[number];
+import { tolerates, type Node } from '../kinds.js';
 
 /** The resources the scheduler counts: what a Container requests (requests, else limits) and a Node allocates. */
 const countedResources = ['cpu', 'memory', 'pids'] as const;
@@ -18,15 +16,6 @@ export function requestsOf(c: Container): Record<Counted, bigint> {
     if (q !== undefined) out[name] = quantityMilliValue(parseQuantity(q));
   }
   return out;
-}
-
-/** Whether `tolerations` tolerate `taint` (Kubernetes' Toleration.ToleratesTaint). */
-export function tolerates(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
-  return (tolerations ?? []).some((t) => {
-    if (t.effect !== undefined && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return t.key === undefined || t.key === '' || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-  });
 }
 
 export function isNodeReady(node: Node): boolean {

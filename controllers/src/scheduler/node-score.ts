@@ -2,8 +2,8 @@
 // NodeResourcesFit (least allocated): fewest replicas of the same group first, then no PreferNoSchedule taint it
 // does not tolerate, then the most room left; ties go to the node name, so a decision can be replayed.
 import { parseQuantity, quantityMilliValue, type Container } from '@berth/api';
-import type { Node } from './kinds.js';
-import { requestsOf, tolerates } from './node-fit.js';
+import { tolerates, type Node } from '../kinds.js';
+import { requestsOf } from './node-fit.js';
 
 /**
  * The replicas `c` should be spread with: the Containers of the same controller (its controlling ownerReference),

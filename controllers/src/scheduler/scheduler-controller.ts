@@ -18,7 +18,7 @@ import {
 } from '@berth/controller-runtime';
 import { setCondition, type Condition, type Container, type Volume } from '@berth/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { containers, nodes, volumes, type Node } from './kinds.js';
+import { containers, nodes, volumes, type Node } from '../kinds.js';
 import { unfitReasons, unschedulableMessage } from './node-fit.js';
 import { pickNode, type Candidate } from './node-score.js';
 

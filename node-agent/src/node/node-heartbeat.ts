@@ -1,7 +1,9 @@
 // Registers this node as a v1 Node and keeps it alive: a coordination.k8s.io/v1 Lease renewed every 10 s.
 //
 // As kubelet since 1.17: the Lease is the cheap, frequent heartbeat; the Node's status (capacity, nodeInfo,
-// the Ready condition's lastHeartbeatTime) is written at start and then only every `statusEveryRenewals` renewals.
+// the Ready condition's lastHeartbeatTime) is written at start and then only every `statusEveryRenewals` renewals,
+// or at the next renewal when the Node no longer says Ready (the node lifecycle controller marked it while the
+// agent was away).
 import { V1MicroTime, type V1Lease, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
 import { formatTime, setCondition } from '@berth/api';
 import { isConflict, isNotFound, type ClusterApi } from '../cluster/cluster-api.js';
@@ -149,7 +151,7 @@ export class NodeHeartbeat {
     try {
       await this.#renewLease();
       this.#renewals += 1;
-      if (this.#renewals % (this.#o.statusEveryRenewals ?? 6) === 0) {
+      if (this.#renewals % (this.#o.statusEveryRenewals ?? 6) === 0 || (await this.#marked())) {
         try {
           await this.#writeStatus();
         } catch (err) {
@@ -161,6 +163,20 @@ export class NodeHeartbeat {
     } catch (err) {
       this.#o.onError?.(err);
     }
+  }
+
+  /**
+   * Whether the Node says something other than Ready=True (the node lifecycle controller marked it Unknown while
+   * this agent was silent): then the status is posted at once, as kubelet posts a status that differs, instead of
+   * waiting for the next periodic write. The conditions read become the base of that write.
+   */
+  async #marked(): Promise<boolean> {
+    const node = await this.#o.api.getNode(this.#o.nodeName);
+    if (node === undefined) return false;
+    const conditions = (node.status?.conditions ?? []).map(wireCondition);
+    if (conditions.find((c) => c.type === 'Ready')?.status === 'True') return false;
+    this.#conditions = conditions;
+    return true;
   }
 
   /** Stops renewing; the Lease then expires on its own, which is how the cluster learns the node is gone. */

@@ -1,6 +1,7 @@
-// The kinds the scheduler and the node lifecycle controller read and write, and the few fields of a v1 Node they use.
+// The kinds the scheduler and the node lifecycle controller read and write, the few fields of a v1 Node and Lease
+// they use, and how a Container's tolerations match a Node's taints.
 import type { Resource } from '@berth/controller-runtime';
-import type { Condition } from '@berth/api';
+import type { Condition, Container } from '@berth/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 export const containers: Resource = {
@@ -45,3 +46,17 @@ export interface Node extends KubernetesObject {
 export interface Lease extends KubernetesObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
 }
+
+export type Toleration = NonNullable<Container['spec']['tolerations']>[number];
+
+/** Whether `tolerations` tolerate `taint` (Kubernetes' Toleration.ToleratesTaint); the matching one, if any. */
+export function toleration(tolerations: readonly Toleration[] | undefined, taint: Taint): Toleration | undefined {
+  return (tolerations ?? []).find((t) => {
+    if (t.effect !== undefined && t.effect !== taint.effect) return false;
+    if (t.operator === 'Exists') return t.key === undefined || t.key === '' || t.key === taint.key;
+    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+  });
+}
+
+export const tolerates = (tolerations: readonly Toleration[] | undefined, taint: Taint): boolean =>
+  toleration(tolerations, taint) !== undefined;

@@ -1,0 +1,239 @@
+// The node lifecycle controller, as Kubernetes' (pkg/controller/nodelifecycle): watches each Node's Lease in
+// kube-node-lease, which its agent renews every 10 s. A Lease not renewed for `nodeMonitorGracePeriodMs` turns
+// the Node's Ready condition Unknown (kubectl shows NotReady) and taints it node.kubernetes.io/unreachable
+// (NoSchedule and NoExecute); the Containers bound there are marked not Ready. After `evictionTimeoutMs` (or a
+// Container's own tolerationSeconds) the Containers a controller owns (a Service's replicas) are deleted, so their
+// controller makes new ones on Ready nodes; Containers without a controller stay bound, to run again when the node
+// comes back, as a `docker run` container stays with its host. When the agent renews again it posts Ready, and the
+// taints go.
+import {
+  InvalidOptionError,
+  apiStatusCode,
+  newControllerManagedBy,
+  type ApiClient,
+  type Controller,
+  type EventRecorder,
+  type Manager,
+  type Request,
+  type Result,
+  type SharedInformer,
+} from '@berth/controller-runtime';
+import { formatTime, setCondition, type Container } from '@berth/api';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { containers, leases, nodes, toleration, type Lease, type Node, type Taint } from '../kinds.js';
+import { sameTaints, taintsFor, type ReadyStatus } from './node-health.js';
+
+export const nodeLeaseNamespace = 'kube-node-lease';
+
+export interface NodeLifecycleControllerOptions {
+  /** A Node whose Lease is not renewed for this long is not Ready (Unknown). @default 40000 */
+  readonly nodeMonitorGracePeriodMs?: number;
+  /**
+   * How long after a Node turns unreachable (or not ready) the Containers a controller owns are deleted there, unless
+   * one tolerates the taint for another time. @default 60000
+   */
+  readonly evictionTimeoutMs?: number;
+}
+
+interface Caches {
+  readonly nodes: SharedInformer<KubernetesObject>;
+  readonly leases: SharedInformer<KubernetesObject>;
+  readonly containers: SharedInformer<KubernetesObject>;
+}
+
+/** When this process last saw each Node's Lease move: local time, so the agents' clocks do not matter. */
+type Health = Map<string, { renewTime: string; observedAt: number }>;
+
+const asContainer = (o: KubernetesObject) => o as unknown as Container;
+
+/** Adds the node lifecycle controller to `mgr`. */
+export async function addNodeLifecycleController(
+  mgr: Manager,
+  options: NodeLifecycleControllerOptions = {},
+): Promise<Controller> {
+  const graceMs = options.nodeMonitorGracePeriodMs ?? 40_000;
+  const evictionMs = options.evictionTimeoutMs ?? 60_000;
+  for (const [name, v] of [
+    ['nodeMonitorGracePeriodMs', graceMs],
+    ['evictionTimeoutMs', evictionMs],
+  ] as const)
+    if (!Number.isFinite(v) || v < 0) throw new InvalidOptionError(`${name} must be a number >= 0, got ${v}`);
+  const caches: Caches = {
+    nodes: await mgr.cache.informerFor(nodes),
+    leases: await mgr.cache.informerFor(leases, { namespace: nodeLeaseNamespace }),
+    containers: await mgr.cache.informerFor(containers),
+  };
+  const recorder = mgr.eventRecorder('berth-node-lifecycle-controller');
+  const health: Health = new Map();
+  return (
+    newControllerManagedBy(mgr)
+      .for(nodes)
+      .watches(leases, (l) => [{ name: l.metadata?.name ?? '' }], { namespace: nodeLeaseNamespace })
+      // A Container bound to a Node that is down is marked and, in time, evicted.
+      .watches(containers, (c) => {
+        const node = asContainer(c).spec.nodeName ?? '';
+        return node === '' ? [] : [{ name: node }];
+      })
+      .named('node-lifecycle')
+      .withOptions({ workers: 1, baseDelayMs: 100, maxDelayMs: 10_000, log: mgr.log })
+      .complete((ctx, req) =>
+        reconcileNode(mgr.client, caches, recorder, health, graceMs, evictionMs, req, ctx.signal, (m, f) =>
+          ctx.log.info(m, f),
+        ),
+      )
+  );
+}
+
+async function reconcileNode(
+  client: ApiClient,
+  caches: Caches,
+  recorder: EventRecorder,
+  health: Health,
+  graceMs: number,
+  evictionMs: number,
+  req: Request,
+  signal: AbortSignal,
+  log: (message: string, fields: Record<string, unknown>) => void,
+): Promise<Result | void> {
+  const node = caches.nodes.get(undefined, req.name) as Node | undefined;
+  if (node === undefined) {
+    health.delete(req.name);
+    return;
+  }
+  const now = Date.now();
+  const lease = caches.leases.get(nodeLeaseNamespace, req.name) as Lease | undefined;
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  // The heartbeat: the Lease's renewTime, else the Ready condition's (an agent that never made a Lease).
+  const renewTime = lease?.spec?.renewTime ?? ready?.lastHeartbeatTime ?? node.metadata?.creationTimestamp ?? '';
+  const seen = health.get(req.name);
+  if (seen === undefined || seen.renewTime !== String(renewTime))
+    health.set(req.name, { renewTime: String(renewTime), observedAt: now });
+  const silentMs = now - (health.get(req.name)?.observedAt ?? now);
+  const stale = silentMs >= graceMs;
+
+  let status: ReadyStatus = (ready?.status as ReadyStatus | undefined) ?? 'Unknown';
+  if (stale && status !== 'Unknown') {
+    await markUnknown(client, node, signal);
+    recorder.event(nodeTarget(node), 'Normal', 'NodeNotReady', `Node ${req.name} status is now: NodeNotReady`);
+    log('node not ready: lease not renewed', { node: req.name, silentMs });
+    status = 'Unknown';
+  }
+  const taints = taintsFor(node.spec?.taints, status, formatTime(new Date(now)));
+  if (!sameTaints(node.spec?.taints, taints)) {
+    await client.patch(
+      nodes,
+      undefined,
+      req.name,
+      { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } },
+      { signal },
+    );
+    if (status === 'True')
+      recorder.event(nodeTarget(node), 'Normal', 'NodeReady', `Node ${req.name} status is now: NodeReady`);
+  }
+  // Look again when the Lease would turn stale.
+  const recheck: Result = { requeueAfterMs: Math.max(graceMs - silentMs, 0) + 250 };
+  if (status === 'True') return stale ? {} : recheck;
+  // Renewing again but not yet Ready: the agent is back and will post its status; nothing is evicted meanwhile.
+  if (!stale && status === 'Unknown') return recheck;
+
+  const due = await evict(client, caches, recorder, req.name, taints, evictionMs, now, signal);
+  return due === undefined ? recheck : { requeueAfterMs: Math.min(recheck.requeueAfterMs!, due - now + 50) };
+}
+
+/** Ready=Unknown, as the node lifecycle controller writes it when the kubelet goes silent. */
+async function markUnknown(client: ApiClient, node: Node, signal: AbortSignal): Promise<void> {
+  const { conditions } = setCondition(node.status?.conditions, {
+    type: 'Ready',
+    status: 'Unknown',
+    reason: 'NodeStatusUnknown',
+    message: 'berth node agent stopped posting node status.',
+  });
+  await client.patch(
+    nodes,
+    undefined,
+    node.metadata?.name ?? '',
+    { metadata: { resourceVersion: node.metadata?.resourceVersion }, status: { conditions } },
+    { subresource: 'status', signal },
+  );
+}
+
+/**
+ * Marks the Containers on a Node that is down not Ready and deletes those a controller owns once their time is up;
+ * returns when the next one is due (ms since the epoch), if any.
+ */
+async function evict(
+  client: ApiClient,
+  caches: Caches,
+  recorder: EventRecorder,
+  nodeName: string,
+  taints: readonly Taint[],
+  evictionMs: number,
+  now: number,
+  signal: AbortSignal,
+): Promise<number | undefined> {
+  const noExecute = taints.filter((t) => t.effect === 'NoExecute');
+  let next: number | undefined;
+  for (const obj of caches.containers.list()) {
+    const c = asContainer(obj);
+    if (c.spec.nodeName !== nodeName || c.metadata.deletionTimestamp !== undefined) continue;
+    await markNotReady(client, c, signal);
+    if (!(c.metadata.ownerReferences ?? []).some((r) => r.controller === true)) continue;
+    // The earliest time any NoExecute taint it does not tolerate forever sends it away.
+    let at: number | undefined;
+    for (const taint of noExecute) {
+      const tol = toleration(c.spec.tolerations, taint);
+      if (tol !== undefined && tol.tolerationSeconds === undefined) continue;
+      const wait = tol?.tolerationSeconds !== undefined ? Math.max(tol.tolerationSeconds, 0) * 1000 : evictionMs;
+      const added = taint.timeAdded === undefined ? now : Date.parse(taint.timeAdded);
+      at = Math.min(at ?? Number.POSITIVE_INFINITY, added + wait);
+    }
+    if (at === undefined) continue;
+    if (at > now) {
+      next = Math.min(next ?? at, at);
+      continue;
+    }
+    try {
+      await client.delete(containers, c.metadata.namespace, c.metadata.name ?? '', {
+        preconditionUid: c.metadata.uid ?? '',
+        signal,
+      });
+    } catch (err) {
+      if (apiStatusCode(err) !== 404 && apiStatusCode(err) !== 409) throw err;
+      continue;
+    }
+    recorder.event(
+      containerTarget(c),
+      'Normal',
+      'TaintManagerEviction',
+      `Marking for deletion Container ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: node ${nodeName} is not ready`,
+    );
+  }
+  return next;
+}
+
+/** A Container on a lost node is not Ready (so traffic and rollouts stop counting it), as MarkPodsNotReady does. */
+async function markNotReady(client: ApiClient, c: Container, signal: AbortSignal): Promise<void> {
+  const { conditions, changed } = setCondition(c.status?.conditions, {
+    type: 'Ready',
+    status: 'False',
+    reason: 'NodeNotReady',
+    message: `node ${c.spec.nodeName ?? ''} is not ready`,
+  });
+  if (!changed) return;
+  try {
+    await client.patch(
+      containers,
+      c.metadata.namespace,
+      c.metadata.name ?? '',
+      { metadata: { resourceVersion: c.metadata.resourceVersion }, status: { conditions } },
+      { subresource: 'status', signal },
+    );
+  } catch (err) {
+    // Moved on meanwhile: its update brings this Node back here.
+    if (apiStatusCode(err) !== 404 && apiStatusCode(err) !== 409) throw err;
+  }
+}
+
+const nodeTarget = (n: Node): KubernetesObject => ({ ...n, apiVersion: 'v1', kind: 'Node' });
+const containerTarget = (c: Container): KubernetesObject =>
+  ({ ...c, apiVersion: 'berth.dev/v1alpha1', kind: 'Container' }) as unknown as KubernetesObject;
