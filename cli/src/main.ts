@@ -111,6 +111,82 @@ service
     await serviceRollback(name, opts);
   });
 
+/** Stops `close` on SIGTERM or SIGINT, then exits. */
+function stopOnSignals(name: string, close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`berth ${name}: ${signal}, shutting down\n`);
+    close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`berth ${name}: shutdown failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+program
+  .command('controllers')
+  .description('run the controller manager alone (scheduler, node lifecycle, …) with leader election on a Lease')
+  .requiredOption('--kubeconfig <path>', 'kubeconfig of the API server to work on')
+  .option('--no-leader-elect', 'act at once instead of waiting to hold the Lease kube-system/berth-controller-manager')
+  .option('--node-monitor-grace-period <seconds>', 'seconds without a Lease renewal before a Node is not Ready', Number)
+  .option('--pod-eviction-timeout <seconds>', 'seconds a Node is not Ready before its Service replicas move', Number)
+  .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .action(
+    async (opts: {
+      kubeconfig: string;
+      leaderElect: boolean;
+      nodeMonitorGracePeriod?: number;
+      podEvictionTimeout?: number;
+      logLevel: string;
+    }) => {
+      const { controllers } = await import('./commands/controllers.js');
+      const running = await controllers(opts);
+      process.stdout.write('berth controllers: started\n');
+      stopOnSignals('controllers', () => running.close());
+      // Stopped on its own (the Lease lost): exit, as kube-controller-manager does, for a supervisor to restart.
+      void running.closed.then(() => process.exit(1));
+    },
+  );
+
+program
+  .command('agent')
+  .description('run a node agent alone: registers a Node and runs the Containers bound to it')
+  .requiredOption('--kubeconfig <path>', 'kubeconfig of the API server to join')
+  .option('--node-name <name>', "the Node's name (default: the host name)")
+  .option('--data-dir <dir>', "this agent's images, layers and containers (default: /var/lib/berth/agents/NODE)")
+  .option('--runtime-root <dir>', "this agent's crun state (default: /run/berth/agents/NODE/crun)")
+  .option(
+    '--allow-host-path <dir>',
+    'let Containers mount hostPath volumes under this directory (repeatable; none by default)',
+    (dir: string, dirs: string[]) => [...dirs, dir],
+    [] as string[],
+  )
+  .option('--lease-renew-interval <seconds>', 'seconds between renewals of the Node Lease (default: 10)', Number)
+  .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .action(
+    async (opts: {
+      kubeconfig: string;
+      leaseRenewInterval?: number;
+      nodeName?: string;
+      dataDir?: string;
+      runtimeRoot?: string;
+      allowHostPath: string[];
+      logLevel: string;
+    }) => {
+      const { agent } = await import('./commands/agent.js');
+      const running = await agent(opts);
+      process.stdout.write(`berth agent: node ${running.nodeName} is up (data in ${running.root})\n`);
+      stopOnSignals('agent', () => running.close());
+    },
+  );
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`berth: ${(e as Error).message}\n`);
   process.exit(1);

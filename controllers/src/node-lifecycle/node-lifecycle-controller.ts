@@ -111,6 +111,8 @@ async function reconcileNode(
   const silentMs = now - (health.get(req.name)?.observedAt ?? now);
   const stale = silentMs >= graceMs;
 
+  // Just registered, its agent about to post its first status: nothing to judge until the grace period is over.
+  if (ready === undefined && !stale) return { requeueAfterMs: graceMs - silentMs + 250 };
   let status: ReadyStatus = (ready?.status as ReadyStatus | undefined) ?? 'Unknown';
   if (stale && status !== 'Unknown') {
     await markUnknown(client, node, signal);

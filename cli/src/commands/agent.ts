@@ -1,0 +1,43 @@
+// `berth agent`: one node agent alone against any berth API server, so another node joins (on this machine too):
+// it registers the Node, renews its Lease and runs the Containers the scheduler binds to it. Each agent keeps its
+// own data dir and runtime root (its containers, its crun state); the IP leases are the host's, shared by its agents.
+import { resolve } from 'node:path';
+import { createLogger } from '@berth/apiserver';
+import type { NodeAgent } from '@berth/node-agent';
+
+export interface AgentOptions {
+  readonly kubeconfig: string;
+  /** @default the host name */
+  readonly nodeName?: string;
+  /** Images, layers, containers. @default /var/lib/berth/agents/NODE */
+  readonly dataDir?: string;
+  /** crun's state. @default /run/berth/agents/NODE/crun */
+  readonly runtimeRoot?: string;
+  readonly allowHostPath?: readonly string[];
+  /** Seconds between Lease renewals (the controllers' grace period should be several of them). @default 10 */
+  readonly leaseRenewInterval?: number;
+  readonly logLevel?: string;
+}
+
+export async function agent(options: AgentOptions): Promise<NodeAgent> {
+  const { hostname } = await import('node:os');
+  const nodeName = options.nodeName ?? hostname();
+  const renew = options.leaseRenewInterval;
+  if (renew !== undefined && !(Number.isFinite(renew) && renew > 0))
+    throw new Error(`--lease-renew-interval must be a number of seconds > 0, got ${renew}`);
+  const logger = createLogger({ level: options.logLevel ?? 'info' }).child({ component: 'node-agent' });
+  const { startNodeAgent } = await import('@berth/node-agent');
+  return startNodeAgent({
+    kubeconfig: resolve(options.kubeconfig),
+    nodeName,
+    root: resolve(options.dataDir ?? `/var/lib/berth/agents/${nodeName}`),
+    runtimeRoot: resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`),
+    // The bridges are the host's, so their leases are too: every agent here allocates from one pool.
+    ipamDir: '/run/berth/ipam',
+    logger,
+    ...(renew !== undefined ? { leaseRenewIntervalMs: renew * 1000 } : {}),
+    ...(options.allowHostPath !== undefined && options.allowHostPath.length > 0
+      ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }
+      : {}),
+  });
+}

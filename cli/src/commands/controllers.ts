@@ -1,0 +1,49 @@
+// `berth controllers`: the controller manager alone (namespace, scheduler, node lifecycle, …) against any berth API
+// server, as kube-controller-manager runs: leader election on the Lease kube-system/berth-controller-manager, so
+// several can run and one acts. Exits non-zero if it stops on its own (its Lease lost), for a supervisor to restart.
+import { resolve } from 'node:path';
+import { createLogger } from '@berth/apiserver';
+import { startControllers } from '@berth/controllers';
+
+export interface ControllersOptions {
+  readonly kubeconfig: string;
+  /** Hold the Lease before acting. @default true */
+  readonly leaderElect?: boolean;
+  /** Seconds without a Lease renewal before a Node is not Ready. @default 40 */
+  readonly nodeMonitorGracePeriod?: number;
+  /** Seconds a Node is not Ready before its Service replicas are deleted (to be made again elsewhere). @default 60 */
+  readonly podEvictionTimeout?: number;
+  readonly logLevel?: string;
+}
+
+export interface RunningControllerManager {
+  /** Resolves when the manager has stopped, whoever stopped it. */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+const seconds = (name: string, v: number | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number of seconds >= 0, got ${v}`);
+  return v * 1000;
+};
+
+export async function controllers(options: ControllersOptions): Promise<RunningControllerManager> {
+  const grace = seconds('node-monitor-grace-period', options.nodeMonitorGracePeriod);
+  const eviction = seconds('pod-eviction-timeout', options.podEvictionTimeout);
+  const log = createLogger({ level: options.logLevel ?? 'info' }).child({ component: 'controller-manager' });
+  const running = await startControllers({
+    kubeconfig: resolve(options.kubeconfig),
+    logger: {
+      info: (message, fields) => log.info(fields ?? {}, message),
+      error: (message, fields) => log.error(fields ?? {}, message),
+    },
+    leaderElection: options.leaderElect === false ? false : {},
+    nodeLifecycle: {
+      ...(grace !== undefined ? { nodeMonitorGracePeriodMs: grace } : {}),
+      ...(eviction !== undefined ? { evictionTimeoutMs: eviction } : {}),
+    },
+  });
+  log.info({ identity: running.identity, controllers: [...running.controllers.keys()] }, 'controller manager started');
+  return { closed: running.manager.closed, close: () => running.close() };
+}
