@@ -148,7 +148,9 @@ program
     }) => {
       const { controllers } = await import('./commands/controllers.js');
       const running = await controllers(opts);
-      process.stdout.write('berth controllers: started\n');
+      process.stdout.write(
+        `berth controllers: started${running.identity === undefined ? '' : ` (identity ${running.identity})`}\n`,
+      );
       stopOnSignals('controllers', () => running.close());
       // Stopped on its own (the Lease lost): exit, as kube-controller-manager does, for a supervisor to restart.
       void running.closed.then(() => process.exit(1));

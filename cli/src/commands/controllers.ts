@@ -17,6 +17,8 @@ export interface ControllersOptions {
 }
 
 export interface RunningControllerManager {
+  /** Its leader-election identity (undefined without leader election). */
+  readonly identity: string | undefined;
   /** Resolves when the manager has stopped, whoever stopped it. */
   readonly closed: Promise<void>;
   close(): Promise<void>;
@@ -45,5 +47,5 @@ export async function controllers(options: ControllersOptions): Promise<RunningC
     },
   });
   log.info({ identity: running.identity, controllers: [...running.controllers.keys()] }, 'controller manager started');
-  return { closed: running.manager.closed, close: () => running.close() };
+  return { identity: running.identity, closed: running.manager.closed, close: () => running.close() };
 }
