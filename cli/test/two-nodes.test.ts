@@ -27,7 +27,7 @@ const names = { a: `node-a-${suffix}`, b: `node-b-${suffix}` };
 interface Container {
   metadata: { name: string; deletionTimestamp?: string };
   spec: { nodeName?: string };
-  status?: { phase?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
 const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json' });
@@ -126,6 +126,7 @@ async function container(name: string, owned: boolean): Promise<void> {
   if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${res.text}`);
 }
 
+const ready = async (name: string) => (await get(name))?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 const running = async (name: string) => (await get(name))?.status?.phase === 'Running';
 
 t.test('two agents join; one group of replicas spreads over both', async (t) => {
@@ -173,6 +174,7 @@ t.test('stopping an agent: its Node goes NotReady, its replicas are evicted, new
     "the lost node's replicas are evicted (Terminating until its agent returns)",
   );
   t.equal((await get('bare'))?.metadata.deletionTimestamp, undefined, 'the bare Container stays');
+  t.ok(await eventually(async () => (await ready('bare')) === 'False'), 'but is not Ready');
   // Their replacements (a Service controller's job; made by hand here) go to the live node only.
   for (const i of [5, 6]) await container(`web-${i}`, true);
   t.ok(await eventually(async () => (await running('web-5')) && (await running('web-6')), 60_000), 'replacements run');
@@ -195,5 +197,8 @@ t.test('stopping an agent: its Node goes NotReady, its replicas are evicted, new
     ),
     'the returning agent stops the evicted replicas, and they are gone',
   );
-  t.ok(await eventually(() => running('bare'), 30_000), 'the bare Container runs on its node again');
+  t.ok(
+    await eventually(async () => (await running('bare')) && (await ready('bare')) === 'True', 30_000),
+    'the bare Container runs on its node again, Ready',
+  );
 });
