@@ -165,6 +165,18 @@ t.test('nodeSelector, taints and tolerations', async (t) => {
   await deleteAll();
 });
 
+t.test('kubectl cordon keeps new Containers off a node; uncordon lets them back', async (t) => {
+  const cordon = await ts.kubectl(['cordon', 'n1']);
+  t.equal(cordon.code, 0, cordon.stderr);
+  for (const i of [1, 2]) await container(`after-cordon-${i}`, {}, { app: 'after' });
+  t.same([await boundTo('after-cordon-1'), await boundTo('after-cordon-2')], ['n2', 'n2'], 'both on n2');
+  const uncordon = await ts.kubectl(['uncordon', 'n1']);
+  t.equal(uncordon.code, 0, uncordon.stderr);
+  await container('after-cordon-3', {}, { app: 'after' });
+  t.equal(await boundTo('after-cordon-3'), 'n1', 'n1 takes work again (and has fewer of the group)');
+  await deleteAll();
+});
+
 t.test("a Volume's node pins the Containers that mount it", async (t) => {
   await post('/apis/berth.dev/v1alpha1/namespaces/default/volumes', {
     apiVersion: 'berth.dev/v1alpha1',
