@@ -5,7 +5,8 @@
 import t from 'tap';
 import { request, startTestServer, type TestServer } from '@berth/testkit';
 
-const ts: TestServer = await startTestServer();
+// No scheduler or node lifecycle controller: the fixture Node's conditions, taints and Events are the test's own.
+const ts: TestServer = await startTestServer({ controllers: ['*', '-scheduler', '-node-lifecycle'] });
 t.teardown(() => ts.close());
 const k = ts.kubectl;
 

@@ -15,7 +15,7 @@ const ctr = (spec: Record<string, unknown>, labels: Record<string, string> = { a
 
 t.test('server-side apply with two field managers', async (t) => {
   // No scheduler: it would write the unbound Container's Scheduled condition, a third manager this test does not mean.
-  const ts = await startTestServer({ controllers: { scheduler: false } });
+  const ts = await startTestServer({ controllers: ['*', '-scheduler'] });
   t.teardown(() => ts.close());
   const k = ts.kubectl;
   const a = await k(['apply', '--server-side', '--field-manager=alice', '-f', '-'], {

@@ -5,6 +5,9 @@ import * as k8s from '@kubernetes/client-node';
 import t from 'tap';
 import { eventually, kubectlBackground, request, startTestServer } from '@berth/testkit';
 
+// These tests count watch events on unbound Containers: no scheduler, whose Scheduled condition writes would add some.
+const noScheduler = { controllers: ['*', '-scheduler'] } as const;
+
 const container = (name: string, image = 'busybox') => ({
   apiVersion: 'berth.dev/v1alpha1',
   kind: 'Container',
@@ -13,7 +16,7 @@ const container = (name: string, image = 'busybox') => ({
 });
 
 t.test('kubectl get -w prints changes as another client writes', async (t) => {
-  const ts = await startTestServer();
+  const ts = await startTestServer(noScheduler);
   t.teardown(() => ts.close());
   await ts.kubectl(['apply', '-f', '-'], { input: JSON.stringify(container('first')) });
   const watch = kubectlBackground(ts, ['get', 'ctr', '-w']);
@@ -39,7 +42,7 @@ t.test('kubectl get -w prints changes as another client writes', async (t) => {
 t.test(
   'watch protocol: synthetic ADDED at 0, resume from a revision, 410 for compacted history, timeoutSeconds',
   async (t) => {
-    const ts = await startTestServer({ watchCacheCapacity: 8 });
+    const ts = await startTestServer({ ...noScheduler, watchCacheCapacity: 8 });
     t.teardown(() => ts.close());
     const create = (name: string) =>
       request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', {
@@ -105,7 +108,7 @@ t.test(
 );
 
 t.test('bookmarks when asked, watch-list initial events', async (t) => {
-  const ts = await startTestServer({ bookmarkIntervalMs: 200 });
+  const ts = await startTestServer({ ...noScheduler, bookmarkIntervalMs: 200 });
   t.teardown(() => ts.close());
   await request(ts, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/containers', {
     body: JSON.stringify(container('x')),
@@ -157,7 +160,7 @@ t.test('bookmarks when asked, watch-list initial events', async (t) => {
 });
 
 t.test('client-node informer sees every change once, across a restart', async (t) => {
-  const ts = await startTestServer();
+  const ts = await startTestServer(noScheduler);
   t.teardown(() => ts.close());
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(ts.kubeconfig);
