@@ -14,7 +14,7 @@ import { eventually, pushBusybox, request, startRegistry, startTestServer } from
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
 const ts = await startTestServer({
-  controllers: { nodeLifecycle: { nodeMonitorGracePeriodMs: 4_000, evictionTimeoutMs: 1_000 } },
+  controllers: { nodeLifecycle: { nodeMonitorGracePeriodMs: 8_000, evictionTimeoutMs: 1_000 } },
 });
 t.teardown(() => ts.close());
 const registry = await startRegistry(t);
