@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
 import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
 import { addServiceController, type ServiceControllerOptions } from './service/service-controller.js';
+import { addNetworkController, type NetworkControllerOptions } from './network/network-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -40,6 +41,7 @@ export interface ControllerManagerOptions {
    * out (['*', '-service']). @default ['*']
    */
   readonly controllers?: readonly string[];
+  readonly network?: NetworkControllerOptions;
 }
 
 export interface RunningControllers {
@@ -93,6 +95,10 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     if (enabled(options.controllers, 'service')) {
       const service = await addServiceController(manager, options.service);
       controllers.set(service.name, service);
+    }
+    if (enabled(options.controllers, 'network')) {
+      const network = await addNetworkController(manager, options.network);
+      controllers.set(network.name, network);
     }
     await manager.start();
   } catch (err) {

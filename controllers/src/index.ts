@@ -27,3 +27,8 @@ export {
 export { rollbackAnnotation, revisionAnnotation, serviceLabel, templateHashLabel } from './service/labels.js';
 export { templateHash } from './service/template-hash.js';
 export { ServiceControllerError } from './service/errors.js';
+export {
+  addNetworkController,
+  networkFinalizer,
+  type NetworkControllerOptions,
+} from './network/network-controller.js';

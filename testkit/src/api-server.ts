@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { ApiServer, ensurePki, LevelStore, type ApiServerOptions } from '@berth/apiserver';
-import { startControllers, type RunningControllers } from '@berth/controllers';
+import { startControllers, type ControllerManagerOptions, type RunningControllers } from '@berth/controllers';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
 export const kubectlBinary = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -49,10 +49,12 @@ export interface TestServerOptions
    * kube-controller-manager's --controllers does (`['*', '-service']`). @default true
    */
   readonly controllers?: boolean | readonly string[];
+  /** Options of those controllers (a network pool of the test's own, say). */
+  readonly controllerOptions?: Omit<ControllerManagerOptions, 'kubeconfig' | 'leaderElection' | 'controllers'>;
 }
 
 export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
-  const { controllers: withControllers = true, ...options } = testOptions;
+  const { controllers: withControllers = true, controllerOptions = {}, ...options } = testOptions;
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
   let store = await LevelStore.open({ dir: join(dir, 'store') });
@@ -84,6 +86,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       withControllers === false
         ? undefined
         : await startControllers({
+            ...controllerOptions,
             kubeconfig,
             leaderElection: false,
             ...(withControllers === true ? {} : { controllers: withControllers }),

@@ -1789,7 +1789,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "subnet": {
                       "type": "string",
-                      "description": "IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means allocated from the node agent's pool."
+                      "description": "IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (status.subnet)."
                     },
                     "gateway": {
                       "type": "string",
@@ -1853,11 +1853,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                   "properties": {
                     "phase": {
                       "type": "string",
-                      "description": "Pending, Ready or Failed.",
+                      "description": "Pending (no subnet yet), Ready, Failed (see the Ready condition) or Terminating (deletion waits for its Containers).",
                       "enum": [
                         "Pending",
                         "Ready",
-                        "Failed"
+                        "Failed",
+                        "Terminating"
                       ]
                     },
                     "observedGeneration": {
@@ -1877,6 +1878,49 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     "bridgeName": {
                       "type": "string",
                       "description": "The Linux bridge device."
+                    },
+                    "memberCount": {
+                      "type": "integer",
+                      "format": "int32",
+                      "description": "How many Containers have an address on the network.",
+                      "minimum": 0
+                    },
+                    "members": {
+                      "type": "array",
+                      "description": "The Containers with an address on the network, by name.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "name"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "A Container attached to the network.",
+                        "required": [
+                          "name"
+                        ],
+                        "properties": {
+                          "name": {
+                            "type": "string",
+                            "description": "Name of the Container (in the network's namespace)."
+                          },
+                          "ip": {
+                            "type": "string",
+                            "description": "The Container's address on this network."
+                          },
+                          "nodeName": {
+                            "type": "string",
+                            "description": "The node the Container runs on."
+                          }
+                        }
+                      }
+                    },
+                    "usedBy": {
+                      "type": "array",
+                      "description": "Containers that name the network in spec.networks (attached or not); deletion waits until none is left.",
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string"
+                      }
                     },
                     "conditions": {
                       "type": "array",
@@ -1957,6 +2001,18 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "description": "Subnet in use."
             },
             {
+              "name": "Gateway",
+              "type": "string",
+              "jsonPath": ".status.gateway",
+              "description": "Gateway address in use."
+            },
+            {
+              "name": "Containers",
+              "type": "integer",
+              "jsonPath": ".status.memberCount",
+              "description": "Containers with an address on the network."
+            },
+            {
               "name": "Status",
               "type": "string",
               "jsonPath": ".status.phase",
@@ -1969,17 +2025,17 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "description": "Time since the object was created."
             },
             {
-              "name": "Gateway",
-              "type": "string",
-              "jsonPath": ".status.gateway",
-              "description": "Gateway address in use.",
-              "priority": 1
-            },
-            {
               "name": "Bridge",
               "type": "string",
               "jsonPath": ".status.bridgeName",
               "description": "Linux bridge device.",
+              "priority": 1
+            },
+            {
+              "name": "Reason",
+              "type": "string",
+              "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason",
+              "description": "Why the network is or is not ready.",
               "priority": 1
             }
           ],

@@ -29,7 +29,7 @@ export interface NetworkSpec {
    */
   driver?: 'bridge';
   /**
-   * IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means allocated from the node agent's pool.
+   * IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (status.subnet).
    */
   subnet?: string;
   /**
@@ -68,9 +68,9 @@ export interface NetworkSpec {
  */
 export interface NetworkStatus {
   /**
-   * Pending, Ready or Failed.
+   * Pending (no subnet yet), Ready, Failed (see the Ready condition) or Terminating (deletion waits for its Containers).
    */
-  phase?: 'Pending' | 'Ready' | 'Failed';
+  phase?: 'Pending' | 'Ready' | 'Failed' | 'Terminating';
   /**
    * The most recent .metadata.generation observed by the network's controller.
    */
@@ -87,6 +87,33 @@ export interface NetworkStatus {
    * The Linux bridge device.
    */
   bridgeName?: string;
+  /**
+   * How many Containers have an address on the network.
+   */
+  memberCount?: number;
+  /**
+   * The Containers with an address on the network, by name.
+   *
+   * Items: A Container attached to the network.
+   */
+  members?: {
+    /**
+     * Name of the Container (in the network's namespace).
+     */
+    name: string;
+    /**
+     * The Container's address on this network.
+     */
+    ip?: string;
+    /**
+     * The node the Container runs on.
+     */
+    nodeName?: string;
+  }[];
+  /**
+   * Containers that name the network in spec.networks (attached or not); deletion waits until none is left.
+   */
+  usedBy?: string[];
   /**
    * Latest available observations of the network's state.
    */
