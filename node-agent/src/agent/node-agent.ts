@@ -15,7 +15,7 @@ import {
   requestOf,
   type Logger as RuntimeLogger,
 } from '@berth/controller-runtime';
-import type { Container, Service, Volume } from '@berth/api';
+import type { Container, Network, Service, Volume } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
@@ -24,6 +24,7 @@ import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
 import { NetworkDns } from '../network/dns-server.js';
+import { NetworkCleanup, networkKey } from '../network/network-cleanup.js';
 import { definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -234,6 +235,16 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const volumeCache = {
     get: (namespace: string, name: string) => volumeInformer.get(namespace, name) as unknown as Volume | undefined,
   };
+  const networkInformer = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'networks',
+    namespaced: true,
+    kind: 'Network',
+  });
+  const networkCache = {
+    get: (namespace: string, name: string) => networkInformer.get(namespace, name) as unknown as Network | undefined,
+  };
   const volumeSources = (c: Container): VolumeSources => {
     const namespace = c.metadata.namespace ?? '';
     return {
@@ -400,7 +411,47 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
     };
   }
+  const networkCleanup = new Controller({
+    name: 'network-cleanup',
+    reconciler: new NetworkCleanup({
+      networks,
+      cache: networkCache,
+      dns,
+      log: (message, fields) => logger.info(fields, message),
+    }),
+    workers: 1,
+    baseDelayMs: retryBackoff.baseMs,
+    maxDelayMs: retryBackoff.maxMs,
+    log: runtimeLogger(logger),
+  });
   const unwatchContainers = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
+  const networksOf = (obj: KubernetesObject) =>
+    ((obj as unknown as Container).spec?.networks ?? []).map((n) => ({
+      namespace: obj.metadata?.namespace ?? '',
+      name: n.name,
+    }));
+  // A Network that changes (its subnet allocated, an overlap settled) retries the Containers here that name it
+  // now, not after their back-off; one that goes is removed from this node once its Containers are.
+  const onNetwork = (obj: KubernetesObject) => {
+    const key = { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
+    networkCleanup.enqueue(key);
+    for (const c of containers.list())
+      if (c.metadata.namespace === key.namespace && (c.spec.networks ?? []).some((n) => n.name === key.name))
+        controller.enqueue({ namespace: key.namespace, name: c.metadata.name ?? '' });
+  };
+  const unwatchNetworks = networkInformer.addEventHandler({
+    add: onNetwork,
+    update: (_old, obj) => onNetwork(obj),
+    delete: (obj) =>
+      networkCleanup.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+  });
+  const unwatchLeavers = informer.addEventHandler({
+    add: () => undefined,
+    update: () => undefined,
+    delete: (obj) => {
+      for (const r of networksOf(obj)) networkCleanup.enqueue(r);
+    },
+  });
   // A Volume's users are Containers: every change of one re-checks the Volumes it names (protection, usedBy).
   const volumesOf = (obj: KubernetesObject) =>
     volumeRefs(obj as unknown as Container).map((name) => ({ namespace: obj.metadata?.namespace ?? '', name }));
@@ -422,6 +473,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const unwatch = () => {
     servicePorts?.unwatch();
     unwatchContainers();
+    unwatchNetworks();
+    unwatchLeavers();
     unwatchUsers();
     unwatchVolumes();
   };
@@ -469,7 +522,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       await manager.add(servicePorts.controller);
       servicePorts.controller.enqueue(servicePortsKey);
     }
+    await manager.add(networkCleanup);
     await manager.start();
+    // Networks removed from the cluster while this agent was down.
+    for (const n of await networks.networks()) {
+      const key = networkKey(n.id);
+      if (key !== undefined) networkCleanup.enqueue(key);
+    }
   } catch (err) {
     unwatch();
     await streaming?.close();

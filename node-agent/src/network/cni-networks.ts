@@ -1,12 +1,22 @@
 // Networks on the standard CNI plugins: bridge + host-local IPAM for each network, portmap for published ports,
 // each container in a named network namespace. What was done for a container is recorded in a JSON file before
-// the first plugin runs, so a DEL can undo it after any crash or restart.
+// the first plugin runs, so a DEL can undo it after any crash or restart; each network a container joined is
+// recorded too, so its bridge and leases can be removed once the network is gone from the cluster.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { runCommand } from '../host/run-command.js';
 import { Cni, CNI_VERSION, type CniResult, type NetworkConfigList, type PluginConfig } from './cni.js';
 import { NetworkError } from './errors.js';
 import { NetnsDir } from './netns.js';
-import type { Attachment, AttachRequest, NetworkAddress, NetworkDefinition, Networks, PortMapping } from './network.js';
+import type {
+  Attachment,
+  AttachRequest,
+  NetworkAddress,
+  NetworkDefinition,
+  Networks,
+  PortMapping,
+  RecordedNetwork,
+} from './network.js';
 import { portsClash, probePort } from './port-probe.js';
 
 export interface CniNetworksOptions {
@@ -117,14 +127,16 @@ const toAttachment = (r: AttachmentRecord): Attachment => ({
 
 export class CniNetworks implements Networks {
   readonly #recordsDir: string;
+  readonly #networksDir: string;
   readonly #ipamDir: string;
   readonly #netns: NetnsDir;
   readonly #cni: Cni;
-  /** Port checks and the records they read are serialised: two containers must not both win one port. */
+  /** Port checks, records and network removals are serialised: two containers must not both win one port. */
   #portLock: Promise<unknown> = Promise.resolve();
 
   constructor(options: CniNetworksOptions) {
     this.#recordsDir = path.join(options.stateDir, 'attachments');
+    this.#networksDir = path.join(options.stateDir, 'networks');
     this.#ipamDir = options.ipamDir ?? path.join(options.stateDir, 'ipam');
     this.#netns = new NetnsDir(options.netnsDir);
     this.#cni = options.cni ?? new Cni();
@@ -162,12 +174,11 @@ export class CniNetworks implements Networks {
     };
     const claim = async () => {
       if (ports.length > 0) await this.#checkPorts(id, ports);
+      for (const n of request.networks) await this.#recordNetwork(n);
       // Written before any plugin runs, so a crash in between leaves something detach can undo.
       await this.#write(record);
     };
-    const claimed = this.#portLock.then(claim);
-    this.#portLock = claimed.catch(() => undefined);
-    await claimed;
+    await this.#serialised(claim);
     try {
       await this.#netns.create(id);
       for (const n of record.networks) {
@@ -216,6 +227,76 @@ export class CniNetworks implements Networks {
       // Nothing recorded yet.
     }
     return [...ids];
+  }
+
+  /** The networks containers joined here and whose bridge may still exist. */
+  async networks(): Promise<RecordedNetwork[]> {
+    const out: RecordedNetwork[] = [];
+    let files: string[] = [];
+    try {
+      files = await readdir(this.#networksDir);
+    } catch {
+      // None recorded yet.
+    }
+    for (const f of files) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(await readFile(path.join(this.#networksDir, f), 'utf8')) as RecordedNetwork);
+      } catch {
+        // Torn by a crash mid-write: rewritten by the next attach.
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Removes network `id` from this node: its bridge, its leases, its record. False (and nothing removed) while a
+   * container's attachment still uses it.
+   */
+  async removeNetwork(id: string): Promise<boolean> {
+    return this.#serialised(async () => {
+      const recorded = (await this.networks()).find((n) => n.id === id);
+      for (const other of await this.list()) {
+        if ((await this.#read(other))?.networks.some((n) => n.config.name === id) === true) return false;
+      }
+      // host-local's folder of the network (its leases, last-reserved cursor and lock), then the bridge; the record
+      // last, so a crash in between leaves it for the next try.
+      await rm(path.join(this.#ipamDir, id), { recursive: true, force: true });
+      if (recorded !== undefined) {
+        const out = await runCommand('ip', ['link', 'del', recorded.bridge]);
+        if (out.code !== 0 && !/Cannot find device/i.test(out.stderr))
+          throw new NetworkError(
+            'NetworkPluginFailed',
+            `deleting bridge ${recorded.bridge} failed: ${out.stderr.trim()}`,
+          );
+      }
+      await rm(this.#networkPath(id), { force: true });
+      return true;
+    });
+  }
+
+  /** Runs `fn` after every claim or removal before it: port checks, records and removals see each other whole. */
+  #serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const done = this.#portLock.then(fn);
+    this.#portLock = done.catch(() => undefined);
+    return done;
+  }
+
+  #networkPath(id: string): string {
+    return path.join(this.#networksDir, `${id}.json`);
+  }
+
+  async #recordNetwork(n: NetworkDefinition): Promise<void> {
+    const rec: RecordedNetwork = { id: n.id ?? n.name, name: n.name, bridge: n.bridge, subnet: n.subnet };
+    const file = this.#networkPath(rec.id);
+    try {
+      if (JSON.stringify(JSON.parse(await readFile(file, 'utf8'))) === JSON.stringify(rec)) return;
+    } catch {
+      // Not recorded yet.
+    }
+    await mkdir(this.#networksDir, { recursive: true });
+    await writeFile(`${file}.tmp`, JSON.stringify(rec));
+    await rename(`${file}.tmp`, file);
   }
 
   async #checkPorts(id: string, ports: readonly PortMapping[]): Promise<void> {

@@ -86,6 +86,15 @@ export class NetworkDns {
     });
   }
 
+  /** Stops serving `network` on `gateway` (its bridge is going); not serving it is fine. */
+  async stop(network: string, gateway: string): Promise<void> {
+    const key = `${network}@${gateway}`;
+    const server = this.#servers.get(key);
+    this.#servers.delete(key);
+    const socket = await server?.catch(() => undefined);
+    if (socket !== undefined) await new Promise<void>((r) => socket.close(() => r()));
+  }
+
   async close(): Promise<void> {
     const servers = [...this.#servers.values()];
     this.#servers.clear();

@@ -16,6 +16,9 @@
 //                                    namespace. Nothing attached is fine.
 //   list()                           every id with a record or a namespace: the agent detaches the ones whose
 //                                    Container is gone (leftovers of a crash or of a forced delete).
+//   networks()                       the networks attach set up on this node (recorded before their bridge existed).
+//   removeNetwork(netId)             deletes a network's bridge and leases once no attachment uses it (false while one
+//                                    does): the agent calls it when the Network is gone from the cluster.
 
 /** A bridge network on this node. */
 export interface NetworkDefinition {
@@ -68,10 +71,21 @@ export interface Attachment {
   readonly ports: readonly PortMapping[];
 }
 
+/** A network as attach recorded it on this node. */
+export interface RecordedNetwork {
+  /** NetworkDefinition.id (or name). */
+  readonly id: string;
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: string;
+}
+
 export interface Networks {
   sandbox(id: string): Promise<string>;
   attach(id: string, request: AttachRequest): Promise<Attachment>;
   get(id: string): Promise<Attachment | undefined>;
   detach(id: string): Promise<void>;
   list(): Promise<string[]>;
+  networks(): Promise<RecordedNetwork[]>;
+  removeNetwork(netId: string): Promise<boolean>;
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Container } from '@berth/api';
-import { pushBusybox, startRegistry, startTestServer, type TestServer } from '@berth/testkit';
+import { pushBusybox, startRegistry, startTestServer, type TestServer, type TestServerOptions } from '@berth/testkit';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/index.js';
 import { prepareHost } from '../../src/host/prepare-host.js';
 import { CniNetworks } from '../../src/network/cni-networks.js';
@@ -49,9 +49,12 @@ export interface Cluster {
 
 export async function setUpCluster(
   t: Teardown,
-  options: { agent?: boolean; controllers?: boolean } = {},
+  options: { agent?: boolean; controllers?: boolean; server?: TestServerOptions } = {},
 ): Promise<Cluster> {
-  const server = await startTestServer(options.controllers === false ? { controllers: false } : {});
+  const server = await startTestServer({
+    ...options.server,
+    ...(options.controllers === false ? { controllers: false } : {}),
+  });
   t.teardown(() => server.close());
   const registry = await startRegistry(t);
   await pushBusybox(t, registry.address);
