@@ -1789,7 +1789,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "subnet": {
                       "type": "string",
-                      "description": "IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (status.subnet)."
+                      "description": "IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (10.214.0.0/16 in /24 blocks by default) into status.subnet."
                     },
                     "gateway": {
                       "type": "string",
@@ -1806,7 +1806,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "internal": {
                       "type": "boolean",
-                      "description": "If true, members get no route outside the network (no masquerade). Defaults to false."
+                      "description": "If true, members get no route outside the network and no traffic is forwarded between it and anything else (no masquerade, no published ports reaching it from other networks). Defaults to false (members reach outside through the gateway, masqueraded)."
                     },
                     "mtu": {
                       "type": "integer",
@@ -1817,8 +1817,18 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "dns": {
                       "type": "boolean",
-                      "description": "Whether members resolve each other by name on this network. Defaults to true.",
+                      "description": "Whether the network has a name server on its gateway, where members resolve each other by name. false means no server, and members whose first network this is get the host's name servers in /etc/resolv.conf (loopback ones left out, as Docker does). Defaults to true.",
                       "default": true
+                    },
+                    "dnsUpstreams": {
+                      "type": "array",
+                      "description": "Name servers (an IPv4 address, optionally with :port) that the network's name server forwards the names it does not know to, in order. Unset means such names are NXDOMAIN.",
+                      "maxItems": 3,
+                      "x-kubernetes-list-type": "atomic",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^\\d{1,3}(\\.\\d{1,3}){3}(:\\d{1,5})?$"
+                      }
                     },
                     "driverOptions": {
                       "type": "object",

@@ -24,7 +24,7 @@ import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
 import { NetworkDns } from '../network/dns-server.js';
-import { NetworkCleanup, networkKey } from '../network/network-cleanup.js';
+import { NetworkReconciler, networkKey } from '../network/network-reconciler.js';
 import { definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -411,9 +411,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
     };
   }
-  const networkCleanup = new Controller({
-    name: 'network-cleanup',
-    reconciler: new NetworkCleanup({
+  const networkController = new Controller({
+    name: 'network',
+    reconciler: new NetworkReconciler({
       networks,
       cache: networkCache,
       dns,
@@ -434,7 +434,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   // now, not after their back-off; one that goes is removed from this node once its Containers are.
   const onNetwork = (obj: KubernetesObject) => {
     const key = { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
-    networkCleanup.enqueue(key);
+    networkController.enqueue(key);
     for (const c of containers.list())
       if (c.metadata.namespace === key.namespace && (c.spec.networks ?? []).some((n) => n.name === key.name))
         controller.enqueue({ namespace: key.namespace, name: c.metadata.name ?? '' });
@@ -443,13 +443,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     add: onNetwork,
     update: (_old, obj) => onNetwork(obj),
     delete: (obj) =>
-      networkCleanup.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+      networkController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
   });
   const unwatchLeavers = informer.addEventHandler({
     add: () => undefined,
     update: () => undefined,
     delete: (obj) => {
-      for (const r of networksOf(obj)) networkCleanup.enqueue(r);
+      for (const r of networksOf(obj)) networkController.enqueue(r);
     },
   });
   // A Volume's users are Containers: every change of one re-checks the Volumes it names (protection, usedBy).
@@ -522,12 +522,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       await manager.add(servicePorts.controller);
       servicePorts.controller.enqueue(servicePortsKey);
     }
-    await manager.add(networkCleanup);
+    await manager.add(networkController);
     await manager.start();
     // Networks removed from the cluster while this agent was down.
     for (const n of await networks.networks()) {
       const key = networkKey(n.id);
-      if (key !== undefined) networkCleanup.enqueue(key);
+      if (key !== undefined) networkController.enqueue(key);
     }
   } catch (err) {
     unwatch();

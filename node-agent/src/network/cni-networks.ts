@@ -4,6 +4,7 @@
 // recorded too, so its bridge and leases can be removed once the network is gone from the cluster.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatIpv4, parseIpv4Cidr } from '@berth/api';
 import { runCommand } from '../host/run-command.js';
 import { Cni, CNI_VERSION, type CniResult, type NetworkConfigList, type PluginConfig } from './cni.js';
 import { NetworkError } from './errors.js';
@@ -72,19 +73,25 @@ function checkDefinition(net: NetworkDefinition): void {
 
 /** The conflist for one network of one container: bridge with host-local IPAM, then portmap when ports are published. */
 export function configList(net: NetworkDefinition, ports: readonly PortMapping[], ipamDir: string): NetworkConfigList {
+  const range = {
+    subnet: net.subnet,
+    ...(net.gateway !== undefined ? { gateway: net.gateway } : {}),
+    ...(net.ipRange !== undefined ? rangeBounds(net.subnet, net.ipRange) : {}),
+  };
   const plugins: PluginConfig[] = [
     {
       type: 'bridge',
       bridge: net.bridge,
+      // The bridge carries the gateway address even when internal: the network's name server listens there.
       isGateway: true,
-      // No masquerade: containers reach other members and published ports, not the world (nothing leaves this host).
-      ipMasq: false,
+      ipMasq: net.masquerade === true && net.internal !== true,
       hairpinMode: true,
       ...(net.mtu !== undefined ? { mtu: net.mtu } : {}),
       ipam: {
         type: 'host-local',
-        ranges: [[{ subnet: net.subnet, ...(net.gateway !== undefined ? { gateway: net.gateway } : {}) }]],
-        routes: [{ dst: '0.0.0.0/0' }],
+        ranges: [[range]],
+        // Internal: only the subnet's own route, nothing out.
+        routes: net.internal === true ? [] : [{ dst: '0.0.0.0/0' }],
         dataDir: ipamDir,
       },
     },
@@ -106,6 +113,18 @@ export function configList(net: NetworkDefinition, ports: readonly PortMapping[]
     });
   }
   return { cniVersion: CNI_VERSION, name: net.id ?? net.name, plugins };
+}
+
+/** host-local's rangeStart/rangeEnd for `ipRange`: its addresses, less the subnet's network and broadcast ones. */
+function rangeBounds(subnet: string, ipRange: string): { rangeStart: string; rangeEnd: string } {
+  const s = parseIpv4Cidr(subnet);
+  const r = parseIpv4Cidr(ipRange);
+  if (s === undefined || r === undefined || r.first < s.first || r.last > s.last)
+    throw new NetworkError('InvalidNetwork', `ipRange ${ipRange} is not a CIDR inside subnet ${subnet}`);
+  return {
+    rangeStart: formatIpv4(Math.max(r.first, s.first + 1)),
+    rangeEnd: formatIpv4(Math.min(r.last, s.last - 1)),
+  };
 }
 
 function addressesOf(record: AttachmentRecord): NetworkAddress[] {

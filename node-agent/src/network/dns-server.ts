@@ -1,8 +1,10 @@
 // The name server of a network: answers its members' A queries for each other's names (and aliases) from what
-// the agent knows, NXDOMAIN for everything else (there is no upstream: the host's resolver is off this machine).
-// One UDP socket per network, on the bridge's gateway address, port 53. Packets are dns-packet's, not hand-parsed.
+// the agent knows; a name it does not know goes to the network's upstreams (spec.dnsUpstreams) when it has some,
+// else it is NXDOMAIN (never the host's resolver: it is off this machine). One UDP socket per network, on the
+// bridge's gateway address, port 53. Packets are dns-packet's, not hand-parsed; a forwarded query is relayed whole.
 import { createSocket, type Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
+import { forwardQuery } from './dns-forward.js';
 
 /** The addresses `name` has for a query from `client` on network `network`; undefined: no such name. */
 export type NameLookup = (network: string, name: string, client: string) => readonly string[] | undefined;
@@ -15,6 +17,8 @@ export class NetworkDns {
   readonly #lookup: NameLookup;
   /** By "network@gateway": a network's gateway is its bridge's address. */
   readonly #servers = new Map<string, Promise<Socket>>();
+  /** By the same key: where names the network does not know go ("ip" or "ip:port"). */
+  readonly #upstreams = new Map<string, readonly string[]>();
   readonly #onError: (err: Error) => void;
 
   constructor(lookup: NameLookup, onError: (err: Error) => void = () => undefined) {
@@ -22,9 +26,13 @@ export class NetworkDns {
     this.#onError = onError;
   }
 
-  /** Serves `network` on `gateway`:53 (idempotent); the bridge must carry that address already. */
-  async ensure(network: string, gateway: string): Promise<void> {
+  /**
+   * Serves `network` on `gateway`:53 (idempotent; the upstreams of the latest call apply); the bridge must carry
+   * that address already.
+   */
+  async ensure(network: string, gateway: string, upstreams: readonly string[] = []): Promise<void> {
     const key = `${network}@${gateway}`;
+    this.#upstreams.set(key, upstreams);
     let server = this.#servers.get(key);
     if (server === undefined) {
       server = this.#bind(network, gateway);
@@ -40,9 +48,14 @@ export class NetworkDns {
       // A failed bind leaves the socket open: close it, or each retry leaks one.
       const failed = (err: Error) => socket.close(() => reject(err));
       socket.once('error', failed);
+      const upstreams = () => this.#upstreams.get(`${network}@${gateway}`) ?? [];
       socket.on('message', (msg, rinfo) => {
-        const reply = this.#answer(network, msg, rinfo.address);
-        if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address, (err) => err && this.#onError(err));
+        this.#answer(network, msg, rinfo.address, upstreams()).then(
+          (reply) => {
+            if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address, (err) => err && this.#onError(err));
+          },
+          (err: unknown) => this.#onError(err as Error),
+        );
       });
       socket.bind({ address: gateway, port: 53, exclusive: true }, () => {
         socket.off('error', failed);
@@ -52,7 +65,12 @@ export class NetworkDns {
     });
   }
 
-  #answer(network: string, msg: Buffer, client: string): Buffer | undefined {
+  async #answer(
+    network: string,
+    msg: Buffer,
+    client: string,
+    upstreams: readonly string[],
+  ): Promise<Buffer | undefined> {
     let query: dnsPacket.DecodedPacket;
     try {
       query = dnsPacket.decode(msg);
@@ -77,6 +95,12 @@ export class NetworkDns {
       this.#onError(err as Error);
       rcode = SERVFAIL;
     }
+    if (rcode === NXDOMAIN && upstreams.length > 0) {
+      // Not a name of this network: the upstreams answer it, as Docker's embedded server forwards.
+      const relayed = await forwardQuery(msg, upstreams);
+      if (relayed !== undefined) return relayed;
+      rcode = SERVFAIL;
+    }
     return dnsPacket.encode({
       type: 'response',
       ...(query.id !== undefined ? { id: query.id } : {}),
@@ -86,11 +110,17 @@ export class NetworkDns {
     });
   }
 
+  /** Whether `network` is served on `gateway` (or its socket is being bound). */
+  serving(network: string, gateway: string): boolean {
+    return this.#servers.has(`${network}@${gateway}`);
+  }
+
   /** Stops serving `network` on `gateway` (its bridge is going); not serving it is fine. */
   async stop(network: string, gateway: string): Promise<void> {
     const key = `${network}@${gateway}`;
     const server = this.#servers.get(key);
     this.#servers.delete(key);
+    this.#upstreams.delete(key);
     const socket = await server?.catch(() => undefined);
     if (socket !== undefined) await new Promise<void>((r) => socket.close(() => r()));
   }

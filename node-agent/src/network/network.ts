@@ -36,6 +36,14 @@ export interface NetworkDefinition {
   readonly ipRange?: string;
   /** @default the kernel's (1500) */
   readonly mtu?: number;
+  /** No default route for members and nothing forwarded in or out of the bridge (Docker's --internal). @default false */
+  readonly internal?: boolean;
+  /** Masquerade members' traffic leaving the bridge (the CNI bridge's ipMasq). @default false */
+  readonly masquerade?: boolean;
+  /** A name server on the gateway. @default true */
+  readonly dns?: boolean;
+  /** Where that name server forwards names it does not know ("ip" or "ip:port"). @default [] (NXDOMAIN) */
+  readonly dnsUpstreams?: readonly string[];
 }
 
 /** A published port: connections to hostIP:hostPort on the node reach containerPort in the container. */

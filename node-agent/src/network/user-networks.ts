@@ -58,5 +58,11 @@ export function definitionOf(net: Network): NetworkDefinition {
     subnet,
     ...(spec.gateway !== undefined ? { gateway: spec.gateway } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.ipRange !== undefined ? { ipRange: spec.ipRange } : {}),
+    internal: spec.internal === true,
+    // As Docker's user bridges: members' traffic out is masqueraded unless the network is internal.
+    masquerade: spec.internal !== true,
+    dns: spec.dns !== false,
+    ...(spec.dnsUpstreams !== undefined ? { dnsUpstreams: spec.dnsUpstreams } : {}),
   };
 }

@@ -195,6 +195,8 @@ export async function setUpCluster(
       ipamDir: path.join(root, 'ipam'),
     });
     for (const id of await nets.list()) await nets.detach(id).catch(() => undefined);
+    // User Networks' bridges and leases (their objects went with the server).
+    for (const n of await nets.networks()) await nets.removeNetwork(n.id).catch(() => undefined);
     await deleteBridge(network.bridge);
     await rm(root, { recursive: true, force: true });
   });

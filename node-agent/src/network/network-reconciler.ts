@@ -1,15 +1,16 @@
-// reconcile(ctx, req): removes a user Network's bridge, leases and name server from this node once the Network is
-// gone from the cluster (or replaced by one with another bridge or subnet) and no container here is attached to it.
+// reconcile(ctx, req): keeps this node's part of a user Network as the Network says. Its name server follows
+// spec.dns and spec.dnsUpstreams; once the Network is gone from the cluster (or replaced by one with another bridge
+// or subnet) and no container here is attached to it, its bridge, leases and name server are removed.
 // Level-triggered from what is on disk (the networks attach recorded) and the Network informer's cache; Network
-// deletions, Container deletions and the agent's start enqueue the networks to look at.
+// changes, Container deletions and the agent's start enqueue the networks to look at.
 import type { Network } from '@berth/api';
 import type { ReconcileContext, Reconciler, Request, Result } from '@berth/controller-runtime';
 import type { ObjectCache } from '../cluster/mutation-cache.js';
 import type { NetworkDns } from './dns-server.js';
-import type { Networks } from './network.js';
+import type { NetworkDefinition, Networks } from './network.js';
 import { definitionOf, gatewayOf } from './user-networks.js';
 
-export interface NetworkCleanupOptions {
+export interface NetworkReconcilerOptions {
   readonly networks: Networks;
   readonly cache: ObjectCache<Network>;
   readonly dns?: NetworkDns;
@@ -25,10 +26,10 @@ export function networkKey(id: string): Request | undefined {
   return at <= 0 ? undefined : { namespace: id.slice(0, at), name: id.slice(at + 1) };
 }
 
-export class NetworkCleanup implements Reconciler {
-  readonly #o: NetworkCleanupOptions;
+export class NetworkReconciler implements Reconciler {
+  readonly #o: NetworkReconcilerOptions;
 
-  constructor(options: NetworkCleanupOptions) {
+  constructor(options: NetworkReconcilerOptions) {
     this.#o = options;
   }
 
@@ -37,18 +38,25 @@ export class NetworkCleanup implements Reconciler {
     const recorded = (await this.#o.networks.networks()).find((n) => n.id === id);
     if (recorded === undefined) return {};
     const net = this.#o.cache.get(req.namespace ?? '', req.name);
+    const gateway = gatewayOf({ name: recorded.name, bridge: recorded.bridge, subnet: recorded.subnet });
     if (net !== undefined && net.metadata.deletionTimestamp === undefined) {
-      let wanted: { bridge: string; subnet: string } | undefined;
+      let wanted: NetworkDefinition | undefined;
       try {
         wanted = definitionOf(net);
       } catch {
         // Not runnable now (an overlap, no subnet yet): what exists stays for its members.
         return {};
       }
-      if (wanted.bridge === recorded.bridge && wanted.subnet === recorded.subnet) return {};
+      if (wanted.bridge === recorded.bridge && wanted.subnet === recorded.subnet) {
+        if (gateway === undefined || this.#o.dns === undefined) return {};
+        if (wanted.dns === false) await this.#o.dns.stop(recorded.name, gateway);
+        // Only a running server takes new upstreams: the next member's start brings up one not running.
+        else if (this.#o.dns.serving(recorded.name, gateway))
+          await this.#o.dns.ensure(recorded.name, gateway, wanted.dnsUpstreams ?? []);
+        return {};
+      }
     }
     if (!(await this.#o.networks.removeNetwork(id))) return { requeueAfterMs: this.#o.inUseRequeueMs ?? 2000 };
-    const gateway = gatewayOf({ name: recorded.name, bridge: recorded.bridge, subnet: recorded.subnet });
     if (gateway !== undefined) await this.#o.dns?.stop(recorded.name, gateway);
     this.#o.log('removed network from this node', { network: id, bridge: recorded.bridge });
     return {};
