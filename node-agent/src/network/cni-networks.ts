@@ -8,6 +8,7 @@ import { formatIpv4, parseIpv4Cidr } from '@berth/api';
 import { runCommand } from '../host/run-command.js';
 import { Cni, CNI_VERSION, type CniResult, type NetworkConfigList, type PluginConfig } from './cni.js';
 import { NetworkError } from './errors.js';
+import { isolateBridge, removeBridgeIsolation } from './isolation.js';
 import { NetnsDir } from './netns.js';
 import type {
   Attachment,
@@ -150,6 +151,8 @@ export class CniNetworks implements Networks {
   readonly #ipamDir: string;
   readonly #netns: NetnsDir;
   readonly #cni: Cni;
+  /** Bridges whose isolation rules this instance added: a start pays the iptables checks once per bridge. */
+  readonly #isolated = new Set<string>();
   /** Port checks, records and network removals are serialised: two containers must not both win one port. */
   #portLock: Promise<unknown> = Promise.resolve();
 
@@ -193,7 +196,15 @@ export class CniNetworks implements Networks {
     };
     const claim = async () => {
       if (ports.length > 0) await this.#checkPorts(id, ports);
-      for (const n of request.networks) await this.#recordNetwork(n);
+      for (const n of request.networks) {
+        await this.#recordNetwork(n);
+        // Before the bridge exists (the rules name it): no moment where another network's members reach this one's.
+        const key = `${n.bridge}/${n.internal === true}`;
+        if (!this.#isolated.has(key)) {
+          await isolateBridge(n.bridge, n.internal === true);
+          this.#isolated.add(key);
+        }
+      }
       // Written before any plugin runs, so a crash in between leaves something detach can undo.
       await this.#write(record);
     };
@@ -269,7 +280,8 @@ export class CniNetworks implements Networks {
   }
 
   /**
-   * Removes network `id` from this node: its bridge, its leases, its record. False (and nothing removed) while a
+   * Removes network `id` from this node: its bridge, its leases, its isolation rules, its record. False (and
+   * nothing removed) while a
    * container's attachment still uses it.
    */
   async removeNetwork(id: string): Promise<boolean> {
@@ -288,6 +300,10 @@ export class CniNetworks implements Networks {
             'NetworkPluginFailed',
             `deleting bridge ${recorded.bridge} failed: ${out.stderr.trim()}`,
           );
+      }
+      if (recorded !== undefined) {
+        await removeBridgeIsolation(recorded.bridge);
+        for (const internal of [true, false]) this.#isolated.delete(`${recorded.bridge}/${internal}`);
       }
       await rm(this.#networkPath(id), { force: true });
       return true;
