@@ -32,7 +32,7 @@ import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, isConflict, isInvalid } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
-import { containerAddresses } from '../containers/container-names.js';
+import { containerAddresses, serviceAddresses } from '../containers/container-names.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
@@ -221,8 +221,30 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
     list: () => informer.list() as unknown as Container[],
   };
+  // A Service's replicas may run on any node: its name resolves from every Container of the cluster (the same
+  // informer as above when this agent adopts unbound Containers).
+  const allContainers = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'containers',
+    namespaced: true,
+    kind: 'Container',
+  });
+  const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'services',
+    namespaced: true,
+    kind: 'Service',
+  });
   const dns = new NetworkDns(
-    (network, name, client) => containerAddresses(containers.list(), network, name, client),
+    (network, name, client) => {
+      const everyone = allContainers.list() as unknown as Container[];
+      return (
+        containerAddresses(containers.list(), network, name, client) ??
+        serviceAddresses(serviceInformer.list() as unknown as Service[], everyone, network, name, client)
+      );
+    },
     (err) => logger.warn({ err: err.message }, 'name server failed'),
   );
   const volumeInformer = await manager.cache.informerFor<KubernetesObject>({
