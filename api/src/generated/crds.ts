@@ -1841,6 +1841,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                   "default": {},
                   "x-kubernetes-validations": [
                     {
+                      "rule": "[has(self.subnet) ? self.subnet : '', has(self.gateway) ? self.gateway : '', has(self.ipRange) ? self.ipRange : '', has(self.bridgeName) ? self.bridgeName : '', has(self.internal) && self.internal ? 'internal' : '', has(self.mtu) ? string(self.mtu) : ''] == [has(oldSelf.subnet) ? oldSelf.subnet : '', has(oldSelf.gateway) ? oldSelf.gateway : '', has(oldSelf.ipRange) ? oldSelf.ipRange : '', has(oldSelf.bridgeName) ? oldSelf.bridgeName : '', has(oldSelf.internal) && oldSelf.internal ? 'internal' : '', has(oldSelf.mtu) ? string(oldSelf.mtu) : '']",
+                      "message": "subnet, gateway, ipRange, bridgeName, internal and mtu cannot change once created (members hold addresses and routes from them): delete the Network and create it again, as with Docker"
+                    },
+                    {
                       "rule": "!has(self.subnet) || (isCIDR(self.subnet) && cidr(self.subnet).ip().family() == 4 && cidr(self.subnet).prefixLength() >= 8 && cidr(self.subnet).prefixLength() <= 30 && string(cidr(self.subnet).masked()) == self.subnet)",
                       "message": "subnet must be an IPv4 CIDR with its host bits zero and a prefix of 8 to 30, e.g. 10.89.1.0/24",
                       "fieldPath": ".subnet"

@@ -192,3 +192,31 @@ t.test('members, and a deletion that waits for the Containers naming the Network
   await custom.deleteNamespacedCustomObject({ group, version, namespace, plural: 'containers', name: 'db' });
   t.ok(await eventually(async () => (await getNetwork('shared')) === undefined), 'gone once no Container names it');
 });
+
+t.test("a Network's addressing cannot change: 422, as Docker's networks cannot be edited", async (t) => {
+  await createNetwork('fixed', { subnet: '10.217.3.0/24' });
+  await networkWhen('fixed', (n) => n.status?.phase === 'Ready');
+  const edit = await ts.kubectl([
+    'patch',
+    'network',
+    'fixed',
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"subnet":"10.217.4.0/24"}}',
+  ]);
+  t.not(edit.code, 0);
+  t.match(edit.stderr, /is invalid: .*subnet, gateway, ipRange, bridgeName, internal and mtu cannot change/);
+  const upstreams = await ts.kubectl([
+    'patch',
+    'network',
+    'fixed',
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"dnsUpstreams":["127.0.0.1:5353"]}}',
+  ]);
+  t.equal(upstreams.code, 0, `name server options may change: ${upstreams.stderr}`);
+  t.equal((await getNetwork('fixed'))?.spec?.subnet, '10.217.3.0/24');
+  await deleteNetwork('fixed');
+});
