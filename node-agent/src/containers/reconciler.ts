@@ -504,7 +504,13 @@ export class ContainerReconciler implements Reconciler {
       const reason = configError ? err.code : networkError ? err.code : 'CreateContainerError';
       const message = errorMessage(err);
       if (networkError)
-        this.#o.events.event(c, 'Warning', err.code === 'PortInUse' ? 'PortInUse' : 'FailedNetworkSetup', message);
+        this.#o.events.event(
+          c,
+          'Warning',
+          // kubelet's words for a network not ready yet; the Network's changes retry the Container at once.
+          err.code === 'PortInUse' || err.code === 'NetworkNotReady' ? err.code : 'FailedNetworkSetup',
+          message,
+        );
       else this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
       if (!configError && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.

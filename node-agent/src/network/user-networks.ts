@@ -23,17 +23,17 @@ export function definitionOf(net: Network): NetworkDefinition {
   const where = `Network ${namespace}/${name}`;
   const spec = net.spec ?? {};
   if (net.metadata.deletionTimestamp !== undefined)
-    throw new NetworkError('InvalidNetwork', `${where} is being deleted: no new Container joins it`);
+    throw new NetworkError('NetworkNotReady', `${where} is being deleted: no new Container joins it`);
   // The network controller checks a subnet against every other Network's (and allocates one when spec names none)
   // before any node builds the bridge: until it says Ready, nothing is made.
   const ready = findCondition(net.status?.conditions, 'Ready');
-  if (ready?.status !== 'True')
+  if (ready === undefined)
     throw new NetworkError(
-      'InvalidNetwork',
-      ready === undefined
-        ? `${where} is not ready yet: the network controller has not reported on it`
-        : `${where} is not ready: ${ready.reason ?? ''}: ${ready.message ?? ''}`,
+      'NetworkNotReady',
+      `${where} is not ready yet: the network controller has not reported on it`,
     );
+  if (ready.status !== 'True')
+    throw new NetworkError('InvalidNetwork', `${where} is not ready: ${ready.reason ?? ''}: ${ready.message ?? ''}`);
   const subnet = net.status?.subnet ?? spec.subnet;
   if (subnet === undefined) throw new NetworkError('InvalidNetwork', `${where} has no subnet in its status`);
   const range = cidrRange(subnet);
