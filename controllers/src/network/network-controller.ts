@@ -64,6 +64,14 @@ function checkOptions(pools: readonly SubnetPool[], reserved: readonly string[])
     if (parseIpv4Cidr(r) === undefined) throw new InvalidOptionError(`reservedSubnets: ${r} is not an IPv4 CIDR`);
 }
 
+/** JSON with object keys sorted: the server's copy need not keep the order this controller wrote. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 const keyOf = (o: KubernetesObject): Request => ({
   namespace: o.metadata?.namespace ?? '',
   name: o.metadata?.name ?? '',
@@ -166,7 +174,7 @@ class NetworkReconciler {
 
   /** PUT …/status on the copy read (a concurrent write is a 409: retried from the latest). False: nothing to write. */
   async #writeStatus(net: Network & KubernetesObject, status: NetworkStatus, signal: AbortSignal): Promise<boolean> {
-    if (JSON.stringify(status) === JSON.stringify(net.status ?? {})) return false;
+    if (canonical(status) === canonical(net.status ?? {})) return false;
     try {
       await this.mgr.client.update(networks, { ...net, status }, { subresource: 'status', signal });
     } catch (err) {
