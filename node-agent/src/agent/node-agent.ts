@@ -32,7 +32,7 @@ import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, isConflict, isInvalid } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
-import { containerAddresses, serviceAddresses } from '../containers/container-names.js';
+import { containerAddresses, containerNameAt, serviceAddresses } from '../containers/container-names.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
@@ -246,6 +246,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       );
     },
     (err) => logger.warn({ err: err.message }, 'name server failed'),
+    (network, ip) => containerNameAt(containers.list(), network, ip),
   );
   const volumeInformer = await manager.cache.informerFor<KubernetesObject>({
     group: 'berth.dev',

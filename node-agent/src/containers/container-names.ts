@@ -58,3 +58,9 @@ export function serviceAddresses(
   }
   return out.length > 0 ? out : undefined;
 }
+
+/** The name (`name.namespace`, which resolves back from anywhere on the network) of the member at `ip`, for PTR. */
+export function containerNameAt(all: readonly Container[], network: string, ip: string): string | undefined {
+  const c = all.find((x) => x.status?.ips?.some((a) => a.ip === ip && a.network === network));
+  return c === undefined ? undefined : `${c.metadata.name ?? ''}.${c.metadata.namespace ?? ''}`;
+}

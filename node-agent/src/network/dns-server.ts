@@ -1,5 +1,5 @@
-// The name server of a network: answers its members' A queries for each other's names (and aliases) from what
-// the agent knows; a name it does not know goes to the network's upstreams (spec.dnsUpstreams) when it has some,
+// The name server of a network: answers its members' A queries for each other's names (and aliases), and PTR
+// queries for their addresses, from what the agent knows; a name it does not know goes to the network's upstreams (spec.dnsUpstreams) when it has some,
 // else it is NXDOMAIN (never the host's resolver: it is off this machine). One UDP socket per network, on the
 // bridge's gateway address, port 53. Packets are dns-packet's, not hand-parsed; a forwarded query is relayed whole.
 import { createSocket, type Socket } from 'node:dgram';
@@ -8,6 +8,14 @@ import { forwardQuery } from './dns-forward.js';
 
 /** The addresses `name` has for a query from `client` on network `network`; undefined: no such name. */
 export type NameLookup = (network: string, name: string, client: string) => readonly string[] | undefined;
+/** The name of the member at `ip` on `network` (PTR); undefined: no such member. */
+export type AddressLookup = (network: string, ip: string) => string | undefined;
+
+/** `4.3.2.1.in-addr.arpa` → `1.2.3.4`; undefined for any other name. */
+function reverseAddress(name: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(name);
+  return m === null ? undefined : [m[4], m[3], m[2], m[1]].join('.');
+}
 
 const NXDOMAIN = 3;
 const SERVFAIL = 2;
@@ -20,10 +28,16 @@ export class NetworkDns {
   /** By the same key: where names the network does not know go ("ip" or "ip:port"). */
   readonly #upstreams = new Map<string, readonly string[]>();
   readonly #onError: (err: Error) => void;
+  readonly #reverse: AddressLookup;
 
-  constructor(lookup: NameLookup, onError: (err: Error) => void = () => undefined) {
+  constructor(
+    lookup: NameLookup,
+    onError: (err: Error) => void = () => undefined,
+    reverse: AddressLookup = () => undefined,
+  ) {
     this.#lookup = lookup;
     this.#onError = onError;
+    this.#reverse = reverse;
   }
 
   /**
@@ -83,6 +97,13 @@ export class NetworkDns {
     try {
       for (const q of query.questions ?? []) {
         const name = q.name.replace(/\.$/, '').toLowerCase();
+        const reversed = reverseAddress(name);
+        if (reversed !== undefined) {
+          const member = this.#reverse(network, reversed);
+          if (member === undefined) rcode = NXDOMAIN;
+          else if (q.type === 'PTR') answers.push({ type: 'PTR', name: q.name, ttl: TTL_SECONDS, data: member });
+          continue;
+        }
         const ips = this.#lookup(network, name, client);
         if (ips === undefined) {
           rcode = NXDOMAIN;

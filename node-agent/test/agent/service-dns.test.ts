@@ -1,6 +1,6 @@
 // A Service's name resolves on its network's name server to the addresses of its Ready replicas (the Containers
-// its selector selects), headless style, and follows them as they come and go: real containers, nslookup and nc
-// inside one of them. Needs root.
+// its selector selects), headless style, and follows them as they come and go; a member's address resolves back
+// to its name: real containers, nslookup and nc inside one of them. Needs root.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import {
@@ -122,6 +122,9 @@ t.test("a Service's name is its Ready replicas' addresses", async (t) => {
   t.ok(matched, `websvc resolves to ${JSON.stringify(got)}, the Ready replicas' ${JSON.stringify(want)}`);
   t.notOk(got.includes(other.status?.ips?.[0]?.ip ?? '?'), 'not to a Container the selector leaves out');
   t.same(await resolve(client, 'websvc.default'), got, 'as websvc.default too');
+  const otherIp = other.status?.ips?.[0]?.ip ?? '?';
+  const ptr = await execOut(client, ['nslookup', otherIp, gateway]);
+  t.match(ptr, 'other.default', `a member's address resolves back to its name (PTR): ${ptr}`);
   let page = '';
   const reached = await eventually(async () => {
     page = await execOut(client, ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 websvc 80`]);
