@@ -221,15 +221,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
     list: () => informer.list() as unknown as Container[],
   };
-  // A Service's replicas may run on any node: its name resolves from every Container of the cluster (the same
-  // informer as above when this agent adopts unbound Containers).
-  const allContainers = await manager.cache.informerFor<KubernetesObject>({
-    group: 'berth.dev',
-    version: 'v1alpha1',
-    plural: 'containers',
-    namespaced: true,
-    kind: 'Container',
-  });
   const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
     group: 'berth.dev',
     version: 'v1alpha1',
@@ -238,13 +229,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     kind: 'Service',
   });
   const dns = new NetworkDns(
-    (network, name, client) => {
-      const everyone = allContainers.list() as unknown as Container[];
-      return (
-        containerAddresses(containers.list(), network, name, client) ??
-        serviceAddresses(serviceInformer.list() as unknown as Service[], everyone, network, name, client)
-      );
-    },
+    // A Service's replicas here only: a bridge network is one node's, other nodes' replicas are not on it.
+    (network, name, client) =>
+      containerAddresses(containers.list(), network, name, client) ??
+      serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
     (err) => logger.warn({ err: err.message }, 'name server failed'),
     (network, ip) => containerNameAt(containers.list(), network, ip),
   );
