@@ -442,13 +442,16 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       name: n.name,
     }));
   // A Network that changes (its subnet allocated, an overlap settled) retries the Containers here that name it
-  // now, not after their back-off; one that goes is removed from this node once its Containers are.
+  // and are not running yet now, not after their back-off; one that goes is removed from this node once its
+  // Containers are.
   const onNetwork = (obj: KubernetesObject) => {
     const key = { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
     networkController.enqueue(key);
-    for (const c of containers.list())
-      if (c.metadata.namespace === key.namespace && (c.spec.networks ?? []).some((n) => n.name === key.name))
+    for (const c of containers.list()) {
+      if (c.metadata.namespace !== key.namespace || c.status?.phase === 'Running') continue;
+      if ((c.spec.networks ?? []).some((n) => n.name === key.name))
         controller.enqueue({ namespace: key.namespace, name: c.metadata.name ?? '' });
+    }
   };
   const unwatchNetworks = networkInformer.addEventHandler({
     add: onNetwork,
