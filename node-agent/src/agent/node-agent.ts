@@ -32,7 +32,12 @@ import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, isConflict, isInvalid } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
-import { containerAddresses, containerNameAt, serviceAddresses } from '../containers/container-names.js';
+import {
+  containerAddresses,
+  containerNameAt,
+  serviceAddresses,
+  serviceRecords,
+} from '../containers/container-names.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
@@ -233,8 +238,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     (network, name, client) =>
       containerAddresses(containers.list(), network, name, client) ??
       serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
-    (err) => logger.warn({ err: err.message }, 'name server failed'),
-    (network, ip) => containerNameAt(containers.list(), network, ip),
+    {
+      onError: (err) => logger.warn({ err: err.message }, 'name server failed'),
+      nameAt: (network, ip) => containerNameAt(containers.list(), network, ip),
+      services: (network, name, client) =>
+        serviceRecords(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
+    },
   );
   const volumeInformer = await manager.cache.informerFor<KubernetesObject>({
     group: 'berth.dev',

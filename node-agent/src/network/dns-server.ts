@@ -1,5 +1,5 @@
-// The name server of a network: answers its members' A queries for each other's names (and aliases), and PTR
-// queries for their addresses, from what the agent knows; a name it does not know goes to the network's upstreams (spec.dnsUpstreams) when it has some,
+// The name server of a network: answers its members' A queries for each other's names (and aliases), PTR
+// queries for their addresses and SRV queries for Services' ports, from what the agent knows; a name it does not know goes to the network's upstreams (spec.dnsUpstreams) when it has some,
 // else it is NXDOMAIN (never the host's resolver: it is off this machine). One UDP socket per network, on the
 // bridge's gateway address, port 53. Packets are dns-packet's, not hand-parsed; a forwarded query is relayed whole.
 import { createSocket, type Socket } from 'node:dgram';
@@ -10,6 +10,22 @@ import { forwardQuery } from './dns-forward.js';
 export type NameLookup = (network: string, name: string, client: string) => readonly string[] | undefined;
 /** The name of the member at `ip` on `network` (PTR); undefined: no such member. */
 export type AddressLookup = (network: string, ip: string) => string | undefined;
+/** A service's port on one replica: `target` resolves (A) to the replica. */
+export interface ServiceRecord {
+  readonly port: number;
+  readonly target: string;
+}
+/** The SRV records of `name` (`_port._proto.service[.namespace]`) for `client`; undefined: no such name. */
+export type ServiceLookup = (network: string, name: string, client: string) => readonly ServiceRecord[] | undefined;
+
+export interface NetworkDnsOptions {
+  /** @default ignore */
+  readonly onError?: (err: Error) => void;
+  /** PTR answers. @default none (NXDOMAIN) */
+  readonly nameAt?: AddressLookup;
+  /** SRV answers. @default none (NXDOMAIN) */
+  readonly services?: ServiceLookup;
+}
 
 /** `4.3.2.1.in-addr.arpa` → `1.2.3.4`; undefined for any other name. */
 function reverseAddress(name: string): string | undefined {
@@ -29,15 +45,14 @@ export class NetworkDns {
   readonly #upstreams = new Map<string, readonly string[]>();
   readonly #onError: (err: Error) => void;
   readonly #reverse: AddressLookup;
+  readonly #services: ServiceLookup;
 
-  constructor(
-    lookup: NameLookup,
-    onError: (err: Error) => void = () => undefined,
-    reverse: AddressLookup = () => undefined,
-  ) {
+  constructor(lookup: NameLookup, options: NetworkDnsOptions | ((err: Error) => void) = {}) {
+    const o = typeof options === 'function' ? { onError: options } : options;
     this.#lookup = lookup;
-    this.#onError = onError;
-    this.#reverse = reverse;
+    this.#onError = o.onError ?? (() => undefined);
+    this.#reverse = o.nameAt ?? (() => undefined);
+    this.#services = o.services ?? (() => undefined);
   }
 
   /**
@@ -102,6 +117,19 @@ export class NetworkDns {
           const member = this.#reverse(network, reversed);
           if (member === undefined) rcode = NXDOMAIN;
           else if (q.type === 'PTR') answers.push({ type: 'PTR', name: q.name, ttl: TTL_SECONDS, data: member });
+          continue;
+        }
+        if (q.type === 'SRV' && name.startsWith('_')) {
+          const records = this.#services(network, name, client);
+          if (records === undefined) rcode = NXDOMAIN;
+          else
+            for (const r of records)
+              answers.push({
+                type: 'SRV',
+                name: q.name,
+                ttl: TTL_SECONDS,
+                data: { priority: 0, weight: 10, port: r.port, target: r.target },
+              });
           continue;
         }
         const ips = this.#lookup(network, name, client);

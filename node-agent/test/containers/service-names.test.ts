@@ -2,7 +2,7 @@
 // is True — not the unready, the unselected, another namespace's, another network's or a deleting one's.
 import t from 'tap';
 import type { Container, Service } from '@berth/api';
-import { containerAddresses, serviceAddresses } from '../../src/containers/container-names.js';
+import { containerAddresses, serviceAddresses, serviceRecords } from '../../src/containers/container-names.js';
 
 function container(
   name: string,
@@ -65,4 +65,37 @@ t.test('the Ready replicas on the asked network, in the asker namespace', async 
 t.test('a Container by that name answers before the Service', async (t) => {
   const named = [...all, container('web', { app: 'solo' }, '10.1.0.30')];
   t.same(containerAddresses(named, 'backend', 'web', '10.1.0.2'), ['10.1.0.30']);
+});
+
+t.test("SRV of a Service's named port: one record per Ready replica, its container port", async (t) => {
+  const api = {
+    ...service('api', { app: 'web' }),
+    spec: {
+      selector: { matchLabels: { app: 'web' } },
+      template: { spec: { image: 'busybox' } },
+      ports: [
+        { name: 'http', port: 8080, targetPort: 80 },
+        { name: 'metrics', port: 9090, targetPort: 'metrics' },
+        { name: 'dns', port: 53, protocol: 'UDP' as const },
+      ],
+    },
+  } as Service;
+  const withPorts = all.map((c) =>
+    c.metadata.name === 'web-1' ? { ...c, spec: { ...c.spec, ports: [{ name: 'metrics', containerPort: 9100 }] } } : c,
+  );
+  t.same(serviceRecords([api], withPorts, 'backend', '_http._tcp.api', '10.1.0.2'), [
+    { port: 80, target: 'web-1.default' },
+    { port: 80, target: 'web-2.default' },
+  ]);
+  t.same(
+    serviceRecords([api], withPorts, 'backend', '_metrics._tcp.api.default', '10.1.0.2'),
+    [{ port: 9100, target: 'web-1.default' }],
+    'a targetPort by name: only the replica that names it',
+  );
+  t.same(serviceRecords([api], withPorts, 'backend', '_dns._udp.api', '10.1.0.2')?.[0], {
+    port: 53,
+    target: 'web-1.default',
+  });
+  t.equal(serviceRecords([api], withPorts, 'backend', '_dns._tcp.api', '10.1.0.2'), undefined, 'by protocol');
+  t.equal(serviceRecords([api], withPorts, 'backend', '_ftp._tcp.api', '10.1.0.2'), undefined, 'no such port');
 });

@@ -1,5 +1,6 @@
 // NetworkDns answers over real UDP (on a loopback address of its own, port 53): A for a member's name, PTR for a
-// member's address (name.namespace), NXDOMAIN for names and addresses it does not know. Needs root (port 53).
+// member's address (name.namespace), SRV for a Service's port, NXDOMAIN for what it does not know. Needs root
+// (port 53).
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
@@ -8,15 +9,15 @@ import { NetworkDns } from '../../src/network/dns-server.js';
 
 const [a = 1, b = 1, c = 1] = randomBytes(3);
 const server = `127.${a}.${b}.${(c % 250) + 2}`;
-const dns = new NetworkDns(
-  (network, name) => (network === 'backend' && name === 'web' ? ['10.9.0.5'] : undefined),
-  () => undefined,
-  (network, ip) => (network === 'backend' && ip === '10.9.0.5' ? 'web.shop' : undefined),
-);
+const dns = new NetworkDns((network, name) => (network === 'backend' && name === 'web' ? ['10.9.0.5'] : undefined), {
+  nameAt: (network, ip) => (network === 'backend' && ip === '10.9.0.5' ? 'web.shop' : undefined),
+  services: (network, name) =>
+    network === 'backend' && name === '_http._tcp.websvc' ? [{ port: 8080, target: 'web.shop' }] : undefined,
+});
 t.teardown(() => dns.close());
 await dns.ensure('backend', server);
 
-function ask(name: string, type: 'A' | 'PTR'): Promise<dnsPacket.DecodedPacket> {
+function ask(name: string, type: 'A' | 'PTR' | 'SRV'): Promise<dnsPacket.DecodedPacket> {
   const socket = createSocket('udp4');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -35,7 +36,10 @@ function ask(name: string, type: 'A' | 'PTR'): Promise<dnsPacket.DecodedPacket> 
 /** The reply's rcode (the low four bits of its flags): 0 NOERROR, 3 NXDOMAIN. */
 const rcodeOf = (p: dnsPacket.DecodedPacket) => (p.flags ?? 0) & 0xf;
 const dataOf = (p: dnsPacket.DecodedPacket) =>
-  (p.answers ?? []).map((x) => [x.type, 'data' in x ? String(x.data) : undefined]);
+  (p.answers ?? []).map((x) => [
+    x.type,
+    'data' in x ? (typeof x.data === 'object' ? x.data : String(x.data)) : undefined,
+  ]);
 
 t.test('A and PTR of a member, NXDOMAIN otherwise', async (t) => {
   const forward = await ask('web', 'A');
@@ -45,4 +49,7 @@ t.test('A and PTR of a member, NXDOMAIN otherwise', async (t) => {
   t.same(dataOf(reverse), [['PTR', 'web.shop']]);
   t.equal(rcodeOf(await ask('6.0.9.10.in-addr.arpa', 'PTR')), 3, 'NXDOMAIN for an address no member has');
   t.equal(rcodeOf(await ask('nosuch', 'A')), 3, 'NXDOMAIN for a name');
+  const srv = await ask('_http._tcp.websvc', 'SRV');
+  t.same(dataOf(srv), [['SRV', { priority: 0, weight: 10, port: 8080, target: 'web.shop' }]], "a Service's SRV");
+  t.equal(rcodeOf(await ask('_nope._tcp.websvc', 'SRV')), 3, 'NXDOMAIN for a port it does not have');
 });
