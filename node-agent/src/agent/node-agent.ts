@@ -384,13 +384,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   // The routing mesh sees every node's replicas (they share this host's bridges), not only this node's Containers.
   let servicePorts: { controller: Controller; reconciler: ServicePortReconciler; unwatch: () => void } | undefined;
   if (options.servicePorts !== false) {
-    const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
-      group: 'berth.dev',
-      version: 'v1alpha1',
-      plural: 'services',
-      namespaced: true,
-      kind: 'Service',
-    });
     const allContainers =
       options.adoptUnbound === true
         ? informer
