@@ -13,3 +13,5 @@ export * from './field-selector.js';
 export * from './quantity.js';
 export * from './platform.js';
 export * from './conditions.js';
+export * from './ipv4.js';
+export * from './network-bridge.js';

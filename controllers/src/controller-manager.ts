@@ -12,6 +12,7 @@ import {
   type NodeLifecycleControllerOptions,
 } from './node-lifecycle/node-lifecycle-controller.js';
 import { addSchedulerController, type SchedulerOptions } from './scheduler/scheduler-controller.js';
+import { addNetworkController, type NetworkControllerOptions } from './network/network-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -47,6 +48,7 @@ export interface ControllerManagerOptions {
   readonly controllers?: readonly string[];
   readonly scheduler?: SchedulerOptions;
   readonly nodeLifecycle?: NodeLifecycleControllerOptions;
+  readonly network?: NetworkControllerOptions;
 }
 
 export interface RunningControllers {
@@ -105,6 +107,10 @@ export async function startControllers(options: ControllerManagerOptions): Promi
       controllers.set('node-lifecycle', await addNodeLifecycleController(manager, options.nodeLifecycle));
     if (enabled(options.controllers, 'scheduler'))
       controllers.set('scheduler', await addSchedulerController(manager, options.scheduler));
+    if (enabled(options.controllers, 'network')) {
+      const network = await addNetworkController(manager, options.network);
+      controllers.set(network.name, network);
+    }
     await manager.start();
   } catch (err) {
     await manager.close();

@@ -38,3 +38,8 @@ export {
   type NodeLifecycleControllerOptions,
 } from './node-lifecycle/node-lifecycle-controller.js';
 export { notReadyTaint, unreachableTaint } from './node-lifecycle/node-health.js';
+export {
+  addNetworkController,
+  networkFinalizer,
+  type NetworkControllerOptions,
+} from './network/network-controller.js';

@@ -50,10 +50,12 @@ export interface TestServerOptions
    * options (`{ nodeLifecycle: { nodeMonitorGracePeriodMs: 2000 } }`). @default true
    */
   readonly controllers?: boolean | readonly string[] | Omit<ControllerManagerOptions, 'kubeconfig'>;
+  /** Options of those controllers (a network pool of the test's own, say). */
+  readonly controllerOptions?: Omit<ControllerManagerOptions, 'kubeconfig' | 'leaderElection' | 'controllers'>;
 }
 
 export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
-  const { controllers: withControllers = true, ...options } = testOptions;
+  const { controllers: withControllers = true, controllerOptions = {}, ...options } = testOptions;
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
   let store = await LevelStore.open({ dir: join(dir, 'store') });
@@ -85,6 +87,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       withControllers === false
         ? undefined
         : await startControllers({
+            ...controllerOptions,
             kubeconfig,
             leaderElection: false,
             ...(withControllers === true

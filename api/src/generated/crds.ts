@@ -1830,7 +1830,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "subnet": {
                       "type": "string",
-                      "description": "IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means allocated from the node agent's pool."
+                      "description": "IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (10.214.0.0/16 in /24 blocks by default) into status.subnet."
                     },
                     "gateway": {
                       "type": "string",
@@ -1847,7 +1847,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "internal": {
                       "type": "boolean",
-                      "description": "If true, members get no route outside the network (no masquerade). Defaults to false."
+                      "description": "If true, members get no route outside the network and no traffic is forwarded between it and anything else (no masquerade, no published ports reaching it from other networks). Defaults to false (members reach outside through the gateway, masqueraded)."
                     },
                     "mtu": {
                       "type": "integer",
@@ -1858,8 +1858,18 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "dns": {
                       "type": "boolean",
-                      "description": "Whether members resolve each other by name on this network. Defaults to true.",
+                      "description": "Whether the network has a name server on its gateway, where members resolve each other by name. false means no server, and members whose first network this is get the host's name servers in /etc/resolv.conf (loopback ones left out, as Docker does). Defaults to true.",
                       "default": true
+                    },
+                    "dnsUpstreams": {
+                      "type": "array",
+                      "description": "Name servers (an IPv4 address, optionally with :port) that the network's name server forwards the names it does not know to, in order. Unset means such names are NXDOMAIN.",
+                      "maxItems": 3,
+                      "x-kubernetes-list-type": "atomic",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^\\d{1,3}(\\.\\d{1,3}){3}(:\\d{1,5})?$"
+                      }
                     },
                     "driverOptions": {
                       "type": "object",
@@ -1871,6 +1881,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                   },
                   "default": {},
                   "x-kubernetes-validations": [
+                    {
+                      "rule": "[has(self.subnet) ? self.subnet : '', has(self.gateway) ? self.gateway : '', has(self.ipRange) ? self.ipRange : '', has(self.bridgeName) ? self.bridgeName : '', has(self.internal) && self.internal ? 'internal' : '', has(self.mtu) ? string(self.mtu) : ''] == [has(oldSelf.subnet) ? oldSelf.subnet : '', has(oldSelf.gateway) ? oldSelf.gateway : '', has(oldSelf.ipRange) ? oldSelf.ipRange : '', has(oldSelf.bridgeName) ? oldSelf.bridgeName : '', has(oldSelf.internal) && oldSelf.internal ? 'internal' : '', has(oldSelf.mtu) ? string(oldSelf.mtu) : '']",
+                      "message": "subnet, gateway, ipRange, bridgeName, internal and mtu cannot change once created (members hold addresses and routes from them): delete the Network and create it again, as with Docker"
+                    },
                     {
                       "rule": "!has(self.subnet) || (isCIDR(self.subnet) && cidr(self.subnet).ip().family() == 4 && cidr(self.subnet).prefixLength() >= 8 && cidr(self.subnet).prefixLength() <= 30 && string(cidr(self.subnet).masked()) == self.subnet)",
                       "message": "subnet must be an IPv4 CIDR with its host bits zero and a prefix of 8 to 30, e.g. 10.89.1.0/24",
@@ -1894,11 +1908,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                   "properties": {
                     "phase": {
                       "type": "string",
-                      "description": "Pending, Ready or Failed.",
+                      "description": "Pending (no subnet yet), Ready, Failed (see the Ready condition) or Terminating (deletion waits for its Containers).",
                       "enum": [
                         "Pending",
                         "Ready",
-                        "Failed"
+                        "Failed",
+                        "Terminating"
                       ]
                     },
                     "observedGeneration": {
@@ -1918,6 +1933,49 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     "bridgeName": {
                       "type": "string",
                       "description": "The Linux bridge device."
+                    },
+                    "memberCount": {
+                      "type": "integer",
+                      "format": "int32",
+                      "description": "How many Containers have an address on the network.",
+                      "minimum": 0
+                    },
+                    "members": {
+                      "type": "array",
+                      "description": "The Containers with an address on the network, by name.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "name"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "A Container attached to the network.",
+                        "required": [
+                          "name"
+                        ],
+                        "properties": {
+                          "name": {
+                            "type": "string",
+                            "description": "Name of the Container (in the network's namespace)."
+                          },
+                          "ip": {
+                            "type": "string",
+                            "description": "The Container's address on this network."
+                          },
+                          "nodeName": {
+                            "type": "string",
+                            "description": "The node the Container runs on."
+                          }
+                        }
+                      }
+                    },
+                    "usedBy": {
+                      "type": "array",
+                      "description": "Containers that name the network in spec.networks (attached or not); deletion waits until none is left.",
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string"
+                      }
                     },
                     "conditions": {
                       "type": "array",
@@ -1998,6 +2056,18 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "description": "Subnet in use."
             },
             {
+              "name": "Gateway",
+              "type": "string",
+              "jsonPath": ".status.gateway",
+              "description": "Gateway address in use."
+            },
+            {
+              "name": "Containers",
+              "type": "integer",
+              "jsonPath": ".status.memberCount",
+              "description": "Containers with an address on the network."
+            },
+            {
               "name": "Status",
               "type": "string",
               "jsonPath": ".status.phase",
@@ -2010,17 +2080,17 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
               "description": "Time since the object was created."
             },
             {
-              "name": "Gateway",
-              "type": "string",
-              "jsonPath": ".status.gateway",
-              "description": "Gateway address in use.",
-              "priority": 1
-            },
-            {
               "name": "Bridge",
               "type": "string",
               "jsonPath": ".status.bridgeName",
               "description": "Linux bridge device.",
+              "priority": 1
+            },
+            {
+              "name": "Reason",
+              "type": "string",
+              "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason",
+              "description": "Why the network is or is not ready.",
               "priority": 1
             }
           ],

@@ -29,7 +29,7 @@ export interface NetworkSpec {
    */
   driver?: 'bridge';
   /**
-   * IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means allocated from the node agent's pool.
+   * IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (10.214.0.0/16 in /24 blocks by default) into status.subnet.
    */
   subnet?: string;
   /**
@@ -45,7 +45,7 @@ export interface NetworkSpec {
    */
   bridgeName?: string;
   /**
-   * If true, members get no route outside the network (no masquerade). Defaults to false.
+   * If true, members get no route outside the network and no traffic is forwarded between it and anything else (no masquerade, no published ports reaching it from other networks). Defaults to false (members reach outside through the gateway, masqueraded).
    */
   internal?: boolean;
   /**
@@ -53,9 +53,15 @@ export interface NetworkSpec {
    */
   mtu?: number;
   /**
-   * Whether members resolve each other by name on this network. Defaults to true.
+   * Whether the network has a name server on its gateway, where members resolve each other by name. false means no server, and members whose first network this is get the host's name servers in /etc/resolv.conf (loopback ones left out, as Docker does). Defaults to true.
    */
   dns?: boolean;
+  /**
+   * Name servers (an IPv4 address, optionally with :port) that the network's name server forwards the names it does not know to, in order. Unset means such names are NXDOMAIN.
+   *
+   * @maxItems 3
+   */
+  dnsUpstreams?: [] | [string] | [string, string] | [string, string, string];
   /**
    * Driver-specific options.
    */
@@ -68,9 +74,9 @@ export interface NetworkSpec {
  */
 export interface NetworkStatus {
   /**
-   * Pending, Ready or Failed.
+   * Pending (no subnet yet), Ready, Failed (see the Ready condition) or Terminating (deletion waits for its Containers).
    */
-  phase?: 'Pending' | 'Ready' | 'Failed';
+  phase?: 'Pending' | 'Ready' | 'Failed' | 'Terminating';
   /**
    * The most recent .metadata.generation observed by the network's controller.
    */
@@ -87,6 +93,33 @@ export interface NetworkStatus {
    * The Linux bridge device.
    */
   bridgeName?: string;
+  /**
+   * How many Containers have an address on the network.
+   */
+  memberCount?: number;
+  /**
+   * The Containers with an address on the network, by name.
+   *
+   * Items: A Container attached to the network.
+   */
+  members?: {
+    /**
+     * Name of the Container (in the network's namespace).
+     */
+    name: string;
+    /**
+     * The Container's address on this network.
+     */
+    ip?: string;
+    /**
+     * The node the Container runs on.
+     */
+    nodeName?: string;
+  }[];
+  /**
+   * Containers that name the network in spec.networks (attached or not); deletion waits until none is left.
+   */
+  usedBy?: string[];
   /**
    * Latest available observations of the network's state.
    */

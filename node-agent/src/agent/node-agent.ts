@@ -15,7 +15,7 @@ import {
   requestOf,
   type Logger as RuntimeLogger,
 } from '@berth/controller-runtime';
-import type { Container, Service, Volume } from '@berth/api';
+import type { Container, Network, Service, Volume } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
@@ -24,6 +24,7 @@ import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
 import { NetworkDns } from '../network/dns-server.js';
+import { NetworkReconciler, networkKey } from '../network/network-reconciler.js';
 import { definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -31,7 +32,12 @@ import { StreamingServer } from '../streaming/streaming.js';
 import { apiErrorMessage, ClusterApi, isConflict, isInvalid } from '../cluster/cluster-api.js';
 import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
-import { containerAddresses } from '../containers/container-names.js';
+import {
+  containerAddresses,
+  containerNameAt,
+  serviceAddresses,
+  serviceRecords,
+} from '../containers/container-names.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
 import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
@@ -221,9 +227,24 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
     list: () => informer.list() as unknown as Container[],
   };
+  const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'services',
+    namespaced: true,
+    kind: 'Service',
+  });
   const dns = new NetworkDns(
-    (network, name, client) => containerAddresses(containers.list(), network, name, client),
-    (err) => logger.warn({ err: err.message }, 'name server failed'),
+    // A Service's replicas here only: a bridge network is one node's, other nodes' replicas are not on it.
+    (network, name, client) =>
+      containerAddresses(containers.list(), network, name, client) ??
+      serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
+    {
+      onError: (err) => logger.warn({ err: err.message }, 'name server failed'),
+      nameAt: (network, ip) => containerNameAt(containers.list(), network, ip),
+      services: (network, name, client) =>
+        serviceRecords(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
+    },
   );
   const volumeInformer = await manager.cache.informerFor<KubernetesObject>({
     group: 'berth.dev',
@@ -234,6 +255,16 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
   const volumeCache = {
     get: (namespace: string, name: string) => volumeInformer.get(namespace, name) as unknown as Volume | undefined,
+  };
+  const networkInformer = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'networks',
+    namespaced: true,
+    kind: 'Network',
+  });
+  const networkCache = {
+    get: (namespace: string, name: string) => networkInformer.get(namespace, name) as unknown as Network | undefined,
   };
   const volumeSources = (c: Container): VolumeSources => {
     const namespace = c.metadata.namespace ?? '';
@@ -354,13 +385,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   // The routing mesh sees every node's replicas (they share this host's bridges), not only this node's Containers.
   let servicePorts: { controller: Controller; reconciler: ServicePortReconciler; unwatch: () => void } | undefined;
   if (options.servicePorts !== false) {
-    const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
-      group: 'berth.dev',
-      version: 'v1alpha1',
-      plural: 'services',
-      namespaced: true,
-      kind: 'Service',
-    });
     const allContainers =
       options.adoptUnbound === true
         ? informer
@@ -401,7 +425,50 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
     };
   }
+  const networkController = new Controller({
+    name: 'network',
+    reconciler: new NetworkReconciler({
+      networks,
+      cache: networkCache,
+      dns,
+      log: (message, fields) => logger.info(fields, message),
+    }),
+    workers: 1,
+    baseDelayMs: retryBackoff.baseMs,
+    maxDelayMs: retryBackoff.maxMs,
+    log: runtimeLogger(logger),
+  });
   const unwatchContainers = informer.addEventHandler(containerChanges((req) => controller.enqueue(req)));
+  const networksOf = (obj: KubernetesObject) =>
+    ((obj as unknown as Container).spec?.networks ?? []).map((n) => ({
+      namespace: obj.metadata?.namespace ?? '',
+      name: n.name,
+    }));
+  // A Network that changes (its subnet allocated, an overlap settled) retries the Containers here that name it
+  // and are not running yet now, not after their back-off; one that goes is removed from this node once its
+  // Containers are.
+  const onNetwork = (obj: KubernetesObject) => {
+    const key = { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
+    networkController.enqueue(key);
+    for (const c of containers.list()) {
+      if (c.metadata.namespace !== key.namespace || c.status?.phase === 'Running') continue;
+      if ((c.spec.networks ?? []).some((n) => n.name === key.name))
+        controller.enqueue({ namespace: key.namespace, name: c.metadata.name ?? '' });
+    }
+  };
+  const unwatchNetworks = networkInformer.addEventHandler({
+    add: onNetwork,
+    update: (_old, obj) => onNetwork(obj),
+    delete: (obj) =>
+      networkController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }),
+  });
+  const unwatchLeavers = informer.addEventHandler({
+    add: () => undefined,
+    update: () => undefined,
+    delete: (obj) => {
+      for (const r of networksOf(obj)) networkController.enqueue(r);
+    },
+  });
   // A Volume's users are Containers: every change of one re-checks the Volumes it names (protection, usedBy).
   const volumesOf = (obj: KubernetesObject) =>
     volumeRefs(obj as unknown as Container).map((name) => ({ namespace: obj.metadata?.namespace ?? '', name }));
@@ -423,6 +490,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const unwatch = () => {
     servicePorts?.unwatch();
     unwatchContainers();
+    unwatchNetworks();
+    unwatchLeavers();
     unwatchUsers();
     unwatchVolumes();
   };
@@ -470,7 +539,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       await manager.add(servicePorts.controller);
       servicePorts.controller.enqueue(servicePortsKey);
     }
+    await manager.add(networkController);
     await manager.start();
+    // Networks removed from the cluster while this agent was down.
+    for (const n of await networks.networks()) {
+      const key = networkKey(n.id);
+      if (key !== undefined) networkController.enqueue(key);
+    }
   } catch (err) {
     unwatch();
     await streaming?.close();

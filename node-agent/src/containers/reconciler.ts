@@ -20,6 +20,7 @@ import type { PulledImage } from '../images/images.js';
 import { NetworkError } from '../network/errors.js';
 import type { NetworkDns } from '../network/dns-server.js';
 import type { NetworkDefinition, Networks } from '../network/network.js';
+import { hostNameservers } from '../network/host-resolvers.js';
 import { gatewayOf } from '../network/user-networks.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerMount, ContainerNetwork, ContainerState, Runtime } from '../runtime/runtime.js';
@@ -59,6 +60,8 @@ export interface NetworkingOptions {
   resolve(namespace: string, name: string): Promise<NetworkDefinition | undefined>;
   /** Name servers on the networks' gateways; absent: containers get no resolver. */
   readonly dns?: NetworkDns;
+  /** The host's name servers, for a first network with dns: false. @default from /etc/resolv.conf */
+  hostNameservers?(): Promise<string[]>;
 }
 
 /** Where reconcile reports what it did (controller-runtime's EventRecorder writes core v1 Events). */
@@ -501,7 +504,13 @@ export class ContainerReconciler implements Reconciler {
       const reason = configError ? err.code : networkError ? err.code : 'CreateContainerError';
       const message = errorMessage(err);
       if (networkError)
-        this.#o.events.event(c, 'Warning', err.code === 'PortInUse' ? 'PortInUse' : 'FailedNetworkSetup', message);
+        this.#o.events.event(
+          c,
+          'Warning',
+          // kubelet's words for a network not ready yet; the Network's changes retry the Container at once.
+          err.code === 'PortInUse' || err.code === 'NetworkNotReady' ? err.code : 'FailedNetworkSetup',
+          message,
+        );
       else this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
       if (!configError && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.
@@ -531,19 +540,27 @@ export class ContainerReconciler implements Reconciler {
     if (plan.mode === 'host') return { network: { kind: 'host' }, dnsServers: [], attach: none };
     const uid = c.metadata.uid ?? '';
     const netns = await n.networks.sandbox(uid);
-    // Known before the attach ends (resolv.conf is written while it runs): the first network's gateway.
+    // Known before the attach ends (resolv.conf is written while it runs): the first network's gateway, or the
+    // host's name servers when that network has no name server (dns: false).
     const first = plan.request.networks[0];
     const gateway = first === undefined ? undefined : gatewayOf(first);
+    const dnsServers =
+      first?.dns === false
+        ? await (n.hostNameservers ?? hostNameservers)()
+        : n.dns !== undefined && gateway !== undefined
+          ? [gateway]
+          : [];
     return {
       network: { kind: 'namespace', path: netns },
-      dnsServers: n.dns !== undefined && gateway !== undefined ? [gateway] : [],
+      dnsServers,
       attach: async () => {
         const attachment = await n.networks.attach(uid, plan.request);
         // Before the process starts, each network's name server is up on its bridge.
         for (const a of attachment.addresses) {
-          if (a.gateway === undefined) continue;
+          const def = plan.request.networks.find((d) => d.name === a.network);
+          if (a.gateway === undefined || def?.dns === false) continue;
           // A NetworkError, so the failure reaches status and the half-made container and attachment are undone.
-          await n.dns?.ensure(a.network, a.gateway).catch((err: unknown) => {
+          await n.dns?.ensure(a.network, a.gateway, def?.dnsUpstreams ?? []).catch((err: unknown) => {
             throw new NetworkError(
               'NameServerFailed',
               `the name server of network ${a.network} could not listen on ${a.gateway}:53: ${errorMessage(err)}`,

@@ -1,12 +1,24 @@
 // Networks on the standard CNI plugins: bridge + host-local IPAM for each network, portmap for published ports,
 // each container in a named network namespace. What was done for a container is recorded in a JSON file before
-// the first plugin runs, so a DEL can undo it after any crash or restart.
+// the first plugin runs, so a DEL can undo it after any crash or restart; each network a container joined is
+// recorded too, so its bridge and leases can be removed once the network is gone from the cluster.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatIpv4, parseIpv4Cidr } from '@berth/api';
+import { runCommand } from '../host/run-command.js';
 import { Cni, CNI_VERSION, type CniResult, type NetworkConfigList, type PluginConfig } from './cni.js';
 import { NetworkError } from './errors.js';
+import { isolateBridge, removeBridgeIsolation } from './isolation.js';
 import { NetnsDir } from './netns.js';
-import type { Attachment, AttachRequest, NetworkAddress, NetworkDefinition, Networks, PortMapping } from './network.js';
+import type {
+  Attachment,
+  AttachRequest,
+  NetworkAddress,
+  NetworkDefinition,
+  Networks,
+  PortMapping,
+  RecordedNetwork,
+} from './network.js';
 import { portsClash, probePort } from './port-probe.js';
 
 export interface CniNetworksOptions {
@@ -62,19 +74,25 @@ function checkDefinition(net: NetworkDefinition): void {
 
 /** The conflist for one network of one container: bridge with host-local IPAM, then portmap when ports are published. */
 export function configList(net: NetworkDefinition, ports: readonly PortMapping[], ipamDir: string): NetworkConfigList {
+  const range = {
+    subnet: net.subnet,
+    ...(net.gateway !== undefined ? { gateway: net.gateway } : {}),
+    ...(net.ipRange !== undefined ? rangeBounds(net.subnet, net.ipRange) : {}),
+  };
   const plugins: PluginConfig[] = [
     {
       type: 'bridge',
       bridge: net.bridge,
+      // The bridge carries the gateway address even when internal: the network's name server listens there.
       isGateway: true,
-      // No masquerade: containers reach other members and published ports, not the world (nothing leaves this host).
-      ipMasq: false,
+      ipMasq: net.masquerade === true && net.internal !== true,
       hairpinMode: true,
       ...(net.mtu !== undefined ? { mtu: net.mtu } : {}),
       ipam: {
         type: 'host-local',
-        ranges: [[{ subnet: net.subnet, ...(net.gateway !== undefined ? { gateway: net.gateway } : {}) }]],
-        routes: [{ dst: '0.0.0.0/0' }],
+        ranges: [[range]],
+        // Internal: only the subnet's own route, nothing out.
+        routes: net.internal === true ? [] : [{ dst: '0.0.0.0/0' }],
         dataDir: ipamDir,
       },
     },
@@ -98,6 +116,18 @@ export function configList(net: NetworkDefinition, ports: readonly PortMapping[]
   return { cniVersion: CNI_VERSION, name: net.id ?? net.name, plugins };
 }
 
+/** host-local's rangeStart/rangeEnd for `ipRange`: its addresses, less the subnet's network and broadcast ones. */
+function rangeBounds(subnet: string, ipRange: string): { rangeStart: string; rangeEnd: string } {
+  const s = parseIpv4Cidr(subnet);
+  const r = parseIpv4Cidr(ipRange);
+  if (s === undefined || r === undefined || r.first < s.first || r.last > s.last)
+    throw new NetworkError('InvalidNetwork', `ipRange ${ipRange} is not a CIDR inside subnet ${subnet}`);
+  return {
+    rangeStart: formatIpv4(Math.max(r.first, s.first + 1)),
+    rangeEnd: formatIpv4(Math.min(r.last, s.last - 1)),
+  };
+}
+
 function addressesOf(record: AttachmentRecord): NetworkAddress[] {
   const out: NetworkAddress[] = [];
   for (const n of record.networks) {
@@ -117,14 +147,18 @@ const toAttachment = (r: AttachmentRecord): Attachment => ({
 
 export class CniNetworks implements Networks {
   readonly #recordsDir: string;
+  readonly #networksDir: string;
   readonly #ipamDir: string;
   readonly #netns: NetnsDir;
   readonly #cni: Cni;
-  /** Port checks and the records they read are serialised: two containers must not both win one port. */
+  /** Bridges whose isolation rules this instance added: a start pays the iptables checks once per bridge. */
+  readonly #isolated = new Set<string>();
+  /** Port checks, records and network removals are serialised: two containers must not both win one port. */
   #portLock: Promise<unknown> = Promise.resolve();
 
   constructor(options: CniNetworksOptions) {
     this.#recordsDir = path.join(options.stateDir, 'attachments');
+    this.#networksDir = path.join(options.stateDir, 'networks');
     this.#ipamDir = options.ipamDir ?? path.join(options.stateDir, 'ipam');
     this.#netns = new NetnsDir(options.netnsDir);
     this.#cni = options.cni ?? new Cni();
@@ -162,12 +196,19 @@ export class CniNetworks implements Networks {
     };
     const claim = async () => {
       if (ports.length > 0) await this.#checkPorts(id, ports);
+      for (const n of request.networks) {
+        await this.#recordNetwork(n);
+        // Before the bridge exists (the rules name it): no moment where another network's members reach this one's.
+        const key = `${n.bridge}/${n.internal === true}`;
+        if (!this.#isolated.has(key)) {
+          await isolateBridge(n.bridge, n.internal === true);
+          this.#isolated.add(key);
+        }
+      }
       // Written before any plugin runs, so a crash in between leaves something detach can undo.
       await this.#write(record);
     };
-    const claimed = this.#portLock.then(claim);
-    this.#portLock = claimed.catch(() => undefined);
-    await claimed;
+    await this.#serialised(claim);
     try {
       await this.#netns.create(id);
       for (const n of record.networks) {
@@ -216,6 +257,81 @@ export class CniNetworks implements Networks {
       // Nothing recorded yet.
     }
     return [...ids];
+  }
+
+  /** The networks containers joined here and whose bridge may still exist. */
+  async networks(): Promise<RecordedNetwork[]> {
+    const out: RecordedNetwork[] = [];
+    let files: string[] = [];
+    try {
+      files = await readdir(this.#networksDir);
+    } catch {
+      // None recorded yet.
+    }
+    for (const f of files) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(await readFile(path.join(this.#networksDir, f), 'utf8')) as RecordedNetwork);
+      } catch {
+        // Torn by a crash mid-write: rewritten by the next attach.
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Removes network `id` from this node: its bridge, its leases, its isolation rules, its record. False (and
+   * nothing removed) while a
+   * container's attachment still uses it.
+   */
+  async removeNetwork(id: string): Promise<boolean> {
+    return this.#serialised(async () => {
+      const recorded = (await this.networks()).find((n) => n.id === id);
+      for (const other of await this.list()) {
+        if ((await this.#read(other))?.networks.some((n) => n.config.name === id) === true) return false;
+      }
+      // host-local's folder of the network (its leases, last-reserved cursor and lock), then the bridge; the record
+      // last, so a crash in between leaves it for the next try.
+      await rm(path.join(this.#ipamDir, id), { recursive: true, force: true });
+      if (recorded !== undefined) {
+        const out = await runCommand('ip', ['link', 'del', recorded.bridge]);
+        if (out.code !== 0 && !/Cannot find device/i.test(out.stderr))
+          throw new NetworkError(
+            'NetworkPluginFailed',
+            `deleting bridge ${recorded.bridge} failed: ${out.stderr.trim()}`,
+          );
+      }
+      if (recorded !== undefined) {
+        await removeBridgeIsolation(recorded.bridge);
+        for (const internal of [true, false]) this.#isolated.delete(`${recorded.bridge}/${internal}`);
+      }
+      await rm(this.#networkPath(id), { force: true });
+      return true;
+    });
+  }
+
+  /** Runs `fn` after every claim or removal before it: port checks, records and removals see each other whole. */
+  #serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const done = this.#portLock.then(fn);
+    this.#portLock = done.catch(() => undefined);
+    return done;
+  }
+
+  #networkPath(id: string): string {
+    return path.join(this.#networksDir, `${id}.json`);
+  }
+
+  async #recordNetwork(n: NetworkDefinition): Promise<void> {
+    const rec: RecordedNetwork = { id: n.id ?? n.name, name: n.name, bridge: n.bridge, subnet: n.subnet };
+    const file = this.#networkPath(rec.id);
+    try {
+      if (JSON.stringify(JSON.parse(await readFile(file, 'utf8'))) === JSON.stringify(rec)) return;
+    } catch {
+      // Not recorded yet.
+    }
+    await mkdir(this.#networksDir, { recursive: true });
+    await writeFile(`${file}.tmp`, JSON.stringify(rec));
+    await rename(`${file}.tmp`, file);
   }
 
   async #checkPorts(id: string, ports: readonly PortMapping[]): Promise<void> {

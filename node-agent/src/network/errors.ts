@@ -11,7 +11,9 @@ export type NetworkErrorCode =
   /** A network definition or port mapping that cannot work (bad subnet, bad name). */
   | 'InvalidNetwork'
   /** A network's name server could not listen on its gateway (port 53 there held by something else). */
-  | 'NameServerFailed';
+  | 'NameServerFailed'
+  /** A user Network the network controller has not reported Ready yet (just created), or that is being deleted. */
+  | 'NetworkNotReady';
 
 /** `NetworkError.isInstance` (or instanceof) holds across package copies (BerthError's brand). */
 export class NetworkError extends BerthError<NetworkErrorCode> {}

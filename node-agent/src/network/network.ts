@@ -16,6 +16,9 @@
 //                                    namespace. Nothing attached is fine.
 //   list()                           every id with a record or a namespace: the agent detaches the ones whose
 //                                    Container is gone (leftovers of a crash or of a forced delete).
+//   networks()                       the networks attach set up on this node (recorded before their bridge existed).
+//   removeNetwork(netId)             deletes a network's bridge and leases once no attachment uses it (false while one
+//                                    does): the agent calls it when the Network is gone from the cluster.
 
 /** A bridge network on this node. */
 export interface NetworkDefinition {
@@ -33,6 +36,14 @@ export interface NetworkDefinition {
   readonly ipRange?: string;
   /** @default the kernel's (1500) */
   readonly mtu?: number;
+  /** No default route for members and nothing forwarded in or out of the bridge (Docker's --internal). @default false */
+  readonly internal?: boolean;
+  /** Masquerade members' traffic leaving the bridge (the CNI bridge's ipMasq). @default false */
+  readonly masquerade?: boolean;
+  /** A name server on the gateway. @default true */
+  readonly dns?: boolean;
+  /** Where that name server forwards names it does not know ("ip" or "ip:port"). @default [] (NXDOMAIN) */
+  readonly dnsUpstreams?: readonly string[];
 }
 
 /** A published port: connections to hostIP:hostPort on the node reach containerPort in the container. */
@@ -68,10 +79,21 @@ export interface Attachment {
   readonly ports: readonly PortMapping[];
 }
 
+/** A network as attach recorded it on this node. */
+export interface RecordedNetwork {
+  /** NetworkDefinition.id (or name). */
+  readonly id: string;
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: string;
+}
+
 export interface Networks {
   sandbox(id: string): Promise<string>;
   attach(id: string, request: AttachRequest): Promise<Attachment>;
   get(id: string): Promise<Attachment | undefined>;
   detach(id: string): Promise<void>;
   list(): Promise<string[]>;
+  networks(): Promise<RecordedNetwork[]>;
+  removeNetwork(netId: string): Promise<boolean>;
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Container } from '@berth/api';
-import { pushBusybox, startRegistry, startTestServer, type TestServer } from '@berth/testkit';
+import { pushBusybox, startRegistry, startTestServer, type TestServer, type TestServerOptions } from '@berth/testkit';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/index.js';
 import { prepareHost } from '../../src/host/prepare-host.js';
 import { CniNetworks } from '../../src/network/cni-networks.js';
@@ -49,11 +49,14 @@ export interface Cluster {
 
 export async function setUpCluster(
   t: Teardown,
-  options: { agent?: boolean; controllers?: boolean } = {},
+  options: { agent?: boolean; controllers?: boolean; server?: TestServerOptions } = {},
 ): Promise<Cluster> {
   // Agent-only, as these tests were written: the agent binds unbound Containers itself (adoptUnbound), so the
   // scheduler stays out of the way (controllers/test/scheduler/ covers the two together).
-  const server = await startTestServer({ controllers: options.controllers === false ? false : ['*', '-scheduler'] });
+  const server = await startTestServer({
+    ...options.server,
+    controllers: options.controllers === false ? false : ['*', '-scheduler'],
+  });
   t.teardown(() => server.close());
   const registry = await startRegistry(t);
   await pushBusybox(t, registry.address);
@@ -194,6 +197,8 @@ export async function setUpCluster(
       ipamDir: path.join(root, 'ipam'),
     });
     for (const id of await nets.list()) await nets.detach(id).catch(() => undefined);
+    // User Networks' bridges and leases (their objects went with the server).
+    for (const n of await nets.networks()) await nets.removeNetwork(n.id).catch(() => undefined);
     await deleteBridge(network.bridge);
     await rm(root, { recursive: true, force: true });
   });

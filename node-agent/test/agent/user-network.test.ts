@@ -1,6 +1,6 @@
 // A user's Network becomes a bridge of its own: two Containers naming it get addresses from its subnet and reach
-// each other (nc from one to the other's httpd); a Network that does not exist, or that this node cannot run (no
-// subnet: pools are not implemented), is a status reason and a Warning Event. Needs root.
+// each other (nc from one to the other's httpd); a Network that does not exist, or that this node cannot run (its
+// subnet overlaps another Network's), is a status reason and a Warning Event. Needs root.
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import t from 'tap';
@@ -87,7 +87,7 @@ t.test('two Containers on a user Network reach each other', async (t) => {
   t.ok(await cluster.waitGone('client'));
 });
 
-t.test('a missing Network and one without a subnet are reasons with Warning Events', async (t) => {
+t.test('a missing Network and one whose subnet overlaps are reasons with Warning Events', async (t) => {
   await cluster.create('lost', {
     command: ['sleep', '3600'],
     networks: [{ name: 'nosuch' }],
@@ -96,14 +96,18 @@ t.test('a missing Network and one without a subnet are reasons with Warning Even
   const lost = await cluster.waitFor('lost', (c) => c.status?.reason === 'CreateContainerConfigError');
   t.match(lost.status?.message, 'network "nosuch" not found');
   // (A gateway outside its subnet never gets this far: the CRD's CEL rules refuse it with a 422.)
-  await createNetwork('poolless', {});
+  // Overlapping backend's subnet (the first test's Network): the network controller says SubnetOverlap.
+  await createNetwork('overlapping', { subnet: `10.215.${third}.128/25` });
   await cluster.create('skewed-member', {
     command: ['sleep', '3600'],
-    networks: [{ name: 'poolless' }],
+    networks: [{ name: 'overlapping' }],
     terminationGracePeriodSeconds: 0,
   });
-  const skewed = await cluster.waitFor('skewed-member', (c) => c.status?.reason === 'InvalidNetwork');
-  t.match(skewed.status?.message, 'has no spec.subnet');
+  const skewed = await cluster.waitFor(
+    'skewed-member',
+    (c) => c.status?.reason === 'InvalidNetwork' && /SubnetOverlap/.test(c.status.message ?? ''),
+  );
+  t.match(skewed.status?.message, 'is not ready: SubnetOverlap: Pool overlaps with other one on this address space');
   const warned = await eventually(async () => {
     const events = await core.listNamespacedEvent({
       namespace: 'default',

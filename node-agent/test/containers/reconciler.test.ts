@@ -326,6 +326,8 @@ t.test(
       get: async () => undefined,
       detach: async (id) => void detached.push(id),
       list: async () => [],
+      networks: async () => [],
+      removeNetwork: async () => true,
     };
     const dns = new NetworkDns(() => undefined);
     t.teardown(() => dns.close());

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { removeBridgeIsolation } from '../../src/network/isolation.js';
 
 const run = promisify(execFile);
 
@@ -58,4 +59,11 @@ export function testNetwork(): { name: string; bridge: string; subnet: string } 
 
 export async function deleteBridge(bridge: string): Promise<void> {
   await run('ip', ['link', 'del', bridge]).catch(() => undefined);
+  await removeBridgeIsolation(bridge);
+}
+
+/** Lines of the isolation chains that name `bridge`. */
+export async function isolationRules(bridge: string): Promise<string[]> {
+  const filter = (await run('iptables-save', ['-t', 'filter'])).stdout;
+  return filter.split('\n').filter((l) => l.includes('BERTH-ISOLATION') && l.split(/\s+/).includes(bridge));
 }
