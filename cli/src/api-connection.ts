@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { goArchitecture } from '@berth/api';
+import { KubeconfigError } from './errors.js';
 
 /** The CLI's name on the wire: the server names the field manager of a write after it, as for kubectl. */
 export const cliName = 'berth-cli';
@@ -38,16 +39,16 @@ export async function connectToApi(namespaceFlag: string | undefined): Promise<A
   try {
     kc.loadFromDefault();
   } catch (e) {
-    throw new Error(`cannot read kubeconfig: ${(e as Error).message.split('\n')[0] ?? ''}`);
+    throw new KubeconfigError(`cannot read kubeconfig: ${(e as Error).message.split('\n')[0] ?? ''}`, e);
   }
   const cluster = kc.getCurrentCluster();
   if (cluster === null || cluster.server === '')
-    throw new Error('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
+    throw new KubeconfigError('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
   let server: URL;
   try {
     server = new URL(cluster.server);
   } catch {
-    throw new Error(`the kubeconfig's server "${cluster.server}" is not a URL`);
+    throw new KubeconfigError(`the kubeconfig's server "${cluster.server}" is not a URL`);
   }
   const options: RequestOptions = {};
   await kc.applyToHTTPSOptions(options);
@@ -59,16 +60,4 @@ export async function connectToApi(namespaceFlag: string | undefined): Promise<A
 /** `…/namespaces/NS/containers/NAME/SUBRESOURCE` on the API server. */
 export function containerPath(namespace: string, name: string, subresource: string): string {
   return `/apis/berth.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/containers/${encodeURIComponent(name)}/${subresource}`;
-}
-
-/** The message of a Kubernetes Status body, or the body itself when it is not one. */
-export function statusMessage(code: number | undefined, body: string): string {
-  try {
-    const status = JSON.parse(body) as { message?: unknown };
-    if (typeof status.message === 'string' && status.message !== '') return status.message;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const text = body.trim().split('\n')[0] ?? '';
-  return `the server answered ${code ?? 'nothing'}${text === '' ? '' : `: ${text}`}`;
 }
