@@ -64,7 +64,11 @@ function frame(channel: number, data: Buffer | string): Buffer {
 }
 
 /** Runs the session; resolves with the exit code its final Status gives (undefined: none given). */
-export function remoteCommand(api: ApiConnection, options: SessionOptions, stdio: SessionStdio): Promise<number | undefined> {
+export function remoteCommand(
+  api: ApiConnection,
+  options: SessionOptions,
+  stdio: SessionStdio,
+): Promise<number | undefined> {
   const stdinStream = stdio.stdin;
   const stdout = stdio.stdout;
   const { stdin: useStdin, tty } = options;
