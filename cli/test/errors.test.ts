@@ -42,7 +42,7 @@ t.test('failures exit as docker run does: 125 berth, 126 not runnable, 127 not f
     'true',
   ]);
   t.equal(noImage.code, 125, noImage.stderr);
-  t.match(noImage.stderr, /^berth: Unable to pull .*nothing:here/);
+  t.match(noImage.stderr, /(^|\n)berth: Unable to pull .*nothing:here.*\n$/);
   t.equal(await getContainer('noimage'), undefined, 'nothing is left when the image cannot be pulled');
 });
 

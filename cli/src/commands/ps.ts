@@ -18,7 +18,8 @@ export interface PsOptions {
 function commandText(c: Container, noTrunc: boolean): string {
   const line = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].join(' ');
   const cut = noTrunc || line.length <= 20 ? line : `${line.slice(0, 19)}…`;
-  return `"${cut}"`;
+  // Quoted as Go's strconv.Quote does, inner quotes escaped.
+  return JSON.stringify(cut);
 }
 
 /** docker's PORTS cell: `127.0.0.1:8080->80/tcp`, or `80/tcp` when not published. */

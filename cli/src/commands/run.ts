@@ -129,7 +129,7 @@ export async function run(
   } catch (e) {
     // docker creates nothing when the image cannot be had; a --rm container goes whatever the failure.
     if (options.rm === true || (CliError.isInstance(e) && /^Unable to pull/.test(e.message)))
-      await client.delete('containers', name).catch(() => undefined);
+      await removeQuietly(client, name);
     throw e;
   }
   if (options.detach === true) {
@@ -139,7 +139,22 @@ export async function run(
   const code = await attachTo(client, api, name, outcome, { stdin, tty }, io);
   if (options.rm === true) {
     await client.delete('containers', name);
-    await waitFor(client, 'containers', name, (c) => (c === undefined ? true : undefined), 60_000);
+    await gone(client, name);
   }
   return code;
+}
+
+/** Waits until the agent has taken the deleted Container down (its finalizer). */
+function gone(client: ApiClient, name: string): Promise<true> {
+  return waitFor(client, 'containers', name, (c) => (c === undefined ? true : undefined), 60_000);
+}
+
+/** Removes what a failed run made, keeping the run's own error for the user. */
+async function removeQuietly(client: ApiClient, name: string): Promise<void> {
+  try {
+    await client.delete('containers', name);
+    await gone(client, name);
+  } catch {
+    // the run's error says more than this one
+  }
 }
