@@ -183,6 +183,29 @@ program
     await version(opts);
   });
 
+program
+  .command('images')
+  .description('list images: the Image objects and the images Containers run')
+  .addOption(namespaceOption())
+  .option('-q, --quiet', 'only print image ids')
+  .option('--format <format>', 'table, json, or a template like "{{.Repository}}:{{.Tag}}"')
+  .action(async (opts: Record<string, unknown>) => {
+    const { images } = await import('./commands/images.js');
+    await images(opts);
+  });
+
+program
+  .command('pull')
+  .description('record an image to pull as an Image object, and report its digest once a node has pulled it')
+  .argument('<image>', 'the image reference')
+  .addOption(namespaceOption())
+  .option('-q, --quiet', 'print only the reference')
+  .option('--wait <seconds>', 'how long to wait for a node to report the pull', '15')
+  .action(async (reference: string, opts: Record<string, unknown>) => {
+    const { pull } = await import('./commands/images.js');
+    await pull(reference, opts);
+  });
+
 const volume = program.command('volume').description('manage Volumes');
 volume
   .command('create')

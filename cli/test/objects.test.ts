@@ -78,3 +78,24 @@ t.test("version: the client's and the server's", async (t) => {
   const template = await berth(server, ['version', '--format', '{{.Client.Version}}']);
   t.equal(template.stdout, '0.1.0\n');
 });
+
+t.test('images: what the Containers run; pull records an Image object', async (t) => {
+  const { repository } = { repository: image.replace(/:latest$/, '') };
+  t.equal((await berth(server, ['run', '--name', 'keep', image, 'true'])).code, 0);
+  const list = await berth(server, ['images']);
+  t.equal(list.code, 0, list.stderr);
+  const [header, ...rows] = list.stdout.trimEnd().split('\n');
+  t.match(header, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$/);
+  t.ok(
+    rows.some((r) => new RegExp(`^${repository.replace(/\./g, '\\.')} +latest +[0-9a-f]{12}`).test(r)),
+    `busybox, by its digest: ${list.stdout}`,
+  );
+  const pulled = await berth(server, ['pull', '--wait', '1', image]);
+  t.equal(pulled.code, 0, pulled.stderr);
+  t.match(pulled.stdout, `latest: Pulling from ${repository}\n`);
+  t.match(pulled.stderr, /no node has reported pulling it/, 'says plainly that nothing pulls Image objects yet');
+  const objects = await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images');
+  t.match(objects.json<{ items: Array<{ spec: { image: string; pullPolicy: string } }> }>().items, [
+    { spec: { image, pullPolicy: 'Always' } },
+  ]);
+});
