@@ -320,6 +320,36 @@ service
     const { serviceRollback } = await import('./commands/service.js');
     await serviceRollback(name, opts);
   });
+const compose = program
+  .command('compose')
+  .description('run a Compose project (compose.yaml) as berth objects')
+  .option('-f, --file <file>', 'the Compose file (default: compose.yaml, compose.yml, docker-compose.y(a)ml)')
+  .option('-p, --project-name <name>', "the project's name (default: the file's name: field, else its folder)")
+  .addOption(namespaceOption());
+type ComposeFlags = { file?: string; projectName?: string; namespace?: string };
+compose
+  .command('up')
+  .description("create or update the project's Networks, Volumes and Containers; delete what the file no longer has")
+  .option('-d, --detach', 'return once the containers run, instead of following their logs')
+  .action(async (opts: { detach?: boolean }) => {
+    const { composeUp } = await import('./commands/compose.js');
+    await composeUp({ ...compose.opts<ComposeFlags>(), ...opts });
+  });
+compose
+  .command('down')
+  .description("delete the project's Containers and Networks (and with -v its Volumes)")
+  .option('-v, --volumes', "also delete the project's Volumes")
+  .action(async (opts: { volumes?: boolean }) => {
+    const { composeDown } = await import('./commands/compose.js');
+    await composeDown({ ...compose.opts<ComposeFlags>(), ...opts });
+  });
+compose
+  .command('ps')
+  .description("list the project's Containers")
+  .action(async () => {
+    const { composePs } = await import('./commands/compose.js');
+    await composePs(compose.opts<ComposeFlags>());
+  });
 
 program
   .command('logs')

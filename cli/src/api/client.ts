@@ -63,7 +63,8 @@ export class ApiClient {
   /** One request; resolves with the parsed JSON body of a 2xx answer. */
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const url = new URL(path, this.connection.server);
-    if (method !== 'GET' && method !== 'DELETE') url.searchParams.set('fieldManager', cliName);
+    if (method !== 'GET' && method !== 'DELETE' && !url.searchParams.has('fieldManager'))
+      url.searchParams.set('fieldManager', cliName);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -119,6 +120,13 @@ export class ApiClient {
       mergePatch,
       'application/merge-patch+json',
     );
+  }
+
+  /** Server-side apply as `fieldManager`, taking over fields others set (kubectl apply --server-side --force-conflicts). */
+  apply<T extends ApiObject>(plural: BerthPlural, object: T, fieldManager: string): Promise<T> {
+    const path = `${berthPath(plural, this.namespace, object.metadata.name)}?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
+    // JSON is YAML: the apply content type takes it as is.
+    return this.request<T>('PATCH', path, object, 'application/apply-patch+yaml');
   }
 
   /** Deletes; `graceSeconds` as kubectl's --grace-period (0 with a forced delete). */
