@@ -33,7 +33,8 @@ export async function rm(
           'BERTH_CLI_API',
           `cannot remove container "${name}": container is running: stop the container before removing or force remove`,
         );
-      await client.delete('containers', name);
+      // -f kills at once, as docker rm -f does (the agent honours the delete's grace period).
+      await client.delete('containers', name, options.force === true ? 0 : undefined);
       await waitFor<Container, true>(
         client,
         'containers',

@@ -184,6 +184,12 @@ export class ContainerReconciler implements Reconciler {
     if (c.spec.stopped === true) {
       // Held stopped (docker stop): end the process, keep the container and its writable layer, never restart.
       if (state?.status === 'running') {
+        // As for a delete: out of its Services' published ports before it is told to stop.
+        await this.#o
+          .beforeStop?.(c)
+          .catch((err: unknown) =>
+            this.#o.logger.warn({ id: uid, err: errorMessage(err) }, 'taking the container out of its Services failed'),
+          );
         this.#o.events.event(c, 'Normal', 'Killing', `Stopping container ${name}`);
         await this.#o.runtime.stop(uid, grace).catch((err: unknown) => {
           if (!isRuntimeError(err, 'ContainerNotRunning')) throw err;
