@@ -6,7 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { connectToApi, type ApiConnection } from '../api-connection.js';
 import { statusError } from '../api/client.js';
-import { UnreachableError, UsageError } from '../errors.js';
+import { CliError, UnreachableError } from '../errors.js';
 
 /** The service controller's names (controllers/src/service/labels.ts); the CLI reaches no package's internals. */
 const serviceLabel = 'berth.dev/service';
@@ -94,7 +94,7 @@ export async function serviceRollback(
 ): Promise<void> {
   const to = options.toRevision ?? '0';
   if (!/^\d+$/.test(to))
-    throw new UsageError(`--to-revision: "${to}" must be a revision number (0 for the previous one)`);
+    throw new CliError('BERTH_CLI_USAGE', `--to-revision: "${to}" must be a revision number (0 for the previous one)`);
   const api = await connectToApi(options.namespace);
   await call(api, 'PATCH', servicePath(api.namespace, name), {
     metadata: { annotations: { [rollbackAnnotation]: to } },
