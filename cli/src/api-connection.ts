@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { goArchitecture } from '@berth/api';
+import { KubeconfigError } from './errors.js';
+import { currentTarget } from './kubeconfig-load.js';
 
 /** The CLI's name on the wire: the server names the field manager of a write after it, as for kubectl. */
 export const cliName = 'berth-cli';
@@ -32,43 +34,28 @@ export interface ApiConnection {
 
 /** Reads KUBECONFIG (or ~/.kube/config) the way kubectl does and returns how to reach the API. */
 export async function connectToApi(namespaceFlag: string | undefined): Promise<ApiConnection> {
-  // Loaded on demand: client-node takes about a second to import and only these commands need it.
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (e) {
-    throw new Error(`cannot read kubeconfig: ${(e as Error).message.split('\n')[0] ?? ''}`);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null || cluster.server === '')
-    throw new Error('no current cluster in the kubeconfig (set KUBECONFIG, or run `berth up`)');
+  const target = currentTarget();
   let server: URL;
   try {
-    server = new URL(cluster.server);
+    server = new URL(target.server);
   } catch {
-    throw new Error(`the kubeconfig's server "${cluster.server}" is not a URL`);
+    throw new KubeconfigError(`the kubeconfig's server "${target.server}" is not a URL`);
   }
-  const options: RequestOptions = {};
-  await kc.applyToHTTPSOptions(options);
-  options.headers = { ...options.headers, 'User-Agent': userAgent() };
-  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  return { server, namespace: namespaceFlag ?? (contextNamespace || 'default'), options };
+  const headers: Record<string, string> = { 'User-Agent': userAgent() };
+  if (target.token !== undefined) headers['Authorization'] = `Bearer ${target.token}`;
+  const options: RequestOptions = {
+    headers,
+    ...(target.ca !== undefined ? { ca: target.ca } : {}),
+    ...(target.clientCert !== undefined ? { cert: target.clientCert } : {}),
+    ...(target.clientKey !== undefined ? { key: target.clientKey } : {}),
+    ...(target.tlsServerName !== undefined ? { servername: target.tlsServerName } : {}),
+    ...(target.basicAuth !== undefined ? { auth: target.basicAuth } : {}),
+    ...(target.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+  };
+  return { server, namespace: namespaceFlag ?? target.namespace ?? 'default', options };
 }
 
 /** `…/namespaces/NS/containers/NAME/SUBRESOURCE` on the API server. */
 export function containerPath(namespace: string, name: string, subresource: string): string {
   return `/apis/berth.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/containers/${encodeURIComponent(name)}/${subresource}`;
-}
-
-/** The message of a Kubernetes Status body, or the body itself when it is not one. */
-export function statusMessage(code: number | undefined, body: string): string {
-  try {
-    const status = JSON.parse(body) as { message?: unknown };
-    if (typeof status.message === 'string' && status.message !== '') return status.message;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const text = body.trim().split('\n')[0] ?? '';
-  return `the server answered ${code ?? 'nothing'}${text === '' ? '' : `: ${text}`}`;
 }

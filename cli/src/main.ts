@@ -1,11 +1,22 @@
 #!/usr/bin/env node
-// The `berth` command.
+// The `berth` command: docker's commands on berth's API, plus `up`, the all-in-one.
 
-import { Command } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { CliError } from './errors.js';
+import { suggestions } from './output/suggest.js';
 
 // Commands load their modules on first use: `berth logs` need not load the API server.
 
-const program = new Command('berth').description('Docker-style workloads through a Kubernetes-style declarative API');
+const program = new Command('berth')
+  .description('Docker-style workloads through a Kubernetes-style declarative API')
+  .enablePositionalOptions()
+  .exitOverride();
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const namespaceOption = () =>
+  new Option('-n, --namespace <namespace>', "the objects' namespace (default: the kubeconfig context's)");
+/** The exit status docker gives a failed run/start/create (125: the daemon failed), or 1. */
+let failureStatus = 1;
 
 program
   .command('up')
@@ -18,7 +29,7 @@ program
   .option(
     '--allow-host-path <dir>',
     'let Containers mount hostPath volumes under this directory (repeatable; none by default)',
-    (dir: string, dirs: string[]) => [...dirs, dir],
+    collect,
     [] as string[],
   )
   .action(
@@ -58,10 +69,293 @@ program
   );
 
 program
+  .command('run')
+  .description('create a Container from an image and run it: berth run [OPTIONS] IMAGE [COMMAND] [ARG...]')
+  .argument('<image>', 'the image reference')
+  .argument('[command...]', 'the command and its arguments (replace the image CMD)')
+  .passThroughOptions()
+  .addOption(namespaceOption())
+  .option('-d, --detach', 'run in the background and print the Container name')
+  .option('-i, --interactive', 'keep stdin open and pass it to the container')
+  .option('-t, --tty', 'give the container a terminal (with -i, when stdin is one)')
+  .option('--rm', 'remove the Container when it exits')
+  .option('--name <name>', 'name the Container (default: generated from the image)')
+  .option('-p, --publish <[ip:]host:container[/udp]>', 'publish a container port on the node (repeatable)', collect, [])
+  .option(
+    '-e, --env <KEY=VALUE>',
+    'set an environment variable (KEY alone: from this environment; repeatable)',
+    collect,
+    [],
+  )
+  .option('--env-file <file>', 'read environment variables from a file of KEY=VALUE lines (repeatable)', collect, [])
+  .option(
+    '-v, --volume <name:/path[:ro]>',
+    'mount a named Volume, or a host directory /host:/path (repeatable)',
+    collect,
+    [],
+  )
+  .option('--network <name>', 'attach to this Network (bridge: the default network; host; none)')
+  .option('--restart <policy>', 'no, always, unless-stopped or on-failure[:N]', 'no')
+  .option('-m, --memory <bytes>', 'memory limit, like 512m or 1g')
+  .option('--cpus <number>', 'CPU limit, like 0.5 or 2')
+  .option('--pids-limit <number>', 'maximum number of processes')
+  .option('-w, --workdir <dir>', 'working directory inside the container')
+  .option('-u, --user <uid[:gid]>', 'numeric user (and group) to run as')
+  .option('--entrypoint <command>', "replace the image's ENTRYPOINT")
+  .option('-l, --label <key=value>', 'set a label on the Container (repeatable)', collect, [])
+  .option('--hostname <name>', "the container's host name")
+  .option('--pull <policy>', 'pull the image: missing, always or never', 'missing')
+  .option('--stop-timeout <seconds>', 'seconds between SIGTERM and SIGKILL when it is stopped', '10')
+  .action(async (image: string, command: string[], opts: Record<string, unknown>) => {
+    failureStatus = 125;
+    const { run } = await import('./commands/run.js');
+    const args = command[0] === '--' ? command.slice(1) : command;
+    process.exit(await run(image, args, opts as unknown as import('./commands/run.js').RunOptions));
+  });
+
+program
+  .command('ps')
+  .description('list Containers (running ones unless -a)')
+  .addOption(namespaceOption())
+  .option('-a, --all', 'show all Containers, not only running ones')
+  .option('-q, --quiet', 'only print ids')
+  .option('--no-trunc', 'do not cut ids and commands short')
+  .option('--format <format>', 'table, json, or a template like "table {{.ID}}\\t{{.Names}}" or "{{.Names}}"')
+  .action(async (opts: { namespace?: string; all?: boolean; quiet?: boolean; trunc: boolean; format?: string }) => {
+    const { ps } = await import('./commands/ps.js');
+    await ps({ ...opts, noTrunc: !opts.trunc });
+  });
+
+program
+  .command('stop')
+  .description('stop running Containers, keeping them (SIGTERM, then SIGKILL after the timeout)')
+  .argument('<container...>', 'names or ids')
+  .addOption(namespaceOption())
+  .option('-t, --time <seconds>', 'seconds to wait before killing it (default: its --stop-timeout)')
+  .action(async (refs: string[], opts: { namespace?: string; time?: string }) => {
+    const { stop } = await import('./commands/start-stop.js');
+    await stop(refs, opts);
+  });
+
+program
+  .command('start')
+  .description('start stopped Containers again: berth start [-a] [-i] NAME')
+  .argument('<container...>', 'names or ids')
+  .addOption(namespaceOption())
+  .option('-a, --attach', "attach to the container's output and exit with its exit code")
+  .option('-i, --interactive', "attach the container's stdin (and its terminal, if it has one)")
+  .action(async (refs: string[], opts: { namespace?: string; attach?: boolean; interactive?: boolean }) => {
+    failureStatus = 125;
+    const { start } = await import('./commands/start-stop.js');
+    process.exit(await start(refs, opts));
+  });
+
+program
+  .command('rm')
+  .description('remove Containers')
+  .argument('<container...>', 'names or ids')
+  .addOption(namespaceOption())
+  .option('-f, --force', 'remove a running Container too (stopping it)')
+  .option('-v, --volumes', 'also remove the named Volumes it mounted, when no other Container uses them')
+  .action(async (refs: string[], opts: { namespace?: string; force?: boolean; volumes?: boolean }) => {
+    const { rm } = await import('./commands/rm.js');
+    await rm(refs, opts);
+  });
+
+program
+  .command('inspect')
+  .description('print the API objects (Container, Volume, Network or Image) with these names as JSON')
+  .argument('<name...>', 'names (or container ids)')
+  .addOption(namespaceOption())
+  .option('-f, --format <template>', 'a template of paths into the object, like "{{.status.phase}}"')
+  .option('--type <kind>', 'only look for this kind: container, volume, network or image')
+  .action(async (refs: string[], opts: { namespace?: string; format?: string; type?: string }) => {
+    const { inspect } = await import('./commands/inspect.js');
+    await inspect(refs, opts);
+  });
+
+program
+  .command('version')
+  .description("print the client's and the server's versions")
+  .option('-f, --format <format>', 'json, or a template like "{{.Server.gitVersion}}"')
+  .action(async (opts: { format?: string }) => {
+    const { version } = await import('./commands/version.js');
+    await version(opts);
+  });
+
+program
+  .command('images')
+  .description('list images: the Image objects and the images Containers run')
+  .addOption(namespaceOption())
+  .option('-q, --quiet', 'only print image ids')
+  .option('--format <format>', 'table, json, or a template like "{{.Repository}}:{{.Tag}}"')
+  .action(async (opts: Record<string, unknown>) => {
+    const { images } = await import('./commands/images.js');
+    await images(opts);
+  });
+
+program
+  .command('pull')
+  .description('record an image to pull as an Image object, and report its digest once a node has pulled it')
+  .argument('<image>', 'the image reference')
+  .addOption(namespaceOption())
+  .option('-q, --quiet', 'print only the reference')
+  .option('--wait <seconds>', 'how long to wait for a node to report the pull', '15')
+  .action(async (reference: string, opts: Record<string, unknown>) => {
+    const { pull } = await import('./commands/images.js');
+    await pull(reference, opts);
+  });
+
+const volume = program.command('volume').description('manage Volumes');
+volume
+  .command('create')
+  .description('create a Volume (prints its name)')
+  .argument('[name]', 'the name (default: generated)')
+  .addOption(namespaceOption())
+  .option('-d, --driver <driver>', 'volume driver', 'local')
+  .option('-o, --opt <key=value>', 'driver option (repeatable)', collect, [])
+  .option('--label <key=value>', 'set a label (repeatable)', collect, [])
+  .action(async (name: string | undefined, opts: Record<string, unknown>) => {
+    const { volumeCreate } = await import('./commands/volume.js');
+    await volumeCreate(name, opts);
+  });
+volume
+  .command('ls')
+  .alias('list')
+  .description('list Volumes')
+  .addOption(namespaceOption())
+  .option('-q, --quiet', 'only print names')
+  .option('--format <format>', 'table, json, or a template like "{{.Name}}"')
+  .action(async (opts: Record<string, unknown>) => {
+    const { volumeLs } = await import('./commands/volume.js');
+    await volumeLs(opts);
+  });
+volume
+  .command('rm')
+  .alias('remove')
+  .description('remove Volumes (not while a Container uses one, unless -f)')
+  .argument('<name...>', 'the Volumes')
+  .addOption(namespaceOption())
+  .option('-f, --force', 'delete even while in use (it goes when the last Container using it does)')
+  .action(async (names: string[], opts: Record<string, unknown>) => {
+    const { volumeRm } = await import('./commands/volume.js');
+    await volumeRm(names, opts);
+  });
+volume
+  .command('inspect')
+  .description('print Volumes as JSON')
+  .argument('<name...>', 'the Volumes')
+  .addOption(namespaceOption())
+  .option('-f, --format <template>', 'a template of paths into the object, like "{{.status.path}}"')
+  .action(async (names: string[], opts: Record<string, unknown>) => {
+    const { volumeInspect } = await import('./commands/volume.js');
+    await volumeInspect(names, opts);
+  });
+
+const network = program.command('network').description('manage Networks');
+network
+  .command('create')
+  .description('create a Network (prints its name)')
+  .argument('<name>', 'the name')
+  .addOption(namespaceOption())
+  .option('-d, --driver <driver>', 'network driver', 'bridge')
+  .option('--subnet <cidr>', 'subnet, like 10.89.1.0/24 (default: allocated)')
+  .option('--gateway <ip>', "gateway address (default: the subnet's first)")
+  .option('--ip-range <cidr>', 'allocate container addresses from this sub-range')
+  .option('--internal', 'no route outside the network')
+  .option('--label <key=value>', 'set a label (repeatable)', collect, [])
+  .action(async (name: string, opts: Record<string, unknown>) => {
+    const { networkCreate } = await import('./commands/network.js');
+    await networkCreate(name, opts);
+  });
+network
+  .command('ls')
+  .alias('list')
+  .description('list Networks')
+  .addOption(namespaceOption())
+  .option('-q, --quiet', 'only print ids')
+  .option('--format <format>', 'table, json, or a template like "{{.Name}}"')
+  .action(async (opts: Record<string, unknown>) => {
+    const { networkLs } = await import('./commands/network.js');
+    await networkLs(opts);
+  });
+network
+  .command('rm')
+  .alias('remove')
+  .description('remove Networks')
+  .argument('<name...>', 'the Networks')
+  .addOption(namespaceOption())
+  .action(async (names: string[], opts: Record<string, unknown>) => {
+    const { networkRm } = await import('./commands/network.js');
+    await networkRm(names, opts);
+  });
+network
+  .command('inspect')
+  .description('print Networks as JSON')
+  .argument('<name...>', 'the Networks')
+  .addOption(namespaceOption())
+  .option('-f, --format <template>', 'a template of paths into the object, like "{{.status.subnet}}"')
+  .action(async (names: string[], opts: Record<string, unknown>) => {
+    const { networkInspect } = await import('./commands/network.js');
+    await networkInspect(names, opts);
+  });
+
+const service = program.command('service').description("a Service's revisions and rollback");
+service
+  .command('history')
+  .description('list the revisions a Service keeps (the newest is current)')
+  .argument('<name>', 'the Service')
+  .addOption(namespaceOption())
+  .action(async (name: string, opts: { namespace?: string }) => {
+    const { serviceHistory } = await import('./commands/service.js');
+    await serviceHistory(name, opts);
+  });
+service
+  .command('rollback')
+  .description("put a previous revision's template back; the rollout then proceeds as for any change")
+  .argument('<name>', 'the Service')
+  .addOption(namespaceOption())
+  .option('--to-revision <n>', 'the revision to roll back to (default: the one before the current)')
+  .action(async (name: string, opts: { namespace?: string; toRevision?: string }) => {
+    const { serviceRollback } = await import('./commands/service.js');
+    await serviceRollback(name, opts);
+  });
+const compose = program
+  .command('compose')
+  .description('run a Compose project (compose.yaml) as berth objects')
+  .option('-f, --file <file>', 'the Compose file (default: compose.yaml, compose.yml, docker-compose.y(a)ml)')
+  .option('-p, --project-name <name>', "the project's name (default: the file's name: field, else its folder)")
+  .addOption(namespaceOption());
+type ComposeFlags = { file?: string; projectName?: string; namespace?: string };
+compose
+  .command('up')
+  .description("create or update the project's Networks, Volumes and Containers; delete what the file no longer has")
+  .option('-d, --detach', 'return once the containers run, instead of following their logs')
+  .action(async (opts: { detach?: boolean }) => {
+    const { composeUp } = await import('./commands/compose.js');
+    await composeUp({ ...compose.opts<ComposeFlags>(), ...opts });
+  });
+compose
+  .command('down')
+  .description("delete the project's Containers and Networks (and with -v its Volumes)")
+  .option('-v, --volumes', "also delete the project's Volumes")
+  .action(async (opts: { volumes?: boolean }) => {
+    const { composeDown } = await import('./commands/compose.js');
+    await composeDown({ ...compose.opts<ComposeFlags>(), ...opts });
+  });
+compose
+  .command('ps')
+  .description("list the project's Containers")
+  .action(async () => {
+    const { composePs } = await import('./commands/compose.js');
+    await composePs(compose.opts<ComposeFlags>());
+  });
+
+program
   .command('logs')
   .description("print a Container's log")
   .argument('<name>', 'the Container')
-  .option('-n, --namespace <namespace>', "the Container's namespace (default: the kubeconfig context's)")
+  .addOption(namespaceOption())
   .option('-f, --follow', 'keep streaming new lines until the container stops')
   .option('--tail <lines>', 'only the last N lines (-1 for all)')
   .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
@@ -82,34 +376,34 @@ program
   .description('run a command in a running Container: berth exec [-i] [-t] NAME -- COMMAND [ARGS...]')
   .argument('<name>', 'the Container')
   .argument('<command...>', 'the command and its arguments (after --)')
-  .option('-n, --namespace <namespace>', "the Container's namespace (default: the kubeconfig context's)")
+  .passThroughOptions()
+  .addOption(namespaceOption())
   .option('-i, --stdin', 'pass stdin to the command')
   .option('-t, --tty', 'give the command a terminal (when stdin is one)')
   .action(async (name: string, command: string[], opts: { namespace?: string; stdin?: boolean; tty?: boolean }) => {
     const { exec } = await import('./commands/exec.js');
-    process.exit(await exec(name, command, opts));
+    // Options after NAME pass through to the command; a `--` there is only the separator.
+    process.exit(await exec(name, command[0] === '--' ? command.slice(1) : command, opts));
   });
 
-const service = program.command('service').description("a Service's revisions and rollback");
-service
-  .command('history')
-  .description('list the revisions a Service keeps (the newest is current)')
-  .argument('<name>', 'the Service')
-  .option('-n, --namespace <namespace>', "the Service's namespace (default: the kubeconfig context's)")
-  .action(async (name: string, opts: { namespace?: string }) => {
-    const { serviceHistory } = await import('./commands/service.js');
-    await serviceHistory(name, opts);
-  });
-service
-  .command('rollback')
-  .description("put a previous revision's template back; the rollout then proceeds as for any change")
-  .argument('<name>', 'the Service')
-  .option('-n, --namespace <namespace>', "the Service's namespace (default: the kubeconfig context's)")
-  .option('--to-revision <n>', 'the revision to roll back to (default: the one before the current)')
-  .action(async (name: string, opts: { namespace?: string; toRevision?: string }) => {
-    const { serviceRollback } = await import('./commands/service.js');
-    await serviceRollback(name, opts);
-  });
+/** docker's words for a mistyped command, with cobra's suggestions; undefined when `word` is a command. */
+function unknownCommand(word: string | undefined): string | undefined {
+  if (word === undefined || word.startsWith('-') || word === 'help') return undefined;
+  const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (known.includes(word)) return undefined;
+  const close = suggestions(word, known);
+  return (
+    `berth: '${word}' is not a berth command.\n` +
+    (close.length > 0 ? `Did you mean this?\n${close.map((c) => `\t${c}\n`).join('')}` : '') +
+    "See 'berth --help'\n"
+  );
+}
+
+const unknown = unknownCommand(process.argv[2]);
+if (unknown !== undefined) {
+  process.stderr.write(unknown);
+  process.exit(1);
+}
 
 /** Stops `close` on SIGTERM or SIGINT, then exits. */
 function stopOnSignals(name: string, close: () => Promise<void>): void {
@@ -190,6 +484,11 @@ program
   );
 
 program.parseAsync().catch((e: unknown) => {
-  process.stderr.write(`berth: ${(e as Error).message}\n`);
-  process.exit(1);
+  if (e instanceof CommanderError) {
+    // commander has printed its message (and help, for --help); docker exits 125 on a flag error.
+    process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 125);
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`berth: ${message.split('\n')[0]}\n`);
+  process.exit(CliError.isInstance(e) && e.exitCode !== undefined ? e.exitCode : failureStatus);
 });

@@ -15,3 +15,4 @@ export { freePort } from './free-port.js';
 export { request, type RawResponse } from './raw-request.js';
 export { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 export type { Teardown } from './teardown.js';
+export { startTestCluster, type TestCluster, type TestClusterOptions } from './cluster.js';

@@ -73,6 +73,10 @@ export interface ContainerSpec {
    */
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   /**
+   * Stop the container (SIGTERM, then SIGKILL after terminationGracePeriodSeconds) and keep it stopped: it is not restarted whatever restartPolicy says. Setting it back to false (or removing it) starts the container again from the current spec, as docker start does. Defaults to false.
+   */
+  stopped?: boolean;
+  /**
    * Seconds between SIGTERM and SIGKILL when the container is stopped. Defaults to 30.
    */
   terminationGracePeriodSeconds?: number;

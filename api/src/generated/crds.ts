@@ -419,6 +419,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       ],
                       "default": "Always"
                     },
+                    "stopped": {
+                      "type": "boolean",
+                      "description": "Stop the container (SIGTERM, then SIGKILL after terminationGracePeriodSeconds) and keep it stopped: it is not restarted whatever restartPolicy says. Setting it back to false (or removing it) starts the container again from the current spec, as docker start does. Defaults to false."
+                    },
                     "terminationGracePeriodSeconds": {
                       "type": "integer",
                       "format": "int64",
@@ -2614,6 +2618,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                 "Never"
                               ],
                               "default": "Always"
+                            },
+                            "stopped": {
+                              "type": "boolean",
+                              "description": "Stop the container (SIGTERM, then SIGKILL after terminationGracePeriodSeconds) and keep it stopped: it is not restarted whatever restartPolicy says. Setting it back to false (or removing it) starts the container again from the current spec, as docker start does. Defaults to false."
                             },
                             "terminationGracePeriodSeconds": {
                               "type": "integer",

@@ -7,9 +7,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@berth/apiserver';
 import { type RunningControllers, startControllers } from '@berth/controllers';
+import { UpError } from '../errors.js';
 
 const port = parentPort;
-if (port === null) throw new Error('controller-manager-thread runs as a worker thread of berth up');
+if (port === null) throw new UpError('controller-manager-thread runs as a worker thread of berth up');
 const { kubeconfig, logLevel } = workerData as { kubeconfig: string; logLevel: string };
 
 // berth up's log format and level, in this thread's own logger (a logger cannot cross threads).

@@ -1,9 +1,9 @@
-// `berth exec`: runs a command in a Container through the API's exec subresource (WebSocket, v5.channel.k8s.io),
-// wiring the terminal to it and resolving with the command's exit code.
+// `berth exec`: runs a command in a Container through the API's exec subresource, wiring the terminal to it and
+// resolving with the command's exit code.
 
-import type { IncomingMessage } from 'node:http';
-import { WebSocket, type RawData } from 'ws';
-import { connectToApi, containerPath, statusMessage } from '../api-connection.js';
+import { connectToApi } from '../api-connection.js';
+import { StreamError, UsageError } from '../errors.js';
+import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
 
 export interface ExecOptions {
   readonly namespace?: string;
@@ -13,49 +13,8 @@ export interface ExecOptions {
   readonly tty?: boolean;
 }
 
-const STDIN = 0;
-const STDOUT = 1;
-const STDERR = 2;
-const ERROR = 3;
-const RESIZE = 4;
-const CLOSE = 255;
-
-interface RemoteStatus {
-  status?: string;
-  message?: string;
-  reason?: string;
-  details?: { causes?: Array<{ reason?: string; message?: string }> };
-}
-
-/** The exit code a final Status stands for; throws for failures that are not the command's own. */
-function exitCodeOf(body: string): number {
-  if (body === '') throw new Error('the connection closed before the command finished');
-  let status: RemoteStatus;
-  try {
-    status = JSON.parse(body) as RemoteStatus;
-  } catch {
-    throw new Error(`unreadable status from the node: ${body.slice(0, 200)}`);
-  }
-  if (status.status === 'Success') return 0;
-  if (status.reason === 'NonZeroExitCode') {
-    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-    const code = Number(cause?.message);
-    if (Number.isInteger(code)) return code;
-  }
-  throw new Error(status.message ?? `exec failed (${status.reason ?? 'no reason given'})`);
-}
-
-function frame(channel: number, data: Buffer | string): Buffer {
-  const payload = typeof data === 'string' ? Buffer.from(data) : data;
-  return Buffer.concat([Buffer.of(channel), payload]);
-}
-
 /** Where the command's streams connect; the process's own by default. */
-export interface ExecStdio {
-  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(mode: boolean): unknown };
-  readonly stdout: NodeJS.WritableStream & { readonly columns?: number; readonly rows?: number };
-  readonly stderr: NodeJS.WritableStream;
-}
+export type ExecStdio = SessionStdio;
 
 /** Runs `command` in the container; resolves with its exit code, rejects with a one-line reason. */
 export async function exec(
@@ -64,132 +23,11 @@ export async function exec(
   options: ExecOptions,
   stdio: ExecStdio = process,
 ): Promise<number> {
-  if (command.length === 0) throw new Error('exec needs a command: berth exec NAME -- COMMAND [ARGS...]');
-  const stdinStream = stdio.stdin;
-  const stdout = stdio.stdout;
-  const useStdin = options.stdin === true;
-  let tty = options.tty === true;
-  // As kubectl: a terminal needs the keyboard, so -t takes effect only with -i and a real terminal.
-  if (tty && !useStdin) {
-    stdio.stderr.write('Unable to use a TTY - stdin is not attached (add -i)\n');
-    tty = false;
-  } else if (tty && (stdinStream.isTTY !== true || stdinStream.setRawMode === undefined)) {
-    stdio.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
-    tty = false;
-  }
+  if (command.length === 0) throw new UsageError('exec needs a command: berth exec NAME -- COMMAND [ARGS...]');
+  const stdin = options.stdin === true;
+  const tty = usableTty(options.tty === true, stdin, stdio);
   const api = await connectToApi(options.namespace);
-  const url = new URL(containerPath(api.namespace, name, 'exec'), api.server);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const query = new URLSearchParams();
-  for (const arg of command) query.append('command', arg);
-  query.set('stdout', 'true');
-  query.set('stderr', tty ? 'false' : 'true');
-  if (useStdin) query.set('stdin', 'true');
-  if (tty) query.set('tty', 'true');
-  url.search = query.toString();
-
-  const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], {
-    ...api.options,
-    headers: { ...(api.options.headers as Record<string, string> | undefined) },
-    perMessageDeflate: false,
-  });
-
-  return new Promise<number>((resolve, reject) => {
-    let errorBody = '';
-    let rawMode = false;
-    let settled = false;
-    const cleanups: Array<() => void> = [];
-    const done = (result: { code: number } | { error: Error }): void => {
-      if (settled) return;
-      settled = true;
-      for (const c of cleanups.splice(0)) c();
-      if (rawMode) stdinStream.setRawMode?.(false);
-      stdinStream.pause();
-      if ('code' in result) resolve(result.code);
-      else reject(result.error);
-    };
-
-    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        done({ error: new Error(statusMessage(res.statusCode, Buffer.concat(chunks).toString('utf8'))) }),
-      );
-    });
-    ws.on('error', (e) =>
-      done({ error: new Error(`cannot reach the API server at ${api.server.origin}: ${e.message}`) }),
-    );
-
-    ws.on('open', () => {
-      const v5 = ws.protocol === 'v5.channel.k8s.io';
-      if (tty) {
-        stdinStream.setRawMode?.(true);
-        rawMode = true;
-        const sendSize = () => {
-          const { columns = 0, rows = 0 } = stdout;
-          if (columns > 0 && rows > 0 && ws.readyState === WebSocket.OPEN)
-            ws.send(frame(RESIZE, JSON.stringify({ Width: columns, Height: rows })));
-        };
-        sendSize();
-        // A terminal's stdout re-reads its size and emits 'resize' on SIGWINCH.
-        stdout.on('resize', sendSize);
-        cleanups.push(() => stdout.off('resize', sendSize));
-      }
-      if (useStdin) {
-        const onData = (chunk: Buffer) => {
-          ws.send(frame(STDIN, chunk));
-          // Hold the keyboard back while the network is slower than the typist (or a pipe).
-          if (ws.bufferedAmount > 1 << 20) {
-            stdinStream.pause();
-            const resume = setInterval(() => {
-              if (ws.bufferedAmount < 1 << 18 || ws.readyState !== WebSocket.OPEN) {
-                clearInterval(resume);
-                if (!settled) stdinStream.resume();
-              }
-            }, 10);
-          }
-        };
-        const onEnd = () => {
-          // v5 can say "stdin is done"; v4 has no way, the command just never sees EOF.
-          if (v5 && ws.readyState === WebSocket.OPEN) ws.send(Buffer.of(CLOSE, STDIN));
-        };
-        stdinStream.on('data', onData);
-        stdinStream.on('end', onEnd);
-        stdinStream.resume();
-        cleanups.push(() => {
-          stdinStream.off('data', onData);
-          stdinStream.off('end', onEnd);
-        });
-      }
-    });
-
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!isBinary) return;
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (buf.length <= 1) return;
-      const payload = buf.subarray(1);
-      switch (buf[0]) {
-        case STDOUT:
-          if (!stdout.write(payload)) {
-            ws.pause();
-            stdout.once('drain', () => ws.resume());
-          }
-          break;
-        case STDERR:
-          stdio.stderr.write(payload);
-          break;
-        case ERROR:
-          errorBody += payload.toString('utf8');
-          break;
-      }
-    });
-
-    ws.on('close', () => {
-      try {
-        done({ code: exitCodeOf(errorBody) });
-      } catch (e) {
-        done({ error: e as Error });
-      }
-    });
-  });
+  const code = await remoteCommand(api, { subresource: 'exec', name, command, stdin, tty }, stdio);
+  if (code === undefined) throw new StreamError('the connection closed before the command finished');
+  return code;
 }

@@ -2,7 +2,9 @@
 
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connectToApi, containerPath, statusMessage } from '../api-connection.js';
+import { connectToApi, containerPath } from '../api-connection.js';
+import { statusError } from '../api/client.js';
+import { StreamError, UnreachableError, UsageError } from '../errors.js';
 
 /** Go-style durations as kubectl's --since takes them: 10s, 5m, 1h30m, 1.5h. */
 export function parseDuration(text: string): number {
@@ -15,7 +17,7 @@ export function parseDuration(text: string): number {
     matched = re.lastIndex;
   }
   if (text === '' || matched !== text.length)
-    throw new Error(`--since: "${text}" is not a duration (like 10s, 5m, 1h)`);
+    throw new UsageError(`--since: "${text}" is not a duration (like 10s, 5m, 1h)`);
   return seconds;
 }
 
@@ -36,12 +38,12 @@ function logQuery(options: LogsOptions): URLSearchParams {
   if (options.follow === true) query.set('follow', 'true');
   if (options.tail !== undefined) {
     if (!/^-?\d+$/.test(options.tail) || Number(options.tail) < -1)
-      throw new Error(`--tail: "${options.tail}" must be a number of lines (or -1 for all)`);
+      throw new UsageError(`--tail: "${options.tail}" must be a number of lines (or -1 for all)`);
     if (Number(options.tail) >= 0) query.set('tailLines', String(Number(options.tail)));
   }
   if (options.since !== undefined) {
     const seconds = parseDuration(options.since);
-    if (seconds <= 0) throw new Error('--since must be longer than 0s');
+    if (seconds <= 0) throw new UsageError('--since must be longer than 0s');
     query.set('sinceSeconds', String(Math.ceil(seconds)));
   }
   if (options.timestamps === true) query.set('timestamps', 'true');
@@ -74,7 +76,7 @@ export async function logs(
       { ...api.options, method: 'GET', headers: { ...api.options.headers, Accept: 'text/plain, */*' } },
       (res) => {
         if (res.statusCode !== 200) {
-          void readBody(res).then((body) => reject(new Error(statusMessage(res.statusCode, body))));
+          void readBody(res).then((body) => reject(statusError(res.statusCode ?? 0, body)));
           return;
         }
         res.on('data', (chunk: Buffer) => {
@@ -84,15 +86,15 @@ export async function logs(
           }
         });
         res.on('end', () => resolve());
-        res.on('error', (e) => reject(new Error(`the log stream broke: ${e.message}`)));
+        res.on('error', (e) => reject(new StreamError(`the log stream broke: ${e.message}`, e)));
         res.on('aborted', () => {
-          if (options.signal?.aborted !== true) reject(new Error('the log stream was cut off by the server'));
+          if (options.signal?.aborted !== true) reject(new StreamError('the log stream was cut off by the server'));
         });
       },
     );
     req.on('error', (e) => {
       if (options.signal?.aborted === true) resolve();
-      else reject(new Error(`cannot reach the API server at ${api.server.origin}: ${e.message}`));
+      else reject(new UnreachableError(api.server.origin, e));
     });
     options.signal?.addEventListener(
       'abort',

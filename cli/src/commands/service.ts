@@ -4,7 +4,9 @@
 
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { connectToApi, statusMessage, type ApiConnection } from '../api-connection.js';
+import { connectToApi, type ApiConnection } from '../api-connection.js';
+import { statusError } from '../api/client.js';
+import { CliError, UnreachableError } from '../errors.js';
 
 /** The service controller's names (controllers/src/service/labels.ts); the CLI reaches no package's internals. */
 const serviceLabel = 'berth.dev/service';
@@ -33,12 +35,12 @@ async function call(api: ApiConnection, method: string, path: string, body?: unk
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const out = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 0) >= 300) reject(new Error(statusMessage(res.statusCode, out)));
+          if ((res.statusCode ?? 0) >= 300) reject(statusError(res.statusCode ?? 0, out));
           else resolve(JSON.parse(out) as unknown);
         });
       },
     );
-    req.on('error', (e) => reject(new Error(`cannot reach the API server: ${e.message}`)));
+    req.on('error', (e) => reject(new UnreachableError(api.server.origin, e)));
     req.end(text);
   });
 }
@@ -91,7 +93,8 @@ export async function serviceRollback(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const to = options.toRevision ?? '0';
-  if (!/^\d+$/.test(to)) throw new Error(`--to-revision: "${to}" must be a revision number (0 for the previous one)`);
+  if (!/^\d+$/.test(to))
+    throw new CliError('BERTH_CLI_USAGE', `--to-revision: "${to}" must be a revision number (0 for the previous one)`);
   const api = await connectToApi(options.namespace);
   await call(api, 'PATCH', servicePath(api.namespace, name), {
     metadata: { annotations: { [rollbackAnnotation]: to } },

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ApiServer, createLogger, ensurePki, LevelStore, type Logger } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
+import { UpError, UsageError } from '../errors.js';
 import { mergeKubeconfig, writeKubeconfig, type KubeconfigEntry } from '../kubeconfig.js';
 
 export interface UpOptions {
@@ -38,9 +39,9 @@ export interface RunningBerth {
 /** Parses `HOST:PORT`, `[::1]:PORT` or `:PORT`. */
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (m === null) throw new Error(`--listen must be HOST:PORT, got "${listen}"`);
+  if (m === null) throw new UsageError(`--listen must be HOST:PORT, got "${listen}"`);
   const port = Number(m[3]);
-  if (port > 65535) throw new Error(`--listen port out of range: ${port}`);
+  if (port > 65535) throw new UsageError(`--listen port out of range: ${port}`);
   return { host: m[1] ?? (m[2] === '' ? '127.0.0.1' : m[2]!), port };
 }
 
@@ -90,7 +91,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     });
   } catch (e) {
     await stopServer();
-    throw new Error(`could not write the kubeconfig: ${(e as Error).message}`, { cause: e });
+    throw new UpError(`could not write the kubeconfig: ${(e as Error).message}`, e);
   }
   // The controller manager (leader election on a kube-system Lease, as kube-controller-manager) starts once the
   // server serves, on its own thread; the controllers catch up on what they find when their caches fill.
@@ -113,9 +114,9 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     } catch (e) {
       await stopControllers();
       await stopServer();
-      throw new Error(
+      throw new UpError(
         `the node agent could not start: ${(e as Error).message} (--no-agent runs the API server alone)`,
-        { cause: e },
+        e,
       );
     }
   }

@@ -183,7 +183,25 @@ export class ContainerReconciler implements Reconciler {
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
 
-    const state = await this.#state(uid);
+    let state = await this.#state(uid);
+    if (c.spec.stopped === true) {
+      // Held stopped (docker stop): end the process, keep the container and its writable layer, never restart.
+      if (state?.status === 'running') {
+        // As for a delete: out of its Services' published ports before it is told to stop.
+        await this.#o
+          .beforeStop?.(c)
+          .catch((err: unknown) =>
+            this.#o.logger.warn({ id: uid, err: errorMessage(err) }, 'taking the container out of its Services failed'),
+          );
+        this.#o.events.event(c, 'Normal', 'Killing', `Stopping container ${name}`);
+        await this.#o.runtime.stop(uid, grace).catch((err: unknown) => {
+          if (!isRuntimeError(err, 'ContainerNotRunning')) throw err;
+        });
+        state = await this.#state(uid);
+      }
+      if (state === undefined || state.status === 'running' || state.status === 'created') return {};
+      return this.#handleExit(ctx, c, state);
+    }
     // The generation the container on disk was made from, as its status recorded it; none recorded means current.
     const madeFrom = c.status?.containerID === uid ? c.status.observedGeneration : undefined;
     const specChanged =
@@ -590,7 +608,9 @@ export class ContainerReconciler implements Reconciler {
     // A vanished container has no exit time of its own: the first time we saw it gone, as status recorded it.
     const finishedAt = state.finishedAt ?? recorded?.finishedAt ?? new Date().toISOString();
     const policy = c.spec.restartPolicy ?? 'Always';
-    const restart = policy === 'Always' || (policy === 'OnFailure' && (exitCode !== 0 || reason === 'OOMKilled'));
+    const restart =
+      c.spec.stopped !== true &&
+      (policy === 'Always' || (policy === 'OnFailure' && (exitCode !== 0 || reason === 'OOMKilled')));
     const restartCount = c.status?.restartCount ?? 0;
     const base = {
       containerID: uid,

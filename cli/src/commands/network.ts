@@ -1,0 +1,128 @@
+// `berth network create|ls|rm|inspect`: Network objects, printed as docker network prints them.
+
+import type { Network } from '@berth/api';
+import { isDNS1123Label } from '@berth/api';
+import { connectToApi } from '../api-connection.js';
+import { ApiClient } from '../api/client.js';
+import { waitFor } from '../api/wait.js';
+import { projectSubnet } from '../compose/compose-file.js';
+import { parseLabels } from '../docker/run-spec.js';
+import { shortId } from '../docker/container-state.js';
+import { ApiStatusError, CliError, UsageError } from '../errors.js';
+import { formatRows, type Column } from '../output/table.js';
+import { fillTemplate } from './inspect.js';
+
+export interface NetworkOptions {
+  readonly namespace?: string;
+  readonly driver?: string;
+  readonly subnet?: string;
+  readonly gateway?: string;
+  readonly ipRange?: string;
+  readonly internal?: boolean;
+  readonly label?: readonly string[];
+  readonly quiet?: boolean;
+  readonly format?: string;
+}
+
+const client = async (o: NetworkOptions) => new ApiClient(await connectToApi(o.namespace));
+
+export async function networkCreate(
+  name: string,
+  options: NetworkOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const problems = isDNS1123Label(name);
+  if (problems.length > 0) throw new UsageError(`invalid network name "${name}": ${problems.join('; ')}`);
+  if (options.driver !== undefined && options.driver !== 'bridge')
+    throw new UsageError(`network driver "${options.driver}" is not supported: berth has "bridge"`);
+  const labels = parseLabels(options.label ?? []);
+  const c = await client(options);
+  try {
+    await c.create<Network>('networks', {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Network',
+      metadata: { name, ...(Object.keys(labels).length > 0 ? { labels } : {}) },
+      spec: {
+        driver: 'bridge',
+        // The node agent has no address pool yet: without --subnet, one derived from the name (as compose does).
+        subnet: options.subnet ?? projectSubnet(`${c.namespace}-${name}`),
+        ...(options.gateway !== undefined ? { gateway: options.gateway } : {}),
+        ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
+        ...(options.internal === true ? { internal: true } : {}),
+      },
+    });
+  } catch (e) {
+    if (ApiStatusError.isInstance(e) && e.reason === 'AlreadyExists')
+      throw new CliError('BERTH_CLI_API', `network with name ${name} already exists`, { cause: e });
+    throw e;
+  }
+  out.write(`${name}\n`);
+}
+
+const networkColumns: Column<Network>[] = [
+  { header: 'NETWORK ID', field: 'ID', value: shortId },
+  { header: 'NAME', field: 'Name', value: (n) => n.metadata.name ?? '' },
+  { header: 'DRIVER', field: 'Driver', value: (n) => n.spec?.driver ?? 'bridge' },
+  { header: 'SCOPE', field: 'Scope', value: () => 'local' },
+  { header: 'SUBNET', field: 'Subnet', value: (n) => n.status?.subnet ?? n.spec?.subnet ?? '' },
+  { header: 'INTERNAL', field: 'Internal', value: (n) => String(n.spec?.internal ?? false) },
+  { header: 'CREATED AT', field: 'CreatedAt', value: (n) => n.metadata.creationTimestamp ?? '' },
+];
+
+export async function networkLs(options: NetworkOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const networks = (await (await client(options)).list<Network>('networks')).sort((a, b) =>
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+  );
+  if (options.quiet === true) {
+    out.write(networks.map((n) => `${shortId(n)}\n`).join(''));
+    return;
+  }
+  const json = (n: Network) => Object.fromEntries(networkColumns.map((c) => [c.field, c.value(n)]));
+  out.write(
+    formatRows(
+      networks,
+      options.format === undefined ? networkColumns.slice(0, 4) : networkColumns,
+      options.format,
+      json,
+    ),
+  );
+}
+
+export async function networkRm(
+  names: readonly string[],
+  options: NetworkOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const c = await client(options);
+  let failure: unknown;
+  for (const name of names) {
+    try {
+      if ((await c.find<Network>('networks', name)) === undefined)
+        throw new CliError('BERTH_CLI_API', `network ${name} not found`);
+      await c.delete('networks', name);
+      await waitFor<Network, true>(c, 'networks', name, (x) => (x === undefined ? true : undefined), 60_000);
+      out.write(`${name}\n`);
+    } catch (e) {
+      failure = e;
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
+
+export async function networkInspect(
+  names: readonly string[],
+  options: NetworkOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const c = await client(options);
+  const found: Network[] = [];
+  let failure: unknown;
+  for (const name of names) {
+    const n = await c.find<Network>('networks', name);
+    if (n === undefined) failure = new CliError('BERTH_CLI_API', `network ${name} not found`);
+    else found.push(n);
+  }
+  if (options.format !== undefined) for (const n of found) out.write(`${fillTemplate(options.format, n)}\n`);
+  else out.write(`${JSON.stringify(found, null, 4)}\n`);
+  if (failure !== undefined) throw failure;
+}

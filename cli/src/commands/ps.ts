@@ -1,0 +1,87 @@
+// `berth ps`: the Containers of the namespace in docker ps' columns (running ones unless -a; ids only with -q).
+
+import type { Container } from '@berth/api';
+import { connectToApi } from '../api-connection.js';
+import { ApiClient } from '../api/client.js';
+import { humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
+import { ago, formatRows, type Column } from '../output/table.js';
+
+export interface PsOptions {
+  readonly namespace?: string;
+  readonly all?: boolean;
+  readonly quiet?: boolean;
+  readonly format?: string;
+  readonly noTrunc?: boolean;
+}
+
+/** docker's COMMAND cell: the command line quoted, cut to 20 characters unless --no-trunc. */
+function commandText(c: Container, noTrunc: boolean): string {
+  const line = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].join(' ');
+  const cut = noTrunc || line.length <= 20 ? line : `${line.slice(0, 19)}…`;
+  // Quoted as Go's strconv.Quote does, inner quotes escaped.
+  return JSON.stringify(cut);
+}
+
+/** docker's PORTS cell: `127.0.0.1:8080->80/tcp`, or `80/tcp` when not published. */
+export function portsText(c: Container): string {
+  return (c.spec.ports ?? [])
+    .map((p) => {
+      const proto = (p.protocol ?? 'TCP').toLowerCase();
+      return p.hostPort === undefined
+        ? `${p.containerPort}/${proto}`
+        : `${p.hostIP ?? '127.0.0.1'}:${p.hostPort}->${p.containerPort}/${proto}`;
+    })
+    .join(', ');
+}
+
+const state = (c: Container): string =>
+  isRunning(c)
+    ? 'running'
+    : c.status?.reason === 'CrashLoopBackOff'
+      ? 'restarting'
+      : c.status?.startedAt !== undefined
+        ? 'exited'
+        : 'created';
+
+export function psColumns(noTrunc: boolean): Column<Container>[] {
+  return [
+    {
+      header: 'CONTAINER ID',
+      field: 'ID',
+      value: (c) => (noTrunc ? (c.metadata.uid ?? '').replace(/-/g, '') : shortId(c)),
+    },
+    { header: 'IMAGE', field: 'Image', value: (c) => c.spec.image },
+    { header: 'COMMAND', field: 'Command', value: (c) => commandText(c, noTrunc) },
+    { header: 'CREATED', field: 'RunningFor', value: (c) => ago(c.metadata.creationTimestamp, humanDuration) },
+    { header: 'STATUS', field: 'Status', value: (c) => statusText(c) },
+    { header: 'PORTS', field: 'Ports', value: portsText },
+    { header: 'NAMES', field: 'Names', value: (c) => c.metadata.name ?? '' },
+    { header: 'CREATED AT', field: 'CreatedAt', value: (c) => c.metadata.creationTimestamp ?? '' },
+    { header: 'STATE', field: 'State', value: state },
+    {
+      header: 'LABELS',
+      field: 'Labels',
+      value: (c) =>
+        Object.entries(c.metadata.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+    },
+  ];
+}
+
+export async function ps(options: PsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const client = new ApiClient(await connectToApi(options.namespace));
+  const rows = (await client.list<Container>('containers'))
+    .filter((c) => options.all === true || isRunning(c))
+    // Newest first, as docker lists.
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  if (options.quiet === true) {
+    out.write(rows.map((c) => `${shortId(c)}\n`).join(''));
+    return;
+  }
+  const columns = psColumns(options.noTrunc === true);
+  // The default table is docker's seven columns; the rest are for --format.
+  const shown = options.format === undefined ? columns.slice(0, 7) : columns;
+  const json = (c: Container) => Object.fromEntries(columns.map((col) => [col.field, col.value(c)]));
+  out.write(formatRows(rows, shown, options.format, json));
+}

@@ -1,0 +1,199 @@
+// One Kubernetes remote-command session (exec or attach) over the API's WebSocket (v5.channel.k8s.io, v4
+// fallback): the terminal wired to it (raw mode and resizes for a TTY) and the final Status read as an exit code.
+
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, type RawData } from 'ws';
+import { containerPath, type ApiConnection } from '../api-connection.js';
+import { statusError } from '../api/client.js';
+import { StreamError, UnreachableError } from '../errors.js';
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+const ERROR = 3;
+const RESIZE = 4;
+const CLOSE = 255;
+
+interface RemoteStatus {
+  status?: string;
+  message?: string;
+  reason?: string;
+  details?: { causes?: Array<{ reason?: string; message?: string }> };
+}
+
+/** Where the session's streams connect; the process's own by default. */
+export interface SessionStdio {
+  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  readonly stdout: NodeJS.WritableStream & { readonly columns?: number; readonly rows?: number };
+  readonly stderr: NodeJS.WritableStream;
+}
+
+export interface SessionOptions {
+  readonly subresource: 'exec' | 'attach';
+  readonly name: string;
+  /** exec's command; none for attach. */
+  readonly command?: readonly string[];
+  readonly stdin: boolean;
+  readonly tty: boolean;
+}
+
+/**
+ * The exit code a final Status stands for; undefined when the session closed without one (an attach whose
+ * container outlives it); throws for failures that are not the command's own.
+ */
+function exitCodeOf(body: string): number | undefined {
+  if (body === '') return undefined;
+  let status: RemoteStatus;
+  try {
+    status = JSON.parse(body) as RemoteStatus;
+  } catch {
+    throw new StreamError(`unreadable status from the node: ${body.slice(0, 200)}`);
+  }
+  if (status.status === 'Success') return 0;
+  if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+    const code = Number(cause?.message);
+    if (Number.isInteger(code)) return code;
+  }
+  throw new StreamError(status.message ?? `the session failed (${status.reason ?? 'no reason given'})`);
+}
+
+function frame(channel: number, data: Buffer | string): Buffer {
+  const payload = typeof data === 'string' ? Buffer.from(data) : data;
+  return Buffer.concat([Buffer.of(channel), payload]);
+}
+
+/** Runs the session; resolves with the exit code its final Status gives (undefined: none given). */
+export function remoteCommand(
+  api: ApiConnection,
+  options: SessionOptions,
+  stdio: SessionStdio,
+): Promise<number | undefined> {
+  const stdinStream = stdio.stdin;
+  const stdout = stdio.stdout;
+  const { stdin: useStdin, tty } = options;
+  const url = new URL(containerPath(api.namespace, options.name, options.subresource), api.server);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const query = new URLSearchParams();
+  for (const arg of options.command ?? []) query.append('command', arg);
+  query.set('stdout', 'true');
+  query.set('stderr', tty ? 'false' : 'true');
+  if (useStdin) query.set('stdin', 'true');
+  if (tty) query.set('tty', 'true');
+  url.search = query.toString();
+
+  const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], {
+    ...api.options,
+    headers: { ...(api.options.headers as Record<string, string> | undefined) },
+    perMessageDeflate: false,
+  });
+
+  return new Promise<number | undefined>((resolve, reject) => {
+    let errorBody = '';
+    let rawMode = false;
+    let settled = false;
+    const cleanups: Array<() => void> = [];
+    const done = (result: { code: number | undefined } | { error: Error }): void => {
+      if (settled) return;
+      settled = true;
+      for (const c of cleanups.splice(0)) c();
+      if (rawMode) stdinStream.setRawMode?.(false);
+      stdinStream.pause();
+      if ('code' in result) resolve(result.code);
+      else reject(result.error);
+    };
+
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ error: statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')) }));
+    });
+    ws.on('error', (e) => done({ error: new UnreachableError(api.server.origin, e) }));
+
+    ws.on('open', () => {
+      const v5 = ws.protocol === 'v5.channel.k8s.io';
+      if (tty) {
+        stdinStream.setRawMode?.(true);
+        rawMode = true;
+        const sendSize = () => {
+          const { columns = 0, rows = 0 } = stdout;
+          if (columns > 0 && rows > 0 && ws.readyState === WebSocket.OPEN)
+            ws.send(frame(RESIZE, JSON.stringify({ Width: columns, Height: rows })));
+        };
+        sendSize();
+        // A terminal's stdout re-reads its size and emits 'resize' on SIGWINCH.
+        stdout.on('resize', sendSize);
+        cleanups.push(() => stdout.off('resize', sendSize));
+      }
+      if (useStdin) {
+        const onData = (chunk: Buffer) => {
+          ws.send(frame(STDIN, chunk));
+          // Hold the keyboard back while the network is slower than the typist (or a pipe).
+          if (ws.bufferedAmount > 1 << 20) {
+            stdinStream.pause();
+            const resume = setInterval(() => {
+              if (ws.bufferedAmount < 1 << 18 || ws.readyState !== WebSocket.OPEN) {
+                clearInterval(resume);
+                if (!settled) stdinStream.resume();
+              }
+            }, 10);
+          }
+        };
+        const onEnd = () => {
+          // v5 can say "stdin is done"; v4 has no way, the command just never sees EOF.
+          if (v5 && ws.readyState === WebSocket.OPEN) ws.send(Buffer.of(CLOSE, STDIN));
+        };
+        stdinStream.on('data', onData);
+        stdinStream.on('end', onEnd);
+        stdinStream.resume();
+        cleanups.push(() => {
+          stdinStream.off('data', onData);
+          stdinStream.off('end', onEnd);
+        });
+      }
+    });
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) return;
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (buf.length <= 1) return;
+      const payload = buf.subarray(1);
+      switch (buf[0]) {
+        case STDOUT:
+          if (!stdout.write(payload)) {
+            ws.pause();
+            stdout.once('drain', () => ws.resume());
+          }
+          break;
+        case STDERR:
+          stdio.stderr.write(payload);
+          break;
+        case ERROR:
+          errorBody += payload.toString('utf8');
+          break;
+      }
+    });
+
+    ws.on('close', () => {
+      try {
+        done({ code: exitCodeOf(errorBody) });
+      } catch (e) {
+        done({ error: e as Error });
+      }
+    });
+  });
+}
+
+/** Whether -t can take effect: as kubectl, a terminal needs -i and a real terminal on stdin; says why not. */
+export function usableTty(wanted: boolean, stdin: boolean, stdio: SessionStdio): boolean {
+  if (!wanted) return false;
+  if (!stdin) {
+    stdio.stderr.write('Unable to use a TTY - stdin is not attached (add -i)\n');
+    return false;
+  }
+  if (stdio.stdin.isTTY !== true || stdio.stdin.setRawMode === undefined) {
+    stdio.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,111 @@
+// Runs `berth` as a user would (a process, its exit code and output), against a test cluster's kubeconfig;
+// `berthInTerminal` runs it under util-linux script(1), whose pty stands in for a user's terminal.
+//
+// The built CLI (what `npx berth` runs), not the source under tsx: a start costs a third as much, which matters
+// when a test runs berth dozens of times on a loaded machine. A build older than its source fails the test
+// instead of testing old code.
+
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestServer } from '@berth/testkit';
+
+export const repo = new URL('../..', import.meta.url).pathname;
+const berthMain = join(repo, 'cli/dist/main.js');
+const berthCommand = [berthMain];
+
+/** Newest modification time of the .ts files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts'))
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Throws unless every workspace the CLI loads was built after its source last changed. */
+export function assertBuilt(): void {
+  for (const ws of ['api', 'controller-runtime', 'apiserver', 'controllers', 'node-agent', 'cli']) {
+    let built = 0;
+    try {
+      built = statSync(join(repo, ws, 'dist/.tsbuildinfo')).mtimeMs;
+    } catch {
+      // never built
+    }
+    if (built < newestSource(join(repo, ws, 'src')))
+      throw new Error(`${ws}/dist is older than ${ws}/src: run \`npx tsc -b\` (npm test does) before this test`);
+  }
+}
+assertBuilt();
+
+export interface BerthRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const envFor = (server: TestServer) => ({
+  ...process.env,
+  KUBECONFIG: server.kubeconfig,
+  HOME: server.dir,
+  NO_COLOR: '1',
+});
+
+/** `berth ARGS`; stdin gets `input` (or nothing). Killed after `timeoutMs`. */
+export function berth(
+  server: TestServer,
+  args: readonly string[],
+  options: { input?: string; timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {},
+): Promise<BerthRun> {
+  const child = spawn(process.execPath, [...berthCommand, ...args], {
+    cwd: options.cwd ?? repo,
+    env: { ...envFor(server), ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdin.end(options.input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal === null ? -1 : 128), stdout, stderr });
+    }),
+  );
+}
+
+export interface TerminalSession {
+  /** What the terminal showed so far. */
+  output(): string;
+  /** Types into the terminal. */
+  type(text: string): void;
+  readonly done: Promise<BerthRun>;
+}
+
+/** `berth ARGS` on a pty of `cols`×`rows` (script -qec); the session's exit code is berth's. */
+export function berthInTerminal(
+  server: TestServer,
+  args: readonly string[],
+  size = { cols: 91, rows: 33 },
+  timeoutMs = 120_000,
+): TerminalSession {
+  const quoted = [process.execPath, ...berthCommand, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', `stty cols ${size.cols} rows ${size.rows}; exec ${quoted}`, '/dev/null'], {
+    cwd: repo,
+    env: envFor(server),
+  });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<BerthRun>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.end();
+      resolve({ code: code ?? -1, stdout, stderr: '' });
+    }),
+  );
+  return { output: () => stdout, type: (text) => child.stdin.write(text), done };
+}

@@ -1,0 +1,179 @@
+// The CLI's pure translations, without a cluster: docker's run flags as Container fields, docker's STATUS words,
+// aligned tables and --format templates, "did you mean", and a Compose file as objects.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Container } from '@berth/api';
+import { composeProject } from '../src/compose/compose-file.js';
+import { statusText } from '../src/docker/container-state.js';
+import { parseCpus, parseMemory, parsePublish, parseRestart, parseVolume, runPlan } from '../src/docker/run-spec.js';
+import { UsageError } from '../src/errors.js';
+import { formatRows, renderTable } from '../src/output/table.js';
+import { suggestions } from '../src/output/suggest.js';
+
+t.test('-p, --memory, --cpus, --restart, -v', async (t) => {
+  t.same(parsePublish('8080:80'), { containerPort: 80, protocol: 'TCP', hostPort: 8080 });
+  t.same(parsePublish('0.0.0.0:53:53/udp'), { containerPort: 53, protocol: 'UDP', hostPort: 53, hostIP: '0.0.0.0' });
+  t.same(parsePublish('[::1]:8443:443'), { containerPort: 443, protocol: 'TCP', hostPort: 8443, hostIP: '::1' });
+  t.same(parsePublish('9000'), { containerPort: 9000, protocol: 'TCP' });
+  t.throws(() => parsePublish('80:0'), UsageError);
+  t.equal(parseMemory('512m'), '512Mi');
+  t.equal(parseMemory('1g'), '1Gi');
+  t.equal(parseMemory('1.5k'), '1536');
+  t.throws(() => parseMemory('lots'), /invalid --memory/);
+  t.equal(parseCpus('0.5'), '500m');
+  t.equal(parseCpus('2'), '2000m');
+  t.equal(parseRestart(undefined), 'Never');
+  t.equal(parseRestart('on-failure:3'), 'OnFailure');
+  t.equal(parseRestart('unless-stopped'), 'Always');
+  t.throws(() => parseRestart('sometimes'), /invalid restart policy/);
+  t.match(parseVolume('data:/var/lib/data:ro', 0), { namedVolume: 'data', mount: { readOnly: true } });
+  t.match(parseVolume('/srv:/srv', 1), { volume: { name: 'host-1', hostPath: { path: '/srv' } } });
+  t.throws(() => parseVolume('data:relative', 0), /not absolute/);
+  t.throws(() => parseVolume('Bad_Name:/x', 0), /invalid volume name/);
+});
+
+t.test('runPlan: --entrypoint replaces ENTRYPOINT, the rest replaces CMD; no name means generateName', async (t) => {
+  const plan = await runPlan(
+    { publish: [], env: ['A=1'], envFile: [], volume: ['v:/v'], label: ['x=y'], entrypoint: 'sh', network: 'host' },
+    '127.0.0.1:5000/library/busybox:latest',
+    ['-c', 'true'],
+  );
+  t.match(plan.container, {
+    metadata: { generateName: 'busybox-', labels: { x: 'y' } },
+    spec: { command: ['sh'], args: ['-c', 'true'], networkMode: 'host', env: [{ name: 'A', value: '1' }] },
+  });
+  t.same(plan.volumes, ['v']);
+  await t.rejects(
+    runPlan({ publish: [], env: [], envFile: [], volume: [], label: [], rm: true, restart: 'always' }, 'x', []),
+    /--restart and --rm/,
+  );
+});
+
+t.test("docker ps' STATUS words", async (t) => {
+  const now = Date.parse('2026-01-01T00:10:00Z');
+  const c = (status: Container['status']): Container => ({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: {},
+    spec: { image: 'x' },
+    ...(status ? { status } : {}),
+  });
+  t.equal(statusText(c({ phase: 'Running', startedAt: '2026-01-01T00:09:55Z' }), now), 'Up 5 seconds');
+  t.equal(
+    statusText(
+      c({ phase: 'Succeeded', exitCode: 0, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:07:00Z' }),
+      now,
+    ),
+    'Exited (0) 3 minutes ago',
+  );
+  t.equal(statusText(c(undefined), now), 'Created');
+  t.equal(
+    statusText(
+      c({ phase: 'Running', reason: 'CrashLoopBackOff', exitCode: 1, finishedAt: '2026-01-01T00:09:00Z' }),
+      now,
+    ),
+    'Restarting (1) About a minute ago',
+  );
+});
+
+t.test('tables and --format', async (t) => {
+  t.equal(renderTable(['A', 'LONGER'], [['xx', 'y']]), 'A    LONGER\nxx   y\n');
+  const cols = [
+    { header: 'NAME', field: 'Name', value: (r: { n: string }) => r.n },
+    { header: 'SIZE', field: 'Size', value: () => '1kB' },
+  ];
+  t.equal(
+    formatRows([{ n: 'a' }], cols, '{{.Name}}={{.Size}}', (r) => r),
+    'a=1kB\n',
+  );
+  t.equal(
+    formatRows([{ n: 'a' }], cols, 'table {{.Size}}\\t{{.Name}}', (r) => r),
+    'SIZE   NAME\n1kB    a\n',
+  );
+  t.equal(
+    formatRows([{ n: 'a' }], cols, '{{json .}}', (r) => r),
+    '{"n":"a"}\n',
+  );
+  t.throws(() => formatRows([{ n: 'a' }], cols, '{{.Nope}}', (r) => r), /can't evaluate field Nope/);
+});
+
+t.test('did you mean', async (t) => {
+  const known = ['run', 'rm', 'ps', 'start', 'stop', 'volume'];
+  t.same(suggestions('rnu', known), ['run'], 'a swapped pair is one typo');
+  t.same(suggestions('stpo', known), ['stop']);
+  t.same(suggestions('vol', known), ['volume'], 'a prefix');
+  t.same(suggestions('frobnicate', known), []);
+});
+
+t.test('a Compose file: names, labels, replicas, depends_on order, refusals', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-compose-unit-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, '.env.web'), 'FROM_FILE=1\n');
+  const text = `
+services:
+  web:
+    image: nginx
+    command: nginx -g "daemon off;"
+    env_file: .env.web
+    environment: [A=1]
+    ports: ["8080:80", {target: 443, published: 8443, protocol: tcp}]
+    volumes: ["./html:/usr/share/nginx/html:ro", "data:/data"]
+    depends_on: {db: {condition: service_started}}
+    deploy: {replicas: 2, resources: {limits: {memory: 128m, cpus: "0.25"}}}
+  db:
+    image: postgres
+    networks: [back]
+volumes: {data: {}}
+networks: {back: {ipam: {config: [{subnet: 10.250.1.0/24}]}}}
+`;
+  const p = await composeProject(text, join(dir, 'compose.yaml'), 'My_App');
+  t.equal(p.name, 'my-app');
+  t.same(
+    p.containers.map((c) => c.metadata.name),
+    ['my-app-db-1', 'my-app-web-1', 'my-app-web-2'],
+  );
+  t.same(
+    p.networks.map((n) => [n.metadata.name, n.spec?.subnet]),
+    [
+      ['my-app-default', p.networks[0]?.spec?.subnet],
+      ['my-app-back', '10.250.1.0/24'],
+    ],
+  );
+  t.match(p.networks[0]?.spec?.subnet, /^10\.(2[4-5]\d)\.\d+\.0\/24$/);
+  const web = p.containers[1]!;
+  t.match(web.spec, {
+    args: ['nginx', '-g', 'daemon off;'],
+    env: [
+      { name: 'FROM_FILE', value: '1' },
+      { name: 'A', value: '1' },
+    ],
+    ports: [
+      { containerPort: 80, hostPort: 8080 },
+      { containerPort: 443, hostPort: 8443, protocol: 'TCP' },
+    ],
+    volumes: [
+      { name: 'bind-0', hostPath: { path: join(dir, 'html') } },
+      { name: 'data', volumeRef: { name: 'my-app-data' } },
+    ],
+    volumeMounts: [{ mountPath: '/usr/share/nginx/html', readOnly: true }, { mountPath: '/data' }],
+    networks: [{ name: 'my-app-default', aliases: ['web'] }],
+    resources: { limits: { memory: '128Mi', cpu: '250m' } },
+    restartPolicy: 'Never',
+  });
+  t.same(web.metadata.labels, { 'berth.dev/compose-project': 'my-app', 'berth.dev/compose-service': 'web' });
+  await t.rejects(
+    composeProject(
+      'services: {a: {image: x, depends_on: [b]}, b: {image: y, depends_on: [a]}}',
+      join(dir, 'c.yaml'),
+      'p',
+    ),
+    /dependency cycle/,
+  );
+  await t.rejects(
+    composeProject('services: {a: {image: x, volumes: ["nope:/x"]}}', join(dir, 'c.yaml'), 'p'),
+    /undefined volume nope/,
+  );
+});
