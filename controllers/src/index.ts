@@ -27,3 +27,13 @@ export {
 export { rollbackAnnotation, revisionAnnotation, serviceLabel, templateHashLabel } from './service/labels.js';
 export { templateHash } from './service/template-hash.js';
 export { ServiceControllerError } from './service/errors.js';
+export {
+  addGitOpsController,
+  type GitOpsControllerOptions,
+  type GitOpsControllers,
+} from './gitops/gitops-controller.js';
+export { requestedAtAnnotation } from './gitops/reconcile-request.js';
+export { gitopsFieldManager } from './gitops/sync/apply.js';
+export { syncNameLabel, syncNamespaceLabel } from './gitops/sync/sync-controller.js';
+export { WebhookReceiver, type WebhookReceiverOptions } from './gitops/receiver/webhook-receiver.js';
+export { GitOpsError, type GitOpsErrorCode } from './gitops/errors.js';

@@ -1543,8 +1543,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "description": "Stop fetching; the last artifact stays.",
                       "default": false
                     }
-                  },
-                  "default": {}
+                  }
                 },
                 "status": {
                   "type": "object",
@@ -4030,8 +4029,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "description": "Stop applying (and reverting drift); what was applied stays.",
                       "default": false
                     }
-                  },
-                  "default": {}
+                  }
                 },
                 "status": {
                   "type": "object",
