@@ -1,6 +1,7 @@
 // Health of applied objects, by kstatus' rules: an object whose controller has not observed its generation yet
 // is in progress; one with a Ready (or Available) condition is healthy when it is True; Stalled=True is failed;
-// an object that reports no conditions at all (a ConfigMap) is healthy as soon as it exists.
+// an object that reports no conditions at all (a ConfigMap) is healthy as soon as it exists, except berth's
+// Containers and Services, which always get a Ready condition from their controllers: until then they are not.
 import { resourcePath, type ApiClient } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KindResolver, PlannedObject } from './apply.js';
@@ -22,52 +23,39 @@ export function healthOf(obj: KubernetesObject & { status?: StatusView }): Healt
   const stalled = conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
   if (stalled !== undefined) return { healthy: false, why: `stalled: ${stalled.message ?? ''}` };
   const ready = conditions.find((c) => c.type === 'Ready') ?? conditions.find((c) => c.type === 'Available');
+  if (ready === undefined && reportsReady(obj)) return { healthy: false, why: 'no Ready condition yet' };
   if (ready !== undefined && ready.status !== 'True')
     return { healthy: false, why: `${ready.type} is ${ready.status}${ready.message ? `: ${ready.message}` : ''}` };
   return { healthy: true };
 }
 
 /**
- * Polls the objects until all are healthy or `signal` aborts (the Sync's timeout); returns the unhealthy ones
- * then, as `Kind/ns/name: why` strings (empty when all are healthy).
+ * Polls the objects until all are healthy or `deadline` (epoch ms, the Sync's timeout) passes; returns the
+ * unhealthy ones then, as `Kind/ns/name: why` strings (empty when all are healthy). Each poll runs whole, so
+ * the reasons are those of the last complete look, not "aborted".
  */
 export async function waitForHealth(
   client: ApiClient,
   kinds: KindResolver,
   objects: readonly PlannedObject[],
+  deadline: number,
   signal: AbortSignal,
   pollMs = 250,
 ): Promise<string[]> {
   let pending = [...objects];
-  let reasons: string[] = [];
   for (;;) {
     const next: PlannedObject[] = [];
-    reasons = [];
+    const reasons: string[] = [];
     for (const o of pending) {
-      const r = await kinds.resolve(o.ref.group, o.ref.version, o.ref.kind, signal).catch(() => undefined);
-      let health: Health = { healthy: false, why: 'not found' };
-      if (r !== undefined) {
-        try {
-          const obj = (await client.request(
-            'GET',
-            resourcePath(r, r.namespaced ? o.ref.namespace : undefined, o.ref.name),
-            {
-              signal,
-            },
-          )) as KubernetesObject & { status?: StatusView };
-          health = healthOf(obj);
-        } catch (err) {
-          if (signal.aborted) break;
-          health = { healthy: false, why: err instanceof Error ? err.message : String(err) };
-        }
-      }
+      const health = await check(client, kinds, o, signal);
       if (!health.healthy) {
         next.push(o);
         reasons.push(`${describeRef(o.ref)}: ${health.why}`);
       }
     }
     pending = next;
-    if (pending.length === 0 || signal.aborted) return pending.length === 0 ? [] : reasons;
+    if (pending.length === 0) return [];
+    if (signal.aborted || Date.now() + pollMs > deadline) return reasons;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, pollMs);
       signal.addEventListener(
@@ -80,4 +68,19 @@ export async function waitForHealth(
       );
     });
   }
+}
+
+async function check(client: ApiClient, kinds: KindResolver, o: PlannedObject, signal: AbortSignal): Promise<Health> {
+  try {
+    const r = await kinds.resolve(o.ref.group, o.ref.version, o.ref.kind, signal);
+    if (r === undefined) return { healthy: false, why: 'kind not served' };
+    const path = resourcePath(r, r.namespaced ? o.ref.namespace : undefined, o.ref.name);
+    return healthOf((await client.request('GET', path, { signal })) as KubernetesObject & { status?: StatusView });
+  } catch (err) {
+    return { healthy: false, why: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function reportsReady(obj: KubernetesObject): boolean {
+  return obj.apiVersion?.startsWith('berth.dev/') === true && (obj.kind === 'Container' || obj.kind === 'Service');
 }

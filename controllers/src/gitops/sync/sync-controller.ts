@@ -100,6 +100,7 @@ export async function reconcileSync(
   const revision = artifact.revision;
   const attempted: SyncStatus = { ...base, lastAttemptedRevision: revision };
 
+  const startedAt = Date.now();
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
   const labels = { [syncNameLabel]: req.name, [syncNamespaceLabel]: namespace };
   const kinds = new KindResolver(deps.client);
@@ -146,7 +147,7 @@ export async function reconcileSync(
     const done: SyncStatus = { ...attempted, lastAppliedRevision: revision, inventory: { entries: inventory } };
     if (spec.wait === true) {
       stage = 'HealthCheckFailed';
-      const unhealthy = await waitForHealth(deps.client, kinds, applied, signal);
+      const unhealthy = await waitForHealth(deps.client, kinds, applied, startedAt + timeoutMs, ctx.signal);
       if (ctx.signal.aborted) throw new GitOpsError('BERTH_GITOPS_HEALTH', 'stopped');
       if (unhealthy.length > 0) {
         const message = `health check failed after ${spec.timeout ?? spec.interval ?? '5m'}: ${unhealthy.join('; ')}`;
