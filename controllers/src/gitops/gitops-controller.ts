@@ -1,7 +1,7 @@
 // The gitops controller: the GitRepository reconciler (fetch into an artifact), the Sync reconciler (apply the
 // artifact) and, when asked, the push webhook receiver, added to one Manager. A GitRepository's change (a new
 // artifact) reconciles the Syncs that use it; a Sync's change reconciles the Syncs that depend on it.
-import { mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,7 +17,7 @@ import { reconcileGitRepository } from './source/git-repository-controller.js';
 import { reconcileSync } from './sync/sync-controller.js';
 
 export interface GitOpsControllerOptions {
-  /** Where clones and artifacts are kept. @default a new directory under the system's temp dir */
+  /** Where clones and artifacts are kept (created when first needed). @default a new directory under the system's temp dir */
   readonly dataDir?: string;
   /** The largest artifact (bytes of files after ignore) a source may produce. @default 50 MiB */
   readonly maxArtifactBytes?: number;
@@ -46,7 +46,8 @@ export async function addGitOpsController(
     throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
   if (options.receiver !== undefined && (!Number.isInteger(options.receiver.port) || options.receiver.port < 0))
     throw new InvalidOptionError(`receiver.port must be an integer >= 0, got ${options.receiver.port}`);
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-gitops-')));
+  // Created on the first fetch, so a manager that never sees a GitRepository leaves nothing on disk.
+  const dataDir = options.dataDir ?? join(tmpdir(), `berth-gitops-${process.pid}-${randomBytes(4).toString('hex')}`);
   const client = mgr.client;
   const sources = await mgr.cache.informerFor<GitRepositoryObject>(gitRepositories);
   const syncCache = await mgr.cache.informerFor<SyncObject>(syncs);
