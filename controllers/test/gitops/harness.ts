@@ -107,8 +107,9 @@ export function gitRepository(name: string, spec: Record<string, unknown>): unkn
   return { apiVersion: 'berth.dev/v1alpha1', kind: 'GitRepository', metadata: { name }, spec };
 }
 
+/** A Sync; its timeout defaults to a minute here, since the tests' 1s intervals would make it 1s on a busy machine. */
 export function sync(name: string, spec: Record<string, unknown>): unknown {
-  return { apiVersion: 'berth.dev/v1alpha1', kind: 'Sync', metadata: { name }, spec };
+  return { apiVersion: 'berth.dev/v1alpha1', kind: 'Sync', metadata: { name }, spec: { timeout: '60s', ...spec } };
 }
 
 export function configMap(name: string, data: Record<string, string>): string {

@@ -77,26 +77,22 @@ export async function applyStage(
 ): Promise<void> {
   const resources = await Promise.all(objects.map((o) => resourceFor(kinds, o, signal)));
   const failures: string[] = [];
-  await Promise.all(
-    objects.map(async (o, i) => {
-      const r = resources[i];
-      if (r === undefined) {
-        failures.push(
-          `${o.file}: ${describeRef(o.ref)}: the server has no kind ${o.ref.kind} in ${o.object.apiVersion}`,
-        );
-        return;
-      }
-      try {
-        await serverSideApply(client, r, o, true, signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        failures.push(`${o.file}: ${describeRef(o.ref)}: ${messageOf(err)}`);
-      }
-    }),
-  );
+  await eachLimited(objects, async (o, i) => {
+    const r = resources[i];
+    if (r === undefined) {
+      failures.push(`${o.file}: ${describeRef(o.ref)}: the server has no kind ${o.ref.kind} in ${o.object.apiVersion}`);
+      return;
+    }
+    try {
+      await serverSideApply(client, r, o, true, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      failures.push(`${o.file}: ${describeRef(o.ref)}: ${messageOf(err)}`);
+    }
+  });
   if (failures.length > 0)
     throw new GitOpsError('BERTH_GITOPS_VALIDATION', `dry-run failed, nothing applied: ${failures.sort().join('; ')}`);
-  for (const [i, o] of objects.entries()) {
+  await eachLimited(objects, async (o, i) => {
     try {
       await serverSideApply(client, resources[i]!, o, false, signal);
     } catch (err) {
@@ -105,7 +101,24 @@ export async function applyStage(
         cause: err,
       });
     }
-  }
+  });
+}
+
+/** Requests in flight at once: enough to hide round trips, few enough not to crowd the API server. */
+const concurrency = 8;
+
+/** Runs `fn` over `items`, `concurrency` at a time; the first failure is thrown once all started ones settle. */
+async function eachLimited<T>(items: readonly T[], fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** PATCH with application/apply-patch+yaml (a no-op apply is no write on the server). */

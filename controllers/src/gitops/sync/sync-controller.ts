@@ -11,10 +11,11 @@ import { sameJson, updateConditions, type ConditionUpdate } from '../conditions.
 import { parseDuration } from '../duration.js';
 import { GitOpsError, messageOf } from '../errors.js';
 import { syncs, type GitRepositoryObject, type SyncObject } from '../kinds.js';
-import { requestedAt } from '../reconcile-request.js';
+import { hasPendingRequest, requestedAt } from '../reconcile-request.js';
 import { applyStage, isClusterDefinition, KindResolver, planObjects } from './apply.js';
 import { waitForHealth } from './health.js';
 import { entryOf, staleEntries } from './inventory.js';
+import { forgetPass, lastPassPath, readLastPass, recordPass } from './last-pass.js';
 import { readManifests } from './manifests.js';
 import { prune } from './prune.js';
 
@@ -37,6 +38,8 @@ export async function reconcileSync(
   const namespace = req.namespace ?? '';
   const sync = deps.syncs.get(namespace, req.name);
   const spec = sync?.spec;
+  const passFile = lastPassPath(deps.dataDir, namespace, req.name);
+  if (sync === undefined) await forgetPass(passFile);
   if (sync === undefined || spec === undefined || spec.suspend === true) return;
   const generation = sync.metadata?.generation ?? 1;
   const status: SyncStatus = sync.status ?? {};
@@ -99,6 +102,20 @@ export async function reconcileSync(
   }
   const revision = artifact.revision;
   const attempted: SyncStatus = { ...base, lastAttemptedRevision: revision };
+
+  // Applied whole within the interval, and nothing changed since: wait for the rest of the interval.
+  const passKey = `${generation} ${revision} ${artifact.digest}`;
+  const last = await readLastPass(passFile);
+  const sinceLast = last === undefined ? Number.POSITIVE_INFINITY : Date.now() - last.at;
+  if (
+    last?.key === passKey &&
+    sinceLast < intervalMs &&
+    !hasPendingRequest(sync, status.lastHandledReconcileAt) &&
+    status.observedGeneration === generation &&
+    status.lastAppliedRevision === revision &&
+    status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+  )
+    return { requeueAfterMs: Math.max(1, intervalMs - sinceLast) };
 
   const startedAt = Date.now();
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
@@ -179,11 +196,15 @@ export async function reconcileSync(
       ],
       remove: ['Reconciling', 'Stalled', ...(spec.wait === true ? [] : ['Healthy'])],
     });
+    await recordPass(passFile, passKey);
     return { requeueAfterMs: intervalMs };
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     // The last good revision stays applied and in the inventory; only lastAttemptedRevision moves.
-    const message = `${revision}: ${messageOf(err)}`;
+    const why = signal.aborted
+      ? `timed out after ${spec.timeout ?? spec.interval ?? '5m'} (spec.timeout)`
+      : messageOf(err);
+    const message = `${revision}: ${why}`;
     await writeStatus(deps, sync, attempted, notReady(stage, message, 'retrying'));
     ctx.log.info('sync failed', { namespace, name: req.name, error: message });
     return { requeueAfterMs: retryMs };
