@@ -175,7 +175,7 @@ for (let r = 0; r < rounds; r++) {
     body,
     headers: { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', 't').update(body).digest('hex')}` },
   });
-  if (res.status !== 200) throw new Error(`webhook: ${res.status}`);
+  if (res.status !== 200) throw new Error(`webhook: ${res.status} ${await res.text()}`);
   await until(async () => (await appliedRevision('app')) === `main@sha1:${c}`);
   hookLatency.push(performance.now() - t0);
 }

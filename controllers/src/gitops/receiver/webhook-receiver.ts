@@ -6,7 +6,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isNotFound, type ApiClient, type Logger, type Runnable, type SharedInformer } from '@berth/controller-runtime';
+import {
+  isConflict,
+  isNotFound,
+  type ApiClient,
+  type Logger,
+  type Runnable,
+  type SharedInformer,
+} from '@berth/controller-runtime';
 import { messageOf } from '../errors.js';
 import { gitRepositories, type GitRepositoryObject } from '../kinds.js';
 import { requestedAtAnnotation } from '../reconcile-request.js';
@@ -86,13 +93,17 @@ export class WebhookReceiver implements Runnable {
     }
     if (token === undefined || !signed(req, body, token)) return [401, 'signature does not match'];
     const at = new Date().toISOString();
-    try {
-      await this.#client.patch(gitRepositories, namespace, name, {
-        metadata: { annotations: { [requestedAtAnnotation]: at } },
-      });
-    } catch (err) {
-      if (isNotFound(err)) return [401, 'signature does not match'];
-      throw err;
+    // A merge patch carries no resourceVersion, yet a status write racing it can still be a 409: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#client.patch(gitRepositories, namespace, name, {
+          metadata: { annotations: { [requestedAtAnnotation]: at } },
+        });
+        break;
+      } catch (err) {
+        if (isNotFound(err)) return [401, 'signature does not match'];
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
     }
     this.#log.info('webhook: reconcile requested', { namespace, name, at });
     return [200, 'reconcile requested'];

@@ -3,6 +3,7 @@
 // only when every object passes; CRDs and Namespaces are a stage of their own, applied before the objects that
 // need them. Kinds are looked up by discovery once per pass (a CRD applied a moment ago is seen at once).
 import { ApiCallError, resourcePath, type ApiClient, type Resource } from '@berth/controller-runtime';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { GitOpsError, messageOf } from '../errors.js';
 import { describeRef, refOf, type ObjectRef } from './inventory.js';
 import type { Manifest } from './manifests.js';
@@ -77,6 +78,10 @@ export async function applyStage(
 ): Promise<void> {
   const resources = await Promise.all(objects.map((o) => resourceFor(kinds, o, signal)));
   const failures: string[] = [];
+  // Whole seconds, as managedFields times are, less 2 s for the API server's clock being behind ours (Leases
+  // assume clocks that close too): a change stamped in that window is applied again, which is only a no-op.
+  const since = Math.floor(Date.now() / 1000) * 1000 - 2000;
+  const unchanged = new Set<number>();
   await eachLimited(objects, async (o, i) => {
     const r = resources[i];
     if (r === undefined) {
@@ -84,7 +89,8 @@ export async function applyStage(
       return;
     }
     try {
-      await serverSideApply(client, r, o, true, signal);
+      const dry = await serverSideApply(client, r, o, true, signal);
+      if (unchangedByApply(dry, since)) unchanged.add(i);
     } catch (err) {
       if (signal.aborted) throw err;
       failures.push(`${o.file}: ${describeRef(o.ref)}: ${messageOf(err)}`);
@@ -93,6 +99,7 @@ export async function applyStage(
   if (failures.length > 0)
     throw new GitOpsError('BERTH_GITOPS_VALIDATION', `dry-run failed, nothing applied: ${failures.sort().join('; ')}`);
   await eachLimited(objects, async (o, i) => {
+    if (unchanged.has(i)) return;
     try {
       await serverSideApply(client, resources[i]!, o, false, signal);
     } catch (err) {
@@ -121,21 +128,32 @@ async function eachLimited<T>(items: readonly T[], fn: (item: T, index: number) 
   if (failed !== undefined) throw failed.reason;
 }
 
-/** PATCH with application/apply-patch+yaml (a no-op apply is no write on the server). */
+/** PATCH with application/apply-patch+yaml (a no-op apply is no write on the server); returns the result. */
 async function serverSideApply(
   client: ApiClient,
   r: Resource,
   o: PlannedObject,
   dryRun: boolean,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<KubernetesObject | undefined> {
   const path = resourcePath(r, r.namespaced ? o.ref.namespace : undefined, o.ref.name);
-  await client.request('PATCH', path, {
+  return (await client.request('PATCH', path, {
     body: o.object,
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: gitopsFieldManager, force: 'true', ...(dryRun ? { dryRun: 'All' } : {}) },
     signal,
-  });
+  })) as KubernetesObject | undefined;
+}
+
+/**
+ * True when a dry-run apply changed nothing, so the real one can be skipped: the object exists and this
+ * manager's Apply entry kept a time from before the pass began (an apply that changes anything stamps it now,
+ * as Kubernetes does). Unsure (no entry, this second's time) means apply for real, which is always safe.
+ */
+function unchangedByApply(dry: KubernetesObject | undefined, since: number): boolean {
+  const entry = dry?.metadata?.managedFields?.find((f) => f.manager === gitopsFieldManager && f.operation === 'Apply');
+  const time = entry?.time === undefined ? Number.NaN : new Date(entry.time).getTime();
+  return dry?.metadata?.uid !== undefined && time < since;
 }
 
 async function resourceFor(kinds: KindResolver, o: PlannedObject, signal: AbortSignal): Promise<Resource | undefined> {
