@@ -3962,7 +3962,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     },
                     "path": {
                       "type": "string",
-                      "description": "The directory of the artifact to apply, relative to its root: every *.yaml, *.yml and *.json file under it (multi-document YAML too). Defaults to the root.",
+                      "description": "The directory of the artifact to apply, relative to its root: a kustomization.yaml there is built with kustomize; otherwise every *.yaml, *.yml and *.json file under it (multi-document YAML too). Defaults to the root.",
                       "default": "./",
                       "maxLength": 4096
                     },

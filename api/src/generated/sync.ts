@@ -26,7 +26,7 @@ export interface Sync {
 export interface SyncSpec {
   sourceRef: SourceReference;
   /**
-   * The directory of the artifact to apply, relative to its root: every *.yaml, *.yml and *.json file under it (multi-document YAML too). Defaults to the root.
+   * The directory of the artifact to apply, relative to its root: a kustomization.yaml there is built with kustomize; otherwise every *.yaml, *.yml and *.json file under it (multi-document YAML too). Defaults to the root.
    */
   path?: string;
   /**

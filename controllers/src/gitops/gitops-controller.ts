@@ -23,6 +23,8 @@ export interface GitOpsControllerOptions {
   readonly maxArtifactBytes?: number;
   /** Start the push webhook receiver. @default off */
   readonly receiver?: WebhookReceiverOptions;
+  /** The kubectl binary whose `kustomize` builds a path with a kustomization.yaml. @default 'kubectl' on PATH */
+  readonly kubectl?: string;
   /** Objects of each kind reconciled at once. @default 2 */
   readonly workers?: number;
 }
@@ -84,7 +86,9 @@ export async function addGitOpsController(
     .watches<SyncObject>(syncs, dependents)
     .named('sync')
     .withOptions(queueOptions)
-    .complete((ctx, req) => reconcileSync({ client, syncs: syncCache, sources, dataDir }, ctx, req));
+    .complete((ctx, req) =>
+      reconcileSync({ client, syncs: syncCache, sources, dataDir, kubectl: options.kubectl ?? 'kubectl' }, ctx, req),
+    );
 
   let receiver: WebhookReceiver | undefined;
   if (options.receiver !== undefined) {

@@ -287,3 +287,51 @@ spec:
     t.equal(condition(await syncOf(h, 'app'), 'Healthy')?.status, 'True');
   },
 );
+
+t.test('a kustomize overlay is built with kubectl kustomize: base, namePrefix, commonLabels, patches', async (t) => {
+  const { h, repo } = await setup(t);
+  const c1 = await repo.commit({
+    'base/kustomization.yaml': 'resources:\n  - cm.yaml\n',
+    'base/cm.yaml': configMap('settings', { level: 'debug', keep: 'yes' }),
+    'overlays/prod/kustomization.yaml': [
+      'resources:',
+      '  - ../../base',
+      'namePrefix: prod-',
+      'commonLabels:',
+      '  env: prod',
+      'patches:',
+      '  - patch: |-',
+      '      apiVersion: v1',
+      '      kind: ConfigMap',
+      '      metadata:',
+      '        name: settings',
+      '      data:',
+      '        level: warn',
+      '',
+    ].join('\n'),
+  });
+  await h.post(`${base}/gitrepositories`, gitRepository('src', { url: repo.url, interval: '1s' }));
+  await h.post(
+    `${base}/syncs`,
+    sync('prod', { sourceRef: { name: 'src' }, path: './overlays/prod', interval: '1s', prune: true }),
+  );
+  await until('overlay applied', () => appliedAt(h, 'prod', c1));
+  const cm = await h.get(cmPath(ns, 'prod-settings'));
+  t.equal(cm?.data?.['level'], 'warn', 'the patch applied');
+  t.equal(cm?.data?.['keep'], 'yes', 'the base kept');
+  t.equal(cm?.metadata.labels?.['env'], 'prod', 'commonLabels applied');
+  t.equal(await h.get(cmPath(ns, 'settings')), undefined, 'the base alone is not applied');
+
+  const c2 = await repo.commit({ 'overlays/prod/kustomization.yaml': 'resources:\n  - ../../nope\n' });
+  await until(
+    'broken overlay reported',
+    async () =>
+      (await syncOf(h, 'prod'))?.status?.lastAttemptedRevision === `main@sha1:${c2}` &&
+      condition(await syncOf(h, 'prod'), 'Ready')?.reason === 'BuildFailed',
+  );
+  t.match(
+    condition(await syncOf(h, 'prod'), 'Ready')?.message,
+    /overlays\/prod\/kustomization\.yaml: kustomize build failed/,
+  );
+  t.ok(await h.get(cmPath(ns, 'prod-settings')), 'a failed build prunes nothing');
+});

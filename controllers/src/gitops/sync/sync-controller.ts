@@ -28,6 +28,8 @@ export interface SyncReconcilerDeps {
   readonly syncs: SharedInformer<SyncObject>;
   readonly sources: SharedInformer<GitRepositoryObject>;
   readonly dataDir: string;
+  /** The kubectl whose `kustomize` builds kustomizations. */
+  readonly kubectl: string;
 }
 
 export async function reconcileSync(
@@ -123,7 +125,7 @@ export async function reconcileSync(
   const kinds = new KindResolver(deps.client);
   let stage = 'BuildFailed';
   try {
-    const manifests = await readManifests(artifactDir, spec.path ?? './');
+    const manifests = await readManifests(artifactDir, spec.path ?? './', { kubectl: deps.kubectl, signal });
     const planned = await planObjects(
       kinds,
       manifests,
