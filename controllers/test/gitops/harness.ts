@@ -26,6 +26,7 @@ export interface Obj {
     annotations?: Record<string, string>;
     resourceVersion?: string;
     managedFields?: { manager: string; operation: string }[];
+    finalizers?: string[];
   };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;

@@ -335,3 +335,30 @@ t.test('a kustomize overlay is built with kubectl kustomize: base, namePrefix, c
   );
   t.ok(await h.get(cmPath(ns, 'prod-settings')), 'a failed build prunes nothing');
 });
+
+t.test('deleting a Sync with prune deletes what it applied; without prune its objects stay', async (t) => {
+  const { h, repo } = await setup(t);
+  const c1 = await repo.commit({
+    'a/a.yaml': configMap('pruned-with-sync', { v: '1' }),
+    'b/b.yaml': configMap('left', { v: '1' }),
+  });
+  await h.post(`${base}/gitrepositories`, gitRepository('src', { url: repo.url, interval: '1s' }));
+  await h.post(
+    `${base}/syncs`,
+    sync('with-prune', { sourceRef: { name: 'src' }, path: './a', interval: '1s', prune: true }),
+  );
+  await h.post(`${base}/syncs`, sync('no-prune', { sourceRef: { name: 'src' }, path: './b', interval: '1s' }));
+  await until(
+    'both applied',
+    async () => (await appliedAt(h, 'with-prune', c1)) && (await appliedAt(h, 'no-prune', c1)),
+  );
+  t.same((await syncOf(h, 'with-prune'))?.metadata.finalizers, ['sync.berth.dev/finalizer'], 'prune holds a finalizer');
+  t.notOk((await syncOf(h, 'no-prune'))?.metadata.finalizers?.length, 'no prune, no finalizer');
+
+  await h.del(syncPath(ns, 'with-prune'));
+  await h.del(syncPath(ns, 'no-prune'));
+  await until('the pruning Sync is gone with its objects', async () => (await syncOf(h, 'with-prune')) === undefined);
+  t.equal(await h.get(cmPath(ns, 'pruned-with-sync')), undefined, 'its object went first');
+  await until('the other Sync is gone', async () => (await syncOf(h, 'no-prune')) === undefined);
+  t.ok(await h.get(cmPath(ns, 'left')), 'without prune, deleting the Sync leaves its objects');
+});

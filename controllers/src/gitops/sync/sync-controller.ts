@@ -22,6 +22,8 @@ import { prune } from './prune.js';
 /** Labels every applied object carries: which Sync applied it (pruning deletes only objects that carry them). */
 export const syncNameLabel = 'sync.berth.dev/name';
 export const syncNamespaceLabel = 'sync.berth.dev/namespace';
+/** Held by a Sync with prune: true, so that deleting it first deletes what it applied (as Flux's finalizer). */
+export const syncFinalizer = 'sync.berth.dev/finalizer';
 
 export interface SyncReconcilerDeps {
   readonly client: ApiClient;
@@ -42,7 +44,33 @@ export async function reconcileSync(
   const spec = sync?.spec;
   const passFile = lastPassPath(deps.dataDir, namespace, req.name);
   if (sync === undefined) await forgetPass(passFile);
-  if (sync === undefined || spec === undefined || spec.suspend === true) return;
+  if (sync === undefined || spec === undefined) return;
+  const finalizers = sync.metadata?.finalizers ?? [];
+  if (sync.metadata?.deletionTimestamp !== undefined) {
+    if (!finalizers.includes(syncFinalizer)) return;
+    if (spec.prune === true && spec.suspend !== true) {
+      const labels = { [syncNameLabel]: req.name, [syncNamespaceLabel]: namespace };
+      const stale = staleEntries(sync.status?.inventory?.entries ?? [], []);
+      const deleted = await prune(deps.client, new KindResolver(deps.client), stale, labels, ctx.signal);
+      ctx.log.info('deleted with its objects', { namespace, name: req.name, deleted });
+    }
+    await setFinalizers(
+      deps,
+      sync,
+      finalizers.filter((f) => f !== syncFinalizer),
+    );
+    return;
+  }
+  // The finalizer is held exactly while prune is on; its update event brings the next pass.
+  if ((spec.prune === true) !== finalizers.includes(syncFinalizer)) {
+    await setFinalizers(
+      deps,
+      sync,
+      spec.prune === true ? [...finalizers, syncFinalizer] : finalizers.filter((f) => f !== syncFinalizer),
+    );
+    return;
+  }
+  if (spec.suspend === true) return;
   const generation = sync.metadata?.generation ?? 1;
   const status: SyncStatus = sync.status ?? {};
   const handled = requestedAt(sync);
@@ -272,4 +300,11 @@ async function writeStatus(
       subresource: 'status',
     },
   );
+}
+
+/** Writes metadata.finalizers, pinned to the resourceVersion read (a concurrent change is a 409, retried). */
+async function setFinalizers(deps: SyncReconcilerDeps, sync: SyncObject, finalizers: string[]): Promise<void> {
+  await deps.client.patch(syncs, sync.metadata?.namespace, sync.metadata?.name ?? '', {
+    metadata: { finalizers, resourceVersion: sync.metadata?.resourceVersion },
+  });
 }
