@@ -54,12 +54,15 @@ export async function addGitOpsController(
   const sources = await mgr.cache.informerFor<GitRepositoryObject>(gitRepositories);
   const syncCache = await mgr.cache.informerFor<SyncObject>(syncs);
   const queueOptions = { workers, baseDelayMs: 200, maxDelayMs: 30_000, log: mgr.log };
+  const recorder = mgr.eventRecorder('gitops-controller');
 
   const gitRepository = await newControllerManagedBy(mgr)
     .for(gitRepositories)
     .named('gitrepository')
     .withOptions(queueOptions)
-    .complete((ctx, req) => reconcileGitRepository({ client, cache: sources, dataDir, maxArtifactBytes }, ctx, req));
+    .complete((ctx, req) =>
+      reconcileGitRepository({ client, cache: sources, dataDir, maxArtifactBytes, recorder }, ctx, req),
+    );
 
   const syncsUsing = (repo: GitRepositoryObject): Request[] =>
     syncCache
@@ -87,7 +90,11 @@ export async function addGitOpsController(
     .named('sync')
     .withOptions(queueOptions)
     .complete((ctx, req) =>
-      reconcileSync({ client, syncs: syncCache, sources, dataDir, kubectl: options.kubectl ?? 'kubectl' }, ctx, req),
+      reconcileSync(
+        { client, syncs: syncCache, sources, dataDir, kubectl: options.kubectl ?? 'kubectl', recorder },
+        ctx,
+        req,
+      ),
     );
 
   let receiver: WebhookReceiver | undefined;

@@ -34,8 +34,16 @@ t.test('re-applying an unchanged revision of 50 objects makes no write', async (
     const res = await request(h.ts, 'GET', '/api/v1/configmaps?limit=1');
     return (JSON.parse(res.text) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
   };
-  // Settled: the pass after our own status write has run.
-  t.ok(await eventually(() => passes.length >= 1, 10_000));
+  // Settled: the pass after our own status write has run, and the applied revision's Event is written.
+  t.ok(
+    await eventually(async () => {
+      const at = await revision();
+      const n = passes.length;
+      await eventually(() => passes.length > n, 10_000);
+      return (await revision()) === at;
+    }, 60_000),
+    'settled',
+  );
   const before = await revision();
   const syncBefore = await h.get(syncPath('default', 'app'));
   const syncVersion = syncBefore?.metadata.resourceVersion;

@@ -68,6 +68,22 @@ t.test('add, change, remove (pruned), drift reverted, through the API', async (t
     'applied server-side under the field manager berth-gitops',
   );
   t.equal(await h.get(cmPath(ns, 'elsewhere')), undefined, 'files outside spec.path are not applied');
+  await until('an Event for the applied revision', async () => {
+    const res = await request(h.ts, 'GET', `/api/v1/namespaces/${ns}/events`);
+    const items = (
+      JSON.parse(res.text) as {
+        items: { reason: string; message: string; involvedObject: { kind: string; name: string } }[];
+      }
+    ).items;
+    return items.some(
+      (e) =>
+        e.involvedObject.kind === 'Sync' &&
+        e.involvedObject.name === 'app' &&
+        e.reason === 'ReconciliationSucceeded' &&
+        e.message.includes(c1),
+    );
+  });
+  t.pass('kubectl describe sync shows a ReconciliationSucceeded Event naming the revision');
 
   // A ConfigMap nobody in git made: pruning must never touch it.
   await h.post(`/api/v1/namespaces/${ns}/configmaps`, {

@@ -4,7 +4,14 @@
 import { stat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatTime, type Artifact, type GitRepositoryStatus } from '@berth/api';
-import type { ApiClient, ReconcileContext, Request, Result, SharedInformer } from '@berth/controller-runtime';
+import type {
+  ApiClient,
+  EventRecorder,
+  ReconcileContext,
+  Request,
+  Result,
+  SharedInformer,
+} from '@berth/controller-runtime';
 import { sameJson, updateConditions, type ConditionUpdate } from '../conditions.js';
 import { parseDuration } from '../duration.js';
 import { GitOpsError, messageOf } from '../errors.js';
@@ -20,6 +27,8 @@ export interface SourceReconcilerDeps {
   readonly cache: SharedInformer<GitRepositoryObject>;
   readonly dataDir: string;
   readonly maxArtifactBytes: number;
+  /** Events on transitions only (a new artifact, a new failure), so a quiet interval writes nothing. */
+  readonly recorder: EventRecorder;
 }
 
 /** Where a source's clone and artifacts live under the data dir. */
@@ -130,7 +139,10 @@ export async function reconcileGitRepository(
         remove: ['Reconciling', 'Stalled', 'FetchFailed'],
       },
     );
-    ctx.log.info('fetched', { namespace, name: req.name, revision });
+    if (status.artifact?.revision !== revision) {
+      deps.recorder.event(involved(repo), 'Normal', 'NewArtifact', message);
+      ctx.log.info('fetched', { namespace, name: req.name, revision });
+    }
     return { requeueAfterMs: intervalMs };
   } catch (err) {
     if (ctx.signal.aborted) throw err;
@@ -141,7 +153,7 @@ export async function reconcileGitRepository(
           ? 'ArtifactFailed'
           : 'GitOperationFailed';
     const message = messageOf(err);
-    await writeStatus(
+    const changed = await writeStatus(
       deps,
       repo,
       { ...status, observedGeneration: generation, ...(handled ? { lastHandledReconcileAt: handled } : {}) },
@@ -154,6 +166,7 @@ export async function reconcileGitRepository(
         remove: ['Stalled'],
       },
     );
+    if (changed) deps.recorder.event(involved(repo), 'Warning', reason, message);
     // Thrown, so the queue retries with its back-off (not at the next interval).
     throw new GitOpsError('BERTH_GITOPS_FETCH', `${namespace}/${req.name}: ${message}`, { cause: err });
   }
@@ -165,12 +178,12 @@ async function writeStatus(
   repo: GitRepositoryObject,
   next: GitRepositoryStatus,
   update: ConditionUpdate,
-): Promise<void> {
+): Promise<boolean> {
   const status: GitRepositoryStatus = {
     ...next,
     conditions: updateConditions(repo.status?.conditions, update, repo.metadata?.generation),
   };
-  if (sameJson(status, repo.status ?? {})) return;
+  if (sameJson(status, repo.status ?? {})) return false;
   await deps.client.patch(
     gitRepositories,
     repo.metadata?.namespace,
@@ -178,4 +191,10 @@ async function writeStatus(
     { status },
     { type: 'merge', subresource: 'status' },
   );
+  return true;
+}
+
+/** The object as an Event's involvedObject (informer items may lack apiVersion and kind). */
+export function involved(repo: GitRepositoryObject): GitRepositoryObject {
+  return { ...repo, apiVersion: 'berth.dev/v1alpha1', kind: 'GitRepository' };
 }

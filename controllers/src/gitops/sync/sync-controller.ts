@@ -6,7 +6,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncStatus } from '@berth/api';
-import type { ApiClient, ReconcileContext, Request, Result, SharedInformer } from '@berth/controller-runtime';
+import type {
+  ApiClient,
+  EventRecorder,
+  ReconcileContext,
+  Request,
+  Result,
+  SharedInformer,
+} from '@berth/controller-runtime';
 import { sameJson, updateConditions, type ConditionUpdate } from '../conditions.js';
 import { parseDuration } from '../duration.js';
 import { GitOpsError, messageOf } from '../errors.js';
@@ -32,6 +39,8 @@ export interface SyncReconcilerDeps {
   readonly dataDir: string;
   /** The kubectl whose `kustomize` builds kustomizations. */
   readonly kubectl: string;
+  /** Events on transitions only (a revision applied, a new failure), so a quiet interval writes nothing. */
+  readonly recorder: EventRecorder;
 }
 
 export async function reconcileSync(
@@ -227,6 +236,8 @@ export async function reconcileSync(
       remove: ['Reconciling', 'Stalled', ...(spec.wait === true ? [] : ['Healthy'])],
     });
     await recordPass(passFile, passKey);
+    if (status.lastAppliedRevision !== revision)
+      deps.recorder.event(involved(sync), 'Normal', 'ReconciliationSucceeded', message);
     return { requeueAfterMs: intervalMs };
   } catch (err) {
     if (ctx.signal.aborted) throw err;
@@ -235,7 +246,8 @@ export async function reconcileSync(
       ? `timed out after ${spec.timeout ?? spec.interval ?? '5m'} (spec.timeout)`
       : messageOf(err);
     const message = `${revision}: ${why}`;
-    await writeStatus(deps, sync, attempted, notReady(stage, message, 'retrying'));
+    if (await writeStatus(deps, sync, attempted, notReady(stage, message, 'retrying')))
+      deps.recorder.event(involved(sync), 'Warning', stage, message);
     ctx.log.info('sync failed', { namespace, name: req.name, error: message });
     return { requeueAfterMs: retryMs };
   }
@@ -284,12 +296,12 @@ async function writeStatus(
   sync: SyncObject,
   next: SyncStatus,
   update: ConditionUpdate,
-): Promise<void> {
+): Promise<boolean> {
   const status: SyncStatus = {
     ...next,
     conditions: updateConditions(sync.status?.conditions, update, sync.metadata?.generation),
   };
-  if (sameJson(status, sync.status ?? {})) return;
+  if (sameJson(status, sync.status ?? {})) return false;
   await deps.client.patch(
     syncs,
     sync.metadata?.namespace,
@@ -300,6 +312,7 @@ async function writeStatus(
       subresource: 'status',
     },
   );
+  return true;
 }
 
 /** Writes metadata.finalizers, pinned to the resourceVersion read (a concurrent change is a 409, retried). */
@@ -307,4 +320,8 @@ async function setFinalizers(deps: SyncReconcilerDeps, sync: SyncObject, finaliz
   await deps.client.patch(syncs, sync.metadata?.namespace, sync.metadata?.name ?? '', {
     metadata: { finalizers, resourceVersion: sync.metadata?.resourceVersion },
   });
+}
+
+function involved(sync: SyncObject): SyncObject {
+  return { ...sync, apiVersion: 'berth.dev/v1alpha1', kind: 'Sync' };
 }
