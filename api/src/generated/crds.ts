@@ -1464,8 +1464,8 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                   "properties": {
                     "url": {
                       "type": "string",
-                      "description": "The repository's URL: http://, https://, ssh:// or file://.",
-                      "pattern": "^(https?|ssh|file)://.+$",
+                      "description": "The repository's URL: http://, https://, ssh://, git:// (git daemon, unauthenticated) or file://.",
+                      "pattern": "^(https?|ssh|git|file)://.+$",
                       "maxLength": 2048
                     },
                     "ref": {

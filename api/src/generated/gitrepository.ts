@@ -25,7 +25,7 @@ export interface GitRepository {
  */
 export interface GitRepositorySpec {
   /**
-   * The repository's URL: http://, https://, ssh:// or file://.
+   * The repository's URL: http://, https://, ssh://, git:// (git daemon, unauthenticated) or file://.
    */
   url: string;
   ref?: GitRepositoryRef;

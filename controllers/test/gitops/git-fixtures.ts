@@ -127,3 +127,20 @@ export async function startGitHttp(root: string, auth?: string): Promise<GitHttp
     },
   };
 }
+
+/** `git daemon` serving `root` on a loopback port (git://, read-only); resolves once it answers. */
+export async function startGitDaemon(root: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const daemon = spawn(
+    'git',
+    ['daemon', '--reuseaddr', '--export-all', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root],
+    { stdio: 'ignore', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } },
+  );
+  const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
+  return {
+    url: `git://127.0.0.1:${port}`,
+    close: async () => {
+      daemon.kill();
+      await exited;
+    },
+  };
+}

@@ -7,8 +7,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { eventually } from '@berth/testkit';
-import { createRepo, startGitHttp } from './git-fixtures.js';
+import { eventually, freePort } from '@berth/testkit';
+import { createRepo, startGitDaemon, startGitHttp } from './git-fixtures.js';
 import { condition, gitRepository, repoPath, startGitOps, type GitOpsHarness, type Obj } from './harness.js';
 
 const ns = 'default';
@@ -158,4 +158,19 @@ t.test('a repository larger than the artifact limit fails with ArtifactFailed', 
   const big = await waitFor(h, 'big', (o) => condition(o, 'FetchFailed')?.status === 'True');
   t.equal(condition(big, 'FetchFailed')?.reason, 'ArtifactFailed');
   t.match(condition(big, 'FetchFailed')?.message, /larger than the limit of 1000 bytes/);
+});
+
+t.test('git:// from git daemon on loopback', async (t) => {
+  const h = await startGitOps();
+  t.teardown(() => h.close());
+  const repo = await createRepo();
+  t.teardown(() => repo.close());
+  const c1 = await repo.commit({ 'a.yaml': 'a: 1\n' });
+  const daemon = await startGitDaemon(tmpdir(), await freePort());
+  t.teardown(() => daemon.close());
+  const url = `${daemon.url}/${repo.dir.slice(tmpdir().length + 1)}`;
+  // The daemon answers a moment after it starts: the source retries until it does.
+  await h.post(repos, gitRepository('daemon', { url, interval: '1s' }));
+  const ok = await waitFor(h, 'daemon', (o) => condition(o, 'Ready')?.status === 'True', 30_000);
+  t.equal(ok.status?.artifact?.revision, `main@sha1:${c1}`);
 });
