@@ -87,6 +87,22 @@ const NAMED: Record<string, Record<string, string>> = {
     'status.layers[]': 'ImageLayer',
     'status.nodes[]': 'ImageNodeStatus',
   },
+  GitRepository: {
+    spec: 'GitRepositorySpec',
+    status: 'GitRepositoryStatus',
+    'spec.ref': 'GitRepositoryRef',
+    'spec.secretRef': 'LocalObjectReference',
+    'spec.webhookSecretRef': '=LocalObjectReference',
+    'status.artifact': 'Artifact',
+  },
+  Sync: {
+    spec: 'SyncSpec',
+    status: 'SyncStatus',
+    'spec.sourceRef': 'SourceReference',
+    'spec.dependsOn[]': 'DependencyReference',
+    'status.inventory': 'SyncInventory',
+    'status.inventory.entries[]': 'InventoryEntry',
+  },
 };
 
 /** Types the generated files import rather than declare, and where from (relative to api/src/generated/). */

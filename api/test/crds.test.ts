@@ -30,21 +30,23 @@ function byKind(crds: CustomResourceDefinition[], kind: string): CustomResourceD
 }
 
 t.test(
-  'loadBerthCrds returns the five kinds of crds/ as independent copies (Nodes are the built-in v1 Node)',
+  'loadBerthCrds returns the seven kinds of crds/ as independent copies (Nodes are the built-in v1 Node)',
   async (t) => {
     const crds = await loadBerthCrds();
     t.same(crds.map((c) => c.metadata.name).sort(), [
       'containers.berth.dev',
+      'gitrepositories.berth.dev',
       'images.berth.dev',
       'networks.berth.dev',
       'services.berth.dev',
+      'syncs.berth.dev',
       'volumes.berth.dev',
     ]);
     crds[0]!.spec.names.plural = 'changed';
     t.not((await loadBerthCrds())[0]!.spec.names.plural, 'changed', 'callers cannot change the shared data');
-    t.equal(berthKinds.length, 5);
+    t.equal(berthKinds.length, 7);
     const files = (await readdir(join(root, 'crds'))).filter((f) => f.endsWith('.yaml'));
-    t.equal(files.length, 5, 'one file per kind');
+    t.equal(files.length, 7, 'one file per kind');
   },
 );
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidOptionError, Manager, silentLogger, type Controller, type Logger } from '@berth/controller-runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { addGitOpsController, type GitOpsControllerOptions } from './gitops/gitops-controller.js';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
 import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
 import { addServiceController, type ServiceControllerOptions } from './service/service-controller.js';
@@ -49,13 +50,14 @@ export interface ControllerManagerOptions {
   readonly scheduler?: SchedulerOptions;
   readonly nodeLifecycle?: NodeLifecycleControllerOptions;
   readonly network?: NetworkControllerOptions;
+  readonly gitops?: GitOpsControllerOptions;
 }
 
 export interface RunningControllers {
   readonly manager: Manager;
   /** This process's leader-election identity (undefined without leader election). */
   readonly identity: string | undefined;
-  /** The controllers by name (`namespace`, `garbage-collector`, `service`). */
+  /** The controllers by name (`namespace`, `garbage-collector`, `service`, `gitrepository`, `sync`). */
   readonly controllers: ReadonlyMap<string, Controller>;
   /** True while this process runs the controllers. */
   readonly isLeader: boolean;
@@ -110,6 +112,10 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     if (enabled(options.controllers, 'network')) {
       const network = await addNetworkController(manager, options.network);
       controllers.set(network.name, network);
+    }
+    if (enabled(options.controllers, 'gitops')) {
+      const gitops = await addGitOpsController(manager, options.gitops);
+      for (const c of [gitops.gitRepository, gitops.sync]) controllers.set(c.name, c);
     }
     await manager.start();
   } catch (err) {

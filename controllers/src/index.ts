@@ -43,3 +43,13 @@ export {
   networkFinalizer,
   type NetworkControllerOptions,
 } from './network/network-controller.js';
+export {
+  addGitOpsController,
+  type GitOpsControllerOptions,
+  type GitOpsControllers,
+} from './gitops/gitops-controller.js';
+export { requestedAtAnnotation } from './gitops/reconcile-request.js';
+export { gitopsFieldManager } from './gitops/sync/apply.js';
+export { syncNameLabel, syncNamespaceLabel } from './gitops/sync/sync-controller.js';
+export { WebhookReceiver, type WebhookReceiverOptions } from './gitops/receiver/webhook-receiver.js';
+export { GitOpsError, type GitOpsErrorCode } from './gitops/errors.js';

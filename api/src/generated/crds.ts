@@ -1457,6 +1457,288 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
     "metadata": {
+      "name": "gitrepositories.berth.dev",
+      "labels": {
+        "app.kubernetes.io/part-of": "berth"
+      }
+    },
+    "spec": {
+      "group": "berth.dev",
+      "names": {
+        "kind": "GitRepository",
+        "listKind": "GitRepositoryList",
+        "plural": "gitrepositories",
+        "singular": "gitrepository",
+        "shortNames": [
+          "gitrepo"
+        ],
+        "categories": [
+          "berth",
+          "gitops"
+        ]
+      },
+      "scope": "Namespaced",
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "A GitRepository is a git source: the gitops controller fetches one ref of it every interval (shallow and incremental, into a clone it keeps) and keeps the tree of that commit as an artifact Syncs apply.",
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values."
+                },
+                "kind": {
+                  "type": "string",
+                  "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. In CamelCase."
+                },
+                "metadata": {
+                  "type": "object",
+                  "description": "Standard object's metadata: name, namespace, labels, annotations, ownerReferences, …"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "Desired state of the source.",
+                  "required": [
+                    "url"
+                  ],
+                  "properties": {
+                    "url": {
+                      "type": "string",
+                      "description": "The repository's URL: http://, https://, ssh://, git:// (git daemon, unauthenticated) or file://.",
+                      "pattern": "^(https?|ssh|git|file)://.+$",
+                      "maxLength": 2048
+                    },
+                    "ref": {
+                      "type": "object",
+                      "description": "The ref to fetch. The most specific set field wins: commit, then semver, then tag, then branch. Defaults to the branch main.",
+                      "properties": {
+                        "branch": {
+                          "type": "string",
+                          "description": "A branch name, e.g. main.",
+                          "maxLength": 255
+                        },
+                        "tag": {
+                          "type": "string",
+                          "description": "A tag name, e.g. v1.2.0.",
+                          "maxLength": 255
+                        },
+                        "semver": {
+                          "type": "string",
+                          "description": "A semver range (e.g. >=1.0.0 <2.0.0 or ^1.2) matched against the repository's tags; the highest matching tag is fetched.",
+                          "maxLength": 255
+                        },
+                        "commit": {
+                          "type": "string",
+                          "description": "A full 40-character commit SHA-1. With branch set, the commit is fetched from that branch; alone, it is fetched directly (the server must allow fetching by SHA-1, as file:// and git 2.5+ http servers do).",
+                          "pattern": "^[0-9a-f]{40}$"
+                        }
+                      }
+                    },
+                    "interval": {
+                      "type": "string",
+                      "description": "How often to fetch, a Go duration such as 30s, 5m or 1h30m.",
+                      "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$",
+                      "default": "1m"
+                    },
+                    "timeout": {
+                      "type": "string",
+                      "description": "How long one fetch may take before it is aborted, a Go duration.",
+                      "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$",
+                      "default": "60s"
+                    },
+                    "secretRef": {
+                      "type": "object",
+                      "description": "A Secret in this namespace with the credentials: username and password (HTTP basic auth) or bearerToken (an HTTP Authorization: Bearer header).",
+                      "required": [
+                        "name"
+                      ],
+                      "properties": {
+                        "name": {
+                          "type": "string",
+                          "description": "Name of the Secret.",
+                          "maxLength": 253
+                        }
+                      }
+                    },
+                    "webhookSecretRef": {
+                      "type": "object",
+                      "description": "A Secret in this namespace whose key token signs push webhooks for this source (HMAC-SHA256, as GitHub and Gitea sign). Without it the webhook receiver refuses calls for this source.",
+                      "required": [
+                        "name"
+                      ],
+                      "properties": {
+                        "name": {
+                          "type": "string",
+                          "description": "Name of the Secret.",
+                          "maxLength": 253
+                        }
+                      }
+                    },
+                    "ignore": {
+                      "type": "string",
+                      "description": "Paths left out of the artifact, in .gitignore syntax, one pattern a line (applied after the .git directory, which is always left out)."
+                    },
+                    "suspend": {
+                      "type": "boolean",
+                      "description": "Stop fetching; the last artifact stays.",
+                      "default": false
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Observed state of the source, written by the gitops controller.",
+                  "properties": {
+                    "observedGeneration": {
+                      "type": "integer",
+                      "format": "int64",
+                      "description": "The most recent .metadata.generation the controller acted on.",
+                      "minimum": 0
+                    },
+                    "lastHandledReconcileAt": {
+                      "type": "string",
+                      "description": "The value of the reconcile.berth.dev/requestedAt annotation the controller last acted on."
+                    },
+                    "artifact": {
+                      "type": "object",
+                      "description": "The tree of the fetched commit, as the controller keeps it.",
+                      "required": [
+                        "revision",
+                        "digest"
+                      ],
+                      "properties": {
+                        "revision": {
+                          "type": "string",
+                          "description": "The ref and commit, e.g. main@sha1:<40 hex> or v1.2.0@sha1:<40 hex>."
+                        },
+                        "digest": {
+                          "type": "string",
+                          "description": "sha256:<hex> of the artifact's files (paths and contents, after ignore)."
+                        },
+                        "path": {
+                          "type": "string",
+                          "description": "Where the controller keeps the artifact, relative to its data directory."
+                        },
+                        "size": {
+                          "type": "integer",
+                          "format": "int64",
+                          "description": "Total bytes of the artifact's files.",
+                          "minimum": 0
+                        },
+                        "lastUpdateTime": {
+                          "type": "string",
+                          "format": "date-time",
+                          "description": "When this artifact was first produced."
+                        }
+                      }
+                    },
+                    "conditions": {
+                      "type": "array",
+                      "description": "Latest available observations of the source's state.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "type"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "Condition contains details for one aspect of the current state of this source.",
+                        "required": [
+                          "type",
+                          "status"
+                        ],
+                        "properties": {
+                          "type": {
+                            "type": "string",
+                            "description": "Type of condition in CamelCase, e.g. Ready.",
+                            "maxLength": 316
+                          },
+                          "status": {
+                            "type": "string",
+                            "description": "Status of the condition: True, False or Unknown.",
+                            "enum": [
+                              "True",
+                              "False",
+                              "Unknown"
+                            ]
+                          },
+                          "observedGeneration": {
+                            "type": "integer",
+                            "format": "int64",
+                            "description": "The .metadata.generation that the condition was set based upon; if it is older than the current generation the condition is out of date.",
+                            "minimum": 0
+                          },
+                          "lastTransitionTime": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "Last time the condition changed from one status to another."
+                          },
+                          "reason": {
+                            "type": "string",
+                            "description": "A programmatic identifier in CamelCase for the condition's last transition.",
+                            "maxLength": 1024
+                          },
+                          "message": {
+                            "type": "string",
+                            "description": "A human readable message with details about the transition; may be empty.",
+                            "maxLength": 32768
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "URL",
+              "type": "string",
+              "jsonPath": ".spec.url",
+              "description": "The repository's URL."
+            },
+            {
+              "name": "Ready",
+              "type": "string",
+              "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status",
+              "description": "Whether the last fetch produced an artifact."
+            },
+            {
+              "name": "Status",
+              "type": "string",
+              "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message",
+              "description": "The Ready condition's message."
+            },
+            {
+              "name": "Age",
+              "type": "date",
+              "jsonPath": ".metadata.creationTimestamp",
+              "description": "Time since the object was created."
+            },
+            {
+              "name": "Revision",
+              "type": "string",
+              "jsonPath": ".status.artifact.revision",
+              "description": "The revision of the artifact.",
+              "priority": 1
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
       "name": "images.berth.dev",
       "labels": {
         "app.kubernetes.io/part-of": "berth"
@@ -3754,6 +4036,308 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
           "selectableFields": [
             {
               "jsonPath": ".spec.template.spec.image"
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "syncs.berth.dev",
+      "labels": {
+        "app.kubernetes.io/part-of": "berth"
+      }
+    },
+    "spec": {
+      "group": "berth.dev",
+      "names": {
+        "kind": "Sync",
+        "listKind": "SyncList",
+        "plural": "syncs",
+        "singular": "sync",
+        "categories": [
+          "berth",
+          "gitops"
+        ]
+      },
+      "scope": "Namespaced",
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "A Sync applies the manifests under a path of a source's artifact every interval, with server-side apply under the field manager berth-gitops: a revision is applied whole or not at all (a server-side dry run of every object first), objects that left the path are pruned, and hand edits to applied fields are reverted.",
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values."
+                },
+                "kind": {
+                  "type": "string",
+                  "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. In CamelCase."
+                },
+                "metadata": {
+                  "type": "object",
+                  "description": "Standard object's metadata: name, namespace, labels, annotations, ownerReferences, …"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "Desired state of the sync.",
+                  "required": [
+                    "sourceRef"
+                  ],
+                  "properties": {
+                    "sourceRef": {
+                      "type": "object",
+                      "description": "The source whose artifact is applied.",
+                      "required": [
+                        "name"
+                      ],
+                      "properties": {
+                        "kind": {
+                          "type": "string",
+                          "description": "Kind of the source. Only GitRepository for now.",
+                          "enum": [
+                            "GitRepository"
+                          ],
+                          "default": "GitRepository"
+                        },
+                        "name": {
+                          "type": "string",
+                          "description": "Name of the source.",
+                          "maxLength": 253
+                        },
+                        "namespace": {
+                          "type": "string",
+                          "description": "Namespace of the source. Defaults to the Sync's namespace.",
+                          "maxLength": 63
+                        }
+                      }
+                    },
+                    "path": {
+                      "type": "string",
+                      "description": "The directory of the artifact to apply, relative to its root: a kustomization.yaml there is built with kustomize; otherwise every *.yaml, *.yml and *.json file under it (multi-document YAML too). Defaults to the root.",
+                      "default": "./",
+                      "maxLength": 4096
+                    },
+                    "interval": {
+                      "type": "string",
+                      "description": "How often to apply again (and so revert drift), a Go duration such as 30s or 5m.",
+                      "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$",
+                      "default": "5m"
+                    },
+                    "retryInterval": {
+                      "type": "string",
+                      "description": "How soon to try again after a failure, a Go duration. Defaults to interval.",
+                      "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+                    },
+                    "timeout": {
+                      "type": "string",
+                      "description": "How long applying and waiting for health may take, a Go duration. Defaults to interval.",
+                      "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+                    },
+                    "prune": {
+                      "type": "boolean",
+                      "description": "Delete the objects this Sync applied before that are no longer in the path (never objects it did not apply).",
+                      "default": false
+                    },
+                    "wait": {
+                      "type": "boolean",
+                      "description": "After applying, wait until every applied object that reports readiness is Ready (kstatus rules), up to timeout, before the Sync is Ready.",
+                      "default": false
+                    },
+                    "targetNamespace": {
+                      "type": "string",
+                      "description": "Put every namespaced object in this namespace, whatever its manifest says.",
+                      "maxLength": 63
+                    },
+                    "dependsOn": {
+                      "type": "array",
+                      "description": "Syncs that must be Ready at their current generation before this one applies.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "name"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "A Sync this one waits for.",
+                        "required": [
+                          "name"
+                        ],
+                        "properties": {
+                          "name": {
+                            "type": "string",
+                            "description": "Name of the Sync.",
+                            "maxLength": 253
+                          },
+                          "namespace": {
+                            "type": "string",
+                            "description": "Namespace of the Sync. Defaults to this Sync's namespace.",
+                            "maxLength": 63
+                          }
+                        }
+                      }
+                    },
+                    "suspend": {
+                      "type": "boolean",
+                      "description": "Stop applying (and reverting drift); what was applied stays.",
+                      "default": false
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Observed state of the sync, written by the gitops controller.",
+                  "properties": {
+                    "observedGeneration": {
+                      "type": "integer",
+                      "format": "int64",
+                      "description": "The most recent .metadata.generation the controller acted on.",
+                      "minimum": 0
+                    },
+                    "lastHandledReconcileAt": {
+                      "type": "string",
+                      "description": "The value of the reconcile.berth.dev/requestedAt annotation the controller last acted on."
+                    },
+                    "lastAppliedRevision": {
+                      "type": "string",
+                      "description": "The source revision last applied whole."
+                    },
+                    "lastAttemptedRevision": {
+                      "type": "string",
+                      "description": "The source revision last tried, applied or not."
+                    },
+                    "inventory": {
+                      "type": "object",
+                      "description": "The objects the last applied revision holds; pruning deletes those that leave it.",
+                      "properties": {
+                        "entries": {
+                          "type": "array",
+                          "description": "One entry per applied object.",
+                          "x-kubernetes-list-type": "map",
+                          "x-kubernetes-list-map-keys": [
+                            "id"
+                          ],
+                          "items": {
+                            "type": "object",
+                            "description": "An applied object.",
+                            "required": [
+                              "id",
+                              "v"
+                            ],
+                            "properties": {
+                              "id": {
+                                "type": "string",
+                                "description": "namespace_name_group_kind of the object (namespace and group empty when it has none)."
+                              },
+                              "v": {
+                                "type": "string",
+                                "description": "The version the object was applied at."
+                              }
+                            }
+                          }
+                        }
+                      }
+                    },
+                    "conditions": {
+                      "type": "array",
+                      "description": "Latest available observations of the sync's state.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "type"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "Condition contains details for one aspect of the current state of this sync.",
+                        "required": [
+                          "type",
+                          "status"
+                        ],
+                        "properties": {
+                          "type": {
+                            "type": "string",
+                            "description": "Type of condition in CamelCase, e.g. Ready.",
+                            "maxLength": 316
+                          },
+                          "status": {
+                            "type": "string",
+                            "description": "Status of the condition: True, False or Unknown.",
+                            "enum": [
+                              "True",
+                              "False",
+                              "Unknown"
+                            ]
+                          },
+                          "observedGeneration": {
+                            "type": "integer",
+                            "format": "int64",
+                            "description": "The .metadata.generation that the condition was set based upon; if it is older than the current generation the condition is out of date.",
+                            "minimum": 0
+                          },
+                          "lastTransitionTime": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "Last time the condition changed from one status to another."
+                          },
+                          "reason": {
+                            "type": "string",
+                            "description": "A programmatic identifier in CamelCase for the condition's last transition.",
+                            "maxLength": 1024
+                          },
+                          "message": {
+                            "type": "string",
+                            "description": "A human readable message with details about the transition; may be empty.",
+                            "maxLength": 32768
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "Ready",
+              "type": "string",
+              "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status",
+              "description": "Whether the last revision was applied whole (and is healthy, with wait)."
+            },
+            {
+              "name": "Status",
+              "type": "string",
+              "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message",
+              "description": "The Ready condition's message."
+            },
+            {
+              "name": "Age",
+              "type": "date",
+              "jsonPath": ".metadata.creationTimestamp",
+              "description": "Time since the object was created."
+            },
+            {
+              "name": "Revision",
+              "type": "string",
+              "jsonPath": ".status.lastAppliedRevision",
+              "description": "The source revision last applied.",
+              "priority": 1
+            },
+            {
+              "name": "Source",
+              "type": "string",
+              "jsonPath": ".spec.sourceRef.name",
+              "description": "The source applied.",
+              "priority": 1
             }
           ]
         }

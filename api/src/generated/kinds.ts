@@ -11,7 +11,7 @@ export interface BerthKind {
 }
 
 /** The kinds berth serves in berth.dev/v1alpha1. */
-export type BerthKindName = 'Container' | 'Image' | 'Network' | 'Service' | 'Volume';
+export type BerthKindName = 'Container' | 'GitRepository' | 'Image' | 'Network' | 'Service' | 'Sync' | 'Volume';
 
 /** berth's kinds, in crds/ file name order. */
 export const berthKinds: readonly BerthKind[] = [
@@ -21,6 +21,14 @@ export const berthKinds: readonly BerthKind[] = [
     "kind": "Container",
     "plural": "containers",
     "singular": "container",
+    "namespaced": true
+  },
+  {
+    "group": "berth.dev",
+    "version": "v1alpha1",
+    "kind": "GitRepository",
+    "plural": "gitrepositories",
+    "singular": "gitrepository",
     "namespaced": true
   },
   {
@@ -45,6 +53,14 @@ export const berthKinds: readonly BerthKind[] = [
     "kind": "Service",
     "plural": "services",
     "singular": "service",
+    "namespaced": true
+  },
+  {
+    "group": "berth.dev",
+    "version": "v1alpha1",
+    "kind": "Sync",
+    "plural": "syncs",
+    "singular": "sync",
     "namespaced": true
   },
   {

@@ -1,0 +1,39 @@
+// Status conditions of GitRepository and Sync, Flux's way: Ready is the summary, Reconciling while work is in
+// progress or retried, Stalled when retrying cannot help, plus one condition per failing step (FetchFailed,
+// Healthy). Conditions carry the generation they were computed for, so a stale Ready can be told apart.
+import { removeCondition, setCondition, type Condition } from '@berth/api';
+
+export interface ConditionUpdate {
+  readonly set: readonly Omit<Condition, 'observedGeneration' | 'lastTransitionTime'>[];
+  readonly remove?: readonly string[];
+}
+
+/** The new condition list, and whether it differs from the old one. */
+export function updateConditions(
+  old: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  generation: number | undefined,
+): Condition[] {
+  let list = [...(old ?? [])];
+  for (const c of update.set) {
+    list = setCondition(list, {
+      ...c,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    }).conditions;
+  }
+  for (const type of update.remove ?? []) list = removeCondition(list, type).conditions;
+  return list;
+}
+
+/** Stable JSON for comparing two statuses (key order does not matter). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return stable(a) === stable(b);
+}
+
+function stable(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}

@@ -1,0 +1,36 @@
+// The kinds the gitops controller reads and writes, by REST coordinates (no discovery round trip for these).
+import type { GitRepositorySpec, GitRepositoryStatus, SyncSpec, SyncStatus } from '@berth/api';
+import type { Resource } from '@berth/controller-runtime';
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+export const gitRepositories: Resource = {
+  group: 'berth.dev',
+  version: 'v1alpha1',
+  plural: 'gitrepositories',
+  kind: 'GitRepository',
+  namespaced: true,
+};
+
+export const syncs: Resource = {
+  group: 'berth.dev',
+  version: 'v1alpha1',
+  plural: 'syncs',
+  kind: 'Sync',
+  namespaced: true,
+};
+
+export const secrets: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+
+/**
+ * The objects as the client sees them: client-node's KubernetesObject (its metadata types, as informers hold
+ * them) with berth's generated spec and status.
+ */
+export interface GitRepositoryObject extends KubernetesObject {
+  spec?: GitRepositorySpec;
+  status?: GitRepositoryStatus;
+}
+
+export interface SyncObject extends KubernetesObject {
+  spec?: SyncSpec;
+  status?: SyncStatus;
+}
