@@ -176,3 +176,36 @@ async function covers(certPem: string, hosts: readonly string[]): Promise<boolea
       (h === '::1' && san.includes('IP Address:::1')),
   );
 }
+
+/**
+ * A client certificate signed by the CA in `pki.dir`: the API server reads its CN as the user name and each O as a
+ * group, as Kubernetes does. For berth's components and for users an admin lets in.
+ */
+export async function issueClientCertificate(
+  pki: Pki,
+  user: string,
+  groups: readonly string[] = [],
+  validDays = 365,
+): Promise<{ cert: string; key: string }> {
+  const caKeyPem = await readFile(join(pki.dir, files.caKey), 'utf8');
+  const x509 = await loadX509();
+  const ca = new x509.X509Certificate(pki.caCert);
+  const caKey = await importKey(caKeyPem);
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: new x509.Name([{ CN: [user] }, ...groups.map((g) => ({ O: [g] }))]),
+    issuer: ca.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + validDays * 24 * 3600 * 1000),
+    signingAlgorithm: algorithm,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+    ],
+  });
+  return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
+}
