@@ -5,6 +5,9 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Authenticator, type UserInfo } from './authentication/authenticator.js';
+import { identityReviews } from './authentication/identity-reviews.js';
+import { ServiceAccountTokens } from './authentication/service-account-tokens.js';
+import { ApiError } from './errors/api-error.js';
 import { noAdmission, type Admission } from './admission/admission.js';
 import { accessReviews } from './authorization/access-reviews.js';
 import type { Authorizer } from './authorization/authorizer.js';
@@ -49,6 +52,8 @@ export interface ApiServerOptions {
   readonly authorizer?: Authorizer;
   /** Mutating then validating admission plugins every write passes. @default none */
   readonly admission?: Admission;
+  /** Caps the lifetime of ServiceAccount tokens (kube-apiserver's --service-account-max-token-expiration). @default none */
+  readonly serviceAccountMaxTokenExpirationSeconds?: number;
   /** Where the server logs (pino). @default warnings and errors as JSON lines on stderr */
   readonly logger?: Logger;
 }
@@ -117,8 +122,21 @@ export class ApiServer {
 
     const tokens = new Map(options.extraTokens ?? []);
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+    const serviceAccounts = registry.get('', 'v1', 'serviceaccounts')!;
+    const serviceAccountTokens = new ServiceAccountTokens({
+      signingKey: options.pki.serviceAccountKey,
+      ...(options.serviceAccountMaxTokenExpirationSeconds === undefined
+        ? {}
+        : { maxExpirationSeconds: options.serviceAccountMaxTokenExpirationSeconds }),
+      lookup: (namespace, name) =>
+        objects.get({ resource: serviceAccounts, namespace }, name).catch((e: unknown) => {
+          if (ApiError.isInstance(e) && e.reason === 'NotFound') return undefined;
+          throw e;
+        }),
+    });
+    const authenticator = new Authenticator(tokens, serviceAccountTokens);
     const chain: ChainOptions = {
-      authenticator: new Authenticator(tokens),
+      authenticator,
       authorizer: options.authorizer ?? rbac,
       log,
       routes: routes({
@@ -127,7 +145,11 @@ export class ApiServer {
         watchSource,
         fields: options.fields ?? managedFieldOwnership,
         bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
-        reviews: accessReviews(rbac),
+        reviews: new Map([
+          ...accessReviews(rbac),
+          ...identityReviews(authenticator),
+          ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
+        ]),
         store,
         cache,
         openapi: new OpenApiCache(registry),
@@ -194,6 +216,7 @@ export class ApiServer {
 function checkOptions(options: ApiServerOptions): void {
   checkInteger('ApiServer', 'bookmarkIntervalMs', options.bookmarkIntervalMs);
   checkInteger('ApiServer', 'watchCacheCapacity', options.watchCacheCapacity);
+  checkInteger('ApiServer', 'serviceAccountMaxTokenExpirationSeconds', options.serviceAccountMaxTokenExpirationSeconds);
   checkInteger('ApiServer', 'port', options.port, 0);
   if (options.port > 65_535)
     throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);

@@ -46,7 +46,15 @@ export interface KubectlResult {
 
 export interface TestServerOptions
   extends Partial<
-    Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>
+    Pick<
+      ApiServerOptions,
+      | 'watchCacheCapacity'
+      | 'bookmarkIntervalMs'
+      | 'authorizer'
+      | 'admission'
+      | 'logger'
+      | 'serviceAccountMaxTokenExpirationSeconds'
+    >
   > {
   /**
    * Run berth's controllers (the namespace controller finishes namespace deletion) beside the server, as a real

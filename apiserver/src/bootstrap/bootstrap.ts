@@ -1,5 +1,6 @@
-// What a fresh store gets before the server answers: the standard namespaces, berth's own CRDs and the RBAC
-// policy (rbac-policy.ts), created when missing and updated when the shipped definition changed.
+// What a fresh store gets before the server answers: the standard namespaces (each with its `default`
+// ServiceAccount), berth's own CRDs and the RBAC policy (rbac-policy.ts), created when missing and updated when the
+// shipped definition changed.
 
 import { loadBerthCrds } from '@berth/api';
 import { ApiError } from '../errors/api-error.js';
@@ -15,6 +16,15 @@ const options = (): WriteOptions => ({ dryRun: false, fieldValidation: 'Strict',
 export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry): Promise<void> {
   const namespaces = registry.get('', 'v1', 'namespaces')!;
   const crds = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+  const serviceAccounts = registry.get('', 'v1', 'serviceaccounts')!;
+  const ensureDefaultServiceAccount = (namespace: string) =>
+    objects
+      .create(
+        { resource: serviceAccounts, namespace },
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace } },
+        options(),
+      )
+      .catch(ignoreExists);
   // Concurrent, so the writes share a few syncs (group commit) instead of one each.
   const ensureNamespace = (name: string) =>
     objects
@@ -42,7 +52,7 @@ export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry
   };
   const berthCrds = await loadBerthCrds();
   await Promise.all([
-    ...standardNamespaces.map(ensureNamespace),
+    ...standardNamespaces.map((ns) => ensureNamespace(ns).then(() => ensureDefaultServiceAccount(ns))),
     ...berthCrds.map((crd) => ensureCrd(crd as unknown as KubeObject)),
     ...rbacPolicy(berthCrds).map((obj) => ensureRbac(objects, registry, obj)),
   ]);

@@ -133,7 +133,7 @@ export function decodeKubernetesProtobuf(body: Buffer): unknown {
       if (schema !== undefined) return { ...base, ...decodeFields(obj, schema) };
       throw new ApiError(
         'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is accepted only for Namespace, ConfigMap, Secret and the RBAC, review and token kinds)`,
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is accepted only for Namespace, ConfigMap, Secret, ServiceAccount and the RBAC, review and token kinds)`,
       );
     }
   }
@@ -199,6 +199,17 @@ const subjectAccessReviewSpec: MessageSchema = {
 };
 
 const messageKinds = new Map<string, MessageSchema>([
+  [
+    'v1/ServiceAccount',
+    {
+      2: [
+        'secrets',
+        [{ 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] }],
+      ],
+      3: ['imagePullSecrets', [{ 1: ['name', 'string'] }]],
+      4: ['automountServiceAccountToken', 'bool'],
+    },
+  ],
   ['rbac.authorization.k8s.io/v1/Role', { 2: ['rules', [policyRule]] }],
   [
     'rbac.authorization.k8s.io/v1/ClusterRole',

@@ -1,5 +1,5 @@
-// berth's own small PKI, as k3s does it: a CA, a serving certificate for the API and an admin bearer token,
-// generated once into the data dir and reused on every start.
+// berth's own small PKI, as k3s does it: a CA, a serving certificate for the API, an admin bearer token and the
+// key that signs ServiceAccount tokens, generated once into the data dir and reused on every start.
 
 import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
@@ -11,6 +11,8 @@ export interface Pki {
   readonly serverCert: string;
   readonly serverKey: string;
   readonly adminToken: string;
+  /** PKCS#8 PEM of the ECDSA P-256 key ServiceAccount tokens are signed with (ES256). */
+  readonly serviceAccountKey: string;
   readonly dir: string;
 }
 
@@ -20,6 +22,7 @@ const files = {
   serverCert: 'server.crt',
   serverKey: 'server.key',
   adminToken: 'admin.token',
+  serviceAccountKey: 'service-account.key',
 } as const;
 
 async function readIfPresent(path: string): Promise<string | undefined> {
@@ -46,13 +49,19 @@ export async function ensurePki(dataDir: string, hosts: readonly string[]): Prom
   const dir = join(dataDir, 'pki');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const read = async (k: keyof typeof files) => readIfPresent(join(dir, files[k]));
-  let [caCert, caKey, serverCert, serverKey, adminToken] = await Promise.all([
+  let [caCert, caKey, serverCert, serverKey, adminToken, serviceAccountKey] = await Promise.all([
     read('caCert'),
     read('caKey'),
     read('serverCert'),
     read('serverKey'),
     read('adminToken'),
+    read('serviceAccountKey'),
   ]);
+  if (serviceAccountKey === undefined) {
+    const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    serviceAccountKey = await exportKey(keys.privateKey);
+    await writePrivate(join(dir, files.serviceAccountKey), serviceAccountKey);
+  }
   const wanted = [...new Set(['127.0.0.1', '::1', 'localhost', ...hosts])];
   if (adminToken === undefined) {
     adminToken = randomBytes(32).toString('base64url');
@@ -80,7 +89,7 @@ export async function ensurePki(dataDir: string, hosts: readonly string[]): Prom
     await writePrivate(join(dir, files.serverKey), serverKey);
     await writeFile(join(dir, files.serverCert), serverCert);
   }
-  return { caCert, serverCert, serverKey, adminToken, dir };
+  return { caCert, serverCert, serverKey, adminToken, serviceAccountKey, dir };
 }
 
 type X509 = typeof import('@peculiar/x509');
