@@ -4,7 +4,7 @@
 
 import { loadBerthCrds } from '@berth/api';
 import { ApiError } from '../errors/api-error.js';
-import type { ObjectStore, WriteOptions } from '../objects/object-store.js';
+import { noChange, type ObjectStore, type WriteOptions } from '../objects/object-store.js';
 import { jsonEqual, type KubeObject } from '../objects/object.js';
 import type { ResourceRegistry } from '../registry/registry.js';
 import { rbacPolicy } from './rbac-policy.js';
@@ -74,8 +74,8 @@ async function ensureRbac(objects: ObjectStore, registry: ResourceRegistry, obj:
       obj.metadata.name ?? '',
       'main',
       (current) => {
-        if (current.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return current;
-        if (policyFields.every((f) => jsonEqual(current[f], obj[f]))) return current;
+        if (current.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return noChange;
+        if (policyFields.every((f) => jsonEqual(current[f], obj[f]))) return noChange;
         const next: KubeObject = { ...current };
         for (const f of policyFields) {
           if (obj[f] === undefined) delete next[f];
