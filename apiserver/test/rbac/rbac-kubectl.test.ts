@@ -71,9 +71,24 @@ t.test('kubectl auth can-i answers from the same rules', async (t) => {
   t.equal(elsewhere.stdout.trim(), 'no', 'the binding is in default only');
   const admin = await ts.kubectl(['auth', 'can-i', '*', '*']);
   t.equal(admin.stdout.trim(), 'yes', 'the admin (system:masters) may do anything');
-  const asOther = await ts.kubectl(['auth', 'can-i', 'list', 'configmaps', '--as=vera', '--as-group=viewers']);
-  t.equal(asOther.code, 0, asOther.stderr);
-  t.equal(asOther.stdout.trim(), 'yes', 'impersonation is answered as that user would be (SubjectAccessReview)');
+  const asOther = await ts.kubectl(['auth', 'can-i', 'delete', 'configmaps', '--as=vera', '--as-group=viewers']);
+  t.equal(asOther.stdout.trim(), 'no', `the admin impersonating vera is vera: ${asOther.stderr}`);
+  const asOtherGet = await ts.kubectl([
+    'get',
+    'configmap',
+    'settings',
+    '-o',
+    'name',
+    '--as=vera',
+    '--as-group=viewers',
+  ]);
+  t.equal(asOtherGet.stdout.trim(), 'configmap/settings', asOtherGet.stderr);
+  const impostor = await as(editor, ['get', 'configmaps', '--as=vera']);
+  t.match(
+    impostor.stderr,
+    'users "vera" is forbidden: User "ed" cannot impersonate resource "users" in API group "" at the cluster scope',
+    'impersonating needs the impersonate verb',
+  );
 });
 
 t.test('kubectl auth can-i --list lists the rules held in the namespace', async (t) => {
