@@ -130,10 +130,12 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       rule([...read, 'update', 'patch'], berth, plurals),
       rule(['update', 'patch'], berth, subresources),
     ]),
-    // The controller manager: the namespace controller deletes every namespaced kind, so it may list and delete
-    // anything; it runs berth's controllers, elects its leader on a Lease and records Events.
+    // The controller manager: the namespace controller deletes every namespaced kind and the garbage collector
+    // deletes and un-finalizes any object (Kubernetes' generic-garbage-collector role), so it may read, patch and
+    // delete anything, though escalation prevention still keeps it from widening RBAC; it runs berth's
+    // controllers (Service revisions live in ConfigMaps), elects its leader on a Lease and records Events.
     clusterRole('system:kube-controller-manager', [
-      rule(['get', 'list', 'watch', 'delete', 'deletecollection'], ['*'], ['*']),
+      rule(['get', 'list', 'watch', 'patch', 'update', 'delete', 'deletecollection'], ['*'], ['*']),
       rule(['*'], berth, ['*']),
       rule(['update', 'patch'], [''], ['namespaces', 'namespaces/status', 'namespaces/finalize']),
       rule(['*'], ['coordination.k8s.io'], ['leases']),
