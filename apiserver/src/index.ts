@@ -1,9 +1,9 @@
 // @berth/apiserver: the Kubernetes-compatible API server, its storage and its PKI.
 export { ApiServer, kubernetesVersion, type ApiServerOptions } from './server.js';
-export { ensurePki, type Pki } from './pki/pki.js';
+export { ensurePki, issueClientCertificate, type Pki } from './pki/pki.js';
 export { LevelStore } from './storage/level-store.js';
 export type { Store } from './storage/interface.js';
-export type { Authorizer, Decision } from './authorization/authorizer.js';
+export { alwaysAllow, type Authorizer, type Decision } from './authorization/authorizer.js';
 export type { UserInfo } from './authentication/authenticator.js';
 export type { RequestInfo } from './request-chain/request-info.js';
 export type { Logger } from './logging/logger.js';

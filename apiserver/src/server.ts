@@ -5,8 +5,15 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Authenticator, type UserInfo } from './authentication/authenticator.js';
+import { identityReviews } from './authentication/identity-reviews.js';
+import { ServiceAccountTokens } from './authentication/service-account-tokens.js';
+import { ApiError } from './errors/api-error.js';
 import { noAdmission, type Admission } from './admission/admission.js';
-import { alwaysAllow, type Authorizer } from './authorization/authorizer.js';
+import { accessReviews } from './authorization/access-reviews.js';
+import type { Authorizer } from './authorization/authorizer.js';
+import { escalationCheck } from './authorization/rbac/escalation.js';
+import { RbacAuthorizer } from './authorization/rbac/rbac-authorizer.js';
+import { RbacIndex } from './authorization/rbac/rbac-index.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
 import { checkInteger, goArchitecture, InvalidArgumentError } from '@berth/api';
@@ -41,10 +48,12 @@ export interface ApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   /** Events the watch cache keeps (how far back watches can resume). */
   readonly watchCacheCapacity?: number;
-  /** Decides whether an authenticated user may make a request. @default every request is allowed */
+  /** Decides whether an authenticated user may make a request. @default RBAC */
   readonly authorizer?: Authorizer;
   /** Mutating then validating admission plugins every write passes. @default none */
   readonly admission?: Admission;
+  /** Caps the lifetime of ServiceAccount tokens (kube-apiserver's --service-account-max-token-expiration). @default none */
+  readonly serviceAccountMaxTokenExpirationSeconds?: number;
   /** Where the server logs (pino). @default warnings and errors as JSON lines on stderr */
   readonly logger?: Logger;
 }
@@ -77,7 +86,14 @@ export class ApiServer {
     const { store } = options;
     const log = options.logger ?? defaultLogger();
     const registry = new ResourceRegistry(strategyFor);
-    const objects = new ObjectStore(store, registry, options.admission ?? noAdmission);
+    const rbacIndex = new RbacIndex();
+    const rbac = new RbacAuthorizer(rbacIndex);
+    const admission = options.admission ?? noAdmission;
+    // Escalation prevention runs first among the validating plugins: it guards RBAC itself.
+    const objects = new ObjectStore(store, registry, {
+      mutating: admission.mutating,
+      validating: [escalationCheck(rbac), ...admission.validating],
+    });
     const cache = new WatchCache(
       store,
       options.watchCacheCapacity === undefined
@@ -87,7 +103,7 @@ export class ApiServer {
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry, log);
     const events = new EventExpiry(store, undefined, undefined, log);
-    const background = [crdSync, events];
+    const background = [crdSync, events, rbacIndex];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);
       cache.close();
@@ -96,6 +112,8 @@ export class ApiServer {
       await crdSync.start();
       await bootstrap(objects, registry);
       await crdSync.refresh();
+      // After bootstrap, so the first list already holds the shipped policy.
+      await rbacIndex.start(store, watchSource, log);
       events.start();
     } catch (e) {
       await stopBackground();
@@ -104,9 +122,22 @@ export class ApiServer {
 
     const tokens = new Map(options.extraTokens ?? []);
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+    const serviceAccounts = registry.get('', 'v1', 'serviceaccounts')!;
+    const serviceAccountTokens = new ServiceAccountTokens({
+      signingKey: options.pki.serviceAccountKey,
+      ...(options.serviceAccountMaxTokenExpirationSeconds === undefined
+        ? {}
+        : { maxExpirationSeconds: options.serviceAccountMaxTokenExpirationSeconds }),
+      lookup: (namespace, name) =>
+        objects.get({ resource: serviceAccounts, namespace }, name).catch((e: unknown) => {
+          if (ApiError.isInstance(e) && e.reason === 'NotFound') return undefined;
+          throw e;
+        }),
+    });
+    const authenticator = new Authenticator(tokens, serviceAccountTokens);
     const chain: ChainOptions = {
-      authenticator: new Authenticator(tokens),
-      authorizer: options.authorizer ?? alwaysAllow,
+      authenticator,
+      authorizer: options.authorizer ?? rbac,
       log,
       routes: routes({
         registry,
@@ -114,6 +145,11 @@ export class ApiServer {
         watchSource,
         fields: options.fields ?? managedFieldOwnership,
         bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+        reviews: new Map([
+          ...accessReviews(rbac),
+          ...identityReviews(authenticator),
+          ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
+        ]),
         store,
         cache,
         openapi: new OpenApiCache(registry),
@@ -180,6 +216,7 @@ export class ApiServer {
 function checkOptions(options: ApiServerOptions): void {
   checkInteger('ApiServer', 'bookmarkIntervalMs', options.bookmarkIntervalMs);
   checkInteger('ApiServer', 'watchCacheCapacity', options.watchCacheCapacity);
+  checkInteger('ApiServer', 'serviceAccountMaxTokenExpirationSeconds', options.serviceAccountMaxTokenExpirationSeconds);
   checkInteger('ApiServer', 'port', options.port, 0);
   if (options.port > 65_535)
     throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);

@@ -9,7 +9,9 @@ export interface KubeconfigEntry {
   readonly name: string;
   readonly server: string;
   readonly caCert: string;
-  readonly token: string;
+  /** The user's credential: a bearer token, or a client certificate (PEM) and its key. */
+  readonly token?: string;
+  readonly clientCertificate?: { readonly cert: string; readonly key: string };
 }
 
 interface Named<T> {
@@ -34,7 +36,16 @@ const entries = (e: KubeconfigEntry) => ({
     name: e.name,
     cluster: { server: e.server, 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') },
   },
-  user: { name: e.name, user: { token: e.token } },
+  user: {
+    name: e.name,
+    user:
+      e.clientCertificate === undefined
+        ? { token: e.token ?? '' }
+        : {
+            'client-certificate-data': Buffer.from(e.clientCertificate.cert).toString('base64'),
+            'client-key-data': Buffer.from(e.clientCertificate.key).toString('base64'),
+          },
+  },
   context: { name: e.name, context: { cluster: e.name, user: e.name, namespace: 'default' } },
 });
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { ApiServer, ensurePki, LevelStore, type ApiServerOptions } from '@berth/apiserver';
+import { ApiServer, ensurePki, issueClientCertificate, LevelStore, type ApiServerOptions } from '@berth/apiserver';
 import { startControllers, type ControllerManagerOptions, type RunningControllers } from '@berth/controllers';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
@@ -22,6 +22,11 @@ export interface TestServer {
   readonly kubeconfig: string;
   /** A client-node KubeConfig loaded from `kubeconfig`, fresh on each call. */
   kubeConfig(): KubeConfig;
+  /**
+   * Writes a kubeconfig for another user: a client certificate signed by the server's CA (CN = `user`, O = each
+   * of `groups`), or a bearer `token`; returns its path (pass it as KUBECONFIG, or load it into client-node).
+   */
+  userKubeconfig(user: string, options?: { groups?: readonly string[]; token?: string }): Promise<string>;
   /** Runs kubectl; resolves with its output and exit code (never rejects on a non-zero exit). */
   kubectl(args: readonly string[], options?: { input?: string; env?: Record<string, string> }): Promise<KubectlResult>;
   /** Drops the store's history up to `revision` (watches from before it get 410 Expired). */
@@ -41,7 +46,15 @@ export interface KubectlResult {
 
 export interface TestServerOptions
   extends Partial<
-    Pick<ApiServerOptions, 'watchCacheCapacity' | 'bookmarkIntervalMs' | 'authorizer' | 'admission' | 'logger'>
+    Pick<
+      ApiServerOptions,
+      | 'watchCacheCapacity'
+      | 'bookmarkIntervalMs'
+      | 'authorizer'
+      | 'admission'
+      | 'logger'
+      | 'serviceAccountMaxTokenExpirationSeconds'
+    >
   > {
   /**
    * Run berth's controllers (the namespace controller finishes namespace deletion) beside the server, as a real
@@ -82,6 +95,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
   const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), HOME: dir };
   // One process alone: no leader election (it would write a Lease every few seconds for nothing).
   let controllers: RunningControllers | undefined;
+  let kubeconfigs = 0;
   try {
     controllers =
       withControllers === false
@@ -111,6 +125,33 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       const kc = new KubeConfig();
       kc.loadFromFile(kubeconfig);
       return kc;
+    },
+    async userKubeconfig(user, userOptions = {}) {
+      const credentials =
+        userOptions.token !== undefined
+          ? { token: userOptions.token }
+          : await issueClientCertificate(pki, user, userOptions.groups ?? []).then(({ cert, key }) => ({
+              'client-certificate-data': Buffer.from(cert).toString('base64'),
+              'client-key-data': Buffer.from(key).toString('base64'),
+            }));
+      const path = join(dir, `kubeconfig-${Buffer.from(user).toString('hex')}-${++kubeconfigs}`);
+      await writeFile(
+        path,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [
+            {
+              name: 'berth',
+              cluster: { server: url, 'certificate-authority-data': Buffer.from(pki.caCert).toString('base64') },
+            },
+          ],
+          users: [{ name: user, user: credentials }],
+          contexts: [{ name: 'berth', context: { cluster: 'berth', user, namespace: 'default' } }],
+          'current-context': 'berth',
+        }),
+      );
+      return path;
     },
     kubectl(args, options = {}) {
       return new Promise((resolve) => {

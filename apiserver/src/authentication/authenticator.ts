@@ -1,14 +1,20 @@
-// Authentication: every request carries a bearer token the server knows or a client certificate signed by its
-// CA; the few public-info paths (version, health) are open, as on a Kubernetes server.
+// Authentication: every request carries a bearer token the server knows (the admin's, components'), a
+// ServiceAccount token it signed, or a client certificate signed by its CA (CN = user, O = groups); the few
+// public-info paths (version, health) are open to anonymous, as on a Kubernetes server. Anything else is a 401.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { ApiError } from '../errors/api-error.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
 
 export interface UserInfo {
   readonly name: string;
   readonly groups: readonly string[];
+  /** A ServiceAccount's uid. */
+  readonly uid?: string;
+  /** What else the authenticator knows (a ServiceAccount token's id). */
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
 }
 
 const publicPaths = new Set(['/version', '/livez', '/readyz', '/healthz']);
@@ -18,17 +24,35 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export class Authenticator {
   readonly #tokens: { digest: Buffer; user: UserInfo }[];
 
-  constructor(tokens: ReadonlyMap<string, UserInfo>) {
+  constructor(
+    tokens: ReadonlyMap<string, UserInfo>,
+    private readonly serviceAccounts?: ServiceAccountTokens,
+  ) {
     this.#tokens = [...tokens].map(([token, user]) => ({ digest: digest(token), user }));
   }
 
+  /** The user a bearer token stands for, or undefined when it stands for no one. */
+  async authenticateToken(token: string): Promise<UserInfo | undefined> {
+    const offered = digest(token);
+    const match = this.#tokens.find((t) => timingSafeEqual(t.digest, offered));
+    if (match !== undefined) return match.user;
+    const sa = await this.serviceAccounts?.authenticate(token);
+    return sa === undefined
+      ? undefined
+      : {
+          name: sa.name,
+          groups: sa.groups,
+          ...(sa.uid === undefined ? {} : { uid: sa.uid }),
+          ...(sa.extra === undefined ? {} : { extra: sa.extra }),
+        };
+  }
+
   /** The request's user, or a 401 `Status` error. Public paths return an anonymous user. */
-  authenticate(req: IncomingMessage, path: string): UserInfo {
+  async authenticate(req: IncomingMessage, path: string): Promise<UserInfo> {
     const header = req.headers.authorization;
     if (header !== undefined && /^bearer /i.test(header)) {
-      const offered = digest(header.slice(7).trim());
-      const match = this.#tokens.find((t) => timingSafeEqual(t.digest, offered));
-      if (match !== undefined) return match.user;
+      const user = await this.authenticateToken(header.slice(7).trim());
+      if (user !== undefined) return user;
       throw unauthorized();
     }
     const socket = req.socket as TLSSocket;

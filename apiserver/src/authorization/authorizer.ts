@@ -1,5 +1,5 @@
-// Authorization: the plug point that decides whether a user may make a request (Kubernetes' authorizer.Authorizer).
-// Today every authenticated request is allowed; RBAC fills this in without touching the request chain.
+// Authorization: the plug point that decides whether a user may make a request (Kubernetes' authorizer.Authorizer),
+// filled by RBAC (rbac/) unless the server is given another, and Kubernetes' 403 wording.
 
 import { ApiError } from '../errors/api-error.js';
 import type { UserInfo } from '../authentication/authenticator.js';
@@ -11,7 +11,7 @@ export interface Authorizer {
   authorize(user: UserInfo, request: RequestInfo): Decision | Promise<Decision>;
 }
 
-/** The authorizer until RBAC lands: every authenticated request may go on. */
+/** Every authenticated request may go on (tests and benchmarks that measure the rest of the chain). */
 export const alwaysAllow: Authorizer = { authorize: () => ({ allowed: true }) };
 
 /** Resolves when `user` may make `request`; otherwise a 403 worded as Kubernetes words it. */

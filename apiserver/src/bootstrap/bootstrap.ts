@@ -1,11 +1,13 @@
-// What a fresh store gets before the server answers: the standard namespaces and berth's own CRDs, created when
-// missing and updated when the shipped definition changed.
+// What a fresh store gets before the server answers: the standard namespaces (each with its `default`
+// ServiceAccount), berth's own CRDs and the RBAC policy (rbac-policy.ts), created when missing and updated when the
+// shipped definition changed.
 
 import { loadBerthCrds } from '@berth/api';
 import { ApiError } from '../errors/api-error.js';
-import type { ObjectStore, WriteOptions } from '../objects/object-store.js';
+import { noChange, type ObjectStore, type WriteOptions } from '../objects/object-store.js';
 import { jsonEqual, type KubeObject } from '../objects/object.js';
 import type { ResourceRegistry } from '../registry/registry.js';
+import { rbacPolicy } from './rbac-policy.js';
 
 const standardNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'berth-system'];
 
@@ -14,6 +16,15 @@ const options = (): WriteOptions => ({ dryRun: false, fieldValidation: 'Strict',
 export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry): Promise<void> {
   const namespaces = registry.get('', 'v1', 'namespaces')!;
   const crds = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+  const serviceAccounts = registry.get('', 'v1', 'serviceaccounts')!;
+  const ensureDefaultServiceAccount = (namespace: string) =>
+    objects
+      .create(
+        { resource: serviceAccounts, namespace },
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace } },
+        options(),
+      )
+      .catch(ignoreExists);
   // Concurrent, so the writes share a few syncs (group commit) instead of one each.
   const ensureNamespace = (name: string) =>
     objects
@@ -39,10 +50,42 @@ export async function bootstrap(objects: ObjectStore, registry: ResourceRegistry
       );
     }
   };
+  const berthCrds = await loadBerthCrds();
   await Promise.all([
-    ...standardNamespaces.map(ensureNamespace),
-    ...(await loadBerthCrds()).map((crd) => ensureCrd(crd as unknown as KubeObject)),
+    ...standardNamespaces.map((ns) => ensureNamespace(ns).then(() => ensureDefaultServiceAccount(ns))),
+    ...berthCrds.map((crd) => ensureCrd(crd as unknown as KubeObject)),
+    ...rbacPolicy(berthCrds).map((obj) => ensureRbac(objects, registry, obj)),
   ]);
+}
+
+/** The fields of an RBAC object the shipped policy owns. */
+const policyFields = ['rules', 'aggregationRule', 'subjects'] as const;
+
+/** Creates a policy object, or rewrites its policy fields when it is marked for auto-update (as Kubernetes does). */
+async function ensureRbac(objects: ObjectStore, registry: ResourceRegistry, obj: KubeObject): Promise<void> {
+  const plural = obj.kind === 'ClusterRole' ? 'clusterroles' : 'clusterrolebindings';
+  const scope = { resource: registry.get('rbac.authorization.k8s.io', 'v1', plural)!, namespace: undefined };
+  try {
+    await objects.create(scope, obj, options());
+  } catch (e) {
+    ignoreExists(e);
+    await objects.update(
+      scope,
+      obj.metadata.name ?? '',
+      'main',
+      (current) => {
+        if (current.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return noChange;
+        if (policyFields.every((f) => jsonEqual(current[f], obj[f]))) return noChange;
+        const next: KubeObject = { ...current };
+        for (const f of policyFields) {
+          if (obj[f] === undefined) delete next[f];
+          else next[f] = obj[f];
+        }
+        return next;
+      },
+      options(),
+    );
+  }
 }
 
 function ignoreExists(e: unknown): void {

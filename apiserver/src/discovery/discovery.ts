@@ -10,7 +10,11 @@ export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const verbsOfResource = (r: Resource): string[] =>
-  r.strategy.deleteCollection === false ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs;
+  r.strategy.createOnly === true
+    ? ['create']
+    : r.strategy.deleteCollection === false
+      ? allVerbs.filter((v) => v !== 'deletecollection')
+      : allVerbs;
 const subresourceVerbs = ['get', 'patch', 'update'];
 /** log is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
 const verbsOf = (subresource: string): string[] =>
@@ -20,7 +24,7 @@ const verbsOf = (subresource: string): string[] =>
       ? ['create', 'get']
       : subresource === 'finalize'
         ? ['update']
-        : subresource === 'binding'
+        : subresource === 'binding' || subresource === 'token'
           ? ['create']
           : subresourceVerbs;
 
@@ -51,6 +55,8 @@ function subresourcesOf(r: Resource): { name: string; kind: { group: string; ver
     out.push({ name: 'finalize', kind: { group: r.group, version: r.version, kind: r.kind } });
   if (r.strategy.binding !== undefined)
     out.push({ name: 'binding', kind: { group: r.group, version: r.version, kind: 'Binding' } });
+  if (r.group === '' && r.plural === 'serviceaccounts')
+    out.push({ name: 'token', kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } });
   for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? [])
     out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
   return out;

@@ -21,6 +21,7 @@ import { serveWatch, type WatchSource } from '../watch/watch-stream.js';
 import type { FieldOwnership } from '../field-ownership/ownership.js';
 import type { UserInfo } from '../authentication/authenticator.js';
 import type { Reply } from '../request-chain/reply.js';
+import type { Reviews } from './reviews.js';
 import { scaleOf, applyScale } from './scale.js';
 
 export interface ResourceHandlerDeps {
@@ -29,6 +30,8 @@ export interface ResourceHandlerDeps {
   readonly watchSource: WatchSource;
   readonly fields: FieldOwnership;
   readonly bookmarkIntervalMs: number;
+  /** What answers the kinds that are questions (createOnly) and the TokenRequest subresource. */
+  readonly reviews: Reviews;
 }
 
 /** One resource request as the request chain hands it over. */
@@ -64,6 +67,8 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
   if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();
   const scope: ObjectScope = { resource, namespace: resource.namespaced ? info.namespace : undefined };
   const subresource = info.subresource;
+  if (resource.strategy.createOnly === true || (subresource === 'token' && resource.plural === 'serviceaccounts'))
+    return review(deps, call, resource);
   if (
     subresource !== undefined &&
     !(subresource === 'status' && resource.subresources.status) &&
@@ -224,6 +229,26 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       };
     }
   }
+}
+
+/** A question: create only, answered by its handler, never stored (201, as Kubernetes answers a review). */
+async function review(deps: ResourceHandlerDeps, call: ResourceCall, resource: Resource): Promise<Reply> {
+  const { info, req } = call;
+  const key = `${resource.group}/${resource.plural}${info.subresource === undefined ? '' : `/${info.subresource}`}`;
+  const handler = deps.reviews.get(key);
+  if (handler === undefined) throw pathNotFound();
+  if (resource.namespaced && info.namespace === undefined) throw pathNotFound();
+  if (info.verb !== 'create' || (info.subresource === undefined) !== (info.name === undefined))
+    throw methodNotAllowed(
+      req.method ?? '',
+      info.subresource === undefined ? info.resource : `${info.resource}/${info.subresource}`,
+    );
+  const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
+  const answer = await handler(
+    { ...body, metadata: isPlainObject(body.metadata) ? body.metadata : {} },
+    { user: call.user, namespace: info.namespace, name: info.name, signal: call.signal },
+  );
+  return { status: 201, body: answer };
 }
 
 async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: ResourceCall): Promise<Reply> {

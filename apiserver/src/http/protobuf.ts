@@ -1,5 +1,6 @@
 // Decodes the few Kubernetes protobuf bodies kubectl sends for built-in kinds (`kubectl create namespace`,
-// `create configmap`, `create secret`): the `k8s\0` envelope and the fields those commands set. Anything else
+// `create configmap`, `create secret`, `create role`/`rolebinding`, `auth can-i`, `auth whoami`, `create token`): the
+// `k8s\0` envelope and the fields of those kinds (field numbers from k8s.io/api's generated.proto). Anything else
 // is refused as an unsupported media type.
 
 import { ApiError } from '../errors/api-error.js';
@@ -127,12 +128,125 @@ export function decodeKubernetesProtobuf(body: Buffer): unknown {
         ...opt('stringData', map(obj, 4, false)),
         ...opt('immutable', bool(obj, 5)),
       };
-    default:
+    default: {
+      const schema = messageKinds.get(`${apiVersion}/${kind}`);
+      if (schema !== undefined) return { ...base, ...decodeFields(obj, schema) };
       throw new ApiError(
         'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is accepted only for Namespace, ConfigMap and Secret)`,
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is accepted only for Namespace, ConfigMap, Secret, ServiceAccount and the RBAC, review and token kinds)`,
       );
+    }
   }
 }
+
+/** A message's fields by number: a name and how to read it (a nested message is its own schema; `[schema]` repeats). */
+type FieldKind = 'string' | 'strings' | 'bool' | 'int' | 'stringMap' | MessageSchema | readonly [MessageSchema];
+interface MessageSchema {
+  readonly [field: number]: readonly [string, FieldKind];
+}
+
+function decodeFields(f: Fields, schema: MessageSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [n, [name, kind]] of Object.entries(schema) as [string, readonly [string, FieldKind]][]) {
+    const values = f.get(Number(n));
+    if (values === undefined || values.length === 0) continue;
+    if (kind === 'string') out[name] = str(f, Number(n));
+    else if (kind === 'bool') out[name] = bool(f, Number(n));
+    else if (kind === 'int') out[name] = typeof values[0] === 'number' ? values[0] : undefined;
+    else if (kind === 'strings') out[name] = values.filter(Buffer.isBuffer).map((b) => b.toString('utf8'));
+    else if (kind === 'stringMap') out[name] = map(f, Number(n), false);
+    else if (Array.isArray(kind))
+      out[name] = values.filter(Buffer.isBuffer).map((b) => decodeFields(readMessage(b), kind[0] as MessageSchema));
+    else if (Buffer.isBuffer(values[0])) out[name] = decodeFields(readMessage(values[0]), kind as MessageSchema);
+  }
+  return out;
+}
+
+const policyRule: MessageSchema = {
+  1: ['verbs', 'strings'],
+  2: ['apiGroups', 'strings'],
+  3: ['resources', 'strings'],
+  4: ['resourceNames', 'strings'],
+  5: ['nonResourceURLs', 'strings'],
+};
+const labelSelector: MessageSchema = {
+  1: ['matchLabels', 'stringMap'],
+  2: ['matchExpressions', [{ 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] }]],
+};
+const binding: MessageSchema = {
+  2: [
+    'subjects',
+    [{ 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] }],
+  ],
+  3: ['roleRef', { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] }],
+};
+const resourceAttributes: MessageSchema = {
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+};
+const nonResourceAttributes: MessageSchema = { 1: ['path', 'string'], 2: ['verb', 'string'] };
+const subjectAccessReviewSpec: MessageSchema = {
+  1: ['resourceAttributes', resourceAttributes],
+  2: ['nonResourceAttributes', nonResourceAttributes],
+  3: ['user', 'string'],
+  4: ['groups', 'strings'],
+  6: ['uid', 'string'],
+};
+
+const messageKinds = new Map<string, MessageSchema>([
+  [
+    'v1/ServiceAccount',
+    {
+      2: [
+        'secrets',
+        [{ 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] }],
+      ],
+      3: ['imagePullSecrets', [{ 1: ['name', 'string'] }]],
+      4: ['automountServiceAccountToken', 'bool'],
+    },
+  ],
+  ['rbac.authorization.k8s.io/v1/Role', { 2: ['rules', [policyRule]] }],
+  [
+    'rbac.authorization.k8s.io/v1/ClusterRole',
+    { 2: ['rules', [policyRule]], 3: ['aggregationRule', { 1: ['clusterRoleSelectors', [labelSelector]] }] },
+  ],
+  ['rbac.authorization.k8s.io/v1/RoleBinding', binding],
+  ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', binding],
+  [
+    'authorization.k8s.io/v1/SelfSubjectAccessReview',
+    {
+      2: [
+        'spec',
+        { 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', nonResourceAttributes] },
+      ],
+    },
+  ],
+  ['authorization.k8s.io/v1/SubjectAccessReview', { 2: ['spec', subjectAccessReviewSpec] }],
+  ['authorization.k8s.io/v1/LocalSubjectAccessReview', { 2: ['spec', subjectAccessReviewSpec] }],
+  ['authorization.k8s.io/v1/SelfSubjectRulesReview', { 2: ['spec', { 1: ['namespace', 'string'] }] }],
+  ['authentication.k8s.io/v1/SelfSubjectReview', {}],
+  ['authentication.k8s.io/v1/TokenReview', { 2: ['spec', { 1: ['token', 'string'], 2: ['audiences', 'strings'] }] }],
+  [
+    'authentication.k8s.io/v1/TokenRequest',
+    {
+      2: [
+        'spec',
+        {
+          1: ['audiences', 'strings'],
+          4: ['expirationSeconds', 'int'],
+          3: [
+            'boundObjectRef',
+            { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
+          ],
+        },
+      ],
+    },
+  ],
+]);
 
 const opt = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });

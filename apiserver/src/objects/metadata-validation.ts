@@ -32,13 +32,18 @@ export function validateMetadataTypes(metadata: unknown): FieldError[] {
   return validateAgainstSchema({ metadata: present }, metadataEnvelope);
 }
 
-export function validateObjectMeta(meta: ObjectMeta, namespaced: boolean, nameIsLabel: boolean): FieldError[] {
+export function validateObjectMeta(
+  meta: ObjectMeta,
+  namespaced: boolean,
+  nameIsLabel: boolean,
+  validateName?: (name: string) => string[],
+): FieldError[] {
   const problems: FieldError[] = [];
   const name = meta.name ?? '';
   if (name === '') {
     problems.push(required('metadata.name', 'name or generateName is required'));
   } else {
-    for (const why of nameIsLabel ? isDNS1123Label(name) : isDNS1123Subdomain(name))
+    for (const why of validateName?.(name) ?? (nameIsLabel ? isDNS1123Label(name) : isDNS1123Subdomain(name)))
       problems.push(invalid('metadata.name', name, why));
   }
   if (namespaced) {

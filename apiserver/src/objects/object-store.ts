@@ -389,7 +389,12 @@ export class ObjectStore {
     warnings: string[],
   ): void {
     const { resource } = scope;
-    const problems: FieldError[] = validateObjectMeta(obj.metadata, resource.namespaced, resource.kind === 'Namespace');
+    const problems: FieldError[] = validateObjectMeta(
+      obj.metadata,
+      resource.namespaced,
+      resource.kind === 'Namespace',
+      strategy.validateName,
+    );
     problems.push(...validateGcFinalizers(obj.metadata.finalizers ?? []));
     if (prev !== undefined) problems.push(...validateMetadataUpdate(obj.metadata, prev.metadata));
     const { metadata: _, ...rest } = obj;

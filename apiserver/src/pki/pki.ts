@@ -1,5 +1,5 @@
-// berth's own small PKI, as k3s does it: a CA, a serving certificate for the API and an admin bearer token,
-// generated once into the data dir and reused on every start.
+// berth's own small PKI, as k3s does it: a CA, a serving certificate for the API, an admin bearer token and the
+// key that signs ServiceAccount tokens, generated once into the data dir and reused on every start.
 
 import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
@@ -11,6 +11,8 @@ export interface Pki {
   readonly serverCert: string;
   readonly serverKey: string;
   readonly adminToken: string;
+  /** PKCS#8 PEM of the ECDSA P-256 key ServiceAccount tokens are signed with (ES256). */
+  readonly serviceAccountKey: string;
   readonly dir: string;
 }
 
@@ -20,6 +22,7 @@ const files = {
   serverCert: 'server.crt',
   serverKey: 'server.key',
   adminToken: 'admin.token',
+  serviceAccountKey: 'service-account.key',
 } as const;
 
 async function readIfPresent(path: string): Promise<string | undefined> {
@@ -46,13 +49,19 @@ export async function ensurePki(dataDir: string, hosts: readonly string[]): Prom
   const dir = join(dataDir, 'pki');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const read = async (k: keyof typeof files) => readIfPresent(join(dir, files[k]));
-  let [caCert, caKey, serverCert, serverKey, adminToken] = await Promise.all([
+  let [caCert, caKey, serverCert, serverKey, adminToken, serviceAccountKey] = await Promise.all([
     read('caCert'),
     read('caKey'),
     read('serverCert'),
     read('serverKey'),
     read('adminToken'),
+    read('serviceAccountKey'),
   ]);
+  if (serviceAccountKey === undefined) {
+    const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    serviceAccountKey = await exportKey(keys.privateKey);
+    await writePrivate(join(dir, files.serviceAccountKey), serviceAccountKey);
+  }
   const wanted = [...new Set(['127.0.0.1', '::1', 'localhost', ...hosts])];
   if (adminToken === undefined) {
     adminToken = randomBytes(32).toString('base64url');
@@ -80,7 +89,7 @@ export async function ensurePki(dataDir: string, hosts: readonly string[]): Prom
     await writePrivate(join(dir, files.serverKey), serverKey);
     await writeFile(join(dir, files.serverCert), serverCert);
   }
-  return { caCert, serverCert, serverKey, adminToken, dir };
+  return { caCert, serverCert, serverKey, adminToken, serviceAccountKey, dir };
 }
 
 type X509 = typeof import('@peculiar/x509');
@@ -175,4 +184,37 @@ async function covers(certPem: string, hosts: readonly string[]): Promise<boolea
       san.includes(isIP(h) === 0 ? `DNS:${h}` : `IP Address:${h === '::1' ? '0:0:0:0:0:0:0:1' : h}`) ||
       (h === '::1' && san.includes('IP Address:::1')),
   );
+}
+
+/**
+ * A client certificate signed by the CA in `pki.dir`: the API server reads its CN as the user name and each O as a
+ * group, as Kubernetes does. For berth's components and for users an admin lets in.
+ */
+export async function issueClientCertificate(
+  pki: Pki,
+  user: string,
+  groups: readonly string[] = [],
+  validDays = 365,
+): Promise<{ cert: string; key: string }> {
+  const caKeyPem = await readFile(join(pki.dir, files.caKey), 'utf8');
+  const x509 = await loadX509();
+  const ca = new x509.X509Certificate(pki.caCert);
+  const caKey = await importKey(caKeyPem);
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: new x509.Name([{ CN: [user] }, ...groups.map((g) => ({ O: [g] }))]),
+    issuer: ca.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + validDays * 24 * 3600 * 1000),
+    signingAlgorithm: algorithm,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+    ],
+  });
+  return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
 }

@@ -3,6 +3,7 @@
 
 import type { JSONSchemaProps } from '../schema/json-schema.js';
 import type { CustomResourceDefinition } from './crd.js';
+import { rbacBuiltins } from './rbac-kinds.js';
 
 const str = (description: string, extra: JSONSchemaProps = {}): JSONSchemaProps => ({
   type: 'string',
@@ -64,7 +65,7 @@ const objectReference: JSONSchemaProps = {
   },
 };
 
-interface Builtin {
+export interface Builtin {
   group: string;
   version: string;
   kind: string;
@@ -686,6 +687,7 @@ const builtins: Builtin[] = [
       },
     ),
   },
+  ...rbacBuiltins,
 ];
 
 /** The built-in kinds as CRD objects (not stored; the registry adds them at start). */

@@ -17,6 +17,8 @@ export interface Strategy {
   prepareForCreate?(obj: KubeObject): void;
   /** Adjust `next` from `prev` on update (e.g. keep immutable server fields). */
   prepareForUpdate?(next: KubeObject, prev: KubeObject): void;
+  /** What is wrong with a name, when the kind's names are not DNS subdomains (RBAC's are path segments). */
+  validateName?(name: string): string[];
   /** Kind-specific checks beyond the schema, on create and update: every problem at once. */
   validate?(obj: KubeObject): FieldError[];
   /** Checks that compare with the previous object (immutability). */
@@ -48,6 +50,8 @@ export interface Strategy {
   readonly undeletable?: ReadonlySet<string>;
   /** Whether the collection serves `deletecollection` (Kubernetes serves none on namespaces). @default true */
   readonly deleteCollection?: boolean;
+  /** The kind is a question (an access review): served for create only, answered by the server, never stored. */
+  readonly createOnly?: boolean;
   /** The kind's finalize subresource (Namespace's PUT …/finalize): the strategy of a write through it. */
   readonly finalize?: Strategy;
   /** The kind's binding subresource (a Container's POST …/binding, as pods/binding): the strategy of the bind. */

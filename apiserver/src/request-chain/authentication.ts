@@ -1,4 +1,4 @@
-// The authentication step: the request's user (bearer token or client certificate), kept on the request's state
+// The authentication step: the request's user (bearer token, ServiceAccount token or client certificate), kept on the request's state
 // for authorization, admission and field managers.
 
 import type { Authenticator } from '../authentication/authenticator.js';
@@ -6,6 +6,6 @@ import { required, type RequestFilter } from './state.js';
 
 export const authentication =
   (authenticator: Authenticator): RequestFilter =>
-  (req, state) => {
-    state.user = authenticator.authenticate(req, required(state, 'requestInfo').path);
+  async (req, state) => {
+    state.user = await authenticator.authenticate(req, required(state, 'requestInfo').path);
   };

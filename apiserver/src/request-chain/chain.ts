@@ -1,9 +1,10 @@
 // The request chain, in order. Plain requests run as koa middleware:
 //
-//   errorStatus → abortSignal → requestInfo → authentication → authorization → router (route table → handler)
+//   errorStatus → abortSignal → requestInfo → authentication → impersonation → authorization → router (route table →
+//   handler)
 //
-// and an upgrade (exec, attach over WebSocket) runs the same requestInfo → authentication → authorization
-// steps before its handler, its errors answered through the same Status table. Admission is not a step here:
+// and an upgrade (exec, attach over WebSocket) runs the same requestInfo → authentication → impersonation →
+// authorization steps before its handler, its errors answered through the same Status table. Admission is not a step here:
 // it runs inside the object store's write path, where the object being written is known.
 
 import type { IncomingMessage } from 'node:http';
@@ -15,6 +16,7 @@ import type { Authorizer } from '../authorization/authorizer.js';
 import { abortSignal } from './abort-signal.js';
 import { authentication } from './authentication.js';
 import { authorization } from './authorization.js';
+import { impersonation } from './impersonation.js';
 import { answerStatus, errorStatus } from './error-status.js';
 import { requestInfo } from './request-info.js';
 import { router, type Route } from './router.js';
@@ -32,6 +34,7 @@ export interface ChainOptions {
 export const requestFilters = (options: ChainOptions): readonly RequestFilter[] => [
   requestInfo,
   authentication(options.authenticator),
+  impersonation(options.authorizer),
   authorization(options.authorizer),
 ];
 

@@ -2,11 +2,19 @@
 // generated PKI, and kubeconfigs that kubectl and client-node use without flags. The controllers and the agent run
 // in this process but talk to the server only over the API, with the kubeconfig written here.
 
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ApiServer, createLogger, ensurePki, LevelStore, type Logger } from '@berth/apiserver';
+import {
+  ApiServer,
+  createLogger,
+  ensurePki,
+  issueClientCertificate,
+  LevelStore,
+  type Logger,
+  type Pki,
+} from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
 import { UpError, UsageError } from '../errors.js';
 import { mergeKubeconfig, writeKubeconfig, type KubeconfigEntry } from '../kubeconfig.js';
@@ -93,9 +101,17 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     await stopServer();
     throw new UpError(`could not write the kubeconfig: ${(e as Error).message}`, e);
   }
+  const nodeName = options.nodeName ?? hostname();
+  let identities: { controllerManager: string; nodeAgent: string };
+  try {
+    identities = await writeComponentKubeconfigs(dataDir, server.url, pki, nodeName);
+  } catch (e) {
+    await stopServer();
+    throw new Error(`could not write the components' kubeconfigs: ${(e as Error).message}`, { cause: e });
+  }
   // The controller manager (leader election on a kube-system Lease, as kube-controller-manager) starts once the
   // server serves, on its own thread; the controllers catch up on what they find when their caches fill.
-  const stopControllers = startControllerManager(join(dataDir, 'kubeconfig'), options.logLevel ?? 'info', logger);
+  const stopControllers = startControllerManager(identities.controllerManager, options.logLevel ?? 'info', logger);
   let agent: NodeAgent | undefined;
   if (options.agent !== false) {
     try {
@@ -103,10 +119,10 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
       // Loaded only when it runs: the agent pulls in client-node (about 70 MB and a second of start-up).
       const { startNodeAgent } = await import('@berth/node-agent');
       agent = await startNodeAgent({
-        kubeconfig: join(dataDir, 'kubeconfig'),
+        kubeconfig: identities.nodeAgent,
         root: join(dataDir, 'node'),
         logger: logger.child({ component: 'node-agent' }),
-        ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}),
+        nodeName,
         ...(options.allowHostPath !== undefined
           ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }
           : {}),
@@ -132,6 +148,28 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
       await stopServer();
     },
   };
+}
+
+/**
+ * Kubeconfigs for the controller manager and the node agent, each with its own client certificate (the users
+ * `system:kube-controller-manager` and `system:node:<name>` in `system:nodes`), so each holds only what its
+ * bootstrapped role grants instead of the admin token. Issued afresh on each start.
+ */
+async function writeComponentKubeconfigs(
+  dataDir: string,
+  server: string,
+  pki: Pki,
+  nodeName: string,
+): Promise<{ controllerManager: string; nodeAgent: string }> {
+  const controllerManager = join(dataDir, 'controller-manager.kubeconfig');
+  const nodeAgent = join(dataDir, 'node-agent.kubeconfig');
+  const [cm, node] = await Promise.all([
+    issueClientCertificate(pki, 'system:kube-controller-manager'),
+    issueClientCertificate(pki, `system:node:${nodeName}`, ['system:nodes']),
+  ]);
+  await writeKubeconfig(controllerManager, { name: 'berth', server, caCert: pki.caCert, clientCertificate: cm });
+  await writeKubeconfig(nodeAgent, { name: 'berth', server, caCert: pki.caCert, clientCertificate: node });
+  return { controllerManager, nodeAgent };
 }
 
 /** Starts the controller manager's thread; the function returned stops it (waiting for its Lease release). */

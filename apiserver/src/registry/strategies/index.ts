@@ -8,6 +8,8 @@ import { crdStrategy } from './crd.js';
 import { eventStrategy } from './event.js';
 import { namespaceStrategy } from './namespace.js';
 import { nodeStrategy } from './node.js';
+import { clusterRoleBindingStrategy, rbacGroup, roleBindingStrategy, roleStrategy } from './rbac.js';
+import { reviewStrategy } from './review.js';
 import { secretStrategy } from './secret.js';
 import { serviceStrategy } from './service.js';
 
@@ -23,6 +25,18 @@ const strategies = new Map<string, Strategy>([
   ['apiextensions.k8s.io/CustomResourceDefinition', crdStrategy],
   ['berth.dev/Container', containerStrategy],
   ['berth.dev/Service', serviceStrategy],
+  ...[
+    'authorization.k8s.io/SelfSubjectAccessReview',
+    'authorization.k8s.io/SubjectAccessReview',
+    'authorization.k8s.io/LocalSubjectAccessReview',
+    'authorization.k8s.io/SelfSubjectRulesReview',
+    'authentication.k8s.io/SelfSubjectReview',
+    'authentication.k8s.io/TokenReview',
+  ].map((k): [string, Strategy] => [k, reviewStrategy]),
+  [`${rbacGroup}/Role`, roleStrategy],
+  [`${rbacGroup}/ClusterRole`, roleStrategy],
+  [`${rbacGroup}/RoleBinding`, roleBindingStrategy],
+  [`${rbacGroup}/ClusterRoleBinding`, clusterRoleBindingStrategy],
 ]);
 
 export const strategyFor = (kind: string, group: string): Strategy | undefined => strategies.get(`${group}/${kind}`);
