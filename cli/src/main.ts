@@ -399,12 +399,6 @@ function unknownCommand(word: string | undefined): string | undefined {
   );
 }
 
-const unknown = unknownCommand(process.argv[2]);
-if (unknown !== undefined) {
-  process.stderr.write(unknown);
-  process.exit(1);
-}
-
 /** Stops `close` on SIGTERM or SIGINT, then exits. */
 function stopOnSignals(name: string, close: () => Promise<void>): void {
   let stopping = false;
@@ -482,6 +476,13 @@ program
       stopOnSignals('agent', () => running.close());
     },
   );
+
+// Checked once every command is registered, so none of them counts as unknown.
+const unknown = unknownCommand(process.argv[2]);
+if (unknown !== undefined) {
+  process.stderr.write(unknown);
+  process.exit(1);
+}
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CommanderError) {
