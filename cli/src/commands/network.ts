@@ -5,7 +5,6 @@ import { isDNS1123Label } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
-import { projectSubnet } from '../compose/compose-file.js';
 import { parseLabels } from '../docker/run-spec.js';
 import { shortId } from '../docker/container-state.js';
 import { ApiStatusError, CliError, UsageError } from '../errors.js';
@@ -44,8 +43,8 @@ export async function networkCreate(
       metadata: { name, ...(Object.keys(labels).length > 0 ? { labels } : {}) },
       spec: {
         driver: 'bridge',
-        // The node agent has no address pool yet: without --subnet, one derived from the name (as compose does).
-        subnet: options.subnet ?? projectSubnet(`${c.namespace}-${name}`),
+        // Without --subnet the network controller allocates one from its pool.
+        ...(options.subnet !== undefined ? { subnet: options.subnet } : {}),
         ...(options.gateway !== undefined ? { gateway: options.gateway } : {}),
         ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
         ...(options.internal === true ? { internal: true } : {}),

@@ -3,7 +3,6 @@
 // The basics of the Compose specification only: what a service runs, with, and where; not builds, configs,
 // secrets, healthchecks or profiles (they are refused by name rather than ignored).
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Container, ContainerPort, ContainerSpec, EnvVar, Network, Volume } from '@berth/api';
@@ -133,7 +132,8 @@ export async function composeProject(
         metadata: { name: networkName(n), labels },
         spec: {
           driver: 'bridge',
-          subnet: typeof given === 'string' ? given : projectSubnet(networkName(n)),
+          // No subnet in the file: the network controller allocates one from its pool.
+          ...(typeof given === 'string' ? { subnet: given } : {}),
           ...(networkDefs[n]?.['internal'] === true ? { internal: true } : {}),
         },
       };
@@ -250,15 +250,6 @@ export async function composeProject(
   const containers: Container[] = [];
   for (const name of order) containers.push(...(await containersOf(name, services[name]!)));
   return { name: project, networks, volumes, containers };
-}
-
-/**
- * A /24 for a network the file gives no subnet: the node agent does not allocate from a pool yet, so one is
- * derived from the network's name, in 10.240.0.0/12 (clear of the agent's default 10.212.0.0/16).
- */
-export function projectSubnet(name: string): string {
-  const h = createHash('sha256').update(name).digest();
-  return `10.${240 + (h[0]! % 16)}.${h[1]!}.0/24`;
 }
 
 /** `source:target[:ro]`, `target` alone (an anonymous volume is not supported). */
