@@ -107,7 +107,11 @@ async function schedule(
 
   // Who is where: the cache's bound Containers and the bindings it has not seen yet.
   const boundByNode = new Map<string, Container[]>();
-  const all = [...caches.containers.list().map(asContainer), ...[...assumed.values()].map((a) => a.container)];
+  // By uid, the cache's copy first: an assumed binding the watch has already shown counts once.
+  const byUid = new Map<string, Container>();
+  for (const b of caches.containers.list().map(asContainer)) byUid.set(b.metadata.uid ?? '', b);
+  for (const [k, a] of assumed) if ((byUid.get(k)?.spec.nodeName ?? '') === '') byUid.set(k, a.container);
+  const all = [...byUid.values()];
   for (const b of all) {
     const node = b.spec.nodeName ?? '';
     if (node === '' || b.metadata.uid === uid || isTerminal(b)) continue;
@@ -161,6 +165,8 @@ async function schedule(
     return unschedulable(client, recorder, c, unschedulableMessage(allNodes.length, reasons), retryMs, signal);
 
   const nodeName = chosen.node.metadata?.name ?? '';
+  // Assumed before the request, as kube-scheduler does: the watch event of the binding may arrive before it returns.
+  assumed.set(uid, { container: { ...c, spec: { ...c.spec, nodeName } }, at: now });
   try {
     await client.request('POST', resourcePath(containers, namespace, c.metadata.name ?? '', 'binding'), {
       body: {
@@ -174,11 +180,11 @@ async function schedule(
     });
   } catch (err) {
     // Bound by someone else meanwhile, deleted, or recreated under the name: the watch brings the new state.
+    assumed.delete(uid);
     const code = apiStatusCode(err);
     if (code === 409 || code === 404) return;
     throw err;
   }
-  assumed.set(uid, { container: { ...c, spec: { ...c.spec, nodeName } }, at: now });
   log('bound', { container: `${namespace}/${c.metadata.name ?? ''}`, node: nodeName });
   recorder.event(
     eventTarget(c),
