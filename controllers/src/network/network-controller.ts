@@ -151,8 +151,12 @@ class NetworkReconciler {
       return;
     }
     let decision = decideSubnet(net, this.cache.list(), this.pools, this.reserved, members.length);
-    if (decision.kind === 'assigned' && decision.allocated && decision.subnet !== net.status?.subnet) {
-      // A fresh pick reads the latest claims, not the cache: one this worker just wrote may not be in it yet.
+    const readyWithIt =
+      net.status?.subnet === (decision.kind === 'assigned' ? decision.subnet : undefined) &&
+      net.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (decision.kind === 'assigned' && !readyWithIt) {
+      // Before a Network turns Ready with a subnet, the latest claims, not the cache: one this worker just wrote
+      // (another Network's Ready, which makes it the established one) may not be in it yet.
       const latest = await this.mgr.client.list<Network & KubernetesObject>(networks, {}, ctx.signal);
       decision = decideSubnet(net, latest.items, this.pools, this.reserved, members.length);
     }
