@@ -2,6 +2,8 @@
 // progress or retried, Stalled when retrying cannot help, plus one condition per failing step (FetchFailed,
 // Healthy). Conditions carry the generation they were computed for, so a stale Ready can be told apart.
 import { removeCondition, setCondition, type Condition } from '@berth/api';
+import type { ApiClient, Resource } from '@berth/controller-runtime';
+import type { KubernetesObject } from '@kubernetes/client-node';
 
 export interface ConditionUpdate {
   readonly set: readonly Omit<Condition, 'observedGeneration' | 'lastTransitionTime'>[];
@@ -36,4 +38,32 @@ function stable(v: unknown): string {
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : value,
   );
+}
+
+/** An object whose status carries conditions (GitRepository, Sync). */
+interface Conditioned extends KubernetesObject {
+  status?: { conditions?: Condition[] };
+}
+
+/** Merge-patches /status when it changed (a pass that changes nothing writes nothing); true when it wrote. */
+export async function writeStatus<T extends Conditioned>(
+  client: ApiClient,
+  resource: Resource,
+  obj: T,
+  next: NonNullable<T['status']>,
+  update: ConditionUpdate,
+): Promise<boolean> {
+  const status = { ...next, conditions: updateConditions(obj.status?.conditions, update, obj.metadata?.generation) };
+  if (sameJson(status, obj.status ?? {})) return false;
+  await client.patch(
+    resource,
+    obj.metadata?.namespace,
+    obj.metadata?.name ?? '',
+    { status },
+    {
+      type: 'merge',
+      subresource: 'status',
+    },
+  );
+  return true;
 }

@@ -12,7 +12,7 @@ import type {
   Result,
   SharedInformer,
 } from '@berth/controller-runtime';
-import { sameJson, updateConditions, type ConditionUpdate } from '../conditions.js';
+import { writeStatus } from '../conditions.js';
 import { parseDuration } from '../duration.js';
 import { GitOpsError, messageOf } from '../errors.js';
 import { gitRepositories, type GitRepositoryObject } from '../kinds.js';
@@ -64,7 +64,7 @@ export async function reconcileGitRepository(
     checkRef(spec.ref);
   } catch (err) {
     // Retrying cannot fix a spec: Stalled until the spec changes (which enqueues it again).
-    await writeStatus(deps, repo, status, {
+    await writeStatus(deps.client, gitRepositories, repo, status, {
       set: [
         { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: messageOf(err) },
         { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: messageOf(err) },
@@ -128,7 +128,8 @@ export async function reconcileGitRepository(
     }
     const message = `stored artifact for revision '${revision}'`;
     await writeStatus(
-      deps,
+      deps.client,
+      gitRepositories,
       repo,
       { ...status, artifact, observedGeneration: generation, ...(handled ? { lastHandledReconcileAt: handled } : {}) },
       {
@@ -154,7 +155,8 @@ export async function reconcileGitRepository(
           : 'GitOperationFailed';
     const message = messageOf(err);
     const changed = await writeStatus(
-      deps,
+      deps.client,
+      gitRepositories,
       repo,
       { ...status, observedGeneration: generation, ...(handled ? { lastHandledReconcileAt: handled } : {}) },
       {
@@ -170,28 +172,6 @@ export async function reconcileGitRepository(
     // Thrown, so the queue retries with its back-off (not at the next interval).
     throw new GitOpsError('BERTH_GITOPS_FETCH', `${namespace}/${req.name}: ${message}`, { cause: err });
   }
-}
-
-/** Merge-patches /status when it changed (a pass that changes nothing writes nothing). */
-async function writeStatus(
-  deps: SourceReconcilerDeps,
-  repo: GitRepositoryObject,
-  next: GitRepositoryStatus,
-  update: ConditionUpdate,
-): Promise<boolean> {
-  const status: GitRepositoryStatus = {
-    ...next,
-    conditions: updateConditions(repo.status?.conditions, update, repo.metadata?.generation),
-  };
-  if (sameJson(status, repo.status ?? {})) return false;
-  await deps.client.patch(
-    gitRepositories,
-    repo.metadata?.namespace,
-    repo.metadata?.name ?? '',
-    { status },
-    { type: 'merge', subresource: 'status' },
-  );
-  return true;
 }
 
 /** The object as an Event's involvedObject (informer items may lack apiVersion and kind). */

@@ -14,7 +14,7 @@ import type {
   Result,
   SharedInformer,
 } from '@berth/controller-runtime';
-import { sameJson, updateConditions, type ConditionUpdate } from '../conditions.js';
+import { type ConditionUpdate, writeStatus } from '../conditions.js';
 import { parseDuration } from '../duration.js';
 import { GitOpsError, messageOf } from '../errors.js';
 import { syncs, type GitRepositoryObject, type SyncObject } from '../kinds.js';
@@ -97,14 +97,20 @@ export async function reconcileSync(
     retryMs = spec.retryInterval !== undefined ? parseDuration(spec.retryInterval, 'spec.retryInterval') : intervalMs;
     timeoutMs = spec.timeout !== undefined ? parseDuration(spec.timeout, 'spec.timeout') : intervalMs;
   } catch (err) {
-    await writeStatus(deps, sync, base, stalled('InvalidSpec', messageOf(err)));
+    await writeStatus(deps.client, syncs, sync, base, stalled('InvalidSpec', messageOf(err)));
     return;
   }
 
   // dependsOn: every dependency Ready at its current generation; a cycle can never become ready.
   const cycle = findCycle(deps.syncs, namespace, req.name);
   if (cycle !== undefined) {
-    await writeStatus(deps, sync, base, stalled('DependencyCycle', `dependsOn forms a cycle: ${cycle.join(' -> ')}`));
+    await writeStatus(
+      deps.client,
+      syncs,
+      sync,
+      base,
+      stalled('DependencyCycle', `dependsOn forms a cycle: ${cycle.join(' -> ')}`),
+    );
     return;
   }
   for (const dep of spec.dependsOn ?? []) {
@@ -116,7 +122,7 @@ export async function reconcileSync(
       other.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     if (!ready) {
       const message = `dependency ${ns}/${dep.name} is not ready`;
-      await writeStatus(deps, sync, base, notReady('DependencyNotReady', message, 'waiting'));
+      await writeStatus(deps.client, syncs, sync, base, notReady('DependencyNotReady', message, 'waiting'));
       return { requeueAfterMs: retryMs };
     }
   }
@@ -136,7 +142,7 @@ export async function reconcileSync(
       source === undefined
         ? `source GitRepository ${sourceNs}/${spec.sourceRef.name} not found`
         : `source GitRepository ${sourceNs}/${spec.sourceRef.name} has no artifact yet`;
-    await writeStatus(deps, sync, base, notReady('ArtifactFailed', message, 'waiting'));
+    await writeStatus(deps.client, syncs, sync, base, notReady('ArtifactFailed', message, 'waiting'));
     return { requeueAfterMs: retryMs };
   }
   const revision = artifact.revision;
@@ -207,7 +213,7 @@ export async function reconcileSync(
       if (ctx.signal.aborted) throw new GitOpsError('BERTH_GITOPS_HEALTH', 'stopped');
       if (unhealthy.length > 0) {
         const message = `health check failed after ${spec.timeout ?? spec.interval ?? '5m'}: ${unhealthy.join('; ')}`;
-        await writeStatus(deps, sync, done, {
+        await writeStatus(deps.client, syncs, sync, done, {
           set: [
             { type: 'Ready', status: 'False', reason: 'HealthCheckFailed', message },
             { type: 'Healthy', status: 'False', reason: 'HealthCheckFailed', message },
@@ -219,7 +225,7 @@ export async function reconcileSync(
       }
     }
     const message = `Applied revision: ${revision}`;
-    await writeStatus(deps, sync, done, {
+    await writeStatus(deps.client, syncs, sync, done, {
       set: [
         { type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message },
         ...(spec.wait === true
@@ -246,7 +252,7 @@ export async function reconcileSync(
       ? `timed out after ${spec.timeout ?? spec.interval ?? '5m'} (spec.timeout)`
       : messageOf(err);
     const message = `${revision}: ${why}`;
-    if (await writeStatus(deps, sync, attempted, notReady(stage, message, 'retrying')))
+    if (await writeStatus(deps.client, syncs, sync, attempted, notReady(stage, message, 'retrying')))
       deps.recorder.event(involved(sync), 'Warning', stage, message);
     ctx.log.info('sync failed', { namespace, name: req.name, error: message });
     return { requeueAfterMs: retryMs };
@@ -289,30 +295,6 @@ function findCycle(cache: SharedInformer<SyncObject>, namespace: string, name: s
     return undefined;
   };
   return visit(start, [start], new Set([start]));
-}
-
-async function writeStatus(
-  deps: SyncReconcilerDeps,
-  sync: SyncObject,
-  next: SyncStatus,
-  update: ConditionUpdate,
-): Promise<boolean> {
-  const status: SyncStatus = {
-    ...next,
-    conditions: updateConditions(sync.status?.conditions, update, sync.metadata?.generation),
-  };
-  if (sameJson(status, sync.status ?? {})) return false;
-  await deps.client.patch(
-    syncs,
-    sync.metadata?.namespace,
-    sync.metadata?.name ?? '',
-    { status },
-    {
-      type: 'merge',
-      subresource: 'status',
-    },
-  );
-  return true;
 }
 
 /** Writes metadata.finalizers, pinned to the resourceVersion read (a concurrent change is a 409, retried). */
