@@ -92,36 +92,11 @@ t.test('kubectl against berth', async (t) => {
   t.test('label, annotate, patch (merge and json), replace, edit', async (t) => {
     t.match((await k(['label', 'ctr', 'web', '-n', 'demo', 'env=prod'])).stdout, /labeled/);
     t.match((await k(['annotate', 'ctr', 'web', '-n', 'demo', 'note=hello'])).stdout, /annotated/);
+    const patchWeb = async (type: string, body: string) =>
+      (await k(['patch', 'ctr', 'web', '-n', 'demo', '--type', type, '-p', body])).stdout;
+    t.match(await patchWeb('merge', '{"spec":{"restartPolicy":"OnFailure"}}'), /patched/);
     t.match(
-      (
-        await k([
-          'patch',
-          'ctr',
-          'web',
-          '-n',
-          'demo',
-          '--type',
-          'merge',
-          '-p',
-          '{"spec":{"restartPolicy":"OnFailure"}}',
-        ])
-      ).stdout,
-      /patched/,
-    );
-    t.match(
-      (
-        await k([
-          'patch',
-          'ctr',
-          'web',
-          '-n',
-          'demo',
-          '--type',
-          'json',
-          '-p',
-          '[{"op":"replace","path":"/spec/image","value":"127.0.0.1:5000/library/busybox:1"}]',
-        ])
-      ).stdout,
+      await patchWeb('json', '[{"op":"replace","path":"/spec/image","value":"127.0.0.1:5000/library/busybox:1"}]'),
       /patched/,
     );
     const got = JSON.parse((await k(['get', 'ctr', 'web', '-n', 'demo', '-o', 'json'])).stdout) as {
