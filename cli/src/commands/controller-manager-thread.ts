@@ -8,10 +8,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@berth/apiserver';
 import { type RunningControllers, startControllers } from '@berth/controllers';
 import { UpError } from '../errors.js';
+import type { ControllerManagerThreadData } from './up.js';
 
 const port = parentPort;
 if (port === null) throw new UpError('controller-manager-thread runs as a worker thread of berth up');
-const { kubeconfig, logLevel } = workerData as { kubeconfig: string; logLevel: string };
+const { kubeconfig, logLevel, gitopsDir } = workerData as ControllerManagerThreadData;
 
 // berth up's log format and level, in this thread's own logger (a logger cannot cross threads).
 const log = createLogger({ level: logLevel }).child({ component: 'controller-manager' });
@@ -33,6 +34,7 @@ async function run(retryMs: number): Promise<RunningControllers | undefined> {
   try {
     running = await startControllers({
       kubeconfig,
+      gitops: { dataDir: gitopsDir },
       // One berth up is the only candidate on its own API server: a stable identity lets it take its Lease back at
       // once after a crash, instead of waiting out the Lease its previous run (same identity) left behind.
       leaderElection: { identity: `${hostname()}_berth-up` },

@@ -111,7 +111,15 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   }
   // The controller manager (leader election on a kube-system Lease, as kube-controller-manager) starts once the
   // server serves, on its own thread; the controllers catch up on what they find when their caches fill.
-  const stopControllers = startControllerManager(identities.controllerManager, options.logLevel ?? 'info', logger);
+  // GitOps clones and artifacts live with berth's data, so a restart reuses them instead of fetching anew.
+  const stopControllers = startControllerManager(
+    {
+      kubeconfig: identities.controllerManager,
+      logLevel: options.logLevel ?? 'info',
+      gitopsDir: join(dataDir, 'gitops'),
+    },
+    logger,
+  );
   let agent: NodeAgent | undefined;
   if (options.agent !== false) {
     try {
@@ -173,7 +181,14 @@ async function writeComponentKubeconfigs(
 }
 
 /** Starts the controller manager's thread; the function returned stops it (waiting for its Lease release). */
-function startControllerManager(kubeconfig: string, logLevel: string, logger: Logger): () => Promise<void> {
+/** What berth up hands the controller manager's thread. */
+export interface ControllerManagerThreadData {
+  readonly kubeconfig: string;
+  readonly logLevel: string;
+  readonly gitopsDir: string;
+}
+
+function startControllerManager(workerData: ControllerManagerThreadData, logger: Logger): () => Promise<void> {
   // The thread's module sits beside this one: .ts when berth runs from source (under tsx), .js once built.
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./controller-manager-thread${ext}`, import.meta.url);
@@ -184,10 +199,10 @@ function startControllerManager(kubeconfig: string, logLevel: string, logger: Lo
           `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
           {
             eval: true,
-            workerData: { kubeconfig, logLevel },
+            workerData,
           },
         )
-      : new Worker(entry, { workerData: { kubeconfig, logLevel } });
+      : new Worker(entry, { workerData });
   worker.on('error', (e) =>
     logger.error({ component: 'controller-manager', error: e.message }, 'the controller manager failed'),
   );
