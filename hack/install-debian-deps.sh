@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages berth runs and tests against, only those missing. Idempotent, no prompts.
 set -eu
-PACKAGES="crun runc conmon etcd-server docker-registry skopeo umoci busybox-static containernetworking-plugins podman iproute2 openssl apache2-utils zstd attr python3 git"
+PACKAGES="crun runc conmon etcd-server docker-registry skopeo umoci busybox-static containernetworking-plugins podman iproute2 openssl apache2-utils zstd attr python3 git openssh-server"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -15,6 +15,6 @@ echo "berth: installing Debian packages:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }
 # Debian starts these as services on install; berth and its tests run their own on loopback.
-for svc in etcd docker-registry; do
+for svc in etcd docker-registry ssh; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done

@@ -1,7 +1,7 @@
 // Test fixtures for the gitops tests: a real git repository in a temp dir (served as file://) that tests commit
 // to, and Debian's `git http-backend` behind a loopback HTTP server (smart HTTP, optional basic or bearer auth).
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -141,6 +141,56 @@ export async function startGitDaemon(root: string, port: number): Promise<{ url:
     close: async () => {
       daemon.kill();
       await exited;
+    },
+  };
+}
+
+export interface SshServer {
+  /** `ssh://root@127.0.0.1:port<repo dir>` reaches the repo. */
+  urlFor(repo: TestRepo): string;
+  /** The private key sshd accepts (OpenSSH format). */
+  readonly clientKey: string;
+  /** known_hosts lines naming this server's host key. */
+  readonly knownHosts: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's sshd on a loopback port with its own host key, accepting one generated client key for root (git runs
+ * `git-upload-pack` through it); nothing of the machine's own ssh configuration is read.
+ */
+export async function startSshd(port: number): Promise<SshServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-gitops-sshd-'));
+  const keygen = (file: string) => run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, file)]);
+  await keygen('host');
+  await keygen('client');
+  await run('cp', [join(dir, 'client.pub'), join(dir, 'authorized_keys')]);
+  const config = [
+    `ListenAddress 127.0.0.1:${port}`,
+    `HostKey ${join(dir, 'host')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    // The temp dir's modes are not what sshd wants of a home directory.
+    'StrictModes no',
+  ].join('\n');
+  await writeFile(join(dir, 'sshd_config'), `${config}\n`);
+  // sshd wants its privilege-separation directory; Debian makes it only when its service starts.
+  await mkdir('/run/sshd', { recursive: true });
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => sshd.once('exit', () => resolve()));
+  const hostKey = (await readFile(join(dir, 'host.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+  return {
+    urlFor: (repo) => `ssh://root@127.0.0.1:${port}${repo.dir}`,
+    clientKey: await readFile(join(dir, 'client'), 'utf8'),
+    knownHosts: `[127.0.0.1]:${port} ${hostKey}\n`,
+    close: async () => {
+      sshd.kill();
+      await exited;
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

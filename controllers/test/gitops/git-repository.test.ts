@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { eventually, freePort } from '@berth/testkit';
-import { createRepo, startGitDaemon, startGitHttp } from './git-fixtures.js';
+import { createRepo, startGitDaemon, startGitHttp, startSshd } from './git-fixtures.js';
 import { condition, gitRepository, repoPath, startGitOps, type GitOpsHarness, type Obj } from './harness.js';
 
 const ns = 'default';
@@ -146,6 +146,37 @@ t.test('smart HTTP on loopback with basic auth and bearer tokens from a Secret',
   const missing = await waitFor(h, 'missing', (o) => condition(o, 'FetchFailed')?.status === 'True');
   t.equal(condition(missing, 'FetchFailed')?.reason, 'AuthenticationFailed');
   t.match(condition(missing, 'FetchFailed')?.message, /secret default\/absent not found/);
+});
+
+t.test('ssh with a key and known_hosts from a Secret; an unknown host key is refused', async (t) => {
+  const h = await startGitOps();
+  t.teardown(() => h.close());
+  const repo = await createRepo();
+  t.teardown(() => repo.close());
+  const c1 = await repo.commit({ 'a.yaml': 'a: 1\n' });
+  const sshd = await startSshd(await freePort());
+  t.teardown(() => sshd.close());
+  const secret = (name: string, stringData: Record<string, string>) =>
+    h.post(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData });
+  await secret('ssh', { identity: sshd.clientKey, known_hosts: sshd.knownHosts });
+  // Another server's key under this address: a man in the middle, as far as ssh can tell.
+  const otherHost = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+  await secret('stranger', {
+    identity: sshd.clientKey,
+    known_hosts: `${sshd.knownHosts.split(' ')[0]} ${otherHost}\n`,
+  });
+  await secret('no-hosts', { identity: sshd.clientKey });
+
+  await h.post(repos, gitRepository('ssh', { url: sshd.urlFor(repo), secretRef: { name: 'ssh' } }));
+  await h.post(repos, gitRepository('stranger', { url: sshd.urlFor(repo), secretRef: { name: 'stranger' } }));
+  await h.post(repos, gitRepository('no-hosts', { url: sshd.urlFor(repo), secretRef: { name: 'no-hosts' } }));
+  const ok = await waitFor(h, 'ssh', (o) => condition(o, 'Ready')?.status === 'True', 30_000);
+  t.equal(ok.status?.artifact?.revision, `main@sha1:${c1}`, 'fetched over ssh');
+  const stranger = await waitFor(h, 'stranger', (o) => condition(o, 'FetchFailed')?.status === 'True', 30_000);
+  t.equal(condition(stranger, 'FetchFailed')?.reason, 'AuthenticationFailed');
+  t.match(condition(stranger, 'FetchFailed')?.message, /host key verification failed/i);
+  const noHosts = await waitFor(h, 'no-hosts', (o) => condition(o, 'FetchFailed')?.status === 'True');
+  t.match(condition(noHosts, 'FetchFailed')?.message, /has an identity but no known_hosts/);
 });
 
 t.test('a repository larger than the artifact limit fails with ArtifactFailed', async (t) => {

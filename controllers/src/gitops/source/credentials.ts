@@ -1,5 +1,6 @@
-// Reads a GitRepository's secretRef into git credentials: username + password (basic auth) or bearerToken,
-// the keys Flux's GitRepository reads. A missing Secret or key is an authentication failure the status names.
+// Reads a GitRepository's secretRef into git credentials: username + password (basic auth), bearerToken, or an
+// ssh private key `identity` with the server's `known_hosts` — the keys Flux's GitRepository reads. A missing
+// Secret or key is an authentication failure the status names.
 import type { ApiClient } from '@berth/controller-runtime';
 import { isNotFound } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -19,12 +20,21 @@ export async function readAuth(
 ): Promise<GitAuth | undefined> {
   if (secretName === undefined) return undefined;
   const data = await readSecretData(client, namespace, secretName, signal);
+  if (data['identity'] !== undefined) {
+    // Without known_hosts the server's key could not be checked: refused, as Flux refuses it.
+    if (data['known_hosts'] === undefined)
+      throw new GitOpsError(
+        'BERTH_GITOPS_AUTH',
+        `secret ${namespace}/${secretName} has an identity but no known_hosts`,
+      );
+    return { kind: 'ssh', identity: data['identity'], knownHosts: data['known_hosts'] };
+  }
   if (data['bearerToken'] !== undefined) return { kind: 'bearer', token: data['bearerToken'] };
   if (data['username'] !== undefined && data['password'] !== undefined)
     return { kind: 'basic', username: data['username'], password: data['password'] };
   throw new GitOpsError(
     'BERTH_GITOPS_AUTH',
-    `secret ${namespace}/${secretName} has neither bearerToken nor username and password`,
+    `secret ${namespace}/${secretName} has none of identity, bearerToken, or username and password`,
   );
 }
 

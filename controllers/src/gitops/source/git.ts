@@ -3,14 +3,19 @@
 // commit into a directory. The real git is used rather than a JS library because it speaks every transport
 // (file, http(s) smart protocol, ssh) and negotiates shallow, incremental fetches as servers expect.
 import { execFile } from 'node:child_process';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitOpsError } from '../errors.js';
 
-/** Credentials for HTTP(S) sources, sent as an Authorization header (never on the command line). */
+/**
+ * Credentials: for HTTP(S) sources an Authorization header (never on the command line); for ssh sources a
+ * private key and the known_hosts the server's key must be in.
+ */
 export type GitAuth =
   | { readonly kind: 'basic'; readonly username: string; readonly password: string }
-  | { readonly kind: 'bearer'; readonly token: string };
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'ssh'; readonly identity: string; readonly knownHosts: string };
 
 export interface GitOptions {
   readonly auth?: GitAuth | undefined;
@@ -91,28 +96,73 @@ async function git(
     GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
     ...options.env,
   };
-  const header = authHeader(options.auth);
+  const auth = options.auth;
+  if (auth?.kind === 'ssh')
+    return withSshKey(auth, (command) => run(args, { ...env, GIT_SSH_COMMAND: command }, options.signal));
+  const header = authHeader(auth);
   if (header !== undefined) {
     // Passed through the environment (GIT_CONFIG_COUNT), so the credential never shows in `ps`.
     env['GIT_CONFIG_COUNT'] = '1';
     env['GIT_CONFIG_KEY_0'] = 'http.extraHeader';
     env['GIT_CONFIG_VALUE_0'] = header;
   }
+  return run(args, env, options.signal);
+}
+
+/**
+ * Runs `use` with an ssh command that offers only the Secret's key and trusts only its known_hosts (no user
+ * ssh config, no agent, no prompts); the key files live in a private directory removed afterwards.
+ */
+async function withSshKey<T>(
+  auth: { identity: string; knownHosts: string },
+  use: (command: string) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-gitops-ssh-'));
+  try {
+    const key = join(dir, 'identity');
+    const knownHosts = join(dir, 'known_hosts');
+    // ssh refuses a key others can read; a key pasted without its final newline is refused too.
+    await writeFile(key, auth.identity.endsWith('\n') ? auth.identity : `${auth.identity}\n`, { mode: 0o600 });
+    await writeFile(knownHosts, auth.knownHosts, { mode: 0o600 });
+    const options = [
+      '-F /dev/null',
+      '-o BatchMode=yes',
+      '-o IdentitiesOnly=yes',
+      '-o IdentityAgent=none',
+      '-o StrictHostKeyChecking=yes',
+      `-o UserKnownHostsFile='${knownHosts}'`,
+      `-i '${key}'`,
+    ];
+    return await use(`ssh ${options.join(' ')}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function run(args: string[], env: Record<string, string>, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      { env, signal: options.signal, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        if (err === null) return resolve(stdout);
-        if (options.signal.aborted)
-          return reject(new GitOpsError('BERTH_GITOPS_FETCH', 'git timed out or was aborted'));
-        const text = stderr.trim().split('\n').slice(-3).join('; ') || err.message;
-        const auth = /authentication failed|could not read username|401|403|permission denied/i.test(text);
-        reject(new GitOpsError(auth ? 'BERTH_GITOPS_AUTH' : 'BERTH_GITOPS_FETCH', `git ${gitVerb(args)}: ${text}`));
-      },
-    );
+    execFile('git', args, { env, signal, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err === null) return resolve(stdout);
+      if (signal.aborted) return reject(new GitOpsError('BERTH_GITOPS_FETCH', 'git timed out or was aborted'));
+      const text = gitMessage(stderr) || err.message;
+      const denied =
+        /authentication failed|could not read username|401|403|permission denied|host key verification failed/i.test(
+          text,
+        );
+      reject(new GitOpsError(denied ? 'BERTH_GITOPS_AUTH' : 'BERTH_GITOPS_FETCH', `git ${gitVerb(args)}: ${text}`));
+    });
   });
+}
+
+/** The last lines of git's stderr that say what went wrong (not the advice git appends to every failure). */
+function gitMessage(stderr: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(
+      (l) => l !== '' && !/^(please make sure you have the correct access rights|and the repository exists)/i.test(l),
+    );
+  return lines.slice(-3).join('; ');
 }
 
 function gitVerb(args: readonly string[]): string {
@@ -125,7 +175,7 @@ function gitVerb(args: readonly string[]): string {
 }
 
 function authHeader(auth: GitAuth | undefined): string | undefined {
-  if (auth === undefined) return undefined;
+  if (auth === undefined || auth.kind === 'ssh') return undefined;
   if (auth.kind === 'bearer') return `Authorization: Bearer ${auth.token}`;
   return `Authorization: Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
 }
