@@ -14,7 +14,10 @@ fi
 echo "berth: installing Debian packages:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }
-# Debian starts these as services on install; berth and its tests run their own on loopback.
-for svc in etcd docker-registry ssh; do
-  systemctl disable --now "$svc" >/dev/null 2>&1 || true
+# Debian starts these as services on install; berth and its tests run their own on loopback. Only a service this
+# run installed is stopped: an sshd the machine already had may be how its owner reaches it.
+for pair in etcd-server:etcd docker-registry:docker-registry openssh-server:ssh; do
+  case " $missing " in
+  *" ${pair%%:*} "*) systemctl disable --now "${pair#*:}" >/dev/null 2>&1 || true ;;
+  esac
 done
