@@ -4147,6 +4147,11 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "description": "Delete the objects this Sync applied before that are no longer in the path (never objects it did not apply).",
                       "default": false
                     },
+                    "force": {
+                      "type": "boolean",
+                      "description": "Delete and create again an object whose change the API server refuses because a field is immutable (as Flux's force). Off, such a change fails the revision and nothing of it is applied.",
+                      "default": false
+                    },
                     "wait": {
                       "type": "boolean",
                       "description": "After applying, wait until every applied object that reports readiness is Ready (kstatus rules), up to timeout, before the Sync is Ready.",

@@ -46,6 +46,10 @@ export interface SyncSpec {
    */
   prune?: boolean;
   /**
+   * Delete and create again an object whose change the API server refuses because a field is immutable (as Flux's force). Off, such a change fails the revision and nothing of it is applied.
+   */
+  force?: boolean;
+  /**
    * After applying, wait until every applied object that reports readiness is Ready (kstatus rules), up to timeout, before the Sync is Ready.
    */
   wait?: boolean;

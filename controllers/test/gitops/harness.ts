@@ -22,6 +22,7 @@ export interface Obj {
     name: string;
     namespace?: string;
     generation?: number;
+    uid?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     resourceVersion?: string;

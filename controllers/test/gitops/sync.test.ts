@@ -378,3 +378,29 @@ t.test('deleting a Sync with prune deletes what it applied; without prune its ob
   await until('the other Sync is gone', async () => (await syncOf(h, 'no-prune')) === undefined);
   t.ok(await h.get(cmPath(ns, 'left')), 'without prune, deleting the Sync leaves its objects');
 });
+
+t.test('an immutable field change fails without force; with force the object is recreated', async (t) => {
+  const { h, repo } = await setup(t);
+  const immutable = (v: string) => `${configMap('frozen', { v })}immutable: true\n`;
+  const c1 = await repo.commit({ 'a.yaml': immutable('1') });
+  await h.post(`${base}/gitrepositories`, gitRepository('src', { url: repo.url, interval: '1s' }));
+  await h.post(`${base}/syncs`, sync('app', { sourceRef: { name: 'src' }, interval: '1s' }));
+  await until('first revision applied', () => appliedAt(h, 'app', c1));
+  const uid = (await h.get(cmPath(ns, 'frozen')))?.metadata.uid;
+
+  const c2 = await repo.commit({ 'a.yaml': immutable('2') });
+  await until(
+    'the immutable change refused',
+    async () =>
+      (await syncOf(h, 'app'))?.status?.lastAttemptedRevision === `main@sha1:${c2}` &&
+      condition(await syncOf(h, 'app'), 'Ready')?.status === 'False',
+  );
+  t.match(condition(await syncOf(h, 'app'), 'Ready')?.message, /a\.yaml: ConfigMap\/default\/frozen: .*immutable/);
+  t.equal((await h.get(cmPath(ns, 'frozen')))?.data?.['v'], '1', 'the object is untouched');
+
+  await h.patch(syncPath(ns, 'app'), { spec: { force: true } });
+  await until('the forced revision applied', () => appliedAt(h, 'app', c2));
+  const recreated = await h.get(cmPath(ns, 'frozen'));
+  t.equal(recreated?.data?.['v'], '2', 'the new data is there');
+  t.not(recreated?.metadata.uid, uid, 'by a new object (deleted and created again)');
+});

@@ -1,8 +1,10 @@
 // Applies a build with server-side apply under the field manager berth-gitops, forced (as Flux does: git is the
 // source of truth, so a field another manager took is taken back). Each stage is dry-run whole first and applied
 // only when every object passes; CRDs and Namespaces are a stage of their own, applied before the objects that
-// need them. Kinds are looked up by discovery once per pass (a CRD applied a moment ago is seen at once).
-import { ApiCallError, resourcePath, type ApiClient, type Resource } from '@berth/controller-runtime';
+// need them. Kinds are looked up by discovery once per pass (a CRD applied a moment ago is seen at once). With
+// `force`, an object whose change the server refuses as immutable is deleted and created again.
+import { setTimeout as delay } from 'node:timers/promises';
+import { ApiCallError, isNotFound, resourcePath, type ApiClient, type Resource } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { GitOpsError, messageOf } from '../errors.js';
 import { describeRef, refOf, type ObjectRef } from './inventory.js';
@@ -74,14 +76,16 @@ export async function applyStage(
   client: ApiClient,
   kinds: KindResolver,
   objects: readonly PlannedObject[],
-  signal: AbortSignal,
+  options: { readonly force: boolean; readonly signal: AbortSignal },
 ): Promise<void> {
+  const { signal } = options;
   const resources = await Promise.all(objects.map((o) => resourceFor(kinds, o, signal)));
   const failures: string[] = [];
   // Whole seconds, as managedFields times are, less 2 s for the API server's clock being behind ours (Leases
   // assume clocks that close too): a change stamped in that window is applied again, which is only a no-op.
   const since = Math.floor(Date.now() / 1000) * 1000 - 2000;
   const unchanged = new Set<number>();
+  const recreate = new Set<number>();
   await eachLimited(objects, async (o, i) => {
     const r = resources[i];
     if (r === undefined) {
@@ -93,7 +97,8 @@ export async function applyStage(
       if (unchangedByApply(dry, since)) unchanged.add(i);
     } catch (err) {
       if (signal.aborted) throw err;
-      failures.push(`${o.file}: ${describeRef(o.ref)}: ${messageOf(err)}`);
+      if (options.force && isImmutableFieldError(err)) recreate.add(i);
+      else failures.push(`${o.file}: ${describeRef(o.ref)}: ${messageOf(err)}`);
     }
   });
   if (failures.length > 0)
@@ -101,6 +106,7 @@ export async function applyStage(
   await eachLimited(objects, async (o, i) => {
     if (unchanged.has(i)) return;
     try {
+      if (recreate.has(i)) await deleteAndWait(client, resources[i]!, o, signal);
       await serverSideApply(client, resources[i]!, o, false, signal);
     } catch (err) {
       if (signal.aborted) throw err;
@@ -109,6 +115,42 @@ export async function applyStage(
       });
     }
   });
+}
+
+/** A 422 whose causes say a field cannot change (ConfigMap/Secret `immutable`, a CEL transition rule, a CRD's scope). */
+function isImmutableFieldError(err: unknown): boolean {
+  if (!ApiCallError.isInstance(err) || err.statusCode !== 422) return false;
+  const causes = (err.status?.['details'] as { causes?: { message?: string }[] } | undefined)?.causes ?? [];
+  return causes.some((c) => /immutable/i.test(c.message ?? ''));
+}
+
+/** How long a forced recreate waits for the old object (its finalizers) to go. */
+const recreateTimeoutMs = 30_000;
+
+/**
+ * Deletes the object and waits until it is gone (its own finalizers done). Background propagation, as Flux's
+ * recreate: the garbage collector removes its dependents after, so the new object need not wait for them.
+ */
+async function deleteAndWait(client: ApiClient, r: Resource, o: PlannedObject, signal: AbortSignal): Promise<void> {
+  const path = resourcePath(r, r.namespaced ? o.ref.namespace : undefined, o.ref.name);
+  try {
+    await client.request('DELETE', path, { body: { propagationPolicy: 'Background' }, signal });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  for (const end = Date.now() + recreateTimeoutMs; Date.now() < end; ) {
+    try {
+      await client.request('GET', path, { signal });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    await delay(200, undefined, { signal });
+  }
+  throw new GitOpsError(
+    'BERTH_GITOPS_APPLY',
+    `${describeRef(o.ref)} was not gone ${recreateTimeoutMs / 1000} s after its delete`,
+  );
 }
 
 /** Requests in flight at once: enough to hide round trips, few enough not to crowd the API server. */

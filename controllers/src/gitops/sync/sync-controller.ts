@@ -179,7 +179,7 @@ export async function reconcileSync(
     const rest = planned.filter((o) => !isClusterDefinition(o.ref));
     stage = 'ReconciliationFailed';
     if (first.length > 0) {
-      await applyStage(deps.client, kinds, first, signal);
+      await applyStage(deps.client, kinds, first, { force: spec.force === true, signal });
       kinds.reset(); // the CRDs just applied are served now: discover again
     }
     // Namespaced objects whose kind came with this build were planned before it was served: plan them again.
@@ -192,7 +192,7 @@ export async function reconcileSync(
             signal,
           )
         : rest;
-    await applyStage(deps.client, kinds, replanned, signal);
+    await applyStage(deps.client, kinds, replanned, { force: spec.force === true, signal });
     const applied = [...first, ...replanned];
     const inventory = applied.map((o) => entryOf(o.ref));
     stage = 'PruneFailed';
