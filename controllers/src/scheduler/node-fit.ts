@@ -1,5 +1,6 @@
-// The scheduler's filters, as kube-scheduler's plugins: for one Container and one Node, every reason the Node
-// cannot take it (empty: it fits). Reasons are worded as kube-scheduler words them, so the summary reads the same.
+// The scheduler's filters, as kube-scheduler's plugins (unschedulable, taints, node selector, volume node, host
+// ports, resources): for one Container and one Node, every reason the Node cannot take it (empty: it fits). Reasons
+// are worded as kube-scheduler words them, so the summary reads the same.
 import { parseQuantity, quantityMilliValue, type Container } from '@berth/api';
 import { tolerates, type Node } from '../kinds.js';
 
@@ -48,6 +49,7 @@ export function unfitReasons({ container, node, bound, pinnedTo }: FitInput): st
   if (Object.entries(container.spec.nodeSelector ?? {}).some(([k, v]) => labels[k] !== v))
     return ["node(s) didn't match Pod's node affinity/selector"];
   if (pinnedTo !== undefined && pinnedTo !== name) return ["node(s) didn't match the volume's node"];
+  if (hostPortsTaken(container, bound)) return ["node(s) didn't have free ports for the requested pod ports"];
   const wanted = requestsOf(container);
   const used = { cpu: 0n, memory: 0n, pids: 0n };
   for (const b of bound) {
@@ -62,6 +64,43 @@ export function unfitReasons({ container, node, bound, pinnedTo }: FitInput): st
     if (used[k] + wanted[k] > quantityMilliValue(parseQuantity(a))) reasons.push(`Insufficient ${k}`);
   }
   return reasons;
+}
+
+interface HostPort {
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: string;
+}
+
+/** The host ports a Container publishes; hostIP defaults to 127.0.0.1, as the agent publishes it. */
+function hostPortsOf(c: Container): HostPort[] {
+  return (c.spec.ports ?? []).flatMap((p) =>
+    p.hostPort === undefined
+      ? []
+      : [
+          {
+            ip: p.hostIP === undefined || p.hostIP === '' ? '127.0.0.1' : p.hostIP,
+            port: p.hostPort,
+            protocol: p.protocol ?? 'TCP',
+          },
+        ],
+  );
+}
+
+/**
+ * Whether a host port `c` asks for is already asked for on the node (kube-scheduler's NodePorts filter): the same
+ * port and protocol on the same address, or on 0.0.0.0 (every address) on either side.
+ */
+function hostPortsTaken(c: Container, bound: readonly Container[]): boolean {
+  const wanted = hostPortsOf(c);
+  if (wanted.length === 0) return false;
+  const used = bound.flatMap(hostPortsOf);
+  return wanted.some((w) =>
+    used.some(
+      (u) =>
+        u.port === w.port && u.protocol === w.protocol && (u.ip === w.ip || u.ip === '0.0.0.0' || w.ip === '0.0.0.0'),
+    ),
+  );
 }
 
 /** kube-scheduler's summary: "0/3 nodes are available: 1 Insufficient memory, 2 node(s) were unschedulable." */

@@ -4,11 +4,11 @@
 // POST …/containers/NAME/binding, a write that succeeds once. When no Node fits it says why in the Container's
 // Scheduled=False condition and a FailedScheduling Event, and tries again when Nodes, Volumes or capacity change.
 import {
+  ApiClient,
   InvalidOptionError,
   apiStatusCode,
   newControllerManagedBy,
   resourcePath,
-  type ApiClient,
   type Controller,
   type EventRecorder,
   type Manager,
@@ -22,7 +22,7 @@ import { containers, nodes, volumes, type Node } from '../kinds.js';
 import { unfitReasons, unschedulableMessage } from './node-fit.js';
 import { pickNode, type Candidate } from './node-score.js';
 
-/** source.component of the scheduler's Events (kube-scheduler's is default-scheduler). */
+/** source.component of the scheduler's Events (kube-scheduler's is default-scheduler), its user agent and field manager. */
 export const schedulerName = 'berth-scheduler';
 
 export interface SchedulerOptions {
@@ -55,6 +55,14 @@ export async function addSchedulerController(mgr: Manager, options: SchedulerOpt
     volumes: await mgr.cache.informerFor(volumes),
   };
   const recorder = mgr.eventRecorder(schedulerName);
+  // Its own client, as kube-scheduler is its own process: bindings and Scheduled conditions carry its name in
+  // managedFields and in the API server's logs, not the controller manager's.
+  const client = new ApiClient({
+    kubeconfig: mgr.client.kubeconfig,
+    userAgent: schedulerName,
+    fieldManager: schedulerName,
+  });
+  void mgr.closed.then(() => client.close());
   // Bindings made but not yet seen in the cache (kube-scheduler's "assumed pods"): they hold their node's room,
   // so the next decision, made before the watch event arrives, does not count the node as emptier than it is.
   const assumed = new Map<string, { container: Container; at: number }>();
@@ -68,7 +76,7 @@ export async function addSchedulerController(mgr: Manager, options: SchedulerOpt
     // One at a time: each decision counts the bindings made before it.
     .withOptions({ workers: 1, baseDelayMs: 100, maxDelayMs: 30_000, log: mgr.log })
     .complete((ctx, req) =>
-      schedule(mgr.client, caches, recorder, assumed, retryMs, req, ctx.signal, (m, f) => ctx.log.info(m, f)),
+      schedule(client, caches, recorder, assumed, retryMs, req, ctx.signal, (m, f) => ctx.log.info(m, f)),
     );
   caches.containers.addEventHandler({
     update: (before, after) => {

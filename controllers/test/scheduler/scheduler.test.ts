@@ -223,3 +223,96 @@ t.test('a binding succeeds once; a bound spec.nodeName is immutable', async (t) 
   );
   await deleteAll();
 });
+
+t.test(
+  'two Containers asking for one host port never land on one node; another address or a freed port fits',
+  async (t) => {
+    const port = (hostPort: number, hostIP?: string) => ({
+      ports: [{ containerPort: 80, hostPort, ...(hostIP !== undefined ? { hostIP } : {}) }],
+    });
+    await container('port-1', port(8080));
+    await container('port-2', port(8080));
+    t.same([await boundTo('port-1'), await boundTo('port-2')].sort(), ['n1', 'n2'], 'one each');
+    await container('port-3', port(8080));
+    t.ok(await eventually(async () => scheduled(await get('port-3'))?.status === 'False', 20_000), 'a third waits');
+    t.match(scheduled(await get('port-3'))?.message, /2 node\(s\) didn't have free ports for the requested pod ports/);
+    await container('port-any', port(8080, '0.0.0.0'));
+    t.ok(
+      await eventually(async () => scheduled(await get('port-any'))?.status === 'False', 20_000),
+      '0.0.0.0 takes every address of the node: it clashes with 127.0.0.1',
+    );
+    await container('port-other-ip', port(8080, '127.0.0.2'));
+    t.ok((await boundTo('port-other-ip')) !== '', 'the same port on another address fits');
+    await container('port-udp', { ports: [{ containerPort: 80, hostPort: 8080, protocol: 'UDP' }] });
+    t.ok((await boundTo('port-udp')) !== '', 'and so does the same port over UDP');
+    const freed = (await get('port-1')).spec.nodeName;
+    await request(ts, 'DELETE', `${base}/port-1`);
+    t.equal(await boundTo('port-3'), freed, 'a deleted Container frees its host port');
+    t.equal((await get('port-any')).spec.nodeName, undefined, 'the 0.0.0.0 one still waits');
+    await deleteAll();
+  },
+);
+
+t.test('the scheduler writes as berth-scheduler: its bindings are its own in managedFields', async (t) => {
+  await container('managed');
+  await boundTo('managed');
+  const c = (await request(ts, 'GET', `${base}/managed`)).json<{
+    metadata: { managedFields?: { manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] };
+  }>();
+  const managers = (c.metadata.managedFields ?? []).filter((f) => f.fieldsV1?.['f:spec']?.['f:nodeName'] !== undefined);
+  t.same(
+    managers.map((f) => f.manager),
+    ['berth-scheduler'],
+    'spec.nodeName is managed by berth-scheduler, not the controller manager',
+  );
+  await deleteAll();
+});
+
+t.test("a Service's replicas carry its template's tolerations, nodeSelector and resources", async (t) => {
+  await request(ts, 'PATCH', '/api/v1/nodes/n2', {
+    body: JSON.stringify({
+      metadata: { labels: { disk: 'ssd' } },
+      spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] },
+    }),
+    contentType: 'application/merge-patch+json',
+  });
+  const spec = {
+    image: 'busybox',
+    nodeSelector: { disk: 'ssd' },
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }],
+    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+  };
+  await post('/apis/berth.dev/v1alpha1/namespaces/default/services', {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'db' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'db' } },
+      template: { metadata: { labels: { app: 'db' } }, spec },
+    },
+  });
+  interface Replica extends Container {
+    spec: Container['spec'] & Record<string, unknown>;
+  }
+  let items: Replica[] = [];
+  t.ok(
+    await eventually(async () => {
+      items = (await request(ts, 'GET', `${base}?labelSelector=app%3Ddb`)).json<{ items: Replica[] }>().items;
+      return items.length === 2 && items.every((c) => (c.spec.nodeName ?? '') !== '');
+    }, 20_000),
+    'two replicas, both bound',
+  );
+  for (const c of items) {
+    t.same(c.spec.nodeSelector, spec.nodeSelector, `${c.metadata.name}: nodeSelector`);
+    t.same(c.spec.tolerations, spec.tolerations, `${c.metadata.name}: tolerations`);
+    t.same(c.spec.resources, spec.resources, `${c.metadata.name}: resources`);
+    t.equal(c.spec.nodeName, 'n2', `${c.metadata.name}: on the one ssd node, tainted as it tolerates`);
+  }
+  await request(ts, 'DELETE', '/apis/berth.dev/v1alpha1/namespaces/default/services/db');
+  await request(ts, 'PATCH', '/api/v1/nodes/n2', {
+    body: JSON.stringify({ spec: { taints: null } }),
+    contentType: 'application/merge-patch+json',
+  });
+  await deleteAll();
+});
