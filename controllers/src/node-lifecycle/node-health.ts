@@ -1,7 +1,8 @@
 // What a Node's health means for its taints, as Kubernetes' node lifecycle controller maps them: a Ready
 // condition that is Unknown (the agent went silent) gives node.kubernetes.io/unreachable, False gives
 // node.kubernetes.io/not-ready, each with NoSchedule (the scheduler keeps away) and NoExecute (its Containers are
-// evicted); True gives neither. Other taints are the user's and stay as they are.
+// evicted); True gives neither. Other taints are the user's and stay as they are, a NoExecute one stamped with the
+// time it was first seen.
 import type { Taint } from '../kinds.js';
 
 export const unreachableTaint = 'node.kubernetes.io/unreachable';
@@ -18,6 +19,16 @@ export function taintsFor(current: readonly Taint[] | undefined, ready: ReadySta
     (effect): Taint => current?.find((t) => t.key === key && t.effect === effect) ?? { key, effect, timeAdded: now },
   );
   return [...others, ...ours];
+}
+
+export const isNodeHealthTaint = (t: Taint): boolean => t.key === unreachableTaint || t.key === notReadyTaint;
+
+/**
+ * `taints` with a timeAdded on every NoExecute one (kubectl taint does not always write it): the eviction clock of
+ * a tolerationSeconds starts when this controller first sees the taint.
+ */
+export function stampNoExecute(taints: readonly Taint[], now: string): Taint[] {
+  return taints.map((t) => (t.effect === 'NoExecute' && t.timeAdded === undefined ? { ...t, timeAdded: now } : t));
 }
 
 export const sameTaints = (a: readonly Taint[] | undefined, b: readonly Taint[]): boolean =>

@@ -1,11 +1,13 @@
-// The node lifecycle controller, as Kubernetes' (pkg/controller/nodelifecycle): watches each Node's Lease in
-// kube-node-lease, which its agent renews every 10 s. A Lease not renewed for `nodeMonitorGracePeriodMs` turns
-// the Node's Ready condition Unknown (kubectl shows NotReady) and taints it node.kubernetes.io/unreachable
-// (NoSchedule and NoExecute); the Containers bound there are marked not Ready. After `evictionTimeoutMs` (or a
-// Container's own tolerationSeconds) the Containers a controller owns (a Service's replicas) are deleted, so their
-// controller makes new ones on Ready nodes; Containers without a controller stay bound, to run again when the node
-// comes back, as a `docker run` container stays with its host. When the agent renews again it posts Ready, and the
-// taints go.
+// The node lifecycle controller, as Kubernetes' (pkg/controller/nodelifecycle, its taint manager and the pod GC's
+// orphan sweep): watches each Node's Lease in kube-node-lease, which its agent renews every 10 s. A Lease not
+// renewed for `nodeMonitorGracePeriodMs` turns the Node's Ready condition Unknown (kubectl shows NotReady) and taints
+// it node.kubernetes.io/unreachable (NoSchedule and NoExecute); the Containers bound there are marked not Ready.
+// After `evictionTimeoutMs` (or a Container's own tolerationSeconds) the Containers a controller owns (a Service's
+// replicas) are deleted, so their controller makes new ones on Ready nodes; Containers without a controller stay
+// bound, to run again when the node comes back, as a `docker run` container stays with its host. When the agent
+// renews again it posts Ready, and the taints go. A user's NoExecute taint evicts every Container that does not
+// tolerate it, at once or after its tolerationSeconds, as the taint manager does. A deleted Node's Containers are
+// deleted with it (its agent's finalizer too, since no agent is left to remove it), so replicas are made elsewhere.
 import {
   InvalidOptionError,
   apiStatusCode,
@@ -21,9 +23,12 @@ import {
 import { formatTime, setCondition, type Container } from '@berth/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { containers, leases, nodes, toleration, type Lease, type Node, type Taint } from '../kinds.js';
-import { sameTaints, taintsFor, type ReadyStatus } from './node-health.js';
+import { isNodeHealthTaint, sameTaints, stampNoExecute, taintsFor, type ReadyStatus } from './node-health.js';
 
 export const nodeLeaseNamespace = 'kube-node-lease';
+
+/** The finalizer a node agent puts on the Containers it runs (node-agent's `finalizer`; packages do not share code). */
+export const agentFinalizer = 'berth.dev/node-agent';
 
 export interface NodeLifecycleControllerOptions {
   /** A Node whose Lease is not renewed for this long is not Ready (Unknown). @default 40000 */
@@ -33,6 +38,11 @@ export interface NodeLifecycleControllerOptions {
    * one tolerates the taint for another time. @default 60000
    */
   readonly evictionTimeoutMs?: number;
+  /**
+   * How old a Container bound to a Node that does not exist must be before it is deleted (the pod GC's quarantine):
+   * a Container made with spec.nodeName may come before its Node registers. @default 40000
+   */
+  readonly orphanQuarantineMs?: number;
 }
 
 interface Caches {
@@ -53,9 +63,11 @@ export async function addNodeLifecycleController(
 ): Promise<Controller> {
   const graceMs = options.nodeMonitorGracePeriodMs ?? 40_000;
   const evictionMs = options.evictionTimeoutMs ?? 60_000;
+  const quarantineMs = options.orphanQuarantineMs ?? 40_000;
   for (const [name, v] of [
     ['nodeMonitorGracePeriodMs', graceMs],
     ['evictionTimeoutMs', evictionMs],
+    ['orphanQuarantineMs', quarantineMs],
   ] as const)
     if (!Number.isFinite(v) || v < 0) throw new InvalidOptionError(`${name} must be a number >= 0, got ${v}`);
   const caches: Caches = {
@@ -77,8 +89,15 @@ export async function addNodeLifecycleController(
       .named('node-lifecycle')
       .withOptions({ workers: 1, baseDelayMs: 100, maxDelayMs: 10_000, log: mgr.log })
       .complete((ctx, req) =>
-        reconcileNode(mgr.client, caches, recorder, health, graceMs, evictionMs, req, ctx.signal, (m, f) =>
-          ctx.log.info(m, f),
+        reconcileNode(
+          mgr.client,
+          caches,
+          recorder,
+          health,
+          { graceMs, evictionMs, quarantineMs },
+          req,
+          ctx.signal,
+          (m, f) => ctx.log.info(m, f),
         ),
       )
   );
@@ -89,8 +108,7 @@ async function reconcileNode(
   caches: Caches,
   recorder: EventRecorder,
   health: Health,
-  graceMs: number,
-  evictionMs: number,
+  { graceMs, evictionMs, quarantineMs }: { graceMs: number; evictionMs: number; quarantineMs: number },
   req: Request,
   signal: AbortSignal,
   log: (message: string, fields: Record<string, unknown>) => void,
@@ -98,7 +116,8 @@ async function reconcileNode(
   const node = caches.nodes.get(undefined, req.name) as Node | undefined;
   if (node === undefined) {
     health.delete(req.name);
-    return;
+    const due = await collectOrphans(client, caches, recorder, req.name, quarantineMs, signal, log);
+    return due === undefined ? undefined : { requeueAfterMs: Math.max(due - Date.now(), 0) + 50 };
   }
   const now = Date.now();
   const lease = caches.leases.get(nodeLeaseNamespace, req.name) as Lease | undefined;
@@ -120,7 +139,10 @@ async function reconcileNode(
     log('node not ready: lease not renewed', { node: req.name, silentMs });
     status = 'Unknown';
   }
-  const taints = taintsFor(node.spec?.taints, status, formatTime(new Date(now)));
+  const taints = stampNoExecute(
+    taintsFor(node.spec?.taints, status, formatTime(new Date(now))),
+    formatTime(new Date(now)),
+  );
   if (!sameTaints(node.spec?.taints, taints)) {
     await client.patch(
       nodes,
@@ -133,13 +155,14 @@ async function reconcileNode(
       recorder.event(nodeTarget(node), 'Normal', 'NodeReady', `Node ${req.name} status is now: NodeReady`);
   }
   // Look again when the Lease would turn stale.
-  const recheck: Result = { requeueAfterMs: Math.max(graceMs - silentMs, 0) + 250 };
-  if (status === 'True') return stale ? {} : recheck;
+  const recheck: Result = stale && status === 'True' ? {} : { requeueAfterMs: Math.max(graceMs - silentMs, 0) + 250 };
   // Renewing again but not yet Ready: the agent is back and will post its status; nothing is evicted meanwhile.
   if (!stale && status === 'Unknown') return recheck;
 
-  const due = await evict(client, caches, recorder, req.name, taints, evictionMs, now, signal);
-  return due === undefined ? recheck : { requeueAfterMs: Math.min(recheck.requeueAfterMs!, due - now + 50) };
+  const due = await evict(client, caches, recorder, req.name, taints, status !== 'True', evictionMs, now, signal);
+  if (due === undefined) return recheck;
+  const dueIn = due - now + 50;
+  return { requeueAfterMs: recheck.requeueAfterMs === undefined ? dueIn : Math.min(recheck.requeueAfterMs, dueIn) };
 }
 
 /** Ready=Unknown, as the node lifecycle controller writes it when the kubelet goes silent. */
@@ -160,8 +183,10 @@ async function markUnknown(client: ApiClient, node: Node, signal: AbortSignal): 
 }
 
 /**
- * Marks the Containers on a Node that is down not Ready and deletes those a controller owns once their time is up;
- * returns when the next one is due (ms since the epoch), if any.
+ * Marks the Containers on a Node that is down not Ready and deletes those a NoExecute taint sends away once their
+ * time is up: for the node's own health taints, those a controller owns, after `evictionMs`; for a user's taint,
+ * every one, at once. A toleration without tolerationSeconds keeps a Container, one with it gives it that long.
+ * Returns when the next one is due (ms since the epoch), if any.
  */
 async function evict(
   client: ApiClient,
@@ -169,46 +194,143 @@ async function evict(
   recorder: EventRecorder,
   nodeName: string,
   taints: readonly Taint[],
+  nodeDown: boolean,
   evictionMs: number,
   now: number,
   signal: AbortSignal,
 ): Promise<number | undefined> {
   const noExecute = taints.filter((t) => t.effect === 'NoExecute');
+  if (noExecute.length === 0 && !nodeDown) return undefined;
   let next: number | undefined;
   for (const obj of caches.containers.list()) {
     const c = asContainer(obj);
     if (c.spec.nodeName !== nodeName || c.metadata.deletionTimestamp !== undefined) continue;
-    await markNotReady(client, c, signal);
-    if (!(c.metadata.ownerReferences ?? []).some((r) => r.controller === true)) continue;
+    if (nodeDown) await markNotReady(client, c, signal);
+    const owned = (c.metadata.ownerReferences ?? []).some((r) => r.controller === true);
     // The earliest time any NoExecute taint it does not tolerate forever sends it away.
     let at: number | undefined;
+    let cause: Taint | undefined;
     for (const taint of noExecute) {
+      const health = isNodeHealthTaint(taint);
+      if (health && !owned) continue;
       const tol = toleration(c.spec.tolerations, taint);
       if (tol !== undefined && tol.tolerationSeconds === undefined) continue;
-      const wait = tol?.tolerationSeconds !== undefined ? Math.max(tol.tolerationSeconds, 0) * 1000 : evictionMs;
+      const wait =
+        tol?.tolerationSeconds !== undefined ? Math.max(tol.tolerationSeconds, 0) * 1000 : health ? evictionMs : 0;
       const added = taint.timeAdded === undefined ? now : Date.parse(taint.timeAdded);
-      at = Math.min(at ?? Number.POSITIVE_INFINITY, added + wait);
+      if (at === undefined || added + wait < at) {
+        at = added + wait;
+        cause = taint;
+      }
     }
     if (at === undefined) continue;
     if (at > now) {
       next = Math.min(next ?? at, at);
       continue;
     }
-    try {
-      await client.delete(containers, c.metadata.namespace, c.metadata.name ?? '', {
-        preconditionUid: c.metadata.uid ?? '',
-        signal,
-      });
-    } catch (err) {
-      if (apiStatusCode(err) !== 404 && apiStatusCode(err) !== 409) throw err;
-      continue;
-    }
+    if (!(await deleteContainer(client, c, signal))) continue;
+    const why =
+      cause !== undefined && !isNodeHealthTaint(cause)
+        ? `node ${nodeName} has the taint {${cause.key}: ${cause.value ?? ''}} it does not tolerate`
+        : `node ${nodeName} is not ready`;
     recorder.event(
       containerTarget(c),
       'Normal',
       'TaintManagerEviction',
-      `Marking for deletion Container ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: node ${nodeName} is not ready`,
+      `Marking for deletion Container ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: ${why}`,
     );
+  }
+  return next;
+}
+
+/** Deletes `c` (that copy, by uid); false when it was gone or replaced meanwhile. */
+async function deleteContainer(client: ApiClient, c: Container, signal: AbortSignal): Promise<boolean> {
+  try {
+    await client.delete(containers, c.metadata.namespace, c.metadata.name ?? '', {
+      preconditionUid: c.metadata.uid ?? '',
+      signal,
+    });
+    return true;
+  } catch (err) {
+    if (apiStatusCode(err) !== 404 && apiStatusCode(err) !== 409) throw err;
+    return false;
+  }
+}
+
+/**
+ * The pod GC's orphan sweep: Containers bound to a Node that no longer exists are deleted, and the agent's
+ * finalizer taken off them (no agent is left to run it), so their controller makes new ones on the nodes there are.
+ * The Node's absence is checked against the API server, not the cache: a Node just made may not be cached yet; a
+ * Container younger than `quarantineMs` waits (its Node may be about to register). Returns when the next is due.
+ */
+async function collectOrphans(
+  client: ApiClient,
+  caches: Caches,
+  recorder: EventRecorder,
+  nodeName: string,
+  quarantineMs: number,
+  signal: AbortSignal,
+  log: (message: string, fields: Record<string, unknown>) => void,
+): Promise<number | undefined> {
+  const orphans = caches.containers
+    .list()
+    .map(asContainer)
+    .filter((c) => c.spec.nodeName === nodeName);
+  if (orphans.length === 0) return undefined;
+  try {
+    await client.get(nodes, undefined, nodeName, signal);
+    return undefined; // there after all: its own event brings it here
+  } catch (err) {
+    if (apiStatusCode(err) !== 404) throw err;
+  }
+  const now = Date.now();
+  let next: number | undefined;
+  for (const c of orphans) {
+    const ripe = (Date.parse(c.metadata.creationTimestamp ?? '') || 0) + quarantineMs;
+    if (ripe > now) {
+      next = Math.min(next ?? ripe, ripe);
+      continue;
+    }
+    const name = c.metadata.name ?? '';
+    if (c.metadata.deletionTimestamp === undefined) {
+      if (!(await deleteContainer(client, c, signal))) continue;
+      recorder.event(
+        containerTarget(c),
+        'Normal',
+        'NodeDeleted',
+        `Deleting Container ${c.metadata.namespace ?? ''}/${name}: node ${nodeName} no longer exists`,
+      );
+      log('deleted container of a deleted node', {
+        container: `${c.metadata.namespace ?? ''}/${name}`,
+        node: nodeName,
+      });
+    }
+    let latest: Container;
+    try {
+      latest = asContainer(await client.get<KubernetesObject>(containers, c.metadata.namespace, name, signal));
+    } catch (err) {
+      if (apiStatusCode(err) === 404) continue;
+      throw err;
+    }
+    const finalizers = latest.metadata.finalizers ?? [];
+    if (latest.metadata.uid !== c.metadata.uid || !finalizers.includes(agentFinalizer)) continue;
+    try {
+      await client.patch(
+        containers,
+        latest.metadata.namespace,
+        name,
+        {
+          metadata: {
+            resourceVersion: latest.metadata.resourceVersion,
+            finalizers: finalizers.filter((f) => f !== agentFinalizer),
+          },
+        },
+        { signal },
+      );
+    } catch (err) {
+      // Moved on meanwhile: its update brings the node's key back here.
+      if (apiStatusCode(err) !== 404 && apiStatusCode(err) !== 409) throw err;
+    }
   }
   return next;
 }

@@ -2,13 +2,16 @@
 // agents write them (short periods): a Node whose Lease stops being renewed turns Ready=Unknown (kubectl: NotReady)
 // and gets the unreachable taints; its Containers turn not Ready; after the eviction timeout those a controller
 // owns are deleted, while a bare one and one that tolerates the taint stay; when the Lease moves again and the
-// agent posts Ready, the taints go.
+// agent posts Ready, the taints go. A user's NoExecute taint evicts what does not tolerate it (at once, or after its
+// tolerationSeconds); a deleted Node's Containers are deleted, its agent's finalizer with them.
 import t from 'tap';
 import { eventually, request, startTestServer } from '@berth/testkit';
 
 const ts = await startTestServer({
   // A grace period of many heartbeats, so a loaded machine that delays a few does not make the live node look lost.
-  controllers: { nodeLifecycle: { nodeMonitorGracePeriodMs: 5_000, evictionTimeoutMs: 1_500 } },
+  controllers: {
+    nodeLifecycle: { nodeMonitorGracePeriodMs: 5_000, evictionTimeoutMs: 1_500, orphanQuarantineMs: 1_000 },
+  },
 });
 t.teardown(() => ts.close());
 
@@ -136,4 +139,94 @@ t.test('the node comes back: its agent renews and posts Ready, the taints go', a
   );
   t.equal(readyOf(await getNode('lost')), 'True');
   t.ok(await exists('bare-lost'), 'the bare Container is still there for the agent to run again');
+});
+
+const eventOn = (name: string, pattern: RegExp) =>
+  eventually(async () => {
+    const events = await ts.kubectl(['get', 'events', '--field-selector', `involvedObject.name=${name}`]);
+    return pattern.test(events.stdout);
+  });
+
+t.test("a user's NoExecute taint evicts what does not tolerate it, at once or after tolerationSeconds", async (t) => {
+  await container('taint-bare', 'alive', {}, false);
+  await container('taint-forever', 'alive', {
+    tolerations: [{ key: 'maintenance', operator: 'Exists', effect: 'NoExecute' }],
+  });
+  await container('taint-brief', 'alive', {
+    tolerations: [{ key: 'maintenance', operator: 'Equal', value: 'now', effect: 'NoExecute', tolerationSeconds: 2 }],
+  });
+  const taint = (effect: string) => ({ key: 'maintenance', value: 'now', effect });
+  const res = await request(ts, 'PATCH', '/api/v1/nodes/alive', merge({ spec: { taints: [taint('NoExecute')] } }));
+  t.equal(res.status, 200, 'tainted');
+  const taintedAt = Date.now();
+  t.ok(await eventually(async () => !(await exists('taint-bare')), 10_000), 'a bare Container goes at once');
+  t.ok(!(await exists('replica-alive')), 'an owned one too');
+  t.ok(await exists('taint-brief'), 'one tolerating it for 2 s is still there');
+  t.ok(await eventually(async () => !(await exists('taint-brief')), 10_000), '…and goes after its tolerationSeconds');
+  // timeAdded has a second's precision (RFC 3339, as Kubernetes'): up to a second early.
+  t.ok(Date.now() - taintedAt >= 1_000, `not before (${Date.now() - taintedAt} ms after the taint)`);
+  t.ok(await exists('taint-forever'), 'one tolerating it without a time stays');
+  const stamped = (await getNode('alive')).spec?.taints?.[0] as { timeAdded?: string } | undefined;
+  t.ok(stamped?.timeAdded !== undefined, 'the taint got a timeAdded, the start of every tolerationSeconds');
+  t.equal(readyOf(await getNode('alive')), 'True', 'the node stays Ready');
+  t.ok(
+    await eventOn(
+      'taint-bare',
+      /TaintManagerEviction\s+.*node alive has the taint \{maintenance: now\} it does not tolerate/,
+    ),
+    'an Event says which taint',
+  );
+  // NoSchedule evicts nothing. To know the controller has looked, a NoExecute taint only a marker does not
+  // tolerate sits beside it: once the marker is gone, what the NoSchedule taint would have done is done. (The
+  // Container tolerates the NoExecute maintenance taint too, which the cache may still show as it arrives; its
+  // tolerations say nothing of a NoSchedule one.)
+  await container(
+    'taint-schedule-only',
+    'alive',
+    {
+      tolerations: [
+        { key: 'probe', operator: 'Exists', effect: 'NoExecute' },
+        { key: 'maintenance', operator: 'Exists', effect: 'NoExecute' },
+      ],
+    },
+    false,
+  );
+  await container('taint-marker', 'alive', {}, false);
+  await request(
+    ts,
+    'PATCH',
+    '/api/v1/nodes/alive',
+    merge({ spec: { taints: [taint('NoSchedule'), { key: 'probe', effect: 'NoExecute' }] } }),
+  );
+  t.ok(await eventually(async () => !(await exists('taint-marker')), 10_000), 'the marker is evicted');
+  t.ok(await exists('taint-schedule-only'), 'a NoSchedule taint leaves what runs');
+  await request(ts, 'PATCH', '/api/v1/nodes/alive', merge({ spec: { taints: null } }));
+});
+
+t.test("a deleted Node's Containers are deleted with it, its agent's finalizer too", async (t) => {
+  await addNode('gone');
+  await post(containers, {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: { name: 'gone-running', finalizers: ['berth.dev/node-agent', 'example.com/keep'] },
+    spec: { image: 'busybox', nodeName: 'gone' },
+  });
+  await container('gone-replica', 'gone');
+  await container('stays', 'alive', {}, false);
+  const del = await ts.kubectl(['delete', 'node', 'gone']);
+  t.equal(del.code, 0, del.stderr);
+  t.ok(await eventually(async () => !(await exists('gone-replica')), 10_000), 'the replica is deleted');
+  t.ok(
+    await eventually(async () => {
+      const c = (await request(ts, 'GET', `${containers}/gone-running`)).json<{
+        metadata: { deletionTimestamp?: string; finalizers?: string[] };
+      }>();
+      return c.metadata.deletionTimestamp !== undefined && c.metadata.finalizers?.join() === 'example.com/keep';
+    }, 10_000),
+    "deleting, the agent's finalizer removed, another's kept",
+  );
+  t.ok(await eventOn('gone-replica', /NodeDeleted\s+.*node gone no longer exists/), 'an Event says why');
+  t.ok(await exists('stays'), 'Containers of other nodes stay');
+  await request(ts, 'PATCH', `${containers}/gone-running`, merge({ metadata: { finalizers: null } }));
+  t.ok(await eventually(async () => !(await exists('gone-running'))), 'gone once its last finalizer is');
 });
