@@ -49,6 +49,7 @@ export { LeaderElector, type LeaderElectionOptions } from './leader-election/lea
 export {
   ApiCallError,
   apiStatusCode,
+  checkNumber,
   ControllerRuntimeError,
   InvalidOptionError,
   isAlreadyExists,

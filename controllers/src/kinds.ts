@@ -27,6 +27,10 @@ export const leases: Resource = {
   namespaced: true,
 };
 
+/** An informer's copy may lack apiVersion and kind; an Event's involvedObject needs them. */
+export const containerEventTarget = (c: Container): KubernetesObject =>
+  ({ ...c, apiVersion: 'berth.dev/v1alpha1', kind: 'Container' }) as unknown as KubernetesObject;
+
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
 export interface Taint {

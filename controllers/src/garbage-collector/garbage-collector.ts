@@ -4,7 +4,7 @@
 // of every kind share one queue, keyed by uid. After a restart the first lists show the dependents of owners
 // deleted meanwhile, which it then collects like any other.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Controller, InvalidOptionError, type Manager, type Resource, type Runnable } from '@berth/controller-runtime';
+import { Controller, type Manager, type Resource, type Runnable, checkNumber } from '@berth/controller-runtime';
 import { collect, type Collector } from './collector.js';
 import { DependencyGraph } from './dependency-graph.js';
 import { monitoredResources } from './monitored-resources.js';
@@ -21,12 +21,8 @@ export interface GarbageCollectorOptions {
 
 /** Adds the garbage collector to `mgr` (before or after it starts); resolves once its first discovery is read. */
 export async function addGarbageCollector(mgr: Manager, options: GarbageCollectorOptions = {}): Promise<Controller> {
-  const resyncPeriodMs = options.resyncPeriodMs ?? 30_000;
-  const workers = options.workers ?? 4;
-  if (!Number.isFinite(resyncPeriodMs) || resyncPeriodMs <= 0)
-    throw new InvalidOptionError(`resyncPeriodMs must be a number > 0, got ${resyncPeriodMs}`);
-  if (!Number.isInteger(workers) || workers <= 0)
-    throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
+  const resyncPeriodMs = checkNumber('resyncPeriodMs', options.resyncPeriodMs ?? 30_000, { positive: true });
+  const workers = checkNumber('workers', options.workers ?? 4, { integer: true, positive: true });
   let gc: Collector | undefined;
   const controller = new Controller({
     name: 'garbage-collector',

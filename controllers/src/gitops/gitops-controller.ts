@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  InvalidOptionError,
   newControllerManagedBy,
   type Controller,
   type Manager,
   type Request,
+  checkNumber,
 } from '@berth/controller-runtime';
 import { gitRepositories, syncs, type GitRepositoryObject, type SyncObject } from './kinds.js';
 import { WebhookReceiver, type WebhookReceiverOptions } from './receiver/webhook-receiver.js';
@@ -40,14 +40,12 @@ export async function addGitOpsController(
   mgr: Manager,
   options: GitOpsControllerOptions = {},
 ): Promise<GitOpsControllers> {
-  const maxArtifactBytes = options.maxArtifactBytes ?? 50 * 1024 * 1024;
-  const workers = options.workers ?? 2;
-  if (!Number.isInteger(maxArtifactBytes) || maxArtifactBytes <= 0)
-    throw new InvalidOptionError(`maxArtifactBytes must be an integer > 0, got ${maxArtifactBytes}`);
-  if (!Number.isInteger(workers) || workers <= 0)
-    throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
-  if (options.receiver !== undefined && (!Number.isInteger(options.receiver.port) || options.receiver.port < 0))
-    throw new InvalidOptionError(`receiver.port must be an integer >= 0, got ${options.receiver.port}`);
+  const maxArtifactBytes = checkNumber('maxArtifactBytes', options.maxArtifactBytes ?? 50 * 1024 * 1024, {
+    integer: true,
+    positive: true,
+  });
+  const workers = checkNumber('workers', options.workers ?? 2, { integer: true, positive: true });
+  if (options.receiver !== undefined) checkNumber('receiver.port', options.receiver.port, { integer: true, min: 0 });
   // Created on the first fetch, so a manager that never sees a GitRepository leaves nothing on disk.
   const dataDir = options.dataDir ?? join(tmpdir(), `berth-gitops-${process.pid}-${randomBytes(4).toString('hex')}`);
   const client = mgr.client;

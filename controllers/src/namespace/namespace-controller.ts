@@ -3,7 +3,6 @@
 // again while objects held by finalizers remain, and last removes its `kubernetes` token from spec.finalizers
 // through the finalize subresource; the API server deletes the Namespace once no finalizer of either list is left.
 import {
-  InvalidOptionError,
   isNotFound,
   newControllerManagedBy,
   resourcePath,
@@ -15,6 +14,7 @@ import {
   type Resource,
   type Result,
   type SharedInformer,
+  checkNumber,
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { deleteContent } from './content-deleter.js';
@@ -49,12 +49,10 @@ export async function addNamespaceController(
   mgr: Manager,
   options: NamespaceControllerOptions = {},
 ): Promise<Controller> {
-  const requeueMs = options.contentRemainingRequeueMs ?? 1000;
-  const workers = options.workers ?? 2;
-  if (!Number.isFinite(requeueMs) || requeueMs <= 0)
-    throw new InvalidOptionError(`contentRemainingRequeueMs must be a number > 0, got ${requeueMs}`);
-  if (!Number.isInteger(workers) || workers <= 0)
-    throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
+  const requeueMs = checkNumber('contentRemainingRequeueMs', options.contentRemainingRequeueMs ?? 1000, {
+    positive: true,
+  });
+  const workers = checkNumber('workers', options.workers ?? 2, { integer: true, positive: true });
   const client = mgr.client;
   // The informer for() watches, shared: it tells which namespaces are terminating without a request each.
   const cache = await mgr.cache.informerFor<Namespace>(namespaces);

@@ -9,7 +9,6 @@
 // tolerate it, at once or after its tolerationSeconds, as the taint manager does. A deleted Node's Containers are
 // deleted with it (its agent's finalizer too, since no agent is left to remove it), so replicas are made elsewhere.
 import {
-  InvalidOptionError,
   apiStatusCode,
   newControllerManagedBy,
   type ApiClient,
@@ -19,10 +18,20 @@ import {
   type Request,
   type Result,
   type SharedInformer,
+  checkNumber,
 } from '@berth/controller-runtime';
 import { formatTime, setCondition, type Container } from '@berth/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { containers, leases, nodes, toleration, type Lease, type Node, type Taint } from '../kinds.js';
+import {
+  containerEventTarget,
+  containers,
+  leases,
+  nodes,
+  toleration,
+  type Lease,
+  type Node,
+  type Taint,
+} from '../kinds.js';
 import { isNodeHealthTaint, sameTaints, stampNoExecute, taintsFor, type ReadyStatus } from './node-health.js';
 
 export const nodeLeaseNamespace = 'kube-node-lease';
@@ -61,15 +70,9 @@ export async function addNodeLifecycleController(
   mgr: Manager,
   options: NodeLifecycleControllerOptions = {},
 ): Promise<Controller> {
-  const graceMs = options.nodeMonitorGracePeriodMs ?? 40_000;
-  const evictionMs = options.evictionTimeoutMs ?? 60_000;
-  const quarantineMs = options.orphanQuarantineMs ?? 40_000;
-  for (const [name, v] of [
-    ['nodeMonitorGracePeriodMs', graceMs],
-    ['evictionTimeoutMs', evictionMs],
-    ['orphanQuarantineMs', quarantineMs],
-  ] as const)
-    if (!Number.isFinite(v) || v < 0) throw new InvalidOptionError(`${name} must be a number >= 0, got ${v}`);
+  const graceMs = checkNumber('nodeMonitorGracePeriodMs', options.nodeMonitorGracePeriodMs ?? 40_000, { min: 0 });
+  const evictionMs = checkNumber('evictionTimeoutMs', options.evictionTimeoutMs ?? 60_000, { min: 0 });
+  const quarantineMs = checkNumber('orphanQuarantineMs', options.orphanQuarantineMs ?? 40_000, { min: 0 });
   const caches: Caches = {
     nodes: await mgr.cache.informerFor(nodes),
     leases: await mgr.cache.informerFor(leases, { namespace: nodeLeaseNamespace }),
@@ -234,7 +237,7 @@ async function evict(
         ? `node ${nodeName} has the taint {${cause.key}: ${cause.value ?? ''}} it does not tolerate`
         : `node ${nodeName} is not ready`;
     recorder.event(
-      containerTarget(c),
+      containerEventTarget(c),
       'Normal',
       'TaintManagerEviction',
       `Marking for deletion Container ${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}: ${why}`,
@@ -295,7 +298,7 @@ async function collectOrphans(
     if (c.metadata.deletionTimestamp === undefined) {
       if (!(await deleteContainer(client, c, signal))) continue;
       recorder.event(
-        containerTarget(c),
+        containerEventTarget(c),
         'Normal',
         'NodeDeleted',
         `Deleting Container ${c.metadata.namespace ?? ''}/${name}: node ${nodeName} no longer exists`,
@@ -359,5 +362,3 @@ async function markNotReady(client: ApiClient, c: Container, signal: AbortSignal
 }
 
 const nodeTarget = (n: Node): KubernetesObject => ({ ...n, apiVersion: 'v1', kind: 'Node' });
-const containerTarget = (c: Container): KubernetesObject =>
-  ({ ...c, apiVersion: 'berth.dev/v1alpha1', kind: 'Container' }) as unknown as KubernetesObject;

@@ -5,7 +5,6 @@
 // Scheduled=False condition and a FailedScheduling Event, and tries again when Nodes, Volumes or capacity change.
 import {
   ApiClient,
-  InvalidOptionError,
   apiStatusCode,
   newControllerManagedBy,
   resourcePath,
@@ -15,10 +14,11 @@ import {
   type Request,
   type Result,
   type SharedInformer,
+  checkNumber,
 } from '@berth/controller-runtime';
 import { setCondition, type Condition, type Container, type Volume } from '@berth/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { containers, nodes, volumes, type Node } from '../kinds.js';
+import { containerEventTarget, containers, nodes, volumes, type Node } from '../kinds.js';
 import { unfitReasons, unschedulableMessage } from './node-fit.js';
 import { pickNode, type Candidate } from './node-score.js';
 
@@ -46,9 +46,7 @@ const volumeNode = (v: Volume) => (v.spec?.nodeName || v.status?.nodeName) ?? un
 
 /** Adds the scheduler to `mgr`. */
 export async function addSchedulerController(mgr: Manager, options: SchedulerOptions = {}): Promise<Controller> {
-  const retryMs = options.retryUnschedulableMs ?? 30_000;
-  if (!Number.isFinite(retryMs) || retryMs <= 0)
-    throw new InvalidOptionError(`retryUnschedulableMs must be a number > 0, got ${retryMs}`);
+  const retryMs = checkNumber('retryUnschedulableMs', options.retryUnschedulableMs ?? 30_000, { positive: true });
   const caches: Caches = {
     containers: await mgr.cache.informerFor(containers),
     nodes: await mgr.cache.informerFor(nodes),
@@ -195,7 +193,7 @@ async function schedule(
   }
   log('bound', { container: `${namespace}/${c.metadata.name ?? ''}`, node: nodeName });
   recorder.event(
-    eventTarget(c),
+    containerEventTarget(c),
     'Normal',
     'Scheduled',
     `Successfully assigned ${namespace}/${c.metadata.name ?? ''} to ${nodeName}`,
@@ -234,7 +232,7 @@ async function unschedulable(
     { type: 'Scheduled', status: 'False', reason: 'Unschedulable', message },
     signal,
   );
-  if (changed) recorder.event(eventTarget(c), 'Warning', 'FailedScheduling', message);
+  if (changed) recorder.event(containerEventTarget(c), 'Warning', 'FailedScheduling', message);
   return { requeueAfterMs: retryMs };
 }
 
@@ -259,7 +257,3 @@ async function writeScheduled(
   );
   return true;
 }
-
-/** Informer copies may lack apiVersion and kind; an Event's involvedObject needs them. */
-const eventTarget = (c: Container): KubernetesObject =>
-  ({ ...c, apiVersion: 'berth.dev/v1alpha1', kind: 'Container' }) as unknown as KubernetesObject;

@@ -2,16 +2,10 @@
 // controls the Containers whose controller reference names it and whose labels still match its selector; it adopts
 // matching Containers that have no controller, and releases (orphans) those it controls that no longer match.
 import { matchesLabels, type Container, type ParsedLabelSelector, type Service } from '@berth/api';
-import { isNotFound, type ApiClient, type Resource } from '@berth/controller-runtime';
+import { isNotFound, type ApiClient } from '@berth/controller-runtime';
 import { controllerRefFor, controllerRefOf, isControlledBy } from './replicas.js';
 
-export const containers: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'containers',
-  kind: 'Container',
-  namespaced: true,
-};
+import { containers } from '../kinds.js';
 
 export interface Claimed {
   /** The Containers this Service controls after the claim. */

@@ -13,7 +13,6 @@ import {
   type Service,
 } from '@berth/api';
 import {
-  InvalidOptionError,
   isAlreadyExists,
   isNotFound,
   newControllerManagedBy,
@@ -27,10 +26,12 @@ import {
   type Resource,
   type Result,
   type SharedInformer,
+  checkNumber,
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { waitForCache } from './cache-sync.js';
-import { claimContainers, containers } from './claim.js';
+import { containers } from '../kinds.js';
+import { claimContainers } from './claim.js';
 import { ServiceControllerError } from './errors.js';
 import { revisionAnnotation, rollbackAnnotation, templateHashLabel } from './labels.js';
 import {
@@ -88,12 +89,8 @@ const kube = (o: object) => o as unknown as KubernetesObject;
 
 /** Adds the service controller to `mgr`. */
 export async function addServiceController(mgr: Manager, options: ServiceControllerOptions = {}): Promise<Controller> {
-  const workers = options.workers ?? 4;
-  const createBurst = options.createBurst ?? 16;
-  if (!Number.isInteger(workers) || workers <= 0)
-    throw new InvalidOptionError(`workers must be an integer > 0, got ${workers}`);
-  if (!Number.isInteger(createBurst) || createBurst <= 0)
-    throw new InvalidOptionError(`createBurst must be an integer > 0, got ${createBurst}`);
+  const workers = checkNumber('workers', options.workers ?? 4, { integer: true, positive: true });
+  const createBurst = checkNumber('createBurst', options.createBurst ?? 16, { integer: true, positive: true });
   const deps: Deps = {
     client: mgr.client,
     services: await mgr.cache.informerFor(services),
