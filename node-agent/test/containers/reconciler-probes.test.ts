@@ -2,40 +2,17 @@
 // running container Running with Ready=False and the probe's words; a liveness kill stops it with kubelet's Killing
 // Event and restartPolicy decides (a counted restart after back-off, or Failed with Never); the probes of a run
 // are dropped when it ends.
-import { pino } from 'pino';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { silentLogger, type ReconcileContext } from '@berth/controller-runtime';
-import { ContainerReconciler } from '../../src/containers/reconciler.js';
-import { ImagePolicy } from '../../src/containers/image-policy.js';
 import type { ProbeVerdict } from '../../src/probes/prober.js';
-import { FakeApi, FakeEvents, FakeImages, FakeRuntime, FakeSnapshotter } from './fakes.js';
-
-const nodeName = 'node-a';
-const ctx: ReconcileContext = { signal: new AbortController().signal, log: silentLogger, controller: 'container' };
+import { nodeName, setUpReconciler } from './reconciler-fixture.js';
 
 function setUp(t: { teardown(fn: () => unknown): void }) {
-  const api = new FakeApi();
-  const runtime = new FakeRuntime();
-  t.teardown(() => runtime.host.shutdown());
-  const events = new FakeEvents();
   const verdicts = new Map<string, ProbeVerdict>();
   const synced: string[] = [];
   const removed: string[] = [];
   const order: string[] = [];
-  const reconciler = new ContainerReconciler({
-    nodeName,
-    adoptUnbound: false,
-    api,
-    cache: api,
-    runtime,
-    snapshots: new FakeSnapshotter(),
-    images: new ImagePolicy(new FakeImages()),
-    events,
-    exits: { watch: () => undefined, unwatch: () => undefined },
-    restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
-    backoffResetMs: 600_000,
-    pollIntervalMs: 10_000,
+  const { api, runtime, events, settle } = setUpReconciler(t, {
     beforeStop: async (c) => {
       order.push(
         `beforeStop ${c.metadata.name ?? ''} (stops so far: ${runtime.calls.filter((x) => x.startsWith('stop')).length})`,
@@ -46,15 +23,7 @@ function setUp(t: { teardown(fn: () => unknown): void }) {
       verdict: (id) => verdicts.get(id) ?? { started: true, ready: true },
       remove: (id) => void removed.push(id),
     },
-    logger: pino({ level: 'silent' }),
   });
-  const settle = async (name: string) => {
-    for (let i = 0; i < 10; i++) {
-      const before = api.writes.length + runtime.calls.length;
-      await reconciler.reconcile(ctx, { namespace: 'default', name });
-      if (api.writes.length + runtime.calls.length === before) return;
-    }
-  };
   const get = (name: string): Container => api.get('default', name) as Container;
   return { api, runtime, events, verdicts, synced, removed, order, settle, get };
 }

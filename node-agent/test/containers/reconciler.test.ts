@@ -5,54 +5,24 @@
 import { pino } from 'pino';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { silentLogger, type ReconcileContext, type Result } from '@berth/controller-runtime';
 import { ContainerReconciler, finalizer } from '../../src/containers/reconciler.js';
 import { ImagePolicy } from '../../src/containers/image-policy.js';
 import { BackOffError } from '../../src/containers/errors.js';
 import { RuntimeError } from '../../src/runtime/errors.js';
 import { NetworkDns } from '../../src/network/dns-server.js';
 import type { Networks } from '../../src/network/network.js';
-import { FakeApi, FakeEvents, FakeImages, FakeRuntime, FakeSnapshotter } from './fakes.js';
+import type { FakeApi } from './fakes.js';
+import { ctx, nodeName, setUpReconciler } from './reconciler-fixture.js';
 
-const nodeName = 'node-a';
-const ctx: ReconcileContext = { signal: new AbortController().signal, log: silentLogger, controller: 'container' };
 const req = (name: string) => ({ namespace: 'default', name });
 
 function setUp(t: { teardown(fn: () => unknown): void }, options: { adoptUnbound?: boolean } = {}) {
-  const api = new FakeApi();
-  const runtime = new FakeRuntime();
-  // No fake process outlives its test.
-  t.teardown(() => runtime.host.shutdown());
-  const snapshots = new FakeSnapshotter();
-  const images = new FakeImages();
-  const events = new FakeEvents();
   const watched = new Set<string>();
-  const reconciler = new ContainerReconciler({
-    nodeName,
+  const fixture = setUpReconciler(t, {
     adoptUnbound: options.adoptUnbound === true,
-    api,
-    cache: api,
-    runtime,
-    snapshots,
-    images: new ImagePolicy(images),
-    events,
     exits: { watch: (id) => watched.add(id), unwatch: (id) => watched.delete(id) },
-    restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
-    backoffResetMs: 600_000,
-    pollIntervalMs: 10_000,
-    logger: pino({ level: 'silent' }),
   });
-  /** Reconciles until a run changes nothing more (as the queue would, fed by the watch), at most 10 times. */
-  const settle = async (name: string): Promise<Result> => {
-    let result: Result = {};
-    for (let i = 0; i < 10; i++) {
-      const before = api.writes.length + runtime.calls.length;
-      result = await reconciler.reconcile(ctx, req(name));
-      if (api.writes.length + runtime.calls.length === before) return result;
-    }
-    return result;
-  };
-  return { api, runtime, snapshots, images, events, watched, reconciler, settle };
+  return { ...fixture, watched };
 }
 
 const get = (api: FakeApi, name: string): Container => {
@@ -309,10 +279,6 @@ t.test('a failed start leaves no exit watch behind: the retry watches the new co
 t.test(
   'a name server that cannot listen on the gateway is a network error in status, and nothing half-made stays',
   async (t) => {
-    const api = new FakeApi();
-    const runtime = new FakeRuntime();
-    t.teardown(() => runtime.host.shutdown());
-    const events = new FakeEvents();
     const detached: string[] = [];
     // 192.0.2.1 (TEST-NET-1) is no address of this host: binding it fails as a gateway held elsewhere would.
     const networks: Networks = {
@@ -331,26 +297,13 @@ t.test(
     };
     const dns = new NetworkDns(() => undefined);
     t.teardown(() => dns.close());
-    const reconciler = new ContainerReconciler({
-      nodeName,
-      adoptUnbound: false,
-      api,
-      cache: api,
-      runtime,
-      snapshots: new FakeSnapshotter(),
-      images: new ImagePolicy(new FakeImages()),
-      events,
-      exits: { watch: () => undefined, unwatch: () => undefined },
+    const { api, runtime, reconciler } = setUpReconciler(t, {
       networking: {
         networks,
         defaultNetwork: { name: 'berth', bridge: 'berth-test0', subnet: '192.0.2.0/24' },
         resolve: async () => undefined,
         dns,
       },
-      restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
-      backoffResetMs: 600_000,
-      pollIntervalMs: 10_000,
-      logger: pino({ level: 'silent' }),
     });
     const c = api.add('dns', { nodeName, command: ['sleep', '3600'] });
     const uid = c.metadata.uid ?? '';
