@@ -16,6 +16,7 @@ import {
   type Logger as RuntimeLogger,
 } from '@berth/controller-runtime';
 import type { Container, Network, Service, Volume } from '@berth/api';
+import { parseIpv4 } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
@@ -25,7 +26,7 @@ import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
 import { NetworkDns } from '../network/dns-server.js';
 import { NetworkReconciler, networkKey } from '../network/network-reconciler.js';
-import { definitionOf } from '../network/user-networks.js';
+import { cidrRange, definitionOf } from '../network/user-networks.js';
 import { ConmonRuntime } from '../runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { StreamingServer } from '../streaming/streaming.js';
@@ -523,11 +524,20 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     // rest is adopted by reconcile. The manager starts its runnables in order.
     await manager.add({ start: async () => void (await reconciler.sweepOrphans()), stop: async () => undefined });
     // Name servers of the networks the adopted containers are on (they live in this process, not with conmon).
+    const recordedNetworks = await networks.networks();
     for (const id of await networks.list()) {
       for (const a of (await networks.get(id))?.addresses ?? []) {
+        // Keyed as the reconciler keys it: the network's id, found by the subnet the address is in (subnets on one
+        // node never overlap).
+        const ip = parseIpv4(a.ip) ?? -1;
+        const key =
+          recordedNetworks.find((r) => {
+            const range = r.name === a.network ? cidrRange(r.subnet) : undefined;
+            return range !== undefined && ip >= range[0] && ip <= range[1];
+          })?.id ?? a.network;
         if (a.gateway !== undefined)
           await dns
-            .ensure(a.network, a.gateway)
+            .ensure(key, a.gateway)
             .catch((err: unknown) =>
               logger.warn({ err: (err as Error).message, network: a.network }, 'name server could not start'),
             );

@@ -1,6 +1,17 @@
 // The names a Container answers to on a network (its name, its aliases), and a Service's name (its Ready
-// replicas' addresses, headless style), for the network's name server.
+// replicas' addresses, headless style), for the network's name server. A network is named by its key, the id of
+// its definition: the default network's name (every namespace is on it), or `namespace_name` for a user Network,
+// so two namespaces' Networks of one name are two networks here too.
 import { isConditionTrue, labelSelectorFromMeta, matchesLabels, type Container, type Service } from '@berth/api';
+
+/** Whether `address` (one of `c`'s status.ips) is on the network whose key is `key`. */
+function onNetwork(c: Container, address: { network?: string }, key: string): boolean {
+  // Names and namespaces never contain '_': a user Network's key never equals a network name.
+  return address.network === key || `${c.metadata.namespace ?? ''}_${address.network ?? ''}` === key;
+}
+
+/** The network's name in a Container's spec.networks: the key without its namespace. */
+const nameOf = (key: string) => key.slice(key.indexOf('_') + 1);
 
 /**
  * What `name` resolves to on `network` for the member at `client`: Containers on that network by name or alias,
@@ -12,18 +23,19 @@ export function containerAddresses(
   name: string,
   client: string,
 ): string[] | undefined {
-  const asker = all.find((c) => c.status?.ips?.some((a) => a.ip === client && a.network === network));
+  const asker = all.find((c) => c.status?.ips?.some((a) => a.ip === client && onNetwork(c, a, network)));
   const out: string[] = [];
   for (const c of all) {
     const ns = c.metadata.namespace ?? '';
-    const names = [c.metadata.name ?? '', ...(c.spec.networks?.find((n) => n.name === network)?.aliases ?? [])].map(
-      (n) => n.toLowerCase(),
-    );
+    const names = [
+      c.metadata.name ?? '',
+      ...(c.spec.networks?.find((n) => n.name === nameOf(network))?.aliases ?? []),
+    ].map((n) => n.toLowerCase());
     const matches =
       (names.includes(name) && asker !== undefined && asker.metadata.namespace === ns) ||
       names.some((n) => `${n}.${ns}` === name);
     if (!matches) continue;
-    for (const a of c.status?.ips ?? []) if (a.network === network) out.push(a.ip);
+    for (const a of c.status?.ips ?? []) if (onNetwork(c, a, network)) out.push(a.ip);
   }
   return out.length > 0 ? out : undefined;
 }
@@ -60,7 +72,7 @@ function readyReplicas(
   name: string,
   client: string,
 ): { service: Service; replicas: Replica[] } | undefined {
-  const asker = all.find((c) => c.status?.ips?.some((a) => a.ip === client && a.network === network));
+  const asker = all.find((c) => c.status?.ips?.some((a) => a.ip === client && onNetwork(c, a, network)));
   for (const svc of services) {
     const ns = svc.metadata.namespace ?? '';
     const svcName = (svc.metadata.name ?? '').toLowerCase();
@@ -73,7 +85,7 @@ function readyReplicas(
     for (const c of all) {
       if (c.metadata.namespace !== ns || c.metadata.deletionTimestamp !== undefined) continue;
       if (!matchesLabels(selector, c.metadata.labels) || !isConditionTrue(c.status?.conditions, 'Ready')) continue;
-      const ips = (c.status?.ips ?? []).filter((a) => a.network === network).map((a) => a.ip);
+      const ips = (c.status?.ips ?? []).filter((a) => onNetwork(c, a, network)).map((a) => a.ip);
       if (ips.length > 0) replicas.push({ container: c, ips });
     }
     return { service: svc, replicas };
@@ -114,6 +126,6 @@ export function serviceRecords(
 
 /** The name (`name.namespace`, which resolves back from anywhere on the network) of the member at `ip`, for PTR. */
 export function containerNameAt(all: readonly Container[], network: string, ip: string): string | undefined {
-  const c = all.find((x) => x.status?.ips?.some((a) => a.ip === ip && a.network === network));
+  const c = all.find((x) => x.status?.ips?.some((a) => a.ip === ip && onNetwork(x, a, network)));
   return c === undefined ? undefined : `${c.metadata.name ?? ''}.${c.metadata.namespace ?? ''}`;
 }

@@ -578,7 +578,8 @@ export class ContainerReconciler implements Reconciler {
           const def = plan.request.networks.find((d) => d.name === a.network);
           if (a.gateway === undefined || def?.dns === false) continue;
           // A NetworkError, so the failure reaches status and the half-made container and attachment are undone.
-          await n.dns?.ensure(a.network, a.gateway, def?.dnsUpstreams ?? []).catch((err: unknown) => {
+          // Keyed by the definition's id (namespace_name for a user Network): names repeat across namespaces.
+          await n.dns?.ensure(def?.id ?? a.network, a.gateway, def?.dnsUpstreams ?? []).catch((err: unknown) => {
             throw new NetworkError(
               'NameServerFailed',
               `the name server of network ${a.network} could not listen on ${a.gateway}:53: ${errorMessage(err)}`,

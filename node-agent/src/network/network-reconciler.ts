@@ -49,15 +49,15 @@ export class NetworkReconciler implements Reconciler {
       }
       if (wanted.bridge === recorded.bridge && wanted.subnet === recorded.subnet) {
         if (gateway === undefined || this.#o.dns === undefined) return {};
-        if (wanted.dns === false) await this.#o.dns.stop(recorded.name, gateway);
+        if (wanted.dns === false) await this.#o.dns.stop(recorded.id, gateway);
         // Only a running server takes new upstreams: the next member's start brings up one not running.
-        else if (this.#o.dns.serving(recorded.name, gateway))
-          await this.#o.dns.ensure(recorded.name, gateway, wanted.dnsUpstreams ?? []);
+        else if (this.#o.dns.serving(recorded.id, gateway))
+          await this.#o.dns.ensure(recorded.id, gateway, wanted.dnsUpstreams ?? []);
         return {};
       }
     }
     if (!(await this.#o.networks.removeNetwork(id))) return { requeueAfterMs: this.#o.inUseRequeueMs ?? 2000 };
-    if (gateway !== undefined) await this.#o.dns?.stop(recorded.name, gateway);
+    if (gateway !== undefined) await this.#o.dns?.stop(recorded.id, gateway);
     this.#o.log('removed network from this node', { network: id, bridge: recorded.bridge });
     return {};
   }

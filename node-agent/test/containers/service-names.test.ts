@@ -99,3 +99,21 @@ t.test("SRV of a Service's named port: one record per Ready replica, its contain
   t.equal(serviceRecords([api], withPorts, 'backend', '_dns._tcp.api', '10.1.0.2'), undefined, 'by protocol');
   t.equal(serviceRecords([api], withPorts, 'backend', '_ftp._tcp.api', '10.1.0.2'), undefined, 'no such port');
 });
+
+t.test("two namespaces' Networks of one name are two networks: neither resolves the other's members", async (t) => {
+  // The name server of a user Network is keyed namespace_name (its definition's id); status.ips name the network.
+  const both = [
+    container('web', { app: 'web' }, '10.3.0.2', { namespace: 'shop', network: 'app' }),
+    container('client', { app: 'client' }, '10.3.0.3', { namespace: 'shop', network: 'app' }),
+    container('web', { app: 'web' }, '10.4.0.2', { namespace: 'blog', network: 'app' }),
+    container('reader', { app: 'reader' }, '10.4.0.3', { namespace: 'blog', network: 'app' }),
+  ];
+  t.same(containerAddresses(both, 'shop_app', 'web', '10.3.0.3'), ['10.3.0.2'], "shop's web, by name");
+  t.same(containerAddresses(both, 'shop_app', 'web.shop', '10.3.0.3'), ['10.3.0.2']);
+  t.equal(containerAddresses(both, 'shop_app', 'web.blog', '10.3.0.3'), undefined, "blog's web is not on shop's app");
+  t.same(containerAddresses(both, 'blog_app', 'web', '10.4.0.3'), ['10.4.0.2'], "blog's web on blog's app");
+  const services = [service('web', { app: 'web' }, 'shop'), service('web', { app: 'web' }, 'blog')];
+  t.same(serviceAddresses(services, both, 'shop_app', 'web', '10.3.0.3'), ['10.3.0.2']);
+  t.equal(serviceAddresses(services, both, 'shop_app', 'web.blog', '10.3.0.3'), undefined);
+  t.same(serviceAddresses(services, both, 'blog_app', 'web.blog', '10.4.0.3'), ['10.4.0.2']);
+});
