@@ -3,6 +3,8 @@ import { BerthError } from '@berth/api';
 
 export type ServicePortErrorCode =
   /** iptables-save or iptables-restore failed (its output is in the message). */
-  'IptablesFailed';
+  | 'IptablesFailed'
+  /** conntrack could not clear the UDP flows to a backend that went. */
+  | 'ConntrackFailed';
 
 export class ServicePortError extends BerthError<ServicePortErrorCode> {}

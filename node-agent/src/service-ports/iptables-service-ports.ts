@@ -1,6 +1,8 @@
 // Applies the rendered Service port rules to the host's nat table: one iptables-save to see what this agent has
-// there, one iptables-restore --noflush to replace it atomically (other tables' and other agents' rules untouched).
+// there, one iptables-restore --noflush to replace it atomically (other tables' and other agents' rules untouched);
+// then the UDP conntrack entries of backends that went are cleared (conntrack.ts).
 import { runCommand } from '../host/run-command.js';
+import { clearUdpFlow, staleUdpFlows, type StaleFlow } from './conntrack.js';
 import { ServicePortError } from './errors.js';
 import { chainNames, presentRules, renderRules } from './iptables-rules.js';
 import { RouteLocalnet } from './route-localnet.js';
@@ -13,6 +15,10 @@ export class IptablesServicePorts {
   readonly #localnet = new RouteLocalnet();
   /** The chains of the last rendering applied: what need not be written again. */
   #applied: ReadonlyMap<string, string> = new Map();
+  /** The ports of the last apply, to see which UDP backends a new one drops. */
+  #ports: readonly PublishedPort[] = [];
+  /** UDP flows still to clear (a failed conntrack is retried by the next apply). */
+  #stale: StaleFlow[] = [];
 
   /** `tag`: 8 hex digits naming this agent's chains. */
   constructor(tag: string) {
@@ -63,5 +69,17 @@ export class IptablesServicePorts {
         `iptables-restore: ${out.stderr.trim()}\n${input.split('\n').slice(0, 40).join('\n')}`,
       );
     this.#applied = chains;
+    // Cleared only once the rules no longer DNAT to them: else a packet in between would make the entry again.
+    this.#stale.push(...staleUdpFlows(this.#ports, ports));
+    this.#ports = ports;
+    const failed: StaleFlow[] = [];
+    let error: unknown;
+    for (const flow of this.#stale)
+      await clearUdpFlow(flow).catch((err: unknown) => {
+        failed.push(flow);
+        error = err;
+      });
+    this.#stale = failed;
+    if (error !== undefined) throw error;
   }
 }
