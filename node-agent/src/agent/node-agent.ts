@@ -338,12 +338,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       await volumes.release(id);
       await rmdir(runtime.containerDir(id)).catch(() => undefined);
     },
-    mounts: (c) =>
+    mounts: (c, rootfs) =>
       containerMounts(c, {
         nodeName,
         volumes,
         sources: volumeSources(c),
         hostPathPrefixes: options.hostPathPrefixes ?? [],
+        rootfs,
       }),
     refresh: async (c) => {
       const changed = await refreshProjected(c, volumes, volumeSources(c));

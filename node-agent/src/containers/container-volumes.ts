@@ -4,7 +4,11 @@
 // it, which the queue retries); its directory is made on first use. An emptyDir is made for this container. A
 // subPath is resolved inside its volume and refused if it leaves it. A ConfigMap or Secret becomes files, one per
 // key, always read-only, refreshed by `refreshProjected` while the container runs (as the kubelet's periodic sync).
-// hostPath volumes only under the directories the node's admin allows (none by default).
+// hostPath volumes only under the directories the node's admin allows (none by default). An empty Volume mounted
+// (whole, not a subPath) over a directory the image has content at gets that content first, as Docker fills a new
+// named volume; a mount path with a symlink in the image is not copied from (it could point anywhere on the host).
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
 import { toBytes, type Container, type ContainerVolume, type Volume } from '@berth/api';
 import type { ContainerMount } from '../runtime/runtime.js';
 import { VolumeError } from '../volumes/errors.js';
@@ -32,6 +36,8 @@ const configError = (message: string, cause?: unknown) =>
 interface Source {
   readonly dir: string;
   readonly readOnly: boolean;
+  /** The Volume's namespace and name, for a volumeRef. */
+  readonly volume?: { readonly namespace: string; readonly name: string };
 }
 
 /** What resolving a Container's mounts needs of the node. */
@@ -41,6 +47,23 @@ export interface MountContext {
   readonly sources: VolumeSources;
   /** Directories hostPath volumes may use; empty (the default) refuses every hostPath. */
   readonly hostPathPrefixes: readonly string[];
+  /** The container's root filesystem (the image, before it runs), for a Volume's copy-up. */
+  readonly rootfs?: string;
+}
+
+/**
+ * `mountPath` inside `rootfs` when it is a directory reached without a symlink (the image's content there, never
+ * a path a link in the image could send outside it); undefined otherwise.
+ */
+async function imageDirectory(rootfs: string, mountPath: string): Promise<string | undefined> {
+  let current = rootfs;
+  for (const component of mountPath.split('/').filter((x) => x !== '' && x !== '.')) {
+    if (component === '..') return undefined;
+    current = path.join(current, component);
+    const st = await lstat(current).catch(() => undefined);
+    if (st === undefined || st.isSymbolicLink() || !st.isDirectory()) return undefined;
+  }
+  return current === rootfs ? undefined : current;
 }
 
 /** Writes a ConfigMap or Secret volume's files; undefined when `entry` is neither. */
@@ -90,6 +113,7 @@ async function sourceOf(
     return {
       dir: await volumes.ensure(namespace, ref.name),
       readOnly: ref.readOnly === true || v.spec?.accessMode === 'ReadOnlyMany',
+      volume: { namespace, name: ref.name },
     };
   }
   if (entry.emptyDir !== undefined) {
@@ -131,10 +155,12 @@ export async function containerMounts(c: Container, context: MountContext): Prom
         source = await sourceOf(c, m.name, context);
         resolved.set(m.name, source);
       }
-      dir =
-        m.subPath !== undefined && m.subPath !== ''
-          ? await volumes.bindSubPath(c.metadata.uid ?? '', index, source.dir, m.subPath)
-          : source.dir;
+      const whole = m.subPath === undefined || m.subPath === '';
+      dir = whole ? source.dir : await volumes.bindSubPath(c.metadata.uid ?? '', index, source.dir, m.subPath ?? '');
+      if (whole && source.volume !== undefined && context.rootfs !== undefined) {
+        const from = await imageDirectory(context.rootfs, m.mountPath);
+        if (from !== undefined) await volumes.copyUp(source.volume.namespace, source.volume.name, from);
+      }
     } catch (err) {
       if (VolumeError.isInstance(err)) throw configError(`volume ${m.name}: ${err.message}`, err);
       throw err;

@@ -96,10 +96,11 @@ export interface ReconcilerOptions {
   /** Called after a container and its snapshot are removed, for what the composition root keeps per id. */
   readonly released?: (id: string) => Promise<void>;
   /**
-   * The Container's volume mounts, their sources made on this node (volumes/); an AgentError is a config error.
+   * The Container's volume mounts, their sources made on this node (volumes/); `rootfs` (its image, before it
+   * runs) fills an empty Volume mounted over image content. An AgentError is a config error.
    * @default none
    */
-  readonly mounts?: (c: Container) => Promise<readonly ContainerMount[]>;
+  readonly mounts?: (c: Container, rootfs: string) => Promise<readonly ContainerMount[]>;
   /** Brings a running container's ConfigMap and Secret volumes up to date; called on each check of it. */
   readonly refresh?: (c: Container) => Promise<void>;
   /** Ids something outside the runtime and snapshotter still keeps files for (emptyDirs), for the orphan sweep. */
@@ -473,7 +474,7 @@ export class ContainerReconciler implements Reconciler {
       };
       const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
       // Volumes first: a config error there should not cost a network attach.
-      const volumeMounts = (await this.#o.mounts?.(c)) ?? [];
+      const volumeMounts = (await this.#o.mounts?.(c, snapshot.rootfs)) ?? [];
       const { network, dnsServers, attach } = await this.#network(c);
       const config = {
         ...base,

@@ -50,6 +50,16 @@ export class LocalVolumes implements Volumes {
     return dir;
   }
 
+  async copyUp(namespace: string, name: string, from: string): Promise<boolean> {
+    const dir = await this.ensure(namespace, name);
+    if ((await readdir(dir)).length > 0) return false;
+    const entries = await readdir(from).catch(() => []);
+    if (entries.length === 0) return false;
+    // cp -a: ownership, modes, times, symlinks as they are (Node's fs.cp keeps no owners).
+    await run('cp', ['-a', '--', `${from}/.`, `${dir}/`]);
+    return true;
+  }
+
   async exists(namespace: string, name: string): Promise<boolean> {
     return stat(this.dataDir(namespace, name)).then(
       (s) => s.isDirectory(),

@@ -3,7 +3,8 @@
 // Lifecycle, as the node agent drives it:
 // - A `Volume` (driver `local`) is a directory `<root>/volumes/<namespace>/<name>/_data`, made by `ensure` the first
 //   time a Container on this node mounts it. It outlives every Container; `remove` deletes it, which the Volume
-//   reconciler does only once no Container uses it and only under `reclaimPolicy: Delete`.
+//   reconciler does only once no Container uses it and only under `reclaimPolicy: Delete`. Mounted over a path the
+//   image has content at, an empty Volume first gets a copy of it (`copyUp`, Docker's behaviour for named volumes).
 // - An `emptyDir` is `<root>/container-volumes/<container id>/<name>`, made by `emptyDir` before the container is
 //   created (a tmpfs of its sizeLimit for `medium: Memory`). It survives restarts of the container and goes with
 //   `release`, which the Container reconciler calls when it removes the container.
@@ -30,6 +31,11 @@ export interface Volumes {
   dataDir(namespace: string, name: string): string;
   /** Whether the data directory exists. */
   exists(namespace: string, name: string): Promise<boolean>;
+  /**
+   * Copies the directory `from` (an image path inside a container's root filesystem, checked by the caller) into
+   * Volume `namespace/name` if the Volume is empty, owners, modes and times kept; true when it copied.
+   */
+  copyUp(namespace: string, name: string, from: string): Promise<boolean>;
   /** Deletes a Volume's directory and its data; a missing one is fine. */
   remove(namespace: string, name: string): Promise<void>;
   /** The emptyDir `name` of container `id`, created (and for memory, mounted) if missing. */

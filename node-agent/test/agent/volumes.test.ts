@@ -498,3 +498,31 @@ t.test(
     t.equal(log.trim().split('\n').length, cycles, 'every cycle wrote to the same Volume');
   },
 );
+
+t.test("an empty Volume mounted over image content gets a copy of it first (Docker's copy-up), once", async (t) => {
+  await createVolume('seeded');
+  const at = (script: string) => ({
+    command: ['sh', '-c', script],
+    restartPolicy: 'Never',
+    volumes: [{ name: 'etc', volumeRef: { name: 'seeded' } }],
+    volumeMounts: [{ name: 'etc', mountPath: '/etc' }],
+  });
+  await cluster.create('seed-1', at('cat /etc/passwd && rm /etc/group && echo mine > /etc/mine'));
+  const first = await cluster.waitFor('seed-1', done, 30_000);
+  t.equal(first.status?.phase, 'Succeeded', `ran: ${first.status?.message ?? ''}`);
+  t.match(
+    await logOf(first),
+     / root:x:0:0:root:\/root:\/bin\/sh$/m,
+    "the image's /etc/passwd, seen through the Volume",
+  );
+  const data = path.join(cluster.root, 'volumes', 'default', 'seeded', '_data');
+  t.match(await readFile(path.join(data, 'passwd'), 'utf8'), /^root:x:0:0/, 'copied into the Volume on the node');
+  await removeAndWait(t, 'seed-1');
+  // Not empty any more: no second copy brings back what the first Container removed.
+  await cluster.create('seed-2', at('test ! -e /etc/group && cat /etc/mine'));
+  const second = await cluster.waitFor('seed-2', done, 30_000);
+  t.equal(second.status?.phase, 'Succeeded', 'group stays removed: a Volume with data is never copied into');
+  t.match(await logOf(second), /mine/);
+  await removeAndWait(t, 'seed-2');
+  await deleteVolume('seeded');
+});
