@@ -4420,7 +4420,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "description": "Node that holds the volume. Unset means the node of the first Container that mounts it (set by the scheduler)."
                     },
                     "capacity": {
-                      "description": "Requested size, e.g. 1Gi. The local driver records it but does not enforce it.",
+                      "description": "Size limit, e.g. 1Gi. The local driver enforces it with a filesystem of that size for the Volume (a sparse file, loop-mounted), made when a Container first mounts it.",
                       "anyOf": [
                         {
                           "type": "integer"

@@ -39,7 +39,7 @@ export interface VolumeSpec {
    */
   nodeName?: string;
   /**
-   * Requested size, e.g. 1Gi. The local driver records it but does not enforce it.
+   * Size limit, e.g. 1Gi. The local driver enforces it with a filesystem of that size for the Volume (a sparse file, loop-mounted), made when a Container first mounts it.
    */
   capacity?: Quantity;
   /**

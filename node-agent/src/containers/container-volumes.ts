@@ -110,8 +110,16 @@ async function sourceOf(
     // Claimed before its directory is made, so two nodes never both hold data for one Volume.
     if (node === undefined && !(await sources.claim(v)))
       throw configError(`volume "${ref.name}" was taken by another node`);
+    let capacityBytes: number | undefined;
+    if (v.spec?.capacity !== undefined) {
+      try {
+        capacityBytes = toBytes(v.spec.capacity);
+      } catch (err) {
+        throw configError(`volume "${ref.name}": spec.capacity: ${(err as Error).message}`, err);
+      }
+    }
     return {
-      dir: await volumes.ensure(namespace, ref.name),
+      dir: await volumes.ensure(namespace, ref.name, capacityBytes === undefined ? {} : { capacityBytes }),
       readOnly: ref.readOnly === true || v.spec?.accessMode === 'ReadOnlyMany',
       volume: { namespace, name: ref.name },
     };

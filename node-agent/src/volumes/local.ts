@@ -1,11 +1,11 @@
 // The local implementation of Volumes: plain directories under the node's data root, tmpfs for memory emptyDirs.
-import { chmod, lstat, mkdir, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../host/run-command.js';
 import { writeAtomically, type ProjectedFile } from './atomic-writer.js';
 import { VolumeError } from './errors.js';
 import { openSubPath } from './subpath.js';
-import type { EmptyDirOptions, Volumes } from './volumes.js';
+import type { EmptyDirOptions, VolumeOptions, Volumes } from './volumes.js';
 
 /** Mount points listed in /proc/self/mountinfo (field 5, octal escapes decoded). */
 export async function mountPoints(): Promise<string[]> {
@@ -44,10 +44,41 @@ export class LocalVolumes implements Volumes {
     return path.join(this.#volumes, namespace, name, '_data');
   }
 
-  async ensure(namespace: string, name: string): Promise<string> {
+  async ensure(namespace: string, name: string, options: VolumeOptions = {}): Promise<string> {
     const dir = this.dataDir(namespace, name);
     await mkdir(dir, { recursive: true, mode: 0o755 });
+    const size = options.capacityBytes;
+    if (size === undefined || (await mountPoints()).includes(dir)) return dir;
+    const image = path.join(this.#volumes, namespace, name, 'disk.img');
+    const fresh = await stat(image).then(
+      () => false,
+      () => true,
+    );
+    // Data written before a capacity was asked for stays where it is: a filesystem mounted over it would hide it.
+    if (fresh && (await readdir(dir)).length > 0) return dir;
+    if (fresh) {
+      // Sparse: the node's disk holds only what is written. -m 0: no blocks reserved for root.
+      const file = await open(image, 'wx');
+      try {
+        await file.truncate(size);
+      } finally {
+        await file.close();
+      }
+      await run('mkfs.ext4', ['-q', '-F', '-m', '0', image]);
+    }
+    // -o loop sets autoclear: the loop device goes with the unmount.
+    await run('mount', ['-o', 'loop', image, dir]);
+    if (fresh) {
+      // An empty Volume is empty (copy-up looks), and writable as a plain directory is.
+      await rmdir(path.join(dir, 'lost+found')).catch(() => undefined);
+      await chmod(dir, 0o755);
+    }
     return dir;
+  }
+
+  async unmount(namespace: string, name: string): Promise<void> {
+    const dir = this.dataDir(namespace, name);
+    if ((await mountPoints()).includes(dir)) await run('umount', [dir]);
   }
 
   async copyUp(namespace: string, name: string, from: string): Promise<boolean> {
@@ -68,6 +99,7 @@ export class LocalVolumes implements Volumes {
   }
 
   async remove(namespace: string, name: string): Promise<void> {
+    await this.unmount(namespace, name);
     await rm(path.join(this.#volumes, namespace, name), { recursive: true, force: true });
     // The namespace's folder goes with its last volume; another volume in it keeps it (ENOTEMPTY).
     await rmdir(path.join(this.#volumes, namespace)).catch(() => undefined);

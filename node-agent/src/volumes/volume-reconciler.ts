@@ -78,6 +78,7 @@ export class VolumeReconciler implements Reconciler {
           `Deleted the volume's data at ${this.#o.volumes.dataDir(namespace, req.name)}`,
         );
       } else {
+        await this.#o.volumes.unmount(namespace, req.name);
         this.#o.event?.(
           v,
           'VolumeRetained',

@@ -5,6 +5,8 @@
 //   time a Container on this node mounts it. It outlives every Container; `remove` deletes it, which the Volume
 //   reconciler does only once no Container uses it and only under `reclaimPolicy: Delete`. Mounted over a path the
 //   image has content at, an empty Volume first gets a copy of it (`copyUp`, Docker's behaviour for named volumes).
+//   With spec.capacity it is an ext4 filesystem of that size in a sparse file beside it (`disk.img`), loop-mounted
+//   on `_data`, so Containers cannot write more; `unmount` takes the mount away and keeps the data (Retain).
 // - An `emptyDir` is `<root>/container-volumes/<container id>/<name>`, made by `emptyDir` before the container is
 //   created (a tmpfs of its sizeLimit for `medium: Memory`). It survives restarts of the container and goes with
 //   `release`, which the Container reconciler calls when it removes the container.
@@ -24,9 +26,19 @@ export interface EmptyDirOptions {
   readonly sizeBytes?: number;
 }
 
+export interface VolumeOptions {
+  /** The Volume's size limit (spec.capacity), enforced by a filesystem of its own. @default none */
+  readonly capacityBytes?: number;
+}
+
 export interface Volumes {
-  /** The data directory of Volume `namespace/name`, created on first use. */
-  ensure(namespace: string, name: string): Promise<string>;
+  /**
+   * The data directory of Volume `namespace/name`, created on first use; with `capacityBytes` a filesystem of that
+   * size (made on first use, mounted when it is not).
+   */
+  ensure(namespace: string, name: string, options?: VolumeOptions): Promise<string>;
+  /** Unmounts the filesystem of a Volume with a capacity, keeping its data; nothing mounted is fine. */
+  unmount(namespace: string, name: string): Promise<void>;
   /** Where the data directory of `namespace/name` is (or would be). */
   dataDir(namespace: string, name: string): string;
   /** Whether the data directory exists. */

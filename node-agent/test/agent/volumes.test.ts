@@ -512,7 +512,7 @@ t.test("an empty Volume mounted over image content gets a copy of it first (Dock
   t.equal(first.status?.phase, 'Succeeded', `ran: ${first.status?.message ?? ''}`);
   t.match(
     await logOf(first),
-     / root:x:0:0:root:\/root:\/bin\/sh$/m,
+    / root:x:0:0:root:\/root:\/bin\/sh$/m,
     "the image's /etc/passwd, seen through the Volume",
   );
   const data = path.join(cluster.root, 'volumes', 'default', 'seeded', '_data');
@@ -526,3 +526,33 @@ t.test("an empty Volume mounted over image content gets a copy of it first (Dock
   await removeAndWait(t, 'seed-2');
   await deleteVolume('seeded');
 });
+
+t.test(
+  'a Volume with a capacity is a filesystem of that size: writing more fails; deleting it unmounts it',
+  async (t) => {
+    await createVolume('small', { capacity: '4Mi' });
+    const data = path.join(cluster.root, 'volumes', 'default', 'small', '_data');
+    await cluster.create(
+      'filler',
+      withVolume(
+        'small',
+        'ls -A /data; dd if=/dev/zero of=/data/big bs=1024 count=8192 2>&1; echo "dd=$?"; df -k /data | tail -n 1',
+      ),
+    );
+    const c = await cluster.waitFor('filler', done, 30_000);
+    const log = await logOf(c);
+    t.match(log, /No space left on device/, '8 MiB do not fit in 4 MiB');
+  t.comment(log);
+    t.match(log, /dd=1/);
+    t.notMatch(log, /lost\+found/, 'an empty Volume looks empty');
+    t.ok((await mountPoints()).includes(data), 'its filesystem is mounted on the node');
+    const size = (await stat(path.join(data, 'big'))).size;
+    t.ok(size < 4 * 1024 * 1024, `what was written stops below the capacity (${size} bytes)`);
+    await removeAndWait(t, 'filler');
+    await deleteVolume('small');
+    t.equal(await waitVolume('small', (v) => v === undefined), undefined, 'deleted');
+    t.notOk((await mountPoints()).includes(data), 'unmounted with it');
+    const { stdout } = await runCommand('losetup', ['-l', '-n', '-O', 'BACK-FILE']);
+    t.notMatch(stdout, /small\/disk\.img/, 'and no loop device is left');
+  },
+);
