@@ -542,7 +542,7 @@ t.test(
     const c = await cluster.waitFor('filler', done, 30_000);
     const log = await logOf(c);
     t.match(log, /No space left on device/, '8 MiB do not fit in 4 MiB');
-  t.comment(log);
+    t.comment(log);
     t.match(log, /dd=1/);
     t.notMatch(log, /lost\+found/, 'an empty Volume looks empty');
     t.ok((await mountPoints()).includes(data), 'its filesystem is mounted on the node');
