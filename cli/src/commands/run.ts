@@ -9,7 +9,7 @@ import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { exitOutcome, startOutcome, type StartOutcome } from '../docker/container-state.js';
 import { runPlan, type RunFlags } from '../docker/run-spec.js';
-import { ApiStatusError, CliError, UsageError } from '../errors.js';
+import { ApiStatusError, CliError } from '../errors.js';
 import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
 import { logs } from './logs.js';
 
@@ -108,10 +108,6 @@ export async function run(
   io: RunIo = process,
 ): Promise<number> {
   const notes = io.notes ?? io.stderr;
-  if (options.detach === true && options.rm === true)
-    throw new UsageError(
-      '--rm with -d needs something to remove the Container when it exits, which berth does not have yet: run attached, or `berth rm` it',
-    );
   const plan = await runPlan(options, image, command);
   const stdin = options.interactive === true;
   const tty = options.detach === true ? false : usableTty(options.tty === true, stdin, io);
