@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import {
   attachCommand,
+  cpCommand,
   killCommand,
   portCommand,
   renameCommand,
@@ -11,6 +12,8 @@ import {
   waitCommand,
 } from './command-line/container-commands.js';
 import { collect, namespaceOption } from './command-line/options.js';
+import { gitopsCommand } from './command-line/gitops-commands.js';
+import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
 
@@ -408,6 +411,12 @@ program.addCommand(restartCommand());
 program.addCommand(renameCommand());
 program.addCommand(portCommand());
 program.addCommand(attachCommand());
+program.addCommand(cpCommand());
+program.addCommand(contextCommand());
+program.addCommand(loginCommand());
+program.addCommand(logoutCommand());
+program.addCommand(gitopsCommand());
+program.addCommand(completionCommand(program));
 
 /** docker's words for a mistyped command, with cobra's suggestions; undefined when `word` is a command. */
 function unknownCommand(word: string | undefined): string | undefined {

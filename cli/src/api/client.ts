@@ -7,7 +7,7 @@ import type { ObjectMeta } from '@berth/api';
 import { cliName, type ApiConnection } from '../api-connection.js';
 import { ApiStatusError, UnreachableError } from '../errors.js';
 
-export type BerthPlural = 'containers' | 'volumes' | 'networks' | 'images';
+export type BerthPlural = 'containers' | 'volumes' | 'networks' | 'images' | 'gitrepositories' | 'syncs';
 
 export interface ApiObject {
   apiVersion?: string;

@@ -76,3 +76,15 @@ export function attachCommand(): Command {
       process.exit(await attach(ref, opts));
     });
 }
+
+export function cpCommand(): Command {
+  return new Command('cp')
+    .description('copy files between a Container and this machine: berth cp NAME:PATH DEST | berth cp SRC NAME:PATH')
+    .argument('<source>', 'NAME:PATH or a local path')
+    .argument('<destination>', 'a local path or NAME:PATH')
+    .addOption(namespaceOption())
+    .action(async (source: string, destination: string, opts: Ns) => {
+      const { cp } = await import('../commands/cp.js');
+      await cp(source, destination, opts);
+    });
+}

@@ -20,8 +20,7 @@ export async function attach(ref: string, options: AttachOptions, io: RunIo = pr
   const api = await connectToApi(options.namespace);
   const client = new ApiClient(api);
   const c: Container = await resolveContainer(client, ref);
-  if (!isRunning(c))
-    throw new CliError('BERTH_CLI_API', 'You cannot attach to a stopped container, start it first');
+  if (!isRunning(c)) throw new CliError('BERTH_CLI_API', 'You cannot attach to a stopped container, start it first');
   const stdin = options.stdin !== false && c.spec.stdin === true;
   const tty = usableTty(c.spec.tty === true && stdin, stdin, io);
   const name = c.metadata.name ?? '';

@@ -23,6 +23,9 @@ export async function port(
     return [wanted === undefined ? `${key} -> ${host}` : host];
   });
   if (wanted !== undefined && lines.length === 0)
-    throw new CliError('BERTH_CLI_API', `No public port '${wanted.includes('/') ? wanted : `${wanted}/tcp`}' published for ${ref}`);
+    throw new CliError(
+      'BERTH_CLI_API',
+      `No public port '${wanted.includes('/') ? wanted : `${wanted}/tcp`}' published for ${ref}`,
+    );
   out.write(lines.map((l) => `${l}\n`).join(''));
 }

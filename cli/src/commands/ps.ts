@@ -37,7 +37,6 @@ export function portsText(c: Container): string {
     .join(', ');
 }
 
-
 export function psColumns(noTrunc: boolean): Column<Container>[] {
   return [
     {

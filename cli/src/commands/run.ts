@@ -11,6 +11,7 @@ import { exitOutcome, startOutcome, type StartOutcome } from '../docker/containe
 import { runPlan, type RunFlags } from '../docker/run-spec.js';
 import { ApiStatusError, CliError } from '../errors.js';
 import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
+import { loginSecret } from './login.js';
 import { logs } from './logs.js';
 
 export interface RunOptions extends RunFlags {
@@ -117,7 +118,13 @@ export async function run(
   if (network !== undefined && (await client.find<Network>('networks', network)) === undefined)
     throw new CliError('BERTH_CLI_API', `network ${network} not found`, { exitCode: 125 });
   await ensureVolumes(client, plan.volumes);
-  const made = await createContainer(client, plan.container);
+  // Credentials `berth login` stored, for the node's pull.
+  const pullSecret = await loginSecret(client);
+  const container =
+    pullSecret === undefined
+      ? plan.container
+      : { ...plan.container, spec: { ...plan.container.spec, imagePullSecrets: [{ name: pullSecret }] } };
+  const made = await createContainer(client, container);
   const name = made.metadata.name ?? '';
   let outcome: StartOutcome;
   try {

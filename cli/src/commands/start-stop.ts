@@ -89,11 +89,7 @@ export async function start(refs: readonly string[], options: StartOptions, io: 
 }
 
 /** docker restart: stop (with -t), then start; prints each as given. */
-export async function restart(
-  refs: readonly string[],
-  options: StopOptions,
-  io: RunIo = process,
-): Promise<void> {
+export async function restart(refs: readonly string[], options: StopOptions, io: RunIo = process): Promise<void> {
   const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
   await stop(refs, options, quiet);
   await start(refs, options.namespace !== undefined ? { namespace: options.namespace } : {}, io);
