@@ -9,6 +9,7 @@ import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { exitOutcome, isRunning } from '../docker/container-state.js';
+import { forEachName } from '../docker/each-name.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { CliError, UsageError } from '../errors.js';
 
@@ -41,9 +42,9 @@ export async function kill(
 ): Promise<void> {
   const signal = signalName(options.signal ?? 'KILL');
   const client = new ApiClient(await connectToApi(options.namespace));
-  let failure: unknown;
-  for (const ref of refs) {
-    try {
+  await forEachName(
+    refs,
+    async (ref) => {
       const c = await resolveContainer(client, ref);
       const name = c.metadata.name ?? '';
       if (!isRunning(c))
@@ -64,10 +65,7 @@ export async function kill(
         60_000,
       );
       out.write(`${ref}\n`);
-    } catch (e) {
-      if (failure !== undefined) err.write(`berth: ${(failure as Error).message}\n`);
-      failure = e;
-    }
-  }
-  if (failure !== undefined) throw failure;
+    },
+    err,
+  );
 }
