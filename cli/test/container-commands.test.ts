@@ -226,3 +226,55 @@ t.test('gitops get, reconcile, suspend and resume a GitRepository', async (t) =>
   t.match(suspended.stderr, /is suspended: resume it first/);
   t.equal((await berth(server, ['gitops', 'resume', 'source', 'repo'])).stdout, 'GitRepository repo: resumed\n');
 });
+
+t.test(
+  'compose: a healthcheck is a readiness probe depends_on waits for; configs and secrets are mounted files',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-compose-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'app.conf'), 'mode=fast\n');
+    const idle = 'trap \\"exit 0\\" TERM; while true; do sleep 0.1; done';
+    await writeFile(
+      join(dir, 'compose.yaml'),
+      `name: files
+services:
+  db:
+    image: ${image}
+    command: ["sh", "-c", "touch /tmp/ready; ${idle}"]
+    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, retries: 2}
+  web:
+    image: ${image}
+    command: ["sh", "-c", "cat /app.conf /run/secrets/token; ${idle}"]
+    depends_on: {db: {condition: service_healthy}}
+    configs: [{source: app, target: /app.conf}]
+    secrets: [token]
+configs:
+  app: {file: ./app.conf}
+secrets:
+  token: {content: "s3cret"}
+`,
+    );
+    const up = await berth(server, ['compose', 'up', '-d'], { cwd: dir });
+    t.equal(up.code, 0, up.stderr);
+    const db = await getContainer('files-db-1');
+    t.match(db?.spec.readinessProbe, {
+      exec: { command: ['test', '-f', '/tmp/ready'] },
+      periodSeconds: 1,
+      failureThreshold: 2,
+    });
+    t.equal(db?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True', 'web started once db was healthy');
+    const log = async () =>
+      (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/files-web-1/log')).text;
+    t.ok(
+      await eventually(async () => (await log()) === 'mode=fast\ns3cret', 20_000),
+      'the config and the secret as files',
+    );
+    const down = await berth(server, ['compose', 'down'], { cwd: dir });
+    t.equal(down.code, 0, down.stderr);
+    t.equal(
+      (await request(server, 'GET', '/api/v1/namespaces/default/configmaps/files-app')).status,
+      404,
+      'down removes them',
+    );
+  },
+);
