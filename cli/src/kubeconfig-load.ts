@@ -38,7 +38,8 @@ interface Merged {
   readonly contexts: Map<string, Loaded>;
 }
 
-function files(): string[] {
+/** The kubeconfig files in kubectl's order: $KUBECONFIG's, else ~/.kube/config. */
+export function kubeconfigFiles(): string[] {
   const list = (process.env['KUBECONFIG'] ?? '').split(':').filter((p) => p !== '');
   return list.length > 0 ? list : [join(homedir(), '.kube', 'config')];
 }
@@ -55,7 +56,7 @@ function addNamed(target: Map<string, Loaded>, list: unknown, key: string, dir: 
 
 function load(): Merged {
   const merged: Merged = { currentContext: undefined, clusters: new Map(), users: new Map(), contexts: new Map() };
-  const paths = files();
+  const paths = kubeconfigFiles();
   let read = 0;
   for (const path of paths) {
     let text: string;
@@ -148,4 +149,31 @@ export function currentTarget(): KubeconfigTarget {
     clientKey: user === undefined ? undefined : material(user.entry, 'client-key', user.dir),
     basicAuth: username === undefined ? undefined : `${username}:${str(user?.entry, 'password') ?? ''}`,
   };
+}
+
+export interface ContextSummary {
+  readonly name: string;
+  readonly current: boolean;
+  readonly cluster: string;
+  readonly user: string;
+  readonly namespace: string | undefined;
+  readonly server: string | undefined;
+}
+
+/** Every context of the merged kubeconfig, sorted by name, as `kubectl config get-contexts` lists them. */
+export function listContexts(): ContextSummary[] {
+  const kc = load();
+  return [...kc.contexts.entries()]
+    .map(([name, { entry }]) => {
+      const cluster = str(entry, 'cluster') ?? '';
+      return {
+        name,
+        current: name === kc.currentContext,
+        cluster,
+        user: str(entry, 'user') ?? '',
+        namespace: str(entry, 'namespace'),
+        server: str(kc.clusters.get(cluster)?.entry, 'server'),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

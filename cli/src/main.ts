@@ -1,7 +1,19 @@
 #!/usr/bin/env node
 // The `berth` command: docker's commands on berth's API, plus `up`, the all-in-one.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import {
+  attachCommand,
+  cpCommand,
+  killCommand,
+  portCommand,
+  renameCommand,
+  restartCommand,
+  waitCommand,
+} from './command-line/container-commands.js';
+import { collect, namespaceOption } from './command-line/options.js';
+import { gitopsCommand } from './command-line/gitops-commands.js';
+import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
 
@@ -12,9 +24,6 @@ const program = new Command('berth')
   .enablePositionalOptions()
   .exitOverride();
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-const namespaceOption = () =>
-  new Option('-n, --namespace <namespace>', "the objects' namespace (default: the kubeconfig context's)");
 /** The exit status docker gives a failed run/start/create (125: the daemon failed), or 1. */
 let failureStatus = 1;
 
@@ -121,10 +130,20 @@ program
   .option('-q, --quiet', 'only print ids')
   .option('--no-trunc', 'do not cut ids and commands short')
   .option('--format <format>', 'table, json, or a template like "table {{.ID}}\\t{{.Names}}" or "{{.Names}}"')
-  .action(async (opts: { namespace?: string; all?: boolean; quiet?: boolean; trunc: boolean; format?: string }) => {
-    const { ps } = await import('./commands/ps.js');
-    await ps({ ...opts, noTrunc: !opts.trunc });
-  });
+  .option('-f, --filter <key=value>', 'only matching ones: id, name, label, ancestor, status (repeatable)', collect, [])
+  .action(
+    async (opts: {
+      namespace?: string;
+      all?: boolean;
+      quiet?: boolean;
+      trunc: boolean;
+      format?: string;
+      filter: string[];
+    }) => {
+      const { ps } = await import('./commands/ps.js');
+      await ps({ ...opts, noTrunc: !opts.trunc });
+    },
+  );
 
 program
   .command('stop')
@@ -385,6 +404,19 @@ program
     // Options after NAME pass through to the command; a `--` there is only the separator.
     process.exit(await exec(name, command[0] === '--' ? command.slice(1) : command, opts));
   });
+
+program.addCommand(killCommand());
+program.addCommand(waitCommand());
+program.addCommand(restartCommand());
+program.addCommand(renameCommand());
+program.addCommand(portCommand());
+program.addCommand(attachCommand());
+program.addCommand(cpCommand());
+program.addCommand(contextCommand());
+program.addCommand(loginCommand());
+program.addCommand(logoutCommand());
+program.addCommand(gitopsCommand());
+program.addCommand(completionCommand(program));
 
 /** docker's words for a mistyped command, with cobra's suggestions; undefined when `word` is a command. */
 function unknownCommand(word: string | undefined): string | undefined {

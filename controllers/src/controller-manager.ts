@@ -14,6 +14,7 @@ import {
 } from './node-lifecycle/node-lifecycle-controller.js';
 import { addSchedulerController, type SchedulerOptions } from './scheduler/scheduler-controller.js';
 import { addNetworkController, type NetworkControllerOptions } from './network/network-controller.js';
+import { addAutoRemoveController } from './auto-remove/auto-remove-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -113,6 +114,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
       const network = await addNetworkController(manager, options.network);
       controllers.set(network.name, network);
     }
+    if (enabled(options.controllers, 'auto-remove'))
+      controllers.set('auto-remove', await addAutoRemoveController(manager));
     if (enabled(options.controllers, 'gitops')) {
       const gitops = await addGitOpsController(manager, options.gitops);
       for (const c of [gitops.gitRepository, gitops.sync]) controllers.set(c.name, c);

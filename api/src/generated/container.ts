@@ -73,6 +73,10 @@ export interface ContainerSpec {
    */
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   /**
+   * Delete the Container once its process has exited for good (not restarted by restartPolicy, or stopped), as docker run --rm does. Defaults to false.
+   */
+  autoRemove?: boolean;
+  /**
    * Stop the container (SIGTERM, then SIGKILL after terminationGracePeriodSeconds) and keep it stopped: it is not restarted whatever restartPolicy says. Setting it back to false (or removing it) starts the container again from the current spec, as docker start does. Defaults to false.
    */
   stopped?: boolean;

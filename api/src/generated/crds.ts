@@ -419,6 +419,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       ],
                       "default": "Always"
                     },
+                    "autoRemove": {
+                      "type": "boolean",
+                      "description": "Delete the Container once its process has exited for good (not restarted by restartPolicy, or stopped), as docker run --rm does. Defaults to false."
+                    },
                     "stopped": {
                       "type": "boolean",
                       "description": "Stop the container (SIGTERM, then SIGKILL after terminationGracePeriodSeconds) and keep it stopped: it is not restarted whatever restartPolicy says. Setting it back to false (or removing it) starts the container again from the current spec, as docker start does. Defaults to false."
@@ -2900,6 +2904,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                 "Never"
                               ],
                               "default": "Always"
+                            },
+                            "autoRemove": {
+                              "type": "boolean",
+                              "description": "Delete the Container once its process has exited for good (not restarted by restartPolicy, or stopped), as docker run --rm does. Defaults to false."
                             },
                             "stopped": {
                               "type": "boolean",

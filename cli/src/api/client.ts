@@ -7,7 +7,16 @@ import type { ObjectMeta } from '@berth/api';
 import { cliName, type ApiConnection } from '../api-connection.js';
 import { ApiStatusError, UnreachableError } from '../errors.js';
 
-export type BerthPlural = 'containers' | 'volumes' | 'networks' | 'images';
+export type BerthPlural = 'containers' | 'volumes' | 'networks' | 'images' | 'gitrepositories' | 'syncs';
+
+/** The core v1 kinds the CLI writes: Compose configs and secrets, `berth login`'s Secret. */
+export type CorePlural = 'configmaps' | 'secrets';
+
+/** `/api/v1/namespaces/NS/PLURAL[/NAME]`. */
+export function corePath(plural: CorePlural, namespace: string, name?: string): string {
+  const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+}
 
 export interface ApiObject {
   apiVersion?: string;
@@ -127,6 +136,21 @@ export class ApiClient {
     const path = `${berthPath(plural, this.namespace, object.metadata.name)}?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
     // JSON is YAML: the apply content type takes it as is.
     return this.request<T>('PATCH', path, object, 'application/apply-patch+yaml');
+  }
+
+  /** Server-side apply of a core v1 object (a ConfigMap or Secret), as `apply` does for berth's kinds. */
+  applyCore<T extends ApiObject>(plural: CorePlural, object: T, fieldManager: string): Promise<T> {
+    const path = `${corePath(plural, this.namespace, object.metadata.name)}?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
+    return this.request<T>('PATCH', path, object, 'application/apply-patch+yaml');
+  }
+
+  async listCore<T extends ApiObject>(plural: CorePlural, labelSelector: string): Promise<T[]> {
+    const path = `${corePath(plural, this.namespace)}?labelSelector=${encodeURIComponent(labelSelector)}`;
+    return (await this.request<{ items?: T[] }>('GET', path)).items ?? [];
+  }
+
+  async deleteCore(plural: CorePlural, name: string): Promise<void> {
+    await this.request('DELETE', corePath(plural, this.namespace, name));
   }
 
   /** Deletes; `graceSeconds` as kubectl's --grace-period (0 with a forced delete). */

@@ -14,7 +14,8 @@ import {
   serviceLabel,
   type ComposeProject,
 } from '../compose/compose-file.js';
-import { humanDuration, statusText } from '../docker/container-state.js';
+import { exitOutcome, humanDuration, statusText } from '../docker/container-state.js';
+import { CliError } from '../errors.js';
 import { ago, renderTable } from '../output/table.js';
 import { portsText } from './ps.js';
 import { logs } from './logs.js';
@@ -77,11 +78,29 @@ export async function composeUp(
     await client.apply<Volume>('volumes', v, fieldManager);
     out.write(` Volume ${v.metadata.name ?? ''}  ${existed ? 'Running' : 'Created'}\n`);
   }
+  for (const [plural, objects] of [
+    ['configmaps', project.configMaps],
+    ['secrets', project.secrets],
+  ] as const) {
+    for (const o of objects) await client.applyCore(plural, o, fieldManager);
+    // The file's configs and secrets only: one it no longer has goes.
+    for (const old of await client.listCore(plural, sel))
+      if (!objects.some((o) => o.metadata.name === old.metadata.name))
+        await client.deleteCore(plural, old.metadata.name ?? '');
+  }
   const wanted = new Set(project.containers.map((c) => c.metadata.name ?? ''));
   // Containers the file no longer has (a service removed, replicas scaled down) go before new ones start.
   const stale = (await client.list<Container>('containers', sel)).filter((c) => !wanted.has(c.metadata.name ?? ''));
   await removeAll(client, 'containers', stale, 'Container', out);
+  const met = new Set<string>();
   for (const c of project.containers) {
+    // depends_on conditions beyond "started": healthy (its readiness probe, from the healthcheck) or completed.
+    for (const [dependency, condition] of project.dependsOn.get(c.metadata.labels?.[serviceLabel] ?? '') ?? []) {
+      if (condition === 'service_started' || met.has(dependency)) continue;
+      for (const d of project.containers.filter((x) => x.metadata.labels?.[serviceLabel] === dependency))
+        await dependencyMet(client, d.metadata.name ?? '', dependency, condition);
+      met.add(dependency);
+    }
     const before = await client.find<Container>('containers', c.metadata.name ?? '');
     const applied = await client.apply<Container>('containers', c, fieldManager);
     // depends_on: each waits for what it depends on to be running (services come in that order).
@@ -118,6 +137,24 @@ export async function composeUp(
   );
 }
 
+/** Waits until the dependency's container is Ready (healthy) or has exited 0 (completed successfully). */
+async function dependencyMet(
+  client: ApiClient,
+  name: string,
+  service: string,
+  condition: 'service_healthy' | 'service_completed_successfully',
+): Promise<void> {
+  await waitFor<Container, true>(client, 'containers', name, (c) => {
+    if (condition === 'service_healthy')
+      return c?.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' ? true : undefined;
+    const code = exitOutcome(c, name);
+    if (code === undefined) return undefined;
+    if (code !== 0)
+      throw new CliError('BERTH_CLI_API', `service "${service}" didn't complete successfully: exit ${code}`);
+    return true;
+  });
+}
+
 export interface DownOptions extends ComposeOptions {
   readonly volumes?: boolean;
 }
@@ -127,6 +164,8 @@ export async function composeDown(options: DownOptions, out: NodeJS.WritableStre
   const sel = selector(project.name);
   await removeAll(client, 'containers', await client.list('containers', sel), 'Container', out);
   await removeAll(client, 'networks', await client.list('networks', sel), 'Network', out);
+  for (const plural of ['configmaps', 'secrets'] as const)
+    for (const o of await client.listCore(plural, sel)) await client.deleteCore(plural, o.metadata.name ?? '');
   if (options.volumes === true) await removeAll(client, 'volumes', await client.list('volumes', sel), 'Volume', out);
 }
 

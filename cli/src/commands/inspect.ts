@@ -53,23 +53,35 @@ async function find(client: ApiClient, ref: string, type: string | undefined): P
   throw new CliError('BERTH_CLI_API', `No such object: ${ref}`);
 }
 
+/**
+ * The objects `names` stand for, printed as docker inspect prints (a JSON array, or `format` per object); a name
+ * `lookup` cannot find is reported after the others are printed.
+ */
+export async function inspectObjects(
+  names: readonly string[],
+  lookup: (name: string) => Promise<ApiObject>,
+  format: string | undefined,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const objects: ApiObject[] = [];
+  let failure: unknown;
+  for (const name of names) {
+    try {
+      objects.push(await lookup(name));
+    } catch (e) {
+      failure = e;
+    }
+  }
+  if (format !== undefined) for (const o of objects) out.write(`${fillTemplate(format, o)}\n`);
+  else out.write(`${JSON.stringify(objects, null, 4)}\n`);
+  if (failure !== undefined) throw failure;
+}
+
 export async function inspect(
   refs: readonly string[],
   options: InspectOptions,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const client = new ApiClient(await connectToApi(options.namespace));
-  const objects: ApiObject[] = [];
-  let failure: unknown;
-  for (const ref of refs) {
-    try {
-      objects.push(await find(client, ref, options.type));
-    } catch (e) {
-      failure = e;
-    }
-  }
-  const format = options.format;
-  if (format !== undefined) for (const o of objects) out.write(`${fillTemplate(format, o)}\n`);
-  else out.write(`${JSON.stringify(objects, null, 4)}\n`);
-  if (failure !== undefined) throw failure;
+  await inspectObjects(refs, (ref) => find(client, ref, options.type), options.format, out);
 }

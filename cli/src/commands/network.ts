@@ -9,7 +9,8 @@ import { parseLabels } from '../docker/run-spec.js';
 import { shortId } from '../docker/container-state.js';
 import { ApiStatusError, CliError, UsageError } from '../errors.js';
 import { formatRows, type Column } from '../output/table.js';
-import { fillTemplate } from './inspect.js';
+import { forEachName } from '../docker/each-name.js';
+import { inspectObjects } from './inspect.js';
 
 export interface NetworkOptions {
   readonly namespace?: string;
@@ -93,19 +94,13 @@ export async function networkRm(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const c = await client(options);
-  let failure: unknown;
-  for (const name of names) {
-    try {
-      if ((await c.find<Network>('networks', name)) === undefined)
-        throw new CliError('BERTH_CLI_API', `network ${name} not found`);
-      await c.delete('networks', name);
-      await waitFor<Network, true>(c, 'networks', name, (x) => (x === undefined ? true : undefined), 60_000);
-      out.write(`${name}\n`);
-    } catch (e) {
-      failure = e;
-    }
-  }
-  if (failure !== undefined) throw failure;
+  await forEachName(names, async (name) => {
+    if ((await c.find<Network>('networks', name)) === undefined)
+      throw new CliError('BERTH_CLI_API', `network ${name} not found`);
+    await c.delete('networks', name);
+    await waitFor<Network, true>(c, 'networks', name, (x) => (x === undefined ? true : undefined), 60_000);
+    out.write(`${name}\n`);
+  });
 }
 
 export async function networkInspect(
@@ -114,14 +109,10 @@ export async function networkInspect(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const c = await client(options);
-  const found: Network[] = [];
-  let failure: unknown;
-  for (const name of names) {
+  const lookup = async (name: string) => {
     const n = await c.find<Network>('networks', name);
-    if (n === undefined) failure = new CliError('BERTH_CLI_API', `network ${name} not found`);
-    else found.push(n);
-  }
-  if (options.format !== undefined) for (const n of found) out.write(`${fillTemplate(options.format, n)}\n`);
-  else out.write(`${JSON.stringify(found, null, 4)}\n`);
-  if (failure !== undefined) throw failure;
+    if (n === undefined) throw new CliError('BERTH_CLI_API', `network ${name} not found`);
+    return n;
+  };
+  await inspectObjects(names, lookup, options.format, out);
 }

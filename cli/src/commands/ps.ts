@@ -3,7 +3,8 @@
 import type { Container } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
-import { humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
+import { containerState, humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
+import { containerFilter } from '../docker/container-filters.js';
 import { ago, formatRows, type Column } from '../output/table.js';
 
 export interface PsOptions {
@@ -12,6 +13,8 @@ export interface PsOptions {
   readonly quiet?: boolean;
   readonly format?: string;
   readonly noTrunc?: boolean;
+  /** docker's --filter KEY=VALUE flags. */
+  readonly filter?: readonly string[];
 }
 
 /** docker's COMMAND cell: the command line quoted, cut to 20 characters unless --no-trunc. */
@@ -34,15 +37,6 @@ export function portsText(c: Container): string {
     .join(', ');
 }
 
-const state = (c: Container): string =>
-  isRunning(c)
-    ? 'running'
-    : c.status?.reason === 'CrashLoopBackOff'
-      ? 'restarting'
-      : c.status?.startedAt !== undefined
-        ? 'exited'
-        : 'created';
-
 export function psColumns(noTrunc: boolean): Column<Container>[] {
   return [
     {
@@ -57,7 +51,7 @@ export function psColumns(noTrunc: boolean): Column<Container>[] {
     { header: 'PORTS', field: 'Ports', value: portsText },
     { header: 'NAMES', field: 'Names', value: (c) => c.metadata.name ?? '' },
     { header: 'CREATED AT', field: 'CreatedAt', value: (c) => c.metadata.creationTimestamp ?? '' },
-    { header: 'STATE', field: 'State', value: state },
+    { header: 'STATE', field: 'State', value: containerState },
     {
       header: 'LABELS',
       field: 'Labels',
@@ -70,9 +64,10 @@ export function psColumns(noTrunc: boolean): Column<Container>[] {
 }
 
 export async function ps(options: PsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const filter = containerFilter(options.filter ?? []);
   const client = new ApiClient(await connectToApi(options.namespace));
   const rows = (await client.list<Container>('containers'))
-    .filter((c) => options.all === true || isRunning(c))
+    .filter((c) => (options.all === true || filter.stateful || isRunning(c)) && filter.matches(c))
     // Newest first, as docker lists.
     .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
   if (options.quiet === true) {

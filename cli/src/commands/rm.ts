@@ -8,6 +8,7 @@ import { waitFor } from '../api/wait.js';
 import { isRunning } from '../docker/container-state.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { CliError } from '../errors.js';
+import { forEachName } from '../docker/each-name.js';
 
 export interface RmOptions {
   readonly namespace?: string;
@@ -23,9 +24,9 @@ export async function rm(
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
   const client = new ApiClient(await connectToApi(options.namespace));
-  let failure: unknown;
-  for (const ref of refs) {
-    try {
+  await forEachName(
+    refs,
+    async (ref) => {
       const c = await resolveContainer(client, ref);
       const name = c.metadata.name ?? '';
       if (isRunning(c) && options.force !== true)
@@ -44,12 +45,9 @@ export async function rm(
       );
       if (options.volumes === true) await removeVolumesOf(client, c);
       out.write(`${ref}\n`);
-    } catch (e) {
-      if (failure !== undefined) err.write(`berth: ${(failure as Error).message}\n`);
-      failure = e;
-    }
-  }
-  if (failure !== undefined) throw failure;
+    },
+    err,
+  );
 }
 
 /** The named Volumes `c` mounted, unless another Container still mounts them. */

@@ -9,8 +9,9 @@ import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { exitOutcome, startOutcome, type StartOutcome } from '../docker/container-state.js';
 import { runPlan, type RunFlags } from '../docker/run-spec.js';
-import { ApiStatusError, CliError, UsageError } from '../errors.js';
+import { ApiStatusError, CliError } from '../errors.js';
 import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
+import { loginSecret } from './login.js';
 import { logs } from './logs.js';
 
 export interface RunOptions extends RunFlags {
@@ -108,10 +109,6 @@ export async function run(
   io: RunIo = process,
 ): Promise<number> {
   const notes = io.notes ?? io.stderr;
-  if (options.detach === true && options.rm === true)
-    throw new UsageError(
-      '--rm with -d needs something to remove the Container when it exits, which berth does not have yet: run attached, or `berth rm` it',
-    );
   const plan = await runPlan(options, image, command);
   const stdin = options.interactive === true;
   const tty = options.detach === true ? false : usableTty(options.tty === true, stdin, io);
@@ -121,7 +118,13 @@ export async function run(
   if (network !== undefined && (await client.find<Network>('networks', network)) === undefined)
     throw new CliError('BERTH_CLI_API', `network ${network} not found`, { exitCode: 125 });
   await ensureVolumes(client, plan.volumes);
-  const made = await createContainer(client, plan.container);
+  // Credentials `berth login` stored, for the node's pull.
+  const pullSecret = await loginSecret(client);
+  const container =
+    pullSecret === undefined
+      ? plan.container
+      : { ...plan.container, spec: { ...plan.container.spec, imagePullSecrets: [{ name: pullSecret }] } };
+  const made = await createContainer(client, container);
   const name = made.metadata.name ?? '';
   let outcome: StartOutcome;
   try {

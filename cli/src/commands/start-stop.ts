@@ -7,6 +7,7 @@ import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { exitOutcome, isRunning } from '../docker/container-state.js';
+import { forEachName } from '../docker/each-name.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { UsageError } from '../errors.js';
 import { usableTty } from '../streams/remote-command.js';
@@ -27,32 +28,26 @@ export async function stop(
   if (options.time !== undefined && !/^\d+$/.test(options.time))
     throw new UsageError(`invalid -t "${options.time}": want seconds`);
   const client = new ApiClient(await connectToApi(options.namespace));
-  let failure: unknown;
-  for (const ref of refs) {
-    try {
-      const c = await resolveContainer(client, ref);
-      const name = c.metadata.name ?? '';
-      if (c.spec.stopped !== true || options.time !== undefined)
-        await client.patch<Container>('containers', name, {
-          spec: {
-            stopped: true,
-            ...(options.time !== undefined ? { terminationGracePeriodSeconds: Number(options.time) } : {}),
-          },
-        });
-      // Stopped once the agent has recorded the exit for this generation.
-      await waitFor<Container, true>(
-        client,
-        'containers',
-        name,
-        (x) => (exitOutcome(x, name) !== undefined ? true : undefined),
-        5 * 60_000,
-      );
-      out.write(`${ref}\n`);
-    } catch (e) {
-      failure = e;
-    }
-  }
-  if (failure !== undefined) throw failure;
+  await forEachName(refs, async (ref) => {
+    const c = await resolveContainer(client, ref);
+    const name = c.metadata.name ?? '';
+    if (c.spec.stopped !== true || options.time !== undefined)
+      await client.patch<Container>('containers', name, {
+        spec: {
+          stopped: true,
+          ...(options.time !== undefined ? { terminationGracePeriodSeconds: Number(options.time) } : {}),
+        },
+      });
+    // Stopped once the agent has recorded the exit for this generation.
+    await waitFor<Container, true>(
+      client,
+      'containers',
+      name,
+      (x) => (exitOutcome(x, name) !== undefined ? true : undefined),
+      5 * 60_000,
+    );
+    out.write(`${ref}\n`);
+  });
 }
 
 export interface StartOptions {
@@ -86,4 +81,11 @@ export async function start(refs: readonly string[], options: StartOptions, io: 
     return attachTo(client, api, name, outcome, { stdin, tty }, io);
   }
   return 0;
+}
+
+/** docker restart: stop (with -t), then start; prints each as given. */
+export async function restart(refs: readonly string[], options: StopOptions, io: RunIo = process): Promise<void> {
+  const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+  await stop(refs, options, quiet);
+  await start(refs, options.namespace !== undefined ? { namespace: options.namespace } : {}, io);
 }

@@ -8,7 +8,8 @@ import { waitFor } from '../api/wait.js';
 import { parseLabels } from '../docker/run-spec.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatRows, type Column } from '../output/table.js';
-import { fillTemplate } from './inspect.js';
+import { forEachName } from '../docker/each-name.js';
+import { inspectObjects } from './inspect.js';
 import { randomBytes } from 'node:crypto';
 
 export interface VolumeOptions {
@@ -82,24 +83,18 @@ export async function volumeRm(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const c = await client(options);
-  let failure: unknown;
-  for (const name of names) {
-    try {
-      const v = await c.find<Volume>('volumes', name);
-      if (v === undefined) throw new CliError('BERTH_CLI_API', `get ${name}: no such volume`);
-      const users = v.status?.usedBy ?? [];
-      if (users.length > 0 && options.force !== true)
-        throw new CliError('BERTH_CLI_API', `remove ${name}: volume is in use - [${users.join(', ')}]`);
-      await c.delete('volumes', name);
-      // The agent's volume-protection finalizer holds it while a Container mounts it.
-      if (users.length === 0)
-        await waitFor<Volume, true>(c, 'volumes', name, (x) => (x === undefined ? true : undefined), 60_000);
-      out.write(`${name}\n`);
-    } catch (e) {
-      failure = e;
-    }
-  }
-  if (failure !== undefined) throw failure;
+  await forEachName(names, async (name) => {
+    const v = await c.find<Volume>('volumes', name);
+    if (v === undefined) throw new CliError('BERTH_CLI_API', `get ${name}: no such volume`);
+    const users = v.status?.usedBy ?? [];
+    if (users.length > 0 && options.force !== true)
+      throw new CliError('BERTH_CLI_API', `remove ${name}: volume is in use - [${users.join(', ')}]`);
+    await c.delete('volumes', name);
+    // The agent's volume-protection finalizer holds it while a Container mounts it.
+    if (users.length === 0)
+      await waitFor<Volume, true>(c, 'volumes', name, (x) => (x === undefined ? true : undefined), 60_000);
+    out.write(`${name}\n`);
+  });
 }
 
 export async function volumeInspect(
@@ -108,14 +103,10 @@ export async function volumeInspect(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const c = await client(options);
-  const found: Volume[] = [];
-  let failure: unknown;
-  for (const name of names) {
+  const lookup = async (name: string) => {
     const v = await c.find<Volume>('volumes', name);
-    if (v === undefined) failure = new CliError('BERTH_CLI_API', `get ${name}: no such volume`);
-    else found.push(v);
-  }
-  if (options.format !== undefined) for (const v of found) out.write(`${fillTemplate(options.format, v)}\n`);
-  else out.write(`${JSON.stringify(found, null, 4)}\n`);
-  if (failure !== undefined) throw failure;
+    if (v === undefined) throw new CliError('BERTH_CLI_API', `get ${name}: no such volume`);
+    return v;
+  };
+  await inspectObjects(names, lookup, options.format, out);
 }

@@ -1,7 +1,8 @@
 // A Compose file as berth objects: each service's replicas as Containers, its networks (and the project's default
 // one) as Networks, its named volumes as Volumes, all labelled with the project so `down` finds exactly them.
 // The basics of the Compose specification only: what a service runs, with, and where; not builds, configs,
-// secrets, healthchecks or profiles (they are refused by name rather than ignored).
+// profiles (they are refused by name rather than ignored). A healthcheck is a readiness probe; configs and
+// secrets are ConfigMaps and Secrets mounted as files.
 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
@@ -9,6 +10,8 @@ import type { Container, ContainerPort, ContainerSpec, EnvVar, Network, Volume }
 import { parse } from 'yaml';
 import { parseCpus, parseMemory, parsePublish, parseRestart, readEnvFile } from '../docker/run-spec.js';
 import { LocalFileError, UsageError } from '../errors.js';
+import { fileMounts, projectFiles, type FileObject } from './configs-secrets.js';
+import { dependencies, healthcheckProbe, type DependencyCondition } from './healthcheck.js';
 
 export const projectLabel = 'berth.dev/compose-project';
 export const serviceLabel = 'berth.dev/compose-service';
@@ -21,6 +24,11 @@ export interface ComposeProject {
   readonly volumes: Volume[];
   /** In depends_on order: a service's dependencies come first. */
   readonly containers: Container[];
+  /** The top-level configs and secrets the project makes. */
+  readonly configMaps: FileObject[];
+  readonly secrets: FileObject[];
+  /** Each service's depends_on, by the condition each dependency must meet first. */
+  readonly dependsOn: ReadonlyMap<string, ReadonlyMap<string, DependencyCondition>>;
 }
 
 const candidates = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -96,7 +104,7 @@ function ports(value: unknown): ContainerPort[] {
   });
 }
 
-const unsupported = ['build', 'configs', 'secrets', 'healthcheck', 'profiles', 'extends'];
+const unsupported = ['build', 'profiles', 'extends'];
 
 /** The project's objects from the file's text; `dir` anchors relative paths, `name` is `-p` or the folder's name. */
 export async function composeProject(
@@ -146,6 +154,7 @@ export async function composeProject(
     spec: { driver: 'local' },
   }));
 
+  const files = await projectFiles(doc, project, labels, dir, dnsName);
   const containersOf = async (serviceName: string, s: Obj): Promise<Container[]> => {
     for (const key of unsupported)
       if (s[key] !== undefined)
@@ -184,6 +193,9 @@ export async function composeProject(
         ...(readOnly ? { readOnly } : {}),
       });
     }
+    const fileUse = fileMounts(s, files);
+    sources.push(...fileUse.volumes);
+    mounts.push(...fileUse.mounts);
     const serviceNetworks =
       s['networks'] === undefined
         ? ['default']
@@ -202,6 +214,7 @@ export async function composeProject(
     const command = words(s['command'], `service ${serviceName}: command`);
     const entrypoint = words(s['entrypoint'], `service ${serviceName}: entrypoint`);
     const networkMode = s['network_mode'];
+    const probe = healthcheckProbe(s['healthcheck'], serviceName);
     const spec: ContainerSpec = {
       image: s['image'],
       restartPolicy: parseRestart(s['restart'] === undefined ? undefined : String(s['restart'])),
@@ -219,6 +232,7 @@ export async function composeProject(
       ...(Object.keys(limits).length > 0 ? { resources: { limits } } : {}),
       ...(s['tty'] === true ? { tty: true } : {}),
       ...(s['stdin_open'] === true ? { stdin: true } : {}),
+      ...(probe !== undefined ? { readinessProbe: probe } : {}),
     };
     const replicas = Number(deploy['replicas'] ?? s['scale'] ?? 1);
     return Array.from({ length: replicas }, (_, i) => ({
@@ -234,6 +248,7 @@ export async function composeProject(
 
   // depends_on first: a depth-first walk, refusing cycles.
   const order: string[] = [];
+  const dependsOn = new Map<string, ReadonlyMap<string, DependencyCondition>>();
   const visiting = new Set<string>();
   const visit = (name: string) => {
     if (order.includes(name)) return;
@@ -241,15 +256,24 @@ export async function composeProject(
     const s = services[name];
     if (s === undefined) throw new UsageError(`service ${name} is depended on but not defined`);
     visiting.add(name);
-    const deps = s['depends_on'];
-    for (const d of Array.isArray(deps) ? (deps as string[]) : Object.keys((deps ?? {}) as Obj)) visit(d);
+    const deps = dependencies(s['depends_on'], name);
+    dependsOn.set(name, deps);
+    for (const d of deps.keys()) visit(d);
     visiting.delete(name);
     order.push(name);
   };
   for (const name of Object.keys(services)) visit(name);
   const containers: Container[] = [];
   for (const name of order) containers.push(...(await containersOf(name, services[name]!)));
-  return { name: project, networks, volumes, containers };
+  return {
+    name: project,
+    networks,
+    volumes,
+    containers,
+    configMaps: files.configMaps,
+    secrets: files.secrets,
+    dependsOn,
+  };
 }
 
 /** `source:target[:ro]`, `target` alone (an anonymous volume is not supported). */

@@ -61,6 +61,13 @@ export function exitOutcome(c: Container | undefined, name: string): number | un
   return undefined;
 }
 
+/** docker's State: running, restarting, exited or created. */
+export function containerState(c: Container): string {
+  if (isRunning(c)) return 'running';
+  if (c.status?.reason === 'CrashLoopBackOff') return 'restarting';
+  return c.status?.startedAt !== undefined ? 'exited' : 'created';
+}
+
 /** Whether `docker ps` (without -a) lists it. */
 export function isRunning(c: Container): boolean {
   return c.status?.phase === 'Running' && c.status.reason !== 'CrashLoopBackOff';

@@ -244,6 +244,8 @@ export async function runPlan(flags: RunFlags, image: string, command: readonly 
     ...(flags.user !== undefined ? { securityContext: parseUser(flags.user) } : {}),
     ...(flags.interactive === true ? { stdin: true } : {}),
     ...(flags.tty === true ? { tty: true } : {}),
+    // Detached, nobody waits to remove it: the auto-remove controller does once it exits (docker's daemon does).
+    ...(flags.rm === true && flags.detach === true ? { autoRemove: true } : {}),
   };
   const labels = parseLabels(flags.label);
   const container: Container = {

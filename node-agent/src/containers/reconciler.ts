@@ -35,6 +35,8 @@ import { AgentError, BackOffError } from './errors.js';
 import type { ExitNotifier } from './exit-watch.js';
 import { ImagePolicy } from './image-policy.js';
 import { pullCredentials } from './pull-secrets.js';
+import { specDigest, specDigestLabel } from './spec-digest.js';
+import { requestedSignal, signalAnnotation } from './signal-request.js';
 import type { Prober, ProbeVerdict } from '../probes/prober.js';
 
 export const finalizer = 'berth.dev/node-agent';
@@ -185,6 +187,10 @@ export class ContainerReconciler implements Reconciler {
     }
 
     let state = await this.#state(uid);
+    if (c.metadata.annotations?.[signalAnnotation] !== undefined) {
+      await this.#signal(c, state);
+      state = await this.#state(uid);
+    }
     if (c.spec.stopped === true) {
       // Held stopped (docker stop): end the process, keep the container and its writable layer, never restart.
       if (state?.status === 'running') {
@@ -222,6 +228,11 @@ export class ContainerReconciler implements Reconciler {
       return this.#startContainer(ctx, c, restartCount);
     }
     if (specChanged) {
+      if (state.status !== 'running' && (await this.#o.snapshots.labels(uid))[specDigestLabel] === specDigest(c)) {
+        // Only stopped (or its grace period) changed: docker start of a stopped container, which keeps its writes.
+        await this.#o.runtime.delete(uid, { force: true });
+        return this.#startContainer(ctx, c, restartCount);
+      }
       // The spec changed under the container: replace it (fresh writable layer, maybe another image), as a new Pod
       // revision would, without backing off on the old spec.
       await this.teardown(uid, state.status === 'running' ? c : undefined, state.status === 'running' ? grace : 0);
@@ -236,6 +247,26 @@ export class ContainerReconciler implements Reconciler {
       return { requeueAfterMs: this.#o.pollIntervalMs };
     }
     return this.#handleExit(ctx, c, state);
+  }
+
+  /** Sends the signal the Container's annotation asks for to its running process, then takes the request off. */
+  async #signal(c: Container, state: ContainerState | undefined): Promise<void> {
+    const value = c.metadata.annotations?.[signalAnnotation];
+    const signal = requestedSignal(value);
+    if (signal === undefined)
+      this.#o.events.event(c, 'Warning', 'InvalidSignal', `Cannot send "${value ?? ''}": not a signal`);
+    else if (state?.status === 'running') {
+      await this.#o.runtime.kill(state.id, signal).catch((err: unknown) => {
+        if (!isRuntimeError(err, 'ContainerNotRunning')) throw err;
+      });
+      this.#o.events.event(c, 'Normal', 'Signaled', `Sent ${signal} to container ${c.metadata.name ?? ''}`);
+    }
+    // Answered either way: a container that is not running has nothing to signal.
+    c = this.#cache.mutated(
+      await this.#o.api.patchContainer(c.metadata.namespace ?? '', c.metadata.name ?? '', {
+        metadata: { annotations: { [signalAnnotation]: null } },
+      }),
+    );
   }
 
   /** Probes this run of the container (from its start on) and says what they found so far. */
@@ -467,7 +498,9 @@ export class ContainerReconciler implements Reconciler {
 
     const pulled = { ok: true, reason: 'Pulled' } as const;
     try {
-      const snapshot = await this.#o.snapshots.prepare(uid, image.layers.map((l) => l.dir).reverse());
+      const snapshot = await this.#o.snapshots.prepare(uid, image.layers.map((l) => l.dir).reverse(), {
+        labels: { [specDigestLabel]: specDigest(c) },
+      });
       const sources: EnvSources = {
         configMap: (n) => this.#o.api.configMapData(namespace, n),
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,

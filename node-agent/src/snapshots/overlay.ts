@@ -1,11 +1,11 @@
 // The overlayfs snapshotter: <root>/containers/<id>/{upper,work,rootfs} over shared layer directories.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SnapshotError } from './errors.js';
-import type { Snapshot, Snapshotter } from './snapshots.js';
+import type { PrepareOptions, Snapshot, Snapshotter } from './snapshots.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,10 +28,20 @@ export class OverlaySnapshotter implements Snapshotter {
     return { id, rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work') };
   }
 
-  async prepare(id: string, layerDirs: readonly string[]): Promise<Snapshot> {
+  #labelsPath(id: string): string {
+    return join(this.#root, 'containers', id, 'labels.json');
+  }
+
+  async prepare(id: string, layerDirs: readonly string[], prepared: PrepareOptions = {}): Promise<Snapshot> {
     const snapshot = this.#paths(id);
     if (await this.isMounted(id)) return snapshot;
     await mkdir(snapshot.upper, { recursive: true, mode: 0o755 });
+    // 'wx': a writable layer that outlived its mount (a reboot) keeps the labels it was made with.
+    await writeFile(this.#labelsPath(id), JSON.stringify(prepared.labels ?? {}), { flag: 'wx' }).catch(
+      (error: unknown) => {
+        if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+      },
+    );
     await mkdir(snapshot.work, { recursive: true, mode: 0o700 });
     await mkdir(snapshot.rootfs, { recursive: true, mode: 0o755 });
     let lowers = [...layerDirs];
@@ -71,8 +81,17 @@ export class OverlaySnapshotter implements Snapshotter {
         }
       }
     }
-    for (const path of [snapshot.rootfs, snapshot.upper, snapshot.work])
+    for (const path of [snapshot.rootfs, snapshot.upper, snapshot.work, this.#labelsPath(id)])
       await rm(path, { recursive: true, force: true });
+  }
+
+  async labels(id: string): Promise<Readonly<Record<string, string>>> {
+    try {
+      return JSON.parse(await readFile(this.#labelsPath(id), 'utf8')) as Record<string, string>;
+    } catch {
+      // None recorded (a snapshot older than labels) or none at all.
+      return {};
+    }
   }
 
   async isMounted(id: string): Promise<boolean> {

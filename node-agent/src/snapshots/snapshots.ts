@@ -6,6 +6,7 @@
 // `rootfs` as the bundle's root. `remove(id)` unmounts it and deletes upper, work and rootfs: the
 // container's changes are gone, the layers stay for other containers. Mounts outlive the agent, so on
 // start the agent calls `list()` / `prepare()` again, which adopt existing mounts instead of remounting.
+// A snapshot carries labels (as containerd's do), set when its writable layer is made and kept until `remove`.
 
 export interface Snapshot {
   readonly id: string;
@@ -15,9 +16,19 @@ export interface Snapshot {
   readonly work: string;
 }
 
+export interface PrepareOptions {
+  /** @default {} */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 export interface Snapshotter {
-  /** Mounts (or adopts the existing mount of) the container's rootfs; idempotent. */
-  prepare(id: string, layerDirs: readonly string[]): Promise<Snapshot>;
+  /**
+   * Mounts (or adopts the existing mount of) the container's rootfs; idempotent. `labels` are recorded when the
+   * writable layer is new; an existing one keeps its own.
+   */
+  prepare(id: string, layerDirs: readonly string[], options?: PrepareOptions): Promise<Snapshot>;
+  /** The labels the snapshot was made with; {} when it has none or does not exist. */
+  labels(id: string): Promise<Readonly<Record<string, string>>>;
   /** Unmounts and deletes upper, work and rootfs; a missing snapshot is not an error. */
   remove(id: string): Promise<void>;
   isMounted(id: string): Promise<boolean>;

@@ -4,7 +4,7 @@ import type { Container } from '@berth/api';
 import type { ImageService, PulledImage } from '../../src/images/images.js';
 import type { ContainerConfig, ContainerState } from '../../src/runtime/runtime.js';
 import { FakeRuntime as SharedFakeRuntime } from '../runtime/fake-runtime.js';
-import type { Snapshot, Snapshotter } from '../../src/snapshots/snapshots.js';
+import type { PrepareOptions, Snapshot, Snapshotter } from '../../src/snapshots/snapshots.js';
 import type { ContainerApi, EventSink } from '../../src/containers/reconciler.js';
 import type { JsonPatchOperation } from '../../src/cluster/cluster-api.js';
 
@@ -73,15 +73,27 @@ export class FakeRuntime extends SharedFakeRuntime {
 
 export class FakeSnapshotter implements Snapshotter {
   readonly snapshots = new Map<string, Snapshot>();
+  readonly #labels = new Map<string, Readonly<Record<string, string>>>();
+  /** How many writable layers were made (a prepare that adopts an existing one makes none). */
+  made = 0;
 
-  async prepare(id: string): Promise<Snapshot> {
+  async prepare(id: string, _layers: readonly string[] = [], options: PrepareOptions = {}): Promise<Snapshot> {
+    const existing = this.snapshots.get(id);
+    if (existing !== undefined) return existing;
     const s = { id, rootfs: `/fake/${id}/rootfs`, upper: `/fake/${id}/upper`, work: `/fake/${id}/work` } as Snapshot;
     this.snapshots.set(id, s);
+    this.#labels.set(id, options.labels ?? {});
+    this.made += 1;
     return s;
+  }
+
+  async labels(id: string): Promise<Readonly<Record<string, string>>> {
+    return this.#labels.get(id) ?? {};
   }
 
   async remove(id: string): Promise<void> {
     this.snapshots.delete(id);
+    this.#labels.delete(id);
   }
 
   async isMounted(id: string): Promise<boolean> {
