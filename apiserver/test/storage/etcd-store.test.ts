@@ -56,6 +56,24 @@ t.test('two stores on one etcd share one revision, and each sees the other throu
   t.equal(b.compactedRevision(), second, 'and the other store learnt the mark');
 });
 
+t.test('closing watchers together never shuts the client out of etcd', async (t) => {
+  const store = await EtcdStore.open(options(etcd, etcd.freshPrefix()));
+  t.teardown(() => store.close());
+  const from = store.revision();
+  const watchers = Array.from({ length: 6 }, () => store.watch('/c/', from));
+  const rev = ok(t, await store.create('/c/first', () => 'v'));
+  for (const w of watchers) t.equal((await take(w, 1))[0]?.revision, rev);
+  for (const w of watchers) w.close();
+  // etcd3 opens a member's circuit breaker after three failed calls in a row; closed watches must not count.
+  const results = [];
+  for (let i = 0; i < 20; i++) results.push(await store.create(`/c/${i}`, () => 'v').catch((e: unknown) => e));
+  t.equal(
+    results.filter((r) => !(typeof r === 'object' && r !== null && 'ok' in r && r.ok)).length,
+    0,
+    'every write after the closes succeeds',
+  );
+});
+
 t.test('a watch resumes without gaps or repeats after etcd is killed and started again', async (t) => {
   const own = await startTestEtcd();
   t.teardown(() => own.close());

@@ -59,7 +59,7 @@ export class EtcdWatcher implements Watcher {
     clearTimeout(this.retry);
     const stream = this.stream;
     this.stream = undefined;
-    stream?.cancel();
+    if (stream) hangUp(stream);
     this.hooks.ended(this);
     const wake = this.wake;
     this.wake = undefined;
@@ -76,7 +76,7 @@ export class EtcdWatcher implements Watcher {
       return;
     }
     if (this.ended) {
-      stream.cancel();
+      hangUp(stream);
       return;
     }
     this.stream = stream;
@@ -170,4 +170,14 @@ export class EtcdWatcher implements Watcher {
       this.end(this.error);
     }
   }
+}
+
+/**
+ * Cancel the call (so etcd drops the watch: a half-close alone leaves it running until the connection goes),
+ * after ending our side: etcd3 counts the cancelled call's error against the member only while the stream is
+ * writable, and three such errors in a row would open its circuit breaker for every request.
+ */
+function hangUp(stream: IDuplexStream<IWatchRequest, IWatchResponse>): void {
+  stream.end();
+  stream.cancel();
 }
