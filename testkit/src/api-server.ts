@@ -44,6 +44,19 @@ export interface TestServer {
   stop(): Promise<void>;
   /** Starts it again on the same data dir and port. */
   restart(): Promise<void>;
+  /**
+   * Starts another API server on the same etcd and key prefix, with this one's PKI (the kubeconfig's CA and token
+   * work against both); only with `etcd`. Closed with this server at the latest.
+   */
+  startPeer(): Promise<PeerServer>;
+  close(): Promise<void>;
+}
+
+/** A second API server on the same store: this server's credentials, another URL. */
+export interface PeerServer {
+  readonly url: string;
+  /** This server as a TestServer pointing at the peer's URL (for `request`). */
+  readonly server: TestServer;
   close(): Promise<void>;
 }
 
@@ -120,6 +133,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
   // One process alone: no leader election (it would write a Lease every few seconds for nothing).
   let controllers: RunningControllers | undefined;
   let kubeconfigs = 0;
+  const peers: PeerServer[] = [];
   try {
     controllers =
       withControllers === false
@@ -139,7 +153,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
     await store.close();
     throw e;
   }
-  return {
+  const ts: TestServer = {
     url,
     dir,
     token: pki.adminToken,
@@ -207,7 +221,26 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       store = await openStore();
       server = await ApiServer.start({ store, pki, host: '127.0.0.1', port, ...options });
     },
+    async startPeer() {
+      if (etcd === undefined) throw new Error('startPeer needs the server on etcd');
+      const peerStore = await openStore();
+      const peer = await ApiServer.start({ store: peerStore, pki, host: '127.0.0.1', port: 0, ...options });
+      let closed = false;
+      const handle: PeerServer = {
+        url: peer.url,
+        server: { ...ts, url: peer.url },
+        async close() {
+          if (closed) return;
+          closed = true;
+          await peer.close();
+          await peerStore.close();
+        },
+      };
+      peers.push(handle);
+      return handle;
+    },
     async close() {
+      for (const p of peers) await p.close();
       await controllers?.close();
       if (server !== undefined) {
         await server.close();
@@ -216,6 +249,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return ts;
 }
 
 /** Starts `kubectl args` in the background (e.g. `get -w`), collecting its stdout. */

@@ -4,6 +4,7 @@ export {
   kubectlBinary,
   startTestServer,
   type KubectlResult,
+  type PeerServer,
   type TestServer,
   type TestServerOptions,
 } from './api-server.js';
