@@ -16,3 +16,5 @@ export type {
 } from './admission/admission.js';
 export { createLogger, isLogLevel, logLevels, type LogLevel } from './logging/logger.js';
 export { InvalidArgumentError } from '@berth/api';
+export { EtcdStore, type EtcdStoreOptions } from './storage/etcd/etcd-store.js';
+export { parseEtcdUrl, readEtcdTls, type EtcdEndpoints, type EtcdTls } from './storage/etcd/etcd-connection.js';

@@ -36,6 +36,14 @@ program
   .option('--no-agent', 'run without the node agent (API server only: Containers stay unbound and nothing is pulled)')
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
   .option(
+    '--store <where>',
+    'where the cluster is kept: embedded (a store in --data-dir) or etcd://host:port[,host:port...][/prefix/]',
+    'embedded',
+  )
+  .option('--etcd-cafile <file>', 'CA of the etcd members (TLS to etcd)')
+  .option('--etcd-certfile <file>', 'client certificate for etcd')
+  .option('--etcd-keyfile <file>', 'its private key')
+  .option(
     '--allow-host-path <dir>',
     'let Containers mount hostPath volumes under this directory (repeatable; none by default)',
     collect,
@@ -49,6 +57,10 @@ program
       agent: boolean;
       logLevel: string;
       allowHostPath: string[];
+      store: string;
+      etcdCafile?: string;
+      etcdCertfile?: string;
+      etcdKeyfile?: string;
     }) => {
       const started = performance.now();
       const { up } = await import('./commands/up.js');

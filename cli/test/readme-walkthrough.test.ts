@@ -132,9 +132,9 @@ t.test('berth up --help promises only what berth up runs', async (t) => {
     help.output.replace(/\s+/g, ' '),
     /run berth all-in-one: the API server on its embedded store, the controller manager and the node agent/,
   );
-  // The controller manager runs every controller (scheduler included); an etcd store is still to come.
-  t.notMatch(help.output, /etcd/i, 'no store berth up cannot use');
-  for (const flag of ['--data-dir', '--listen', '--kubeconfig', '--no-agent', '--log-level'])
+  // The controller manager runs every controller (scheduler included); the store is embedded or etcd.
+  t.match(help.output, /--store .*etcd:\/\//s, 'the one other store berth up can use');
+  for (const flag of ['--data-dir', '--listen', '--kubeconfig', '--no-agent', '--log-level', '--etcd-cafile'])
     t.match(help.output, flag);
 });
 

@@ -1,7 +1,7 @@
-// Set-up for the runtime's end-to-end tests: a real berth API server (HTTPS, level store in a temp dir) that can
+// Set-up for the runtime's end-to-end tests: a real berth API server (HTTPS, level store in a temp dir or etcd) that can
 // be stopped and restarted on the same data and port, a client-node KubeConfig for it, and the objects the tests write.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { startTestServer, type Teardown } from '@berth/testkit';
+import { startTestServer, type Teardown, type TestEtcd } from '@berth/testkit';
 import { ApiClient, type Resource } from '../src/index.js';
 
 export { eventually } from '@berth/testkit';
@@ -35,7 +35,15 @@ export const leases: Resource = {
   namespaced: true,
 };
 
-export async function startApi(t: Teardown, options: { watchCacheCapacity?: number } = {}): Promise<TestApi> {
+export interface StartApiOptions {
+  readonly watchCacheCapacity?: number;
+  /** Run the server on this etcd instead of a level store. */
+  readonly etcd?: TestEtcd;
+}
+
+export type StartApi = (t: Teardown, options?: StartApiOptions) => Promise<TestApi>;
+
+export async function startApi(t: Teardown, options: StartApiOptions = {}): Promise<TestApi> {
   const server = await startTestServer(options);
   const kc = server.kubeConfig();
   const client = new ApiClient({ kubeconfig: kc, userAgent: 'berth-cr-test' });

@@ -6,6 +6,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, InformerCache, InvalidOptionError, SharedInformer, type Resource } from '../src/index.js';
 import { configMap, configMaps, eventually, startApi } from './harness.js';
+import { relistAfterExpiry, resumeAfterRestart } from './informer-restart-cases.js';
 
 const namespaces: Resource = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
 
@@ -119,93 +120,13 @@ t.test('the informer cache hands every caller the same informer of a kind, so th
   });
 });
 
-t.test('a watch whose resourceVersion fell out of the server history relists (410 Gone) and carries on', async (t) => {
-  const api = await startApi(t, { watchCacheCapacity: 5 });
-  await api.client.create(configMaps, {
-    ...configMap('watched'),
-    metadata: { name: 'watched', namespace: 'default', labels: { app: 'x' } },
-  });
-  const client = new ApiClient({ kubeconfig: api.kc });
-  t.teardown(() => client.close());
-  const errors: unknown[] = [];
-  // Only app=x is watched: writes to other objects move the server on without moving this informer's resourceVersion.
-  const informer = new SharedInformer(client, configMaps, {
-    labelSelector: 'app=x',
-    reconnectBackoff: { initialMs: 20, maxMs: 200 },
-    onError: (e) => errors.push(e),
-  });
-  const adds: string[] = [];
-  informer.addEventHandler({ add: (o) => adds.push(o.metadata?.name ?? '') });
-  informer.start();
-  t.teardown(() => informer.stop());
-  await informer.waitForSync(AbortSignal.timeout(10_000));
-  const startRv = Number(informer.resourceVersion);
+t.test('a watch whose resourceVersion fell out of the server history relists (410 Gone) and carries on', (t) =>
+  relistAfterExpiry(t, startApi),
+);
 
-  let last = '';
-  for (let i = 0; i < 20; i++)
-    last = (await api.client.create(configMaps, configMap(`noise-${i}`))).metadata?.resourceVersion ?? '';
-  t.equal(Number(informer.resourceVersion), startRv, 'no event reached the informer');
-  // History up to the last write is dropped, and a restart breaks the watch: resuming from the informer's
-  // resourceVersion can only get 410 now.
-  await api.compact(Number(last));
-  await api.stop();
-  await api.restart();
-  t.ok(
-    await eventually(() => Number(informer.resourceVersion) >= Number(last)),
-    `relisted to ${informer.resourceVersion} (last write ${last})`,
-  );
-  t.same(adds, ['watched'], 'the relist found the cached object unchanged: no second add');
-  await api.client.create(configMaps, {
-    ...configMap('after'),
-    metadata: { name: 'after', namespace: 'default', labels: { app: 'x' } },
-  });
-  t.ok(await eventually(() => adds.includes('after')), 'and the new watch delivers changes');
-  t.same(
-    informer
-      .list()
-      .map((o) => o.metadata?.name)
-      .sort(),
-    ['after', 'watched'],
-  );
-});
-
-t.test('the informer resumes by itself after the API server is closed and started again', async (t) => {
-  const api = await startApi(t);
-  const client = new ApiClient({ kubeconfig: api.kc });
-  t.teardown(() => client.close());
-  const errors: unknown[] = [];
-  const informer = new SharedInformer(client, configMaps, {
-    reconnectBackoff: { initialMs: 20, maxMs: 200 },
-    onError: (e) => errors.push(e),
-  });
-  const events: string[] = [];
-  informer.addEventHandler({
-    add: (o) => events.push(`add ${o.metadata?.name}`),
-    delete: (o) => events.push(`delete ${o.metadata?.name}`),
-  });
-  informer.start();
-  t.teardown(() => informer.stop());
-  await informer.waitForSync(AbortSignal.timeout(10_000));
-  await api.client.create(configMaps, configMap('before'));
-  t.ok(await eventually(() => events.includes('add before')));
-
-  await api.stop();
-  t.ok(await eventually(() => errors.length > 0), 'the informer noticed the server was gone');
-  await api.restart();
-  await api.client.create(configMaps, configMap('after-restart'));
-  await api.client.delete(configMaps, 'default', 'before');
-  t.ok(
-    await eventually(() => events.includes('delete before') && events.includes('add after-restart'), 15_000),
-    `after restart: ${JSON.stringify(events)}`,
-  );
-  t.same(
-    informer
-      .list()
-      .map((o) => o.metadata?.name)
-      .sort(),
-    ['after-restart'],
-  );
-});
+t.test('the informer resumes by itself after the API server is closed and started again', (t) =>
+  resumeAfterRestart(t, startApi),
+);
 
 t.test('waitForSync gives up when its signal aborts; bad back-off options fail at construction', async (t) => {
   const kc = new KubeConfig();

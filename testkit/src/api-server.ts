@@ -1,4 +1,4 @@
-// Test fixture: a real berth API server (HTTPS on a free loopback port, level store in a temp dir), with a
+// Test fixture: a real berth API server (HTTPS on a free loopback port, level store in a temp dir or a test etcd), with a
 // kubeconfig file for the real kubectl (own discovery cache) and a client-node KubeConfig.
 
 import { execFile, spawn } from 'node:child_process';
@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { ApiServer, ensurePki, issueClientCertificate, LevelStore, type ApiServerOptions } from '@berth/apiserver';
+import {
+  ApiServer,
+  EtcdStore,
+  ensurePki,
+  issueClientCertificate,
+  LevelStore,
+  type ApiServerOptions,
+  type Store,
+} from '@berth/apiserver';
+import type { TestEtcd } from './etcd.js';
 import { startControllers, type ControllerManagerOptions, type RunningControllers } from '@berth/controllers';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
@@ -35,6 +44,19 @@ export interface TestServer {
   stop(): Promise<void>;
   /** Starts it again on the same data dir and port. */
   restart(): Promise<void>;
+  /**
+   * Starts another API server on the same etcd and key prefix, with this one's PKI (the kubeconfig's CA and token
+   * work against both); only with `etcd`. Closed with this server at the latest.
+   */
+  startPeer(): Promise<PeerServer>;
+  close(): Promise<void>;
+}
+
+/** A second API server on the same store: this server's credentials, another URL. */
+export interface PeerServer {
+  readonly url: string;
+  /** This server as a TestServer pointing at the peer's URL (for `request`). */
+  readonly server: TestServer;
   close(): Promise<void>;
 }
 
@@ -65,13 +87,28 @@ export interface TestServerOptions
   readonly controllers?: boolean | readonly string[] | Omit<ControllerManagerOptions, 'kubeconfig'>;
   /** Options of those controllers (a network pool of the test's own, say). */
   readonly controllerOptions?: Omit<ControllerManagerOptions, 'kubeconfig' | 'leaderElection' | 'controllers'>;
+  /**
+   * Store the cluster in this etcd (under a key prefix of its own, kept across `restart()`) instead of a level
+   * store in the data dir.
+   */
+  readonly etcd?: TestEtcd;
 }
 
 export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
-  const { controllers: withControllers = true, controllerOptions = {}, ...options } = testOptions;
+  const { controllers: withControllers = true, controllerOptions = {}, etcd, ...options } = testOptions;
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const pki = await ensurePki(dir, []);
-  let store = await LevelStore.open({ dir: join(dir, 'store') });
+  const prefix = etcd?.freshPrefix();
+  const openStore = (): Promise<Store> =>
+    etcd === undefined
+      ? LevelStore.open({ dir: join(dir, 'store') })
+      : EtcdStore.open({
+          endpoints: [etcd.endpoint],
+          ...(prefix === undefined ? {} : { prefix }),
+          ...(etcd.tls === undefined ? {} : { tls: etcd.tls }),
+          compactionIntervalMs: false,
+        });
+  let store = await openStore();
   let server: ApiServer | undefined = await ApiServer.start({ store, pki, host: '127.0.0.1', port: 0, ...options });
   const url = server.url;
   const port = Number(new URL(url).port);
@@ -96,6 +133,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
   // One process alone: no leader election (it would write a Lease every few seconds for nothing).
   let controllers: RunningControllers | undefined;
   let kubeconfigs = 0;
+  const peers: PeerServer[] = [];
   try {
     controllers =
       withControllers === false
@@ -115,7 +153,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
     await store.close();
     throw e;
   }
-  return {
+  const ts: TestServer = {
     url,
     dir,
     token: pki.adminToken,
@@ -180,10 +218,29 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       await store.close();
     },
     async restart() {
-      store = await LevelStore.open({ dir: join(dir, 'store') });
+      store = await openStore();
       server = await ApiServer.start({ store, pki, host: '127.0.0.1', port, ...options });
     },
+    async startPeer() {
+      if (etcd === undefined) throw new Error('startPeer needs the server on etcd');
+      const peerStore = await openStore();
+      const peer = await ApiServer.start({ store: peerStore, pki, host: '127.0.0.1', port: 0, ...options });
+      let closed = false;
+      const handle: PeerServer = {
+        url: peer.url,
+        server: { ...ts, url: peer.url },
+        async close() {
+          if (closed) return;
+          closed = true;
+          await peer.close();
+          await peerStore.close();
+        },
+      };
+      peers.push(handle);
+      return handle;
+    },
     async close() {
+      for (const p of peers) await p.close();
       await controllers?.close();
       if (server !== undefined) {
         await server.close();
@@ -192,6 +249,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return ts;
 }
 
 /** Starts `kubectl args` in the background (e.g. `get -w`), collecting its stdout. */

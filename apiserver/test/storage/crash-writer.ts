@@ -1,12 +1,18 @@
-// Child process of crash.test.ts: many concurrent writers on a LevelStore, printing each write the moment it
-// is acknowledged ("<key> <revision>"), until the parent kills it with SIGKILL.
+// Child process of crash-rounds.ts: many concurrent writers on a LevelStore (or an EtcdStore), printing each write
+// the moment it is acknowledged ("<key> <revision>"), until the parent kills it with SIGKILL.
 
+import { EtcdStore } from '../../src/storage/etcd/etcd-store.js';
+import type { Store } from '../../src/storage/interface.js';
 import { LevelStore } from '../../src/storage/level-store.js';
 
-const [dir, round] = process.argv.slice(2);
-if (dir === undefined || round === undefined) throw new Error('usage: crash-writer.ts <dir> <round>');
+const [round, where, endpoint] = process.argv.slice(2);
+if (round === undefined || where === undefined)
+  throw new Error('usage: crash-writer.ts <round> <dir> | crash-writer.ts <round> etcd <host:port>');
 
-const store = await LevelStore.open({ dir, historyRetention: false });
+const store: Store =
+  where === 'etcd' && endpoint !== undefined
+    ? await EtcdStore.open({ endpoints: [endpoint], compactionIntervalMs: false })
+    : await LevelStore.open({ dir: where, historyRetention: false });
 // Pipe writes to stdout are synchronous on Linux, so a line is in the pipe before the next write starts.
 process.stdout.write(`ready ${store.revision()}\n`);
 

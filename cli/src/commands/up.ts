@@ -1,4 +1,4 @@
-// `berth up`: the all-in-one: the API server on the embedded store, the controller manager, the node agent, a
+// `berth up`: the all-in-one: the API server on the embedded store (or etcd), the controller manager, the node agent, a
 // generated PKI, and kubeconfigs that kubectl and client-node use without flags. The controllers and the agent run
 // in this process but talk to the server only over the API, with the kubeconfig written here.
 
@@ -9,11 +9,15 @@ import { Worker } from 'node:worker_threads';
 import {
   ApiServer,
   createLogger,
+  EtcdStore,
   ensurePki,
   issueClientCertificate,
   LevelStore,
+  parseEtcdUrl,
+  readEtcdTls,
   type Logger,
   type Pki,
+  type Store,
 } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
 import { UpError, UsageError } from '../errors.js';
@@ -32,6 +36,12 @@ export interface UpOptions {
   readonly allowHostPath?: readonly string[];
   /** pino level of the JSON-lines log on stderr (fatal, error, warn, info, debug, trace, silent). @default 'info' */
   readonly logLevel?: string;
+  /** Where the cluster is stored: `embedded` (a level store in the data dir) or `etcd://host:port[,…][/prefix/]`. */
+  readonly store?: string;
+  /** PEM files for TLS to etcd (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  readonly etcdCafile?: string;
+  readonly etcdCertfile?: string;
+  readonly etcdKeyfile?: string;
 }
 
 export interface RunningBerth {
@@ -72,12 +82,36 @@ async function writeKubeconfigs(
   return target;
 }
 
+/** The embedded store in the data dir, or etcd (TLS when a CA file is given). */
+async function openStore(dataDir: string, options: UpOptions): Promise<Store> {
+  const where = options.store ?? 'embedded';
+  if (where === 'embedded') {
+    if (options.etcdCafile !== undefined || options.etcdCertfile !== undefined || options.etcdKeyfile !== undefined) {
+      throw new UsageError('--etcd-cafile, --etcd-certfile and --etcd-keyfile need --store etcd://…');
+    }
+    return LevelStore.open({ dir: join(dataDir, 'store') });
+  }
+  if (!where.startsWith('etcd://'))
+    throw new UsageError(`--store must be embedded or etcd://host:port, got "${where}"`);
+  const { endpoints, prefix } = parseEtcdUrl(where);
+  const tls = await readEtcdTls({
+    caFile: options.etcdCafile,
+    certFile: options.etcdCertfile,
+    keyFile: options.etcdKeyfile,
+  });
+  try {
+    return await EtcdStore.open({ endpoints, prefix, ...(tls === undefined ? {} : { tls }) });
+  } catch (e) {
+    throw new UpError(`could not reach etcd at ${endpoints.join(',')}: ${(e as Error).message}`, e);
+  }
+}
+
 export async function up(options: UpOptions): Promise<RunningBerth> {
   const dataDir = resolve(options.dataDir);
   const { host, port } = parseListen(options.listen);
   const logger = createLogger({ level: options.logLevel ?? 'info' });
   const pki = await ensurePki(dataDir, [host]);
-  const store = await LevelStore.open({ dir: join(dataDir, 'store') });
+  const store = await openStore(dataDir, options);
   let server: ApiServer;
   try {
     server = await ApiServer.start({ store, pki, host, port, logger });
