@@ -20,7 +20,7 @@ const subresourceVerbs = ['get', 'patch', 'update'];
 const verbsOf = (subresource: string): string[] =>
   subresource === 'log'
     ? ['get']
-    : subresource === 'exec' || subresource === 'attach'
+    : subresource === 'exec' || subresource === 'attach' || subresource === 'portforward'
       ? ['create', 'get']
       : subresource === 'finalize'
         ? ['update']
