@@ -1,0 +1,186 @@
+// Kubernetes' Pod commands against berth, with the real kubectl and a real container (API server, controllers,
+// node agent with crun, busybox from a loopback registry): `kubectl run` makes a Container, `get pods` prints it
+// as a Pod (READY, STATUS, RESTARTS, AGE, -o wide IP and NODE), logs (-f), exec, port-forward and delete reach it,
+// and a watch of Pods resumes from a resourceVersion. Needs root, crun, conmon.
+
+import t from 'tap';
+import type { Container } from '@berth/api';
+import { eventually, kubectlBackground, request, startTestCluster } from '@berth/testkit';
+
+const cluster = await startTestCluster(t);
+const { server, image } = cluster;
+
+const container = async (name: string): Promise<Container | undefined> => {
+  const res = await request(server, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers/${name}`);
+  return res.status === 200 ? res.json<Container>() : undefined;
+};
+const podField = async (name: string, jsonPath: string): Promise<string> =>
+  (await server.kubectl(['get', 'pod', name, '-o', `jsonpath=${jsonPath}`])).stdout;
+
+const script = 'echo started; echo hello-pod > /tmp/index.html; exec httpd -f -p 80 -h /tmp';
+
+t.test('kubectl run makes the Container; get pods prints it as a running Pod', async (t) => {
+  const run = await server.kubectl([
+    'run',
+    'web',
+    `--image=${image}`,
+    '--port=80',
+    '--env=GREETING=hi',
+    '--command',
+    '--',
+    'sh',
+    '-c',
+    script,
+  ]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /pod\/web created/);
+  const c = await container('web');
+  t.equal(c?.spec.image, image, 'the Container is the source of truth');
+  t.same(c?.spec.command, ['sh', '-c', script]);
+  t.same(c?.spec.ports, [{ containerPort: 80, protocol: 'TCP' }]);
+  t.same(c?.spec.env, [{ name: 'GREETING', value: 'hi' }]);
+  t.equal(c?.metadata.labels?.['run'], 'web');
+  t.ok(await eventually(async () => (await podField('web', '{.status.phase}')) === 'Running', 30_000), 'Running');
+  t.ok(
+    await eventually(async () => (await podField('web', '{.status.containerStatuses[0].ready}')) === 'true', 15_000),
+  );
+  const table = await server.kubectl(['get', 'pods']);
+  t.match(table.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
+  t.match(table.stdout, /\nweb\s+1\/1\s+Running\s+0\s+\d+s\n/);
+  const wide = await server.kubectl(['get', 'pods', '-o', 'wide']);
+  const ip = await podField('web', '{.status.podIP}');
+  t.match(ip, /^10\.214\.\d+\.\d+$/, 'the pod IP is the Container address');
+  t.match(wide.stdout, /NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES/);
+  t.match(
+    wide.stdout,
+    new RegExp(
+      `web\\s+1/1\\s+Running\\s+0\\s+\\d+s\\s+${ip.replaceAll('.', '\\.')}\\s+${cluster.agent.nodeName}\\s+<none>\\s+<none>`,
+    ),
+  );
+  t.equal(c?.metadata.uid, await podField('web', '{.metadata.uid}'), 'same uid');
+  const containers = await server.kubectl(['get', 'containers', 'web', '-o', 'name']);
+  t.equal(containers.stdout.trim(), 'container.berth.dev/web', 'the same object shows as a Container');
+});
+
+t.test('field and label selectors select Pods', async (t) => {
+  const names = async (...args: string[]) =>
+    (await server.kubectl(['get', 'pods', '-o', 'name', ...args])).stdout.trim();
+  t.equal(await names('--field-selector', `spec.nodeName=${cluster.agent.nodeName}`), 'pod/web');
+  t.equal(await names('--field-selector', 'spec.nodeName=elsewhere'), '');
+  t.equal(await names('--field-selector', 'status.phase=Running'), 'pod/web');
+  t.equal(await names('--field-selector', 'status.phase!=Running'), '');
+  t.equal(await names('-l', 'run=web'), 'pod/web');
+  t.equal(await names('-l', 'run=other'), '');
+  const bad = await server.kubectl(['get', 'pods', '--field-selector', 'spec.image=x']);
+  t.not(bad.code, 0, 'a field no Pod selects by is refused');
+});
+
+t.test('logs, logs -f and exec reach the container', async (t) => {
+  const logs = await server.kubectl(['logs', 'web']);
+  t.equal(logs.code, 0, logs.stderr);
+  t.equal(logs.stdout, 'started\n');
+  const follow = kubectlBackground(server, ['logs', '-f', 'web']);
+  t.teardown(follow.stop);
+  t.ok(await eventually(() => follow.output().includes('started'), 10_000), 'follow prints what is there');
+  const exec = await server.kubectl([
+    'exec',
+    'web',
+    '--',
+    'sh',
+    '-c',
+    'echo "$GREETING" from-exec > /proc/1/fd/1; cat /tmp/index.html',
+  ]);
+  t.equal(exec.code, 0, exec.stderr);
+  t.equal(exec.stdout, 'hello-pod\n');
+  t.ok(
+    await eventually(() => follow.output().includes('hi from-exec'), 10_000),
+    `follow streams new lines: ${follow.output()}`,
+  );
+  const failing = await server.kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 3']);
+  t.equal(failing.code, 3, "kubectl exits with the command's code");
+});
+
+t.test('label and annotate write the Container; a spec change is refused', async (t) => {
+  t.equal((await server.kubectl(['label', 'pod', 'web', 'tier=front'])).code, 0);
+  t.equal((await server.kubectl(['annotate', 'pod', 'web', 'note=yes'])).code, 0);
+  const c = await container('web');
+  t.equal(c?.metadata.labels?.['tier'], 'front');
+  t.equal(c?.metadata.annotations?.['note'], 'yes');
+  const patch = await server.kubectl([
+    'patch',
+    'pod',
+    'web',
+    '--type=merge',
+    '-p',
+    '{"spec":{"restartPolicy":"Never"}}',
+  ]);
+  t.not(patch.code, 0);
+  t.match(patch.stderr, /may not change fields/);
+});
+
+t.test('a watch of Pods resumes from a resourceVersion', async (t) => {
+  const list = await request(server, 'GET', '/api/v1/namespaces/default/pods');
+  const rv = list.json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
+  t.equal((await server.kubectl(['label', 'pod', 'web', 'watched=yes'])).code, 0);
+  const watch = await request(
+    server,
+    'GET',
+    `/api/v1/namespaces/default/pods?watch=1&resourceVersion=${rv}&timeoutSeconds=1`,
+  );
+  const events = watch.text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(
+      (l) => JSON.parse(l) as { type: string; object: { kind: string; metadata: { labels?: Record<string, string> } } },
+    );
+  const modified = events.find((e) => e.type === 'MODIFIED' && e.object.metadata.labels?.['watched'] === 'yes');
+  t.equal(modified?.object.kind, 'Pod', 'the event after that version, as a Pod');
+});
+
+t.test('a Pod berth cannot honour is refused with a 422 naming the field', async (t) => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'two' },
+    spec: {
+      containers: [
+        { name: 'a', image },
+        { name: 'b', image },
+      ],
+      initContainers: [{ name: 'i', image }],
+    },
+  };
+  const res = await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+  t.not(res.code, 0);
+  t.match(res.stderr, /spec\.containers: Forbidden: berth cannot honour more than one container/);
+  t.match(res.stderr, /spec\.initContainers/);
+  t.equal(await container('two'), undefined, 'no Container made');
+});
+
+t.test('eviction and delete remove the Container', async (t) => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'evicted' },
+    spec: { containers: [{ name: 'x', image, command: ['sleep', '600'] }] },
+  };
+  t.equal((await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+  t.ok(await container('evicted'));
+  const eviction = await request(server, 'POST', '/api/v1/namespaces/default/pods/evicted/eviction', {
+    contentType: 'application/json',
+    body: JSON.stringify({
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name: 'evicted' },
+      deleteOptions: { gracePeriodSeconds: 0 },
+    }),
+  });
+  t.equal(eviction.status, 201, eviction.text);
+  t.ok(await eventually(async () => (await container('evicted')) === undefined, 20_000), 'evicted Container gone');
+  const del = await server.kubectl(['delete', 'pod', 'web', '--grace-period=1']);
+  t.equal(del.code, 0, del.stderr);
+  t.match(del.stdout, /pod "web" deleted/);
+  t.equal(await container('web'), undefined, 'kubectl waited for the Container to go');
+  const again = await server.kubectl(['get', 'pod', 'web']);
+  t.match(again.stderr, /pods "web" not found/);
+});
