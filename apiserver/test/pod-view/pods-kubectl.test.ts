@@ -3,9 +3,10 @@
 // as a Pod (READY, STATUS, RESTARTS, AGE, -o wide IP and NODE), logs (-f), exec, port-forward and delete reach it,
 // and a watch of Pods resumes from a resourceVersion. Needs root, crun, conmon.
 
+import { get } from 'node:http';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { eventually, kubectlBackground, request, startTestCluster } from '@berth/testkit';
+import { eventually, freePort, kubectlBackground, request, startTestCluster } from '@berth/testkit';
 
 const cluster = await startTestCluster(t);
 const { server, image } = cluster;
@@ -99,6 +100,33 @@ t.test('logs, logs -f and exec reach the container', async (t) => {
   const failing = await server.kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 3']);
   t.equal(failing.code, 3, "kubectl exits with the command's code");
 });
+
+const httpGet = (port: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/index.html' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+
+for (const [how, env] of [
+  ['over a WebSocket tunnel (kubectl 1.32 first)', {}],
+  ['over SPDY (the fallback)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
+] as const) {
+  t.test(`port-forward ${how} reaches the container's port`, async (t) => {
+    const port = await freePort();
+    const forward = kubectlBackground(server, ['port-forward', 'pod/web', `${port}:80`], env);
+    t.teardown(forward.stop);
+    t.ok(
+      await eventually(() => forward.output().includes(`Forwarding from 127.0.0.1:${port} -> 80`), 10_000),
+      forward.output(),
+    );
+    t.equal(await httpGet(port), 'hello-pod\n', 'a request through the forward');
+    t.equal(await httpGet(port), 'hello-pod\n', 'and another connection');
+    t.notMatch(forward.output(), /error/i, forward.output());
+  });
+}
 
 t.test('label and annotate write the Container; a spec change is refused', async (t) => {
   t.equal((await server.kubectl(['label', 'pod', 'web', 'tier=front'])).code, 0);
