@@ -3,10 +3,12 @@
 // as a Pod (READY, STATUS, RESTARTS, AGE, -o wide IP and NODE), logs (-f), exec, port-forward and delete reach it,
 // and a watch of Pods resumes from a resourceVersion. Needs root, crun, conmon.
 
+import { spawn } from 'node:child_process';
 import { get } from 'node:http';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { eventually, freePort, kubectlBackground, request, startTestCluster } from '@berth/testkit';
+import { eventually, freePort, kubectlBackground, kubectlBinary, request, startTestCluster } from '@berth/testkit';
 
 const cluster = await startTestCluster(t);
 const { server, image } = cluster;
@@ -99,6 +101,116 @@ t.test('logs, logs -f and exec reach the container', async (t) => {
   );
   const failing = await server.kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 3']);
   t.equal(failing.code, 3, "kubectl exits with the command's code");
+});
+
+/** kubectl on a real pty (util-linux script), 33 rows by 91 columns; resolves with its exit code and output. */
+function kubectlInTerminal(args: readonly string[], input: string): Promise<{ code: number; output: string }> {
+  const quoted = [kubectlBinary, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', `stty cols 91 rows 33; exec ${quoted}`, '/dev/null'], {
+    env: {
+      ...process.env,
+      KUBECONFIG: server.kubeconfig,
+      KUBECACHEDIR: join(server.dir, 'kube-cache'),
+      HOME: server.dir,
+    },
+  });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  child.stdin.write(input);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, output });
+    }),
+  );
+}
+
+t.test('exec -it runs a shell on a real terminal; attach sees what pid 1 writes', async (t) => {
+  const shell = await kubectlInTerminal(
+    ['exec', '-it', 'web', '--', 'sh'],
+    'tty; stty size; echo "a$((40+2))b"; exit 5\n',
+  );
+  t.equal(shell.code, 5, `the shell's exit code: ${shell.output}`);
+  t.match(shell.output, /\/dev\/pts\/\d+/, 'the shell has a terminal');
+  t.match(shell.output, /33 91/, "of the user's terminal size");
+  t.match(shell.output, /a42b/);
+  const attach = kubectlBackground(server, ['attach', 'web']);
+  t.teardown(attach.stop);
+  // Written until the attach has connected and passed it on (an attach shows only what comes after it).
+  t.ok(
+    await eventually(async () => {
+      await server.kubectl(['exec', 'web', '--', 'sh', '-c', 'echo to-attach > /proc/1/fd/1']);
+      return attach.output().includes('to-attach');
+    }, 15_000),
+    `attach streams pid 1's output: ${attach.output()}`,
+  );
+});
+
+t.test('describe pod reads as Kubernetes prints a Pod', async (t) => {
+  const d = await server.kubectl(['describe', 'pod', 'web']);
+  t.equal(d.code, 0, d.stderr);
+  t.match(d.stdout, /Name:\s+web\n/);
+  t.match(d.stdout, new RegExp(`Node:\\s+${cluster.agent.nodeName}`));
+  t.match(d.stdout, /Status:\s+Running\n/);
+  t.match(d.stdout, /IP:\s+10\.214\./);
+  t.match(d.stdout, /Containers:\n\s+web:\n/);
+  t.match(d.stdout, new RegExp(`Image:\\s+${image.replaceAll('.', '\\.')}`));
+  t.match(d.stdout, /State:\s+Running/);
+  t.match(d.stdout, /Ready:\s+True/);
+  t.match(d.stdout, /Restart Count:\s+0/);
+  const node = await server.kubectl(['describe', 'node', cluster.agent.nodeName]);
+  t.match(node.stdout, /Non-terminated Pods:\s+\(1 in total\)/, "describe node lists the node's Pods");
+});
+
+t.test('RBAC: a Pod is authorized as its Container', async (t) => {
+  const role = (name: string, resources: string[]) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name, namespace: 'default' },
+    rules: [
+      {
+        apiGroups: resources.some((r) => r.startsWith('containers')) ? ['berth.dev'] : [''],
+        resources,
+        verbs: ['get', 'list', 'watch'],
+      },
+    ],
+  });
+  const binding = (name: string, user: string) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name, namespace: 'default' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+  });
+  const objects = [
+    role('container-reader', ['containers', 'containers/log']),
+    binding('container-reader', 'alice'),
+    role('pod-reader', ['pods', 'pods/log']),
+    binding('pod-reader', 'bob'),
+  ];
+  const applied = await server.kubectl(['apply', '-f', '-'], {
+    input: objects.map((o) => JSON.stringify(o)).join('\n'),
+  });
+  t.equal(applied.code, 0, applied.stderr);
+  const alice = await server.userKubeconfig('alice');
+  const bob = await server.userKubeconfig('bob');
+  const as = (kubeconfig: string, args: string[]) => server.kubectl(args, { env: { KUBECONFIG: kubeconfig } });
+  t.ok(
+    await eventually(
+      async () => (await as(alice, ['get', 'pod', 'web', '-o', 'name'])).stdout.trim() === 'pod/web',
+      10_000,
+    ),
+    'who may read the Container may read its Pod',
+  );
+  t.equal((await as(alice, ['logs', 'web'])).code, 0, "and the Pod's log");
+  const exec = await as(alice, ['exec', 'web', '--', 'true']);
+  t.not(exec.code, 0);
+  t.match(exec.stderr, /cannot (get|create) resource "containers\/exec" in API group "berth.dev"/, exec.stderr);
+  const denied = await as(bob, ['get', 'pod', 'web']);
+  t.not(denied.code, 0, 'a grant on pods alone opens no Container');
+  t.match(denied.stderr, /forbidden/);
 });
 
 const httpGet = (port: number): Promise<string> =>
