@@ -2,6 +2,7 @@
 // exec into or delete a Container may do the same to its Pod, and no one gains a way around a Container's RBAC.
 // An eviction is the Container's delete.
 
+import type { Attributes } from '../authorization/attributes.js';
 import type { RequestInfo } from '../request-chain/request-info.js';
 
 export const containerGroup = 'berth.dev';
@@ -21,4 +22,16 @@ export function asContainerRequest(info: RequestInfo): RequestInfo {
     ...(eviction ? { verb: 'delete' as const } : subresource === undefined ? {} : { subresource }),
   };
   return { ...info, resource, verb: resource.verb };
+}
+
+/** The same mapping for an access review's attributes (`kubectl auth can-i exec pods` asks about the Container). */
+export function asContainerAttributes(a: Attributes): Attributes {
+  if (!a.resourceRequest || a.apiGroup !== '' || a.resource !== 'pods') return a;
+  const eviction = a.subresource === 'eviction';
+  return {
+    ...a,
+    apiGroup: containerGroup,
+    resource: containerPlural,
+    ...(eviction ? { verb: 'delete', subresource: '' } : {}),
+  };
 }

@@ -205,6 +205,8 @@ t.test('RBAC: a Pod is authorized as its Container', async (t) => {
     'who may read the Container may read its Pod',
   );
   t.equal((await as(alice, ['logs', 'web'])).code, 0, "and the Pod's log");
+  t.equal((await as(alice, ['auth', 'can-i', 'list', 'pods'])).stdout.trim(), 'yes', 'access reviews agree');
+  t.equal((await as(alice, ['auth', 'can-i', 'create', 'pods/exec'])).stdout.trim(), 'no');
   const exec = await as(alice, ['exec', 'web', '--', 'true']);
   t.not(exec.code, 0);
   t.match(exec.stderr, /cannot (get|create) resource "containers\/exec" in API group "berth.dev"/, exec.stderr);
