@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { eventually, freePort, kubectlBackground, kubectlBinary, request, startTestCluster } from '@berth/testkit';
@@ -258,6 +259,43 @@ t.test('label and annotate write the Container; a spec change is refused', async
   ]);
   t.not(patch.code, 0);
   t.match(patch.stderr, /may not change fields/);
+});
+
+t.test('client-node, what Kubernetes UIs are built on, lists Pods typed and keeps an informer of them', async (t) => {
+  const kc = server.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const list = await core.listPodForAllNamespaces();
+  const web = list.items.find((p) => p.metadata?.name === 'web');
+  t.equal(web?.status?.phase, 'Running');
+  t.equal(web?.status?.containerStatuses?.[0]?.ready, true);
+  t.ok(web?.metadata?.creationTimestamp instanceof Date, 'decoded as a V1Pod');
+  const informer = makeInformer<V1Pod>(kc, '/api/v1/namespaces/default/pods', () =>
+    core.listNamespacedPod({ namespace: 'default' }),
+  );
+  const seen: string[] = [];
+  informer.on('update', (p) => seen.push(`${p.metadata?.name ?? ''}:${p.metadata?.labels?.['informed'] ?? ''}`));
+  await informer.start();
+  t.teardown(() => informer.stop());
+  t.ok(
+    informer.list().some((p) => p.metadata?.name === 'web'),
+    'the informer lists the Pod',
+  );
+  const rows = kubectlBackground(server, ['get', 'pods', '-w', '--no-headers']);
+  t.teardown(rows.stop);
+  t.ok(await eventually(() => rows.output().includes('web'), 10_000), 'get -w prints the Pod');
+  t.equal((await server.kubectl(['label', 'pod', 'web', 'informed=yes'])).code, 0);
+  t.ok(await eventually(() => seen.includes('web:yes'), 10_000), `the informer sees the change: ${seen.join(' ')}`);
+  t.ok(
+    await eventually(
+      () =>
+        rows
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('web')).length >= 2,
+      10_000,
+    ),
+    rows.output(),
+  );
 });
 
 t.test('a watch of Pods resumes from a resourceVersion', async (t) => {
