@@ -57,3 +57,12 @@ export const podBuiltin: Builtin = {
     },
   },
 };
+
+/** The Pod subresources served (pod-requests.ts and the node agent), as discovery names them, beside status. */
+export const podSubresources: readonly { name: string; kind: { group: string; version: string; kind: string } }[] = [
+  { name: 'log', kind: { group: '', version: 'v1', kind: 'Pod' } },
+  { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' } },
+  { name: 'attach', kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
+  { name: 'portforward', kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
+  { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+];
