@@ -149,6 +149,17 @@ t.test('exec -it runs a shell on a real terminal; attach sees what pid 1 writes'
   );
 });
 
+t.test('run -it --rm: a shell on a new Pod, its exit code, then the Container is gone', async (t) => {
+  const run = await kubectlInTerminal(
+    ['run', 'shell', '-it', '--rm', '--restart=Never', `--image=${image}`, '--', 'sh'],
+    'echo "a$((40+2))b"; exit 4\n',
+  );
+  t.match(run.output, /a42b/, run.output);
+  t.equal(run.code, 4, `kubectl exits with the container's code: ${run.output}`);
+  t.match(run.output, /pod "shell" deleted/);
+  t.ok(await eventually(async () => (await container('shell')) === undefined, 20_000), 'the Container is removed');
+});
+
 t.test('describe pod reads as Kubernetes prints a Pod', async (t) => {
   const d = await server.kubectl(['describe', 'pod', 'web']);
   t.equal(d.code, 0, d.stderr);
