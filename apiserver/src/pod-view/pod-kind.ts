@@ -3,6 +3,19 @@
 // projection of a Container; what a create may say is checked where it becomes a Container).
 
 import type { Builtin } from '../registry/builtin-kinds.js';
+import type { JSONSchemaProps } from '../schema/json-schema.js';
+
+/** A list merged by `key` under strategic merge patch (kubectl apply of a Pod sends one), as in Kubernetes' Pod. */
+const keyedList = (key: string, properties?: Record<string, JSONSchemaProps>): JSONSchemaProps => ({
+  type: 'array',
+  'x-kubernetes-patch-merge-key': key,
+  'x-kubernetes-patch-strategy': 'merge',
+  items: {
+    type: 'object',
+    'x-kubernetes-preserve-unknown-fields': true,
+    ...(properties === undefined ? {} : { properties }),
+  },
+});
 
 const column = (name: string, jsonPath: string, description: string, priority = 0) =>
   ({ name, type: 'string', jsonPath, description, priority }) as const;
@@ -52,7 +65,19 @@ export const podBuiltin: Builtin = {
       apiVersion: { type: 'string' },
       kind: { type: 'string' },
       metadata: { type: 'object' },
-      spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      spec: {
+        type: 'object',
+        'x-kubernetes-preserve-unknown-fields': true,
+        properties: {
+          containers: keyedList('name', {
+            env: keyedList('name'),
+            ports: keyedList('containerPort'),
+            volumeMounts: keyedList('mountPath'),
+          }),
+          volumes: keyedList('name'),
+          imagePullSecrets: keyedList('name'),
+        },
+      },
       status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     },
   },

@@ -15,6 +15,17 @@ const pick = (from: Json, keys: readonly string[]): Json => {
   return out;
 };
 
+/**
+ * The name a Pod's one container was given when it differs from the Pod's (`kubectl apply` of a Pod whose
+ * container is `nginx`): kept on the Container so the Pod reads back as written, and not shown on the Pod.
+ */
+export const containerNameAnnotation = 'berth.dev/pod-container-name';
+
+/** The name of the Pod's one container: the Container's own name unless the Pod was written with another. */
+export function podContainerName(container: KubeObject): string {
+  return container.metadata.annotations?.[containerNameAnnotation] ?? container.metadata.name ?? '';
+}
+
 /** Fields of a Container's spec that are a Pod container's fields of the same name and shape. */
 export const containerFields = [
   'image',
@@ -140,13 +151,18 @@ function podConditions(status: Json, bound: boolean): Json[] {
 export function containerToPod(container: KubeObject): KubeObject {
   const spec = obj(container['spec']);
   const status = obj(container['status']);
-  const name = container.metadata.name ?? '';
+  const name = podContainerName(container);
   const nodeName = str(spec['nodeName']);
   const resources = obj(spec['resources']);
   const { pids: _pids, ...limits } = obj(resources['limits']);
   const { pids: _requestedPids, ...requests } = obj(resources['requests']);
   const ips = Array.isArray(status['ips']) ? status['ips'].map(obj).filter((a) => str(a['ip']) !== undefined) : [];
   const { managedFields: _managed, ...metadata } = container.metadata;
+  if (metadata.annotations?.[containerNameAnnotation] !== undefined) {
+    const { [containerNameAnnotation]: _name, ...annotations } = metadata.annotations;
+    if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+    else delete metadata.annotations;
+  }
   const podStatus: Json = {
     phase: podPhase(str(status['phase'])),
     conditions: podConditions(status, nodeName !== undefined),

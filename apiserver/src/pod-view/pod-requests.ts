@@ -27,7 +27,7 @@ import {
   type ResourceHandlerDeps,
 } from '../handlers/resources.js';
 import { containerGroup, containerPlural } from './pod-authorization.js';
-import { containerToPod } from './pod-projection.js';
+import { containerToPod, podContainerName } from './pod-projection.js';
 import { podToContainer, podWriteToContainer } from './pod-to-container.js';
 
 /** Whether a resource request is about Pods (served here, not by the generic handler). */
@@ -67,6 +67,12 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
 
   if (sub === 'log') {
     if (info.verb !== 'get') throw methodNotAllowed(req.method ?? '', 'pods/log');
+    // The Pod's one container is named as the Pod; any other name is the client's mistake, as on Kubernetes.
+    const asked = query.get('container');
+    if (asked !== null && asked !== '') {
+      const own = podContainerName(await asPod(name, () => deps.objects.get(containers, name ?? '')));
+      if (asked !== own) throw new ApiError('BadRequest', `container ${asked} is not valid for pod ${name ?? ''}`);
+    }
     const target = await asPod(name, () =>
       resolveAgent(
         deps.objects,

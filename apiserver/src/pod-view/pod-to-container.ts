@@ -6,7 +6,7 @@
 import { forbidden, required, type FieldError } from '@berth/api';
 import { invalid } from '../errors/api-error.js';
 import { cloneJson, isPlainObject, jsonEqual, type KubeObject } from '../objects/object.js';
-import { containerFields, containerToPod, podFields } from './pod-projection.js';
+import { containerFields, containerNameAnnotation, containerToPod, podFields } from './pod-projection.js';
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (isPlainObject(v) ? v : {});
@@ -78,6 +78,10 @@ export function podToContainer(pod: KubeObject, containerApiVersion: string): Ku
   const { resourceVersion: _rv, ...metadata } = obj(pod.metadata);
   if (problems.length > 0)
     throw invalid('Pod', '', String(metadata['name'] ?? metadata['generateName'] ?? ''), problems);
+  const containers = obj(pod['spec'])['containers'];
+  const containerName = Array.isArray(containers) ? obj(containers[0])['name'] : undefined;
+  if (typeof containerName === 'string' && containerName !== '' && containerName !== metadata['name'])
+    metadata['annotations'] = { ...obj(metadata['annotations']), [containerNameAnnotation]: containerName };
   return { apiVersion: containerApiVersion, kind: 'Container', metadata: metadata as KubeObject['metadata'], spec };
 }
 
@@ -94,6 +98,9 @@ export function podWriteToContainer(current: KubeObject, written: KubeObject): K
     if (meta[k] === undefined || meta[k] === null) delete next.metadata[k];
     else (next.metadata as Json)[k] = cloneJson(meta[k]);
   }
+  const keptName = current.metadata.annotations?.[containerNameAnnotation];
+  if (keptName !== undefined)
+    next.metadata.annotations = { ...next.metadata.annotations, [containerNameAnnotation]: keptName };
   if (typeof meta['resourceVersion'] === 'string') next.metadata.resourceVersion = meta['resourceVersion'];
   else delete next.metadata.resourceVersion;
   const wanted = obj(written['spec']);

@@ -83,6 +83,13 @@ t.test('logs, logs -f and exec reach the container', async (t) => {
   const logs = await server.kubectl(['logs', 'web']);
   t.equal(logs.code, 0, logs.stderr);
   t.equal(logs.stdout, 'started\n');
+  t.equal(
+    (await server.kubectl(['logs', 'web', '-c', 'web'])).stdout,
+    'started\n',
+    'the container is named as the Pod',
+  );
+  const other = await server.kubectl(['logs', 'web', '-c', 'other']);
+  t.match(other.stderr, /container other is not valid for pod web/);
   const follow = kubectlBackground(server, ['logs', '-f', 'web']);
   t.teardown(follow.stop);
   t.ok(await eventually(() => follow.output().includes('started'), 10_000), 'follow prints what is there');
@@ -357,6 +364,14 @@ t.test('eviction and delete remove the Container', async (t) => {
   };
   t.equal((await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
   t.ok(await container('evicted'));
+  const relabelled = { ...pod, metadata: { ...pod.metadata, labels: { applied: 'again' } } };
+  const reapplied = await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(relabelled) });
+  t.equal(reapplied.code, 0, `a second apply patches the Pod: ${reapplied.stderr}`);
+  t.equal((await container('evicted'))?.metadata.labels?.['applied'], 'again');
+  t.equal(await podField('evicted', '{.spec.containers[0].name}'), 'x', 'the container keeps the name it was given');
+  const shown = await request(server, 'GET', '/api/v1/namespaces/default/pods/evicted');
+  t.notOk(shown.text.includes('berth.dev/pod-container-name'), 'kept on the Container, not shown on the Pod');
+  t.equal((await container('evicted'))?.metadata.annotations?.['berth.dev/pod-container-name'], 'x');
   const eviction = await request(server, 'POST', '/api/v1/namespaces/default/pods/evicted/eviction', {
     contentType: 'application/json',
     body: JSON.stringify({
