@@ -256,9 +256,10 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
 export function kubectlBackground(
   ts: TestServer,
   args: readonly string[],
+  env: Record<string, string> = {},
 ): { output: () => string; stop: () => Promise<void> } {
   const child = spawn(kubectlBinary, [...args], {
-    env: { ...process.env, KUBECONFIG: ts.kubeconfig, KUBECACHEDIR: join(ts.dir, 'kube-cache'), HOME: ts.dir },
+    env: { ...process.env, KUBECONFIG: ts.kubeconfig, KUBECACHEDIR: join(ts.dir, 'kube-cache'), HOME: ts.dir, ...env },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -8,6 +8,7 @@ import type { ReviewHandler } from '../handlers/reviews.js';
 import { isPlainObject, type KubeObject } from '../objects/object.js';
 import type { Attributes } from './attributes.js';
 import type { PolicyRule } from './rbac/policy-rule.js';
+import { asContainerAttributes } from '../pod-view/pod-authorization.js';
 import { privilegedGroup, type RbacAuthorizer } from './rbac/rbac-authorizer.js';
 
 const group = 'authorization.k8s.io';
@@ -69,7 +70,7 @@ function answer(body: KubeObject, kind: string, status: Record<string, unknown>)
 }
 
 const accessStatus = (authorizer: RbacAuthorizer, a: Attributes) => {
-  const decision = authorizer.authorizeAttributes(a);
+  const decision = authorizer.authorizeAttributes(asContainerAttributes(a));
   return decision.allowed
     ? { allowed: true }
     : { allowed: false, ...(decision.reason ? { reason: decision.reason } : {}) };

@@ -93,7 +93,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       'system:aggregate-to-edit',
       [
         rule(write, berth, [...plurals, ...scales]),
-        rule([...read, ...write], berth, proxied(['exec', 'attach'])),
+        rule([...read, ...write], berth, proxied(['exec', 'attach', 'portforward'])),
         rule([...read, ...write], [''], ['configmaps', 'secrets', 'serviceaccounts']),
         rule(['create'], [''], ['serviceaccounts/token']),
         rule(['impersonate'], [''], ['serviceaccounts']),

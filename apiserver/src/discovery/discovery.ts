@@ -4,6 +4,7 @@
 import type { ResourceRegistry } from '../registry/registry.js';
 import type { Resource } from '../registry/resource.js';
 import { proxiedSubresources } from '../handlers/node-proxy.js';
+import { podSubresources } from '../pod-view/pod-kind.js';
 
 export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
@@ -20,11 +21,11 @@ const subresourceVerbs = ['get', 'patch', 'update'];
 const verbsOf = (subresource: string): string[] =>
   subresource === 'log'
     ? ['get']
-    : subresource === 'exec' || subresource === 'attach'
+    : subresource === 'exec' || subresource === 'attach' || subresource === 'portforward'
       ? ['create', 'get']
       : subresource === 'finalize'
         ? ['update']
-        : subresource === 'binding' || subresource === 'token'
+        : subresource === 'binding' || subresource === 'token' || subresource === 'eviction'
           ? ['create']
           : subresourceVerbs;
 
@@ -57,6 +58,7 @@ function subresourcesOf(r: Resource): { name: string; kind: { group: string; ver
     out.push({ name: 'binding', kind: { group: r.group, version: r.version, kind: 'Binding' } });
   if (r.group === '' && r.plural === 'serviceaccounts')
     out.push({ name: 'token', kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } });
+  if (r.group === '' && r.plural === 'pods') out.push(...podSubresources);
   for (const name of proxiedSubresources.get(`${r.group}/${r.plural}`) ?? [])
     out.push({ name, kind: { group: r.group, version: r.version, kind: r.kind } });
   return out;

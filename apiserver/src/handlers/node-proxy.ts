@@ -1,4 +1,4 @@
-// The Container subresources a node agent serves (log, exec, attach): once the request chain has authenticated
+// The Container subresources a node agent serves (log, exec, attach, portforward): once the request chain has authenticated
 // and authorized the client, find the Container's node and that node's agent endpoint, and relay the request,
 // streaming both ways.
 
@@ -12,13 +12,14 @@ import { isPlainObject } from '../objects/object.js';
 import type { ResourceRegistry } from '../registry/registry.js';
 import type { UpgradeHandler } from '../request-chain/chain.js';
 import { required } from '../request-chain/state.js';
+import { asContainerRequest } from '../pod-view/pod-authorization.js';
 
 /** The file name every node agent's unix socket has. */
 export const agentSocketName = 'agent.sock';
 
 /** Subresources relayed to the node agent, per group/plural. */
 export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([
-  ['berth.dev/containers', ['log', 'exec', 'attach']],
+  ['berth.dev/containers', ['log', 'exec', 'attach', 'portforward']],
 ]);
 
 export const isProxied = (group: string, plural: string, subresource: string | undefined): boolean =>
@@ -115,7 +116,8 @@ export function relayRequest(
  */
 export function agentUpgrade(objects: ObjectStore, registry: ResourceRegistry): UpgradeHandler {
   return async (req, socket, head, state) => {
-    const info = required(state, 'requestInfo');
+    // A Pod's exec, attach and port-forward are its Container's.
+    const info = asContainerRequest(required(state, 'requestInfo'));
     const r = info.resource;
     if (r === undefined || !isProxied(r.group, r.resource, r.subresource) || r.subresource === 'log')
       throw pathNotFound();
@@ -143,6 +145,8 @@ export function relayUpgrade(target: AgentTarget, req: IncomingMessage, client: 
     'sec-websocket-version',
     'sec-websocket-protocol',
     'sec-websocket-extensions',
+    // SPDY upgrades (port-forward's fallback) name their protocol here.
+    'x-stream-protocol-version',
   ];
   upstream.on('connect', () => {
     const lines = [`${req.method ?? 'GET'} ${target.path} HTTP/1.1`, 'Host: berth-node-agent'];

@@ -14,7 +14,6 @@ import { applyJsonPatch } from '../patch/json-patch.js';
 import { applyMergePatch } from '../patch/merge-patch.js';
 import type { JsonValue } from '../patch/json-value.js';
 import type { ResourceRegistry } from '../registry/registry.js';
-import { unservedPods } from '../registry/unserved-pods.js';
 import { collectionPrefix, groupVersion, type Resource } from '../registry/resource.js';
 import { toTable } from '../table/table.js';
 import { serveWatch, type WatchSource } from '../watch/watch-stream.js';
@@ -53,7 +52,7 @@ const undeletable = (r: Resource, name: string) =>
     { name, group: r.group, kind: r.plural },
   );
 
-const unsupportedPatch = (accepted: string) =>
+export const unsupportedPatch = (accepted: string) =>
   new ApiError(
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
@@ -63,7 +62,7 @@ const unsupportedPatch = (accepted: string) =>
 export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCall): Promise<Reply | undefined> {
   const { info, req, res, query, signal } = call;
   const resource = deps.registry.get(info.group, info.version, info.resource);
-  if (resource === undefined) throw unservedPods(info.group, info.resource) ?? pathNotFound();
+  if (resource === undefined) throw pathNotFound();
   if (!resource.namespaced && info.namespace !== undefined && info.resource !== 'namespaces') throw pathNotFound();
   const scope: ObjectScope = { resource, namespace: resource.namespaced ? info.namespace : undefined };
   const subresource = info.subresource;
@@ -410,7 +409,7 @@ async function bind(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resourc
   };
 }
 
-function asObject(v: unknown): KubeObject {
+export function asObject(v: unknown): KubeObject {
   if (!isPlainObject(v)) throw badRequest('the body of the request must be a JSON object');
   return v as KubeObject;
 }
@@ -425,7 +424,7 @@ function manager(query: URLSearchParams, userAgent: string): string {
   return userAgent.split('/')[0]?.trim() || 'unknown';
 }
 
-function writeOptions(
+export function writeOptions(
   deps: ResourceHandlerDeps,
   call: ResourceCall,
   resource: Resource,
@@ -442,7 +441,7 @@ function writeOptions(
   };
 }
 
-async function deleteOptions(
+export async function deleteOptions(
   req: IncomingMessage,
   query: URLSearchParams,
 ): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } } & DeletePropagation> {
@@ -464,7 +463,7 @@ async function deleteOptions(
   return { dryRun: isDryRun(dryRunValues), preconditions, ...parseDeletePropagation(body, query) };
 }
 
-function successStatus(resource: Resource, obj: KubeObject) {
+export function successStatus(resource: Resource, obj: KubeObject) {
   return {
     kind: 'Status',
     apiVersion: 'v1',

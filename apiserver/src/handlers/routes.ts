@@ -19,6 +19,7 @@ import type { Store } from '../storage/interface.js';
 import type { WatchCache } from '../storage/watch-cache.js';
 import { isProxied, relayRequest, resolveAgent } from './node-proxy.js';
 import { handleResource, type ResourceHandlerDeps } from './resources.js';
+import { isPodRequest, servePods } from '../pod-view/pod-requests.js';
 
 export interface RouteDeps extends ResourceHandlerDeps {
   readonly store: Store;
@@ -96,6 +97,9 @@ async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | 
   const { ctx, info, signal } = call;
   const resource = info.resource!;
   const query = info.query;
+  if (resource.verb === 'watch') await awaitWatchRevision(deps, query.get('resourceVersion'), signal);
+  const request = { info: resource, req: ctx.req, res: ctx.res, query, userAgent: ctx.get('user-agent'), signal };
+  if (isPodRequest(resource)) return servePods(deps, { ...request, user: call.user });
   if (isProxied(resource.group, resource.resource, resource.subresource)) {
     if (resource.subresource !== 'log' || info.method !== 'GET')
       throw new ApiError('BadRequest', `${resource.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
@@ -112,16 +116,7 @@ async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | 
     await relayRequest(target, ctx.req, ctx.res, signal);
     return undefined;
   }
-  if (resource.verb === 'watch') await awaitWatchRevision(deps, query.get('resourceVersion'), signal);
-  return handleResource(deps, {
-    info: resource,
-    req: ctx.req,
-    res: ctx.res,
-    query,
-    userAgent: ctx.get('user-agent'),
-    signal,
-    user: call.user,
-  });
+  return handleResource(deps, { ...request, user: call.user });
 }
 
 /** A watch from a revision the store has not reached is refused; one the cache has not caught up to waits for it. */

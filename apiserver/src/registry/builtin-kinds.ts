@@ -3,6 +3,7 @@
 
 import type { JSONSchemaProps } from '../schema/json-schema.js';
 import type { CustomResourceDefinition } from './crd.js';
+import { podBuiltin } from '../pod-view/pod-kind.js';
 import { rbacBuiltins } from './rbac-kinds.js';
 
 const str = (description: string, extra: JSONSchemaProps = {}): JSONSchemaProps => ({
@@ -73,6 +74,7 @@ export interface Builtin {
   singular: string;
   namespaced: boolean;
   shortNames?: string[];
+  categories?: string[];
   schema: JSONSchemaProps;
   status?: boolean;
   columns?: CustomResourceDefinition['spec']['versions'][number]['additionalPrinterColumns'];
@@ -688,6 +690,7 @@ const builtins: Builtin[] = [
     ),
   },
   ...rbacBuiltins,
+  podBuiltin,
 ];
 
 /** The built-in kinds as CRD objects (not stored; the registry adds them at start). */
@@ -704,6 +707,7 @@ export function builtinDefinitions(): CustomResourceDefinition[] {
         kind: b.kind,
         listKind: `${b.kind}List`,
         ...(b.shortNames === undefined ? {} : { shortNames: b.shortNames }),
+        ...(b.categories === undefined ? {} : { categories: b.categories }),
       },
       scope: b.namespaced ? 'Namespaced' : 'Cluster',
       versions: [

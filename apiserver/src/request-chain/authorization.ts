@@ -3,6 +3,7 @@
 // POST of SPDY does: it must also be allowed to `create` (Kubernetes' AuthorizePodWebsocketUpgradeCreatePermission).
 
 import { authorize, type Authorizer } from '../authorization/authorizer.js';
+import { asContainerRequest } from '../pod-view/pod-authorization.js';
 import type { RequestInfo } from './request-info.js';
 import { required, type RequestFilter } from './state.js';
 
@@ -12,7 +13,7 @@ export const authorization =
   (authorizer: Authorizer): RequestFilter =>
   async (req, state) => {
     const user = required(state, 'user');
-    const info = required(state, 'requestInfo');
+    const info = asContainerRequest(required(state, 'requestInfo'));
     await authorize(authorizer, user, info);
     const r = info.resource;
     if (req.headers.upgrade !== undefined && r?.verb === 'get' && sessionSubresources.has(r.subresource ?? '')) {

@@ -3,6 +3,7 @@
 // The columns themselves (names, order, priority) stay declared with their kind; this only says how to fill them.
 
 import { isPlainObject, type KubeObject } from '../objects/object.js';
+import { podCells } from '../pod-view/pod-table.js';
 import { humanDuration } from './human-duration.js';
 
 /** Computes one cell of a row; `now` is the table's clock (ms). */
@@ -108,6 +109,7 @@ export const computedCells: ReadonlyMap<string, Readonly<Record<string, CellFunc
       'Container-Runtime': nodeInfo('containerRuntimeVersion'),
     },
   ],
+  ['/Pod', podCells],
   ['/ConfigMap', { Data: (cm) => count(cm['data'], cm['binaryData']) }],
   ['/Secret', { Data: (s) => count(s['data']) }],
   ['/ServiceAccount', { Secrets: (sa) => count(sa['secrets']) }],

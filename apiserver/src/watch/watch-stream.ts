@@ -32,6 +32,8 @@ export interface WatchRequest {
   readonly timeoutSeconds: number | undefined;
   readonly table: { include: IncludeObject } | undefined;
   readonly signal: AbortSignal;
+  /** What a client sees of each stored object, when the resource is a view of another (Pods of Containers). */
+  readonly project?: (stored: KubeObject) => KubeObject;
 }
 
 /** Blank-line heartbeat interval: keeps client-node 2.x's 30 s inactivity timeout from cycling idle watches. */
@@ -65,7 +67,8 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   let columnsSent = false;
 
   const line = (type: string, object: unknown): string => `{"type":"${type}","object":${JSON.stringify(object)}}\n`;
-  const present = (obj: KubeObject): unknown => {
+  const present = (stored: KubeObject): unknown => {
+    const obj = request.project?.(stored) ?? stored;
     defaultOnRead(resource, obj);
     const o = sameVersion ? obj : { ...obj, apiVersion: servedVersion };
     if (request.table === undefined) return o;
@@ -171,7 +174,13 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   /** The event's line for this watcher, as bytes; encoded once and shared by every watcher on the fast path. */
   function render(event: StoreEvent): Buffer | undefined {
     // Fast path: no selector, JSON output, same version: the stored bytes go out as they are, encoded once.
-    if (filter === undefined && request.table === undefined && sameVersion && event.value !== undefined) {
+    if (
+      filter === undefined &&
+      request.table === undefined &&
+      request.project === undefined &&
+      sameVersion &&
+      event.value !== undefined
+    ) {
       const type: EventType = event.prevValue === undefined ? 'ADDED' : 'MODIFIED';
       let lines = encodedLines.get(event);
       if (lines === undefined) encodedLines.set(event, (lines = new Map()));

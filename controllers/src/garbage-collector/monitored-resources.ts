@@ -4,7 +4,8 @@
 import type { ApiClient, Resource } from '@berth/controller-runtime';
 import { discoverServedResources } from '../discovery/served-resources.js';
 
-const ignored = new Set(['/events', 'events.k8s.io/events']);
+// Pods are a view of Containers, which are watched themselves (same uids: one graph node each, not two).
+const ignored = new Set(['/events', 'events.k8s.io/events', '/pods']);
 
 export interface Monitored {
   readonly resources: Resource[];

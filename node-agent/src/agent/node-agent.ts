@@ -509,6 +509,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         lookup: (namespace, name) => reconciler.lookup(namespace, name),
         runtime,
         logFilesOf: (id) => runtime.logFiles(id),
+        addressOf: async (id) => (await networks.get(id))?.addresses[0]?.ip,
         onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),
       });
       await streaming.start();

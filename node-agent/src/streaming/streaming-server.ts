@@ -7,7 +7,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
 import { checkInteger, InvalidArgumentError } from '@berth/api';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
+import { portForwardProtocol, servePortForward } from '../port-forward/port-forward.js';
+import { SpdySession } from '../port-forward/spdy-session.js';
 import { rotatedLogPath } from '../logs/rotation.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
@@ -35,11 +37,16 @@ export interface StreamingServerOptions {
   readonly logFilesOf?: (id: string, state: ContainerState) => readonly string[];
   /** How often a follow looks for new lines. @default 100 */
   readonly pollMs?: number;
+  /** The address port-forward dials for a container (its first address on a berth network). @default none */
+  readonly addressOf?: (id: string) => Promise<string | undefined>;
   /** Told about failures no client can be told about (a broken socket mid-answer). @default ignore */
   readonly onError?: (err: unknown) => void;
 }
 
-type Subresource = 'log' | 'exec' | 'attach';
+type Subresource = 'log' | 'exec' | 'attach' | 'portforward';
+
+/** The WebSocket subprotocol that tunnels a SPDY port-forward session (kubectl 1.31+ tries it first). */
+const tunnelProtocol = `SPDY/3.1+${portForwardProtocol}`;
 
 interface Target {
   readonly namespace: string;
@@ -50,7 +57,7 @@ interface Target {
 
 function parseTarget(url: string | undefined): Target | undefined {
   const u = new URL(url ?? '/', 'http://agent');
-  const m = /^\/containers\/([^/]+)\/([^/]+)\/(log|exec|attach)$/.exec(u.pathname);
+  const m = /^\/containers\/([^/]+)\/([^/]+)\/(log|exec|attach|portforward)$/.exec(u.pathname);
   if (m === null) return undefined;
   try {
     return {
@@ -102,6 +109,7 @@ export class StreamingServer {
   readonly #options: StreamingServerOptions;
   readonly #http: Server;
   readonly #wss: WebSocketServer;
+  readonly #tunnels: WebSocketServer;
   readonly #closing = new AbortController();
   readonly #sockets = new Set<Socket | Duplex>();
   #started = false;
@@ -127,6 +135,11 @@ export class StreamingServer {
       noServer: true,
       perMessageDeflate: false,
       handleProtocols: (offered) => chooseProtocol(offered) ?? false,
+    });
+    this.#tunnels = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => (offered.has(tunnelProtocol) ? tunnelProtocol : false),
     });
   }
 
@@ -157,11 +170,12 @@ export class StreamingServer {
   /** Stops listening, ends every log follow and session, and removes the socket file. */
   async close(): Promise<void> {
     this.#closing.abort();
-    for (const ws of this.#wss.clients) ws.terminate();
+    for (const ws of [...this.#wss.clients, ...this.#tunnels.clients]) ws.terminate();
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     if (this.#started) await closed;
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#tunnels.close(() => resolve()));
     if (this.#started) await rm(this.socketPath, { force: true });
   }
 
@@ -225,6 +239,10 @@ export class StreamingServer {
       const target = parseTarget(req.url);
       if (target === undefined || target.subresource === 'log')
         throw new StreamingError('NotFound', `no WebSocket endpoint at ${req.url ?? ''}`);
+      if (target.subresource === 'portforward') {
+        await this.#portForward(req, socket, head, target);
+        return;
+      }
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
         throw new StreamingError('BadRequest', 'only WebSocket upgrades are served');
       const offered = new Set(
@@ -262,6 +280,48 @@ export class StreamingServer {
     } catch (err) {
       refuseUpgrade(socket, failureStatus(toStreamingError(err)));
     }
+  }
+
+  /**
+   * Port-forward: a SPDY session either on the upgraded socket itself (`Upgrade: SPDY/3.1`) or tunnelled in a
+   * WebSocket's binary messages (`SPDY/3.1+portforward.k8s.io`); each forwarded connection dials the container.
+   */
+  async #portForward(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target): Promise<void> {
+    const { id, state } = await this.#container(target.namespace, target.name);
+    if (state.status !== 'running')
+      throw new StreamingError(
+        'BadRequest',
+        `container "${target.name}" is not running (${state.status}); cannot port-forward`,
+      );
+    const address = await this.#options.addressOf?.(id);
+    if (address === undefined)
+      throw new StreamingError(
+        'BadRequest',
+        `container "${target.name}" has no address on a berth network to forward to`,
+      );
+    const forward = { address, description: `container ${target.namespace}/${target.name}` };
+    const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgrade === 'websocket') {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (!offered.includes(tunnelProtocol))
+        throw new StreamingError('BadRequest', `port-forward over a WebSocket speaks ${tunnelProtocol} only`);
+      this.#tunnels.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        const tunnel = createWebSocketStream(ws);
+        tunnel.on('error', () => ws.terminate());
+        servePortForward(new SpdySession(tunnel), forward);
+      });
+      return;
+    }
+    const versions = String(req.headers['x-stream-protocol-version'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    if (upgrade !== 'spdy/3.1' || !versions.includes(portForwardProtocol))
+      throw new StreamingError('BadRequest', `port-forward needs an upgrade to SPDY/3.1 with ${portForwardProtocol}`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${portForwardProtocol}\r\n\r\n`,
+    );
+    if (head.length > 0) socket.unshift(head);
+    servePortForward(new SpdySession(socket), forward);
   }
 
   #execHandlers(id: string, request: RemoteCommandRequest) {
