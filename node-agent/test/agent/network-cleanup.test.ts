@@ -51,7 +51,8 @@ t.test(`${cycles} create/delete cycles leave veths, leases, NAT rules and netns 
       Array.from({ length: parallel }, async (_, i) => {
         const name = `cycle-${round}-${i}`;
         await cluster.create(name, httpd(await freePort()));
-        const c = await cluster.waitFor(name, isRunning);
+        // The first round pulls and unpacks the image on this fresh node: slow on a loaded machine.
+        const c = await cluster.waitFor(name, isRunning, round === 0 ? 90_000 : 30_000);
         t.ok(c.status?.ips?.[0]?.ip, `${name} had an address`);
         if (round === 0 && i === 0) during = await state();
         await cluster.remove(name);
