@@ -16,3 +16,4 @@ export * from './conditions.js';
 export * from './ipv4.js';
 export * from './network-bridge.js';
 export { reconcileRequestedAtAnnotation, signalAnnotation } from './well-known-annotations.js';
+export * from './pull-progress.js';
