@@ -15,3 +15,5 @@ export * from './platform.js';
 export * from './conditions.js';
 export * from './ipv4.js';
 export * from './network-bridge.js';
+export { reconcileRequestedAtAnnotation, signalAnnotation } from './well-known-annotations.js';
+export * from './pull-progress.js';

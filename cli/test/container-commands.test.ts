@@ -45,8 +45,13 @@ t.test('run -d --rm: the Container is removed once it exits', async (t) => {
   t.ok(await eventually(async () => (await getContainer('brief')) === undefined, 30_000), 'removed after it exited');
 });
 
-t.test('ps --filter: name, label, ancestor, id and status as docker filters', async (t) => {
+t.test('pull progress per layer; ps --filter: name, label, ancestor, id and status as docker filters', async (t) => {
   t.equal(web.code, 0, web.stderr);
+  t.match(
+    web.stderr,
+    /^Pulling image \S+ …\n([0-9a-f]{12}: (Downloading|Download complete)\n)*[0-9a-f]{12}: Pull complete\n$/,
+    "the first pull shows docker's per-layer lines (plain, not a terminal)",
+  );
   const done = await berth(server, ['run', '--name', 'done', image, 'true']);
   t.equal(done.code, 0, done.stderr);
   const names = async (...filters: string[]) =>

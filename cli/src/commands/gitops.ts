@@ -2,14 +2,17 @@
 // show and drive them. A reconcile is the reconcile.berth.dev/requestedAt annotation the gitops controller answers
 // in status.lastHandledReconcileAt; suspend and resume are spec.suspend.
 
-import type { Condition, GitRepository, Sync } from '@berth/api';
+import {
+  reconcileRequestedAtAnnotation as requestedAtAnnotation,
+  type Condition,
+  type GitRepository,
+  type Sync,
+} from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient, type BerthPlural } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatRows, type Column } from '../output/table.js';
-
-export const requestedAtAnnotation = 'reconcile.berth.dev/requestedAt';
 
 type GitOpsObject = (GitRepository | Sync) & { metadata: { name?: string; annotations?: Record<string, string> } };
 

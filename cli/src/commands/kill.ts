@@ -4,7 +4,7 @@
 // back, and `berth start` does.
 
 import { constants } from 'node:os';
-import type { Container } from '@berth/api';
+import { signalAnnotation, type Container } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
@@ -12,9 +12,6 @@ import { exitOutcome, isRunning } from '../docker/container-state.js';
 import { forEachName } from '../docker/each-name.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { CliError, UsageError } from '../errors.js';
-
-/** The annotation the node agent answers (node-agent/src/containers/signal-request.ts). */
-export const signalAnnotation = 'berth.dev/signal';
 
 export interface KillOptions {
   readonly namespace?: string;

@@ -2,13 +2,12 @@
 // name from the same spec (on the same node) once the old one is gone. Unlike docker's rename it gets a new id and
 // a running container starts afresh; the CLI says so.
 
-import type { Container } from '@berth/api';
+import { signalAnnotation, type Container } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { CliError } from '../errors.js';
-import { signalAnnotation } from './kill.js';
 import { createContainer } from './run.js';
 
 export async function rename(

@@ -13,6 +13,7 @@ import { ApiStatusError, CliError } from '../errors.js';
 import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
 import { loginSecret } from './login.js';
 import { logs } from './logs.js';
+import { pullProgressPrinter } from '../output/pull-progress.js';
 
 export interface RunOptions extends RunFlags {
   readonly namespace?: string;
@@ -58,10 +59,12 @@ export async function createContainer(client: ApiClient, container: Container): 
 /** Waits until the container runs or has run; tells of a pull once. */
 export function started(client: ApiClient, name: string, notes: NodeJS.WritableStream): Promise<StartOutcome> {
   let told = false;
+  const layers = pullProgressPrinter(notes);
   return waitFor<Container, StartOutcome>(client, 'containers', name, (c) => {
-    if (!told && c?.status?.phase === 'Pulling') {
+    if (c?.status?.phase === 'Pulling') {
+      if (!told) notes.write(`Pulling image ${c.spec.image} …\n`);
       told = true;
-      notes.write(`Pulling image ${c.spec.image} …\n`);
+      layers(c.status.message);
     }
     return startOutcome(c, name);
   });

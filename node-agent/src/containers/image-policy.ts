@@ -4,7 +4,7 @@
 // created (cheap when the layers are cached: one manifest request); IfNotPresent and Never use an image this
 // agent already pulled for that reference. Pull errors become ErrImagePull with the registry's own message.
 import type { Container } from '@berth/api';
-import type { ImageService, PulledImage } from '../images/images.js';
+import type { ImageService, PulledImage, PullProgress } from '../images/images.js';
 import { parseReference, type DockerConfigJson } from '../distribution/distribution.js';
 import { AgentError } from './errors.js';
 
@@ -46,7 +46,13 @@ export class ImagePolicy {
   /** `beforePull` runs only when the registry will be asked (so status can say Pulling). */
   async ensure(
     container: Container,
-    options: { credentials?: DockerConfigJson; beforePull?: () => Promise<void>; signal?: AbortSignal } = {},
+    options: {
+      credentials?: DockerConfigJson;
+      beforePull?: () => Promise<void>;
+      signal?: AbortSignal;
+      /** The pull's progress (for the Container that started it; one that joins a pull in flight sees none). */
+      onProgress?: (event: PullProgress) => void;
+    } = {},
   ): Promise<EnsuredImage> {
     const reference = container.spec.image;
     const policy = pullPolicy(container);
@@ -67,6 +73,7 @@ export class ImagePolicy {
           this.#images.pull(reference, {
             ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
+            ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           });
         pull = this.#queue.then(run, run);
         this.#queue = pull.catch(() => undefined);

@@ -6,7 +6,7 @@
 // Timing comes from two places only: `requeueAfterMs` for delays computed from observed status (CrashLoopBackOff
 // from restartCount and finishedAt, as kubelet does), and a thrown error for the queue's per-key back-off (a failed
 // pull or create, an API error). Running it twice in a row does nothing the second time.
-import type { Container, ContainerStatus } from '@berth/api';
+import { formatPullProgress, shortLayerId, type Container, type ContainerStatus, type LayerState } from '@berth/api';
 import {
   requestKey,
   type EventType,
@@ -16,7 +16,7 @@ import {
   type Result,
 } from '@berth/controller-runtime';
 import type { Logger } from 'pino';
-import type { PulledImage } from '../images/images.js';
+import type { PulledImage, PullProgress } from '../images/images.js';
 import { NetworkError } from '../network/errors.js';
 import type { NetworkDns } from '../network/dns-server.js';
 import type { NetworkDefinition, Networks } from '../network/network.js';
@@ -113,6 +113,13 @@ export interface ReconcilerOptions {
   readonly probes?: Pick<Prober, 'sync' | 'verdict' | 'remove'>;
   readonly logger: Logger;
 }
+
+const layerStates: Record<'cached' | 'downloading' | 'downloaded' | 'unpacked', LayerState> = {
+  cached: 'Already exists',
+  downloading: 'Downloading',
+  downloaded: 'Download complete',
+  unpacked: 'Pull complete',
+};
 
 const isTerminalPhase = (phase: ContainerStatus['phase']): boolean => phase === 'Succeeded' || phase === 'Failed';
 const pullFailureReasons: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff']);
@@ -447,12 +454,36 @@ export class ContainerReconciler implements Reconciler {
     });
 
     let image: PulledImage;
+    // Each layer's progress in docker's words, written to status as it changes (one write per layer step), so
+    // `berth run` can print docker's per-layer lines.
+    const layers = new Map<string, LayerState>();
+    let progressWrites: Promise<unknown> = Promise.resolve();
+    const onProgress = (e: PullProgress) => {
+      if (e.kind !== 'layer' || pullBackingOff) return;
+      const state = layerStates[e.phase];
+      const id = shortLayerId(e.digest);
+      if (layers.get(id) === state) return;
+      layers.set(id, state);
+      const message = formatPullProgress(layers);
+      progressWrites = progressWrites
+        .then(async () => {
+          c = await this.#writeStatus(
+            c,
+            failing(
+              { phase: 'Pulling', reason: 'Pulling', message, pulled: { ok: false, reason: 'Pulling' } },
+              { ok: false, reason: 'ContainerCreating' },
+            ),
+          );
+        })
+        .catch(() => undefined);
+    };
     try {
       const credentials = await pullCredentials(c, (n) => this.#o.api.secretData(namespace, n));
       const ensured = await this.#o.images.ensure(c, {
         ...(credentials !== undefined ? { credentials } : {}),
         // An agent that stops gives up a pull in flight; the next start tries again.
         signal: ctx.signal,
+        onProgress,
         beforePull: async () => {
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
           // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
@@ -468,6 +499,7 @@ export class ContainerReconciler implements Reconciler {
         },
       });
       image = ensured.image;
+      await progressWrites;
       if (ensured.pulled) {
         const size = ensured.image.downloadedBytes;
         this.#o.events.event(

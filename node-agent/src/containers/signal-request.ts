@@ -3,7 +3,7 @@
 // (A one-shot request on the object, as `kubectl rollout restart` asks with an annotation.)
 import { constants } from 'node:os';
 
-export const signalAnnotation = 'berth.dev/signal';
+export { signalAnnotation } from '@berth/api';
 
 /** The signal a request names (`HUP`, `SIGHUP` or `1`), or undefined when it names none. */
 export function requestedSignal(value: string | undefined): NodeJS.Signals | undefined {

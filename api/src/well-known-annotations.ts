@@ -1,0 +1,8 @@
+// Annotations that carry a request from one API client to another (the CLI to a node agent or a controller), named
+// once here so both sides agree.
+
+/** `berth kill`: the node agent running the Container sends this signal (`SIGHUP`) once, then removes the annotation. */
+export const signalAnnotation = 'berth.dev/signal';
+
+/** `berth gitops reconcile`: a new value makes the gitops controller act now (status.lastHandledReconcileAt). */
+export const reconcileRequestedAtAnnotation = 'reconcile.berth.dev/requestedAt';
