@@ -180,6 +180,7 @@ t.test('describe pod reads as Kubernetes prints a Pod', async (t) => {
   t.match(d.stdout, /State:\s+Running/);
   t.match(d.stdout, /Ready:\s+True/);
   t.match(d.stdout, /Restart Count:\s+0/);
+  t.match(d.stdout, /Events:\n[\s\S]*Started/, "the Container's Events are the Pod's");
   const node = await server.kubectl(['describe', 'node', cluster.agent.nodeName]);
   t.match(node.stdout, /Non-terminated Pods:\s+\(1 in total\)/, "describe node lists the node's Pods");
 });
