@@ -19,6 +19,7 @@ import type { Store } from '../storage/interface.js';
 import type { WatchCache } from '../storage/watch-cache.js';
 import { isProxied, relayRequest, resolveAgent } from './node-proxy.js';
 import { handleResource, type ResourceHandlerDeps } from './resources.js';
+import { podEventsQuery } from '../pod-view/pod-events.js';
 import { isPodRequest, servePods } from '../pod-view/pod-requests.js';
 
 export interface RouteDeps extends ResourceHandlerDeps {
@@ -96,7 +97,7 @@ export function routes(deps: RouteDeps): Route[] {
 async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | undefined> {
   const { ctx, info, signal } = call;
   const resource = info.resource!;
-  const query = info.query;
+  const query = podEventsQuery(resource, info.query);
   if (resource.verb === 'watch') await awaitWatchRevision(deps, query.get('resourceVersion'), signal);
   const request = { info: resource, req: ctx.req, res: ctx.res, query, userAgent: ctx.get('user-agent'), signal };
   if (isPodRequest(resource)) return servePods(deps, { ...request, user: call.user });

@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { get } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import t from 'tap';
@@ -179,6 +180,7 @@ t.test('describe pod reads as Kubernetes prints a Pod', async (t) => {
   t.match(d.stdout, /State:\s+Running/);
   t.match(d.stdout, /Ready:\s+True/);
   t.match(d.stdout, /Restart Count:\s+0/);
+  t.match(d.stdout, /Events:\n[\s\S]*Started/, "the Container's Events are the Pod's");
   const node = await server.kubectl(['describe', 'node', cluster.agent.nodeName]);
   t.match(node.stdout, /Non-terminated Pods:\s+\(1 in total\)/, "describe node lists the node's Pods");
 });
@@ -242,6 +244,30 @@ const httpGet = (port: number): Promise<string> =>
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
+
+t.test('the SPDY upgrade kubectl falls back to is answered as kubelet answers it', async (t) => {
+  const answer = await new Promise<{ status: number; protocol: string | undefined }>((resolve, reject) => {
+    const req = httpsRequest(new URL('/api/v1/namespaces/default/pods/web/portforward', server.url), {
+      method: 'POST',
+      ca: server.caCert,
+      headers: {
+        Authorization: `Bearer ${server.token}`,
+        Connection: 'Upgrade',
+        Upgrade: 'SPDY/3.1',
+        'X-Stream-Protocol-Version': 'portforward.k8s.io',
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      const v = res.headers['x-stream-protocol-version'];
+      resolve({ status: res.statusCode ?? 0, protocol: Array.isArray(v) ? v[0] : v });
+    });
+    req.on('response', (res) => resolve({ status: res.statusCode ?? 0, protocol: undefined }));
+    req.on('error', reject);
+    req.end();
+  });
+  t.same(answer, { status: 101, protocol: 'portforward.k8s.io' });
+});
 
 for (const [how, env] of [
   ['over a WebSocket tunnel (kubectl 1.32 first)', {}],
