@@ -197,7 +197,7 @@ t.test('context create, use, ls and rm over a kubeconfig; completion scripts fro
   t.equal(out, 'network\ncreate\n--detach\nreader\n', 'commands, subcommands, options and container names');
 });
 
-t.test('gitops get, reconcile, suspend and resume a GitRepository', async (t) => {
+t.test('gitops create, get, reconcile, suspend and resume a GitRepository; create and reconcile a Sync', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-gitops-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const git = (...args: string[]) =>
@@ -210,16 +210,31 @@ t.test('gitops get, reconcile, suspend and resume a GitRepository', async (t) =>
   await writeFile(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-git}\n');
   await git('add', '.');
   await git('commit', '-qm', 'one');
-  const made = await request(server, 'POST', '/apis/berth.dev/v1alpha1/namespaces/default/gitrepositories', {
-    contentType: 'application/json',
-    body: JSON.stringify({
-      apiVersion: 'berth.dev/v1alpha1',
-      kind: 'GitRepository',
-      metadata: { name: 'repo' },
-      spec: { url: `file://${dir}`, ref: { branch: 'main' }, interval: '1h' },
-    }),
-  });
-  t.equal(made.status, 201, made.text);
+  const made = await berth(server, [
+    'gitops',
+    'create',
+    'source',
+    'repo',
+    '--url',
+    `file://${dir}`,
+    '--interval',
+    '1h',
+  ]);
+  t.equal(made.stdout, 'GitRepository repo: applied\n', made.stderr);
+  const twoRefs = await berth(server, [
+    'gitops',
+    'create',
+    'source',
+    'x',
+    '--url',
+    `file://${dir}`,
+    '--tag',
+    'v1',
+    '--commit',
+    'abc',
+  ]);
+  t.equal(twoRefs.code, 125, 'two refs are a usage error');
+  t.match(twoRefs.stderr, /give one of --branch, --tag, --semver and --commit/);
   const reconcile = await berth(server, ['gitops', 'reconcile', 'source', 'repo']);
   t.equal(reconcile.code, 0, reconcile.stderr);
   t.match(reconcile.stdout, /GitRepository repo: ready at revision main@sha1:[0-9a-f]{40}/);
@@ -230,6 +245,22 @@ t.test('gitops get, reconcile, suspend and resume a GitRepository', async (t) =>
   t.equal(suspended.code, 1);
   t.match(suspended.stderr, /is suspended: resume it first/);
   t.equal((await berth(server, ['gitops', 'resume', 'source', 'repo'])).stdout, 'GitRepository repo: resumed\n');
+  const sync = await berth(server, [
+    'gitops',
+    'create',
+    'sync',
+    'app',
+    '--source',
+    'repo',
+    '--interval',
+    '1h',
+    '--prune',
+  ]);
+  t.equal(sync.stdout, 'Sync app: applied\n', sync.stderr);
+  const applied = await berth(server, ['gitops', 'reconcile', 'sync', 'app']);
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stdout, /Sync app: ready at revision main@sha1:[0-9a-f]{40}/);
+  t.equal((await request(server, 'GET', '/api/v1/namespaces/default/configmaps/from-git')).status, 200, 'applied');
 });
 
 t.test(

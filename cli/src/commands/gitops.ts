@@ -1,5 +1,5 @@
-// `berth gitops get|reconcile|suspend|resume`: GitRepository and Sync objects as `flux get` and `flux reconcile`
-// show and drive them. A reconcile is the reconcile.berth.dev/requestedAt annotation the gitops controller answers
+// `berth gitops create|get|reconcile|suspend|resume`: GitRepository and Sync objects as `flux create`, `flux get`
+// and `flux reconcile` make, show and drive them. A reconcile is the reconcile.berth.dev/requestedAt annotation the gitops controller answers
 // in status.lastHandledReconcileAt; suspend and resume are spec.suspend.
 
 import {
@@ -69,6 +69,90 @@ export async function gitopsGet(
     if (options.format === undefined && words.length > 1) out.write(`${i > 0 ? '\n' : ''}${kind}s:\n`);
     out.write(formatRows(rows, shown, options.format, json));
   }
+}
+
+export interface SourceFlags {
+  readonly url: string;
+  readonly branch?: string;
+  readonly tag?: string;
+  readonly semver?: string;
+  readonly commit?: string;
+  readonly interval: string;
+  readonly secretRef?: string;
+  readonly ignore?: string;
+}
+
+export interface SyncFlags {
+  readonly source: string;
+  readonly path: string;
+  readonly interval: string;
+  readonly prune?: boolean;
+  readonly wait?: boolean;
+  readonly force?: boolean;
+  readonly targetNamespace?: string;
+  readonly dependsOn?: string[];
+}
+
+/** The field manager of what `berth gitops create` writes, so a second create updates the same fields. */
+const createManager = 'berth-gitops-create';
+
+/** Creates or updates a GitRepository (server-side apply: the API server validates the spec). */
+export async function gitopsCreateSource(
+  name: string,
+  options: SourceFlags & { readonly namespace?: string },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const refs = (['tag', 'semver', 'commit'] as const).filter((k) => options[k] !== undefined);
+  if (refs.length + (options.branch !== undefined ? 1 : 0) > 1)
+    throw new UsageError('give one of --branch, --tag, --semver and --commit');
+  const ref = refs[0] !== undefined ? { [refs[0]]: options[refs[0]] } : { branch: options.branch ?? 'main' };
+  const c = await client(options.namespace);
+  await c.apply<GitOpsObject>(
+    'gitrepositories',
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'GitRepository',
+      metadata: { name },
+      spec: {
+        url: options.url,
+        ref,
+        interval: options.interval,
+        ...(options.secretRef !== undefined ? { secretRef: { name: options.secretRef } } : {}),
+        ...(options.ignore !== undefined ? { ignore: options.ignore } : {}),
+      },
+    } as GitOpsObject,
+    createManager,
+  );
+  out.write(`GitRepository ${name}: applied\n`);
+}
+
+/** Creates or updates a Sync of a source's path. */
+export async function gitopsCreateSync(
+  name: string,
+  options: SyncFlags & { readonly namespace?: string },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const c = await client(options.namespace);
+  await c.apply<GitOpsObject>(
+    'syncs',
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Sync',
+      metadata: { name },
+      spec: {
+        sourceRef: { kind: 'GitRepository', name: options.source },
+        path: options.path,
+        interval: options.interval,
+        prune: options.prune === true,
+        wait: options.wait === true,
+        force: options.force === true,
+        ...(options.targetNamespace !== undefined ? { targetNamespace: options.targetNamespace } : {}),
+        ...(options.dependsOn !== undefined ? { dependsOn: options.dependsOn.map((d) => ({ name: d })) } : {}),
+      },
+    } as GitOpsObject,
+    createManager,
+  );
+  out.write(`Sync ${name}: applied\n`);
 }
 
 async function mustFind(c: ApiClient, plural: BerthPlural, kind: string, name: string): Promise<GitOpsObject> {
