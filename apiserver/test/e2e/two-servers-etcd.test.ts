@@ -55,6 +55,19 @@ t.test('a watch moved to the other server resumes by resourceVersion without gap
   t.same(await watchFrom(b, start), onA, 'and from the start both servers tell the same history');
 });
 
+t.test('a watch from a revision not yet written waits for it, whichever server writes it', async (t) => {
+  const current = Number(
+    (await request(b, 'GET', cms)).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion,
+  );
+  // The next write gets a revision above `current`; B is asked for events after it before anyone wrote it.
+  const watching = request(b, 'GET', `${cms}?watch=true&resourceVersion=${current + 1}&timeoutSeconds=2`);
+  const [rv] = await Promise.all([create(a, 'future-1'), create(a, 'future-2')]).then((r) => r.sort((x, y) => x - y));
+  const res = await watching;
+  t.equal(res.status, 200, `B waited for the revision instead of refusing it: ${res.text.slice(0, 200)}`);
+  t.ok((rv as number) >= current + 1, 'the revision was written through A');
+  t.ok(res.text.includes('future-2'), 'and streams what came after it');
+});
+
 t.test('a CRD created through one server is served by the other within a second', async (t) => {
   const crd = {
     apiVersion: 'apiextensions.k8s.io/v1',

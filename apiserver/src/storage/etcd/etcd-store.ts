@@ -49,6 +49,7 @@ export interface EtcdStoreOptions {
 const knownLimit = 10_000;
 
 export class EtcdStore implements Store {
+  readonly shared = true;
   private readonly watchers = new Set<EtcdWatcher>();
   private readonly known = new Map<string, number>();
   private readonly watchBufferLimit: number;
