@@ -164,6 +164,19 @@ t.test('TLS with a client certificate', async (t) => {
   t.ok(refused instanceof Error, `no client certificate, no connection: ${String(refused)}`);
 });
 
+t.test("a list page larger than gRPC's default 4 MiB message reads whole", async (t) => {
+  const store = await EtcdStore.open(options(etcd, etcd.freshPrefix()));
+  t.teardown(() => store.close());
+  const big = 'x'.repeat(1024 * 1024);
+  for (let i = 0; i < 5; i++) ok(t, await store.create(`/big/${i}`, () => big));
+  const list = await store.list({ prefix: '/big/' });
+  t.equal(list.items.length, 5);
+  t.ok(
+    list.items.every((i) => i.value.length === big.length),
+    '5 MiB in one page',
+  );
+});
+
 t.test('values other programs wrote read back as they are; berth values carry their revision', async (t) => {
   const prefix = etcd.freshPrefix();
   const store = await EtcdStore.open(options(etcd, prefix));
