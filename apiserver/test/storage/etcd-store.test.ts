@@ -1,6 +1,7 @@
 // EtcdStore passes the Store conformance suite against a real etcd (one member on loopback, each subtest under
 // its own key prefix), plus what only the etcd backend has to show: TLS with a client certificate, several stores
-// on one etcd, a watch that resumes across an etcd kill -9, and revisions carried in values it did not write.
+// on one etcd, a watch that resumes across an etcd kill -9, three members losing one, revisions carried in values,
+// and the kill -9 durability rounds of crash-rounds.ts with etcd killed along with the writer.
 
 import t from 'tap';
 import { Etcd3 } from 'etcd3';
@@ -8,6 +9,7 @@ import { startTestEtcd, type TestEtcd } from '@berth/testkit';
 import { CompactedError } from '../../src/storage/interface.js';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/storage/etcd/etcd-store.js';
 import { ok, rejection, storeConformance, take } from './conformance.js';
+import { crashRounds } from './crash-rounds.js';
 
 const etcd = await startTestEtcd();
 t.teardown(() => etcd.close());
@@ -192,4 +194,19 @@ t.test('values other programs wrote read back as they are; berth values carry th
     list.items.map((i) => i.key),
     ['/v/foreign', '/v/own'],
   );
+});
+
+t.test('every acknowledged write survives kill -9 of the writer and of etcd (6 rounds)', async (t) => {
+  const etcd = await startTestEtcd();
+  t.teardown(() => etcd.close());
+  await crashRounds(t, {
+    rounds: 6,
+    writerArgs: ['etcd', etcd.endpoint],
+    open: () => EtcdStore.open({ endpoints: [etcd.endpoint], compactionIntervalMs: false }),
+    async afterKill() {
+      await etcd.kill();
+      await etcd.start();
+    },
+    minAcks: 50,
+  });
 });

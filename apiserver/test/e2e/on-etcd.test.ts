@@ -1,12 +1,25 @@
-// Two API servers on one etcd, each serving watches from its own cache fed by etcd's watch: a client that switches
-// servers mid-watch resumes by resourceVersion without gaps or repeats, and a CRD created on one is served by the
-// other within a second.
+// The API on etcd: the watch behaviours of watch.test.ts (resume from a revision, 410 Expired once etcd compacted,
+// a client-node informer that sees every change once across an API server restart), and two API servers on one
+// etcd, each serving watches from its own cache fed by etcd's watch: a client that switches servers mid-watch
+// resumes by resourceVersion without gaps, and a CRD created on one is served by the other within a second.
 
 import t from 'tap';
 import { eventually, request, startTestEtcd, startTestServer, type TestServer } from '@berth/testkit';
+import { informerAcrossRestart, watchProtocol, type StartServer } from './watch-cases.js';
 
 const etcd = await startTestEtcd();
 t.teardown(() => etcd.close());
+const onEtcd: StartServer = (options) => startTestServer({ ...options, etcd });
+
+t.test('on etcd: watch protocol: synthetic ADDED at 0, resume from a revision, 410 for compacted history', (t) =>
+  watchProtocol(t, onEtcd),
+);
+
+t.test('on etcd: client-node informer sees every change once, across a restart', (t) =>
+  informerAcrossRestart(t, onEtcd),
+);
+
+// Two servers on one etcd key prefix, with one PKI.
 const a = await startTestServer({ etcd, controllers: false });
 t.teardown(() => a.close());
 const b = (await a.startPeer()).server;
