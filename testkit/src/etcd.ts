@@ -1,5 +1,5 @@
-// Test fixture: Debian's etcd (/usr/bin/etcd, package etcd-server) as one member on free loopback ports with a
-// temp data dir, optionally serving TLS with client-certificate auth; it can be killed and started again on its data.
+// Test fixture: Debian's etcd (/usr/bin/etcd, package etcd-server), one member or several, on free loopback ports
+// with temp data dirs, optionally serving TLS with client-certificate auth; it can be killed and started again on its data.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,25 +14,33 @@ import { freePort } from './free-port.js';
 export const etcdBinary = '/usr/bin/etcd';
 
 export interface TestEtcd {
-  /** `host:port` of the client URL. */
+  /** `host:port` of the first member's client URL. */
   readonly endpoint: string;
-  /** `etcd://host:port`, as `berth up --store` takes it. */
+  /** `host:port` of every member's client URL. */
+  readonly endpoints: readonly string[];
+  /** `etcd://host:port[,host:port…]`, as `berth up --store` takes it. */
   readonly storeUrl: string;
   /** With `tls`: the CA and a client certificate etcd accepts. */
   readonly tls: EtcdTls | undefined;
   readonly dir: string;
   /** A key prefix no other caller of this fixture gets (for several stores on one etcd). */
   freshPrefix(): string;
-  /** SIGKILL etcd (no clean shutdown) and wait for it to exit; its data stays. */
+  /** SIGKILL every member (no clean shutdown) and wait for them to exit; their data stays. */
   kill(): Promise<void>;
-  /** Start etcd again on the same data dir and ports. */
+  /** Start every member again on the same data dirs and ports. */
   start(): Promise<void>;
+  /** SIGKILL member `i` alone. */
+  killMember(i: number): Promise<void>;
+  /** Start member `i` again; it rejoins the cluster. */
+  startMember(i: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface TestEtcdOptions {
   /** Serve TLS and require client certificates signed by the fixture's CA. @default false */
   readonly tls?: boolean;
+  /** Members of the cluster (each its own process, ports and data dir). @default 1 */
+  readonly members?: number;
 }
 
 /**
@@ -43,10 +51,11 @@ const dataRoot = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 export async function startTestEtcd(options: TestEtcdOptions = {}): Promise<TestEtcd> {
   const dir = await mkdtemp(join(dataRoot, 'berth-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
   const scheme = options.tls ? 'https' : 'http';
-  const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const count = options.members ?? 1;
+  const ports: Array<{ client: number; peer: number }> = [];
+  for (let i = 0; i < count; i++) ports.push({ client: await freePort(), peer: await freePort() });
+  const cluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
   let tls: EtcdTls | undefined;
   const tlsArgs: string[] = [];
   if (options.tls) {
@@ -60,43 +69,69 @@ export async function startTestEtcd(options: TestEtcdOptions = {}): Promise<Test
       '--client-cert-auth',
     );
   }
-  const args = [
-    '--name=test',
-    `--data-dir=${join(dir, 'data')}`,
-    `--listen-client-urls=${clientUrl}`,
-    `--advertise-client-urls=${clientUrl}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=test=${peerUrl}`,
-    '--log-level=error',
-    ...tlsArgs,
-  ];
-  let proc: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let stderr = '';
+  const members = ports.map((p, i) => {
+    const clientUrl = `${scheme}://127.0.0.1:${p.client}`;
+    const peerUrl = `http://127.0.0.1:${p.peer}`;
+    const args = [
+      `--name=m${i}`,
+      `--data-dir=${join(dir, `data-${i}`)}`,
+      `--listen-client-urls=${clientUrl}`,
+      `--advertise-client-urls=${clientUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=${cluster}`,
+      '--initial-cluster-token=berth-test',
+      '--log-level=error',
+      ...tlsArgs,
+    ];
+    return {
+      port: p.client,
+      args,
+      proc: undefined as ChildProcess | undefined,
+      exited: Promise.resolve(),
+      stderr: '',
+    };
+  });
   let prefixes = 0;
 
-  const start = async (): Promise<void> => {
-    stderr = '';
-    const child = spawn(etcdBinary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    proc = child;
-    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // etcd serves once its one-member raft elected itself; the port answering is the condition we wait on.
-    for (const until = Date.now() + 20_000; Date.now() < until; ) {
-      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${stderr}`);
-      if (await healthy(clientPort, tls)) return;
+  const spawnMember = (m: (typeof members)[number]): ChildProcess => {
+    m.stderr = '';
+    const child = spawn(etcdBinary, m.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.on('data', (d: Buffer) => (m.stderr = (m.stderr + d.toString()).slice(-4000)));
+    m.proc = child;
+    m.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return child;
+  };
+  /** A member serves once the cluster has a leader: its /health answering true is the condition we wait on. */
+  const awaitHealthy = async (m: (typeof members)[number], child: ChildProcess): Promise<void> => {
+    for (const until = Date.now() + 30_000; Date.now() < until; ) {
+      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${m.stderr}`);
+      if (await healthy(m.port, tls)) return;
       await new Promise((r) => setTimeout(r, 20));
     }
-    child.kill('SIGKILL');
-    throw new Error(`etcd was not healthy within 20 s: ${stderr}`);
+    throw new Error(`etcd was not healthy within 30 s: ${m.stderr}`);
+  };
+  const killMember = async (i: number): Promise<void> => {
+    const m = members[i];
+    if (m === undefined) throw new Error(`no etcd member ${i}`);
+    if (m.proc !== undefined && m.proc.exitCode === null && m.proc.signalCode === null) {
+      m.proc.kill('SIGKILL');
+      await m.exited;
+    }
+    m.proc = undefined;
+  };
+  const startMember = async (i: number): Promise<void> => {
+    const m = members[i];
+    if (m === undefined) throw new Error(`no etcd member ${i}`);
+    await awaitHealthy(m, spawnMember(m));
   };
   const kill = async (): Promise<void> => {
-    if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-    proc = undefined;
+    for (let i = 0; i < members.length; i++) await killMember(i);
+  };
+  // Members start together: a new cluster elects its first leader once a majority is up.
+  const start = async (): Promise<void> => {
+    const children = members.map((m) => spawnMember(m));
+    await Promise.all(members.map((m, i) => awaitHealthy(m, children[i] as ChildProcess)));
   };
   try {
     await start();
@@ -105,15 +140,18 @@ export async function startTestEtcd(options: TestEtcdOptions = {}): Promise<Test
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
-  const endpoint = `127.0.0.1:${clientPort}`;
+  const endpoints = ports.map((p) => `127.0.0.1:${p.client}`);
   return {
-    endpoint,
-    storeUrl: `etcd://${endpoint}`,
+    endpoint: endpoints[0] as string,
+    endpoints,
+    storeUrl: `etcd://${endpoints.join(',')}`,
     tls,
     dir,
     freshPrefix: () => `/t${++prefixes}/`,
     kill,
     start,
+    killMember,
+    startMember,
     async close() {
       await kill();
       await rm(dir, { recursive: true, force: true });

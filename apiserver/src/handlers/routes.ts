@@ -120,15 +120,26 @@ async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | 
   return handleResource(deps, { ...request, user: call.user });
 }
 
-/** A watch from a revision the store has not reached is refused; one the cache has not caught up to waits for it. */
+/**
+ * A watch from a revision the store has not reached is refused (on a store other servers write, once it has not
+ * arrived within 3 s, as Kubernetes' watch cache waits); one the cache has not caught up to waits for it.
+ */
 async function awaitWatchRevision(deps: RouteDeps, rv: string | null, signal: AbortSignal): Promise<void> {
   if (rv === null || !/^\d+$/.test(rv)) return;
   const { store, cache } = deps;
-  if (Number(rv) > store.revision()) {
+  if (Number(rv) > store.revision() && !(store.shared && (await caughtUp(cache, Number(rv), signal)))) {
     throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${store.revision()}`, {
       retryAfterSeconds: 1,
       causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
     });
   }
   if (Number(rv) > cache.revision()) await cache.waitFor(Number(rv), signal);
+}
+
+/** Whether the cache reaches `revision` within 3 s. */
+function caughtUp(cache: RouteDeps['cache'], revision: number, signal: AbortSignal): Promise<boolean> {
+  return cache.waitFor(revision, AbortSignal.any([signal, AbortSignal.timeout(3000)])).then(
+    () => true,
+    () => false,
+  );
 }

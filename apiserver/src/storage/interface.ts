@@ -65,6 +65,11 @@ export interface Watcher {
 }
 
 export interface Store {
+  /**
+   * Other processes write this store too (several API servers on one etcd): a revision above `revision()` may
+   * exist already and show here once this process's watch delivers it.
+   */
+  readonly shared?: boolean;
   /** Current revision (the newest write acknowledged). */
   revision(): number;
   /** Oldest revision still retained in history; watching from before it fails with CompactedError. */

@@ -1,5 +1,5 @@
 // The watch behaviours every store must give clients, as test bodies that take the server to run against:
-// watch.test.ts runs them on the level store, watch-etcd.test.ts on etcd.
+// watch.test.ts runs them on the level store, on-etcd.test.ts on etcd.
 
 import * as k8s from '@kubernetes/client-node';
 import type { Test } from 'tap';

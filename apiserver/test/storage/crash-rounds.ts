@@ -19,6 +19,8 @@ export interface CrashBackend {
   afterKill?(): Promise<void>;
   /** The rounds together must acknowledge more writes than this. */
   readonly minAcks: number;
+  /** A writing round is killed this many ms after the child is ready, plus up to the second number. @default [20, 400] */
+  readonly killWindowMs?: readonly [number, number];
 }
 
 const child = new URL('./crash-writer.ts', import.meta.url).pathname;
@@ -80,7 +82,8 @@ export async function crashRounds(t: Test, backend: CrashBackend): Promise<void>
   for (let round = 0; round < backend.rounds; round++) {
     // Most rounds die while writing; some die during start-up or while opening the store.
     const early = round % 5 === 4;
-    const killAfter = early ? Math.floor(Math.random() * 600) : 20 + Math.floor(Math.random() * 400);
+    const [from, span] = backend.killWindowMs ?? [20, 400];
+    const killAfter = early ? Math.floor(Math.random() * 600) : from + Math.floor(Math.random() * span);
     const { acks, readyRevision } = await runChild(backend.writerArgs, round, killAfter, early);
     await backend.afterKill?.();
     if (readyRevision !== undefined) {

@@ -49,6 +49,7 @@ export interface EtcdStoreOptions {
 const knownLimit = 10_000;
 
 export class EtcdStore implements Store {
+  readonly shared = true;
   private readonly watchers = new Set<EtcdWatcher>();
   private readonly known = new Map<string, number>();
   private readonly watchBufferLimit: number;
@@ -99,6 +100,9 @@ export class EtcdStore implements Store {
           }
         : {}),
       dialTimeout: timeout,
+      // gRPC's default 4 MiB cap on a received message would fail a list page (or a watch response) of large
+      // objects; etcd bounds each request's objects (--max-request-bytes), the pages bound their count.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
       // etcd3's default breaker shuts a member out for 5 s after 3 failures; with one member that is 5 s of
       // outage after every etcd restart. Half a second still spares a dead member most requests.
       faultHandling: {

@@ -1,12 +1,25 @@
-// Two API servers on one etcd, each serving watches from its own cache fed by etcd's watch: a client that switches
-// servers mid-watch resumes by resourceVersion without gaps or repeats, and a CRD created on one is served by the
-// other within a second.
+// The API on etcd: the watch behaviours of watch.test.ts (resume from a revision, 410 Expired once etcd compacted,
+// a client-node informer that sees every change once across an API server restart), and two API servers on one
+// etcd, each serving watches from its own cache fed by etcd's watch: a client that switches servers mid-watch
+// resumes by resourceVersion without gaps, and a CRD created on one is served by the other within a second.
 
 import t from 'tap';
 import { eventually, request, startTestEtcd, startTestServer, type TestServer } from '@berth/testkit';
+import { informerAcrossRestart, watchProtocol, type StartServer } from './watch-cases.js';
 
 const etcd = await startTestEtcd();
 t.teardown(() => etcd.close());
+const onEtcd: StartServer = (options) => startTestServer({ ...options, etcd });
+
+t.test('on etcd: watch protocol: synthetic ADDED at 0, resume from a revision, 410 for compacted history', (t) =>
+  watchProtocol(t, onEtcd),
+);
+
+t.test('on etcd: client-node informer sees every change once, across a restart', (t) =>
+  informerAcrossRestart(t, onEtcd),
+);
+
+// Two servers on one etcd key prefix, with one PKI.
 const a = await startTestServer({ etcd, controllers: false });
 t.teardown(() => a.close());
 const b = (await a.startPeer()).server;
@@ -53,6 +66,19 @@ t.test('a watch moved to the other server resumes by resourceVersion without gap
   const onB = await watchFrom(b, revs[1] as number);
   t.same(onB, onA.slice(2), 'server B continues exactly after the resourceVersion the client had');
   t.same(await watchFrom(b, start), onA, 'and from the start both servers tell the same history');
+});
+
+t.test('a watch from a revision not yet written waits for it, whichever server writes it', async (t) => {
+  const current = Number(
+    (await request(b, 'GET', cms)).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion,
+  );
+  // The next write gets a revision above `current`; B is asked for events after it before anyone wrote it.
+  const watching = request(b, 'GET', `${cms}?watch=true&resourceVersion=${current + 1}&timeoutSeconds=2`);
+  const [rv] = await Promise.all([create(a, 'future-1'), create(a, 'future-2')]).then((r) => r.sort((x, y) => x - y));
+  const res = await watching;
+  t.equal(res.status, 200, `B waited for the revision instead of refusing it: ${res.text.slice(0, 200)}`);
+  t.ok((rv as number) >= current + 1, 'the revision was written through A');
+  t.ok(res.text.includes('future-2'), 'and streams what came after it');
 });
 
 t.test('a CRD created through one server is served by the other within a second', async (t) => {
