@@ -16,7 +16,9 @@ import {
 } from '../distribution/manifest.js';
 import { formatReference, parseReference, type Reference } from '../distribution/reference.js';
 import type { Remote } from '../distribution/distribution.js';
+import { sha256Digest } from '../content/digest.js';
 import { LayerStore } from '../unpack/layer-store.js';
+import { ImageNames } from './image-names.js';
 import type { AppliedLayer, LayerUnpacker } from '../unpack/unpack.js';
 import type { ImageService, PulledImage, PulledLayer, PullOptions } from './images.js';
 
@@ -35,6 +37,8 @@ export interface ImageStoreOptions {
 export class ImageStore implements ImageService {
   readonly content: ContentStore;
   readonly layers: LayerUnpacker;
+  /** Names of images made on this node (builds, commits, tags). */
+  readonly names: ImageNames;
   readonly #remote: Remote;
   readonly #ownsRemote: boolean;
   readonly #concurrency: number;
@@ -46,6 +50,7 @@ export class ImageStore implements ImageService {
       throw new InvalidArgumentError(`ImageStore option concurrency must be a positive integer, got ${concurrency}`);
     this.content = new LocalContentStore(join(root, 'content'));
     this.layers = new LayerStore(root);
+    this.names = new ImageNames(root);
     this.#remote = options.remote ?? new RegistryClient(options.registry ?? {});
     this.#ownsRemote = options.remote === undefined;
     this.#concurrency = concurrency;
@@ -91,6 +96,63 @@ export class ImageStore implements ImageService {
     return { reference: formatReference(ref), digest, config, layers, downloadedBytes };
   }
 
+  /**
+   * An image this node holds without asking a registry: a local name (built, committed, tagged here), a bare
+   * manifest digest (`sha256:…`) or `…@sha256:…`, whose manifest, config and layers are all in the stores.
+   */
+  async local(reference: string): Promise<PulledImage | undefined> {
+    let digest: string | undefined;
+    let name = reference;
+    if (/^sha256:[a-f0-9]{64}$/.test(reference)) digest = reference;
+    else {
+      let ref: Reference;
+      try {
+        ref = parseReference(reference);
+      } catch {
+        return undefined;
+      }
+      name = formatReference(ref);
+      digest = ref.digest ?? (await this.names.get(reference))?.digest;
+    }
+    if (digest === undefined || (await this.content.info(digest)) === undefined) return undefined;
+    const parsed = parseManifest(await this.content.readBlob(digest), undefined);
+    if (parsed.kind !== 'manifest') return undefined;
+    const { manifest } = parsed;
+    if ((await this.content.info(manifest.config.digest)) === undefined) return undefined;
+    const config = parseConfig(await this.content.readBlob(manifest.config.digest));
+    const layers: PulledLayer[] = [];
+    for (const [i, layer] of manifest.layers.entries()) {
+      const diffID = config.rootfs.diff_ids[i] as string;
+      let applied = await this.layers.get(layer.digest);
+      if (applied === undefined) {
+        if ((await this.content.info(layer.digest)) === undefined) return undefined;
+        applied = await this.#unpack(layer, diffID, {});
+      }
+      layers.push({ digest: layer.digest, diffID, size: layer.size, dir: applied.dir });
+    }
+    return { reference: name, digest, config, layers, downloadedBytes: 0 };
+  }
+
+  /** Stores an image made here (its layers already in the stores): config and manifest, as OCI. */
+  async storeImage(
+    config: object,
+    layers: readonly Descriptor[],
+  ): Promise<{ digest: string; configDigest: string; size: number; manifest: ImageManifest }> {
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const configDigest = sha256Digest(configBytes);
+    await this.storeBytes(configDigest, configBytes);
+    const manifest: ImageManifest = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBytes.length },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    };
+    const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, ...manifest }));
+    const digest = sha256Digest(manifestBytes);
+    await this.storeBytes(digest, manifestBytes);
+    const size = configBytes.length + layers.reduce((sum, l) => sum + l.size, 0);
+    return { digest, configDigest, size, manifest };
+  }
+
   /** By digest and already stored: no network at all. Otherwise ask the registry (a tag may have moved). */
   async #manifest(
     ref: Reference,
@@ -105,8 +167,8 @@ export class ImageStore implements ImageService {
       ...request,
       ...(options.platform ? { platform: options.platform } : {}),
     });
-    await this.#storeBytes(resolved.digest, resolved.manifestBytes);
-    if (resolved.index !== undefined) await this.#storeBytes(resolved.index.digest, resolved.index.bytes);
+    await this.storeBytes(resolved.digest, resolved.manifestBytes);
+    if (resolved.index !== undefined) await this.storeBytes(resolved.index.digest, resolved.index.bytes);
     return { digest: resolved.digest, manifest: resolved.manifest };
   }
 
@@ -114,11 +176,12 @@ export class ImageStore implements ImageService {
     if ((await this.content.info(manifest.config.digest)) !== undefined)
       return parseConfig(await this.content.readBlob(manifest.config.digest));
     const bytes = await this.#remote.readBlob(ref, manifest.config, request);
-    await this.#storeBytes(manifest.config.digest, bytes);
+    await this.storeBytes(manifest.config.digest, bytes);
     return parseConfig(bytes);
   }
 
-  async #storeBytes(digest: string, bytes: Buffer): Promise<void> {
+  /** Commits a small blob (a manifest, a config) unless it is there already. */
+  async storeBytes(digest: string, bytes: Buffer): Promise<void> {
     if ((await this.content.info(digest)) !== undefined) return;
     const writer = await this.content.writer({ ref: digest, digest, size: bytes.length });
     if ((await this.content.info(digest)) !== undefined) {
@@ -131,7 +194,7 @@ export class ImageStore implements ImageService {
       // A stale partial from an interrupted run: start clean.
       await writer.close();
       await this.content.abort(digest);
-      return this.#storeBytes(digest, bytes);
+      return this.storeBytes(digest, bytes);
     }
     await writer.write([bytes]);
     await writer.commit();

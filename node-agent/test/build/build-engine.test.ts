@@ -1,0 +1,210 @@
+// Building images from Dockerfiles on the busybox base with real crun and overlayfs: multi-stage, the layer cache
+// (an unchanged rebuild runs nothing, an edited file rebuilds from its COPY), .dockerignore, whiteouts, failures.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { pushBusybox, startRegistry } from '@berth/testkit';
+import { Builder } from '../../src/build/builder.js';
+import type { BuildProgress } from '../../src/build/build.js';
+import { BuildError } from '../../src/build/errors.js';
+import { prepareHost } from '../../src/host/prepare-host.js';
+import { ImageStore } from '../../src/images/image-store.js';
+import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
+import { OverlaySnapshotter } from '../../src/snapshots/overlay.js';
+
+const run = promisify(execFile);
+const registry = await startRegistry(t);
+await pushBusybox(t, registry.address);
+const base = `${registry.address}/library/busybox:latest`;
+
+const root = await mkdtemp(join(tmpdir(), 'berth-build-test-'));
+const host = await prepareHost();
+const images = new ImageStore({ root });
+const buildRoot = join(root, 'build');
+const runtime = new ConmonRuntime({ host, root: buildRoot, runtimeRoot: join(root, 'run') });
+const snapshots = new OverlaySnapshotter(buildRoot);
+const builder = new Builder({ root, images, snapshots, runtime });
+t.teardown(async () => {
+  await images.close();
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${root}/`));
+  for (const m of mounts) await run('umount', ['-l', m]).catch(() => undefined);
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Runs `reference` (built here) once with its own CMD and returns what it printed. */
+async function runImage(reference: string, args?: string[]): Promise<string> {
+  const image = await images.local(reference);
+  if (image === undefined) throw new Error(`${reference} is not on this node`);
+  const id = `run-${Math.random().toString(16).slice(2, 10)}`;
+  const snapshot = await snapshots.prepare(id, image.layers.map((l) => l.dir).reverse());
+  try {
+    const c = image.config.config;
+    await runtime.run(id, {
+      args: args ?? [...(c?.Entrypoint ?? []), ...(c?.Cmd ?? [])],
+      env: Object.fromEntries((c?.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      cwd: c?.WorkingDir || '/',
+      rootfs: snapshot.rootfs,
+    });
+    let out = '';
+    for await (const chunk of runtime.logs(id, { follow: true, pollMs: 20 }) as AsyncIterable<Buffer>) out += chunk;
+    return out;
+  } finally {
+    await runtime.delete(id, { force: true });
+    await snapshots.remove(id);
+  }
+}
+
+async function context(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-build-ctx-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(dir, name, '..'), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+const multiStage = `ARG BASE=${base}
+FROM \${BASE} AS build
+ARG GREETING=hello
+WORKDIR /src
+COPY greeting.txt ./
+RUN echo "$GREETING from $(cat greeting.txt)" > /out.txt
+FROM \${BASE}
+LABEL org.opencontainers.image.title=demo
+ENV APP=demo
+COPY --from=build /out.txt /app/out.txt
+COPY . /ctx/
+RUN rm /bin/vi && mkdir -p /data && echo kept > /data/f
+WORKDIR /app
+EXPOSE 8080
+CMD ["cat", "/app/out.txt"]
+`;
+
+t.test('a multi-stage build runs, and its rebuild takes every layer from the cache', async (t) => {
+  const dir = await context({
+    Dockerfile: multiStage,
+    'greeting.txt': 'berth',
+    '.dockerignore': 'secret.txt\n*.log\n',
+    'secret.txt': 'do not send',
+    'debug.log': 'x',
+    'sub/keep.txt': 'kept',
+  });
+  const events: BuildProgress[] = [];
+  const first = await builder.build({
+    context: dir,
+    tags: ['demo/app:v1'],
+    buildArgs: { GREETING: 'hi' },
+    onProgress: (e) => events.push(e),
+  });
+  t.equal(first.steps.length, 14, 'every instruction of both stages is a step');
+  t.same(
+    first.steps.filter((s) => s.cached !== undefined).map((s) => [s.instruction.split(' ')[0], s.cached]),
+    [
+      ['WORKDIR', false],
+      ['COPY', false],
+      ['RUN', false],
+      ['COPY', false],
+      ['COPY', false],
+      ['RUN', false],
+    ],
+    'a cold build runs every layer step (WORKDIR /src is made as a layer, /app exists by then)',
+  );
+  t.ok(
+    events.some((e) => e.kind === 'step' && e.status === 'running' && e.instruction.startsWith('FROM')),
+    'progress names each step',
+  );
+  t.equal(await runImage('demo/app:v1'), 'hi from berth\n', 'the image runs its CMD with the first stage output');
+  const listing = await runImage('demo/app:v1', [
+    'sh',
+    '-c',
+    'ls /ctx; ls /ctx/sub; test -e /bin/vi || echo vi-gone; cat /data/f; echo $APP; pwd',
+  ]);
+  t.equal(
+    listing,
+    'Dockerfile\ngreeting.txt\nsub\nkeep.txt\nvi-gone\nkept\ndemo\n/app\n',
+    '.dockerignore left out secret.txt and *.log; rm left a whiteout',
+  );
+  const config = (await images.local('demo/app:v1'))?.config.config;
+  t.same(config?.ExposedPorts, { '8080/tcp': {} });
+  t.equal(config?.Labels?.['org.opencontainers.image.title'], 'demo');
+
+  const again = await builder.build({ context: dir, tags: ['demo/app:v1'], buildArgs: { GREETING: 'hi' } });
+  const ran = again.steps.filter((s) => s.cached === false);
+  t.equal(ran.length, 0, 'the unchanged rebuild ran 0 steps');
+  t.same(again.layers, first.layers, 'and gives the same layers');
+  t.comment(`cold build ${Math.round(first.ms)} ms, warm rebuild ${Math.round(again.ms)} ms`);
+
+  await writeFile(join(dir, 'greeting.txt'), 'an edit');
+  const edited = await builder.build({ context: dir, tags: ['demo/app:v2'], buildArgs: { GREETING: 'hi' } });
+  t.same(
+    edited.steps.filter((s) => s.cached !== undefined).map((s) => [s.instruction.split(' ')[0], s.cached]),
+    [
+      ['WORKDIR', true],
+      ['COPY', false],
+      ['RUN', false],
+      ['COPY', false],
+      ['COPY', false],
+      ['RUN', false],
+    ],
+    'editing the copied file rebuilds from its COPY on',
+  );
+  t.equal(await runImage('demo/app:v2'), 'hi from an edit\n');
+
+  const args = await builder.build({ context: dir, tags: ['demo/app:v3'], buildArgs: { GREETING: 'hey' } });
+  t.same(
+    args.steps.filter((s) => s.stage === 0 && s.cached !== undefined).map((s) => s.cached),
+    [true, true, false],
+    'a changed build arg reruns the RUN that sees it, not the COPY before it',
+  );
+  const nocache = await builder.build({ context: dir, noCache: true, buildArgs: { GREETING: 'hey' } });
+  t.notOk(
+    nocache.steps.some((s) => s.cached === true),
+    '--no-cache runs everything',
+  );
+});
+
+t.test('FROM scratch with a target stage and ADD of a local archive', async (t) => {
+  const dir = await context({
+    Dockerfile: `FROM ${base} AS tools\nRUN mkdir -p /pkg/bin && cp /bin/busybox /pkg/bin/ && ln -s busybox /pkg/bin/sh && ln -s busybox /pkg/bin/cat\nFROM scratch AS final\nCOPY --from=tools /pkg/ /\nADD files.tar /opt/\nCMD ["/bin/cat", "/opt/a.txt"]\nFROM final AS extra\nRUN false\n`,
+  });
+  await mkdir(join(dir, 'src'));
+  await writeFile(join(dir, 'src', 'a.txt'), 'from the archive\n');
+  await run('tar', ['-C', join(dir, 'src'), '-cf', join(dir, 'files.tar'), 'a.txt']);
+  const result = await builder.build({ context: dir, target: 'final', tags: ['demo/scratch:1'] });
+  t.equal(result.layers.length, 2, 'two layers on scratch: the copied tools and the archive');
+  t.notOk(
+    result.steps.some((s) => s.instruction === 'RUN false'),
+    'the stage after the target is not built',
+  );
+  t.equal(await runImage('demo/scratch:1'), 'from the archive\n');
+});
+
+t.test('bad input fails with the line and a clear message, and tags nothing', async (t) => {
+  const failing = await context({ Dockerfile: `FROM ${base}\nRUN echo before-failing && exit 3\n` });
+  const err = await builder.build({ context: failing, tags: ['demo/bad:1'] }).catch((e: unknown) => e);
+  t.ok(BuildError.isInstance(err), 'a BuildError');
+  t.equal((err as BuildError).code, 'RUN_FAILED');
+  t.match((err as Error).message, /line 2: RUN .* exited with code 3:\nbefore-failing/);
+  t.equal(await images.names.get('demo/bad:1'), undefined, 'no partial image is tagged');
+
+  const syntax = await context({ Dockerfile: `FROM ${base}\nFROBNICATE x\n` });
+  const err2 = await builder.build({ context: syntax }).catch((e: unknown) => e);
+  t.match(err2, { code: 'DOCKERFILE_SYNTAX', line: 2 });
+
+  const missing = await context({ Dockerfile: `FROM ${base}\nCOPY nope.txt /\n` });
+  t.match(await builder.build({ context: missing }).catch((e: unknown) => e), { code: 'COPY_SOURCE_MISSING', line: 2 });
+  const outside = await context({ Dockerfile: `FROM ${base}\nCOPY ../etc/passwd /\n` });
+  t.match(await builder.build({ context: outside }).catch((e: unknown) => e), { code: 'COPY_OUTSIDE_CONTEXT' });
+  const unreachable = await context({ Dockerfile: 'FROM 127.0.0.1:1/nothing:latest\n' });
+  t.match(await builder.build({ context: unreachable }).catch((e: unknown) => e), {
+    code: 'BASE_IMAGE_FAILED',
+    line: 1,
+  });
+});
