@@ -15,6 +15,7 @@ import {
 import { addSchedulerController, type SchedulerOptions } from './scheduler/scheduler-controller.js';
 import { addNetworkController, type NetworkControllerOptions } from './network/network-controller.js';
 import { addAutoRemoveController } from './auto-remove/auto-remove-controller.js';
+import { addImageBuildController } from './image-build/image-build-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -116,6 +117,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     }
     if (enabled(options.controllers, 'auto-remove'))
       controllers.set('auto-remove', await addAutoRemoveController(manager));
+    if (enabled(options.controllers, 'image-build'))
+      controllers.set('image-build', await addImageBuildController(manager));
     if (enabled(options.controllers, 'gitops')) {
       const gitops = await addGitOpsController(manager, options.gitops);
       for (const c of [gitops.gitRepository, gitops.sync]) controllers.set(c.name, c);

@@ -1824,13 +1824,23 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     "build": {
                       "type": "object",
                       "description": "Build the image from a Dockerfile context instead of pulling it.",
-                      "required": [
-                        "context"
-                      ],
                       "properties": {
                         "context": {
                           "type": "string",
-                          "description": "Build context: a directory on the node, or a git URL with an optional #ref:subdir."
+                          "description": "Build context: a directory on the node (under one the node agent allows), or a git URL with an optional #ref:subdir. Unset when contextConfigMap holds it."
+                        },
+                        "contextConfigMap": {
+                          "type": "object",
+                          "description": "An uploaded context, as `berth build` sends it, a gzip tar in the binaryData key context.tar.gz of this ConfigMap in the Image's namespace.",
+                          "required": [
+                            "name"
+                          ],
+                          "properties": {
+                            "name": {
+                              "type": "string",
+                              "description": "Name of the ConfigMap."
+                            }
+                          }
                         },
                         "dockerfile": {
                           "type": "string",
@@ -1850,7 +1860,15 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         },
                         "nodeName": {
                           "type": "string",
-                          "description": "Node to build on. Unset means chosen by the scheduler."
+                          "description": "Node to build on. Unset means chosen by the image build controller."
+                        },
+                        "noCache": {
+                          "type": "boolean",
+                          "description": "Run every step instead of taking layers from the node's build cache."
+                        },
+                        "push": {
+                          "type": "boolean",
+                          "description": "Push the built image to its registry as spec.image once built."
                         }
                       }
                     }
@@ -2005,6 +2023,45 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     "message": {
                       "type": "string",
                       "description": "Human readable details about the current phase."
+                    },
+                    "nodeName": {
+                      "type": "string",
+                      "description": "Node the build runs on, chosen by the image build controller when spec.build.nodeName is unset."
+                    },
+                    "steps": {
+                      "type": "array",
+                      "description": "The build's steps in order, each cached (its layer taken from the build cache) or run.",
+                      "x-kubernetes-list-type": "atomic",
+                      "items": {
+                        "type": "object",
+                        "description": "One Dockerfile instruction of the build.",
+                        "required": [
+                          "step",
+                          "instruction"
+                        ],
+                        "properties": {
+                          "step": {
+                            "type": "integer",
+                            "format": "int32",
+                            "description": "1-based position over every stage built.",
+                            "minimum": 1
+                          },
+                          "instruction": {
+                            "type": "string",
+                            "description": "The instruction as written."
+                          },
+                          "cached": {
+                            "type": "boolean",
+                            "description": "True when its layer came from the build cache, false when it ran; unset for instructions that change only the config."
+                          },
+                          "milliseconds": {
+                            "type": "integer",
+                            "format": "int64",
+                            "description": "Time the step took.",
+                            "minimum": 0
+                          }
+                        }
+                      }
                     }
                   }
                 }

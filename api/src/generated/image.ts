@@ -49,9 +49,18 @@ export interface ImageSpec {
  */
 export interface ImageBuild {
   /**
-   * Build context: a directory on the node, or a git URL with an optional #ref:subdir.
+   * Build context: a directory on the node (under one the node agent allows), or a git URL with an optional #ref:subdir. Unset when contextConfigMap holds it.
    */
-  context: string;
+  context?: string;
+  /**
+   * An uploaded context, as `berth build` sends it, a gzip tar in the binaryData key context.tar.gz of this ConfigMap in the Image's namespace.
+   */
+  contextConfigMap?: {
+    /**
+     * Name of the ConfigMap.
+     */
+    name: string;
+  };
   /**
    * Path of the Dockerfile within the context. Defaults to "Dockerfile".
    */
@@ -67,9 +76,17 @@ export interface ImageBuild {
    */
   target?: string;
   /**
-   * Node to build on. Unset means chosen by the scheduler.
+   * Node to build on. Unset means chosen by the image build controller.
    */
   nodeName?: string;
+  /**
+   * Run every step instead of taking layers from the node's build cache.
+   */
+  noCache?: boolean;
+  /**
+   * Push the built image to its registry as spec.image once built.
+   */
+  push?: boolean;
 }
 /**
  * Observed state of the image.
@@ -111,6 +128,33 @@ export interface ImageStatus {
    * Human readable details about the current phase.
    */
   message?: string;
+  /**
+   * Node the build runs on, chosen by the image build controller when spec.build.nodeName is unset.
+   */
+  nodeName?: string;
+  /**
+   * The build's steps in order, each cached (its layer taken from the build cache) or run.
+   *
+   * Items: One Dockerfile instruction of the build.
+   */
+  steps?: {
+    /**
+     * 1-based position over every stage built.
+     */
+    step: number;
+    /**
+     * The instruction as written.
+     */
+    instruction: string;
+    /**
+     * True when its layer came from the build cache, false when it ran; unset for instructions that change only the config.
+     */
+    cached?: boolean;
+    /**
+     * Time the step took.
+     */
+    milliseconds?: number;
+  }[];
 }
 /**
  * A layer of the image.

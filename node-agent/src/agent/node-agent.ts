@@ -15,11 +15,13 @@ import {
   requestOf,
   type Logger as RuntimeLogger,
 } from '@berth/controller-runtime';
-import type { Container, Network, Service, Volume } from '@berth/api';
+import type { Container, Image, Network, Service, Volume } from '@berth/api';
 import { parseIpv4 } from '@berth/api';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
+import { Builder } from '../build/builder.js';
+import { ImageReconciler } from '../images/image-reconciler.js';
 import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
@@ -119,6 +121,11 @@ export interface NodeAgentOptions {
    * keep running; the next start replaces them. @default false
    */
   readonly removeServicePortsOnClose?: boolean;
+  /**
+   * Host directories an Image's `spec.build.context` may name (an uploaded context, as `berth build` sends, needs
+   * none). A context gives the build the host's files: off unless the node's admin lists directories. @default []
+   */
+  readonly buildContextPrefixes?: readonly string[];
   /** Where diagnostics go (`berth up` passes its own). @default a pino logger writing JSON lines to stderr at `logLevel` */
   readonly logger?: Logger;
   /** Level of the default logger; ignored when `logger` is given. @default 'info' */
@@ -208,6 +215,17 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     ...(plain !== undefined ? { plainHttp: (r: string) => plain.includes(r) } : {}),
   };
   const imageStore = new ImageStore({ root, registry });
+  // Builds run their RUN containers under <root>/build: the Container reconciler's orphan sweep never sees them.
+  const builder = new Builder({
+    root,
+    images: imageStore,
+    snapshots: new OverlaySnapshotter(path.join(root, 'build')),
+    runtime: new ConmonRuntime({
+      host,
+      root: path.join(root, 'build'),
+      ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}),
+    }),
+  });
   const volumes = new LocalVolumes(root);
 
   const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
@@ -427,6 +445,37 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
     };
   }
+  const imageInformer = await manager.cache.informerFor<KubernetesObject>({
+    group: 'berth.dev',
+    version: 'v1alpha1',
+    plural: 'images',
+    namespaced: true,
+    kind: 'Image',
+  });
+  const imageController = new Controller({
+    name: 'image',
+    reconciler: new ImageReconciler({
+      nodeName,
+      root,
+      api,
+      cache: { get: (namespace, name) => imageInformer.get(namespace, name) as unknown as Image | undefined },
+      images: imageStore,
+      builder,
+      contextPrefixes: options.buildContextPrefixes ?? [],
+      event: (i, type, reason, message) => recorder.event(i as unknown as KubernetesObject, type, reason, message),
+    }),
+    workers: 2,
+    baseDelayMs: retryBackoff.baseMs,
+    maxDelayMs: retryBackoff.maxMs,
+    log: runtimeLogger(logger),
+  });
+  const enqueueImage = (obj: KubernetesObject) =>
+    imageController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
+  const unwatchImages = imageInformer.addEventHandler({
+    add: enqueueImage,
+    update: (_old, obj) => enqueueImage(obj),
+    delete: () => undefined,
+  });
   const networkController = new Controller({
     name: 'network',
     reconciler: new NetworkReconciler({
@@ -496,6 +545,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     unwatchLeavers();
     unwatchUsers();
     unwatchVolumes();
+    unwatchImages();
   };
 
   let heartbeat: NodeHeartbeat | undefined;
@@ -552,6 +602,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       servicePorts.controller.enqueue(servicePortsKey);
     }
     await manager.add(networkController);
+    await manager.add(imageController);
     await manager.start();
     // Networks removed from the cluster while this agent was down.
     for (const n of await networks.networks()) {

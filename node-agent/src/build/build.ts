@@ -34,6 +34,8 @@ export type BuildProgress =
       readonly stage: number;
       readonly instruction: string;
       readonly status: 'cached' | 'running' | 'done' | 'failed';
+      /** Once finished: true when its layer came from the cache, false when it ran; absent for config-only steps. */
+      readonly cached?: boolean;
       readonly ms?: number;
     }
   | { readonly kind: 'output'; readonly step: number; readonly text: string };

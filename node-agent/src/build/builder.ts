@@ -185,6 +185,7 @@ export class Builder {
           stage: stage.index,
           instruction: shown,
           status: cached === true ? 'cached' : 'done',
+          ...(cached !== undefined ? { cached } : {}),
           ms,
         });
         steps.push({ step, stage: stage.index, instruction: shown, cached, ms });

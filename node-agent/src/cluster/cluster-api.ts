@@ -21,7 +21,7 @@ import {
   type V1Lease,
   type V1Node,
 } from '@kubernetes/client-node';
-import type { Container, ContainerStatus, Network, Volume, VolumeStatus } from '@berth/api';
+import type { Container, ContainerStatus, Image, ImageStatus, Network, Volume, VolumeStatus } from '@berth/api';
 import { writerIdentity } from './writer-identity.js';
 
 export const group = 'berth.dev';
@@ -225,6 +225,30 @@ export class ClusterApi {
       { group, version, namespace, plural: 'volumes', name, body: { status } },
       mergePatch(),
     )) as Volume;
+  }
+
+  /** Merge patch of an Image's `status` through /status; a null field removes it. */
+  async patchImageStatus(
+    namespace: string,
+    name: string,
+    status: Partial<Record<keyof ImageStatus, unknown>>,
+  ): Promise<Image> {
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      { group, version, namespace, plural: 'images', name, body: { status } },
+      mergePatch(),
+    )) as Image;
+  }
+
+  /** One binaryData key of a ConfigMap as bytes (an uploaded build context), or undefined when either is missing. */
+  async configMapBinary(namespace: string, name: string, key: string): Promise<Buffer | undefined> {
+    try {
+      const cm = await this.core.readNamespacedConfigMap({ namespace, name });
+      const value = cm.binaryData?.[key];
+      return value === undefined ? undefined : Buffer.from(value, 'base64');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** The v1 Node (client-node's typed shape: times as Dates, berth's extension fields dropped). */

@@ -59,6 +59,10 @@ export class ImagePolicy {
     const local = this.#present.get(reference);
     const started = performance.now();
     if (local !== undefined && policy !== 'Always') return { image: local, pulled: false, ms: 0 };
+    // An image built, committed or tagged on this node (or named by a digest it holds) is used as it is, as docker
+    // runs a local image: there is no registry to ask for it.
+    const made = await this.#images.local?.(reference);
+    if (made !== undefined) return { image: made, pulled: false, ms: 0 };
     if (policy === 'Never') {
       throw new AgentError(
         'ErrImageNeverPull',

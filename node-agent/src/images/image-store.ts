@@ -6,7 +6,8 @@ import { InvalidArgumentError } from '@berth/api';
 import type { ContentStore, ContentWriter } from '../content/content.js';
 import { RegistryClient, type RegistryClientOptions, type RequestOptions } from '../distribution/client.js';
 import { ContentError, DigestMismatch } from '../content/errors.js';
-import { RegistryProtocolError, RegistryUnreachable } from '../distribution/errors.js';
+import { ImageNotFound, RegistryProtocolError, RegistryUnreachable } from '../distribution/errors.js';
+import { pushImage, type PushOptions, type PushResult } from '../distribution/push.js';
 import {
   parseConfig,
   parseManifest,
@@ -131,6 +132,14 @@ export class ImageStore implements ImageService {
       layers.push({ digest: layer.digest, diffID, size: layer.size, dir: applied.dir });
     }
     return { reference: name, digest, config, layers, downloadedBytes: 0 };
+  }
+
+  /** Pushes the image `source` (a local name or digest) to `target` (a registry reference); HEAD skips blobs it has. */
+  async push(source: string, target: string, options: PushOptions = {}): Promise<PushResult> {
+    const image = await this.local(source);
+    if (image === undefined)
+      throw new ImageNotFound(`image ${source} is not on this node: build, pull or tag it first`);
+    return pushImage(this.content, image.digest, parseReference(target), options);
   }
 
   /** Stores an image made here (its layers already in the stores): config and manifest, as OCI. */

@@ -50,5 +50,10 @@ export interface PulledImage {
 export interface ImageService {
   /** Throws RegistryError / ContentError / UnpackError subclasses with user-facing messages. */
   pull(reference: string, options?: PullOptions): Promise<PulledImage>;
+  /**
+   * The image without a registry when this node has it by a local name (built, committed or tagged here) or by
+   * digest; undefined otherwise.
+   */
+  local?(reference: string): Promise<PulledImage | undefined>;
   close(): Promise<void>;
 }

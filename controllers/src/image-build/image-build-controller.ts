@@ -1,0 +1,114 @@
+// The image build controller: binds each Image with a `spec.build` to a node that runs it, as the scheduler binds
+// Containers. An Image whose build names no node (spec.build.nodeName) gets `status.nodeName` — the Ready, schedulable
+// Node with the fewest builds bound to it (name order breaks ties) — and phase Pending; that node's agent builds it
+// and writes the rest of the status. A build whose Node is gone or NotReady before it started is bound again.
+import type { Image } from '@berth/api';
+import {
+  newControllerManagedBy,
+  type Controller,
+  type Manager,
+  type ReconcileContext,
+  type Request,
+  type Resource,
+  type Result,
+  type SharedInformer,
+} from '@berth/controller-runtime';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { nodes, type Node } from '../kinds.js';
+
+export const images: Resource = {
+  group: 'berth.dev',
+  version: 'v1alpha1',
+  plural: 'images',
+  kind: 'Image',
+  namespaced: true,
+};
+
+type ImageObject = Image & KubernetesObject;
+
+const ready = (n: Node) =>
+  n.spec?.unschedulable !== true && (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** Adds the image build controller to `mgr`. */
+export async function addImageBuildController(mgr: Manager): Promise<Controller> {
+  const imageCache = (await mgr.cache.informerFor<KubernetesObject>(images)) as unknown as SharedInformer<ImageObject>;
+  const nodeCache = (await mgr.cache.informerFor<KubernetesObject>(nodes)) as unknown as SharedInformer<Node>;
+  const unbound = () =>
+    imageCache
+      .list()
+      .filter((i) => i.spec.build !== undefined && i.spec.build.nodeName === undefined && i.status?.phase !== 'Ready')
+      .map((i) => ({ namespace: i.metadata.namespace ?? '', name: i.metadata.name ?? '' }));
+  return (
+    newControllerManagedBy(mgr)
+      .for(images)
+      // A Node turning Ready (or going) can bind a waiting build, or move one whose node went away.
+      .watches<KubernetesObject>(nodes, () => unbound())
+      .named('image-build')
+      .withOptions({ workers: 1, baseDelayMs: 200, maxDelayMs: 30_000, log: mgr.log })
+      .complete((ctx, req) => reconcile(mgr, imageCache, nodeCache, ctx, req))
+  );
+}
+
+async function reconcile(
+  mgr: Manager,
+  imageCache: SharedInformer<ImageObject>,
+  nodeCache: SharedInformer<Node>,
+  ctx: ReconcileContext,
+  req: Request,
+): Promise<Result | void> {
+  const image = imageCache.get(req.namespace, req.name);
+  if (image === undefined || image.spec.build === undefined || image.spec.build.nodeName !== undefined) return;
+  if (image.metadata.deletionTimestamp !== undefined) return;
+  const status = image.status ?? {};
+  const generation = image.metadata.generation ?? 0;
+  const candidates = (nodeCache.list() as Node[]).filter(ready);
+  const bound = status.nodeName;
+  const boundReady = bound !== undefined && candidates.some((n) => n.metadata?.name === bound);
+  // Bound to a live node, or finished for this generation: the node's agent owns it now. A node that stopped being
+  // Ready loses its unfinished build to another (a build is repeatable, and cheap again on a warm cache).
+  const finished = status.observedGeneration === generation && (status.phase === 'Ready' || status.phase === 'Failed');
+  if (boundReady || finished) return;
+  if (candidates.length === 0) {
+    if (status.phase !== 'Pending' || status.message === undefined)
+      await writeStatus(mgr, image, { phase: 'Pending', message: '0 nodes are available to build on' }, ctx.signal);
+    return;
+  }
+  const load = new Map<string, number>();
+  for (const i of imageCache.list()) {
+    const n = i.spec.build?.nodeName ?? i.status?.nodeName;
+    if (n !== undefined && i.status?.phase !== 'Ready' && i.status?.phase !== 'Failed')
+      load.set(n, (load.get(n) ?? 0) + 1);
+  }
+  const chosen = candidates
+    .map((n) => n.metadata?.name ?? '')
+    .sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || a.localeCompare(b))[0] as string;
+  await writeStatus(
+    mgr,
+    image,
+    { phase: 'Pending', nodeName: chosen, message: `build bound to node ${chosen}`, steps: [] },
+    ctx.signal,
+  );
+}
+
+/** Status with optimistic concurrency: a stale copy fails (and the key is retried) instead of undoing an agent's write. */
+async function writeStatus(
+  mgr: Manager,
+  image: ImageObject,
+  patch: Partial<NonNullable<Image['status']>>,
+  signal: AbortSignal,
+): Promise<void> {
+  await mgr.client.patch(
+    images,
+    image.metadata.namespace,
+    image.metadata.name ?? '',
+    [
+      { op: 'test', path: '/metadata/resourceVersion', value: image.metadata.resourceVersion },
+      {
+        op: image.status === undefined ? 'add' : 'replace',
+        path: '/status',
+        value: { ...(image.status ?? {}), ...patch },
+      },
+    ],
+    { type: 'json', subresource: 'status', signal },
+  );
+}

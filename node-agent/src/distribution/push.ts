@@ -1,0 +1,159 @@
+// The push side of the OCI distribution API: blobs the registry lacks (HEAD first, so existing ones are skipped)
+// uploaded in one PUT each, then the manifest under its tag. Basic and bearer auth (scope pull,push) as pulls do.
+import { request, type Dispatcher } from 'undici';
+import type { Provider } from '../content/content.js';
+import { basicAuthorization, credentialsFor, parseChallenge, type Credentials, type DockerConfigJson } from './auth.js';
+import { RegistryProtocolError, RegistryUnreachable, Unauthorized } from './errors.js';
+import { parseManifest } from './manifest.js';
+import { formatReference, isLoopback, type Reference } from './reference.js';
+
+export interface PushOptions {
+  readonly credentials?: DockerConfigJson;
+  readonly signal?: AbortSignal;
+  /** @default loopback registries over plain HTTP, others HTTPS */
+  readonly plainHttp?: (registry: string) => boolean;
+  readonly onProgress?: (event: { readonly digest: string; readonly phase: 'exists' | 'pushed' }) => void;
+}
+
+export interface PushResult {
+  readonly digest: string;
+  /** Blobs the registry had already (skipped). */
+  readonly skipped: number;
+  readonly uploaded: number;
+}
+
+/** Pushes the image whose manifest is `digest` in `content` to `ref` (its tag, or its digest when it has none). */
+export async function pushImage(
+  content: Provider,
+  digest: string,
+  ref: Reference,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  const manifestBytes = await content.readBlob(digest);
+  const parsed = parseManifest(manifestBytes, undefined);
+  if (parsed.kind !== 'manifest') throw new RegistryProtocolError(`${digest} is an index; berth pushes one manifest`);
+  const session = new PushSession(ref, options);
+  let skipped = 0;
+  let uploaded = 0;
+  for (const blob of [parsed.manifest.config, ...parsed.manifest.layers]) {
+    const head = await session.send('HEAD', `/v2/${ref.repository}/blobs/${blob.digest}`);
+    await head.body.dump();
+    if (head.statusCode === 200) {
+      skipped++;
+      options.onProgress?.({ digest: blob.digest, phase: 'exists' });
+      continue;
+    }
+    const start = await session.send('POST', `/v2/${ref.repository}/blobs/uploads/`);
+    await start.body.dump();
+    const location = headerValue(start.headers.location);
+    if (start.statusCode !== 202 || location === undefined)
+      throw new RegistryProtocolError(
+        `registry ${ref.registry} answered HTTP ${start.statusCode} to starting an upload to ${ref.repository}`,
+      );
+    const url = new URL(location, session.base);
+    url.searchParams.set('digest', blob.digest);
+    const put = await session.send('PUT', `${url.pathname}${url.search}`, {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+      body: await content.reader(blob.digest),
+    });
+    const text = await put.body.text();
+    if (put.statusCode !== 201)
+      throw new RegistryProtocolError(
+        `registry ${ref.registry} refused blob ${blob.digest} (HTTP ${put.statusCode}): ${text.slice(0, 200)}`,
+      );
+    uploaded++;
+    options.onProgress?.({ digest: blob.digest, phase: 'pushed' });
+  }
+  const res = await session.send('PUT', `/v2/${ref.repository}/manifests/${ref.tag ?? digest}`, {
+    headers: { 'content-type': parsed.manifest.mediaType },
+    body: manifestBytes,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 201)
+    throw new RegistryProtocolError(
+      `registry ${ref.registry} refused the manifest of ${formatReference(ref)} (HTTP ${res.statusCode}): ${text.slice(0, 200)}`,
+    );
+  return { digest, skipped, uploaded };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** One push's connection details and the Authorization that worked. */
+class PushSession {
+  readonly base: string;
+  readonly #ref: Reference;
+  readonly #credentials: Credentials | undefined;
+  readonly #signal: AbortSignal | undefined;
+  #authorization: string | undefined;
+
+  constructor(ref: Reference, options: PushOptions) {
+    this.#ref = ref;
+    const plain = (options.plainHttp ?? isLoopback)(ref.registry);
+    this.base = `${plain ? 'http' : 'https'}://${ref.registry === 'docker.io' ? 'registry-1.docker.io' : ref.registry}`;
+    this.#credentials = credentialsFor(options.credentials, ref.registry);
+    this.#signal = options.signal;
+  }
+
+  async send(
+    method: 'HEAD' | 'POST' | 'PUT',
+    path: string,
+    extra: { headers?: Record<string, string>; body?: Buffer | NodeJS.ReadableStream } = {},
+  ): Promise<Dispatcher.ResponseData> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${this.base}${path}`, {
+          method,
+          headers: {
+            ...(extra.headers ?? {}),
+            ...(this.#authorization !== undefined ? { authorization: this.#authorization } : {}),
+          },
+          ...(extra.body !== undefined ? { body: extra.body as Buffer } : {}),
+          ...(this.#signal !== undefined ? { signal: this.#signal } : {}),
+        });
+      } catch (err) {
+        throw new RegistryUnreachable(`cannot reach registry ${this.#ref.registry}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      if (res.statusCode !== 401) return res;
+      await res.body.dump();
+      // A streamed body cannot be sent twice; every stream is sent after the first request of the session authorized.
+      if (attempt > 0 || (extra.body !== undefined && !Buffer.isBuffer(extra.body)))
+        throw new Unauthorized(
+          this.#credentials === undefined
+            ? `registry ${this.#ref.registry} requires credentials to push ${this.#ref.repository}; give a dockerconfigjson Secret`
+            : `registry ${this.#ref.registry} rejected the credentials of user ${this.#credentials.username} for pushing ${this.#ref.repository}`,
+        );
+      this.#authorization = await this.#authorize(headerValue(res.headers['www-authenticate']));
+    }
+  }
+
+  async #authorize(header: string | undefined): Promise<string> {
+    const challenge = header === undefined ? undefined : parseChallenge(header);
+    const credentials = this.#credentials;
+    if (credentials === undefined)
+      throw new Unauthorized(
+        `registry ${this.#ref.registry} requires credentials to push ${this.#ref.repository}; give a dockerconfigjson Secret`,
+      );
+    if (challenge?.scheme === 'basic') return basicAuthorization(credentials);
+    if (challenge?.scheme !== 'bearer' || challenge.params.realm === undefined)
+      throw new Unauthorized(
+        `registry ${this.#ref.registry} asked for an authentication scheme berth does not support`,
+      );
+    const realm = new URL(challenge.params.realm);
+    if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service);
+    realm.searchParams.set('scope', `repository:${this.#ref.repository}:pull,push`);
+    const res = await request(realm.href, {
+      headers: { authorization: basicAuthorization(credentials) },
+      ...(this.#signal !== undefined ? { signal: this.#signal } : {}),
+    });
+    const body = (await res.body.json().catch(() => ({}))) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (res.statusCode !== 200 || token === undefined)
+      throw new Unauthorized(`token server of ${this.#ref.registry} refused a push token (HTTP ${res.statusCode})`);
+    return `Bearer ${token}`;
+  }
+}

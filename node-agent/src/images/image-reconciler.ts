@@ -1,0 +1,268 @@
+// reconcile(ctx, req): makes an Image object true on this node — a plain reference is pulled here, a `spec.build`
+// bound to this node (by spec.build.nodeName or the build controller's status.nodeName) is built here — and says so
+// in its status: phase, digest, layers, the node's presence, and for builds each step cached or run.
+//
+// Level-triggered: an Image whose status already records this generation as Ready or Failed here is left alone, so
+// the status writes a reconcile makes do not start it again. Pushes (spec.build.push) follow a successful build.
+import { randomBytes } from 'node:crypto';
+import { mkdir, realpath, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Image, ImageNodeStatus, ImageStatus } from '@berth/api';
+import type { ReconcileContext, Reconciler, Request, Result } from '@berth/controller-runtime';
+import type { Builder } from '../build/builder.js';
+import type { BuildStepResult } from '../build/build.js';
+import { BuildError } from '../build/errors.js';
+import type { ClusterApi } from '../cluster/cluster-api.js';
+import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
+import { applyLayer } from '../unpack/extract-layer.js';
+import type { ImageStore } from './image-store.js';
+
+/** The binaryData key `berth build` uploads the context under. */
+export const contextKey = 'context.tar.gz';
+
+export interface ImageReconcilerOptions {
+  readonly nodeName: string;
+  readonly root: string;
+  readonly api: Pick<ClusterApi, 'patchImageStatus' | 'configMapBinary' | 'getNode'>;
+  readonly cache: ObjectCache<Image>;
+  readonly images: ImageStore;
+  readonly builder: Builder;
+  /** Directories a `spec.build.context` on this node may name (an uploaded context needs none). */
+  readonly contextPrefixes: readonly string[];
+  readonly event?: (image: Image, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+}
+
+type StatusPatch = Partial<Record<keyof ImageStatus, unknown>>;
+
+const stepsOf = (steps: readonly BuildStepResult[]) =>
+  steps.map((s) => ({
+    step: s.step,
+    instruction: s.instruction.length > 500 ? `${s.instruction.slice(0, 497)}...` : s.instruction,
+    ...(s.cached !== undefined ? { cached: s.cached } : {}),
+    milliseconds: Math.round(s.ms),
+  }));
+
+export class ImageReconciler implements Reconciler {
+  readonly #o: ImageReconcilerOptions;
+  readonly #cache: MutationCache<Image>;
+
+  constructor(options: ImageReconcilerOptions) {
+    this.#o = options;
+    this.#cache = new MutationCache(options.cache);
+  }
+
+  async reconcile(ctx: ReconcileContext, req: Request): Promise<Result> {
+    const image = this.#cache.get(req.namespace ?? '', req.name);
+    if (image === undefined || image.metadata.deletionTimestamp !== undefined) return {};
+    const generation = image.metadata.generation ?? 0;
+    const status = image.status ?? {};
+    const settled = status.observedGeneration === generation && (status.phase === 'Ready' || status.phase === 'Failed');
+    if (image.spec.build !== undefined) {
+      const node = image.spec.build.nodeName ?? status.nodeName;
+      if (node !== this.#o.nodeName || settled) return {};
+      await this.#build(ctx, image, generation);
+      return {};
+    }
+    if (!(await this.#selected(image))) return {};
+    if (settled && (status.nodes ?? []).some((n) => n.nodeName === this.#o.nodeName)) return {};
+    await this.#pull(ctx, image, generation);
+    return {};
+  }
+
+  /** nodeSelector unset or {} pulls on every node (what `berth pull` asks for); labels narrow it. */
+  async #selected(image: Image): Promise<boolean> {
+    const selector = image.spec.nodeSelector ?? {};
+    if (Object.keys(selector).length === 0) return true;
+    const labels = (await this.#o.api.getNode(this.#o.nodeName))?.metadata?.labels ?? {};
+    return Object.entries(selector).every(([k, v]) => labels[k] === v);
+  }
+
+  async #patch(image: Image, status: StatusPatch): Promise<void> {
+    this.#cache.mutated(
+      await this.#o.api.patchImageStatus(image.metadata.namespace ?? '', image.metadata.name ?? '', status),
+    );
+  }
+
+  #nodes(image: Image): ImageNodeStatus[] {
+    return [
+      ...(image.status?.nodes ?? []).filter((n) => n.nodeName !== this.#o.nodeName),
+      { nodeName: this.#o.nodeName, present: true, pulledAt: new Date().toISOString() },
+    ];
+  }
+
+  async #ready(image: Image, generation: number, digest: string, message: string, extra: StatusPatch): Promise<void> {
+    const local = await this.#o.images.local(digest);
+    const manifest = JSON.parse((await this.#o.images.content.readBlob(digest)).toString('utf8')) as {
+      config: { digest: string; size: number };
+      layers: { digest: string; size: number; mediaType: string }[];
+    };
+    await this.#patch(image, {
+      ...extra,
+      phase: 'Ready',
+      observedGeneration: generation,
+      digest,
+      imageID: manifest.config.digest,
+      size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+      layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      nodes: local === undefined ? (image.status?.nodes ?? []) : this.#nodes(image),
+      message,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          observedGeneration: generation,
+          lastTransitionTime: new Date().toISOString(),
+          reason: extra.steps !== undefined ? 'Built' : 'Pulled',
+          message,
+        },
+      ],
+    });
+  }
+
+  async #failed(image: Image, generation: number, reason: string, message: string, extra: StatusPatch): Promise<void> {
+    await this.#patch(image, {
+      ...extra,
+      phase: 'Failed',
+      observedGeneration: generation,
+      message,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'False',
+          observedGeneration: generation,
+          lastTransitionTime: new Date().toISOString(),
+          reason,
+          message: message.slice(0, 32000),
+        },
+      ],
+    });
+    this.#o.event?.(image, 'Warning', reason, message.slice(0, 1000));
+  }
+
+  async #pull(ctx: ReconcileContext, image: Image, generation: number): Promise<void> {
+    const reference = image.spec.image;
+    await this.#patch(image, { phase: 'Pulling', message: `pulling ${reference} on ${this.#o.nodeName}` });
+    const started = performance.now();
+    try {
+      const pulled = image.spec.pullPolicy !== 'Always' ? await this.#o.images.local(reference) : undefined;
+      const result = pulled ?? (await this.#o.images.pull(reference, { signal: ctx.signal }));
+      const message = `pulled ${reference} on ${this.#o.nodeName} in ${Math.round(performance.now() - started)} ms`;
+      await this.#ready(image, generation, result.digest, message, {});
+      this.#o.event?.(image, 'Normal', 'Pulled', message);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      await this.#failed(
+        image,
+        generation,
+        'ErrImagePull',
+        `failed to pull ${reference}: ${(err as Error).message}`,
+        {},
+      );
+    }
+  }
+
+  async #build(ctx: ReconcileContext, image: Image, generation: number): Promise<void> {
+    const build = image.spec.build ?? {};
+    const steps: BuildStepResult[] = [];
+    // Step results go to status as they finish, one patch at a time, so `berth build` can follow them.
+    let writes: Promise<unknown> = Promise.resolve();
+    const queue = (patch: StatusPatch) => {
+      writes = writes.then(() => this.#patch(image, patch)).catch(() => undefined);
+    };
+    await this.#patch(image, {
+      phase: 'Building',
+      nodeName: this.#o.nodeName,
+      steps: [],
+      message: `building on ${this.#o.nodeName}`,
+    });
+    let context: { dir: string; release: () => Promise<void> } | undefined;
+    try {
+      context = await this.#context(image);
+      const result = await this.#o.builder.build({
+        context: context.dir,
+        ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}),
+        ...(build.buildArgs !== undefined ? { buildArgs: build.buildArgs } : {}),
+        ...(build.target !== undefined ? { target: build.target } : {}),
+        noCache: build.noCache === true,
+        tags: [image.spec.image],
+        signal: ctx.signal,
+        onProgress: (e) => {
+          if (e.kind !== 'step' || e.status === 'running' || e.status === 'failed') return;
+          steps.push({ step: e.step, stage: e.stage, instruction: e.instruction, cached: e.cached, ms: e.ms ?? 0 });
+          queue({ steps: stepsOf(steps) });
+        },
+      });
+      await writes;
+      const ran = result.steps.filter((s) => s.cached === false).length;
+      const cached = result.steps.filter((s) => s.cached === true).length;
+      let message = `built ${image.spec.image} on ${this.#o.nodeName} in ${(result.ms / 1000).toFixed(2)} s: ${ran} steps ran, ${cached} cached`;
+      if (build.push === true) {
+        const pushed = await this.#o.images.push(result.digest, image.spec.image, { signal: ctx.signal });
+        message += `; pushed (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there)`;
+      }
+      await this.#ready(image, generation, result.digest, message, {
+        nodeName: this.#o.nodeName,
+        steps: stepsOf(result.steps),
+      });
+      this.#o.event?.(image, 'Normal', 'Built', message);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      await writes;
+      const reason = BuildError.isInstance(err) ? 'BuildFailed' : 'Error';
+      await this.#failed(image, generation, reason, (err as Error).message, {
+        nodeName: this.#o.nodeName,
+        steps: stepsOf(steps),
+      });
+    } finally {
+      await context?.release();
+    }
+  }
+
+  /** The context directory: an uploaded one unpacked into a scratch dir, or an allowed directory on this node. */
+  async #context(image: Image): Promise<{ dir: string; release: () => Promise<void> }> {
+    const build = image.spec.build ?? {};
+    const namespace = image.metadata.namespace ?? '';
+    if (build.contextConfigMap !== undefined) {
+      const bytes = await this.#o.api.configMapBinary(namespace, build.contextConfigMap.name, contextKey);
+      if (bytes === undefined)
+        throw new BuildError(
+          'BUILD_INVALID',
+          `the context ConfigMap ${build.contextConfigMap.name} (key ${contextKey}) does not exist`,
+        );
+      const dir = path.join(
+        this.#o.root,
+        'build',
+        'contexts',
+        `${image.metadata.uid ?? 'x'}-${randomBytes(4).toString('hex')}`,
+      );
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      try {
+        await applyLayer(Readable.from([bytes]), dir);
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw new BuildError('BUILD_INVALID', `the uploaded context is not a tar archive: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      return { dir, release: () => rm(dir, { recursive: true, force: true }) };
+    }
+    if (build.context === undefined || build.context === '')
+      throw new BuildError('BUILD_INVALID', 'spec.build needs a context or a contextConfigMap');
+    let dir: string;
+    try {
+      dir = await realpath(build.context);
+    } catch (err) {
+      throw new BuildError('BUILD_INVALID', `the context ${build.context} does not exist on ${this.#o.nodeName}`, {
+        cause: err,
+      });
+    }
+    const allowed = this.#o.contextPrefixes.some((p) => dir === p || dir.startsWith(`${p}${path.sep}`));
+    if (!allowed)
+      throw new BuildError(
+        'BUILD_INVALID',
+        `the context ${build.context} is not under a directory node ${this.#o.nodeName} allows for builds; upload it (berth build does)`,
+      );
+    return { dir, release: async () => undefined };
+  }
+}
