@@ -16,6 +16,11 @@ import { gitopsCommand } from './command-line/gitops-commands.js';
 import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
+import { registerBuild } from './commands/build.js';
+import { registerCommit } from './commands/commit.js';
+import { registerPush } from './commands/push.js';
+import { registerRmi } from './commands/rmi.js';
+import { registerTag } from './commands/tag.js';
 
 // Commands load their modules on first use: `berth logs` need not load the API server.
 
@@ -236,6 +241,12 @@ program
     const { pull } = await import('./commands/images.js');
     await pull(reference, opts);
   });
+
+registerBuild(program);
+registerTag(program);
+registerPush(program);
+registerCommit(program);
+registerRmi(program);
 
 const volume = program.command('volume').description('manage Volumes');
 volume

@@ -1821,6 +1821,36 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "type": "string"
                       }
                     },
+                    "push": {
+                      "type": "boolean",
+                      "description": "Push the image to the registry spec.image names once a node has it (built, tagged or committed there)."
+                    },
+                    "from": {
+                      "type": "object",
+                      "description": "Make the image on a node from another instead of pulling it, as `berth tag` (image) and `berth commit` (container) do.",
+                      "properties": {
+                        "image": {
+                          "type": "string",
+                          "description": "A local image (a name given on a node, or a digest) that spec.image becomes another name of."
+                        },
+                        "container": {
+                          "type": "string",
+                          "description": "A Container in this namespace whose changes (its writable layer) become a new layer on top of its image."
+                        },
+                        "changes": {
+                          "type": "array",
+                          "description": "Dockerfile instructions applied to the committed image's config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, …).",
+                          "x-kubernetes-list-type": "atomic",
+                          "items": {
+                            "type": "string"
+                          }
+                        },
+                        "message": {
+                          "type": "string",
+                          "description": "The commit message, kept in the image's history."
+                        }
+                      }
+                    },
                     "build": {
                       "type": "object",
                       "description": "Build the image from a Dockerfile context instead of pulling it.",
@@ -1865,10 +1895,6 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "noCache": {
                           "type": "boolean",
                           "description": "Run every step instead of taking layers from the node's build cache."
-                        },
-                        "push": {
-                          "type": "boolean",
-                          "description": "Push the built image to its registry as spec.image once built."
                         }
                       }
                     }
@@ -2023,6 +2049,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                     "message": {
                       "type": "string",
                       "description": "Human readable details about the current phase."
+                    },
+                    "pushedDigest": {
+                      "type": "string",
+                      "description": "The digest last pushed to the registry spec.image names (when spec.push is set)."
                     },
                     "nodeName": {
                       "type": "string",

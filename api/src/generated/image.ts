@@ -42,6 +42,31 @@ export interface ImageSpec {
   nodeSelector?: {
     [k: string]: string;
   };
+  /**
+   * Push the image to the registry spec.image names once a node has it (built, tagged or committed there).
+   */
+  push?: boolean;
+  /**
+   * Make the image on a node from another instead of pulling it, as `berth tag` (image) and `berth commit` (container) do.
+   */
+  from?: {
+    /**
+     * A local image (a name given on a node, or a digest) that spec.image becomes another name of.
+     */
+    image?: string;
+    /**
+     * A Container in this namespace whose changes (its writable layer) become a new layer on top of its image.
+     */
+    container?: string;
+    /**
+     * Dockerfile instructions applied to the committed image's config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, …).
+     */
+    changes?: string[];
+    /**
+     * The commit message, kept in the image's history.
+     */
+    message?: string;
+  };
   build?: ImageBuild;
 }
 /**
@@ -83,10 +108,6 @@ export interface ImageBuild {
    * Run every step instead of taking layers from the node's build cache.
    */
   noCache?: boolean;
-  /**
-   * Push the built image to its registry as spec.image once built.
-   */
-  push?: boolean;
 }
 /**
  * Observed state of the image.
@@ -128,6 +149,10 @@ export interface ImageStatus {
    * Human readable details about the current phase.
    */
   message?: string;
+  /**
+   * The digest last pushed to the registry spec.image names (when spec.push is set).
+   */
+  pushedDigest?: string;
   /**
    * Node the build runs on, chosen by the image build controller when spec.build.nodeName is unset.
    */

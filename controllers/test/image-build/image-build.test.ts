@@ -104,7 +104,8 @@ t.test('a build is bound to a node, built, pushed, run; the same build again run
   const reference = `${registry.address}/demo/app:v1`;
   await createImage('app', {
     image: reference,
-    build: { contextConfigMap: { name: 'app-context' }, buildArgs: { WHO: 'tests' }, push: true },
+    build: { contextConfigMap: { name: 'app-context' }, buildArgs: { WHO: 'tests' } },
+    push: true,
   });
   const built = await imageSettled('app', 90_000);
   t.equal(built.status?.phase, 'Ready', built.status?.message ?? '');

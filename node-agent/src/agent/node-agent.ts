@@ -21,7 +21,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { Builder } from '../build/builder.js';
-import { ImageReconciler } from '../images/image-reconciler.js';
+import { ImageReconciler, namesSweepKey } from '../images/image-reconciler.js';
 import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
@@ -461,6 +461,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       cache: { get: (namespace, name) => imageInformer.get(namespace, name) as unknown as Image | undefined },
       images: imageStore,
       builder,
+      list: () => imageInformer.list() as unknown as Image[],
+      containers,
+      upperDirOf: (uid) => path.join(root, 'containers', uid, 'upper'),
       contextPrefixes: options.buildContextPrefixes ?? [],
       event: (i, type, reason, message) => recorder.event(i as unknown as KubernetesObject, type, reason, message),
     }),
@@ -474,7 +477,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const unwatchImages = imageInformer.addEventHandler({
     add: enqueueImage,
     update: (_old, obj) => enqueueImage(obj),
-    delete: () => undefined,
+    // A deleted Image (`berth rmi`) may leave a local name no Image holds.
+    delete: () => imageController.enqueue(namesSweepKey),
   });
   const networkController = new Controller({
     name: 'network',

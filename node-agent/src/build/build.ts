@@ -61,3 +61,14 @@ export interface BuildResult {
   readonly steps: readonly BuildStepResult[];
   readonly ms: number;
 }
+
+export interface CommitOptions {
+  /** The container's image (a local name or digest on this node). */
+  readonly image: string;
+  /** The container's overlay upper dir: its changes. */
+  readonly upper: string;
+  /** Dockerfile instructions for the config (`CMD ["sh"]`, `ENV A=1`, …). */
+  readonly changes?: readonly string[];
+  readonly message?: string;
+  readonly tags?: readonly string[];
+}

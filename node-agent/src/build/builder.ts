@@ -8,7 +8,7 @@ import type { ImageStore } from '../images/image-store.js';
 import type { PulledImage } from '../images/images.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
-import type { BuildOptions, BuildProgress, BuildResult, BuildStepResult } from './build.js';
+import type { BuildOptions, BuildProgress, BuildResult, BuildStepResult, CommitOptions } from './build.js';
 import { BuildCache, stepKey } from './build-cache.js';
 import { fileDigest, type SourceEntry, SourceTree } from './build-context.js';
 import { type Instruction, parseDockerfile, type Stage } from './dockerfile.js';
@@ -193,7 +193,76 @@ export class Builder {
       built.set(stage.index, state);
     }
     if (state === undefined) throw new BuildError('BUILD_INVALID', 'nothing to build');
-    const created = (options.sourceDateEpoch ?? new Date()).toISOString();
+    const stored = await this.#store(state, options.tags ?? [], options.sourceDateEpoch);
+    return { ...stored, steps, ms: performance.now() - started };
+  }
+
+  /**
+   * `berth commit`: the changes a container made (its overlay upper dir) as a new layer on top of its image, the
+   * config changed by `changes` (Dockerfile instructions that touch only the config: CMD, ENV, EXPOSE, …).
+   */
+  async commit(options: CommitOptions): Promise<BuildResult> {
+    const started = performance.now();
+    const base = await this.#o.images.local(options.image);
+    if (base === undefined)
+      throw new BuildError('IMAGE_NOT_FOUND', `image ${options.image} of the container is not on this node`);
+    const state = await this.#imageState(base);
+    const parsed = parseDockerfile(`FROM scratch\n${(options.changes ?? []).join('\n')}\n`);
+    const steps: BuildStepResult[] = [];
+    let step = 0;
+    for (const instruction of parsed.stages[0]?.instructions ?? []) {
+      if (['RUN', 'COPY', 'ADD'].includes(instruction.keyword))
+        throw new BuildError(
+          'BUILD_INVALID',
+          `${instruction.keyword} cannot be a commit change (only config instructions)`,
+        );
+      step++;
+      const t0 = performance.now();
+      if (instruction.keyword === 'WORKDIR') {
+        state.config.WorkingDir = posix.resolve(state.config.WorkingDir ?? '/', instruction.args.trim());
+      } else {
+        await this.#step(state, instruction, {
+          step,
+          total: 0,
+          stage: parsed.stages[0] as Stage,
+          stages: parsed.stages,
+          built: new Map(),
+          buildArgs: new Map(),
+          globals: new Map(),
+          context: undefined,
+          options: { context: '' },
+          progress: () => undefined,
+        });
+      }
+      steps.push({
+        step,
+        stage: 0,
+        instruction: `${instruction.keyword} ${instruction.args}`,
+        cached: undefined,
+        ms: performance.now() - t0,
+      });
+    }
+    const layer = await writeLayer(upperDirEntries(options.upper), {
+      content: this.#o.images.content,
+      layers: this.#o.images.layers,
+      tmpDir: join(this.#o.root, 'build', 'tmp'),
+    });
+    state.layers.push(layer);
+    state.history.push({
+      created: new Date().toISOString(),
+      created_by: 'berth commit',
+      ...(options.message !== undefined ? { comment: options.message } : {}),
+    });
+    const stored = await this.#store(state, options.tags ?? [], undefined);
+    return { ...stored, steps, ms: performance.now() - started };
+  }
+
+  async #store(
+    state: StageState,
+    tags: readonly string[],
+    sourceDateEpoch: Date | undefined,
+  ): Promise<Omit<BuildResult, 'steps' | 'ms'>> {
+    const created = (sourceDateEpoch ?? new Date()).toISOString();
     const config = {
       ...state.base,
       created,
@@ -204,16 +273,14 @@ export class Builder {
       history: state.history,
     };
     const stored = await this.#o.images.storeImage(config, state.layers);
-    const tags = (options.tags ?? []).map((t) => t);
+    // Named only once the image is whole: a failed build tags nothing.
     for (const tag of tags) await this.#o.images.names.set(tag, stored.digest);
     return {
       digest: stored.digest,
       imageID: stored.configDigest,
       size: stored.size,
       layers: stored.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
-      tags: tags.map((t) => t),
-      steps,
-      ms: performance.now() - started,
+      tags: [...tags],
     };
   }
 
@@ -259,8 +326,14 @@ export class Builder {
         line: stage.line,
       });
     }
+    return this.#imageState(image);
+  }
+
+  /** The state an image gives a stage: its layers and its whole config (fields the builder does not know kept). */
+  async #imageState(image: PulledImage): Promise<StageState> {
     const manifest = JSON.parse((await this.#o.images.content.readBlob(image.digest)).toString('utf8')) as {
       config: { digest: string };
+      layers: { mediaType: string }[];
     };
     const raw = JSON.parse((await this.#o.images.content.readBlob(manifest.config.digest)).toString('utf8')) as Record<
       string,
@@ -268,11 +341,11 @@ export class Builder {
     >;
     const { config, rootfs: _rootfs, history, created: _created, ...rest } = raw;
     return {
-      layers: image.layers.map((l) => ({
+      layers: image.layers.map((l, i) => ({
         digest: l.digest,
         diffID: l.diffID,
         size: l.size,
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        mediaType: manifest.layers[i]?.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip',
         dir: l.dir,
       })),
       config: structuredClone((config as OciConfig | undefined) ?? {}),
@@ -295,7 +368,7 @@ export class Builder {
       built: ReadonlyMap<number, StageState>;
       buildArgs: ReadonlyMap<string, string>;
       globals: ReadonlyMap<string, string>;
-      context: SourceTree;
+      context: SourceTree | undefined;
       options: BuildOptions;
       progress: (event: BuildProgress) => void;
     },
@@ -527,7 +600,7 @@ export class Builder {
       stage: Stage;
       stages: readonly Stage[];
       built: ReadonlyMap<number, StageState>;
-      context: SourceTree;
+      context: SourceTree | undefined;
       options: BuildOptions;
     },
   ): Promise<boolean> {
@@ -544,7 +617,7 @@ export class Builder {
       instruction.flags.chown !== undefined ? await resolveUser(top, expand(instruction.flags.chown), line) : undefined;
     const mtime = new Date((ctx.options.sourceDateEpoch ?? new Date()).getTime());
     // The source tree: the context, or another stage (mounted read-only for the copy).
-    let tree = ctx.context;
+    let tree: SourceTree | undefined = ctx.context;
     let fromKey = '';
     let release = async () => undefined as void;
     const from = instruction.flags.from;
@@ -585,6 +658,7 @@ export class Builder {
       }
     }
     try {
+      if (tree === undefined) throw new BuildError('BUILD_INVALID', `${keyword} needs a build context`, { line });
       const entries: LayerEntry[] = [];
       const digestParts: unknown[] = [];
       const add = async (e: SourceEntry, name: string) => {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Image, ImageNodeStatus, ImageStatus } from '@berth/api';
+import type { Container, Image, ImageNodeStatus, ImageStatus } from '@berth/api';
 import type { ReconcileContext, Reconciler, Request, Result } from '@berth/controller-runtime';
 import type { Builder } from '../build/builder.js';
 import type { BuildStepResult } from '../build/build.js';
@@ -16,7 +16,11 @@ import { BuildError } from '../build/errors.js';
 import type { ClusterApi } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { applyLayer } from '../unpack/extract-layer.js';
+import { ImageNames } from './image-names.js';
 import type { ImageStore } from './image-store.js';
+
+/** The key that makes the reconciler compare this node's local names with the Image objects. */
+export const namesSweepKey = { namespace: '', name: '.local-image-names' } as const;
 
 /** The binaryData key `berth build` uploads the context under. */
 export const contextKey = 'context.tar.gz';
@@ -28,6 +32,12 @@ export interface ImageReconcilerOptions {
   readonly cache: ObjectCache<Image>;
   readonly images: ImageStore;
   readonly builder: Builder;
+  /** Every Image (the names sweep compares local names with them). */
+  readonly list: () => Image[];
+  /** The Containers of this node, for commits. */
+  readonly containers: ObjectCache<Container>;
+  /** A Container's overlay upper dir by its uid (the snapshotter's layout). */
+  readonly upperDirOf: (uid: string) => string;
   /** Directories a `spec.build.context` on this node may name (an uploaded context needs none). */
   readonly contextPrefixes: readonly string[];
   readonly event?: (image: Image, type: 'Normal' | 'Warning', reason: string, message: string) => void;
@@ -53,21 +63,122 @@ export class ImageReconciler implements Reconciler {
   }
 
   async reconcile(ctx: ReconcileContext, req: Request): Promise<Result> {
+    if (req.name === namesSweepKey.name && req.namespace === namesSweepKey.namespace) {
+      await this.#sweepNames();
+      return {};
+    }
     const image = this.#cache.get(req.namespace ?? '', req.name);
     if (image === undefined || image.metadata.deletionTimestamp !== undefined) return {};
     const generation = image.metadata.generation ?? 0;
     const status = image.status ?? {};
+    const here = (status.nodes ?? []).some((n) => n.nodeName === this.#o.nodeName);
     const settled = status.observedGeneration === generation && (status.phase === 'Ready' || status.phase === 'Failed');
+    const pushPending = image.spec.push === true && status.phase === 'Ready' && status.pushedDigest !== status.digest;
     if (image.spec.build !== undefined) {
       const node = image.spec.build.nodeName ?? status.nodeName;
-      if (node !== this.#o.nodeName || settled) return {};
-      await this.#build(ctx, image, generation);
+      if (node !== this.#o.nodeName) return {};
+      if (settled && pushPending) await this.#pushReady(ctx, image);
+      else if (!settled) await this.#build(ctx, image, generation);
+      return {};
+    }
+    if (image.spec.from?.container !== undefined) {
+      const c = this.#o.containers.get(image.metadata.namespace ?? '', image.spec.from.container);
+      if (c === undefined || c.spec.nodeName !== this.#o.nodeName) return {};
+      if (settled && pushPending) await this.#pushReady(ctx, image);
+      else if (!settled) await this.#commit(image, generation, c);
+      return {};
+    }
+    if (image.spec.from?.image !== undefined) {
+      if (settled && here) {
+        if (pushPending) await this.#pushReady(ctx, image);
+        return {};
+      }
+      await this.#tag(ctx, image, generation, image.spec.from.image);
       return {};
     }
     if (!(await this.#selected(image))) return {};
-    if (settled && (status.nodes ?? []).some((n) => n.nodeName === this.#o.nodeName)) return {};
+    if (settled && here) return {};
     await this.#pull(ctx, image, generation);
     return {};
+  }
+
+  /** Local names no Image object holds any more (`berth rmi`) are removed; the image's blobs stay for GC. */
+  async #sweepNames(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const i of this.#o.list()) {
+      try {
+        wanted.add(ImageNames.normalize(i.spec.image));
+      } catch {
+        // An invalid reference names nothing here.
+      }
+    }
+    for (const n of await this.#o.images.names.list()) {
+      if (!wanted.has(n.reference)) await this.#o.images.names.delete(n.reference);
+    }
+  }
+
+  async #tag(ctx: ReconcileContext, image: Image, generation: number, source: string): Promise<void> {
+    const local = await this.#o.images.local(source);
+    // Another node may hold the source: only a node that has it names it.
+    if (local === undefined) return;
+    await this.#o.images.names.set(image.spec.image, local.digest);
+    let pushed: { message: string } | undefined;
+    try {
+      pushed = await this.#pushIfAsked(ctx, image, local.digest);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      await this.#failed(image, generation, 'PushFailed', (err as Error).message, {});
+      return;
+    }
+    const message = `${image.spec.image} names ${source} (${local.digest}) on ${this.#o.nodeName}${pushed !== undefined ? `; ${pushed.message}` : ''}`;
+    await this.#ready(
+      image,
+      generation,
+      local.digest,
+      message,
+      pushed !== undefined ? { pushedDigest: local.digest } : {},
+    );
+  }
+
+  async #commit(image: Image, generation: number, c: Container): Promise<void> {
+    const from = image.spec.from ?? {};
+    const uid = c.metadata.uid ?? '';
+    try {
+      const result = await this.#o.builder.commit({
+        image: c.status?.imageID ?? c.spec.image,
+        upper: this.#o.upperDirOf(uid),
+        ...(from.changes !== undefined ? { changes: from.changes } : {}),
+        ...(from.message !== undefined ? { message: from.message } : {}),
+        tags: [image.spec.image],
+      });
+      const message = `committed Container ${c.metadata.name ?? ''} as ${image.spec.image} on ${this.#o.nodeName}`;
+      await this.#ready(image, generation, result.digest, message, { nodeName: this.#o.nodeName });
+      this.#o.event?.(image, 'Normal', 'Committed', message);
+    } catch (err) {
+      await this.#failed(image, generation, 'CommitFailed', (err as Error).message, { nodeName: this.#o.nodeName });
+    }
+  }
+
+  /** Pushes when spec.push asks; the message says what the registry got. A failed push fails the Image. */
+  async #pushIfAsked(ctx: ReconcileContext, image: Image, digest: string): Promise<{ message: string } | undefined> {
+    if (image.spec.push !== true) return undefined;
+    const pushed = await this.#o.images.push(digest, image.spec.image, { signal: ctx.signal });
+    return {
+      message: `pushed to ${image.spec.image} (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there)`,
+    };
+  }
+
+  /** spec.push set on an Image that is already Ready here (`berth push`). */
+  async #pushReady(ctx: ReconcileContext, image: Image): Promise<void> {
+    const digest = image.status?.digest ?? '';
+    try {
+      const pushed = await this.#pushIfAsked(ctx, image, digest);
+      await this.#patch(image, { pushedDigest: digest, message: pushed?.message ?? '' });
+      this.#o.event?.(image, 'Normal', 'Pushed', pushed?.message ?? '');
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      await this.#failed(image, image.metadata.generation ?? 0, 'PushFailed', (err as Error).message, {});
+    }
   }
 
   /** nodeSelector unset or {} pulls on every node (what `berth pull` asks for); labels narrow it. */
@@ -197,13 +308,12 @@ export class ImageReconciler implements Reconciler {
       const ran = result.steps.filter((s) => s.cached === false).length;
       const cached = result.steps.filter((s) => s.cached === true).length;
       let message = `built ${image.spec.image} on ${this.#o.nodeName} in ${(result.ms / 1000).toFixed(2)} s: ${ran} steps ran, ${cached} cached`;
-      if (build.push === true) {
-        const pushed = await this.#o.images.push(result.digest, image.spec.image, { signal: ctx.signal });
-        message += `; pushed (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there)`;
-      }
+      const pushed = await this.#pushIfAsked(ctx, image, result.digest);
+      if (pushed !== undefined) message += `; ${pushed.message}`;
       await this.#ready(image, generation, result.digest, message, {
         nodeName: this.#o.nodeName,
         steps: stepsOf(result.steps),
+        ...(pushed !== undefined ? { pushedDigest: result.digest } : {}),
       });
       this.#o.event?.(image, 'Normal', 'Built', message);
     } catch (err) {

@@ -1,0 +1,58 @@
+// `berth push NAME[:TAG]`: sets `spec.push` on the Image named NAME, so the node holding it pushes it to the registry
+// the name points at (blobs the registry has are skipped), and reports the digest as docker does.
+import type { Image } from '@berth/api';
+import { type Command, Option } from 'commander';
+import { connectToApi } from '../api-connection.js';
+import { ApiClient } from '../api/client.js';
+import { waitFor } from '../api/wait.js';
+import { CliError } from '../errors.js';
+import { findImage } from './image-ref.js';
+import { splitReference } from './images.js';
+
+export function registerPush(program: Command): void {
+  program
+    .command('push')
+    .description('push an image built, tagged or committed on a node to the registry its name points at')
+    .argument('<name>', 'the image, REGISTRY/NAME[:TAG]')
+    .addOption(new Option('-n, --namespace <namespace>', "the Image's namespace (default: the kubeconfig context's)"))
+    .option('--timeout <seconds>', 'how long to wait for the push', '120')
+    .action(async (name: string, opts: { namespace?: string; timeout?: string }) => {
+      await push(name, opts);
+    });
+}
+
+export async function push(
+  reference: string,
+  options: { namespace?: string; timeout?: string },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<Image> {
+  const client = new ApiClient(await connectToApi(options.namespace));
+  const image = await findImage(client, reference);
+  if (image === undefined || (image.spec.build === undefined && image.spec.from === undefined))
+    throw new CliError(
+      'BERTH_CLI_API',
+      `An image does not exist locally with the tag: ${reference} (build, tag or commit it first)`,
+    );
+  const { repository, tag } = splitReference(reference);
+  out.write(`The push refers to repository [${repository}]\n`);
+  const written =
+    image.spec.push === true
+      ? image
+      : await client.patch<Image>('images', image.metadata.name ?? '', { spec: { push: true } });
+  const generation = written.metadata.generation ?? 0;
+  const done = await waitFor<Image, Image>(
+    client,
+    'images',
+    image.metadata.name ?? '',
+    (i) => {
+      const s = i?.status;
+      if (s === undefined || i === undefined) return undefined;
+      if (s.phase === 'Failed' && s.observedGeneration === generation) return i;
+      return s.phase === 'Ready' && s.observedGeneration === generation && s.pushedDigest === s.digest ? i : undefined;
+    },
+    Number(options.timeout ?? '120') * 1000,
+  );
+  if (done.status?.phase === 'Failed') throw new CliError('BERTH_CLI_API', done.status.message ?? 'push failed');
+  out.write(`${tag}: digest: ${done.status?.digest ?? ''} size: ${done.status?.size ?? 0}\n`);
+  return done;
+}

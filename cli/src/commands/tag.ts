@@ -1,0 +1,61 @@
+// `berth tag SOURCE TARGET`: an Image named TARGET made from SOURCE on the nodes that hold it (`spec.from.image`).
+import type { Image } from '@berth/api';
+import { type Command, Option } from 'commander';
+import { connectToApi } from '../api-connection.js';
+import { ApiClient } from '../api/client.js';
+import { waitFor } from '../api/wait.js';
+import { CliError } from '../errors.js';
+import { localReference } from './image-ref.js';
+import { imageObjectName } from './images.js';
+
+export function registerTag(program: Command): void {
+  program
+    .command('tag')
+    .description('give an image on a node another name (TARGET may name a registry to push to)')
+    .argument('<source>', 'the image, NAME[:TAG] or NAME@DIGEST')
+    .argument('<target>', 'the new name, NAME[:TAG]')
+    .addOption(new Option('-n, --namespace <namespace>', "the Image's namespace (default: the kubeconfig context's)"))
+    .option('--timeout <seconds>', 'how long to wait for a node to hold the name', '30')
+    .action(async (source: string, target: string, opts: { namespace?: string; timeout?: string }) => {
+      await tag(source, target, opts);
+    });
+}
+
+export async function tag(
+  source: string,
+  target: string,
+  options: { namespace?: string; timeout?: string },
+): Promise<Image> {
+  const client = new ApiClient(await connectToApi(options.namespace));
+  const from = await localReference(client, source);
+  const name = imageObjectName(target);
+  const existing = await client.find<Image>('images', name);
+  const spec: Image['spec'] = { image: target, from: { image: from } };
+  const written =
+    existing === undefined
+      ? await client.create<Image>('images', {
+          apiVersion: 'berth.dev/v1alpha1',
+          kind: 'Image',
+          metadata: { name },
+          spec,
+        })
+      : await client.patch<Image>('images', name, { spec: { ...spec, build: null } });
+  const generation = written.metadata.generation ?? 0;
+  let image: Image;
+  try {
+    image = await waitFor<Image, Image>(
+      client,
+      'images',
+      name,
+      (i) =>
+        i?.status?.observedGeneration === generation && (i.status.phase === 'Ready' || i.status.phase === 'Failed')
+          ? i
+          : undefined,
+      Number(options.timeout ?? '30') * 1000,
+    );
+  } catch (err) {
+    throw new CliError('BERTH_CLI_API', `no node holds ${source} to tag it as ${target}`, { cause: err });
+  }
+  if (image.status?.phase === 'Failed') throw new CliError('BERTH_CLI_API', image.status.message ?? 'tag failed');
+  return image;
+}

@@ -1,0 +1,210 @@
+// `berth pull | build | tag | push | commit | rmi` as a user types them, against a real berth (API server,
+// controllers with the image build controller, a node agent with crun) and a loopback registry: a multi-stage build
+// uploaded and followed, run, edited and rebuilt from the edited step, rebuilt unchanged with 0 steps run, pushed;
+// a container committed and its file found in the new image; the pushed image pulled by digest onto a second node
+// with a clean data dir and run there. Needs root, crun, conmon.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import t from 'tap';
+import type { Container, Image } from '@berth/api';
+import { eventually, startTestAgent, startTestCluster } from '@berth/testkit';
+import { berth } from './berth-process.js';
+
+const cluster = await startTestCluster(t);
+const { server, image: busybox } = cluster;
+const registry = busybox.split('/')[0] ?? '';
+const custom = server.kubeConfig().makeApiClient(CustomObjectsApi);
+const where = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default' };
+
+const dir = await mkdtemp(join(tmpdir(), 'berth-build-cli-'));
+t.teardown(() => rm(dir, { recursive: true, force: true }));
+await writeFile(
+  join(dir, 'Dockerfile'),
+  `FROM ${busybox} AS build
+ARG WHO=nobody
+RUN echo base > /base.txt
+COPY name.txt /
+RUN echo "hi from $(cat /name.txt) for $WHO" > /out.txt
+FROM ${busybox}
+COPY --from=build /out.txt /app/out.txt
+CMD ["cat", "/app/out.txt"]
+`,
+);
+await writeFile(join(dir, 'name.txt'), 'berth');
+await writeFile(join(dir, '.dockerignore'), 'secret\n');
+await writeFile(join(dir, 'secret'), 'not sent');
+const app = `${registry}/demo/app:v1`;
+
+t.test('pull: an Image object is pulled by the node and the digest reported', async (t) => {
+  const pulled = await berth(server, ['pull', busybox]);
+  t.equal(pulled.code, 0, pulled.stderr);
+  t.match(pulled.stdout, /Digest: sha256:[0-9a-f]{64}\n/);
+});
+
+t.test(
+  'build: steps followed, run, edited and rebuilt from the edit, rebuilt unchanged with nothing run',
+  async (t) => {
+    const first = await berth(server, ['build', '-t', app, '--build-arg', 'WHO=tests', '--push', dir]);
+    t.equal(first.code, 0, first.stderr);
+    t.match(first.stdout, /^Sending build context to berth \(4 files, \d+ bytes\)\n/, 'the ignored file is not sent');
+    t.match(first.stdout, new RegExp(`Step 1 : FROM ${busybox} AS build\n`));
+    t.match(first.stdout, /Step 3 : RUN echo base > \/base.txt\n ---> Ran in \d+\.\d\ds\n/);
+    t.match(first.stdout, /Successfully built [0-9a-f]{12} \(4 steps ran, 0 cached, [\d.]+s\)\nSuccessfully tagged /);
+    t.match(first.stdout, new RegExp(`Pushed ${app}@sha256:`));
+    t.comment(first.stdout.trim().split('\n').at(-3) ?? '');
+
+    const ran = await berth(server, ['run', '--name', 'app-run', app]);
+    t.equal(ran.code, 0, ran.stderr);
+    t.equal(ran.stdout, 'hi from berth for tests\n', 'the built image runs its CMD');
+
+    await writeFile(join(dir, 'name.txt'), 'an edit');
+    const edited = await berth(server, ['build', '-t', app, '--build-arg', 'WHO=tests', dir]);
+    t.equal(edited.code, 0, edited.stderr);
+    t.match(
+      edited.stdout,
+      /Step 3 : RUN echo base > \/base.txt\n ---> Using cache\n/,
+      'the step before the edit is cached',
+    );
+    t.match(edited.stdout, /Step 4 : COPY name.txt \/\n ---> Ran in/, 'the edited COPY runs');
+    t.match(edited.stdout, /\(3 steps ran, 1 cached/);
+    t.comment(edited.stdout.trim().split('\n').at(-2) ?? '');
+
+    const again = await berth(server, ['build', '-t', app, '--build-arg', 'WHO=tests', dir]);
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stdout, /\(0 steps ran, 4 cached/, 'the unchanged rebuild runs nothing');
+    t.comment(again.stdout.trim().split('\n').at(-2) ?? '');
+
+    const broken = await berth(server, ['build', '-t', `${registry}/demo/broken:1`, '--target', 'nope', dir]);
+    t.equal(broken.code, 1);
+    t.match(broken.stderr, /^berth: target stage nope is not in the Dockerfile\n$/);
+  },
+);
+
+t.test('tag and push: the same digest under a new name in the registry', async (t) => {
+  const v2 = `${registry}/demo/app:v2`;
+  const tagged = await berth(server, ['tag', app, v2]);
+  t.equal(tagged.code, 0, tagged.stderr);
+  const pushed = await berth(server, ['push', v2]);
+  t.equal(pushed.code, 0, pushed.stderr);
+  t.match(
+    pushed.stdout,
+    new RegExp(
+      `^The push refers to repository \\[${registry}/demo/app\\]\nv2: digest: sha256:[0-9a-f]{64} size: \\d+\n$`,
+    ),
+  );
+  const v1 = (await custom.getNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    name: (await imageNamed(app)) ?? '',
+  })) as Image;
+  t.match(pushed.stdout, v1.status?.digest ?? 'missing', 'the tag names the same manifest');
+  const missing = await berth(server, ['push', `${registry}/demo/never:1`]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /An image does not exist locally with the tag/);
+});
+
+async function imageNamed(reference: string): Promise<string | undefined> {
+  const list = (await custom.listNamespacedCustomObject({ ...where, plural: 'images' })) as { items: Image[] };
+  return list.items.find((i) => i.spec.image === reference)?.metadata.name;
+}
+
+t.test('commit: a container that wrote a file becomes an image with the file; rmi removes the name', async (t) => {
+  const writer = await berth(server, [
+    'run',
+    '-d',
+    '--name',
+    'writer',
+    busybox,
+    'sh',
+    '-c',
+    'echo written > /data.txt; sleep 60',
+  ]);
+  t.equal(writer.code, 0, writer.stderr);
+  await eventually(async () => {
+    const c = (await custom.getNamespacedCustomObject({ ...where, plural: 'containers', name: 'writer' })) as Container;
+    return c.status?.phase === 'Running';
+  }, 30_000);
+  const committed = `${registry}/demo/committed:1`;
+  // The file is written by the container's first command: wait until it is in its writable layer.
+  await eventually(async () => {
+    const c = (await custom.getNamespacedCustomObject({ ...where, plural: 'containers', name: 'writer' })) as Container;
+    return (
+      (await readFile(join(cluster.agent.root, 'containers', c.metadata.uid ?? '', 'upper', 'data.txt'), 'utf8').catch(
+        () => '',
+      )) === 'written\n'
+    );
+  }, 10_000);
+  const commit = await berth(server, ['commit', '-c', 'CMD ["cat", "/data.txt"]', '-m', 'a file', 'writer', committed]);
+  t.equal(commit.code, 0, commit.stderr);
+  t.match(commit.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const ran = await berth(server, ['run', '--name', 'committed-run', committed]);
+  t.equal(ran.code, 0, ran.stderr);
+  t.equal(ran.stdout, 'written\n', 'the committed image has the file and the changed CMD');
+
+  const rmi = await berth(server, ['rmi', committed]);
+  t.equal(rmi.code, 0, rmi.stderr);
+  t.match(rmi.stdout, new RegExp(`^Untagged: ${committed}\nDeleted: sha256:`));
+  await eventually(async () => {
+    const names = JSON.parse(await readFile(join(cluster.agent.root, 'images', 'names.json'), 'utf8')) as {
+      reference: string;
+    }[];
+    return !names.some((n) => n.reference === committed);
+  }, 10_000);
+  t.pass('the node dropped the local name');
+  const again = await berth(server, ['rmi', committed]);
+  t.equal(again.code, 1);
+  t.match(again.stderr, /No such image/);
+});
+
+t.test('the pushed image, pulled by digest onto a second node with a clean data dir, runs there', async (t) => {
+  const second = await startTestAgent(t, server, { adoptUnbound: false });
+  const name = (await imageNamed(app)) ?? '';
+  const digest = ((await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image).status
+    ?.digest;
+  const byDigest = `${registry}/demo/app@${digest ?? ''}`;
+  await custom.createNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    body: {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Image',
+      metadata: { name: 'app-by-digest' },
+      spec: { image: byDigest, nodeSelector: { 'kubernetes.io/hostname': second.nodeName } },
+    },
+  });
+  let pulled: Image | undefined;
+  await eventually(async () => {
+    pulled = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name: 'app-by-digest' })) as Image;
+    return pulled.status?.phase === 'Ready' || pulled.status?.phase === 'Failed';
+  }, 30_000);
+  t.equal(pulled?.status?.phase, 'Ready', pulled?.status?.message ?? '');
+  t.equal(pulled?.status?.digest, digest);
+  t.same(
+    pulled?.status?.nodes?.map((n) => n.nodeName),
+    [second.nodeName],
+  );
+  await custom.createNamespacedCustomObject({
+    ...where,
+    plural: 'containers',
+    body: {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name: 'on-second' },
+      spec: {
+        image: byDigest,
+        nodeName: second.nodeName,
+        restartPolicy: 'Never',
+        networkMode: 'none',
+        command: ['grep', '-q', 'hi from an edit', '/app/out.txt'],
+      },
+    },
+  });
+  let c: Container | undefined;
+  await eventually(async () => {
+    c = (await custom.getNamespacedCustomObject({ ...where, plural: 'containers', name: 'on-second' })) as Container;
+    return c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
+  }, 60_000);
+  t.equal(c?.status?.exitCode, 0, 'the image pulled back by digest runs on the clean node');
+});
