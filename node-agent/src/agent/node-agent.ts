@@ -476,8 +476,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     imageController.enqueue({ namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
   const unwatchImages = imageInformer.addEventHandler({
     add: enqueueImage,
-    update: (_old, obj) => enqueueImage(obj),
-    // A deleted Image (`berth rmi`) may leave a local name no Image holds.
+    update: (_old, obj) => {
+      enqueueImage(obj);
+      // Being deleted (`berth rmi`, with the garbage collector's foreground finalizer maybe): its name goes now.
+      if (obj.metadata?.deletionTimestamp !== undefined) imageController.enqueue(namesSweepKey);
+    },
+    // A deleted Image may leave a local name no Image holds.
     delete: () => imageController.enqueue(namesSweepKey),
   });
   const networkController = new Controller({

@@ -63,7 +63,7 @@ export class ImageReconciler implements Reconciler {
   }
 
   async reconcile(ctx: ReconcileContext, req: Request): Promise<Result> {
-    if (req.name === namesSweepKey.name && req.namespace === namesSweepKey.namespace) {
+    if (req.name === namesSweepKey.name && (req.namespace ?? '') === namesSweepKey.namespace) {
       await this.#sweepNames();
       return {};
     }
@@ -106,6 +106,7 @@ export class ImageReconciler implements Reconciler {
   async #sweepNames(): Promise<void> {
     const wanted = new Set<string>();
     for (const i of this.#o.list()) {
+      if (i.metadata.deletionTimestamp !== undefined) continue;
       try {
         wanted.add(ImageNames.normalize(i.spec.image));
       } catch {

@@ -194,6 +194,12 @@ t.test('bad input fails with the line and a clear message, and tags nothing', as
   t.match((err as Error).message, /line 2: RUN .* exited with code 3:\nbefore-failing/);
   t.equal(await images.names.get('demo/bad:1'), undefined, 'no partial image is tagged');
 
+  const target = await context({ Dockerfile: `FROM ${base} AS one\n` });
+  t.match(await builder.build({ context: target, target: 'nope' }).catch((e: unknown) => e), {
+    code: 'STAGE_NOT_FOUND',
+    message: 'target stage nope is not in the Dockerfile',
+  });
+
   const syntax = await context({ Dockerfile: `FROM ${base}\nFROBNICATE x\n` });
   const err2 = await builder.build({ context: syntax }).catch((e: unknown) => e);
   t.match(err2, { code: 'DOCKERFILE_SYNTAX', line: 2 });
