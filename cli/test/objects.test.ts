@@ -90,10 +90,11 @@ t.test('images: what the Containers run; pull records an Image object', async (t
     rows.some((r) => new RegExp(`^${repository.replace(/\./g, '\\.')} +latest +[0-9a-f]{12}`).test(r)),
     `busybox, by its digest: ${list.stdout}`,
   );
-  const pulled = await berth(server, ['pull', '--wait', '1', image]);
+  const pulled = await berth(server, ['pull', '--wait', '60', image]);
   t.equal(pulled.code, 0, pulled.stderr);
   t.match(pulled.stdout, `latest: Pulling from ${repository}\n`);
-  t.match(pulled.stderr, /no node has reported pulling it/, 'says plainly that nothing pulls Image objects yet');
+  // The node agent pulls Image objects now (issue 17): the pull is reported with its digest.
+  t.match(pulled.stdout, /\nDigest: sha256:[0-9a-f]{64}\nStatus: Image is up to date for /);
   const objects = await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images');
   t.match(objects.json<{ items: Array<{ spec: { image: string; pullPolicy: string } }> }>().items, [
     { spec: { image, pullPolicy: 'Always' } },

@@ -146,7 +146,7 @@ export async function pull(
     );
   } catch {
     notes.write(
-      `berth: Image ${name} records the pull of ${reference}, but no node has reported pulling it within ${waitMs / 1000}s: berth has no Image controller yet; a Container using the image pulls it\n`,
+      `berth: Image ${name} records the pull of ${reference}, but no node has reported pulling it within ${waitMs / 1000}s (see kubectl describe image ${name})\n`,
     );
     return;
   }
