@@ -22,6 +22,7 @@ import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { Builder } from '../build/builder.js';
 import { ImageReconciler, namesSweepKey } from '../images/image-reconciler.js';
+import { collectImageGarbage, type ImageGcOptions } from '../images/image-gc.js';
 import { ImageStore } from '../images/image-store.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
@@ -126,6 +127,11 @@ export interface NodeAgentOptions {
    * none). A context gives the build the host's files: off unless the node's admin lists directories. @default []
    */
   readonly buildContextPrefixes?: readonly string[];
+  /**
+   * Image garbage collection, checked every 5 minutes: unreferenced blobs and layers go, oldest first, when the data
+   * root's filesystem is fuller than the high threshold. @default { highThresholdPercent: 85, lowThresholdPercent: 80 }
+   */
+  readonly imageGc?: ImageGcOptions | false;
   /** Where diagnostics go (`berth up` passes its own). @default a pino logger writing JSON lines to stderr at `logLevel` */
   readonly logger?: Logger;
   /** Level of the default logger; ignored when `logger` is given. @default 'info' */
@@ -628,6 +634,34 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     await imageStore.close();
     api.close();
     throw err;
+  }
+
+  if (options.imageGc !== false) {
+    const gcOptions = options.imageGc ?? {};
+    // In use: the names given here, the Images this node holds, the images of the Containers bound here.
+    const roots = async (): Promise<string[]> => [
+      ...(await imageStore.names.list()).map((n) => n.digest),
+      ...(imageInformer.list() as unknown as Image[]).flatMap((i) =>
+        i.status?.digest !== undefined && (i.status.nodes ?? []).some((n) => n.nodeName === nodeName)
+          ? [i.status.digest]
+          : [],
+      ),
+      ...containers.list().flatMap((c) => {
+        const id = c.status?.imageID ?? '';
+        return id.includes('@sha256:') ? [id.slice(id.indexOf('@') + 1)] : [];
+      }),
+    ];
+    const gc = setInterval(() => {
+      roots()
+        .then((r) => collectImageGarbage(imageStore, root, r, gcOptions))
+        .then((result) => {
+          if (result.removed.length > 0)
+            logger.info({ blobs: result.removed.length, bytes: result.freedBytes }, 'image garbage collected');
+        })
+        .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'image garbage collection failed'));
+    }, 300_000);
+    gc.unref();
+    timers.push(gc);
   }
 
   const rotate = setInterval(() => {

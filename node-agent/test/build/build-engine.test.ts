@@ -11,6 +11,7 @@ import { Builder } from '../../src/build/builder.js';
 import type { BuildProgress } from '../../src/build/build.js';
 import { BuildError } from '../../src/build/errors.js';
 import { prepareHost } from '../../src/host/prepare-host.js';
+import { collectImageGarbage } from '../../src/images/image-gc.js';
 import { ImageStore } from '../../src/images/image-store.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import { OverlaySnapshotter } from '../../src/snapshots/overlay.js';
@@ -213,4 +214,26 @@ t.test('bad input fails with the line and a clear message, and tags nothing', as
     code: 'BASE_IMAGE_FAILED',
     line: 1,
   });
+});
+
+t.test('image GC removes what no named image references; named images still run', async (t) => {
+  const before = new Set<string>();
+  await images.content.walk((i) => {
+    before.add(i.digest);
+  });
+  const names = await images.names.list();
+  const kept = await images.local('demo/app:v2');
+  const result = await collectImageGarbage(
+    images,
+    root,
+    names.map((n) => n.digest),
+    { force: true, minAgeMs: 0 },
+  );
+  t.ok(result.removed.length > 0, `unreferenced blobs removed (${result.removed.length}, ${result.freedBytes} bytes)`);
+  for (const layer of kept?.layers ?? [])
+    t.notOk(result.removed.includes(layer.digest), 'a named image keeps its layers');
+  t.ok(result.removed.every((d) => before.has(d)));
+  t.equal(await runImage('demo/app:v2'), 'hi from an edit\n', 'and still runs');
+  const untouched = await collectImageGarbage(images, root, [], { highThresholdPercent: 100, minAgeMs: 0 });
+  t.same(untouched.removed, [], 'below the high threshold nothing goes');
 });
