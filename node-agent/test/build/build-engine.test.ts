@@ -1,5 +1,5 @@
 // Building images from Dockerfiles on the busybox base with real crun and overlayfs: multi-stage, the layer cache
-// (an unchanged rebuild runs nothing, an edited file rebuilds from its COPY), .dockerignore, whiteouts, failures.
+// (an unchanged rebuild runs nothing, an edited file rebuilds from its COPY), .dockerignore, whiteouts, failures, image GC.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -215,6 +215,48 @@ t.test('bad input fails with the line and a clear message, and tags nothing', as
     line: 1,
   });
 });
+
+t.test(
+  'a Dockerfile in the common shape of public ones: a builder stage, a system user, --chown by name',
+  async (t) => {
+    const dir = await context({
+      Dockerfile: `# syntax=docker/dockerfile:1
+FROM ${base} AS builder
+WORKDIR /src
+COPY . .
+RUN set -eux; \\
+    mkdir -p /out; \\
+    for f in *.txt; do tr a-z A-Z < "$f" > "/out/$f"; done
+FROM ${base}
+LABEL maintainer="berth tests"
+# busybox-static has no adduser: the user is written the way scratch-based images write theirs.
+RUN echo 'app:x:1001:1001::/srv:/bin/sh' >> /etc/passwd && echo 'app:x:1001:' >> /etc/group
+COPY --from=builder --chown=app:app /out /srv
+USER app
+WORKDIR /srv
+EXPOSE 8080/tcp
+HEALTHCHECK --interval=5s CMD ["test", "-f", "/srv/hello.txt"]
+ENTRYPOINT ["httpd", "-f", "-p", "8080", "-h", "/srv"]
+`,
+      'hello.txt': 'hello world',
+      '.dockerignore': 'Dockerfile\n',
+    });
+    const result = await builder.build({ context: dir, tags: ['demo/site:1'] });
+    t.equal(result.layers.length, 3, 'busybox, the user, the site');
+    t.equal(
+      await runImage('demo/site:1', [
+        'sh',
+        '-c',
+        "cat hello.txt; echo; ls -n /srv/hello.txt | awk '{print $3}'; ls /srv",
+      ]),
+      'HELLO WORLD\n1001\nhello.txt\n',
+      'the file was built in the first stage and owned by the user the second made (--chown by name)',
+    );
+    const config = (await images.local('demo/site:1'))?.config.config;
+    t.same(config?.Entrypoint, ['httpd', '-f', '-p', '8080', '-h', '/srv']);
+    t.equal(config?.User, 'app');
+  },
+);
 
 t.test('image GC removes what no named image references; named images still run', async (t) => {
   const before = new Set<string>();
