@@ -232,9 +232,13 @@ export class ClusterApi {
     namespace: string,
     name: string,
     status: Partial<Record<keyof ImageStatus, unknown>>,
+    resourceVersion?: string,
   ): Promise<Image> {
+    // With a resourceVersion the patch is conditional (409 when the Image changed): nodes merging their entries
+    // into status.nodes must not overwrite each other's.
+    const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
     return (await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural: 'images', name, body: { status } },
+      { group, version, namespace, plural: 'images', name, body },
       mergePatch(),
     )) as Image;
   }

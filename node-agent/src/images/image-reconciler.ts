@@ -13,7 +13,7 @@ import type { ReconcileContext, Reconciler, Request, Result } from '@berth/contr
 import type { Builder } from '../build/builder.js';
 import type { BuildStepResult } from '../build/build.js';
 import { BuildError } from '../build/errors.js';
-import type { ClusterApi } from '../cluster/cluster-api.js';
+import { type ClusterApi, isConflict } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { applyLayer } from '../unpack/extract-layer.js';
 import { ImageNames } from './image-names.js';
@@ -127,7 +127,8 @@ export class ImageReconciler implements Reconciler {
     try {
       pushed = await this.#pushIfAsked(ctx, image, local.digest);
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      // Stopping, or another node wrote status first: try again (the queue's back-off), not Failed.
+      if (ctx.signal.aborted || isConflict(err)) throw err;
       await this.#failed(image, generation, 'PushFailed', (err as Error).message, {});
       return;
     }
@@ -156,6 +157,7 @@ export class ImageReconciler implements Reconciler {
       await this.#ready(image, generation, result.digest, message, { nodeName: this.#o.nodeName });
       this.#o.event?.(image, 'Normal', 'Committed', message);
     } catch (err) {
+      if (isConflict(err)) throw err;
       await this.#failed(image, generation, 'CommitFailed', (err as Error).message, { nodeName: this.#o.nodeName });
     }
   }
@@ -177,7 +179,8 @@ export class ImageReconciler implements Reconciler {
       await this.#patch(image, { pushedDigest: digest, message: pushed?.message ?? '' });
       this.#o.event?.(image, 'Normal', 'Pushed', pushed?.message ?? '');
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      // Stopping, or another node wrote status first: try again (the queue's back-off), not Failed.
+      if (ctx.signal.aborted || isConflict(err)) throw err;
       await this.#failed(image, image.metadata.generation ?? 0, 'PushFailed', (err as Error).message, {});
     }
   }
@@ -190,9 +193,14 @@ export class ImageReconciler implements Reconciler {
     return Object.entries(selector).every(([k, v]) => labels[k] === v);
   }
 
-  async #patch(image: Image, status: StatusPatch): Promise<void> {
-    this.#cache.mutated(
-      await this.#o.api.patchImageStatus(image.metadata.namespace ?? '', image.metadata.name ?? '', status),
+  async #patch(image: Image, status: StatusPatch, conditional = false): Promise<Image> {
+    return this.#cache.mutated(
+      await this.#o.api.patchImageStatus(
+        image.metadata.namespace ?? '',
+        image.metadata.name ?? '',
+        status,
+        conditional ? image.metadata.resourceVersion : undefined,
+      ),
     );
   }
 
@@ -204,32 +212,38 @@ export class ImageReconciler implements Reconciler {
   }
 
   async #ready(image: Image, generation: number, digest: string, message: string, extra: StatusPatch): Promise<void> {
+    const latest = this.#cache.get(image.metadata.namespace ?? '', image.metadata.name ?? '') ?? image;
     const local = await this.#o.images.local(digest);
     const manifest = JSON.parse((await this.#o.images.content.readBlob(digest)).toString('utf8')) as {
       config: { digest: string; size: number };
       layers: { digest: string; size: number; mediaType: string }[];
     };
-    await this.#patch(image, {
-      ...extra,
-      phase: 'Ready',
-      observedGeneration: generation,
-      digest,
-      imageID: manifest.config.digest,
-      size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
-      layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
-      nodes: local === undefined ? (image.status?.nodes ?? []) : this.#nodes(image),
-      message,
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True',
-          observedGeneration: generation,
-          lastTransitionTime: new Date().toISOString(),
-          reason: extra.steps !== undefined ? 'Built' : 'Pulled',
-          message,
-        },
-      ],
-    });
+    // Conditional on the copy status.nodes was merged into; a conflict retries the reconcile with the newer one.
+    await this.#patch(
+      latest,
+      {
+        ...extra,
+        phase: 'Ready',
+        observedGeneration: generation,
+        digest,
+        imageID: manifest.config.digest,
+        size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+        layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+        nodes: local === undefined ? (latest.status?.nodes ?? []) : this.#nodes(latest),
+        message,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            observedGeneration: generation,
+            lastTransitionTime: new Date().toISOString(),
+            reason: extra.steps !== undefined ? 'Built' : 'Pulled',
+            message,
+          },
+        ],
+      },
+      true,
+    );
   }
 
   async #failed(image: Image, generation: number, reason: string, message: string, extra: StatusPatch): Promise<void> {
@@ -263,7 +277,8 @@ export class ImageReconciler implements Reconciler {
       await this.#ready(image, generation, result.digest, message, {});
       this.#o.event?.(image, 'Normal', 'Pulled', message);
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      // Stopping, or another node wrote status first: try again (the queue's back-off), not Failed.
+      if (ctx.signal.aborted || isConflict(err)) throw err;
       await this.#failed(
         image,
         generation,
@@ -318,7 +333,8 @@ export class ImageReconciler implements Reconciler {
       });
       this.#o.event?.(image, 'Normal', 'Built', message);
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      // Stopping, or another node wrote status first: try again (the queue's back-off), not Failed.
+      if (ctx.signal.aborted || isConflict(err)) throw err;
       await writes;
       const reason = BuildError.isInstance(err) ? 'BuildFailed' : 'Error';
       await this.#failed(image, generation, reason, (err as Error).message, {
