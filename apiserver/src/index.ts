@@ -14,6 +14,7 @@ export type {
   MutatingAdmission,
   ValidatingAdmission,
 } from './admission/admission.js';
+export type { PodSecurityOptions } from './admission/pod-security/pod-security.js';
 export { createLogger, isLogLevel, logLevels, type LogLevel } from './logging/logger.js';
 export { InvalidArgumentError } from '@berth/api';
 export { EtcdStore, type EtcdStoreOptions } from './storage/etcd/etcd-store.js';

@@ -9,6 +9,7 @@ import { identityReviews } from './authentication/identity-reviews.js';
 import { ServiceAccountTokens } from './authentication/service-account-tokens.js';
 import { ApiError } from './errors/api-error.js';
 import { noAdmission, type Admission } from './admission/admission.js';
+import { podSecurity, type PodSecurityOptions } from './admission/pod-security/pod-security.js';
 import { accessReviews } from './authorization/access-reviews.js';
 import type { Authorizer } from './authorization/authorizer.js';
 import { escalationCheck } from './authorization/rbac/escalation.js';
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   readonly serviceAccountMaxTokenExpirationSeconds?: number;
   /** Where the server logs (pino). @default warnings and errors as JSON lines on stderr */
   readonly logger?: Logger;
+  /** Pod Security admission of Containers; false turns it off. @default baseline in every unlabelled namespace */
+  readonly podSecurity?: PodSecurityOptions | false;
 }
 
 export const kubernetesVersion = {
@@ -89,10 +92,19 @@ export class ApiServer {
     const rbacIndex = new RbacIndex();
     const rbac = new RbacAuthorizer(rbacIndex);
     const admission = options.admission ?? noAdmission;
+    const namespaceLabels = (namespace: string) =>
+      objects.get({ resource: registry.get('', 'v1', 'namespaces')!, namespace: undefined }, namespace).then(
+        (ns) => ns.metadata.labels ?? {},
+        () => undefined,
+      );
     // Escalation prevention runs first among the validating plugins: it guards RBAC itself.
-    const objects = new ObjectStore(store, registry, {
+    const objects: ObjectStore = new ObjectStore(store, registry, {
       mutating: admission.mutating,
-      validating: [escalationCheck(rbac), ...admission.validating],
+      validating: [
+        escalationCheck(rbac),
+        ...(options.podSecurity === false ? [] : [podSecurity(namespaceLabels, options.podSecurity)]),
+        ...admission.validating,
+      ],
     });
     const cache = new WatchCache(
       store,

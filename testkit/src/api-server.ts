@@ -76,6 +76,7 @@ export interface TestServerOptions
       | 'admission'
       | 'logger'
       | 'serviceAccountMaxTokenExpirationSeconds'
+      | 'podSecurity'
     >
   > {
   /**

@@ -37,9 +37,11 @@ const berthKinds = ['containers', 'volumes', 'networks', 'images'] as const;
 export async function startTestCluster(t: Teardown, options: TestClusterOptions = {}): Promise<TestCluster> {
   const registry = await startRegistry(t);
   await pushBusybox(t, registry.address);
-  const server = await startTestServer();
-  const root = await mkdtemp(join(tmpdir(), 'berth-cluster-'));
   const hostPathDir = await mkdtemp(join(tmpdir(), 'berth-hostpath-'));
+  const hostPathPrefixes = options.hostPathPrefixes ?? [hostPathDir];
+  // Admission allows the hostPaths the agent does, as berth up gives both its --allow-host-path.
+  const server = await startTestServer({ podSecurity: { allowedHostPaths: hostPathPrefixes } });
+  const root = await mkdtemp(join(tmpdir(), 'berth-cluster-'));
   const hex = randomBytes(3).toString('hex');
   const bridge = `bc${hex}`;
   let agent: NodeAgent;
@@ -56,7 +58,7 @@ export async function startTestCluster(t: Teardown, options: TestClusterOptions 
       restartBackoff: { baseMs: 300, maxMs: 2_000 },
       retryBackoff: { baseMs: 300, maxMs: 2_000 },
       pollIntervalMs: 2_000,
-      hostPathPrefixes: options.hostPathPrefixes ?? [hostPathDir],
+      hostPathPrefixes,
       logLevel: 'silent',
     });
   } catch (e) {

@@ -114,7 +114,8 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   const store = await openStore(dataDir, options);
   let server: ApiServer;
   try {
-    server = await ApiServer.start({ store, pki, host, port, logger });
+    const allowedHostPaths = (options.allowHostPath ?? []).map((p) => resolve(p));
+    server = await ApiServer.start({ store, pki, host, port, logger, podSecurity: { allowedHostPaths } });
   } catch (e) {
     await store.close();
     throw e;

@@ -53,7 +53,9 @@ export async function setUpCluster(
 ): Promise<Cluster> {
   // Agent-only, as these tests were written: the agent binds unbound Containers itself (adoptUnbound), so the
   // scheduler stays out of the way (controllers/test/scheduler/ covers the two together).
+  // The agent's own refusals (hostPath outside its prefixes) are what these tests check, so admission stays out.
   const server = await startTestServer({
+    podSecurity: false,
     ...options.server,
     controllers: options.controllers === false ? false : ['*', '-scheduler'],
   });
