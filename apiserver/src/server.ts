@@ -9,10 +9,13 @@ import { identityReviews } from './authentication/identity-reviews.js';
 import { ServiceAccountTokens } from './authentication/service-account-tokens.js';
 import { ApiError } from './errors/api-error.js';
 import { noAdmission, type Admission } from './admission/admission.js';
+import { nodeRestriction } from './admission/node-restriction/node-restriction.js';
 import { podSecurity, type PodSecurityOptions } from './admission/pod-security/pod-security.js';
 import { accessReviews } from './authorization/access-reviews.js';
 import type { Authorizer } from './authorization/authorizer.js';
 import { escalationCheck } from './authorization/rbac/escalation.js';
+import { nodeAuthorizer } from './authorization/node/node-authorizer.js';
+import { NodeGraph } from './authorization/node/node-graph.js';
 import { RbacAuthorizer } from './authorization/rbac/rbac-authorizer.js';
 import { RbacIndex } from './authorization/rbac/rbac-index.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
@@ -91,6 +94,7 @@ export class ApiServer {
     const registry = new ResourceRegistry(strategyFor);
     const rbacIndex = new RbacIndex();
     const rbac = new RbacAuthorizer(rbacIndex);
+    const nodeGraph = new NodeGraph();
     const admission = options.admission ?? noAdmission;
     const namespaceLabels = (namespace: string) =>
       objects.get({ resource: registry.get('', 'v1', 'namespaces')!, namespace: undefined }, namespace).then(
@@ -102,6 +106,7 @@ export class ApiServer {
       mutating: admission.mutating,
       validating: [
         escalationCheck(rbac),
+        nodeRestriction,
         ...(options.podSecurity === false ? [] : [podSecurity(namespaceLabels, options.podSecurity)]),
         ...admission.validating,
       ],
@@ -115,7 +120,7 @@ export class ApiServer {
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry, log);
     const events = new EventExpiry(store, undefined, undefined, log);
-    const background = [crdSync, events, rbacIndex];
+    const background = [crdSync, events, rbacIndex, nodeGraph];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);
       cache.close();
@@ -126,6 +131,7 @@ export class ApiServer {
       await crdSync.refresh();
       // After bootstrap, so the first list already holds the shipped policy.
       await rbacIndex.start(store, watchSource, log);
+      await nodeGraph.start(store, watchSource, log);
       events.start();
     } catch (e) {
       await stopBackground();
@@ -149,7 +155,7 @@ export class ApiServer {
     const authenticator = new Authenticator(tokens, serviceAccountTokens);
     const chain: ChainOptions = {
       authenticator,
-      authorizer: options.authorizer ?? rbac,
+      authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
       log,
       routes: routes({
         registry,

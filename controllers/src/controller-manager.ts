@@ -16,6 +16,10 @@ import { addSchedulerController, type SchedulerOptions } from './scheduler/sched
 import { addNetworkController, type NetworkControllerOptions } from './network/network-controller.js';
 import { addAutoRemoveController } from './auto-remove/auto-remove-controller.js';
 import { addImageBuildController } from './image-build/image-build-controller.js';
+import {
+  addServiceAccountController,
+  type ServiceAccountControllerOptions,
+} from './serviceaccount/serviceaccount-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -53,6 +57,7 @@ export interface ControllerManagerOptions {
   readonly nodeLifecycle?: NodeLifecycleControllerOptions;
   readonly network?: NetworkControllerOptions;
   readonly gitops?: GitOpsControllerOptions;
+  readonly serviceAccount?: ServiceAccountControllerOptions;
 }
 
 export interface RunningControllers {
@@ -123,6 +128,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
       const gitops = await addGitOpsController(manager, options.gitops);
       for (const c of [gitops.gitRepository, gitops.sync]) controllers.set(c.name, c);
     }
+    if (enabled(options.controllers, 'serviceaccount'))
+      controllers.set('serviceaccount', await addServiceAccountController(manager, options.serviceAccount));
     await manager.start();
   } catch (err) {
     await manager.close();

@@ -126,9 +126,11 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       rule(['update', 'patch'], [''], ['nodes/status']),
       rule(['get', 'create', 'update', 'patch'], ['coordination.k8s.io'], ['leases']),
       rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
-      rule(read, [''], ['secrets', 'configmaps', 'serviceaccounts']),
+      // Which Secrets and ConfigMaps: only those its Containers name (authorization/node/node-authorizer.ts).
+      rule(['get'], [''], ['secrets', 'configmaps']),
+      rule(read, [''], ['serviceaccounts']),
       rule([...read, 'update', 'patch'], berth, plurals),
-      rule(['update', 'patch'], berth, subresources),
+      rule(['get', 'update', 'patch'], berth, subresources),
     ]),
     // The controller manager: the namespace controller deletes every namespaced kind and the garbage collector
     // deletes and un-finalizes any object (Kubernetes' generic-garbage-collector role), so it may read, patch and
