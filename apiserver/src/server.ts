@@ -13,6 +13,7 @@ import { nodeRestriction } from './admission/node-restriction/node-restriction.j
 import { podSecurity, type PodSecurityOptions } from './admission/pod-security/pod-security.js';
 import { accessReviews } from './authorization/access-reviews.js';
 import type { Authorizer } from './authorization/authorizer.js';
+import { ClusterRoleAggregation } from './authorization/rbac/aggregation.js';
 import { escalationCheck } from './authorization/rbac/escalation.js';
 import { nodeAuthorizer } from './authorization/node/node-authorizer.js';
 import { NodeGraph } from './authorization/node/node-graph.js';
@@ -120,7 +121,12 @@ export class ApiServer {
     const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
     const crdSync = new CrdSync(store, watchSource, registry, log);
     const events = new EventExpiry(store, undefined, undefined, log);
-    const background = [crdSync, events, rbacIndex, nodeGraph];
+    const aggregation = new ClusterRoleAggregation(
+      objects,
+      registry.get('rbac.authorization.k8s.io', 'v1', 'clusterroles')!,
+      log,
+    );
+    const background = [crdSync, events, rbacIndex, nodeGraph, aggregation];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);
       cache.close();
@@ -132,6 +138,7 @@ export class ApiServer {
       // After bootstrap, so the first list already holds the shipped policy.
       await rbacIndex.start(store, watchSource, log);
       await nodeGraph.start(store, watchSource, log);
+      await aggregation.start(store, watchSource);
       events.start();
     } catch (e) {
       await stopBackground();

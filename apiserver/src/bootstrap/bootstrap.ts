@@ -75,9 +75,11 @@ async function ensureRbac(objects: ObjectStore, registry: ResourceRegistry, obj:
       'main',
       (current) => {
         if (current.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return noChange;
-        if (policyFields.every((f) => jsonEqual(current[f], obj[f]))) return noChange;
+        // An aggregated role's rules are the aggregation's to write (authorization/rbac/aggregation.ts).
+        const fields = policyFields.filter((f) => !(f === 'rules' && obj['aggregationRule'] !== undefined));
+        if (fields.every((f) => jsonEqual(current[f], obj[f]))) return noChange;
         const next: KubeObject = { ...current };
-        for (const f of policyFields) {
+        for (const f of fields) {
           if (obj[f] === undefined) delete next[f];
           else next[f] = obj[f];
         }
