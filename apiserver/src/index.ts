@@ -1,6 +1,13 @@
 // @berth/apiserver: the Kubernetes-compatible API server, its storage and its PKI.
 export { ApiServer, kubernetesVersion, type ApiServerOptions } from './server.js';
 export { ensurePki, issueClientCertificate, type Pki } from './pki/pki.js';
+export {
+  encryptionConfigFile,
+  ensureEncryptionConfig,
+  parseEncryptionConfig,
+  rotateEncryptionKey,
+  type EncryptionConfig,
+} from './encryption/encryption-config.js';
 export { LevelStore } from './storage/level-store.js';
 export type { Store } from './storage/interface.js';
 export { alwaysAllow, type Authorizer, type Decision } from './authorization/authorizer.js';

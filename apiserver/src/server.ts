@@ -22,6 +22,8 @@ import { RbacIndex } from './authorization/rbac/rbac-index.js';
 import { bootstrap } from './bootstrap/bootstrap.js';
 import { CrdSync } from './crd-establishment/crd-sync.js';
 import { checkInteger, goArchitecture, InvalidArgumentError } from '@berth/api';
+import type { EncryptionConfig } from './encryption/encryption-config.js';
+import { EncryptingStore } from './encryption/encrypting-store.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
 import { defaultLogger, type Logger } from './logging/logger.js';
@@ -63,6 +65,8 @@ export interface ApiServerOptions {
   readonly logger?: Logger;
   /** Pod Security admission of Containers; false turns it off. @default baseline in every unlabelled namespace */
   readonly podSecurity?: PodSecurityOptions | false;
+  /** Resources encrypted at rest and their keys (an EncryptionConfiguration). @default none: plaintext */
+  readonly encryption?: EncryptionConfig;
 }
 
 export const kubernetesVersion = {
@@ -90,7 +94,11 @@ export class ApiServer {
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
     checkOptions(options);
-    const { store } = options;
+    const encrypting =
+      options.encryption === undefined ? undefined : new EncryptingStore(options.store, options.encryption);
+    const store = encrypting ?? options.store;
+    // Before anything reads: what an older key (or none) sealed is sealed again with the current one.
+    await encrypting?.reencrypt();
     const log = options.logger ?? defaultLogger();
     const registry = new ResourceRegistry(strategyFor);
     const rbacIndex = new RbacIndex();

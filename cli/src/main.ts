@@ -362,6 +362,16 @@ service
     const { serviceRollback } = await import('./commands/service.js');
     await serviceRollback(name, opts);
   });
+program
+  .command('secrets')
+  .description('Secrets at rest')
+  .command('rotate-key')
+  .description('put a new encryption key first; berth up re-encrypts stored Secrets with it on its next start')
+  .option('--data-dir <dir>', 'where berth keeps its state', '/var/lib/berth')
+  .action(async (opts: { dataDir: string }) => {
+    const { rotateKey } = await import('./commands/secrets.js');
+    process.stdout.write(await rotateKey(opts));
+  });
 const compose = program
   .command('compose')
   .description('run a Compose project (compose.yaml) as berth objects')

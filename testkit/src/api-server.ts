@@ -42,8 +42,8 @@ export interface TestServer {
   compact(revision: number): Promise<void>;
   /** Stops the server, keeping the data dir (for restart tests). */
   stop(): Promise<void>;
-  /** Starts it again on the same data dir and port. */
-  restart(): Promise<void>;
+  /** Starts it again on the same data dir and port, with `overrides` of the server options given at first. */
+  restart(overrides?: Partial<ApiServerOptions>): Promise<void>;
   /**
    * Starts another API server on the same etcd and key prefix, with this one's PKI (the kubeconfig's CA and token
    * work against both); only with `etcd`. Closed with this server at the latest.
@@ -77,6 +77,7 @@ export interface TestServerOptions
       | 'logger'
       | 'serviceAccountMaxTokenExpirationSeconds'
       | 'podSecurity'
+      | 'encryption'
     >
   > {
   /**
@@ -218,9 +219,14 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       server = undefined;
       await store.close();
     },
-    async restart() {
+    async restart(overrides = {}) {
       store = await openStore();
-      server = await ApiServer.start({ store, pki, host: '127.0.0.1', port, ...options });
+      try {
+        server = await ApiServer.start({ store, pki, host: '127.0.0.1', port, ...options, ...overrides });
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
     },
     async startPeer() {
       if (etcd === undefined) throw new Error('startPeer needs the server on etcd');

@@ -15,6 +15,8 @@ import {
   LevelStore,
   parseEtcdUrl,
   readEtcdTls,
+  encryptionConfigFile,
+  ensureEncryptionConfig,
   type Logger,
   type Pki,
   type Store,
@@ -115,7 +117,15 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   let server: ApiServer;
   try {
     const allowedHostPaths = (options.allowHostPath ?? []).map((p) => resolve(p));
-    server = await ApiServer.start({ store, pki, host, port, logger, podSecurity: { allowedHostPaths } });
+    server = await ApiServer.start({
+      store,
+      pki,
+      host,
+      port,
+      logger,
+      podSecurity: { allowedHostPaths },
+      encryption: await ensureEncryptionConfig(encryptionConfigFile(dataDir)),
+    });
   } catch (e) {
     await store.close();
     throw e;
