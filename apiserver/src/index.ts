@@ -8,6 +8,14 @@ export {
   rotateEncryptionKey,
   type EncryptionConfig,
 } from './encryption/encryption-config.js';
+export {
+  auditLevels,
+  defaultAuditPolicy,
+  parseAuditPolicy,
+  type AuditLevel,
+  type AuditPolicy,
+} from './audit/audit-policy.js';
+export type { AuditLogOptions } from './audit/audit-log.js';
 export { LevelStore } from './storage/level-store.js';
 export type { Store } from './storage/interface.js';
 export { alwaysAllow, type Authorizer, type Decision } from './authorization/authorizer.js';

@@ -24,6 +24,9 @@ import { CrdSync } from './crd-establishment/crd-sync.js';
 import { checkInteger, goArchitecture, InvalidArgumentError } from '@berth/api';
 import type { EncryptionConfig } from './encryption/encryption-config.js';
 import { EncryptingStore } from './encryption/encrypting-store.js';
+import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
+import { defaultAuditPolicy, type AuditPolicy } from './audit/audit-policy.js';
+import { auditStep } from './audit/audit-step.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
 import { defaultLogger, type Logger } from './logging/logger.js';
@@ -67,6 +70,8 @@ export interface ApiServerOptions {
   readonly podSecurity?: PodSecurityOptions | false;
   /** Resources encrypted at rest and their keys (an EncryptionConfiguration). @default none: plaintext */
   readonly encryption?: EncryptionConfig;
+  /** Where audit events go (JSON lines, rotated) and what the policy logs. @default no audit log */
+  readonly audit?: AuditLogOptions & { readonly policy?: AuditPolicy };
 }
 
 export const kubernetesVersion = {
@@ -134,7 +139,7 @@ export class ApiServer {
       registry.get('rbac.authorization.k8s.io', 'v1', 'clusterroles')!,
       log,
     );
-    const background = [crdSync, events, rbacIndex, nodeGraph, aggregation];
+    const background: { close(): Promise<void> }[] = [crdSync, events, rbacIndex, nodeGraph, aggregation];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);
       cache.close();
@@ -168,7 +173,10 @@ export class ApiServer {
         }),
     });
     const authenticator = new Authenticator(tokens, serviceAccountTokens);
+    const auditLog = options.audit === undefined ? undefined : new AuditLog(options.audit);
+    if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
     const chain: ChainOptions = {
+      ...(auditLog === undefined ? {} : { audit: auditStep(auditLog, options.audit?.policy ?? defaultAuditPolicy) }),
       authenticator,
       authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
       log,

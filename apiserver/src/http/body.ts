@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from '../errors/api-error.js';
+import { receivedBodies } from './received-body.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';
 import { depthExceeds, flowDepthExceeds, jsonDepthExceeds, maxNestingDepth } from './nesting-depth.js';
 
@@ -37,7 +38,9 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
     };
     const onEnd = () => {
       done();
-      resolve(Buffer.concat(chunks));
+      const body = Buffer.concat(chunks);
+      receivedBodies.set(req, body);
+      resolve(body);
     };
     const onError = (e: Error) => {
       done();

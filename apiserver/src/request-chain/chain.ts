@@ -28,6 +28,8 @@ export interface ChainOptions {
   readonly authorizer: Authorizer;
   readonly routes: readonly Route[];
   readonly log: Logger;
+  /** The audit step (audit/audit-step.ts), around everything after the abort signal. */
+  readonly audit?: Middleware<RequestState>;
 }
 
 /** The steps every request passes before its handler, plain or upgrade, in order. */
@@ -52,6 +54,7 @@ export function requestApp(options: ChainOptions): Koa<RequestState> {
   app.silent = true;
   app.use(errorStatus(options.log));
   app.use(abortSignal);
+  if (options.audit !== undefined) app.use(options.audit);
   for (const filter of requestFilters(options)) app.use(asMiddleware(filter));
   app.use(router(options.routes));
   return app;

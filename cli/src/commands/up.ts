@@ -125,6 +125,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
       logger,
       podSecurity: { allowedHostPaths },
       encryption: await ensureEncryptionConfig(encryptionConfigFile(dataDir)),
+      audit: { path: join(dataDir, 'audit', 'audit.log') },
     });
   } catch (e) {
     await store.close();

@@ -1,0 +1,127 @@
+// The audit log as an operator reads it: audit.k8s.io/v1 Events as JSON lines, one per write and per read of a
+// Secret (other reads not logged under the default policy), with user, verb, objectRef, code and the Audit-ID the
+// client got back; Secrets at Metadata only, so no secret value reaches the file even when a policy asks for
+// RequestResponse; a refused request logged as forbidden; the file rotated past its size.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { parseAuditPolicy } from '@berth/apiserver';
+import { eventually, request, startTestServer } from '@berth/testkit';
+
+const dir = await mkdtemp(join(tmpdir(), 'berth-audit-'));
+t.teardown(() => rm(dir, { recursive: true, force: true }));
+const path = join(dir, 'audit.log');
+const server = await startTestServer({ controllers: false, audit: { path } });
+t.teardown(() => server.close());
+
+interface AuditEvent {
+  kind: string;
+  apiVersion: string;
+  level: string;
+  auditID: string;
+  verb: string;
+  user: { username?: string };
+  objectRef?: { resource: string; namespace?: string; name?: string };
+  responseStatus: { code: number };
+  requestObject?: { data?: Record<string, string> };
+  responseObject?: { kind?: string };
+  annotations?: Record<string, string>;
+}
+const events = async (file = path): Promise<AuditEvent[]> =>
+  (await readFile(file, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AuditEvent);
+const find = async (pred: (e: AuditEvent) => boolean) => {
+  let found: AuditEvent | undefined;
+  await eventually(async () => (found = (await events()).find(pred)) !== undefined, 10_000);
+  return found!;
+};
+const secretValue = 'topsecret-value-42';
+
+t.test('writes and Secret reads are logged; Secret data never is', async (t) => {
+  t.equal(
+    (await server.kubectl(['create', 'secret', 'generic', 's', `--from-literal=password=${secretValue}`])).code,
+    0,
+  );
+  t.equal((await server.kubectl(['get', 'secret', 's'])).code, 0);
+  t.equal((await server.kubectl(['create', 'configmap', 'c', '--from-literal=k=visible-value'])).code, 0);
+  t.equal((await server.kubectl(['get', 'configmap', 'c'])).code, 0);
+
+  const created = await find((e) => e.verb === 'create' && e.objectRef?.resource === 'secrets');
+  t.match(created, {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    stage: 'ResponseComplete',
+    user: { username: 'admin', groups: ['system:masters', 'system:authenticated'] },
+    objectRef: { resource: 'secrets', namespace: 'default', apiVersion: 'v1' },
+    responseStatus: { code: 201 },
+    requestReceivedTimestamp: /^\d{4}-/,
+    stageTimestamp: /^\d{4}-/,
+  });
+  t.notOk('requestObject' in created, 'no body of a Secret');
+  t.match(await find((e) => e.verb === 'get' && e.objectRef?.name === 's'), {
+    level: 'Metadata',
+    responseStatus: { code: 200 },
+  });
+  const cm = await find((e) => e.verb === 'create' && e.objectRef?.resource === 'configmaps');
+  t.match(cm, { level: 'Request', requestObject: { data: { k: 'visible-value' } } });
+  t.notOk(
+    (await events()).some((e) => e.verb === 'get' && e.objectRef?.resource === 'configmaps'),
+    'reads not logged',
+  );
+  const text = await readFile(path, 'utf8');
+  t.notMatch(text, secretValue);
+  t.notMatch(text, Buffer.from(secretValue).toString('base64'));
+});
+
+t.test('the Audit-Id header names the event; a refusal is logged as forbidden', async (t) => {
+  const r = await request(server, 'DELETE', '/api/v1/namespaces/default/configmaps/nope');
+  t.equal(r.status, 404);
+  const id = String(r.headers['audit-id']);
+  t.match(id, /^[0-9a-f-]{36}$/);
+  t.match(await find((e) => e.auditID === id), { verb: 'delete', responseStatus: { code: 404 } });
+
+  t.equal(
+    (await server.kubectl(['create', 'clusterrolebinding', 'viewer', '--clusterrole=view', '--user=viewer'])).code,
+    0,
+  );
+  const viewer = await server.userKubeconfig('viewer');
+  const refused = await server.kubectl(['delete', 'configmap', 'c'], { env: { KUBECONFIG: viewer } });
+  t.not(refused.code, 0);
+  t.match(await find((e) => e.user.username === 'viewer' && e.verb === 'delete'), {
+    responseStatus: { code: 403 },
+    annotations: { 'authorization.k8s.io/decision': 'forbid' },
+  });
+});
+
+t.test("a RequestResponse policy logs bodies, still not a Secret's; the file rotates", async (t) => {
+  const policy = parseAuditPolicy(`
+apiVersion: audit.k8s.io/v1
+kind: Policy
+rules:
+- level: RequestResponse
+`);
+  await server.stop();
+  await server.restart({ audit: { path, policy, maxSizeBytes: 4096, maxBackups: 2 } });
+  for (let i = 0; i < 6; i++)
+    t.equal((await server.kubectl(['create', 'configmap', `r${i}`, `--from-literal=k=${'x'.repeat(500)}`])).code, 0);
+  await eventually(async () => (await readdir(dir)).includes('audit.log.1'), 10_000);
+  t.equal((await server.kubectl(['get', 'secret', 's', '-o', 'yaml'])).code, 0);
+  await find((e) => e.verb === 'get' && e.objectRef?.resource === 'secrets' && e.level !== 'Request');
+  const all = [...(await events(`${path}.2`)), ...(await events(`${path}.1`)), ...(await events(path))];
+  t.ok(
+    all.some((e) => e.verb === 'create' && e.responseObject?.kind === 'ConfigMap'),
+    'response bodies logged',
+  );
+  const secretReads = all.filter((e) => e.objectRef?.resource === 'secrets');
+  t.ok(secretReads.length > 0);
+  for (const e of secretReads) {
+    t.equal(e.level, 'Metadata');
+    t.notOk('responseObject' in e);
+  }
+  t.notOk((await readdir(dir)).includes('audit.log.3'), 'at most maxBackups kept');
+  for (const f of ['audit.log', 'audit.log.1']) t.notMatch(await readFile(join(dir, f), 'utf8'), secretValue);
+});
