@@ -78,6 +78,7 @@ export interface TestServerOptions
       | 'serviceAccountMaxTokenExpirationSeconds'
       | 'podSecurity'
       | 'encryption'
+      | 'audit'
     >
   > {
   /**
