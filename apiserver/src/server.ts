@@ -27,6 +27,7 @@ import { EncryptingStore } from './encryption/encrypting-store.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { defaultAuditPolicy, type AuditPolicy } from './audit/audit-policy.js';
 import { auditStep } from './audit/audit-step.js';
+import { maxInFlight } from './overload/max-in-flight.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
 import { defaultLogger, type Logger } from './logging/logger.js';
@@ -72,6 +73,10 @@ export interface ApiServerOptions {
   readonly encryption?: EncryptionConfig;
   /** Where audit events go (JSON lines, rotated) and what the policy logs. @default no audit log */
   readonly audit?: AuditLogOptions & { readonly policy?: AuditPolicy };
+  /** Read-only requests served at once, long-running ones aside (0: no limit). @default 400 */
+  readonly maxRequestsInFlight?: number;
+  /** Writes served at once (0: no limit). @default 200 */
+  readonly maxMutatingRequestsInFlight?: number;
 }
 
 export const kubernetesVersion = {
@@ -177,6 +182,12 @@ export class ApiServer {
     if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
     const chain: ChainOptions = {
       ...(auditLog === undefined ? {} : { audit: auditStep(auditLog, options.audit?.policy ?? defaultAuditPolicy) }),
+      inFlight: maxInFlight({
+        ...(options.maxRequestsInFlight === undefined ? {} : { maxReadOnly: options.maxRequestsInFlight }),
+        ...(options.maxMutatingRequestsInFlight === undefined
+          ? {}
+          : { maxMutating: options.maxMutatingRequestsInFlight }),
+      }),
       authenticator,
       authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
       log,
@@ -259,6 +270,8 @@ function checkOptions(options: ApiServerOptions): void {
   checkInteger('ApiServer', 'watchCacheCapacity', options.watchCacheCapacity);
   checkInteger('ApiServer', 'serviceAccountMaxTokenExpirationSeconds', options.serviceAccountMaxTokenExpirationSeconds);
   checkInteger('ApiServer', 'port', options.port, 0);
+  checkInteger('ApiServer', 'maxRequestsInFlight', options.maxRequestsInFlight, 0);
+  checkInteger('ApiServer', 'maxMutatingRequestsInFlight', options.maxMutatingRequestsInFlight, 0);
   if (options.port > 65_535)
     throw new InvalidArgumentError(`ApiServer option port must be at most 65535, got ${options.port}`);
   if (options.host === '') throw new InvalidArgumentError('ApiServer option host must not be empty');

@@ -79,6 +79,8 @@ export interface TestServerOptions
       | 'podSecurity'
       | 'encryption'
       | 'audit'
+      | 'maxRequestsInFlight'
+      | 'maxMutatingRequestsInFlight'
     >
   > {
   /**

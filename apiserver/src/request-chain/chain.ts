@@ -30,6 +30,8 @@ export interface ChainOptions {
   readonly log: Logger;
   /** The audit step (audit/audit-step.ts), around everything after the abort signal. */
   readonly audit?: Middleware<RequestState>;
+  /** The in-flight limit (overload/max-in-flight.ts), after authorization, before the router. */
+  readonly inFlight?: Middleware<RequestState>;
 }
 
 /** The steps every request passes before its handler, plain or upgrade, in order. */
@@ -56,6 +58,7 @@ export function requestApp(options: ChainOptions): Koa<RequestState> {
   app.use(abortSignal);
   if (options.audit !== undefined) app.use(options.audit);
   for (const filter of requestFilters(options)) app.use(asMiddleware(filter));
+  if (options.inFlight !== undefined) app.use(options.inFlight);
   app.use(router(options.routes));
   return app;
 }
