@@ -1,7 +1,8 @@
 // Overload protection as kube-apiserver's max-in-flight filter: with the one write slot held (a write parked in
 // admission), the next write is a 429 TooManyRequests Status with Retry-After: 1, while reads, watches and the
 // admin still get through; once the slot frees, writes go again.
-import { request as httpsRequest, type ClientRequest } from 'node:https';
+import type { ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import t from 'tap';
 import type { MutatingAdmission } from '@berth/apiserver';
 import { eventually, request, startTestServer } from '@berth/testkit';
