@@ -4,28 +4,17 @@
 //
 //   npx tsc -b && node --conditions=berth-src --import=tsx bench/container-start-api.ts [--runs N] [--entry built|src]
 //
-// berth's sample covers everything a user waits for: the create request, the agent's watch event, binding and
-// finalizer, image policy check, overlay mount, OCI spec, conmon + crun create/start, the status write and the
-// watch event back. Two berth lines: imagePullPolicy IfNotPresent (no registry request) and Always (the default
-// for :latest: one manifest request to the loopback registry). Deletes are untimed. Needs root.
-// BENCH_VERBOSE=1 prints every sample.
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
-import type { Container } from '@berth/api';
-import { prepareHost } from '../node-agent/src/host/prepare-host.js';
-import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
-import { freePort, makeBusyboxRootfs } from '@berth/testkit';
-import { startBerth } from './api-process.js';
-import { startPeers } from './start-peers.js';
+// berth's sample covers everything a user waits for: the create request, the scheduler's binding, the agent's watch
+// event and finalizer, image policy check, overlay mount, OCI spec, conmon + crun, the status write and the watch
+// event back. Three berth lines: networkMode none (loopback only, as both peers run: the row the goal is about),
+// the default bridge network (what networking adds; container-start-network.ts takes that apart), and
+// imagePullPolicy Always (the default for :latest: one manifest request to the loopback registry). Deletes are
+// untimed. Needs root. BENCH_VERBOSE=1 prints every sample.
+import { loadavg } from 'node:os';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { containersIn, PhaseWatch, sleeper, startAgentCluster } from './agent-cluster.js';
 import { median } from './timing.js';
 
-const execFileAsync = promisify(execFile);
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
@@ -35,51 +24,6 @@ const entry = arg('--entry') === 'src' ? 'src' : 'built';
 const warmup = 2;
 const verbose = process.env['BENCH_VERBOSE'] === '1';
 
-/** Resolves waiters when the watch sees a Container reach a phase, or vanish. */
-class PhaseWatch {
-  readonly #waiters = new Map<string, { until: (c: Container | undefined) => boolean; resolve: () => void }>();
-  #abort: (() => void) | undefined;
-
-  async start(kc: KubeConfig): Promise<void> {
-    const req = await new Watch(kc).watch(
-      '/apis/berth.dev/v1alpha1/namespaces/default/containers',
-      {},
-      (type: string, obj: Container) => {
-        const name = obj.metadata.name ?? '';
-        const w = this.#waiters.get(name);
-        if (w?.until(type === 'DELETED' ? undefined : obj)) {
-          this.#waiters.delete(name);
-          w.resolve();
-        }
-      },
-      (err: unknown) => {
-        if (err !== null && err !== undefined && this.#abort !== undefined)
-          process.stderr.write(`watch ended: ${String(err)}\n`);
-      },
-    );
-    this.#abort = () => req.abort();
-  }
-
-  until(name: string, pred: (c: Container | undefined) => boolean, timeoutMs = 30_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name}: not there within ${timeoutMs} ms`)), timeoutMs);
-      this.#waiters.set(name, {
-        until: pred,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
-  }
-
-  stop(): void {
-    const abort = this.#abort;
-    this.#abort = undefined;
-    abort?.();
-  }
-}
-
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/container-start-api needs root (crun, cgroups, overlay)');
   console.log(
@@ -87,69 +31,35 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  const host = await prepareHost();
-  const work = await mkdtemp(join(tmpdir(), 'berth-bench-start-api-'));
-  const registryPort = await freePort();
-  const registryDir = join(work, 'registry');
-  await execFileAsync(join(repo, 'hack', 'registry.sh'), [
-    'start',
-    '--port',
-    String(registryPort),
-    '--dir',
-    registryDir,
-  ]);
-  const berth = await startBerth({ agent: true, entry });
-  const rootfs = join(work, 'rootfs');
-  const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
-  const peers = startPeers(host, work, rootfs, config);
+  const cluster = await startAgentCluster({ entry });
+  const { host, kc, image, peers } = cluster;
   const watch = new PhaseWatch();
   const samples = {
-    ifNotPresent: [] as number[],
+    none: [] as number[],
+    bridge: [] as number[],
     always: [] as number[],
     crun: [] as number[],
     podman: [] as number[],
   };
   try {
-    await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${registryPort}`], {
-      env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'oci') },
-    });
-    const image = `127.0.0.1:${registryPort}/library/busybox:latest`;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'berth', server: berth.url, caData: Buffer.from(berth.caCert).toString('base64') }],
-      users: [{ name: 'admin', token: berth.token }],
-      contexts: [{ name: 'berth', cluster: 'berth', user: 'admin' }],
-      currentContext: 'berth',
-    });
     const api = kc.makeApiClient(CustomObjectsApi);
-    const target = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'containers' };
-    // The node agent starts after /readyz: wait for its Node to be Ready.
-    for (const until = Date.now() + 30_000; ; ) {
-      const nodes = await kc.makeApiClient(CoreV1Api).listNode();
-      if (nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) break;
-      if (Date.now() > until) throw new Error('the node agent did not register a Ready Node within 30 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
     await watch.start(kc);
 
-    await makeBusyboxRootfs(rootfs);
-
-    const viaApi = async (name: string, pullPolicy: 'IfNotPresent' | 'Always'): Promise<number> => {
+    const viaApi = async (
+      name: string,
+      pullPolicy: 'IfNotPresent' | 'Always',
+      networkMode?: 'none',
+    ): Promise<number> => {
       const running = watch.until(name, (c) => c?.status?.phase === 'Running');
       const t0 = performance.now();
       await api.createNamespacedCustomObject({
-        ...target,
-        body: {
-          apiVersion: 'berth.dev/v1alpha1',
-          kind: 'Container',
-          metadata: { name },
-          spec: { image, imagePullPolicy: pullPolicy, command: ['sleep', '1000'], terminationGracePeriodSeconds: 0 },
-        },
+        ...containersIn,
+        body: sleeper(name, image, { pullPolicy, networkMode }),
       });
       await running;
       const ms = performance.now() - t0;
       const gone = watch.until(name, (c) => c === undefined);
-      await api.deleteNamespacedCustomObject({ ...target, name });
+      await api.deleteNamespacedCustomObject({ ...containersIn, name });
       await gone;
       return ms;
     };
@@ -157,19 +67,21 @@ async function main(): Promise<void> {
     for (let round = 0; round < runs + warmup; round++) {
       const keep = round >= warmup;
       const id = `bench-${process.pid}-${round}`;
-      const ifNotPresentMs = await viaApi(`${id}-i`, 'IfNotPresent');
-      const alwaysMs = await viaApi(`${id}-a`, 'Always');
+      const noneMs = await viaApi(`${id}-n`, 'IfNotPresent', 'none');
+      const bridgeMs = await viaApi(`${id}-b`, 'IfNotPresent', undefined);
+      const alwaysMs = await viaApi(`${id}-a`, 'Always', 'none');
 
       const crunMs = await peers.crun(`${id}-c`);
       const podmanMs = await peers.podman(`${id}-p`);
 
       if (verbose) {
         console.log(
-          `round ${round}${keep ? '' : ' (warm-up)'}: api/IfNotPresent ${ifNotPresentMs.toFixed(1)} ms, api/Always ${alwaysMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`,
+          `round ${round}${keep ? '' : ' (warm-up)'}: api/none ${noneMs.toFixed(1)} ms, api/bridge ${bridgeMs.toFixed(1)} ms, api/Always ${alwaysMs.toFixed(1)} ms, crun ${crunMs.toFixed(1)} ms, podman ${podmanMs.toFixed(1)} ms`,
         );
       }
       if (keep) {
-        samples.ifNotPresent.push(ifNotPresentMs);
+        samples.none.push(noneMs);
+        samples.bridge.push(bridgeMs);
         samples.always.push(alwaysMs);
         samples.crun.push(crunMs);
         samples.podman.push(podmanMs);
@@ -177,35 +89,26 @@ async function main(): Promise<void> {
     }
   } finally {
     watch.stop();
-    // berth's agent removes its containers as their Containers go; SIGTERM leaves any survivor to the next start,
-    // so a failed round's leftovers are removed through the runtime's own tools below.
-    await berth.close();
-    await peers.cleanUp(`bench-${process.pid}-`);
-    await execFileAsync(join(repo, 'hack', 'registry.sh'), [
-      'stop',
-      '--port',
-      String(registryPort),
-      '--dir',
-      registryDir,
-    ]).catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    await cluster.close();
   }
-  const i = median(samples.ifNotPresent);
+  const i = median(samples.none);
+  const br = median(samples.bridge);
   const a = median(samples.always);
   const c = median(samples.crun);
   const p = median(samples.podman);
   console.log(
     `container start, busybox, loopback-only network (${runs} runs each, medians, ${host.runtime.version}, ${host.conmon.version})`,
   );
-  console.log(`  berth: create Container → Running by watch, IfNotPresent:  ${i.toFixed(1)} ms`);
-  console.log(`  berth: create Container → Running by watch, Always:        ${a.toFixed(1)} ms`);
+  console.log(`  berth: create Container → Running by watch, loopback only:  ${i.toFixed(1)} ms`);
+  console.log(`  berth: the same on the default bridge network:             ${br.toFixed(1)} ms`);
+  console.log(`  berth: loopback only, imagePullPolicy Always:              ${a.toFixed(1)} ms`);
   console.log(`  bare crun run -d (prepared bundle):                        ${c.toFixed(1)} ms`);
   console.log(`  podman run -d --rootfs:                                    ${p.toFixed(1)} ms`);
   console.log(
-    `  ratio berth(IfNotPresent) / crun: ${(i / c).toFixed(2)}× (goal ≤ 3×); podman / berth: ${(p / i).toFixed(2)}× (goal ≥ 5×)`,
+    `  ratio berth(loopback) / crun: ${(i / c).toFixed(2)}× (goal ≤ 3×); podman / berth: ${(p / i).toFixed(2)}× (goal ≥ 5×)`,
   );
   console.log(
-    `  ratio berth(Always) / crun:       ${(a / c).toFixed(2)}×;              podman / berth: ${(p / a).toFixed(2)}×`,
+    `  ratio berth(bridge) / crun:   ${(br / c).toFixed(2)}×;              podman / berth: ${(p / br).toFixed(2)}×`,
   );
 }
 

@@ -7,24 +7,14 @@
 //        [--resync-replicas N] [--entry built|src]
 //
 // Needs root (crun, cgroups, overlay). On a 2-core machine shared with other work the numbers are indicative only.
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { loadavg } from 'node:os';
+import { CustomObjectsApi, type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Service } from '@berth/api';
 import { startControllers } from '@berth/controllers';
-import { freePort, makeBusyboxRootfs, startTestServer } from '@berth/testkit';
-import { prepareHost } from '../node-agent/src/host/prepare-host.js';
-import type { ContainerConfig } from '../node-agent/src/runtime/runtime.js';
-import { startBerth } from './api-process.js';
-import { startPeers } from './start-peers.js';
+import { startTestServer } from '@berth/testkit';
+import { startAgentCluster } from './agent-cluster.js';
 import { median } from './timing.js';
 
-const execFileAsync = promisify(execFile);
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
@@ -92,42 +82,11 @@ async function removeService(api: CustomObjectsApi, name: string): Promise<void>
 }
 
 async function readyBench(): Promise<void> {
-  const host = await prepareHost();
-  const work = await mkdtemp(join(tmpdir(), 'berth-bench-service-'));
-  const registryPort = await freePort();
-  const registryDir = join(work, 'registry');
-  await execFileAsync(join(repo, 'hack', 'registry.sh'), [
-    'start',
-    '--port',
-    String(registryPort),
-    '--dir',
-    registryDir,
-  ]);
-  const berth = await startBerth({ agent: true, entry });
-  const rootfs = join(work, 'rootfs');
-  const config: ContainerConfig = { args: ['sleep', '1000'], rootfs };
-  const peers = startPeers(host, work, rootfs, config);
+  const cluster = await startAgentCluster({ entry });
+  const { kc, image, peers } = cluster;
   const samples = { berth: [] as number[], podmanSerial: [] as number[], podmanParallel: [] as number[] };
   try {
-    await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${registryPort}`], {
-      env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'oci') },
-    });
-    const image = `127.0.0.1:${registryPort}/library/busybox:latest`;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'berth', server: berth.url, caData: Buffer.from(berth.caCert).toString('base64') }],
-      users: [{ name: 'admin', token: berth.token }],
-      contexts: [{ name: 'berth', cluster: 'berth', user: 'admin' }],
-      currentContext: 'berth',
-    });
     const api = kc.makeApiClient(CustomObjectsApi);
-    for (const until = Date.now() + 30_000; ; ) {
-      const nodes = await kc.makeApiClient(CoreV1Api).listNode();
-      if (nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) break;
-      if (Date.now() > until) throw new Error('the node agent did not register a Ready Node within 30 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await makeBusyboxRootfs(rootfs);
     // Warm-up: the image is pulled once, so every round measures it cached.
     const warm = await serviceUntil(kc, 'warm', (s) => s.status?.readyReplicas === 1);
     await api.createNamespacedCustomObject({ ...svcPath, body: service('warm', 1, image) });
@@ -156,16 +115,7 @@ async function readyBench(): Promise<void> {
       );
     }
   } finally {
-    await berth.close();
-    await peers.cleanUp(`bench-${process.pid}-`);
-    await execFileAsync(join(repo, 'hack', 'registry.sh'), [
-      'stop',
-      '--port',
-      String(registryPort),
-      '--dir',
-      registryDir,
-    ]).catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    await cluster.close();
   }
   console.log(
     `${replicas}-replica Service, busybox cached, create → readyReplicas ${replicas} (${runs} runs, medians)`,
