@@ -156,7 +156,7 @@ export class ContainerReconciler implements Reconciler {
     const namespace = req.namespace ?? '';
     const name = req.name;
     const key = requestKey(req);
-    const c = this.#cache.get(namespace, name);
+    let c = this.#cache.get(namespace, name);
     if (c === undefined) {
       // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
       await this.sweepOrphans();
@@ -187,11 +187,9 @@ export class ContainerReconciler implements Reconciler {
       this.#o.events.forget(uid);
       return {};
     }
-    if (!(c.metadata.finalizers ?? []).includes(finalizer)) {
-      // As with the bind: the next step starts from the update this write causes.
-      await this.#addFinalizer(c);
-      return { requeueAfterMs: this.#o.pollIntervalMs };
-    }
+    // This pass goes on from the object the write returned: waiting for the write's watch event cost a start one
+    // more round trip through the server and the queue.
+    if (!(c.metadata.finalizers ?? []).includes(finalizer)) c = await this.#addFinalizer(c);
 
     let state = await this.#state(uid);
     if (c.metadata.annotations?.[signalAnnotation] !== undefined) {
@@ -547,19 +545,22 @@ export class ContainerReconciler implements Reconciler {
         dnsServers,
         ...(volumeMounts.length > 0 ? { mounts: [...(base.mounts ?? []), ...volumeMounts] } : {}),
       };
+      // Nothing to wire (loopback or the host's network): one runtime process creates and starts it.
+      const startNow = attach === undefined;
       const create = async () => {
+        const make = () => (startNow ? this.#o.runtime.run(uid, config) : this.#o.runtime.create(uid, config));
         try {
-          await this.#o.runtime.create(uid, config);
+          return await make();
         } catch (err) {
           if (!isRuntimeError(err, 'ContainerExists')) throw err;
           // Left by an interrupted attempt: start over.
           await this.#o.runtime.delete(uid, { force: true });
-          await this.#o.runtime.create(uid, config);
+          return await make();
         }
       };
       // The CNI plugins wire the namespace while the runtime creates the container in it (its process starts only
       // after both): the attach costs a start little more than the namespace itself.
-      const [created, attached] = await Promise.allSettled([create(), attach()]);
+      const [created, attached] = await Promise.allSettled([create(), attach?.() ?? []]);
       if (attached.status === 'rejected') throw attached.reason;
       if (created.status === 'rejected') throw created.reason;
       const ips = attached.value;
@@ -567,7 +568,7 @@ export class ContainerReconciler implements Reconciler {
       // A fresh container directory: a watch left on an earlier one (since removed) would see nothing.
       this.#o.exits.unwatch(uid);
       this.#o.exits.watch(uid, requestKey({ namespace, name }));
-      const state = await this.#o.runtime.start(uid);
+      const state = startNow ? created.value : await this.#o.runtime.start(uid);
       this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
       // Probed from its start: status says not ready until a readiness probe says so.
       const verdict = this.#probe(c, state);
@@ -613,9 +614,10 @@ export class ContainerReconciler implements Reconciler {
   async #network(c: Container): Promise<{
     network: ContainerNetwork;
     dnsServers: string[];
-    attach: () => Promise<NonNullable<Observation['ips']>>;
+    /** Absent: nothing to wire. */
+    attach: (() => Promise<NonNullable<Observation['ips']>>) | undefined;
   }> {
-    const none = async () => [];
+    const none = undefined;
     const n = this.#o.networking;
     if (n === undefined) return { network: { kind: 'loopback' }, dnsServers: [], attach: none };
     const namespace = c.metadata.namespace ?? '';
@@ -739,7 +741,7 @@ export class ContainerReconciler implements Reconciler {
     const known = new Set<string>();
     for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
     const ids = new Set<string>();
-    for (const s of await this.#o.runtime.list()) ids.add(s.id);
+    for (const id of await this.#o.runtime.ids()) ids.add(id);
     for (const s of await this.#o.snapshots.list()) ids.add(s.id);
     for (const id of (await this.#o.networking?.networks.list()) ?? []) ids.add(id);
     for (const id of (await this.#o.leftovers?.()) ?? []) ids.add(id);

@@ -10,7 +10,7 @@
 //   oom             created by conmon when the memory cgroup reports an OOM kill
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkInteger } from '@berth/api';
@@ -62,6 +62,12 @@ interface ContainerRecord {
   readonly tty: boolean;
   readonly stdin: boolean;
 }
+
+/**
+ * `sh -c` script conmon runs as its runtime for run(): argv is `<runtime> --root=… create <create options> <id>`;
+ * `create` becomes `run --detach`, which takes the same options (--bundle, --pid-file, --console-socket, …).
+ */
+const RUN_DETACHED = '[ "$3" = create ] || exec "$@"; rt=$1; root=$2; shift 3; exec "$rt" "$root" run --detach "$@"';
 
 const OWNED_BY_SNAPSHOTTER = new Set(['rootfs', 'upper', 'work']);
 
@@ -172,7 +178,12 @@ export class ConmonRuntime implements Runtime {
     return runCommand(this.#host.runtime.path, [`--root=${this.runtimeRoot}`, ...args]);
   }
 
-  async create(id: string, config: ContainerConfig): Promise<ContainerState> {
+  create(id: string, config: ContainerConfig): Promise<ContainerState> {
+    return this.#make(id, config, false);
+  }
+
+  /** The bundle and conmon; `started`: the runtime also starts the process (one `run --detach`, no `start`). */
+  async #make(id: string, config: ContainerConfig, started: boolean): Promise<ContainerState> {
     checkContainerId(id);
     const dir = this.containerDir(id);
     const rootfs = config.rootfs ?? path.join(dir, 'rootfs');
@@ -207,15 +218,17 @@ export class ConmonRuntime implements Runtime {
       writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers)),
       writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2)),
     ]);
+    const createdAt = new Date().toISOString();
     const record: ContainerRecord = {
       id,
-      createdAt: new Date().toISOString(),
+      createdAt,
+      ...(started ? { startedAt: createdAt } : {}),
       tty: config.tty === true,
       stdin: config.stdin === true,
     };
     await writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
     try {
-      await this.#spawnConmon(id, record);
+      await this.#spawnConmon(id, record, started);
     } catch (err) {
       await this.delete(id, { force: true }).catch(() => undefined);
       throw err;
@@ -223,9 +236,16 @@ export class ConmonRuntime implements Runtime {
     return this.state(id);
   }
 
-  /** Starts conmon, which double-forks away from the agent, runs `crun create`, and reports the pid on a pipe. */
-  async #spawnConmon(id: string, record: ContainerRecord): Promise<number> {
+  /** Starts conmon, which double-forks away from the agent, runs `crun create` (or `run`), and reports the pid on a pipe. */
+  async #spawnConmon(id: string, record: ContainerRecord, started: boolean): Promise<number> {
     const dir = this.containerDir(id);
+    // conmon knows only `create`; to start in the same runtime process it runs a shell that turns that into
+    // `run --detach` (same options, same pid file) and execs the runtime: no second spawn from the agent.
+    const runtime = started
+      ? ['/bin/sh', '-c', RUN_DETACHED, 'run-detached', this.#host.runtime.path].flatMap((a, i) =>
+          i === 0 ? ['--runtime', a] : ['--runtime-arg', a],
+        )
+      : ['--runtime', this.#host.runtime.path];
     const args = [
       '--cid',
       id,
@@ -233,8 +253,7 @@ export class ConmonRuntime implements Runtime {
       id,
       '--name',
       id,
-      '--runtime',
-      this.#host.runtime.path,
+      ...runtime,
       '--runtime-arg',
       `--root=${this.runtimeRoot}`,
       '--bundle',
@@ -318,14 +337,9 @@ export class ConmonRuntime implements Runtime {
     return this.state(id);
   }
 
-  async run(id: string, config: ContainerConfig): Promise<ContainerState> {
-    await this.create(id, config);
-    try {
-      return await this.start(id);
-    } catch (err) {
-      await this.delete(id, { force: true }).catch(() => undefined);
-      throw err;
-    }
+  /** create + start in one runtime process under conmon (`run --detach`); a failure leaves nothing behind. */
+  run(id: string, config: ContainerConfig): Promise<ContainerState> {
+    return this.#make(id, config, true);
   }
 
   /** OOM kills counted by the container's v1 memory cgroup, or conmon's marker file once the cgroup is gone. */
@@ -381,6 +395,29 @@ export class ConmonRuntime implements Runtime {
       oomKilled: false,
       reason: undefined,
     };
+  }
+
+  async ids(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(path.join(this.root, 'containers'));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    // As list(): a directory without berth.json is a snapshot being prepared, or not ours.
+    const ours = await Promise.all(
+      names.map(async (name) => {
+        try {
+          checkContainerId(name);
+          await access(path.join(this.containerDir(name), 'berth.json'));
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    return names.filter((_, i) => ours[i]).sort();
   }
 
   async list(): Promise<ContainerState[]> {

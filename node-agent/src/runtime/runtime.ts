@@ -139,6 +139,8 @@ export interface Runtime {
   state(id: string): Promise<ContainerState>;
   /** Every container with files under the data root, running or not. */
   list(): Promise<ContainerState[]>;
+  /** The ids list() would return, without reading any state (the orphan sweep before each start needs no more). */
+  ids(): Promise<string[]>;
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves once it has exited. */
   stop(id: string, graceSeconds: number): Promise<ContainerState>;
   kill(id: string, signal: NodeJS.Signals): Promise<void>;

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SnapshotError } from './errors.js';
+import { mountSync, umountSync } from './mount-syscall.js';
 import type { PrepareOptions, Snapshot, Snapshotter } from './snapshots.js';
 
 const execFileAsync = promisify(execFile);
@@ -53,7 +54,10 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     const { options, cwd } = await mountOptions(this.#root, lowers, snapshot);
     try {
-      await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, snapshot.rootfs], { cwd });
+      // Options naming the short links relative to their folder need mount(8) run there (a chdir of the agent
+      // would move every other task's cwd): only images of some 30 layers and more.
+      if (cwd === undefined) mountSync('overlay', snapshot.rootfs, 'overlay', options);
+      else await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, snapshot.rootfs], { cwd });
     } catch (error) {
       const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
       throw new SnapshotError(
@@ -69,11 +73,11 @@ export class OverlaySnapshotter implements Snapshotter {
     const snapshot = this.#paths(id);
     if (await this.isMounted(id)) {
       try {
-        await execFileAsync('umount', [snapshot.rootfs]);
+        umountSync(snapshot.rootfs);
       } catch (error) {
         // Something still holds the mount (a process inside it): detach it so the delete can go on.
         try {
-          await execFileAsync('umount', ['-l', snapshot.rootfs]);
+          umountSync(snapshot.rootfs, true);
         } catch {
           throw new SnapshotError('UNMOUNT_FAILED', `cannot unmount the root filesystem of container ${id}`, {
             cause: error,

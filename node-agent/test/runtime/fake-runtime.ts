@@ -230,6 +230,10 @@ export class FakeRuntime implements Runtime {
     return this.#state(this.#get(id));
   }
 
+  async ids(): Promise<string[]> {
+    return [...this.host.containers.keys()].sort();
+  }
+
   async list(): Promise<ContainerState[]> {
     return [...this.host.containers.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((c) => this.#state(c));
   }

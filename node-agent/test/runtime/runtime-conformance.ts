@@ -94,6 +94,7 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
       (await rt.list()).some((s) => s.id === id && s.status === 'created'),
       'list has it',
     );
+    t.ok((await rt.ids()).includes(id), 'ids has it');
 
     const running = await rt.start(id);
     t.equal(running.status, 'running');
@@ -129,6 +130,7 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
       (await rt.list()).some((s) => s.id === id),
       'list no longer has it',
     );
+    t.notOk((await rt.ids()).includes(id), 'ids no longer has it');
     await rt.delete(id);
     t.pass('deleting again is not an error');
     const reused = await rt.create(id, { args: ['true'] });
