@@ -4,7 +4,7 @@
 // wall time from the first start to the last one running; removal is untimed.
 //
 //   npx tsc -b && node --conditions=berth-src --import=tsx bench/container-start-many.ts [--count 50] [--runs 3]
-//        [--entry built|src]
+//        [--entry built|src] [--cpu-prof DIR]
 //
 // Needs root. On a 2-core machine shared with other work the numbers are indicative only.
 import { loadavg } from 'node:os';
@@ -19,6 +19,7 @@ const arg = (name: string): string | undefined => {
 const count = Number(arg('--count') ?? 50);
 const runs = Number(arg('--runs') ?? 3);
 const entry = arg('--entry') === 'src' ? 'src' : 'built';
+const cpuProfDir = arg('--cpu-prof');
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/container-start-many needs root (crun, cgroups, overlay)');
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  const cluster = await startAgentCluster({ entry });
+  const cluster = await startAgentCluster({ entry, cpuProfDir });
   const { host, kc, image, peers } = cluster;
   const watch = new PhaseWatch();
   const samples = { berth: [] as number[], crun: [] as number[], podman: [] as number[] };

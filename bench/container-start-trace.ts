@@ -2,7 +2,8 @@
 // `strace -f --seccomp-bpf` watching only execve and mount, so every process berth spawns and every mount it makes
 // is timed with little overhead, beside the client's own view (create sent, 201, each watch event of the Container).
 //
-//   npx tsc -b && node --conditions=berth-src --import=tsx bench/container-start-trace.ts [--runs N] [--entry built|src]
+//   npx tsc -b && node --conditions=berth-src --import=tsx bench/container-start-trace.ts [--runs N] [--network none|bridge]
+//        [--entry built|src]
 //
 // Prints, for the last of N starts (the first ones warm the image and the JIT), one line per step in milliseconds
 // from the create request: the API hops seen by the watch (bound, finalizer, status writes), each spawn (what
@@ -28,6 +29,7 @@ const arg = (name: string): string | undefined => {
 };
 const runs = Number(arg('--runs') ?? 4);
 const entry = arg('--entry') === 'src' ? 'src' : 'built';
+const network = arg('--network') === 'bridge' ? undefined : 'none';
 
 interface Mark {
   readonly at: number; // epoch ms
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
       const running = until(name, (c) => c?.status?.phase === 'Running');
       from = Date.now();
       marks.push({ at: from, what: 'create sent' });
-      await api.createNamespacedCustomObject({ ...containersIn, body: sleeper(name, image) });
+      await api.createNamespacedCustomObject({ ...containersIn, body: sleeper(name, image, { networkMode: network }) });
       marks.push({ at: Date.now(), what: 'create answered 201' });
       await running;
       to = Date.now();

@@ -564,15 +564,25 @@ export class ContainerReconciler implements Reconciler {
       if (attached.status === 'rejected') throw attached.reason;
       if (created.status === 'rejected') throw created.reason;
       const ips = attached.value;
-      this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
       // A fresh container directory: a watch left on an earlier one (since removed) would see nothing.
       this.#o.exits.unwatch(uid);
       this.#o.exits.watch(uid, requestKey({ namespace, name }));
-      const state = startNow ? created.value : await this.#o.runtime.start(uid);
-      this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
+      let state: ContainerState;
+      try {
+        state = startNow ? created.value : await this.#o.runtime.start(uid);
+      } catch (err) {
+        this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
+        throw err;
+      }
       // Probed from its start: status says not ready until a readiness probe says so.
       const verdict = this.#probe(c, state);
-      await this.#writeStatus(c, { ...this.#runningObservation(c, state, image, verdict), restartCount, pulled, ips });
+      try {
+        await this.#writeStatus(c, { ...this.#runningObservation(c, state, image, verdict), restartCount, pulled, ips });
+      } finally {
+        // The Events after the status: posted before, their commits would hold the status write's commit back.
+        this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
+        this.#o.events.event(c, 'Normal', 'Started', `Started container ${name}`);
+      }
       return { requeueAfterMs: this.#o.pollIntervalMs };
     } catch (err) {
       const configError = AgentError.isInstance(err);
