@@ -577,7 +577,12 @@ export class ContainerReconciler implements Reconciler {
       // Probed from its start: status says not ready until a readiness probe says so.
       const verdict = this.#probe(c, state);
       try {
-        await this.#writeStatus(c, { ...this.#runningObservation(c, state, image, verdict), restartCount, pulled, ips });
+        await this.#writeStatus(c, {
+          ...this.#runningObservation(c, state, image, verdict),
+          restartCount,
+          pulled,
+          ips,
+        });
       } finally {
         // The Events after the status: posted before, their commits would hold the status write's commit back.
         this.#o.events.event(c, 'Normal', 'Created', `Created container ${name}`);
