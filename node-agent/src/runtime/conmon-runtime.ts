@@ -397,14 +397,18 @@ export class ConmonRuntime implements Runtime {
     };
   }
 
-  async ids(): Promise<string[]> {
-    let names: string[];
+  /** The entries of `<root>/containers`, sorted; none before the first container. */
+  async #entries(): Promise<string[]> {
     try {
-      names = await readdir(path.join(this.root, 'containers'));
+      return (await readdir(path.join(this.root, 'containers'))).sort();
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return [];
       throw err;
     }
+  }
+
+  async ids(): Promise<string[]> {
+    const names = await this.#entries();
     // As list(): a directory without berth.json is a snapshot being prepared, or not ours.
     const ours = await Promise.all(
       names.map(async (name) => {
@@ -417,19 +421,12 @@ export class ConmonRuntime implements Runtime {
         }
       }),
     );
-    return names.filter((_, i) => ours[i]).sort();
+    return names.filter((_, i) => ours[i]);
   }
 
   async list(): Promise<ContainerState[]> {
-    let names: string[];
-    try {
-      names = await readdir(path.join(this.root, 'containers'));
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return [];
-      throw err;
-    }
     const states: ContainerState[] = [];
-    for (const name of names.sort()) {
+    for (const name of await this.#entries()) {
       try {
         states.push(await this.state(name));
       } catch (err) {
