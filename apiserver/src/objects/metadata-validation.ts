@@ -3,6 +3,7 @@
 
 import {
   duplicate,
+  forbidden,
   invalid,
   isDNS1123Label,
   isDNS1123Subdomain,
@@ -74,5 +75,17 @@ export function validateObjectMeta(
 }
 
 export function validateMetadataUpdate(next: ObjectMeta, prev: ObjectMeta): FieldError[] {
-  return next.name === prev.name ? [] : [invalid('metadata.name', next.name, 'field is immutable')];
+  const problems = next.name === prev.name ? [] : [invalid('metadata.name', next.name, 'field is immutable')];
+  // A terminating object only loses finalizers (ValidateNoNewFinalizers): one added now could hold it forever.
+  if (prev.deletionTimestamp !== undefined) {
+    const added = (next.finalizers ?? []).filter((f) => !(prev.finalizers ?? []).includes(f));
+    if (added.length > 0)
+      problems.push(
+        forbidden(
+          'metadata.finalizers',
+          `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+        ),
+      );
+  }
+  return problems;
 }
