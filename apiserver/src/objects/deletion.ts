@@ -13,6 +13,11 @@ export const orphanFinalizer = 'orphan';
 export const foregroundFinalizer = 'foregroundDeletion';
 
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+/**
+ * The longest grace period a deletion gets: what Go's time.Duration holds in seconds (~292 years). Longer ones (any
+ * int64 is valid) would put deletionTimestamp past what a Date or RFC 3339 can write.
+ */
+const maxGraceSeconds = 9_223_372_036;
 const policies: readonly string[] = ['Foreground', 'Background', 'Orphan'];
 
 /** The parts of metav1.DeleteOptions that decide what a delete does (preconditions and dryRun are the store's). */
@@ -107,7 +112,7 @@ function beforeDelete(
     meta.deletionGracePeriodSeconds = requested;
     return requested;
   }
-  const period = strategy.gracePeriodOnDelete(obj, requested);
+  const period = Math.min(strategy.gracePeriodOnDelete(obj, requested), maxGraceSeconds);
   meta.deletionTimestamp = nowTimestamp(new Date(now.getTime() + period * 1000));
   meta.deletionGracePeriodSeconds = period;
   if ((meta.generation ?? 0) > 0) meta.generation = (meta.generation ?? 0) + 1;

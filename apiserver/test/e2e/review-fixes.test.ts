@@ -1,5 +1,6 @@
 // Bugs found in review, each driven through the real API server: a terminating object may not gain finalizers
-// (Kubernetes' ValidateNoNewFinalizers), since one added then could hold it forever.
+// (Kubernetes' ValidateNoNewFinalizers), since one added then could hold it forever; a Container's grace period
+// too long for a timestamp (asked for, or its spec's) is a deletion far ahead, never a 500 that keeps it forever.
 import t from 'tap';
 import { request, startTestServer } from '@berth/testkit';
 
@@ -9,6 +10,7 @@ interface Obj {
 
 const json = (body: unknown, contentType = 'application/json') => ({ body: JSON.stringify(body), contentType });
 const cmPath = (name = '') => `/api/v1/namespaces/default/configmaps${name === '' ? '' : `/${name}`}`;
+const ctrPath = (name = '') => `/apis/berth.dev/v1alpha1/namespaces/default/containers${name === '' ? '' : `/${name}`}`;
 
 const ts = await startTestServer({ controllers: false });
 t.teardown(() => ts.close());
@@ -73,6 +75,46 @@ t.test('a finalizer may still be added to an object not being deleted', async (t
     ts,
     'PATCH',
     cmPath('live'),
+    json({ metadata: { finalizers: null } }, 'application/merge-patch+json'),
+  );
+  t.equal(res.status, 200, res.text);
+});
+
+t.test('a grace period past any timestamp deletes a Container, far ahead', async (t) => {
+  const container = (name: string, terminationGracePeriodSeconds: number, finalizers: string[]) => ({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Container',
+    metadata: { name, finalizers },
+    spec: { image: 'busybox', nodeName: 'n1', terminationGracePeriodSeconds },
+  });
+  for (const c of [container('asked', 30, []), container('spec', 99_999_999_999_999, ['example.com/hold'])]) {
+    const res = await request(ts, 'POST', ctrPath(), json(c));
+    t.equal(res.status, 201, res.text);
+  }
+
+  let res = await request(ts, 'DELETE', `${ctrPath('asked')}?gracePeriodSeconds=99999999999999`);
+  t.equal(res.status, 200, `a huge grace period asked for: ${res.text}`);
+  t.equal((await request(ts, 'GET', ctrPath('asked'))).status, 404, 'nothing holds it: gone');
+
+  res = await request(ts, 'DELETE', ctrPath('spec'));
+  t.equal(res.status, 200, `a huge grace period in the spec: ${res.text}`);
+  const meta = res.json<Obj & { metadata: { deletionGracePeriodSeconds?: number } }>().metadata;
+  // RFC 3339 as Go parses it: a four-digit year (JavaScript writes later years as +0YYYYY).
+  t.match(meta.deletionTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'a timestamp clients can read');
+  t.ok(Date.parse(meta.deletionTimestamp ?? '') > Date.now() + 100 * 365 * 86_400_000, 'far in the future');
+  t.ok(
+    Date.parse(meta.deletionTimestamp ?? '') - Date.now() <= (meta.deletionGracePeriodSeconds ?? 0) * 1000,
+    'no later than the grace period recorded',
+  );
+
+  res = await request(ts, 'DELETE', `${ctrPath('spec')}?gracePeriodSeconds=5`);
+  t.equal(res.status, 200, `a shorter grace period still shortens it: ${res.text}`);
+  const shortened = res.json<Obj>().metadata.deletionTimestamp ?? '';
+  t.ok(Date.parse(shortened) <= Date.now() + 6_000, `deletion in 5 s: ${shortened}`);
+  res = await request(
+    ts,
+    'PATCH',
+    ctrPath('spec'),
     json({ metadata: { finalizers: null } }, 'application/merge-patch+json'),
   );
   t.equal(res.status, 200, res.text);
