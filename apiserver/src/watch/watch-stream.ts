@@ -125,6 +125,8 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
   const timers: NodeJS.Timeout[] = [];
   const stop = () => watcher.close();
   request.signal.addEventListener('abort', stop, { once: true });
+  // Gone while the initial list was read: the abort has fired already and will not fire for the listener above.
+  if (request.signal.aborted) stop();
   // setTimeout fires at once past 2^31-1 ms (24.8 days): a huge timeoutSeconds means "very long", not "now".
   const timeoutMs =
     request.timeoutSeconds === undefined ? defaultTimeoutMs() : Math.min(request.timeoutSeconds * 1000, 2 ** 31 - 1);
@@ -231,6 +233,7 @@ function writeHead(res: ServerResponse): void {
 }
 
 function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
