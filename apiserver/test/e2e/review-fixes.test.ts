@@ -1,6 +1,8 @@
 // Bugs found in review, each driven through the real API server: a terminating object may not gain finalizers
 // (Kubernetes' ValidateNoNewFinalizers), since one added then could hold it forever; a Container's grace period
-// too long for a timestamp (asked for, or its spec's) is a deletion far ahead, never a 500 that keeps it forever.
+// too long for a timestamp (asked for, or its spec's) is a deletion far ahead, never a 500 that keeps it forever;
+// the garbage collector's identity may drop finalizers and owner references of RBAC objects whose rules it does not
+// hold (Kubernetes' IsOnlyMutatingGCFields), else an Orphan or Foreground delete of a binding never finishes.
 import t from 'tap';
 import { request, startTestServer } from '@berth/testkit';
 
@@ -118,4 +120,56 @@ t.test('a grace period past any timestamp deletes a Container, far ahead', async
     json({ metadata: { finalizers: null } }, 'application/merge-patch+json'),
   );
   t.equal(res.status, 200, res.text);
+});
+
+t.test('RBAC objects: changing only finalizers and owner references is no escalation', async (t) => {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  // Rules the controller manager does not hold: creating apps/deployments.
+  let res = await request(
+    ts,
+    'POST',
+    `${rbac}/clusterroles`,
+    json({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'review-deployer' },
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'] }],
+    }),
+  );
+  t.equal(res.status, 201, res.text);
+  const binding = `${rbac}/namespaces/default/rolebindings/review-deployers`;
+  res = await request(
+    ts,
+    'POST',
+    `${rbac}/namespaces/default/rolebindings`,
+    json({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'review-deployers', finalizers: ['orphan'] },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'review-deployer' },
+      subjects: [{ kind: 'User', name: 'dora', apiGroup: 'rbac.authorization.k8s.io' }],
+    }),
+  );
+  t.equal(res.status, 201, res.text);
+  res = await request(ts, 'DELETE', binding);
+  t.ok(res.json<Obj>().metadata.deletionTimestamp, 'terminating, held by the orphan finalizer');
+
+  const kubeconfig = await ts.userKubeconfig('system:kube-controller-manager');
+  const asControllerManager = (patch: unknown) =>
+    ts.kubectl([
+      '--kubeconfig',
+      kubeconfig,
+      'patch',
+      'rolebinding',
+      'review-deployers',
+      '--type=merge',
+      '-p',
+      JSON.stringify(patch),
+    ]);
+  let out = await asControllerManager({ subjects: [{ kind: 'User', name: 'cm-friend' }] });
+  t.not(out.code, 0, 'granting the role to someone else is still refused');
+  t.match(out.stderr, /attempting to grant RBAC permissions not currently held/);
+  out = await asControllerManager({ metadata: { finalizers: null } });
+  t.equal(out.code, 0, `the orphan finalizer is removed as the garbage collector removes it: ${out.stderr}`);
+  t.equal((await request(ts, 'GET', binding)).status, 404, 'and the binding is gone');
 });

@@ -5,7 +5,7 @@
 import type { UserInfo } from '../../authentication/authenticator.js';
 import type { AdmissionAttributes, ValidatingAdmission } from '../../admission/admission.js';
 import { ApiError } from '../../errors/api-error.js';
-import type { KubeObject } from '../../objects/object.js';
+import { jsonEqual, type KubeObject } from '../../objects/object.js';
 import { compactString, readRule, uncovered, type PolicyRule } from './policy-rule.js';
 import { privilegedGroup, type RbacAuthorizer } from './rbac-authorizer.js';
 
@@ -22,6 +22,8 @@ export function escalationCheck(authorizer: RbacAuthorizer): ValidatingAdmission
     validate(a: AdmissionAttributes) {
       if (a.operation === 'DELETE' || a.user === undefined || a.resource.group !== rbacGroup) return;
       if (a.user.groups.includes(privilegedGroup)) return;
+      // The garbage collector drops finalizers and owner references of objects whose rules it need not hold.
+      if (onlyGcFieldsChange(a)) return;
       const plural = a.resource.plural;
       const namespace = a.namespace ?? '';
       if (plural === 'roles' || plural === 'clusterroles') {
@@ -77,6 +79,16 @@ export function escalationCheck(authorizer: RbacAuthorizer): ValidatingAdmission
       }
     },
   };
+}
+
+/** Kubernetes' IsOnlyMutatingGCFields: an update that changes nothing but ownerReferences and finalizers. */
+function onlyGcFieldsChange(a: AdmissionAttributes): boolean {
+  if (a.operation !== 'UPDATE' || a.oldObject === undefined) return false;
+  const withoutGcFields = (o: KubeObject) => {
+    const { ownerReferences: _o, finalizers: _f, managedFields: _m, resourceVersion: _r, ...meta } = o.metadata;
+    return { ...o, metadata: meta };
+  };
+  return jsonEqual(withoutGcFields(a.object), withoutGcFields(a.oldObject));
 }
 
 function confirmNoEscalation(
