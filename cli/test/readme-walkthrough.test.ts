@@ -171,6 +171,11 @@ t.test("the README's walk-through runs as written against berth up", async (t) =
   for (const steps of blocks) {
     const watches: { step: Step; run: ReturnType<typeof sh> }[] = [];
     for (const step of steps) {
+      // Commands that run until Ctrl-C (follow, forward) must still be running when their block is done.
+      if (/^kubectl (logs\b.*\s(-f|--follow)\b|port-forward\b)/.test(step.command)) {
+        watches.push({ step, run: sh(step.command) });
+        continue;
+      }
       if (/\s(-w|--watch)\b/.test(step.command)) {
         const run = sh(step.command);
         // `# Pending → Pulling → Running`: the watch must get to the last state; otherwise its first rows.
