@@ -32,6 +32,8 @@ export interface ChainOptions {
   readonly audit?: Middleware<RequestState>;
   /** The in-flight limit (overload/max-in-flight.ts), after authorization, before the router. */
   readonly inFlight?: Middleware<RequestState>;
+  /** Steps that measure requests: `outer` before errorStatus, `routed` just before the router (metrics/). */
+  readonly measure?: { readonly outer: Middleware<RequestState>; readonly routed: Middleware<RequestState> };
 }
 
 /** The steps every request passes before its handler, plain or upgrade, in order. */
@@ -54,11 +56,13 @@ export function requestApp(options: ChainOptions): Koa<RequestState> {
   const app = new Koa<RequestState>();
   // Clients closing watches mid-stream are normal; errors are answered as Statuses by errorStatus, not logged by koa.
   app.silent = true;
+  if (options.measure !== undefined) app.use(options.measure.outer);
   app.use(errorStatus(options.log));
   app.use(abortSignal);
   if (options.audit !== undefined) app.use(options.audit);
   for (const filter of requestFilters(options)) app.use(asMiddleware(filter));
   if (options.inFlight !== undefined) app.use(options.inFlight);
+  if (options.measure !== undefined) app.use(options.measure.routed);
   app.use(router(options.routes));
   return app;
 }
