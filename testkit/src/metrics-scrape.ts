@@ -2,6 +2,7 @@
 // a Prometheus text-format parser (parse-prometheus-text-format), so a malformed exposition fails the test.
 /// <reference path="./parse-prometheus-text-format.d.ts" />
 
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 
@@ -20,11 +21,12 @@ export interface Scrape {
   readonly series: ReadonlyMap<string, PrometheusFamily>;
 }
 
-/** GETs `url` (https, trusting `ca`) with `token`, and parses a 200 answer. */
+/** GETs `url` (http, or https trusting `ca`) with `token`, and parses a 200 answer. */
 export function scrapeMetrics(url: string, options: { token: string; ca?: string }): Promise<Scrape> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = options.token === '' ? {} : { Authorization: `Bearer ${options.token}` };
-    const req = httpsRequest(url, { headers, ...(options.ca === undefined ? {} : { ca: options.ca }) }, (res) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { headers, ...(options.ca === undefined ? {} : { ca: options.ca }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

@@ -74,11 +74,9 @@ t.test('an open watch is a registered watcher until it ends', async (t) => {
     req.end();
   });
   await opened;
-  await eventually(async () => (await watchers()) === base + 1);
-  t.pass('counted while open');
+  t.ok(await eventually(async () => (await watchers()) === base + 1), 'counted while open');
   controller.abort();
-  await eventually(async () => (await watchers()) === base);
-  t.pass('gone once closed');
+  t.ok(await eventually(async () => (await watchers()) === base), 'gone once closed');
 });
 
 t.test('/metrics is authorized as a non-resource URL', async (t) => {
