@@ -46,6 +46,7 @@ import { WatchCache } from './storage/watch-cache.js';
 import type { WatchSource } from './watch/watch-stream.js';
 import { ApiServerMetrics } from './metrics/api-metrics.js';
 import { metricsRoute } from './metrics/metrics-route.js';
+import { resourceMetricsRoutes } from './metrics/resource-metrics.js';
 import { measured, tracked } from './metrics/request-metrics.js';
 import { instrumentedStore } from './metrics/store-metrics.js';
 
@@ -214,6 +215,7 @@ export class ApiServer {
       },
       routes: [
         metricsRoute(metrics),
+        ...resourceMetricsRoutes({ objects, registry }),
         ...routes({
           registry,
           objects,
