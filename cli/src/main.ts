@@ -163,6 +163,29 @@ program
   );
 
 program
+  .command('stats')
+  .description("live CPU, memory, network and processes of running Containers, in docker stats' columns")
+  .argument('[containers...]', 'names or id prefixes (default: every running Container of the namespace)')
+  .addOption(namespaceOption())
+  .option('--no-stream', 'print once instead of redrawing every second')
+  .option('--format <format>', 'table, json, or a template like "table {{.Name}}\\t{{.CPUPerc}}"')
+  .action(async (names: string[], opts: { namespace?: string; stream: boolean; format?: string }) => {
+    const { stats } = await import('./commands/stats.js');
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    await stats(names, { ...opts, noStream: !opts.stream, signal: stop.signal });
+  });
+
+program
+  .command('top')
+  .description("what the Nodes and the namespace's Containers use now (kubectl top node and top pod in one)")
+  .addOption(namespaceOption())
+  .action(async (opts: { namespace?: string }) => {
+    const { top } = await import('./commands/top.js');
+    await top(opts);
+  });
+
+program
   .command('stop')
   .description('stop running Containers, keeping them (SIGTERM, then SIGKILL after the timeout)')
   .argument('<container...>', 'names or ids')

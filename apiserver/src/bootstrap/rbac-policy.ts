@@ -123,9 +123,17 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
         ['/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*'],
       ),
     ]),
-    clusterRole('system:aggregated-metrics-reader', [rule(read, ['metrics.k8s.io'], ['pods', 'nodes'])], {
-      labels: { [aggregateLabel('view')]: 'true', [aggregateLabel('edit')]: 'true', [aggregateLabel('admin')]: 'true' },
-    }),
+    clusterRole(
+      'system:aggregated-metrics-reader',
+      [rule(read, ['metrics.k8s.io'], ['pods', 'nodes']), rule(read, ['metrics.berth.dev'], ['containers'])],
+      {
+        labels: {
+          [aggregateLabel('view')]: 'true',
+          [aggregateLabel('edit')]: 'true',
+          [aggregateLabel('admin')]: 'true',
+        },
+      },
+    ),
     clusterRole('system:basic-user', [
       rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
       rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),

@@ -5,10 +5,10 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import type { Resource } from '../registry/resource.js';
 import { proxiedSubresources } from '../handlers/node-proxy.js';
 import { podSubresources } from '../pod-view/pod-kind.js';
-import { metricsGroup, type ServedGroup } from '../metrics/resource-metrics.js';
+import { containerMetricsGroup, metricsGroup, type ServedGroup } from '../metrics/resource-metrics.js';
 
 /** Groups served by their own handlers rather than the object store (Kubernetes' aggregated APIs). */
-const servedGroups: readonly ServedGroup[] = [metricsGroup];
+const servedGroups: readonly ServedGroup[] = [metricsGroup, containerMetricsGroup];
 
 function servedAggregated(g: ServedGroup) {
   return {

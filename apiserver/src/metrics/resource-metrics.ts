@@ -1,6 +1,8 @@
 // The resource metrics API (metrics.k8s.io/v1beta1) that `kubectl top` reads: NodeMetrics and PodMetrics (one
 // per Container: berth's Pods are single-container views of Containers), answered from each Node's agent's
-// /stats/summary over its socket, as metrics-server answers from kubelets'. Read-only and never stored.
+// /stats/summary over its socket, as metrics-server answers from kubelets'; and berth's equivalent for its own
+// kind, ContainerMetrics (metrics.berth.dev/v1alpha1), with what `berth stats` shows beyond CPU and memory
+// (processes, network, limits). Read-only and never stored.
 
 import { request } from 'node:http';
 import { matchesLabels, parseLabelSelector } from '@berth/api';
@@ -33,8 +35,16 @@ export const metricsGroup: ServedGroup = {
   ],
 };
 
+export const containerMetricsGroup: ServedGroup = {
+  name: 'metrics.berth.dev',
+  version: 'v1alpha1',
+  resources: [{ plural: 'containers', kind: 'ContainerMetrics', namespaced: true, verbs: ['get', 'list'] }],
+};
+
 const apiVersion = 'metrics.k8s.io/v1beta1';
 const base = '/apis/metrics.k8s.io/v1beta1';
+const containerApiVersion = 'metrics.berth.dev/v1alpha1';
+const containerBase = `/apis/${containerApiVersion}`;
 /** What an agent may take to answer before its node is left out (metrics-server leaves unreachable nodes out). */
 const summaryTimeoutMs = 5_000;
 
@@ -42,10 +52,14 @@ interface Usage {
   readonly time?: string;
   readonly usageNanoCores?: number;
   readonly workingSetBytes?: number;
+  readonly usageBytes?: number;
+  readonly availableBytes?: number;
 }
 interface SummaryPod {
   readonly podRef?: { readonly name?: string; readonly namespace?: string; readonly uid?: string };
   readonly containers?: readonly { readonly name?: string; readonly cpu?: Usage; readonly memory?: Usage }[];
+  readonly network?: { readonly rxBytes?: number; readonly txBytes?: number };
+  readonly process_stats?: { readonly process_count?: number; readonly process_limit?: number };
 }
 interface Summary {
   readonly node?: { readonly cpu?: Usage; readonly memory?: Usage };
@@ -149,7 +163,8 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
     return { status: 200, body: { kind: 'NodeMetricsList', apiVersion, metadata: {}, items } };
   };
 
-  const podMetrics = async (call: RouteCall, namespace: string | undefined, name: string | undefined) => {
+  /** The Containers asked for, each with its agent's summary entry (those without one are left out). */
+  const measuredContainers = async (call: RouteCall, namespace: string | undefined, name: string | undefined) => {
     const selector = selectorOf(call);
     const containers = (
       await objects.list({ resource: resourceOf('berth.dev', 'v1alpha1', 'containers'), namespace }, {})
@@ -165,23 +180,26 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
     const byUid = new Map<string, SummaryPod>();
     for (const { summary } of await summaries(nodes, call.signal))
       for (const p of summary?.pods ?? []) if (p.podRef?.uid !== undefined) byUid.set(p.podRef.uid, p);
-    const items = containers.flatMap((c) => {
+    return containers.flatMap((c) => {
       const pod = byUid.get(c.metadata.uid ?? '');
-      if (pod === undefined) return [];
+      return pod === undefined ? [] : [{ c, pod }];
+    });
+  };
+
+  const podMetrics = async (call: RouteCall, namespace: string | undefined, name: string | undefined) => {
+    const items = (await measuredContainers(call, namespace, name)).map(({ c, pod }) => {
       const first = pod.containers?.[0];
-      return [
-        {
-          metadata: {
-            name: c.metadata.name,
-            namespace: c.metadata.namespace,
-            creationTimestamp: new Date().toISOString(),
-            ...(c.metadata.labels === undefined ? {} : { labels: c.metadata.labels }),
-          },
-          timestamp: first?.cpu?.time ?? new Date().toISOString(),
-          window: '1s',
-          containers: (pod.containers ?? []).map((x) => ({ name: x.name ?? '', usage: usage(x.cpu, x.memory) })),
+      return {
+        metadata: {
+          name: c.metadata.name,
+          namespace: c.metadata.namespace,
+          creationTimestamp: new Date().toISOString(),
+          ...(c.metadata.labels === undefined ? {} : { labels: c.metadata.labels }),
         },
-      ];
+        timestamp: first?.cpu?.time ?? new Date().toISOString(),
+        window: '1s',
+        containers: (pod.containers ?? []).map((x) => ({ name: x.name ?? '', usage: usage(x.cpu, x.memory) })),
+      };
     });
     if (name !== undefined) {
       const item = items[0];
@@ -189,6 +207,47 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
       return { status: 200, body: { kind: 'PodMetrics', apiVersion, ...item } };
     }
     return { status: 200, body: { kind: 'PodMetricsList', apiVersion, metadata: {}, items } };
+  };
+
+  const containerMetrics = async (call: RouteCall, namespace: string | undefined, name: string | undefined) => {
+    const items = (await measuredContainers(call, namespace, name)).map(({ c, pod }) => {
+      const first = pod.containers?.[0];
+      const memory = first?.memory;
+      return {
+        metadata: {
+          name: c.metadata.name,
+          namespace: c.metadata.namespace,
+          uid: c.metadata.uid,
+          creationTimestamp: new Date().toISOString(),
+          ...(c.metadata.labels === undefined ? {} : { labels: c.metadata.labels }),
+        },
+        timestamp: first?.cpu?.time ?? new Date().toISOString(),
+        window: '1s',
+        usage: { ...usage(first?.cpu, memory), pids: String(pod.process_stats?.process_count ?? 0) },
+        ...(memory?.availableBytes === undefined && pod.process_stats?.process_limit === undefined
+          ? {}
+          : {
+              limits: {
+                ...(memory?.availableBytes === undefined
+                  ? {}
+                  : { memory: `${Math.round(((memory.workingSetBytes ?? 0) + memory.availableBytes) / 1024)}Ki` }),
+                ...(pod.process_stats?.process_limit === undefined
+                  ? {}
+                  : { pids: String(pod.process_stats.process_limit) }),
+              },
+            }),
+        network: { rxBytes: pod.network?.rxBytes ?? 0, txBytes: pod.network?.txBytes ?? 0 },
+      };
+    });
+    if (name !== undefined) {
+      const item = items[0];
+      if (item === undefined) throw new ApiError('NotFound', `containermetrics.metrics.berth.dev "${name}" not found`);
+      return { status: 200, body: { kind: 'ContainerMetrics', apiVersion: containerApiVersion, ...item } };
+    }
+    return {
+      status: 200,
+      body: { kind: 'ContainerMetricsList', apiVersion: containerApiVersion, metadata: {}, items },
+    };
   };
 
   const read = ['GET', 'HEAD'];
@@ -205,6 +264,21 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
       methods: read,
       path: `${base}/namespaces/:namespace/pods/:name`,
       handle: (call) => podMetrics(call, call.params['namespace'], call.params['name']),
+    },
+    {
+      methods: read,
+      path: `${containerBase}/containers`,
+      handle: (call) => containerMetrics(call, undefined, undefined),
+    },
+    {
+      methods: read,
+      path: `${containerBase}/namespaces/:namespace/containers`,
+      handle: (call) => containerMetrics(call, call.params['namespace'], undefined),
+    },
+    {
+      methods: read,
+      path: `${containerBase}/namespaces/:namespace/containers/:name`,
+      handle: (call) => containerMetrics(call, call.params['namespace'], call.params['name']),
     },
   ];
 }
