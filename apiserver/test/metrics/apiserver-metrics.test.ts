@@ -1,15 +1,33 @@
 // The API server's /metrics as Prometheus and kubectl see it: Kubernetes' families in the text format, moving
 // with traffic (a create counts under POST/configmaps/201, is timed, and its fsync is observed; an open watch is a
 // registered watcher until it ends), and authorized as Kubernetes authorizes it (403 without `/metrics` in RBAC,
-// 200 for the group system:monitoring).
+// 200 for the group system:monitoring). And its log: JSON lines with a request id that the answer carries.
 
 import { request as httpsRequest } from 'node:https';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import t from 'tap';
-import { eventually, sampleSum, scrapeMetrics, startTestServer, type Scrape, type TestServer } from '@berth/testkit';
+import {
+  eventually,
+  request,
+  sampleSum,
+  scrapeMetrics,
+  startTestServer,
+  type Scrape,
+  type TestServer,
+} from '@berth/testkit';
 
 let ts: TestServer;
+const logLines: Record<string, unknown>[] = [];
 t.before(async () => {
-  ts = await startTestServer({ controllers: false });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  ts = await startTestServer({ controllers: false, logger: pino({ level: 'debug' }, sink) });
 });
 t.teardown(() => ts.close());
 
@@ -90,4 +108,23 @@ t.test('/metrics is authorized as a non-resource URL', async (t) => {
   t.match(allowed.stdout, /^# HELP /m);
   const anonymous = await scrapeMetrics(`${ts.url}/metrics`, { token: '', ca: ts.caCert });
   t.ok(anonymous.status === 401 || anonymous.status === 403, `anonymous: ${anonymous.status}`);
+});
+
+t.test('each request has an id: the Audit-Id header and the debug line that logs it', async (t) => {
+  const res = await request(ts, 'GET', '/api/v1/namespaces/default/configmaps/nothere');
+  t.equal(res.status, 404);
+  const id = res.headers['audit-id'];
+  t.match(id, /^[0-9a-f-]{36}$/, 'Audit-Id as Kubernetes sends it');
+  t.ok(await eventually(() => logLines.some((l) => l['requestId'] === id)), 'logged with its id');
+  t.match(
+    logLines.find((l) => l['requestId'] === id),
+    {
+      level: 20,
+      msg: 'request',
+      verb: 'get',
+      path: '/api/v1/namespaces/default/configmaps/nothere',
+      code: 404,
+      user: 'admin',
+    },
+  );
 });
