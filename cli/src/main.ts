@@ -514,6 +514,7 @@ program
   .option('--node-monitor-grace-period <seconds>', 'seconds without a Lease renewal before a Node is not Ready', Number)
   .option('--pod-eviction-timeout <seconds>', 'seconds a Node is not Ready before its Service replicas move', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
   .action(
     async (opts: {
       kubeconfig: string;
@@ -521,6 +522,7 @@ program
       nodeMonitorGracePeriod?: number;
       podEvictionTimeout?: number;
       logLevel: string;
+      metricsListen?: string;
     }) => {
       const { controllers } = await import('./commands/controllers.js');
       const running = await controllers(opts);
@@ -548,8 +550,10 @@ program
   )
   .option('--lease-renew-interval <seconds>', 'seconds between renewals of the Node Lease (default: 10)', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
   .action(
     async (opts: {
+      metricsListen?: string;
       kubeconfig: string;
       leaseRenewInterval?: number;
       nodeName?: string;
