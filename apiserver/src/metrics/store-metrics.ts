@@ -3,6 +3,7 @@
 
 import type { ListOptions, Store, Watcher, WriteResult } from '../storage/interface.js';
 import type { ApiServerMetrics } from './api-metrics.js';
+import type { HistogramSeries } from './fast-series.js';
 
 /** `/registry/<group>/<plural>/…` → `<plural>.<group>` (`<plural>` for the core group), as Kubernetes' type label. */
 export function objectType(key: string): string {
@@ -17,12 +18,24 @@ export function objectType(key: string): string {
 
 /** `store`, its reads and writes timed; its syncs (if it tells them) observed. */
 export function instrumentedStore(store: Store, metrics: ApiServerMetrics): { store: Store; close(): void } {
+  // The series of each operation and key prefix (`/registry/<group>/<plural>/`), bounded by the kinds served.
+  const series = new Map<string, HistogramSeries>();
+  const seriesOf = (operation: string, key: string): HistogramSeries => {
+    const prefixEnd = key.indexOf('/', key.indexOf('/', 10) + 1);
+    const id = `${operation} ${prefixEnd < 0 ? key : key.slice(0, prefixEnd)}`;
+    let found = series.get(id);
+    if (found === undefined) {
+      found = metrics.storeRequests.series({ operation, type: objectType(key) });
+      series.set(id, found);
+    }
+    return found;
+  };
   const timed = async <T>(operation: string, key: string, run: () => Promise<T>): Promise<T> => {
     const start = performance.now();
     try {
       return await run();
     } finally {
-      metrics.storeRequests.observe({ operation, type: objectType(key) }, (performance.now() - start) / 1000);
+      seriesOf(operation, key).observe((performance.now() - start) / 1000);
     }
   };
   const unsubscribe = store.onSync?.((seconds, writes) => {
