@@ -19,8 +19,10 @@ export { startRegistry, type RegistryOptions, type TestRegistry } from './regist
 export type { Teardown } from './teardown.js';
 export { startTestCluster, type TestCluster, type TestClusterOptions } from './cluster.js';
 export {
+  parseMetricsText,
   sampleSum,
   scrapeMetrics,
+  type ParsedMetrics,
   type PrometheusFamily,
   type PrometheusSample,
   type Scrape,

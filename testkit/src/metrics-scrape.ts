@@ -8,10 +8,7 @@ import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-promethe
 
 export type { PrometheusFamily, PrometheusSample } from 'parse-prometheus-text-format';
 
-export interface Scrape {
-  readonly status: number;
-  readonly contentType: string;
-  readonly text: string;
+export interface ParsedMetrics {
   /** The families by name (empty unless the status is 200). */
   readonly families: ReadonlyMap<string, PrometheusFamily>;
   /**
@@ -19,6 +16,25 @@ export interface Scrape {
    * histogram's samples into one and drops their labels, so labelled histograms are read from here.
    */
   readonly series: ReadonlyMap<string, PrometheusFamily>;
+}
+
+export interface Scrape extends ParsedMetrics {
+  readonly status: number;
+  readonly contentType: string;
+  readonly text: string;
+}
+
+/** Parses an exposition; a malformed one throws. */
+export function parseMetricsText(text: string): ParsedMetrics {
+  const families = new Map<string, PrometheusFamily>();
+  const series = new Map<string, PrometheusFamily>();
+  for (const f of parsePrometheusTextFormat(text)) families.set(f.name, f);
+  // Untyped, a histogram's lines of each label set (buckets, sum, count) come as runs of one name: merge them.
+  for (const f of parsePrometheusTextFormat(text.replace(/^# (TYPE|HELP) .*$/gm, ''))) {
+    const seen = series.get(f.name);
+    series.set(f.name, seen === undefined ? f : { ...seen, metrics: [...seen.metrics, ...f.metrics] });
+  }
+  return { families, series };
 }
 
 /** GETs `url` (http, or https trusting `ca`) with `token`, and parses a 200 answer. */
@@ -33,19 +49,14 @@ export function scrapeMetrics(url: string, options: { token: string; ca?: string
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
-        const families = new Map<string, PrometheusFamily>();
-        const series = new Map<string, PrometheusFamily>();
+        let parsed: ParsedMetrics = { families: new Map(), series: new Map() };
         try {
-          if (status === 200) {
-            for (const f of parsePrometheusTextFormat(text)) families.set(f.name, f);
-            const untyped = text.replace(/^# (TYPE|HELP) .*$/gm, '');
-            for (const f of parsePrometheusTextFormat(untyped)) series.set(f.name, f);
-          }
+          if (status === 200) parsed = parseMetricsText(text);
         } catch (e) {
           reject(new Error(`${url} is not Prometheus text format: ${(e as Error).message}`, { cause: e }));
           return;
         }
-        resolve({ status, contentType: String(res.headers['content-type'] ?? ''), text, families, series });
+        resolve({ status, contentType: String(res.headers['content-type'] ?? ''), text, ...parsed });
       });
     });
     req.on('error', reject);
@@ -57,7 +68,7 @@ export function scrapeMetrics(url: string, options: { token: string; ca?: string
  * The sum over a family's samples whose labels include `labels`: values of counters and gauges, observation
  * counts of histograms. 0 when nothing matches.
  */
-export function sampleSum(scrape: Scrape, name: string, labels: Readonly<Record<string, string>> = {}): number {
+export function sampleSum(scrape: ParsedMetrics, name: string, labels: Readonly<Record<string, string>> = {}): number {
   const family = scrape.families.get(name);
   const samples =
     family?.type === 'HISTOGRAM' || family?.type === 'SUMMARY'
