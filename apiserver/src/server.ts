@@ -44,6 +44,11 @@ import { requestApp, upgradeListener, type ChainOptions } from './request-chain/
 import type { Store } from './storage/interface.js';
 import { WatchCache } from './storage/watch-cache.js';
 import type { WatchSource } from './watch/watch-stream.js';
+import { ApiServerMetrics } from './metrics/api-metrics.js';
+import { metricsRoute } from './metrics/metrics-route.js';
+import { resourceMetricsRoutes } from './metrics/resource-metrics.js';
+import { measured, tracked } from './metrics/request-metrics.js';
+import { instrumentedStore } from './metrics/store-metrics.js';
 
 export interface ApiServerOptions {
   readonly store: Store;
@@ -104,9 +109,12 @@ export class ApiServer {
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
     checkOptions(options);
+    const metrics = new ApiServerMetrics();
+    // Timed where the store is reached: under encryption, so the store's own latency is what is measured.
+    const measuredStore = instrumentedStore(options.store, metrics);
     const encrypting =
-      options.encryption === undefined ? undefined : new EncryptingStore(options.store, options.encryption);
-    const store = encrypting ?? options.store;
+      options.encryption === undefined ? undefined : new EncryptingStore(measuredStore.store, options.encryption);
+    const store = encrypting ?? measuredStore.store;
     // Before anything reads: what an older key (or none) sealed is sealed again with the current one.
     await encrypting?.reencrypt();
     const log = options.logger ?? defaultLogger();
@@ -144,7 +152,14 @@ export class ApiServer {
       registry.get('rbac.authorization.k8s.io', 'v1', 'clusterroles')!,
       log,
     );
-    const background: { close(): Promise<void> }[] = [crdSync, events, rbacIndex, nodeGraph, aggregation];
+    const background: { close(): Promise<void> }[] = [
+      crdSync,
+      events,
+      rbacIndex,
+      nodeGraph,
+      aggregation,
+      { close: async () => measuredStore.close() },
+    ];
     const stopBackground = async () => {
       for (const b of background) await b.close().catch(() => undefined);
       cache.close();
@@ -191,22 +206,33 @@ export class ApiServer {
       authenticator,
       authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
       log,
-      routes: routes({
-        registry,
-        objects,
-        watchSource,
-        fields: options.fields ?? managedFieldOwnership,
-        bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
-        reviews: new Map([
-          ...accessReviews(rbac),
-          ...identityReviews(authenticator),
-          ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
-        ]),
-        store,
-        cache,
-        openapi: new OpenApiCache(registry),
-        version: kubernetesVersion,
-      }),
+      measure: {
+        outer: measured(metrics),
+        routed: tracked(metrics, (info) => {
+          const r = info.resource;
+          return r === undefined ? '' : (registry.get(r.group, r.version, r.resource)?.kind ?? r.resource);
+        }),
+      },
+      routes: [
+        metricsRoute(metrics),
+        ...resourceMetricsRoutes({ objects, registry }),
+        ...routes({
+          registry,
+          objects,
+          watchSource,
+          fields: options.fields ?? managedFieldOwnership,
+          bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+          reviews: new Map([
+            ...accessReviews(rbac),
+            ...identityReviews(authenticator),
+            ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
+          ]),
+          store,
+          cache,
+          openapi: new OpenApiCache(registry),
+          version: kubernetesVersion,
+        }),
+      ],
     };
     const app = requestApp(chain);
 

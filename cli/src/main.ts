@@ -163,6 +163,29 @@ program
   );
 
 program
+  .command('stats')
+  .description("live CPU, memory, network and processes of running Containers, in docker stats' columns")
+  .argument('[containers...]', 'names or id prefixes (default: every running Container of the namespace)')
+  .addOption(namespaceOption())
+  .option('--no-stream', 'print once instead of redrawing every second')
+  .option('--format <format>', 'table, json, or a template like "table {{.Name}}\\t{{.CPUPerc}}"')
+  .action(async (names: string[], opts: { namespace?: string; stream: boolean; format?: string }) => {
+    const { stats } = await import('./commands/stats.js');
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    await stats(names, { ...opts, noStream: !opts.stream, signal: stop.signal });
+  });
+
+program
+  .command('top')
+  .description("what the Nodes and the namespace's Containers use now (kubectl top node and top pod in one)")
+  .addOption(namespaceOption())
+  .action(async (opts: { namespace?: string }) => {
+    const { top } = await import('./commands/top.js');
+    await top(opts);
+  });
+
+program
   .command('stop')
   .description('stop running Containers, keeping them (SIGTERM, then SIGKILL after the timeout)')
   .argument('<container...>', 'names or ids')
@@ -491,6 +514,7 @@ program
   .option('--node-monitor-grace-period <seconds>', 'seconds without a Lease renewal before a Node is not Ready', Number)
   .option('--pod-eviction-timeout <seconds>', 'seconds a Node is not Ready before its Service replicas move', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
   .action(
     async (opts: {
       kubeconfig: string;
@@ -498,6 +522,7 @@ program
       nodeMonitorGracePeriod?: number;
       podEvictionTimeout?: number;
       logLevel: string;
+      metricsListen?: string;
     }) => {
       const { controllers } = await import('./commands/controllers.js');
       const running = await controllers(opts);
@@ -525,8 +550,10 @@ program
   )
   .option('--lease-renew-interval <seconds>', 'seconds between renewals of the Node Lease (default: 10)', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
+  .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
   .action(
     async (opts: {
+      metricsListen?: string;
       kubeconfig: string;
       leaseRenewInterval?: number;
       nodeName?: string;

@@ -58,3 +58,5 @@ export {
   isNotFound,
   type ControllerRuntimeErrorCode,
 } from './errors.js';
+export { RuntimeMetrics, type QueueMetrics, type ReconcileMetrics } from './metrics/runtime-metrics.js';
+export { MetricsServer, type MetricsServerOptions } from './metrics/metrics-server.js';

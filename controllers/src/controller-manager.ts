@@ -2,7 +2,14 @@
 // controller, on the leader only, elected on a Lease in kube-system, as kube-controller-manager runs.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { InvalidOptionError, Manager, silentLogger, type Controller, type Logger } from '@berth/controller-runtime';
+import {
+  InvalidOptionError,
+  Manager,
+  silentLogger,
+  type Controller,
+  type Logger,
+  type MetricsServerOptions,
+} from '@berth/controller-runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { addGitOpsController, type GitOpsControllerOptions } from './gitops/gitops-controller.js';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
@@ -58,6 +65,8 @@ export interface ControllerManagerOptions {
   readonly network?: NetworkControllerOptions;
   readonly gitops?: GitOpsControllerOptions;
   readonly serviceAccount?: ServiceAccountControllerOptions;
+  /** Serve the controllers' /metrics (kube-controller-manager's secure port). @default off */
+  readonly metricsServer?: MetricsServerOptions;
 }
 
 export interface RunningControllers {
@@ -85,6 +94,7 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     userAgent: controllerManagerName,
     fieldManager: controllerManagerName,
     log: options.logger ?? silentLogger,
+    ...(options.metricsServer !== undefined ? { metricsServer: options.metricsServer } : {}),
     ...(le === false || identity === undefined
       ? {}
       : {

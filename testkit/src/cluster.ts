@@ -29,6 +29,8 @@ export interface TestCluster {
 export interface TestClusterOptions {
   /** Host directories Containers may mount. @default a fresh temp dir (TestCluster.hostPathDir) */
   readonly hostPathPrefixes?: readonly string[];
+  /** Serve the agent's /metrics on a free loopback port (NodeAgent.metricsUrl). @default off */
+  readonly agentMetrics?: boolean;
 }
 
 const berthKinds = ['containers', 'volumes', 'networks', 'images'] as const;
@@ -60,6 +62,7 @@ export async function startTestCluster(t: Teardown, options: TestClusterOptions 
       pollIntervalMs: 2_000,
       hostPathPrefixes,
       logLevel: 'silent',
+      ...(options.agentMetrics === true ? { metricsServer: { port: 0 } } : {}),
     });
   } catch (e) {
     await server.close();

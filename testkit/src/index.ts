@@ -18,3 +18,12 @@ export { request, type RawResponse } from './raw-request.js';
 export { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 export type { Teardown } from './teardown.js';
 export { startTestCluster, type TestCluster, type TestClusterOptions } from './cluster.js';
+export {
+  parseMetricsText,
+  sampleSum,
+  scrapeMetrics,
+  type ParsedMetrics,
+  type PrometheusFamily,
+  type PrometheusSample,
+  type Scrape,
+} from './metrics-scrape.js';

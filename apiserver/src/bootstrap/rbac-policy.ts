@@ -115,6 +115,25 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
     clusterRole('system:public-info-viewer', [
       urls(['get'], ['/healthz', '/livez', '/readyz', '/version', '/version/']),
     ]),
+    // Who may scrape /metrics (Kubernetes' role; the group system:monitoring is bound to it), and read the
+    // resource metrics API (`kubectl top`), aggregated into view, edit and admin as metrics-server's role is.
+    clusterRole('system:monitoring', [
+      urls(
+        ['get'],
+        ['/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*'],
+      ),
+    ]),
+    clusterRole(
+      'system:aggregated-metrics-reader',
+      [rule(read, ['metrics.k8s.io'], ['pods', 'nodes']), rule(read, ['metrics.berth.dev'], ['containers'])],
+      {
+        labels: {
+          [aggregateLabel('view')]: 'true',
+          [aggregateLabel('edit')]: 'true',
+          [aggregateLabel('admin')]: 'true',
+        },
+      },
+    ),
     clusterRole('system:basic-user', [
       rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
       rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
@@ -131,6 +150,9 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       rule(read, [''], ['serviceaccounts']),
       rule([...read, 'update', 'patch'], berth, plurals),
       rule(['get', 'update', 'patch'], berth, subresources),
+      // Its /metrics asks the API server who a caller is and what it may do (kubelet's delegated auth).
+      rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+      rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
     ]),
     // The controller manager: the namespace controller deletes every namespaced kind and the garbage collector
     // deletes and un-finalizes any object (Kubernetes' generic-garbage-collector role), so it may read, patch and
@@ -143,6 +165,8 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       rule(['*'], ['coordination.k8s.io'], ['leases']),
       rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
       rule(['create', 'update', 'patch'], [''], ['serviceaccounts', 'configmaps', 'secrets']),
+      rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+      rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
       urls(['get'], ['*']),
     ]),
     clusterRoleBinding('cluster-admin', 'cluster-admin', [{ kind: 'Group', name: 'system:masters' }]),
@@ -152,6 +176,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       { kind: 'Group', name: 'system:authenticated' },
       { kind: 'Group', name: 'system:unauthenticated' },
     ]),
+    clusterRoleBinding('system:monitoring', 'system:monitoring', [{ kind: 'Group', name: 'system:monitoring' }]),
     clusterRoleBinding('system:node', 'system:node', [{ kind: 'Group', name: componentIdentities.nodesGroup }]),
     clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [
       { kind: 'User', name: componentIdentities.controllerManager },

@@ -5,6 +5,29 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import type { Resource } from '../registry/resource.js';
 import { proxiedSubresources } from '../handlers/node-proxy.js';
 import { podSubresources } from '../pod-view/pod-kind.js';
+import { containerMetricsGroup, metricsGroup, type ServedGroup } from '../metrics/resource-metrics.js';
+
+/** Groups served by their own handlers rather than the object store (Kubernetes' aggregated APIs). */
+const servedGroups: readonly ServedGroup[] = [metricsGroup, containerMetricsGroup];
+
+function servedAggregated(g: ServedGroup) {
+  return {
+    metadata: { name: g.name },
+    versions: [
+      {
+        version: g.version,
+        resources: g.resources.map((r) => ({
+          resource: r.plural,
+          responseKind: { group: g.name, version: g.version, kind: r.kind },
+          scope: r.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: '',
+          verbs: r.verbs,
+        })),
+        freshness: 'Current',
+      },
+    ],
+  };
+}
 
 export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 export const aggregatedContentTypeBeta = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
@@ -102,7 +125,10 @@ function aggregatedGroup(registry: ResourceRegistry, group: string, versions: re
 export function aggregatedDiscovery(registry: ResourceRegistry, core: boolean, version: 'v2' | 'v2beta1') {
   const items = core
     ? [aggregatedGroup(registry, '', ['v1'])]
-    : registry.groups().map((g) => aggregatedGroup(registry, g.name, g.versions));
+    : [
+        ...registry.groups().map((g) => aggregatedGroup(registry, g.name, g.versions)),
+        ...servedGroups.map(servedAggregated),
+      ];
   return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items };
 }
 
@@ -120,15 +146,34 @@ function apiGroup(name: string, versions: readonly string[]) {
 export const apiGroupList = (registry: ResourceRegistry) => ({
   kind: 'APIGroupList',
   apiVersion: 'v1',
-  groups: registry.groups().map((g) => apiGroup(g.name, g.versions)),
+  groups: [
+    ...registry.groups().map((g) => apiGroup(g.name, g.versions)),
+    ...servedGroups.map((g) => apiGroup(g.name, [g.version])),
+  ],
 });
 
 export function apiGroupDocument(registry: ResourceRegistry, group: string) {
-  const g = registry.groups().find((x) => x.name === group);
+  const g =
+    registry.groups().find((x) => x.name === group) ??
+    servedGroups.map((x) => ({ name: x.name, versions: [x.version] })).find((x) => x.name === group);
   return g === undefined ? undefined : { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.name, g.versions) };
 }
 
 export function apiResourceList(registry: ResourceRegistry, group: string, version: string) {
+  const served = servedGroups.find((g) => g.name === group && g.version === version);
+  if (served !== undefined)
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: `${group}/${version}`,
+      resources: served.resources.map((r) => ({
+        name: r.plural,
+        singularName: '',
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: r.verbs,
+      })),
+    };
   const resources = registry.resourcesOf(group, version).sort((a, b) => a.plural.localeCompare(b.plural));
   if (resources.length === 0) return undefined;
   return {

@@ -52,6 +52,13 @@ export async function resolveAgent(
   const nodeName = isPlainObject(spec) && typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
   if (nodeName === '') throw badRequest(`container ${name} does not have a node assigned`);
   const node = await objects.get({ resource: nodes, namespace: undefined }, nodeName);
+  const socketPath = agentSocketOf(nodeName, node);
+  const path = `/containers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
+  return { socketPath, path };
+}
+
+/** The unix socket a Node's agent registered (status.daemonEndpoints), refused unless it is an agent socket. */
+export function agentSocketOf(nodeName: string, node: Record<string, unknown>): string {
   const status = node['status'];
   const endpoints = isPlainObject(status) ? status['daemonEndpoints'] : undefined;
   const agent = isPlainObject(endpoints) ? endpoints['agentEndpoint'] : undefined;
@@ -71,8 +78,7 @@ export async function resolveAgent(
       `the node agent of node ${nodeName} registered an endpoint that is not an agent socket (${address})`,
     );
   }
-  const path = `/containers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
-  return { socketPath, path };
+  return socketPath;
 }
 
 /** Relays a plain HTTP request (log) to the agent and streams its answer back. */

@@ -7,6 +7,7 @@
 // authorization steps before its handler, its errors answered through the same Status table. Admission is not a step here:
 // it runs inside the object store's write path, where the object being written is known.
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
@@ -18,6 +19,7 @@ import { authentication } from './authentication.js';
 import { authorization } from './authorization.js';
 import { impersonation } from './impersonation.js';
 import { answerStatus, errorStatus } from './error-status.js';
+import { requestLog } from '../logging/request-log.js';
 import { requestInfo } from './request-info.js';
 import { router, type Route } from './router.js';
 import type { RequestFilter, RequestState } from './state.js';
@@ -32,6 +34,8 @@ export interface ChainOptions {
   readonly audit?: Middleware<RequestState>;
   /** The in-flight limit (overload/max-in-flight.ts), after authorization, before the router. */
   readonly inFlight?: Middleware<RequestState>;
+  /** Steps that measure requests: `outer` before errorStatus, `routed` just before the router (metrics/). */
+  readonly measure?: { readonly outer: Middleware<RequestState>; readonly routed: Middleware<RequestState> };
 }
 
 /** The steps every request passes before its handler, plain or upgrade, in order. */
@@ -54,11 +58,14 @@ export function requestApp(options: ChainOptions): Koa<RequestState> {
   const app = new Koa<RequestState>();
   // Clients closing watches mid-stream are normal; errors are answered as Statuses by errorStatus, not logged by koa.
   app.silent = true;
+  if (options.measure !== undefined) app.use(options.measure.outer);
+  app.use(requestLog(options.log));
   app.use(errorStatus(options.log));
   app.use(abortSignal);
   if (options.audit !== undefined) app.use(options.audit);
   for (const filter of requestFilters(options)) app.use(asMiddleware(filter));
   if (options.inFlight !== undefined) app.use(options.inFlight);
+  if (options.measure !== undefined) app.use(options.measure.routed);
   app.use(router(options.routes));
   return app;
 }
@@ -76,7 +83,7 @@ export function upgradeListener(
   return (req, socket, head) => {
     // Node leaves an upgraded socket without an error listener: a client reset would otherwise crash the server.
     socket.on('error', () => socket.destroy());
-    const state: RequestState = {};
+    const state: RequestState = { requestId: randomUUID() };
     void (async () => {
       try {
         for (const filter of filters) await filter(req, state);

@@ -12,7 +12,13 @@ export function answerStatus(e: unknown, log: Logger, state: RequestState): Stat
   const { error, internal } = toApiError(e);
   if (internal)
     log.error(
-      { err: e, path: state.requestInfo?.path, verb: state.requestInfo?.verb, user: state.user?.name },
+      {
+        err: e,
+        requestId: state.requestId,
+        path: state.requestInfo?.path,
+        verb: state.requestInfo?.verb,
+        user: state.user?.name,
+      },
       'internal error',
     );
   return error.toStatus();

@@ -12,6 +12,8 @@ export interface RequestState {
   user?: UserInfo;
   /** Aborts when the client goes away before the answer is complete. */
   signal?: AbortSignal;
+  /** The request's id (its Audit-Id header), in every log line about it. */
+  requestId?: string;
 }
 
 /** One step before the handler, the same for plain requests and upgrades: it fills `state` or throws. */

@@ -101,6 +101,12 @@ export interface Store {
   compact(revision: number): Promise<void>;
 
   close(): Promise<void>;
+
+  /**
+   * Tells `listener` after each durable sync how long it took and how many writes it carried (metrics); returns
+   * the unsubscribe. Optional: a backend whose syncs happen elsewhere (etcd) leaves it out.
+   */
+  onSync?(listener: (seconds: number, writes: number) => void): () => void;
 }
 
 /** A watch or read asked for history the store has already dropped (Kubernetes: 410 Gone, reason Expired). */

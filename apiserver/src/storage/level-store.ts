@@ -105,6 +105,7 @@ export class LevelStore implements Store {
   private timer: NodeJS.Timeout | undefined;
   private syncs = 0;
   private syncedWrites = 0;
+  private readonly syncListeners = new Set<(seconds: number, writes: number) => void>();
 
   private constructor(db: Level<string, string>, revision: number, compacted: number, options: LevelStoreOptions) {
     this.db = db;
@@ -201,6 +202,11 @@ export class LevelStore implements Store {
   /** Counters for metrics: keys stored, sync batches committed and the writes they carried. */
   stats(): { readonly keys: number; readonly syncs: number; readonly writes: number } {
     return { keys: this.index.size, syncs: this.syncs, writes: this.syncedWrites };
+  }
+
+  onSync(listener: (seconds: number, writes: number) => void): () => void {
+    this.syncListeners.add(listener);
+    return () => this.syncListeners.delete(listener);
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
@@ -460,9 +466,11 @@ export class LevelStore implements Store {
         if (op.type === 'put') batch.put(op.key, op.value);
         else batch.del(op.key);
       }
+      const began = performance.now();
       await batch.write({ sync: true });
       this.syncs++;
       this.syncedWrites += events.length;
+      for (const l of this.syncListeners) l((performance.now() - began) / 1000, events.length);
     }
 
     // Acknowledge: memory first, then watchers, then callers, so a caller that reads or watches next sees it.

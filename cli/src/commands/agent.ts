@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { createLogger } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
+import { parseListen } from './up.js';
 
 export interface AgentOptions {
   readonly kubeconfig: string;
@@ -17,6 +18,8 @@ export interface AgentOptions {
   /** Seconds between Lease renewals (the controllers' grace period should be several of them). @default 10 */
   readonly leaseRenewInterval?: number;
   readonly logLevel?: string;
+  /** HOST:PORT of /metrics. @default not served */
+  readonly metricsListen?: string;
 }
 
 export async function agent(options: AgentOptions): Promise<NodeAgent> {
@@ -35,6 +38,7 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
     // The bridges are the host's, so their leases are too: every agent here allocates from one pool.
     ipamDir: '/run/berth/ipam',
     logger,
+    ...(options.metricsListen === undefined ? {} : { metricsServer: parseListen(options.metricsListen) }),
     ...(renew !== undefined ? { leaseRenewIntervalMs: renew * 1000 } : {}),
     ...(options.allowHostPath !== undefined && options.allowHostPath.length > 0
       ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }

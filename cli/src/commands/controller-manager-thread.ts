@@ -12,7 +12,7 @@ import type { ControllerManagerThreadData } from './up.js';
 
 const port = parentPort;
 if (port === null) throw new UpError('controller-manager-thread runs as a worker thread of berth up');
-const { kubeconfig, logLevel, gitopsDir } = workerData as ControllerManagerThreadData;
+const { kubeconfig, logLevel, gitopsDir, metricsServer } = workerData as ControllerManagerThreadData;
 
 // berth up's log format and level, in this thread's own logger (a logger cannot cross threads).
 const log = createLogger({ level: logLevel }).child({ component: 'controller-manager' });
@@ -39,6 +39,7 @@ async function run(retryMs: number): Promise<RunningControllers | undefined> {
       // once after a crash, instead of waiting out the Lease its previous run (same identity) left behind.
       leaderElection: { identity: `${hostname()}_berth-up` },
       logger,
+      ...(metricsServer === undefined ? {} : { metricsServer }),
     });
   } catch (e) {
     log.error({ error: (e as Error).message }, 'the controller manager could not start');
@@ -57,7 +58,9 @@ async function run(retryMs: number): Promise<RunningControllers | undefined> {
 
 let current = run(1_000);
 void current.then((running) => {
-  if (running !== undefined) port.postMessage('started');
+  if (running === undefined) return;
+  port.postMessage({ metricsUrl: running.manager.metricsUrl });
+  port.postMessage('started');
 });
 port.on('message', (message: unknown) => {
   if (message !== 'close') return;

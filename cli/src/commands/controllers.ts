@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { createLogger } from '@berth/apiserver';
 import { startControllers } from '@berth/controllers';
+import { parseListen } from './up.js';
 
 export interface ControllersOptions {
   readonly kubeconfig: string;
@@ -14,6 +15,8 @@ export interface ControllersOptions {
   /** Seconds a Node is not Ready before its Service replicas are deleted (to be made again elsewhere). @default 60 */
   readonly podEvictionTimeout?: number;
   readonly logLevel?: string;
+  /** HOST:PORT of /metrics. @default not served */
+  readonly metricsListen?: string;
 }
 
 export interface RunningControllerManager {
@@ -41,11 +44,15 @@ export async function controllers(options: ControllersOptions): Promise<RunningC
       error: (message, fields) => log.error(fields ?? {}, message),
     },
     leaderElection: options.leaderElect === false ? false : {},
+    ...(options.metricsListen === undefined ? {} : { metricsServer: parseListen(options.metricsListen) }),
     nodeLifecycle: {
       ...(grace !== undefined ? { nodeMonitorGracePeriodMs: grace } : {}),
       ...(eviction !== undefined ? { evictionTimeoutMs: eviction } : {}),
     },
   });
-  log.info({ identity: running.identity, controllers: [...running.controllers.keys()] }, 'controller manager started');
+  log.info(
+    { identity: running.identity, controllers: [...running.controllers.keys()], metrics: running.manager.metricsUrl },
+    'controller manager started',
+  );
   return { identity: running.identity, closed: running.manager.closed, close: () => running.close() };
 }

@@ -21,7 +21,7 @@ import {
   type Pki,
   type Store,
 } from '@berth/apiserver';
-import type { NodeAgent } from '@berth/node-agent';
+import type { NodeAgent, NodeAgentOptions } from '@berth/node-agent';
 import { UpError, UsageError } from '../errors.js';
 import { mergeKubeconfig, writeKubeconfig, type KubeconfigEntry } from '../kubeconfig.js';
 
@@ -52,6 +52,12 @@ export interface RunningBerth {
   readonly agent: NodeAgent | undefined;
   /** The one logger of this berth: the API server's, and the node agent's as a child. */
   readonly logger: Logger;
+  /** Where each process serves /metrics (the API server at its own URL; the others on free loopback ports). */
+  readonly metricsUrls: {
+    readonly apiserver: string;
+    readonly controllers: Promise<string | undefined>;
+    readonly agent: string | undefined;
+  };
   /** Stops the agent (containers keep running; the next `berth up` re-adopts them), the controllers, then the server. */
   close(): Promise<void>;
 }
@@ -158,11 +164,15 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   // The controller manager (leader election on a kube-system Lease, as kube-controller-manager) starts once the
   // server serves, on its own thread; the controllers catch up on what they find when their caches fill.
   // GitOps clones and artifacts live with berth's data, so a restart reuses them instead of fetching anew.
-  const stopControllers = startControllerManager(
+  // The controllers' and the agent's /metrics: free loopback ports, HTTPS with the API server's certificate (it
+  // names this host), callers checked with the API server as kube-controller-manager and kubelet check theirs.
+  const metricsServer = { host, port: 0, tls: { cert: pki.serverCert, key: pki.serverKey } };
+  const { stop: stopControllers, metricsUrl: controllersMetrics } = startControllerManager(
     {
       kubeconfig: identities.controllerManager,
       logLevel: options.logLevel ?? 'info',
       gitopsDir: join(dataDir, 'gitops'),
+      metricsServer,
     },
     logger,
   );
@@ -177,6 +187,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
         root: join(dataDir, 'node'),
         logger: logger.child({ component: 'node-agent' }),
         nodeName,
+        metricsServer,
         ...(options.allowHostPath !== undefined
           ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }
           : {}),
@@ -191,11 +202,16 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     }
   }
   logger.info({ url: server.url, dataDir }, 'berth is up');
+  const metricsUrls = { apiserver: `${server.url}/metrics`, controllers: controllersMetrics, agent: agent?.metricsUrl };
+  void controllersMetrics.then((controllers) =>
+    logger.info({ apiserver: metricsUrls.apiserver, controllers, agent: metricsUrls.agent }, 'serving /metrics'),
+  );
   return {
     server,
     kubeconfigPath,
     agent,
     logger,
+    metricsUrls,
     async close() {
       await agent?.close();
       await stopControllers();
@@ -232,9 +248,14 @@ export interface ControllerManagerThreadData {
   readonly kubeconfig: string;
   readonly logLevel: string;
   readonly gitopsDir: string;
+  /** Where the controllers serve /metrics. @default not served */
+  readonly metricsServer?: NodeAgentOptions['metricsServer'];
 }
 
-function startControllerManager(workerData: ControllerManagerThreadData, logger: Logger): () => Promise<void> {
+function startControllerManager(
+  workerData: ControllerManagerThreadData,
+  logger: Logger,
+): { stop: () => Promise<void>; metricsUrl: Promise<string | undefined> } {
   // The thread's module sits beside this one: .ts when berth runs from source (under tsx), .js once built.
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./controller-manager-thread${ext}`, import.meta.url);
@@ -255,7 +276,15 @@ function startControllerManager(workerData: ControllerManagerThreadData, logger:
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let started = false;
   worker.on('message', (m: unknown) => (started ||= m === 'started'));
-  return async () => {
+  // The thread says where its /metrics listens once it has started (undefined if it exits first).
+  const metricsUrl = new Promise<string | undefined>((resolve) => {
+    worker.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && 'metricsUrl' in m && typeof m.metricsUrl === 'string')
+        resolve(m.metricsUrl);
+    });
+    void exited.then(() => resolve(undefined));
+  });
+  const stop = async () => {
     // Still loading: nothing to hand back yet, so no need to wait for it to finish starting.
     if (started) {
       const closed = new Promise<void>((resolve) => worker.on('message', (m: unknown) => m === 'closed' && resolve()));
@@ -264,4 +293,5 @@ function startControllerManager(workerData: ControllerManagerThreadData, logger:
     }
     await worker.terminate();
   };
+  return { stop, metricsUrl: metricsUrl.then((url) => (url === undefined ? undefined : `${url}/metrics`)) };
 }

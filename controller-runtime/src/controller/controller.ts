@@ -17,6 +17,7 @@ import {
   type Reconciler,
   type Request,
 } from '../reconcile/reconcile.js';
+import type { ReconcileMetrics, RuntimeMetrics } from '../metrics/runtime-metrics.js';
 import type { RateLimiter } from '../workqueue/rate-limiter.js';
 import { WorkQueue } from '../workqueue/workqueue.js';
 
@@ -51,6 +52,7 @@ export class Controller {
   readonly #unwatch: Array<() => void> = [];
   readonly #observers = new Set<(req: Request, outcome: Outcome, err?: unknown) => void>();
   #running: Promise<void>[] | undefined;
+  #metrics: ReconcileMetrics | undefined;
 
   constructor(options: ControllerOptions) {
     if (typeof options.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.name)) {
@@ -85,6 +87,12 @@ export class Controller {
     return () => this.#observers.delete(fn);
   }
 
+  /** Reports its queue and reconciles to `metrics` (the manager calls this when the controller is added). */
+  instrument(metrics: RuntimeMetrics): void {
+    this.queue.instrument(metrics.queue(this.name, () => this.queue.length));
+    this.#metrics = metrics.reconcile(this.name);
+  }
+
   get started(): boolean {
     return this.#running !== undefined;
   }
@@ -113,8 +121,10 @@ export class Controller {
       if (key === undefined) return;
       const req = requestOf(key);
       const log = withFields(this.#log, { request: key });
-      let outcome: Outcome;
+      let outcome: Outcome = 'error';
       let error: unknown;
+      const began = performance.now();
+      this.#metrics?.activeWorkers(1);
       try {
         const result = await this.#reconciler.reconcile({ signal, log, controller: this.name }, req);
         this.queue.forget(key);
@@ -141,6 +151,11 @@ export class Controller {
         }
       } finally {
         this.queue.done(key);
+        this.#metrics?.activeWorkers(-1);
+        this.#metrics?.reconciled(
+          outcome === 'requeue-after' ? 'requeue_after' : outcome,
+          (performance.now() - began) / 1000,
+        );
       }
       for (const fn of this.#observers) this.#notify(log, () => fn(req, outcome, error));
     }

@@ -7,12 +7,16 @@ import type { Backoff } from '../cache/informer.js';
 import { ControllerRuntimeError } from '../errors.js';
 import { EventRecorder } from '../events/recorder.js';
 import { LeaderElector, type LeaderElectionOptions } from '../leader-election/lease-elector.js';
+import { MetricsServer, type MetricsServerOptions } from '../metrics/metrics-server.js';
+import { RuntimeMetrics } from '../metrics/runtime-metrics.js';
 import { silentLogger, type Logger } from '../reconcile/reconcile.js';
 
 /** Anything the manager starts after the caches sync and stops on close (a Controller is one). */
 export interface Runnable {
   start(): void | Promise<void>;
   stop(): Promise<void>;
+  /** Given the manager's metrics when added (a Controller reports its queue and reconciles). */
+  instrument?(metrics: RuntimeMetrics): void;
 }
 
 export interface ManagerOptions {
@@ -31,12 +35,18 @@ export interface ManagerOptions {
    * have missed changes while not leading starts over rather than guessing.
    */
   readonly leaderElection?: Omit<LeaderElectionOptions, 'client' | 'onStartedLeading' | 'onStoppedLeading' | 'onError'>;
+  /** Serve `metrics` at /metrics from start (leader or not), callers checked with the API server. @default off */
+  readonly metricsServer?: MetricsServerOptions;
 }
 
 export class Manager {
   readonly client: ApiClient;
   readonly cache: InformerCache;
   readonly log: Logger;
+  /** The registry of this manager's controllers (workqueue_*, controller_runtime_*); components add their own. */
+  readonly metrics = new RuntimeMetrics();
+  readonly #metricsOptions: MetricsServerOptions | undefined;
+  #metricsServer: MetricsServer | undefined;
   readonly #runnables: Runnable[] = [];
   readonly #started: Runnable[] = [];
   readonly #recorders: EventRecorder[] = [];
@@ -54,6 +64,7 @@ export class Manager {
 
   constructor(options: ManagerOptions) {
     this.log = options.log ?? silentLogger;
+    this.#metricsOptions = options.metricsServer;
     this.client = new ApiClient({
       kubeconfig: options.kubeconfig,
       userAgent: options.userAgent ?? 'berth-controller-manager',
@@ -84,6 +95,11 @@ export class Manager {
     if (this.#elector === undefined) this.#elected();
   }
 
+  /** Where /metrics is served (`https://127.0.0.1:PORT`), once started with `metricsServer`. */
+  get metricsUrl(): string | undefined {
+    return this.#metricsServer?.url;
+  }
+
   /** True while this process may run its controllers. */
   get isLeader(): boolean {
     return this.#elector === undefined ? this.#state === 'running' : this.#elector.isLeader;
@@ -103,6 +119,7 @@ export class Manager {
   async add(runnable: Runnable): Promise<void> {
     if (this.#state === 'closed') throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the manager is closed');
     this.#runnables.push(runnable);
+    runnable.instrument?.(this.metrics);
     if (this.#state === 'running') {
       this.cache.start();
       await this.cache.waitForSync(this.#signal);
@@ -130,6 +147,8 @@ export class Manager {
       throw new ControllerRuntimeError('BERTH_CONTROLLER_STARTED', 'the manager was already started');
     this.#state = 'starting';
     this.#signal = signal;
+    if (this.#metricsOptions !== undefined)
+      this.#metricsServer = await MetricsServer.start(this.metrics.registry, this.client, this.#metricsOptions);
     signal?.addEventListener('abort', () => this.#closeLogged(), { once: true });
     this.cache.start();
     this.#elector?.start();
@@ -174,6 +193,7 @@ export class Manager {
       await this.#elector?.close();
       await Promise.all(this.#recorders.map((r) => r.flush()));
       await this.cache.close();
+      await this.#metricsServer?.close();
       this.client.close();
     })().finally(() => this.#closedResolve());
     return this.#closing;

@@ -4,6 +4,7 @@
 // The semantics are client-go's workqueue: a key added while it waits is queued once; a key added while a
 // worker holds it is queued again only after that worker calls done, so one key is never reconciled twice at
 // once and a change seen mid-reconcile is never lost.
+import type { QueueMetrics } from '../metrics/runtime-metrics.js';
 import { ExponentialBackoff, type ExponentialBackoffOptions, type RateLimiter } from './rate-limiter.js';
 
 export interface WorkQueueOptions extends ExponentialBackoffOptions {
@@ -36,6 +37,10 @@ export class WorkQueue {
   readonly #timers: Timers;
   #shuttingDown = false;
   #dropQueued = false;
+  #metrics: QueueMetrics | undefined;
+  /** When each key became dirty and when its worker took it (only while metrics are on). */
+  readonly #addedAt = new Map<string, number>();
+  readonly #takenAt = new Map<string, number>();
 
   constructor(options: WorkQueueOptions = {}) {
     this.rateLimiter = options.rateLimiter ?? new ExponentialBackoff(options);
@@ -51,8 +56,17 @@ export class WorkQueue {
     return this.#shuttingDown;
   }
 
+  /** Reports adds, waits, work and retries to `metrics` from now on (client-go's workqueue metrics). */
+  instrument(metrics: QueueMetrics): void {
+    this.#metrics = metrics;
+  }
+
   add(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
+    if (this.#metrics !== undefined) {
+      this.#metrics.added();
+      if (!this.#addedAt.has(key)) this.#addedAt.set(key, performance.now());
+    }
     this.#dirty.add(key);
     if (this.#processing.has(key)) return;
     const waiter = this.#waiters.shift();
@@ -83,6 +97,7 @@ export class WorkQueue {
   /** Re-adds after the rate limiter's back-off for this key; returns the delay. */
   addRateLimited(key: string): number {
     const delay = this.rateLimiter.when(key);
+    this.#metrics?.retried();
     this.addAfter(key, delay);
     return delay;
   }
@@ -102,6 +117,7 @@ export class WorkQueue {
     if (key !== undefined) {
       this.#dirty.delete(key);
       this.#processing.add(key);
+      this.#taken(key);
       return Promise.resolve(key);
     }
     if (this.#shuttingDown) return Promise.resolve(undefined);
@@ -109,6 +125,11 @@ export class WorkQueue {
   }
 
   done(key: string): void {
+    const taken = this.#takenAt.get(key);
+    if (taken !== undefined) {
+      this.#takenAt.delete(key);
+      this.#metrics?.worked((performance.now() - taken) / 1000);
+    }
     this.#processing.delete(key);
     if (this.#dirty.has(key)) {
       if (this.#dropQueued) this.#dirty.delete(key);
@@ -133,6 +154,7 @@ export class WorkQueue {
     this.#delayed.clear();
     if (this.#dropQueued) {
       for (const key of this.#queue) this.#dirty.delete(key);
+      this.#addedAt.clear();
       this.#queue.length = 0;
     }
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
@@ -143,6 +165,18 @@ export class WorkQueue {
   #hand(key: string, waiter: (key: string | undefined) => void): void {
     this.#dirty.delete(key);
     this.#processing.add(key);
+    this.#taken(key);
     waiter(key);
+  }
+
+  #taken(key: string): void {
+    if (this.#metrics === undefined) return;
+    const now = performance.now();
+    const added = this.#addedAt.get(key);
+    if (added !== undefined) {
+      this.#addedAt.delete(key);
+      this.#metrics.handed((now - added) / 1000);
+    }
+    this.#takenAt.set(key, now);
   }
 }

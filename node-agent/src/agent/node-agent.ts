@@ -14,6 +14,7 @@ import {
   Manager,
   requestOf,
   type Logger as RuntimeLogger,
+  type MetricsServerOptions,
 } from '@berth/controller-runtime';
 import type { Container, Image, Network, Service, Volume } from '@berth/api';
 import { parseIpv4 } from '@berth/api';
@@ -56,6 +57,9 @@ import { containerMounts, refreshProjected, type VolumeSources } from '../contai
 import { LocalVolumes } from '../volumes/local.js';
 import { VolumeReconciler } from '../volumes/volume-reconciler.js';
 import { volumeNode, volumeRefs } from '../volumes/volume-refs.js';
+import { cgroupsPathFor } from '../runtime/oci-spec.js';
+import { agentMetrics } from '../stats/agent-metrics.js';
+import { StatsSummaries, type Summary } from '../stats/stats-summary.js';
 
 export interface NodeAgentOptions {
   /** A KubeConfig, or the path of a kubeconfig file. */
@@ -136,6 +140,8 @@ export interface NodeAgentOptions {
   readonly logger?: Logger;
   /** Level of the default logger; ignored when `logger` is given. @default 'info' */
   readonly logLevel?: pino.LevelWithSilent;
+  /** Serve /metrics (kubelet's and cAdvisor's families), callers checked with the API server. @default off */
+  readonly metricsServer?: MetricsServerOptions;
 }
 
 export interface NodeAgent {
@@ -146,6 +152,10 @@ export interface NodeAgent {
   readonly runtime: ConmonRuntime;
   /** The runtime id of a Container running on this node, or undefined. */
   lookup(namespace: string, name: string): string | undefined;
+  /** Where /metrics is served, when `metricsServer` was given. */
+  readonly metricsUrl: string | undefined;
+  /** What the node and its containers use now (kubelet's /stats/summary, also served on the agent socket). */
+  statsSummary(): Promise<Summary>;
   /** Stops watching and reconciling; containers keep running. */
   close(): Promise<void>;
 }
@@ -198,7 +208,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const kubeconfig = loadKubeConfig(options.kubeconfig);
   const agent = userAgent(await agentVersion(), process.platform, nodeArchitecture());
   const api = new ClusterApi(kubeconfig, { userAgent: agent });
-  const manager = new Manager({ kubeconfig, userAgent: agent, fieldManager, log: runtimeLogger(logger) });
+  const manager = new Manager({
+    kubeconfig,
+    userAgent: agent,
+    fieldManager,
+    log: runtimeLogger(logger),
+    ...(options.metricsServer !== undefined ? { metricsServer: options.metricsServer } : {}),
+  });
 
   const host = await prepareHost();
   for (const action of host.actions) logger.info({ action }, 'host prepared');
@@ -232,6 +248,21 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       ...(options.runtimeRoot !== undefined ? { runtimeRoot: options.runtimeRoot } : {}),
     }),
   });
+  // Usage of what runs here: the Containers bound to this node that have a process (read from the cache).
+  const stats = new StatsSummaries(host.cgroups, nodeName, () =>
+    containers
+      .list()
+      .filter((c) => c.spec.nodeName === nodeName && c.status?.phase === 'Running' && c.metadata.uid !== undefined)
+      .map((c) => ({
+        namespace: c.metadata.namespace ?? '',
+        name: c.metadata.name ?? '',
+        uid: c.metadata.uid ?? '',
+        cgroupsPath: cgroupsPathFor(c.metadata.uid ?? ''),
+        pid: c.status?.pid,
+        startedAt: c.status?.startedAt,
+      })),
+  );
+  const metrics = agentMetrics(manager.metrics.registry, stats);
   const volumes = new LocalVolumes(root);
 
   const kubeletBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
@@ -324,8 +355,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   };
   const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
   const events = {
-    event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) =>
-      recorder.event(c as unknown as KubernetesObject, type, reason, message),
+    event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => {
+      if (reason === 'Started' && c.metadata.creationTimestamp !== undefined)
+        metrics.containerStarted((Date.now() - Date.parse(c.metadata.creationTimestamp)) / 1000);
+      recorder.event(c as unknown as KubernetesObject, type, reason, message);
+    },
     forget: (uid: string) => recorder.forget(uid),
   };
   // Probe results re-queue their Container with the controller made below (no probe runs before a reconcile).
@@ -350,7 +384,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
       dns,
     },
-    images: new ImagePolicy(imageStore),
+    images: new ImagePolicy(metrics.measuredImages(imageStore)),
     events,
     exits,
     restartBackoff: options.restartBackoff ?? kubeletBackoff,
@@ -575,6 +609,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         logFilesOf: (id) => runtime.logFiles(id),
         addressOf: async (id) => (await networks.get(id))?.addresses[0]?.ip,
         onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),
+        statsSummary: () => stats.summary(),
       });
       await streaming.start();
     }
@@ -679,6 +714,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     host,
     runtime,
     lookup: (namespace, name) => reconciler.lookup(namespace, name),
+    get metricsUrl() {
+      return manager.metricsUrl;
+    },
+    statsSummary: () => stats.summary(),
     close() {
       closed ??= (async () => {
         for (const t of timers) clearInterval(t);

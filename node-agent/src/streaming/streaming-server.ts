@@ -41,6 +41,8 @@ export interface StreamingServerOptions {
   readonly addressOf?: (id: string) => Promise<string | undefined>;
   /** Told about failures no client can be told about (a broken socket mid-answer). @default ignore */
   readonly onError?: (err: unknown) => void;
+  /** Answers GET /stats/summary (kubelet's shape), read by the API server's resource metrics. @default not served */
+  readonly statsSummary?: () => Promise<unknown>;
 }
 
 type Subresource = 'log' | 'exec' | 'attach' | 'portforward';
@@ -197,6 +199,12 @@ export class StreamingServer {
     const closing = this.#closing.signal;
     closing.addEventListener('abort', onClose, { once: true });
     try {
+      if (req.url === '/stats/summary' && this.#options.statsSummary !== undefined && req.method === 'GET') {
+        const body = JSON.stringify(await this.#options.statsSummary());
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       const target = parseTarget(req.url);
       if (target === undefined) throw new StreamingError('NotFound', `no such endpoint: ${req.url ?? ''}`);
       if (target.subresource !== 'log')

@@ -1,0 +1,108 @@
+// What runs, as users and scrapers see it: `kubectl top node` and `kubectl top pod` through the API server's
+// metrics.k8s.io (read from the agent's /stats/summary), `berth stats` in docker's columns and `berth top`, and
+// the agent's own /metrics with each container's CPU, memory, processes and network from its cgroup, the image
+// pull and the start latency. Real crun, conmon; root.
+import t from 'tap';
+import { eventually, sampleSum, scrapeMetrics, startTestCluster } from '@berth/testkit';
+import { berth } from './berth-process.js';
+
+const cluster = await startTestCluster(t, { agentMetrics: true });
+const { server, agent } = cluster;
+const nodeName = agent.nodeName;
+// A busy loop under a CPU limit (a fifth of a core), so top has something to show and the machine is spared.
+const started = await berth(server, [
+  'run',
+  '-d',
+  '--name',
+  'hot',
+  '--cpus',
+  '0.2',
+  '--memory',
+  '32m',
+  cluster.image,
+  'sh',
+  '-c',
+  'while true; do :; done',
+]);
+t.equal(started.code, 0, started.stderr);
+
+const kubectl = (args: string[]) => server.kubectl(args);
+
+t.test('kubectl top node shows the node’s CPU and memory', async (t) => {
+  const top = await kubectl(['top', 'node']);
+  t.equal(top.code, 0, top.stderr);
+  t.match(top.stdout, /^NAME\s+CPU\(cores\)\s+CPU(%|\(%\))\s+MEMORY\(bytes\)\s+MEMORY(%|\(%\))/);
+  t.match(top.stdout, new RegExp(`^${nodeName}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi\\s+\\d+%`, 'm'));
+});
+
+t.test('kubectl top pod shows the Container, busy under its limit', async (t) => {
+  let last = '';
+  const busy = await eventually(async () => {
+    const top = await kubectl(['top', 'pod', 'hot', '--no-headers']);
+    last = `${top.stdout}${top.stderr}`;
+    const m = /^hot\s+(\d+)m\s+(\d+)Mi/m.exec(top.stdout);
+    // Its limit is 200m; a reading under load may show less, but not nothing, and never much more.
+    return m !== null && Number(m[1]) >= 20 && Number(m[1]) <= 300;
+  }, 30_000);
+  t.ok(busy, last);
+  const raw = await kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/hot']);
+  t.equal(raw.code, 0, raw.stderr);
+  t.match(JSON.parse(raw.stdout), { kind: 'PodMetrics', containers: [{ name: 'hot', usage: { cpu: /n$/ } }] });
+});
+
+t.test('the agent’s /metrics has per-container usage from cgroups, the pull and the start', async (t) => {
+  const url = `${agent.metricsUrl}/metrics`;
+  const s = await scrapeMetrics(url, { token: server.token });
+  t.equal(s.status, 200, s.text.slice(0, 300));
+  const hot = { namespace: 'default', pod: 'hot', container: 'hot' };
+  t.ok(sampleSum(s, 'container_cpu_usage_seconds_total', hot) > 0, 'cpu');
+  t.ok(sampleSum(s, 'container_memory_working_set_bytes', hot) > 0, 'memory');
+  t.ok(sampleSum(s, 'container_processes', hot) >= 1, 'processes');
+  t.equal(s.families.get('container_network_receive_bytes_total')?.type, 'COUNTER', 'network rx');
+  t.ok(s.families.get('container_network_transmit_bytes_total')?.metrics.some((m) => m.labels?.['pod'] === 'hot'));
+  t.ok(sampleSum(s, 'node_memory_working_set_bytes') > 0, 'node memory');
+  t.ok(sampleSum(s, 'kubelet_image_pull_duration_seconds') >= 1, 'pull timed');
+  t.ok(sampleSum(s, 'kubelet_image_pull_bytes_total') > 0, 'pulled bytes');
+  t.ok(sampleSum(s, 'kubelet_pod_start_duration_seconds') >= 1, 'start latency');
+  t.ok(sampleSum(s, 'controller_runtime_reconcile_total', { controller: 'container' }) >= 1, 'agent reconciles');
+  const cpu = sampleSum(s, 'container_cpu_usage_seconds_total', hot);
+  t.ok(
+    await eventually(
+      async () =>
+        sampleSum(await scrapeMetrics(url, { token: server.token }), 'container_cpu_usage_seconds_total', hot) > cpu,
+    ),
+    'cpu grows as it runs',
+  );
+  t.equal((await scrapeMetrics(url, { token: '' })).status, 401, 'no token, no metrics');
+});
+
+t.test('berth stats prints docker stats’ columns once with --no-stream', async (t) => {
+  const r = await berth(server, ['stats', '--no-stream']);
+  t.equal(r.code, 0, r.stderr);
+  const [header, ...rows] = r.stdout.trimEnd().split('\n');
+  t.match(
+    header,
+    /^CONTAINER ID {3}NAME {3,}CPU % {3,}MEM USAGE \/ LIMIT {3,}MEM % {3,}NET I\/O {3,}BLOCK I\/O {3,}PIDS$/,
+  );
+  t.match(
+    rows.join('\n'),
+    /^[0-9a-f]{12} {3}hot {3,}\d+\.\d\d% {3,}[\d.]+[KM]iB \/ 32MiB {3,}\d+\.\d\d% {3,}[\d.]+k?B \/ [\d.]+k?B {3,}-- {3,}1$/m,
+  );
+  const json = await berth(server, ['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'hot']);
+  t.equal(json.stdout, 'hot 1\n', json.stderr);
+  const missing = await berth(server, ['stats', '--no-stream', 'nothere']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, 'No such container: nothere');
+});
+
+t.test('berth top shows the node and the Containers', async (t) => {
+  const r = await berth(server, ['top']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(
+    r.stdout,
+    new RegExp(
+      `^NODE\\s+CPU\\(cores\\)\\s+CPU\\(%\\)\\s+MEMORY\\(bytes\\)\\s+MEMORY\\(%\\)\\n${nodeName}\\s+\\d+m\\s+\\d+%`,
+    ),
+  );
+  t.match(r.stdout, /^CONTAINER\s+CPU\(cores\)\s+MEMORY\(bytes\)\s+PIDS\nhot\s+\d+m\s+\d+Mi\s+1$/m);
+});
