@@ -138,6 +138,10 @@ t.test('berth up --help promises only what berth up runs', async (t) => {
     t.match(help.output, flag);
 });
 
+// Some 90 commands, each a kubectl or berth process (half a second to start on this 2-core machine), and
+// containers started and stopped: longer than the suite's 300 s default on a loaded machine.
+t.setTimeout(600_000);
+
 t.test("the README's walk-through runs as written against berth up", async (t) => {
   const blocks = walkThrough(readme);
   t.ok(
