@@ -52,6 +52,11 @@ export class EncryptingStore implements Store {
     return r.ok || r.current === undefined ? r : { ...r, current: this.#open(r.current) };
   }
 
+  /** Other writers (etcd) write the wrapped store, so they write this one. */
+  get shared(): boolean {
+    return this.inner.shared === true;
+  }
+
   revision(): number {
     return this.inner.revision();
   }

@@ -43,6 +43,8 @@ export function instrumentedStore(store: Store, metrics: ApiServerMetrics): { st
     metrics.syncedWrites.observe(writes);
   });
   const wrapped: Store = {
+    // Other servers writing the same etcd is a fact of the wrapped store: watches of future revisions wait on it.
+    ...(store.shared === true ? { shared: true } : {}),
     revision: () => store.revision(),
     compactedRevision: () => store.compactedRevision(),
     get: (key) => timed('get', key, () => store.get(key)),
