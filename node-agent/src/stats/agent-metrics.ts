@@ -58,6 +58,8 @@ export function agentMetrics(registry: Registry, stats: StatsSummaries): AgentMe
         }
       },
       close: () => images.close(),
+      // Images made on this node (built, committed, tagged) are found without a pull: nothing to measure.
+      ...(images.local === undefined ? {} : { local: images.local.bind(images) }),
     }),
     containerStarted: (seconds) => starts.observe(seconds),
   };
