@@ -444,6 +444,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
   // The routing mesh sees every node's replicas (they share this host's bridges), not only this node's Containers.
   let servicePorts: { controller: Controller; reconciler: ServicePortReconciler; unwatch: () => void } | undefined;
+  let spRules: IptablesServicePorts | undefined;
   if (options.servicePorts !== false) {
     const allContainers =
       options.adoptUnbound === true
@@ -455,10 +456,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
             namespaced: true,
             kind: 'Container',
           });
+    spRules = new IptablesServicePorts(createHash('sha256').update(root).digest('hex').slice(0, 8));
     const spReconciler = new ServicePortReconciler({
       services: { list: () => serviceInformer.list() as unknown as Service[] },
       containers: { list: () => allContainers.list() as unknown as Container[] },
-      rules: new IptablesServicePorts(createHash('sha256').update(root).digest('hex').slice(0, 8)),
+      rules: spRules,
       applied: (ports) =>
         logger.info(
           { ports: ports.map((p) => `${p.hostIP}:${p.port}/${p.protocol} → ${p.backends.length}`) },
@@ -730,6 +732,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
           await servicePorts?.reconciler
             .removeAll()
             .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'removing Service ports failed'));
+        // The rules stay (the containers keep serving); the sockets holding their ports go with this agent.
+        spRules?.releasePorts();
         exits.close();
         prober.close();
         await dns.close();

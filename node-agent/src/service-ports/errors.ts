@@ -5,6 +5,8 @@ export type ServicePortErrorCode =
   /** iptables-save or iptables-restore failed (its output is in the message). */
   | 'IptablesFailed'
   /** conntrack could not clear the UDP flows to a backend that went. */
-  | 'ConntrackFailed';
+  | 'ConntrackFailed'
+  /** Another process had bound a published port before the agent could hold it (the rules apply anyway). */
+  | 'PortInUse';
 
 export class ServicePortError extends BerthError<ServicePortErrorCode> {}

@@ -1,10 +1,12 @@
 // Applies the rendered Service port rules to the host's nat table: one iptables-save to see what this agent has
 // there, one iptables-restore --noflush to replace it atomically (other tables' and other agents' rules untouched);
-// then the UDP conntrack entries of backends that went are cleared (conntrack.ts).
+// then the UDP conntrack entries of backends that went are cleared (conntrack.ts). Each published port is held
+// with a socket meanwhile (port-holder.ts), so nothing else on the host binds it.
 import { runCommand } from '../host/run-command.js';
 import { clearUdpFlow, staleUdpFlows, type StaleFlow } from './conntrack.js';
 import { ServicePortError } from './errors.js';
 import { chainNames, presentRules, renderRules } from './iptables-rules.js';
+import { PortHolder } from './port-holder.js';
 import { RouteLocalnet } from './route-localnet.js';
 import type { PublishedPort } from './service-endpoints.js';
 
@@ -13,6 +15,7 @@ const isLoopbackOrAny = (ip: string): boolean => ip === '0.0.0.0' || ip.startsWi
 export class IptablesServicePorts {
   readonly #tag: string;
   readonly #localnet = new RouteLocalnet();
+  readonly #holder = new PortHolder();
   /** The chains of the last rendering applied: what need not be written again. */
   #applied: ReadonlyMap<string, string> = new Map();
   /** The ports of the last apply, to see which UDP backends a new one drops. */
@@ -23,6 +26,11 @@ export class IptablesServicePorts {
   /** `tag`: 8 hex digits naming this agent's chains. */
   constructor(tag: string) {
     this.#tag = tag;
+  }
+
+  /** Lets go of the sockets holding the published ports (the agent is closing; its rules may stay). */
+  releasePorts(): void {
+    this.#holder.close();
   }
 
   /** This agent's chains and jumps as the nat table holds them now. */
@@ -50,6 +58,7 @@ export class IptablesServicePorts {
    * every chain (a resync repairing what someone else changed); otherwise unchanged chains are left alone.
    */
   async apply(ports: readonly PublishedPort[], options: { readonly full?: boolean } = {}): Promise<void> {
+    const taken = await this.#holder.hold(ports);
     const loopback = ports.filter((p) => isLoopbackOrAny(p.hostIP)).flatMap((p) => p.backends.map((b) => b.ip));
     await this.#localnet.ensure(new Set(loopback));
     // Between full syncs the table holds what the last apply wrote (a big nat table makes iptables-save cost as
@@ -81,5 +90,8 @@ export class IptablesServicePorts {
       });
     this.#stale = failed;
     if (error !== undefined) throw error;
+    // Thrown after the rules are in, so the Service is published anyway and the next sync tries to hold it again.
+    if (taken.length > 0)
+      throw new ServicePortError('PortInUse', `published ports already bound by another process: ${taken.join(', ')}`);
   }
 }

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { promisify } from 'node:util';
+import { createServer } from 'node:net';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { eventually, freePort } from '@berth/testkit';
@@ -133,6 +134,18 @@ t.test('GETs on 127.0.0.1:PORT reach every Ready replica', async (t) => {
   t.same([...seen.keys()].sort(), names, `60 GETs spread over all three: ${JSON.stringify([...seen])}`);
 });
 
+/** Whether this process can bind 127.0.0.1:`p` now (the code of the error when not). */
+const bindable = (p: number): Promise<true | string> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.listen(p, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+t.test('the agent holds a published port: no other process can bind it', async (t) => {
+  t.equal(await bindable(port), 'EADDRINUSE', 'a server started on the port fails instead of losing its traffic');
+});
+
 t.test('a port on 0.0.0.0 answers on the other addresses of the node too (the bridge gateway here)', async (t) => {
   const gateway = `${cluster.network.subnet.split('.').slice(0, 3).join('.')}.1`;
   t.ok(await eventually(async () => (await get(`http://${gateway}:${anyPort}/`)) !== undefined, 10_000));
@@ -229,6 +242,7 @@ t.test('deleting the Service removes every rule of it', async (t) => {
   await deleteService();
   t.ok(await eventually(async () => (await ourRules()).length === 0, 2_000), 'no chain or jump of this agent left');
   t.equal(await get(`http://127.0.0.1:${port}/`), undefined, 'the port is closed');
+  t.ok(await eventually(async () => (await bindable(port)) === true, 2_000), 'and free for others again');
 });
 
 t.test('removeServicePortsOnClose takes the rules away with the agent', async (t) => {
