@@ -17,7 +17,8 @@ import {
   type Store,
 } from '@berth/apiserver';
 import type { TestEtcd } from './etcd.js';
-import { startControllers, type ControllerManagerOptions, type RunningControllers } from '@berth/controllers';
+// Loaded when a test asks for controllers: a file that runs none does not pay for loading them (seconds of CPU).
+import type { ControllerManagerOptions, RunningControllers } from '@berth/controllers';
 
 /** kubectl 1.32 itself (the dispatcher at /usr/bin/kubectl would pick it too, one process later). */
 export const kubectlBinary = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -143,7 +144,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
     controllers =
       withControllers === false
         ? undefined
-        : await startControllers({
+        : await (await import('@berth/controllers')).startControllers({
             ...controllerOptions,
             kubeconfig,
             leaderElection: false,

@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { startNodeAgent, type NodeAgent } from '@berth/node-agent';
+// Loaded when an agent starts: files that import testkit for a server alone do not pay for the agent's modules.
+import type { NodeAgent } from '@berth/node-agent';
 import { startTestServer, type TestServer } from './api-server.js';
 import { pushBusybox } from './busybox-image.js';
 import { eventually } from './eventually.js';
@@ -48,7 +49,7 @@ export async function startTestCluster(t: Teardown, options: TestClusterOptions 
   const bridge = `bc${hex}`;
   let agent: NodeAgent;
   try {
-    agent = await startNodeAgent({
+    agent = await (await import('@berth/node-agent')).startNodeAgent({
       kubeconfig: server.kubeconfig,
       nodeName: `node-${hex}`,
       root,

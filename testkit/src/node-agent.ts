@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '@berth/node-agent';
+// Loaded when an agent starts: files that import testkit for a server alone do not pay for the agent's modules.
+import type { NodeAgent, NodeAgentOptions } from '@berth/node-agent';
 import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
 import type { TestServer } from './api-server.js';
 import type { Teardown } from './teardown.js';
@@ -52,7 +53,7 @@ export async function startTestAgent(
     logLevel: 'silent',
     ...extra,
   };
-  const agent = await startNodeAgent(options);
+  const agent = await (await import('@berth/node-agent')).startNodeAgent(options);
   t.teardown(async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(server.kubeconfig);
