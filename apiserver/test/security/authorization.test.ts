@@ -69,6 +69,34 @@ t.test('a node reads what its Containers use, and nothing else', async (t) => {
   );
 });
 
+t.test("a node reads the uploaded context of an Image build bound to it, not another node's", async (t) => {
+  const build = (name: string, node: string, context: string) => ({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Image',
+    metadata: { name, namespace: 'default' },
+    spec: { image: `127.0.0.1:5000/demo/${name}:1`, build: { nodeName: node, contextConfigMap: { name: context } } },
+  });
+  const contexts = ['n1-context', 'n2-context'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'default' },
+    data: { k: 'v' },
+  }));
+  const made = await server.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [...contexts, build('b1', 'n1', 'n1-context'), build('b2', 'n2', 'n2-context')],
+    }),
+  });
+  t.equal(made.code, 0, made.stderr);
+  t.ok(
+    await eventually(async () => (await asNode(['get', 'configmap', 'n1-context', '-o', 'name'])).code === 0, 10_000),
+    'the build bound to n1 opens its context to n1',
+  );
+  t.match((await asNode(['get', 'configmap', 'n2-context'])).stderr, /no relationship found between node 'n1'/);
+});
+
 t.test("a node writes its own Node, Lease and Containers' status, not another's", async (t) => {
   const own = await asNode(
     ['apply', '-f', '-'],

@@ -1,6 +1,6 @@
 // Which node may read what (Kubernetes' node authorizer graph, kept small): every Container bound to a node, and
-// the Secrets and ConfigMaps it names (volumes, env, envFrom, imagePullSecrets), followed from the watch cache so
-// deciding a request reads no storage.
+// the Secrets and ConfigMaps it names (volumes, env, envFrom, imagePullSecrets), and every Image build bound to a
+// node with its uploaded context ConfigMap; followed from the watch cache so deciding a request reads no storage.
 
 import type { Logger } from '../../logging/logger.js';
 import type { KubeObject } from '../../objects/object.js';
@@ -8,7 +8,8 @@ import { follow, type Follower } from '../../storage/follow.js';
 import type { Store, StoredValue } from '../../storage/interface.js';
 import type { WatchSource } from '../../watch/watch-stream.js';
 
-const prefix = '/registry/berth.dev/containers/';
+const containersPrefix = '/registry/berth.dev/containers/';
+const imagesPrefix = '/registry/berth.dev/images/';
 
 export type ReferencedKind = 'secrets' | 'configmaps';
 
@@ -47,44 +48,65 @@ export function referencesOf(spec: unknown, namespace: string): string[] {
   return [...refs];
 }
 
+/** The node a Container is bound to, and what it names. */
+function containerEntry(obj: KubeObject): Entry | undefined {
+  const node = str(field(obj['spec'], 'nodeName'));
+  return node === undefined ? undefined : { node, refs: referencesOf(obj['spec'], obj.metadata.namespace ?? '') };
+}
+
+/** The node an Image build runs on (chosen in spec, or by the image build controller), and its context ConfigMap. */
+function imageEntry(obj: KubeObject): Entry | undefined {
+  const build = field(obj['spec'], 'build');
+  const node = str(field(build, 'nodeName')) ?? str(field(obj['status'], 'nodeName'));
+  const context = str(field(field(build, 'contextConfigMap'), 'name'));
+  if (node === undefined || context === undefined) return undefined;
+  return { node, refs: [`configmaps/${obj.metadata.namespace ?? ''}/${context}`] };
+}
+
 export class NodeGraph {
-  readonly #containers = new Map<string, Entry>();
-  /** node → reference → how many of its Containers name it. */
+  /** storage key → the entry it contributes. */
+  readonly #entries = new Map<string, Entry>();
+  /** node → reference → how many of its objects name it. */
   readonly #byNode = new Map<string, Map<string, number>>();
-  #follower: Follower | undefined;
+  readonly #followers: Follower[] = [];
 
   async start(store: Store, source: WatchSource, log: Logger): Promise<void> {
-    this.#follower = follow(
-      store,
-      source,
-      prefix,
-      {
-        list: async (items: StoredValue[]) => {
-          this.#containers.clear();
-          this.#byNode.clear();
-          for (const item of items) this.#put(item.key, item.value);
+    for (const [prefix, entryOf] of [
+      [containersPrefix, containerEntry],
+      [imagesPrefix, imageEntry],
+    ] as const) {
+      const follower = follow(
+        store,
+        source,
+        prefix,
+        {
+          list: async (items: StoredValue[]) => {
+            for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#remove(key);
+            for (const item of items) this.#put(item.key, item.value, entryOf);
+          },
+          event: async (e) => {
+            if (e.type === 'DELETE') this.#remove(e.key);
+            else if (e.value !== undefined) this.#put(e.key, e.value, entryOf);
+          },
         },
-        event: async (e) => {
-          if (e.type === 'DELETE') this.#remove(e.key);
-          else if (e.value !== undefined) this.#put(e.key, e.value);
-        },
-      },
-      'node graph',
-      log,
-    );
-    await this.#follower.ready;
+        'node graph',
+        log,
+      );
+      this.#followers.push(follower);
+      await follower.ready;
+    }
   }
 
   async close(): Promise<void> {
-    await this.#follower?.close();
+    for (const f of this.#followers) await f.close();
   }
 
-  /** Whether a Container bound to `node` names `kind` `namespace/name`. */
+  /** Whether a Container or Image build bound to `node` names `kind` `namespace/name`. */
   references(node: string, kind: ReferencedKind, namespace: string, name: string): boolean {
     return (this.#byNode.get(node)?.get(`${kind}/${namespace}/${name}`) ?? 0) > 0;
   }
 
-  #put(key: string, value: string): void {
+  #put(key: string, value: string, entryOf: (obj: KubeObject) => Entry | undefined): void {
     this.#remove(key);
     let obj: KubeObject;
     try {
@@ -92,19 +114,18 @@ export class NodeGraph {
     } catch {
       return;
     }
-    const node = str(field(obj['spec'], 'nodeName'));
-    if (node === undefined) return;
-    const entry: Entry = { node, refs: referencesOf(obj['spec'], obj.metadata.namespace ?? '') };
-    this.#containers.set(key, entry);
-    let counts = this.#byNode.get(node);
-    if (counts === undefined) this.#byNode.set(node, (counts = new Map()));
+    const entry = entryOf(obj);
+    if (entry === undefined) return;
+    this.#entries.set(key, entry);
+    let counts = this.#byNode.get(entry.node);
+    if (counts === undefined) this.#byNode.set(entry.node, (counts = new Map()));
     for (const r of entry.refs) counts.set(r, (counts.get(r) ?? 0) + 1);
   }
 
   #remove(key: string): void {
-    const entry = this.#containers.get(key);
+    const entry = this.#entries.get(key);
     if (entry === undefined) return;
-    this.#containers.delete(key);
+    this.#entries.delete(key);
     const counts = this.#byNode.get(entry.node);
     if (counts === undefined) return;
     for (const r of entry.refs) {
