@@ -1,52 +1,20 @@
 // docker start after docker stop keeps the container's writes (one writable layer, made once), while an edit of
 // the spec between them gets a fresh one; `berth kill`'s annotation sends its signal to the running process once
 // and is taken off, a bad one answered with a Warning. With the fake Runtime and Snapshotter.
-import { pino } from 'pino';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { silentLogger, type ReconcileContext } from '@berth/controller-runtime';
-import { ContainerReconciler } from '../../src/containers/reconciler.js';
-import { ImagePolicy } from '../../src/containers/image-policy.js';
 import { signalAnnotation } from '../../src/containers/signal-request.js';
-import { FakeApi, FakeEvents, FakeImages, FakeRuntime, FakeSnapshotter } from './fakes.js';
+import { nodeName, setUpReconciler } from './reconciler-fixture.js';
 
-const nodeName = 'node-a';
-const ctx: ReconcileContext = { signal: new AbortController().signal, log: silentLogger, controller: 'container' };
-
+/** The reconciler fixture, and the Container `name` as the fake API holds it now. */
 function setUp(t: { teardown(fn: () => unknown): void }) {
-  const api = new FakeApi();
-  const runtime = new FakeRuntime();
-  t.teardown(() => runtime.host.shutdown());
-  const snapshots = new FakeSnapshotter();
-  const events = new FakeEvents();
-  const reconciler = new ContainerReconciler({
-    nodeName,
-    adoptUnbound: false,
-    api,
-    cache: api,
-    runtime,
-    snapshots,
-    images: new ImagePolicy(new FakeImages()),
-    events,
-    exits: { watch: () => undefined, unwatch: () => undefined },
-    restartBackoff: { baseMs: 10_000, maxMs: 300_000 },
-    backoffResetMs: 600_000,
-    pollIntervalMs: 10_000,
-    logger: pino({ level: 'silent' }),
-  });
-  const settle = async (name: string) => {
-    for (let i = 0; i < 10; i++) {
-      const before = api.writes.length + runtime.calls.length;
-      await reconciler.reconcile(ctx, { namespace: 'default', name });
-      if (api.writes.length + runtime.calls.length === before) return;
-    }
-  };
+  const fixture = setUpReconciler(t);
   const get = (name: string): Container => {
-    const c = api.get('default', name);
+    const c = fixture.api.get('default', name);
     if (c === undefined) throw new Error(`${name} is gone`);
     return c;
   };
-  return { api, runtime, snapshots, events, settle, get };
+  return { ...fixture, get };
 }
 
 t.test(
