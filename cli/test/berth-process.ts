@@ -1,43 +1,13 @@
 // Runs `berth` as a user would (a process, its exit code and output), against a test cluster's kubeconfig;
-// `berthInTerminal` runs it under util-linux script(1), whose pty stands in for a user's terminal.
-//
-// The built CLI (what `npx berth` runs), not the source under tsx: a start costs a third as much, which matters
-// when a test runs berth dozens of times on a loaded machine. A build older than its source fails the test
-// instead of testing old code.
+// `berthInTerminal` runs it under util-linux script(1), whose pty stands in for a user's terminal. It runs the built
+// CLI (testkit's berthMain), checked to be newer than its source.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import type { TestServer } from '@berth/testkit';
+import { assertBuilt, berthMain, repo, type TestServer } from '@berth/testkit';
 
-export const repo = new URL('../..', import.meta.url).pathname;
-const berthMain = join(repo, 'cli/dist/main.js');
-const berthCommand = [berthMain];
-
-/** Newest modification time of the .ts files under `dir`. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts'))
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Throws unless every workspace the CLI loads was built after its source last changed. */
-export function assertBuilt(): void {
-  for (const ws of ['api', 'controller-runtime', 'apiserver', 'controllers', 'node-agent', 'cli']) {
-    let built = 0;
-    try {
-      built = statSync(join(repo, ws, 'dist/.tsbuildinfo')).mtimeMs;
-    } catch {
-      // never built
-    }
-    if (built < newestSource(join(repo, ws, 'src')))
-      throw new Error(`${ws}/dist is older than ${ws}/src: run \`npx tsc -b\` (npm test does) before this test`);
-  }
-}
+export { berthMain, repo };
 assertBuilt();
+const berthCommand = [berthMain];
 
 export interface BerthRun {
   readonly code: number;

@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import t from 'tap';
 import { eventually, request, startTestServer } from '@berth/testkit';
+import { berthMain } from './berth-process.js';
 
-const main = new URL('../src/main.ts', import.meta.url).pathname;
 const ts = await startTestServer({ controllers: false });
 t.teardown(() => ts.close());
 
@@ -15,16 +15,7 @@ const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
 function startControllers(): Promise<{ child: ChildProcess; identity: string }> {
   const child = spawn(
     process.execPath,
-    [
-      '--conditions=berth-src',
-      '--import=tsx',
-      main,
-      'controllers',
-      '--kubeconfig',
-      ts.kubeconfig,
-      '--log-level',
-      'warn',
-    ],
+    [berthMain, 'controllers', '--kubeconfig', ts.kubeconfig, '--log-level', 'warn'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   t.teardown(() => {

@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import t from 'tap';
 import type { Service } from '@berth/api';
 import { eventually, startTestServer } from '@berth/testkit';
+import { berthMain } from './berth-process.js';
 
-const main = new URL('../src/main.ts', import.meta.url).pathname;
 const ts = await startTestServer();
 t.teardown(() => ts.close());
 
@@ -14,7 +14,7 @@ function berth(args: string[]): Promise<{ code: number; stdout: string; stderr: 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--conditions=berth-src', '--import=tsx', main, ...args],
+      [berthMain, ...args],
       { env: { ...process.env, KUBECONFIG: ts.kubeconfig, HOME: ts.dir } },
       (err, stdout, stderr) =>
         resolve({ code: err === null ? 0 : Number((err as { code?: unknown }).code ?? 1), stdout, stderr }),

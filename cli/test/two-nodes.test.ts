@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { eventually, pushBusybox, request, startRegistry, startTestServer } from '@berth/testkit';
+import { berthMain } from './berth-process.js';
 
-const main = new URL('../src/main.ts', import.meta.url).pathname;
 const ts = await startTestServer({
   controllers: { nodeLifecycle: { nodeMonitorGracePeriodMs: 8_000, evictionTimeoutMs: 1_000 } },
 });
@@ -42,9 +42,7 @@ async function startAgent(node: string): Promise<void> {
   const child = spawn(
     process.execPath,
     [
-      '--conditions=berth-src',
-      '--import=tsx',
-      main,
+      berthMain,
       'agent',
       '--kubeconfig',
       ts.kubeconfig,

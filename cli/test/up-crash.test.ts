@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { freePort } from '@berth/testkit';
+import { berthMain } from './berth-process.js';
 
-const main = new URL('../src/main.ts', import.meta.url).pathname;
 // 10 kills in `npm test` (the suite's time is bounded); BERTH_CRASH_ROUNDS asks for a longer run.
 const rounds = Number(process.env['BERTH_CRASH_ROUNDS'] ?? 10);
 const writers = 32;
@@ -38,9 +38,7 @@ function startBerth(dir: string, port: number): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
       [
-        '--conditions=berth-src',
-        '--import=tsx',
-        main,
+        berthMain,
         'up',
         '--data-dir',
         dir,

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { freePort, startTestEtcd } from '@berth/testkit';
-
-const main = new URL('../src/main.ts', import.meta.url).pathname;
+import { berthMain } from './berth-process.js';
 
 interface Started {
   readonly child: ChildProcess;
@@ -18,7 +17,7 @@ interface Started {
 
 function startBerth(args: readonly string[]): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', main, 'up', ...args], {
+    const child = spawn(process.execPath, [berthMain, 'up', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { up } from '../src/commands/up.js';
-
-const main = new URL('../src/main.ts', import.meta.url).pathname;
+import { berthMain } from './berth-process.js';
 
 t.test('an unknown level is refused before the data dir is touched', async (t) => {
   const parent = await mkdtemp(join(tmpdir(), 'berth-loglevel-'));
@@ -28,9 +27,7 @@ t.test('the chosen level reaches the API server: info lines on stderr at info, n
     const child = spawn(
       process.execPath,
       [
-        '--conditions=berth-src',
-        '--import=tsx',
-        main,
+        berthMain,
         'up',
         '--data-dir',
         join(parent, level),

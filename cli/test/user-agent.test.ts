@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { ensurePki } from '@berth/apiserver';
+import { berthMain } from './berth-process.js';
 
-const main = new URL('../src/main.ts', import.meta.url).pathname;
 const version = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
@@ -66,7 +66,7 @@ const berth = (args: string[]): Promise<{ code: number; stderr: string }> =>
   new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--conditions=berth-src', '--import=tsx', main, ...args],
+      [berthMain, ...args],
       { env: { ...process.env, KUBECONFIG: kubeconfig } },
       (err, _stdout, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });

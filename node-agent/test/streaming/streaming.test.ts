@@ -4,18 +4,16 @@ import { execFile, spawn } from 'node:child_process';
 import { lstat, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { WebSocket, type RawData } from 'ws';
-import { makeDataRoot, request, startTestServer, type TestServer } from '@berth/testkit';
+import { assertBuilt, berthMain, makeDataRoot, repo, request, startTestServer, type TestServer } from '@berth/testkit';
 import { prepareHost } from '../../src/host/prepare-host.js';
 import { ConmonRuntime } from '../../src/runtime/conmon-runtime.js';
 import type { ContainerConfig } from '../../src/runtime/runtime.js';
 import { StreamingServer } from '../../src/streaming/streaming.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const berthMain = path.join(repo, 'cli/src/main.ts');
+assertBuilt();
 const NODE = 'node-streaming';
 
 const host = await prepareHost();
@@ -82,12 +80,12 @@ interface Run {
   stderr: string;
 }
 
-/** `berth ARGS` from source, against the test server's kubeconfig. */
+/** `berth ARGS` (the built CLI), against the test server's kubeconfig. */
 function berth(
   args: readonly string[],
   options: { input?: string; timeoutMs?: number } = {},
 ): Promise<Run> & { stdout(): string; kill(): void } {
-  const child = spawn(process.execPath, ['--conditions=berth-src', '--import=tsx', berthMain, ...args], {
+  const child = spawn(process.execPath, [berthMain, ...args], {
     cwd: repo,
     env: { ...process.env, KUBECONFIG: ts.kubeconfig, HOME: ts.dir },
   });
@@ -224,7 +222,7 @@ t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', asy
 
 t.test('tty exec: berth exec -it under a real terminal, and resize over the protocol', async (t) => {
   // util-linux `script` gives berth a pty as stdin/stdout, as a user's terminal would.
-  const cmd = `stty cols 91 rows 33; node --conditions=berth-src --import=tsx ${berthMain} exec -it web -- sh -c 'tty; stty size; exit 4'`;
+  const cmd = `stty cols 91 rows 33; node ${berthMain} exec -it web -- sh -c 'tty; stty size; exit 4'`;
   const term = await new Promise<Run>((resolve) => {
     const child = spawn('script', ['-qec', cmd, '/dev/null'], {
       cwd: repo,
