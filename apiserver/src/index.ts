@@ -1,6 +1,7 @@
 // @berth/apiserver: the Kubernetes-compatible API server, its storage and its PKI.
 export { ApiServer, kubernetesVersion, type ApiServerOptions } from './server.js';
-export { ensurePki, issueClientCertificate, type Pki } from './pki/pki.js';
+export { createClientCertificateRequest, ensurePki, issueClientCertificate, type Pki } from './pki/pki.js';
+export { ClusterTokenError, clusterIdentityKey, shareClusterIdentity } from './pki/cluster-identity.js';
 export {
   encryptionConfigFile,
   ensureEncryptionConfig,

@@ -38,6 +38,7 @@ import { answerClientError, answerConnect } from './http/socket-answers.js';
 import { ObjectStore } from './objects/object-store.js';
 import { OpenApiCache } from './openapi/openapi.js';
 import type { Pki } from './pki/pki.js';
+import { nodeCertificateSigning } from './pki/node-certificates.js';
 import { ResourceRegistry } from './registry/registry.js';
 import { strategyFor } from './registry/strategies/index.js';
 import { requestApp, upgradeListener, type ChainOptions } from './request-chain/chain.js';
@@ -192,7 +193,13 @@ export class ApiServer {
           throw e;
         }),
     });
-    const authenticator = new Authenticator(tokens, serviceAccountTokens);
+    const secrets = registry.get('', 'v1', 'secrets')!;
+    const authenticator = new Authenticator(tokens, serviceAccountTokens, (name) =>
+      objects.get({ resource: secrets, namespace: 'kube-system' }, name).catch((e: unknown) => {
+        if (ApiError.isInstance(e) && e.reason === 'NotFound') return undefined;
+        throw e;
+      }),
+    );
     const auditLog = options.audit === undefined ? undefined : new AuditLog(options.audit);
     if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
     const chain: ChainOptions = {
@@ -226,11 +233,13 @@ export class ApiServer {
             ...accessReviews(rbac),
             ...identityReviews(authenticator),
             ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
+            ['certificates.k8s.io/certificatesigningrequests', nodeCertificateSigning(options.pki)],
           ]),
           store,
           cache,
           openapi: new OpenApiCache(registry),
           version: kubernetesVersion,
+          caCert: options.pki.caCert,
         }),
       ],
     };

@@ -10,7 +10,8 @@ export type CliErrorCode =
   | 'BERTH_CLI_STREAM'
   | 'BERTH_CLI_CONTAINER_START'
   | 'BERTH_CLI_IO'
-  | 'BERTH_CLI_UP';
+  | 'BERTH_CLI_UP'
+  | 'BERTH_CLI_JOIN';
 
 /**
  * A failure the CLI reports as one line. `exitCode` is what docker exits with for the same failure when it
@@ -97,5 +98,12 @@ export class LocalFileError extends CliError {
 export class UpError extends CliError {
   constructor(message: string, cause?: unknown) {
     super('BERTH_CLI_UP', message, { cause });
+  }
+}
+
+/** `berth agent --server --token` could not join: the CA did not match the token, or the server refused the token. */
+export class JoinError extends CliError {
+  constructor(message: string, cause?: unknown) {
+    super('BERTH_CLI_JOIN', message, { cause });
   }
 }

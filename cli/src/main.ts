@@ -49,6 +49,10 @@ program
   .option('--etcd-certfile <file>', 'client certificate for etcd')
   .option('--etcd-keyfile <file>', 'its private key')
   .option(
+    '--token <token>',
+    'server token shared by every server of the cluster: they share its CA and keys through the store (or $BERTH_TOKEN)',
+  )
+  .option(
     '--allow-host-path <dir>',
     'let Containers mount hostPath volumes under this directory (repeatable; none by default)',
     collect,
@@ -66,10 +70,12 @@ program
       etcdCafile?: string;
       etcdCertfile?: string;
       etcdKeyfile?: string;
+      token?: string;
     }) => {
       const started = performance.now();
       const { up } = await import('./commands/up.js');
-      const running = await up(opts);
+      const token = opts.token ?? process.env['BERTH_TOKEN'];
+      const running = await up({ ...opts, ...(token === undefined || token === '' ? {} : { token }) });
       const ms = Math.round(performance.now() - started);
       process.stdout.write(
         `berth is up at ${running.server.url} (ready in ${ms} ms)\n` +
@@ -511,6 +517,17 @@ program
   .description('run the controller manager alone (scheduler, node lifecycle, …) with leader election on a Lease')
   .requiredOption('--kubeconfig <path>', 'kubeconfig of the API server to work on')
   .option('--no-leader-elect', 'act at once instead of waiting to hold the Lease kube-system/berth-controller-manager')
+  .option('--leader-elect-lease-duration <seconds>', 'seconds a leader holds the Lease unrenewed (default: 15)', Number)
+  .option(
+    '--leader-elect-renew-deadline <seconds>',
+    'seconds the leader tries to renew before it stops (default: 10)',
+    Number,
+  )
+  .option(
+    '--leader-elect-retry-period <seconds>',
+    'seconds between tries to take or renew the Lease (default: 2)',
+    Number,
+  )
   .option('--node-monitor-grace-period <seconds>', 'seconds without a Lease renewal before a Node is not Ready', Number)
   .option('--pod-eviction-timeout <seconds>', 'seconds a Node is not Ready before its Service replicas move', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
@@ -519,6 +536,9 @@ program
     async (opts: {
       kubeconfig: string;
       leaderElect: boolean;
+      leaderElectLeaseDuration?: number;
+      leaderElectRenewDeadline?: number;
+      leaderElectRetryPeriod?: number;
       nodeMonitorGracePeriod?: number;
       podEvictionTimeout?: number;
       logLevel: string;
@@ -536,9 +556,24 @@ program
   );
 
 program
+  .command('token')
+  .description('bootstrap tokens for agents that join (berth agent --server URL --token TOKEN)')
+  .command('create')
+  .description('make a bootstrap token (a kube-system Secret, as kubeadm token create) and print it')
+  .option('--ttl <duration>', 'how long it may be used: 24h, 1h30m, 90s, or 0 for never', '24h')
+  .option('--description <text>', 'what the token is for')
+  .action(async (opts: { ttl: string; description?: string }) => {
+    const { createToken } = await import('./commands/token.js');
+    process.stdout.write(`${await createToken(opts)}\n`);
+  });
+
+program
   .command('agent')
   .description('run a node agent alone: registers a Node and runs the Containers bound to it')
-  .requiredOption('--kubeconfig <path>', 'kubeconfig of the API server to join')
+  .option('--kubeconfig <path>', 'kubeconfig of the API server to work with')
+  .option('--server <url>', 'join this API server with a bootstrap token instead (needs --token)')
+  .option('--token <token>', 'bootstrap token from `berth token create` (K10<ca hash>::id.secret, or id.secret)')
+  .option('--ca-file <file>', "the cluster's CA, for a token without the CA's hash")
   .option('--node-name <name>', "the Node's name (default: the host name)")
   .option('--data-dir <dir>', "this agent's images, layers and containers (default: /var/lib/berth/agents/NODE)")
   .option('--runtime-root <dir>', "this agent's crun state (default: /run/berth/agents/NODE/crun)")
@@ -554,7 +589,10 @@ program
   .action(
     async (opts: {
       metricsListen?: string;
-      kubeconfig: string;
+      kubeconfig?: string;
+      server?: string;
+      token?: string;
+      caFile?: string;
       leaseRenewInterval?: number;
       nodeName?: string;
       dataDir?: string;

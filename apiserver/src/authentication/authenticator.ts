@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { ApiError } from '../errors/api-error.js';
+import { authenticateBootstrapToken, type SecretLookup } from './bootstrap-tokens.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
 
 export interface UserInfo {
@@ -17,7 +18,7 @@ export interface UserInfo {
   readonly extra?: Readonly<Record<string, readonly string[]>>;
 }
 
-const publicPaths = new Set(['/version', '/livez', '/readyz', '/healthz']);
+const publicPaths = new Set(['/version', '/livez', '/readyz', '/healthz', '/cacerts']);
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -27,6 +28,8 @@ export class Authenticator {
   constructor(
     tokens: ReadonlyMap<string, UserInfo>,
     private readonly serviceAccounts?: ServiceAccountTokens,
+    /** kube-system's Secrets, where bootstrap tokens live. @default no bootstrap tokens */
+    private readonly bootstrapSecrets?: SecretLookup,
   ) {
     this.#tokens = [...tokens].map(([token, user]) => ({ digest: digest(token), user }));
   }
@@ -36,6 +39,10 @@ export class Authenticator {
     const offered = digest(token);
     const match = this.#tokens.find((t) => timingSafeEqual(t.digest, offered));
     if (match !== undefined) return match.user;
+    if (this.bootstrapSecrets !== undefined) {
+      const bootstrap = await authenticateBootstrapToken(token, this.bootstrapSecrets);
+      if (bootstrap !== undefined) return bootstrap;
+    }
     const sa = await this.serviceAccounts?.authenticate(token);
     return sa === undefined
       ? undefined

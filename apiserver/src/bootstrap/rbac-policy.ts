@@ -113,7 +113,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       urls(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*', '/version', '/version/']),
     ]),
     clusterRole('system:public-info-viewer', [
-      urls(['get'], ['/healthz', '/livez', '/readyz', '/version', '/version/']),
+      urls(['get'], ['/healthz', '/livez', '/readyz', '/version', '/version/', '/cacerts']),
     ]),
     // Who may scrape /metrics (Kubernetes' role; the group system:monitoring is bound to it), and read the
     // resource metrics API (`kubectl top`), aggregated into view, edit and admin as metrics-server's role is.
@@ -153,6 +153,12 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       // Its /metrics asks the API server who a caller is and what it may do (kubelet's delegated auth).
       rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+      // Renewing its own client certificate (pki/node-certificates.ts signs only the node's own name).
+      rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+    ]),
+    // What a bootstrap token may do (kubeadm's binding of system:node-bootstrapper): ask for its node's certificate.
+    clusterRole('system:node-bootstrapper', [
+      rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
     ]),
     // The controller manager: the namespace controller deletes every namespaced kind and the garbage collector
     // deletes and un-finalizes any object (Kubernetes' generic-garbage-collector role), so it may read, patch and
@@ -178,6 +184,9 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
     ]),
     clusterRoleBinding('system:monitoring', 'system:monitoring', [{ kind: 'Group', name: 'system:monitoring' }]),
     clusterRoleBinding('system:node', 'system:node', [{ kind: 'Group', name: componentIdentities.nodesGroup }]),
+    clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [
+      { kind: 'Group', name: 'system:bootstrappers' },
+    ]),
     clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [
       { kind: 'User', name: componentIdentities.controllerManager },
     ]),

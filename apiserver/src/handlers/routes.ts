@@ -27,6 +27,8 @@ export interface RouteDeps extends ResourceHandlerDeps {
   readonly cache: WatchCache;
   readonly openapi: OpenApiCache;
   readonly version: unknown;
+  /** The cluster CA (PEM), served at /cacerts for joining agents to check against their token's hash (as k3s). */
+  readonly caCert: string;
 }
 
 const read = ['GET', 'HEAD'] as const;
@@ -56,6 +58,7 @@ export function routes(deps: RouteDeps): Route[] {
     { methods: read, path: '/livez', handle: health },
     { methods: read, path: '/healthz', handle: health },
     { methods: read, path: '/readyz', handle: health },
+    { methods: read, path: '/cacerts', handle: () => ({ status: 200, body: deps.caCert, type: 'text/plain' }) },
     { methods: read, path: '/api', handle: discoveryRoot(true) },
     { methods: read, path: '/apis', handle: discoveryRoot(false) },
     {

@@ -5,6 +5,7 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { InvalidArgumentError } from '@berth/api';
 
 export interface Pki {
   readonly caCert: string;
@@ -217,4 +218,66 @@ export async function issueClientCertificate(
     ],
   });
   return { cert: `${cert.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
+}
+
+/**
+ * A private key and a PKCS#10 request for a client certificate naming `user` (CN) and `groups` (O), for a node
+ * agent joining with a bootstrap token: the key never leaves the agent, only the request does.
+ */
+export async function createClientCertificateRequest(
+  user: string,
+  groups: readonly string[],
+): Promise<{ request: string; key: string }> {
+  const x509 = await loadX509();
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: new x509.Name([{ CN: [user] }, ...groups.map((g) => ({ O: [g] }))]),
+    keys,
+    signingAlgorithm: algorithm,
+  });
+  return { request: `${csr.toString('pem')}\n`, key: await exportKey(keys.privateKey) };
+}
+
+/** A request's subject as the API server reads certificates: CN the user, each O a group. */
+export interface CertificateRequestSubject {
+  readonly user: string;
+  readonly groups: readonly string[];
+}
+
+/**
+ * Signs a PKCS#10 request with the CA in `pki.dir`, after its signature verifies; `allow` sees the requested
+ * subject first and throws to refuse it.
+ */
+export async function signClientCertificateRequest(
+  pki: Pki,
+  requestPem: string,
+  allow: (subject: CertificateRequestSubject) => void,
+  validDays = 365,
+): Promise<string> {
+  const x509 = await loadX509();
+  const csr = new x509.Pkcs10CertificateRequest(requestPem);
+  if (!(await csr.verify())) throw new InvalidArgumentError('the certificate request is not signed by its own key');
+  const name = csr.subjectName.toJSON();
+  const values = (type: string) => name.flatMap((rdn) => rdn[type] ?? []);
+  const user = values('CN');
+  if (user.length !== 1) throw new InvalidArgumentError('the certificate request must name exactly one CN');
+  allow({ user: user[0] as string, groups: values('O') });
+  const caKeyPem = await readFile(join(pki.dir, files.caKey), 'utf8');
+  const ca = new x509.X509Certificate(pki.caCert);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: csr.subjectName,
+    issuer: ca.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + validDays * 24 * 3600 * 1000),
+    signingAlgorithm: algorithm,
+    publicKey: await csr.publicKey.export(algorithm, ['verify']),
+    signingKey: await importKey(caKeyPem),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+    ],
+  });
+  return `${cert.toString('pem')}\n`;
 }

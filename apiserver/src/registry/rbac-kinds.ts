@@ -1,6 +1,7 @@
 // The built-in kinds of authorization and authentication: RBAC's Role, ClusterRole, RoleBinding and
 // ClusterRoleBinding (stored), and the review kinds that are only ever created and never stored
-// (SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenRequest).
+// (SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenRequest, and
+// CertificateSigningRequest, signed in its create: pki/node-certificates.ts).
 
 import type { JSONSchemaProps } from '../schema/json-schema.js';
 import type { Builtin } from './builtin-kinds.js';
@@ -155,6 +156,7 @@ export const rbacBuiltins: Builtin[] = [
       ['authorization.k8s.io', 'SelfSubjectRulesReview', false],
       ['authentication.k8s.io', 'SelfSubjectReview', false],
       ['authentication.k8s.io', 'TokenReview', false],
+      ['certificates.k8s.io', 'CertificateSigningRequest', false],
     ] as const
   ).map(
     ([group, kind, namespaced]): Builtin => ({

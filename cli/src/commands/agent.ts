@@ -1,13 +1,22 @@
 // `berth agent`: one node agent alone against any berth API server, so another node joins (on this machine too):
 // it registers the Node, renews its Lease and runs the Containers the scheduler binds to it. Each agent keeps its
 // own data dir and runtime root (its containers, its crun state); the IP leases are the host's, shared by its agents.
+// With --server and --token it joins first (join.ts): its own node certificate, got with a bootstrap token.
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
+import { UsageError } from '../errors.js';
 import { parseListen } from './up.js';
 
 export interface AgentOptions {
-  readonly kubeconfig: string;
+  /** How to reach the API server; or join with `server` and `token`. */
+  readonly kubeconfig?: string;
+  /** The API server to join with a bootstrap token (`berth token create`); the credential lands in the data dir. */
+  readonly server?: string;
+  readonly token?: string;
+  /** The cluster CA, for a token without its hash. */
+  readonly caFile?: string;
   /** @default the host name */
   readonly nodeName?: string;
   /** Images, layers, containers. @default /var/lib/berth/agents/NODE */
@@ -29,11 +38,30 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
   if (renew !== undefined && !(Number.isFinite(renew) && renew > 0))
     throw new Error(`--lease-renew-interval must be a number of seconds > 0, got ${renew}`);
   const logger = createLogger({ level: options.logLevel ?? 'info' }).child({ component: 'node-agent' });
+  const root = resolve(options.dataDir ?? `/var/lib/berth/agents/${nodeName}`);
+  let kubeconfig: string;
+  if (options.kubeconfig !== undefined) {
+    if (options.server !== undefined || options.token !== undefined)
+      throw new UsageError('give either --kubeconfig or --server with --token, not both');
+    kubeconfig = resolve(options.kubeconfig);
+  } else {
+    if (options.server === undefined || options.token === undefined)
+      throw new UsageError('berth agent needs --kubeconfig, or --server URL with --token TOKEN (berth token create)');
+    const { joinCluster } = await import('./join.js');
+    await mkdir(root, { recursive: true });
+    kubeconfig = await joinCluster({
+      server: options.server,
+      token: options.token,
+      nodeName,
+      dataDir: root,
+      ...(options.caFile === undefined ? {} : { caFile: resolve(options.caFile) }),
+    });
+  }
   const { startNodeAgent } = await import('@berth/node-agent');
   return startNodeAgent({
-    kubeconfig: resolve(options.kubeconfig),
+    kubeconfig,
     nodeName,
-    root: resolve(options.dataDir ?? `/var/lib/berth/agents/${nodeName}`),
+    root,
     runtimeRoot: resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`),
     // The bridges are the host's, so their leases are too: every agent here allocates from one pool.
     ipamDir: '/run/berth/ipam',

@@ -10,6 +10,12 @@ export interface ControllersOptions {
   readonly kubeconfig: string;
   /** Hold the Lease before acting. @default true */
   readonly leaderElect?: boolean;
+  /** Seconds a Lease holds without renewal before another may take it (kube-controller-manager's). @default 15 */
+  readonly leaderElectLeaseDuration?: number;
+  /** Seconds the leader keeps trying to renew before it gives up acting. @default 10 */
+  readonly leaderElectRenewDeadline?: number;
+  /** Seconds between attempts to take or renew the Lease. @default 2 */
+  readonly leaderElectRetryPeriod?: number;
   /** Seconds without a Lease renewal before a Node is not Ready. @default 40 */
   readonly nodeMonitorGracePeriod?: number;
   /** Seconds a Node is not Ready before its Service replicas are deleted (to be made again elsewhere). @default 60 */
@@ -36,6 +42,9 @@ const seconds = (name: string, v: number | undefined): number | undefined => {
 export async function controllers(options: ControllersOptions): Promise<RunningControllerManager> {
   const grace = seconds('node-monitor-grace-period', options.nodeMonitorGracePeriod);
   const eviction = seconds('pod-eviction-timeout', options.podEvictionTimeout);
+  const lease = seconds('leader-elect-lease-duration', options.leaderElectLeaseDuration);
+  const renew = seconds('leader-elect-renew-deadline', options.leaderElectRenewDeadline);
+  const retry = seconds('leader-elect-retry-period', options.leaderElectRetryPeriod);
   const log = createLogger({ level: options.logLevel ?? 'info' }).child({ component: 'controller-manager' });
   const running = await startControllers({
     kubeconfig: resolve(options.kubeconfig),
@@ -43,7 +52,14 @@ export async function controllers(options: ControllersOptions): Promise<RunningC
       info: (message, fields) => log.info(fields ?? {}, message),
       error: (message, fields) => log.error(fields ?? {}, message),
     },
-    leaderElection: options.leaderElect === false ? false : {},
+    leaderElection:
+      options.leaderElect === false
+        ? false
+        : {
+            ...(lease !== undefined ? { leaseDurationMs: lease } : {}),
+            ...(renew !== undefined ? { renewDeadlineMs: renew } : {}),
+            ...(retry !== undefined ? { retryPeriodMs: retry } : {}),
+          },
     ...(options.metricsListen === undefined ? {} : { metricsServer: parseListen(options.metricsListen) }),
     nodeLifecycle: {
       ...(grace !== undefined ? { nodeMonitorGracePeriodMs: grace } : {}),

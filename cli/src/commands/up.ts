@@ -15,6 +15,7 @@ import {
   LevelStore,
   parseEtcdUrl,
   readEtcdTls,
+  shareClusterIdentity,
   encryptionConfigFile,
   ensureEncryptionConfig,
   type Logger,
@@ -44,6 +45,11 @@ export interface UpOptions {
   readonly etcdCafile?: string;
   readonly etcdCertfile?: string;
   readonly etcdKeyfile?: string;
+  /**
+   * The server token every server of one cluster is given (k3s's --token): the first stores the cluster's CA,
+   * admin token, ServiceAccount key and Secrets key in the store sealed with it; later ones use those.
+   */
+  readonly token?: string;
 }
 
 export interface RunningBerth {
@@ -118,8 +124,15 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   const dataDir = resolve(options.dataDir);
   const { host, port } = parseListen(options.listen);
   const logger = createLogger({ level: options.logLevel ?? 'info' });
-  const pki = await ensurePki(dataDir, [host]);
   const store = await openStore(dataDir, options);
+  let pki: Pki;
+  try {
+    if (options.token !== undefined) await shareClusterIdentity(store, dataDir, options.token);
+    pki = await ensurePki(dataDir, [host]);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let server: ApiServer;
   try {
     const allowedHostPaths = (options.allowHostPath ?? []).map((p) => resolve(p));

@@ -32,6 +32,7 @@ const strategies = new Map<string, Strategy>([
     'authorization.k8s.io/SelfSubjectRulesReview',
     'authentication.k8s.io/SelfSubjectReview',
     'authentication.k8s.io/TokenReview',
+    'certificates.k8s.io/CertificateSigningRequest',
   ].map((k): [string, Strategy] => [k, reviewStrategy]),
   [`${rbacGroup}/Role`, roleStrategy],
   [`${rbacGroup}/ClusterRole`, roleStrategy],
