@@ -39,6 +39,7 @@ program
   .option('--listen <host:port>', 'address of the HTTPS API', '127.0.0.1:6443')
   .option('--kubeconfig <path>', 'write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config')
   .option('--no-agent', 'run without the node agent (API server only: Containers stay unbound and nothing is pulled)')
+  .option('--no-controllers', 'run without the controller manager (`berth controllers` runs it elsewhere)')
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
   .option(
     '--store <where>',
@@ -64,6 +65,7 @@ program
       listen: string;
       kubeconfig?: string;
       agent: boolean;
+      controllers: boolean;
       logLevel: string;
       allowHostPath: string[];
       store: string;

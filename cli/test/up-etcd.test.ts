@@ -1,64 +1,114 @@
-// `berth up --store etcd://…` keeps the cluster in etcd, over TLS with a client certificate: what one berth up
-// wrote, a second one started on another data dir (so nothing comes from the disk of the first) serves.
+// Several `berth up` on one etcd (TLS with a client certificate), each on its own data dir, so nothing comes from the
+// disk of another: they serve the same objects at the same resourceVersions, and with one --token they share the
+// cluster's identity (CA, admin token, ServiceAccount key, Secrets key), so one kubeconfig and one ServiceAccount
+// token work against either. An agent joins with a bootstrap token (`berth token create`, `berth agent --server
+// --token`) and works with its own node certificate; two `berth controllers`, one per server, fail over when the
+// leader is killed -9. Runs the built CLI (berth-process.ts checks the build is current).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { parse } from 'yaml';
-import { freePort, startTestEtcd } from '@berth/testkit';
-import { berthMain } from './berth-process.js';
+import { parse, stringify } from 'yaml';
+import { createClientCertificateRequest } from '@berth/apiserver';
+import { eventually, freePort, startTestEtcd } from '@berth/testkit';
+import { repo } from './berth-process.js';
+
+const main = join(repo, 'cli/dist/main.js');
 
 interface Started {
   readonly child: ChildProcess;
   readonly output: () => string;
 }
 
-function startBerth(args: readonly string[]): Promise<Started> {
+/** `berth ARGS` as a long-running process; resolves once its output shows `ready`. */
+function startProcess(args: readonly string[], ready: string, env: NodeJS.ProcessEnv = process.env): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [berthMain, 'up', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('berth is up')) resolve({ child, output: () => out });
+      if (out.includes(ready)) resolve({ child, output: () => out });
     });
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`berth up exited ${code}: ${out}`)));
+    child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+    child.once('exit', (code) => reject(new Error(`berth ${args[0]} exited ${code}: ${out}`)));
   });
 }
 
-async function stopBerth(s: Started): Promise<void> {
-  if (s.child.exitCode !== null) return;
+/** `berth ARGS` to its end. */
+function runBerth(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+async function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
   const exited = new Promise((resolve) => s.child.once('exit', resolve));
-  s.child.kill('SIGTERM');
+  s.child.kill(signal);
   await exited;
 }
 
-/** A request with the kubeconfig's admin token and CA. */
-async function api(kubeconfig: string, method: string, path: string, body?: unknown): Promise<Response> {
-  const kc = parse(await readFile(kubeconfig, 'utf8')) as {
-    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-    users: { user: { token: string } }[];
-  };
-  const { request } = await import('node:https');
+interface Kubeconfig {
+  clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+  users: { user: { token?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }[];
+}
+const readKubeconfig = async (path: string) => parse(await readFile(path, 'utf8')) as Kubeconfig;
+
+interface Credential {
+  readonly server: string;
+  readonly ca: string;
+  readonly token?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+async function credential(kubeconfig: string): Promise<Credential> {
+  const kc = await readKubeconfig(kubeconfig);
   const cluster = kc.clusters[0]?.cluster;
-  const token = kc.users[0]?.user.token;
-  if (cluster === undefined || token === undefined) throw new Error('kubeconfig without cluster or token');
+  const user = kc.users[0]?.user;
+  if (cluster === undefined || user === undefined) throw new Error('kubeconfig without cluster or user');
+  const b64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString());
+  const cert = b64(user['client-certificate-data']);
+  const key = b64(user['client-key-data']);
+  return {
+    server: cluster.server,
+    ca: Buffer.from(cluster['certificate-authority-data'], 'base64').toString(),
+    ...(user.token === undefined ? {} : { token: user.token }),
+    ...(cert === undefined || key === undefined ? {} : { cert, key }),
+  };
+}
+
+/** One request with a credential (its CA checked), optionally to another server than its own. */
+function api(
+  who: Credential,
+  method: string,
+  path: string,
+  body?: unknown,
+  server = who.server,
+): Promise<{ status: number; json: () => unknown; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      new URL(path, cluster.server),
+    const req = httpsRequest(
+      new URL(path, server),
       {
         method,
-        ca: Buffer.from(cluster['certificate-authority-data'], 'base64'),
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        ca: who.ca,
+        ...(who.cert === undefined ? {} : { cert: who.cert, key: who.key }),
+        headers: {
+          ...(who.token === undefined ? {} : { Authorization: `Bearer ${who.token}` }),
+          'Content-Type': 'application/json',
+        },
       },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve(new Response(text, { status: res.statusCode ?? 500 })));
+        res.on('end', () => resolve({ status: res.statusCode ?? 500, text, json: () => JSON.parse(text) as unknown }));
       },
     );
     req.once('error', reject);
@@ -66,49 +116,267 @@ async function api(kubeconfig: string, method: string, path: string, body?: unkn
   });
 }
 
-t.test('berth up --store etcd:// with TLS client certificates; the state lives in etcd', async (t) => {
-  const etcd = await startTestEtcd({ tls: true });
-  t.teardown(() => etcd.close());
-  const dir = await mkdtemp(join(tmpdir(), 'berth-up-etcd-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const tls = etcd.tls;
-  if (tls?.cert === undefined || tls.key === undefined) throw new Error('fixture without a client certificate');
-  await writeFile(join(dir, 'etcd-ca.crt'), tls.ca);
-  await writeFile(join(dir, 'etcd-client.crt'), tls.cert);
-  await writeFile(join(dir, 'etcd-client.key'), tls.key);
-  const etcdFlags = [
-    '--store',
-    etcd.storeUrl,
-    '--etcd-cafile',
-    join(dir, 'etcd-ca.crt'),
-    '--etcd-certfile',
-    join(dir, 'etcd-client.crt'),
-    '--etcd-keyfile',
-    join(dir, 'etcd-client.key'),
-  ];
-  const up = async (name: string): Promise<{ started: Started; kubeconfig: string }> => {
-    const kubeconfig = join(dir, `${name}.kubeconfig`);
-    const args = ['--data-dir', join(dir, name), '--listen', `127.0.0.1:${await freePort()}`];
-    const started = await startBerth([...args, '--kubeconfig', kubeconfig, '--no-agent', ...etcdFlags]);
-    return { started, kubeconfig };
-  };
+const etcd = await startTestEtcd({ tls: true });
+t.teardown(() => etcd.close());
+const dir = await mkdtemp(join(tmpdir(), 'berth-up-etcd-'));
+t.teardown(() => rm(dir, { recursive: true, force: true }));
+const tls = etcd.tls;
+if (tls?.cert === undefined || tls.key === undefined) throw new Error('fixture without a client certificate');
+await writeFile(join(dir, 'etcd-ca.crt'), tls.ca);
+await writeFile(join(dir, 'etcd-client.crt'), tls.cert);
+await writeFile(join(dir, 'etcd-client.key'), tls.key);
+const etcdFlags = [
+  '--store',
+  etcd.storeUrl,
+  '--etcd-cafile',
+  join(dir, 'etcd-ca.crt'),
+  '--etcd-certfile',
+  join(dir, 'etcd-client.crt'),
+  '--etcd-keyfile',
+  join(dir, 'etcd-client.key'),
+];
+const serverToken = 'correct-horse-battery-staple';
+const upArgs = async (name: string, token: string) => [
+  'up',
+  '--data-dir',
+  join(dir, name),
+  '--listen',
+  `127.0.0.1:${await freePort()}`,
+  '--kubeconfig',
+  join(dir, `${name}.kubeconfig`),
+  '--no-agent',
+  '--no-controllers',
+  '--log-level',
+  'warn',
+  '--token',
+  token,
+  ...etcdFlags,
+];
+const up = async (name: string): Promise<{ started: Started; kubeconfig: string }> => {
+  const started = await startProcess(await upArgs(name, serverToken), 'berth is up');
+  t.teardown(() => stop(started));
+  return { started, kubeconfig: join(dir, `${name}.kubeconfig`) };
+};
 
-  const first = await up('first');
-  const created = await api(first.kubeconfig, 'POST', '/api/v1/namespaces/default/configmaps', {
+const first = await up('first');
+const admin = await credential(first.kubeconfig);
+const second = await up('second');
+const secondUrl = (await credential(second.kubeconfig)).server;
+
+t.test('two berth up on one etcd share the objects and the cluster identity', async (t) => {
+  const created = await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'kept-in-etcd' },
     data: { where: 'etcd' },
   });
   t.equal(created.status, 201, 'the first berth up writes');
-  const rv = Number(((await created.json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
-  await stopBerth(first.started);
-
-  const second = await up('second');
-  t.teardown(() => stopBerth(second.started));
-  const got = await api(second.kubeconfig, 'GET', '/api/v1/namespaces/default/configmaps/kept-in-etcd');
+  const rv = Number((created.json() as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+  const got = await api(
+    await credential(second.kubeconfig),
+    'GET',
+    '/api/v1/namespaces/default/configmaps/kept-in-etcd',
+  );
   t.equal(got.status, 200, 'a berth up on another data dir serves it');
-  const cm = (await got.json()) as { data: { where: string }; metadata: { resourceVersion: string } };
+  const cm = got.json() as { data: { where: string }; metadata: { resourceVersion: string } };
   t.same(cm.data, { where: 'etcd' });
   t.equal(Number(cm.metadata.resourceVersion), rv, "the resourceVersion is etcd's mod revision of the write");
+
+  // The first server's kubeconfig, pointed at the second: its CA verifies the second's serving certificate and its
+  // admin token is the second's too.
+  const ns = await api(admin, 'GET', '/api/v1/namespaces/default', undefined, secondUrl);
+  t.equal(ns.status, 200, "the first server's kubeconfig works against the second");
+  t.equal((await credential(second.kubeconfig)).ca, admin.ca, 'both kubeconfigs hold the one cluster CA');
+  // Secrets are sealed at rest with the shared key: one server writes, the other reads them.
+  const secret = await api(admin, 'POST', '/api/v1/namespaces/default/secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'shared-key' },
+    stringData: { password: 's3cret' },
+  });
+  t.equal(secret.status, 201);
+  const read = await api(admin, 'GET', '/api/v1/namespaces/default/secrets/shared-key', undefined, secondUrl);
+  t.equal((read.json() as { data?: { password?: string } }).data?.password, Buffer.from('s3cret').toString('base64'));
+  // A ServiceAccount token signed by the first server is accepted by the second.
+  const tr = await api(admin, 'POST', '/api/v1/namespaces/default/serviceaccounts/default/token', {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: {},
+  });
+  t.equal(tr.status, 201);
+  const saToken = (tr.json() as { status: { token: string } }).status.token;
+  const who = await api(
+    { ...admin, token: saToken },
+    'POST',
+    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+    {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'SelfSubjectReview',
+    },
+    secondUrl,
+  );
+  t.equal(
+    (who.json() as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username,
+    'system:serviceaccount:default:default',
+    "the second server accepts the first's ServiceAccount token",
+  );
+  // Another token does not open what the first server stored: that server refuses to start.
+  const wrong = await runBerth(await upArgs('wrong', 'another-token'), process.env);
+  t.not(wrong.code, 0, 'a server with another token does not start');
+  t.match(wrong.out, /server token does not open the cluster identity/);
+});
+
+t.test('an agent joins with a bootstrap token and then works as its node', async (t) => {
+  const env = { ...process.env, KUBECONFIG: first.kubeconfig, HOME: dir };
+  const made = await runBerth(['token', 'create', '--ttl', '10m'], env);
+  t.equal(made.code, 0, made.out);
+  const token = made.out.trim();
+  t.match(
+    token,
+    /^K10[0-9a-f]{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/,
+    "k3s's shape: the CA's hash, then kubeadm's id.secret",
+  );
+  const [, bare] = token.split('::') as [string, string];
+  const id = bare.split('.')[0];
+  const stored = await api(admin, 'GET', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${id}`);
+  t.equal(
+    (stored.json() as { type?: string }).type,
+    'bootstrap.kubernetes.io/token',
+    'a kubeadm bootstrap token Secret',
+  );
+
+  // The bootstrap token is a bootstrapper and nothing more.
+  const bootstrapper = { ...admin, token: bare };
+  t.equal((await api(bootstrapper, 'GET', '/api/v1/namespaces/kube-system/secrets')).status, 403);
+  const { request } = await createClientCertificateRequest('mallory', ['system:masters']);
+  const csr = (req: string) => ({
+    apiVersion: 'certificates.k8s.io/v1',
+    kind: 'CertificateSigningRequest',
+    metadata: { generateName: 'node-csr-' },
+    spec: { request: Buffer.from(req).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet' },
+  });
+  const forged = await api(
+    bootstrapper,
+    'POST',
+    '/apis/certificates.k8s.io/v1/certificatesigningrequests',
+    csr(request),
+  );
+  t.equal(forged.status, 422, 'only a node identity is signed');
+  // An expired token stands for no one.
+  const expired = await api(admin, 'POST', '/api/v1/namespaces/kube-system/secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'bootstrap-token-xpired' },
+    type: 'bootstrap.kubernetes.io/token',
+    stringData: {
+      'token-id': 'xpired',
+      'token-secret': '0123456789abcdef',
+      expiration: '2020-01-01T00:00:00Z',
+      'usage-bootstrap-authentication': 'true',
+    },
+  });
+  t.equal(expired.status, 201);
+  const late = await api({ ...admin, token: 'xpired.0123456789abcdef' }, 'GET', '/api/v1/namespaces/default');
+  t.equal(late.status, 401, 'an expired bootstrap token is refused');
+
+  const node = `joined-${id}`;
+  const agentDir = join(dir, node);
+  const agentArgs = (tok: string, d: string) => [
+    'agent',
+    '--server',
+    secondUrl,
+    '--token',
+    tok,
+    '--node-name',
+    node,
+    '--data-dir',
+    d,
+    '--runtime-root',
+    join(d, 'run', 'crun'),
+    '--log-level',
+    'warn',
+  ];
+  const refused = await runBerth(agentArgs(`${token.slice(0, -1)}x`, join(dir, 'refused')), process.env);
+  t.not(refused.code, 0, 'a wrong token does not join');
+  t.match(refused.out, /refused the join \(401\)/);
+
+  const agent = await startProcess(agentArgs(token, agentDir), 'is up');
+  t.teardown(() => stop(agent));
+  const nodeCred = await credential(join(agentDir, 'kubeconfig'));
+  t.equal(nodeCred.token, undefined, 'the agent keeps no bootstrap token');
+  t.equal(new X509Certificate(nodeCred.cert ?? '').subject, `CN=system:node:${node}\nO=system:nodes`);
+  t.ok(new X509Certificate(nodeCred.cert ?? '').checkIssued(new X509Certificate(admin.ca)), 'signed by the cluster CA');
+  t.ok(
+    await eventually(async () => (await api(admin, 'GET', `/api/v1/nodes/${node}`)).status === 200, 20_000),
+    'the joined agent registered its Node',
+  );
+  // Its own credential, against either server; the node authorizer keeps it to its own graph.
+  t.equal((await api(nodeCred, 'GET', `/api/v1/nodes/${node}`, undefined, admin.server)).status, 200);
+  t.equal((await api(nodeCred, 'GET', `/api/v1/namespaces/default/secrets/shared-key`)).status, 403);
+});
+
+t.test('the controller manager fails over to the other server within seconds of a kill -9', async (t) => {
+  // One controller process per server, admin credentials, short Lease timings (kube-controller-manager's flags).
+  const toSecond = join(dir, 'admin-second.kubeconfig');
+  const kc = await readKubeconfig(first.kubeconfig);
+  (kc.clusters[0] as Kubeconfig['clusters'][number]).cluster.server = secondUrl;
+  await writeFile(toSecond, stringify(kc), { mode: 0o600 });
+  const flags = [
+    '--leader-elect-lease-duration',
+    '3',
+    '--leader-elect-renew-deadline',
+    '2',
+    '--leader-elect-retry-period',
+    '0.5',
+    '--log-level',
+    'warn',
+  ];
+  const managers = await Promise.all(
+    [first.kubeconfig, toSecond].map(async (kubeconfig) => {
+      const started = await startProcess(['controllers', '--kubeconfig', kubeconfig, ...flags], 'started');
+      t.teardown(() => stop(started));
+      return { started, identity: /identity ([^)]+)\)/.exec(started.output())?.[1] ?? '' };
+    }),
+  );
+  const holder = async () => {
+    const lease = await api(
+      admin,
+      'GET',
+      '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/berth-controller-manager',
+    );
+    return lease.status === 200
+      ? ((lease.json() as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '')
+      : '';
+  };
+  t.ok(await eventually(async () => (await holder()) !== '', 20_000), 'one of them holds the Lease');
+  const leaderId = await holder();
+  const leader = managers.find((m) => m.identity === leaderId);
+  const standby = managers.find((m) => m.identity !== leaderId);
+  if (leader === undefined || standby === undefined)
+    throw new Error(`no leader among ${managers.map((m) => m.identity)}`);
+  await stop(leader.started, 'SIGKILL');
+  const killed = Date.now();
+  t.ok(
+    await eventually(async () => (await holder()) === standby.identity, 15_000),
+    'the other process takes the Lease',
+  );
+  const tookOver = Date.now() - killed;
+  t.comment(`Lease taken over ${tookOver} ms after the leader's kill -9 (lease duration 3 s)`);
+  t.ok(tookOver < 10_000, 'within seconds');
+  // The new leader reconciles: a deleted Namespace is emptied and finalized by its namespace controller.
+  t.equal(
+    (
+      await api(admin, 'POST', '/api/v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'after-failover' },
+      })
+    ).status,
+    201,
+  );
+  t.equal((await api(admin, 'DELETE', '/api/v1/namespaces/after-failover')).status, 200);
+  t.ok(
+    await eventually(async () => (await api(admin, 'GET', '/api/v1/namespaces/after-failover')).status === 404, 20_000),
+    "the new leader's namespace controller finalizes the deleted Namespace",
+  );
 });

@@ -31,6 +31,8 @@ export interface UpOptions {
   readonly listen: string;
   /** Write the kubeconfig here instead of merging into $KUBECONFIG or ~/.kube/config. */
   readonly kubeconfig?: string;
+  /** Run the controller manager in this process (off: `berth controllers` runs it elsewhere). @default true */
+  readonly controllers?: boolean;
   /** Run the node agent (root, crun, conmon). @default true */
   readonly agent?: boolean;
   /** The Node's name. @default the host name */
@@ -180,15 +182,18 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   // The controllers' and the agent's /metrics: free loopback ports, HTTPS with the API server's certificate (it
   // names this host), callers checked with the API server as kube-controller-manager and kubelet check theirs.
   const metricsServer = { host, port: 0, tls: { cert: pki.serverCert, key: pki.serverKey } };
-  const { stop: stopControllers, metricsUrl: controllersMetrics } = startControllerManager(
-    {
-      kubeconfig: identities.controllerManager,
-      logLevel: options.logLevel ?? 'info',
-      gitopsDir: join(dataDir, 'gitops'),
-      metricsServer,
-    },
-    logger,
-  );
+  const { stop: stopControllers, metricsUrl: controllersMetrics } =
+    options.controllers === false
+      ? { stop: async () => undefined, metricsUrl: Promise.resolve(undefined) }
+      : startControllerManager(
+          {
+            kubeconfig: identities.controllerManager,
+            logLevel: options.logLevel ?? 'info',
+            gitopsDir: join(dataDir, 'gitops'),
+            metricsServer,
+          },
+          logger,
+        );
   let agent: NodeAgent | undefined;
   if (options.agent !== false) {
     try {
