@@ -2,8 +2,10 @@
 // disk of another: they serve the same objects at the same resourceVersions, and with one --token they share the
 // cluster's identity (CA, admin token, ServiceAccount key, Secrets key), so one kubeconfig and one ServiceAccount
 // token work against either. An agent joins with a bootstrap token (`berth token create`, `berth agent --server
-// --token`) and works with its own node certificate; two `berth controllers`, one per server, fail over when the
-// leader is killed -9. Runs the built CLI (berth-process.ts checks the build is current).
+// --token`) and works with its own node certificate; the controller manager fails over to the other server when its
+// leader process is killed -9. The servers, the agent and the standby controllers run in this process (the same code
+// `berth up`, `berth agent` and `berth controllers` run; a process each costs seconds of CPU on a loaded machine); the
+// controller leader that is killed and `berth token create` run as the built CLI.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -15,6 +17,9 @@ import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { createClientCertificateRequest } from '@berth/apiserver';
 import { eventually, freePort, startTestEtcd } from '@berth/testkit';
+import { agent as startAgent } from '../src/commands/agent.js';
+import { controllers as startControllers } from '../src/commands/controllers.js';
+import { up as startUp, type RunningBerth } from '../src/commands/up.js';
 import { repo } from './berth-process.js';
 
 const main = join(repo, 'cli/dist/main.js');
@@ -125,43 +130,30 @@ if (tls?.cert === undefined || tls.key === undefined) throw new Error('fixture w
 await writeFile(join(dir, 'etcd-ca.crt'), tls.ca);
 await writeFile(join(dir, 'etcd-client.crt'), tls.cert);
 await writeFile(join(dir, 'etcd-client.key'), tls.key);
-const etcdFlags = [
-  '--store',
-  etcd.storeUrl,
-  '--etcd-cafile',
-  join(dir, 'etcd-ca.crt'),
-  '--etcd-certfile',
-  join(dir, 'etcd-client.crt'),
-  '--etcd-keyfile',
-  join(dir, 'etcd-client.key'),
-];
 const serverToken = 'correct-horse-battery-staple';
-const upArgs = async (name: string, token: string) => [
-  'up',
-  '--data-dir',
-  join(dir, name),
-  '--listen',
-  `127.0.0.1:${await freePort()}`,
-  '--kubeconfig',
-  join(dir, `${name}.kubeconfig`),
-  '--no-agent',
-  '--no-controllers',
-  '--log-level',
-  'warn',
-  '--token',
+const upOptions = async (name: string, token: string) => ({
+  dataDir: join(dir, name),
+  listen: `127.0.0.1:${await freePort()}`,
+  kubeconfig: join(dir, `${name}.kubeconfig`),
+  agent: false,
+  controllers: false,
+  logLevel: 'warn',
   token,
-  ...etcdFlags,
-];
-const up = async (name: string): Promise<{ started: Started; kubeconfig: string }> => {
-  const started = await startProcess(await upArgs(name, serverToken), 'berth is up');
-  t.teardown(() => stop(started));
-  return { started, kubeconfig: join(dir, `${name}.kubeconfig`) };
+  store: etcd.storeUrl,
+  etcdCafile: join(dir, 'etcd-ca.crt'),
+  etcdCertfile: join(dir, 'etcd-client.crt'),
+  etcdKeyfile: join(dir, 'etcd-client.key'),
+});
+const up = async (name: string): Promise<{ running: RunningBerth; kubeconfig: string }> => {
+  const running = await startUp(await upOptions(name, serverToken));
+  t.teardown(() => running.close());
+  return { running, kubeconfig: running.kubeconfigPath };
 };
 
 const first = await up('first');
 const admin = await credential(first.kubeconfig);
 const second = await up('second');
-const secondUrl = (await credential(second.kubeconfig)).server;
+const secondUrl = second.running.server.url;
 
 t.test('two berth up on one etcd share the objects and the cluster identity', async (t) => {
   const created = await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', {
@@ -221,9 +213,11 @@ t.test('two berth up on one etcd share the objects and the cluster identity', as
     "the second server accepts the first's ServiceAccount token",
   );
   // Another token does not open what the first server stored: that server refuses to start.
-  const wrong = await runBerth(await upArgs('wrong', 'another-token'), process.env);
-  t.not(wrong.code, 0, 'a server with another token does not start');
-  t.match(wrong.out, /server token does not open the cluster identity/);
+  await t.rejects(
+    startUp(await upOptions('wrong', 'another-token')),
+    /server token does not open the cluster identity/,
+    'a server with another token does not start',
+  );
 });
 
 t.test('an agent joins with a bootstrap token and then works as its node', async (t) => {
@@ -281,27 +275,21 @@ t.test('an agent joins with a bootstrap token and then works as its node', async
 
   const node = `joined-${id}`;
   const agentDir = join(dir, node);
-  const agentArgs = (tok: string, d: string) => [
-    'agent',
-    '--server',
-    secondUrl,
-    '--token',
-    tok,
-    '--node-name',
-    node,
-    '--data-dir',
-    d,
-    '--runtime-root',
-    join(d, 'run', 'crun'),
-    '--log-level',
-    'warn',
-  ];
-  const refused = await runBerth(agentArgs(`${token.slice(0, -1)}x`, join(dir, 'refused')), process.env);
-  t.not(refused.code, 0, 'a wrong token does not join');
-  t.match(refused.out, /refused the join \(401\)/);
-
-  const agent = await startProcess(agentArgs(token, agentDir), 'is up');
-  t.teardown(() => stop(agent));
+  const agentOptions = (tok: string, d: string) => ({
+    server: secondUrl,
+    token: tok,
+    nodeName: node,
+    dataDir: d,
+    runtimeRoot: join(d, 'run', 'crun'),
+    logLevel: 'warn',
+  });
+  await t.rejects(
+    startAgent(agentOptions(`${token.slice(0, -1)}x`, join(dir, 'refused'))),
+    /refused the join \(401\)/,
+    'a wrong token does not join',
+  );
+  const agent = await startAgent(agentOptions(token, agentDir));
+  t.teardown(() => agent.close());
   const nodeCred = await credential(join(agentDir, 'kubeconfig'));
   t.equal(nodeCred.token, undefined, 'the agent keeps no bootstrap token');
   t.equal(new X509Certificate(nodeCred.cert ?? '').subject, `CN=system:node:${node}\nO=system:nodes`);
@@ -321,23 +309,7 @@ t.test('the controller manager fails over to the other server within seconds of 
   const kc = await readKubeconfig(first.kubeconfig);
   (kc.clusters[0] as Kubeconfig['clusters'][number]).cluster.server = secondUrl;
   await writeFile(toSecond, stringify(kc), { mode: 0o600 });
-  const flags = [
-    '--leader-elect-lease-duration',
-    '3',
-    '--leader-elect-renew-deadline',
-    '2',
-    '--leader-elect-retry-period',
-    '0.5',
-    '--log-level',
-    'warn',
-  ];
-  const managers = await Promise.all(
-    [first.kubeconfig, toSecond].map(async (kubeconfig) => {
-      const started = await startProcess(['controllers', '--kubeconfig', kubeconfig, ...flags], 'started');
-      t.teardown(() => stop(started));
-      return { started, identity: /identity ([^)]+)\)/.exec(started.output())?.[1] ?? '' };
-    }),
-  );
+  const flags = ['--leader-elect-renew-deadline', '2', '--leader-elect-retry-period', '0.5', '--log-level', 'warn'];
   const holder = async () => {
     const lease = await api(
       admin,
@@ -348,17 +320,29 @@ t.test('the controller manager fails over to the other server within seconds of 
       ? ((lease.json() as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '')
       : '';
   };
-  t.ok(await eventually(async () => (await holder()) !== '', 20_000), 'one of them holds the Lease');
-  const leaderId = await holder();
-  const leader = managers.find((m) => m.identity === leaderId);
-  const standby = managers.find((m) => m.identity !== leaderId);
-  if (leader === undefined || standby === undefined)
-    throw new Error(`no leader among ${managers.map((m) => m.identity)}`);
-  await stop(leader.started, 'SIGKILL');
+  // The leader: a `berth controllers` process on the first server, with a 3 s Lease.
+  const leader = await startProcess(
+    ['controllers', '--kubeconfig', first.kubeconfig, '--leader-elect-lease-duration', '3', ...flags],
+    'started',
+  );
+  t.teardown(() => stop(leader));
+  const leaderIdentity = /identity ([^)]+)\)/.exec(leader.output())?.[1] ?? '';
+  t.ok(await eventually(async () => (await holder()) === leaderIdentity, 20_000), 'the process holds the Lease');
+  // The standby on the second server, waiting for the Lease.
+  const standby = await startControllers({
+    kubeconfig: toSecond,
+    leaderElectLeaseDuration: 3,
+    leaderElectRenewDeadline: 2,
+    leaderElectRetryPeriod: 0.5,
+    logLevel: 'warn',
+  });
+  t.teardown(() => standby.close());
+  t.equal(await holder(), leaderIdentity, 'the standby waits');
+  await stop(leader, 'SIGKILL');
   const killed = Date.now();
   t.ok(
     await eventually(async () => (await holder()) === standby.identity, 15_000),
-    'the other process takes the Lease',
+    'the standby on the other server takes the Lease',
   );
   const tookOver = Date.now() - killed;
   t.comment(`Lease taken over ${tookOver} ms after the leader's kill -9 (lease duration 3 s)`);
