@@ -35,3 +35,11 @@ export { createLogger, isLogLevel, logLevels, type LogLevel } from './logging/lo
 export { InvalidArgumentError } from '@berth/api';
 export { EtcdStore, type EtcdStoreOptions } from './storage/etcd/etcd-store.js';
 export { parseEtcdUrl, readEtcdTls, type EtcdEndpoints, type EtcdTls } from './storage/etcd/etcd-connection.js';
+export {
+  BackupFileError,
+  readBackup,
+  restoreBackup,
+  writeBackup,
+  type BackupHeader,
+  type RestoreResult,
+} from './storage/backup.js';

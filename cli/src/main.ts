@@ -557,6 +557,56 @@ program
     },
   );
 
+/** The store flags `berth up` takes, for the commands that open the store themselves. */
+function storeOptions(command: Command, what: string): Command {
+  return command
+    .option(
+      '--data-dir <dir>',
+      "berth's data dir (the embedded store, and the keys Secrets are sealed with)",
+      '/var/lib/berth',
+    )
+    .option('--store <where>', `${what}: embedded (in --data-dir) or etcd://host:port[,…][/prefix/]`, 'embedded')
+    .option('--etcd-cafile <file>', 'CA of the etcd members (TLS to etcd)')
+    .option('--etcd-certfile <file>', 'client certificate for etcd')
+    .option('--etcd-keyfile <file>', 'its private key');
+}
+type StoreFlags = import('./commands/backup.js').StoreOptions;
+
+storeOptions(
+  program
+    .command('backup')
+    .description('write the cluster state at one revision to FILE (stop berth up first for the embedded store)')
+    .argument('<file>', 'the backup file'),
+  'the store to back up',
+).action(async (file: string, opts: StoreFlags) => {
+  const { backup } = await import('./commands/backup.js');
+  process.stdout.write(await backup(file, opts));
+});
+
+storeOptions(
+  program
+    .command('restore')
+    .description('make the store hold the state of a backup FILE again (watches see it as ordinary changes)')
+    .argument('<file>', 'a file from berth backup'),
+  'the store to restore into',
+).action(async (file: string, opts: StoreFlags) => {
+  const { restore } = await import('./commands/backup.js');
+  process.stdout.write(await restore(file, opts));
+});
+
+program
+  .command('migrate')
+  .description('copy the embedded store of --data-dir into etcd (stop berth up first)')
+  .requiredOption('--to <etcd-url>', 'etcd://host:port[,host:port…][/prefix/]')
+  .option('--data-dir <dir>', "berth's data dir", '/var/lib/berth')
+  .option('--etcd-cafile <file>', 'CA of the etcd members (TLS to etcd)')
+  .option('--etcd-certfile <file>', 'client certificate for etcd')
+  .option('--etcd-keyfile <file>', 'its private key')
+  .action(async (opts: StoreFlags & { to: string }) => {
+    const { migrate } = await import('./commands/backup.js');
+    process.stdout.write(await migrate(opts));
+  });
+
 program
   .command('token')
   .description('bootstrap tokens for agents that join (berth agent --server URL --token TOKEN)')

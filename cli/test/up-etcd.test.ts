@@ -5,7 +5,9 @@
 // --token`) and works with its own node certificate; the controller manager fails over to the other server when its
 // leader process is killed -9. The servers, the agent and the standby controllers run in this process (the same code
 // `berth up`, `berth agent` and `berth controllers` run; a process each costs seconds of CPU on a loaded machine); the
-// controller leader that is killed and `berth token create` run as the built CLI.
+// controller leader that is killed and `berth token create` run as the built CLI. Then backups: on etcd, restored
+// into the live store (a watch sees the restore as changes), and of the embedded store, restored and migrated to etcd,
+// each read back with kubectl.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -16,8 +18,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { createClientCertificateRequest } from '@berth/apiserver';
-import { eventually, freePort, startTestEtcd } from '@berth/testkit';
+import { eventually, freePort, kubectlBinary, startTestEtcd } from '@berth/testkit';
 import { agent as startAgent } from '../src/commands/agent.js';
+import { backup, migrate, restore } from '../src/commands/backup.js';
 import { controllers as startControllers } from '../src/commands/controllers.js';
 import { up as startUp, type RunningBerth } from '../src/commands/up.js';
 import { repo } from './berth-process.js';
@@ -363,4 +366,153 @@ t.test('the controller manager fails over to the other server within seconds of 
     await eventually(async () => (await api(admin, 'GET', '/api/v1/namespaces/after-failover')).status === 404, 20_000),
     "the new leader's namespace controller finalizes the deleted Namespace",
   );
+});
+
+/** The real kubectl with a kubeconfig (its own discovery cache). */
+function kubectl(kubeconfig: string, args: readonly string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(kubectlBinary, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kube-cache'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+/** A watch on default's ConfigMaps from `rv`, collecting `TYPE name` until stopped. */
+function watchConfigMaps(rv: string): { events: string[]; stop: () => void } {
+  const events: string[] = [];
+  const req = httpsRequest(
+    new URL(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}`, admin.server),
+    { ca: admin.ca, headers: { Authorization: `Bearer ${admin.token}` } },
+    (res) => {
+      let buffer = '';
+      res.on('data', (d: Buffer) => {
+        buffer += d.toString();
+        for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+          const e = JSON.parse(buffer.slice(0, i)) as { type: string; object: { metadata: { name: string } } };
+          events.push(`${e.type} ${e.object.metadata.name}`);
+          buffer = buffer.slice(i + 1);
+        }
+      });
+      res.on('error', () => undefined);
+    },
+  );
+  req.on('error', () => undefined);
+  req.end();
+  return { events, stop: () => req.destroy() };
+}
+
+const configMap = (name: string, v: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name },
+  data: { v },
+});
+
+t.test('backup and restore on etcd: the state comes back, and a watch sees it as changes', async (t) => {
+  const etcdStore = {
+    dataDir: join(dir, 'first'),
+    store: etcd.storeUrl,
+    etcdCafile: join(dir, 'etcd-ca.crt'),
+    etcdCertfile: join(dir, 'etcd-client.crt'),
+    etcdKeyfile: join(dir, 'etcd-client.key'),
+  };
+  t.equal((await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', configMap('backed-up', '1'))).status, 201);
+  const file = join(dir, 'etcd.backup');
+  t.match(await backup(file, etcdStore), /keys at revision \d+/);
+  // After the backup: a change, a new object, a deleted Secret.
+  const patched = await api(admin, 'PUT', '/api/v1/namespaces/default/configmaps/backed-up', {
+    ...configMap('backed-up', '2'),
+  });
+  t.equal(patched.status, 200);
+  const rv = (patched.json() as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  t.equal(
+    (await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', configMap('after-backup', '1'))).status,
+    201,
+  );
+  t.equal((await api(admin, 'DELETE', '/api/v1/namespaces/default/secrets/shared-key')).status, 200);
+  const watch = watchConfigMaps(rv);
+  t.teardown(() => watch.stop());
+
+  t.match(await restore(file, etcdStore), /written, [1-9]\d* deleted/);
+  // Read back with kubectl, through the other server.
+  const kc = second.kubeconfig;
+  t.equal((await kubectl(kc, ['get', 'configmap', 'backed-up', '-o', 'jsonpath={.data.v}'])).out, '1');
+  const gone = await kubectl(kc, ['get', 'configmap', 'after-backup']);
+  t.not(gone.code, 0);
+  t.match(gone.out, /NotFound/, 'what was made after the backup is gone');
+  const secret = await kubectl(kc, ['get', 'secret', 'shared-key', '-o', 'jsonpath={.data.password}']);
+  t.equal(Buffer.from(secret.out, 'base64').toString(), 's3cret', 'the Secret comes back, sealed and opened again');
+  t.ok(
+    await eventually(
+      () => watch.events.includes('MODIFIED backed-up') && watch.events.includes('DELETED after-backup'),
+      10_000,
+    ),
+    `a watch open across the restore sees it as changes: ${watch.events.join(', ')}`,
+  );
+});
+
+t.test('the embedded store: backup, restore, and migrate to etcd, read back with kubectl', async (t) => {
+  const dataDir = join(dir, 'embedded');
+  const embedded = async (extra: { store?: string } = {}) => {
+    const running = await startUp({
+      dataDir,
+      listen: `127.0.0.1:${await freePort()}`,
+      kubeconfig: join(dir, 'embedded.kubeconfig'),
+      agent: false,
+      controllers: false,
+      logLevel: 'warn',
+      ...extra,
+      ...(extra.store === undefined
+        ? {}
+        : {
+            etcdCafile: join(dir, 'etcd-ca.crt'),
+            etcdCertfile: join(dir, 'etcd-client.crt'),
+            etcdKeyfile: join(dir, 'etcd-client.key'),
+          }),
+    });
+    return { running, cred: await credential(running.kubeconfigPath) };
+  };
+  let { running, cred } = await embedded();
+  t.equal(
+    (await api(cred, 'POST', '/api/v1/namespaces/default/configmaps', configMap('embedded-cm', '1'))).status,
+    201,
+  );
+  const secret = await api(cred, 'POST', '/api/v1/namespaces/default/secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'embedded-secret' },
+    stringData: { k: 'v' },
+  });
+  t.equal(secret.status, 201);
+  const file = join(dir, 'embedded.backup');
+  await t.rejects(backup(file, { dataDir }), /in use: stop berth up first/, 'the open embedded store is not copied');
+  await running.close();
+  t.match(await backup(file, { dataDir }), /keys at revision/);
+
+  ({ running, cred } = await embedded());
+  t.equal((await api(cred, 'DELETE', '/api/v1/namespaces/default/configmaps/embedded-cm')).status, 200);
+  await running.close();
+  t.match(await restore(file, { dataDir }), /[1-9]\d* written/);
+  ({ running, cred } = await embedded());
+  const kc = running.kubeconfigPath;
+  t.equal((await kubectl(kc, ['get', 'configmap', 'embedded-cm', '-o', 'jsonpath={.data.v}'])).out, '1', 'restored');
+  await running.close();
+
+  const to = `${etcd.storeUrl}/migrated/`;
+  const tlsFiles = {
+    etcdCafile: join(dir, 'etcd-ca.crt'),
+    etcdCertfile: join(dir, 'etcd-client.crt'),
+    etcdKeyfile: join(dir, 'etcd-client.key'),
+  };
+  t.match(await migrate({ dataDir, to, ...tlsFiles }), /keys copied to/);
+  ({ running, cred } = await embedded({ store: to }));
+  t.teardown(() => running.close());
+  const onEtcd = running.kubeconfigPath;
+  t.equal((await kubectl(onEtcd, ['get', 'configmap', 'embedded-cm', '-o', 'jsonpath={.data.v}'])).out, '1');
+  const moved = await kubectl(onEtcd, ['get', 'secret', 'embedded-secret', '-o', 'jsonpath={.data.k}']);
+  t.equal(Buffer.from(moved.out, 'base64').toString(), 'v', 'served from etcd, Secrets opened with the same key');
 });

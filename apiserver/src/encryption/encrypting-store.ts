@@ -117,6 +117,11 @@ export class EncryptingStore implements Store {
     return this.inner.close();
   }
 
+  /** A value as the wrapped store holds it (sealed, when its key is encrypted), opened. */
+  openValue(key: string, value: string): string {
+    return this.#encrypted(key) ? this.#envelope.open(key, value) : value;
+  }
+
   /** Rewrites every value not sealed with the current write key; returns how many. Concurrent writes win. */
   async reencrypt(): Promise<number> {
     const current = this.#envelope.writeKey;

@@ -99,7 +99,10 @@ async function writeKubeconfigs(
 }
 
 /** The embedded store in the data dir, or etcd (TLS when a CA file is given). */
-async function openStore(dataDir: string, options: UpOptions): Promise<Store> {
+export async function openStore(
+  dataDir: string,
+  options: Pick<UpOptions, 'store' | 'etcdCafile' | 'etcdCertfile' | 'etcdKeyfile'>,
+): Promise<Store> {
   const where = options.store ?? 'embedded';
   if (where === 'embedded') {
     if (options.etcdCafile !== undefined || options.etcdCertfile !== undefined || options.etcdKeyfile !== undefined) {

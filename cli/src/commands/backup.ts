@@ -1,0 +1,77 @@
+// `berth backup FILE`, `berth restore FILE` and `berth migrate --to etcd://…`: the store's state at one revision to a
+// file and back, for the embedded store (which must not be open: stop `berth up` first) and for etcd (live: the API
+// servers see the restore as ordinary writes). Secrets stay sealed in the file; a restore opens and seals them
+// with the data dir's encryption config, the one the servers use. Migrating copies an embedded store into etcd, for
+// `berth up --store etcd://… --data-dir` (the same data dir: its PKI and keys) to serve.
+
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  encryptionConfigFile,
+  parseEncryptionConfig,
+  readBackup,
+  restoreBackup,
+  writeBackup,
+  type EncryptionConfig,
+  type Store,
+} from '@berth/apiserver';
+import { UpError } from '../errors.js';
+import { openStore, type UpOptions } from './up.js';
+
+export type StoreOptions = Pick<UpOptions, 'store' | 'etcdCafile' | 'etcdCertfile' | 'etcdKeyfile'> & {
+  readonly dataDir: string;
+};
+
+async function withStore<T>(options: StoreOptions, use: (store: Store) => Promise<T>): Promise<T> {
+  const dataDir = resolve(options.dataDir);
+  let store: Store;
+  try {
+    store = await openStore(dataDir, options);
+  } catch (e) {
+    const embedded = (options.store ?? 'embedded') === 'embedded';
+    const inUse = embedded && /lock/i.test(String((e as { cause?: unknown }).cause ?? (e as Error).message));
+    if (inUse) throw new UpError(`the embedded store in ${join(dataDir, 'store')} is in use: stop berth up first`, e);
+    throw e;
+  }
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function encryptionOf(dataDir: string): Promise<EncryptionConfig | undefined> {
+  const file = encryptionConfigFile(resolve(dataDir));
+  return existsSync(file) ? parseEncryptionConfig(await readFile(file, 'utf8')) : undefined;
+}
+
+export async function backup(file: string, options: StoreOptions): Promise<string> {
+  const header = await withStore(options, (store) => writeBackup(store, resolve(file)));
+  return `berth backup: ${header.keys} keys at revision ${header.revision} to ${file}\n`;
+}
+
+export async function restore(file: string, options: StoreOptions): Promise<string> {
+  const { header, items } = await readBackup(resolve(file));
+  const encryption = await encryptionOf(options.dataDir);
+  const result = await withStore(options, (store) => restoreBackup(store, items, encryption));
+  return (
+    `berth restore: the state at revision ${header.revision} (${header.createdAt}): ${result.written} written, ` +
+    `${result.deleted} deleted, ${result.unchanged} unchanged\n`
+  );
+}
+
+export async function migrate(options: StoreOptions & { readonly to: string }): Promise<string> {
+  if (!options.to.startsWith('etcd://'))
+    throw new UpError(`--to must be etcd://host:port[/prefix/], got "${options.to}"`);
+  const items = await withStore(
+    { dataDir: options.dataDir },
+    async (level) => (await level.list({ prefix: '' })).items,
+  );
+  const encryption = await encryptionOf(options.dataDir);
+  const result = await withStore({ ...options, store: options.to }, (etcd) => restoreBackup(etcd, items, encryption));
+  return (
+    `berth migrate: ${items.length} keys copied to ${options.to} (${result.written} written, ${result.deleted} ` +
+    `deleted); start berth up --data-dir ${options.dataDir} --store ${options.to}\n`
+  );
+}
