@@ -509,6 +509,8 @@ t.test('the embedded store: backup, restore, and migrate to etcd, read back with
     etcdKeyfile: join(dir, 'etcd-client.key'),
   };
   t.match(await migrate({ dataDir, to, ...tlsFiles }), /keys copied to/);
+  await t.rejects(migrate({ dataDir, to, ...tlsFiles }), /already holds a cluster/, 'never over another cluster');
+  await t.rejects(backup(file, { dataDir: join(dir, 'nowhere') }), /no embedded store/, 'no empty store made');
   ({ running, cred } = await embedded({ store: to }));
   t.teardown(() => running.close());
   const onEtcd = running.kubeconfigPath;

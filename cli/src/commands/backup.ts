@@ -23,13 +23,16 @@ export type StoreOptions = Pick<UpOptions, 'store' | 'etcdCafile' | 'etcdCertfil
   readonly dataDir: string;
 };
 
-async function withStore<T>(options: StoreOptions, use: (store: Store) => Promise<T>): Promise<T> {
+/** `existing`: an embedded store that is not there is an error, not a new empty one. */
+async function withStore<T>(options: StoreOptions, use: (store: Store) => Promise<T>, existing = true): Promise<T> {
   const dataDir = resolve(options.dataDir);
+  const embedded = (options.store ?? 'embedded') === 'embedded';
+  if (embedded && existing && !existsSync(join(dataDir, 'store')))
+    throw new UpError(`no embedded store in ${dataDir} (--data-dir names berth's data dir)`);
   let store: Store;
   try {
     store = await openStore(dataDir, options);
   } catch (e) {
-    const embedded = (options.store ?? 'embedded') === 'embedded';
     const inUse = embedded && /lock/i.test(String((e as { cause?: unknown }).cause ?? (e as Error).message));
     if (inUse) throw new UpError(`the embedded store in ${join(dataDir, 'store')} is in use: stop berth up first`, e);
     throw e;
@@ -54,7 +57,8 @@ export async function backup(file: string, options: StoreOptions): Promise<strin
 export async function restore(file: string, options: StoreOptions): Promise<string> {
   const { header, items } = await readBackup(resolve(file));
   const encryption = await encryptionOf(options.dataDir);
-  const result = await withStore(options, (store) => restoreBackup(store, items, encryption));
+  // A restore may make the embedded store anew (a new machine, an emptied data dir).
+  const result = await withStore(options, (store) => restoreBackup(store, items, encryption), false);
   return (
     `berth restore: the state at revision ${header.revision} (${header.createdAt}): ${result.written} written, ` +
     `${result.deleted} deleted, ${result.unchanged} unchanged\n`
@@ -69,7 +73,12 @@ export async function migrate(options: StoreOptions & { readonly to: string }): 
     async (level) => (await level.list({ prefix: '' })).items,
   );
   const encryption = await encryptionOf(options.dataDir);
-  const result = await withStore({ ...options, store: options.to }, (etcd) => restoreBackup(etcd, items, encryption));
+  const result = await withStore({ ...options, store: options.to }, async (etcd) => {
+    // Never over another cluster: a restore deletes what the source lacks.
+    if ((await etcd.list({ prefix: '/registry/', limit: 1 })).items.length > 0)
+      throw new UpError(`${options.to} already holds a cluster: migrate into an empty etcd or key prefix`);
+    return restoreBackup(etcd, items, encryption);
+  });
   return (
     `berth migrate: ${items.length} keys copied to ${options.to} (${result.written} written, ${result.deleted} ` +
     `deleted); start berth up --data-dir ${options.dataDir} --store ${options.to}\n`
