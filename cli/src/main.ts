@@ -576,9 +576,10 @@ storeOptions(
   program
     .command('backup')
     .description('write the cluster state at one revision to FILE (stop berth up first for the embedded store)')
-    .argument('<file>', 'the backup file'),
+    .argument('<file>', 'the backup file')
+    .option('--etcd-snapshot', "write etcd's own snapshot instead (etcdctl snapshot save; restored by etcdctl)"),
   'the store to back up',
-).action(async (file: string, opts: StoreFlags) => {
+).action(async (file: string, opts: StoreFlags & { etcdSnapshot?: boolean }) => {
   const { backup } = await import('./commands/backup.js');
   process.stdout.write(await backup(file, opts));
 });

@@ -7,9 +7,9 @@
 // `berth up`, `berth agent` and `berth controllers` run; a process each costs seconds of CPU on a loaded machine); the
 // controller leader that is killed and `berth token create` run as the built CLI. Then backups: on etcd, restored
 // into the live store (a watch sees the restore as changes), and of the embedded store, restored and migrated to etcd,
-// each read back with kubectl.
+// each read back with kubectl; last, etcd's own snapshot, restored with etcdctl under a restarted server.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { createClientCertificateRequest } from '@berth/apiserver';
-import { eventually, freePort, kubectlBinary, startTestEtcd } from '@berth/testkit';
+import { etcdctlBinary, eventually, freePort, kubectlBinary, startTestEtcd } from '@berth/testkit';
 import { agent as startAgent } from '../src/commands/agent.js';
 import { backup, migrate, restore } from '../src/commands/backup.js';
 import { controllers as startControllers } from '../src/commands/controllers.js';
@@ -147,10 +147,12 @@ const upOptions = async (name: string, token: string) => ({
   etcdCertfile: join(dir, 'etcd-client.crt'),
   etcdKeyfile: join(dir, 'etcd-client.key'),
 });
-const up = async (name: string): Promise<{ running: RunningBerth; kubeconfig: string }> => {
+const up = async (name: string): Promise<{ running: RunningBerth; kubeconfig: string; close: () => Promise<void> }> => {
   const running = await startUp(await upOptions(name, serverToken));
-  t.teardown(() => running.close());
-  return { running, kubeconfig: running.kubeconfigPath };
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= running.close());
+  t.teardown(close);
+  return { running, kubeconfig: running.kubeconfigPath, close };
 };
 
 const first = await up('first');
@@ -412,14 +414,15 @@ const configMap = (name: string, v: string) => ({
   data: { v },
 });
 
+const etcdStore = {
+  dataDir: join(dir, 'first'),
+  store: etcd.storeUrl,
+  etcdCafile: join(dir, 'etcd-ca.crt'),
+  etcdCertfile: join(dir, 'etcd-client.crt'),
+  etcdKeyfile: join(dir, 'etcd-client.key'),
+};
+
 t.test('backup and restore on etcd: the state comes back, and a watch sees it as changes', async (t) => {
-  const etcdStore = {
-    dataDir: join(dir, 'first'),
-    store: etcd.storeUrl,
-    etcdCafile: join(dir, 'etcd-ca.crt'),
-    etcdCertfile: join(dir, 'etcd-client.crt'),
-    etcdKeyfile: join(dir, 'etcd-client.key'),
-  };
   t.equal((await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', configMap('backed-up', '1'))).status, 201);
   const file = join(dir, 'etcd.backup');
   t.match(await backup(file, etcdStore), /keys at revision \d+/);
@@ -517,4 +520,35 @@ t.test('the embedded store: backup, restore, and migrate to etcd, read back with
   t.equal((await kubectl(onEtcd, ['get', 'configmap', 'embedded-cm', '-o', 'jsonpath={.data.v}'])).out, '1');
   const moved = await kubectl(onEtcd, ['get', 'secret', 'embedded-secret', '-o', 'jsonpath={.data.k}']);
   t.equal(Buffer.from(moved.out, 'base64').toString(), 'v', 'served from etcd, Secrets opened with the same key');
+});
+
+t.test("etcd's own snapshot: saved by berth backup --etcd-snapshot, restored by etcdctl, served again", async (t) => {
+  t.equal(
+    (await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', configMap('in-snapshot', '1'))).status,
+    201,
+  );
+  const file = join(dir, 'etcd.snapshot');
+  t.match(await backup(file, { ...etcdStore, etcdSnapshot: true }), /etcd's snapshot/);
+  const status = await new Promise<string>((resolve, reject) =>
+    execFile(
+      etcdctlBinary,
+      ['snapshot', 'status', file, '-w', 'json'],
+      { env: { ...process.env, ETCDCTL_API: '3' } },
+      (e, out) => (e === null ? resolve(out) : reject(e)),
+    ),
+  );
+  t.ok((JSON.parse(status) as { revision: number }).revision > 0, `etcdctl reads it: ${status.trim()}`);
+  t.equal(
+    (await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', configMap('after-snapshot', '1'))).status,
+    201,
+  );
+  await t.rejects(restore(file, etcdStore), /etcdctl snapshot restore/, "berth restore points at etcd's own tools");
+  // As with Kubernetes: the API servers stop, etcd comes back on the restored data, the servers start again.
+  await first.close();
+  await second.close();
+  await etcd.restoreSnapshot(file);
+  const third = await up('third');
+  t.equal((await credential(third.kubeconfig)).ca, admin.ca, "the cluster's identity came back with the snapshot");
+  t.equal((await kubectl(third.kubeconfig, ['get', 'configmap', 'in-snapshot', '-o', 'jsonpath={.data.v}'])).out, '1');
+  t.match((await kubectl(third.kubeconfig, ['get', 'configmap', 'after-snapshot'])).out, /NotFound/);
 });

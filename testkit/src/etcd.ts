@@ -1,17 +1,22 @@
 // Test fixture: Debian's etcd (/usr/bin/etcd, package etcd-server), one member or several, on free loopback ports
-// with temp data dirs, optionally serving TLS with client-certificate auth; it can be killed and started again on its data.
+// with temp data dirs, optionally serving TLS with client-certificate auth; it can be killed and started again on its
+// data, or on an etcd snapshot restored with etcdctl.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ensurePki, issueClientCertificate, type EtcdTls } from '@berth/apiserver';
 import { freePort } from './free-port.js';
 
 export const etcdBinary = '/usr/bin/etcd';
+/** etcd's client tool (Debian's etcd-client), for snapshots. */
+export const etcdctlBinary = '/usr/bin/etcdctl';
+const execFileAsync = promisify(execFile);
 
 export interface TestEtcd {
   /** `host:port` of the first member's client URL. */
@@ -33,6 +38,11 @@ export interface TestEtcd {
   killMember(i: number): Promise<void>;
   /** Start member `i` again; it rejoins the cluster. */
   startMember(i: number): Promise<void>;
+  /**
+   * Kill every member, replace their data with an etcd snapshot (`etcdctl snapshot restore`, Debian's etcd-client)
+   * and start them again on the same ports: the cluster's state and revision are the snapshot's.
+   */
+  restoreSnapshot(file: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -140,6 +150,28 @@ export async function startTestEtcd(options: TestEtcdOptions = {}): Promise<Test
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
+  const restoreSnapshot = async (file: string): Promise<void> => {
+    await kill();
+    for (const [i, p] of ports.entries()) {
+      const dataDir = join(dir, `data-${i}`);
+      await rm(dataDir, { recursive: true, force: true });
+      await execFileAsync(
+        etcdctlBinary,
+        [
+          'snapshot',
+          'restore',
+          file,
+          `--name=m${i}`,
+          `--initial-cluster=${cluster}`,
+          '--initial-cluster-token=berth-test',
+          `--initial-advertise-peer-urls=http://127.0.0.1:${p.peer}`,
+          `--data-dir=${dataDir}`,
+        ],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      );
+    }
+    await start();
+  };
   const endpoints = ports.map((p) => `127.0.0.1:${p.client}`);
   return {
     endpoint: endpoints[0] as string,
@@ -152,6 +184,7 @@ export async function startTestEtcd(options: TestEtcdOptions = {}): Promise<Test
     start,
     killMember,
     startMember,
+    restoreSnapshot,
     async close() {
       await kill();
       await rm(dir, { recursive: true, force: true });

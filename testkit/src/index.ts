@@ -14,7 +14,7 @@ export { pushBusybox } from './busybox-image.js';
 export { eventually } from './eventually.js';
 export { freePort } from './free-port.js';
 export { assertBuilt, berthMain, repo } from './built-cli.js';
-export { etcdBinary, startTestEtcd, type TestEtcd, type TestEtcdOptions } from './etcd.js';
+export { etcdBinary, etcdctlBinary, startTestEtcd, type TestEtcd, type TestEtcdOptions } from './etcd.js';
 export { request, type RawResponse } from './raw-request.js';
 export { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 export type { Teardown } from './teardown.js';

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  EtcdStore,
   encryptionConfigFile,
   parseEncryptionConfig,
   readBackup,
@@ -49,12 +50,29 @@ async function encryptionOf(dataDir: string): Promise<EncryptionConfig | undefin
   return existsSync(file) ? parseEncryptionConfig(await readFile(file, 'utf8')) : undefined;
 }
 
-export async function backup(file: string, options: StoreOptions): Promise<string> {
+export async function backup(
+  file: string,
+  options: StoreOptions & { readonly etcdSnapshot?: boolean },
+): Promise<string> {
+  if (options.etcdSnapshot === true) {
+    await withStore(options, async (store) => {
+      if (!(store instanceof EtcdStore)) throw new UpError('--etcd-snapshot needs --store etcd://…');
+      await store.snapshot(resolve(file));
+    });
+    return `berth backup: etcd's snapshot to ${file} (etcdctl snapshot restore brings it back)\n`;
+  }
   const header = await withStore(options, (store) => writeBackup(store, resolve(file)));
   return `berth backup: ${header.keys} keys at revision ${header.revision} to ${file}\n`;
 }
 
 export async function restore(file: string, options: StoreOptions): Promise<string> {
+  const start = await readFile(resolve(file)).then((b) => b.subarray(0, 1).toString());
+  if (start !== '{')
+    throw new UpError(
+      `${file} is not a berth backup; an etcd snapshot (berth backup --etcd-snapshot) is restored by etcd's tools: ` +
+        "`ETCDCTL_API=3 etcdctl snapshot restore FILE --data-dir DIR` with the member's --name and --initial-cluster, " +
+        "etcd started on DIR, then the API servers restarted (its revisions are the snapshot's: clients relist)",
+    );
   const { header, items } = await readBackup(resolve(file));
   const encryption = await encryptionOf(options.dataDir);
   // A restore may make the embedded store anew (a new machine, an emptied data dir).
