@@ -23,9 +23,7 @@ import { agent as startAgent } from '../src/commands/agent.js';
 import { backup, migrate, restore } from '../src/commands/backup.js';
 import { controllers as startControllers } from '../src/commands/controllers.js';
 import { up as startUp, type RunningBerth } from '../src/commands/up.js';
-import { repo } from './berth-process.js';
-
-const main = join(repo, 'cli/dist/main.js');
+import { berthMain as main } from './berth-process.js';
 
 interface Started {
   readonly child: ChildProcess;
