@@ -133,6 +133,11 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
   let pki: Pki;
   try {
     if (options.token !== undefined) await shareClusterIdentity(store, dataDir, options.token);
+    else if (store.shared === true)
+      logger.warn(
+        {},
+        'on etcd without --token: this server keeps its own CA and keys, so other servers on this etcd do not accept its credentials',
+      );
     pki = await ensurePki(dataDir, [host]);
   } catch (e) {
     await store.close();
