@@ -592,6 +592,10 @@ export interface ContainerStatus {
    */
   nodeName?: string;
   /**
+   * The address of the node the container runs on (its InternalIP), as kubelet reports a Pod's hostIP.
+   */
+  hostIP?: string;
+  /**
    * The runtime's ID of the running (or last run) container.
    */
   containerID?: string;

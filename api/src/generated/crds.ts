@@ -1303,6 +1303,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "type": "string",
                       "description": "Node the container was last run on."
                     },
+                    "hostIP": {
+                      "type": "string",
+                      "description": "The address of the node the container runs on (its InternalIP), as kubelet reports a Pod's hostIP."
+                    },
                     "containerID": {
                       "type": "string",
                       "description": "The runtime's ID of the running (or last run) container."

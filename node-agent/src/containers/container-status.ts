@@ -51,6 +51,7 @@ export function desiredStatus(
   obs: Observation,
   nodeName: string,
   generation: number | undefined,
+  hostIP?: string,
   now = new Date(),
 ): ContainerStatus {
   let conditions = current?.conditions;
@@ -72,6 +73,7 @@ export function desiredStatus(
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...(conditions !== undefined ? { conditions } : {}),
     nodeName,
+    ...(hostIP === undefined ? {} : { hostIP }),
     restartCount: obs.restartCount,
   };
   if (obs.containerID !== undefined) status.containerID = obs.containerID;

@@ -74,6 +74,8 @@ export interface EventSink {
 
 export interface ReconcilerOptions {
   readonly nodeName: string;
+  /** The node's address, written as each Container's status.hostIP (kubelet's Pod hostIP). @default none */
+  readonly hostIP?: string;
   /**
    * Bind Containers with an empty spec.nodeName to this node. Binding is the scheduler's job: this is the
    * all-in-one convenience of `berth up` and stays only until the scheduler lands.
@@ -385,7 +387,7 @@ export class ContainerReconciler implements Reconciler {
   /** Writes the status `obs` implies, if it differs; returns the Container as it now is. */
   async #writeStatus(c: Container, obs: Observation): Promise<Container> {
     const current = c.status;
-    const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation);
+    const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation, this.#o.hostIP);
     const patch = statusPatch(current, desired);
     if (patch === undefined) return c;
     try {
@@ -747,7 +749,8 @@ export class ContainerReconciler implements Reconciler {
       });
       return { requeueAfterMs: wait };
     }
-    await this.#o.runtime.delete(uid, { force: true });
+    // The run that ended keeps its log for `logs --previous`, as kubelet keeps the last terminated container's.
+    await this.#o.runtime.delete(uid, { force: true, keepLog: true });
     return this.#startContainer(ctx, c, restartCount + 1);
   }
 
