@@ -2,7 +2,15 @@
 // of Pods is a watch of Containers, so its resourceVersions resume), writes turn the Pod back into the Container
 // write it means, and `log` is relayed to the node agent as a Container's. Nothing here is stored as a Pod.
 
-import { ApiError, alreadyExists, invalid, methodNotAllowed, notFound, pathNotFound } from '../errors/api-error.js';
+import {
+  ApiError,
+  alreadyExists,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  pathNotFound,
+  staleResourceVersion,
+} from '../errors/api-error.js';
 import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
 import { includeObject, intParam, wantsTable } from '../http/negotiation.js';
 import type { ObjectScope } from '../objects/object-store.js';
@@ -51,6 +59,8 @@ async function asPod<T>(name: string | undefined, work: () => Promise<T>): Promi
       const pods = { group: '', plural: 'pods' };
       if (e.reason === 'NotFound') throw notFound(pods, name);
       if (e.reason === 'AlreadyExists') throw alreadyExists(pods, name);
+      if (e.reason === 'Conflict' && e.message.includes(': the object has been modified'))
+        throw staleResourceVersion(pods, name);
     }
     throw e;
   }
