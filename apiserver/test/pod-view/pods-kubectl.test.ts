@@ -3,7 +3,7 @@
 // as a Pod (READY, STATUS, RESTARTS, AGE, -o wide IP and NODE), logs (-f), exec, port-forward and delete reach it,
 // and a watch of Pods resumes from a resourceVersion. Needs root, crun, conmon.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -380,6 +380,12 @@ for (const [how, env] of [
     );
     t.equal(await httpGet(port), 'hello-pod\n', 'a request through the forward');
     t.equal(await httpGet(port), 'hello-pod\n', 'and another connection');
+    const curl = await new Promise<string>((resolve) =>
+      execFile('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/index.html`], (_e, out, err) =>
+        resolve(`${out}${err}`),
+      ),
+    );
+    t.equal(curl, 'hello-pod\n', 'and curl, as the issue has a user check it');
     t.notMatch(forward.output(), /error/i, forward.output());
   });
 }
