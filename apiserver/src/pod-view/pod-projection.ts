@@ -98,6 +98,12 @@ function containerStatus(name: string, spec: Json, status: Json): Json {
   } else {
     state = { waiting: { reason: reason ?? 'ContainerCreating', ...(message === undefined ? {} : { message }) } };
   }
+  // After a restart: how the run before it ended, as the agent kept it.
+  const ended = obj(status['lastTermination']);
+  if (reason !== 'CrashLoopBackOff' && typeof ended['exitCode'] === 'number') {
+    const id = str(ended['containerID']);
+    lastState = { terminated: { ...ended, ...(id === undefined ? {} : { containerID: `berth://${id}` }) } };
+  }
   const ready = isTrue(conditionOf(status, 'Ready'));
   return {
     name,

@@ -188,3 +188,17 @@ t.test("a Pod write that only adds Kubernetes' defaults is no spec change", asyn
     /may not change fields/,
   );
 });
+
+t.test('after a restart, lastState is how the run before ended, and RESTARTS says when', async (t) => {
+  const restarted = container({
+    phase: 'Running',
+    conditions: [ready, running],
+    restartCount: 1,
+    lastTermination: { exitCode: 1, reason: 'Error', finishedAt: '2026-12-01T11:59:00Z', containerID: 'u1' },
+  });
+  const status = containerToPod(restarted)['status'] as { containerStatuses: Record<string, unknown>[] };
+  t.same(status.containerStatuses[0]?.['lastState'], {
+    terminated: { exitCode: 1, reason: 'Error', finishedAt: '2026-12-01T11:59:00Z', containerID: 'berth://u1' },
+  });
+  t.same(cells(restarted), ['1/1', 'Running', '1 (60s ago)']);
+});

@@ -279,6 +279,13 @@ t.test('logs --previous: the run before a restart is kept', async (t) => {
   const previous = await server.kubectl(['logs', 'crash', '--previous']);
   t.equal(previous.code, 0, previous.stderr);
   t.equal(previous.stdout, 'first\n', "the first run's log");
+  const shown = await request(server, 'GET', '/api/v1/namespaces/default/pods/crash');
+  const status = shown.json<{ status: { containerStatuses: { lastState: unknown; restartCount: number }[] } }>().status;
+  t.match(
+    status.containerStatuses[0],
+    { restartCount: 1, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: /Z$/ } } },
+    'lastState: how the first run ended',
+  );
   t.equal((await request(server, 'DELETE', '/api/v1/namespaces/default/pods/crash')).status, 200);
 });
 
