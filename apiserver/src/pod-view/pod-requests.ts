@@ -246,7 +246,9 @@ async function podPatch(
 ): Promise<(pod: KubeObject) => KubeObject> {
   const { req } = call;
   const type = mediaType(req.headers['content-type']);
-  if (!patchTypes.slice(0, 3).includes(type)) throw unsupportedPatch(patchTypes.join(', '));
+  // Apply is served on the Pod itself only (applyPod), so a /status answer names the three.
+  const named = call.info.subresource === 'status' ? patchTypes.slice(0, 3) : patchTypes;
+  if (!patchTypes.slice(0, 3).includes(type)) throw unsupportedPatch(named.join(', '));
   const body = decodeBody(await readBody(req), req.headers['content-type']);
   return (pod) => {
     if (type === 'application/json-patch+json') return asObject(applyJsonPatch(pod as unknown as JsonValue, body));
@@ -293,9 +295,7 @@ async function applyPod(
     const created = await asPod(name, () => deps.objects.create(scopes.containers, container, options));
     return { status: 201, body: containerToPod(created), warnings: options.warnings };
   }
-  return writePod(deps, call, scopes, name, (pod) =>
-    asObject(deps.fields.strategicMerge(scopes.pods, pod, { ...config, metadata: { ...config.metadata } })),
-  );
+  return writePod(deps, call, scopes, name, (pod) => asObject(deps.fields.strategicMerge(scopes.pods, pod, config)));
 }
 
 /** A write of pods/NAME/status: the client's own conditions kept on the Container's status (pod-status-write.ts). */
