@@ -592,6 +592,10 @@ export interface ContainerStatus {
    */
   nodeName?: string;
   /**
+   * The address of the node the container runs on (its InternalIP), as kubelet reports a Pod's hostIP.
+   */
+  hostIP?: string;
+  /**
    * The runtime's ID of the running (or last run) container.
    */
   containerID?: string;
@@ -635,6 +639,35 @@ export interface ContainerStatus {
    * Time the last run terminated.
    */
   finishedAt?: string;
+  /**
+   * How the run before the current one ended, kept when the container restarted (a Pod's lastState.terminated).
+   */
+  lastTermination?: {
+    /**
+     * Exit status of that run.
+     */
+    exitCode?: number;
+    /**
+     * Signal that terminated that run, if any.
+     */
+    signal?: number;
+    /**
+     * Brief CamelCase reason it ended, e.g. Error, Completed.
+     */
+    reason?: string;
+    /**
+     * The runtime's ID of that run's container.
+     */
+    containerID?: string;
+    /**
+     * Time that run started.
+     */
+    startedAt?: string;
+    /**
+     * Time that run terminated.
+     */
+    finishedAt?: string;
+  };
 }
 /**
  * An IP address of the container.

@@ -1303,6 +1303,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "type": "string",
                       "description": "Node the container was last run on."
                     },
+                    "hostIP": {
+                      "type": "string",
+                      "description": "The address of the node the container runs on (its InternalIP), as kubelet reports a Pod's hostIP."
+                    },
                     "containerID": {
                       "type": "string",
                       "description": "The runtime's ID of the running (or last run) container."
@@ -1374,6 +1378,40 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "type": "string",
                       "format": "date-time",
                       "description": "Time the last run terminated."
+                    },
+                    "lastTermination": {
+                      "type": "object",
+                      "description": "How the run before the current one ended, kept when the container restarted (a Pod's lastState.terminated).",
+                      "properties": {
+                        "exitCode": {
+                          "type": "integer",
+                          "format": "int32",
+                          "description": "Exit status of that run."
+                        },
+                        "signal": {
+                          "type": "integer",
+                          "format": "int32",
+                          "description": "Signal that terminated that run, if any."
+                        },
+                        "reason": {
+                          "type": "string",
+                          "description": "Brief CamelCase reason it ended, e.g. Error, Completed."
+                        },
+                        "containerID": {
+                          "type": "string",
+                          "description": "The runtime's ID of that run's container."
+                        },
+                        "startedAt": {
+                          "type": "string",
+                          "format": "date-time",
+                          "description": "Time that run started."
+                        },
+                        "finishedAt": {
+                          "type": "string",
+                          "format": "date-time",
+                          "description": "Time that run terminated."
+                        }
+                      }
                     }
                   }
                 }

@@ -280,22 +280,7 @@ async function patch(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resour
     );
   }
   if (type === 'application/apply-patch+yaml' && info.subresource !== 'scale') {
-    const fieldManager = query.get('fieldManager');
-    if (fieldManager === null || fieldManager === '') {
-      throw new ApiError(
-        'Invalid',
-        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
-        {
-          causes: [
-            {
-              reason: 'FieldValueRequired',
-              message: 'Required value: is required for apply patch',
-              field: 'fieldManager',
-            },
-          ],
-        },
-      );
-    }
+    const fieldManager = applyFieldManager(query);
     return deps.fields.apply(deps.objects, scope, info.name!, part, asObject(body), {
       manager: fieldManager,
       force: force === 'true',
@@ -366,7 +351,13 @@ function patchPinsResourceVersion(type: string, body: unknown): boolean {
  * POST …/NAME/binding with a Binding (`target: { kind: Node, name }`), as pods/binding: sets spec.nodeName of an
  * unbound object, once. Bound already (to any node) or terminating is a 409, so two schedulers cannot both win.
  */
-async function bind(deps: ResourceHandlerDeps, scope: ObjectScope, call: ResourceCall): Promise<Reply> {
+export async function bind(
+  deps: ResourceHandlerDeps,
+  scope: ObjectScope,
+  call: ResourceCall,
+  /** The kind the answers name (a Pod bound through the Container it is). @default scope's */
+  shown: Resource = scope.resource,
+): Promise<Reply> {
   const { info, req } = call;
   const { resource } = scope;
   const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
@@ -387,14 +378,13 @@ async function bind(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resourc
     (current) => {
       const spec = isPlainObject(current['spec']) ? current['spec'] : {};
       const bound = typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
-      if (bound !== '')
-        throw conflict(resource, name, `${resource.singular} ${name} is already assigned to node "${bound}"`);
+      if (bound !== '') throw conflict(shown, name, `${shown.singular} ${name} is already assigned to node "${bound}"`);
       if (current.metadata.deletionTimestamp !== undefined)
-        throw conflict(resource, name, `${resource.singular} ${name} is being deleted, cannot be assigned to a node`);
+        throw conflict(shown, name, `${shown.singular} ${name} is being deleted, cannot be assigned to a node`);
       const meta = isPlainObject(body['metadata']) ? body['metadata'] : {};
       if (typeof meta['uid'] === 'string' && meta['uid'] !== current.metadata.uid)
         throw conflict(
-          resource,
+          shown,
           name,
           `the UID in the precondition (${meta['uid']}) does not match the UID in record (${current.metadata.uid ?? ''}). The object might have been deleted and then recreated`,
         );
@@ -407,6 +397,27 @@ async function bind(deps: ResourceHandlerDeps, scope: ObjectScope, call: Resourc
     body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
     warnings: options.warnings,
   };
+}
+
+/** The `fieldManager` an apply patch must name, or Kubernetes' 422 for its absence. */
+export function applyFieldManager(query: URLSearchParams): string {
+  const fieldManager = query.get('fieldManager');
+  if (fieldManager === null || fieldManager === '') {
+    throw new ApiError(
+      'Invalid',
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      {
+        causes: [
+          {
+            reason: 'FieldValueRequired',
+            message: 'Required value: is required for apply patch',
+            field: 'fieldManager',
+          },
+        ],
+      },
+    );
+  }
+  return fieldManager;
 }
 
 export function asObject(v: unknown): KubeObject {

@@ -74,11 +74,17 @@ export const podBuiltin: Builtin = {
             ports: keyedList('containerPort'),
             volumeMounts: keyedList('mountPath'),
           }),
+          ephemeralContainers: keyedList('name'),
           volumes: keyedList('name'),
           imagePullSecrets: keyedList('name'),
         },
       },
-      status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      status: {
+        type: 'object',
+        'x-kubernetes-preserve-unknown-fields': true,
+        // `kubectl patch --subresource=status` of one condition merges it by type, as Kubernetes' PodStatus.
+        properties: { conditions: keyedList('type') },
+      },
     },
   },
 };
@@ -90,4 +96,6 @@ export const podSubresources: readonly { name: string; kind: { group: string; ve
   { name: 'attach', kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
   { name: 'portforward', kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
   { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+  { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' } },
+  { name: 'ephemeralcontainers', kind: { group: '', version: 'v1', kind: 'Pod' } },
 ];

@@ -98,6 +98,12 @@ function containerStatus(name: string, spec: Json, status: Json): Json {
   } else {
     state = { waiting: { reason: reason ?? 'ContainerCreating', ...(message === undefined ? {} : { message }) } };
   }
+  // After a restart: how the run before it ended, as the agent kept it.
+  const ended = obj(status['lastTermination']);
+  if (reason !== 'CrashLoopBackOff' && typeof ended['exitCode'] === 'number') {
+    const id = str(ended['containerID']);
+    lastState = { terminated: { ...ended, ...(id === undefined ? {} : { containerID: `berth://${id}` }) } };
+  }
   const ready = isTrue(conditionOf(status, 'Ready'));
   return {
     name,
@@ -126,6 +132,21 @@ function qosClass(resources: Json): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+/** Condition types the projection computes (the Pod's) or the node agent writes (the Container's). */
+const ownConditionTypes = new Set([
+  'PodScheduled',
+  'Initialized',
+  'ContainersReady',
+  'Ready',
+  'Scheduled',
+  'Pulled',
+  'Running',
+]);
+
+/** Whether a condition is a client's (set through pods/status), shown on the Pod as written. */
+export const isClientCondition = (c: Json): boolean =>
+  typeof c['type'] === 'string' && !ownConditionTypes.has(c['type']);
+
 function podConditions(status: Json, bound: boolean): Json[] {
   const at = (c: Json | undefined) =>
     str(c?.['lastTransitionTime']) === undefined ? {} : { lastTransitionTime: c?.['lastTransitionTime'] };
@@ -138,12 +159,14 @@ function podConditions(status: Json, bound: boolean): Json[] {
     ...(ok || str(from?.['reason']) === undefined ? {} : { reason: from?.['reason'] }),
     ...(ok || str(from?.['message']) === undefined ? {} : { message: from?.['message'] }),
   });
-  if (!bound) return [cond('PodScheduled', false, scheduled)];
+  const theirs = Array.isArray(status['conditions']) ? status['conditions'].map(obj).filter(isClientCondition) : [];
+  if (!bound) return [cond('PodScheduled', false, scheduled), ...theirs];
   return [
     cond('PodScheduled', true, scheduled),
     cond('Initialized', true, scheduled),
     cond('ContainersReady', isTrue(ready), ready),
     cond('Ready', isTrue(ready), ready),
+    ...theirs,
   ];
 }
 
@@ -172,6 +195,11 @@ export function containerToPod(container: KubeObject): KubeObject {
   if (ips.length > 0) {
     podStatus['podIP'] = ips[0]!['ip'];
     podStatus['podIPs'] = ips.map((a) => ({ ip: a['ip'] }));
+  }
+  const hostIP = str(status['hostIP']);
+  if (hostIP !== undefined && nodeName !== undefined) {
+    podStatus['hostIP'] = hostIP;
+    podStatus['hostIPs'] = [{ ip: hostIP }];
   }
   if (str(status['startedAt']) !== undefined) podStatus['startTime'] = status['startedAt'];
   if (nodeName !== undefined && str(status['phase']) !== undefined)

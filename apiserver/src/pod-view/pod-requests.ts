@@ -2,7 +2,15 @@
 // of Pods is a watch of Containers, so its resourceVersions resume), writes turn the Pod back into the Container
 // write it means, and `log` is relayed to the node agent as a Container's. Nothing here is stored as a Pod.
 
-import { ApiError, alreadyExists, methodNotAllowed, notFound, pathNotFound } from '../errors/api-error.js';
+import {
+  ApiError,
+  alreadyExists,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  pathNotFound,
+  staleResourceVersion,
+} from '../errors/api-error.js';
 import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
 import { includeObject, intParam, wantsTable } from '../http/negotiation.js';
 import type { ObjectScope } from '../objects/object-store.js';
@@ -18,7 +26,9 @@ import { toTable } from '../table/table.js';
 import { serveWatch } from '../watch/watch-stream.js';
 import { relayRequest, resolveAgent } from '../handlers/node-proxy.js';
 import {
+  applyFieldManager,
   asObject,
+  bind,
   deleteOptions,
   successStatus,
   unsupportedPatch,
@@ -28,7 +38,8 @@ import {
 } from '../handlers/resources.js';
 import { containerGroup, containerPlural } from './pod-authorization.js';
 import { containerToPod, podContainerName } from './pod-projection.js';
-import { podToContainer, podWriteToContainer } from './pod-to-container.js';
+import { podStatusWriteToContainer } from './pod-status-write.js';
+import { podToContainer, podWriteToContainer, unsupported } from './pod-to-container.js';
 
 /** Whether a resource request is about Pods (served here, not by the generic handler). */
 export const isPodRequest = (r: { group: string; resource: string }): boolean =>
@@ -48,6 +59,8 @@ async function asPod<T>(name: string | undefined, work: () => Promise<T>): Promi
       const pods = { group: '', plural: 'pods' };
       if (e.reason === 'NotFound') throw notFound(pods, name);
       if (e.reason === 'AlreadyExists') throw alreadyExists(pods, name);
+      if (e.reason === 'Conflict' && e.message.includes(': the object has been modified'))
+        throw staleResourceVersion(pods, name);
     }
     throw e;
   }
@@ -94,7 +107,24 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
     if (info.verb !== 'create') throw methodNotAllowed(req.method ?? '', 'pods/eviction');
     return evict(deps, call, scopes);
   }
-  if (sub !== undefined && !(sub === 'status' && info.verb === 'get')) throw pathNotFound();
+  if (sub === 'binding') {
+    if (info.verb !== 'create') throw methodNotAllowed(req.method ?? '', 'pods/binding');
+    return bind(deps, containers, call, pods);
+  }
+  if (sub === 'ephemeralcontainers') {
+    if (info.verb === 'get')
+      return { status: 200, body: containerToPod(await asPod(name, () => deps.objects.get(containers, name!))) };
+    if (info.verb !== 'update' && info.verb !== 'patch')
+      throw methodNotAllowed(req.method ?? '', 'pods/ephemeralcontainers');
+    await asPod(name, () => deps.objects.get(containers, name!));
+    throw invalid('Pod', '', name ?? '', [
+      unsupported('spec.ephemeralContainers', 'ephemeral containers (`kubectl debug`); use `kubectl exec`'),
+    ]);
+  }
+  if (sub === 'status') {
+    if (info.verb === 'update' || info.verb === 'patch') return writePodStatus(deps, call, scopes, name!);
+    if (info.verb !== 'get') throw methodNotAllowed(req.method ?? '', 'pods/status');
+  } else if (sub !== undefined) throw pathNotFound();
 
   switch (info.verb) {
     case 'get': {
@@ -158,21 +188,10 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
     }
     case 'patch': {
       if (name === undefined) throw methodNotAllowed(req.method ?? '', 'pods');
-      const type = mediaType(req.headers['content-type']);
-      const accepted = [
-        'application/json-patch+json',
-        'application/merge-patch+json',
-        'application/strategic-merge-patch+json',
-      ];
-      if (!accepted.includes(type)) throw unsupportedPatch(accepted.join(', '));
-      const body = decodeBody(await readBody(req), req.headers['content-type']);
-      return writePod(deps, call, scopes, name, (pod) => {
-        if (type === 'application/json-patch+json') return asObject(applyJsonPatch(pod as unknown as JsonValue, body));
-        if (type === 'application/strategic-merge-patch+json')
-          return asObject(deps.fields.strategicMerge(pods, pod, body));
-        if (!isPlainObject(body)) throw new ApiError('BadRequest', 'the body of a merge patch must be a JSON object');
-        return asObject(applyMergePatch(pod as unknown as JsonValue, body as JsonValue));
-      });
+      if (mediaType(req.headers['content-type']) === 'application/apply-patch+yaml')
+        return applyPod(deps, call, scopes, name);
+      const change = await podPatch(deps, call, pods);
+      return writePod(deps, call, scopes, name, change);
     }
     case 'delete': {
       const options = { ...(await deleteOptions(req, query)), user: call.user, warnings: [] as string[] };
@@ -210,6 +229,101 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
 function podFilter(pods: Resource, query: URLSearchParams): ObjectFilter | undefined {
   const onPods = buildFilter(pods, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined);
   return onPods === undefined ? undefined : (container) => onPods(containerToPod(container));
+}
+
+const patchTypes = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
+];
+
+/** A patch request's body as a change of the Pod (json, merge, strategic merge: the three kubectl patch sends). */
+async function podPatch(
+  deps: ResourceHandlerDeps,
+  call: ResourceCall,
+  pods: Resource,
+): Promise<(pod: KubeObject) => KubeObject> {
+  const { req } = call;
+  const type = mediaType(req.headers['content-type']);
+  // Apply is served on the Pod itself only (applyPod), so a /status answer names the three.
+  const named = call.info.subresource === 'status' ? patchTypes.slice(0, 3) : patchTypes;
+  if (!patchTypes.slice(0, 3).includes(type)) throw unsupportedPatch(named.join(', '));
+  const body = decodeBody(await readBody(req), req.headers['content-type']);
+  return (pod) => {
+    if (type === 'application/json-patch+json') return asObject(applyJsonPatch(pod as unknown as JsonValue, body));
+    if (type === 'application/strategic-merge-patch+json') return asObject(deps.fields.strategicMerge(pods, pod, body));
+    if (!isPlainObject(body)) throw new ApiError('BadRequest', 'the body of a merge patch must be a JSON object');
+    return asObject(applyMergePatch(pod as unknown as JsonValue, body as JsonValue));
+  };
+}
+
+/**
+ * Server-side apply of a Pod (`kubectl apply --server-side`): creates the Container when there is none, else the
+ * applied configuration is merged into the Pod as strategic merge does (containers by name, ports by
+ * containerPort) and carried back like any other write. Field ownership is not kept for the view: a field the
+ * manager stops naming is left as it is, not removed, and no apply conflicts are reported.
+ */
+async function applyPod(
+  deps: ResourceHandlerDeps,
+  call: ResourceCall,
+  scopes: PodScopes,
+  name: string,
+): Promise<Reply> {
+  const { req, query } = call;
+  applyFieldManager(query);
+  const config = asObject(decodeBody(await readBody(req), req.headers['content-type']));
+  const configName = config.metadata?.name;
+  if (configName !== undefined && configName !== name)
+    throw new ApiError(
+      'BadRequest',
+      `the name of the object (${configName}) does not match the name on the URL (${name})`,
+    );
+  const options = writeOptions(deps, call, scopes.containers.resource, 'main');
+  const exists = await deps.objects.get(scopes.containers, name).then(
+    () => true,
+    (e: unknown) => {
+      if (ApiError.isInstance(e) && e.reason === 'NotFound') return false;
+      throw e;
+    },
+  );
+  if (!exists) {
+    const container = podToContainer(
+      { ...config, metadata: { ...config.metadata, name } },
+      groupVersion(scopes.containers.resource),
+    );
+    const created = await asPod(name, () => deps.objects.create(scopes.containers, container, options));
+    return { status: 201, body: containerToPod(created), warnings: options.warnings };
+  }
+  return writePod(deps, call, scopes, name, (pod) => asObject(deps.fields.strategicMerge(scopes.pods, pod, config)));
+}
+
+/** A write of pods/NAME/status: the client's own conditions kept on the Container's status (pod-status-write.ts). */
+async function writePodStatus(
+  deps: ResourceHandlerDeps,
+  call: ResourceCall,
+  scopes: PodScopes,
+  name: string,
+): Promise<Reply> {
+  const { info, req } = call;
+  const change =
+    info.verb === 'patch'
+      ? await podPatch(deps, call, scopes.pods)
+      : (
+          (written: KubeObject) => () =>
+            written
+        )(asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], true)));
+  const options = writeOptions(deps, call, scopes.containers.resource, 'status');
+  const { object } = await asPod(name, () =>
+    deps.objects.update(
+      scopes.containers,
+      name,
+      'status',
+      (current) => podStatusWriteToContainer(current, change(containerToPod(current))),
+      options,
+    ),
+  );
+  return { status: 200, body: containerToPod(object), warnings: options.warnings };
 }
 
 /** An update or patch of a Pod: computed on the Pod the Container projects, carried back onto the Container. */

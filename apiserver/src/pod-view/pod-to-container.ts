@@ -28,7 +28,8 @@ const ignoredPodFields = new Set([
 const ignoredContainerFields = new Set(['name', 'terminationMessagePath', 'terminationMessagePolicy', 'stdinOnce']);
 const volumeSources = new Set(['name', 'emptyDir', 'hostPath', 'configMap', 'secret']);
 
-const unsupported = (field: string, what: string): FieldError =>
+/** A Pod field berth refuses, in the words every such 422 uses. */
+export const unsupported = (field: string, what: string): FieldError =>
   forbidden(field, `berth cannot honour ${what} (a Pod is a view of one berth Container)`);
 
 /** The Container spec a Pod spec asks for, or every reason it cannot be one. */
@@ -112,7 +113,14 @@ export function podWriteToContainer(current: KubeObject, written: KubeObject): K
     delete c['image'];
     return copy;
   };
-  if (!jsonEqual(withoutImage(wanted), withoutImage(had))) {
+  // Compared as the Containers they mean, so Kubernetes' defaults an apply sends (`securityContext: {}`,
+  // dnsPolicy…) are no change; a field berth cannot honour still is one.
+  const meaning = (spec: Json) => {
+    const problems: FieldError[] = [];
+    const out = containerSpecOf(withoutImage(spec), problems);
+    return { out, problems: problems.map((p) => p.field) };
+  };
+  if (!jsonEqual(meaning(wanted), meaning(had))) {
     throw invalid('Pod', '', current.metadata.name ?? '', [
       forbidden(
         'spec',

@@ -5,6 +5,7 @@ import t from 'tap';
 import type { KubeObject } from '../../src/objects/object.js';
 import { containerToPod } from '../../src/pod-view/pod-projection.js';
 import { podCells } from '../../src/pod-view/pod-table.js';
+import { podStatusWriteToContainer } from '../../src/pod-view/pod-status-write.js';
 import { podToContainer, podWriteToContainer } from '../../src/pod-view/pod-to-container.js';
 
 const container = (status: Record<string, unknown>, spec: Record<string, unknown> = {}, meta = {}): KubeObject => ({
@@ -134,4 +135,70 @@ t.test('a Pod write may change metadata and the image, nothing else of the spec'
       ),
     /spec\.volumes\[0\]\.persistentVolumeClaim: Forbidden/,
   );
+});
+
+t.test("hostIP is the node's address the agent wrote, once the Pod is bound", async (t) => {
+  const bound = containerToPod(container({ phase: 'Running', hostIP: '192.0.2.7' }));
+  t.match(bound['status'], { hostIP: '192.0.2.7', hostIPs: [{ ip: '192.0.2.7' }] });
+  const unbound = containerToPod(container({ hostIP: '192.0.2.7' }, { nodeName: '' }));
+  t.equal((unbound['status'] as Record<string, unknown>)['hostIP'], undefined);
+});
+
+t.test('pods/status: a client sets conditions of its own types; what the agent writes is refused', async (t) => {
+  const current = container({ phase: 'Running', conditions: [ready, running] });
+  const pod = containerToPod(current);
+  const status = pod['status'] as { conditions: Record<string, unknown>[] };
+  const gate = { type: 'example.com/gate', status: 'True', reason: 'Checked' };
+  const next = podStatusWriteToContainer(current, {
+    ...pod,
+    status: { ...status, conditions: [...status.conditions, gate] },
+  });
+  const kept = (next['status'] as { conditions: Record<string, unknown>[] }).conditions;
+  t.match(kept, [ready, running, { ...gate, lastTransitionTime: /^\d{4}-/ }], 'kept on the Container');
+  const shown = (containerToPod(next)['status'] as { conditions: { type: string }[] }).conditions.map((c) => c.type);
+  t.same(shown, ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready', 'example.com/gate'], 'shown on the Pod');
+  const merged = podStatusWriteToContainer(next, { ...pod, status: { ...status, conditions: [gate] } });
+  t.equal(
+    (merged['status'] as { conditions: unknown[] }).conditions.length,
+    3,
+    'a list of only the own conditions leaves the rest computed',
+  );
+  t.throws(
+    () => podStatusWriteToContainer(current, { ...pod, status: { ...status, phase: 'Failed' } }),
+    /status\.phase: Forbidden: berth: the node agent writes it/,
+  );
+  t.throws(
+    () =>
+      podStatusWriteToContainer(current, {
+        ...pod,
+        status: { ...status, conditions: [{ type: 'Ready', status: 'False' }] },
+      }),
+    /the Ready condition is the node agent's/,
+  );
+});
+
+t.test("a Pod write that only adds Kubernetes' defaults is no spec change", async (t) => {
+  const current = container({ phase: 'Running' }, { command: ['sh'] });
+  const pod = containerToPod(current);
+  const spec = pod['spec'] as Record<string, unknown>;
+  const next = podWriteToContainer(current, { ...pod, spec: { ...spec, securityContext: {}, priority: 0 } });
+  t.same(next['spec'], current['spec']);
+  t.throws(
+    () => podWriteToContainer(current, { ...pod, spec: { ...spec, initContainers: [{ name: 'i', image: 'x' }] } }),
+    /may not change fields/,
+  );
+});
+
+t.test('after a restart, lastState is how the run before ended, and RESTARTS says when', async (t) => {
+  const restarted = container({
+    phase: 'Running',
+    conditions: [ready, running],
+    restartCount: 1,
+    lastTermination: { exitCode: 1, reason: 'Error', finishedAt: '2026-12-01T11:59:00Z', containerID: 'u1' },
+  });
+  const status = containerToPod(restarted)['status'] as { containerStatuses: Record<string, unknown>[] };
+  t.same(status.containerStatuses[0]?.['lastState'], {
+    terminated: { exitCode: 1, reason: 'Error', finishedAt: '2026-12-01T11:59:00Z', containerID: 'berth://u1' },
+  });
+  t.same(cells(restarted), ['1/1', 'Running', '1 (60s ago)']);
 });

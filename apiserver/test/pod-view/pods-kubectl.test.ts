@@ -3,7 +3,7 @@
 // as a Pod (READY, STATUS, RESTARTS, AGE, -o wide IP and NODE), logs (-f), exec, port-forward and delete reach it,
 // and a watch of Pods resumes from a resourceVersion. Needs root, crun, conmon.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -63,6 +63,7 @@ t.test('kubectl run makes the Container; get pods prints it as a running Pod', a
     ),
   );
   t.equal(c?.metadata.uid, await podField('web', '{.metadata.uid}'), 'same uid');
+  t.equal(await podField('web', '{.status.hostIP} {.status.hostIPs[0].ip}'), '127.0.0.1 127.0.0.1', "the node's IP");
   const containers = await server.kubectl(['get', 'containers', 'web', '-o', 'name']);
   t.equal(containers.stdout.trim(), 'container.berth.dev/web', 'the same object shows as a Container');
 });
@@ -185,6 +186,109 @@ t.test('describe pod reads as Kubernetes prints a Pod', async (t) => {
   t.match(node.stdout, /Non-terminated Pods:\s+\(1 in total\)/, "describe node lists the node's Pods");
 });
 
+t.test('what Kubernetes UIs call: a watch of all Pods, PodMetrics, a followed log, labels, Pod Events', async (t) => {
+  const watch = await server.kubectl(['get', '--raw', '/api/v1/pods?watch=1&timeoutSeconds=1']);
+  t.equal(watch.code, 0, watch.stderr);
+  t.match(JSON.parse(watch.stdout.split('\n')[0] ?? ''), {
+    type: 'ADDED',
+    object: { kind: 'Pod', metadata: { name: 'web' } },
+  });
+  const follow = kubectlBackground(server, ['get', '--raw', '/api/v1/namespaces/default/pods/web/log?follow=true']);
+  t.teardown(follow.stop);
+  t.ok(await eventually(() => follow.output().includes('started'), 10_000), `a followed log: ${follow.output()}`);
+  const labelled = await server.kubectl(['get', 'pods', '-o', 'wide', '--show-labels']);
+  t.match(labelled.stdout, /\sIP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\s+LABELS\n/);
+  t.match(labelled.stdout, new RegExp(`\\nweb\\s.*\\s${cluster.agent.nodeName}\\s+<none>\\s+<none>\\s+run=web\\n`));
+  const events = await server.kubectl([
+    'get',
+    'events',
+    '--field-selector',
+    'involvedObject.kind=Pod,involvedObject.name=web',
+  ]);
+  t.equal(events.code, 0, events.stderr);
+  t.match(events.stdout, /Normal\s+Started\s+container\/web\s/, "the Pod's Events are its Container's");
+  let top = '';
+  t.ok(
+    await eventually(async () => {
+      const r = await server.kubectl(['top', 'pod', 'web', '--no-headers']);
+      top = `${r.stdout}${r.stderr}`;
+      return /^web\s+\d+m\s+\d+Mi\s*$/m.test(r.stdout);
+    }, 20_000),
+    `kubectl top pod: ${top}`,
+  );
+  const metrics = await server.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/pods']);
+  t.match(JSON.parse(metrics.stdout), { kind: 'PodMetricsList', items: [{ metadata: { name: 'web' } }] });
+});
+
+t.test("kubetail (Debian's kubectl-based log viewer) finds the Pod and follows its log", async (t) => {
+  // On a terminal, as a user runs it (off one, its final `tail -f` holds the lines back).
+  const child = spawn('script', ['-qec', 'exec kubetail web --since 1h --colored-output false', '/dev/null'], {
+    env: { ...process.env, KUBECTL_BIN: kubectlBinary, KUBECONFIG: server.kubeconfig, HOME: server.dir },
+  });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  t.teardown(() => {
+    child.kill('SIGTERM');
+  });
+  t.ok(await eventually(() => output.includes('[web] started'), 15_000), output);
+  t.match(output, /Will tail 1 logs\.\.\.\r?\n\S*web\S*\r?\n/, 'it lists the Pod with kubectl get pods');
+  await server.kubectl(['exec', 'web', '--', 'sh', '-c', 'echo to-kubetail > /proc/1/fd/1']);
+  t.ok(await eventually(() => output.includes('[web] to-kubetail'), 10_000), output);
+});
+
+t.test('logs --previous: the run before a restart is kept', async (t) => {
+  const never = await server.kubectl(['logs', 'web', '--previous']);
+  t.not(never.code, 0);
+  t.match(never.stderr, /previous terminated container "web" in pod "web" not found/);
+  // Fails once, then runs: the emptyDir outlives the restart, as on Kubernetes.
+  const crash = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'crash' },
+    spec: {
+      volumes: [{ name: 'state', emptyDir: {} }],
+      containers: [
+        {
+          name: 'crash',
+          image,
+          command: [
+            'sh',
+            '-c',
+            'if [ -e /state/ran ]; then echo second; exec sleep 600; fi; touch /state/ran; echo first; exit 1',
+          ],
+          volumeMounts: [{ name: 'state', mountPath: '/state' }],
+        },
+      ],
+    },
+  };
+  const made = await request(server, 'POST', '/api/v1/namespaces/default/pods', {
+    contentType: 'application/json',
+    body: JSON.stringify(crash),
+  });
+  t.equal(made.status, 201, made.text);
+  // Read through the API, not kubectl: each kubectl call costs a process start.
+  const log = () => request(server, 'GET', '/api/v1/namespaces/default/pods/crash/log');
+  t.ok(
+    await eventually(
+      async () => (await container('crash'))?.status?.restartCount === 1 && (await log()).text === 'second\n',
+      30_000,
+    ),
+    'restarted once',
+  );
+  const previous = await server.kubectl(['logs', 'crash', '--previous']);
+  t.equal(previous.code, 0, previous.stderr);
+  t.equal(previous.stdout, 'first\n', "the first run's log");
+  const shown = await request(server, 'GET', '/api/v1/namespaces/default/pods/crash');
+  const status = shown.json<{ status: { containerStatuses: { lastState: unknown; restartCount: number }[] } }>().status;
+  t.match(
+    status.containerStatuses[0],
+    { restartCount: 1, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: /Z$/ } } },
+    'lastState: how the first run ended',
+  );
+  t.equal((await request(server, 'DELETE', '/api/v1/namespaces/default/pods/crash')).status, 200);
+});
+
 t.test('RBAC: a Pod is authorized as its Container', async (t) => {
   const role = (name: string, resources: string[]) => ({
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -283,6 +387,12 @@ for (const [how, env] of [
     );
     t.equal(await httpGet(port), 'hello-pod\n', 'a request through the forward');
     t.equal(await httpGet(port), 'hello-pod\n', 'and another connection');
+    const curl = await new Promise<string>((resolve) =>
+      execFile('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/index.html`], (_e, out, err) =>
+        resolve(`${out}${err}`),
+      ),
+    );
+    t.equal(curl, 'hello-pod\n', 'and curl, as the issue has a user check it');
     t.notMatch(forward.output(), /error/i, forward.output());
   });
 }

@@ -45,7 +45,7 @@ import {
 } from '../containers/container-names.js';
 import { ExitWatcher } from '../containers/exit-watch.js';
 import { ImagePolicy } from '../containers/image-policy.js';
-import { agentVersion, machineStatus, nodeArchitecture } from '../node/node-info.js';
+import { agentVersion, machineStatus, nodeArchitecture, nodeInternalIP } from '../node/node-info.js';
 import { NodeHeartbeat } from '../node/node-heartbeat.js';
 import { execInContainer } from '../probes/probe-exec.js';
 import { Prober } from '../probes/prober.js';
@@ -370,6 +370,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
   const reconciler = new ContainerReconciler({
     nodeName,
+    hostIP: nodeInternalIP,
     adoptUnbound: options.adoptUnbound === true,
     api,
     cache: containers,

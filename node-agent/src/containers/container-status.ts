@@ -16,6 +16,8 @@ export interface Observation {
   readonly exitCode?: number;
   readonly signal?: number;
   readonly restartCount: number;
+  /** How the run before this one ended (set by the restart that ends it); undefined keeps what status says. */
+  readonly lastTermination?: ContainerStatus['lastTermination'];
   /** The container's addresses; undefined keeps what status says, [] clears them. */
   readonly ips?: ReadonlyArray<{ readonly ip: string; readonly network: string }>;
   /** undefined: not tried yet. */
@@ -51,6 +53,7 @@ export function desiredStatus(
   obs: Observation,
   nodeName: string,
   generation: number | undefined,
+  hostIP?: string,
   now = new Date(),
 ): ContainerStatus {
   let conditions = current?.conditions;
@@ -72,6 +75,7 @@ export function desiredStatus(
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...(conditions !== undefined ? { conditions } : {}),
     nodeName,
+    ...(hostIP === undefined ? {} : { hostIP }),
     restartCount: obs.restartCount,
   };
   if (obs.containerID !== undefined) status.containerID = obs.containerID;
@@ -86,6 +90,8 @@ export function desiredStatus(
   if (startedAt !== undefined) status.startedAt = startedAt;
   const finishedAt = toTime(obs.finishedAt);
   if (finishedAt !== undefined) status.finishedAt = finishedAt;
+  const last = obs.lastTermination ?? current?.lastTermination;
+  if (last !== undefined) status.lastTermination = last;
   if (obs.ips !== undefined) {
     if (obs.ips.length > 0) status.ips = obs.ips.map((a) => ({ ip: a.ip, network: a.network }));
   } else if (current?.ips !== undefined) status.ips = current.ips;

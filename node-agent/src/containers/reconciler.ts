@@ -74,6 +74,8 @@ export interface EventSink {
 
 export interface ReconcilerOptions {
   readonly nodeName: string;
+  /** The node's address, written as each Container's status.hostIP (kubelet's Pod hostIP). @default none */
+  readonly hostIP?: string;
   /**
    * Bind Containers with an empty spec.nodeName to this node. Binding is the scheduler's job: this is the
    * all-in-one convenience of `berth up` and stays only until the scheduler lands.
@@ -385,7 +387,7 @@ export class ContainerReconciler implements Reconciler {
   /** Writes the status `obs` implies, if it differs; returns the Container as it now is. */
   async #writeStatus(c: Container, obs: Observation): Promise<Container> {
     const current = c.status;
-    const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation);
+    const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation, this.#o.hostIP);
     const patch = statusPatch(current, desired);
     if (patch === undefined) return c;
     try {
@@ -431,8 +433,16 @@ export class ContainerReconciler implements Reconciler {
    * Pull (by policy), snapshot, map the spec, create and start. A failure becomes status and an Event, then a
    * BackOffError so the queue's back-off times the next try.
    */
-  async #startContainer(ctx: ReconcileContext, c: Container, restartCount: number): Promise<Result> {
+  async #startContainer(
+    ctx: ReconcileContext,
+    c: Container,
+    restartCount: number,
+    /** A restart's: how the run it replaces ended, written with this start's first status. */
+    lastTermination?: ContainerStatus['lastTermination'],
+  ): Promise<Result> {
     const uid = c.metadata.uid ?? '';
+    const write = (cc: Container, obs: Observation) =>
+      this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
     const name = c.metadata.name ?? '';
     const namespace = c.metadata.namespace ?? '';
     // The last try of this spec failed to pull: we are backing off (kubelet's ImagePullBackOff).
@@ -465,7 +475,7 @@ export class ContainerReconciler implements Reconciler {
       const message = formatPullProgress(layers);
       progressWrites = progressWrites
         .then(async () => {
-          c = await this.#writeStatus(
+          c = await write(
             c,
             failing(
               { phase: 'Pulling', reason: 'Pulling', message, pulled: { ok: false, reason: 'Pulling' } },
@@ -486,7 +496,7 @@ export class ContainerReconciler implements Reconciler {
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
           // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
           if (!pullBackingOff) {
-            c = await this.#writeStatus(
+            c = await write(
               c,
               failing(
                 { phase: 'Pulling', reason: 'Pulling', pulled: { ok: false, reason: 'Pulling' } },
@@ -519,7 +529,7 @@ export class ContainerReconciler implements Reconciler {
       this.#o.events.event(c, 'Warning', 'Failed', err.message);
       if (err.code === 'ErrImagePull')
         this.#o.events.event(c, 'Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
-      await this.#writeStatus(
+      await write(
         c,
         failing({ phase: 'Pending', reason, message, pulled: { ok: false, reason: err.code, message: err.message } }),
       );
@@ -577,7 +587,7 @@ export class ContainerReconciler implements Reconciler {
       // Probed from its start: status says not ready until a readiness probe says so.
       const verdict = this.#probe(c, state);
       try {
-        await this.#writeStatus(c, {
+        await write(c, {
           ...this.#runningObservation(c, state, image, verdict),
           restartCount,
           pulled,
@@ -614,10 +624,10 @@ export class ContainerReconciler implements Reconciler {
       else this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
       if (!configError && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.
-        await this.#writeStatus(c, failing({ phase: 'Failed', reason, message, pulled }));
+        await write(c, failing({ phase: 'Failed', reason, message, pulled }));
         return {};
       }
-      await this.#writeStatus(c, failing({ phase: 'Pending', reason, message, pulled, ips: [] }));
+      await write(c, failing({ phase: 'Pending', reason, message, pulled, ips: [] }));
       throw new BackOffError(`${reason}: ${message}`, err);
     }
   }
@@ -747,8 +757,18 @@ export class ContainerReconciler implements Reconciler {
       });
       return { requeueAfterMs: wait };
     }
-    await this.#o.runtime.delete(uid, { force: true });
-    return this.#startContainer(ctx, c, restartCount + 1);
+    // The run that ended keeps its log for `logs --previous`, and its end for lastState, as kubelet keeps the last
+    // terminated container's.
+    await this.#o.runtime.delete(uid, { force: true, keepLog: true });
+    const startedAt = toTime(state.startedAt);
+    return this.#startContainer(ctx, c, restartCount + 1, {
+      exitCode,
+      ...(base.signal === undefined ? {} : { signal: base.signal }),
+      reason,
+      containerID: uid,
+      ...(startedAt === undefined ? {} : { startedAt }),
+      finishedAt: toTime(finishedAt) ?? finishedAt,
+    });
   }
 
   /** Removes containers and snapshots under the data root whose Container is not in the cache. */

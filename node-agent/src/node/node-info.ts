@@ -69,6 +69,9 @@ export async function agentVersion(): Promise<string> {
   }
 }
 
+/** The node's InternalIP: containers reach the node's services on loopback here (what a Pod's hostIP says). */
+export const nodeInternalIP = '127.0.0.1';
+
 /** Capacity, addresses, system info and endpoint of this node; conditions are the caller's. */
 export async function machineStatus(host: HostReport, endpointAddress: string): Promise<NodeStatus> {
   const pidMax = Number((await readTrimmed('/proc/sys/kernel/pid_max')) ?? '32768');
@@ -82,7 +85,7 @@ export async function machineStatus(host: HostReport, endpointAddress: string): 
     // Nothing is reserved for the system yet.
     allocatable: { ...capacity },
     addresses: [
-      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'InternalIP', address: nodeInternalIP },
       { type: 'Hostname', address: os.hostname() },
     ],
     nodeInfo: {

@@ -35,6 +35,7 @@ import type {
   AttachOptions,
   ContainerConfig,
   ContainerState,
+  DeleteOptions,
   ExecOptions,
   LogRotationPolicy,
   Runtime,
@@ -157,6 +158,11 @@ export class ConmonRuntime implements Runtime {
 
   logPath(id: string): string {
     return path.join(this.containerDir(id), 'container.log');
+  }
+
+  /** The log of the run before the current one, kept by `delete` with `keepLog`. */
+  previousLogPath(id: string): string {
+    return path.join(this.containerDir(id), 'previous.log');
   }
 
   #socketDir(): string {
@@ -362,7 +368,13 @@ export class ConmonRuntime implements Runtime {
   async state(id: string): Promise<ContainerState> {
     const record = await this.#record(id);
     const dir = this.containerDir(id);
-    const base = { id, createdAt: record.createdAt, startedAt: record.startedAt, logPath: this.logPath(id) };
+    const base = {
+      id,
+      createdAt: record.createdAt,
+      startedAt: record.startedAt,
+      logPath: this.logPath(id),
+      previousLogPath: this.previousLogPath(id),
+    };
     const exitText = await readOptional(this.#exitFile(id));
     if (exitText !== undefined) {
       const exitCode = Number.parseInt(exitText.trim(), 10);
@@ -476,7 +488,7 @@ export class ConmonRuntime implements Runtime {
     return this.state(id);
   }
 
-  async delete(id: string, options: { readonly force?: boolean } = {}): Promise<void> {
+  async delete(id: string, options: DeleteOptions = {}): Promise<void> {
     checkContainerId(id);
     const dir = this.containerDir(id);
     let st: ContainerState | undefined;
@@ -524,8 +536,15 @@ export class ConmonRuntime implements Runtime {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
+    if (options.keepLog === true) {
+      // Only the run's live file: its rotated predecessor goes, as kubelet keeps one file per terminated container.
+      await rename(this.logPath(id), this.previousLogPath(id)).catch((err: unknown) => {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      });
+    }
     for (const entry of entries) {
       if (OWNED_BY_SNAPSHOTTER.has(entry)) continue;
+      if (options.keepLog === true && entry === 'previous.log') continue;
       await rm(path.join(dir, entry), { recursive: true, force: true });
     }
     await rmdir(dir).catch(() => undefined);

@@ -84,6 +84,8 @@ export interface ContainerState {
   readonly reason: 'OOMKilled' | 'Error' | 'Completed' | undefined;
   /** Where its log is written (k8s-file format). */
   readonly logPath: string;
+  /** Where the log of the run before this one is kept (`delete` with `keepLog`), if the runtime keeps one. */
+  readonly previousLogPath?: string;
 }
 
 export interface ExecOptions {
@@ -119,6 +121,16 @@ export interface AttachOptions {
   readonly stdin?: boolean;
 }
 
+export interface DeleteOptions {
+  /** Kill a running container first. @default false */
+  readonly force?: boolean;
+  /**
+   * Keep this run's log as the previous instance's (`previousLogPath`) for the container made next under the same
+   * id: a restart, as kubelet keeps the last terminated container for `logs --previous`. @default false
+   */
+  readonly keepLog?: boolean;
+}
+
 export interface LogRotationPolicy {
   /** Rotate a container's log once it is larger than this. */
   readonly maxBytes: number;
@@ -145,7 +157,7 @@ export interface Runtime {
   stop(id: string, graceSeconds: number): Promise<ContainerState>;
   kill(id: string, signal: NodeJS.Signals): Promise<void>;
   /** Removes process (with `force`), cgroups, bundle, sockets and logs; leaves the rootfs to the snapshotter. */
-  delete(id: string, options?: { readonly force?: boolean }): Promise<void>;
+  delete(id: string, options?: DeleteOptions): Promise<void>;
   exec(id: string, options: ExecOptions): Promise<StdioSession>;
   /** Connects to the container's own stdio: output from now on, and stdin if it was started with one. */
   attach(id: string, options?: AttachOptions): Promise<StdioSession>;

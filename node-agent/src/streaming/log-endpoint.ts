@@ -1,7 +1,9 @@
 // The `log` endpoint: a container's k8s-file log as a text/plain stream, following it until the client leaves or the container ends.
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { access } from 'node:fs/promises';
 import { createLogStream } from '../logs/k8s-file.js';
+import type { ContainerState } from '../runtime/runtime.js';
 import type { LogRequest } from './request-options.js';
 import { StreamingError } from './status.js';
 
@@ -12,19 +14,29 @@ export interface LogSource {
   readonly ended: () => Promise<boolean>;
 }
 
+/**
+ * The log of the run before the current one (`previous=true`), kept by the runtime when it restarted the
+ * container; kubelet's 400 when there is none (the container never restarted).
+ */
+export async function previousLog(state: ContainerState, name: string): Promise<readonly string[]> {
+  const file = state.previousLogPath;
+  if (
+    file !== undefined &&
+    (await access(file).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return [file];
+  throw new StreamingError('BadRequest', `previous terminated container "${name}" in pod "${name}" not found`);
+}
+
 export async function serveLog(
   source: LogSource,
   request: LogRequest,
   res: ServerResponse,
   signal: AbortSignal,
 ): Promise<void> {
-  if (request.previous) {
-    // The runtime keeps one log per container id; no earlier instance's log is kept apart to serve.
-    throw new StreamingError(
-      'BadRequest',
-      'previous terminated container not found: this node keeps no log of a previous instance',
-    );
-  }
   const reader = createLogStream(source.files, {
     follow: request.follow,
     ...(request.tailLines === undefined ? {} : { tailLines: request.tailLines }),

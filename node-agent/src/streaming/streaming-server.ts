@@ -13,7 +13,7 @@ import { SpdySession } from '../port-forward/spdy-session.js';
 import { rotatedLogPath } from '../logs/rotation.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
-import { serveLog } from './log-endpoint.js';
+import { previousLog, serveLog } from './log-endpoint.js';
 import { chooseProtocol, REMOTE_COMMAND_PROTOCOLS, serveRemoteCommand, type TerminalSize } from './remote-command.js';
 import { parseLogRequest, parseRemoteCommandRequest, type RemoteCommandRequest } from './request-options.js';
 import {
@@ -216,8 +216,12 @@ export class StreamingServer {
         throw new StreamingError('MethodNotAllowed', `${req.method ?? ''} is not allowed on log`);
       const request = parseLogRequest(target.query);
       const { id, state } = await this.#container(target.namespace, target.name);
-      const files = this.#options.logFilesOf?.(id, state) ?? [rotatedLogPath(state.logPath), state.logPath];
+      const files = request.previous
+        ? await previousLog(state, target.name)
+        : (this.#options.logFilesOf?.(id, state) ?? [rotatedLogPath(state.logPath), state.logPath]);
       const ended = async (): Promise<boolean> => {
+        // The previous run's log is complete: nothing more comes to follow.
+        if (request.previous) return true;
         // Following stops once the container is gone, replaced, or no longer running (as kubelet does).
         if ((await this.#options.lookup(target.namespace, target.name)) !== id) return true;
         const now = await this.#options.runtime.state(id).catch(() => undefined);

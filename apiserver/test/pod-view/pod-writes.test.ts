@@ -1,0 +1,157 @@
+// The Pod writes kubectl and schedulers send, against the API server alone (no node agent, so nothing binds a
+// Pod before the test does): server-side apply, the three kubectl patch types, pods/binding, pods/status and the
+// ephemeral containers `kubectl debug` asks for. Each reaches the Container the Pod is.
+
+import t from 'tap';
+import type { Container } from '@berth/api';
+import { request, startTestServer } from '@berth/testkit';
+
+const server = await startTestServer({ controllers: false });
+t.teardown(() => server.close());
+
+const image = '127.0.0.1:5000/library/busybox:latest';
+const container = async (name: string): Promise<Container | undefined> => {
+  const res = await request(server, 'GET', `/apis/berth.dev/v1alpha1/namespaces/default/containers/${name}`);
+  return res.status === 200 ? res.json<Container>() : undefined;
+};
+const pod = (labels: Record<string, string>, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'applied', labels },
+    spec: {
+      // Kubernetes' defaults, as a manifest written for a real cluster may say them.
+      securityContext: {},
+      dnsPolicy: 'ClusterFirst',
+      containers: [{ name: 'main', image, command: ['sleep', '600'], ports: [{ containerPort: 80 }], ...extra }],
+    },
+  });
+const json = (body: unknown) => ({ contentType: 'application/json', body: JSON.stringify(body) });
+
+t.test('kubectl apply --server-side creates the Container, then changes its labels and image', async (t) => {
+  const first = await server.kubectl(['apply', '--server-side', '-f', '-'], { input: pod({ tier: 'a' }) });
+  t.equal(first.code, 0, first.stderr);
+  t.equal(first.stdout.trim(), 'pod/applied serverside-applied');
+  const made = await container('applied');
+  t.same(made?.spec.command, ['sleep', '600'], 'the Container is made');
+  t.equal(made?.metadata.labels?.['tier'], 'a');
+  const again = await server.kubectl(['apply', '--server-side', '-f', '-'], {
+    input: pod({ tier: 'b' }, { image: `${image}-2` }),
+  });
+  t.equal(again.code, 0, again.stderr);
+  t.equal(again.stdout.trim(), 'pod/applied serverside-applied');
+  t.equal((await container('applied'))?.metadata.labels?.['tier'], 'b');
+  t.equal((await container('applied'))?.spec.image, `${image}-2`, 'the image may change, as on Kubernetes');
+  const spec = await server.kubectl(['apply', '--server-side', '-f', '-'], {
+    input: pod({ tier: 'b' }, { command: ['sleep', '1'] }),
+  });
+  t.not(spec.code, 0);
+  t.match(spec.stderr, /pod updates may not change fields other than `spec\.containers\[\*\]\.image`/);
+  const noManager = await request(server, 'PATCH', '/api/v1/namespaces/default/pods/applied', {
+    contentType: 'application/apply-patch+yaml',
+    body: pod({}),
+  });
+  t.equal(noManager.status, 422, 'an apply names its field manager');
+  t.match(noManager.text, /fieldManager: Required value/);
+  const clientSide = await server.kubectl(['apply', '-f', '-'], { input: pod({ tier: 'c' }, { image: `${image}-2` }) });
+  t.equal(clientSide.code, 0, `client-side apply of the same manifest: ${clientSide.stderr}`);
+  t.equal((await container('applied'))?.metadata.labels?.['tier'], 'c');
+});
+
+t.test('kubectl patch of a Pod: strategic merge, merge and JSON patch', async (t) => {
+  const patch = (type: string, body: string) =>
+    server.kubectl(['patch', 'pod', 'applied', `--type=${type}`, '-p', body]);
+  const strategic = await patch('strategic', '{"metadata":{"labels":{"s":"1"}}}');
+  t.equal(strategic.code, 0, strategic.stderr);
+  t.equal(strategic.stdout.trim(), 'pod/applied patched');
+  t.equal((await patch('merge', '{"metadata":{"labels":{"m":"1"}}}')).code, 0);
+  const jsonPatch = await patch('json', '[{"op":"add","path":"/metadata/labels/j","value":"1"}]');
+  t.equal(jsonPatch.code, 0, jsonPatch.stderr);
+  t.match((await container('applied'))?.metadata.labels, { s: '1', m: '1', j: '1' });
+  const containers = await patch('strategic', `{"spec":{"containers":[{"name":"main","image":"${image}-3"}]}}`);
+  t.equal(containers.code, 0, `a strategic patch merges the container by name: ${containers.stderr}`);
+  t.equal((await container('applied'))?.spec.image, `${image}-3`);
+});
+
+t.test('pods/binding binds the pending Pod once, as kube-scheduler binds', async (t) => {
+  const pending = await server.kubectl(['get', 'pod', 'applied', '-o', 'jsonpath={.status.phase}']);
+  t.equal(pending.stdout, 'Pending', 'unbound: Pending');
+  const binding = (node: string) =>
+    request(
+      server,
+      'POST',
+      '/api/v1/namespaces/default/pods/applied/binding',
+      json({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'applied' }, target: { kind: 'Node', name: node } }),
+    );
+  const bound = await binding('n1');
+  t.equal(bound.status, 201, bound.text);
+  t.equal((await container('applied'))?.spec.nodeName, 'n1', 'the Container is bound');
+  const wide = await server.kubectl(['get', 'pod', 'applied', '-o', 'wide', '--no-headers']);
+  t.match(wide.stdout, /^applied\s+0\/1\s+Pending\s+0\s+\S+\s+<none>\s+n1\s+/);
+  const twice = await binding('n2');
+  t.equal(twice.status, 409);
+  t.equal(
+    twice.json<{ message: string }>().message,
+    'Operation cannot be fulfilled on pods "applied": pod applied is already assigned to node "n1"',
+  );
+  const discovery = await request(server, 'GET', '/api/v1');
+  const pods = discovery.json<{ resources: { name: string; verbs: string[] }[] }>().resources;
+  t.same(pods.find((r) => r.name === 'pods/binding')?.verbs, ['create'], 'discovery lists pods/binding');
+});
+
+t.test('pods/status: get, patch and update through the view', async (t) => {
+  const got = await request(server, 'GET', '/api/v1/namespaces/default/pods/applied/status');
+  t.equal(got.status, 200);
+  t.equal(got.json<{ kind: string }>().kind, 'Pod');
+  const gate = await server.kubectl([
+    'patch',
+    'pod',
+    'applied',
+    '--subresource=status',
+    '-p',
+    '{"status":{"conditions":[{"type":"example.com/gate","status":"True","reason":"Checked"}]}}',
+  ]);
+  t.equal(gate.code, 0, gate.stderr);
+  const types = await server.kubectl(['get', 'pod', 'applied', '-o', 'jsonpath={.status.conditions[*].type}']);
+  t.equal(types.stdout, 'PodScheduled Initialized ContainersReady Ready example.com/gate', 'merged by type');
+  const kept = (await container('applied'))?.status?.conditions?.find((c) => c.type === 'example.com/gate');
+  t.match(kept, { status: 'True', reason: 'Checked' }, "kept on the Container's status");
+  const stale = await request(server, 'PUT', '/api/v1/namespaces/default/pods/applied/status', json(got.json()));
+  t.equal(stale.status, 409, 'a PUT of an older read is a conflict');
+  t.match(stale.json<{ message: string }>().message, /^Operation cannot be fulfilled on pods "applied": the object/);
+  const read = await request(server, 'GET', '/api/v1/namespaces/default/pods/applied/status');
+  const current = read.json<{ status: { conditions: { type: string; status: string }[] } }>();
+  const put = await request(
+    server,
+    'PUT',
+    '/api/v1/namespaces/default/pods/applied/status',
+    json({ ...current, status: { ...current.status, conditions: [{ type: 'example.com/gate', status: 'False' }] } }),
+  );
+  t.equal(put.status, 200, put.text);
+  t.equal(
+    (await container('applied'))?.status?.conditions?.find((c) => c.type === 'example.com/gate')?.status,
+    'False',
+  );
+  const phase = await server.kubectl([
+    'patch',
+    'pod',
+    'applied',
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"phase":"Failed"}}',
+  ]);
+  t.not(phase.code, 0);
+  t.match(phase.stderr, /status\.phase: Forbidden: berth: the node agent writes it from the Container/);
+});
+
+t.test('kubectl debug asks for an ephemeral container: a 422 saying berth cannot honour it', async (t) => {
+  const debug = await server.kubectl(['debug', 'applied', `--image=${image}`]);
+  t.not(debug.code, 0);
+  t.match(
+    debug.stderr,
+    /Pod "applied" is invalid: spec\.ephemeralContainers: Forbidden: berth cannot honour ephemeral containers/,
+    debug.stderr,
+  );
+  t.notOk((await container('applied'))?.spec.command?.includes('debugger'), 'the Container is unchanged');
+});
