@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
-import { eventually, freePort, request, startTestCluster } from '@berth/testkit';
+import { eventually, freePort, request, startRegistry, startTestCluster } from '@berth/testkit';
 import { berth, repo } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -43,6 +43,24 @@ t.test('run -d --rm: the Container is removed once it exits', async (t) => {
   t.equal(run.code, 0, run.stderr);
   t.equal(run.stdout, 'brief\n');
   t.ok(await eventually(async () => (await getContainer('brief')) === undefined, 30_000), 'removed after it exited');
+  const trapped = await berth(server, [
+    'run',
+    '-d',
+    '--rm',
+    '--name',
+    'waited',
+    image,
+    'sh',
+    '-c',
+    'trap "exit 3" TERM; while true; do sleep 0.1; done',
+  ]);
+  t.equal(trapped.code, 0, trapped.stderr);
+  // wait starts first; the TERM makes it exit 3, and auto-remove deletes it at once.
+  const waiting = berth(server, ['wait', 'waited']);
+  t.equal((await berth(server, ['kill', '-s', 'TERM', 'waited'])).code, 0);
+  const wait = await waiting;
+  t.equal(wait.stdout, '3\n', `wait prints the exit code of a --rm container, as docker does: ${wait.stderr}`);
+  t.ok(await eventually(async () => (await getContainer('waited')) === undefined, 30_000), 'and it was removed');
 });
 
 t.test('pull progress per layer; ps --filter: name, label, ancestor, id and status as docker filters', async (t) => {
@@ -97,6 +115,10 @@ t.test(
     const restart = await berth(server, ['restart', '-t', '0', 'web']);
     t.equal(restart.code, 0, restart.stderr);
     t.equal(restart.stdout, 'web\n');
+    t.ok(
+      await eventually(async () => /^started\ngot HUP\nstarted\n/.test(await log()), 20_000),
+      "the log keeps the first run's lines and goes on after them, as docker's does",
+    );
     const copyOut = await berth(server, ['cp', 'web:/tmp/written', join(dir, 'back.txt')]);
     t.equal(copyOut.code, 0, copyOut.stderr);
     t.equal(
@@ -138,6 +160,33 @@ t.test('login stores a dockerconfigjson Secret that run names for pulls; logout 
   t.same(JSON.parse(Buffer.from(secret.data['.dockerconfigjson'] ?? '', 'base64').toString()), {
     auths: { [registry]: { auth: Buffer.from('me:secret').toString('base64') } },
   });
+
+  // A registry that wants credentials: they are checked there before they are stored, as docker login does.
+  const dir = await mkdtemp(join(tmpdir(), 'berth-login-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const htpasswd = await new Promise<string>((resolve, reject) =>
+    execFile('htpasswd', ['-Bbn', 'alice', 's3cret'], (e, out) => (e === null ? resolve(out) : reject(e))),
+  );
+  await writeFile(join(dir, 'htpasswd'), htpasswd);
+  const guarded = await startRegistry(t, { htpasswd: join(dir, 'htpasswd') });
+  const wrong = await berth(server, ['login', guarded.address, '-u', 'alice', '--password-stdin'], { input: 'nope\n' });
+  t.equal(wrong.code, 1);
+  t.equal(wrong.stderr, `berth: login attempt to http://${guarded.address}/v2/ failed with status: 401 Unauthorized\n`);
+  const right = await berth(server, ['login', guarded.address, '-u', 'alice', '--password-stdin'], {
+    input: 's3cret\n',
+  });
+  t.match(right.stdout, /^Login Succeeded/, right.stderr);
+  const unreachable = await berth(server, ['login', `127.0.0.1:${await freePort()}`, '-u', 'a', '-p', 'b']);
+  t.equal(unreachable.code, 1);
+  t.match(unreachable.stderr, /berth: Get "http:\/\/127\.0\.0\.1:\d+\/v2\/": connect ECONNREFUSED/);
+  const stored = (await request(server, 'GET', '/api/v1/namespaces/default/secrets/berth-registry-login')).json<{
+    data: Record<string, string>;
+  }>();
+  t.same(
+    Object.keys(JSON.parse(Buffer.from(stored.data['.dockerconfigjson'] ?? '', 'base64').toString()).auths),
+    [registry, guarded.address],
+    'only checked credentials were stored',
+  );
 });
 
 t.test('attach: stdin to the container, its output back, its exit code', async (t) => {

@@ -234,8 +234,9 @@ export class ContainerReconciler implements Reconciler {
     }
     if (specChanged) {
       if (state.status !== 'running' && (await this.#o.snapshots.labels(uid))[specDigestLabel] === specDigest(c)) {
-        // Only stopped (or its grace period) changed: docker start of a stopped container, which keeps its writes.
-        await this.#o.runtime.delete(uid, { force: true });
+        // Only stopped (or its grace period) changed: docker start of a stopped container, which keeps its writes
+        // and its log (conmon appends to it).
+        await this.#o.runtime.delete(uid, { force: true, keepLog: true });
         return this.#startContainer(ctx, c, restartCount);
       }
       // The spec changed under the container: replace it (fresh writable layer, maybe another image), as a new Pod

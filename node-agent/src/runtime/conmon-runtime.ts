@@ -476,7 +476,7 @@ export class ConmonRuntime implements Runtime {
     return this.state(id);
   }
 
-  async delete(id: string, options: { readonly force?: boolean } = {}): Promise<void> {
+  async delete(id: string, options: { readonly force?: boolean; readonly keepLog?: boolean } = {}): Promise<void> {
     checkContainerId(id);
     const dir = this.containerDir(id);
     let st: ContainerState | undefined;
@@ -524,8 +524,11 @@ export class ConmonRuntime implements Runtime {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
+    const log = path.basename(this.logPath(id));
     for (const entry of entries) {
       if (OWNED_BY_SNAPSHOTTER.has(entry)) continue;
+      if (options.keepLog === true && (entry === log || entry === path.basename(rotatedLogPath(this.logPath(id)))))
+        continue;
       await rm(path.join(dir, entry), { recursive: true, force: true });
     }
     await rmdir(dir).catch(() => undefined);

@@ -144,8 +144,11 @@ export interface Runtime {
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves once it has exited. */
   stop(id: string, graceSeconds: number): Promise<ContainerState>;
   kill(id: string, signal: NodeJS.Signals): Promise<void>;
-  /** Removes process (with `force`), cgroups, bundle, sockets and logs; leaves the rootfs to the snapshotter. */
-  delete(id: string, options?: { readonly force?: boolean }): Promise<void>;
+  /**
+   * Removes process (with `force`), cgroups, bundle, sockets and logs (kept with `keepLog`, for the next container
+   * of the same id to append to: docker start keeps the log); leaves the rootfs to the snapshotter.
+   */
+  delete(id: string, options?: { readonly force?: boolean; readonly keepLog?: boolean }): Promise<void>;
   exec(id: string, options: ExecOptions): Promise<StdioSession>;
   /** Connects to the container's own stdio: output from now on, and stdin if it was started with one. */
   attach(id: string, options?: AttachOptions): Promise<StdioSession>;
