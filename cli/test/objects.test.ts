@@ -1,10 +1,14 @@
 // `berth volume …`, `berth network …`, `berth version` against a real berth (API server, controllers, node agent
 // with crun, busybox from a loopback registry): Volume and Network objects in docker's columns, and a container
-// that uses them. Needs root, crun, conmon.
+// that uses them; kubectl's verbs (apply -f, get, describe, delete), info, system df|prune, volume prune and
+// network connect. Needs root, crun, conmon.
 
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
-import type { Volume } from '@berth/api';
-import { request, startTestCluster } from '@berth/testkit';
+import type { Container, Volume } from '@berth/api';
+import { eventually, request, startTestCluster } from '@berth/testkit';
 import { berth } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -99,4 +103,114 @@ t.test('images: what the Containers run; pull records an Image object', async (t
   t.match(objects.json<{ items: Array<{ spec: { image: string; pullPolicy: string } }> }>().items, [
     { spec: { image, pullPolicy: 'Always' } },
   ]);
+});
+
+t.test('apply -f (server-side), get, describe with Events, delete -f: kubectl verbs on any kind', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-apply-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'app.yaml');
+  await writeFile(
+    file,
+    `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast}
+---
+apiVersion: berth.dev/v1alpha1
+kind: Container
+metadata: {name: applied, labels: {app: applied}}
+spec: {image: ${image}, command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done']}
+`,
+  );
+  const apply = await berth(server, ['apply', '-f', dir]);
+  t.equal(apply.code, 0, apply.stderr);
+  t.equal(apply.stdout, 'configmap/settings serverside-applied\ncontainer.berth.dev/applied serverside-applied\n');
+  const cm = (await request(server, 'GET', '/api/v1/namespaces/default/configmaps/settings')).json<{
+    metadata: { managedFields: { manager: string; operation: string }[] };
+  }>();
+  t.match(cm.metadata.managedFields, [{ manager: 'berth-cli', operation: 'Apply' }], 'by server-side apply');
+  const version = async () =>
+    (await request(server, 'GET', '/api/v1/namespaces/default/configmaps/settings')).json<{
+      metadata: { resourceVersion: string };
+    }>().metadata.resourceVersion;
+  const before = await version();
+  const again = await berth(server, ['apply', '-f', '-'], { input: await readFile(file, 'utf8') });
+  t.equal(again.code, 0, again.stderr);
+  t.equal(await version(), before, 'applying the same file again changes nothing');
+  const ctr = async () =>
+    (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied')).json<Container>();
+  t.ok(await eventually(async () => (await ctr()).status?.phase === 'Running', 30_000), 'the agent runs it');
+  const table = await berth(server, ['get', 'ctr', '-l', 'app=applied']);
+  t.match(
+    table.stdout,
+    /^NAME {4}IMAGE +STATUS +NODE +IP +RESTARTS +AGE\napplied +\S+busybox\S* +Running /,
+    table.stderr,
+  );
+  const yaml = await berth(server, ['get', 'configmap', 'settings', '-o', 'yaml']);
+  t.match(yaml.stdout, /^apiVersion: v1\nkind: ConfigMap\nmetadata:\n {2}name: settings\n/);
+  t.notMatch(yaml.stdout, /managedFields/, 'managed fields hidden, as kubectl hides them');
+  const describe = await berth(server, ['describe', 'container', 'applied']);
+  t.match(describe.stdout, /^Name: +applied\nNamespace: +default\nLabels: +app=applied\n/);
+  t.match(describe.stdout, /\nSpec:\n {2}Image: +\S+\n/);
+  t.match(
+    describe.stdout,
+    /\nEvents:\n {2}Type +Reason +Age +From +Message\n[\s\S]*Normal +Started +\S+ +\S+ +Started container applied/,
+  );
+  const unknown = await berth(server, ['get', 'gizmos']);
+  t.equal(unknown.code, 125);
+  t.equal(unknown.stderr, 'berth: the server doesn\'t have a resource type "gizmos" (see: kubectl api-resources)\n');
+  const del = await berth(server, ['delete', '-f', file]);
+  t.equal(del.stdout, 'configmap/settings deleted\ncontainer.berth.dev/applied deleted\n', del.stderr);
+  t.equal(
+    (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied')).status,
+    404,
+    'delete waited until the node took it down',
+  );
+});
+
+t.test('info; system df; network connect (a restart that keeps the files); system and volume prune', async (t) => {
+  const info = await berth(server, ['info']);
+  t.equal(info.code, 0, info.stderr);
+  t.match(info.stdout, /\n Server Version: v\d+\.\d+\.\d+/);
+  t.match(info.stdout, /\n Containers: \d+\n {2}Running: \d+\n {2}Paused: 0\n {2}Stopped: \d+\n Images: [1-9]/);
+  t.match(
+    info.stdout,
+    /\n Nodes: 1 \(1 ready\)\n Node: \S+\n {2}Storage Driver: overlay\n {2}Runtimes: (crun|runc):\/\/\S+/,
+  );
+  t.match(info.stdout, /\n {2}Cgroup Version: (1|2|hybrid)\n {2}Kernel Version: \S+/);
+  t.match(info.stdout, /\n {2}Security Options:\n( {3}name=seccomp,profile=builtin\n)? {3}name=no-new-privileges\n$/);
+
+  t.equal((await berth(server, ['network', 'create', '--subnet', '10.215.9.0/24', 'joined'])).code, 0);
+  t.equal((await berth(server, ['network', 'create', 'unused'])).code, 0);
+  const loop = 'echo kept > /tmp/f; trap "exit 0" TERM; while true; do sleep 0.1; done';
+  t.equal((await berth(server, ['run', '-d', '--name', 'joiner', image, 'sh', '-c', loop])).code, 0);
+  const connect = await berth(server, ['network', 'connect', 'joined', 'joiner']);
+  t.equal(connect.code, 0, connect.stderr);
+  t.match(
+    connect.stderr,
+    /container joiner is restarted to attach it to network joined/,
+    'says it restarts, as podman',
+  );
+  const inside = await berth(server, ['exec', 'joiner', '--', 'sh', '-c', 'cat /tmp/f; ip -4 addr show eth0']);
+  t.match(inside.stdout, /^kept\n[\s\S]*inet 10\.215\.9\.\d+\/24/, 'on the network, its writable layer kept');
+  const nets = await berth(server, ['network', 'ls', '-q']);
+  t.match(nets.stdout, /^([0-9a-f]{12}\n){2,}$/, 'network ls -q prints ids');
+
+  t.equal((await berth(server, ['stop', 'joiner'])).code, 0);
+  t.equal((await berth(server, ['volume', 'create'])).code, 0);
+  t.equal((await berth(server, ['volume', 'create', 'named-kept'])).code, 0);
+  const df = await berth(server, ['system', 'df']);
+  t.match(
+    df.stdout,
+    /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +\d+ +\d+ +\S+ +\S+.*\nContainers +\d+ +\d+ +N\/A +[1-9]\d* stopped\nLocal Volumes +\d+ +\d+ +\S+ +[1-9]\d* unused\nBuild Cache /,
+  );
+  const prune = await berth(server, ['system', 'prune', '-f', '--volumes']);
+  t.equal(prune.code, 0, prune.stderr);
+  t.match(prune.stdout, /^Deleted Containers:\n([\s\S]*\n)?joiner\n/);
+  t.match(prune.stdout, /\nDeleted Networks:\n([\s\S]*\n)?joined\n([\s\S]*\n)?unused\n/);
+  t.match(prune.stdout, /\nDeleted Volumes:\n[0-9a-f]{48}\n/, 'the anonymous volume');
+  t.notMatch(prune.stdout, /named-kept/, 'a named volume stays without volume prune -a');
+  const volumePrune = await berth(server, ['volume', 'prune', '-a', '-f']);
+  t.match(volumePrune.stdout, /Deleted Volumes:\n([\s\S]*\n)?named-kept\n/, volumePrune.stderr);
+  t.equal((await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/volumes/named-kept')).status, 404);
 });
