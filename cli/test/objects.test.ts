@@ -99,51 +99,74 @@ t.test('images: what the Containers run; pull records an Image object', async (t
   t.match(pulled.stdout, `latest: Pulling from ${repository}\n`);
   // The node agent pulls Image objects now (issue 17): the pull is reported with its digest.
   t.match(pulled.stdout, /\nDigest: sha256:[0-9a-f]{64}\nStatus: Image is up to date for /);
+  const quietPull = await berth(server, ['pull', '-q', '--wait', '60', image]);
+  t.equal(quietPull.stdout, `${image}\n`, `pull -q prints only the reference: ${quietPull.stderr}`);
+  t.match((await berth(server, ['images', '-q'])).stdout, /^([0-9a-f]{12}\n)+$/, 'images -q: only ids');
+  t.match((await berth(server, ['ps', '-aq'])).stdout, /^([0-9a-f]{12}\n)+$/, 'ps -aq: only ids, stopped ones too');
   const objects = await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images');
   t.match(objects.json<{ items: Array<{ spec: { image: string; pullPolicy: string } }> }>().items, [
     { spec: { image, pullPolicy: 'Always' } },
   ]);
 });
 
-t.test('apply -f (server-side), get, describe with Events, delete -f: kubectl verbs on any kind', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-apply-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'app.yaml');
+// Shared by the two tests below: what `apply` made, `network connect`, the prunes and `delete -f` then use.
+const manifests = await mkdtemp(join(tmpdir(), 'berth-apply-'));
+t.teardown(() => rm(manifests, { recursive: true, force: true }));
+const manifest = join(manifests, 'app.yaml');
+
+t.test('apply -f (server-side) twice, get (table, -o yaml, unknown kind), describe with Events', async (t) => {
   await writeFile(
-    file,
+    manifest,
     `apiVersion: v1
 kind: ConfigMap
 metadata: {name: settings}
 data: {mode: fast}
 ---
 apiVersion: berth.dev/v1alpha1
+kind: Network
+metadata: {name: joined}
+spec: {subnet: 10.215.9.0/24}
+---
+apiVersion: berth.dev/v1alpha1
+kind: Network
+metadata: {name: spare}
+---
+apiVersion: berth.dev/v1alpha1
+kind: Volume
+metadata: {name: named-kept}
+---
+apiVersion: berth.dev/v1alpha1
 kind: Container
 metadata: {name: applied, labels: {app: applied}}
-spec: {image: ${image}, command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done']}
+spec:
+  image: ${image}
+  command: [sh, -c, 'echo kept > /tmp/f; trap "exit 0" TERM; while true; do sleep 0.1; done']
 `,
   );
-  const apply = await berth(server, ['apply', '-f', dir]);
+  const apply = await berth(server, ['apply', '-f', manifests]);
   t.equal(apply.code, 0, apply.stderr);
-  t.equal(apply.stdout, 'configmap/settings serverside-applied\ncontainer.berth.dev/applied serverside-applied\n');
-  const cm = (await request(server, 'GET', '/api/v1/namespaces/default/configmaps/settings')).json<{
-    metadata: { managedFields: { manager: string; operation: string }[] };
-  }>();
-  t.match(cm.metadata.managedFields, [{ manager: 'berth-cli', operation: 'Apply' }], 'by server-side apply');
-  const version = async () =>
+  t.equal(
+    apply.stdout,
+    'configmap/settings serverside-applied\nnetwork.berth.dev/joined serverside-applied\n' +
+      'network.berth.dev/spare serverside-applied\nvolume.berth.dev/named-kept serverside-applied\n' +
+      'container.berth.dev/applied serverside-applied\n',
+  );
+  const settings = async () =>
     (await request(server, 'GET', '/api/v1/namespaces/default/configmaps/settings')).json<{
-      metadata: { resourceVersion: string };
-    }>().metadata.resourceVersion;
-  const before = await version();
-  const again = await berth(server, ['apply', '-f', '-'], { input: await readFile(file, 'utf8') });
+      metadata: { resourceVersion: string; managedFields: { manager: string; operation: string }[] };
+    }>().metadata;
+  t.match((await settings()).managedFields, [{ manager: 'berth-cli', operation: 'Apply' }], 'by server-side apply');
+  const before = (await settings()).resourceVersion;
+  const again = await berth(server, ['apply', '-f', '-'], { input: await readFile(manifest, 'utf8') });
   t.equal(again.code, 0, again.stderr);
-  t.equal(await version(), before, 'applying the same file again changes nothing');
+  t.equal((await settings()).resourceVersion, before, 'applying the same file again changes nothing');
   const ctr = async () =>
     (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied')).json<Container>();
   t.ok(await eventually(async () => (await ctr()).status?.phase === 'Running', 30_000), 'the agent runs it');
   const table = await berth(server, ['get', 'ctr', '-l', 'app=applied']);
   t.match(
     table.stdout,
-    /^NAME {4}IMAGE +STATUS +NODE +IP +RESTARTS +AGE\napplied +\S+busybox\S* +Running /,
+    /^NAME +IMAGE +STATUS +NODE +IP +RESTARTS +AGE\napplied +\S+busybox\S* +Running /,
     table.stderr,
   );
   const yaml = await berth(server, ['get', 'configmap', 'settings', '-o', 'yaml']);
@@ -159,58 +182,64 @@ spec: {image: ${image}, command: [sh, -c, 'trap "exit 0" TERM; while true; do sl
   const unknown = await berth(server, ['get', 'gizmos']);
   t.equal(unknown.code, 125);
   t.equal(unknown.stderr, 'berth: the server doesn\'t have a resource type "gizmos" (see: kubectl api-resources)\n');
-  const del = await berth(server, ['delete', '-f', file]);
-  t.equal(del.stdout, 'configmap/settings deleted\ncontainer.berth.dev/applied deleted\n', del.stderr);
-  t.equal(
-    (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied')).status,
-    404,
-    'delete waited until the node took it down',
-  );
 });
 
-t.test('info; system df; network connect (a restart that keeps the files); system and volume prune', async (t) => {
-  const info = await berth(server, ['info']);
-  t.equal(info.code, 0, info.stderr);
-  t.match(info.stdout, /\n Server Version: v\d+\.\d+\.\d+/);
-  t.match(info.stdout, /\n Containers: \d+\n {2}Running: \d+\n {2}Paused: 0\n {2}Stopped: \d+\n Images: [1-9]/);
-  t.match(
-    info.stdout,
-    /\n Nodes: 1 \(1 ready\)\n Node: \S+\n {2}Storage Driver: overlay\n {2}Runtimes: (crun|runc):\/\/\S+/,
-  );
-  t.match(info.stdout, /\n {2}Cgroup Version: (1|2|hybrid)\n {2}Kernel Version: \S+/);
-  t.match(info.stdout, /\n {2}Security Options:\n( {3}name=seccomp,profile=builtin\n)? {3}name=no-new-privileges\n$/);
+t.test(
+  'info; network connect (a restart that keeps the files); system df; system and volume prune; delete -f',
+  async (t) => {
+    const info = await berth(server, ['info']);
+    t.equal(info.code, 0, info.stderr);
+    t.match(info.stdout, /\n Server Version: v\d+\.\d+\.\d+/);
+    t.match(
+      info.stdout,
+      /\n Containers: \d+\n {2}Running: [1-9]\d*\n {2}Paused: 0\n {2}Stopped: [1-9]\d*\n Images: [1-9]/,
+    );
+    t.match(
+      info.stdout,
+      /\n Nodes: 1 \(1 ready\)\n Node: \S+\n {2}Storage Driver: overlay\n {2}Runtimes: (crun|runc):\/\/\S+/,
+    );
+    t.match(info.stdout, /\n {2}Cgroup Version: (1|2|hybrid)\n {2}Kernel Version: \S+/);
+    t.match(info.stdout, /\n {2}Security Options:\n( {3}name=seccomp,profile=builtin\n)? {3}name=no-new-privileges\n$/);
 
-  t.equal((await berth(server, ['network', 'create', '--subnet', '10.215.9.0/24', 'joined'])).code, 0);
-  t.equal((await berth(server, ['network', 'create', 'unused'])).code, 0);
-  const loop = 'echo kept > /tmp/f; trap "exit 0" TERM; while true; do sleep 0.1; done';
-  t.equal((await berth(server, ['run', '-d', '--name', 'joiner', image, 'sh', '-c', loop])).code, 0);
-  const connect = await berth(server, ['network', 'connect', 'joined', 'joiner']);
-  t.equal(connect.code, 0, connect.stderr);
-  t.match(
-    connect.stderr,
-    /container joiner is restarted to attach it to network joined/,
-    'says it restarts, as podman',
-  );
-  const inside = await berth(server, ['exec', 'joiner', '--', 'sh', '-c', 'cat /tmp/f; ip -4 addr show eth0']);
-  t.match(inside.stdout, /^kept\n[\s\S]*inet 10\.215\.9\.\d+\/24/, 'on the network, its writable layer kept');
-  const nets = await berth(server, ['network', 'ls', '-q']);
-  t.match(nets.stdout, /^([0-9a-f]{12}\n){2,}$/, 'network ls -q prints ids');
+    const connect = await berth(server, ['network', 'connect', 'joined', 'applied']);
+    t.equal(connect.code, 0, connect.stderr);
+    t.match(
+      connect.stderr,
+      /container applied is restarted to attach it to network joined/,
+      'says it restarts, as podman',
+    );
+    const inside = await berth(server, ['exec', 'applied', '--', 'sh', '-c', 'cat /tmp/f; ip -4 addr show eth0']);
+    t.match(
+      inside.stdout,
+      /^kept\n(kept\n)?[\s\S]*inet 10\.215\.9\.\d+\/24/,
+      'on the network, its writable layer kept',
+    );
 
-  t.equal((await berth(server, ['stop', 'joiner'])).code, 0);
-  t.equal((await berth(server, ['volume', 'create'])).code, 0);
-  t.equal((await berth(server, ['volume', 'create', 'named-kept'])).code, 0);
-  const df = await berth(server, ['system', 'df']);
-  t.match(
-    df.stdout,
-    /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +\d+ +\d+ +\S+ +\S+.*\nContainers +\d+ +\d+ +N\/A +[1-9]\d* stopped\nLocal Volumes +\d+ +\d+ +\S+ +[1-9]\d* unused\nBuild Cache /,
-  );
-  const prune = await berth(server, ['system', 'prune', '-f', '--volumes']);
-  t.equal(prune.code, 0, prune.stderr);
-  t.match(prune.stdout, /^Deleted Containers:\n([\s\S]*\n)?joiner\n/);
-  t.match(prune.stdout, /\nDeleted Networks:\n([\s\S]*\n)?joined\n([\s\S]*\n)?unused\n/);
-  t.match(prune.stdout, /\nDeleted Volumes:\n[0-9a-f]{48}\n/, 'the anonymous volume');
-  t.notMatch(prune.stdout, /named-kept/, 'a named volume stays without volume prune -a');
-  const volumePrune = await berth(server, ['volume', 'prune', '-a', '-f']);
-  t.match(volumePrune.stdout, /Deleted Volumes:\n([\s\S]*\n)?named-kept\n/, volumePrune.stderr);
-  t.equal((await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/volumes/named-kept')).status, 404);
-});
+    t.equal((await berth(server, ['volume', 'create'])).code, 0);
+    const df = await berth(server, ['system', 'df']);
+    t.match(
+      df.stdout,
+      /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +\d+ +\d+ +\S+ +\S+.*\nContainers +\d+ +[1-9]\d* +N\/A +[1-9]\d* stopped\nLocal Volumes +\d+ +\d+ +\S+ +[1-9]\d* unused\nBuild Cache /,
+    );
+    // `keep` (images, above) has exited; `applied` runs on `joined`; `spare` and the anonymous volume are unused.
+    const prune = await berth(server, ['system', 'prune', '-f', '--volumes']);
+    t.equal(prune.code, 0, prune.stderr);
+    t.match(prune.stdout, /^Deleted Containers:\n([\s\S]*\n)?keep\n/);
+    t.notMatch(prune.stdout, /\napplied\n|\njoined\n|named-kept/, 'what runs, its network and a named volume stay');
+    t.match(prune.stdout, /\nDeleted Networks:\n([\s\S]*\n)?spare\n/);
+    t.match(prune.stdout, /\nDeleted Volumes:\n[0-9a-f]{48}\n/, 'the anonymous volume');
+    const volumePrune = await berth(server, ['volume', 'prune', '-a', '-f']);
+    t.match(volumePrune.stdout, /^Deleted Volumes:\n([\s\S]*\n)?named-kept\n/, volumePrune.stderr);
+    const del = await berth(server, ['delete', '--ignore-not-found', '-f', manifest]);
+    t.equal(
+      del.stdout,
+      'configmap/settings deleted\nnetwork.berth.dev/joined deleted\ncontainer.berth.dev/applied deleted\n',
+      del.stderr,
+    );
+    t.equal(
+      (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied')).status,
+      404,
+      'delete waited until the node took it down',
+    );
+  },
+);

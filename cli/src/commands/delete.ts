@@ -48,6 +48,7 @@ export async function deleteObjects(
     const r = resolveResource(resources, kind);
     for (const name of names) targets.push({ r, namespace: client.namespace, name });
   }
+  const deleted: { path: string; what: string }[] = [];
   for (const { r, namespace, name } of targets) {
     const path = resourcePath(r, namespace, name);
     try {
@@ -57,8 +58,10 @@ export async function deleteObjects(
       throw e;
     }
     io.stdout.write(`${qualifiedName(r, name)} deleted\n`);
-    if (options.wait) await gone(client, path, `${qualifiedName(r, name)}`);
+    deleted.push({ path, what: qualifiedName(r, name) });
   }
+  // All deleted before any wait, as kubectl: a Network's finalizer may wait for a Container later in the file.
+  if (options.wait) await Promise.all(deleted.map(({ path, what }) => gone(client, path, what)));
 }
 
 /** Polls until the object is gone (a finalizer may hold it a while). */
