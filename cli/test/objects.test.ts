@@ -1,14 +1,15 @@
 // `berth volume …`, `berth network …`, `berth version` against a real berth (API server, controllers, node agent
 // with crun, busybox from a loopback registry): Volume and Network objects in docker's columns, and a container
 // that uses them; kubectl's verbs (apply -f, get, describe, delete), info, system df|prune, volume prune and
-// network connect. Needs root, crun, conmon.
+// network connect; login's check at a registry that wants credentials. Needs root, crun, conmon, htpasswd.
 
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Container, Volume } from '@berth/api';
-import { eventually, request, startTestCluster } from '@berth/testkit';
+import { eventually, freePort, request, startRegistry, startTestCluster } from '@berth/testkit';
 import { berth } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -243,3 +244,31 @@ t.test(
     );
   },
 );
+
+t.test('login checks the credentials at the registry (its Basic round trip) before it stores them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-login-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const htpasswd = await new Promise<string>((resolve, reject) =>
+    execFile('htpasswd', ['-Bbn', 'alice', 's3cret'], (e, out) => (e === null ? resolve(out) : reject(e))),
+  );
+  await writeFile(join(dir, 'htpasswd'), htpasswd);
+  const guarded = await startRegistry(t, { htpasswd: join(dir, 'htpasswd') });
+  const login = (password: string, address = guarded.address) =>
+    berth(server, ['login', address, '-u', 'alice', '--password-stdin'], { input: `${password}\n` });
+  const wrong = await login('nope');
+  t.equal(wrong.code, 1);
+  t.equal(wrong.stderr, `berth: login attempt to http://${guarded.address}/v2/ failed with status: 401 Unauthorized\n`);
+  const secret = () => request(server, 'GET', '/api/v1/namespaces/default/secrets/berth-registry-login');
+  t.equal((await secret()).status, 404, 'nothing stored');
+  const unreachable = await login('s3cret', `127.0.0.1:${await freePort()}`);
+  t.equal(unreachable.code, 1);
+  t.match(unreachable.stderr, /^berth: Get "http:\/\/127\.0\.0\.1:\d+\/v2\/": connect ECONNREFUSED/);
+  const right = await login('s3cret');
+  t.match(right.stdout, /^Login Succeeded/, right.stderr);
+  const stored = (await secret()).json<{ data: Record<string, string> }>();
+  t.same(
+    Object.keys(JSON.parse(Buffer.from(stored.data['.dockerconfigjson'] ?? '', 'base64').toString()).auths),
+    [guarded.address],
+    'only the checked credentials',
+  );
+});
