@@ -9,6 +9,16 @@ import { waitFor } from '../api/wait.js';
 import { exitOutcome } from '../docker/container-state.js';
 import { CliError } from '../errors.js';
 
+/**
+ * The exit code of `c`, also while it is being deleted: the API server bumps a deleted object's generation (as
+ * Kubernetes does), so the agent's exit status, written for the generation before, still counts.
+ */
+function exitCodeOf(c: Container, name: string): number | undefined {
+  const generation = c.metadata.generation;
+  const deleting = c.metadata.deletionTimestamp !== undefined && generation !== undefined;
+  return exitOutcome(deleting ? { ...c, metadata: { ...c.metadata, generation: generation - 1 } } : c, name);
+}
+
 export async function wait(
   refs: readonly string[],
   options: { readonly namespace?: string },
@@ -24,8 +34,8 @@ export async function wait(
       'containers',
       name,
       (x, last) => {
-        if (x !== undefined) return exitOutcome(x, name);
-        const final = last === undefined ? undefined : exitOutcome(last, name);
+        if (x !== undefined) return exitCodeOf(x, name);
+        const final = last === undefined ? undefined : exitCodeOf(last, name);
         if (final === undefined) throw new CliError('BERTH_CLI_API', `container ${name} was removed before it exited`);
         return final;
       },
