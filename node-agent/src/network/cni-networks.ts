@@ -177,8 +177,7 @@ export class CniNetworks implements Networks {
     const existing = await this.#read(id);
     const sameNetworks =
       existing !== undefined &&
-      existing.networks.map((n) => n.name).join('\n') === request.networks.map((n) => n.name).join('\n') &&
-      JSON.stringify(existing.ports) === JSON.stringify(request.ports ?? []);
+      existing.networks.map((n) => n.name).join('\n') === request.networks.map((n) => n.name).join('\n');
     if (existing?.complete === true && sameNetworks && (await this.#netns.exists(id))) return toAttachment(existing);
     // Half made (a crash mid-attach), its namespace gone (a reboot) or made for other networks (a stopped container
     // started after `berth network connect`): undo the plugins' part and start over. The namespace itself stays: the
