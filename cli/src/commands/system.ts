@@ -51,11 +51,10 @@ export async function systemDf(
   const client = new ApiClient(await connectToApi(options.namespace));
   const u = await usage(client);
   const usedImages = new Set(u.containers.map((c) => imageKey(c.spec.image)));
-  const pulled = u.images.filter((i) => !built(i));
   const builds = u.images.filter(built);
   const sum = (images: readonly Image[]) => images.reduce((n, i) => n + (i.status?.size ?? 0), 0);
-  const imageSize = sum(pulled);
-  const unusedImages = pulled.filter((i) => !usedImages.has(imageKey(i.spec.image)));
+  const imageSize = sum(u.images);
+  const unusedImages = u.images.filter((i) => !usedImages.has(imageKey(i.spec.image)));
   const usedVolumes = new Set(u.containers.flatMap(volumesOf));
   const activeVolumes = u.volumes.filter(
     (v) => usedVolumes.has(v.metadata.name ?? '') || (v.status?.usedBy ?? []).length > 0,
@@ -67,8 +66,8 @@ export async function systemDf(
       [
         [
           'Images',
-          String(pulled.length),
-          String(pulled.length - unusedImages.length),
+          String(u.images.length),
+          String(u.images.length - unusedImages.length),
           sizeText(imageSize),
           `${sizeText(sum(unusedImages))}${percent(sum(unusedImages), imageSize)}`,
         ],
@@ -92,7 +91,8 @@ export async function systemDf(
             : 'N/A',
           `${u.volumes.length - activeVolumes.length} unused`,
         ],
-        ['Build Cache', String(builds.length), '0', sizeText(sum(builds)), sizeText(sum(builds))],
+        // The layer cache is the building node's; the API knows only how many builds there were.
+        ['Build Cache', String(builds.length), '0', 'N/A', 'N/A'],
       ],
     ),
   );
@@ -171,7 +171,6 @@ export async function systemPrune(options: PruneOptions, io: Io = process): Prom
       '  - all networks not used by at least one container',
       ...(options.volumes === true ? ['  - all anonymous volumes not used by at least one container'] : []),
       all ? '  - all images without at least one container associated to them' : '  - all dangling images',
-      all ? '  - all build cache' : '  - unused build cache',
     ];
     if (!(await confirmed(`WARNING! This will remove:\n${items.join('\n')}\n`, io.stdin, io.stdout))) return;
   }
