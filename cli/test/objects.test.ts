@@ -186,7 +186,7 @@ spec:
 });
 
 t.test(
-  'info; network connect (a restart that keeps the files); system df; system and volume prune; delete -f',
+  'info; network connect|disconnect (restarts that keep the files); system df; system and volume prune; delete -f',
   async (t) => {
     const info = await berth(server, ['info']);
     t.equal(info.code, 0, info.stderr);
@@ -230,6 +230,13 @@ t.test(
     t.match(prune.stdout, /\nDeleted Volumes:\n[0-9a-f]{48}\n/, 'the anonymous volume');
     const volumePrune = await berth(server, ['volume', 'prune', '-a', '-f']);
     t.match(volumePrune.stdout, /^Deleted Volumes:\n([\s\S]*\n)?named-kept\n/, volumePrune.stderr);
+    const disconnect = await berth(server, ['network', 'disconnect', 'joined', 'applied']);
+    t.match(disconnect.stderr, /container applied is restarted to detach it from network joined/);
+    const back = (
+      await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied')
+    ).json<Container>();
+    t.same(back.spec.networks ?? [], [], 'no Network named: the default network again');
+    t.equal(back.status?.phase, 'Running', 'and running');
     const del = await berth(server, ['delete', '--ignore-not-found', '-f', manifest]);
     t.equal(
       del.stdout,
