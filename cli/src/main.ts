@@ -13,6 +13,8 @@ import {
 } from './command-line/container-commands.js';
 import { collect, namespaceOption } from './command-line/options.js';
 import { gitopsCommand } from './command-line/gitops-commands.js';
+import { resourceCommands } from './command-line/resource-commands.js';
+import { addNetworkAttach, addVolumePrune, infoCommand, systemCommand } from './command-line/system-commands.js';
 import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
@@ -480,6 +482,9 @@ program.addCommand(contextCommand());
 program.addCommand(loginCommand());
 program.addCommand(logoutCommand());
 program.addCommand(gitopsCommand());
+for (const command of [...resourceCommands(), infoCommand(), systemCommand()]) program.addCommand(command);
+addVolumePrune(volume);
+addNetworkAttach(network);
 program.addCommand(completionCommand(program));
 
 /** docker's words for a mistyped command, with cobra's suggestions; undefined when `word` is a command. */

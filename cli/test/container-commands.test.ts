@@ -43,6 +43,24 @@ t.test('run -d --rm: the Container is removed once it exits', async (t) => {
   t.equal(run.code, 0, run.stderr);
   t.equal(run.stdout, 'brief\n');
   t.ok(await eventually(async () => (await getContainer('brief')) === undefined, 30_000), 'removed after it exited');
+  const trapped = await berth(server, [
+    'run',
+    '-d',
+    '--rm',
+    '--name',
+    'waited',
+    image,
+    'sh',
+    '-c',
+    'trap "exit 3" TERM; while true; do sleep 0.1; done',
+  ]);
+  t.equal(trapped.code, 0, trapped.stderr);
+  // wait starts first; the TERM makes it exit 3, and auto-remove deletes it at once.
+  const waiting = berth(server, ['wait', 'waited']);
+  t.equal((await berth(server, ['kill', '-s', 'TERM', 'waited'])).code, 0);
+  const wait = await waiting;
+  t.equal(wait.stdout, '3\n', `wait prints the exit code of a --rm container, as docker does: ${wait.stderr}`);
+  t.ok(await eventually(async () => (await getContainer('waited')) === undefined, 30_000), 'and it was removed');
 });
 
 t.test('pull progress per layer; ps --filter: name, label, ancestor, id and status as docker filters', async (t) => {
@@ -97,6 +115,10 @@ t.test(
     const restart = await berth(server, ['restart', '-t', '0', 'web']);
     t.equal(restart.code, 0, restart.stderr);
     t.equal(restart.stdout, 'web\n');
+    t.ok(
+      await eventually(async () => /^started\ngot HUP\nstarted\n/.test(await log()), 20_000),
+      "the log keeps the first run's lines and goes on after them, as docker's does",
+    );
     const copyOut = await berth(server, ['cp', 'web:/tmp/written', join(dir, 'back.txt')]);
     t.equal(copyOut.code, 0, copyOut.stderr);
     t.equal(

@@ -414,6 +414,14 @@ const builtins: Builtin[] = [
                 architecture: str('The Architecture reported by the node.'),
                 monitorVersion: str('berth: the container monitor and its version, e.g. conmon://2.1.6.'),
                 cgroupVersion: str('berth: the cgroup layout of the node: v1, v2 or hybrid.'),
+                storageDriver: str('berth: how container filesystems are made, e.g. overlay (docker info).'),
+                securityOptions: {
+                  type: 'array',
+                  'x-kubernetes-list-type': 'atomic',
+                  description:
+                    'berth: what every container is confined by, e.g. name=seccomp,profile=builtin (docker info).',
+                  items: { type: 'string' },
+                },
               },
             },
             images: {

@@ -70,7 +70,13 @@ export class ApiClient {
   }
 
   /** One request; resolves with the parsed JSON body of a 2xx answer. */
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    accept = 'application/json',
+  ): Promise<T> {
     const url = new URL(path, this.connection.server);
     if (method !== 'GET' && method !== 'DELETE' && !url.searchParams.has('fieldManager'))
       url.searchParams.set('fieldManager', cliName);
@@ -84,7 +90,7 @@ export class ApiClient {
           method,
           headers: {
             ...this.connection.options.headers,
-            Accept: 'application/json',
+            Accept: accept,
             ...(payload === undefined ? {} : { 'Content-Type': contentType }),
           },
         },

@@ -7,19 +7,23 @@ import { berthPath, statusError, type ApiClient, type ApiObject, type BerthPlura
 import { ApiStatusError, StreamError, UnreachableError } from '../errors.js';
 
 /**
- * Resolves with `decide(object)` once it is not undefined; `decide(undefined)` is asked when the object is gone.
- * Rejects with a StreamError after `timeoutMs`.
+ * Resolves with `decide(object)` once it is not undefined; `decide(undefined, last)` is asked when the object is
+ * gone (`last`: its final state, when a watch saw it deleted). Rejects with a StreamError after `timeoutMs`.
+ * With `from` (an object just read) the first watch starts at it, so no change after that read is missed.
  */
 export async function waitFor<T extends ApiObject, R>(
   client: ApiClient,
   plural: BerthPlural,
   name: string,
-  decide: (object: T | undefined) => R | undefined,
+  decide: (object: T | undefined, last?: T) => R | undefined,
   timeoutMs = 5 * 60_000,
+  from?: T,
 ): Promise<R> {
   const deadline = Date.now() + timeoutMs;
+  let known = from;
   for (;;) {
-    const current = await client.find<T>(plural, name);
+    const current = known ?? (await client.find<T>(plural, name));
+    known = undefined;
     const first = decide(current);
     if (first !== undefined) return first;
     if (Date.now() > deadline) throw new StreamError(`timed out waiting for ${plural.slice(0, -1)} ${name}`);
@@ -34,7 +38,7 @@ function watchOnce<T extends ApiObject, R>(
   plural: BerthPlural,
   name: string,
   resourceVersion: string | undefined,
-  decide: (object: T | undefined) => R | undefined,
+  decide: (object: T | undefined, last?: T) => R | undefined,
   deadline: number,
 ): Promise<{ value: R } | undefined> {
   const api = client.connection;
@@ -79,7 +83,7 @@ function watchOnce<T extends ApiObject, R>(
             }
             let value: R | undefined;
             try {
-              value = decide(event.type === 'DELETED' ? undefined : event.object);
+              value = event.type === 'DELETED' ? decide(undefined, event.object) : decide(event.object);
             } catch (e) {
               finished = true;
               req.destroy();

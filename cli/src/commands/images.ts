@@ -36,7 +36,7 @@ interface Row {
   readonly size: number | undefined;
 }
 
-const sizeText = (bytes: number | undefined): string => {
+export const sizeText = (bytes: number | undefined): string => {
   if (bytes === undefined) return '';
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let n = bytes;
@@ -48,7 +48,7 @@ const sizeText = (bytes: number | undefined): string => {
   return `${n >= 100 || u === 0 ? Math.round(n) : n.toFixed(n >= 10 ? 1 : 2).replace(/\.?0+$/, '')}${units[u]}`;
 };
 
-const digestId = (digest: string | undefined): string => (digest ?? '').replace(/^.*sha256:/, '').slice(0, 12);
+export const digestId = (digest: string | undefined): string => (digest ?? '').replace(/^.*sha256:/, '').slice(0, 12);
 
 const columns: Column<Row>[] = [
   { header: 'REPOSITORY', field: 'Repository', value: (r) => r.repository },

@@ -1,10 +1,12 @@
 // `berth login|logout [SERVER]`: registry credentials kept as docker keeps them in ~/.docker/config.json, but in
 // the namespace's `kubernetes.io/dockerconfigjson` Secret `berth-registry-login`, which `berth run` names in
-// imagePullSecrets so the node agent pulls with it. The registry itself is not contacted: the first pull is the check.
+// imagePullSecrets so the node agent pulls with it. The credentials are checked against the registry first, as docker
+// login checks them.
 
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { ApiStatusError, CliError, UsageError } from '../errors.js';
+import { checkLogin } from '../registry/login-check.js';
 
 export const loginSecretName = 'berth-registry-login';
 const dockerHub = 'https://index.docker.io/v1/';
@@ -89,6 +91,7 @@ export async function login(
     throw new UsageError('berth login needs --password or --password-stdin (it does not prompt)');
   if (options.password !== undefined)
     io.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  await checkLogin(server ?? dockerHub, options.username, password);
   const client = new ApiClient(await connectToApi(options.namespace));
   const existing = await readSecret(client);
   const auths = authsOf(existing);

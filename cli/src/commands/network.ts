@@ -1,16 +1,18 @@
 // `berth network create|ls|rm|inspect`: Network objects, printed as docker network prints them.
 
-import type { Network } from '@berth/api';
+import type { Container, Network } from '@berth/api';
 import { isDNS1123Label } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { parseLabels } from '../docker/run-spec.js';
-import { shortId } from '../docker/container-state.js';
+import { exitOutcome, isRunning, shortId } from '../docker/container-state.js';
+import { resolveContainer } from '../docker/resolve.js';
 import { ApiStatusError, CliError, UsageError } from '../errors.js';
 import { formatRows, type Column } from '../output/table.js';
 import { forEachName } from '../docker/each-name.js';
 import { inspectObjects } from './inspect.js';
+import { started } from './run.js';
 
 export interface NetworkOptions {
   readonly namespace?: string;
@@ -115,4 +117,61 @@ export async function networkInspect(
     return n;
   };
   await inspectObjects(names, lookup, options.format, out);
+}
+
+/**
+ * `network connect|disconnect NETWORK CONTAINER`: edits the Container's spec.networks. A Container's interfaces are
+ * made when it starts, so a running one is stopped and started again to take the change (its writable layer kept:
+ * networks are no part of what the container is made from), and says so, as podman does for rootless containers.
+ */
+export async function networkAttach(
+  verb: 'connect' | 'disconnect',
+  network: string,
+  ref: string,
+  options: NetworkOptions & { readonly alias?: readonly string[]; readonly ip?: string },
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process,
+): Promise<void> {
+  const c = await client(options);
+  if ((await c.find<Network>('networks', network)) === undefined)
+    throw new CliError('BERTH_CLI_API', `network ${network} not found`);
+  const container = await resolveContainer(c, ref);
+  const name = container.metadata.name ?? '';
+  const current = container.spec.networks ?? [];
+  const attached = current.some((n) => n.name === network);
+  if (verb === 'connect' && attached)
+    throw new CliError('BERTH_CLI_API', `container ${name} is already connected to network ${network}`);
+  if (verb === 'disconnect' && !attached)
+    throw new CliError('BERTH_CLI_API', `container ${name} is not connected to network ${network}`);
+  if (verb === 'connect' && (container.spec.networkMode ?? 'bridge') !== 'bridge')
+    throw new CliError(
+      'BERTH_CLI_API',
+      `container ${name} uses network mode ${container.spec.networkMode}: it cannot join a network`,
+    );
+  const networks =
+    verb === 'connect'
+      ? [
+          ...current,
+          {
+            name: network,
+            ...(options.alias !== undefined && options.alias.length > 0 ? { aliases: [...options.alias] } : {}),
+            ...(options.ip !== undefined ? { ip: options.ip } : {}),
+          },
+        ]
+      : current.filter((n) => n.name !== network);
+  if (!isRunning(container)) {
+    // Held stopped, so the edit waits for `berth start` instead of starting an exited container.
+    await c.patch<Container>('containers', name, { spec: { networks, stopped: true } });
+    return;
+  }
+  if (container.spec.autoRemove === true)
+    throw new CliError('BERTH_CLI_API', `container ${name} runs with --rm: restarting it to ${verb} would remove it`);
+  io.stderr.write(
+    `berth: container ${name} is restarted to ${verb === 'connect' ? 'attach it to' : 'detach it from'} network ${network} (its interfaces are made at start; its files are kept)\n`,
+  );
+  if (verb === 'connect' && current.length === 0)
+    io.stderr.write(`berth: ${name} leaves the default network: a Container is on it only while it names no Network\n`);
+  await c.patch<Container>('containers', name, { spec: { stopped: true } });
+  await waitFor<Container, true>(c, 'containers', name, (x) => (exitOutcome(x, name) !== undefined ? true : undefined));
+  await c.patch<Container>('containers', name, { spec: { networks, stopped: null } });
+  await started(c, name, io.stderr);
 }

@@ -236,8 +236,9 @@ export class ContainerReconciler implements Reconciler {
     }
     if (specChanged) {
       if (state.status !== 'running' && (await this.#o.snapshots.labels(uid))[specDigestLabel] === specDigest(c)) {
-        // Only stopped (or its grace period) changed: docker start of a stopped container, which keeps its writes.
-        await this.#o.runtime.delete(uid, { force: true });
+        // Only stopped (or its grace period) changed: docker start of a stopped container, which keeps its writes
+        // and its log (conmon appends to it).
+        await this.#o.runtime.delete(uid, { force: true, keepLog: 'append' });
         return this.#startContainer(ctx, c, restartCount);
       }
       // The spec changed under the container: replace it (fresh writable layer, maybe another image), as a new Pod
@@ -759,7 +760,7 @@ export class ContainerReconciler implements Reconciler {
     }
     // The run that ended keeps its log for `logs --previous`, and its end for lastState, as kubelet keeps the last
     // terminated container's.
-    await this.#o.runtime.delete(uid, { force: true, keepLog: true });
+    await this.#o.runtime.delete(uid, { force: true, keepLog: 'previous' });
     const startedAt = toTime(state.startedAt);
     return this.#startContainer(ctx, c, restartCount + 1, {
       exitCode,

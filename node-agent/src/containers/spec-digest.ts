@@ -12,6 +12,8 @@ const lifecycleFields: ReadonlySet<string> = new Set([
   'terminationGracePeriodSeconds',
   'nodeName',
   'autoRemove',
+  // The interfaces are made at each start: `berth network connect` restarts a container without losing its writes.
+  'networks',
 ]);
 
 /** JSON with object keys sorted, so the digest does not depend on the order the server returned them in. */

@@ -23,6 +23,11 @@ export interface LogEntry {
   readonly timeMs: number;
   readonly stream: LogStreamName;
   readonly text: string;
+  /**
+   * The text has no newline after it: the last output of a stream that did not end its line (conmon's final `P`
+   * record), returned once no more of the line is in the file. A later entry may continue the line.
+   */
+  readonly partial?: boolean;
 }
 
 export interface LogReadOptions {
@@ -209,6 +214,16 @@ export async function* readLogEntries(
     yield { time: t.iso, timeMs: t.ms, stream: rec.stream, text };
   }
 
+  /** The lines still open at the end of what was written: their text so far, so a last line without a newline shows. */
+  function* flushPending(): Generator<LogEntry> {
+    for (const [stream, p] of pending) {
+      const t = normalizeLogTime(p.time);
+      if (sinceMs === undefined || t.ms >= sinceMs)
+        yield { time: t.iso, timeMs: t.ms, stream, text: p.text, partial: true };
+    }
+    pending.clear();
+  }
+
   const last = files.length - 1;
   for (let f = start.file; f < last; f++) {
     const handle = await openIfExists(files[f] ?? '');
@@ -232,6 +247,7 @@ export async function* readLogEntries(
           yield* emit(consume(line));
         }
       }
+      yield* emit(flushPending());
       yield* flushTail();
       if (options.follow !== true) return;
       // Rotated or replaced: the old file is read to its end above; continue with the new one.
@@ -251,6 +267,7 @@ export async function* readLogEntries(
             offset = end;
             yield* emit(consume(line));
           }
+        yield* emit(flushPending());
         return;
       }
       try {
@@ -268,7 +285,8 @@ export async function* readLogEntries(
 export function createLogStream(files: readonly string[], options: LogReadOptions = {}): Readable {
   const timestamps = options.timestamps === true;
   async function* lines(): AsyncGenerator<string> {
-    for await (const e of readLogEntries(files, options)) yield `${timestamps ? `${e.time} ` : ''}${e.text}\n`;
+    for await (const e of readLogEntries(files, options))
+      yield `${timestamps ? `${e.time} ` : ''}${e.text}${e.partial === true ? '' : '\n'}`;
   }
   return Readable.from(lines(), { objectMode: false });
 }

@@ -175,9 +175,13 @@ export class CniNetworks implements Networks {
 
   async attach(id: string, request: AttachRequest): Promise<Attachment> {
     const existing = await this.#read(id);
-    if (existing?.complete === true && (await this.#netns.exists(id))) return toAttachment(existing);
-    // Half made (a crash mid-attach) or its namespace gone (a reboot): undo the plugins' part and start over. The
-    // namespace itself stays: the runtime may be creating the container in it right now.
+    const sameNetworks =
+      existing !== undefined &&
+      existing.networks.map((n) => n.name).join('\n') === request.networks.map((n) => n.name).join('\n');
+    if (existing?.complete === true && sameNetworks && (await this.#netns.exists(id))) return toAttachment(existing);
+    // Half made (a crash mid-attach), its namespace gone (a reboot) or made for other networks (a stopped container
+    // started after `berth network connect`): undo the plugins' part and start over. The namespace itself stays: the
+    // runtime may be creating the container in it right now.
     if (existing !== undefined) await this.#delAll(existing);
     if (request.networks.length === 0) throw new NetworkError('InvalidNetwork', 'attach needs at least one network');
     for (const n of request.networks) checkDefinition(n);

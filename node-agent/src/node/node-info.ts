@@ -28,6 +28,10 @@ export interface NodeStatus {
     architecture: string;
     monitorVersion: string;
     cgroupVersion: string;
+    /** How container filesystems are made (`docker info`'s Storage Driver). */
+    storageDriver: string;
+    /** What every container is confined by (`docker info`'s Security Options). */
+    securityOptions: string[];
   };
   daemonEndpoints?: { kubeletEndpoint?: { Port: number }; agentEndpoint?: { address: string } };
 }
@@ -102,6 +106,13 @@ export async function machineStatus(host: HostReport, endpointAddress: string): 
       kubeProxyVersion: '',
       monitorVersion: toolVersion('conmon', host.conmon.version),
       cgroupVersion: host.cgroups.mode,
+      // Writable layers are overlay mounts (snapshots/overlay.ts); the OCI spec gives every container the builtin
+      // seccomp profile (when the kernel has seccomp) and no_new_privs (runtime/oci-spec.ts).
+      storageDriver: 'overlay',
+      securityOptions: [
+        ...(/^Seccomp:/m.test((await readTrimmed('/proc/self/status')) ?? '') ? ['name=seccomp,profile=builtin'] : []),
+        'name=no-new-privileges',
+      ],
     },
     // No kubelet port: logs, exec and attach go through the agent's socket, relayed by the API server.
     daemonEndpoints: { kubeletEndpoint: { Port: 0 }, agentEndpoint: { address: endpointAddress } },

@@ -536,15 +536,20 @@ export class ConmonRuntime implements Runtime {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
     }
-    if (options.keepLog === true) {
+    if (options.keepLog === 'previous') {
       // Only the run's live file: its rotated predecessor goes, as kubelet keeps one file per terminated container.
       await rename(this.logPath(id), this.previousLogPath(id)).catch((err: unknown) => {
         if (!isErrno(err, 'ENOENT')) throw err;
       });
     }
+    const kept = new Set<string>();
+    if (options.keepLog !== undefined) kept.add(path.basename(this.previousLogPath(id)));
+    if (options.keepLog === 'append') {
+      kept.add(path.basename(this.logPath(id)));
+      kept.add(path.basename(rotatedLogPath(this.logPath(id))));
+    }
     for (const entry of entries) {
-      if (OWNED_BY_SNAPSHOTTER.has(entry)) continue;
-      if (options.keepLog === true && entry === 'previous.log') continue;
+      if (OWNED_BY_SNAPSHOTTER.has(entry) || kept.has(entry)) continue;
       await rm(path.join(dir, entry), { recursive: true, force: true });
     }
     await rmdir(dir).catch(() => undefined);

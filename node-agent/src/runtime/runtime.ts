@@ -125,10 +125,12 @@ export interface DeleteOptions {
   /** Kill a running container first. @default false */
   readonly force?: boolean;
   /**
-   * Keep this run's log as the previous instance's (`previousLogPath`) for the container made next under the same
-   * id: a restart, as kubelet keeps the last terminated container for `logs --previous`. @default false
+   * What becomes of this run's log for the container made next under the same id: `previous` keeps it as the
+   * previous instance's (`previousLogPath`), as kubelet keeps the last terminated container's for `logs --previous`
+   * (a restart); `append` keeps it (and its rotated file) for the next run to append to, as `docker start` of a
+   * stopped container does. By default it goes.
    */
-  readonly keepLog?: boolean;
+  readonly keepLog?: 'previous' | 'append';
 }
 
 export interface LogRotationPolicy {

@@ -27,6 +27,14 @@ async function all(files: string[], options = {}): Promise<LogEntry[]> {
   return out;
 }
 
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
 async function text(stream: NodeJS.ReadableStream): Promise<string> {
   let s = '';
   for await (const chunk of stream) s += String(chunk);
@@ -88,6 +96,31 @@ t.test('partial records join per stream; tail counts whole lines; since and time
   const body = await text(createLogStream([log], { tailLines: 1, timestamps: true }));
   t.match(body, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123456789Z last\n$/);
   t.equal(await text(createLogStream([log], { tailLines: 1 })), 'last\n');
+});
+
+t.test("a last line without a newline (conmon's final P record) is returned, without a newline", async (t) => {
+  const log = path.join(dir, 'unended.log');
+  await writeFile(log, `${ts(2000)} stdout F first\n${ts(1000)} stdout P prompt> \n${ts(1000)} stdout P  more\n`);
+  t.same(
+    (await all([log])).map((e) => [e.text, e.partial === true]),
+    [
+      ['first', false],
+      ['prompt>  more', true],
+    ],
+  );
+  t.equal(await text(createLogStream([log])), 'first\nprompt>  more', 'the body ends as the output did');
+  t.equal(await text(createLogStream([log], { tailLines: 1 })), 'prompt>  more');
+  let done = false;
+  const seen: string[] = [];
+  const reader = (async () => {
+    for await (const e of createLogStream([log], { follow: true, pollMs: 10, until: async () => done }))
+      seen.push(String(e));
+  })();
+  await eventuallyTrue(() => seen.join('') === 'first\nprompt>  more');
+  await appendFile(log, `${ts(0)} stdout F  end\n`);
+  done = true;
+  await reader;
+  t.equal(seen.join(''), 'first\nprompt>  more end\n', 'a follower sees the open line at once and its end later');
 });
 
 t.test('tail reaches into the rotated file when the live one is short', async (t) => {

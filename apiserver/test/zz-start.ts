@@ -1,0 +1,11 @@
+import { startTestServer } from '@berth/testkit';
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+const ts = await startTestServer();
+const c1 = process.cpuUsage(c0);
+console.log('start', Math.round(performance.now() - t0), 'ms wall', Math.round((c1.user + c1.system) / 1000), 'cpu-ms');
+await new Promise((r) => setTimeout(r, 3000));
+const c2 = process.cpuUsage(c0);
+console.log('after 3 s idle', Math.round((c2.user + c2.system) / 1000), 'cpu-ms');
+await ts.close();
+console.log('total own', Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000), 'cpu-ms');
