@@ -1,12 +1,12 @@
 // The Dockerfile builder: composes the image store (pulls, content, layers), an overlay snapshotter and the
 // crun runtime of its own data dir (`<root>/build`, so the Container reconciler never sees build containers).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '@berth/api';
 import type { ImageStore } from '../images/image-store.js';
 import type { PulledImage } from '../images/images.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { ContainerNetwork, Runtime } from '../runtime/runtime.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import type { BuildOptions, BuildProgress, BuildResult, BuildStepResult, CommitOptions } from './build.js';
 import { BuildCache, stepKey } from './build-cache.js';
@@ -487,16 +487,18 @@ export class Builder {
       case 'ADD':
         return this.#copy(state, instruction, expand, ctx);
       case 'RUN': {
-        const args = commandOf(instruction);
+        const args = runCommand(instruction, shell);
+        const network = runNetwork(instruction);
         const key = stepKey(
           state.key,
           'RUN',
           args,
+          network.kind === 'host' ? 'network=host' : '',
           [...state.args].sort(),
           ctx.options.noCache === true ? randomBytes(8).toString('hex') : '',
         );
         return this.#layerStep(state, key, `RUN ${instruction.args}`, ctx.options, () =>
-          this.#run(state, args, instruction, ctx),
+          this.#run(state, args, network, instruction, ctx),
         );
       }
       default:
@@ -552,6 +554,7 @@ export class Builder {
   async #run(
     state: StageState,
     args: string[],
+    network: ContainerNetwork,
     instruction: Instruction,
     ctx: { step: number; options: BuildOptions; progress: (event: BuildProgress) => void },
   ): Promise<{ entries: AsyncIterable<LayerEntry>; done: () => Promise<void> }> {
@@ -570,7 +573,7 @@ export class Builder {
           ? await resolveUser(lowers, state.config.User, instruction.line)
           : { uid: 0, gid: 0 };
       const env: Record<string, string> = Object.fromEntries([...state.args, ...envMap(state.config)]);
-      await this.#o.runtime.run(id, { args, env, cwd, user, rootfs: snapshot.rootfs, network: { kind: 'loopback' } });
+      await this.#o.runtime.run(id, { args, env, cwd, user, rootfs: snapshot.rootfs, network });
       const tail: string[] = [];
       for await (const chunk of this.#o.runtime.logs(id, { follow: true, pollMs: 20 }) as AsyncIterable<Buffer>) {
         const text = chunk.toString('utf8');
@@ -680,9 +683,45 @@ export class Builder {
         }
         digestParts.push([common.name, e.type, e.mode, uid, gid, e.linkname ?? '']);
       };
+      const checksum = instruction.flags.checksum;
+      if (checksum !== undefined && (keyword !== 'ADD' || !sources.every((src) => isUrl(src))))
+        throw new BuildError('DOCKERFILE_SYNTAX', '--checksum is only for ADD of a URL', { line });
       for (const source of sources) {
-        if (/^https?:\/\//.test(source))
-          throw new BuildError('BUILD_INVALID', `${keyword} from a URL (${source}) is not supported yet`, { line });
+        const heredoc = instruction.heredocs.find((h) => h.word === source);
+        if (heredoc !== undefined) {
+          // As BuildKit: the body is the file (named after the here-document in a directory); unquoted, it expands.
+          const data = Buffer.from(heredoc.quoted ? heredoc.content : expand(heredoc.content));
+          const name = destIsDir ? posix.join(dest, heredoc.name) : dest;
+          const uid = owner?.uid ?? 0;
+          const gid = owner?.gid ?? 0;
+          entries.push({ kind: 'bytes', name: name.slice(1), mode: 0o644, uid, gid, mtime, data });
+          digestParts.push(['heredoc', name, createHash('sha256').update(data).digest('hex'), uid, gid]);
+          continue;
+        }
+        if (isUrl(source)) {
+          if (keyword !== 'ADD')
+            throw new BuildError('BUILD_INVALID', `COPY cannot copy a URL (${source}); ADD can`, { line });
+          const file = await download(source, checksum, line, ctx.options.signal);
+          if (destIsDir && file.name === '')
+            throw new BuildError('BUILD_INVALID', `ADD ${source}: the URL names no file; give a file destination`, {
+              line,
+            });
+          const name = destIsDir ? posix.join(dest, file.name) : dest;
+          const uid = owner?.uid ?? 0;
+          const gid = owner?.gid ?? 0;
+          // As docker: a downloaded file is 0600 with the server's Last-Modified time, and is never unpacked.
+          entries.push({
+            kind: 'bytes',
+            name: name.slice(1),
+            mode: 0o600,
+            uid,
+            gid,
+            mtime: file.mtime,
+            data: file.data,
+          });
+          digestParts.push(['url', source, name, file.digest, file.mtime.getTime(), uid, gid]);
+          continue;
+        }
         const { matched, below } = tree.select(source, line);
         const many = destIsDir || matched.length > 1;
         for (const m of matched) {
@@ -761,4 +800,63 @@ async function archiveEntries(
       out.push({ ...common, kind: 'bytes', data: Buffer.concat(chunks) });
   }
   return out;
+}
+
+/**
+ * A RUN's command. A here-document that is the whole command is the script (BuildKit's `RUN <<EOF`); one that feeds
+ * a command (`RUN cat <<EOF > f`) is left in the shell text, which the shell reads as a here-document itself.
+ */
+function runCommand(instruction: Instruction, shell: readonly string[]): string[] {
+  if (instruction.json !== undefined) return [...instruction.json];
+  const [only] = instruction.heredocs;
+  if (only !== undefined && instruction.heredocs.length === 1 && instruction.words.join(' ') === only.word)
+    return [...shell, only.content];
+  return [...shell, instruction.args];
+}
+
+/** `RUN --network`: none (the default: a network namespace with loopback only) or host; BuildKit's `default` is none here. */
+function runNetwork(instruction: Instruction): ContainerNetwork {
+  const mode = instruction.flags.network ?? 'none';
+  if (mode === 'none' || mode === 'default') return { kind: 'loopback' };
+  if (mode === 'host') return { kind: 'host' };
+  throw new BuildError('DOCKERFILE_SYNTAX', `RUN --network=${mode}: berth builds know none, default (none) and host`, {
+    line: instruction.line,
+  });
+}
+
+const isUrl = (source: string) => /^https?:\/\//i.test(source);
+
+/** `ADD URL`: the file's bytes, name (the URL path's last part) and time; `--checksum=sha256:…` must match. */
+async function download(
+  url: string,
+  checksum: string | undefined,
+  line: number,
+  signal: AbortSignal | undefined,
+): Promise<{ data: Buffer; name: string; mtime: Date; digest: string }> {
+  if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum))
+    throw new BuildError('DOCKERFILE_SYNTAX', `--checksum=${checksum}: expected sha256:<64 hex digits>`, { line });
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'follow', ...(signal !== undefined ? { signal } : {}) });
+  } catch (err) {
+    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: ${(err as Error).message}`, { cause: err, line });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: HTTP ${response.status} ${response.statusText}`, { line });
+  }
+  const data = Buffer.from(await response.arrayBuffer());
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  if (checksum !== undefined && checksum !== digest)
+    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: checksum mismatch: expected ${checksum}, got ${digest}`, {
+      line,
+    });
+  const modified = Date.parse(response.headers.get('last-modified') ?? '');
+  const name = decodeURIComponent(
+    new URL(response.url || url).pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .pop() ?? '',
+  );
+  return { data, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified), digest };
 }
