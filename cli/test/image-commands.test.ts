@@ -3,13 +3,15 @@
 // uploaded and followed, run, edited and rebuilt from the edited step, rebuilt unchanged with 0 steps run, pushed;
 // a container committed and its file found in the new image; the pushed image pulled by digest onto a second node
 // with a clean data dir and run there. Needs root, crun, conmon.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import t from 'tap';
 import type { Container, Image } from '@berth/api';
-import { eventually, startTestAgent, startTestCluster } from '@berth/testkit';
+import { eventually, pushBusybox, startRegistry, startTestAgent, startTestCluster } from '@berth/testkit';
 import { berth } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -141,6 +143,67 @@ t.test('commit: a container that wrote a file becomes an image with the file; rm
   }, 10_000);
   t.pass('the node dropped the local name');
 });
+
+t.test(
+  "a registry with htpasswd auth: berth login credentials serve the build's base pull, its push and the agent's pull",
+  async (t) => {
+    const htpasswd = join(dir, '..', `berth-htpasswd-${process.pid}`);
+    const { stdout } = await promisify(execFile)('htpasswd', ['-Bbn', 'alice', 's3cret']);
+    await writeFile(htpasswd, stdout);
+    t.teardown(() => rm(htpasswd, { force: true }));
+    const privateRegistry = await startRegistry(t, { htpasswd });
+    await pushBusybox(t, privateRegistry.address, { BERTH_REGISTRY_CREDS: 'alice:s3cret' });
+    const ctx = await mkdtemp(join(tmpdir(), 'berth-build-private-'));
+    t.teardown(() => rm(ctx, { recursive: true, force: true }));
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      `FROM ${privateRegistry.address}/library/busybox:latest\nRUN echo private > /p.txt\nCMD ["cat", "/p.txt"]\n`,
+    );
+    const target = `${privateRegistry.address}/demo/private:1`;
+
+    const login = await berth(server, ['login', '-u', 'alice', '-p', 's3cret', privateRegistry.address]);
+    t.equal(login.code, 0, login.stderr);
+    const built = await berth(server, ['build', '-t', target, '--push', ctx]);
+    t.equal(built.code, 0, built.stderr);
+    t.match(built.stdout, new RegExp(`Pushed ${target}@sha256:`), 'the push used the login Secret too');
+    const digest = /@(sha256:[0-9a-f]{64})/.exec(built.stdout)?.[1] ?? '';
+
+    const pull = async (name: string, secrets: { name: string }[]) => {
+      await custom.createNamespacedCustomObject({
+        ...where,
+        plural: 'images',
+        body: {
+          apiVersion: 'berth.dev/v1alpha1',
+          kind: 'Image',
+          metadata: { name },
+          spec: {
+            image: target,
+            nodeSelector: {},
+            pullPolicy: 'Always',
+            imagePullSecrets: secrets,
+          },
+        },
+      });
+      let pulled: Image | undefined;
+      await eventually(async () => {
+        pulled = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image;
+        return pulled.status?.phase === 'Ready' || pulled.status?.phase === 'Failed';
+      }, 30_000);
+      return pulled;
+    };
+    // The tag with pullPolicy Always: the node has the built image, but each pull resolves the tag at the registry
+    // (the agent, under its node credentials, reads the Secret the Image names).
+    const anonymousPull = await pull('private-anonymous', []);
+    t.equal(anonymousPull?.status?.phase, 'Failed');
+    t.match(
+      anonymousPull?.status?.message,
+      `registry ${privateRegistry.address} requires credentials to pull demo/private`,
+    );
+    const withSecret = await pull('private-pull', [{ name: 'berth-registry-login' }]);
+    t.equal(withSecret?.status?.phase, 'Ready', withSecret?.status?.message ?? '');
+    t.equal(withSecret?.status?.digest, digest, "the agent pulled the pushed image with the Image's pull Secret");
+  },
+);
 
 t.test('the pushed image, pulled by digest onto a second node with a clean data dir, runs there', async (t) => {
   const second = await startTestAgent(t, server, { adoptUnbound: false });

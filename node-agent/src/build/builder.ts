@@ -317,9 +317,7 @@ export class Builder {
       };
     let image: PulledImage;
     try {
-      image =
-        (await this.#o.images.local(base)) ??
-        (await this.#o.images.pull(base, options.signal !== undefined ? { signal: options.signal } : {}));
+      image = (await this.#o.images.local(base)) ?? (await this.#o.images.pull(base, pullOptions(options)));
     } catch (err) {
       throw new BuildError('BASE_IMAGE_FAILED', `cannot get base image ${base}: ${(err as Error).message}`, {
         cause: err,
@@ -636,7 +634,7 @@ export class Builder {
       } else {
         let image: PulledImage;
         try {
-          image = (await this.#o.images.local(name)) ?? (await this.#o.images.pull(name));
+          image = (await this.#o.images.local(name)) ?? (await this.#o.images.pull(name, pullOptions(ctx.options)));
         } catch (err) {
           throw new BuildError(
             'BASE_IMAGE_FAILED',
@@ -860,3 +858,8 @@ async function download(
   );
   return { data, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified), digest };
 }
+
+const pullOptions = (options: BuildOptions) => ({
+  ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+});
