@@ -128,6 +128,14 @@ t.test('commit: a container that wrote a file becomes an image with the file; rm
   const commit = await berth(server, ['commit', '-c', 'CMD ["cat", "/data.txt"]', '-m', 'a file', 'writer', committed]);
   t.equal(commit.code, 0, commit.stderr);
   t.match(commit.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const made = (await custom.getNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    name: (await imageNamed(committed)) ?? '',
+  })) as Image;
+  t.match(made.status?.message, /\(paused for \d+ ms\)$/, 'the container was frozen while its layer was read');
+  const alive = await berth(server, ['exec', 'writer', 'cat', '/data.txt']);
+  t.equal(alive.stdout, 'written\n', 'and thawed after: it still answers');
   const ran = await berth(server, ['run', '--name', 'committed-run', committed]);
   t.equal(ran.code, 0, ran.stderr);
   t.equal(ran.stdout, 'written\n', 'the committed image has the file and the changed CMD');

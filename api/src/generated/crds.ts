@@ -1865,6 +1865,11 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "message": {
                           "type": "string",
                           "description": "The commit message, kept in the image's history."
+                        },
+                        "pause": {
+                          "type": "boolean",
+                          "description": "Freeze the Container's processes while its writable layer is read, so the layer is consistent (docker commit's --pause). Defaults to true.",
+                          "default": true
                         }
                       }
                     },

@@ -75,6 +75,10 @@ export interface ImageSpec {
      * The commit message, kept in the image's history.
      */
     message?: string;
+    /**
+     * Freeze the Container's processes while its writable layer is read, so the layer is consistent (docker commit's --pause). Defaults to true.
+     */
+    pause?: boolean;
   };
   build?: ImageBuild;
 }

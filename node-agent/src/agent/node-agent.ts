@@ -506,6 +506,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       list: () => imageInformer.list() as unknown as Image[],
       containers,
       upperDirOf: (uid) => path.join(root, 'containers', uid, 'upper'),
+      pause: async (c) => {
+        const id = reconciler.lookup(c.metadata.namespace ?? '', c.metadata.name ?? '');
+        if (id === undefined || (await runtime.state(id)).status !== 'running') return undefined;
+        await runtime.pause(id);
+        return () => runtime.resume(id);
+      },
       contextPrefixes: options.buildContextPrefixes ?? [],
       event: (i, type, reason, message) => recorder.event(i as unknown as KubernetesObject, type, reason, message),
     }),

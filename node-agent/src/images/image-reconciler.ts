@@ -38,6 +38,11 @@ export interface ImageReconcilerOptions {
   readonly list: () => Image[];
   /** The Containers of this node, for commits. */
   readonly containers: ObjectCache<Container>;
+  /**
+   * Freezes a running Container of this node (docker commit's --pause); resolves to the thaw, or undefined when it
+   * does not run here. Unset: commits do not pause.
+   */
+  readonly pause?: (container: Container) => Promise<(() => Promise<void>) | undefined>;
   /** A Container's overlay upper dir by its uid (the snapshotter's layout). */
   readonly upperDirOf: (uid: string) => string;
   /** Directories a `spec.build.context` on this node may name (an uploaded context needs none). */
@@ -147,7 +152,10 @@ export class ImageReconciler implements Reconciler {
   async #commit(image: Image, generation: number, c: Container): Promise<void> {
     const from = image.spec.from ?? {};
     const uid = c.metadata.uid ?? '';
+    let thaw: (() => Promise<void>) | undefined;
     try {
+      // Frozen while its upper dir is read, so a process mid-write cannot leave half a file in the layer.
+      if (from.pause !== false) thaw = await this.#o.pause?.(c);
       const result = await this.#o.builder.commit({
         image: c.status?.imageID ?? c.spec.image,
         upper: this.#o.upperDirOf(uid),
@@ -155,12 +163,16 @@ export class ImageReconciler implements Reconciler {
         ...(from.message !== undefined ? { message: from.message } : {}),
         tags: [image.spec.image],
       });
-      const message = `committed Container ${c.metadata.name ?? ''} as ${image.spec.image} on ${this.#o.nodeName}`;
+      await thaw?.();
+      thaw = undefined;
+      const message = `committed Container ${c.metadata.name ?? ''} as ${image.spec.image} on ${this.#o.nodeName}${from.pause !== false ? ` (paused for ${Math.round(result.ms)} ms)` : ''}`;
       await this.#ready(image, generation, result.digest, message, { nodeName: this.#o.nodeName });
       this.#o.event?.(image, 'Normal', 'Committed', message);
     } catch (err) {
       if (isConflict(err)) throw err;
       await this.#failed(image, generation, 'CommitFailed', (err as Error).message, { nodeName: this.#o.nodeName });
+    } finally {
+      await thaw?.();
     }
   }
 
