@@ -260,6 +260,120 @@ ENTRYPOINT ["httpd", "-f", "-p", "8080", "-h", "/srv"]
   },
 );
 
+t.test(
+  'Dockerfiles in the shape of two public ones (an exporter and a server on a vendor busybox base), offline',
+  async (t) => {
+    // The vendor's base names resolve to the test busybox by local names, as a pre-pulled base would.
+    const pulled = await images.pull(base);
+    for (const vendor of ['quay.io/prometheus/busybox-linux-amd64:glibc', 'quay.io/prometheus/busybox:latest'])
+      await images.names.set(vendor, pulled.digest);
+    const script = (name: string) => `#!/bin/sh\necho "${name} $*"\n`;
+    const exporter = await context({
+      // Global ARGs in the FROM line, declared again in the stage for a COPY path; two sources into a directory.
+      Dockerfile: `ARG ARCH="amd64"
+ARG OS="linux"
+FROM quay.io/prometheus/busybox-\${OS}-\${ARCH}:glibc
+LABEL maintainer="berth tests <tests@berth.invalid>"
+
+ARG ARCH="amd64"
+ARG OS="linux"
+COPY .build/\${OS}-\${ARCH}/exporter /bin/exporter
+
+# Licence files go in too
+COPY LICENSE NOTICE /license/
+
+EXPOSE      9100
+USER        nobody
+ENTRYPOINT  [ "/bin/exporter" ]
+`,
+      '.build/linux-amd64/exporter': script('exporter'),
+      LICENSE: 'licence text',
+      NOTICE: 'notice text',
+    });
+    await run('chmod', ['755', join(exporter, '.build/linux-amd64/exporter')]);
+    const e = await builder.build({ context: exporter, tags: ['demo/exporter:1'] });
+    t.equal(e.layers.length, 3, 'the base and two COPY layers');
+    t.equal(
+      await runImage('demo/exporter:1', ['sh', '-c', '/bin/exporter --web; ls /license']),
+      'exporter --web\nLICENSE\nNOTICE\n',
+    );
+    const ec = (await images.local('demo/exporter:1'))?.config.config;
+    t.same([ec?.User, ec?.Entrypoint, ec?.ExposedPorts], ['nobody', ['/bin/exporter'], { '9100/tcp': {} }]);
+
+    const server = await context({
+      // Aligned arguments, the legacy `LABEL key "value"` form, directories copied with a trailing slash, one RUN of
+      // `&&`-joined commands over continuation lines (busybox-static has no adduser: the user is appended), a JSON CMD
+      // over continuation lines.
+      Dockerfile: `FROM        quay.io/prometheus/busybox:latest
+LABEL maintainer "berth tests <tests@berth.invalid>"
+
+COPY server                          /bin/server
+COPY servertool                      /bin/servertool
+COPY examples/server.yml             /etc/server/server.yml
+COPY console_libraries/              /usr/share/server/console_libraries/
+COPY consoles/                       /usr/share/server/consoles/
+
+RUN ln -s /usr/share/server/console_libraries /usr/share/server/consoles/ /etc/server/ && \\
+    echo 'server:x:1000:1000::/server:/bin/sh' >> /etc/passwd && \\
+    echo 'server:x:1000:' >> /etc/group && \\
+    mkdir -p /server && \\
+    chown -R server:server /etc/server /server
+
+EXPOSE     9090
+VOLUME     [ "/server" ]
+WORKDIR    /server
+ENTRYPOINT [ "/bin/server" ]
+USER       server
+CMD        [ "--config.file=/etc/server/server.yml", \\
+             "--storage.path=/server" ]
+`,
+      server: script('server'),
+      servertool: script('servertool'),
+      'examples/server.yml': 'scrape: []\n',
+      'console_libraries/menu.lib': 'menu',
+      'consoles/index.html': '<html></html>',
+    });
+    await run('chmod', ['755', join(server, 'server'), join(server, 'servertool')]);
+    const r = await builder.build({ context: server, tags: ['demo/server:1'] });
+    t.equal(r.steps.filter((s) => s.cached === false).length, 6, 'five COPY layers and the RUN');
+    t.equal(
+      await runImage('demo/server:1', [
+        'sh',
+        '-c',
+        "cd /etc/server && ls -n . | grep -v ^total | awk '{print $3, $9, $10, $11}'; cat consoles/index.html; echo; ls -dn /server | awk '{print $3}'",
+      ]),
+      [
+        '1000 console_libraries -> /usr/share/server/console_libraries',
+        '1000 consoles -> /usr/share/server/consoles/',
+        '1000 server.yml  ',
+        '<html></html>',
+        '1000',
+        '',
+      ].join('\n'),
+      'the links made, the files owned by the user the RUN added',
+    );
+    const rc = (await images.local('demo/server:1'))?.config.config;
+    t.same(
+      [
+        rc?.User,
+        rc?.WorkingDir,
+        rc?.Entrypoint,
+        rc?.Cmd,
+        (rc as { Volumes?: unknown } | undefined)?.Volumes,
+        rc?.Labels?.maintainer,
+      ],
+      [
+        'server',
+        '/server',
+        ['/bin/server'],
+        ['--config.file=/etc/server/server.yml', '--storage.path=/server'],
+        { '/server': {} },
+        'berth tests <tests@berth.invalid>',
+      ],
+    );
+  },
+);
+
 t.test('heredocs, RUN --network none and host, ADD of a loopback URL with --checksum', async (t) => {
   const body = 'served over loopback\n';
   const server = createServer((req, res) => {
