@@ -132,6 +132,11 @@ export interface NodeAgentOptions {
    */
   readonly buildContextPrefixes?: readonly string[];
   /**
+   * Let builds' `RUN --network=host` use the node's network (BuildKit's `network.host` entitlement, which buildkitd
+   * also grants only when started so): it reaches every service on the node's loopback. @default false
+   */
+  readonly buildNetworkHost?: boolean;
+  /**
    * Image garbage collection, checked every 5 minutes: unreferenced blobs and layers go, oldest first, when the data
    * root's filesystem is fuller than the high threshold. @default { highThresholdPercent: 85, lowThresholdPercent: 80 }
    */
@@ -513,6 +518,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         return () => runtime.resume(id);
       },
       contextPrefixes: options.buildContextPrefixes ?? [],
+      allowNetworkHost: options.buildNetworkHost === true,
       event: (i, type, reason, message) => recorder.event(i as unknown as KubernetesObject, type, reason, message),
     }),
     workers: 2,

@@ -25,6 +25,11 @@ export interface BuildOptions {
   readonly maxContextBytes?: number;
   readonly onProgress?: (event: BuildProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Allow `RUN --network=host` (BuildKit's network.host entitlement): the step then shares the host's network,
+   * loopback services included. Refused otherwise. @default false
+   */
+  readonly allowNetworkHost?: boolean;
   /** Registry credentials for pulling base images (FROM, COPY --from an image). */
   readonly credentials?: DockerConfigJson;
 }

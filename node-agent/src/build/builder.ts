@@ -486,7 +486,7 @@ export class Builder {
         return this.#copy(state, instruction, expand, ctx);
       case 'RUN': {
         const args = runCommand(instruction, shell);
-        const network = runNetwork(instruction);
+        const network = runNetwork(instruction, ctx.options.allowNetworkHost === true);
         const key = stepKey(
           state.key,
           'RUN',
@@ -813,10 +813,16 @@ function runCommand(instruction: Instruction, shell: readonly string[]): string[
 }
 
 /** `RUN --network`: none (the default: a network namespace with loopback only) or host; BuildKit's `default` is none here. */
-function runNetwork(instruction: Instruction): ContainerNetwork {
+function runNetwork(instruction: Instruction, allowHost: boolean): ContainerNetwork {
   const mode = instruction.flags.network ?? 'none';
   if (mode === 'none' || mode === 'default') return { kind: 'loopback' };
-  if (mode === 'host') return { kind: 'host' };
+  if (mode === 'host' && allowHost) return { kind: 'host' };
+  if (mode === 'host')
+    throw new BuildError(
+      'BUILD_INVALID',
+      'RUN --network=host is not allowed on this node (its agent must be started with buildNetworkHost, as buildkitd needs the network.host entitlement)',
+      { line: instruction.line },
+    );
   throw new BuildError('DOCKERFILE_SYNTAX', `RUN --network=${mode}: berth builds know none, default (none) and host`, {
     line: instruction.line,
   });

@@ -47,6 +47,8 @@ export interface ImageReconcilerOptions {
   readonly upperDirOf: (uid: string) => string;
   /** Directories a `spec.build.context` on this node may name (an uploaded context needs none). */
   readonly contextPrefixes: readonly string[];
+  /** Whether builds may `RUN --network=host` (the node admin's choice). @default false */
+  readonly allowNetworkHost?: boolean;
   readonly event?: (image: Image, type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
 
@@ -344,6 +346,7 @@ export class ImageReconciler implements Reconciler {
         ...(build.buildArgs !== undefined ? { buildArgs: build.buildArgs } : {}),
         ...(build.target !== undefined ? { target: build.target } : {}),
         noCache: build.noCache === true,
+        allowNetworkHost: this.#o.allowNetworkHost === true,
         tags: [image.spec.image],
         signal: ctx.signal,
         onProgress: (e) => {

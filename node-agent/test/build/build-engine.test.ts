@@ -413,7 +413,12 @@ RUN --network=host wget -q -O /h/host.txt ${url}
 RUN if wget -q -O /dev/null ${url}; then echo reached; else echo isolated; fi > /h/none.txt
 `,
   });
-  const result = await builder.build({ context: dir, tags: ['demo/features:1'] });
+  t.match(await builder.build({ context: dir }).catch((e: unknown) => e), {
+    code: 'BUILD_INVALID',
+    line: 21,
+    message: /RUN --network=host is not allowed on this node/,
+  });
+  const result = await builder.build({ context: dir, tags: ['demo/features:1'], allowNetworkHost: true });
   t.equal(result.steps.length, 10);
   t.equal(
     await runImage('demo/features:1', [
@@ -436,7 +441,7 @@ RUN if wget -q -O /dev/null ${url}; then echo reached; else echo isolated; fi > 
     ].join('\n'),
     'RUN <<EOF ran the body as a script; a heredoc fed cat; COPY heredocs expand unless quoted; ADD got the URL 0600 with its Last-Modified; --network=host reached the host loopback, the default did not',
   );
-  const again = await builder.build({ context: dir, tags: ['demo/features:1'] });
+  const again = await builder.build({ context: dir, tags: ['demo/features:1'], allowNetworkHost: true });
   t.equal(again.steps.filter((s) => s.cached === false).length, 0, 'an unchanged rebuild (same URL body) runs nothing');
 
   const wrong = await context({ Dockerfile: `FROM ${base}\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /opt/\n` });
