@@ -207,6 +207,31 @@ t.test(
       anonymousPull?.status?.message,
       `registry ${privateRegistry.address} requires credentials to pull demo/private`,
     );
+    // A push with no Secret named (an Image tagging the built one, made without the CLI) fails, saying why.
+    await custom.createNamespacedCustomObject({
+      ...where,
+      plural: 'images',
+      body: {
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Image',
+        metadata: { name: 'private-push-anonymous' },
+        spec: { image: `${privateRegistry.address}/demo/nocreds:1`, from: { image: target }, push: true },
+      },
+    });
+    let noCreds: Image | undefined;
+    await eventually(async () => {
+      noCreds = (await custom.getNamespacedCustomObject({
+        ...where,
+        plural: 'images',
+        name: 'private-push-anonymous',
+      })) as Image;
+      return noCreds.status?.phase === 'Failed' || noCreds.status?.phase === 'Ready';
+    }, 30_000);
+    t.equal(noCreds?.status?.phase, 'Failed');
+    t.match(
+      noCreds?.status?.message,
+      `registry ${privateRegistry.address} requires credentials to push demo/nocreds; give a dockerconfigjson Secret`,
+    );
     const withSecret = await pull('private-pull', [{ name: 'berth-registry-login' }]);
     t.equal(withSecret?.status?.phase, 'Ready', withSecret?.status?.message ?? '');
     t.equal(withSecret?.status?.digest, digest, "the agent pulled the pushed image with the Image's pull Secret");
