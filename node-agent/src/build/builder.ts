@@ -1,7 +1,7 @@
 // The Dockerfile builder: composes the image store (pulls, content, layers), an overlay snapshotter and the
 // crun runtime of its own data dir (`<root>/build`, so the Container reconciler never sees build containers).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '@berth/api';
 import type { ImageStore } from '../images/image-store.js';
@@ -485,18 +485,19 @@ export class Builder {
       case 'ADD':
         return this.#copy(state, instruction, expand, ctx);
       case 'RUN': {
-        const args = runCommand(instruction, shell);
+        const { args, script } = runCommand(instruction, shell);
         const network = runNetwork(instruction, ctx.options.allowNetworkHost === true);
         const key = stepKey(
           state.key,
           'RUN',
           args,
+          script?.content ?? '',
           network.kind === 'host' ? 'network=host' : '',
           [...state.args].sort(),
           ctx.options.noCache === true ? randomBytes(8).toString('hex') : '',
         );
         return this.#layerStep(state, key, `RUN ${instruction.args}`, ctx.options, () =>
-          this.#run(state, args, network, instruction, ctx),
+          this.#run(state, args, network, script, instruction, ctx),
         );
       }
       default:
@@ -553,14 +554,18 @@ export class Builder {
     state: StageState,
     args: string[],
     network: ContainerNetwork,
+    script: { readonly path: string; readonly content: string } | undefined,
     instruction: Instruction,
     ctx: { step: number; options: BuildOptions; progress: (event: BuildProgress) => void },
   ): Promise<{ entries: AsyncIterable<LayerEntry>; done: () => Promise<void> }> {
     const id = `build-${randomBytes(6).toString('hex')}`;
     const lowers = state.layers.map((l) => l.dir).reverse();
     const snapshot = await this.#o.snapshots.prepare(id, lowers);
+    // A here-document script with a #! line is a file the step executes, bound in from outside the layer.
+    const scriptFile = script === undefined ? undefined : join(this.#o.root, 'build', 'tmp', `${id}-script`);
     const done = async () => {
       await this.#o.runtime.delete(id, { force: true }).catch(() => undefined);
+      if (scriptFile !== undefined) await rm(scriptFile, { force: true });
       await this.#o.snapshots.remove(id);
     };
     try {
@@ -571,7 +576,15 @@ export class Builder {
           ? await resolveUser(lowers, state.config.User, instruction.line)
           : { uid: 0, gid: 0 };
       const env: Record<string, string> = Object.fromEntries([...state.args, ...envMap(state.config)]);
-      await this.#o.runtime.run(id, { args, env, cwd, user, rootfs: snapshot.rootfs, network });
+      if (scriptFile !== undefined && script !== undefined) {
+        await mkdir(join(this.#o.root, 'build', 'tmp'), { recursive: true });
+        await writeFile(scriptFile, script.content, { mode: 0o755 });
+      }
+      const mounts =
+        scriptFile !== undefined && script !== undefined
+          ? [{ destination: script.path, source: scriptFile, readOnly: true }]
+          : [];
+      await this.#o.runtime.run(id, { args, env, cwd, user, rootfs: snapshot.rootfs, network, mounts });
       const tail: string[] = [];
       for await (const chunk of this.#o.runtime.logs(id, { follow: true, pollMs: 20 }) as AsyncIterable<Buffer>) {
         const text = chunk.toString('utf8');
@@ -804,12 +817,19 @@ async function archiveEntries(
  * A RUN's command. A here-document that is the whole command is the script (BuildKit's `RUN <<EOF`); one that feeds
  * a command (`RUN cat <<EOF > f`) is left in the shell text, which the shell reads as a here-document itself.
  */
-function runCommand(instruction: Instruction, shell: readonly string[]): string[] {
-  if (instruction.json !== undefined) return [...instruction.json];
+function runCommand(
+  instruction: Instruction,
+  shell: readonly string[],
+): { args: string[]; script?: { path: string; content: string } } {
+  if (instruction.json !== undefined) return { args: [...instruction.json] };
   const [only] = instruction.heredocs;
-  if (only !== undefined && instruction.heredocs.length === 1 && instruction.words.join(' ') === only.word)
-    return [...shell, only.content];
-  return [...shell, instruction.args];
+  if (only !== undefined && instruction.heredocs.length === 1 && instruction.words.join(' ') === only.word) {
+    // As BuildKit: a script that names its interpreter (#!) runs as a file under /dev/pipes; any other is sh -c.
+    if (!only.content.startsWith('#!')) return { args: [...shell, only.content] };
+    const path = `/dev/pipes/${only.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    return { args: [path], script: { path, content: only.content } };
+  }
+  return { args: [...shell, instruction.args] };
 }
 
 /** `RUN --network`: none (the default: a network namespace with loopback only) or host; BuildKit's `default` is none here. */

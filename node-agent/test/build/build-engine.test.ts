@@ -396,6 +396,10 @@ set -e
 mkdir -p /h
 echo "script ran as $(id -u)" > /h/script.txt
 EOF
+RUN <<EOF
+#!/usr/bin/awk -f
+BEGIN { print "awk ran the script" > "/h/shebang.txt" }
+EOF
 RUN cat <<EOT > /h/fed.txt
 fed to cat: $GREETING
 EOT
@@ -415,19 +419,20 @@ RUN if wget -q -O /dev/null ${url}; then echo reached; else echo isolated; fi > 
   });
   t.match(await builder.build({ context: dir }).catch((e: unknown) => e), {
     code: 'BUILD_INVALID',
-    line: 21,
+    line: 25,
     message: /RUN --network=host is not allowed on this node/,
   });
   const result = await builder.build({ context: dir, tags: ['demo/features:1'], allowNetworkHost: true });
-  t.equal(result.steps.length, 10);
+  t.equal(result.steps.length, 11);
   t.equal(
     await runImage('demo/features:1', [
       'sh',
       '-c',
-      'cd /h && cat script.txt fed.txt copied.txt dir/EOT dir/EOR host.txt none.txt /opt/tool.txt /opt/renamed.txt && stat -c "%a %Y" /opt/tool.txt',
+      'cd /h && cat script.txt shebang.txt fed.txt copied.txt dir/EOT dir/EOR host.txt none.txt /opt/tool.txt /opt/renamed.txt && stat -c "%a %Y" /opt/tool.txt',
     ]),
     [
       'script ran as 0',
+      'awk ran the script',
       'fed to cat: hello',
       'hello from COPY',
       '$GREETING stays',
@@ -439,7 +444,7 @@ RUN if wget -q -O /dev/null ${url}; then echo reached; else echo isolated; fi > 
       `600 ${Date.parse('2026-12-01T10:00:00Z') / 1000}`,
       '',
     ].join('\n'),
-    'RUN <<EOF ran the body as a script; a heredoc fed cat; COPY heredocs expand unless quoted; ADD got the URL 0600 with its Last-Modified; --network=host reached the host loopback, the default did not',
+    'RUN <<EOF ran the body as a script (with its #! interpreter when it names one); a heredoc fed cat; COPY heredocs expand unless quoted; ADD got the URL 0600 with its Last-Modified; --network=host reached the host loopback, the default did not',
   );
   const again = await builder.build({ context: dir, tags: ['demo/features:1'], allowNetworkHost: true });
   t.equal(again.steps.filter((s) => s.cached === false).length, 0, 'an unchanged rebuild (same URL body) runs nothing');
