@@ -232,9 +232,10 @@ t.test(
       noCreds?.status?.message,
       `registry ${privateRegistry.address} requires credentials to push demo/nocreds; give a dockerconfigjson Secret`,
     );
-    const withSecret = await pull('private-pull', [{ name: 'berth-registry-login' }]);
-    t.equal(withSecret?.status?.phase, 'Ready', withSecret?.status?.message ?? '');
-    t.equal(withSecret?.status?.digest, digest, "the agent pulled the pushed image with the Image's pull Secret");
+    // berth pull names the login Secret in the Image it records.
+    const pulled = await berth(server, ['pull', target]);
+    t.equal(pulled.code, 0, pulled.stderr);
+    t.match(pulled.stdout, `Digest: ${digest}\n`, "the agent pulled the pushed image with the Image's pull Secret");
   },
 );
 
