@@ -16,7 +16,7 @@ import { BuildError } from './errors.js';
 import { expandVariables } from './expand.js';
 import { existsInImage, resolveUser } from './image-files.js';
 import { type LayerEntry, writeLayer } from './layer-writer.js';
-import { upperDirEntries } from './upper-diff.js';
+import { upperDirEntries, upperXattrs } from './upper-diff.js';
 
 /** The image config as OCI keeps it; fields the builder does not know are carried over from the base untouched. */
 interface OciConfig {
@@ -634,6 +634,7 @@ export class Builder {
     let tree: SourceTree | undefined = ctx.context;
     let fromKey = '';
     let release = async () => undefined as void;
+    let fromXattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>> = new Map();
     const from = instruction.flags.from;
     if (from !== undefined) {
       const name = expand(from).toLowerCase();
@@ -666,6 +667,8 @@ export class Builder {
       release = () => this.#o.snapshots.remove(id);
       try {
         tree = await SourceTree.walk(snapshot.rootfs);
+        // As BuildKit: a file copied from a stage or an image keeps its xattrs (a binary's file capabilities).
+        fromXattrs = await upperXattrs(snapshot.rootfs);
       } catch (err) {
         await release();
         throw err;
@@ -679,12 +682,14 @@ export class Builder {
         // As docker: copied files belong to root unless --chown says otherwise.
         const uid = owner?.uid ?? 0;
         const gid = owner?.gid ?? 0;
+        const xattrs = new Map([...(fromXattrs.get(e.abs) ?? [])].filter(([n]) => !n.startsWith('trusted.overlay.')));
         const common = {
           name: name.replace(/^\/+/, ''),
           mode: e.mode,
           uid,
           gid,
           mtime: e.mtime > mtime ? mtime : e.mtime,
+          ...(xattrs.size > 0 ? { xattrs } : {}),
         };
         if (e.type === 'directory') entries.push({ ...common, kind: 'directory' });
         else if (e.type === 'symlink') entries.push({ ...common, kind: 'symlink', linkname: e.linkname ?? '' });
@@ -692,7 +697,15 @@ export class Builder {
           entries.push({ ...common, kind: 'file', size: e.size, source: e.abs });
           digestParts.push(await fileDigest(e.abs));
         }
-        digestParts.push([common.name, e.type, e.mode, uid, gid, e.linkname ?? '']);
+        digestParts.push([
+          common.name,
+          e.type,
+          e.mode,
+          uid,
+          gid,
+          e.linkname ?? '',
+          [...xattrs].map(([n, v]) => [n, v.toString('base64')]),
+        ]);
       };
       const checksum = instruction.flags.checksum;
       if (checksum !== undefined && (keyword !== 'ADD' || !sources.every((src) => isUrl(src))))

@@ -33,7 +33,7 @@ function unescapeName(name: string): string {
  * Every extended attribute under `upper` (Node cannot read xattrs, getfattr can), path → name → value. overlayfs's
  * own trusted.overlay.* are left out but for the opaque mark, which the caller turns into a `.wh..wh..opq` marker.
  */
-async function upperXattrs(upper: string): Promise<Map<string, Map<string, Buffer>>> {
+export async function upperXattrs(upper: string): Promise<Map<string, Map<string, Buffer>>> {
   const { stdout } = await execFileAsync(
     'getfattr',
     ['-R', '-h', '--absolute-names', '-d', '-m', '-', '-e', 'base64', upper],

@@ -474,10 +474,11 @@ t.test('a commit keeps extended attributes: file capabilities and user.* attribu
   // cap_setuid is bit 7: its capability value has a 0x80 byte, which is not UTF-8 text.
   await run('setcap', ['cap_setuid,cap_sys_nice+ep', join(upper, 'bin', 'su')]);
   await run('setfattr', ['-n', 'user.origin', '-v', 'berth', join(upper, 'bin')]);
-  const committed = await builder.commit({ image: 'demo/features:1', upper, tags: ['demo/caps:1'] });
+  await images.names.set('demo/caps-base:1', (await images.pull(base)).digest);
+  const committed = await builder.commit({ image: 'demo/caps-base:1', upper, tags: ['demo/caps:1'] });
   const image = await images.local('demo/caps:1');
   const top = image?.layers.at(-1);
-  t.equal(image?.layers.length, ((await images.local('demo/features:1'))?.layers.length ?? 0) + 1);
+  t.equal(image?.layers.length, 2, 'the busybox layer and the committed one');
   const getcap = async (dir: string) =>
     (await run('getcap', [join(dir, 'bin', 'ping'), join(dir, 'bin', 'su')])).stdout.replaceAll(`${dir}/`, '');
   t.equal(
@@ -492,6 +493,16 @@ t.test('a commit keeps extended attributes: file capabilities and user.* attribu
   t.teardown(() => rm(out, { recursive: true, force: true }));
   await run('tar', ['--xattrs', '--xattrs-include=*', '-xzf', blob, '-C', out]);
   t.match(await getcap(out), /^bin\/ping cap_net_raw=ep\n/, 'GNU tar reads the capability from SCHILY.xattr');
+
+  const stage = await context({ Dockerfile: `FROM demo/caps:1 AS caps\nFROM ${base}\nCOPY --from=caps /bin/ /bin/\n` });
+  const copied = await builder.build({ context: stage, tags: ['demo/caps-copied:1'] });
+  const copiedTop = (await images.local('demo/caps-copied:1'))?.layers.at(-1)?.dir ?? '';
+  t.equal(copied.layers.length, 2);
+  t.equal(
+    await getcap(copiedTop),
+    'bin/ping cap_net_raw=ep\nbin/su cap_setuid,cap_sys_nice=ep\n',
+    'COPY --from a stage keeps the capabilities, as BuildKit does',
+  );
 });
 
 t.test('image GC removes what no named image references; named images still run', async (t) => {
