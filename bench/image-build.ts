@@ -1,6 +1,7 @@
 // A 6-step Dockerfile build on the busybox base, cold (empty store and cache) and warm (unchanged rebuild): berth's
-// Builder (the engine the node agent runs) side by side with `podman build` (buildah inside; Debian's buildah
-// package is not on this machine), each with its own store, the same context and a loopback registry.
+// Builder (the engine the node agent runs) side by side with `podman build` and `buildah bud --layers` (Debian's
+// packages; a peer that is not installed is skipped, saying so), each with its own store, the same context and a
+// loopback registry.
 //
 //   node --conditions=berth-src --import=tsx bench/image-build.ts [--runs N]
 //
@@ -32,6 +33,13 @@ const podmanGlobal = ['--cgroup-manager=cgroupfs', '--events-backend=file'];
 // podman asks for rlimits above root's own hard limits here unless told; these match what berth sets.
 const limits = ['--ulimit', `nofile=${host.nofileHardLimit}:${host.nofileHardLimit}`, '--ulimit', 'nproc=4096:4096'];
 
+async function onPath(command: string): Promise<boolean> {
+  return execFileAsync('sh', ['-c', `command -v ${command}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
 async function unmountUnder(dir: string): Promise<void> {
   const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
     .split('\n')
@@ -60,12 +68,32 @@ CMD ["cat", "/app/all.txt"]
 `,
   );
   await writeFile(join(context, 'a.txt'), 'some input\n');
-  const samples = {
-    berthCold: [] as number[],
-    berthWarm: [] as number[],
-    podCold: [] as number[],
-    podWarm: [] as number[],
-  };
+  // `podman build` and `buildah bud` (the same engine, two front ends; buildah only with --layers caches steps).
+  const build = ['--tls-verify=false', '--network=none', ...limits, '-q', '-t', 'bench/app:1'];
+  const peers = [
+    {
+      name: 'podman',
+      label: 'podman build',
+      available: await onPath('podman'),
+      build: (storage: string[]) => execFileAsync('podman', [...podmanGlobal, ...storage, 'build', ...build, context]),
+      reset: (storage: string[]) =>
+        execFileAsync('podman', [...podmanGlobal, ...storage, 'system', 'reset', '-f']).catch(() => undefined),
+    },
+    {
+      name: 'buildah',
+      label: 'buildah bud',
+      available: await onPath('buildah'),
+      build: (storage: string[]) => execFileAsync('buildah', [...storage, 'bud', '--layers', ...build, context]),
+      reset: (storage: string[]) => execFileAsync('buildah', [...storage, 'rmi', '-a', '-f']).catch(() => undefined),
+    },
+  ];
+  for (const peer of peers)
+    if (!peer.available) console.log(`skipping the ${peer.label} peer: ${peer.name} is not installed`);
+  const samples: Record<string, number[]> = { berthCold: [], berthWarm: [] };
+  for (const peer of peers) {
+    samples[`${peer.name}Cold`] = [];
+    samples[`${peer.name}Warm`] = [];
+  }
   for (let i = 0; i < runs; i++) {
     // berth: a fresh data root (so the base is pulled and every step runs), then the same build again.
     const root = await mkdtemp(join(work, 'berth-'));
@@ -78,60 +106,50 @@ CMD ["cat", "/app/all.txt"]
     });
     let t0 = performance.now();
     const cold = await builder.build({ context, tags: ['bench/app:1'] });
-    samples.berthCold.push(performance.now() - t0);
+    samples.berthCold?.push(performance.now() - t0);
     t0 = performance.now();
     const warm = await builder.build({ context, tags: ['bench/app:1'] });
-    samples.berthWarm.push(performance.now() - t0);
+    samples.berthWarm?.push(performance.now() - t0);
     if (warm.steps.some((s) => s.cached === false) || cold.steps.some((s) => s.cached === true))
       throw new Error('berth: the cold build took a cached step or the warm one ran a step');
     await images.close();
     await unmountUnder(root);
     await rm(root, { recursive: true, force: true });
 
-    // podman build: its own storage root each run, the same context; the second build is all cache.
-    const proot = await mkdtemp(join(work, 'podman-'));
-    const storage = ['--root', join(proot, 'root'), '--runroot', join(proot, 'run'), '--storage-driver', 'overlay'];
-    const podman = (args: string[]) =>
-      execFileAsync('podman', [
-        ...podmanGlobal,
-        ...storage,
-        'build',
-        '--tls-verify=false',
-        '--network=none',
-        ...limits,
-        '-q',
-        '-t',
-        'bench/app:1',
-        ...args,
-        context,
-      ]);
-    t0 = performance.now();
-    await podman([]);
-    samples.podCold.push(performance.now() - t0);
-    t0 = performance.now();
-    await podman([]);
-    samples.podWarm.push(performance.now() - t0);
-    await execFileAsync('podman', [...podmanGlobal, ...storage, 'system', 'reset', '-f']).catch(() => undefined);
-    await unmountUnder(proot);
-    await rm(proot, { recursive: true, force: true });
+    // The peers: each with its own storage root each run, the same context; the second build is all cache.
+    for (const peer of peers) {
+      if (!peer.available) continue;
+      const proot = await mkdtemp(join(work, `${peer.name}-`));
+      const storage = ['--root', join(proot, 'root'), '--runroot', join(proot, 'run'), '--storage-driver', 'overlay'];
+      t0 = performance.now();
+      await peer.build(storage);
+      samples[`${peer.name}Cold`]?.push(performance.now() - t0);
+      t0 = performance.now();
+      await peer.build(storage);
+      samples[`${peer.name}Warm`]?.push(performance.now() - t0);
+      await peer.reset(storage);
+      await unmountUnder(proot);
+      await rm(proot, { recursive: true, force: true });
+    }
   }
   if (process.env.BENCH_VERBOSE)
     for (const [name, xs] of Object.entries(samples)) console.log(name, xs.map((x) => x.toFixed(0)).join(' '));
-  const [bc, bw, pc, pw] = [samples.berthCold, samples.berthWarm, samples.podCold, samples.podWarm].map(median) as [
-    number,
-    number,
-    number,
-    number,
-  ];
+  const bc = median(samples.berthCold ?? []);
+  const bw = median(samples.berthWarm ?? []);
   console.log(
     `image build, 6 steps on busybox (${runs} runs each, medians, loopback registry, machine load ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]})`,
   );
   console.log(
-    `  cold (empty store, base pulled, every step run): berth ${bc.toFixed(0)} ms, podman build ${pc.toFixed(0)} ms, ratio ${(bc / pc).toFixed(2)}× (goal ≤ 1.5×)`,
+    `  berth: cold (empty store, base pulled, every step run) ${bc.toFixed(0)} ms, warm (unchanged rebuild) ${bw.toFixed(0)} ms`,
   );
-  console.log(
-    `  warm (unchanged rebuild, every step cached):     berth ${bw.toFixed(0)} ms, podman build ${pw.toFixed(0)} ms, ratio ${(bw / pw).toFixed(2)}× (goal < 1×)`,
-  );
+  for (const peer of peers) {
+    if (!peer.available) continue;
+    const pc = median(samples[`${peer.name}Cold`] ?? []);
+    const pw = median(samples[`${peer.name}Warm`] ?? []);
+    console.log(
+      `  vs ${peer.label}: cold ${pc.toFixed(0)} ms, ratio ${(bc / pc).toFixed(2)}× (goal ≤ 1.5×); warm ${pw.toFixed(0)} ms, ratio ${(bw / pw).toFixed(2)}× (goal < 1×)`,
+    );
+  }
 } finally {
   await execFileAsync(join(repo, 'hack', 'registry.sh'), ['stop', ...registryArgs]).catch(() => {});
   await unmountUnder(work);

@@ -3,13 +3,15 @@
 // uploaded and followed, run, edited and rebuilt from the edited step, rebuilt unchanged with 0 steps run, pushed;
 // a container committed and its file found in the new image; the pushed image pulled by digest onto a second node
 // with a clean data dir and run there. Needs root, crun, conmon.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import t from 'tap';
 import type { Container, Image } from '@berth/api';
-import { eventually, startTestAgent, startTestCluster } from '@berth/testkit';
+import { eventually, pushBusybox, startRegistry, startTestAgent, startTestCluster } from '@berth/testkit';
 import { berth } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -126,6 +128,14 @@ t.test('commit: a container that wrote a file becomes an image with the file; rm
   const commit = await berth(server, ['commit', '-c', 'CMD ["cat", "/data.txt"]', '-m', 'a file', 'writer', committed]);
   t.equal(commit.code, 0, commit.stderr);
   t.match(commit.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const made = (await custom.getNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    name: (await imageNamed(committed)) ?? '',
+  })) as Image;
+  t.match(made.status?.message, /\(paused for \d+ ms\)$/, 'the container was frozen while its layer was read');
+  const alive = await berth(server, ['exec', 'writer', 'cat', '/data.txt']);
+  t.equal(alive.stdout, 'written\n', 'and thawed after: it still answers');
   const ran = await berth(server, ['run', '--name', 'committed-run', committed]);
   t.equal(ran.code, 0, ran.stderr);
   t.equal(ran.stdout, 'written\n', 'the committed image has the file and the changed CMD');
@@ -141,6 +151,63 @@ t.test('commit: a container that wrote a file becomes an image with the file; rm
   }, 10_000);
   t.pass('the node dropped the local name');
 });
+
+t.test(
+  "a registry with htpasswd auth: berth login credentials serve the build's base pull, its push and the agent's pull",
+  async (t) => {
+    const htpasswd = join(dir, '..', `berth-htpasswd-${process.pid}`);
+    const { stdout } = await promisify(execFile)('htpasswd', ['-Bbn', 'alice', 's3cret']);
+    await writeFile(htpasswd, stdout);
+    t.teardown(() => rm(htpasswd, { force: true }));
+    const privateRegistry = await startRegistry(t, { htpasswd });
+    await pushBusybox(t, privateRegistry.address, { BERTH_REGISTRY_CREDS: 'alice:s3cret' });
+    const ctx = await mkdtemp(join(tmpdir(), 'berth-build-private-'));
+    t.teardown(() => rm(ctx, { recursive: true, force: true }));
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      `FROM ${privateRegistry.address}/library/busybox:latest\nRUN echo private > /p.txt\nCMD ["cat", "/p.txt"]\n`,
+    );
+    const target = `${privateRegistry.address}/demo/private:1`;
+
+    const login = await berth(server, ['login', '-u', 'alice', '-p', 's3cret', privateRegistry.address]);
+    t.equal(login.code, 0, login.stderr);
+    const built = await berth(server, ['build', '-t', target, '--push', ctx]);
+    t.equal(built.code, 0, built.stderr);
+    t.match(built.stdout, new RegExp(`Pushed ${target}@sha256:`), 'the push used the login Secret too');
+    const digest = /@(sha256:[0-9a-f]{64})/.exec(built.stdout)?.[1] ?? '';
+
+    // A push with no Secret named (an Image tagging the built one, made without the CLI) fails, saying why.
+    await custom.createNamespacedCustomObject({
+      ...where,
+      plural: 'images',
+      body: {
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Image',
+        metadata: { name: 'private-push-anonymous' },
+        spec: { image: `${privateRegistry.address}/demo/nocreds:1`, from: { image: target }, push: true },
+      },
+    });
+    let noCreds: Image | undefined;
+    await eventually(async () => {
+      noCreds = (await custom.getNamespacedCustomObject({
+        ...where,
+        plural: 'images',
+        name: 'private-push-anonymous',
+      })) as Image;
+      return noCreds.status?.phase === 'Failed' || noCreds.status?.phase === 'Ready';
+    }, 30_000);
+    t.equal(noCreds?.status?.phase, 'Failed');
+    t.match(
+      noCreds?.status?.message,
+      `registry ${privateRegistry.address} requires credentials to push demo/nocreds; give a dockerconfigjson Secret`,
+    );
+    // berth pull names the login Secret in the Image it records; its pull policy Always resolves the tag at the
+    // registry though the node has the image (the agent, under its node credentials, reads the Secret).
+    const pulled = await berth(server, ['pull', target]);
+    t.equal(pulled.code, 0, pulled.stderr);
+    t.match(pulled.stdout, `Digest: ${digest}\n`, "the agent pulled the pushed image with the Image's pull Secret");
+  },
+);
 
 t.test('the pushed image, pulled by digest onto a second node with a clean data dir, runs there', async (t) => {
   const second = await startTestAgent(t, server, { adoptUnbound: false });

@@ -1863,6 +1863,23 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "type": "boolean",
                       "description": "Push the image to the registry spec.image names once a node has it (built, tagged or committed there)."
                     },
+                    "imagePullSecrets": {
+                      "type": "array",
+                      "description": "Secrets of type kubernetes.io/dockerconfigjson in this namespace (what `berth login` writes) with credentials for the registries this image is pulled from, its build's base images are pulled from, and it is pushed to; earlier Secrets win for the same registry.",
+                      "x-kubernetes-list-type": "atomic",
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "name"
+                        ],
+                        "properties": {
+                          "name": {
+                            "type": "string",
+                            "description": "Name of the Secret."
+                          }
+                        }
+                      }
+                    },
                     "from": {
                       "type": "object",
                       "description": "Make the image on a node from another instead of pulling it, as `berth tag` (image) and `berth commit` (container) do.",
@@ -1886,6 +1903,11 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "message": {
                           "type": "string",
                           "description": "The commit message, kept in the image's history."
+                        },
+                        "pause": {
+                          "type": "boolean",
+                          "description": "Freeze the Container's processes while its writable layer is read, so the layer is consistent (docker commit's --pause). Defaults to true.",
+                          "default": true
                         }
                       }
                     },

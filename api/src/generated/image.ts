@@ -47,6 +47,15 @@ export interface ImageSpec {
    */
   push?: boolean;
   /**
+   * Secrets of type kubernetes.io/dockerconfigjson in this namespace (what `berth login` writes) with credentials for the registries this image is pulled from, its build's base images are pulled from, and it is pushed to; earlier Secrets win for the same registry.
+   */
+  imagePullSecrets?: {
+    /**
+     * Name of the Secret.
+     */
+    name: string;
+  }[];
+  /**
    * Make the image on a node from another instead of pulling it, as `berth tag` (image) and `berth commit` (container) do.
    */
   from?: {
@@ -66,6 +75,10 @@ export interface ImageSpec {
      * The commit message, kept in the image's history.
      */
     message?: string;
+    /**
+     * Freeze the Container's processes while its writable layer is read, so the layer is consistent (docker commit's --pause). Defaults to true.
+     */
+    pause?: boolean;
   };
   build?: ImageBuild;
 }

@@ -97,6 +97,41 @@ t.test("a node reads the uploaded context of an Image build bound to it, not ano
   t.match((await asNode(['get', 'configmap', 'n2-context'])).stderr, /no relationship found between node 'n1'/);
 });
 
+t.test('a node reads the pull Secrets of Images it may pull or build, not those pinned to another node', async (t) => {
+  const image = (name: string, spec: Record<string, unknown>, secret: string) => ({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Image',
+    metadata: { name, namespace: 'default' },
+    spec: { image: `127.0.0.1:5000/demo/${name}:1`, imagePullSecrets: [{ name: secret }], ...spec },
+  });
+  const secrets = ['build-n1', 'pull-anywhere', 'pull-n2'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'default' },
+    type: 'kubernetes.io/dockerconfigjson',
+    stringData: { '.dockerconfigjson': '{"auths":{}}' },
+  }));
+  const made = await server.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        ...secrets,
+        image('built-on-n1', { build: { nodeName: 'n1', context: '/tmp' } }, 'build-n1'),
+        image('pulled-anywhere', { nodeSelector: {} }, 'pull-anywhere'),
+        image('pulled-on-n2', { nodeSelector: { 'kubernetes.io/hostname': 'n2' } }, 'pull-n2'),
+      ],
+    }),
+  });
+  t.equal(made.code, 0, made.stderr);
+  t.ok(
+    await eventually(async () => (await asNode(['get', 'secret', 'build-n1', '-o', 'name'])).code === 0, 10_000),
+    'a build bound to n1 (its base pulls and its push) opens its pull Secret to n1',
+  );
+  t.equal((await asNode(['get', 'secret', 'pull-anywhere', '-o', 'name'])).code, 0, 'an Image any node may pull');
+  t.match((await asNode(['get', 'secret', 'pull-n2'])).stderr, /no relationship found between node 'n1'/);
+});
+
 t.test("a node writes its own Node, Lease and Containers' status, not another's", async (t) => {
   const own = await asNode(
     ['apply', '-f', '-'],

@@ -10,6 +10,7 @@ import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { CliError, UsageError } from '../errors.js';
 import { imageObjectName } from './images.js';
+import { loginSecret } from './login.js';
 
 export interface BuildOptions {
   readonly tag?: string;
@@ -90,9 +91,12 @@ export async function build(
     },
     binaryData: { 'context.tar.gz': context.bytes.toString('base64') },
   });
+  // As `berth run`: the namespace's `berth login` Secret, if any, serves the base images' pulls and the push.
+  const pullSecret = await loginSecret(client);
   const spec: Image['spec'] = {
     image: options.tag,
     ...(options.push === true ? { push: true } : {}),
+    ...(pullSecret !== undefined ? { imagePullSecrets: [{ name: pullSecret }] } : {}),
     build: {
       contextConfigMap: { name: configMap },
       dockerfile,

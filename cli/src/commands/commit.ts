@@ -1,4 +1,4 @@
-// `berth commit CONTAINER NAME[:TAG] [-c 'CMD …'] [-m MSG]`: an Image made from the Container's changes (its
+// `berth commit CONTAINER NAME[:TAG] [-c 'CMD …'] [-m MSG] [--no-pause]`: an Image made from the Container's changes (its
 // writable layer) on top of its image, by the node it runs on (`spec.from.container`).
 import type { Container, Image } from '@berth/api';
 import { type Command, Option } from 'commander';
@@ -21,13 +21,14 @@ export function registerCommit(program: Command): void {
       [],
     )
     .option('-m, --message <message>', 'the commit message')
+    .option('--no-pause', 'do not freeze the container while committing (it is frozen by default)')
     .addOption(new Option('-n, --namespace <namespace>', "the objects' namespace (default: the kubeconfig context's)"))
     .option('--timeout <seconds>', 'how long to wait for the commit', '60')
     .action(
       async (
         container: string,
         name: string,
-        opts: { change: string[]; message?: string; namespace?: string; timeout?: string },
+        opts: { change: string[]; message?: string; pause?: boolean; namespace?: string; timeout?: string },
       ) => {
         const image = await commit(container, name, opts);
         process.stdout.write(`${image.status?.imageID ?? ''}\n`);
@@ -38,7 +39,7 @@ export function registerCommit(program: Command): void {
 export async function commit(
   container: string,
   reference: string,
-  options: { change?: string[]; message?: string; namespace?: string; timeout?: string },
+  options: { change?: string[]; message?: string; pause?: boolean; namespace?: string; timeout?: string },
 ): Promise<Image> {
   const client = new ApiClient(await connectToApi(options.namespace));
   if ((await client.find<Container>('containers', container)) === undefined)
@@ -50,6 +51,7 @@ export async function commit(
       container,
       ...(options.change !== undefined && options.change.length > 0 ? { changes: options.change } : {}),
       ...(options.message !== undefined ? { message: options.message } : {}),
+      ...(options.pause === false ? { pause: false } : {}),
     },
   };
   const existing = await client.find<Image>('images', name);

@@ -10,6 +10,7 @@ import { waitFor } from '../api/wait.js';
 import { humanDuration } from '../docker/container-state.js';
 import { CliError } from '../errors.js';
 import { ago, formatRows, type Column } from '../output/table.js';
+import { loginSecret } from './login.js';
 
 /** `host:5000/library/busybox:1.36` → repository `host:5000/library/busybox`, tag `1.36` (`latest` if none). */
 export function splitReference(reference: string): { repository: string; tag: string } {
@@ -118,12 +119,18 @@ export async function pull(
   const client = new ApiClient(await connectToApi(options.namespace));
   const name = imageObjectName(reference);
   const existing = await client.find<Image>('images', name);
+  // As `berth run`: the namespace's `berth login` Secret, if any, is the pull's credentials.
+  const pullSecret = existing === undefined ? await loginSecret(client) : undefined;
   if (existing === undefined)
     await client.create<Image>('images', {
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'Image',
       metadata: { name },
-      spec: { image: reference, pullPolicy: 'Always' },
+      spec: {
+        image: reference,
+        pullPolicy: 'Always',
+        ...(pullSecret !== undefined ? { imagePullSecrets: [{ name: pullSecret }] } : {}),
+      },
     });
   const { tag } = splitReference(reference);
   if (options.quiet !== true) out.write(`${tag}: Pulling from ${splitReference(reference).repository}\n`);

@@ -8,6 +8,7 @@ import { waitFor } from '../api/wait.js';
 import { CliError } from '../errors.js';
 import { findImage } from './image-ref.js';
 import { splitReference } from './images.js';
+import { loginSecret } from './login.js';
 
 export function registerPush(program: Command): void {
   program
@@ -35,10 +36,18 @@ export async function push(
     );
   const { repository, tag } = splitReference(reference);
   out.write(`The push refers to repository [${repository}]\n`);
+  // The namespace's `berth login` Secret, if any, goes with the push (as `berth run` names it for pulls).
+  const pullSecret = await loginSecret(client);
+  const named = pullSecret === undefined || (image.spec.imagePullSecrets ?? []).some((s) => s.name === pullSecret);
   const written =
-    image.spec.push === true
+    image.spec.push === true && named
       ? image
-      : await client.patch<Image>('images', image.metadata.name ?? '', { spec: { push: true } });
+      : await client.patch<Image>('images', image.metadata.name ?? '', {
+          spec: {
+            push: true,
+            ...(named ? {} : { imagePullSecrets: [...(image.spec.imagePullSecrets ?? []), { name: pullSecret }] }),
+          },
+        });
   const generation = written.metadata.generation ?? 0;
   const done = await waitFor<Image, Image>(
     client,

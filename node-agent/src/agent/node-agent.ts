@@ -132,6 +132,11 @@ export interface NodeAgentOptions {
    */
   readonly buildContextPrefixes?: readonly string[];
   /**
+   * Let builds' `RUN --network=host` use the node's network (BuildKit's `network.host` entitlement, which buildkitd
+   * also grants only when started so): it reaches every service on the node's loopback. @default false
+   */
+  readonly buildNetworkHost?: boolean;
+  /**
    * Image garbage collection, checked every 5 minutes: unreferenced blobs and layers go, oldest first, when the data
    * root's filesystem is fuller than the high threshold. @default { highThresholdPercent: 85, lowThresholdPercent: 80 }
    */
@@ -507,7 +512,14 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       list: () => imageInformer.list() as unknown as Image[],
       containers,
       upperDirOf: (uid) => path.join(root, 'containers', uid, 'upper'),
+      pause: async (c) => {
+        const id = reconciler.lookup(c.metadata.namespace ?? '', c.metadata.name ?? '');
+        if (id === undefined || (await runtime.state(id)).status !== 'running') return undefined;
+        await runtime.pause(id);
+        return () => runtime.resume(id);
+      },
       contextPrefixes: options.buildContextPrefixes ?? [],
+      allowNetworkHost: options.buildNetworkHost === true,
       event: (i, type, reason, message) => recorder.event(i as unknown as KubernetesObject, type, reason, message),
     }),
     workers: 2,

@@ -5,6 +5,8 @@
 // write their files as a layer straight from the context; the other instructions change only the image config.
 // Every layer-making step is looked up in the layer cache first, so an unchanged rebuild runs nothing.
 
+import type { DockerConfigJson } from '../distribution/distribution.js';
+
 export interface BuildOptions {
   /** The context directory (its `.dockerignore` is honoured). */
   readonly context: string;
@@ -23,6 +25,13 @@ export interface BuildOptions {
   readonly maxContextBytes?: number;
   readonly onProgress?: (event: BuildProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Allow `RUN --network=host` (BuildKit's network.host entitlement): the step then shares the host's network,
+   * loopback services included. Refused otherwise. @default false
+   */
+  readonly allowNetworkHost?: boolean;
+  /** Registry credentials for pulling base images (FROM, COPY --from an image). */
+  readonly credentials?: DockerConfigJson;
 }
 
 export type BuildProgress =

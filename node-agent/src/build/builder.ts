@@ -1,12 +1,12 @@
 // The Dockerfile builder: composes the image store (pulls, content, layers), an overlay snapshotter and the
 // crun runtime of its own data dir (`<root>/build`, so the Container reconciler never sees build containers).
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '@berth/api';
 import type { ImageStore } from '../images/image-store.js';
 import type { PulledImage } from '../images/images.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { ContainerNetwork, Runtime } from '../runtime/runtime.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import type { BuildOptions, BuildProgress, BuildResult, BuildStepResult, CommitOptions } from './build.js';
 import { BuildCache, stepKey } from './build-cache.js';
@@ -16,7 +16,7 @@ import { BuildError } from './errors.js';
 import { expandVariables } from './expand.js';
 import { existsInImage, resolveUser } from './image-files.js';
 import { type LayerEntry, writeLayer } from './layer-writer.js';
-import { upperDirEntries } from './upper-diff.js';
+import { upperDirEntries, upperXattrs } from './upper-diff.js';
 
 /** The image config as OCI keeps it; fields the builder does not know are carried over from the base untouched. */
 interface OciConfig {
@@ -317,9 +317,7 @@ export class Builder {
       };
     let image: PulledImage;
     try {
-      image =
-        (await this.#o.images.local(base)) ??
-        (await this.#o.images.pull(base, options.signal !== undefined ? { signal: options.signal } : {}));
+      image = (await this.#o.images.local(base)) ?? (await this.#o.images.pull(base, pullOptions(options)));
     } catch (err) {
       throw new BuildError('BASE_IMAGE_FAILED', `cannot get base image ${base}: ${(err as Error).message}`, {
         cause: err,
@@ -487,16 +485,19 @@ export class Builder {
       case 'ADD':
         return this.#copy(state, instruction, expand, ctx);
       case 'RUN': {
-        const args = commandOf(instruction);
+        const { args, script } = runCommand(instruction, shell);
+        const network = runNetwork(instruction, ctx.options.allowNetworkHost === true);
         const key = stepKey(
           state.key,
           'RUN',
           args,
+          script?.content ?? '',
+          network.kind === 'host' ? 'network=host' : '',
           [...state.args].sort(),
           ctx.options.noCache === true ? randomBytes(8).toString('hex') : '',
         );
         return this.#layerStep(state, key, `RUN ${instruction.args}`, ctx.options, () =>
-          this.#run(state, args, instruction, ctx),
+          this.#run(state, args, network, script, instruction, ctx),
         );
       }
       default:
@@ -552,14 +553,19 @@ export class Builder {
   async #run(
     state: StageState,
     args: string[],
+    network: ContainerNetwork,
+    script: { readonly path: string; readonly content: string } | undefined,
     instruction: Instruction,
     ctx: { step: number; options: BuildOptions; progress: (event: BuildProgress) => void },
   ): Promise<{ entries: AsyncIterable<LayerEntry>; done: () => Promise<void> }> {
     const id = `build-${randomBytes(6).toString('hex')}`;
     const lowers = state.layers.map((l) => l.dir).reverse();
     const snapshot = await this.#o.snapshots.prepare(id, lowers);
+    // A here-document script with a #! line is a file the step executes, bound in from outside the layer.
+    const scriptFile = script === undefined ? undefined : join(this.#o.root, 'build', 'tmp', `${id}-script`);
     const done = async () => {
       await this.#o.runtime.delete(id, { force: true }).catch(() => undefined);
+      if (scriptFile !== undefined) await rm(scriptFile, { force: true });
       await this.#o.snapshots.remove(id);
     };
     try {
@@ -570,7 +576,15 @@ export class Builder {
           ? await resolveUser(lowers, state.config.User, instruction.line)
           : { uid: 0, gid: 0 };
       const env: Record<string, string> = Object.fromEntries([...state.args, ...envMap(state.config)]);
-      await this.#o.runtime.run(id, { args, env, cwd, user, rootfs: snapshot.rootfs, network: { kind: 'loopback' } });
+      if (scriptFile !== undefined && script !== undefined) {
+        await mkdir(join(this.#o.root, 'build', 'tmp'), { recursive: true });
+        await writeFile(scriptFile, script.content, { mode: 0o755 });
+      }
+      const mounts =
+        scriptFile !== undefined && script !== undefined
+          ? [{ destination: script.path, source: scriptFile, readOnly: true }]
+          : [];
+      await this.#o.runtime.run(id, { args, env, cwd, user, rootfs: snapshot.rootfs, network, mounts });
       const tail: string[] = [];
       for await (const chunk of this.#o.runtime.logs(id, { follow: true, pollMs: 20 }) as AsyncIterable<Buffer>) {
         const text = chunk.toString('utf8');
@@ -620,6 +634,7 @@ export class Builder {
     let tree: SourceTree | undefined = ctx.context;
     let fromKey = '';
     let release = async () => undefined as void;
+    let fromXattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>> = new Map();
     const from = instruction.flags.from;
     if (from !== undefined) {
       const name = expand(from).toLowerCase();
@@ -633,7 +648,7 @@ export class Builder {
       } else {
         let image: PulledImage;
         try {
-          image = (await this.#o.images.local(name)) ?? (await this.#o.images.pull(name));
+          image = (await this.#o.images.local(name)) ?? (await this.#o.images.pull(name, pullOptions(ctx.options)));
         } catch (err) {
           throw new BuildError(
             'BASE_IMAGE_FAILED',
@@ -652,6 +667,8 @@ export class Builder {
       release = () => this.#o.snapshots.remove(id);
       try {
         tree = await SourceTree.walk(snapshot.rootfs);
+        // As BuildKit: a file copied from a stage or an image keeps its xattrs (a binary's file capabilities).
+        fromXattrs = await upperXattrs(snapshot.rootfs);
       } catch (err) {
         await release();
         throw err;
@@ -665,12 +682,14 @@ export class Builder {
         // As docker: copied files belong to root unless --chown says otherwise.
         const uid = owner?.uid ?? 0;
         const gid = owner?.gid ?? 0;
+        const xattrs = new Map([...(fromXattrs.get(e.abs) ?? [])].filter(([n]) => !n.startsWith('trusted.overlay.')));
         const common = {
           name: name.replace(/^\/+/, ''),
           mode: e.mode,
           uid,
           gid,
           mtime: e.mtime > mtime ? mtime : e.mtime,
+          ...(xattrs.size > 0 ? { xattrs } : {}),
         };
         if (e.type === 'directory') entries.push({ ...common, kind: 'directory' });
         else if (e.type === 'symlink') entries.push({ ...common, kind: 'symlink', linkname: e.linkname ?? '' });
@@ -678,11 +697,55 @@ export class Builder {
           entries.push({ ...common, kind: 'file', size: e.size, source: e.abs });
           digestParts.push(await fileDigest(e.abs));
         }
-        digestParts.push([common.name, e.type, e.mode, uid, gid, e.linkname ?? '']);
+        digestParts.push([
+          common.name,
+          e.type,
+          e.mode,
+          uid,
+          gid,
+          e.linkname ?? '',
+          [...xattrs].map(([n, v]) => [n, v.toString('base64')]),
+        ]);
       };
+      const checksum = instruction.flags.checksum;
+      if (checksum !== undefined && (keyword !== 'ADD' || !sources.every((src) => isUrl(src))))
+        throw new BuildError('DOCKERFILE_SYNTAX', '--checksum is only for ADD of a URL', { line });
       for (const source of sources) {
-        if (/^https?:\/\//.test(source))
-          throw new BuildError('BUILD_INVALID', `${keyword} from a URL (${source}) is not supported yet`, { line });
+        const heredoc = instruction.heredocs.find((h) => h.word === source);
+        if (heredoc !== undefined) {
+          // As BuildKit: the body is the file (named after the here-document in a directory); unquoted, it expands.
+          const data = Buffer.from(heredoc.quoted ? heredoc.content : expand(heredoc.content));
+          const name = destIsDir ? posix.join(dest, heredoc.name) : dest;
+          const uid = owner?.uid ?? 0;
+          const gid = owner?.gid ?? 0;
+          entries.push({ kind: 'bytes', name: name.slice(1), mode: 0o644, uid, gid, mtime, data });
+          digestParts.push(['heredoc', name, createHash('sha256').update(data).digest('hex'), uid, gid]);
+          continue;
+        }
+        if (isUrl(source)) {
+          if (keyword !== 'ADD')
+            throw new BuildError('BUILD_INVALID', `COPY cannot copy a URL (${source}); ADD can`, { line });
+          const file = await download(source, checksum, line, ctx.options.signal);
+          if (destIsDir && file.name === '')
+            throw new BuildError('BUILD_INVALID', `ADD ${source}: the URL names no file; give a file destination`, {
+              line,
+            });
+          const name = destIsDir ? posix.join(dest, file.name) : dest;
+          const uid = owner?.uid ?? 0;
+          const gid = owner?.gid ?? 0;
+          // As docker: a downloaded file is 0600 with the server's Last-Modified time, and is never unpacked.
+          entries.push({
+            kind: 'bytes',
+            name: name.slice(1),
+            mode: 0o600,
+            uid,
+            gid,
+            mtime: file.mtime,
+            data: file.data,
+          });
+          digestParts.push(['url', source, name, file.digest, file.mtime.getTime(), uid, gid]);
+          continue;
+        }
         const { matched, below } = tree.select(source, line);
         const many = destIsDir || matched.length > 1;
         for (const m of matched) {
@@ -762,3 +825,80 @@ async function archiveEntries(
   }
   return out;
 }
+
+/**
+ * A RUN's command. A here-document that is the whole command is the script (BuildKit's `RUN <<EOF`); one that feeds
+ * a command (`RUN cat <<EOF > f`) is left in the shell text, which the shell reads as a here-document itself.
+ */
+function runCommand(
+  instruction: Instruction,
+  shell: readonly string[],
+): { args: string[]; script?: { path: string; content: string } } {
+  if (instruction.json !== undefined) return { args: [...instruction.json] };
+  const [only] = instruction.heredocs;
+  if (only !== undefined && instruction.heredocs.length === 1 && instruction.words.join(' ') === only.word) {
+    // As BuildKit: a script that names its interpreter (#!) runs as a file under /dev/pipes; any other is sh -c.
+    if (!only.content.startsWith('#!')) return { args: [...shell, only.content] };
+    const path = `/dev/pipes/${only.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    return { args: [path], script: { path, content: only.content } };
+  }
+  return { args: [...shell, instruction.args] };
+}
+
+/** `RUN --network`: none (the default: a network namespace with loopback only) or host; BuildKit's `default` is none here. */
+function runNetwork(instruction: Instruction, allowHost: boolean): ContainerNetwork {
+  const mode = instruction.flags.network ?? 'none';
+  if (mode === 'none' || mode === 'default') return { kind: 'loopback' };
+  if (mode === 'host' && allowHost) return { kind: 'host' };
+  if (mode === 'host')
+    throw new BuildError(
+      'BUILD_INVALID',
+      'RUN --network=host is not allowed on this node (its agent must be started with buildNetworkHost, as buildkitd needs the network.host entitlement)',
+      { line: instruction.line },
+    );
+  throw new BuildError('DOCKERFILE_SYNTAX', `RUN --network=${mode}: berth builds know none, default (none) and host`, {
+    line: instruction.line,
+  });
+}
+
+const isUrl = (source: string) => /^https?:\/\//i.test(source);
+
+/** `ADD URL`: the file's bytes, name (the URL path's last part) and time; `--checksum=sha256:…` must match. */
+async function download(
+  url: string,
+  checksum: string | undefined,
+  line: number,
+  signal: AbortSignal | undefined,
+): Promise<{ data: Buffer; name: string; mtime: Date; digest: string }> {
+  if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum))
+    throw new BuildError('DOCKERFILE_SYNTAX', `--checksum=${checksum}: expected sha256:<64 hex digits>`, { line });
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'follow', ...(signal !== undefined ? { signal } : {}) });
+  } catch (err) {
+    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: ${(err as Error).message}`, { cause: err, line });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: HTTP ${response.status} ${response.statusText}`, { line });
+  }
+  const data = Buffer.from(await response.arrayBuffer());
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  if (checksum !== undefined && checksum !== digest)
+    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: checksum mismatch: expected ${checksum}, got ${digest}`, {
+      line,
+    });
+  const modified = Date.parse(response.headers.get('last-modified') ?? '');
+  const name = decodeURIComponent(
+    new URL(response.url || url).pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .pop() ?? '',
+  );
+  return { data, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified), digest };
+}
+
+const pullOptions = (options: BuildOptions) => ({
+  ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+});

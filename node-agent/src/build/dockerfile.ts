@@ -1,11 +1,13 @@
 // A Dockerfile parsed (by dockerfile-ast, the parser of the Docker language server) into stages of plain instructions.
 import {
   type Arg,
+  type Copy,
   DockerfileParser,
   type Env,
   type From,
   type Instruction as AstInstruction,
   type Label,
+  type Run,
 } from 'dockerfile-ast';
 import { BuildError } from './errors.js';
 
@@ -24,6 +26,18 @@ export interface Instruction {
   readonly json: readonly string[] | undefined;
   /** ENV, ARG and LABEL's name/value pairs (a value is undefined for `ARG NAME`). */
   readonly properties: readonly (readonly [string, string | undefined])[];
+  /** RUN and COPY here-documents (`<<EOF` … `EOF`), in order; `words` then holds only the first line's words. */
+  readonly heredocs: readonly Heredoc[];
+}
+
+export interface Heredoc {
+  readonly name: string;
+  /** The body, each line ending in a newline (leading tabs stripped for `<<-`), as BuildKit gives it. */
+  readonly content: string;
+  /** `<<"EOF"` or `<<'EOF'`: no variable expansion in the body. */
+  readonly quoted: boolean;
+  /** The word as written on the instruction line, e.g. `<<-"EOF"`. */
+  readonly word: string;
 }
 
 export interface Stage {
@@ -75,7 +89,30 @@ function execForm(args: string): string[] | undefined {
   }
 }
 
-function toInstruction(i: AstInstruction): Instruction {
+type Position = { readonly line: number; readonly character: number };
+
+/** The text between two parser positions. */
+function slice(lines: readonly string[], start: Position, end: Position): string {
+  if (start.line === end.line) return (lines[start.line] ?? '').slice(start.character, end.character);
+  const parts = [(lines[start.line] ?? '').slice(start.character)];
+  for (let l = start.line + 1; l < end.line; l++) parts.push(lines[l] ?? '');
+  parts.push((lines[end.line] ?? '').slice(0, end.character));
+  return parts.join('\n');
+}
+
+function heredocsOf(i: AstInstruction, keyword: string, lines: readonly string[]): Heredoc[] {
+  if (keyword !== 'RUN' && keyword !== 'COPY') return [];
+  return (i as Run | Copy).getHeredocs().map((h) => {
+    const startRange = h.getStartRange();
+    const word = slice(lines, startRange.start, startRange.end);
+    const range = h.getContentRange();
+    let content = range === null ? '' : `${slice(lines, range.start, range.end)}\n`;
+    if (word.startsWith('<<-')) content = content.replace(/^\t+/gm, '');
+    return { name: h.getName(), content, quoted: /["']/.test(word), word };
+  });
+}
+
+function toInstruction(i: AstInstruction, lines: readonly string[]): Instruction {
   const keyword = i.getKeyword().toUpperCase();
   const line = i.getRange().start.line + 1;
   if (!known.has(keyword))
@@ -95,11 +132,17 @@ function toInstruction(i: AstInstruction): Instruction {
     throw new BuildError('DOCKERFILE_SYNTAX', `${keyword} needs at least one name=value`, { line });
   if (args.trim() === '' && keyword !== 'ONBUILD')
     throw new BuildError('DOCKERFILE_SYNTAX', `${keyword} requires at least one argument`, { line });
+  const heredocs = heredocsOf(i, keyword, lines);
+  // With here-documents the arguments run on into their bodies: the words are the instruction line's only.
+  const firstLine = i.getRange().start.line;
+  const argsOnLine =
+    heredocs.length === 0 ? i.getArguments() : i.getArguments().filter((a) => a.getRange().start.line === firstLine);
   return {
     keyword,
     line,
     args,
-    words: i.getArguments().map((a) => a.getValue()),
+    words: argsOnLine.map((a) => a.getValue()),
+    heredocs,
     flags,
     json: execForm(args),
     properties,
@@ -108,6 +151,7 @@ function toInstruction(i: AstInstruction): Instruction {
 
 export function parseDockerfile(text: string): ParsedDockerfile {
   const document = DockerfileParser.parse(text);
+  const lines = text.split(/\r?\n/);
   const globalArgs: (readonly [string, string | undefined])[] = [];
   const stages: {
     index: number;
@@ -118,7 +162,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     instructions: Instruction[];
   }[] = [];
   for (const raw of document.getInstructions()) {
-    const instruction = toInstruction(raw);
+    const instruction = toInstruction(raw, lines);
     if (instruction.keyword === 'FROM') {
       const from = raw as From;
       const base = from.getImage() ?? '';

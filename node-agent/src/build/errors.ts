@@ -10,6 +10,7 @@ export type BuildErrorCode =
   | 'CONTEXT_TOO_LARGE'
   | 'BASE_IMAGE_FAILED'
   | 'RUN_FAILED'
+  | 'ADD_URL_FAILED'
   | 'BUILD_INVALID'
   | 'IMAGE_NOT_FOUND';
 

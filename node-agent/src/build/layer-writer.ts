@@ -19,6 +19,8 @@ interface Common {
   readonly uid: number;
   readonly gid: number;
   readonly mtime: Date;
+  /** Extended attributes (security.capability, user.*), written as pax records. */
+  readonly xattrs?: ReadonlyMap<string, Buffer>;
 }
 
 export type LayerEntry =
@@ -52,7 +54,14 @@ export interface LayerWriterOptions {
 function header(entry: LayerEntry, epoch: Date | undefined): Partial<tar.Header> & { name: string } {
   const mtime = epoch !== undefined && entry.mtime > epoch ? epoch : entry.mtime;
   if (entry.kind === 'whiteout') return { name: entry.name, type: 'file', size: 0, mode: 0o644, mtime, uid: 0, gid: 0 };
-  const base = { name: entry.name, mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid, mtime };
+  const base = {
+    name: entry.name,
+    mode: entry.mode & 0o7777,
+    uid: entry.uid,
+    gid: entry.gid,
+    mtime,
+    ...(entry.xattrs !== undefined && entry.xattrs.size > 0 ? { pax: paxXattrs(entry.xattrs) } : {}),
+  };
   switch (entry.kind) {
     case 'file':
       return { ...base, type: 'file', size: entry.size };
@@ -65,6 +74,22 @@ function header(entry: LayerEntry, epoch: Date | undefined): Partial<tar.Header>
     case 'hardlink':
       return { ...base, type: 'link', linkname: entry.linkname };
   }
+}
+
+/**
+ * xattrs as pax records: `SCHILY.xattr.NAME` (what docker and containerd read) carries the raw value, and
+ * `LIBARCHIVE.xattr.NAME` (bsdtar's, base64) carries it too, because tar-stream writes and reads pax values as
+ * UTF-8 text: a binary value (a capability set with a byte ≥ 0x80) survives only in the base64 record, so
+ * SCHILY gets only values that are valid UTF-8.
+ */
+function paxXattrs(xattrs: ReadonlyMap<string, Buffer>): Record<string, string> {
+  const pax: Record<string, string> = {};
+  for (const [name, value] of xattrs) {
+    const text = value.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(value)) pax[`SCHILY.xattr.${name}`] = text;
+    pax[`LIBARCHIVE.xattr.${encodeURIComponent(name)}`] = value.toString('base64');
+  }
+  return pax;
 }
 
 async function addEntry(pack: tar.Pack, entry: LayerEntry, epoch: Date | undefined): Promise<void> {

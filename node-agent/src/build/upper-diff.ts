@@ -1,5 +1,6 @@
 // The changes a RUN made, read from its overlay upper dir as layer entries: new and changed files as they are,
-// overlay's deletion marks (character devices 0/0) as `.wh.` whiteouts, opaque directories as `.wh..wh..opq`.
+// overlay's deletion marks (character devices 0/0) as `.wh.` whiteouts, opaque directories as `.wh..wh..opq`,
+// extended attributes (file capabilities, user.*) carried along.
 import { execFile } from 'node:child_process';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,24 +15,63 @@ const execFileAsync = promisify(execFile);
  */
 const runtimeMountPoints = new Set(['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf']);
 
-/** Directories marked opaque (`trusted.overlay.opaque=y`) under `upper`; Node cannot read xattrs, getfattr can. */
-async function opaqueDirs(upper: string): Promise<Set<string>> {
+/** getfattr's `# file:` names escape backslash and unprintable bytes as \\ooo octal. */
+function unescapeName(name: string): string {
+  const bytes: number[] = [];
+  const raw = Buffer.from(name, 'utf8');
+  for (let i = 0; i < raw.length; i++) {
+    const octal = raw[i] === 0x5c ? /^[0-7]{3}/.exec(raw.subarray(i + 1, i + 4).toString('latin1')) : null;
+    if (octal !== null) {
+      bytes.push(Number.parseInt(octal[0], 8));
+      i += 3;
+    } else bytes.push(raw[i] as number);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * Every extended attribute under `upper` (Node cannot read xattrs, getfattr can), path → name → value. overlayfs's
+ * own trusted.overlay.* are left out but for the opaque mark, which the caller turns into a `.wh..wh..opq` marker.
+ */
+export async function upperXattrs(upper: string): Promise<Map<string, Map<string, Buffer>>> {
   const { stdout } = await execFileAsync(
     'getfattr',
-    ['-R', '-h', '--absolute-names', '-d', '-m', '^trusted\\.overlay\\.opaque$', upper],
-    { maxBuffer: 64 << 20 },
+    ['-R', '-h', '--absolute-names', '-d', '-m', '-', '-e', 'base64', upper],
+    {
+      maxBuffer: 64 << 20,
+    },
   ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
-  const dirs = new Set<string>();
-  let current: string | undefined;
+  const all = new Map<string, Map<string, Buffer>>();
+  let current: Map<string, Buffer> | undefined;
   for (const line of stdout.split('\n')) {
-    if (line.startsWith('# file: ')) current = line.slice('# file: '.length);
-    else if (current !== undefined && /^trusted\.overlay\.opaque="y"/.test(line)) dirs.add(current);
+    if (line.startsWith('# file: ')) {
+      current = new Map();
+      all.set(unescapeName(line.slice('# file: '.length)), current);
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (current === undefined || eq <= 0) continue;
+    const name = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (name.startsWith('trusted.overlay.') && name !== 'trusted.overlay.opaque') continue;
+    current.set(
+      name,
+      value.startsWith('0s') ? Buffer.from(value.slice(2), 'base64') : Buffer.from(value.replace(/^"|"$/g, '')),
+    );
   }
-  return dirs;
+  return all;
 }
 
 export async function* upperDirEntries(upper: string): AsyncGenerator<LayerEntry> {
-  const opaque = await opaqueDirs(upper);
+  const xattrs = await upperXattrs(upper);
+  const opaque = new Set(
+    [...xattrs].filter(([, x]) => x.get('trusted.overlay.opaque')?.toString() === 'y').map(([p]) => p),
+  );
+  /** A path's xattrs as the layer keeps them (SCHILY.xattr.*): security.capability, user.*, … */
+  const kept = (abs: string) => {
+    const x = new Map([...(xattrs.get(abs) ?? [])].filter(([name]) => !name.startsWith('trusted.overlay.')));
+    return x.size > 0 ? { xattrs: x } : {};
+  };
   const inodes = new Map<number, string>();
   async function* visit(rel: string): AsyncGenerator<LayerEntry> {
     const abs = rel === '' ? upper : join(upper, rel);
@@ -39,7 +79,7 @@ export async function* upperDirEntries(upper: string): AsyncGenerator<LayerEntry
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const childAbs = join(abs, name);
       const st = await lstat(childAbs);
-      const common = { name: childRel, mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime };
+      const common = { name: childRel, mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime, ...kept(childAbs) };
       if (st.isCharacterDevice() && st.rdev === 0) {
         yield { kind: 'whiteout', name: rel === '' ? `.wh.${name}` : `${rel}/.wh.${name}`, mtime: st.mtime };
       } else if (st.isDirectory()) {

@@ -24,7 +24,14 @@ export async function pullCredentials(
   container: Container,
   readSecret: (name: string) => Promise<{ type: string; data: Record<string, string> } | undefined>,
 ): Promise<DockerConfigJson | undefined> {
-  const names = imagePullSecretNames(container);
+  return secretCredentials(imagePullSecretNames(container), readSecret);
+}
+
+/** The merged `auths` of the named dockerconfigjson Secrets (a Container's or an Image's imagePullSecrets). */
+export async function secretCredentials(
+  names: readonly string[],
+  readSecret: (name: string) => Promise<{ type: string; data: Record<string, string> } | undefined>,
+): Promise<DockerConfigJson | undefined> {
   if (names.length === 0) return undefined;
   const auths: Record<string, { auth?: string; username?: string; password?: string }> = {};
   for (const name of names) {

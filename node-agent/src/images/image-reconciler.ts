@@ -15,6 +15,8 @@ import type { BuildStepResult } from '../build/build.js';
 import { BuildError } from '../build/errors.js';
 import { type ClusterApi, isConflict } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
+import { secretCredentials } from '../containers/pull-secrets.js';
+import type { DockerConfigJson } from '../distribution/distribution.js';
 import { applyLayer } from '../unpack/extract-layer.js';
 import { ImageNames } from './image-names.js';
 import type { ImageStore } from './image-store.js';
@@ -28,7 +30,7 @@ export const contextKey = 'context.tar.gz';
 export interface ImageReconcilerOptions {
   readonly nodeName: string;
   readonly root: string;
-  readonly api: Pick<ClusterApi, 'patchImageStatus' | 'configMapBinary' | 'getNode'>;
+  readonly api: Pick<ClusterApi, 'patchImageStatus' | 'configMapBinary' | 'getNode' | 'secretData'>;
   readonly cache: ObjectCache<Image>;
   readonly images: ImageStore;
   readonly builder: Builder;
@@ -36,10 +38,17 @@ export interface ImageReconcilerOptions {
   readonly list: () => Image[];
   /** The Containers of this node, for commits. */
   readonly containers: ObjectCache<Container>;
+  /**
+   * Freezes a running Container of this node (docker commit's --pause); resolves to the thaw, or undefined when it
+   * does not run here. Unset: commits do not pause.
+   */
+  readonly pause?: (container: Container) => Promise<(() => Promise<void>) | undefined>;
   /** A Container's overlay upper dir by its uid (the snapshotter's layout). */
   readonly upperDirOf: (uid: string) => string;
   /** Directories a `spec.build.context` on this node may name (an uploaded context needs none). */
   readonly contextPrefixes: readonly string[];
+  /** Whether builds may `RUN --network=host` (the node admin's choice). @default false */
+  readonly allowNetworkHost?: boolean;
   readonly event?: (image: Image, type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
 
@@ -145,7 +154,10 @@ export class ImageReconciler implements Reconciler {
   async #commit(image: Image, generation: number, c: Container): Promise<void> {
     const from = image.spec.from ?? {};
     const uid = c.metadata.uid ?? '';
+    let thaw: (() => Promise<void>) | undefined;
     try {
+      // Frozen while its upper dir is read, so a process mid-write cannot leave half a file in the layer.
+      if (from.pause !== false) thaw = await this.#o.pause?.(c);
       const result = await this.#o.builder.commit({
         image: c.status?.imageID ?? c.spec.image,
         upper: this.#o.upperDirOf(uid),
@@ -153,22 +165,36 @@ export class ImageReconciler implements Reconciler {
         ...(from.message !== undefined ? { message: from.message } : {}),
         tags: [image.spec.image],
       });
-      const message = `committed Container ${c.metadata.name ?? ''} as ${image.spec.image} on ${this.#o.nodeName}`;
+      await thaw?.();
+      thaw = undefined;
+      const message = `committed Container ${c.metadata.name ?? ''} as ${image.spec.image} on ${this.#o.nodeName}${from.pause !== false ? ` (paused for ${Math.round(result.ms)} ms)` : ''}`;
       await this.#ready(image, generation, result.digest, message, { nodeName: this.#o.nodeName });
       this.#o.event?.(image, 'Normal', 'Committed', message);
     } catch (err) {
       if (isConflict(err)) throw err;
       await this.#failed(image, generation, 'CommitFailed', (err as Error).message, { nodeName: this.#o.nodeName });
+    } finally {
+      await thaw?.();
     }
   }
 
   /** Pushes when spec.push asks; the message says what the registry got. A failed push fails the Image. */
   async #pushIfAsked(ctx: ReconcileContext, image: Image, digest: string): Promise<{ message: string } | undefined> {
     if (image.spec.push !== true) return undefined;
-    const pushed = await this.#o.images.push(digest, image.spec.image, { signal: ctx.signal });
+    const credentials = await this.#credentials(image);
+    const pushed = await this.#o.images.push(digest, image.spec.image, {
+      signal: ctx.signal,
+      ...(credentials !== undefined ? { credentials } : {}),
+    });
     return {
       message: `pushed to ${image.spec.image} (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there)`,
     };
+  }
+
+  /** The registry credentials of the Image's imagePullSecrets (for its pull, its build's base images, its push). */
+  async #credentials(image: Image): Promise<DockerConfigJson | undefined> {
+    const names = (image.spec.imagePullSecrets ?? []).map((s) => s.name);
+    return secretCredentials(names, (name) => this.#o.api.secretData(image.metadata.namespace ?? '', name));
   }
 
   /** spec.push set on an Image that is already Ready here (`berth push`). */
@@ -272,7 +298,13 @@ export class ImageReconciler implements Reconciler {
     const started = performance.now();
     try {
       const pulled = image.spec.pullPolicy !== 'Always' ? await this.#o.images.local(reference) : undefined;
-      const result = pulled ?? (await this.#o.images.pull(reference, { signal: ctx.signal }));
+      const credentials = pulled === undefined ? await this.#credentials(image) : undefined;
+      const result =
+        pulled ??
+        (await this.#o.images.pull(reference, {
+          signal: ctx.signal,
+          ...(credentials !== undefined ? { credentials } : {}),
+        }));
       const message = `pulled ${reference} on ${this.#o.nodeName} in ${Math.round(performance.now() - started)} ms`;
       await this.#ready(image, generation, result.digest, message, {});
       this.#o.event?.(image, 'Normal', 'Pulled', message);
@@ -306,12 +338,15 @@ export class ImageReconciler implements Reconciler {
     let context: { dir: string; release: () => Promise<void> } | undefined;
     try {
       context = await this.#context(image);
+      const credentials = await this.#credentials(image);
       const result = await this.#o.builder.build({
+        ...(credentials !== undefined ? { credentials } : {}),
         context: context.dir,
         ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}),
         ...(build.buildArgs !== undefined ? { buildArgs: build.buildArgs } : {}),
         ...(build.target !== undefined ? { target: build.target } : {}),
         noCache: build.noCache === true,
+        allowNetworkHost: this.#o.allowNetworkHost === true,
         tags: [image.spec.image],
         signal: ctx.signal,
         onProgress: (e) => {

@@ -473,6 +473,24 @@ export class ConmonRuntime implements Runtime {
     }
   }
 
+  async pause(id: string): Promise<void> {
+    await this.#freezer(id, 'pause');
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.#freezer(id, 'resume');
+  }
+
+  async #freezer(id: string, verb: 'pause' | 'resume'): Promise<void> {
+    const st = await this.state(id);
+    if (st.status !== 'running') throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    const result = await this.#runtime([verb, id]);
+    if (result.code !== 0)
+      throw new RuntimeError('RuntimeFailed', `${verb} of container ${id} failed: ${result.stderr.trim()}`, {
+        stderr: result.stderr,
+      });
+  }
+
   async stop(id: string, graceSeconds: number): Promise<ContainerState> {
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0)
       throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);

@@ -158,6 +158,10 @@ export interface Runtime {
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves once it has exited. */
   stop(id: string, graceSeconds: number): Promise<ContainerState>;
   kill(id: string, signal: NodeJS.Signals): Promise<void>;
+  /** Freezes every process of a running container (the cgroup freezer), as `docker pause` and `docker commit` do. */
+  pause(id: string): Promise<void>;
+  /** Thaws a paused container. */
+  resume(id: string): Promise<void>;
   /** Removes process (with `force`), cgroups, bundle, sockets and logs; leaves the rootfs to the snapshotter. */
   delete(id: string, options?: DeleteOptions): Promise<void>;
   exec(id: string, options: ExecOptions): Promise<StdioSession>;

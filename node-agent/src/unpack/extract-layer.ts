@@ -233,9 +233,19 @@ class Applier {
       await this.#create(entry, path);
       const pax = (header as tar.Header).pax;
       if (typeof pax === 'object' && pax !== null) {
+        // tar-stream decodes pax values as UTF-8: SCHILY's raw bytes survive when they are UTF-8 text; bsdtar's
+        // base64 LIBARCHIVE.xattr records (berth writes both) always do, so they win.
         for (const [key, value] of Object.entries(pax)) {
           if (key.startsWith('SCHILY.xattr.') && typeof value === 'string')
-            this.#setXattr(path, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'latin1'));
+            this.#setXattr(path, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'utf8'));
+        }
+        for (const [key, value] of Object.entries(pax)) {
+          if (key.startsWith('LIBARCHIVE.xattr.') && typeof value === 'string')
+            this.#setXattr(
+              path,
+              decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)),
+              Buffer.from(value, 'base64'),
+            );
         }
       }
     } finally {

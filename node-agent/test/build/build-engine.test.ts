@@ -1,7 +1,9 @@
 // Building images from Dockerfiles on the busybox base with real crun and overlayfs: multi-stage, the layer cache
 // (an unchanged rebuild runs nothing, an edited file rebuilds from its COPY), .dockerignore, whiteouts, failures, image GC.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -257,6 +259,251 @@ ENTRYPOINT ["httpd", "-f", "-p", "8080", "-h", "/srv"]
     t.equal(config?.User, 'app');
   },
 );
+
+t.test(
+  'Dockerfiles in the shape of two public ones (an exporter and a server on a vendor busybox base), offline',
+  async (t) => {
+    // The vendor's base names resolve to the test busybox by local names, as a pre-pulled base would.
+    const pulled = await images.pull(base);
+    for (const vendor of ['quay.io/prometheus/busybox-linux-amd64:glibc', 'quay.io/prometheus/busybox:latest'])
+      await images.names.set(vendor, pulled.digest);
+    const script = (name: string) => `#!/bin/sh\necho "${name} $*"\n`;
+    const exporter = await context({
+      // Global ARGs in the FROM line, declared again in the stage for a COPY path; two sources into a directory.
+      Dockerfile: `ARG ARCH="amd64"
+ARG OS="linux"
+FROM quay.io/prometheus/busybox-\${OS}-\${ARCH}:glibc
+LABEL maintainer="berth tests <tests@berth.invalid>"
+
+ARG ARCH="amd64"
+ARG OS="linux"
+COPY .build/\${OS}-\${ARCH}/exporter /bin/exporter
+
+# Licence files go in too
+COPY LICENSE NOTICE /license/
+
+EXPOSE      9100
+USER        nobody
+ENTRYPOINT  [ "/bin/exporter" ]
+`,
+      '.build/linux-amd64/exporter': script('exporter'),
+      LICENSE: 'licence text',
+      NOTICE: 'notice text',
+    });
+    await run('chmod', ['755', join(exporter, '.build/linux-amd64/exporter')]);
+    const e = await builder.build({ context: exporter, tags: ['demo/exporter:1'] });
+    t.equal(e.layers.length, 3, 'the base and two COPY layers');
+    t.equal(
+      await runImage('demo/exporter:1', ['sh', '-c', '/bin/exporter --web; ls /license']),
+      'exporter --web\nLICENSE\nNOTICE\n',
+    );
+    const ec = (await images.local('demo/exporter:1'))?.config.config;
+    t.same([ec?.User, ec?.Entrypoint, ec?.ExposedPorts], ['nobody', ['/bin/exporter'], { '9100/tcp': {} }]);
+
+    const server = await context({
+      // Aligned arguments, the legacy `LABEL key "value"` form, directories copied with a trailing slash, one RUN of
+      // `&&`-joined commands over continuation lines (busybox-static has no adduser: the user is appended), a JSON CMD
+      // over continuation lines.
+      Dockerfile: `FROM        quay.io/prometheus/busybox:latest
+LABEL maintainer "berth tests <tests@berth.invalid>"
+
+COPY server                          /bin/server
+COPY servertool                      /bin/servertool
+COPY examples/server.yml             /etc/server/server.yml
+COPY console_libraries/              /usr/share/server/console_libraries/
+COPY consoles/                       /usr/share/server/consoles/
+
+RUN ln -s /usr/share/server/console_libraries /usr/share/server/consoles/ /etc/server/ && \\
+    echo 'server:x:1000:1000::/server:/bin/sh' >> /etc/passwd && \\
+    echo 'server:x:1000:' >> /etc/group && \\
+    mkdir -p /server && \\
+    chown -R server:server /etc/server /server
+
+EXPOSE     9090
+VOLUME     [ "/server" ]
+WORKDIR    /server
+ENTRYPOINT [ "/bin/server" ]
+USER       server
+CMD        [ "--config.file=/etc/server/server.yml", \\
+             "--storage.path=/server" ]
+`,
+      server: script('server'),
+      servertool: script('servertool'),
+      'examples/server.yml': 'scrape: []\n',
+      'console_libraries/menu.lib': 'menu',
+      'consoles/index.html': '<html></html>',
+    });
+    await run('chmod', ['755', join(server, 'server'), join(server, 'servertool')]);
+    const r = await builder.build({ context: server, tags: ['demo/server:1'] });
+    t.equal(r.steps.filter((s) => s.cached === false).length, 6, 'five COPY layers and the RUN');
+    t.equal(
+      await runImage('demo/server:1', [
+        'sh',
+        '-c',
+        "cd /etc/server && ls -n . | grep -v ^total | awk '{print $3, $9, $10, $11}'; cat consoles/index.html; echo; ls -dn /server | awk '{print $3}'",
+      ]),
+      [
+        '1000 console_libraries -> /usr/share/server/console_libraries',
+        '1000 consoles -> /usr/share/server/consoles/',
+        '1000 server.yml  ',
+        '<html></html>',
+        '1000',
+        '',
+      ].join('\n'),
+      'the links made, the files owned by the user the RUN added',
+    );
+    const rc = (await images.local('demo/server:1'))?.config.config;
+    t.same(
+      [
+        rc?.User,
+        rc?.WorkingDir,
+        rc?.Entrypoint,
+        rc?.Cmd,
+        (rc as { Volumes?: unknown } | undefined)?.Volumes,
+        rc?.Labels?.maintainer,
+      ],
+      [
+        'server',
+        '/server',
+        ['/bin/server'],
+        ['--config.file=/etc/server/server.yml', '--storage.path=/server'],
+        { '/server': {} },
+        'berth tests <tests@berth.invalid>',
+      ],
+    );
+  },
+);
+
+t.test('heredocs, RUN --network none and host, ADD of a loopback URL with --checksum', async (t) => {
+  const body = 'served over loopback\n';
+  const server = createServer((req, res) => {
+    if (req.url !== '/files/tool.txt') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/files/tool.txt`;
+  const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const dir = await context({
+    Dockerfile: `FROM ${base}
+ENV GREETING=hello
+RUN <<EOF
+set -e
+mkdir -p /h
+echo "script ran as $(id -u)" > /h/script.txt
+EOF
+RUN <<EOF
+#!/usr/bin/awk -f
+BEGIN { print "awk ran the script" > "/h/shebang.txt" }
+EOF
+RUN cat <<EOT > /h/fed.txt
+fed to cat: $GREETING
+EOT
+COPY <<EOT /h/copied.txt
+$GREETING from COPY
+EOT
+COPY <<"EOT" <<EOR /h/dir/
+$GREETING stays
+EOT
+second
+EOR
+ADD --checksum=${sum} ${url} /opt/
+ADD ${url} /opt/renamed.txt
+RUN --network=host wget -q -O /h/host.txt ${url}
+RUN if wget -q -O /dev/null ${url}; then echo reached; else echo isolated; fi > /h/none.txt
+`,
+  });
+  t.match(await builder.build({ context: dir }).catch((e: unknown) => e), {
+    code: 'BUILD_INVALID',
+    line: 25,
+    message: /RUN --network=host is not allowed on this node/,
+  });
+  const result = await builder.build({ context: dir, tags: ['demo/features:1'], allowNetworkHost: true });
+  t.equal(result.steps.length, 11);
+  t.equal(
+    await runImage('demo/features:1', [
+      'sh',
+      '-c',
+      'cd /h && cat script.txt shebang.txt fed.txt copied.txt dir/EOT dir/EOR host.txt none.txt /opt/tool.txt /opt/renamed.txt && stat -c "%a %Y" /opt/tool.txt',
+    ]),
+    [
+      'script ran as 0',
+      'awk ran the script',
+      'fed to cat: hello',
+      'hello from COPY',
+      '$GREETING stays',
+      'second',
+      'served over loopback',
+      'isolated',
+      'served over loopback',
+      'served over loopback',
+      `600 ${Date.parse('2026-12-01T10:00:00Z') / 1000}`,
+      '',
+    ].join('\n'),
+    'RUN <<EOF ran the body as a script (with its #! interpreter when it names one); a heredoc fed cat; COPY heredocs expand unless quoted; ADD got the URL 0600 with its Last-Modified; --network=host reached the host loopback, the default did not',
+  );
+  const again = await builder.build({ context: dir, tags: ['demo/features:1'], allowNetworkHost: true });
+  t.equal(again.steps.filter((s) => s.cached === false).length, 0, 'an unchanged rebuild (same URL body) runs nothing');
+
+  const wrong = await context({ Dockerfile: `FROM ${base}\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /opt/\n` });
+  t.match(await builder.build({ context: wrong }).catch((e: unknown) => e), {
+    code: 'ADD_URL_FAILED',
+    line: 2,
+    message: /checksum mismatch: expected sha256:0+, got sha256:[0-9a-f]{64}/,
+  });
+  const bridge = await context({ Dockerfile: `FROM ${base}\nRUN --network=bridge true\n` });
+  t.match(await builder.build({ context: bridge }).catch((e: unknown) => e), { code: 'DOCKERFILE_SYNTAX', line: 2 });
+  const missing = await context({ Dockerfile: `FROM ${base}\nADD ${url.replace('tool', 'none')} /opt/\n` });
+  t.match(await builder.build({ context: missing }).catch((e: unknown) => e), {
+    code: 'ADD_URL_FAILED',
+    message: /HTTP 404/,
+  });
+});
+
+t.test('a commit keeps extended attributes: file capabilities and user.* attributes reach the layer', async (t) => {
+  const upper = await mkdtemp(join(tmpdir(), 'berth-build-upper-'));
+  t.teardown(() => rm(upper, { recursive: true, force: true }));
+  await mkdir(join(upper, 'bin'));
+  await writeFile(join(upper, 'bin', 'ping'), 'x');
+  await writeFile(join(upper, 'bin', 'su'), 'x');
+  await run('setcap', ['cap_net_raw+ep', join(upper, 'bin', 'ping')]);
+  // cap_setuid is bit 7: its capability value has a 0x80 byte, which is not UTF-8 text.
+  await run('setcap', ['cap_setuid,cap_sys_nice+ep', join(upper, 'bin', 'su')]);
+  await run('setfattr', ['-n', 'user.origin', '-v', 'berth', join(upper, 'bin')]);
+  await images.names.set('demo/caps-base:1', (await images.pull(base)).digest);
+  const committed = await builder.commit({ image: 'demo/caps-base:1', upper, tags: ['demo/caps:1'] });
+  const image = await images.local('demo/caps:1');
+  const top = image?.layers.at(-1);
+  t.equal(image?.layers.length, 2, 'the busybox layer and the committed one');
+  const getcap = async (dir: string) =>
+    (await run('getcap', [join(dir, 'bin', 'ping'), join(dir, 'bin', 'su')])).stdout.replaceAll(`${dir}/`, '');
+  t.equal(
+    await getcap(top?.dir ?? ''),
+    'bin/ping cap_net_raw=ep\nbin/su cap_setuid,cap_sys_nice=ep\n',
+    'the unpacked layer has both capability sets',
+  );
+  t.equal((await run('getfattr', ['--only-values', '-n', 'user.origin', join(top?.dir ?? '', 'bin')])).stdout, 'berth');
+  // What docker and containerd read: GNU tar honours SCHILY.xattr records as they do.
+  const blob = join(root, 'content', 'blobs', 'sha256', (committed.layers.at(-1)?.digest ?? '').slice(7));
+  const out = await mkdtemp(join(tmpdir(), 'berth-build-untar-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  await run('tar', ['--xattrs', '--xattrs-include=*', '-xzf', blob, '-C', out]);
+  t.match(await getcap(out), /^bin\/ping cap_net_raw=ep\n/, 'GNU tar reads the capability from SCHILY.xattr');
+
+  const stage = await context({ Dockerfile: `FROM demo/caps:1 AS caps\nFROM ${base}\nCOPY --from=caps /bin/ /bin/\n` });
+  const copied = await builder.build({ context: stage, tags: ['demo/caps-copied:1'] });
+  const copiedTop = (await images.local('demo/caps-copied:1'))?.layers.at(-1)?.dir ?? '';
+  t.equal(copied.layers.length, 2);
+  t.equal(
+    await getcap(copiedTop),
+    'bin/ping cap_net_raw=ep\nbin/su cap_setuid,cap_sys_nice=ep\n',
+    'COPY --from a stage keeps the capabilities, as BuildKit does',
+  );
+});
 
 t.test('image GC removes what no named image references; named images still run', async (t) => {
   const before = new Set<string>();

@@ -248,6 +248,20 @@ export class FakeRuntime implements Runtime {
     if (trapped !== undefined) this.#finish(c, trapped);
   }
 
+  /** Counted only: nothing runs to freeze. */
+  readonly paused = new Set<string>();
+
+  async pause(id: string): Promise<void> {
+    const c = this.#get(id);
+    if (c.exitCode !== undefined) throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    this.paused.add(id);
+  }
+
+  async resume(id: string): Promise<void> {
+    this.#get(id);
+    this.paused.delete(id);
+  }
+
   async stop(id: string, graceSeconds: number): Promise<ContainerState> {
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0)
       throw new RuntimeError('InvalidConfig', `grace period ${graceSeconds} must be >= 0`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { readLogEntries } from '../../src/logs/k8s-file.js';
 import { isRuntimeError } from '../../src/runtime/errors.js';
+import { cgroupsPathFor } from '../../src/runtime/oci-spec.js';
 import { setUp } from './harness.js';
 
 const h = await setUp(t);
@@ -168,6 +169,25 @@ t.test('stop: SIGTERM first, SIGKILL after the grace period', async (t) => {
   t.ok(performance.now() - t1 < 2000, 'without waiting for the grace period');
   t.match(await h.logText(polite.id), /bye/);
   t.ok(s2.finishedAt !== undefined && s2.startedAt !== undefined && s2.finishedAt >= s2.startedAt);
+});
+
+t.test('pause freezes every process of the container (the freezer cgroup) and resume thaws it', async (t) => {
+  const st = await h.run('pause', { args: ['sh', '-c', 'while :; do sleep 0.05; done'] });
+  t.teardown(() => h.rt.delete(st.id, { force: true }));
+  const freezer = path.join('/sys/fs/cgroup/freezer', cgroupsPathFor(st.id), 'freezer.state');
+  const cgroupV1 = existsSync(path.dirname(freezer));
+  const frozen = async () =>
+    cgroupV1
+      ? (await readFile(freezer, 'utf8')).trim()
+      : (await readFile(path.join('/sys/fs/cgroup', cgroupsPathFor(st.id), 'cgroup.freeze'), 'utf8')).trim();
+  await h.rt.pause(st.id);
+  t.equal(await frozen(), cgroupV1 ? 'FROZEN' : '1', 'the cgroup is frozen');
+  t.equal((await h.rt.state(st.id)).status, 'running', 'a paused container still counts as running');
+  await h.rt.resume(st.id);
+  t.equal(await frozen(), cgroupV1 ? 'THAWED' : '0');
+  await h.rt.kill(st.id, 'SIGKILL');
+  await h.waitFor(st.id, exited);
+  t.match(await h.rt.pause(st.id).catch((e: unknown) => e), { code: 'ContainerNotRunning' });
 });
 
 t.test('exit codes and kill', async (t) => {

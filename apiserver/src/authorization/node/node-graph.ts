@@ -1,6 +1,6 @@
 // Which node may read what (Kubernetes' node authorizer graph, kept small): every Container bound to a node, and
 // the Secrets and ConfigMaps it names (volumes, env, envFrom, imagePullSecrets), and every Image build bound to a
-// node with its uploaded context ConfigMap; followed from the watch cache so deciding a request reads no storage.
+// node with its uploaded context ConfigMap and pull Secrets; followed from the watch cache so deciding a request reads no storage.
 
 import type { Logger } from '../../logging/logger.js';
 import type { KubeObject } from '../../objects/object.js';
@@ -54,13 +54,30 @@ function containerEntry(obj: KubeObject): Entry | undefined {
   return node === undefined ? undefined : { node, refs: referencesOf(obj['spec'], obj.metadata.namespace ?? '') };
 }
 
-/** The node an Image build runs on (chosen in spec, or by the image build controller), and its context ConfigMap. */
+/** Entries for "whichever node": an Image pulled on every node its selector matches names its pull Secrets here. */
+export const anyNode = '*';
+
+/**
+ * The node an Image is made on (a build's chosen in spec or by the image build controller, a commit's or tag's once
+ * its status names it, a pull pinned by `kubernetes.io/hostname`), with its context ConfigMap and pull Secrets.
+ * Pull Secrets of an Image no node is known for yet are readable by any node: it may be pulled on any.
+ */
 function imageEntry(obj: KubeObject): Entry | undefined {
+  const namespace = obj.metadata.namespace ?? '';
   const build = field(obj['spec'], 'build');
-  const node = str(field(build, 'nodeName')) ?? str(field(obj['status'], 'nodeName'));
+  const node =
+    str(field(build, 'nodeName')) ??
+    str(field(obj['status'], 'nodeName')) ??
+    str(field(field(obj['spec'], 'nodeSelector'), 'kubernetes.io/hostname'));
+  const refs: string[] = [];
   const context = str(field(field(build, 'contextConfigMap'), 'name'));
-  if (node === undefined || context === undefined) return undefined;
-  return { node, refs: [`configmaps/${obj.metadata.namespace ?? ''}/${context}`] };
+  if (context !== undefined && node !== undefined) refs.push(`configmaps/${namespace}/${context}`);
+  for (const s of recs(field(obj['spec'], 'imagePullSecrets'))) {
+    const name = str(s['name']);
+    if (name !== undefined) refs.push(`secrets/${namespace}/${name}`);
+  }
+  if (refs.length === 0) return undefined;
+  return { node: node ?? anyNode, refs };
 }
 
 export class NodeGraph {
@@ -103,7 +120,8 @@ export class NodeGraph {
 
   /** Whether a Container or Image build bound to `node` names `kind` `namespace/name`. */
   references(node: string, kind: ReferencedKind, namespace: string, name: string): boolean {
-    return (this.#byNode.get(node)?.get(`${kind}/${namespace}/${name}`) ?? 0) > 0;
+    const ref = `${kind}/${namespace}/${name}`;
+    return (this.#byNode.get(node)?.get(ref) ?? 0) > 0 || (this.#byNode.get(anyNode)?.get(ref) ?? 0) > 0;
   }
 
   #put(key: string, value: string, entryOf: (obj: KubeObject) => Entry | undefined): void {
