@@ -13,6 +13,7 @@ import {
 } from './command-line/container-commands.js';
 import { collect, namespaceOption } from './command-line/options.js';
 import { gitopsCommand } from './command-line/gitops-commands.js';
+import { serviceCommand } from './command-line/service-commands.js';
 import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
@@ -373,26 +374,7 @@ network
     await networkInspect(names, opts);
   });
 
-const service = program.command('service').description("a Service's revisions and rollback");
-service
-  .command('history')
-  .description('list the revisions a Service keeps (the newest is current)')
-  .argument('<name>', 'the Service')
-  .addOption(namespaceOption())
-  .action(async (name: string, opts: { namespace?: string }) => {
-    const { serviceHistory } = await import('./commands/service.js');
-    await serviceHistory(name, opts);
-  });
-service
-  .command('rollback')
-  .description("put a previous revision's template back; the rollout then proceeds as for any change")
-  .argument('<name>', 'the Service')
-  .addOption(namespaceOption())
-  .option('--to-revision <n>', 'the revision to roll back to (default: the one before the current)')
-  .action(async (name: string, opts: { namespace?: string; toRevision?: string }) => {
-    const { serviceRollback } = await import('./commands/service.js');
-    await serviceRollback(name, opts);
-  });
+program.addCommand(serviceCommand());
 program
   .command('secrets')
   .description('Secrets at rest')
