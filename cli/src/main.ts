@@ -14,6 +14,7 @@ import {
 import { collect, namespaceOption } from './command-line/options.js';
 import { gitopsCommand } from './command-line/gitops-commands.js';
 import { serviceCommand } from './command-line/service-commands.js';
+import { addComposeCommands } from './command-line/compose-commands.js';
 import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
@@ -415,6 +416,7 @@ compose
     const { composePs } = await import('./commands/compose.js');
     await composePs(compose.opts<ComposeFlags>());
   });
+addComposeCommands(compose);
 
 program
   .command('logs')

@@ -54,8 +54,12 @@ export interface BackgroundRun {
 }
 
 /** `berth ARGS` left running (a follow), for the test to read as it goes and stop when it has seen enough. */
-export function berthBackground(server: TestServer, args: readonly string[]): BackgroundRun {
-  const child = spawn(process.execPath, [...berthCommand, ...args], { cwd: repo, env: envFor(server) });
+export function berthBackground(
+  server: TestServer,
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): BackgroundRun {
+  const child = spawn(process.execPath, [...berthCommand, ...args], { cwd: options.cwd ?? repo, env: envFor(server) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
