@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { composeProject } from '../src/compose/compose-file.js';
+import { normalizedModel } from '../src/compose/normalize.js';
 import { statusText } from '../src/docker/container-state.js';
 import { parseCpus, parseMemory, parsePublish, parseRestart, parseVolume, runPlan } from '../src/docker/run-spec.js';
 import { UsageError } from '../src/errors.js';
@@ -175,5 +176,31 @@ networks: {back: {ipam: {config: [{subnet: 10.250.1.0/24}]}}}
   await t.rejects(
     composeProject('services: {a: {image: x, volumes: ["nope:/x"]}}', join(dir, 'c.yaml'), 'p'),
     /undefined volume nope/,
+  );
+});
+
+t.test('Compose interpolation: the shell over .env, defaults, errors, $$; config and the objects agree', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-compose-env-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, '.env'), '# tags\nTAG=1.25\nPORT="8088"\nSHELL_WINS=from-dotenv\n');
+  process.env['SHELL_WINS'] = 'from-shell';
+  t.teardown(() => delete process.env['SHELL_WINS']);
+  const text = `
+services:
+  web:
+    image: nginx:\${TAG}
+    command: sh -c 'echo $$HOME $SHELL_WINS \${UNSET:-fallback} \${UNSET-} $(date)'
+    ports: ["\${PORT}:80"]
+`;
+  const p = await composeProject(text, join(dir, 'compose.yaml'), 'env');
+  const web = p.containers[0]!;
+  t.equal(web.spec.image, 'nginx:1.25', '.env');
+  t.same(web.spec.args, ['sh', '-c', 'echo $HOME from-shell fallback  $(date)'], '$$, the shell over .env, defaults');
+  t.match(web.spec.ports, [{ containerPort: 80, hostPort: 8088 }]);
+  const model = await normalizedModel(text, join(dir, 'compose.yaml'), 'env');
+  t.match(model, { services: { web: { image: 'nginx:1.25', ports: [{ published: '8088', target: 80 }] } } });
+  await t.rejects(
+    composeProject(`services: {a: {image: "x:\${NEED:?set NEED}"}}`, join(dir, 'compose.yaml'), 'p'),
+    /services\.a\.image: required variable NEED is missing a value: set NEED/,
   );
 });

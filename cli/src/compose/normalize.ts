@@ -5,6 +5,7 @@
 
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { interpolate, projectVariables } from './interpolate.js';
 import { parsePublish, readEnvFile } from '../docker/run-spec.js';
 import { UsageError } from '../errors.js';
 import { dependencies } from './healthcheck.js';
@@ -82,6 +83,7 @@ export async function normalizedModel(text: string, path: string, projectFlag: s
     throw new UsageError(`${path}: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
   const dir = dirname(path);
+  doc = interpolate(doc, await projectVariables(dir)) as Obj;
   const name = (projectFlag ?? (typeof doc['name'] === 'string' ? doc['name'] : basename(dir)))
     .toLowerCase()
     .replace(/[^a-z0-9_-]+/g, '');
