@@ -3,6 +3,7 @@
 // worker with two replicas finding web by name) comes up, stays unchanged on a second up, and down removes exactly
 // what it made. Needs root, crun, conmon.
 
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,9 @@ const { server, image } = cluster;
 const dir = await mkdtemp(join(tmpdir(), 'berth-compose-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 const port = await freePort();
+// A subnet of its own: the network controller of every test cluster allocates from the same pool (10.214.0.0/16,
+// first free /24 first), so two files running at once would each build a bridge on 10.214.0.0/24.
+const subnet = `10.215.${randomBytes(1)[0] ?? 0}.0/24`;
 await writeFile(
   join(dir, 'compose.yaml'),
   `name: shop
@@ -44,6 +48,11 @@ services:
       replicas: 2
 volumes:
   store: {}
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: ${subnet}
 `.replace(/\$\$/g, '$'),
 );
 
@@ -170,7 +179,7 @@ t.test('config prints the normalized model; convert the objects, which kubectl a
   t.same(model.services['worker']?.['environment'], { ROLE: 'worker' });
   t.same(model.services['store']?.['command'], ['sh', '-c', 'echo stored > /data/x; exec sleep 3600']);
   t.match(model.services['web']?.['command'], ['sh', '-c', /^echo "web sees/]);
-  t.same(model.networks, { default: { name: 'shop_default' } });
+  t.same(model.networks, { default: { ipam: { config: [{ subnet }] }, name: 'shop_default' } });
   t.same(model.volumes, { store: { name: 'shop_store' } });
   t.equal((await berth(server, ['compose', 'config', '--services'], { cwd: dir })).stdout, 'store\nweb\nworker\n');
 
