@@ -255,7 +255,7 @@ export async function serviceRollback(
     throw new CliError('BERTH_CLI_USAGE', `--to-revision: "${to}" must be a revision number (0 for the previous one)`);
   const api = await client(options);
   // Events carry whole seconds: one of this request is at or after this second.
-  const asked = `${new Date().toISOString().slice(0, 19)}Z`;
+  const asked = Math.floor(Date.now() / 1000) * 1000;
   const before = await api.patch<Service>('services', name, {
     metadata: { annotations: { [rollbackAnnotation]: to } },
   });
@@ -276,18 +276,28 @@ export async function serviceRollback(
     2 * 60_000,
   );
   if ((taken.metadata.generation ?? 0) === (before.metadata.generation ?? 0)) {
-    // The template did not change: the controller refused (an Event says why) or the target is the current one.
-    const events = await api.request<{ items: EventItem[] }>(
-      'GET',
-      `/api/v1/namespaces/${encodeURIComponent(api.namespace)}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},reason=RollbackFailed`)}`,
-    );
-    const when = (e: EventItem) => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';
-    const failed = events.items
-      .filter((e) => e.involvedObject?.uid === taken.metadata.uid && when(e) >= asked)
-      .sort((a, b) => when(a).localeCompare(when(b)))
-      .pop();
-    if (failed !== undefined)
-      throw new CliError('BERTH_CLI_API', `service ${name}: ${failed.message ?? 'rollback failed'}`);
+    // The template did not change: the controller refused, or the target is the current template. Its Event says
+    // which, written just after the annotation went: looked for a little while.
+    const failed = await rollbackOutcome(api, taken, asked);
+    if (failed !== undefined) throw new CliError('BERTH_CLI_API', `service ${name}: ${failed}`);
   }
   await waitConverged(api, name, taken.metadata.generation ?? 0, progress, { what: 'rolling back update: ' });
+}
+
+/** The message of the RollbackFailed Event for this request, or undefined once a RolledBack one (or none) is seen. */
+async function rollbackOutcome(api: ApiClient, service: Service, since: number): Promise<string | undefined> {
+  const name = service.metadata.name ?? '';
+  const path = `/api/v1/namespaces/${encodeURIComponent(api.namespace)}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`;
+  const when = (e: EventItem) => Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '') || 0;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const recent = (await api.request<{ items: EventItem[] }>('GET', path)).items.filter(
+      (e) => e.involvedObject?.uid === service.metadata.uid && when(e) >= since,
+    );
+    // Events carry whole seconds: a refusal in this second wins over a rollback done in it.
+    const failed = recent.find((e) => e.reason === 'RollbackFailed');
+    if (failed !== undefined) return failed.message ?? 'rollback failed';
+    if (recent.some((e) => e.reason === 'RolledBack')) return undefined;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return undefined;
 }
