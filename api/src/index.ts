@@ -17,3 +17,4 @@ export * from './ipv4.js';
 export * from './network-bridge.js';
 export { reconcileRequestedAtAnnotation, signalAnnotation } from './well-known-annotations.js';
 export * from './pull-progress.js';
+export * from './push-progress.js';

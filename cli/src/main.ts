@@ -15,6 +15,8 @@ import { collect, namespaceOption } from './command-line/options.js';
 import { gitopsCommand } from './command-line/gitops-commands.js';
 import { resourceCommands } from './command-line/resource-commands.js';
 import { addNetworkAttach, addVolumePrune, infoCommand, systemCommand } from './command-line/system-commands.js';
+import { serviceCommand } from './command-line/service-commands.js';
+import { addComposeCommands } from './command-line/compose-commands.js';
 import { completionCommand, contextCommand, loginCommand, logoutCommand } from './command-line/client-commands.js';
 import { CliError } from './errors.js';
 import { suggestions } from './output/suggest.js';
@@ -375,26 +377,7 @@ network
     await networkInspect(names, opts);
   });
 
-const service = program.command('service').description("a Service's revisions and rollback");
-service
-  .command('history')
-  .description('list the revisions a Service keeps (the newest is current)')
-  .argument('<name>', 'the Service')
-  .addOption(namespaceOption())
-  .action(async (name: string, opts: { namespace?: string }) => {
-    const { serviceHistory } = await import('./commands/service.js');
-    await serviceHistory(name, opts);
-  });
-service
-  .command('rollback')
-  .description("put a previous revision's template back; the rollout then proceeds as for any change")
-  .argument('<name>', 'the Service')
-  .addOption(namespaceOption())
-  .option('--to-revision <n>', 'the revision to roll back to (default: the one before the current)')
-  .action(async (name: string, opts: { namespace?: string; toRevision?: string }) => {
-    const { serviceRollback } = await import('./commands/service.js');
-    await serviceRollback(name, opts);
-  });
+program.addCommand(serviceCommand());
 program
   .command('secrets')
   .description('Secrets at rest')
@@ -435,6 +418,7 @@ compose
     const { composePs } = await import('./commands/compose.js');
     await composePs(compose.opts<ComposeFlags>());
   });
+addComposeCommands(compose);
 
 program
   .command('logs')

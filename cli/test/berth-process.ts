@@ -46,6 +46,38 @@ export function berth(
   );
 }
 
+export interface BackgroundRun {
+  /** What it printed on stdout so far. */
+  output(): string;
+  /** Interrupts it (SIGINT, as Ctrl-C) and resolves once it has exited. */
+  stop(): Promise<BerthRun>;
+}
+
+/** `berth ARGS` left running (a follow), for the test to read as it goes and stop when it has seen enough. */
+export function berthBackground(
+  server: TestServer,
+  args: readonly string[],
+  options: { cwd?: string } = {},
+): BackgroundRun {
+  const child = spawn(process.execPath, [...berthCommand, ...args], { cwd: options.cwd ?? repo, env: envFor(server) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdin.end();
+  const exited = new Promise<BerthRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? -1 : 128), stdout, stderr })),
+  );
+  return {
+    output: () => stdout,
+    stop: () => {
+      child.kill('SIGINT');
+      const hard = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      return exited.finally(() => clearTimeout(hard));
+    },
+  };
+}
+
 export interface TerminalSession {
   /** What the terminal showed so far. */
   output(): string;

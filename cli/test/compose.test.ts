@@ -1,21 +1,26 @@
-// `berth compose up|down|ps` against a real berth (API server, controllers, node agent with crun, busybox from a
+// `berth compose up|down|ps|logs|restart|pull|config|convert` against a real berth (API server, controllers, node agent with crun, busybox from a
 // loopback registry): a three-service project (a published web service reading a volume another service fills, a
 // worker with two replicas finding web by name) comes up, stays unchanged on a second up, and down removes exactly
 // what it made. Needs root, crun, conmon.
 
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { eventually, freePort, request, startTestCluster } from '@berth/testkit';
-import { berth } from './berth-process.js';
+import { parse } from 'yaml';
+import { berth, berthBackground } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
 const { server, image } = cluster;
 const dir = await mkdtemp(join(tmpdir(), 'berth-compose-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 const port = await freePort();
+// A subnet of its own: the network controller of every test cluster allocates from the same pool (10.214.0.0/16,
+// first free /24 first), so two files running at once would each build a bridge on 10.214.0.0/24.
+const subnet = `10.215.${randomBytes(1)[0] ?? 0}.0/24`;
 await writeFile(
   join(dir, 'compose.yaml'),
   `name: shop
@@ -43,6 +48,11 @@ services:
       replicas: 2
 volumes:
   store: {}
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: ${subnet}
 `.replace(/\$\$/g, '$'),
 );
 
@@ -102,6 +112,97 @@ t.test('up again changes nothing', async (t) => {
     (await list('containers')).map((c) => [c.metadata.name, c.metadata.resourceVersion]),
     before,
     'not one write to a Container',
+  );
+});
+
+t.test('logs: the services merged behind their names; -f follows; restart and pull', async (t) => {
+  const prefixed = /^shop-worker-[12] {2}\| web sees stored$/;
+  const logs = await berth(server, ['compose', 'logs', '--tail', '2', 'worker'], { cwd: dir });
+  t.equal(logs.code, 0, logs.stderr);
+  const lines = logs.stdout.trimEnd().split('\n');
+  t.equal(lines.length, 4, 'two lines of each replica');
+  for (const line of lines) t.match(line, prefixed);
+  t.match(logs.stdout, /shop-worker-1 {2}\|/);
+  t.match(logs.stdout, /shop-worker-2 {2}\|/);
+  const raw = await berth(server, ['compose', 'logs', '--no-log-prefix', '--tail', '1', 'worker'], { cwd: dir });
+  t.equal(raw.stdout, 'web sees stored\nweb sees stored\n');
+  const unknown = await berth(server, ['compose', 'logs', 'nosuch'], { cwd: dir });
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /no such service: nosuch/);
+
+  const follow = berthBackground(server, ['compose', 'logs', '-f', '--tail', '0', 'worker'], { cwd: dir });
+  t.ok(
+    (await eventually(async () => /shop-worker-1 {2}\| web sees stored\n/.test(follow.output()), 20_000)) &&
+      (await eventually(async () => /shop-worker-2 {2}\| web sees stored\n/.test(follow.output()), 20_000)),
+    'new lines of both replicas as they come',
+  );
+  t.equal((await follow.stop()).code, 0);
+
+  const before = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
+  const restarted = await berth(server, ['compose', 'restart', '-t', '1', 'store'], { cwd: dir });
+  t.equal(restarted.code, 0, restarted.stderr);
+  t.equal(restarted.stdout, ' Container shop-store-1  Restarting\n Container shop-store-1  Started\n');
+  const after = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
+  t.not(after?.status?.startedAt, before?.status?.startedAt, 'started again');
+  t.equal(after?.status?.phase, 'Running');
+
+  const pulled = await berth(server, ['compose', 'pull', 'web'], { cwd: dir });
+  t.equal(pulled.code, 0, pulled.stderr);
+  t.equal(pulled.stdout, ' Service web  Pulling\n Service web  Pulled\n');
+  const images = (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images')).json<{
+    items: { spec: { image: string }; status?: { phase?: string } }[];
+  }>().items;
+  t.ok(
+    images.some((i) => i.spec.image === image && i.status?.phase === 'Ready'),
+    'an Image object a node reports pulled',
+  );
+});
+
+t.test('config prints the normalized model; convert the objects, which kubectl applies as they are', async (t) => {
+  const config = await berth(server, ['compose', 'config'], { cwd: dir });
+  t.equal(config.code, 0, config.stderr);
+  const model = parse(config.stdout) as {
+    name: string;
+    services: Record<string, Record<string, unknown>>;
+    volumes: Record<string, unknown>;
+    networks: Record<string, unknown>;
+  };
+  t.equal(model.name, 'shop');
+  t.same(Object.keys(model.services), ['store', 'web', 'worker'], 'services by name');
+  t.same(model.services['web']?.['ports'], [
+    { host_ip: '127.0.0.1', mode: 'ingress', protocol: 'tcp', published: String(port), target: 8080 },
+  ]);
+  t.same(model.services['web']?.['volumes'], [
+    { read_only: true, source: 'store', target: '/store', type: 'volume', volume: {} },
+  ]);
+  t.same(model.services['web']?.['depends_on'], { store: { condition: 'service_started', required: true } });
+  t.same(model.services['worker']?.['environment'], { ROLE: 'worker' });
+  t.same(model.services['store']?.['command'], ['sh', '-c', 'echo stored > /data/x; exec sleep 3600']);
+  t.match(model.services['web']?.['command'], ['sh', '-c', /^echo "web sees/]);
+  t.same(model.networks, { default: { ipam: { config: [{ subnet }] }, name: 'shop_default' } });
+  t.same(model.volumes, { store: { name: 'shop_store' } });
+  t.equal((await berth(server, ['compose', 'config', '--services'], { cwd: dir })).stdout, 'store\nweb\nworker\n');
+
+  const convert = await berth(server, ['compose', 'convert'], { cwd: dir });
+  t.equal(convert.code, 0, convert.stderr);
+  const applied = await server.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+    input: convert.stdout,
+  });
+  t.equal(applied.code, 0, applied.stderr);
+  t.same(
+    applied.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]),
+    [
+      'network.berth.dev/shop-default',
+      'volume.berth.dev/shop-store',
+      'container.berth.dev/shop-store-1',
+      'container.berth.dev/shop-web-1',
+      'container.berth.dev/shop-worker-1',
+      'container.berth.dev/shop-worker-2',
+    ],
+    `kubectl takes every object: ${applied.stdout}`,
   );
 });
 

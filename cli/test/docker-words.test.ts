@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { composeProject } from '../src/compose/compose-file.js';
+import { normalizedModel } from '../src/compose/normalize.js';
+import { parseScale, parseServicePort, serviceFromFlags, updatePatch } from '../src/service/service-flags.js';
 import { statusText } from '../src/docker/container-state.js';
 import { parseCpus, parseMemory, parsePublish, parseRestart, parseVolume, runPlan } from '../src/docker/run-spec.js';
 import { UsageError } from '../src/errors.js';
@@ -176,4 +178,114 @@ networks: {back: {ipam: {config: [{subnet: 10.250.1.0/24}]}}}
     composeProject('services: {a: {image: x, volumes: ["nope:/x"]}}', join(dir, 'c.yaml'), 'p'),
     /undefined volume nope/,
   );
+});
+
+t.test('Compose interpolation: the shell over .env, defaults, errors, $$; config and the objects agree', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-compose-env-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, '.env'), '# tags\nTAG=1.25\nPORT="8088"\nSHELL_WINS=from-dotenv\n');
+  process.env['SHELL_WINS'] = 'from-shell';
+  t.teardown(() => delete process.env['SHELL_WINS']);
+  const text = `
+services:
+  web:
+    image: nginx:\${TAG}
+    command: sh -c 'echo $$HOME $SHELL_WINS \${UNSET:-fallback} \${UNSET-} $(date)'
+    ports: ["\${PORT}:80"]
+`;
+  const p = await composeProject(text, join(dir, 'compose.yaml'), 'env');
+  const web = p.containers[0]!;
+  t.equal(web.spec.image, 'nginx:1.25', '.env');
+  t.same(web.spec.args, ['sh', '-c', 'echo $HOME from-shell fallback  $(date)'], '$$, the shell over .env, defaults');
+  t.match(web.spec.ports, [{ containerPort: 80, hostPort: 8088 }]);
+  const model = await normalizedModel(text, join(dir, 'compose.yaml'), 'env');
+  t.match(model, { services: { web: { image: 'nginx:1.25', ports: [{ published: '8088', target: 80 }] } } });
+  await t.rejects(
+    composeProject(`services: {a: {image: "x:\${NEED:?set NEED}"}}`, join(dir, 'compose.yaml'), 'p'),
+    /services\.a\.image: required variable NEED is missing a value: set NEED/,
+  );
+});
+
+t.test("docker service's flags: a Service from create's, a merge patch from update's", async (t) => {
+  t.same(parseServicePort('8080:80'), { port: 8080, targetPort: 80, protocol: 'TCP' });
+  t.same(parseServicePort('published=53,target=5353,protocol=udp'), { port: 53, targetPort: 5353, protocol: 'UDP' });
+  t.same(parseServicePort('9000'), { port: 9000, targetPort: 9000, protocol: 'TCP' });
+  t.throws(() => parseServicePort('1.2.3.4:80:80'), UsageError);
+  const base = {
+    publish: [],
+    env: [],
+    envFile: [],
+    network: [],
+    mount: [],
+    label: [],
+    containerLabel: [],
+    constraint: [],
+  };
+  const svc = await serviceFromFlags(
+    {
+      ...base,
+      name: 'web',
+      replicas: '3',
+      publish: ['8080:80'],
+      env: ['K=V'],
+      network: ['back'],
+      mount: ['type=volume,source=data,target=/data,readonly'],
+      constraint: ['node.labels.disk==ssd'],
+      updateParallelism: '2',
+      updateOrder: 'stop-first',
+    },
+    'nginx',
+    ['nginx', '-g', 'daemon off;'],
+  );
+  t.match(svc, {
+    metadata: { name: 'web' },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { 'berth.dev/service-name': 'web' } },
+      ports: [{ port: 8080, targetPort: 80 }],
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 2 } },
+      template: {
+        metadata: { labels: { 'berth.dev/service-name': 'web' } },
+        spec: {
+          image: 'nginx',
+          args: ['nginx', '-g', 'daemon off;'],
+          env: [{ name: 'K', value: 'V' }],
+          ports: [{ containerPort: 80, protocol: 'TCP' }],
+          networks: [{ name: 'back' }],
+          volumes: [{ name: 'data', volumeRef: { name: 'data' } }],
+          volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }],
+          nodeSelector: { disk: 'ssd' },
+          restartPolicy: 'Always',
+        },
+      },
+    },
+  });
+  await t.rejects(serviceFromFlags({ ...base, mode: 'global' }, 'nginx', []), /replicated/);
+  const patch = updatePatch(
+    { ...svc, metadata: { ...svc.metadata, resourceVersion: '7' } },
+    {
+      image: 'nginx:2',
+      envAdd: ['A=1'],
+      envRm: ['K'],
+      publishAdd: ['9090:90'],
+      publishRm: ['8080'],
+      labelAdd: [],
+      labelRm: ['old'],
+      containerLabelAdd: [],
+      containerLabelRm: ['berth.dev/service-name'],
+    },
+  );
+  t.match(patch, {
+    metadata: { resourceVersion: '7', labels: { old: null } },
+    spec: {
+      ports: [{ port: 9090, targetPort: 90 }],
+      template: {
+        metadata: { labels: { 'berth.dev/service-name': 'web' } },
+        spec: { image: 'nginx:2', env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 90 }] },
+      },
+    },
+  });
+  t.equal((patch['spec'] as { ports: unknown[] }).ports.length, 1, '--publish-rm took 8080 away');
+  t.throws(() => parseScale('web'), /invalid scale specifier 'web'/);
+  t.same(parseScale('web=5'), { name: 'web', replicas: 5 });
 });

@@ -83,7 +83,7 @@ t.test('tag and push: the same digest under a new name in the registry', async (
   t.match(
     pushed.stdout,
     new RegExp(
-      `^The push refers to repository \\[${registry}/demo/app\\]\nv2: digest: sha256:[0-9a-f]{64} size: \\d+\n$`,
+      `^The push refers to repository \\[${registry}/demo/app\\]\n([0-9a-f]{12}: (Preparing|Pushing|Pushed|Layer already exists)\n)+v2: digest: sha256:[0-9a-f]{64} size: \\d+\n$`,
     ),
   );
   const v1 = (await custom.getNamespacedCustomObject({
@@ -92,6 +92,24 @@ t.test('tag and push: the same digest under a new name in the registry', async (
     name: (await imageNamed(app)) ?? '',
   })) as Image;
   t.match(pushed.stdout, v1.status?.digest ?? 'missing', 'the tag names the same manifest');
+  t.match(pushed.stdout, /: Layer already exists\n/, 'the base layer build --push sent is not sent again');
+
+  // A repository the registry has no blob of: each layer is pushed, in docker push's words.
+  const copy = `${registry}/demo/copy:v1`;
+  t.equal((await berth(server, ['tag', app, copy])).code, 0);
+  const fresh = await berth(server, ['push', copy]);
+  t.equal(fresh.code, 0, fresh.stderr);
+  const lines = fresh.stdout.trimEnd().split('\n');
+  t.equal(lines[0], `The push refers to repository [${registry}/demo/copy]`);
+  t.match(lines.at(-1), /^v1: digest: sha256:[0-9a-f]{64} size: \d+$/);
+  const steps = new Map<string, string[]>();
+  for (const line of lines.slice(1, -1)) {
+    const [id = '', state = ''] = line.split(': ');
+    t.match(id, /^[0-9a-f]{12}$/, line);
+    steps.set(id, [...(steps.get(id) ?? []), state]);
+  }
+  t.ok(steps.size >= 2, `every layer of the two-stage image: ${fresh.stdout}`);
+  for (const [id, seen] of steps) t.equal(seen.at(-1), 'Pushed', `${id}: ${seen.join(' → ')}`);
 });
 
 async function imageNamed(reference: string): Promise<string | undefined> {

@@ -7,7 +7,7 @@ import type { ObjectMeta } from '@berth/api';
 import { cliName, type ApiConnection } from '../api-connection.js';
 import { ApiStatusError, UnreachableError } from '../errors.js';
 
-export type BerthPlural = 'containers' | 'volumes' | 'networks' | 'images' | 'gitrepositories' | 'syncs';
+export type BerthPlural = 'containers' | 'volumes' | 'networks' | 'images' | 'gitrepositories' | 'syncs' | 'services';
 
 /** The core v1 kinds the CLI writes: Compose configs and secrets, `berth login`'s Secret. */
 export type CorePlural = 'configmaps' | 'secrets';

@@ -1,8 +1,9 @@
-// `berth compose up|down|ps`: a Compose file's project as berth objects. `up` server-side applies them (so a second
-// `up` changes nothing) and deletes the project's objects the file no longer has; `down` deletes what carries the
-// project's label, volumes only with -v; `ps` lists the project's Containers.
+// `berth compose up|down|ps|logs|restart|pull|config|convert`: a Compose file's project as berth objects. `up`
+// server-side applies them (so a second `up` changes nothing) and deletes the project's objects the file no longer
+// has; `down` deletes what carries the project's label, volumes only with -v; `ps`, `logs` and `restart` act on the
+// project's Containers; `pull` records its images as Image objects; `config` prints the normalized model and
+// `convert` the objects `up` would apply, as YAML for `kubectl apply -f -`.
 
-import { Writable } from 'node:stream';
 import type { Container, Network, Volume } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient, type ApiObject, type BerthPlural } from '../api/client.js';
@@ -19,6 +20,11 @@ import { CliError } from '../errors.js';
 import { ago, renderTable } from '../output/table.js';
 import { portsText } from './ps.js';
 import { logs } from './logs.js';
+import { collected, mergeByTime, prefixedLines } from '../output/prefixed-lines.js';
+import { normalizedModel } from '../compose/normalize.js';
+import { pull } from './images.js';
+import { restart } from './start-stop.js';
+import { stringify } from 'yaml';
 import { started } from './run.js';
 
 export interface ComposeOptions {
@@ -118,20 +124,10 @@ export async function composeUp(
   await Promise.all(
     project.containers.map((c) => {
       const name = c.metadata.name ?? '';
-      let pending = '';
-      const prefixed = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          pending += chunk.toString();
-          const lines = pending.split('\n');
-          pending = lines.pop() ?? '';
-          for (const line of lines) out.write(`${name.padEnd(width)}  | ${line}\n`);
-          done();
-        },
-      });
       return logs(
         name,
         { ...(options.namespace !== undefined ? { namespace: options.namespace } : {}), follow: true },
-        prefixed,
+        prefixedLines(out, `${name.padEnd(width)}  | `),
       );
     }),
   );
@@ -187,4 +183,170 @@ export async function composePs(options: ComposeOptions, out: NodeJS.WritableStr
       ]),
     ),
   );
+}
+
+/** The project's Containers, of the named services only when some are named; by name. */
+async function projectContainers(
+  client: ApiClient,
+  project: ComposeProject,
+  services: readonly string[],
+): Promise<Container[]> {
+  for (const s of services)
+    if (!project.containers.some((c) => c.metadata.labels?.[serviceLabel] === s))
+      throw new CliError('BERTH_CLI_USAGE', `no such service: ${s}`, { exitCode: 1 });
+  return (await client.list<Container>('containers', selector(project.name)))
+    .filter((c) => services.length === 0 || services.includes(c.metadata.labels?.[serviceLabel] ?? ''))
+    .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+}
+
+export interface ComposeLogsOptions extends ComposeOptions {
+  readonly follow?: boolean;
+  readonly tail?: string;
+  readonly timestamps?: boolean;
+  /** docker compose's --no-log-prefix. */
+  readonly logPrefix?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The services' logs behind `NAME  | `: read whole and merged in time order, or followed as they come with -f. */
+export async function composeLogs(
+  services: readonly string[],
+  options: ComposeLogsOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const { client, project } = await load(options);
+  const containers = await projectContainers(client, project, services);
+  const width = Math.max(0, ...containers.map((c) => (c.metadata.name ?? '').length));
+  const prefix = (c: Container) => (options.logPrefix === false ? '' : `${(c.metadata.name ?? '').padEnd(width)}  | `);
+  const base = {
+    namespace: client.namespace,
+    ...(options.tail !== undefined ? { tail: options.tail } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  };
+  if (options.follow !== true) {
+    const read = await Promise.all(
+      containers.map(async (c) => {
+        const sink = collected();
+        await logs(c.metadata.name ?? '', { ...base, timestamps: true }, sink.stream);
+        return { prefix: prefix(c), text: sink.text() };
+      }),
+    );
+    out.write(mergeByTime(read, options.timestamps === true));
+    return;
+  }
+  await Promise.all(
+    containers.map((c) =>
+      logs(
+        c.metadata.name ?? '',
+        { ...base, follow: true, ...(options.timestamps === true ? { timestamps: true } : {}) },
+        prefixedLines(out, prefix(c)),
+      ),
+    ),
+  );
+}
+
+/** docker compose restart: each of the project's (or the named services') Containers stopped and started again. */
+export async function composeRestart(
+  services: readonly string[],
+  options: ComposeOptions & { readonly timeout?: string },
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<void> {
+  const { client, project } = await load(options);
+  const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+  for (const c of await projectContainers(client, project, services)) {
+    const name = c.metadata.name ?? '';
+    out.write(` Container ${name}  Restarting\n`);
+    await restart(
+      [name],
+      { namespace: client.namespace, ...(options.timeout !== undefined ? { time: options.timeout } : {}) },
+      { stdin: process.stdin, stdout: quiet, stderr: err },
+    );
+    out.write(` Container ${name}  Started\n`);
+  }
+}
+
+/** docker compose pull: each service's image recorded as an Image object and reported once a node has it. */
+export async function composePull(
+  services: readonly string[],
+  options: ComposeOptions & { readonly quiet?: boolean },
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<void> {
+  const { client, project } = await load(options);
+  const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+  const images = new Map<string, string>();
+  for (const c of project.containers) {
+    const service = c.metadata.labels?.[serviceLabel] ?? '';
+    if (services.length === 0 || services.includes(service)) images.set(service, c.spec.image);
+  }
+  for (const [service, image] of images) {
+    if (options.quiet !== true) out.write(` Service ${service}  Pulling\n`);
+    await pull(image, { namespace: client.namespace, quiet: true }, quiet, err);
+    if (options.quiet !== true) out.write(` Service ${service}  Pulled\n`);
+  }
+}
+
+/** docker compose config: the normalized model (YAML, or JSON with --format json); --services lists the names. */
+export async function composeConfig(
+  options: ComposeOptions & {
+    readonly format?: string;
+    readonly services?: boolean;
+    readonly volumes?: boolean;
+    readonly quiet?: boolean;
+  },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const { path, text } = await findComposeFile(options.file, options.cwd ?? process.cwd());
+  // The objects too: what berth cannot run is refused here as `up` would refuse it.
+  await composeProject(text, path, options.projectName);
+  const model = await normalizedModel(text, path, options.projectName);
+  if (options.quiet === true) return;
+  if (options.services === true) {
+    out.write(
+      Object.keys(model['services'] as object)
+        .map((s) => `${s}\n`)
+        .join(''),
+    );
+    return;
+  }
+  if (options.volumes === true) {
+    out.write(
+      Object.keys((model['volumes'] ?? {}) as object)
+        .map((v) => `${v}\n`)
+        .join(''),
+    );
+    return;
+  }
+  if (options.format !== undefined && options.format !== 'yaml' && options.format !== 'json')
+    throw new CliError('BERTH_CLI_USAGE', `unsupported --format "${options.format}": want yaml or json`, {
+      exitCode: 1,
+    });
+  out.write(
+    options.format === 'json'
+      ? `${JSON.stringify(model, null, 2)}\n`
+      : stringify(model, { aliasDuplicateObjects: false }),
+  );
+}
+
+/** The objects `up` applies (Networks, Volumes, ConfigMaps, Secrets, Containers), as a YAML stream for kubectl. */
+export async function composeConvert(
+  options: ComposeOptions & { readonly format?: string },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const { path, text } = await findComposeFile(options.file, options.cwd ?? process.cwd());
+  const project = await composeProject(text, path, options.projectName);
+  const objects = [
+    ...project.networks,
+    ...project.volumes,
+    ...project.configMaps,
+    ...project.secrets,
+    ...project.containers,
+  ];
+  if (options.format === 'json') {
+    out.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`);
+    return;
+  }
+  // Replicas share one spec object: written out each time, not as YAML aliases.
+  out.write(objects.map((o) => stringify(o, { aliasDuplicateObjects: false })).join('---\n'));
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Container, ContainerPort, ContainerSpec, EnvVar, Network, Volume } from '@berth/api';
 import { parse } from 'yaml';
+import { interpolate, projectVariables } from './interpolate.js';
 import { parseCpus, parseMemory, parsePublish, parseRestart, readEnvFile } from '../docker/run-spec.js';
 import { LocalFileError, UsageError } from '../errors.js';
 import { fileMounts, projectFiles, type FileObject } from './configs-secrets.js';
@@ -119,6 +120,7 @@ export async function composeProject(
     throw new UsageError(`${path}: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
   const dir = dirname(path);
+  doc = interpolate(doc, await projectVariables(dir)) as Obj;
   const project = dnsName(projectFlag ?? (typeof doc['name'] === 'string' ? doc['name'] : basename(dir)));
   const labels = { [projectLabel]: project };
   const services = (doc['services'] ?? {}) as Record<string, Obj>;

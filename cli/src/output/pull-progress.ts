@@ -1,17 +1,18 @@
-// docker's per-layer pull lines (`1a2b3c4d5e6f: Pull complete`) from the progress the node agent writes in the
-// Container's status: on a terminal the block of lines is redrawn in place as layers move on, otherwise each
-// change is a line of its own.
+// docker's per-layer pull and push lines (`1a2b3c4d5e6f: Pull complete`, `1a2b3c4d5e6f: Pushed`) from the progress
+// the node agent writes in the pulling Container's or the pushing Image's status: on a terminal the block of lines
+// is redrawn in place as layers move on, otherwise each change is a line of its own.
 
-import { parsePullProgress, type LayerState } from '@berth/api';
+import { parsePullProgress, parsePushProgress } from '@berth/api';
 
-/** A printer fed each status message seen while the Container is Pulling. */
-export function pullProgressPrinter(
+/** A printer fed each status message seen while the pull or push goes on; `parse` reads the layers out of one. */
+export function layerProgressPrinter(
   out: NodeJS.WritableStream & { readonly isTTY?: boolean },
+  parse: (message: string | undefined) => ReadonlyMap<string, string>,
 ): (message: string | undefined) => void {
-  const shown = new Map<string, LayerState>();
+  const shown = new Map<string, string>();
   const tty = out.isTTY === true && process.env['NO_COLOR'] === undefined;
   return (message) => {
-    const layers = parsePullProgress(message);
+    const layers = parse(message);
     const changed = [...layers].filter(([id, state]) => shown.get(id) !== state);
     if (changed.length === 0) return;
     if (tty) {
@@ -27,3 +28,9 @@ export function pullProgressPrinter(
     }
   };
 }
+
+export const pullProgressPrinter = (out: NodeJS.WritableStream & { readonly isTTY?: boolean }) =>
+  layerProgressPrinter(out, parsePullProgress);
+
+export const pushProgressPrinter = (out: NodeJS.WritableStream & { readonly isTTY?: boolean }) =>
+  layerProgressPrinter(out, parsePushProgress);

@@ -12,7 +12,7 @@ export interface PushOptions {
   readonly signal?: AbortSignal;
   /** @default loopback registries over plain HTTP, others HTTPS */
   readonly plainHttp?: (registry: string) => boolean;
-  readonly onProgress?: (event: { readonly digest: string; readonly phase: 'exists' | 'pushed' }) => void;
+  readonly onProgress?: (event: { readonly digest: string; readonly phase: 'exists' | 'pushing' | 'pushed' }) => void;
 }
 
 export interface PushResult {
@@ -43,6 +43,7 @@ export async function pushImage(
       options.onProgress?.({ digest: blob.digest, phase: 'exists' });
       continue;
     }
+    options.onProgress?.({ digest: blob.digest, phase: 'pushing' });
     const start = await session.send('POST', `/v2/${ref.repository}/blobs/uploads/`);
     await start.body.dump();
     const location = headerValue(start.headers.location);

@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Container, Image, ImageNodeStatus, ImageStatus } from '@berth/api';
+import {
+  formatPushProgress,
+  shortLayerId,
+  type Container,
+  type Image,
+  type ImageNodeStatus,
+  type ImageStatus,
+  type PushLayerState,
+} from '@berth/api';
 import type { ReconcileContext, Reconciler, Request, Result } from '@berth/controller-runtime';
 import type { Builder } from '../build/builder.js';
 import type { BuildStepResult } from '../build/build.js';
@@ -181,13 +189,33 @@ export class ImageReconciler implements Reconciler {
   /** Pushes when spec.push asks; the message says what the registry got. A failed push fails the Image. */
   async #pushIfAsked(ctx: ReconcileContext, image: Image, digest: string): Promise<{ message: string } | undefined> {
     if (image.spec.push !== true) return undefined;
+    // Each layer's step in docker push's words, written to status.message as it changes, for `berth push` to show.
+    const manifest = JSON.parse((await this.#o.images.content.readBlob(digest)).toString('utf8')) as {
+      layers: { digest: string }[];
+    };
+    const layers = new Map<string, PushLayerState>(manifest.layers.map((l) => [shortLayerId(l.digest), 'Preparing']));
+    const report = () => {
+      const message = formatPushProgress(layers);
+      writes = writes.then(() => this.#patch(image, { message })).catch(() => undefined);
+    };
+    let writes: Promise<unknown> = Promise.resolve();
+    report();
     const credentials = await this.#credentials(image);
-    const pushed = await this.#o.images.push(digest, image.spec.image, {
-      signal: ctx.signal,
-      ...(credentials !== undefined ? { credentials } : {}),
-    });
+    const pushed = await this.#o.images
+      .push(digest, image.spec.image, {
+        signal: ctx.signal,
+        ...(credentials !== undefined ? { credentials } : {}),
+        onProgress: (e) => {
+          const id = shortLayerId(e.digest);
+          // The config blob is not a layer: docker does not show it either.
+          if (!layers.has(id)) return;
+          layers.set(id, e.phase === 'exists' ? 'Layer already exists' : e.phase === 'pushing' ? 'Pushing' : 'Pushed');
+          report();
+        },
+      })
+      .finally(() => writes);
     return {
-      message: `pushed to ${image.spec.image} (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there)`,
+      message: `pushed to ${image.spec.image} (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there); ${formatPushProgress(layers)}`,
     };
   }
 
