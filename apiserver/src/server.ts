@@ -26,7 +26,7 @@ import type { EncryptionConfig } from './encryption/encryption-config.js';
 import { EncryptingStore } from './encryption/encrypting-store.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { defaultAuditPolicy, type AuditPolicy } from './audit/audit-policy.js';
-import { auditStep } from './audit/audit-step.js';
+import { auditStep, auditUpgrade } from './audit/audit-step.js';
 import { maxInFlight } from './overload/max-in-flight.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
@@ -203,7 +203,12 @@ export class ApiServer {
     const auditLog = options.audit === undefined ? undefined : new AuditLog(options.audit);
     if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
     const chain: ChainOptions = {
-      ...(auditLog === undefined ? {} : { audit: auditStep(auditLog, options.audit?.policy ?? defaultAuditPolicy) }),
+      ...(auditLog === undefined
+        ? {}
+        : {
+            audit: auditStep(auditLog, options.audit?.policy ?? defaultAuditPolicy),
+            auditUpgrade: auditUpgrade(auditLog, options.audit?.policy ?? defaultAuditPolicy),
+          }),
       inFlight: maxInFlight({
         ...(options.maxRequestsInFlight === undefined ? {} : { maxReadOnly: options.maxRequestsInFlight }),
         ...(options.maxMutatingRequestsInFlight === undefined
