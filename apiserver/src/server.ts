@@ -202,6 +202,7 @@ export class ApiServer {
     );
     const auditLog = options.audit === undefined ? undefined : new AuditLog(options.audit);
     if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
+    const authorizer = options.authorizer ?? nodeAuthorizer(nodeGraph, rbac);
     const chain: ChainOptions = {
       ...(auditLog === undefined
         ? {}
@@ -216,7 +217,7 @@ export class ApiServer {
           : { maxMutating: options.maxMutatingRequestsInFlight }),
       }),
       authenticator,
-      authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
+      authorizer,
       log,
       measure: {
         outer: measured(metrics),
@@ -235,7 +236,7 @@ export class ApiServer {
           fields: options.fields ?? managedFieldOwnership,
           bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
           reviews: new Map([
-            ...accessReviews(rbac),
+            ...accessReviews(authorizer, rbac),
             ...identityReviews(authenticator),
             ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
             ['certificates.k8s.io/certificatesigningrequests', nodeCertificateSigning(options.pki)],
