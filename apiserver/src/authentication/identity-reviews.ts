@@ -28,8 +28,7 @@ export function identityReviews(authenticator: Authenticator): ReadonlyMap<strin
       'authentication.k8s.io/tokenreviews',
       async (body, { namespace }) => {
         const spec = isPlainObject(body['spec']) ? body['spec'] : {};
-        if (namespace !== undefined && namespace !== '')
-          throw badRequest('namespace is not allowed on this type');
+        if (namespace !== undefined && namespace !== '') throw badRequest('namespace is not allowed on this type');
         const token = typeof spec['token'] === 'string' ? spec['token'] : '';
         if (token === '') throw badRequest('token is required for TokenReview in authentication');
         const audiences = Array.isArray(spec['audiences'])

@@ -143,7 +143,9 @@ t.test('TokenReview tells a component whom a token stands for', async (t) => {
       contentType: 'application/json',
     });
   const review = async (tok: string, audiences?: string[]) =>
-    (await post({ token: tok, ...(audiences === undefined ? {} : { audiences }) })).json<{ status?: { audiences?: string[] } }>();
+    (await post({ token: tok, ...(audiences === undefined ? {} : { audiences }) })).json<{
+      status?: { audiences?: string[] };
+    }>();
   const issuer = 'https://kubernetes.default.svc.cluster.local';
   t.match(await review(token), {
     kind: 'TokenReview',
