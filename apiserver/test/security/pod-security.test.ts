@@ -1,7 +1,8 @@
 // Pod Security admission as a user meets it: in a namespace without labels a privileged Container (or one on the
 // host network, adding SYS_ADMIN, mounting a host path outside the allowed ones, or unconfined by seccomp) is a 403
-// worded as Kubernetes words it (for a Pod, as `pods "x" is forbidden`, naming the Pod's container); `pod-security.kubernetes.io/enforce` lets a namespace allow more or less, `warn`
-// adds warnings, a Service's template is warned about, and a label naming no level is refused.
+// worded as Kubernetes words it (for a Pod, as `pods "x" is forbidden`, naming the Pod's container);
+// `pod-security.kubernetes.io/enforce` lets a namespace allow more or less, `warn` adds warnings, a Service's
+// template is warned about, and a label naming no level is refused.
 import t from 'tap';
 import { request, startTestServer } from '@berth/testkit';
 
