@@ -10,6 +10,7 @@ import { ServiceAccountTokens } from './authentication/service-account-tokens.js
 import { ApiError } from './errors/api-error.js';
 import { noAdmission, type Admission } from './admission/admission.js';
 import { nodeRestriction } from './admission/node-restriction/node-restriction.js';
+import { resourceQuota } from './admission/resource-quota/resource-quota.js';
 import { podSecurity, type PodSecurityOptions } from './admission/pod-security/pod-security.js';
 import { accessReviews } from './authorization/access-reviews.js';
 import type { Authorizer } from './authorization/authorizer.js';
@@ -137,6 +138,8 @@ export class ApiServer {
         nodeRestriction,
         ...(options.podSecurity === false ? [] : [podSecurity(namespaceLabels, options.podSecurity)]),
         ...admission.validating,
+        // Last, as in Kubernetes: a create is charged to a quota only once every other plugin let it through.
+        resourceQuota(() => objects, () => registry.get('', 'v1', 'resourcequotas')),
       ],
     });
     const cache = new WatchCache(
