@@ -105,12 +105,12 @@ export async function applyLayer(
       await state.apply(entry);
     }
     await feeding;
+    await state.finish();
   } catch (error) {
     extract.destroy();
     stream.destroy();
     throw toUnpackError(error);
   }
-  await state.finish();
   return { diffID: `sha256:${hash.digest('hex')}`, size };
 }
 
@@ -127,14 +127,24 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
+/** errno codes a layer's own entries cause (a host's trouble, ENOSPC or EIO, stays what it is). */
+const layerShapeErrors = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY', 'ELOOP', 'ENAMETOOLONG', 'EINVAL']);
+
 function toUnpackError(error: unknown): unknown {
   if (UnpackError.isInstance(error)) return error;
   if (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR'))
     return error;
   const code = (error as { code?: unknown }).code;
+  // The layer's own entries at odds with each other (a path through a file, a name too long): the layer is bad.
+  if (typeof code === 'string' && layerShapeErrors.has(code))
+    return new UnpackError('LAYER_INVALID', `layer entries conflict: ${(error as Error).message}`, { cause: error });
   if (typeof code === 'string' && code.startsWith('Z_'))
     return new UnpackError('LAYER_INVALID', `layer is not valid gzip: ${(error as Error).message}`, { cause: error });
-  if (error instanceof Error && /Invalid tar header|Unexpected end of data/.test(error.message))
+  // tar-stream's words for a bad header, a truncated archive, a long-name or pax header past its 4 MiB cap.
+  if (
+    error instanceof Error &&
+    /Invalid tar header|Invalid header|Unexpected end of data|Header exceeds max size/.test(error.message)
+  )
     return new UnpackError('LAYER_INVALID', `layer is not a valid tar archive: ${error.message}`, { cause: error });
   return error;
 }
