@@ -139,7 +139,10 @@ export class ApiServer {
         ...(options.podSecurity === false ? [] : [podSecurity(namespaceLabels, options.podSecurity)]),
         ...admission.validating,
         // Last, as in Kubernetes: a create is charged to a quota only once every other plugin let it through.
-        resourceQuota(() => objects, () => registry.get('', 'v1', 'resourcequotas')),
+        resourceQuota(
+          () => objects,
+          () => registry.get('', 'v1', 'resourcequotas'),
+        ),
       ],
     });
     const cache = new WatchCache(

@@ -47,11 +47,10 @@ t.test('the controller fills status; a create past the limit is refused as Kuber
     hard: { 'count/containers.berth.dev': '2', configmaps: '1' },
     used: { 'count/containers.berth.dev': '0', configmaps: '0' },
   });
-  for (const name of ['c1', 'c2'])
-    {
-      const r = await request(server, 'POST', containers, json(container(name)));
-      t.equal(r.status, 201, `${name}: ${r.text}`);
-    }
+  for (const name of ['c1', 'c2']) {
+    const r = await request(server, 'POST', containers, json(container(name)));
+    t.equal(r.status, 201, `${name}: ${r.text}`);
+  }
   t.equal((await used())['count/containers.berth.dev'], '2', 'admission charged each create');
   const refused = await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(container('c3')) });
   t.not(refused.code, 0);
