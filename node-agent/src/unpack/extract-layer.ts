@@ -302,6 +302,9 @@ class Applier {
       }
       case 'symlink': {
         // The target is stored verbatim: it is only ever followed inside the container (or by #resolveDir).
+        // Linux has no symlink to nothing (symlink(2) answers ENOENT): such an entry makes the layer invalid.
+        if ((header.linkname ?? '') === '')
+          throw new UnpackError('LAYER_INVALID', `symlink ${header.name} has an empty target`);
         this.#fresh(path, () => symlinkSync(header.linkname ?? '', path));
         this.#owner(path, uid, gid);
         if (header.mtime !== undefined) lutimesSync(path, header.mtime, header.mtime);
