@@ -210,6 +210,7 @@ class Applier {
   /** Cleaned parent path → resolved real directory; cleared whenever an entry replaces something. */
   readonly #dirCache = new Map<string, string>();
   readonly #deferred: Deferred = { whiteouts: [], xattrs: new Map(), dirs: new Map() };
+  readonly #whitedOut = new Set<string>();
   readonly #uid = process.getuid?.() ?? 0;
   readonly #gid = process.getgid?.() ?? 0;
 
@@ -235,7 +236,12 @@ class Applier {
           const hidden = base.slice(whiteoutPrefix.length);
           if (hidden === '' || hidden === '.' || hidden === '..')
             throw new UnpackError('LAYER_INVALID', `invalid whiteout ${JSON.stringify(header.name)}`);
-          this.#deferred.whiteouts.push(join(parent, hidden));
+          // A name whited out twice (a file and a directory entry of it) is one whiteout: mknod would find it made.
+          const whiteout = join(parent, hidden);
+          if (!this.#whitedOut.has(whiteout)) {
+            this.#whitedOut.add(whiteout);
+            this.#deferred.whiteouts.push(whiteout);
+          }
         }
         return;
       }
