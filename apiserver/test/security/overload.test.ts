@@ -112,7 +112,7 @@ t.test('one user flooding cannot starve another: a fair share of the seats per u
   release();
   t.equal((await b).status, 201, 'B was served, not refused');
 
-  // Measured: A floods from 8 loops that retry at once; B makes 10 writes one after another, all served.
+  // Measured: A floods from 8 loops that retry at once; B makes 6 writes one after another, all served.
   let stop = false;
   const counts = { a201: 0, a429: 0 };
   const loops = Array.from({ length: 8 }, async (_, l) => {
@@ -124,11 +124,11 @@ t.test('one user flooding cannot starve another: a fair share of the seats per u
   });
   const started = Date.now();
   const bStatuses: number[] = [];
-  for (let i = 0; i < 10; i++) bStatuses.push((await configMap(`b-${i}`, otherToken)).status);
+  for (let i = 0; i < 6; i++) bStatuses.push((await configMap(`b-${i}`, otherToken)).status);
   const elapsed = Date.now() - started;
   stop = true;
   await Promise.all(loops);
-  t.same(bStatuses, Array(10).fill(201), 'every write of B served while A floods');
+  t.same(bStatuses, Array(6).fill(201), 'every write of B served while A floods');
   t.ok(counts.a429 > 0, `A was refused past its share (A: ${counts.a201} served, ${counts.a429} refused)`);
-  t.comment(`B: 10 writes in ${elapsed} ms under A's flood; A: ${counts.a201} served, ${counts.a429} 429s`);
+  t.comment(`B: 6 writes in ${elapsed} ms under A's flood; A: ${counts.a201} served, ${counts.a429} 429s`);
 });
