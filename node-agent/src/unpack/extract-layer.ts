@@ -440,7 +440,11 @@ class Applier {
   }
 
   async finish(): Promise<void> {
-    const { whiteouts, xattrs, dirs } = this.#deferred;
+    const { xattrs, dirs } = this.#deferred;
+    // A whiteout under another is redundant (the device made for the outer one leaves no directory to make it in).
+    const whiteouts: string[] = [];
+    for (const path of [...this.#deferred.whiteouts].sort((a, b) => a.length - b.length))
+      if (!whiteouts.some((outer) => path.startsWith(`${outer}/`))) whiteouts.push(path);
     if (whiteouts.length > 0) {
       for (const path of whiteouts) await rm(path, { recursive: true, force: true });
       // One process for all whiteouts; paths travel as argv, never through a shell string.
