@@ -29,7 +29,7 @@ import {
 } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { posix, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { Duplex, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -442,9 +442,10 @@ class Applier {
   async finish(): Promise<void> {
     const { xattrs, dirs } = this.#deferred;
     // A whiteout under another is redundant (the device made for the outer one leaves no directory to make it in).
-    const whiteouts: string[] = [];
-    for (const path of [...this.#deferred.whiteouts].sort((a, b) => a.length - b.length))
-      if (!whiteouts.some((outer) => path.startsWith(`${outer}/`))) whiteouts.push(path);
+    const whiteouts = this.#deferred.whiteouts.filter((path) => {
+      for (let up = dirname(path); up !== dirname(up); up = dirname(up)) if (this.#whitedOut.has(up)) return false;
+      return true;
+    });
     if (whiteouts.length > 0) {
       for (const path of whiteouts) await rm(path, { recursive: true, force: true });
       // One process for all whiteouts; paths travel as argv, never through a shell string.
