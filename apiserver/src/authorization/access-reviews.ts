@@ -11,6 +11,7 @@ import { isPlainObject, type KubeObject } from '../objects/object.js';
 import { asContainerRequest } from '../pod-view/pod-authorization.js';
 import type { RequestInfo } from '../request-chain/request-info.js';
 import type { Authorizer } from './authorizer.js';
+import { nodeNameOf } from './node/node-authorizer.js';
 import type { PolicyRule } from './rbac/policy-rule.js';
 import { privilegedGroup, type RbacAuthorizer } from './rbac/rbac-authorizer.js';
 
@@ -245,7 +246,10 @@ export function accessReviews(authorizer: Authorizer, rbac: RbacAuthorizer): Rea
           nonResourceRules: rules
             .filter((r) => (r.nonResourceURLs?.length ?? 0) > 0)
             .map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs })),
-          incomplete: false,
+          // As Kubernetes' Node authorizer answers RulesFor: a node's rights depend on what is bound to it.
+          ...(nodeNameOf(user) === undefined
+            ? { incomplete: false }
+            : { incomplete: true, evaluationError: 'node authorizer does not support user rule resolution' }),
         });
       },
     ],

@@ -5,7 +5,7 @@
 // aggregationRule selects, admin ⊇ edit ⊇ view; a ClusterRole labelled aggregate-to-view joins them and leaves
 // when deleted).
 import t from 'tap';
-import { eventually, startTestServer } from '@berth/testkit';
+import { eventually, request, startTestServer } from '@berth/testkit';
 
 const server = await startTestServer({ controllers: false });
 t.teardown(() => server.close());
@@ -190,6 +190,18 @@ t.test('access reviews answer as the request would be decided: through the node 
     status: { allowed: false, reason: "node 'n1' cannot list secrets, only get one its Containers use" },
   });
   t.equal((await canI('configmap/mine-cm')).stdout.trim(), 'yes');
+  const rules = await request(server, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+    body: JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectRulesReview',
+      spec: { namespace: 'default' },
+    }),
+    contentType: 'application/json',
+    headers: { 'Impersonate-User': 'system:node:n1', 'Impersonate-Group': 'system:nodes' },
+  });
+  t.match(rules.json(), {
+    status: { incomplete: true, evaluationError: 'node authorizer does not support user rule resolution' },
+  });
 });
 
 interface Rule {
