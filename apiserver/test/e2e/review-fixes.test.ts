@@ -4,7 +4,8 @@
 // the garbage collector's identity may drop finalizers and owner references of RBAC objects whose rules it does not
 // hold (Kubernetes' IsOnlyMutatingGCFields), else an Orphan or Foreground delete of a binding never finishes; an
 // eviction's body must be an Eviction of that Pod; Pod annotations of the wrong type are refused; a terminating
-// Container is never bound; access reviews of the wrong shape are 400/422 as Kubernetes answers them.
+// Container is never bound; access reviews of the wrong shape are 400/422 as Kubernetes answers them; a quota
+// without a counted status refuses what it counts.
 import t from 'tap';
 import { request, startTestServer } from '@berth/testkit';
 
@@ -345,4 +346,42 @@ t.test('access reviews of the wrong shape are refused as Kubernetes refuses them
   });
   t.equal(fine.status, 201, fine.text);
   t.match(fine.json(), { status: { allowed: true } });
+});
+
+t.test('a quota no controller has counted yet refuses what it counts, as Kubernetes does', async (t) => {
+  // This server runs no controllers: the quota's status stays empty.
+  const ns = '/api/v1/namespaces/review-quota';
+  t.equal(
+    (
+      await request(
+        ts,
+        'POST',
+        '/api/v1/namespaces',
+        json({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'review-quota' } }),
+      )
+    ).status,
+    201,
+  );
+  const quota = {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: 'uncounted' },
+    spec: { hard: { secrets: 5 } },
+  };
+  t.equal((await request(ts, 'POST', `${ns}/resourcequotas`, json(quota))).status, 201);
+  const res = await request(
+    ts,
+    'POST',
+    `${ns}/secrets`,
+    json({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { k: 'v' } }),
+  );
+  t.equal(res.status, 403, res.text);
+  t.match(res.json(), { message: 'secrets "s" is forbidden: status unknown for quota: uncounted, resources: secrets' });
+  const other = await request(
+    ts,
+    'POST',
+    `${ns}/configmaps`,
+    json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }),
+  );
+  t.equal(other.status, 201, 'what it does not count is not held back');
 });
