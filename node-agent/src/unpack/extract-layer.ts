@@ -375,9 +375,24 @@ class Applier {
 
   #remove(path: string): void {
     this.#dirCache.clear();
-    for (const dir of this.#deferred.dirs.keys())
-      if (dir === path || dir.startsWith(`${path}/`)) this.#deferred.dirs.delete(dir);
+    const under = (p: string) => p === path || p.startsWith(`${path}/`);
+    for (const dir of this.#deferred.dirs.keys()) if (under(dir)) this.#deferred.dirs.delete(dir);
+    // Deferred work under a path that is replaced must go with it: were the replacement a symlink, a whiteout or
+    // xattr recorded under the old directory would be applied through it at finish, outside the root.
+    for (const file of this.#deferred.xattrs.keys()) if (under(file)) this.#deferred.xattrs.delete(file);
+    this.#deferred.whiteouts = this.#deferred.whiteouts.filter((w) => {
+      if (!under(w)) return true;
+      this.#whitedOut.delete(w);
+      return false;
+    });
     rmSync(path, { recursive: true, force: true });
+  }
+
+  /** Whether every directory from the root down to `path`'s parent is a real directory (no symlink on the way). */
+  #withinRealDirs(path: string): boolean {
+    for (let up = dirname(path); up.startsWith(this.#root) && up !== this.#root; up = dirname(up))
+      if (lstatOrUndefined(up)?.isDirectory() !== true) return false;
+    return true;
   }
 
   #deferDir(path: string, header: tar.Header): void {
@@ -446,6 +461,10 @@ class Applier {
       for (let up = dirname(path); up !== dirname(up); up = dirname(up)) if (this.#whitedOut.has(up)) return false;
       return true;
     });
+    // Checked again as the last word: nothing deferred is ever applied through a symlink.
+    for (const path of [...whiteouts, ...xattrs.keys()])
+      if (!this.#withinRealDirs(path))
+        throw new UnpackError('LAYER_PATH_ESCAPE', `${path} is no longer inside the layer's directories`);
     if (whiteouts.length > 0) {
       for (const path of whiteouts) await rm(path, { recursive: true, force: true });
       // One process for all whiteouts; paths travel as argv, never through a shell string.

@@ -221,6 +221,24 @@ t.test('hostile layers never write outside the target', async (t) => {
       },
     },
     {
+      name: 'a whiteout under a directory later replaced by a symlink is not applied through it',
+      entries: [
+        { header: { name: 'x/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'x/.wh.secret', type: 'file', mode: 0o644 } },
+        { header: { name: 'x', type: 'symlink', linkname: outside } },
+      ],
+      inside: async (root) => t.equal(await readlink(join(root, 'x')), outside),
+    },
+    {
+      name: 'an opaque marker under a directory later replaced by a symlink is not applied through it',
+      entries: [
+        { header: { name: 'x/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'x/.wh..wh..opq', type: 'file', mode: 0o644 } },
+        { header: { name: 'x', type: 'symlink', linkname: outside } },
+      ],
+      inside: async (root) => t.equal(await readlink(join(root, 'x')), outside),
+    },
+    {
       name: 'a directory entry through a symlink does not chmod the outside',
       entries: [
         { header: { name: 'evil', type: 'symlink', linkname: outside } },
