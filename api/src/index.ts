@@ -11,6 +11,7 @@ export * from './labels.js';
 export * from './label-selector.js';
 export * from './field-selector.js';
 export * from './quantity.js';
+export * from './quota-resources.js';
 export * from './platform.js';
 export * from './conditions.js';
 export * from './ipv4.js';

@@ -10,6 +10,7 @@ import { ServiceAccountTokens } from './authentication/service-account-tokens.js
 import { ApiError } from './errors/api-error.js';
 import { noAdmission, type Admission } from './admission/admission.js';
 import { nodeRestriction } from './admission/node-restriction/node-restriction.js';
+import { resourceQuota } from './admission/resource-quota/resource-quota.js';
 import { podSecurity, type PodSecurityOptions } from './admission/pod-security/pod-security.js';
 import { accessReviews } from './authorization/access-reviews.js';
 import type { Authorizer } from './authorization/authorizer.js';
@@ -26,7 +27,7 @@ import type { EncryptionConfig } from './encryption/encryption-config.js';
 import { EncryptingStore } from './encryption/encrypting-store.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { defaultAuditPolicy, type AuditPolicy } from './audit/audit-policy.js';
-import { auditStep } from './audit/audit-step.js';
+import { auditStep, auditUpgrade } from './audit/audit-step.js';
 import { maxInFlight } from './overload/max-in-flight.js';
 import { EventExpiry } from './event-ttl/event-expiry.js';
 import type { FieldOwnership } from './field-ownership/ownership.js';
@@ -137,6 +138,11 @@ export class ApiServer {
         nodeRestriction,
         ...(options.podSecurity === false ? [] : [podSecurity(namespaceLabels, options.podSecurity)]),
         ...admission.validating,
+        // Last, as in Kubernetes: a create is charged to a quota only once every other plugin let it through.
+        resourceQuota(
+          () => objects,
+          () => registry.get('', 'v1', 'resourcequotas'),
+        ),
       ],
     });
     const cache = new WatchCache(
@@ -202,8 +208,14 @@ export class ApiServer {
     );
     const auditLog = options.audit === undefined ? undefined : new AuditLog(options.audit);
     if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
+    const authorizer = options.authorizer ?? nodeAuthorizer(nodeGraph, rbac);
     const chain: ChainOptions = {
-      ...(auditLog === undefined ? {} : { audit: auditStep(auditLog, options.audit?.policy ?? defaultAuditPolicy) }),
+      ...(auditLog === undefined
+        ? {}
+        : {
+            audit: auditStep(auditLog, options.audit?.policy ?? defaultAuditPolicy),
+            auditUpgrade: auditUpgrade(auditLog, options.audit?.policy ?? defaultAuditPolicy),
+          }),
       inFlight: maxInFlight({
         ...(options.maxRequestsInFlight === undefined ? {} : { maxReadOnly: options.maxRequestsInFlight }),
         ...(options.maxMutatingRequestsInFlight === undefined
@@ -211,7 +223,7 @@ export class ApiServer {
           : { maxMutating: options.maxMutatingRequestsInFlight }),
       }),
       authenticator,
-      authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
+      authorizer,
       log,
       measure: {
         outer: measured(metrics),
@@ -230,7 +242,7 @@ export class ApiServer {
           fields: options.fields ?? managedFieldOwnership,
           bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
           reviews: new Map([
-            ...accessReviews(rbac),
+            ...accessReviews(authorizer, rbac),
             ...identityReviews(authenticator),
             ['/serviceaccounts/token', serviceAccountTokens.tokenRequest],
             ['certificates.k8s.io/certificatesigningrequests', nodeCertificateSigning(options.pki)],

@@ -24,6 +24,10 @@ import { addNetworkController, type NetworkControllerOptions } from './network/n
 import { addAutoRemoveController } from './auto-remove/auto-remove-controller.js';
 import { addImageBuildController } from './image-build/image-build-controller.js';
 import {
+  addResourceQuotaController,
+  type ResourceQuotaControllerOptions,
+} from './resource-quota/resource-quota-controller.js';
+import {
   addServiceAccountController,
   type ServiceAccountControllerOptions,
 } from './serviceaccount/serviceaccount-controller.js';
@@ -65,6 +69,7 @@ export interface ControllerManagerOptions {
   readonly network?: NetworkControllerOptions;
   readonly gitops?: GitOpsControllerOptions;
   readonly serviceAccount?: ServiceAccountControllerOptions;
+  readonly resourceQuota?: ResourceQuotaControllerOptions;
   /** Serve the controllers' /metrics (kube-controller-manager's secure port). @default off */
   readonly metricsServer?: MetricsServerOptions;
 }
@@ -140,6 +145,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     }
     if (enabled(options.controllers, 'serviceaccount'))
       controllers.set('serviceaccount', await addServiceAccountController(manager, options.serviceAccount));
+    if (enabled(options.controllers, 'resourcequota'))
+      controllers.set('resourcequota', await addResourceQuotaController(manager, options.resourceQuota));
     await manager.start();
   } catch (err) {
     await manager.close();

@@ -14,10 +14,16 @@ export async function request(
   ts: TestServer,
   method: string,
   path: string,
-  options: { body?: string | Buffer; contentType?: string; accept?: string; token?: string } = {},
+  options: {
+    body?: string | Buffer;
+    contentType?: string;
+    accept?: string;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     const token = options.token ?? ts.token;
     if (token !== '') headers['Authorization'] = `Bearer ${token}`;
     if (options.contentType !== undefined) headers['Content-Type'] = options.contentType;

@@ -1,7 +1,8 @@
 // The audit policy (audit.k8s.io/v1 Policy): the first rule that matches a request sets how much of it is logged
 // (None, Metadata, Request, RequestResponse). Whatever the policy says, Secrets and tokens are never logged beyond
 // Metadata, so their data cannot reach the log. `defaultAuditPolicy` is berth's: every write at Request, reads of
-// Secrets at Metadata, other reads and the components' heartbeats not at all.
+// Secrets and streams into containers (exec, attach, port-forward) at Metadata, other reads and the components'
+// heartbeats not at all.
 
 import { BerthError } from '@berth/api';
 import { parse } from 'yaml';
@@ -72,6 +73,14 @@ export const defaultAuditPolicy: AuditPolicy = {
       resources: [
         { group: '', resources: ['secrets', 'serviceaccounts/token'] },
         { group: 'authentication.k8s.io', resources: ['tokenreviews'] },
+      ],
+    },
+    // A stream into a container is a GET, but what is done through it is a write: always logged.
+    {
+      level: 'Metadata',
+      resources: [
+        { group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward'] },
+        { group: 'berth.dev', resources: ['containers/exec', 'containers/attach', 'containers/portforward'] },
       ],
     },
     { level: 'None', verbs: reads },

@@ -36,21 +36,44 @@ export class Authenticator {
 
   /** The user a bearer token stands for, or undefined when it stands for no one. */
   async authenticateToken(token: string): Promise<UserInfo | undefined> {
+    return (await this.reviewToken(token))?.user;
+  }
+
+  /**
+   * A token's user and the audiences it is good for among `audiences` (this server's when none are named), as
+   * Kubernetes' authenticators answer a TokenReview: a ServiceAccount token for the audiences it names, a static
+   * token (audience-agnostic) for this server's own; undefined when it is good for none of them.
+   */
+  async reviewToken(
+    token: string,
+    audiences?: readonly string[],
+  ): Promise<{ user: UserInfo; audiences: readonly string[] } | undefined> {
+    const own = this.serviceAccounts?.apiAudiences ?? [];
+    const wanted = audiences === undefined || audiences.length === 0 ? own : audiences;
     const offered = digest(token);
     const match = this.#tokens.find((t) => timingSafeEqual(t.digest, offered));
-    if (match !== undefined) return match.user;
+    // Kubernetes' WrapAudienceAgnosticToken: static and bootstrap tokens are good for the asked audiences this
+    // server itself answers to.
+    const agnostic = (user: UserInfo) => {
+      const granted = wanted.filter((a) => own.includes(a));
+      return own.length > 0 && granted.length === 0 ? undefined : { user, audiences: granted };
+    };
+    if (match !== undefined) return agnostic(match.user);
     if (this.bootstrapSecrets !== undefined) {
       const bootstrap = await authenticateBootstrapToken(token, this.bootstrapSecrets);
-      if (bootstrap !== undefined) return bootstrap;
+      if (bootstrap !== undefined) return agnostic(bootstrap);
     }
-    const sa = await this.serviceAccounts?.authenticate(token);
+    const sa = await this.serviceAccounts?.authenticate(token, wanted);
     return sa === undefined
       ? undefined
       : {
-          name: sa.name,
-          groups: sa.groups,
-          ...(sa.uid === undefined ? {} : { uid: sa.uid }),
-          ...(sa.extra === undefined ? {} : { extra: sa.extra }),
+          user: {
+            name: sa.name,
+            groups: sa.groups,
+            ...(sa.uid === undefined ? {} : { uid: sa.uid }),
+            ...(sa.extra === undefined ? {} : { extra: sa.extra }),
+          },
+          audiences: sa.audiences,
         };
   }
 

@@ -1,6 +1,7 @@
 // The authentication questions (authentication.k8s.io/v1): who am I (SelfSubjectReview, `kubectl auth whoami`) and
 // whom does this token stand for (TokenReview, for components that accept the server's tokens).
 
+import { badRequest } from '../errors/api-error.js';
 import type { ReviewHandler } from '../handlers/reviews.js';
 import { isPlainObject, type KubeObject } from '../objects/object.js';
 import type { Authenticator, UserInfo } from './authenticator.js';
@@ -25,16 +26,21 @@ export function identityReviews(authenticator: Authenticator): ReadonlyMap<strin
     ],
     [
       'authentication.k8s.io/tokenreviews',
-      async (body) => {
+      async (body, { namespace }) => {
         const spec = isPlainObject(body['spec']) ? body['spec'] : {};
+        if (namespace !== undefined && namespace !== '') throw badRequest('namespace is not allowed on this type');
         const token = typeof spec['token'] === 'string' ? spec['token'] : '';
-        const user = token === '' ? undefined : await authenticator.authenticateToken(token);
+        if (token === '') throw badRequest('token is required for TokenReview in authentication');
+        const audiences = Array.isArray(spec['audiences'])
+          ? spec['audiences'].filter((a): a is string => typeof a === 'string')
+          : [];
+        const review = await authenticator.reviewToken(token, audiences);
         return answer('TokenReview', body, {
           spec,
           status:
-            user === undefined
+            review === undefined
               ? { authenticated: false, user: {}, error: 'invalid bearer token' }
-              : { authenticated: true, user: userInfo(user) },
+              : { authenticated: true, user: userInfo(review.user), audiences: review.audiences },
         });
       },
     ],

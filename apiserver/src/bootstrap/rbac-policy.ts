@@ -105,6 +105,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       [
         rule(read, berth, [...plurals, ...subresources, ...proxied(['log'])]),
         rule(read, [''], ['configmaps', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status']),
+        rule(read, [''], ['resourcequotas', 'resourcequotas/status']),
         rule(read, ['coordination.k8s.io'], ['leases']),
       ],
       { labels: { [aggregateLabel('view')]: 'true' } },

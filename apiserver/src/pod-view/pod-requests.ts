@@ -5,6 +5,7 @@
 import {
   ApiError,
   alreadyExists,
+  badRequest,
   invalid,
   methodNotAllowed,
   notFound,
@@ -50,6 +51,30 @@ interface PodScopes {
   readonly containers: ObjectScope;
 }
 
+/**
+ * A refusal of the Container worded as Kubernetes words it for a Pod: `pods "x" is forbidden: …` (Pod Security,
+ * quota, NodeRestriction) and `Pod "x" is invalid: …` (validation).
+ */
+function asPodError(e: ApiError): ApiError | undefined {
+  const d = e.details;
+  if (d?.group !== 'berth.dev' || (d.kind !== 'containers' && d.kind !== 'Container')) return undefined;
+  const forbiddenWords = /^containers\.berth\.dev ("[^"]*" )?is forbidden: /;
+  const invalidWords = /^Container\.berth\.dev ("[^"]*" )?is invalid: /;
+  if (e.reason === 'Forbidden' && forbiddenWords.test(e.message))
+    return new ApiError(
+      e.reason,
+      e.message.replace(forbiddenWords, (_m, n: string | undefined) => `pods ${n ?? ''}is forbidden: `),
+      { ...d, group: '', kind: 'pods' },
+    );
+  if (e.reason === 'Invalid' && invalidWords.test(e.message))
+    return new ApiError(
+      e.reason,
+      e.message.replace(invalidWords, (_m, n: string | undefined) => `Pod ${n ?? ''}is invalid: `),
+      { ...d, group: '', kind: 'Pod' },
+    );
+  return undefined;
+}
+
 /** Container errors named as the Pod the client asked about. */
 async function asPod<T>(name: string | undefined, work: () => Promise<T>): Promise<T> {
   try {
@@ -61,6 +86,8 @@ async function asPod<T>(name: string | undefined, work: () => Promise<T>): Promi
       if (e.reason === 'AlreadyExists') throw alreadyExists(pods, name);
       if (e.reason === 'Conflict' && e.message.includes(': the object has been modified'))
         throw staleResourceVersion(pods, name);
+      const renamed = asPodError(e);
+      if (renamed !== undefined) throw renamed;
     }
     throw e;
   }
@@ -347,6 +374,27 @@ async function writePod(
   return { status: 200, body: containerToPod(object), warnings: options.warnings };
 }
 
+/** The body of an eviction is a policy/v1 Eviction of this Pod, or a 400 as Kubernetes' eviction REST answers. */
+function checkEviction(body: unknown, name: string, namespace: string): Record<string, unknown> {
+  const kind = isPlainObject(body) ? body['kind'] : undefined;
+  if (!isPlainObject(body) || typeof kind !== 'string' || kind === '')
+    throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body ?? '').slice(0, 200)}'`);
+  const apiVersion = typeof body['apiVersion'] === 'string' ? body['apiVersion'] : '';
+  if (apiVersion !== 'policy/v1' && apiVersion !== 'policy/v1beta1')
+    throw badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (policy/v1)`);
+  if (kind !== 'Eviction') throw badRequest(`not a Eviction object: *policy.${kind}`);
+  const meta = isPlainObject(body['metadata']) ? body['metadata'] : {};
+  if (meta['name'] !== name) throw badRequest('name in URL does not match name in Eviction object');
+  if (meta['namespace'] !== undefined && meta['namespace'] !== '' && meta['namespace'] !== namespace)
+    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  const options = body['deleteOptions'];
+  if (options !== undefined && options !== null && !isPlainObject(options))
+    throw badRequest(
+      'Eviction in version "v1" cannot be handled as a Eviction: json: cannot unmarshal into Go struct field Eviction.deleteOptions of type v1.DeleteOptions',
+    );
+  return body;
+}
+
 /**
  * POST …/pods/NAME/eviction (policy/v1 Eviction): berth has no disruption budgets, so an eviction is the delete of
  * the Container with the Eviction's DeleteOptions; answered as Kubernetes answers a granted one.
@@ -354,8 +402,11 @@ async function writePod(
 async function evict(deps: ResourceHandlerDeps, call: ResourceCall, scopes: PodScopes): Promise<Reply> {
   const { info, req, query } = call;
   const raw = await readBody(req);
-  const body = raw.length === 0 ? {} : decodeBody(raw, req.headers['content-type']);
-  const eviction = isPlainObject(body) ? body : {};
+  const eviction = checkEviction(
+    raw.length === 0 ? undefined : decodeBody(raw, req.headers['content-type']),
+    info.name ?? '',
+    info.namespace ?? '',
+  );
   const options = isPlainObject(eviction['deleteOptions']) ? eviction['deleteOptions'] : {};
   const pre = isPlainObject(options['preconditions']) ? options['preconditions'] : {};
   const dryRun = Array.isArray(options['dryRun']) && options['dryRun'].includes('All');

@@ -100,7 +100,9 @@ export function podWriteToContainer(current: KubeObject, written: KubeObject): K
     else (next.metadata as Json)[k] = cloneJson(meta[k]);
   }
   const keptName = current.metadata.annotations?.[containerNameAnnotation];
-  if (keptName !== undefined)
+  const annotations = next.metadata.annotations as unknown;
+  // Annotations of the wrong type are left for validation to refuse (spread, a string would become an object).
+  if (keptName !== undefined && (annotations === undefined || isPlainObject(annotations)))
     next.metadata.annotations = { ...next.metadata.annotations, [containerNameAnnotation]: keptName };
   if (typeof meta['resourceVersion'] === 'string') next.metadata.resourceVersion = meta['resourceVersion'];
   else delete next.metadata.resourceVersion;

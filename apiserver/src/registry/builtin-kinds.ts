@@ -568,6 +568,40 @@ const builtins: Builtin[] = [
     }),
   },
   {
+    group: '',
+    version: 'v1',
+    kind: 'ResourceQuota',
+    plural: 'resourcequotas',
+    singular: 'resourcequota',
+    namespaced: true,
+    shortNames: ['quota'],
+    status: true,
+    columns: [age],
+    schema: envelope('ResourceQuota', 'ResourceQuota sets aggregate quota restrictions enforced per namespace.', {
+      spec: {
+        type: 'object',
+        description: 'Spec defines the desired quota.',
+        properties: {
+          hard: resourceList('hard is the set of desired hard limits for each named resource.'),
+          scopes: stringList('A collection of filters that must match each object tracked by a quota.'),
+          scopeSelector: {
+            type: 'object',
+            'x-kubernetes-preserve-unknown-fields': true,
+            description: 'scopeSelector is also a collection of filters like scopes.',
+          },
+        },
+      },
+      status: {
+        type: 'object',
+        description: 'Status defines the actual enforced quota and its current usage.',
+        properties: {
+          hard: resourceList('Hard is the set of enforced hard limits for each named resource.'),
+          used: resourceList('Used is the current observed total usage of the resource in the namespace.'),
+        },
+      },
+    }),
+  },
+  {
     group: 'coordination.k8s.io',
     version: 'v1',
     kind: 'Lease',

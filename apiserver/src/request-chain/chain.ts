@@ -24,6 +24,7 @@ import { requestInfo } from './request-info.js';
 import { router, type Route } from './router.js';
 import type { RequestFilter, RequestState } from './state.js';
 import type { Status } from '../errors/api-error.js';
+import type { UpgradeAudit } from '../audit/audit-step.js';
 
 export interface ChainOptions {
   readonly authenticator: Authenticator;
@@ -32,6 +33,8 @@ export interface ChainOptions {
   readonly log: Logger;
   /** The audit step (audit/audit-step.ts), around everything after the abort signal. */
   readonly audit?: Middleware<RequestState>;
+  /** The audit of upgrades (exec, attach, port-forward), which never pass the koa app. */
+  readonly auditUpgrade?: UpgradeAudit;
   /** The in-flight limit (overload/max-in-flight.ts), after authorization, before the router. */
   readonly inFlight?: Middleware<RequestState>;
   /** Steps that measure requests: `outer` before errorStatus, `routed` just before the router (metrics/). */
@@ -84,12 +87,16 @@ export function upgradeListener(
     // Node leaves an upgraded socket without an error listener: a client reset would otherwise crash the server.
     socket.on('error', () => socket.destroy());
     const state: RequestState = { requestId: randomUUID() };
+    const received = new Date().toISOString();
     void (async () => {
       try {
         for (const filter of filters) await filter(req, state);
         await handle(req, socket, head, state);
+        options.auditUpgrade?.(req, state, undefined, received);
       } catch (e) {
-        writeError(socket, answerStatus(e, options.log, state));
+        const status = answerStatus(e, options.log, state);
+        options.auditUpgrade?.(req, state, status, received);
+        writeError(socket, status);
       }
     })();
   };

@@ -34,6 +34,17 @@ const impersonateCheck = (resource: string, name: string, namespace?: string): R
   },
 });
 
+/**
+ * The group everyone of their kind is in, as Kubernetes adds it: system:unauthenticated for system:anonymous,
+ * system:authenticated for anyone else, unless the request named one of the two itself.
+ */
+const everyoneGroup = (user: string, groups: readonly string[]): string[] => {
+  if (user === 'system:anonymous') return groups.includes('system:unauthenticated') ? [] : ['system:unauthenticated'];
+  return groups.includes('system:authenticated') || groups.includes('system:unauthenticated')
+    ? []
+    : ['system:authenticated'];
+};
+
 export const impersonation =
   (authorizer: Authorizer): RequestFilter =>
   async (req, state) => {
@@ -57,10 +68,9 @@ export const impersonation =
     const impliedGroups = sa === null ? [] : ['system:serviceaccounts', `system:serviceaccounts:${sa[1]!}`];
     const impersonated: UserInfo = {
       name: user,
-      groups: [
-        ...new Set([...groups, ...impliedGroups, ...(user === 'system:anonymous' ? [] : ['system:authenticated'])]),
-      ],
+      groups: [...new Set([...groups, ...impliedGroups, ...everyoneGroup(user, groups)])],
       ...(uid === undefined ? {} : { uid }),
     };
+    state.impersonatedBy = actor;
     state.user = impersonated;
   };

@@ -10,6 +10,8 @@ import type { RequestInfo } from './request-info.js';
 export interface RequestState {
   requestInfo?: RequestInfo;
   user?: UserInfo;
+  /** The authenticated user when the request impersonates `user` (audit's `user`; `user` is its impersonatedUser). */
+  impersonatedBy?: UserInfo;
   /** Aborts when the client goes away before the answer is complete. */
   signal?: AbortSignal;
   /** The request's id (its Audit-Id header), in every log line about it. */

@@ -137,18 +137,36 @@ t.test('client certificates: CN is the user, O the groups', async (t) => {
 
 t.test('TokenReview tells a component whom a token stands for', async (t) => {
   const token = (await ts.kubectl(['create', 'token', 'robot'])).stdout.trim();
-  const review = async (tok: string) =>
-    (
-      await request(ts, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-        body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: tok } }),
-        contentType: 'application/json',
-      })
-    ).json();
+  const post = (spec: Record<string, unknown>) =>
+    request(ts, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec }),
+      contentType: 'application/json',
+    });
+  const review = async (tok: string, audiences?: string[]) =>
+    (await post({ token: tok, ...(audiences === undefined ? {} : { audiences }) })).json<{
+      status?: { audiences?: string[] };
+    }>();
+  const issuer = 'https://kubernetes.default.svc.cluster.local';
   t.match(await review(token), {
     kind: 'TokenReview',
-    status: { authenticated: true, user: { username: 'system:serviceaccount:default:robot' } },
+    status: {
+      authenticated: true,
+      user: { username: 'system:serviceaccount:default:robot' },
+      audiences: [issuer],
+    },
   });
   t.match(await review('nonsense'), { status: { authenticated: false } });
+  // spec.audiences: the token must be for one of them, and status.audiences says which.
+  const vault = (await ts.kubectl(['create', 'token', 'robot', '--audience=vault', '--audience=other'])).stdout.trim();
+  t.match(await review(vault, ['vault', 'elsewhere']), { status: { authenticated: true, audiences: ['vault'] } });
+  t.match(await review(vault), { status: { authenticated: false } }, "without audiences, the server's own");
+  t.match(await review(token, ['vault']), { status: { authenticated: false } });
+  t.notOk((await review(token, ['vault'])).status?.audiences, 'no audiences for a token refused');
+  t.match(await review(ts.token), { status: { authenticated: true, audiences: [issuer] } });
+  t.match(await review(ts.token, ['vault']), { status: { authenticated: false } }, 'a static token is for this server');
+  const empty = await post({ token: '' });
+  t.equal(empty.status, 400, empty.text);
+  t.match(empty.json(), { reason: 'BadRequest', message: 'token is required for TokenReview in authentication' });
 });
 
 t.test('anonymous requests are 401, but for the public-info paths', async (t) => {

@@ -5,6 +5,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import t from 'tap';
 import { parseAuditPolicy } from '@berth/apiserver';
 import { eventually, request, startTestServer } from '@berth/testkit';
@@ -22,7 +23,9 @@ interface AuditEvent {
   auditID: string;
   verb: string;
   user: { username?: string };
-  objectRef?: { resource: string; namespace?: string; name?: string };
+  impersonatedUser?: { username?: string; groups?: string[] };
+  stage?: string;
+  objectRef?: { resource: string; namespace?: string; name?: string; subresource?: string };
   responseStatus: { code: number };
   requestObject?: { data?: Record<string, string> };
   responseObject?: { kind?: string };
@@ -94,6 +97,57 @@ t.test('the Audit-Id header names the event; a refusal is logged as forbidden', 
   t.match(await find((e) => e.user.username === 'viewer' && e.verb === 'delete'), {
     responseStatus: { code: 403 },
     annotations: { 'authorization.k8s.io/decision': 'forbid' },
+  });
+});
+
+/** A WebSocket upgrade as the admin (optionally impersonating); resolves with the answer's status line. */
+async function upgrade(path: string, headers: string[] = []): Promise<string> {
+  const { hostname, port } = new URL(server.url);
+  const socket = connect({ host: hostname, port: Number(port), ca: server.caCert });
+  await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  const lines = [
+    `Authorization: Bearer ${server.token}`,
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Protocol: v5.channel.k8s.io',
+    ...headers,
+  ];
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: berth\r\n${lines.join('\r\n')}\r\n\r\n`);
+  let text = '';
+  for await (const chunk of socket) text += (chunk as Buffer).toString();
+  return text.split('\r\n')[0] ?? '';
+}
+
+t.test('WebSocket exec and attach are logged; an impersonated request names both users', async (t) => {
+  const exec = '/api/v1/namespaces/default/pods/ghost/exec?command=sh&stdin=true';
+  t.match(await upgrade(exec), /^HTTP\/1\.1 404 /);
+  t.match(await find((e) => e.objectRef?.subresource === 'exec' && e.objectRef.name === 'ghost'), {
+    verb: 'get',
+    user: { username: 'admin' },
+    objectRef: { resource: 'pods', namespace: 'default', name: 'ghost', subresource: 'exec' },
+    responseStatus: { code: 404 },
+  });
+  const attach = '/apis/berth.dev/v1alpha1/namespaces/default/containers/spooky/attach?stdin=true';
+  t.match(await upgrade(attach, ['Impersonate-User: mallory']), /^HTTP\/1\.1 403 /);
+  const refused = await find((e) => e.objectRef?.subresource === 'attach' && e.objectRef.name === 'spooky');
+  t.match(refused, {
+    user: { username: 'admin' },
+    impersonatedUser: { username: 'mallory', groups: ['system:authenticated'] },
+    responseStatus: { code: 403 },
+    annotations: { 'authorization.k8s.io/decision': 'forbid' },
+  });
+  const write = await request(server, 'POST', '/api/v1/namespaces/default/configmaps', {
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'as-someone' } }),
+    contentType: 'application/json',
+    headers: { 'Impersonate-User': 'system:anonymous' },
+  });
+  t.equal(write.status, 403, write.text);
+  t.match(await find((e) => e.impersonatedUser?.username === 'system:anonymous'), {
+    verb: 'create',
+    user: { username: 'admin' },
+    impersonatedUser: { username: 'system:anonymous', groups: ['system:unauthenticated'] },
   });
 });
 

@@ -5,7 +5,7 @@
 // aggregationRule selects, admin ⊇ edit ⊇ view; a ClusterRole labelled aggregate-to-view joins them and leaves
 // when deleted).
 import t from 'tap';
-import { eventually, startTestServer } from '@berth/testkit';
+import { eventually, request, startTestServer } from '@berth/testkit';
 
 const server = await startTestServer({ controllers: false });
 t.teardown(() => server.close());
@@ -165,6 +165,43 @@ t.test("a node writes its own Node, Lease and Containers' status, not another's"
   );
   const phase = await server.kubectl(['get', 'container', 'c2', '-o', 'jsonpath={.status.phase}']);
   t.not(phase.stdout, 'Running');
+});
+
+t.test('access reviews answer as the request would be decided: through the node authorizer too', async (t) => {
+  const canI = (what: string) =>
+    server.kubectl(['auth', 'can-i', 'get', what, '--as=system:node:n1', '--as-group=system:nodes']);
+  await eventually(async () => (await canI('secret/mine')).stdout.trim() === 'yes', 10_000);
+  const theirs = await canI('secret/theirs');
+  // RBAC's system:node role alone would say yes.
+  t.equal(theirs.stdout.trim(), "no - no relationship found between node 'n1' and this object");
+  const review = await server.kubectl(['create', '-o', 'json', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: 'system:node:n1',
+        groups: ['system:nodes'],
+        resourceAttributes: { verb: 'list', resource: 'secrets', namespace: 'default' },
+      },
+    }),
+  });
+  t.equal(review.code, 0, review.stderr);
+  t.match(JSON.parse(review.stdout), {
+    status: { allowed: false, reason: "node 'n1' cannot list secrets, only get one its Containers use" },
+  });
+  t.equal((await canI('configmap/mine-cm')).stdout.trim(), 'yes');
+  const rules = await request(server, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+    body: JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectRulesReview',
+      spec: { namespace: 'default' },
+    }),
+    contentType: 'application/json',
+    headers: { 'Impersonate-User': 'system:node:n1', 'Impersonate-Group': 'system:nodes' },
+  });
+  t.match(rules.json(), {
+    status: { incomplete: true, evaluationError: 'node authorizer does not support user rule resolution' },
+  });
 });
 
 interface Rule {

@@ -1,7 +1,8 @@
 // Pod Security admission as a user meets it: in a namespace without labels a privileged Container (or one on the
 // host network, adding SYS_ADMIN, mounting a host path outside the allowed ones, or unconfined by seccomp) is a 403
-// worded as Kubernetes words it; `pod-security.kubernetes.io/enforce` lets a namespace allow more or less, `warn`
-// adds warnings, a Service's template is warned about, and a label naming no level is refused.
+// worded as Kubernetes words it (for a Pod, as `pods "x" is forbidden`, naming the Pod's container);
+// `pod-security.kubernetes.io/enforce` lets a namespace allow more or less, `warn` adds warnings, a Service's
+// template is warned about, and a label naming no level is refused.
 import t from 'tap';
 import { request, startTestServer } from '@berth/testkit';
 
@@ -36,6 +37,26 @@ t.test('kubectl is refused a privileged Container in the default namespace, in P
     'Error from server (Forbidden): error when creating "STDIN": containers.berth.dev "priv" is forbidden: violates PodSecurity "baseline:latest": privileged (container "priv" must not set securityContext.privileged=true)',
   );
   t.equal((await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/priv')).status, 404);
+});
+
+t.test('a Pod is refused in the words Kubernetes uses for Pods', async (t) => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'priv-pod', namespace: 'default' },
+    spec: { containers: [{ name: 'inner', image: 'busybox', securityContext: { privileged: true } }] },
+  };
+  const r = await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+  t.not(r.code, 0);
+  t.match(
+    r.stderr,
+    'Error from server (Forbidden): error when creating "STDIN": pods "priv-pod" is forbidden: violates PodSecurity "baseline:latest": privileged (container "inner" must not set securityContext.privileged=true)',
+  );
+  const raw = await request(server, 'POST', '/api/v1/namespaces/default/pods', {
+    body: JSON.stringify(pod),
+    contentType: 'application/json',
+  });
+  t.match(raw.json(), { code: 403, details: { name: 'priv-pod', group: '', kind: 'pods' } });
 });
 
 t.test('each escape is a 403 Status naming it; what Docker allows by default passes', async (t) => {

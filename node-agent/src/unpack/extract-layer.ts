@@ -29,7 +29,7 @@ import {
 } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { posix, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { Duplex, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -105,12 +105,12 @@ export async function applyLayer(
       await state.apply(entry);
     }
     await feeding;
+    await state.finish();
   } catch (error) {
     extract.destroy();
     stream.destroy();
     throw toUnpackError(error);
   }
-  await state.finish();
   return { diffID: `sha256:${hash.digest('hex')}`, size };
 }
 
@@ -127,14 +127,24 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
+/** errno codes a layer's own entries cause (a host's trouble, ENOSPC or EIO, stays what it is). */
+const layerShapeErrors = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY', 'ELOOP', 'ENAMETOOLONG', 'EINVAL']);
+
 function toUnpackError(error: unknown): unknown {
   if (UnpackError.isInstance(error)) return error;
   if (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR'))
     return error;
   const code = (error as { code?: unknown }).code;
+  // The layer's own entries at odds with each other (a path through a file, a name too long): the layer is bad.
+  if (typeof code === 'string' && layerShapeErrors.has(code))
+    return new UnpackError('LAYER_INVALID', `layer entries conflict: ${(error as Error).message}`, { cause: error });
   if (typeof code === 'string' && code.startsWith('Z_'))
     return new UnpackError('LAYER_INVALID', `layer is not valid gzip: ${(error as Error).message}`, { cause: error });
-  if (error instanceof Error && /Invalid tar header|Unexpected end of data/.test(error.message))
+  // tar-stream's words for a bad header, a truncated archive, a long-name or pax header past its 4 MiB cap.
+  if (
+    error instanceof Error &&
+    /Invalid tar header|Invalid header|Unexpected end of data|Header exceeds max size/.test(error.message)
+  )
     return new UnpackError('LAYER_INVALID', `layer is not a valid tar archive: ${error.message}`, { cause: error });
   return error;
 }
@@ -200,6 +210,7 @@ class Applier {
   /** Cleaned parent path → resolved real directory; cleared whenever an entry replaces something. */
   readonly #dirCache = new Map<string, string>();
   readonly #deferred: Deferred = { whiteouts: [], xattrs: new Map(), dirs: new Map() };
+  readonly #whitedOut = new Set<string>();
   readonly #uid = process.getuid?.() ?? 0;
   readonly #gid = process.getgid?.() ?? 0;
 
@@ -225,7 +236,12 @@ class Applier {
           const hidden = base.slice(whiteoutPrefix.length);
           if (hidden === '' || hidden === '.' || hidden === '..')
             throw new UnpackError('LAYER_INVALID', `invalid whiteout ${JSON.stringify(header.name)}`);
-          this.#deferred.whiteouts.push(join(parent, hidden));
+          // A name whited out twice (a file and a directory entry of it) is one whiteout: mknod would find it made.
+          const whiteout = join(parent, hidden);
+          if (!this.#whitedOut.has(whiteout)) {
+            this.#whitedOut.add(whiteout);
+            this.#deferred.whiteouts.push(whiteout);
+          }
         }
         return;
       }
@@ -292,6 +308,9 @@ class Applier {
       }
       case 'symlink': {
         // The target is stored verbatim: it is only ever followed inside the container (or by #resolveDir).
+        // Linux has no symlink to nothing (symlink(2) answers ENOENT): such an entry makes the layer invalid.
+        if ((header.linkname ?? '') === '')
+          throw new UnpackError('LAYER_INVALID', `symlink ${header.name} has an empty target`);
         this.#fresh(path, () => symlinkSync(header.linkname ?? '', path));
         this.#owner(path, uid, gid);
         if (header.mtime !== undefined) lutimesSync(path, header.mtime, header.mtime);
@@ -356,9 +375,24 @@ class Applier {
 
   #remove(path: string): void {
     this.#dirCache.clear();
-    for (const dir of this.#deferred.dirs.keys())
-      if (dir === path || dir.startsWith(`${path}/`)) this.#deferred.dirs.delete(dir);
+    const under = (p: string) => p === path || p.startsWith(`${path}/`);
+    for (const dir of this.#deferred.dirs.keys()) if (under(dir)) this.#deferred.dirs.delete(dir);
+    // Deferred work under a path that is replaced must go with it: were the replacement a symlink, a whiteout or
+    // xattr recorded under the old directory would be applied through it at finish, outside the root.
+    for (const file of this.#deferred.xattrs.keys()) if (under(file)) this.#deferred.xattrs.delete(file);
+    this.#deferred.whiteouts = this.#deferred.whiteouts.filter((w) => {
+      if (!under(w)) return true;
+      this.#whitedOut.delete(w);
+      return false;
+    });
     rmSync(path, { recursive: true, force: true });
+  }
+
+  /** Whether every directory from the root down to `path`'s parent is a real directory (no symlink on the way). */
+  #withinRealDirs(path: string): boolean {
+    for (let up = dirname(path); up.startsWith(this.#root) && up !== this.#root; up = dirname(up))
+      if (lstatOrUndefined(up)?.isDirectory() !== true) return false;
+    return true;
   }
 
   #deferDir(path: string, header: tar.Header): void {
@@ -421,7 +455,16 @@ class Applier {
   }
 
   async finish(): Promise<void> {
-    const { whiteouts, xattrs, dirs } = this.#deferred;
+    const { xattrs, dirs } = this.#deferred;
+    // A whiteout under another is redundant (the device made for the outer one leaves no directory to make it in).
+    const whiteouts = this.#deferred.whiteouts.filter((path) => {
+      for (let up = dirname(path); up !== dirname(up); up = dirname(up)) if (this.#whitedOut.has(up)) return false;
+      return true;
+    });
+    // Checked again as the last word: nothing deferred is ever applied through a symlink.
+    for (const path of [...whiteouts, ...xattrs.keys()])
+      if (!this.#withinRealDirs(path))
+        throw new UnpackError('LAYER_PATH_ESCAPE', `${path} is no longer inside the layer's directories`);
     if (whiteouts.length > 0) {
       for (const path of whiteouts) await rm(path, { recursive: true, force: true });
       // One process for all whiteouts; paths travel as argv, never through a shell string.

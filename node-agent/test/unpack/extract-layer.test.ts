@@ -1,4 +1,6 @@
-// Applying layer tars: file kinds, metadata, overlay whiteouts, and hostile tarballs that must stay contained.
+// Applying layer tars: file kinds, metadata, overlay whiteouts, and hostile tarballs that must stay contained,
+// hand-written and generated (fast-check: ../ and absolute names, symlink and hard-link escapes, whiteouts through
+// them, huge and garbage headers; the same code unpacks `berth build` contexts).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
@@ -6,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import tar from 'tar-stream';
 import { applyLayer } from '../../src/unpack/extract-layer.js';
@@ -218,6 +221,24 @@ t.test('hostile layers never write outside the target', async (t) => {
       },
     },
     {
+      name: 'a whiteout under a directory later replaced by a symlink is not applied through it',
+      entries: [
+        { header: { name: 'x/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'x/.wh.secret', type: 'file', mode: 0o644 } },
+        { header: { name: 'x', type: 'symlink', linkname: outside } },
+      ],
+      inside: async (root) => t.equal(await readlink(join(root, 'x')), outside),
+    },
+    {
+      name: 'an opaque marker under a directory later replaced by a symlink is not applied through it',
+      entries: [
+        { header: { name: 'x/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'x/.wh..wh..opq', type: 'file', mode: 0o644 } },
+        { header: { name: 'x', type: 'symlink', linkname: outside } },
+      ],
+      inside: async (root) => t.equal(await readlink(join(root, 'x')), outside),
+    },
+    {
       name: 'a directory entry through a symlink does not chmod the outside',
       entries: [
         { header: { name: 'evil', type: 'symlink', linkname: outside } },
@@ -247,6 +268,95 @@ t.test('hostile layers never write outside the target', async (t) => {
       t.equal((await stat(outside)).mode, before, 'outside dir mode unchanged');
     });
   }
+});
+
+/** A raw ustar header (for what tar-stream's packer will not write: huge long-name headers, bad sizes). */
+function rawHeader(name: string, type: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name.slice(0, 100), 0, 'utf8');
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136);
+  h.write(type, 156);
+  h.write('ustar\x0000', 257, 'latin1');
+  h.write('        ', 148);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
+t.test('generated hostile tarballs: contained, and refused only as UnpackErrors', async (t) => {
+  const seed = Number(process.env['BERTH_TAR_FUZZ_SEED'] ?? 20261201);
+  const numRuns = Number(process.env['BERTH_TAR_FUZZ_RUNS'] ?? 100);
+  const segment = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('a', 'b', 'evil', 'secret', 'x') },
+    { weight: 3, arbitrary: fc.constantFrom('..', '.', '', '.wh.secret', '.wh..wh..opq', '.wh.a') },
+    fc.constant('n'.repeat(120)),
+    fc.string({ maxLength: 6 }),
+  );
+  const path = fc.oneof(
+    { weight: 5, arbitrary: fc.array(segment, { minLength: 1, maxLength: 5 }).map((p) => p.join('/')) },
+    fc.array(segment, { maxLength: 3 }).map((p) => `${outside}/${p.join('/')}`),
+    fc.array(segment, { maxLength: 3 }).map((p) => `../../../../../../..${outside}/${p.join('/')}`),
+  );
+  const target = fc.oneof(
+    path,
+    fc.constantFrom(outside, join(outside, 'secret'), '/', '..', '../..', '/proc/self/root'),
+  );
+  const entry: fc.Arbitrary<Entry> = fc.oneof(
+    fc.record({ name: path, body: fc.string({ maxLength: 20 }) }).map(({ name, body }) => ({
+      header: { name, type: 'file' as const, mode: 0o644 },
+      body,
+    })),
+    path.map((name) => ({ header: { name: `${name}/`, type: 'directory' as const, mode: 0o777 } })),
+    fc.record({ name: path, linkname: target }).map(({ name, linkname }) => ({
+      header: { name, type: 'symlink' as const, linkname },
+    })),
+    fc.record({ name: path, linkname: target }).map(({ name, linkname }) => ({
+      header: { name, type: 'link' as const, linkname },
+    })),
+  );
+  /** What is appended after the generated entries: nothing, garbage, a huge long-name header, a bad size. */
+  const tail = fc.oneof(
+    { weight: 6, arbitrary: fc.constant(Buffer.alloc(0)) },
+    fc.uint8Array({ minLength: 512, maxLength: 1024 }).map((b) => Buffer.from(b)),
+    fc.constantFrom('x', 'g', 'L', 'K').map((type) => rawHeader('././@LongLink', type, 64 * 1024 * 1024)),
+    fc.constant(Buffer.concat([rawHeader('truncated', '0', 1 << 30), Buffer.alloc(512, 1)])),
+  );
+  const seen = { applied: 0, refused: 0 };
+  let findings: string[] = [];
+  await fc.assert(
+    fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 8 }), tail, async (entries, extra) => {
+      const root = await mkdtemp(join(tmpdir(), 'berth-unpack-fuzz-'));
+      try {
+        const archive = Buffer.concat([(await makeTar(entries)).subarray(0, -1024), extra, Buffer.alloc(1024)]);
+        await applyLayer(once(archive), root).then(
+          () => seen.applied++,
+          (e: unknown) => {
+            if (!UnpackError.isInstance(e)) findings.push(`not an UnpackError: ${String(e)}`);
+            seen.refused++;
+          },
+        );
+        const names = (await readdir(outside)).sort();
+        if (names.length !== 1 || names[0] !== 'secret') findings.push(`outside now holds ${names.join(', ')}`);
+        if ((await readFile(join(outside, 'secret'), 'utf8')) !== 'untouched') findings.push('outside file changed');
+        if ((await stat(join(outside, 'secret'))).nlink !== 1) findings.push('outside file hard-linked');
+        if (findings.length > 0) {
+          const found = findings;
+          findings = [];
+          throw new Error(`${found.join('; ')} (entries ${JSON.stringify(entries.map((e) => e.header))})`);
+        }
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    }),
+    { seed, numRuns },
+  );
+  await assertOutsideUntouched(t);
+  t.ok(seen.applied > 0 && seen.refused > 0, `applied ${seen.applied}, refused ${seen.refused} (seed ${seed})`);
 });
 
 t.test('a layer store unpacks once and never leaves a half layer', async (t) => {

@@ -7,6 +7,7 @@ import { notSupported } from '@berth/api';
 import { ApiError, invalid } from '../../errors/api-error.js';
 import type { KubeObject } from '../../objects/object.js';
 import type { AdmissionAttributes, ValidatingAdmission } from '../admission.js';
+import { containerNameAnnotation } from '../../pod-view/pod-projection.js';
 import { describe, isLevel, levels, violations, type CheckOptions, type Level } from './levels.js';
 
 const labelPrefix = 'pod-security.kubernetes.io/';
@@ -25,7 +26,9 @@ export type NamespaceLabels = (namespace: string) => Promise<Readonly<Record<str
 const specOf = (a: AdmissionAttributes): { spec: unknown; name: string } | undefined => {
   if (a.resource.group !== 'berth.dev') return undefined;
   const spec = a.object['spec'] as Record<string, unknown> | undefined;
-  if (a.resource.plural === 'containers') return { spec, name: a.name };
+  // A Pod's container is named as the Pod's spec named it (kept on the Container it became).
+  if (a.resource.plural === 'containers')
+    return { spec, name: a.object.metadata.annotations?.[containerNameAnnotation] ?? a.name };
   if (a.resource.plural === 'services') {
     const template = spec?.['template'] as { spec?: unknown } | undefined;
     return { spec: template?.spec, name: a.name };

@@ -38,6 +38,9 @@ export const containerStrategy: Strategy = {
     const before = nodeNameOf(prev);
     if (before !== '' && nodeNameOf(next) !== before)
       problems.push(invalid('spec.nodeName', nodeNameOf(next), 'field is immutable once the container is bound'));
+    // As the binding subresource refuses it: a Container being deleted is never placed on a node.
+    else if (before === '' && nodeNameOf(next) !== '' && prev.metadata.deletionTimestamp !== undefined)
+      problems.push(invalid('spec.nodeName', nodeNameOf(next), 'may not be set once the container is being deleted'));
     return problems;
   },
   binding: {
