@@ -50,6 +50,7 @@ import { metricsRoute } from './metrics/metrics-route.js';
 import { resourceMetricsRoutes } from './metrics/resource-metrics.js';
 import { measured, tracked } from './metrics/request-metrics.js';
 import { instrumentedStore } from './metrics/store-metrics.js';
+import { dashboardFiles, defaultDashboardDir } from './dashboard/dashboard-files.js';
 
 export interface ApiServerOptions {
   readonly store: Store;
@@ -83,6 +84,8 @@ export interface ApiServerOptions {
   readonly maxRequestsInFlight?: number;
   /** Writes served at once (0: no limit). @default 200 */
   readonly maxMutatingRequestsInFlight?: number;
+  /** The built web dashboard served at /dashboard/; false serves none. @default @berth/dashboard's dist/ */
+  readonly dashboardDir?: string | false;
 }
 
 export const kubernetesVersion = {
@@ -210,6 +213,9 @@ export class ApiServer {
           ? {}
           : { maxMutating: options.maxMutatingRequestsInFlight }),
       }),
+      ...(options.dashboardDir === false
+        ? {}
+        : { publicFiles: dashboardFiles(options.dashboardDir ?? defaultDashboardDir()) }),
       authenticator,
       authorizer: options.authorizer ?? nodeAuthorizer(nodeGraph, rbac),
       log,

@@ -1,0 +1,28 @@
+// Bundles the dashboard into dist/ (one script, one stylesheet, the page) for the API server to serve at
+// /dashboard/: no CDN, no runtime fetches other than the API. `--watch` rebuilds on change.
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, 'dist');
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+await cp(join(here, 'src', 'index.html'), join(dist, 'index.html'));
+await cp(join(here, 'src', 'styles.css'), join(dist, 'styles.css'));
+const options = {
+  entryPoints: [join(here, 'src', 'main.tsx')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'linked',
+  outfile: join(dist, 'app.js'),
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+if (process.argv.includes('--watch')) await (await esbuild.context(options)).watch();
+else await esbuild.build(options);

@@ -1,0 +1,165 @@
+// The web dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real cluster
+// (API server, controllers, a node agent running busybox under crun): sign in with a token, see a Container made
+// through the API appear and run without a reload, follow its log as lines arrive, scale a Service from the
+// page and from kubectl, delete with a confirmation. Root (crun).
+
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { chromium, type Page } from 'playwright-core';
+import { startTestCluster } from '@berth/testkit';
+
+const setUp = Date.now();
+const cluster = await startTestCluster(t);
+const { server } = cluster;
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+t.teardown(() => browser.close());
+// The test server's CA is its own: the browser is told to accept its certificate, as a user would once.
+const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });
+// Before the cluster's teardown (tap runs them last first): it deletes Containers, which a live Service makes again.
+t.teardown(async () => {
+  await server.kubectl(['delete', 'services.berth.dev', '--all', '--wait=false']);
+});
+const page: Page = await context.newPage();
+const failures: string[] = [];
+page.on('pageerror', (e) => failures.push(String(e)));
+
+// What the page showed when a subtest failed, for whoever reads the log.
+t.afterEach(async (t) => {
+  if (t.passing()) return;
+  const path = join(tmpdir(), `dashboard-failed-${Date.now()}.png`);
+  await page.screenshot({ path }).then(
+    () => t.comment(`screenshot: ${path}`),
+    () => undefined,
+  );
+});
+
+const apply = async (yaml: string) => {
+  const r = await server.kubectl(['apply', '-f', '-'], { input: yaml });
+  if (r.code !== 0) throw new Error(r.stderr);
+};
+const started = Date.now();
+t.comment(`cluster and browser up in ${started - setUp} ms`);
+const mark = (what: string) => t.comment(`${what} at ${Date.now() - started} ms`);
+const row = (key: string) => page.locator(`.vrow[data-key="${key}"]`);
+
+t.test('the page asks for a token, refuses a wrong one, and signs in with a good one', async (t) => {
+  mark('the page asks for a token');
+  const answer = await page.goto(`${server.url}/dashboard/`);
+  t.equal(answer?.status(), 200);
+  t.match(answer?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
+  await page.getByLabel('Token').fill('not-a-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'does not know this token' }).waitFor();
+  await page.getByLabel('Token').fill(server.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('user').filter({ hasText: 'admin' }).waitFor();
+  t.equal(await page.evaluate("sessionStorage.getItem('berth.token')"), server.token, 'kept for the session');
+  await page.getByRole('heading', { name: 'Containers' }).waitFor();
+});
+
+t.test('a Container made through the API appears and runs, live', async (t) => {
+  mark('a Container made through');
+  await page.getByLabel('Namespace').selectOption('default');
+  await page.locator('.count').filter({ hasText: /^0$/ }).waitFor();
+  await apply(`apiVersion: berth.dev/v1alpha1
+kind: Container
+metadata: {name: ticker, namespace: default}
+spec:
+  image: ${cluster.image}
+  command: [sh, -c, 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.3; done']
+  # sh as pid 1 ignores SIGTERM: the delete below would wait out the default 30 s.
+  terminationGracePeriodSeconds: 1
+`);
+  await row('default/ticker').waitFor();
+  t.pass('the row appeared without a reload');
+  await row('default/ticker').filter({ hasText: 'Running' }).waitFor({ timeout: 20_000 });
+  t.match((await row('default/ticker').textContent()) ?? '', /10\.214\.\d+\.\d+/, 'its IP shows');
+});
+
+t.test("the Container's log is followed as new lines arrive", async (t) => {
+  mark("the Container's log");
+  await row('default/ticker').click();
+  await page.getByRole('link', { name: 'Logs' }).click();
+  const log = page.getByTestId('log');
+  await log.filter({ hasText: 'tick-1' }).waitFor();
+  const lines = async () => ((await log.textContent()) ?? '').split('\n').filter((l) => l.startsWith('tick-')).length;
+  const before = await lines();
+  await page.waitForFunction(
+    `(document.querySelector('[data-testid="log"]')?.textContent?.match(/tick-\\d+/g)?.length ?? 0) > ${before + 2}`,
+  );
+  t.ok((await lines()) > before + 2, 'lines arrived while the page was open');
+  t.equal(await page.getByTestId('log-state').textContent(), 'following');
+});
+
+t.test('a Service is scaled from the page and from kubectl, and the page follows both', async (t) => {
+  mark('a Service is scaled');
+  await apply(`apiVersion: berth.dev/v1alpha1
+kind: Service
+metadata: {name: api, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      image: ${cluster.image}
+      command: [sleep, '3600']
+      terminationGracePeriodSeconds: 1
+`);
+  await page.getByRole('link', { name: 'Services' }).click();
+  await row('default/api').filter({ hasText: /\d\/1/ }).waitFor();
+  await row('default/api').click();
+  await page.getByRole('button', { name: 'Scale' }).click();
+  await page.getByLabel('Replicas').fill('2');
+  await page.getByRole('dialog').getByRole('button', { name: 'Scale' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  const desired = await server.kubectl(['get', 'services.berth.dev', 'api', '-o', 'jsonpath={.spec.replicas}']);
+  t.equal(desired.stdout, '2', 'the page scaled it');
+  await page.getByRole('link', { name: '← Services' }).click();
+  await row('default/api').filter({ hasText: /\d\/2/ }).waitFor();
+  const scaled = await server.kubectl(['scale', 'services.berth.dev/api', '--replicas=3']);
+  t.equal(scaled.code, 0, scaled.stderr);
+  await row('default/api').filter({ hasText: /\d\/3/ }).waitFor();
+  t.pass('kubectl scale shows without a reload');
+  await page.getByRole('link', { name: 'Containers' }).click();
+  await page.locator('.count').filter({ hasText: /^4$/ }).waitFor();
+  t.pass('the three replicas are listed beside the ticker');
+});
+
+t.test('delete asks first; cancel keeps the Container, confirm deletes it', async (t) => {
+  mark('delete asks first');
+  await row('default/ticker').click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  const dialog = page.getByRole('dialog');
+  t.match((await dialog.textContent()) ?? '', /Container ticker in default will be deleted/);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  t.equal((await server.kubectl(['get', 'containers.berth.dev', 'ticker'])).code, 0, 'cancel deleted nothing');
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  await page.locator('.count').filter({ hasNotText: 'loading' }).waitFor();
+  await row('default/ticker').waitFor({ state: 'detached', timeout: 20_000 });
+  t.pass('the row went once the agent had stopped it');
+  const gone = await server.kubectl(['get', 'containers.berth.dev', 'ticker']);
+  t.not(gone.code, 0, gone.stdout);
+  t.match(gone.stderr, /NotFound|not found/, 'gone from the API too');
+});
+
+t.test('no script errors on the page', async (t) => {
+  t.same(failures, []);
+});
