@@ -144,7 +144,8 @@ spec:
     spec:
       image: ${cluster.image}
       command: [sleep, '3600']
-      terminationGracePeriodSeconds: 1
+      # Replicas made stopped: the node agent adopts them but runs nothing, so scaling costs the machine no processes.
+      stopped: true
 `);
   await page.getByRole('link', { name: 'Services' }).click();
   await row('default/api').filter({ hasText: /\d\/1/ }).waitFor();
@@ -164,6 +165,35 @@ spec:
   await page.getByRole('link', { name: 'Containers' }).click();
   await page.locator('.count').filter({ hasText: /^4$/ }).waitFor();
   t.pass('the three replicas are listed beside the ticker');
+});
+
+t.test('a label added in the YAML editor is reviewed as a dry-run diff, saved, and seen by kubectl', async (t) => {
+  mark('yaml edit');
+  await page.getByRole('link', { name: 'Services' }).click();
+  await row('default/api').click();
+  await page.getByRole('link', { name: 'YAML' }).click();
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const editor = page.getByLabel('YAML');
+  const text = await editor.inputValue();
+  await editor.fill(text.replace('metadata:\n', 'metadata:\n  labels:\n    edited-by: dashboard\n'));
+  await page.getByRole('button', { name: 'Review changes' }).click();
+  await page
+    .getByTestId('diff')
+    .filter({ hasText: /\+\s+edited-by: dashboard/ })
+    .waitFor();
+  const before = await server.kubectl(['get', 'services.berth.dev', 'api', '-o', 'jsonpath={.metadata.labels}']);
+  t.notMatch(before.stdout, /edited-by/, 'the review was a dry run');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('saved').waitFor();
+  const after = await server.kubectl([
+    'get',
+    'services.berth.dev',
+    'api',
+    '-o',
+    'jsonpath={.metadata.labels.edited-by}',
+  ]);
+  t.equal(after.stdout, 'dashboard');
+  await page.getByRole('link', { name: 'Containers' }).click();
 });
 
 t.test('delete asks first; cancel keeps the Container, confirm deletes it', async (t) => {

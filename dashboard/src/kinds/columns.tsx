@@ -79,11 +79,11 @@ const containerPorts = (o: KubeObject) =>
 const containers: Column[] = [
   name,
   namespace,
-  { title: 'Status', width: 'minmax(9rem, 1.4fr)', cell: containerStatus },
+  { title: 'Status', width: 'minmax(13rem, 1.6fr)', cell: containerStatus },
   { title: 'Node', width: 'minmax(6rem, 1fr)', cell: (o) => text(field(o, 'spec.nodeName')) },
   { title: 'IPs', width: 'minmax(7rem, 1fr)', cell: ips },
   { title: 'Ports', width: 'minmax(6rem, 1fr)', cell: containerPorts },
-  { title: 'Restarts', width: '5rem', cell: (o) => text(field(o, 'status.restartCount') ?? 0) },
+  { title: 'Restarts', width: '5.5rem', cell: (o) => text(field(o, 'status.restartCount') ?? 0) },
   ageColumn,
   { title: 'Image', width: 'minmax(8rem, 1.5fr)', cell: (o) => text(field(o, 'spec.image')) },
 ];
@@ -105,6 +105,8 @@ function rollout(o: KubeObject): ComponentChild {
 
 function endpoints(o: KubeObject): ComponentChild {
   const all = list(field(o, 'status.endpoints'));
+  // Endpoints are kept for Services that publish ports.
+  if (all.length === 0 && list(field(o, 'spec.ports')).length === 0) return '—';
   const ready = all.filter((e) => field(e, 'ready') === true);
   return (
     <span title={all.map((e) => `${text(field(e, 'name'))} ${text(field(e, 'ip'))}`).join('\n')}>
@@ -150,8 +152,8 @@ const nodes: Column[] = [
   { title: 'CPU', width: '5rem', cell: (o) => text(field(o, 'status.capacity.cpu')) },
   { title: 'Memory', width: '7rem', cell: (o) => bytes(quantity(text(field(o, 'status.capacity.memory')))) },
   { title: 'Pods', width: '5rem', cell: (o) => text(field(o, 'status.capacity.pods')) },
-  { title: 'CPU used', width: '8rem', cell: (o, c) => usage(o, c, 'cpu') },
-  { title: 'Memory used', width: '9rem', cell: (o, c) => usage(o, c, 'memory') },
+  { title: 'CPU used', width: '10rem', cell: (o, c) => usage(o, c, 'cpu') },
+  { title: 'Memory used', width: '10rem', cell: (o, c) => usage(o, c, 'memory') },
   {
     title: 'Address',
     width: 'minmax(7rem, 1fr)',

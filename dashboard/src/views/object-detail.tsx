@@ -3,7 +3,6 @@
 
 import { useState } from 'preact/hooks';
 import { Link, useLocation } from 'wouter-preact';
-import { stringify } from 'yaml';
 import { canRestart, canScale, deleteObject, restart, scale } from '../api/actions.js';
 import { field, type KubeObject, text } from '../api/objects.js';
 import { resourceType, type ResourceType } from '../api/resources.js';
@@ -11,15 +10,11 @@ import { useCollection } from '../api/use-collection.js';
 import { columnsOf, eventTime } from '../kinds/columns.js';
 import { Dialog } from './dialog.js';
 import { LogView } from './log-view.js';
+import { YamlEditor } from './yaml-editor.js';
 import { useNow } from './now.js';
 import { VirtualTable } from './virtual-table.js';
 
 type Pending = { kind: 'delete' } | { kind: 'restart' } | { kind: 'scale'; replicas: string };
-
-function withoutManagedFields(o: KubeObject): KubeObject {
-  const { managedFields: _, ...metadata } = o.metadata;
-  return { ...o, metadata };
-}
 
 function ObjectEvents(props: { object: KubeObject }) {
   const events = resourceType('events')!;
@@ -54,7 +49,6 @@ export function ObjectDetail(props: {
   const [pending, setPending] = useState<Pending>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const [showManaged, setShowManaged] = useState(false);
   const [, navigate] = useLocation();
   const now = useNow();
   const object = state.items[0];
@@ -147,19 +141,7 @@ export function ObjectDetail(props: {
               </div>
             </dl>
           ) : null}
-          {tab === 'yaml' ? (
-            <div class="yaml">
-              <label>
-                <input
-                  type="checkbox"
-                  checked={showManaged}
-                  onChange={(e) => setShowManaged((e.currentTarget as HTMLInputElement).checked)}
-                />{' '}
-                managedFields
-              </label>
-              <pre data-testid="yaml">{stringify(showManaged ? object : withoutManagedFields(object))}</pre>
-            </div>
-          ) : null}
+          {tab === 'yaml' ? <YamlEditor resource={resource} object={object} /> : null}
           {tab === 'events' ? <ObjectEvents object={object} /> : null}
           {tab === 'logs' ? <LogView namespace={namespace ?? 'default'} name={name} /> : null}
         </>
