@@ -119,6 +119,11 @@ spec: {}
   await shot('logs');
   await page.goto(`${server.url}/dashboard/#/services/default/web/yaml`);
   await page.getByTestId('yaml').waitFor();
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const editor = page.getByLabel('YAML');
+  await editor.fill((await editor.inputValue()).replace('replicas: 5', 'replicas: 4'));
+  await page.getByRole('button', { name: 'Review changes' }).click();
+  await page.getByTestId('diff').filter({ hasText: '+   replicas: 4' }).waitFor();
   await shot('yaml');
   await page.goto(`${server.url}/dashboard/#/containers/default/ticker`);
   await page.getByRole('button', { name: 'Delete' }).click();

@@ -131,6 +131,19 @@ t.test("the Container's log is followed as new lines arrive", async (t) => {
   t.equal(await page.getByTestId('log-state').textContent(), 'following');
 });
 
+t.test('the web terminal runs a command in the Container', async (t) => {
+  mark('terminal');
+  await page.getByRole('link', { name: 'Terminal' }).click();
+  await page.getByTestId('terminal-state').filter({ hasText: 'connected' }).waitFor();
+  await page.locator('.xterm-rows').filter({ hasText: '#' }).waitFor();
+  await page.keyboard.type('echo hi-$((40+2))\n');
+  // The typed line shows $((40+2)); only the shell's answer shows 42.
+  await page.locator('.xterm-rows').filter({ hasText: 'hi-42' }).waitFor();
+  t.pass('echo answered in the terminal');
+  await page.keyboard.type('exit\n');
+  await page.getByTestId('terminal-state').filter({ hasText: 'exited' }).waitFor();
+});
+
 t.test('a Service is scaled from the page and from kubectl, and the page follows both', async (t) => {
   mark('a Service is scaled');
   await apply(`apiVersion: berth.dev/v1alpha1

@@ -10,6 +10,7 @@ import { useCollection } from '../api/use-collection.js';
 import { columnsOf, eventTime } from '../kinds/columns.js';
 import { Dialog } from './dialog.js';
 import { LogView } from './log-view.js';
+import { LazyTerminal } from './lazy-terminal.js';
 import { YamlEditor } from './yaml-editor.js';
 import { useNow } from './now.js';
 import { VirtualTable } from './virtual-table.js';
@@ -53,7 +54,7 @@ export function ObjectDetail(props: {
   const now = useNow();
   const object = state.items[0];
   const base = `/${resource.id}/${namespace ?? '_'}/${name}`;
-  const tabs = ['summary', 'yaml', 'events', ...(resource.id === 'containers' ? ['logs'] : [])];
+  const tabs = ['summary', 'yaml', 'events', ...(resource.id === 'containers' ? ['logs', 'terminal'] : [])];
   const tab = tabs.includes(props.tab) ? props.tab : 'summary';
 
   const act = async (run: () => Promise<unknown>, after?: () => void) => {
@@ -144,6 +145,7 @@ export function ObjectDetail(props: {
           {tab === 'yaml' ? <YamlEditor resource={resource} object={object} /> : null}
           {tab === 'events' ? <ObjectEvents object={object} /> : null}
           {tab === 'logs' ? <LogView namespace={namespace ?? 'default'} name={name} /> : null}
+          {tab === 'terminal' ? <LazyTerminal namespace={namespace ?? 'default'} name={name} /> : null}
         </>
       )}
       {pending?.kind === 'delete' && object !== undefined ? (
