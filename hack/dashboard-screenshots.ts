@@ -117,6 +117,12 @@ spec: {}
   await page.goto(`${server.url}/dashboard/#/containers/default/ticker/logs`);
   await page.getByTestId('log').filter({ hasText: 'tick 8' }).waitFor();
   await shot('logs');
+  await page.getByRole('link', { name: 'Terminal' }).click();
+  await page.getByTestId('terminal-state').filter({ hasText: 'connected' }).waitFor();
+  await page.locator('.xterm-rows').filter({ hasText: '#' }).waitFor();
+  await page.keyboard.type('ps; echo hello from $(hostname)\n');
+  await page.locator('.xterm-rows').filter({ hasText: 'hello from' }).waitFor();
+  await shot('terminal');
   await page.goto(`${server.url}/dashboard/#/services/default/web/yaml`);
   await page.getByTestId('yaml').waitFor();
   await page.getByRole('button', { name: 'Edit' }).click();
