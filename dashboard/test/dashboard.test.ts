@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { chromium } from 'playwright-core';
 import { startTestCluster } from '@berth/testkit';
 
@@ -54,15 +54,20 @@ const page = await context.newPage();
 const failures: string[] = [];
 page.on('pageerror', (e) => failures.push(String(e)));
 
-// What the page showed when a subtest failed, for whoever reads the log.
-t.afterEach(async (t) => {
-  if (t.passing()) return;
-  const path = join(tmpdir(), `dashboard-failed-${Date.now()}.png`);
-  await page.screenshot({ path }).then(
-    () => t.comment(`screenshot: ${path}`),
-    () => undefined,
-  );
-});
+/** A subtest that leaves a screenshot of the page behind when it fails, for whoever reads the log. */
+const step = (name: string, body: (t: Test) => Promise<void>) =>
+  t.test(name, async (t) => {
+    try {
+      await body(t);
+    } catch (e) {
+      const path = join(tmpdir(), `dashboard-failed-${Date.now()}.png`);
+      await page.screenshot({ path }).then(
+        () => t.comment(`screenshot: ${path}`),
+        () => undefined,
+      );
+      throw e;
+    }
+  });
 
 const apply = async (yaml: string) => {
   const r = await server.kubectl(['apply', '-f', '-'], { input: yaml });
@@ -73,7 +78,7 @@ t.comment(`cluster and browser up in ${started - setUp} ms`);
 const mark = (what: string) => t.comment(`${what} at ${Date.now() - started} ms`);
 const row = (key: string) => page.locator(`.vrow[data-key="${key}"]`);
 
-t.test('the page asks for a token, refuses a wrong one, and signs in with a good one', async (t) => {
+step('the page asks for a token, refuses a wrong one, and signs in with a good one', async (t) => {
   mark('the page asks for a token');
   const answer = await page.goto(`${server.url}/dashboard/`);
   t.equal(answer?.status(), 200);
@@ -92,7 +97,7 @@ t.test('the page asks for a token, refuses a wrong one, and signs in with a good
   await page.getByRole('heading', { name: 'Containers' }).waitFor();
 });
 
-t.test('a Container made through the API appears and runs, live', async (t) => {
+step('a Container made through the API appears and runs, live', async (t) => {
   mark('a Container made through');
   await page.getByLabel('Namespace').selectOption('default');
   await page.locator('.count').filter({ hasText: /^0$/ }).waitFor();
@@ -111,7 +116,7 @@ spec:
   t.match((await row('default/ticker').textContent()) ?? '', /10\.214\.\d+\.\d+/, 'its IP shows');
 });
 
-t.test("the Container's log is followed as new lines arrive", async (t) => {
+step("the Container's log is followed as new lines arrive", async (t) => {
   mark("the Container's log");
   await row('default/ticker').click();
   await page.getByRole('link', { name: 'Logs' }).click();
@@ -131,7 +136,7 @@ t.test("the Container's log is followed as new lines arrive", async (t) => {
   t.equal(await page.getByTestId('log-state').textContent(), 'following');
 });
 
-t.test('the web terminal runs a command in the Container', async (t) => {
+step('the web terminal runs a command in the Container', async (t) => {
   mark('terminal');
   await page.getByRole('link', { name: 'Terminal' }).click();
   await page.getByTestId('terminal-state').filter({ hasText: 'connected' }).waitFor();
@@ -144,7 +149,7 @@ t.test('the web terminal runs a command in the Container', async (t) => {
   await page.getByTestId('terminal-state').filter({ hasText: 'exited' }).waitFor();
 });
 
-t.test('a Service is scaled from the page and from kubectl, and the page follows both', async (t) => {
+step('a Service is scaled from the page and from kubectl, and the page follows both', async (t) => {
   mark('a Service is scaled');
   await apply(`apiVersion: berth.dev/v1alpha1
 kind: Service
@@ -180,7 +185,7 @@ spec:
   t.pass('the three replicas are listed beside the ticker');
 });
 
-t.test('a label added in the YAML editor is reviewed as a dry-run diff, saved, and seen by kubectl', async (t) => {
+step('a label added in the YAML editor is reviewed as a dry-run diff, saved, and seen by kubectl', async (t) => {
   mark('yaml edit');
   await page.getByRole('link', { name: 'Services' }).click();
   await row('default/api').click();
@@ -209,7 +214,7 @@ t.test('a label added in the YAML editor is reviewed as a dry-run diff, saved, a
   await page.getByRole('link', { name: 'Containers' }).click();
 });
 
-t.test('delete asks first; cancel keeps the Container, confirm deletes it', async (t) => {
+step('delete asks first; cancel keeps the Container, confirm deletes it', async (t) => {
   mark('delete asks first');
   await row('default/ticker').click();
   await page.getByRole('button', { name: 'Delete' }).click();
@@ -229,7 +234,7 @@ t.test('delete asks first; cancel keeps the Container, confirm deletes it', asyn
   t.match(gone.stderr, /NotFound|not found/, 'gone from the API too');
 });
 
-t.test('berth dashboard --url prints a link that signs a new browser in as its ServiceAccount', async (t) => {
+step('berth dashboard --url prints a link that signs a new browser in as its ServiceAccount', async (t) => {
   mark('berth dashboard');
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -249,6 +254,6 @@ t.test('berth dashboard --url prints a link that signs a new browser in as its S
   await fresh.close();
 });
 
-t.test('no script errors on the page', async (t) => {
+step('no script errors on the page', async (t) => {
   t.same(failures, []);
 });
