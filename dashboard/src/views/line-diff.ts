@@ -21,9 +21,10 @@ export function lineDiff(before: string, after: string, context = 3): DiffLine[]
     if (i < a.length && j < b.length && a[i] === b[j]) {
       all.push({ kind: ' ', text: a[i++]! });
       j++;
-    } else if (j < b.length && (i === a.length || lengths[i]![j + 1]! >= lengths[i + 1]![j]!))
-      all.push({ kind: '+', text: b[j++]! });
-    else all.push({ kind: '-', text: a[i++]! });
+      // Removals before additions, as unified diffs show a changed line.
+    } else if (i < a.length && (j === b.length || lengths[i + 1]![j]! >= lengths[i]![j + 1]!))
+      all.push({ kind: '-', text: a[i++]! });
+    else all.push({ kind: '+', text: b[j++]! });
   }
   // Only the changes and their context; skipped stretches become one "…".
   const keep = all.map(() => false);
