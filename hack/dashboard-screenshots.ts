@@ -109,10 +109,12 @@ spec: {}
   await page.getByRole('link', { name: '← Services' }).click();
   await page.locator('.vrow[data-key="default/web"]', { hasText: '5/5' }).waitFor({ timeout: 60_000 });
   await page.getByRole('link', { name: 'Nodes' }).click();
-  await page
-    .getByText(/\d+m \(\d+%\)/)
-    .first()
-    .waitFor();
+  // Usage is read when the view opens; the agent's first stats may not be there yet, so read again until they are.
+  for (let i = 0; (await page.getByText(/\d+m \(\d+%\)/).count()) === 0; i++) {
+    if (i === 60) throw new Error('no node usage after a minute');
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh usage' }).click();
+  }
   await shot('nodes');
   await page.goto(`${server.url}/dashboard/#/containers/default/ticker/logs`);
   await page.getByTestId('log').filter({ hasText: 'tick 8' }).waitFor();

@@ -236,10 +236,10 @@ export const eventTime = (o: KubeObject): string =>
   (o.metadata.creationTimestamp ?? '');
 
 const events: Column[] = [
-  { title: 'Last seen', width: '6rem', cell: (o, c) => age(eventTime(o), c.now) },
+  { title: 'Last seen', width: '6.5rem', cell: (o, c) => age(eventTime(o), c.now) },
   {
     title: 'Type',
-    width: '6rem',
+    width: '7.5rem',
     cell: (o) => {
       const type = text(field(o, 'type'));
       return badge(type, type === 'Warning' ? 'bad' : 'idle');
@@ -252,7 +252,7 @@ const events: Column[] = [
     cell: (o) => `${text(field(o, 'involvedObject.kind'))}/${text(field(o, 'involvedObject.name'))}`,
   },
   { title: 'Message', width: 'minmax(12rem, 4fr)', cell: (o) => text(field(o, 'message')) },
-  { title: 'Count', width: '4rem', cell: (o) => text(field(o, 'count') ?? 1) },
+  { title: 'Count', width: '4.5rem', cell: (o) => text(field(o, 'count') ?? 1) },
 ];
 
 const namespaces: Column[] = [name, phase, ageColumn];
