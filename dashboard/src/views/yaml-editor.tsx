@@ -10,6 +10,9 @@ import type { KubeObject } from '../api/objects.js';
 import { objectPath, type ResourceType } from '../api/resources.js';
 import { type DiffLine, lineDiff } from './line-diff.js';
 
+// Long strings (commands, messages) stay on one line: folded, they read as several and diff badly.
+const yaml = (o: unknown): string => stringify(o, { lineWidth: 0 });
+
 const withoutManagedFields = (o: KubeObject): KubeObject => {
   const { managedFields: _, ...metadata } = o.metadata;
   return { ...o, metadata };
@@ -18,7 +21,7 @@ const withoutManagedFields = (o: KubeObject): KubeObject => {
 /** What is edited: no managedFields (apply refuses them) and no status (apply to the object ignores it). */
 const editable = (o: KubeObject): string => {
   const { status: _, ...rest } = withoutManagedFields(o);
-  return stringify(rest);
+  return yaml(rest);
 };
 
 export function YamlEditor(props: { resource: ResourceType; object: KubeObject }) {
@@ -75,7 +78,7 @@ export function YamlEditor(props: { resource: ResourceType; object: KubeObject }
           </button>
           {saved ? <span class="live on">saved</span> : null}
         </div>
-        <pre data-testid="yaml">{stringify(showManaged ? object : withoutManagedFields(object))}</pre>
+        <pre data-testid="yaml">{yaml(showManaged ? object : withoutManagedFields(object))}</pre>
       </div>
     );
   return (
@@ -87,7 +90,7 @@ export function YamlEditor(props: { resource: ResourceType; object: KubeObject }
           onClick={() =>
             void run(async () => {
               const result = await apply(true);
-              setDiff(lineDiff(stringify(withoutManagedFields(object)), stringify(withoutManagedFields(result))));
+              setDiff(lineDiff(yaml(withoutManagedFields(object)), yaml(withoutManagedFields(result))));
             })
           }
         >
@@ -121,6 +124,7 @@ export function YamlEditor(props: { resource: ResourceType; object: KubeObject }
         <textarea
           aria-label="YAML"
           spellcheck={false}
+          wrap="off"
           value={draft}
           onInput={(e) => {
             setDraft((e.currentTarget as HTMLTextAreaElement).value);
