@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages berth runs and tests against, only those missing. Idempotent, no prompts.
 set -eu
-PACKAGES="crun runc conmon etcd-server etcd-client docker-registry skopeo umoci busybox-static containernetworking-plugins podman libcap2-bin iproute2 conntrack openssl apache2-utils zstd attr python3 git openssh-server kubetail curl"
+PACKAGES="crun runc conmon etcd-server etcd-client docker-registry skopeo umoci busybox-static containernetworking-plugins podman libcap2-bin iproute2 conntrack openssl apache2-utils zstd attr python3 git openssh-server kubetail curl chromium"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

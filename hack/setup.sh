@@ -10,6 +10,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npx tap build >/dev/null
 fi
 npx tsc -b
+# The web dashboard's bundle (dashboard/dist), which the API server serves at /dashboard/.
+npm run build --silent -w @berth/dashboard
 # The benchmarks are not built, but they must keep compiling against the code they measure.
 npx tsc -p bench
 # Tests run from source through tsx, which strips types without checking them: check them here.

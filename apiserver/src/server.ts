@@ -51,6 +51,7 @@ import { metricsRoute } from './metrics/metrics-route.js';
 import { resourceMetricsRoutes } from './metrics/resource-metrics.js';
 import { measured, tracked } from './metrics/request-metrics.js';
 import { instrumentedStore } from './metrics/store-metrics.js';
+import { dashboardFiles, defaultDashboardDir } from './dashboard/dashboard-files.js';
 
 export interface ApiServerOptions {
   readonly store: Store;
@@ -84,6 +85,8 @@ export interface ApiServerOptions {
   readonly maxRequestsInFlight?: number;
   /** Writes served at once (0: no limit). @default 200 */
   readonly maxMutatingRequestsInFlight?: number;
+  /** The built web dashboard served at /dashboard/; false serves none. @default @berth/dashboard's dist/ */
+  readonly dashboardDir?: string | false;
 }
 
 export const kubernetesVersion = {
@@ -222,6 +225,9 @@ export class ApiServer {
           ? {}
           : { maxMutating: options.maxMutatingRequestsInFlight }),
       }),
+      ...(options.dashboardDir === false
+        ? {}
+        : { publicFiles: dashboardFiles(options.dashboardDir ?? defaultDashboardDir()) }),
       authenticator,
       authorizer,
       log,

@@ -246,6 +246,16 @@ program
   });
 
 program
+  .command('dashboard')
+  .description('print a link that signs in to the web dashboard (and open it on a desktop)')
+  .option('--url', 'only print the link')
+  .option('--duration <seconds>', "how long the link's token is good for", '1800')
+  .action(async (opts: { url?: boolean; duration?: string }) => {
+    const { dashboard } = await import('./commands/dashboard.js');
+    await dashboard(opts);
+  });
+
+program
   .command('version')
   .description("print the client's and the server's versions")
   .option('-f, --format <format>', 'json, or a template like "{{.Server.gitVersion}}"')

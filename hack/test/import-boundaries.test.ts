@@ -19,6 +19,8 @@ const allowedImports: Record<string, readonly string[]> = {
   cli: ['api', 'controller-runtime', 'apiserver', 'controllers', 'node-agent'],
   // The test kit starts real servers for every package's tests.
   testkit: ['api', 'controller-runtime', 'apiserver', 'controllers', 'node-agent'],
+  // The web dashboard is a browser bundle: it reaches the API server over HTTP only.
+  dashboard: [],
 };
 
 const workspaces = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { workspaces: string[] })

@@ -80,8 +80,10 @@ export class Authenticator {
   /** The request's user, or a 401 `Status` error. Public paths return an anonymous user. */
   async authenticate(req: IncomingMessage, path: string): Promise<UserInfo> {
     const header = req.headers.authorization;
-    if (header !== undefined && /^bearer /i.test(header)) {
-      const user = await this.authenticateToken(header.slice(7).trim());
+    const token =
+      header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : webSocketBearerToken(req);
+    if (token !== undefined) {
+      const user = await this.authenticateToken(token);
       if (user !== undefined) return user;
       throw unauthorized();
     }
@@ -97,6 +99,19 @@ export class Authenticator {
     if (publicPaths.has(path)) return { name: 'system:anonymous', groups: ['system:unauthenticated'] };
     throw unauthorized();
   }
+}
+
+/** The subprotocol prefix a browser's WebSocket carries its token in (it cannot set Authorization), as kube-apiserver reads it. */
+export const webSocketBearerPrefix = 'base64url.bearer.authorization.k8s.io.';
+
+/** The token of a WebSocket upgrade's `base64url.bearer.authorization.k8s.io.<token>` subprotocol, if it has one. */
+function webSocketBearerToken(req: IncomingMessage): string | undefined {
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const entry = offered.find((p) => p.startsWith(webSocketBearerPrefix));
+  if (entry === undefined) return undefined;
+  const token = Buffer.from(entry.slice(webSocketBearerPrefix.length), 'base64url').toString('utf8');
+  return token === '' ? undefined : token;
 }
 
 const unauthorized = () => new ApiError('Unauthorized', 'Unauthorized');

@@ -13,6 +13,7 @@ import type { ResourceRegistry } from '../registry/registry.js';
 import type { UpgradeHandler } from '../request-chain/chain.js';
 import { required } from '../request-chain/state.js';
 import { asContainerRequest } from '../pod-view/pod-authorization.js';
+import { webSocketBearerPrefix } from '../authentication/authenticator.js';
 
 /** The file name every node agent's unix socket has. */
 export const agentSocketName = 'agent.sock';
@@ -158,7 +159,17 @@ export function relayUpgrade(target: AgentTarget, req: IncomingMessage, client: 
     const lines = [`${req.method ?? 'GET'} ${target.path} HTTP/1.1`, 'Host: berth-node-agent'];
     for (const h of forwarded) {
       const v = req.headers[h];
-      if (v !== undefined) lines.push(`${h}: ${Array.isArray(v) ? v.join(', ') : v}`);
+      // The bearer-token subprotocol was this server's to read: the agent gets no credential of the user's.
+      const value = Array.isArray(v) ? v.join(', ') : v;
+      const kept =
+        h === 'sec-websocket-protocol' && value !== undefined
+          ? value
+              .split(',')
+              .map((p) => p.trim())
+              .filter((p) => !p.startsWith(webSocketBearerPrefix))
+              .join(', ')
+          : value;
+      if (kept !== undefined && kept !== '') lines.push(`${h}: ${kept}`);
     }
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);

@@ -1,6 +1,6 @@
 // The request chain, in order. Plain requests run as koa middleware:
 //
-//   errorStatus → abortSignal → requestInfo → authentication → impersonation → authorization → router (route table →
+//   errorStatus → abortSignal → (the dashboard's files) → requestInfo → authentication → impersonation → authorization → router (route table →
 //   handler)
 //
 // and an upgrade (exec, attach over WebSocket) runs the same requestInfo → authentication → impersonation →
@@ -39,6 +39,8 @@ export interface ChainOptions {
   readonly inFlight?: Middleware<RequestState>;
   /** Steps that measure requests: `outer` before errorStatus, `routed` just before the router (metrics/). */
   readonly measure?: { readonly outer: Middleware<RequestState>; readonly routed: Middleware<RequestState> };
+  /** Files served to anyone ahead of authentication (the dashboard's page and scripts, dashboard/). */
+  readonly publicFiles?: Middleware<RequestState>;
 }
 
 /** The steps every request passes before its handler, plain or upgrade, in order. */
@@ -65,6 +67,7 @@ export function requestApp(options: ChainOptions): Koa<RequestState> {
   app.use(requestLog(options.log));
   app.use(errorStatus(options.log));
   app.use(abortSignal);
+  if (options.publicFiles !== undefined) app.use(options.publicFiles);
   if (options.audit !== undefined) app.use(options.audit);
   for (const filter of requestFilters(options)) app.use(asMiddleware(filter));
   if (options.inFlight !== undefined) app.use(options.inFlight);

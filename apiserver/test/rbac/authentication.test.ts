@@ -3,6 +3,8 @@
 // deleted, or it is presented to the wrong audience; client certificates signed by the CA are users with groups;
 // `kubectl auth whoami` answers for each; no credentials is 401 except on the public-info paths.
 
+import { randomBytes } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import t from 'tap';
 import { eventually, request, startTestServer, type KubectlResult, type TestServer } from '@berth/testkit';
 
@@ -176,4 +178,54 @@ t.test('anonymous requests are 401, but for the public-info paths', async (t) =>
   t.equal(discovery.status, 401, 'discovery needs a user');
   for (const path of ['/version', '/healthz', '/livez', '/readyz'])
     t.equal((await request(ts, 'GET', path, { token: '' })).status, 200, path);
+});
+
+t.test("the web dashboard's files are served to anyone; what they call is not", async (t) => {
+  const page = await request(ts, 'GET', '/dashboard/', { token: '' });
+  t.equal(page.status, 200, 'npm run build builds the dashboard');
+  t.match(page.text, '<div id="app">');
+  t.match(page.headers['content-security-policy'], /default-src 'self'/);
+  t.equal(page.headers['cache-control'], 'no-cache');
+  const bare = await request(ts, 'GET', '/dashboard', { token: '' });
+  t.equal(bare.status, 301);
+  t.equal(bare.headers['location'], '/dashboard/');
+  const missing = await request(ts, 'GET', '/dashboard/nosuch.js', { token: '' });
+  t.equal(missing.status, 404);
+  t.match(missing.json(), { kind: 'Status', reason: 'NotFound' });
+  t.equal((await request(ts, 'GET', '/dashboard/..%2fpackage.json', { token: '' })).status, 404, 'no way out');
+  t.equal((await request(ts, 'POST', '/dashboard/', { token: '' })).status, 405);
+  t.equal((await request(ts, 'GET', '/apis/berth.dev/v1alpha1/containers', { token: '' })).status, 401);
+});
+
+t.test('a WebSocket (a browser cannot set Authorization) carries its token in the bearer subprotocol', async (t) => {
+  const upgrade = (protocols: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        new URL('/apis/berth.dev/v1alpha1/namespaces/default/containers/none/exec?command=sh&stdout=true', ts.url),
+        {
+          ca: ts.caCert,
+          headers: {
+            Connection: 'Upgrade',
+            Upgrade: 'websocket',
+            'Sec-WebSocket-Version': '13',
+            'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+            'Sec-WebSocket-Protocol': protocols,
+          },
+        },
+      );
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        resolve(101);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const bearer = (token: string) => `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString('base64url')}`;
+  t.equal(await upgrade(`v5.channel.k8s.io, ${bearer(ts.token)}`), 404, 'signed in: the Container is not found');
+  t.equal(await upgrade(`v5.channel.k8s.io, ${bearer('wrong')}`), 401, 'a wrong token is refused');
+  t.equal(await upgrade('v5.channel.k8s.io'), 401, 'no token, no session');
 });
