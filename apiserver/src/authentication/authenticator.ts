@@ -80,8 +80,7 @@ export class Authenticator {
   /** The request's user, or a 401 `Status` error. Public paths return an anonymous user. */
   async authenticate(req: IncomingMessage, path: string): Promise<UserInfo> {
     const header = req.headers.authorization;
-    const token =
-      header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : webSocketBearerToken(req);
+    const token = header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : webSocketBearerToken(req);
     if (token !== undefined) {
       const user = await this.authenticateToken(token);
       if (user !== undefined) return user;
