@@ -3,7 +3,8 @@
 // meanwhile: tens of milliseconds at the agent's RSS under load, 9 s of the main thread over 40 Service replicas
 // started and removed (bench/service-replicas.ts --cpu-prof). The helper's fork is of a ~40 MB process instead.
 import { fork, type ChildProcess } from 'node:child_process';
-import { extname } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '@berth/api';
 import type { HelperReply, HelperRequest, SpawnFailure } from './spawn-helper-protocol.js';
@@ -143,17 +144,14 @@ export class SpawnHelper {
   }
 
   #start(): ChildProcess {
-    // The helper's module sits beside this one: .ts when the agent runs from source (under tsx), .js once built.
-    const ext = extname(fileURLToPath(import.meta.url));
-    const entry = fileURLToPath(new URL(`./spawn-helper-main${ext}`, import.meta.url));
+    const entry = helperEntry();
     const child = fork(entry, [], {
       // Only what the helper needs: not the agent's flags (heap sizes, profilers, a test runner's hooks).
       // No JIT (it runs little JS; 44 MB RSS instead of 50, so its own forks are cheaper too), and no wasm, which
       // V8 would otherwise turn off with a warning on stderr.
-      execArgv:
-        ext === '.ts'
-          ? ['--import', import.meta.resolve('tsx')]
-          : ['--jitless', '--no-expose-wasm', '--max-semi-space-size=1'],
+      execArgv: entry.endsWith('.ts')
+        ? ['--import', import.meta.resolve('tsx')]
+        : ['--jitless', '--no-expose-wasm', '--max-semi-space-size=1'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
@@ -169,6 +167,24 @@ export class SpawnHelper {
     this.#ref(this.#pending.size > 0);
     return child;
   }
+}
+
+/**
+ * The helper's module: beside this one once built; from source (under tsx), the built copy when it is at least as
+ * new as the source (it imports only node: modules, and a Node start under tsx costs several times its CPU), else
+ * the source itself.
+ */
+function helperEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (extname(here) !== '.ts') return join(dirname(here), 'spawn-helper-main.js');
+  const source = join(dirname(here), 'spawn-helper-main.ts');
+  const built = join(dirname(here), '..', '..', 'dist', 'host', 'spawn-helper-main.js');
+  try {
+    if (statSync(built).mtimeMs >= statSync(source).mtimeMs) return built;
+  } catch {
+    // Not built: run the source.
+  }
+  return source;
 }
 
 let shared: SpawnHelper | undefined;
