@@ -42,6 +42,17 @@ export async function treeCpuSeconds(pid: number): Promise<number> {
   return total;
 }
 
+/** VmRSS of a process and its live descendants (berth's spawn helper), each measured on its own, in bytes. */
+export async function treeRss(pid: number): Promise<number> {
+  let total = await processRss(pid).catch(() => 0);
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    const children = await readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '');
+    for (const child of children.split(' ').filter((c) => c !== '')) total += await treeRss(Number(child));
+  }
+  return total;
+}
+
 /** VmRSS of a process in bytes. */
 export async function processRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
