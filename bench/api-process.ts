@@ -3,7 +3,7 @@
 // percentiles, and per-process CPU and RSS read from /proc.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,38 @@ export async function processCpuSeconds(pid: number): Promise<number> {
   // The command name (field 2) may hold spaces; the fields after it are counted from its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds of a process, the children it has reaped, and its live descendants with theirs (berth's spawn helper
+ * and the tools it reaped): the whole cost of what berth ran, wherever it ran it.
+ */
+export async function treeCpuSeconds(pid: number): Promise<number> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0; // gone meanwhile
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let total = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    const children = await readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '');
+    for (const child of children.split(' ').filter((c) => c !== '')) total += await treeCpuSeconds(Number(child));
+  }
+  return total;
+}
+
+/** VmRSS of a process and its live descendants (berth's spawn helper), each measured on its own, in bytes. */
+export async function treeRss(pid: number): Promise<number> {
+  let total = await processRss(pid).catch(() => 0);
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    const children = await readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '');
+    for (const child of children.split(' ').filter((c) => c !== '')) total += await treeRss(Number(child));
+  }
+  return total;
 }
 
 /** VmRSS of a process in bytes. */
@@ -61,6 +93,8 @@ export interface BerthProcess {
   /** From spawn until GET /readyz answered 200. */
   readonly spawnToReadyMs: number;
   cpuSeconds(): Promise<number>;
+  /** CPU of the server, what it reaped and its live descendants (treeCpuSeconds). */
+  treeCpuSeconds(): Promise<number>;
   rss(): Promise<number>;
   /** SIGTERM (so a CPU profile is written), wait for exit, remove the data dir. */
   close(): Promise<void>;
@@ -163,6 +197,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
     caCert,
     spawnToReadyMs,
     cpuSeconds: () => processCpuSeconds(pid),
+    treeCpuSeconds: () => treeCpuSeconds(pid),
     rss: () => processRss(pid),
     close: stop,
   };

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { col, processRss, quantile, startBerth } from './api-process.js';
+import { col, processRss, quantile, startBerth, treeRss } from './api-process.js';
 import { startEtcd } from './etcd-peer.js';
 
 const { values } = parseArgs({
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   );
   const berthReady: number[] = [];
   const berthRss: number[] = [];
+  const treeRssOf: number[] = [];
   const etcdReady: number[] = [];
   const etcdRss: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       berthReady.push(berth.spawnToReadyMs);
       await sleep(idleMs);
       berthRss.push(await berth.rss());
+      treeRssOf.push(await treeRss(berth.pid));
     } finally {
       await berth.close();
     }
@@ -92,6 +94,9 @@ async function main(): Promise<void> {
     );
   row('berth up', berthReady, berthRss);
   row('etcd', etcdReady, etcdRss);
+  console.log(
+    `${'berth up with its child processes (spawn helper)'.padEnd(39)}| ${col(mb(median(treeRssOf)), 7, 1)} (each process's VmRSS, summed)`,
+  );
   console.log(`${'bare node'.padEnd(39)}| ${col(mb(bare), 7, 1)} (node -e setTimeout, for scale)`);
   console.log(
     `berth up: ready ${median(berthReady).toFixed(0)} ms (goal < 1000), idle RSS ${mb(median(berthRss)).toFixed(1)} MB (goal < 80); ` +

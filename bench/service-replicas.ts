@@ -4,12 +4,12 @@
 // Containers (no agent: they stay Pending) writes nothing, and what one such reconcile costs in controller CPU.
 //
 //   npx tsc -b && node --conditions=berth-src --import=tsx bench/service-replicas.ts [--runs N] [--replicas N]
-//        [--resync-replicas N] [--entry built|src]
+//        [--resync-replicas N] [--entry built|src] [--trace] [--cpu-prof DIR] [--no-resync] [--no-peers]
 //
 // Needs root (crun, cgroups, overlay). On a 2-core machine shared with other work the numbers are indicative only.
 import { loadavg } from 'node:os';
 import { CustomObjectsApi, type KubeConfig, Watch } from '@kubernetes/client-node';
-import type { Service } from '@berth/api';
+import type { Container, Service } from '@berth/api';
 import { startControllers } from '@berth/controllers';
 import { startTestServer } from '@berth/testkit';
 import { startAgentCluster } from './agent-cluster.js';
@@ -23,6 +23,10 @@ const runs = Number(arg('--runs') ?? 3);
 const replicas = Number(arg('--replicas') ?? 20);
 const resyncReplicas = Number(arg('--resync-replicas') ?? 1000);
 const entry = arg('--entry') === 'src' ? 'src' : 'built';
+const trace = process.argv.includes('--trace');
+const cpuProfDir = arg('--cpu-prof');
+// Only berth's rounds (e.g. under `perf record`, where the peers' processes would blur the picture).
+const noPeers = process.argv.includes('--no-peers');
 const svcPath = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'services' };
 const ctrPath = { ...svcPath, plural: 'containers' };
 
@@ -41,6 +45,49 @@ function service(name: string, n: number, image: string): object {
       },
     },
   };
+}
+
+/** When each replica of a round was first seen created, bound, Running and Ready (ms from `t0`), by a watch. */
+class ReplicaTrace {
+  readonly #seen = new Map<string, { created?: number; bound?: number; running?: number; ready?: number }>();
+  #abort: (() => void) | undefined;
+  t0 = 0;
+
+  async start(kc: KubeConfig): Promise<void> {
+    const req = await new Watch(kc).watch(
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers',
+      {},
+      (type: string, c: Container) => {
+        if (type === 'DELETED' || this.t0 === 0) return;
+        const at = performance.now() - this.t0;
+        const name = c.metadata.name ?? '';
+        const s = this.#seen.get(name) ?? {};
+        this.#seen.set(name, s);
+        s.created ??= at;
+        if ((c.spec.nodeName ?? '') !== '') s.bound ??= at;
+        if (c.status?.phase === 'Running') s.running ??= at;
+        if (c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) s.ready ??= at;
+      },
+      () => undefined,
+    );
+    this.#abort = () => req.abort();
+  }
+
+  /** One line per milestone: first, median and last replica to reach it. */
+  report(): string {
+    const all = [...this.#seen.values()];
+    const line = (what: 'created' | 'bound' | 'running' | 'ready') => {
+      const t = all.map((s) => s[what]).filter((x): x is number => x !== undefined);
+      const s = [...t].sort((a, b) => a - b);
+      return `  ${what.padEnd(8)} n=${t.length} first ${(s[0] ?? Number.NaN).toFixed(0)} median ${median(t).toFixed(0)} last ${(s.at(-1) ?? Number.NaN).toFixed(0)} ms`;
+    };
+    this.#seen.clear();
+    return ['created', 'bound', 'running', 'ready'].map((w) => line(w as 'created')).join('\n');
+  }
+
+  stop(): void {
+    this.#abort?.();
+  }
 }
 
 /** Resolves once a watch on the Service sees `pred`. */
@@ -82,9 +129,15 @@ async function removeService(api: CustomObjectsApi, name: string): Promise<void>
 }
 
 async function readyBench(): Promise<void> {
-  const cluster = await startAgentCluster({ entry });
+  const cluster = await startAgentCluster({ entry, cpuProfDir });
   const { kc, image, peers } = cluster;
-  const samples = { berth: [] as number[], podmanSerial: [] as number[], podmanParallel: [] as number[] };
+  const traced = new ReplicaTrace();
+  const samples = {
+    berth: [] as number[],
+    berthCpu: [] as number[],
+    podmanSerial: [] as number[],
+    podmanParallel: [] as number[],
+  };
   try {
     const api = kc.makeApiClient(CustomObjectsApi);
     // Warm-up: the image is pulled once, so every round measures it cached.
@@ -92,16 +145,28 @@ async function readyBench(): Promise<void> {
     await api.createNamespacedCustomObject({ ...svcPath, body: service('warm', 1, image) });
     await warm.done;
     await removeService(api, 'warm');
+    if (trace) await traced.start(kc);
 
     for (let round = 0; round < runs; round++) {
       const name = `bench-${round}`;
       const ready = await serviceUntil(kc, name, (s) => s.status?.readyReplicas === replicas);
+      const cpu0 = await cluster.berth.treeCpuSeconds();
       const t0 = performance.now();
+      traced.t0 = t0;
       await api.createNamespacedCustomObject({ ...svcPath, body: service(name, replicas, image) });
       await ready.done;
       samples.berth.push(performance.now() - t0);
+      samples.berthCpu.push((await cluster.berth.treeCpuSeconds()) - cpu0);
+      traced.t0 = 0;
+      if (trace) console.log(`round ${round} replicas (from the Service's create):\n${traced.report()}`);
       await removeService(api, name);
 
+      if (noPeers) {
+        console.log(
+          `round ${round}: berth ${samples.berth.at(-1)?.toFixed(0)} ms (CPU ${samples.berthCpu.at(-1)?.toFixed(2)} s)`,
+        );
+        continue;
+      }
       let serial = 0;
       for (let i = 0; i < replicas; i++) serial += await peers.podman(`bench-${process.pid}-${round}-s${i}`);
       samples.podmanSerial.push(serial);
@@ -111,16 +176,19 @@ async function readyBench(): Promise<void> {
       );
       samples.podmanParallel.push(Math.max(...parallel));
       console.log(
-        `round ${round}: berth ${samples.berth.at(-1)?.toFixed(0)} ms, podman serial ${serial.toFixed(0)} ms, podman parallel ${Math.max(...parallel).toFixed(0)} ms`,
+        `round ${round}: berth ${samples.berth.at(-1)?.toFixed(0)} ms (CPU ${samples.berthCpu.at(-1)?.toFixed(2)} s), podman serial ${serial.toFixed(0)} ms, podman parallel ${Math.max(...parallel).toFixed(0)} ms`,
       );
     }
   } finally {
+    traced.stop();
     await cluster.close();
   }
   console.log(
     `${replicas}-replica Service, busybox cached, create → readyReplicas ${replicas} (${runs} runs, medians)`,
   );
-  console.log(`  berth up (API + service controller + node agent):   ${median(samples.berth).toFixed(0)} ms`);
+  console.log(
+    `  berth up (API + service controller + node agent):   ${median(samples.berth).toFixed(0)} ms, CPU ${median(samples.berthCpu).toFixed(2)} s (berth's processes and the tools they reaped)`,
+  );
   console.log(
     `  podman run -d × ${replicas}, one after another:         ${median(samples.podmanSerial).toFixed(0)} ms`,
   );
@@ -198,7 +266,7 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   await readyBench();
-  await resyncBench();
+  if (!process.argv.includes('--no-resync')) await resyncBench();
 }
 
 await main();

@@ -7,6 +7,7 @@ import {
   ApiClient,
   apiStatusCode,
   newControllerManagedBy,
+  requestKey,
   resourcePath,
   type Controller,
   type EventRecorder,
@@ -28,7 +29,13 @@ export const schedulerName = 'berth-scheduler';
 export interface SchedulerOptions {
   /** How soon an unschedulable Container is tried again even if nothing it waits for changed. @default 30000 */
   readonly retryUnschedulableMs?: number;
+  /** Bindings in flight at once while the next decisions are made. @default 16 */
+  readonly bindingsInFlight?: number;
 }
+
+/** Cache indexes: the live Containers bound to each node, and the unbound ones waiting for one. */
+const boundIndex = 'berth-scheduler.bound-node';
+const pendingIndex = 'berth-scheduler.pending';
 
 interface Caches {
   readonly containers: SharedInformer<KubernetesObject>;
@@ -47,11 +54,25 @@ const volumeNode = (v: Volume) => (v.spec?.nodeName || v.status?.nodeName) ?? un
 /** Adds the scheduler to `mgr`. */
 export async function addSchedulerController(mgr: Manager, options: SchedulerOptions = {}): Promise<Controller> {
   const retryMs = checkNumber('retryUnschedulableMs', options.retryUnschedulableMs ?? 30_000, { positive: true });
+  const maxInFlight = checkNumber('bindingsInFlight', options.bindingsInFlight ?? 16, {
+    integer: true,
+    positive: true,
+  });
   const caches: Caches = {
     containers: await mgr.cache.informerFor(containers),
     nodes: await mgr.cache.informerFor(nodes),
     volumes: await mgr.cache.informerFor(volumes),
   };
+  // Indexed, so a decision reads what is on each node, not every Container stored (O(n) per decision was O(n²)
+  // for a burst of creates).
+  caches.containers.addIndexers({
+    [boundIndex]: (o) => {
+      const c = asContainer(o);
+      const node = c.spec?.nodeName ?? '';
+      return node === '' || isTerminal(c) ? [] : [node];
+    },
+    [pendingIndex]: (o) => (isPending(asContainer(o)) ? [''] : []),
+  });
   const recorder = mgr.eventRecorder(schedulerName);
   // Its own client, as kube-scheduler is its own process: bindings and Scheduled conditions carry its name in
   // managedFields and in the API server's logs, not the controller manager's.
@@ -64,7 +85,14 @@ export async function addSchedulerController(mgr: Manager, options: SchedulerOpt
   // Bindings made but not yet seen in the cache (kube-scheduler's "assumed pods"): they hold their node's room,
   // so the next decision, made before the watch event arrives, does not count the node as emptier than it is.
   const assumed = new Map<string, { container: Container; at: number }>();
-  const pending = (): Request[] => caches.containers.list().map(asContainer).filter(isPending).map(keyOf);
+  const pending = (): Request[] => caches.containers.byIndex(pendingIndex, '').map(asContainer).map(keyOf);
+  // Bindings are posted while the next decisions are made (kube-scheduler's binding cycle): the assumed map holds
+  // their room meanwhile, so each decision still counts every binding made before it.
+  const binds: Binds = {
+    inFlight: new Set(),
+    max: maxInFlight,
+    retry: (req) => controller.queue.addRateLimited(requestKey(req)),
+  };
   const controller = await newControllerManagedBy(mgr)
     .for(containers)
     // A Node that comes, goes, turns Ready or changes taints, labels or room: every waiting Container looks again.
@@ -74,7 +102,7 @@ export async function addSchedulerController(mgr: Manager, options: SchedulerOpt
     // One at a time: each decision counts the bindings made before it.
     .withOptions({ workers: 1, baseDelayMs: 100, maxDelayMs: 30_000, log: mgr.log })
     .complete((ctx, req) =>
-      schedule(client, caches, recorder, assumed, retryMs, req, ctx.signal, (m, f) => ctx.log.info(m, f)),
+      schedule(client, caches, recorder, assumed, binds, retryMs, req, ctx.signal, (m, f) => ctx.log.info(m, f)),
     );
   caches.containers.addEventHandler({
     update: (before, after) => {
@@ -92,11 +120,21 @@ export async function addSchedulerController(mgr: Manager, options: SchedulerOpt
   return controller;
 }
 
+interface Binds {
+  readonly inFlight: Set<Promise<void>>;
+  readonly max: number;
+  /** Tries a Container again later (with back-off) after its binding failed. */
+  readonly retry: (req: Request) => void;
+}
+
+type Assumed = Map<string, { container: Container; at: number }>;
+
 async function schedule(
   client: ApiClient,
   caches: Caches,
   recorder: EventRecorder,
-  assumed: Map<string, { container: Container; at: number }>,
+  assumed: Assumed,
+  binds: Binds,
   retryMs: number,
   req: Request,
   signal: AbortSignal,
@@ -112,17 +150,21 @@ async function schedule(
   if (assumed.has(uid)) return;
 
   // Who is where: the cache's bound Containers and the bindings it has not seen yet.
-  const boundByNode = new Map<string, Container[]>();
-  // By uid, the cache's copy first: an assumed binding the watch has already shown counts once.
-  const byUid = new Map<string, Container>();
-  for (const b of caches.containers.list().map(asContainer)) byUid.set(b.metadata.uid ?? '', b);
-  for (const [k, a] of assumed) if ((byUid.get(k)?.spec.nodeName ?? '') === '') byUid.set(k, a.container);
-  const all = [...byUid.values()];
-  for (const b of all) {
-    const node = b.spec.nodeName ?? '';
-    if (node === '' || b.metadata.uid === uid || isTerminal(b)) continue;
-    boundByNode.set(node, [...(boundByNode.get(node) ?? []), b]);
-  }
+  const boundOn = (node: string): Container[] => {
+    const out = caches.containers
+      .byIndex(boundIndex, node)
+      .map(asContainer)
+      .filter((b) => b.metadata.uid !== uid);
+    for (const [k, a] of assumed) {
+      if (k === uid || a.container.spec.nodeName !== node) continue;
+      // The cache's copy first: an assumed binding the watch has already shown counts once.
+      const cached = caches.containers.get(a.container.metadata.namespace, a.container.metadata.name ?? '');
+      const seen =
+        cached !== undefined && cached.metadata?.uid === k && (asContainer(cached).spec.nodeName ?? '') !== '';
+      if (!seen && !isTerminal(a.container)) out.push(a.container);
+    }
+    return out;
+  };
 
   // A Volume that lives on a node (or that a bound Container already uses there) pins this Container to it.
   const namespace = c.metadata.namespace ?? '';
@@ -140,7 +182,7 @@ async function schedule(
       );
     const node =
       volumeNode(v) ??
-      all.find(
+      [...caches.containers.list(namespace).map(asContainer), ...[...assumed.values()].map((a) => a.container)].find(
         (b) => (b.spec.nodeName ?? '') !== '' && b.metadata.namespace === namespace && volumeRefs(b).includes(name),
       )?.spec.nodeName;
     if (node !== undefined) pins.add(node);
@@ -161,7 +203,7 @@ async function schedule(
   const candidates: Candidate[] = [];
   for (const node of allNodes) {
     const name = node.metadata?.name ?? '';
-    const bound = boundByNode.get(name) ?? [];
+    const bound = boundOn(name);
     const why = unfitReasons({ container: c, node, bound, pinnedTo });
     if (why.length === 0) candidates.push({ node, bound });
     else reasons.set(name, why);
@@ -173,6 +215,26 @@ async function schedule(
   const nodeName = chosen.node.metadata?.name ?? '';
   // Assumed before the request, as kube-scheduler does: the watch event of the binding may arrive before it returns.
   assumed.set(uid, { container: { ...c, spec: { ...c.spec, nodeName } }, at: now });
+  const done = bind(client, recorder, assumed, binds, c, nodeName, signal, log);
+  binds.inFlight.add(done);
+  void done.finally(() => binds.inFlight.delete(done));
+  // Enough in flight: the next decision waits for one to finish, so a burst does not open a request per Container.
+  if (binds.inFlight.size >= binds.max) await Promise.race(binds.inFlight);
+}
+
+/** POSTs the binding, then tells of it; never rejects (a failure takes the assumption back and retries). */
+async function bind(
+  client: ApiClient,
+  recorder: EventRecorder,
+  assumed: Assumed,
+  binds: Binds,
+  c: Container,
+  nodeName: string,
+  signal: AbortSignal,
+  log: (message: string, fields: Record<string, unknown>) => void,
+): Promise<void> {
+  const uid = c.metadata.uid ?? '';
+  const namespace = c.metadata.namespace ?? '';
   try {
     await client.request('POST', resourcePath(containers, namespace, c.metadata.name ?? '', 'binding'), {
       body: {
@@ -185,11 +247,13 @@ async function schedule(
       signal,
     });
   } catch (err) {
-    // Bound by someone else meanwhile, deleted, or recreated under the name: the watch brings the new state.
     assumed.delete(uid);
+    // Bound by someone else meanwhile, deleted, or recreated under the name: the watch brings the new state.
     const code = apiStatusCode(err);
-    if (code === 409 || code === 404) return;
-    throw err;
+    if (code === 409 || code === 404 || signal.aborted) return;
+    log('binding failed', { container: `${namespace}/${c.metadata.name ?? ''}`, node: nodeName, error: String(err) });
+    binds.retry(keyOf(c));
+    return;
   }
   log('bound', { container: `${namespace}/${c.metadata.name ?? ''}`, node: nodeName });
   recorder.event(
@@ -209,9 +273,8 @@ async function schedule(
         { type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `bound to node ${nodeName}` },
         signal,
       );
-    } catch (err) {
+    } catch {
       // The agent (or a deletion) got there first; it writes Scheduled=True itself.
-      if (apiStatusCode(err) !== 409 && apiStatusCode(err) !== 404) throw err;
     }
   }
 }

@@ -1,5 +1,6 @@
 // Runs a host tool to completion and hands back its exit status and output (small outputs only).
 import { spawn } from 'node:child_process';
+import { spawnHelper } from './spawn-helper.js';
 
 export interface CommandResult {
   readonly code: number | null;
@@ -15,12 +16,22 @@ export interface RunCommandOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Whether tools start through the spawn helper (spawn-helper.ts) rather than from this process. On unless
+ * BERTH_SPAWN_HELPER=0, which benchmarks use to measure both ways in one build.
+ */
+export const useSpawnHelper = process.env['BERTH_SPAWN_HELPER'] !== '0';
+
 /** Spawns `file args` without a shell; rejects only when the tool cannot be started at all. */
 export function runCommand(
   file: string,
   args: readonly string[],
   options: RunCommandOptions = {},
 ): Promise<CommandResult> {
+  return useSpawnHelper ? spawnHelper().run(file, args, options) : spawnHere(file, args, options);
+}
+
+function spawnHere(file: string, args: readonly string[], options: RunCommandOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -18,7 +18,8 @@ import { attachToContainer, writeConmonControl } from '../exec/attach-session.js
 import { execInContainer } from '../exec/exec-session.js';
 import { v1CgroupDir } from '../host/cgroup-layout.js';
 import type { HostReport } from '../host/prepare-host.js';
-import { runCommand } from '../host/run-command.js';
+import { runCommand, useSpawnHelper } from '../host/run-command.js';
+import { spawnHelper } from '../host/spawn-helper.js';
 import { createLogStream, type LogReadOptions } from '../logs/k8s-file.js';
 import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
 import { RuntimeError } from './errors.js';
@@ -279,21 +280,13 @@ export class ConmonRuntime implements Runtime {
       ...(record.tty ? ['--terminal'] : []),
       ...(record.stdin ? ['--stdin', '--leave-stdin-open'] : []),
     ];
-    const child = spawn(this.#host.conmon.path, args, {
+    const options = {
       cwd: dir, // conmon drops its `oom` marker in its working directory
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
-    });
-    const syncPipe = child.stdio[3] as NodeJS.ReadableStream | null;
-    if (syncPipe === null) throw new RuntimeError('RuntimeFailed', 'conmon sync pipe missing');
-    let stderr = '';
-    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.unref();
-
-    const message = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      const timer = setTimeout(
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
         () =>
           reject(
             new RuntimeError(
@@ -303,29 +296,28 @@ export class ConmonRuntime implements Runtime {
           ),
         this.#createTimeoutMs,
       );
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new RuntimeError('RuntimeFailed', `conmon could not start: ${err.message}`, { cause: err }));
-      });
-      syncPipe.on('data', (b: Buffer) => {
-        buf += b.toString('utf8');
-        const nl = buf.indexOf('\n');
-        if (nl >= 0) {
-          clearTimeout(timer);
-          resolve(buf.slice(0, nl));
-        }
-      });
-      syncPipe.on('end', () => {
-        clearTimeout(timer);
-        resolve(buf);
-      });
     });
-    (syncPipe as NodeJS.ReadableStream & { destroy(): void }).destroy();
-    if (message.trim() === '') {
-      // Closed without a word: conmon itself failed (bad flag, missing runtime) before forking.
-      await new Promise((r) => (child.exitCode === null ? child.once('close', r) : r(undefined)));
-      throw new RuntimeError('RuntimeFailed', `conmon failed: ${stderr.trim() || 'no message'}`, { stderr });
+    let reported: { line: string; stderr: string };
+    try {
+      const conmon = this.#host.conmon.path;
+      reported = await Promise.race([
+        useSpawnHelper
+          ? spawnHelper().startWithSyncPipe(conmon, args, options)
+          : startWithSyncPipe(conmon, args, options),
+        timeout,
+      ]);
+    } catch (err) {
+      if (RuntimeError.isInstance(err)) throw err;
+      throw new RuntimeError('RuntimeFailed', `conmon could not start: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
+    const message = reported.line;
+    // Closed without a word: conmon itself failed (bad flag, missing runtime) before forking.
+    if (message.trim() === '')
+      throw new RuntimeError('RuntimeFailed', `conmon failed: ${reported.stderr.trim() || 'no message'}`, {
+        stderr: reported.stderr,
+      });
     const report = JSON.parse(message) as { pid?: number; message?: string };
     if (report.pid === undefined || report.pid <= 0)
       throw classifyRuntimeFailure(`creating container ${id}`, report.message ?? '');
@@ -637,4 +629,37 @@ export class ConmonRuntime implements Runtime {
   logFiles(id: string): string[] {
     return [rotatedLogPath(this.logPath(id)), this.logPath(id)];
   }
+}
+
+/**
+ * Starts `file args` detached with a pipe on fd 3, from this process, and resolves with the first line written to
+ * it ('' and all of stderr when it closed without one). The spawn helper does the same in its own process.
+ */
+function startWithSyncPipe(
+  file: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ line: string; stderr: string }> {
+  const child = spawn(file, args, { ...options, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const syncPipe = child.stdio[3] as (NodeJS.ReadableStream & { destroy(): void }) | null;
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  child.unref();
+  return new Promise((resolve, reject) => {
+    if (syncPipe === null) return reject(new Error('conmon sync pipe missing'));
+    let buf = '';
+    child.on('error', reject);
+    syncPipe.on('data', (b: Buffer) => {
+      buf += b.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      syncPipe.destroy();
+      resolve({ line: buf.slice(0, nl), stderr });
+    });
+    syncPipe.on('end', () => {
+      if (buf.trim() !== '') resolve({ line: buf, stderr });
+      else if (child.exitCode !== null || child.signalCode !== null) resolve({ line: '', stderr });
+      else child.once('close', () => resolve({ line: '', stderr }));
+    });
+  });
 }
