@@ -16,8 +16,9 @@ t.before(async () => {
 });
 t.teardown(() => ts.close());
 
+// `yes` or `no` (kubectl prints the authorizer's reason after a "no -").
 const canI = async (kubeconfig: string, args: string[]) =>
-  (await ts.kubectl(['auth', 'can-i', ...args], { env: { KUBECONFIG: kubeconfig } })).stdout.trim();
+  (await ts.kubectl(['auth', 'can-i', ...args], { env: { KUBECONFIG: kubeconfig } })).stdout.trim().split(' ')[0];
 
 t.test('a node agent may do its work and nothing else', async (t) => {
   const may = [
@@ -27,7 +28,6 @@ t.test('a node agent may do its work and nothing else', async (t) => {
     ['watch', 'containers.berth.dev', '-A'],
     ['patch', 'containers.berth.dev/status'],
     ['patch', 'volumes.berth.dev/status'],
-    ['get', 'secrets'],
     ['create', 'events'],
   ];
   for (const q of may) t.equal(await canI(node, q), 'yes', q.join(' '));
@@ -37,6 +37,9 @@ t.test('a node agent may do its work and nothing else', async (t) => {
     ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
     ['delete', 'namespaces'],
     ['create', 'serviceaccounts/token'],
+    // Only a named Secret a Container bound to the node uses, through the node authorizer, as in Kubernetes (access
+    // reviews ask the same authorizers as requests): not Secrets in general.
+    ['get', 'secrets'],
   ];
   for (const q of mayNot) t.equal(await canI(node, q), 'no', q.join(' '));
 });
