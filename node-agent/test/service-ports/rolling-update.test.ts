@@ -3,7 +3,9 @@
 // port on fresh connections all along. The Service controller surges a new replica, waits for it to be Ready,
 // deletes an old one; the agent adds a replica to the port when Ready and drains it before stopping it. Zero
 // failed requests, and at the end only the new template answers. Needs root (iptables, crun).
+import { execFile } from 'node:child_process';
 import { get as httpGet } from 'node:http';
+import { promisify } from 'node:util';
 import t from 'tap';
 import type { Container, Service } from '@berth/api';
 import { eventually, freePort, request } from '@berth/testkit';
@@ -133,4 +135,15 @@ t.test('a template change rolls over with zero failed requests under a continuou
   // Once v2 answers only v2 may follow the last v1: both serve side by side while the rollout runs, then v1 goes.
   const tail = releases.slice(releases.lastIndexOf('v1') + 1);
   t.ok(tail.length > 20 && tail.every((r) => r === 'v2'), `${tail.length} answers after the last v1, all v2`);
+});
+
+t.test('deleting the Service takes its port off the host: no NAT rule of it is left', async (t) => {
+  const deleted = await request(cluster.server, 'DELETE', `/apis/${group}/${version}/namespaces/default/services/roll`);
+  t.equal(deleted.status, 200, 'Service deleted');
+  const natRules = async () => (await promisify(execFile)('iptables', ['-t', 'nat', '-S'])).stdout;
+  t.ok(
+    await eventually(async () => !(await natRules()).includes(`default/roll:${port}/`), 30_000),
+    'the port is gone from the nat table (its replicas went with the Service)',
+  );
+  t.match(await get(), /^refused/, 'the port answers no more');
 });
