@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchHeadlessChromium } from '@berth/testkit';
 import { container, containersPath, httpsPool, quantile, startBerth } from './api-process.js';
 
 const { values } = parseArgs({
@@ -90,19 +90,7 @@ try {
   const kubectlMs: number[] = [];
   for (let i = 0; i < runs; i++) kubectlMs.push(await get());
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchHeadlessChromium();
   // Signed in already (the token in sessionStorage), the namespace picked; the moment the list shows every
   // Container with rows drawn is noted by the page itself, so no polling from here skews it.
   const init = `

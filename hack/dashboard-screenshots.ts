@@ -5,8 +5,7 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
-import { startTestCluster } from '@berth/testkit';
+import { startTestCluster, launchHeadlessChromium } from '@berth/testkit';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs' } } });
 const teardowns: (() => unknown)[] = [];
@@ -16,19 +15,7 @@ const apply = async (yaml: string) => {
   const r = await server.kubectl(['apply', '-f', '-'], { input: yaml });
   if (r.code !== 0) throw new Error(r.stderr);
 };
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchHeadlessChromium();
 try {
   await apply(`apiVersion: berth.dev/v1alpha1
 kind: Service

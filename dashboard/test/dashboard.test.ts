@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { chromium } from 'playwright-core';
-import { startTestCluster } from '@berth/testkit';
+import { startTestCluster, launchHeadlessChromium } from '@berth/testkit';
 
 /** The page's globals these tests read (tests are compiled without the DOM's types). */
 interface PageGlobals {
@@ -30,19 +29,7 @@ const setUp = Date.now();
 const cluster = await startTestCluster(t);
 const { server } = cluster;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchHeadlessChromium();
 t.teardown(() => browser.close());
 // The test server's CA is its own: the browser is told to accept its certificate, as a user would once.
 const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });

@@ -13,6 +13,7 @@ export { makeBusyboxRootfs, makeDataRoot } from './busybox-rootfs.js';
 export { pushBusybox } from './busybox-image.js';
 export { eventually } from './eventually.js';
 export { freePort } from './free-port.js';
+export { chromiumPath, launchHeadlessChromium } from './headless-chromium.js';
 export { assertBuilt, berthMain, repo } from './built-cli.js';
 export { etcdBinary, etcdctlBinary, startTestEtcd, type TestEtcd, type TestEtcdOptions } from './etcd.js';
 export { request, type RawResponse } from './raw-request.js';
