@@ -107,21 +107,34 @@ function ports(value: unknown): ContainerPort[] {
 
 const unsupported = ['build', 'profiles', 'extends'];
 
+/**
+ * A Compose file's text parsed and interpolated, with its folder (which anchors relative paths) and the project's
+ * name (`-p`, the file's `name:`, or the folder's), as `up` and `config` alike read it.
+ */
+export async function readComposeDocument(
+  text: string,
+  path: string,
+  projectFlag: string | undefined,
+): Promise<{ doc: Obj; dir: string; project: string }> {
+  let parsed: Obj;
+  try {
+    parsed = (parse(text) ?? {}) as Obj;
+  } catch (e) {
+    throw new UsageError(`${path}: ${(e as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const dir = dirname(path);
+  const doc = interpolate(parsed, await projectVariables(dir)) as Obj;
+  const project = dnsName(projectFlag ?? (typeof doc['name'] === 'string' ? doc['name'] : basename(dir)));
+  return { doc, dir, project };
+}
+
 /** The project's objects from the file's text; `dir` anchors relative paths, `name` is `-p` or the folder's name. */
 export async function composeProject(
   text: string,
   path: string,
   projectFlag: string | undefined,
 ): Promise<ComposeProject> {
-  let doc: Obj;
-  try {
-    doc = (parse(text) ?? {}) as Obj;
-  } catch (e) {
-    throw new UsageError(`${path}: ${(e as Error).message.split('\n')[0] ?? ''}`);
-  }
-  const dir = dirname(path);
-  doc = interpolate(doc, await projectVariables(dir)) as Obj;
-  const project = dnsName(projectFlag ?? (typeof doc['name'] === 'string' ? doc['name'] : basename(dir)));
+  const { doc, dir, project } = await readComposeDocument(text, path, projectFlag);
   const labels = { [projectLabel]: project };
   const services = (doc['services'] ?? {}) as Record<string, Obj>;
   if (Object.keys(services).length === 0) throw new UsageError(`${path}: no services`);

@@ -3,11 +3,9 @@
 // volumes as mappings, depends_on with its condition, networks as a map), and the top-level networks and volumes
 // with the names they get. Keys within each sorted, as compose-go prints them.
 
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
-import { interpolate, projectVariables } from './interpolate.js';
+import { isAbsolute, resolve } from 'node:path';
+import { readComposeDocument } from './compose-file.js';
 import { parsePublish, readEnvFile } from '../docker/run-spec.js';
-import { UsageError } from '../errors.js';
 import { dependencies } from './healthcheck.js';
 
 type Obj = Record<string, unknown>;
@@ -76,17 +74,7 @@ function sorted(value: unknown): unknown {
 
 /** The normalized model of a Compose file's text (`path` anchors relative paths, `projectFlag` is -p). */
 export async function normalizedModel(text: string, path: string, projectFlag: string | undefined): Promise<Obj> {
-  let doc: Obj;
-  try {
-    doc = (parse(text) ?? {}) as Obj;
-  } catch (e) {
-    throw new UsageError(`${path}: ${(e as Error).message.split('\n')[0] ?? ''}`);
-  }
-  const dir = dirname(path);
-  doc = interpolate(doc, await projectVariables(dir)) as Obj;
-  const name = (projectFlag ?? (typeof doc['name'] === 'string' ? doc['name'] : basename(dir)))
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '');
+  const { doc, dir, project: name } = await readComposeDocument(text, path, projectFlag);
   const services: Obj = {};
   let usesDefault = false;
   for (const [serviceName, raw] of Object.entries((doc['services'] ?? {}) as Record<string, Obj>)) {
