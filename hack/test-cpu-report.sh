@@ -1,5 +1,5 @@
 #!/bin/sh
-# Where the suite's CPU goes: run it with BERTH_TEST_CPU_LOG=FILE (hack/test.sh passes it on), then
+# Where the suite's CPU goes: run it with BERTH_TEST_CPU_LOG=FILE (testkit/src/cpu-log.ts writes it), then
 # `hack/test-cpu-report.sh FILE` prints each test file's CPU seconds (its own + its reaped children's), largest first.
 set -eu
 node -e '
