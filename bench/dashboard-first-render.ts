@@ -90,7 +90,7 @@ try {
   const kubectlMs: number[] = [];
   for (let i = 0; i < runs; i++) kubectlMs.push(await get());
 
-  const browser = await launchHeadlessChromium();
+  const browser = await launchHeadlessChromium(berth.url);
   // Signed in already (the token in sessionStorage), the namespace picked; the moment the list shows every
   // Container with rows drawn is noted by the page itself, so no polling from here skews it.
   const init = `

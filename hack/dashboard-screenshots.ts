@@ -15,7 +15,7 @@ const apply = async (yaml: string) => {
   const r = await server.kubectl(['apply', '-f', '-'], { input: yaml });
   if (r.code !== 0) throw new Error(r.stderr);
 };
-const browser = await launchHeadlessChromium();
+const browser = await launchHeadlessChromium(server.url);
 try {
   await apply(`apiVersion: berth.dev/v1alpha1
 kind: Service

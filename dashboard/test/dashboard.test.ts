@@ -29,7 +29,7 @@ const setUp = Date.now();
 const cluster = await startTestCluster(t);
 const { server } = cluster;
 
-const browser = await launchHeadlessChromium();
+const browser = await launchHeadlessChromium(server.url);
 t.teardown(() => browser.close());
 // The test server's CA is its own: the browser is told to accept its certificate, as a user would once.
 const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });
@@ -39,19 +39,6 @@ t.teardown(async () => {
 });
 const page = await context.newPage();
 
-/**
- * `p.goto(url)`, again when chromium abandons it with ERR_NETWORK_CHANGED: the suite's other tests add and remove
- * network interfaces (veths, bridges) at any moment, and chromium drops a navigation when one changes.
- */
-async function goto(p: typeof page, url: string) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await p.goto(url);
-    } catch (e) {
-      if (attempt >= 5 || !(e as Error).message.includes('ERR_NETWORK_CHANGED')) throw e;
-    }
-  }
-}
 const failures: string[] = [];
 page.on('pageerror', (e) => failures.push(String(e)));
 
@@ -81,7 +68,7 @@ const row = (key: string) => page.locator(`.vrow[data-key="${key}"]`);
 
 step('the page asks for a token, refuses a wrong one, and signs in with a good one', async (t) => {
   mark('the page asks for a token');
-  const answer = await goto(page, `${server.url}/dashboard/`);
+  const answer = await page.goto(`${server.url}/dashboard/`);
   t.equal(answer?.status(), 200);
   t.match(answer?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
   await page.getByLabel('Token').fill('not-a-token');
@@ -248,7 +235,7 @@ step('berth dashboard --url prints a link that signs a new browser in as its Ser
   t.match(url, `${server.url}/dashboard/#token=`);
   const fresh = await browser.newContext({ ignoreHTTPSErrors: true });
   const other = await fresh.newPage();
-  await goto(other, url);
+  await other.goto(url);
   await other.getByTestId('user').filter({ hasText: 'system:serviceaccount:kube-system:berth-dashboard' }).waitFor();
   t.notMatch(other.url(), /token=/, 'the token left the address bar');
   await other.getByRole('heading', { name: 'Containers' }).waitFor();
