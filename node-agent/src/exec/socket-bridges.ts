@@ -34,7 +34,8 @@ try:
     os.fstat(ctl)
 except OSError:
     ctl = None
-inputs = [0, master] + ([ctl] if ctl is not None else [])
+# select lists ready fds in this order: a resize sent before input is applied before the input is passed on.
+inputs = ([ctl] if ctl is not None else []) + [master, 0]
 ctl_buf = b''
 def resize(line):
     parts = line.split()

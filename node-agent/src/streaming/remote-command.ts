@@ -28,8 +28,12 @@ export interface RemoteCommandHandlers {
   finish(exitCode: Promise<number>): Promise<Status>;
 }
 
-/** How long a tty session waits for the client's first terminal size before it starts anyway. */
-const initialSizeWaitMs = 1_000;
+/**
+ * How long a tty session waits for the client's first terminal size before it starts anyway. Generous: on a
+ * loaded machine the size, sent first thing, can take over a second through the API server's relay, and a tty
+ * process started before it sees a 0x0 terminal. A client that sends stdin first is not waited for.
+ */
+const initialSizeWaitMs = 10_000;
 
 /** Messages in flight per output channel before the session's output is paused (the client reads too slowly). */
 const HIGH_WATER = 64;
@@ -91,8 +95,9 @@ export async function serveRemoteCommand(
   let session: StdioSession | undefined;
   let stdinEnded = false;
   let lastSize: TerminalSize | undefined;
-  let sizeArrived: () => void = () => undefined;
-  const firstSize = new Promise<void>((resolve) => (sizeArrived = resolve));
+  // The first size, or the first other message (a client that sends no size first sends none).
+  let sizeOrInput: () => void = () => undefined;
+  const firstSizeOrInput = new Promise<void>((resolve) => (sizeOrInput = resolve));
   const early: Buffer[] = [];
   let clientGone = false;
 
@@ -102,10 +107,9 @@ export async function serveRemoteCommand(
     if (session === undefined) {
       // Until the session exists only the latest size matters; stdin waits, in order.
       const size = channel === Channel.Resize ? parseResize(data.subarray(1)) : undefined;
-      if (size !== undefined) {
-        lastSize = size;
-        sizeArrived();
-      } else early.push(data);
+      if (size !== undefined) lastSize = size;
+      else early.push(data);
+      sizeOrInput();
       return;
     }
     if (channel === Channel.Stdin) {
@@ -154,7 +158,7 @@ export async function serveRemoteCommand(
   if (request.tty && lastSize === undefined) {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      firstSize,
+      firstSizeOrInput,
       closed,
       new Promise<void>((resolve) => (timer = setTimeout(resolve, initialSizeWaitMs))),
     ]);
