@@ -153,6 +153,11 @@ t.test("the README's walk-through runs as written against berth up", async (t) =
     'and its error examples',
   );
 
+  // The walk-through starts the loopback registry on its default port; one this test started, it stops.
+  const registryWasRunning = (await sh('hack/registry.sh status').done).code === 0;
+  t.teardown(async () => {
+    if (!registryWasRunning) await sh('hack/registry.sh stop').done;
+  });
   const port = await freePort();
   const up = sh(
     `node cli/dist/main.js up --data-dir ${join(dir, 'data')} --listen 127.0.0.1:${port} --kubeconfig ${kubeconfig}`,

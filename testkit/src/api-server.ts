@@ -2,6 +2,7 @@
 // kubeconfig file for the real kubectl (own discovery cache) and a client-node KubeConfig.
 
 import { execFile, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,15 @@ export interface TestServerOptions
   readonly etcd?: TestEtcd;
 }
 
+/**
+ * A /20 of the test cluster's own for Networks that name no subnet, picked at random among 512: every cluster
+ * starting at the controller's default (10.214.0.0/24 first) made two test files running at once build bridges on
+ * the same subnet.
+ */
+function testNetworkPool(): { base: string; size: number } {
+  return { base: `10.${216 + randomInt(32)}.${randomInt(16) * 16}.0/20`, size: 24 };
+}
+
 export async function startTestServer(testOptions: TestServerOptions = {}): Promise<TestServer> {
   const { controllers: withControllers = true, controllerOptions = {}, etcd, ...options } = testOptions;
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
@@ -145,6 +155,7 @@ export async function startTestServer(testOptions: TestServerOptions = {}): Prom
       withControllers === false
         ? undefined
         : await (await import('@berth/controllers')).startControllers({
+            network: { pools: [testNetworkPool()] },
             ...controllerOptions,
             kubeconfig,
             leaderElection: false,
