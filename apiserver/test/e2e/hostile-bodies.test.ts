@@ -11,14 +11,19 @@ import { rawExchange, rawRequest, statusOf } from './raw-client.js';
 const cms = '/api/v1/namespaces/default/configmaps';
 const containers = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
 
-/** Sends `chunks` × 64 KiB as a chunked body (no Content-Length); resolves with the answer and how long it took. */
+/**
+ * Sends `chunks` × 64 KiB as a chunked body (no Content-Length), each chunk once the last is taken; resolves with
+ * the answer and how many chunks had been handed to the socket when it came.
+ */
 function chunkedUpload(
   ts: TestServer,
   path: string,
   chunks: number,
-): Promise<{ status: number; text: string; ms: number }> {
+): Promise<{ status: number; text: string; sentWhenAnswered: number }> {
   const { hostname, port } = new URL(ts.url);
-  const started = Date.now();
+  const chunk = Buffer.alloc(64 * 1024, 'a');
+  let sent = 0;
+  let answered = false;
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -31,22 +36,34 @@ function chunkedUpload(
         agent: false,
       },
       (res) => {
+        answered = true;
+        const sentWhenAnswered = sent;
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => {
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, text, ms: Date.now() - started });
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, text, sentWhenAnswered });
         });
       },
     );
     const timer = setTimeout(() => {
       req.destroy();
-      reject(new Error('no answer in 10 s'));
-    }, 10_000);
+      reject(new Error('no answer in 30 s'));
+    }, 30_000);
     // The server stops reading once it has answered: writes after that fail, which is fine.
     req.on('error', () => undefined);
-    for (let i = 0; i < chunks; i++) req.write(Buffer.alloc(64 * 1024, 'a'));
-    req.end();
+    const pump = (): void => {
+      while (!answered && sent < chunks) {
+        sent++;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered) req.end();
+    };
+    pump();
   });
 }
 
@@ -124,15 +141,14 @@ t.test('hostile bodies and requests', async (t) => {
       const r = await chunkedUpload(ts, cms, chunks);
       t.equal(r.status, 413, `${chunks} × 64 KiB chunked`);
       t.equal(statusOf(r.text)?.reason, 'RequestEntityTooLarge');
-      t.ok(r.ms < 3000, `answered in ${r.ms} ms`);
+      // Not a timing: the answer comes once the limit is read, long before a 50 MB body is all sent.
+      if (chunks === 800) t.ok(r.sentWhenAnswered < chunks, `answered after ${r.sentWhenAnswered} of ${chunks} chunks`);
     }
     // The client declares 100 MB and sends a few bytes: the 413 comes at once, and the server does not wait forever.
-    const declaredAt = Date.now();
     const head = `POST ${cms} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ts.token}\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{"a":`;
     const declared = await rawExchange(ts, head, 10_000, /"code":413\}/);
-    t.match(declared, /^HTTP\/1\.1 413 /);
+    t.match(declared, /^HTTP\/1\.1 413 /, 'the 413 comes before the body, which is never sent');
     t.match(declared, /"reason":"RequestEntityTooLarge"/);
-    t.ok(Date.now() - declaredAt < 3000, 'the 413 came before the body');
     const stalled = await rawExchange(ts, head, 15_000);
     t.match(stalled, /^HTTP\/1\.1 413 /, 'a client that never finishes its body is disconnected');
     const r = await rawRequest(ts, 'POST', cms, {
@@ -145,11 +161,9 @@ t.test('hostile bodies and requests', async (t) => {
     // What a user sees: kubectl create of a 4 MiB ConfigMap gets the server's 413 (not a timeout or a reset).
     const file = join(ts.dir, 'big.txt');
     await writeFile(file, 'x'.repeat(4 * 1024 * 1024));
-    const started = Date.now();
     const k = await ts.kubectl(['create', 'configmap', 'big', `--from-file=${file}`]);
     t.not(k.code, 0);
     t.match(k.stderr, /Request entity too large: limit is 3145728/);
-    t.ok(Date.now() - started < 10_000, 'kubectl got its answer promptly');
   });
 
   t.test('CONNECT and unparseable requests get a Status', async (t) => {
