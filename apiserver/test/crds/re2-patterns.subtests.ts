@@ -42,8 +42,9 @@ t.test('patterns run on RE2', async (t) => {
     const ms = Date.now() - started;
     t.equal(res.status, 422, res.text);
     t.equal(ready.status, 200);
-    t.ok(ms < 2000, `answered in ${ms} ms`);
-    t.ok(readyMs < 2000, `/readyz answered in ${readyMs} ms`);
+    // A backtracking engine would take minutes on this input; seconds on a loaded machine still tell them apart.
+    t.ok(ms < 10_000, `answered in ${ms} ms`);
+    t.ok(readyMs < 10_000, `/readyz answered in ${readyMs} ms`);
     t.comment(`catastrophic pattern request: ${ms} ms`);
     const long = await postJson(ts, widgetsPath, widget('evil2', { name: `${'a'.repeat(100_000)}!` }));
     t.equal(long.status, 422, 'a 100k-character value is refused too');

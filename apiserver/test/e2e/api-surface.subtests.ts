@@ -62,12 +62,11 @@ t.test('API surface', async (t) => {
     };
     const created = await request(ts, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', json(crd));
     t.equal(created.status, 201);
-    const start = Date.now();
+    // Within seconds, not at once: how soon is bench/'s to measure; a loaded test machine can take over 1 s.
     t.ok(
-      await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 200, 1000),
-      'served within 1 s',
+      await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 200, 10_000),
+      'served within seconds',
     );
-    t.ok(Date.now() - start < 1000);
     const established = (
       await request(ts, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')
     ).json<{ status: { conditions: { type: string; status: string }[] } }>();
@@ -85,7 +84,7 @@ t.test('API surface', async (t) => {
       200,
     );
     t.ok(
-      await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 404, 2000),
+      await eventually(async () => (await request(ts, 'GET', '/apis/example.com/v1')).status === 404, 10_000),
       'no longer served',
     );
     t.ok(
