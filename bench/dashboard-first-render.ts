@@ -1,7 +1,8 @@
 // Benchmark: the web dashboard's first render of the Containers list holding 1,000 Containers (navigation start in
 // Debian's chromium → the list shows all 1,000 counted and its first rows drawn; a fresh browser context each run, so
 // the page, its script and the list all come over the wire), beside `kubectl get containers` of the same 1,000 from
-// the same `berth up` (process spawn → exit, discovery cache warm). Prints medians and the ratio.
+// the same `berth up` (process spawn → exit, discovery cache warm). Prints medians and the ratio, and the bytes of
+// the list the page fetches (`drop=metadata.managedFields`, KEP-5958) beside the same list with them.
 // Not a test: run with
 //   node --conditions=berth-src --import=tsx bench/dashboard-first-render.ts [--containers 1000] [--runs 5]
 
@@ -54,6 +55,21 @@ try {
         if (res.statusCode !== 201) throw new Error(`create ${name}: ${res.statusCode}`);
       }
     }),
+  );
+  const listBytes = async (accept: string) => {
+    const res = await pool.request({
+      path: containersPath,
+      method: 'GET',
+      headers: { authorization: `Bearer ${berth.token}`, accept },
+    });
+    return (await res.body.arrayBuffer()).byteLength;
+  };
+  const [withFields, without] = [
+    await listBytes('application/json'),
+    await listBytes('application/json;drop=metadata.managedFields'),
+  ];
+  console.log(
+    `list of ${count}: ${(withFields / 1e6).toFixed(2)} MB with managedFields, ${(without / 1e6).toFixed(2)} MB as the dashboard asks (drop=metadata.managedFields), ${((1 - without / withFields) * 100).toFixed(0)} % less`,
   );
   await pool.close();
 

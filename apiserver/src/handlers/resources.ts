@@ -4,7 +4,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest, conflict, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
 import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
-import { fieldValidation, includeObject, intParam, isDryRun, wantsTable } from '../http/negotiation.js';
+import {
+  dropsManagedFields,
+  fieldValidation,
+  includeObject,
+  intParam,
+  isDryRun,
+  wantsTable,
+} from '../http/negotiation.js';
 import type { ResourceRequest } from '../http/request-info.js';
 import type { ObjectStore, ObjectScope, Subresource, WriteOptions } from '../objects/object-store.js';
 import { cloneJson, isPlainObject, type KubeObject } from '../objects/object.js';
@@ -149,6 +156,7 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
           sendInitialEvents: query.get('sendInitialEvents') === 'true',
           timeoutSeconds: intParam(query, 'timeoutSeconds'),
           table: table ? { include: includeObject(query) } : undefined,
+          dropManagedFields: dropsManagedFields(req.headers.accept),
           signal,
         },
         deps.watchSource,

@@ -14,6 +14,23 @@ export function wantsTable(accept: string | undefined): boolean {
   });
 }
 
+/**
+ * Whether the client opted out of managedFields (`Accept: application/json;drop=metadata.managedFields`, KEP-5958:
+ * `drop` lists fields joined by `+`; targets other than managedFields are ignored, as the KEP asks).
+ */
+export function dropsManagedFields(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) =>
+    part
+      .split(';')
+      .slice(1)
+      .some((p) => {
+        const [name, value] = p.split('=').map((s) => s.trim());
+        return name === 'drop' && value !== undefined && value.split('+').includes('metadata.managedFields');
+      }),
+  );
+}
+
 export function includeObject(query: URLSearchParams): IncludeObject {
   const v = query.get('includeObject');
   if (v === null || v === '') return 'Metadata';

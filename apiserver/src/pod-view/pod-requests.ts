@@ -13,7 +13,7 @@ import {
   staleResourceVersion,
 } from '../errors/api-error.js';
 import { decodeBody, decodeObjectBody, mediaType, readBody } from '../http/body.js';
-import { includeObject, intParam, wantsTable } from '../http/negotiation.js';
+import { dropsManagedFields, includeObject, intParam, wantsTable } from '../http/negotiation.js';
 import type { ObjectScope } from '../objects/object-store.js';
 import { isPlainObject, type KubeObject } from '../objects/object.js';
 import { buildFilter, type ObjectFilter } from '../objects/selectors.js';
@@ -193,6 +193,7 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
           sendInitialEvents: query.get('sendInitialEvents') === 'true',
           timeoutSeconds: intParam(query, 'timeoutSeconds'),
           table: table ? { include: includeObject(query) } : undefined,
+          dropManagedFields: dropsManagedFields(req.headers.accept),
           signal,
         },
         deps.watchSource,

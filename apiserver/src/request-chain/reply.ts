@@ -1,6 +1,8 @@
 // What a handler answers (status, body, content type, warnings), and how it is written to the response.
 
 import type { ParameterizedContext } from 'koa';
+import { withoutManagedFields } from '../http/drop-managed-fields.js';
+import { dropsManagedFields } from '../http/negotiation.js';
 import type { RequestState } from './state.js';
 
 export interface Reply {
@@ -21,7 +23,10 @@ export function writeReply(ctx: ParameterizedContext<RequestState>, reply: Reply
   ctx.status = reply.status;
   ctx.type = reply.type ?? 'application/json';
   for (const w of reply.warnings ?? []) ctx.res.appendHeader('Warning', `299 - ${headerSafeQuote(w)}`);
-  ctx.body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+  // Dropped at encoding, as kube-apiserver's serializer does, so every verb's answer (get, list, create, update,
+  // patch, a Pod view) honours the same Accept parameter.
+  const body = dropsManagedFields(ctx.get('accept') || undefined) ? withoutManagedFields(reply.body) : reply.body;
+  ctx.body = typeof body === 'string' ? body : JSON.stringify(body);
 }
 
 /** A quoted header value: JSON string escapes, and \uXXXX for anything outside printable ASCII (headers are Latin-1). */

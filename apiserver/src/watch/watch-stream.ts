@@ -7,6 +7,7 @@ import { toStatus } from '../errors/status.js';
 import type { ObjectFilter } from '../objects/selectors.js';
 import type { KubeObject } from '../objects/object.js';
 import { defaultOnRead } from '../objects/object-store.js';
+import { withoutManagedFields } from '../http/drop-managed-fields.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
 import { CompactedError, type StoreEvent, type Watcher } from '../storage/interface.js';
 import type { CacheWatcher } from '../storage/watch-cache.js';
@@ -31,6 +32,8 @@ export interface WatchRequest {
   readonly sendInitialEvents: boolean;
   readonly timeoutSeconds: number | undefined;
   readonly table: { include: IncludeObject } | undefined;
+  /** The client's Accept said `drop=metadata.managedFields` (KEP-5958). */
+  readonly dropManagedFields?: boolean;
   readonly signal: AbortSignal;
   /** What a client sees of each stored object, when the resource is a view of another (Pods of Containers). */
   readonly project?: (stored: KubeObject) => KubeObject;
@@ -71,7 +74,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
     const obj = request.project?.(stored) ?? stored;
     defaultOnRead(resource, obj);
     const o = sameVersion ? obj : { ...obj, apiVersion: servedVersion };
-    if (request.table === undefined) return o;
+    if (request.table === undefined) return request.dropManagedFields === true ? withoutManagedFields(o) : o;
     const t = toTable(
       resource,
       [o],
@@ -80,7 +83,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
       !columnsSent,
     );
     columnsSent = true;
-    return t;
+    return request.dropManagedFields === true ? withoutManagedFields(t) : t;
   };
 
   let after: number;
@@ -186,8 +189,15 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
       const type: EventType = event.prevValue === undefined ? 'ADDED' : 'MODIFIED';
       let lines = encodedLines.get(event);
       if (lines === undefined) encodedLines.set(event, (lines = new Map()));
-      let out = lines.get(type);
-      if (out === undefined) lines.set(type, (out = Buffer.from(`{"type":"${type}","object":${event.value}}\n`)));
+      // Without managedFields is a form of its own, cached beside the full one (as kube-apiserver's cachingObject
+      // keeps one per serializer), so a thousand dashboards cost one re-encoding per event, not a thousand.
+      const drop = request.dropManagedFields === true;
+      const key = drop ? `${type} drop` : type;
+      let out = lines.get(key);
+      if (out === undefined) {
+        const object = drop ? JSON.stringify(withoutManagedFields(objectsOf(event).object)) : event.value;
+        lines.set(key, (out = Buffer.from(`{"type":"${type}","object":${object}}\n`)));
+      }
       return out;
     }
     const text = renderSlow(event);

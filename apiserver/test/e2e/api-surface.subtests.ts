@@ -1,5 +1,6 @@
 // The API surface beyond the kubectl walk-through: CRD lifecycle timing, discovery and OpenAPI formats,
-// subresources, selectable fields, deletecollection, Secret canonicalization and Event expiry.
+// subresources, selectable fields, deletecollection, Secret canonicalization and Event expiry; the
+// `drop=metadata.managedFields` Accept parameter (KEP-5958) on every verb and on watches.
 
 import t from 'tap';
 import { eventually, request, startTestServer } from '@berth/testkit';
@@ -231,4 +232,115 @@ t.test('API surface', async (t) => {
     t.equal(body.stringData, undefined);
     t.equal(body.type, 'Opaque');
   });
+
+  t.test(
+    'Accept drop=metadata.managedFields: answers and watch events without them, the stored object keeps them',
+    async (t) => {
+      const base = '/api/v1/namespaces/default/configmaps';
+      const drop = 'application/json;drop=metadata.managedFields';
+      type Obj = { metadata: { name: string; resourceVersion: string; managedFields?: unknown[] } };
+      const before = (await request(ts, 'GET', base)).json<{ metadata: { resourceVersion: string } }>().metadata
+        .resourceVersion;
+      for (let i = 0; i < 20; i++) {
+        const cm = {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `mf-${i}`, labels: { mf: 'y' } },
+          data: { k: 'v' },
+        };
+        const created = await request(ts, 'POST', base, { ...json(cm), accept: i === 0 ? drop : 'application/json' });
+        t.equal(created.status, 201);
+        t.equal(
+          created.json<Obj>().metadata.managedFields === undefined,
+          i === 0,
+          `create ${i}: dropped only when asked`,
+        );
+      }
+      const full = await request(ts, 'GET', `${base}/mf-0`);
+      t.ok(full.json<Obj>().metadata.managedFields?.length, 'a plain GET shows the managedFields the create recorded');
+      const lean = await request(ts, 'GET', `${base}/mf-0`, { accept: drop });
+      t.equal(lean.json<Obj>().metadata.managedFields, undefined, 'GET with drop');
+      t.same(
+        { ...full.json<Obj>(), metadata: { ...full.json<Obj>().metadata, managedFields: undefined } },
+        {
+          ...lean.json<Obj>(),
+          metadata: { ...lean.json<Obj>().metadata, managedFields: undefined },
+        },
+        'and nothing else is missing',
+      );
+      const unknown = await request(ts, 'GET', `${base}/mf-0`, {
+        accept: 'application/json;drop=metadata.annotations',
+      });
+      t.ok(unknown.json<Obj>().metadata.managedFields?.length, 'an unknown drop target is ignored');
+      const listFull = await request(ts, 'GET', `${base}?labelSelector=mf%3Dy`);
+      const listLean = await request(ts, 'GET', `${base}?labelSelector=mf%3Dy`, { accept: drop });
+      const items = listLean.json<{ items: Obj[] }>().items;
+      t.equal(items.length, 20);
+      t.ok(
+        items.every((o) => o.metadata.managedFields === undefined),
+        'LIST with drop',
+      );
+      t.ok(
+        listLean.text.length < listFull.text.length * 0.8,
+        `the list is smaller (${listLean.text.length} < ${listFull.text.length} bytes)`,
+      );
+      const table = await request(ts, 'GET', `${base}?labelSelector=mf%3Dy&includeObject=Object`, {
+        accept: 'application/json;as=Table;v=v1;g=meta.k8s.io;drop=metadata.managedFields',
+      });
+      const rows = table.json<{ kind: string; rows: { object: Obj }[] }>();
+      t.equal(rows.kind, 'Table');
+      t.ok(
+        rows.rows.length === 20 && rows.rows.every((r) => r.object.metadata.managedFields === undefined),
+        'Table rows',
+      );
+      const patched = await request(ts, 'PATCH', `${base}/mf-1`, {
+        body: JSON.stringify({ data: { k: 'w' } }),
+        contentType: 'application/merge-patch+json',
+        accept: drop,
+      });
+      t.equal(patched.json<Obj>().metadata.managedFields, undefined, 'PATCH answer');
+      t.ok(
+        (await request(ts, 'GET', `${base}/mf-1`)).json<Obj>().metadata.managedFields?.length,
+        'stored object keeps them',
+      );
+      // Watches from before the creates (the shared fast path, full and lean side by side) and from 0 with a selector
+      // (each object rendered for this watcher); timeoutSeconds=1 ends them.
+      type Line = { type: string; object: Obj };
+      const lines = (text: string): Line[] =>
+        text
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as Line);
+      const from = `${base}?watch=true&resourceVersion=${before}&timeoutSeconds=1`;
+      const [watchLean, watchFull] = await Promise.all([
+        request(ts, 'GET', from, { accept: drop }),
+        request(ts, 'GET', from),
+      ]);
+      const lean1 = lines(watchLean.text).filter((e) => e.object.metadata.name.startsWith('mf-'));
+      const full1 = lines(watchFull.text).filter((e) => e.object.metadata.name.startsWith('mf-'));
+      t.equal(lean1.length, 21, 'the lean watch saw the 20 creates and the patch');
+      t.ok(
+        lean1.every((e) => e.object.metadata.managedFields === undefined),
+        'watch events with drop',
+      );
+      t.ok(
+        full1.length === 21 && full1.every((e) => (e.object.metadata.managedFields?.length ?? 0) > 0),
+        'beside it, a plain watch keeps them',
+      );
+      const selected = await request(
+        ts,
+        'GET',
+        `${base}?watch=true&resourceVersion=0&timeoutSeconds=1&labelSelector=mf%3Dy`,
+        {
+          accept: drop,
+        },
+      );
+      const initial = lines(selected.text);
+      t.ok(
+        initial.length === 20 &&
+          initial.every((e) => e.type === 'ADDED' && e.object.metadata.managedFields === undefined),
+        'initial ADDED events with drop',
+      );
+    },
+  );
 });

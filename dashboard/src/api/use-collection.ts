@@ -8,19 +8,25 @@ import { collectionPath, type ResourceType } from './resources.js';
 export function useCollection(
   resource: ResourceType,
   namespace: string | undefined,
-  options: { fieldSelector?: string; sort?: (a: KubeObject, b: KubeObject) => number } = {},
+  options: {
+    fieldSelector?: string;
+    sort?: (a: KubeObject, b: KubeObject) => number;
+    /** Keep metadata.managedFields (an object's own page shows them); lists go without. */
+    managedFields?: boolean;
+  } = {},
 ): CollectionState {
   const [state, setState] = useState<CollectionState>({ items: [], loading: true });
   const path = collectionPath(resource, namespace);
   const query = options.fieldSelector === undefined ? '' : `fieldSelector=${encodeURIComponent(options.fieldSelector)}`;
   const sort = options.sort ?? byNamespaceAndName;
+  const managedFields = options.managedFields === true;
   useEffect(() => {
-    const collection = new Collection(path, query, sort);
+    const collection = new Collection(path, query, sort, { managedFields });
     const stop = collection.subscribe(setState);
     return () => {
       stop();
       collection.close();
     };
-  }, [path, query]);
+  }, [path, query, managedFields]);
   return state;
 }

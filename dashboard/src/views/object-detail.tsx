@@ -46,7 +46,8 @@ export function ObjectDetail(props: {
 }) {
   const { resource, name } = props;
   const namespace = resource.namespaced ? props.namespace : undefined;
-  const state = useCollection(resource, namespace, { fieldSelector: `metadata.name=${name}` });
+  // The YAML tab can show managedFields, so this one watch keeps them.
+  const state = useCollection(resource, namespace, { fieldSelector: `metadata.name=${name}`, managedFields: true });
   const [pending, setPending] = useState<Pending>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
