@@ -49,7 +49,7 @@ import type { WatchSource } from './watch/watch-stream.js';
 import { ApiServerMetrics } from './metrics/api-metrics.js';
 import { metricsRoute } from './metrics/metrics-route.js';
 import { resourceMetricsRoutes } from './metrics/resource-metrics.js';
-import { measured, tracked } from './metrics/request-metrics.js';
+import { measured, measuredUpgrade, tracked } from './metrics/request-metrics.js';
 import { instrumentedStore } from './metrics/store-metrics.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard/dashboard-files.js';
 
@@ -237,6 +237,7 @@ export class ApiServer {
           const r = info.resource;
           return r === undefined ? '' : (registry.get(r.group, r.version, r.resource)?.kind ?? r.resource);
         }),
+        upgrade: measuredUpgrade(metrics),
       },
       routes: [
         metricsRoute(metrics),

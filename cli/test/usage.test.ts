@@ -1,11 +1,13 @@
 // What runs, as users and scrapers see it: `kubectl top node` and `kubectl top pod` through the API server's
 // metrics.k8s.io (read from the agent's /stats/summary), `berth stats` in docker's columns and `berth top`, and
 // the agent's own /metrics with each container's CPU, memory, processes and network from its cgroup, the image
-// pull and the start latency. Real crun, conmon; root.
+// pull and the start latency; exec counted on both sides (the API server's CONNECT, the agent's runtime
+// operations); the metrics API's window. Real crun, conmon; root.
 import t from 'tap';
-import { eventually, sampleSum, scrapeMetrics, startTestCluster } from '@berth/testkit';
+import { eventually, request, sampleSum, scrapeMetrics, startTestCluster } from '@berth/testkit';
 import { berth } from './berth-process.js';
 
+const fileStarted = Date.now();
 const cluster = await startTestCluster(t, { agentMetrics: true });
 const { server, agent } = cluster;
 const nodeName = agent.nodeName;
@@ -47,7 +49,23 @@ t.test('kubectl top pod shows the Container, busy under its limit', async (t) =>
   t.ok(busy, last);
   const raw = await kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/hot']);
   t.equal(raw.code, 0, raw.stderr);
-  t.match(JSON.parse(raw.stdout), { kind: 'PodMetrics', containers: [{ name: 'hot', usage: { cpu: /n$/ } }] });
+  const pod = JSON.parse(raw.stdout) as { window: string };
+  t.match(pod, { kind: 'PodMetrics', containers: [{ name: 'hot', usage: { cpu: /n$/ } }] });
+  // The window is the span the rate was measured over (as metrics-server's), not a constant: more than nothing,
+  // less than the time this file has run.
+  const node = JSON.parse(
+    (await kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/nodes/${nodeName}`])).stdout,
+  ) as { window: string };
+  for (const [what, window] of [
+    ['pod', pod.window],
+    ['node', node.window],
+  ] as const) {
+    t.match(window, /^\d+(\.\d{1,3})?s$/, `${what} window is a duration`);
+    const seconds = Number.parseFloat(window);
+    // A rate spans a second at least (the agent answers a younger reading again); the node's always has one.
+    const least = what === 'node' ? 1 : Number.MIN_VALUE;
+    t.ok(seconds >= least && seconds <= (Date.now() - fileStarted) / 1000, `${what} window ${window}`);
+  }
 });
 
 t.test('the agent’s /metrics has per-container usage from cgroups, the pull and the start', async (t) => {
@@ -59,6 +77,10 @@ t.test('the agent’s /metrics has per-container usage from cgroups, the pull an
   t.ok(sampleSum(s, 'container_memory_working_set_bytes', hot) > 0, 'memory');
   t.ok(sampleSum(s, 'container_processes', hot) >= 1, 'processes');
   t.equal(s.families.get('container_network_receive_bytes_total')?.type, 'COUNTER', 'network rx');
+  // This host's kernel counts no v1 blkio at all (the root cgroup reads `Total 0`): the families are there, their
+  // values only where the kernel keeps them (node-agent/test/stats/cgroup-stats.subtests.ts reads its formats).
+  t.equal(s.families.get('container_fs_reads_bytes_total')?.type, 'COUNTER', 'block I/O read');
+  t.equal(s.families.get('container_fs_writes_bytes_total')?.type, 'COUNTER', 'block I/O written');
   t.ok(s.families.get('container_network_transmit_bytes_total')?.metrics.some((m) => m.labels?.['pod'] === 'hot'));
   t.ok(sampleSum(s, 'node_memory_working_set_bytes') > 0, 'node memory');
   t.ok(sampleSum(s, 'kubelet_image_pull_duration_seconds') >= 1, 'pull timed');
@@ -74,6 +96,23 @@ t.test('the agent’s /metrics has per-container usage from cgroups, the pull an
     'cpu grows as it runs',
   );
   t.equal((await scrapeMetrics(url, { token: '' })).status, 401, 'no token, no metrics');
+});
+
+t.test('an exec is counted: CONNECT on the API server, a runtime operation on the agent', async (t) => {
+  const exec = await kubectl(['exec', 'hot', '--', 'echo', 'hi']);
+  t.equal(exec.stdout, 'hi\n', exec.stderr);
+  // Without an upgrade an exec is refused before it reaches the agent, and is still a CONNECT.
+  const plain = await request(server, 'GET', '/api/v1/namespaces/default/pods/hot/exec?command=true');
+  t.equal(plain.status, 400, plain.text);
+  const api = await scrapeMetrics(`${server.url}/metrics`, { token: server.token, ca: server.caCert });
+  const connect = { verb: 'CONNECT', resource: 'pods', subresource: 'exec' };
+  t.ok(sampleSum(api, 'apiserver_request_total', { ...connect, code: '101' }) >= 1, 'upgraded: code 101');
+  t.ok(sampleSum(api, 'apiserver_request_total', { ...connect, code: '400' }) >= 1, 'refused: its Status code');
+  const agentScrape = await scrapeMetrics(`${agent.metricsUrl}/metrics`, { token: server.token });
+  const op = { operation_type: 'exec' };
+  t.ok(sampleSum(agentScrape, 'kubelet_runtime_operations_total', op) >= 1, 'the agent counted the exec');
+  t.ok(sampleSum(agentScrape, 'kubelet_runtime_operations_duration_seconds', op) >= 1, 'and timed it');
+  t.equal(sampleSum(agentScrape, 'kubelet_runtime_operations_errors_total', op), 0, 'without errors');
 });
 
 t.test('berth stats prints docker stats’ columns once with --no-stream', async (t) => {

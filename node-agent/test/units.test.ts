@@ -1,10 +1,10 @@
 // One test process for the node agent's parts that need no API server (mutation cache, writer identity, container
 // changes, config and volumes, the reconciler, service names, stop signals, the content store, errors, host
 // preparation, the spawn helper, DNS, user networks, OCI specs, the fake runtime, service endpoints, overlay snapshots,
-// atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent options): each *.subtests.ts module
-// registers its tests on tap's root as a test file would. Every test process costs seconds of CPU before its first
-// assertion (tap's loader hooks see each of its ~1,400 modules), so small files share one. A module imported here still
-// runs alone: `npx tap FILE.subtests.ts`.
+// cgroup block I/O, atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent options): each
+// *.subtests.ts module registers its tests on tap's root as a test file would. Every test process costs seconds of CPU
+// before its first assertion (tap's loader hooks see each of its ~1,400 modules), so small files share one. A module
+// imported here still runs alone: `npx tap FILE.subtests.ts`.
 import './cluster/mutation-cache.subtests.js';
 import './cluster/writer-identity.subtests.js';
 import './containers/container-changes.subtests.js';
@@ -25,6 +25,7 @@ import './runtime/oci-spec.subtests.js';
 import './runtime/fake-runtime.subtests.js';
 import './service-ports/service-endpoints.subtests.js';
 import './snapshots/overlay.subtests.js';
+import './stats/cgroup-stats.subtests.js';
 import './snapshots/overlay-conformance.subtests.js';
 import './volumes/atomic-writer.subtests.js';
 import './volumes/host-path.subtests.js';

@@ -1,8 +1,10 @@
 // The request chain's two measuring steps: `measured` (outermost) counts every answered request by verb, resource
 // and code and times it, as kube-apiserver's MonitorRequest does; `tracked` (just before the router, once the
 // request is read and allowed) keeps the in-flight, long-running and watcher gauges. A request costs one label
-// object, one map lookup, and a counter and a histogram increment.
+// object, one map lookup, and a counter and a histogram increment. `measuredUpgrade` does the same for exec, attach
+// and port-forward, which are WebSocket or SPDY upgrades and never pass the koa app.
 
+import type { Duplex } from 'node:stream';
 import type { Middleware } from 'koa';
 import type { RequestInfo } from '../request-chain/request-info.js';
 import type { RequestState } from '../request-chain/state.js';
@@ -20,6 +22,8 @@ const reportedVerbs: Readonly<Record<string, string>> = {
   deletecollection: 'DELETECOLLECTION',
 };
 
+const connectSubresources = new Set(['exec', 'attach', 'portforward', 'proxy']);
+
 function labelsOf(info: RequestInfo | undefined, method: string, contentType: string | undefined): RequestLabels {
   const r = info?.resource;
   if (r === undefined)
@@ -34,6 +38,8 @@ function labelsOf(info: RequestInfo | undefined, method: string, contentType: st
       component: 'apiserver',
     };
   let verb = reportedVerbs[r.verb] ?? method;
+  // kube-apiserver reports the streaming subresources as CONNECT, whichever method opened them.
+  if (r.subresource !== undefined && connectSubresources.has(r.subresource)) verb = 'CONNECT';
   if (verb === 'PATCH' && contentType?.startsWith('application/apply-patch') === true) verb = 'APPLY';
   return {
     verb,
@@ -112,5 +118,22 @@ export function tracked(metrics: ApiServerMetrics, kindOf: (info: RequestInfo) =
     } finally {
       metrics.inflight.dec(kind);
     }
+  };
+}
+
+/**
+ * An upgrade once the request chain let it through or refused it: `ended(code)` counts it (101 when it was handed
+ * to its handler, else the Status code it was refused with, as kube-apiserver counts a CONNECT), and an upgraded
+ * one stays in apiserver_longrunning_requests until its socket closes.
+ */
+export type UpgradeMeasure = (state: RequestState, socket: Duplex) => (code: number) => void;
+
+export function measuredUpgrade(metrics: ApiServerMetrics): UpgradeMeasure {
+  return (state, socket) => (code) => {
+    const labels = labelsOf(state.requestInfo, 'CONNECT', undefined);
+    metrics.requests.series({ ...labels, code: String(code) }).inc();
+    if (code !== 101 || socket.destroyed) return;
+    metrics.longRunning.inc(labels);
+    socket.once('close', () => metrics.longRunning.dec(labels));
   };
 }

@@ -51,6 +51,8 @@ const summaryTimeoutMs = 5_000;
 interface Usage {
   readonly time?: string;
   readonly usageNanoCores?: number;
+  /** berth's agents say what span the rate covers; kubelet's summary does not (metrics-server takes two). */
+  readonly usageWindowSeconds?: number;
   readonly workingSetBytes?: number;
   readonly usageBytes?: number;
   readonly availableBytes?: number;
@@ -65,6 +67,14 @@ interface Summary {
   readonly node?: { readonly cpu?: Usage; readonly memory?: Usage };
   readonly pods?: readonly SummaryPod[];
 }
+
+/** metrics-server's `window`: the span the CPU rate was measured over, as a Go duration (`1.502s`). */
+const windowOf = (cpu: Usage | undefined): string => {
+  const seconds = cpu?.usageWindowSeconds;
+  // An agent that does not say: the second its readings were cached for.
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return '1s';
+  return `${Number(seconds.toFixed(3))}s`;
+};
 
 const usage = (cpu: Usage | undefined, memory: Usage | undefined) => ({
   cpu: `${Math.round(cpu?.usageNanoCores ?? 0)}n`,
@@ -150,7 +160,7 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
                 ...(node.metadata.labels === undefined ? {} : { labels: node.metadata.labels }),
               },
               timestamp: summary.node.cpu?.time ?? new Date().toISOString(),
-              window: '1s',
+              window: windowOf(summary.node.cpu),
               usage: usage(summary.node.cpu, summary.node.memory),
             },
           ],
@@ -197,7 +207,7 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
           ...(c.metadata.labels === undefined ? {} : { labels: c.metadata.labels }),
         },
         timestamp: first?.cpu?.time ?? new Date().toISOString(),
-        window: '1s',
+        window: windowOf(first?.cpu),
         containers: (pod.containers ?? []).map((x) => ({ name: x.name ?? '', usage: usage(x.cpu, x.memory) })),
       };
     });
@@ -222,7 +232,7 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
           ...(c.metadata.labels === undefined ? {} : { labels: c.metadata.labels }),
         },
         timestamp: first?.cpu?.time ?? new Date().toISOString(),
-        window: '1s',
+        window: windowOf(first?.cpu),
         usage: { ...usage(first?.cpu, memory), pids: String(pod.process_stats?.process_count ?? 0) },
         ...(memory?.availableBytes === undefined && pod.process_stats?.process_limit === undefined
           ? {}

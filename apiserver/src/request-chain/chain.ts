@@ -25,6 +25,7 @@ import { router, type Route } from './router.js';
 import type { RequestFilter, RequestState } from './state.js';
 import type { Status } from '../errors/api-error.js';
 import type { UpgradeAudit } from '../audit/audit-step.js';
+import type { UpgradeMeasure } from '../metrics/request-metrics.js';
 
 export interface ChainOptions {
   readonly authenticator: Authenticator;
@@ -37,8 +38,13 @@ export interface ChainOptions {
   readonly auditUpgrade?: UpgradeAudit;
   /** The in-flight limit (overload/max-in-flight.ts), after authorization, before the router. */
   readonly inFlight?: Middleware<RequestState>;
-  /** Steps that measure requests: `outer` before errorStatus, `routed` just before the router (metrics/). */
-  readonly measure?: { readonly outer: Middleware<RequestState>; readonly routed: Middleware<RequestState> };
+  /** Steps that measure requests: `outer` before errorStatus, `routed` just before the router, `upgrade` for
+   * exec, attach and port-forward (metrics/). */
+  readonly measure?: {
+    readonly outer: Middleware<RequestState>;
+    readonly routed: Middleware<RequestState>;
+    readonly upgrade?: UpgradeMeasure;
+  };
   /** Files served to anyone ahead of authentication (the dashboard's page and scripts, dashboard/). */
   readonly publicFiles?: Middleware<RequestState>;
 }
@@ -91,14 +97,17 @@ export function upgradeListener(
     socket.on('error', () => socket.destroy());
     const state: RequestState = { requestId: randomUUID() };
     const received = new Date().toISOString();
+    const measured = options.measure?.upgrade?.(state, socket);
     void (async () => {
       try {
         for (const filter of filters) await filter(req, state);
         await handle(req, socket, head, state);
         options.auditUpgrade?.(req, state, undefined, received);
+        measured?.(101);
       } catch (e) {
         const status = answerStatus(e, options.log, state);
         options.auditUpgrade?.(req, state, status, received);
+        measured?.(status.code ?? 500);
         writeError(socket, status);
       }
     })();

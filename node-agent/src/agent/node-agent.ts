@@ -620,7 +620,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       streaming = new StreamingServer({
         socketPath,
         lookup: (namespace, name) => reconciler.lookup(namespace, name),
-        runtime,
+        runtime: metrics.measuredStreaming(runtime),
         logFilesOf: (id) => runtime.logFiles(id),
         addressOf: async (id) => (await networks.get(id))?.addresses[0]?.ip,
         onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),

@@ -1,10 +1,13 @@
 // The node agent's Prometheus families, added to its manager's registry beside the controllers' own: image pulls
-// (bytes and seconds), container start latency, and each running container's CPU, memory, processes and network
-// read from its cgroup at scrape time, named as kubelet and cAdvisor name theirs.
+// (bytes and seconds), container start latency, exec and attach sessions opened (kubelet's runtime operations),
+// and each running container's CPU, memory, processes, network and block I/O read from its cgroup at scrape time,
+// named as kubelet and cAdvisor name theirs.
 
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ImageService } from '../images/images.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { blockDeviceName } from './cgroup-stats.js';
 import type { StatsSummaries } from './stats-summary.js';
 
 const secondsBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 300, 600];
@@ -14,7 +17,11 @@ export interface AgentMetrics {
   measuredImages(images: ImageService): ImageService;
   /** A container of this node started `seconds` after its Container was created. */
   containerStarted(seconds: number): void;
+  /** `runtime` for the streaming server: each exec and attach it opens counted and timed (until the process runs). */
+  measuredStreaming(runtime: StreamingRuntime): StreamingRuntime;
 }
+
+type StreamingRuntime = Pick<Runtime, 'state' | 'exec' | 'attach'>;
 
 export function agentMetrics(registry: Registry, stats: StatsSummaries): AgentMetrics {
   const pullSeconds = new Histogram({
@@ -39,6 +46,42 @@ export function agentMetrics(registry: Registry, stats: StatsSummaries): AgentMe
     buckets: secondsBuckets,
     registers: [registry],
   });
+  // kubelet's names for its CRI calls; berth's runtime is in-process, so its exec and attach are the operations.
+  const operations = new Counter({
+    name: 'kubelet_runtime_operations_total',
+    help: 'Cumulative number of runtime operations by operation type.',
+    labelNames: ['operation_type'],
+    registers: [registry],
+  });
+  const operationErrors = new Counter({
+    name: 'kubelet_runtime_operations_errors_total',
+    help: 'Cumulative number of runtime operation errors by operation type.',
+    labelNames: ['operation_type'],
+    registers: [registry],
+  });
+  const operationSeconds = new Histogram({
+    name: 'kubelet_runtime_operations_duration_seconds',
+    help: 'Duration in seconds of runtime operations (an exec or attach: until its process runs), by operation type.',
+    labelNames: ['operation_type'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const measure = async <T>(operation_type: string, run: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    operations.inc({ operation_type });
+    try {
+      return await run();
+    } catch (e) {
+      operationErrors.inc({ operation_type });
+      throw e;
+    } finally {
+      operationSeconds.observe({ operation_type }, (performance.now() - start) / 1000);
+    }
+  };
+  for (const operation_type of ['exec', 'attach']) {
+    operations.inc({ operation_type }, 0);
+    operationErrors.inc({ operation_type }, 0);
+  }
   pullBytes.inc(0);
   pullErrors.inc(0);
   containerCollectors(registry, stats);
@@ -62,6 +105,11 @@ export function agentMetrics(registry: Registry, stats: StatsSummaries): AgentMe
       ...(images.local === undefined ? {} : { local: images.local.bind(images) }),
     }),
     containerStarted: (seconds) => starts.observe(seconds),
+    measuredStreaming: (runtime) => ({
+      state: (id) => runtime.state(id),
+      exec: (id, options) => measure('exec', () => runtime.exec(id, options)),
+      attach: (id, options) => measure('attach', () => runtime.attach(id, options)),
+    }),
   };
 }
 
@@ -130,6 +178,30 @@ function containerCollectors(registry: Registry, stats: StatsSummaries): void {
     'Cumulative count of bytes transmitted',
     (c) => c.sample.network?.txBytes,
   );
+  // cAdvisor's block I/O families, one series per device the container used.
+  for (const [name, help, value] of [
+    ['container_fs_reads_bytes_total', 'Cumulative count of bytes read', 'readBytes'],
+    ['container_fs_writes_bytes_total', 'Cumulative count of bytes written', 'writeBytes'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: [...containerLabels, 'device'],
+      registers: [registry],
+      async collect() {
+        const r = await reading();
+        this.reset();
+        for (const c of r.containers)
+          for (const io of c.sample.blockIo) {
+            const device = await blockDeviceName(io.device);
+            this.inc(
+              { namespace: c.target.namespace, pod: c.target.name, container: c.target.name, device },
+              io[value],
+            );
+          }
+      },
+    });
+  }
   new Counter({
     name: 'node_cpu_usage_seconds_total',
     help: 'Cumulative cpu time consumed by the node in core-seconds',

@@ -1,6 +1,6 @@
 // Reads what a container and the node use, from the kernel's own counters: the container's cgroup (v1
-// controllers' files, or cgroup2's on a v2 host), its network namespace's /proc/<pid>/net/dev, and /proc for the
-// node. Cumulative counters only; rates are the sampler's job (usage-sampler.ts).
+// controllers' files, or cgroup2's on a v2 host; block I/O from blkio's io_service_bytes or io.stat), its
+// network namespace's /proc/<pid>/net/dev, and /proc for the node. Cumulative counters only; rates are the sampler's job (usage-sampler.ts).
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +18,15 @@ export interface ContainerSample {
   readonly pidsLimit: number | undefined;
   /** Summed over the container's interfaces but loopback; undefined without a pid (or a netns of its own). */
   readonly network: NetworkSample | undefined;
+  /** Bytes read and written per block device (none listed when the kernel counted nothing). */
+  readonly blockIo: readonly BlockIoSample[];
+}
+
+export interface BlockIoSample {
+  /** `major:minor`, as the kernel names the device in these files. */
+  readonly device: string;
+  readonly readBytes: number;
+  readonly writeBytes: number;
 }
 
 export interface NetworkSample {
@@ -72,6 +81,7 @@ export async function readContainerSample(
       pids: (pidsDir === undefined ? undefined : await readNumber(path.join(pidsDir, 'pids.current'))) ?? 0,
       pidsLimit: pidsDir === undefined ? undefined : await readNumber(path.join(pidsDir, 'pids.max')),
       network,
+      blockIo: await readV1BlockIo(v1CgroupDir(layout, 'blkio', cgroupsPath)),
     };
   }
   if (layout.unifiedMount === undefined) return undefined;
@@ -88,7 +98,64 @@ export async function readContainerSample(
     pids: (await readNumber(path.join(dir, 'pids.current'))) ?? 0,
     pidsLimit: await readNumber(path.join(dir, 'pids.max')),
     network,
+    blockIo: parseIoStat(await readText(path.join(dir, 'io.stat'))),
   };
+}
+
+/**
+ * v1 blkio: the throttle layer's counts (every bio, whichever scheduler), else the scheduler's own (bfq, cfq), as
+ * cAdvisor falls back; `_recursive` so a container's sub-cgroups count too.
+ */
+async function readV1BlockIo(dir: string | undefined): Promise<BlockIoSample[]> {
+  if (dir === undefined) return [];
+  for (const file of [
+    'blkio.throttle.io_service_bytes_recursive',
+    'blkio.bfq.io_service_bytes_recursive',
+    'blkio.io_service_bytes_recursive',
+  ]) {
+    const found = parseIoServiceBytes(await readText(path.join(dir, file)));
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** `8:0 Read 4096` lines (and `Total N`, skipped). */
+export function parseIoServiceBytes(text: string | undefined): BlockIoSample[] {
+  const byDevice = new Map<string, { readBytes: number; writeBytes: number }>();
+  for (const line of (text ?? '').split('\n')) {
+    const [device, op, value] = line.trim().split(/\s+/);
+    if (device === undefined || !/^\d+:\d+$/.test(device) || (op !== 'Read' && op !== 'Write')) continue;
+    const entry = byDevice.get(device) ?? { readBytes: 0, writeBytes: 0 };
+    if (op === 'Read') entry.readBytes = Number(value ?? 0);
+    else entry.writeBytes = Number(value ?? 0);
+    byDevice.set(device, entry);
+  }
+  return [...byDevice].map(([device, e]) => ({ device, ...e }));
+}
+
+/** cgroup2's io.stat: `8:0 rbytes=4096 wbytes=0 rios=1 wios=0 dbytes=0 dios=0`. */
+export function parseIoStat(text: string | undefined): BlockIoSample[] {
+  const out: BlockIoSample[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const [device, ...fields] = line.trim().split(/\s+/);
+    if (device === undefined || !/^\d+:\d+$/.test(device)) continue;
+    const value = (key: string) => Number(fields.find((f) => f.startsWith(`${key}=`))?.slice(key.length + 1) ?? 0);
+    out.push({ device, readBytes: value('rbytes'), writeBytes: value('wbytes') });
+  }
+  return out;
+}
+
+const deviceNames = new Map<string, string>();
+/** `/dev/vda` for `254:0` (the label cAdvisor gives), from sysfs; the numbers when sysfs does not say. */
+export async function blockDeviceName(device: string): Promise<string> {
+  let name = deviceNames.get(device);
+  if (name === undefined) {
+    const uevent = await readText(`/sys/dev/block/${device}/uevent`);
+    const devname = uevent === undefined ? undefined : /^DEVNAME=(.+)$/m.exec(uevent)?.[1];
+    name = devname === undefined ? device : `/dev/${devname}`;
+    deviceNames.set(device, name);
+  }
+  return name;
 }
 
 /** /proc/<pid>/net/dev is the table of the network namespace `pid` is in. */

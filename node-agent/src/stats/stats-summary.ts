@@ -1,6 +1,8 @@
 // The node's and its containers' usage now, in kubelet's /stats/summary shape (which the API server's resource
 // metrics read, as metrics-server reads kubelet's): cumulative counters from the kernel, and CPU as a rate over
-// the time since the previous reading (the first reading measures a short window of its own).
+// the time since the previous reading (the first reading measures a short window of its own). That window goes out
+// with the rate (`usageWindowSeconds`, berth's addition), so the metrics API says what metrics-server's `window`
+// says: the span the rate was measured over.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CgroupLayout } from '../host/cgroup-layout.js';
@@ -21,6 +23,8 @@ export interface CpuStats {
   readonly time: string;
   readonly usageNanoCores: number;
   readonly usageCoreNanoSeconds: number;
+  /** The seconds usageNanoCores was measured over, ending at `time`. */
+  readonly usageWindowSeconds: number;
 }
 
 export interface MemoryStats {
@@ -50,12 +54,17 @@ export interface Reading {
   readonly time: number;
   readonly node: NodeSample;
   readonly nodeNanoCores: number;
+  readonly nodeWindowMs: number;
   readonly containers: readonly {
     readonly target: StatsTarget;
     readonly sample: ContainerSample;
     readonly nanoCores: number;
+    readonly windowMs: number;
   }[];
 }
+
+/** The shortest span a rate is measured over: a reading younger than this is answered again. */
+const minWindowMs = 1000;
 
 export class StatsSummaries {
   /** The previous reading of each counter (the node under ''), for rates; pruned to what still runs. */
@@ -71,11 +80,12 @@ export class StatsSummaries {
 
   /** Reads every counter now. */
   async read(): Promise<Reading> {
-    if (this.#last !== undefined && Date.now() - this.#last.time < 1000) return this.#last;
+    if (this.#last !== undefined && Date.now() - this.#last.time < minWindowMs) return this.#last;
     if (!this.#previous.has('')) {
-      // No earlier reading: measure a window of our own, so the first answer is a rate like the others.
+      // No earlier reading: measure a window of our own, so the first answer is a rate like the others, over
+      // the second every later window spans at least (a quarter second under a CPU quota's 100 ms periods is noise).
       await this.#sample();
-      await sleep(250);
+      await sleep(minWindowMs);
     }
     return this.#sample();
   }
@@ -86,7 +96,12 @@ export class StatsSummaries {
     return {
       node: {
         nodeName: this.nodeName,
-        cpu: { time, usageNanoCores: Math.round(r.nodeNanoCores), usageCoreNanoSeconds: r.node.cpuNanoseconds },
+        cpu: {
+          time,
+          usageNanoCores: Math.round(r.nodeNanoCores),
+          usageCoreNanoSeconds: r.node.cpuNanoseconds,
+          usageWindowSeconds: r.nodeWindowMs / 1000,
+        },
         memory: {
           time,
           workingSetBytes: r.node.memoryWorkingSetBytes,
@@ -94,8 +109,13 @@ export class StatsSummaries {
           availableBytes: r.node.memoryAvailableBytes,
         },
       },
-      pods: r.containers.map(({ target, sample, nanoCores }) => {
-        const cpu = { time, usageNanoCores: Math.round(nanoCores), usageCoreNanoSeconds: sample.cpuNanoseconds };
+      pods: r.containers.map(({ target, sample, nanoCores, windowMs }) => {
+        const cpu = {
+          time,
+          usageNanoCores: Math.round(nanoCores),
+          usageCoreNanoSeconds: sample.cpuNanoseconds,
+          usageWindowSeconds: windowMs / 1000,
+        };
         const memory = {
           time,
           workingSetBytes: sample.memoryWorkingSetBytes,
@@ -134,12 +154,18 @@ export class StatsSummaries {
       const before = this.#previous.get(target.uid);
       // Started since the last reading: its whole life is the window.
       const since = before ?? { time: Date.parse(target.startedAt ?? '') || time, cpu: 0 };
-      containers.push({ target, sample, nanoCores: rate(since, time, sample.cpuNanoseconds) });
+      containers.push({
+        target,
+        sample,
+        nanoCores: rate(since, time, sample.cpuNanoseconds),
+        windowMs: Math.max(0, time - since.time),
+      });
     }
     const nodeBefore = this.#previous.get('');
     const nodeNanoCores = nodeBefore === undefined ? 0 : rate(nodeBefore, time, node.cpuNanoseconds);
+    const nodeWindowMs = nodeBefore === undefined ? 0 : time - nodeBefore.time;
     this.#previous = next;
-    this.#last = { time, node, nodeNanoCores, containers };
+    this.#last = { time, node, nodeNanoCores, nodeWindowMs, containers };
     return this.#last;
   }
 }
