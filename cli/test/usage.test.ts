@@ -2,13 +2,18 @@
 // metrics.k8s.io (read from the agent's /stats/summary), `berth stats` in docker's columns and `berth top`, and
 // the agent's own /metrics with each container's CPU, memory, processes and network from its cgroup, the image
 // pull and the start latency; exec counted on both sides (the API server's CONNECT, the agent's runtime
-// operations); the metrics API's window. Real crun, conmon; root.
+// operations); the metrics API's window; the agent's OpenTelemetry spans of the start. Real crun, conmon; root.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { eventually, request, sampleSum, scrapeMetrics, startTestCluster } from '@berth/testkit';
 import { berth } from './berth-process.js';
 
 const fileStarted = Date.now();
-const cluster = await startTestCluster(t, { agentMetrics: true });
+const traceFile = join(await mkdtemp(join(tmpdir(), 'berth-usage-traces-')), 'spans.jsonl');
+t.teardown(() => rm(dirname(traceFile), { recursive: true, force: true }));
+const cluster = await startTestCluster(t, { agentMetrics: true, agentTraceFile: traceFile });
 const { server, agent } = cluster;
 const nodeName = agent.nodeName;
 // A busy loop under a CPU limit (a fifth of a core), so top has something to show and the machine is spared.
@@ -114,6 +119,53 @@ t.test('an exec is counted: CONNECT on the API server, a runtime operation on th
   t.ok(sampleSum(agentScrape, 'kubelet_runtime_operations_duration_seconds', op) >= 1, 'and timed it');
   t.equal(sampleSum(agentScrape, 'kubelet_runtime_operations_errors_total', op), 0, 'without errors');
 });
+
+t.test(
+  'the agent traced the Container’s start: apply → scheduled → pulled → started, one trace by its UID',
+  async (t) => {
+    const uid = JSON.parse((await kubectl(['get', 'containers.berth.dev', 'hot', '-o', 'json'])).stdout).metadata
+      .uid as string;
+    interface Span {
+      traceId: string;
+      spanId: string;
+      parentSpanId?: string;
+      name: string;
+      startTimeUnixNano: string;
+      endTimeUnixNano: string;
+      attributes: Record<string, string>;
+    }
+    let spans: Span[] = [];
+    const traceId = uid.replaceAll('-', '');
+    // Written when the agent posts the Started Event, which may follow the status the run above waited for.
+    const written = await eventually(async () => {
+      const text = await readFile(traceFile, 'utf8').catch(() => '');
+      spans = text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Span)
+        .filter((s) => s.traceId === traceId);
+      return spans.length >= 4;
+    }, 20_000);
+    t.ok(written, `four spans in trace ${traceId}`);
+    const byName = new Map(spans.map((s) => [s.name, s]));
+    const root = byName.get('apply');
+    t.ok(root !== undefined && root.parentSpanId === undefined, 'apply is the root');
+    for (const name of ['scheduled', 'pulled', 'started']) {
+      const s = byName.get(name);
+      t.equal(s?.parentSpanId, root?.spanId, `${name} is a child of apply`);
+      t.ok(BigInt(s?.startTimeUnixNano ?? 0) <= BigInt(s?.endTimeUnixNano ?? -1), `${name} ends after it starts`);
+    }
+    const at = (name: string, end: 'startTimeUnixNano' | 'endTimeUnixNano') => BigInt(byName.get(name)?.[end] ?? 0);
+    t.ok(
+      at('scheduled', 'endTimeUnixNano') <= at('pulled', 'startTimeUnixNano') &&
+        at('pulled', 'endTimeUnixNano') <= at('started', 'startTimeUnixNano') &&
+        at('started', 'endTimeUnixNano') === at('apply', 'endTimeUnixNano'),
+      'in order, and the start ends the trace',
+    );
+    t.equal(root?.attributes['k8s.container.name'], 'hot');
+    t.equal(root?.attributes['k8s.node.name'], nodeName);
+  },
+);
 
 t.test('berth stats prints docker stats’ columns once with --no-stream', async (t) => {
   const r = await berth(server, ['stats', '--no-stream']);

@@ -32,6 +32,8 @@ export interface TestClusterOptions {
   readonly hostPathPrefixes?: readonly string[];
   /** Serve the agent's /metrics on a free loopback port (NodeAgent.metricsUrl). @default off */
   readonly agentMetrics?: boolean;
+  /** The agent's OpenTelemetry span file (its `traceFile` option). @default none */
+  readonly agentTraceFile?: string;
 }
 
 const berthKinds = ['containers', 'volumes', 'networks', 'images'] as const;
@@ -64,6 +66,7 @@ export async function startTestCluster(t: Teardown, options: TestClusterOptions 
       hostPathPrefixes,
       logLevel: 'silent',
       ...(options.agentMetrics === true ? { metricsServer: { port: 0 } } : {}),
+      ...(options.agentTraceFile === undefined ? {} : { traceFile: options.agentTraceFile }),
     });
   } catch (e) {
     await server.close();

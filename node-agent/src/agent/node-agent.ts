@@ -59,6 +59,7 @@ import { VolumeReconciler } from '../volumes/volume-reconciler.js';
 import { volumeNode, volumeRefs } from '../volumes/volume-refs.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import { agentMetrics } from '../stats/agent-metrics.js';
+import { lifecycleTraces } from '../traces/lifecycle-traces.js';
 import { StatsSummaries, type Summary } from '../stats/stats-summary.js';
 
 export interface NodeAgentOptions {
@@ -147,6 +148,9 @@ export interface NodeAgentOptions {
   readonly logLevel?: pino.LevelWithSilent;
   /** Serve /metrics (kubelet's and cAdvisor's families), callers checked with the API server. @default off */
   readonly metricsServer?: MetricsServerOptions;
+  /** Append OpenTelemetry spans of each Container's first start (apply → scheduled → pulled → started) here, as
+   * OTLP/JSON-shaped lines (traces/lifecycle-traces.ts). @default off */
+  readonly traceFile?: string;
 }
 
 export interface NodeAgent {
@@ -359,13 +363,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     };
   };
   const recorder = manager.eventRecorder('berth-node-agent', { host: nodeName });
+  const traces = options.traceFile === undefined ? undefined : lifecycleTraces(options.traceFile, nodeName);
   const events = {
     event: (c: Container, type: 'Normal' | 'Warning', reason: string, message: string) => {
       if (reason === 'Started' && c.metadata.creationTimestamp !== undefined)
         metrics.containerStarted((Date.now() - Date.parse(c.metadata.creationTimestamp)) / 1000);
+      traces?.event(c, reason);
       recorder.event(c as unknown as KubernetesObject, type, reason, message);
     },
-    forget: (uid: string) => recorder.forget(uid),
+    forget: (uid: string) => {
+      traces?.forget(uid);
+      recorder.forget(uid);
+    },
   };
   // Probe results re-queue their Container with the controller made below (no probe runs before a reconcile).
   const prober = new Prober({
