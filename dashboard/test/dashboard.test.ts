@@ -1,7 +1,7 @@
 // The web dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real cluster
 // (API server, controllers, a node agent running busybox under crun): sign in with a token, see a Container made
 // through the API appear and run without a reload, follow its log as lines arrive, scale a Service from the
-// page and from kubectl, delete with a confirmation. Root (crun).
+// page and from kubectl, delete with a confirmation, see the node's usage refresh by itself. Root (crun).
 
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { startTestCluster, launchHeadlessChromium } from '@berth/testkit';
 interface PageGlobals {
   readonly document: { querySelector(selector: string): { textContent: string | null } | null };
   readonly sessionStorage: { getItem(key: string): string | null };
+  readonly localStorage: { setItem(key: string, value: string): void };
 }
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -221,6 +222,31 @@ step('delete asks first; cancel keeps the Container, confirm deletes it', async 
   t.not(gone.code, 0, gone.stdout);
   t.match(gone.stderr, /NotFound|not found/, 'gone from the API too');
 });
+
+step(
+  'Nodes show their usage, read again on its beat without a Refresh; lists come without managedFields',
+  async (t) => {
+    mark('node usage');
+    // The beat is metrics-server's 15 s; the setting a user may change makes it a second here.
+    await page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).localStorage.setItem('berth.usageIntervalSeconds', '1'),
+    );
+    await page.getByRole('link', { name: 'Nodes' }).click();
+    const node = row(`/${cluster.agent.nodeName}`);
+    await node.filter({ hasText: /\d+m \(\d+%\)/ }).waitFor();
+    t.pass('the node shows its CPU usage against its capacity');
+    const shown = page.getByTestId('usage-time');
+    await shown.filter({ hasText: /usage at/ }).waitFor();
+    const first = (await shown.textContent()) ?? '';
+    await shown.filter({ hasNotText: first }).waitFor({ timeout: 20_000 });
+    t.pass(`a newer reading came by itself (${first} → ${(await shown.textContent()) ?? ''})`);
+    const list = page.waitForResponse((r) => /\/containers(\?|$)/.test(r.url()) && !r.url().includes('watch='));
+    await page.getByRole('link', { name: 'Containers' }).click();
+    const body = await (await list).text();
+    t.match(body, /"kind":"ContainerList"/);
+    t.notMatch(body, /managedFields/, 'the list the page fetched carries no managedFields');
+  },
+);
 
 step('berth dashboard --url prints a link that signs a new browser in as its ServiceAccount', async (t) => {
   mark('berth dashboard');

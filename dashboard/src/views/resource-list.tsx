@@ -1,19 +1,15 @@
 // One kind's live list: the watched collection, filtered by a search box, in a virtualized table whose rows
-// open the object. Nodes also show their usage (metrics.k8s.io, read when the view opens or on Refresh).
+// open the object. Nodes also show their usage (metrics.k8s.io, read again every 15 s: api/node-usage.ts).
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { useLocation } from 'wouter-preact';
-import { apiJson } from '../api/client.js';
+import { useNodeUsage } from '../api/node-usage.js';
 import type { KubeObject } from '../api/objects.js';
 import type { ResourceType } from '../api/resources.js';
 import { useCollection } from '../api/use-collection.js';
 import { type CellContext, columnsOf, eventTime } from '../kinds/columns.js';
 import { useNow } from './now.js';
 import { VirtualTable } from './virtual-table.js';
-
-interface NodeMetricsList {
-  readonly items: readonly { metadata: { name: string }; usage: { cpu: string; memory: string } }[];
-}
 
 const newestEventFirst = (a: KubeObject, b: KubeObject) => eventTime(b).localeCompare(eventTime(a));
 
@@ -26,19 +22,7 @@ export function ResourceList(props: { resource: ResourceType; namespace: string 
   const [filter, setFilter] = useState('');
   const [, navigate] = useLocation();
   const now = useNow();
-  const [nodeUsage, setNodeUsage] = useState<CellContext['nodeUsage']>(new Map());
-  const [usageError, setUsageError] = useState<string>();
-  const readUsage = () =>
-    apiJson<NodeMetricsList>('/apis/metrics.k8s.io/v1beta1/nodes').then(
-      (l) => {
-        setNodeUsage(new Map(l.items.map((m) => [m.metadata.name, m.usage])));
-        setUsageError(undefined);
-      },
-      (e: unknown) => setUsageError(String(e)),
-    );
-  useEffect(() => {
-    if (resource.id === 'nodes') void readUsage();
-  }, [resource.id]);
+  const usage = useNodeUsage(resource.id === 'nodes');
 
   const allColumns = columnsOf[resource.id] ?? [];
   // One namespace shown: its name in every row says nothing.
@@ -52,7 +36,7 @@ export function ResourceList(props: { resource: ResourceType; namespace: string 
         Object.entries(o.metadata.labels ?? {}).some(([k, v]) => `${k}=${v}`.includes(words)),
     );
   }, [state.items, filter]);
-  const context: CellContext = { now, nodeUsage };
+  const context: CellContext = { now, nodeUsage: usage.usage };
   return (
     <section class="list">
       <header class="toolbar">
@@ -70,16 +54,21 @@ export function ResourceList(props: { resource: ResourceType; namespace: string 
           onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)}
         />
         {resource.id === 'nodes' ? (
-          <button type="button" onClick={() => void readUsage()}>
-            Refresh usage
-          </button>
+          <>
+            <span class="usage-time" data-testid="usage-time" title="when the usage shown was measured">
+              {usage.timestamp === undefined ? '' : `usage at ${new Date(usage.timestamp).toLocaleTimeString()}`}
+            </span>
+            <button type="button" onClick={usage.refresh}>
+              Refresh usage
+            </button>
+          </>
         ) : null}
         <span class={`live ${state.error === undefined ? 'on' : 'off'}`} title={state.error ?? 'watching'}>
           {state.error === undefined ? 'live' : 'reconnecting'}
         </span>
       </header>
       {state.error === undefined ? null : <p class="error">{state.error}</p>}
-      {usageError === undefined ? null : <p class="error">usage: {usageError}</p>}
+      {usage.error === undefined ? null : <p class="error">usage: {usage.error}</p>}
       <VirtualTable
         label={resource.title}
         rows={rows}
