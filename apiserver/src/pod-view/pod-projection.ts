@@ -3,6 +3,16 @@
 // projection is a pure function of the stored Container, so a watch of Containers is a watch of Pods.
 
 import { isPlainObject, type KubeObject } from '../objects/object.js';
+import {
+  containerFields,
+  containerNameAnnotation,
+  isClientCondition,
+  podContainerName,
+  podFields,
+} from './pod-fields.js';
+import { podManagedFields } from './pod-managed-fields.js';
+
+export { containerFields, containerNameAnnotation, isClientCondition, podContainerName, podFields };
 
 type Json = Record<string, unknown>;
 
@@ -14,48 +24,6 @@ const pick = (from: Json, keys: readonly string[]): Json => {
   for (const k of keys) if (from[k] !== undefined) out[k] = from[k];
   return out;
 };
-
-/**
- * The name a Pod's one container was given when it differs from the Pod's (`kubectl apply` of a Pod whose
- * container is `nginx`): kept on the Container so the Pod reads back as written, and not shown on the Pod.
- */
-export const containerNameAnnotation = 'berth.dev/pod-container-name';
-
-/** The name of the Pod's one container: the Container's own name unless the Pod was written with another. */
-export function podContainerName(container: KubeObject): string {
-  return container.metadata.annotations?.[containerNameAnnotation] ?? container.metadata.name ?? '';
-}
-
-/** Fields of a Container's spec that are a Pod container's fields of the same name and shape. */
-export const containerFields = [
-  'image',
-  'imagePullPolicy',
-  'command',
-  'args',
-  'workingDir',
-  'env',
-  'envFrom',
-  'ports',
-  'volumeMounts',
-  'livenessProbe',
-  'readinessProbe',
-  'startupProbe',
-  'securityContext',
-  'tty',
-  'stdin',
-] as const;
-
-/** Fields of a Container's spec that are the Pod spec's fields of the same name and shape. */
-export const podFields = [
-  'restartPolicy',
-  'nodeName',
-  'nodeSelector',
-  'tolerations',
-  'terminationGracePeriodSeconds',
-  'hostname',
-  'imagePullSecrets',
-  'volumes',
-] as const;
 
 /** `Pulling` is a Pod's `Pending`; every other phase has the same name. */
 const podPhase = (phase: string | undefined): string =>
@@ -132,21 +100,6 @@ function qosClass(resources: Json): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-/** Condition types the projection computes (the Pod's) or the node agent writes (the Container's). */
-const ownConditionTypes = new Set([
-  'PodScheduled',
-  'Initialized',
-  'ContainersReady',
-  'Ready',
-  'Scheduled',
-  'Pulled',
-  'Running',
-]);
-
-/** Whether a condition is a client's (set through pods/status), shown on the Pod as written. */
-export const isClientCondition = (c: Json): boolean =>
-  typeof c['type'] === 'string' && !ownConditionTypes.has(c['type']);
-
 function podConditions(status: Json, bound: boolean): Json[] {
   const at = (c: Json | undefined) =>
     str(c?.['lastTransitionTime']) === undefined ? {} : { lastTransitionTime: c?.['lastTransitionTime'] };
@@ -180,7 +133,10 @@ export function containerToPod(container: KubeObject): KubeObject {
   const { pids: _pids, ...limits } = obj(resources['limits']);
   const { pids: _requestedPids, ...requests } = obj(resources['requests']);
   const ips = Array.isArray(status['ips']) ? status['ips'].map(obj).filter((a) => str(a['ip']) !== undefined) : [];
-  const { managedFields: _managed, ...metadata } = container.metadata;
+  const { managedFields: _managed, ...rest } = container.metadata;
+  const managedFields = podManagedFields(container);
+  const metadata: KubeObject['metadata'] =
+    managedFields === undefined ? rest : { ...rest, managedFields: managedFields as NonNullable<typeof _managed> };
   if (metadata.annotations?.[containerNameAnnotation] !== undefined) {
     const { [containerNameAnnotation]: _name, ...annotations } = metadata.annotations;
     if (Object.keys(annotations).length > 0) metadata.annotations = annotations;

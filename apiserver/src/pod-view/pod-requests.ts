@@ -27,7 +27,6 @@ import { toTable } from '../table/table.js';
 import { serveWatch } from '../watch/watch-stream.js';
 import { relayRequest, resolveAgent } from '../handlers/node-proxy.js';
 import {
-  applyFieldManager,
   asObject,
   bind,
   deleteOptions,
@@ -37,6 +36,7 @@ import {
   type ResourceCall,
   type ResourceHandlerDeps,
 } from '../handlers/resources.js';
+import { applyPod } from './pod-apply.js';
 import { containerGroup, containerPlural } from './pod-authorization.js';
 import { containerToPod, podContainerName } from './pod-projection.js';
 import { podStatusWriteToContainer } from './pod-status-write.js';
@@ -217,7 +217,7 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
     case 'patch': {
       if (name === undefined) throw methodNotAllowed(req.method ?? '', 'pods');
       if (mediaType(req.headers['content-type']) === 'application/apply-patch+yaml')
-        return applyPod(deps, call, scopes, name);
+        return applyPod(deps, call, containers, name);
       const change = await podPatch(deps, call, pods);
       return writePod(deps, call, scopes, name, change);
     }
@@ -284,46 +284,6 @@ async function podPatch(
     if (!isPlainObject(body)) throw new ApiError('BadRequest', 'the body of a merge patch must be a JSON object');
     return asObject(applyMergePatch(pod as unknown as JsonValue, body as JsonValue));
   };
-}
-
-/**
- * Server-side apply of a Pod (`kubectl apply --server-side`): creates the Container when there is none, else the
- * applied configuration is merged into the Pod as strategic merge does (containers by name, ports by
- * containerPort) and carried back like any other write. Field ownership is not kept for the view: a field the
- * manager stops naming is left as it is, not removed, and no apply conflicts are reported.
- */
-async function applyPod(
-  deps: ResourceHandlerDeps,
-  call: ResourceCall,
-  scopes: PodScopes,
-  name: string,
-): Promise<Reply> {
-  const { req, query } = call;
-  applyFieldManager(query);
-  const config = asObject(decodeBody(await readBody(req), req.headers['content-type']));
-  const configName = config.metadata?.name;
-  if (configName !== undefined && configName !== name)
-    throw new ApiError(
-      'BadRequest',
-      `the name of the object (${configName}) does not match the name on the URL (${name})`,
-    );
-  const options = writeOptions(deps, call, scopes.containers.resource, 'main');
-  const exists = await deps.objects.get(scopes.containers, name).then(
-    () => true,
-    (e: unknown) => {
-      if (ApiError.isInstance(e) && e.reason === 'NotFound') return false;
-      throw e;
-    },
-  );
-  if (!exists) {
-    const container = podToContainer(
-      { ...config, metadata: { ...config.metadata, name } },
-      groupVersion(scopes.containers.resource),
-    );
-    const created = await asPod(name, () => deps.objects.create(scopes.containers, container, options));
-    return { status: 201, body: containerToPod(created), warnings: options.warnings };
-  }
-  return writePod(deps, call, scopes, name, (pod) => asObject(deps.fields.strategicMerge(scopes.pods, pod, config)));
 }
 
 /** A write of pods/NAME/status: the client's own conditions kept on the Container's status (pod-status-write.ts). */

@@ -155,3 +155,89 @@ t.test('kubectl debug asks for an ephemeral container: a 422 saying berth cannot
   );
   t.notOk((await container('applied'))?.spec.command?.includes('debugger'), 'the Container is unchanged');
 });
+
+t.test('server-side apply of a Pod keeps field ownership: pruning, conflicts, --force-conflicts', async (t) => {
+  const manifest = (labels: Record<string, string>, annotations: Record<string, string> = {}, tag = '') =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'owned', labels, annotations },
+      spec: { containers: [{ name: 'web', image: `${image}${tag}`, command: ['sleep', '600'] }] },
+    });
+  const ssa = (input: string, ...flags: string[]) =>
+    server.kubectl(['apply', '--server-side', ...flags, '-f', '-'], { input });
+  const labels = async () =>
+    JSON.parse((await server.kubectl(['get', 'pod', 'owned', '-o', 'jsonpath={.metadata.labels}'])).stdout);
+  t.equal((await ssa(manifest({ a: '1', b: '1' }, { note: 'x' }))).code, 0);
+  const dropped = await ssa(manifest({ a: '1' }));
+  t.equal(dropped.code, 0, dropped.stderr);
+  t.same(await labels(), { a: '1' }, 'a label the manager stops applying is removed');
+  t.notOk((await container('owned'))?.metadata.annotations?.['note'], 'so is an annotation, from the Container');
+  const rv = (await container('owned'))?.metadata.resourceVersion;
+  t.equal((await ssa(manifest({ a: '1' }))).code, 0);
+  t.equal((await container('owned'))?.metadata.resourceVersion, rv, 'the same apply again writes nothing');
+
+  const shown = await server.kubectl(['get', 'pod', 'owned', '-o', 'json', '--show-managed-fields']);
+  const entries = JSON.parse(shown.stdout).metadata.managedFields as Record<string, unknown>[];
+  t.match(
+    entries.find((e) => e['manager'] === 'kubectl'),
+    {
+      operation: 'Apply',
+      apiVersion: 'v1',
+      fieldsV1: {
+        'f:metadata': { 'f:labels': { 'f:a': {} } },
+        'f:spec': { 'f:containers': { 'k:{"name":"web"}': { '.': {}, 'f:name': {}, 'f:image': {}, 'f:command': {} } } },
+      },
+    },
+    "the Pod shows the Container's managedFields in a Pod's paths",
+  );
+  t.match(
+    (await container('owned'))?.metadata.managedFields?.find((e) => e.manager === 'kubectl'),
+    { apiVersion: 'berth.dev/v1alpha1', fieldsV1: { 'f:spec': { 'f:image': {}, 'f:command': {} } } },
+    'the Container keeps them in its own',
+  );
+
+  t.equal((await server.kubectl(['label', 'pod', 'owned', 'a=2', '--overwrite'])).code, 0);
+  const conflict = await ssa(manifest({ a: '1' }));
+  t.not(conflict.code, 0, 'a field another manager set is a conflict');
+  t.match(
+    conflict.stderr,
+    /Apply failed with 1 conflict: conflict with "kubectl-label" using v1: \.metadata\.labels\.a/,
+  );
+  t.same(await labels(), { a: '2' }, 'and the apply changed nothing');
+  const image2 = await server.kubectl(['set', 'image', 'pod/owned', `web=${image}-2`]);
+  t.equal(image2.code, 0, image2.stderr);
+  const both = await ssa(manifest({ a: '1' }));
+  t.match(
+    both.stderr,
+    /Apply failed with 2 conflicts: conflicts with "kubectl-label" using v1:\n- \.metadata\.labels\.a/,
+  );
+  t.match(both.stderr, /conflicts with "kubectl-set" using v1:\n- \.spec\.containers\[name="web"\]\.image/);
+  const forced = await ssa(manifest({ a: '1' }), '--force-conflicts');
+  t.equal(forced.code, 0, forced.stderr);
+  t.same(await labels(), { a: '1' }, '--force-conflicts takes the fields');
+  t.equal((await container('owned'))?.spec.image, image);
+  const managers = (await container('owned'))?.metadata.managedFields?.map((e) => e.manager);
+  t.notOk(managers?.includes('kubectl-label'), 'the label is no longer kubectl-label’s');
+
+  // The same ownership seen from the Container: its own apply of the image conflicts with the Pod's applier.
+  const containerApply = await request(
+    server,
+    'PATCH',
+    '/apis/berth.dev/v1alpha1/namespaces/default/containers/owned?fieldManager=other',
+    {
+      contentType: 'application/apply-patch+yaml',
+      body: JSON.stringify({
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Container',
+        metadata: { name: 'owned' },
+        spec: { image: `${image}-3` },
+      }),
+    },
+  );
+  t.equal(containerApply.status, 409);
+  t.match(containerApply.json<{ message: string }>().message, /conflict with "kubectl": \.spec\.image/);
+  const refused = await ssa(manifest({ a: '1' }, {}, '-4'), '--dry-run=server');
+  t.equal(refused.code, 0, refused.stderr);
+  t.equal((await container('owned'))?.spec.image, image, 'a dry run changes nothing');
+});
