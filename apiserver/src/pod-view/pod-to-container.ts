@@ -6,6 +6,9 @@
 import { forbidden, required, type FieldError } from '@berth/api';
 import { invalid } from '../errors/api-error.js';
 import { cloneJson, isPlainObject, jsonEqual, type KubeObject } from '../objects/object.js';
+import { isResetManagedFields } from '../field-ownership/managed-fields.js';
+import type { JsonValue } from '../patch/json-value.js';
+import { containerManagedFields, podContainerItem } from './pod-managed-fields.js';
 import { containerFields, containerNameAnnotation, containerToPod, podFields } from './pod-projection.js';
 
 type Json = Record<string, unknown>;
@@ -89,7 +92,8 @@ export function podToContainer(pod: KubeObject, containerApiVersion: string): Ku
 /**
  * A write to an existing Pod (update or patch): the Pod as the client left it, carried back onto the Container.
  * Metadata a client may change (labels, annotations, ownerReferences, finalizers) is taken over; in the spec only
- * the image may change, as Kubernetes allows; status belongs to the node agent.
+ * the image may change, as Kubernetes allows; status belongs to the node agent. managedFields the client rewrote
+ * are carried back in the Container's paths.
  */
 export function podWriteToContainer(current: KubeObject, written: KubeObject): KubeObject {
   const before = containerToPod(current);
@@ -104,6 +108,14 @@ export function podWriteToContainer(current: KubeObject, written: KubeObject): K
   // Annotations of the wrong type are left for validation to refuse (spread, a string would become an object).
   if (keptName !== undefined && (annotations === undefined || isPlainObject(annotations)))
     next.metadata.annotations = { ...next.metadata.annotations, [containerNameAnnotation]: keptName };
+  // managedFields the client changed (`[{}]` clears them, as on Kubernetes) replace the Container's, carried back.
+  const fields = meta['managedFields'];
+  if (fields !== undefined && !jsonEqual(fields, before.metadata.managedFields)) {
+    const carried = isResetManagedFields(fields as JsonValue)
+      ? fields
+      : containerManagedFields(current, fields, current.apiVersion, podContainerItem(current));
+    (next.metadata as Json)['managedFields'] = carried ?? [];
+  }
   if (typeof meta['resourceVersion'] === 'string') next.metadata.resourceVersion = meta['resourceVersion'];
   else delete next.metadata.resourceVersion;
   const wanted = obj(written['spec']);

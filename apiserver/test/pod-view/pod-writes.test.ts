@@ -221,23 +221,32 @@ t.test('server-side apply of a Pod keeps field ownership: pruning, conflicts, --
   t.notOk(managers?.includes('kubectl-label'), 'the label is no longer kubectl-label’s');
 
   // The same ownership seen from the Container: its own apply of the image conflicts with the Pod's applier.
-  const containerApply = await request(
-    server,
-    'PATCH',
-    '/apis/berth.dev/v1alpha1/namespaces/default/containers/owned?fieldManager=other',
-    {
+  const apply = (manager: string, spec: Record<string, unknown>) =>
+    request(server, 'PATCH', `/apis/berth.dev/v1alpha1/namespaces/default/containers/owned?fieldManager=${manager}`, {
       contentType: 'application/apply-patch+yaml',
-      body: JSON.stringify({
-        apiVersion: 'berth.dev/v1alpha1',
-        kind: 'Container',
-        metadata: { name: 'owned' },
-        spec: { image: `${image}-3` },
-      }),
-    },
-  );
+      body: JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Container', metadata: { name: 'owned' }, spec }),
+    });
+  const containerApply = await apply('other', { image: `${image}-3` });
   t.equal(containerApply.status, 409);
   t.match(containerApply.json<{ message: string }>().message, /conflict with "kubectl": \.spec\.image/);
-  const refused = await ssa(manifest({ a: '1' }, {}, '-4'), '--dry-run=server');
+  t.equal((await apply('other', { autoRemove: false })).status, 200, 'a field the Pod does not have');
+  t.equal((await ssa(manifest({ a: '1', c: '1' }))).code, 0);
+  t.match(
+    (await container('owned'))?.metadata.managedFields?.find((e) => e.manager === 'other'),
+    { fieldsV1: { 'f:spec': { 'f:autoRemove': {} } } },
+    "stays its manager's through Pod applies",
+  );
+  const reset = await server.kubectl([
+    'patch',
+    'pod',
+    'owned',
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]',
+  ]);
+  t.equal(reset.code, 0, reset.stderr);
+  t.same((await container('owned'))?.metadata.managedFields, undefined, '[{}] clears managedFields, as Kubernetes');
+  const refused = await ssa(manifest({ a: '1' }, {}, '-4'), '--dry-run=server', '--force-conflicts');
   t.equal(refused.code, 0, refused.stderr);
   t.equal((await container('owned'))?.spec.image, image, 'a dry run changes nothing');
 });
