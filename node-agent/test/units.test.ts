@@ -14,6 +14,7 @@ import './containers/reconciler.subtests.js';
 import './containers/reconciler-probes.subtests.js';
 import './containers/service-names.subtests.js';
 import './containers/stop-start-signal.subtests.js';
+import './containers/status-conditions.subtests.js';
 import './content/local-store.subtests.js';
 import './errors/error-family.subtests.js';
 import './host/prepare-host.subtests.js';

@@ -250,3 +250,23 @@ t.test('server-side apply of a Pod keeps field ownership: pruning, conflicts, --
   t.equal(refused.code, 0, refused.stderr);
   t.equal((await container('owned'))?.spec.image, image, 'a dry run changes nothing');
 });
+
+t.test(
+  "a status merge patch pinned to an older resourceVersion is a 409 (the node agent's precondition)",
+  async (t) => {
+    const path = '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied/status';
+    const before = (await container('applied'))?.metadata.resourceVersion ?? '';
+    t.equal((await server.kubectl(['label', 'pod', 'applied', 'moved=on'])).code, 0);
+    const patch = (resourceVersion: string) =>
+      request(server, 'PATCH', path, {
+        contentType: 'application/merge-patch+json',
+        body: JSON.stringify({ metadata: { resourceVersion }, status: { conditions: [] } }),
+      });
+    const stale = await patch(before);
+    t.equal(stale.status, 409, stale.text);
+    const kept = (await container('applied'))?.status?.conditions?.map((c) => c.type);
+    t.ok(kept?.includes('example.com/gate'), "the client's condition is still there");
+    const fresh = await patch((await container('applied'))?.metadata.resourceVersion ?? '');
+    t.equal(fresh.status, 200, 'pinned to the current one it is written');
+  },
+);

@@ -155,14 +155,16 @@ export class ClusterApi {
     )) as Container;
   }
 
-  /** Merge patch of `status` through the /status subresource; a null field removes it. */
+  /** Merge patch of `status` through the /status subresource; a null field removes it; a resourceVersion pins it. */
   async patchContainerStatus(
     namespace: string,
     name: string,
     status: Partial<Record<keyof ContainerStatus, unknown>>,
+    resourceVersion?: string,
   ): Promise<Container> {
+    const metadata = resourceVersion === undefined ? {} : { metadata: { resourceVersion } };
     return (await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural: 'containers', name, body: { status } },
+      { group, version, namespace, plural: 'containers', name, body: { ...metadata, status } },
       mergePatch(),
     )) as Container;
   }

@@ -26,7 +26,7 @@ import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerMount, ContainerNetwork, ContainerState, Runtime } from '../runtime/runtime.js';
 import { SnapshotError } from '../snapshots/errors.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
-import { isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
+import { isConflict, isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
 import { networkPlan } from './container-network.js';
@@ -385,19 +385,28 @@ export class ContainerReconciler implements Reconciler {
     await this.#o.released?.(id);
   }
 
-  /** Writes the status `obs` implies, if it differs; returns the Container as it now is. */
+  /**
+   * Writes the status `obs` implies, if it differs; returns the Container as it now is. A merge patch replaces the
+   * conditions list whole, so a patch that changes it is pinned to the resourceVersion it was computed from: were
+   * the cache stale, a condition a client added (pods/status) would be lost. On a conflict the status is computed
+   * again from the stored Container (kubelet patches its own condition types by strategic merge; a CRD has none).
+   */
   async #writeStatus(c: Container, obs: Observation): Promise<Container> {
-    const current = c.status;
-    const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation, this.#o.hostIP);
-    const patch = statusPatch(current, desired);
-    if (patch === undefined) return c;
-    try {
-      return this.#cache.mutated(
-        await this.#o.api.patchContainerStatus(c.metadata.namespace ?? '', c.metadata.name ?? '', patch),
-      );
-    } catch (err) {
-      if (isNotFound(err)) return c;
-      throw err;
+    const [namespace, name] = [c.metadata.namespace ?? '', c.metadata.name ?? ''];
+    for (let seen = c, attempt = 0; ; attempt++) {
+      const current = seen.status;
+      const desired = desiredStatus(current, obs, this.#o.nodeName, c.metadata.generation, this.#o.hostIP);
+      const patch = statusPatch(current, desired);
+      if (patch === undefined) return seen;
+      const pin = patch['conditions'] === undefined ? undefined : seen.metadata.resourceVersion;
+      try {
+        return this.#cache.mutated(await this.#o.api.patchContainerStatus(namespace, name, patch, pin));
+      } catch (err) {
+        if (isNotFound(err)) return seen;
+        if (pin === undefined || !isConflict(err) || attempt >= 5) throw err;
+        // An empty patch writes nothing and answers the Container as stored.
+        seen = this.#cache.mutated(await this.#o.api.patchContainerStatus(namespace, name, {}));
+      }
     }
   }
 
