@@ -96,11 +96,27 @@ function decoded(entries: unknown): Managers {
 export const podContainerItem = (container: KubeObject): PathElement =>
   keyElement([['name', podContainerName(container)]]);
 
+/** Projections already made, by the Container's entries: every read and watch event of a Pod projects them. */
+const projected = new Map<string, string>();
+const projectedLimit = 4096;
+
 /** The Pod's managedFields: each of the Container's entries in a Pod's paths, at v1; undefined when none. */
 export function podManagedFields(container: KubeObject): JsonObject[] | undefined {
   const entries = container.metadata.managedFields;
   if (entries === undefined || entries.length === 0) return undefined;
   const item = podContainerItem(container);
+  const key = `${item}\n${JSON.stringify(entries)}`;
+  let hit = projected.get(key);
+  if (hit === undefined) {
+    hit = JSON.stringify(project(entries, item) ?? null);
+    if (projected.size >= projectedLimit) projected.delete(projected.keys().next().value as string);
+    projected.set(key, hit);
+  }
+  // A fresh copy each time: a write changes the Pod it is given.
+  return (JSON.parse(hit) as JsonObject[] | null) ?? undefined;
+}
+
+function project(entries: unknown, item: PathElement): JsonObject[] | undefined {
   const out: Managers = new Map();
   for (const [id, r] of decoded(entries)) {
     const set = mapSet(r.set, (p) => toPodPath(p, item));

@@ -38,7 +38,8 @@ const isTrue = (c: Json | undefined): boolean => c?.['status'] === 'True';
 /** The container's state, last state and readiness, as a kubelet reports a Pod's container. */
 function containerStatus(name: string, spec: Json, status: Json): Json {
   const phase = str(status['phase']);
-  const reason = str(status['reason']);
+  // While it pulls, kubelet's container waits as ContainerCreating (the pull itself is an Event).
+  const reason = str(status['reason']) === 'Pulling' ? undefined : str(status['reason']);
   const message = str(status['message']);
   const running = conditionOf(status, 'Running');
   const terminated = {

@@ -46,6 +46,11 @@ t.test('STATUS is the reason a user must see first, as kubectl prints it', async
   t.same(cells(container({ phase: 'Failed', exitCode: 137, reason: 'OOMKilled' })), ['0/1', 'OOMKilled', '0']);
   t.same(cells(container({ phase: 'Pending', reason: 'ImagePullBackOff' })), ['0/1', 'ImagePullBackOff', '0']);
   t.same(cells(container({ phase: 'Pulling' })), ['0/1', 'ContainerCreating', '0']);
+  t.same(
+    cells(container({ phase: 'Pulling', reason: 'Pulling' })),
+    ['0/1', 'ContainerCreating', '0'],
+    "the agent's Pulling reads as kubelet's",
+  );
   t.same(cells(container({}, { nodeName: '' })), ['0/1', 'Pending', '0'], 'unbound: no container status yet');
   t.same(
     cells(
