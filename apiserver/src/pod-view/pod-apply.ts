@@ -11,6 +11,7 @@ import { nowTimestamp, type KubeObject } from '../objects/object.js';
 import type { JsonObject } from '../patch/json-value.js';
 import { groupVersion } from '../registry/resource.js';
 import type { Reply } from '../request-chain/reply.js';
+import { applyDefaults } from '../schema/defaults.js';
 import type { JSONSchemaProps } from '../schema/json-schema.js';
 import {
   applyFieldManager,
@@ -102,7 +103,11 @@ export async function applyPod(
       statusSubresource: true,
     });
     if (!result.ok) throw conflictError(result.conflicts);
-    return result.changed ? (result.object as unknown as KubeObject) : undefined;
+    if (!result.changed) return undefined;
+    // A defaulted field the manager no longer applies is pruned, then defaulted again (as Kubernetes decodes an
+    // applied object): `restartPolicy` a client-side apply's create came to own is no change of the spec.
+    applyDefaults(result.object, schema as unknown as JSONSchemaProps);
+    return result.object as unknown as KubeObject;
   };
   // The fields are recorded here, from the apply, not as an Update by the store.
   const { trackFields: _update, ...options }: WriteOptions = writeOptions(deps, call, containers.resource, 'main');

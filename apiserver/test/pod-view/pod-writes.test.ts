@@ -270,3 +270,25 @@ t.test(
     t.equal(fresh.status, 200, 'pinned to the current one it is written');
   },
 );
+
+t.test('from client-side to server-side apply of a Pod: the migration, then an image change', async (t) => {
+  const manifest = (tier: string, tag = '') =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'migrated', labels: { tier } },
+      spec: { containers: [{ name: 'main', image: `${image}${tag}`, command: ['sleep', '600'] }] },
+    });
+  t.equal((await server.kubectl(['apply', '-f', '-'], { input: manifest('a') })).code, 0);
+  // kubectl moves the client-side apply's fields (restartPolicy, defaulted at create, among them) to its apply.
+  const moved = await server.kubectl(['apply', '--server-side', '-f', '-'], { input: manifest('b') });
+  t.equal(moved.code, 0, moved.stderr);
+  t.equal(moved.stderr, '', 'the migration re-applies without a warning');
+  const diff = await server.kubectl(['diff', '--server-side', '-f', '-'], { input: manifest('b', '-2') });
+  t.equal(diff.code, 1, `kubectl diff shows the change: ${diff.stderr}`);
+  t.match(diff.stdout, /\+ {4}image: \S+busybox:latest-2\n/);
+  const image2 = await server.kubectl(['apply', '--server-side', '-f', '-'], { input: manifest('b', '-2') });
+  t.equal(image2.code, 0, `a field it stops applying that has a default is no change: ${image2.stderr}`);
+  t.equal((await container('migrated'))?.spec.image, `${image}-2`);
+  t.equal((await container('migrated'))?.spec.restartPolicy, 'Always');
+});
