@@ -264,6 +264,16 @@ t.test(
       });
     const stale = await patch(before);
     t.equal(stale.status, 409, stale.text);
+    const read = await request(server, 'PATCH', '/apis/berth.dev/v1alpha1/namespaces/default/containers/applied', {
+      contentType: 'application/json-patch+json',
+      body: '[]',
+    });
+    const now = (await container('applied'))?.metadata.resourceVersion;
+    t.equal(
+      read.json<Container>().metadata.resourceVersion,
+      now,
+      'a JSON patch of no operations (the re-read) writes nothing',
+    );
     const kept = (await container('applied'))?.status?.conditions?.map((c) => c.type);
     t.ok(kept?.includes('example.com/gate'), "the client's condition is still there");
     const fresh = await patch((await container('applied'))?.metadata.resourceVersion ?? '');

@@ -404,8 +404,8 @@ export class ContainerReconciler implements Reconciler {
       } catch (err) {
         if (isNotFound(err)) return seen;
         if (pin === undefined || !isConflict(err) || attempt >= 5) throw err;
-        // An empty patch writes nothing and answers the Container as stored.
-        seen = this.#cache.mutated(await this.#o.api.patchContainerStatus(namespace, name, {}));
+        // A JSON patch of no operations writes nothing and answers the Container as stored.
+        seen = this.#cache.mutated(await this.#o.api.jsonPatchContainer(namespace, name, []));
       }
     }
   }
