@@ -4,7 +4,7 @@
 // The merged Pod is carried back onto the Container like any Pod write, with the managedFields in Container paths.
 
 import { apply, conflictStatus } from '../field-ownership/index.js';
-import { ApiError } from '../errors/api-error.js';
+import { ApiError, notFound } from '../errors/api-error.js';
 import { decodeBody, readBody } from '../http/body.js';
 import { noChange, type ObjectScope, type WriteOptions } from '../objects/object-store.js';
 import { nowTimestamp, type KubeObject } from '../objects/object.js';
@@ -22,6 +22,7 @@ import {
 } from '../handlers/resources.js';
 import { containerManagedFields, podContainerItem } from './pod-managed-fields.js';
 import { containerFields, containerToPod, podFields } from './pod-projection.js';
+import { podStatusWriteToContainer } from './pod-status-write.js';
 import { podToContainer, podWriteToContainer } from './pod-to-container.js';
 
 type Props = Record<string, JSONSchemaProps>;
@@ -79,6 +80,8 @@ export async function applyPod(
   call: ResourceCall,
   containers: ObjectScope,
   name: string,
+  /** `status`: an apply of pods/NAME/status (a client's own conditions, as pods/status writes take them). */
+  part: 'main' | 'status' = 'main',
 ): Promise<Reply> {
   const { req, query } = call;
   const manager = applyFieldManager(query);
@@ -100,6 +103,7 @@ export async function applyPod(
       force: query.get('force') === 'true',
       schema,
       now: nowTimestamp(),
+      subresource: part === 'status' ? 'status' : undefined,
       statusSubresource: true,
     });
     if (!result.ok) throw conflictError(result.conflicts);
@@ -109,36 +113,43 @@ export async function applyPod(
     applyDefaults(result.object, schema as unknown as JSONSchemaProps);
     return result.object as unknown as KubeObject;
   };
-  // The fields are recorded here, from the apply, not as an Update by the store.
-  const { trackFields: _update, ...options }: WriteOptions = writeOptions(deps, call, containers.resource, 'main');
+  // The fields are the apply's, not an Update's; set after the write's strategy, which keeps a status write's
+  // metadata as stored.
+  let fields: KubeObject['metadata']['managedFields'];
+  const options: WriteOptions = {
+    ...writeOptions(deps, call, containers.resource, part),
+    trackFields: (_before, after) => {
+      if (fields === undefined) delete after.metadata.managedFields;
+      else after.metadata.managedFields = fields;
+    },
+  };
   let created = false;
   const { object } = await deps.objects.update(
     containers,
     name,
-    'main',
+    part,
     (current) => {
       const pod = merge(current);
       if (pod === undefined) return noChange;
-      const next = podWriteToContainer(current, pod);
-      const fields = containerManagedFields(
+      const next = part === 'status' ? podStatusWriteToContainer(current, pod) : podWriteToContainer(current, pod);
+      fields = containerManagedFields(
         current,
         pod.metadata.managedFields,
         containerVersion,
         podContainerItem(current),
-      );
-      if (fields === undefined) delete next.metadata.managedFields;
-      else next.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
+      ) as KubeObject['metadata']['managedFields'] | undefined;
       return next;
     },
     options,
     async () => {
+      if (part === 'status') throw notFound({ group: '', plural: 'pods' }, name);
       created = true;
       const pod = merge(undefined)!;
       const { managedFields, ...metadata } = pod.metadata;
       const container = podToContainer({ ...pod, metadata: { ...metadata, name } }, containerVersion);
-      const fields = containerManagedFields(undefined, managedFields, containerVersion, podContainerItem(container));
-      if (fields !== undefined)
-        container.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
+      fields = containerManagedFields(undefined, managedFields, containerVersion, podContainerItem(container)) as
+        | KubeObject['metadata']['managedFields']
+        | undefined;
       return deps.objects.create(containers, container, options);
     },
   );

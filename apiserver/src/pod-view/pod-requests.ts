@@ -149,6 +149,8 @@ export async function servePods(deps: ResourceHandlerDeps, call: ResourceCall): 
     ]);
   }
   if (sub === 'status') {
+    if (info.verb === 'patch' && mediaType(req.headers['content-type']) === 'application/apply-patch+yaml')
+      return applyPod(deps, call, containers, name!, 'status');
     if (info.verb === 'update' || info.verb === 'patch') return writePodStatus(deps, call, scopes, name!);
     if (info.verb !== 'get') throw methodNotAllowed(req.method ?? '', 'pods/status');
   } else if (sub !== undefined) throw pathNotFound();
@@ -274,9 +276,7 @@ async function podPatch(
 ): Promise<(pod: KubeObject) => KubeObject> {
   const { req } = call;
   const type = mediaType(req.headers['content-type']);
-  // Apply is served on the Pod itself only (applyPod), so a /status answer names the three.
-  const named = call.info.subresource === 'status' ? patchTypes.slice(0, 3) : patchTypes;
-  if (!patchTypes.slice(0, 3).includes(type)) throw unsupportedPatch(named.join(', '));
+  if (!patchTypes.slice(0, 3).includes(type)) throw unsupportedPatch(patchTypes.join(', '));
   const body = decodeBody(await readBody(req), req.headers['content-type']);
   return (pod) => {
     if (type === 'application/json-patch+json') return asObject(applyJsonPatch(pod as unknown as JsonValue, body));

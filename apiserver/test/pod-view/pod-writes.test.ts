@@ -302,3 +302,44 @@ t.test('from client-side to server-side apply of a Pod: the migration, then an i
   t.equal((await container('migrated'))?.spec.image, `${image}-2`);
   t.equal((await container('migrated'))?.spec.restartPolicy, 'Always');
 });
+
+t.test('server-side apply of pods/status: a manager applies its own conditions, and drops them', async (t) => {
+  const conditions = (...c: { type: string; status: string }[]) =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'migrated' }, status: { conditions: c } });
+  const applyStatus = (manager: string, input: string, ...flags: string[]) =>
+    server.kubectl(
+      ['apply', '--server-side', '--subresource=status', `--field-manager=${manager}`, ...flags, '-f', '-'],
+      { input },
+    );
+  const types = async () =>
+    (await server.kubectl(['get', 'pod', 'migrated', '-o', 'jsonpath={.status.conditions[*].type}'])).stdout;
+  const gate = { type: 'example.com/gate', status: 'True' };
+  const other = { type: 'example.com/other', status: 'False' };
+  const first = await applyStatus('gates', conditions(gate, other));
+  t.equal(first.code, 0, first.stderr);
+  t.match(await types(), /PodScheduled .*example\.com\/gate example\.com\/other$/);
+  t.equal((await applyStatus('gates', conditions(gate))).code, 0);
+  t.match(await types(), /example\.com\/gate$/, 'a condition the manager stops applying is removed');
+  const clash = await applyStatus('checker', conditions({ type: 'example.com/gate', status: 'False' }));
+  t.not(clash.code, 0);
+  t.match(
+    clash.stderr,
+    /conflict with "gates" with subresource "status": \.status\.conditions\[type="example\.com\/gate"\]\.status/,
+  );
+  const forced = await applyStatus('checker', conditions({ ...gate, status: 'False' }), '--force-conflicts');
+  t.equal(forced.code, 0, forced.stderr);
+  t.equal(
+    (await container('migrated'))?.status?.conditions?.find((c) => c.type === 'example.com/gate')?.status,
+    'False',
+    "on the Container's status",
+  );
+  const phase = await server.kubectl(['apply', '--server-side', '--subresource=status', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'migrated' },
+      status: { phase: 'Failed' },
+    }),
+  });
+  t.match(phase.stderr, /status\.phase: Forbidden: berth: the node agent writes it/, "the agent's fields stay its own");
+});
