@@ -60,6 +60,7 @@ export const managedFieldOwnership: FieldOwnership = {
     if (configName !== undefined && configName !== name) {
       throw badRequest(`the name of the object (${configName}) does not match the name on the URL (${name})`);
     }
+    let fields: JsonValue | undefined;
     const merge = (live: KubeObject | undefined): KubeObject | typeof noChange => {
       const result = apply({
         live: live as unknown as JsonObject | undefined,
@@ -76,6 +77,7 @@ export const managedFieldOwnership: FieldOwnership = {
       if (!result.ok) throw conflictError(result.conflicts);
       // An apply that changes nothing skips the whole write pipeline: the GitOps no-op re-apply path.
       if (!result.changed && live !== undefined) return noChange;
+      fields = (result.object['metadata'] as JsonObject | undefined)?.['managedFields'];
       return result.object as unknown as KubeObject;
     };
     // Apply is strict about unknown fields whatever fieldValidation says (as the Kubernetes apiserver is).
@@ -84,6 +86,11 @@ export const managedFieldOwnership: FieldOwnership = {
       fieldValidation: 'Strict',
       warnings: [],
       ...(options.user === undefined ? {} : { user: options.user }),
+      // The apply's managedFields, set again after the write's strategy: a /status write keeps metadata as stored.
+      trackFields: (_before, after) => {
+        if (fields === undefined) delete after.metadata.managedFields;
+        else after.metadata.managedFields = fields as NonNullable<KubeObject['metadata']['managedFields']>;
+      },
     };
     let created = false;
     const { object } = await objects.update(

@@ -343,3 +343,29 @@ t.test('server-side apply of pods/status: a manager applies its own conditions, 
   });
   t.match(phase.stderr, /status\.phase: Forbidden: berth: the node agent writes it/, "the agent's fields stay its own");
 });
+
+t.test("the Container's own /status apply keeps its manager's entry, as the Pod's does", async (t) => {
+  const path = '/apis/berth.dev/v1alpha1/namespaces/default/containers/migrated/status?fieldManager=marker';
+  const body = (status: string) =>
+    JSON.stringify({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name: 'migrated' },
+      status: { conditions: [{ type: 'example.com/mark', status, lastTransitionTime: '2026-12-01T00:00:00Z' }] },
+    });
+  const applied = await request(server, 'PATCH', path, {
+    contentType: 'application/apply-patch+yaml',
+    body: body('True'),
+  });
+  t.equal(applied.status, 200, applied.text);
+  t.match(
+    (await container('migrated'))?.metadata.managedFields?.find((e) => e.manager === 'marker'),
+    { operation: 'Apply', subresource: 'status', fieldsV1: { 'f:status': { 'f:conditions': {} } } },
+    'stored after the status strategy',
+  );
+  const other = await request(server, 'PATCH', path.replace('marker', 'another'), {
+    contentType: 'application/apply-patch+yaml',
+    body: body('False'),
+  });
+  t.equal(other.status, 409, 'so another manager conflicts with it');
+});
