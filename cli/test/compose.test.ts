@@ -45,7 +45,7 @@ services:
     environment:
       ROLE: worker
     deploy:
-      replicas: 2
+      replicas: \${WORKERS:-2}
 volumes:
   store: {}
 networks:
@@ -115,48 +115,62 @@ t.test('up again changes nothing', async (t) => {
   );
 });
 
-t.test('logs: the services merged behind their names; -f follows; restart and pull', async (t) => {
-  const prefixed = /^shop-worker-[12] {2}\| web sees stored$/;
-  const logs = await berth(server, ['compose', 'logs', '--tail', '2', 'worker'], { cwd: dir });
-  t.equal(logs.code, 0, logs.stderr);
-  const lines = logs.stdout.trimEnd().split('\n');
-  t.equal(lines.length, 4, 'two lines of each replica');
-  for (const line of lines) t.match(line, prefixed);
-  t.match(logs.stdout, /shop-worker-1 {2}\|/);
-  t.match(logs.stdout, /shop-worker-2 {2}\|/);
-  const raw = await berth(server, ['compose', 'logs', '--no-log-prefix', '--tail', '1', 'worker'], { cwd: dir });
-  t.equal(raw.stdout, 'web sees stored\nweb sees stored\n');
-  const unknown = await berth(server, ['compose', 'logs', 'nosuch'], { cwd: dir });
-  t.equal(unknown.code, 1);
-  t.match(unknown.stderr, /no such service: nosuch/);
+t.test(
+  'logs: the services merged behind their names; -f follows, a replica added later too; restart and pull',
+  async (t) => {
+    const prefixed = /^shop-worker-[12] {2}\| web sees stored$/;
+    const logs = await berth(server, ['compose', 'logs', '--tail', '2', 'worker'], { cwd: dir });
+    t.equal(logs.code, 0, logs.stderr);
+    const lines = logs.stdout.trimEnd().split('\n');
+    t.equal(lines.length, 4, 'two lines of each replica');
+    for (const line of lines) t.match(line, prefixed);
+    t.match(logs.stdout, /shop-worker-1 {2}\|/);
+    t.match(logs.stdout, /shop-worker-2 {2}\|/);
+    const raw = await berth(server, ['compose', 'logs', '--no-log-prefix', '--tail', '1', 'worker'], { cwd: dir });
+    t.equal(raw.stdout, 'web sees stored\nweb sees stored\n');
+    const unknown = await berth(server, ['compose', 'logs', 'nosuch'], { cwd: dir });
+    t.equal(unknown.code, 1);
+    t.match(unknown.stderr, /no such service: nosuch/);
 
-  const follow = berthBackground(server, ['compose', 'logs', '-f', '--tail', '0', 'worker'], { cwd: dir });
-  t.ok(
-    (await eventually(async () => /shop-worker-1 {2}\| web sees stored\n/.test(follow.output()), 20_000)) &&
-      (await eventually(async () => /shop-worker-2 {2}\| web sees stored\n/.test(follow.output()), 20_000)),
-    'new lines of both replicas as they come',
-  );
-  t.equal((await follow.stop()).code, 0);
+    const follow = berthBackground(server, ['compose', 'logs', '-f', '--tail', '0', 'worker'], { cwd: dir });
+    t.ok(
+      (await eventually(async () => /shop-worker-1 {2}\| web sees stored\n/.test(follow.output()), 20_000)) &&
+        (await eventually(async () => /shop-worker-2 {2}\| web sees stored\n/.test(follow.output()), 20_000)),
+      'new lines of both replicas as they come',
+    );
+    // A replica started after the follow began is followed too (a watch, not the list it began with).
+    const scaled = await berth(server, ['compose', 'up', '-d'], { cwd: dir, env: { WORKERS: '3' } });
+    t.equal(scaled.code, 0, scaled.stderr);
+    t.match(scaled.stdout, / Container shop-worker-3 {2}Started\n/);
+    t.ok(
+      await eventually(async () => /shop-worker-3 {2}\| web sees stored\n/.test(follow.output()), 20_000),
+      `the third replica's lines too: ${follow.output().slice(-300)}`,
+    );
+    t.equal((await follow.stop()).code, 0);
+    const back = await berth(server, ['compose', 'up', '-d'], { cwd: dir });
+    t.equal(back.code, 0, back.stderr);
+    t.match(back.stdout, / Container shop-worker-3 {2}Removed\n/);
 
-  const before = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
-  const restarted = await berth(server, ['compose', 'restart', '-t', '1', 'store'], { cwd: dir });
-  t.equal(restarted.code, 0, restarted.stderr);
-  t.equal(restarted.stdout, ' Container shop-store-1  Restarting\n Container shop-store-1  Started\n');
-  const after = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
-  t.not(after?.status?.startedAt, before?.status?.startedAt, 'started again');
-  t.equal(after?.status?.phase, 'Running');
+    const before = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
+    const restarted = await berth(server, ['compose', 'restart', '-t', '1', 'store'], { cwd: dir });
+    t.equal(restarted.code, 0, restarted.stderr);
+    t.equal(restarted.stdout, ' Container shop-store-1  Restarting\n Container shop-store-1  Started\n');
+    const after = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
+    t.not(after?.status?.startedAt, before?.status?.startedAt, 'started again');
+    t.equal(after?.status?.phase, 'Running');
 
-  const pulled = await berth(server, ['compose', 'pull', 'web'], { cwd: dir });
-  t.equal(pulled.code, 0, pulled.stderr);
-  t.equal(pulled.stdout, ' Service web  Pulling\n Service web  Pulled\n');
-  const images = (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images')).json<{
-    items: { spec: { image: string }; status?: { phase?: string } }[];
-  }>().items;
-  t.ok(
-    images.some((i) => i.spec.image === image && i.status?.phase === 'Ready'),
-    'an Image object a node reports pulled',
-  );
-});
+    const pulled = await berth(server, ['compose', 'pull', 'web'], { cwd: dir });
+    t.equal(pulled.code, 0, pulled.stderr);
+    t.equal(pulled.stdout, ' Service web  Pulling\n Service web  Pulled\n');
+    const images = (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images')).json<{
+      items: { spec: { image: string }; status?: { phase?: string } }[];
+    }>().items;
+    t.ok(
+      images.some((i) => i.spec.image === image && i.status?.phase === 'Ready'),
+      'an Image object a node reports pulled',
+    );
+  },
+);
 
 t.test('config prints the normalized model; convert the objects, which kubectl applies as they are', async (t) => {
   const config = await berth(server, ['compose', 'config'], { cwd: dir });
