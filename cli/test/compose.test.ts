@@ -236,11 +236,36 @@ t.test('down removes what the project made, its volumes only with -v', async (t)
   );
 });
 
-t.test('a file berth cannot run says so', async (t) => {
+t.test('a file berth cannot run, or the Compose schema refuses, says so and makes nothing', async (t) => {
   await writeFile(join(dir, 'bad.yaml'), 'services:\n  app:\n    build: .\n');
   const bad = await berth(server, ['compose', '-f', 'bad.yaml', 'up', '-d'], { cwd: dir });
   t.equal(bad.code, 125);
   t.equal(bad.stderr, 'berth: service app: "build" is not supported by berth compose yet\n');
+  // Checked against the Compose specification's schema, worded as docker compose words it; nothing is made.
+  await writeFile(
+    join(dir, 'invalid.yaml'),
+    `name: invalid\nservices:\n  web:\n    image: ${image}\n    foo: 1\n  db:\n    image: ${image}\n    ports: 80\n`,
+  );
+  const invalid = await berth(server, ['compose', '-f', 'invalid.yaml', 'up', '-d'], { cwd: dir });
+  t.equal(invalid.code, 125);
+  // Two faults: the deeper one is reported, as docker compose picks it.
+  t.match(invalid.stderr, /^berth: validating \S+invalid\.yaml: services\.db\.ports must be a list\n$/);
+  t.equal(invalid.stdout, '', 'nothing created');
+  const made = await request(
+    server,
+    'GET',
+    '/apis/berth.dev/v1alpha1/namespaces/default/networks?labelSelector=berth.dev%2Fcompose-project%3Dinvalid',
+  );
+  t.same(made.json<{ items: unknown[] }>().items, [], 'not even the network');
+  await writeFile(join(dir, 'invalid.yaml'), `services:\n  web:\n    image: ${image}\n    foo: 1\n`);
+  t.match(
+    (await berth(server, ['compose', '-f', 'invalid.yaml', 'up', '-d'], { cwd: dir })).stderr,
+    /: services\.web Additional property foo is not allowed\n$/,
+  );
+  await writeFile(join(dir, 'invalid.yaml'), `services:\n  web:\n    image: ${image}\n    environment: 5\n`);
+  const config = await berth(server, ['compose', '-f', 'invalid.yaml', 'config'], { cwd: dir });
+  t.equal(config.code, 125);
+  t.match(config.stderr, /: services\.web\.environment must be a mapping or list\n$/);
   const none = await berth(server, ['compose', 'ps'], { cwd: tmpdir() });
   t.match(none.stderr, /^berth: no configuration file provided: not found/);
 });

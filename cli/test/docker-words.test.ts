@@ -15,6 +15,11 @@ import { UsageError } from '../src/errors.js';
 import { formatRows, renderTable } from '../src/output/table.js';
 import { suggestions } from '../src/output/suggest.js';
 
+// The Compose schema's compiled validator is cached under XDG_CACHE_HOME: this run's own, not the user's.
+const cacheHome = await mkdtemp(join(tmpdir(), 'berth-cache-'));
+process.env['XDG_CACHE_HOME'] = cacheHome;
+t.teardown(() => rm(cacheHome, { recursive: true, force: true }));
+
 t.test('-p, --memory, --cpus, --restart, -v', async (t) => {
   t.same(parsePublish('8080:80'), { containerPort: 80, protocol: 'TCP', hostPort: 8080 });
   t.same(parsePublish('0.0.0.0:53:53/udp'), { containerPort: 53, protocol: 'UDP', hostPort: 53, hostIP: '0.0.0.0' });
@@ -178,6 +183,52 @@ networks: {back: {ipam: {config: [{subnet: 10.250.1.0/24}]}}}
     composeProject('services: {a: {image: x, volumes: ["nope:/x"]}}', join(dir, 'c.yaml'), 'p'),
     /undefined volume nope/,
   );
+});
+
+t.test("the Compose specification's schema, its refusals worded as docker compose's; merge keys", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-compose-schema-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const refused = async (text: string) => {
+    try {
+      await composeProject(text, join(dir, 'compose.yaml'), 'p');
+    } catch (e) {
+      return (e as Error).message.replace(`validating ${join(dir, 'compose.yaml')}: `, '');
+    }
+    return 'accepted';
+  };
+  t.equal(await refused('services: {web: {image: x, foo: 1}}'), 'services.web Additional property foo is not allowed');
+  t.equal(await refused('servics: {web: {image: x}}'), '(root) Additional property servics is not allowed');
+  t.equal(await refused('services: {web: {image: x, ports: 80}}'), 'services.web.ports must be a list');
+  t.equal(await refused('services: {web: {image: [x]}}'), 'services.web.image must be a string');
+  t.equal(
+    await refused('services: {web: {image: x, environment: 5}}'),
+    'services.web.environment must be a mapping or list',
+    'oneOf: the types joined',
+  );
+  t.equal(
+    await refused('services: {web: {image: x, ports: [{target: 80, foo: 1}]}}'),
+    'services.web.ports.0 Additional property foo is not allowed',
+    "oneOf: the object branch's fault, not the other branches' types",
+  );
+  t.equal(
+    await refused('services: {web: {image: x, ports: ["80", "80"]}}'),
+    'services.web.ports array items[0,1] must be unique',
+  );
+  t.equal(
+    await refused('services: {web: {image: x, ulimits: {nofile: {soft: 1}}}}'),
+    'services.web.ulimits.nofile hard is required',
+  );
+  t.equal(
+    await refused('services: {"my web": {image: x}}'),
+    'services Additional property my web is not allowed',
+    'a service name the specification does not allow',
+  );
+  const merged = await composeProject(
+    'x-base: &base\n  image: x\n  environment: {A: "1"}\nservices:\n  web:\n    <<: *base\n    command: ["true"]\n',
+    join(dir, 'compose.yaml'),
+    'p',
+  );
+  t.match(merged.containers[0]?.spec, { image: 'x', args: ['true'], env: [{ name: 'A', value: '1' }] }, '<<: *base');
 });
 
 t.test('Compose interpolation: the shell over .env, defaults, errors, $$; config and the objects agree', async (t) => {
