@@ -4,13 +4,13 @@
 // what it made. Needs root, crun, conmon.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { eventually, freePort, request, startTestCluster } from '@berth/testkit';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { berth, berthBackground } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -235,6 +235,79 @@ t.test('down removes what the project made, its volumes only with -v', async (t)
     "and nothing that is not the project's",
   );
 });
+
+t.test(
+  "a public project's file comes up: nginx-golang-postgres, its depends_on chain gated on db's healthcheck",
+  async (t) => {
+    // cli/test/compose-examples/README.md: the file as docker/awesome-compose has it, with busybox (and commands of its
+    // own) for each image, a readiness test busybox can run, a free port for 80, and a subnet of this run's.
+    const project = join(dir, 'nginx-golang-postgres');
+    await cp(join(import.meta.dirname, 'compose-examples', 'nginx-golang-postgres'), project, { recursive: true });
+    const doc = parse(await readFile(join(project, 'compose.yaml'), 'utf8')) as {
+      services: Record<string, Record<string, unknown>>;
+      networks?: unknown;
+    };
+    const { db, backend, proxy } = doc.services;
+    if (db === undefined || backend === undefined || proxy === undefined) throw new Error('the example changed');
+    for (const s of [db, backend, proxy]) s['image'] = image;
+    db['command'] = ['sleep', '3600'];
+    delete db['user']; // busybox has no postgres user
+    db['healthcheck'] = {
+      ...(db['healthcheck'] as object),
+      test: ['CMD', 'test', '-s', '/run/secrets/db-password'],
+      interval: '1s',
+    };
+    backend['command'] = [
+      'sh',
+      '-c',
+      'echo "backend $(cat /run/secrets/db-password)" > /tmp/index.html; exec httpd -f -p 8000 -h /tmp',
+    ];
+    proxy['command'] = [
+      'sh',
+      '-c',
+      'mkdir /tmp/www; while true; do wget -qO /tmp/www/index.html http://backend:8000/; sleep 1; done & exec httpd -f -p 80 -h /tmp/www',
+    ];
+    // The namespace's Pod Security level (baseline) refuses hostPath volumes: the nginx.conf bind goes.
+    delete proxy['volumes'];
+    const proxyPort = await freePort();
+    proxy['ports'] = [`127.0.0.1:${proxyPort}:80`];
+    doc.networks = { default: { ipam: { config: [{ subnet: `10.216.${randomBytes(1)[0] ?? 0}.0/24` }] } } };
+    await writeFile(join(project, 'compose.yaml'), stringify(doc));
+
+    // Down even when an assertion fails: a network left behind keeps its bridge on the host.
+    let downed = false;
+    t.teardown(async () => {
+      if (!downed) await berth(server, ['compose', '-p', 'golang', 'down', '-v'], { cwd: project });
+    });
+    const up = await berth(server, ['compose', '-p', 'golang', 'up', '-d'], { cwd: project });
+    t.equal(up.code, 0, up.stderr);
+    t.same(
+      [...up.stdout.matchAll(/Container (\S+) {2}Started/g)].map((m) => m[1]),
+      ['golang-db-1', 'golang-backend-1', 'golang-proxy-1'],
+      'db, then (once it is healthy) backend, then proxy',
+    );
+    let body = '';
+    t.ok(
+      await eventually(async () => {
+        body = await fetch(`http://127.0.0.1:${proxyPort}/index.html`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return body === 'backend db-frknz\n';
+      }, 30_000),
+      `the proxy serves what the backend made of the secret file: ${body}`,
+    );
+    const down = await berth(server, ['compose', '-p', 'golang', 'down', '-v'], { cwd: project });
+    downed = true;
+    t.equal(down.code, 0, down.stderr);
+    const left = await request(
+      server,
+      'GET',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers?labelSelector=berth.dev%2Fcompose-project%3Dgolang',
+    );
+    t.same(left.json<{ items: unknown[] }>().items, [], 'down removes it');
+  },
+);
 
 t.test('a file berth cannot run, or the Compose schema refuses, says so and makes nothing', async (t) => {
   await writeFile(join(dir, 'bad.yaml'), 'services:\n  app:\n    build: .\n');

@@ -1,7 +1,7 @@
 // The CLI's pure translations, without a cluster: docker's run flags as Container fields, docker's STATUS words,
 // aligned tables and --format templates, "did you mean", and a Compose file as objects.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -229,6 +229,80 @@ t.test("the Compose specification's schema, its refusals worded as docker compos
     'p',
   );
   t.match(merged.containers[0]?.spec, { image: 'x', args: ['true'], env: [{ name: 'A', value: '1' }] }, '<<: *base');
+});
+
+t.test('five Compose files from public projects (cli/test/compose-examples): config and convert', async (t) => {
+  const examples = join(import.meta.dirname, 'compose-examples');
+  const read = async (name: string) => {
+    const path = join(examples, name, 'compose.yaml');
+    const text = await readFile(path, 'utf8');
+    return {
+      project: await composeProject(text, path, undefined),
+      model: await normalizedModel(text, path, undefined),
+    };
+  };
+  const names = (objects: readonly { metadata: { name?: string } }[]) => objects.map((o) => o.metadata.name);
+
+  const wordpress = await read('wordpress-mysql');
+  t.same(names(wordpress.project.containers), ['wordpress-mysql-db-1', 'wordpress-mysql-wordpress-1']);
+  t.same(names(wordpress.project.volumes), ['wordpress-mysql-db-data']);
+  t.match(wordpress.project.containers[0]?.spec, {
+    image: 'mariadb:10.6.4-focal',
+    args: ['--default-authentication-plugin=mysql_native_password'],
+    restartPolicy: 'Always',
+    volumeMounts: [{ mountPath: '/var/lib/mysql' }],
+  });
+  t.match(wordpress.project.containers[1]?.spec.ports, [{ containerPort: 80, hostPort: 80 }]);
+  t.match(wordpress.model, { services: { wordpress: { environment: { WORDPRESS_DB_HOST: 'db' } } } });
+
+  const nextcloud = await read('nextcloud-redis-mariadb');
+  t.same(names(nextcloud.project.networks), ['nextcloud-redis-mariadb-dbnet', 'nextcloud-redis-mariadb-redisnet']);
+  t.same(
+    nextcloud.project.containers.map((c) => [c.metadata.name, c.spec.networks?.map((n) => n.name)]),
+    [
+      ['nextcloud-redis-mariadb-nc-1', ['nextcloud-redis-mariadb-redisnet', 'nextcloud-redis-mariadb-dbnet']],
+      ['nextcloud-redis-mariadb-redis-1', ['nextcloud-redis-mariadb-redisnet']],
+      ['nextcloud-redis-mariadb-db-1', ['nextcloud-redis-mariadb-dbnet']],
+    ],
+    'the Redis-backed app on both networks, each store on its own',
+  );
+  t.same(nextcloud.project.containers[2]?.spec.args, ['--transaction-isolation=READ-COMMITTED', '--binlog-format=ROW']);
+
+  const prometheus = await read('prometheus-grafana');
+  t.same(names(prometheus.project.containers), ['prometheus', 'grafana'], 'container_name');
+  t.match(prometheus.project.containers[0]?.spec, {
+    // unless-stopped: berth's Always (a stopped Container stays stopped).
+    restartPolicy: 'Always',
+    volumes: [{ hostPath: { path: join(examples, 'prometheus-grafana', 'prometheus') } }, { volumeRef: {} }],
+  });
+
+  const flask = await read('nginx-flask-mongo');
+  t.same(
+    names(flask.project.containers),
+    ['nginx-flask-mongo-mongo-1', 'nginx-flask-mongo-backend-1', 'nginx-flask-mongo-web-1'],
+    'depends_on order',
+  );
+  t.match(flask.project.containers[2]?.spec, {
+    args: ['/bin/bash', '-c', "envsubst < /tmp/nginx.conf > /etc/nginx/conf.d/default.conf && nginx -g 'daemon off;'"],
+    env: [{ name: 'FLASK_SERVER_ADDR', value: 'backend:9091' }],
+  });
+
+  const golang = await read('nginx-golang-postgres');
+  t.same(names(golang.project.containers), [
+    'nginx-golang-postgres-db-1',
+    'nginx-golang-postgres-backend-1',
+    'nginx-golang-postgres-proxy-1',
+  ]);
+  t.same(names(golang.project.secrets), ['nginx-golang-postgres-db-password']);
+  t.same(
+    golang.project.dependsOn.get('backend'),
+    new Map([['db', 'service_healthy']]),
+    'backend waits for db to be healthy',
+  );
+  t.match(golang.project.containers[0]?.spec.readinessProbe, { exec: { command: ['pg_isready'] }, periodSeconds: 10 });
+  t.match(golang.model, {
+    secrets: { 'db-password': { file: /password\.txt$/ } },
+  });
 });
 
 t.test('Compose interpolation: the shell over .env, defaults, errors, $$; config and the objects agree', async (t) => {

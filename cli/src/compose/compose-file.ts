@@ -254,11 +254,17 @@ export async function composeProject(
       ...(probe !== undefined ? { readinessProbe: probe } : {}),
     };
     const replicas = Number(deploy['replicas'] ?? s['scale'] ?? 1);
+    // container_name: the Container's own name (made a DNS label), for a service of one container only.
+    const fixed = typeof s['container_name'] === 'string' ? dnsName(s['container_name']) : undefined;
+    if (fixed !== undefined && replicas > 1)
+      throw new UsageError(
+        `services.deploy.replicas: can't set container_name and ${serviceName} as container name must be unique`,
+      );
     return Array.from({ length: replicas }, (_, i) => ({
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'Container',
       metadata: {
-        name: `${project}-${dnsName(serviceName)}-${i + 1}`,
+        name: fixed ?? `${project}-${dnsName(serviceName)}-${i + 1}`,
         labels: { ...labels, [serviceLabel]: serviceName },
       },
       spec,
