@@ -259,6 +259,7 @@ export class ApiServer {
           openapi: new OpenApiCache(registry),
           version: kubernetesVersion,
           caCert: options.pki.caCert,
+          ...(options.store.backend !== undefined ? { storeBackend: options.store.backend } : {}),
         }),
       ],
     };

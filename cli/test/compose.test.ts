@@ -4,13 +4,13 @@
 // what it made. Needs root, crun, conmon.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Container } from '@berth/api';
 import { eventually, freePort, request, startTestCluster } from '@berth/testkit';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { berth, berthBackground } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -45,7 +45,7 @@ services:
     environment:
       ROLE: worker
     deploy:
-      replicas: 2
+      replicas: \${WORKERS:-2}
 volumes:
   store: {}
 networks:
@@ -115,48 +115,62 @@ t.test('up again changes nothing', async (t) => {
   );
 });
 
-t.test('logs: the services merged behind their names; -f follows; restart and pull', async (t) => {
-  const prefixed = /^shop-worker-[12] {2}\| web sees stored$/;
-  const logs = await berth(server, ['compose', 'logs', '--tail', '2', 'worker'], { cwd: dir });
-  t.equal(logs.code, 0, logs.stderr);
-  const lines = logs.stdout.trimEnd().split('\n');
-  t.equal(lines.length, 4, 'two lines of each replica');
-  for (const line of lines) t.match(line, prefixed);
-  t.match(logs.stdout, /shop-worker-1 {2}\|/);
-  t.match(logs.stdout, /shop-worker-2 {2}\|/);
-  const raw = await berth(server, ['compose', 'logs', '--no-log-prefix', '--tail', '1', 'worker'], { cwd: dir });
-  t.equal(raw.stdout, 'web sees stored\nweb sees stored\n');
-  const unknown = await berth(server, ['compose', 'logs', 'nosuch'], { cwd: dir });
-  t.equal(unknown.code, 1);
-  t.match(unknown.stderr, /no such service: nosuch/);
+t.test(
+  'logs: the services merged behind their names; -f follows, a replica added later too; restart and pull',
+  async (t) => {
+    const prefixed = /^shop-worker-[12] {2}\| web sees stored$/;
+    const logs = await berth(server, ['compose', 'logs', '--tail', '2', 'worker'], { cwd: dir });
+    t.equal(logs.code, 0, logs.stderr);
+    const lines = logs.stdout.trimEnd().split('\n');
+    t.equal(lines.length, 4, 'two lines of each replica');
+    for (const line of lines) t.match(line, prefixed);
+    t.match(logs.stdout, /shop-worker-1 {2}\|/);
+    t.match(logs.stdout, /shop-worker-2 {2}\|/);
+    const raw = await berth(server, ['compose', 'logs', '--no-log-prefix', '--tail', '1', 'worker'], { cwd: dir });
+    t.equal(raw.stdout, 'web sees stored\nweb sees stored\n');
+    const unknown = await berth(server, ['compose', 'logs', 'nosuch'], { cwd: dir });
+    t.equal(unknown.code, 1);
+    t.match(unknown.stderr, /no such service: nosuch/);
 
-  const follow = berthBackground(server, ['compose', 'logs', '-f', '--tail', '0', 'worker'], { cwd: dir });
-  t.ok(
-    (await eventually(async () => /shop-worker-1 {2}\| web sees stored\n/.test(follow.output()), 20_000)) &&
-      (await eventually(async () => /shop-worker-2 {2}\| web sees stored\n/.test(follow.output()), 20_000)),
-    'new lines of both replicas as they come',
-  );
-  t.equal((await follow.stop()).code, 0);
+    const follow = berthBackground(server, ['compose', 'logs', '-f', '--tail', '0', 'worker'], { cwd: dir });
+    t.ok(
+      (await eventually(async () => /shop-worker-1 {2}\| web sees stored\n/.test(follow.output()), 20_000)) &&
+        (await eventually(async () => /shop-worker-2 {2}\| web sees stored\n/.test(follow.output()), 20_000)),
+      'new lines of both replicas as they come',
+    );
+    // A replica started after the follow began is followed too (a watch, not the list it began with).
+    const scaled = await berth(server, ['compose', 'up', '-d'], { cwd: dir, env: { WORKERS: '3' } });
+    t.equal(scaled.code, 0, scaled.stderr);
+    t.match(scaled.stdout, / Container shop-worker-3 {2}Started\n/);
+    t.ok(
+      await eventually(async () => /shop-worker-3 {2}\| web sees stored\n/.test(follow.output()), 20_000),
+      `the third replica's lines too: ${follow.output().slice(-300)}`,
+    );
+    t.equal((await follow.stop()).code, 0);
+    const back = await berth(server, ['compose', 'up', '-d'], { cwd: dir });
+    t.equal(back.code, 0, back.stderr);
+    t.match(back.stdout, / Container shop-worker-3 {2}Removed\n/);
 
-  const before = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
-  const restarted = await berth(server, ['compose', 'restart', '-t', '1', 'store'], { cwd: dir });
-  t.equal(restarted.code, 0, restarted.stderr);
-  t.equal(restarted.stdout, ' Container shop-store-1  Restarting\n Container shop-store-1  Started\n');
-  const after = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
-  t.not(after?.status?.startedAt, before?.status?.startedAt, 'started again');
-  t.equal(after?.status?.phase, 'Running');
+    const before = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
+    const restarted = await berth(server, ['compose', 'restart', '-t', '1', 'store'], { cwd: dir });
+    t.equal(restarted.code, 0, restarted.stderr);
+    t.equal(restarted.stdout, ' Container shop-store-1  Restarting\n Container shop-store-1  Started\n');
+    const after = (await list('containers')).find((c) => c.metadata.name === 'shop-store-1');
+    t.not(after?.status?.startedAt, before?.status?.startedAt, 'started again');
+    t.equal(after?.status?.phase, 'Running');
 
-  const pulled = await berth(server, ['compose', 'pull', 'web'], { cwd: dir });
-  t.equal(pulled.code, 0, pulled.stderr);
-  t.equal(pulled.stdout, ' Service web  Pulling\n Service web  Pulled\n');
-  const images = (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images')).json<{
-    items: { spec: { image: string }; status?: { phase?: string } }[];
-  }>().items;
-  t.ok(
-    images.some((i) => i.spec.image === image && i.status?.phase === 'Ready'),
-    'an Image object a node reports pulled',
-  );
-});
+    const pulled = await berth(server, ['compose', 'pull', 'web'], { cwd: dir });
+    t.equal(pulled.code, 0, pulled.stderr);
+    t.equal(pulled.stdout, ' Service web  Pulling\n Service web  Pulled\n');
+    const images = (await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/images')).json<{
+      items: { spec: { image: string }; status?: { phase?: string } }[];
+    }>().items;
+    t.ok(
+      images.some((i) => i.spec.image === image && i.status?.phase === 'Ready'),
+      'an Image object a node reports pulled',
+    );
+  },
+);
 
 t.test('config prints the normalized model; convert the objects, which kubectl applies as they are', async (t) => {
   const config = await berth(server, ['compose', 'config'], { cwd: dir });
@@ -222,11 +236,109 @@ t.test('down removes what the project made, its volumes only with -v', async (t)
   );
 });
 
-t.test('a file berth cannot run says so', async (t) => {
+t.test(
+  "a public project's file comes up: nginx-golang-postgres, its depends_on chain gated on db's healthcheck",
+  async (t) => {
+    // cli/test/compose-examples/README.md: the file as docker/awesome-compose has it, with busybox (and commands of its
+    // own) for each image, a readiness test busybox can run, a free port for 80, and a subnet of this run's.
+    const project = join(dir, 'nginx-golang-postgres');
+    await cp(join(import.meta.dirname, 'compose-examples', 'nginx-golang-postgres'), project, { recursive: true });
+    const doc = parse(await readFile(join(project, 'compose.yaml'), 'utf8')) as {
+      services: Record<string, Record<string, unknown>>;
+      networks?: unknown;
+    };
+    const { db, backend, proxy } = doc.services;
+    if (db === undefined || backend === undefined || proxy === undefined) throw new Error('the example changed');
+    for (const s of [db, backend, proxy]) s['image'] = image;
+    db['command'] = ['sleep', '3600'];
+    delete db['user']; // busybox has no postgres user
+    db['healthcheck'] = {
+      ...(db['healthcheck'] as object),
+      test: ['CMD', 'test', '-s', '/run/secrets/db-password'],
+      interval: '1s',
+    };
+    backend['command'] = [
+      'sh',
+      '-c',
+      'echo "backend $(cat /run/secrets/db-password)" > /tmp/index.html; exec httpd -f -p 8000 -h /tmp',
+    ];
+    proxy['command'] = [
+      'sh',
+      '-c',
+      'mkdir /tmp/www; while true; do wget -qO /tmp/www/index.html http://backend:8000/; sleep 1; done & exec httpd -f -p 80 -h /tmp/www',
+    ];
+    // The namespace's Pod Security level (baseline) refuses hostPath volumes: the nginx.conf bind goes.
+    delete proxy['volumes'];
+    const proxyPort = await freePort();
+    proxy['ports'] = [`127.0.0.1:${proxyPort}:80`];
+    doc.networks = { default: { ipam: { config: [{ subnet: `10.216.${randomBytes(1)[0] ?? 0}.0/24` }] } } };
+    await writeFile(join(project, 'compose.yaml'), stringify(doc));
+
+    // Down even when an assertion fails: a network left behind keeps its bridge on the host.
+    let downed = false;
+    t.teardown(async () => {
+      if (!downed) await berth(server, ['compose', '-p', 'golang', 'down', '-v'], { cwd: project });
+    });
+    const up = await berth(server, ['compose', '-p', 'golang', 'up', '-d'], { cwd: project });
+    t.equal(up.code, 0, up.stderr);
+    t.same(
+      [...up.stdout.matchAll(/Container (\S+) {2}Started/g)].map((m) => m[1]),
+      ['golang-db-1', 'golang-backend-1', 'golang-proxy-1'],
+      'db, then (once it is healthy) backend, then proxy',
+    );
+    let body = '';
+    t.ok(
+      await eventually(async () => {
+        body = await fetch(`http://127.0.0.1:${proxyPort}/index.html`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return body === 'backend db-frknz\n';
+      }, 30_000),
+      `the proxy serves what the backend made of the secret file: ${body}`,
+    );
+    const down = await berth(server, ['compose', '-p', 'golang', 'down', '-v'], { cwd: project });
+    downed = true;
+    t.equal(down.code, 0, down.stderr);
+    const left = await request(
+      server,
+      'GET',
+      '/apis/berth.dev/v1alpha1/namespaces/default/containers?labelSelector=berth.dev%2Fcompose-project%3Dgolang',
+    );
+    t.same(left.json<{ items: unknown[] }>().items, [], 'down removes it');
+  },
+);
+
+t.test('a file berth cannot run, or the Compose schema refuses, says so and makes nothing', async (t) => {
   await writeFile(join(dir, 'bad.yaml'), 'services:\n  app:\n    build: .\n');
   const bad = await berth(server, ['compose', '-f', 'bad.yaml', 'up', '-d'], { cwd: dir });
   t.equal(bad.code, 125);
   t.equal(bad.stderr, 'berth: service app: "build" is not supported by berth compose yet\n');
+  // Checked against the Compose specification's schema, worded as docker compose words it; nothing is made.
+  await writeFile(
+    join(dir, 'invalid.yaml'),
+    `name: invalid\nservices:\n  web:\n    image: ${image}\n    foo: 1\n  db:\n    image: ${image}\n    ports: 80\n`,
+  );
+  const invalid = await berth(server, ['compose', '-f', 'invalid.yaml', 'up', '-d'], { cwd: dir });
+  t.equal(invalid.code, 125);
+  // Two faults: the deeper one is reported, as docker compose picks it.
+  t.match(invalid.stderr, /^berth: validating \S+invalid\.yaml: services\.db\.ports must be a list\n$/);
+  t.equal(invalid.stdout, '', 'nothing created');
+  const made = await request(
+    server,
+    'GET',
+    '/apis/berth.dev/v1alpha1/namespaces/default/networks?labelSelector=berth.dev%2Fcompose-project%3Dinvalid',
+  );
+  t.same(made.json<{ items: unknown[] }>().items, [], 'not even the network');
+  await writeFile(join(dir, 'invalid.yaml'), `services:\n  web:\n    image: ${image}\n    foo: 1\n`);
+  t.match(
+    (await berth(server, ['compose', '-f', 'invalid.yaml', 'up', '-d'], { cwd: dir })).stderr,
+    /: services\.web Additional property foo is not allowed\n$/,
+  );
+  await writeFile(join(dir, 'invalid.yaml'), `services:\n  web:\n    image: ${image}\n    environment: 5\n`);
+  const config = await berth(server, ['compose', '-f', 'invalid.yaml', 'config'], { cwd: dir });
+  t.equal(config.code, 125);
+  t.match(config.stderr, /: services\.web\.environment must be a mapping or list\n$/);
   const none = await berth(server, ['compose', 'ps'], { cwd: tmpdir() });
   t.match(none.stderr, /^berth: no configuration file provided: not found/);
 });

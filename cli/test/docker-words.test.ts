@@ -1,7 +1,7 @@
 // The CLI's pure translations, without a cluster: docker's run flags as Container fields, docker's STATUS words,
 // aligned tables and --format templates, "did you mean", and a Compose file as objects.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -14,6 +14,11 @@ import { parseCpus, parseMemory, parsePublish, parseRestart, parseVolume, runPla
 import { UsageError } from '../src/errors.js';
 import { formatRows, renderTable } from '../src/output/table.js';
 import { suggestions } from '../src/output/suggest.js';
+
+// The Compose schema's compiled validator is cached under XDG_CACHE_HOME: this run's own, not the user's.
+const cacheHome = await mkdtemp(join(tmpdir(), 'berth-cache-'));
+process.env['XDG_CACHE_HOME'] = cacheHome;
+t.teardown(() => rm(cacheHome, { recursive: true, force: true }));
 
 t.test('-p, --memory, --cpus, --restart, -v', async (t) => {
   t.same(parsePublish('8080:80'), { containerPort: 80, protocol: 'TCP', hostPort: 8080 });
@@ -178,6 +183,126 @@ networks: {back: {ipam: {config: [{subnet: 10.250.1.0/24}]}}}
     composeProject('services: {a: {image: x, volumes: ["nope:/x"]}}', join(dir, 'c.yaml'), 'p'),
     /undefined volume nope/,
   );
+});
+
+t.test("the Compose specification's schema, its refusals worded as docker compose's; merge keys", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-compose-schema-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const refused = async (text: string) => {
+    try {
+      await composeProject(text, join(dir, 'compose.yaml'), 'p');
+    } catch (e) {
+      return (e as Error).message.replace(`validating ${join(dir, 'compose.yaml')}: `, '');
+    }
+    return 'accepted';
+  };
+  t.equal(await refused('services: {web: {image: x, foo: 1}}'), 'services.web Additional property foo is not allowed');
+  t.equal(await refused('servics: {web: {image: x}}'), '(root) Additional property servics is not allowed');
+  t.equal(await refused('services: {web: {image: x, ports: 80}}'), 'services.web.ports must be a list');
+  t.equal(await refused('services: {web: {image: [x]}}'), 'services.web.image must be a string');
+  t.equal(
+    await refused('services: {web: {image: x, environment: 5}}'),
+    'services.web.environment must be a mapping or list',
+    'oneOf: the types joined',
+  );
+  t.equal(
+    await refused('services: {web: {image: x, ports: [{target: 80, foo: 1}]}}'),
+    'services.web.ports.0 Additional property foo is not allowed',
+    "oneOf: the object branch's fault, not the other branches' types",
+  );
+  t.equal(
+    await refused('services: {web: {image: x, ports: ["80", "80"]}}'),
+    'services.web.ports array items[0,1] must be unique',
+  );
+  t.equal(
+    await refused('services: {web: {image: x, ulimits: {nofile: {soft: 1}}}}'),
+    'services.web.ulimits.nofile hard is required',
+  );
+  t.equal(
+    await refused('services: {"my web": {image: x}}'),
+    'services Additional property my web is not allowed',
+    'a service name the specification does not allow',
+  );
+  const merged = await composeProject(
+    'x-base: &base\n  image: x\n  environment: {A: "1"}\nservices:\n  web:\n    <<: *base\n    command: ["true"]\n',
+    join(dir, 'compose.yaml'),
+    'p',
+  );
+  t.match(merged.containers[0]?.spec, { image: 'x', args: ['true'], env: [{ name: 'A', value: '1' }] }, '<<: *base');
+});
+
+t.test('five Compose files from public projects (cli/test/compose-examples): config and convert', async (t) => {
+  const examples = join(import.meta.dirname, 'compose-examples');
+  const read = async (name: string) => {
+    const path = join(examples, name, 'compose.yaml');
+    const text = await readFile(path, 'utf8');
+    return {
+      project: await composeProject(text, path, undefined),
+      model: await normalizedModel(text, path, undefined),
+    };
+  };
+  const names = (objects: readonly { metadata: { name?: string } }[]) => objects.map((o) => o.metadata.name);
+
+  const wordpress = await read('wordpress-mysql');
+  t.same(names(wordpress.project.containers), ['wordpress-mysql-db-1', 'wordpress-mysql-wordpress-1']);
+  t.same(names(wordpress.project.volumes), ['wordpress-mysql-db-data']);
+  t.match(wordpress.project.containers[0]?.spec, {
+    image: 'mariadb:10.6.4-focal',
+    args: ['--default-authentication-plugin=mysql_native_password'],
+    restartPolicy: 'Always',
+    volumeMounts: [{ mountPath: '/var/lib/mysql' }],
+  });
+  t.match(wordpress.project.containers[1]?.spec.ports, [{ containerPort: 80, hostPort: 80 }]);
+  t.match(wordpress.model, { services: { wordpress: { environment: { WORDPRESS_DB_HOST: 'db' } } } });
+
+  const nextcloud = await read('nextcloud-redis-mariadb');
+  t.same(names(nextcloud.project.networks), ['nextcloud-redis-mariadb-dbnet', 'nextcloud-redis-mariadb-redisnet']);
+  t.same(
+    nextcloud.project.containers.map((c) => [c.metadata.name, c.spec.networks?.map((n) => n.name)]),
+    [
+      ['nextcloud-redis-mariadb-nc-1', ['nextcloud-redis-mariadb-redisnet', 'nextcloud-redis-mariadb-dbnet']],
+      ['nextcloud-redis-mariadb-redis-1', ['nextcloud-redis-mariadb-redisnet']],
+      ['nextcloud-redis-mariadb-db-1', ['nextcloud-redis-mariadb-dbnet']],
+    ],
+    'the Redis-backed app on both networks, each store on its own',
+  );
+  t.same(nextcloud.project.containers[2]?.spec.args, ['--transaction-isolation=READ-COMMITTED', '--binlog-format=ROW']);
+
+  const prometheus = await read('prometheus-grafana');
+  t.same(names(prometheus.project.containers), ['prometheus', 'grafana'], 'container_name');
+  t.match(prometheus.project.containers[0]?.spec, {
+    // unless-stopped: berth's Always (a stopped Container stays stopped).
+    restartPolicy: 'Always',
+    volumes: [{ hostPath: { path: join(examples, 'prometheus-grafana', 'prometheus') } }, { volumeRef: {} }],
+  });
+
+  const flask = await read('nginx-flask-mongo');
+  t.same(
+    names(flask.project.containers),
+    ['nginx-flask-mongo-mongo-1', 'nginx-flask-mongo-backend-1', 'nginx-flask-mongo-web-1'],
+    'depends_on order',
+  );
+  t.match(flask.project.containers[2]?.spec, {
+    args: ['/bin/bash', '-c', "envsubst < /tmp/nginx.conf > /etc/nginx/conf.d/default.conf && nginx -g 'daemon off;'"],
+    env: [{ name: 'FLASK_SERVER_ADDR', value: 'backend:9091' }],
+  });
+
+  const golang = await read('nginx-golang-postgres');
+  t.same(names(golang.project.containers), [
+    'nginx-golang-postgres-db-1',
+    'nginx-golang-postgres-backend-1',
+    'nginx-golang-postgres-proxy-1',
+  ]);
+  t.same(names(golang.project.secrets), ['nginx-golang-postgres-db-password']);
+  t.same(
+    golang.project.dependsOn.get('backend'),
+    new Map([['db', 'service_healthy']]),
+    'backend waits for db to be healthy',
+  );
+  t.match(golang.project.containers[0]?.spec.readinessProbe, { exec: { command: ['pg_isready'] }, periodSeconds: 10 });
+  t.match(golang.model, {
+    secrets: { 'db-password': { file: /password\.txt$/ } },
+  });
 });
 
 t.test('Compose interpolation: the shell over .env, defaults, errors, $$; config and the objects agree', async (t) => {

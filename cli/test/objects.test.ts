@@ -190,7 +190,7 @@ t.test(
   async (t) => {
     const info = await berth(server, ['info']);
     t.equal(info.code, 0, info.stderr);
-    t.match(info.stdout, /\n Server Version: v\d+\.\d+\.\d+/);
+    t.match(info.stdout, /\n Server Version: v\d+\.\d+\.\d+\S*\n Store: level\n/, 'the store, from /readyz?verbose');
     t.match(
       info.stdout,
       /\n Containers: \d+\n {2}Running: [1-9]\d*\n {2}Paused: 0\n {2}Stopped: [1-9]\d*\n Images: [1-9]/,

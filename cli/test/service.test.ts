@@ -121,6 +121,36 @@ t.test('logs: every replica, merged, behind docker prefixes; -f follows a replic
   t.equal(detached.stdout, 'web scaled to 2\n', '-d: no waiting');
 });
 
+t.test('a replica that is removed is replaced in its slot, and the other keeps its number', async (t) => {
+  // The scale -d above: wait until two are left (web.1 and web.2, the newest going first).
+  t.ok(await eventually(async () => (await replicas('web')).length === 2, 30_000));
+  const tasks = async () =>
+    new Map(
+      (await berth(server, ['service', 'ps', '--filter', 'desired-state=running', 'web'])).stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/ {3,}/))
+        .map(([id, name]) => [name ?? '', id ?? '']),
+    );
+  const before = await tasks();
+  t.same([...before.keys()].sort(), ['web.1', 'web.2']);
+  const first = (await replicas('web')).find((c) =>
+    c.metadata.uid?.replace(/-/g, '').startsWith(before.get('web.1') ?? '-'),
+  );
+  t.ok(first, 'web.1 is one of the replicas');
+  t.equal((await server.kubectl(['delete', 'container', first?.metadata.name ?? '', '--wait=false'])).code, 0);
+  let after = new Map<string, string>();
+  t.ok(
+    await eventually(async () => {
+      after = await tasks();
+      return after.size === 2 && after.has('web.1') && after.get('web.1') !== before.get('web.1');
+    }, 30_000),
+    `a new task in slot 1: ${JSON.stringify([...after])}`,
+  );
+  t.equal(after.get('web.2'), before.get('web.2'), 'web.2 is the same task (by age it would now be web.1)');
+});
+
 t.test('update rolls the replicas and waits; rollback puts the old template back; -d returns at once', async (t) => {
   const updated = await berth(server, [
     'service',

@@ -196,6 +196,11 @@ t.test('two berth up on one etcd share the objects and the cluster identity', as
   const cm = got.json() as { data: { where: string }; metadata: { resourceVersion: string } };
   t.same(cm.data, { where: 'etcd' });
   t.equal(Number(cm.metadata.resourceVersion), rv, "the resourceVersion is etcd's mod revision of the write");
+  // Where a Kubernetes user looks for the store (kube-apiserver's etcd check), and berth info's line from it.
+  const readyz = await kubectl(second.kubeconfig, ['get', '--raw', '/readyz?verbose']);
+  t.match(readyz.out, /^\[\+\]ping ok\n\[\+\]etcd ok\nreadyz check passed\n$/);
+  const info = await runBerth(['info'], { ...process.env, KUBECONFIG: second.kubeconfig, NO_COLOR: '1' });
+  t.match(info.out, /\n Store: etcd\n/);
 
   // The first server's kubeconfig, pointed at the second: its CA verifies the second's serving certificate and its
   // admin token is the second's too.

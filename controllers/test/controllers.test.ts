@@ -6,6 +6,7 @@
 import './namespace/deletion-conditions.subtests.js';
 import './scheduler/node-fit.subtests.js';
 import './service/rollout-plan.subtests.js';
+import './service/slots.subtests.js';
 import './gitops/controller-manager.subtests.js';
 import './gitops/webhook.subtests.js';
 import './image-build/image-build-controller.subtests.js';

@@ -29,6 +29,8 @@ export interface RouteDeps extends ResourceHandlerDeps {
   readonly version: unknown;
   /** The cluster CA (PEM), served at /cacerts for joining agents to check against their token's hash (as k3s). */
   readonly caCert: string;
+  /** What keeps the data: /readyz?verbose checks it under this name (`[+]etcd ok`, as kube-apiserver does). */
+  readonly storeBackend?: 'etcd' | 'level';
 }
 
 const read = ['GET', 'HEAD'] as const;
@@ -42,6 +44,26 @@ const found = <T>(value: T | undefined): T => {
 export function routes(deps: RouteDeps): Route[] {
   const { registry, openapi } = deps;
   const health = (): Reply => ({ status: 200, body: 'ok', type: 'text/plain' });
+  const checks = readyChecks(deps);
+  /** kube-apiserver's /readyz: `ok`, or with ?verbose each check on its line (`[+]etcd ok`) and the verdict. */
+  const readyz = async ({ info }: RouteCall): Promise<Reply> => {
+    if (!info.query.has('verbose')) return health();
+    const results = await Promise.all([...checks].map(async ([name, check]) => [name, await check()] as const));
+    const passed = results.every(([, ok]) => ok);
+    const lines = results.map(([name, ok]) => (ok ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
+    return {
+      status: passed ? 200 : 500,
+      body: `${lines.join('\n')}\nreadyz check ${passed ? 'passed' : 'failed'}\n`,
+      type: 'text/plain',
+    };
+  };
+  /** One check alone (`/readyz/etcd`), as kube-apiserver serves each. */
+  const readyzCheck = async ({ params }: RouteCall): Promise<Reply> => {
+    const check = found(checks.get(params['check'] ?? ''));
+    return (await check())
+      ? health()
+      : { status: 500, body: `[-]${params['check'] ?? ''} failed: reason withheld\n`, type: 'text/plain' };
+  };
   const discoveryRoot =
     (core: boolean) =>
     (call: RouteCall): Reply => {
@@ -57,7 +79,8 @@ export function routes(deps: RouteDeps): Route[] {
     { methods: read, path: '/version', handle: () => json(deps.version) },
     { methods: read, path: '/livez', handle: health },
     { methods: read, path: '/healthz', handle: health },
-    { methods: read, path: '/readyz', handle: health },
+    { methods: read, path: '/readyz', handle: readyz },
+    { methods: read, path: '/readyz/:check', handle: readyzCheck },
     { methods: read, path: '/cacerts', handle: () => ({ status: 200, body: deps.caCert, type: 'text/plain' }) },
     { methods: read, path: '/api', handle: discoveryRoot(true) },
     { methods: read, path: '/apis', handle: discoveryRoot(false) },
@@ -145,4 +168,25 @@ function caughtUp(cache: RouteDeps['cache'], revision: number, signal: AbortSign
     () => true,
     () => false,
   );
+}
+
+/** How long the store may take to answer a read before /readyz calls it failed (kube-apiserver's etcd check: 2 s). */
+const storeCheckTimeoutMs = 2_000;
+
+/** The checks /readyz?verbose runs: the server answering, and a read of the store under its backend's name. */
+function readyChecks(deps: RouteDeps): ReadonlyMap<string, () => Promise<boolean>> {
+  const checks = new Map<string, () => Promise<boolean>>([['ping', async () => true]]);
+  if (deps.storeBackend !== undefined)
+    checks.set(deps.storeBackend, async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), storeCheckTimeoutMs);
+      });
+      const read = deps.store.get('/registry/health').then(
+        () => true,
+        () => false,
+      );
+      return Promise.race([read, late]).finally(() => clearTimeout(timer));
+    });
+  return checks;
 }

@@ -65,6 +65,8 @@ export interface Watcher {
 }
 
 export interface Store {
+  /** What keeps the data, as /readyz?verbose names its check (kube-apiserver's `etcd`, or `level`). */
+  readonly backend?: 'etcd' | 'level';
   /**
    * Other processes write this store too (several API servers on one etcd): a revision above `revision()` may
    * exist already and show here once this process's watch delivers it.

@@ -81,6 +81,7 @@ type Outcome = { readonly result: WriteResult } | { readonly error: unknown };
 
 /** LevelStore implements Store on `level` (classic-level / LevelDB). */
 export class LevelStore implements Store {
+  readonly backend = 'level';
   private readonly db: Level<string, string>;
   private readonly index = new Map<string, IndexEntry>();
   private readonly cache: ValueCache;

@@ -77,6 +77,18 @@ export class ApiClient {
     contentType = 'application/json',
     accept = 'application/json',
   ): Promise<T> {
+    const text = await this.requestText(method, path, body, contentType, accept);
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  }
+
+  /** One request; resolves with the body of a 2xx answer as text (/readyz?verbose, say). */
+  async requestText(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    accept = 'application/json',
+  ): Promise<string> {
     const url = new URL(path, this.connection.server);
     if (method !== 'GET' && method !== 'DELETE' && !url.searchParams.has('fieldManager'))
       url.searchParams.set('fieldManager', cliName);
@@ -102,7 +114,7 @@ export class ApiClient {
     const text = await readBody(res);
     const code = res.statusCode ?? 0;
     if (code < 200 || code >= 300) throw statusError(code, text);
-    return (text === '' ? {} : JSON.parse(text)) as T;
+    return text;
   }
 
   get<T extends ApiObject>(plural: BerthPlural, name: string): Promise<T> {

@@ -11,7 +11,7 @@ export function addComposeCommands(compose: Command): void {
     .command('logs')
     .description("the services' logs, each line behind its container's name (all services unless named)")
     .argument('[service...]', 'only these services')
-    .option('-f, --follow', 'keep streaming until the containers stop (or Ctrl-C)')
+    .option('-f, --follow', 'keep streaming, containers started later and restarted ones too, until Ctrl-C')
     .option('--tail <lines>', 'only the last N lines of each container')
     .option('-t, --timestamps', 'show timestamps')
     .option('--no-log-prefix', 'leave the container names out')

@@ -8,6 +8,7 @@ import type { Container, Network, Volume } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient, type ApiObject, type BerthPlural } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
+import { watchList } from '../api/watch-list.js';
 import {
   composeProject,
   findComposeFile,
@@ -208,7 +209,7 @@ export interface ComposeLogsOptions extends ComposeOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The services' logs behind `NAME  | `: read whole and merged in time order, or followed as they come with -f. */
+/** The services' logs behind `NAME  | `: read whole and merged in time order, or followed with -f. */
 export async function composeLogs(
   services: readonly string[],
   options: ComposeLogsOptions,
@@ -216,33 +217,82 @@ export async function composeLogs(
 ): Promise<void> {
   const { client, project } = await load(options);
   const containers = await projectContainers(client, project, services);
+  if (options.follow === true) return followProject(client, project, services, options, out);
   const width = Math.max(0, ...containers.map((c) => (c.metadata.name ?? '').length));
   const prefix = (c: Container) => (options.logPrefix === false ? '' : `${(c.metadata.name ?? '').padEnd(width)}  | `);
   const base = {
     namespace: client.namespace,
+    timestamps: true,
     ...(options.tail !== undefined ? { tail: options.tail } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
-  if (options.follow !== true) {
-    const read = await Promise.all(
-      containers.map(async (c) => {
-        const sink = collected();
-        await logs(c.metadata.name ?? '', { ...base, timestamps: true }, sink.stream);
-        return { prefix: prefix(c), text: sink.text() };
-      }),
-    );
-    out.write(mergeByTime(read, options.timestamps === true));
-    return;
-  }
-  await Promise.all(
-    containers.map((c) =>
-      logs(
-        c.metadata.name ?? '',
-        { ...base, follow: true, ...(options.timestamps === true ? { timestamps: true } : {}) },
-        prefixedLines(out, prefix(c)),
-      ),
-    ),
+  const read = await Promise.all(
+    containers.map(async (c) => {
+      const sink = collected();
+      await logs(c.metadata.name ?? '', base, sink.stream);
+      return { prefix: prefix(c), text: sink.text() };
+    }),
   );
+  out.write(mergeByTime(read, options.timestamps === true));
+}
+
+/**
+ * compose logs -f: a watch of the project's Containers, each followed once it has started (one started after the
+ * follow began too) and again after a restart, from the new run on; until Ctrl-C, as docker service logs -f.
+ */
+async function followProject(
+  client: ApiClient,
+  project: ComposeProject,
+  services: readonly string[],
+  options: ComposeLogsOptions,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const signal = options.signal ?? new AbortController().signal;
+  // The names the file gives, so a container that comes later lines up with the others.
+  const names = project.containers
+    .filter((c) => services.length === 0 || services.includes(c.metadata.labels?.[serviceLabel] ?? ''))
+    .map((c) => c.metadata.name ?? '');
+  let width = Math.max(0, ...names.map((n) => n.length));
+  /** Per container: the run followed last (its startedAt) and the stream of it, done or not. */
+  const followed = new Map<string, { run: string; done: Promise<void> }>();
+  const follow = (c: Container) => {
+    const name = c.metadata.name ?? '';
+    const run = c.status?.startedAt;
+    const service = c.metadata.labels?.[serviceLabel] ?? '';
+    if (run === undefined || (services.length > 0 && !services.includes(service))) return;
+    const previous = followed.get(name);
+    if (previous?.run === run) return;
+    width = Math.max(width, name.length);
+    const sink = prefixedLines(out, options.logPrefix === false ? '' : `${name.padEnd(width)}  | `);
+    const from = {
+      namespace: client.namespace,
+      follow: true,
+      signal,
+      ...(options.timestamps === true ? { timestamps: true } : {}),
+      // The first run as asked (--tail); a later run from its start, not the earlier run's lines again.
+      ...(previous === undefined
+        ? options.tail !== undefined
+          ? { tail: options.tail }
+          : {}
+        : { since: `${Math.ceil((Date.now() - Date.parse(run)) / 1000) + 1}s` }),
+    };
+    const done = (previous?.done ?? Promise.resolve())
+      .then(() => logs(name, from, sink))
+      // A container removed while followed just ends its stream.
+      .catch(() => undefined)
+      .finally(() => sink.end());
+    followed.set(name, { run, done });
+  };
+  await watchList<Container>(
+    client,
+    'containers',
+    selector(project.name),
+    (type, c) => {
+      if (type !== 'DELETED') follow(c);
+    },
+    signal,
+  );
+  await Promise.all([...followed.values()].map((f) => f.done));
 }
 
 /** docker compose restart: each of the project's (or the named services') Containers stopped and started again. */

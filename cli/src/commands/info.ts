@@ -1,5 +1,6 @@
-// `berth info`: docker info's report from the API: the server's version, its Containers by state and images,
-// and each Node's storage driver, runtime, cgroup version, kernel and security options as its agent reported them.
+// `berth info`: docker info's report from the API: the server's version and store, its Containers by state and
+// images, and each Node's storage driver, runtime, cgroup version, kernel and security options as its agent reported
+// them.
 
 import type { Container, Image } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
@@ -27,13 +28,27 @@ const memoryText = (quantity: string | undefined): string => {
   return m === null ? (quantity ?? '') : `${(Number(m[1]) / 1024 / 1024).toFixed(2)}GiB`;
 };
 
+/**
+ * What keeps the server's data, as its /readyz?verbose names the check (`[+]etcd ok` as kube-apiserver's, or
+ * `[+]level ok`); `unknown` from a server that names none, `etcd (not ready)` from one whose check fails.
+ */
+async function storeOf(client: ApiClient): Promise<string> {
+  const text = await client
+    .requestText('GET', '/readyz?verbose', undefined, 'text/plain', 'text/plain')
+    .catch((e: unknown) => (e instanceof Error ? e.message : ''));
+  const m = /\[([+-])\](etcd|level) /.exec(text);
+  if (m === null) return 'unknown';
+  return m[1] === '+' ? (m[2] ?? '') : `${m[2] ?? ''} (not ready)`;
+}
+
 export async function info(
   options: { readonly format?: string },
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const client = new ApiClient(await connectToApi(undefined));
-  const [version, containers, images, nodes] = await Promise.all([
+  const [version, store, containers, images, nodes] = await Promise.all([
     client.version(),
+    storeOf(client),
     listAll<Container>(client, 'containers'),
     listAll<Image>(client, 'images'),
     client.request<{ items?: NodeObject[] }>('GET', '/api/v1/nodes').then((l) => l.items ?? []),
@@ -55,6 +70,7 @@ export async function info(
       ContainersStopped: containers.length - running,
       Images: imageKeys.size,
       ServerVersion: version['gitVersion'] ?? '',
+      Store: store,
       Platform: version['platform'] ?? '',
       Nodes: nodes.length,
       NodesReady: ready.length,
@@ -81,6 +97,7 @@ export async function info(
     `  Stopped: ${containers.length - running}`,
     ` Images: ${imageKeys.size}`,
     ` Server Version: ${report.Server.ServerVersion}`,
+    ` Store: ${store}`,
     ` Nodes: ${nodes.length} (${ready.length} ready)`,
   ];
   for (const n of nodes) {

@@ -9,6 +9,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Container, ContainerPort, ContainerSpec, EnvVar, Network, Volume } from '@berth/api';
 import { parse } from 'yaml';
 import { interpolate, projectVariables } from './interpolate.js';
+import { checkComposeSchema } from './schema-check.js';
 import { parseCpus, parseMemory, parsePublish, parseRestart, readEnvFile } from '../docker/run-spec.js';
 import { LocalFileError, UsageError } from '../errors.js';
 import { fileMounts, projectFiles, type FileObject } from './configs-secrets.js';
@@ -108,7 +109,7 @@ function ports(value: unknown): ContainerPort[] {
 const unsupported = ['build', 'profiles', 'extends'];
 
 /**
- * A Compose file's text parsed and interpolated, with its folder (which anchors relative paths) and the project's
+ * A Compose file's text parsed, interpolated and checked against the Compose specification's schema, with its folder (which anchors relative paths) and the project's
  * name (`-p`, the file's `name:`, or the folder's), as `up` and `config` alike read it.
  */
 export async function readComposeDocument(
@@ -118,12 +119,15 @@ export async function readComposeDocument(
 ): Promise<{ doc: Obj; dir: string; project: string }> {
   let parsed: Obj;
   try {
-    parsed = (parse(text) ?? {}) as Obj;
+    // Merge keys (`<<: *defaults`), as Compose files use them with x- anchors.
+    parsed = (parse(text, { merge: true }) ?? {}) as Obj;
   } catch (e) {
     throw new UsageError(`${path}: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
   const dir = dirname(path);
   const doc = interpolate(parsed, await projectVariables(dir)) as Obj;
+  // Nothing is made from a file the Compose specification refuses.
+  await checkComposeSchema(doc, path);
   const project = dnsName(projectFlag ?? (typeof doc['name'] === 'string' ? doc['name'] : basename(dir)));
   return { doc, dir, project };
 }
@@ -250,11 +254,17 @@ export async function composeProject(
       ...(probe !== undefined ? { readinessProbe: probe } : {}),
     };
     const replicas = Number(deploy['replicas'] ?? s['scale'] ?? 1);
+    // container_name: the Container's own name (made a DNS label), for a service of one container only.
+    const fixed = typeof s['container_name'] === 'string' ? dnsName(s['container_name']) : undefined;
+    if (fixed !== undefined && replicas > 1)
+      throw new UsageError(
+        `services.deploy.replicas: can't set container_name and ${serviceName} as container name must be unique`,
+      );
     return Array.from({ length: replicas }, (_, i) => ({
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'Container',
       metadata: {
-        name: `${project}-${dnsName(serviceName)}-${i + 1}`,
+        name: fixed ?? `${project}-${dnsName(serviceName)}-${i + 1}`,
         labels: { ...labels, [serviceLabel]: serviceName },
       },
       spec,

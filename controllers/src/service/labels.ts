@@ -11,3 +11,8 @@ export const revisionAnnotation = 'berth.dev/revision';
  * extensions/v1beta1 DeploymentRollback did; the controller rewrites spec.template and removes the annotation.
  */
 export const rollbackAnnotation = 'berth.dev/rollback-to';
+/**
+ * On every replica: its task slot, "1", "2", … (Swarm's slot, the N of `web.N`). A replacement takes the slot of the
+ * replica it replaces; a new replica the lowest free one.
+ */
+export const slotLabel = 'berth.dev/slot';

@@ -33,7 +33,8 @@ import { waitForCache } from './cache-sync.js';
 import { containers } from '../kinds.js';
 import { claimContainers } from './claim.js';
 import { ServiceControllerError } from './errors.js';
-import { revisionAnnotation, rollbackAnnotation, templateHashLabel } from './labels.js';
+import { revisionAnnotation, rollbackAnnotation, slotLabel, templateHashLabel } from './labels.js';
+import { slotsForNew } from './slots.js';
 import {
   controllerRefFor,
   controllerRefOf,
@@ -284,7 +285,8 @@ async function reconcileService(deps: Deps, ctx: ReconcileContext, req: Request)
   // A cache that has not yet seen the Service's deletion must not make replicas nobody will own.
   if (plan.create > 0 && !(await stillLive())) return;
   const deleted = await deleteReplicas(client, [...finished, ...plan.delete], deps.createBurst, signal);
-  const created = await createReplicas(deps, service, createHash, createTemplate, plan.create, signal);
+  const slots = slotsForNew(owned, createHash, plan.create);
+  const created = await createReplicas(deps, service, createHash, createTemplate, slots, signal);
   if (created.names.length > 0)
     recorder.event(kube(service), 'Normal', 'SuccessfulCreate', `Created ${someNames(created.names, 'replica')}`);
   if (deleted.length > 0)
@@ -387,12 +389,15 @@ async function createReplicas(
   service: Service,
   hash: string,
   template: Service['spec']['template'],
-  count: number,
+  slots: readonly number[],
   signal: AbortSignal,
 ): Promise<{ names: string[]; error?: unknown }> {
   const names: string[] = [];
   let error: unknown;
+  const unused = [...slots];
+  const count = slots.length;
   const one = async (): Promise<void> => {
+    const slot = String(unused.shift());
     for (let attempt = 0; ; attempt++) {
       const name = replicaName(service.metadata.name ?? '', hash);
       const body = {
@@ -401,7 +406,7 @@ async function createReplicas(
         metadata: {
           name,
           namespace: service.metadata.namespace,
-          labels: { ...template.metadata?.labels, [templateHashLabel]: hash },
+          labels: { ...template.metadata?.labels, [templateHashLabel]: hash, [slotLabel]: slot },
           ...(template.metadata?.annotations !== undefined
             ? { annotations: { ...template.metadata.annotations } }
             : {}),

@@ -52,6 +52,7 @@ export interface EtcdStoreOptions {
 const knownLimit = 10_000;
 
 export class EtcdStore implements Store {
+  readonly backend = 'etcd';
   readonly shared = true;
   private readonly watchers = new Set<EtcdWatcher>();
   private readonly known = new Map<string, number>();
