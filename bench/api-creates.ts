@@ -95,6 +95,39 @@ async function drive(
 
 const perOp = (r: Row): number => (r.serverCores * 1e6) / r.perSecond;
 
+/** berth's store requests so far by operation (its /metrics etcd_request_duration_seconds counts, every type). */
+async function storeRequests(berth: BerthProcess): Promise<Map<string, number>> {
+  const pool = httpsPool(berth, 1);
+  try {
+    const res = await pool.request({
+      method: 'GET',
+      path: '/metrics',
+      headers: { authorization: `Bearer ${berth.token}` },
+    });
+    const text = await res.body.text();
+    const counts = new Map<string, number>();
+    for (const m of text.matchAll(
+      /^etcd_request_duration_seconds_count\{operation="(\w+)",type="([^"]*)"\} (\S+)$/gm,
+    )) {
+      const key = `${m[1]} ${m[2]}`;
+      counts.set(key, (counts.get(key) ?? 0) + Number(m[3]));
+    }
+    return counts;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `after - before` per create, the operations that happened at least once per 100 creates, largest first. */
+function perCreate(before: Map<string, number>, after: Map<string, number>, creates: number): string {
+  return [...after]
+    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / creates] as const)
+    .filter(([, v]) => v >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+}
+
 async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number): Promise<Row> {
   const pool = httpsPool(berth, concurrency);
   const headers = {
@@ -168,7 +201,15 @@ async function main(): Promise<void> {
     await etcdRow(etcd, 64, WARMUP_MS);
     const lines: string[] = [];
     for (const c of concurrencies) {
+      const before = await storeRequests(berth);
       const b = await berthRow(berth, c);
+      const after = await storeRequests(berth);
+      // The row's creates, its warm-up's included (ops counts the measured ones; ROW_WARMUP_MS ran at about that rate).
+      const creates =
+        (after.get('create containers.berth.dev') ?? 0) - (before.get('create containers.berth.dev') ?? 0);
+      lines.push(
+        `store requests per create @${c} (berth's /metrics, controllers' writes included): ${perCreate(before, after, creates)}`,
+      );
       const e = await etcdRow(etcd, c);
       console.log(
         `${col(c, 7)} | ${col(b.perSecond, 8)} ${col(b.p50, 7, 2)} ${col(b.p99, 7, 2)} ${col(b.serverCores, 7, 2)} ${col(perOp(b), 5)} ${col(b.clientCores, 7, 2)} |` +

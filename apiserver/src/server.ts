@@ -210,7 +210,7 @@ export class ApiServer {
       }),
     );
     const auditLog = options.audit === undefined ? undefined : new AuditLog(options.audit);
-    if (auditLog !== undefined) background.push({ close: () => auditLog.flush() });
+    if (auditLog !== undefined) background.push({ close: () => auditLog.close() });
     const authorizer = options.authorizer ?? nodeAuthorizer(nodeGraph, rbac);
     const chain: ChainOptions = {
       ...(auditLog === undefined

@@ -236,7 +236,15 @@ function compareValues(a: JsonValue, b: JsonValue): number {
 
 function sortedKeys(n: FieldSet): PathElement[] {
   if (!n.children) return [];
-  return [...n.children.keys()].filter((k) => !isEmpty(n.children?.get(k))).sort(compareElements);
+  const keys: PathElement[] = [];
+  let fieldsOnly = true;
+  for (const [k, c] of n.children) {
+    if (isEmpty(c)) continue;
+    keys.push(k);
+    if (k[0] !== 'f') fieldsOnly = false;
+  }
+  // Field names alone (most levels of an object) order as plain strings: no element parsing per comparison.
+  return fieldsOnly ? keys.sort() : keys.sort(compareElements);
 }
 
 // --- FieldsV1 ----------------------------------------------------------------------------------------

@@ -102,6 +102,8 @@ function checkPathSegmentName(what: 'Name' | 'Namespace', value: string): void {
 
 /** A path segment, percent-decoded; a malformed escape is the client's error. */
 function decodeSegment(segment: string): string {
+  // Without a `%` there is nothing to decode (decodeURIComponent would return the segment as it is, slower).
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

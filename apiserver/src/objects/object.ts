@@ -20,5 +20,16 @@ export const cloneJson = <T>(v: T): T => jsonClone(v as JsonValue) as T;
 /** Deep equality of JSON values; key order does not matter. */
 export const jsonEqual = (a: unknown, b: unknown): boolean => equalJson(a as JsonValue, b as JsonValue);
 
+let cachedSecond = Number.NaN;
+let cachedNow = '';
 /** Kubernetes timestamps: RFC 3339 UTC with whole seconds. */
-export const nowTimestamp = (at: Date = new Date()): string => at.toISOString().replace(/\.\d+Z$/, 'Z');
+export const nowTimestamp = (at?: Date): string => {
+  if (at !== undefined) return at.toISOString().replace(/\.\d+Z$/, 'Z');
+  // A write asks several times (creationTimestamp, managedFields, audit) and the text changes once a second.
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedNow = new Date(second * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+  return cachedNow;
+};

@@ -48,6 +48,14 @@ const everyoneGroup = (user: string, groups: readonly string[]): string[] => {
 export const impersonation =
   (authorizer: Authorizer): RequestFilter =>
   async (req, state) => {
+    // Most requests name no one: skip building headersDistinct (a copy of every header) for them.
+    const h = req.headers;
+    if (
+      h['impersonate-user'] === undefined &&
+      h['impersonate-group'] === undefined &&
+      h['impersonate-uid'] === undefined
+    )
+      return;
     const user = headerValues(req, 'impersonate-user')[0];
     const groups = headerValues(req, 'impersonate-group');
     const uid = headerValues(req, 'impersonate-uid')[0];

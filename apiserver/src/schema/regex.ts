@@ -24,12 +24,32 @@ export function re2Problem(pattern: string): string | undefined {
 /** Go's regexp.MatchString: does `pattern` match anywhere in `s`. */
 export const re2Test = (pattern: string, s: string): boolean => compileRe2(pattern).test(s);
 
+// re2js runs in JavaScript, ~10 us a test; a schema's patterns mostly see the same few values (quantities such as
+// "250m" and "128Mi", protocols), so each compiled pattern remembers its recent short answers (a pure function).
+const MEMO_ENTRIES = 512;
+const MEMO_MAX_LENGTH = 64;
+
+/** `re.test`, remembering the answers for short strings (cleared whenever it fills). */
+function memoizedTest(re: RE2JS): (s: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (s) => {
+    if (s.length > MEMO_MAX_LENGTH) return re.test(s);
+    let answer = answers.get(s);
+    if (answer === undefined) {
+      answer = re.test(s);
+      if (answers.size >= MEMO_ENTRIES) answers.clear();
+      answers.set(s, answer);
+    }
+    return answer;
+  };
+}
+
 /** The engine ajv compiles `pattern` keywords with (it passes its "u" flag, which RE2 needs not: it is Unicode-aware). */
 export const re2Engine: RegExpEngine = Object.assign(
   (pattern: string) => {
-    const re = compileRe2(pattern);
+    const test = memoizedTest(compileRe2(pattern));
     // ajv shares compiled patterns by their toString(), so it must name the pattern.
-    return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+    return { test, toString: () => `re2:${pattern}` };
   },
   { code: 're2' },
 );

@@ -84,6 +84,8 @@ export class LevelStore implements Store {
   readonly backend = 'level';
   private readonly db: Level<string, string>;
   private readonly index = new Map<string, IndexEntry>();
+  /** The index's keys by directory (up to the last `/`), so a list finds its keys without reading the disk. */
+  private readonly dirs = new KeyDirectories();
   private readonly cache: ValueCache;
   private readonly watchers = new Set<LevelWatcher>();
   private readonly maxBatch: number;
@@ -168,10 +170,12 @@ export class LevelStore implements Store {
         if (entries.length === 0) break;
         for (const [k, v] of entries) {
           const comma = v.indexOf(',');
-          this.index.set(k.slice(INDEX.length), {
+          const key = k.slice(INDEX.length);
+          this.index.set(key, {
             modRevision: Number(v.slice(0, comma)),
             createRevision: Number(v.slice(comma + 1)),
           });
+          this.dirs.add(key);
         }
       }
     } finally {
@@ -228,6 +232,8 @@ export class LevelStore implements Store {
     const limit = options.limit ?? 0;
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new InvalidArgumentError(`list limit must be a non-negative integer, got ${limit}`);
+    const fromMemory = this.listFromMemory(options, limit);
+    if (fromMemory !== undefined) return fromMemory;
     const { prefix, startAfter, filter } = options;
     // One explicit snapshot for the revision and the items, so the list is exactly the state at that revision.
     const snapshot = this.db.snapshot();
@@ -264,6 +270,35 @@ export class LevelStore implements Store {
     } finally {
       await snapshot.close();
     }
+  }
+
+  /**
+   * A list of few keys whose values are all in memory (an empty one, a namespace's ResourceQuotas, Namespaces) is
+   * answered without a disk snapshot: the index, the cache and `committed` move together when a batch is
+   * acknowledged, so this is exactly the state at `committed`. Else undefined: the caller reads the disk.
+   */
+  private listFromMemory(options: ListOptions, limit: number): ListResult | undefined {
+    const { prefix, startAfter, filter } = options;
+    const keys = this.dirs.under(prefix, MEMORY_LIST_MAX);
+    if (keys === undefined) return undefined;
+    const values: StoredValue[] = [];
+    for (const key of keys) {
+      const v = this.cache.peek(key);
+      if (v === undefined) return undefined;
+      values.push(v);
+    }
+    values.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const items: StoredValue[] = [];
+    let next: string | undefined;
+    for (const v of values) {
+      if (startAfter !== undefined && v.key <= startAfter) continue;
+      if (limit > 0 && items.length === limit) {
+        next = items[items.length - 1]?.key;
+        break;
+      }
+      if (filter === undefined || filter(v)) items.push(v);
+    }
+    return next === undefined ? { items, revision: this.committed } : { items, revision: this.committed, next };
   }
 
   create(key: string, render: (revision: number) => string): Promise<WriteResult> {
@@ -479,9 +514,11 @@ export class LevelStore implements Store {
     for (const [key, v] of overlay) {
       if (v === null) {
         this.index.delete(key);
+        this.dirs.delete(key);
         this.cache.delete(key);
       } else {
         this.index.set(key, { modRevision: v.modRevision, createRevision: v.createRevision });
+        this.dirs.add(key);
         this.cache.set(v);
       }
     }
@@ -631,7 +668,53 @@ class LevelWatcher implements Watcher {
   }
 }
 
-/** Recently used values, bounded by total size; a Map keeps insertion order, so the first entry is the oldest. */
+/** Lists of at most this many keys may be answered from memory (LevelStore.listFromMemory). */
+const MEMORY_LIST_MAX = 256;
+
+/** Keys grouped by their directory (the key up to its last `/`), to find the keys under a prefix in memory. */
+class KeyDirectories {
+  private readonly dirs = new Map<string, Set<string>>();
+
+  add(key: string): void {
+    const dir = key.slice(0, key.lastIndexOf('/') + 1);
+    let keys = this.dirs.get(dir);
+    if (keys === undefined) this.dirs.set(dir, (keys = new Set()));
+    keys.add(key);
+  }
+
+  delete(key: string): void {
+    const dir = key.slice(0, key.lastIndexOf('/') + 1);
+    const keys = this.dirs.get(dir);
+    if (keys?.delete(key) && keys.size === 0) this.dirs.delete(dir);
+  }
+
+  /** The keys starting with `prefix`, in no order, or undefined when there are more than `max`. */
+  under(prefix: string, max: number): string[] | undefined {
+    const out: string[] = [];
+    const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    // The common case: a collection's own directory, and nothing deeper (keys have no `/` in their names).
+    const own = prefix === dir ? this.dirs.get(dir) : undefined;
+    if (own !== undefined && own.size > max) return undefined;
+    for (const [d, keys] of this.dirs) {
+      if (d.startsWith(prefix)) {
+        if (out.length + keys.size > max) return undefined;
+        for (const k of keys) out.push(k);
+      } else if (prefix.startsWith(d)) {
+        for (const k of keys) {
+          if (!k.startsWith(prefix)) continue;
+          if (out.length === max) return undefined;
+          out.push(k);
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Recently used values, bounded by total size; a Map keeps insertion order, so the first entry is the least
+ * recently used (a hit moves its entry to the end, so a value read on every request, a Namespace, stays).
+ */
 class ValueCache {
   private readonly map = new Map<string, StoredValue>();
   private bytes = 0;
@@ -641,6 +724,15 @@ class ValueCache {
     return this.map.has(key);
   }
   get(key: string): StoredValue | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  /** `get` without counting as a use. */
+  peek(key: string): StoredValue | undefined {
     return this.map.get(key);
   }
   set(v: StoredValue): void {

@@ -111,6 +111,35 @@ t.test('a watch from a future revision starts there', async (t) => {
   w.close();
 });
 
+t.test('a list answered from memory equals the same list read from disk', async (t) => {
+  // Nothing cached (valueCacheBytes 0) always reads the disk; the default cache answers small lists from memory.
+  const disk = await openTemp(t, { valueCacheBytes: 0 });
+  const memory = await openTemp(t);
+  for (const store of [disk, memory]) {
+    for (let i = 0; i < 12; i++) ok(t, await store.create(`/q/ns${i % 3}/n${i}`, () => `${i}`));
+    ok(t, await store.create('/q/ns1', () => 'a sibling of the directory /q/ns1/'));
+    ok(t, await store.create('/q/ns10/x', () => 'under /q/ns1 but not /q/ns1/'));
+    ok(t, await store.update('/q/ns0/n3', 4, () => 'updated'));
+    ok(t, await store.delete('/q/ns2/n5'));
+  }
+  const cases: Array<Parameters<LevelStore['list']>[0]> = [
+    { prefix: '/q/' },
+    { prefix: '/q/ns1/' },
+    { prefix: '/q/ns1' },
+    { prefix: '/q/ns0/n' },
+    { prefix: '/q/none/' },
+    { prefix: '/q/', limit: 4 },
+    { prefix: '/q/', limit: 4, startAfter: '/q/ns0/n9' },
+    { prefix: '/q/', startAfter: '/a' },
+    { prefix: '/q/', limit: 2, filter: (i) => i.value.length > 2 },
+    { prefix: '/q/ns1/', limit: 4 },
+  ];
+  for (const options of cases) {
+    t.same(await memory.list(options), await disk.list(options), `list ${JSON.stringify(options)}`);
+  }
+  t.equal((await memory.list({ prefix: '/q/' })).revision, memory.revision(), 'at the acknowledged revision');
+});
+
 t.test('options are checked before opening', async (t) => {
   await t.rejects(LevelStore.open({ dir: '/nonexistent-unused', maxBatch: 0 }), InvalidArgumentError);
   await t.rejects(LevelStore.open({ dir: '/nonexistent-unused', maxBatch: 0 }), { code: 'BERTH_INVALID_ARGUMENT' });

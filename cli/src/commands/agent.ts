@@ -4,7 +4,7 @@
 // With --server and --token it joins first (join.ts): its own node certificate, got with a bootstrap token.
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createLogger } from '@berth/apiserver';
+import { createLogger } from '@berth/apiserver/logger';
 import type { NodeAgent } from '@berth/node-agent';
 import { UsageError } from '../errors.js';
 import { parseListen } from './up.js';

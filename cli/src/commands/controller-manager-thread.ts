@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger } from '@berth/apiserver';
+import { createLogger } from '@berth/apiserver/logger';
 import { type RunningControllers, startControllers } from '@berth/controllers';
 import { UpError } from '../errors.js';
 import type { ControllerManagerThreadData } from './up.js';

@@ -2,7 +2,7 @@
 // server, as kube-controller-manager runs: leader election on the Lease kube-system/berth-controller-manager, so
 // several can run and one acts. Exits non-zero if it stops on its own (its Lease lost), for a supervisor to restart.
 import { resolve } from 'node:path';
-import { createLogger } from '@berth/apiserver';
+import { createLogger } from '@berth/apiserver/logger';
 import { startControllers } from '@berth/controllers';
 import { parseListen } from './up.js';
 

@@ -278,6 +278,9 @@ export interface ControllerManagerThreadData {
   readonly metricsServer?: NodeAgentOptions['metricsServer'];
 }
 
+/** The controller-manager thread's young generation in MB (V8 divides it into semi-spaces of about 2 MB). */
+const CONTROLLERS_YOUNG_GENERATION_MB = 6;
+
 function startControllerManager(
   workerData: ControllerManagerThreadData,
   logger: Logger,
@@ -285,6 +288,9 @@ function startControllerManager(
   // The thread's module sits beside this one: .ts when berth runs from source (under tsx), .js once built.
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./controller-manager-thread${ext}`, import.meta.url);
+  // A small young generation: V8's default lets it grow to 32 MB after the start-up's burst of lists and keeps
+  // those pages, while the controllers allocate little once their caches are filled.
+  const resourceLimits = { maxYoungGenerationSizeMb: CONTROLLERS_YOUNG_GENERATION_MB };
   // Node 20 does not carry module hooks into workers: from source the thread registers tsx itself first.
   const worker =
     ext === '.ts'
@@ -293,9 +299,10 @@ function startControllerManager(
           {
             eval: true,
             workerData,
+            resourceLimits,
           },
         )
-      : new Worker(entry, { workerData });
+      : new Worker(entry, { workerData, resourceLimits });
   worker.on('error', (e) =>
     logger.error({ component: 'controller-manager', error: e.message }, 'the controller manager failed'),
   );

@@ -54,6 +54,16 @@ function containerEntry(obj: KubeObject): Entry | undefined {
   return node === undefined ? undefined : { node, refs: referencesOf(obj['spec'], obj.metadata.namespace ?? '') };
 }
 
+/**
+ * Whether a stored value can give an entry at all: a Container only when bound (`"nodeName"`, which a managedFields
+ * key `"f:nodeName"` does not contain), an Image only when it names a ConfigMap or pull Secrets. The server writes
+ * keys unescaped, so a value without these strings needs no parse: most writes (an unbound create, a status
+ * write) then cost a substring search instead of a second JSON.parse of the whole object.
+ */
+const mayNameNode = (value: string): boolean => value.includes('"nodeName"');
+const mayNameReferences = (value: string): boolean =>
+  value.includes('"contextConfigMap"') || value.includes('"imagePullSecrets"');
+
 /** Entries for "whichever node": an Image pulled on every node its selector matches names its pull Secrets here. */
 export const anyNode = '*';
 
@@ -88,9 +98,9 @@ export class NodeGraph {
   readonly #followers: Follower[] = [];
 
   async start(store: Store, source: WatchSource, log: Logger): Promise<void> {
-    for (const [prefix, entryOf] of [
-      [containersPrefix, containerEntry],
-      [imagesPrefix, imageEntry],
+    for (const [prefix, entryOf, mayHaveEntry] of [
+      [containersPrefix, containerEntry, mayNameNode],
+      [imagesPrefix, imageEntry, mayNameReferences],
     ] as const) {
       const follower = follow(
         store,
@@ -99,11 +109,11 @@ export class NodeGraph {
         {
           list: async (items: StoredValue[]) => {
             for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#remove(key);
-            for (const item of items) this.#put(item.key, item.value, entryOf);
+            for (const item of items) this.#put(item.key, item.value, entryOf, mayHaveEntry);
           },
           event: async (e) => {
             if (e.type === 'DELETE') this.#remove(e.key);
-            else if (e.value !== undefined) this.#put(e.key, e.value, entryOf);
+            else if (e.value !== undefined) this.#put(e.key, e.value, entryOf, mayHaveEntry);
           },
         },
         'node graph',
@@ -124,8 +134,14 @@ export class NodeGraph {
     return (this.#byNode.get(node)?.get(ref) ?? 0) > 0 || (this.#byNode.get(anyNode)?.get(ref) ?? 0) > 0;
   }
 
-  #put(key: string, value: string, entryOf: (obj: KubeObject) => Entry | undefined): void {
+  #put(
+    key: string,
+    value: string,
+    entryOf: (obj: KubeObject) => Entry | undefined,
+    mayHaveEntry: (value: string) => boolean,
+  ): void {
     this.#remove(key);
+    if (!mayHaveEntry(value)) return;
     let obj: KubeObject;
     try {
       obj = JSON.parse(value) as KubeObject;

@@ -5,14 +5,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
-import {
-  Etcd3,
-  isRecoverableError,
-  type IKeyValue,
-  type IResponseHeader,
-  type ITxnRequest,
-  type ITxnResponse,
-} from 'etcd3';
+// Types only: etcd3 (gRPC, protobufjs, ~18 MB of memory) is loaded when a store on etcd is opened, not by every
+// process that imports the API server.
+import type { Etcd3, IKeyValue, IResponseHeader, ITxnRequest, ITxnResponse } from 'etcd3';
 import { checkInteger, InvalidArgumentError } from '@berth/api';
 import {
   CompactedError,
@@ -92,6 +87,7 @@ export class EtcdStore implements Store {
     const keys = new KeySpace(options.prefix ?? '');
     const timeout = options.requestTimeoutMs ?? 10_000;
     const { tls } = options;
+    const { Etcd3, isRecoverableError } = await import('etcd3');
     const client = new Etcd3({
       hosts: options.endpoints.map((e) => `${tls ? 'https' : 'http'}://${e}`),
       ...(tls
