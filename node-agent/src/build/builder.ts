@@ -9,6 +9,7 @@ import type { PulledImage } from '../images/images.js';
 import type { ContainerNetwork, Runtime } from '../runtime/runtime.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import type { BuildOptions, BuildProgress, BuildResult, BuildStepResult, CommitOptions } from './build.js';
+import { download } from './add-url.js';
 import { BuildCache, stepKey } from './build-cache.js';
 import { fileDigest, type SourceEntry, SourceTree } from './build-context.js';
 import { type Instruction, parseDockerfile, type Stage } from './dockerfile.js';
@@ -862,41 +863,6 @@ function runNetwork(instruction: Instruction, allowHost: boolean): ContainerNetw
 }
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
-
-/** `ADD URL`: the file's bytes, name (the URL path's last part) and time; `--checksum=sha256:…` must match. */
-async function download(
-  url: string,
-  checksum: string | undefined,
-  line: number,
-  signal: AbortSignal | undefined,
-): Promise<{ data: Buffer; name: string; mtime: Date; digest: string }> {
-  if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum))
-    throw new BuildError('DOCKERFILE_SYNTAX', `--checksum=${checksum}: expected sha256:<64 hex digits>`, { line });
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: 'follow', ...(signal !== undefined ? { signal } : {}) });
-  } catch (err) {
-    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: ${(err as Error).message}`, { cause: err, line });
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: HTTP ${response.status} ${response.statusText}`, { line });
-  }
-  const data = Buffer.from(await response.arrayBuffer());
-  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-  if (checksum !== undefined && checksum !== digest)
-    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: checksum mismatch: expected ${checksum}, got ${digest}`, {
-      line,
-    });
-  const modified = Date.parse(response.headers.get('last-modified') ?? '');
-  const name = decodeURIComponent(
-    new URL(response.url || url).pathname
-      .split('/')
-      .filter((p) => p !== '')
-      .pop() ?? '',
-  );
-  return { data, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified), digest };
-}
 
 const pullOptions = (options: BuildOptions) => ({
   ...(options.signal !== undefined ? { signal: options.signal } : {}),
