@@ -109,8 +109,10 @@ export class Builder {
     this.#cache = new BuildCache(options.root, options.images.content, options.images.layers);
   }
 
-  async build(options: BuildOptions): Promise<BuildResult> {
+  async build(given: BuildOptions): Promise<BuildResult> {
     const started = performance.now();
+    const epoch = given.sourceDateEpoch ?? sourceDateEpochArg(given.buildArgs);
+    const options: BuildOptions = epoch === undefined ? given : { ...given, sourceDateEpoch: epoch };
     const dockerfileName = options.dockerfile ?? 'Dockerfile';
     if (posix.normalize(dockerfileName).startsWith('..'))
       throw new InvalidArgumentError(`Dockerfile ${dockerfileName} must be inside the context`);
@@ -863,6 +865,15 @@ function runNetwork(instruction: Instruction, allowHost: boolean): ContainerNetw
 }
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
+
+/** BuildKit's `--build-arg SOURCE_DATE_EPOCH=<seconds>`: reproducible file times and `created`. */
+function sourceDateEpochArg(args: Readonly<Record<string, string>> | undefined): Date | undefined {
+  const value = args?.['SOURCE_DATE_EPOCH'];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,12}$/.test(value))
+    throw new BuildError('BUILD_INVALID', `SOURCE_DATE_EPOCH=${value}: expected whole seconds since 1970-01-01`);
+  return new Date(Number(value) * 1000);
+}
 
 const pullOptions = (options: BuildOptions) => ({
   ...(options.signal !== undefined ? { signal: options.signal } : {}),

@@ -189,6 +189,25 @@ t.test('FROM scratch with a target stage and ADD of a local archive', async (t) 
   t.equal(await runImage('demo/scratch:1'), 'from the archive\n');
 });
 
+t.test('--build-arg SOURCE_DATE_EPOCH makes a rebuild byte for byte the same, as BuildKit', async (t) => {
+  const dir = await context({ Dockerfile: 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'same bytes\n' });
+  const build = async (args: Record<string, string>) => {
+    // A fresh mtime on the copied file each time: only the epoch can make the layers agree.
+    await writeFile(join(dir, 'a.txt'), 'same bytes\n');
+    return builder.build({ context: dir, noCache: true, buildArgs: args });
+  };
+  const pinned = { SOURCE_DATE_EPOCH: '1700000000' };
+  const first = await build(pinned);
+  const second = await build(pinned);
+  t.equal(second.digest, first.digest, 'the same manifest digest');
+  const config = JSON.parse((await images.content.readBlob(first.imageID)).toString()) as { created: string };
+  t.equal(config.created, '2023-11-14T22:13:20.000Z');
+  t.match(await builder.build({ context: dir, buildArgs: { SOURCE_DATE_EPOCH: 'yesterday' } }).catch((e) => e), {
+    code: 'BUILD_INVALID',
+    message: /SOURCE_DATE_EPOCH=yesterday/,
+  });
+});
+
 t.test('bad input fails with the line and a clear message, and tags nothing', async (t) => {
   const failing = await context({ Dockerfile: `FROM ${base}\nRUN echo before-failing && exit 3\n` });
   const err = await builder.build({ context: failing, tags: ['demo/bad:1'] }).catch((e: unknown) => e);
