@@ -155,6 +155,9 @@ export class Builder {
       const t0 = performance.now();
       progress({ kind: 'step', step, total, stage: stage.index, instruction: fromText, status: 'running' });
       state = await this.#from(stage, parsed.stages, built, globals, options);
+      // Layers made under an epoch carry its times: they are not the ones a build without it (or another) made.
+      if (options.sourceDateEpoch !== undefined)
+        state.key = stepKey(state.key, 'SOURCE_DATE_EPOCH', options.sourceDateEpoch.getTime());
       const fromMs = performance.now() - t0;
       progress({ kind: 'step', step, total, stage: stage.index, instruction: fromText, status: 'done', ms: fromMs });
       steps.push({ step, stage: stage.index, instruction: fromText, cached: undefined, ms: fromMs });

@@ -202,6 +202,9 @@ t.test('--build-arg SOURCE_DATE_EPOCH makes a rebuild byte for byte the same, as
   t.equal(second.digest, first.digest, 'the same manifest digest');
   const config = JSON.parse((await images.content.readBlob(first.imageID)).toString()) as { created: string };
   t.equal(config.created, '2023-11-14T22:13:20.000Z');
+  const unpinned = await builder.build({ context: dir });
+  t.not(unpinned.layers[0]?.digest, first.layers[0]?.digest, "a build without it takes not the epoch's layer");
+  t.equal((await build(pinned)).digest, first.digest);
   t.match(await builder.build({ context: dir, buildArgs: { SOURCE_DATE_EPOCH: 'yesterday' } }).catch((e) => e), {
     code: 'BUILD_INVALID',
     message: /SOURCE_DATE_EPOCH=yesterday/,
