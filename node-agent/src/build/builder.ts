@@ -161,7 +161,10 @@ export class Builder {
       const fromMs = performance.now() - t0;
       progress({ kind: 'step', step, total, stage: stage.index, instruction: fromText, status: 'done', ms: fromMs });
       steps.push({ step, stage: stage.index, instruction: fromText, cached: undefined, ms: fromMs });
-      for (const instruction of stage.instructions) {
+      // As docker: the base's ONBUILD triggers run first, at the FROM's line, and the result does not keep them.
+      const triggers = state.config.OnBuild ?? [];
+      delete state.config.OnBuild;
+      for (const instruction of [...onBuildInstructions(triggers, stage.line), ...stage.instructions]) {
         step++;
         const shown = `${instruction.keyword} ${instruction.args}`;
         const t1 = performance.now();
@@ -868,6 +871,18 @@ function runNetwork(instruction: Instruction, allowHost: boolean): ContainerNetw
 }
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
+
+/** A base image's ONBUILD triggers as instructions of the stage built on it, placed at its FROM line. */
+function onBuildInstructions(triggers: readonly string[], line: number): Instruction[] {
+  if (triggers.length === 0) return [];
+  for (const trigger of triggers)
+    if (/^\s*(ONBUILD|FROM|MAINTAINER)\b/i.test(trigger))
+      throw new BuildError('DOCKERFILE_SYNTAX', `the base image's ONBUILD ${trigger}: not allowed as a trigger`, {
+        line,
+      });
+  const parsed = parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`);
+  return (parsed.stages[0]?.instructions ?? []).map((i) => ({ ...i, line }));
+}
 
 /** BuildKit's `--build-arg SOURCE_DATE_EPOCH=<seconds>`: reproducible file times and `created`. */
 function sourceDateEpochArg(args: Readonly<Record<string, string>> | undefined): Date | undefined {

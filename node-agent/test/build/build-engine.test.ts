@@ -211,6 +211,27 @@ t.test('--build-arg SOURCE_DATE_EPOCH makes a rebuild byte for byte the same, as
   });
 });
 
+t.test("a base's ONBUILD triggers run in the build on it, from its context, and are not kept", async (t) => {
+  const parent = await context({
+    Dockerfile: `FROM ${base}\nONBUILD RUN echo triggered > /onbuild.txt\nONBUILD COPY child.txt /from-child.txt\n`,
+  });
+  await builder.build({ context: parent, tags: ['demo/onbuild-base:1'] });
+  const child = await context({
+    Dockerfile: 'FROM demo/onbuild-base:1\nCMD ["cat", "/onbuild.txt", "/from-child.txt"]\n',
+    'child.txt': "the child's file\n",
+  });
+  const result = await builder.build({ context: child, tags: ['demo/onbuild-child:1'] });
+  t.equal(await runImage('demo/onbuild-child:1'), "triggered\nthe child's file\n");
+  t.match(
+    result.steps.map((s) => s.instruction),
+    ['FROM demo/onbuild-base:1', /^RUN echo triggered/, /^COPY child.txt/, /^CMD/],
+  );
+  const config = JSON.parse((await images.content.readBlob(result.imageID)).toString()) as {
+    config: { OnBuild?: unknown };
+  };
+  t.notOk(config.config.OnBuild, 'the triggers do not pass on to the grandchild');
+});
+
 t.test('bad input fails with the line and a clear message, and tags nothing', async (t) => {
   const failing = await context({ Dockerfile: `FROM ${base}\nRUN echo before-failing && exit 3\n` });
   const err = await builder.build({ context: failing, tags: ['demo/bad:1'] }).catch((e: unknown) => e);
