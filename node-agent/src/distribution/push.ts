@@ -51,8 +51,10 @@ export async function pushImage(
     }
     const mount = await tryMount(session, ref, blob.digest, (await options.mountFrom?.(blob.digest)) ?? []);
     if (mount === 'mounted') {
+      // In the repository now, as after an upload: docker push's words have no other state for it here.
       mounted++;
-      options.onProgress?.({ digest: blob.digest, phase: 'exists' });
+      options.onProgress?.({ digest: blob.digest, phase: 'pushing' });
+      options.onProgress?.({ digest: blob.digest, phase: 'pushed' });
       continue;
     }
     options.onProgress?.({ digest: blob.digest, phase: 'pushing' });
