@@ -4,6 +4,7 @@
 // would. Every test process costs seconds of CPU before its first assertion (tap's loader hooks see each of its ~1,400
 // modules), so small files share one. A module imported here still runs alone: `npx tap FILE.subtests.ts`.
 import './errors/status-table.subtests.js';
+import './security/watch-seats.subtests.js';
 import './event-ttl.subtests.js';
 import './field-ownership/apply.subtests.js';
 import './field-ownership/fields-v1.subtests.js';

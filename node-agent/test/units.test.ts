@@ -34,3 +34,4 @@ import './volumes/subpath.subtests.js';
 import './logs/k8s-file.subtests.js';
 import './probes/probe-worker.subtests.js';
 import './agent/options.subtests.js';
+import './build/add-url.subtests.js';

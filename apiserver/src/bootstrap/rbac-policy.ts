@@ -149,8 +149,12 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       // Which Secrets and ConfigMaps: only those its Containers name (authorization/node/node-authorizer.ts).
       rule(['get'], [''], ['secrets', 'configmaps']),
       rule(read, [''], ['serviceaccounts']),
-      rule([...read, 'update', 'patch'], berth, plurals),
-      rule(['get', 'update', 'patch'], berth, subresources),
+      // Writes only what it runs and reports: Containers and Volumes (finalizers), their status and Images' (the
+      // pulls, builds and commits it makes). Not an Image's spec, which binds a build to a node and names Secrets.
+      rule(read, berth, plurals),
+      rule(['update', 'patch'], berth, ['containers', 'volumes']),
+      rule(['get'], berth, subresources),
+      rule(['update', 'patch'], berth, ['containers/status', 'volumes/status', 'images/status']),
       // Its /metrics asks the API server who a caller is and what it may do (kubelet's delegated auth).
       rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),

@@ -2,8 +2,10 @@
 // many read-only and so many mutating requests are served at once; one more is answered 429 TooManyRequests with
 // `Retry-After: 1`, as Kubernetes words it, so clients back off instead of piling on. The seats are shared fairly
 // between users (fair-seats.ts, API Priority and Fairness' flows by user): one user flooding is refused past its
-// share while another's request waits for the next free seat. Long-running requests (watches, logs, exec, attach)
-// are not counted, and `system:masters` is exempt, so the admin can always get in to see what is going on.
+// share while another's request waits for the next free seat. A watch holds a read-only seat while it initializes
+// (until its headers go out, after the initial list is read), as APF counts watch initialization, so a flood of
+// watches from one user queues on its own share; once streaming, watches, logs, exec and attach are not counted.
+// `system:masters` is exempt, so the admin can always get in to see what is going on.
 
 import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
@@ -26,11 +28,9 @@ export interface InFlightLimits {
 const readOnlyVerbs = new Set(['get', 'list', 'head', 'options']);
 const longRunningSubresources = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 
-const longRunning = (info: RequestInfo): boolean =>
-  info.verb === 'watch' ||
-  info.query.get('watch') === 'true' ||
-  info.query.get('watch') === '1' ||
-  longRunningSubresources.has(info.resource?.subresource ?? '');
+const isWatch = (info: RequestInfo): boolean =>
+  info.verb === 'watch' || info.query.get('watch') === 'true' || info.query.get('watch') === '1';
+const longRunning = (info: RequestInfo): boolean => longRunningSubresources.has(info.resource?.subresource ?? '');
 
 export const tooManyRequests = (): ApiError =>
   new ApiError('TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 });
@@ -61,16 +61,31 @@ export function maxInFlight(limits: InFlightLimits = {}): Middleware<RequestStat
     ctx.set('X-Kubernetes-PF-PriorityLevel-UID', level.priorityLevel);
     // system:masters is exempt, as APF's exempt level: never queued, never refused.
     if (level === exempt) return next();
-    const seats = readOnlyVerbs.has(info.verb) ? readOnly : mutating;
+    const watch = isWatch(info);
+    const seats = watch || readOnlyVerbs.has(info.verb) ? readOnly : mutating;
     const seat = await seats.acquire(user?.name ?? '', ctx.state.signal);
     if (typeof seat !== 'function') {
       ctx.set('Retry-After', '1');
       throw tooManyRequests();
     }
+    let held = true;
+    const release = () => {
+      if (held) seat();
+      held = false;
+    };
+    if (watch) {
+      // Every watch handler writes its headers once its initial events are ready: initialization ends there.
+      const res = ctx.res;
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
+        release();
+        return writeHead.apply(this, args);
+      } as typeof writeHead;
+    }
     try {
       await next();
     } finally {
-      seat();
+      release();
     }
   };
 }

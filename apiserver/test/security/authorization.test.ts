@@ -132,6 +132,75 @@ t.test('a node reads the pull Secrets of Images it may pull or build, not those 
   t.match((await asNode(['get', 'secret', 'pull-n2'])).stderr, /no relationship found between node 'n1'/);
 });
 
+t.test("a node reads an Image's pull Secret only once the Image is bound to it", async (t) => {
+  const secretNames = ['gpu-pull', 'unbound-build', 'commit-n1', 'commit-n2', 'tag-of-n1'];
+  const image = (name: string, spec: Record<string, unknown>, secret: string) => ({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'Image',
+    metadata: { name, namespace: 'default' },
+    spec: { image: `127.0.0.1:5000/demo/${name}:1`, imagePullSecrets: [{ name: secret }], ...spec },
+  });
+  const made = await server.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        ...secretNames.map((name) => ({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace: 'default' },
+          type: 'kubernetes.io/dockerconfigjson',
+          stringData: { '.dockerconfigjson': '{"auths":{}}' },
+        })),
+        image('gpu-pull', { nodeSelector: { 'node-restriction.kubernetes.io/pool': 'gpu' } }, 'gpu-pull'),
+        image('unbound-build', { build: { context: '/tmp' } }, 'unbound-build'),
+        image('commit-n1', { from: { container: 'c1' } }, 'commit-n1'),
+        image('commit-n2', { from: { container: 'c2' } }, 'commit-n2'),
+        image('tag-of-n1', { from: { image: '127.0.0.1:5000/demo/built-on-n1:1' } }, 'tag-of-n1'),
+      ],
+    }),
+  });
+  t.equal(made.code, 0, made.stderr);
+  const get = (name: string) => asNode(['get', 'secret', name, '-o', 'name']);
+  // Bound through what nodes cannot write: a commit's Container, a tag's source (a build bound to n1).
+  t.ok(await eventually(async () => (await get('commit-n1')).code === 0, 10_000), 'a commit of a Container on n1');
+  t.equal((await get('tag-of-n1')).code, 0, 'a tag of an image built on n1');
+  t.match((await get('commit-n2')).stderr, /no relationship found between node 'n1'/);
+
+  // A pull no node's labels select yet: 403, and the node cannot give itself the admin's label.
+  const refused = await get('gpu-pull');
+  t.match(refused.stderr, /Error from server \(Forbidden\): secrets "gpu-pull" is forbidden: .*no relationship found/);
+  const node = (labels: Record<string, string>) =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels } });
+  t.match(
+    (await asNode(['create', '-f', '-'], node({ 'node-restriction.kubernetes.io/pool': 'gpu' }))).stderr,
+    /nodes "n1" is forbidden: is not allowed to modify labels: node-restriction.kubernetes.io\/pool/,
+  );
+  t.equal((await asNode(['create', '-f', '-'], node({}))).code, 0, 'its own Node without the label');
+  t.equal((await server.kubectl(['label', 'node', 'n1', 'node-restriction.kubernetes.io/pool=gpu'])).code, 0);
+  t.ok(await eventually(async () => (await get('gpu-pull')).code === 0, 10_000), '200 once the admin labels n1');
+  t.equal((await server.kubectl(['label', 'node', 'n1', 'node-restriction.kubernetes.io/pool-'])).code, 0);
+  t.ok(await eventually(async () => (await get('gpu-pull')).code !== 0, 10_000), '403 again once the label goes');
+
+  // A build no node is bound to: 403; the node cannot bind it to itself, by spec or status; the controller can.
+  t.match((await get('unbound-build')).stderr, /no relationship found between node 'n1'/);
+  const bind = (as: (args: string[]) => ReturnType<typeof asNode>, subresource: string[], patch: object) =>
+    as(['patch', 'image', 'unbound-build', ...subresource, '--type=merge', '-p', JSON.stringify(patch)]);
+  const bySpec = await bind(asNode, [], { spec: { build: { nodeName: 'n1' } } });
+  t.match(bySpec.stderr, /cannot patch resource "images" in API group "berth.dev"/);
+  const byStatus = await bind(asNode, ['--subresource=status'], { status: { nodeName: 'n1' } });
+  t.match(
+    byStatus.stderr,
+    /images.berth.dev "unbound-build" is forbidden: node "n1" can not bind an image to node "n1"/,
+  );
+  t.match((await get('unbound-build')).stderr, /no relationship found/);
+  const bound = await bind((args: string[]) => server.kubectl(args), ['--subresource=status'], {
+    status: { nodeName: 'n1' },
+  });
+  t.equal(bound.code, 0, bound.stderr);
+  t.ok(await eventually(async () => (await get('unbound-build')).code === 0, 10_000), '200 once bound to n1');
+});
+
 t.test("a node writes its own Node, Lease and Containers' status, not another's", async (t) => {
   const own = await asNode(
     ['apply', '-f', '-'],

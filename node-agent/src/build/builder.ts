@@ -9,6 +9,7 @@ import type { PulledImage } from '../images/images.js';
 import type { ContainerNetwork, Runtime } from '../runtime/runtime.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import type { BuildOptions, BuildProgress, BuildResult, BuildStepResult, CommitOptions } from './build.js';
+import { download } from './add-url.js';
 import { BuildCache, stepKey } from './build-cache.js';
 import { fileDigest, type SourceEntry, SourceTree } from './build-context.js';
 import { type Instruction, parseDockerfile, type Stage } from './dockerfile.js';
@@ -108,8 +109,10 @@ export class Builder {
     this.#cache = new BuildCache(options.root, options.images.content, options.images.layers);
   }
 
-  async build(options: BuildOptions): Promise<BuildResult> {
+  async build(given: BuildOptions): Promise<BuildResult> {
     const started = performance.now();
+    const epoch = given.sourceDateEpoch ?? sourceDateEpochArg(given.buildArgs);
+    const options: BuildOptions = epoch === undefined ? given : { ...given, sourceDateEpoch: epoch };
     const dockerfileName = options.dockerfile ?? 'Dockerfile';
     if (posix.normalize(dockerfileName).startsWith('..'))
       throw new InvalidArgumentError(`Dockerfile ${dockerfileName} must be inside the context`);
@@ -152,10 +155,16 @@ export class Builder {
       const t0 = performance.now();
       progress({ kind: 'step', step, total, stage: stage.index, instruction: fromText, status: 'running' });
       state = await this.#from(stage, parsed.stages, built, globals, options);
+      // Layers made under an epoch carry its times: they are not the ones a build without it (or another) made.
+      if (options.sourceDateEpoch !== undefined)
+        state.key = stepKey(state.key, 'SOURCE_DATE_EPOCH', options.sourceDateEpoch.getTime());
       const fromMs = performance.now() - t0;
       progress({ kind: 'step', step, total, stage: stage.index, instruction: fromText, status: 'done', ms: fromMs });
       steps.push({ step, stage: stage.index, instruction: fromText, cached: undefined, ms: fromMs });
-      for (const instruction of stage.instructions) {
+      // As docker: the base's ONBUILD triggers run first, at the FROM's line, and the result does not keep them.
+      const triggers = state.config.OnBuild ?? [];
+      delete state.config.OnBuild;
+      for (const instruction of [...onBuildInstructions(triggers, stage.line), ...stage.instructions]) {
         step++;
         const shown = `${instruction.keyword} ${instruction.args}`;
         const t1 = performance.now();
@@ -863,39 +872,25 @@ function runNetwork(instruction: Instruction, allowHost: boolean): ContainerNetw
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
 
-/** `ADD URL`: the file's bytes, name (the URL path's last part) and time; `--checksum=sha256:…` must match. */
-async function download(
-  url: string,
-  checksum: string | undefined,
-  line: number,
-  signal: AbortSignal | undefined,
-): Promise<{ data: Buffer; name: string; mtime: Date; digest: string }> {
-  if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum))
-    throw new BuildError('DOCKERFILE_SYNTAX', `--checksum=${checksum}: expected sha256:<64 hex digits>`, { line });
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: 'follow', ...(signal !== undefined ? { signal } : {}) });
-  } catch (err) {
-    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: ${(err as Error).message}`, { cause: err, line });
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: HTTP ${response.status} ${response.statusText}`, { line });
-  }
-  const data = Buffer.from(await response.arrayBuffer());
-  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-  if (checksum !== undefined && checksum !== digest)
-    throw new BuildError('ADD_URL_FAILED', `ADD ${url}: checksum mismatch: expected ${checksum}, got ${digest}`, {
-      line,
-    });
-  const modified = Date.parse(response.headers.get('last-modified') ?? '');
-  const name = decodeURIComponent(
-    new URL(response.url || url).pathname
-      .split('/')
-      .filter((p) => p !== '')
-      .pop() ?? '',
-  );
-  return { data, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified), digest };
+/** A base image's ONBUILD triggers as instructions of the stage built on it, placed at its FROM line. */
+function onBuildInstructions(triggers: readonly string[], line: number): Instruction[] {
+  if (triggers.length === 0) return [];
+  for (const trigger of triggers)
+    if (/^\s*(ONBUILD|FROM|MAINTAINER)\b/i.test(trigger))
+      throw new BuildError('DOCKERFILE_SYNTAX', `the base image's ONBUILD ${trigger}: not allowed as a trigger`, {
+        line,
+      });
+  const parsed = parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`);
+  return (parsed.stages[0]?.instructions ?? []).map((i) => ({ ...i, line }));
+}
+
+/** BuildKit's `--build-arg SOURCE_DATE_EPOCH=<seconds>`: reproducible file times and `created`. */
+function sourceDateEpochArg(args: Readonly<Record<string, string>> | undefined): Date | undefined {
+  const value = args?.['SOURCE_DATE_EPOCH'];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,12}$/.test(value))
+    throw new BuildError('BUILD_INVALID', `SOURCE_DATE_EPOCH=${value}: expected whole seconds since 1970-01-01`);
+  return new Date(Number(value) * 1000);
 }
 
 const pullOptions = (options: BuildOptions) => ({

@@ -1,4 +1,5 @@
 // The push side of the OCI distribution API: blobs the registry lacks (HEAD first, so existing ones are skipped)
+// mounted from another repository of the registry that has them when it allows (cross-repository blob mount), else
 // uploaded in one PUT each, then the manifest under its tag. Basic and bearer auth (scope pull,push) as pulls do.
 import { request, type Dispatcher } from 'undici';
 import type { Provider } from '../content/content.js';
@@ -13,12 +14,16 @@ export interface PushOptions {
   /** @default loopback registries over plain HTTP, others HTTPS */
   readonly plainHttp?: (registry: string) => boolean;
   readonly onProgress?: (event: { readonly digest: string; readonly phase: 'exists' | 'pushing' | 'pushed' }) => void;
+  /** Repositories of the target registry that may hold a blob already, to mount it from. */
+  readonly mountFrom?: (digest: string) => Promise<readonly string[]>;
 }
 
 export interface PushResult {
   readonly digest: string;
   /** Blobs the registry had already (skipped). */
   readonly skipped: number;
+  /** Blobs the registry mounted from another of its repositories. */
+  readonly mounted: number;
   readonly uploaded: number;
 }
 
@@ -34,6 +39,7 @@ export async function pushImage(
   if (parsed.kind !== 'manifest') throw new RegistryProtocolError(`${digest} is an index; berth pushes one manifest`);
   const session = new PushSession(ref, options);
   let skipped = 0;
+  let mounted = 0;
   let uploaded = 0;
   for (const blob of [parsed.manifest.config, ...parsed.manifest.layers]) {
     const head = await session.send('HEAD', `/v2/${ref.repository}/blobs/${blob.digest}`);
@@ -43,14 +49,25 @@ export async function pushImage(
       options.onProgress?.({ digest: blob.digest, phase: 'exists' });
       continue;
     }
+    const mount = await tryMount(session, ref, blob.digest, (await options.mountFrom?.(blob.digest)) ?? []);
+    if (mount === 'mounted') {
+      // In the repository now, as after an upload: docker push's words have no other state for it here.
+      mounted++;
+      options.onProgress?.({ digest: blob.digest, phase: 'pushing' });
+      options.onProgress?.({ digest: blob.digest, phase: 'pushed' });
+      continue;
+    }
     options.onProgress?.({ digest: blob.digest, phase: 'pushing' });
-    const start = await session.send('POST', `/v2/${ref.repository}/blobs/uploads/`);
-    await start.body.dump();
-    const location = headerValue(start.headers.location);
-    if (start.statusCode !== 202 || location === undefined)
-      throw new RegistryProtocolError(
-        `registry ${ref.registry} answered HTTP ${start.statusCode} to starting an upload to ${ref.repository}`,
-      );
+    let location = mount;
+    if (location === undefined) {
+      const start = await session.send('POST', `/v2/${ref.repository}/blobs/uploads/`);
+      await start.body.dump();
+      location = start.statusCode === 202 ? headerValue(start.headers.location) : undefined;
+      if (location === undefined)
+        throw new RegistryProtocolError(
+          `registry ${ref.registry} answered HTTP ${start.statusCode} to starting an upload to ${ref.repository}`,
+        );
+    }
     const url = new URL(location, session.base);
     url.searchParams.set('digest', blob.digest);
     const put = await session.send('PUT', `${url.pathname}${url.search}`, {
@@ -74,7 +91,36 @@ export async function pushImage(
     throw new RegistryProtocolError(
       `registry ${ref.registry} refused the manifest of ${formatReference(ref)} (HTTP ${res.statusCode}): ${text.slice(0, 200)}`,
     );
-  return { digest, skipped, uploaded };
+  return { digest, skipped, mounted, uploaded };
+}
+
+/**
+ * Asks the registry to mount `digest` from each candidate repository in turn: 'mounted' (201), or the upload
+ * session it opened instead (202, as a registry that cannot mount answers), or undefined to start one as usual.
+ * A refusal (an unknown or unreadable source repository) is no failure: the blob is uploaded.
+ */
+async function tryMount(
+  session: PushSession,
+  ref: Reference,
+  digest: string,
+  candidates: readonly string[],
+): Promise<'mounted' | string | undefined> {
+  for (const from of candidates) {
+    if (from === ref.repository) continue;
+    const query = new URLSearchParams({ mount: digest, from });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await session.send('POST', `/v2/${ref.repository}/blobs/uploads/?${query}`);
+    } catch (err) {
+      if (RegistryUnreachable.isInstance(err)) throw err;
+      continue;
+    }
+    await res.body.dump();
+    if (res.statusCode === 201) return 'mounted';
+    const location = headerValue(res.headers.location);
+    if (res.statusCode === 202 && location !== undefined) return location;
+  }
+  return undefined;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

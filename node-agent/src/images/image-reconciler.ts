@@ -215,7 +215,7 @@ export class ImageReconciler implements Reconciler {
       })
       .finally(() => writes);
     return {
-      message: `pushed to ${image.spec.image} (${pushed.uploaded} blobs uploaded, ${pushed.skipped} already there); ${formatPushProgress(layers)}`,
+      message: `pushed to ${image.spec.image} (${pushed.uploaded} blobs uploaded, ${pushed.mounted} mounted, ${pushed.skipped} already there); ${formatPushProgress(layers)}`,
     };
   }
 

@@ -19,6 +19,7 @@ import { formatReference, parseReference, type Reference } from '../distribution
 import type { Remote } from '../distribution/distribution.js';
 import { sha256Digest } from '../content/digest.js';
 import { LayerStore } from '../unpack/layer-store.js';
+import { BlobSources } from './blob-sources.js';
 import { ImageNames } from './image-names.js';
 import type { AppliedLayer, LayerUnpacker } from '../unpack/unpack.js';
 import type { ImageService, PulledImage, PulledLayer, PullOptions } from './images.js';
@@ -40,6 +41,7 @@ export class ImageStore implements ImageService {
   readonly layers: LayerUnpacker;
   /** Names of images made on this node (builds, commits, tags). */
   readonly names: ImageNames;
+  readonly #sources: BlobSources;
   readonly #remote: Remote;
   readonly #ownsRemote: boolean;
   readonly #concurrency: number;
@@ -52,6 +54,7 @@ export class ImageStore implements ImageService {
     this.content = new LocalContentStore(join(root, 'content'));
     this.layers = new LayerStore(root);
     this.names = new ImageNames(root);
+    this.#sources = new BlobSources(root);
     this.#remote = options.remote ?? new RegistryClient(options.registry ?? {});
     this.#ownsRemote = options.remote === undefined;
     this.#concurrency = concurrency;
@@ -94,6 +97,11 @@ export class ImageStore implements ImageService {
         );
       return { digest: layer.digest, diffID, size: layer.size, dir: applied.dir };
     });
+    await this.#sources.add(
+      [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
+      ref.registry,
+      ref.repository,
+    );
     return { reference: formatReference(ref), digest, config, layers, downloadedBytes };
   }
 
@@ -139,7 +147,19 @@ export class ImageStore implements ImageService {
     const image = await this.local(source);
     if (image === undefined)
       throw new ImageNotFound(`image ${source} is not on this node: build, pull or tag it first`);
-    return pushImage(this.content, image.digest, parseReference(target), options);
+    const ref = parseReference(target);
+    const pushed = await pushImage(this.content, image.digest, ref, {
+      mountFrom: (digest) => this.#sources.repositories(digest, ref.registry),
+      ...options,
+    });
+    const manifest = parseManifest(await this.content.readBlob(image.digest), undefined);
+    if (manifest.kind === 'manifest')
+      await this.#sources.add(
+        [manifest.manifest.config.digest, ...manifest.manifest.layers.map((l) => l.digest)],
+        ref.registry,
+        ref.repository,
+      );
+    return pushed;
   }
 
   /** Stores an image made here (its layers already in the stores): config and manifest, as OCI. */

@@ -189,6 +189,49 @@ t.test('FROM scratch with a target stage and ADD of a local archive', async (t) 
   t.equal(await runImage('demo/scratch:1'), 'from the archive\n');
 });
 
+t.test('--build-arg SOURCE_DATE_EPOCH makes a rebuild byte for byte the same, as BuildKit', async (t) => {
+  const dir = await context({ Dockerfile: 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'same bytes\n' });
+  const build = async (args: Record<string, string>) => {
+    // A fresh mtime on the copied file each time: only the epoch can make the layers agree.
+    await writeFile(join(dir, 'a.txt'), 'same bytes\n');
+    return builder.build({ context: dir, noCache: true, buildArgs: args });
+  };
+  const pinned = { SOURCE_DATE_EPOCH: '1700000000' };
+  const first = await build(pinned);
+  const second = await build(pinned);
+  t.equal(second.digest, first.digest, 'the same manifest digest');
+  const config = JSON.parse((await images.content.readBlob(first.imageID)).toString()) as { created: string };
+  t.equal(config.created, '2023-11-14T22:13:20.000Z');
+  const unpinned = await builder.build({ context: dir });
+  t.not(unpinned.layers[0]?.digest, first.layers[0]?.digest, "a build without it takes not the epoch's layer");
+  t.equal((await build(pinned)).digest, first.digest);
+  t.match(await builder.build({ context: dir, buildArgs: { SOURCE_DATE_EPOCH: 'yesterday' } }).catch((e) => e), {
+    code: 'BUILD_INVALID',
+    message: /SOURCE_DATE_EPOCH=yesterday/,
+  });
+});
+
+t.test("a base's ONBUILD triggers run in the build on it, from its context, and are not kept", async (t) => {
+  const parent = await context({
+    Dockerfile: `FROM ${base}\nONBUILD RUN echo triggered > /onbuild.txt\nONBUILD COPY child.txt /from-child.txt\n`,
+  });
+  await builder.build({ context: parent, tags: ['demo/onbuild-base:1'] });
+  const child = await context({
+    Dockerfile: 'FROM demo/onbuild-base:1\nCMD ["cat", "/onbuild.txt", "/from-child.txt"]\n',
+    'child.txt': "the child's file\n",
+  });
+  const result = await builder.build({ context: child, tags: ['demo/onbuild-child:1'] });
+  t.equal(await runImage('demo/onbuild-child:1'), "triggered\nthe child's file\n");
+  t.match(
+    result.steps.map((s) => s.instruction),
+    ['FROM demo/onbuild-base:1', /^RUN echo triggered/, /^COPY child.txt/, /^CMD/],
+  );
+  const config = JSON.parse((await images.content.readBlob(result.imageID)).toString()) as {
+    config: { OnBuild?: unknown };
+  };
+  t.notOk(config.config.OnBuild, 'the triggers do not pass on to the grandchild');
+});
+
 t.test('bad input fails with the line and a clear message, and tags nothing', async (t) => {
   const failing = await context({ Dockerfile: `FROM ${base}\nRUN echo before-failing && exit 3\n` });
   const err = await builder.build({ context: failing, tags: ['demo/bad:1'] }).catch((e: unknown) => e);

@@ -117,6 +117,25 @@ t.test('an aborted pull stops with the abort reason and publishes nothing', asyn
   t.same(layerDirs, [], 'no layer published');
 });
 
+t.test(
+  'a push to another repository of the registry mounts the blobs a pull brought instead of uploading them',
+  async (t) => {
+    const { store } = await newStore();
+    const pulled = await store.pull(image);
+    const target = `${registry.address}/demo/mounted:1`;
+    const pulledRef = `${registry.address}/library/busybox@${pulled.digest}`;
+    const pushed = await store.push(pulledRef, target);
+    t.same(
+      { mounted: pushed.mounted, uploaded: pushed.uploaded, skipped: pushed.skipped },
+      { mounted: pulled.layers.length + 1, uploaded: 0, skipped: 0 },
+      'the config and every layer mounted from library/busybox',
+    );
+    const { store: fresh } = await newStore();
+    t.equal((await fresh.pull(target)).digest, pulled.digest, 'the mounted image pulls from its new repository');
+    t.same((await store.push(pulledRef, target)).skipped, pulled.layers.length + 1, 'a second push finds them there');
+  },
+);
+
 t.test('a second pull of a cached image downloads no blob', async (t) => {
   const { store } = await newStore();
   const first = await store.pull(image);

@@ -1,6 +1,9 @@
-// Which node may read what (Kubernetes' node authorizer graph, kept small): every Container bound to a node, and
-// the Secrets and ConfigMaps it names (volumes, env, envFrom, imagePullSecrets), and every Image build bound to a
-// node with its uploaded context ConfigMap and pull Secrets; followed from the watch cache so deciding a request reads no storage.
+// Which node may read what (Kubernetes' node authorizer graph, kept small): a node reads a Secret or ConfigMap only
+// through an object bound to it — a Container bound to it (volumes, env, envFrom, imagePullSecrets), an Image build
+// bound to it (its uploaded context and pull Secrets), a commit of a Container bound to it, a tag made where its
+// source is, and a pull whose nodeSelector matches it (as a DaemonSet's Pods are bound to each node it selects).
+// Bindings come only from what nodes cannot write themselves (NodeRestriction); followed from the watch cache so
+// deciding a request reads no storage.
 
 import type { Logger } from '../../logging/logger.js';
 import type { KubeObject } from '../../objects/object.js';
@@ -10,13 +13,31 @@ import type { WatchSource } from '../../watch/watch-stream.js';
 
 const containersPrefix = '/registry/berth.dev/containers/';
 const imagesPrefix = '/registry/berth.dev/images/';
+const nodesPrefix = '/registry/core/nodes/';
 
 export type ReferencedKind = 'secrets' | 'configmaps';
 
+/** The node(s) an object is bound to, resolved when a request is decided (labels and Containers move). */
+type Binding =
+  | { readonly kind: 'node'; readonly node: string }
+  /** A pull: every Node its selector matches (`kubernetes.io/hostname` by the Node's name, not a label it sets). */
+  | { readonly kind: 'selector'; readonly selector: Readonly<Record<string, string>> }
+  /** A commit: the node of this Container. */
+  | { readonly kind: 'container'; readonly key: string }
+  /** A tag: wherever the objects holding its source reference are bound. */
+  | { readonly kind: 'source'; readonly holder: string }
+  | { readonly kind: 'none' };
+
 interface Entry {
-  readonly node: string;
+  readonly binding: Binding;
   /** `secrets/<ns>/<name>` or `configmaps/<ns>/<name>`. */
   readonly refs: readonly string[];
+  /** `<ns>/<reference>` this object holds an image by (an Image's name and digest, a Container's imageID). */
+  readonly holds: readonly string[];
+  /** `<ns>/<name>` of a Container, for commits. */
+  readonly container?: string;
+  /** A Node's name and labels. */
+  readonly node?: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
 }
 
 type Rec = Record<string, unknown>;
@@ -24,6 +45,12 @@ const recs = (v: unknown): Rec[] =>
   Array.isArray(v) ? v.filter((x): x is Rec => x !== null && typeof x === 'object') : [];
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const field = (v: unknown, key: string): unknown => (v !== null && typeof v === 'object' ? (v as Rec)[key] : undefined);
+const strings = (v: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (v !== null && typeof v === 'object' && !Array.isArray(v))
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+};
 
 /** The Secrets and ConfigMaps a Container spec names. */
 export function referencesOf(spec: unknown, namespace: string): string[] {
@@ -48,59 +75,107 @@ export function referencesOf(spec: unknown, namespace: string): string[] {
   return [...refs];
 }
 
-/** The node a Container is bound to, and what it names. */
-function containerEntry(obj: KubeObject): Entry | undefined {
+function containerEntry(obj: KubeObject): Entry {
+  const namespace = obj.metadata.namespace ?? '';
   const node = str(field(obj['spec'], 'nodeName'));
-  return node === undefined ? undefined : { node, refs: referencesOf(obj['spec'], obj.metadata.namespace ?? '') };
+  const imageID = str(field(obj['status'], 'imageID'));
+  return {
+    binding: node === undefined ? { kind: 'none' } : { kind: 'node', node },
+    refs: node === undefined ? [] : referencesOf(obj['spec'], namespace),
+    holds: imageID === undefined ? [] : [`${namespace}/${imageID}`],
+    container: `${namespace}/${obj.metadata.name ?? ''}`,
+  };
 }
 
-/**
- * Whether a stored value can give an entry at all: a Container only when bound (`"nodeName"`, which a managedFields
- * key `"f:nodeName"` does not contain), an Image only when it names a ConfigMap or pull Secrets. The server writes
- * keys unescaped, so a value without these strings needs no parse: most writes (an unbound create, a status
- * write) then cost a substring search instead of a second JSON.parse of the whole object.
- */
-const mayNameNode = (value: string): boolean => value.includes('"nodeName"');
-const mayNameReferences = (value: string): boolean =>
-  value.includes('"contextConfigMap"') || value.includes('"imagePullSecrets"');
-
-/** Entries for "whichever node": an Image pulled on every node its selector matches names its pull Secrets here. */
-export const anyNode = '*';
+/** `host:5000/a/b:1@sha256:…` → `host:5000/a/b`. */
+const repositoryOf = (reference: string): string => {
+  const name = reference.split('@')[0] ?? reference;
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return colon > slash ? name.slice(0, colon) : name;
+};
 
 /**
- * The node an Image is made on (a build's chosen in spec or by the image build controller, a commit's or tag's once
- * its status names it, a pull pinned by `kubernetes.io/hostname`), with its context ConfigMap and pull Secrets.
- * Pull Secrets of an Image no node is known for yet are readable by any node: it may be pulled on any.
+ * An Image's binding: a build's node (spec.build.nodeName, else the image build controller's status.nodeName),
+ * a commit's Container, a tag's source, a pull's nodeSelector (unset or {} selects every node, as the agents pull
+ * it everywhere). Its context ConfigMap and pull Secrets are what the bound nodes may read.
  */
-function imageEntry(obj: KubeObject): Entry | undefined {
+function imageEntry(obj: KubeObject): Entry {
   const namespace = obj.metadata.namespace ?? '';
-  const build = field(obj['spec'], 'build');
-  const node =
-    str(field(build, 'nodeName')) ??
-    str(field(obj['status'], 'nodeName')) ??
-    str(field(field(obj['spec'], 'nodeSelector'), 'kubernetes.io/hostname'));
+  const spec = obj['spec'];
+  const build = field(spec, 'build');
+  const from = field(spec, 'from');
+  let binding: Binding;
+  if (build !== undefined) {
+    const node = str(field(build, 'nodeName')) ?? str(field(obj['status'], 'nodeName'));
+    binding = node === undefined ? { kind: 'none' } : { kind: 'node', node };
+  } else if (str(field(from, 'container')) !== undefined) {
+    binding = { kind: 'container', key: `${namespace}/${str(field(from, 'container'))}` };
+  } else if (str(field(from, 'image')) !== undefined) {
+    binding = { kind: 'source', holder: `${namespace}/${str(field(from, 'image'))}` };
+  } else {
+    binding = { kind: 'selector', selector: strings(field(spec, 'nodeSelector')) };
+  }
   const refs: string[] = [];
   const context = str(field(field(build, 'contextConfigMap'), 'name'));
-  if (context !== undefined && node !== undefined) refs.push(`configmaps/${namespace}/${context}`);
-  for (const s of recs(field(obj['spec'], 'imagePullSecrets'))) {
+  if (context !== undefined) refs.push(`configmaps/${namespace}/${context}`);
+  for (const s of recs(field(spec, 'imagePullSecrets'))) {
     const name = str(s['name']);
     if (name !== undefined) refs.push(`secrets/${namespace}/${name}`);
   }
-  if (refs.length === 0) return undefined;
-  return { node: node ?? anyNode, refs };
+  const reference = str(field(spec, 'image'));
+  const digest = str(field(obj['status'], 'digest'));
+  const holds =
+    reference === undefined
+      ? []
+      : [
+          `${namespace}/${reference}`,
+          ...(digest === undefined ? [] : [`${namespace}/${repositoryOf(reference)}@${digest}`]),
+        ];
+  return { binding, refs, holds };
 }
+
+function nodeEntry(obj: KubeObject): Entry {
+  return {
+    binding: { kind: 'none' },
+    refs: [],
+    holds: [],
+    node: { name: obj.metadata.name ?? '', labels: strings(obj.metadata.labels) },
+  };
+}
+
+const addTo = <K, V>(index: Map<K, Set<V>>, key: K, value: V) => {
+  let set = index.get(key);
+  if (set === undefined) index.set(key, (set = new Set()));
+  set.add(value);
+};
+const removeFrom = <K, V>(index: Map<K, Set<V>>, key: K, value: V) => {
+  const set = index.get(key);
+  set?.delete(value);
+  if (set?.size === 0) index.delete(key);
+};
+
+/** How deep a tag of a tag of … is followed to its source. */
+const maxSourceDepth = 4;
 
 export class NodeGraph {
   /** storage key → the entry it contributes. */
   readonly #entries = new Map<string, Entry>();
-  /** node → reference → how many of its objects name it. */
-  readonly #byNode = new Map<string, Map<string, number>>();
+  /** reference → storage keys of the objects naming it. */
+  readonly #byRef = new Map<string, Set<string>>();
+  /** `<ns>/<reference>` → storage keys of the objects holding that image. */
+  readonly #holders = new Map<string, Set<string>>();
+  /** `<ns>/<name>` of a Container → its storage key. */
+  readonly #containers = new Map<string, string>();
+  /** Node name → its labels. */
+  readonly #nodes = new Map<string, Readonly<Record<string, string>>>();
   readonly #followers: Follower[] = [];
 
   async start(store: Store, source: WatchSource, log: Logger): Promise<void> {
-    for (const [prefix, entryOf, mayHaveEntry] of [
-      [containersPrefix, containerEntry, mayNameNode],
-      [imagesPrefix, imageEntry, mayNameReferences],
+    for (const [prefix, entryOf] of [
+      [nodesPrefix, nodeEntry],
+      [containersPrefix, containerEntry],
+      [imagesPrefix, imageEntry],
     ] as const) {
       const follower = follow(
         store,
@@ -109,11 +184,11 @@ export class NodeGraph {
         {
           list: async (items: StoredValue[]) => {
             for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#remove(key);
-            for (const item of items) this.#put(item.key, item.value, entryOf, mayHaveEntry);
+            for (const item of items) this.#put(item.key, item.value, entryOf);
           },
           event: async (e) => {
             if (e.type === 'DELETE') this.#remove(e.key);
-            else if (e.value !== undefined) this.#put(e.key, e.value, entryOf, mayHaveEntry);
+            else if (e.value !== undefined) this.#put(e.key, e.value, entryOf);
           },
         },
         'node graph',
@@ -128,45 +203,68 @@ export class NodeGraph {
     for (const f of this.#followers) await f.close();
   }
 
-  /** Whether a Container or Image build bound to `node` names `kind` `namespace/name`. */
+  /** Whether an object bound to `node` names `kind` `namespace/name`. */
   references(node: string, kind: ReferencedKind, namespace: string, name: string): boolean {
-    const ref = `${kind}/${namespace}/${name}`;
-    return (this.#byNode.get(node)?.get(ref) ?? 0) > 0 || (this.#byNode.get(anyNode)?.get(ref) ?? 0) > 0;
+    for (const key of this.#byRef.get(`${kind}/${namespace}/${name}`) ?? []) {
+      const entry = this.#entries.get(key);
+      if (entry !== undefined && this.#bound(entry.binding, node, 0)) return true;
+    }
+    return false;
   }
 
-  #put(
-    key: string,
-    value: string,
-    entryOf: (obj: KubeObject) => Entry | undefined,
-    mayHaveEntry: (value: string) => boolean,
-  ): void {
+  #bound(binding: Binding, node: string, depth: number): boolean {
+    switch (binding.kind) {
+      case 'node':
+        return binding.node === node;
+      case 'selector': {
+        // A node that has not registered its Node yet has no labels: only an empty selector or its name selects it.
+        const labels = this.#nodes.get(node) ?? {};
+        return Object.entries(binding.selector).every(([k, v]) =>
+          k === 'kubernetes.io/hostname' ? v === node : labels[k] === v,
+        );
+      }
+      case 'container': {
+        const key = this.#containers.get(binding.key);
+        const entry = key === undefined ? undefined : this.#entries.get(key);
+        return entry !== undefined && this.#bound(entry.binding, node, depth + 1);
+      }
+      case 'source':
+        if (depth >= maxSourceDepth) return false;
+        for (const key of this.#holders.get(binding.holder) ?? []) {
+          const entry = this.#entries.get(key);
+          if (entry !== undefined && this.#bound(entry.binding, node, depth + 1)) return true;
+        }
+        return false;
+      case 'none':
+        return false;
+    }
+  }
+
+  #put(key: string, value: string, entryOf: (obj: KubeObject) => Entry): void {
     this.#remove(key);
-    if (!mayHaveEntry(value)) return;
     let obj: KubeObject;
     try {
       obj = JSON.parse(value) as KubeObject;
+      if (obj === null || typeof obj !== 'object' || typeof obj.metadata !== 'object') return;
     } catch {
       return;
     }
     const entry = entryOf(obj);
-    if (entry === undefined) return;
     this.#entries.set(key, entry);
-    let counts = this.#byNode.get(entry.node);
-    if (counts === undefined) this.#byNode.set(entry.node, (counts = new Map()));
-    for (const r of entry.refs) counts.set(r, (counts.get(r) ?? 0) + 1);
+    for (const r of entry.refs) addTo(this.#byRef, r, key);
+    for (const h of entry.holds) addTo(this.#holders, h, key);
+    if (entry.container !== undefined) this.#containers.set(entry.container, key);
+    if (entry.node !== undefined) this.#nodes.set(entry.node.name, entry.node.labels);
   }
 
   #remove(key: string): void {
     const entry = this.#entries.get(key);
     if (entry === undefined) return;
     this.#entries.delete(key);
-    const counts = this.#byNode.get(entry.node);
-    if (counts === undefined) return;
-    for (const r of entry.refs) {
-      const n = (counts.get(r) ?? 0) - 1;
-      if (n > 0) counts.set(r, n);
-      else counts.delete(r);
-    }
-    if (counts.size === 0) this.#byNode.delete(entry.node);
+    for (const r of entry.refs) removeFrom(this.#byRef, r, key);
+    for (const h of entry.holds) removeFrom(this.#holders, h, key);
+    if (entry.container !== undefined && this.#containers.get(entry.container) === key)
+      this.#containers.delete(entry.container);
+    if (entry.node !== undefined) this.#nodes.delete(entry.node.name);
   }
 }
