@@ -652,8 +652,10 @@ program
   .option('--lease-renew-interval <seconds>', 'seconds between renewals of the Node Lease (default: 10)', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
   .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
+  .option('--pod-subnet <cidr>', "this host's own subnet for the default bridge network (hosts routed to each other)")
   .action(
     async (opts: {
+      podSubnet?: string;
       metricsListen?: string;
       kubeconfig?: string;
       server?: string;

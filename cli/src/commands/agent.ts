@@ -5,7 +5,7 @@
 // kubeconfig lists several API servers (`--server URL1,URL2,…`), it reaches them through a loopback balancer that
 // moves to the next when one dies (failover/).
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger } from '@berth/apiserver';
 import type { NodeAgent } from '@berth/node-agent';
 import { UsageError } from '../errors.js';
@@ -34,6 +34,11 @@ export interface AgentOptions {
   readonly logLevel?: string;
   /** HOST:PORT of /metrics. @default not served */
   readonly metricsListen?: string;
+  /**
+   * This node's own subnet for the default bridge network, for a host of its own (a network namespace from
+   * hack/hosts.sh): other hosts route to it, and its IP leases are its own. @default the shared 10.212.0.0/16
+   */
+  readonly podSubnet?: string;
 }
 
 export async function agent(options: AgentOptions): Promise<NodeAgent> {
@@ -68,13 +73,18 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
     logger.warn({ from, to }, 'API server unreachable: moved to another'),
   );
   const { startNodeAgent } = await import('@berth/node-agent');
+  const runtimeRoot = resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`);
   const running = await startNodeAgent({
     kubeconfig: balanced.kubeconfig,
     nodeName,
     root,
-    runtimeRoot: resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`),
-    // The bridges are the host's, so their leases are too: every agent here allocates from one pool.
-    ipamDir: '/run/berth/ipam',
+    runtimeRoot,
+    // The bridges are the host's, so their leases are too: every agent here allocates from one pool; a node with
+    // its own subnet is a host of its own, with its own bridge and leases.
+    ipamDir: options.podSubnet === undefined ? '/run/berth/ipam' : join(dirname(runtimeRoot), 'ipam'),
+    ...(options.podSubnet === undefined
+      ? {}
+      : { defaultNetwork: { name: 'berth', bridge: 'berth0', subnet: options.podSubnet } }),
     logger,
     ...(options.metricsListen === undefined ? {} : { metricsServer: parseListen(options.metricsListen) }),
     ...(renew !== undefined ? { leaseRenewIntervalMs: renew * 1000 } : {}),
