@@ -82,7 +82,8 @@ servers="${url[1]},${url[2]},${url[3]}"
 start_server() {
   local i="$1" others
   others=$(echo "$servers" | tr ',' '\n' | grep -v "^${url[i]}\$" | paste -sd,)
-  BERTH_TOKEN="$token" berth up --no-agent --no-controllers --log-level warn --data-dir "$dir/server$i" \
+  # node itself in the background (not the berth function's subshell), so $! is the server's own pid.
+  BERTH_TOKEN="$token" node "$repo/cli/dist/main.js" up --no-agent --no-controllers --log-level warn --data-dir "$dir/server$i" \
     --listen "${url[i]#https://}" --kubeconfig "$dir/server$i.kubeconfig" --store "etcd://$endpoints" \
     --servers "$others" >"$dir/server$i.log" 2>&1 &
   server_pid[i]=$!
@@ -109,7 +110,7 @@ supervise() {
   done
 }
 for i in 1 2; do
-  supervise "$i" &
+  supervise "$i" 2>/dev/null &
   pids+=($!)
 done
 holder() { kubectl --kubeconfig "$dir/server$1.kubeconfig" -n kube-system get lease berth-controller-manager -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
@@ -160,10 +161,13 @@ leader=$(ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint status -w json 
 for i in 1 2 3; do [[ "127.0.0.1:${client_port[i]}" == "${leader#http://}" ]] && lead=$i; done
 say "kill -9 the etcd leader (member m$lead)"
 kill -9 "${etcd_pid[lead]}"
+wait "${etcd_pid[lead]}" 2>/dev/null || true
 check etcd 2
 
 say "kill -9 API server 1 (the agents' and the controllers' server, the kubeconfig's first)"
 kill -9 "${server_pid[1]}"
+wait "${server_pid[1]}" 2>/dev/null || true
+! kill -0 "${server_pid[1]}" 2>/dev/null || { say "server 1 still runs"; exit 1; }
 check server 2
 
 h=$(holder 2)
