@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { goArchitecture } from '@berth/api';
 import { KubeconfigError } from './errors.js';
+import { firstReachable } from './failover/server-list.js';
 import { currentTarget } from './kubeconfig-load.js';
 
 /** The CLI's name on the wire: the server names the field manager of a write after it, as for kubectl. */
@@ -32,14 +33,18 @@ export interface ApiConnection {
   readonly options: RequestOptions;
 }
 
-/** Reads KUBECONFIG (or ~/.kube/config) the way kubectl does and returns how to reach the API. */
+/**
+ * Reads KUBECONFIG (or ~/.kube/config) the way kubectl does and returns how to reach the API: when the cluster lists
+ * several servers, the first that accepts a connection.
+ */
 export async function connectToApi(namespaceFlag: string | undefined): Promise<ApiConnection> {
   const target = currentTarget();
+  const chosen = (await firstReachable(target.servers)) ?? target.server;
   let server: URL;
   try {
-    server = new URL(target.server);
+    server = new URL(chosen);
   } catch {
-    throw new KubeconfigError(`the kubeconfig's server "${target.server}" is not a URL`);
+    throw new KubeconfigError(`the kubeconfig's server "${chosen}" is not a URL`);
   }
   const headers: Record<string, string> = { 'User-Agent': userAgent() };
   if (target.token !== undefined) headers['Authorization'] = `Bearer ${target.token}`;

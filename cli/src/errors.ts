@@ -103,7 +103,11 @@ export class UpError extends CliError {
 
 /** `berth agent --server --token` could not join: the CA did not match the token, or the server refused the token. */
 export class JoinError extends CliError {
-  constructor(message: string, cause?: unknown) {
+  /** No answer from the server at all (another of the cluster's servers may answer). */
+  readonly unreachable: boolean;
+
+  constructor(message: string, cause?: unknown, unreachable = false) {
     super('BERTH_CLI_JOIN', message, { cause });
+    this.unreachable = unreachable;
   }
 }

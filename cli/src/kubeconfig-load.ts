@@ -10,9 +10,12 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { KubeconfigError } from './errors.js';
+import { clusterServers } from './failover/server-list.js';
 
 export interface KubeconfigTarget {
   readonly server: string;
+  /** Every server the cluster entry lists (`server` first), for failover. */
+  readonly servers: readonly string[];
   readonly namespace: string | undefined;
   readonly ca: Buffer | undefined;
   readonly insecureSkipTlsVerify: boolean;
@@ -140,6 +143,7 @@ export function currentTarget(): KubeconfigTarget {
   const username = str(user?.entry, 'username');
   return {
     server,
+    servers: clusterServers(cluster.entry),
     namespace: str(context, 'namespace'),
     ca: material(cluster.entry, 'certificate-authority', cluster.dir),
     insecureSkipTlsVerify: cluster.entry['insecure-skip-tls-verify'] === true,

@@ -4,10 +4,13 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { serversExtensionEntry } from './failover/server-list.js';
 
 export interface KubeconfigEntry {
   readonly name: string;
   readonly server: string;
+  /** Every API server of the cluster, `server` among them, for clients that fail over (a cluster extension). */
+  readonly servers?: readonly string[];
   readonly caCert: string;
   /** The user's credential: a bearer token, or a client certificate (PEM) and its key. */
   readonly token?: string;
@@ -34,7 +37,11 @@ interface KubeconfigFile {
 const entries = (e: KubeconfigEntry) => ({
   cluster: {
     name: e.name,
-    cluster: { server: e.server, 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') },
+    cluster: {
+      server: e.server,
+      'certificate-authority-data': Buffer.from(e.caCert).toString('base64'),
+      ...serversExtensionEntry(e.servers ?? []),
+    },
   },
   user: {
     name: e.name,

@@ -58,6 +58,10 @@ program
     'server token shared by every server of the cluster: they share its CA and keys through the store (or $BERTH_TOKEN)',
   )
   .option(
+    '--servers <url,...>',
+    "the cluster's other API servers: the kubeconfig lists them too, so clients, agents and controllers fail over",
+  )
+  .option(
     '--allow-host-path <dir>',
     'let Containers mount hostPath volumes under this directory (repeatable; none by default)',
     collect,
@@ -77,11 +81,18 @@ program
       etcdCertfile?: string;
       etcdKeyfile?: string;
       token?: string;
+      servers?: string;
     }) => {
       const started = performance.now();
       const { up } = await import('./commands/up.js');
+      const { parseServerList } = await import('./failover/server-list.js');
       const token = opts.token ?? process.env['BERTH_TOKEN'];
-      const running = await up({ ...opts, ...(token === undefined || token === '' ? {} : { token }) });
+      const { servers, ...rest } = opts;
+      const running = await up({
+        ...rest,
+        ...(token === undefined || token === '' ? {} : { token }),
+        ...(servers === undefined ? {} : { servers: parseServerList(servers) }),
+      });
       const ms = Math.round(performance.now() - started);
       process.stdout.write(
         `berth is up at ${running.server.url} (ready in ${ms} ms)\n` +
@@ -623,7 +634,10 @@ program
   .command('agent')
   .description('run a node agent alone: registers a Node and runs the Containers bound to it')
   .option('--kubeconfig <path>', 'kubeconfig of the API server to work with')
-  .option('--server <url>', 'join this API server with a bootstrap token instead (needs --token)')
+  .option(
+    '--server <url,...>',
+    'join this API server with a bootstrap token instead (needs --token); several, comma-separated, to fail over',
+  )
   .option('--token <token>', 'bootstrap token from `berth token create` (K10<ca hash>::id.secret, or id.secret)')
   .option('--ca-file <file>', "the cluster's CA, for a token without the CA's hash")
   .option('--node-name <name>', "the Node's name (default: the host name)")
@@ -638,8 +652,10 @@ program
   .option('--lease-renew-interval <seconds>', 'seconds between renewals of the Node Lease (default: 10)', Number)
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
   .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
+  .option('--pod-subnet <cidr>', "this host's own subnet for the default bridge network (hosts routed to each other)")
   .action(
     async (opts: {
+      podSubnet?: string;
       metricsListen?: string;
       kubeconfig?: string;
       server?: string;

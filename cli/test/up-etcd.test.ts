@@ -2,8 +2,9 @@
 // disk of another: they serve the same objects at the same resourceVersions, and with one --token they share the
 // cluster's identity (CA, admin token, ServiceAccount key, Secrets key), so one kubeconfig and one ServiceAccount
 // token work against either. An agent joins with a bootstrap token (`berth token create`, `berth agent --server
-// --token`) and works with its own node certificate; the controller manager fails over to the other server when its
-// leader process is killed -9. The servers, the agent and the standby controllers run in this process (the same code
+// --token`) and works with its own node certificate; when the server it works through (a `berth up` process) is
+// killed -9 it moves to the other (its kubeconfig lists both), and the CLI does too; the controller manager fails over
+// to the other server when its leader process is killed -9. The servers, the agent and the standby controllers run in this process (the same code
 // `berth up`, `berth agent` and `berth controllers` run; a process each costs seconds of CPU on a loaded machine); the
 // controller leader that is killed and `berth token create` run as the built CLI. Then backups: on etcd, restored
 // into the live store (a watch sees the restore as changes), and of the embedded store, restored and migrated to etcd,
@@ -18,7 +19,15 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { createClientCertificateRequest } from '@berth/apiserver';
-import { etcdctlBinary, eventually, freePort, kubectlBinary, startTestEtcd } from '@berth/testkit';
+import {
+  etcdctlBinary,
+  eventually,
+  freePort,
+  kubectlBinary,
+  pushBusybox,
+  startRegistry,
+  startTestEtcd,
+} from '@berth/testkit';
 import { agent as startAgent } from '../src/commands/agent.js';
 import { backup, migrate, restore } from '../src/commands/backup.js';
 import { controllers as startControllers } from '../src/commands/controllers.js';
@@ -63,10 +72,19 @@ async function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<voi
 }
 
 interface Kubeconfig {
-  clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+  clusters: {
+    cluster: {
+      server: string;
+      'certificate-authority-data': string;
+      extensions?: { name: string; extension: { servers: string[] } }[];
+    };
+  }[];
   users: { user: { token?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }[];
 }
 const readKubeconfig = async (path: string) => parse(await readFile(path, 'utf8')) as Kubeconfig;
+/** The servers a kubeconfig lists for failover (berth's cluster extension). */
+const listedServers = (kc: Kubeconfig) =>
+  kc.clusters[0]?.cluster.extensions?.find((e) => e.name === 'berth.dev/servers')?.extension.servers;
 
 interface Credential {
   readonly server: string;
@@ -177,6 +195,44 @@ const leaderStarting = startProcess(
 );
 leaderStarting.catch(() => undefined);
 t.teardown(async () => stop(await leaderStarting));
+// The server the joined agent works through, a `berth up` process of its own to be killed -9 (started now too).
+const doomedPort = await freePort();
+const doomedUrl = `https://127.0.0.1:${doomedPort}`;
+const doomedStarting = startProcess(
+  [
+    'up',
+    '--no-agent',
+    '--no-controllers',
+    '--log-level',
+    'warn',
+    '--data-dir',
+    join(dir, 'doomed'),
+    '--listen',
+    `127.0.0.1:${doomedPort}`,
+    '--kubeconfig',
+    join(dir, 'doomed.kubeconfig'),
+    '--store',
+    etcd.storeUrl,
+    '--etcd-cafile',
+    join(dir, 'etcd-ca.crt'),
+    '--etcd-certfile',
+    join(dir, 'etcd-client.crt'),
+    '--etcd-keyfile',
+    join(dir, 'etcd-client.key'),
+    '--servers',
+    secondUrl,
+  ],
+  'berth is up',
+  { ...process.env, BERTH_TOKEN: serverToken },
+);
+doomedStarting.catch(() => undefined);
+t.teardown(async () => stop(await doomedStarting));
+const registry = await startRegistry(t);
+const imagePushed = pushBusybox(t, registry.address);
+imagePushed.catch(() => undefined);
+/** The agent that joined, once it has; it runs until the subtest after its own is done with it. */
+let joined: { node: string; kubeconfig: string; agent: Awaited<ReturnType<typeof startAgent>> } | undefined;
+t.teardown(() => joined?.agent.close());
 
 t.test('two berth up on one etcd share the objects and the cluster identity', async (t) => {
   const created = await api(admin, 'POST', '/api/v1/namespaces/default/configmaps', {
@@ -303,8 +359,9 @@ t.test('an agent joins with a bootstrap token and then works as its node', async
 
   const node = `joined-${id}`;
   const agentDir = join(dir, node);
+  await doomedStarting;
   const agentOptions = (tok: string, d: string) => ({
-    server: secondUrl,
+    server: `${doomedUrl},${secondUrl}`,
     token: tok,
     nodeName: node,
     dataDir: d,
@@ -317,7 +374,7 @@ t.test('an agent joins with a bootstrap token and then works as its node', async
     'a wrong token does not join',
   );
   const agent = await startAgent(agentOptions(token, agentDir));
-  t.teardown(() => agent.close());
+  joined = { node, kubeconfig: join(agentDir, 'kubeconfig'), agent };
   const nodeCred = await credential(join(agentDir, 'kubeconfig'));
   t.equal(nodeCred.token, undefined, 'the agent keeps no bootstrap token');
   t.equal(new X509Certificate(nodeCred.cert ?? '').subject, `CN=system:node:${node}\nO=system:nodes`);
@@ -329,6 +386,72 @@ t.test('an agent joins with a bootstrap token and then works as its node', async
   // Its own credential, against either server; the node authorizer keeps it to its own graph.
   t.equal((await api(nodeCred, 'GET', `/api/v1/nodes/${node}`, undefined, admin.server)).status, 200);
   t.equal((await api(nodeCred, 'GET', `/api/v1/namespaces/default/secrets/shared-key`)).status, 403);
+});
+
+t.test('the agent and the CLI move to the other server when theirs is killed -9', async (t) => {
+  if (joined === undefined) throw new Error('no agent joined');
+  const listed = await readKubeconfig(joined.kubeconfig);
+  t.equal(listed.clusters[0]?.cluster.server, doomedUrl, 'the agent joined through the first server of its list');
+  t.same(listedServers(listed), [doomedUrl, secondUrl], 'its kubeconfig lists both');
+  const doomed = await doomedStarting;
+  t.same(
+    listedServers(await readKubeconfig(join(dir, 'doomed.kubeconfig'))),
+    [doomedUrl, secondUrl],
+    'berth up --servers lists the others in the kubeconfig it writes',
+  );
+  await stop(doomed, 'SIGKILL');
+  await t.rejects(api(admin, 'GET', '/version', undefined, doomedUrl), 'the killed server is gone');
+
+  // Created through the other server, bound to the agent: its watch, moved there, sees it and runs it.
+  const image = `${registry.address}/library/busybox:latest`;
+  await imagePushed;
+  const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
+  const created = await api(
+    admin,
+    'POST',
+    base,
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name: 'after-server-loss' },
+      spec: {
+        image,
+        command: ['sh', '-c', 'echo moved-over; exec sleep 3600'],
+        networkMode: 'none',
+        nodeName: joined.node,
+        terminationGracePeriodSeconds: 0,
+      },
+    },
+    secondUrl,
+  );
+  t.equal(created.status, 201, created.status === 201 ? 'created through the other server' : created.text);
+  const { agent } = joined;
+  t.teardown(async () => {
+    await api(admin, 'DELETE', `${base}/after-server-loss`, undefined, secondUrl);
+    await eventually(
+      async () => (await api(admin, 'GET', `${base}/after-server-loss`, undefined, secondUrl)).status === 404,
+      30_000,
+    );
+    await agent.close();
+  });
+  const phase = async () =>
+    (
+      (await api(admin, 'GET', `${base}/after-server-loss`, undefined, secondUrl)).json() as {
+        status?: { phase?: string };
+      }
+    ).status?.phase;
+  t.ok(await eventually(async () => (await phase()) === 'Running', 30_000), `it runs on the agent (${await phase()})`);
+
+  // The CLI with a kubeconfig that names the dead server first.
+  const kc = await readKubeconfig(first.kubeconfig);
+  const cluster = (kc.clusters[0] as Kubeconfig['clusters'][number]).cluster;
+  cluster.server = doomedUrl;
+  cluster.extensions = [{ name: 'berth.dev/servers', extension: { servers: [doomedUrl, secondUrl] } }];
+  const both = join(dir, 'both.kubeconfig');
+  await writeFile(both, stringify(kc), { mode: 0o600 });
+  const logs = await runBerth(['logs', 'after-server-loss'], { ...process.env, KUBECONFIG: both, HOME: dir });
+  t.equal(logs.code, 0, logs.code === 0 ? 'berth logs, with the dead server first in its kubeconfig' : logs.out);
+  t.equal(logs.out, 'moved-over\n', "berth logs reads it through the live server (and that server's proxy)");
 });
 
 t.test('the controller manager fails over to the other server within seconds of a kill -9', async (t) => {

@@ -1,9 +1,11 @@
 // `berth agent`: one node agent alone against any berth API server, so another node joins (on this machine too):
 // it registers the Node, renews its Lease and runs the Containers the scheduler binds to it. Each agent keeps its
 // own data dir and runtime root (its containers, its crun state); the IP leases are the host's, shared by its agents.
-// With --server and --token it joins first (join.ts): its own node certificate, got with a bootstrap token.
+// With --server and --token it joins first (join.ts): its own node certificate, got with a bootstrap token. When its
+// kubeconfig lists several API servers (`--server URL1,URL2,…`), it reaches them through a loopback balancer that
+// moves to the next when one dies (failover/).
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger } from '@berth/apiserver/logger';
 import type { NodeAgent } from '@berth/node-agent';
 import { UsageError } from '../errors.js';
@@ -12,7 +14,10 @@ import { parseListen } from './up.js';
 export interface AgentOptions {
   /** How to reach the API server; or join with `server` and `token`. */
   readonly kubeconfig?: string;
-  /** The API server to join with a bootstrap token (`berth token create`); the credential lands in the data dir. */
+  /**
+   * The API server to join with a bootstrap token (`berth token create`), or several, comma-separated; the
+   * credential lands in the data dir, with the list.
+   */
   readonly server?: string;
   readonly token?: string;
   /** The cluster CA, for a token without its hash. */
@@ -29,6 +34,11 @@ export interface AgentOptions {
   readonly logLevel?: string;
   /** HOST:PORT of /metrics. @default not served */
   readonly metricsListen?: string;
+  /**
+   * This node's own subnet for the default bridge network, for a host of its own (a network namespace from
+   * hack/hosts.sh): other hosts route to it, and its IP leases are its own. @default the shared 10.212.0.0/16
+   */
+  readonly podSubnet?: string;
 }
 
 export async function agent(options: AgentOptions): Promise<NodeAgent> {
@@ -48,28 +58,48 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
     if (options.server === undefined || options.token === undefined)
       throw new UsageError('berth agent needs --kubeconfig, or --server URL with --token TOKEN (berth token create)');
     const { joinCluster } = await import('./join.js');
+    const { parseServerList } = await import('../failover/server-list.js');
     await mkdir(root, { recursive: true });
     kubeconfig = await joinCluster({
-      server: options.server,
+      servers: parseServerList(options.server),
       token: options.token,
       nodeName,
       dataDir: root,
       ...(options.caFile === undefined ? {} : { caFile: resolve(options.caFile) }),
     });
   }
+  const { balancedKubeconfig } = await import('../failover/balanced-kubeconfig.js');
+  const balanced = await balancedKubeconfig(kubeconfig, (from, to) =>
+    logger.warn({ from, to }, 'API server unreachable: moved to another'),
+  );
   const { startNodeAgent } = await import('@berth/node-agent');
-  return startNodeAgent({
-    kubeconfig,
+  const runtimeRoot = resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`);
+  const running = await startNodeAgent({
+    kubeconfig: balanced.kubeconfig,
     nodeName,
     root,
-    runtimeRoot: resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`),
-    // The bridges are the host's, so their leases are too: every agent here allocates from one pool.
-    ipamDir: '/run/berth/ipam',
+    runtimeRoot,
+    // The bridges are the host's, so their leases are too: every agent here allocates from one pool; a node with
+    // its own subnet is a host of its own, with its own bridge and leases.
+    ipamDir: options.podSubnet === undefined ? '/run/berth/ipam' : join(dirname(runtimeRoot), 'ipam'),
+    ...(options.podSubnet === undefined
+      ? {}
+      : { defaultNetwork: { name: 'berth', bridge: 'berth0', subnet: options.podSubnet } }),
     logger,
     ...(options.metricsListen === undefined ? {} : { metricsServer: parseListen(options.metricsListen) }),
     ...(renew !== undefined ? { leaseRenewIntervalMs: renew * 1000 } : {}),
     ...(options.allowHostPath !== undefined && options.allowHostPath.length > 0
       ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }
       : {}),
+  }).catch(async (e: unknown) => {
+    await balanced.close();
+    throw e;
   });
+  const close = running.close.bind(running);
+  // The agent's last calls (its Lease, its Events) still go through the balancer: it closes after them.
+  running.close = async () => {
+    await close();
+    await balanced.close();
+  };
+  return running;
 }

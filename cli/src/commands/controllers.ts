@@ -1,9 +1,11 @@
 // `berth controllers`: the controller manager alone (namespace, scheduler, node lifecycle, …) against any berth API
 // server, as kube-controller-manager runs: leader election on the Lease kube-system/berth-controller-manager, so
 // several can run and one acts. Exits non-zero if it stops on its own (its Lease lost), for a supervisor to restart.
+// A kubeconfig listing several API servers is reached through a loopback balancer that fails over between them.
 import { resolve } from 'node:path';
 import { createLogger } from '@berth/apiserver/logger';
 import { startControllers } from '@berth/controllers';
+import { balancedKubeconfig } from '../failover/balanced-kubeconfig.js';
 import { parseListen } from './up.js';
 
 export interface ControllersOptions {
@@ -46,8 +48,11 @@ export async function controllers(options: ControllersOptions): Promise<RunningC
   const renew = seconds('leader-elect-renew-deadline', options.leaderElectRenewDeadline);
   const retry = seconds('leader-elect-retry-period', options.leaderElectRetryPeriod);
   const log = createLogger({ level: options.logLevel ?? 'info' }).child({ component: 'controller-manager' });
+  const balanced = await balancedKubeconfig(resolve(options.kubeconfig), (from, to) =>
+    log.warn({ from, to }, 'API server unreachable: moved to another'),
+  );
   const running = await startControllers({
-    kubeconfig: resolve(options.kubeconfig),
+    kubeconfig: balanced.kubeconfig,
     logger: {
       info: (message, fields) => log.info(fields ?? {}, message),
       error: (message, fields) => log.error(fields ?? {}, message),
@@ -65,10 +70,14 @@ export async function controllers(options: ControllersOptions): Promise<RunningC
       ...(grace !== undefined ? { nodeMonitorGracePeriodMs: grace } : {}),
       ...(eviction !== undefined ? { evictionTimeoutMs: eviction } : {}),
     },
+  }).catch(async (e: unknown) => {
+    await balanced.close();
+    throw e;
   });
   log.info(
     { identity: running.identity, controllers: [...running.controllers.keys()], metrics: running.manager.metricsUrl },
     'controller manager started',
   );
+  void running.manager.closed.then(() => balanced.close());
   return { identity: running.identity, closed: running.manager.closed, close: () => running.close() };
 }

@@ -2,7 +2,9 @@
 // token's hash (k3s's `K10<hash>::` prefix; or the CA file it is given), makes its own key and asks the API server,
 // with the bootstrap token, to sign a client certificate for `system:node:NAME` (a CertificateSigningRequest, as a
 // kubelet bootstraps). The kubeconfig it writes holds that certificate: from then on the agent is the node, and the
-// node authorizer applies. A data dir that already holds a kubeconfig has joined: it is used as it is.
+// node authorizer applies. Given several servers, it joins through the first that answers and the kubeconfig lists
+// them all, for the agent to fail over between. A data dir that already holds a kubeconfig has joined: it is used
+// as it is.
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -14,7 +16,8 @@ import { writeKubeconfig } from '../kubeconfig.js';
 import { caHash } from './token.js';
 
 export interface JoinOptions {
-  readonly server: string;
+  /** The cluster's API servers (one is enough to join; the list is kept for failover). */
+  readonly servers: readonly string[];
   readonly token: string;
   readonly nodeName: string;
   readonly dataDir: string;
@@ -46,7 +49,7 @@ function send(
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       },
     );
-    req.once('error', (e) => reject(new JoinError(`cannot reach ${url.origin}: ${e.message}`, e)));
+    req.once('error', (e) => reject(new JoinError(`cannot reach ${url.origin}: ${e.message}`, e, true)));
     req.end(payload);
   });
 }
@@ -55,7 +58,21 @@ function send(
 export async function joinCluster(options: JoinOptions): Promise<string> {
   const kubeconfig = join(options.dataDir, 'kubeconfig');
   if (existsSync(kubeconfig)) return kubeconfig;
-  const server = new URL(options.server);
+  let unreachable: JoinError | undefined;
+  for (const server of options.servers) {
+    try {
+      await joinThrough(new URL(server), options, kubeconfig);
+      return kubeconfig;
+    } catch (e) {
+      // Another server may answer; a refusal from one that answered is final.
+      if (!(e instanceof JoinError && e.unreachable)) throw e;
+      unreachable = e;
+    }
+  }
+  throw unreachable ?? new JoinError('no server to join');
+}
+
+async function joinThrough(server: URL, options: JoinOptions, kubeconfig: string): Promise<void> {
   const m = /^K10([0-9a-f]{64})::(.+)$/.exec(options.token);
   const bearer = m === null ? options.token : (m[2] as string);
   let ca: string;
@@ -96,8 +113,8 @@ export async function joinCluster(options: JoinOptions): Promise<string> {
   await writeKubeconfig(kubeconfig, {
     name: 'berth',
     server: server.origin,
+    servers: options.servers,
     caCert: ca,
     clientCertificate: { cert, key },
   });
-  return kubeconfig;
 }

@@ -52,6 +52,11 @@ export interface UpOptions {
    * admin token, ServiceAccount key and Secrets key in the store sealed with it; later ones use those.
    */
   readonly token?: string;
+  /**
+   * The cluster's other API servers (`https://host:port`): the kubeconfig written lists them beside this one, so the
+   * CLI, `berth agent` and `berth controllers` given it move to another when one dies.
+   */
+  readonly servers?: readonly string[];
 }
 
 export interface RunningBerth {
@@ -169,6 +174,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     kubeconfigPath = await writeKubeconfigs(dataDir, options.kubeconfig, {
       name: 'berth',
       server: server.url,
+      servers: [server.url, ...(options.servers ?? [])],
       caCert: pki.caCert,
       token: pki.adminToken,
     });
