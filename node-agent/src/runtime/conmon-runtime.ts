@@ -10,7 +10,8 @@
 //   oom             created by conmon when the memory cgroup reports an OOM kill
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { access, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { access, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkInteger } from '@berth/api';
@@ -77,9 +78,15 @@ function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+// The files a start writes and a state read reads are a few hundred bytes each on a local disk (and /proc): they
+// are read and written synchronously, each a system call or two. Awaited one by one they cost a start ~35 ms
+// under load (each a trip through libuv's pool, which the store's fsyncs share, and back through the event loop;
+// bench/container-start-trace.ts), against well under a millisecond of the main thread done here.
+
+/** The file's text; undefined when it does not exist. */
+function readOptional(file: string): string | undefined {
   try {
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     // ESRCH: a /proc/<pid> file whose process exited while being read.
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return undefined;
@@ -87,10 +94,10 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-async function writeAtomic(file: string, content: string): Promise<void> {
+function writeAtomic(file: string, content: string): void {
   const tmp = `${file}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
+  writeFileSync(tmp, content);
+  renameSync(tmp, file);
 }
 
 function parsePid(text: string | undefined): number | undefined {
@@ -100,21 +107,21 @@ function parsePid(text: string | undefined): number | undefined {
 }
 
 /** Alive and not a zombie (a reaped-but-unwaited process counts as gone). */
-async function processAlive(pid: number): Promise<boolean> {
-  const stat = await readOptional(`/proc/${pid}/stat`);
+function processAlive(pid: number): boolean {
+  const stat = readOptional(`/proc/${pid}/stat`);
   if (stat === undefined) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
 }
 
 /** Guards against pid reuse: the pid must still be in this container's cgroup. */
-async function inCgroup(pid: number, cgroupsPath: string): Promise<boolean> {
-  const text = await readOptional(`/proc/${pid}/cgroup`);
+function inCgroup(pid: number, cgroupsPath: string): boolean {
+  const text = readOptional(`/proc/${pid}/cgroup`);
   return text?.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`)) ?? false;
 }
 
-async function isConmonOf(pid: number, id: string): Promise<boolean> {
-  const cmdline = await readOptional(`/proc/${pid}/cmdline`);
+function isConmonOf(pid: number, id: string): boolean {
+  const cmdline = readOptional(`/proc/${pid}/cmdline`);
   return cmdline?.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id) ?? false;
 }
 
@@ -174,9 +181,9 @@ export class ConmonRuntime implements Runtime {
     return path.join(this.containerDir(id), 'exit', id);
   }
 
-  async #record(id: string): Promise<ContainerRecord> {
+  #record(id: string): ContainerRecord {
     checkContainerId(id);
-    const text = await readOptional(path.join(this.containerDir(id), 'berth.json'));
+    const text = readOptional(path.join(this.containerDir(id), 'berth.json'));
     if (text === undefined) throw new RuntimeError('ContainerNotFound', `container ${id} does not exist`);
     return JSON.parse(text) as ContainerRecord;
   }
@@ -207,24 +214,18 @@ export class ConmonRuntime implements Runtime {
       nofileHardLimit: this.#host.nofileHardLimit,
     });
     try {
-      if (!(await stat(rootfs)).isDirectory()) throw new Error('not a directory');
+      if (!statSync(rootfs).isDirectory()) throw new Error('not a directory');
     } catch (err) {
       throw new RuntimeError('InvalidConfig', `root filesystem ${rootfs} is missing`, { cause: err });
     }
-    if ((await readOptional(path.join(dir, 'berth.json'))) !== undefined) {
+    if (readOptional(path.join(dir, 'berth.json')) !== undefined) {
       throw new RuntimeError('ContainerExists', `container ${id} already exists`);
     }
-    await Promise.all([
-      mkdir(path.join(dir, 'exit'), { recursive: true }),
-      mkdir(this.#socketDir(), { recursive: true }),
-      mkdir(this.runtimeRoot, { recursive: true }),
-    ]);
-    await Promise.all([
-      writeFile(etcFiles.hosts, hostsFileFor(hostname, config.hosts)),
-      writeFile(etcFiles.hostname, `${hostname}\n`),
-      writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers)),
-      writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2)),
-    ]);
+    for (const d of [path.join(dir, 'exit'), this.#socketDir(), this.runtimeRoot]) mkdirSync(d, { recursive: true });
+    writeFileSync(etcFiles.hosts, hostsFileFor(hostname, config.hosts));
+    writeFileSync(etcFiles.hostname, `${hostname}\n`);
+    writeFileSync(etcFiles.resolvConf, resolvConfFor(config.dnsServers));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
     const createdAt = new Date().toISOString();
     const record: ContainerRecord = {
       id,
@@ -233,7 +234,7 @@ export class ConmonRuntime implements Runtime {
       tty: config.tty === true,
       stdin: config.stdin === true,
     };
-    await writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
+    writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
     try {
       await this.#spawnConmon(id, record, started);
     } catch (err) {
@@ -325,13 +326,13 @@ export class ConmonRuntime implements Runtime {
   }
 
   async start(id: string): Promise<ContainerState> {
-    const record = await this.#record(id);
+    const record = this.#record(id);
     if (record.startedAt !== undefined)
       throw new RuntimeError('ContainerRunning', `container ${id} was already started`);
     const startedAt = new Date().toISOString();
     const r = await this.#runtime(['start', id]);
     if (r.code !== 0) throw classifyRuntimeFailure(`starting container ${id}`, r.stderr);
-    await writeAtomic(path.join(this.containerDir(id), 'berth.json'), JSON.stringify({ ...record, startedAt }));
+    writeAtomic(path.join(this.containerDir(id), 'berth.json'), JSON.stringify({ ...record, startedAt }));
     return this.state(id);
   }
 
@@ -341,24 +342,22 @@ export class ConmonRuntime implements Runtime {
   }
 
   /** OOM kills counted by the container's v1 memory cgroup, or conmon's marker file once the cgroup is gone. */
-  async #oomKilled(id: string): Promise<boolean> {
+  #oomKilled(id: string): boolean {
     const memoryDir = v1CgroupDir(this.#host.cgroups, 'memory', cgroupsPathFor(id));
     if (memoryDir !== undefined) {
-      const control = await readOptional(path.join(memoryDir, 'memory.oom_control'));
+      const control = readOptional(path.join(memoryDir, 'memory.oom_control'));
       const m = control === undefined ? null : /^oom_kill (\d+)$/m.exec(control);
       if (m !== null && Number(m[1]) > 0) return true;
     } else if (this.#host.cgroups.unifiedMount !== undefined) {
-      const events = await readOptional(
-        path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'),
-      );
+      const events = readOptional(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'));
       const m = events === undefined ? null : /^oom_kill (\d+)$/m.exec(events);
       if (m !== null && Number(m[1]) > 0) return true;
     }
-    return (await readOptional(path.join(this.containerDir(id), 'oom'))) !== undefined;
+    return readOptional(path.join(this.containerDir(id), 'oom')) !== undefined;
   }
 
   async state(id: string): Promise<ContainerState> {
-    const record = await this.#record(id);
+    const record = this.#record(id);
     const dir = this.containerDir(id);
     const base = {
       id,
@@ -367,11 +366,11 @@ export class ConmonRuntime implements Runtime {
       logPath: this.logPath(id),
       previousLogPath: this.previousLogPath(id),
     };
-    const exitText = await readOptional(this.#exitFile(id));
+    const exitText = readOptional(this.#exitFile(id));
     if (exitText !== undefined) {
       const exitCode = Number.parseInt(exitText.trim(), 10);
-      const finishedAt = (await stat(this.#exitFile(id))).mtime.toISOString();
-      const oomKilled = await this.#oomKilled(id);
+      const finishedAt = statSync(this.#exitFile(id)).mtime.toISOString();
+      const oomKilled = this.#oomKilled(id);
       return {
         ...base,
         status: 'exited',
@@ -383,10 +382,10 @@ export class ConmonRuntime implements Runtime {
         reason: oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
       };
     }
-    const pid = parsePid(await readOptional(path.join(dir, 'container.pid')));
-    const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
-    const conmonAlive = conmonPid !== undefined && (await processAlive(conmonPid)) && (await isConmonOf(conmonPid, id));
-    const pidAlive = pid !== undefined && (await processAlive(pid)) && (await inCgroup(pid, cgroupsPathFor(id)));
+    const pid = parsePid(readOptional(path.join(dir, 'container.pid')));
+    const conmonPid = parsePid(readOptional(path.join(dir, 'conmon.pid')));
+    const conmonAlive = conmonPid !== undefined && processAlive(conmonPid) && isConmonOf(conmonPid, id);
+    const pidAlive = pid !== undefined && processAlive(pid) && inCgroup(pid, cgroupsPathFor(id));
     // Between the process dying and conmon writing the exit file, it still counts as running.
     const status = conmonAlive || pidAlive ? (record.startedAt === undefined ? 'created' : 'running') : 'unknown';
     return {
@@ -445,7 +444,7 @@ export class ConmonRuntime implements Runtime {
   async #waitForExit(id: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if ((await readOptional(this.#exitFile(id))) !== undefined) return true;
+      if (readOptional(this.#exitFile(id)) !== undefined) return true;
       const st = await this.state(id);
       if (st.status === 'unknown') return true;
       if (Date.now() >= deadline) return false;
@@ -526,11 +525,11 @@ export class ConmonRuntime implements Runtime {
       });
     }
     // conmon exits once the process is gone and its output drained; wait so nothing writes after removal.
-    const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
-    if (conmonPid !== undefined && (await isConmonOf(conmonPid, id))) {
+    const conmonPid = parsePid(readOptional(path.join(dir, 'conmon.pid')));
+    if (conmonPid !== undefined && isConmonOf(conmonPid, id)) {
       const deadline = Date.now() + 5_000;
-      while ((await processAlive(conmonPid)) && Date.now() < deadline) await sleep(10);
-      if (await processAlive(conmonPid)) process.kill(conmonPid, 'SIGKILL');
+      while (processAlive(conmonPid) && Date.now() < deadline) await sleep(10);
+      if (processAlive(conmonPid)) process.kill(conmonPid, 'SIGKILL');
     }
     // crun removes the cgroups; an interrupted create can leave empty ones behind.
     for (const mount of new Set(this.#host.cgroups.v1.values())) {
@@ -588,7 +587,7 @@ export class ConmonRuntime implements Runtime {
 
   async attach(id: string, options: AttachOptions = {}): Promise<StdioSession> {
     await this.#runningSpec(id);
-    const record = await this.#record(id);
+    const record = this.#record(id);
     if (options.stdin === true && !record.stdin)
       throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
     return attachToContainer(
