@@ -141,6 +141,8 @@ function errorMessage(err: unknown): string {
 export class ContainerReconciler implements Reconciler {
   readonly #o: ReconcilerOptions;
   readonly #cache: MutationCache<Container>;
+  /** The uids the last orphan sweep knew, and those started since; undefined before the first sweep. */
+  #swept: Set<string> | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -185,6 +187,8 @@ export class ContainerReconciler implements Reconciler {
         );
       // The delete's grace period (`kubectl delete --grace-period`, the API server's choice), as kubelet honours it.
       await this.teardown(uid, c, c.metadata.deletionGracePeriodSeconds ?? grace);
+      // Nothing of it is left on the node: its leaving the cache needs no sweep.
+      this.#swept?.delete(uid);
       await this.#removeFinalizer(c);
       this.#o.events.forget(uid);
       return {};
@@ -231,7 +235,7 @@ export class ContainerReconciler implements Reconciler {
         return {};
       if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
       // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
-      await this.sweepOrphans();
+      await this.#sweepIfAnyLeft();
       return this.#startContainer(ctx, c, restartCount);
     }
     if (specChanged) {
@@ -451,6 +455,8 @@ export class ContainerReconciler implements Reconciler {
     lastTermination?: ContainerStatus['lastTermination'],
   ): Promise<Result> {
     const uid = c.metadata.uid ?? '';
+    // Files are made for it from here on: if it leaves the cache, the next start sweeps.
+    this.#swept?.add(uid);
     const write = (cc: Container, obs: Observation) =>
       this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
     const name = c.metadata.name ?? '';
@@ -781,15 +787,32 @@ export class ContainerReconciler implements Reconciler {
     });
   }
 
+  /**
+   * sweepOrphans() unless no Container has left the cache since the last sweep: every uid the last sweep knew of,
+   * or a start since made files for, is still there. Only a uid leaving the cache makes an orphan, and a start
+   * should not pay for listing every container, snapshot and attachment on the node (a burst of N starts listed
+   * them N times).
+   */
+  async #sweepIfAnyLeft(): Promise<void> {
+    const present = new Set<string>();
+    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) present.add(c.metadata.uid);
+    if (this.#swept === undefined) return void (await this.sweepOrphans());
+    for (const uid of this.#swept) if (!present.has(uid)) return void (await this.sweepOrphans());
+  }
+
   /** Removes containers and snapshots under the data root whose Container is not in the cache. */
   async sweepOrphans(): Promise<string[]> {
-    const known = new Set<string>();
-    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
     const ids = new Set<string>();
     for (const id of await this.#o.runtime.ids()) ids.add(id);
     for (const s of await this.#o.snapshots.list()) ids.add(s.id);
     for (const id of (await this.#o.networking?.networks.list()) ?? []) ids.add(id);
     for (const id of (await this.#o.leftovers?.()) ?? []) ids.add(id);
+    // The Containers known are read after the files are listed: a start's files are made after its Container came
+    // into the cache, so files listed belong to a Container already there (or gone: an orphan). Read before, a
+    // start running beside the sweep had its fresh container taken for an orphan.
+    const known = new Set<string>();
+    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
+    this.#swept = known;
     const removed: string[] = [];
     for (const id of ids) {
       if (known.has(id)) continue;
