@@ -193,11 +193,22 @@ export class ContainerReconciler implements Reconciler {
       this.#o.events.forget(uid);
       return {};
     }
-    // This pass goes on from the object the write returned: waiting for the write's watch event cost a start one
-    // more round trip through the server and the queue.
-    if (!(c.metadata.finalizers ?? []).includes(finalizer)) c = await this.#addFinalizer(c);
-
+    // A first start does not wait for the finalizer's write: it goes on beside the start, which awaits it before its
+    // first status write (one API round trip less before the runtime is called). Until it lands only a delete
+    // could miss it, and a Container gone without it leaves an orphan the next sweep removes. Any other pass goes
+    // on from the object the write returned.
+    let finalizing: Promise<Container> | undefined;
+    if (!(c.metadata.finalizers ?? []).includes(finalizer)) {
+      finalizing = this.#addFinalizer(c);
+      // Awaited below or by the start; a start that fails before any write must not leave it unhandled.
+      finalizing.catch(() => undefined);
+    }
     let state = await this.#state(uid);
+    const firstStart = state === undefined && c.metadata.annotations?.[signalAnnotation] === undefined;
+    if (finalizing !== undefined && (!firstStart || c.spec.stopped === true)) {
+      c = await finalizing;
+      finalizing = undefined;
+    }
     if (c.metadata.annotations?.[signalAnnotation] !== undefined) {
       await this.#signal(c, state);
       state = await this.#state(uid);
@@ -231,12 +242,14 @@ export class ContainerReconciler implements Reconciler {
         state === undefined &&
         isTerminalPhase(c.status?.phase) &&
         c.status?.observedGeneration === c.metadata.generation
-      )
+      ) {
+        await finalizing;
         return {};
+      }
       if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
       // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
       await this.#sweepIfAnyLeft();
-      return this.#startContainer(ctx, c, restartCount);
+      return this.#startContainer(ctx, c, restartCount, undefined, finalizing);
     }
     if (specChanged) {
       if (state.status !== 'running' && (await this.#o.snapshots.labels(uid))[specDigestLabel] === specDigest(c)) {
@@ -453,12 +466,16 @@ export class ContainerReconciler implements Reconciler {
     restartCount: number,
     /** A restart's: how the run it replaces ended, written with this start's first status. */
     lastTermination?: ContainerStatus['lastTermination'],
+    /** The finalizer's write, still in flight: it lands before any status write. */
+    finalizing?: Promise<Container>,
   ): Promise<Result> {
     const uid = c.metadata.uid ?? '';
     // Files are made for it from here on: if it leaves the cache, the next start sweeps.
     this.#swept?.add(uid);
-    const write = (cc: Container, obs: Observation) =>
-      this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
+    const write = async (cc: Container, obs: Observation) => {
+      await finalizing;
+      return this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
+    };
     const name = c.metadata.name ?? '';
     const namespace = c.metadata.namespace ?? '';
     // The last try of this spec failed to pull: we are backing off (kubelet's ImagePullBackOff).
