@@ -8,7 +8,6 @@
 //   ctl, winsz      conmon's control fifos     attach         conmon's attach socket
 //   hosts, hostname, resolv.conf               bind-mounted over /etc
 //   oom             created by conmon when the memory cgroup reports an OOM kill
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { access, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
@@ -19,8 +18,8 @@ import { attachToContainer, writeConmonControl } from '../exec/attach-session.js
 import { execInContainer } from '../exec/exec-session.js';
 import { v1CgroupDir } from '../host/cgroup-layout.js';
 import type { HostReport } from '../host/prepare-host.js';
-import { runCommand, useSpawnHelper } from '../host/run-command.js';
-import { spawnHelper } from '../host/spawn-helper.js';
+import { posixSpawn } from '../host/posix-spawn.js';
+import { runCommand } from '../host/run-command.js';
 import { createLogStream, type LogReadOptions } from '../logs/k8s-file.js';
 import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
 import { RuntimeError } from './errors.js';
@@ -300,13 +299,7 @@ export class ConmonRuntime implements Runtime {
     });
     let reported: { line: string; stderr: string };
     try {
-      const conmon = this.#host.conmon.path;
-      reported = await Promise.race([
-        useSpawnHelper
-          ? spawnHelper().startWithSyncPipe(conmon, args, options)
-          : startWithSyncPipe(conmon, args, options),
-        timeout,
-      ]);
+      reported = await Promise.race([startWithSyncPipe(this.#host.conmon.path, args, options), timeout]);
     } catch (err) {
       if (RuntimeError.isInstance(err)) throw err;
       throw new RuntimeError('RuntimeFailed', `conmon could not start: ${(err as Error).message}`, { cause: err });
@@ -631,23 +624,27 @@ export class ConmonRuntime implements Runtime {
 }
 
 /**
- * Starts `file args` detached with a pipe on fd 3, from this process, and resolves with the first line written to
- * it ('' and all of stderr when it closed without one). The spawn helper does the same in its own process.
+ * Starts `file args` detached with a pipe on fd 3 (posix_spawn from this process: host/posix-spawn.ts) and resolves
+ * with the first line written to it ('' and all of stderr when it closed without one).
  */
-function startWithSyncPipe(
+async function startWithSyncPipe(
   file: string,
   args: readonly string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<{ line: string; stderr: string }> {
-  const child = spawn(file, args, { ...options, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  const syncPipe = child.stdio[3] as (NodeJS.ReadableStream & { destroy(): void }) | null;
+  const child = posixSpawn(file, args, { ...options, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const syncPipe = child.pipes.get(3);
+  const stderrPipe = child.pipes.get(2);
   let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  child.unref();
+  // conmon points its stderr at /dev/null once it runs on its own; until then this must not hold the agent open.
+  stderrPipe?.unref();
+  stderrPipe?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  stderrPipe?.on('error', () => undefined);
+  const exited = child.exited.then(() => true);
   return new Promise((resolve, reject) => {
-    if (syncPipe === null) return reject(new Error('conmon sync pipe missing'));
+    if (syncPipe === undefined) return reject(new Error('conmon sync pipe missing'));
     let buf = '';
-    child.on('error', reject);
+    syncPipe.on('error', reject);
     syncPipe.on('data', (b: Buffer) => {
       buf += b.toString('utf8');
       const nl = buf.indexOf('\n');
@@ -655,10 +652,15 @@ function startWithSyncPipe(
       syncPipe.destroy();
       resolve({ line: buf.slice(0, nl), stderr });
     });
+    // Closed without a line: conmon failed before it forked; all it said is on stderr once it has exited.
     syncPipe.on('end', () => {
       if (buf.trim() !== '') resolve({ line: buf, stderr });
-      else if (child.exitCode !== null || child.signalCode !== null) resolve({ line: '', stderr });
-      else child.once('close', () => resolve({ line: '', stderr }));
+      else
+        void exited.then(() => {
+          if (stderrPipe === undefined || stderrPipe.readableEnded || stderrPipe.destroyed)
+            resolve({ line: '', stderr });
+          else stderrPipe.once('close', () => resolve({ line: '', stderr }));
+        });
     });
   });
 }
