@@ -4,7 +4,7 @@
 // Why not child_process.spawn: libuv forks, and a fork copies the page tables of a process of the agent's size with
 // its event loop stopped (5-40 ms at 257 MB here, 170 ms under load). posix_spawn clones with CLONE_VM|CLONE_VFORK:
 // nothing is copied, and the caller waits only until the child execs (0.2-1 ms at the same size; measured side by
-// side in one process). Nor the spawn helper: its process must be scheduled before it forks, which on a loaded
+// side in one process); that caller is one of koffi's worker threads, so the event loop does not wait at all. Nor the spawn helper: its process must be scheduled before it forks, which on a loaded
 // machine cost a start 8-96 ms between the agent's request and conmon's exec (bench/container-start-trace.ts).
 //
 // Children are reaped here, not by libuv (it waits only for its own): on every SIGCHLD (and every 250 ms while one
@@ -126,8 +126,29 @@ function pipe(): [number, number] {
   return [fds[0] ?? -1, fds[1] ?? -1];
 }
 
-/** Starts `file args`; throws as spawn() reports a tool that cannot start (ENOENT, EACCES, …). */
-export function posixSpawn(file: string, args: readonly string[], options: PosixSpawnOptions): SpawnedTool {
+/** posix_spawn on one of koffi's worker threads: resolves with its return value (an errno) and the pid. */
+function spawnOnWorker(
+  file: string,
+  actions: Buffer,
+  attr: Buffer,
+  argv: readonly (string | null)[],
+  envp: readonly (string | null)[],
+): Promise<{ err: number; pid: number }> {
+  const pid = [0];
+  return new Promise((resolve, reject) =>
+    posixSpawnFn.async(pid, file, actions, attr, argv, envp, (error: unknown, err: number) => {
+      if (error !== null && error !== undefined) reject(error);
+      else resolve({ err, pid: pid[0] ?? 0 });
+    }),
+  );
+}
+
+/** Starts `file args`; rejects as spawn() reports a tool that cannot start (ENOENT, EACCES, …). */
+export async function posixSpawn(
+  file: string,
+  args: readonly string[],
+  options: PosixSpawnOptions,
+): Promise<SpawnedTool> {
   if (!listening) {
     // An unref'd signal handle: it keeps no process alive.
     process.on('SIGCHLD', reap);
@@ -171,12 +192,17 @@ export function posixSpawn(file: string, args: readonly string[], options: Posix
         .map(([k, v]) => `${k}=${v}`),
       null,
     ];
-    const pid = [0];
-    const resolved = resolveFile(file, env);
+    // Not on the event loop's thread: the caller of a vfork waits until the child has exec'd, which on a loaded
+    // machine took 21 ms a spawn (1 s of the agent's main thread over 50 starts at load 27, --cpu-prof).
     // glibc reports a failed exec (and a failed chdir) as the return value.
-    const err = posixSpawnFn(pid, resolved, actions, attr, [file, ...args, null], envp) as number;
+    const { err, pid: spawned } = await spawnOnWorker(
+      resolveFile(file, env),
+      actions,
+      attr,
+      [file, ...args, null],
+      envp,
+    );
     if (err !== 0) throw spawnError(err, file);
-    const spawned = pid[0] ?? 0;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       running.set(spawned, resolve),
     );

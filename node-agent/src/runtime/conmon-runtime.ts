@@ -632,7 +632,11 @@ async function startWithSyncPipe(
   args: readonly string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<{ line: string; stderr: string }> {
-  const child = posixSpawn(file, args, { ...options, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = await posixSpawn(file, args, {
+    ...options,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
   const syncPipe = child.pipes.get(3);
   const stderrPipe = child.pipes.get(2);
   let stderr = '';

@@ -28,7 +28,7 @@ async function zombies(): Promise<number[]> {
 
 t.test('posixSpawn runs a tool with its stdio on pipes, its exit status, cwd, env and session', async (t) => {
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', GIVEN: 'yes' };
-  const child = posixSpawn('sh', ['-c', 'echo out $GIVEN; pwd; echo err >&2; echo three >&3; cat; exit 3'], {
+  const child = await posixSpawn('sh', ['-c', 'echo out $GIVEN; pwd; echo err >&2; echo three >&3; cat; exit 3'], {
     cwd: '/tmp',
     env,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
@@ -46,11 +46,11 @@ t.test('posixSpawn runs a tool with its stdio on pipes, its exit status, cwd, en
   t.equal(three, 'three\n', 'an extra fd');
   t.same(status, { code: 3, signal: null });
 
-  const killed = posixSpawn('/bin/sh', ['-c', 'kill -9 $$'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  const killed = await posixSpawn('/bin/sh', ['-c', 'kill -9 $$'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   t.same(await killed.exited, { code: null, signal: 'SIGKILL' });
 
   // detached: a session of its own, as spawn()'s detached.
-  const session = posixSpawn('/bin/sh', ['-c', 'ps -o sid= -p $$'], {
+  const session = await posixSpawn('/bin/sh', ['-c', 'ps -o sid= -p $$'], {
     detached: true,
     env,
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -59,7 +59,7 @@ t.test('posixSpawn runs a tool with its stdio on pipes, its exit status, cwd, en
   t.equal(Number(sid.trim()), session.pid, 'its own session');
 
   // Node ignores SIGPIPE; a tool must not inherit that.
-  const sigpipe = posixSpawn('/bin/sh', ['-c', 'grep SigIgn /proc/self/status'], {
+  const sigpipe = await posixSpawn('/bin/sh', ['-c', 'grep SigIgn /proc/self/status'], {
     env,
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -67,23 +67,23 @@ t.test('posixSpawn runs a tool with its stdio on pipes, its exit status, cwd, en
   t.equal((BigInt(`0x${ignored.split(/\s+/)[1] ?? '0'}`) >> 12n) & 1n, 0n, 'SIGPIPE at its default');
 });
 
-t.test('a tool that cannot start throws as spawn() reports it', async (t) => {
-  t.throws(() => posixSpawn('/nonexistent/tool', [], { stdio: ['ignore', 'ignore', 'ignore'] }), {
+t.test('a tool that cannot start is refused as spawn() reports it', async (t) => {
+  await t.rejects(posixSpawn('/nonexistent/tool', [], { stdio: ['ignore', 'ignore', 'ignore'] }), {
     code: 'ENOENT',
     syscall: 'spawn /nonexistent/tool',
     path: '/nonexistent/tool',
   });
-  t.throws(() => posixSpawn('no-such-tool-on-path', [], { env: { PATH: '/nonexistent' }, stdio: ['ignore'] }), {
+  await t.rejects(posixSpawn('no-such-tool-on-path', [], { env: { PATH: '/nonexistent' }, stdio: ['ignore'] }), {
     code: 'ENOENT',
   });
-  t.throws(() => posixSpawn('/bin/true', [], { cwd: '/nonexistent/dir', stdio: ['ignore'] }), { code: 'ENOENT' });
+  await t.rejects(posixSpawn('/bin/true', [], { cwd: '/nonexistent/dir', stdio: ['ignore'] }), { code: 'ENOENT' });
 });
 
 t.test('many at once each come back with their own output, and none is left a zombie', async (t) => {
   const holding = () => process.getActiveResourcesInfo().filter((r) => r === 'PipeWrap' || r === 'SignalWrap').length;
   const before = holding();
-  const runs = Array.from({ length: 30 }, (_, i) => {
-    const child = posixSpawn('/bin/echo', [String(i)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const runs = Array.from({ length: 30 }, async (_, i) => {
+    const child = await posixSpawn('/bin/echo', [String(i)], { stdio: ['ignore', 'pipe', 'ignore'] });
     return Promise.all([readAll(child.pipes.get(1)), child.exited]);
   });
   const results = await Promise.all(runs);
