@@ -162,8 +162,9 @@ export class ContainerReconciler implements Reconciler {
     const key = requestKey(req);
     let c = this.#cache.get(namespace, name);
     if (c === undefined) {
-      // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
-      await this.sweepOrphans();
+      // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan. Gone after it
+      // ran (the usual delete), nothing of it is left.
+      await this.#sweepIfAnyLeft();
       return {};
     }
     const deleting = c.metadata.deletionTimestamp !== undefined;
