@@ -49,7 +49,9 @@ function straceMarks(text: string, from: number, to: number): Mark[] {
     const fork = /(?:clone3?|v?fork)(?: resumed>)?.*\) = (\d+)$/.exec(rest);
     if (fork !== null) {
       const parent = exec.get(pid);
-      if (parent !== undefined) exec.set(fork[1] ?? '', { at: Number.NaN, file: parent.file });
+      // A vfork's child (posix_spawn) execs before its parent's clone returns: what it exec'd stays.
+      if (parent !== undefined && !exec.has(fork[1] ?? ''))
+        exec.set(fork[1] ?? '', { at: Number.NaN, file: parent.file });
       continue;
     }
     const e = /^execve\("([^"]+)", \[(.*?)\]/.exec(rest);

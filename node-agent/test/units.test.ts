@@ -1,10 +1,10 @@
 // One test process for the node agent's parts that need no API server (mutation cache, writer identity, container
 // changes, config and volumes, the reconciler, service names, stop signals, the content store, errors, host
-// preparation, the spawn helper, DNS, user networks, OCI specs, the fake runtime, service endpoints, overlay snapshots,
-// cgroup block I/O, atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent options): each
-// *.subtests.ts module registers its tests on tap's root as a test file would. Every test process costs seconds of CPU
-// before its first assertion (tap's loader hooks see each of its ~1,400 modules), so small files share one. A module
-// imported here still runs alone: `npx tap FILE.subtests.ts`.
+// preparation, posix_spawn, the spawn helper, DNS, user networks, OCI specs, the fake runtime, service endpoints,
+// overlay snapshots, cgroup block I/O, atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent
+// options): each *.subtests.ts module registers its tests on tap's root as a test file would. Every test process costs
+// seconds of CPU before its first assertion (tap's loader hooks see each of its ~1,400 modules), so small files share
+// one. A module imported here still runs alone: `npx tap FILE.subtests.ts`.
 import './cluster/mutation-cache.subtests.js';
 import './cluster/writer-identity.subtests.js';
 import './containers/container-changes.subtests.js';
@@ -18,6 +18,7 @@ import './containers/status-conditions.subtests.js';
 import './content/local-store.subtests.js';
 import './errors/error-family.subtests.js';
 import './host/prepare-host.subtests.js';
+import './host/posix-spawn.subtests.js';
 import './host/spawn-helper.subtests.js';
 import './network/dns-names.subtests.js';
 import './network/dns-server.subtests.js';

@@ -141,6 +141,8 @@ function errorMessage(err: unknown): string {
 export class ContainerReconciler implements Reconciler {
   readonly #o: ReconcilerOptions;
   readonly #cache: MutationCache<Container>;
+  /** The uids the last orphan sweep knew, and those started since; undefined before the first sweep. */
+  #swept: Set<string> | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -160,8 +162,9 @@ export class ContainerReconciler implements Reconciler {
     const key = requestKey(req);
     let c = this.#cache.get(namespace, name);
     if (c === undefined) {
-      // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan.
-      await this.sweepOrphans();
+      // Gone without our finalizer running (a forced delete): whatever runs for it is now an orphan. Gone after it
+      // ran (the usual delete), nothing of it is left.
+      await this.#sweepIfAnyLeft();
       return {};
     }
     const deleting = c.metadata.deletionTimestamp !== undefined;
@@ -185,15 +188,28 @@ export class ContainerReconciler implements Reconciler {
         );
       // The delete's grace period (`kubectl delete --grace-period`, the API server's choice), as kubelet honours it.
       await this.teardown(uid, c, c.metadata.deletionGracePeriodSeconds ?? grace);
+      // Nothing of it is left on the node: its leaving the cache needs no sweep.
+      this.#swept?.delete(uid);
       await this.#removeFinalizer(c);
       this.#o.events.forget(uid);
       return {};
     }
-    // This pass goes on from the object the write returned: waiting for the write's watch event cost a start one
-    // more round trip through the server and the queue.
-    if (!(c.metadata.finalizers ?? []).includes(finalizer)) c = await this.#addFinalizer(c);
-
+    // A first start does not wait for the finalizer's write: it goes on beside the start, which awaits it before its
+    // first status write (one API round trip less before the runtime is called). Until it lands only a delete
+    // could miss it, and a Container gone without it leaves an orphan the next sweep removes. Any other pass goes
+    // on from the object the write returned.
+    let finalizing: Promise<Container> | undefined;
+    if (!(c.metadata.finalizers ?? []).includes(finalizer)) {
+      finalizing = this.#addFinalizer(c);
+      // Awaited below or by the start; a start that fails before any write must not leave it unhandled.
+      finalizing.catch(() => undefined);
+    }
     let state = await this.#state(uid);
+    const firstStart = state === undefined && c.metadata.annotations?.[signalAnnotation] === undefined;
+    if (finalizing !== undefined && (!firstStart || c.spec.stopped === true)) {
+      c = await finalizing;
+      finalizing = undefined;
+    }
     if (c.metadata.annotations?.[signalAnnotation] !== undefined) {
       await this.#signal(c, state);
       state = await this.#state(uid);
@@ -227,12 +243,14 @@ export class ContainerReconciler implements Reconciler {
         state === undefined &&
         isTerminalPhase(c.status?.phase) &&
         c.status?.observedGeneration === c.metadata.generation
-      )
+      ) {
+        await finalizing;
         return {};
+      }
       if (state?.status === 'created') await this.#o.runtime.delete(uid, { force: true });
       // Before making a container, remove any whose Container is gone (forced away, or replaced under one name).
-      await this.sweepOrphans();
-      return this.#startContainer(ctx, c, restartCount);
+      await this.#sweepIfAnyLeft();
+      return this.#startContainer(ctx, c, restartCount, undefined, finalizing);
     }
     if (specChanged) {
       if (state.status !== 'running' && (await this.#o.snapshots.labels(uid))[specDigestLabel] === specDigest(c)) {
@@ -449,10 +467,16 @@ export class ContainerReconciler implements Reconciler {
     restartCount: number,
     /** A restart's: how the run it replaces ended, written with this start's first status. */
     lastTermination?: ContainerStatus['lastTermination'],
+    /** The finalizer's write, still in flight: it lands before any status write. */
+    finalizing?: Promise<Container>,
   ): Promise<Result> {
     const uid = c.metadata.uid ?? '';
-    const write = (cc: Container, obs: Observation) =>
-      this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
+    // Files are made for it from here on: if it leaves the cache, the next start sweeps.
+    this.#swept?.add(uid);
+    const write = async (cc: Container, obs: Observation) => {
+      await finalizing;
+      return this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
+    };
     const name = c.metadata.name ?? '';
     const namespace = c.metadata.namespace ?? '';
     // The last try of this spec failed to pull: we are backing off (kubelet's ImagePullBackOff).
@@ -781,15 +805,32 @@ export class ContainerReconciler implements Reconciler {
     });
   }
 
+  /**
+   * sweepOrphans() unless no Container has left the cache since the last sweep: every uid the last sweep knew of,
+   * or a start since made files for, is still there. Only a uid leaving the cache makes an orphan, and a start
+   * should not pay for listing every container, snapshot and attachment on the node (a burst of N starts listed
+   * them N times).
+   */
+  async #sweepIfAnyLeft(): Promise<void> {
+    const present = new Set<string>();
+    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) present.add(c.metadata.uid);
+    if (this.#swept === undefined) return void (await this.sweepOrphans());
+    for (const uid of this.#swept) if (!present.has(uid)) return void (await this.sweepOrphans());
+  }
+
   /** Removes containers and snapshots under the data root whose Container is not in the cache. */
   async sweepOrphans(): Promise<string[]> {
-    const known = new Set<string>();
-    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
     const ids = new Set<string>();
     for (const id of await this.#o.runtime.ids()) ids.add(id);
     for (const s of await this.#o.snapshots.list()) ids.add(s.id);
     for (const id of (await this.#o.networking?.networks.list()) ?? []) ids.add(id);
     for (const id of (await this.#o.leftovers?.()) ?? []) ids.add(id);
+    // The Containers known are read after the files are listed: a start's files are made after its Container came
+    // into the cache, so files listed belong to a Container already there (or gone: an orphan). Read before, a
+    // start running beside the sweep had its fresh container taken for an orphan.
+    const known = new Set<string>();
+    for (const c of this.#o.cache.list()) if (c.metadata.uid !== undefined) known.add(c.metadata.uid);
+    this.#swept = known;
     const removed: string[] = [];
     for (const id of ids) {
       if (known.has(id)) continue;

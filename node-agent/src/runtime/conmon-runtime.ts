@@ -8,9 +8,9 @@
 //   ctl, winsz      conmon's control fifos     attach         conmon's attach socket
 //   hosts, hostname, resolv.conf               bind-mounted over /etc
 //   oom             created by conmon when the memory cgroup reports an OOM kill
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { access, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { access, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkInteger } from '@berth/api';
@@ -18,8 +18,8 @@ import { attachToContainer, writeConmonControl } from '../exec/attach-session.js
 import { execInContainer } from '../exec/exec-session.js';
 import { v1CgroupDir } from '../host/cgroup-layout.js';
 import type { HostReport } from '../host/prepare-host.js';
-import { runCommand, useSpawnHelper } from '../host/run-command.js';
-import { spawnHelper } from '../host/spawn-helper.js';
+import { posixSpawn } from '../host/posix-spawn.js';
+import { runCommand } from '../host/run-command.js';
 import { createLogStream, type LogReadOptions } from '../logs/k8s-file.js';
 import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
 import { RuntimeError } from './errors.js';
@@ -77,9 +77,15 @@ function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+// The files a start writes and a state read reads are a few hundred bytes each on a local disk (and /proc): they
+// are read and written synchronously, each a system call or two. Awaited one by one they cost a start ~35 ms
+// under load (each a trip through libuv's pool, which the store's fsyncs share, and back through the event loop;
+// bench/container-start-trace.ts), against well under a millisecond of the main thread done here.
+
+/** The file's text; undefined when it does not exist. */
+function readOptional(file: string): string | undefined {
   try {
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     // ESRCH: a /proc/<pid> file whose process exited while being read.
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return undefined;
@@ -87,10 +93,10 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-async function writeAtomic(file: string, content: string): Promise<void> {
+function writeAtomic(file: string, content: string): void {
   const tmp = `${file}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
+  writeFileSync(tmp, content);
+  renameSync(tmp, file);
 }
 
 function parsePid(text: string | undefined): number | undefined {
@@ -100,21 +106,21 @@ function parsePid(text: string | undefined): number | undefined {
 }
 
 /** Alive and not a zombie (a reaped-but-unwaited process counts as gone). */
-async function processAlive(pid: number): Promise<boolean> {
-  const stat = await readOptional(`/proc/${pid}/stat`);
+function processAlive(pid: number): boolean {
+  const stat = readOptional(`/proc/${pid}/stat`);
   if (stat === undefined) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
 }
 
 /** Guards against pid reuse: the pid must still be in this container's cgroup. */
-async function inCgroup(pid: number, cgroupsPath: string): Promise<boolean> {
-  const text = await readOptional(`/proc/${pid}/cgroup`);
+function inCgroup(pid: number, cgroupsPath: string): boolean {
+  const text = readOptional(`/proc/${pid}/cgroup`);
   return text?.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`)) ?? false;
 }
 
-async function isConmonOf(pid: number, id: string): Promise<boolean> {
-  const cmdline = await readOptional(`/proc/${pid}/cmdline`);
+function isConmonOf(pid: number, id: string): boolean {
+  const cmdline = readOptional(`/proc/${pid}/cmdline`);
   return cmdline?.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id) ?? false;
 }
 
@@ -174,9 +180,9 @@ export class ConmonRuntime implements Runtime {
     return path.join(this.containerDir(id), 'exit', id);
   }
 
-  async #record(id: string): Promise<ContainerRecord> {
+  #record(id: string): ContainerRecord {
     checkContainerId(id);
-    const text = await readOptional(path.join(this.containerDir(id), 'berth.json'));
+    const text = readOptional(path.join(this.containerDir(id), 'berth.json'));
     if (text === undefined) throw new RuntimeError('ContainerNotFound', `container ${id} does not exist`);
     return JSON.parse(text) as ContainerRecord;
   }
@@ -207,24 +213,18 @@ export class ConmonRuntime implements Runtime {
       nofileHardLimit: this.#host.nofileHardLimit,
     });
     try {
-      if (!(await stat(rootfs)).isDirectory()) throw new Error('not a directory');
+      if (!statSync(rootfs).isDirectory()) throw new Error('not a directory');
     } catch (err) {
       throw new RuntimeError('InvalidConfig', `root filesystem ${rootfs} is missing`, { cause: err });
     }
-    if ((await readOptional(path.join(dir, 'berth.json'))) !== undefined) {
+    if (readOptional(path.join(dir, 'berth.json')) !== undefined) {
       throw new RuntimeError('ContainerExists', `container ${id} already exists`);
     }
-    await Promise.all([
-      mkdir(path.join(dir, 'exit'), { recursive: true }),
-      mkdir(this.#socketDir(), { recursive: true }),
-      mkdir(this.runtimeRoot, { recursive: true }),
-    ]);
-    await Promise.all([
-      writeFile(etcFiles.hosts, hostsFileFor(hostname, config.hosts)),
-      writeFile(etcFiles.hostname, `${hostname}\n`),
-      writeFile(etcFiles.resolvConf, resolvConfFor(config.dnsServers)),
-      writeFile(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2)),
-    ]);
+    for (const d of [path.join(dir, 'exit'), this.#socketDir(), this.runtimeRoot]) mkdirSync(d, { recursive: true });
+    writeFileSync(etcFiles.hosts, hostsFileFor(hostname, config.hosts));
+    writeFileSync(etcFiles.hostname, `${hostname}\n`);
+    writeFileSync(etcFiles.resolvConf, resolvConfFor(config.dnsServers));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
     const createdAt = new Date().toISOString();
     const record: ContainerRecord = {
       id,
@@ -233,7 +233,7 @@ export class ConmonRuntime implements Runtime {
       tty: config.tty === true,
       stdin: config.stdin === true,
     };
-    await writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
+    writeAtomic(path.join(dir, 'berth.json'), JSON.stringify(record));
     try {
       await this.#spawnConmon(id, record, started);
     } catch (err) {
@@ -299,13 +299,7 @@ export class ConmonRuntime implements Runtime {
     });
     let reported: { line: string; stderr: string };
     try {
-      const conmon = this.#host.conmon.path;
-      reported = await Promise.race([
-        useSpawnHelper
-          ? spawnHelper().startWithSyncPipe(conmon, args, options)
-          : startWithSyncPipe(conmon, args, options),
-        timeout,
-      ]);
+      reported = await Promise.race([startWithSyncPipe(this.#host.conmon.path, args, options), timeout]);
     } catch (err) {
       if (RuntimeError.isInstance(err)) throw err;
       throw new RuntimeError('RuntimeFailed', `conmon could not start: ${(err as Error).message}`, { cause: err });
@@ -325,13 +319,13 @@ export class ConmonRuntime implements Runtime {
   }
 
   async start(id: string): Promise<ContainerState> {
-    const record = await this.#record(id);
+    const record = this.#record(id);
     if (record.startedAt !== undefined)
       throw new RuntimeError('ContainerRunning', `container ${id} was already started`);
     const startedAt = new Date().toISOString();
     const r = await this.#runtime(['start', id]);
     if (r.code !== 0) throw classifyRuntimeFailure(`starting container ${id}`, r.stderr);
-    await writeAtomic(path.join(this.containerDir(id), 'berth.json'), JSON.stringify({ ...record, startedAt }));
+    writeAtomic(path.join(this.containerDir(id), 'berth.json'), JSON.stringify({ ...record, startedAt }));
     return this.state(id);
   }
 
@@ -341,24 +335,22 @@ export class ConmonRuntime implements Runtime {
   }
 
   /** OOM kills counted by the container's v1 memory cgroup, or conmon's marker file once the cgroup is gone. */
-  async #oomKilled(id: string): Promise<boolean> {
+  #oomKilled(id: string): boolean {
     const memoryDir = v1CgroupDir(this.#host.cgroups, 'memory', cgroupsPathFor(id));
     if (memoryDir !== undefined) {
-      const control = await readOptional(path.join(memoryDir, 'memory.oom_control'));
+      const control = readOptional(path.join(memoryDir, 'memory.oom_control'));
       const m = control === undefined ? null : /^oom_kill (\d+)$/m.exec(control);
       if (m !== null && Number(m[1]) > 0) return true;
     } else if (this.#host.cgroups.unifiedMount !== undefined) {
-      const events = await readOptional(
-        path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'),
-      );
+      const events = readOptional(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id), 'memory.events'));
       const m = events === undefined ? null : /^oom_kill (\d+)$/m.exec(events);
       if (m !== null && Number(m[1]) > 0) return true;
     }
-    return (await readOptional(path.join(this.containerDir(id), 'oom'))) !== undefined;
+    return readOptional(path.join(this.containerDir(id), 'oom')) !== undefined;
   }
 
   async state(id: string): Promise<ContainerState> {
-    const record = await this.#record(id);
+    const record = this.#record(id);
     const dir = this.containerDir(id);
     const base = {
       id,
@@ -367,11 +359,11 @@ export class ConmonRuntime implements Runtime {
       logPath: this.logPath(id),
       previousLogPath: this.previousLogPath(id),
     };
-    const exitText = await readOptional(this.#exitFile(id));
+    const exitText = readOptional(this.#exitFile(id));
     if (exitText !== undefined) {
       const exitCode = Number.parseInt(exitText.trim(), 10);
-      const finishedAt = (await stat(this.#exitFile(id))).mtime.toISOString();
-      const oomKilled = await this.#oomKilled(id);
+      const finishedAt = statSync(this.#exitFile(id)).mtime.toISOString();
+      const oomKilled = this.#oomKilled(id);
       return {
         ...base,
         status: 'exited',
@@ -383,10 +375,10 @@ export class ConmonRuntime implements Runtime {
         reason: oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
       };
     }
-    const pid = parsePid(await readOptional(path.join(dir, 'container.pid')));
-    const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
-    const conmonAlive = conmonPid !== undefined && (await processAlive(conmonPid)) && (await isConmonOf(conmonPid, id));
-    const pidAlive = pid !== undefined && (await processAlive(pid)) && (await inCgroup(pid, cgroupsPathFor(id)));
+    const pid = parsePid(readOptional(path.join(dir, 'container.pid')));
+    const conmonPid = parsePid(readOptional(path.join(dir, 'conmon.pid')));
+    const conmonAlive = conmonPid !== undefined && processAlive(conmonPid) && isConmonOf(conmonPid, id);
+    const pidAlive = pid !== undefined && processAlive(pid) && inCgroup(pid, cgroupsPathFor(id));
     // Between the process dying and conmon writing the exit file, it still counts as running.
     const status = conmonAlive || pidAlive ? (record.startedAt === undefined ? 'created' : 'running') : 'unknown';
     return {
@@ -445,7 +437,7 @@ export class ConmonRuntime implements Runtime {
   async #waitForExit(id: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if ((await readOptional(this.#exitFile(id))) !== undefined) return true;
+      if (readOptional(this.#exitFile(id)) !== undefined) return true;
       const st = await this.state(id);
       if (st.status === 'unknown') return true;
       if (Date.now() >= deadline) return false;
@@ -526,11 +518,11 @@ export class ConmonRuntime implements Runtime {
       });
     }
     // conmon exits once the process is gone and its output drained; wait so nothing writes after removal.
-    const conmonPid = parsePid(await readOptional(path.join(dir, 'conmon.pid')));
-    if (conmonPid !== undefined && (await isConmonOf(conmonPid, id))) {
+    const conmonPid = parsePid(readOptional(path.join(dir, 'conmon.pid')));
+    if (conmonPid !== undefined && isConmonOf(conmonPid, id)) {
       const deadline = Date.now() + 5_000;
-      while ((await processAlive(conmonPid)) && Date.now() < deadline) await sleep(10);
-      if (await processAlive(conmonPid)) process.kill(conmonPid, 'SIGKILL');
+      while (processAlive(conmonPid) && Date.now() < deadline) await sleep(10);
+      if (processAlive(conmonPid)) process.kill(conmonPid, 'SIGKILL');
     }
     // crun removes the cgroups; an interrupted create can leave empty ones behind.
     for (const mount of new Set(this.#host.cgroups.v1.values())) {
@@ -588,7 +580,7 @@ export class ConmonRuntime implements Runtime {
 
   async attach(id: string, options: AttachOptions = {}): Promise<StdioSession> {
     await this.#runningSpec(id);
-    const record = await this.#record(id);
+    const record = this.#record(id);
     if (options.stdin === true && !record.stdin)
       throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);
     return attachToContainer(
@@ -632,23 +624,31 @@ export class ConmonRuntime implements Runtime {
 }
 
 /**
- * Starts `file args` detached with a pipe on fd 3, from this process, and resolves with the first line written to
- * it ('' and all of stderr when it closed without one). The spawn helper does the same in its own process.
+ * Starts `file args` detached with a pipe on fd 3 (posix_spawn from this process: host/posix-spawn.ts) and resolves
+ * with the first line written to it ('' and all of stderr when it closed without one).
  */
-function startWithSyncPipe(
+async function startWithSyncPipe(
   file: string,
   args: readonly string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<{ line: string; stderr: string }> {
-  const child = spawn(file, args, { ...options, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  const syncPipe = child.stdio[3] as (NodeJS.ReadableStream & { destroy(): void }) | null;
+  const child = await posixSpawn(file, args, {
+    ...options,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  const syncPipe = child.pipes.get(3);
+  const stderrPipe = child.pipes.get(2);
   let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  child.unref();
+  // conmon points its stderr at /dev/null once it runs on its own; until then this must not hold the agent open.
+  stderrPipe?.unref();
+  stderrPipe?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  stderrPipe?.on('error', () => undefined);
+  const exited = child.exited.then(() => true);
   return new Promise((resolve, reject) => {
-    if (syncPipe === null) return reject(new Error('conmon sync pipe missing'));
+    if (syncPipe === undefined) return reject(new Error('conmon sync pipe missing'));
     let buf = '';
-    child.on('error', reject);
+    syncPipe.on('error', reject);
     syncPipe.on('data', (b: Buffer) => {
       buf += b.toString('utf8');
       const nl = buf.indexOf('\n');
@@ -656,10 +656,15 @@ function startWithSyncPipe(
       syncPipe.destroy();
       resolve({ line: buf.slice(0, nl), stderr });
     });
+    // Closed without a line: conmon failed before it forked; all it said is on stderr once it has exited.
     syncPipe.on('end', () => {
       if (buf.trim() !== '') resolve({ line: buf, stderr });
-      else if (child.exitCode !== null || child.signalCode !== null) resolve({ line: '', stderr });
-      else child.once('close', () => resolve({ line: '', stderr }));
+      else
+        void exited.then(() => {
+          if (stderrPipe === undefined || stderrPipe.readableEnded || stderrPipe.destroyed)
+            resolve({ line: '', stderr });
+          else stderrPipe.once('close', () => resolve({ line: '', stderr }));
+        });
     });
   });
 }

@@ -208,6 +208,35 @@ t.test('deleted → stop, remove container and snapshot, drop the finalizer; for
   t.notOk(runtime.host.containers.has(forced.metadata.uid ?? ''), 'the orphan of a force-removed Container is removed');
 });
 
+t.test('a start lists the node for orphans only when a Container left the cache since the last sweep', async (t) => {
+  const { api, runtime, settle } = setUp(t);
+  let listings = 0;
+  const ids = runtime.ids.bind(runtime);
+  runtime.ids = async () => {
+    listings++;
+    return ids();
+  };
+  const first = api.add('a', { nodeName });
+  await settle('a');
+  t.equal(listings, 1, 'the first start sweeps');
+  api.add('b', { nodeName });
+  await settle('b');
+  t.equal(listings, 1, 'nothing left the cache: the next start does not');
+  // Replaced under its name without the agent seeing it go (a forced delete, then a create).
+  api.objects.delete('default/a');
+  const second = api.add('a', { nodeName });
+  await settle('a');
+  t.equal(listings, 2, 'a uid gone from the cache: the start sweeps');
+  t.notOk(runtime.host.containers.has(first.metadata.uid ?? ''), 'and removes the replaced one');
+  t.ok(runtime.host.containers.has(second.metadata.uid ?? ''), 'keeping its successor');
+  // A delete the agent tore down itself leaves nothing behind to sweep for.
+  api.delete('b');
+  await settle('b');
+  api.add('c', { nodeName });
+  await settle('c');
+  t.equal(listings, 2, 'after a delete the agent handled, no sweep');
+});
+
 t.test(
   'a missing image: ErrImagePull, then ImagePullBackOff; each failure throws so the queue backs off; a fixed image runs',
   async (t) => {
