@@ -290,7 +290,7 @@ t.test(
   async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-compose-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
-    await writeFile(join(dir, 'app.conf'), 'mode=fast\n');
+    await writeFile(join(dir, 'token.txt'), 's3cret\n');
     const idle = 'trap \\"exit 0\\" TERM; while true; do sleep 0.1; done';
     await writeFile(
       join(dir, 'compose.yaml'),
@@ -306,10 +306,11 @@ services:
     depends_on: {db: {condition: service_healthy}}
     configs: [{source: app, target: /app.conf}]
     secrets: [token]
+# Inline content is the Compose specification's for configs only; a secret comes from a file (or the environment).
 configs:
-  app: {file: ./app.conf}
+  app: {content: "mode=fast\\n"}
 secrets:
-  token: {content: "s3cret\\n"}
+  token: {file: ./token.txt}
 `,
     );
     const up = await berth(server, ['compose', 'up', '-d'], { cwd: dir });
