@@ -14,7 +14,7 @@ import { setUpCluster } from './harness.js';
 const cluster = await setUpCluster(t);
 // The node's admin allows hostPath volumes under one directory only.
 const shared = path.join(cluster.root, 'shared');
-const agent = await cluster.startAgent({ hostPathPrefixes: [shared] });
+let agent = await cluster.startAgent({ hostPathPrefixes: [shared] });
 const core = cluster.kc.makeApiClient(CoreV1Api);
 const group = 'berth.dev';
 const version = 'v1alpha1';
@@ -290,10 +290,13 @@ t.test('a Volume bound to another node is refused with a reason naming the node'
 
 t.test('per-container volumes left by a container whose Container is gone are swept, tmpfs and all', async (t) => {
   const orphan = path.join(cluster.root, 'container-volumes', 'orphan-0123', 'mem');
+  // Orphans are left by what happened while no agent ran (a teardown cut short, a Container deleted for good): the
+  // agent sweeps before its first start after it comes up, so this one is made while it is down.
+  await agent.close();
   await mkdir(orphan, { recursive: true });
   const mounted = await runCommand('mount', ['-t', 'tmpfs', 'tmpfs', orphan]);
   t.equal(mounted.code, 0, mounted.stderr);
-  // The agent sweeps orphans before it makes a container.
+  agent = await cluster.startAgent({ hostPathPrefixes: [shared] });
   await cluster.create('sweeper', { command: ['true'], restartPolicy: 'Never' });
   await cluster.waitFor('sweeper', done, 30_000);
   t.notOk((await mountPoints()).includes(orphan), 'the orphan tmpfs is unmounted');
