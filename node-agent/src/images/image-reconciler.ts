@@ -106,7 +106,9 @@ export class ImageReconciler implements Reconciler {
       return {};
     }
     if (image.spec.from?.image !== undefined) {
-      if (settled && here) {
+      // A failed tag or push is settled for its generation, as a failed build is: tried again, it looped on its own
+      // status writes (each try wrote its push progress over the failure, and asked the registry again).
+      if (settled && (here || status.phase === 'Failed')) {
         if (pushPending) await this.#pushReady(ctx, image);
         return {};
       }
