@@ -240,6 +240,26 @@ export function container(name: string, annotations: Record<string, string> = {}
 }
 
 /** The value at quantile q of ascending `sorted`. */
+/** Creates `count` Containers `c-0000`… in `default` through `pool`, 16 at a time. */
+export async function createContainers(berth: BerthProcess, pool: Pool, count: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) {
+        const name = `c-${String(next++).padStart(4, '0')}`;
+        const res = await pool.request({
+          path: containersPath,
+          method: 'POST',
+          headers: { authorization: `Bearer ${berth.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(container(name)),
+        });
+        await res.body.text();
+        if (res.statusCode !== 201) throw new Error(`create ${name}: ${res.statusCode}`);
+      }
+    }),
+  );
+}
+
 export function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
 }

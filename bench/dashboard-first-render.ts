@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { launchHeadlessChromium } from '@berth/testkit';
-import { container, containersPath, httpsPool, quantile, startBerth } from './api-process.js';
+import { containersPath, createContainers, httpsPool, quantile, startBerth } from './api-process.js';
 
 const { values } = parseArgs({
   options: { containers: { type: 'string', default: '1000' }, runs: { type: 'string', default: '5' } },
@@ -40,22 +40,7 @@ console.log(
 const berth = await startBerth();
 try {
   const pool = httpsPool(berth, 16);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < count) {
-        const name = `c-${String(next++).padStart(4, '0')}`;
-        const res = await pool.request({
-          path: containersPath,
-          method: 'POST',
-          headers: { authorization: `Bearer ${berth.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(container(name)),
-        });
-        await res.body.text();
-        if (res.statusCode !== 201) throw new Error(`create ${name}: ${res.statusCode}`);
-      }
-    }),
-  );
+  await createContainers(berth, pool, count);
   const listBytes = async (accept: string) => {
     const res = await pool.request({
       path: containersPath,

@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Pool } from 'undici';
-import { col, container, containersPath, httpsPool, startBerth, type BerthProcess } from './api-process.js';
+import { col, containersPath, createContainers, httpsPool, startBerth, type BerthProcess } from './api-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -72,22 +72,7 @@ function onLines(stream: NodeJS.ReadableStream, line: (l: string) => void): void
 
 async function populate(berth: BerthProcess): Promise<void> {
   const pool = httpsPool(berth, 16);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < count) {
-        const name = `c-${String(next++).padStart(4, '0')}`;
-        const res = await pool.request({
-          path: containersPath,
-          method: 'POST',
-          headers: { authorization: `Bearer ${berth.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(container(name)),
-        });
-        await res.body.text();
-        if (res.statusCode !== 201) throw new Error(`create ${name}: ${res.statusCode}`);
-      }
-    }),
-  );
+  await createContainers(berth, pool, count);
   await pool.close();
 }
 
