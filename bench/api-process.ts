@@ -90,6 +90,8 @@ export interface BerthProcess {
   readonly pid: number;
   readonly token: string;
   readonly caCert: string;
+  /** The admin kubeconfig `berth up --kubeconfig` wrote, for kubectl and berth's other processes. */
+  readonly kubeconfig: string;
   /** From spawn until GET /readyz answered 200. */
   readonly spawnToReadyMs: number;
   cpuSeconds(): Promise<number>;
@@ -195,6 +197,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
     pid,
     token,
     caCert,
+    kubeconfig,
     spawnToReadyMs,
     cpuSeconds: () => processCpuSeconds(pid),
     treeCpuSeconds: () => treeCpuSeconds(pid),

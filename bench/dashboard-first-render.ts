@@ -7,7 +7,6 @@
 //   node --conditions=berth-src --import=tsx bench/dashboard-first-render.ts [--containers 1000] [--runs 5]
 
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -58,24 +57,11 @@ try {
   );
   await pool.close();
 
-  const kubeconfig = join(tmpdir(), `berth-bench-dashboard-${process.pid}.kubeconfig`);
-  await writeFile(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'b',
-          cluster: { server: berth.url, 'certificate-authority-data': Buffer.from(berth.caCert).toString('base64') },
-        },
-      ],
-      users: [{ name: 'b', user: { token: berth.token } }],
-      contexts: [{ name: 'b', context: { cluster: 'b', user: 'b', namespace: 'default' } }],
-      'current-context': 'b',
-    }),
-  );
-  const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(tmpdir(), `berth-bench-kc-${process.pid}`) };
+  const env = {
+    ...process.env,
+    KUBECONFIG: berth.kubeconfig,
+    KUBECACHEDIR: join(tmpdir(), `berth-bench-kc-${process.pid}`),
+  };
   const get = async () => {
     const started = performance.now();
     const { stdout } = await promisify(execFile)(kubectl, ['get', 'containers.berth.dev', '--no-headers'], {

@@ -10,7 +10,7 @@
 //        [--events 200] [--rate 20] [--wave 10] [--only dashboards|kubectl]
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -150,28 +150,11 @@ async function until(what: string, done: () => boolean, timeoutMs: number): Prom
 
 async function measure(name: 'dashboards' | 'kubectl'): Promise<Row> {
   const berth = await startBerth();
-  const kubeconfig = join(tmpdir(), `berth-bench-sessions-${process.pid}.kubeconfig`);
   const cacheDir = join(tmpdir(), `berth-bench-sessions-kc-${process.pid}`);
   try {
     await populate(berth);
     const idleRss = await berth.rss();
-    await writeFile(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'b',
-            cluster: { server: berth.url, 'certificate-authority-data': Buffer.from(berth.caCert).toString('base64') },
-          },
-        ],
-        users: [{ name: 'b', user: { token: berth.token } }],
-        contexts: [{ name: 'b', context: { cluster: 'b', user: 'b', namespace: 'default' } }],
-        'current-context': 'b',
-      }),
-    );
-    const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: cacheDir };
+    const env = { ...process.env, KUBECONFIG: berth.kubeconfig, KUBECACHEDIR: cacheDir };
     const counted = { bytes: 0 };
     // Two long-lived watches per dashboard, and room for the lists and reviews beside them.
     const pool = httpsPool(berth, sessions * 2 + 16);
@@ -226,7 +209,6 @@ async function measure(name: 'dashboards' | 'kubectl'): Promise<Row> {
     }
   } finally {
     await berth.close();
-    await rm(kubeconfig, { force: true });
     await rm(cacheDir, { recursive: true, force: true });
   }
 }

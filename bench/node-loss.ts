@@ -8,13 +8,12 @@
 //   node --conditions=berth-src --import=tsx bench/node-loss.ts [--grace 8] [--eviction 2] [--renew 1] [--rounds 1]
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { stringify } from 'yaml';
 import { freePort } from '@berth/testkit';
 import { startBerth, type BerthProcess } from './api-process.js';
 
@@ -112,24 +111,7 @@ await execFileAsync(join(repo, 'hack', 'busybox-image.sh'), [`127.0.0.1:${regist
   env: { ...process.env, BERTH_BUSYBOX_OCI: join(work, 'oci') },
 });
 const berth = await startBerth({ upArgs: ['--no-controllers'] });
-const kubeconfig = join(work, 'admin.kubeconfig');
-await writeFile(
-  kubeconfig,
-  stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'b',
-        cluster: { server: berth.url, 'certificate-authority-data': Buffer.from(berth.caCert).toString('base64') },
-      },
-    ],
-    users: [{ name: 'b', user: { token: berth.token } }],
-    contexts: [{ name: 'b', context: { cluster: 'b', user: 'b' } }],
-    'current-context': 'b',
-  }),
-  { mode: 0o600 },
-);
+const { kubeconfig } = berth;
 const controllers = await startProcess(
   [
     'controllers',
