@@ -38,6 +38,8 @@ function execProcess(base: OciProcess, options: ExecOptions): OciProcess {
     args: options.args,
     env: [...env].map(([k, v]) => `${k}=${v}`),
     cwd: options.cwd ?? base.cwd,
+    // crun applies it right after letting the process run, not before (runc sets it in the child): a command that
+    // reads the size in its first instant can see 0x0, then gets SIGWINCH once the size lands.
     ...(options.tty === true && options.size !== undefined
       ? { consoleSize: { height: options.size.rows, width: options.size.cols } }
       : {}),
