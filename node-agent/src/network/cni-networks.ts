@@ -9,6 +9,7 @@ import { runCommand } from '../host/run-command.js';
 import { Cni, CNI_VERSION, type CniResult, type NetworkConfigList, type PluginConfig } from './cni.js';
 import { NetworkError } from './errors.js';
 import { isolateBridge, removeBridgeIsolation } from './isolation.js';
+import { masqueradeNetwork, removeNetworkMasquerade } from './masquerade.js';
 import { NetnsDir } from './netns.js';
 import type {
   Attachment,
@@ -85,7 +86,8 @@ export function configList(net: NetworkDefinition, ports: readonly PortMapping[]
       bridge: net.bridge,
       // The bridge carries the gateway address even when internal: the network's name server listens there.
       isGateway: true,
-      ipMasq: net.masquerade === true && net.internal !== true,
+      // One rule per network instead (masquerade.ts): the plugin's is a chain per container, made and removed each time.
+      ipMasq: false,
       hairpinMode: true,
       ...(net.mtu !== undefined ? { mtu: net.mtu } : {}),
       ipam: {
@@ -151,7 +153,7 @@ export class CniNetworks implements Networks {
   readonly #ipamDir: string;
   readonly #netns: NetnsDir;
   readonly #cni: Cni;
-  /** Bridges whose isolation rules this instance added: a start pays the iptables checks once per bridge. */
+  /** Bridges whose isolation (and masquerade) rules this instance added: a start pays the iptables checks once per bridge. */
   readonly #isolated = new Set<string>();
   /** Port checks, records and network removals are serialised: two containers must not both win one port. */
   #portLock: Promise<unknown> = Promise.resolve();
@@ -203,9 +205,10 @@ export class CniNetworks implements Networks {
       for (const n of request.networks) {
         await this.#recordNetwork(n);
         // Before the bridge exists (the rules name it): no moment where another network's members reach this one's.
-        const key = `${n.bridge}/${n.internal === true}`;
+        const key = `${n.bridge}/${n.internal === true}/${n.masquerade === true}`;
         if (!this.#isolated.has(key)) {
           await isolateBridge(n.bridge, n.internal === true);
+          if (n.masquerade === true && n.internal !== true) await masqueradeNetwork(n.bridge, n.subnet);
           this.#isolated.add(key);
         }
       }
@@ -307,7 +310,8 @@ export class CniNetworks implements Networks {
       }
       if (recorded !== undefined) {
         await removeBridgeIsolation(recorded.bridge);
-        for (const internal of [true, false]) this.#isolated.delete(`${recorded.bridge}/${internal}`);
+        await removeNetworkMasquerade(recorded.bridge);
+        for (const key of this.#isolated) if (key.startsWith(`${recorded.bridge}/`)) this.#isolated.delete(key);
       }
       await rm(this.#networkPath(id), { force: true });
       return true;

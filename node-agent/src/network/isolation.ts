@@ -7,10 +7,8 @@
 //   BERTH-ISOLATION-2  -o X -j DROP                           …is dropped when elsewhere is another berth bridge
 //   BERTH-ISOLATION-1  -i X ! -o X -j DROP, -o X ! -i X -j DROP   per internal bridge X
 //
-// Rules are added when a network is first attached on the node and removed with the network; the host's
-// `iptables` (nf_tables or legacy, as the CNI plugins use) with -w, since agents and plugins run it at once.
-import { runCommand } from '../host/run-command.js';
-import { NetworkError } from './errors.js';
+// Rules are added when a network is first attached on the node and removed with the network.
+import { ensureJump, iptables, mustIptables, newChain } from './iptables.js';
 
 const STAGE1 = 'BERTH-ISOLATION-1';
 const STAGE2 = 'BERTH-ISOLATION-2';
@@ -30,24 +28,10 @@ function rulesFor(bridge: string, internal: boolean): Rule[] {
   return rules;
 }
 
-const iptables = (args: readonly string[]) => runCommand('iptables', ['-w', '5', ...args]);
-
-async function must(args: readonly string[]): Promise<void> {
-  const out = await iptables(args);
-  if (out.code !== 0)
-    throw new NetworkError(
-      'NetworkPluginFailed',
-      `iptables ${args.join(' ')} failed: ${out.stderr.trim() || `exit ${out.code ?? out.signal}`}`,
-    );
-}
-
 async function ensureChains(): Promise<void> {
-  for (const chain of [STAGE1, STAGE2]) {
-    const made = await iptables(['-N', chain]);
-    if (made.code !== 0 && !/exists/i.test(made.stderr))
-      throw new NetworkError('NetworkPluginFailed', `iptables -N ${chain} failed: ${made.stderr.trim()}`);
-  }
-  if ((await iptables(['-C', 'FORWARD', '-j', STAGE1])).code !== 0) await must(['-I', 'FORWARD', '1', '-j', STAGE1]);
+  await newChain('filter', STAGE1);
+  await newChain('filter', STAGE2);
+  await ensureJump('filter', 'FORWARD', STAGE1, 'first');
 }
 
 /** Adds `bridge`'s isolation rules (idempotent). */
@@ -56,7 +40,9 @@ export async function isolateBridge(bridge: string, internal: boolean): Promise<
   for (const [chain, ...spec] of rulesFor(bridge, internal)) {
     if ((await iptables(['-C', chain, ...spec])).code === 0) continue;
     // Internal drops go first: they must win over the stage-2 jump.
-    await must(chain === STAGE1 && spec.at(-1) === 'DROP' ? ['-I', chain, '1', ...spec] : ['-A', chain, ...spec]);
+    await mustIptables(
+      chain === STAGE1 && spec.at(-1) === 'DROP' ? ['-I', chain, '1', ...spec] : ['-A', chain, ...spec],
+    );
   }
 }
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { Container, Network } from '@berth/api';
 import { eventually } from '@berth/testkit';
-import { isolationRules } from '../network/host-state.js';
+import { isolationRules, masqueradeRules } from '../network/host-state.js';
 import { setUpCluster } from './harness.js';
 
 const cluster = await setUpCluster(t);
@@ -92,6 +92,7 @@ t.test('members of one network reach each other and nobody else', async (t) => {
   })) as Network;
   const bridge = red.status?.bridgeName ?? '?';
   t.equal((await isolationRules(bridge)).length, 2, `red's bridge ${bridge} has its two isolation rules`);
+  t.equal((await masqueradeRules(bridge)).length, 1, 'and its one masquerade rule');
   await cluster.remove('red-web');
   await cluster.remove('red-peer');
   await cluster.custom.deleteNamespacedCustomObject({
@@ -102,7 +103,10 @@ t.test('members of one network reach each other and nobody else', async (t) => {
     name: 'red',
   });
   t.ok(
-    await eventually(async () => (await isolationRules(bridge)).length === 0, 30_000),
+    await eventually(
+      async () => (await isolationRules(bridge)).length === 0 && (await masqueradeRules(bridge)).length === 0,
+      30_000,
+    ),
     'the rules go with the Network',
   );
 });

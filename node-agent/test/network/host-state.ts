@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { removeBridgeIsolation } from '../../src/network/isolation.js';
+import { removeNetworkMasquerade } from '../../src/network/masquerade.js';
 
 const run = promisify(execFile);
 
@@ -60,6 +61,13 @@ export function testNetwork(): { name: string; bridge: string; subnet: string } 
 export async function deleteBridge(bridge: string): Promise<void> {
   await run('ip', ['link', 'del', bridge]).catch(() => undefined);
   await removeBridgeIsolation(bridge);
+  await removeNetworkMasquerade(bridge);
+}
+
+/** Lines of the masquerade chain that name `bridge`. */
+export async function masqueradeRules(bridge: string): Promise<string[]> {
+  const nat = (await run('iptables-save', ['-t', 'nat'])).stdout;
+  return nat.split('\n').filter((l) => l.startsWith('-A BERTH-MASQUERADE') && l.split(/\s+/).includes(bridge));
 }
 
 /** Lines of the isolation chains that name `bridge`. */
