@@ -23,12 +23,23 @@ export class ApiCallError extends ControllerRuntimeError {
   readonly statusCode: number;
   readonly reason: string | undefined;
   readonly status: Readonly<Record<string, unknown>> | undefined;
+  /** How long the server asked us to wait (a 429's or 503's Retry-After, or the Status' details). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(statusCode: number, message: string, status?: Readonly<Record<string, unknown>>) {
+  constructor(
+    statusCode: number,
+    message: string,
+    status?: Readonly<Record<string, unknown>>,
+    retryAfterSeconds?: number,
+  ) {
     super('BERTH_CONTROLLER_API', message);
     this.statusCode = statusCode;
     this.status = status;
     this.reason = typeof status?.['reason'] === 'string' ? status['reason'] : undefined;
+    const details = status?.['details'] as { retryAfterSeconds?: unknown } | undefined;
+    const fromStatus = typeof details?.retryAfterSeconds === 'number' ? details.retryAfterSeconds : undefined;
+    const after = retryAfterSeconds ?? fromStatus;
+    this.retryAfterSeconds = after !== undefined && Number.isFinite(after) && after > 0 ? after : undefined;
   }
 }
 
@@ -43,6 +54,7 @@ export const isConflict = (err: unknown): boolean => apiStatusCode(err) === 409;
 export const isAlreadyExists = (err: unknown): boolean =>
   apiStatusCode(err) === 409 && ApiCallError.isInstance(err) && err.reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => apiStatusCode(err) === 410;
+export const isTooManyRequests = (err: unknown): boolean => apiStatusCode(err) === 429;
 
 /** Checks a numeric option at the door, so a bad value fails construction instead of becoming a busy loop. */
 export function checkNumber(

@@ -21,6 +21,7 @@ export {
 } from './client/resource.js';
 export { Indexer, keyOf, namespaceIndex, objectKey, type IndexFunc } from './cache/indexer.js';
 export { SharedInformer, type Backoff, type EventHandler, type InformerOptions } from './cache/informer.js';
+export { RetryBackoff, type RetryBackoffOptions } from './cache/retry-backoff.js';
 export { InformerCache, type InformerCacheOptions, type InformerSelector } from './cache/informer-cache.js';
 export { ExponentialBackoff, type ExponentialBackoffOptions, type RateLimiter } from './workqueue/rate-limiter.js';
 export { WorkQueue, type Timers, type WorkQueueOptions } from './workqueue/workqueue.js';
@@ -55,6 +56,7 @@ export {
   isAlreadyExists,
   isConflict,
   isGone,
+  isTooManyRequests,
   isNotFound,
   type ControllerRuntimeErrorCode,
 } from './errors.js';

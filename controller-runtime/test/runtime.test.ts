@@ -8,4 +8,5 @@ import './controller.subtests.js';
 import './events.subtests.js';
 import './handler.subtests.js';
 import './informer.subtests.js';
+import './informer-backoff.subtests.js';
 import './workqueue.subtests.js';

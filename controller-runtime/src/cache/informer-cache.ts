@@ -2,8 +2,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClient } from '../client/api-client.js';
 import { resourceId, type KindRef, type Resource } from '../client/resource.js';
-import { checkNumber } from '../errors.js';
 import { SharedInformer, type Backoff } from './informer.js';
+import { RetryBackoff } from './retry-backoff.js';
 
 export interface InformerCacheOptions {
   readonly reconnectBackoff?: Backoff;
@@ -25,10 +25,7 @@ export class InformerCache {
 
   constructor(client: ApiClient, options: InformerCacheOptions = {}) {
     // Checked here so bad back-off options fail now, not at the first informer.
-    const initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, {
-      positive: true,
-    });
-    checkNumber('reconnectBackoff.maxMs', options.reconnectBackoff?.maxMs ?? 10_000, { min: initialMs });
+    new RetryBackoff(options.reconnectBackoff);
     this.client = client;
     this.#options = options;
   }

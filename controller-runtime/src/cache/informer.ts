@@ -2,15 +2,18 @@
 // registered handlers about every add, update and delete.
 //
 // It keeps going until stopped: a watch the server ends is reopened from the last resourceVersion; a watch or
-// list that fails (API server restarting, connection reset) is retried after a growing pause; and 410 Gone (the
-// resourceVersion fell out of the server's history) relists from scratch, turning what changed meanwhile into
-// the same add/update/delete events, as client-go's Reflector and client-node's ListWatch do.
+// list that fails (API server restarting, connection reset, 429) is retried after a growing, jittered pause
+// (retry-backoff.ts; at least a 429's Retry-After) that only a filled cache or a watch event resets, so a process
+// whose servers are all gone waits instead of spinning; and 410 Gone (the resourceVersion fell out of the server's
+// history) relists from scratch, turning what changed meanwhile into the same add/update/delete events, as
+// client-go's Reflector and client-node's ListWatch do.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClient, WatchEvent } from '../client/api-client.js';
 import type { Resource } from '../client/resource.js';
-import { ApiCallError, checkNumber, ControllerRuntimeError, isGone } from '../errors.js';
+import { ApiCallError, ControllerRuntimeError, isGone } from '../errors.js';
 import { Indexer, keyOf, objectKey, type IndexFunc } from './indexer.js';
+import { RetryBackoff } from './retry-backoff.js';
 
 export interface EventHandler<T> {
   readonly add?: (obj: T) => void;
@@ -24,7 +27,14 @@ export interface Backoff {
   readonly initialMs?: number;
   /** @default 10000 */
   readonly maxMs?: number;
+  /** Each pause is stretched by up to this fraction of itself. @default 1 */
+  readonly jitter?: number;
 }
+
+/** A watch that ends this soon without an event is a failure to back off from (client-go's "very short watch"). */
+const shortWatchMs = 1000;
+/** The longest Retry-After honoured: a server's bad header must not park an informer for hours. */
+const maxRetryAfterMs = 300_000;
 
 export interface InformerOptions<T> {
   /** Watch one namespace only; absent watches all (or the cluster-scoped kind). */
@@ -32,7 +42,7 @@ export interface InformerOptions<T> {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly indexers?: Readonly<Record<string, IndexFunc<T>>>;
-  /** Pause before retrying a failed list or watch; doubles per consecutive failure. */
+  /** Pause before retrying a failed list or watch; doubles per consecutive failure, jittered. */
   readonly reconnectBackoff?: Backoff;
   /** Told about each failure the informer recovers from by itself. */
   readonly onError?: (err: unknown) => void;
@@ -47,8 +57,7 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   readonly #store: Indexer<T>;
   readonly #handlers = new Set<EventHandler<T>>();
   readonly #stop = new AbortController();
-  readonly #initialMs: number;
-  readonly #maxMs: number;
+  readonly #backoff: RetryBackoff;
   readonly #synced: Promise<void>;
   #markSynced: () => void = () => undefined;
   #failSync: (err: unknown) => void = () => undefined;
@@ -57,12 +66,7 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
   #loop: Promise<void> | undefined;
 
   constructor(client: ApiClient, resource: Resource, options: InformerOptions<T> = {}) {
-    this.#initialMs = checkNumber('reconnectBackoff.initialMs', options.reconnectBackoff?.initialMs ?? 100, {
-      positive: true,
-    });
-    this.#maxMs = checkNumber('reconnectBackoff.maxMs', options.reconnectBackoff?.maxMs ?? 10_000, {
-      min: this.#initialMs,
-    });
+    this.#backoff = new RetryBackoff(options.reconnectBackoff);
     this.#client = client;
     this.resource = resource;
     this.#options = options;
@@ -151,14 +155,19 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
-    let failures = 0;
+    const backoff = this.#backoff;
     while (!signal.aborted) {
+      let pause: number;
       try {
-        if (this.#resourceVersion === '' || !this.#hasSynced) await this.#relist(signal);
-        failures = 0;
-        const seen = await this.#watch(signal, () => (failures = 0));
+        if (this.#resourceVersion === '' || !this.#hasSynced) {
+          await this.#relist(signal);
+          backoff.reset();
+        }
+        const started = Date.now();
+        const seen = await this.#watch(signal, () => backoff.reset());
         // A watch the server closed at once is a server in trouble, not a reason to spin.
-        if (seen === 0 && !signal.aborted) await sleep(this.#initialMs, undefined, { signal }).catch(() => undefined);
+        if (seen > 0 || Date.now() - started >= shortWatchMs || signal.aborted) continue;
+        pause = backoff.next();
       } catch (err) {
         if (signal.aborted) return;
         if (GoneError.isInstance(err) || isGone(err)) {
@@ -167,10 +176,12 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
           continue;
         }
         this.#options.onError?.(err);
-        const pause = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(failures, 30));
-        failures += 1;
-        await sleep(pause, undefined, { signal }).catch(() => undefined);
+        pause = backoff.next();
+        // A server that said how long to wait (a 429 from its in-flight limit) is given at least that.
+        const after = ApiCallError.isInstance(err) ? err.retryAfterSeconds : undefined;
+        if (after !== undefined) pause = Math.max(pause, Math.min(maxRetryAfterMs, after * 1000));
       }
+      await sleep(pause, undefined, { signal }).catch(() => undefined);
     }
   }
 

@@ -306,11 +306,24 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
 async function failure(res: http.IncomingMessage): Promise<ApiCallError> {
   const code = res.statusCode ?? 0;
   const text = await readAll(res).catch(() => '');
+  const after = retryAfter(res.headers['retry-after']);
+  let status: Record<string, unknown> | undefined;
   try {
-    const status = JSON.parse(text) as Record<string, unknown>;
-    const message = typeof status['message'] === 'string' ? status['message'] : text;
-    return new ApiCallError(code, message, status);
+    status = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    return new ApiCallError(code, text !== '' ? text : (http.STATUS_CODES[code] ?? `HTTP ${code}`));
+    status = undefined;
   }
+  if (status !== undefined && typeof status === 'object' && status !== null) {
+    const message = typeof status['message'] === 'string' ? status['message'] : text;
+    return new ApiCallError(code, message, status, after);
+  }
+  return new ApiCallError(code, text !== '' ? text : (http.STATUS_CODES[code] ?? `HTTP ${code}`), undefined, after);
+}
+
+/** Retry-After in seconds: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+function retryAfter(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - Date.now()) / 1000);
 }
