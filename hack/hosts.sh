@@ -4,7 +4,7 @@
 # the other hosts' container subnets through their addresses, so Containers on different hosts reach each other,
 # and a Service's published port answers on every host's address. Only addresses this script creates are used.
 #
-#   hack/hosts.sh net N [--id ID] [--registry PORT]                    the bridge and N namespaces, no agents yet
+#   hack/hosts.sh net N [--id ID] [--registry PORT] [--forward PORT]   the bridge and N namespaces, no agents yet
 #   hack/hosts.sh agents --server URL[,URL...] --token TOKEN [--id ID]  an agent in each (joins with the token)
 #   hack/hosts.sh up N --server URL[,URL...] --token TOKEN [--id ID]    both
 #   hack/hosts.sh kill I [--id ID]                                      kill -9 host I's agent
@@ -14,8 +14,10 @@
 # The API servers must listen where the hosts reach them: on the bridge's address (10.251.R.1, R from the id), so
 # `net` first, then `berth up --listen 10.251.R.1:PORT`, then `agents`. --dir (default /tmp/berth-hosts-ID) holds
 # the hosts' data and logs. --registry PORT: each host's 127.0.0.1:PORT leads to this machine's loopback registry
-# there (hack/registry.sh), which agents pull from over plain HTTP as from any loopback registry. Needs root,
-# iproute2, nsenter, iptables.
+# there (hack/registry.sh), which agents pull from over plain HTTP as from any loopback registry. --forward PORT
+# (repeatable) does the same for any other loopback TCP port of this machine, e.g. an API server on 127.0.0.1
+# (its certificate names 127.0.0.1): `agents --server https://127.0.0.1:PORT`. Needs root, iproute2, nsenter,
+# iptables.
 # The agents are entered with nsenter --net (not `ip netns exec`, which remounts /sys without the cgroup tree).
 set -euo pipefail
 
@@ -32,14 +34,14 @@ id="${BERTH_HOSTS_ID:-}"
 dir=""
 server=""
 token=""
-registry=""
+forwards=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
   --id) id="$2"; shift 2 ;;
   --dir) dir="$2"; shift 2 ;;
   --server) server="$2"; shift 2 ;;
   --token) token="$2"; shift 2 ;;
-  --registry) registry="$2"; shift 2 ;;
+  --registry | --forward) forwards+=("$2"); shift 2 ;;
   *) echo "hosts.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -87,18 +89,29 @@ net() {
       [[ "$i" == "$j" ]] || ip -n "$(ns "$i")" route add "$(podnet "$j")" via "$(hostip "$j")"
     done
   done
-  if [[ -n "$registry" ]]; then
-    forward "$hostnet.1" "$registry" 127.0.0.1 "$registry" >"$dir/forward0.pid"
+  if ((${#forwards[@]} > 0)); then
+    forward "$hostnet.1" 127.0.0.1 >>"$dir/forwards.pid"
     for i in $(seq 1 "$n"); do
-      BERTH_NETNS="$(ns "$i")" forward 127.0.0.1 "$registry" "$hostnet.1" "$registry" >"$dir/forward$i.pid"
+      BERTH_NETNS="$(ns "$i")" forward 127.0.0.1 "$hostnet.1" >>"$dir/forwards.pid"
+    done
+    # Ready once every forwarder listens (node takes a moment to start).
+    for _ in $(seq 1 100); do (: <"/dev/tcp/$hostnet.1/${forwards[0]}") 2>/dev/null && break; sleep 0.1; done
+    for i in $(seq 1 "$n"); do
+      for _ in $(seq 1 100); do
+        nsenter --net="/run/netns/$(ns "$i")" bash -c ": </dev/tcp/127.0.0.1/${forwards[0]}" 2>/dev/null && break
+        sleep 0.1
+      done
     done
   fi
   echo "hosts $id: bridge $bridge at $hostnet.1, $n namespaces"
 }
 
-# A TCP forwarder (node, in host $BERTH_NETNS when set): LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT; prints its pid.
+# A TCP forwarder of every --forward/--registry port (node, in host $BERTH_NETNS when set): LISTEN_HOST TARGET_HOST;
+# each LISTEN_HOST:PORT leads to TARGET_HOST:PORT. Prints its pid.
 forward() {
-  local code="const n=require('net');n.createServer(c=>{const u=n.connect($4,'$3');c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())}).listen($2,'$1')"
+  local ports code
+  ports="$(IFS=,; echo "${forwards[*]}")"
+  code="const n=require('net');for(const p of [$ports])n.createServer(c=>{const u=n.connect(p,'$2');c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())}).listen(p,'$1')"
   if [[ -n "${BERTH_NETNS:-}" ]]; then
     nsenter --net="/run/netns/$BERTH_NETNS" node -e "$code" >/dev/null 2>&1 &
   else
@@ -113,10 +126,10 @@ agents() {
   for i in $(seq 1 "$n"); do start_agent "$i"; done
   for i in $(seq 1 "$n"); do
     local log="$dir/host$i.log"
-    for _ in $(seq 1 240); do
+    for _ in $(seq 1 600); do
       grep -q "is up" "$log" 2>/dev/null && break
       kill -0 "$(cat "$dir/host$i.pid")" 2>/dev/null || { echo "hosts.sh: host $i's agent died:" >&2; tail -5 "$log" >&2; exit 1; }
-      sleep 0.5
+      sleep 0.2
     done
     grep -q "is up" "$log" || { echo "hosts.sh: host $i's agent did not start" >&2; exit 1; }
     echo "host$i: netns $(ns "$i"), address $(hostip "$i"), containers $(podnet "$i"), node host$i-$id"
@@ -139,9 +152,10 @@ down() {
   for i in $(seq 1 "$count"); do
     [[ -f "$dir/host$i.pid" ]] && kill "$(cat "$dir/host$i.pid")" 2>/dev/null || true
   done
-  for i in $(seq 0 "$count"); do
-    [[ -f "$dir/forward$i.pid" ]] && kill "$(cat "$dir/forward$i.pid")" 2>/dev/null || true
-  done
+  if [[ -f "$dir/forwards.pid" ]]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done <"$dir/forwards.pid"
+    rm -f "$dir/forwards.pid"
+  fi
   for i in $(seq 1 "$count"); do
     [[ -f "$dir/host$i.pid" ]] || continue
     for _ in $(seq 1 40); do kill -0 "$(cat "$dir/host$i.pid")" 2>/dev/null || break; sleep 0.25; done

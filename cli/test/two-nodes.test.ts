@@ -3,7 +3,8 @@
 // replicas spread over both nodes; stopping one agent turns its Node NotReady and tainted, its controller-owned
 // replicas are evicted (Terminating: its agent is gone) while a bare Container stays, and new Containers go to the
 // live node; when the agent comes back its Node is Ready again and it stops what no longer belongs to it.
-// Needs root, crun and conmon.
+// First, hack/hosts.sh's two hosts in network namespaces on the same server (hosts-netns.ts).
+// Needs root, crun and conmon (and iproute2, nsenter, iptables for the hosts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { eventually, pushBusybox, request, startRegistry, startTestServer } from '@berth/testkit';
 import { berthMain } from './berth-process.js';
+import { hostsNetnsTest } from './hosts-netns.js';
 
 const ts = await startTestServer({
   controllers: { nodeLifecycle: { nodeMonitorGracePeriodMs: 8_000, evictionTimeoutMs: 1_000 } },
@@ -126,6 +128,11 @@ async function container(name: string, owned: boolean): Promise<void> {
 
 const ready = async (name: string) => (await get(name))?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 const running = async (name: string) => (await get(name))?.status?.phase === 'Running';
+
+t.test(
+  "hack/hosts.sh: two hosts in network namespaces reach each other's containers, and each one's published port the other's replica",
+  (t) => hostsNetnsTest(t, ts, registry.address),
+);
 
 t.test('two agents join; one group of replicas spreads over both', async (t) => {
   await Promise.all([startAgent(names.a), startAgent(names.b)]);

@@ -1,0 +1,174 @@
+// hack/hosts.sh as a test: two "hosts" (network namespaces, each with its own `berth agent` joined by a bootstrap
+// token) on the test's API server. A 2-replica Service pinned to them puts one replica on each; a replica reaches the
+// other host's replica at its container address (the hosts' routes between their subnets), and each host's
+// published port reaches the replica on the other host (the routing mesh DNATs to every Ready replica, and the
+// hosts' routes carry it there). Registered by two-nodes.test.ts, whose server and registry it shares.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { eventually, freePort, request, type TestServer } from '@berth/testkit';
+import type { Test } from 'tap';
+import { berth, repo } from './berth-process.js';
+
+const exec = promisify(execFile);
+
+/** hack/hosts.sh ARGS; its stdout (a non-zero exit rejects, with its stderr). */
+async function hosts(args: readonly string[]): Promise<string> {
+  return (await exec(join(repo, 'hack', 'hosts.sh'), [...args])).stdout;
+}
+
+/** An id for hosts.sh whose subnets (10.251.R.0/24, R from the id) no other set of hosts on this machine uses. */
+async function freeHostsId(): Promise<string> {
+  const { stdout } = await exec('ip', ['-o', 'route']);
+  for (;;) {
+    const id = randomBytes(2).toString('hex');
+    const r = Number.parseInt(id.slice(0, 2), 16) ^ Number.parseInt(id.slice(2), 16);
+    if (!stdout.includes(`10.251.${r}.`) && !stdout.includes(`10.252.${r}.`)) return id;
+  }
+}
+
+/** One GET; the body, or undefined when it failed. */
+function get(host: string, port: number, path: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path, timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+interface Replica {
+  metadata: { name: string };
+  spec: { nodeName?: string };
+  status?: { ips?: { ip: string }[]; conditions?: { type: string; status: string }[] };
+}
+
+export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: string): Promise<void> {
+  const id = await freeHostsId();
+  const dir = await mkdtemp(join(tmpdir(), 'berth-hosts-test-'));
+  const apiPort = new URL(ts.url).port;
+  const registryPort = registryAddress.split(':')[1] ?? '';
+  const service = `mesh-${id}`;
+  const port = await freePort();
+  const hostsArgs = ['--id', id, '--dir', dir];
+  const nodes = [`host1-${id}`, `host2-${id}`];
+  const services = '/apis/berth.dev/v1alpha1/namespaces/default/services';
+  const replicas = async (): Promise<Replica[]> => {
+    const res = await request(
+      ts,
+      'GET',
+      `/apis/berth.dev/v1alpha1/namespaces/default/containers?labelSelector=app%3D${service}`,
+    );
+    return res.status === 200 ? res.json<{ items: Replica[] }>().items : [];
+  };
+  const t0 = Date.now();
+  const mark = (what: string) => t.comment(`${what}: ${Date.now() - t0} ms`);
+  t.teardown(async () => {
+    // The replicas go while their agents still run (their finalizers), then the hosts.
+    await request(ts, 'DELETE', `${services}/${service}`);
+    await eventually(async () => (await replicas()).length === 0, 30_000);
+    await hosts(['down', ...hostsArgs]).catch(() => undefined);
+    // Their Nodes too, so that nothing is scheduled to hosts that are gone.
+    for (const node of nodes) await request(ts, 'DELETE', `/api/v1/nodes/${node}`);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const [, token] = await Promise.all([
+    hosts(['net', '2', ...hostsArgs, '--registry', registryPort, '--forward', apiPort]),
+    berth(ts, ['token', 'create', '--ttl', '10m']),
+  ]);
+  mark('net and token');
+  t.equal(token.code, 0, `berth token create ${token.stderr}`);
+  await hosts(['agents', ...hostsArgs, '--server', `https://127.0.0.1:${apiPort}`, '--token', token.stdout.trim()]);
+  mark('agents up');
+  // Only these two Nodes carry the label: the Service's two replicas spread one to each.
+  for (const node of nodes) {
+    const labelled = await request(ts, 'PATCH', `/api/v1/nodes/${node}`, {
+      body: JSON.stringify({ metadata: { labels: { 'berth.dev/hosts-test': id } } }),
+      contentType: 'application/merge-patch+json',
+    });
+    t.equal(labelled.status, 200, labelled.status === 200 ? `${node} labelled` : labelled.text);
+  }
+  const created = await request(ts, 'POST', services, {
+    contentType: 'application/json',
+    body: JSON.stringify({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Service',
+      metadata: { name: service, namespace: 'default' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: service } },
+        template: {
+          metadata: { labels: { app: service } },
+          spec: {
+            image: `${registryAddress}/library/busybox:latest`,
+            command: ['sh', '-c', 'hostname > /index.html; exec httpd -f -p 8080 -h /'],
+            nodeSelector: { 'berth.dev/hosts-test': id },
+            terminationGracePeriodSeconds: 0,
+          },
+        },
+        ports: [{ port, targetPort: 8080 }],
+      },
+    }),
+  });
+  t.equal(created.status, 201, created.status === 201 ? `Service ${service} created` : created.text);
+  const ready = (r: Replica) =>
+    r.status?.ips?.[0]?.ip !== undefined &&
+    (r.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  let placed: Replica[] = [];
+  t.ok(
+    await eventually(async () => {
+      placed = (await replicas()).filter(ready);
+      return placed.length === 2;
+    }, 90_000),
+    'both replicas Ready',
+  );
+  mark('replicas Ready');
+  const byNode = new Map(placed.map((r) => [r.spec.nodeName ?? '', r]));
+  t.same([...byNode.keys()].sort(), nodes, 'one replica on each host');
+  const [one, two] = nodes.map((n) => byNode.get(n) as Replica) as [Replica, Replica];
+
+  // Container to container across hosts: host 1's replica fetches host 2's page at its container address.
+  const ip2 = two.status?.ips?.[0]?.ip ?? '';
+  const fetched = await ts.kubectl([
+    'exec',
+    `pod/${one.metadata.name}`,
+    '--',
+    // busybox's own wget -T crashes (exit 139): timeout(1) bounds it instead.
+    'timeout',
+    '10',
+    'wget',
+    '-qO-',
+    `http://${ip2}:8080/index.html`,
+  ]);
+  t.equal(
+    fetched.stdout.trim(),
+    two.metadata.name,
+    `${one.metadata.name} reached ${ip2} on the other host ${fetched.stderr}`,
+  );
+
+  mark('exec');
+  // Each host's published port leads to the replica on the other host too (the replicas each write their name).
+  const address = (await hosts(['addr', '--id', id])).trim().replace(/\.1$/, '');
+  for (const [i, other] of [
+    [1, two],
+    [2, one],
+  ] as const) {
+    const seen = new Set<string>();
+    t.ok(
+      await eventually(async () => {
+        const body = await get(`${address}.${10 + i}`, port, '/index.html');
+        if (body !== undefined) seen.add(body);
+        return seen.has(other.metadata.name);
+      }, 20_000),
+      `host ${i}'s published port ${port} reached ${other.metadata.name} on the other host (answers: ${[...seen].join(', ')})`,
+    );
+  }
+}
