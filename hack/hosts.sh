@@ -141,7 +141,8 @@ start_agent() {
   nsenter --net="/run/netns/$(ns "$i")" node "$repo/cli/dist/main.js" agent \
     --server "$server" --token "$token" --node-name "host$i-$id" \
     --data-dir "$dir/host$i" --runtime-root "/run/berth/hosts/$id/host$i/crun" \
-    --pod-subnet "$(podnet "$i")" --lease-renew-interval "${BERTH_HOSTS_LEASE_RENEW:-2}" --log-level warn \
+    --pod-subnet "$(podnet "$i")" --lease-renew-interval "${BERTH_HOSTS_LEASE_RENEW:-2}" \
+    --server-refresh-interval "${BERTH_HOSTS_SERVER_REFRESH:-30}" --log-level warn \
     >"$dir/host$i.log" 2>&1 &
   echo $! >"$dir/host$i.pid"
 }

@@ -650,6 +650,11 @@ program
     [] as string[],
   )
   .option('--lease-renew-interval <seconds>', 'seconds between renewals of the Node Lease (default: 10)', Number)
+  .option(
+    '--server-refresh-interval <seconds>',
+    "seconds between looks at the API servers' Leases for the list of servers, once joined (default: 30)",
+    Number,
+  )
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
   .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
   .option('--pod-subnet <cidr>', "this host's own subnet for the default bridge network (hosts routed to each other)")
@@ -662,6 +667,7 @@ program
       token?: string;
       caFile?: string;
       leaseRenewInterval?: number;
+      serverRefreshInterval?: number;
       nodeName?: string;
       dataDir?: string;
       runtimeRoot?: string;

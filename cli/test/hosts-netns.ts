@@ -5,20 +5,22 @@
 // hosts' routes carry it there). Registered by two-nodes.test.ts, whose server and registry it shares.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually, freePort, request, type TestServer } from '@berth/testkit';
 import type { Test } from 'tap';
+import { parse } from 'yaml';
+import { clusterServers } from '../src/failover/server-list.js';
 import { berth, repo } from './berth-process.js';
 
 const exec = promisify(execFile);
 
 /** hack/hosts.sh ARGS; its stdout (a non-zero exit rejects, with its stderr). */
-async function hosts(args: readonly string[]): Promise<string> {
-  return (await exec(join(repo, 'hack', 'hosts.sh'), [...args])).stdout;
+async function hosts(args: readonly string[], env: Record<string, string> = {}): Promise<string> {
+  return (await exec(join(repo, 'hack', 'hosts.sh'), [...args], { env: { ...process.env, ...env } })).stdout;
 }
 
 /** An id for hosts.sh whose subnets (10.251.R.0/24, R from the id) no other set of hosts on this machine uses. */
@@ -86,8 +88,31 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
   ]);
   mark('net and token');
   t.equal(token.code, 0, `berth token create ${token.stderr}`);
-  await hosts(['agents', ...hostsArgs, '--server', `https://127.0.0.1:${apiPort}`, '--token', token.stdout.trim()]);
+  // The agents look at the API servers' Leases every second (30 s by default) for their list of servers.
+  await hosts(['agents', ...hostsArgs, '--server', `https://127.0.0.1:${apiPort}`, '--token', token.stdout.trim()], {
+    BERTH_HOSTS_SERVER_REFRESH: '1',
+  });
   mark('agents up');
+  // Another address of the same server (hosts.sh's forwarder on the bridge), said by a server Lease as `berth up`
+  // writes one: the joined agents add it to the list they joined with.
+  const bridge = (await hosts(['addr', '--id', id])).trim();
+  const otherUrl = `https://${bridge}:${apiPort}`;
+  const leases = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
+  const leased = await request(ts, 'POST', leases, {
+    contentType: 'application/json',
+    body: JSON.stringify({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: `berth-apiserver-test-${id}`, labels: { 'berth.dev/apiserver': 'true' } },
+      spec: {
+        holderIdentity: otherUrl,
+        leaseDurationSeconds: 600,
+        renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+      },
+    }),
+  });
+  t.equal(leased.status, 201, leased.status === 201 ? `a server Lease for ${otherUrl}` : leased.text);
+  t.teardown(() => request(ts, 'DELETE', `${leases}/berth-apiserver-test-${id}`));
   // Only these two Nodes carry the label: the Service's two replicas spread one to each.
   for (const node of nodes) {
     const labelled = await request(ts, 'PATCH', `/api/v1/nodes/${node}`, {
@@ -156,7 +181,7 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
 
   mark('exec');
   // Each host's published port leads to the replica on the other host too (the replicas each write their name).
-  const address = (await hosts(['addr', '--id', id])).trim().replace(/\.1$/, '');
+  const address = bridge.replace(/\.1$/, '');
   for (const [i, other] of [
     [1, two],
     [2, one],
@@ -169,6 +194,21 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
         return seen.has(other.metadata.name);
       }, 20_000),
       `host ${i}'s published port ${port} reached ${other.metadata.name} on the other host (answers: ${[...seen].join(', ')})`,
+    );
+  }
+
+  // The agents' lists of servers now hold the Lease's server too, in the kubeconfig each keeps in its data dir.
+  for (const i of [1, 2]) {
+    let listed: string[] = [];
+    t.ok(
+      await eventually(async () => {
+        const doc = parse(await readFile(join(dir, `host${i}`, 'kubeconfig'), 'utf8')) as {
+          clusters?: { cluster?: Record<string, unknown> }[];
+        };
+        listed = clusterServers(doc.clusters?.[0]?.cluster);
+        return listed.includes(otherUrl);
+      }, 15_000),
+      `host ${i}'s agent lists ${otherUrl} beside the server it joined through (${listed.join(', ')})`,
     );
   }
 }

@@ -144,7 +144,8 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
     clusterRole('system:node', [
       rule([...read, 'create', 'update', 'patch'], [''], ['nodes']),
       rule(['update', 'patch'], [''], ['nodes/status']),
-      rule(['get', 'create', 'update', 'patch'], ['coordination.k8s.io'], ['leases']),
+      // list: the API servers' Leases say where they serve (a joined agent's list of servers).
+      rule(['get', 'list', 'create', 'update', 'patch'], ['coordination.k8s.io'], ['leases']),
       rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
       // Which Secrets and ConfigMaps: only those its Containers name (authorization/node/node-authorizer.ts).
       rule(['get'], [''], ['secrets', 'configmaps']),

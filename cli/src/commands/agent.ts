@@ -29,6 +29,8 @@ export interface AgentOptions {
   /** crun's state. @default /run/berth/agents/NODE/crun */
   readonly runtimeRoot?: string;
   readonly allowHostPath?: readonly string[];
+  /** Seconds between looks at the API servers' Leases, for the list of servers (joined agents). @default 30 */
+  readonly serverRefreshInterval?: number;
   /** Seconds between Lease renewals (the controllers' grace period should be several of them). @default 10 */
   readonly leaseRenewInterval?: number;
   readonly logLevel?: string;
@@ -68,9 +70,16 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
       ...(options.caFile === undefined ? {} : { caFile: resolve(options.caFile) }),
     });
   }
+  const refreshEvery = options.serverRefreshInterval ?? 30;
+  if (!(Number.isFinite(refreshEvery) && refreshEvery > 0))
+    throw new Error(`--server-refresh-interval must be a number of seconds > 0, got ${refreshEvery}`);
+  const joined = options.kubeconfig === undefined;
   const { balancedKubeconfig } = await import('../failover/balanced-kubeconfig.js');
-  const balanced = await balancedKubeconfig(kubeconfig, (from, to) =>
-    logger.warn({ from, to }, 'API server unreachable: moved to another'),
+  // A joined agent always goes through the balancer: the servers' Leases may add servers to its list.
+  const balanced = await balancedKubeconfig(
+    kubeconfig,
+    (from, to) => logger.warn({ from, to }, 'API server unreachable: moved to another'),
+    { always: joined },
   );
   const { startNodeAgent } = await import('@berth/node-agent');
   const runtimeRoot = resolve(options.runtimeRoot ?? `/run/berth/agents/${nodeName}/crun`);
@@ -95,9 +104,30 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
     await balanced.close();
     throw e;
   });
+  let refresh: { close(): Promise<void> } | undefined;
+  if (joined && balanced.balancer !== undefined) {
+    const { ApiClient } = await import('@berth/controller-runtime');
+    const { refreshServers } = await import('../failover/server-refresh.js');
+    const client = new ApiClient({ kubeconfig: balanced.kubeconfig, userAgent: 'berth-node-agent' });
+    const refreshing = refreshServers({
+      client,
+      balancer: balanced.balancer,
+      kubeconfigPath: kubeconfig,
+      intervalMs: refreshEvery * 1000,
+      onChange: (servers) => logger.info({ servers }, 'API servers listed'),
+      onError: (err) => logger.warn({ error: String(err) }, 'could not read the API servers listed'),
+    });
+    refresh = {
+      close: async () => {
+        await refreshing.close();
+        client.close();
+      },
+    };
+  }
   const close = running.close.bind(running);
   // The agent's last calls (its Lease, its Events) still go through the balancer: it closes after them.
   running.close = async () => {
+    await refresh?.close();
     await close();
     await balanced.close();
   };

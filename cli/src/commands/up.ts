@@ -233,6 +233,11 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
       );
     }
   }
+  // Where this server serves, for joined agents to learn the cluster's servers (failover/server-leases.ts).
+  const { startServerLease } = await import('../failover/server-leases.js');
+  const serverLease = startServerLease(identities.controllerManager, server.url, {
+    onError: (err) => logger.warn({ error: String(err) }, "could not renew this API server's Lease"),
+  });
   logger.info({ url: server.url, dataDir }, 'berth is up');
   const metricsUrls = { apiserver: `${server.url}/metrics`, controllers: controllersMetrics, agent: agent?.metricsUrl };
   void controllersMetrics.then((controllers) =>
@@ -247,6 +252,7 @@ export async function up(options: UpOptions): Promise<RunningBerth> {
     async close() {
       await agent?.close();
       await stopControllers();
+      await serverLease.close();
       await stopServer();
     },
   };

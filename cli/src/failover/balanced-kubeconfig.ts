@@ -6,13 +6,15 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { KubeconfigError } from '../errors.js';
 import { clusterServers } from './server-list.js';
-import { startServerBalancer } from './server-balancer.js';
+import { startServerBalancer, type ServerBalancer } from './server-balancer.js';
 
 export interface BalancedKubeconfig {
   /** The file as it is (one server), or the KubeConfig that goes through the balancer. */
   readonly kubeconfig: KubeConfig | string;
   /** The servers it balances over (one: no balancer). */
   readonly servers: readonly string[];
+  /** The balancer, when there is one. */
+  readonly balancer?: ServerBalancer;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ const named = (list: unknown, name: unknown, key: string): Entry | undefined =>
 export async function balancedKubeconfig(
   path: string,
   onSwitch?: (from: string, to: string) => void,
+  options: { /** A balancer even over one server (its list may grow: server-refresh.ts). */ always?: boolean } = {},
 ): Promise<BalancedKubeconfig> {
   let doc: Entry;
   try {
@@ -32,7 +35,8 @@ export async function balancedKubeconfig(
   }
   const clusterName = named(doc['contexts'], doc['current-context'], 'context')?.['cluster'];
   const servers = clusterServers(named(doc['clusters'], clusterName, 'cluster'));
-  if (servers.length < 2) return { kubeconfig: path, servers, close: async () => undefined };
+  if (servers.length < (options.always === true ? 1 : 2))
+    return { kubeconfig: path, servers, close: async () => undefined };
   const balancer = await startServerBalancer(servers, onSwitch === undefined ? {} : { onSwitch });
   const kc = new KubeConfig();
   kc.loadFromFile(path);
@@ -42,5 +46,5 @@ export async function balancedKubeconfig(
     contexts: kc.contexts,
     currentContext: kc.currentContext,
   });
-  return { kubeconfig: kc, servers, close: () => balancer.close() };
+  return { kubeconfig: kc, servers, balancer, close: () => balancer.close() };
 }

@@ -11,6 +11,10 @@ export interface ServerBalancer {
   readonly url: string;
   /** The server new connections go to first. */
   readonly current: string;
+  /** The servers it balances over, in order. */
+  readonly servers: readonly string[];
+  /** Balances over these from now on (connections open stay where they are); an empty list is ignored. */
+  setServers(servers: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -75,23 +79,27 @@ export async function startServerBalancer(
   servers: readonly string[],
   options: ServerBalancerOptions = {},
 ): Promise<ServerBalancer> {
-  const targets = servers.map(target);
+  let targets = servers.map(target);
   if (targets.length === 0) throw new UsageError('no API server to balance over');
   const timeoutMs = options.connectTimeoutMs ?? 3000;
   let current = 0;
   const open = new Set<net.Socket>();
 
-  /** The first server that accepts, from the current one on. */
+  /** The first server that accepts, from the current one on (over the list as it was when the dial began). */
   async function dial(): Promise<net.Socket | undefined> {
-    const start = current;
-    for (let i = 0; i < targets.length; i++) {
-      const n = (start + i) % targets.length;
-      const t = targets[n] as Target;
+    const list = targets;
+    const start = current % list.length;
+    for (let i = 0; i < list.length; i++) {
+      const t = list[(start + i) % list.length] as Target;
       const socket = await connect(t, timeoutMs);
       if (socket === undefined) continue;
-      if (n !== current) {
-        options.onSwitch?.((targets[current] as Target).url, t.url);
-        current = n;
+      const was = targets[current]?.url;
+      if (was !== t.url) {
+        const n = targets.findIndex((x) => x.url === t.url);
+        if (n >= 0) {
+          options.onSwitch?.(was ?? '', t.url);
+          current = n;
+        }
       }
       return socket;
     }
@@ -123,6 +131,20 @@ export async function startServerBalancer(
     url: `https://127.0.0.1:${port}`,
     get current() {
       return (targets[current] as Target).url;
+    },
+    get servers() {
+      return targets.map((t) => t.url);
+    },
+    setServers(next) {
+      const parsed = next.map(target);
+      if (parsed.length === 0) return;
+      // New connections keep going to the server they went to, if it is still listed.
+      const was = (targets[current] as Target).url;
+      targets = parsed;
+      current = Math.max(
+        0,
+        targets.findIndex((t) => t.url === was),
+      );
     },
     close: () =>
       new Promise<void>((resolve) => {
