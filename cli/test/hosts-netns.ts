@@ -76,7 +76,7 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
   t.teardown(async () => {
     // The replicas go while their agents still run (their finalizers), then the hosts.
     await request(ts, 'DELETE', `${services}/${service}`);
-    await eventually(async () => (await replicas()).length === 0, 30_000);
+    await eventually(async () => (await replicas()).length === 0, 60_000);
     await hosts(['down', ...hostsArgs]).catch(() => undefined);
     // Their Nodes too, so that nothing is scheduled to hosts that are gone.
     for (const node of nodes) await request(ts, 'DELETE', `/api/v1/nodes/${node}`);
@@ -192,7 +192,7 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
         const body = await get(`${address}.${10 + i}`, port, '/index.html');
         if (body !== undefined) seen.add(body);
         return seen.has(other.metadata.name);
-      }, 20_000),
+      }, 45_000),
       `host ${i}'s published port ${port} reached ${other.metadata.name} on the other host (answers: ${[...seen].join(', ')})`,
     );
   }
@@ -207,7 +207,7 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
         };
         listed = clusterServers(doc.clusters?.[0]?.cluster);
         return listed.includes(otherUrl);
-      }, 15_000),
+      }, 45_000),
       `host ${i}'s agent lists ${otherUrl} beside the server it joined through (${listed.join(', ')})`,
     );
   }
