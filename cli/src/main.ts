@@ -23,6 +23,8 @@ import { suggestions } from './output/suggest.js';
 import { registerBuild } from './commands/build.js';
 import { registerCommit } from './commands/commit.js';
 import { registerPush } from './commands/push.js';
+import { registerLoad } from './commands/load.js';
+import { registerSave } from './commands/save.js';
 import { registerRmi } from './commands/rmi.js';
 import { registerTag } from './commands/tag.js';
 
@@ -303,6 +305,8 @@ registerTag(program);
 registerPush(program);
 registerCommit(program);
 registerRmi(program);
+registerSave(program);
+registerLoad(program);
 
 const volume = program.command('volume').description('manage Volumes');
 volume

@@ -51,6 +51,8 @@ export interface BackgroundRun {
   output(): string;
   /** Interrupts it (SIGINT, as Ctrl-C) and resolves once it has exited. */
   stop(): Promise<BerthRun>;
+  /** Resolves once it has exited by itself (or was stopped). */
+  readonly exited: Promise<BerthRun>;
 }
 
 /** `berth ARGS` left running (a follow), for the test to read as it goes and stop when it has seen enough. */
@@ -69,6 +71,7 @@ export function berthBackground(
     child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? -1 : 128), stdout, stderr })),
   );
   return {
+    exited,
     output: () => stdout,
     stop: () => {
       child.kill('SIGINT');

@@ -4,6 +4,7 @@
 // a container committed and its file found in the new image; the pushed image pulled by digest onto a second node
 // with a clean data dir and run there. Needs root, crun, conmon.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import t from 'tap';
 import type { Container, Image } from '@berth/api';
 import { eventually, pushBusybox, startRegistry, startTestAgent, startTestCluster } from '@berth/testkit';
-import { berth } from './berth-process.js';
+import { berth, berthBackground } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
 const { server, image: busybox } = cluster;
@@ -277,3 +278,129 @@ t.test('the pushed image, pulled by digest onto a second node with a clean data 
   }, 60_000);
   t.equal(c?.status?.exitCode, 0, 'the image pulled back by digest runs on the clean node');
 });
+
+t.test("build: each RUN's output is shown as it runs, after its step's line; a failing RUN's output too", async (t) => {
+  const ctx = await mkdtemp(join(tmpdir(), 'berth-build-output-'));
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  // The step's own sleep is the workload (its first line must show while it still runs), not a test's wait.
+  await writeFile(
+    join(ctx, 'Dockerfile'),
+    `FROM ${busybox}\nRUN echo marker-1 && echo to-stderr >&2 && sleep 8 && echo marker-2\n`,
+  );
+  const build = berthBackground(server, ['build', '-t', `${registry}/demo/output:1`, ctx]);
+  t.teardown(() => build.stop());
+  let seen = '';
+  await eventually(() => {
+    seen = build.output();
+    return seen.includes('marker-1\n');
+  }, 90_000);
+  t.match(seen, /Step 2 : RUN echo marker-1 .*\nmarker-1\n/, 'the output follows its step');
+  t.notMatch(seen, /^marker-2$/m, 'shown while the step still runs');
+  const done = await build.exited;
+  t.equal(done.code, 0, done.stderr);
+  t.match(done.stdout, /marker-1\n(.*\n)*to-stderr\n(.*\n)*marker-2\n ---> Ran in \d+\.\d\ds\nSuccessfully built /);
+
+  await writeFile(join(ctx, 'Dockerfile'), `FROM ${busybox}\nRUN echo before-failing && exit 3\n`);
+  const failed = await berth(server, ['build', '-t', `${registry}/demo/output:2`, ctx]);
+  t.not(failed.code, 0);
+  t.match(failed.stdout, /Step 2 : RUN echo before-failing && exit 3\nbefore-failing\n/);
+  t.match(failed.stderr, /exited with code 3/);
+});
+
+t.test(
+  'save and load: an OCI layout tarball skopeo reads (OCI and docker archive), loaded back under its name',
+  async (t) => {
+    const run = promisify(execFile);
+    const file = join(dir, '..', `berth-save-${process.pid}.tar`);
+    const renamed = join(dir, '..', `berth-save-${process.pid}-renamed.tar`);
+    t.teardown(() => Promise.all([rm(file, { force: true }), rm(renamed, { force: true })]));
+    const v2 = `${registry}/demo/app:v2`;
+    const saved = await berth(server, ['save', app, v2, '-o', file]);
+    t.equal(saved.code, 0, saved.stderr);
+    const digest = (
+      (await custom.getNamespacedCustomObject({
+        ...where,
+        plural: 'images',
+        name: (await imageNamed(app)) ?? '',
+      })) as Image
+    ).status?.digest;
+    const entries = (await run('tar', ['-tf', file])).stdout.split('\n');
+    t.ok(
+      ['oci-layout', 'index.json', 'manifest.json'].every((e) => entries.includes(e)),
+      entries.join(' '),
+    );
+    t.ok(entries.includes(`blobs/sha256/${(digest ?? '').replace('sha256:', '')}`), "the app's manifest is a blob");
+    const index = JSON.parse((await run('tar', ['-xOf', file, 'index.json'])).stdout) as {
+      manifests: { digest: string; annotations?: Record<string, string> }[];
+    };
+    t.same(
+      index.manifests.map((m) => [m.digest, m.annotations?.['org.opencontainers.image.ref.name']]),
+      [
+        [digest, 'v1'],
+        [digest, 'v2'],
+      ],
+      'both names of the one manifest (its blobs once)',
+    );
+    t.equal(index.manifests[0]?.annotations?.['io.containerd.image.name'], app);
+
+    // The peers read it: skopeo as an OCI archive (by its ref name) and as docker's archive (manifest.json).
+    const raw = await run('skopeo', ['inspect', '--raw', `oci-archive:${file}:v1`]);
+    t.equal(
+      `sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`,
+      digest,
+      'the same manifest, byte for byte',
+    );
+    const docker = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${file}:${app}`])).stdout) as {
+      Layers: string[];
+    };
+    t.ok(docker.Layers.length >= 2, 'docker-archive lists its layers');
+
+    // skopeo's own archive of it, under a new name, loads back and runs.
+    await run('skopeo', ['copy', '--quiet', `oci-archive:${file}:v2`, `oci-archive:${renamed}:loaded/app:v9`]);
+    const loaded = await berth(server, ['load', '-i', renamed]);
+    t.equal(loaded.code, 0, loaded.stderr);
+    t.equal(loaded.stdout, 'Loaded image: loaded/app:v9\n');
+    const ran = await berth(server, ['run', '--name', 'loaded-run', 'loaded/app:v9']);
+    t.equal(ran.code, 0, ran.stderr);
+    t.match(ran.stdout, /^hi from an edit for tests\n$/, 'the loaded image runs');
+
+    // A blob whose bytes are not its digest: refused, nothing named.
+    const bad = join(dir, '..', `berth-save-${process.pid}-bad.tar`);
+    t.teardown(() => rm(bad, { force: true }));
+    await writeFile(bad, await corruptArchive());
+    const refused = await berth(server, ['load', '-i', bad]);
+    t.not(refused.code, 0);
+    t.match(refused.stderr, /digest/i);
+  },
+);
+
+/** An image layout whose one manifest blob holds other bytes than its name says. */
+async function corruptArchive(): Promise<Buffer> {
+  const { default: tar } = await import('tar-stream');
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+  const hex = 'a'.repeat(64);
+  pack.entry({ name: 'oci-layout' }, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  pack.entry({ name: `blobs/sha256/${hex}` }, '{"not":"the bytes of its digest"}');
+  pack.entry(
+    { name: 'index.json' },
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${hex}`,
+          size: 33,
+          annotations: { 'io.containerd.image.name': 'docker.io/library/corrupt:1' },
+        },
+      ],
+    }),
+  );
+  pack.finalize();
+  await ended;
+  return Buffer.concat(chunks);
+}

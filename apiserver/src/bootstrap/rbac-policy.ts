@@ -93,7 +93,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       'system:aggregate-to-edit',
       [
         rule(write, berth, [...plurals, ...scales]),
-        rule([...read, ...write], berth, proxied(['exec', 'attach', 'portforward'])),
+        rule([...read, ...write], berth, proxied(['exec', 'attach', 'portforward', 'import'])),
         rule([...read, ...write], [''], ['configmaps', 'secrets', 'serviceaccounts']),
         rule(['create'], [''], ['serviceaccounts/token']),
         rule(['impersonate'], [''], ['serviceaccounts']),
@@ -103,7 +103,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
     clusterRole(
       'system:aggregate-to-view',
       [
-        rule(read, berth, [...plurals, ...subresources, ...proxied(['log'])]),
+        rule(read, berth, [...plurals, ...subresources, ...proxied(['log', 'export'])]),
         rule(read, [''], ['configmaps', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status']),
         rule(read, [''], ['resourcequotas', 'resourcequotas/status']),
         rule(read, ['coordination.k8s.io'], ['leases']),

@@ -1,6 +1,6 @@
-// The Container subresources a node agent serves (log, exec, attach, portforward): once the request chain has authenticated
-// and authorized the client, find the Container's node and that node's agent endpoint, and relay the request,
-// streaming both ways.
+// The subresources a node agent serves, a Container's (log, exec, attach, portforward) and an Image's (its build's
+// log, export and import, `berth save|load`): once the request chain has authenticated and authorized the client,
+// find the object's node and that node's agent endpoint, and relay the request, streaming both ways.
 
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -21,6 +21,14 @@ export const agentSocketName = 'agent.sock';
 /** Subresources relayed to the node agent, per group/plural. */
 export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([
   ['berth.dev/containers', ['log', 'exec', 'attach', 'portforward']],
+  ['berth.dev/images', ['log', 'export', 'import']],
+]);
+
+/** The HTTP method each plain (not upgraded) proxied subresource answers. */
+export const proxiedMethods: ReadonlyMap<string, string> = new Map([
+  ['log', 'GET'],
+  ['export', 'GET'],
+  ['import', 'POST'],
 ]);
 
 export const isProxied = (group: string, plural: string, subresource: string | undefined): boolean =>
@@ -29,11 +37,11 @@ export const isProxied = (group: string, plural: string, subresource: string | u
 export interface AgentTarget {
   /** Unix socket of the agent (all-in-one berth). */
   readonly socketPath: string;
-  /** Path on the agent: /containers/<namespace>/<name>/<subresource>?<query>. */
+  /** Path on the agent: /containers|images/<namespace>/<name>/<subresource>?<query>. */
   readonly path: string;
 }
 
-/** Finds where the agent of the Container's node listens. */
+/** Finds where the agent of the Container's (or Image's) node listens. */
 export async function resolveAgent(
   objects: ObjectStore,
   registry: ResourceRegistry,
@@ -43,19 +51,79 @@ export async function resolveAgent(
   name: string,
   subresource: string,
   query: string,
+  plural: 'containers' | 'images' = 'containers',
 ): Promise<AgentTarget> {
-  const containers = registry.get(group, version, 'containers');
+  const resource = registry.get(group, version, plural);
   const nodes = registry.get('', 'v1', 'nodes');
-  if (containers === undefined || nodes === undefined)
+  if (resource === undefined || nodes === undefined)
     throw new ApiError('NotFound', 'the server could not find the requested resource');
-  const container = await objects.get({ resource: containers, namespace }, name);
-  const spec = container['spec'];
-  const nodeName = isPlainObject(spec) && typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
-  if (nodeName === '') throw badRequest(`container ${name} does not have a node assigned`);
+  let nodeName: string;
+  if (plural === 'containers') {
+    const container = await objects.get({ resource, namespace }, name);
+    const spec = container['spec'];
+    nodeName = isPlainObject(spec) && typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
+    if (nodeName === '') throw badRequest(`container ${name} does not have a node assigned`);
+  } else {
+    nodeName = await imageNode(objects, resource, nodes, namespace, name, subresource);
+  }
   const node = await objects.get({ resource: nodes, namespace: undefined }, nodeName);
   const socketPath = agentSocketOf(nodeName, node);
-  const path = `/containers/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
+  const path = `/${plural}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${subresource}${query === '' ? '' : `?${query}`}`;
   return { socketPath, path };
+}
+
+type Scope = Parameters<ObjectStore['get']>[0]['resource'];
+
+/**
+ * The node an Image's subresource goes to: for export, a node that holds it; for its build's log, the node that
+ * builds it; for an import (`berth load`), the node that holds or built it, else the first Ready Node by name
+ * (the tarball can land on any node: the Images `berth load` makes then name it there).
+ */
+async function imageNode(
+  objects: ObjectStore,
+  images: Scope,
+  nodes: Scope,
+  namespace: string,
+  name: string,
+  subresource: string,
+): Promise<string> {
+  const image =
+    subresource === 'import'
+      ? await objects.get({ resource: images, namespace }, name).catch(() => undefined)
+      : await objects.get({ resource: images, namespace }, name);
+  const spec = isPlainObject(image?.['spec']) ? image['spec'] : {};
+  const status = isPlainObject(image?.['status']) ? image['status'] : {};
+  const build = isPlainObject(spec['build']) ? spec['build'] : {};
+  const builtOn = [status['nodeName'], build['nodeName']].find((n): n is string => typeof n === 'string' && n !== '');
+  const holders = (Array.isArray(status['nodes']) ? status['nodes'] : [])
+    .filter((n): n is Record<string, unknown> => isPlainObject(n) && n['present'] === true)
+    .map((n) => n['nodeName'])
+    .filter((n): n is string => typeof n === 'string' && n !== '');
+  if (subresource === 'log') {
+    if (builtOn === undefined) throw badRequest(`image ${name} is not built on any node`);
+    return builtOn;
+  }
+  if (subresource === 'export') {
+    const holder = builtOn !== undefined && holders.includes(builtOn) ? builtOn : holders[0];
+    if (holder === undefined) throw badRequest(`image ${name} is not on any node yet`);
+    return holder;
+  }
+  const known = holders[0] ?? builtOn;
+  if (known !== undefined) return known;
+  const list = await objects.list({ resource: nodes, namespace: undefined }, {});
+  const ready = list.items
+    .filter((n) => {
+      const conditions = isPlainObject(n['status']) ? n['status']['conditions'] : undefined;
+      return (
+        Array.isArray(conditions) &&
+        conditions.some((c) => isPlainObject(c) && c['type'] === 'Ready' && c['status'] === 'True')
+      );
+    })
+    .map((n) => (isPlainObject(n['metadata']) ? n['metadata']['name'] : undefined))
+    .filter((n): n is string => typeof n === 'string')
+    .sort();
+  if (ready[0] === undefined) throw new ApiError('ServiceUnavailable', 'no Ready node to load the images on');
+  return ready[0];
 }
 
 /** The unix socket a Node's agent registered (status.daemonEndpoints), refused unless it is an agent socket. */
@@ -82,7 +150,7 @@ export function agentSocketOf(nodeName: string, node: Record<string, unknown>): 
   return socketPath;
 }
 
-/** Relays a plain HTTP request (log) to the agent and streams its answer back. */
+/** Relays a plain HTTP request (log, export, import) to the agent and streams its answer back, and its body there. */
 export function relayRequest(
   target: AgentTarget,
   req: IncomingMessage,
@@ -95,7 +163,12 @@ export function relayRequest(
         socketPath: target.socketPath,
         path: target.path,
         method: req.method,
-        headers: { accept: req.headers.accept ?? '*/*' },
+        headers: {
+          accept: req.headers.accept ?? '*/*',
+          ...(req.method === 'POST'
+            ? { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' }
+            : {}),
+        },
         signal,
       },
       (answer) => {
@@ -113,7 +186,9 @@ export function relayRequest(
       if (signal.aborted) return resolve();
       reject(new ApiError('ServiceUnavailable', `error dialing the node agent: ${e.message}`));
     });
-    upstream.end();
+    // An import's tarball streams through, never held here; anything else carries no body.
+    if (req.method === 'POST') req.pipe(upstream);
+    else upstream.end();
   });
 }
 

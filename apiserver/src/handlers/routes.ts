@@ -1,7 +1,7 @@
 // The route table of the API server: every non-resource path it serves (version, health, discovery, OpenAPI),
 // then every resource path, each to its handler. Resource paths are told apart by the request info, not here.
 
-import { ApiError, pathNotFound } from '../errors/api-error.js';
+import { ApiError, methodNotAllowed, pathNotFound } from '../errors/api-error.js';
 import {
   aggregatedContentType,
   aggregatedContentTypeBeta,
@@ -17,7 +17,7 @@ import type { Reply } from '../request-chain/reply.js';
 import type { Route, RouteCall } from '../request-chain/router.js';
 import type { Store } from '../storage/interface.js';
 import type { WatchCache } from '../storage/watch-cache.js';
-import { isProxied, relayRequest, resolveAgent } from './node-proxy.js';
+import { isProxied, proxiedMethods, relayRequest, resolveAgent } from './node-proxy.js';
 import { handleResource, type ResourceHandlerDeps } from './resources.js';
 import { podEventsQuery } from '../pod-view/pod-events.js';
 import { isPodRequest, servePods } from '../pod-view/pod-requests.js';
@@ -128,8 +128,11 @@ async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | 
   const request = { info: resource, req: ctx.req, res: ctx.res, query, userAgent: ctx.get('user-agent'), signal };
   if (isPodRequest(resource)) return servePods(deps, { ...request, user: call.user });
   if (isProxied(resource.group, resource.resource, resource.subresource)) {
-    if (resource.subresource !== 'log' || info.method !== 'GET')
-      throw new ApiError('BadRequest', `${resource.subresource} requires a WebSocket upgrade (v5.channel.k8s.io)`);
+    const sub = resource.subresource ?? '';
+    const method = proxiedMethods.get(sub);
+    if (method === undefined)
+      throw new ApiError('BadRequest', `${sub} requires a WebSocket upgrade (v5.channel.k8s.io)`);
+    if (info.method !== method) throw methodNotAllowed(info.method, `${resource.resource}/${sub}`);
     const target = await resolveAgent(
       deps.objects,
       deps.registry,
@@ -137,8 +140,9 @@ async function resourceRoute(deps: RouteDeps, call: RouteCall): Promise<Reply | 
       resource.version,
       resource.namespace ?? '',
       resource.name ?? '',
-      'log',
+      sub,
       query.toString(),
+      resource.resource === 'images' ? 'images' : 'containers',
     );
     await relayRequest(target, ctx.req, ctx.res, signal);
     return undefined;

@@ -1,6 +1,7 @@
 // `berth build -t NAME[:TAG] [-f Dockerfile] [--build-arg K=V] [--target S] [--no-cache] [--push] DIR`: uploads the
 // context (a gzip tar, honouring .dockerignore) as a ConfigMap, records an Image with `spec.build`, and follows its
-// status as docker prints a build: each step, "Using cache" or how long it ran, then the image ID and the tag.
+// build as docker prints it: each step, its RUN output as it runs, "Using cache" or how long it ran (the Image's build
+// log, followed from the building node), then the image ID and the tag from its status.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Image } from '@berth/api';
@@ -9,6 +10,7 @@ import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { CliError, UsageError } from '../errors.js';
+import { BuildLogFollow } from '../output/build-log.js';
 import { imageObjectName } from './images.js';
 import { loginSecret } from './login.js';
 
@@ -133,7 +135,16 @@ export async function build(
     );
   }
   const generation = written.metadata.generation ?? 0;
+  const follow = new BuildLogFollow(client, name, generation, out);
   let shown = 0;
+  const printSteps = (steps: NonNullable<Image['status']>['steps'] = []) => {
+    for (const step of steps.slice(shown)) {
+      out.write(`Step ${step.step} : ${step.instruction}\n`);
+      if (step.cached === true) out.write(' ---> Using cache\n');
+      else if (step.cached === false) out.write(` ---> Ran in ${((step.milliseconds ?? 0) / 1000).toFixed(2)}s\n`);
+    }
+    shown = Math.max(shown, steps.length);
+  };
   const result = await waitFor<Image, Image>(
     client,
     'images',
@@ -144,18 +155,19 @@ export async function build(
       if (s === undefined) return undefined;
       const fresh = s.phase === 'Building' || s.observedGeneration === generation;
       const steps = fresh ? (s.steps ?? []) : [];
-      if (!quiet) {
-        for (const step of steps.slice(shown)) {
-          out.write(`Step ${step.step} : ${step.instruction}\n`);
-          if (step.cached === true) out.write(' ---> Using cache\n');
-          else if (step.cached === false) out.write(` ---> Ran in ${((step.milliseconds ?? 0) / 1000).toFixed(2)}s\n`);
-        }
-      }
-      shown = Math.max(shown, steps.length);
+      // The log is on the building node: followed once the Image names one (the agent waits for this generation's).
+      if (!quiet && s.nodeName !== undefined) follow.start();
+      if (!quiet && follow.state === 'failed') printSteps(steps);
       return s.observedGeneration === generation && (s.phase === 'Ready' || s.phase === 'Failed') ? image : undefined;
     },
     Number(options.timeout ?? '600') * 1000,
   );
+  // The node ends the log before it writes the final status: what remains of it is on its way.
+  if (!quiet) {
+    const followed = await follow.finish(10_000);
+    if (followed === 'idle' || followed === 'failed' || followed === 'opening')
+      printSteps(result.status?.observedGeneration === generation ? result.status.steps : []);
+  }
   // The context of the build before this one is no longer needed.
   const old = existing?.spec.build?.contextConfigMap?.name;
   if (old !== undefined && old !== configMap)

@@ -25,6 +25,8 @@ import { Builder } from '../build/builder.js';
 import { ImageReconciler, namesSweepKey } from '../images/image-reconciler.js';
 import { collectImageGarbage, type ImageGcOptions } from '../images/image-gc.js';
 import { ImageStore } from '../images/image-store.js';
+import { ImageTransfer } from '../images/image-transfer.js';
+import { BuildLogs } from '../build/build-log.js';
 import type { RegistryClientOptions } from '../distribution/distribution.js';
 import { CniNetworks } from '../network/cni-networks.js';
 import type { NetworkDefinition } from '../network/network.js';
@@ -509,13 +511,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     namespaced: true,
     kind: 'Image',
   });
+  const imageCache = {
+    get: (namespace: string, name: string) => imageInformer.get(namespace, name) as unknown as Image | undefined,
+  };
+  const buildLogs = new BuildLogs(root);
   const imageController = new Controller({
     name: 'image',
     reconciler: new ImageReconciler({
       nodeName,
       root,
       api,
-      cache: { get: (namespace, name) => imageInformer.get(namespace, name) as unknown as Image | undefined },
+      cache: imageCache,
+      buildLogs,
       images: imageStore,
       builder,
       list: () => imageInformer.list() as unknown as Image[],
@@ -634,6 +641,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         addressOf: async (id) => (await networks.get(id))?.addresses[0]?.ip,
         onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),
         statsSummary: () => stats.summary(),
+        images: new ImageTransfer(imageStore, imageCache, buildLogs),
       });
       await streaming.start();
     }

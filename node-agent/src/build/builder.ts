@@ -169,6 +169,8 @@ export class Builder {
         const shown = `${instruction.keyword} ${instruction.args}`;
         const t1 = performance.now();
         let cached: boolean | undefined;
+        // Before it runs, so its output follows its line in the build's log.
+        progress({ kind: 'step', step, total, stage: stage.index, instruction: shown, status: 'running' });
         try {
           cached = await this.#step(state, instruction, {
             step,

@@ -19,6 +19,7 @@ import {
 } from '@berth/api';
 import type { ReconcileContext, Reconciler, Request, Result } from '@berth/controller-runtime';
 import type { Builder } from '../build/builder.js';
+import type { BuildLogs } from '../build/build-log.js';
 import type { BuildStepResult } from '../build/build.js';
 import { BuildError } from '../build/errors.js';
 import { type ClusterApi, isConflict } from '../cluster/cluster-api.js';
@@ -58,6 +59,8 @@ export interface ImageReconcilerOptions {
   /** Whether builds may `RUN --network=host` (the node admin's choice). @default false */
   readonly allowNetworkHost?: boolean;
   readonly event?: (image: Image, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+  /** Where each build's progress and RUN output are written, for the Image's log endpoint. @default not kept */
+  readonly buildLogs?: BuildLogs;
 }
 
 type StatusPatch = Partial<Record<keyof ImageStatus, unknown>>;
@@ -135,6 +138,7 @@ export class ImageReconciler implements Reconciler {
     for (const n of await this.#o.images.names.list()) {
       if (!wanted.has(n.reference)) await this.#o.images.names.delete(n.reference);
     }
+    await this.#o.buildLogs?.sweep(new Set(this.#o.list().map((i) => i.metadata.uid ?? '')));
   }
 
   async #tag(ctx: ReconcileContext, image: Image, generation: number, source: string): Promise<void> {
@@ -359,11 +363,16 @@ export class ImageReconciler implements Reconciler {
     const queue = (patch: StatusPatch) => {
       writes = writes.then(() => this.#patch(image, patch)).catch(() => undefined);
     };
+    // Opened before the Building status is written: a client that sees it finds this generation's log.
+    const log = this.#o.buildLogs?.open(image.metadata.uid ?? '', generation);
     await this.#patch(image, {
       phase: 'Building',
       nodeName: this.#o.nodeName,
       steps: [],
       message: `building on ${this.#o.nodeName}`,
+    }).catch((err: unknown) => {
+      log?.close();
+      throw err;
     });
     let context: { dir: string; release: () => Promise<void> } | undefined;
     try {
@@ -380,12 +389,15 @@ export class ImageReconciler implements Reconciler {
         tags: [image.spec.image],
         signal: ctx.signal,
         onProgress: (e) => {
+          log?.progress(e);
           if (e.kind !== 'step' || e.status === 'running' || e.status === 'failed') return;
           steps.push({ step: e.step, stage: e.stage, instruction: e.instruction, cached: e.cached, ms: e.ms ?? 0 });
           queue({ steps: stepsOf(steps) });
         },
       });
       await writes;
+      // Ended before the final status: a client that sees it has the whole log coming.
+      log?.close();
       const ran = result.steps.filter((s) => s.cached === false).length;
       const cached = result.steps.filter((s) => s.cached === true).length;
       let message = `built ${image.spec.image} on ${this.#o.nodeName} in ${(result.ms / 1000).toFixed(2)} s: ${ran} steps ran, ${cached} cached`;
@@ -401,12 +413,14 @@ export class ImageReconciler implements Reconciler {
       // Stopping, or another node wrote status first: try again (the queue's back-off), not Failed.
       if (ctx.signal.aborted || isConflict(err)) throw err;
       await writes;
+      log?.close();
       const reason = BuildError.isInstance(err) ? 'BuildFailed' : 'Error';
       await this.#failed(image, generation, reason, (err as Error).message, {
         nodeName: this.#o.nodeName,
         steps: stepsOf(steps),
       });
     } finally {
+      log?.close();
       await context?.release();
     }
   }

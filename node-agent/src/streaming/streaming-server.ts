@@ -13,6 +13,7 @@ import { SpdySession } from '../port-forward/spdy-session.js';
 import { rotatedLogPath } from '../logs/rotation.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
+import { type ImageEndpoints, parseImageTarget, serveImageRequest } from './image-endpoint.js';
 import { previousLog, serveLog } from './log-endpoint.js';
 import { chooseProtocol, REMOTE_COMMAND_PROTOCOLS, serveRemoteCommand, type TerminalSize } from './remote-command.js';
 import { parseLogRequest, parseRemoteCommandRequest, type RemoteCommandRequest } from './request-options.js';
@@ -43,6 +44,8 @@ export interface StreamingServerOptions {
   readonly onError?: (err: unknown) => void;
   /** Answers GET /stats/summary (kubelet's shape), read by the API server's resource metrics. @default not served */
   readonly statsSummary?: () => Promise<unknown>;
+  /** Serves an Image's build log, export and import (`/images/…`). @default not served */
+  readonly images?: ImageEndpoints;
 }
 
 type Subresource = 'log' | 'exec' | 'attach' | 'portforward';
@@ -203,6 +206,11 @@ export class StreamingServer {
         const body = JSON.stringify(await this.#options.statsSummary());
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
+        return;
+      }
+      const image = this.#options.images !== undefined ? parseImageTarget(req.url) : undefined;
+      if (image !== undefined && this.#options.images !== undefined) {
+        await serveImageRequest(this.#options.images, image, req, res, abort.signal);
         return;
       }
       const target = parseTarget(req.url);

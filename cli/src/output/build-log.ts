@@ -1,0 +1,59 @@
+// Follows a build's log as `berth build` prints it: the Image's `log` subresource (the building node's agent writes
+// each step, its RUN output as it comes, and "Using cache" or how long it ran), copied to the terminal as it arrives.
+// When the log cannot be had (an older node), the caller prints the steps from the Image's status instead.
+import type { ApiClient } from '../api/client.js';
+import { berthPath } from '../api/client.js';
+import { openStream } from '../api/raw-stream.js';
+
+export type FollowState = 'idle' | 'opening' | 'streaming' | 'failed' | 'done';
+
+export class BuildLogFollow {
+  readonly #client: ApiClient;
+  readonly #path: string;
+  readonly #out: NodeJS.WritableStream;
+  readonly #abort = new AbortController();
+  #state: FollowState = 'idle';
+  #ended: Promise<void> = Promise.resolve();
+
+  constructor(client: ApiClient, name: string, generation: number, out: NodeJS.WritableStream) {
+    this.#client = client;
+    this.#path = `${berthPath('images', client.namespace, name)}/log?follow=true&generation=${generation}`;
+    this.#out = out;
+  }
+
+  get state(): FollowState {
+    return this.#state;
+  }
+
+  /** Opens the follow once (when the Image names its building node); later calls do nothing. */
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'opening';
+    this.#ended = (async () => {
+      try {
+        const res = await openStream(this.#client.connection, {
+          method: 'GET',
+          path: this.#path,
+          accept: 'text/plain',
+          signal: this.#abort.signal,
+        });
+        this.#state = 'streaming';
+        for await (const chunk of res as AsyncIterable<Buffer>) this.#out.write(chunk);
+        this.#state = 'done';
+      } catch {
+        // Nothing shown yet: the status's steps stand in. Cut off midway: what was shown stays.
+        if (this.#state === 'opening') this.#state = 'failed';
+      }
+    })();
+  }
+
+  /** Once the build is over: waits for the log's end (the node closes it before the final status) up to `ms`. */
+  async finish(ms: number): Promise<FollowState> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    this.#abort.abort();
+    await this.#ended;
+    return this.#state;
+  }
+}
