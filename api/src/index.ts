@@ -19,3 +19,4 @@ export * from './network-bridge.js';
 export { reconcileRequestedAtAnnotation, signalAnnotation } from './well-known-annotations.js';
 export * from './pull-progress.js';
 export * from './push-progress.js';
+export * from './git-build-context.js';

@@ -2,17 +2,20 @@
 // controllers with the image build controller, a node agent with crun) and a loopback registry: a multi-stage build
 // uploaded and followed, run, edited and rebuilt from the edited step, rebuilt unchanged with 0 steps run, pushed;
 // a container committed and its file found in the new image; the pushed image pulled by digest onto a second node
-// with a clean data dir and run there. Needs root, crun, conmon.
-import { execFile } from 'node:child_process';
+// with a clean data dir and run there; a RUN's output shown while it runs; `berth save` read by skopeo and
+// skopeo's archive loaded back; contexts from a git URL and from a GitRepository on a loopback git daemon.
+// Needs root, crun, conmon, skopeo, git.
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type V1ConfigMap } from '@kubernetes/client-node';
 import t from 'tap';
-import type { Container, Image } from '@berth/api';
-import { eventually, pushBusybox, startRegistry, startTestAgent, startTestCluster } from '@berth/testkit';
+import { type Container, gitContextConfigMapName, type Image } from '@berth/api';
+import { eventually, freePort, pushBusybox, startRegistry, startTestAgent, startTestCluster } from '@berth/testkit';
 import { berth, berthBackground } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -285,7 +288,7 @@ t.test("build: each RUN's output is shown as it runs, after its step's line; a f
   // The step's own sleep is the workload (its first line must show while it still runs), not a test's wait.
   await writeFile(
     join(ctx, 'Dockerfile'),
-    `FROM ${busybox}\nRUN echo marker-1 && echo to-stderr >&2 && sleep 8 && echo marker-2\n`,
+    `FROM ${busybox}\nRUN echo marker-1 && echo to-stderr >&2 && sleep 5 && echo marker-2\n`,
   );
   const build = berthBackground(server, ['build', '-t', `${registry}/demo/output:1`, ctx]);
   t.teardown(() => build.stop());
@@ -404,3 +407,109 @@ async function corruptArchive(): Promise<Buffer> {
   await ended;
   return Buffer.concat(chunks);
 }
+
+t.test(
+  'git contexts: a file:// URL with #ref:subdir, a GitRepository served by a git daemon on loopback',
+  async (t) => {
+    const run = promisify(execFile);
+    const repo = await mkdtemp(join(tmpdir(), 'berth-build-git-'));
+    t.teardown(() => rm(repo, { recursive: true, force: true }));
+    const git = (...args: string[]) =>
+      run('git', ['-C', join(repo, 'app'), '-c', 'user.name=berth', '-c', 'user.email=berth@localhost', ...args]);
+    await run('git', ['init', '--quiet', '-b', 'main', join(repo, 'app')]);
+    await mkdir(join(repo, 'app', 'web'), { recursive: true });
+    await writeFile(
+      join(repo, 'app', 'web', 'Dockerfile'),
+      `FROM ${busybox}\nCOPY msg.txt /\nCMD ["cat", "/msg.txt"]\n`,
+    );
+    await writeFile(join(repo, 'app', 'web', 'msg.txt'), 'from git\n');
+    await git('add', '.');
+    await git('commit', '--quiet', '-m', 'web');
+
+    const fromUrl = `${registry}/demo/from-git:1`;
+    const built = await berth(server, ['build', '-t', fromUrl, `file://${join(repo, 'app')}#main:web`]);
+    t.equal(built.code, 0, built.stderr);
+    t.match(built.stdout, /Step 2 : COPY msg.txt \/\n ---> Ran in/);
+    const ran = await berth(server, ['run', '--name', 'from-git-run', fromUrl]);
+    t.equal(ran.stdout, 'from git\n', 'the image built from the git URL runs');
+
+    const missing = await berth(server, [
+      'build',
+      '-t',
+      `${registry}/demo/from-git:2`,
+      `file://${repo}/nothing-here#main`,
+    ]);
+    t.not(missing.code, 0);
+    t.match(missing.stderr, /the git context could not be fetched: git fetch: /);
+
+    // A GitRepository (the gitops source kind) over git://, from a git daemon on loopback.
+    await git('commit', '--quiet', '--allow-empty', '-m', 'second');
+    const port = await freePort();
+    const daemon = spawn(
+      'git',
+      ['daemon', '--reuseaddr', '--export-all', `--base-path=${repo}`, '--listen=127.0.0.1', `--port=${port}`, repo],
+      { stdio: 'ignore' },
+    );
+    t.teardown(() => {
+      daemon.kill();
+    });
+    await eventually(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = connect(port, '127.0.0.1', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      30_000,
+    );
+    await custom.createNamespacedCustomObject({
+      ...where,
+      plural: 'gitrepositories',
+      body: {
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'GitRepository',
+        metadata: { name: 'app-source' },
+        spec: { url: `git://127.0.0.1:${port}/app`, ref: { branch: 'main' } },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      ...where,
+      plural: 'images',
+      body: {
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Image',
+        metadata: { name: 'from-git-repository' },
+        spec: {
+          image: `${registry}/demo/from-git-repository:1`,
+          build: { contextGitRepository: { name: 'app-source', path: 'web' } },
+        },
+      },
+    });
+    let image: Image | undefined;
+    await eventually(async () => {
+      image = (await custom.getNamespacedCustomObject({
+        ...where,
+        plural: 'images',
+        name: 'from-git-repository',
+      })) as Image;
+      return image.status?.phase === 'Ready' || image.status?.phase === 'Failed';
+    }, 90_000);
+    t.equal(image?.status?.phase, 'Ready', image?.status?.message ?? '');
+    const head = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const context = (await server
+      .kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({
+        namespace: 'default',
+        name: gitContextConfigMapName('from-git-repository', 1),
+      })) as V1ConfigMap;
+    t.equal(
+      context.metadata?.annotations?.['berth.dev/git-revision'],
+      `GitRepository app-source (git://127.0.0.1:${port}/app)@sha1:${head}`,
+      "the branch's head was fetched",
+    );
+    t.equal(context.metadata?.ownerReferences?.[0]?.name, 'from-git-repository', 'the upload goes with its Image');
+  },
+);

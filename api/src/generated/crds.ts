@@ -1917,7 +1917,7 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                       "properties": {
                         "context": {
                           "type": "string",
-                          "description": "Build context: a directory on the node (under one the node agent allows), or a git URL with an optional #ref:subdir. Unset when contextConfigMap holds it."
+                          "description": "Build context: a directory on the node (under one the node agent allows), or a git URL (file://, git://, http(s)://, ssh://) with an optional #ref:subdir, which the image build controller fetches and uploads for the node. Unset when contextConfigMap or contextGitRepository holds it."
                         },
                         "contextConfigMap": {
                           "type": "object",
@@ -1929,6 +1929,23 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                             "name": {
                               "type": "string",
                               "description": "Name of the ConfigMap."
+                            }
+                          }
+                        },
+                        "contextGitRepository": {
+                          "type": "object",
+                          "description": "A GitRepository in the Image's namespace (the gitops source kind) whose URL, ref and credentials the image build controller fetches the context from, uploading it for the node as berth build uploads a directory.",
+                          "required": [
+                            "name"
+                          ],
+                          "properties": {
+                            "name": {
+                              "type": "string",
+                              "description": "Name of the GitRepository."
+                            },
+                            "path": {
+                              "type": "string",
+                              "description": "Directory of the repository that is the context. Defaults to its root."
                             }
                           }
                         },

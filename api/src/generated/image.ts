@@ -87,7 +87,7 @@ export interface ImageSpec {
  */
 export interface ImageBuild {
   /**
-   * Build context: a directory on the node (under one the node agent allows), or a git URL with an optional #ref:subdir. Unset when contextConfigMap holds it.
+   * Build context: a directory on the node (under one the node agent allows), or a git URL (file://, git://, http(s)://, ssh://) with an optional #ref:subdir, which the image build controller fetches and uploads for the node. Unset when contextConfigMap or contextGitRepository holds it.
    */
   context?: string;
   /**
@@ -98,6 +98,19 @@ export interface ImageBuild {
      * Name of the ConfigMap.
      */
     name: string;
+  };
+  /**
+   * A GitRepository in the Image's namespace (the gitops source kind) whose URL, ref and credentials the image build controller fetches the context from, uploading it for the node as berth build uploads a directory.
+   */
+  contextGitRepository?: {
+    /**
+     * Name of the GitRepository.
+     */
+    name: string;
+    /**
+     * Directory of the repository that is the context. Defaults to its root.
+     */
+    path?: string;
   };
   /**
    * Path of the Dockerfile within the context. Defaults to "Dockerfile".

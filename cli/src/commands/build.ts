@@ -4,7 +4,7 @@
 // log, followed from the building node), then the image ID and the tag from its status.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Image } from '@berth/api';
+import { type Image, isGitUrl } from '@berth/api';
 import { type Command, Option } from 'commander';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
@@ -68,18 +68,21 @@ export async function build(
   if (options.tag === undefined || options.tag === '') throw new UsageError('berth build needs -t NAME[:TAG]');
   const started = performance.now();
   const dockerfile = options.file ?? 'Dockerfile';
+  // A git URL (`URL#ref:subdir`, as docker takes it) is fetched by the image build controller: nothing to upload.
+  const fromGit = isGitUrl(dir);
   // Loaded on use: tar and the ignore matcher are not needed by other commands.
   const { packContext } = await import('../build-context/pack-context.js');
-  const context = await packContext(resolve(dir), dockerfile);
+  const context = fromGit ? undefined : await packContext(resolve(dir), dockerfile);
   const client = new ApiClient(await connectToApi(options.namespace));
   const name = imageObjectName(options.tag);
   const quiet = options.quiet === true;
-  if (!quiet) out.write(`Sending build context to berth (${context.files} files, ${context.bytes.length} bytes)\n`);
+  if (!quiet && context !== undefined)
+    out.write(`Sending build context to berth (${context.files} files, ${context.bytes.length} bytes)\n`);
   const existing = await client.find<Image>('images', name);
   // A new ConfigMap per build: a new name in spec.build makes a new generation, so the node builds again.
   const configMap = `${name}-context-${randomBytes(4).toString('hex')}`;
   const ns = encodeURIComponent(client.namespace);
-  await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+  if (context !== undefined) await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
@@ -100,7 +103,7 @@ export async function build(
     ...(options.push === true ? { push: true } : {}),
     ...(pullSecret !== undefined ? { imagePullSecrets: [{ name: pullSecret }] } : {}),
     build: {
-      contextConfigMap: { name: configMap },
+      ...(context !== undefined ? { contextConfigMap: { name: configMap } } : { context: dir }),
       dockerfile,
       ...(options.buildArg !== undefined && options.buildArg.length > 0
         ? { buildArgs: buildArgs(options.buildArg) }
@@ -121,7 +124,7 @@ export async function build(
           ...existing,
           spec,
         });
-  if (existing === undefined && written.metadata.uid !== undefined) {
+  if (context !== undefined && existing === undefined && written.metadata.uid !== undefined) {
     // The context goes with its Image (the garbage collector follows ownerReferences).
     await client.request(
       'PATCH',

@@ -2,6 +2,11 @@
 // Containers. An Image whose build names no node (spec.build.nodeName) gets `status.nodeName` — the Ready, schedulable
 // Node with the fewest builds bound to it (name order breaks ties) — and phase Pending; that node's agent builds it
 // and writes the rest of the status. A build whose Node is gone or NotReady before it started is bound again.
+// A build whose context is in git has it fetched and uploaded first (git-context.ts).
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Image } from '@berth/api';
 import {
   newControllerManagedBy,
@@ -15,6 +20,7 @@ import {
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { nodes, type Node } from '../kinds.js';
+import { ensureGitContext, fetchesGit } from './git-context.js';
 
 export const images: Resource = {
   group: 'berth.dev',
@@ -30,7 +36,13 @@ const ready = (n: Node) =>
   n.spec?.unschedulable !== true && (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** Adds the image build controller to `mgr`. */
-export async function addImageBuildController(mgr: Manager): Promise<Controller> {
+export async function addImageBuildController(
+  mgr: Manager,
+  options: { readonly gitDataDir?: string } = {},
+): Promise<Controller> {
+  // Created on the first git context, so a manager that never sees one leaves nothing on disk.
+  const gitDataDir =
+    options.gitDataDir ?? join(tmpdir(), `berth-image-build-git-${process.pid}-${randomBytes(4).toString('hex')}`);
   const imageCache = (await mgr.cache.informerFor<KubernetesObject>(images)) as unknown as SharedInformer<ImageObject>;
   const nodeCache = (await mgr.cache.informerFor<KubernetesObject>(nodes)) as unknown as SharedInformer<Node>;
   const unbound = () =>
@@ -45,7 +57,7 @@ export async function addImageBuildController(mgr: Manager): Promise<Controller>
       .watches<KubernetesObject>(nodes, () => unbound())
       .named('image-build')
       .withOptions({ workers: 1, baseDelayMs: 200, maxDelayMs: 30_000, log: mgr.log })
-      .complete((ctx, req) => reconcile(mgr, imageCache, nodeCache, ctx, req))
+      .complete((ctx, req) => reconcile(mgr, imageCache, nodeCache, gitDataDir, ctx, req))
   );
 }
 
@@ -53,14 +65,37 @@ async function reconcile(
   mgr: Manager,
   imageCache: SharedInformer<ImageObject>,
   nodeCache: SharedInformer<Node>,
+  gitDataDir: string,
   ctx: ReconcileContext,
   req: Request,
 ): Promise<Result | void> {
   const image = imageCache.get(req.namespace, req.name);
-  if (image === undefined || image.spec.build === undefined || image.spec.build.nodeName !== undefined) return;
-  if (image.metadata.deletionTimestamp !== undefined) return;
+  if (image === undefined) {
+    // Its git clone, if it had one, goes with it.
+    await rm(join(gitDataDir, req.namespace ?? '', req.name), { recursive: true, force: true });
+    return;
+  }
+  if (image.spec.build === undefined || image.metadata.deletionTimestamp !== undefined) return;
   const status = image.status ?? {};
   const generation = image.metadata.generation ?? 0;
+  if (fetchesGit(image) && status.phase !== 'Building' && status.observedGeneration !== generation) {
+    const context = await ensureGitContext(mgr, image, gitDataDir, ctx.signal);
+    if (context.kind === 'failed') {
+      await writeStatus(
+        mgr,
+        image,
+        { phase: 'Failed', observedGeneration: generation, message: context.message, steps: [] },
+        ctx.signal,
+      );
+      return;
+    }
+    // A status write is what tells a node's agent (which may have seen this generation already) that it can build.
+    if (context.created) {
+      await writeStatus(mgr, image, { message: `fetched the build context from ${context.revision}` }, ctx.signal);
+      return;
+    }
+  }
+  if (image.spec.build.nodeName !== undefined) return;
   const candidates = (nodeCache.list() as Node[]).filter(ready);
   const bound = status.nodeName;
   const boundReady = bound !== undefined && candidates.some((n) => n.metadata?.name === bound);

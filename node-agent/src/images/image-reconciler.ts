@@ -10,6 +10,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
   formatPushProgress,
+  gitContextConfigMapName,
+  hasGitContext,
   shortLayerId,
   type Container,
   type Image,
@@ -98,7 +100,19 @@ export class ImageReconciler implements Reconciler {
       const node = image.spec.build.nodeName ?? status.nodeName;
       if (node !== this.#o.nodeName) return {};
       if (settled && pushPending) await this.#pushReady(ctx, image);
-      else if (!settled) await this.#build(ctx, image, generation);
+      else if (!settled) {
+        // A git context is fetched by the image build controller: its ConfigMap comes first, then a status write.
+        let fetched: Buffer | undefined;
+        if (hasGitContext(image.spec.build)) {
+          fetched = await this.#o.api.configMapBinary(
+            image.metadata.namespace ?? '',
+            gitContextConfigMapName(image.metadata.name ?? '', generation),
+            contextKey,
+          );
+          if (fetched === undefined) return {};
+        }
+        await this.#build(ctx, image, generation, fetched);
+      }
       return {};
     }
     if (image.spec.from?.container !== undefined) {
@@ -355,7 +369,7 @@ export class ImageReconciler implements Reconciler {
     }
   }
 
-  async #build(ctx: ReconcileContext, image: Image, generation: number): Promise<void> {
+  async #build(ctx: ReconcileContext, image: Image, generation: number, fetched: Buffer | undefined): Promise<void> {
     const build = image.spec.build ?? {};
     const steps: BuildStepResult[] = [];
     // Step results go to status as they finish, one patch at a time, so `berth build` can follow them.
@@ -376,7 +390,7 @@ export class ImageReconciler implements Reconciler {
     });
     let context: { dir: string; release: () => Promise<void> } | undefined;
     try {
-      context = await this.#context(image);
+      context = await this.#context(image, fetched);
       const credentials = await this.#credentials(image);
       const result = await this.#o.builder.build({
         ...(credentials !== undefined ? { credentials } : {}),
@@ -425,16 +439,20 @@ export class ImageReconciler implements Reconciler {
     }
   }
 
-  /** The context directory: an uploaded one unpacked into a scratch dir, or an allowed directory on this node. */
-  async #context(image: Image): Promise<{ dir: string; release: () => Promise<void> }> {
+  /**
+   * The context directory: an uploaded one (or one fetched from git, `fetched`) unpacked into a scratch dir, or an
+   * allowed directory on this node.
+   */
+  async #context(image: Image, fetched: Buffer | undefined): Promise<{ dir: string; release: () => Promise<void> }> {
     const build = image.spec.build ?? {};
     const namespace = image.metadata.namespace ?? '';
-    if (build.contextConfigMap !== undefined) {
-      const bytes = await this.#o.api.configMapBinary(namespace, build.contextConfigMap.name, contextKey);
+    if (build.contextConfigMap !== undefined || fetched !== undefined) {
+      const bytes =
+        fetched ?? (await this.#o.api.configMapBinary(namespace, build.contextConfigMap?.name ?? '', contextKey));
       if (bytes === undefined)
         throw new BuildError(
           'BUILD_INVALID',
-          `the context ConfigMap ${build.contextConfigMap.name} (key ${contextKey}) does not exist`,
+          `the context ConfigMap ${build.contextConfigMap?.name ?? ''} (key ${contextKey}) does not exist`,
         );
       const dir = path.join(
         this.#o.root,

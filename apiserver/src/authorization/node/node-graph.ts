@@ -5,6 +5,7 @@
 // Bindings come only from what nodes cannot write themselves (NodeRestriction); followed from the watch cache so
 // deciding a request reads no storage.
 
+import { gitContextConfigMapName, isGitUrl } from '@berth/api';
 import type { Logger } from '../../logging/logger.js';
 import type { KubeObject } from '../../objects/object.js';
 import { follow, type Follower } from '../../storage/follow.js';
@@ -98,7 +99,7 @@ const repositoryOf = (reference: string): string => {
 /**
  * An Image's binding: a build's node (spec.build.nodeName, else the image build controller's status.nodeName),
  * a commit's Container, a tag's source, a pull's nodeSelector (unset or {} selects every node, as the agents pull
- * it everywhere). Its context ConfigMap and pull Secrets are what the bound nodes may read.
+ * it everywhere). Its context ConfigMap (or its git context's) and pull Secrets are what the bound nodes may read.
  */
 function imageEntry(obj: KubeObject): Entry {
   const namespace = obj.metadata.namespace ?? '';
@@ -119,6 +120,14 @@ function imageEntry(obj: KubeObject): Entry {
   const refs: string[] = [];
   const context = str(field(field(build, 'contextConfigMap'), 'name'));
   if (context !== undefined) refs.push(`configmaps/${namespace}/${context}`);
+  // A git context: the image build controller uploads this generation's to a ConfigMap of a known name.
+  if (
+    build !== undefined &&
+    (field(build, 'contextGitRepository') !== undefined || isGitUrl(str(field(build, 'context'))))
+  )
+    refs.push(
+      `configmaps/${namespace}/${gitContextConfigMapName(obj.metadata.name ?? '', obj.metadata.generation ?? 0)}`,
+    );
   for (const s of recs(field(spec, 'imagePullSecrets'))) {
     const name = str(s['name']);
     if (name !== undefined) refs.push(`secrets/${namespace}/${name}`);

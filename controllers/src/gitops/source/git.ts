@@ -82,20 +82,48 @@ export async function checkoutTree(clone: string, commit: string, dir: string, s
   });
 }
 
-async function git(
-  args: string[],
-  options: { auth?: GitAuth | undefined; signal: AbortSignal; env?: Record<string, string> },
-): Promise<string> {
-  const env: Record<string, string> = {
+/**
+ * The tree `treeish` of the clone (`<commit>` or `<commit>:<dir>`) as a gzip tar, as `git archive` writes it
+ * (the image build controller uploads it as a build context). Fails past `maxBytes`.
+ */
+export function archiveTree(clone: string, treeish: string, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['--git-dir', clone, 'archive', '--format=tar.gz', treeish],
+      { env: baseEnv(), signal, maxBuffer: maxBytes, encoding: 'buffer' },
+      (err, stdout, stderr) => {
+        if (err === null) return resolve(stdout);
+        if (signal.aborted) return reject(new GitOpsError('BERTH_GITOPS_FETCH', 'git timed out or was aborted'));
+        if ((err as { code?: unknown }).code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+          return reject(
+            new GitOpsError('BERTH_GITOPS_FETCH', `the tree ${treeish} is larger than ${maxBytes} bytes packed`),
+          );
+        reject(
+          new GitOpsError('BERTH_GITOPS_FETCH', `git archive: ${gitMessage(stderr.toString('utf8')) || err.message}`),
+        );
+      },
+    );
+  });
+}
+
+/** No prompts, no user or system configuration: the spec and its Secret are the whole configuration. */
+function baseEnv(): Record<string, string> {
+  return {
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    // No prompts, no user or system configuration: the spec and its Secret are the whole configuration.
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_ASKPASS: '/bin/false',
     GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
-    ...options.env,
   };
+}
+
+async function git(
+  args: string[],
+  options: { auth?: GitAuth | undefined; signal: AbortSignal; env?: Record<string, string> },
+): Promise<string> {
+  const env: Record<string, string> = { ...baseEnv(), ...options.env };
   const auth = options.auth;
   if (auth?.kind === 'ssh')
     return withSshKey(auth, (command) => run(args, { ...env, GIT_SSH_COMMAND: command }, options.signal));
