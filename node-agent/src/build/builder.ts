@@ -3,7 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { InvalidArgumentError } from '@berth/api';
+import { goArchitecture, InvalidArgumentError } from '@berth/api';
+import type { Platform } from '../distribution/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { PulledImage } from '../images/images.js';
 import type { ContainerNetwork, Runtime } from '../runtime/runtime.js';
@@ -326,9 +327,12 @@ export class Builder {
         key: stepKey('scratch'),
         args: new Map(),
       };
+    const platform = stagePlatform(stage, globals);
     let image: PulledImage;
     try {
-      image = (await this.#o.images.local(base)) ?? (await this.#o.images.pull(base, pullOptions(options)));
+      image =
+        (await this.#o.images.local(base)) ??
+        (await this.#o.images.pull(base, { ...pullOptions(options), ...(platform !== undefined ? { platform } : {}) }));
     } catch (err) {
       throw new BuildError('BASE_IMAGE_FAILED', `cannot get base image ${base}: ${(err as Error).message}`, {
         cause: err,
@@ -893,6 +897,34 @@ function sourceDateEpochArg(args: Readonly<Record<string, string>> | undefined):
   if (!/^\d{1,12}$/.test(value))
     throw new BuildError('BUILD_INVALID', `SOURCE_DATE_EPOCH=${value}: expected whole seconds since 1970-01-01`);
   return new Date(Number(value) * 1000);
+}
+
+/** This node's platform, which BuildKit's automatic BUILDPLATFORM and TARGETPLATFORM args name (no cross builds). */
+const nodePlatform: Platform = { os: 'linux', architecture: goArchitecture(process.arch) };
+
+/**
+ * `FROM --platform=P`: P (with the stage's global args and BuildKit's automatic platform args expanded) chooses
+ * the base's manifest from an index; unset, the node's own.
+ */
+function stagePlatform(stage: Stage, globals: ReadonlyMap<string, string>): Platform | undefined {
+  if (stage.platform === undefined) return undefined;
+  const name = `${nodePlatform.os}/${nodePlatform.architecture}`;
+  const automatic = new Map([
+    ['BUILDPLATFORM', name],
+    ['TARGETPLATFORM', name],
+    ['BUILDOS', nodePlatform.os],
+    ['TARGETOS', nodePlatform.os],
+    ['BUILDARCH', nodePlatform.architecture],
+    ['TARGETARCH', nodePlatform.architecture],
+  ]);
+  const value = expandVariables(stage.platform, new Map([...automatic, ...globals])).trim();
+  if (value === '') return undefined;
+  const [os = '', architecture = '', variant] = value.split('/');
+  if (os === '' || architecture === '' || value.split('/').length > 3)
+    throw new BuildError('DOCKERFILE_SYNTAX', `FROM --platform=${value}: expected os/arch[/variant]`, {
+      line: stage.line,
+    });
+  return { os, architecture, ...(variant !== undefined && variant !== '' ? { variant } : {}) };
 }
 
 const pullOptions = (options: BuildOptions) => ({

@@ -1,5 +1,6 @@
 // Building images from Dockerfiles on the busybox base with real crun and overlayfs: multi-stage, the layer cache
-// (an unchanged rebuild runs nothing, an edited file rebuilds from its COPY), .dockerignore, whiteouts, failures, image GC.
+// (an unchanged rebuild runs nothing, an edited file rebuilds from its COPY), .dockerignore, whiteouts, failures, image GC,
+// SHELL, STOPSIGNAL and FROM --platform (choosing from a two-platform index pushed to the loopback registry).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -547,6 +548,121 @@ t.test('a commit keeps extended attributes: file capabilities and user.* attribu
     'COPY --from a stage keeps the capabilities, as BuildKit does',
   );
 });
+
+/**
+ * Pushes `repository:tag` as an OCI index of two platforms: busybox's manifest as linux/amd64, and a copy whose config
+ * says linux/arm64 (the same layer: it is never run). Returns the two manifest digests.
+ */
+async function pushTwoPlatforms(repository: string, tag: string): Promise<{ amd64: string; arm64: string }> {
+  const v2 = `http://${registry.address}/v2`;
+  const oci = 'application/vnd.oci.image.manifest.v1+json';
+  const bytes = async (path: string, accept: string) => {
+    const res = await fetch(`${v2}${path}`, { headers: { accept } });
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  };
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const putBlob = async (blob: Buffer) => {
+    const started = await fetch(`${v2}/${repository}/blobs/uploads/`, { method: 'POST' });
+    const location = new URL(started.headers.get('location') ?? '', `http://${registry.address}`);
+    location.searchParams.set('digest', sha(blob));
+    const put = await fetch(location, {
+      method: 'PUT',
+      body: blob,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
+  };
+  const putManifest = async (reference: string, body: Buffer, type: string) => {
+    const put = await fetch(`${v2}/${repository}/manifests/${reference}`, {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': type },
+    });
+    if (put.status !== 201) throw new Error(`manifest ${reference}: ${put.status} ${await put.text()}`);
+  };
+  const amd64Bytes = await bytes('/library/busybox/manifests/latest', oci);
+  const manifest = JSON.parse(amd64Bytes.toString('utf8')) as {
+    config: { digest: string; size: number };
+    layers: { digest: string }[];
+  };
+  const config = await bytes(`/library/busybox/blobs/${manifest.config.digest}`, '*/*');
+  for (const layer of manifest.layers) await putBlob(await bytes(`/library/busybox/blobs/${layer.digest}`, '*/*'));
+  await putBlob(config);
+  const armConfig = Buffer.from(JSON.stringify({ ...JSON.parse(config.toString('utf8')), architecture: 'arm64' }));
+  await putBlob(armConfig);
+  const armBytes = Buffer.from(
+    JSON.stringify({ ...manifest, config: { ...manifest.config, digest: sha(armConfig), size: armConfig.length } }),
+  );
+  await putManifest(sha(amd64Bytes), amd64Bytes, oci);
+  await putManifest(sha(armBytes), armBytes, oci);
+  const entry = (b: Buffer, architecture: string) => ({
+    mediaType: oci,
+    digest: sha(b),
+    size: b.length,
+    platform: { os: 'linux', architecture },
+  });
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [entry(amd64Bytes, 'amd64'), entry(armBytes, 'arm64')],
+    }),
+  );
+  await putManifest(tag, index, 'application/vnd.oci.image.index.v1+json');
+  return { amd64: sha(amd64Bytes), arm64: sha(armBytes) };
+}
+
+t.test(
+  'SHELL runs the shell form through its command, STOPSIGNAL is kept, FROM --platform picks from an index',
+  async (t) => {
+    const dir = await context({
+      Dockerfile: `FROM --platform=$BUILDPLATFORM ${base} AS tools
+RUN echo tools > /tools.txt
+FROM --platform=linux/amd64 ${base}
+SHELL ["/bin/busybox", "env", "FROM_SHELL=yes", "/bin/sh", "-c"]
+RUN echo "shell $FROM_SHELL" > /shell.txt
+RUN ["/bin/sh", "-c", "echo exec \${FROM_SHELL:-untouched} >> /shell.txt"]
+COPY --from=tools /tools.txt /
+STOPSIGNAL SIGINT
+CMD ["cat", "/shell.txt", "/tools.txt"]
+`,
+    });
+    await builder.build({ context: dir, tags: ['demo/shell:1'] });
+    t.equal(
+      await runImage('demo/shell:1'),
+      'shell yes\nexec untouched\ntools\n',
+      'the shell form ran through SHELL, the exec form did not',
+    );
+    const config = (await images.local('demo/shell:1'))?.config;
+    t.equal(config?.config?.StopSignal, 'SIGINT');
+    t.same((config?.config as { Shell?: string[] } | undefined)?.Shell, [
+      '/bin/busybox',
+      'env',
+      'FROM_SHELL=yes',
+      '/bin/sh',
+      '-c',
+    ]);
+
+    const multi = `${registry.address}/demo/two-platforms:1`;
+    const digests = await pushTwoPlatforms('demo/two-platforms', '1');
+    for (const [platform, architecture] of [
+      ['linux/arm64', 'arm64'],
+      ['$TARGETPLATFORM', 'amd64'],
+    ] as const) {
+      const picked = await context({ Dockerfile: `FROM --platform=${platform} ${multi}\nLABEL picked=yes\n` });
+      const built = await builder.build({ context: picked, tags: [`demo/picked:${architecture}`] });
+      t.equal(
+        (await images.local(`demo/picked:${architecture}`))?.config.architecture,
+        architecture,
+        `--platform=${platform} took the ${architecture} manifest`,
+      );
+      t.ok(built.digest !== digests.amd64 && built.digest !== digests.arm64, 'a new image on it');
+    }
+    const bad = await context({ Dockerfile: `FROM --platform=amd64 ${base}\n` });
+    t.match(await builder.build({ context: bad }).catch((e: unknown) => e), { code: 'DOCKERFILE_SYNTAX', line: 1 });
+  },
+);
 
 t.test('image GC removes what no named image references; named images still run', async (t) => {
   const before = new Set<string>();
