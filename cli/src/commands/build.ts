@@ -82,20 +82,21 @@ export async function build(
   // A new ConfigMap per build: a new name in spec.build makes a new generation, so the node builds again.
   const configMap = `${name}-context-${randomBytes(4).toString('hex')}`;
   const ns = encodeURIComponent(client.namespace);
-  if (context !== undefined) await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: configMap,
-      labels: { 'berth.dev/build-context-of': name },
-      ...(existing?.metadata.uid !== undefined
-        ? {
-            ownerReferences: [{ apiVersion: 'berth.dev/v1alpha1', kind: 'Image', name, uid: existing.metadata.uid }],
-          }
-        : {}),
-    },
-    binaryData: { 'context.tar.gz': context.bytes.toString('base64') },
-  });
+  if (context !== undefined)
+    await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: configMap,
+        labels: { 'berth.dev/build-context-of': name },
+        ...(existing?.metadata.uid !== undefined
+          ? {
+              ownerReferences: [{ apiVersion: 'berth.dev/v1alpha1', kind: 'Image', name, uid: existing.metadata.uid }],
+            }
+          : {}),
+      },
+      binaryData: { 'context.tar.gz': context.bytes.toString('base64') },
+    });
   // As `berth run`: the namespace's `berth login` Secret, if any, serves the base images' pulls and the push.
   const pullSecret = await loginSecret(client);
   const spec: Image['spec'] = {
