@@ -15,7 +15,15 @@ import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type V1ConfigMap } from '@kubernetes/client-node';
 import t from 'tap';
 import { type Container, gitContextConfigMapName, type Image } from '@berth/api';
-import { eventually, freePort, pushBusybox, startRegistry, startTestAgent, startTestCluster } from '@berth/testkit';
+import {
+  eventually,
+  freePort,
+  pushBusybox,
+  pushTwoPlatformBusybox,
+  startRegistry,
+  startTestAgent,
+  startTestCluster,
+} from '@berth/testkit';
 import { berth, berthBackground } from './berth-process.js';
 
 const cluster = await startTestCluster(t);
@@ -429,9 +437,7 @@ t.test(
     const fromUrl = `${registry}/demo/from-git:1`;
     const built = await berth(server, ['build', '-t', fromUrl, `file://${join(repo, 'app')}#main:web`]);
     t.equal(built.code, 0, built.stderr);
-    t.match(built.stdout, /Step 2 : COPY msg.txt \/\n ---> Ran in/);
-    const ran = await berth(server, ['run', '--name', 'from-git-run', fromUrl]);
-    t.equal(ran.stdout, 'from git\n', 'the image built from the git URL runs');
+    t.match(built.stdout, /Step 2 : COPY msg.txt \/\n ---> Ran in/, "the subdir's files are the context");
 
     const missing = await berth(server, [
       'build',
@@ -513,3 +519,46 @@ t.test(
     t.equal(context.metadata?.ownerReferences?.[0]?.name, 'from-git-repository', 'the upload goes with its Image');
   },
 );
+
+t.test('a multi-platform image: each platform pulled, tagged by its index digest, pushed whole', async (t) => {
+  const digests = await pushTwoPlatformBusybox(registry, 'demo/multi', '1');
+  const source = `${registry}/demo/multi:1`;
+  // This node's platform by `berth pull`, the other through an Image naming it.
+  await custom.createNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    body: {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Image',
+      metadata: { name: 'multi-arm64' },
+      spec: { image: source, platform: 'linux/arm64' },
+    },
+  });
+  const pulled = await berth(server, ['pull', source]);
+  t.equal(pulled.code, 0, pulled.stderr);
+  t.match(pulled.stdout, `Digest: ${digests.amd64}`);
+  let arm: Image | undefined;
+  await eventually(async () => {
+    arm = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name: 'multi-arm64' })) as Image;
+    return arm.status?.phase === 'Ready' || arm.status?.phase === 'Failed';
+  }, 30_000);
+  t.equal(arm?.status?.digest, digests.arm64, "spec.platform pulled the other platform's manifest");
+
+  const target = `${registry}/demo/multi-pushed:1`;
+  const tagged = await berth(server, ['tag', `${registry}/demo/multi@${digests.index}`, target]);
+  t.equal(tagged.code, 0, tagged.stderr);
+  const pushed = await berth(server, ['push', target]);
+  t.equal(pushed.code, 0, pushed.stderr);
+  t.match(pushed.stdout, `1: digest: ${digests.index} size: `);
+  const v2 = `http://${registry}/v2/demo/multi-pushed`;
+  const index = await fetch(`${v2}/manifests/1`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+  const body = Buffer.from(await index.arrayBuffer());
+  t.equal(`sha256:${createHash('sha256').update(body).digest('hex')}`, digests.index, 'the tag names the index');
+  for (const d of [digests.amd64, digests.arm64]) {
+    const head = await fetch(`${v2}/manifests/${d}`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    t.equal(head.status, 200, `with its manifest ${d}`);
+  }
+});

@@ -10,7 +10,7 @@ export {
 } from './api-server.js';
 export { startTestAgent, type TestAgent } from './node-agent.js';
 export { makeBusyboxRootfs, makeDataRoot } from './busybox-rootfs.js';
-export { pushBusybox } from './busybox-image.js';
+export { pushBusybox, pushTwoPlatformBusybox } from './busybox-image.js';
 export { eventually } from './eventually.js';
 export { freePort } from './free-port.js';
 export { chromiumPath, launchHeadlessChromium } from './headless-chromium.js';

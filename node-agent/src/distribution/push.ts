@@ -1,11 +1,13 @@
 // The push side of the OCI distribution API: blobs the registry lacks (HEAD first, so existing ones are skipped)
 // mounted from another repository of the registry that has them when it allows (cross-repository blob mount), else
-// uploaded in one PUT each, then the manifest under its tag. Basic and bearer auth (scope pull,push) as pulls do.
+// uploaded in one PUT each, then the manifest under its tag. An image index (multi-platform) pushes each of its
+// manifests this node holds by digest (one the repository has already is skipped), then the index under the tag.
+// Basic and bearer auth (scope pull,push) as pulls do.
 import { request, type Dispatcher } from 'undici';
 import type { Provider } from '../content/content.js';
 import { basicAuthorization, credentialsFor, parseChallenge, type Credentials, type DockerConfigJson } from './auth.js';
 import { RegistryProtocolError, RegistryUnreachable, Unauthorized } from './errors.js';
-import { parseManifest } from './manifest.js';
+import { type ImageManifest, parseManifest } from './manifest.js';
 import { formatReference, isLoopback, type Reference } from './reference.js';
 
 export interface PushOptions {
@@ -27,32 +29,72 @@ export interface PushResult {
   readonly uploaded: number;
 }
 
-/** Pushes the image whose manifest is `digest` in `content` to `ref` (its tag, or its digest when it has none). */
+/**
+ * Pushes the image whose manifest (or index) is `digest` in `content` to `ref` (its tag, or its digest when it has
+ * none).
+ */
 export async function pushImage(
   content: Provider,
   digest: string,
   ref: Reference,
   options: PushOptions = {},
 ): Promise<PushResult> {
-  const manifestBytes = await content.readBlob(digest);
-  const parsed = parseManifest(manifestBytes, undefined);
-  if (parsed.kind !== 'manifest') throw new RegistryProtocolError(`${digest} is an index; berth pushes one manifest`);
+  const bytes = await content.readBlob(digest);
+  const parsed = parseManifest(bytes, undefined);
   const session = new PushSession(ref, options);
-  let skipped = 0;
-  let mounted = 0;
-  let uploaded = 0;
-  for (const blob of [parsed.manifest.config, ...parsed.manifest.layers]) {
+  const counts = { skipped: 0, mounted: 0, uploaded: 0 };
+  if (parsed.kind === 'manifest') {
+    await pushManifest(session, content, ref, bytes, parsed.manifest, ref.tag ?? digest, options, counts);
+    return { digest, ...counts };
+  }
+  for (const child of parsed.index.manifests) {
+    if ((await content.info(child.digest)) === undefined) {
+      // Not pulled here (another platform's): the repository may have it already, as after an earlier push.
+      const head = await session.send('HEAD', `/v2/${ref.repository}/manifests/${child.digest}`, {
+        headers: { accept: child.mediaType },
+      });
+      await head.body.dump();
+      if (head.statusCode === 200) continue;
+      const platform = child.platform === undefined ? '' : ` (${child.platform.os}/${child.platform.architecture})`;
+      throw new RegistryProtocolError(
+        `the index ${digest} lists ${child.digest}${platform}, which this node does not hold and ${ref.registry}/${ref.repository} does not have: pull that platform first`,
+      );
+    }
+    const childBytes = await content.readBlob(child.digest);
+    const childParsed = parseManifest(childBytes, child.mediaType);
+    if (childParsed.kind !== 'manifest')
+      throw new RegistryProtocolError(
+        `the index ${digest} lists another index (${child.digest}); berth pushes one level`,
+      );
+    await pushManifest(session, content, ref, childBytes, childParsed.manifest, child.digest, options, counts);
+  }
+  await putManifest(session, ref, ref.tag ?? digest, parsed.index.mediaType, bytes);
+  return { digest, ...counts };
+}
+
+/** One manifest: its config and layers (skipped, mounted or uploaded), then itself under `reference`. */
+async function pushManifest(
+  session: PushSession,
+  content: Provider,
+  ref: Reference,
+  manifestBytes: Buffer,
+  manifest: ImageManifest,
+  reference: string,
+  options: PushOptions,
+  counts: { skipped: number; mounted: number; uploaded: number },
+): Promise<void> {
+  for (const blob of [manifest.config, ...manifest.layers]) {
     const head = await session.send('HEAD', `/v2/${ref.repository}/blobs/${blob.digest}`);
     await head.body.dump();
     if (head.statusCode === 200) {
-      skipped++;
+      counts.skipped++;
       options.onProgress?.({ digest: blob.digest, phase: 'exists' });
       continue;
     }
     const mount = await tryMount(session, ref, blob.digest, (await options.mountFrom?.(blob.digest)) ?? []);
     if (mount === 'mounted') {
       // In the repository now, as after an upload: docker push's words have no other state for it here.
-      mounted++;
+      counts.mounted++;
       options.onProgress?.({ digest: blob.digest, phase: 'pushing' });
       options.onProgress?.({ digest: blob.digest, phase: 'pushed' });
       continue;
@@ -79,19 +121,28 @@ export async function pushImage(
       throw new RegistryProtocolError(
         `registry ${ref.registry} refused blob ${blob.digest} (HTTP ${put.statusCode}): ${text.slice(0, 200)}`,
       );
-    uploaded++;
+    counts.uploaded++;
     options.onProgress?.({ digest: blob.digest, phase: 'pushed' });
   }
-  const res = await session.send('PUT', `/v2/${ref.repository}/manifests/${ref.tag ?? digest}`, {
-    headers: { 'content-type': parsed.manifest.mediaType },
-    body: manifestBytes,
+  await putManifest(session, ref, reference, manifest.mediaType, manifestBytes);
+}
+
+async function putManifest(
+  session: PushSession,
+  ref: Reference,
+  reference: string,
+  mediaType: string,
+  bytes: Buffer,
+): Promise<void> {
+  const res = await session.send('PUT', `/v2/${ref.repository}/manifests/${reference}`, {
+    headers: { 'content-type': mediaType },
+    body: bytes,
   });
   const text = await res.body.text();
   if (res.statusCode !== 201)
     throw new RegistryProtocolError(
-      `registry ${ref.registry} refused the manifest of ${formatReference(ref)} (HTTP ${res.statusCode}): ${text.slice(0, 200)}`,
+      `registry ${ref.registry} refused the manifest ${reference} of ${formatReference(ref)} (HTTP ${res.statusCode}): ${text.slice(0, 200)}`,
     );
-  return { digest, skipped, mounted, uploaded };
 }
 
 /**

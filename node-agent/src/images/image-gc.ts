@@ -39,13 +39,14 @@ export async function collectImageGarbage(
   const low = options.lowThresholdPercent ?? 80;
   if (options.force !== true && (await usedPercent(root)) < high) return { removed: [], freedBytes: 0 };
   const keep = new Set<string>();
-  for (const digest of roots) {
+  // An index's manifests are roots too: their configs and layers are what a multi-platform image holds.
+  const pending = [...roots];
+  for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
     if (keep.has(digest) || (await store.content.info(digest)) === undefined) continue;
     keep.add(digest);
     const parsed = parseManifest(await store.content.readBlob(digest), undefined);
-    const descriptors =
-      parsed.kind === 'manifest' ? [parsed.manifest.config, ...parsed.manifest.layers] : parsed.index.manifests;
-    for (const d of descriptors) keep.add(d.digest);
+    if (parsed.kind === 'index') pending.push(...parsed.index.manifests.map((m) => m.digest));
+    else for (const d of [parsed.manifest.config, ...parsed.manifest.layers]) keep.add(d.digest);
   }
   const candidates: Info[] = [];
   const cutoff = Date.now() - (options.minAgeMs ?? 600_000);

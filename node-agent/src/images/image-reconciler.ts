@@ -28,6 +28,7 @@ import { type ClusterApi, isConflict } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
 import { secretCredentials } from '../containers/pull-secrets.js';
 import type { DockerConfigJson } from '../distribution/distribution.js';
+import type { Platform } from '../distribution/manifest.js';
 import { applyLayer } from '../unpack/extract-layer.js';
 import { ImageNames } from './image-names.js';
 import type { ImageStore } from './image-store.js';
@@ -156,9 +157,11 @@ export class ImageReconciler implements Reconciler {
   }
 
   async #tag(ctx: ReconcileContext, image: Image, generation: number, source: string): Promise<void> {
-    const local = await this.#o.images.local(source);
+    // A multi-platform index (a pull keeps its base's) is named and pushed whole, its manifests with it.
+    const digest = (await this.#o.images.local(source))?.digest ?? (await this.#o.images.localIndex(source));
     // Another node may hold the source: only a node that has it names it.
-    if (local === undefined) return;
+    if (digest === undefined) return;
+    const local = { digest };
     await this.#o.images.names.set(image.spec.image, local.digest);
     let pushed: { message: string } | undefined;
     try {
@@ -211,9 +214,12 @@ export class ImageReconciler implements Reconciler {
     if (image.spec.push !== true) return undefined;
     // Each layer's step in docker push's words, written to status.message as it changes, for `berth push` to show.
     const manifest = JSON.parse((await this.#o.images.content.readBlob(digest)).toString('utf8')) as {
-      layers: { digest: string }[];
+      layers?: { digest: string }[];
     };
-    const layers = new Map<string, PushLayerState>(manifest.layers.map((l) => [shortLayerId(l.digest), 'Preparing']));
+    // An index has no layers of its own: its manifests' show as they are pushed.
+    const layers = new Map<string, PushLayerState>(
+      (manifest.layers ?? []).map((l) => [shortLayerId(l.digest), 'Preparing']),
+    );
     const report = () => {
       const message = formatPushProgress(layers);
       writes = writes.then(() => this.#patch(image, { message })).catch(() => undefined);
@@ -287,11 +293,14 @@ export class ImageReconciler implements Reconciler {
 
   async #ready(image: Image, generation: number, digest: string, message: string, extra: StatusPatch): Promise<void> {
     const latest = this.#cache.get(image.metadata.namespace ?? '', image.metadata.name ?? '') ?? image;
-    const local = await this.#o.images.local(digest);
+    const local = (await this.#o.images.local(digest)) ?? (await this.#o.images.localIndex(digest));
     const manifest = JSON.parse((await this.#o.images.content.readBlob(digest)).toString('utf8')) as {
-      config: { digest: string; size: number };
-      layers: { digest: string; size: number; mediaType: string }[];
+      config?: { digest: string; size: number };
+      layers?: { digest: string; size: number; mediaType: string }[];
+      manifests?: { size: number }[];
     };
+    // An index has no config or layers of its own: its size is its manifests', its image ID none.
+    const layers = manifest.layers ?? [];
     // Conditional on the copy status.nodes was merged into; a conflict retries the reconcile with the newer one.
     await this.#patch(
       latest,
@@ -300,9 +309,12 @@ export class ImageReconciler implements Reconciler {
         phase: 'Ready',
         observedGeneration: generation,
         digest,
-        imageID: manifest.config.digest,
-        size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
-        layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+        ...(manifest.config !== undefined ? { imageID: manifest.config.digest } : {}),
+        size:
+          (manifest.config?.size ?? 0) +
+          layers.reduce((n, l) => n + l.size, 0) +
+          (manifest.manifests ?? []).reduce((n, m) => n + m.size, 0),
+        layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
         nodes: local === undefined ? (latest.status?.nodes ?? []) : this.#nodes(latest),
         message,
         conditions: [
@@ -347,11 +359,13 @@ export class ImageReconciler implements Reconciler {
     try {
       const pulled = image.spec.pullPolicy !== 'Always' ? await this.#o.images.local(reference) : undefined;
       const credentials = pulled === undefined ? await this.#credentials(image) : undefined;
+      const platform = platformOf(image.spec.platform);
       const result =
         pulled ??
         (await this.#o.images.pull(reference, {
           signal: ctx.signal,
           ...(credentials !== undefined ? { credentials } : {}),
+          ...(platform !== undefined ? { platform } : {}),
         }));
       const message = `pulled ${reference} on ${this.#o.nodeName} in ${Math.round(performance.now() - started)} ms`;
       await this.#ready(image, generation, result.digest, message, {});
@@ -489,4 +503,12 @@ export class ImageReconciler implements Reconciler {
       );
     return { dir, release: async () => undefined };
   }
+}
+
+/** spec.platform, `os/arch[/variant]`; undefined (the node's own) when unset or not of that shape. */
+function platformOf(value: string | undefined): Platform | undefined {
+  const [os, architecture, variant, ...rest] = (value ?? '').split('/');
+  if (os === undefined || os === '' || architecture === undefined || architecture === '' || rest.length > 0)
+    return undefined;
+  return { os, architecture, ...(variant !== undefined && variant !== '' ? { variant } : {}) };
 }

@@ -142,17 +142,20 @@ export class ImageStore implements ImageService {
     return { reference: name, digest, config, layers, downloadedBytes: 0 };
   }
 
-  /** Pushes the image `source` (a local name or digest) to `target` (a registry reference); HEAD skips blobs it has. */
+  /**
+   * Pushes the image `source` (a local name or digest, of a manifest or a multi-platform index) to `target` (a
+   * registry reference); HEAD skips blobs it has.
+   */
   async push(source: string, target: string, options: PushOptions = {}): Promise<PushResult> {
-    const image = await this.local(source);
-    if (image === undefined)
+    const digest = (await this.local(source))?.digest ?? (await this.localIndex(source));
+    if (digest === undefined)
       throw new ImageNotFound(`image ${source} is not on this node: build, pull or tag it first`);
     const ref = parseReference(target);
-    const pushed = await pushImage(this.content, image.digest, ref, {
+    const pushed = await pushImage(this.content, digest, ref, {
       mountFrom: (digest) => this.#sources.repositories(digest, ref.registry),
       ...options,
     });
-    const manifest = parseManifest(await this.content.readBlob(image.digest), undefined);
+    const manifest = parseManifest(await this.content.readBlob(digest), undefined);
     if (manifest.kind === 'manifest')
       await this.#sources.add(
         [manifest.manifest.config.digest, ...manifest.manifest.layers.map((l) => l.digest)],
@@ -160,6 +163,20 @@ export class ImageStore implements ImageService {
         ref.repository,
       );
     return pushed;
+  }
+
+  /** The digest of an image index (a pull keeps a multi-platform base's) that `reference` names here, if any. */
+  async localIndex(reference: string): Promise<string | undefined> {
+    let digest: string | undefined;
+    try {
+      digest = /^sha256:[a-f0-9]{64}$/.test(reference)
+        ? reference
+        : (parseReference(reference).digest ?? (await this.names.get(reference))?.digest);
+    } catch {
+      return undefined;
+    }
+    if (digest === undefined || (await this.content.info(digest)) === undefined) return undefined;
+    return parseManifest(await this.content.readBlob(digest), undefined).kind === 'index' ? digest : undefined;
   }
 
   /** Stores an image made here (its layers already in the stores): config and manifest, as OCI. */

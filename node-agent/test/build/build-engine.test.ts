@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { pushBusybox, startRegistry } from '@berth/testkit';
+import { pushBusybox, pushTwoPlatformBusybox, startRegistry } from '@berth/testkit';
 import { Builder } from '../../src/build/builder.js';
 import type { BuildProgress } from '../../src/build/build.js';
 import { BuildError } from '../../src/build/errors.js';
@@ -549,70 +549,6 @@ t.test('a commit keeps extended attributes: file capabilities and user.* attribu
   );
 });
 
-/**
- * Pushes `repository:tag` as an OCI index of two platforms: busybox's manifest as linux/amd64, and a copy whose config
- * says linux/arm64 (the same layer: it is never run). Returns the two manifest digests.
- */
-async function pushTwoPlatforms(repository: string, tag: string): Promise<{ amd64: string; arm64: string }> {
-  const v2 = `http://${registry.address}/v2`;
-  const oci = 'application/vnd.oci.image.manifest.v1+json';
-  const bytes = async (path: string, accept: string) => {
-    const res = await fetch(`${v2}${path}`, { headers: { accept } });
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
-  };
-  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-  const putBlob = async (blob: Buffer) => {
-    const started = await fetch(`${v2}/${repository}/blobs/uploads/`, { method: 'POST' });
-    const location = new URL(started.headers.get('location') ?? '', `http://${registry.address}`);
-    location.searchParams.set('digest', sha(blob));
-    const put = await fetch(location, {
-      method: 'PUT',
-      body: blob,
-      headers: { 'content-type': 'application/octet-stream' },
-    });
-    if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
-  };
-  const putManifest = async (reference: string, body: Buffer, type: string) => {
-    const put = await fetch(`${v2}/${repository}/manifests/${reference}`, {
-      method: 'PUT',
-      body,
-      headers: { 'content-type': type },
-    });
-    if (put.status !== 201) throw new Error(`manifest ${reference}: ${put.status} ${await put.text()}`);
-  };
-  const amd64Bytes = await bytes('/library/busybox/manifests/latest', oci);
-  const manifest = JSON.parse(amd64Bytes.toString('utf8')) as {
-    config: { digest: string; size: number };
-    layers: { digest: string }[];
-  };
-  const config = await bytes(`/library/busybox/blobs/${manifest.config.digest}`, '*/*');
-  for (const layer of manifest.layers) await putBlob(await bytes(`/library/busybox/blobs/${layer.digest}`, '*/*'));
-  await putBlob(config);
-  const armConfig = Buffer.from(JSON.stringify({ ...JSON.parse(config.toString('utf8')), architecture: 'arm64' }));
-  await putBlob(armConfig);
-  const armBytes = Buffer.from(
-    JSON.stringify({ ...manifest, config: { ...manifest.config, digest: sha(armConfig), size: armConfig.length } }),
-  );
-  await putManifest(sha(amd64Bytes), amd64Bytes, oci);
-  await putManifest(sha(armBytes), armBytes, oci);
-  const entry = (b: Buffer, architecture: string) => ({
-    mediaType: oci,
-    digest: sha(b),
-    size: b.length,
-    platform: { os: 'linux', architecture },
-  });
-  const index = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [entry(amd64Bytes, 'amd64'), entry(armBytes, 'arm64')],
-    }),
-  );
-  await putManifest(tag, index, 'application/vnd.oci.image.index.v1+json');
-  return { amd64: sha(amd64Bytes), arm64: sha(armBytes) };
-}
-
 t.test(
   'SHELL runs the shell form through its command, STOPSIGNAL is kept, FROM --platform picks from an index',
   async (t) => {
@@ -645,7 +581,7 @@ CMD ["cat", "/shell.txt", "/tools.txt"]
     ]);
 
     const multi = `${registry.address}/demo/two-platforms:1`;
-    const digests = await pushTwoPlatforms('demo/two-platforms', '1');
+    const digests = await pushTwoPlatformBusybox(registry.address, 'demo/two-platforms', '1');
     for (const [platform, architecture] of [
       ['linux/arm64', 'arm64'],
       ['$TARGETPLATFORM', 'amd64'],
@@ -663,6 +599,37 @@ CMD ["cat", "/shell.txt", "/tools.txt"]
     t.match(await builder.build({ context: bad }).catch((e: unknown) => e), { code: 'DOCKERFILE_SYNTAX', line: 1 });
   },
 );
+
+t.test('a multi-platform index is pushed with each of its manifests; one a node lacks is named', async (t) => {
+  const source = `${registry.address}/demo/multi:1`;
+  const digests = await pushTwoPlatformBusybox(registry.address, 'demo/multi', '1');
+  for (const architecture of ['amd64', 'arm64']) await images.pull(source, { platform: { os: 'linux', architecture } });
+  const pushed = await images.push(digests.index, `${registry.address}/demo/multi-copy:2`);
+  t.equal(pushed.digest, digests.index);
+  const v2 = `http://${registry.address}/v2/demo/multi-copy`;
+  const index = await fetch(`${v2}/manifests/2`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+  const body = Buffer.from(await index.arrayBuffer());
+  t.equal(`sha256:${createHash('sha256').update(body).digest('hex')}`, digests.index, 'the tag names the same index');
+  for (const d of [digests.amd64, digests.arm64]) {
+    const head = await fetch(`${v2}/manifests/${d}`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    t.equal(head.status, 200, `its manifest ${d} is there too`);
+  }
+
+  // A node that pulled only one platform cannot push the other's manifest to a repository without it.
+  const onlyArm = new ImageStore({ root: join(root, 'only-arm') });
+  t.teardown(() => onlyArm.close());
+  await onlyArm.pull(source, { platform: { os: 'linux', architecture: 'arm64' } });
+  const refused = await onlyArm
+    .push(digests.index, `${registry.address}/demo/multi-partial:1`)
+    .catch((e: unknown) => e);
+  t.match(refused, { message: new RegExp(`lists ${digests.amd64} \\(linux/amd64\\), which this node does not hold`) });
+  // …but to one that has it (the first copy), it can.
+  const again = await onlyArm.push(digests.index, `${registry.address}/demo/multi-copy:3`);
+  t.equal(again.digest, digests.index);
+});
 
 t.test('image GC removes what no named image references; named images still run', async (t) => {
   const before = new Set<string>();
