@@ -1,6 +1,7 @@
 // What the agent's Image endpoints do on this node: an Image's build log, its image exported as an OCI layout
 // tarball, a tarball imported (its blobs checked, its names given here, its layers unpacked).
 import { access } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Image } from '@berth/api';
 import type { BuildLogs } from '../build/build-log.js';
@@ -15,15 +16,23 @@ export class ImageTransfer implements ImageEndpoints {
   readonly #images: ImageStore;
   readonly #cache: ObjectCache<Image>;
   readonly #logs: BuildLogs;
+  readonly #waitMs: number;
 
-  constructor(images: ImageStore, cache: ObjectCache<Image>, logs: BuildLogs) {
+  /** `waitMs`: how long a build log request waits for an Image this node has not seen yet. @default 30000 */
+  constructor(images: ImageStore, cache: ObjectCache<Image>, logs: BuildLogs, waitMs = 30_000) {
     this.#images = images;
     this.#cache = cache;
     this.#logs = logs;
+    this.#waitMs = waitMs;
   }
 
-  buildLog(namespace: string, name: string, generation: number | undefined) {
-    const image = this.#cache.get(namespace, name);
+  async buildLog(namespace: string, name: string, generation: number | undefined, signal: AbortSignal) {
+    // The API server routes here once the Image is bound to this node, which this node's cache may not show yet.
+    let image = this.#cache.get(namespace, name);
+    for (const until = Date.now() + this.#waitMs; image === undefined && Date.now() < until && !signal.aborted; ) {
+      await sleep(100, undefined, { signal }).catch(() => undefined);
+      image = this.#cache.get(namespace, name);
+    }
     if (image === undefined) return undefined;
     const uid = image.metadata.uid ?? '';
     const g = generation ?? image.metadata.generation ?? 0;

@@ -10,13 +10,15 @@ import { StreamingError } from './status.js';
 export interface ImageEndpoints {
   /**
    * The log of the Image's build of `generation` (default: its current one) here: its file (which may not exist
-   * yet: a follow waits for it) and whether the build has ended. undefined: no such Image.
+   * yet: a follow waits for it) and whether the build has ended. undefined: no such Image (after a while: a client
+   * may ask as soon as the Image is bound, before this node has seen it).
    */
   buildLog(
     namespace: string,
     name: string,
     generation: number | undefined,
-  ): { readonly file: string; readonly ended: () => Promise<boolean> } | undefined;
+    signal: AbortSignal,
+  ): Promise<{ readonly file: string; readonly ended: () => Promise<boolean> } | undefined>;
   /**
    * Finds the Image's image here (a StreamingError NotFound when it is not) and returns what writes it as an OCI
    * layout tarball: found before the answer starts, so a missing image is a Status, not a cut tarball.
@@ -65,7 +67,7 @@ export async function serveImageRequest(
   if (target.subresource === 'log') {
     const g = target.query.get('generation');
     if (g !== null && !/^\d+$/.test(g)) throw new StreamingError('BadRequest', 'generation must be a whole number');
-    const log = endpoints.buildLog(target.namespace, target.name, g === null ? undefined : Number(g));
+    const log = await endpoints.buildLog(target.namespace, target.name, g === null ? undefined : Number(g), signal);
     if (log === undefined)
       throw new StreamingError('NotFound', `images.berth.dev "${target.name}" not found on this node`);
     await serveLog({ files: [log.file], ended: log.ended }, parseLogRequest(target.query), res, signal);
