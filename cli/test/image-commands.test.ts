@@ -239,57 +239,6 @@ t.test(
   },
 );
 
-t.test('the pushed image, pulled by digest onto a second node with a clean data dir, runs there', async (t) => {
-  const second = await startTestAgent(t, server, { adoptUnbound: false });
-  const name = (await imageNamed(app)) ?? '';
-  const digest = ((await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image).status
-    ?.digest;
-  const byDigest = `${registry}/demo/app@${digest ?? ''}`;
-  await custom.createNamespacedCustomObject({
-    ...where,
-    plural: 'images',
-    body: {
-      apiVersion: 'berth.dev/v1alpha1',
-      kind: 'Image',
-      metadata: { name: 'app-by-digest' },
-      spec: { image: byDigest, nodeSelector: { 'kubernetes.io/hostname': second.nodeName } },
-    },
-  });
-  let pulled: Image | undefined;
-  await eventually(async () => {
-    pulled = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name: 'app-by-digest' })) as Image;
-    return pulled.status?.phase === 'Ready' || pulled.status?.phase === 'Failed';
-  }, 30_000);
-  t.equal(pulled?.status?.phase, 'Ready', pulled?.status?.message ?? '');
-  t.equal(pulled?.status?.digest, digest);
-  t.same(
-    pulled?.status?.nodes?.map((n) => n.nodeName),
-    [second.nodeName],
-  );
-  await custom.createNamespacedCustomObject({
-    ...where,
-    plural: 'containers',
-    body: {
-      apiVersion: 'berth.dev/v1alpha1',
-      kind: 'Container',
-      metadata: { name: 'on-second' },
-      spec: {
-        image: byDigest,
-        nodeName: second.nodeName,
-        restartPolicy: 'Never',
-        networkMode: 'none',
-        command: ['grep', '-q', 'hi from an edit', '/app/out.txt'],
-      },
-    },
-  });
-  let c: Container | undefined;
-  await eventually(async () => {
-    c = (await custom.getNamespacedCustomObject({ ...where, plural: 'containers', name: 'on-second' })) as Container;
-    return c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
-  }, 60_000);
-  t.equal(c?.status?.exitCode, 0, 'the image pulled back by digest runs on the clean node');
-});
-
 t.test("build: each RUN's output is shown as it runs, after its step's line; a failing RUN's output too", async (t) => {
   const ctx = await mkdtemp(join(tmpdir(), 'berth-build-output-'));
   t.teardown(() => rm(ctx, { recursive: true, force: true }));
@@ -563,4 +512,55 @@ t.test('a multi-platform image: each platform pulled, tagged by its index digest
     });
     t.equal(head.status, 200, `with its manifest ${d}`);
   }
+});
+
+t.test('the pushed image, pulled by digest onto a second node with a clean data dir, runs there', async (t) => {
+  const second = await startTestAgent(t, server, { adoptUnbound: false });
+  const name = (await imageNamed(app)) ?? '';
+  const digest = ((await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image).status
+    ?.digest;
+  const byDigest = `${registry}/demo/app@${digest ?? ''}`;
+  await custom.createNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    body: {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Image',
+      metadata: { name: 'app-by-digest' },
+      spec: { image: byDigest, nodeSelector: { 'kubernetes.io/hostname': second.nodeName } },
+    },
+  });
+  let pulled: Image | undefined;
+  await eventually(async () => {
+    pulled = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name: 'app-by-digest' })) as Image;
+    return pulled.status?.phase === 'Ready' || pulled.status?.phase === 'Failed';
+  }, 30_000);
+  t.equal(pulled?.status?.phase, 'Ready', pulled?.status?.message ?? '');
+  t.equal(pulled?.status?.digest, digest);
+  t.same(
+    pulled?.status?.nodes?.map((n) => n.nodeName),
+    [second.nodeName],
+  );
+  await custom.createNamespacedCustomObject({
+    ...where,
+    plural: 'containers',
+    body: {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name: 'on-second' },
+      spec: {
+        image: byDigest,
+        nodeName: second.nodeName,
+        restartPolicy: 'Never',
+        networkMode: 'none',
+        command: ['grep', '-q', 'hi from an edit', '/app/out.txt'],
+      },
+    },
+  });
+  let c: Container | undefined;
+  await eventually(async () => {
+    c = (await custom.getNamespacedCustomObject({ ...where, plural: 'containers', name: 'on-second' })) as Container;
+    return c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
+  }, 60_000);
+  t.equal(c?.status?.exitCode, 0, 'the image pulled back by digest runs on the clean node');
 });

@@ -157,11 +157,9 @@ export async function build(
       if (image === undefined) throw new CliError('BERTH_CLI_API', `Image ${name} was deleted during the build`);
       const s = image.status;
       if (s === undefined) return undefined;
-      const fresh = s.phase === 'Building' || s.observedGeneration === generation;
-      const steps = fresh ? (s.steps ?? []) : [];
-      // The log is on the building node: followed once the Image names one (the agent waits for this generation's).
-      if (!quiet && s.nodeName !== undefined) follow.start();
-      if (!quiet && follow.state === 'failed') printSteps(steps);
+      // The log is on the building node: followed once the Image names one (the agent waits for this generation's),
+      // and on the next one if the build is bound again. Without it, the status's steps are printed at the end.
+      if (!quiet && s.nodeName !== undefined) follow.follow(s.nodeName);
       return s.observedGeneration === generation && (s.phase === 'Ready' || s.phase === 'Failed') ? image : undefined;
     },
     Number(options.timeout ?? '600') * 1000,

@@ -13,6 +13,8 @@ export class BuildLogFollow {
   readonly #out: NodeJS.WritableStream;
   readonly #abort = new AbortController();
   #state: FollowState = 'idle';
+  #node: string | undefined;
+  #attempt: AbortController | undefined;
   #ended: Promise<void> = Promise.resolve();
 
   constructor(client: ApiClient, name: string, generation: number, out: NodeJS.WritableStream) {
@@ -25,9 +27,16 @@ export class BuildLogFollow {
     return this.#state;
   }
 
-  /** Opens the follow once (when the Image names its building node); later calls do nothing. */
-  start(): void {
-    if (this.#state !== 'idle') return;
+  /**
+   * Follows the log on `node`, the one the Image is bound to now. A build bound again (its first node went away
+   * before it started) is followed on its new node; nothing is shown twice, since only one follow ever streams.
+   */
+  follow(node: string): void {
+    if (this.#state === 'streaming' || this.#state === 'done' || node === this.#node) return;
+    this.#node = node;
+    this.#attempt?.abort();
+    const attempt = new AbortController();
+    this.#attempt = attempt;
     this.#state = 'opening';
     this.#ended = (async () => {
       try {
@@ -35,14 +44,19 @@ export class BuildLogFollow {
           method: 'GET',
           path: this.#path,
           accept: 'text/plain',
-          signal: this.#abort.signal,
+          signal: AbortSignal.any([attempt.signal, this.#abort.signal]),
         });
+        if (attempt !== this.#attempt) {
+          res.destroy();
+          return;
+        }
         this.#state = 'streaming';
         for await (const chunk of res as AsyncIterable<Buffer>) this.#out.write(chunk);
         this.#state = 'done';
       } catch {
-        // Nothing shown yet: the status's steps stand in. Cut off midway: what was shown stays.
-        if (this.#state === 'opening') this.#state = 'failed';
+        // Nothing shown yet: the status's steps stand in (or the next node's log). Cut off midway: what was shown
+        // stays.
+        if (attempt === this.#attempt && this.#state === 'opening') this.#state = 'failed';
       }
     })();
   }

@@ -18,8 +18,8 @@ export class ImageTransfer implements ImageEndpoints {
   readonly #logs: BuildLogs;
   readonly #waitMs: number;
 
-  /** `waitMs`: how long a build log request waits for an Image this node has not seen yet. @default 30000 */
-  constructor(images: ImageStore, cache: ObjectCache<Image>, logs: BuildLogs, waitMs = 30_000) {
+  /** `waitMs`: how long a build log request waits for an Image this node has not seen yet. @default 15000 */
+  constructor(images: ImageStore, cache: ObjectCache<Image>, logs: BuildLogs, waitMs = 15_000) {
     this.#images = images;
     this.#cache = cache;
     this.#logs = logs;
