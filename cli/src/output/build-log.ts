@@ -16,6 +16,8 @@ export class BuildLogFollow {
   #node: string | undefined;
   #attempt: AbortController | undefined;
   #ended: Promise<void> = Promise.resolve();
+  /** Bytes shown: a follow that showed nothing yet may still give way to the next node's. */
+  #shown = 0;
 
   constructor(client: ApiClient, name: string, generation: number, out: NodeJS.WritableStream) {
     this.#client = client;
@@ -32,7 +34,7 @@ export class BuildLogFollow {
    * before it started) is followed on its new node; nothing is shown twice, since only one follow ever streams.
    */
   follow(node: string): void {
-    if (this.#state === 'streaming' || this.#state === 'done' || node === this.#node) return;
+    if (this.#state === 'done' || node === this.#node || (this.#state === 'streaming' && this.#shown > 0)) return;
     this.#node = node;
     this.#attempt?.abort();
     const attempt = new AbortController();
@@ -51,8 +53,12 @@ export class BuildLogFollow {
           return;
         }
         this.#state = 'streaming';
-        for await (const chunk of res as AsyncIterable<Buffer>) this.#out.write(chunk);
-        this.#state = 'done';
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          if (attempt !== this.#attempt) break;
+          this.#shown += chunk.length;
+          this.#out.write(chunk);
+        }
+        if (attempt === this.#attempt) this.#state = 'done';
       } catch {
         // Nothing shown yet: the status's steps stand in (or the next node's log). Cut off midway: what was shown
         // stays.
@@ -68,6 +74,7 @@ export class BuildLogFollow {
     clearTimeout(timer);
     this.#abort.abort();
     await this.#ended;
-    return this.#state;
+    // Answered but never written to (the build ran elsewhere): as good as no log.
+    return this.#shown === 0 && this.#state !== 'idle' ? 'failed' : this.#state;
   }
 }
