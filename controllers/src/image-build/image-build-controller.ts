@@ -43,6 +43,9 @@ export async function addImageBuildController(
   // Created on the first git context, so a manager that never sees one leaves nothing on disk.
   const gitDataDir =
     options.gitDataDir ?? join(tmpdir(), `berth-image-build-git-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // The clones are a cache: a directory of this manager's own goes when it stops.
+  if (options.gitDataDir === undefined)
+    await mgr.add({ start: () => undefined, stop: () => rm(gitDataDir, { recursive: true, force: true }) });
   const imageCache = (await mgr.cache.informerFor<KubernetesObject>(images)) as unknown as SharedInformer<ImageObject>;
   const nodeCache = (await mgr.cache.informerFor<KubernetesObject>(nodes)) as unknown as SharedInformer<Node>;
   const unbound = () =>
