@@ -2,6 +2,7 @@
 // artifact) and, when asked, the push webhook receiver, added to one Manager. A GitRepository's change (a new
 // artifact) reconciles the Syncs that use it; a Sync's change reconciles the Syncs that depend on it.
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -48,6 +49,9 @@ export async function addGitOpsController(
   if (options.receiver !== undefined) checkNumber('receiver.port', options.receiver.port, { integer: true, min: 0 });
   // Created on the first fetch, so a manager that never sees a GitRepository leaves nothing on disk.
   const dataDir = options.dataDir ?? join(tmpdir(), `berth-gitops-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // A folder of our own making goes with the manager; one the caller gave is theirs to keep (a cache across restarts).
+  if (options.dataDir === undefined)
+    await mgr.add({ start: () => undefined, stop: () => rm(dataDir, { recursive: true, force: true }) });
   const client = mgr.client;
   const sources = await mgr.cache.informerFor<GitRepositoryObject>(gitRepositories);
   const syncCache = await mgr.cache.informerFor<SyncObject>(syncs);
