@@ -22,7 +22,9 @@ import { posixSpawn } from '../host/posix-spawn.js';
 import { runCommand } from '../host/run-command.js';
 import { createLogStream, type LogReadOptions } from '../logs/k8s-file.js';
 import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
+import { userNamespaceFd } from '../user-namespaces/userns-fd.js';
 import { RuntimeError } from './errors.js';
+import { bindsDir, idmapBinds, searchableFrom, unmountBinds } from './idmapped-binds.js';
 import {
   cgroupsPathFor,
   checkContainerId,
@@ -207,7 +209,7 @@ export class ConmonRuntime implements Runtime {
       resolvConf: path.join(dir, 'resolv.conf'),
     };
     // Validates before anything touches the disk.
-    const spec = containerConfigToOciSpec(id, config, {
+    let spec = containerConfigToOciSpec(id, config, {
       rootfs,
       etcFiles,
       nofileHardLimit: this.#host.nofileHardLimit,
@@ -224,6 +226,12 @@ export class ConmonRuntime implements Runtime {
     writeFileSync(etcFiles.hosts, hostsFileFor(hostname, config.hosts));
     writeFileSync(etcFiles.hostname, `${hostname}\n`);
     writeFileSync(etcFiles.resolvConf, resolvConfFor(config.dnsServers));
+    if (config.userNamespace !== undefined) {
+      const usernsFd = await userNamespaceFd(config.userNamespace);
+      const binds = bindsDir(this.root, id);
+      spec = { ...spec, mounts: idmapBinds(binds, spec.mounts, usernsFd) };
+      for (const target of [rootfs, path.join(binds, '0')]) searchableFrom(this.root, target);
+    }
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
     const createdAt = new Date().toISOString();
     const record: ContainerRecord = {
@@ -532,6 +540,8 @@ export class ConmonRuntime implements Runtime {
       await rmdir(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id))).catch(() => undefined);
     }
     await rm(path.join(this.#socketDir(), id), { force: true });
+    // Before anything is removed: nothing below may reach into a Volume through its idmapped bind.
+    unmountBinds(bindsDir(this.root, id));
     let entries: string[] = [];
     try {
       entries = await readdir(dir);

@@ -18,7 +18,15 @@ export interface OciSpec {
     readonly maskedPaths: readonly string[];
     readonly readonlyPaths: readonly string[];
     readonly seccomp: SeccompProfile;
+    readonly uidMappings?: readonly OciIdMapping[];
+    readonly gidMappings?: readonly OciIdMapping[];
   };
+}
+
+export interface OciIdMapping {
+  readonly containerID: number;
+  readonly hostID: number;
+  readonly size: number;
 }
 
 export interface OciProcess {
@@ -146,6 +154,15 @@ export function validateContainerConfig(config: ContainerConfig): void {
       invalid.push(`mount destination ${JSON.stringify(m.destination)} must be absolute`);
     if ((m.type ?? 'bind') === 'bind' && (m.source === undefined || !path.isAbsolute(m.source)))
       invalid.push(`bind mount to ${m.destination} needs an absolute source`);
+  }
+  const userns = config.userNamespace;
+  if (userns !== undefined) {
+    if (!isNonNegativeInteger(userns.hostId) || !Number.isSafeInteger(userns.size) || userns.size < 1)
+      invalid.push('userNamespace hostId and size must be integers, size at least 1');
+    if (user !== undefined && (user.uid >= userns.size || user.gid >= userns.size))
+      invalid.push(`user ${user.uid}:${user.gid} is outside the user namespace's ${userns.size} ids`);
+    if (config.network?.kind === 'host')
+      invalid.push("a user namespace of the container's own cannot share the host's network");
   }
   if (config.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(config.hostname))
     invalid.push(`hostname ${JSON.stringify(config.hostname)} is not valid`);
@@ -308,6 +325,8 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
     mounts: mounts(config, options),
     linux: {
       namespaces: [
+        // Listed first: crun makes the user namespace before the others, which it then owns.
+        ...(config.userNamespace === undefined ? [] : [{ type: 'user' }]),
         { type: 'pid' },
         // No network entry at all is how OCI says "stay in the runtime's (the host's) namespace".
         ...(network.kind === 'host'
@@ -322,8 +341,14 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
       seccomp: defaultSeccompProfile(),
+      ...(config.userNamespace === undefined ? {} : idMappings(config.userNamespace)),
     },
   };
+}
+
+function idMappings(range: { readonly hostId: number; readonly size: number }) {
+  const mapping = [{ containerID: 0, hostID: range.hostId, size: range.size }];
+  return { uidMappings: mapping, gidMappings: mapping };
 }
 
 /** /etc/hosts for the container: loopback and its own hostname, plus what the agent adds. */

@@ -62,6 +62,11 @@ export interface ContainerConfig {
   readonly hosts?: ReadonlyArray<readonly [string, ...string[]]>;
   /** Root filesystem directory. @default '<containerDir>/rootfs' (where the snapshotter mounts it) */
   readonly rootfs?: string;
+  /**
+   * A user namespace of the container's own: its ids 0..size-1 are the node's hostId..hostId+size-1 (uids and gids
+   * alike), and bind mounts are idmapped through it where their filesystem allows. @default the node's namespace
+   */
+  readonly userNamespace?: { readonly hostId: number; readonly size: number };
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'unknown';
