@@ -3,8 +3,8 @@
 //
 // A lease is a file `<leaseDir>/<n>` made with O_EXCL, naming its owner (data root and container id): the node's
 // leases are shared as host-local IPAM's are (/run/berth/ipam), so two agents of one node never hand out one range.
-// The container's own record `<dataRoot>/userns/<id>` remembers which range it had, so after a reboot emptied /run it
-// takes the same one back when it is free.
+// The container's own record `<dataRoot>/userns-ranges/<id>` remembers which range it had, so after a reboot
+// emptied /run it takes the same one back when it is free.
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserNamespaceError } from './errors.js';
@@ -14,7 +14,7 @@ import { closeUserNamespaceFd, type IdRange } from './userns-fd.js';
 export const RANGE_SIZE = 65536;
 
 export interface IdRangesOptions {
-  /** The agent's data root: records live under `<dataRoot>/userns`. */
+  /** The agent's data root: records live under `<dataRoot>/userns-ranges`. */
   readonly dataRoot: string;
   /** Leases shared by every agent of the node. @default '/run/berth/userns' */
   readonly leaseDir?: string;
@@ -50,7 +50,7 @@ export class IdRanges {
 
   constructor(options: IdRangesOptions) {
     this.#root = path.resolve(options.dataRoot);
-    this.#records = path.join(this.#root, 'userns');
+    this.#records = path.join(this.#root, 'userns-ranges');
     this.#leases = options.leaseDir ?? '/run/berth/userns';
     this.#first = options.firstHostId ?? 2 ** 30;
     this.#count = options.count ?? 16384;
