@@ -168,6 +168,13 @@ t.test('a user namespace of its own: root inside is an unprivileged id on the no
   );
   t.equal(lines[2], 'seen=0', "the node's root owns the Volume's files, and so does the container's root");
   t.equal(statSync(path.join(volume, 'written')).uid, 0, "what it wrote is the node root's on disk: no chown");
+  const exec = await h.rt.exec(st.id, { args: ['sh', '-c', 'id -u; cat /proc/self/uid_map'] });
+  let execOut = '';
+  exec.stdout.on('data', (chunk: Buffer) => {
+    execOut += chunk.toString();
+  });
+  t.equal(await exec.exitCode, 0);
+  t.match(execOut, new RegExp(`^0\\n\\s*0\\s+${range.hostId}\\s+65536\\n$`), 'an exec joins its user namespace');
   await h.rt.delete(st.id, { force: true });
   t.ok(existsSync(path.join(volume, 'written')), 'the delete unmounted the bind before removing anything');
   t.notOk(existsSync(path.join(h.root, 'userns-mounts', id)), 'no idmapped mount point is left');
