@@ -254,6 +254,27 @@ export async function containerUser(
   return { uid, gid };
 }
 
+/** The privileges a securityContext asks for (admission decided whether the namespace allows them). */
+function securityOptions(container: Container): Partial<ContainerConfig> {
+  const sc = container.spec.securityContext;
+  const profile = sc?.seccompProfile;
+  if (profile?.type === 'Localhost')
+    throw configError('securityContext.seccompProfile: Localhost profiles are not supported on this node');
+  return {
+    ...(sc?.capabilities === undefined
+      ? {}
+      : {
+          capabilities: {
+            ...(sc.capabilities.add === undefined ? {} : { add: sc.capabilities.add }),
+            ...(sc.capabilities.drop === undefined ? {} : { drop: sc.capabilities.drop }),
+          },
+        }),
+    ...(sc?.privileged === true ? { privileged: true } : {}),
+    ...(profile?.type === 'Unconfined' ? { seccomp: 'Unconfined' as const } : {}),
+    ...(sc?.allowPrivilegeEscalation === true ? { allowPrivilegeEscalation: true } : {}),
+  };
+}
+
 /** The whole mapping; `rootfs` is where the snapshot is mounted (read for user names). */
 export async function containerConfigFor(
   container: Container,
@@ -283,6 +304,7 @@ export async function containerConfigFor(
     stdin: spec.stdin === true,
     resources: containerResources(container),
     readonlyRootfs: spec.securityContext?.readOnlyRootFilesystem === true,
+    ...securityOptions(container),
     rootfs,
   };
 }

@@ -26,6 +26,7 @@ import { userNamespaceFd } from '../user-namespaces/userns-fd.js';
 import { RuntimeError } from './errors.js';
 import { bindsDir, idmapBinds, searchableFrom, unmountBinds } from './idmapped-binds.js';
 import {
+  capabilitiesOfMask,
   cgroupsPathFor,
   checkContainerId,
   containerConfigToOciSpec,
@@ -144,6 +145,15 @@ function classifyRuntimeFailure(what: string, message: string): RuntimeError {
   return new RuntimeError('RuntimeFailed', `${what} failed: ${text === '' ? 'no message' : text}`, { stderr: text });
 }
 
+let bounding: string[] | undefined;
+/** The agent's own bounding set, read once: what a privileged container can be given. */
+function ownBoundingSet(): string[] {
+  bounding ??= capabilitiesOfMask(
+    /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0',
+  );
+  return bounding;
+}
+
 export class ConmonRuntime implements Runtime {
   readonly root: string;
   readonly runtimeRoot: string;
@@ -213,6 +223,7 @@ export class ConmonRuntime implements Runtime {
       rootfs,
       etcFiles,
       nofileHardLimit: this.#host.nofileHardLimit,
+      boundingCapabilities: ownBoundingSet(),
     });
     try {
       if (!statSync(rootfs).isDirectory()) throw new Error('not a directory');

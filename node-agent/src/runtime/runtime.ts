@@ -52,6 +52,17 @@ export interface ContainerConfig {
   readonly resources?: ContainerResources;
   /** @default false */
   readonly readonlyRootfs?: boolean;
+  /**
+   * Capabilities added to, then dropped from, the default set, as containerd applies a securityContext's: `ALL` in
+   * `add` is every capability, in `drop` none; names with or without `CAP_`. @default the default set
+   */
+  readonly capabilities?: { readonly add?: readonly string[]; readonly drop?: readonly string[] };
+  /** Docker's --privileged: every capability and device, no seccomp, nothing masked, /sys writable. @default false */
+  readonly privileged?: boolean;
+  /** `Unconfined`: no seccomp filter. @default 'RuntimeDefault' */
+  readonly seccomp?: 'RuntimeDefault' | 'Unconfined';
+  /** Let setuid programs gain privileges (no_new_privs off), as `allowPrivilegeEscalation: true`. @default false */
+  readonly allowPrivilegeEscalation?: boolean;
   /** @default [] */
   readonly mounts?: readonly ContainerMount[];
   /** @default { kind: 'loopback' } */

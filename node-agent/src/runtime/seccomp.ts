@@ -104,17 +104,60 @@ const NATIVE_ARCH: Readonly<Record<string, string>> = {
   riscv64: 'SCMP_ARCH_RISCV64',
 };
 
-export function defaultSeccompProfile(arch: string = process.arch): SeccompProfile {
+/** The denied calls a capability a container was given makes its own again, as Docker's default profile has it. */
+const ALLOWED_BY_CAPABILITY: Readonly<Record<string, readonly string[]>> = {
+  CAP_SYS_ADMIN: [
+    'bpf',
+    'fsconfig',
+    'fsmount',
+    'fsopen',
+    'fspick',
+    'lookup_dcookie',
+    'mount',
+    'mount_setattr',
+    'move_mount',
+    'name_to_handle_at',
+    'open_tree',
+    'perf_event_open',
+    'quotactl',
+    'quotactl_fd',
+    'setns',
+    'swapoff',
+    'swapon',
+    'umount2',
+    'unshare',
+  ],
+  CAP_SYS_BOOT: ['reboot'],
+  CAP_SYS_MODULE: ['delete_module', 'finit_module', 'init_module'],
+  CAP_SYS_PACCT: ['acct'],
+  CAP_SYS_PTRACE: ['kcmp', 'process_vm_readv', 'process_vm_writev', 'ptrace'],
+  CAP_SYS_RAWIO: ['ioperm', 'iopl'],
+  CAP_SYS_TIME: ['clock_adjtime', 'clock_settime', 'settimeofday'],
+  CAP_SYS_NICE: ['get_mempolicy', 'mbind', 'set_mempolicy'],
+  CAP_SYSLOG: ['syslog'],
+  CAP_BPF: ['bpf'],
+  CAP_PERFMON: ['perf_event_open'],
+  CAP_DAC_READ_SEARCH: ['name_to_handle_at', 'open_by_handle_at'],
+};
+
+/** The default profile; `capabilities` the container holds re-allow the calls they stand for. */
+export function defaultSeccompProfile(
+  arch: string = process.arch,
+  capabilities: readonly string[] = [],
+): SeccompProfile {
   const native = NATIVE_ARCH[arch];
   if (native === undefined) throw new Error(`no seccomp architecture known for ${arch}`);
+  const allowed = new Set(capabilities.flatMap((c) => ALLOWED_BY_CAPABILITY[c] ?? []));
+  // Namespaces made by clone() stay refused unless the container may make them (CAP_SYS_ADMIN).
+  const cloneRules = capabilities.includes('CAP_SYS_ADMIN') ? [] : CLONE_NAMESPACE_FLAGS;
   return {
     defaultAction: 'SCMP_ACT_ALLOW',
     architectures: [native],
     syscalls: [
-      { names: [...DENIED], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
+      { names: DENIED.filter((n) => !allowed.has(n)), action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
       // clone3 passes flags in memory seccomp cannot read; ENOSYS makes libc fall back to clone().
       { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS },
-      ...CLONE_NAMESPACE_FLAGS.map((flag) => ({
+      ...cloneRules.map((flag) => ({
         names: ['clone'],
         action: 'SCMP_ACT_ERRNO' as const,
         errnoRet: EPERM,

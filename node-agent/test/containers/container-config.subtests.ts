@@ -1,5 +1,5 @@
 // ContainerSpec → runtime config, the Pod way: command/args against the image's Entrypoint/Cmd, $(VAR) expansion,
-// env sources and their errors, limits, users from the image's /etc/passwd.
+// env sources and their errors, limits, users from the image's /etc/passwd, a securityContext's privileges.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,4 +139,27 @@ t.test('image pull credentials come from the dockerconfigjson Secrets a Containe
     auths: { 'r.example:5000': { auth: 'YTpi' }, other: { username: 'u', password: 'p' } },
   });
   await t.rejects(pullCredentials(withSecrets(['opaque']), read), { code: 'ErrImagePull' });
+});
+
+t.test("a securityContext's capabilities, privileged, seccomp and privilege escalation reach the config", async (t) => {
+  const run = (securityContext: NonNullable<ContainerSpec['securityContext']>) =>
+    containerConfigFor(ctr({ securityContext }), image({ Cmd: ['sh'] }), '/nonexistent', noSources);
+  const plain = await run({});
+  t.same(
+    [plain.capabilities, plain.privileged, plain.seccomp, plain.allowPrivilegeEscalation],
+    [undefined, undefined, undefined, undefined],
+    'nothing asked, nothing changed',
+  );
+  const asked = await run({
+    capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+    privileged: true,
+    seccompProfile: { type: 'Unconfined' },
+    allowPrivilegeEscalation: true,
+  });
+  t.same(asked.capabilities, { add: ['NET_ADMIN'], drop: ['ALL'] });
+  t.same([asked.privileged, asked.seccomp, asked.allowPrivilegeEscalation], [true, 'Unconfined', true]);
+  await t.rejects(run({ seccompProfile: { type: 'Localhost', localhostProfile: 'x.json' } }), {
+    code: 'CreateContainerConfigError',
+    message: /Localhost profiles are not supported/,
+  });
 });
