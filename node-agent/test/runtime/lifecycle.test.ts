@@ -102,36 +102,43 @@ t.test(
   },
 );
 
-t.test('mount, a module load, setting the clock and adding a link are each refused with EPERM', async (t) => {
-  const id = await h.newId('refused');
-  // Any bytes will do: the kernel refuses the load before it reads the module.
-  await writeFile(path.join(h.root, 'containers', id, 'rootfs', 'tmp', 'm.ko'), 'not a module');
-  const before = Date.now();
-  const st = await h.rt.run(id, {
-    args: [
-      'sh',
-      '-c',
-      [
-        'mount -t tmpfs tmpfs /mnt 2>&1; echo "mount=$?"',
-        'insmod /tmp/m.ko 2>&1; echo "insmod=$?"',
-        'date -s "2001-02-03 04:05:06" 2>&1; echo "date=$?"',
-        'ip link add berthx0 type dummy 2>&1; echo "link=$?"',
-      ].join('; '),
-    ],
-  });
-  await h.waitFor(st.id, exited);
-  const out = (await h.logText(st.id))
-    .split('\n')
-    .map((l) => l.split(' ').slice(3).join(' '))
-    .join('\n');
-  // busybox words EPERM from mount(2) as "permission denied (are you root?)", the others with strerror(EPERM).
-  t.match(out, /mount: permission denied \(are you root\?\)\nmount=[1-9]/, 'mount(2) is refused');
-  t.match(out, /insmod: .*Operation not permitted\ninsmod=[1-9]/, 'a module load is refused');
-  // busybox goes on to print the date it could not set.
-  t.match(out, /date: can't set date: Operation not permitted\n/, 'setting the clock is refused');
-  t.match(out, /RTNETLINK answers: Operation not permitted\nlink=[1-9]/, 'adding a link is refused');
-  t.ok(Date.now() >= before && new Date().getFullYear() > 2001, "the node's clock did not move");
-});
+t.test(
+  'mount, a module load, setting the clock and adding a link are refused with EPERM; host processes unseen',
+  async (t) => {
+    const id = await h.newId('refused');
+    // Any bytes will do: the kernel refuses the load before it reads the module.
+    await writeFile(path.join(h.root, 'containers', id, 'rootfs', 'tmp', 'm.ko'), 'not a module');
+    const before = Date.now();
+    const st = await h.rt.run(id, {
+      args: [
+        'sh',
+        '-c',
+        [
+          'mount -t tmpfs tmpfs /mnt 2>&1; echo "mount=$?"',
+          'insmod /tmp/m.ko 2>&1; echo "insmod=$?"',
+          'date -s "2001-02-03 04:05:06" 2>&1; echo "date=$?"',
+          'ip link add berthx0 type dummy 2>&1; echo "link=$?"',
+          'echo "processes=$(ls -d /proc/[0-9]* | wc -l) init=$(tr -d \'\\0\' < /proc/1/cmdline)"',
+        ].join('; '),
+      ],
+    });
+    await h.waitFor(st.id, exited);
+    const out = (await h.logText(st.id))
+      .split('\n')
+      .map((l) => l.split(' ').slice(3).join(' '))
+      .join('\n');
+    // busybox words EPERM from mount(2) as "permission denied (are you root?)", the others with strerror(EPERM).
+    t.match(out, /mount: permission denied \(are you root\?\)\nmount=[1-9]/, 'mount(2) is refused');
+    t.match(out, /insmod: .*Operation not permitted\ninsmod=[1-9]/, 'a module load is refused');
+    // busybox goes on to print the date it could not set.
+    t.match(out, /date: can't set date: Operation not permitted\n/, 'setting the clock is refused');
+    t.match(out, /RTNETLINK answers: Operation not permitted\nlink=[1-9]/, 'adding a link is refused');
+    t.ok(Date.now() >= before && new Date().getFullYear() > 2001, "the node's clock did not move");
+    const seen = /processes=(\d+) init=(.*)/.exec(out);
+    t.ok(Number(seen?.[1]) <= 5, `it sees its own few processes, not the node's (${seen?.[1]})`);
+    t.match(seen?.[2], /^sh-c/, 'its first process is pid 1');
+  },
+);
 
 t.test('a user namespace of its own: root inside is an unprivileged id on the node; binds are idmapped', async (t) => {
   const ranges = new IdRanges({ dataRoot: h.root, leaseDir: path.join(h.root, 'userns-leases') });
