@@ -86,6 +86,8 @@ export interface NodeAgentOptions {
    * containers share a range, and the first id and number of 65536-id ranges.
    * @default { leaseDir: `userns` beside runtimeRoot ('/run/berth/userns'), firstHostId: 2^30, count: 16384 }
    */
+  /** Where Localhost seccomp profiles are read from, as kubelet's `<root-dir>/seccomp`. @default `<root>/seccomp` */
+  readonly seccompProfileRoot?: string;
   readonly userNamespaces?: { readonly leaseDir?: string; readonly firstHostId?: number; readonly count?: number };
   /**
    * The bridge network a Container that names no network joins. berth creates the bridge on the first such
@@ -406,6 +408,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     runtime,
     snapshots,
     idRanges,
+    seccompRoot: options.seccompProfileRoot ?? path.join(root, 'seccomp'),
     networking: {
       networks,
       defaultNetwork: options.defaultNetwork ?? defaultNetwork,

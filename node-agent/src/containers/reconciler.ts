@@ -89,6 +89,8 @@ export interface ReconcilerOptions {
   readonly cache: ObjectCache<Container> & { list(): Container[] };
   readonly runtime: Runtime;
   readonly snapshots: Snapshotter;
+  /** Where Localhost seccomp profiles are (kubelet's <root-dir>/seccomp). @default none: such a Container fails */
+  readonly seccompRoot?: string;
   /** Id ranges for Containers with `hostUsers: false`; absent: such a Container fails with a config error. */
   readonly idRanges?: Pick<IdRanges, 'allocate' | 'release'>;
   /** Absent: every container gets only loopback, whatever its networkMode (unit tests with a fake runtime). */
@@ -603,7 +605,9 @@ export class ContainerReconciler implements Reconciler {
         configMap: (n) => this.#o.api.configMapData(namespace, n),
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
       };
-      const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
+      const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources, {
+        ...(this.#o.seccompRoot === undefined ? {} : { seccompRoot: this.#o.seccompRoot }),
+      });
       // Volumes first: a config error there should not cost a network attach.
       const volumeMounts = (await this.#o.mounts?.(c, snapshot.rootfs)) ?? [];
       const { network, dnsServers, attach } = await this.#network(c);

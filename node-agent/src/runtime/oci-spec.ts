@@ -429,10 +429,17 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
       resources: resources(config),
       maskedPaths: privileged ? [] : [...MASKED_PATHS],
       readonlyPaths: privileged ? [] : [...READONLY_PATHS],
-      ...(privileged || config.seccomp === 'Unconfined' ? {} : { seccomp: defaultSeccompProfile(process.arch, caps) }),
+      ...seccompOf(config, caps),
       ...(config.userNamespace === undefined ? {} : idMappings(config.userNamespace)),
     },
   };
+}
+
+function seccompOf(config: ContainerConfig, caps: readonly string[]): { seccomp?: SeccompProfile } {
+  const wanted = config.seccomp;
+  if (config.privileged === true || wanted === 'Unconfined') return {};
+  if (typeof wanted === 'object') return { seccomp: wanted.localhost };
+  return { seccomp: defaultSeccompProfile(process.arch, caps) };
 }
 
 function idMappings(range: { readonly hostId: number; readonly size: number }) {

@@ -1,6 +1,7 @@
 // The container runtime's contract: what the agent asks of it, in the agent's words, with no OCI or crun in sight.
 import type { Readable, Writable } from 'node:stream';
 import type { LogReadOptions } from '../logs/k8s-file.js';
+import type { SeccompProfile } from './seccomp.js';
 
 /** How much of the machine a container may use; absent means unlimited. */
 export interface ContainerResources {
@@ -59,8 +60,8 @@ export interface ContainerConfig {
   readonly capabilities?: { readonly add?: readonly string[]; readonly drop?: readonly string[] };
   /** Docker's --privileged: every capability and device, no seccomp, nothing masked, /sys writable. @default false */
   readonly privileged?: boolean;
-  /** `Unconfined`: no seccomp filter. @default 'RuntimeDefault' */
-  readonly seccomp?: 'RuntimeDefault' | 'Unconfined';
+  /** `Unconfined`: no seccomp filter; a profile: the node's own (Localhost). @default 'RuntimeDefault' */
+  readonly seccomp?: 'RuntimeDefault' | 'Unconfined' | { readonly localhost: SeccompProfile };
   /** Let setuid programs gain privileges (no_new_privs off), as `allowPrivilegeEscalation: true`. @default false */
   readonly allowPrivilegeEscalation?: boolean;
   /** @default [] */

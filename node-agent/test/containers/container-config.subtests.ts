@@ -160,6 +160,29 @@ t.test("a securityContext's capabilities, privileged, seccomp and privilege esca
   t.same([asked.privileged, asked.seccomp, asked.allowPrivilegeEscalation], [true, 'Unconfined', true]);
   await t.rejects(run({ seccompProfile: { type: 'Localhost', localhostProfile: 'x.json' } }), {
     code: 'CreateContainerConfigError',
-    message: /Localhost profiles are not supported/,
+    message: /this node has no directory of seccomp profiles/,
   });
+});
+
+t.test("a Localhost seccomp profile is read from the node's profile directory, and checked", async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'berth-seccomp-test-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  await writeFile(path.join(root, 'no-mkdir.json'), JSON.stringify(profile));
+  await writeFile(path.join(root, 'typo.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALOW' }));
+  const run = (localhostProfile: string) =>
+    containerConfigFor(
+      ctr({ securityContext: { seccompProfile: { type: 'Localhost', localhostProfile } } }),
+      image({ Cmd: ['sh'] }),
+      '/nonexistent',
+      noSources,
+      { seccompRoot: root },
+    );
+  t.same((await run('no-mkdir.json')).seccomp, { localhost: profile });
+  const refused = async (name: string, message: RegExp) =>
+    t.rejects(run(name), { code: 'CreateContainerConfigError', message }, name);
+  await refused('typo.json', /is no seccomp profile: defaultAction "SCMP_ACT_ALOW" is no seccomp action/);
+  await refused('missing.json', /cannot read/);
+  await refused('../etc/passwd', /must name a file under the node's seccomp directory/);
+  await refused('/etc/passwd', /must name a file under the node's seccomp directory/);
 });

@@ -187,30 +187,49 @@ t.test('a user namespace of its own: root inside is an unprivileged id on the no
   t.notOk(existsSync(path.join(h.root, 'userns-mounts', id)), 'no idmapped mount point is left');
 });
 
-t.test('capabilities a spec drops or adds reach the process; a privileged container may mount', async (t) => {
-  const script =
-    'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; mount -t tmpfs tmpfs /tmp 2>&1; echo "mount=$?"';
-  const outputOf = async (config: Omit<Parameters<typeof h.rt.run>[1], 'args'>) => {
-    const st = await h.run('privs', { args: ['sh', '-c', script], ...config });
-    await h.waitFor(st.id, exited);
-    return (await h.logText(st.id))
-      .split('\n')
-      .map((l) => l.split(' ').slice(3).join(' '))
-      .join('\n');
-  };
-  const none = await outputOf({ capabilities: { drop: ['ALL'] } });
-  t.match(none, /CapEff:\s+0000000000000000/, 'drop ALL leaves none');
-  t.match(none, /mount=[1-9]/);
-  const admin = await outputOf({ capabilities: { add: ['SYS_ADMIN'] } });
-  t.match(admin, /CapEff:\s+00000000802405fb/, 'the default set and CAP_SYS_ADMIN');
-  t.match(admin, /mount=0/, 'CAP_SYS_ADMIN may mount: seccomp lets mount(2) through as Docker does');
-  const privileged = await outputOf({ privileged: true });
-  const own = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1] ?? '';
-  t.match(privileged, new RegExp(`CapEff:\\s+${own}`), `every capability the agent has (${own})`);
-  t.match(privileged, /NoNewPrivs:\s+0/);
-  t.match(privileged, /Seccomp:\s+0/, 'no seccomp filter');
-  t.match(privileged, /mount=0/);
-});
+t.test(
+  'capabilities a spec drops or adds reach the process; privileged may mount; a Localhost seccomp profile holds',
+  async (t) => {
+    const script =
+      'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; mount -t tmpfs tmpfs /tmp 2>&1; echo "mount=$?"; mkdir /tmp/d 2>&1; echo "mkdir=$?"';
+    const outputOf = async (config: Omit<Parameters<typeof h.rt.run>[1], 'args'>) => {
+      const st = await h.run('privs', { args: ['sh', '-c', script], ...config });
+      await h.waitFor(st.id, exited);
+      return (await h.logText(st.id))
+        .split('\n')
+        .map((l) => l.split(' ').slice(3).join(' '))
+        .join('\n');
+    };
+    const none = await outputOf({ capabilities: { drop: ['ALL'] } });
+    t.match(none, /CapEff:\s+0000000000000000/, 'drop ALL leaves none');
+    t.match(none, /mount=[1-9]/);
+    const admin = await outputOf({ capabilities: { add: ['SYS_ADMIN'] } });
+    t.match(admin, /CapEff:\s+00000000802405fb/, 'the default set and CAP_SYS_ADMIN');
+    t.match(admin, /mount=0/, 'CAP_SYS_ADMIN may mount: seccomp lets mount(2) through as Docker does');
+    const privileged = await outputOf({ privileged: true });
+    const own = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1] ?? '';
+    t.match(privileged, new RegExp(`CapEff:\\s+${own}`), `every capability the agent has (${own})`);
+    t.match(privileged, /NoNewPrivs:\s+0/);
+    t.match(privileged, /Seccomp:\s+0/, 'no seccomp filter');
+    t.match(privileged, /mount=0/);
+    const profile = await outputOf({
+      seccomp: {
+        localhost: {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          architectures: [],
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+        },
+      },
+    });
+    t.match(profile, /Seccomp:\s+2/);
+    t.match(
+      profile,
+      /mkdir: can't create directory '\/tmp\/d': Operation not permitted\nmkdir=1/,
+      'a Localhost profile',
+    );
+    t.match(none, /mkdir=0/);
+  },
+);
 
 t.test("memory, cpu and pids limits are in the container's cgroups", async (t) => {
   const st = await h.run('limits', {
