@@ -1,19 +1,14 @@
 // Idmapped mounts (mount_setattr(2) with MOUNT_ATTR_IDMAP, Linux 5.12+): a clone of a directory or file whose ids
 // read and write through a user namespace's mapping, so a container's root (a high unprivileged id on the node)
 // owns what the node's root owns on disk, and nothing is chowned. Called through libc with koffi, as mount(2) is.
+import { endianness } from 'node:os';
 import koffi from 'koffi';
 import { UserNamespaceError } from './errors.js';
 
 const libc = koffi.load('libc.so.6');
-const MountAttr = koffi.struct('berth_mount_attr', {
-  attr_set: 'uint64',
-  attr_clr: 'uint64',
-  propagation: 'uint64',
-  userns_fd: 'uint64',
-});
 const openTree = libc.func('int open_tree(int dfd, const char *path, unsigned int flags)');
 const mountSetattr = libc.func(
-  'int mount_setattr(int dfd, const char *path, unsigned int flags, berth_mount_attr *attr, size_t size)',
+  'int mount_setattr(int dfd, const char *path, unsigned int flags, void *attr, size_t size)',
 );
 const moveMount = libc.func(
   'int move_mount(int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags)',
@@ -49,8 +44,15 @@ export function idmappedMountSync(source: string, target: string, usernsFd: numb
   const tree = openTree(AT_FDCWD, source, OPEN_TREE_CLONE | O_CLOEXEC) as number;
   if (tree < 0) throw failure('open_tree', source);
   try {
-    const attr = { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: usernsFd };
-    if ((mountSetattr(tree, '', AT_EMPTY_PATH, attr, koffi.sizeof(MountAttr)) as number) !== 0)
+    // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }, built by hand: no koffi type to name.
+    const attr = Buffer.alloc(32);
+    const little = endianness() === 'LE';
+    for (const [value, offset] of [
+      [MOUNT_ATTR_IDMAP, 0],
+      [usernsFd, 24],
+    ] as const)
+      little ? attr.writeBigUInt64LE(BigInt(value), offset) : attr.writeBigUInt64BE(BigInt(value), offset);
+    if ((mountSetattr(tree, '', AT_EMPTY_PATH, attr, attr.length) as number) !== 0)
       throw failure('mount_setattr', source);
     if ((moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) as number) !== 0)
       throw failure('move_mount', target);
