@@ -545,6 +545,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       list: () => imageInformer.list() as unknown as Image[],
       containers,
       upperDirOf: (uid) => path.join(root, 'containers', uid, 'upper'),
+      idRangeOf: (uid) => idRanges.get(uid),
       pause: async (c) => {
         const id = reconciler.lookup(c.metadata.namespace ?? '', c.metadata.name ?? '');
         if (id === undefined || (await runtime.state(id)).status !== 'running') return undefined;
