@@ -81,6 +81,21 @@ t.test(
     const plain = (await runPlan({ ...base, userns: 'host' }, 'x', [])).container.spec;
     t.same([plain.securityContext, plain.hostUsers], [undefined, undefined]);
     await t.rejects(runPlan({ ...base, userns: 'keep-id' }, 'x', []), /invalid --userns "keep-id"/);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-compose-privs-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const compose = `
+services:
+  tight: {image: busybox, cap_drop: [ALL], cap_add: [NET_BIND_SERVICE], read_only: true, userns_mode: auto}
+  loose: {image: busybox, privileged: true}
+`;
+    const p = await composeProject(compose, join(dir, 'compose.yaml'), 'privs');
+    const spec = (name: string) => p.containers.find((c) => c.metadata.name === `privs-${name}-1`)?.spec;
+    t.same(spec('tight')?.securityContext, {
+      capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
+    t.equal(spec('tight')?.hostUsers, false, "compose's userns_mode");
+    t.same(spec('loose')?.securityContext, { privileged: true });
   },
 );
 

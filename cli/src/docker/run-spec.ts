@@ -144,7 +144,9 @@ export function parseUser(text: string): NonNullable<ContainerSpec['securityCont
 }
 
 /** --privileged, --cap-add, --cap-drop, --read-only and -u as a securityContext; undefined when none is given. */
-export function securityContextOf(flags: RunFlags): ContainerSpec['securityContext'] {
+export function securityContextOf(
+  flags: Pick<RunFlags, 'user' | 'privileged' | 'capAdd' | 'capDrop' | 'readOnly'>,
+): ContainerSpec['securityContext'] {
   const add = flags.capAdd ?? [];
   const drop = flags.capDrop ?? [];
   const sc: NonNullable<ContainerSpec['securityContext']> = {
