@@ -191,6 +191,7 @@ export class ApiServer {
     const tokens = new Map(options.extraTokens ?? []);
     tokens.set(options.pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
     const serviceAccounts = registry.get('', 'v1', 'serviceaccounts')!;
+    const secrets = registry.get('', 'v1', 'secrets')!;
     const serviceAccountTokens = new ServiceAccountTokens({
       signingKey: options.pki.serviceAccountKey,
       ...(options.serviceAccountMaxTokenExpirationSeconds === undefined
@@ -201,8 +202,12 @@ export class ApiServer {
           if (ApiError.isInstance(e) && e.reason === 'NotFound') return undefined;
           throw e;
         }),
+      lookupSecret: (namespace, name) =>
+        objects.get({ resource: secrets, namespace }, name).catch((e: unknown) => {
+          if (ApiError.isInstance(e) && e.reason === 'NotFound') return undefined;
+          throw e;
+        }),
     });
-    const secrets = registry.get('', 'v1', 'secrets')!;
     const authenticator = new Authenticator(tokens, serviceAccountTokens, (name) =>
       objects.get({ resource: secrets, namespace: 'kube-system' }, name).catch((e: unknown) => {
         if (ApiError.isInstance(e) && e.reason === 'NotFound') return undefined;

@@ -157,6 +157,11 @@ program
   .option('--hostname <name>', "the container's host name")
   .option('--pull <policy>', 'pull the image: missing, always or never', 'missing')
   .option('--stop-timeout <seconds>', 'seconds between SIGTERM and SIGKILL when it is stopped', '10')
+  .option('--privileged', 'every capability and device, no seccomp (the namespace must allow it)')
+  .option('--cap-add <capability>', 'add a Linux capability, like NET_ADMIN (repeatable)', collect, [])
+  .option('--cap-drop <capability>', 'drop a Linux capability, or ALL (repeatable)', collect, [])
+  .option('--read-only', "mount the container's root filesystem read-only")
+  .option('--userns <mode>', 'auto: a user namespace of its own (root is an unprivileged id on the node); host')
   .action(async (image: string, command: string[], opts: Record<string, unknown>) => {
     failureStatus = 125;
     const { run } = await import('./commands/run.js');

@@ -59,6 +59,46 @@ t.test('runPlan: --entrypoint replaces ENTRYPOINT, the rest replaces CMD; no nam
   );
 });
 
+t.test(
+  'runPlan: --privileged, --cap-add, --cap-drop, --read-only, -u and --userns become a securityContext',
+  async (t) => {
+    const base = { publish: [], env: [], envFile: [], volume: [], label: [] };
+    const plan = await runPlan(
+      { ...base, capAdd: ['NET_ADMIN'], capDrop: ['ALL'], readOnly: true, user: '1000:1000', userns: 'auto' },
+      'x',
+      [],
+    );
+    t.same(plan.container.spec.securityContext, {
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
+    t.equal(plan.container.spec.hostUsers, false, "podman's --userns=auto");
+    t.match((await runPlan({ ...base, privileged: true }, 'x', [])).container.spec, {
+      securityContext: { privileged: true },
+    });
+    const plain = (await runPlan({ ...base, userns: 'host' }, 'x', [])).container.spec;
+    t.same([plain.securityContext, plain.hostUsers], [undefined, undefined]);
+    await t.rejects(runPlan({ ...base, userns: 'keep-id' }, 'x', []), /invalid --userns "keep-id"/);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-compose-privs-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const compose = `
+services:
+  tight: {image: busybox, cap_drop: [ALL], cap_add: [NET_BIND_SERVICE], read_only: true, userns_mode: auto}
+  loose: {image: busybox, privileged: true}
+`;
+    const p = await composeProject(compose, join(dir, 'compose.yaml'), 'privs');
+    const spec = (name: string) => p.containers.find((c) => c.metadata.name === `privs-${name}-1`)?.spec;
+    t.same(spec('tight')?.securityContext, {
+      capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
+    t.equal(spec('tight')?.hostUsers, false, "compose's userns_mode");
+    t.same(spec('loose')?.securityContext, { privileged: true });
+  },
+);
+
 t.test("docker ps' STATUS words", async (t) => {
   const now = Date.parse('2026-01-01T00:10:00Z');
   const c = (status: Container['status']): Container => ({

@@ -31,6 +31,7 @@ import {
   addServiceAccountController,
   type ServiceAccountControllerOptions,
 } from './serviceaccount/serviceaccount-controller.js';
+import { addTokenSecretsController } from './serviceaccount/token-secrets-controller.js';
 
 /** User agent and field manager of every call the controllers make, and the name of their Lease. */
 export const controllerManagerName = 'berth-controller-manager';
@@ -145,6 +146,8 @@ export async function startControllers(options: ControllerManagerOptions): Promi
     }
     if (enabled(options.controllers, 'serviceaccount'))
       controllers.set('serviceaccount', await addServiceAccountController(manager, options.serviceAccount));
+    if (enabled(options.controllers, 'serviceaccount-token'))
+      controllers.set('serviceaccount-token', await addTokenSecretsController(manager));
     if (enabled(options.controllers, 'resourcequota'))
       controllers.set('resourcequota', await addResourceQuotaController(manager, options.resourceQuota));
     await manager.start();

@@ -2,9 +2,9 @@
 // changes, config and volumes, the reconciler, service names, stop signals, the content store, errors, host
 // preparation, posix_spawn, the spawn helper, DNS, user networks, OCI specs, the fake runtime, service endpoints,
 // overlay snapshots, cgroup block I/O, atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent
-// options): each *.subtests.ts module registers its tests on tap's root as a test file would. Every test process costs
-// seconds of CPU before its first assertion (tap's loader hooks see each of its ~1,400 modules), so small files share
-// one. A module imported here still runs alone: `npx tap FILE.subtests.ts`.
+// options, user namespace id ranges and their commits): each *.subtests.ts module registers its tests on tap's root as
+// a test file would. Every test process costs seconds of CPU before its first assertion (tap's loader hooks see each of
+// its ~1,400 modules), so small files share one. A module imported here still runs alone: `npx tap FILE.subtests.ts`.
 import './cluster/mutation-cache.subtests.js';
 import './cluster/writer-identity.subtests.js';
 import './containers/container-changes.subtests.js';
@@ -28,6 +28,8 @@ import './runtime/fake-runtime.subtests.js';
 import './service-ports/service-endpoints.subtests.js';
 import './snapshots/overlay.subtests.js';
 import './stats/cgroup-stats.subtests.js';
+import './user-namespaces/id-ranges.subtests.js';
+import './build/upper-diff-ids.subtests.js';
 import './snapshots/overlay-conformance.subtests.js';
 import './volumes/atomic-writer.subtests.js';
 import './volumes/host-path.subtests.js';

@@ -101,6 +101,10 @@ export interface ContainerSpec {
    */
   networkMode?: 'bridge' | 'none' | 'host';
   /**
+   * Use the node's user namespace (true, the default) or a user namespace of the container's own (false, as a Pod's spec.hostUsers): root and every other id in the container map to a range of 65536 unprivileged ids on the node, kept while the Container exists. Cannot be false with networkMode host.
+   */
+  hostUsers?: boolean;
+  /**
    * The container's hostname. Defaults to metadata.name.
    */
   hostname?: string;

@@ -59,6 +59,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                   "required": [
                     "image"
                   ],
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "!has(self.hostUsers) || self.hostUsers || !has(self.networkMode) || self.networkMode != 'host'",
+                      "message": "hostUsers may be false only when networkMode is not host"
+                    }
+                  ],
                   "properties": {
                     "image": {
                       "type": "string",
@@ -658,6 +664,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         "host"
                       ],
                       "default": "bridge"
+                    },
+                    "hostUsers": {
+                      "type": "boolean",
+                      "description": "Use the node's user namespace (true, the default) or a user namespace of the container's own (false, as a Pod's spec.hostUsers): root and every other id in the container map to a range of 65536 unprivileged ids on the node, kept while the Container exists. Cannot be false with networkMode host."
                     },
                     "hostname": {
                       "type": "string",
@@ -2709,6 +2719,12 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                           "required": [
                             "image"
                           ],
+                          "x-kubernetes-validations": [
+                            {
+                              "rule": "!has(self.hostUsers) || self.hostUsers || !has(self.networkMode) || self.networkMode != 'host'",
+                              "message": "hostUsers may be false only when networkMode is not host"
+                            }
+                          ],
                           "properties": {
                             "image": {
                               "type": "string",
@@ -3308,6 +3324,10 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                                 "host"
                               ],
                               "default": "bridge"
+                            },
+                            "hostUsers": {
+                              "type": "boolean",
+                              "description": "Use the node's user namespace (true, the default) or a user namespace of the container's own (false, as a Pod's spec.hostUsers): root and every other id in the container map to a range of 65536 unprivileged ids on the node, kept while the Container exists. Cannot be false with networkMode host."
                             },
                             "hostname": {
                               "type": "string",

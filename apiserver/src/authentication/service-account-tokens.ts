@@ -1,7 +1,9 @@
 // ServiceAccount tokens as Kubernetes issues them through the TokenRequest API (`kubectl create token`): JWTs signed
 // with the server's key (ES256, jose), bound to audiences and an expiry, naming the ServiceAccount by namespace,
 // name and uid. A token is honoured only while it verifies, has not expired, is meant for this server and its
-// ServiceAccount still exists with the same uid, so deleting the ServiceAccount revokes every token it had.
+// ServiceAccount still exists with the same uid, so deleting the ServiceAccount revokes every token it had. A token
+// bound to a Secret (TokenRequest's boundObjectRef, what the legacy token Secrets hold) also needs that Secret to
+// exist with the same uid: deleting the Secret revokes it.
 
 import { createHash, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
@@ -29,12 +31,16 @@ export interface ServiceAccountTokenOptions {
   readonly maxExpirationSeconds?: number;
   /** The stored ServiceAccount, or undefined when there is none. */
   readonly lookup: (namespace: string, name: string) => Promise<KubeObject | undefined>;
+  /** The stored Secret, or undefined when there is none. @default no tokens bound to Secrets */
+  readonly lookupSecret?: (namespace: string, name: string) => Promise<KubeObject | undefined>;
 }
 
 interface Claims {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
+  /** The Secret the token is bound to. */
+  readonly secret?: { readonly name: string; readonly uid: string };
 }
 
 const serviceAccountUser = (namespace: string, name: string) => `system:serviceaccount:${namespace}:${name}`;
@@ -46,6 +52,7 @@ export class ServiceAccountTokens {
   readonly issuer: string;
   readonly apiAudiences: readonly string[];
   readonly #lookup: ServiceAccountTokenOptions['lookup'];
+  readonly #lookupSecret: ServiceAccountTokenOptions['lookupSecret'];
   readonly #maxExpirationSeconds: number | undefined;
 
   constructor(options: ServiceAccountTokenOptions) {
@@ -58,6 +65,7 @@ export class ServiceAccountTokens {
     this.issuer = options.issuer ?? defaultIssuer;
     this.apiAudiences = options.apiAudiences ?? [this.issuer];
     this.#lookup = options.lookup;
+    this.#lookupSecret = options.lookupSecret;
     this.#maxExpirationSeconds = options.maxExpirationSeconds;
   }
 
@@ -70,7 +78,11 @@ export class ServiceAccountTokens {
     const now = Math.floor(Date.now() / 1000);
     const expiresAt = new Date((now + expirationSeconds) * 1000);
     const token = await new SignJWT({
-      'kubernetes.io': { namespace: sa.namespace, serviceaccount: { name: sa.name, uid: sa.uid } },
+      'kubernetes.io': {
+        namespace: sa.namespace,
+        serviceaccount: { name: sa.name, uid: sa.uid },
+        ...(sa.secret === undefined ? {} : { secret: { name: sa.secret.name, uid: sa.secret.uid } }),
+      },
     })
       .setProtectedHeader({ alg: 'ES256', kid: this.#keyId, typ: 'JWT' })
       .setIssuer(this.issuer)
@@ -116,6 +128,8 @@ export class ServiceAccountTokens {
     const stored = await this.#lookup(namespace, name);
     if (stored === undefined || stored.metadata.uid !== uid || stored.metadata.deletionTimestamp !== undefined)
       return undefined;
+    const bound = isPlainObject(k8s) ? k8s['secret'] : undefined;
+    if (bound !== undefined && !(await this.#boundSecretExists(namespace, bound))) return undefined;
     const aud = payload['aud'];
     const tokenAudiences = Array.isArray(aud) ? aud.filter((a) => typeof a === 'string') : [String(aud)];
     return {
@@ -125,6 +139,37 @@ export class ServiceAccountTokens {
       extra: { 'authentication.kubernetes.io/credential-id': [`JTI=${String(payload['jti'] ?? '')}`] },
       audiences: tokenAudiences.filter((a) => audiences.includes(a)),
     };
+  }
+
+  /** Whether the Secret a token is bound to is still the one it was bound to. */
+  async #boundSecretExists(namespace: string, bound: unknown): Promise<boolean> {
+    if (!isPlainObject(bound) || typeof bound['name'] !== 'string' || this.#lookupSecret === undefined) return false;
+    const secret = await this.#lookupSecret(namespace, bound['name']);
+    return (
+      secret !== undefined && secret.metadata.uid === bound['uid'] && secret.metadata.deletionTimestamp === undefined
+    );
+  }
+
+  /** The Secret a TokenRequest's boundObjectRef names (the only kind berth binds to), checked as Kubernetes does. */
+  async #boundSecret(namespace: string, ref: unknown): Promise<{ name: string; uid: string } | undefined> {
+    if (ref === undefined || ref === null) return undefined;
+    const r = isPlainObject(ref) ? ref : {};
+    if (r['kind'] !== 'Secret' || (r['apiVersion'] !== undefined && r['apiVersion'] !== 'v1'))
+      throw new ApiError(
+        'BadRequest',
+        `cannot bind a token to ${String(r['apiVersion'] ?? '')} ${String(r['kind'] ?? '')}: berth binds tokens only to a v1 Secret`,
+      );
+    const name = typeof r['name'] === 'string' ? r['name'] : '';
+    const secret = name === '' ? undefined : await this.#lookupSecret?.(namespace, name);
+    if (secret === undefined)
+      throw new ApiError('NotFound', `secrets "${name}" not found`, { name, group: '', kind: 'secrets' });
+    const uid = secret.metadata.uid ?? '';
+    if (typeof r['uid'] === 'string' && r['uid'] !== '' && r['uid'] !== uid)
+      throw new ApiError(
+        'Conflict',
+        `the UID in the bound object reference (${r['uid']}) does not match the UID in record. The object might have been deleted and then recreated`,
+      );
+    return { name, uid };
   }
 
   /** POST …/serviceaccounts/NAME/token (TokenRequest). */
@@ -139,8 +184,6 @@ export class ServiceAccountTokens {
       throw invalidTokenRequest(expirationSeconds, 'may not specify a duration less than 10 minutes');
     if (expirationSeconds > maxExpirationSeconds)
       throw invalidTokenRequest(expirationSeconds, 'may not specify a duration larger than 2^32 seconds');
-    if (spec['boundObjectRef'] !== undefined && spec['boundObjectRef'] !== null)
-      throw new ApiError('BadRequest', 'tokens bound to an object (boundObjectRef) are not supported by berth');
     const sa = await this.#lookup(namespace ?? '', name ?? '');
     if (sa === undefined)
       throw new ApiError('NotFound', `serviceaccounts "${name ?? ''}" not found`, {
@@ -148,10 +191,16 @@ export class ServiceAccountTokens {
         group: '',
         kind: 'serviceaccounts',
       });
+    const secret = await this.#boundSecret(namespace ?? '', spec['boundObjectRef']);
     const granted = audiences.length > 0 ? audiences : [...this.apiAudiences];
     const seconds = Math.min(expirationSeconds, this.#maxExpirationSeconds ?? expirationSeconds);
     const { token, expiresAt } = await this.issue(
-      { namespace: namespace ?? '', name: name ?? '', uid: sa.metadata.uid ?? '' },
+      {
+        namespace: namespace ?? '',
+        name: name ?? '',
+        uid: sa.metadata.uid ?? '',
+        ...(secret === undefined ? {} : { secret }),
+      },
       granted,
       seconds,
     );
@@ -159,7 +208,11 @@ export class ServiceAccountTokens {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenRequest',
       metadata: { name: name ?? '', namespace: namespace ?? '', creationTimestamp: new Date().toISOString() },
-      spec: { audiences: granted, expirationSeconds: seconds, boundObjectRef: null },
+      spec: {
+        audiences: granted,
+        expirationSeconds: seconds,
+        boundObjectRef: secret === undefined ? null : { kind: 'Secret', apiVersion: 'v1', ...secret },
+      },
       status: { token, expirationTimestamp: expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z') },
     } as unknown as KubeObject;
   };

@@ -179,6 +179,8 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
       rule(['create', 'update', 'patch'], [''], ['serviceaccounts', 'configmaps', 'secrets']),
       rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+      // The tokens of legacy token Secrets (it holds no signing key, as kube-controller-manager does).
+      rule(['create'], [''], ['serviceaccounts/token']),
       urls(['get'], ['*']),
     ]),
     clusterRoleBinding('cluster-admin', 'cluster-admin', [{ kind: 'Group', name: 'system:masters' }]),

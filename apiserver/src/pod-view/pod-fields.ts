@@ -43,6 +43,7 @@ export const podFields = [
   'tolerations',
   'terminationGracePeriodSeconds',
   'hostname',
+  'hostUsers',
   'imagePullSecrets',
   'volumes',
 ] as const;

@@ -2,7 +2,7 @@
 // host network, adding SYS_ADMIN, mounting a host path outside the allowed ones, or unconfined by seccomp) is a 403
 // worded as Kubernetes words it (for a Pod, as `pods "x" is forbidden`, naming the Pod's container);
 // `pod-security.kubernetes.io/enforce` lets a namespace allow more or less, `warn` adds warnings, a Service's
-// template is warned about, and a label naming no level is refused.
+// template is warned about, and a label naming no level is refused. hostUsers: false passes every level.
 import t from 'tap';
 import { request, startTestServer } from '@berth/testkit';
 
@@ -185,3 +185,40 @@ t.test('a pod-security label that names no level is refused', async (t) => {
     /metadata.labels\[pod-security.kubernetes.io\/enforce\]: Unsupported value: "lenient"/,
   );
 });
+
+t.test(
+  'hostUsers: false passes every level, lets restricted run root, and may not share the host network',
+  async (t) => {
+    t.equal((await create('own-users', { hostUsers: false })).status, 201, 'baseline allows it');
+    t.equal((await namespace('tight-users', { 'pod-security.kubernetes.io/enforce': 'restricted' })).status, 201);
+    const hardened = {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    const root = await create(
+      'root-own-users',
+      { hostUsers: false, securityContext: { ...hardened, runAsUser: 0 } },
+      'tight-users',
+    );
+    t.equal(root.status, 201, 'root in a user namespace of its own is no root of the node');
+    const hostRoot = await create('root-host-users', { securityContext: { ...hardened, runAsUser: 0 } }, 'tight-users');
+    t.equal(hostRoot.status, 403);
+    t.match(hostRoot.json<{ message: string }>().message, /runAsNonRoot != true .*runAsUser=0/);
+    const hostNet = await create('own-users-host-net', { hostUsers: false, networkMode: 'host' }, 'tight-users');
+    t.equal(hostNet.status, 422);
+    t.match(hostNet.json<{ message: string }>().message, /hostUsers may be false only when networkMode is not host/);
+    // A Pod says it as Kubernetes does, and reads back so.
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'own-users-pod', namespace: 'default' },
+      spec: { hostUsers: false, containers: [{ name: 'own-users-pod', image: 'busybox' }] },
+    };
+    t.equal((await server.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+    const c = await request(server, 'GET', '/apis/berth.dev/v1alpha1/namespaces/default/containers/own-users-pod');
+    t.equal(c.json<{ spec: { hostUsers?: boolean } }>().spec.hostUsers, false, 'the Container it became');
+    const got = await server.kubectl(['get', 'pod', 'own-users-pod', '-o', 'jsonpath={.spec.hostUsers}']);
+    t.equal(got.stdout, 'false');
+  },
+);

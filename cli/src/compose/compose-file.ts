@@ -10,7 +10,15 @@ import type { Container, ContainerPort, ContainerSpec, EnvVar, Network, Volume }
 import { parse } from 'yaml';
 import { interpolate, projectVariables } from './interpolate.js';
 import { checkComposeSchema } from './schema-check.js';
-import { parseCpus, parseMemory, parsePublish, parseRestart, readEnvFile } from '../docker/run-spec.js';
+import {
+  parseCpus,
+  parseMemory,
+  parsePublish,
+  parseRestart,
+  parseUserns,
+  readEnvFile,
+  securityContextOf,
+} from '../docker/run-spec.js';
 import { LocalFileError, UsageError } from '../errors.js';
 import { fileMounts, projectFiles, type FileObject } from './configs-secrets.js';
 import { dependencies, healthcheckProbe, type DependencyCondition } from './healthcheck.js';
@@ -234,6 +242,14 @@ export async function composeProject(
     const entrypoint = words(s['entrypoint'], `service ${serviceName}: entrypoint`);
     const networkMode = s['network_mode'];
     const probe = healthcheckProbe(s['healthcheck'], serviceName);
+    const names = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+    // docker compose's privileges; `user` stays the image's (a name needs the image's /etc/passwd).
+    const securityContext = securityContextOf({
+      privileged: s['privileged'] === true,
+      capAdd: names(s['cap_add']),
+      capDrop: names(s['cap_drop']),
+      readOnly: s['read_only'] === true,
+    });
     const spec: ContainerSpec = {
       image: s['image'],
       restartPolicy: parseRestart(s['restart'] === undefined ? undefined : String(s['restart'])),
@@ -252,6 +268,8 @@ export async function composeProject(
       ...(s['tty'] === true ? { tty: true } : {}),
       ...(s['stdin_open'] === true ? { stdin: true } : {}),
       ...(probe !== undefined ? { readinessProbe: probe } : {}),
+      ...(securityContext === undefined ? {} : { securityContext }),
+      ...parseUserns(typeof s['userns_mode'] === 'string' ? s['userns_mode'] : undefined),
     };
     const replicas = Number(deploy['replicas'] ?? s['scale'] ?? 1);
     // container_name: the Container's own name (made a DNS label), for a service of one container only.

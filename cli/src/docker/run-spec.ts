@@ -36,6 +36,12 @@ export interface RunFlags {
   readonly hostname?: string;
   readonly pull?: string;
   readonly stopTimeout?: string;
+  readonly privileged?: boolean;
+  readonly capAdd?: readonly string[];
+  readonly capDrop?: readonly string[];
+  readonly readOnly?: boolean;
+  /** Podman's `--userns`: `auto` is a user namespace of the container's own (hostUsers: false), `host` the node's. */
+  readonly userns?: string;
 }
 
 /** `[ip:]hostPort:containerPort[/tcp|udp|sctp]` or `containerPort[/proto]`, as docker's -p takes it. */
@@ -137,6 +143,35 @@ export function parseUser(text: string): NonNullable<ContainerSpec['securityCont
   return { runAsUser: Number(m[1]), ...(m[2] !== undefined ? { runAsGroup: Number(m[2]) } : {}) };
 }
 
+/** --privileged, --cap-add, --cap-drop, --read-only and -u as a securityContext; undefined when none is given. */
+export function securityContextOf(
+  flags: Pick<RunFlags, 'user' | 'privileged' | 'capAdd' | 'capDrop' | 'readOnly'>,
+): ContainerSpec['securityContext'] {
+  const add = flags.capAdd ?? [];
+  const drop = flags.capDrop ?? [];
+  const sc: NonNullable<ContainerSpec['securityContext']> = {
+    ...(flags.user !== undefined ? parseUser(flags.user) : {}),
+    ...(flags.privileged === true ? { privileged: true } : {}),
+    ...(add.length > 0 || drop.length > 0
+      ? {
+          capabilities: {
+            ...(add.length > 0 ? { add: [...add] } : {}),
+            ...(drop.length > 0 ? { drop: [...drop] } : {}),
+          },
+        }
+      : {}),
+    ...(flags.readOnly === true ? { readOnlyRootFilesystem: true } : {}),
+  };
+  return Object.keys(sc).length > 0 ? sc : undefined;
+}
+
+/** --userns auto|host as hostUsers. */
+export function parseUserns(text: string | undefined): Pick<ContainerSpec, 'hostUsers'> {
+  if (text === undefined || text === 'host' || text === '') return {};
+  if (text === 'auto') return { hostUsers: false };
+  throw new UsageError(`invalid --userns "${text}": want auto (a user namespace of its own) or host`);
+}
+
 export interface VolumeUse {
   readonly volume: NonNullable<ContainerSpec['volumes']>[number];
   readonly mount: NonNullable<ContainerSpec['volumeMounts']>[number];
@@ -226,6 +261,7 @@ export async function runPlan(flags: RunFlags, image: string, command: readonly 
         ? { networkMode: network }
         : { networks: [{ name: network }] };
   const pullPolicy = parsePull(flags.pull);
+  const securityContext = securityContextOf(flags);
   const spec: ContainerSpec = {
     image,
     restartPolicy: parseRestart(flags.restart),
@@ -241,7 +277,8 @@ export async function runPlan(flags: RunFlags, image: string, command: readonly 
     ...(uses.length > 0 ? { volumes: uses.map((u) => u.volume), volumeMounts: uses.map((u) => u.mount) } : {}),
     ...networkSpec,
     ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
-    ...(flags.user !== undefined ? { securityContext: parseUser(flags.user) } : {}),
+    ...(securityContext === undefined ? {} : { securityContext }),
+    ...parseUserns(flags.userns),
     ...(flags.interactive === true ? { stdin: true } : {}),
     ...(flags.tty === true ? { tty: true } : {}),
     // Detached, nobody waits to remove it: the auto-remove controller does once it exits (docker's daemon does).

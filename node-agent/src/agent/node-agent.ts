@@ -60,6 +60,7 @@ import { LocalVolumes } from '../volumes/local.js';
 import { VolumeReconciler } from '../volumes/volume-reconciler.js';
 import { volumeNode, volumeRefs } from '../volumes/volume-refs.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
+import { IdRanges } from '../user-namespaces/id-ranges.js';
 import { agentMetrics } from '../stats/agent-metrics.js';
 import { lifecycleTraces } from '../traces/lifecycle-traces.js';
 import { StatsSummaries, type Summary } from '../stats/stats-summary.js';
@@ -80,6 +81,14 @@ export interface NodeAgentOptions {
   readonly netnsDir?: string;
   /** host-local's IP leases, shared by the agents of one host (they share its bridges). @default `ipam` beside runtimeRoot ('/run/berth/ipam') */
   readonly ipamDir?: string;
+  /**
+   * Id ranges of Containers with `hostUsers: false`: the leases, shared by the agents of one host so no two
+   * containers share a range, and the first id and number of 65536-id ranges.
+   * @default { leaseDir: `userns` beside runtimeRoot ('/run/berth/userns'), firstHostId: 2^30, count: 16384 }
+   */
+  /** Where Localhost seccomp profiles are read from, as kubelet's `<root-dir>/seccomp`. @default `<root>/seccomp` */
+  readonly seccompProfileRoot?: string;
+  readonly userNamespaces?: { readonly leaseDir?: string; readonly firstHostId?: number; readonly count?: number };
   /**
    * The bridge network a Container that names no network joins. berth creates the bridge on the first such
    * Container. @default { name: 'berth', bridge: 'berth0', subnet: '10.212.0.0/16' } (clear of Podman's 10.88/16 and Docker's 172.17/16)
@@ -242,6 +251,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       options.netnsDir ?? path.join(runDir, 'netns', createHash('sha256').update(root).digest('hex').slice(0, 12)),
     ipamDir: options.ipamDir ?? path.join(runDir, 'ipam'),
   });
+  const idRanges = new IdRanges({
+    dataRoot: root,
+    leaseDir: options.userNamespaces?.leaseDir ?? path.join(runDir, 'userns'),
+    ...(options.userNamespaces?.firstHostId === undefined ? {} : { firstHostId: options.userNamespaces.firstHostId }),
+    ...(options.userNamespaces?.count === undefined ? {} : { count: options.userNamespaces.count }),
+  });
   const plain = options.plainHttpRegistries;
   const registry: RegistryClientOptions = {
     ...(options.registryCA !== undefined ? { ca: options.registryCA } : {}),
@@ -392,6 +407,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     cache: containers,
     runtime,
     snapshots,
+    idRanges,
+    seccompRoot: options.seccompProfileRoot ?? path.join(root, 'seccomp'),
     networking: {
       networks,
       defaultNetwork: options.defaultNetwork ?? defaultNetwork,
@@ -429,7 +446,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
           'updated ConfigMap and Secret volumes',
         );
     },
-    leftovers: () => volumes.owners(),
+    leftovers: async () => [...(await volumes.owners()), ...idRanges.ids()],
     beforeStop: async (c) => servicePorts?.reconciler.drain(c),
     probes: prober,
     logger,
@@ -528,6 +545,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       list: () => imageInformer.list() as unknown as Image[],
       containers,
       upperDirOf: (uid) => path.join(root, 'containers', uid, 'upper'),
+      idRangeOf: (uid) => idRanges.get(uid),
       pause: async (c) => {
         const id = reconciler.lookup(c.metadata.namespace ?? '', c.metadata.name ?? '');
         if (id === undefined || (await runtime.state(id)).status !== 'running') return undefined;

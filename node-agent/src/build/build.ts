@@ -76,6 +76,8 @@ export interface CommitOptions {
   readonly image: string;
   /** The container's overlay upper dir: its changes. */
   readonly upper: string;
+  /** The container's user namespace (hostUsers: false), whose node ids its files carry. @default none */
+  readonly idRange?: { readonly hostId: number; readonly size: number };
   /** Dockerfile instructions for the config (`CMD ["sh"]`, `ENV A=1`, …). */
   readonly changes?: readonly string[];
   readonly message?: string;

@@ -254,7 +254,7 @@ export class Builder {
         ms: performance.now() - t0,
       });
     }
-    const layer = await writeLayer(upperDirEntries(options.upper), {
+    const layer = await writeLayer(upperDirEntries(options.upper, options.idRange), {
       content: this.#o.images.content,
       layers: this.#o.images.layers,
       tmpDir: join(this.#o.root, 'build', 'tmp'),

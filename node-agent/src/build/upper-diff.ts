@@ -62,7 +62,16 @@ export async function upperXattrs(upper: string): Promise<Map<string, Map<string
   return all;
 }
 
-export async function* upperDirEntries(upper: string): AsyncGenerator<LayerEntry> {
+/**
+ * `idRange`: the container ran in a user namespace of its own, so what it wrote carries the range's node ids on
+ * disk; the layer gets the container's own ids back (ids outside the range stay as they are).
+ */
+export async function* upperDirEntries(
+  upper: string,
+  idRange?: { readonly hostId: number; readonly size: number },
+): AsyncGenerator<LayerEntry> {
+  const own = (id: number) =>
+    idRange !== undefined && id >= idRange.hostId && id < idRange.hostId + idRange.size ? id - idRange.hostId : id;
   const xattrs = await upperXattrs(upper);
   const opaque = new Set(
     [...xattrs].filter(([, x]) => x.get('trusted.overlay.opaque')?.toString() === 'y').map(([p]) => p),
@@ -79,7 +88,8 @@ export async function* upperDirEntries(upper: string): AsyncGenerator<LayerEntry
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const childAbs = join(abs, name);
       const st = await lstat(childAbs);
-      const common = { name: childRel, mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime, ...kept(childAbs) };
+      const ids = { uid: own(st.uid), gid: own(st.gid) };
+      const common = { name: childRel, mode: st.mode, ...ids, mtime: st.mtime, ...kept(childAbs) };
       if (st.isCharacterDevice() && st.rdev === 0) {
         yield { kind: 'whiteout', name: rel === '' ? `.wh.${name}` : `${rel}/.wh.${name}`, mtime: st.mtime };
       } else if (st.isDirectory()) {

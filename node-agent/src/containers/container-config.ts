@@ -8,6 +8,7 @@ import path from 'node:path';
 import { toBytes, toCount, toMillicores, type Container, type EnvVar, type Quantity } from '@berth/api';
 import type { ImageConfig } from '../distribution/distribution.js';
 import type { ContainerConfig, ContainerResources } from '../runtime/runtime.js';
+import { parseSeccompProfile, type SeccompProfile } from '../runtime/seccomp.js';
 import { AgentError } from './errors.js';
 
 /** Reads ConfigMaps and Secrets of the Container's namespace (undefined when one does not exist). */
@@ -254,12 +255,60 @@ export async function containerUser(
   return { uid, gid };
 }
 
+/** A Localhost profile from the node's profile directory (kubelet's <root-dir>/seccomp), never from outside it. */
+async function localhostProfile(root: string | undefined, name: string | undefined): Promise<SeccompProfile> {
+  const field = 'securityContext.seccompProfile.localhostProfile';
+  if (root === undefined) throw configError(`${field}: this node has no directory of seccomp profiles`);
+  if (name === undefined || name === '' || path.isAbsolute(name) || name.split('/').includes('..'))
+    throw configError(
+      `${field} must name a file under the node's seccomp directory, got ${JSON.stringify(name ?? '')}`,
+    );
+  const file = path.join(root, name);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw configError(`${field}: cannot read ${file}: ${(err as Error).message}`, err);
+  }
+  const profile = parseSeccompProfile(text);
+  if (typeof profile === 'string') throw configError(`${field}: ${file} is no seccomp profile: ${profile}`);
+  return profile;
+}
+
+/** The privileges a securityContext asks for (admission decided whether the namespace allows them). */
+async function securityOptions(
+  container: Container,
+  seccompRoot: string | undefined,
+): Promise<Partial<ContainerConfig>> {
+  const sc = container.spec.securityContext;
+  const profile = sc?.seccompProfile;
+  const localhost =
+    profile?.type === 'Localhost'
+      ? { localhost: await localhostProfile(seccompRoot, profile.localhostProfile) }
+      : undefined;
+  return {
+    ...(sc?.capabilities === undefined
+      ? {}
+      : {
+          capabilities: {
+            ...(sc.capabilities.add === undefined ? {} : { add: sc.capabilities.add }),
+            ...(sc.capabilities.drop === undefined ? {} : { drop: sc.capabilities.drop }),
+          },
+        }),
+    ...(sc?.privileged === true ? { privileged: true } : {}),
+    ...(profile?.type === 'Unconfined' ? { seccomp: 'Unconfined' as const } : {}),
+    ...(localhost === undefined ? {} : { seccomp: localhost }),
+    ...(sc?.allowPrivilegeEscalation === true ? { allowPrivilegeEscalation: true } : {}),
+  };
+}
+
 /** The whole mapping; `rootfs` is where the snapshot is mounted (read for user names). */
 export async function containerConfigFor(
   container: Container,
   image: ImageConfig,
   rootfs: string,
   sources: EnvSources,
+  options: { readonly seccompRoot?: string } = {},
 ): Promise<ContainerConfig> {
   const vars = await resolveEnv(container, sources);
   const env = imageEnv(image);
@@ -283,6 +332,7 @@ export async function containerConfigFor(
     stdin: spec.stdin === true,
     resources: containerResources(container),
     readonlyRootfs: spec.securityContext?.readOnlyRootFilesystem === true,
+    ...(await securityOptions(container, options.seccompRoot)),
     rootfs,
   };
 }

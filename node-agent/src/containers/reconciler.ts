@@ -28,6 +28,9 @@ import { SnapshotError } from '../snapshots/errors.js';
 import type { Snapshotter } from '../snapshots/snapshots.js';
 import { isConflict, isNotFound, type ClusterApi, type JsonPatchOperation } from '../cluster/cluster-api.js';
 import { MutationCache, type ObjectCache } from '../cluster/mutation-cache.js';
+import type { IdRanges } from '../user-namespaces/id-ranges.js';
+import { UserNamespaceError } from '../user-namespaces/errors.js';
+import { userNamespaceFd, type IdRange } from '../user-namespaces/userns-fd.js';
 import { containerConfigFor, type EnvSources } from './container-config.js';
 import { networkPlan } from './container-network.js';
 import { desiredStatus, statusPatch, toTime, type Observation } from './container-status.js';
@@ -86,6 +89,10 @@ export interface ReconcilerOptions {
   readonly cache: ObjectCache<Container> & { list(): Container[] };
   readonly runtime: Runtime;
   readonly snapshots: Snapshotter;
+  /** Where Localhost seccomp profiles are (kubelet's <root-dir>/seccomp). @default none: such a Container fails */
+  readonly seccompRoot?: string;
+  /** Id ranges for Containers with `hostUsers: false`; absent: such a Container fails with a config error. */
+  readonly idRanges?: Pick<IdRanges, 'allocate' | 'release'>;
   /** Absent: every container gets only loopback, whatever its networkMode (unit tests with a fake runtime). */
   readonly networking?: NetworkingOptions;
   readonly images: ImagePolicy;
@@ -400,7 +407,24 @@ export class ContainerReconciler implements Reconciler {
     // After the process is gone: its address, veth and port rules go with it.
     await this.#o.networking?.networks.detach(id);
     await this.#o.snapshots.remove(id);
+    // Only once nothing is mounted through it: the range may go to another container.
+    await this.#o.idRanges?.release(id);
     await this.#o.released?.(id);
+  }
+
+  /** The id range of a Container with `hostUsers: false` (kept while it exists) and the namespace to idmap with. */
+  async #userNamespace(
+    c: Container,
+    uid: string,
+  ): Promise<{ range: IdRange; idmap: { usernsFd: number; hostId: number } } | undefined> {
+    if (c.spec.hostUsers !== false) return undefined;
+    if (this.#o.idRanges === undefined)
+      throw new AgentError(
+        'CreateContainerConfigError',
+        'this node cannot give containers user namespaces (hostUsers: false)',
+      );
+    const range = this.#o.idRanges.allocate(uid);
+    return { range, idmap: { usernsFd: await userNamespaceFd(range), hostId: range.hostId } };
   }
 
   /**
@@ -572,19 +596,24 @@ export class ContainerReconciler implements Reconciler {
 
     const pulled = { ok: true, reason: 'Pulled' } as const;
     try {
+      const userNamespace = await this.#userNamespace(c, uid);
       const snapshot = await this.#o.snapshots.prepare(uid, image.layers.map((l) => l.dir).reverse(), {
         labels: { [specDigestLabel]: specDigest(c) },
+        ...(userNamespace === undefined ? {} : { idmap: userNamespace.idmap }),
       });
       const sources: EnvSources = {
         configMap: (n) => this.#o.api.configMapData(namespace, n),
         secret: async (n) => (await this.#o.api.secretData(namespace, n))?.data,
       };
-      const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources);
+      const base = await containerConfigFor(c, image.config, snapshot.rootfs, sources, {
+        ...(this.#o.seccompRoot === undefined ? {} : { seccompRoot: this.#o.seccompRoot }),
+      });
       // Volumes first: a config error there should not cost a network attach.
       const volumeMounts = (await this.#o.mounts?.(c, snapshot.rootfs)) ?? [];
       const { network, dnsServers, attach } = await this.#network(c);
       const config = {
         ...base,
+        ...(userNamespace === undefined ? {} : { userNamespace: userNamespace.range }),
         network,
         dnsServers,
         ...(volumeMounts.length > 0 ? { mounts: [...(base.mounts ?? []), ...volumeMounts] } : {}),
@@ -636,7 +665,14 @@ export class ContainerReconciler implements Reconciler {
     } catch (err) {
       const configError = AgentError.isInstance(err);
       const networkError = NetworkError.isInstance(err);
-      if (!configError && !networkError && !isRuntimeError(err) && !SnapshotError.isInstance(err)) throw err;
+      if (
+        !configError &&
+        !networkError &&
+        !isRuntimeError(err) &&
+        !SnapshotError.isInstance(err) &&
+        !UserNamespaceError.isInstance(err)
+      )
+        throw err;
       this.#o.exits.unwatch(uid);
       await this.#o.runtime.delete(uid, { force: true }).catch(() => undefined);
       // Nothing half-made stays: the next try attaches afresh.

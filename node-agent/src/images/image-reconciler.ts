@@ -57,6 +57,8 @@ export interface ImageReconcilerOptions {
   readonly pause?: (container: Container) => Promise<(() => Promise<void>) | undefined>;
   /** A Container's overlay upper dir by its uid (the snapshotter's layout). */
   readonly upperDirOf: (uid: string) => string;
+  /** The id range of a Container with a user namespace of its own, whose ids its upper dir's files carry. */
+  readonly idRangeOf?: (uid: string) => { readonly hostId: number; readonly size: number } | undefined;
   /** Directories a `spec.build.context` on this node may name (an uploaded context needs none). */
   readonly contextPrefixes: readonly string[];
   /** Whether builds may `RUN --network=host` (the node admin's choice). @default false */
@@ -185,6 +187,7 @@ export class ImageReconciler implements Reconciler {
   async #commit(image: Image, generation: number, c: Container): Promise<void> {
     const from = image.spec.from ?? {};
     const uid = c.metadata.uid ?? '';
+    const idRange = this.#o.idRangeOf?.(uid);
     let thaw: (() => Promise<void>) | undefined;
     try {
       // Frozen while its upper dir is read, so a process mid-write cannot leave half a file in the layer.
@@ -192,6 +195,7 @@ export class ImageReconciler implements Reconciler {
       const result = await this.#o.builder.commit({
         image: c.status?.imageID ?? c.spec.image,
         upper: this.#o.upperDirOf(uid),
+        ...(idRange === undefined ? {} : { idRange }),
         ...(from.changes !== undefined ? { changes: from.changes } : {}),
         ...(from.message !== undefined ? { message: from.message } : {}),
         tags: [image.spec.image],

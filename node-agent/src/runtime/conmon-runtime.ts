@@ -22,8 +22,11 @@ import { posixSpawn } from '../host/posix-spawn.js';
 import { runCommand } from '../host/run-command.js';
 import { createLogStream, type LogReadOptions } from '../logs/k8s-file.js';
 import { rotateLogIfLarger, rotatedLogPath } from '../logs/rotation.js';
+import { userNamespaceFd } from '../user-namespaces/userns-fd.js';
 import { RuntimeError } from './errors.js';
+import { bindsDir, idmapBinds, searchableFrom, unmountBinds } from './idmapped-binds.js';
 import {
+  capabilitiesOfMask,
   cgroupsPathFor,
   checkContainerId,
   containerConfigToOciSpec,
@@ -142,6 +145,15 @@ function classifyRuntimeFailure(what: string, message: string): RuntimeError {
   return new RuntimeError('RuntimeFailed', `${what} failed: ${text === '' ? 'no message' : text}`, { stderr: text });
 }
 
+let bounding: string[] | undefined;
+/** The agent's own bounding set, read once: what a privileged container can be given. */
+function ownBoundingSet(): string[] {
+  bounding ??= capabilitiesOfMask(
+    /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0',
+  );
+  return bounding;
+}
+
 export class ConmonRuntime implements Runtime {
   readonly root: string;
   readonly runtimeRoot: string;
@@ -207,10 +219,11 @@ export class ConmonRuntime implements Runtime {
       resolvConf: path.join(dir, 'resolv.conf'),
     };
     // Validates before anything touches the disk.
-    const spec = containerConfigToOciSpec(id, config, {
+    let spec = containerConfigToOciSpec(id, config, {
       rootfs,
       etcFiles,
       nofileHardLimit: this.#host.nofileHardLimit,
+      boundingCapabilities: ownBoundingSet(),
     });
     try {
       if (!statSync(rootfs).isDirectory()) throw new Error('not a directory');
@@ -224,6 +237,12 @@ export class ConmonRuntime implements Runtime {
     writeFileSync(etcFiles.hosts, hostsFileFor(hostname, config.hosts));
     writeFileSync(etcFiles.hostname, `${hostname}\n`);
     writeFileSync(etcFiles.resolvConf, resolvConfFor(config.dnsServers));
+    if (config.userNamespace !== undefined) {
+      const usernsFd = await userNamespaceFd(config.userNamespace);
+      const binds = bindsDir(this.root, id);
+      spec = { ...spec, mounts: idmapBinds(binds, spec.mounts, usernsFd) };
+      for (const target of [rootfs, path.join(binds, '0')]) searchableFrom(this.root, target);
+    }
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
     const createdAt = new Date().toISOString();
     const record: ContainerRecord = {
@@ -532,6 +551,8 @@ export class ConmonRuntime implements Runtime {
       await rmdir(path.join(this.#host.cgroups.unifiedMount, cgroupsPathFor(id))).catch(() => undefined);
     }
     await rm(path.join(this.#socketDir(), id), { force: true });
+    // Before anything is removed: nothing below may reach into a Volume through its idmapped bind.
+    unmountBinds(bindsDir(this.root, id));
     let entries: string[] = [];
     try {
       entries = await readdir(dir);

@@ -17,8 +17,16 @@ export interface OciSpec {
     readonly resources: OciResources;
     readonly maskedPaths: readonly string[];
     readonly readonlyPaths: readonly string[];
-    readonly seccomp: SeccompProfile;
+    readonly seccomp?: SeccompProfile;
+    readonly uidMappings?: readonly OciIdMapping[];
+    readonly gidMappings?: readonly OciIdMapping[];
   };
+}
+
+export interface OciIdMapping {
+  readonly containerID: number;
+  readonly hostID: number;
+  readonly size: number;
 }
 
 export interface OciProcess {
@@ -66,6 +74,14 @@ export interface OciSpecOptions {
   readonly etcFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string };
   /** The agent's own hard RLIMIT_NOFILE: a container may not ask for more (root lacks CAP_SYS_RESOURCE here). */
   readonly nofileHardLimit: number;
+  /** The agent's own bounding set: a privileged container gets these (no process can pass on more). @default all */
+  readonly boundingCapabilities?: readonly string[];
+}
+
+/** The capability names of a /proc/<pid>/status mask (`CapBnd:\t000001fffeffffff`). */
+export function capabilitiesOfMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 1n);
 }
 
 /**
@@ -85,6 +101,73 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_SETUID',
   'CAP_SYS_CHROOT',
 ] as const;
+
+/** Every capability Linux 5.9+ knows (to CAP_CHECKPOINT_RESTORE), what a privileged container holds. */
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+const capName = (c: string): string => {
+  const upper = c.toUpperCase();
+  return upper === 'ALL' || upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+};
+const knownCapability = (c: string): boolean => c === 'ALL' || (ALL_CAPABILITIES as readonly string[]).includes(c);
+
+/**
+ * The capabilities a config holds, as containerd applies a securityContext's: `ALL` added or dropped first, then
+ * each capability added, then each dropped.
+ */
+export function capabilitiesFor(config: ContainerConfig, bounding: readonly string[] = ALL_CAPABILITIES): string[] {
+  if (config.privileged === true) return [...bounding].sort();
+  const add = (config.capabilities?.add ?? []).map(capName);
+  const drop = (config.capabilities?.drop ?? []).map(capName);
+  let caps = new Set<string>(DEFAULT_CAPABILITIES);
+  if (add.includes('ALL')) caps = new Set(ALL_CAPABILITIES);
+  if (drop.includes('ALL')) caps = new Set();
+  for (const c of add) if (c !== 'ALL') caps.add(c);
+  for (const c of drop) caps.delete(c);
+  return [...caps].sort();
+}
 
 /** Docker's masked and read-only /proc and /sys paths. */
 export const MASKED_PATHS = [
@@ -147,6 +230,19 @@ export function validateContainerConfig(config: ContainerConfig): void {
     if ((m.type ?? 'bind') === 'bind' && (m.source === undefined || !path.isAbsolute(m.source)))
       invalid.push(`bind mount to ${m.destination} needs an absolute source`);
   }
+  const unknown = [...(config.capabilities?.add ?? []), ...(config.capabilities?.drop ?? [])]
+    .map(capName)
+    .filter((c) => !knownCapability(c));
+  if (unknown.length > 0) invalid.push(`unknown capabilities: ${unknown.join(', ')}`);
+  const userns = config.userNamespace;
+  if (userns !== undefined) {
+    if (!isNonNegativeInteger(userns.hostId) || !Number.isSafeInteger(userns.size) || userns.size < 1)
+      invalid.push('userNamespace hostId and size must be integers, size at least 1');
+    if (user !== undefined && (user.uid >= userns.size || user.gid >= userns.size))
+      invalid.push(`user ${user.uid}:${user.gid} is outside the user namespace's ${userns.size} ids`);
+    if (config.network?.kind === 'host')
+      invalid.push("a user namespace of the container's own cannot share the host's network");
+  }
   if (config.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(config.hostname))
     invalid.push(`hostname ${JSON.stringify(config.hostname)} is not valid`);
   const r = config.resources ?? {};
@@ -168,23 +264,26 @@ export function validateContainerConfig(config: ContainerConfig): void {
 function resources(config: ContainerConfig): OciResources {
   const r = config.resources ?? {};
   return {
-    // Deny every device, then allow the ones a container's /dev has (as Docker does).
-    devices: [
-      { allow: false, access: 'rwm' },
-      ...(
-        [
-          [1, 3],
-          [1, 5],
-          [1, 7],
-          [1, 8],
-          [1, 9],
-          [5, 0],
-          [5, 1],
-          [5, 2],
-        ] as const
-      ).map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
-      { allow: true, type: 'c', major: 136, access: 'rwm' }, // /dev/pts/*
-    ],
+    // Deny every device, then allow the ones a container's /dev has (as Docker does); privileged: every one.
+    devices:
+      config.privileged === true
+        ? [{ allow: true, access: 'rwm' }]
+        : [
+            { allow: false, access: 'rwm' },
+            ...(
+              [
+                [1, 3],
+                [1, 5],
+                [1, 7],
+                [1, 8],
+                [1, 9],
+                [5, 0],
+                [5, 1],
+                [5, 2],
+              ] as const
+            ).map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+            { allow: true, type: 'c', major: 136, access: 'rwm' }, // /dev/pts/*
+          ],
     ...(r.memoryBytes === undefined ? {} : { memory: { limit: r.memoryBytes, swap: r.memoryBytes } }),
     ...(r.cpuMillicores === undefined
       ? {}
@@ -215,7 +314,12 @@ function mounts(config: ContainerConfig, options: OciSpecOptions): OciMount[] {
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    {
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', config.privileged === true ? 'rw' : 'ro'],
+    },
     {
       destination: '/sys/fs/cgroup',
       type: 'cgroup',
@@ -278,7 +382,8 @@ export function defaultHostname(id: string): string {
 export function containerConfigToOciSpec(id: string, config: ContainerConfig, options: OciSpecOptions): OciSpec {
   checkContainerId(id);
   validateContainerConfig(config);
-  const caps = [...DEFAULT_CAPABILITIES];
+  const caps = capabilitiesFor(config, options.boundingCapabilities);
+  const privileged = config.privileged === true;
   const network = config.network ?? { kind: 'loopback' };
   return {
     ociVersion: '1.0.2',
@@ -301,13 +406,16 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
           soft: Math.min(options.nofileHardLimit, 1_048_576),
         },
       ],
-      noNewPrivileges: true,
+      // Stricter than Docker's default: setuid programs gain nothing unless the spec asks for it.
+      noNewPrivileges: !privileged && config.allowPrivilegeEscalation !== true,
     },
     root: { path: options.rootfs, readonly: config.readonlyRootfs === true },
     hostname: config.hostname ?? defaultHostname(id),
     mounts: mounts(config, options),
     linux: {
       namespaces: [
+        // Listed first: crun makes the user namespace before the others, which it then owns.
+        ...(config.userNamespace === undefined ? [] : [{ type: 'user' }]),
         { type: 'pid' },
         // No network entry at all is how OCI says "stay in the runtime's (the host's) namespace".
         ...(network.kind === 'host'
@@ -319,11 +427,24 @@ export function containerConfigToOciSpec(id: string, config: ContainerConfig, op
       ],
       cgroupsPath: cgroupsPathFor(id),
       resources: resources(config),
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
-      seccomp: defaultSeccompProfile(),
+      maskedPaths: privileged ? [] : [...MASKED_PATHS],
+      readonlyPaths: privileged ? [] : [...READONLY_PATHS],
+      ...seccompOf(config, caps),
+      ...(config.userNamespace === undefined ? {} : idMappings(config.userNamespace)),
     },
   };
+}
+
+function seccompOf(config: ContainerConfig, caps: readonly string[]): { seccomp?: SeccompProfile } {
+  const wanted = config.seccomp;
+  if (config.privileged === true || wanted === 'Unconfined') return {};
+  if (typeof wanted === 'object') return { seccomp: wanted.localhost };
+  return { seccomp: defaultSeccompProfile(process.arch, caps) };
+}
+
+function idMappings(range: { readonly hostId: number; readonly size: number }) {
+  const mapping = [{ containerID: 0, hostID: range.hostId, size: range.size }];
+  return { uidMappings: mapping, gidMappings: mapping };
 }
 
 /** /etc/hosts for the container: loopback and its own hostname, plus what the agent adds. */

@@ -1,6 +1,7 @@
 // The container runtime's contract: what the agent asks of it, in the agent's words, with no OCI or crun in sight.
 import type { Readable, Writable } from 'node:stream';
 import type { LogReadOptions } from '../logs/k8s-file.js';
+import type { SeccompProfile } from './seccomp.js';
 
 /** How much of the machine a container may use; absent means unlimited. */
 export interface ContainerResources {
@@ -52,6 +53,17 @@ export interface ContainerConfig {
   readonly resources?: ContainerResources;
   /** @default false */
   readonly readonlyRootfs?: boolean;
+  /**
+   * Capabilities added to, then dropped from, the default set, as containerd applies a securityContext's: `ALL` in
+   * `add` is every capability, in `drop` none; names with or without `CAP_`. @default the default set
+   */
+  readonly capabilities?: { readonly add?: readonly string[]; readonly drop?: readonly string[] };
+  /** Docker's --privileged: every capability and device, no seccomp, nothing masked, /sys writable. @default false */
+  readonly privileged?: boolean;
+  /** `Unconfined`: no seccomp filter; a profile: the node's own (Localhost). @default 'RuntimeDefault' */
+  readonly seccomp?: 'RuntimeDefault' | 'Unconfined' | { readonly localhost: SeccompProfile };
+  /** Let setuid programs gain privileges (no_new_privs off), as `allowPrivilegeEscalation: true`. @default false */
+  readonly allowPrivilegeEscalation?: boolean;
   /** @default [] */
   readonly mounts?: readonly ContainerMount[];
   /** @default { kind: 'loopback' } */
@@ -62,6 +74,11 @@ export interface ContainerConfig {
   readonly hosts?: ReadonlyArray<readonly [string, ...string[]]>;
   /** Root filesystem directory. @default '<containerDir>/rootfs' (where the snapshotter mounts it) */
   readonly rootfs?: string;
+  /**
+   * A user namespace of the container's own: its ids 0..size-1 are the node's hostId..hostId+size-1 (uids and gids
+   * alike), and bind mounts are idmapped through it where their filesystem allows. @default the node's namespace
+   */
+  readonly userNamespace?: { readonly hostId: number; readonly size: number };
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'unknown';

@@ -1,11 +1,12 @@
 // The overlayfs snapshotter: <root>/containers/<id>/{upper,work,rootfs} over shared layer directories.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, rmdir, symlink } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { SnapshotError } from './errors.js';
+import { idmappedMountSync } from '../user-namespaces/idmapped-mount.js';
 import { mountSync, umountSync } from './mount-syscall.js';
 import type { PrepareOptions, Snapshot, Snapshotter } from './snapshots.js';
 
@@ -28,6 +29,39 @@ export class OverlaySnapshotter implements Snapshotter {
       throw new SnapshotError('INVALID_SNAPSHOT_ID', `invalid container id ${JSON.stringify(id)} for a snapshot`);
     const dir = join(this.#root, 'containers', id);
     return { id, rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work') };
+  }
+
+  /** Where the layer store is mounted idmapped for a container with a user namespace of its own. */
+  #mappedLayers(id: string): string {
+    this.#paths(id);
+    return join(this.#root, 'userns-mounts', id, 'layers');
+  }
+
+  /** The lowers as seen through the idmapped mount of the layer store (made once per snapshot). */
+  #mapLowers(id: string, lowers: readonly string[], usernsFd: number): string[] {
+    const layers = join(this.#root, 'layers');
+    const mapped = this.#mappedLayers(id);
+    const inside = lowers.map((dir) => {
+      const rel = relative(layers, dir);
+      if (rel.startsWith('..') || isAbsolute(rel))
+        throw new SnapshotError('MOUNT_FAILED', `layer ${dir} is outside the layer store ${layers}`);
+      return join(mapped, rel);
+    });
+    if (!mountPointsSync().has(mapped)) {
+      mkdirSync(mapped, { recursive: true, mode: 0o700 });
+      try {
+        idmappedMountSync(layers, mapped, usernsFd);
+      } catch (error) {
+        throw new SnapshotError(
+          'MOUNT_FAILED',
+          `cannot idmap the layers of container ${id}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    return inside;
   }
 
   #labelsPath(id: string): string {
@@ -54,6 +88,13 @@ export class OverlaySnapshotter implements Snapshotter {
       const empty = join(this.#root, 'layers', 'empty');
       mkdirSync(empty, { recursive: true });
       lowers = [empty];
+    }
+    const idmap = prepared.idmap;
+    if (idmap !== undefined) {
+      // The upper dir cannot be idmapped (overlayfs writes its work dir as the mounter, the node's root, which the
+      // mapping does not hold): new files there carry the range's ids, and its root is the range's root's.
+      lowers = this.#mapLowers(id, lowers, idmap.usernsFd);
+      chownSync(snapshot.upper, idmap.hostId, idmap.hostId);
     }
     const { options, cwd } = await mountOptions(this.#root, lowers, snapshot);
     try {
@@ -88,8 +129,28 @@ export class OverlaySnapshotter implements Snapshotter {
         }
       }
     }
+    await this.#unmountLayers(id);
     for (const path of [snapshot.rootfs, snapshot.upper, snapshot.work, this.#labelsPath(id)])
       await rm(path, { recursive: true, force: true });
+  }
+
+  /** Unmounts the idmapped layer store, if any, and removes its mount point (never recursively: it is the layers). */
+  async #unmountLayers(id: string): Promise<void> {
+    const mapped = this.#mappedLayers(id);
+    if ((await mountPoints()).has(mapped)) {
+      try {
+        umountSync(mapped);
+      } catch {
+        umountSync(mapped, true);
+      }
+    }
+    for (const dir of [mapped, join(mapped, '..')]) {
+      await rmdir(dir).catch((error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        // The runtime's idmapped volumes may still be beside it.
+        if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw error;
+      });
+    }
   }
 
   async labels(id: string): Promise<Readonly<Record<string, string>>> {
@@ -165,7 +226,8 @@ async function mountPoints(): Promise<Set<string>> {
   return parseMountPoints(await readFile('/proc/self/mountinfo', 'utf8'));
 }
 
-function mountPointsSync(): Set<string> {
+/** The same, read synchronously. */
+export function mountPointsSync(): Set<string> {
   return parseMountPoints(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 

@@ -19,6 +19,12 @@ export interface Snapshot {
 export interface PrepareOptions {
   /** @default {} */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * A user namespace of the container's own (hostUsers: false): the layers are read through an idmapped mount of
+   * the layer store made with `usernsFd` (the files the node's root owns are the container root's), and the writable
+   * layer's root belongs to `hostId`, the range's root. @default the node's ids
+   */
+  readonly idmap?: { readonly usernsFd: number; readonly hostId: number };
 }
 
 export interface Snapshotter {

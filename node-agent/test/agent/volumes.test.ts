@@ -559,3 +559,73 @@ t.test(
     t.notMatch(stdout, /small\/disk\.img/, 'and no loop device is left');
   },
 );
+
+t.test(
+  'hostUsers: false: root inside is a range of its own on the node, kept across restarts; image and volumes work',
+  async (t) => {
+    await createVolume('userns-data');
+    await cluster.create('userns', {
+      hostUsers: false,
+      terminationGracePeriodSeconds: 1,
+      restartPolicy: 'OnFailure',
+      command: [
+        'sh',
+        '-c',
+        [
+          'cat /proc/self/uid_map >> /data/maps',
+          'echo "uid=$(id -u) gid=$(id -g) busybox=$(stat -c %u /bin/busybox)" > /data/ids',
+          'touch /written-to-rootfs && echo e > /scratch/e',
+          '[ "$(wc -l < /data/maps)" -ge 2 ] && exec sleep 3600; exit 1',
+        ].join('; '),
+      ],
+      volumes: [
+        { name: 'scratch', emptyDir: {} },
+        { name: 'd', volumeRef: { name: 'userns-data' } },
+      ],
+      volumeMounts: [
+        { name: 'scratch', mountPath: '/scratch' },
+        { name: 'd', mountPath: '/data' },
+      ],
+    });
+    const c = await cluster.waitFor(
+      'userns',
+      (x) =>
+        x.status?.phase === 'Running' && (x.status.restartCount ?? 0) >= 1 && x.status.reason !== 'CrashLoopBackOff',
+      30_000,
+    );
+    const uid = c.metadata.uid ?? '';
+    const range = JSON.parse(await readFile(path.join(cluster.root, 'userns-ranges', uid), 'utf8')) as {
+      hostId: number;
+    };
+    const data = path.join(cluster.root, 'volumes', 'default', 'userns-data', '_data');
+    const maps = (await readFile(path.join(data, 'maps'), 'utf8')).split('\n').filter((l) => l !== '');
+    t.equal(maps.length, 2, 'it ran twice');
+    for (const line of maps)
+      t.match(line, new RegExp(`^\\s*0\\s+${range.hostId}\\s+65536$`), 'uid_map shows the range');
+    t.equal(maps[0], maps[1], 'the restart kept the range');
+    t.equal(
+      await readFile(path.join(data, 'ids'), 'utf8'),
+      'uid=0 gid=0 busybox=0\n',
+      "root inside, and the image's files are root's (its layers are idmapped)",
+    );
+    const status = await readFile(`/proc/${c.status?.pid}/status`, 'utf8');
+    t.match(status, new RegExp(`^Uid:\\t${range.hostId}\\t`, 'm'), `on the node it runs as ${range.hostId}`);
+    t.equal((await stat(path.join(data, 'maps'))).uid, 0, "the Volume's files stay the node root's: no chown");
+    const scratch = path.join(cluster.root, 'container-volumes', uid, 'scratch', 'e');
+    t.equal((await stat(scratch)).uid, 0, 'so do the emptyDir');
+    t.equal(
+      (await stat(path.join(cluster.root, 'containers', uid, 'upper', 'written-to-rootfs'))).uid,
+      range.hostId,
+      'the writable layer takes the range ids',
+    );
+    await removeAndWait(t, 'userns');
+    t.equal(await readFile(path.join(data, 'ids'), 'utf8'), 'uid=0 gid=0 busybox=0\n', 'the Volume kept its data');
+    await t.rejects(stat(path.join(cluster.root, 'userns-ranges', uid)), 'the range was given back');
+    t.same(
+      (await mountsUnderRoot()).filter((m) => m.includes('userns-mounts')),
+      [],
+      'no idmapped mount is left',
+    );
+    await deleteVolume('userns-data');
+  },
+);

@@ -1,5 +1,5 @@
 // ContainerSpec → runtime config, the Pod way: command/args against the image's Entrypoint/Cmd, $(VAR) expansion,
-// env sources and their errors, limits, users from the image's /etc/passwd.
+// env sources and their errors, limits, users from the image's /etc/passwd, a securityContext's privileges.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,4 +139,50 @@ t.test('image pull credentials come from the dockerconfigjson Secrets a Containe
     auths: { 'r.example:5000': { auth: 'YTpi' }, other: { username: 'u', password: 'p' } },
   });
   await t.rejects(pullCredentials(withSecrets(['opaque']), read), { code: 'ErrImagePull' });
+});
+
+t.test("a securityContext's capabilities, privileged, seccomp and privilege escalation reach the config", async (t) => {
+  const run = (securityContext: NonNullable<ContainerSpec['securityContext']>) =>
+    containerConfigFor(ctr({ securityContext }), image({ Cmd: ['sh'] }), '/nonexistent', noSources);
+  const plain = await run({});
+  t.same(
+    [plain.capabilities, plain.privileged, plain.seccomp, plain.allowPrivilegeEscalation],
+    [undefined, undefined, undefined, undefined],
+    'nothing asked, nothing changed',
+  );
+  const asked = await run({
+    capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+    privileged: true,
+    seccompProfile: { type: 'Unconfined' },
+    allowPrivilegeEscalation: true,
+  });
+  t.same(asked.capabilities, { add: ['NET_ADMIN'], drop: ['ALL'] });
+  t.same([asked.privileged, asked.seccomp, asked.allowPrivilegeEscalation], [true, 'Unconfined', true]);
+  await t.rejects(run({ seccompProfile: { type: 'Localhost', localhostProfile: 'x.json' } }), {
+    code: 'CreateContainerConfigError',
+    message: /this node has no directory of seccomp profiles/,
+  });
+});
+
+t.test("a Localhost seccomp profile is read from the node's profile directory, and checked", async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'berth-seccomp-test-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  await writeFile(path.join(root, 'no-mkdir.json'), JSON.stringify(profile));
+  await writeFile(path.join(root, 'typo.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALOW' }));
+  const run = (localhostProfile: string) =>
+    containerConfigFor(
+      ctr({ securityContext: { seccompProfile: { type: 'Localhost', localhostProfile } } }),
+      image({ Cmd: ['sh'] }),
+      '/nonexistent',
+      noSources,
+      { seccompRoot: root },
+    );
+  t.same((await run('no-mkdir.json')).seccomp, { localhost: profile });
+  const refused = async (name: string, message: RegExp) =>
+    t.rejects(run(name), { code: 'CreateContainerConfigError', message }, name);
+  await refused('typo.json', /is no seccomp profile: defaultAction "SCMP_ACT_ALOW" is no seccomp action/);
+  await refused('missing.json', /cannot read/);
+  await refused('../etc/passwd', /must name a file under the node's seccomp directory/);
+  await refused('/etc/passwd', /must name a file under the node's seccomp directory/);
 });

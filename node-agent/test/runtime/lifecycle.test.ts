@@ -1,11 +1,15 @@
 // Real crun + conmon (root): containers run with their config and limits, report exits, and leave nothing after delete.
-import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
+import { eventually } from '@berth/testkit';
 import { readLogEntries } from '../../src/logs/k8s-file.js';
 import { isRuntimeError } from '../../src/runtime/errors.js';
 import { cgroupsPathFor } from '../../src/runtime/oci-spec.js';
+import { IdRanges } from '../../src/user-namespaces/id-ranges.js';
 import { setUp } from './harness.js';
 
 const h = await setUp(t);
@@ -95,6 +99,135 @@ t.test(
     t.match(out, /^0$/m, '/proc/timer_list is masked');
     t.match(out, /write=1/, 'the rootfs is read-only');
     t.match(out, new RegExp(`^${h.host.nofileHardLimit}$`, 'm'), "nofile hard limit is the agent's own");
+  },
+);
+
+t.test(
+  'mount, a module load, setting the clock and adding a link are refused with EPERM; host processes unseen',
+  async (t) => {
+    const id = await h.newId('refused');
+    // Any bytes will do: the kernel refuses the load before it reads the module.
+    await writeFile(path.join(h.root, 'containers', id, 'rootfs', 'tmp', 'm.ko'), 'not a module');
+    const before = Date.now();
+    const st = await h.rt.run(id, {
+      args: [
+        'sh',
+        '-c',
+        [
+          'mount -t tmpfs tmpfs /mnt 2>&1; echo "mount=$?"',
+          'insmod /tmp/m.ko 2>&1; echo "insmod=$?"',
+          'date -s "2001-02-03 04:05:06" 2>&1; echo "date=$?"',
+          'ip link add berthx0 type dummy 2>&1; echo "link=$?"',
+          'echo "processes=$(ls -d /proc/[0-9]* | wc -l) init=$(tr -d \'\\0\' < /proc/1/cmdline)"',
+        ].join('; '),
+      ],
+    });
+    await h.waitFor(st.id, exited);
+    const out = (await h.logText(st.id))
+      .split('\n')
+      .map((l) => l.split(' ').slice(3).join(' '))
+      .join('\n');
+    // busybox words EPERM from mount(2) as "permission denied (are you root?)", the others with strerror(EPERM).
+    t.match(out, /mount: permission denied \(are you root\?\)\nmount=[1-9]/, 'mount(2) is refused');
+    t.match(out, /insmod: .*Operation not permitted\ninsmod=[1-9]/, 'a module load is refused');
+    // busybox goes on to print the date it could not set.
+    t.match(out, /date: can't set date: Operation not permitted\n/, 'setting the clock is refused');
+    t.match(out, /RTNETLINK answers: Operation not permitted\nlink=[1-9]/, 'adding a link is refused');
+    t.ok(Date.now() >= before && new Date().getFullYear() > 2001, "the node's clock did not move");
+    const seen = /processes=(\d+) init=(.*)/.exec(out);
+    t.ok(Number(seen?.[1]) <= 5, `it sees its own few processes, not the node's (${seen?.[1]})`);
+    t.match(seen?.[2], /^sh-c/, 'its first process is pid 1');
+  },
+);
+
+t.test('a user namespace of its own: root inside is an unprivileged id on the node; binds are idmapped', async (t) => {
+  const ranges = new IdRanges({ dataRoot: h.root, leaseDir: path.join(h.root, 'userns-leases') });
+  const id = await h.newId('userns');
+  const range = ranges.allocate(id);
+  t.teardown(() => ranges.release(id));
+  const rootfs = path.join(h.root, 'containers', id, 'rootfs');
+  // A plain directory is the rootfs here (the overlay snapshotter idmaps its layers): it is the range's own.
+  await mkdir(path.join(rootfs, 'data'));
+  await promisify(execFile)('chown', ['-R', `${range.hostId}:${range.hostId}`, rootfs]);
+  const volume = path.join(h.root, `volume-${id}`);
+  await mkdir(volume);
+  await writeFile(path.join(volume, 'from-node'), 'x');
+  const st = await h.rt.run(id, {
+    args: [
+      'sh',
+      '-c',
+      'id -u; cat /proc/self/uid_map; stat -c "seen=%u" /data/from-node; echo hi > /data/written; echo done; sleep 60',
+    ],
+    userNamespace: range,
+    mounts: [{ destination: '/data', source: volume }],
+  });
+  const text = async () => (await h.logText(st.id)).split('\n').map((l) => l.split(' ').slice(3).join(' '));
+  t.ok(await eventually(async () => (await text()).includes('done'), 30_000), 'it ran');
+  const lines = await text();
+  t.equal(lines[0], '0', 'id -u is 0 inside');
+  t.match(lines[1], new RegExp(`^\\s*0\\s+${range.hostId}\\s+65536$`), 'uid_map shows the range');
+  t.ok(range.hostId >= 2 ** 30, `the range starts at ${range.hostId}, far from the node's own ids`);
+  const status = await readFile(`/proc/${st.pid}/status`, 'utf8');
+  t.match(
+    status,
+    new RegExp(`^Uid:\\t${range.hostId}\\t${range.hostId}\\t`, 'm'),
+    'on the node it runs as the mapped uid',
+  );
+  t.equal(lines[2], 'seen=0', "the node's root owns the Volume's files, and so does the container's root");
+  t.equal(statSync(path.join(volume, 'written')).uid, 0, "what it wrote is the node root's on disk: no chown");
+  const exec = await h.rt.exec(st.id, { args: ['sh', '-c', 'id -u; cat /proc/self/uid_map'] });
+  let execOut = '';
+  exec.stdout.on('data', (chunk: Buffer) => {
+    execOut += chunk.toString();
+  });
+  t.equal(await exec.exitCode, 0);
+  t.match(execOut, new RegExp(`^0\\n\\s*0\\s+${range.hostId}\\s+65536\\n$`), 'an exec joins its user namespace');
+  await h.rt.delete(st.id, { force: true });
+  t.ok(existsSync(path.join(volume, 'written')), 'the delete unmounted the bind before removing anything');
+  t.notOk(existsSync(path.join(h.root, 'userns-mounts', id)), 'no idmapped mount point is left');
+});
+
+t.test(
+  'capabilities a spec drops or adds reach the process; privileged may mount; a Localhost seccomp profile holds',
+  async (t) => {
+    const script =
+      'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; mount -t tmpfs tmpfs /tmp 2>&1; echo "mount=$?"; mkdir /tmp/d 2>&1; echo "mkdir=$?"';
+    const outputOf = async (config: Omit<Parameters<typeof h.rt.run>[1], 'args'>) => {
+      const st = await h.run('privs', { args: ['sh', '-c', script], ...config });
+      await h.waitFor(st.id, exited);
+      return (await h.logText(st.id))
+        .split('\n')
+        .map((l) => l.split(' ').slice(3).join(' '))
+        .join('\n');
+    };
+    const none = await outputOf({ capabilities: { drop: ['ALL'] } });
+    t.match(none, /CapEff:\s+0000000000000000/, 'drop ALL leaves none');
+    t.match(none, /mount=[1-9]/);
+    const admin = await outputOf({ capabilities: { add: ['SYS_ADMIN'] } });
+    t.match(admin, /CapEff:\s+00000000802405fb/, 'the default set and CAP_SYS_ADMIN');
+    t.match(admin, /mount=0/, 'CAP_SYS_ADMIN may mount: seccomp lets mount(2) through as Docker does');
+    const privileged = await outputOf({ privileged: true });
+    const own = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1] ?? '';
+    t.match(privileged, new RegExp(`CapEff:\\s+${own}`), `every capability the agent has (${own})`);
+    t.match(privileged, /NoNewPrivs:\s+0/);
+    t.match(privileged, /Seccomp:\s+0/, 'no seccomp filter');
+    t.match(privileged, /mount=0/);
+    const profile = await outputOf({
+      seccomp: {
+        localhost: {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          architectures: [],
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+        },
+      },
+    });
+    t.match(profile, /Seccomp:\s+2/);
+    t.match(
+      profile,
+      /mkdir: can't create directory '\/tmp\/d': Operation not permitted\nmkdir=1/,
+      'a Localhost profile',
+    );
+    t.match(none, /mkdir=0/);
   },
 );
 

@@ -1,6 +1,7 @@
 // The OCI spec berth writes: namespaces, cgroup limits, hardening, and refusals of impossible configs.
 import t from 'tap';
 import {
+  ALL_CAPABILITIES,
   DEFAULT_CAPABILITIES,
   MASKED_PATHS,
   containerConfigToOciSpec,
@@ -88,14 +89,14 @@ t.test('a full config becomes the expected spec', async (t) => {
   ])
     t.ok(dests.includes(d), `mounts ${d}`);
   t.same(spec.mounts.find((m) => m.destination === '/data')?.options, ['rbind', 'nosuid', 'nodev', 'ro']);
-  t.equal(spec.linux.seccomp.defaultAction, 'SCMP_ACT_ALLOW');
-  const denied = spec.linux.seccomp.syscalls
+  t.equal(spec.linux.seccomp?.defaultAction, 'SCMP_ACT_ALLOW');
+  const denied = (spec.linux.seccomp?.syscalls ?? [])
     .filter((r) => r.action === 'SCMP_ACT_ERRNO' && r.args === undefined)
     .flatMap((r) => r.names);
   for (const s of ['mount', 'unshare', 'setns', 'ptrace', 'bpf', 'keyctl', 'kexec_load', 'init_module', 'clone3'])
     t.ok(denied.includes(s), `seccomp refuses ${s}`);
   t.ok(
-    spec.linux.seccomp.syscalls.some((r) => r.names.includes('clone') && r.args?.[0]?.value === 0x10000000),
+    (spec.linux.seccomp?.syscalls ?? []).some((r) => r.names.includes('clone') && r.args?.[0]?.value === 0x10000000),
     'clone(CLONE_NEWUSER) refused',
   );
 });
@@ -145,4 +146,37 @@ t.test('impossible limits and invalid configs are refused with every problem', a
     () => containerConfigToOciSpec('c1', { args: ['x'], mounts: [{ destination: '/d', source: 'relative' }] }, opts),
     { code: 'InvalidConfig' },
   );
+});
+
+t.test('securityContext privileges: capabilities added then dropped, privileged, Unconfined seccomp', async (t) => {
+  const caps = (capabilities: { add?: string[]; drop?: string[] }) =>
+    containerConfigToOciSpec('c3', { args: ['sh'], capabilities }, opts).process.capabilities;
+  t.same(caps({ drop: ['ALL'] }).effective, [], 'drop ALL leaves none');
+  t.same(caps({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] }).bounding, ['CAP_NET_BIND_SERVICE'], "restricted's one");
+  t.same(caps({ add: ['net_admin'], drop: ['CAP_CHOWN'] }).permitted, [
+    ...[...DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_CHOWN'), 'CAP_NET_ADMIN'].sort(),
+  ]);
+  t.equal(caps({ add: ['ALL'], drop: ['SYS_ADMIN'] }).bounding.length, ALL_CAPABILITIES.length - 1);
+  t.throws(() => caps({ add: ['CAP_FLY'] }), { code: 'InvalidConfig', message: /unknown capabilities: CAP_FLY/ });
+
+  const plain = containerConfigToOciSpec('c4', { args: ['sh'] }, opts);
+  const denied = (spec: typeof plain) => spec.linux.seccomp?.syscalls[0]?.names ?? [];
+  t.ok(denied(plain).includes('mount'), 'mount is refused by default');
+  const admin = containerConfigToOciSpec('c5', { args: ['sh'], capabilities: { add: ['SYS_ADMIN'] } }, opts);
+  t.notOk(denied(admin).includes('mount'), 'CAP_SYS_ADMIN makes mount(2) allowed again, as in Docker');
+  t.ok(denied(admin).includes('init_module'), 'but not module loads');
+
+  const privileged = containerConfigToOciSpec('c6', { args: ['sh'], privileged: true }, opts);
+  t.same(privileged.process.capabilities.effective, [...ALL_CAPABILITIES].sort());
+  t.equal(privileged.linux.seccomp, undefined, 'no seccomp filter');
+  t.same([privileged.linux.maskedPaths, privileged.linux.readonlyPaths], [[], []], 'nothing masked');
+  t.same(privileged.linux.resources.devices, [{ allow: true, access: 'rwm' }], 'every device');
+  t.equal(privileged.process.noNewPrivileges, false);
+  t.ok(privileged.mounts.find((m) => m.destination === '/sys')?.options.includes('rw'), '/sys is writable');
+  t.equal(plain.process.noNewPrivileges, true);
+  t.equal(
+    containerConfigToOciSpec('c7', { args: ['sh'], allowPrivilegeEscalation: true }, opts).process.noNewPrivileges,
+    false,
+  );
+  t.equal(containerConfigToOciSpec('c8', { args: ['sh'], seccomp: 'Unconfined' }, opts).linux.seccomp, undefined);
 });

@@ -33,6 +33,7 @@ export interface Violation {
 /** The fields of a Container spec the checks read (a Container's spec, or a Service's template spec). */
 interface Spec {
   readonly networkMode?: unknown;
+  readonly hostUsers?: unknown;
   readonly securityContext?: {
     readonly privileged?: unknown;
     readonly runAsNonRoot?: unknown;
@@ -110,9 +111,12 @@ export function violations(level: Level, name: string, spec: Spec, options: Chec
           : [`${c} must not include ${beyond.map((e) => `"${e}"`).join(', ')} in securityContext.capabilities.add`]),
       ].join('; '),
     });
-  if (sc.runAsNonRoot !== true)
+  // Root in a user namespace of its own is an unprivileged id on the node: restricted lets it be root
+  // (Kubernetes' UserNamespacesPodSecurityStandards); every level allows hostUsers: false.
+  const ownUsers = spec.hostUsers === false;
+  if (sc.runAsNonRoot !== true && !ownUsers)
     out.push({ reason: 'runAsNonRoot != true', detail: `${c} must set securityContext.runAsNonRoot=true` });
-  if (sc.runAsUser === 0) out.push({ reason: 'runAsUser=0', detail: `${c} must not set runAsUser=0` });
+  if (sc.runAsUser === 0 && !ownUsers) out.push({ reason: 'runAsUser=0', detail: `${c} must not set runAsUser=0` });
   if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost' && seccomp !== 'Unconfined')
     out.push({
       reason: 'seccompProfile',
