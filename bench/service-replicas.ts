@@ -1,10 +1,13 @@
 // Service replicas: (1) `berth up` (API server, controllers, node agent in its own process, image cached) takes a
 // 20-replica Service from create to status.readyReplicas 20, side by side in each round with `podman run -d` of the
-// same 20 busybox containers, one after another and all at once; (2) a resync of a Service over 1,000 unchanged
+// same 20 busybox containers, one after another and all at once, and 20 bare `crun run -d` all at once (no network);
+// `--network none` gives the replicas and podman loopback only (default: berth's default bridge and podman's); `--trace`
+// adds when each replica was bound and Running and berth's API requests per replica; (2) a resync of a Service over 1,000 unchanged
 // Containers (no agent: they stay Pending) writes nothing, and what one such reconcile costs in controller CPU.
 //
 //   npx tsc -b && node --conditions=berth-src --import=tsx bench/service-replicas.ts [--runs N] [--replicas N]
 //        [--resync-replicas N] [--entry built|src] [--trace] [--cpu-prof DIR] [--no-resync] [--no-peers]
+//        [--network none|bridge]
 //
 // Needs root (crun, cgroups, overlay). On a 2-core machine shared with other work the numbers are indicative only.
 import { loadavg } from 'node:os';
@@ -13,6 +16,7 @@ import type { Container, Service } from '@berth/api';
 import { startControllers } from '@berth/controllers';
 import { startTestServer } from '@berth/testkit';
 import { startAgentCluster } from './agent-cluster.js';
+import { type BerthProcess, httpsPool } from './api-process.js';
 import { median } from './timing.js';
 
 const arg = (name: string): string | undefined => {
@@ -27,6 +31,7 @@ const trace = process.argv.includes('--trace');
 const cpuProfDir = arg('--cpu-prof');
 // Only berth's rounds (e.g. under `perf record`, where the peers' processes would blur the picture).
 const noPeers = process.argv.includes('--no-peers');
+const network = arg('--network') === 'none' ? 'none' : 'bridge';
 const svcPath = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default', plural: 'services' };
 const ctrPath = { ...svcPath, plural: 'containers' };
 
@@ -41,7 +46,13 @@ function service(name: string, n: number, image: string): object {
       strategy: { rollingUpdate: { maxSurge: '25%' } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { image, imagePullPolicy: 'IfNotPresent', command: ['sleep', '1000'], terminationGracePeriodSeconds: 0 },
+        spec: {
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', '1000'],
+          terminationGracePeriodSeconds: 0,
+          ...(network === 'none' ? { networkMode: 'none' } : {}),
+        },
       },
     },
   };
@@ -88,6 +99,38 @@ class ReplicaTrace {
   stop(): void {
     this.#abort?.();
   }
+}
+
+/** berth's API requests so far, by verb and resource (its /metrics apiserver_request_total, every code). */
+async function apiRequests(berth: BerthProcess): Promise<Map<string, number>> {
+  const pool = httpsPool(berth, 1);
+  try {
+    const res = await pool.request({
+      method: 'GET',
+      path: '/metrics',
+      headers: { authorization: `Bearer ${berth.token}` },
+    });
+    const counts = new Map<string, number>();
+    for (const m of (await res.body.text()).matchAll(/^apiserver_request_total\{([^}]*)\} (\S+)$/gm)) {
+      const labels = new Map([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1] ?? '', l[2] ?? '']));
+      const sub = labels.get('subresource') ?? '';
+      const key = `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
+      counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+    }
+    return counts;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `after - before` per replica, the requests made at least once per 10 replicas, most first. */
+function perReplica(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  return [...after]
+    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / n] as const)
+    .filter(([k, v]) => v >= 0.1 && !k.startsWith('WATCH'))
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
 }
 
 /** Resolves once a watch on the Service sees `pred`. */
@@ -137,6 +180,7 @@ async function readyBench(): Promise<void> {
     berthCpu: [] as number[],
     podmanSerial: [] as number[],
     podmanParallel: [] as number[],
+    crunParallel: [] as number[],
   };
   try {
     const api = kc.makeApiClient(CustomObjectsApi);
@@ -150,6 +194,7 @@ async function readyBench(): Promise<void> {
     for (let round = 0; round < runs; round++) {
       const name = `bench-${round}`;
       const ready = await serviceUntil(kc, name, (s) => s.status?.readyReplicas === replicas);
+      const requests0 = trace ? await apiRequests(cluster.berth) : undefined;
       const cpu0 = await cluster.berth.treeCpuSeconds();
       const t0 = performance.now();
       traced.t0 = t0;
@@ -159,6 +204,8 @@ async function readyBench(): Promise<void> {
       samples.berthCpu.push((await cluster.berth.treeCpuSeconds()) - cpu0);
       traced.t0 = 0;
       if (trace) console.log(`round ${round} replicas (from the Service's create):\n${traced.report()}`);
+      if (requests0 !== undefined)
+        console.log(`  API requests per replica: ${perReplica(requests0, await apiRequests(cluster.berth), replicas)}`);
       await removeService(api, name);
 
       if (noPeers) {
@@ -168,17 +215,28 @@ async function readyBench(): Promise<void> {
         continue;
       }
       let serial = 0;
-      for (let i = 0; i < replicas; i++) serial += await peers.podman(`bench-${process.pid}-${round}-s${i}`);
+      for (let i = 0; i < replicas; i++)
+        serial += await peers.podman(`bench-${process.pid}-${round}-s${i}`, { network });
       samples.podmanSerial.push(serial);
       // All at once: each call times its own run from the common start, so the slowest is the wall time.
       const parallel = await Promise.all(
-        Array.from({ length: replicas }, (_, i) => peers.podman(`bench-${process.pid}-${round}-p${i}`)),
+        Array.from({ length: replicas }, (_, i) => peers.podman(`bench-${process.pid}-${round}-p${i}`, { network })),
       );
       samples.podmanParallel.push(Math.max(...parallel));
+      const crun = Math.max(
+        ...(await Promise.all(
+          Array.from({ length: replicas }, (_, i) => peers.crun(`bench-${process.pid}-${round}-c${i}`)),
+        )),
+      );
+      samples.crunParallel.push(crun);
       console.log(
-        `round ${round}: berth ${samples.berth.at(-1)?.toFixed(0)} ms (CPU ${samples.berthCpu.at(-1)?.toFixed(2)} s), podman serial ${serial.toFixed(0)} ms, podman parallel ${Math.max(...parallel).toFixed(0)} ms`,
+        `round ${round}: berth ${samples.berth.at(-1)?.toFixed(0)} ms (CPU ${samples.berthCpu.at(-1)?.toFixed(2)} s), podman serial ${serial.toFixed(0)} ms, podman parallel ${Math.max(...parallel).toFixed(0)} ms, crun parallel ${crun.toFixed(0)} ms`,
       );
     }
+  } catch (err) {
+    // Said before close(), whose own failure (a replica still mounted) would otherwise hide it.
+    console.error('the benchmark failed:', err);
+    throw err;
   } finally {
     traced.stop();
     await cluster.close();
@@ -195,6 +253,13 @@ async function readyBench(): Promise<void> {
   console.log(
     `  podman run -d × ${replicas}, all at once:               ${median(samples.podmanParallel).toFixed(0)} ms`,
   );
+  console.log(
+    `  crun run -d × ${replicas}, all at once (no network):    ${median(samples.crunParallel).toFixed(0)} ms`,
+  );
+  if (!noPeers)
+    console.log(
+      `  network ${network}: berth / podman all at once ${(median(samples.berth) / median(samples.podmanParallel)).toFixed(2)}x, berth / crun all at once ${(median(samples.berth) / median(samples.crunParallel)).toFixed(2)}x`,
+    );
 }
 
 async function resyncBench(): Promise<void> {

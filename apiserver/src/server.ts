@@ -2,6 +2,7 @@
 // durable store, and the in-server loops Kubernetes keeps there, put together as one object with a lifecycle.
 
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Authenticator, type UserInfo } from './authentication/authenticator.js';
@@ -288,6 +289,9 @@ export class ApiServer {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
+    // No TLS renegotiation, as kube-apiserver (Go's TLS server never renegotiates): a connection's client
+    // certificate is then the one of its handshake, so authentication reads it once per connection.
+    server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
     server.on('upgrade', upgradeListener(chain, agentUpgrade(objects, registry), writeUpgradeError));
     // Requests that never reach the chain (unparsable, CONNECT) still get a Status.
     server.on('clientError', answerClientError);

@@ -5,6 +5,7 @@
 // modules), so small files share one. A module imported here still runs alone: `npx tap FILE.subtests.ts`.
 import './errors/status-table.subtests.js';
 import './security/watch-seats.subtests.js';
+import './security/node-graph.subtests.js';
 import './event-ttl.subtests.js';
 import './field-ownership/apply.subtests.js';
 import './field-ownership/fields-v1.subtests.js';

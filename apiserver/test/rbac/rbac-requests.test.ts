@@ -242,3 +242,36 @@ t.test('client-node asks the review APIs', async (t) => {
   const me = await authn.createSelfSubjectReview({ body: {} });
   t.equal(me.status?.userInfo?.username, 'vera');
 });
+
+t.test('a client-certificate connection cannot renegotiate (its user is read once per connection)', async (t) => {
+  const user = viewer.getCurrentUser();
+  const cluster = viewer.getCurrentCluster();
+  const url = new URL(cluster?.server ?? '');
+  const decode = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64');
+  const socket = connect({
+    host: url.hostname,
+    port: Number(url.port),
+    servername: url.hostname === '127.0.0.1' ? undefined : url.hostname,
+    ca: decode(cluster?.caData),
+    cert: decode(user?.certData),
+    key: decode(user?.keyData),
+    // TLS 1.3 has no renegotiation at all; 1.2 is where a client could swap its certificate mid-connection.
+    maxVersion: 'TLSv1.2',
+  });
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  const outcome = await new Promise<string>((resolve) => {
+    socket.once('close', () => resolve('closed'));
+    const asked = socket.renegotiate({ rejectUnauthorized: true }, (err) =>
+      resolve(err === null ? 'renegotiated' : 'refused'),
+    );
+    if (!asked) resolve('refused');
+    // A handshake only starts with traffic: a request on the connection carries the renegotiation to the server.
+    socket.write(`GET /api HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+  });
+  socket.destroy();
+  t.not(outcome, 'renegotiated', `renegotiation is refused (the connection: ${outcome})`);
+});

@@ -425,17 +425,28 @@ async function createReplicas(
       }
     }
   };
-  // Slow start, as the ReplicaSet controller's slowStartBatch: 1, 2, 4, … at once, stopping at the first failure,
-  // so a template the API server refuses costs one request, not `count`.
+  // One first, as the ReplicaSet controller's slow start begins, so a template the API server refuses costs one
+  // request, not `count`; once one is in, the rest go createBurst at a time, each finished create starting the next,
+  // none after the first failure. slowStartBatch's doubling batches (1, 2, 4, 8, 5) made a 20-replica Service wait
+  // for five rounds of creates in turn, each as slow as its slowest create (835 ms of the first 2 s at load 11).
   let remaining = count;
-  let batch = 1;
-  while (remaining > 0 && error === undefined) {
-    const n = Math.min(batch, remaining, deps.createBurst);
-    const results = await Promise.allSettled(Array.from({ length: n }, one));
-    for (const r of results) if (r.status === 'rejected') error ??= r.reason;
-    remaining -= n;
-    batch *= 2;
+  const next = async (): Promise<void> => {
+    while (remaining > 0 && error === undefined) {
+      remaining--;
+      try {
+        await one();
+      } catch (err) {
+        error ??= err;
+      }
+    }
+  };
+  if (remaining > 0) {
+    remaining--;
+    await one().catch((err: unknown) => {
+      error = err;
+    });
   }
+  await Promise.all(Array.from({ length: Math.min(remaining, deps.createBurst) }, next));
   return error === undefined
     ? { names }
     : { names, error: new ServiceControllerError('BERTH_SERVICE_CREATE', messageOf(error), { cause: error }) };

@@ -497,8 +497,15 @@ export class ContainerReconciler implements Reconciler {
     const uid = c.metadata.uid ?? '';
     // Files are made for it from here on: if it leaves the cache, the next start sweeps.
     this.#swept?.add(uid);
+    let unfinalized = finalizing;
     const write = async (cc: Container, obs: Observation) => {
-      await finalizing;
+      if (unfinalized !== undefined) {
+        // The finalizer's write outdated every copy this start holds: the first status goes on from what it returned
+        // (pinned to an older resourceVersion it would get a 409, then a re-read, then the write again).
+        const landed = unfinalized;
+        unfinalized = undefined;
+        cc = await landed;
+      }
       return this.#writeStatus(cc, lastTermination === undefined ? obs : { ...obs, lastTermination });
     };
     const name = c.metadata.name ?? '';

@@ -247,9 +247,17 @@ export class FakeApi implements ContainerApi {
     return this.#store(c);
   }
 
-  async patchContainerStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<Container> {
+  async patchContainerStatus(
+    namespace: string,
+    name: string,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<Container> {
     this.writes.push(`status ${name}`);
     const c = this.#must(namespace, name);
+    // Pinned to a resourceVersion (a patch that replaces conditions): a stale one is a conflict, as the server says.
+    if (resourceVersion !== undefined && resourceVersion !== c.metadata.resourceVersion)
+      throw Object.assign(new Error('conflict'), { code: 409 });
     return this.#store({
       ...c,
       status: mergePatch((c.status ?? {}) as Record<string, unknown>, status) as NonNullable<Container['status']>,

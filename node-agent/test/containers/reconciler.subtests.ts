@@ -53,6 +53,21 @@ t.test('missing container → finalizer, create, start, Running status; a second
   t.equal(result.requeueAfterMs, 10_000, 'the safety-net poll');
 });
 
+t.test('a first start goes on from the finalizer it wrote: one status write, no conflict and re-read', async (t) => {
+  const { api, reconciler } = setUp(t);
+  api.add('first', { nodeName, command: ['sleep', '3600'] });
+  await reconciler.reconcile(ctx, req('first'));
+  t.equal(get(api, 'first').status?.phase, 'Running');
+  // Pinned to the copy from before the finalizer, the first status write got a 409, then a re-read (an empty JSON
+  // patch), then a second try.
+  t.same(
+    api.writes.filter((w) => w.startsWith('jsonpatch')),
+    ['jsonpatch first'],
+    'the finalizer is the only JSON patch',
+  );
+  t.ok(api.writes.length >= 2 && api.writes.slice(1).every((w) => w === 'status first'), 'then status writes only');
+});
+
 t.test('a Container of another node or unbound is left alone; adoptUnbound binds an unbound one', async (t) => {
   const { api, runtime, settle } = setUp(t);
   api.add('theirs', { nodeName: 'node-b' });
