@@ -13,7 +13,9 @@ import {
   container,
   containersPath,
   httpsPool,
+  metricCounts,
   ownCpuSeconds,
+  perUnit,
   quantile,
   startBerth,
   type BerthProcess,
@@ -96,37 +98,12 @@ async function drive(
 const perOp = (r: Row): number => (r.serverCores * 1e6) / r.perSecond;
 
 /** berth's store requests so far by operation (its /metrics etcd_request_duration_seconds counts, every type). */
-async function storeRequests(berth: BerthProcess): Promise<Map<string, number>> {
-  const pool = httpsPool(berth, 1);
-  try {
-    const res = await pool.request({
-      method: 'GET',
-      path: '/metrics',
-      headers: { authorization: `Bearer ${berth.token}` },
-    });
-    const text = await res.body.text();
-    const counts = new Map<string, number>();
-    for (const m of text.matchAll(
-      /^etcd_request_duration_seconds_count\{operation="(\w+)",type="([^"]*)"\} (\S+)$/gm,
-    )) {
-      const key = `${m[1]} ${m[2]}`;
-      counts.set(key, (counts.get(key) ?? 0) + Number(m[3]));
-    }
-    return counts;
-  } finally {
-    await pool.close();
-  }
-}
-
-/** `after - before` per create, the operations that happened at least once per 100 creates, largest first. */
-function perCreate(before: Map<string, number>, after: Map<string, number>, creates: number): string {
-  return [...after]
-    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / creates] as const)
-    .filter(([, v]) => v >= 0.01)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-    .join(', ');
-}
+const storeRequests = (berth: BerthProcess): Promise<Map<string, number>> =>
+  metricCounts(
+    berth,
+    /^etcd_request_duration_seconds_count\{([^}]*)\} (\S+)$/gm,
+    (labels) => `${labels.get('operation')} ${labels.get('type')}`,
+  );
 
 async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number): Promise<Row> {
   const pool = httpsPool(berth, concurrency);
@@ -208,7 +185,7 @@ async function main(): Promise<void> {
       const creates =
         (after.get('create containers.berth.dev') ?? 0) - (before.get('create containers.berth.dev') ?? 0);
       lines.push(
-        `store requests per create @${c} (berth's /metrics, controllers' writes included): ${perCreate(before, after, creates)}`,
+        `store requests per create @${c} (berth's /metrics, controllers' writes included): ${perUnit(before, after, creates, 0.01)}`,
       );
       const e = await etcdRow(etcd, c);
       console.log(

@@ -269,3 +269,41 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 export const col = (v: number | string, width: number, digits = 0): string =>
   (typeof v === 'number' ? v.toFixed(digits) : v).padStart(width);
+
+/**
+ * Sums of one counter of berth's /metrics so far: each sample matching `sample` (its labels in group 1, its value in
+ * group 2) is added to the key `keyOf` makes from its labels.
+ */
+export async function metricCounts(
+  berth: BerthProcess,
+  sample: RegExp,
+  keyOf: (labels: ReadonlyMap<string, string>) => string,
+): Promise<Map<string, number>> {
+  const pool = httpsPool(berth, 1);
+  try {
+    const res = await pool.request({
+      method: 'GET',
+      path: '/metrics',
+      headers: { authorization: `Bearer ${berth.token}` },
+    });
+    const counts = new Map<string, number>();
+    for (const m of (await res.body.text()).matchAll(sample)) {
+      const labels = new Map([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1] ?? '', l[2] ?? '']));
+      const key = keyOf(labels);
+      counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+    }
+    return counts;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `after - before` per unit of work, those at or above `least` per unit, most first, as "key n.nn, …". */
+export function perUnit(before: Map<string, number>, after: Map<string, number>, units: number, least: number): string {
+  return [...after]
+    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / units] as const)
+    .filter(([, v]) => v >= least)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+}

@@ -16,7 +16,7 @@ import type { Container, Service } from '@berth/api';
 import { startControllers } from '@berth/controllers';
 import { startTestServer } from '@berth/testkit';
 import { startAgentCluster } from './agent-cluster.js';
-import { type BerthProcess, httpsPool } from './api-process.js';
+import { type BerthProcess, metricCounts, perUnit } from './api-process.js';
 import { median } from './timing.js';
 
 const arg = (name: string): string | undefined => {
@@ -101,36 +101,14 @@ class ReplicaTrace {
   }
 }
 
-/** berth's API requests so far, by verb and resource (its /metrics apiserver_request_total, every code). */
+/** berth's API requests so far, by verb and resource (its /metrics apiserver_request_total, every code); watches left out. */
 async function apiRequests(berth: BerthProcess): Promise<Map<string, number>> {
-  const pool = httpsPool(berth, 1);
-  try {
-    const res = await pool.request({
-      method: 'GET',
-      path: '/metrics',
-      headers: { authorization: `Bearer ${berth.token}` },
-    });
-    const counts = new Map<string, number>();
-    for (const m of (await res.body.text()).matchAll(/^apiserver_request_total\{([^}]*)\} (\S+)$/gm)) {
-      const labels = new Map([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1] ?? '', l[2] ?? '']));
-      const sub = labels.get('subresource') ?? '';
-      const key = `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
-      counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
-    }
-    return counts;
-  } finally {
-    await pool.close();
-  }
-}
-
-/** `after - before` per replica, the requests made at least once per 10 replicas, most first. */
-function perReplica(before: Map<string, number>, after: Map<string, number>, n: number): string {
-  return [...after]
-    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / n] as const)
-    .filter(([k, v]) => v >= 0.1 && !k.startsWith('WATCH'))
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-    .join(', ');
+  const counts = await metricCounts(berth, /^apiserver_request_total\{([^}]*)\} (\S+)$/gm, (labels) => {
+    const sub = labels.get('subresource') ?? '';
+    return `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
+  });
+  for (const k of counts.keys()) if (k.startsWith('WATCH')) counts.delete(k);
+  return counts;
 }
 
 /** Resolves once a watch on the Service sees `pred`. */
@@ -205,7 +183,9 @@ async function readyBench(): Promise<void> {
       traced.t0 = 0;
       if (trace) console.log(`round ${round} replicas (from the Service's create):\n${traced.report()}`);
       if (requests0 !== undefined)
-        console.log(`  API requests per replica: ${perReplica(requests0, await apiRequests(cluster.berth), replicas)}`);
+        console.log(
+          `  API requests per replica: ${perUnit(requests0, await apiRequests(cluster.berth), replicas, 0.1)}`,
+        );
       await removeService(api, name);
 
       if (noPeers) {

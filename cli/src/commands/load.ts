@@ -3,14 +3,12 @@
 // name it carries becomes an Image made from that digest (as `berth tag` makes one), Ready once the node names it.
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Image } from '@berth/api';
 import { type Command, Option } from 'commander';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient, berthPath } from '../api/client.js';
 import { openStream, readAll } from '../api/raw-stream.js';
-import { waitFor } from '../api/wait.js';
 import { CliError } from '../errors.js';
-import { imageObjectName } from './images.js';
+import { imageFrom } from './tag.js';
 
 export interface LoadOptions {
   readonly input?: string;
@@ -64,30 +62,8 @@ export async function load(
   for (const image of images) {
     for (const full of image.names) {
       const reference = familiar(full);
-      const name = imageObjectName(reference);
-      const spec: Image['spec'] = { image: reference, from: { image: image.digest } };
-      const existing = await client.find<Image>('images', name);
-      const written =
-        existing === undefined
-          ? await client.create<Image>('images', {
-              apiVersion: 'berth.dev/v1alpha1',
-              kind: 'Image',
-              metadata: { name },
-              spec,
-            })
-          : await client.patch<Image>('images', name, { spec: { ...spec, build: null } });
-      const generation = written.metadata.generation ?? 0;
       waits.push(
-        waitFor<Image, Image>(
-          client,
-          'images',
-          name,
-          (i) =>
-            i?.status?.observedGeneration === generation && (i.status.phase === 'Ready' || i.status.phase === 'Failed')
-              ? i
-              : undefined,
-          Number(options.timeout ?? '60') * 1000,
-        ).then((i) => {
+        imageFrom(client, reference, image.digest, Number(options.timeout ?? '60') * 1000).then((i) => {
           if (i.status?.phase === 'Failed')
             throw new CliError('BERTH_CLI_API', `loading ${reference}: ${i.status.message ?? 'failed'}`);
           if (options.quiet !== true) out.write(`Loaded image: ${reference}\n`);
