@@ -12,7 +12,7 @@ import {
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 const namespaces: Resource = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-const serviceAccounts: Resource = {
+export const serviceAccounts: Resource = {
   group: '',
   version: 'v1',
   plural: 'serviceaccounts',

@@ -16,6 +16,7 @@ import {
   type Resource,
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { serviceAccounts } from './serviceaccount-controller.js';
 
 export const serviceAccountTokenType = 'kubernetes.io/service-account-token';
 export const serviceAccountNameAnnotation = 'kubernetes.io/service-account.name';
@@ -24,13 +25,6 @@ export const serviceAccountUidAnnotation = 'kubernetes.io/service-account.uid';
 const tokenSeconds = 2 ** 32;
 
 const secrets: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
-const serviceAccounts: Resource = {
-  group: '',
-  version: 'v1',
-  plural: 'serviceaccounts',
-  kind: 'ServiceAccount',
-  namespaced: true,
-};
 
 type Secret = KubernetesObject & { type?: string; data?: Record<string, string> };
 
