@@ -63,6 +63,7 @@ import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import { IdRanges } from '../user-namespaces/id-ranges.js';
 import { agentMetrics } from '../stats/agent-metrics.js';
 import { lifecycleTraces } from '../traces/lifecycle-traces.js';
+import { tunnelAddressAnnotation } from '@berth/api';
 import { StatsSummaries, type Summary } from '../stats/stats-summary.js';
 
 export interface NodeAgentOptions {
@@ -70,6 +71,11 @@ export interface NodeAgentOptions {
   readonly kubeconfig: KubeConfig | string;
   /** @default os.hostname() */
   readonly nodeName?: string;
+  /**
+   * This node's address on the network between hosts, where other nodes send user Networks' VXLAN traffic (the
+   * Node's berth.dev/tunnel-address annotation). Unset: the node's user Networks stay on it.
+   */
+  readonly tunnelAddress?: string;
   /** Data root: images, layers, containers. @default '/var/lib/berth/node' */
   readonly root?: string;
   /** crun's state directory. @default '/run/berth/crun' */
@@ -418,7 +424,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       defaultNetwork: options.defaultNetwork ?? defaultNetwork,
       resolve: async (namespace, name) => {
         const net = await api.getNetwork(namespace, name);
-        return net === undefined ? undefined : definitionOf(net);
+        return net === undefined ? undefined : definitionOf(net, nodeName);
       },
       dns,
     },
@@ -581,6 +587,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     name: 'network',
     reconciler: new NetworkReconciler({
       networks,
+      nodeName,
       cache: networkCache,
       dns,
       log: (message, fields) => logger.info(fields, message),
@@ -671,6 +678,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     heartbeat = await NodeHeartbeat.start({
       api,
       nodeName,
+      ...(options.tunnelAddress !== undefined
+        ? { annotations: { [tunnelAddressAnnotation]: options.tunnelAddress } }
+        : {}),
       machine,
       ...(options.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: options.leaseRenewIntervalMs } : {}),
       onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'lease renewal failed'),
