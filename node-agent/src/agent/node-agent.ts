@@ -41,6 +41,7 @@ import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
 import {
   containerAddresses,
+  otherNodesMemberAddresses,
   containerNameAt,
   serviceAddresses,
   serviceRecords,
@@ -327,10 +328,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     kind: 'Service',
   });
   const dns = new NetworkDns(
-    // A Service's replicas here only: a bridge network is one node's, other nodes' replicas are not on it.
+    // A Service's replicas here only (a bridge network is one node's); a user Network's members on other nodes
+    // from its status, since a VXLAN port joins them to this bridge.
     (network, name, client) =>
       containerAddresses(containers.list(), network, name, client) ??
-      serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
+      serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client) ??
+      (network.includes('_')
+        ? otherNodesMemberAddresses(
+            networkCache.get(network.slice(0, network.indexOf('_')), network.slice(network.indexOf('_') + 1)),
+            name,
+            nodeName,
+          )
+        : undefined),
     {
       onError: (err) => logger.warn({ err: err.message }, 'name server failed'),
       nameAt: (network, ip) => containerNameAt(containers.list(), network, ip),
