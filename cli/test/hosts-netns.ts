@@ -290,6 +290,19 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
       `${m1.metadata.name} reached ${target} on the other host ${over.stderr}`,
     );
   }
+  // Isolation holds across hosts: host 1's Service replica, on the default network, does not reach host 2's member
+  // (the tunnel carries only the Network's own bridge; host 1 drops berth0 → the Network's bridge).
+  const isolated = await ts.kubectl([
+    'exec',
+    `pod/${one.metadata.name}`,
+    '--',
+    'timeout',
+    '3',
+    'wget',
+    '-qO-',
+    `http://${m2ip}:8080/index.html`,
+  ]);
+  t.not(isolated.stdout.trim(), m2.metadata.name, `${one.metadata.name} (not a member) did not reach ${m2ip}`);
   mark('network across hosts');
 
   // The agents' lists of servers now hold the Lease's server too, in the kubeconfig each keeps in its data dir.
