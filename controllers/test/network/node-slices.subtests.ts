@@ -6,9 +6,12 @@ import { nodeSlices, pickVni, slicePrefix } from '../../src/network/node-slices.
 
 const none = () => undefined;
 
-t.test('slice lengths: a /24 per node from a /22 or larger, else a quarter; a /27 or smaller is one slice', async (t) => {
-  t.same([16, 22, 23, 24, 26, 27, 30].map(slicePrefix), [24, 24, 25, 26, 28, 27, 30]);
-});
+t.test(
+  'slice lengths: a /24 per node from a /22 or larger, else a quarter; a /27 or smaller is one slice',
+  async (t) => {
+    t.same([16, 22, 23, 24, 26, 27, 30].map(slicePrefix), [24, 24, 25, 26, 28, 27, 30]);
+  },
+);
 
 t.test('nodes get the lowest free slice, keep it, and lose it only when their Node is gone', async (t) => {
   const first = nodeSlices('10.9.0.0/24', [], ['b', 'a'], new Set(['a', 'b']), (n) =>
