@@ -12,6 +12,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parseIpv4, parseIpv4Cidr } from '@berth/api';
 import { eventually, freePort, request, type TestServer } from '@berth/testkit';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
@@ -51,10 +52,9 @@ function get(host: string, port: number, path: string): Promise<string | undefin
 
 /** Whether dotted-quad `ip` is inside `cidr`. */
 function inCidr(ip: string, cidr: string): boolean {
-  const num = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  const [base = '', bits = '32'] = cidr.split('/');
-  const size = 2 ** (32 - Number(bits));
-  return Math.floor(num(ip) / size) === Math.floor(num(base) / size);
+  const c = parseIpv4Cidr(cidr);
+  const n = parseIpv4(ip);
+  return c !== undefined && n !== undefined && n >= c.first && n <= c.last;
 }
 
 interface Replica {
@@ -297,7 +297,7 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
     `pod/${one.metadata.name}`,
     '--',
     'timeout',
-    '3',
+    '2',
     'wget',
     '-qO-',
     `http://${m2ip}:8080/index.html`,
