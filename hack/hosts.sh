@@ -2,7 +2,8 @@
 # N "hosts" on one machine, for multi-node tests and demos: each a network namespace with its own `berth agent`
 # (its own data dir, runtime root, IP leases and container subnet) and an address on a host bridge. Each host routes
 # the other hosts' container subnets through their addresses, so Containers on different hosts reach each other,
-# and a Service's published port answers on every host's address. Only addresses this script creates are used.
+# and a Service's published port answers on every host's address. Each agent gives its address as --tunnel-address,
+# so a user Network spans the hosts (each host's slice of its subnet, a VXLAN port on each host's bridge). Only addresses this script creates are used.
 #
 #   hack/hosts.sh net N [--id ID] [--registry PORT] [--forward PORT]   the bridge and N namespaces, no agents yet
 #   hack/hosts.sh agents --server URL[,URL...] --token TOKEN [--id ID]  an agent in each (joins with the token)
@@ -141,7 +142,7 @@ start_agent() {
   nsenter --net="/run/netns/$(ns "$i")" node "$repo/cli/dist/main.js" agent \
     --server "$server" --token "$token" --node-name "host$i-$id" \
     --data-dir "$dir/host$i" --runtime-root "/run/berth/hosts/$id/host$i/crun" \
-    --pod-subnet "$(podnet "$i")" --lease-renew-interval "${BERTH_HOSTS_LEASE_RENEW:-2}" \
+    --pod-subnet "$(podnet "$i")" --tunnel-address "$(hostip "$i")" --lease-renew-interval "${BERTH_HOSTS_LEASE_RENEW:-2}" \
     --server-refresh-interval "${BERTH_HOSTS_SERVER_REFRESH:-30}" --log-level warn \
     >"$dir/host$i.log" 2>&1 &
   echo $! >"$dir/host$i.pid"

@@ -16,7 +16,7 @@ export * from './platform.js';
 export * from './conditions.js';
 export * from './ipv4.js';
 export * from './network-bridge.js';
-export { reconcileRequestedAtAnnotation, signalAnnotation } from './well-known-annotations.js';
+export { reconcileRequestedAtAnnotation, signalAnnotation, tunnelAddressAnnotation } from './well-known-annotations.js';
 export * from './pull-progress.js';
 export * from './push-progress.js';
 export * from './git-build-context.js';

@@ -667,9 +667,14 @@ program
   .option('--log-level <level>', 'JSON-lines log on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
   .option('--metrics-listen <host:port>', 'serve /metrics here (plain HTTP; callers checked with the API server)')
   .option('--pod-subnet <cidr>', "this host's own subnet for the default bridge network (hosts routed to each other)")
+  .option(
+    '--tunnel-address <ip>',
+    "this host's address between hosts: user Networks span the hosts that give one (VXLAN, UDP 4789)",
+  )
   .action(
     async (opts: {
       podSubnet?: string;
+      tunnelAddress?: string;
       metricsListen?: string;
       kubeconfig?: string;
       server?: string;

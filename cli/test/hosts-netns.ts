@@ -2,7 +2,9 @@
 // token) on the test's API server. A 2-replica Service pinned to them puts one replica on each; a replica reaches the
 // other host's replica at its container address (the hosts' routes between their subnets), and each host's
 // published port reaches the replica on the other host (the routing mesh DNATs to every Ready replica, and the
-// hosts' routes carry it there). Registered by two-nodes.test.ts, whose server and registry it shares.
+// hosts' routes carry it there). A user Network spans the hosts: a member on each host, each with an address from its
+// own host's slice of the subnet, and host 1's member reaches host 2's by address and by name over the Network's
+// VXLAN. Registered by two-nodes.test.ts, whose server and registry it shares.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,6 +12,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parseIpv4, parseIpv4Cidr } from '@berth/api';
 import { eventually, freePort, request, type TestServer } from '@berth/testkit';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
@@ -47,6 +50,13 @@ function get(host: string, port: number, path: string): Promise<string | undefin
   });
 }
 
+/** Whether dotted-quad `ip` is inside `cidr`. */
+function inCidr(ip: string, cidr: string): boolean {
+  const c = parseIpv4Cidr(cidr);
+  const n = parseIpv4(ip);
+  return c !== undefined && n !== undefined && n >= c.first && n <= c.last;
+}
+
 interface Replica {
   metadata: { name: string };
   spec: { nodeName?: string };
@@ -71,12 +81,26 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
     );
     return res.status === 200 ? res.json<{ items: Replica[] }>().items : [];
   };
+  // The user Network and its two members, one pinned to each host.
+  const network = `span-${id}`;
+  const members = [`span1-${id}`, `span2-${id}`];
+  const containersPath = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
+  const networksPath = '/apis/berth.dev/v1alpha1/namespaces/default/networks';
   const t0 = Date.now();
   const mark = (what: string) => t.comment(`${what}: ${Date.now() - t0} ms`);
   t.teardown(async () => {
     // The replicas go while their agents still run (their finalizers), then the hosts.
     await request(ts, 'DELETE', `${services}/${service}`);
+    for (const m of members) await request(ts, 'DELETE', `${containersPath}/${m}`);
     await eventually(async () => (await replicas()).length === 0, 60_000);
+    await eventually(
+      async () =>
+        (await Promise.all(members.map((m) => request(ts, 'GET', `${containersPath}/${m}`)))).every(
+          (r) => r.status === 404,
+        ),
+      60_000,
+    );
+    await request(ts, 'DELETE', `${networksPath}/${network}`);
     await hosts(['down', ...hostsArgs]).catch(() => undefined);
     // Their Nodes too, so that nothing is scheduled to hosts that are gone.
     for (const node of nodes) await request(ts, 'DELETE', `/api/v1/nodes/${node}`);
@@ -144,6 +168,30 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
     }),
   });
   t.equal(created.status, 201, created.status === 201 ? `Service ${service} created` : created.text);
+  // Its subnet comes from the controller's pool: the hosts' namespaces hold its bridges, so no other test meets them.
+  const netCreated = await request(ts, 'POST', networksPath, {
+    contentType: 'application/json',
+    body: JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Network', metadata: { name: network } }),
+  });
+  t.equal(netCreated.status, 201, netCreated.status === 201 ? `Network ${network} created` : netCreated.text);
+  for (const [i, member] of members.entries()) {
+    const made = await request(ts, 'POST', containersPath, {
+      contentType: 'application/json',
+      body: JSON.stringify({
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Container',
+        metadata: { name: member, namespace: 'default' },
+        spec: {
+          image: `${registryAddress}/library/busybox:latest`,
+          command: ['sh', '-c', 'hostname > /index.html; exec httpd -f -p 8080 -h /'],
+          nodeName: nodes[i],
+          networks: [{ name: network }],
+          terminationGracePeriodSeconds: 0,
+        },
+      }),
+    });
+    t.equal(made.status, 201, made.status === 201 ? `${member} created on ${nodes[i]}` : made.text);
+  }
   const ready = (r: Replica) =>
     r.status?.ips?.[0]?.ip !== undefined &&
     (r.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -196,6 +244,66 @@ export async function hostsNetnsTest(t: Test, ts: TestServer, registryAddress: s
       `host ${i}'s published port ${port} reached ${other.metadata.name} on the other host (answers: ${[...seen].join(', ')})`,
     );
   }
+
+  // The user Network across hosts: each member's address is in its own host's slice, and host 1's member reaches
+  // host 2's by address and by name (the Network's name server on host 1's gateway knows every member).
+  let spanned: Replica[] = [];
+  t.ok(
+    await eventually(async () => {
+      const got = await Promise.all(members.map((m) => request(ts, 'GET', `${containersPath}/${m}`)));
+      spanned = got.filter((r) => r.status === 200).map((r) => r.json<Replica>());
+      return spanned.length === 2 && spanned.every(ready);
+    }, 90_000),
+    `both members of ${network} Ready`,
+  );
+  mark('network members Ready');
+  const netStatus = (await request(ts, 'GET', `${networksPath}/${network}`)).json<{
+    status?: { nodes?: { name: string; subnet: string; tunnelAddress?: string }[] };
+  }>().status;
+  const slices = new Map((netStatus?.nodes ?? []).map((n) => [n.name, n]));
+  const [m1, m2] = spanned as [Replica, Replica];
+  for (const [i, m] of [m1, m2].entries()) {
+    const slice = slices.get(nodes[i] ?? '');
+    const ip = m.status?.ips?.[0]?.ip ?? '';
+    t.ok(
+      slice !== undefined &&
+        inCidr(ip, slice.subnet) &&
+        slice.tunnelAddress === `${bridge.replace(/\.1$/, '')}.${11 + i}`,
+      `${m.metadata.name} at ${ip}, in ${nodes[i]}'s slice ${slice?.subnet} (tunnel ${slice?.tunnelAddress})`,
+    );
+  }
+  const m2ip = m2.status?.ips?.[0]?.ip ?? '';
+  for (const target of [m2ip, m2.metadata.name]) {
+    const over = await ts.kubectl([
+      'exec',
+      `pod/${m1.metadata.name}`,
+      '--',
+      'timeout',
+      '10',
+      'wget',
+      '-qO-',
+      `http://${target}:8080/index.html`,
+    ]);
+    t.equal(
+      over.stdout.trim(),
+      m2.metadata.name,
+      `${m1.metadata.name} reached ${target} on the other host ${over.stderr}`,
+    );
+  }
+  // Isolation holds across hosts: host 1's Service replica, on the default network, does not reach host 2's member
+  // (the tunnel carries only the Network's own bridge; host 1 drops berth0 → the Network's bridge).
+  const isolated = await ts.kubectl([
+    'exec',
+    `pod/${one.metadata.name}`,
+    '--',
+    'timeout',
+    '2',
+    'wget',
+    '-qO-',
+    `http://${m2ip}:8080/index.html`,
+  ]);
+  t.not(isolated.stdout.trim(), m2.metadata.name, `${one.metadata.name} (not a member) did not reach ${m2ip}`);
+  mark('network across hosts');
 
   // The agents' lists of servers now hold the Lease's server too, in the kubeconfig each keeps in its data dir.
   for (const i of [1, 2]) {

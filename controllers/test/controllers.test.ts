@@ -12,6 +12,7 @@ import './gitops/webhook.subtests.js';
 import './image-build/image-build-controller.subtests.js';
 import './metrics/controller-metrics.subtests.js';
 import './network/network-controller.subtests.js';
+import './network/node-slices.subtests.js';
 import './scheduler/scheduler.subtests.js';
 import './service/service-revisions.subtests.js';
 import './serviceaccount/serviceaccount.subtests.js';

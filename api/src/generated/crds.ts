@@ -2433,6 +2433,43 @@ export const berthCrdData: readonly CustomResourceDefinition[] = [
                         }
                       }
                     },
+                    "vni": {
+                      "type": "integer",
+                      "format": "int32",
+                      "description": "The VXLAN network identifier that carries the network between hosts (unique among Networks).",
+                      "minimum": 1,
+                      "maximum": 16777215
+                    },
+                    "nodes": {
+                      "type": "array",
+                      "description": "Each node's slice of the subnet (as Kubernetes gives each Node a podCIDR); a node's agent allocates its Containers' addresses only from its own slice, so no two hosts hand out one address.",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "name"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "description": "One node's part of the network.",
+                        "required": [
+                          "name",
+                          "subnet"
+                        ],
+                        "properties": {
+                          "name": {
+                            "type": "string",
+                            "description": "The Node."
+                          },
+                          "subnet": {
+                            "type": "string",
+                            "description": "The node's slice of the subnet (CIDR); the first address after the slice's own is the node's gateway unless spec.gateway falls in it."
+                          },
+                          "tunnelAddress": {
+                            "type": "string",
+                            "description": "Where the node receives the network's VXLAN traffic (its berth.dev/tunnel-address annotation); unset when the node announces none."
+                          }
+                        }
+                      }
+                    },
                     "usedBy": {
                       "type": "array",
                       "description": "Containers that name the network in spec.networks (attached or not); deletion waits until none is left.",

@@ -117,6 +117,29 @@ export interface NetworkStatus {
     nodeName?: string;
   }[];
   /**
+   * The VXLAN network identifier that carries the network between hosts (unique among Networks).
+   */
+  vni?: number;
+  /**
+   * Each node's slice of the subnet (as Kubernetes gives each Node a podCIDR); a node's agent allocates its Containers' addresses only from its own slice, so no two hosts hand out one address.
+   *
+   * Items: One node's part of the network.
+   */
+  nodes?: {
+    /**
+     * The Node.
+     */
+    name: string;
+    /**
+     * The node's slice of the subnet (CIDR); the first address after the slice's own is the node's gateway unless spec.gateway falls in it.
+     */
+    subnet: string;
+    /**
+     * Where the node receives the network's VXLAN traffic (its berth.dev/tunnel-address annotation); unset when the node announces none.
+     */
+    tunnelAddress?: string;
+  }[];
+  /**
    * Containers that name the network in spec.networks (attached or not); deletion waits until none is left.
    */
   usedBy?: string[];

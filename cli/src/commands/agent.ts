@@ -41,6 +41,8 @@ export interface AgentOptions {
    * hack/hosts.sh): other hosts route to it, and its IP leases are its own. @default the shared 10.212.0.0/16
    */
   readonly podSubnet?: string;
+  /** This host's address between hosts, where user Networks' VXLAN traffic arrives. @default none: Networks stay here */
+  readonly tunnelAddress?: string;
 }
 
 export async function agent(options: AgentOptions): Promise<NodeAgent> {
@@ -97,6 +99,7 @@ export async function agent(options: AgentOptions): Promise<NodeAgent> {
     logger,
     ...(options.metricsListen === undefined ? {} : { metricsServer: parseListen(options.metricsListen) }),
     ...(renew !== undefined ? { leaseRenewIntervalMs: renew * 1000 } : {}),
+    ...(options.tunnelAddress !== undefined ? { tunnelAddress: options.tunnelAddress } : {}),
     ...(options.allowHostPath !== undefined && options.allowHostPath.length > 0
       ? { hostPathPrefixes: options.allowHostPath.map((p) => resolve(p)) }
       : {}),

@@ -22,6 +22,7 @@ import {
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { desiredStatus, membersOf, usersOf } from './network-status.js';
+import { nodeSlices, pickVni, tunnelAddressAnnotation } from './node-slices.js';
 import { decideSubnet, type SubnetDecision } from './subnet-claims.js';
 
 /** Held by every Network until no Container names it (as Volumes hold `berth.dev/volume-protection`). */
@@ -51,6 +52,8 @@ const containers: Resource = {
   kind: 'Container',
   namespaced: true,
 };
+
+const nodes: Resource = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
 
 function checkOptions(pools: readonly SubnetPool[], reserved: readonly string[]): void {
   for (const p of pools) {
@@ -88,8 +91,9 @@ export async function addNetworkController(mgr: Manager, options: NetworkControl
   const containerCache = (await mgr.cache.informerFor<KubernetesObject>(containers)) as unknown as SharedInformer<
     Container & KubernetesObject
   >;
+  const nodeCache = await mgr.cache.informerFor<KubernetesObject>(nodes);
   const recorder = mgr.eventRecorder('network-controller');
-  const reconciler = new NetworkReconciler(mgr, netCache, containerCache, recorder, pools, reserved);
+  const reconciler = new NetworkReconciler(mgr, netCache, containerCache, nodeCache, recorder, pools, reserved);
   return (
     newControllerManagedBy(mgr)
       .for(networks)
@@ -100,6 +104,8 @@ export async function addNetworkController(mgr: Manager, options: NetworkControl
           name: n.name,
         })),
       )
+      // A node's tunnel address goes into the slices of every Network (few): its peers' FDB entries follow it.
+      .watches<KubernetesObject>(nodes, () => netCache.list().map(keyOf))
       // Address space freed or taken elsewhere can settle a Network that is not Ready.
       .watches<KubernetesObject>(networks, () =>
         netCache
@@ -119,6 +125,7 @@ class NetworkReconciler {
     readonly mgr: Manager,
     readonly cache: SharedInformer<Network & KubernetesObject>,
     readonly containers: SharedInformer<Container & KubernetesObject>,
+    readonly nodes: SharedInformer<KubernetesObject>,
     readonly recorder: EventRecorder,
     readonly pools: readonly SubnetPool[],
     readonly reserved: readonly string[],
@@ -151,16 +158,39 @@ class NetworkReconciler {
       return;
     }
     let decision = decideSubnet(net, this.cache.list(), this.pools, this.reserved, members.length);
+    let vni = pickVni(net, this.cache.list());
     const readyWithIt =
       net.status?.subnet === (decision.kind === 'assigned' ? decision.subnet : undefined) &&
       net.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    if (decision.kind === 'assigned' && !readyWithIt) {
+    if (decision.kind === 'assigned' && (!readyWithIt || net.status?.vni === undefined)) {
       // Before a Network turns Ready with a subnet, the latest claims, not the cache: one this worker just wrote
       // (another Network's Ready, which makes it the established one) may not be in it yet.
       const latest = await this.mgr.client.list<Network & KubernetesObject>(networks, {}, ctx.signal);
       decision = decideSubnet(net, latest.items, this.pools, this.reserved, members.length);
+      vni = pickVni(net, latest.items);
     }
     const status = desiredStatus(net, decision, members, users, this.pools);
+    if (decision.kind === 'assigned') {
+      // Nodes named by a Container of the Network get a slice (before the Container has an address: it waits for it).
+      const wanted = new Set<string>();
+      for (const c of all)
+        if (
+          c.metadata.namespace === net.metadata.namespace &&
+          (c.spec.networks ?? []).some((n) => n.name === net.metadata.name) &&
+          c.spec.nodeName
+        )
+          wanted.add(c.spec.nodeName);
+      const existing = new Set(this.nodes.list().map((n) => n.metadata?.name ?? ''));
+      const tunnelOf = (name: string) => this.nodes.get('', name)?.metadata?.annotations?.[tunnelAddressAnnotation];
+      status.vni = vni;
+      status.nodes = nodeSlices(
+        net.spec?.ipRange ?? decision.subnet,
+        net.status?.nodes ?? [],
+        [...wanted],
+        existing,
+        tunnelOf,
+      );
+    }
     const changed = await this.#writeStatus(net, status, ctx.signal);
     if (changed) this.#announce(net, decision, status);
   }

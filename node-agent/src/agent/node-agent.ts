@@ -41,6 +41,7 @@ import { fieldManager, userAgent } from '../cluster/writer-identity.js';
 import { containerChanges } from '../containers/container-changes.js';
 import {
   containerAddresses,
+  otherNodesMemberAddresses,
   containerNameAt,
   serviceAddresses,
   serviceRecords,
@@ -63,6 +64,7 @@ import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import { IdRanges } from '../user-namespaces/id-ranges.js';
 import { agentMetrics } from '../stats/agent-metrics.js';
 import { lifecycleTraces } from '../traces/lifecycle-traces.js';
+import { tunnelAddressAnnotation } from '@berth/api';
 import { StatsSummaries, type Summary } from '../stats/stats-summary.js';
 
 export interface NodeAgentOptions {
@@ -70,6 +72,11 @@ export interface NodeAgentOptions {
   readonly kubeconfig: KubeConfig | string;
   /** @default os.hostname() */
   readonly nodeName?: string;
+  /**
+   * This node's address on the network between hosts, where other nodes send user Networks' VXLAN traffic (the
+   * Node's berth.dev/tunnel-address annotation). Unset: the node's user Networks stay on it.
+   */
+  readonly tunnelAddress?: string;
   /** Data root: images, layers, containers. @default '/var/lib/berth/node' */
   readonly root?: string;
   /** crun's state directory. @default '/run/berth/crun' */
@@ -321,10 +328,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     kind: 'Service',
   });
   const dns = new NetworkDns(
-    // A Service's replicas here only: a bridge network is one node's, other nodes' replicas are not on it.
+    // A Service's replicas here only (a bridge network is one node's); a user Network's members on other nodes
+    // from its status, since a VXLAN port joins them to this bridge.
     (network, name, client) =>
       containerAddresses(containers.list(), network, name, client) ??
-      serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
+      serviceAddresses(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client) ??
+      (network.includes('_')
+        ? otherNodesMemberAddresses(
+            networkCache.get(network.slice(0, network.indexOf('_')), network.slice(network.indexOf('_') + 1)),
+            name,
+            nodeName,
+          )
+        : undefined),
     {
       onError: (err) => logger.warn({ err: err.message }, 'name server failed'),
       nameAt: (network, ip) => containerNameAt(containers.list(), network, ip),
@@ -418,7 +433,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       defaultNetwork: options.defaultNetwork ?? defaultNetwork,
       resolve: async (namespace, name) => {
         const net = await api.getNetwork(namespace, name);
-        return net === undefined ? undefined : definitionOf(net);
+        return net === undefined ? undefined : definitionOf(net, nodeName);
       },
       dns,
     },
@@ -581,6 +596,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     name: 'network',
     reconciler: new NetworkReconciler({
       networks,
+      nodeName,
       cache: networkCache,
       dns,
       log: (message, fields) => logger.info(fields, message),
@@ -671,6 +687,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     heartbeat = await NodeHeartbeat.start({
       api,
       nodeName,
+      ...(options.tunnelAddress !== undefined
+        ? { annotations: { [tunnelAddressAnnotation]: options.tunnelAddress } }
+        : {}),
       machine,
       ...(options.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: options.leaseRenewIntervalMs } : {}),
       onError: (err) => logger.warn({ err: apiErrorMessage(err) }, 'lease renewal failed'),

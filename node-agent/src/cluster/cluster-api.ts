@@ -271,6 +271,11 @@ export class ClusterApi {
     return this.core.createNode({ body: node });
   }
 
+  /** Merge patch of a Node's annotations (null removes one). */
+  patchNodeAnnotations(name: string, annotations: Record<string, string | null>): Promise<V1Node> {
+    return this.core.patchNode({ name, body: { metadata: { annotations } } }, mergePatch());
+  }
+
   /** Merge patch of a Node's `status` through /status; the body is sent as given (berth's fields included). */
   patchNodeStatus(name: string, status: object): Promise<V1Node> {
     return this.core.patchNodeStatus({ name, body: { status } }, mergePatch());

@@ -2,7 +2,14 @@
 // replicas' addresses, headless style), for the network's name server. A network is named by its key, the id of
 // its definition: the default network's name (every namespace is on it), or `namespace_name` for a user Network,
 // so two namespaces' Networks of one name are two networks here too.
-import { isConditionTrue, labelSelectorFromMeta, matchesLabels, type Container, type Service } from '@berth/api';
+import {
+  isConditionTrue,
+  labelSelectorFromMeta,
+  matchesLabels,
+  type Container,
+  type Network,
+  type Service,
+} from '@berth/api';
 
 /** Whether `address` (one of `c`'s status.ips) is on the network whose key is `key`. */
 function onNetwork(c: Container, address: { network?: string }, key: string): boolean {
@@ -128,4 +135,23 @@ export function serviceRecords(
 export function containerNameAt(all: readonly Container[], network: string, ip: string): string | undefined {
   const c = all.find((x) => x.status?.ips?.some((a) => a.ip === ip && onNetwork(x, a, network)));
   return c === undefined ? undefined : `${c.metadata.name ?? ''}.${c.metadata.namespace ?? ''}`;
+}
+
+/**
+ * What `name` resolves to among user Network `net`'s members on other nodes (its status.members, which the network
+ * controller keeps for the whole cluster; this node's informer sees only its own Containers): by name in the
+ * Network's namespace, or `name.namespace`. Aliases are not in status.members, so other nodes' members answer to
+ * their names only.
+ */
+export function otherNodesMemberAddresses(
+  net: Network | undefined,
+  name: string,
+  nodeName: string,
+): string[] | undefined {
+  const ns = net?.metadata.namespace ?? '';
+  const out = (net?.status?.members ?? [])
+    .filter((m) => m.nodeName !== nodeName && m.ip !== undefined)
+    .filter((m) => m.name.toLowerCase() === name || `${m.name.toLowerCase()}.${ns}` === name)
+    .map((m) => m.ip as string);
+  return out.length > 0 ? out : undefined;
 }

@@ -21,6 +21,7 @@ import type {
   RecordedNetwork,
 } from './network.js';
 import { portsClash, probePort } from './port-probe.js';
+import { ensureTunnel, removeTunnel, tunnelDeviceName } from './vxlan.js';
 
 export interface CniNetworksOptions {
   /** Attachment records live here (one JSON file per container). */
@@ -221,6 +222,8 @@ export class CniNetworks implements Networks {
       for (const n of record.networks) {
         n.result = await this.#cni.add(n.config, { containerId: id, netns, ifName: n.ifName });
       }
+      // The bridge exists now (the plugin made it): its VXLAN port joins it to the other nodes' bridges.
+      for (const n of request.networks) if (n.tunnel !== undefined) await this.updateTunnel(n);
       record.complete = true;
       await this.#write(record);
       return toAttachment(record);
@@ -308,6 +311,7 @@ export class CniNetworks implements Networks {
             `deleting bridge ${recorded.bridge} failed: ${out.stderr.trim()}`,
           );
       }
+      if (recorded?.tunnelDevice !== undefined) await removeTunnel(recorded.tunnelDevice);
       if (recorded !== undefined) {
         await removeBridgeIsolation(recorded.bridge);
         await removeNetworkMasquerade(recorded.bridge);
@@ -316,6 +320,13 @@ export class CniNetworks implements Networks {
       await rm(this.#networkPath(id), { force: true });
       return true;
     });
+  }
+
+  async updateTunnel(net: NetworkDefinition): Promise<void> {
+    if (net.tunnel === undefined) return;
+    const recorded = (await this.networks()).find((n) => n.id === (net.id ?? net.name));
+    if (recorded === undefined) return;
+    await ensureTunnel(net.bridge, net.tunnel, net.mtu);
   }
 
   /** Runs `fn` after every claim or removal before it: port checks, records and removals see each other whole. */
@@ -330,7 +341,14 @@ export class CniNetworks implements Networks {
   }
 
   async #recordNetwork(n: NetworkDefinition): Promise<void> {
-    const rec: RecordedNetwork = { id: n.id ?? n.name, name: n.name, bridge: n.bridge, subnet: n.subnet };
+    const rec: RecordedNetwork = {
+      id: n.id ?? n.name,
+      name: n.name,
+      bridge: n.bridge,
+      subnet: n.subnet,
+      ...(n.gateway !== undefined ? { gateway: n.gateway } : {}),
+      ...(n.tunnel !== undefined ? { tunnelDevice: tunnelDeviceName(n.tunnel.vni) } : {}),
+    };
     const file = this.#networkPath(rec.id);
     try {
       if (JSON.stringify(JSON.parse(await readFile(file, 'utf8'))) === JSON.stringify(rec)) return;

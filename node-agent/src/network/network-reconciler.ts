@@ -14,6 +14,8 @@ export interface NetworkReconcilerOptions {
   readonly networks: Networks;
   readonly cache: ObjectCache<Network>;
   readonly dns?: NetworkDns;
+  /** This node: its slice of each Network. */
+  readonly nodeName?: string;
   /** How soon to look again while a container here is still attached. @default 2000 */
   readonly inUseRequeueMs?: number;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
@@ -38,16 +40,23 @@ export class NetworkReconciler implements Reconciler {
     const recorded = (await this.#o.networks.networks()).find((n) => n.id === id);
     if (recorded === undefined) return {};
     const net = this.#o.cache.get(req.namespace ?? '', req.name);
-    const gateway = gatewayOf({ name: recorded.name, bridge: recorded.bridge, subnet: recorded.subnet });
+    const gateway = gatewayOf({
+      name: recorded.name,
+      bridge: recorded.bridge,
+      subnet: recorded.subnet,
+      ...(recorded.gateway !== undefined ? { gateway: recorded.gateway } : {}),
+    });
     if (net !== undefined && net.metadata.deletionTimestamp === undefined) {
       let wanted: NetworkDefinition | undefined;
       try {
-        wanted = definitionOf(net);
+        wanted = definitionOf(net, this.#o.nodeName);
       } catch {
         // Not runnable now (an overlap, no subnet yet): what exists stays for its members.
         return {};
       }
       if (wanted.bridge === recorded.bridge && wanted.subnet === recorded.subnet) {
+        // Nodes came or went: the VXLAN port floods to the ones there are now.
+        await this.#o.networks.updateTunnel?.(wanted);
         if (gateway === undefined || this.#o.dns === undefined) return {};
         if (wanted.dns === false) await this.#o.dns.stop(recorded.id, gateway);
         // Only a running server takes new upstreams: the next member's start brings up one not running.

@@ -42,8 +42,17 @@ export interface NetworkDefinition {
   readonly masquerade?: boolean;
   /** A name server on the gateway. @default true */
   readonly dns?: boolean;
+  /** A VXLAN port on the bridge to the other nodes' bridges of the network (its members there are on-link). */
+  readonly tunnel?: NetworkTunnel;
   /** Where that name server forwards names it does not know ("ip" or "ip:port"). @default [] (NXDOMAIN) */
   readonly dnsUpstreams?: readonly string[];
+}
+
+/** One network's VXLAN: its id, this node's underlay address and the other nodes'. */
+export interface NetworkTunnel {
+  readonly vni: number;
+  readonly local: string;
+  readonly peers: readonly string[];
 }
 
 /** A published port: connections to hostIP:hostPort on the node reach containerPort in the container. */
@@ -86,6 +95,10 @@ export interface RecordedNetwork {
   readonly name: string;
   readonly bridge: string;
   readonly subnet: string;
+  /** The bridge's gateway when it is not the subnet's first address (a node's slice). */
+  readonly gateway?: string;
+  /** The VXLAN device on the bridge, when the network spans nodes. */
+  readonly tunnelDevice?: string;
 }
 
 export interface Networks {
@@ -96,4 +109,6 @@ export interface Networks {
   list(): Promise<string[]>;
   networks(): Promise<RecordedNetwork[]>;
   removeNetwork(netId: string): Promise<boolean>;
+  /** Brings the VXLAN port of a network already on this node up to date with its peers (no-op when absent). */
+  updateTunnel?(net: NetworkDefinition): Promise<void>;
 }

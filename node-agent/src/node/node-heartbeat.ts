@@ -14,6 +14,8 @@ export const leaseNamespace = 'kube-node-lease';
 export interface NodeHeartbeatOptions {
   readonly api: ClusterApi;
   readonly nodeName: string;
+  /** Annotations the Node carries (the agent's say: set on start, e.g. berth.dev/tunnel-address). */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** Capacity, addresses, nodeInfo, endpoint (from machineStatus). */
   readonly machine: NodeStatus;
   /** @default 10000 */
@@ -63,6 +65,7 @@ export class NodeHeartbeat {
           kind: 'Node',
           metadata: {
             name: nodeName,
+            ...(this.#o.annotations !== undefined ? { annotations: { ...this.#o.annotations } } : {}),
             labels: {
               'kubernetes.io/hostname': nodeName,
               'kubernetes.io/os': 'linux',
@@ -78,6 +81,8 @@ export class NodeHeartbeat {
         node = await api.getNode(nodeName);
       }
     }
+    const stale = Object.entries(this.#o.annotations ?? {}).some(([k, v]) => node?.metadata?.annotations?.[k] !== v);
+    if (node !== undefined && stale) node = await api.patchNodeAnnotations(nodeName, { ...this.#o.annotations });
     this.#node = node;
     this.#conditions = (node?.status?.conditions ?? []).map(wireCondition);
     await this.#writeStatus();
