@@ -29,7 +29,7 @@ export interface NetworkSpec {
    */
   driver?: 'bridge';
   /**
-   * IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (10.214.0.0/16 in /24 blocks by default) into status.subnet.
+   * IPv4 subnet in CIDR form, e.g. 10.89.1.0/24. Unset means the network controller allocates one from its pool (10.214.0.0/16 in /22 blocks by default, each node taking a /24 of it) into status.subnet.
    */
   subnet?: string;
   /**

@@ -30,8 +30,9 @@ export const networkFinalizer = 'berth.dev/network-protection';
 
 export interface NetworkControllerOptions {
   /**
-   * Where subnets of Networks that name none come from. @default [{ base: '10.214.0.0/16', size: 24 }] (beside the
-   * default network's 10.212.0.0/16, clear of Podman's 10.88/16 and 10.89/16 and Docker's 172.17/16)
+   * Where subnets of Networks that name none come from. @default [{ base: '10.214.0.0/16', size: 22 }] (beside the
+   * default network's 10.212.0.0/16, clear of Podman's 10.88/16 and 10.89/16 and Docker's 172.17/16): 64 Networks,
+   * each a /24 per node for four nodes (node-slices.ts), so a node holds 253 members of one, as a /24 did unsliced
    */
   readonly pools?: readonly SubnetPool[];
   /** Address space no Network may take: the node agents' default network. @default ['10.212.0.0/16'] */
@@ -82,7 +83,7 @@ const keyOf = (o: KubernetesObject): Request => ({
 
 /** Adds the network controller to `mgr`. */
 export async function addNetworkController(mgr: Manager, options: NetworkControllerOptions = {}): Promise<Controller> {
-  const pools = options.pools ?? [{ base: '10.214.0.0/16', size: 24 }];
+  const pools = options.pools ?? [{ base: '10.214.0.0/16', size: 22 }];
   const reserved = options.reservedSubnets ?? ['10.212.0.0/16'];
   checkOptions(pools, reserved);
   const netCache = (await mgr.cache.informerFor<KubernetesObject>(networks)) as unknown as SharedInformer<
