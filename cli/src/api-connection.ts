@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
-import { goArchitecture } from '@berth/api';
+import { goArchitecture } from '@berth/api/helpers';
 import { KubeconfigError } from './errors.js';
 import { firstReachable } from './failover/server-list.js';
 import { currentTarget } from './kubeconfig-load.js';

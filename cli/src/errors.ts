@@ -1,6 +1,6 @@
 // The CLI's errors: each a BerthError with a stable code and the exit status docker gives the same failure.
 
-import { BerthError } from '@berth/api';
+import { BerthError } from '@berth/api/helpers';
 
 export type CliErrorCode =
   | 'BERTH_CLI_USAGE'

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse } from 'yaml';
+// js-yaml, as @kubernetes/client-node reads kubeconfigs: one module, where yaml's 70 files were a fifth of a start.
+import { load as parseYaml } from 'js-yaml';
 import { KubeconfigError } from './errors.js';
 import { clusterServers } from './failover/server-list.js';
 
@@ -72,7 +73,7 @@ function load(): Merged {
     }
     let doc: Entry;
     try {
-      doc = (parse(text) ?? {}) as Entry;
+      doc = (parseYaml(text) ?? {}) as Entry;
     } catch (e) {
       throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(e as Error).message.split('\n')[0] ?? ''}`, e);
     }

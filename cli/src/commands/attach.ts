@@ -7,7 +7,8 @@ import { ApiClient } from '../api/client.js';
 import { exitOutcome, isRunning } from '../docker/container-state.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { CliError } from '../errors.js';
-import { remoteCommand, usableTty } from '../streams/remote-command.js';
+import { remoteCommand } from '../streams/remote-command.js';
+import { usableTty } from '../streams/usable-tty.js';
 import { exited, type RunIo } from './run.js';
 
 export interface AttachOptions {

@@ -4,8 +4,8 @@
 // log, followed from the building node), then the image ID and the tag from its status.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type Image, isGitUrl } from '@berth/api';
-import { type Command, Option } from 'commander';
+import type { Image } from '@berth/api';
+import { isGitUrl } from '@berth/api/helpers';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
@@ -25,25 +25,6 @@ export interface BuildOptions {
   readonly namespace?: string;
   /** Seconds to wait for the build. */
   readonly timeout?: string;
-}
-
-export function registerBuild(program: Command): void {
-  program
-    .command('build')
-    .description('build an image from a Dockerfile on a node: the context is uploaded, progress followed')
-    .argument('<dir>', 'the build context')
-    .requiredOption('-t, --tag <name>', 'the image name, NAME[:TAG] (with a registry host to push there)')
-    .option('-f, --file <path>', 'the Dockerfile, relative to the context', 'Dockerfile')
-    .option('--build-arg <k=v>', 'a value for an ARG (repeatable)', (v: string, all: string[]) => [...all, v], [])
-    .option('--target <stage>', 'build up to this stage')
-    .option('--no-cache', 'run every step, taking nothing from the layer cache')
-    .option('--push', 'push the image to its registry once built')
-    .option('-q, --quiet', 'print only the image ID')
-    .option('--timeout <seconds>', 'how long to wait for the build', '600')
-    .addOption(new Option('-n, --namespace <namespace>', "the Image's namespace (default: the kubeconfig context's)"))
-    .action(async (dir: string, opts: BuildOptions) => {
-      await build(dir, opts);
-    });
 }
 
 function buildArgs(pairs: readonly string[]): Record<string, string> {

@@ -1,40 +1,11 @@
 // `berth commit CONTAINER NAME[:TAG] [-c 'CMD …'] [-m MSG] [--no-pause]`: an Image made from the Container's changes (its
 // writable layer) on top of its image, by the node it runs on (`spec.from.container`).
 import type { Container, Image } from '@berth/api';
-import { type Command, Option } from 'commander';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { CliError } from '../errors.js';
 import { imageObjectName } from './images.js';
-
-export function registerCommit(program: Command): void {
-  program
-    .command('commit')
-    .description("create an image from a container's changes")
-    .argument('<container>', 'the Container')
-    .argument('<name>', 'the new image, NAME[:TAG]')
-    .option(
-      '-c, --change <instruction>',
-      'a Dockerfile instruction for the config, e.g. \'CMD ["sh"]\' (repeatable)',
-      (v: string, all: string[]) => [...all, v],
-      [],
-    )
-    .option('-m, --message <message>', 'the commit message')
-    .option('--no-pause', 'do not freeze the container while committing (it is frozen by default)')
-    .addOption(new Option('-n, --namespace <namespace>', "the objects' namespace (default: the kubeconfig context's)"))
-    .option('--timeout <seconds>', 'how long to wait for the commit', '60')
-    .action(
-      async (
-        container: string,
-        name: string,
-        opts: { change: string[]; message?: string; pause?: boolean; namespace?: string; timeout?: string },
-      ) => {
-        const image = await commit(container, name, opts);
-        process.stdout.write(`${image.status?.imageID ?? ''}\n`);
-      },
-    );
-}
 
 export async function commit(
   container: string,

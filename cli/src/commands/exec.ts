@@ -3,7 +3,8 @@
 
 import { connectToApi } from '../api-connection.js';
 import { StreamError, UsageError } from '../errors.js';
-import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
+import { remoteCommand } from '../streams/remote-command.js';
+import { usableTty, type SessionStdio } from '../streams/usable-tty.js';
 
 export interface ExecOptions {
   readonly namespace?: string;

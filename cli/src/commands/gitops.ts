@@ -2,12 +2,8 @@
 // and `flux reconcile` make, show and drive them. A reconcile is the reconcile.berth.dev/requestedAt annotation the gitops controller answers
 // in status.lastHandledReconcileAt; suspend and resume are spec.suspend.
 
-import {
-  reconcileRequestedAtAnnotation as requestedAtAnnotation,
-  type Condition,
-  type GitRepository,
-  type Sync,
-} from '@berth/api';
+import type { Condition, GitRepository, Sync } from '@berth/api';
+import { reconcileRequestedAtAnnotation as requestedAtAnnotation } from '@berth/api/helpers';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient, type BerthPlural } from '../api/client.js';
 import { waitFor } from '../api/wait.js';

@@ -4,7 +4,8 @@
 // back, and `berth start` does.
 
 import { constants } from 'node:os';
-import { signalAnnotation, type Container } from '@berth/api';
+import type { Container } from '@berth/api';
+import { signalAnnotation } from '@berth/api/helpers';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';

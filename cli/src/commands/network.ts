@@ -1,7 +1,7 @@
 // `berth network create|ls|rm|inspect`: Network objects, printed as docker network prints them.
 
 import type { Container, Network } from '@berth/api';
-import { isDNS1123Label } from '@berth/api';
+import { isDNS1123Label } from '@berth/api/helpers';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';

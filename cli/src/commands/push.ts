@@ -1,7 +1,6 @@
 // `berth push NAME[:TAG]`: sets `spec.push` on the Image named NAME, so the node holding it pushes it to the registry
 // the name points at (blobs the registry has are skipped), and prints each layer's step and the digest as docker does.
 import type { Image } from '@berth/api';
-import { type Command, Option } from 'commander';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
@@ -10,18 +9,6 @@ import { pushProgressPrinter } from '../output/pull-progress.js';
 import { findImage } from './image-ref.js';
 import { splitReference } from './images.js';
 import { loginSecret } from './login.js';
-
-export function registerPush(program: Command): void {
-  program
-    .command('push')
-    .description('push an image built, tagged or committed on a node to the registry its name points at')
-    .argument('<name>', 'the image, REGISTRY/NAME[:TAG]')
-    .addOption(new Option('-n, --namespace <namespace>', "the Image's namespace (default: the kubeconfig context's)"))
-    .option('--timeout <seconds>', 'how long to wait for the push', '120')
-    .action(async (name: string, opts: { namespace?: string; timeout?: string }) => {
-      await push(name, opts);
-    });
-}
 
 export async function push(
   reference: string,

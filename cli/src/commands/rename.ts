@@ -2,7 +2,8 @@
 // name from the same spec (on the same node) once the old one is gone. Unlike docker's rename it gets a new id and
 // a running container starts afresh; the CLI says so.
 
-import { signalAnnotation, type Container } from '@berth/api';
+import type { Container } from '@berth/api';
+import { signalAnnotation } from '@berth/api/helpers';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';

@@ -1,21 +1,9 @@
 // `berth rmi NAME…`: deletes the Image objects of the names; the nodes drop their local names for them (the image's
 // blobs stay until image garbage collection).
-import { type Command, Option } from 'commander';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { CliError } from '../errors.js';
 import { findImage } from './image-ref.js';
-
-export function registerRmi(program: Command): void {
-  program
-    .command('rmi')
-    .description('remove images: their Image objects, and the names nodes gave them')
-    .argument('<names...>', 'images, NAME[:TAG]')
-    .addOption(new Option('-n, --namespace <namespace>', "the Images' namespace (default: the kubeconfig context's)"))
-    .action(async (names: string[], opts: { namespace?: string }) => {
-      await rmi(names, opts);
-    });
-}
 
 export async function rmi(
   names: readonly string[],

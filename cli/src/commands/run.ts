@@ -10,9 +10,8 @@ import { waitFor } from '../api/wait.js';
 import { exitOutcome, startOutcome, type StartOutcome } from '../docker/container-state.js';
 import { runPlan, type RunFlags } from '../docker/run-spec.js';
 import { ApiStatusError, CliError } from '../errors.js';
-import { remoteCommand, usableTty, type SessionStdio } from '../streams/remote-command.js';
+import { usableTty, type SessionStdio } from '../streams/usable-tty.js';
 import { loginSecret } from './login.js';
-import { logs } from './logs.js';
 import { pullProgressPrinter } from '../output/pull-progress.js';
 
 export interface RunOptions extends RunFlags {
@@ -87,11 +86,15 @@ export async function attachTo(
   options: { readonly stdin: boolean; readonly tty: boolean },
   io: RunIo,
 ): Promise<number> {
-  const replayLog = () =>
-    logs(name, { ...(api.namespace !== undefined ? { namespace: api.namespace } : {}), follow: true }, io.stdout);
+  // Loaded here, not at the top: `run -d` never streams, and the WebSocket code is a large share of a start.
+  const replayLog = async () => {
+    const { logs } = await import('./logs.js');
+    await logs(name, { ...(api.namespace !== undefined ? { namespace: api.namespace } : {}), follow: true }, io.stdout);
+  };
   if (outcome.state === 'running' && (options.stdin || options.tty)) {
     try {
       // Its exit code comes from the API below, the one record of how it ended.
+      const { remoteCommand } = await import('../streams/remote-command.js');
       await remoteCommand(api, { subresource: 'attach', name, stdin: options.stdin, tty: options.tty }, io);
     } catch (e) {
       // It ended between starting and our attach: its output is in the log.

@@ -10,7 +10,7 @@ import { exitOutcome, isRunning } from '../docker/container-state.js';
 import { forEachName } from '../docker/each-name.js';
 import { resolveContainer } from '../docker/resolve.js';
 import { UsageError } from '../errors.js';
-import { usableTty } from '../streams/remote-command.js';
+import { usableTty } from '../streams/usable-tty.js';
 import { attachTo, started, type RunIo } from './run.js';
 
 export interface StopOptions {

@@ -1,25 +1,11 @@
 // `berth tag SOURCE TARGET`: an Image named TARGET made from SOURCE on the nodes that hold it (`spec.from.image`).
 import type { Image } from '@berth/api';
-import { type Command, Option } from 'commander';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { CliError } from '../errors.js';
 import { localReference } from './image-ref.js';
 import { imageObjectName } from './images.js';
-
-export function registerTag(program: Command): void {
-  program
-    .command('tag')
-    .description('give an image on a node another name (TARGET may name a registry to push to)')
-    .argument('<source>', 'the image, NAME[:TAG] or NAME@DIGEST')
-    .argument('<target>', 'the new name, NAME[:TAG]')
-    .addOption(new Option('-n, --namespace <namespace>', "the Image's namespace (default: the kubeconfig context's)"))
-    .option('--timeout <seconds>', 'how long to wait for a node to hold the name', '30')
-    .action(async (source: string, target: string, opts: { namespace?: string; timeout?: string }) => {
-      await tag(source, target, opts);
-    });
-}
 
 export async function tag(
   source: string,

@@ -1,6 +1,6 @@
 // `berth version`: the client's version and the server's (its /version), laid out as docker version prints.
 
-import { goArchitecture } from '@berth/api';
+import { goArchitecture } from '@berth/api/helpers';
 import { connectToApi, userAgent } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 

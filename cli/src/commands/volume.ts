@@ -1,7 +1,7 @@
 // `berth volume create|ls|rm|inspect`: Volume objects, printed as docker volume prints them.
 
 import type { Volume } from '@berth/api';
-import { isDNS1123Label } from '@berth/api';
+import { isDNS1123Label } from '@berth/api/helpers';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';

@@ -2,15 +2,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import {
-  aggregateMessage,
-  isDNS1123Label,
-  validateLabels,
-  type Container,
-  type ContainerPort,
-  type ContainerSpec,
-  type EnvVar,
-} from '@berth/api';
+import type { Container, ContainerPort, ContainerSpec, EnvVar } from '@berth/api';
+import { aggregateMessage, isDNS1123Label, validateLabels } from '@berth/api/helpers';
 import { LocalFileError, UsageError } from '../errors.js';
 
 /** The flags of `berth run` (and `berth create`) as commander hands them over. */

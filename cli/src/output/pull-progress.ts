@@ -2,7 +2,7 @@
 // the node agent writes in the pulling Container's or the pushing Image's status: on a terminal the block of lines
 // is redrawn in place as layers move on, otherwise each change is a line of its own.
 
-import { parsePullProgress, parsePushProgress } from '@berth/api';
+import { parsePullProgress, parsePushProgress } from '@berth/api/helpers';
 
 /** A printer fed each status message seen while the pull or push goes on; `parse` reads the layers out of one. */
 export function layerProgressPrinter(

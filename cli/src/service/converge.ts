@@ -2,7 +2,8 @@
 // as replicas of the current template become available, then `verify: Service NAME converged`. A rollout the
 // controller gives up on (Progressing False, ProgressDeadlineExceeded) fails the command with its message.
 
-import { findCondition, type Service } from '@berth/api';
+import type { Service } from '@berth/api';
+import { findCondition } from '@berth/api/helpers';
 import type { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { CliError } from '../errors.js';

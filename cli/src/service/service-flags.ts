@@ -2,15 +2,8 @@
 // The template is what `berth run` makes of the same flags (run-spec.ts); published ports go on the Service (the
 // routing mesh balances them over the ready replicas), as Swarm's ingress does.
 
-import {
-  isDNS1123Label,
-  type ContainerSpec,
-  type EnvVar,
-  type IntOrString,
-  type Service,
-  type ServicePort,
-  type ServiceSpec,
-} from '@berth/api';
+import type { ContainerSpec, EnvVar, IntOrString, Service, ServicePort, ServiceSpec } from '@berth/api';
+import { isDNS1123Label } from '@berth/api/helpers';
 import { parseEnv, parseLabels, parseMemory, parseCpus, runPlan, type RunFlags } from '../docker/run-spec.js';
 import { UsageError } from '../errors.js';
 

@@ -2,7 +2,8 @@
 // it with, which a replacement keeps, so `web.2` stays `web.2` across a rolling update or a replaced replica; a
 // replica on its way out that shares a slot is listed under the live one as ` \_ web.2`, as docker service ps does.
 
-import { formatLabelSelector, labelSelectorFromMeta, type Container, type Service } from '@berth/api';
+import type { Container, Service } from '@berth/api';
+import { formatLabelSelector, labelSelectorFromMeta } from '@berth/api/helpers';
 import type { ApiClient } from '../api/client.js';
 import { humanDuration, shortId } from '../docker/container-state.js';
 

@@ -6,6 +6,9 @@ import { WebSocket, type RawData } from 'ws';
 import { containerPath, type ApiConnection } from '../api-connection.js';
 import { statusError } from '../api/client.js';
 import { StreamError, UnreachableError } from '../errors.js';
+import type { SessionStdio } from './usable-tty.js';
+
+export type { SessionStdio } from './usable-tty.js';
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -19,13 +22,6 @@ interface RemoteStatus {
   message?: string;
   reason?: string;
   details?: { causes?: Array<{ reason?: string; message?: string }> };
-}
-
-/** Where the session's streams connect; the process's own by default. */
-export interface SessionStdio {
-  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(mode: boolean): unknown };
-  readonly stdout: NodeJS.WritableStream & { readonly columns?: number; readonly rows?: number };
-  readonly stderr: NodeJS.WritableStream;
 }
 
 export interface SessionOptions {
@@ -182,18 +178,4 @@ export function remoteCommand(
       }
     });
   });
-}
-
-/** Whether -t can take effect: as kubectl, a terminal needs -i and a real terminal on stdin; says why not. */
-export function usableTty(wanted: boolean, stdin: boolean, stdio: SessionStdio): boolean {
-  if (!wanted) return false;
-  if (!stdin) {
-    stdio.stderr.write('Unable to use a TTY - stdin is not attached (add -i)\n');
-    return false;
-  }
-  if (stdio.stdin.isTTY !== true || stdio.stdin.setRawMode === undefined) {
-    stdio.stderr.write('Unable to use a TTY - input is not a terminal or the right kind of file\n');
-    return false;
-  }
-  return true;
 }

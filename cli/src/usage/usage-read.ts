@@ -1,7 +1,7 @@
 // What `berth stats` and `berth top` read: the API server's ContainerMetrics (metrics.berth.dev) and NodeMetrics
 // (metrics.k8s.io), the Nodes' capacity, and the figures docker prints (CPU %, sizes in its units).
 
-import { toBytes, toMillicores } from '@berth/api';
+import { toBytes, toMillicores } from '@berth/api/helpers';
 import type { ApiClient } from '../api/client.js';
 
 export interface ContainerUsage {
