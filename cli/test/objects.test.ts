@@ -219,7 +219,8 @@ t.test(
     const df = await berth(server, ['system', 'df']);
     t.match(
       df.stdout,
-      /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +\d+ +\d+ +\S+ +\S+.*\nContainers +\d+ +[1-9]\d* +N\/A +[1-9]\d* stopped\nLocal Volumes +\d+ +\d+ +\S+ +[1-9]\d* unused\nBuild Cache /,
+      /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +[1-9]\d* +[1-9]\d* +\d[\d.]*[kMG]?B +\S+.*\nContainers +\d+ +[1-9]\d* +\d[\d.]*[kMG]?B +\S+.*\nLocal Volumes +\d+ +\d+ +\d[\d.]*[kMG]?B +\S+.*\nBuild Cache /,
+      'real sizes, measured by the node agent',
     );
     // `keep` (images, above) has exited; `applied` runs on `joined`; `spare` and the anonymous volume are unused.
     const prune = await berth(server, ['system', 'prune', '-f', '--volumes']);
@@ -250,6 +251,48 @@ t.test(
     );
   },
 );
+
+t.test('system df -v: the writable layer, the volume and the image as the node agent measured them', async (t) => {
+  t.equal((await berth(server, ['volume', 'create', 'df-data'])).code, 0);
+  // Exited, not removed: its writable layer holds what it wrote (300,000 bytes), and so does the volume (50,000).
+  const run = await berth(server, [
+    'run',
+    '--name',
+    'df-writer',
+    '-v',
+    'df-data:/data',
+    image,
+    'sh',
+    '-c',
+    'head -c 300000 /dev/zero > /big && head -c 50000 /dev/zero > /data/f',
+  ]);
+  t.equal(run.code, 0, run.stderr);
+  t.teardown(async () => {
+    await berth(server, ['rm', '-f', 'df-writer']);
+    await berth(server, ['volume', 'rm', '-f', 'df-data']);
+  });
+  const df = await berth(server, ['system', 'df', '-v']);
+  t.equal(df.code, 0, df.stderr);
+  const row = (name: string) =>
+    df.stdout.split('\n').find((l) => l.trimEnd().endsWith(` ${name}`) || l.startsWith(`${name} `));
+  t.match(row('df-writer'), /^[0-9a-f]{12} +\S+ +"sh -c head -c 30000…" +1 +300kB +.* Exited \(0\) .* df-writer$/);
+  t.match(row('df-data'), /^df-data +1 +50kB$/, 'its one link: df-writer');
+  // busybox: one layer, about 2 MB unpacked, used by df-writer (and others here, some maybe sharing its layer).
+  t.match(
+    df.stdout,
+    /\nImages space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\n/,
+  );
+  t.match(
+    df.stdout,
+    new RegExp(
+      `\\n${image.replace(/:latest$/, '').replace(/[.]/g, '\\.')} +latest +[0-9a-f]{12} +.* +[12](\\.\\d+)?MB +\\S+ +\\S+ +[1-9]\\d*\\n`,
+    ),
+  );
+  t.match(df.stdout, /\nBuild cache usage: \d[\d.]*[kMG]?B\n\nCACHE ID +CACHE TYPE +SIZE +SHARED\n/);
+  const summary = df.stdout.split('\n').find((l) => l.startsWith('Containers '));
+  t.match(summary, /^Containers +\d+ +\d+ +\d[\d.]*[kMG]?B +\d[\d.]*[kMG]?B \(\d+%\)$/);
+  t.ok(!/N\/A/.test(df.stdout), 'every size is known');
+});
 
 t.test('login checks the credentials at the registry (its Basic round trip) before it stores them', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-login-'));

@@ -1,7 +1,7 @@
 // One test process for the node agent's parts that need no API server (mutation cache, writer identity, container
 // changes, config and volumes, the reconciler, service names, stop signals, the content store, errors, host
 // preparation, posix_spawn, the spawn helper, DNS, user networks, OCI specs, the fake runtime, service endpoints,
-// overlay snapshots, cgroup block I/O, atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent
+// overlay snapshots, cgroup block I/O, disk usage, atomic writes, host paths, subPaths, k8s-file logs, probe workers, agent
 // options, user namespace id ranges and their commits): each *.subtests.ts module registers its tests on tap's root as
 // a test file would. Every test process costs seconds of CPU before its first assertion (tap's loader hooks see each of
 // its ~1,400 modules), so small files share one. A module imported here still runs alone: `npx tap FILE.subtests.ts`.
@@ -28,6 +28,7 @@ import './runtime/fake-runtime.subtests.js';
 import './service-ports/service-endpoints.subtests.js';
 import './snapshots/overlay.subtests.js';
 import './stats/cgroup-stats.subtests.js';
+import './stats/disk-usage.subtests.js';
 import './user-namespaces/id-ranges.subtests.js';
 import './build/upper-diff-ids.subtests.js';
 import './snapshots/overlay-conformance.subtests.js';

@@ -2,7 +2,9 @@
 // per Container: berth's Pods are single-container views of Containers), answered from each Node's agent's
 // /stats/summary over its socket, as metrics-server answers from kubelets'; and berth's equivalent for its own
 // kind, ContainerMetrics (metrics.berth.dev/v1alpha1), with what `berth stats` shows beyond CPU and memory
-// (processes, network, limits). Read-only and never stored.
+// (processes, network, limits); and NodeDiskUsage (metrics.berth.dev/v1alpha1, cluster-scoped, one per Node),
+// what each node's disk holds for `berth system df`, measured by the agent when asked (its /stats/disk). Read-only
+// and never stored.
 
 import { request } from 'node:http';
 import { matchesLabels, parseLabelSelector } from '@berth/api';
@@ -38,7 +40,10 @@ export const metricsGroup: ServedGroup = {
 export const containerMetricsGroup: ServedGroup = {
   name: 'metrics.berth.dev',
   version: 'v1alpha1',
-  resources: [{ plural: 'containers', kind: 'ContainerMetrics', namespaced: true, verbs: ['get', 'list'] }],
+  resources: [
+    { plural: 'containers', kind: 'ContainerMetrics', namespaced: true, verbs: ['get', 'list'] },
+    { plural: 'nodediskusages', kind: 'NodeDiskUsage', namespaced: false, verbs: ['get', 'list'] },
+  ],
 };
 
 const apiVersion = 'metrics.k8s.io/v1beta1';
@@ -47,6 +52,8 @@ const containerApiVersion = 'metrics.berth.dev/v1alpha1';
 const containerBase = `/apis/${containerApiVersion}`;
 /** What an agent may take to answer before its node is left out (metrics-server leaves unreachable nodes out). */
 const summaryTimeoutMs = 5_000;
+/** Sizing walks every writable layer and volume: more time, still bounded (a node that takes longer is left out). */
+const diskUsageTimeoutMs = 30_000;
 
 interface Usage {
   readonly time?: string;
@@ -81,20 +88,23 @@ const usage = (cpu: Usage | undefined, memory: Usage | undefined) => ({
   memory: `${Math.round((memory?.workingSetBytes ?? 0) / 1024)}Ki`,
 });
 
-/** GET of an agent's /stats/summary; undefined when it does not answer in time. */
-function readSummary(socketPath: string, signal: AbortSignal): Promise<Summary | undefined> {
+/** GET of an agent's /stats/summary or /stats/disk; undefined when it does not answer in time. */
+function readAgent<T>(
+  socketPath: string,
+  path: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<T | undefined> {
   return new Promise((resolve) => {
     const req = request(
-      { socketPath, path: '/stats/summary', signal: AbortSignal.any([signal, AbortSignal.timeout(summaryTimeoutMs)]) },
+      { socketPath, path, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', () => resolve(undefined));
         res.on('end', () => {
           try {
-            resolve(
-              res.statusCode === 200 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Summary) : undefined,
-            );
+            resolve(res.statusCode === 200 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as T) : undefined);
           } catch {
             resolve(undefined);
           }
@@ -105,6 +115,8 @@ function readSummary(socketPath: string, signal: AbortSignal): Promise<Summary |
     req.end();
   });
 }
+const readSummary = (socketPath: string, signal: AbortSignal) =>
+  readAgent<Summary>(socketPath, '/stats/summary', summaryTimeoutMs, signal);
 
 export interface ResourceMetricsDeps {
   readonly objects: ObjectStore;
@@ -260,6 +272,48 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
     };
   };
 
+  const nodeDiskUsage = async (call: RouteCall, name: string | undefined): Promise<Reply> => {
+    const selector = selectorOf(call);
+    const nodes = (await allNodes()).filter(
+      (n) =>
+        (name === undefined || n.metadata.name === name) &&
+        (selector === undefined || matchesLabels(selector, n.metadata.labels ?? {})),
+    );
+    const reports = await Promise.all(
+      nodes.map(async (node) => {
+        const nodeName = node.metadata.name ?? '';
+        let socketPath: string;
+        try {
+          socketPath = agentSocketOf(nodeName, node as unknown as Record<string, unknown>);
+        } catch {
+          return [];
+        }
+        const report = await readAgent<Record<string, unknown>>(
+          socketPath,
+          '/stats/disk',
+          diskUsageTimeoutMs,
+          call.signal,
+        );
+        if (report === undefined) return [];
+        const { time, ...usage } = report;
+        return [
+          {
+            metadata: { name: nodeName, creationTimestamp: new Date().toISOString() },
+            timestamp: typeof time === 'string' ? time : new Date().toISOString(),
+            ...usage,
+          },
+        ];
+      }),
+    );
+    const items = reports.flat();
+    if (name !== undefined) {
+      const item = items[0];
+      if (item === undefined) throw new ApiError('NotFound', `nodediskusages.metrics.berth.dev "${name}" not found`);
+      return { status: 200, body: { kind: 'NodeDiskUsage', apiVersion: containerApiVersion, ...item } };
+    }
+    return { status: 200, body: { kind: 'NodeDiskUsageList', apiVersion: containerApiVersion, metadata: {}, items } };
+  };
+
   const read = ['GET', 'HEAD'];
   return [
     { methods: read, path: `${base}/nodes`, handle: (call) => nodeMetrics(call, undefined) },
@@ -289,6 +343,12 @@ export function resourceMetricsRoutes(deps: ResourceMetricsDeps): Route[] {
       methods: read,
       path: `${containerBase}/namespaces/:namespace/containers/:name`,
       handle: (call) => containerMetrics(call, call.params['namespace'], call.params['name']),
+    },
+    { methods: read, path: `${containerBase}/nodediskusages`, handle: (call) => nodeDiskUsage(call, undefined) },
+    {
+      methods: read,
+      path: `${containerBase}/nodediskusages/:name`,
+      handle: (call) => nodeDiskUsage(call, call.params['name']),
     },
   ];
 }

@@ -23,9 +23,12 @@ export function systemCommand(): Command {
   const system = new Command('system').description('manage berth: disk usage, pruning, information');
   system
     .command('df')
-    .description("show what the namespace's images, Containers, Volumes and build cache hold")
+    .description(
+      "show the disk space the nodes' images and build cache and the namespace's Containers and Volumes take",
+    )
     .addOption(namespaceOption())
-    .action(async (opts: Ns) => {
+    .option('-v, --verbose', 'show each image, Container, Volume and build cache entry')
+    .action(async (opts: Ns & { verbose?: boolean }) => {
       const { systemDf } = await import('../commands/system.js');
       await systemDf(opts);
     });

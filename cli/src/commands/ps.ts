@@ -18,7 +18,7 @@ export interface PsOptions {
 }
 
 /** docker's COMMAND cell: the command line quoted, cut to 20 characters unless --no-trunc. */
-function commandText(c: Container, noTrunc: boolean): string {
+export function commandText(c: Container, noTrunc: boolean): string {
   const line = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].join(' ');
   const cut = noTrunc || line.length <= 20 ? line : `${line.slice(0, 19)}…`;
   // Quoted as Go's strconv.Quote does, inner quotes escaped.

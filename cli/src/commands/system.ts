@@ -5,9 +5,12 @@ import type { Container, Image, Network, Volume } from '@berth/api';
 import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
-import { containerState, isRunning } from '../docker/container-state.js';
-import { renderTable } from '../output/table.js';
-import { sizeText, splitReference } from './images.js';
+import { containerState, humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
+import { diskUsage, type NodeDiskUsage } from '../docker/disk-usage.js';
+import { ApiStatusError } from '../errors.js';
+import { ago, renderTable } from '../output/table.js';
+import { digestId, sizeText, splitReference } from './images.js';
+import { commandText } from './ps.js';
 
 /** Whether docker's container prune removes it: it ran and stopped (or was stopped), and is not on its way. */
 const stopped = (c: Container): boolean =>
@@ -44,56 +47,139 @@ async function usage(client: ApiClient): Promise<Usage> {
 
 const percent = (part: number, whole: number) => (whole === 0 ? '' : ` (${Math.round((part / whole) * 100)}%)`);
 
-export async function systemDf(
-  options: { readonly namespace?: string },
-  out: NodeJS.WritableStream = process.stdout,
-): Promise<void> {
+/** What the nodes' agents measured; none when the caller may not read it (cluster-scoped) or no agent answered. */
+async function nodeReports(client: ApiClient): Promise<NodeDiskUsage[]> {
+  try {
+    const list = await client.request<{ items?: NodeDiskUsage[] }>(
+      'GET',
+      '/apis/metrics.berth.dev/v1alpha1/nodediskusages',
+    );
+    return list.items ?? [];
+  } catch (e) {
+    if (ApiStatusError.isInstance(e) && (e.status === 403 || e.status === 404)) return [];
+    throw e;
+  }
+}
+
+export interface DfOptions {
+  readonly namespace?: string;
+  /** docker's -v: a table of each image, Container, Volume and cache entry. */
+  readonly verbose?: boolean;
+}
+
+export async function systemDf(options: DfOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const client = new ApiClient(await connectToApi(options.namespace));
-  const u = await usage(client);
-  const usedImages = new Set(u.containers.map((c) => imageKey(c.spec.image)));
-  const builds = u.images.filter(built);
-  const sum = (images: readonly Image[]) => images.reduce((n, i) => n + (i.status?.size ?? 0), 0);
-  const imageSize = sum(u.images);
-  const unusedImages = u.images.filter((i) => !usedImages.has(imageKey(i.spec.image)));
+  const [u, reports] = await Promise.all([usage(client), nodeReports(client)]);
+  const d = diskUsage(reports, u);
+  const measured = reports.length > 0;
+  const size = (bytes: number) => (measured ? sizeText(bytes) : 'N/A');
+  const reclaim = (part: number, whole: number) => (measured ? `${sizeText(part)}${percent(part, whole)}` : 'N/A');
+  const containersSize = d.containers.reduce((n, c) => n + (c.size ?? 0), 0);
+  const stoppedSize = d.containers.filter((c) => stopped(c.container)).reduce((n, c) => n + (c.size ?? 0), 0);
   const usedVolumes = new Set(u.containers.flatMap(volumesOf));
-  const activeVolumes = u.volumes.filter(
-    (v) => usedVolumes.has(v.metadata.name ?? '') || (v.status?.usedBy ?? []).length > 0,
-  );
-  const capacity = (v: Volume) => v.spec?.capacity ?? '';
+  const active = (v: Volume) => usedVolumes.has(v.metadata.name ?? '') || (v.status?.usedBy ?? []).length > 0;
+  const volumesSize = d.volumes.reduce((n, v) => n + (v.size ?? 0), 0);
+  const unusedVolumesSize = d.volumes.filter((v) => !active(v.volume)).reduce((n, v) => n + (v.size ?? 0), 0);
+  // Without the nodes' figures, the images' sizes are the Image objects' (what a pull reported).
+  const images = measured ? d.images.length : u.images.length;
+  const activeImages = measured
+    ? d.images.filter((i) => i.containers > 0).length
+    : u.images.filter((i) => new Set(u.containers.map((c) => imageKey(c.spec.image))).has(imageKey(i.spec.image)))
+        .length;
+  const objectImagesSize = u.images.reduce((n, i) => n + (i.status?.size ?? 0), 0);
   out.write(
     renderTable(
       ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
       [
         [
           'Images',
-          String(u.images.length),
-          String(u.images.length - unusedImages.length),
-          sizeText(imageSize),
-          `${sizeText(sum(unusedImages))}${percent(sum(unusedImages), imageSize)}`,
+          String(images),
+          String(activeImages),
+          measured ? sizeText(d.imagesSize) : sizeText(objectImagesSize),
+          measured ? reclaim(d.imagesReclaimable, d.imagesSize) : 'N/A',
         ],
         [
           'Containers',
           String(u.containers.length),
           String(u.containers.filter(isRunning).length),
-          // The writable layers' sizes are the node's; the API does not carry them.
-          'N/A',
-          `${u.containers.filter(stopped).length} stopped`,
+          size(containersSize),
+          reclaim(stoppedSize, containersSize),
         ],
         [
           'Local Volumes',
           String(u.volumes.length),
-          String(activeVolumes.length),
-          u.volumes.some((v) => capacity(v) !== '')
-            ? u.volumes
-                .map(capacity)
-                .filter((c) => c !== '')
-                .join('+')
-            : 'N/A',
-          `${u.volumes.length - activeVolumes.length} unused`,
+          String(u.volumes.filter(active).length),
+          size(volumesSize),
+          reclaim(unusedVolumesSize, volumesSize),
         ],
-        // The layer cache is the building node's; the API knows only how many builds there were.
-        ['Build Cache', String(builds.length), '0', 'N/A', 'N/A'],
+        [
+          'Build Cache',
+          String(measured ? d.buildCache.length : u.images.filter(built).length),
+          '0',
+          size(d.buildCacheSize),
+          measured ? sizeText(d.buildCacheReclaimable) : 'N/A',
+        ],
       ],
+    ),
+  );
+  if (options.verbose !== true) return;
+  const now = Date.now();
+  const since = (t: string | undefined) =>
+    t === undefined || Number.isNaN(Date.parse(t)) ? '' : ago(t, humanDuration, now);
+  out.write('\nImages space usage:\n\n');
+  out.write(
+    renderTable(
+      ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'],
+      d.images.flatMap((i) =>
+        (i.references.length === 0 ? ['<none>'] : i.references).map((reference) => {
+          const { repository, tag } =
+            reference === '<none>' ? { repository: '<none>', tag: '<none>' } : splitReference(reference);
+          return [
+            repository,
+            tag,
+            digestId(i.id),
+            since(i.created),
+            sizeText(i.size),
+            sizeText(i.shared),
+            sizeText(i.size - i.shared),
+            String(i.containers),
+          ];
+        }),
+      ),
+    ),
+  );
+  out.write('\nContainers space usage:\n\n');
+  out.write(
+    renderTable(
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES'],
+      d.containers.map(({ container: c, size: bytes }) => [
+        shortId(c),
+        c.spec.image,
+        commandText(c, false),
+        String(volumesOf(c).length),
+        bytes === undefined ? 'N/A' : sizeText(bytes),
+        since(c.metadata.creationTimestamp),
+        statusText(c),
+        c.metadata.name ?? '',
+      ]),
+    ),
+  );
+  out.write('\nLocal Volumes space usage:\n\n');
+  out.write(
+    renderTable(
+      ['VOLUME NAME', 'LINKS', 'SIZE'],
+      d.volumes.map((v) => [
+        v.volume.metadata.name ?? '',
+        String(v.links),
+        v.size === undefined ? 'N/A' : sizeText(v.size),
+      ]),
+    ),
+  );
+  out.write(`\nBuild cache usage: ${size(d.buildCacheSize)}\n\n`);
+  out.write(
+    renderTable(
+      ['CACHE ID', 'CACHE TYPE', 'SIZE', 'SHARED'],
+      d.buildCache.map((e) => [digestId(e.layer), 'regular', sizeText(e.size), String(e.shared)]),
     ),
   );
 }

@@ -24,6 +24,7 @@ import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { Builder } from '../build/builder.js';
 import { ImageReconciler, namesSweepKey } from '../images/image-reconciler.js';
 import { collectImageGarbage, type ImageGcOptions } from '../images/image-gc.js';
+import { diskUsage } from '../stats/disk-usage.js';
 import { ImageStore } from '../images/image-store.js';
 import { ImageTransfer } from '../images/image-transfer.js';
 import { BuildLogs } from '../build/build-log.js';
@@ -680,6 +681,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         onError: (err) => logger.warn({ err: (err as Error).message }, 'streaming failed'),
         statsSummary: () => stats.summary(),
         images: new ImageTransfer(imageStore, imageCache, buildLogs),
+        diskUsage: () => diskUsage({ root, content: imageStore.content, names: imageStore.names }),
       });
       await streaming.start();
     }

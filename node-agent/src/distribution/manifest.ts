@@ -48,6 +48,8 @@ export interface ImageIndex {
 
 /** The parts of an image config the agent uses (OCI image-spec `config`). */
 export interface ImageConfig {
+  /** When the image was made (RFC 3339), as the OCI config records it. */
+  readonly created?: string;
   readonly architecture?: string;
   readonly os?: string;
   readonly config?: {

@@ -46,6 +46,8 @@ export interface StreamingServerOptions {
   readonly statsSummary?: () => Promise<unknown>;
   /** Serves an Image's build log, export and import (`/images/…`). @default not served */
   readonly images?: ImageEndpoints;
+  /** Answers GET /stats/disk (what the node's disk holds, measured when asked), read for `berth system df`. @default not served */
+  readonly diskUsage?: () => Promise<unknown>;
 }
 
 type Subresource = 'log' | 'exec' | 'attach' | 'portforward';
@@ -202,8 +204,16 @@ export class StreamingServer {
     const closing = this.#closing.signal;
     closing.addEventListener('abort', onClose, { once: true });
     try {
-      if (req.url === '/stats/summary' && this.#options.statsSummary !== undefined && req.method === 'GET') {
-        const body = JSON.stringify(await this.#options.statsSummary());
+      const stats =
+        req.method !== 'GET'
+          ? undefined
+          : req.url === '/stats/summary'
+            ? this.#options.statsSummary
+            : req.url === '/stats/disk'
+              ? this.#options.diskUsage
+              : undefined;
+      if (stats !== undefined) {
+        const body = JSON.stringify(await stats());
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
         return;
