@@ -1,15 +1,16 @@
 // The CLI's pure translations, without a cluster: docker's run flags as Container fields, docker's STATUS words,
-// aligned tables and --format templates, "did you mean", and a Compose file as objects.
+// aligned tables and --format templates, "did you mean", a Compose file as objects, and system df's sums.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Container } from '@berth/api';
+import type { Container, Volume } from '@berth/api';
 import { composeProject } from '../src/compose/compose-file.js';
 import { normalizedModel } from '../src/compose/normalize.js';
 import { parseScale, parseServicePort, serviceFromFlags, updatePatch } from '../src/service/service-flags.js';
 import { statusText } from '../src/docker/container-state.js';
+import { diskUsage } from '../src/docker/disk-usage.js';
 import { parseCpus, parseMemory, parsePublish, parseRestart, parseVolume, runPlan } from '../src/docker/run-spec.js';
 import { UsageError } from '../src/errors.js';
 import { formatRows, renderTable } from '../src/output/table.js';
@@ -453,4 +454,79 @@ t.test("docker service's flags: a Service from create's, a merge patch from upda
   t.equal((patch['spec'] as { ports: unknown[] }).ports.length, 1, '--publish-rm took 8080 away');
   t.throws(() => parseScale('web'), /invalid scale specifier 'web'/);
   t.same(parseScale('web=5'), { name: 'web', replicas: 5 });
+});
+
+t.test("system df's arithmetic: shared layers, what pruning frees, the cache's own layers, unmeasured", async (t) => {
+  const h = (c: string) => `sha256:${c.repeat(64)}`;
+  const container = (name: string, uid: string, image: string | undefined, phase: string): Container =>
+    ({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'Container',
+      metadata: { name, namespace: 'default', uid },
+      spec: { image: 'app:1', nodeName: 'n1', volumes: [{ name: 'd', volumeRef: { name: 'store' } }] },
+      status: { phase, ...(image === undefined ? {} : { imageID: `app@${image}` }) },
+    }) as Container;
+  const objects = {
+    containers: [container('web', 'u1', h('1'), 'Running'), container('old', 'u2', h('1'), 'Succeeded')],
+    images: [],
+    volumes: [
+      { apiVersion: 'berth.dev/v1alpha1', kind: 'Volume', metadata: { name: 'store', namespace: 'default' }, spec: {} },
+    ] as Volume[],
+  };
+  const d = diskUsage(
+    [
+      {
+        metadata: { name: 'n1' },
+        // app:1 and tool:2 share the base layer a; only app:1 is in use.
+        images: [
+          { digest: h('1'), config: h('c'), names: [], layers: [h('a'), h('b')] },
+          { digest: h('2'), config: h('e'), names: ['tool:2'], layers: [h('a'), h('f')] },
+        ],
+        layers: [
+          { digest: h('a'), bytes: 1000 },
+          { digest: h('b'), bytes: 200 },
+          { digest: h('f'), bytes: 30 },
+          { digest: h('9'), bytes: 4 },
+        ],
+        containers: [{ uid: 'u1', bytes: 7 }],
+        volumes: [{ namespace: 'default', name: 'store', bytes: 50 }],
+        // One cached step made layer f (tool:2 has it too), another layer 9 that no image has.
+        buildCache: [
+          { layer: h('f'), bytes: 30 },
+          { layer: h('9'), bytes: 4 },
+        ],
+      },
+    ],
+    objects,
+  );
+  t.match(d.images, [
+    { id: h('c'), references: ['app:1'], size: 1200, shared: 1000, containers: 2 },
+    { id: h('e'), references: ['tool:2'], size: 1030, shared: 1000, containers: 0 },
+  ]);
+  t.equal(d.imagesSize, 1230, 'each layer once');
+  t.equal(d.imagesReclaimable, 30, "only tool:2's own layer: the shared one is in use");
+  t.same(
+    d.containers.map((c) => [c.container.metadata.name, c.size]),
+    [
+      ['web', 7],
+      ['old', 0],
+    ],
+    'a Container whose node reported no writable layer has written nothing',
+  );
+  t.same(
+    d.volumes.map((v) => [v.size, v.links]),
+    [[50, 2]],
+  );
+  t.same(
+    d.buildCache.map((e) => e.shared),
+    [true, false],
+  );
+  t.equal(d.buildCacheSize, 34);
+  t.equal(d.buildCacheReclaimable, 4, 'layer 9 is the cache alone');
+  const unmeasured = diskUsage([], objects);
+  t.same(
+    unmeasured.containers.map((c) => c.size),
+    [undefined, undefined],
+    'no node answered: unknown, not 0',
+  );
 });
