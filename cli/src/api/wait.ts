@@ -1,10 +1,9 @@
 // Waits for an object to reach a state: one read, then a watch of that object from the read's resourceVersion,
 // so a change is seen as it happens instead of by polling.
 
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { berthPath, statusError, type ApiClient, type ApiObject, type BerthPlural } from './client.js';
-import { ApiStatusError, StreamError, UnreachableError } from '../errors.js';
+import type { ApiClient, ApiObject, BerthPlural } from './client.js';
+import { StreamError } from '../errors.js';
+import { watchStream } from './watch-stream.js';
 
 /**
  * Resolves with `decide(object)` once it is not undefined; `decide(undefined, last)` is asked when the object is
@@ -33,7 +32,7 @@ export async function waitFor<T extends ApiObject, R>(
 }
 
 /** One watch stream; resolves with a decision, or undefined when the stream ended (to read and watch again). */
-function watchOnce<T extends ApiObject, R>(
+async function watchOnce<T extends ApiObject, R>(
   client: ApiClient,
   plural: BerthPlural,
   name: string,
@@ -41,68 +40,20 @@ function watchOnce<T extends ApiObject, R>(
   decide: (object: T | undefined, last?: T) => R | undefined,
   deadline: number,
 ): Promise<{ value: R } | undefined> {
-  const api = client.connection;
-  const url = new URL(berthPath(plural, client.namespace), api.server);
-  url.searchParams.set('watch', 'true');
-  url.searchParams.set('fieldSelector', `metadata.name=${name}`);
-  if (resourceVersion !== undefined) url.searchParams.set('resourceVersion', resourceVersion);
-  url.searchParams.set('timeoutSeconds', String(Math.max(1, Math.ceil((deadline - Date.now()) / 1000))));
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      { ...api.options, method: 'GET', headers: { ...api.options.headers, Accept: 'application/json' } },
-      (res: IncomingMessage) => {
-        if (res.statusCode !== 200) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const err = statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
-            // 410 Gone: the read is too old to watch from; read again.
-            if (ApiStatusError.isInstance(err) && err.status === 410) resolve(undefined);
-            else reject(err);
-          });
-          return;
-        }
-        let buffered = '';
-        let finished = false;
-        res.on('data', (c: Buffer) => {
-          if (finished) return;
-          buffered += c.toString('utf8');
-          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line === '') continue;
-            const event = JSON.parse(line) as { type?: string; object?: T };
-            if (event.type === 'BOOKMARK') continue;
-            if (event.type === 'ERROR') {
-              finished = true;
-              req.destroy();
-              resolve(undefined);
-              return;
-            }
-            let value: R | undefined;
-            try {
-              value = event.type === 'DELETED' ? decide(undefined, event.object) : decide(event.object);
-            } catch (e) {
-              finished = true;
-              req.destroy();
-              reject(e);
-              return;
-            }
-            if (value !== undefined) {
-              finished = true;
-              req.destroy();
-              resolve({ value });
-              return;
-            }
-          }
-        });
-        res.on('end', () => resolve(undefined));
-        res.on('error', () => resolve(undefined));
-      },
-    );
-    req.on('error', (e) => reject(new UnreachableError(api.server.origin, e)));
-    req.end();
-  });
+  let value: R | undefined;
+  await watchStream<T>(
+    client,
+    plural,
+    {
+      fieldSelector: `metadata.name=${name}`,
+      resourceVersion,
+      timeoutSeconds: String(Math.max(1, Math.ceil((deadline - Date.now()) / 1000))),
+    },
+    (type, object) => {
+      if (type === 'BOOKMARK') return false;
+      value = type === 'DELETED' ? decide(undefined, object) : decide(object);
+      return value !== undefined;
+    },
+  );
+  return value === undefined ? undefined : { value };
 }
