@@ -524,7 +524,7 @@ define('logs', () => {
     .option('-f, --follow', 'keep streaming new lines until the container stops')
     .option('--tail <lines>', 'only the last N lines (-1 for all)')
     .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
-    .option('--timestamps', 'prefix each line with its RFC3339 timestamp')
+    .option('-t, --timestamps', 'prefix each line with its RFC3339 timestamp')
     .action(
       async (
         name: string,

@@ -29,6 +29,8 @@ t.test('attached: output streams, berth exits with the exit code, the Container 
   t.equal(c?.spec.restartPolicy, 'Never', "docker's default restart policy, no");
   const got = await server.kubectl(['get', 'containers', 'once', '-o', 'jsonpath={.spec.args}']);
   t.match(got.stdout, /echo to-out/, 'kubectl sees what berth run made');
+  const stamped = await berth(server, ['logs', '-t', 'once']);
+  t.match(stamped.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z to-out\n/m, `docker's -t: ${stamped.stderr}`);
 });
 
 t.test('--rm removes the Container after it exits; a generated name comes from the image', async (t) => {
@@ -116,6 +118,11 @@ t.test('-d with flags: the Container serves on its published port and the flags 
   const inside = await berth(server, ['exec', 'web', '--', 'pwd']);
   t.equal(inside.code, 0, inside.stderr);
   t.equal(inside.stdout, '/tmp\n', 'the working directory');
+  // A command that cannot start: the shell's codes, as docker's run and podman's exec exit.
+  const missing = await berth(server, ['exec', 'web', '--', 'no-such-command']);
+  t.equal(missing.code, 127, missing.stderr);
+  const notRunnable = await berth(server, ['exec', 'web', '--', '/etc/passwd']);
+  t.equal(notRunnable.code, 126, notRunnable.stderr);
   // The limits as the kernel holds them, in the container's cgroups (v1 on this host, v2 elsewhere).
   const id = c?.metadata.uid ?? '';
   const { v1, mode } = cluster.agent.host.cgroups;

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import { containerPath, type ApiConnection } from '../api-connection.js';
 import { statusError } from '../api/client.js';
-import { StreamError, UnreachableError } from '../errors.js';
+import { CliError, StreamError, UnreachableError } from '../errors.js';
 import type { SessionStdio } from './usable-tty.js';
 
 export type { SessionStdio } from './usable-tty.js';
@@ -51,6 +51,12 @@ function exitCodeOf(body: string): number | undefined {
     const code = Number(cause?.message);
     if (Number.isInteger(code)) return code;
   }
+  // The command could not start: the shell's 126 when it is there but not runnable, else 127, as `berth run` exits.
+  const message = status.message ?? '';
+  if (message.includes('command not found in the container'))
+    throw new CliError('BERTH_CLI_CONTAINER_START', message, {
+      exitCode: /permission denied/i.test(message) ? 126 : 127,
+    });
   throw new StreamError(status.message ?? `the session failed (${status.reason ?? 'no reason given'})`);
 }
 
