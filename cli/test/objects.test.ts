@@ -292,6 +292,20 @@ t.test('system df -v: the writable layer, the volume and the image as the node a
   const summary = df.stdout.split('\n').find((l) => l.startsWith('Containers '));
   t.match(summary, /^Containers +\d+ +\d+ +\d[\d.]*[kMG]?B +\d[\d.]*[kMG]?B \(\d+%\)$/);
   t.ok(!/N\/A/.test(df.stdout), 'every size is known');
+  const json = await berth(server, ['system', 'df', '--format', 'json']);
+  t.same(
+    json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const row = JSON.parse(l) as { Type: string };
+        return `${Object.keys(row).join(',')}:${row.Type}`;
+      }),
+    ['Images', 'Containers', 'Local Volumes', 'Build Cache'].map(
+      (type) => `Type,TotalCount,Active,Size,Reclaimable:${type}`,
+    ),
+    "docker's fields, one line a type",
+  );
 });
 
 t.test('login checks the credentials at the registry (its Basic round trip) before it stores them', async (t) => {

@@ -28,7 +28,8 @@ export function systemCommand(): Command {
     )
     .addOption(namespaceOption())
     .option('-v, --verbose', 'show each image, Container, Volume and build cache entry')
-    .action(async (opts: Ns & { verbose?: boolean }) => {
+    .option('--format <format>', 'table, json, or a template like "{{.Type}}\\t{{.Size}}" (the summary)')
+    .action(async (opts: Ns & { verbose?: boolean; format?: string }) => {
       const { systemDf } = await import('../commands/system.js');
       await systemDf(opts);
     });

@@ -8,7 +8,7 @@ import { waitFor } from '../api/wait.js';
 import { containerState, humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
 import { diskUsage, type NodeDiskUsage } from '../docker/disk-usage.js';
 import { ApiStatusError } from '../errors.js';
-import { ago, renderTable } from '../output/table.js';
+import { ago, formatRows, renderTable, type Column } from '../output/table.js';
 import { digestId, sizeText, splitReference } from './images.js';
 import { commandText } from './ps.js';
 
@@ -61,8 +61,19 @@ async function nodeReports(client: ApiClient): Promise<NodeDiskUsage[]> {
   }
 }
 
+/** docker's columns and template fields of the summary. */
+const dfColumns: Column<readonly string[]>[] = ['Type', 'TotalCount', 'Active', 'Size', 'Reclaimable'].map(
+  (field, i) => ({
+    header: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'][i] ?? '',
+    field,
+    value: (r) => r[i] ?? '',
+  }),
+);
+
 export interface DfOptions {
   readonly namespace?: string;
+  /** table, json, or a template like "{{.Type}} {{.Size}}" (the summary only). */
+  readonly format?: string;
   /** docker's -v: a table of each image, Container, Volume and cache entry. */
   readonly verbose?: boolean;
 }
@@ -87,40 +98,38 @@ export async function systemDf(options: DfOptions, out: NodeJS.WritableStream = 
     : u.images.filter((i) => new Set(u.containers.map((c) => imageKey(c.spec.image))).has(imageKey(i.spec.image)))
         .length;
   const objectImagesSize = u.images.reduce((n, i) => n + (i.status?.size ?? 0), 0);
+  const rows: string[][] = [
+    [
+      'Images',
+      String(images),
+      String(activeImages),
+      measured ? sizeText(d.imagesSize) : sizeText(objectImagesSize),
+      measured ? reclaim(d.imagesReclaimable, d.imagesSize) : 'N/A',
+    ],
+    [
+      'Containers',
+      String(u.containers.length),
+      String(u.containers.filter(isRunning).length),
+      size(containersSize),
+      reclaim(stoppedSize, containersSize),
+    ],
+    [
+      'Local Volumes',
+      String(u.volumes.length),
+      String(u.volumes.filter(active).length),
+      size(volumesSize),
+      reclaim(unusedVolumesSize, volumesSize),
+    ],
+    [
+      'Build Cache',
+      String(measured ? d.buildCache.length : u.images.filter(built).length),
+      '0',
+      size(d.buildCacheSize),
+      measured ? sizeText(d.buildCacheReclaimable) : 'N/A',
+    ],
+  ];
   out.write(
-    renderTable(
-      ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
-      [
-        [
-          'Images',
-          String(images),
-          String(activeImages),
-          measured ? sizeText(d.imagesSize) : sizeText(objectImagesSize),
-          measured ? reclaim(d.imagesReclaimable, d.imagesSize) : 'N/A',
-        ],
-        [
-          'Containers',
-          String(u.containers.length),
-          String(u.containers.filter(isRunning).length),
-          size(containersSize),
-          reclaim(stoppedSize, containersSize),
-        ],
-        [
-          'Local Volumes',
-          String(u.volumes.length),
-          String(u.volumes.filter(active).length),
-          size(volumesSize),
-          reclaim(unusedVolumesSize, volumesSize),
-        ],
-        [
-          'Build Cache',
-          String(measured ? d.buildCache.length : u.images.filter(built).length),
-          '0',
-          size(d.buildCacheSize),
-          measured ? sizeText(d.buildCacheReclaimable) : 'N/A',
-        ],
-      ],
-    ),
+    formatRows(rows, dfColumns, options.format, (r) => Object.fromEntries(dfColumns.map((c) => [c.field, c.value(r)]))),
   );
   if (options.verbose !== true) return;
   const now = Date.now();
