@@ -1,9 +1,9 @@
 // How the CLI reaches berth's API: the kubeconfig kubectl would use, turned into a URL and TLS/auth options for
 // raw HTTPS and WebSocket requests, plus the paths and error texts the commands share.
 
-import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { goArchitecture } from '@berth/api/helpers';
+import { clientVersion } from './client-version.js';
 import { KubeconfigError } from './errors.js';
 import { firstReachable } from './failover/server-list.js';
 import { currentTarget } from './kubeconfig-load.js';
@@ -13,15 +13,7 @@ export const cliName = 'berth-cli';
 
 /** `berth-cli/0.1.0 (linux/amd64)`, the shape of kubectl's `kubectl/v1.32.0 (linux/amd64)`. */
 export function userAgent(): string {
-  let version = '0.0.0';
-  try {
-    // The same relative path from src/ and dist/.
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version === 'string') version = pkg.version;
-  } catch {
-    // a broken install still talks to the server
-  }
-  return `${cliName}/${version} (${process.platform}/${goArchitecture(process.arch)})`;
+  return `${cliName}/${clientVersion()} (${process.platform}/${goArchitecture(process.arch)})`;
 }
 
 export interface ApiConnection {

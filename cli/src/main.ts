@@ -4,6 +4,7 @@
 import nodeModule from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { collect, namespaceOption } from './command-line/options.js';
+import { clientVersion } from './client-version.js';
 
 // Node 22.1+ keeps the modules it compiles on disk for the next start; the modules below load after this line.
 // Node 20 has no such cache (the guard).
@@ -16,6 +17,8 @@ import { collect, namespaceOption } from './command-line/options.js';
 const program = new Command('berth')
   .description('Docker-style workloads through a Kubernetes-style declarative API')
   .enablePositionalOptions()
+  // docker's `--version`: the client's alone, without asking the server (`berth version` asks it too).
+  .version(`berth version ${clientVersion()}`, '-v, --version', "print the client's version")
   .exitOverride();
 
 /** Adds top-level commands to `program`, by the names they go by. */
@@ -185,6 +188,7 @@ define('ps', () => {
       collect,
       [],
     )
+    .option('-s, --size', "show each writable layer's size (and with its image's, virtual)")
     .action(
       async (opts: {
         namespace?: string;
@@ -193,6 +197,7 @@ define('ps', () => {
         trunc: boolean;
         format?: string;
         filter: string[];
+        size?: boolean;
       }) => {
         const { ps } = await import('./commands/ps.js');
         await ps({ ...opts, noTrunc: !opts.trunc });

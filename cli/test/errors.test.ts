@@ -69,6 +69,10 @@ t.test("an unknown command: docker's wording, with what was probably meant", asy
     'up',
   ])
     t.match(help.stdout, new RegExp(`\\n  ${command}\\b`), `--help lists ${command}`);
+  // docker's --version: the client's alone, with no kubeconfig to reach a server by.
+  const version = await berth(server, ['--version'], { env: { KUBECONFIG: '/nonexistent' } });
+  t.equal(version.code, 0, version.stderr);
+  t.match(version.stdout, /^berth version \d+\.\d+\.\d+\n$/);
 });
 
 t.test('API errors are one line; an unreachable server says what to do', async (t) => {

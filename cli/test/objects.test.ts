@@ -292,6 +292,12 @@ t.test('system df -v: the writable layer, the volume and the image as the node a
   const summary = df.stdout.split('\n').find((l) => l.startsWith('Containers '));
   t.match(summary, /^Containers +\d+ +\d+ +\d[\d.]*[kMG]?B +\d[\d.]*[kMG]?B \(\d+%\)$/);
   t.ok(!/N\/A/.test(df.stdout), 'every size is known');
+  const ps = await berth(server, ['ps', '-a', '-s', '--filter', 'name=df-writer']);
+  t.match(
+    ps.stdout,
+    /^CONTAINER ID .* NAMES +SIZE\n[0-9a-f]{12} .* df-writer +300kB \(virtual 2\.\d+MB\)\n$/,
+    `ps -s: ${ps.stderr}`,
+  );
   const json = await berth(server, ['system', 'df', '--format', 'json']);
   t.same(
     json.stdout

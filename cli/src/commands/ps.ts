@@ -15,6 +15,8 @@ export interface PsOptions {
   readonly noTrunc?: boolean;
   /** docker's --filter KEY=VALUE flags. */
   readonly filter?: readonly string[];
+  /** docker's -s: each writable layer's size, and with the image's ("virtual"), as the nodes' agents measured. */
+  readonly size?: boolean;
 }
 
 /** docker's COMMAND cell: the command line quoted, cut to 20 characters unless --no-trunc. */
@@ -76,7 +78,35 @@ export async function ps(options: PsOptions, out: NodeJS.WritableStream = proces
   }
   const columns = psColumns(options.noTrunc === true);
   // The default table is docker's seven columns; the rest are for --format.
-  const shown = options.format === undefined ? columns.slice(0, 7) : columns;
+  let shown = options.format === undefined ? columns.slice(0, 7) : columns;
+  if (options.size === true) {
+    const sizes = await sizeColumn(client, rows);
+    columns.push(sizes);
+    shown = [...shown, sizes];
+  }
   const json = (c: Container) => Object.fromEntries(columns.map((col) => [col.field, col.value(c)]));
   out.write(formatRows(rows, shown, options.format, json));
+}
+
+/** docker ps -s's SIZE: `300kB (virtual 2.43MB)`, the writable layer and that plus its image's layers. */
+async function sizeColumn(client: ApiClient, rows: readonly Container[]): Promise<Column<Container>> {
+  // Loaded only for -s: a plain ps needs none of it.
+  const [{ diskUsage }, { nodeDiskUsage }, { sizeText }] = await Promise.all([
+    import('../docker/disk-usage.js'),
+    import('../usage/usage-read.js'),
+    import('./images.js'),
+  ]);
+  const d = diskUsage(await nodeDiskUsage(client), { containers: rows, images: [], volumes: [] });
+  const writable = new Map(d.containers.map((c) => [c.container.metadata.uid ?? '', c.size]));
+  const imageBytes = new Map(d.images.map((i) => [`${i.node}\n${i.digest}`, i.size]));
+  return {
+    header: 'SIZE',
+    field: 'Size',
+    value: (c) => {
+      const bytes = writable.get(c.metadata.uid ?? '');
+      if (bytes === undefined) return 'N/A';
+      const digest = /@(sha256:[0-9a-f]{64})$/.exec(c.status?.imageID ?? '')?.[1] ?? '';
+      return `${sizeText(bytes)} (virtual ${sizeText(bytes + (imageBytes.get(`${c.spec.nodeName ?? ''}\n${digest}`) ?? 0))})`;
+    },
+  };
 }

@@ -6,8 +6,8 @@ import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { waitFor } from '../api/wait.js';
 import { containerState, humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
-import { diskUsage, type NodeDiskUsage } from '../docker/disk-usage.js';
-import { ApiStatusError } from '../errors.js';
+import { diskUsage } from '../docker/disk-usage.js';
+import { nodeDiskUsage } from '../usage/usage-read.js';
 import { ago, formatRows, renderTable, type Column } from '../output/table.js';
 import { digestId, sizeText, splitReference } from './images.js';
 import { commandText } from './ps.js';
@@ -47,20 +47,6 @@ async function usage(client: ApiClient): Promise<Usage> {
 
 const percent = (part: number, whole: number) => (whole === 0 ? '' : ` (${Math.round((part / whole) * 100)}%)`);
 
-/** What the nodes' agents measured; none when the caller may not read it (cluster-scoped) or no agent answered. */
-async function nodeReports(client: ApiClient): Promise<NodeDiskUsage[]> {
-  try {
-    const list = await client.request<{ items?: NodeDiskUsage[] }>(
-      'GET',
-      '/apis/metrics.berth.dev/v1alpha1/nodediskusages',
-    );
-    return list.items ?? [];
-  } catch (e) {
-    if (ApiStatusError.isInstance(e) && (e.status === 403 || e.status === 404)) return [];
-    throw e;
-  }
-}
-
 /** docker's columns and template fields of the summary. */
 const dfColumns: Column<readonly string[]>[] = ['Type', 'TotalCount', 'Active', 'Size', 'Reclaimable'].map(
   (field, i) => ({
@@ -80,7 +66,7 @@ export interface DfOptions {
 
 export async function systemDf(options: DfOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const client = new ApiClient(await connectToApi(options.namespace));
-  const [u, reports] = await Promise.all([usage(client), nodeReports(client)]);
+  const [u, reports] = await Promise.all([usage(client), nodeDiskUsage(client)]);
   const d = diskUsage(reports, u);
   const measured = reports.length > 0;
   const size = (bytes: number) => (measured ? sizeText(bytes) : 'N/A');

@@ -1,8 +1,11 @@
-// What `berth stats` and `berth top` read: the API server's ContainerMetrics (metrics.berth.dev) and NodeMetrics
-// (metrics.k8s.io), the Nodes' capacity, and the figures docker prints (CPU %, sizes in its units).
+// What `berth stats`, `top`, `system df` and `ps -s` read: the API server's ContainerMetrics and NodeDiskUsage
+// (metrics.berth.dev) and NodeMetrics (metrics.k8s.io), the Nodes' capacity, and the figures docker prints (CPU %,
+// sizes in its units).
 
 import { toBytes, toMillicores } from '@berth/api/helpers';
 import type { ApiClient } from '../api/client.js';
+import type { NodeDiskUsage } from '../docker/disk-usage.js';
+import { ApiStatusError } from '../errors.js';
 
 export interface ContainerUsage {
   readonly metadata: { readonly name: string; readonly namespace: string; readonly uid?: string };
@@ -27,6 +30,18 @@ const list = <T>(body: { items?: T[] }): T[] => body.items ?? [];
 export async function containerUsage(client: ApiClient): Promise<ContainerUsage[]> {
   const path = `/apis/metrics.berth.dev/v1alpha1/namespaces/${encodeURIComponent(client.namespace)}/containers`;
   return list(await client.request<{ items?: ContainerUsage[] }>('GET', path));
+}
+
+/** What the nodes' agents measured; none when the caller may not read it (cluster-scoped) or no agent answered. */
+export async function nodeDiskUsage(client: ApiClient): Promise<NodeDiskUsage[]> {
+  try {
+    return list(
+      await client.request<{ items?: NodeDiskUsage[] }>('GET', '/apis/metrics.berth.dev/v1alpha1/nodediskusages'),
+    );
+  } catch (e) {
+    if (ApiStatusError.isInstance(e) && (e.status === 403 || e.status === 404)) return [];
+    throw e;
+  }
 }
 
 export async function nodeUsage(client: ApiClient): Promise<NodeUsage[]> {
