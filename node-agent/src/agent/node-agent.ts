@@ -376,9 +376,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       configMap: (name) => api.configMapData(namespace, name),
       secret: (name) => api.secretBytes(namespace, name),
       claim: async (seen) => {
-        // The cached copy can be older than our own claim: a failed test re-reads and tries once more.
+        // The cached copy can be older than our own claim: a failed test re-reads and tries again. Other status
+        // writes (this agent's own volume reconciler) also move the resourceVersion, so two tries were not enough
+        // under load: a run failed with "taken by another node" while no node held it.
         let v: Volume | undefined = seen;
-        for (let attempt = 0; attempt < 2 && v !== undefined; attempt++) {
+        for (let attempt = 0; attempt < 10 && v !== undefined; attempt++) {
           const node = volumeNode(v);
           if (node !== undefined) return node === nodeName;
           try {
