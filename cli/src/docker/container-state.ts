@@ -10,7 +10,9 @@ const pullFailures: ReadonlySet<string> = new Set([
   'ErrImageNeverPull',
   'InvalidImageName',
 ]);
-const waitingReasons: ReadonlySet<string> = new Set(['', 'Pulling', 'ContainerCreating', 'Pending']);
+// NetworkNotReady: a user Network's slice for the node comes from the network controller once a member is bound
+// there, so the first member of a Network on a node waits for it a moment (kubelet's reason for the same wait).
+const waitingReasons: ReadonlySet<string> = new Set(['', 'Pulling', 'ContainerCreating', 'Pending', 'NetworkNotReady']);
 
 export type StartOutcome = { readonly state: 'running' } | { readonly state: 'exited'; readonly exitCode: number };
 

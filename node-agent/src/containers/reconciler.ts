@@ -699,7 +699,9 @@ export class ContainerReconciler implements Reconciler {
           message,
         );
       else this.#o.events.event(c, 'Warning', 'Failed', `Error: ${message}`);
-      if (!configError && c.spec.restartPolicy === 'Never') {
+      // A Network not ready on this node yet (its slice still coming) is a wait, not a failure, whatever the policy.
+      const waiting = networkError && err.code === 'NetworkNotReady';
+      if (!configError && !waiting && c.spec.restartPolicy === 'Never') {
         // It will never run: say so for good instead of retrying.
         await write(c, failing({ phase: 'Failed', reason, message, pulled }));
         return {};
