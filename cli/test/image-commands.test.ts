@@ -32,6 +32,16 @@ const registry = busybox.split('/')[0] ?? '';
 const custom = server.kubeConfig().makeApiClient(CustomObjectsApi);
 const where = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default' };
 
+/** The Image `name` once a node has settled it, Ready or Failed (the last one read when `ms` runs out). */
+async function settledImage(name: string, ms: number): Promise<Image | undefined> {
+  let image: Image | undefined;
+  await eventually(async () => {
+    image = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image;
+    return image.status?.phase === 'Ready' || image.status?.phase === 'Failed';
+  }, ms);
+  return image;
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'berth-build-cli-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 await writeFile(
@@ -217,15 +227,7 @@ t.test(
         spec: { image: `${privateRegistry.address}/demo/nocreds:1`, from: { image: target }, push: true },
       },
     });
-    let noCreds: Image | undefined;
-    await eventually(async () => {
-      noCreds = (await custom.getNamespacedCustomObject({
-        ...where,
-        plural: 'images',
-        name: 'private-push-anonymous',
-      })) as Image;
-      return noCreds.status?.phase === 'Failed' || noCreds.status?.phase === 'Ready';
-    }, 30_000);
+    const noCreds = await settledImage('private-push-anonymous', 30_000);
     t.equal(noCreds?.status?.phase, 'Failed');
     t.match(
       noCreds?.status?.message,
@@ -348,6 +350,8 @@ async function corruptArchive(): Promise<Buffer> {
   const hex = 'a'.repeat(64);
   pack.entry({ name: 'oci-layout' }, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   pack.entry({ name: `blobs/sha256/${hex}` }, '{"not":"the bytes of its digest"}');
+  // Still uploading when the blob is refused: the refusal must come back, not a reset connection.
+  pack.entry({ name: 'padding' }, Buffer.alloc(32 * 1024 * 1024));
   pack.entry(
     { name: 'index.json' },
     JSON.stringify({
@@ -444,15 +448,7 @@ t.test(
         },
       },
     });
-    let image: Image | undefined;
-    await eventually(async () => {
-      image = (await custom.getNamespacedCustomObject({
-        ...where,
-        plural: 'images',
-        name: 'from-git-repository',
-      })) as Image;
-      return image.status?.phase === 'Ready' || image.status?.phase === 'Failed';
-    }, 90_000);
+    const image = await settledImage('from-git-repository', 90_000);
     t.equal(image?.status?.phase, 'Ready', image?.status?.message ?? '');
     const head = (await git('rev-parse', 'HEAD')).stdout.trim();
     const context = (await server
@@ -488,11 +484,7 @@ t.test('a multi-platform image: each platform pulled, tagged by its index digest
   const pulled = await berth(server, ['pull', source]);
   t.equal(pulled.code, 0, pulled.stderr);
   t.match(pulled.stdout, `Digest: ${digests.amd64}`);
-  let arm: Image | undefined;
-  await eventually(async () => {
-    arm = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name: 'multi-arm64' })) as Image;
-    return arm.status?.phase === 'Ready' || arm.status?.phase === 'Failed';
-  }, 30_000);
+  const arm = await settledImage('multi-arm64', 30_000);
   t.equal(arm?.status?.digest, digests.arm64, "spec.platform pulled the other platform's manifest");
 
   const target = `${registry}/demo/multi-pushed:1`;
@@ -530,11 +522,7 @@ t.test('the pushed image, pulled by digest onto a second node with a clean data 
       spec: { image: byDigest, nodeSelector: { 'kubernetes.io/hostname': second.nodeName } },
     },
   });
-  let pulled: Image | undefined;
-  await eventually(async () => {
-    pulled = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name: 'app-by-digest' })) as Image;
-    return pulled.status?.phase === 'Ready' || pulled.status?.phase === 'Failed';
-  }, 30_000);
+  const pulled = await settledImage('app-by-digest', 30_000);
   t.equal(pulled?.status?.phase, 'Ready', pulled?.status?.message ?? '');
   t.equal(pulled?.status?.digest, digest);
   t.same(

@@ -46,7 +46,7 @@ export { Controller, type ControllerOptions, type Outcome } from './controller/c
 export { Builder, newControllerManagedBy } from './builder/builder.js';
 export { Manager, type ManagerOptions, type Runnable } from './manager/manager.js';
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events/recorder.js';
-export { LeaderElector, type LeaderElectionOptions } from './leader-election/lease-elector.js';
+export { LeaderElector, type LeaderElectionOptions, leases } from './leader-election/lease-elector.js';
 export {
   ApiCallError,
   apiStatusCode,

@@ -5,17 +5,10 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, isNotFound, type Resource } from '@berth/controller-runtime';
+import { ApiClient, isNotFound, leases } from '@berth/controller-runtime';
 
 export const serverLeaseLabel = 'berth.dev/apiserver';
 const namespace = 'kube-system';
-const leases: Resource = {
-  group: 'coordination.k8s.io',
-  version: 'v1',
-  plural: 'leases',
-  kind: 'Lease',
-  namespaced: true,
-};
 
 interface Lease {
   apiVersion: string;

@@ -10,7 +10,8 @@ import type { ApiClient } from '../client/api-client.js';
 import type { Resource } from '../client/resource.js';
 import { checkNumber, InvalidOptionError, isConflict, isNotFound } from '../errors.js';
 
-const leases: Resource = {
+/** coordination.k8s.io/v1 Leases. */
+export const leases: Resource = {
   group: 'coordination.k8s.io',
   version: 'v1',
   plural: 'leases',

@@ -245,16 +245,26 @@ export async function readImageArchive(
       e.resume();
     }
   })();
+  // Once the archive is refused, the rest of the upload is read and dropped, not cut off: destroying an HTTP request
+  // still arriving resets its connection, and the client would get that instead of the refusal.
+  let refused = false;
+  const refusal = work.then(
+    () => undefined,
+    () => {
+      refused = true;
+    },
+  );
   // Fed by hand with backpressure (extract is a streamx Writable); a failure upstream ends it too.
   const feeding = (async () => {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
-      if (!extract.write(chunk)) await new Promise<void>((resolve) => extract.once('drain', () => resolve()));
+      if (refused) continue;
+      if (!extract.write(chunk))
+        await Promise.race([new Promise<void>((resolve) => extract.once('drain', () => resolve())), refusal]);
     }
-    (extract as unknown as { end(): void }).end();
+    if (!refused) (extract as unknown as { end(): void }).end();
   })();
   feeding.catch((err: unknown) => extract.destroy(err instanceof Error ? err : new Error(String(err))));
-  work.catch(() => source.destroy());
   try {
     await Promise.all([feeding, work]);
   } catch (err) {
