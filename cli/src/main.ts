@@ -542,6 +542,8 @@ define('logs', () => {
     );
 });
 
+type ExecCommandOptions = { namespace?: string; stdin?: boolean; tty?: boolean; env: string[]; workdir?: string };
+
 define('exec', () => {
   program
     .command('exec')
@@ -552,7 +554,9 @@ define('exec', () => {
     .addOption(namespaceOption())
     .option('-i, --stdin', 'pass stdin to the command')
     .option('-t, --tty', 'give the command a terminal (when stdin is one)')
-    .action(async (name: string, command: string[], opts: { namespace?: string; stdin?: boolean; tty?: boolean }) => {
+    .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .action(async (name: string, command: string[], opts: ExecCommandOptions) => {
       const { exec } = await import('./commands/exec.js');
       // Options after NAME pass through to the command; a `--` there is only the separator.
       process.exit(await exec(name, command[0] === '--' ? command.slice(1) : command, opts));

@@ -12,6 +12,9 @@ export interface ExecOptions {
   readonly stdin?: boolean;
   /** Give the command a terminal (only when stdin is one). */
   readonly tty?: boolean;
+  /** NAME=VALUE pairs added to the container's environment (a bare NAME takes this process's value, as docker). */
+  readonly env?: readonly string[];
+  readonly workdir?: string;
 }
 
 /** Where the command's streams connect; the process's own by default. */
@@ -28,7 +31,22 @@ export async function exec(
   const stdin = options.stdin === true;
   const tty = usableTty(options.tty === true, stdin, stdio);
   const api = await connectToApi(options.namespace);
-  const code = await remoteCommand(api, { subresource: 'exec', name, command, stdin, tty }, stdio);
+  // docker exec -e NAME (no value) passes the caller's own, or nothing when it has none.
+  const env = (options.env ?? []).flatMap((e) =>
+    e.includes('=') ? [e] : process.env[e] === undefined ? [] : [`${e}=${process.env[e]}`],
+  );
+  if (options.workdir !== undefined && !options.workdir.startsWith('/'))
+    throw new UsageError(`the working directory ${options.workdir} is invalid, it needs to be an absolute path`);
+  const session = {
+    subresource: 'exec' as const,
+    name,
+    command,
+    stdin,
+    tty,
+    ...(env.length > 0 ? { env } : {}),
+    ...(options.workdir !== undefined ? { workingDir: options.workdir } : {}),
+  };
+  const code = await remoteCommand(api, session, stdio);
   if (code === undefined) throw new StreamError('the connection closed before the command finished');
   return code;
 }

@@ -31,6 +31,10 @@ export interface SessionOptions {
   readonly command?: readonly string[];
   readonly stdin: boolean;
   readonly tty: boolean;
+  /** exec only: added to the container's environment (docker exec -e). */
+  readonly env?: readonly string[];
+  /** exec only: the command's working directory (docker exec -w). */
+  readonly workingDir?: string;
 }
 
 /**
@@ -82,6 +86,8 @@ export function remoteCommand(
   query.set('stderr', tty ? 'false' : 'true');
   if (useStdin) query.set('stdin', 'true');
   if (tty) query.set('tty', 'true');
+  for (const pair of options.env ?? []) query.append('env', pair);
+  if (options.workingDir !== undefined) query.set('workingDir', options.workingDir);
   url.search = query.toString();
 
   const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], {

@@ -66,6 +66,25 @@ export interface RemoteCommandRequest {
   /** False when `tty`: a terminal merges stderr into stdout. */
   readonly stderr: boolean;
   readonly tty: boolean;
+  /** exec only, berth's own parameters (docker exec -e/-w): `env=K=V` repeated, `workingDir` absolute. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly workingDir?: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function execEnvironment(query: URLSearchParams): Record<string, string> | undefined {
+  const pairs = query.getAll('env');
+  if (pairs.length === 0) return undefined;
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf('=');
+    const name = i < 0 ? pair : pair.slice(0, i);
+    if (!ENV_NAME.test(name))
+      throw new StreamingError('BadRequest', `env: invalid value "${pair}": must be NAME=VALUE with a C identifier`);
+    env[name] = i < 0 ? '' : pair.slice(i + 1);
+  }
+  return env;
 }
 
 export function parseRemoteCommandRequest(query: URLSearchParams, kind: 'exec' | 'attach'): RemoteCommandRequest {
@@ -78,5 +97,18 @@ export function parseRemoteCommandRequest(query: URLSearchParams, kind: 'exec' |
     throw new StreamingError('BadRequest', 'you must specify at least 1 of stdin, stdout, stderr');
   if (kind === 'exec' && (command.length === 0 || command[0] === ''))
     throw new StreamingError('BadRequest', 'you must specify at least one command for the container');
-  return { command: kind === 'exec' ? command : [], stdin, stdout, stderr, tty };
+  if (kind === 'attach') return { command: [], stdin, stdout, stderr, tty };
+  const env = execEnvironment(query);
+  const workingDir = query.get('workingDir') ?? undefined;
+  if (workingDir !== undefined && !workingDir.startsWith('/'))
+    throw new StreamingError('BadRequest', `workingDir: invalid value "${workingDir}": must be an absolute path`);
+  return {
+    command,
+    stdin,
+    stdout,
+    stderr,
+    tty,
+    ...(env !== undefined ? { env } : {}),
+    ...(workingDir !== undefined ? { workingDir } : {}),
+  };
 }

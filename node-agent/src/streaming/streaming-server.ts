@@ -363,6 +363,8 @@ export class StreamingServer {
             args: request.command,
             tty: request.tty,
             stdin: request.stdin,
+            ...(request.env === undefined ? {} : { env: request.env }),
+            ...(request.workingDir === undefined ? {} : { cwd: request.workingDir }),
             ...(size === undefined ? {} : { size }),
           })
           .catch((err: unknown) => Promise.reject(toStreamingError(err))),

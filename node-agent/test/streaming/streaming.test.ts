@@ -209,6 +209,28 @@ t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', asy
   t.equal(fail.stdout, 'out\n');
   t.equal(fail.stderr, 'err\n');
 
+  const envCwd = await berth([
+    'exec',
+    '-e',
+    'GREETING=hi there',
+    '-e',
+    'EMPTY=',
+    '-w',
+    '/tmp',
+    'web',
+    '--',
+    'sh',
+    '-c',
+    'echo "$GREETING|$EMPTY|$(pwd)"',
+  ]);
+  t.equal(envCwd.stdout, 'hi there||/tmp\n', `docker exec's -e and -w reach the command: ${envCwd.stderr}`);
+  const relative = await berth(['exec', '-w', 'tmp', 'web', '--', 'true']);
+  t.not(relative.code, 0);
+  t.match(relative.stderr, /absolute path/, 'a relative working directory is refused');
+  const badName = await berth(['exec', '-e', '1BAD=x', 'web', '--', 'true']);
+  t.not(badName.code, 0);
+  t.match(badName.stderr, /env: invalid value "1BAD=x"/, "the agent refuses a name that is not a variable's");
+
   const cat = await execIn('web', ['sh', '-c', 'cat; echo done'], { stdin: true }, 'piped through\n');
   t.equal(cat.code, 0, cat.stderr);
   t.equal(cat.stdout, 'piped through\ndone\n', 'stdin reaches the command and its end (v5 close) too');
