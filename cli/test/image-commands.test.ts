@@ -32,11 +32,22 @@ const registry = busybox.split('/')[0] ?? '';
 const custom = server.kubeConfig().makeApiClient(CustomObjectsApi);
 const where = { group: 'berth.dev', version: 'v1alpha1', namespace: 'default' };
 
+const getImage = async (name: string): Promise<Image> =>
+  (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image;
+
+/** Creates the Image `name` with `spec` through the API, as a user's manifest would (no CLI). */
+const createImage = (name: string, spec: Image['spec']): Promise<unknown> =>
+  custom.createNamespacedCustomObject({
+    ...where,
+    plural: 'images',
+    body: { apiVersion: 'berth.dev/v1alpha1', kind: 'Image', metadata: { name }, spec },
+  });
+
 /** The Image `name` once a node has settled it, Ready or Failed (the last one read when `ms` runs out). */
 async function settledImage(name: string, ms: number): Promise<Image | undefined> {
   let image: Image | undefined;
   await eventually(async () => {
-    image = (await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image;
+    image = await getImage(name);
     return image.status?.phase === 'Ready' || image.status?.phase === 'Failed';
   }, ms);
   return image;
@@ -108,11 +119,7 @@ t.test('tag and push: the same digest under a new name in the registry', async (
       `^The push refers to repository \\[${registry}/demo/app\\]\n([0-9a-f]{12}: (Preparing|Pushing|Pushed|Layer already exists)\n)+v2: digest: sha256:[0-9a-f]{64} size: \\d+\n$`,
     ),
   );
-  const v1 = (await custom.getNamespacedCustomObject({
-    ...where,
-    plural: 'images',
-    name: (await imageNamed(app)) ?? '',
-  })) as Image;
+  const v1 = await getImage((await imageNamed(app)) ?? '');
   t.match(pushed.stdout, v1.status?.digest ?? 'missing', 'the tag names the same manifest');
   t.match(pushed.stdout, /: Layer already exists\n/, 'the base layer build --push sent is not sent again');
 
@@ -168,11 +175,7 @@ t.test('commit: a container that wrote a file becomes an image with the file; rm
   const commit = await berth(server, ['commit', '-c', 'CMD ["cat", "/data.txt"]', '-m', 'a file', 'writer', committed]);
   t.equal(commit.code, 0, commit.stderr);
   t.match(commit.stdout, /^sha256:[0-9a-f]{64}\n$/);
-  const made = (await custom.getNamespacedCustomObject({
-    ...where,
-    plural: 'images',
-    name: (await imageNamed(committed)) ?? '',
-  })) as Image;
+  const made = await getImage((await imageNamed(committed)) ?? '');
   t.match(made.status?.message, /\(paused for \d+ ms\)$/, 'the container was frozen while its layer was read');
   const alive = await berth(server, ['exec', 'writer', 'cat', '/data.txt']);
   t.equal(alive.stdout, 'written\n', 'and thawed after: it still answers');
@@ -217,15 +220,10 @@ t.test(
     const digest = /@(sha256:[0-9a-f]{64})/.exec(built.stdout)?.[1] ?? '';
 
     // A push with no Secret named (an Image tagging the built one, made without the CLI) fails, saying why.
-    await custom.createNamespacedCustomObject({
-      ...where,
-      plural: 'images',
-      body: {
-        apiVersion: 'berth.dev/v1alpha1',
-        kind: 'Image',
-        metadata: { name: 'private-push-anonymous' },
-        spec: { image: `${privateRegistry.address}/demo/nocreds:1`, from: { image: target }, push: true },
-      },
+    await createImage('private-push-anonymous', {
+      image: `${privateRegistry.address}/demo/nocreds:1`,
+      from: { image: target },
+      push: true,
     });
     const noCreds = await settledImage('private-push-anonymous', 30_000);
     t.equal(noCreds?.status?.phase, 'Failed');
@@ -281,13 +279,7 @@ t.test(
     const v2 = `${registry}/demo/app:v2`;
     const saved = await berth(server, ['save', app, v2, '-o', file]);
     t.equal(saved.code, 0, saved.stderr);
-    const digest = (
-      (await custom.getNamespacedCustomObject({
-        ...where,
-        plural: 'images',
-        name: (await imageNamed(app)) ?? '',
-      })) as Image
-    ).status?.digest;
+    const digest = (await getImage((await imageNamed(app)) ?? '')).status?.digest;
     const entries = (await run('tar', ['-tf', file])).stdout.split('\n');
     t.ok(
       ['oci-layout', 'index.json', 'manifest.json'].every((e) => entries.includes(e)),
@@ -435,18 +427,9 @@ t.test(
         spec: { url: `git://127.0.0.1:${port}/app`, ref: { branch: 'main' } },
       },
     });
-    await custom.createNamespacedCustomObject({
-      ...where,
-      plural: 'images',
-      body: {
-        apiVersion: 'berth.dev/v1alpha1',
-        kind: 'Image',
-        metadata: { name: 'from-git-repository' },
-        spec: {
-          image: `${registry}/demo/from-git-repository:1`,
-          build: { contextGitRepository: { name: 'app-source', path: 'web' } },
-        },
-      },
+    await createImage('from-git-repository', {
+      image: `${registry}/demo/from-git-repository:1`,
+      build: { contextGitRepository: { name: 'app-source', path: 'web' } },
     });
     const image = await settledImage('from-git-repository', 90_000);
     t.equal(image?.status?.phase, 'Ready', image?.status?.message ?? '');
@@ -471,16 +454,7 @@ t.test('a multi-platform image: each platform pulled, tagged by its index digest
   const digests = await pushTwoPlatformBusybox(registry, 'demo/multi', '1');
   const source = `${registry}/demo/multi:1`;
   // This node's platform by `berth pull`, the other through an Image naming it.
-  await custom.createNamespacedCustomObject({
-    ...where,
-    plural: 'images',
-    body: {
-      apiVersion: 'berth.dev/v1alpha1',
-      kind: 'Image',
-      metadata: { name: 'multi-arm64' },
-      spec: { image: source, platform: 'linux/arm64' },
-    },
-  });
+  await createImage('multi-arm64', { image: source, platform: 'linux/arm64' });
   const pulled = await berth(server, ['pull', source]);
   t.equal(pulled.code, 0, pulled.stderr);
   t.match(pulled.stdout, `Digest: ${digests.amd64}`);
@@ -509,19 +483,9 @@ t.test('a multi-platform image: each platform pulled, tagged by its index digest
 t.test('the pushed image, pulled by digest onto a second node with a clean data dir, runs there', async (t) => {
   const second = await startTestAgent(t, server, { adoptUnbound: false });
   const name = (await imageNamed(app)) ?? '';
-  const digest = ((await custom.getNamespacedCustomObject({ ...where, plural: 'images', name })) as Image).status
-    ?.digest;
+  const digest = (await getImage(name)).status?.digest;
   const byDigest = `${registry}/demo/app@${digest ?? ''}`;
-  await custom.createNamespacedCustomObject({
-    ...where,
-    plural: 'images',
-    body: {
-      apiVersion: 'berth.dev/v1alpha1',
-      kind: 'Image',
-      metadata: { name: 'app-by-digest' },
-      spec: { image: byDigest, nodeSelector: { 'kubernetes.io/hostname': second.nodeName } },
-    },
-  });
+  await createImage('app-by-digest', { image: byDigest, nodeSelector: { 'kubernetes.io/hostname': second.nodeName } });
   const pulled = await settledImage('app-by-digest', 30_000);
   t.equal(pulled?.status?.phase, 'Ready', pulled?.status?.message ?? '');
   t.equal(pulled?.status?.digest, digest);
