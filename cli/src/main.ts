@@ -542,7 +542,14 @@ define('logs', () => {
     );
 });
 
-type ExecCommandOptions = { namespace?: string; stdin?: boolean; tty?: boolean; env: string[]; workdir?: string };
+type ExecCommandOptions = {
+  namespace?: string;
+  stdin?: boolean;
+  tty?: boolean;
+  env: string[];
+  workdir?: string;
+  user?: string;
+};
 
 define('exec', () => {
   program
@@ -556,6 +563,7 @@ define('exec', () => {
     .option('-t, --tty', 'give the command a terminal (when stdin is one)')
     .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', "run as this user (a name or uid, and group, from the container's files)")
     .action(async (name: string, command: string[], opts: ExecCommandOptions) => {
       const { exec } = await import('./commands/exec.js');
       // Options after NAME pass through to the command; a `--` there is only the separator.

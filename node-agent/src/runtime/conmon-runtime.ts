@@ -593,6 +593,7 @@ export class ConmonRuntime implements Runtime {
         runtimeRoot: this.runtimeRoot,
         containerDir: this.containerDir(id),
         containerProcess: spec.process,
+        rootfs: path.resolve(this.containerDir(id), spec.root.path),
         python: this.#host.python,
       },
       options,

@@ -111,6 +111,11 @@ export interface ExecOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** @default the container's working directory */
   readonly cwd?: string;
+  /**
+   * Docker's `USER[:GROUP]`, names or ids, looked up in the container's own /etc/passwd and /etc/group (a name
+   * neither lists is `UserNotFound`). @default the container's user
+   */
+  readonly user?: string;
   /** @default false */
   readonly tty?: boolean;
   /** Open a stdin stream; without it the process reads /dev/null. @default false */

@@ -104,6 +104,12 @@ function toStreamingError(err: unknown): unknown {
       return new StreamingError('BadRequest', err.message, { cause: err });
     case 'HostNotReady':
       return new StreamingError('ServiceUnavailable', err.message, { cause: err });
+    // The exec could not start as that user: the cause names the field, so a client can exit as docker does (126).
+    case 'UserNotFound':
+      return new StreamingError('BadRequest', err.message, {
+        cause: err,
+        details: { causes: [{ reason: 'FieldValueNotFound', field: 'user', message: err.message }] },
+      });
     default:
       return new StreamingError('InternalError', `error executing command in container: ${err.message}`, {
         cause: err,
@@ -365,6 +371,7 @@ export class StreamingServer {
             stdin: request.stdin,
             ...(request.env === undefined ? {} : { env: request.env }),
             ...(request.workingDir === undefined ? {} : { cwd: request.workingDir }),
+            ...(request.user === undefined ? {} : { user: request.user }),
             ...(size === undefined ? {} : { size }),
           })
           .catch((err: unknown) => Promise.reject(toStreamingError(err))),
