@@ -224,11 +224,17 @@ define('stats', () => {
 define('top', () => {
   program
     .command('top')
-    .description("what the Nodes and the namespace's Containers use now (kubectl top node and top pod in one)")
+    .description(
+      "what the Nodes and the namespace's Containers use now (kubectl top node and top pod in one); with NAME, the Container's processes as docker top lists them",
+    )
+    .argument('[name]', 'the Container whose processes to list (ps runs on its node, -ef by default)')
+    .argument('[ps-options...]', 'ps options made of letters, and -o field lists (e.g. -o pid,user,args)')
+    .passThroughOptions()
     .addOption(namespaceOption())
-    .action(async (opts: { namespace?: string }) => {
-      const { top } = await import('./commands/top.js');
-      await top(opts);
+    .action(async (name: string | undefined, psArgs: string[], opts: { namespace?: string }) => {
+      const { containerTop, top } = await import('./commands/top.js');
+      if (name === undefined) await top(opts);
+      else await containerTop(name, psArgs[0] === '--' ? psArgs.slice(1) : psArgs, opts);
     });
 });
 
