@@ -3,7 +3,7 @@
 
 import nodeModule from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { collect, namespaceOption } from './command-line/options.js';
+import { collect, namespaceLongOption, namespaceOption } from './command-line/options.js';
 import { clientVersion } from './client-version.js';
 
 // Node 22.1+ keeps the modules it compiles on disk for the next start; the modules below load after this line.
@@ -176,9 +176,11 @@ define('run', () => {
 define('ps', () => {
   program
     .command('ps')
-    .description('list Containers (running ones unless -a)')
-    .addOption(namespaceOption())
+    .description("list Containers (running ones unless -a; -n is docker's --last here, the namespace is --namespace)")
+    .addOption(namespaceLongOption())
     .option('-a, --all', 'show all Containers, not only running ones')
+    .option('-n, --last <n>', 'show the n last created Containers (all states)')
+    .option('-l, --latest', 'show the last created Container (all states)')
     .option('-q, --quiet', 'only print ids')
     .option('--no-trunc', 'do not cut ids and commands short')
     .option('--format <format>', 'table, json, or a template like "table {{.ID}}\\t{{.Names}}" or "{{.Names}}"')
@@ -198,6 +200,8 @@ define('ps', () => {
         format?: string;
         filter: string[];
         size?: boolean;
+        last?: string;
+        latest?: boolean;
       }) => {
         const { ps } = await import('./commands/ps.js');
         await ps({ ...opts, noTrunc: !opts.trunc });
@@ -529,11 +533,11 @@ type ComposeFlags = { file?: string; projectName?: string; namespace?: string };
 define('logs', () => {
   program
     .command('logs')
-    .description("print a Container's log")
+    .description("print a Container's log (-n is docker's --tail here; the namespace is --namespace)")
     .argument('<name>', 'the Container')
-    .addOption(namespaceOption())
+    .addOption(namespaceLongOption())
     .option('-f, --follow', 'keep streaming new lines until the container stops')
-    .option('--tail <lines>', 'only the last N lines (-1 for all)')
+    .option('-n, --tail <lines>', 'only the last N lines (all, or -1, for all)')
     .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
     .option('-t, --timestamps', 'prefix each line with its RFC3339 timestamp')
     .action(

@@ -170,6 +170,7 @@ t.test("berth logs and GET …/log?tailLines= show the container's output throug
   t.equal(limited.text, 'hello fr', 'limitBytes cuts the stream');
 
   t.match(await logsOf('web', ['--tail', '1', '--timestamps']), /^\S+Z tick\n$/, 'berth logs --tail 1 --timestamps');
+  t.equal(await logsOf('web', ['-n', '2', '--namespace', 'default']), 'tick\ntick\n', "docker's -n is --tail in logs");
   const since = await logsOf('web', ['--since', '1s']);
   t.notMatch(since, /hello from web/, '--since leaves out older lines');
   t.match(since, /tick/);
