@@ -211,4 +211,6 @@ t.test("berth top NAME [ps OPTIONS] lists the Container's processes as docker to
   const refused = await berth(server, ['top', 'hot', '-o', 'pid=X,comm']);
   t.not(refused.code, 0);
   t.match(refused.stderr, /only options made of letters and -o field lists are allowed/, 'a renamed header is refused');
+  const environment = await berth(server, ['top', 'hot', 'axe']);
+  t.match(environment.stderr, /not BSD's e/, "BSD's e (every process's environment) is refused");
 });

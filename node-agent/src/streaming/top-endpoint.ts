@@ -16,25 +16,26 @@ const run = promisify(execFile);
 const LETTERS = /^-{0,2}[A-Za-z]+$/;
 const FIELD_LIST = /^[A-Za-z0-9_:]+(,[A-Za-z0-9_:]+)*$/;
 const FORMAT_OPTION = /^(-?[oO]|--format)$/;
+const ATTACHED_FIELDS = /^-[oO][A-Za-z0-9_:]+(,[A-Za-z0-9_:]+)*$/;
 
 /**
  * `ps_args`, split on blanks as docker splits them, checked before anything runs: ps runs on the node as root, so
- * only what names options and output fields is passed (no paths, no header renames that could hide the PID).
+ * only what names options and output fields is passed (no paths, no header renames that could hide the PID). BSD's
+ * `e` (each process's environment) is refused too: top is readable by the view role, which may not read Secrets.
  */
 export function parsePsArgs(query: URLSearchParams): string[] {
   const text = query.get('ps_args') ?? '';
   const args = text.split(/[ \t]+/).filter((a) => a !== '');
   if (args.length === 0) return ['-ef'];
-  args.forEach((arg, i) => {
-    const attached = /^-?[oO]([A-Za-z0-9_:,]+)$/.exec(arg);
-    const afterFormat = i > 0 && FORMAT_OPTION.test(args[i - 1] ?? '');
-    const ok = LETTERS.test(arg) || (afterFormat && FIELD_LIST.test(arg)) || (attached !== null && arg.startsWith('-'));
-    if (!ok || args.length > 16)
-      throw new StreamingError(
-        'BadRequest',
-        `ps_args: invalid value "${text}": only options made of letters and -o field lists are allowed`,
-      );
-  });
+  const allowed = (arg: string, i: number) =>
+    (LETTERS.test(arg) && !(!arg.startsWith('-') && arg.includes('e'))) ||
+    (i > 0 && FORMAT_OPTION.test(args[i - 1] ?? '') && FIELD_LIST.test(arg)) ||
+    ATTACHED_FIELDS.test(arg);
+  if (args.length > 16 || !args.every(allowed))
+    throw new StreamingError(
+      'BadRequest',
+      `ps_args: invalid value "${text}": only options made of letters and -o field lists are allowed (not BSD's e)`,
+    );
   return args;
 }
 
