@@ -19,8 +19,7 @@
 //
 // Prints medians of wall time and of CPU (user + system, all threads; a child's as `times` reports it), and
 // ratios of berth's pull to each peer. CPU moves less than wall time on a loaded machine. Every child runs under
-// one `bash` that reports its CPU; that bash's own start (measured each round, `bash -c times`) is taken off the
-// children's wall times. Trees are removed at the end, not after each run: on a journal-less ext4 (this machine)
+// one `bash` that times it from inside ($EPOCHREALTIME) and reports its CPU (`times`). Trees are removed at the end, not after each run: on a journal-less ext4 (this machine)
 // creating an inode scans every inode freed in its group in the last 30 s, so deleting each run's tree would slow
 // the next run's creates (every peer's alike). BENCH_VERBOSE=1 prints every sample.
 import { execFile } from 'node:child_process';
@@ -61,17 +60,23 @@ interface BenchImage {
   readonly layers: readonly string[];
 }
 
-/** Runs `script` under bash (-e); returns its wall time and its children's CPU, from bash's `times`. */
+/**
+ * Runs `script` under bash (-e); returns its wall time, taken inside the shell ($EPOCHREALTIME, so neither Node's
+ * spawn nor bash's own start is counted: on a loaded machine those alone took 0.5–1 s), and its children's CPU
+ * from bash's `times`.
+ */
 async function timedShell(script: string, args: readonly string[]): Promise<Sample> {
-  const start = performance.now();
-  const { stdout } = await execFileAsync('bash', ['-ec', `${script}\ntimes`, 'bench', ...args], {
-    maxBuffer: 1 << 20,
-  });
-  const wall = performance.now() - start;
+  const { stdout } = await execFileAsync(
+    'bash',
+    ['-ec', `start=$EPOCHREALTIME\n${script}\nend=$EPOCHREALTIME\ntimes\necho "$start $end"`, 'bench', ...args],
+    { maxBuffer: 1 << 20 },
+  );
+  const lines = stdout.trim().split('\n');
+  const [start, end] = (lines.at(-1) ?? '').split(' ').map(Number);
   // `times` prints the shell's own user/sys, then its children's: "0m0.016s 0m0.021s".
-  const children = stdout.trim().split('\n').at(-1) ?? '';
+  const children = lines.at(-2) ?? '';
   const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  return { wall, cpu: ((seconds[0] ?? 0) + (seconds[1] ?? 0)) * 1000 };
+  return { wall: ((end ?? 0) - (start ?? 0)) * 1000, cpu: ((seconds[0] ?? 0) + (seconds[1] ?? 0)) * 1000 };
 }
 
 async function timedInProcess(work: () => Promise<unknown>): Promise<Sample> {
@@ -273,14 +278,11 @@ const warmPeers: Peer[] = ['berth', 'skopeo', ...(withPodman ? ['podman' as cons
 async function benchImage(image: BenchImage, work: string): Promise<void> {
   const cold = new Map<Peer, Sample[]>(coldPeers.map((p) => [p, []]));
   const warm = new Map<Peer, Sample[]>(warmPeers.map((p) => [p, []]));
-  const shells: number[] = [];
   const loads: number[] = [];
   const podmanRoots: string[] = [];
   for (let round = 0; round < warmup + runs; round++) {
     const measured = round >= warmup;
     loads.push(loadavg()[0] ?? 0);
-    const shell = await timedShell('true', []);
-    if (measured) shells.push(shell.wall);
     // Each peer's cold pull, then at once its warm pull into the same place, so an agent's open store and a
     // podman's fresh storage are both as a user meets them.
     const order = coldPeers.map((_, i) => coldPeers[(i + round) % coldPeers.length] as Peer);
@@ -324,10 +326,8 @@ async function benchImage(image: BenchImage, work: string): Promise<void> {
           break;
       }
       if (!measured) continue;
-      const shellOff = (s: Sample): Sample =>
-        peer === 'berth' || peer === 'fetch' ? s : { ...s, wall: s.wall - shell.wall };
-      cold.get(peer)?.push(shellOff(coldSample));
-      if (warmSample !== undefined) warm.get(peer)?.push(shellOff(warmSample));
+      cold.get(peer)?.push(coldSample);
+      if (warmSample !== undefined) warm.get(peer)?.push(warmSample);
     }
   }
   await unmountUnder(podmanRoots);
@@ -348,8 +348,7 @@ async function benchImage(image: BenchImage, work: string): Promise<void> {
   const row = (label: string, xs: readonly Sample[] | undefined): string =>
     `  ${label.padEnd(52)} ${med(xs, 'wall').toFixed(1).padStart(8)} ms ${med(xs, 'cpu').toFixed(1).padStart(8)} ms`;
   console.log(
-    `\n${image.title}: ${runs} runs each, medians; load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; ` +
-      `bash start ${median(shells).toFixed(1)} ms taken off the children's wall`,
+    `\n${image.title}: ${runs} runs each, medians; load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
   );
   console.log(`  ${'cold (empty store)'.padEnd(52)} ${'wall'.padStart(11)} ${'CPU'.padStart(11)}`);
   for (const peer of coldPeers) console.log(row(labels[peer], cold.get(peer)));
