@@ -14,6 +14,9 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -296,12 +299,13 @@ class Applier {
             let written = 0;
             while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written);
           }
+          // Through the open descriptor: no second walk of the path. Owner before mode, since chown clears setuid.
+          if (uid !== this.#uid || gid !== this.#gid) fchownSync(fd, uid, gid);
+          fchmodSync(fd, mode);
+          if (header.mtime !== undefined) futimesSync(fd, header.mtime, header.mtime);
         } finally {
           closeSync(fd);
         }
-        this.#owner(path, uid, gid);
-        chmodSync(path, mode);
-        if (header.mtime !== undefined) utimesSync(path, header.mtime, header.mtime);
         return;
       }
       case 'symlink': {
