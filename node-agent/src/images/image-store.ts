@@ -76,8 +76,8 @@ export class ImageStore implements ImageService {
     const { digest, manifest, stored } = await this.#manifest(ref, options, request);
     options.onProgress?.({ kind: 'resolved', digest, layers: manifest.layers.length });
     // The manifest is stored, the config fetched and the layers fetched and unpacked all at once, as skopeo and
-    // containerd do: one round trip after another was a third of a busybox pull. A layer's diffID is checked once
-    // the config is in, before the layer is published.
+    // containerd do: one after another, the first layer byte came 7–22 % into a busybox pull. A layer's diffID is
+    // checked once the config is in, before the layer is published.
     const configured = this.#config(ref, manifest, request).then((config) => {
       if (config.rootfs.diff_ids.length !== manifest.layers.length) {
         throw new RegistryProtocolError(
