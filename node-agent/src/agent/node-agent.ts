@@ -701,6 +701,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     // Once the cache is filled and before any worker runs: what is on disk but no longer in the cluster goes; the
     // rest is adopted by reconcile. The manager starts its runnables in order.
     await manager.add({ start: async () => void (await reconciler.sweepOrphans()), stop: async () => undefined });
+    // The published ports of the adopted containers: their rules outlived the last agent, its sockets did not.
+    for (const refused of await networks.holdPublishedPorts())
+      logger.warn({ refused }, 'a published port is taken by another program; its connections go to the container');
     // Name servers of the networks the adopted containers are on (they live in this process, not with conmon).
     const recordedNetworks = await networks.networks();
     for (const id of await networks.list()) {
@@ -743,6 +746,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     exits.close();
     prober.close();
     await dns.close();
+    await networks.releasePorts();
     await imageStore.close();
     api.close();
     throw err;
@@ -809,6 +813,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
             .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'removing Service ports failed'));
         // The rules stay (the containers keep serving); the sockets holding their ports go with this agent.
         spRules?.releasePorts();
+        await networks.releasePorts();
         exits.close();
         prober.close();
         await dns.close();

@@ -20,7 +20,7 @@ import type {
   PortMapping,
   RecordedNetwork,
 } from './network.js';
-import { portsClash, probePort } from './port-probe.js';
+import { PortHolders, portsClash } from './port-holders.js';
 import { ensureTunnel, removeTunnel, tunnelDeviceName } from './vxlan.js';
 
 export interface CniNetworksOptions {
@@ -156,6 +156,8 @@ export class CniNetworks implements Networks {
   readonly #cni: Cni;
   /** Bridges whose isolation (and masquerade) rules this instance added: a start pays the iptables checks once per bridge. */
   readonly #isolated = new Set<string>();
+  /** The sockets that keep each attachment's published host ports taken while its DNAT rules stand. */
+  readonly #ports = new PortHolders();
   /** Port checks, records and network removals are serialised: two containers must not both win one port. */
   #portLock: Promise<unknown> = Promise.resolve();
 
@@ -203,18 +205,23 @@ export class CniNetworks implements Networks {
     };
     const claim = async () => {
       if (ports.length > 0) await this.#checkPorts(id, ports);
-      for (const n of request.networks) {
-        await this.#recordNetwork(n);
-        // Before the bridge exists (the rules name it): no moment where another network's members reach this one's.
-        const key = `${n.bridge}/${n.internal === true}/${n.masquerade === true}`;
-        if (!this.#isolated.has(key)) {
-          await isolateBridge(n.bridge, n.internal === true);
-          if (n.masquerade === true && n.internal !== true) await masqueradeNetwork(n.bridge, n.subnet);
-          this.#isolated.add(key);
+      try {
+        for (const n of request.networks) {
+          await this.#recordNetwork(n);
+          // Before the bridge exists (the rules name it): no moment where another network's members reach this one's.
+          const key = `${n.bridge}/${n.internal === true}/${n.masquerade === true}`;
+          if (!this.#isolated.has(key)) {
+            await isolateBridge(n.bridge, n.internal === true);
+            if (n.masquerade === true && n.internal !== true) await masqueradeNetwork(n.bridge, n.subnet);
+            this.#isolated.add(key);
+          }
         }
+        // Written before any plugin runs, so a crash in between leaves something detach can undo.
+        await this.#write(record);
+      } catch (err) {
+        await this.#ports.release(id);
+        throw err;
       }
-      // Written before any plugin runs, so a crash in between leaves something detach can undo.
-      await this.#write(record);
     };
     await this.#serialised(claim);
     try {
@@ -257,6 +264,29 @@ export class CniNetworks implements Networks {
     }
     if (failure !== undefined) throw failure;
     await rm(this.#recordPath(record.id), { force: true });
+    await this.#ports.release(record.id);
+  }
+
+  /**
+   * Takes hold again of the host ports that recorded attachments publish (their DNAT rules outlive the agent's
+   * process, its sockets do not). Answers what could not be held: a program took the port while the agent was down.
+   */
+  async holdPublishedPorts(): Promise<string[]> {
+    const refused: string[] = [];
+    for (const id of await this.list()) {
+      const r = await this.#read(id);
+      const taken = await this.#ports.hold(id, r?.ports ?? []);
+      if (taken !== undefined)
+        refused.push(
+          `container ${id}: host port ${taken.port.hostIP}:${taken.port.hostPort}/${taken.port.protocol}: ${taken.code}`,
+        );
+    }
+    return refused;
+  }
+
+  /** Lets go of every held port, for the agent's shutdown: the attachments and their rules stay. */
+  async releasePorts(): Promise<void> {
+    await Promise.all((await this.list()).map((id) => this.#ports.release(id)));
   }
 
   async list(): Promise<string[]> {
@@ -383,19 +413,18 @@ export class CniNetworks implements Networks {
           );
       }
     }
-    for (const p of ports) {
-      const code = await probePort(p);
-      if (code === 'EADDRINUSE')
-        throw new NetworkError(
-          'PortInUse',
-          `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already in use on this node`,
-        );
-      if (code !== undefined)
-        throw new NetworkError(
-          'InvalidNetwork',
-          `host port ${p.hostIP}:${p.hostPort}/${p.protocol} cannot be published: ${code}`,
-        );
-    }
+    const refused = await this.#ports.hold(id, ports);
+    if (refused === undefined) return;
+    const { port: p, code } = refused;
+    if (code === 'EADDRINUSE')
+      throw new NetworkError(
+        'PortInUse',
+        `host port ${p.hostIP}:${p.hostPort}/${p.protocol} is already in use on this node`,
+      );
+    throw new NetworkError(
+      'InvalidNetwork',
+      `host port ${p.hostIP}:${p.hostPort}/${p.protocol} cannot be published: ${code}`,
+    );
   }
 
   #recordPath(id: string): string {

@@ -1,30 +1,13 @@
 // Holds every published host port with a socket of this agent's, as kube-proxy holds its node ports: the DNAT
 // rules take the traffic before it reaches the socket, but no other process can bind the port meanwhile, so a
 // server started later on it fails loudly instead of having its connections sent to a Service's backends.
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { type HeldPort, holdHostPort } from '../network/port-holders.js';
 import type { PublishedPort } from './service-endpoints.js';
-
-type Held = Server | Socket;
 
 const keyOf = (p: PublishedPort): string => `${p.protocol}/${p.hostIP}:${p.port}`;
 
-function listen(p: PublishedPort): Promise<Held> {
-  return new Promise((resolve, reject) => {
-    if (p.protocol === 'udp') {
-      const socket = createSocket('udp4');
-      socket.once('error', reject);
-      socket.bind(p.port, p.hostIP, () => resolve(socket));
-      return;
-    }
-    const server = createServer((conn) => conn.destroy());
-    server.once('error', reject);
-    server.listen({ port: p.port, host: p.hostIP, exclusive: true }, () => resolve(server));
-  });
-}
-
 export class PortHolder {
-  readonly #held = new Map<string, Held>();
+  readonly #held = new Map<string, HeldPort>();
 
   /**
    * Holds exactly `ports` (opening the new ones, closing those gone); returns the ports another process already
@@ -42,7 +25,7 @@ export class PortHolder {
     for (const [key, p] of wanted) {
       if (this.#held.has(key)) continue;
       try {
-        this.#held.set(key, await listen(p));
+        this.#held.set(key, await holdHostPort(p.protocol, p.hostIP, p.port));
       } catch (err) {
         // An address not on this node (EADDRNOTAVAIL) has nothing to hold; only a port another process has is news.
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') taken.push(key);

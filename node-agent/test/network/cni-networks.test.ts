@@ -30,6 +30,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The error code binding 127.0.0.1:`port` fails with, or undefined when it could be bound. */
+function bindError(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(undefined)));
+  });
+}
+
 function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     get(url, (res) => {
@@ -88,13 +97,22 @@ t.test('attach gives an address and a published port that answers on 127.0.0.1; 
   }
   t.same(res, { status: 200, body: 'from the netns\n' }, 'the published port reaches the container');
   httpd.kill();
+  t.equal(await bindError(hostPort), 'EADDRINUSE', 'the agent holds the published port: nothing else can bind it');
+  await networks.releasePorts();
+  t.equal(await bindError(hostPort), undefined, 'let go with the agent');
+  const restarted = new CniNetworks({ stateDir: path.join(root, 'state'), netnsDir });
+  t.same(await restarted.holdPublishedPorts(), [], 'the next agent takes hold of it again');
+  t.equal(await bindError(hostPort), 'EADDRINUSE');
+  await restarted.releasePorts();
 
   const during = await state();
   t.equal(during.veths, before.veths + 1);
   t.equal(during.leases, before.leases + 1);
   t.ok(during.natRules > before.natRules, 'DNAT rules while attached');
   t.equal(during.netnsMounts, before.netnsMounts + 1);
+  await networks.holdPublishedPorts();
   await networks.detach(id);
+  t.equal(await bindError(hostPort), undefined, 'free again after detach');
   t.same(await state(), before, 'nothing left after detach');
   t.same(await networks.list(), []);
   await networks.detach(id);
