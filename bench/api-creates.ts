@@ -105,6 +105,17 @@ const storeRequests = (berth: BerthProcess): Promise<Map<string, number>> =>
     (labels) => `${labels.get('operation')} ${labels.get('type')}`,
   );
 
+/** berth's durable syncs so far: how many, the seconds they took, the writes they carried (its /metrics). */
+async function syncTotals(berth: BerthProcess): Promise<{ syncs: number; seconds: number; writes: number }> {
+  const total = async (name: string): Promise<number> =>
+    (await metricCounts(berth, new RegExp(`^${name}()\\s(\\S+)$`, 'gm'), () => name)).get(name) ?? 0;
+  return {
+    syncs: await total('etcd_disk_wal_fsync_duration_seconds_count'),
+    seconds: await total('etcd_disk_wal_fsync_duration_seconds_sum'),
+    writes: await total('apiserver_storage_batch_writes_sum'),
+  };
+}
+
 async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number): Promise<Row> {
   const pool = httpsPool(berth, concurrency);
   const headers = {
@@ -179,13 +190,20 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     for (const c of concurrencies) {
       const before = await storeRequests(berth);
+      const syncsBefore = await syncTotals(berth);
       const b = await berthRow(berth, c);
       const after = await storeRequests(berth);
+      const syncsAfter = await syncTotals(berth);
       // The row's creates, its warm-up's included (ops counts the measured ones; ROW_WARMUP_MS ran at about that rate).
       const creates =
         (after.get('create containers.berth.dev') ?? 0) - (before.get('create containers.berth.dev') ?? 0);
       lines.push(
         `store requests per create @${c} (berth's /metrics, controllers' writes included): ${perUnit(before, after, creates, 0.01)}`,
+      );
+      const syncs = syncsAfter.syncs - syncsBefore.syncs;
+      // The 1-client latency is this fsync plus the server's CPU for the request: the sync is the floor.
+      lines.push(
+        `durable syncs @${c}: ${syncs} (${((syncsAfter.writes - syncsBefore.writes) / Math.max(syncs, 1)).toFixed(1)} writes each), mean fsync ${((1000 * (syncsAfter.seconds - syncsBefore.seconds)) / Math.max(syncs, 1)).toFixed(2)} ms`,
       );
       const e = await etcdRow(etcd, c);
       console.log(

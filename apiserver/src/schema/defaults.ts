@@ -15,18 +15,19 @@ export function applyDefaults(value: unknown, schema: JSONSchemaProps | undefine
 /** Whether any node of `schema` has a default (reads skip defaulting for kinds that have none). */
 export function hasDefaults(schema: JSONSchemaProps): boolean {
   let known = withDefaults.get(schema);
-  if (known === undefined) withDefaults.set(schema, (known = findDefault(schema)));
+  if (known === undefined) {
+    known =
+      schema.default !== undefined ||
+      Object.values(schema.properties ?? {}).some(hasDefaults) ||
+      (schema.items !== undefined && hasDefaults(schema.items)) ||
+      (typeof schema.additionalProperties === 'object' && hasDefaults(schema.additionalProperties));
+    withDefaults.set(schema, known);
+  }
   return known;
 }
 
+// Per schema node, so `fill` skips every subtree that has nothing to default (most of an object) in one lookup.
 const withDefaults = new WeakMap<JSONSchemaProps, boolean>();
-
-function findDefault(s: JSONSchemaProps | undefined): boolean {
-  if (s === undefined) return false;
-  if (s.default !== undefined) return true;
-  if (Object.values(s.properties ?? {}).some(findDefault)) return true;
-  return findDefault(s.items) || (typeof s.additionalProperties === 'object' && findDefault(s.additionalProperties));
-}
 
 const fieldSchema = (schema: JSONSchemaProps | undefined, key: string): JSONSchemaProps | undefined =>
   schema?.properties?.[key] ??
@@ -35,22 +36,30 @@ const fieldSchema = (schema: JSONSchemaProps | undefined, key: string): JSONSche
 const nonNullableNull = (v: unknown, s: JSONSchemaProps | undefined): boolean =>
   v === null && s !== undefined && s.nullable !== true;
 
-/** Drops `null`s the schema does not allow and cannot default (Kubernetes' PruneNonNullableNullsWithoutDefaults). */
+/**
+ * Drops `null`s the schema does not allow and cannot default (Kubernetes' PruneNonNullableNullsWithoutDefaults).
+ * Below a node without a schema nothing can be dropped, so the walk stops there.
+ */
 function pruneNulls(value: unknown, schema: JSONSchemaProps | undefined): void {
+  if (schema === undefined || typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
-    for (const item of value) pruneNulls(item, schema?.items);
+    const items = schema.items;
+    if (items !== undefined) for (const item of value) pruneNulls(item, items);
     return;
   }
   if (!isPlainObject(value)) return;
-  for (const [key, v] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
+    const v = value[key];
     const s = fieldSchema(schema, key);
-    if (nonNullableNull(v, s) && s?.default === undefined) delete value[key];
-    else pruneNulls(v, s);
+    if (s === undefined) continue;
+    if (v === null) {
+      if (s.nullable !== true && s.default === undefined) delete value[key];
+    } else if (typeof v === 'object') pruneNulls(v, s);
   }
 }
 
 function fill(value: unknown, schema: JSONSchemaProps | undefined): void {
-  if (schema === undefined) return;
+  if (schema === undefined || !hasDefaults(schema)) return;
   if (Array.isArray(value)) {
     const items = schema.items;
     value.forEach((item, i) => {
