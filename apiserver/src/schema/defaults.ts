@@ -69,18 +69,42 @@ function fill(value: unknown, schema: JSONSchemaProps | undefined): void {
     return;
   }
   if (!isPlainObject(value)) return;
-  for (const [key, prop] of Object.entries(schema.properties ?? {})) {
-    if (prop.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], prop)))
-      value[key] = cloneJson(prop.default);
+  const plan = fillPlan(schema);
+  for (const [key, prop] of plan.defaulted) {
+    if (value[key] === undefined || nonNullableNull(value[key], prop)) value[key] = cloneJson(prop.default);
   }
-  const additional = schema.additionalProperties;
+  for (const [key, prop] of plan.nested) if (Object.hasOwn(value, key)) fill(value[key], prop);
+  const additional = plan.additional;
+  if (additional === undefined) return;
   for (const key of Object.keys(value)) {
-    const prop = schema.properties?.[key];
-    if (prop !== undefined) fill(value[key], prop);
-    else if (typeof additional === 'object') {
-      if (nonNullableNull(value[key], additional) && additional.default !== undefined)
-        value[key] = cloneJson(additional.default);
-      fill(value[key], additional);
-    }
+    if (schema.properties?.[key] !== undefined) continue;
+    if (nonNullableNull(value[key], additional) && additional.default !== undefined)
+      value[key] = cloneJson(additional.default);
+    fill(value[key], additional);
   }
+}
+
+/** What `fill` does at one object node: the properties it defaults, those it descends into, map values' schema. */
+interface FillPlan {
+  readonly defaulted: readonly (readonly [string, JSONSchemaProps])[];
+  readonly nested: readonly (readonly [string, JSONSchemaProps])[];
+  /** additionalProperties, when it has defaults somewhere (else map values have nothing to fill). */
+  readonly additional: JSONSchemaProps | undefined;
+}
+
+const fillPlans = new WeakMap<JSONSchemaProps, FillPlan>();
+
+function fillPlan(schema: JSONSchemaProps): FillPlan {
+  let plan = fillPlans.get(schema);
+  if (plan === undefined) {
+    const props = Object.entries(schema.properties ?? {});
+    const additional = schema.additionalProperties;
+    plan = {
+      defaulted: props.filter(([, prop]) => prop.default !== undefined),
+      nested: props.filter(([, prop]) => hasDefaults(prop)),
+      additional: typeof additional === 'object' && hasDefaults(additional) ? additional : undefined,
+    };
+    fillPlans.set(schema, plan);
+  }
+  return plan;
 }
