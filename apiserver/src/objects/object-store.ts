@@ -81,6 +81,8 @@ export interface NamespaceState {
 const NAMESPACE_STATES_MAX = 1024;
 
 export class ObjectStore {
+  /** The stored text of objects `create` returned unchanged (writtenJson). */
+  readonly #written = new WeakMap<KubeObject, string>();
   /** Each namespace's state as of the stored revision it was decoded from, so a create parses no Namespace. */
   readonly #namespaces = new Map<string, { readonly modRevision: number; readonly state: NamespaceState }>();
 
@@ -165,10 +167,26 @@ export class ObjectStore {
       return this.#present(resource, stored);
     }
     const key = objectKey(resource, scope.namespace, meta.name ?? '');
-    const result = await this.store.create(key, (rev) => render(stored, rev));
+    const rendered = { revision: -1, json: '' };
+    const result = await this.store.create(key, (rev) => {
+      rendered.json = render(stored, rev);
+      rendered.revision = rev;
+      return rendered.json;
+    });
     if (!result.ok) throw alreadyExists(resource, meta.name ?? '');
     stored.metadata.resourceVersion = String(result.revision);
-    return this.#present(resource, stored);
+    // Served as stored (same version, nothing defaulted on read): the answer is the text just written.
+    if (!this.#presented(resource, stored) && rendered.revision === result.revision)
+      this.#written.set(stored, rendered.json);
+    return stored;
+  }
+
+  /**
+   * The JSON text of `obj` when it is an object `create` returned exactly as it stored it, so the answer need
+   * not serialize it again; undefined for anything else. Callers ask before they change the object.
+   */
+  writtenJson(obj: KubeObject): string | undefined {
+    return this.#written.get(obj);
   }
 
   /**
@@ -476,9 +494,16 @@ export class ObjectStore {
 
   /** Objects are served in the version asked for (no schema conversion between versions yet), defaulted as read. */
   #present(resource: Resource, obj: KubeObject): KubeObject {
-    obj.apiVersion = groupVersion(resource);
-    defaultOnRead(resource, obj);
+    this.#presented(resource, obj);
     return obj;
+  }
+
+  /** `#present` in place; whether it changed `obj`. */
+  #presented(resource: Resource, obj: KubeObject): boolean {
+    const version = groupVersion(resource);
+    const moved = obj.apiVersion !== version;
+    obj.apiVersion = version;
+    return defaultOnRead(resource, obj) || moved;
   }
 }
 
@@ -504,8 +529,8 @@ function admissionAttributes(
 }
 
 /** Kubernetes defaults custom resources on every decode, reads from storage included (a default added later shows). */
-export function defaultOnRead(resource: Resource, obj: KubeObject): void {
-  if (hasDefaults(resource.schema)) applyDefaults(obj, resource.schema);
+export function defaultOnRead(resource: Resource, obj: KubeObject): boolean {
+  return hasDefaults(resource.schema) && applyDefaults(obj, resource.schema);
 }
 
 const groupOf = (apiVersion: string): string =>

@@ -6,10 +6,11 @@
 import { cloneJson, isPlainObject } from '../objects/object.js';
 import type { JSONSchemaProps } from './json-schema.js';
 
-export function applyDefaults(value: unknown, schema: JSONSchemaProps | undefined): void {
-  if (schema === undefined) return;
-  pruneNulls(value, schema);
-  fill(value, schema);
+/** Whether it changed `value` (a null dropped, a default set). */
+export function applyDefaults(value: unknown, schema: JSONSchemaProps | undefined): boolean {
+  if (schema === undefined) return false;
+  const pruned = pruneNulls(value, schema);
+  return fill(value, schema) || pruned;
 }
 
 /** Whether any node of `schema` has a default (reads skip defaulting for kinds that have none). */
@@ -40,48 +41,63 @@ const nonNullableNull = (v: unknown, s: JSONSchemaProps | undefined): boolean =>
  * Drops `null`s the schema does not allow and cannot default (Kubernetes' PruneNonNullableNullsWithoutDefaults).
  * Below a node without a schema nothing can be dropped, so the walk stops there.
  */
-function pruneNulls(value: unknown, schema: JSONSchemaProps | undefined): void {
-  if (schema === undefined || typeof value !== 'object' || value === null) return;
+function pruneNulls(value: unknown, schema: JSONSchemaProps | undefined): boolean {
+  if (schema === undefined || typeof value !== 'object' || value === null) return false;
+  let changed = false;
   if (Array.isArray(value)) {
     const items = schema.items;
-    if (items !== undefined) for (const item of value) pruneNulls(item, items);
-    return;
+    if (items !== undefined) for (const item of value) changed = pruneNulls(item, items) || changed;
+    return changed;
   }
-  if (!isPlainObject(value)) return;
+  if (!isPlainObject(value)) return false;
   for (const key of Object.keys(value)) {
     const v = value[key];
     const s = fieldSchema(schema, key);
     if (s === undefined) continue;
     if (v === null) {
-      if (s.nullable !== true && s.default === undefined) delete value[key];
-    } else if (typeof v === 'object') pruneNulls(v, s);
+      if (s.nullable !== true && s.default === undefined) {
+        delete value[key];
+        changed = true;
+      }
+    } else if (typeof v === 'object') changed = pruneNulls(v, s) || changed;
   }
+  return changed;
 }
 
-function fill(value: unknown, schema: JSONSchemaProps | undefined): void {
-  if (schema === undefined || !hasDefaults(schema)) return;
+function fill(value: unknown, schema: JSONSchemaProps | undefined): boolean {
+  if (schema === undefined || !hasDefaults(schema)) return false;
+  let changed = false;
   if (Array.isArray(value)) {
     const items = schema.items;
     value.forEach((item, i) => {
-      if (nonNullableNull(item, items) && items?.default !== undefined) value[i] = cloneJson(items.default);
-      fill(value[i], items);
+      if (nonNullableNull(item, items) && items?.default !== undefined) {
+        value[i] = cloneJson(items.default);
+        changed = true;
+      }
+      changed = fill(value[i], items) || changed;
     });
-    return;
+    return changed;
   }
-  if (!isPlainObject(value)) return;
+  if (!isPlainObject(value)) return false;
   const plan = fillPlan(schema);
   for (const [key, prop] of plan.defaulted) {
-    if (value[key] === undefined || nonNullableNull(value[key], prop)) value[key] = cloneJson(prop.default);
+    if (value[key] === undefined || nonNullableNull(value[key], prop)) {
+      value[key] = cloneJson(prop.default);
+      changed = true;
+    }
   }
-  for (const [key, prop] of plan.nested) if (Object.hasOwn(value, key)) fill(value[key], prop);
+  for (const [key, prop] of plan.nested) if (Object.hasOwn(value, key)) changed = fill(value[key], prop) || changed;
   const additional = plan.additional;
-  if (additional === undefined) return;
+  if (additional === undefined) return changed;
   for (const key of Object.keys(value)) {
     if (schema.properties?.[key] !== undefined) continue;
-    if (nonNullableNull(value[key], additional) && additional.default !== undefined)
+    if (nonNullableNull(value[key], additional) && additional.default !== undefined) {
       value[key] = cloneJson(additional.default);
-    fill(value[key], additional);
+      changed = true;
+    }
+    changed = fill(value[key], additional) || changed;
   }
+  return changed;
 }
 
 /** What `fill` does at one object node: the properties it defaults, those it descends into, map values' schema. */
