@@ -3,7 +3,7 @@
 
 import nodeModule from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { collect, namespaceOption } from './command-line/options.js';
+import { collect, namespaceLongOption, namespaceOption } from './command-line/options.js';
 import { clientVersion } from './client-version.js';
 
 // Node 22.1+ keeps the modules it compiles on disk for the next start; the modules below load after this line.
@@ -176,9 +176,11 @@ define('run', () => {
 define('ps', () => {
   program
     .command('ps')
-    .description('list Containers (running ones unless -a)')
-    .addOption(namespaceOption())
+    .description("list Containers (running ones unless -a; -n is docker's --last here, the namespace is --namespace)")
+    .addOption(namespaceLongOption())
     .option('-a, --all', 'show all Containers, not only running ones')
+    .option('-n, --last <n>', 'show the n last created Containers (all states)')
+    .option('-l, --latest', 'show the last created Container (all states)')
     .option('-q, --quiet', 'only print ids')
     .option('--no-trunc', 'do not cut ids and commands short')
     .option('--format <format>', 'table, json, or a template like "table {{.ID}}\\t{{.Names}}" or "{{.Names}}"')
@@ -198,6 +200,8 @@ define('ps', () => {
         format?: string;
         filter: string[];
         size?: boolean;
+        last?: string;
+        latest?: boolean;
       }) => {
         const { ps } = await import('./commands/ps.js');
         await ps({ ...opts, noTrunc: !opts.trunc });
@@ -224,11 +228,17 @@ define('stats', () => {
 define('top', () => {
   program
     .command('top')
-    .description("what the Nodes and the namespace's Containers use now (kubectl top node and top pod in one)")
+    .description(
+      "what the Nodes and the namespace's Containers use now (kubectl top node and top pod in one); with NAME, the Container's processes as docker top lists them",
+    )
+    .argument('[name]', 'the Container whose processes to list (ps runs on its node, -ef by default)')
+    .argument('[ps-options...]', 'ps options made of letters, and -o field lists (e.g. -o pid,user,args)')
+    .passThroughOptions()
     .addOption(namespaceOption())
-    .action(async (opts: { namespace?: string }) => {
-      const { top } = await import('./commands/top.js');
-      await top(opts);
+    .action(async (name: string | undefined, psArgs: string[], opts: { namespace?: string }) => {
+      const { containerTop, top } = await import('./commands/top.js');
+      if (name === undefined) await top(opts);
+      else await containerTop(name, psArgs[0] === '--' ? psArgs.slice(1) : psArgs, opts);
     });
 });
 
@@ -523,11 +533,11 @@ type ComposeFlags = { file?: string; projectName?: string; namespace?: string };
 define('logs', () => {
   program
     .command('logs')
-    .description("print a Container's log")
+    .description("print a Container's log (-n is docker's --tail here; the namespace is --namespace)")
     .argument('<name>', 'the Container')
-    .addOption(namespaceOption())
+    .addOption(namespaceLongOption())
     .option('-f, --follow', 'keep streaming new lines until the container stops')
-    .option('--tail <lines>', 'only the last N lines (-1 for all)')
+    .option('-n, --tail <lines>', 'only the last N lines (all, or -1, for all)')
     .option('--since <duration>', 'only lines newer than this, like 10s, 5m, 1h')
     .option('-t, --timestamps', 'prefix each line with its RFC3339 timestamp')
     .action(
@@ -542,7 +552,14 @@ define('logs', () => {
     );
 });
 
-type ExecCommandOptions = { namespace?: string; stdin?: boolean; tty?: boolean; env: string[]; workdir?: string };
+type ExecCommandOptions = {
+  namespace?: string;
+  stdin?: boolean;
+  tty?: boolean;
+  env: string[];
+  workdir?: string;
+  user?: string;
+};
 
 define('exec', () => {
   program
@@ -556,6 +573,7 @@ define('exec', () => {
     .option('-t, --tty', 'give the command a terminal (when stdin is one)')
     .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', "run as this user (a name or uid, and group, from the container's files)")
     .action(async (name: string, command: string[], opts: ExecCommandOptions) => {
       const { exec } = await import('./commands/exec.js');
       // Options after NAME pass through to the command; a `--` there is only the separator.

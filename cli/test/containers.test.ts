@@ -56,6 +56,22 @@ t.test('ps: running Containers in docker ps columns; -a adds stopped ones; -q an
   const bad = await berth(server, ['ps', '--format', '{{.Nope}}']);
   t.equal(bad.code, 125);
   t.match(bad.stderr, /^berth: template: can't evaluate field Nope/);
+  // docker's -n (--last): the n last created in any state; the namespace is then --namespace only.
+  const last = await berth(server, [
+    'ps',
+    '-n',
+    '1',
+    '--namespace',
+    'default',
+    '-f',
+    'name=done',
+    '--format',
+    '{{.Names}}',
+  ]);
+  t.equal(last.stdout, 'done\n', `ps -n counts stopped ones without -a: ${last.stderr}`);
+  const two = await berth(server, ['ps', '-n', '2', '--format', '{{.Names}}']);
+  t.equal(two.stdout.split('\n').sort().join(' '), ' done loop');
+  t.match((await berth(server, ['ps', '-n', '1', '-q'])).stdout, /^[0-9a-f]{12}\n$/, 'one, the last created');
 });
 
 t.test('stop -t keeps the Container, stopped; start runs it again; an id works as a name', async (t) => {

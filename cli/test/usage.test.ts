@@ -197,3 +197,20 @@ t.test('berth top shows the node and the Containers', async (t) => {
   );
   t.match(r.stdout, /^CONTAINER\s+CPU\(cores\)\s+MEMORY\(bytes\)\s+PIDS\nhot\s+\d+m\s+\d+Mi\s+1$/m);
 });
+
+t.test("berth top NAME [ps OPTIONS] lists the Container's processes as docker top does", async (t) => {
+  const r = await berth(server, ['top', 'hot']);
+  t.equal(r.code, 0, r.stderr);
+  // ps -ef on the node, only the container's rows: its one shell, in columns at least 20 wide.
+  t.match(r.stdout, /^UID {17}PID {17}PPID {16}C {19}STIME {15}TTY {17}TIME {16}CMD\n/);
+  t.match(r.stdout, /\nroot +\d+ +\d+ .* sh -c while true; do :; done\n$/);
+  t.equal(r.stdout.split('\n').length, 3, 'the header and one process');
+  const fields = await berth(server, ['top', 'hot', '-o', 'pid,comm']);
+  t.equal(fields.code, 0, fields.stderr);
+  t.match(fields.stdout, /^PID {17}COMMAND\n\d+ +sh\n$/, 'ps options pass through');
+  const refused = await berth(server, ['top', 'hot', '-o', 'pid=X,comm']);
+  t.not(refused.code, 0);
+  t.match(refused.stderr, /only options made of letters and -o field lists are allowed/, 'a renamed header is refused');
+  const environment = await berth(server, ['top', 'hot', 'axe']);
+  t.match(environment.stderr, /not BSD's e/, "BSD's e (every process's environment) is refused");
+});

@@ -103,7 +103,7 @@ export function rbacPolicy(crds: readonly CustomResourceDefinition[]): KubeObjec
     clusterRole(
       'system:aggregate-to-view',
       [
-        rule(read, berth, [...plurals, ...subresources, ...proxied(['log', 'export'])]),
+        rule(read, berth, [...plurals, ...subresources, ...proxied(['log', 'export', 'top'])]),
         rule(read, [''], ['configmaps', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status']),
         rule(read, [''], ['resourcequotas', 'resourcequotas/status']),
         rule(read, ['coordination.k8s.io'], ['leases']),

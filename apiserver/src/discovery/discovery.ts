@@ -40,9 +40,9 @@ const verbsOfResource = (r: Resource): string[] =>
       ? allVerbs.filter((v) => v !== 'deletecollection')
       : allVerbs;
 const subresourceVerbs = ['get', 'patch', 'update'];
-/** log is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
+/** log (and a Container's top) is read with GET; exec and attach are created (POST/GET with an upgrade), as for Pods. */
 const verbsOf = (subresource: string): string[] =>
-  subresource === 'log'
+  subresource === 'log' || subresource === 'top'
     ? ['get']
     : subresource === 'exec' || subresource === 'attach' || subresource === 'portforward'
       ? ['create', 'get']

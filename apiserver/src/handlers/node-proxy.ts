@@ -1,4 +1,4 @@
-// The subresources a node agent serves, a Container's (log, exec, attach, portforward) and an Image's (its build's
+// The subresources a node agent serves, a Container's (log, exec, attach, portforward, top) and an Image's (its build's
 // log, export and import, `berth save|load`): once the request chain has authenticated and authorized the client,
 // find the object's node and that node's agent endpoint, and relay the request, streaming both ways.
 
@@ -20,13 +20,15 @@ export const agentSocketName = 'agent.sock';
 
 /** Subresources relayed to the node agent, per group/plural. */
 export const proxiedSubresources: ReadonlyMap<string, readonly string[]> = new Map([
-  ['berth.dev/containers', ['log', 'exec', 'attach', 'portforward']],
+  ['berth.dev/containers', ['log', 'exec', 'attach', 'portforward', 'top']],
   ['berth.dev/images', ['log', 'export', 'import']],
 ]);
 
 /** The HTTP method each plain (not upgraded) proxied subresource answers. */
 export const proxiedMethods: ReadonlyMap<string, string> = new Map([
   ['log', 'GET'],
+  // docker top: the container's processes as the node's ps lists them.
+  ['top', 'GET'],
   ['export', 'GET'],
   ['import', 'POST'],
 ]);
@@ -150,7 +152,7 @@ export function agentSocketOf(nodeName: string, node: Record<string, unknown>): 
   return socketPath;
 }
 
-/** Relays a plain HTTP request (log, export, import) to the agent and streams its answer back, and its body there. */
+/** Relays a plain HTTP request (log, top, export, import) to the agent and streams its answer back, and its body there. */
 export function relayRequest(
   target: AgentTarget,
   req: IncomingMessage,
@@ -201,7 +203,12 @@ export function agentUpgrade(objects: ObjectStore, registry: ResourceRegistry): 
     // A Pod's exec, attach and port-forward are its Container's.
     const info = asContainerRequest(required(state, 'requestInfo'));
     const r = info.resource;
-    if (r === undefined || !isProxied(r.group, r.resource, r.subresource) || r.subresource === 'log')
+    if (
+      r === undefined ||
+      !isProxied(r.group, r.resource, r.subresource) ||
+      r.subresource === 'log' ||
+      r.subresource === 'top'
+    )
       throw pathNotFound();
     const target = await resolveAgent(
       objects,

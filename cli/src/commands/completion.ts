@@ -19,6 +19,7 @@ const takesContainers = new Set([
   'inspect',
   'port',
   'rename',
+  'top',
 ]);
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -15,6 +15,8 @@ export interface ExecOptions {
   /** NAME=VALUE pairs added to the container's environment (a bare NAME takes this process's value, as docker). */
   readonly env?: readonly string[];
   readonly workdir?: string;
+  /** `USER[:GROUP]`, names or ids, looked up in the container's /etc/passwd and /etc/group. */
+  readonly user?: string;
 }
 
 /** Where the command's streams connect; the process's own by default. */
@@ -45,6 +47,7 @@ export async function exec(
     tty,
     ...(env.length > 0 ? { env } : {}),
     ...(options.workdir !== undefined ? { workingDir: options.workdir } : {}),
+    ...(options.user !== undefined ? { user: options.user } : {}),
   };
   const code = await remoteCommand(api, session, stdio);
   if (code === undefined) throw new StreamError('the connection closed before the command finished');

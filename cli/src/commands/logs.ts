@@ -24,7 +24,7 @@ export function parseDuration(text: string): number {
 export interface LogsOptions {
   readonly namespace?: string;
   readonly follow?: boolean;
-  /** Lines from the end; -1 means all (kubectl's default). */
+  /** Lines from the end; -1 or `all` means all (kubectl's and docker's default). */
   readonly tail?: string;
   /** A duration such as 10s or 1h. */
   readonly since?: string;
@@ -36,9 +36,9 @@ export interface LogsOptions {
 function logQuery(options: LogsOptions): URLSearchParams {
   const query = new URLSearchParams();
   if (options.follow === true) query.set('follow', 'true');
-  if (options.tail !== undefined) {
+  if (options.tail !== undefined && options.tail !== 'all') {
     if (!/^-?\d+$/.test(options.tail) || Number(options.tail) < -1)
-      throw new UsageError(`--tail: "${options.tail}" must be a number of lines (or -1 for all)`);
+      throw new UsageError(`--tail: "${options.tail}" must be a number of lines (or all)`);
     if (Number(options.tail) >= 0) query.set('tailLines', String(Number(options.tail)));
   }
   if (options.since !== undefined) {

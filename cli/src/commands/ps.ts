@@ -5,6 +5,7 @@ import { connectToApi } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { containerState, humanDuration, isRunning, shortId, statusText } from '../docker/container-state.js';
 import { containerFilter } from '../docker/container-filters.js';
+import { UsageError } from '../errors.js';
 import { ago, formatRows, type Column } from '../output/table.js';
 
 export interface PsOptions {
@@ -17,6 +18,17 @@ export interface PsOptions {
   readonly filter?: readonly string[];
   /** docker's -s: each writable layer's size, and with the image's ("virtual"), as the nodes' agents measured. */
   readonly size?: boolean;
+  /** docker's -n/--last: only the n last created, in any state (0 or less: no limit). */
+  readonly last?: string;
+  /** docker's -l/--latest: --last 1. */
+  readonly latest?: boolean;
+}
+
+/** docker ps' --last as a number; -1 (docker's default) means every one. */
+function lastCount(options: PsOptions): number {
+  if (options.last === undefined) return options.latest === true ? 1 : -1;
+  if (!/^-?\d+$/.test(options.last)) throw new UsageError(`invalid argument "${options.last}" for "-n, --last" flag`);
+  return Number(options.last);
 }
 
 /** docker's COMMAND cell: the command line quoted, cut to 20 characters unless --no-trunc. */
@@ -67,11 +79,14 @@ export function psColumns(noTrunc: boolean): Column<Container>[] {
 
 export async function ps(options: PsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const filter = containerFilter(options.filter ?? []);
+  const last = lastCount(options);
   const client = new ApiClient(await connectToApi(options.namespace));
-  const rows = (await client.list<Container>('containers'))
-    .filter((c) => (options.all === true || filter.stateful || isRunning(c)) && filter.matches(c))
+  const all = options.all === true || filter.stateful || last > 0;
+  const sorted = (await client.list<Container>('containers'))
+    .filter((c) => (all || isRunning(c)) && filter.matches(c))
     // Newest first, as docker lists.
     .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  const rows = last > 0 ? sorted.slice(0, last) : sorted;
   if (options.quiet === true) {
     out.write(rows.map((c) => `${shortId(c)}\n`).join(''));
     return;

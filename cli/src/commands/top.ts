@@ -1,7 +1,8 @@
 // `berth top`: what the cluster uses now, as `kubectl top node` and `kubectl top pod` show it in one go: each
-// Node's CPU and memory against its allocatable, then the namespace's Containers, busiest first.
+// Node's CPU and memory against its allocatable, then the namespace's Containers, busiest first. `berth top NAME
+// [ps OPTIONS]` is docker top's: the Container's processes, as its node's ps lists them (its `top` subresource).
 
-import { connectToApi } from '../api-connection.js';
+import { connectToApi, containerPath } from '../api-connection.js';
 import { ApiClient } from '../api/client.js';
 import { renderTable } from '../output/table.js';
 import { bytesOf, containerUsage, cores, nodeCapacities, nodeUsage, percent } from '../usage/usage-read.js';
@@ -51,4 +52,25 @@ export async function top(options: TopOptions, out: NodeJS.WritableStream = proc
         ]),
     ),
   );
+}
+
+/** docker's TopResponse, as the agent answers the `top` subresource. */
+interface TopResponse {
+  readonly Titles: readonly string[];
+  readonly Processes: ReadonlyArray<readonly string[]>;
+}
+
+/** docker top NAME [ps OPTIONS]: ps runs on the node (default `-ef`), only options and -o field lists pass. */
+export async function containerTop(
+  name: string,
+  psArgs: readonly string[],
+  options: TopOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const client = new ApiClient(await connectToApi(options.namespace));
+  const query = psArgs.length === 0 ? '' : `?${new URLSearchParams({ ps_args: psArgs.join(' ') })}`;
+  const top = await client.request<TopResponse>('GET', `${containerPath(client.namespace, name, 'top')}${query}`);
+  // docker's tabwriter: every column at least 20 wide, three spaces between.
+  const widen = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(17)));
+  out.write(renderTable(widen(top.Titles), top.Processes.map(widen)));
 }

@@ -21,7 +21,7 @@ interface RemoteStatus {
   status?: string;
   message?: string;
   reason?: string;
-  details?: { causes?: Array<{ reason?: string; message?: string }> };
+  details?: { causes?: Array<{ reason?: string; message?: string; field?: string }> };
 }
 
 export interface SessionOptions {
@@ -35,6 +35,8 @@ export interface SessionOptions {
   readonly env?: readonly string[];
   /** exec only: the command's working directory (docker exec -w). */
   readonly workingDir?: string;
+  /** exec only: `USER[:GROUP]`, names or ids (docker exec -u). */
+  readonly user?: string;
 }
 
 /**
@@ -57,6 +59,9 @@ function exitCodeOf(body: string): number | undefined {
   }
   // The command could not start: the shell's 126 when it is there but not runnable, else 127, as `berth run` exits.
   const message = status.message ?? '';
+  // No such user or group in the container: the exec never started, docker's 126.
+  if (status.details?.causes?.some((c) => c.field === 'user') === true)
+    throw new CliError('BERTH_CLI_CONTAINER_START', message, { exitCode: 126 });
   if (message.includes('command not found in the container'))
     throw new CliError('BERTH_CLI_CONTAINER_START', message, {
       exitCode: /permission denied/i.test(message) ? 126 : 127,
@@ -88,6 +93,7 @@ export function remoteCommand(
   if (tty) query.set('tty', 'true');
   for (const pair of options.env ?? []) query.append('env', pair);
   if (options.workingDir !== undefined) query.set('workingDir', options.workingDir);
+  if (options.user !== undefined) query.set('user', options.user);
   url.search = query.toString();
 
   const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], {

@@ -3,10 +3,12 @@
 // command/args replace the image's Entrypoint/Cmd the Kubernetes way; env is image Env, then envFrom, then env
 // (with $(VAR) expansion and values from ConfigMaps, Secrets and the Container's own fields); limits come from
 // `resources.limits`. Anything that cannot be resolved is a CreateContainerConfigError with a message for users.
-import { lstat, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toBytes, toCount, toMillicores, type Container, type EnvVar, type Quantity } from '@berth/api';
 import type { ImageConfig } from '../distribution/distribution.js';
+import { parseExecUser, resolveExecUser } from '../exec/exec-user.js';
+import { RuntimeError } from '../runtime/errors.js';
 import type { ContainerConfig, ContainerResources } from '../runtime/runtime.js';
 import { parseSeccompProfile, type SeccompProfile } from '../runtime/seccomp.js';
 import { AgentError } from './errors.js';
@@ -189,70 +191,35 @@ export function containerResources(container: Container): ContainerResources {
   };
 }
 
-/** Reads /etc/<file> of the rootfs without following a symlink out of it. */
-async function rootfsEtc(rootfs: string, file: 'passwd' | 'group'): Promise<string | undefined> {
-  for (const p of [path.join(rootfs, 'etc'), path.join(rootfs, 'etc', file)]) {
-    try {
-      if ((await lstat(p)).isSymbolicLink()) return undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return readFile(path.join(rootfs, 'etc', file), 'utf8');
-}
-
-function lookupId(text: string | undefined, name: string, field: 2 | 3): number | undefined {
-  for (const line of (text ?? '').split('\n')) {
-    const f = line.split(':');
-    if (f[0] === name && f[field] !== undefined && /^\d+$/.test(f[field])) return Number(f[field]);
-  }
-  return undefined;
-}
-
-/** uid/gid from securityContext, else the image's User (`uid`, `uid:gid`, `name`, `name:group`), else root. */
+/**
+ * The image's User (`uid`, `uid:gid`, `name`, `name:group`) resolved in the rootfs' /etc files as docker resolves
+ * it (as `exec -u` does: supplementary groups included), else root; securityContext's runAsUser/runAsGroup win,
+ * and then the image's supplementary groups, which were the image user's, are not kept.
+ */
 export async function containerUser(
   container: Container,
   image: ImageConfig,
   rootfs: string,
-): Promise<{ uid: number; gid: number }> {
+): Promise<NonNullable<ContainerConfig['user']>> {
   const sc = container.spec.securityContext;
   const user = image.config?.User ?? '';
-  let uid = 0;
-  let gid = 0;
+  let resolved: NonNullable<ContainerConfig['user']> = { uid: 0, gid: 0 };
   if (user !== '') {
-    const [u = '', g] = user.split(':');
-    const passwd =
-      /^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g)) ? undefined : await rootfsEtc(rootfs, 'passwd');
-    if (/^\d+$/.test(u)) {
-      uid = Number(u);
-      gid = lookupId(passwd, u, 3) ?? uid;
-    } else {
-      const found = lookupId(passwd, u, 2);
-      if (found === undefined)
-        throw configError(`image ${container.spec.image} runs as user "${u}", which its /etc/passwd does not name`);
-      uid = found;
-      gid = Number(
-        (passwd ?? '')
-          .split('\n')
-          .find((l) => l.split(':')[0] === u)
-          ?.split(':')[3] ?? uid,
-      );
-    }
-    if (g !== undefined && g !== '') {
-      if (/^\d+$/.test(g)) gid = Number(g);
-      else {
-        const found = lookupId(await rootfsEtc(rootfs, 'group'), g, 2);
-        if (found === undefined)
-          throw configError(`image ${container.spec.image} runs as group "${g}", which its /etc/group does not name`);
-        gid = found;
-      }
+    const spec = parseExecUser(user);
+    if (spec === undefined)
+      throw configError(`image ${container.spec.image} has a malformed User ${JSON.stringify(user)}`);
+    try {
+      resolved = await resolveExecUser(rootfs, spec);
+    } catch (err) {
+      if (err instanceof RuntimeError) throw configError(`image ${container.spec.image}: ${err.message}`, err);
+      throw err;
     }
   }
-  if (sc?.runAsUser !== undefined) uid = sc.runAsUser;
-  if (sc?.runAsGroup !== undefined) gid = sc.runAsGroup;
-  if (sc?.runAsNonRoot === true && uid === 0)
+  if (sc?.runAsUser !== undefined || sc?.runAsGroup !== undefined)
+    resolved = { uid: sc.runAsUser ?? resolved.uid, gid: sc.runAsGroup ?? resolved.gid };
+  if (sc?.runAsNonRoot === true && resolved.uid === 0)
     throw configError('securityContext.runAsNonRoot is set but the container would run as root (uid 0)');
-  return { uid, gid };
+  return resolved;
 }
 
 /** A Localhost profile from the node's profile directory (kubelet's <root-dir>/seccomp), never from outside it. */

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { RuntimeError } from '../runtime/errors.js';
 import type { OciProcess } from '../runtime/oci-spec.js';
 import type { ExecOptions, StdioSession } from '../runtime/runtime.js';
+import { parseExecUser, resolveExecUser, type ProcessUser } from './exec-user.js';
 import { CONSOLE_BRIDGE } from './socket-bridges.js';
 
 export interface ExecTarget {
@@ -19,11 +20,13 @@ export interface ExecTarget {
   readonly containerDir: string;
   /** The container's own process, which the exec'd one inherits (user, capabilities, rlimits, env). */
   readonly containerProcess: OciProcess;
+  /** The container's root filesystem as this host sees it (where `user` names are looked up). */
+  readonly rootfs: string;
   /** Needed for tty sessions only. */
   readonly python: string | undefined;
 }
 
-function execProcess(base: OciProcess, options: ExecOptions): OciProcess {
+function execProcess(base: OciProcess, options: ExecOptions, user: ProcessUser | undefined): OciProcess {
   const env = new Map<string, string>();
   for (const kv of base.env) {
     const i = kv.indexOf('=');
@@ -38,6 +41,7 @@ function execProcess(base: OciProcess, options: ExecOptions): OciProcess {
     args: options.args,
     env: [...env].map(([k, v]) => `${k}=${v}`),
     cwd: options.cwd ?? base.cwd,
+    ...(user === undefined ? {} : { user: { ...base.user, ...user } }),
     // crun applies it right after letting the process run, not before (runc sets it in the child): a command that
     // reads the size in its first instant can see 0x0, then gets SIGWINCH once the size lands.
     ...(options.tty === true && options.size !== undefined
@@ -97,9 +101,16 @@ export async function execInContainer(target: ExecTarget, options: ExecOptions):
   if (tty && target.python === undefined) {
     throw new RuntimeError('HostNotReady', 'tty exec needs python3 (Debian python3) to receive the pty from crun');
   }
+  let user: ProcessUser | undefined;
+  if (options.user !== undefined) {
+    const spec = parseExecUser(options.user);
+    if (spec === undefined)
+      throw new RuntimeError('InvalidConfig', `exec user ${JSON.stringify(options.user)} is not USER[:GROUP]`);
+    user = await resolveExecUser(target.rootfs, spec);
+  }
   const token = randomBytes(6).toString('hex');
   const processFile = path.join(target.containerDir, `exec-${token}.json`);
-  await writeFile(processFile, JSON.stringify(execProcess(target.containerProcess, options)));
+  await writeFile(processFile, JSON.stringify(execProcess(target.containerProcess, options, user)));
   const runtimeArgs = [`--root=${target.runtimeRoot}`, 'exec', '--process', processFile];
 
   let child: ChildProcess;

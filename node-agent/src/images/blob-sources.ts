@@ -39,6 +39,8 @@ export class BlobSources {
     const source = `${registry}/${repository}`;
     const next = this.#queue.then(async () => {
       const table = await this.#read();
+      // A pull of an image already recorded (every warm pull) changes nothing: no write, no rename.
+      if (digests.every((d) => table[d]?.[0] === source)) return;
       for (const d of digests)
         table[d] = [source, ...(table[d] ?? []).filter((s) => s !== source)].slice(0, keptPerBlob);
       await mkdir(join(this.#file, '..'), { recursive: true });

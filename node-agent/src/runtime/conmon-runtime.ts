@@ -122,6 +122,20 @@ function inCgroup(pid: number, cgroupsPath: string): boolean {
   return text?.split('\n').some((l) => l.endsWith(`:${cgroupsPath}`)) ?? false;
 }
 
+/** The pids in a cgroup and in every cgroup below it; none once it is gone. */
+async function cgroupPids(dir: string): Promise<number[]> {
+  const procs = await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+  const own = procs
+    .split('\n')
+    .map((line) => parsePid(line))
+    .filter((pid): pid is number => pid !== undefined);
+  const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const below = await Promise.all(
+    children.filter((e) => e.isDirectory()).map((e) => cgroupPids(path.join(dir, e.name))),
+  );
+  return [...own, ...below.flat()];
+}
+
 function isConmonOf(pid: number, id: string): boolean {
   const cmdline = readOptional(`/proc/${pid}/cmdline`);
   return cmdline?.split('\0').some((a, i, all) => a === '--cid' && all[i + 1] === id) ?? false;
@@ -584,6 +598,17 @@ export class ConmonRuntime implements Runtime {
     return JSON.parse(await readFile(path.join(this.containerDir(id), 'config.json'), 'utf8')) as OciSpec;
   }
 
+  async pids(id: string): Promise<number[]> {
+    await this.#runningSpec(id);
+    const cgroups = this.#host.cgroups;
+    const cgroupsPath = cgroupsPathFor(id);
+    const dir =
+      v1CgroupDir(cgroups, 'pids', cgroupsPath) ??
+      (cgroups.unifiedMount === undefined ? undefined : path.join(cgroups.unifiedMount, cgroupsPath));
+    if (dir === undefined) throw new RuntimeError('HostNotReady', 'this host has no pids cgroup to list processes in');
+    return cgroupPids(dir);
+  }
+
   async exec(id: string, options: ExecOptions): Promise<StdioSession> {
     const spec = await this.#runningSpec(id);
     return execInContainer(
@@ -593,6 +618,7 @@ export class ConmonRuntime implements Runtime {
         runtimeRoot: this.runtimeRoot,
         containerDir: this.containerDir(id),
         containerProcess: spec.process,
+        rootfs: path.resolve(this.containerDir(id), spec.root.path),
         python: this.#host.python,
       },
       options,

@@ -10,6 +10,7 @@ export type RuntimeErrorCode =
   | 'ContainerExists'
   | 'ContainerNotRunning'
   | 'ContainerRunning'
+  | 'UserNotFound'
   | 'HostNotReady';
 
 /** `RuntimeError.isInstance` (or instanceof) holds across package copies (BerthError's brand). */

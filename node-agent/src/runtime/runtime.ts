@@ -111,6 +111,11 @@ export interface ExecOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** @default the container's working directory */
   readonly cwd?: string;
+  /**
+   * Docker's `USER[:GROUP]`, names or ids, looked up in the container's own /etc/passwd and /etc/group (a name
+   * neither lists is `UserNotFound`). @default the container's user
+   */
+  readonly user?: string;
   /** @default false */
   readonly tty?: boolean;
   /** Open a stdin stream; without it the process reads /dev/null. @default false */
@@ -181,6 +186,8 @@ export interface Runtime {
   resume(id: string): Promise<void>;
   /** Removes process (with `force`), cgroups, bundle, sockets and logs; leaves the rootfs to the snapshotter. */
   delete(id: string, options?: DeleteOptions): Promise<void>;
+  /** Host pids of every process of a running container (its cgroup's and those below it), as containerd's task.Pids. */
+  pids(id: string): Promise<number[]>;
   exec(id: string, options: ExecOptions): Promise<StdioSession>;
   /** Connects to the container's own stdio: output from now on, and stdin if it was started with one. */
   attach(id: string, options?: AttachOptions): Promise<StdioSession>;

@@ -21,7 +21,7 @@ export interface AgentMetrics {
   measuredStreaming(runtime: StreamingRuntime): StreamingRuntime;
 }
 
-type StreamingRuntime = Pick<Runtime, 'state' | 'exec' | 'attach'>;
+type StreamingRuntime = Pick<Runtime, 'state' | 'pids' | 'exec' | 'attach'>;
 
 export function agentMetrics(registry: Registry, stats: StatsSummaries): AgentMetrics {
   const pullSeconds = new Histogram({
@@ -107,6 +107,7 @@ export function agentMetrics(registry: Registry, stats: StatsSummaries): AgentMe
     containerStarted: (seconds) => starts.observe(seconds),
     measuredStreaming: (runtime) => ({
       state: (id) => runtime.state(id),
+      pids: (id) => runtime.pids(id),
       exec: (id, options) => measure('exec', () => runtime.exec(id, options)),
       attach: (id, options) => measure('attach', () => runtime.attach(id, options)),
     }),

@@ -1,4 +1,5 @@
 // Query parameters of the log, exec and attach endpoints, parsed and checked before any stream is opened.
+import { parseExecUser } from '../exec/exec-user.js';
 import { StreamingError } from './status.js';
 
 /** Kubernetes' query bool: absent is the default; "0", "f", "false" (any case) are false; anything else is true. */
@@ -69,6 +70,8 @@ export interface RemoteCommandRequest {
   /** exec only, berth's own parameters (docker exec -e/-w): `env=K=V` repeated, `workingDir` absolute. */
   readonly env?: Readonly<Record<string, string>>;
   readonly workingDir?: string;
+  /** exec only (docker exec -u): `USER[:GROUP]`, names or ids, resolved by the runtime in the container's files. */
+  readonly user?: string;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -102,6 +105,9 @@ export function parseRemoteCommandRequest(query: URLSearchParams, kind: 'exec' |
   const workingDir = query.get('workingDir') ?? undefined;
   if (workingDir !== undefined && !workingDir.startsWith('/'))
     throw new StreamingError('BadRequest', `workingDir: invalid value "${workingDir}": must be an absolute path`);
+  const user = query.get('user') ?? undefined;
+  if (user !== undefined && parseExecUser(user) === undefined)
+    throw new StreamingError('BadRequest', `user: invalid value "${user}": must be USER[:GROUP], a name or an id each`);
   return {
     command,
     stdin,
@@ -110,5 +116,6 @@ export function parseRemoteCommandRequest(query: URLSearchParams, kind: 'exec' |
     tty,
     ...(env !== undefined ? { env } : {}),
     ...(workingDir !== undefined ? { workingDir } : {}),
+    ...(user !== undefined ? { user } : {}),
   };
 }

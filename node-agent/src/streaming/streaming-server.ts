@@ -1,5 +1,5 @@
 // The node agent's streaming endpoint on a unix socket: container logs over HTTP, exec and attach over WebSocket,
-// at the paths the API server relays to (`/containers/{namespace}/{name}/{log|exec|attach}?…`).
+// at the paths the API server relays to (`/containers/{namespace}/{name}/{log|exec|attach|top}?…`).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmod, lstat, mkdir, rename, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -17,6 +17,7 @@ import { type ImageEndpoints, parseImageTarget, serveImageRequest } from './imag
 import { previousLog, serveLog } from './log-endpoint.js';
 import { chooseProtocol, REMOTE_COMMAND_PROTOCOLS, serveRemoteCommand, type TerminalSize } from './remote-command.js';
 import { parseLogRequest, parseRemoteCommandRequest, type RemoteCommandRequest } from './request-options.js';
+import { containerTop, parsePsArgs } from './top-endpoint.js';
 import {
   containerNotFound,
   failureStatus,
@@ -33,7 +34,7 @@ export interface StreamingServerOptions {
   /** Where to listen; a stale socket file there is replaced, anything else there is an error. */
   readonly socketPath: string;
   readonly lookup: ContainerLookup;
-  readonly runtime: Pick<Runtime, 'state' | 'exec' | 'attach'>;
+  readonly runtime: Pick<Runtime, 'state' | 'pids' | 'exec' | 'attach'>;
   /** A container's log files, oldest first. @default the runtime's `logPath` and its rotated predecessor */
   readonly logFilesOf?: (id: string, state: ContainerState) => readonly string[];
   /** How often a follow looks for new lines. @default 100 */
@@ -50,7 +51,7 @@ export interface StreamingServerOptions {
   readonly diskUsage?: () => Promise<unknown>;
 }
 
-type Subresource = 'log' | 'exec' | 'attach' | 'portforward';
+type Subresource = 'log' | 'exec' | 'attach' | 'portforward' | 'top';
 
 /** The WebSocket subprotocol that tunnels a SPDY port-forward session (kubectl 1.31+ tries it first). */
 const tunnelProtocol = `SPDY/3.1+${portForwardProtocol}`;
@@ -64,7 +65,7 @@ interface Target {
 
 function parseTarget(url: string | undefined): Target | undefined {
   const u = new URL(url ?? '/', 'http://agent');
-  const m = /^\/containers\/([^/]+)\/([^/]+)\/(log|exec|attach|portforward)$/.exec(u.pathname);
+  const m = /^\/containers\/([^/]+)\/([^/]+)\/(log|exec|attach|portforward|top)$/.exec(u.pathname);
   if (m === null) return undefined;
   try {
     return {
@@ -104,6 +105,12 @@ function toStreamingError(err: unknown): unknown {
       return new StreamingError('BadRequest', err.message, { cause: err });
     case 'HostNotReady':
       return new StreamingError('ServiceUnavailable', err.message, { cause: err });
+    // The exec could not start as that user: the cause names the field, so a client can exit as docker does (126).
+    case 'UserNotFound':
+      return new StreamingError('BadRequest', err.message, {
+        cause: err,
+        details: { causes: [{ reason: 'FieldValueNotFound', field: 'user', message: err.message }] },
+      });
     default:
       return new StreamingError('InternalError', `error executing command in container: ${err.message}`, {
         cause: err,
@@ -225,6 +232,18 @@ export class StreamingServer {
       }
       const target = parseTarget(req.url);
       if (target === undefined) throw new StreamingError('NotFound', `no such endpoint: ${req.url ?? ''}`);
+      if (target.subresource === 'top') {
+        if (req.method !== 'GET')
+          throw new StreamingError('MethodNotAllowed', `${req.method ?? ''} is not allowed on top`);
+        const args = parsePsArgs(target.query);
+        const { id, state } = await this.#container(target.namespace, target.name);
+        if (state.status !== 'running')
+          throw new StreamingError('BadRequest', `container "${target.name}" is not running (${state.status})`);
+        const body = JSON.stringify(await containerTop(args, await this.#options.runtime.pids(id)));
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       if (target.subresource !== 'log')
         throw new StreamingError(
           'BadRequest',
@@ -267,7 +286,7 @@ export class StreamingServer {
     let id: string;
     try {
       const target = parseTarget(req.url);
-      if (target === undefined || target.subresource === 'log')
+      if (target === undefined || target.subresource === 'log' || target.subresource === 'top')
         throw new StreamingError('NotFound', `no WebSocket endpoint at ${req.url ?? ''}`);
       if (target.subresource === 'portforward') {
         await this.#portForward(req, socket, head, target);
@@ -365,6 +384,7 @@ export class StreamingServer {
             stdin: request.stdin,
             ...(request.env === undefined ? {} : { env: request.env }),
             ...(request.workingDir === undefined ? {} : { cwd: request.workingDir }),
+            ...(request.user === undefined ? {} : { user: request.user }),
             ...(size === undefined ? {} : { size }),
           })
           .catch((err: unknown) => Promise.reject(toStreamingError(err))),

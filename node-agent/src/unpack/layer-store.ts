@@ -55,8 +55,9 @@ export class LayerStore implements LayerUnpacker {
     try {
       const source = await open();
       const result = await applyLayer(source, join(tmp, 'fs'), options.signal ? { signal: options.signal } : {});
-      if (options.diffID !== undefined && options.diffID !== result.diffID) {
-        throw new DigestMismatch(options.diffID, result.diffID, `layer ${digest} uncompressed (diffID)`);
+      const diffID = typeof options.diffID === 'function' ? await options.diffID() : options.diffID;
+      if (diffID !== undefined && diffID !== result.diffID) {
+        throw new DigestMismatch(diffID, result.diffID, `layer ${digest} uncompressed (diffID)`);
       }
       await options.beforePublish?.();
       await writeFile(join(tmp, 'diffid'), JSON.stringify({ diffID: result.diffID, size: result.size }));

@@ -17,8 +17,11 @@ export interface AppliedLayer {
 }
 
 export interface UnpackOptions {
-  /** When given, the uncompressed tar must hash to it (else DigestMismatch and nothing is kept). */
-  readonly diffID?: string;
+  /**
+   * When given, the uncompressed tar must hash to it (else DigestMismatch and nothing is kept). A function is
+   * called once the tree is complete, so a pull can unpack a layer while the image config is still on its way.
+   */
+  readonly diffID?: string | (() => Promise<string>);
   readonly signal?: AbortSignal;
   /**
    * Runs after the tree is complete and checked, before it is published under the digest; a throw

@@ -102,15 +102,16 @@ t.test(
       path.join(root, 'etc', 'passwd'),
       'root:x:0:0::/root:/bin/sh\nweb:x:1000:1001::/home/web:/bin/sh\n',
     );
-    await writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\nstaff:x:50:\n');
+    await writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\nstaff:x:50:\nwheel:x:10:web\n');
     const run = (user: string, spec: Partial<ContainerSpec> = {}) =>
       containerConfigFor(ctr(spec), image({ User: user, Cmd: ['sh'] }), root, noSources);
     t.same((await run('')).user, { uid: 0, gid: 0 });
-    t.same((await run('42')).user, { uid: 42, gid: 42 });
-    t.same((await run('web')).user, { uid: 1000, gid: 1001 });
-    t.same((await run('web:staff')).user, { uid: 1000, gid: 50 });
+    // As docker (runc's GetExecUser): an id that passwd does not list gets gid 0; a name gets its groups too.
+    t.same((await run('42')).user, { uid: 42, gid: 0, additionalGids: [0] });
+    t.same((await run('web')).user, { uid: 1000, gid: 1001, additionalGids: [1001, 10] });
+    t.same((await run('web:staff')).user, { uid: 1000, gid: 50, additionalGids: [50] });
     t.same((await run('web', { securityContext: { runAsUser: 7, runAsGroup: 8 } })).user, { uid: 7, gid: 8 });
-    await t.rejects(run('nobody'), { code: 'CreateContainerConfigError' });
+    await t.rejects(run('nobody'), { code: 'CreateContainerConfigError', message: /unable to find user nobody/ });
     await t.rejects(run('', { securityContext: { runAsNonRoot: true } }), { code: 'CreateContainerConfigError' });
   },
 );

@@ -1,4 +1,5 @@
 // Pulling the busybox image from a real loopback registry: layers unpacked once, cached pulls download nothing.
+import { createHash } from 'node:crypto';
 import { access, mkdtemp, readdir, readFile, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +102,49 @@ t.test('two containers from one image share its unpacked layers', async (t) => {
   await snapshotter.remove('a');
   t.ok((await stat(join(first.layers[0]!.dir, 'bin', 'busybox'))).isFile(), 'layer stays after a container is removed');
 });
+
+/** Pushes busybox's manifest with its config's diff_ids replaced, under `tag`; returns the reference. */
+async function pushWithDiffIDs(tag: string, diffIDs: (original: string) => string[]): Promise<string> {
+  const v2 = `http://${registry.address}/v2/library/busybox`;
+  const oci = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = JSON.parse(
+    Buffer.from(
+      await (await fetch(`${v2}/manifests/${digest}`, { headers: { accept: oci } })).arrayBuffer(),
+    ).toString(),
+  ) as { config: { digest: string; size: number } };
+  const config = JSON.parse(await (await fetch(`${v2}/blobs/${manifest.config.digest}`)).text()) as {
+    rootfs: { diff_ids: string[] };
+  };
+  const doctored = Buffer.from(
+    JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: diffIDs(config.rootfs.diff_ids[0] ?? '') } }),
+  );
+  const configDigest = `sha256:${createHash('sha256').update(doctored).digest('hex')}`;
+  const upload = await fetch(`${v2}/blobs/uploads/`, { method: 'POST' });
+  const location = new URL(upload.headers.get('location') ?? '', `http://${registry.address}`);
+  location.searchParams.set('digest', configDigest);
+  t.equal((await fetch(location, { method: 'PUT', body: doctored })).status, 201, 'config pushed');
+  const put = await fetch(`${v2}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'content-type': oci },
+    body: JSON.stringify({ ...manifest, config: { ...manifest.config, digest: configDigest, size: doctored.length } }),
+  });
+  t.equal(put.status, 201, 'manifest pushed');
+  return `${registry.address}/library/busybox:${tag}`;
+}
+
+t.test(
+  'a config that disagrees with the layers fails the pull and publishes no layer, though config and layers download at once',
+  async (t) => {
+    const { store, root } = await newStore();
+    const wrong = await pushWithDiffIDs('wrong-diffid', () => [`sha256:${'0'.repeat(64)}`]);
+    await t.rejects(store.pull(wrong), { name: 'DigestMismatch' }, 'the layer unpacks to another diffID');
+    t.same(await readdir(join(root, 'layers', 'sha256')).catch(() => []), [], 'no layer published');
+    const inconsistent = await pushWithDiffIDs('two-diffids', (original) => [original, original]);
+    await t.rejects(store.pull(inconsistent), { name: 'RegistryProtocolError', message: /inconsistent/ });
+    t.same(await readdir(join(root, 'layers', 'sha256')).catch(() => []), [], 'still no layer published');
+    t.equal((await store.pull(image)).digest, digest, 'the true image still pulls');
+  },
+);
 
 t.test('an aborted pull stops with the abort reason and publishes nothing', async (t) => {
   const { store, root } = await newStore();

@@ -301,6 +301,14 @@ export class FakeRuntime implements Runtime {
     this.host.containers.delete(id);
   }
 
+  /** Only the fake's own process: its exec sessions are no processes of their own. */
+  async pids(id: string): Promise<number[]> {
+    const c = this.#get(id);
+    if (c.startedAt === undefined || c.exitCode !== undefined)
+      throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
+    return [c.pid];
+  }
+
   async exec(id: string, options: ExecOptions): Promise<StdioSession> {
     const c = this.#get(id);
     this.#injected('exec');

@@ -278,11 +278,13 @@ export function runtimeConformance(t: Test, name: string, makeFixture: (t: Test)
     t.equal((await rt.state(live.id)).status, 'exited');
   });
 
-  t.test(`${name}: exec runs in a running container only, with its own stdio and exit code`, async (t) => {
+  t.test(`${name}: exec runs in a running container only, with its own stdio and exit code; pids`, async (t) => {
     const { runtime: rt, newId } = await makeFixture(t);
     const created = await rt.create(await newId('rc-exec-created'), { args: ['sleep', '60'] });
     t.equal(await codeOf(rt.exec(created.id, { args: ['true'] })), 'ContainerNotRunning', 'not before start');
+    t.equal(await codeOf(rt.pids(created.id)), 'ContainerNotRunning', 'no processes to list before start');
     const st = await rt.run(await newId('rc-exec'), { args: ['sleep', '60'] });
+    t.same(await rt.pids(st.id), [st.pid], "pids: the container's one process, by its host pid");
     const echo = await rt.exec(st.id, { args: ['sh', '-c', 'echo hi; echo err >&2; exit 5'] });
     const out = collect(echo.stdout);
     const err = collect(echo.stderr);

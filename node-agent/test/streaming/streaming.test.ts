@@ -1,7 +1,7 @@
 // Real crun + conmon containers, a real StreamingServer on a unix socket and a real API server relaying to it:
 // `berth logs` / `berth exec` and raw clients see what a user would (root; Debian crun, conmon, python3, util-linux script).
 import { execFile, spawn } from 'node:child_process';
-import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -170,6 +170,7 @@ t.test("berth logs and GET …/log?tailLines= show the container's output throug
   t.equal(limited.text, 'hello fr', 'limitBytes cuts the stream');
 
   t.match(await logsOf('web', ['--tail', '1', '--timestamps']), /^\S+Z tick\n$/, 'berth logs --tail 1 --timestamps');
+  t.equal(await logsOf('web', ['-n', '2', '--namespace', 'default']), 'tick\ntick\n', "docker's -n is --tail in logs");
   const since = await logsOf('web', ['--since', '1s']);
   t.notMatch(since, /hello from web/, '--since leaves out older lines');
   t.match(since, /tick/);
@@ -230,6 +231,22 @@ t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', asy
   const badName = await berth(['exec', '-e', '1BAD=x', 'web', '--', 'true']);
   t.not(badName.code, 0);
   t.match(badName.stderr, /env: invalid value "1BAD=x"/, "the agent refuses a name that is not a variable's");
+
+  // docker exec -u: names and ids from the running container's own files, written after it started.
+  await appendFile(
+    path.join(data.root, 'containers', onNode.get('default/web') ?? '', 'rootfs/etc/group'),
+    'staff:x:50:root,user\n',
+  );
+  const byName = await berth(['exec', '-u', 'user', 'web', '--', 'id']);
+  t.equal(byName.stdout, 'uid=1000(user) gid=1000(user) groups=50(staff),1000(user)\n', `a name: ${byName.stderr}`);
+  const byIds = await berth(['exec', '-u', '4242:tty', 'web', '--', 'sh', '-c', 'id -u; id -g; id -G']);
+  t.equal(byIds.stdout, '4242\n5\n5\n', `an id no file lists, and a group name: ${byIds.stderr}`);
+  const unknown = await berth(['exec', '-u', 'nosuch', 'web', '--', 'true']);
+  t.equal(unknown.code, 126, "an unknown user exits as docker's exec that could not start");
+  t.match(unknown.stderr, /unable to find user nosuch: no matching entries in passwd file/);
+  const unknownGroup = await berth(['exec', '-u', 'user:nogroup', 'web', '--', 'true']);
+  t.equal(unknownGroup.code, 126);
+  t.match(unknownGroup.stderr, /unable to find group nogroup: no matching entries in group file/);
 
   const cat = await execIn('web', ['sh', '-c', 'cat; echo done'], { stdin: true }, 'piped through\n');
   t.equal(cat.code, 0, cat.stderr);
