@@ -4,6 +4,7 @@
 // Not a test: run with
 //   node --conditions=berth-src --import=tsx bench/api-creates.ts [--seconds 5] [--entry built|src]
 //        [--concurrency 1,16,64] [--pin] [--cpu-prof DIR] [--server-node-arg=FLAG]... [--up-arg=ARG]...
+//        [--baseline OTHER_CHECKOUT [--rounds 3]]
 
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -34,6 +35,9 @@ const { values } = parseArgs({
     // Server and etcd on CPU 0, the load generator on CPU 1, so neither steals the other's core.
     pin: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    // Another checkout (built) to measure beside this one: its rows and this one's alternate, --rounds times.
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const seconds = Number(values.seconds);
@@ -105,7 +109,18 @@ const storeRequests = (berth: BerthProcess): Promise<Map<string, number>> =>
     (labels) => `${labels.get('operation')} ${labels.get('type')}`,
   );
 
-async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number): Promise<Row> {
+/** berth's durable syncs so far: how many, the seconds they took, the writes they carried (its /metrics). */
+async function syncTotals(berth: BerthProcess): Promise<{ syncs: number; seconds: number; writes: number }> {
+  const total = async (name: string): Promise<number> =>
+    (await metricCounts(berth, new RegExp(`^${name}()\\s(\\S+)$`, 'gm'), () => name)).get(name) ?? 0;
+  return {
+    syncs: await total('etcd_disk_wal_fsync_duration_seconds_count'),
+    seconds: await total('etcd_disk_wal_fsync_duration_seconds_sum'),
+    writes: await total('apiserver_storage_batch_writes_sum'),
+  };
+}
+
+async function berthRow(berth: BerthProcess, concurrency: number, warmup?: number, round = 0): Promise<Row> {
   const pool = httpsPool(berth, concurrency);
   const headers = {
     authorization: `Bearer ${berth.token}`,
@@ -126,7 +141,7 @@ async function berthRow(berth: BerthProcess, concurrency: number, warmup?: numbe
         const text = await res.body.text();
         if (res.statusCode !== 201) throw new Error(`POST ${name}: ${res.statusCode} ${text.slice(0, 300)}`);
       },
-      warmup === undefined ? `c${concurrency}` : 'warm',
+      warmup === undefined ? `c${concurrency}${round === 0 ? '' : `r${round}`}` : 'warm',
       warmup,
       warmup === undefined ? seconds : 0.1,
     );
@@ -148,7 +163,67 @@ async function etcdRow(etcd: EtcdPeer, concurrency: number, warmup?: number): Pr
   );
 }
 
+/**
+ * This checkout's berth against `--baseline`'s, both running, rows alternated (baseline first) `--rounds` times
+ * per concurrency: the load of the machine then falls on both alike. Prints each pair, then the medians.
+ */
+async function compareBaseline(baselineRepo: string): Promise<void> {
+  const server = values.pin ? { cpus: '0' } : {};
+  const common = {
+    entry: values.entry as 'built' | 'src',
+    nodeArgs: values['server-node-arg'],
+    upArgs: values['up-arg'],
+    ...server,
+  };
+  const sides = [
+    { name: 'baseline', berth: await startBerth({ ...common, repo: baselineRepo }) },
+    { name: 'this', berth: await startBerth(common) },
+  ];
+  try {
+    console.log(
+      `before/after in one run: baseline ${baselineRepo} (pid ${sides[0]?.berth.pid}) vs this checkout (pid ${sides[1]?.berth.pid}), ${seconds} s rows alternated`,
+    );
+    console.log(
+      `load average before: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    for (const side of sides) await berthRow(side.berth, 64, WARMUP_MS);
+    console.log('clients round |  side     creates/s  p50 ms  p99 ms srv cpu us/op');
+    const rounds = Number(values.rounds);
+    for (const c of concurrencies) {
+      const rows = new Map<string, Row[]>(sides.map((s) => [s.name, []]));
+      for (let r = 0; r < rounds; r++) {
+        for (const side of sides) {
+          const row = await berthRow(side.berth, c, undefined, r + 1);
+          rows.get(side.name)?.push(row);
+          console.log(
+            `${col(c, 7)} ${col(r + 1, 5)} | ${side.name.padEnd(8)} ${col(row.perSecond, 10)} ${col(row.p50, 7, 2)} ${col(row.p99, 7, 2)} ${col(row.serverCores, 7, 2)} ${col(perOp(row), 5)}`,
+          );
+        }
+      }
+      const median = (side: string, of: (r: Row) => number): number =>
+        quantile(
+          (rows.get(side) ?? []).map(of).sort((a, b) => a - b),
+          0.5,
+        );
+      const [b, t] = [median('baseline', (r) => r.perSecond), median('this', (r) => r.perSecond)];
+      const [bu, tu] = [median('baseline', perOp), median('this', perOp)];
+      const [bp, tp] = [median('baseline', (r) => r.p99), median('this', (r) => r.p99)];
+      console.log(
+        `medians @${c}: creates/s baseline ${b.toFixed(0)}, this ${t.toFixed(0)} (${(t / b).toFixed(2)}x); us/op ${bu.toFixed(0)} -> ${tu.toFixed(0)} (${(tu / bu).toFixed(2)}x); p99 ${bp.toFixed(1)} -> ${tp.toFixed(1)} ms`,
+      );
+    }
+  } finally {
+    for (const side of sides) await side.berth.close();
+  }
+}
+
 async function main(): Promise<void> {
+  if (values.baseline !== undefined) {
+    if (values.pin) execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+    return compareBaseline(values.baseline);
+  }
   if (values.pin) execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const server = values.pin ? { cpus: '0' } : {};
   const berth = await startBerth({
@@ -179,13 +254,20 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     for (const c of concurrencies) {
       const before = await storeRequests(berth);
+      const syncsBefore = await syncTotals(berth);
       const b = await berthRow(berth, c);
       const after = await storeRequests(berth);
+      const syncsAfter = await syncTotals(berth);
       // The row's creates, its warm-up's included (ops counts the measured ones; ROW_WARMUP_MS ran at about that rate).
       const creates =
         (after.get('create containers.berth.dev') ?? 0) - (before.get('create containers.berth.dev') ?? 0);
       lines.push(
         `store requests per create @${c} (berth's /metrics, controllers' writes included): ${perUnit(before, after, creates, 0.01)}`,
+      );
+      const syncs = syncsAfter.syncs - syncsBefore.syncs;
+      // The 1-client latency is this fsync plus the server's CPU for the request: the sync is the floor.
+      lines.push(
+        `durable syncs @${c}: ${syncs} (${((syncsAfter.writes - syncsBefore.writes) / Math.max(syncs, 1)).toFixed(1)} writes each), mean fsync ${((1000 * (syncsAfter.seconds - syncsBefore.seconds)) / Math.max(syncs, 1)).toFixed(2)} ms`,
       );
       const e = await etcdRow(etcd, c);
       console.log(

@@ -83,6 +83,8 @@ export interface BerthOptions {
    * (non-loopback) images, adding writes to what is measured and reaching for an address outside this machine.
    */
   readonly agent?: boolean;
+  /** The checkout whose build runs (another worktree, for a before/after in one run). @default this one */
+  readonly repo?: string;
 }
 
 export interface BerthProcess {
@@ -109,8 +111,9 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
   const kubeconfig = join(dir, 'bench-kubeconfig');
   const nodeArgs: string[] = [...(options.nodeArgs ?? [])];
   if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
-  if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(repo, 'cli/src/main.ts'));
-  else nodeArgs.push(join(repo, 'cli/dist/main.js'));
+  const root = options.repo ?? repo;
+  if (options.entry === 'src') nodeArgs.push('--conditions=berth-src', '--import=tsx', join(root, 'cli/src/main.ts'));
+  else nodeArgs.push(join(root, 'cli/dist/main.js'));
   const args = [
     ...nodeArgs,
     'up',
@@ -128,7 +131,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<BerthProce
       ? [process.execPath, args]
       : ['/usr/bin/taskset', ['-c', options.cpus, process.execPath, ...args]];
   const started = performance.now();
-  const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: repo });
+  const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
   // Keep the server's stderr out of the tables (Koa logs every reset watch connection); show its tail if it dies.
   let stderr = '';
   let stopping = false;

@@ -130,8 +130,8 @@ export class ApiServer {
     const nodeGraph = new NodeGraph();
     const admission = options.admission ?? noAdmission;
     const namespaceLabels = (namespace: string) =>
-      objects.get({ resource: registry.get('', 'v1', 'namespaces')!, namespace: undefined }, namespace).then(
-        (ns) => ns.metadata.labels ?? {},
+      objects.namespaceState(namespace).then(
+        (ns) => ns?.labels,
         () => undefined,
       );
     // Escalation prevention runs first among the validating plugins: it guards RBAC itself.

@@ -169,7 +169,7 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
       const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));
       const options = writeOptions(deps, call, resource, 'main');
       const created = await deps.objects.create(scope, body, options);
-      return { status: 201, body: created, warnings: options.warnings };
+      return { status: 201, body: created, json: deps.objects.writtenJson(created), warnings: options.warnings };
     }
     case 'update': {
       const body = asObject(decodeObjectBody(await readBody(req), req.headers['content-type'], resource.builtin));

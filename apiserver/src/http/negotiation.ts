@@ -7,7 +7,8 @@ import type { IncludeObject } from '../table/table.js';
 
 /** `kubectl get` asks for `application/json;as=Table;v=v1;g=meta.k8s.io`; everyone else gets objects. */
 export function wantsTable(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
+  // Most requests ask for plain JSON: without the parameter's text there is nothing to split (every request asks).
+  if (accept === undefined || !accept.includes('as=Table')) return false;
   return accept.split(',').some((part) => {
     const params = part.split(';').map((p) => p.trim());
     return params.includes('as=Table') && params.some((p) => p === 'g=meta.k8s.io');
@@ -19,7 +20,7 @@ export function wantsTable(accept: string | undefined): boolean {
  * `drop` lists fields joined by `+`; targets other than managedFields are ignored, as the KEP asks).
  */
 export function dropsManagedFields(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
+  if (accept === undefined || !accept.includes('metadata.managedFields')) return false;
   return accept.split(',').some((part) =>
     part
       .split(';')

@@ -9,6 +9,9 @@ export const maxNestingDepth = 1000;
 
 /** Whether JSON text nests arrays and objects deeper than allowed (a linear scan that skips strings). */
 export function jsonDepthExceeds(text: string): boolean {
+  // Each level opens with `{` or `[`: with no more of them in the whole text (strings included) than allowed, no
+  // nesting can exceed it. indexOf runs natively, many times faster than the character loop a request would pay.
+  if (openersAtMost(text, maxNestingDepth)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -22,6 +25,14 @@ export function jsonDepthExceeds(text: string): boolean {
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
+}
+
+function openersAtMost(text: string, max: number): boolean {
+  let count = 0;
+  for (const opener of ['{', '[']) {
+    for (let i = text.indexOf(opener); i >= 0; i = text.indexOf(opener, i + 1)) if (++count > max) return false;
+  }
+  return true;
 }
 
 /** Whether YAML flow collections (`[`, `{`) nest deeper than allowed; quotes and comments are skipped. */

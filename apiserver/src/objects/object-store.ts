@@ -71,7 +71,21 @@ export const decode = (v: StoredValue): KubeObject => JSON.parse(v.value) as Kub
 /** A deletion in progress: the object stays until its finalizers are gone. */
 export const isTerminating = (obj: KubeObject): boolean => obj.metadata.deletionTimestamp !== undefined;
 
+/** What a write into a namespace needs to know of it (whether it takes new objects, its labels for admission). */
+export interface NamespaceState {
+  readonly terminating: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Namespaces whose decoded state is kept; past it the oldest goes (a server has few, every create reads one). */
+const NAMESPACE_STATES_MAX = 1024;
+
 export class ObjectStore {
+  /** The stored text of objects `create` returned unchanged (writtenJson). */
+  readonly #written = new WeakMap<KubeObject, string>();
+  /** Each namespace's state as of the stored revision it was decoded from, so a create parses no Namespace. */
+  readonly #namespaces = new Map<string, { readonly modRevision: number; readonly state: NamespaceState }>();
+
   constructor(
     readonly store: Store,
     readonly registry: ResourceRegistry,
@@ -153,10 +167,26 @@ export class ObjectStore {
       return this.#present(resource, stored);
     }
     const key = objectKey(resource, scope.namespace, meta.name ?? '');
-    const result = await this.store.create(key, (rev) => render(stored, rev));
+    const rendered = { revision: -1, json: '' };
+    const result = await this.store.create(key, (rev) => {
+      rendered.json = render(stored, rev);
+      rendered.revision = rev;
+      return rendered.json;
+    });
     if (!result.ok) throw alreadyExists(resource, meta.name ?? '');
     stored.metadata.resourceVersion = String(result.revision);
-    return this.#present(resource, stored);
+    // Served as stored (same version, nothing defaulted on read): the answer is the text just written.
+    if (!this.#presented(resource, stored) && rendered.revision === result.revision)
+      this.#written.set(stored, rendered.json);
+    return stored;
+  }
+
+  /**
+   * The JSON text of `obj` when it is an object `create` returned exactly as it stored it, so the answer need
+   * not serialize it again; undefined for anything else. Callers ask before they change the object.
+   */
+  writtenJson(obj: KubeObject): string | undefined {
+    return this.#written.get(obj);
   }
 
   /**
@@ -409,13 +439,35 @@ export class ObjectStore {
     if (problems.length > 0) throw invalid(resource.kind, resource.group, obj.metadata.name ?? '', problems);
   }
 
+  /**
+   * A Namespace's state, read from the store on every call (so it is never stale) and decoded only when its
+   * revision moved; undefined when it does not exist or namespaces are not served.
+   */
+  async namespaceState(name: string): Promise<NamespaceState | undefined> {
+    const nsResource = this.registry.get('', 'v1', 'namespaces');
+    if (nsResource === undefined) return undefined;
+    const stored = await this.store.get(objectKey(nsResource, undefined, name));
+    if (stored === undefined) return undefined;
+    const known = this.#namespaces.get(name);
+    if (known !== undefined && known.modRevision === stored.modRevision) return known.state;
+    const obj = decode(stored);
+    const state: NamespaceState = {
+      terminating: isTerminating(obj),
+      labels: Object.freeze({ ...(obj.metadata.labels ?? {}) }),
+    };
+    this.#namespaces.delete(name);
+    if (this.#namespaces.size >= NAMESPACE_STATES_MAX)
+      this.#namespaces.delete(this.#namespaces.keys().next().value as string);
+    this.#namespaces.set(name, { modRevision: stored.modRevision, state });
+    return state;
+  }
+
   async #checkNamespaceWritable(namespace: string): Promise<void> {
     if (namespace === '') throw badRequest('a namespace must be specified');
-    const nsResource = this.registry.get('', 'v1', 'namespaces');
-    if (nsResource === undefined) return;
-    const stored = await this.store.get(objectKey(nsResource, undefined, namespace));
-    if (stored === undefined) throw notFound(namespaceResource, namespace);
-    if (isTerminating(decode(stored))) {
+    if (this.registry.get('', 'v1', 'namespaces') === undefined) return;
+    const state = await this.namespaceState(namespace);
+    if (state === undefined) throw notFound(namespaceResource, namespace);
+    if (state.terminating) {
       throw new ApiError(
         'Forbidden',
         `unable to create new content in namespace ${namespace} because it is being terminated`,
@@ -442,9 +494,16 @@ export class ObjectStore {
 
   /** Objects are served in the version asked for (no schema conversion between versions yet), defaulted as read. */
   #present(resource: Resource, obj: KubeObject): KubeObject {
-    obj.apiVersion = groupVersion(resource);
-    defaultOnRead(resource, obj);
+    this.#presented(resource, obj);
     return obj;
+  }
+
+  /** `#present` in place; whether it changed `obj`. */
+  #presented(resource: Resource, obj: KubeObject): boolean {
+    const version = groupVersion(resource);
+    const moved = obj.apiVersion !== version;
+    obj.apiVersion = version;
+    return defaultOnRead(resource, obj) || moved;
   }
 }
 
@@ -470,8 +529,8 @@ function admissionAttributes(
 }
 
 /** Kubernetes defaults custom resources on every decode, reads from storage included (a default added later shows). */
-export function defaultOnRead(resource: Resource, obj: KubeObject): void {
-  if (hasDefaults(resource.schema)) applyDefaults(obj, resource.schema);
+export function defaultOnRead(resource: Resource, obj: KubeObject): boolean {
+  return hasDefaults(resource.schema) && applyDefaults(obj, resource.schema);
 }
 
 const groupOf = (apiVersion: string): string =>

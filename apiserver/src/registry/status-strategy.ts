@@ -20,10 +20,21 @@ const unchangeable: Strategy = {
 
 /** The strategy for a write to `part` of `resource`. */
 export function writeStrategy(resource: Resource, part: Subresource): Strategy {
-  if (part === 'status') return statusStrategy(resource.strategy);
+  if (part === 'status') return derived(statusStrategies, resource.strategy, statusStrategy);
   if (part === 'finalize') return resource.strategy.finalize ?? unchangeable;
   if (part === 'binding') return resource.strategy.binding ?? unchangeable;
-  return resource.subresources.status ? mainStrategy(resource.strategy) : resource.strategy;
+  return resource.subresources.status ? derived(mainStrategies, resource.strategy, mainStrategy) : resource.strategy;
+}
+
+// A strategy is a stateless value, so each kind's wrapped ones are made once: a write asks for its strategy
+// several times (store, field ownership, admission), and each wrapping was a new object with three closures.
+const mainStrategies = new WeakMap<Strategy, Strategy>();
+const statusStrategies = new WeakMap<Strategy, Strategy>();
+
+function derived(made: WeakMap<Strategy, Strategy>, kind: Strategy, make: (kind: Strategy) => Strategy): Strategy {
+  let strategy = made.get(kind);
+  if (strategy === undefined) made.set(kind, (strategy = make(kind)));
+  return strategy;
 }
 
 const mainReset: ResetFields = { fields: ['status'] };

@@ -12,6 +12,8 @@ export interface Reply {
   readonly type?: string;
   /** Sent as `Warning: 299 - "…"` headers, as Kubernetes sends admission and field-validation warnings. */
   readonly warnings?: readonly string[];
+  /** `body` as JSON text, when the handler already has it (an object as the store just wrote it). */
+  readonly json?: string | undefined;
 }
 
 /** Writes `reply`; undefined means the handler streamed its answer itself (watch, relayed log). */
@@ -26,7 +28,12 @@ export function writeReply(ctx: ParameterizedContext<RequestState>, reply: Reply
   // Dropped at encoding, as kube-apiserver's serializer does, so every verb's answer (get, list, create, update,
   // patch, a Pod view) honours the same Accept parameter.
   const body = dropsManagedFields(ctx.get('accept') || undefined) ? withoutManagedFields(reply.body) : reply.body;
-  ctx.body = typeof body === 'string' ? body : JSON.stringify(body);
+  ctx.body =
+    typeof body === 'string'
+      ? body
+      : body === reply.body && reply.json !== undefined
+        ? reply.json
+        : JSON.stringify(body);
 }
 
 /** A quoted header value: JSON string escapes, and \uXXXX for anything outside printable ASCII (headers are Latin-1). */

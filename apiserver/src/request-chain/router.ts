@@ -29,8 +29,12 @@ export interface Route {
 
 /** The params of `pattern` for `path`, or undefined when it does not match. */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
-  const want = pattern.split('/').filter((s) => s !== '');
-  const have = path.split('/').filter((s) => s !== '');
+  return matchSegments(segments(pattern), segments(path));
+}
+
+const segments = (path: string): string[] => path.split('/').filter((s) => s !== '');
+
+function matchSegments(want: readonly string[], have: readonly string[]): Record<string, string> | undefined {
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!;
@@ -47,27 +51,41 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return have.length === want.length ? params : undefined;
 }
 
+/** A route with its methods and pattern segments worked out once, not on every request it is tried for. */
+interface TableEntry {
+  readonly route: Route;
+  readonly methods: ReadonlySet<string>;
+  /** undefined: the resource route. */
+  readonly want: readonly string[] | undefined;
+}
+
 function find(
-  routes: readonly Route[],
+  table: readonly TableEntry[],
   info: RequestInfo,
 ): { route: Route; params: Record<string, string> } | undefined {
-  for (const route of routes) {
-    if (!route.methods.includes(info.method)) continue;
-    if (typeof route.path !== 'string') {
+  let have: string[] | undefined;
+  for (const { route, methods, want } of table) {
+    if (!methods.has(info.method)) continue;
+    if (want === undefined) {
       if (info.resource !== undefined) return { route, params: {} };
       continue;
     }
-    const params = matchPath(route.path, info.path);
+    have ??= segments(info.path);
+    const params = matchSegments(want, have);
     if (params !== undefined) return { route, params };
   }
   return undefined;
 }
 
-export const router =
-  (routes: readonly Route[]): Middleware<RequestState> =>
-  async (ctx) => {
+export const router = (routes: readonly Route[]): Middleware<RequestState> => {
+  const table: TableEntry[] = routes.map((route) => ({
+    route,
+    methods: new Set(route.methods),
+    want: typeof route.path === 'string' ? segments(route.path) : undefined,
+  }));
+  return async (ctx) => {
     const info = required(ctx.state, 'requestInfo');
-    const found = find(routes, info);
+    const found = find(table, info);
     if (found === undefined) throw pathNotFound();
     const reply = await found.route.handle({
       ctx,
@@ -78,3 +96,4 @@ export const router =
     });
     writeReply(ctx, reply);
   };
+};

@@ -171,6 +171,44 @@ t.test('API surface', async (t) => {
     t.equal(applied.json<{ spec: { replicas: number } }>().spec.replicas, 4, 'apply of /scale');
   });
 
+  t.test(
+    'a create answers the object as stored: defaults, managedFields; drop=managedFields still drops',
+    async (t) => {
+      // Its own namespace: the Containers of the next test are counted across default.
+      const ns = await request(ts, 'POST', '/api/v1/namespaces', json({ metadata: { name: 'answers' } }));
+      t.equal(ns.status, 201);
+      const base = '/apis/berth.dev/v1alpha1/namespaces/answers/containers';
+      const body = (name: string) =>
+        json({
+          apiVersion: 'berth.dev/v1alpha1',
+          kind: 'Container',
+          metadata: { name },
+          spec: { image: 'busybox', nodeName: 'answer-node', ports: [{ containerPort: 80 }] },
+        });
+      type Answer = {
+        metadata: { resourceVersion: string; uid: string; managedFields?: unknown[] };
+        spec: { restartPolicy: string; ports: { protocol: string }[] };
+      };
+      const created = await request(ts, 'POST', base, body('answer-a'));
+      t.equal(created.status, 201);
+      const answer = created.json<Answer>();
+      t.equal(answer.spec.restartPolicy, 'Always', 'a schema default is in the answer');
+      t.equal(answer.spec.ports[0]?.protocol, 'TCP', 'a default inside a list item too');
+      t.equal(answer.metadata.managedFields?.length, 1, 'the create is recorded in managedFields');
+      const read = (await request(ts, 'GET', `${base}/answer-a`)).json<Answer>();
+      t.same(read.spec, answer.spec, 'the answer is what a read returns');
+      t.same(read.metadata.managedFields, answer.metadata.managedFields);
+      t.equal(read.metadata.uid, answer.metadata.uid);
+      const dropped = await request(ts, 'POST', base, {
+        ...body('answer-b'),
+        accept: 'application/json;drop=metadata.managedFields',
+      });
+      t.equal(dropped.status, 201);
+      t.equal(dropped.json<Answer>().metadata.managedFields, undefined, 'dropped on request');
+      t.equal(dropped.json<Answer>().spec.restartPolicy, 'Always');
+    },
+  );
+
   t.test('selectable fields, deletecollection', async (t) => {
     const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
     for (const [name, node] of [
