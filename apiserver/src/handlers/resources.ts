@@ -15,7 +15,7 @@ import {
 import type { ResourceRequest } from '../http/request-info.js';
 import type { ObjectStore, ObjectScope, Subresource, WriteOptions } from '../objects/object-store.js';
 import { cloneJson, isPlainObject, type KubeObject } from '../objects/object.js';
-import { buildFilter, type ObjectFilter } from '../objects/selectors.js';
+import { buildFilter, selectorIndex, type ObjectFilter } from '../objects/selectors.js';
 import { parseDeletePropagation, type DeletePropagation } from '../objects/deletion.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
 import { applyMergePatch } from '../patch/merge-patch.js';
@@ -149,6 +149,12 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
           resource,
           prefix: collectionPrefix(resource, scope.namespace),
           filter,
+          index: selectorIndex(
+            resource,
+            query.get('labelSelector') ?? undefined,
+            query.get('fieldSelector') ?? undefined,
+            name,
+          ),
           resourceVersion: query.get('resourceVersion') ?? undefined,
           initialState: () => deps.objects.list(scope, filter === undefined ? {} : { filter }),
           bookmarks: query.get('allowWatchBookmarks') === 'true',
