@@ -6,10 +6,11 @@
 import { cloneJson, isPlainObject } from '../objects/object.js';
 import type { JSONSchemaProps } from './json-schema.js';
 
-export function applyDefaults(value: unknown, schema: JSONSchemaProps | undefined): void {
-  if (schema === undefined) return;
-  pruneNulls(value, schema);
-  fill(value, schema);
+/** Returns whether it changed anything (a read that changes nothing can serve the stored bytes next time). */
+export function applyDefaults(value: unknown, schema: JSONSchemaProps | undefined): boolean {
+  if (schema === undefined) return false;
+  const pruned = pruneNulls(value, schema);
+  return fill(value, schema) || pruned;
 }
 
 /** Whether any node of `schema` has a default (reads skip defaulting for kinds that have none). */
@@ -36,42 +37,55 @@ const nonNullableNull = (v: unknown, s: JSONSchemaProps | undefined): boolean =>
   v === null && s !== undefined && s.nullable !== true;
 
 /** Drops `null`s the schema does not allow and cannot default (Kubernetes' PruneNonNullableNullsWithoutDefaults). */
-function pruneNulls(value: unknown, schema: JSONSchemaProps | undefined): void {
+function pruneNulls(value: unknown, schema: JSONSchemaProps | undefined): boolean {
+  let changed = false;
   if (Array.isArray(value)) {
-    for (const item of value) pruneNulls(item, schema?.items);
-    return;
+    for (const item of value) changed = pruneNulls(item, schema?.items) || changed;
+    return changed;
   }
-  if (!isPlainObject(value)) return;
+  if (!isPlainObject(value)) return false;
   for (const [key, v] of Object.entries(value)) {
     const s = fieldSchema(schema, key);
-    if (nonNullableNull(v, s) && s?.default === undefined) delete value[key];
-    else pruneNulls(v, s);
+    if (nonNullableNull(v, s) && s?.default === undefined) {
+      delete value[key];
+      changed = true;
+    } else changed = pruneNulls(v, s) || changed;
   }
+  return changed;
 }
 
-function fill(value: unknown, schema: JSONSchemaProps | undefined): void {
-  if (schema === undefined) return;
+function fill(value: unknown, schema: JSONSchemaProps | undefined): boolean {
+  if (schema === undefined) return false;
+  let changed = false;
   if (Array.isArray(value)) {
     const items = schema.items;
     value.forEach((item, i) => {
-      if (nonNullableNull(item, items) && items?.default !== undefined) value[i] = cloneJson(items.default);
-      fill(value[i], items);
+      if (nonNullableNull(item, items) && items?.default !== undefined) {
+        value[i] = cloneJson(items.default);
+        changed = true;
+      }
+      changed = fill(value[i], items) || changed;
     });
-    return;
+    return changed;
   }
-  if (!isPlainObject(value)) return;
+  if (!isPlainObject(value)) return false;
   for (const [key, prop] of Object.entries(schema.properties ?? {})) {
-    if (prop.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], prop)))
+    if (prop.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], prop))) {
       value[key] = cloneJson(prop.default);
+      changed = true;
+    }
   }
   const additional = schema.additionalProperties;
   for (const key of Object.keys(value)) {
     const prop = schema.properties?.[key];
-    if (prop !== undefined) fill(value[key], prop);
+    if (prop !== undefined) changed = fill(value[key], prop) || changed;
     else if (typeof additional === 'object') {
-      if (nonNullableNull(value[key], additional) && additional.default !== undefined)
+      if (nonNullableNull(value[key], additional) && additional.default !== undefined) {
         value[key] = cloneJson(additional.default);
-      fill(value[key], additional);
+        changed = true;
+      }
+      changed = fill(value[key], additional) || changed;
     }
   }
+  return changed;
 }
