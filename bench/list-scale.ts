@@ -111,6 +111,8 @@ async function runBerth(): Promise<void> {
         (await berth.rss()) / 2 ** 20
       ).toFixed(0)} MB`,
     );
+    // The same clock as a V8 CPU profile's timestamps (CLOCK_MONOTONIC), to keep only the reads of a profile.
+    console.log(`berth: reads start at monotonic ${process.hrtime.bigint() / 1000n} us`);
     const get = async (path: string, accept = 'application/json'): Promise<string> => {
       const res = await pool.request({
         path,

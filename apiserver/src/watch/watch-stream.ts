@@ -49,9 +49,26 @@ const defaultTimeoutMs = () => (30 + Math.random() * 30) * 60_000;
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** Decoding and encoding shared by every watcher that sees the same store event. */
-const decoded = new WeakMap<StoreEvent, { object: KubeObject; prev: KubeObject | undefined }>();
-const encodedLines = new WeakMap<StoreEvent, Map<string, Buffer>>();
+/**
+ * The most recent entries of a memo keyed by store event. Watchers that share an event read it within one dispatch,
+ * so only recent events need their decoding kept: a WeakMap kept every decoded object as long as the watch cache's
+ * window held its event (65,536 events: hundreds of MB of parsed objects after a bulk load).
+ */
+class RecentEvents<V> {
+  private readonly map = new Map<StoreEvent, V>();
+  constructor(private readonly max: number) {}
+  get(e: StoreEvent): V | undefined {
+    return this.map.get(e);
+  }
+  set(e: StoreEvent, v: V): void {
+    this.map.set(e, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as StoreEvent);
+  }
+}
+
+/** Decoding and encoding shared by every watcher that sees the same store event (one dispatch is ≤ 1,000 events). */
+const decoded = new RecentEvents<{ object: KubeObject; prev: KubeObject | undefined }>(2048);
+const encodedLines = new RecentEvents<Map<string, Buffer>>(2048);
 
 function objectsOf(e: StoreEvent): { object: KubeObject; prev: KubeObject | undefined } {
   let d = decoded.get(e);
