@@ -1,7 +1,8 @@
 // The watch cache: one watch on the store feeds an in-memory window of recent events that many watchers read,
 // so watches never touch the store and a slow watcher never holds up writers or other watchers.
 //
-// Design: the window is a ring of the most recent `capacity` events, shared by every subscriber. A subscriber
+// Design: the window is a ring of the most recent `capacity` events (and at most `maxBytes` of their text),
+// shared by every subscriber. A subscriber
 // holds only a cursor into it and copies nothing, so a thousand watchers cost a thousand cursors. A subscriber
 // whose unread events get evicted from the ring has fallen too far behind: it is ended with WatchTooSlowError
 // (the ring is its bounded buffer). A watch from before the window first replays the store's history, then
@@ -20,6 +21,12 @@ import { StoreClosedError, WatchTooSlowError, type Store, type StoreEvent, type 
 export interface WatchCacheOptions {
   /** Events kept in memory: how far back a watch can resume. @default 65_536 (over a minute at 1,000 writes/s) */
   readonly capacity?: number;
+  /**
+   * Most bytes of event text (keys, values, previous values) the window holds; the oldest events leave first when
+   * it is over, whatever `capacity` allows. Bounds the cache's memory when objects are large or a bulk load writes
+   * tens of thousands at once. @default 64 MiB
+   */
+  readonly maxBytes?: number;
   /**
    * On start, load up to this many of the store's most recent events into the window. Not needed for
    * correctness (a watch from before the window replays the store's history first), but after a restart
@@ -74,6 +81,10 @@ export class WatchCache {
   private readonly ring: Array<StoreEvent | undefined>;
   /** Sequence number the next event gets; event `seq` lives at `ring[seq % capacity]`. */
   private headSeq = 0;
+  /** Sequence number of the oldest event still in the ring. */
+  private tailSeq = 0;
+  private bytes = 0;
+  private readonly maxBytes: number;
   /** Every event with a revision above this is in the ring (it is the revision of the newest evicted one). */
   private windowStart: number;
   private seen: number;
@@ -106,6 +117,9 @@ export class WatchCache {
     const preload = options.preload ?? 1024;
     const maxBatch = options.maxBatch ?? 1000;
     const dispatchIntervalMs = options.dispatchIntervalMs ?? 5;
+    const maxBytes = options.maxBytes ?? 64 * 2 ** 20;
+    checkInteger('WatchCache', 'maxBytes', maxBytes);
+    this.maxBytes = maxBytes;
     checkInteger('WatchCache', 'capacity', capacity);
     checkInteger('WatchCache', 'preload', preload, 0);
     checkInteger('WatchCache', 'maxBatch', maxBatch);
@@ -224,7 +238,7 @@ export class WatchCache {
 
   /** Sequence number of the first retained event newer than `revision` (revisions grow with sequence). */
   private seek(revision: number): number {
-    let lo = Math.max(0, this.headSeq - this.capacity);
+    let lo = this.tailSeq;
     let hi = this.headSeq;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
@@ -265,7 +279,7 @@ export class WatchCache {
   /** Hand `sub` the next events after its cursor, or undefined if there are none yet. */
   private read(sub: Subscription): readonly StoreEvent[] | undefined {
     if (sub.indexed !== undefined) return this.readIndexed(sub, sub.indexed);
-    const tail = this.headSeq - this.capacity;
+    const tail = this.tailSeq;
     if (sub.cursor < tail) {
       sub.terminate(new WatchTooSlowError(sub.lastRevision, this.capacity));
       return undefined;
@@ -301,7 +315,7 @@ export class WatchCache {
     const trigger = sub.trigger as WatchTrigger;
     let out: StoreEvent[] | undefined;
     if (sub.cursor < indexed.backlogEnd) {
-      if (sub.cursor < this.headSeq - this.capacity) {
+      if (sub.cursor < this.tailSeq) {
         sub.terminate(new WatchTooSlowError(sub.lastRevision, this.capacity));
         return undefined;
       }
@@ -388,11 +402,11 @@ export class WatchCache {
 
   private append(event: StoreEvent): void {
     if (event.revision <= this.seen) return; // a re-watch may repeat the boundary
-    const slot = this.headSeq % this.capacity;
-    const evicted = this.ring[slot];
-    if (evicted !== undefined) this.windowStart = evicted.revision;
-    this.ring[slot] = event;
+    if (this.headSeq - this.tailSeq === this.capacity) this.evict();
+    this.ring[this.headSeq % this.capacity] = event;
     this.headSeq++;
+    this.bytes += eventBytes(event);
+    while (this.bytes > this.maxBytes && this.headSeq - this.tailSeq > 1) this.evict();
     this.seen = event.revision;
     // Writers waiting to see their write are released at once, not at the next dispatch.
     if (this.waiters.length > 0 && !this.waitersScheduled) {
@@ -409,6 +423,15 @@ export class WatchCache {
     }
   }
 
+  private evict(): void {
+    const slot = this.tailSeq % this.capacity;
+    const e = this.ring[slot] as StoreEvent;
+    this.ring[slot] = undefined;
+    this.bytes -= eventBytes(e);
+    this.windowStart = e.revision;
+    this.tailSeq++;
+  }
+
   /**
    * Waking many watchers costs a socket write each (~25 µs with TLS), whatever the batch size; with many of them
    * the pause between dispatches grows so each wake carries more events and writers keep their share of the CPU.
@@ -422,7 +445,7 @@ export class WatchCache {
     this.lastWoken = 0;
     this.lastFlush = performance.now();
     this.shared.clear();
-    const from = Math.max(this.flushedSeq, this.headSeq - this.capacity);
+    const from = Math.max(this.flushedSeq, this.tailSeq);
     // Events evicted before any dispatch saw them: no index or parked group can say whom they concerned.
     const unseen = from > this.flushedSeq;
     this.flushedSeq = this.headSeq;
@@ -446,7 +469,7 @@ export class WatchCache {
     // next read, so their connections close promptly. One still parked has nothing unread (no dispatch woke
     // it): it moves up instead, so a watch on a quiet collection is not ended by writes to others; unless events
     // went by unseen, which may have been its own (as may any triggered subscriber's).
-    const tail = this.headSeq - this.capacity;
+    const tail = this.tailSeq;
     if (tail > 0) {
       for (const sub of this.subscribers) {
         if (sub.catchUp !== undefined) continue;
@@ -548,6 +571,9 @@ interface Indexed {
   readonly queue: StoreEvent[];
   head: number;
 }
+
+/** What an event's text costs the window (one-byte strings: the JSON of objects is mostly ASCII). */
+const eventBytes = (e: StoreEvent): number => e.key.length + (e.value?.length ?? 0) + (e.prevValue?.length ?? 0) + 64;
 
 const triggers = (trigger: WatchTrigger, e: StoreEvent): boolean => {
   const [after, before] = trigger.valuesOf(e);

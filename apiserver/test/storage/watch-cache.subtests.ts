@@ -111,6 +111,24 @@ t.test('a watch resumes from the window, or from the store history before it; co
   t.equal(cache.subscriberCount(), 0, 'breaking out of the loop closes the subscriber');
 });
 
+t.test('the window holds at most maxBytes of event text; older watches replay the store', async (t) => {
+  const { store, cache } = await setup(t, { maxBytes: 5000 });
+  const revs: number[] = [];
+  for (let i = 0; i < 20; i++) revs.push(ok(t, await store.create(`/b/${i}`, () => 'x'.repeat(1000))));
+  await cache.waitFor(revs[19] as number);
+  t.ok(
+    cache.oldestRevision() >= (revs[14] as number),
+    `about 4 of 20 one-kilobyte events kept (oldest ${cache.oldestRevision()})`,
+  );
+  const old = cache.subscribe('/b/', revs[0] as number);
+  t.same(
+    (await collect(old, 19)).map((e) => e.revision),
+    revs.slice(1),
+    'from the store, then the window',
+  );
+  old.close();
+});
+
 t.test('a catch-up from history joins the window under concurrent writes without gap or repeat', async (t) => {
   // A window of 1,000: on a loaded machine a reader replaying history may trail the writers by a few hundred.
   const { store, cache } = await setup(t, { capacity: 1000 });
