@@ -2,9 +2,8 @@
 // so watches never touch the store and a slow watcher never holds up writers or other watchers.
 //
 // Design: the window is a ring of the most recent `capacity` events (and at most `maxBytes` of their text),
-// shared by every subscriber. A subscriber
-// holds only a cursor into it and copies nothing, so a thousand watchers cost a thousand cursors. A subscriber
-// whose unread events get evicted from the ring has fallen too far behind: it is ended with WatchTooSlowError
+// shared by every subscriber. A subscriber holds only a cursor into it and copies nothing, so a thousand
+// watchers cost a thousand cursors. A subscriber whose unread events get evicted from the ring has fallen too far behind: it is ended with WatchTooSlowError
 // (the ring is its bounded buffer). A watch from before the window first replays the store's history, then
 // joins the window, so any revision the store retains can be resumed. Consumers read with `next()` /
 // `batches()` (one await per wake-up, the cheap path for many watchers) or `events` (one event at a time, the
