@@ -111,8 +111,6 @@ async function runBerth(): Promise<void> {
         (await berth.rss()) / 2 ** 20
       ).toFixed(0)} MB`,
     );
-    // The same clock as a V8 CPU profile's timestamps (CLOCK_MONOTONIC), to keep only the reads of a profile.
-    console.log(`berth: reads start at monotonic ${process.hrtime.bigint() / 1000n} us`);
     const get = async (path: string, accept = 'application/json'): Promise<string> => {
       const res = await pool.request({
         path,
@@ -123,6 +121,20 @@ async function runBerth(): Promise<void> {
       if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
       return text;
     };
+    // The controllers answer the fill (the scheduler writes a status and an Event for each unbound Container):
+    // wait until the store's revision moves by at most 2 a half second (leases) for 2 s (at most 120 s), so the
+    // reads are not measured beside that.
+    const settling = performance.now();
+    let settledRevision = 0;
+    for (let still = 0; still < 4 && performance.now() - settling < 120_000; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      const rv = Number(/"resourceVersion":"(\d+)"/.exec(await get(`${allContainers}?limit=1`))?.[1] ?? 0);
+      still = rv - settledRevision <= 2 ? still + 1 : 0;
+      settledRevision = rv;
+    }
+    console.log(`berth: the controllers settled after ${((performance.now() - settling) / 1000).toFixed(1)} s`);
+    // The same clock as a V8 CPU profile's timestamps (CLOCK_MONOTONIC), to keep only the reads of a profile.
+    console.log(`berth: reads start at monotonic ${process.hrtime.bigint() / 1000n} us`);
     const continueOf = (text: string): string | undefined => {
       const m = /"continue":"([^"]*)"/.exec(text.slice(0, 400));
       return m?.[1] === undefined || m[1] === '' ? undefined : m[1];
