@@ -338,6 +338,10 @@ export class WatchCache {
     if (indexed.head === queue.length) {
       queue.length = 0;
       indexed.head = 0;
+    } else if (indexed.head >= 1024 && indexed.head * 2 >= queue.length) {
+      // A reader that never quite empties its queue must not keep every event it was ever queued alive.
+      queue.splice(0, indexed.head);
+      indexed.head = 0;
     }
     return out;
   }
