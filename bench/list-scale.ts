@@ -8,6 +8,7 @@
 //        [--only berth|etcd] [--entry built|src] [--cpu-prof DIR] [--server-node-arg=FLAG]... [--up-arg=ARG]...
 
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -173,10 +174,11 @@ async function runBerth(): Promise<void> {
 
 /** `kubectl get containers -A` spawn to exit, and the server's time for the LISTs it made (from /metrics). */
 async function kubectlRows(berth: BerthProcess): Promise<void> {
+  const cacheDir = join(tmpdir(), `berth-bench-kc-${process.pid}`);
   const env = {
     ...process.env,
     KUBECONFIG: berth.kubeconfig,
-    KUBECACHEDIR: join(tmpdir(), `berth-bench-kc-${process.pid}`),
+    KUBECACHEDIR: cacheDir,
   };
   const run = async (): Promise<void> => {
     const { stdout } = await promisify(execFile)(kubectl, ['get', 'containers.berth.dev', '-A', '--no-headers'], {
@@ -207,6 +209,7 @@ async function kubectlRows(berth: BerthProcess): Promise<void> {
   const ms = await timed(run);
   const after = await serverTime();
   await metrics.close();
+  await rm(cacheDir, { recursive: true, force: true });
   const lists = (after.get('count') ?? 0) - (before.get('count') ?? 0);
   const seconds = (after.get('sum') ?? 0) - (before.get('sum') ?? 0);
   // timed() ran it runs + 1 times.
