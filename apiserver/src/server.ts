@@ -155,7 +155,7 @@ export class ApiServer {
         ? {}
         : { capacity: options.watchCacheCapacity, preload: Math.min(4096, options.watchCacheCapacity) },
     );
-    const watchSource: WatchSource = { watch: (prefix, after) => cache.subscribe(prefix, after) };
+    const watchSource: WatchSource = { watch: (prefix, after, trigger) => cache.subscribe(prefix, after, trigger) };
     const crdSync = new CrdSync(store, watchSource, registry, log);
     const events = new EventExpiry(store, undefined, undefined, log);
     const aggregation = new ClusterRoleAggregation(

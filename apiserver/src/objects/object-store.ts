@@ -80,11 +80,20 @@ export interface NamespaceState {
 /** Namespaces whose decoded state is kept; past it the oldest goes (a server has few, every create reads one). */
 const NAMESPACE_STATES_MAX = 1024;
 
+/** Entries of one resource's read-as-stored notes before they are dropped (deleted keys leave theirs behind). */
+const asStoredNotesMax = 200_000;
+
 export class ObjectStore {
   /** The stored text of objects `create` returned unchanged (writtenJson). */
   readonly #written = new WeakMap<KubeObject, string>();
   /** Each namespace's state as of the stored revision it was decoded from, so a create parses no Namespace. */
   readonly #namespaces = new Map<string, { readonly modRevision: number; readonly state: NamespaceState }>();
+  /**
+   * Per resource (a new Resource when its CRD changes), the stored values known to read back exactly as stored
+   * (served apiVersion, every default present): key → modRevision. A list serves those as the stored text, and
+   * reads them without walking the schema again.
+   */
+  readonly #asStored = new WeakMap<Resource, Map<string, number>>();
 
   constructor(
     readonly store: Store,
@@ -96,7 +105,7 @@ export class ObjectStore {
   async get(scope: ObjectScope, name: string): Promise<KubeObject> {
     const stored = await this.store.get(objectKey(scope.resource, scope.namespace, name));
     if (stored === undefined) throw notFound(scope.resource, name);
-    return this.#present(scope.resource, decode(stored));
+    return this.#presentStored(scope.resource, stored, decode(stored));
   }
 
   async list(
@@ -121,12 +130,56 @@ export class ObjectStore {
             },
           }),
     });
-    const items = result.items.map((i) => this.#present(scope.resource, parsed.get(i.key) ?? decode(i)));
+    const items = result.items.map((i) => this.#presentStored(scope.resource, i, parsed.get(i.key) ?? decode(i)));
     return {
       items,
       revision: result.revision,
       ...(result.next === undefined ? {} : { continueToken: encodeContinue(result.next) }),
     };
+  }
+
+  /**
+   * `list` without a filter, each item as JSON text: a value that reads back as stored is its stored text, never
+   * parsed or serialised again (most of a big list's cost); any other is presented and serialised.
+   */
+  async listJson(
+    scope: ObjectScope,
+    options: { limit?: number; continueToken?: string },
+  ): Promise<{ items: string[]; revision: number; continueToken?: string }> {
+    const { resource } = scope;
+    const startAfter = options.continueToken === undefined ? undefined : decodeContinue(options.continueToken);
+    const result = await this.store.list({
+      prefix: collectionPrefix(resource, scope.namespace),
+      ...(options.limit === undefined || options.limit <= 0 ? {} : { limit: options.limit }),
+      ...(startAfter === undefined ? {} : { startAfter }),
+    });
+    const notes = this.#asStored.get(resource);
+    const items = result.items.map((i) => {
+      if (notes?.get(i.key) === i.modRevision) return i.value;
+      const obj = this.#presentStored(resource, i, decode(i));
+      return this.#asStored.get(resource)?.get(i.key) === i.modRevision ? i.value : JSON.stringify(obj);
+    });
+    return {
+      items,
+      revision: result.revision,
+      ...(result.next === undefined ? {} : { continueToken: encodeContinue(result.next) }),
+    };
+  }
+
+  /** #present for an object decoded from `stored`, noting when that left it as stored. */
+  #presentStored(resource: Resource, stored: StoredValue, obj: KubeObject): KubeObject {
+    let notes = this.#asStored.get(resource);
+    if (notes?.get(stored.key) === stored.modRevision) return obj;
+    const apiVersion = groupVersion(resource);
+    const same = obj.apiVersion === apiVersion;
+    obj.apiVersion = apiVersion;
+    const defaulted = hasDefaults(resource.schema) && applyDefaults(obj, resource.schema);
+    if (same && !defaulted) {
+      if (notes === undefined) this.#asStored.set(resource, (notes = new Map()));
+      else if (notes.size >= asStoredNotesMax) notes.clear();
+      notes.set(stored.key, stored.modRevision);
+    }
+    return obj;
   }
 
   /** Creates an object from `obj`, which the store takes ownership of (callers pass freshly decoded bodies). */

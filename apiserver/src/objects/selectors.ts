@@ -1,7 +1,7 @@
 // Turns the `labelSelector` and `fieldSelector` query parameters into one predicate over objects, refusing field
 // labels the kind does not declare selectable (as a real server does).
 
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '@berth/api';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, requiredFieldValue } from '@berth/api';
 import { badRequest } from '../errors/api-error.js';
 import type { Resource } from '../registry/resource.js';
 import { isPlainObject, type KubeObject } from './object.js';
@@ -64,4 +64,48 @@ export function buildFilter(
   }
   if (filters.length === 0) return undefined;
   return (obj) => filters.every((f) => f(obj));
+}
+
+/**
+ * One value an object must have for a selector to match it (Kubernetes' watch-cache trigger): the watch cache
+ * indexes watchers by it, so an event reaches only the watchers whose value the object had or has.
+ */
+export interface SelectorIndex {
+  /** What `of` reads, e.g. "field:spec.nodeName" or "label:app". */
+  readonly name: string;
+  readonly value: string;
+  /** The object's value, as the selector compares it; undefined when it has none (a missing label). */
+  readonly of: (obj: KubeObject) => string | undefined;
+}
+
+/** Fields a watcher is indexed by when its field selector names one value of them, most selective first. */
+const indexedFields = ['metadata.name', 'spec.nodeName'];
+
+/**
+ * The index a watch with these selectors (and on one object's path, `name`) can be served from, or undefined:
+ * a name, then a field selector's `spec.nodeName=` (or another declared field's single value), then a label
+ * selector's `key=value`. Call after buildFilter accepted the selectors.
+ */
+export function selectorIndex(
+  resource: Resource,
+  labelSelector: string | undefined,
+  fieldSelector: string | undefined,
+  name?: string,
+): SelectorIndex | undefined {
+  if (name !== undefined) return { name: 'field:metadata.name', value: name, of: (obj) => obj.metadata.name ?? '' };
+  const fields = fieldSelector === undefined || fieldSelector.trim() === '' ? [] : parseFieldSelector(fieldSelector);
+  for (const field of [...indexedFields, ...resource.selectableFields]) {
+    const value = requiredFieldValue(fields, field);
+    if (value !== undefined)
+      return { name: `field:${field}`, value, of: (obj) => selectableFieldsOf(resource, obj)[field] ?? '' };
+  }
+  const labels = labelSelector === undefined || labelSelector.trim() === '' ? [] : parseLabelSelector(labelSelector);
+  const one = labels.find(
+    (r) => (r.operator === '=' || r.operator === '==' || r.operator === 'in') && r.values.length === 1,
+  );
+  if (one !== undefined) {
+    const key = one.key;
+    return { name: `label:${key}`, value: one.values[0] ?? '', of: (obj) => obj.metadata.labels?.[key] };
+  }
+  return undefined;
 }

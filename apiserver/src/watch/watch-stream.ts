@@ -4,24 +4,27 @@
 import type { ServerResponse } from 'node:http';
 import { ApiError, badRequest } from '../errors/api-error.js';
 import { toStatus } from '../errors/status.js';
-import type { ObjectFilter } from '../objects/selectors.js';
+import type { ObjectFilter, SelectorIndex } from '../objects/selectors.js';
 import type { KubeObject } from '../objects/object.js';
 import { defaultOnRead } from '../objects/object-store.js';
 import { withoutManagedFields } from '../http/drop-managed-fields.js';
 import { groupVersion, type Resource } from '../registry/resource.js';
 import { CompactedError, type StoreEvent, type Watcher } from '../storage/interface.js';
-import type { CacheWatcher } from '../storage/watch-cache.js';
+import type { CacheWatcher, WatchTrigger } from '../storage/watch-cache.js';
 import { toTable, type IncludeObject } from '../table/table.js';
 
 /** Where watch events come from: the store itself or the watch cache in front of it. */
 export interface WatchSource {
-  watch(prefix: string, afterRevision: number): Watcher;
+  /** `trigger`: only events it can match are needed (the store itself may ignore it and send all). */
+  watch(prefix: string, afterRevision: number, trigger?: WatchTrigger): Watcher;
 }
 
 export interface WatchRequest {
   readonly resource: Resource;
   readonly prefix: string;
   readonly filter: ObjectFilter | undefined;
+  /** A value every object `filter` matches has: the source need only send events whose object had or has it. */
+  readonly index?: SelectorIndex | undefined;
   /** `undefined` or 0: start with the current state as ADDED events. */
   readonly resourceVersion: string | undefined;
   readonly initialState: () => Promise<{ items: KubeObject[]; revision: number }>;
@@ -46,9 +49,26 @@ const defaultTimeoutMs = () => (30 + Math.random() * 30) * 60_000;
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** Decoding and encoding shared by every watcher that sees the same store event. */
-const decoded = new WeakMap<StoreEvent, { object: KubeObject; prev: KubeObject | undefined }>();
-const encodedLines = new WeakMap<StoreEvent, Map<string, Buffer>>();
+/**
+ * The most recent entries of a memo keyed by store event. Watchers that share an event read it within one dispatch,
+ * so only recent events need their decoding kept: a WeakMap kept every decoded object as long as the watch cache's
+ * window held its event (65,536 events: hundreds of MB of parsed objects after a bulk load).
+ */
+class RecentEvents<V> {
+  private readonly map = new Map<StoreEvent, V>();
+  constructor(private readonly max: number) {}
+  get(e: StoreEvent): V | undefined {
+    return this.map.get(e);
+  }
+  set(e: StoreEvent, v: V): void {
+    this.map.set(e, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as StoreEvent);
+  }
+}
+
+/** Decoding and encoding shared by every watcher that sees the same store event (one dispatch is ≤ 1,000 events). */
+const decoded = new RecentEvents<{ object: KubeObject; prev: KubeObject | undefined }>(2048);
+const encodedLines = new RecentEvents<Map<string, Buffer>>(2048);
 
 function objectsOf(e: StoreEvent): { object: KubeObject; prev: KubeObject | undefined } {
   let d = decoded.get(e);
@@ -114,7 +134,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
 
   let watcher: Watcher;
   try {
-    watcher = source.watch(request.prefix, after);
+    watcher = source.watch(request.prefix, after, request.index === undefined ? undefined : triggerOf(request.index));
   } catch (e) {
     if (!CompactedError.isInstance(e)) throw e;
     writeHead(res);
@@ -142,7 +162,7 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
           line('BOOKMARK', {
             kind: resource.kind,
             apiVersion: servedVersion,
-            metadata: { resourceVersion: String(lastRevision) },
+            metadata: { resourceVersion: String(Math.max(lastRevision, progressOf(watcher))) },
           }),
         );
       }, request.bookmarkIntervalMs),
@@ -221,6 +241,24 @@ export async function serveWatch(res: ServerResponse, request: WatchRequest, sou
       );
     return undefined;
   }
+}
+
+/** The watch cache's trigger for a selector's index: the value of the object after and before each write. */
+function triggerOf(index: SelectorIndex): WatchTrigger {
+  return {
+    name: index.name,
+    value: index.value,
+    valuesOf: (e) => {
+      const { object, prev } = objectsOf(e);
+      return [e.value === undefined ? undefined : index.of(object), prev === undefined ? undefined : index.of(prev)];
+    },
+  };
+}
+
+/** How far the source has handed this watcher every event it selects (the watch cache knows; a store watch not). */
+function progressOf(watcher: Watcher): number {
+  const cached = watcher as Partial<Pick<CacheWatcher, 'progressRevision'>>;
+  return typeof cached.progressRevision === 'function' ? cached.progressRevision() : 0;
 }
 
 /** Events in the batches the source hands out (the watch cache), or one at a time (a plain store watch). */

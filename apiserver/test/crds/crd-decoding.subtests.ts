@@ -110,6 +110,12 @@ t.test('custom resource decoding', async (t) => {
       if (color === undefined) await new Promise((r) => setImmediate(r));
     }
     t.equal(color, 'blue', 'a later default is applied when the stored object is read');
+    const relisted = await request(ts, 'GET', pathOf('Defaulted'));
+    t.equal(
+      relisted.json<{ items: { spec: Record<string, unknown> }[] }>().items[0]?.spec['color'],
+      'blue',
+      'and when it is listed (a list serves stored text only for objects that read back unchanged)',
+    );
   });
 
   t.test('metadata.creationTimestamp: null, as kubectl --dry-run=client -o yaml writes it', async (t) => {

@@ -83,6 +83,56 @@ t.test('bookmarks when asked, watch-list initial events', async (t) => {
   t.equal(list[0]?.type, 'ADDED');
   t.equal(list[1]?.type, 'BOOKMARK');
   t.equal(list[1]?.object.metadata.annotations?.['k8s.io/initial-events-end'], 'true');
+
+  // Watches whose selector names one value are served from the watch cache's index (spec.nodeName, a label);
+  // they still see an object enter and leave their selection, and their bookmarks move past what they were spared.
+  const base = '/apis/berth.dev/v1alpha1/namespaces/default/containers';
+  const from = (await request(ts, 'GET', base)).json<{ metadata: { resourceVersion: string } }>().metadata
+    .resourceVersion;
+  const watch = (selector: string) =>
+    request(
+      ts,
+      'GET',
+      `${base}?watch=true&resourceVersion=${from}&allowWatchBookmarks=true&timeoutSeconds=2&${selector}`,
+    );
+  const live = [
+    watch('fieldSelector=spec.nodeName%3Dnode-a'),
+    watch('fieldSelector=spec.nodeName%3D'),
+    watch('labelSelector=app%3Dw'),
+  ];
+  const write = async (method: string, path: string, body: unknown, contentType = 'application/json') => {
+    const r = await request(ts, method, path, { body: JSON.stringify(body), contentType });
+    t.ok(r.status < 300, `${method} ${path}: ${r.status}`);
+    return r.json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
+  };
+  const merge = 'application/merge-patch+json';
+  await write('POST', base, container('u'));
+  await write('POST', base, { ...container('b'), spec: { image: 'busybox', nodeName: 'node-b' } });
+  await write('PATCH', `${base}/u`, { spec: { nodeName: 'node-a' } }, merge);
+  await write('PATCH', `${base}/u`, { metadata: { labels: { app: 'gone' } } }, merge);
+  const last = await write('PATCH', `${base}/b`, { metadata: { labels: { app: 'w', more: 'x' } } }, merge);
+  const seen = async (r: Promise<{ text: string }>) => {
+    const events = lines(await r) as Array<{
+      type: string;
+      object: { metadata: { name?: string; resourceVersion: string } };
+    }>;
+    return {
+      changes: events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`),
+      bookmark: Math.max(
+        0,
+        ...events.filter((e) => e.type === 'BOOKMARK').map((e) => Number(e.object.metadata.resourceVersion)),
+      ),
+    };
+  };
+  const [nodeA, unbound, labelled] = await Promise.all(live.map(seen));
+  t.same(nodeA?.changes, ['ADDED u', 'MODIFIED u'], 'spec.nodeName=node-a: u once bound there, then its change');
+  t.same(unbound?.changes, ['ADDED u', 'DELETED u'], 'spec.nodeName= (unbound): u leaves when bound');
+  t.same(
+    labelled?.changes,
+    ['ADDED u', 'ADDED b', 'MODIFIED u', 'DELETED u', 'MODIFIED b'],
+    'app=w: u leaves when relabelled',
+  );
+  t.equal(nodeA?.bookmark, Number(last), 'the node-a watch is bookmarked past the writes to node-b');
 });
 
 t.test('client-node informer sees every change once, across a restart', (t) =>

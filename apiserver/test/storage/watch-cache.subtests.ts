@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { CompactedError, StoreClosedError, WatchTooSlowError, type StoreEvent } from '../../src/storage/interface.js';
 import { LevelStore } from '../../src/storage/level-store.js';
-import { WatchCache, type CacheWatcher, type WatchCacheOptions } from '../../src/storage/watch-cache.js';
+import {
+  WatchCache,
+  type CacheWatcher,
+  type WatchCacheOptions,
+  type WatchTrigger,
+} from '../../src/storage/watch-cache.js';
 import { ok, rejection, thrown, waitUntil } from './conformance.js';
 
 async function setup(t: Test, options?: WatchCacheOptions): Promise<{ store: LevelStore; cache: WatchCache }> {
@@ -106,22 +111,40 @@ t.test('a watch resumes from the window, or from the store history before it; co
   t.equal(cache.subscriberCount(), 0, 'breaking out of the loop closes the subscriber');
 });
 
+t.test('the window holds at most maxBytes of event text; older watches replay the store', async (t) => {
+  const { store, cache } = await setup(t, { maxBytes: 5000 });
+  const revs: number[] = [];
+  for (let i = 0; i < 20; i++) revs.push(ok(t, await store.create(`/b/${i}`, () => 'x'.repeat(1000))));
+  await cache.waitFor(revs[19] as number);
+  t.ok(
+    cache.oldestRevision() >= (revs[14] as number),
+    `about 4 of 20 one-kilobyte events kept (oldest ${cache.oldestRevision()})`,
+  );
+  const old = cache.subscribe('/b/', revs[0] as number);
+  t.same(
+    (await collect(old, 19)).map((e) => e.revision),
+    revs.slice(1),
+    'from the store, then the window',
+  );
+  old.close();
+});
+
 t.test('a catch-up from history joins the window under concurrent writes without gap or repeat', async (t) => {
-  // A window of 400 events: the start is well before it, and a reader on a loaded machine has room to keep up.
-  const { store, cache } = await setup(t, { capacity: 400 });
+  // A window of 1,000: on a loaded machine a reader replaying history may trail the writers by a few hundred.
+  const { store, cache } = await setup(t, { capacity: 1000 });
   const acked: number[] = [];
   let stop = false;
   const writers = Array.from({ length: 8 }, async (_, w) => {
     for (let n = 0; !stop; n++) acked.push(ok(t, await store.create(`/j/${w}/${n}`, () => 'v')));
   });
-  await waitUntil(() => acked.length >= 1000);
+  await waitUntil(() => acked.length >= 1500);
   const from = Math.min(...acked.slice(0, 50));
   const sub = cache.subscribe('/j/', from);
   const got: number[] = [];
   const reading = (async () => {
     for await (const batch of sub.batches()) got.push(...batch.map((e) => e.revision));
   })();
-  await waitUntil(() => acked.length >= 2000);
+  await waitUntil(() => acked.length >= 3000);
   stop = true;
   await Promise.all(writers);
   const expected = acked.filter((r) => r > from).sort((x, y) => x - y);
@@ -129,6 +152,89 @@ t.test('a catch-up from history joins the window under concurrent writes without
   sub.close();
   await reading;
   t.same(got, expected, 'the reader kept up: every event after the start, once, in order');
+});
+
+/** A trigger on the node a value names ("node-1:payload"), as the API server's is on spec.nodeName. */
+const onNode = (value: string): WatchTrigger => ({
+  name: 'node',
+  value,
+  valuesOf: (e) => [e.value?.split(':')[0], e.prevValue?.split(':')[0]],
+});
+
+t.test('a triggered subscriber gets only the events whose value was or is its own, moves out included', async (t) => {
+  const { store, cache } = await setup(t);
+  const start = cache.revision();
+  const a = cache.subscribe('/p/', start, onNode('node-a'));
+  const b = cache.subscribe('/p/', start, onNode('node-b'));
+  const all = cache.subscribe('/p/', start);
+  const r1 = ok(t, await store.create('/p/1', () => 'node-a:one'));
+  const r2 = ok(t, await store.create('/p/2', () => 'node-b:two'));
+  const r3 = ok(t, await store.update('/p/1', r1, () => 'node-b:moved'));
+  const r4 = ok(t, await store.delete('/p/2'));
+  const r5 = ok(t, await store.create('/q/1', () => 'node-a:other prefix'));
+  await cache.waitFor(r5);
+  t.same(
+    (await collect(a, 2)).map((e) => e.revision),
+    [r1, r3],
+    'node-a: its create, and the update that moved the object away',
+  );
+  t.same(
+    (await collect(b, 3)).map((e) => e.revision),
+    [r2, r3, r4],
+    'node-b: its create, the object moving in, its delete',
+  );
+  t.same(
+    (await collect(all, 4)).map((e) => e.revision),
+    [r1, r2, r3, r4],
+  );
+  t.ok(a.progressRevision() >= r4, 'a bookmark may carry the revision past events it was spared');
+  const late = cache.subscribe('/p/', start, onNode('node-a'));
+  t.same(
+    (await collect(late, 2)).map((e) => e.revision),
+    [r1, r3],
+    'a triggered watch resumed from the window scans it once for its value',
+  );
+  for (const w of [a, b, all, late]) w.close();
+  t.equal(cache.subscriberCount(), 0);
+});
+
+t.test('a triggered watch from before the window replays history, then its queue; quiet watchers stay', async (t) => {
+  // A dispatch per write, so no event leaves the window unseen (which would end every parked watcher).
+  const { store, cache } = await setup(t, { capacity: 10, dispatchIntervalMs: 0 });
+  const first = cache.revision();
+  const quiet = cache.subscribe('/quiet/', first);
+  const quietNode = cache.subscribe('/n/', first, onNode('node-z'));
+  const waiting = [quiet.next(), quietNode.next()];
+  const mine: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const rev = ok(t, await store.create(`/n/${i}`, () => `node-${i % 3}:v`));
+    if (i % 3 === 0) mine.push(rev);
+    await cache.waitFor(rev);
+    await new Promise((resolve) => setImmediate(resolve)); // the dispatch of that event has run
+  }
+  await cache.waitFor(store.revision());
+  const old = cache.subscribe('/n/', first, onNode('node-0'));
+  t.same(
+    (await collect(old, 10)).map((e) => e.revision),
+    mine,
+    'history first, only its value',
+  );
+  const live = ok(t, await store.create('/n/live', () => 'node-0:live'));
+  ok(t, await store.create('/n/other', () => 'node-1:live'));
+  t.same(
+    (await collect(old, 1)).map((e) => e.revision),
+    [live],
+    'then live from its queue, without a gap or repeat',
+  );
+  t.equal(cache.subscriberCount(), 3, 'watchers whose events never came were not ended by the others');
+  const q = ok(t, await store.create('/quiet/1', () => 'node-z:late'));
+  const z = ok(t, await store.create('/n/z', () => 'node-z:late'));
+  t.same(
+    (await Promise.all(waiting)).map((batch) => batch?.map((e) => e.revision)),
+    [[q], [z]],
+    'and still get their first event, long after the window moved on',
+  );
+  for (const w of [quiet, quietNode, old]) w.close();
 });
 
 t.test('a subscriber that stops reading is ended; writers and other subscribers carry on', async (t) => {
