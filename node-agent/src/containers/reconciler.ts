@@ -73,6 +73,8 @@ export interface NetworkingOptions {
 export interface EventSink {
   event(container: Container, type: EventType, reason: string, message: string): void;
   forget(uid: string): void;
+  /** Holds the writes of Events back while a start runs (see EventRecorder.hold); returns the release. */
+  hold?(): () => void;
 }
 
 export interface ReconcilerOptions {
@@ -602,6 +604,9 @@ export class ContainerReconciler implements Reconciler {
     }
 
     const pulled = { ok: true, reason: 'Pulled' } as const;
+    // From the image on disk to the status written, Events wait: in a burst of starts their writes would compete with
+    // the starts' own for the API server's thread; they go once no start is in this stretch (or within the bound).
+    const release = this.#o.events.hold?.();
     try {
       const userNamespace = await this.#userNamespace(c, uid);
       const snapshot = await this.#o.snapshots.prepare(uid, image.layers.map((l) => l.dir).reverse(), {
@@ -708,6 +713,8 @@ export class ContainerReconciler implements Reconciler {
       }
       await write(c, failing({ phase: 'Pending', reason, message, pulled, ips: [] }));
       throw new BackOffError(`${reason}: ${message}`, err);
+    } finally {
+      release?.();
     }
   }
 
