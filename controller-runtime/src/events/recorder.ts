@@ -17,6 +17,9 @@ export type EventType = 'Normal' | 'Warning';
 /** Aggregation keys remembered (client-go's LRU size). */
 const maxRecorded = 4096;
 
+/** How long the last hold's release waits for another hold before the held Events go. */
+const lingerMs = 20;
+
 const events: Resource = { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
 
 export interface EventRecorderOptions {
@@ -53,6 +56,7 @@ export class EventRecorder {
   readonly #maxHoldMs: number;
   #holds = 0;
   #gate: Gate | undefined;
+  #lingering: NodeJS.Timeout | undefined;
 
   constructor(client: ApiClient, options: EventRecorderOptions) {
     if (typeof options.component !== 'string' || options.component === '')
@@ -71,12 +75,18 @@ export class EventRecorder {
    */
   hold(): () => void {
     this.#holds += 1;
+    clearTimeout(this.#lingering);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       this.#holds -= 1;
-      if (this.#holds === 0) this.#gate?.open();
+      if (this.#holds !== 0 || this.#gate === undefined) return;
+      // A burst has gaps (one start done before the next begins): the gate opens once no hold came for a moment.
+      this.#lingering = setTimeout(() => {
+        if (this.#holds === 0) this.#gate?.open();
+      }, lingerMs);
+      this.#lingering.unref();
     };
   }
 
