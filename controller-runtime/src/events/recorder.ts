@@ -69,8 +69,9 @@ export class EventRecorder {
   }
 
   /**
-   * Holds back the writes of Events queued from now on until every hold is released (or `maxHoldMs` has passed for
-   * the oldest of them), so a burst of work is not slowed by its own Events; their order and content stay the same.
+   * Holds back the writes of Events queued from now on until every hold is released and no new one is taken for 20 ms
+   * (or `maxHoldMs` has passed for the oldest of them), so a burst of work is not slowed by its own Events; their
+   * order and content stay the same.
    * Returns the release, which is safe to call more than once.
    */
   hold(): () => void {
