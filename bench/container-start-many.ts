@@ -4,12 +4,18 @@
 // wall time from the first start to the last one running; removal is untimed.
 //
 //   npx tsc -b && node --conditions=berth-src --import=tsx bench/container-start-many.ts [--count 50] [--runs 3]
-//        [--entry built|src] [--cpu-prof DIR]
+//        [--entry built|src] [--cpu-prof DIR] [--requests]
+//
+// `--requests` adds, per round, berth's API requests per Container (its /metrics, creates to Running, removal
+// left out), the watches open on Containers and Events, and the CPU seconds of berth up's main thread (API server
+// and node agent: the one a burst waits for) and of its whole process in the same window.
 //
 // Needs root. On a 2-core machine shared with other work the numbers are indicative only.
+import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { containersIn, PhaseWatch, sleeper, startAgentCluster } from './agent-cluster.js';
+import { type BerthProcess, metricCounts, perUnit } from './api-process.js';
 import { median } from './timing.js';
 
 const arg = (name: string): string | undefined => {
@@ -20,6 +26,34 @@ const count = Number(arg('--count') ?? 50);
 const runs = Number(arg('--runs') ?? 3);
 const entry = arg('--entry') === 'src' ? 'src' : 'built';
 const cpuProfDir = arg('--cpu-prof');
+const requests = process.argv.includes('--requests');
+
+/** berth's API requests so far, by verb and resource (apiserver_request_total, every code); watches left out. */
+async function apiRequests(berth: BerthProcess): Promise<Map<string, number>> {
+  const counts = await metricCounts(berth, /^apiserver_request_total\{([^}]*)\} (\S+)$/gm, (labels) => {
+    const sub = labels.get('subresource') ?? '';
+    return `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
+  });
+  for (const k of counts.keys()) if (k.startsWith('WATCH')) counts.delete(k);
+  return counts;
+}
+
+/** user+system CPU seconds of a process' main thread (its task of the same id). */
+async function mainThreadCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Watches open now on Containers and Events (apiserver_registered_watchers). */
+async function watchers(berth: BerthProcess): Promise<string> {
+  const counts = await metricCounts(
+    berth,
+    /^apiserver_registered_watchers\{([^}]*)\} (\S+)$/gm,
+    (labels) => labels.get('kind') ?? '',
+  );
+  return ['Container', 'Event'].map((k) => `${k} ${counts.get(k) ?? 0}`).join(', ');
+}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/container-start-many needs root (crun, cgroups, overlay)');
@@ -40,6 +74,12 @@ async function main(): Promise<void> {
     const berthRound = async (round: number | string): Promise<number> => {
       const all = names(round);
       const running = all.map((n) => watch.until(n, (c) => c?.status?.phase === 'Running', 120_000));
+      const before = requests ? await apiRequests(cluster.berth) : undefined;
+      const cpu0 = requests
+        ? { main: await mainThreadCpuSeconds(cluster.berth.pid), all: await cluster.berth.cpuSeconds() }
+        : undefined;
+      // The profile's clock (CLOCK_MONOTONIC in µs), to cut the round's window out of the --cpu-prof profile.
+      const mono0 = process.hrtime.bigint() / 1000n;
       const t0 = performance.now();
       await Promise.all(
         all.map((n) =>
@@ -51,6 +91,15 @@ async function main(): Promise<void> {
       );
       await Promise.all(running);
       const ms = performance.now() - t0;
+      if (cpuProfDir !== undefined)
+        console.log(`  round ${round}: profile window ${mono0}-${process.hrtime.bigint() / 1000n} µs`);
+      if (before !== undefined && cpu0 !== undefined) {
+        const main = (await mainThreadCpuSeconds(cluster.berth.pid)) - cpu0.main;
+        const all = (await cluster.berth.cpuSeconds()) - cpu0.all;
+        console.log(
+          `  round ${round}: API requests per Container ${perUnit(before, await apiRequests(cluster.berth), count, 0.05)}; watches ${await watchers(cluster.berth)}; CPU main thread ${main.toFixed(2)} s, process ${all.toFixed(2)} s`,
+        );
+      }
       const gone = all.map((n) => watch.until(n, (c) => c === undefined, 120_000));
       await api.deleteCollectionNamespacedCustomObject({ ...containersIn, labelSelector: `bench=${round}` });
       await Promise.all(gone);

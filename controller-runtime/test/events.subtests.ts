@@ -76,3 +76,39 @@ t.test("a manager's recorders are flushed on close, and a recorder needs a compo
   t.throws(() => new EventRecorder(api.client, { component: '' }), { name: 'InvalidOptionError' });
   t.ok(InvalidOptionError.isInstance(new InvalidOptionError('x')));
 });
+
+t.test('Events queued under a hold are written once it is released, or after maxHoldMs while it is held', async (t) => {
+  const api = await startApi(t);
+  const held = new EventRecorder(api.client, { component: 'berth-hold-test', maxHoldMs: 60_000 });
+  const cm = await api.client.create(configMaps, configMap('held'));
+  const reasons = async () =>
+    (await api.client.list<EventObject>(events, { namespace: 'default' })).items
+      .filter((e) => e.involvedObject.uid === cm.metadata?.uid)
+      .map((e) => e.reason)
+      .sort();
+  const release = held.hold();
+  const second = held.hold();
+  held.event(cm, 'Normal', 'First', 'queued under two holds');
+  held.event(cm, 'Normal', 'Second', 'queued under two holds');
+  // A GET after the queueing: had the writes not been held back, they would have been sent before it.
+  await api.client.get(configMaps, 'default', 'held');
+  t.same(await reasons(), [], 'nothing written while held');
+  release();
+  release();
+  t.same(await reasons(), [], 'one release of two: still held (a second call of a release does nothing)');
+  second();
+  await held.flush();
+  t.same(await reasons(), ['First', 'Second'], 'written once the last hold is released');
+
+  const bounded = new EventRecorder(api.client, { component: 'berth-hold-test', maxHoldMs: 0 });
+  const forever = bounded.hold();
+  t.teardown(forever);
+  bounded.event(cm, 'Normal', 'Bounded', 'held at most maxHoldMs');
+  let written = false;
+  for (let tries = 0; !written && tries < 100; tries++) {
+    written = (await reasons()).includes('Bounded');
+    if (!written) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.ok(written, 'written while the hold is still taken, once maxHoldMs passed');
+  t.throws(() => new EventRecorder(api.client, { component: 'x', maxHoldMs: -1 }), { name: 'InvalidOptionError' });
+});

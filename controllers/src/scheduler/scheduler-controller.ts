@@ -222,8 +222,29 @@ async function schedule(
   if (binds.inFlight.size >= binds.max) await Promise.race(binds.inFlight);
 }
 
-/** POSTs the binding, then tells of it; never rejects (a failure takes the assumption back and retries). */
+/**
+ * POSTs the binding, then tells of it; never rejects (a failure takes the assumption back and retries). Scheduled
+ * Events wait while bindings are in flight (EventRecorder.hold): a burst's bindings go first, their Events after.
+ */
 async function bind(
+  client: ApiClient,
+  recorder: EventRecorder,
+  assumed: Assumed,
+  binds: Binds,
+  c: Container,
+  nodeName: string,
+  signal: AbortSignal,
+  log: (message: string, fields: Record<string, unknown>) => void,
+): Promise<void> {
+  const release = recorder.hold();
+  try {
+    await postBinding(client, recorder, assumed, binds, c, nodeName, signal, log);
+  } finally {
+    release();
+  }
+}
+
+async function postBinding(
   client: ApiClient,
   recorder: EventRecorder,
   assumed: Assumed,

@@ -414,6 +414,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       traces?.forget(uid);
       recorder.forget(uid);
     },
+    hold: () => recorder.hold(),
   };
   // Probe results re-queue their Container with the controller made below (no probe runs before a reconcile).
   const prober = new Prober({

@@ -73,6 +73,8 @@ export interface NetworkingOptions {
 export interface EventSink {
   event(container: Container, type: EventType, reason: string, message: string): void;
   forget(uid: string): void;
+  /** Holds the writes of Events back while a start runs (see EventRecorder.hold); returns the release. */
+  hold?(): () => void;
 }
 
 export interface ReconcilerOptions {
@@ -489,6 +491,30 @@ export class ContainerReconciler implements Reconciler {
     ctx: ReconcileContext,
     c: Container,
     restartCount: number,
+    lastTermination?: ContainerStatus['lastTermination'],
+    finalizing?: Promise<Container>,
+  ): Promise<Result> {
+    // While a start runs, Events wait (EventRecorder.hold): in a burst of starts their writes would compete with the
+    // starts' own for the API server's thread; they go once no start runs (or within the recorder's bound). A real
+    // pull lets them go at once: its Pulling Event tells of a wait that may be long.
+    let release = this.#o.events.hold?.();
+    const unhold = () => {
+      release?.();
+      release = undefined;
+    };
+    try {
+      return await this.#start(ctx, c, restartCount, unhold, lastTermination, finalizing);
+    } finally {
+      unhold();
+    }
+  }
+
+  async #start(
+    ctx: ReconcileContext,
+    c: Container,
+    restartCount: number,
+    /** Lets this start's Events go before it ends. */
+    unhold: () => void,
     /** A restart's: how the run it replaces ended, written with this start's first status. */
     lastTermination?: ContainerStatus['lastTermination'],
     /** The finalizer's write, still in flight: it lands before any status write. */
@@ -558,6 +584,7 @@ export class ContainerReconciler implements Reconciler {
         signal: ctx.signal,
         onProgress,
         beforePull: async () => {
+          unhold();
           this.#o.events.event(c, 'Normal', 'Pulling', `Pulling image "${c.spec.image}"`);
           // While backing off, status keeps saying so through the retry instead of flickering to Pulling.
           if (!pullBackingOff) {
