@@ -61,7 +61,9 @@ export class KubeconfigFile implements Kubeconfig {
       try {
         return readFileSync(inDir(file));
       } catch (e) {
-        throw new InvalidOptionError(`kubeconfig ${path} names ${what} ${inDir(file)}, which cannot be read: ${e}`);
+        throw new InvalidOptionError(
+          `kubeconfig ${path} names ${what} ${inDir(file)}, which cannot be read: ${(e as Error).message}`,
+        );
       }
     };
     /** `KEY-data` (base64) or the file `KEY` names. */
