@@ -1,8 +1,13 @@
 // @berth/controller-runtime: the one runtime berth's controllers share (informers, workqueue, reconcile loop,
 // builder, manager, Event recorder, leader election), split as kubernetes-sigs/controller-runtime is.
 export {
-  ApiClient,
+  KubeconfigFile,
   loadKubeConfig,
+  type Kubeconfig,
+  type KubeconfigCluster,
+} from './client/kubeconfig.js';
+export {
+  ApiClient,
   type ApiClientOptions,
   type ListOptions,
   type ObjectList,
@@ -46,7 +51,7 @@ export { Controller, type ControllerOptions, type Outcome } from './controller/c
 export { Builder, newControllerManagedBy } from './builder/builder.js';
 export { Manager, type ManagerOptions, type Runnable } from './manager/manager.js';
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events/recorder.js';
-export { LeaderElector, type LeaderElectionOptions, leases } from './leader-election/lease-elector.js';
+export { LeaderElector, type LeaderElectionOptions, leases, microTime } from './leader-election/lease-elector.js';
 export {
   ApiCallError,
   apiStatusCode,

@@ -7,10 +7,10 @@ import {
   Manager,
   silentLogger,
   type Controller,
+  type Kubeconfig,
   type Logger,
   type MetricsServerOptions,
 } from '@berth/controller-runtime';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { addGitOpsController, type GitOpsControllerOptions } from './gitops/gitops-controller.js';
 import { addNamespaceController, type NamespaceControllerOptions } from './namespace/namespace-controller.js';
 import { addGarbageCollector, type GarbageCollectorOptions } from './garbage-collector/garbage-collector.js';
@@ -52,8 +52,8 @@ export interface LeaderElectionConfig {
 }
 
 export interface ControllerManagerOptions {
-  /** A KubeConfig, or the path of a kubeconfig file, for the API server the controllers work on. */
-  readonly kubeconfig: KubeConfig | string;
+  /** A Kubeconfig (client-node's KubeConfig is one), or a kubeconfig file's path, for the controllers' API server. */
+  readonly kubeconfig: Kubeconfig | string;
   readonly logger?: Logger;
   /** Run the controllers only while holding the Lease (false: always, for a single process). @default enabled */
   readonly leaderElection?: LeaderElectionConfig | false;

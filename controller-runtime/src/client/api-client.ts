@@ -1,22 +1,25 @@
 // A small JSON client for the Kubernetes API: one keep-alive connection pool, the kubeconfig's credentials,
 // a caller-chosen user agent and field manager, discovery of kinds, and watches as async iterables.
 //
-// It speaks HTTP itself (over client-node's KubeConfig for credentials and TLS) because an informer needs what
-// client-node's generated clients hide: the list's resourceVersion, a watch it can abort with a signal, the
+// It speaks HTTP itself (with kubeconfig.ts for credentials and TLS) because an informer needs what client-node's
+// generated clients hide: the list's resourceVersion, a watch it can abort with a signal, the
 // Status of a failed call, and one connection pool instead of a TLS handshake per request.
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApiCallError, InvalidOptionError } from '../errors.js';
+import { type Kubeconfig, loadKubeConfig } from './kubeconfig.js';
 import { groupVersionPath, resourcePath, splitApiVersion, type KindRef, type Resource } from './resource.js';
 
 export interface ApiClientOptions {
-  /** A KubeConfig, or the path of a kubeconfig file. */
-  readonly kubeconfig: KubeConfig | string;
+  /** A Kubeconfig (client-node's KubeConfig is one), or the path of a kubeconfig file. */
+  readonly kubeconfig: Kubeconfig | string;
   /** Sent as User-Agent, so the API server's logs and managedFields say who called. @default 'berth-controller-runtime' */
   readonly userAgent?: string;
   /** The field manager of every create, update and patch. @default the user agent */
   readonly fieldManager?: string;
+  /** Connections kept to the server at most; more requests wait for one. @default no limit */
+  readonly maxSockets?: number;
 }
 
 export interface ListOptions {
@@ -52,19 +55,13 @@ const patchContentType: Record<PatchType, string> = {
   apply: 'application/apply-patch+yaml',
 };
 
-export function loadKubeConfig(kubeconfig: KubeConfig | string): KubeConfig {
-  if (typeof kubeconfig !== 'string') return kubeconfig;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  return kc;
-}
-
 export class ApiClient {
-  readonly kubeconfig: KubeConfig;
+  readonly kubeconfig: Kubeconfig;
   readonly userAgent: string;
   readonly fieldManager: string;
   readonly #server: URL;
   readonly #discovery = new Map<string, Promise<Resource[]>>();
+  readonly #maxSockets: number;
   #agent: http.Agent | undefined;
 
   constructor(options: ApiClientOptions) {
@@ -73,6 +70,8 @@ export class ApiClient {
     if (this.userAgent === '') throw new InvalidOptionError('userAgent must not be empty');
     if (this.fieldManager === '' || this.fieldManager.length > 128)
       throw new InvalidOptionError('fieldManager must be 1 to 128 characters');
+    this.#maxSockets = options.maxSockets ?? Number.POSITIVE_INFINITY;
+    if (!(this.#maxSockets >= 1)) throw new InvalidOptionError('maxSockets must be at least 1');
     this.kubeconfig = loadKubeConfig(options.kubeconfig);
     const cluster = this.kubeconfig.getCurrentCluster();
     if (cluster === null) throw new InvalidOptionError('the kubeconfig has no current cluster');
@@ -259,9 +258,10 @@ export class ApiClient {
     this.#agent ??= secure
       ? new https.Agent({
           keepAlive: true,
+          maxSockets: this.#maxSockets,
           ...pick(tls, ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']),
         })
-      : new http.Agent({ keepAlive: true });
+      : new http.Agent({ keepAlive: true, maxSockets: this.#maxSockets });
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
     for (const [k, v] of Object.entries(tls.headers ?? {})) if (typeof v === 'string') headers[k] = v;
     if (tls.auth !== undefined && tls.auth !== null)

@@ -55,7 +55,7 @@ export interface LeaderElectionOptions {
 }
 
 /** RFC 3339 with microseconds, the form of a Lease's MicroTime fields. */
-function microTime(d: Date): string {
+export function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 

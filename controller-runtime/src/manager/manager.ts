@@ -1,7 +1,7 @@
 // Owns what a controller process shares: one API client, one informer cache, the controllers and other
 // runnables; starts them once the caches are filled and stops them in reverse.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from '../client/api-client.js';
+import type { Kubeconfig } from '../client/kubeconfig.js';
 import { InformerCache } from '../cache/informer-cache.js';
 import type { Backoff } from '../cache/informer.js';
 import { ControllerRuntimeError } from '../errors.js';
@@ -20,8 +20,8 @@ export interface Runnable {
 }
 
 export interface ManagerOptions {
-  /** A KubeConfig, or the path of a kubeconfig file. */
-  readonly kubeconfig: KubeConfig | string;
+  /** A Kubeconfig (client-node's KubeConfig is one), or the path of a kubeconfig file. */
+  readonly kubeconfig: Kubeconfig | string;
   /** User-Agent of every API call. @default 'berth-controller-manager' */
   readonly userAgent?: string;
   /** Field manager of every write. @default the user agent */

@@ -13,12 +13,13 @@ import {
   loadKubeConfig,
   Manager,
   requestOf,
+  type Kubeconfig,
   type Logger as RuntimeLogger,
   type MetricsServerOptions,
 } from '@berth/controller-runtime';
 import type { Container, Image, Network, Service, Volume } from '@berth/api';
 import { parseIpv4 } from '@berth/api';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { prepareHost, type HostReport } from '../host/prepare-host.js';
 import { Builder } from '../build/builder.js';
@@ -69,8 +70,8 @@ import { tunnelAddressAnnotation } from '@berth/api';
 import { StatsSummaries, type Summary } from '../stats/stats-summary.js';
 
 export interface NodeAgentOptions {
-  /** A KubeConfig, or the path of a kubeconfig file. */
-  readonly kubeconfig: KubeConfig | string;
+  /** A Kubeconfig (client-node's KubeConfig is one), or the path of a kubeconfig file. */
+  readonly kubeconfig: Kubeconfig | string;
   /** @default os.hostname() */
   readonly nodeName?: string;
   /**

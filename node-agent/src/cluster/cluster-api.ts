@@ -1,28 +1,15 @@
-// The agent's typed calls to the cluster with @kubernetes/client-node: Container writes, Secrets and ConfigMaps it
-// reads, its Node and Lease. (The Container informer and Events go through @berth/controller-runtime's manager.)
+// The agent's typed calls to the cluster: Container writes, Secrets and ConfigMaps it reads, its Node and Lease.
+// (The Container informer and Events go through @berth/controller-runtime's manager.)
 //
-// Writes to berth's kinds go through CustomObjectsApi with explicit patch content types: client-node's defaults
-// (strategic merge, JSON patch) are wrong for custom resources, and status goes through `/status` only.
-import { Agent as HttpsAgent } from 'node:https';
-import {
-  ApiException,
-  CoordinationV1Api,
-  CoreV1Api,
-  createConfiguration,
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  ServerConfiguration,
-  setHeaderOptions,
-  type ApiConstructor,
-  type ApiType,
-  type RequestContext,
-  type SecurityAuthentication,
-  type V1Lease,
-  type V1Node,
-} from '@kubernetes/client-node';
+// On controller-runtime's ApiClient (plain JSON over one keep-alive pool) rather than client-node's generated
+// APIs: those load every generated model and API of client-node, about 70 MB of RSS in `berth up` for the dozen
+// calls here (bench/README.md, "Issue 16 figures, session 8: memory"). Writes to berth's kinds state their patch
+// type (merge or JSON patch; strategic merge does not apply to custom resources) and status goes through `/status`.
+import { ApiClient, ApiCallError, leases, type Kubeconfig, type Resource } from '@berth/controller-runtime';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Container, ContainerStatus, Image, ImageStatus, Network, Volume, VolumeStatus } from '@berth/api';
-import { writerIdentity } from './writer-identity.js';
+import type { NodeStatus } from '../node/node-info.js';
+import { fieldManager } from './writer-identity.js';
 
 export const group = 'berth.dev';
 export const version = 'v1alpha1';
@@ -31,9 +18,31 @@ export type JsonPatchOperation =
   | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: unknown }
   | { readonly op: 'remove'; readonly path: string };
 
-/** HTTP status of a failed API call, or undefined for errors that never got an answer. */
+/** A v1 Node as the API sends it: JSON, times as RFC 3339 strings, berth's status fields kept. */
+export interface NodeObject extends KubernetesObject {
+  spec?: Record<string, unknown>;
+  status?: NodeStatus;
+}
+
+/** A coordination.k8s.io/v1 Lease as JSON (renewTime in RFC 3339 with microseconds). */
+export interface LeaseObject extends KubernetesObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string };
+}
+
+interface ConfigMap extends KubernetesObject {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+interface Secret extends KubernetesObject {
+  type?: string;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+/** HTTP status of a failed API call (an ApiCallError, or an error with a numeric `statusCode` or `code`). */
 export function apiStatusCode(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
+  if (ApiCallError.isInstance(err)) return err.statusCode;
   const code =
     (err as { code?: unknown; statusCode?: unknown } | null)?.statusCode ?? (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -46,71 +55,33 @@ export const isInvalid = (err: unknown): boolean => apiStatusCode(err) === 422;
 
 /** The message of a Kubernetes Status body, when an API call failed with one. */
 export function apiErrorMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body: unknown = err.body;
-    if (typeof body === 'string') {
-      try {
-        const parsed = JSON.parse(body) as { message?: unknown };
-        if (typeof parsed.message === 'string') return parsed.message;
-      } catch {
-        return body;
-      }
-    }
-    if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string')
-      return (body as { message: string }).message;
-  }
   return err instanceof Error ? err.message : String(err);
 }
 
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const jsonPatch = () => setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const berth = (plural: string): Resource => ({ group, version, plural, kind: '', namespaced: true });
+const containers = berth('containers');
+const networks = berth('networks');
+const volumes = berth('volumes');
+const images = berth('images');
+const core = (plural: string, namespaced: boolean): Resource => ({
+  group: '',
+  version: 'v1',
+  plural,
+  kind: '',
+  namespaced,
+});
+const nodes = core('nodes', false);
+const configMaps = core('configmaps', true);
+const secrets = core('secrets', true);
 
-/**
- * client-node 1.4 gives every request a new https.Agent, so every call pays a TLS handshake on both ends (and in
- * `berth up` both ends share one process). This authentication keeps kc's headers and TLS options but hands every
- * request one keep-alive agent, built from the options of the first.
- */
-class KeepAliveAuthentication implements SecurityAuthentication {
-  readonly #kc: KubeConfig;
-  #agent: HttpsAgent | undefined;
-
-  constructor(kc: KubeConfig) {
-    this.#kc = kc;
+/** The object, or undefined on 404. */
+async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
-
-  getName(): string {
-    return 'berth-keep-alive';
-  }
-
-  async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await this.#kc.applySecurityAuthentication(context);
-    const fresh = context.getAgent();
-    if (!(fresh instanceof HttpsAgent)) return;
-    this.#agent ??= new HttpsAgent({ ...fresh.options, keepAlive: true, maxSockets: 16 });
-    context.setAgent(this.#agent);
-    fresh.destroy();
-  }
-
-  close(): void {
-    this.#agent?.destroy();
-  }
-}
-
-function makeClient<T extends ApiType>(
-  kc: KubeConfig,
-  auth: SecurityAuthentication,
-  userAgent: string,
-  type: ApiConstructor<T>,
-): T {
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-  return new type(
-    createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: auth },
-      promiseMiddleware: [writerIdentity(userAgent)],
-    }),
-  );
 }
 
 export interface ClusterApiOptions {
@@ -119,118 +90,71 @@ export interface ClusterApiOptions {
 }
 
 export class ClusterApi {
-  readonly kc: KubeConfig;
-  readonly custom: CustomObjectsApi;
-  readonly core: CoreV1Api;
-  readonly coordination: CoordinationV1Api;
+  readonly client: ApiClient;
 
-  readonly #auth: KeepAliveAuthentication;
-
-  constructor(kc: KubeConfig, options: ClusterApiOptions) {
-    this.kc = kc;
-    this.#auth = new KeepAliveAuthentication(kc);
-    this.custom = makeClient(kc, this.#auth, options.userAgent, CustomObjectsApi);
-    this.core = makeClient(kc, this.#auth, options.userAgent, CoreV1Api);
-    this.coordination = makeClient(kc, this.#auth, options.userAgent, CoordinationV1Api);
+  constructor(kubeconfig: Kubeconfig | string, options: ClusterApiOptions) {
+    // Its own pool of at most 16 connections, so a burst of status writes queues instead of opening a TLS
+    // connection each.
+    this.client = new ApiClient({ kubeconfig, userAgent: options.userAgent, fieldManager, maxSockets: 16 });
   }
 
   /** Drops the kept-alive connections. */
   close(): void {
-    this.#auth.close();
+    this.client.close();
   }
 
   /** Merge patch of the Container itself (metadata, spec). */
-  async patchContainer(namespace: string, name: string, body: object): Promise<Container> {
-    return (await this.custom.patchNamespacedCustomObject(
-      { group, version, namespace, plural: 'containers', name, body },
-      mergePatch(),
-    )) as Container;
+  patchContainer(namespace: string, name: string, body: object): Promise<Container> {
+    return this.#patch(containers, namespace, name, body, 'merge');
   }
 
   /** JSON patch of the Container: `test` operations make it conditional without a resourceVersion. */
-  async jsonPatchContainer(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Container> {
-    return (await this.custom.patchNamespacedCustomObject(
-      { group, version, namespace, plural: 'containers', name, body: ops },
-      jsonPatch(),
-    )) as Container;
+  jsonPatchContainer(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Container> {
+    return this.#patch(containers, namespace, name, ops, 'json');
   }
 
   /** Merge patch of `status` through the /status subresource; a null field removes it; a resourceVersion pins it. */
-  async patchContainerStatus(
+  patchContainerStatus(
     namespace: string,
     name: string,
     status: Partial<Record<keyof ContainerStatus, unknown>>,
     resourceVersion?: string,
   ): Promise<Container> {
     const metadata = resourceVersion === undefined ? {} : { metadata: { resourceVersion } };
-    return (await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural: 'containers', name, body: { ...metadata, status } },
-      mergePatch(),
-    )) as Container;
+    return this.#patch(containers, namespace, name, { ...metadata, status }, 'merge', 'status');
   }
 
   /** A berth Network, or undefined when it does not exist. */
-  async getNetwork(namespace: string, name: string): Promise<Network | undefined> {
-    try {
-      return (await this.custom.getNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: 'networks',
-        name,
-      })) as Network;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  getNetwork(namespace: string, name: string): Promise<Network | undefined> {
+    return orUndefined(this.#get<Network>(networks, namespace, name));
   }
 
   /** A Volume, or undefined when it does not exist. */
-  async getVolume(namespace: string, name: string): Promise<Volume | undefined> {
-    try {
-      return (await this.custom.getNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: 'volumes',
-        name,
-      })) as Volume;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  getVolume(namespace: string, name: string): Promise<Volume | undefined> {
+    return orUndefined(this.#get<Volume>(volumes, namespace, name));
   }
 
   /** JSON patch of a Volume (its finalizers), made conditional by `test` operations. */
-  async jsonPatchVolume(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
-    return (await this.custom.patchNamespacedCustomObject(
-      { group, version, namespace, plural: 'volumes', name, body: ops },
-      jsonPatch(),
-    )) as Volume;
+  jsonPatchVolume(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
+    return this.#patch(volumes, namespace, name, ops, 'json');
   }
 
   /** JSON patch of a Volume's `status` through /status: `test` operations make a claim conditional. */
-  async jsonPatchVolumeStatus(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
-    return (await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural: 'volumes', name, body: ops },
-      jsonPatch(),
-    )) as Volume;
+  jsonPatchVolumeStatus(namespace: string, name: string, ops: readonly JsonPatchOperation[]): Promise<Volume> {
+    return this.#patch(volumes, namespace, name, ops, 'json', 'status');
   }
 
   /** Merge patch of a Volume's `status` through /status; a null field removes it. */
-  async patchVolumeStatus(
+  patchVolumeStatus(
     namespace: string,
     name: string,
     status: Partial<Record<keyof VolumeStatus, unknown>>,
   ): Promise<Volume> {
-    return (await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural: 'volumes', name, body: { status } },
-      mergePatch(),
-    )) as Volume;
+    return this.#patch(volumes, namespace, name, { status }, 'merge', 'status');
   }
 
   /** Merge patch of an Image's `status` through /status; a null field removes it. */
-  async patchImageStatus(
+  patchImageStatus(
     namespace: string,
     name: string,
     status: Partial<Record<keyof ImageStatus, unknown>>,
@@ -239,88 +163,61 @@ export class ClusterApi {
     // With a resourceVersion the patch is conditional (409 when the Image changed): nodes merging their entries
     // into status.nodes must not overwrite each other's.
     const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
-    return (await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural: 'images', name, body },
-      mergePatch(),
-    )) as Image;
+    return this.#patch(images, namespace, name, body, 'merge', 'status');
   }
 
   /** One binaryData key of a ConfigMap as bytes (an uploaded build context), or undefined when either is missing. */
   async configMapBinary(namespace: string, name: string, key: string): Promise<Buffer | undefined> {
-    try {
-      const cm = await this.core.readNamespacedConfigMap({ namespace, name });
-      const value = cm.binaryData?.[key];
-      return value === undefined ? undefined : Buffer.from(value, 'base64');
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const cm = await orUndefined(this.#get<ConfigMap>(configMaps, namespace, name));
+    const value = cm?.binaryData?.[key];
+    return value === undefined ? undefined : Buffer.from(value, 'base64');
   }
 
-  /** The v1 Node (client-node's typed shape: times as Dates, berth's extension fields dropped). */
-  async getNode(name: string): Promise<V1Node | undefined> {
-    try {
-      return await this.core.readNode({ name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  /** The v1 Node as JSON, or undefined when it does not exist. */
+  getNode(name: string): Promise<NodeObject | undefined> {
+    return orUndefined(this.#get<NodeObject>(nodes, undefined, name));
   }
 
-  createNode(node: V1Node): Promise<V1Node> {
-    return this.core.createNode({ body: node });
+  createNode(node: NodeObject): Promise<NodeObject> {
+    return this.client.create(nodes, node);
   }
 
   /** Merge patch of a Node's annotations (null removes one). */
-  patchNodeAnnotations(name: string, annotations: Record<string, string | null>): Promise<V1Node> {
-    return this.core.patchNode({ name, body: { metadata: { annotations } } }, mergePatch());
+  patchNodeAnnotations(name: string, annotations: Record<string, string | null>): Promise<NodeObject> {
+    return this.#patch(nodes, undefined, name, { metadata: { annotations } }, 'merge');
   }
 
   /** Merge patch of a Node's `status` through /status; the body is sent as given (berth's fields included). */
-  patchNodeStatus(name: string, status: object): Promise<V1Node> {
-    return this.core.patchNodeStatus({ name, body: { status } }, mergePatch());
+  patchNodeStatus(name: string, status: object): Promise<NodeObject> {
+    return this.#patch(nodes, undefined, name, { status }, 'merge', 'status');
   }
 
-  async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    try {
-      return await this.coordination.readNamespacedLease({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  readLease(namespace: string, name: string): Promise<LeaseObject | undefined> {
+    return orUndefined(this.#get<LeaseObject>(leases, namespace, name));
   }
 
-  createLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
-    return this.coordination.createNamespacedLease({ namespace, body: lease });
+  createLease(namespace: string, lease: LeaseObject): Promise<LeaseObject> {
+    return this.client.create(leases, { ...lease, metadata: { ...lease.metadata, namespace } });
   }
 
-  replaceLease(namespace: string, name: string, lease: V1Lease): Promise<V1Lease> {
-    return this.coordination.replaceNamespacedLease({ namespace, name, body: lease });
+  replaceLease(namespace: string, name: string, lease: LeaseObject): Promise<LeaseObject> {
+    return this.client.update(leases, { ...lease, metadata: { ...lease.metadata, namespace, name } });
   }
 
   /** A ConfigMap's data, or undefined when it does not exist. */
   async configMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    try {
-      const cm = await this.core.readNamespacedConfigMap({ namespace, name });
-      return { ...(cm.data ?? {}) };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const cm = await orUndefined(this.#get<ConfigMap>(configMaps, namespace, name));
+    return cm === undefined ? undefined : { ...(cm.data ?? {}) };
   }
 
   /** A Secret's data as bytes (for files: a key may hold binary), or undefined when it does not exist. */
   async secretBytes(namespace: string, name: string): Promise<Record<string, Buffer> | undefined> {
-    try {
-      const secret = await this.core.readNamespacedSecret({ namespace, name });
-      const data: Record<string, Buffer> = {};
-      for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64');
-      for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = Buffer.from(v, 'utf8');
-      return data;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const secret = await orUndefined(this.#get<Secret>(secrets, namespace, name));
+    if (secret === undefined) return undefined;
+    const data: Record<string, Buffer> = {};
+    for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64');
+    for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = Buffer.from(v, 'utf8');
+    return data;
   }
 
   /** A Secret's decoded data (and its type), or undefined when it does not exist. */
@@ -328,15 +225,29 @@ export class ClusterApi {
     namespace: string,
     name: string,
   ): Promise<{ type: string; data: Record<string, string> } | undefined> {
-    try {
-      const secret = await this.core.readNamespacedSecret({ namespace, name });
-      const data: Record<string, string> = {};
-      for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
-      for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
-      return { type: secret.type ?? 'Opaque', data };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const secret = await orUndefined(this.#get<Secret>(secrets, namespace, name));
+    if (secret === undefined) return undefined;
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+    for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
+    return { type: secret.type ?? 'Opaque', data };
+  }
+
+  async #get<T>(r: Resource, namespace: string | undefined, name: string): Promise<T> {
+    return (await this.client.get(r, namespace, name)) as T;
+  }
+
+  async #patch<T>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    type: 'merge' | 'json',
+    subresource?: 'status',
+  ): Promise<T> {
+    return (await this.client.patch(r, namespace, name, body, {
+      type,
+      ...(subresource === undefined ? {} : { subresource }),
+    })) as T;
   }
 }

@@ -4,9 +4,9 @@
 // the Ready condition's lastHeartbeatTime) is written at start and then only every `statusEveryRenewals` renewals,
 // or at the next renewal when the Node no longer says Ready (the node lifecycle controller marked it while the
 // agent was away).
-import { V1MicroTime, type V1Lease, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
-import { formatTime, setCondition } from '@berth/api';
-import { isConflict, isNotFound, type ClusterApi } from '../cluster/cluster-api.js';
+import { setCondition, formatTime } from '@berth/api';
+import { microTime } from '@berth/controller-runtime';
+import { isConflict, isNotFound, type ClusterApi, type LeaseObject, type NodeObject } from '../cluster/cluster-api.js';
 import type { NodeCondition, NodeStatus } from './node-info.js';
 
 export const leaseNamespace = 'kube-node-lease';
@@ -29,10 +29,10 @@ export interface NodeHeartbeatOptions {
 
 export class NodeHeartbeat {
   readonly #o: NodeHeartbeatOptions;
-  #node: V1Node | undefined;
-  /** The conditions last written (or read at registration), as JSON: client-node hands times back as Dates. */
+  #node: NodeObject | undefined;
+  /** The conditions last written (or read at registration). */
   #conditions: NodeCondition[] = [];
-  #lease: V1Lease | undefined;
+  #lease: LeaseObject | undefined;
   #timer: NodeJS.Timeout | undefined;
   #renewals = 0;
   #closed = false;
@@ -51,7 +51,7 @@ export class NodeHeartbeat {
     return hb;
   }
 
-  get node(): V1Node | undefined {
+  get node(): NodeObject | undefined {
     return this.#node;
   }
 
@@ -84,7 +84,7 @@ export class NodeHeartbeat {
     const stale = Object.entries(this.#o.annotations ?? {}).some(([k, v]) => node?.metadata?.annotations?.[k] !== v);
     if (node !== undefined && stale) node = await api.patchNodeAnnotations(nodeName, { ...this.#o.annotations });
     this.#node = node;
-    this.#conditions = (node?.status?.conditions ?? []).map(wireCondition);
+    this.#conditions = [...(node?.status?.conditions ?? [])];
     await this.#writeStatus();
   }
 
@@ -103,7 +103,7 @@ export class NodeHeartbeat {
     this.#conditions = conditions;
   }
 
-  #leaseBody(): V1Lease {
+  #leaseBody(): LeaseObject {
     const node = this.#node;
     return {
       apiVersion: 'coordination.k8s.io/v1',
@@ -121,7 +121,7 @@ export class NodeHeartbeat {
       spec: {
         holderIdentity: this.#o.nodeName,
         leaseDurationSeconds: this.#o.leaseDurationSeconds ?? 40,
-        renewTime: new V1MicroTime(),
+        renewTime: microTime(new Date()),
       },
     };
   }
@@ -178,7 +178,7 @@ export class NodeHeartbeat {
   async #marked(): Promise<boolean> {
     const node = await this.#o.api.getNode(this.#o.nodeName);
     if (node === undefined) return false;
-    const conditions = (node.status?.conditions ?? []).map(wireCondition);
+    const conditions = [...(node.status?.conditions ?? [])];
     if (conditions.find((c) => c.type === 'Ready')?.status === 'True') return false;
     this.#conditions = conditions;
     return true;
@@ -190,19 +190,4 @@ export class NodeHeartbeat {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#inFlight;
   }
-}
-
-/** A condition as client-node parsed it, back in its JSON form. */
-function wireCondition(c: V1NodeCondition): NodeCondition {
-  const time = (d: Date | undefined) => (d instanceof Date ? formatTime(d) : typeof d === 'string' ? d : undefined);
-  const lastTransitionTime = time(c.lastTransitionTime);
-  const lastHeartbeatTime = time(c.lastHeartbeatTime);
-  return {
-    type: c.type,
-    status: c.status as NodeCondition['status'],
-    ...(c.reason === undefined ? {} : { reason: c.reason }),
-    ...(c.message === undefined ? {} : { message: c.message }),
-    ...(lastTransitionTime === undefined ? {} : { lastTransitionTime }),
-    ...(lastHeartbeatTime === undefined ? {} : { lastHeartbeatTime }),
-  };
 }

@@ -1,10 +1,11 @@
-// The spawn helper: host tools run in its small process, not the agent's, with runCommand's results and errors;
-// a helper that dies fails only what it had in flight, and an idle helper keeps no process alive.
+// runCommand starts host tools with posix_spawn from this process, with their output, exit status and errors as
+// spawn() gives them. The spawn helper (BERTH_SPAWN=helper) runs them in its small process with the same results; a
+// helper that dies fails only what it had in flight, and an idle helper keeps no process alive.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCommand, useSpawnHelper } from '../../src/host/run-command.js';
+import { commandSpawner, runCommand } from '../../src/host/run-command.js';
 import { SpawnHelperError, spawnHelper } from '../../src/host/spawn-helper.js';
 
 const alive = (pid: number) => {
@@ -23,13 +24,10 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
   }
 }
 
-t.test('runCommand runs tools in the helper, with their output, exit status and input', async (t) => {
-  t.ok(useSpawnHelper, 'on by default');
+t.test('runCommand runs tools from this process, with their output, exit status and input', async (t) => {
+  t.equal(commandSpawner, 'posix-spawn', 'posix_spawn by default');
   const parent = await runCommand('/bin/sh', ['-c', 'echo $PPID']);
-  const ppid = Number(parent.stdout.trim());
-  t.not(ppid, process.pid, 'the tool is not a child of this process');
-  t.equal(ppid, spawnHelper().pid, "it is the helper's");
-  t.match(await readFile(`/proc/${ppid}/cmdline`, 'utf8'), /spawn-helper-main/);
+  t.equal(Number(parent.stdout.trim()), process.pid, 'the tool is a child of this process: no helper');
   t.same(await runCommand('/bin/sh', ['-c', 'echo out; echo err >&2; exit 3']), {
     code: 3,
     signal: null,
@@ -68,9 +66,20 @@ t.test('an abort rejects as spawn() does and ends the tool', async (t) => {
 });
 
 // The process's shared helper throughout: each new helper costs a Node start (under tsx here).
-t.test('the helper for conmon, and a helper that dies', async (t) => {
+t.test('the helper runs tools in its process, starts conmon, and a helper that dies', async (t) => {
   const helper = spawnHelper();
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+  const parent = await helper.run('/bin/sh', ['-c', 'echo $PPID']);
+  const ppid = Number(parent.stdout.trim());
+  t.equal(ppid, helper.pid, "the tool is the helper's child");
+  t.match(await readFile(`/proc/${ppid}/cmdline`, 'utf8'), /spawn-helper-main/);
+  t.same(await helper.run('/bin/sh', ['-c', 'echo out; echo err >&2; exit 3']), {
+    code: 3,
+    signal: null,
+    stdout: 'out\n',
+    stderr: 'err\n',
+  });
+  t.equal((await helper.run('/bin/cat', [], { input: 'to stdin' })).stdout, 'to stdin');
   // A detached tool reports its first line on fd 3, or all of stderr when it closes it without a word.
   t.same(
     await helper.startWithSyncPipe('/bin/sh', ['-c', 'echo \'{"pid": 1}\' >&3; echo later >&3'], { cwd: '/', env }),
