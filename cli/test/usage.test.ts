@@ -213,4 +213,10 @@ t.test("berth top NAME [ps OPTIONS] lists the Container's processes as docker to
   t.match(refused.stderr, /only options made of letters and -o field lists are allowed/, 'a renamed header is refused');
   const environment = await berth(server, ['top', 'hot', 'axe']);
   t.match(environment.stderr, /not BSD's e/, "BSD's e (every process's environment) is refused");
+  // procps reads `-ex` again as BSD's `ex` (its UNIX parser has no -x), which would print the environments.
+  for (const args of [['-ex'], ['-e', '-aux']]) {
+    const again = await berth(server, ['top', 'hot', ...args]);
+    t.match(again.stderr, /not BSD's e/, `${args.join(' ')}: an e that procps would parse as BSD's is refused`);
+  }
+  t.equal((await berth(server, ['top', 'hot', '-eH'])).code, 0, "UNIX's -e with UNIX flags still runs");
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { toBytes, toCount, toMillicores, type Container, type EnvVar, type Quantity } from '@berth/api';
 import type { ImageConfig } from '../distribution/distribution.js';
 import { parseExecUser, resolveExecUser } from '../exec/exec-user.js';
-import { RuntimeError } from '../runtime/errors.js';
+import { isRuntimeError } from '../runtime/errors.js';
 import type { ContainerConfig, ContainerResources } from '../runtime/runtime.js';
 import { parseSeccompProfile, type SeccompProfile } from '../runtime/seccomp.js';
 import { AgentError } from './errors.js';
@@ -211,7 +211,7 @@ export async function containerUser(
     try {
       resolved = await resolveExecUser(rootfs, spec);
     } catch (err) {
-      if (err instanceof RuntimeError) throw configError(`image ${container.spec.image}: ${err.message}`, err);
+      if (isRuntimeError(err)) throw configError(`image ${container.spec.image}: ${err.message}`, err);
       throw err;
     }
   }

@@ -20,6 +20,8 @@ export interface ExecUserSpec {
 const MAX_ID = 2 ** 31 - 1;
 const PART = /^[^\s:\p{Cc}]{1,256}$/u;
 const NUMERIC = /^\d+$/;
+/** Far above any real passwd or group file. */
+const MAX_ETC_BYTES = 4 << 20;
 
 /** `USER[:GROUP]` split and checked (no blanks, no control characters, ids in range); undefined when malformed. */
 export function parseExecUser(text: string): ExecUserSpec | undefined {
@@ -44,8 +46,14 @@ async function etcFile(rootfs: string, file: 'passwd' | 'group'): Promise<string
     const handle = await open(`/proc/self/fd/${etc.fd}/${file}`, flags).catch(() => undefined);
     if (handle === undefined) return undefined;
     try {
-      if (!(await handle.stat()).isFile()) return undefined;
-      return await handle.readFile('utf8');
+      const stat = await handle.stat();
+      if (!stat.isFile()) return undefined;
+      // The container writes this file: a huge (or sparse) one must not be read whole into the agent's memory.
+      if (stat.size > MAX_ETC_BYTES)
+        throw new RuntimeError('InvalidConfig', `/etc/${file} is larger than ${MAX_ETC_BYTES >> 20} MiB`);
+      const buffer = Buffer.alloc(stat.size);
+      const { bytesRead } = await handle.read(buffer, 0, stat.size, 0);
+      return buffer.toString('utf8', 0, bytesRead);
     } finally {
       await handle.close();
     }

@@ -17,6 +17,10 @@ const LETTERS = /^-{0,2}[A-Za-z]+$/;
 const FIELD_LIST = /^[A-Za-z0-9_:]+(,[A-Za-z0-9_:]+)*$/;
 const FORMAT_OPTION = /^(-?[oO]|--format)$/;
 const ATTACHED_FIELDS = /^-[oO][A-Za-z0-9_:]+(,[A-Za-z0-9_:]+)*$/;
+/** procps' UNIX options that take no value: with these alone its UNIX parse cannot fail over to its BSD one. */
+const UNIX_FLAGS = /^-[AacdefFHjlLmMNPTwyZ]+$/;
+/** An option of one dash or none: an `e` in it means BSD's environment if procps parses it as BSD. */
+const SHORT_OPTIONS = /^-?[A-Za-z]+$/;
 
 /**
  * `ps_args`, split on blanks as docker splits them, checked before anything runs: ps runs on the node as root, so
@@ -27,11 +31,13 @@ export function parsePsArgs(query: URLSearchParams): string[] {
   const text = query.get('ps_args') ?? '';
   const args = text.split(/[ \t]+/).filter((a) => a !== '');
   if (args.length === 0) return ['-ef'];
-  const allowed = (arg: string, i: number) =>
-    (LETTERS.test(arg) && !(!arg.startsWith('-') && arg.includes('e'))) ||
-    (i > 0 && FORMAT_OPTION.test(args[i - 1] ?? '') && FIELD_LIST.test(arg)) ||
-    ATTACHED_FIELDS.test(arg);
-  if (args.length > 16 || !args.every(allowed))
+  const fieldList = (arg: string, i: number) => i > 0 && FORMAT_OPTION.test(args[i - 1] ?? '') && FIELD_LIST.test(arg);
+  const allowed = (arg: string, i: number) => LETTERS.test(arg) || fieldList(arg, i) || ATTACHED_FIELDS.test(arg);
+  // procps parses a line its UNIX parser refuses again as BSD (`ps -aux` as `ps aux`), so `-ex` or `-e -aux` shows
+  // environments: with an `e`, every other short option must be a UNIX flag (-o and its fields aside).
+  const options = args.filter((a, i) => SHORT_OPTIONS.test(a) && !fieldList(a, i) && !/^-[oO]/.test(a));
+  const environment = options.some((a) => a.includes('e')) && !options.every((a) => UNIX_FLAGS.test(a));
+  if (args.length > 16 || !args.every(allowed) || environment)
     throw new StreamingError(
       'BadRequest',
       `ps_args: invalid value "${text}": only options made of letters and -o field lists are allowed (not BSD's e)`,

@@ -1,6 +1,6 @@
 // ContainerSpec → runtime config, the Pod way: command/args against the image's Entrypoint/Cmd, $(VAR) expansion,
 // env sources and their errors, limits, users from the image's /etc/passwd, a securityContext's privileges.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -113,6 +113,9 @@ t.test(
     t.same((await run('web', { securityContext: { runAsUser: 7, runAsGroup: 8 } })).user, { uid: 7, gid: 8 });
     await t.rejects(run('nobody'), { code: 'CreateContainerConfigError', message: /unable to find user nobody/ });
     await t.rejects(run('', { securityContext: { runAsNonRoot: true } }), { code: 'CreateContainerConfigError' });
+    // The image (or, for exec -u, the running container) writes /etc/passwd: a huge sparse one is not read whole.
+    await truncate(path.join(root, 'etc', 'passwd'), 5 << 20);
+    await t.rejects(run('web'), { code: 'CreateContainerConfigError', message: /passwd is larger than 4 MiB/ });
   },
 );
 
