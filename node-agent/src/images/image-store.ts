@@ -86,6 +86,13 @@ export class ImageStore implements ImageService {
       }
       return config;
     });
+    // Without a config the layers cannot be checked or used: its failure stops their downloads too.
+    const configFailed = new AbortController();
+    configured.catch(() => configFailed.abort());
+    const layerRequest: RequestOptions = {
+      ...request,
+      signal: options.signal ? AbortSignal.any([options.signal, configFailed.signal]) : configFailed.signal,
+    };
     let downloadedBytes = 0;
     const layersDone = mapBounded(manifest.layers, this.#concurrency, async (layer, i): Promise<PulledLayer> => {
       const expectedDiffID = async (): Promise<string> => (await configured).rootfs.diff_ids[i] as string;
@@ -93,7 +100,7 @@ export class ImageStore implements ImageService {
       if (applied !== undefined) {
         options.onProgress?.({ kind: 'layer', digest: layer.digest, phase: 'cached' });
       } else {
-        const fetched = await this.#fetchLayer(ref, layer, expectedDiffID, options, request);
+        const fetched = await this.#fetchLayer(ref, layer, expectedDiffID, options, layerRequest);
         // Not `x += await …`: that reads x before the await and loses the other layers' bytes.
         downloadedBytes += fetched.downloaded;
         applied = fetched.applied;

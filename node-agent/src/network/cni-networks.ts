@@ -272,16 +272,19 @@ export class CniNetworks implements Networks {
    * process, its sockets do not). Answers what could not be held: a program took the port while the agent was down.
    */
   async holdPublishedPorts(): Promise<string[]> {
-    const refused: string[] = [];
-    for (const id of await this.list()) {
-      const r = await this.#read(id);
-      const taken = await this.#ports.hold(id, r?.ports ?? []);
-      if (taken !== undefined)
-        refused.push(
-          `container ${id}: host port ${taken.port.hostIP}:${taken.port.hostPort}/${taken.port.protocol}: ${taken.code}`,
-        );
-    }
-    return refused;
+    // Under the port lock, as attach's check and hold are: no attach may take one of these ports meanwhile.
+    return this.#serialised(async () => {
+      const refused: string[] = [];
+      for (const id of await this.list()) {
+        const r = await this.#read(id);
+        const taken = await this.#ports.hold(id, r?.ports ?? []);
+        if (taken !== undefined)
+          refused.push(
+            `container ${id}: host port ${taken.port.hostIP}:${taken.port.hostPort}/${taken.port.protocol}: ${taken.code}`,
+          );
+      }
+      return refused;
+    });
   }
 
   /** Lets go of every held port, for the agent's shutdown: the attachments and their rules stay. */
