@@ -310,3 +310,13 @@ export function perUnit(before: Map<string, number>, after: Map<string, number>,
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
 }
+
+/** berth's API requests so far, by verb and resource (its /metrics apiserver_request_total, every code); watches left out. */
+export async function apiRequests(berth: BerthProcess): Promise<Map<string, number>> {
+  const counts = await metricCounts(berth, /^apiserver_request_total\{([^}]*)\} (\S+)$/gm, (labels) => {
+    const sub = labels.get('subresource') ?? '';
+    return `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
+  });
+  for (const k of counts.keys()) if (k.startsWith('WATCH')) counts.delete(k);
+  return counts;
+}

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { containersIn, PhaseWatch, sleeper, startAgentCluster } from './agent-cluster.js';
-import { type BerthProcess, metricCounts, perUnit } from './api-process.js';
+import { apiRequests, type BerthProcess, metricCounts, perUnit } from './api-process.js';
 import { median } from './timing.js';
 
 const arg = (name: string): string | undefined => {
@@ -27,16 +27,6 @@ const runs = Number(arg('--runs') ?? 3);
 const entry = arg('--entry') === 'src' ? 'src' : 'built';
 const cpuProfDir = arg('--cpu-prof');
 const requests = process.argv.includes('--requests');
-
-/** berth's API requests so far, by verb and resource (apiserver_request_total, every code); watches left out. */
-async function apiRequests(berth: BerthProcess): Promise<Map<string, number>> {
-  const counts = await metricCounts(berth, /^apiserver_request_total\{([^}]*)\} (\S+)$/gm, (labels) => {
-    const sub = labels.get('subresource') ?? '';
-    return `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
-  });
-  for (const k of counts.keys()) if (k.startsWith('WATCH')) counts.delete(k);
-  return counts;
-}
 
 /** user+system CPU seconds of a process' main thread (its task of the same id). */
 async function mainThreadCpuSeconds(pid: number): Promise<number> {

@@ -16,7 +16,7 @@ import type { Container, Service } from '@berth/api';
 import { startControllers } from '@berth/controllers';
 import { startTestServer } from '@berth/testkit';
 import { startAgentCluster } from './agent-cluster.js';
-import { type BerthProcess, metricCounts, perUnit } from './api-process.js';
+import { apiRequests, perUnit } from './api-process.js';
 import { median } from './timing.js';
 
 const arg = (name: string): string | undefined => {
@@ -99,16 +99,6 @@ class ReplicaTrace {
   stop(): void {
     this.#abort?.();
   }
-}
-
-/** berth's API requests so far, by verb and resource (its /metrics apiserver_request_total, every code); watches left out. */
-async function apiRequests(berth: BerthProcess): Promise<Map<string, number>> {
-  const counts = await metricCounts(berth, /^apiserver_request_total\{([^}]*)\} (\S+)$/gm, (labels) => {
-    const sub = labels.get('subresource') ?? '';
-    return `${labels.get('verb')} ${labels.get('resource')}${sub === '' ? '' : `/${sub}`}`;
-  });
-  for (const k of counts.keys()) if (k.startsWith('WATCH')) counts.delete(k);
-  return counts;
 }
 
 /** Resolves once a watch on the Service sees `pred`. */

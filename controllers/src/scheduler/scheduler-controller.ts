@@ -215,36 +215,17 @@ async function schedule(
   const nodeName = chosen.node.metadata?.name ?? '';
   // Assumed before the request, as kube-scheduler does: the watch event of the binding may arrive before it returns.
   assumed.set(uid, { container: { ...c, spec: { ...c.spec, nodeName } }, at: now });
-  const done = bind(client, recorder, assumed, binds, c, nodeName, signal, log);
+  // Scheduled Events wait while bindings are in flight (EventRecorder.hold): a burst's bindings go first.
+  const release = recorder.hold();
+  const done = bind(client, recorder, assumed, binds, c, nodeName, signal, log).finally(release);
   binds.inFlight.add(done);
   void done.finally(() => binds.inFlight.delete(done));
   // Enough in flight: the next decision waits for one to finish, so a burst does not open a request per Container.
   if (binds.inFlight.size >= binds.max) await Promise.race(binds.inFlight);
 }
 
-/**
- * POSTs the binding, then tells of it; never rejects (a failure takes the assumption back and retries). Scheduled
- * Events wait while bindings are in flight (EventRecorder.hold): a burst's bindings go first, their Events after.
- */
+/** POSTs the binding, then tells of it; never rejects (a failure takes the assumption back and retries). */
 async function bind(
-  client: ApiClient,
-  recorder: EventRecorder,
-  assumed: Assumed,
-  binds: Binds,
-  c: Container,
-  nodeName: string,
-  signal: AbortSignal,
-  log: (message: string, fields: Record<string, unknown>) => void,
-): Promise<void> {
-  const release = recorder.hold();
-  try {
-    await postBinding(client, recorder, assumed, binds, c, nodeName, signal, log);
-  } finally {
-    release();
-  }
-}
-
-async function postBinding(
   client: ApiClient,
   recorder: EventRecorder,
   assumed: Assumed,
