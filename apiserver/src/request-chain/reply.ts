@@ -62,7 +62,8 @@ function asListText(body: unknown): ListText | undefined {
   const marker = '\u0000berth-list-items\u0000';
   const text = JSON.stringify({ ...record, [key]: marker });
   const at = text.indexOf(JSON.stringify(marker));
-  if (at < 0) return undefined;
+  // A value that happens to hold the marker too: written whole, as before.
+  if (at < 0 || at !== text.lastIndexOf(JSON.stringify(marker))) return undefined;
   return {
     head: `${text.slice(0, at)}[`,
     count: array.length,
