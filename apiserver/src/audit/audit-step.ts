@@ -12,6 +12,7 @@ import type { Status } from '../errors/api-error.js';
 import { toApiError } from '../errors/status.js';
 import { decodeBody } from '../http/body.js';
 import { receivedBodies } from '../http/received-body.js';
+import { streamedListJson } from '../request-chain/reply.js';
 import type { RequestState } from '../request-chain/state.js';
 import type { AuditLog } from './audit-log.js';
 import { auditLevel, type AuditPolicy } from './audit-policy.js';
@@ -20,6 +21,8 @@ const longRunning = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const asJson = (body: unknown): unknown => {
+  const listed = streamedListJson(body);
+  if (listed !== undefined) return JSON.parse(listed);
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     try {
       return JSON.parse(body.toString());

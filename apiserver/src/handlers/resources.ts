@@ -129,7 +129,17 @@ export async function handleResource(deps: ResourceHandlerDeps, call: ResourceCa
           ...(result.continueToken === undefined ? {} : { continue: result.continueToken }),
         };
         const head = JSON.stringify({ apiVersion: groupVersion(resource), kind: resource.listKind, metadata: meta });
-        return { status: 200, body: `${head.slice(0, -1)},"items":[${result.items.join(',')}]}` };
+        const items = result.items;
+        return {
+          status: 200,
+          body: undefined,
+          listText: {
+            head: `${head.slice(0, -1)},"items":[`,
+            count: items.length,
+            item: (i) => items[i] ?? 'null',
+            tail: ']}',
+          },
+        };
       }
       const result = await deps.objects.list(scope, {
         ...(filter === undefined ? {} : { filter }),

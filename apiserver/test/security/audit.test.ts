@@ -179,3 +179,47 @@ rules:
   t.notOk((await readdir(dir)).includes('audit.log.3'), 'at most maxBackups kept');
   for (const f of ['audit.log', 'audit.log.1']) t.notMatch(await readFile(join(dir, f), 'utf8'), secretValue);
 });
+
+t.test('a list of 300, written in parts, reads back whole as JSON and Table and is logged whole', async (t) => {
+  const policy = parseAuditPolicy(`
+apiVersion: audit.k8s.io/v1
+kind: Policy
+rules:
+- level: RequestResponse
+  resources: [{ group: "", resources: [configmaps] }]
+  namespaces: [many]
+- level: None
+`);
+  await server.stop();
+  await server.restart({ audit: { path, policy } });
+  t.equal((await request(server, 'POST', '/api/v1/namespaces', { body: '{"metadata":{"name":"many"}}' })).status, 201);
+  const names = Array.from({ length: 300 }, (_, i) => `m-${String(i).padStart(3, '0')}`);
+  for (let i = 0; i < names.length; i += 30)
+    await Promise.all(
+      names.slice(i, i + 30).map((name) =>
+        request(server, 'POST', '/api/v1/namespaces/many/configmaps', {
+          body: JSON.stringify({ metadata: { name }, data: { k: `é-${name}` } }),
+        }),
+      ),
+    );
+  const list = await request(server, 'GET', '/api/v1/namespaces/many/configmaps');
+  t.equal(list.status, 200);
+  const json = list.json<{ kind: string; items: { metadata: { name: string }; data: { k: string } }[] }>();
+  t.equal(json.kind, 'ConfigMapList');
+  t.same(
+    json.items.map((c) => c.metadata.name),
+    names,
+  );
+  t.equal(json.items[299]?.data.k, 'é-m-299', 'multi-byte text intact across buffers');
+  const table = await request(server, 'GET', '/api/v1/namespaces/many/configmaps', {
+    accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
+  });
+  const rows = table.json<{ kind: string; rows: { cells: unknown[] }[] }>();
+  t.equal(rows.kind, 'Table');
+  t.same(
+    rows.rows.map((r) => r.cells[0]),
+    names,
+  );
+  const logged = await find((e) => e.verb === 'list' && e.objectRef?.namespace === 'many');
+  t.equal((logged.responseObject as { items?: unknown[] } | undefined)?.items?.length, 300, 'the whole list logged');
+});
