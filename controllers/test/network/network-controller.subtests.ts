@@ -152,26 +152,34 @@ t.test('members, and a deletion that waits for the Containers naming the Network
       },
     });
   }
-  // What a node agent writes once web runs: its address on the network.
-  const web = (await custom.getNamespacedCustomObject({
-    group,
-    version,
-    namespace,
-    plural: 'containers',
-    name: 'web',
-  })) as Container;
-  await custom.replaceNamespacedCustomObjectStatus({
-    group,
-    version,
-    namespace,
-    plural: 'containers',
-    name: 'web',
-    body: {
-      ...web,
-      spec: { ...web.spec, nodeName: '' },
-      status: { phase: 'Running', ips: [{ ip: '10.217.2.5', network: 'shared' }] },
-    },
-  });
+  // What a node agent writes once web runs: its address on the network. The scheduler may write web's status
+  // first (there is no node): re-read and write again on a conflict, as the agent does.
+  for (let tries = 0; ; tries++) {
+    const web = (await custom.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'containers',
+      name: 'web',
+    })) as Container;
+    try {
+      await custom.replaceNamespacedCustomObjectStatus({
+        group,
+        version,
+        namespace,
+        plural: 'containers',
+        name: 'web',
+        body: {
+          ...web,
+          spec: { ...web.spec, nodeName: '' },
+          status: { phase: 'Running', ips: [{ ip: '10.217.2.5', network: 'shared' }] },
+        },
+      });
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || tries >= 5) throw err;
+    }
+  }
   const withMember = await networkWhen('shared', (n) => n.status?.memberCount === 1);
   t.same(withMember?.status?.members, [{ name: 'web', ip: '10.217.2.5' }]);
   t.same(withMember?.status?.usedBy, ['db', 'web']);
