@@ -22,7 +22,7 @@ export async function processCpuSeconds(pid: number): Promise<number> {
 }
 
 /**
- * CPU seconds of a process, the children it has reaped, and its live descendants with theirs (berth's spawn helper
+ * CPU seconds of a process, the children it has reaped, and its live descendants with theirs (berth's host tools
  * and the tools it reaped): the whole cost of what berth ran, wherever it ran it.
  */
 export async function treeCpuSeconds(pid: number): Promise<number> {
@@ -42,7 +42,7 @@ export async function treeCpuSeconds(pid: number): Promise<number> {
   return total;
 }
 
-/** VmRSS of a process and its live descendants (berth's spawn helper), each measured on its own, in bytes. */
+/** VmRSS of a process and its live descendants (berth's host tools), each measured on its own, in bytes. */
 export async function treeRss(pid: number): Promise<number> {
   let total = await processRss(pid).catch(() => 0);
   const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);

@@ -19,7 +19,7 @@ import './content/local-store.subtests.js';
 import './errors/error-family.subtests.js';
 import './host/prepare-host.subtests.js';
 import './host/posix-spawn.subtests.js';
-import './host/spawn-helper.subtests.js';
+import './host/run-command.subtests.js';
 import './network/dns-names.subtests.js';
 import './network/dns-server.subtests.js';
 import './network/user-networks.subtests.js';

@@ -170,11 +170,7 @@ export class ObjectStore {
   #presentStored(resource: Resource, stored: StoredValue, obj: KubeObject): KubeObject {
     let notes = this.#asStored.get(resource);
     if (notes?.get(stored.key) === stored.modRevision) return obj;
-    const apiVersion = groupVersion(resource);
-    const same = obj.apiVersion === apiVersion;
-    obj.apiVersion = apiVersion;
-    const defaulted = hasDefaults(resource.schema) && applyDefaults(obj, resource.schema);
-    if (same && !defaulted) {
+    if (!this.#presented(resource, obj)) {
       if (notes === undefined) this.#asStored.set(resource, (notes = new Map()));
       else if (notes.size >= asStoredNotesMax) notes.clear();
       notes.set(stored.key, stored.modRevision);

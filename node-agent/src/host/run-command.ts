@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { posixSpawn } from './posix-spawn.js';
-import { spawnHelper } from './spawn-helper.js';
 
 export interface CommandResult {
   readonly code: number | null;
@@ -19,12 +18,11 @@ export interface RunCommandOptions {
 }
 
 /**
- * How tools start: with posix_spawn(3) from this process (posix-spawn.ts: no fork of the agent, the event loop does
- * not wait), which made the spawn helper's process (spawn-helper.ts, ~44 MB of RSS for as long as the agent runs)
- * unneeded. BERTH_SPAWN=helper or BERTH_SPAWN=node (libuv's fork) measure the others in one build.
+ * How tools start: with posix_spawn(3) from this process (posix-spawn.ts: no fork of the agent's large process, so
+ * its event loop does not wait; it replaced a forked helper process of ~44 MB). BERTH_SPAWN=node (libuv's fork)
+ * measures the other way in one build.
  */
-export const commandSpawner: 'posix-spawn' | 'helper' | 'node' =
-  process.env['BERTH_SPAWN'] === 'helper' ? 'helper' : process.env['BERTH_SPAWN'] === 'node' ? 'node' : 'posix-spawn';
+export const commandSpawner: 'posix-spawn' | 'node' = process.env['BERTH_SPAWN'] === 'node' ? 'node' : 'posix-spawn';
 
 /** Spawns `file args` without a shell; rejects only when the tool cannot be started at all. */
 export function runCommand(
@@ -32,7 +30,6 @@ export function runCommand(
   args: readonly string[],
   options: RunCommandOptions = {},
 ): Promise<CommandResult> {
-  if (commandSpawner === 'helper') return spawnHelper().run(file, args, options);
   return commandSpawner === 'node' ? spawnHere(file, args, options) : spawnPosix(file, args, options);
 }
 
