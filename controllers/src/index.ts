@@ -24,7 +24,13 @@ export {
   serviceControllerName,
   type ServiceControllerOptions,
 } from './service/service-controller.js';
-export { rollbackAnnotation, revisionAnnotation, serviceLabel, templateHashLabel } from './service/labels.js';
+export {
+  rollbackAnnotation,
+  rollbackRefusedAnnotation,
+  revisionAnnotation,
+  serviceLabel,
+  templateHashLabel,
+} from './service/labels.js';
 export { templateHash } from './service/template-hash.js';
 export { ServiceControllerError } from './service/errors.js';
 export {

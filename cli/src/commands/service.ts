@@ -25,6 +25,8 @@ const serviceLabel = 'berth.dev/service';
 const revisionAnnotation = 'berth.dev/revision';
 const templateHashLabel = 'berth.dev/template-hash';
 const rollbackAnnotation = 'berth.dev/rollback-to';
+/** Where the controller says why it refused a rollback, written as it removes berth.dev/rollback-to. */
+const rollbackRefusedAnnotation = 'berth.dev/rollback-refused';
 
 export interface ServiceOptions {
   readonly namespace?: string;
@@ -232,15 +234,6 @@ export async function serviceHistory(
   for (const r of rows) out.write(`${[r.revision, r.hash, r.created, r.revision === current ? '*' : ''].join('\t')}\n`);
 }
 
-interface EventItem {
-  reason?: string;
-  message?: string;
-  involvedObject?: { uid?: string };
-  lastTimestamp?: string;
-  eventTime?: string;
-  metadata: { creationTimestamp?: string };
-}
-
 /**
  * Asks the service controller to roll back to `toRevision` (0: the previous one), says so, then (unless -d) waits
  * for the controller to take the request and the rollout to converge; a rollback it refused fails with its reason.
@@ -254,10 +247,9 @@ export async function serviceRollback(
   if (!/^\d+$/.test(to))
     throw new CliError('BERTH_CLI_USAGE', `--to-revision: "${to}" must be a revision number (0 for the previous one)`);
   const api = await client(options);
-  // Events carry whole seconds: one of this request is at or after this second.
-  const asked = Math.floor(Date.now() / 1000) * 1000;
-  const before = await api.patch<Service>('services', name, {
-    metadata: { annotations: { [rollbackAnnotation]: to } },
+  // An earlier refusal goes with the request: once berth.dev/rollback-to is gone, a refusal there is this one's.
+  await api.patch<Service>('services', name, {
+    metadata: { annotations: { [rollbackAnnotation]: to, [rollbackRefusedAnnotation]: null } },
   });
   out.write(
     `service.berth.dev/${name} rollback to ${to === '0' ? 'the previous revision' : `revision ${to}`} requested\n`,
@@ -275,29 +267,7 @@ export async function serviceRollback(
     },
     2 * 60_000,
   );
-  if ((taken.metadata.generation ?? 0) === (before.metadata.generation ?? 0)) {
-    // The template did not change: the controller refused, or the target is the current template. Its Event says
-    // which, written just after the annotation went: looked for a little while.
-    const failed = await rollbackOutcome(api, taken, asked);
-    if (failed !== undefined) throw new CliError('BERTH_CLI_API', `service ${name}: ${failed}`);
-  }
+  const refused = taken.metadata.annotations?.[rollbackRefusedAnnotation];
+  if (refused !== undefined) throw new CliError('BERTH_CLI_API', `service ${name}: Rollback not done: ${refused}`);
   await waitConverged(api, name, taken.metadata.generation ?? 0, progress, { what: 'rolling back update: ' });
-}
-
-/** The message of the RollbackFailed Event for this request, or undefined once a RolledBack one (or none) is seen. */
-async function rollbackOutcome(api: ApiClient, service: Service, since: number): Promise<string | undefined> {
-  const name = service.metadata.name ?? '';
-  const path = `/api/v1/namespaces/${encodeURIComponent(api.namespace)}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`;
-  const when = (e: EventItem) => Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '') || 0;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const recent = (await api.request<{ items: EventItem[] }>('GET', path)).items.filter(
-      (e) => e.involvedObject?.uid === service.metadata.uid && when(e) >= since,
-    );
-    // Events carry whole seconds: a refusal in this second wins over a rollback done in it.
-    const failed = recent.find((e) => e.reason === 'RollbackFailed');
-    if (failed !== undefined) return failed.message ?? 'rollback failed';
-    if (recent.some((e) => e.reason === 'RolledBack')) return undefined;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return undefined;
 }

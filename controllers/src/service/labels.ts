@@ -12,6 +12,12 @@ export const revisionAnnotation = 'berth.dev/revision';
  */
 export const rollbackAnnotation = 'berth.dev/rollback-to';
 /**
+ * On a Service, set by the controller in the update that removes a refused rollback-to: why it was refused. Written
+ * with the removal, so a client that saw the annotation go knows the outcome of its own request (an Event could be
+ * an earlier request's); removed by the next rollback done, and by the client asking for a new one.
+ */
+export const rollbackRefusedAnnotation = 'berth.dev/rollback-refused';
+/**
  * On every replica: its task slot, "1", "2", … (Swarm's slot, the N of `web.N`). A replacement takes the slot of the
  * replica it replaces; a new replica the lowest free one.
  */

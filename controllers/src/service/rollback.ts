@@ -1,10 +1,11 @@
 // Rollback by annotation: `berth.dev/rollback-to: "N"` on a Service puts revision N's template back into
 // spec.template ("0" or "": the revision before the current one) and removes the annotation, in one update; the
 // rollout then proceeds as for any template change (extensions/v1beta1 DeploymentRollback's rollbackTo.revision).
+// A refused one leaves its reason in berth.dev/rollback-refused, written in that same update.
 import type { Service } from '@berth/api';
 import type { ApiClient, Resource } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { rollbackAnnotation } from './labels.js';
+import { rollbackAnnotation, rollbackRefusedAnnotation } from './labels.js';
 import type { Revision } from './revisions.js';
 
 export type RollbackOutcome =
@@ -32,7 +33,7 @@ export function rollbackTarget(value: string, revisions: readonly Revision[], cu
   return target;
 }
 
-/** Writes the target's template (or just drops the annotation) through PUT with the cached resourceVersion. */
+/** Writes the target's template (or, refused, why) in place of the annotation, by PUT with the cached resourceVersion. */
 export async function rollBack(
   client: ApiClient,
   services: Resource,
@@ -45,6 +46,8 @@ export async function rollBack(
   const target = rollbackTarget(value, revisions, currentHash);
   const annotations = { ...service.metadata.annotations };
   delete annotations[rollbackAnnotation];
+  if (typeof target === 'string') annotations[rollbackRefusedAnnotation] = target;
+  else delete annotations[rollbackRefusedAnnotation];
   const metadata = { ...service.metadata, annotations };
   const spec = typeof target === 'string' ? service.spec : { ...service.spec, template: target.template! };
   await client.update(services, { ...service, metadata, spec } as unknown as KubernetesObject, { signal });

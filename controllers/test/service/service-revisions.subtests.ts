@@ -55,9 +55,15 @@ t.test('revisionHistoryLimit keeps that many old revisions; a rollback to a prun
   t.ok(
     await eventually(async () => (await get()).metadata.annotations?.['berth.dev/rollback-to'] === undefined, 30_000),
   );
-  t.same((await get()).spec.template.spec.args, ['d'], 'the template is unchanged');
-  const events = await ts.kubectl(['get', 'events', '--field-selector', 'reason=RollbackFailed']);
-  t.match(events.stdout, /revision 1 not found \(kept: 3, 4\)/);
+  const refused = await get();
+  t.same(refused.spec.template.spec.args, ['d'], 'the template is unchanged');
+  t.equal(refused.metadata.annotations?.['berth.dev/rollback-refused'], 'revision 1 not found (kept: 3, 4)');
+  t.ok(
+    await eventually(async () => {
+      const events = await ts.kubectl(['get', 'events', '--field-selector', 'reason=RollbackFailed']);
+      return /revision 1 not found \(kept: 3, 4\)/.test(events.stdout);
+    }, 30_000),
+  );
 });
 
 t.test('a Service made again under the same name takes over the revision left behind', async (t) => {

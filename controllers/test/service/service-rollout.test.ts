@@ -130,8 +130,33 @@ t.test('a rollout to a missing image stalls with the old replicas serving, then 
       30_000,
     ),
   );
-  const warn = await c.kubectl(['get', 'events', '-n', 'stall', '--field-selector', 'reason=RollbackFailed']);
-  t.match(warn.stdout, /revision 42 not found/);
+  const refused = await c.service('stall', 'web');
+  t.match(
+    refused.metadata.annotations?.['berth.dev/rollback-refused'],
+    /^revision 42 not found/,
+    'why, on the Service',
+  );
+  t.equal(refused.metadata.generation, back.metadata.generation, 'the template is unchanged');
+  t.ok(
+    await eventually(async () => {
+      const warn = await c.kubectl(['get', 'events', '-n', 'stall', '--field-selector', 'reason=RollbackFailed']);
+      return /revision 42 not found/.test(warn.stdout);
+    }, 30_000),
+    'and in a Warning Event',
+  );
+
+  // A rollback done (here to the current revision, which changes nothing) takes the refusal away.
+  t.equal(
+    (await c.kubectl(['annotate', 'services.berth.dev', 'web', '-n', 'stall', 'berth.dev/rollback-to=3'])).code,
+    0,
+  );
+  t.ok(
+    await eventually(async () => {
+      const a = (await c.service('stall', 'web')).metadata.annotations;
+      return a?.['berth.dev/rollback-to'] === undefined && a?.['berth.dev/rollback-refused'] === undefined;
+    }, 30_000),
+    'both annotations gone',
+  );
 });
 
 t.test('a crash-looping template stalls too; the old replicas keep serving', async (t) => {
