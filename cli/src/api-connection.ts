@@ -40,6 +40,7 @@ export async function connectToApi(namespaceFlag: string | undefined): Promise<A
   }
   const headers: Record<string, string> = { 'User-Agent': userAgent() };
   if (target.token !== undefined) headers['Authorization'] = `Bearer ${target.token}`;
+  if (target.impersonate !== undefined) headers['Impersonate-User'] = target.impersonate;
   const options: RequestOptions = {
     headers,
     ...(target.ca !== undefined ? { ca: target.ca } : {}),

@@ -5,34 +5,26 @@
 // Here rather than client-node's KubeConfig: importing client-node costs every command about a second of CPU,
 // more than the command itself. Credential plugins (exec, auth-provider) are refused with a clear error.
 
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-// js-yaml, as @kubernetes/client-node reads kubeconfigs: one module, where yaml's 70 files were a fifth of a start.
-import { load as parseYaml } from 'js-yaml';
+import { dirname, join, resolve } from 'node:path';
+import {
+  connectionOf,
+  entryText as str,
+  type KubeconfigConnection,
+  type KubeconfigEntry as Entry,
+  type KubeconfigFailure,
+  type LocatedEntry as Loaded,
+  readKubeconfigYaml,
+} from '@berth/controller-runtime/kubeconfig-entries';
 import { KubeconfigError } from './errors.js';
 import { clusterServers } from './failover/server-list.js';
 
-export interface KubeconfigTarget {
+/** The current context's connection (the cluster's server and TLS, the user's credentials) and namespace. */
+export interface KubeconfigTarget extends KubeconfigConnection {
   readonly server: string;
   /** Every server the cluster entry lists (`server` first), for failover. */
   readonly servers: readonly string[];
   readonly namespace: string | undefined;
-  readonly ca: Buffer | undefined;
-  readonly insecureSkipTlsVerify: boolean;
-  readonly tlsServerName: string | undefined;
-  readonly token: string | undefined;
-  readonly clientCert: Buffer | undefined;
-  readonly clientKey: Buffer | undefined;
-  readonly basicAuth: string | undefined;
-}
-
-type Entry = Record<string, unknown>;
-
-interface Loaded {
-  readonly entry: Entry;
-  /** Relative paths in an entry are relative to the file it came from. */
-  readonly dir: string;
 }
 
 interface Merged {
@@ -58,25 +50,16 @@ function addNamed(target: Map<string, Loaded>, list: unknown, key: string, dir: 
   }
 }
 
+const fail: KubeconfigFailure = (message, cause) => new KubeconfigError(message, cause);
+
 function load(): Merged {
   const merged: Merged = { currentContext: undefined, clusters: new Map(), users: new Map(), contexts: new Map() };
   const paths = kubeconfigFiles();
   let read = 0;
   for (const path of paths) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      // kubectl skips missing files of a KUBECONFIG list; a lone missing file is the error below.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(e as Error).message}`, e);
-    }
-    let doc: Entry;
-    try {
-      doc = (parseYaml(text) ?? {}) as Entry;
-    } catch (e) {
-      throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(e as Error).message.split('\n')[0] ?? ''}`, e);
-    }
+    // kubectl skips missing files of a KUBECONFIG list; a lone missing file is the error below.
+    const doc = readKubeconfigYaml(path, fail);
+    if (doc === undefined) continue;
     read++;
     const dir = dirname(resolve(path));
     if (
@@ -94,25 +77,6 @@ function load(): Merged {
       `cannot read kubeconfig: no such file ${paths.join(':')} (set KUBECONFIG, or run \`berth up\`)`,
     );
   return merged;
-}
-
-const str = (e: Entry | undefined, key: string): string | undefined => {
-  const v = e?.[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-};
-
-/** `X-data` (base64) or the file `X` names. */
-function material(e: Entry | undefined, key: string, dir: string): Buffer | undefined {
-  const data = str(e, `${key}-data`);
-  if (data !== undefined) return Buffer.from(data, 'base64');
-  const file = str(e, key);
-  if (file === undefined) return undefined;
-  const path = isAbsolute(file) ? file : join(dir, file);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new KubeconfigError(`the kubeconfig names ${key} ${path}, which cannot be read: ${(e as Error).message}`, e);
-  }
 }
 
 /** The current context's cluster, user and namespace. */
@@ -137,22 +101,11 @@ export function currentTarget(): KubeconfigTarget {
     throw new KubeconfigError(
       `the kubeconfig's user "${userName ?? ''}" uses a credential plugin, which berth's CLI does not run: give it a token or a client certificate`,
     );
-  let token = str(user?.entry, 'token');
-  const tokenFile = str(user?.entry, 'tokenFile');
-  if (token === undefined && tokenFile !== undefined && user !== undefined)
-    token = material({ tokenFile }, 'tokenFile', user.dir)?.toString('utf8').trim();
-  const username = str(user?.entry, 'username');
   return {
+    ...connectionOf(cluster, user, fail),
     server,
     servers: clusterServers(cluster.entry),
     namespace: str(context, 'namespace'),
-    ca: material(cluster.entry, 'certificate-authority', cluster.dir),
-    insecureSkipTlsVerify: cluster.entry['insecure-skip-tls-verify'] === true,
-    tlsServerName: str(cluster.entry, 'tls-server-name'),
-    token,
-    clientCert: user === undefined ? undefined : material(user.entry, 'client-certificate', user.dir),
-    clientKey: user === undefined ? undefined : material(user.entry, 'client-key', user.dir),
-    basicAuth: username === undefined ? undefined : `${username}:${str(user?.entry, 'password') ?? ''}`,
   };
 }
 

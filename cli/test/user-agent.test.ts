@@ -62,12 +62,12 @@ await writeFile(
   }),
 );
 
-const berth = (args: string[]): Promise<{ code: number; stderr: string }> =>
+const berth = (args: string[], config = kubeconfig): Promise<{ code: number; stderr: string }> =>
   new Promise((resolve) => {
     execFile(
       process.execPath,
       [berthMain, ...args],
-      { env: { ...process.env, KUBECONFIG: kubeconfig } },
+      { env: { ...process.env, KUBECONFIG: config } },
       (err, _stdout, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });
       },
@@ -93,4 +93,16 @@ t.test('berth logs and berth exec send User-Agent berth-cli/<version> (<os>/<arc
     t.match(r.headers['user-agent'], expected, `${r.path.split('?')[0]} says berth-cli`);
     t.equal(r.headers['authorization'], `Bearer ${pki.adminToken}`, 'and keeps the kubeconfig credentials');
   }
+});
+
+t.test("the kubeconfig user's `as` is sent as Impersonate-User, as kubectl sends it", async (t) => {
+  const impersonating = join(dir, 'kubeconfig-as');
+  const config = (await readFile(kubeconfig, 'utf8')).replace(/token: .*/, (line) => `${line}\n      as: jane`);
+  t.match(config, /\n {6}as: jane\n/, 'the user entry names jane');
+  await writeFile(impersonating, config);
+  seen.length = 0;
+  t.equal((await berth(['logs', 'web'], impersonating)).code, 1);
+  t.equal(seen.length, 1);
+  t.equal(seen[0]?.headers['impersonate-user'], 'jane');
+  t.equal(seen[0]?.headers['authorization'], `Bearer ${pki.adminToken}`, 'beside the credentials it acts with');
 });

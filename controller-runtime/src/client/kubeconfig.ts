@@ -4,11 +4,15 @@
 // Here rather than client-node's KubeConfig: its module imports every generated API of client-node, about 60 MB
 // of RSS in each isolate that loads it (bench/README.md, "Issue 16 figures, session 8: memory"). A user whose
 // credentials come from a plugin (exec, auth-provider) is handed to client-node, loaded only then.
-import { readFileSync } from 'node:fs';
 import type https from 'node:https';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { load as parseYaml } from 'js-yaml';
+import { dirname, resolve } from 'node:path';
 import { InvalidOptionError } from '../errors.js';
+import {
+  connectionOf,
+  type KubeconfigEntry,
+  type KubeconfigFailure,
+  readKubeconfigYaml,
+} from './kubeconfig-entries.js';
 
 /** The current context's cluster, as client-node's `Cluster` names its fields. */
 export interface KubeconfigCluster {
@@ -30,19 +34,17 @@ export interface Kubeconfig {
   applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
 }
 
-type Entry = Record<string, unknown>;
-
-const entryOf = (list: unknown, name: unknown, key: string): Entry | undefined => {
+/** The entry named `name` in one of a kubeconfig's named lists (`clusters`, `users`, `contexts`). */
+const entryOf = (list: unknown, name: unknown, key: string): KubeconfigEntry | undefined => {
   if (!Array.isArray(list) || typeof name !== 'string') return undefined;
-  const found = (list as unknown[]).find((e) => (e as Entry | null)?.['name'] === name) as Entry | undefined;
+  const found = (list as unknown[]).find((e) => (e as KubeconfigEntry | null)?.['name'] === name) as
+    | KubeconfigEntry
+    | undefined;
   const entry = found?.[key];
-  return typeof entry === 'object' && entry !== null ? (entry as Entry) : undefined;
+  return typeof entry === 'object' && entry !== null ? (entry as KubeconfigEntry) : undefined;
 };
 
-const text = (e: Entry | undefined, key: string): string | undefined => {
-  const v = e?.[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-};
+const fail: KubeconfigFailure = (message) => new InvalidOptionError(message);
 
 /** A kubeconfig file, read once: files it names (CA, certificate, key, token) are read when it is loaded. */
 export class KubeconfigFile implements Kubeconfig {
@@ -53,73 +55,39 @@ export class KubeconfigFile implements Kubeconfig {
   #plugin: Promise<Kubeconfig> | undefined;
   readonly #usesPlugin: boolean;
 
-  private constructor(path: string, doc: Entry) {
+  private constructor(path: string, doc: KubeconfigEntry) {
     this.path = path;
     const dir = dirname(path);
-    const inDir = (file: string) => (isAbsolute(file) ? file : join(dir, file));
-    const read = (file: string, what: string): Buffer => {
-      try {
-        return readFileSync(inDir(file));
-      } catch (e) {
-        throw new InvalidOptionError(
-          `kubeconfig ${path} names ${what} ${inDir(file)}, which cannot be read: ${(e as Error).message}`,
-        );
-      }
-    };
-    /** `KEY-data` (base64) or the file `KEY` names. */
-    const material = (e: Entry | undefined, key: string): Buffer | undefined => {
-      const data = text(e, `${key}-data`);
-      if (data !== undefined) return Buffer.from(data, 'base64');
-      const file = text(e, key);
-      return file === undefined ? undefined : read(file, key);
-    };
     const context = entryOf(doc['contexts'], doc['current-context'], 'context');
     const cluster = entryOf(doc['clusters'], context?.['cluster'], 'cluster');
     const user = entryOf(doc['users'], context?.['user'], 'user');
-    const server = text(cluster, 'server');
-    const caFile = text(cluster, 'certificate-authority');
-    this.#cluster =
-      server === undefined
-        ? null
-        : {
-            server,
-            caData: text(cluster, 'certificate-authority-data'),
-            caFile: caFile === undefined ? undefined : inDir(caFile),
-          };
+    const c = connectionOf(
+      cluster === undefined ? undefined : { entry: cluster, dir },
+      user === undefined ? undefined : { entry: user, dir },
+      fail,
+    );
+    this.#cluster = c.server === undefined ? null : { server: c.server, caData: c.caData, caFile: c.caFile };
     const tls: https.RequestOptions = {};
-    if (cluster?.['insecure-skip-tls-verify'] === true) tls.rejectUnauthorized = false;
-    const servername = text(cluster, 'tls-server-name');
-    if (servername !== undefined) tls.servername = servername;
-    const ca = material(cluster, 'certificate-authority');
-    if (ca !== undefined) tls.ca = ca;
-    const cert = material(user, 'client-certificate');
-    if (cert !== undefined) tls.cert = cert;
-    const key = material(user, 'client-key');
-    if (key !== undefined) tls.key = key;
+    if (c.insecureSkipTlsVerify) tls.rejectUnauthorized = false;
+    if (c.tlsServerName !== undefined) tls.servername = c.tlsServerName;
+    if (c.ca !== undefined) tls.ca = c.ca;
+    if (c.clientCert !== undefined) tls.cert = c.clientCert;
+    if (c.clientKey !== undefined) tls.key = c.clientKey;
     const headers: Record<string, string> = {};
-    const impersonate = text(user, 'as');
-    if (impersonate !== undefined) headers['Impersonate-User'] = impersonate;
-    const tokenFile = text(user, 'tokenFile') ?? text(user, 'token-file');
-    const token =
-      text(user, 'token') ?? (tokenFile === undefined ? undefined : read(tokenFile, 'tokenFile').toString());
-    if (token !== undefined) headers['Authorization'] = `Bearer ${token.trim()}`;
+    if (c.impersonate !== undefined) headers['Impersonate-User'] = c.impersonate;
+    if (c.token !== undefined) headers['Authorization'] = `Bearer ${c.token}`;
     if (Object.keys(headers).length > 0) tls.headers = headers;
-    const username = text(user, 'username');
-    if (username !== undefined) tls.auth = `${username}:${text(user, 'password') ?? ''}`;
+    if (c.basicAuth !== undefined) tls.auth = c.basicAuth;
     this.#tls = tls;
-    this.#usesPlugin = user?.['exec'] !== undefined || user?.['auth-provider'] !== undefined;
+    this.#usesPlugin = c.usesPlugin;
   }
 
   /** Reads and parses `path` (relative paths in it are relative to its folder). */
   static load(path: string): KubeconfigFile {
     const absolute = resolve(path);
-    let doc: unknown;
-    try {
-      doc = parseYaml(readFileSync(absolute, 'utf8'));
-    } catch (e) {
-      throw new InvalidOptionError(`cannot read kubeconfig ${absolute}: ${(e as Error).message.split('\n')[0]}`);
-    }
-    return new KubeconfigFile(absolute, typeof doc === 'object' && doc !== null ? (doc as Entry) : {});
+    const doc = readKubeconfigYaml(absolute, fail);
+    if (doc === undefined) throw fail(`cannot read kubeconfig ${absolute}: no such file`, undefined);
+    return new KubeconfigFile(absolute, doc);
   }
 
   getCurrentCluster(): KubeconfigCluster | null {
