@@ -24,6 +24,7 @@ export {
   type KindRef,
   type Resource,
 } from './client/resource.js';
+export { resources } from './client/resources.js';
 export { Indexer, keyOf, namespaceIndex, objectKey, type IndexFunc } from './cache/indexer.js';
 export { SharedInformer, type Backoff, type EventHandler, type InformerOptions } from './cache/informer.js';
 export { RetryBackoff, type RetryBackoffOptions } from './cache/retry-backoff.js';

@@ -1,31 +1,10 @@
 // The kinds the scheduler and the node lifecycle controller read and write, the few fields of a v1 Node and Lease
 // they use, and how a Container's tolerations match a Node's taints.
-import type { Resource } from '@berth/controller-runtime';
+import { resources } from '@berth/controller-runtime';
 import type { Condition, Container } from '@berth/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-export const containers: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'containers',
-  kind: 'Container',
-  namespaced: true,
-};
-export const volumes: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'volumes',
-  kind: 'Volume',
-  namespaced: true,
-};
-export const nodes: Resource = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
-export const leases: Resource = {
-  group: 'coordination.k8s.io',
-  version: 'v1',
-  plural: 'leases',
-  kind: 'Lease',
-  namespaced: true,
-};
+export const { containers, volumes, nodes, leases } = resources;
 
 /** An informer's copy may lack apiVersion and kind; an Event's involvedObject needs them. */
 export const containerEventTarget = (c: Container): KubernetesObject =>

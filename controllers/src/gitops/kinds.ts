@@ -1,25 +1,9 @@
 // The kinds the gitops controller reads and writes, by REST coordinates (no discovery round trip for these).
 import type { GitRepositorySpec, GitRepositoryStatus, SyncSpec, SyncStatus } from '@berth/api';
-import type { Resource } from '@berth/controller-runtime';
+import { resources } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-export const gitRepositories: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'gitrepositories',
-  kind: 'GitRepository',
-  namespaced: true,
-};
-
-export const syncs: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'syncs',
-  kind: 'Sync',
-  namespaced: true,
-};
-
-export const secrets: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+export const { gitRepositories, syncs, secrets } = resources;
 
 /**
  * The objects as the client sees them: client-node's KubernetesObject (its metadata types, as informers hold

@@ -11,7 +11,7 @@ import {
   isGitUrl,
   parseGitContextUrl,
 } from '@berth/api';
-import { isAlreadyExists, isNotFound, type Manager, type Resource } from '@berth/controller-runtime';
+import { resources, isAlreadyExists, isNotFound, type Manager } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { GitOpsError } from '../gitops/errors.js';
 import { gitRepositories } from '../gitops/kinds.js';
@@ -19,7 +19,7 @@ import { readAuth } from '../gitops/source/credentials.js';
 import { archiveTree, ensureClone, fetchCommit, type GitAuth } from '../gitops/source/git.js';
 import { resolveRef } from '../gitops/source/ref.js';
 
-const configMaps: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+const { configMaps } = resources;
 
 /** What fits in one ConfigMap under the API server's 3 MiB request limit, after base64 (as `berth build` checks). */
 const maxContextBytes = 2 * 1024 * 1024;

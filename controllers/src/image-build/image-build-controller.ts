@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Image } from '@berth/api';
 import {
+  resources,
   newControllerManagedBy,
   type Controller,
   type Manager,
   type ReconcileContext,
   type Request,
-  type Resource,
   type Result,
   type SharedInformer,
 } from '@berth/controller-runtime';
@@ -22,13 +22,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { nodes, type Node } from '../kinds.js';
 import { ensureGitContext, fetchesGit } from './git-context.js';
 
-export const images: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'images',
-  kind: 'Image',
-  namespaced: true,
-};
+export const { images } = resources;
 
 type ImageObject = Image & KubernetesObject;
 

@@ -3,6 +3,7 @@
 // again while objects held by finalizers remain, and last removes its `kubernetes` token from spec.finalizers
 // through the finalize subresource; the API server deletes the Namespace once no finalizer of either list is left.
 import {
+  resources,
   isNotFound,
   newControllerManagedBy,
   resourcePath,
@@ -11,7 +12,6 @@ import {
   type Manager,
   type ReconcileContext,
   type Request,
-  type Resource,
   type Result,
   type SharedInformer,
   checkNumber,
@@ -30,7 +30,7 @@ import { NamespaceDeletionError } from './errors.js';
 /** The token this controller owns in every Namespace's spec.finalizers (the API server adds it on create). */
 export const namespaceFinalizer = 'kubernetes';
 
-const namespaces: Resource = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
+const { namespaces } = resources;
 
 interface Namespace extends KubernetesObject {
   spec?: { finalizers?: string[] };

@@ -8,6 +8,7 @@
 import type { Container, Network, NetworkStatus, SubnetPool } from '@berth/api';
 import { parseIpv4Cidr } from '@berth/api';
 import {
+  resources,
   InvalidOptionError,
   isNotFound,
   newControllerManagedBy,
@@ -16,7 +17,6 @@ import {
   type Manager,
   type ReconcileContext,
   type Request,
-  type Resource,
   type Result,
   type SharedInformer,
 } from '@berth/controller-runtime';
@@ -39,22 +39,7 @@ export interface NetworkControllerOptions {
   readonly reservedSubnets?: readonly string[];
 }
 
-const networks: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'networks',
-  kind: 'Network',
-  namespaced: true,
-};
-const containers: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'containers',
-  kind: 'Container',
-  namespaced: true,
-};
-
-const nodes: Resource = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
+const { networks, containers, nodes } = resources;
 
 function checkOptions(pools: readonly SubnetPool[], reserved: readonly string[]): void {
   for (const p of pools) {

@@ -7,10 +7,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { countedResource, countsOnlyRunning } from '@berth/api';
 import {
+  resources,
   newControllerManagedBy,
   type Controller,
   type Manager,
-  type Resource,
   type SharedInformer,
 } from '@berth/controller-runtime';
 import { discoverServedResources, type ServedResource } from '../discovery/served-resources.js';
@@ -20,13 +20,7 @@ export interface ResourceQuotaControllerOptions {
   readonly resyncMs?: number;
 }
 
-export const resourceQuotas: Resource = {
-  group: '',
-  version: 'v1',
-  plural: 'resourcequotas',
-  kind: 'ResourceQuota',
-  namespaced: true,
-};
+export const { resourceQuotas } = resources;
 
 interface Quota extends KubernetesObject {
   spec?: { hard?: Record<string, unknown> };

@@ -4,24 +4,12 @@
 // the part of a Deployment's old ReplicaSets (or a StatefulSet's ControllerRevisions): where a rollback finds the
 // old template once no replica runs it any more.
 import type { ContainerTemplate, ObjectMeta, Service } from '@berth/api';
-import {
-  isAlreadyExists,
-  isNotFound,
-  type ApiClient,
-  type Resource,
-  type SharedInformer,
-} from '@berth/controller-runtime';
+import { resources, isAlreadyExists, isNotFound, type ApiClient, type SharedInformer } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { revisionAnnotation, serviceLabel, templateHashLabel } from './labels.js';
 import { controllerRefFor } from './replicas.js';
 
-export const configMaps: Resource = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
+export const { configMaps } = resources;
 
 /** The label selector of the ConfigMap informer: only revisions are cached, not every ConfigMap. */
 export const revisionSelector = serviceLabel;

@@ -13,6 +13,7 @@ import {
   type Service,
 } from '@berth/api';
 import {
+  resources,
   isAlreadyExists,
   isNotFound,
   newControllerManagedBy,
@@ -23,7 +24,6 @@ import {
   type Manager,
   type ReconcileContext,
   type Request,
-  type Resource,
   type Result,
   type SharedInformer,
   checkNumber,
@@ -57,13 +57,7 @@ import {
 import { computeStatus } from './service-status.js';
 import { randomSuffix, templateHash } from './template-hash.js';
 
-export const services: Resource = {
-  group: 'berth.dev',
-  version: 'v1alpha1',
-  plural: 'services',
-  kind: 'Service',
-  namespaced: true,
-};
+export const { services } = resources;
 
 /** Source component of the controller's Events. */
 export const serviceControllerName = 'service-controller';

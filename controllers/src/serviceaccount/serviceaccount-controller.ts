@@ -2,23 +2,17 @@
 // ServiceAccount, made when the Namespace appears and made again when someone deletes it. A Namespace being
 // deleted is left alone (its content is going).
 import {
+  resources,
   isAlreadyExists,
   isNotFound,
   newControllerManagedBy,
   type Controller,
   type Manager,
-  type Resource,
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-const namespaces: Resource = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-export const serviceAccounts: Resource = {
-  group: '',
-  version: 'v1',
-  plural: 'serviceaccounts',
-  kind: 'ServiceAccount',
-  namespaced: true,
-};
+const { namespaces } = resources;
+export const { serviceAccounts } = resources;
 
 export interface ServiceAccountControllerOptions {
   /** The ServiceAccounts every Namespace gets. @default ['default'] */

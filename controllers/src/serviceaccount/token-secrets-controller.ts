@@ -8,12 +8,12 @@
 // ServiceAccount of that name is left alone: its token died with that ServiceAccount.
 import { readFileSync } from 'node:fs';
 import {
+  resources,
   isConflict,
   isNotFound,
   newControllerManagedBy,
   type Controller,
   type Manager,
-  type Resource,
 } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { serviceAccounts } from './serviceaccount-controller.js';
@@ -24,7 +24,7 @@ export const serviceAccountUidAnnotation = 'kubernetes.io/service-account.uid';
 /** The longest token TokenRequest grants (2^32 s): as good as never expiring. */
 const tokenSeconds = 2 ** 32;
 
-const secrets: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+const { secrets } = resources;
 
 type Secret = KubernetesObject & { type?: string; data?: Record<string, string> };
 
