@@ -20,7 +20,7 @@ export interface ExecTarget {
   readonly containerDir: string;
   /** The container's own process, which the exec'd one inherits (user, capabilities, rlimits, env). */
   readonly containerProcess: OciProcess;
-  /** The container's root filesystem as this host sees it (where `user` names are looked up). */
+  /** The container's root filesystem as this host reaches it (where `user` names are looked up). */
   readonly rootfs: string;
   /** Needed for tty sessions only. */
   readonly python: string | undefined;

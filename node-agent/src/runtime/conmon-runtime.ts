@@ -592,14 +592,16 @@ export class ConmonRuntime implements Runtime {
     await rmdir(dir).catch(() => undefined);
   }
 
-  async #runningSpec(id: string): Promise<OciSpec> {
+  /** The running container's spec, and its first process's pid while that is alive in the container's cgroup. */
+  async #running(id: string): Promise<{ spec: OciSpec; pid: number | undefined }> {
     const st = await this.state(id);
     if (st.status !== 'running') throw new RuntimeError('ContainerNotRunning', `container ${id} is not running`);
-    return JSON.parse(await readFile(path.join(this.containerDir(id), 'config.json'), 'utf8')) as OciSpec;
+    const spec = JSON.parse(await readFile(path.join(this.containerDir(id), 'config.json'), 'utf8')) as OciSpec;
+    return { spec, pid: st.pid !== undefined && inCgroup(st.pid, cgroupsPathFor(id)) ? st.pid : undefined };
   }
 
   async pids(id: string): Promise<number[]> {
-    await this.#runningSpec(id);
+    await this.#running(id);
     const cgroups = this.#host.cgroups;
     const cgroupsPath = cgroupsPathFor(id);
     const dir =
@@ -610,7 +612,7 @@ export class ConmonRuntime implements Runtime {
   }
 
   async exec(id: string, options: ExecOptions): Promise<StdioSession> {
-    const spec = await this.#runningSpec(id);
+    const { spec, pid } = await this.#running(id);
     return execInContainer(
       {
         id,
@@ -618,7 +620,9 @@ export class ConmonRuntime implements Runtime {
         runtimeRoot: this.runtimeRoot,
         containerDir: this.containerDir(id),
         containerProcess: spec.process,
-        rootfs: path.resolve(this.containerDir(id), spec.root.path),
+        // As the container sees it, with what is mounted over its /etc (a volume, a ConfigMap), as runc looks
+        // users up inside the container; the bundle's rootfs only if its first process is gone.
+        rootfs: pid === undefined ? path.resolve(this.containerDir(id), spec.root.path) : `/proc/${pid}/root`,
         python: this.#host.python,
       },
       options,
@@ -626,7 +630,7 @@ export class ConmonRuntime implements Runtime {
   }
 
   async attach(id: string, options: AttachOptions = {}): Promise<StdioSession> {
-    await this.#runningSpec(id);
+    await this.#running(id);
     const record = this.#record(id);
     if (options.stdin === true && !record.stdin)
       throw new RuntimeError('InvalidConfig', `container ${id} was not started with stdin`);

@@ -1,7 +1,7 @@
 // Real crun + conmon containers, a real StreamingServer on a unix socket and a real API server relaying to it:
 // `berth logs` / `berth exec` and raw clients see what a user would (root; Debian crun, conmon, python3, util-linux script).
 import { execFile, spawn } from 'node:child_process';
-import { appendFile, lstat, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -257,6 +257,23 @@ t.test('berth exec runs in the container: its own pid 1, exit codes, stdin', asy
     /no-such-tool/,
     'a command that does not exist: a failure naming it',
   );
+});
+
+t.test('exec -u reads the users of what is mounted over /etc, as the container sees them', async (t) => {
+  const etc = path.join(data.root, 'mounted-etc');
+  await mkdir(etc, { recursive: true });
+  await writeFile(path.join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nmounted:x:3333:3334::/:/bin/sh\n');
+  await writeFile(path.join(etc, 'group'), 'root:x:0:\nmounted:x:3334:\nextra:x:3335:mounted\n');
+  await container('etc-volume', {
+    args: ['sleep', '600'],
+    mounts: [{ destination: '/etc', source: etc, readOnly: true }],
+  });
+  const id = await berth(['exec', '-u', 'mounted', 'etc-volume', '--', 'sh', '-c', 'id -u; id -g; id -G']);
+  t.equal(id.stdout, '3333\n3334\n3334 3335\n', `the mounted passwd and group: ${id.stderr}`);
+  // The image's own users are under the mount, out of the container's sight.
+  const hidden = await berth(['exec', '-u', 'user', 'etc-volume', '--', 'true']);
+  t.equal(hidden.code, 126);
+  t.match(hidden.stderr, /unable to find user user/);
 });
 
 t.test('tty exec: berth exec -it under a real terminal, and resize over the protocol', async (t) => {
