@@ -144,6 +144,8 @@ function isConmonOf(pid: number, id: string): boolean {
 /** crun's wording when the process's executable is missing or not executable. */
 const COMMAND_NOT_FOUND =
   /executable file `[^`]*` not found|exec(?:ve)?[^\n]*(No such file or directory|Permission denied)|not found in \$PATH/;
+/** How long a pause waits for the freezer to stop every process. */
+const FREEZE_TIMEOUT_MS = 10_000;
 const IMPOSSIBLE_LIMIT = /(memory|cpu|pids)\.[a-z_.]+[^\n]*(Invalid argument|Device or resource busy)/;
 
 function classifyRuntimeFailure(what: string, message: string): RuntimeError {
@@ -506,6 +508,27 @@ export class ConmonRuntime implements Runtime {
       throw new RuntimeError('RuntimeFailed', `${verb} of container ${id} failed: ${result.stderr.trim()}`, {
         stderr: result.stderr,
       });
+    if (verb === 'pause') await this.#untilFrozen(id);
+  }
+
+  /**
+   * On cgroup v1, crun returns from `pause` while the freezer may still say FREEZING (a process in an
+   * uninterruptible sleep, a busy machine). Paused means every process stopped, so wait for FROZEN, as runc's v1
+   * freezer does; a cgroup that does not freeze in time is thawed again and the pause fails.
+   */
+  async #untilFrozen(id: string): Promise<void> {
+    const dir = v1CgroupDir(this.#host.cgroups, 'freezer', cgroupsPathFor(id));
+    if (dir === undefined) return; // v2's cgroup.freeze has no FREEZING state to wait out here
+    const stateFile = path.join(dir, 'freezer.state');
+    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    let state = '';
+    while (Date.now() < deadline) {
+      state = (await readFile(stateFile, 'utf8').catch(() => 'FROZEN')).trim(); // gone: nothing left to freeze
+      if (state === 'FROZEN') return;
+      await sleep(10);
+    }
+    await this.#runtime(['resume', id]);
+    throw new RuntimeError('RuntimeFailed', `pause of container ${id} failed: its freezer cgroup stayed ${state}`);
   }
 
   async stop(id: string, graceSeconds: number): Promise<ContainerState> {
