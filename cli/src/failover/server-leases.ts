@@ -4,8 +4,7 @@
 // a Lease not renewed within its duration is a server gone.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, isNotFound, leases } from '@berth/controller-runtime';
+import { ApiClient, isNotFound, type Kubeconfig, leases } from '@berth/controller-runtime';
 
 export const serverLeaseLabel = 'berth.dev/apiserver';
 const namespace = 'kube-system';
@@ -31,7 +30,7 @@ export interface ServerLeaseOptions {
 
 /** Renews the Lease of the server at `url` until closed. */
 export function startServerLease(
-  kubeconfig: KubeConfig | string,
+  kubeconfig: Kubeconfig | string,
   url: string,
   options: ServerLeaseOptions = {},
 ): { close(): Promise<void> } {

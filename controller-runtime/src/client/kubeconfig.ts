@@ -55,7 +55,7 @@ export class KubeconfigFile implements Kubeconfig {
   #plugin: Promise<Kubeconfig> | undefined;
   readonly #usesPlugin: boolean;
 
-  private constructor(path: string, doc: KubeconfigEntry) {
+  private constructor(path: string, doc: KubeconfigEntry, server: string | undefined) {
     this.path = path;
     const dir = dirname(path);
     const context = entryOf(doc['contexts'], doc['current-context'], 'context');
@@ -66,7 +66,8 @@ export class KubeconfigFile implements Kubeconfig {
       user === undefined ? undefined : { entry: user, dir },
       fail,
     );
-    this.#cluster = c.server === undefined ? null : { server: c.server, caData: c.caData, caFile: c.caFile };
+    const url = server ?? c.server;
+    this.#cluster = url === undefined ? null : { server: url, caData: c.caData, caFile: c.caFile };
     const tls: https.RequestOptions = {};
     if (c.insecureSkipTlsVerify) tls.rejectUnauthorized = false;
     if (c.tlsServerName !== undefined) tls.servername = c.tlsServerName;
@@ -82,12 +83,15 @@ export class KubeconfigFile implements Kubeconfig {
     this.#usesPlugin = c.usesPlugin;
   }
 
-  /** Reads and parses `path` (relative paths in it are relative to its folder). */
-  static load(path: string): KubeconfigFile {
+  /**
+   * Reads and parses `path` (relative paths in it are relative to its folder). `server` stands in for the current
+   * cluster's (a loopback balancer over the servers it lists), with the same TLS and credentials.
+   */
+  static load(path: string, overrides: { readonly server?: string } = {}): KubeconfigFile {
     const absolute = resolve(path);
     const doc = readKubeconfigYaml(absolute, fail);
     if (doc === undefined) throw fail(`cannot read kubeconfig ${absolute}: no such file`, undefined);
-    return new KubeconfigFile(absolute, doc);
+    return new KubeconfigFile(absolute, doc, overrides.server);
   }
 
   getCurrentCluster(): KubeconfigCluster | null {

@@ -7,17 +7,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClient } from '../client/api-client.js';
-import type { Resource } from '../client/resource.js';
+import { resources } from '../client/resources.js';
 import { checkNumber, InvalidOptionError, isConflict, isNotFound } from '../errors.js';
 
 /** coordination.k8s.io/v1 Leases. */
-export const leases: Resource = {
-  group: 'coordination.k8s.io',
-  version: 'v1',
-  plural: 'leases',
-  kind: 'Lease',
-  namespaced: true,
-};
+export const { leases } = resources;
 
 interface LeaseSpec {
   holderIdentity?: string;
