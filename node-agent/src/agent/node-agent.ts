@@ -13,6 +13,7 @@ import {
   loadKubeConfig,
   Manager,
   requestOf,
+  resources,
   type Kubeconfig,
   type Logger as RuntimeLogger,
   type MetricsServerOptions,
@@ -314,7 +315,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   );
   // Without adoptUnbound, only Containers bound to this node are watched at all.
   const informer = await manager.cache.informerFor<KubernetesObject>(
-    { group: 'berth.dev', version: 'v1alpha1', plural: 'containers', namespaced: true, kind: 'Container' },
+    resources.containers,
     options.adoptUnbound === true ? {} : { fieldSelector: `spec.nodeName=${nodeName}` },
   );
   // berth's Container types its timestamps as strings, client-node's objects as Dates: the same JSON underneath.
@@ -322,13 +323,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     get: (namespace: string, name: string) => informer.get(namespace, name) as unknown as Container | undefined,
     list: () => informer.list() as unknown as Container[],
   };
-  const serviceInformer = await manager.cache.informerFor<KubernetesObject>({
-    group: 'berth.dev',
-    version: 'v1alpha1',
-    plural: 'services',
-    namespaced: true,
-    kind: 'Service',
-  });
+  const serviceInformer = await manager.cache.informerFor<KubernetesObject>(resources.services);
   const dns = new NetworkDns(
     // A Service's replicas here only (a bridge network is one node's); a user Network's members on other nodes
     // from its status, since a VXLAN port joins them to this bridge.
@@ -349,23 +344,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         serviceRecords(serviceInformer.list() as unknown as Service[], containers.list(), network, name, client),
     },
   );
-  const volumeInformer = await manager.cache.informerFor<KubernetesObject>({
-    group: 'berth.dev',
-    version: 'v1alpha1',
-    plural: 'volumes',
-    namespaced: true,
-    kind: 'Volume',
-  });
+  const volumeInformer = await manager.cache.informerFor<KubernetesObject>(resources.volumes);
   const volumeCache = {
     get: (namespace: string, name: string) => volumeInformer.get(namespace, name) as unknown as Volume | undefined,
   };
-  const networkInformer = await manager.cache.informerFor<KubernetesObject>({
-    group: 'berth.dev',
-    version: 'v1alpha1',
-    plural: 'networks',
-    namespaced: true,
-    kind: 'Network',
-  });
+  const networkInformer = await manager.cache.informerFor<KubernetesObject>(resources.networks);
   const networkCache = {
     get: (namespace: string, name: string) => networkInformer.get(namespace, name) as unknown as Network | undefined,
   };
@@ -507,13 +490,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     const allContainers =
       options.adoptUnbound === true
         ? informer
-        : await manager.cache.informerFor<KubernetesObject>({
-            group: 'berth.dev',
-            version: 'v1alpha1',
-            plural: 'containers',
-            namespaced: true,
-            kind: 'Container',
-          });
+        : await manager.cache.informerFor<KubernetesObject>(resources.containers);
     spRules = new IptablesServicePorts(createHash('sha256').update(root).digest('hex').slice(0, 8));
     const spReconciler = new ServicePortReconciler({
       services: { list: () => serviceInformer.list() as unknown as Service[] },
@@ -545,13 +522,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
     };
   }
-  const imageInformer = await manager.cache.informerFor<KubernetesObject>({
-    group: 'berth.dev',
-    version: 'v1alpha1',
-    plural: 'images',
-    namespaced: true,
-    kind: 'Image',
-  });
+  const imageInformer = await manager.cache.informerFor<KubernetesObject>(resources.images);
   const imageCache = {
     get: (namespace: string, name: string) => imageInformer.get(namespace, name) as unknown as Image | undefined,
   };

@@ -5,14 +5,11 @@
 // APIs: those load every generated model and API of client-node, about 70 MB of RSS in `berth up` for the dozen
 // calls here (bench/README.md, "Issue 16 figures, session 8: memory"). Writes to berth's kinds state their patch
 // type (merge or JSON patch; strategic merge does not apply to custom resources) and status goes through `/status`.
-import { ApiClient, ApiCallError, leases, type Kubeconfig, type Resource } from '@berth/controller-runtime';
+import { ApiClient, ApiCallError, type Kubeconfig, type Resource, resources } from '@berth/controller-runtime';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Container, ContainerStatus, Image, ImageStatus, Network, Volume, VolumeStatus } from '@berth/api';
 import type { NodeStatus } from '../node/node-info.js';
 import { fieldManager } from './writer-identity.js';
-
-export const group = 'berth.dev';
-export const version = 'v1alpha1';
 
 export type JsonPatchOperation =
   | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: unknown }
@@ -58,21 +55,7 @@ export function apiErrorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const berth = (plural: string): Resource => ({ group, version, plural, kind: '', namespaced: true });
-const containers = berth('containers');
-const networks = berth('networks');
-const volumes = berth('volumes');
-const images = berth('images');
-const core = (plural: string, namespaced: boolean): Resource => ({
-  group: '',
-  version: 'v1',
-  plural,
-  kind: '',
-  namespaced,
-});
-const nodes = core('nodes', false);
-const configMaps = core('configmaps', true);
-const secrets = core('secrets', true);
+const { containers, networks, volumes, images, nodes, configMaps, secrets, leases } = resources;
 
 /** The object, or undefined on 404. */
 async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
