@@ -213,12 +213,19 @@ export function storeConformance(t: Test, makeFixture: () => Promise<StoreFixtur
     const writers = Array.from({ length: 16 }, async (_, w) => {
       for (let n = 0; !stop; n++) acked.push(ok(t, await store.create(`/b/${w}/${n}`, () => 'v')));
     });
-    await waitUntil(() => acked.length >= 200);
-    const from = Math.max(...acked.slice(0, 100));
-    const watcher = store.watch('/b/', from);
-    await waitUntil(() => acked.length >= 1000);
-    stop = true;
-    await Promise.all(writers);
+    // Counts of writes, not time: a loaded machine (etcd fsyncs each) takes its time, and the writers stop
+    // even if it takes too long, so a failure here leaves the store to close.
+    let watcher: ReturnType<Store['watch']>;
+    let from: number;
+    try {
+      await waitUntil(() => acked.length >= 100, 60_000);
+      from = Math.max(...acked.slice(0, 50));
+      watcher = store.watch('/b/', from);
+      await waitUntil(() => acked.length >= 500, 60_000);
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
     const expected = acked.filter((r) => r > from).sort((x, y) => x - y);
     const got = (await take(watcher, expected.length)).map((e) => e.revision);
     watcher.close();
