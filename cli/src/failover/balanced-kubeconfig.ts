@@ -4,9 +4,9 @@
 import { KubeconfigFile } from '@berth/controller-runtime';
 import {
   entryText,
-  type KubeconfigEntry,
   type KubeconfigFailure,
-  readKubeconfigYaml,
+  namedEntry,
+  readKubeconfigFile,
 } from '@berth/controller-runtime/kubeconfig-entries';
 import { KubeconfigError } from '../errors.js';
 import { clusterServers } from './server-list.js';
@@ -22,11 +22,6 @@ export interface BalancedKubeconfig {
   close(): Promise<void>;
 }
 
-const named = (list: unknown, name: unknown, key: string): KubeconfigEntry | undefined =>
-  (Array.isArray(list) ? (list as KubeconfigEntry[]) : []).find((e) => e?.['name'] === name)?.[key] as
-    | KubeconfigEntry
-    | undefined;
-
 const fail: KubeconfigFailure = (message, cause) => new KubeconfigError(message, cause);
 
 export async function balancedKubeconfig(
@@ -34,10 +29,9 @@ export async function balancedKubeconfig(
   onSwitch?: (from: string, to: string) => void,
   options: { /** A balancer even over one server (its list may grow: server-refresh.ts). */ always?: boolean } = {},
 ): Promise<BalancedKubeconfig> {
-  const doc = readKubeconfigYaml(path, fail);
-  if (doc === undefined) throw fail(`cannot read kubeconfig ${path}: no such file`, undefined);
-  const clusterName = entryText(named(doc['contexts'], doc['current-context'], 'context'), 'cluster');
-  const servers = clusterServers(named(doc['clusters'], clusterName, 'cluster'));
+  const doc = readKubeconfigFile(path, fail);
+  const clusterName = entryText(namedEntry(doc['contexts'], doc['current-context'], 'context'), 'cluster');
+  const servers = clusterServers(namedEntry(doc['clusters'], clusterName, 'cluster'));
   if (servers.length < (options.always === true ? 1 : 2))
     return { kubeconfig: path, servers, close: async () => undefined };
   const balancer = await startServerBalancer(servers, onSwitch === undefined ? {} : { onSwitch });

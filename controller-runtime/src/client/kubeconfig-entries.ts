@@ -64,6 +64,23 @@ export function readKubeconfigYaml(path: string, fail: KubeconfigFailure): Kubec
   return typeof doc === 'object' && doc !== null ? (doc as KubeconfigEntry) : {};
 }
 
+/** The kubeconfig at `path`, parsed; a missing file is a failure too (one named file, not a search list). */
+export function readKubeconfigFile(path: string, fail: KubeconfigFailure): KubeconfigEntry {
+  const doc = readKubeconfigYaml(path, fail);
+  if (doc === undefined) throw fail(`cannot read kubeconfig ${path}: no such file`, undefined);
+  return doc;
+}
+
+/** The entry named `name` in one of a kubeconfig's named lists (`clusters`, `users`, `contexts`). */
+export function namedEntry(list: unknown, name: unknown, key: string): KubeconfigEntry | undefined {
+  if (!Array.isArray(list) || typeof name !== 'string') return undefined;
+  const found = (list as unknown[]).find((e) => (e as KubeconfigEntry | null)?.['name'] === name) as
+    | KubeconfigEntry
+    | undefined;
+  const entry = found?.[key];
+  return typeof entry === 'object' && entry !== null ? (entry as KubeconfigEntry) : undefined;
+}
+
 /** The server, TLS material and credentials of a cluster entry and a user entry (either may be missing). */
 export function connectionOf(
   cluster: LocatedEntry | undefined,

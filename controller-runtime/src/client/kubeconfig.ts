@@ -11,7 +11,8 @@ import {
   connectionOf,
   type KubeconfigEntry,
   type KubeconfigFailure,
-  readKubeconfigYaml,
+  namedEntry,
+  readKubeconfigFile,
 } from './kubeconfig-entries.js';
 
 /** The current context's cluster, as client-node's `Cluster` names its fields. */
@@ -34,16 +35,6 @@ export interface Kubeconfig {
   applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
 }
 
-/** The entry named `name` in one of a kubeconfig's named lists (`clusters`, `users`, `contexts`). */
-const entryOf = (list: unknown, name: unknown, key: string): KubeconfigEntry | undefined => {
-  if (!Array.isArray(list) || typeof name !== 'string') return undefined;
-  const found = (list as unknown[]).find((e) => (e as KubeconfigEntry | null)?.['name'] === name) as
-    | KubeconfigEntry
-    | undefined;
-  const entry = found?.[key];
-  return typeof entry === 'object' && entry !== null ? (entry as KubeconfigEntry) : undefined;
-};
-
 const fail: KubeconfigFailure = (message) => new InvalidOptionError(message);
 
 /** A kubeconfig file, read once: files it names (CA, certificate, key, token) are read when it is loaded. */
@@ -58,9 +49,9 @@ export class KubeconfigFile implements Kubeconfig {
   private constructor(path: string, doc: KubeconfigEntry, server: string | undefined) {
     this.path = path;
     const dir = dirname(path);
-    const context = entryOf(doc['contexts'], doc['current-context'], 'context');
-    const cluster = entryOf(doc['clusters'], context?.['cluster'], 'cluster');
-    const user = entryOf(doc['users'], context?.['user'], 'user');
+    const context = namedEntry(doc['contexts'], doc['current-context'], 'context');
+    const cluster = namedEntry(doc['clusters'], context?.['cluster'], 'cluster');
+    const user = namedEntry(doc['users'], context?.['user'], 'user');
     const c = connectionOf(
       cluster === undefined ? undefined : { entry: cluster, dir },
       user === undefined ? undefined : { entry: user, dir },
@@ -89,9 +80,7 @@ export class KubeconfigFile implements Kubeconfig {
    */
   static load(path: string, overrides: { readonly server?: string } = {}): KubeconfigFile {
     const absolute = resolve(path);
-    const doc = readKubeconfigYaml(absolute, fail);
-    if (doc === undefined) throw fail(`cannot read kubeconfig ${absolute}: no such file`, undefined);
-    return new KubeconfigFile(absolute, doc, overrides.server);
+    return new KubeconfigFile(absolute, readKubeconfigFile(absolute, fail), overrides.server);
   }
 
   getCurrentCluster(): KubeconfigCluster | null {
